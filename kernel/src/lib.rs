@@ -1,20 +1,39 @@
-//! placeholder
+//! A teaching kernel that shows, in running code, how Linux creates and
+//! destroys processes. Each module mirrors one file or directory of Linux:
+//! `fork.rs` is `kernel/fork.c`, `mm/memory.rs` is `mm/memory.c`, and so on.
+//!
+//! `unsafe` is allowed in exactly two modules, `arch` and `mm`; everything a
+//! student reads to follow a process's life (fork, exit, kthread, pid, sched)
+//! is safe Rust built on the operations those two export.
 #![no_std]
-#![allow(unsafe_code)]
-pub mod init { pub mod main {
-    use bootloader_api::BootInfo;
-    pub fn start_kernel(_b: &'static mut BootInfo) -> ! {
-        let mut p = x86_64::instructions::port::Port::<u8>::new(0x3f8);
-        for b in b"Booting lifecycle\n" { unsafe { p.write(*b) } }
-        let mut e = x86_64::instructions::port::Port::<u32>::new(0xf4);
-        unsafe { e.write(0x10) };
-        loop {}
-    }
-}}
-pub static BOOTLOADER_CONFIG: bootloader_api::BootloaderConfig = {
-    let mut c = bootloader_api::BootloaderConfig::new_default();
-    c.mappings.physical_memory = Some(bootloader_api::config::Mapping::Dynamic);
-    c
-};
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! { loop {} }
+#![feature(abi_x86_interrupt)]
+#![feature(allocator_ext)]
+#![deny(unsafe_code)]
+
+extern crate alloc;
+
+#[allow(unsafe_code)]
+pub mod arch;
+#[allow(unsafe_code)]
+pub mod mm;
+
+pub mod errno;
+pub mod exit;
+pub mod fork;
+pub mod fs;
+pub mod init;
+pub mod kthread;
+pub mod ktest;
+pub mod lkdtm;
+pub mod panic;
+pub mod params;
+pub mod pid;
+pub mod printk;
+pub mod reboot;
+pub mod resource;
+pub mod sched;
+pub mod signal;
+pub mod sysrq;
+pub mod task;
+
+pub use init::main::BOOTLOADER_CONFIG;

@@ -1,0 +1,7 @@
+//! Core x86 process support: the context switch, thread setup, and kernel
+//! stack checks.
+//!
+//! Linux: arch/x86/kernel/
+
+pub mod process_64;
+pub mod stack;

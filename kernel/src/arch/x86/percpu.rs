@@ -1,0 +1,106 @@
+//! Per-CPU data, reached through the GS base register: `current` (the task
+//! running on this CPU) and the CPU's run queue.
+//!
+//! Linux: arch/x86/kernel/setup_percpu.c, arch/x86/include/asm/current.h
+
+use super::gdt::NR_CPUS;
+use super::sync::SpinLock;
+use crate::sched::RunQueue;
+use crate::task::TaskStruct;
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use x86_64::VirtAddr;
+use x86_64::registers::model_specific::{GsBase, KernelGsBase};
+
+/// One CPU's private data. The first fields sit at fixed offsets because the
+/// system-call entry reads them with `gs:`-relative loads.
+#[repr(C)]
+pub struct PerCpu {
+    /// This structure's own address (gs:0), so Rust can find it.
+    self_ptr: AtomicU64,
+    /// Top of the current task's kernel stack (gs:8).
+    pub top_of_stack: AtomicU64,
+    /// Scratch slot for the user stack pointer during syscall entry (gs:16).
+    pub user_rsp: AtomicU64,
+    cpu: AtomicU64,
+    /// The running task. Invariant: it points into an `Arc<TaskStruct>` held
+    /// by this CPU's run queue (`rq.curr`) for as long as the pointer is set.
+    current_task: AtomicPtr<TaskStruct>,
+    /// This CPU's run queue (Linux: `DEFINE_PER_CPU(struct rq, runqueues)`).
+    pub rq: SpinLock<RunQueue>,
+}
+
+static PER_CPU: [PerCpu; NR_CPUS] = [const {
+    PerCpu {
+        self_ptr: AtomicU64::new(0),
+        top_of_stack: AtomicU64::new(0),
+        user_rsp: AtomicU64::new(0),
+        cpu: AtomicU64::new(0),
+        current_task: AtomicPtr::new(core::ptr::null_mut()),
+        rq: SpinLock::new(RunQueue::new()),
+    }
+}; NR_CPUS];
+
+/// Points this CPU's GS base at its per-CPU area.
+///
+/// Linux: setup_per_cpu_areas() in arch/x86/kernel/setup_percpu.c
+pub fn setup_per_cpu_areas(cpu: usize) {
+    let area = &PER_CPU[cpu];
+    let addr = area as *const PerCpu as u64;
+    area.self_ptr.store(addr, Ordering::Relaxed);
+    area.cpu.store(cpu as u64, Ordering::Relaxed);
+    GsBase::write(VirtAddr::new(addr));
+    KernelGsBase::write(VirtAddr::new(0));
+}
+
+/// This CPU's per-CPU area.
+pub fn this_cpu() -> &'static PerCpu {
+    let addr: u64;
+    // SAFETY: GS base points at a `PerCpu` whose first field holds its own
+    // address (setup_per_cpu_areas runs before anything calls this).
+    unsafe { core::arch::asm!("mov {}, gs:[0]", out(reg) addr, options(nostack, readonly, preserves_flags)) };
+    assert!(addr != 0, "per-CPU area used before setup_per_cpu_areas");
+    // SAFETY: `addr` is the address of an element of the static PER_CPU.
+    unsafe { &*(addr as *const PerCpu) }
+}
+
+/// The number of the CPU running this code (Linux: smp_processor_id()).
+pub fn smp_processor_id() -> usize {
+    this_cpu().cpu.load(Ordering::Relaxed) as usize
+}
+
+/// A new reference to the running task, or `None` before the scheduler runs.
+///
+/// Linux: get_current() in arch/x86/include/asm/current.h
+pub fn current_task() -> Option<Arc<TaskStruct>> {
+    super::without_interrupts(|| {
+        let ptr = this_cpu().current_task.load(Ordering::Acquire);
+        if ptr.is_null() {
+            return None;
+        }
+        // SAFETY: by the invariant on `current_task`, `ptr` came from
+        // `Arc::as_ptr` of an Arc that the run queue still holds; interrupts
+        // are off, so no context switch can replace it before we take our own
+        // strong reference.
+        unsafe {
+            Arc::increment_strong_count(ptr);
+            Some(Arc::from_raw(ptr))
+        }
+    })
+}
+
+/// Borrows the running task without touching its reference count: used on
+/// hot paths such as the allocator's fault-injection check.
+pub fn with_current<R>(f: impl FnOnce(Option<&TaskStruct>) -> R) -> R {
+    let ptr = this_cpu().current_task.load(Ordering::Acquire);
+    // SAFETY: the running task cannot be freed while it runs: `rq.curr` keeps
+    // it alive until another task has been switched in, which cannot happen
+    // in the middle of this call as seen by the task itself.
+    f(unsafe { ptr.as_ref() })
+}
+
+/// Records `task` as this CPU's running task. The caller must keep `task`
+/// alive (in `rq.curr`) until the next call.
+pub fn set_current(task: &Arc<TaskStruct>) {
+    this_cpu().current_task.store(Arc::as_ptr(task).cast_mut(), Ordering::Release);
+}

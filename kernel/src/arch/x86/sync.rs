@@ -1,0 +1,128 @@
+//! The kernel's one lock: a spin lock that disables interrupts while held.
+//!
+//! Because the timer tick may preempt a task at any point where interrupts
+//! are on, a plain spin lock could be held by a preempted task while another
+//! task spins on it forever. Disabling interrupts for the critical section
+//! (Linux's `spin_lock_irqsave`) rules that out on one CPU, and it keeps an
+//! interrupt handler from deadlocking on a lock its own CPU holds.
+//!
+//! Linux: include/linux/spinlock.h (spin_lock_irqsave, spin_unlock_irqrestore)
+
+use core::cell::UnsafeCell;
+use core::ops::{Deref, DerefMut};
+use x86_64::instructions::interrupts;
+
+/// A spin lock whose guard keeps local interrupts disabled.
+pub struct SpinLock<T: ?Sized> {
+    inner: spin::Mutex<T>,
+}
+
+/// Proof that a [`SpinLock`] is held; interrupts stay off until it drops.
+pub struct SpinLockGuard<'a, T: ?Sized> {
+    guard: Option<spin::MutexGuard<'a, T>>,
+    irqs_were_enabled: bool,
+}
+
+impl<T> SpinLock<T> {
+    /// Creates an unlocked lock.
+    pub const fn new(value: T) -> Self {
+        SpinLock { inner: spin::Mutex::new(value) }
+    }
+}
+
+impl<T: Default> Default for SpinLock<T> {
+    fn default() -> Self {
+        SpinLock::new(T::default())
+    }
+}
+
+impl<T: ?Sized> SpinLock<T> {
+    /// Disables interrupts, then spins until the lock is ours.
+    ///
+    /// Linux: spin_lock_irqsave() in include/linux/spinlock.h
+    pub fn lock(&self) -> SpinLockGuard<'_, T> {
+        let irqs_were_enabled = interrupts::are_enabled();
+        interrupts::disable();
+        SpinLockGuard { guard: Some(self.inner.lock()), irqs_were_enabled }
+    }
+
+    /// Takes the lock only if it is free. Used by the panic path, which must
+    /// not wait for a lock its own CPU may hold.
+    pub fn try_lock(&self) -> Option<SpinLockGuard<'_, T>> {
+        let irqs_were_enabled = interrupts::are_enabled();
+        interrupts::disable();
+        match self.inner.try_lock() {
+            Some(guard) => Some(SpinLockGuard { guard: Some(guard), irqs_were_enabled }),
+            None => {
+                if irqs_were_enabled {
+                    interrupts::enable();
+                }
+                None
+            }
+        }
+    }
+}
+
+impl<T: ?Sized> Deref for SpinLockGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        self.guard.as_ref().expect("guard is present until drop")
+    }
+}
+
+impl<T: ?Sized> DerefMut for SpinLockGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        self.guard.as_mut().expect("guard is present until drop")
+    }
+}
+
+impl<T: ?Sized> Drop for SpinLockGuard<'_, T> {
+    /// Linux: spin_unlock_irqrestore() in include/linux/spinlock.h
+    fn drop(&mut self) {
+        drop(self.guard.take());
+        if self.irqs_were_enabled {
+            interrupts::enable();
+        }
+    }
+}
+
+/// Data that lives in one object but is protected by a lock elsewhere.
+///
+/// A task's `parent` and `children` live in its `TaskStruct` but are guarded
+/// by the global tasklist lock, exactly as in Linux. `LockedBy` makes that
+/// rule a type: the data can only be reached with a guard of lock `L` in hand
+/// (shared access with `&guard`, exclusive access with `&mut guard`).
+/// Only one `SpinLock<L>` may exist for each `L`: the lock's type is the key.
+pub struct LockedBy<T, L> {
+    data: UnsafeCell<T>,
+    _lock: core::marker::PhantomData<fn(&L)>,
+}
+
+// SAFETY: access to `data` requires a guard of the unique `SpinLock<L>`, which
+// serialises all access across CPUs exactly like a `SpinLock<T>` would.
+unsafe impl<T: Send, L> Sync for LockedBy<T, L> {}
+// SAFETY: moving the container moves `T`, which is `Send`.
+unsafe impl<T: Send, L> Send for LockedBy<T, L> {}
+
+impl<T, L> LockedBy<T, L> {
+    /// Wraps `data`, to be guarded by the single `SpinLock<L>`.
+    pub const fn new(data: T) -> Self {
+        LockedBy { data: UnsafeCell::new(data), _lock: core::marker::PhantomData }
+    }
+
+    /// Reads the data; the shared borrow of the guard proves the lock is held.
+    pub fn get<'a>(&'a self, _guard: &'a SpinLockGuard<'_, L>) -> &'a T {
+        // SAFETY: the guard proves the unique lock for `L` is held, and it is
+        // borrowed shared for 'a, so no `get_mut` can run while this lives.
+        unsafe { &*self.data.get() }
+    }
+
+    /// Changes the data; the exclusive borrow of the guard proves nobody else
+    /// holds a reference obtained through the same lock.
+    #[allow(clippy::mut_from_ref)]
+    pub fn get_mut<'a>(&'a self, _guard: &'a mut SpinLockGuard<'_, L>) -> &'a mut T {
+        // SAFETY: the guard is borrowed exclusively for 'a, so no other
+        // reference obtained through this lock can exist at the same time.
+        unsafe { &mut *self.data.get() }
+    }
+}

@@ -1,0 +1,82 @@
+//! Time: the 8253/8254 PIT ticking at `HZ`, `jiffies`, and the TSC
+//! calibrated against it for finer clocks.
+//!
+//! Linux: arch/x86/kernel/i8253.c, kernel/time/jiffies.c, arch/x86/kernel/tsc.c
+
+use core::sync::atomic::{AtomicU64, Ordering};
+use x86_64::instructions::port::Port;
+
+/// Timer interrupts per second (Linux: CONFIG_HZ, 250 by default on x86).
+pub const HZ: u64 = 250;
+const PIT_FREQUENCY: u64 = 1_193_182;
+
+static JIFFIES: AtomicU64 = AtomicU64::new(0);
+static TSC_KHZ: AtomicU64 = AtomicU64::new(0);
+static TSC_AT_BOOT: AtomicU64 = AtomicU64::new(0);
+
+/// Programs PIT channel 0 as a rate generator firing `HZ` times a second.
+///
+/// Linux: pit_timer_init() in drivers/clocksource/i8253.c
+pub fn time_init() {
+    let divisor = (PIT_FREQUENCY / HZ) as u16;
+    let mut command = Port::<u8>::new(0x43);
+    let mut channel0 = Port::<u8>::new(0x40);
+    // SAFETY: mode 2 on channel 0, low byte then high byte; the PIT is only
+    // programmed here, before interrupts are enabled.
+    unsafe {
+        command.write(0x34);
+        channel0.write(divisor as u8);
+        channel0.write((divisor >> 8) as u8);
+    }
+    TSC_AT_BOOT.store(super::rdtsc(), Ordering::Relaxed);
+}
+
+/// Counts one timer interrupt.
+pub(super) fn tick() {
+    JIFFIES.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Timer ticks since boot.
+pub fn jiffies() -> u64 {
+    JIFFIES.load(Ordering::Relaxed)
+}
+
+/// Measures the TSC frequency against a few timer ticks. Needs interrupts on.
+///
+/// Linux: native_calibrate_tsc()/pit_calibrate_tsc() in arch/x86/kernel/tsc.c
+pub fn tsc_init() {
+    let start_jiffy = wait_next_jiffy(jiffies());
+    let start_tsc = super::rdtsc();
+    let end_jiffy = wait_next_jiffy(start_jiffy + 4);
+    let cycles = super::rdtsc() - start_tsc;
+    let khz = cycles * HZ / (end_jiffy - start_jiffy) / 1000;
+    TSC_KHZ.store(khz.max(1), Ordering::Relaxed);
+    log::info!("tsc: calibrated against the PIT: {}.{:03} MHz", khz / 1000, khz % 1000);
+}
+
+fn wait_next_jiffy(after: u64) -> u64 {
+    loop {
+        let now = jiffies();
+        if now > after {
+            return now;
+        }
+        core::hint::spin_loop();
+    }
+}
+
+/// TSC cycles per millisecond, once calibrated.
+pub fn tsc_khz() -> u64 {
+    TSC_KHZ.load(Ordering::Relaxed)
+}
+
+/// Nanoseconds since boot: the TSC once calibrated, otherwise jiffies.
+///
+/// Linux: ktime_get() in kernel/time/timekeeping.c
+pub fn ktime_get_ns() -> u64 {
+    let khz = tsc_khz();
+    if khz == 0 {
+        return jiffies() * (1_000_000_000 / HZ);
+    }
+    let cycles = super::rdtsc() - TSC_AT_BOOT.load(Ordering::Relaxed);
+    (cycles as u128 * 1_000_000 / khz as u128) as u64
+}

@@ -1,0 +1,61 @@
+//! Error numbers with Linux's values, so that user space sees the same errno.
+//!
+//! Linux: include/uapi/asm-generic/errno-base.h and errno.h
+
+use core::fmt;
+
+/// A Linux error number. Kernel functions return `Result<T, Errno>`; the
+/// system-call layer turns `Err(e)` into `-e` in `rax`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Errno(pub i32);
+
+macro_rules! errnos {
+    ($($name:ident = $value:literal, $text:literal;)*) => {
+        impl Errno {
+            $(#[doc = $text] pub const $name: Errno = Errno($value);)*
+
+            /// The symbolic name, as `strerrorname_np` would give it.
+            pub fn name(self) -> &'static str {
+                match self.0 {
+                    $($value => stringify!($name),)*
+                    _ => "E?",
+                }
+            }
+        }
+    };
+}
+
+errnos! {
+    EPERM = 1, "Operation not permitted";
+    ENOENT = 2, "No such file or directory";
+    ESRCH = 3, "No such process";
+    EINTR = 4, "Interrupted system call";
+    EIO = 5, "I/O error";
+    E2BIG = 7, "Argument list too long";
+    ENOEXEC = 8, "Exec format error";
+    EBADF = 9, "Bad file number";
+    ECHILD = 10, "No child processes";
+    EAGAIN = 11, "Try again";
+    ENOMEM = 12, "Out of memory";
+    EACCES = 13, "Permission denied";
+    EFAULT = 14, "Bad address";
+    EBUSY = 16, "Device or resource busy";
+    EEXIST = 17, "File exists";
+    ENOTDIR = 20, "Not a directory";
+    EISDIR = 21, "Is a directory";
+    EINVAL = 22, "Invalid argument";
+    EMFILE = 24, "Too many open files";
+    ENOTTY = 25, "Not a typewriter";
+    ESPIPE = 29, "Illegal seek";
+    EPIPE = 32, "Broken pipe";
+    ERANGE = 34, "Math result not representable";
+    ENAMETOOLONG = 36, "File name too long";
+    ENOSYS = 38, "Invalid system call number";
+    ETIMEDOUT = 110, "Connection timed out";
+}
+
+impl fmt::Debug for Errno {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}({})", self.name(), self.0)
+    }
+}

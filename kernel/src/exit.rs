@@ -1,0 +1,280 @@
+//! Ending tasks: do_exit tears a task down to a zombie, its parent's wait4
+//! collects the status, and release_task frees what is left.
+//!
+//! Linux: kernel/exit.c
+//! Not modelled: ptrace, process groups and sessions, cgroups, task works,
+//! taskstats, core dumps.
+
+use crate::errno::Errno;
+use crate::fork::{TASKLIST_LOCK, TaskList};
+use crate::pid::PidNr;
+use crate::sched::core::do_task_dead;
+use crate::signal::{SIGCHLD, do_notify_parent};
+use crate::arch::sync::SpinLockGuard;
+use crate::task::{EXIT_DEAD, EXIT_ZOMBIE, PF_EXITING, TaskStruct, current};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::Ordering;
+
+/// Return at once if no child has exited (Linux: WNOHANG).
+pub const WNOHANG: u32 = 0x0000_0001;
+/// Also wait for stopped children (Linux: WUNTRACED).
+pub const WUNTRACED: u32 = 0x0000_0002;
+/// Wait for children of any kind (Linux: __WALL).
+pub const __WALL: u32 = 0x4000_0000;
+
+/// Ends the current task with `code`, an already-encoded wait status (for
+/// `exit(n)` that is `(n & 0xff) << 8`). Never returns.
+///
+/// Linux: do_exit() in kernel/exit.c
+pub fn do_exit(code: i32) -> ! {
+    exit_to_zombie(code);
+    do_task_dead()
+}
+
+/// Everything do_exit does before the final switch. It is a function of its
+/// own so that every reference it holds is dropped before do_task_dead,
+/// whose frame never returns.
+fn exit_to_zombie(code: i32) {
+    let tsk = current();
+    if tsk.pid() == 1 {
+        panic!("Attempted to kill init! exitcode={code:#010x}");
+    }
+    exit_signals(&tsk);
+    tsk.exit_code.store(code, Ordering::Relaxed);
+    exit_mm(&tsk);
+    exit_files(&tsk);
+    exit_fs(&tsk);
+    exit_notify(&tsk);
+}
+
+/// Marks the task as exiting, so no new signals are aimed at it.
+///
+/// Linux: exit_signals() in kernel/signal.c
+fn exit_signals(tsk: &TaskStruct) {
+    tsk.flags.fetch_or(PF_EXITING, Ordering::Relaxed);
+}
+
+/// Drops the address space; before that, releases a vfork parent or a
+/// kthread_stop caller waiting on `vfork_done`.
+///
+/// Linux: exit_mm() in kernel/exit.c (exit_mm_release() -> mm_release())
+fn exit_mm(tsk: &TaskStruct) {
+    mm_release(tsk);
+}
+
+/// Completes `vfork_done`, once: the parent of a vfork child, or a
+/// kthread_stop caller, may stop waiting.
+///
+/// Linux: mm_release() / complete_vfork_done() in kernel/fork.c
+pub fn mm_release(tsk: &TaskStruct) {
+    if let Some(done) = tsk.vfork_done.lock().take() {
+        done.complete();
+    }
+}
+
+/// Drops this task's reference to its open-file table.
+///
+/// Linux: exit_files() in kernel/exit.c
+fn exit_files(tsk: &TaskStruct) {
+    drop(tsk.files.lock().take());
+}
+
+/// Drops this task's reference to its fs_struct.
+///
+/// Linux: exit_fs() in fs/fs_struct.c
+fn exit_fs(tsk: &TaskStruct) {
+    drop(tsk.fs.lock().take());
+}
+
+/// Hands the children to a new parent, becomes a zombie and tells the
+/// parent; or, if the parent ignores SIGCHLD, reaps itself at once.
+///
+/// Linux: exit_notify() in kernel/exit.c
+fn exit_notify(tsk: &Arc<TaskStruct>) {
+    let mut tasklist = TASKLIST_LOCK.lock();
+    let dead = forget_original_parent(tsk, &mut tasklist);
+    let parent = tsk.family.get(&tasklist).parent.upgrade();
+    tsk.exit_state.store(EXIT_ZOMBIE, Ordering::Release);
+    let sig = tsk.exit_signal.load(Ordering::Relaxed);
+    let autoreap = match &parent {
+        Some(parent) if sig >= 0 => do_notify_parent(tsk, parent, sig),
+        _ => true,
+    };
+    if autoreap {
+        tsk.exit_state.store(EXIT_DEAD, Ordering::Release);
+    }
+    drop(tasklist);
+    for p in dead {
+        release_task(&p);
+    }
+    if autoreap {
+        release_task(tsk);
+    }
+}
+
+/// Re-parents every child of the exiting `father` to a new reaper. Zombie
+/// children are announced to the new parent; those it does not want
+/// (SIGCHLD ignored) are returned to be released.
+///
+/// Linux: forget_original_parent() / reparent_leader() in kernel/exit.c
+fn forget_original_parent(
+    father: &Arc<TaskStruct>,
+    tasklist: &mut SpinLockGuard<'_, TaskList>,
+) -> Vec<Arc<TaskStruct>> {
+    let children = core::mem::take(&mut father.family.get_mut(tasklist).children);
+    if children.is_empty() {
+        return Vec::new();
+    }
+    let reaper = find_new_reaper(father, tasklist);
+    let mut dead = Vec::new();
+    for child in children {
+        let family = child.family.get_mut(tasklist);
+        family.real_parent = Arc::downgrade(&reaper);
+        family.parent = Arc::downgrade(&reaper);
+        if child.exit_state() == EXIT_ZOMBIE && do_notify_parent(&child, &reaper, SIGCHLD) {
+            child.exit_state.store(EXIT_DEAD, Ordering::Release);
+            dead.push(child.clone());
+        }
+        reaper.family.get_mut(tasklist).children.push(child);
+    }
+    dead
+}
+
+/// Chooses who adopts the orphans of `father`: a live thread of its own
+/// group; else the nearest ancestor that called
+/// prctl(PR_SET_CHILD_SUBREAPER); else init.
+///
+/// Linux: find_new_reaper() in kernel/exit.c
+fn find_new_reaper(father: &Arc<TaskStruct>, tasklist: &SpinLockGuard<'_, TaskList>) -> Arc<TaskStruct> {
+    let sibling_thread = tasklist.tasks.iter().find(|t| {
+        !Arc::ptr_eq(t, father) && t.tgid() == father.tgid() && t.flags() & PF_EXITING == 0
+    });
+    if let Some(thread) = sibling_thread {
+        return thread.clone();
+    }
+    if father.signal().has_child_subreaper.load(Ordering::Relaxed) {
+        let mut ancestor = father.family.get(tasklist).real_parent.upgrade();
+        while let Some(a) = ancestor {
+            if a.pid() <= 1 {
+                break;
+            }
+            if a.signal().is_child_subreaper.load(Ordering::Relaxed) && a.flags() & PF_EXITING == 0 {
+                return a;
+            }
+            ancestor = a.family.get(tasklist).real_parent.upgrade();
+        }
+    }
+    child_reaper(tasklist)
+}
+
+/// The init task, reaper of last resort (Linux: pid_ns->child_reaper).
+fn child_reaper(tasklist: &SpinLockGuard<'_, TaskList>) -> Arc<TaskStruct> {
+    tasklist.tasks.iter().find(|t| t.pid() == 1).cloned().expect("init is alive")
+}
+
+/// Removes a dead task from the process tree and the task list, and frees
+/// its pid. The task_struct itself (and its stack) goes when the last
+/// reference drops, which for a task that is still switching out is in
+/// finish_task_switch.
+///
+/// Linux: release_task() in kernel/exit.c
+pub fn release_task(p: &Arc<TaskStruct>) {
+    let mut tasklist = TASKLIST_LOCK.lock();
+    if let Some(parent) = p.family.get(&tasklist).real_parent.upgrade() {
+        parent.family.get_mut(&mut tasklist).children.retain(|c| !Arc::ptr_eq(c, p));
+    }
+    tasklist.tasks.retain(|t| !Arc::ptr_eq(t, p));
+    tasklist.nr_threads -= 1;
+    drop(tasklist);
+    drop(p.thread_pid.lock().take());
+    drop(p.sighand.lock().take());
+}
+
+/// What wait4 reports: the child's pid and its status word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WaitResult {
+    /// Pid of the reaped child; 0 under WNOHANG when none had exited.
+    pub pid: PidNr,
+    /// The wait status: `(code << 8)` for exit(code), the signal number for
+    /// a kill (plus 0x80 for a core dump).
+    pub status: i32,
+}
+
+/// Which children a wait selects (Linux: `enum pid_type` + pid in wait_opts).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitWho {
+    /// Any child (pid -1).
+    Any,
+    /// The child with this pid (pid > 0).
+    Pid(PidNr),
+}
+
+/// Waits for a child to exit and reaps it.
+///
+/// Linux: kernel_wait4() in kernel/exit.c
+///
+/// # Errors
+/// `ECHILD` when no child matches, `EINTR` when a signal interrupts the wait,
+/// `EINVAL` for unknown option bits.
+pub fn kernel_wait4(upid: PidNr, options: u32) -> Result<WaitResult, Errno> {
+    if options & !(WNOHANG | WUNTRACED | __WALL) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let who = match upid {
+        -1 => WaitWho::Any,
+        pid if pid > 0 => WaitWho::Pid(pid),
+        _ => return Err(Errno::ECHILD),
+    };
+    do_wait(who, options)
+}
+
+/// Sleeps on the caller's `wait_chldexit` until an eligible child is a
+/// zombie, then reaps it.
+///
+/// Linux: do_wait() / do_wait_thread() in kernel/exit.c
+fn do_wait(who: WaitWho, options: u32) -> Result<WaitResult, Errno> {
+    let me = current();
+    let wq = &me.signal().wait_chldexit;
+    let mut result = Err(Errno::ECHILD);
+    wq.wait_event_interruptible(|| {
+        result = wait_consider_children(&me, who, options);
+        !matches!(result, Ok(None))
+    })?;
+    result.map(|r| r.unwrap_or(WaitResult { pid: 0, status: 0 }))
+}
+
+/// One pass over the children: `Ok(Some)` reaped one, `Ok(None)` means keep
+/// waiting, `Err(ECHILD)` means there is nothing to wait for. Under WNOHANG
+/// "keep waiting" becomes `Ok(Some(pid 0))`.
+fn wait_consider_children(me: &TaskStruct, who: WaitWho, options: u32) -> Result<Option<WaitResult>, Errno> {
+    let tasklist = TASKLIST_LOCK.lock();
+    let children = &me.family.get(&tasklist).children;
+    let eligible = |c: &&Arc<TaskStruct>| match who {
+        WaitWho::Any => true,
+        WaitWho::Pid(pid) => c.pid() == pid,
+    };
+    if !children.iter().any(|c| eligible(&c)) {
+        return Err(Errno::ECHILD);
+    }
+    let zombie = children.iter().filter(eligible).find(|c| c.exit_state() == EXIT_ZOMBIE).cloned();
+    // Claimed under the lock, so two waiters never reap the same zombie.
+    if let Some(child) = &zombie {
+        child.exit_state.store(EXIT_DEAD, Ordering::Release);
+    }
+    drop(tasklist);
+    match zombie {
+        Some(child) => Ok(Some(wait_task_zombie(&child))),
+        None if options & WNOHANG != 0 => Ok(Some(WaitResult { pid: 0, status: 0 })),
+        None => Ok(None),
+    }
+}
+
+/// Collects the status of a zombie this waiter claimed, and releases it.
+///
+/// Linux: wait_task_zombie() in kernel/exit.c
+fn wait_task_zombie(p: &Arc<TaskStruct>) -> WaitResult {
+    let result = WaitResult { pid: p.pid(), status: p.exit_code.load(Ordering::Relaxed) };
+    release_task(p);
+    result
+}

@@ -1,0 +1,407 @@
+//! Creating tasks: every fork, vfork, clone and kernel thread goes through
+//! `kernel_clone` -> `copy_process` -> `wake_up_new_task`.
+//!
+//! Linux: kernel/fork.c
+//! Not modelled: cgroups, namespaces, ptrace, seccomp, io_uring, audit,
+//! perf, NUMA placement, credentials (every task is root).
+
+use crate::arch::kernel::process_64::{ThreadStruct, copy_thread};
+use crate::arch::sync::{LockedBy, SpinLock};
+use crate::errno::Errno;
+use crate::fs::fdtable::{FilesStruct, dup_fd};
+use crate::fs::fs_struct::copy_fs_struct;
+use crate::mm::vmalloc::{KernelStack, MAX_STACKS, THREAD_SIZE};
+use crate::pid::{PidNr, alloc_pid};
+use crate::sched::SchedEntity;
+use crate::sched::core::{sched_fork, wake_up_new_task};
+use crate::signal::{SigPending, SighandStruct, SignalStruct};
+use crate::task::{
+    Comm, Family, PF_FORKNOEXEC, PF_IDLE, PF_KTHREAD, PF_SUPERPRIV, TaskStruct, ThreadFn, current,
+    set_task_stack_end_magic,
+};
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use bitflags::bitflags;
+use core::sync::atomic::{AtomicI32, AtomicU32, Ordering};
+
+bitflags! {
+    /// What a new task shares with its creator (Linux: CLONE_* in
+    /// include/uapi/linux/sched.h). The low byte of `clone(2)`'s flags is the
+    /// exit signal, kept apart in `KernelCloneArgs::exit_signal`.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct CloneFlags: u64 {
+        /// Share the address space.
+        const CLONE_VM = 0x0000_0100;
+        /// Share working directory and umask.
+        const CLONE_FS = 0x0000_0200;
+        /// Share the open-file table.
+        const CLONE_FILES = 0x0000_0400;
+        /// Share signal handlers.
+        const CLONE_SIGHAND = 0x0000_0800;
+        /// Return a pidfd for the child.
+        const CLONE_PIDFD = 0x0000_1000;
+        /// Let the tracer trace the child too.
+        const CLONE_PTRACE = 0x0000_2000;
+        /// The parent sleeps until the child execs or exits.
+        const CLONE_VFORK = 0x0000_4000;
+        /// The child's parent is the caller's parent.
+        const CLONE_PARENT = 0x0000_8000;
+        /// Same thread group: a thread, not a process.
+        const CLONE_THREAD = 0x0001_0000;
+        /// New mount namespace.
+        const CLONE_NEWNS = 0x0002_0000;
+        /// Share System V semaphore undo lists.
+        const CLONE_SYSVSEM = 0x0004_0000;
+        /// Set the child's TLS (FS base).
+        const CLONE_SETTLS = 0x0008_0000;
+        /// Store the child's tid in the parent's memory.
+        const CLONE_PARENT_SETTID = 0x0010_0000;
+        /// Clear the child's tid in its memory at exit and wake futex waiters.
+        const CLONE_CHILD_CLEARTID = 0x0020_0000;
+        /// Ignored, as in Linux.
+        const CLONE_DETACHED = 0x0040_0000;
+        /// A tracer cannot force CLONE_PTRACE on this child.
+        const CLONE_UNTRACED = 0x0080_0000;
+        /// Store the child's tid in the child's memory.
+        const CLONE_CHILD_SETTID = 0x0100_0000;
+        /// New cgroup namespace.
+        const CLONE_NEWCGROUP = 0x0200_0000;
+        /// New UTS namespace.
+        const CLONE_NEWUTS = 0x0400_0000;
+        /// New IPC namespace.
+        const CLONE_NEWIPC = 0x0800_0000;
+        /// New user namespace.
+        const CLONE_NEWUSER = 0x1000_0000;
+        /// New pid namespace.
+        const CLONE_NEWPID = 0x2000_0000;
+        /// New network namespace.
+        const CLONE_NEWNET = 0x4000_0000;
+        /// Clone the I/O context.
+        const CLONE_IO = 0x8000_0000;
+    }
+}
+
+/// Everything `kernel_clone` needs to know (Linux: `struct kernel_clone_args`).
+#[derive(Clone, Default)]
+pub struct KernelCloneArgs {
+    /// What to share.
+    pub flags: CloneFlags,
+    /// Signal for the parent when the child exits (SIGCHLD, 0, or -1 for threads).
+    pub exit_signal: i32,
+    /// Name for a kernel thread (`comm`); user tasks inherit the parent's.
+    pub name: Option<&'static str>,
+    /// The function a kernel thread runs (Linux: fn/fn_arg).
+    pub fn_: Option<ThreadFn>,
+    /// Create a kernel thread (Linux: kthread).
+    pub kthread: bool,
+    /// Create a CPU's idle task (Linux: idle).
+    pub idle: bool,
+}
+
+impl CloneFlags {
+    /// Flags sharing nothing, for processes (empty set).
+    pub const NONE: CloneFlags = CloneFlags::empty();
+}
+
+/// The global list of tasks and the counts it keeps, guarded by the
+/// tasklist lock (Linux: `init_task.tasks`, `nr_threads`, `total_forks`,
+/// and `tasklist_lock` itself).
+pub struct TaskList {
+    /// Every task, in creation order (Linux: the `tasks` list headed by
+    /// init_task). Differs: threads are listed too, since there are none yet.
+    pub tasks: Vec<Arc<TaskStruct>>,
+    /// Tasks alive (Linux: nr_threads).
+    pub nr_threads: usize,
+    /// Forks since boot (Linux: total_forks).
+    pub total_forks: u64,
+    /// Upper bound on nr_threads (Linux: max_threads, the threads-max sysctl).
+    pub max_threads: usize,
+}
+
+/// The tasklist lock (Linux: `tasklist_lock`, a rwlock; here a spin lock).
+pub static TASKLIST_LOCK: SpinLock<TaskList> =
+    SpinLock::new(TaskList { tasks: Vec::new(), nr_threads: 0, total_forks: 0, max_threads: 20 });
+
+/// Sizes threads-max so that kernel stacks use at most 1/8 of memory.
+///
+/// Linux: set_max_threads() in kernel/fork.c
+pub fn fork_init() {
+    let pages = crate::mm::page_alloc::totalram_pages();
+    let threads = pages / (8 * THREAD_SIZE / crate::mm::PAGE_SIZE);
+    TASKLIST_LOCK.lock().max_threads = threads.clamp(20, MAX_STACKS);
+    log::info!("fork: max_threads = {}", threads.clamp(20, MAX_STACKS));
+}
+
+/// Creates a kernel thread running `f`; returns its pid.
+///
+/// Linux: kernel_thread() in kernel/fork.c
+///
+/// # Errors
+/// As `kernel_clone`.
+pub fn kernel_thread(f: ThreadFn, name: &'static str, flags: CloneFlags) -> Result<PidNr, Errno> {
+    let args = KernelCloneArgs {
+        flags: flags | CloneFlags::CLONE_VM | CloneFlags::CLONE_UNTRACED,
+        exit_signal: crate::signal::SIGCHLD,
+        name: Some(name),
+        fn_: Some(f),
+        kthread: true,
+        idle: false,
+    };
+    kernel_clone(&args)
+}
+
+/// The one entry to task creation: copy the caller, then let the copy run.
+///
+/// Linux: kernel_clone() in kernel/fork.c
+///
+/// # Errors
+/// Whatever `copy_process` returns.
+pub fn kernel_clone(args: &KernelCloneArgs) -> Result<PidNr, Errno> {
+    let p = copy_process(args)?;
+    let nr = p.pid();
+    wake_up_new_task(p);
+    Ok(nr)
+}
+
+/// Builds a new task as a copy of the current one, sharing what `args.flags`
+/// asks for, and links it into the process tree. The child is TASK_NEW: it
+/// does not run until wake_up_new_task.
+///
+/// Unwinding: each step that can fail returns early with `?`. Everything
+/// built so far lives in the child `Arc` (or in locals), which nobody else
+/// can see until `attach_pid_and_link`, so dropping it undoes every step in
+/// reverse order: the work Linux's `bad_fork_*` labels do by hand.
+///
+/// Linux: copy_process() in kernel/fork.c
+///
+/// # Errors
+/// `EINVAL` for invalid flag combinations, `EAGAIN` past threads-max or
+/// pid_max, `ENOMEM` when an allocation fails.
+pub fn copy_process(args: &KernelCloneArgs) -> Result<Arc<TaskStruct>, Errno> {
+    let clone_flags = args.flags;
+    check_clone_flags(clone_flags)?;
+    let parent = current();
+    let p = dup_task_struct(&parent, args)?;
+    // Linux unwinds from here with bad_fork_free.
+    check_max_threads()?;
+    // Linux: the child inherits no pending signals, statistics or privileges.
+    p.pending.clear();
+    let flags = parent.flags() & !(PF_SUPERPRIV | PF_IDLE) | PF_FORKNOEXEC;
+    p.flags.store(if args.kthread { flags | PF_KTHREAD } else { flags & !PF_KTHREAD }, Ordering::Relaxed);
+    sched_fork(&p);
+    copy_files(clone_flags, &parent, &p)?; // Linux: bad_fork_cleanup_files
+    copy_fs(clone_flags, &parent, &p)?; // Linux: bad_fork_cleanup_fs
+    copy_sighand(clone_flags, &parent, &p)?; // Linux: bad_fork_cleanup_sighand
+    copy_signal(clone_flags, &parent, &p)?; // Linux: bad_fork_cleanup_signal
+    copy_thread(&p.thread, p.stack.as_ref().expect("a new stack").top(), args.kthread);
+    let pid = alloc_pid()?; // Linux: bad_fork_cleanup_thread
+    p.set_pid(pid.nr());
+    p.tgid.store(pid.nr(), Ordering::Relaxed);
+    p.exit_signal.store(args.exit_signal, Ordering::Relaxed);
+    *p.thread_pid.lock() = Some(pid);
+    let real_parent = choose_parent(&parent, clone_flags);
+    let tasklist = lock_tasklist_with_room(&real_parent)?; // Linux: bad_fork_cancel_cgroup
+    Ok(attach_pid_and_link(tasklist, p, real_parent))
+}
+
+/// Fails with EAGAIN once threads-max tasks exist.
+///
+/// Linux: the `data_race(nr_threads >= max_threads)` check in copy_process()
+fn check_max_threads() -> Result<(), Errno> {
+    let tasklist = TASKLIST_LOCK.lock();
+    if tasklist.nr_threads >= tasklist.max_threads {
+        return Err(Errno::EAGAIN);
+    }
+    Ok(())
+}
+
+/// Rejects flag combinations that make no sense, with Linux's errno.
+///
+/// Linux: the checks at the top of copy_process() in kernel/fork.c
+fn check_clone_flags(flags: CloneFlags) -> Result<(), Errno> {
+    use CloneFlags as F;
+    // A new mount namespace cannot share the fs_struct it would change.
+    if flags.contains(F::CLONE_NEWNS | F::CLONE_FS) {
+        return Err(Errno::EINVAL);
+    }
+    // Nor can a new user namespace.
+    if flags.contains(F::CLONE_NEWUSER | F::CLONE_FS) {
+        return Err(Errno::EINVAL);
+    }
+    // Threads must share signal handlers, since signals go to the group.
+    if flags.contains(F::CLONE_THREAD) && !flags.contains(F::CLONE_SIGHAND) {
+        return Err(Errno::EINVAL);
+    }
+    // Shared handlers point into one address space.
+    if flags.contains(F::CLONE_SIGHAND) && !flags.contains(F::CLONE_VM) {
+        return Err(Errno::EINVAL);
+    }
+    // Init's siblings would have no parent to reap them.
+    if flags.contains(F::CLONE_PARENT) && current().signal().unkillable.load(Ordering::Relaxed) {
+        return Err(Errno::EINVAL);
+    }
+    // Namespaces are not modelled: fail as a kernel built without them.
+    let namespaces = F::CLONE_NEWNS
+        | F::CLONE_NEWCGROUP
+        | F::CLONE_NEWUTS
+        | F::CLONE_NEWIPC
+        | F::CLONE_NEWUSER
+        | F::CLONE_NEWPID
+        | F::CLONE_NEWNET;
+    if flags.intersects(namespaces) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(())
+}
+
+/// Allocates the child's task_struct and kernel stack as a copy of `orig`.
+///
+/// Linux: dup_task_struct() in kernel/fork.c
+///
+/// # Errors
+/// `ENOMEM` when the task or its stack cannot be allocated.
+fn dup_task_struct(orig: &TaskStruct, args: &KernelCloneArgs) -> Result<Arc<TaskStruct>, Errno> {
+    let stack = KernelStack::alloc()?;
+    let comm = args.name.map_or_else(|| orig.comm(), Comm::from_str);
+    let tsk = Arc::try_new(TaskStruct {
+        state: AtomicU32::new(orig.state()),
+        flags: AtomicU32::new(orig.flags()),
+        exit_state: AtomicU32::new(0),
+        exit_code: AtomicI32::new(0),
+        exit_signal: AtomicI32::new(0),
+        se: SchedEntity::default(),
+        pid: AtomicI32::new(0),
+        tgid: AtomicI32::new(0),
+        thread_pid: SpinLock::new(None),
+        family: LockedBy::new(Family::default()),
+        comm: SpinLock::new(comm),
+        files: SpinLock::new(None),
+        fs: SpinLock::new(None),
+        sighand: SpinLock::new(None),
+        signal: spin::Once::new(),
+        pending: SigPending::default(),
+        vfork_done: SpinLock::new(None),
+        stack: Some(stack),
+        thread: ThreadStruct::new(),
+        thread_fn: SpinLock::new(args.fn_.clone()),
+        worker_private: SpinLock::new(None),
+        fail_nth: Default::default(),
+        start_time: crate::arch::time::ktime_get_ns(),
+    })
+    .map_err(|_| Errno::ENOMEM)?;
+    set_task_stack_end_magic(&tsk);
+    Ok(tsk)
+}
+
+/// Shares the parent's file table under CLONE_FILES, copies it otherwise.
+///
+/// Linux: copy_files() in kernel/fork.c
+fn copy_files(flags: CloneFlags, parent: &TaskStruct, p: &TaskStruct) -> Result<(), Errno> {
+    let Some(oldf) = parent.files.lock().clone() else {
+        return Ok(());
+    };
+    let newf: Arc<FilesStruct> =
+        if flags.contains(CloneFlags::CLONE_FILES) { oldf } else { dup_fd(&oldf)? };
+    *p.files.lock() = Some(newf);
+    Ok(())
+}
+
+/// Shares cwd and umask under CLONE_FS, copies them otherwise.
+///
+/// Linux: copy_fs() in kernel/fork.c
+fn copy_fs(flags: CloneFlags, parent: &TaskStruct, p: &TaskStruct) -> Result<(), Errno> {
+    let Some(fs) = parent.fs.lock().clone() else {
+        return Ok(());
+    };
+    let newfs = if flags.contains(CloneFlags::CLONE_FS) { fs } else { copy_fs_struct(&fs)? };
+    *p.fs.lock() = Some(newfs);
+    Ok(())
+}
+
+/// Shares signal handlers under CLONE_SIGHAND, copies them otherwise.
+///
+/// Linux: copy_sighand() in kernel/fork.c
+fn copy_sighand(flags: CloneFlags, parent: &TaskStruct, p: &TaskStruct) -> Result<(), Errno> {
+    let Some(oldsig) = parent.sighand.lock().clone() else {
+        return Ok(());
+    };
+    let newsig = if flags.contains(CloneFlags::CLONE_SIGHAND) {
+        oldsig
+    } else {
+        let sig = Arc::try_new(SighandStruct::new()).map_err(|_| Errno::ENOMEM)?;
+        *sig.action.lock() = *oldsig.action.lock();
+        sig
+    };
+    *p.sighand.lock() = Some(newsig);
+    Ok(())
+}
+
+/// Shares the process-wide signal state with a new thread, or gives a new
+/// process its own, inheriting limits and the subreaper search flag.
+///
+/// Linux: copy_signal() in kernel/fork.c
+fn copy_signal(flags: CloneFlags, parent: &TaskStruct, p: &TaskStruct) -> Result<(), Errno> {
+    let old = parent.signal();
+    let sig = if flags.contains(CloneFlags::CLONE_THREAD) {
+        old.clone()
+    } else {
+        let sig = Arc::try_new(SignalStruct::default()).map_err(|_| Errno::ENOMEM)?;
+        *sig.rlim.lock() = *old.rlim.lock();
+        let inherited = old.has_child_subreaper.load(Ordering::Relaxed) || old.is_child_subreaper.load(Ordering::Relaxed);
+        sig.has_child_subreaper.store(inherited, Ordering::Relaxed);
+        sig
+    };
+    p.signal.call_once(|| sig);
+    Ok(())
+}
+
+/// The task that will be the child's parent: the caller, or under
+/// CLONE_PARENT/CLONE_THREAD the caller's own parent.
+fn choose_parent(parent: &Arc<TaskStruct>, flags: CloneFlags) -> Arc<TaskStruct> {
+    if !flags.intersects(CloneFlags::CLONE_PARENT | CloneFlags::CLONE_THREAD) {
+        return parent.clone();
+    }
+    let tasklist = TASKLIST_LOCK.lock();
+    parent.family.get(&tasklist).real_parent.upgrade().unwrap_or_else(|| parent.clone())
+}
+
+/// Takes the tasklist lock and makes room in the lists the child joins, so
+/// that linking it cannot fail. The guard is handed to attach_pid_and_link.
+///
+/// Differs: Linux's lists are intrusive and need no allocation at this point.
+fn lock_tasklist_with_room(
+    real_parent: &TaskStruct,
+) -> Result<crate::arch::sync::SpinLockGuard<'static, TaskList>, Errno> {
+    let mut tasklist = TASKLIST_LOCK.lock();
+    tasklist.tasks.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+    real_parent.family.get_mut(&mut tasklist).children.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+    Ok(tasklist)
+}
+
+/// Publishes the child: parent links, the children list and the task list.
+/// Nothing can fail from here on, which is why this returns no `Result`.
+///
+/// Linux: the tail of copy_process() under tasklist_lock (attach_pid(),
+/// list_add_tail(&p->sibling, ...), list_add_tail_rcu(&p->tasks, ...))
+fn attach_pid_and_link(
+    mut tasklist: crate::arch::sync::SpinLockGuard<'static, TaskList>,
+    p: Arc<TaskStruct>,
+    real_parent: Arc<TaskStruct>,
+) -> Arc<TaskStruct> {
+    {
+        let family = p.family.get_mut(&mut tasklist);
+        family.real_parent = Arc::downgrade(&real_parent);
+        family.parent = Arc::downgrade(&real_parent);
+        family.group_leader = Weak::new();
+    }
+    real_parent.family.get_mut(&mut tasklist).children.push(p.clone());
+    tasklist.tasks.push(p.clone());
+    tasklist.nr_threads += 1;
+    tasklist.total_forks += 1;
+    p
+}
+
+/// Counts forks since boot (Linux: total_forks, shown in /proc/stat).
+pub fn total_forks() -> u64 {
+    TASKLIST_LOCK.lock().total_forks
+}

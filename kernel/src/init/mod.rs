@@ -1,0 +1,6 @@
+//! Boot: from the bootloader's jump to the first processes.
+//!
+//! Linux: init/
+
+pub mod init_task;
+pub mod main;

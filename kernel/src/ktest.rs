@@ -1,0 +1,118 @@
+//! In-kernel tests: a registry built by the linker, run inside one boot.
+//!
+//! Each `ktest!` puts an entry in the `KTESTS` linker section (the idea of
+//! Linux's KUnit suites, via the linkme crate). Booting with `ktest` runs all
+//! of them, `ktest=<prefix>` those whose name starts with the prefix. Each
+//! prints `test <module>::<name> ... ok|FAILED` and the run ends with
+//! `ktest: N passed, M failed`.
+//!
+//! Linux: lib/kunit/
+
+use alloc::string::String;
+use core::sync::atomic::{AtomicPtr, Ordering};
+use linkme::distributed_slice;
+
+/// One registered test.
+pub struct KTest {
+    /// `module_path!()` of the test.
+    pub module: &'static str,
+    /// The test function's name: a sentence about the behaviour.
+    pub name: &'static str,
+    /// The test; `Err` carries the failed assertion.
+    pub run: fn() -> Result<(), String>,
+}
+
+/// Every test in the kernel image.
+#[distributed_slice]
+pub static KTESTS: [KTest];
+
+/// Declares an in-kernel test: `ktest! { fn name_as_a_sentence() { ... } }`.
+/// The body uses `kassert!`/`kassert_eq!` and returns nothing.
+#[macro_export]
+macro_rules! ktest {
+    ($(#[$meta:meta])* fn $name:ident() $body:block) => {
+        $(#[$meta])*
+        fn $name() -> Result<(), alloc::string::String> {
+            $body
+            #[allow(unreachable_code)]
+            Ok(())
+        }
+        const _: () = {
+            #[linkme::distributed_slice($crate::ktest::KTESTS)]
+            static TEST: $crate::ktest::KTest =
+                $crate::ktest::KTest { module: module_path!(), name: stringify!($name), run: $name };
+        };
+    };
+}
+
+/// Fails the test (returning from it) unless `cond` holds.
+#[macro_export]
+macro_rules! kassert {
+    ($cond:expr $(, $($msg:tt)*)?) => {
+        if !$cond {
+            return Err(alloc::format!(
+                "{}:{}: assertion failed: {}{}",
+                file!(), line!(), stringify!($cond),
+                { let _m = alloc::string::String::new(); $( let _m = alloc::format!(": {}", format_args!($($msg)*)); )? _m }
+            ));
+        }
+    };
+}
+
+/// Fails the test unless `left == right`, showing both values.
+#[macro_export]
+macro_rules! kassert_eq {
+    ($left:expr, $right:expr $(, $($msg:tt)*)?) => {
+        match (&$left, &$right) {
+            (l, r) => {
+                if *l != *r {
+                    return Err(alloc::format!(
+                        "{}:{}: {} == {} failed: left {:?}, right {:?}{}",
+                        file!(), line!(), stringify!($left), stringify!($right), l, r,
+                        { let _m = alloc::string::String::new(); $( let _m = alloc::format!(": {}", format_args!($($msg)*)); )? _m }
+                    ));
+                }
+            }
+        }
+    };
+}
+
+static RUNNING: AtomicPtr<KTest> = AtomicPtr::new(core::ptr::null_mut());
+
+/// The name of the test running now, for the panic handler.
+pub fn running_test() -> Option<String> {
+    let ptr = RUNNING.load(Ordering::Relaxed);
+    KTESTS.iter().find(|t| core::ptr::eq(*t, ptr)).map(full_name)
+}
+
+fn full_name(test: &KTest) -> String {
+    let module = test.module.strip_prefix("kernel::").unwrap_or(test.module);
+    let module = module.strip_suffix("::tests").unwrap_or(module);
+    alloc::format!("{module}::{}", test.name)
+}
+
+/// Runs every test whose full name starts with `filter`; returns the number
+/// of failures.
+pub fn run_tests(filter: &str) -> i32 {
+    let (mut passed, mut failed) = (0, 0);
+    for test in KTESTS.iter() {
+        let name = full_name(test);
+        if !name.starts_with(filter) {
+            continue;
+        }
+        RUNNING.store(core::ptr::from_ref(test).cast_mut(), Ordering::Relaxed);
+        match (test.run)() {
+            Ok(()) => {
+                passed += 1;
+                crate::kprintln!("test {name} ... ok");
+            }
+            Err(why) => {
+                failed += 1;
+                crate::kprintln!("test {name} ... FAILED\n    {why}");
+            }
+        }
+        RUNNING.store(core::ptr::null_mut(), Ordering::Relaxed);
+    }
+    crate::kprintln!("ktest: {passed} passed, {failed} failed");
+    failed
+}

@@ -1,0 +1,175 @@
+//! Kernel threads: created on request by kthreadd (pid 2), parked until
+//! woken, stopped on request.
+//!
+//! kthread_create() does not fork the caller. It queues a request and wakes
+//! kthreadd, which forks itself (so every kernel thread is a child of
+//! kthreadd, with kthreadd's clean context), and the new thread then reports
+//! back and sleeps until kthread_run/wake_up_process.
+//!
+//! Linux: kernel/kthread.c
+//! Not modelled: CPU binding, parking, freezing, workers.
+
+use crate::arch::sync::SpinLock;
+use crate::errno::Errno;
+use crate::exit::do_exit;
+use crate::fork::{CloneFlags, kernel_thread};
+use crate::sched::completion::Completion;
+use crate::sched::core::{schedule, wake_up_process};
+use crate::sched::wait::WaitQueueHead;
+use crate::signal::ignore_signals;
+use crate::task::{TASK_UNINTERRUPTIBLE, TaskStruct, ThreadFn, current};
+use alloc::collections::VecDeque;
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use spin::Once;
+
+/// Per-thread kthread state (Linux: `struct kthread`).
+#[derive(Default)]
+pub struct Kthread {
+    /// kthread_stop() was called (Linux: KTHREAD_SHOULD_STOP).
+    should_stop: AtomicBool,
+    /// The thread function's return value (Linux: result).
+    result: AtomicI32,
+    /// Completed when the thread exits, through `vfork_done` (Linux: exited).
+    exited: Arc<Completion>,
+}
+
+/// A request for kthreadd (Linux: `struct kthread_create_info`).
+struct KthreadCreateInfo {
+    threadfn: ThreadFn,
+    name: &'static str,
+    result: SpinLock<Option<Result<Arc<TaskStruct>, Errno>>>,
+    done: Completion,
+}
+
+static KTHREAD_CREATE_LIST: SpinLock<VecDeque<Arc<KthreadCreateInfo>>> = SpinLock::new(VecDeque::new());
+static KTHREADD_TASK: Once<Arc<TaskStruct>> = Once::new();
+static KTHREADD_WAIT: WaitQueueHead = WaitQueueHead::new();
+
+/// The kthreadd task, once it runs.
+pub fn kthreadd_task() -> Option<&'static Arc<TaskStruct>> {
+    KTHREADD_TASK.get()
+}
+
+/// kthreadd's body: create the kernel threads others ask for, forever.
+///
+/// Linux: kthreadd() in kernel/kthread.c
+pub fn kthreadd() -> i32 {
+    let me = current();
+    me.set_comm("kthreadd");
+    ignore_signals(&me);
+    KTHREADD_TASK.call_once(|| me.clone());
+    drop(me);
+    loop {
+        KTHREADD_WAIT.wait_event(|| !KTHREAD_CREATE_LIST.lock().is_empty());
+        while let Some(create) = KTHREAD_CREATE_LIST.lock().pop_front() {
+            create_kthread(&create);
+        }
+    }
+}
+
+/// Forks kthreadd into a thread that will run `kthread()` for `create`.
+///
+/// Linux: create_kthread() in kernel/kthread.c
+fn create_kthread(create: &Arc<KthreadCreateInfo>) {
+    let info = create.clone();
+    let body: ThreadFn = Arc::new(move || kthread(&info));
+    if let Err(e) = kernel_thread(body, create.name, CloneFlags::CLONE_FS | CloneFlags::CLONE_FILES) {
+        *create.result.lock() = Some(Err(e));
+        create.done.complete();
+    }
+}
+
+/// The start of every kthread: report to the creator, sleep until woken,
+/// then run the thread function unless stopped first.
+///
+/// Linux: kthread() in kernel/kthread.c
+fn kthread(create: &KthreadCreateInfo) -> i32 {
+    let me = current();
+    let self_ = Arc::new(Kthread::default());
+    *me.vfork_done.lock() = Some(self_.exited.clone());
+    *me.worker_private.lock() = Some(self_.clone());
+    me.state.store(TASK_UNINTERRUPTIBLE, Ordering::Release);
+    *create.result.lock() = Some(Ok(me.clone()));
+    create.done.complete();
+    drop(me);
+    schedule();
+    if self_.should_stop.load(Ordering::Acquire) {
+        return kthread_exit(&self_, -(Errno::EINTR.0));
+    }
+    let ret = (create.threadfn)();
+    kthread_exit(&self_, ret)
+}
+
+/// Records the result for kthread_stop; do_exit follows.
+///
+/// Linux: kthread_exit() in kernel/kthread.c
+fn kthread_exit(self_: &Kthread, result: i32) -> i32 {
+    self_.result.store(result, Ordering::Release);
+    result
+}
+
+/// Entered from ret_from_fork for a kernel thread: runs its function and
+/// exits with the result.
+///
+/// Linux: the `fn(fn_arg)` call in ret_from_fork() (arch/x86/kernel/process.c)
+pub fn ret_from_kernel_thread() -> ! {
+    let ret = run_thread_fn();
+    do_exit(ret)
+}
+
+fn run_thread_fn() -> i32 {
+    let f = current().thread_fn.lock().take().expect("a kernel thread has a function");
+    f()
+}
+
+/// Asks kthreadd for a new kernel thread running `threadfn`. The thread is
+/// created asleep; wake it with wake_up_process, or use kthread_run.
+///
+/// Linux: kthread_create_on_node() in kernel/kthread.c
+///
+/// # Errors
+/// What kernel_clone returned to kthreadd, or `EINTR` if the caller was
+/// killed while waiting.
+pub fn kthread_create(threadfn: ThreadFn, name: &'static str) -> Result<Arc<TaskStruct>, Errno> {
+    let create = Arc::new(KthreadCreateInfo { threadfn, name, result: SpinLock::new(None), done: Completion::new() });
+    KTHREAD_CREATE_LIST.lock().push_back(create.clone());
+    KTHREADD_WAIT.wake_up();
+    create.done.wait_for_completion();
+    create.result.lock().take().expect("kthreadd answered")
+}
+
+/// Creates a kernel thread and wakes it.
+///
+/// Linux: kthread_run() in include/linux/kthread.h
+///
+/// # Errors
+/// As kthread_create.
+pub fn kthread_run(threadfn: ThreadFn, name: &'static str) -> Result<Arc<TaskStruct>, Errno> {
+    let k = kthread_create(threadfn, name)?;
+    wake_up_process(&k);
+    Ok(k)
+}
+
+fn to_kthread(k: &TaskStruct) -> Arc<Kthread> {
+    k.worker_private.lock().clone().expect("a kthread made by kthread_create")
+}
+
+/// Tells a kthread to stop, wakes it, waits for it to exit, and returns its
+/// result (`-EINTR` if it was stopped before it ever ran).
+///
+/// Linux: kthread_stop() in kernel/kthread.c
+pub fn kthread_stop(k: &Arc<TaskStruct>) -> i32 {
+    let kthread = to_kthread(k);
+    kthread.should_stop.store(true, Ordering::Release);
+    wake_up_process(k);
+    kthread.exited.wait_for_completion();
+    kthread.result.load(Ordering::Acquire)
+}
+
+/// Whether kthread_stop() has been called for the current thread.
+///
+/// Linux: kthread_should_stop() in kernel/kthread.c
+pub fn kthread_should_stop() -> bool {
+    current().worker_private.lock().as_ref().is_some_and(|k| k.should_stop.load(Ordering::Acquire))
+}

@@ -1,0 +1,217 @@
+//! Physical page allocation with a reference count per page.
+//!
+//! Every page frame has a `Page` descriptor in the `mem_map` array, indexed by
+//! page frame number, like Linux's `struct page`. Its `_refcount` says how
+//! many users the frame has: copy-on-write shares one frame between address
+//! spaces by raising it, and the frame returns to the free list when the last
+//! `put_page` drops it to zero. Free frames are chained through their
+//! descriptors (Differs: a single free list instead of the buddy allocator's
+//! power-of-two free areas; we only ever allocate single pages).
+//!
+//! Linux: mm/page_alloc.c, mm/memblock.c, include/linux/mm_types.h (struct page)
+
+use super::{PAGE_SIZE, phys_to_virt};
+use crate::arch::sync::SpinLock;
+use crate::errno::Errno;
+use core::ops::Range;
+use core::sync::atomic::{AtomicU32, Ordering};
+use spin::Once;
+use x86_64::PhysAddr;
+use x86_64::structures::paging::{PhysFrame, Size4KiB};
+
+const NO_PAGE: u32 = u32::MAX;
+const MAX_BOOT_RANGES: usize = 64;
+
+/// The descriptor of one physical page frame (Linux: `struct page`).
+pub struct Page {
+    /// Users of the frame; 0 means free (Linux: `_refcount`).
+    refcount: AtomicU32,
+    /// Next free frame's number while free (Linux: `lru` on the free list).
+    next_free: AtomicU32,
+}
+
+struct FreeArea {
+    head: u32,
+    nr_free: usize,
+}
+
+static MEM_MAP: Once<&'static [Page]> = Once::new();
+static FREE_AREA: SpinLock<FreeArea> = SpinLock::new(FreeArea { head: NO_PAGE, nr_free: 0 });
+static TOTALRAM_PAGES: Once<usize> = Once::new();
+
+/// The boot-time allocator: hands out physically contiguous ranges from the
+/// usable memory before the page allocator exists.
+///
+/// Linux: mm/memblock.c
+pub struct Memblock {
+    ranges: [Range<u64>; MAX_BOOT_RANGES],
+    count: usize,
+}
+
+impl Memblock {
+    /// Collects the usable ranges, trimmed to whole pages.
+    pub fn new(usable: impl Iterator<Item = Range<u64>>) -> Self {
+        let mut m = Memblock { ranges: [const { 0..0 }; MAX_BOOT_RANGES], count: 0 };
+        for r in usable.take(MAX_BOOT_RANGES) {
+            let start = r.start.next_multiple_of(PAGE_SIZE as u64);
+            let end = r.end & !(PAGE_SIZE as u64 - 1);
+            if start < end {
+                m.ranges[m.count] = start..end;
+                m.count += 1;
+            }
+        }
+        m
+    }
+
+    /// Bytes of usable memory left.
+    pub fn total_bytes(&self) -> u64 {
+        self.ranges[..self.count].iter().map(|r| r.end - r.start).sum()
+    }
+
+    /// Takes `size` bytes of physically contiguous, page-aligned memory.
+    ///
+    /// Linux: memblock_phys_alloc() in mm/memblock.c
+    pub fn alloc_contiguous(&mut self, size: u64) -> Option<PhysAddr> {
+        let size = size.next_multiple_of(PAGE_SIZE as u64);
+        let range = self.ranges[..self.count].iter_mut().find(|r| r.end - r.start >= size)?;
+        range.end -= size;
+        Some(PhysAddr::new(range.end))
+    }
+
+    fn max_pfn(&self) -> u64 {
+        self.ranges[..self.count].iter().map(|r| r.end / PAGE_SIZE as u64).max().unwrap_or(0)
+    }
+}
+
+/// Builds `mem_map` out of boot memory, then frees every remaining usable
+/// page into the allocator.
+///
+/// Linux: mem_init() / memblock_free_all() in mm/memblock.c
+pub fn mem_init(mut memblock: Memblock) {
+    let max_pfn = memblock.max_pfn() as usize;
+    let map_bytes = (max_pfn * size_of::<Page>()) as u64;
+    let map_phys = memblock.alloc_contiguous(map_bytes).expect("room for mem_map");
+    let map_ptr = phys_to_virt(map_phys).as_mut_ptr::<Page>();
+    for pfn in 0..max_pfn {
+        // SAFETY: `map_bytes` of boot memory were just reserved for the array
+        // and nothing else uses them; each slot is written before any read.
+        unsafe { map_ptr.add(pfn).write(Page { refcount: AtomicU32::new(1), next_free: AtomicU32::new(NO_PAGE) }) };
+    }
+    // SAFETY: all `max_pfn` descriptors were initialised above, and the memory
+    // is never freed or handed out again, so a 'static shared slice is sound.
+    let mem_map = MEM_MAP.call_once(|| unsafe { core::slice::from_raw_parts(map_ptr, max_pfn) });
+    let mut total = 0;
+    for range in &memblock.ranges[..memblock.count] {
+        for pfn in range.start / PAGE_SIZE as u64..range.end / PAGE_SIZE as u64 {
+            mem_map[pfn as usize].refcount.store(0, Ordering::Relaxed);
+            free_pfn(pfn as u32);
+            total += 1;
+        }
+    }
+    TOTALRAM_PAGES.call_once(|| total);
+    log::info!("Memory: {}K available in {} pages", total * 4, total);
+}
+
+fn page(frame: PhysFrame) -> &'static Page {
+    let mem_map = MEM_MAP.get().expect("mem_init ran");
+    &mem_map[(frame.start_address().as_u64() / PAGE_SIZE as u64) as usize]
+}
+
+fn pfn_to_frame(pfn: u32) -> PhysFrame {
+    PhysFrame::containing_address(PhysAddr::new(pfn as u64 * PAGE_SIZE as u64))
+}
+
+fn free_pfn(pfn: u32) {
+    let mut area = FREE_AREA.lock();
+    MEM_MAP.get().expect("mem_init ran")[pfn as usize].next_free.store(area.head, Ordering::Relaxed);
+    area.head = pfn;
+    area.nr_free += 1;
+}
+
+/// Allocates one page with a reference count of 1. Its contents are
+/// whatever the last user left.
+///
+/// Linux: alloc_pages() in mm/page_alloc.c
+///
+/// # Errors
+/// `ENOMEM` when no page is free (or fault injection says so).
+pub fn alloc_page() -> Result<PhysFrame<Size4KiB>, Errno> {
+    if super::fault_inject::should_fail() {
+        return Err(Errno::ENOMEM);
+    }
+    let mut area = FREE_AREA.lock();
+    if area.head == NO_PAGE {
+        return Err(Errno::ENOMEM);
+    }
+    let pfn = area.head;
+    let page = &MEM_MAP.get().expect("mem_init ran")[pfn as usize];
+    area.head = page.next_free.load(Ordering::Relaxed);
+    area.nr_free -= 1;
+    page.refcount.store(1, Ordering::Relaxed);
+    Ok(pfn_to_frame(pfn))
+}
+
+/// Allocates one page filled with zeroes.
+///
+/// Linux: get_zeroed_page() in mm/page_alloc.c
+///
+/// # Errors
+/// `ENOMEM` when no page is free.
+pub fn get_zeroed_page() -> Result<PhysFrame<Size4KiB>, Errno> {
+    let frame = alloc_page()?;
+    clear_page(frame);
+    Ok(frame)
+}
+
+/// Fills a page this kernel owns with zeroes.
+pub fn clear_page(frame: PhysFrame) {
+    let ptr = phys_to_virt(frame.start_address()).as_mut_ptr::<u8>();
+    // SAFETY: the frame is mapped at PAGE_OFFSET and owned by the caller, so
+    // writing its PAGE_SIZE bytes races with no other user.
+    unsafe { core::ptr::write_bytes(ptr, 0, PAGE_SIZE) };
+}
+
+/// Copies a whole page, e.g. when a copy-on-write fault breaks sharing.
+///
+/// Linux: copy_page() in arch/x86/lib/copy_page_64.S
+pub fn copy_page(to: PhysFrame, from: PhysFrame) {
+    let src = phys_to_virt(from.start_address()).as_ptr::<u8>();
+    let dst = phys_to_virt(to.start_address()).as_mut_ptr::<u8>();
+    // SAFETY: both frames are mapped at PAGE_OFFSET, distinct, and `to` is
+    // owned by the caller, so the regions do not overlap and nobody else writes `to`.
+    unsafe { core::ptr::copy_nonoverlapping(src, dst, PAGE_SIZE) };
+}
+
+/// Takes another reference to an allocated page.
+///
+/// Linux: get_page() in include/linux/mm.h
+pub fn get_page(frame: PhysFrame) {
+    let old = page(frame).refcount.fetch_add(1, Ordering::Relaxed);
+    assert!(old > 0, "get_page on a free page {:?}", frame);
+}
+
+/// Drops a reference; the page is freed when the last one goes.
+///
+/// Linux: put_page() in include/linux/mm.h
+pub fn put_page(frame: PhysFrame) {
+    let old = page(frame).refcount.fetch_sub(1, Ordering::Release);
+    assert!(old > 0, "Bad page state: put_page on a free page {:?}", frame);
+    if old == 1 {
+        free_pfn((frame.start_address().as_u64() / PAGE_SIZE as u64) as u32);
+    }
+}
+
+/// The number of references to a page (Linux: page_count()).
+pub fn page_count(frame: PhysFrame) -> u32 {
+    page(frame).refcount.load(Ordering::Relaxed)
+}
+
+/// Pages on the free list (Linux: nr_free_pages()).
+pub fn nr_free_pages() -> usize {
+    FREE_AREA.lock().nr_free
+}
+
+/// Pages the allocator managed at boot (Linux: totalram_pages()).
+pub fn totalram_pages() -> usize {
+    *TOTALRAM_PAGES.get().unwrap_or(&0)
+}

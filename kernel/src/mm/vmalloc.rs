@@ -1,0 +1,121 @@
+//! Kernel stacks in their own virtual area, each with an unmapped guard page
+//! below it, so that an overflow faults instead of corrupting a neighbour.
+//!
+//! Linux: kernel/fork.c (alloc_thread_stack_node with CONFIG_VMAP_STACK),
+//! mm/vmalloc.c
+
+use super::{PAGE_SIZE, page_alloc, pgtable};
+use crate::arch::sync::SpinLock;
+use crate::errno::Errno;
+use core::sync::atomic::AtomicU64;
+use spin::Once;
+use x86_64::VirtAddr;
+use x86_64::structures::paging::{Page, PhysFrame};
+
+/// Pages in a kernel stack. Differs: Linux uses 16 KiB (THREAD_SIZE); Rust's
+/// formatting machinery wants more room, so we use 32 KiB.
+pub const THREAD_PAGES: usize = 8;
+/// Bytes in a kernel stack (Linux: THREAD_SIZE).
+pub const THREAD_SIZE: usize = THREAD_PAGES * PAGE_SIZE;
+/// Virtual space per stack: the stack plus guard pages below it.
+const SLOT_SIZE: u64 = 2 * THREAD_SIZE as u64;
+/// Stacks that can exist at once; bounds the number of tasks.
+pub const MAX_STACKS: usize = 16384;
+
+static VMALLOC_START: Once<VirtAddr> = Once::new();
+static SLOTS: SpinLock<[u64; MAX_STACKS / 64]> = SpinLock::new([0; MAX_STACKS / 64]);
+
+/// Reserves the virtual area for kernel stacks.
+///
+/// Linux: vmalloc_init() in mm/vmalloc.c
+pub fn vmalloc_init() {
+    let start = VMALLOC_START.call_once(pgtable::reserve_kernel_pml4_slot);
+    log::info!("vmalloc: kernel stacks at {:#x}", start.as_u64());
+}
+
+/// A task's kernel stack: `THREAD_SIZE` mapped bytes above an unmapped guard.
+/// Dropping it unmaps the pages and frees them.
+pub struct KernelStack {
+    slot: usize,
+    frames: [Option<PhysFrame>; THREAD_PAGES],
+}
+
+impl KernelStack {
+    /// Allocates and maps a fresh kernel stack.
+    ///
+    /// Linux: alloc_thread_stack_node() in kernel/fork.c
+    ///
+    /// # Errors
+    /// `ENOMEM` when out of pages or stack slots.
+    pub fn alloc() -> Result<KernelStack, Errno> {
+        let slot = alloc_slot().ok_or(Errno::ENOMEM)?;
+        let mut stack = KernelStack { slot, frames: [None; THREAD_PAGES] };
+        for i in 0..THREAD_PAGES {
+            let frame = page_alloc::alloc_page()?;
+            stack.frames[i] = Some(frame);
+            let page = Page::containing_address(stack.bottom() + (i * PAGE_SIZE) as u64);
+            if let Err(e) = pgtable::map_kernel_page(page, frame) {
+                stack.frames[i] = None;
+                page_alloc::put_page(frame);
+                return Err(e);
+            }
+        }
+        Ok(stack)
+    }
+
+    /// The lowest address of the stack (Linux: end_of_stack()).
+    pub fn bottom(&self) -> VirtAddr {
+        slot_base(self.slot) + (SLOT_SIZE - THREAD_SIZE as u64)
+    }
+
+    /// The address just above the stack, where it starts growing down.
+    pub fn top(&self) -> VirtAddr {
+        self.bottom() + THREAD_SIZE as u64
+    }
+
+    /// The unmapped guard area just below the stack.
+    pub fn guard(&self) -> core::ops::Range<u64> {
+        slot_base(self.slot).as_u64()..self.bottom().as_u64()
+    }
+
+    /// The word at the lowest address of the stack, where STACK_END_MAGIC
+    /// lives; an overflow that gets this far overwrites it.
+    ///
+    /// Linux: end_of_stack() in include/linux/sched/task_stack.h
+    pub fn end_of_stack(&self) -> &AtomicU64 {
+        // SAFETY: the bottom page is mapped for as long as `self` lives, the
+        // address is 8-byte aligned, and all accesses to this word go through
+        // atomics (stores from an overflowing stack frame are a bug we detect).
+        unsafe { &*self.bottom().as_ptr::<AtomicU64>() }
+    }
+}
+
+impl Drop for KernelStack {
+    /// Linux: free_thread_stack() in kernel/fork.c
+    fn drop(&mut self) {
+        for (i, frame) in self.frames.iter().enumerate() {
+            if let Some(frame) = frame {
+                let page = Page::containing_address(self.bottom() + (i * PAGE_SIZE) as u64);
+                pgtable::unmap_kernel_page(page);
+                page_alloc::put_page(*frame);
+            }
+        }
+        free_slot(self.slot);
+    }
+}
+
+fn slot_base(slot: usize) -> VirtAddr {
+    *VMALLOC_START.get().expect("vmalloc_init ran") + slot as u64 * SLOT_SIZE
+}
+
+fn alloc_slot() -> Option<usize> {
+    let mut slots = SLOTS.lock();
+    let (word, bits) = slots.iter_mut().enumerate().find(|(_, w)| **w != u64::MAX)?;
+    let bit = bits.trailing_ones() as usize;
+    *bits |= 1 << bit;
+    Some(word * 64 + bit)
+}
+
+fn free_slot(slot: usize) {
+    SLOTS.lock()[slot / 64] &= !(1 << (slot % 64));
+}

@@ -1,0 +1,124 @@
+//! Process ids: allocation, release and lookup.
+//!
+//! Pids are handed out cyclically, like Linux's `idr_alloc_cyclic`: each new
+//! pid is the next free number after the last one given, so a pid just freed
+//! is not reused at once. After wrapping past `pid_max`, allocation restarts
+//! at RESERVED_PIDS (300), leaving low numbers to early daemons.
+//!
+//! Linux: kernel/pid.c
+//! Differs: a bitmap instead of the IDR radix tree, and lookups walk the task
+//! list instead of the pid hash. No pid namespaces.
+
+use crate::arch::sync::SpinLock;
+use crate::errno::Errno;
+use crate::fork::TASKLIST_LOCK;
+use crate::task::TaskStruct;
+use alloc::sync::Arc;
+
+/// A pid number (Linux: `pid_t`).
+pub type PidNr = i32;
+
+/// Default upper bound (exclusive) of pid numbers (Linux: PID_MAX_DEFAULT).
+pub const PID_MAX_DEFAULT: PidNr = 0x8000;
+/// After a wrap, allocation restarts here (Linux: RESERVED_PIDS).
+pub const RESERVED_PIDS: PidNr = 300;
+/// Smallest pid_max the sysctl accepts (Linux: PID_MAX_MIN is 301).
+pub const PID_MAX_MIN: PidNr = RESERVED_PIDS + 1;
+
+struct PidMap {
+    bits: [u64; PID_MAX_DEFAULT as usize / 64],
+    /// The last pid handed out (Linux: the IDR cursor).
+    last: PidNr,
+    /// One past the largest pid to hand out (Linux: pid_max sysctl).
+    pid_max: PidNr,
+    nr_allocated: usize,
+}
+
+static PIDMAP: SpinLock<PidMap> = SpinLock::new(PidMap {
+    bits: [1; PID_MAX_DEFAULT as usize / 64], // pid 0 belongs to the idle task
+    last: 0,
+    pid_max: PID_MAX_DEFAULT,
+    nr_allocated: 0,
+});
+
+impl PidMap {
+    fn is_set(&self, nr: PidNr) -> bool {
+        self.bits[nr as usize / 64] & (1 << (nr % 64)) != 0
+    }
+
+    fn flip(&mut self, nr: PidNr) {
+        self.bits[nr as usize / 64] ^= 1 << (nr % 64);
+    }
+
+    fn find_free(&self, from: PidNr, to: PidNr) -> Option<PidNr> {
+        (from..to).find(|&nr| !self.is_set(nr))
+    }
+}
+
+/// An allocated pid number. Dropping it frees the number.
+///
+/// Differs: Linux's `struct pid` is reference counted and outlives the task
+/// for pidfds; ours is owned by the task and freed by release_task.
+#[derive(Debug)]
+pub struct Pid(PidNr);
+
+impl Pid {
+    /// The number (Linux: pid_nr()).
+    pub fn nr(&self) -> PidNr {
+        self.0
+    }
+}
+
+impl Drop for Pid {
+    /// Linux: free_pid() in kernel/pid.c
+    fn drop(&mut self) {
+        let mut map = PIDMAP.lock();
+        map.flip(self.0);
+        map.nr_allocated -= 1;
+    }
+}
+
+/// Allocates the next free pid after the last one handed out.
+///
+/// Linux: alloc_pid() in kernel/pid.c
+///
+/// # Errors
+/// `EAGAIN` when every pid below pid_max is in use.
+pub fn alloc_pid() -> Result<Pid, Errno> {
+    let mut map = PIDMAP.lock();
+    let pid_min = if map.last > RESERVED_PIDS { RESERVED_PIDS } else { 1 };
+    let start = (map.last + 1).max(pid_min);
+    let nr = map
+        .find_free(start, map.pid_max)
+        .or_else(|| map.find_free(pid_min, start.min(map.pid_max)))
+        .ok_or(Errno::EAGAIN)?;
+    map.flip(nr);
+    map.last = nr;
+    map.nr_allocated += 1;
+    Ok(Pid(nr))
+}
+
+/// Pids in use, not counting the idle task's pid 0.
+pub fn nr_pids() -> usize {
+    PIDMAP.lock().nr_allocated
+}
+
+/// Changes pid_max, returning the old value (Linux: the kernel.pid_max sysctl).
+///
+/// # Errors
+/// `EINVAL` outside [PID_MAX_MIN, PID_MAX_DEFAULT].
+pub fn set_pid_max(pid_max: PidNr) -> Result<PidNr, Errno> {
+    if !(PID_MAX_MIN..=PID_MAX_DEFAULT).contains(&pid_max) {
+        return Err(Errno::EINVAL);
+    }
+    let mut map = PIDMAP.lock();
+    Ok(core::mem::replace(&mut map.pid_max, pid_max))
+}
+
+/// The task with pid `nr`, if it still has that pid.
+///
+/// Linux: find_task_by_vpid() in kernel/pid.c
+pub fn find_task_by_vpid(nr: PidNr) -> Option<Arc<TaskStruct>> {
+    let tasklist = TASKLIST_LOCK.lock();
+    tasklist.tasks.iter().find(|t| t.pid() == nr).cloned()
+}

@@ -1,0 +1,259 @@
+//! The core scheduler: waking tasks, picking the next one, preemption on
+//! the timer tick, and the final switch away from a dead task.
+//!
+//! Linux: kernel/sched/core.c
+
+use super::RunQueue;
+use crate::arch::kernel::process_64::context_switch;
+use crate::arch::percpu::{set_current, this_cpu};
+use crate::arch::sync::SpinLockGuard;
+use crate::task::{
+    TASK_DEAD, TASK_INTERRUPTIBLE, TASK_NEW, TASK_NORMAL, TASK_RUNNING, TaskStruct,
+    task_stack_end_corrupted,
+};
+use alloc::sync::Arc;
+use core::sync::atomic::Ordering;
+use x86_64::instructions::interrupts;
+
+/// Timer ticks a task may run before it is preempted. Differs: Linux's fair
+/// class computes slices from load; SCHED_RR uses 100 ms.
+pub const RR_TIMESLICE: u32 = 4;
+
+/// Makes `init_task` this CPU's running and idle task.
+///
+/// Linux: sched_init() in kernel/sched/core.c
+pub fn sched_init(init_task: &Arc<TaskStruct>) {
+    let mut rq = this_cpu().rq.lock();
+    init_task.se.on_rq.store(true, Ordering::Relaxed);
+    rq.curr = Some(init_task.clone());
+    rq.idle = Some(init_task.clone());
+    set_current(init_task);
+}
+
+/// Puts a new task in TASK_NEW: it exists but no CPU may run it yet.
+///
+/// Linux: sched_fork() in kernel/sched/core.c
+pub fn sched_fork(p: &TaskStruct) {
+    p.state.store(TASK_NEW, Ordering::Relaxed);
+    p.se.on_rq.store(false, Ordering::Relaxed);
+    p.se.time_slice.store(RR_TIMESLICE, Ordering::Relaxed);
+}
+
+/// Picks the CPU a waking task should run on. With one CPU online, ours.
+///
+/// Linux: select_task_rq() in kernel/sched/core.c
+fn select_task_rq(_p: &TaskStruct) -> &'static crate::arch::sync::SpinLock<RunQueue> {
+    &this_cpu().rq
+}
+
+/// Queues a runnable task at the tail (Linux: activate_task()).
+fn activate_task(rq: &mut RunQueue, p: Arc<TaskStruct>) {
+    p.se.on_rq.store(true, Ordering::Relaxed);
+    rq.queue.push_back(p);
+}
+
+/// Asks the running task to give way if it is the idle task.
+///
+/// Linux: wakeup_preempt() (check_preempt_curr) in kernel/sched/core.c
+fn wakeup_preempt(rq: &RunQueue) {
+    if let Some(curr) = &rq.curr
+        && rq.idle.as_ref().is_some_and(|idle| Arc::ptr_eq(idle, curr))
+    {
+        curr.se.need_resched.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Makes a task created by copy_process runnable for the first time.
+///
+/// Linux: wake_up_new_task() in kernel/sched/core.c
+pub fn wake_up_new_task(p: Arc<TaskStruct>) {
+    p.state.store(TASK_RUNNING, Ordering::Release);
+    let mut rq = select_task_rq(&p).lock();
+    activate_task(&mut rq, p);
+    wakeup_preempt(&rq);
+}
+
+/// Wakes `p` if its state is in `state_mask`; returns whether it did.
+///
+/// Linux: try_to_wake_up() in kernel/sched/core.c
+pub fn try_to_wake_up(p: &Arc<TaskStruct>, state_mask: u32) -> bool {
+    let mut rq = select_task_rq(p).lock();
+    if p.state() & state_mask == 0 {
+        return false;
+    }
+    p.state.store(TASK_RUNNING, Ordering::Release);
+    if !p.se.on_rq.load(Ordering::Relaxed) {
+        activate_task(&mut rq, p.clone());
+        wakeup_preempt(&rq);
+    }
+    true
+}
+
+/// Wakes a sleeping task, whichever kind of sleep.
+///
+/// Linux: wake_up_process() in kernel/sched/core.c
+pub fn wake_up_process(p: &Arc<TaskStruct>) -> bool {
+    try_to_wake_up(p, TASK_NORMAL)
+}
+
+/// Gives up the CPU. A task that set itself to a sleeping state before the
+/// call stays off the run queue until something wakes it.
+///
+/// Linux: schedule() in kernel/sched/core.c
+pub fn schedule() {
+    __schedule(false);
+}
+
+/// Charges a tick to the running task and asks for a reschedule when its
+/// slice is used up.
+///
+/// Linux: sched_tick() (scheduler_tick) in kernel/sched/core.c
+pub fn scheduler_tick() {
+    let rq = this_cpu().rq.lock();
+    if let Some(curr) = &rq.curr {
+        let left = curr.se.time_slice.load(Ordering::Relaxed).saturating_sub(1);
+        if left == 0 {
+            curr.se.time_slice.store(RR_TIMESLICE, Ordering::Relaxed);
+            curr.se.need_resched.store(!rq.queue.is_empty(), Ordering::Relaxed);
+        } else {
+            curr.se.time_slice.store(left, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Preempts the interrupted task on the way out of an interrupt, if asked.
+///
+/// Linux: preempt_schedule_irq() in kernel/sched/core.c
+pub fn preempt_schedule_irq() {
+    let wanted = crate::arch::percpu::with_current(|curr| {
+        curr.is_some_and(|c| c.se.need_resched.load(Ordering::Relaxed))
+    });
+    if wanted {
+        __schedule(true);
+    }
+}
+
+/// Whether the running task has been asked to reschedule.
+pub fn need_resched() -> bool {
+    crate::arch::percpu::with_current(|c| c.is_some_and(|c| c.se.need_resched.load(Ordering::Relaxed)))
+}
+
+/// Yields if a reschedule is pending (Linux: cond_resched()).
+pub fn cond_resched() {
+    if need_resched() {
+        schedule();
+    }
+}
+
+/// Moves the caller to the back of the run queue (Linux: do_sched_yield()).
+pub fn sched_yield() {
+    schedule();
+}
+
+/// Picks the next task and switches to it.
+///
+/// `preempt` is true when the timer forces the switch: then a task that was
+/// about to sleep stays on the run queue (it will see its condition again).
+///
+/// Linux: __schedule() in kernel/sched/core.c
+fn __schedule(preempt: bool) {
+    let irqs_were_enabled = interrupts::are_enabled();
+    interrupts::disable();
+    let mut rq = this_cpu().rq.lock();
+    let prev = rq.curr.take().expect("a running task");
+    prev.se.need_resched.store(false, Ordering::Relaxed);
+    if !preempt && prev.state() != TASK_RUNNING {
+        if signal_pending_state(prev.state(), &prev) {
+            prev.state.store(TASK_RUNNING, Ordering::Relaxed);
+        } else {
+            prev.se.on_rq.store(false, Ordering::Relaxed);
+        }
+    }
+    let next = pick_next_task(&mut rq, &prev);
+    if Arc::ptr_eq(&prev, &next) {
+        rq.curr = Some(prev);
+    } else {
+        if task_stack_end_corrupted(&prev) {
+            panic!("corrupted stack end detected inside scheduler (task '{}')", prev.comm().as_str());
+        }
+        rq.nr_switches += 1;
+        next.se.nr_switches.fetch_add(1, Ordering::Relaxed);
+        context_switch(rq, prev, next);
+        finish_task_switch();
+    }
+    if irqs_were_enabled {
+        interrupts::enable();
+    }
+}
+
+/// Puts `prev` back at the tail if still runnable, and takes the head.
+///
+/// Linux: put_prev_task() + pick_next_task() in kernel/sched/core.c
+fn pick_next_task(rq: &mut SpinLockGuard<'_, RunQueue>, prev: &Arc<TaskStruct>) -> Arc<TaskStruct> {
+    let idle = rq.idle.clone().expect("sched_init ran");
+    if prev.se.on_rq.load(Ordering::Relaxed) && !Arc::ptr_eq(prev, &idle) {
+        rq.queue.push_back(prev.clone());
+    }
+    rq.queue.pop_front().unwrap_or(idle)
+}
+
+/// A sleeper in TASK_INTERRUPTIBLE with a signal pending must not sleep.
+///
+/// Linux: signal_pending_state() in include/linux/sched/signal.h
+fn signal_pending_state(state: u32, p: &TaskStruct) -> bool {
+    state & TASK_INTERRUPTIBLE != 0 && crate::signal::signal_pending(p)
+}
+
+/// Runs on the new task's stack right after a switch: drops the reference
+/// that kept the previous task alive across the switch. If that task was
+/// dead, this frees its kernel stack.
+///
+/// Linux: finish_task_switch() in kernel/sched/core.c
+fn finish_task_switch() {
+    let prev = this_cpu().rq.lock().prev.take();
+    drop(prev);
+}
+
+/// The first thing a new task does (from ret_from_fork).
+///
+/// Linux: schedule_tail() in kernel/sched/core.c
+pub fn schedule_tail() {
+    finish_task_switch();
+    interrupts::enable();
+}
+
+/// Marks the exiting task dead and switches away for the last time.
+///
+/// Linux: do_task_dead() in kernel/sched/core.c
+pub fn do_task_dead() -> ! {
+    crate::arch::percpu::with_current(|c| {
+        c.expect("a task").state.store(TASK_DEAD, Ordering::Release);
+    });
+    __schedule(false);
+    unreachable!("a dead task was scheduled again");
+}
+
+/// The idle task's loop: halt until there is something else to run.
+///
+/// Linux: do_idle() in kernel/sched/idle.c
+pub fn cpu_idle_loop() -> ! {
+    loop {
+        interrupts::disable();
+        if need_resched() {
+            interrupts::enable();
+            schedule();
+        } else {
+            crate::arch::safe_halt();
+        }
+    }
+}
+
+/// Context switches on this CPU since boot (Linux: nr_context_switches()).
+pub fn nr_context_switches() -> u64 {
+    this_cpu().rq.lock().nr_switches
+}
+
+/// Tasks waiting on this CPU's run queue, not counting the running one.
+pub fn nr_queued() -> usize {
+    this_cpu().rq.lock().queue.len()
+}

@@ -1,0 +1,92 @@
+//! Listings for learners: a `ps`-like table and a `pstree`-like tree of all
+//! tasks, printed by Ctrl-T on the console and used by tests.
+//!
+//! Linux: show_state_filter() in kernel/sched/core.c, task_state_to_char()
+//! in include/linux/sched.h, fs/proc/array.c
+
+use crate::fork::TASKLIST_LOCK;
+use crate::task::{
+    __TASK_STOPPED, __TASK_TRACED, EXIT_DEAD, EXIT_ZOMBIE, TASK_DEAD, TASK_INTERRUPTIBLE,
+    TASK_UNINTERRUPTIBLE, TaskStruct,
+};
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::fmt::Write;
+
+/// The one-letter state `ps` shows: R, S, D, T, t, X or Z.
+///
+/// Linux: task_state_to_char() in include/linux/sched.h
+pub fn task_state_to_char(p: &TaskStruct) -> char {
+    let exit_state = p.exit_state();
+    let state = p.state();
+    if exit_state & EXIT_ZOMBIE != 0 {
+        'Z'
+    } else if exit_state & EXIT_DEAD != 0 || state & TASK_DEAD != 0 {
+        'X'
+    } else if state & TASK_INTERRUPTIBLE != 0 {
+        'S'
+    } else if state & TASK_UNINTERRUPTIBLE != 0 {
+        'D'
+    } else if state & __TASK_STOPPED != 0 {
+        'T'
+    } else if state & __TASK_TRACED != 0 {
+        't'
+    } else {
+        'R'
+    }
+}
+
+/// One row per task: pid, parent pid, state letter, PF_* flags and name.
+pub fn ps() -> String {
+    let tasklist = TASKLIST_LOCK.lock();
+    let mut out = String::from("  PID  PPID S    FLAGS COMM\n");
+    let idle = crate::init::init_task::init_task();
+    for p in core::iter::once(idle).chain(tasklist.tasks.iter()) {
+        let ppid = p.family.get(&tasklist).real_parent.upgrade().map_or(0, |pp| pp.pid());
+        let _ = writeln!(
+            out,
+            "{:5} {:5} {} {:08x} {}",
+            p.pid(),
+            ppid,
+            task_state_to_char(p),
+            p.flags(),
+            p.comm().as_str()
+        );
+    }
+    out
+}
+
+/// The process tree from pid 0, children in creation order, with each
+/// task's state when it is not running or sleeping (zombies stand out).
+pub fn pstree() -> String {
+    let tasklist = TASKLIST_LOCK.lock();
+    let mut out = String::new();
+    let mut stack: Vec<(Arc<TaskStruct>, String, bool)> =
+        alloc::vec![(crate::init::init_task::init_task().clone(), String::new(), true)];
+    let mut first = true;
+    while let Some((p, prefix, last)) = stack.pop() {
+        let branch = if first { "" } else if last { "`-" } else { "|-" };
+        let mark = match task_state_to_char(&p) {
+            'Z' => " <zombie>",
+            'X' => " <dead>",
+            'T' => " <stopped>",
+            _ => "",
+        };
+        let _ = writeln!(out, "{prefix}{branch}{}({}){mark}", p.comm().as_str(), p.pid());
+        let child_prefix = if first { String::new() } else { alloc::format!("{prefix}{}", if last { "  " } else { "| " }) };
+        let children = &p.family.get(&tasklist).children;
+        for (i, child) in children.iter().enumerate().rev() {
+            stack.push((child.clone(), child_prefix.clone(), i == children.len() - 1));
+        }
+        first = false;
+    }
+    out
+}
+
+/// Prints both listings to the console.
+///
+/// Linux: show_state() in include/linux/sched/debug.h
+pub fn show_state() {
+    crate::printk::print(format_args!("{}\n{}", ps(), pstree()));
+}

@@ -1,0 +1,57 @@
+//! The scheduler: run queues, context switches, wait queues, completions.
+//!
+//! Differs: Linux's fair class (CFS/EEVDF) orders tasks by virtual runtime;
+//! ours is round robin with a fixed time slice, which is enough to show
+//! preemption, sleeping and waking.
+//!
+//! Linux: kernel/sched/
+
+pub mod completion;
+pub mod core;
+pub mod debug;
+pub mod wait;
+
+use crate::task::TaskStruct;
+use alloc::collections::VecDeque;
+use alloc::sync::Arc;
+use ::core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
+
+/// Per-task scheduler state (Linux: `sched_entity` plus `on_rq` and the
+/// TIF_NEED_RESCHED thread flag).
+#[derive(Default)]
+pub struct SchedEntity {
+    /// Queued on a run queue, or running (Linux: on_rq).
+    pub on_rq: AtomicBool,
+    /// Ticks left before the timer preempts the task.
+    pub time_slice: AtomicU32,
+    /// The scheduler should run at the next opportunity (Linux: TIF_NEED_RESCHED).
+    pub need_resched: AtomicBool,
+    /// Times the task was switched in (Linux: nvcsw + nivcsw).
+    pub nr_switches: AtomicU64,
+}
+
+/// One CPU's run queue (Linux: `struct rq`).
+pub struct RunQueue {
+    pub(crate) queue: VecDeque<Arc<TaskStruct>>,
+    /// The running task (Linux: rq->curr).
+    pub(crate) curr: Option<Arc<TaskStruct>>,
+    /// This CPU's idle task, run when the queue is empty (Linux: rq->idle).
+    pub(crate) idle: Option<Arc<TaskStruct>>,
+    /// The task switched away from, dropped by finish_task_switch().
+    pub(crate) prev: Option<Arc<TaskStruct>>,
+    /// Context switches on this CPU (Linux: rq->nr_switches).
+    pub(crate) nr_switches: u64,
+}
+
+impl RunQueue {
+    /// An empty run queue.
+    pub const fn new() -> Self {
+        RunQueue { queue: VecDeque::new(), curr: None, idle: None, prev: None, nr_switches: 0 }
+    }
+}
+
+impl Default for RunQueue {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,100 @@
+//! Wait queues: how a task sleeps until a condition holds.
+//!
+//! The protocol avoids lost wake-ups: the sleeper first queues itself and
+//! sets its state (prepare_to_wait), then checks the condition, and only then
+//! calls schedule(). A waker that makes the condition true in between finds
+//! the sleeper queued and sets it back to TASK_RUNNING, so schedule() returns
+//! at once.
+//!
+//! Linux: kernel/sched/wait.c, include/linux/wait.h
+
+use super::core::{schedule, try_to_wake_up};
+use crate::arch::sync::SpinLock;
+use crate::errno::Errno;
+use crate::task::{TASK_INTERRUPTIBLE, TASK_NORMAL, TASK_RUNNING, TASK_UNINTERRUPTIBLE, TaskStruct, current};
+use alloc::collections::VecDeque;
+use alloc::sync::Arc;
+use core::sync::atomic::Ordering;
+
+/// A queue of sleeping tasks (Linux: `wait_queue_head_t`).
+#[derive(Default)]
+pub struct WaitQueueHead {
+    head: SpinLock<VecDeque<Arc<TaskStruct>>>,
+}
+
+impl WaitQueueHead {
+    /// An empty queue.
+    pub const fn new() -> Self {
+        WaitQueueHead { head: SpinLock::new(VecDeque::new()) }
+    }
+
+    /// Queues the current task (once) and sets its state to `state`.
+    ///
+    /// Linux: prepare_to_wait() in kernel/sched/wait.c
+    pub fn prepare_to_wait(&self, state: u32) {
+        let me = current();
+        let mut head = self.head.lock();
+        if !head.iter().any(|t| Arc::ptr_eq(t, &me)) {
+            head.push_back(me.clone());
+        }
+        me.state.store(state, Ordering::Release);
+    }
+
+    /// Sets the current task running again and takes it off the queue.
+    ///
+    /// Linux: finish_wait() in kernel/sched/wait.c
+    pub fn finish_wait(&self) {
+        let me = current();
+        me.state.store(TASK_RUNNING, Ordering::Release);
+        self.head.lock().retain(|t| !Arc::ptr_eq(t, &me));
+    }
+
+    /// Wakes every sleeper whose state is in `mode`, removing it from the queue.
+    ///
+    /// Linux: __wake_up() with autoremove_wake_function() in kernel/sched/wait.c
+    pub fn wake_up_mode(&self, mode: u32) {
+        let mut head = self.head.lock();
+        head.retain(|t| !try_to_wake_up(t, mode));
+    }
+
+    /// Wakes all sleepers (Linux: wake_up()).
+    pub fn wake_up(&self) {
+        self.wake_up_mode(TASK_NORMAL);
+    }
+
+    /// Sleeps uninterruptibly until `condition` holds.
+    ///
+    /// Linux: wait_event() in include/linux/wait.h
+    pub fn wait_event(&self, mut condition: impl FnMut() -> bool) {
+        loop {
+            self.prepare_to_wait(TASK_UNINTERRUPTIBLE);
+            if condition() {
+                break;
+            }
+            schedule();
+        }
+        self.finish_wait();
+    }
+
+    /// Sleeps until `condition` holds or a signal arrives.
+    ///
+    /// Linux: wait_event_interruptible() in include/linux/wait.h
+    ///
+    /// # Errors
+    /// `EINTR` when a signal is pending (Linux returns -ERESTARTSYS, which
+    /// user space sees as EINTR when the call is not restarted).
+    pub fn wait_event_interruptible(&self, mut condition: impl FnMut() -> bool) -> Result<(), Errno> {
+        let result = loop {
+            self.prepare_to_wait(TASK_INTERRUPTIBLE);
+            if condition() {
+                break Ok(());
+            }
+            if crate::signal::signal_pending(&current()) {
+                break Err(Errno::EINTR);
+            }
+            schedule();
+        };
+        self.finish_wait();
+        result
+    }
+}

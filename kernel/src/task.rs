@@ -1,0 +1,257 @@
+//! The task: Linux's `struct task_struct`, one per thread of execution.
+//!
+//! Task states (`state`, Linux `__state`) and exit states (`exit_state`):
+//!
+//! ```text
+//!   copy_process          wake_up_new_task         do_exit -> exit_notify
+//!  ──────────────> TASK_NEW ───────────> TASK_RUNNING ───────────────> EXIT_ZOMBIE
+//!                                        │   ▲                            │ wait4 (release_task)
+//!                 prepare_to_wait/       │   │ try_to_wake_up             │ or autoreap
+//!                 schedule()             ▼   │                            ▼
+//!                  TASK_INTERRUPTIBLE / TASK_UNINTERRUPTIBLE           EXIT_DEAD
+//!
+//!  do_task_dead(): state = TASK_DEAD, the final schedule() never returns.
+//! ```
+//!
+//! Lock rules: `pid` and `stack` never change after `copy_process`.
+//! `family` (parent, real_parent, children) is guarded by the tasklist lock,
+//! enforced by its `LockedBy` type. Each resource pointer (`mm`, `files`,
+//! `fs`, `sighand`) has its own lock (Linux: `task_lock()`), and state words
+//! are atomics (Linux: `READ_ONCE`/`smp_store_mb`).
+//!
+//! Linux: include/linux/sched.h
+//! Not modelled: credentials beyond uid 0, cgroups, namespaces, ptrace,
+//! seccomp, NUMA, CPU affinity.
+
+use crate::arch::kernel::process_64::ThreadStruct;
+use crate::arch::sync::{LockedBy, SpinLock};
+use crate::fs::fdtable::FilesStruct;
+use crate::fs::fs_struct::FsStruct;
+use crate::mm::fault_inject::FailNth;
+use crate::mm::vmalloc::KernelStack;
+use crate::pid::{Pid, PidNr};
+use crate::sched::SchedEntity;
+use crate::sched::completion::Completion;
+use crate::signal::{SigPending, SighandStruct, SignalStruct};
+use crate::fork::TaskList;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicI32, AtomicU32, Ordering};
+
+/// Runnable or running (Linux: TASK_RUNNING).
+pub const TASK_RUNNING: u32 = 0x0000;
+/// Sleeping; a signal wakes it (Linux: TASK_INTERRUPTIBLE).
+pub const TASK_INTERRUPTIBLE: u32 = 0x0001;
+/// Sleeping; only its condition wakes it (Linux: TASK_UNINTERRUPTIBLE).
+pub const TASK_UNINTERRUPTIBLE: u32 = 0x0002;
+/// Stopped by a job-control signal (Linux: __TASK_STOPPED).
+pub const __TASK_STOPPED: u32 = 0x0004;
+/// Stopped by a tracer (Linux: __TASK_TRACED).
+pub const __TASK_TRACED: u32 = 0x0008;
+/// Exited; its last schedule() is done (Linux: TASK_DEAD).
+pub const TASK_DEAD: u32 = 0x0080;
+/// Created by copy_process but not yet woken (Linux: TASK_NEW).
+pub const TASK_NEW: u32 = 0x0800;
+/// Either kind of sleep a plain `wake_up` ends (Linux: TASK_NORMAL).
+pub const TASK_NORMAL: u32 = TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE;
+
+/// Exited, waiting for its parent to collect the status (Linux: EXIT_ZOMBIE).
+pub const EXIT_ZOMBIE: u32 = 0x0020;
+/// Being released; nobody may wait for it any more (Linux: EXIT_DEAD).
+pub const EXIT_DEAD: u32 = 0x0010;
+
+/// This is the idle task of a CPU (Linux: PF_IDLE).
+pub const PF_IDLE: u32 = 0x0000_0002;
+/// Getting shut down (Linux: PF_EXITING).
+pub const PF_EXITING: u32 = 0x0000_0004;
+/// Forked but did not exec (Linux: PF_FORKNOEXEC).
+pub const PF_FORKNOEXEC: u32 = 0x0000_0040;
+/// Used super-user privileges (Linux: PF_SUPERPRIV).
+pub const PF_SUPERPRIV: u32 = 0x0000_0100;
+/// A kernel thread (Linux: PF_KTHREAD).
+pub const PF_KTHREAD: u32 = 0x0020_0000;
+
+/// Bytes in `comm`, including the terminating NUL (Linux: TASK_COMM_LEN).
+pub const TASK_COMM_LEN: usize = 16;
+
+/// A task's command name: at most 15 bytes (Linux: `char comm[TASK_COMM_LEN]`).
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub struct Comm([u8; TASK_COMM_LEN]);
+
+impl Comm {
+    /// Truncates `name` to 15 bytes, as `__set_task_comm` does.
+    pub fn from_str(name: &str) -> Comm {
+        let mut comm = [0; TASK_COMM_LEN];
+        let mut len = name.len().min(TASK_COMM_LEN - 1);
+        while !name.is_char_boundary(len) {
+            len -= 1;
+        }
+        comm[..len].copy_from_slice(&name.as_bytes()[..len]);
+        Comm(comm)
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        let len = self.0.iter().position(|&b| b == 0).unwrap_or(TASK_COMM_LEN);
+        core::str::from_utf8(&self.0[..len]).unwrap_or("?")
+    }
+}
+
+/// A task's place in the process tree. Guarded by the tasklist lock.
+///
+/// Differs: Linux links `sibling` into the parent's `children` list; here
+/// the parent's `children` vector holds a reference to each child.
+#[derive(Default)]
+pub struct Family {
+    /// Who created us, or the reaper that adopted us (Linux: real_parent).
+    pub real_parent: Weak<TaskStruct>,
+    /// Who gets SIGCHLD and wait4 results; differs from `real_parent` only
+    /// under ptrace, which is not modelled (Linux: parent).
+    pub parent: Weak<TaskStruct>,
+    /// Our children, in creation order (Linux: children/sibling).
+    pub children: Vec<Arc<TaskStruct>>,
+    /// The thread group leader (Linux: group_leader); `None` means ourselves.
+    pub group_leader: Weak<TaskStruct>,
+}
+
+/// The closure a kernel thread runs (Linux: `kernel_clone_args.fn`/`fn_arg`).
+pub type ThreadFn = Arc<dyn Fn() -> i32 + Send + Sync>;
+
+/// One thread of execution (Linux: `struct task_struct`).
+pub struct TaskStruct {
+    /// Task state: TASK_RUNNING, TASK_INTERRUPTIBLE, ... (Linux: __state).
+    #[doc(alias = "__state")]
+    pub state: AtomicU32,
+    /// PF_* flags.
+    pub flags: AtomicU32,
+    /// EXIT_ZOMBIE or EXIT_DEAD once exiting, else 0.
+    pub exit_state: AtomicU32,
+    /// Status for wait4, already encoded: `code << 8` or a signal number.
+    pub exit_code: AtomicI32,
+    /// Signal sent to the parent at exit (SIGCHLD for processes, -1 for threads).
+    pub exit_signal: AtomicI32,
+    /// Scheduler bookkeeping (Linux: `se`, `on_rq`, TIF_NEED_RESCHED).
+    pub se: SchedEntity,
+    pub(crate) pid: AtomicI32,
+    /// Thread group id: the pid of the group leader (what getpid returns).
+    pub tgid: AtomicI32,
+    /// The pid number, owned until release_task frees it (Linux: thread_pid).
+    pub thread_pid: SpinLock<Option<Pid>>,
+    /// Parent, children and group leader, under the tasklist lock.
+    pub family: LockedBy<Family, TaskList>,
+    /// Executable name (Linux: comm), changed by exec and PR_SET_NAME.
+    pub comm: SpinLock<Comm>,
+    /// Open files (Linux: files). `None` after exit_files.
+    pub files: SpinLock<Option<Arc<FilesStruct>>>,
+    /// Current directory and umask (Linux: fs). `None` after exit_fs.
+    pub fs: SpinLock<Option<Arc<FsStruct>>>,
+    /// Signal handlers, shared under CLONE_SIGHAND (Linux: sighand).
+    pub sighand: SpinLock<Option<Arc<SighandStruct>>>,
+    /// Per-process state shared by a thread group (Linux: signal); set once
+    /// by copy_signal.
+    pub signal: spin::Once<Arc<SignalStruct>>,
+    /// Signals sent to this thread and not yet handled (Linux: pending).
+    pub pending: SigPending,
+    /// Completed when a vfork child releases its parent's mm; kernel threads
+    /// reuse it for kthread_stop (Linux: vfork_done).
+    pub vfork_done: SpinLock<Option<Arc<Completion>>>,
+    /// The kernel stack; `None` only for a CPU's idle task, which runs on the
+    /// boot stack (Linux: stack).
+    pub stack: Option<KernelStack>,
+    /// Saved registers while switched out (Linux: thread).
+    pub thread: ThreadStruct,
+    /// What a new kernel thread runs, taken once when it first starts.
+    pub thread_fn: SpinLock<Option<ThreadFn>>,
+    /// kthread bookkeeping for kthread_stop and friends (Linux: worker_private).
+    pub worker_private: SpinLock<Option<Arc<crate::kthread::Kthread>>>,
+    /// Fault injection for this task's allocations (Linux: fail_nth).
+    pub fail_nth: FailNth,
+    /// Boot-relative creation time in ns (Linux: start_time).
+    pub start_time: u64,
+}
+
+impl TaskStruct {
+    /// The task's pid (Linux: `task_pid_nr`).
+    pub fn pid(&self) -> PidNr {
+        self.pid.load(Ordering::Relaxed)
+    }
+
+    /// Sets the pid once alloc_pid has chosen one.
+    pub(crate) fn set_pid(&self, nr: PidNr) {
+        self.pid.store(nr, Ordering::Relaxed);
+    }
+
+    /// The thread group id (Linux: `task_tgid_nr`).
+    pub fn tgid(&self) -> PidNr {
+        self.tgid.load(Ordering::Relaxed)
+    }
+
+    /// The process-wide signal state.
+    pub fn signal(&self) -> &Arc<SignalStruct> {
+        self.signal.get().expect("copy_signal ran")
+    }
+
+    /// The current state word.
+    pub fn state(&self) -> u32 {
+        self.state.load(Ordering::Acquire)
+    }
+
+    /// The exit state word.
+    pub fn exit_state(&self) -> u32 {
+        self.exit_state.load(Ordering::Acquire)
+    }
+
+    /// The PF_* flags.
+    pub fn flags(&self) -> u32 {
+        self.flags.load(Ordering::Relaxed)
+    }
+
+    /// The command name.
+    pub fn comm(&self) -> Comm {
+        *self.comm.lock()
+    }
+
+    /// The command name without waiting for its lock (fault reports).
+    pub fn comm_lossy(&self) -> Comm {
+        self.comm.try_lock().map_or(Comm::from_str("?"), |c| *c)
+    }
+
+    /// Renames the task (Linux: __set_task_comm()).
+    pub fn set_comm(&self, name: &str) {
+        *self.comm.lock() = Comm::from_str(name);
+    }
+
+    /// The lowest address of the kernel stack, if it has its own.
+    pub fn stack_bottom(&self) -> Option<u64> {
+        self.stack.as_ref().map(|s| s.bottom().as_u64())
+    }
+
+    /// Whether this is a kernel thread.
+    pub fn is_kthread(&self) -> bool {
+        self.flags() & PF_KTHREAD != 0
+    }
+}
+
+/// The task running on this CPU (Linux: `current`).
+pub fn current() -> Arc<TaskStruct> {
+    crate::arch::percpu::current_task().expect("current used before sched_init")
+}
+
+/// The magic word at the end of every kernel stack (Linux: STACK_END_MAGIC).
+pub const STACK_END_MAGIC: u64 = 0x57AC_6E9D;
+
+/// Writes STACK_END_MAGIC at the lowest word of a new task's stack.
+///
+/// Linux: set_task_stack_end_magic() in kernel/fork.c
+pub fn set_task_stack_end_magic(tsk: &TaskStruct) {
+    if let Some(stack) = &tsk.stack {
+        stack.end_of_stack().store(STACK_END_MAGIC, Ordering::Relaxed);
+    }
+}
+
+/// Whether the stack overflowed far enough to overwrite its end marker.
+///
+/// Linux: task_stack_end_corrupted() in include/linux/sched/task_stack.h
+pub fn task_stack_end_corrupted(tsk: &TaskStruct) -> bool {
+    tsk.stack.as_ref().is_some_and(|s| s.end_of_stack().load(Ordering::Relaxed) != STACK_END_MAGIC)
+}
