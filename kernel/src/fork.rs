@@ -196,9 +196,14 @@ pub fn copy_process(args: &KernelCloneArgs) -> Result<Arc<TaskStruct>, Errno> {
     copy_thread(&p.thread, p.stack.as_ref().expect("a new stack").top(), args.kthread);
     let pid = alloc_pid()?; // Linux: bad_fork_cleanup_thread
     p.set_pid(pid.nr());
-    p.tgid.store(pid.nr(), Ordering::Relaxed);
-    p.exit_signal.store(args.exit_signal, Ordering::Relaxed);
     *p.thread_pid.lock() = Some(pid);
+    if clone_flags.contains(CloneFlags::CLONE_THREAD) {
+        p.tgid.store(parent.tgid(), Ordering::Relaxed);
+        p.exit_signal.store(-1, Ordering::Relaxed);
+    } else {
+        p.tgid.store(p.pid(), Ordering::Relaxed);
+        p.exit_signal.store(args.exit_signal, Ordering::Relaxed);
+    }
     let real_parent = choose_parent(&parent, clone_flags);
     let tasklist = lock_tasklist_with_room(&real_parent)?; // Linux: bad_fork_cancel_cgroup
     Ok(attach_pid_and_link(tasklist, p, real_parent))
@@ -394,6 +399,10 @@ fn attach_pid_and_link(
         family.parent = Arc::downgrade(&real_parent);
         family.group_leader = Weak::new();
     }
+    if p.tgid() != p.pid() {
+        let leader = tasklist.tasks.iter().find(|t| t.pid() == p.tgid()).map(Arc::downgrade);
+        p.family.get_mut(&mut tasklist).group_leader = leader.unwrap_or_default();
+    }
     real_parent.family.get_mut(&mut tasklist).children.push(p.clone());
     tasklist.tasks.push(p.clone());
     tasklist.nr_threads += 1;
@@ -404,4 +413,108 @@ fn attach_pid_and_link(
 /// Counts forks since boot (Linux: total_forks, shown in /proc/stat).
 pub fn total_forks() -> u64 {
     TASKLIST_LOCK.lock().total_forks
+}
+
+mod tests {
+    use super::*;
+    use crate::exit::kernel_wait4;
+    use crate::ktest::Resources;
+    use crate::{kassert, kassert_eq, ktest};
+
+    fn thread_args(flags: CloneFlags) -> KernelCloneArgs {
+        KernelCloneArgs {
+            flags: flags | CloneFlags::CLONE_VM,
+            exit_signal: crate::signal::SIGCHLD,
+            name: Some("ktest-fi"),
+            fn_: Some(Arc::new(|| 0)),
+            kthread: true,
+            idle: false,
+        }
+    }
+
+    /// Makes the nth allocation inside copy_process fail, for n = 1, 2, ...
+    /// until copy_process succeeds; every failure must be ENOMEM and leave
+    /// frames, heap, pids and the task count exactly as they were.
+    fn fail_every_allocation_in_copy_process(flags: CloneFlags) -> Result<u32, alloc::string::String> {
+        let args = thread_args(flags);
+        let me = current();
+        for n in 1..100 {
+            let before = Resources::snapshot();
+            me.fail_nth.arm(n);
+            let result = copy_process(&args);
+            let reached = !me.fail_nth.pending();
+            me.fail_nth.arm(0);
+            match result {
+                Err(e) => {
+                    kassert!(reached, "copy_process failed without an injected fault: {e:?}");
+                    kassert_eq!(e, Errno::ENOMEM, "allocation point {n}");
+                    kassert_eq!(Resources::snapshot(), before, "leak after failing allocation {n}");
+                }
+                Ok(p) => {
+                    let pid = p.pid();
+                    wake_up_new_task(p);
+                    kassert_eq!(kernel_wait4(pid, 0).map(|r| r.pid), Ok(pid));
+                    kassert_eq!(Resources::snapshot(), before);
+                    return Ok(n - 1);
+                }
+            }
+        }
+        Err("copy_process never succeeded".into())
+    }
+
+    ktest! {
+        fn every_failing_allocation_in_copy_process_unwinds_completely() {
+            let sharing = fail_every_allocation_in_copy_process(CloneFlags::CLONE_FS | CloneFlags::CLONE_FILES)?;
+            let copying = fail_every_allocation_in_copy_process(CloneFlags::empty())?;
+            kassert!(sharing >= 4, "dup_task_struct's stack pages, task and signal: {sharing} points");
+            kassert!(copying > sharing, "copying files and fs allocates more ({copying} vs {sharing})");
+        }
+    }
+
+    ktest! {
+        fn invalid_clone_flag_combinations_fail_with_linux_errnos() {
+            use CloneFlags as F;
+            let cases = [
+                (F::CLONE_NEWNS | F::CLONE_FS, Errno::EINVAL),
+                (F::CLONE_NEWUSER | F::CLONE_FS, Errno::EINVAL),
+                (F::CLONE_THREAD, Errno::EINVAL),
+                (F::CLONE_SIGHAND, Errno::EINVAL),
+                (F::CLONE_NEWPID, Errno::EINVAL),
+            ];
+            for (flags, errno) in cases {
+                let args = KernelCloneArgs { flags, ..thread_args(CloneFlags::empty()) };
+                kassert_eq!(copy_process(&args).err(), Some(errno), "flags {flags:?}");
+            }
+        }
+    }
+
+    ktest! {
+        fn a_new_task_starts_as_task_new_with_stack_end_magic_and_forknoexec() {
+            let p = copy_process(&thread_args(CloneFlags::CLONE_FS)).map_err(|e| alloc::format!("{e:?}"))?;
+            kassert_eq!(p.state(), crate::task::TASK_NEW);
+            kassert!(!crate::task::task_stack_end_corrupted(&p));
+            kassert!(p.flags() & PF_FORKNOEXEC != 0);
+            kassert!(p.flags() & PF_KTHREAD != 0);
+            let pid = p.pid();
+            wake_up_new_task(p);
+            kassert_eq!(kernel_wait4(pid, 0).map(|r| r.pid), Ok(pid));
+        }
+    }
+
+    ktest! {
+        fn clone_parent_makes_the_child_a_sibling_of_the_caller() {
+            let args = KernelCloneArgs { flags: CloneFlags::CLONE_PARENT | CloneFlags::CLONE_VM, ..thread_args(CloneFlags::empty()) };
+            let p = copy_process(&args).map_err(|e| alloc::format!("{e:?}"))?;
+            let me = current();
+            let (mine, its) = {
+                let tasklist = TASKLIST_LOCK.lock();
+                let mine = me.family.get(&tasklist).real_parent.upgrade().map(|t| t.pid());
+                (mine, p.family.get(&tasklist).real_parent.upgrade().map(|t| t.pid()))
+            };
+            let pid = p.pid();
+            wake_up_new_task(p);
+            kassert_eq!(its, mine);
+            kassert!(crate::ktest::wait_until(100, || crate::pid::find_task_by_vpid(pid).is_none()), "its parent, init, reaps it");
+        }
+    }
 }

@@ -37,6 +37,9 @@ macro_rules! ktest {
             #[allow(unreachable_code)]
             Ok(())
         }
+        // linkme registers the entry with `#[link_section]`, which Rust counts
+        // as unsafe; the slice it builds is sound by linkme's design.
+        #[allow(unsafe_code)]
         const _: () = {
             #[linkme::distributed_slice($crate::ktest::KTESTS)]
             static TEST: $crate::ktest::KTest =
@@ -95,8 +98,9 @@ fn full_name(test: &KTest) -> String {
 /// of failures.
 pub fn run_tests(filter: &str) -> i32 {
     let (mut passed, mut failed) = (0, 0);
-    for test in KTESTS.iter() {
-        let name = full_name(test);
+    let mut tests: alloc::vec::Vec<(String, &KTest)> = KTESTS.iter().map(|t| (full_name(t), t)).collect();
+    tests.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, test) in tests {
         if !name.starts_with(filter) {
             continue;
         }
@@ -115,4 +119,43 @@ pub fn run_tests(filter: &str) -> i32 {
     }
     crate::kprintln!("ktest: {passed} passed, {failed} failed");
     failed
+}
+
+/// Counters that must return to their starting values when a test has
+/// cleaned up after itself: free pages, heap bytes, pids and tasks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Resources {
+    /// Pages on the free list.
+    pub free_pages: usize,
+    /// Heap bytes in use.
+    pub heap_used: usize,
+    /// Pids allocated.
+    pub pids: usize,
+    /// Tasks alive.
+    pub tasks: usize,
+}
+
+impl Resources {
+    /// Reads the counters now.
+    pub fn snapshot() -> Resources {
+        Resources {
+            free_pages: crate::mm::page_alloc::nr_free_pages(),
+            heap_used: crate::mm::heap::heap_used(),
+            pids: crate::pid::nr_pids(),
+            tasks: crate::fork::TASKLIST_LOCK.lock().nr_threads,
+        }
+    }
+}
+
+/// Yields until `cond` holds; false if it still does not after `ticks`
+/// timer ticks.
+pub fn wait_until(ticks: u64, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = crate::arch::time::jiffies() + ticks;
+    while !cond() {
+        if crate::arch::time::jiffies() > deadline {
+            return false;
+        }
+        crate::sched::core::sched_yield();
+    }
+    true
 }

@@ -173,3 +173,65 @@ pub fn kthread_stop(k: &Arc<TaskStruct>) -> i32 {
 pub fn kthread_should_stop() -> bool {
     current().worker_private.lock().as_ref().is_some_and(|k| k.should_stop.load(Ordering::Acquire))
 }
+
+mod tests {
+    use super::*;
+    use crate::ktest::{Resources, wait_until};
+    use crate::task::EXIT_DEAD;
+    use crate::{kassert, kassert_eq, ktest};
+
+    fn family_parent_pid(k: &TaskStruct) -> crate::pid::PidNr {
+        let tasklist = crate::fork::TASKLIST_LOCK.lock();
+        k.family.get(&tasklist).real_parent.upgrade().map_or(-1, |p| p.pid())
+    }
+
+    ktest! {
+        fn kthread_run_starts_a_child_of_kthreadd_and_kthread_stop_returns_its_result() {
+            let started = Arc::new(AtomicBool::new(false));
+            let flag = started.clone();
+            let body: ThreadFn = Arc::new(move || {
+                flag.store(true, Ordering::Release);
+                while !kthread_should_stop() {
+                    crate::sched::core::sched_yield();
+                }
+                42
+            });
+            let k = kthread_run(body, "ktest-worker").map_err(|e| alloc::format!("{e:?}"))?;
+            kassert_eq!(family_parent_pid(&k), 2, "every kernel thread is a child of kthreadd");
+            kassert_eq!(k.comm().as_str(), "ktest-worker");
+            kassert!(k.is_kthread());
+            kassert!(wait_until(100, || started.load(Ordering::Acquire)), "the thread runs once woken");
+            kassert_eq!(kthread_stop(&k), 42);
+            kassert!(wait_until(100, || k.exit_state() == EXIT_DEAD), "kthreadd ignores SIGCHLD, so its children reap themselves");
+        }
+    }
+
+    ktest! {
+        fn kthread_stop_before_the_thread_ever_ran_returns_eintr() {
+            let ran = Arc::new(AtomicBool::new(false));
+            let flag = ran.clone();
+            let k = kthread_create(Arc::new(move || { flag.store(true, Ordering::Relaxed); 0 }), "ktest-never")
+                .map_err(|e| alloc::format!("{e:?}"))?;
+            kassert_eq!(kthread_stop(&k), -(Errno::EINTR.0));
+            kassert!(!ran.load(Ordering::Relaxed));
+        }
+    }
+
+    ktest! {
+        fn thousand_kthread_run_stop_cycles_leak_nothing() {
+            let cycle = || -> Result<(), alloc::string::String> {
+                let k = kthread_run(Arc::new(|| 7), "ktest-cycle").map_err(|e| alloc::format!("{e:?}"))?;
+                kassert!(wait_until(100, || k.exit_state() != 0), "the thread runs and exits by itself");
+                kassert_eq!(kthread_stop(&k), 7, "kthread_stop on an exited thread returns its result");
+                kassert!(wait_until(100, || k.exit_state() == EXIT_DEAD));
+                Ok(())
+            };
+            cycle()?;
+            let before = Resources::snapshot();
+            for _ in 0..1000 {
+                cycle()?;
+            }
+            kassert!(wait_until(100, || Resources::snapshot() == before), "{:?} != {:?}", Resources::snapshot(), before);
+        }
+    }
+}

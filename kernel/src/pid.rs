@@ -122,3 +122,63 @@ pub fn find_task_by_vpid(nr: PidNr) -> Option<Arc<TaskStruct>> {
     let tasklist = TASKLIST_LOCK.lock();
     tasklist.tasks.iter().find(|t| t.pid() == nr).cloned()
 }
+
+mod tests {
+    use super::*;
+    use crate::{kassert, kassert_eq, ktest};
+
+    ktest! {
+        fn alloc_pid_hands_out_the_next_number_not_the_one_just_freed() {
+            let a = alloc_pid().map_err(|e| alloc::format!("{e:?}"))?;
+            let a_nr = a.nr();
+            drop(a);
+            let b = alloc_pid().map_err(|e| alloc::format!("{e:?}"))?;
+            kassert!(b.nr() != a_nr, "a freed pid is not reused at once");
+            kassert!(b.nr() == a_nr + 1 || b.nr() == RESERVED_PIDS, "cyclic: got {} after {}", b.nr(), a_nr);
+        }
+    }
+
+    ktest! {
+        fn pids_wrap_at_pid_max_to_reserved_pids_and_are_reused() {
+            let first = alloc_pid().map_err(|e| alloc::format!("{e:?}"))?;
+            let limit = (first.nr() + 4).max(PID_MAX_MIN + 4);
+            let old_max = set_pid_max(limit).map_err(|e| alloc::format!("{e:?}"))?;
+            let mut seen = alloc::vec::Vec::new();
+            let mut wrapped = None;
+            for _ in 0..(limit as usize + 10) {
+                let pid = alloc_pid();
+                let Ok(pid) = pid else { break };
+                kassert!(pid.nr() < limit, "pid {} is below pid_max {limit}", pid.nr());
+                if let Some(&prev) = seen.last()
+                    && pid.nr() < prev
+                {
+                    wrapped = Some(pid.nr());
+                    break;
+                }
+                seen.push(pid.nr());
+            }
+            set_pid_max(old_max).map_err(|e| alloc::format!("{e:?}"))?;
+            drop(first);
+            let wrapped = wrapped.ok_or("pid allocation never wrapped")?;
+            kassert!(wrapped >= RESERVED_PIDS, "after a wrap allocation restarts at {RESERVED_PIDS}, got {wrapped}");
+        }
+    }
+
+    ktest! {
+        fn alloc_pid_fails_with_eagain_when_every_pid_is_taken() {
+            let old_max = set_pid_max(PID_MAX_MIN).map_err(|e| alloc::format!("{e:?}"))?;
+            let mut held = alloc::vec::Vec::new();
+            let result = loop {
+                match alloc_pid() {
+                    Ok(pid) => held.push(pid),
+                    Err(e) => break e,
+                }
+                if held.len() > PID_MAX_MIN as usize {
+                    break Errno::EINVAL;
+                }
+            };
+            set_pid_max(old_max).map_err(|e| alloc::format!("{e:?}"))?;
+            kassert_eq!(result, Errno::EAGAIN);
+        }
+    }
+}

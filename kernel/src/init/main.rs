@@ -122,3 +122,24 @@ fn wait_for_children() {
         !me.family.get(&tasklist).children.is_empty()
     });
 }
+
+mod tests {
+    use crate::pid::find_task_by_vpid;
+    use crate::task::{PF_KTHREAD, current};
+    use crate::{kassert, kassert_eq, ktest};
+
+    ktest! {
+        fn rest_init_made_init_pid_1_and_kthreadd_pid_2_as_children_of_pid_0() {
+            let init = find_task_by_vpid(1).ok_or("pid 1 exists")?;
+            let kthreadd = find_task_by_vpid(2).ok_or("pid 2 exists")?;
+            kassert_eq!(init.comm().as_str(), "init");
+            kassert_eq!(kthreadd.comm().as_str(), "kthreadd");
+            kassert!(kthreadd.flags() & PF_KTHREAD != 0);
+            let tasklist = crate::fork::TASKLIST_LOCK.lock();
+            for t in [&init, &kthreadd] {
+                kassert_eq!(t.family.get(&tasklist).real_parent.upgrade().map(|p| p.pid()), Some(0));
+            }
+            kassert_eq!(current().family.get(&tasklist).real_parent.upgrade().map(|p| p.pid()), Some(1), "tests run in a child of init");
+        }
+    }
+}

@@ -60,3 +60,35 @@ pub fn heap_used() -> usize {
 pub fn heap_free() -> usize {
     KMALLOC.0.lock().free()
 }
+
+mod tests {
+    use super::*;
+    use crate::{kassert, kassert_eq, ktest};
+    use alloc::boxed::Box;
+    use alloc::vec::Vec;
+
+    ktest! {
+        fn box_and_vec_growing_to_several_mib_are_freed_again() {
+            let before = heap_used();
+            {
+                let boxed = Box::new([7u64; 512]);
+                kassert!(boxed.iter().all(|&v| v == 7));
+                let mut v: Vec<u64> = Vec::new();
+                for i in 0..(4 << 20) / 8 {
+                    v.push(i as u64);
+                }
+                kassert!(v.capacity() * 8 >= 4 << 20, "the vector reached 4 MiB");
+                kassert!(v.iter().enumerate().all(|(i, &x)| x == i as u64));
+                kassert!(heap_used() >= before + (4 << 20));
+            }
+            kassert_eq!(heap_used(), before);
+        }
+    }
+
+    ktest! {
+        fn an_allocation_larger_than_the_heap_fails_instead_of_panicking() {
+            let mut v: Vec<u8> = Vec::new();
+            kassert!(v.try_reserve_exact(heap_free() + 4096).is_err());
+        }
+    }
+}

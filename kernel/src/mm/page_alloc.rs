@@ -215,3 +215,65 @@ pub fn nr_free_pages() -> usize {
 pub fn totalram_pages() -> usize {
     *TOTALRAM_PAGES.get().unwrap_or(&0)
 }
+
+mod tests {
+    use super::*;
+    use crate::{kassert, kassert_eq, ktest};
+    use alloc::vec::Vec;
+
+    ktest! {
+        fn allocating_every_free_page_then_freeing_them_restores_the_free_count() {
+            let before = nr_free_pages();
+            let mut pages = Vec::new();
+            kassert!(pages.try_reserve_exact(before).is_ok());
+            while let Ok(frame) = alloc_page() {
+                pages.push(frame);
+            }
+            kassert_eq!(nr_free_pages(), 0);
+            kassert_eq!(pages.len(), before);
+            kassert_eq!(alloc_page(), Err(Errno::ENOMEM), "exhaustion is an error, not a panic");
+            for frame in pages {
+                put_page(frame);
+            }
+            kassert_eq!(nr_free_pages(), before);
+        }
+    }
+
+    ktest! {
+        fn page_refcount_goes_up_with_get_page_and_frees_at_zero() {
+            let before = nr_free_pages();
+            let frame = alloc_page().map_err(|e| alloc::format!("{e:?}"))?;
+            kassert_eq!(page_count(frame), 1);
+            get_page(frame);
+            get_page(frame);
+            kassert_eq!(page_count(frame), 3);
+            put_page(frame);
+            put_page(frame);
+            kassert_eq!(page_count(frame), 1);
+            kassert_eq!(nr_free_pages(), before - 1, "still allocated while referenced");
+            put_page(frame);
+            kassert_eq!(page_count(frame), 0);
+            kassert_eq!(nr_free_pages(), before);
+        }
+    }
+
+    ktest! {
+        fn zeroed_and_copied_pages_have_the_expected_contents() {
+            let a = get_zeroed_page().map_err(|e| alloc::format!("{e:?}"))?;
+            let b = alloc_page().map_err(|e| alloc::format!("{e:?}"))?;
+            let a_bytes = phys_to_virt(a.start_address()).as_mut_ptr::<u8>();
+            // SAFETY: `a` is a page we own, mapped at PAGE_OFFSET.
+            let first = unsafe { *a_bytes };
+            // SAFETY: as above; we write one byte of our own page.
+            unsafe { *a_bytes.add(100) = 0x5a };
+            copy_page(b, a);
+            let b_bytes = phys_to_virt(b.start_address()).as_ptr::<u8>();
+            // SAFETY: `b` is a page we own, mapped at PAGE_OFFSET.
+            let (b0, b100) = unsafe { (*b_bytes, *b_bytes.add(100)) };
+            put_page(a);
+            put_page(b);
+            kassert_eq!(first, 0);
+            kassert_eq!((b0, b100), (0, 0x5a));
+        }
+    }
+}

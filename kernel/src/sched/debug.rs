@@ -90,3 +90,36 @@ pub fn pstree() -> String {
 pub fn show_state() {
     crate::printk::print(format_args!("{}\n{}", ps(), pstree()));
 }
+
+mod tests {
+    use super::*;
+    use crate::exit::kernel_wait4;
+    use crate::fork::{CloneFlags, kernel_thread};
+    use crate::ktest::wait_until;
+    use crate::pid::find_task_by_vpid;
+    use crate::task::current;
+    use crate::{kassert, ktest};
+
+    ktest! {
+        fn ps_lists_pid_ppid_state_and_name_of_every_task() {
+            let listing = ps();
+            kassert!(listing.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["1", "0", "S", "00200040", "init"]), "{listing}");
+            kassert!(listing.lines().any(|l| l.ends_with(" kthreadd") && l.split_whitespace().nth(1) == Some("0")), "{listing}");
+            let me = alloc::format!("{:5} ", current().pid());
+            kassert!(listing.lines().any(|l| l.starts_with(&me) && l.contains(" R ")), "the caller is running: {listing}");
+        }
+    }
+
+    ktest! {
+        fn pstree_shows_kthreadd_under_swapper_and_marks_zombies() {
+            let pid = kernel_thread(alloc::sync::Arc::new(|| 0), "ktest-zomb", CloneFlags::CLONE_FS)
+                .map_err(|e| alloc::format!("{e:?}"))?;
+            kassert!(wait_until(100, || find_task_by_vpid(pid).is_some_and(|t| t.exit_state() != 0)));
+            let tree = pstree();
+            let _ = kernel_wait4(pid, 0);
+            kassert!(tree.starts_with("swapper/0(0)\n"), "{tree}");
+            kassert!(tree.contains("|-init(1)\n") && tree.contains("`-kthreadd(2)\n"), "{tree}");
+            kassert!(tree.contains(&alloc::format!("ktest-zomb({pid}) <zombie>")), "{tree}");
+        }
+    }
+}

@@ -80,3 +80,22 @@ pub fn ktime_get_ns() -> u64 {
     let cycles = super::rdtsc() - TSC_AT_BOOT.load(Ordering::Relaxed);
     (cycles as u128 * 1_000_000 / khz as u128) as u64
 }
+
+mod tests {
+    use super::*;
+    use crate::{kassert, ktest};
+
+    ktest! {
+        fn timer_ticks_advance_while_the_kernel_waits() {
+            let start = jiffies();
+            let t0 = ktime_get_ns();
+            while jiffies() < start + 5 {
+                crate::arch::safe_halt();
+            }
+            let elapsed = ktime_get_ns() - t0;
+            kassert!(jiffies() >= start + 5);
+            // Five ticks at HZ are 20 ms; allow for a slow emulator.
+            kassert!(elapsed >= 10_000_000 && elapsed < 2_000_000_000, "elapsed {elapsed} ns");
+        }
+    }
+}
