@@ -17,6 +17,7 @@ pub mod arch;
 #[allow(unsafe_code)]
 pub mod mm;
 
+pub mod bench;
 pub mod errno;
 pub mod exit;
 pub mod fork;

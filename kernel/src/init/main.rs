@@ -88,7 +88,7 @@ fn kernel_init() -> i32 {
     me.signal().unkillable.store(true, Ordering::Relaxed);
     drop(me);
     crate::lkdtm::lkdtm_init();
-    let ktest = crate::params::param("ktest").map(start_ktest);
+    let ktest = crate::params::param("ktest").map(start_ktest).or_else(|| crate::params::param("bench").map(|_| start_bench()));
     loop {
         match kernel_wait4(-1, 0) {
             Ok(r) if Some(r.pid) == ktest => finish_ktest(r.status),
@@ -103,6 +103,12 @@ fn kernel_init() -> i32 {
 fn start_ktest(filter: &'static str) -> crate::pid::PidNr {
     let body = Arc::new(move || crate::ktest::run_tests(filter));
     kernel_thread(body, "ktest", CloneFlags::CLONE_FS | CloneFlags::CLONE_FILES).expect("the test runner can start")
+}
+
+/// Starts the benchmarks as a child of init; they end the run like tests.
+fn start_bench() -> crate::pid::PidNr {
+    kernel_thread(Arc::new(crate::bench::run_benchmarks), "bench", CloneFlags::CLONE_FS | CloneFlags::CLONE_FILES)
+        .expect("the benchmarks can start")
 }
 
 /// Powers off once the test runner has been reaped: success if it reported

@@ -22,7 +22,14 @@ const SLOT_SIZE: u64 = 2 * THREAD_SIZE as u64;
 /// Stacks that can exist at once; bounds the number of tasks.
 pub const MAX_STACKS: usize = 16384;
 
+/// Freed stacks kept mapped for reuse (Linux: NR_CACHED_STACKS). Mapping
+/// and unmapping cost a TLB flush per page; most tasks are short-lived, so
+/// reusing a stack that is still mapped saves nearly all of it.
+const NR_CACHED_STACKS: usize = 2;
+
 static VMALLOC_START: Once<VirtAddr> = Once::new();
+static CACHED_STACKS: SpinLock<[Option<(usize, [Option<PhysFrame>; THREAD_PAGES])>; NR_CACHED_STACKS]> =
+    SpinLock::new([None; NR_CACHED_STACKS]);
 static SLOTS: SpinLock<[u64; MAX_STACKS / 64]> = SpinLock::new([0; MAX_STACKS / 64]);
 
 /// Reserves the virtual area for kernel stacks.
@@ -48,6 +55,10 @@ impl KernelStack {
     /// # Errors
     /// `ENOMEM` when out of pages or stack slots.
     pub fn alloc() -> Result<KernelStack, Errno> {
+        let cached = CACHED_STACKS.lock().iter_mut().find_map(Option::take);
+        if let Some((slot, frames)) = cached {
+            return Ok(KernelStack { slot, frames });
+        }
         let slot = alloc_slot().ok_or(Errno::ENOMEM)?;
         let mut stack = KernelStack { slot, frames: [None; THREAD_PAGES] };
         for i in 0..THREAD_PAGES {
@@ -91,16 +102,40 @@ impl KernelStack {
 }
 
 impl Drop for KernelStack {
-    /// Linux: free_thread_stack() in kernel/fork.c
+    /// Keeps the stack mapped in the cache if there is room, else unmaps and
+    /// frees it.
+    ///
+    /// Linux: free_thread_stack() / try_release_thread_stack_to_cache() in kernel/fork.c
     fn drop(&mut self) {
-        for (i, frame) in self.frames.iter().enumerate() {
-            if let Some(frame) = frame {
-                let page = Page::containing_address(self.bottom() + (i * PAGE_SIZE) as u64);
-                pgtable::unmap_kernel_page(page);
-                page_alloc::put_page(*frame);
-            }
+        if self.frames.iter().all(Option::is_some)
+            && let Some(free) = CACHED_STACKS.lock().iter_mut().find(|c| c.is_none())
+        {
+            *free = Some((self.slot, self.frames));
+            return;
         }
-        free_slot(self.slot);
+        vfree_stack(self.slot, &self.frames);
+    }
+}
+
+/// Unmaps a stack's pages, frees them and its virtual slot.
+fn vfree_stack(slot: usize, frames: &[Option<PhysFrame>; THREAD_PAGES]) {
+    let bottom = slot_base(slot) + (SLOT_SIZE - THREAD_SIZE as u64);
+    for (i, frame) in frames.iter().enumerate() {
+        if let Some(frame) = frame {
+            pgtable::unmap_kernel_page(Page::containing_address(bottom + (i * PAGE_SIZE) as u64));
+            page_alloc::put_page(*frame);
+        }
+    }
+    free_slot(slot);
+}
+
+/// Unmaps and frees the cached stacks.
+///
+/// Linux: free_vm_stack_cache() in kernel/fork.c
+pub fn free_vm_stack_cache() {
+    let cached: [_; NR_CACHED_STACKS] = core::mem::take(&mut *CACHED_STACKS.lock());
+    for (slot, frames) in cached.into_iter().flatten() {
+        vfree_stack(slot, &frames);
     }
 }
 

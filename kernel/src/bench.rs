@@ -1,0 +1,65 @@
+//! Micro-benchmarks, run with the `bench` command-line word: cycles per
+//! kernel-thread lifetime (create, exit, reap) and per context switch.
+//! They report numbers; they pass or fail nothing.
+//!
+//! Linux: tools/perf/bench/sched-pipe.c plays the context-switch part.
+
+use crate::arch::rdtsc;
+use crate::arch::time::tsc_khz;
+use crate::exit::kernel_wait4;
+use crate::fork::{CloneFlags, kernel_thread};
+use crate::sched::core::{nr_context_switches, sched_yield};
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+fn report(name: &str, cycles: u64, ops: u64) {
+    let per_op = cycles / ops.max(1);
+    let ns = per_op * 1_000_000 / tsc_khz().max(1);
+    crate::kprintln!("bench {name}: {per_op} cycles/op ({ns} ns/op, {ops} ops)");
+}
+
+/// Creates, runs to exit and reaps `n` kernel threads, one at a time.
+fn kthread_lifetime(n: u64) {
+    let start = rdtsc();
+    for _ in 0..n {
+        let pid = kernel_thread(Arc::new(|| 0), "bench", CloneFlags::CLONE_FS | CloneFlags::CLONE_FILES)
+            .expect("bench thread");
+        kernel_wait4(pid, 0).expect("reap bench thread");
+    }
+    report("kthread_create_exit_reap", rdtsc() - start, n);
+}
+
+/// Two threads yield to each other; every yield is one context switch.
+fn context_switch(n: u64) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let partner = kernel_thread(
+        Arc::new(move || {
+            while !flag.load(Ordering::Relaxed) {
+                sched_yield();
+            }
+            0
+        }),
+        "bench-yield",
+        CloneFlags::CLONE_FS,
+    )
+    .expect("bench partner");
+    sched_yield();
+    let switches = nr_context_switches();
+    let start = rdtsc();
+    for _ in 0..n {
+        sched_yield();
+    }
+    let cycles = rdtsc() - start;
+    let switched = nr_context_switches() - switches;
+    stop.store(true, Ordering::Relaxed);
+    kernel_wait4(partner, 0).expect("reap partner");
+    report("context_switch", cycles, switched);
+}
+
+/// Runs every benchmark.
+pub fn run_benchmarks() -> i32 {
+    kthread_lifetime(2000);
+    context_switch(20_000);
+    0
+}
