@@ -41,16 +41,19 @@ errnos! {
     EFAULT = 14, "Bad address";
     EBUSY = 16, "Device or resource busy";
     EEXIST = 17, "File exists";
+    ENODEV = 19, "No such device";
     ENOTDIR = 20, "Not a directory";
     EISDIR = 21, "Is a directory";
     EINVAL = 22, "Invalid argument";
     EMFILE = 24, "Too many open files";
     ENOTTY = 25, "Not a typewriter";
     ESPIPE = 29, "Illegal seek";
+    EROFS = 30, "Read-only file system";
     EPIPE = 32, "Broken pipe";
     ERANGE = 34, "Math result not representable";
     ENAMETOOLONG = 36, "File name too long";
     ENOSYS = 38, "Invalid system call number";
+    ELOOP = 40, "Too many symbolic links encountered";
     ETIMEDOUT = 110, "Connection timed out";
 }
 

@@ -32,6 +32,81 @@ pub fn do_exit(code: i32) -> ! {
     do_task_dead()
 }
 
+/// Ends every thread of the process with `exit_code` (already encoded).
+///
+/// Linux: do_group_exit() in kernel/exit.c
+pub fn do_group_exit(exit_code: i32) -> ! {
+    kill_other_threads();
+    do_exit(exit_code)
+}
+
+fn kill_other_threads() {
+    let me = current();
+    let others: Vec<Arc<TaskStruct>> = {
+        let tasklist = TASKLIST_LOCK.lock();
+        tasklist.tasks.iter().filter(|t| t.tgid() == me.tgid() && !Arc::ptr_eq(t, &me)).cloned().collect()
+    };
+    for t in others {
+        crate::signal::send_sig(crate::signal::SIGKILL, &t);
+    }
+}
+
+/// Linux: SYSCALL_DEFINE1(exit): ends only the calling thread.
+pub fn sys_exit(code: i32) -> ! {
+    do_exit((code & 0xff) << 8)
+}
+
+/// Linux: SYSCALL_DEFINE1(exit_group): ends the whole process.
+pub fn sys_exit_group(code: i32) -> ! {
+    do_group_exit((code & 0xff) << 8)
+}
+
+/// Linux: SYSCALL_DEFINE4(wait4) in kernel/exit.c
+pub fn sys_wait4(upid: i32, stat_addr: u64, options: u32, rusage: u64) -> crate::syscall::SysResult {
+    if stat_addr != 0 && !crate::mm::uaccess::access_ok(stat_addr, 4) {
+        return Err(Errno::EFAULT);
+    }
+    let r = kernel_wait4(upid, options)?;
+    if r.pid != 0 && stat_addr != 0 {
+        crate::mm::uaccess::put_user(stat_addr, r.status)?;
+    }
+    if rusage != 0 {
+        crate::mm::uaccess::put_user(rusage, [0u64; 18])?;
+    }
+    Ok(r.pid as u64)
+}
+
+const P_ALL: u32 = 0;
+const P_PID: u32 = 1;
+const WEXITED: u32 = 4;
+const CLD_EXITED: i32 = 1;
+const CLD_KILLED: i32 = 2;
+
+/// Linux: SYSCALL_DEFINE5(waitid) in kernel/exit.c (P_ALL and P_PID, WEXITED)
+pub fn sys_waitid(which: u32, upid: i32, infop: u64, options: u32) -> crate::syscall::SysResult {
+    let pid = match which {
+        P_ALL => -1,
+        P_PID if upid > 0 => upid,
+        _ => return Err(Errno::EINVAL),
+    };
+    if options & WEXITED == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let r = kernel_wait4(pid, options & WNOHANG)?;
+    if infop != 0 {
+        let mut info = [0i32; 32];
+        if r.pid != 0 {
+            let (code, status) = if r.status & 0x7f == 0 { (CLD_EXITED, (r.status >> 8) & 0xff) } else { (CLD_KILLED, r.status & 0x7f) };
+            info[0] = SIGCHLD;
+            info[2] = code;
+            info[4] = r.pid;
+            info[6] = status;
+        }
+        crate::mm::uaccess::put_user(infop, info)?;
+    }
+    Ok(0)
+}
+
 /// Everything do_exit does before the final switch. It is a function of its
 /// own so that every reference it holds is dropped before do_task_dead,
 /// whose frame never returns.
@@ -61,6 +136,11 @@ fn exit_signals(tsk: &TaskStruct) {
 /// Linux: exit_mm() in kernel/exit.c (exit_mm_release() -> mm_release())
 fn exit_mm(tsk: &TaskStruct) {
     mm_release(tsk);
+    let mm = tsk.mm.lock().take();
+    if mm.is_some() {
+        crate::mm::memory::switch_mm(None);
+    }
+    drop(mm);
 }
 
 /// Completes `vfork_done`, once: the parent of a vfork child, or a

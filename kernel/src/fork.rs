@@ -96,6 +96,17 @@ pub struct KernelCloneArgs {
     pub kthread: bool,
     /// Create a CPU's idle task (Linux: idle).
     pub idle: bool,
+    /// Stack pointer for the child, 0 to keep the parent's (Linux: stack).
+    pub stack: u64,
+    /// FS base for the child under CLONE_SETTLS (Linux: tls).
+    pub tls: u64,
+    /// Where to store the child's tid under CLONE_PARENT_SETTID (Linux: parent_tid).
+    pub parent_tid: u64,
+    /// Where to store or clear the child's tid (CLONE_CHILD_SETTID/CLEARTID).
+    pub child_tid: u64,
+    /// The caller's saved user registers, which the child starts from.
+    /// Differs: Linux's copy_thread reads them back with current_pt_regs().
+    pub regs: Option<crate::arch::entry::calling::PtRegs>,
 }
 
 impl CloneFlags {
@@ -145,9 +156,42 @@ pub fn kernel_thread(f: ThreadFn, name: &'static str, flags: CloneFlags) -> Resu
         name: Some(name),
         fn_: Some(f),
         kthread: true,
-        idle: false,
+        ..Default::default()
     };
     kernel_clone(&args)
+}
+
+/// Linux: SYSCALL_DEFINE0(fork) in kernel/fork.c
+pub fn sys_fork(regs: &crate::arch::entry::calling::PtRegs) -> crate::syscall::SysResult {
+    let args = KernelCloneArgs { exit_signal: crate::signal::SIGCHLD, regs: Some(*regs), ..Default::default() };
+    kernel_clone(&args).map(|pid| pid as u64)
+}
+
+/// Linux: SYSCALL_DEFINE0(vfork) in kernel/fork.c
+pub fn sys_vfork(regs: &crate::arch::entry::calling::PtRegs) -> crate::syscall::SysResult {
+    let args = KernelCloneArgs {
+        flags: CloneFlags::CLONE_VFORK | CloneFlags::CLONE_VM,
+        exit_signal: crate::signal::SIGCHLD,
+        regs: Some(*regs),
+        ..Default::default()
+    };
+    kernel_clone(&args).map(|pid| pid as u64)
+}
+
+/// Linux: SYSCALL_DEFINE5(clone) in kernel/fork.c (x86_64 argument order:
+/// flags, newsp, parent_tidptr, child_tidptr, tls)
+pub fn sys_clone(flags: u64, newsp: u64, parent_tid: u64, child_tid: u64, tls: u64, regs: &crate::arch::entry::calling::PtRegs) -> crate::syscall::SysResult {
+    let args = KernelCloneArgs {
+        flags: CloneFlags::from_bits_truncate(flags & !0xff),
+        exit_signal: (flags & 0xff) as i32,
+        stack: newsp,
+        tls,
+        parent_tid,
+        child_tid,
+        regs: Some(*regs),
+        ..Default::default()
+    };
+    kernel_clone(&args).map(|pid| pid as u64)
 }
 
 /// The one entry to task creation: copy the caller, then let the copy run.
@@ -159,8 +203,27 @@ pub fn kernel_thread(f: ThreadFn, name: &'static str, flags: CloneFlags) -> Resu
 pub fn kernel_clone(args: &KernelCloneArgs) -> Result<PidNr, Errno> {
     let p = copy_process(args)?;
     let nr = p.pid();
+    if args.flags.contains(CloneFlags::CLONE_PARENT_SETTID) {
+        let _ = crate::mm::uaccess::put_user(args.parent_tid, nr);
+    }
+    let vfork = args.flags.contains(CloneFlags::CLONE_VFORK).then(|| {
+        let done = Arc::new(crate::sched::completion::Completion::new());
+        *p.vfork_done.lock() = Some(done.clone());
+        done
+    });
     wake_up_new_task(p);
+    if let Some(done) = vfork {
+        wait_for_vfork_done(&done);
+    }
     Ok(nr)
+}
+
+/// The vfork parent sleeps until the child releases the borrowed mm by
+/// exec or exit.
+///
+/// Linux: wait_for_vfork_done() in kernel/fork.c
+fn wait_for_vfork_done(done: &crate::sched::completion::Completion) {
+    done.wait_for_completion();
 }
 
 /// Builds a new task as a copy of the current one, sharing what `args.flags`
@@ -193,7 +256,22 @@ pub fn copy_process(args: &KernelCloneArgs) -> Result<Arc<TaskStruct>, Errno> {
     copy_fs(clone_flags, &parent, &p)?; // Linux: bad_fork_cleanup_fs
     copy_sighand(clone_flags, &parent, &p)?; // Linux: bad_fork_cleanup_sighand
     copy_signal(clone_flags, &parent, &p)?; // Linux: bad_fork_cleanup_signal
-    copy_thread(&p.thread, p.stack.as_ref().expect("a new stack").top(), args.kthread);
+    copy_mm(clone_flags, &parent, &p)?; // Linux: bad_fork_cleanup_mm
+    let childregs = match &args.regs {
+        Some(regs) if !args.kthread => {
+            let mut child = *regs;
+            child.rax = 0;
+            if args.stack != 0 {
+                child.rsp = args.stack;
+            }
+            child
+        }
+        _ => Default::default(),
+    };
+    copy_thread(&p.thread, p.stack.as_ref().expect("a new stack").top(), args.kthread, &childregs, &parent.thread);
+    if clone_flags.contains(CloneFlags::CLONE_SETTLS) {
+        p.thread.fsbase.store(args.tls, Ordering::Relaxed);
+    }
     let pid = alloc_pid()?; // Linux: bad_fork_cleanup_thread
     p.set_pid(pid.nr());
     *p.thread_pid.lock() = Some(pid);
@@ -280,11 +358,13 @@ fn dup_task_struct(orig: &TaskStruct, args: &KernelCloneArgs) -> Result<Arc<Task
         thread_pid: SpinLock::new(None),
         family: LockedBy::new(Family::default()),
         comm: SpinLock::new(comm),
+        mm: SpinLock::new(None),
         files: SpinLock::new(None),
         fs: SpinLock::new(None),
         sighand: SpinLock::new(None),
         signal: spin::Once::new(),
         pending: SigPending::default(),
+        blocked: core::sync::atomic::AtomicU64::new(orig.blocked.load(Ordering::Relaxed)),
         vfork_done: SpinLock::new(None),
         stack: Some(stack),
         thread: ThreadStruct::new(),
@@ -338,6 +418,19 @@ fn copy_sighand(flags: CloneFlags, parent: &TaskStruct, p: &TaskStruct) -> Resul
         sig
     };
     *p.sighand.lock() = Some(newsig);
+    Ok(())
+}
+
+/// Shares the address space under CLONE_VM, copies it (copy-on-write)
+/// otherwise. Kernel threads have none.
+///
+/// Linux: copy_mm() in kernel/fork.c
+fn copy_mm(flags: CloneFlags, parent: &TaskStruct, p: &TaskStruct) -> Result<(), Errno> {
+    let Some(oldmm) = parent.mm.lock().clone() else {
+        return Ok(());
+    };
+    let mm = if flags.contains(CloneFlags::CLONE_VM) { oldmm } else { crate::mm::mmap::dup_mm(&oldmm)? };
+    *p.mm.lock() = Some(mm);
     Ok(())
 }
 
@@ -428,7 +521,7 @@ mod tests {
             name: Some("ktest-fi"),
             fn_: Some(Arc::new(|| 0)),
             kthread: true,
-            idle: false,
+            ..Default::default()
         }
     }
 

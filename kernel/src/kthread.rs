@@ -109,13 +109,17 @@ fn kthread_exit(self_: &Kthread, result: i32) -> i32 {
     result
 }
 
-/// Entered from ret_from_fork for a kernel thread: runs its function and
-/// exits with the result.
+/// Entered from ret_from_fork for a kernel thread: runs its function. If
+/// the function exec'ed a program (init does), return so that the task
+/// continues in user space; otherwise exit with the function's result.
 ///
 /// Linux: the `fn(fn_arg)` call in ret_from_fork() (arch/x86/kernel/process.c)
-pub fn ret_from_kernel_thread() -> ! {
+/// Differs: a Linux kthread calls do_exit itself; ours may also just return.
+pub fn ret_from_kernel_thread() {
     let ret = run_thread_fn();
-    do_exit(ret)
+    if current().mm.lock().is_none() {
+        do_exit(ret)
+    }
 }
 
 fn run_thread_fn() -> i32 {

@@ -6,7 +6,6 @@
 //! student reads to follow a process's life (fork, exit, kthread, pid, sched)
 //! is safe Rust built on the operations those two export.
 #![no_std]
-#![feature(abi_x86_interrupt)]
 #![feature(allocator_ext)]
 #![deny(unsafe_code)]
 
@@ -19,6 +18,7 @@ pub mod mm;
 
 pub mod bench;
 pub mod errno;
+pub mod drivers;
 pub mod exit;
 pub mod fork;
 pub mod fs;
@@ -30,11 +30,15 @@ pub mod panic;
 pub mod params;
 pub mod pid;
 pub mod printk;
+pub mod random;
 pub mod reboot;
 pub mod resource;
 pub mod sched;
 pub mod signal;
+pub mod sys;
+pub mod syscall;
 pub mod sysrq;
 pub mod task;
+pub mod time;
 
 pub use init::main::BOOTLOADER_CONFIG;

@@ -17,3 +17,12 @@ pub fn kernel_halt_failed() -> ! {
     log::info!("reboot: System halted (failure)");
     exit_qemu(QemuExitCode::Failed)
 }
+
+/// Restarts the machine; in QEMU with `-no-reboot` that ends the run, which
+/// the runner reports like a successful power-off.
+///
+/// Linux: kernel_restart() in kernel/reboot.c
+pub fn kernel_restart() -> ! {
+    log::info!("reboot: Restarting system");
+    exit_qemu(QemuExitCode::Success)
+}

@@ -16,14 +16,44 @@ pub const _NSIG: usize = 64;
 pub const SIGHUP: i32 = 1;
 /// Interrupt from the keyboard.
 pub const SIGINT: i32 = 2;
+/// Quit from the keyboard.
+pub const SIGQUIT: i32 = 3;
+/// Illegal instruction.
+pub const SIGILL: i32 = 4;
+/// Trace or breakpoint trap.
+pub const SIGTRAP: i32 = 5;
+/// Abort.
+pub const SIGABRT: i32 = 6;
+/// Bus error.
+pub const SIGBUS: i32 = 7;
+/// Arithmetic error.
+pub const SIGFPE: i32 = 8;
 /// Kill; cannot be caught or ignored by user space.
 pub const SIGKILL: i32 = 9;
+/// User-defined signal 1.
+pub const SIGUSR1: i32 = 10;
 /// Invalid memory reference.
 pub const SIGSEGV: i32 = 11;
+/// User-defined signal 2.
+pub const SIGUSR2: i32 = 12;
+/// Write to a pipe with no reader.
+pub const SIGPIPE: i32 = 13;
+/// Timer signal.
+pub const SIGALRM: i32 = 14;
 /// Termination request.
 pub const SIGTERM: i32 = 15;
 /// Child stopped or terminated.
 pub const SIGCHLD: i32 = 17;
+/// Continue if stopped.
+pub const SIGCONT: i32 = 18;
+/// Stop; cannot be caught.
+pub const SIGSTOP: i32 = 19;
+/// Stop from the terminal.
+pub const SIGTSTP: i32 = 20;
+/// Urgent condition on a socket.
+pub const SIGURG: i32 = 23;
+/// Window size change.
+pub const SIGWINCH: i32 = 28;
 
 /// Default action (Linux: SIG_DFL).
 pub const SIG_DFL: u64 = 0;
@@ -43,6 +73,8 @@ pub struct KSigaction {
     pub flags: u64,
     /// Signals blocked while the handler runs.
     pub mask: u64,
+    /// Where the handler returns: user code calling rt_sigreturn.
+    pub restorer: u64,
 }
 
 /// The signal handler table, shared under CLONE_SIGHAND.
@@ -56,7 +88,7 @@ pub struct SighandStruct {
 impl SighandStruct {
     /// A table with every signal at its default action.
     pub const fn new() -> Self {
-        SighandStruct { action: SpinLock::new([KSigaction { handler: SIG_DFL, flags: 0, mask: 0 }; _NSIG]) }
+        SighandStruct { action: SpinLock::new([KSigaction { handler: SIG_DFL, flags: 0, mask: 0, restorer: 0 }; _NSIG]) }
     }
 
     /// The disposition of `sig`.
@@ -111,9 +143,19 @@ fn sigmask(sig: i32) -> u64 {
     1 << (sig - 1)
 }
 
-/// Whether any signal is pending for `p` (Linux: signal_pending()).
+/// Whether an unblocked signal is pending for `p` (Linux: signal_pending()).
 pub fn signal_pending(p: &TaskStruct) -> bool {
-    p.pending.signal.load(Ordering::Relaxed) != 0
+    p.pending.signal.load(Ordering::Relaxed) & !blocked_mask(p) != 0
+}
+
+/// Signals `p` has blocked; SIGKILL and SIGSTOP never are.
+fn blocked_mask(p: &TaskStruct) -> u64 {
+    p.blocked.load(Ordering::Relaxed) & !(sigmask(SIGKILL) | sigmask(SIGSTOP))
+}
+
+/// Whether the running task has an unblocked signal pending.
+pub fn signal_pending_current() -> bool {
+    crate::arch::percpu::with_current(|t| t.is_some_and(signal_pending))
 }
 
 /// Whether SIGKILL is pending for `p` (Linux: fatal_signal_pending()).
@@ -146,6 +188,108 @@ pub fn send_sig(sig: i32, t: &Arc<TaskStruct>) {
 /// Linux: signal_wake_up_state() in kernel/signal.c
 fn signal_wake_up(t: &Arc<TaskStruct>) {
     crate::sched::core::try_to_wake_up(t, TASK_INTERRUPTIBLE);
+}
+
+/// Sends a signal the task caused itself (a fault): it cannot be ignored or
+/// blocked, so an ignored or blocked one is reset to its default action.
+///
+/// Linux: force_sig_info_to_task() in kernel/signal.c
+pub fn force_sig(sig: i32) {
+    let t = crate::task::current();
+    if let Some(sh) = t.sighand.lock().as_ref() {
+        let mut action = sh.action.lock();
+        let blocked = t.blocked.load(Ordering::Relaxed) & sigmask(sig) != 0;
+        if action[sig as usize - 1].handler == SIG_IGN || blocked {
+            action[sig as usize - 1].handler = SIG_DFL;
+        }
+    }
+    t.blocked.fetch_and(!sigmask(sig), Ordering::Relaxed);
+    t.pending.signal.fetch_or(sigmask(sig), Ordering::Relaxed);
+}
+
+/// Whether the default action of `sig` is to do nothing.
+///
+/// Linux: sig_kernel_ignore() in include/linux/signal.h
+pub fn sig_kernel_ignore(sig: i32) -> bool {
+    matches!(sig, SIGCHLD | SIGCONT | SIGURG | SIGWINCH)
+}
+
+/// Whether the default action of `sig` is to stop the task (not modelled:
+/// stop signals are treated as ignored).
+fn sig_kernel_stop(sig: i32) -> bool {
+    matches!(sig, SIGSTOP | SIGTSTP | 21 | 22)
+}
+
+/// Takes the lowest unblocked pending signal off the current task.
+///
+/// Linux: dequeue_signal() in kernel/signal.c
+fn dequeue_signal(t: &TaskStruct) -> Option<i32> {
+    let ready = t.pending.signal.load(Ordering::Relaxed) & !blocked_mask(t);
+    if ready == 0 {
+        return None;
+    }
+    let sig = ready.trailing_zeros() as i32 + 1;
+    t.pending.signal.fetch_and(!sigmask(sig), Ordering::Relaxed);
+    Some(sig)
+}
+
+/// Acts on pending signals before returning to user space: ignore, deliver
+/// to a handler, or take the default action, which for most signals ends the
+/// whole process with the signal as its wait status.
+///
+/// Linux: arch_do_signal_or_restart() in arch/x86/kernel/signal.c and
+/// get_signal() in kernel/signal.c
+pub fn arch_do_signal_or_restart(regs: &mut crate::arch::entry::calling::PtRegs) {
+    let t = crate::task::current();
+    while let Some(sig) = dequeue_signal(&t) {
+        let action = t.sighand.lock().as_ref().map(|sh| sh.get(sig)).unwrap_or_default();
+        match action.handler {
+            SIG_IGN => continue,
+            SIG_DFL if sig_kernel_ignore(sig) || sig_kernel_stop(sig) => continue,
+            SIG_DFL | SIG_KTHREAD => {
+                drop(t);
+                crate::exit::do_group_exit(sig)
+            }
+            _ => {
+                if crate::arch::signal::setup_rt_frame(sig, &action, regs, t.blocked.load(Ordering::Relaxed)).is_err() {
+                    drop(t);
+                    crate::exit::do_group_exit(SIGSEGV)
+                }
+                let mask = action.mask | if action.flags & SA_NODEFER != 0 { 0 } else { sigmask(sig) };
+                t.blocked.fetch_or(mask, Ordering::Relaxed);
+                if action.flags & SA_RESETHAND != 0 {
+                    if let Some(sh) = t.sighand.lock().as_ref() {
+                        sh.action.lock()[sig as usize - 1].handler = SIG_DFL;
+                    }
+                }
+                return;
+            }
+        }
+    }
+}
+
+/// Do not block the signal while its handler runs (Linux: SA_NODEFER).
+pub const SA_NODEFER: u64 = 0x4000_0000;
+/// Reset to SIG_DFL once delivered (Linux: SA_RESETHAND).
+pub const SA_RESETHAND: u64 = 0x8000_0000;
+/// The handler takes siginfo (Linux: SA_SIGINFO).
+pub const SA_SIGINFO: u64 = 0x0000_0004;
+/// `restorer` is valid (Linux: SA_RESTORER).
+pub const SA_RESTORER: u64 = 0x0400_0000;
+/// Restart interrupted system calls (Linux: SA_RESTART).
+pub const SA_RESTART: u64 = 0x1000_0000;
+
+/// Sends `sig` to every thread of `t`'s process (Linux: group_send_sig_info()).
+pub fn group_send_sig(sig: i32, t: &Arc<TaskStruct>) {
+    let tgid = t.tgid();
+    let threads: alloc::vec::Vec<_> = {
+        let tasklist = crate::fork::TASKLIST_LOCK.lock();
+        tasklist.tasks.iter().filter(|x| x.tgid() == tgid).cloned().collect()
+    };
+    match sig {
+        SIGKILL => threads.iter().for_each(|x| send_sig(sig, x)),
+        _ => send_sig(sig, threads.iter().find(|x| x.exit_state() == 0).unwrap_or(t)),
+    }
 }
 
 /// Sets every handler of the current kernel thread to SIG_IGN.
@@ -195,4 +339,99 @@ pub fn do_notify_parent(tsk: &TaskStruct, parent: &Arc<TaskStruct>, sig: i32) ->
 /// Linux: __wake_up_parent() in kernel/exit.c
 pub fn __wake_up_parent(_p: &TaskStruct, parent: &TaskStruct) {
     parent.signal().wait_chldexit.wake_up_mode(TASK_INTERRUPTIBLE);
+}
+
+/// Linux: SYSCALL_DEFINE4(rt_sigaction) in kernel/signal.c
+pub fn sys_rt_sigaction(sig: i32, act: u64, oact: u64, sigsetsize: u64) -> crate::syscall::SysResult {
+    use crate::errno::Errno;
+    if sigsetsize != 8 {
+        return Err(Errno::EINVAL);
+    }
+    if !(1..=_NSIG as i32).contains(&sig) || (act != 0 && (sig == SIGKILL || sig == SIGSTOP)) {
+        return Err(Errno::EINVAL);
+    }
+    // struct kernel_sigaction on x86_64: handler, flags, restorer, mask.
+    let new = if act != 0 { Some(crate::mm::uaccess::get_user::<[u64; 4]>(act)?) } else { None };
+    let sh = crate::task::current().sighand.lock().clone().ok_or(Errno::EINVAL)?;
+    let old = {
+        let mut action = sh.action.lock();
+        let old = action[sig as usize - 1];
+        if let Some([handler, flags, restorer, mask]) = new {
+            let mask = mask & !(sigmask(SIGKILL) | sigmask(SIGSTOP));
+            action[sig as usize - 1] = KSigaction { handler, flags, mask, restorer };
+        }
+        old
+    };
+    if oact != 0 {
+        crate::mm::uaccess::put_user(oact, [old.handler, old.flags, old.restorer, old.mask])?;
+    }
+    Ok(0)
+}
+
+/// Linux: SYSCALL_DEFINE4(rt_sigprocmask) in kernel/signal.c
+pub fn sys_rt_sigprocmask(how: i32, set: u64, oset: u64, sigsetsize: u64) -> crate::syscall::SysResult {
+    use crate::errno::Errno;
+    if sigsetsize != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let me = crate::task::current();
+    let old = me.blocked.load(Ordering::Relaxed);
+    if set != 0 {
+        let new: u64 = crate::mm::uaccess::get_user(set)?;
+        let blocked = match how {
+            0 => old | new,
+            1 => old & !new,
+            2 => new,
+            _ => return Err(Errno::EINVAL),
+        };
+        me.blocked.store(blocked & !(sigmask(SIGKILL) | sigmask(SIGSTOP)), Ordering::Relaxed);
+    }
+    if oset != 0 {
+        crate::mm::uaccess::put_user(oset, old)?;
+    }
+    Ok(0)
+}
+
+/// Linux: SYSCALL_DEFINE2(sigaltstack): alternate stacks are not modelled;
+/// report "disabled" and accept a new one without using it.
+pub fn sys_sigaltstack(_ss: u64, old: u64) -> crate::syscall::SysResult {
+    if old != 0 {
+        crate::mm::uaccess::put_user(old, [0u64, 2, 0])?;
+    }
+    Ok(0)
+}
+
+/// Sends `sig` to the processes `pid` selects; 0 only checks they exist.
+///
+/// Linux: SYSCALL_DEFINE2(kill) / kill_something_info() in kernel/signal.c
+pub fn sys_kill(pid: i32, sig: i32) -> crate::syscall::SysResult {
+    use crate::errno::Errno;
+    if !(0..=_NSIG as i32).contains(&sig) {
+        return Err(Errno::EINVAL);
+    }
+    let me = crate::task::current();
+    let targets: alloc::vec::Vec<Arc<TaskStruct>> = {
+        let tasklist = crate::fork::TASKLIST_LOCK.lock();
+        let leaders = tasklist.tasks.iter().filter(|t| t.pid() == t.tgid());
+        match pid {
+            p if p > 0 => leaders.filter(|t| t.tgid() == p).cloned().collect(),
+            0 => leaders.filter(|t| t.tgid() == me.tgid()).cloned().collect(),
+            -1 => leaders.filter(|t| t.pid() > 1 && t.tgid() != me.tgid() && !t.is_kthread()).cloned().collect(),
+            p => leaders.filter(|t| t.tgid() == -p).cloned().collect(),
+        }
+    };
+    if targets.is_empty() {
+        return Err(Errno::ESRCH);
+    }
+    if sig != 0 {
+        for t in &targets {
+            if t.signal().unkillable.load(Ordering::Relaxed) && t.sighand.lock().as_ref().is_some_and(|sh| sh.get(sig).handler == SIG_DFL) {
+                continue;
+            }
+            if t.exit_state() == 0 {
+                group_send_sig(sig, t);
+            }
+        }
+    }
+    Ok(0)
 }

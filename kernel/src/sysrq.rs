@@ -7,9 +7,12 @@
 /// Ctrl-T.
 const SHOW_STATE_KEY: u8 = 0x14;
 
-/// Handles one byte from the serial port.
+/// Handles one byte from the serial port: the show-tasks key, or input
+/// for the console terminal.
 pub fn handle_sysrq_input(byte: u8) {
     if byte == SHOW_STATE_KEY {
         crate::sched::debug::show_state();
+    } else {
+        crate::drivers::tty::tty_receive_byte(byte);
     }
 }

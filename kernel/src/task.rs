@@ -28,6 +28,7 @@ use crate::arch::sync::{LockedBy, SpinLock};
 use crate::fs::fdtable::FilesStruct;
 use crate::fs::fs_struct::FsStruct;
 use crate::mm::fault_inject::FailNth;
+use crate::mm::mm_types::MmStruct;
 use crate::mm::vmalloc::KernelStack;
 use crate::pid::{Pid, PidNr};
 use crate::sched::SchedEntity;
@@ -141,6 +142,11 @@ pub struct TaskStruct {
     pub family: LockedBy<Family, TaskList>,
     /// Executable name (Linux: comm), changed by exec and PR_SET_NAME.
     pub comm: SpinLock<Comm>,
+    /// The address space; `None` for kernel threads and after exit_mm
+    /// (Linux: mm). Differs: there is no `active_mm`; a task without an mm
+    /// runs on the kernel's own page tables (init_mm) instead of borrowing
+    /// the previous task's.
+    pub mm: SpinLock<Option<Arc<MmStruct>>>,
     /// Open files (Linux: files). `None` after exit_files.
     pub files: SpinLock<Option<Arc<FilesStruct>>>,
     /// Current directory and umask (Linux: fs). `None` after exit_fs.
@@ -152,6 +158,8 @@ pub struct TaskStruct {
     pub signal: spin::Once<Arc<SignalStruct>>,
     /// Signals sent to this thread and not yet handled (Linux: pending).
     pub pending: SigPending,
+    /// Signals this thread has blocked (Linux: blocked).
+    pub blocked: core::sync::atomic::AtomicU64,
     /// Completed when a vfork child releases its parent's mm; kernel threads
     /// reuse it for kthread_stop (Linux: vfork_done).
     pub vfork_done: SpinLock<Option<Arc<Completion>>>,

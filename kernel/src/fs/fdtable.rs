@@ -1,31 +1,120 @@
 //! The table of open files, shared between threads under CLONE_FILES and
-//! copied by fork otherwise.
+//! copied by fork otherwise. Each slot holds an open file and its
+//! close-on-exec flag.
 //!
 //! Linux: fs/file.c, include/linux/fdtable.h
 
+use super::file::File;
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-/// An open file description (Linux: `struct file`). For now only its name;
-/// file operations arrive with user space.
-pub struct File {
-    /// What the file is, for listings.
-    pub name: &'static str,
+/// Highest number of descriptors (Linux: the RLIMIT_NOFILE default, 1024).
+pub const NR_OPEN_DEFAULT: usize = 1024;
+
+/// One descriptor slot.
+#[derive(Clone)]
+pub struct FdEntry {
+    /// The open file.
+    pub file: Arc<File>,
+    /// Closed by execve (Linux: the close_on_exec bitmap).
+    pub cloexec: bool,
 }
 
 /// A task's open files (Linux: `struct files_struct`).
 #[derive(Default)]
 pub struct FilesStruct {
     /// Descriptor -> open file; `None` marks a free slot (Linux: fdt->fd).
-    pub fdt: SpinLock<Vec<Option<Arc<File>>>>,
+    pub fdt: SpinLock<Vec<Option<FdEntry>>>,
 }
 
 impl FilesStruct {
     /// Open descriptors.
     pub fn count(&self) -> usize {
         self.fdt.lock().iter().filter(|f| f.is_some()).count()
+    }
+
+    /// The open file behind `fd` (Linux: fget()).
+    ///
+    /// # Errors
+    /// `EBADF` if `fd` is not open.
+    pub fn fget(&self, fd: i32) -> Result<Arc<File>, Errno> {
+        let fdt = self.fdt.lock();
+        usize::try_from(fd).ok().and_then(|i| fdt.get(i)).and_then(|e| e.as_ref()).map(|e| e.file.clone()).ok_or(Errno::EBADF)
+    }
+
+    /// Installs `file` at the lowest free descriptor not below `min`.
+    ///
+    /// Linux: alloc_fd() + fd_install() in fs/file.c
+    ///
+    /// # Errors
+    /// `EMFILE` when the table is full.
+    pub fn alloc_fd(&self, min: usize, file: Arc<File>, cloexec: bool) -> Result<i32, Errno> {
+        let mut fdt = self.fdt.lock();
+        let fd = (min..NR_OPEN_DEFAULT).find(|&i| fdt.get(i).is_none_or(Option::is_none)).ok_or(Errno::EMFILE)?;
+        if fd >= fdt.len() {
+            fdt.resize(fd + 1, None);
+        }
+        fdt[fd] = Some(FdEntry { file, cloexec });
+        Ok(fd as i32)
+    }
+
+    /// Puts `file` at exactly `fd`, closing what was there (dup2).
+    ///
+    /// Linux: do_dup2() in fs/file.c
+    ///
+    /// # Errors
+    /// `EBADF` for an fd out of range.
+    pub fn install_at(&self, fd: i32, file: Arc<File>, cloexec: bool) -> Result<(), Errno> {
+        let fd = usize::try_from(fd).ok().filter(|&f| f < NR_OPEN_DEFAULT).ok_or(Errno::EBADF)?;
+        let old = {
+            let mut fdt = self.fdt.lock();
+            if fd >= fdt.len() {
+                fdt.resize(fd + 1, None);
+            }
+            fdt[fd].replace(FdEntry { file, cloexec })
+        };
+        drop(old);
+        Ok(())
+    }
+
+    /// Closes `fd`.
+    ///
+    /// Linux: close_fd() in fs/file.c
+    ///
+    /// # Errors
+    /// `EBADF` if `fd` is not open.
+    pub fn close_fd(&self, fd: i32) -> Result<(), Errno> {
+        let entry = {
+            let mut fdt = self.fdt.lock();
+            usize::try_from(fd).ok().and_then(|i| fdt.get_mut(i)).and_then(Option::take)
+        };
+        entry.map(drop).ok_or(Errno::EBADF)
+    }
+
+    /// Sets or reads a descriptor's close-on-exec flag.
+    ///
+    /// # Errors
+    /// `EBADF` if `fd` is not open.
+    pub fn cloexec(&self, fd: i32, set: Option<bool>) -> Result<bool, Errno> {
+        let mut fdt = self.fdt.lock();
+        let entry = usize::try_from(fd).ok().and_then(|i| fdt.get_mut(i)).and_then(Option::as_mut).ok_or(Errno::EBADF)?;
+        if let Some(v) = set {
+            entry.cloexec = v;
+        }
+        Ok(entry.cloexec)
+    }
+
+    /// Closes every close-on-exec descriptor (at execve).
+    ///
+    /// Linux: do_close_on_exec() in fs/file.c
+    pub fn do_close_on_exec(&self) {
+        let closed: Vec<FdEntry> = {
+            let mut fdt = self.fdt.lock();
+            fdt.iter_mut().filter(|e| e.as_ref().is_some_and(|e| e.cloexec)).filter_map(Option::take).collect()
+        };
+        drop(closed);
     }
 }
 

@@ -3,5 +3,16 @@
 //!
 //! Linux: fs/
 
+pub mod binfmt_elf;
+pub mod exec;
+pub mod fcntl;
 pub mod fdtable;
+pub mod file;
 pub mod fs_struct;
+pub mod initramfs;
+pub mod namei;
+pub mod open;
+pub mod pipe;
+pub mod ramfs;
+pub mod read_write;
+pub mod stat;

@@ -30,6 +30,9 @@ pub const BOOTLOADER_CONFIG: BootloaderConfig = {
 };
 
 static KTHREADD_DONE: Completion = Completion::new();
+static INITRD: spin::Once<&'static [u8]> = spin::Once::new();
+/// Command-line words the kernel itself consumes; the rest go to init.
+const KERNEL_PARAMS: [&str; 6] = ["ktest", "bench", "lkdtm", "loglevel", "init", "rdinit"];
 
 /// The kernel's entry point: bring up every subsystem, then rest_init.
 ///
@@ -41,10 +44,15 @@ pub fn start_kernel(boot_info: &'static mut BootInfo) -> ! {
     percpu::setup_per_cpu_areas(0);
     gdt::gdt_init(0);
     traps::trap_init();
+    crate::arch::entry::entry_64::syscall_init();
+    crate::arch::kernel::fpu::fpu_init();
     crate::arch::kernel::stack::set_boot_stack(
         boot_info.kernel_stack_bottom..boot_info.kernel_stack_bottom + boot_info.kernel_stack_len,
     );
     crate::mm::mm_init(boot_info);
+    if let Some(initrd) = crate::mm::boot_ramdisk(boot_info) {
+        INITRD.call_once(|| initrd);
+    }
     let cmdline = crate::params::setup_command_line();
     log::info!("Kernel command line: {cmdline}");
     if let Some(level) = crate::params::param("loglevel").and_then(|l| l.parse().ok()) {
@@ -77,8 +85,8 @@ fn rest_init() -> ! {
     crate::sched::core::cpu_idle_loop()
 }
 
-/// pid 1. Until user space exists it stays in the kernel: it runs the
-/// in-kernel tests when asked to, and reaps every child it inherits.
+/// pid 1: set up the root file system and the console, then either run the
+/// in-kernel tests (staying in the kernel) or exec the first user program.
 ///
 /// Linux: kernel_init() in init/main.c
 fn kernel_init() -> i32 {
@@ -87,15 +95,75 @@ fn kernel_init() -> i32 {
     me.set_comm("init");
     me.signal().unkillable.store(true, Ordering::Relaxed);
     drop(me);
+    do_basic_setup();
+    console_on_rootfs();
     crate::lkdtm::lkdtm_init();
-    let ktest = crate::params::param("ktest").map(start_ktest).or_else(|| crate::params::param("bench").map(|_| start_bench()));
+    let runner = crate::params::param("ktest").map(start_ktest).or_else(|| crate::params::param("bench").map(|_| start_bench()));
+    if let Some(runner) = runner {
+        reap_until(runner);
+    }
+    run_init_process();
+    0
+}
+
+/// Init as a kernel thread, while the in-kernel tests run: reap every child
+/// it inherits, and power off when the test runner has finished.
+fn reap_until(runner: crate::pid::PidNr) -> ! {
     loop {
         match kernel_wait4(-1, 0) {
-            Ok(r) if Some(r.pid) == ktest => finish_ktest(r.status),
+            Ok(r) if r.pid == runner => finish_ktest(r.status),
             Ok(r) => log::debug!("init: reaped pid {} status {:#x}", r.pid, r.status),
             Err(Errno::ECHILD) => wait_for_children(),
             Err(e) => log::warn!("init: wait4 failed: {e:?}"),
         }
+    }
+}
+
+/// Unpacks the initramfs into the root file system and adds /dev.
+///
+/// Linux: do_basic_setup() -> populate_rootfs() in init/initramfs.c
+fn do_basic_setup() {
+    if let Some(initrd) = INITRD.get() {
+        match crate::fs::initramfs::unpack_to_rootfs(initrd) {
+            Ok(n) => log::info!("Unpacking initramfs: {n} entries, {} KiB", initrd.len() / 1024),
+            Err(e) => log::error!("Initramfs unpacking failed: {e:?}"),
+        }
+    }
+    crate::fs::ramfs::default_rootfs();
+}
+
+/// Opens /dev/console as descriptors 0, 1 and 2, which init inherits.
+///
+/// Linux: console_on_rootfs() in init/main.c
+fn console_on_rootfs() {
+    let console = crate::fs::file::File::new(alloc::sync::Arc::new(crate::drivers::tty::Console), 2);
+    if let Some(files) = current().files.lock().clone() {
+        for fd in 0..3 {
+            let _ = files.install_at(fd, console.clone(), false);
+        }
+    }
+}
+
+/// Replaces this kernel thread with the first user program: `rdinit=` or
+/// `init=` from the command line, else /init. Command-line words the kernel
+/// does not use are passed on: `key=value` ones in the environment, the
+/// others as arguments.
+///
+/// Linux: run_init_process() / kernel_init() in init/main.c
+fn run_init_process() {
+    let path = crate::params::param("rdinit").or_else(|| crate::params::param("init")).unwrap_or("/init");
+    let mut argv = alloc::vec![alloc::string::String::from(path)];
+    let mut envp = alloc::vec![alloc::string::String::from("HOME=/"), alloc::string::String::from("TERM=linux")];
+    for word in crate::params::saved_command_line().split_ascii_whitespace() {
+        let key = word.split_once('=').map_or(word, |(k, _)| k);
+        if KERNEL_PARAMS.contains(&key) {
+            continue;
+        }
+        if word.contains('=') { envp.push(word.into()) } else { argv.push(word.into()) }
+    }
+    log::info!("Run {path} as init process");
+    if let Err(e) = crate::fs::exec::kernel_execve(path, argv, envp) {
+        panic!("Requested init {path} failed ({e:?}). No working init found. Try passing init= option to kernel.");
     }
 }
 

@@ -6,8 +6,12 @@
 
 pub mod fault_inject;
 pub mod heap;
+pub mod memory;
+pub mod mm_types;
+pub mod mmap;
 pub mod page_alloc;
 pub mod pgtable;
+pub mod uaccess;
 pub mod vmalloc;
 
 use bootloader_api::BootInfo;
@@ -46,4 +50,13 @@ pub fn mm_init(boot_info: &BootInfo) {
     page_alloc::mem_init(memblock);
     pgtable::pgtable_init();
     vmalloc::vmalloc_init();
+}
+
+/// The initramfs the bootloader loaded, as a byte slice.
+pub fn boot_ramdisk(boot_info: &BootInfo) -> Option<&'static [u8]> {
+    let addr = boot_info.ramdisk_addr.into_option()?;
+    // SAFETY: the bootloader mapped `ramdisk_len` bytes at `ramdisk_addr`,
+    // marked that memory as used (not Usable) in the memory map, and never
+    // unmaps it, so it stays valid and unchanged for the kernel's lifetime.
+    Some(unsafe { core::slice::from_raw_parts(addr as *const u8, boot_info.ramdisk_len as usize) })
 }

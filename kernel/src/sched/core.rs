@@ -249,6 +249,12 @@ pub fn cpu_idle_loop() -> ! {
     }
 }
 
+/// Linux: SYSCALL_DEFINE0(sched_yield) in kernel/sched/syscalls.c
+pub fn sys_sched_yield() -> crate::syscall::SysResult {
+    sched_yield();
+    Ok(0)
+}
+
 /// Context switches on this CPU since boot (Linux: nr_context_switches()).
 pub fn nr_context_switches() -> u64 {
     this_cpu().rq.lock().nr_switches

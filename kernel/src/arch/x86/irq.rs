@@ -5,7 +5,6 @@
 
 use super::sync::SpinLock;
 use pic8259::ChainedPics;
-use x86_64::structures::idt::{InterruptDescriptorTable, InterruptStackFrame};
 
 /// First vector used by the PICs (Linux: FIRST_EXTERNAL_VECTOR).
 pub const PIC_OFFSET: u8 = 32;
@@ -30,12 +29,6 @@ pub fn init_irq() {
     }
 }
 
-/// Installs the gates for the interrupt lines we use.
-pub(super) fn set_interrupt_gates(idt: &mut InterruptDescriptorTable) {
-    idt[TIMER_VECTOR].set_handler_fn(timer_interrupt);
-    idt[SERIAL_VECTOR].set_handler_fn(serial_interrupt);
-}
-
 fn end_of_interrupt(vector: u8) {
     // SAFETY: `vector` is the interrupt being handled right now.
     unsafe { PICS.lock().notify_end_of_interrupt(vector) };
@@ -46,14 +39,15 @@ fn end_of_interrupt(vector: u8) {
 ///
 /// Linux: tick_handle_periodic() in kernel/time/tick-common.c, then the
 /// preemption check on interrupt return (irqentry_exit_cond_resched()).
-extern "x86-interrupt" fn timer_interrupt(_frame: InterruptStackFrame) {
+pub(super) fn timer_interrupt() {
     super::time::tick();
     crate::sched::core::scheduler_tick();
+    crate::time::timer_tick_wake();
     end_of_interrupt(TIMER_VECTOR);
     crate::sched::core::preempt_schedule_irq();
 }
 
-extern "x86-interrupt" fn serial_interrupt(_frame: InterruptStackFrame) {
+pub(super) fn serial_interrupt() {
     while let Some(byte) = super::serial::try_receive() {
         crate::sysrq::handle_sysrq_input(byte);
     }

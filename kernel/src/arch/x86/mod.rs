@@ -3,6 +3,7 @@
 //!
 //! Linux: arch/x86/
 
+pub mod entry;
 pub mod fw_cfg;
 pub mod gdt;
 pub mod irq;
@@ -10,6 +11,7 @@ pub mod kernel;
 pub mod percpu;
 pub mod qemu;
 pub mod serial;
+pub mod signal;
 pub mod sync;
 pub mod time;
 pub mod traps;

@@ -6,55 +6,132 @@
 //!
 //! Linux: arch/x86/kernel/traps.c, arch/x86/kernel/idt.c, arch/x86/mm/fault.c
 
+use super::entry::calling::PtRegs;
+use super::entry::entry_64::entry_points;
 use super::gdt::DOUBLE_FAULT_IST_INDEX;
-use super::irq;
 use core::fmt::Write;
 use spin::Once;
+use x86_64::VirtAddr;
 use x86_64::registers::control::Cr2;
-use x86_64::structures::idt::{InterruptDescriptorTable, InterruptStackFrame, PageFaultErrorCode};
+use x86_64::structures::idt::{InterruptDescriptorTable, PageFaultErrorCode};
 
 static IDT: Once<InterruptDescriptorTable> = Once::new();
 
-/// Builds the IDT (exceptions and hardware interrupts) and loads it.
+/// Points every vector we handle at its entry stub and loads the IDT.
 ///
 /// Linux: idt_setup_traps() in arch/x86/kernel/idt.c
 pub fn trap_init() {
     let idt = IDT.call_once(|| {
         let mut idt = InterruptDescriptorTable::new();
-        idt.divide_error.set_handler_fn(divide_error);
-        idt.debug.set_handler_fn(debug);
-        idt.non_maskable_interrupt.set_handler_fn(nmi);
-        idt.breakpoint.set_handler_fn(breakpoint);
-        idt.overflow.set_handler_fn(overflow);
-        idt.bound_range_exceeded.set_handler_fn(bounds);
-        idt.invalid_opcode.set_handler_fn(invalid_op);
-        idt.device_not_available.set_handler_fn(device_not_available);
-        idt.invalid_tss.set_handler_fn(invalid_tss);
-        idt.segment_not_present.set_handler_fn(segment_not_present);
-        idt.stack_segment_fault.set_handler_fn(stack_segment);
-        idt.general_protection_fault.set_handler_fn(general_protection);
-        idt.page_fault.set_handler_fn(page_fault);
-        idt.x87_floating_point.set_handler_fn(coprocessor_error);
-        idt.alignment_check.set_handler_fn(alignment_check);
-        idt.machine_check.set_handler_fn(machine_check);
-        idt.simd_floating_point.set_handler_fn(simd_coprocessor_error);
-        // SAFETY: the IST index names the double-fault stack that gdt_init
-        // put in every CPU's TSS, and no other handler uses that stack.
-        unsafe {
-            idt.double_fault
-                .set_handler_fn(double_fault)
-                .set_stack_index(DOUBLE_FAULT_IST_INDEX);
+        for (vector, addr) in entry_points() {
+            let addr = VirtAddr::new(addr);
+            // SAFETY: each address is an entry stub that saves a PtRegs frame,
+            // calls `dispatch` and returns with iretq, as an IDT gate needs.
+            unsafe {
+                match vector {
+                    0 => drop(idt.divide_error.set_handler_addr(addr)),
+                    1 => drop(idt.debug.set_handler_addr(addr)),
+                    2 => drop(idt.non_maskable_interrupt.set_handler_addr(addr)),
+                    3 => drop(idt.breakpoint.set_handler_addr(addr)),
+                    4 => drop(idt.overflow.set_handler_addr(addr)),
+                    5 => drop(idt.bound_range_exceeded.set_handler_addr(addr)),
+                    6 => drop(idt.invalid_opcode.set_handler_addr(addr)),
+                    7 => drop(idt.device_not_available.set_handler_addr(addr)),
+                    8 => drop(idt.double_fault.set_handler_addr(addr).set_stack_index(DOUBLE_FAULT_IST_INDEX)),
+                    10 => drop(idt.invalid_tss.set_handler_addr(addr)),
+                    11 => drop(idt.segment_not_present.set_handler_addr(addr)),
+                    12 => drop(idt.stack_segment_fault.set_handler_addr(addr)),
+                    13 => drop(idt.general_protection_fault.set_handler_addr(addr)),
+                    14 => drop(idt.page_fault.set_handler_addr(addr)),
+                    16 => drop(idt.x87_floating_point.set_handler_addr(addr)),
+                    17 => drop(idt.alignment_check.set_handler_addr(addr)),
+                    18 => drop(idt.machine_check.set_handler_addr(addr)),
+                    19 => drop(idt.simd_floating_point.set_handler_addr(addr)),
+                    v => drop(idt[v].set_handler_addr(addr)),
+                }
+            }
         }
-        irq::set_interrupt_gates(&mut idt);
         idt
     });
     idt.load();
 }
 
+/// Routes one entry to its handler: hardware interrupts, page faults, and
+/// the other exceptions. Returning to user space goes through
+/// exit_to_user_mode.
+///
+/// Linux: the idtentry handlers of arch/x86/kernel/traps.c and irq.c
+pub fn dispatch(regs: &mut PtRegs) {
+    match regs.vector {
+        32 => super::irq::timer_interrupt(),
+        36 => super::irq::serial_interrupt(),
+        39 => {}
+        14 => exc_page_fault(regs),
+        3 => log::warn!("int3 at {:#x}", regs.rip),
+        8 => exc_double_fault(regs),
+        vector => do_trap(regs, vector as u8),
+    }
+    if regs.user_mode() {
+        exit_to_user_mode(regs);
+    }
+}
+
+/// What a user-mode exception turns into (Linux: the do_trap() callers in
+/// traps.c): the signal and, for the log, the exception's name.
+fn trap_signal(vector: u8) -> (i32, &'static str) {
+    use crate::signal::{SIGBUS, SIGFPE, SIGILL, SIGSEGV, SIGTRAP};
+    match vector {
+        0 => (SIGFPE, "DIVIDE ERROR"),
+        1 => (SIGTRAP, "DEBUG"),
+        2 => (0, "NMI"),
+        4 => (SIGSEGV, "OVERFLOW"),
+        5 => (SIGSEGV, "BOUNDS"),
+        6 => (SIGILL, "INVALID OPCODE"),
+        7 => (SIGFPE, "DEVICE NOT AVAILABLE"),
+        10 => (SIGSEGV, "INVALID TSS"),
+        11 => (SIGBUS, "SEGMENT NOT PRESENT"),
+        12 => (SIGBUS, "STACK SEGMENT"),
+        13 => (SIGSEGV, "GENERAL PROTECTION"),
+        16 => (SIGFPE, "X87 FLOATING POINT"),
+        17 => (SIGBUS, "ALIGNMENT CHECK"),
+        18 => (0, "MACHINE CHECK"),
+        19 => (SIGFPE, "SIMD FLOATING POINT"),
+        _ => (0, "UNKNOWN"),
+    }
+}
+
+/// An exception in user mode sends its signal to the task; in the kernel it
+/// is fatal.
+///
+/// Linux: do_trap() in arch/x86/kernel/traps.c
+fn do_trap(regs: &mut PtRegs, vector: u8) {
+    let (sig, name) = trap_signal(vector);
+    if regs.user_mode() && sig != 0 {
+        log::debug!("{name} in user mode at {:#x}: signal {sig}", regs.rip);
+        crate::signal::force_sig(sig);
+        return;
+    }
+    die(name, vector, regs, Some(regs.orig_rax));
+}
+
+/// Runs on every return to user space: reschedule if asked, then act on
+/// pending signals (which may end the task).
+///
+/// Linux: exit_to_user_mode_loop() in kernel/entry/common.c
+pub fn exit_to_user_mode(regs: &mut PtRegs) {
+    loop {
+        crate::sched::core::cond_resched();
+        if !crate::signal::signal_pending_current() {
+            return;
+        }
+        crate::signal::arch_do_signal_or_restart(regs);
+    }
+}
+
 /// Reports an exception the kernel cannot handle and stops the run.
 ///
 /// Linux: die() in arch/x86/kernel/dumpstack.c
-fn die(name: &str, vector: u8, frame: &InterruptStackFrame, error_code: Option<u64>) -> ! {
+fn die(name: &str, vector: u8, regs: &PtRegs, error_code: Option<u64>) -> ! {
     let mut line = alloc_free_line();
     let _ = write!(line, "EXCEPTION: {name} (vector {vector})");
     if let Some(code) = error_code {
@@ -63,9 +140,9 @@ fn die(name: &str, vector: u8, frame: &InterruptStackFrame, error_code: Option<u
     let _ = write!(
         line,
         " RIP={:#018x} RSP={:#018x} CS={:#x}",
-        frame.instruction_pointer.as_u64(),
-        frame.stack_pointer.as_u64(),
-        frame.code_segment.0
+        regs.rip,
+        regs.rsp,
+        regs.cs
     );
     super::serial::write_str_emergency(line.as_str());
     super::serial::write_str_emergency("\n");
@@ -98,62 +175,46 @@ impl Write for LineBuf {
     }
 }
 
-macro_rules! trap {
-    ($fn_name:ident, $name:literal, $vector:literal) => {
-        extern "x86-interrupt" fn $fn_name(frame: InterruptStackFrame) {
-            die($name, $vector, &frame, None);
-        }
-    };
-    ($fn_name:ident, $name:literal, $vector:literal, error_code) => {
-        extern "x86-interrupt" fn $fn_name(frame: InterruptStackFrame, code: u64) {
-            die($name, $vector, &frame, Some(code));
-        }
-    };
-}
-
-trap!(divide_error, "DIVIDE ERROR", 0);
-trap!(debug, "DEBUG", 1);
-trap!(nmi, "NMI", 2);
-trap!(overflow, "OVERFLOW", 4);
-trap!(bounds, "BOUNDS", 5);
-trap!(invalid_op, "INVALID OPCODE", 6);
-trap!(device_not_available, "DEVICE NOT AVAILABLE", 7);
-trap!(invalid_tss, "INVALID TSS", 10, error_code);
-trap!(segment_not_present, "SEGMENT NOT PRESENT", 11, error_code);
-trap!(stack_segment, "STACK SEGMENT", 12, error_code);
-trap!(general_protection, "GENERAL PROTECTION", 13, error_code);
-trap!(coprocessor_error, "X87 FLOATING POINT", 16);
-trap!(alignment_check, "ALIGNMENT CHECK", 17, error_code);
-trap!(simd_coprocessor_error, "SIMD FLOATING POINT", 19);
-
-/// `int3` is harmless: report it and carry on, as Linux does without a debugger.
-extern "x86-interrupt" fn breakpoint(frame: InterruptStackFrame) {
-    log::warn!("breakpoint at {:#x}", frame.instruction_pointer.as_u64());
-}
-
-extern "x86-interrupt" fn machine_check(frame: InterruptStackFrame) -> ! {
-    die("MACHINE CHECK", 18, &frame, None)
-}
-
 /// A double fault here almost always means the kernel stack overflowed into
 /// its guard page, so that the page-fault handler itself could not run.
-extern "x86-interrupt" fn double_fault(frame: InterruptStackFrame, code: u64) -> ! {
-    let rsp = frame.stack_pointer.as_u64();
+fn exc_double_fault(regs: &mut PtRegs) -> ! {
     let mut report = alloc_free_line();
-    if super::kernel::stack::describe_overflow(rsp, &mut report) {
+    if super::kernel::stack::describe_overflow(regs.rsp, &mut report) {
         super::serial::write_str_emergency(report.as_str());
         super::serial::write_str_emergency("\n");
     }
-    die("DOUBLE FAULT", 8, &frame, Some(code))
+    die("DOUBLE FAULT", 8, regs, Some(regs.orig_rax))
 }
 
-extern "x86-interrupt" fn page_fault(frame: InterruptStackFrame, code: PageFaultErrorCode) {
+/// Page faults: let the memory manager resolve faults on user addresses
+/// (demand paging, copy-on-write); a fault it cannot resolve sends SIGSEGV
+/// to a user task, is fixed up for a kernel access to user memory (EFAULT),
+/// or is fatal.
+///
+/// Linux: exc_page_fault() / do_user_addr_fault() in arch/x86/mm/fault.c
+fn exc_page_fault(regs: &mut PtRegs) {
     let address = Cr2::read_raw();
+    let code = PageFaultErrorCode::from_bits_truncate(regs.orig_rax);
+    if regs.rflags & (1 << 9) != 0 {
+        x86_64::instructions::interrupts::enable();
+    }
+    if crate::mm::memory::do_user_addr_fault(address, code.contains(PageFaultErrorCode::CAUSED_BY_WRITE), code.contains(PageFaultErrorCode::INSTRUCTION_FETCH)).is_ok() {
+        return;
+    }
+    if regs.user_mode() {
+        log::debug!("segfault at {address:#x} ip {:#x} ({})", regs.rip, describe_access(code));
+        crate::signal::force_sig(crate::signal::SIGSEGV);
+        return;
+    }
+    if crate::mm::uaccess::fixup_exception(regs) {
+        return;
+    }
+    x86_64::instructions::interrupts::disable();
     let mut line = alloc_free_line();
-    let _ = write!(line, "CR2={address:#018x} access={}", describe_access(code));
+    let _ = write!(line, "BUG: unable to handle page fault: CR2={address:#018x} access={}", describe_access(code));
     super::serial::write_str_emergency(line.as_str());
     super::serial::write_str_emergency("\n");
-    die("PAGE FAULT", 14, &frame, Some(code.bits()));
+    die("PAGE FAULT", 14, regs, Some(regs.orig_rax));
 }
 
 /// Spells out a page-fault error code: what was tried, and why it failed.

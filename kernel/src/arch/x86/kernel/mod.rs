@@ -3,5 +3,6 @@
 //!
 //! Linux: arch/x86/kernel/
 
+pub mod fpu;
 pub mod process_64;
 pub mod stack;

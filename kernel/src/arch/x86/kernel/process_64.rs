@@ -9,6 +9,7 @@
 //! Linux: arch/x86/kernel/process_64.c (__switch_to), arch/x86/entry/entry_64.S
 //! (__switch_to_asm, ret_from_fork_asm), arch/x86/kernel/process.c (copy_thread)
 
+use super::super::entry::calling::PtRegs;
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicU64, Ordering};
 use x86_64::VirtAddr;
@@ -21,6 +22,8 @@ pub struct ThreadStruct {
     sp: UnsafeCell<u64>,
     /// User FS base (thread pointer), saved across switches.
     pub fsbase: AtomicU64,
+    /// User FPU/SSE registers, saved across switches (Linux: fpu).
+    pub fpu: super::fpu::Fpu,
 }
 
 // SAFETY: `sp` is written only by `copy_thread` (before the task is visible)
@@ -30,8 +33,8 @@ unsafe impl Sync for ThreadStruct {}
 
 impl ThreadStruct {
     /// A thread that has not been set up to run yet.
-    pub const fn new() -> Self {
-        ThreadStruct { sp: UnsafeCell::new(0), fsbase: AtomicU64::new(0) }
+    pub fn new() -> Self {
+        ThreadStruct { sp: UnsafeCell::new(0), fsbase: AtomicU64::new(0), fpu: super::fpu::Fpu::default() }
     }
 }
 
@@ -55,13 +58,15 @@ struct InactiveTaskFrame {
     ret_addr: u64,
 }
 
-/// Prepares a new task's kernel stack so that its first switch-in lands in
-/// `ret_from_fork_asm`. `kthread` says whether it then runs a kernel
-/// function (`rbx` = 1) rather than returning to user space.
+/// Prepares a new task's kernel stack: its user registers (`childregs`) at
+/// the very top, where every later entry from user space saves them, and
+/// below them a switch frame whose return address is `ret_from_fork_asm`.
+/// `kthread` says whether the task first runs a kernel function (`rbx` = 1).
 ///
 /// Linux: copy_thread() in arch/x86/kernel/process.c
-pub fn copy_thread(thread: &ThreadStruct, stack_top: VirtAddr, kthread: bool) {
-    let frame_addr = stack_top.as_u64() - size_of::<InactiveTaskFrame>() as u64 - 8;
+pub fn copy_thread(thread: &ThreadStruct, stack_top: VirtAddr, kthread: bool, childregs: &PtRegs, parent: &ThreadStruct) {
+    let regs_addr = stack_top.as_u64() - size_of::<PtRegs>() as u64;
+    let frame_addr = regs_addr - size_of::<InactiveTaskFrame>() as u64;
     let frame = InactiveTaskFrame {
         r15: 0,
         r14: 0,
@@ -72,12 +77,31 @@ pub fn copy_thread(thread: &ThreadStruct, stack_top: VirtAddr, kthread: bool) {
         ret_addr: ret_from_fork_asm as *const () as u64,
     };
     // SAFETY: the stack was just allocated for this task, which has never run,
-    // so the top of it is mapped, unused, and written by nobody else; `sp` is
-    // not yet visible to any other CPU.
+    // so its top is mapped, unused, and written by nobody else; `sp` is not
+    // yet visible to any other CPU.
     unsafe {
+        (regs_addr as *mut PtRegs).write(*childregs);
         (frame_addr as *mut InactiveTaskFrame).write(frame);
         *thread.sp.get() = frame_addr;
     }
+    if !kthread {
+        parent.fpu.save();
+        thread.fpu.set(parent.fpu.snapshot());
+        thread.fsbase.store(parent.fsbase.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
+}
+
+/// Runs `f` on the current task's saved user registers, the frame at the top
+/// of its kernel stack. Used by a kernel thread that execs (init): nothing
+/// else refers to that frame while the thread runs in the kernel.
+///
+/// Linux: current_pt_regs() in arch/x86/include/asm/processor.h
+pub fn with_current_pt_regs<R>(f: impl FnOnce(&mut PtRegs) -> R) -> R {
+    let top = crate::arch::percpu::this_cpu().top_of_stack.load(Ordering::Relaxed);
+    // SAFETY: `top_of_stack` is the current task's stack top, under which
+    // copy_thread placed a PtRegs; a kernel thread holds no other reference
+    // to it, and ret_from_fork reads it only after this returns.
+    f(unsafe { &mut *((top - size_of::<PtRegs>() as u64) as *mut PtRegs) })
 }
 
 /// Switches from `prev` (the running task) to `next`. Returns when some
@@ -86,6 +110,8 @@ pub fn copy_thread(thread: &ThreadStruct, stack_top: VirtAddr, kthread: bool) {
 /// Linux: switch_to() / __switch_to() in arch/x86/kernel/process_64.c
 pub fn switch_to(prev: &ThreadStruct, next: &ThreadStruct) {
     debug_assert!(!x86_64::instructions::interrupts::are_enabled());
+    prev.fpu.save();
+    next.fpu.restore();
     let fs = x86_64::registers::model_specific::FsBase::read().as_u64();
     prev.fsbase.store(fs, Ordering::Relaxed);
     x86_64::registers::model_specific::FsBase::write(VirtAddr::new_truncate(
@@ -119,23 +145,26 @@ unsafe extern "C" fn __switch_to_asm(prev_sp: *mut u64, next_sp: u64) {
     );
 }
 
-/// Where a new task starts: finish the switch, then run its kernel function
-/// (kernel threads) or return to user space.
+/// Where a new task starts, with rsp at its saved user registers: finish
+/// the switch, run the kernel function of a kernel thread (which returns
+/// only after a successful exec), then return to user space.
 #[unsafe(naked)]
 unsafe extern "C" fn ret_from_fork_asm() {
     core::arch::naked_asm!(
         "mov rdi, rbx",
         "call {ret_from_fork}",
-        "ud2",
+        "jmp ret_from_entry",
         ret_from_fork = sym ret_from_fork,
     );
 }
 
 /// Linux: ret_from_fork() in arch/x86/kernel/process.c
-extern "C" fn ret_from_fork(kthread: u64) -> ! {
+extern "C" fn ret_from_fork(kthread: u64) {
     crate::sched::core::schedule_tail();
-    assert!(kthread == 1, "user-space return not reached yet");
-    crate::kthread::ret_from_kernel_thread()
+    if kthread == 1 {
+        crate::kthread::ret_from_kernel_thread();
+    }
+    with_current_pt_regs(crate::arch::traps::exit_to_user_mode);
 }
 
 /// Hands the CPU from `prev` to `next`: both are parked in the run queue
@@ -156,6 +185,7 @@ pub fn context_switch(
         super::super::percpu::this_cpu().top_of_stack.store(top.as_u64(), Ordering::Relaxed);
     }
     super::super::percpu::set_current(&next);
+    crate::mm::memory::switch_mm(next.mm.lock().as_ref());
     let prev_thread: *const ThreadStruct = &prev.thread;
     let next_thread: *const ThreadStruct = &next.thread;
     rq.prev = Some(prev);

@@ -1,0 +1,151 @@
+//! Delivering a signal to a user handler: build an `rt_sigframe` on the user
+//! stack holding the interrupted registers, point the registers at the
+//! handler, and undo it all in rt_sigreturn.
+//!
+//! Linux: arch/x86/kernel/signal.c, signal_64.c (x64_setup_rt_frame,
+//! sys_rt_sigreturn), arch/x86/include/uapi/asm/sigcontext.h
+
+use super::entry::calling::PtRegs;
+use super::kernel::fpu::FxState;
+use crate::errno::Errno;
+use crate::mm::uaccess::{Pod, copy_from_user, copy_to_user, get_user, put_user};
+use crate::signal::KSigaction;
+use crate::task::current;
+
+/// The saved registers in a signal frame (Linux: struct sigcontext, 64-bit).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+#[allow(missing_docs)]
+pub struct SigContext {
+    pub r8: u64,
+    pub r9: u64,
+    pub r10: u64,
+    pub r11: u64,
+    pub r12: u64,
+    pub r13: u64,
+    pub r14: u64,
+    pub r15: u64,
+    pub rdi: u64,
+    pub rsi: u64,
+    pub rbp: u64,
+    pub rbx: u64,
+    pub rdx: u64,
+    pub rax: u64,
+    pub rcx: u64,
+    pub rsp: u64,
+    pub rip: u64,
+    pub eflags: u64,
+    /// cs, gs, fs and ss as four 16-bit fields.
+    pub segments: u64,
+    pub err: u64,
+    pub trapno: u64,
+    pub oldmask: u64,
+    pub cr2: u64,
+    /// User address of the saved FXSAVE area.
+    pub fpstate: u64,
+    pub reserved: [u64; 8],
+}
+// SAFETY: only u64 fields, no padding.
+unsafe impl Pod for SigContext {}
+
+/// Linux: struct ucontext (uc_flags, uc_link, uc_stack, uc_mcontext, uc_sigmask).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct UContext {
+    uc_flags: u64,
+    uc_link: u64,
+    ss_sp: u64,
+    ss_flags: u64,
+    ss_size: u64,
+    mcontext: SigContext,
+    sigmask: u64,
+}
+// SAFETY: only u64 fields, no padding.
+unsafe impl Pod for UContext {}
+
+/// Linux: struct rt_sigframe { pretcode; uc; info } for 64-bit tasks.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct RtSigframe {
+    pretcode: u64,
+    uc: UContext,
+    info: [u64; 16],
+}
+// SAFETY: only u64 fields and arrays of them, no padding.
+unsafe impl Pod for RtSigframe {}
+
+/// Builds the signal frame and redirects `regs` to the handler.
+///
+/// Linux: x64_setup_rt_frame() in arch/x86/kernel/signal_64.c
+///
+/// # Errors
+/// `EFAULT` when the user stack cannot take the frame (the caller then
+/// kills the task with SIGSEGV, as Linux does).
+pub fn setup_rt_frame(sig: i32, ka: &KSigaction, regs: &mut PtRegs, blocked: u64) -> Result<(), Errno> {
+    let task = current();
+    task.thread.fpu.save();
+    let fp_addr = (regs.rsp - 128 - 512) & !63;
+    let frame_addr = ((fp_addr - size_of::<RtSigframe>() as u64) & !15) - 8;
+    copy_to_user(fp_addr, &task.thread.fpu.snapshot().0)?;
+    let mut frame = RtSigframe { pretcode: ka.restorer, ..Default::default() };
+    frame.info[0] = sig as u64;
+    frame.uc.sigmask = blocked;
+    frame.uc.mcontext = SigContext {
+        r8: regs.r8, r9: regs.r9, r10: regs.r10, r11: regs.r11, r12: regs.r12, r13: regs.r13,
+        r14: regs.r14, r15: regs.r15, rdi: regs.rdi, rsi: regs.rsi, rbp: regs.rbp, rbx: regs.rbx,
+        rdx: regs.rdx, rax: regs.rax, rcx: regs.rcx, rsp: regs.rsp, rip: regs.rip,
+        eflags: regs.rflags, segments: regs.cs | (regs.ss << 48), fpstate: fp_addr,
+        oldmask: blocked, ..Default::default()
+    };
+    put_user(frame_addr, frame)?;
+    regs.rdi = sig as u64;
+    regs.rsi = frame_addr + core::mem::offset_of!(RtSigframe, info) as u64;
+    regs.rdx = frame_addr + core::mem::offset_of!(RtSigframe, uc) as u64;
+    regs.rax = 0;
+    regs.rsp = frame_addr;
+    regs.rip = ka.handler;
+    regs.rflags &= !((1 << 8) | (1 << 10));
+    Ok(())
+}
+
+/// Returns from a handler: restores the registers, signal mask and FPU
+/// state saved in the frame just above the user stack pointer.
+///
+/// Linux: SYSCALL_DEFINE0(rt_sigreturn) in arch/x86/kernel/signal_64.c
+///
+/// # Errors
+/// `EFAULT` when the frame is unreadable (the caller kills the task).
+pub fn sys_rt_sigreturn(regs: &mut PtRegs) -> Result<u64, Errno> {
+    let frame_addr = regs.rsp - 8;
+    let frame: RtSigframe = get_user(frame_addr)?;
+    let sc = frame.uc.mcontext;
+    if sc.fpstate != 0 {
+        let mut fx = FxState::default();
+        copy_from_user(&mut fx.0, sc.fpstate)?;
+        // Reserved MXCSR bits would make fxrstor fault: keep the defined ones.
+        let mxcsr = u32::from_le_bytes([fx.0[24], fx.0[25], fx.0[26], fx.0[27]]) & 0xffff;
+        fx.0[24..28].copy_from_slice(&mxcsr.to_le_bytes());
+        current().thread.fpu.set(fx);
+        current().thread.fpu.restore();
+    }
+    regs.r8 = sc.r8;
+    regs.r9 = sc.r9;
+    regs.r10 = sc.r10;
+    regs.r11 = sc.r11;
+    regs.r12 = sc.r12;
+    regs.r13 = sc.r13;
+    regs.r14 = sc.r14;
+    regs.r15 = sc.r15;
+    regs.rdi = sc.rdi;
+    regs.rsi = sc.rsi;
+    regs.rbp = sc.rbp;
+    regs.rbx = sc.rbx;
+    regs.rdx = sc.rdx;
+    regs.rcx = sc.rcx;
+    regs.rsp = sc.rsp;
+    regs.rip = sc.rip;
+    // User space may change only the arithmetic and direction flags.
+    regs.rflags = (regs.rflags & !0xdd5) | (sc.eflags & 0xdd5);
+    current().blocked.store(frame.uc.sigmask, core::sync::atomic::Ordering::Relaxed);
+    Ok(sc.rax)
+}

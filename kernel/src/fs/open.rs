@@ -1,0 +1,125 @@
+//! Opening and closing files, and the working directory.
+//!
+//! Linux: fs/open.c, fs/d_path.c (getcwd)
+
+use super::file::{File, FileOperations};
+use super::namei::{normalize, path_lookup};
+use super::ramfs::{Inode, InodeKind, RamFile};
+use crate::errno::Errno;
+use crate::mm::uaccess::{copy_to_user, strncpy_from_user};
+use crate::syscall::SysResult;
+use crate::task::current;
+use alloc::string::String;
+use alloc::sync::Arc;
+
+/// "Relative to the working directory" (Linux: AT_FDCWD).
+pub const AT_FDCWD: i32 = -100;
+/// Access mode mask (Linux: O_ACCMODE).
+pub const O_ACCMODE: u32 = 0o3;
+/// Create if missing (Linux: O_CREAT).
+pub const O_CREAT: u32 = 0o100;
+/// Fail unless a directory (Linux: O_DIRECTORY).
+pub const O_DIRECTORY: u32 = 0o200000;
+/// Close on exec (Linux: O_CLOEXEC).
+pub const O_CLOEXEC: u32 = 0o2000000;
+/// Truncate (Linux: O_TRUNC).
+pub const O_TRUNC: u32 = 0o1000;
+
+/// The caller's working directory.
+pub fn current_cwd() -> String {
+    current().fs.lock().as_ref().map(|fs| fs.pwd.lock().clone()).unwrap_or_else(|| "/".into())
+}
+
+/// Reads a path argument (Linux: getname()).
+///
+/// # Errors
+/// `EFAULT`, `ENAMETOOLONG`, or `ENOENT` for an empty path.
+pub fn getname(addr: u64) -> Result<String, Errno> {
+    let path = strncpy_from_user(addr, 4096)?;
+    if path.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    Ok(path)
+}
+
+/// The directory a *at() call resolves relative paths against.
+///
+/// # Errors
+/// `EBADF` for a bad dirfd; `ENOTDIR` when it is not a directory.
+pub fn dirfd_path(dirfd: i32, path: &str) -> Result<String, Errno> {
+    if path.starts_with('/') || dirfd == AT_FDCWD {
+        return Ok(current_cwd());
+    }
+    let files = current().files.lock().clone().ok_or(Errno::EBADF)?;
+    let _ = files.fget(dirfd)?;
+    Err(Errno::ENOTDIR)
+}
+
+/// The open-file operations for an inode (Linux: inode->i_fop).
+pub fn inode_fops(inode: &Arc<Inode>) -> Arc<dyn FileOperations> {
+    match &inode.kind {
+        InodeKind::CharDev(1, 3) => Arc::new(crate::drivers::mem::Null),
+        InodeKind::CharDev(..) => Arc::new(crate::drivers::tty::Console),
+        _ => Arc::new(RamFile(inode.clone())),
+    }
+}
+
+/// Opens a file and installs it at the lowest free descriptor.
+///
+/// Linux: do_sys_openat2() in fs/open.c
+///
+/// # Errors
+/// `ENOENT`, `ENOTDIR`, `EISDIR`, `EACCES` (writing the read-only rootfs),
+/// `EMFILE`, `EFAULT`.
+pub fn sys_openat(dirfd: i32, filename: u64, flags: u32, _mode: u32) -> SysResult {
+    let path = getname(filename)?;
+    let cwd = dirfd_path(dirfd, &path)?;
+    let inode = match path_lookup(&cwd, &path, true) {
+        Ok(inode) => inode,
+        Err(Errno::ENOENT) if flags & O_CREAT != 0 => return Err(Errno::EACCES),
+        Err(e) => return Err(e),
+    };
+    let writing = flags & O_ACCMODE != 0;
+    if flags & O_DIRECTORY != 0 && !inode.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    if inode.is_dir() && writing {
+        return Err(Errno::EISDIR);
+    }
+    if writing && matches!(inode.kind, InodeKind::File(_)) {
+        return Err(Errno::EACCES);
+    }
+    let file = File::new(inode_fops(&inode), flags);
+    let files = current().files.lock().clone().ok_or(Errno::EBADF)?;
+    files.alloc_fd(0, file, flags & O_CLOEXEC != 0).map(|fd| fd as u64)
+}
+
+/// Linux: SYSCALL_DEFINE1(close) in fs/open.c
+pub fn sys_close(fd: i32) -> SysResult {
+    let files = current().files.lock().clone().ok_or(Errno::EBADF)?;
+    files.close_fd(fd).map(|()| 0)
+}
+
+/// Linux: SYSCALL_DEFINE1(chdir) in fs/open.c
+pub fn sys_chdir(filename: u64) -> SysResult {
+    let path = getname(filename)?;
+    let cwd = current_cwd();
+    let inode = path_lookup(&cwd, &path, true)?;
+    if !inode.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    let fs = current().fs.lock().clone().ok_or(Errno::ENOENT)?;
+    *fs.pwd.lock() = normalize(&cwd, &path);
+    Ok(0)
+}
+
+/// Linux: SYSCALL_DEFINE2(getcwd) in fs/d_path.c
+pub fn sys_getcwd(buf: u64, size: u64) -> SysResult {
+    let cwd = current_cwd();
+    if cwd.len() + 1 > size as usize {
+        return Err(Errno::ERANGE);
+    }
+    copy_to_user(buf, cwd.as_bytes())?;
+    copy_to_user(buf + cwd.len() as u64, &[0])?;
+    Ok(cwd.len() as u64 + 1)
+}

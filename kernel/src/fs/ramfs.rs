@@ -1,0 +1,166 @@
+//! The root file system: an in-memory tree filled from the initramfs. File
+//! contents stay where the bootloader loaded the archive; nothing is copied.
+//!
+//! Linux: fs/ramfs/inode.c, init/noinitramfs.c (the default /dev/console)
+//! Differs: read-only once unpacked; no page cache.
+
+use super::file::{FileOperations, Kstat, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
+use crate::arch::sync::SpinLock;
+use crate::errno::Errno;
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicU64, Ordering};
+use spin::Once;
+
+/// What an inode holds.
+pub enum InodeKind {
+    /// A regular file's bytes.
+    File(&'static [u8]),
+    /// A directory's entries.
+    Dir(SpinLock<BTreeMap<String, Arc<Inode>>>),
+    /// A symbolic link's target.
+    Symlink(String),
+    /// A character device, opened through the device table.
+    CharDev(u32, u32),
+}
+
+/// A file-system object (Linux: `struct inode`).
+pub struct Inode {
+    /// Inode number.
+    pub ino: u64,
+    /// Type and permission bits.
+    pub mode: u32,
+    /// Contents.
+    pub kind: InodeKind,
+}
+
+static NEXT_INO: AtomicU64 = AtomicU64::new(1);
+static ROOT: Once<Arc<Inode>> = Once::new();
+
+impl Inode {
+    /// A new inode of `kind` with permission bits `perm`.
+    pub fn new(kind: InodeKind, perm: u32) -> Arc<Inode> {
+        let ty = match kind {
+            InodeKind::File(_) => S_IFREG,
+            InodeKind::Dir(_) => S_IFDIR,
+            InodeKind::Symlink(_) => S_IFLNK,
+            InodeKind::CharDev(..) => S_IFCHR,
+        };
+        Arc::new(Inode { ino: NEXT_INO.fetch_add(1, Ordering::Relaxed), mode: ty | (perm & !S_IFMT), kind })
+    }
+
+    /// An empty directory.
+    pub fn new_dir(perm: u32) -> Arc<Inode> {
+        Inode::new(InodeKind::Dir(SpinLock::new(BTreeMap::new())), perm)
+    }
+
+    /// Looks `name` up in this directory.
+    ///
+    /// # Errors
+    /// `ENOTDIR` if this is not a directory, `ENOENT` if there is no such entry.
+    pub fn lookup(&self, name: &str) -> Result<Arc<Inode>, Errno> {
+        match &self.kind {
+            InodeKind::Dir(entries) => entries.lock().get(name).cloned().ok_or(Errno::ENOENT),
+            _ => Err(Errno::ENOTDIR),
+        }
+    }
+
+    /// Adds (or replaces) an entry of this directory.
+    ///
+    /// # Errors
+    /// `ENOTDIR` if this is not a directory.
+    pub fn link(&self, name: &str, inode: Arc<Inode>) -> Result<(), Errno> {
+        match &self.kind {
+            InodeKind::Dir(entries) => {
+                entries.lock().insert(name.into(), inode);
+                Ok(())
+            }
+            _ => Err(Errno::ENOTDIR),
+        }
+    }
+
+    /// Whether this is a directory.
+    pub fn is_dir(&self) -> bool {
+        matches!(self.kind, InodeKind::Dir(_))
+    }
+
+    /// Metadata for stat.
+    pub fn kstat(&self) -> Kstat {
+        let (size, rdev) = match &self.kind {
+            InodeKind::File(data) => (data.len() as u64, 0),
+            InodeKind::Symlink(target) => (target.len() as u64, 0),
+            InodeKind::CharDev(major, minor) => (0, ((*major as u64) << 8) | *minor as u64),
+            InodeKind::Dir(_) => (4096, 0),
+        };
+        Kstat { ino: self.ino, mode: self.mode, size, rdev, nlink: 1 }
+    }
+}
+
+/// The root directory.
+pub fn root() -> Arc<Inode> {
+    ROOT.call_once(|| Inode::new_dir(0o755)).clone()
+}
+
+/// Creates /dev with console, tty and null, like the kernel's default
+/// rootfs does for /dev/console.
+///
+/// Linux: default_rootfs() in init/noinitramfs.c
+pub fn default_rootfs() {
+    let dev = root().lookup("dev").unwrap_or_else(|_| {
+        let dev = Inode::new_dir(0o755);
+        let _ = root().link("dev", dev.clone());
+        dev
+    });
+    for (name, major, minor) in [("console", 5, 1), ("tty", 5, 0), ("null", 1, 3)] {
+        if dev.lookup(name).is_err() {
+            let _ = dev.link(name, Inode::new(InodeKind::CharDev(major, minor), 0o666));
+        }
+    }
+}
+
+/// An open regular file of the ramfs.
+pub struct RamFile(pub Arc<Inode>);
+
+impl FileOperations for RamFile {
+    fn read(&self, buf: &mut [u8], pos: u64) -> Result<usize, Errno> {
+        match &self.0.kind {
+            InodeKind::File(data) => {
+                let start = (pos as usize).min(data.len());
+                let n = buf.len().min(data.len() - start);
+                buf[..n].copy_from_slice(&data[start..start + n]);
+                Ok(n)
+            }
+            InodeKind::Dir(_) => Err(Errno::EISDIR),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    fn write(&self, _buf: &[u8], _pos: u64) -> Result<usize, Errno> {
+        Err(Errno::EBADF)
+    }
+
+    fn stat(&self) -> Kstat {
+        self.0.kstat()
+    }
+
+    fn mmap_data(&self) -> Option<&'static [u8]> {
+        match self.0.kind {
+            InodeKind::File(data) => Some(data),
+            _ => None,
+        }
+    }
+
+    fn readdir(&self, index: usize) -> Result<Option<(String, u64, u8)>, Errno> {
+        let InodeKind::Dir(entries) = &self.0.kind else {
+            return Err(Errno::ENOTDIR);
+        };
+        let entries = entries.lock();
+        Ok(entries.iter().nth(index).map(|(name, inode)| (name.clone(), inode.ino, dirent_type(inode.mode))))
+    }
+}
+
+/// The `d_type` of a directory entry (Linux: DT_* = S_IFMT >> 12).
+fn dirent_type(mode: u32) -> u8 {
+    ((mode & S_IFMT) >> 12) as u8
+}

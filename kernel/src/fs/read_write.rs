@@ -1,0 +1,155 @@
+//! read, write and friends: move bytes between user memory and an open file.
+//!
+//! Linux: fs/read_write.c
+
+use super::file::File;
+use crate::errno::Errno;
+use crate::mm::uaccess::{copy_from_user, copy_to_user, get_user};
+use crate::syscall::SysResult;
+use crate::task::current;
+use alloc::sync::Arc;
+use alloc::vec;
+
+/// Largest single transfer (Linux: MAX_RW_COUNT, INT_MAX rounded to pages).
+const MAX_RW_COUNT: u64 = 0x7fff_f000;
+/// Chunk size for moving bytes through the kernel.
+const CHUNK: usize = 4096;
+
+/// The open file behind `fd` of the current task.
+///
+/// # Errors
+/// `EBADF`.
+pub fn fdget(fd: i32) -> Result<Arc<File>, Errno> {
+    current().files.lock().clone().ok_or(Errno::EBADF)?.fget(fd)
+}
+
+fn do_read(file: &File, buf: u64, count: u64, pos: Option<u64>) -> SysResult {
+    let count = count.min(MAX_RW_COUNT) as usize;
+    if !crate::mm::uaccess::access_ok(buf, count) {
+        return Err(Errno::EFAULT);
+    }
+    let mut chunk = vec![0u8; count.min(CHUNK)];
+    let mut pos = pos.unwrap_or_else(|| *file.f_pos.lock());
+    let mut done = 0;
+    while done < count {
+        let want = (count - done).min(CHUNK);
+        let n = match file.f_op.read(&mut chunk[..want], pos) {
+            Ok(n) => n,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        copy_to_user(buf + done as u64, &chunk[..n])?;
+        done += n;
+        pos += n as u64;
+        if n < want || !file.f_op.seekable() {
+            break;
+        }
+    }
+    Ok(done as u64)
+}
+
+fn do_write(file: &File, buf: u64, count: u64, pos: u64) -> SysResult {
+    let count = count.min(MAX_RW_COUNT) as usize;
+    if !crate::mm::uaccess::access_ok(buf, count) {
+        return Err(Errno::EFAULT);
+    }
+    let mut chunk = vec![0u8; count.min(CHUNK)];
+    let mut done = 0;
+    while done < count {
+        let want = (count - done).min(CHUNK);
+        copy_from_user(&mut chunk[..want], buf + done as u64)?;
+        match file.f_op.write(&chunk[..want], pos + done as u64) {
+            Ok(n) => done += n,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        }
+    }
+    Ok(done as u64)
+}
+
+/// Linux: ksys_read() in fs/read_write.c
+pub fn sys_read(fd: i32, buf: u64, count: u64) -> SysResult {
+    let file = fdget(fd)?;
+    if *file.f_flags.lock() & 3 == 1 {
+        return Err(Errno::EBADF);
+    }
+    let n = do_read(&file, buf, count, None)?;
+    if file.f_op.seekable() {
+        *file.f_pos.lock() += n;
+    }
+    Ok(n)
+}
+
+/// Linux: ksys_write() in fs/read_write.c
+pub fn sys_write(fd: i32, buf: u64, count: u64) -> SysResult {
+    let file = fdget(fd)?;
+    if *file.f_flags.lock() & 3 == 0 && file.f_op.seekable() {
+        return Err(Errno::EBADF);
+    }
+    let pos = *file.f_pos.lock();
+    let n = do_write(&file, buf, count, pos)?;
+    if file.f_op.seekable() {
+        *file.f_pos.lock() += n;
+    }
+    Ok(n)
+}
+
+/// Linux: ksys_pread64() in fs/read_write.c
+pub fn sys_pread64(fd: i32, buf: u64, count: u64, pos: u64) -> SysResult {
+    let file = fdget(fd)?;
+    if !file.f_op.seekable() {
+        return Err(Errno::ESPIPE);
+    }
+    do_read(&file, buf, count, Some(pos))
+}
+
+fn iovecs(vec: u64, vlen: u64) -> Result<alloc::vec::Vec<(u64, u64)>, Errno> {
+    if vlen > 1024 {
+        return Err(Errno::EINVAL);
+    }
+    (0..vlen).map(|i| Ok((get_user(vec + 16 * i)?, get_user(vec + 16 * i + 8)?))).collect()
+}
+
+/// Linux: do_readv() in fs/read_write.c
+pub fn sys_readv(fd: i32, vec: u64, vlen: u64) -> SysResult {
+    let mut total = 0;
+    for (base, len) in iovecs(vec, vlen)? {
+        let n = sys_read(fd, base, len)?;
+        total += n;
+        if n < len {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+/// Linux: do_writev() in fs/read_write.c
+pub fn sys_writev(fd: i32, vec: u64, vlen: u64) -> SysResult {
+    let mut total = 0;
+    for (base, len) in iovecs(vec, vlen)? {
+        let n = sys_write(fd, base, len)?;
+        total += n;
+        if n < len {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+/// Linux: ksys_lseek() in fs/read_write.c
+pub fn sys_lseek(fd: i32, offset: i64, whence: u32) -> SysResult {
+    let file = fdget(fd)?;
+    if !file.f_op.seekable() {
+        return Err(Errno::ESPIPE);
+    }
+    let mut pos = file.f_pos.lock();
+    let base = match whence {
+        0 => 0,
+        1 => *pos as i64,
+        2 => file.f_op.stat().size as i64,
+        _ => return Err(Errno::EINVAL),
+    };
+    let new = base.checked_add(offset).filter(|&p| p >= 0).ok_or(Errno::EINVAL)?;
+    *pos = new as u64;
+    Ok(new as u64)
+}

@@ -1,0 +1,82 @@
+//! stat, fstat, newfstatat, readlink and access.
+//!
+//! Linux: fs/stat.c, fs/open.c (faccessat)
+
+use super::file::Kstat;
+use super::namei::path_lookup;
+use super::open::{dirfd_path, getname};
+use super::ramfs::InodeKind;
+use super::read_write::fdget;
+use crate::errno::Errno;
+use crate::mm::uaccess::{copy_to_user, put_user};
+use crate::syscall::SysResult;
+
+/// Do not follow a final symlink (Linux: AT_SYMLINK_NOFOLLOW).
+pub const AT_SYMLINK_NOFOLLOW: u32 = 0x100;
+/// An empty path means dirfd itself (Linux: AT_EMPTY_PATH).
+pub const AT_EMPTY_PATH: u32 = 0x1000;
+
+/// Linux: cp_new_stat() in fs/stat.c. The x86_64 `struct stat` is 18
+/// 64-bit words: dev, ino, nlink, mode|uid<<32, gid|pad<<32, rdev, size,
+/// blksize, blocks, then atime, mtime and ctime as (sec, nsec), then 3 unused.
+fn cp_new_stat(stat: &Kstat, addr: u64) -> SysResult {
+    let mut st = [0u64; 18];
+    st[0] = 1;
+    st[1] = stat.ino;
+    st[2] = u64::from(stat.nlink);
+    st[3] = u64::from(stat.mode);
+    st[5] = stat.rdev;
+    st[6] = stat.size;
+    st[7] = 4096;
+    st[8] = stat.size.div_ceil(512);
+    put_user(addr, st)?;
+    Ok(0)
+}
+
+/// Linux: SYSCALL_DEFINE2(newfstat) in fs/stat.c
+pub fn sys_fstat(fd: i32, statbuf: u64) -> SysResult {
+    let file = fdget(fd)?;
+    cp_new_stat(&file.f_op.stat(), statbuf)
+}
+
+/// Linux: SYSCALL_DEFINE4(newfstatat) in fs/stat.c
+pub fn sys_newfstatat(dirfd: i32, filename: u64, statbuf: u64, flags: u32) -> SysResult {
+    let path = crate::mm::uaccess::strncpy_from_user(filename, 4096)?;
+    if path.is_empty() {
+        if flags & AT_EMPTY_PATH != 0 {
+            return sys_fstat(dirfd, statbuf);
+        }
+        return Err(Errno::ENOENT);
+    }
+    let cwd = dirfd_path(dirfd, &path)?;
+    let inode = path_lookup(&cwd, &path, flags & AT_SYMLINK_NOFOLLOW == 0)?;
+    cp_new_stat(&inode.kstat(), statbuf)
+}
+
+/// Linux: SYSCALL_DEFINE4(readlinkat) in fs/stat.c
+pub fn sys_readlinkat(dirfd: i32, pathname: u64, buf: u64, bufsiz: u64) -> SysResult {
+    let path = getname(pathname)?;
+    let cwd = dirfd_path(dirfd, &path)?;
+    let inode = path_lookup(&cwd, &path, false)?;
+    let InodeKind::Symlink(target) = &inode.kind else {
+        return Err(Errno::EINVAL);
+    };
+    let n = target.len().min(bufsiz as usize);
+    copy_to_user(buf, &target.as_bytes()[..n])?;
+    Ok(n as u64)
+}
+
+/// Linux: do_faccessat() in fs/open.c (we run as root: existence decides,
+/// except that execute needs an x bit somewhere)
+pub fn sys_faccessat(dirfd: i32, filename: u64, mode: u32) -> SysResult {
+    let path = getname(filename)?;
+    let cwd = dirfd_path(dirfd, &path)?;
+    let inode = path_lookup(&cwd, &path, true)?;
+    if mode & 1 != 0 && !inode.is_dir() && inode.mode & 0o111 == 0 {
+        return Err(Errno::EACCES);
+    }
+    if mode & 2 != 0 && matches!(inode.kind, InodeKind::File(_)) {
+        return Err(Errno::EROFS);
+    }
+    Ok(0)
+}

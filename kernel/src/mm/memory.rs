@@ -1,0 +1,345 @@
+//! User page tables: faults, copy-on-write and tearing down.
+//!
+//! The life of a private page across fork:
+//!
+//! ```text
+//!  first touch           fork (copy_page_range)         write fault (do_wp_page)
+//!  ──────────> [count 1, RW] ──────────────────> [count 2, RO in both] ──┬─> count 2: copy, new page RW,
+//!  do_anonymous_page                                                    │   old page count 1
+//!                                                                       └─> count 1: reuse, make RW
+//! ```
+//!
+//! Shared mappings keep their pages writable in both; read faults never copy.
+//!
+//! Linux: mm/memory.c
+
+use super::mm_types::{MmStruct, MmapState, TASK_SIZE, VmAreaStruct, VmBacking, VmFlags};
+use super::page_alloc::{alloc_page, copy_page, get_page, get_zeroed_page, page_count, put_page};
+use super::{PAGE_SIZE, phys_to_virt, pgtable};
+use crate::errno::Errno;
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicU64, Ordering};
+use x86_64::registers::control::{Cr3, Cr3Flags};
+use x86_64::structures::paging::page_table::PageTableEntry;
+use x86_64::structures::paging::{PageTable, PageTableFlags as F, PhysFrame};
+
+static COW_COPIES: AtomicU64 = AtomicU64::new(0);
+static COW_REUSES: AtomicU64 = AtomicU64::new(0);
+
+/// Pages copied by copy-on-write faults since boot.
+pub fn cow_copies() -> u64 {
+    COW_COPIES.load(Ordering::Relaxed)
+}
+
+/// Copy-on-write faults that found the last reference and reused the page.
+pub fn cow_reuses() -> u64 {
+    COW_REUSES.load(Ordering::Relaxed)
+}
+
+fn table_at(frame: PhysFrame) -> *mut PageTable {
+    phys_to_virt(frame.start_address()).as_mut_ptr()
+}
+
+/// Allocates a top-level table whose kernel half is the kernel's.
+///
+/// Linux: pgd_alloc() in arch/x86/mm/pgtable.c
+pub fn pgd_alloc() -> Result<PhysFrame, Errno> {
+    let frame = get_zeroed_page()?;
+    let kernel = table_at(pgtable::swapper_pg_dir());
+    let new = table_at(frame);
+    for i in 256..512 {
+        // SAFETY: `new` is a page we just allocated and own; `kernel` is the
+        // kernel PML4, whose upper half only changes at boot.
+        unsafe { (&mut *new)[i] = (&*kernel)[i].clone() };
+    }
+    Ok(frame)
+}
+
+/// Finds the PTE for `addr`, creating missing page-table pages if `alloc`.
+///
+/// # Errors
+/// `ENOMEM` when a page-table page cannot be allocated.
+fn walk(pgd: PhysFrame, addr: u64, alloc: bool, st: &mut MmapState) -> Result<Option<*mut PageTableEntry>, Errno> {
+    let mut table = table_at(pgd);
+    for shift in [39, 30, 21] {
+        let index = ((addr >> shift) & 511) as usize;
+        // SAFETY: `table` is a page-table page of this mm, reachable only
+        // through its pgd, and the caller holds the mm lock.
+        let entry = unsafe { &mut (&mut *table)[index] };
+        if entry.is_unused() {
+            if !alloc {
+                return Ok(None);
+            }
+            let frame = get_zeroed_page()?;
+            st.nr_ptes += 1;
+            entry.set_frame(frame, F::PRESENT | F::WRITABLE | F::USER_ACCESSIBLE);
+        }
+        table = table_at(PhysFrame::containing_address(entry.addr()));
+    }
+    // SAFETY: as above, for the last level.
+    Ok(Some(unsafe { &mut (&mut *table)[((addr >> 12) & 511) as usize] as *mut _ }))
+}
+
+/// Calls `f` on every present PTE in [start, end), skipping empty tables.
+fn for_each_pte(pgd: PhysFrame, start: u64, end: u64, mut f: impl FnMut(u64, &mut PageTableEntry)) {
+    fn walk_level(table: *mut PageTable, level: u32, base: u64, start: u64, end: u64, f: &mut dyn FnMut(u64, &mut PageTableEntry)) {
+        let span = 1u64 << (12 + 9 * level);
+        for i in 0..512u64 {
+            let lo = base + i * span;
+            if lo >= end || lo + span <= start {
+                continue;
+            }
+            // SAFETY: `table` is a page-table page of the mm being walked, and
+            // the caller holds that mm's lock (or owns the mm outright).
+            let entry = unsafe { &mut (&mut *table)[i as usize] };
+            if entry.is_unused() {
+                continue;
+            }
+            if level == 0 {
+                f(lo, entry);
+            } else {
+                walk_level(table_at(PhysFrame::containing_address(entry.addr())), level - 1, lo, start, end, f);
+            }
+        }
+    }
+    walk_level(table_at(pgd), 3, 0, start, end, &mut f);
+}
+
+/// The PTE flags a page of `vma` gets when first mapped.
+fn vm_page_prot(vma: &VmAreaStruct) -> F {
+    let mut flags = F::PRESENT;
+    if vma.vm_flags.intersects(VmFlags::VM_READ | VmFlags::VM_WRITE | VmFlags::VM_EXEC) {
+        flags |= F::USER_ACCESSIBLE;
+    }
+    if vma.vm_flags.contains(VmFlags::VM_WRITE) {
+        flags |= F::WRITABLE;
+    }
+    if !vma.vm_flags.contains(VmFlags::VM_EXEC) {
+        flags |= F::NO_EXECUTE;
+    }
+    flags
+}
+
+fn flush_tlb_page(mm: &MmStruct, addr: u64) {
+    if Cr3::read().0 == mm.pgd {
+        x86_64::instructions::tlb::flush(x86_64::VirtAddr::new(addr));
+    }
+}
+
+/// The fault entry for user addresses: finds the current task's mm and
+/// resolves the fault there.
+///
+/// Linux: do_user_addr_fault() in arch/x86/mm/fault.c
+///
+/// # Errors
+/// `EFAULT` when the address is not mapped for this access.
+pub fn do_user_addr_fault(addr: u64, write: bool, exec: bool) -> Result<(), Errno> {
+    if addr >= TASK_SIZE {
+        return Err(Errno::EFAULT);
+    }
+    let mm = crate::arch::percpu::with_current(|t| t.and_then(|t| t.mm.lock().clone())).ok_or(Errno::EFAULT)?;
+    handle_mm_fault(&mm, addr, write, exec)
+}
+
+/// Resolves a fault at `addr`: maps a missing page, or breaks copy-on-write.
+///
+/// Linux: handle_mm_fault() in mm/memory.c
+///
+/// # Errors
+/// `EFAULT` for an access the mapping does not allow, `ENOMEM` when out of pages.
+pub fn handle_mm_fault(mm: &MmStruct, addr: u64, write: bool, exec: bool) -> Result<(), Errno> {
+    let mut st = mm.mmap.lock();
+    let vma = st.find_vma(addr).cloned().ok_or(Errno::EFAULT)?;
+    let allowed = if write {
+        vma.vm_flags.contains(VmFlags::VM_WRITE)
+    } else if exec {
+        vma.vm_flags.contains(VmFlags::VM_EXEC)
+    } else {
+        vma.vm_flags.intersects(VmFlags::VM_READ | VmFlags::VM_WRITE | VmFlags::VM_EXEC)
+    };
+    if !allowed {
+        return Err(Errno::EFAULT);
+    }
+    let addr = addr & !(PAGE_SIZE as u64 - 1);
+    let pte = walk(mm.pgd, addr, true, &mut st)?.expect("walk allocates");
+    // SAFETY: `pte` points into this mm's page tables and we hold its lock.
+    let pte = unsafe { &mut *pte };
+    if pte.is_unused() {
+        return do_pte_missing(&vma, addr, pte);
+    }
+    if write && !pte.flags().contains(F::WRITABLE) {
+        do_wp_page(&vma, pte);
+    }
+    flush_tlb_page(mm, addr);
+    Ok(())
+}
+
+/// Maps the first page at `addr` in `vma`: zeroes, file bytes, or the
+/// shared object's page.
+///
+/// Linux: do_anonymous_page() / do_read_fault() / do_shared_fault() in mm/memory.c
+fn do_pte_missing(vma: &VmAreaStruct, addr: u64, pte: &mut PageTableEntry) -> Result<(), Errno> {
+    let frame = match &vma.backing {
+        VmBacking::Anon => get_zeroed_page()?,
+        VmBacking::Shared(shm) => shm.get_page((addr - vma.vm_start) / PAGE_SIZE as u64)?,
+        VmBacking::File(file) => {
+            let frame = get_zeroed_page()?;
+            let offset = addr - vma.vm_start;
+            if offset < file.len {
+                let start = (file.pgoff + offset) as usize;
+                let n = ((file.len - offset) as usize).min(PAGE_SIZE).min(file.data.len().saturating_sub(start));
+                let dst = phys_to_virt(frame.start_address()).as_mut_ptr::<u8>();
+                // SAFETY: `frame` is a fresh page we own, mapped at PAGE_OFFSET,
+                // and `n` bytes fit in it and in the file.
+                unsafe { core::ptr::copy_nonoverlapping(file.data[start..].as_ptr(), dst, n) };
+            }
+            frame
+        }
+    };
+    pte.set_frame(frame, vm_page_prot(vma));
+    Ok(())
+}
+
+/// A write to a present read-only page of a writable mapping: the page is
+/// shared copy-on-write. If we hold the last reference, just make it
+/// writable; otherwise copy it and drop our reference to the original.
+///
+/// Linux: do_wp_page() / wp_page_copy() / wp_page_reuse() in mm/memory.c
+fn do_wp_page(vma: &VmAreaStruct, pte: &mut PageTableEntry) {
+    let old = PhysFrame::containing_address(pte.addr());
+    if page_count(old) == 1 {
+        COW_REUSES.fetch_add(1, Ordering::Relaxed);
+        pte.set_flags(pte.flags() | F::WRITABLE);
+        return;
+    }
+    let Ok(new) = alloc_page() else {
+        return;
+    };
+    copy_page(new, old);
+    pte.set_frame(new, vm_page_prot(vma));
+    put_page(old);
+    COW_COPIES.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Copies the page tables of one area into a child: every present page gets
+/// one more reference; private writable pages become read-only in both, so
+/// that the first write from either side copies. No page is copied here.
+///
+/// Linux: copy_page_range() / copy_pte_range() in mm/memory.c
+///
+/// # Errors
+/// `ENOMEM` when a page-table page cannot be allocated; what was copied is
+/// freed with the child's mm.
+pub fn copy_page_range(src: &MmStruct, dst: &MmStruct, dst_st: &mut MmapState, vma: &VmAreaStruct) -> Result<(), Errno> {
+    let cow = vma.vm_flags.contains(VmFlags::VM_WRITE) && !matches!(vma.backing, VmBacking::Shared(_));
+    let mut result = Ok(());
+    let mut wrprotected = false;
+    for_each_pte(src.pgd, vma.vm_start, vma.vm_end, |addr, src_pte| {
+        if result.is_err() {
+            return;
+        }
+        match walk(dst.pgd, addr, true, dst_st) {
+            Ok(Some(dst_pte)) => {
+                if cow && src_pte.flags().contains(F::WRITABLE) {
+                    src_pte.set_flags(src_pte.flags() - F::WRITABLE);
+                    wrprotected = true;
+                }
+                get_page(PhysFrame::containing_address(src_pte.addr()));
+                // SAFETY: `dst_pte` points into the child's tables, which only
+                // this fork can see yet.
+                unsafe { *dst_pte = src_pte.clone() };
+            }
+            Ok(None) => {}
+            Err(e) => result = Err(e),
+        }
+    });
+    if wrprotected && Cr3::read().0 == src.pgd {
+        flush_tlb_all();
+    }
+    result
+}
+
+/// Unmaps the pages in [start, end), dropping a reference to each.
+///
+/// Linux: zap_page_range_single() / zap_pte_range() in mm/memory.c
+pub fn zap_page_range(mm: &MmStruct, start: u64, end: u64) {
+    let mut any = false;
+    for_each_pte(mm.pgd, start, end, |_, pte| {
+        put_page(PhysFrame::containing_address(pte.addr()));
+        pte.set_unused();
+        any = true;
+    });
+    if any && Cr3::read().0 == mm.pgd {
+        flush_tlb_all();
+    }
+}
+
+/// Applies new permissions to the present pages of [start, end). Writable
+/// permission is not granted here for private pages: the next write fault
+/// decides between reuse and copy.
+///
+/// Linux: change_protection() in mm/mprotect.c
+pub fn change_protection(mm: &MmStruct, vma: &VmAreaStruct, start: u64, end: u64) {
+    let prot = vm_page_prot(vma);
+    let private = !matches!(vma.backing, VmBacking::Shared(_));
+    for_each_pte(mm.pgd, start, end, |_, pte| {
+        let mut flags = prot;
+        if private && !pte.flags().contains(F::WRITABLE) {
+            flags -= F::WRITABLE;
+        }
+        pte.set_flags(flags);
+    });
+    if Cr3::read().0 == mm.pgd {
+        flush_tlb_all();
+    }
+}
+
+/// Reloads CR3, dropping every non-global TLB entry of this CPU.
+pub fn flush_tlb_all() {
+    x86_64::instructions::tlb::flush_all();
+}
+
+/// Frees every user page and page-table page, then the top-level table.
+///
+/// Linux: exit_mmap() / free_pgtables() in mm/mmap.c
+pub fn free_pgtables(pgd: PhysFrame) {
+    fn free_level(table: *mut PageTable, level: u32, limit: usize) {
+        for i in 0..limit {
+            // SAFETY: the mm is being destroyed, so nothing else walks these
+            // tables any more; `table` is one of its page-table pages.
+            let entry = unsafe { &mut (&mut *table)[i] };
+            if entry.is_unused() {
+                continue;
+            }
+            let frame = PhysFrame::containing_address(entry.addr());
+            if level > 0 {
+                free_level(table_at(frame), level - 1, 512);
+            }
+            put_page(frame);
+            entry.set_unused();
+        }
+    }
+    free_level(table_at(pgd), 3, 256);
+    put_page(pgd);
+}
+
+/// Loads `mm`'s page tables, or the kernel's for `None`.
+///
+/// Linux: switch_mm() in arch/x86/mm/tlb.c
+pub fn switch_mm(mm: Option<&Arc<MmStruct>>) {
+    let pgd = mm.map_or_else(pgtable::swapper_pg_dir, |mm| mm.pgd);
+    if Cr3::read().0 != pgd {
+        // SAFETY: `pgd` is a valid top-level table whose kernel half maps the
+        // code running now, and the caller keeps it alive while loaded.
+        unsafe { Cr3::write(pgd, Cr3Flags::empty()) };
+    }
+}
+
+/// Whether `addr` in `mm` is mapped to a page, and which (for tests).
+pub fn follow_page(mm: &MmStruct, addr: u64) -> Option<(PhysFrame, bool)> {
+    let mut st = mm.mmap.lock();
+    let pte = walk(mm.pgd, addr, false, &mut st).ok().flatten()?;
+    // SAFETY: `pte` points into this mm's tables and we hold its lock.
+    let pte = unsafe { &*pte };
+    (!pte.is_unused()).then(|| (PhysFrame::containing_address(pte.addr()), pte.flags().contains(F::WRITABLE)))
+}

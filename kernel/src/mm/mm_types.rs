@@ -1,0 +1,187 @@
+//! Address spaces: `MmStruct` and its list of virtual memory areas.
+//!
+//! Linux: include/linux/mm_types.h (struct mm_struct, struct vm_area_struct)
+
+use crate::arch::sync::SpinLock;
+use crate::errno::Errno;
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use bitflags::bitflags;
+use x86_64::structures::paging::PhysFrame;
+
+bitflags! {
+    /// What a mapping allows (Linux: VM_* in include/linux/mm.h).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct VmFlags: u64 {
+        /// Readable.
+        const VM_READ = 0x0000_0001;
+        /// Writable.
+        const VM_WRITE = 0x0000_0002;
+        /// Executable.
+        const VM_EXEC = 0x0000_0004;
+        /// Shared between processes: fork shares the pages, no copy-on-write.
+        const VM_SHARED = 0x0000_0008;
+        /// The stack.
+        const VM_GROWSDOWN = 0x0000_0100;
+    }
+}
+
+/// File contents behind a private mapping: bytes of an initramfs file.
+#[derive(Clone, Copy, Debug)]
+pub struct VmFile {
+    /// The whole file.
+    pub data: &'static [u8],
+    /// File offset that `vm_start` maps.
+    pub pgoff: u64,
+    /// Bytes of the file mapped from `vm_start`; beyond them the area is
+    /// zero-filled (an ELF segment's .bss).
+    pub len: u64,
+}
+
+/// The pages of a shared anonymous mapping, found by page offset, so that a
+/// page first touched after fork is still shared (Linux: a shmem file).
+#[derive(Default)]
+pub struct ShmObject {
+    pages: SpinLock<BTreeMap<u64, PhysFrame>>,
+}
+
+impl ShmObject {
+    /// The page at `pgoff`, allocated zeroed on first use; the caller gets a
+    /// reference of its own.
+    ///
+    /// Linux: shmem_get_folio() in mm/shmem.c
+    ///
+    /// # Errors
+    /// `ENOMEM` when no page is free.
+    pub fn get_page(&self, pgoff: u64) -> Result<PhysFrame, Errno> {
+        let mut pages = self.pages.lock();
+        let frame = match pages.get(&pgoff) {
+            Some(&frame) => frame,
+            None => {
+                let frame = super::page_alloc::get_zeroed_page()?;
+                pages.insert(pgoff, frame);
+                frame
+            }
+        };
+        super::page_alloc::get_page(frame);
+        Ok(frame)
+    }
+}
+
+impl Drop for ShmObject {
+    fn drop(&mut self) {
+        for &frame in self.pages.lock().values() {
+            super::page_alloc::put_page(frame);
+        }
+    }
+}
+
+/// What backs a mapping's pages.
+#[derive(Clone)]
+pub enum VmBacking {
+    /// Private anonymous memory: zero-filled on first touch.
+    Anon,
+    /// Private file mapping: filled from the file on first touch.
+    File(VmFile),
+    /// Shared anonymous memory.
+    Shared(Arc<ShmObject>),
+}
+
+impl core::fmt::Debug for VmBacking {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            VmBacking::Anon => f.write_str("anon"),
+            VmBacking::File(file) => write!(f, "file+{:#x}", file.pgoff),
+            VmBacking::Shared(_) => f.write_str("shared"),
+        }
+    }
+}
+
+/// One contiguous mapping (Linux: `struct vm_area_struct`).
+#[derive(Clone, Debug)]
+pub struct VmAreaStruct {
+    /// First address (page aligned).
+    pub vm_start: u64,
+    /// One past the last address (page aligned).
+    pub vm_end: u64,
+    /// Permissions and kind.
+    pub vm_flags: VmFlags,
+    /// Where the pages come from.
+    pub backing: VmBacking,
+}
+
+impl VmAreaStruct {
+    /// Whether `addr` lies inside.
+    pub fn contains(&self, addr: u64) -> bool {
+        (self.vm_start..self.vm_end).contains(&addr)
+    }
+}
+
+/// The mutable part of an address space, under its lock (Linux: what
+/// `mmap_lock` and `page_table_lock` protect).
+pub struct MmapState {
+    /// Areas sorted by address (Linux: the maple tree).
+    pub vmas: Vec<VmAreaStruct>,
+    /// Start of the heap (Linux: start_brk).
+    pub start_brk: u64,
+    /// Current end of the heap (Linux: brk).
+    pub brk: u64,
+    /// Top of the initial stack (Linux: start_stack).
+    pub start_stack: u64,
+    /// Where top-down mmap searches start (Linux: mmap_base).
+    pub mmap_base: u64,
+    /// Page-table pages in use, for leak checks.
+    pub nr_ptes: usize,
+}
+
+/// An address space (Linux: `struct mm_struct`). Shared by threads and by a
+/// vfork child through `Arc`; the last reference frees every page and page
+/// table (Linux: mmput() -> exit_mmap()).
+pub struct MmStruct {
+    /// The top-level page table, whose upper half is the kernel's (Linux: pgd).
+    pub pgd: PhysFrame,
+    /// VMAs and the heap/stack bounds.
+    pub mmap: SpinLock<MmapState>,
+}
+
+impl MmapState {
+    /// An empty address space layout.
+    pub fn new() -> Self {
+        MmapState { vmas: Vec::new(), start_brk: 0, brk: 0, start_stack: 0, mmap_base: MMAP_BASE, nr_ptes: 0 }
+    }
+
+    /// The area containing `addr` (Linux: vma_lookup()).
+    pub fn find_vma(&self, addr: u64) -> Option<&VmAreaStruct> {
+        let i = self.vmas.partition_point(|v| v.vm_end <= addr);
+        self.vmas.get(i).filter(|v| v.contains(addr))
+    }
+
+    /// Inserts an area that overlaps none of the others.
+    ///
+    /// Linux: insert_vm_struct() in mm/mmap.c
+    ///
+    /// # Errors
+    /// `ENOMEM` when the list cannot grow.
+    pub fn insert_vma(&mut self, vma: VmAreaStruct) -> Result<(), Errno> {
+        self.vmas.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+        let i = self.vmas.partition_point(|v| v.vm_start < vma.vm_start);
+        self.vmas.insert(i, vma);
+        Ok(())
+    }
+}
+
+impl Default for MmapState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Top of user space plus one (Linux: TASK_SIZE_MAX on 4-level paging).
+pub const TASK_SIZE: u64 = 0x0000_7fff_ffff_f000;
+/// Top of the initial stack (Linux: STACK_TOP, without randomisation).
+pub const STACK_TOP: u64 = 0x0000_7fff_ffff_e000;
+/// Size of the stack area (Linux: the RLIMIT_STACK default, 8 MiB).
+pub const STACK_SIZE: u64 = 8 << 20;
+/// Where mmap places mappings, growing down (Linux: mmap_base).
+pub const MMAP_BASE: u64 = STACK_TOP - STACK_SIZE - (1 << 30);

@@ -1,0 +1,158 @@
+//! Copying to and from user memory. Every kernel access to a user address
+//! goes through here.
+//!
+//! The copy is one `rep movsb`. If it faults, the page-fault handler first
+//! tries to resolve the fault like any user fault (demand paging,
+//! copy-on-write). If that fails, `fixup_exception` moves the saved RIP to
+//! the end of the copy, which then returns the bytes not copied, and the
+//! caller turns that into EFAULT. A bad pointer from user space therefore
+//! costs an errno, never a kernel panic.
+//!
+//! Linux: arch/x86/lib/copy_user_64.S, arch/x86/mm/extable.c, include/linux/uaccess.h
+
+use super::mm_types::TASK_SIZE;
+use crate::arch::entry::calling::PtRegs;
+use crate::errno::Errno;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+core::arch::global_asm!(
+    ".global __copy_user",
+    "__copy_user:",
+    "    mov rcx, rdx",
+    ".global __copy_user_insn",
+    "__copy_user_insn:",
+    "    rep movsb",
+    ".global __copy_user_fixup",
+    "__copy_user_fixup:",
+    "    mov rax, rcx",
+    "    ret",
+);
+
+unsafe extern "C" {
+    /// Copies `len` bytes; returns how many were NOT copied.
+    fn __copy_user(dst: *mut u8, src: *const u8, len: usize) -> usize;
+    fn __copy_user_insn();
+    fn __copy_user_fixup();
+}
+
+/// If the fault at `regs.rip` happened inside a user copy, resumes at the
+/// copy's exit so that it reports the bytes left (Linux's exception table).
+///
+/// Linux: fixup_exception() in arch/x86/mm/extable.c
+pub fn fixup_exception(regs: &mut PtRegs) -> bool {
+    if regs.rip == __copy_user_insn as *const () as u64 {
+        regs.rip = __copy_user_fixup as *const () as u64;
+        return true;
+    }
+    false
+}
+
+/// Checks that [addr, addr + len) lies in user space (Linux: access_ok()).
+pub fn access_ok(addr: u64, len: usize) -> bool {
+    addr.checked_add(len as u64).is_some_and(|end| end <= TASK_SIZE)
+}
+
+/// Copies from user memory at `src` into `dst`.
+///
+/// Linux: copy_from_user() in include/linux/uaccess.h
+///
+/// # Errors
+/// `EFAULT` if any byte is not readable user memory.
+pub fn copy_from_user(dst: &mut [u8], src: u64) -> Result<(), Errno> {
+    if !access_ok(src, dst.len()) {
+        return Err(Errno::EFAULT);
+    }
+    // SAFETY: `dst` is a valid kernel buffer; `src` is a user address range
+    // checked above, and faults on it are fixed up instead of crashing.
+    let left = unsafe { __copy_user(dst.as_mut_ptr(), src as *const u8, dst.len()) };
+    if left == 0 { Ok(()) } else { Err(Errno::EFAULT) }
+}
+
+/// Copies `src` into user memory at `dst`.
+///
+/// Linux: copy_to_user() in include/linux/uaccess.h
+///
+/// # Errors
+/// `EFAULT` if any byte is not writable user memory.
+pub fn copy_to_user(dst: u64, src: &[u8]) -> Result<(), Errno> {
+    if !access_ok(dst, src.len()) {
+        return Err(Errno::EFAULT);
+    }
+    // SAFETY: `src` is a valid kernel buffer; `dst` is a checked user range,
+    // and faults on it are fixed up instead of crashing.
+    let left = unsafe { __copy_user(dst as *mut u8, src.as_ptr(), src.len()) };
+    if left == 0 { Ok(()) } else { Err(Errno::EFAULT) }
+}
+
+/// Plain values that may be copied to or from user memory byte for byte.
+///
+/// # Safety
+/// Every bit pattern must be a valid value and the type must have no padding.
+pub unsafe trait Pod: Copy + Default {}
+// SAFETY: integers have no padding and accept every bit pattern.
+unsafe impl Pod for u8 {}
+// SAFETY: as above.
+unsafe impl Pod for u32 {}
+// SAFETY: as above.
+unsafe impl Pod for i32 {}
+// SAFETY: as above.
+unsafe impl Pod for u64 {}
+// SAFETY: as above.
+unsafe impl Pod for i64 {}
+// SAFETY: arrays of Pod values have no padding between elements.
+unsafe impl<T: Pod, const N: usize> Pod for [T; N] where [T; N]: Default {}
+
+/// Reads one value from user memory (Linux: get_user()).
+///
+/// # Errors
+/// `EFAULT` for a bad address.
+pub fn get_user<T: Pod>(addr: u64) -> Result<T, Errno> {
+    let mut value = T::default();
+    // SAFETY: `value` is a live T, viewed as its own bytes; T is Pod, so any
+    // bytes written make a valid T.
+    let bytes = unsafe { core::slice::from_raw_parts_mut((&raw mut value).cast::<u8>(), size_of::<T>()) };
+    copy_from_user(bytes, addr)?;
+    Ok(value)
+}
+
+/// Writes one value to user memory (Linux: put_user()).
+///
+/// # Errors
+/// `EFAULT` for a bad address.
+pub fn put_user<T: Pod>(addr: u64, value: T) -> Result<(), Errno> {
+    // SAFETY: `value` is a live T with no padding (Pod), read as bytes.
+    let bytes = unsafe { core::slice::from_raw_parts((&raw const value).cast::<u8>(), size_of::<T>()) };
+    copy_to_user(addr, bytes)
+}
+
+/// Writes a plain struct to user memory.
+///
+/// # Errors
+/// `EFAULT` for a bad address.
+pub fn copy_struct_to_user<T: Pod>(addr: u64, value: &T) -> Result<(), Errno> {
+    put_user(addr, *value)
+}
+
+/// Copies a NUL-terminated string of at most `max` bytes from user memory.
+///
+/// Linux: strncpy_from_user() in lib/strncpy_from_user.c
+///
+/// # Errors
+/// `EFAULT` for a bad address, `ENAMETOOLONG` with no NUL within `max`
+/// bytes, `EINVAL` if the bytes are not UTF-8.
+pub fn strncpy_from_user(addr: u64, max: usize) -> Result<String, Errno> {
+    let mut bytes = Vec::new();
+    let mut chunk = [0u8; 64];
+    while bytes.len() < max {
+        let at = addr + bytes.len() as u64;
+        let n = chunk.len().min(max - bytes.len()).min((4096 - (at % 4096)) as usize);
+        copy_from_user(&mut chunk[..n], at)?;
+        if let Some(nul) = chunk[..n].iter().position(|&b| b == 0) {
+            bytes.extend_from_slice(&chunk[..nul]);
+            return String::from_utf8(bytes).map_err(|_| Errno::EINVAL);
+        }
+        bytes.extend_from_slice(&chunk[..n]);
+    }
+    Err(Errno::ENAMETOOLONG)
+}

@@ -1,0 +1,238 @@
+//! Small system calls about the process and the machine: ids, uname,
+//! limits, prctl, reboot, arch_prctl, getrandom.
+//!
+//! Linux: kernel/sys.c, kernel/reboot.c, arch/x86/kernel/process_64.c
+//! (arch_prctl), drivers/char/random.c (getrandom)
+
+use crate::errno::Errno;
+use crate::fork::TASKLIST_LOCK;
+use crate::mm::uaccess::{copy_to_user, get_user, put_user};
+use crate::pid::find_task_by_vpid;
+use crate::resource::{RLIM_NLIMITS, Rlimit};
+use crate::syscall::SysResult;
+use crate::task::{Comm, TASK_COMM_LEN, current};
+use core::sync::atomic::Ordering;
+
+/// Linux: SYSCALL_DEFINE0(getpid): the thread group id.
+pub fn sys_getpid() -> SysResult {
+    Ok(current().tgid() as u64)
+}
+
+/// Linux: SYSCALL_DEFINE0(gettid).
+pub fn sys_gettid() -> SysResult {
+    Ok(current().pid() as u64)
+}
+
+/// Linux: SYSCALL_DEFINE0(getppid): the real parent's tgid.
+pub fn sys_getppid() -> SysResult {
+    let me = current();
+    let tasklist = TASKLIST_LOCK.lock();
+    Ok(me.family.get(&tasklist).real_parent.upgrade().map_or(0, |p| p.tgid()) as u64)
+}
+
+/// Linux: SYSCALL_DEFINE2(setpgid) (process groups: every process is its
+/// own group leader; only the calls that keep it so succeed).
+pub fn sys_setpgid(pid: i32, pgid: i32) -> SysResult {
+    let me = current().tgid();
+    if (pid == 0 || pid == me) && (pgid == 0 || pgid == me) { Ok(0) } else { Err(Errno::EPERM) }
+}
+
+/// Linux: SYSCALL_DEFINE1(getpgid).
+pub fn sys_getpgid(pid: i32) -> SysResult {
+    if pid == 0 {
+        return Ok(current().tgid() as u64);
+    }
+    find_task_by_vpid(pid).map(|t| t.tgid() as u64).ok_or(Errno::ESRCH)
+}
+
+/// Linux: SYSCALL_DEFINE0(setsid).
+pub fn sys_setsid() -> SysResult {
+    Ok(current().tgid() as u64)
+}
+
+/// Linux: SYSCALL_DEFINE1(getsid).
+pub fn sys_getsid(pid: i32) -> SysResult {
+    sys_getpgid(pid)
+}
+
+/// Linux: SYSCALL_DEFINE1(umask) in kernel/sys.c
+pub fn sys_umask(mask: u32) -> SysResult {
+    let fs = current().fs.lock().clone().ok_or(Errno::EINVAL)?;
+    Ok(u64::from(fs.umask.swap(mask & 0o777, Ordering::Relaxed)))
+}
+
+/// Linux: SYSCALL_DEFINE1(newuname) in kernel/sys.c
+pub fn sys_newuname(name: u64) -> SysResult {
+    let mut buf = [0u8; 65 * 6];
+    let fields = ["Linux", "lifecycle", "6.1.0-lifecycle", "#1 SMP lifecycle teaching kernel", "x86_64", "(none)"];
+    for (i, field) in fields.iter().enumerate() {
+        buf[i * 65..i * 65 + field.len()].copy_from_slice(field.as_bytes());
+    }
+    copy_to_user(name, &buf)?;
+    Ok(0)
+}
+
+/// Linux: do_prlimit() in kernel/sys.c
+fn do_prlimit(resource: u32, new: Option<Rlimit>) -> Result<Rlimit, Errno> {
+    let resource = resource as usize;
+    if resource >= RLIM_NLIMITS {
+        return Err(Errno::EINVAL);
+    }
+    if let Some(r) = new
+        && r.rlim_cur > r.rlim_max
+    {
+        return Err(Errno::EINVAL);
+    }
+    let me = current();
+    let mut rlim = me.signal().rlim.lock();
+    let old = rlim.0[resource];
+    if let Some(r) = new {
+        rlim.0[resource] = r;
+    }
+    Ok(old)
+}
+
+/// Linux: SYSCALL_DEFINE2(getrlimit) in kernel/sys.c
+pub fn sys_getrlimit(resource: u32, rlim: u64) -> SysResult {
+    let old = do_prlimit(resource, None)?;
+    put_user(rlim, [old.rlim_cur, old.rlim_max])?;
+    Ok(0)
+}
+
+/// Linux: SYSCALL_DEFINE2(setrlimit) in kernel/sys.c
+pub fn sys_setrlimit(resource: u32, rlim: u64) -> SysResult {
+    let [cur, max]: [u64; 2] = get_user(rlim)?;
+    do_prlimit(resource, Some(Rlimit { rlim_cur: cur, rlim_max: max }))?;
+    Ok(0)
+}
+
+/// Linux: SYSCALL_DEFINE4(prlimit64) in kernel/sys.c (own process only)
+pub fn sys_prlimit64(pid: i32, resource: u32, new: u64, old: u64) -> SysResult {
+    if pid != 0 && pid != current().tgid() {
+        return Err(Errno::ESRCH);
+    }
+    let new = if new != 0 {
+        let [cur, max]: [u64; 2] = get_user(new)?;
+        Some(Rlimit { rlim_cur: cur, rlim_max: max })
+    } else {
+        None
+    };
+    let prev = do_prlimit(resource, new)?;
+    if old != 0 {
+        put_user(old, [prev.rlim_cur, prev.rlim_max])?;
+    }
+    Ok(0)
+}
+
+const PR_SET_NAME: i32 = 15;
+const PR_GET_NAME: i32 = 16;
+const PR_SET_CHILD_SUBREAPER: i32 = 36;
+const PR_GET_CHILD_SUBREAPER: i32 = 37;
+
+/// Linux: SYSCALL_DEFINE5(prctl) in kernel/sys.c
+pub fn sys_prctl(option: i32, arg2: u64, _arg3: u64) -> SysResult {
+    let me = current();
+    match option {
+        PR_SET_NAME => {
+            let mut raw = [0u8; TASK_COMM_LEN];
+            for (i, slot) in raw.iter_mut().enumerate().take(TASK_COMM_LEN - 1) {
+                *slot = get_user(arg2 + i as u64)?;
+                if *slot == 0 {
+                    break;
+                }
+            }
+            let len = raw.iter().position(|&b| b == 0).unwrap_or(TASK_COMM_LEN - 1);
+            me.set_comm(core::str::from_utf8(&raw[..len]).unwrap_or("?"));
+            Ok(0)
+        }
+        PR_GET_NAME => {
+            let comm: Comm = me.comm();
+            let mut raw = [0u8; TASK_COMM_LEN];
+            raw[..comm.as_str().len()].copy_from_slice(comm.as_str().as_bytes());
+            copy_to_user(arg2, &raw)?;
+            Ok(0)
+        }
+        PR_SET_CHILD_SUBREAPER => {
+            me.signal().is_child_subreaper.store(arg2 != 0, Ordering::Relaxed);
+            if arg2 != 0 {
+                me.signal().has_child_subreaper.store(true, Ordering::Relaxed);
+            }
+            Ok(0)
+        }
+        PR_GET_CHILD_SUBREAPER => {
+            put_user(arg2, i32::from(me.signal().is_child_subreaper.load(Ordering::Relaxed)))?;
+            Ok(0)
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+const ARCH_SET_FS: i32 = 0x1002;
+const ARCH_GET_FS: i32 = 0x1003;
+
+/// Linux: do_arch_prctl_64() in arch/x86/kernel/process_64.c
+pub fn sys_arch_prctl(option: i32, addr: u64) -> SysResult {
+    let me = current();
+    match option {
+        ARCH_SET_FS => {
+            if addr >= crate::mm::mm_types::TASK_SIZE {
+                return Err(Errno::EPERM);
+            }
+            me.thread.fsbase.store(addr, Ordering::Relaxed);
+            x86_64::registers::model_specific::FsBase::write(x86_64::VirtAddr::new_truncate(addr));
+            Ok(0)
+        }
+        ARCH_GET_FS => {
+            put_user(addr, me.thread.fsbase.load(Ordering::Relaxed))?;
+            Ok(0)
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// Linux: SYSCALL_DEFINE1(set_tid_address) in kernel/fork.c
+pub fn sys_set_tid_address(_tidptr: u64) -> SysResult {
+    Ok(current().pid() as u64)
+}
+
+/// Linux: SYSCALL_DEFINE3(sched_getaffinity): one CPU, CPU 0.
+pub fn sys_sched_getaffinity(pid: i32, len: u64, mask: u64) -> SysResult {
+    if pid != 0 && find_task_by_vpid(pid).is_none() {
+        return Err(Errno::ESRCH);
+    }
+    if len < 8 {
+        return Err(Errno::EINVAL);
+    }
+    put_user(mask, 1u64)?;
+    Ok(8)
+}
+
+/// Linux: SYSCALL_DEFINE3(getrandom) in drivers/char/random.c
+pub fn sys_getrandom(buf: u64, count: u64) -> SysResult {
+    let mut chunk = [0u8; 256];
+    let mut done = 0;
+    while done < count {
+        let n = (count - done).min(256) as usize;
+        crate::random::get_random_bytes(&mut chunk[..n]);
+        copy_to_user(buf + done, &chunk[..n])?;
+        done += n as u64;
+    }
+    Ok(done)
+}
+
+const LINUX_REBOOT_MAGIC1: u32 = 0xfee1_dead;
+const LINUX_REBOOT_CMD_RESTART: u32 = 0x0123_4567;
+const LINUX_REBOOT_CMD_POWER_OFF: u32 = 0x4321_fedc;
+const LINUX_REBOOT_CMD_HALT: u32 = 0xcdef_0123;
+
+/// Linux: SYSCALL_DEFINE4(reboot) in kernel/reboot.c
+pub fn sys_reboot(magic1: u32, magic2: u32, cmd: u32) -> SysResult {
+    if magic1 != LINUX_REBOOT_MAGIC1 || ![0x2812_1969, 0x0512_1996, 0x1604_1998, 0x2011_2000].contains(&magic2) {
+        return Err(Errno::EINVAL);
+    }
+    match cmd {
+        LINUX_REBOOT_CMD_POWER_OFF | LINUX_REBOOT_CMD_HALT => crate::reboot::kernel_power_off(),
+        LINUX_REBOOT_CMD_RESTART => crate::reboot::kernel_restart(),
+        _ => Err(Errno::EINVAL),
+    }
+}

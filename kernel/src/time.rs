@@ -1,0 +1,109 @@
+//! Clocks and sleeping.
+//!
+//! Linux: kernel/time/posix-timers.c (clock_gettime), kernel/time/time.c
+//! (gettimeofday, time), kernel/time/hrtimer.c (nanosleep)
+//! Differs: the realtime clock starts at the epoch plus the time since
+//! boot; there is no RTC.
+
+use crate::arch::time::ktime_get_ns;
+use crate::errno::Errno;
+use crate::mm::uaccess::{get_user, put_user};
+use crate::sched::wait::WaitQueueHead;
+use crate::syscall::SysResult;
+
+const CLOCK_REALTIME: u32 = 0;
+const CLOCK_MONOTONIC: u32 = 1;
+const CLOCK_PROCESS_CPUTIME_ID: u32 = 2;
+const CLOCK_THREAD_CPUTIME_ID: u32 = 3;
+const CLOCK_MONOTONIC_RAW: u32 = 4;
+const CLOCK_REALTIME_COARSE: u32 = 5;
+const CLOCK_MONOTONIC_COARSE: u32 = 6;
+const CLOCK_BOOTTIME: u32 = 7;
+const TIMER_ABSTIME: u32 = 1;
+/// 2026-01-01T00:00:00Z, where our realtime clock starts at boot.
+const BOOT_EPOCH_SECS: u64 = 1_767_225_600;
+
+static SLEEP_WAIT: WaitQueueHead = WaitQueueHead::new();
+
+fn clock_ns(clock: u32) -> Result<u64, Errno> {
+    match clock {
+        CLOCK_REALTIME | CLOCK_REALTIME_COARSE => Ok(ktime_get_ns() + BOOT_EPOCH_SECS * 1_000_000_000),
+        CLOCK_MONOTONIC | CLOCK_MONOTONIC_RAW | CLOCK_MONOTONIC_COARSE | CLOCK_BOOTTIME
+        | CLOCK_PROCESS_CPUTIME_ID | CLOCK_THREAD_CPUTIME_ID => Ok(ktime_get_ns()),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// Linux: SYSCALL_DEFINE2(clock_gettime)
+pub fn sys_clock_gettime(clock: u32, tp: u64) -> SysResult {
+    let ns = clock_ns(clock)?;
+    put_user(tp, [ns / 1_000_000_000, ns % 1_000_000_000])?;
+    Ok(0)
+}
+
+/// Linux: SYSCALL_DEFINE2(gettimeofday)
+pub fn sys_gettimeofday(tv: u64) -> SysResult {
+    if tv != 0 {
+        let ns = clock_ns(CLOCK_REALTIME)?;
+        put_user(tv, [ns / 1_000_000_000, ns % 1_000_000_000 / 1000])?;
+    }
+    Ok(0)
+}
+
+/// Linux: SYSCALL_DEFINE1(time)
+pub fn sys_time(tloc: u64) -> SysResult {
+    let secs = clock_ns(CLOCK_REALTIME)? / 1_000_000_000;
+    if tloc != 0 {
+        put_user(tloc, secs)?;
+    }
+    Ok(secs)
+}
+
+/// Sleeps until `deadline_ns` on the monotonic clock, waking on a signal.
+/// The timer tick wakes sleepers, so the resolution is one tick.
+///
+/// Linux: do_nanosleep() in kernel/time/hrtimer.c
+fn sleep_until(deadline_ns: u64) -> Result<(), Errno> {
+    SLEEP_WAIT.wait_event_interruptible(|| ktime_get_ns() >= deadline_ns)
+}
+
+/// Wakes sleepers on every tick so they can check their deadline.
+///
+/// Linux: the hrtimer interrupt (hrtimer_interrupt()) plays this part.
+pub fn timer_tick_wake() {
+    SLEEP_WAIT.wake_up();
+}
+
+fn read_timespec(addr: u64) -> Result<u64, Errno> {
+    let [sec, nsec]: [u64; 2] = get_user(addr)?;
+    if nsec >= 1_000_000_000 || (sec as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(sec.saturating_mul(1_000_000_000).saturating_add(nsec))
+}
+
+/// Linux: SYSCALL_DEFINE2(nanosleep)
+pub fn sys_nanosleep(rqtp: u64, rmtp: u64) -> SysResult {
+    let ns = read_timespec(rqtp)?;
+    let deadline = ktime_get_ns().saturating_add(ns);
+    if let Err(e) = sleep_until(deadline) {
+        if rmtp != 0 {
+            let left = deadline.saturating_sub(ktime_get_ns());
+            put_user(rmtp, [left / 1_000_000_000, left % 1_000_000_000])?;
+        }
+        return Err(e);
+    }
+    Ok(0)
+}
+
+/// Linux: SYSCALL_DEFINE4(clock_nanosleep)
+pub fn sys_clock_nanosleep(clock: u32, flags: u32, rqtp: u64, rmtp: u64) -> SysResult {
+    let now = clock_ns(clock)?;
+    let ns = read_timespec(rqtp)?;
+    if flags & TIMER_ABSTIME != 0 {
+        let mono_deadline = ktime_get_ns().saturating_add(ns.saturating_sub(now));
+        sleep_until(mono_deadline).map(|()| 0)
+    } else {
+        sys_nanosleep(rqtp, rmtp)
+    }
+}
