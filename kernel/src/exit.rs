@@ -288,6 +288,8 @@ pub enum WaitWho {
     Any,
     /// The child with this pid (pid > 0).
     Pid(PidNr),
+    /// Any child in this process group (pid 0: the caller's; pid < -1: -pid).
+    Pgid(PidNr),
 }
 
 /// Waits for a child to exit and reaps it.
@@ -304,7 +306,8 @@ pub fn kernel_wait4(upid: PidNr, options: u32) -> Result<WaitResult, Errno> {
     let who = match upid {
         -1 => WaitWho::Any,
         pid if pid > 0 => WaitWho::Pid(pid),
-        _ => return Err(Errno::ECHILD),
+        0 => WaitWho::Pgid(current().signal().pgrp.load(Ordering::Relaxed)),
+        pid => WaitWho::Pgid(-pid),
     };
     do_wait(who, options)
 }
@@ -333,6 +336,7 @@ fn wait_consider_children(me: &TaskStruct, who: WaitWho, options: u32) -> Result
     let eligible = |c: &&Arc<TaskStruct>| match who {
         WaitWho::Any => true,
         WaitWho::Pid(pid) => c.pid() == pid,
+        WaitWho::Pgid(pgrp) => c.signal().pgrp.load(Ordering::Relaxed) == pgrp,
     };
     if !children.iter().any(|c| eligible(&c)) {
         return Err(Errno::ECHILD);

@@ -447,6 +447,8 @@ fn copy_signal(flags: CloneFlags, parent: &TaskStruct, p: &TaskStruct) -> Result
         *sig.rlim.lock() = *old.rlim.lock();
         let inherited = old.has_child_subreaper.load(Ordering::Relaxed) || old.is_child_subreaper.load(Ordering::Relaxed);
         sig.has_child_subreaper.store(inherited, Ordering::Relaxed);
+        sig.pgrp.store(old.pgrp.load(Ordering::Relaxed), Ordering::Relaxed);
+        sig.session.store(old.session.load(Ordering::Relaxed), Ordering::Relaxed);
         sig
     };
     p.signal.call_once(|| sig);

@@ -119,6 +119,10 @@ pub struct SignalStruct {
     pub unkillable: AtomicBool,
     /// Resource limits (Linux: rlim).
     pub rlim: SpinLock<crate::resource::Rlimits>,
+    /// Process group id (Linux: the PIDTYPE_PGID pid of the signal struct).
+    pub pgrp: core::sync::atomic::AtomicI32,
+    /// Session id (Linux: PIDTYPE_SID).
+    pub session: core::sync::atomic::AtomicI32,
 }
 
 /// Signals pending for one thread (Linux: `struct sigpending`).
@@ -415,9 +419,12 @@ pub fn sys_kill(pid: i32, sig: i32) -> crate::syscall::SysResult {
         let leaders = tasklist.tasks.iter().filter(|t| t.pid() == t.tgid());
         match pid {
             p if p > 0 => leaders.filter(|t| t.tgid() == p).cloned().collect(),
-            0 => leaders.filter(|t| t.tgid() == me.tgid()).cloned().collect(),
+            0 => {
+                let pgrp = me.signal().pgrp.load(Ordering::Relaxed);
+                leaders.filter(|t| t.signal().pgrp.load(Ordering::Relaxed) == pgrp).cloned().collect()
+            }
             -1 => leaders.filter(|t| t.pid() > 1 && t.tgid() != me.tgid() && !t.is_kthread()).cloned().collect(),
-            p => leaders.filter(|t| t.tgid() == -p).cloned().collect(),
+            p => leaders.filter(|t| t.signal().pgrp.load(Ordering::Relaxed) == -p).cloned().collect(),
         }
     };
     if targets.is_empty() {

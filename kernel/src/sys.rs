@@ -30,29 +30,49 @@ pub fn sys_getppid() -> SysResult {
     Ok(me.family.get(&tasklist).real_parent.upgrade().map_or(0, |p| p.tgid()) as u64)
 }
 
-/// Linux: SYSCALL_DEFINE2(setpgid) (process groups: every process is its
-/// own group leader; only the calls that keep it so succeed).
+/// Moves process `pid` (0: the caller) into process group `pgid` (0: a
+/// group of its own).
+///
+/// Linux: SYSCALL_DEFINE2(setpgid) in kernel/sys.c
 pub fn sys_setpgid(pid: i32, pgid: i32) -> SysResult {
-    let me = current().tgid();
-    if (pid == 0 || pid == me) && (pgid == 0 || pgid == me) { Ok(0) } else { Err(Errno::EPERM) }
-}
-
-/// Linux: SYSCALL_DEFINE1(getpgid).
-pub fn sys_getpgid(pid: i32) -> SysResult {
-    if pid == 0 {
-        return Ok(current().tgid() as u64);
+    if pgid < 0 {
+        return Err(Errno::EINVAL);
     }
-    find_task_by_vpid(pid).map(|t| t.tgid() as u64).ok_or(Errno::ESRCH)
+    let me = current();
+    let target = if pid == 0 || pid == me.tgid() { me.clone() } else { find_task_by_vpid(pid).ok_or(Errno::ESRCH)? };
+    let pgid = if pgid == 0 { target.tgid() } else { pgid };
+    let sig = target.signal();
+    if sig.session.load(Ordering::Relaxed) == target.tgid() && sig.session.load(Ordering::Relaxed) != 0 {
+        return Err(Errno::EPERM);
+    }
+    sig.pgrp.store(pgid, Ordering::Relaxed);
+    Ok(0)
 }
 
-/// Linux: SYSCALL_DEFINE0(setsid).
+/// Linux: SYSCALL_DEFINE1(getpgid) in kernel/sys.c
+pub fn sys_getpgid(pid: i32) -> SysResult {
+    let task = if pid == 0 { current() } else { find_task_by_vpid(pid).ok_or(Errno::ESRCH)? };
+    Ok(task.signal().pgrp.load(Ordering::Relaxed) as u64)
+}
+
+/// Starts a new session and process group led by the caller.
+///
+/// Linux: ksys_setsid() in kernel/sys.c
 pub fn sys_setsid() -> SysResult {
-    Ok(current().tgid() as u64)
+    let me = current();
+    let sig = me.signal();
+    if sig.pgrp.load(Ordering::Relaxed) == me.tgid() {
+        return Err(Errno::EPERM);
+    }
+    sig.pgrp.store(me.tgid(), Ordering::Relaxed);
+    sig.session.store(me.tgid(), Ordering::Relaxed);
+    Ok(me.tgid() as u64)
 }
 
-/// Linux: SYSCALL_DEFINE1(getsid).
+/// Linux: SYSCALL_DEFINE1(getsid) in kernel/sys.c
 pub fn sys_getsid(pid: i32) -> SysResult {
-    sys_getpgid(pid)
+    let task = if pid == 0 { current() } else { find_task_by_vpid(pid).ok_or(Errno::ESRCH)? };
+    Ok(task.signal().session.load(Ordering::Relaxed) as u64)
 }
 
 /// Linux: SYSCALL_DEFINE1(umask) in kernel/sys.c

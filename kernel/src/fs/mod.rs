@@ -13,6 +13,7 @@ pub mod initramfs;
 pub mod namei;
 pub mod open;
 pub mod pipe;
+pub mod proc;
 pub mod ramfs;
 pub mod read_write;
 pub mod stat;

@@ -60,6 +60,7 @@ pub fn inode_fops(inode: &Arc<Inode>) -> Arc<dyn FileOperations> {
     match &inode.kind {
         InodeKind::CharDev(1, 3) => Arc::new(crate::drivers::mem::Null),
         InodeKind::CharDev(..) => Arc::new(crate::drivers::tty::Console),
+        InodeKind::Proc(generate) => Arc::new(super::proc::ProcFile::open(inode, *generate)),
         _ => Arc::new(RamFile(inode.clone())),
     }
 }

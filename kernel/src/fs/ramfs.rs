@@ -23,6 +23,8 @@ pub enum InodeKind {
     Symlink(String),
     /// A character device, opened through the device table.
     CharDev(u32, u32),
+    /// A /proc file whose text is generated at open.
+    Proc(fn() -> String),
 }
 
 /// A file-system object (Linux: `struct inode`).
@@ -46,6 +48,7 @@ impl Inode {
             InodeKind::Dir(_) => S_IFDIR,
             InodeKind::Symlink(_) => S_IFLNK,
             InodeKind::CharDev(..) => S_IFCHR,
+            InodeKind::Proc(_) => S_IFREG,
         };
         Arc::new(Inode { ino: NEXT_INO.fetch_add(1, Ordering::Relaxed), mode: ty | (perm & !S_IFMT), kind })
     }
@@ -92,6 +95,7 @@ impl Inode {
             InodeKind::Symlink(target) => (target.len() as u64, 0),
             InodeKind::CharDev(major, minor) => (0, ((*major as u64) << 8) | *minor as u64),
             InodeKind::Dir(_) => (4096, 0),
+            InodeKind::Proc(_) => (0, 0),
         };
         Kstat { ino: self.ino, mode: self.mode, size, rdev, nlink: 1 }
     }

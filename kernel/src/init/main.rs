@@ -130,6 +130,7 @@ fn do_basic_setup() {
         }
     }
     crate::fs::ramfs::default_rootfs();
+    crate::fs::proc::proc_root_init();
 }
 
 /// Opens /dev/console as descriptors 0, 1 and 2, which init inherits.
