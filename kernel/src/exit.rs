@@ -36,8 +36,22 @@ pub fn do_exit(code: i32) -> ! {
 ///
 /// Linux: do_group_exit() in kernel/exit.c
 pub fn do_group_exit(exit_code: i32) -> ! {
+    let code = group_exit_code(exit_code);
+    do_exit(code)
+}
+
+/// Starts a group exit with `exit_code`, or joins the one under way and
+/// takes its code; kills the other threads.
+fn group_exit_code(exit_code: i32) -> i32 {
+    let me = current();
+    let sig = me.signal();
+    if sig.group_exit.swap(true, Ordering::AcqRel) {
+        return sig.group_exit_code.load(Ordering::Acquire);
+    }
+    sig.group_exit_code.store(exit_code, Ordering::Release);
+    drop(me);
     kill_other_threads();
-    do_exit(exit_code)
+    exit_code
 }
 
 fn kill_other_threads() {
@@ -148,6 +162,11 @@ fn exit_mm(tsk: &TaskStruct) {
 ///
 /// Linux: mm_release() / complete_vfork_done() in kernel/fork.c
 pub fn mm_release(tsk: &TaskStruct) {
+    let tid_addr = tsk.clear_child_tid.swap(0, Ordering::Relaxed);
+    if tid_addr != 0 && tsk.mm.lock().is_some() {
+        let _ = crate::mm::uaccess::put_user(tid_addr, 0u32);
+        let _ = crate::futex::futex_wake(tid_addr, false, 1);
+    }
     if let Some(done) = tsk.vfork_done.lock().take() {
         done.complete();
     }
@@ -177,7 +196,11 @@ fn exit_notify(tsk: &Arc<TaskStruct>) {
     let parent = tsk.family.get(&tasklist).parent.upgrade();
     tsk.exit_state.store(EXIT_ZOMBIE, Ordering::Release);
     let sig = tsk.exit_signal.load(Ordering::Relaxed);
+    let leader = tsk.pid() == tsk.tgid();
     let autoreap = match &parent {
+        // A leader with live threads stays a silent zombie until the last
+        // thread is released (delay_group_leader).
+        Some(_) if leader && !thread_group_empty(tsk, &tasklist) => false,
         Some(parent) if sig >= 0 => do_notify_parent(tsk, parent, sig),
         _ => true,
     };
@@ -191,6 +214,13 @@ fn exit_notify(tsk: &Arc<TaskStruct>) {
     if autoreap {
         release_task(tsk);
     }
+}
+
+/// Whether `p` is the only live member of its thread group.
+///
+/// Linux: thread_group_empty() in include/linux/sched/signal.h
+fn thread_group_empty(p: &Arc<TaskStruct>, tasklist: &SpinLockGuard<'_, TaskList>) -> bool {
+    !tasklist.tasks.iter().any(|t| t.tgid() == p.tgid() && !Arc::ptr_eq(t, p) && t.exit_state() == 0)
 }
 
 /// Re-parents every child of the exiting `father` to a new reaper. Zombie
@@ -261,14 +291,23 @@ fn child_reaper(tasklist: &SpinLockGuard<'_, TaskList>) -> Arc<TaskStruct> {
 /// Linux: release_task() in kernel/exit.c
 pub fn release_task(p: &Arc<TaskStruct>) {
     let mut tasklist = TASKLIST_LOCK.lock();
+    let leader = (p.pid() != p.tgid()).then(|| tasklist.tasks.iter().find(|t| t.pid() == p.tgid()).cloned()).flatten();
     if let Some(parent) = p.family.get(&tasklist).real_parent.upgrade() {
         parent.family.get_mut(&mut tasklist).children.retain(|c| !Arc::ptr_eq(c, p));
     }
     tasklist.tasks.retain(|t| !Arc::ptr_eq(t, p));
     tasklist.nr_threads -= 1;
+    let notify = leader.filter(|l| l.exit_state() == EXIT_ZOMBIE && thread_group_empty(l, &tasklist));
+    let leader_parent = notify.as_ref().and_then(|l| l.family.get(&tasklist).parent.upgrade());
     drop(tasklist);
     drop(p.thread_pid.lock().take());
     drop(p.sighand.lock().take());
+    if let (Some(leader), Some(parent)) = (notify, leader_parent) {
+        let sig = leader.exit_signal.load(Ordering::Relaxed);
+        if do_notify_parent(&leader, &parent, sig) && leader.exit_state.swap(EXIT_DEAD, Ordering::AcqRel) == EXIT_ZOMBIE {
+            release_task(&leader);
+        }
+    }
 }
 
 /// What wait4 reports: the child's pid and its status word.
@@ -332,16 +371,26 @@ fn do_wait(who: WaitWho, options: u32) -> Result<WaitResult, Errno> {
 /// "keep waiting" becomes `Ok(Some(pid 0))`.
 fn wait_consider_children(me: &TaskStruct, who: WaitWho, options: u32) -> Result<Option<WaitResult>, Errno> {
     let tasklist = TASKLIST_LOCK.lock();
-    let children = &me.family.get(&tasklist).children;
-    let eligible = |c: &&Arc<TaskStruct>| match who {
+    let children: Vec<&Arc<TaskStruct>> = tasklist
+        .tasks
+        .iter()
+        .filter(|t| t.tgid() == me.tgid())
+        .flat_map(|t| t.family.get(&tasklist).children.iter())
+        .filter(|c| c.pid() == c.tgid())
+        .collect();
+    let eligible = |c: &Arc<TaskStruct>| match who {
         WaitWho::Any => true,
         WaitWho::Pid(pid) => c.pid() == pid,
         WaitWho::Pgid(pgrp) => c.signal().pgrp.load(Ordering::Relaxed) == pgrp,
     };
-    if !children.iter().any(|c| eligible(&c)) {
+    if !children.iter().any(|c| eligible(c)) {
         return Err(Errno::ECHILD);
     }
-    let zombie = children.iter().filter(eligible).find(|c| c.exit_state() == EXIT_ZOMBIE).cloned();
+    let zombie = children
+        .iter()
+        .filter(|c| eligible(c))
+        .find(|c| c.exit_state() == EXIT_ZOMBIE && thread_group_empty(c, &tasklist))
+        .map(|c| Arc::clone(c));
     // Claimed under the lock, so two waiters never reap the same zombie.
     if let Some(child) = &zombie {
         child.exit_state.store(EXIT_DEAD, Ordering::Release);

@@ -181,10 +181,58 @@ pub fn sys_vfork(regs: &crate::arch::entry::calling::PtRegs) -> crate::syscall::
 /// Linux: SYSCALL_DEFINE5(clone) in kernel/fork.c (x86_64 argument order:
 /// flags, newsp, parent_tidptr, child_tidptr, tls)
 pub fn sys_clone(flags: u64, newsp: u64, parent_tid: u64, child_tid: u64, tls: u64, regs: &crate::arch::entry::calling::PtRegs) -> crate::syscall::SysResult {
+    let clone_flags = CloneFlags::from_bits_truncate(flags);
+    // clone(2) returns the pidfd through parent_tid, so it cannot also store
+    // the tid there; and pidfds are not modelled yet.
+    if clone_flags.contains(CloneFlags::CLONE_PIDFD) {
+        return Err(Errno::EINVAL);
+    }
     let args = KernelCloneArgs {
         flags: CloneFlags::from_bits_truncate(flags & !0xff),
         exit_signal: (flags & 0xff) as i32,
         stack: newsp,
+        tls,
+        parent_tid,
+        child_tid,
+        regs: Some(*regs),
+        ..Default::default()
+    };
+    kernel_clone(&args).map(|pid| pid as u64)
+}
+
+/// Linux: SYSCALL_DEFINE2(clone3) / copy_clone_args_from_user() in kernel/fork.c.
+/// `struct clone_args` is eight u64s (flags, pidfd, child_tid, parent_tid,
+/// exit_signal, stack, stack_size, tls) in its first version, more later.
+pub fn sys_clone3(uargs: u64, size: u64, regs: &crate::arch::entry::calling::PtRegs) -> crate::syscall::SysResult {
+    const CLONE_ARGS_SIZE_VER0: u64 = 64;
+    if size < CLONE_ARGS_SIZE_VER0 {
+        return Err(Errno::EINVAL);
+    }
+    if size > 4096 {
+        return Err(Errno::E2BIG);
+    }
+    let a: [u64; 8] = crate::mm::uaccess::get_user(uargs)?;
+    for off in (64..size).step_by(8) {
+        let extra: u64 = crate::mm::uaccess::get_user(uargs + off)?;
+        if extra != 0 && off < 88 {
+            return Err(Errno::EINVAL);
+        }
+        if extra != 0 {
+            return Err(Errno::E2BIG);
+        }
+    }
+    let [flags, _pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls] = a;
+    if flags & 0xff != 0 || exit_signal > 64 || (stack == 0) != (stack_size == 0) {
+        return Err(Errno::EINVAL);
+    }
+    let clone_flags = CloneFlags::from_bits(flags).ok_or(Errno::EINVAL)?;
+    if clone_flags.contains(CloneFlags::CLONE_PIDFD) || clone_flags.contains(CloneFlags::CLONE_DETACHED) {
+        return Err(Errno::EINVAL);
+    }
+    let args = KernelCloneArgs {
+        flags: clone_flags,
+        exit_signal: exit_signal as i32,
+        stack: if stack == 0 { 0 } else { stack + stack_size },
         tls,
         parent_tid,
         child_tid,
@@ -272,6 +320,12 @@ pub fn copy_process(args: &KernelCloneArgs) -> Result<Arc<TaskStruct>, Errno> {
     if clone_flags.contains(CloneFlags::CLONE_SETTLS) {
         p.thread.fsbase.store(args.tls, Ordering::Relaxed);
     }
+    if clone_flags.contains(CloneFlags::CLONE_CHILD_SETTID) {
+        p.set_child_tid.store(args.child_tid, Ordering::Relaxed);
+    }
+    if clone_flags.contains(CloneFlags::CLONE_CHILD_CLEARTID) {
+        p.clear_child_tid.store(args.child_tid, Ordering::Relaxed);
+    }
     let pid = alloc_pid()?; // Linux: bad_fork_cleanup_thread
     p.set_pid(pid.nr());
     *p.thread_pid.lock() = Some(pid);
@@ -323,6 +377,10 @@ fn check_clone_flags(flags: CloneFlags) -> Result<(), Errno> {
     if flags.contains(F::CLONE_PARENT) && current().signal().unkillable.load(Ordering::Relaxed) {
         return Err(Errno::EINVAL);
     }
+    // A thread cannot also be a vfork child or a new pid namespace member.
+    if flags.contains(F::CLONE_THREAD) && flags.intersects(F::CLONE_NEWUSER | F::CLONE_NEWPID) {
+        return Err(Errno::EINVAL);
+    }
     // Namespaces are not modelled: fail as a kernel built without them.
     let namespaces = F::CLONE_NEWNS
         | F::CLONE_NEWCGROUP
@@ -370,6 +428,8 @@ fn dup_task_struct(orig: &TaskStruct, args: &KernelCloneArgs) -> Result<Arc<Task
         thread: ThreadStruct::new(),
         thread_fn: SpinLock::new(args.fn_.clone()),
         worker_private: SpinLock::new(None),
+        set_child_tid: Default::default(),
+        clear_child_tid: Default::default(),
         fail_nth: Default::default(),
         start_time: crate::arch::time::ktime_get_ns(),
     })
@@ -503,6 +563,18 @@ fn attach_pid_and_link(
     tasklist.nr_threads += 1;
     tasklist.total_forks += 1;
     p
+}
+
+/// Stores the new task's tid where CLONE_CHILD_SETTID asked, from inside
+/// the child so that it lands in the child's own address space.
+///
+/// Linux: the set_child_tid part of schedule_tail() in kernel/sched/core.c
+pub fn schedule_tail_set_child_tid() {
+    let me = current();
+    let addr = me.set_child_tid.swap(0, Ordering::Relaxed);
+    if addr != 0 {
+        let _ = crate::mm::uaccess::put_user(addr, me.pid());
+    }
 }
 
 /// Counts forks since boot (Linux: total_forks, shown in /proc/stat).

@@ -22,6 +22,7 @@ pub mod drivers;
 pub mod exit;
 pub mod fork;
 pub mod fs;
+pub mod futex;
 pub mod init;
 pub mod kthread;
 pub mod ktest;

@@ -119,6 +119,10 @@ pub struct SignalStruct {
     pub unkillable: AtomicBool,
     /// Resource limits (Linux: rlim).
     pub rlim: SpinLock<crate::resource::Rlimits>,
+    /// exit_group() is under way (Linux: SIGNAL_GROUP_EXIT).
+    pub group_exit: AtomicBool,
+    /// The status every thread exits with during a group exit.
+    pub group_exit_code: core::sync::atomic::AtomicI32,
     /// Process group id (Linux: the PIDTYPE_PGID pid of the signal struct).
     pub pgrp: core::sync::atomic::AtomicI32,
     /// Session id (Linux: PIDTYPE_SID).

@@ -211,8 +211,10 @@ pub fn sys_arch_prctl(option: i32, addr: u64) -> SysResult {
 }
 
 /// Linux: SYSCALL_DEFINE1(set_tid_address) in kernel/fork.c
-pub fn sys_set_tid_address(_tidptr: u64) -> SysResult {
-    Ok(current().pid() as u64)
+pub fn sys_set_tid_address(tidptr: u64) -> SysResult {
+    let me = current();
+    me.clear_child_tid.store(tidptr, Ordering::Relaxed);
+    Ok(me.pid() as u64)
 }
 
 /// Linux: SYSCALL_DEFINE3(sched_getaffinity): one CPU, CPU 0.

@@ -92,6 +92,7 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         169 => sys::sys_reboot(a0 as u32, a1 as u32, a2 as u32),
         186 => sys::sys_gettid(),
         201 => time::sys_time(a0),
+        202 => crate::futex::sys_futex(a0, a1 as u32, a2 as u32, a3, a4, a5 as u32),
         204 => sys::sys_sched_getaffinity(a0 as i32, a1, a2),
         217 => fs::fcntl::sys_getdents64(a0 as i32, a1, a2),
         218 => sys::sys_set_tid_address(a0),
@@ -107,6 +108,7 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         293 => fs::fcntl::sys_pipe2(a0, a1 as u32),
         302 => sys::sys_prlimit64(a0 as i32, a1 as u32, a2, a3),
         318 => sys::sys_getrandom(a0, a1),
+        435 => fork::sys_clone3(a0, a1, regs),
         _ => {
             report_unknown(nr);
             Err(Errno::ENOSYS)

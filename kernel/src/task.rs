@@ -172,6 +172,11 @@ pub struct TaskStruct {
     pub thread_fn: SpinLock<Option<ThreadFn>>,
     /// kthread bookkeeping for kthread_stop and friends (Linux: worker_private).
     pub worker_private: SpinLock<Option<Arc<crate::kthread::Kthread>>>,
+    /// Where to store our tid when we first run (CLONE_CHILD_SETTID).
+    pub set_child_tid: core::sync::atomic::AtomicU64,
+    /// Word to clear and futex-wake at exit (CLONE_CHILD_CLEARTID,
+    /// set_tid_address); how pthread_join learns a thread ended.
+    pub clear_child_tid: core::sync::atomic::AtomicU64,
     /// Fault injection for this task's allocations (Linux: fail_nth).
     pub fail_nth: FailNth,
     /// Boot-relative creation time in ns (Linux: start_time).

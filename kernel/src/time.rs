@@ -71,7 +71,19 @@ fn sleep_until(deadline_ns: u64) -> Result<(), Errno> {
 ///
 /// Linux: the hrtimer interrupt (hrtimer_interrupt()) plays this part.
 pub fn timer_tick_wake() {
-    SLEEP_WAIT.wake_up();
+    SLEEP_WAIT.wake_up_mode(crate::task::TASK_INTERRUPTIBLE);
+}
+
+/// Makes the current task runnable again at the next tick, for sleepers
+/// with a deadline that wait on something else (futexes).
+pub fn wake_at_next_tick() {
+    SLEEP_WAIT.prepare_to_wait(crate::task::TASK_INTERRUPTIBLE);
+}
+
+/// Converts an absolute time on CLOCK_REALTIME (or CLOCK_MONOTONIC) to the
+/// monotonic clock.
+pub fn to_monotonic(realtime: bool, abs_ns: u64) -> u64 {
+    if realtime { abs_ns.saturating_sub(BOOT_EPOCH_SECS * 1_000_000_000) } else { abs_ns }
 }
 
 fn read_timespec(addr: u64) -> Result<u64, Errno> {

@@ -164,6 +164,7 @@ extern "C" fn ret_from_fork(kthread: u64) {
     if kthread == 1 {
         crate::kthread::ret_from_kernel_thread();
     }
+    crate::fork::schedule_tail_set_child_tid();
     with_current_pt_regs(crate::arch::traps::exit_to_user_mode);
 }
 
