@@ -549,12 +549,14 @@ mod tests {
                 *pids2.lock() = (t, c);
                 0
             })?;
-            kassert_eq!(kernel_wait4(leader, 0).map(|r| r.pid), Ok(leader));
+            kassert!(wait_until(200, || find_task_by_vpid(leader).is_some_and(|t| t.exit_state() == EXIT_ZOMBIE)));
             let (thread, child) = *pids.lock();
             kassert!(thread > 0 && child > 0);
             kassert_eq!(find_task_by_vpid(thread).map(|t| t.tgid()), Some(leader), "CLONE_THREAD joins the group");
             kassert_eq!(parent_pid(child), Some(thread), "the orphan went to its dead parent's sibling thread");
+            kassert_eq!(kernel_wait4(leader, WNOHANG), Ok(WaitResult { pid: 0, status: 0 }), "a zombie leader is not reaped while a thread lives");
             release.complete_all();
+            kassert_eq!(kernel_wait4(leader, 0).map(|r| r.pid), Ok(leader), "reaped once the last thread is gone");
             kassert!(wait_until(200, || find_task_by_vpid(child).is_none() && find_task_by_vpid(thread).is_none()));
         }
     }
