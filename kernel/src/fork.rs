@@ -403,7 +403,7 @@ fn check_clone_flags(flags: CloneFlags) -> Result<(), Errno> {
 /// `ENOMEM` when the task or its stack cannot be allocated.
 fn dup_task_struct(orig: &TaskStruct, args: &KernelCloneArgs) -> Result<Arc<TaskStruct>, Errno> {
     let stack = KernelStack::alloc()?;
-    let comm = args.name.map_or_else(|| orig.comm(), Comm::from_str);
+    let comm = args.name.map_or_else(|| orig.comm(), Comm::new);
     let tsk = Arc::try_new(TaskStruct {
         state: AtomicU32::new(orig.state()),
         flags: AtomicU32::new(orig.flags()),

@@ -43,7 +43,7 @@ static FUTEX_QUEUE: SpinLock<Vec<FutexQ>> = SpinLock::new(Vec::new());
 
 /// Linux: get_futex_key() in kernel/futex/core.c
 fn get_futex_key(uaddr: u64, private: bool) -> Result<FutexKey, Errno> {
-    if uaddr % 4 != 0 {
+    if !uaddr.is_multiple_of(4) {
         return Err(Errno::EINVAL);
     }
     let mm = current().mm.lock().clone().ok_or(Errno::EFAULT)?;

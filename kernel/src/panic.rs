@@ -22,13 +22,13 @@ impl Write for EmergencyConsole {
 #[panic_handler]
 fn panic(info: &PanicInfo<'_>) -> ! {
     x86_64::instructions::interrupts::disable();
-    let _ = write!(EmergencyConsole, "Kernel panic - not syncing: {}\n", info.message());
+    let _ = writeln!(EmergencyConsole, "Kernel panic - not syncing: {}", info.message());
     if let Some(location) = info.location() {
-        let _ = write!(EmergencyConsole, "  at {}:{}:{}\n", location.file(), location.line(), location.column());
+        let _ = writeln!(EmergencyConsole, "  at {}:{}:{}", location.file(), location.line(), location.column());
     }
     if let Some(test) = crate::ktest::running_test() {
-        let _ = write!(EmergencyConsole, "test {test} ... FAILED (panicked)\n");
+        let _ = writeln!(EmergencyConsole, "test {test} ... FAILED (panicked)");
     }
-    let _ = write!(EmergencyConsole, "---[ end Kernel panic - not syncing ]---\n");
+    let _ = writeln!(EmergencyConsole, "---[ end Kernel panic - not syncing ]---");
     exit_qemu(QemuExitCode::Failed)
 }

@@ -265,11 +265,10 @@ pub fn arch_do_signal_or_restart(regs: &mut crate::arch::entry::calling::PtRegs)
                 }
                 let mask = action.mask | if action.flags & SA_NODEFER != 0 { 0 } else { sigmask(sig) };
                 t.blocked.fetch_or(mask, Ordering::Relaxed);
-                if action.flags & SA_RESETHAND != 0 {
-                    if let Some(sh) = t.sighand.lock().as_ref() {
+                if action.flags & SA_RESETHAND != 0
+                    && let Some(sh) = t.sighand.lock().as_ref() {
                         sh.action.lock()[sig as usize - 1].handler = SIG_DFL;
                     }
-                }
                 return;
             }
         }

@@ -81,7 +81,7 @@ pub struct Comm([u8; TASK_COMM_LEN]);
 
 impl Comm {
     /// Truncates `name` to 15 bytes, as `__set_task_comm` does.
-    pub fn from_str(name: &str) -> Comm {
+    pub fn new(name: &str) -> Comm {
         let mut comm = [0; TASK_COMM_LEN];
         let mut len = name.len().min(TASK_COMM_LEN - 1);
         while !name.is_char_boundary(len) {
@@ -226,12 +226,12 @@ impl TaskStruct {
 
     /// The command name without waiting for its lock (fault reports).
     pub fn comm_lossy(&self) -> Comm {
-        self.comm.try_lock().map_or(Comm::from_str("?"), |c| *c)
+        self.comm.try_lock().map_or(Comm::new("?"), |c| *c)
     }
 
     /// Renames the task (Linux: __set_task_comm()).
     pub fn set_comm(&self, name: &str) {
-        *self.comm.lock() = Comm::from_str(name);
+        *self.comm.lock() = Comm::new(name);
     }
 
     /// The lowest address of the kernel stack, if it has its own.

@@ -40,7 +40,7 @@ pub fn init_task_init() -> &'static Arc<TaskStruct> {
             tgid: AtomicI32::new(0),
             thread_pid: SpinLock::new(None),
             family: LockedBy::new(Family::default()),
-            comm: SpinLock::new(Comm::from_str("swapper/0")),
+            comm: SpinLock::new(Comm::new("swapper/0")),
             mm: SpinLock::new(None),
             files: SpinLock::new(Some(Arc::new(FilesStruct::default()))),
             fs: SpinLock::new(Some(FsStruct::new_root().expect("memory at boot"))),

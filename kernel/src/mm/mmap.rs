@@ -120,7 +120,7 @@ fn get_unmapped_area(st: &MmapState, len: u64) -> Result<u64, Errno> {
 pub fn do_mmap(mm: &MmStruct, addr: u64, len: u64, prot: u64, flags: u64, backing: VmBacking) -> Result<u64, Errno> {
     let len = page_align(len).filter(|&l| l != 0).ok_or(Errno::EINVAL)?;
     let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0;
-    if fixed && (addr % PAGE_SIZE as u64 != 0 || addr.checked_add(len).is_none_or(|end| end > TASK_SIZE)) {
+    if fixed && (!addr.is_multiple_of(PAGE_SIZE as u64) || addr.checked_add(len).is_none_or(|end| end > TASK_SIZE)) {
         return Err(Errno::EINVAL);
     }
     let mut vm_flags = calc_vm_prot_bits(prot);
@@ -186,7 +186,7 @@ fn unmap_locked(mm: &MmStruct, st: &mut MmapState, start: u64, len: u64) -> Resu
 /// `EINVAL` for an unaligned or out-of-range request.
 pub fn do_munmap(mm: &MmStruct, start: u64, len: u64) -> Result<(), Errno> {
     let len = page_align(len).filter(|&l| l != 0).ok_or(Errno::EINVAL)?;
-    if start % PAGE_SIZE as u64 != 0 || start.checked_add(len).is_none_or(|end| end > TASK_SIZE) {
+    if !start.is_multiple_of(PAGE_SIZE as u64) || start.checked_add(len).is_none_or(|end| end > TASK_SIZE) {
         return Err(Errno::EINVAL);
     }
     unmap_locked(mm, &mut mm.mmap.lock(), start, len)
@@ -199,7 +199,7 @@ pub fn do_munmap(mm: &MmStruct, start: u64, len: u64) -> Result<(), Errno> {
 /// # Errors
 /// `EINVAL` for bad arguments, `ENOMEM` if part of the range is unmapped.
 pub fn do_mprotect(mm: &MmStruct, start: u64, len: u64, prot: u64) -> Result<(), Errno> {
-    if start % PAGE_SIZE as u64 != 0 || prot & !(PROT_READ | PROT_WRITE | PROT_EXEC) != 0 {
+    if !start.is_multiple_of(PAGE_SIZE as u64) || prot & !(PROT_READ | PROT_WRITE | PROT_EXEC) != 0 {
         return Err(Errno::EINVAL);
     }
     let len = page_align(len).ok_or(Errno::ENOMEM)?;
@@ -279,7 +279,7 @@ pub fn sys_mmap(addr: u64, len: u64, prot: u64, flags: u64, fd: i32, off: u64) -
         let start = (off as usize).min(data.len());
         VmBacking::File(super::mm_types::VmFile { data, pgoff: start as u64, len: (data.len() - start) as u64 })
     };
-    if off % PAGE_SIZE as u64 != 0 {
+    if !off.is_multiple_of(PAGE_SIZE as u64) {
         return Err(Errno::EINVAL);
     }
     do_mmap(&*current_mm()?, addr, len, prot, flags, backing)

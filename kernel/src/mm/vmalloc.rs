@@ -28,7 +28,10 @@ pub const MAX_STACKS: usize = 16384;
 const NR_CACHED_STACKS: usize = 2;
 
 static VMALLOC_START: Once<VirtAddr> = Once::new();
-static CACHED_STACKS: SpinLock<[Option<(usize, [Option<PhysFrame>; THREAD_PAGES])>; NR_CACHED_STACKS]> =
+/// A cached stack: its virtual slot and its (still mapped) pages.
+type CachedStack = (usize, [Option<PhysFrame>; THREAD_PAGES]);
+
+static CACHED_STACKS: SpinLock<[Option<CachedStack>; NR_CACHED_STACKS]> =
     SpinLock::new([None; NR_CACHED_STACKS]);
 static SLOTS: SpinLock<[u64; MAX_STACKS / 64]> = SpinLock::new([0; MAX_STACKS / 64]);
 
