@@ -1,1 +1,123 @@
-fn main() {}
+//! The runner: `cargo run -p boot --release -- [OPTIONS]` boots the kernel in
+//! QEMU with its serial console on this terminal. See `USAGE`.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use boot::{Console, Exit, Firmware, ImageSpec, RunSpec};
+
+const USAGE: &str = "\
+Usage: cargo run -p boot --release -- [OPTIONS]
+
+Boots the lifecycle kernel in QEMU; its serial console (COM1) is this terminal.
+
+Options:
+  --bios            boot through legacy BIOS (default)
+  --uefi            boot through UEFI (OVMF)
+  --initrd PATH     initramfs: a directory (packed as a newc cpio archive)
+                    or a ready cpio archive, used as is
+  --append ARGS     kernel command line, e.g. --append ktest or --append lkdtm=PANIC
+  --timeout SECS    stop QEMU after SECS seconds and fail (default: no limit)
+  --smp N           number of CPUs (default 1)
+  --memory MIB      guest memory in MiB (default 256)
+  --gdb             start halted and wait for gdb on localhost:1234
+  --kernel PATH     boot this kernel ELF instead of the one cargo built
+  -h, --help        print this help
+
+Exit status: 0 if the kernel reports success, 1 if the run fails in any way
+(kernel failure, triple fault, timeout, QEMU error), 2 for bad options.
+On a terminal, Ctrl-A x quits QEMU and Ctrl-A b sends a break.
+";
+
+/// Everything the command line chooses.
+struct Options {
+    image: ImageSpec,
+    cmdline: String,
+    timeout: Option<Duration>,
+    smp: u32,
+    memory_mib: u32,
+    gdb: bool,
+}
+
+fn main() -> ExitCode {
+    let options = match parse(std::env::args().skip(1)) {
+        Ok(Some(options)) => options,
+        Ok(None) => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("boot: {message}\nTry --help.");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&options) {
+        Ok(Exit::Success) => ExitCode::SUCCESS,
+        Ok(exit) => {
+            eprintln!("boot: {exit}");
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("boot: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(options: &Options) -> std::io::Result<Exit> {
+    let image = boot::build_image(&options.image)?;
+    let mut run = RunSpec::new(image, options.image.firmware);
+    run.cmdline.clone_from(&options.cmdline);
+    run.timeout = options.timeout;
+    run.smp = options.smp;
+    run.memory_mib = options.memory_mib;
+    run.gdb = options.gdb;
+    run.console = match std::io::stdin().is_terminal() {
+        true => Console::Interactive,
+        false => Console::Captured { echo: true },
+    };
+    if options.gdb {
+        let elf = options.image.kernel.display();
+        eprintln!("gdb: QEMU is halted, waiting for a debugger on localhost:1234");
+        eprintln!("gdb: kernel symbols: {elf}");
+        eprintln!("gdb: attach with: gdb {elf} -ex 'target remote localhost:1234'");
+    }
+    Ok(boot::run_qemu(&run)?.exit)
+}
+
+/// Parses the flags; `Ok(None)` means `--help`.
+fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
+    let mut options = Options {
+        image: ImageSpec::new(Firmware::Bios),
+        cmdline: String::new(),
+        timeout: None,
+        smp: 1,
+        memory_mib: 256,
+        gdb: false,
+    };
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().ok_or(format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--bios" => options.image.firmware = Firmware::Bios,
+            "--uefi" => options.image.firmware = Firmware::Uefi,
+            "--initrd" => options.image.ramdisk = Some(PathBuf::from(value()?)),
+            "--append" => options.cmdline = value()?,
+            "--timeout" => options.timeout = Some(Duration::from_secs(number(&flag, &value()?)?)),
+            "--smp" => options.smp = number(&flag, &value()?)?,
+            "--memory" => options.memory_mib = number(&flag, &value()?)?,
+            "--gdb" => options.gdb = true,
+            "--kernel" => options.image.kernel = PathBuf::from(value()?),
+            "-h" | "--help" => return Ok(None),
+            _ => return Err(format!("unknown option {flag}")),
+        }
+    }
+    Ok(Some(options))
+}
+
+fn number<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, String> {
+    value
+        .parse()
+        .map_err(|_| format!("{flag} wants a number, not {value:?}"))
+}

@@ -1,1 +1,300 @@
-//! placeholder
+//! The host test suite's machinery: boot the kernel in QEMU, judge each run by
+//! its exit status and serial lines, print one line per test.
+//!
+//! A scenario is a name and a function `fn(&Ctx) -> Result<(), Failure>`;
+//! `tests/suite.rs` lists them in a table. Inside, [`Ctx::boot`] boots the
+//! kernel as a [`Boot`] describes and returns the [`Outcome`]. Boots are
+//! memoized: scenarios that ask for the same `Boot` share one QEMU run, so a
+//! scenario may compare its boot with another's for free. Scenarios run two at
+//! a time (the machines have two cores), and the report prints in table order:
+//!
+//! ```text
+//! test lkdtm::panic_fails_the_run_with_the_panic_line ... ok
+//! ...
+//! 12 passed, 0 failed
+//! ```
+
+pub mod ktest;
+pub mod user;
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::panic::{self, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread;
+use std::time::Duration;
+
+pub use boot::{Exit, Firmware, Outcome};
+
+/// Per-boot limit unless a scenario sets its own.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Serial lines shown under a failed test.
+const TAIL_LINES: usize = 40;
+
+/// How many QEMUs may run at once.
+const JOBS: usize = 2;
+
+/// One boot of the kernel: what the image holds and how QEMU runs it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Boot {
+    /// BIOS or UEFI.
+    pub firmware: Firmware,
+    /// The kernel command line.
+    pub cmdline: String,
+    /// The initramfs: a directory or a cpio archive.
+    pub initrd: Option<PathBuf>,
+    /// QEMU is killed after this long.
+    pub timeout: Duration,
+}
+
+impl Boot {
+    /// A BIOS boot with this command line and the default timeout.
+    pub fn bios(cmdline: &str) -> Self {
+        Boot {
+            firmware: Firmware::Bios,
+            cmdline: cmdline.into(),
+            initrd: None,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// A UEFI boot with this command line and the default timeout.
+    pub fn uefi(cmdline: &str) -> Self {
+        Boot {
+            firmware: Firmware::Uefi,
+            ..Boot::bios(cmdline)
+        }
+    }
+
+    /// The same boot with a ramdisk.
+    pub fn initrd(self, initrd: impl Into<PathBuf>) -> Self {
+        Boot {
+            initrd: Some(initrd.into()),
+            ..self
+        }
+    }
+
+    /// The same boot with another timeout.
+    pub fn timeout(self, secs: u64) -> Self {
+        Boot {
+            timeout: Duration::from_secs(secs),
+            ..self
+        }
+    }
+
+    fn run(&self) -> Result<Outcome, String> {
+        let image = boot::build_image(&boot::ImageSpec {
+            firmware: self.firmware,
+            kernel: boot::KERNEL.into(),
+            ramdisk: self.initrd.clone(),
+        })
+        .map_err(|e| format!("making the disk image: {e}"))?;
+        let mut run = boot::RunSpec::new(image, self.firmware);
+        run.cmdline.clone_from(&self.cmdline);
+        run.timeout = Some(self.timeout);
+        boot::run_qemu(&run).map_err(|e| format!("running QEMU: {e}"))
+    }
+}
+
+/// Why a test failed: a message, and the boot it judged, if any.
+#[derive(Debug)]
+pub struct Failure {
+    message: String,
+    outcome: Option<Arc<Outcome>>,
+}
+
+impl Failure {
+    /// A failure not tied to a boot.
+    pub fn new(message: impl Into<String>) -> Self {
+        Failure {
+            message: message.into(),
+            outcome: None,
+        }
+    }
+
+    /// A failure judged from `outcome`; the report shows its exit and serial tail.
+    pub fn of(outcome: &Arc<Outcome>, message: impl Into<String>) -> Self {
+        Failure {
+            message: message.into(),
+            outcome: Some(Arc::clone(outcome)),
+        }
+    }
+
+    fn describe(&self) -> String {
+        let mut text = String::new();
+        for line in self.message.lines() {
+            let _ = writeln!(text, "    {line}");
+        }
+        if let Some(outcome) = &self.outcome {
+            let lines: Vec<&str> = outcome.lines().collect();
+            let shown = &lines[lines.len().saturating_sub(TAIL_LINES)..];
+            let secs = outcome.elapsed.as_secs_f64();
+            let _ = writeln!(text, "    exit: {} after {secs:.1} s", outcome.exit);
+            let _ = writeln!(
+                text,
+                "    serial (last {} of {} lines):",
+                shown.len(),
+                lines.len()
+            );
+            for line in shown {
+                let _ = writeln!(text, "    | {line}");
+            }
+        }
+        text
+    }
+}
+
+/// Fails unless the run ended with `expected`.
+///
+/// # Errors
+/// The run ended another way.
+pub fn expect_exit(outcome: &Arc<Outcome>, expected: Exit) -> Result<(), Failure> {
+    match outcome.exit == expected {
+        true => Ok(()),
+        false => Err(Failure::of(
+            outcome,
+            format!("expected the run to end with: {expected}"),
+        )),
+    }
+}
+
+/// Fails unless some serial line contains `needle`.
+///
+/// # Errors
+/// No line does.
+pub fn expect_line(outcome: &Arc<Outcome>, needle: &str) -> Result<(), Failure> {
+    match outcome.lines().any(|line| line.contains(needle)) {
+        true => Ok(()),
+        false => Err(Failure::of(
+            outcome,
+            format!("no serial line contains {needle:?}"),
+        )),
+    }
+}
+
+/// A named test and its result, as printed.
+struct Verdict {
+    name: String,
+    result: Result<(), Failure>,
+}
+
+impl Verdict {
+    fn print(&self) {
+        match &self.result {
+            Ok(()) => println!("test {} ... ok", self.name),
+            Err(failure) => print!("test {} ... FAILED\n{}", self.name, failure.describe()),
+        }
+    }
+}
+
+/// What a scenario sees: the shared boots, and a place for extra tests it
+/// finds on the way (the kernel's own tests).
+pub struct Ctx<'a> {
+    boots: &'a Boots,
+    found: Mutex<Vec<Verdict>>,
+}
+
+impl Ctx<'_> {
+    /// Boots the kernel as `boot` says, or waits for the scenario that already is.
+    ///
+    /// # Errors
+    /// The image could not be made or QEMU could not be run.
+    pub fn boot(&self, boot: &Boot) -> Result<Arc<Outcome>, Failure> {
+        let cell = Arc::clone(self.boots.lock().unwrap().entry(boot.clone()).or_default());
+        cell.get_or_init(|| boot.run().map(Arc::new))
+            .clone()
+            .map_err(Failure::new)
+    }
+
+    /// Reports one more test, printed after the scenario's own line.
+    pub fn record(&self, name: String, result: Result<(), Failure>) {
+        self.found.lock().unwrap().push(Verdict { name, result });
+    }
+}
+
+type Boots = Mutex<HashMap<Boot, Arc<OnceLock<Result<Arc<Outcome>, String>>>>>;
+
+/// A test: a name that says what should happen, and the check.
+pub struct Scenario {
+    /// `area::behaviour_as_a_sentence`.
+    pub name: &'static str,
+    /// Arranges a boot (or more), acts, asserts.
+    pub run: fn(&Ctx) -> Result<(), Failure>,
+}
+
+/// Runs the scenarios whose names contain one of the command-line filters (all
+/// if none), prints a line per test and the closing count, and returns failure
+/// if any test failed.
+pub fn main(scenarios: &[Scenario]) -> ExitCode {
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let chosen: Vec<&Scenario> = scenarios
+        .iter()
+        .filter(|s| filters.is_empty() || filters.iter().any(|f| s.name.contains(f.as_str())))
+        .collect();
+    println!("running {} scenarios, {JOBS} at a time", chosen.len());
+
+    let boots = Boots::default();
+    let next = Mutex::new(chosen.iter().enumerate());
+    let (done, results) = mpsc::channel();
+    let (mut passed, mut failed) = (0, 0);
+    thread::scope(|scope| {
+        for _ in 0..JOBS {
+            let (next, done, boots) = (&next, done.clone(), &boots);
+            scope.spawn(move || {
+                while let Some((index, scenario)) = next.lock().unwrap().next() {
+                    let _ = done.send((index, run_one(scenario, boots)));
+                }
+            });
+        }
+        drop(done);
+        // Print in table order: hold results that finish before their predecessors.
+        let mut pending = HashMap::new();
+        let mut printed = 0;
+        for (index, verdicts) in results {
+            pending.insert(index, verdicts);
+            while let Some(verdicts) = pending.remove(&printed) {
+                for verdict in verdicts {
+                    verdict.print();
+                    match verdict.result {
+                        Ok(()) => passed += 1,
+                        Err(_) => failed += 1,
+                    }
+                }
+                printed += 1;
+            }
+        }
+    });
+    println!("{passed} passed, {failed} failed");
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn run_one(scenario: &Scenario, boots: &Boots) -> Vec<Verdict> {
+    let ctx = Ctx {
+        boots,
+        found: Mutex::default(),
+    };
+    // The panic hook has already printed the message and location to stderr.
+    let result =
+        panic::catch_unwind(AssertUnwindSafe(|| (scenario.run)(&ctx))).unwrap_or_else(|_| {
+            Err(Failure::new(
+                "the scenario panicked (message and location above)",
+            ))
+        });
+    let mut verdicts = vec![Verdict {
+        name: scenario.name.into(),
+        result,
+    }];
+    verdicts.append(&mut ctx.found.into_inner().unwrap());
+    verdicts
+}

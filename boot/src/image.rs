@@ -1,0 +1,175 @@
+//! Bootable disk images: the `bootloader` crate wraps the kernel ELF (and an
+//! optional ramdisk) into a BIOS (MBR) or UEFI (GPT) disk.
+//!
+//! Images are made at run time, because the ramdisk is a run-time choice, and
+//! cached by content in this crate's `OUT_DIR` under `target/`: a second boot of
+//! the same kernel and ramdisk reuses the image. The cache keeps the
+//! `KEEP_IMAGES` most recently used images and deletes older ones.
+
+use std::collections::hash_map::DefaultHasher;
+use std::fs;
+use std::hash::{Hash, Hasher};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use crate::cpio;
+
+/// The kernel ELF that cargo built for this crate (the artifact dependency in
+/// `boot/Cargo.toml`). It doubles as the symbol file for gdb.
+pub const KERNEL: &str = env!("CARGO_BIN_FILE_KERNEL_kernel");
+
+/// Part of the cache key, so that a new bootloader makes new images.
+/// Keep in step with the exact version pinned in `boot/Cargo.toml`.
+const BOOTLOADER: &str = "bootloader 0.11.17";
+
+const KEEP_IMAGES: usize = 16;
+
+/// The firmware that starts the bootloader.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Firmware {
+    /// Legacy BIOS (SeaBIOS in QEMU), booting from an MBR disk.
+    Bios,
+    /// UEFI (OVMF in QEMU), booting from a GPT disk.
+    Uefi,
+}
+
+impl Firmware {
+    fn name(self) -> &'static str {
+        match self {
+            Firmware::Bios => "bios",
+            Firmware::Uefi => "uefi",
+        }
+    }
+}
+
+/// What goes into a disk image.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ImageSpec {
+    /// BIOS or UEFI disk layout.
+    pub firmware: Firmware,
+    /// The kernel ELF; [`KERNEL`] unless overridden.
+    pub kernel: PathBuf,
+    /// The initramfs: a directory (packed into a `newc` cpio archive) or a
+    /// ready archive file, used as is.
+    pub ramdisk: Option<PathBuf>,
+}
+
+impl ImageSpec {
+    /// The cargo-built kernel, no ramdisk.
+    pub fn new(firmware: Firmware) -> Self {
+        ImageSpec {
+            firmware,
+            kernel: PathBuf::from(KERNEL),
+            ramdisk: None,
+        }
+    }
+}
+
+/// Makes the disk image for `spec`, or finds it in the cache, and returns its path.
+///
+/// # Errors
+/// Reading the kernel or ramdisk, packing a ramdisk directory, or writing the
+/// image failed; the error names the file.
+pub fn build_image(spec: &ImageSpec) -> io::Result<PathBuf> {
+    let kernel = read(&spec.kernel)?;
+    let ramdisk = match &spec.ramdisk {
+        Some(dir) if dir.is_dir() => Some(cpio::pack_dir(dir).map_err(|e| context(dir, e))?),
+        Some(file) => Some(read(file)?),
+        None => None,
+    };
+    let cache = Path::new(env!("OUT_DIR")).join("images");
+    let key = cache_key(spec.firmware, &kernel, ramdisk.as_deref());
+    let image = cache.join(format!("{key:016x}-{}.img", spec.firmware.name()));
+    if image.is_file() {
+        touch(&image);
+        return Ok(image);
+    }
+
+    fs::create_dir_all(&cache).map_err(|e| context(&cache, e))?;
+    // The bootloader crate takes the ramdisk as a file. The image is written
+    // under a temporary name and renamed, so a concurrent boot never sees half of it.
+    let ramdisk_file = ramdisk
+        .map(|bytes| write_temp(&cache, &bytes))
+        .transpose()?;
+    let partial = tempfile::Builder::new()
+        .suffix(".part")
+        .tempfile_in(&cache)?;
+    create_disk_image(
+        spec,
+        ramdisk_file.as_ref().map(|f| f.path()),
+        partial.path(),
+    )
+    .map_err(|e| context(&image, e))?;
+    partial
+        .persist(&image)
+        .map_err(|e| context(&image, e.error))?;
+    prune(&cache);
+    Ok(image)
+}
+
+/// Runs the `bootloader` crate's image builder for `spec.firmware`.
+fn create_disk_image(spec: &ImageSpec, ramdisk: Option<&Path>, out: &Path) -> io::Result<()> {
+    let made = match spec.firmware {
+        Firmware::Bios => {
+            let mut boot = bootloader::BiosBoot::new(&spec.kernel);
+            if let Some(ramdisk) = ramdisk {
+                boot.set_ramdisk(ramdisk);
+            }
+            boot.create_disk_image(out)
+        }
+        Firmware::Uefi => {
+            let mut boot = bootloader::UefiBoot::new(&spec.kernel);
+            if let Some(ramdisk) = ramdisk {
+                boot.set_ramdisk(ramdisk);
+            }
+            boot.create_disk_image(out)
+        }
+    };
+    made.map_err(|e| io::Error::other(format!("{e:#}")))
+}
+
+fn cache_key(firmware: Firmware, kernel: &[u8], ramdisk: Option<&[u8]>) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    (BOOTLOADER, firmware, kernel, ramdisk).hash(&mut hasher);
+    hasher.finish()
+}
+
+/// Deletes all but the `KEEP_IMAGES` most recently used images. Best effort:
+/// a failure here costs disk space, not correctness.
+fn prune(cache: &Path) {
+    let Ok(entries) = fs::read_dir(cache) else {
+        return;
+    };
+    let mut images: Vec<(SystemTime, PathBuf)> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|ext| ext == "img"))
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    images.sort_by_key(|(used, _)| std::cmp::Reverse(*used));
+    for (_, old) in images.into_iter().skip(KEEP_IMAGES) {
+        let _ = fs::remove_file(old);
+    }
+}
+
+/// Marks `image` as just used, for `prune`.
+fn touch(image: &Path) {
+    let _ = fs::File::options()
+        .append(true)
+        .open(image)
+        .and_then(|f| f.set_modified(SystemTime::now()));
+}
+
+fn write_temp(dir: &Path, bytes: &[u8]) -> io::Result<tempfile::NamedTempFile> {
+    let mut file = tempfile::Builder::new().suffix(".cpio").tempfile_in(dir)?;
+    io::Write::write_all(&mut file, bytes)?;
+    Ok(file)
+}
+
+fn read(path: &Path) -> io::Result<Vec<u8>> {
+    fs::read(path).map_err(|e| context(path, e))
+}
+
+fn context(path: &Path, error: io::Error) -> io::Error {
+    io::Error::new(error.kind(), format!("{}: {error}", path.display()))
+}

@@ -1,0 +1,21 @@
+//! Host side of lifecycle: makes bootable disk images of the kernel and boots
+//! them in QEMU. The runner (`src/main.rs`) and the test suite (`tests/`) both
+//! use it:
+//!
+//! ```no_run
+//! use boot::{Firmware, ImageSpec, RunSpec, build_image, run_qemu};
+//!
+//! let image = build_image(&ImageSpec::new(Firmware::Bios))?;
+//! let mut run = RunSpec::new(image, Firmware::Bios);
+//! run.cmdline = "ktest".into();
+//! let outcome = run_qemu(&run)?;
+//! println!("{}", outcome.exit);
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+pub mod cpio;
+mod image;
+mod qemu;
+
+pub use image::{Firmware, ImageSpec, KERNEL, build_image};
+pub use qemu::{Console, Exit, OVMF, Outcome, QEMU, RunSpec, run_qemu};

@@ -1,0 +1,262 @@
+//! Booting a disk image in QEMU (TCG, never KVM) and judging how the run ended.
+//!
+//! The kernel ends a run by writing to the isa-debug-exit port: 0x10 for
+//! success, 0x11 for failure. QEMU then exits with `(value << 1) | 1`, so 33 or
+//! 35. With `-no-reboot` a triple fault ends QEMU with status 0, which counts
+//! as a failure like any status other than 33.
+
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::Firmware;
+
+/// The emulator binary, looked up in `PATH`.
+pub const QEMU: &str = "qemu-system-x86_64";
+
+/// UEFI firmware for QEMU (Debian's `ovmf` package): code and variables in one
+/// file, loaded with `-bios` so that no writable variable store is needed.
+pub const OVMF: &str = "/usr/share/ovmf/OVMF.fd";
+
+const INSTALL: &str = "apt-get install -y qemu-system-x86 ovmf";
+
+/// The arguments every boot gets; see the module comment for the exit device.
+#[rustfmt::skip]
+const QEMU_ARGS: &[&str] = &[
+    "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+    "-no-reboot",
+    "-display", "none",
+];
+
+const SUCCESS: i32 = 33;
+const FAILURE: i32 = 35;
+
+/// Where COM1 goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Console {
+    /// QEMU owns the terminal: serial and monitor multiplexed on stdio
+    /// (Ctrl-A x quits, Ctrl-A b sends a break). Nothing is captured.
+    Interactive,
+    /// Serial output is captured into [`Outcome::serial`], and copied to
+    /// stdout as it arrives if `echo` is set. QEMU gets no stdin.
+    Captured {
+        /// Also stream the output to this process's stdout.
+        echo: bool,
+    },
+}
+
+/// How to run QEMU.
+#[derive(Clone, Debug)]
+pub struct RunSpec {
+    /// A disk image from [`crate::build_image`].
+    pub image: PathBuf,
+    /// Must match the firmware the image was built for.
+    pub firmware: Firmware,
+    /// Kernel command line, handed over as the fw_cfg file `opt/lifecycle/cmdline`.
+    pub cmdline: String,
+    /// Kill QEMU after this long; `None` waits forever.
+    pub timeout: Option<Duration>,
+    /// Number of CPUs.
+    pub smp: u32,
+    /// Guest memory in MiB.
+    pub memory_mib: u32,
+    /// Start halted with a gdb stub on localhost:1234 (`-s -S`).
+    pub gdb: bool,
+    /// Where the serial console goes.
+    pub console: Console,
+}
+
+impl RunSpec {
+    /// One CPU, 256 MiB, empty command line, no timeout, output captured silently.
+    pub fn new(image: PathBuf, firmware: Firmware) -> Self {
+        RunSpec {
+            image,
+            firmware,
+            cmdline: String::new(),
+            timeout: None,
+            smp: 1,
+            memory_mib: 256,
+            gdb: false,
+            console: Console::Captured { echo: false },
+        }
+    }
+}
+
+/// How a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// The kernel wrote 0x10 to the exit port.
+    Success,
+    /// The kernel wrote 0x11 to the exit port.
+    Failure,
+    /// QEMU exited with status 0: under `-no-reboot`, a triple fault or a reset.
+    Reset,
+    /// The run took longer than the timeout and QEMU was killed.
+    Timeout(Duration),
+    /// QEMU exited some other way (bad arguments, killed by a signal).
+    Qemu(ExitStatus),
+}
+
+impl fmt::Display for Exit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Exit::Success => write!(f, "kernel reported success (QEMU exit status {SUCCESS})"),
+            Exit::Failure => write!(f, "kernel reported failure (QEMU exit status {FAILURE})"),
+            Exit::Reset => write!(f, "triple fault or reset (QEMU exit status 0)"),
+            Exit::Timeout(after) => write!(f, "timeout after {} s", after.as_secs_f64()),
+            Exit::Qemu(status) => write!(f, "QEMU ended unexpectedly: {status}"),
+        }
+    }
+}
+
+/// The result of [`run_qemu`].
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// How the run ended.
+    pub exit: Exit,
+    /// Everything the kernel wrote to COM1 (empty for [`Console::Interactive`]).
+    pub serial: String,
+    /// Wall-clock time from starting QEMU to its end.
+    pub elapsed: Duration,
+}
+
+impl Outcome {
+    /// The serial output as lines, without `\r`.
+    pub fn lines(&self) -> impl Iterator<Item = &str> {
+        self.serial.lines().map(|line| line.trim_end_matches('\r'))
+    }
+}
+
+/// Boots `spec.image` in QEMU and waits for it to end or time out.
+///
+/// # Errors
+/// QEMU or OVMF is missing (the message names the install command), or QEMU
+/// could not be started or waited for.
+pub fn run_qemu(spec: &RunSpec) -> io::Result<Outcome> {
+    if spec.firmware == Firmware::Uefi && !Path::new(OVMF).is_file() {
+        let message = format!("{OVMF} not found: {INSTALL}");
+        return Err(io::Error::new(io::ErrorKind::NotFound, message));
+    }
+    let cmdline = tempfile::NamedTempFile::new()?;
+    std::fs::write(cmdline.path(), &spec.cmdline)?;
+    let mut qemu = command(spec, cmdline.path());
+    let echo = spec.console == Console::Captured { echo: true };
+
+    let start = Instant::now();
+    let mut child = qemu.spawn().map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => io::Error::new(e.kind(), format!("{QEMU} not found: {INSTALL}")),
+        _ => io::Error::new(e.kind(), format!("starting {QEMU}: {e}")),
+    })?;
+    let reader = child
+        .stdout
+        .take()
+        .map(|out| thread::spawn(move || read_serial(out, echo)));
+    let status = wait(&mut child, spec.timeout)?;
+    let elapsed = start.elapsed();
+    let serial = match reader {
+        Some(reader) => reader.join().unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let exit = match (status, spec.timeout) {
+        (Some(status), _) => decode(status),
+        (None, timeout) => Exit::Timeout(timeout.unwrap_or_default()),
+    };
+    Ok(Outcome {
+        exit,
+        serial: String::from_utf8_lossy(&serial).into_owned(),
+        elapsed,
+    })
+}
+
+/// The QEMU command line for `spec`, reading the kernel command line from `cmdline`.
+fn command(spec: &RunSpec, cmdline: &Path) -> Command {
+    let mut qemu = Command::new(QEMU);
+    qemu.args(QEMU_ARGS);
+    qemu.arg("-drive").arg(format!(
+        "format=raw,snapshot=on,file={}",
+        escape(&spec.image)
+    ));
+    qemu.arg("-fw_cfg").arg(format!(
+        "name=opt/lifecycle/cmdline,file={}",
+        escape(cmdline)
+    ));
+    qemu.arg("-m").arg(format!("{}M", spec.memory_mib));
+    qemu.arg("-smp").arg(spec.smp.to_string());
+    if spec.firmware == Firmware::Uefi {
+        qemu.args(["-bios", OVMF]);
+    }
+    if spec.gdb {
+        qemu.args(["-s", "-S"]);
+    }
+    match spec.console {
+        Console::Interactive => qemu.args(["-serial", "mon:stdio"]),
+        Console::Captured { .. } => qemu
+            .args(["-serial", "stdio"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped()),
+    };
+    qemu
+}
+
+fn decode(status: ExitStatus) -> Exit {
+    match status.code() {
+        Some(SUCCESS) => Exit::Success,
+        Some(FAILURE) => Exit::Failure,
+        Some(0) => Exit::Reset,
+        _ => Exit::Qemu(status),
+    }
+}
+
+/// Collects COM1 output until QEMU closes its end, copying it to stdout if `echo`.
+fn read_serial(mut out: ChildStdout, echo: bool) -> Vec<u8> {
+    let mut serial = Vec::new();
+    let mut chunk = [0; 4096];
+    while let Ok(n @ 1..) = out.read(&mut chunk) {
+        serial.extend_from_slice(&chunk[..n]);
+        if echo {
+            let mut stdout = io::stdout().lock();
+            let _ = stdout.write_all(&chunk[..n]).and_then(|()| stdout.flush());
+        }
+    }
+    serial
+}
+
+/// Waits for QEMU to exit; returns `None` if it had to be stopped at the timeout.
+fn wait(child: &mut Child, timeout: Option<Duration>) -> io::Result<Option<ExitStatus>> {
+    let Some(timeout) = timeout else {
+        return child.wait().map(Some);
+    };
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    stop(child)?;
+    Ok(None)
+}
+
+/// Ends QEMU: SIGTERM first, which lets it restore a terminal it put in raw
+/// mode, then SIGKILL if it is still there after two seconds.
+fn stop(child: &mut Child) -> io::Result<()> {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    for _ in 0..40 {
+        if child.try_wait()?.is_some() {
+            return Ok(());
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    child.kill()?;
+    child.wait().map(drop)
+}
+
+/// Escapes a path for a QEMU option list, where `,` separates options.
+fn escape(path: &Path) -> String {
+    path.display().to_string().replace(',', ",,")
+}

@@ -1,0 +1,203 @@
+/*
+ * check.h: the few helpers every user-space test shares.
+ *
+ * A test program names itself once with check_begin("fork_basic"), then
+ * reports each behaviour with CHECK or EXPECT_EQ, whose first argument is
+ * the behaviour as a snake_case sentence:
+ *
+ *     test fork_basic::fork_returns_zero_in_the_child ... ok
+ *     test fork_basic::fork_returns_zero_in_the_child ... FAILED
+ *         expected 0, got 1234
+ *
+ * and ends with `return check_end();`, which is 0 if every check passed
+ * and 1 otherwise. Output goes straight to fd 1 with write(2), never through
+ * stdio buffers, so lines are never duplicated by fork or lost by _exit.
+ */
+#ifndef CHECK_H
+#define CHECK_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *check_program = "?";
+static int check_passed, check_failed;
+
+/* printf to fd 1 in a single write. */
+static inline void say(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof line - 1)
+		n = sizeof line - 1;
+	if (n > 0 && write(1, line, n) < 0)
+		_exit(2);
+}
+
+static inline void check_begin(const char *program)
+{
+	check_program = program;
+}
+
+static inline int check_end(void)
+{
+	return check_failed == 0 ? 0 : 1;
+}
+
+static inline void check_ok(const char *name)
+{
+	check_passed++;
+	say("test %s::%s ... ok\n", check_program, name);
+}
+
+static inline void check_fail(const char *name, const char *fmt, ...)
+{
+	char detail[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof detail, fmt, ap);
+	va_end(ap);
+	check_failed++;
+	say("test %s::%s ... FAILED\n    %s\n", check_program, name, detail);
+}
+
+/* A check that only means something on our kernel, run elsewhere. */
+static inline void check_skip(const char *name, const char *why)
+{
+	check_ok(name);
+	say("    note: skipped, %s\n", why);
+}
+
+/* CHECK(name, condition): passes when the condition holds. */
+#define CHECK(name, cond)                                                      \
+	((cond) ? check_ok(name)                                               \
+		: check_fail(name, "expected %s (%s:%d)", #cond, __FILE__,     \
+			     __LINE__))
+
+/* EXPECT_EQ(name, expected, actual): integers, compared as long long. */
+#define EXPECT_EQ(name, expected, actual)                                      \
+	do {                                                                   \
+		long long e_ = (long long)(expected), a_ = (long long)(actual); \
+		if (e_ == a_)                                                  \
+			check_ok(name);                                        \
+		else                                                           \
+			check_fail(name, "expected %s == %lld, got %lld (%s:%d)", \
+				   #actual, e_, a_, __FILE__, __LINE__);       \
+	} while (0)
+
+/*
+ * EXPECT_ERRNO(name, expected_errno, ret, err): a call that must fail,
+ * given its return value and the errno saved right after it.
+ */
+#define EXPECT_ERRNO(name, expected_errno, ret, err)                           \
+	do {                                                                   \
+		long r_ = (long)(ret);                                         \
+		int x_ = (expected_errno), g_ = (err);                         \
+		if (r_ == -1 && g_ == x_)                                      \
+			check_ok(name);                                        \
+		else                                                           \
+			check_fail(name, "expected -1 with %s, got %ld with %s (%s:%d)", \
+				   strerrorname(x_), r_,                       \
+				   r_ == -1 ? strerrorname(g_) : "no error",  \
+				   __FILE__, __LINE__);                        \
+	} while (0)
+
+/* The symbolic name of the errno values the tests expect. */
+static inline const char *strerrorname(int e)
+{
+	switch (e) {
+	case EPERM: return "EPERM";
+	case ENOENT: return "ENOENT";
+	case ESRCH: return "ESRCH";
+	case EINTR: return "EINTR";
+	case ENOEXEC: return "ENOEXEC";
+	case EBADF: return "EBADF";
+	case ECHILD: return "ECHILD";
+	case EAGAIN: return "EAGAIN";
+	case ENOMEM: return "ENOMEM";
+	case EACCES: return "EACCES";
+	case EFAULT: return "EFAULT";
+	case ENOTDIR: return "ENOTDIR";
+	case EISDIR: return "EISDIR";
+	case EINVAL: return "EINVAL";
+	case ENOSYS: return "ENOSYS";
+	default: return strerror(e);
+	}
+}
+
+/* Whether we run on the lifecycle kernel rather than on Linux. */
+static inline int on_lifecycle(void)
+{
+	struct utsname u;
+	return uname(&u) == 0 && strstr(u.release, "lifecycle") != NULL;
+}
+
+/* MemFree from /proc/meminfo, in kB; -1 if it cannot be read. */
+static inline long memfree_kb(void)
+{
+	char buf[4096];
+	int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	char *line = strstr(buf, "MemFree:");
+	return line ? strtol(line + strlen("MemFree:"), NULL, 10) : -1;
+}
+
+static inline void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/* Milliseconds on the monotonic clock, for bounded polling. */
+static inline long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* `dir(argv0)/name` into buf: sibling programs and data files. */
+static inline const char *sibling(const char *argv0, const char *name,
+				  char *buf, size_t size)
+{
+	const char *slash = strrchr(argv0, '/');
+	if (slash == NULL)
+		snprintf(buf, size, "%s", name);
+	else
+		snprintf(buf, size, "%.*s/%s", (int)(slash - argv0), argv0, name);
+	return buf;
+}
+
+/* read(2) of exactly len bytes, retrying short reads and EINTR. */
+static inline int read_full(int fd, void *p, size_t len)
+{
+	char *c = p;
+	while (len > 0) {
+		ssize_t n = read(fd, c, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		c += n;
+		len -= n;
+	}
+	return 0;
+}
+
+#endif
