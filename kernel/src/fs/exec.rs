@@ -88,15 +88,11 @@ pub fn kernel_execve(filename: &str, argv: Vec<String>, envp: Vec<String>) -> Re
 /// Finds and checks the executable, then replaces the current program.
 ///
 /// Linux: bprm_execve() -> exec_binprm() -> load_elf_binary()
-fn bprm_execve(bprm: LinuxBinprm, regs: &mut PtRegs) -> Result<(), Errno> {
-    let cwd = current().fs.lock().as_ref().map(|fs| fs.pwd.lock().clone()).unwrap_or_else(|| "/".into());
-    let inode = path_lookup(&cwd, &bprm.filename, true)?;
-    let data = match &inode.kind {
-        InodeKind::File(data) => *data,
-        _ => return Err(Errno::EACCES),
-    };
-    if inode.mode & 0o111 == 0 {
-        return Err(Errno::EACCES);
+fn bprm_execve(mut bprm: LinuxBinprm, regs: &mut PtRegs) -> Result<(), Errno> {
+    let mut data = open_exec(&bprm.filename)?;
+    if let Some((interp, arg)) = super::binfmt_script::parse_shebang(data)? {
+        bprm.argv = super::binfmt_script::script_argv(&interp, arg, &bprm.filename, &bprm.argv);
+        data = open_exec(&interp)?;
     }
     let elf = parse(data)?;
     let mm = MmStruct::new()?;
@@ -110,6 +106,22 @@ fn bprm_execve(bprm: LinuxBinprm, regs: &mut PtRegs) -> Result<(), Errno> {
     };
     start_thread(regs, info.entry, sp);
     Ok(())
+}
+
+/// Finds an executable regular file and returns its bytes.
+///
+/// Linux: open_exec() in fs/exec.c
+fn open_exec(filename: &str) -> Result<&'static [u8], Errno> {
+    let cwd = current().fs.lock().as_ref().map(|fs| fs.pwd.lock().clone()).unwrap_or_else(|| "/".into());
+    let inode = path_lookup(&cwd, filename, true)?;
+    let data = match &inode.kind {
+        InodeKind::File(data) => *data,
+        _ => return Err(Errno::EACCES),
+    };
+    if inode.mode & 0o111 == 0 {
+        return Err(Errno::EACCES);
+    }
+    Ok(data)
 }
 
 fn setup_stack_vma(mm: &MmStruct, brk: u64) -> Result<(), Errno> {

@@ -4,6 +4,7 @@
 //! Linux: fs/
 
 pub mod binfmt_elf;
+pub mod binfmt_script;
 pub mod exec;
 pub mod fcntl;
 pub mod fdtable;
