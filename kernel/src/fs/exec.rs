@@ -98,6 +98,7 @@ fn bprm_execve(mut bprm: LinuxBinprm, regs: &mut PtRegs) -> Result<(), Errno> {
     let mm = MmStruct::new()?;
     let info = load_elf_binary(&elf, data, &mm)?;
     setup_stack_vma(&mm, info.brk)?;
+    *mm.cmdline.lock() = bprm.argv.iter().flat_map(|a| a.chars().chain(core::iter::once('\0'))).collect();
     // Point of no return: the old program is gone after this.
     begin_new_exec(&bprm, mm);
     let sp = match create_elf_tables(&bprm, &info) {

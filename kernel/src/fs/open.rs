@@ -60,7 +60,10 @@ pub fn inode_fops(inode: &Arc<Inode>) -> Arc<dyn FileOperations> {
     match &inode.kind {
         InodeKind::CharDev(1, 3) => Arc::new(crate::drivers::mem::Null),
         InodeKind::CharDev(..) => Arc::new(crate::drivers::tty::Console),
-        InodeKind::Proc(generate) => Arc::new(super::proc::ProcFile::open(inode, *generate)),
+        InodeKind::Proc(_) | InodeKind::ProcPidFile(..) => match super::proc::ProcFile::open(inode) {
+            Ok(file) => Arc::new(file),
+            Err(_) => Arc::new(RamFile(inode.clone())),
+        },
         _ => Arc::new(RamFile(inode.clone())),
     }
 }

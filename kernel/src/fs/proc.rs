@@ -1,13 +1,35 @@
-//! A small /proc: files whose text is generated when they are opened, in
-//! Linux's formats.
+//! A small /proc in Linux's formats: meminfo, uptime, and for every
+//! process a directory with stat, status and cmdline, enough for `ps`.
+//! Text is generated when a file is opened.
 //!
-//! Linux: fs/proc/meminfo.c, fs/proc/uptime.c, fs/proc/loadavg.c
+//! Linux: fs/proc/ (root.c, base.c, array.c, meminfo.c, uptime.c)
 
-use super::file::{FileOperations, Kstat, S_IFREG};
+use super::file::{FileOperations, Kstat, S_IFDIR, S_IFREG};
 use super::ramfs::{Inode, InodeKind, root};
 use crate::errno::Errno;
+use crate::fork::TASKLIST_LOCK;
+use crate::pid::{PidNr, find_task_by_vpid};
+use crate::sched::debug::task_state_to_char;
+use crate::task::TaskStruct;
 use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
 use core::fmt::Write;
+use core::sync::atomic::Ordering;
+
+/// Which file of /proc/<pid>.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PidEntry {
+    /// /proc/<pid>/stat (Linux: do_task_stat() in fs/proc/array.c).
+    Stat,
+    /// /proc/<pid>/status (Linux: proc_pid_status()).
+    Status,
+    /// /proc/<pid>/cmdline (Linux: proc_pid_cmdline_read()).
+    Cmdline,
+}
+
+const PID_ENTRIES: [(&str, PidEntry); 3] =
+    [("stat", PidEntry::Stat), ("status", PidEntry::Status), ("cmdline", PidEntry::Cmdline)];
 
 /// The text of a /proc file, fixed at open so that reads are consistent.
 pub struct ProcFile {
@@ -17,8 +39,16 @@ pub struct ProcFile {
 
 impl ProcFile {
     /// Generates the contents of `inode`.
-    pub fn open(inode: &Inode, generate: fn() -> String) -> ProcFile {
-        ProcFile { text: generate(), ino: inode.ino }
+    pub fn open(inode: &Inode) -> Result<ProcFile, Errno> {
+        let text = match &inode.kind {
+            InodeKind::Proc(generate) => generate(),
+            InodeKind::ProcPidFile(pid, entry) => {
+                let task = find_task_by_vpid(*pid).ok_or(Errno::ESRCH)?;
+                pid_file(&task, *entry)
+            }
+            _ => return Err(Errno::EINVAL),
+        };
+        Ok(ProcFile { text, ino: inode.ino })
     }
 }
 
@@ -53,11 +83,101 @@ fn uptime() -> String {
     alloc::format!("{}.{:02} 0.00\n", ns / 1_000_000_000, ns % 1_000_000_000 / 10_000_000)
 }
 
-/// Creates /proc and its files.
+fn ppid(task: &TaskStruct) -> PidNr {
+    let tasklist = TASKLIST_LOCK.lock();
+    task.family.get(&tasklist).real_parent.upgrade().map_or(0, |p| p.tgid())
+}
+
+/// Linux: do_task_stat() in fs/proc/array.c (fields 1-24; times in ticks)
+fn stat(task: &TaskStruct) -> String {
+    let sig = task.signal();
+    let vsize = task.mm.lock().as_ref().map_or(0, |mm| mm.mmap.lock().vmas.iter().map(|v| v.vm_end - v.vm_start).sum::<u64>());
+    let start = task.start_time / (1_000_000_000 / 100);
+    alloc::format!(
+        "{} ({}) {} {} {} {} 0 -1 {} 0 0 0 0 0 0 0 0 20 0 1 0 {} {} 0 18446744073709551615\n",
+        task.pid(),
+        task.comm().as_str(),
+        task_state_to_char(task),
+        ppid(task),
+        sig.pgrp.load(Ordering::Relaxed),
+        sig.session.load(Ordering::Relaxed),
+        task.flags(),
+        start,
+        vsize,
+    )
+}
+
+/// Linux: proc_pid_status() in fs/proc/array.c (the lifecycle fields)
+fn status(task: &TaskStruct) -> String {
+    let state = match task_state_to_char(task) {
+        'R' => "R (running)",
+        'S' => "S (sleeping)",
+        'D' => "D (disk sleep)",
+        'T' => "T (stopped)",
+        'Z' => "Z (zombie)",
+        _ => "X (dead)",
+    };
+    alloc::format!(
+        "Name:\t{}\nState:\t{state}\nTgid:\t{}\nPid:\t{}\nPPid:\t{}\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nThreads:\t1\n",
+        task.comm().as_str(),
+        task.tgid(),
+        task.pid(),
+        ppid(task)
+    )
+}
+
+fn pid_file(task: &TaskStruct, entry: PidEntry) -> String {
+    match entry {
+        PidEntry::Stat => stat(task),
+        PidEntry::Status => status(task),
+        PidEntry::Cmdline => task.mm.lock().as_ref().map(|mm| mm.cmdline.lock().clone()).unwrap_or_default(),
+    }
+}
+
+/// Looks up a name in /proc or /proc/<pid>.
+///
+/// Linux: proc_root_lookup() / proc_pid_lookup() in fs/proc/base.c
+pub fn proc_lookup(dir: &Inode, name: &str) -> Result<Arc<Inode>, Errno> {
+    match &dir.kind {
+        InodeKind::ProcRoot(fixed) => {
+            if let Some(inode) = fixed.lock().get(name) {
+                return Ok(inode.clone());
+            }
+            let pid = if name == "self" { crate::task::current().tgid() } else { name.parse().map_err(|_| Errno::ENOENT)? };
+            find_task_by_vpid(pid).ok_or(Errno::ENOENT)?;
+            Ok(Inode::new(InodeKind::ProcPid(pid), 0o555))
+        }
+        InodeKind::ProcPid(pid) => {
+            let (_, entry) = PID_ENTRIES.iter().find(|(n, _)| *n == name).ok_or(Errno::ENOENT)?;
+            Ok(Inode::new(InodeKind::ProcPidFile(*pid, *entry), 0o444))
+        }
+        _ => Err(Errno::ENOTDIR),
+    }
+}
+
+/// Lists /proc (fixed entries, then one per process) or /proc/<pid>.
+///
+/// Linux: proc_root_readdir() / proc_pid_readdir() in fs/proc/base.c
+pub fn proc_readdir(dir: &Inode, index: usize) -> Option<(String, u64, u8)> {
+    match &dir.kind {
+        InodeKind::ProcRoot(fixed) => {
+            let fixed: Vec<(String, u64)> = fixed.lock().iter().map(|(n, i)| (n.clone(), i.ino)).collect();
+            if let Some((name, ino)) = fixed.get(index) {
+                return Some((name.clone(), *ino, 8));
+            }
+            let pids: Vec<PidNr> = TASKLIST_LOCK.lock().tasks.iter().filter(|t| t.pid() == t.tgid()).map(|t| t.pid()).collect();
+            pids.get(index - fixed.len()).map(|pid| (alloc::format!("{pid}"), 0x1000_0000 + *pid as u64, (S_IFDIR >> 12) as u8))
+        }
+        InodeKind::ProcPid(pid) => PID_ENTRIES.get(index).map(|(n, _)| ((*n).into(), 0x2000_0000 + *pid as u64 * 4 + index as u64, 8)),
+        _ => None,
+    }
+}
+
+/// Creates /proc and its fixed files.
 ///
 /// Linux: proc_root_init() in fs/proc/root.c
 pub fn proc_root_init() {
-    let proc = Inode::new_dir(0o555);
+    let proc = Inode::new(InodeKind::ProcRoot(Default::default()), 0o555);
     for (name, generate) in [("meminfo", meminfo as fn() -> String), ("uptime", uptime)] {
         let _ = proc.link(name, Inode::new(InodeKind::Proc(generate), 0o444));
     }

@@ -25,6 +25,12 @@ pub enum InodeKind {
     CharDev(u32, u32),
     /// A /proc file whose text is generated at open.
     Proc(fn() -> String),
+    /// /proc itself: fixed entries plus one directory per live process.
+    ProcRoot(SpinLock<BTreeMap<String, Arc<Inode>>>),
+    /// /proc/<pid>.
+    ProcPid(crate::pid::PidNr),
+    /// A file of /proc/<pid>, generated at open.
+    ProcPidFile(crate::pid::PidNr, super::proc::PidEntry),
 }
 
 /// A file-system object (Linux: `struct inode`).
@@ -48,7 +54,8 @@ impl Inode {
             InodeKind::Dir(_) => S_IFDIR,
             InodeKind::Symlink(_) => S_IFLNK,
             InodeKind::CharDev(..) => S_IFCHR,
-            InodeKind::Proc(_) => S_IFREG,
+            InodeKind::Proc(_) | InodeKind::ProcPidFile(..) => S_IFREG,
+            InodeKind::ProcRoot(_) | InodeKind::ProcPid(_) => S_IFDIR,
         };
         Arc::new(Inode { ino: NEXT_INO.fetch_add(1, Ordering::Relaxed), mode: ty | (perm & !S_IFMT), kind })
     }
@@ -65,6 +72,7 @@ impl Inode {
     pub fn lookup(&self, name: &str) -> Result<Arc<Inode>, Errno> {
         match &self.kind {
             InodeKind::Dir(entries) => entries.lock().get(name).cloned().ok_or(Errno::ENOENT),
+            InodeKind::ProcRoot(_) | InodeKind::ProcPid(_) => super::proc::proc_lookup(self, name),
             _ => Err(Errno::ENOTDIR),
         }
     }
@@ -75,7 +83,7 @@ impl Inode {
     /// `ENOTDIR` if this is not a directory.
     pub fn link(&self, name: &str, inode: Arc<Inode>) -> Result<(), Errno> {
         match &self.kind {
-            InodeKind::Dir(entries) => {
+            InodeKind::Dir(entries) | InodeKind::ProcRoot(entries) => {
                 entries.lock().insert(name.into(), inode);
                 Ok(())
             }
@@ -85,7 +93,7 @@ impl Inode {
 
     /// Whether this is a directory.
     pub fn is_dir(&self) -> bool {
-        matches!(self.kind, InodeKind::Dir(_))
+        matches!(self.kind, InodeKind::Dir(_) | InodeKind::ProcRoot(_) | InodeKind::ProcPid(_))
     }
 
     /// Metadata for stat.
@@ -95,7 +103,7 @@ impl Inode {
             InodeKind::Symlink(target) => (target.len() as u64, 0),
             InodeKind::CharDev(major, minor) => (0, ((*major as u64) << 8) | *minor as u64),
             InodeKind::Dir(_) => (4096, 0),
-            InodeKind::Proc(_) => (0, 0),
+            _ => (0, 0),
         };
         Kstat { ino: self.ino, mode: self.mode, size, rdev, nlink: 1 }
     }
@@ -156,11 +164,14 @@ impl FileOperations for RamFile {
     }
 
     fn readdir(&self, index: usize) -> Result<Option<(String, u64, u8)>, Errno> {
-        let InodeKind::Dir(entries) = &self.0.kind else {
-            return Err(Errno::ENOTDIR);
-        };
-        let entries = entries.lock();
-        Ok(entries.iter().nth(index).map(|(name, inode)| (name.clone(), inode.ino, dirent_type(inode.mode))))
+        match &self.0.kind {
+            InodeKind::Dir(entries) => {
+                let entries = entries.lock();
+                Ok(entries.iter().nth(index).map(|(name, inode)| (name.clone(), inode.ino, dirent_type(inode.mode))))
+            }
+            InodeKind::ProcRoot(_) | InodeKind::ProcPid(_) => Ok(super::proc::proc_readdir(&self.0, index)),
+            _ => Err(Errno::ENOTDIR),
+        }
     }
 }
 

@@ -55,7 +55,7 @@ impl MmStruct {
     /// `ENOMEM`.
     pub fn new() -> Result<Arc<MmStruct>, Errno> {
         let pgd = pgd_alloc()?;
-        Arc::try_new(MmStruct { pgd, mmap: SpinLock::new(MmapState::new()) }).map_err(|_| {
+        Arc::try_new(MmStruct { pgd, mmap: SpinLock::new(MmapState::new()), cmdline: SpinLock::new(alloc::string::String::new()) }).map_err(|_| {
             free_pgtables(pgd);
             Errno::ENOMEM
         })
@@ -85,6 +85,7 @@ pub fn dup_mm(oldmm: &MmStruct) -> Result<Arc<MmStruct>, Errno> {
     new.brk = old.brk;
     new.start_stack = old.start_stack;
     new.mmap_base = old.mmap_base;
+    *mm.cmdline.lock() = oldmm.cmdline.lock().clone();
     for vma in &old.vmas {
         new.vmas.push(vma.clone());
         copy_page_range(oldmm, &mm, &mut new, vma)?;
