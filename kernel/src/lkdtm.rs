@@ -26,11 +26,12 @@ pub fn lkdtm_init() {
 }
 
 /// Overflows the stack of a kernel thread named "lkdtm-stack", so the report
-/// can name the task.
+/// can name the task, and waits for it (the overflow ends the kernel).
 fn exhaust_stack_in_task() {
     let body = Arc::new(|| recurse(0) as i32);
-    if let Err(e) = kernel_thread(body, "lkdtm-stack", CloneFlags::CLONE_FS | CloneFlags::CLONE_FILES) {
-        log::error!("lkdtm: cannot start the test thread: {e:?}");
+    match kernel_thread(body, "lkdtm-stack", CloneFlags::CLONE_FS | CloneFlags::CLONE_FILES) {
+        Ok(pid) => log::error!("lkdtm: the overflow was not caught: {:?}", crate::exit::kernel_wait4(pid, 0)),
+        Err(e) => log::error!("lkdtm: cannot start the test thread: {e:?}"),
     }
 }
 
