@@ -11,6 +11,7 @@ use std::fs;
 use std::hash::{Hash, Hasher};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::SystemTime;
 
 use crate::cpio;
@@ -19,11 +20,14 @@ use crate::cpio;
 /// `boot/Cargo.toml`). It doubles as the symbol file for gdb.
 pub const KERNEL: &str = env!("CARGO_BIN_FILE_KERNEL_kernel");
 
-/// Part of the cache key, so that a new bootloader makes new images.
-/// Keep in step with the exact version pinned in `boot/Cargo.toml`.
-const BOOTLOADER: &str = "bootloader 0.11.17";
+/// How images are made, as part of the cache key: change it when the recipe
+/// changes. The version is the one pinned exactly in `boot/Cargo.toml`.
+const RECIPE: &str = "bootloader 0.11.17, kernel --strip-debug";
 
 const KEEP_IMAGES: usize = 16;
+
+/// From the `llvm-tools` component of the pinned toolchain (found by build.rs).
+const LLVM_OBJCOPY: &str = env!("LLVM_OBJCOPY");
 
 /// The firmware that starts the bootloader.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -87,8 +91,10 @@ pub fn build_image(spec: &ImageSpec) -> io::Result<PathBuf> {
     }
 
     fs::create_dir_all(&cache).map_err(|e| context(&cache, e))?;
-    // The bootloader crate takes the ramdisk as a file. The image is written
-    // under a temporary name and renamed, so a concurrent boot never sees half of it.
+    // The bootloader crate takes the kernel and ramdisk as files. The image is
+    // written under a temporary name and renamed, so a concurrent boot never
+    // sees half of it.
+    let kernel_file = strip_debug(&spec.kernel, &cache)?;
     let ramdisk_file = ramdisk
         .map(|bytes| write_temp(&cache, &bytes))
         .transpose()?;
@@ -96,7 +102,8 @@ pub fn build_image(spec: &ImageSpec) -> io::Result<PathBuf> {
         .suffix(".part")
         .tempfile_in(&cache)?;
     create_disk_image(
-        spec,
+        spec.firmware,
+        kernel_file.path(),
         ramdisk_file.as_ref().map(|f| f.path()),
         partial.path(),
     )
@@ -108,18 +115,23 @@ pub fn build_image(spec: &ImageSpec) -> io::Result<PathBuf> {
     Ok(image)
 }
 
-/// Runs the `bootloader` crate's image builder for `spec.firmware`.
-fn create_disk_image(spec: &ImageSpec, ramdisk: Option<&Path>, out: &Path) -> io::Result<()> {
-    let made = match spec.firmware {
+/// Runs the `bootloader` crate's image builder for `firmware`.
+fn create_disk_image(
+    firmware: Firmware,
+    kernel: &Path,
+    ramdisk: Option<&Path>,
+    out: &Path,
+) -> io::Result<()> {
+    let made = match firmware {
         Firmware::Bios => {
-            let mut boot = bootloader::BiosBoot::new(&spec.kernel);
+            let mut boot = bootloader::BiosBoot::new(kernel);
             if let Some(ramdisk) = ramdisk {
                 boot.set_ramdisk(ramdisk);
             }
             boot.create_disk_image(out)
         }
         Firmware::Uefi => {
-            let mut boot = bootloader::UefiBoot::new(&spec.kernel);
+            let mut boot = bootloader::UefiBoot::new(kernel);
             if let Some(ramdisk) = ramdisk {
                 boot.set_ramdisk(ramdisk);
             }
@@ -131,7 +143,7 @@ fn create_disk_image(spec: &ImageSpec, ramdisk: Option<&Path>, out: &Path) -> io
 
 fn cache_key(firmware: Firmware, kernel: &[u8], ramdisk: Option<&[u8]>) -> u64 {
     let mut hasher = DefaultHasher::new();
-    (BOOTLOADER, firmware, kernel, ramdisk).hash(&mut hasher);
+    (RECIPE, firmware, kernel, ramdisk).hash(&mut hasher);
     hasher.finish()
 }
 
@@ -149,6 +161,25 @@ fn prune(cache: &Path) {
     images.sort_by_key(|(used, _)| std::cmp::Reverse(*used));
     for (_, old) in images.into_iter().skip(KEEP_IMAGES) {
         let _ = fs::remove_file(old);
+    }
+}
+
+/// Copies the kernel without its debug info, which the image does not need
+/// (gdb reads the original) and which makes BIOS boots several times slower.
+fn strip_debug(kernel: &Path, dir: &Path) -> io::Result<tempfile::NamedTempFile> {
+    let stripped = tempfile::Builder::new().suffix(".elf").tempfile_in(dir)?;
+    let status = Command::new(LLVM_OBJCOPY)
+        .arg("--strip-debug")
+        .arg(kernel)
+        .arg(stripped.path())
+        .status()
+        .map_err(|e| io::Error::new(e.kind(), format!("{LLVM_OBJCOPY}: {e}")))?;
+    match status.success() {
+        true => Ok(stripped),
+        false => Err(io::Error::other(format!(
+            "{LLVM_OBJCOPY} failed on {}",
+            kernel.display()
+        ))),
     }
 }
 

@@ -79,12 +79,21 @@ fn run(options: &Options) -> std::io::Result<Exit> {
         false => Console::Captured { echo: true },
     };
     if options.gdb {
-        let elf = options.image.kernel.display();
-        eprintln!("gdb: QEMU is halted, waiting for a debugger on localhost:1234");
-        eprintln!("gdb: kernel symbols: {elf}");
-        eprintln!("gdb: attach with: gdb {elf} -ex 'target remote localhost:1234'");
+        print_gdb_help(&options.image.kernel);
     }
     Ok(boot::run_qemu(&run)?.exit)
+}
+
+/// Says how to attach gdb. The kernel is linked at 0 and placed by the
+/// bootloader, so gdb needs its symbols at that offset; the bootloader prints
+/// it on the serial line as `virtual_address_offset: 0x...`.
+fn print_gdb_help(elf: &std::path::Path) {
+    let elf = elf.display();
+    eprintln!("gdb: QEMU is halted, waiting for a debugger on localhost:1234");
+    eprintln!("gdb: kernel symbols: {elf}");
+    eprintln!("gdb: attach with: gdb -ex 'target remote localhost:1234'");
+    eprintln!("gdb: then, with OFFSET from the serial line `virtual_address_offset: OFFSET`:");
+    eprintln!("gdb:   add-symbol-file {elf} -o OFFSET");
 }
 
 /// Parses the flags; `Ok(None)` means `--help`.
