@@ -77,6 +77,18 @@ fn meminfo() -> String {
     s
 }
 
+/// Linux: vmstat_show() in mm/vmstat.c. Differs: only the counters this
+/// kernel keeps; `cow_copy` and `cow_reuse` are ours (Linux folds them
+/// into pgfault).
+fn vmstat() -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "nr_free_pages {}", crate::mm::page_alloc::nr_free_pages());
+    let _ = writeln!(s, "cow_copy {}", crate::mm::memory::cow_copies());
+    let _ = writeln!(s, "cow_reuse {}", crate::mm::memory::cow_reuses());
+    let _ = writeln!(s, "nr_forks {}", crate::fork::total_forks());
+    s
+}
+
 /// Linux: uptime_proc_show() in fs/proc/uptime.c
 fn uptime() -> String {
     let ns = crate::arch::time::ktime_get_ns();
@@ -178,7 +190,7 @@ pub fn proc_readdir(dir: &Inode, index: usize) -> Option<(String, u64, u8)> {
 /// Linux: proc_root_init() in fs/proc/root.c
 pub fn proc_root_init() {
     let proc = Inode::new(InodeKind::ProcRoot(Default::default()), 0o555);
-    for (name, generate) in [("meminfo", meminfo as fn() -> String), ("uptime", uptime)] {
+    for (name, generate) in [("meminfo", meminfo as fn() -> String), ("uptime", uptime), ("vmstat", vmstat)] {
         let _ = proc.link(name, Inode::new(InodeKind::Proc(generate), 0o444));
     }
     let _ = root().link("proc", proc);
