@@ -61,7 +61,9 @@ pub fn kthreadd() -> i32 {
     KTHREADD_TASK.call_once(|| me.clone());
     drop(me);
     loop {
-        KTHREADD_WAIT.wait_event(|| !KTHREAD_CREATE_LIST.lock().is_empty());
+        // Interruptible, as in Linux, so that it shows as S; it ignores every
+        // signal, so nothing but a request wakes it.
+        let _ = KTHREADD_WAIT.wait_event_interruptible(|| !KTHREAD_CREATE_LIST.lock().is_empty());
         while let Some(create) = KTHREAD_CREATE_LIST.lock().pop_front() {
             create_kthread(&create);
         }

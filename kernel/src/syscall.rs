@@ -113,6 +113,8 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         293 => fs::fcntl::sys_pipe2(a0, a1 as u32),
         302 => sys::sys_prlimit64(a0 as i32, a1 as u32, a2, a3),
         318 => sys::sys_getrandom(a0, a1),
+        // rseq: restartable sequences are not modelled; libcs probe for them.
+        334 => Err(Errno::ENOSYS),
         435 => fork::sys_clone3(a0, a1, regs),
         _ => {
             report_unknown(nr);
