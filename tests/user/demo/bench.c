@@ -1,0 +1,169 @@
+/*
+ * bench: microseconds per process-lifecycle operation, measured with
+ * clock_gettime(CLOCK_MONOTONIC). Run it on the host and in the kernel
+ * (`make bench`) and compare. As pid 1 it powers the machine off at the end.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/reboot.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+static char self[256];
+
+static double now_us(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
+}
+
+static void report(const char *what, double total_us, int ops)
+{
+	printf("bench %-34s %10.2f us/op  (%d ops)\n", what, total_us / ops, ops);
+	fflush(stdout);
+}
+
+static void fork_exit_wait(int n)
+{
+	double t0 = now_us();
+	for (int i = 0; i < n; i++) {
+		pid_t p = fork();
+		if (p == 0)
+			_exit(0);
+		waitpid(p, 0, 0);
+	}
+	report("fork+exit+wait4", now_us() - t0, n);
+}
+
+static void fork_touched(int mib, int n)
+{
+	size_t len = (size_t)mib << 20;
+	char *buf = mmap(0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	memset(buf, 1, len);
+	double t0 = now_us();
+	for (int i = 0; i < n; i++) {
+		pid_t p = fork();
+		if (p == 0)
+			_exit(0);
+		waitpid(p, 0, 0);
+	}
+	char label[64];
+	snprintf(label, sizeof label, "fork+exit+wait4, %d MiB touched", mib);
+	report(label, now_us() - t0, n);
+	munmap(buf, len);
+}
+
+static void cow_fault(int pages)
+{
+	char *buf = mmap(0, (size_t)pages * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	memset(buf, 1, (size_t)pages * 4096);
+	int fds[2];
+	pipe(fds);
+	pid_t p = fork();
+	if (p == 0) {
+		double t0 = now_us();
+		for (int i = 0; i < pages; i++)
+			buf[(size_t)i * 4096] = 2;
+		double dt = now_us() - t0;
+		write(fds[1], &dt, sizeof dt);
+		_exit(0);
+	}
+	double dt;
+	read(fds[0], &dt, sizeof dt);
+	waitpid(p, 0, 0);
+	report("copy-on-write fault (per page)", dt, pages);
+	close(fds[0]);
+	close(fds[1]);
+	munmap(buf, (size_t)pages * 4096);
+}
+
+static void fork_exec_wait(int n)
+{
+	double t0 = now_us();
+	for (int i = 0; i < n; i++) {
+		pid_t p = fork();
+		if (p == 0) {
+			char *argv[] = { self, "--exit", 0 };
+			execve(self, argv, environ);
+			_exit(127);
+		}
+		waitpid(p, 0, 0);
+	}
+	report("fork+execve+wait4", now_us() - t0, n);
+}
+
+static void vfork_exit_wait(int n)
+{
+	double t0 = now_us();
+	for (int i = 0; i < n; i++) {
+		pid_t p = vfork();
+		if (p == 0)
+			_exit(0);
+		waitpid(p, 0, 0);
+	}
+	report("vfork+exit+wait4", now_us() - t0, n);
+}
+
+static void spawn_wait(int n)
+{
+	char *argv[] = { self, "--exit", 0 };
+	double t0 = now_us();
+	for (int i = 0; i < n; i++) {
+		pid_t p;
+		posix_spawn(&p, self, 0, 0, argv, environ);
+		waitpid(p, 0, 0);
+	}
+	report("posix_spawn (vfork+execve)+wait4", now_us() - t0, n);
+}
+
+static void *nothing(void *arg)
+{
+	return arg;
+}
+
+static void thread_create_join(int n)
+{
+	double t0 = now_us();
+	for (int i = 0; i < n; i++) {
+		pthread_t t;
+		pthread_create(&t, 0, nothing, 0);
+		pthread_join(t, 0);
+	}
+	report("pthread_create+join", now_us() - t0, n);
+}
+
+static void getppid_loop(int n)
+{
+	double t0 = now_us();
+	for (int i = 0; i < n; i++)
+		getppid();
+	report("getppid", now_us() - t0, n);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "--exit") == 0)
+		return 0;
+	if (realpath(argv[0], self) == 0)
+		snprintf(self, sizeof self, "/bin/bench");
+	getppid_loop(100000);
+	fork_exit_wait(500);
+	fork_touched(16, 20);
+	fork_touched(64, 10);
+	cow_fault(4096);
+	fork_exec_wait(200);
+	vfork_exit_wait(500);
+	spawn_wait(200);
+	thread_create_join(500);
+	if (getpid() == 1)
+		reboot(RB_POWER_OFF);
+	return 0;
+}
