@@ -55,6 +55,10 @@ fn main() -> ExitCode {
     };
     match run(&options) {
         Ok(Exit::Success) => ExitCode::SUCCESS,
+        Ok(Exit::Reset) if std::io::stdin().is_terminal() => {
+            eprintln!("boot: {} (or QEMU was quit with Ctrl-A x)", Exit::Reset);
+            ExitCode::FAILURE
+        }
         Ok(exit) => {
             eprintln!("boot: {exit}");
             ExitCode::FAILURE

@@ -154,7 +154,8 @@ pub fn run_qemu(spec: &RunSpec) -> io::Result<Outcome> {
         .stdout
         .take()
         .map(|out| thread::spawn(move || read_serial(out, echo)));
-    let status = wait(&mut child, spec.timeout)?;
+    let graceful = spec.console == Console::Interactive;
+    let status = wait(&mut child, spec.timeout, graceful)?;
     let elapsed = start.elapsed();
     let serial = match reader {
         Some(reader) => reader.join().unwrap_or_default(),
@@ -225,7 +226,11 @@ fn read_serial(mut out: ChildStdout, echo: bool) -> Vec<u8> {
 }
 
 /// Waits for QEMU to exit; returns `None` if it had to be stopped at the timeout.
-fn wait(child: &mut Child, timeout: Option<Duration>) -> io::Result<Option<ExitStatus>> {
+fn wait(
+    child: &mut Child,
+    timeout: Option<Duration>,
+    graceful: bool,
+) -> io::Result<Option<ExitStatus>> {
     let Some(timeout) = timeout else {
         return child.wait().map(Some);
     };
@@ -236,24 +241,27 @@ fn wait(child: &mut Child, timeout: Option<Duration>) -> io::Result<Option<ExitS
         }
         thread::sleep(Duration::from_millis(50));
     }
-    stop(child)?;
+    if graceful {
+        terminate(child)?;
+    }
+    child.kill()?;
+    child.wait()?;
     Ok(None)
 }
 
-/// Ends QEMU: SIGTERM first, which lets it restore a terminal it put in raw
-/// mode, then SIGKILL if it is still there after two seconds.
-fn stop(child: &mut Child) -> io::Result<()> {
+/// Sends QEMU SIGTERM, which lets it restore the terminal it put in raw
+/// mode, and gives it two seconds to exit.
+fn terminate(child: &mut Child) -> io::Result<()> {
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
     for _ in 0..40 {
         if child.try_wait()?.is_some() {
-            return Ok(());
+            break;
         }
         thread::sleep(Duration::from_millis(50));
     }
-    child.kill()?;
-    child.wait().map(drop)
+    Ok(())
 }
 
 /// Escapes a path for a QEMU option list, where `,` separates options.

@@ -17,6 +17,7 @@
 pub mod ktest;
 pub mod user;
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::panic::{self, AssertUnwindSafe};
@@ -133,7 +134,7 @@ impl Failure {
             let lines: Vec<&str> = outcome.lines().collect();
             let shown = &lines[lines.len().saturating_sub(TAIL_LINES)..];
             let secs = outcome.elapsed.as_secs_f64();
-            let _ = writeln!(text, "    exit: {} after {secs:.1} s", outcome.exit);
+            let _ = writeln!(text, "    exit: {}; ran {secs:.1} s", outcome.exit);
             let _ = writeln!(
                 text,
                 "    serial (last {} of {} lines):",
@@ -145,6 +146,13 @@ impl Failure {
             }
         }
         text
+    }
+}
+
+/// For `?` on the host-side steps of a scenario (temporary files, tools).
+impl From<std::io::Error> for Failure {
+    fn from(error: std::io::Error) -> Self {
+        Failure::new(error.to_string())
     }
 }
 
@@ -218,12 +226,13 @@ impl Ctx<'_> {
 
 type Boots = Mutex<HashMap<Boot, Arc<OnceLock<Result<Arc<Outcome>, String>>>>>;
 
-/// A test: a name that says what should happen, and the check.
-pub struct Scenario {
-    /// `area::behaviour_as_a_sentence`.
-    pub name: &'static str,
-    /// Arranges a boot (or more), acts, asserts.
-    pub run: fn(&Ctx) -> Result<(), Failure>,
+/// A test: a name that says what should happen (`area::behaviour_as_a_sentence`),
+/// and the function that arranges a boot (or more), acts and asserts.
+pub type Scenario = (&'static str, fn(&Ctx) -> Result<(), Failure>);
+
+thread_local! {
+    /// The last panic on this thread, where and why, for its test's report.
+    static PANIC: Cell<Option<String>> = const { Cell::new(None) };
 }
 
 /// Runs the scenarios whose names contain one of the command-line filters (all
@@ -236,9 +245,11 @@ pub fn main(scenarios: &[Scenario]) -> ExitCode {
         .collect();
     let chosen: Vec<&Scenario> = scenarios
         .iter()
-        .filter(|s| filters.is_empty() || filters.iter().any(|f| s.name.contains(f.as_str())))
+        .filter(|s| filters.is_empty() || filters.iter().any(|f| s.0.contains(f.as_str())))
         .collect();
-    println!("running {} scenarios, {JOBS} at a time", chosen.len());
+    let (n, total) = (chosen.len(), scenarios.len());
+    println!("running {n} of {total} scenarios, {JOBS} at a time");
+    panic::set_hook(Box::new(|info| PANIC.set(Some(info.to_string()))));
 
     let boots = Boots::default();
     let next = Mutex::new(chosen.iter().enumerate());
@@ -279,20 +290,17 @@ pub fn main(scenarios: &[Scenario]) -> ExitCode {
     }
 }
 
-fn run_one(scenario: &Scenario, boots: &Boots) -> Vec<Verdict> {
+fn run_one(&(name, check): &Scenario, boots: &Boots) -> Vec<Verdict> {
     let ctx = Ctx {
         boots,
         found: Mutex::default(),
     };
-    // The panic hook has already printed the message and location to stderr.
-    let result =
-        panic::catch_unwind(AssertUnwindSafe(|| (scenario.run)(&ctx))).unwrap_or_else(|_| {
-            Err(Failure::new(
-                "the scenario panicked (message and location above)",
-            ))
-        });
+    let result = panic::catch_unwind(AssertUnwindSafe(|| check(&ctx))).unwrap_or_else(|_| {
+        let panic = PANIC.take().unwrap_or_else(|| "panicked".into());
+        Err(Failure::new(panic))
+    });
     let mut verdicts = vec![Verdict {
-        name: scenario.name.into(),
+        name: name.into(),
         result,
     }];
     verdicts.append(&mut ctx.found.into_inner().unwrap());

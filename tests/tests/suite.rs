@@ -4,64 +4,28 @@
 //!
 //! To add a scenario, add a row to `SCENARIOS`: a name that states the
 //! behaviour, and a function that boots with `ctx.boot(&Boot::bios("..."))`
-//! and checks the outcome with `expect_exit` / `expect_line`.
+//! and checks the outcome with `expect_exit` / `expect_line`. For user
+//! programs, `tests::user::initramfs(&["name"])` compiles `tests/user/name.c`
+//! into a directory to pass to `Boot::initrd`.
 
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 use std::process::{Command, ExitCode};
 
 use tests::{Boot, Ctx, Exit, Failure, Scenario, expect_exit, expect_line, ktest};
 
+#[rustfmt::skip]
 const SCENARIOS: &[Scenario] = &[
-    Scenario {
-        name: "boot::bios_boot_runs_every_kernel_test_to_the_summary",
-        run: bios_runs_kernel_tests,
-    },
-    Scenario {
-        name: "boot::uefi_boot_prints_the_same_banner_as_bios",
-        run: uefi_banner_matches_bios,
-    },
-    Scenario {
-        name: "initrd::kernel_boots_with_a_packed_directory_as_ramdisk",
-        run: boots_with_initrd,
-    },
-    Scenario {
-        name: "lkdtm::null_dereference_is_reported_as_a_page_fault_and_fails",
-        run: |ctx| {
-            crash(
-                ctx,
-                "ACCESS_NULL",
-                &[
-                    "EXCEPTION: PAGE FAULT (vector 14)",
-                    "CR2=0x0000000000000000",
-                ],
-            )
-        },
-    },
-    Scenario {
-        name: "lkdtm::stack_exhaustion_is_reported_as_a_double_fault_and_fails",
-        run: |ctx| {
-            crash(
-                ctx,
-                "EXHAUST_STACK",
-                &[
-                    "EXCEPTION: DOUBLE FAULT (vector 8)",
-                    "kernel stack overflow",
-                ],
-            )
-        },
-    },
-    Scenario {
-        name: "lkdtm::panic_fails_the_run_with_the_panic_line",
-        run: |ctx| crash(ctx, "PANIC", &["Kernel panic - not syncing:"]),
-    },
-    Scenario {
-        name: "runner::hung_kernel_times_out_and_fails",
-        run: hung_kernel_times_out,
-    },
-    Scenario {
-        name: "initrd::gnu_cpio_unpacks_the_packed_directory_unchanged",
-        run: cpio_tool_unpacks_initrd,
-    },
+    ("boot::bios_boot_runs_every_kernel_test_to_the_summary", bios_runs_kernel_tests),
+    ("boot::uefi_boot_prints_the_same_banner_as_bios", uefi_banner_matches_bios),
+    ("initrd::kernel_boots_with_a_packed_directory_as_ramdisk", boots_with_initrd),
+    ("initrd::busybox_init_script_runs_and_powers_off", busybox_init_runs),
+    ("initrd::gnu_cpio_unpacks_the_packed_directory_unchanged", cpio_tool_unpacks_initrd),
+    ("lkdtm::null_dereference_is_reported_as_a_page_fault_and_fails", null_dereference),
+    ("lkdtm::stack_exhaustion_is_reported_as_a_double_fault_and_fails", stack_exhaustion),
+    ("lkdtm::panic_fails_the_run_with_the_panic_line", panic),
+    ("runner::hung_kernel_times_out_and_fails", hung_kernel_times_out),
 ];
 
 fn main() -> ExitCode {
@@ -100,6 +64,42 @@ fn boots_with_initrd(ctx: &Ctx) -> Result<(), Failure> {
     expect_exit(&run, Exit::Success)
 }
 
+/// A shell script as /init, run by the static busybox: the whole path from
+/// the packer through the bootloader's ramdisk to exec in the kernel.
+fn busybox_init_runs(ctx: &Ctx) -> Result<(), Failure> {
+    let root = tempfile::tempdir()?;
+    tests::user::add_busybox(root.path())?;
+    let init = root.path().join("init");
+    fs::write(
+        &init,
+        "#!/bin/sh\necho init says hello\nexec /bin/busybox poweroff -f\n",
+    )?;
+    fs::set_permissions(&init, fs::Permissions::from_mode(0o755))?;
+    let run = ctx.boot(&Boot::bios("").initrd(root.path()))?;
+    expect_line(&run, "init says hello")?;
+    expect_exit(&run, Exit::Success)
+}
+
+fn null_dereference(ctx: &Ctx) -> Result<(), Failure> {
+    let lines = [
+        "EXCEPTION: PAGE FAULT (vector 14)",
+        "CR2=0x0000000000000000",
+    ];
+    crash(ctx, "ACCESS_NULL", &lines)
+}
+
+fn stack_exhaustion(ctx: &Ctx) -> Result<(), Failure> {
+    let lines = [
+        "EXCEPTION: DOUBLE FAULT (vector 8)",
+        "kernel stack overflow",
+    ];
+    crash(ctx, "EXHAUST_STACK", &lines)
+}
+
+fn panic(ctx: &Ctx) -> Result<(), Failure> {
+    crash(ctx, "PANIC", &["Kernel panic - not syncing:"])
+}
+
 /// Boots with `lkdtm=<trigger>` and expects the run to fail with each of `lines`.
 fn crash(ctx: &Ctx, trigger: &str, lines: &[&str]) -> Result<(), Failure> {
     let run = ctx.boot(&Boot::bios(&format!("lkdtm={trigger}")))?;
@@ -111,20 +111,19 @@ fn crash(ctx: &Ctx, trigger: &str, lines: &[&str]) -> Result<(), Failure> {
 
 /// Runs the real runner binary, so its exit status and message are checked too.
 fn hung_kernel_times_out(_: &Ctx) -> Result<(), Failure> {
-    let runner = env!("CARGO_BIN_FILE_BOOT");
-    let out = Command::new(runner)
+    let runner = Command::new(env!("CARGO_BIN_FILE_BOOT"))
         .args(["--append", "lkdtm=SOFTLOCKUP", "--timeout", "8"])
-        .output()
-        .map_err(|e| Failure::new(format!("{runner}: {e}")))?;
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
-    let shown = format!("runner {}\nstderr: {stderr}\nstdout: {stdout}", out.status);
-    if out.status.success() || !stderr.contains("timeout after 8 s") || !stdout.contains(BANNER) {
-        return Err(Failure::new(format!(
-            "expected a booted kernel, `timeout after 8 s` and failure\n{shown}"
-        )));
+        .output()?;
+    let stdout = String::from_utf8_lossy(&runner.stdout);
+    let stderr = String::from_utf8_lossy(&runner.stderr);
+    if runner.status.success() || !stderr.contains("timeout after 8 s") || !stdout.contains(BANNER)
+    {
+        let expected = "expected a booted kernel, then `timeout after 8 s` and failure";
+        let got = format!(
+            "runner {}\nstderr: {stderr}\nstdout: {stdout}",
+            runner.status
+        );
+        return Err(Failure::new(format!("{expected}\n{got}")));
     }
     Ok(())
 }
@@ -132,48 +131,40 @@ fn hung_kernel_times_out(_: &Ctx) -> Result<(), Failure> {
 /// Our cpio writer against an independent reader: GNU cpio unpacks the
 /// archive into the same tree.
 fn cpio_tool_unpacks_initrd(_: &Ctx) -> Result<(), Failure> {
-    let root = sample_tree()?;
-    let archive =
-        boot::cpio::pack_dir(root.path()).map_err(|e| Failure::new(format!("packing: {e}")))?;
-    let unpacked = tempfile::tempdir().map_err(|e| Failure::new(e.to_string()))?;
-    let mut cpio = Command::new("cpio")
-        .args(["-i", "--make-directories", "--quiet"])
-        .current_dir(unpacked.path())
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| Failure::new(format!("cpio: {e} (apt-get install -y cpio)")))?;
-    std::io::Write::write_all(&mut cpio.stdin.take().unwrap(), &archive)
-        .map_err(|e| Failure::new(e.to_string()))?;
-    let status = cpio.wait().map_err(|e| Failure::new(e.to_string()))?;
-    let listing = |dir| {
-        Command::new("ls")
-            .args(["-lR", "--time-style=+"])
-            .current_dir(dir)
-            .output()
-    };
-    let (want, got) = (listing(root.path()), listing(unpacked.path()));
-    match (status.success(), want, got) {
-        (true, Ok(want), Ok(got)) if want.stdout == got.stdout => Ok(()),
-        (ok, want, got) => Err(Failure::new(format!(
-            "cpio succeeded: {ok}\npacked tree:\n{}\nunpacked tree:\n{}",
-            want.map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-                .unwrap_or_default(),
-            got.map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-                .unwrap_or_default(),
-        ))),
+    let (root, work) = (sample_tree()?, tempfile::tempdir()?);
+    let archive = work.path().join("initrd.cpio");
+    fs::write(&archive, boot::cpio::pack_dir(root.path())?)?;
+    let unpacked = work.path().join("unpacked");
+    fs::create_dir(&unpacked)?;
+    let cpio = Command::new("cpio")
+        .args(["-i", "--make-directories", "--quiet", "-F"])
+        .arg(&archive)
+        .current_dir(&unpacked)
+        .status()?;
+    let (want, got) = (listing(root.path())?, listing(&unpacked)?);
+    if !cpio.success() || want != got {
+        let why = format!("cpio {cpio}\npacked tree:\n{want}\nunpacked tree:\n{got}");
+        return Err(Failure::new(why));
     }
+    Ok(())
+}
+
+/// `ls -lR` without times: names, types, modes, sizes and link targets.
+fn listing(dir: &Path) -> std::io::Result<String> {
+    let ls = Command::new("ls")
+        .args(["-lR", "--time-style=+"])
+        .current_dir(dir)
+        .output()?;
+    Ok(String::from_utf8_lossy(&ls.stdout).into_owned())
 }
 
 /// A small tree with each kind of entry the packer supports.
-fn sample_tree() -> Result<tempfile::TempDir, Failure> {
-    let make = || -> std::io::Result<tempfile::TempDir> {
-        let root = tempfile::tempdir()?;
-        fs::create_dir_all(root.path().join("etc/empty"))?;
-        fs::write(root.path().join("etc/motd"), "hello from the initrd\n")?;
-        fs::create_dir(root.path().join("bin"))?;
-        fs::copy("/bin/true", root.path().join("bin/true"))?;
-        std::os::unix::fs::symlink("true", root.path().join("bin/false-friend"))?;
-        Ok(root)
-    };
-    make().map_err(|e| Failure::new(format!("making a sample tree: {e}")))
+fn sample_tree() -> std::io::Result<tempfile::TempDir> {
+    let root = tempfile::tempdir()?;
+    fs::create_dir_all(root.path().join("etc/empty"))?;
+    fs::write(root.path().join("etc/motd"), "hello from the initrd\n")?;
+    fs::create_dir(root.path().join("bin"))?;
+    fs::copy("/bin/true", root.path().join("bin/true"))?;
+    std::os::unix::fs::symlink("true", root.path().join("bin/false-friend"))?;
+    Ok(root)
 }
