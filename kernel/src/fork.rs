@@ -558,7 +558,11 @@ fn attach_pid_and_link(
         let leader = tasklist.tasks.iter().find(|t| t.pid() == p.tgid()).map(Arc::downgrade);
         p.family.get_mut(&mut tasklist).group_leader = leader.unwrap_or_default();
     }
-    real_parent.family.get_mut(&mut tasklist).children.push(p.clone());
+    // Only processes are children; a thread hangs off its group (Linux
+    // links only a thread_group_leader() into the parent's children).
+    if p.pid() == p.tgid() {
+        real_parent.family.get_mut(&mut tasklist).children.push(p.clone());
+    }
     tasklist.tasks.push(p.clone());
     tasklist.nr_threads += 1;
     tasklist.total_forks += 1;
