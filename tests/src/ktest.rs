@@ -31,8 +31,14 @@ pub struct Report {
 
 /// Parses the test lines and the summary out of a boot's serial output.
 pub fn parse(outcome: &Outcome) -> Report {
+    parse_lines(outcome.lines())
+}
+
+/// Parses `test` lines and a `ktest:` summary; user programs print the same
+/// `test` lines, so this reads their output too.
+pub fn parse_lines<'a>(lines: impl Iterator<Item = &'a str>) -> Report {
     let mut report = Report::default();
-    for line in outcome.lines() {
+    for line in lines {
         if let Some(counts) = line.strip_prefix("ktest: ") {
             report.summary = parse_summary(counts);
         } else if let Some((name, result)) = line

@@ -1,17 +1,27 @@
 //! User programs for the initramfs: static musl C programs from `tests/user/`.
 //!
+//! Each program prints `test <program>::<check> ... ok|FAILED` lines (see
+//! `tests/user/check.h`) and exits 0 when every check passed.
+//! [`record_user_tests`] runs a list of them on the host Linux, where the
+//! expectations come from, and then in the kernel under `tests/user/init.c`
+//! as pid 1. For a single program of your own:
+//!
 //! ```no_run
 //! let initrd = tests::user::initramfs(&["forktest"])?; // tests/user/forktest.c → bin/forktest
 //! let boot = tests::Boot::bios("init=/bin/forktest").initrd(initrd.path());
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+use std::fmt::Write as _;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 
 use tempfile::TempDir;
+
+use crate::{Boot, Ctx, Exit, Failure, Outcome, expect_exit, ktest};
 
 /// Where the C sources live.
 pub const USER_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/user");
@@ -52,9 +62,102 @@ pub fn add_busybox(root: &Path) -> io::Result<PathBuf> {
     Ok(busybox)
 }
 
+/// Builds `programs` and `init`, runs each program on the host, then boots
+/// with `init=/bin/init <programs>`. Records `user::<program>::passes_on_host_linux`
+/// per program and `user::<program>::<check>` per check line from the kernel
+/// run, plus `user::<program>::exits_with_status_0` when a program failed in
+/// the kernel without a failed check to show for it (a crash).
+///
+/// # Errors
+/// A program did not build, or init did not reach its summary and power off.
+pub fn record_user_tests(ctx: &Ctx, programs: &[&str]) -> Result<(), Failure> {
+    let root = initramfs(&[&["init"], programs].concat())?;
+    for program in programs {
+        let result = on_host(&root.path().join("bin").join(program));
+        ctx.record(format!("user::{program}::passes_on_host_linux"), result);
+    }
+    let cmdline = format!("init=/bin/init {}", programs.join(" "));
+    let run = ctx.boot(&Boot::bios(&cmdline).initrd(root.path()))?;
+    record_kernel_run(ctx, &run, programs);
+    let summary = run
+        .lines()
+        .filter_map(|l| l.strip_prefix("user: "))
+        .find(|l| l.contains(" passed, "));
+    if summary.is_none() {
+        let why = "init did not reach its `user: N passed, M failed` line";
+        return Err(Failure::of(&run, why));
+    }
+    expect_exit(&run, Exit::Success)
+}
+
+fn record_kernel_run(ctx: &Ctx, run: &Arc<Outcome>, programs: &[&str]) {
+    let report = ktest::parse(run);
+    for test in &report.tests {
+        let result = match test.passed {
+            true => Ok(()),
+            false => Err(Failure::new(test.detail.join("\n"))),
+        };
+        ctx.record(format!("user::{}", test.name), result);
+    }
+    // init reports each program as `user: <program> exited with <n>` (or killed by ...).
+    for program in programs {
+        let prefix = format!("{program} ");
+        let Some(end) = run
+            .lines()
+            .filter_map(|l| l.strip_prefix("user: "))
+            .find(|l| l.starts_with(&prefix))
+        else {
+            continue;
+        };
+        let failed_check = report
+            .tests
+            .iter()
+            .any(|t| !t.passed && t.name.starts_with(&format!("{program}::")));
+        if end != format!("{program} exited with 0") && !failed_check {
+            ctx.record(
+                format!("user::{program}::exits_with_status_0"),
+                Err(Failure::new(end)),
+            );
+        }
+    }
+}
+
+/// Runs one program on the host: it must exit 0 with no failed check.
+fn on_host(program: &Path) -> Result<(), Failure> {
+    let dir = tempfile::tempdir()?;
+    let out = Command::new("timeout")
+        .arg("60")
+        .arg(program)
+        .current_dir(dir.path())
+        .output()?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut problems = String::new();
+    for test in ktest::parse_lines(stdout.lines())
+        .tests
+        .iter()
+        .filter(|t| !t.passed)
+    {
+        let _ = writeln!(
+            problems,
+            "test {} FAILED {}",
+            test.name,
+            test.detail.join(" ")
+        );
+    }
+    if !out.status.success() {
+        let _ = writeln!(problems, "{} ended with {}", program.display(), out.status);
+    }
+    match problems.is_empty() {
+        true => Ok(()),
+        false => Err(Failure::new(
+            problems + "Linux disagrees with the expectation: fix the program",
+        )),
+    }
+}
+
 fn compile(source: &Path, out: &Path) -> io::Result<()> {
     let status = Command::new(MUSL_GCC)
-        .args(["-static", "-O2", "-Wall", "-Werror", "-o"])
+        .args(["-static", "-O2", "-Wall", "-Werror", "-pthread", "-o"])
         .arg(out)
         .arg(source)
         .status()

@@ -4,16 +4,16 @@
 //!
 //! To add a scenario, add a row to `SCENARIOS`: a name that states the
 //! behaviour, and a function that boots with `ctx.boot(&Boot::bios("..."))`
-//! and checks the outcome with `expect_exit` / `expect_line`. For user
-//! programs, `tests::user::initramfs(&["name"])` compiles `tests/user/name.c`
-//! into a directory to pass to `Boot::initrd`.
+//! and checks the outcome with `expect_exit` / `expect_line`. A user program
+//! (`tests/user/name.c`, printing `test name::check ... ok` lines) joins the
+//! user tier by adding its name to `USER_PROGRAMS`.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, ExitCode};
 
-use tests::{Boot, Ctx, Exit, Failure, Scenario, expect_exit, expect_line, ktest};
+use tests::{Boot, Ctx, Exit, Failure, Scenario, expect_exit, expect_line, ktest, user};
 
 #[rustfmt::skip]
 const SCENARIOS: &[Scenario] = &[
@@ -26,7 +26,11 @@ const SCENARIOS: &[Scenario] = &[
     ("lkdtm::stack_exhaustion_is_reported_as_a_double_fault_and_fails", stack_exhaustion),
     ("lkdtm::panic_fails_the_run_with_the_panic_line", panic),
     ("runner::hung_kernel_times_out_and_fails", hung_kernel_times_out),
+    ("user::init_runs_every_program_to_its_summary", |ctx| user::record_user_tests(ctx, USER_PROGRAMS)),
 ];
+
+/// The C programs in `tests/user/` that `init` runs, in this order.
+const USER_PROGRAMS: &[&str] = &["fork_basic", "cow", "cow_exit", "exit_status"];
 
 fn main() -> ExitCode {
     tests::main(SCENARIOS)
@@ -68,7 +72,7 @@ fn boots_with_initrd(ctx: &Ctx) -> Result<(), Failure> {
 /// the packer through the bootloader's ramdisk to exec in the kernel.
 fn busybox_init_runs(ctx: &Ctx) -> Result<(), Failure> {
     let root = tempfile::tempdir()?;
-    tests::user::add_busybox(root.path())?;
+    user::add_busybox(root.path())?;
     let init = root.path().join("init");
     fs::write(
         &init,
