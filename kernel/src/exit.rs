@@ -407,7 +407,13 @@ fn wait_consider_children(me: &TaskStruct, who: WaitWho, options: u32) -> Result
 ///
 /// Linux: wait_task_zombie() in kernel/exit.c
 fn wait_task_zombie(p: &Arc<TaskStruct>) -> WaitResult {
-    let result = WaitResult { pid: p.pid(), status: p.exit_code.load(Ordering::Relaxed) };
+    let sig = p.signal();
+    let status = if sig.group_exit.load(Ordering::Acquire) {
+        sig.group_exit_code.load(Ordering::Acquire)
+    } else {
+        p.exit_code.load(Ordering::Relaxed)
+    };
+    let result = WaitResult { pid: p.pid(), status };
     release_task(p);
     result
 }

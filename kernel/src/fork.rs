@@ -222,7 +222,10 @@ pub fn sys_clone3(uargs: u64, size: u64, regs: &crate::arch::entry::calling::PtR
         }
     }
     let [flags, _pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls] = a;
-    if flags & 0xff != 0 || exit_signal > 64 || (stack == 0) != (stack_size == 0) {
+    // Linux: clone3_args_valid(): no signal bits in flags, a sane exit
+    // signal (none for threads and CLONE_PARENT), and stack with its size.
+    let no_signal_allowed = flags & (CloneFlags::CLONE_THREAD | CloneFlags::CLONE_PARENT).bits() != 0;
+    if flags & 0xff != 0 || exit_signal > 64 || (no_signal_allowed && exit_signal != 0) || (stack == 0) != (stack_size == 0) {
         return Err(Errno::EINVAL);
     }
     let clone_flags = CloneFlags::from_bits(flags).ok_or(Errno::EINVAL)?;

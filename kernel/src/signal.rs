@@ -445,3 +445,13 @@ pub fn sys_kill(pid: i32, sig: i32) -> crate::syscall::SysResult {
     }
     Ok(0)
 }
+
+static PAUSE_WAIT: crate::sched::wait::WaitQueueHead = crate::sched::wait::WaitQueueHead::new();
+
+/// Sleeps until a signal arrives.
+///
+/// Linux: SYSCALL_DEFINE0(pause) in kernel/signal.c
+pub fn sys_pause() -> crate::syscall::SysResult {
+    let _ = PAUSE_WAIT.wait_event_interruptible(|| false);
+    Err(crate::errno::Errno::EINTR)
+}

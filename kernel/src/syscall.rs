@@ -63,6 +63,7 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         28 => Ok(0),
         32 => fs::fcntl::sys_dup(a0 as i32),
         33 => fs::fcntl::sys_dup2(a0 as i32, a1 as i32),
+        34 => signal::sys_pause(),
         35 => time::sys_nanosleep(a0, a1),
         39 => sys::sys_getpid(),
         56 => fork::sys_clone(a0, a1, a2, a3, a4, regs),

@@ -1,0 +1,165 @@
+/*
+ * thread_cycles: a thousand pthread_create+pthread_join and a thousand
+ * vfork+_exit+wait cycles all succeed, and (on our kernel) leave the free
+ * page count exactly where a warm-up cycle left it.
+ */
+#include "check.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <sys/wait.h>
+
+#define NR_CYCLES 1000
+#define NR_WARM_UP 16
+
+struct outcome {
+	int done;
+	char first_problem[160];
+};
+
+static void *echo_thread(void *arg)
+{
+	return (void *)((intptr_t)arg * 2 + 1);
+}
+
+static struct outcome thread_cycles(int n)
+{
+	struct outcome o = { 0, "" };
+	for (int i = 0; i < n; i++) {
+		pthread_t t;
+		void *value = NULL;
+		int ret = pthread_create(&t, NULL, echo_thread, (void *)(intptr_t)i);
+		if (ret != 0) {
+			snprintf(o.first_problem, sizeof o.first_problem,
+				 "pthread_create %d failed: %s", i, strerror(ret));
+			break;
+		}
+		ret = pthread_join(t, &value);
+		if (ret == 0 && value == (void *)((intptr_t)i * 2 + 1))
+			o.done++;
+		else if (o.first_problem[0] == '\0')
+			snprintf(o.first_problem, sizeof o.first_problem,
+				 "cycle %d: pthread_join returned %d, value %p", i, ret, value);
+	}
+	return o;
+}
+
+/* The child runs on this frame's stack until it exits: keep it tiny. */
+static __attribute__((noinline)) pid_t vfork_and_exit(int code)
+{
+	pid_t pid = vfork();
+	if (pid == 0)
+		_exit(code);
+	return pid;
+}
+
+static struct outcome vfork_cycles(int n)
+{
+	struct outcome o = { 0, "" };
+	for (int i = 0; i < n; i++) {
+		pid_t pid = vfork_and_exit(i & 0xff);
+		if (pid < 0) {
+			snprintf(o.first_problem, sizeof o.first_problem, "vfork %d failed: %s", i,
+				 strerror(errno));
+			break;
+		}
+		int status = -1;
+		pid_t got = waitpid(pid, &status, 0);
+		if (got == pid && status == (i & 0xff) << 8)
+			o.done++;
+		else if (o.first_problem[0] == '\0')
+			snprintf(o.first_problem, sizeof o.first_problem,
+				 "cycle %d: waitpid returned %d (pid %d), status %#x", i, got, pid,
+				 status);
+	}
+	return o;
+}
+
+static void expect_outcome(const char *name, int n, const struct outcome *o)
+{
+	if (o->done == n && o->first_problem[0] == '\0')
+		check_ok(name);
+	else
+		check_fail(name, "%d of %d cycles succeeded; %s", o->done, n, o->first_problem);
+}
+
+/* nr_free_pages from /proc/vmstat; -1 if it cannot be read. */
+static long vmstat_free_pages(void)
+{
+	char buf[4096];
+	int fd = open("/proc/vmstat", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	char *line = strstr(buf, "nr_free_pages ");
+	return line ? strtol(line + strlen("nr_free_pages "), NULL, 10) : -1;
+}
+
+struct free_memory {
+	long pages, kb;
+};
+
+static struct free_memory free_memory(void)
+{
+	struct free_memory f = { vmstat_free_pages(), memfree_kb() };
+	return f;
+}
+
+static void expect_unchanged(const char *name, const char *what, long before, long after)
+{
+	if (before >= 0 && before == after)
+		check_ok(name);
+	else
+		check_fail(name, "%s was %ld before, %ld after (%+ld)", what, before, after,
+			   after - before);
+}
+
+int main(void)
+{
+	check_begin("thread_cycles");
+	int lifecycle = on_lifecycle();
+
+	/* Warm-up: musl's heap, the page tables and kernel caches reach their
+	 * working size, so that the measurement below sees only leaks. */
+	struct outcome warm_threads = thread_cycles(NR_WARM_UP);
+	struct outcome warm_vforks = vfork_cycles(NR_WARM_UP);
+	struct free_memory before = free_memory();
+
+	struct outcome threads = thread_cycles(NR_CYCLES);
+	struct outcome vforks = vfork_cycles(NR_CYCLES);
+	struct free_memory after = free_memory();
+	if (lifecycle && (after.pages != before.pages || after.kb != before.kb)) {
+		sched_yield();
+		sleep_ms(20);
+		after = free_memory();
+	}
+
+	expect_outcome("a_warm_up_of_16_thread_create_join_cycles_succeeds", NR_WARM_UP,
+		       &warm_threads);
+	expect_outcome("a_warm_up_of_16_vfork_exit_wait_cycles_succeeds", NR_WARM_UP,
+		       &warm_vforks);
+	expect_outcome("a_thousand_pthread_create_join_cycles_return_each_threads_value",
+		       NR_CYCLES, &threads);
+	expect_outcome("a_thousand_vfork_exit_wait_cycles_report_the_right_statuses", NR_CYCLES,
+		       &vforks);
+	int ret = waitpid(-1, NULL, WNOHANG);
+	int err = errno;
+	EXPECT_ERRNO("no_child_is_left_over_after_the_cycles", ECHILD, ret, err);
+	if (!lifecycle) {
+		check_skip("nr_free_pages_returns_exactly_to_its_level_after_the_warm_up",
+			   "Linux's free page count moves with other activity");
+		check_skip("memfree_returns_exactly_to_its_level_after_the_warm_up",
+			   "Linux's MemFree moves with other activity");
+	} else {
+		expect_unchanged("nr_free_pages_returns_exactly_to_its_level_after_the_warm_up",
+				 "nr_free_pages", before.pages, after.pages);
+		expect_unchanged("memfree_returns_exactly_to_its_level_after_the_warm_up",
+				 "MemFree (kB)", before.kb, after.kb);
+	}
+	return check_end();
+}
