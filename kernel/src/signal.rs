@@ -129,10 +129,55 @@ pub struct SignalStruct {
     pub session: core::sync::atomic::AtomicI32,
 }
 
-/// Signals pending for one thread (Linux: `struct sigpending`).
-#[derive(Default)]
+/// Sent by kill() or another task (Linux: SI_USER).
+pub const SI_USER: i32 = 0;
+/// Sent by the kernel, e.g. for a fault (Linux: SI_KERNEL).
+pub const SI_KERNEL: i32 = 0x80;
+/// A child exited (Linux: CLD_EXITED).
+pub const CLD_EXITED: i32 = 1;
+/// A child was killed by a signal (Linux: CLD_KILLED).
+pub const CLD_KILLED: i32 = 2;
+
+/// What a handler learns about a signal (Linux: struct kernel_siginfo).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct KernelSiginfo {
+    /// Signal number.
+    pub signo: i32,
+    /// Why it was sent: SI_USER, SI_KERNEL, CLD_EXITED...
+    pub code: i32,
+    /// Sender, or the child for SIGCHLD.
+    pub pid: i32,
+    /// Sender's uid.
+    pub uid: u32,
+    /// SIGCHLD: exit code or killing signal.
+    pub status: i32,
+    /// SIGSEGV/SIGBUS: the faulting address.
+    pub addr: u64,
+}
+
+impl KernelSiginfo {
+    /// The 128-byte `siginfo_t` as x86_64 user space lays it out.
+    pub fn to_user(&self) -> [u64; 16] {
+        let mut words = [0u64; 16];
+        words[0] = self.signo as u32 as u64;
+        words[1] = self.code as u32 as u64;
+        words[2] = if self.addr != 0 { self.addr } else { self.pid as u32 as u64 | (u64::from(self.uid) << 32) };
+        words[3] = self.status as u32 as u64;
+        words
+    }
+}
+
+/// Signals pending for one thread (Linux: `struct sigpending`). Differs:
+/// standard signals only, so one siginfo per signal number.
 pub struct SigPending {
     signal: AtomicU64,
+    info: SpinLock<[KernelSiginfo; _NSIG]>,
+}
+
+impl Default for SigPending {
+    fn default() -> Self {
+        SigPending { signal: AtomicU64::new(0), info: SpinLock::new([KernelSiginfo::default(); _NSIG]) }
+    }
 }
 
 impl SigPending {
@@ -182,12 +227,22 @@ fn sig_task_ignored(t: &TaskStruct, sig: i32) -> bool {
 /// Queues `sig` for `t` and wakes it if it sleeps interruptibly.
 ///
 /// Linux: send_signal_locked() / complete_signal() in kernel/signal.c
-pub fn send_sig(sig: i32, t: &Arc<TaskStruct>) {
+pub fn send_sig_info(sig: i32, info: KernelSiginfo, t: &Arc<TaskStruct>) {
     if sig_task_ignored(t, sig) {
         return;
     }
-    t.pending.signal.fetch_or(sigmask(sig), Ordering::Relaxed);
+    if t.pending.signal.fetch_or(sigmask(sig), Ordering::Relaxed) & sigmask(sig) == 0 {
+        t.pending.info.lock()[sig as usize - 1] = KernelSiginfo { signo: sig, ..info };
+    }
     signal_wake_up(t);
+}
+
+/// Sends `sig` from the current task, as kill() does (SI_USER).
+///
+/// Linux: send_sig() in kernel/signal.c
+pub fn send_sig(sig: i32, t: &Arc<TaskStruct>) {
+    let pid = crate::arch::percpu::with_current(|c| c.map_or(0, |c| c.tgid()));
+    send_sig_info(sig, KernelSiginfo { code: SI_USER, pid, ..Default::default() }, t);
 }
 
 /// Wakes `t` so it notices a new signal. Only TASK_INTERRUPTIBLE sleepers
@@ -202,7 +257,7 @@ fn signal_wake_up(t: &Arc<TaskStruct>) {
 /// blocked, so an ignored or blocked one is reset to its default action.
 ///
 /// Linux: force_sig_info_to_task() in kernel/signal.c
-pub fn force_sig(sig: i32) {
+pub fn force_sig(sig: i32, addr: u64) {
     let t = crate::task::current();
     if let Some(sh) = t.sighand.lock().as_ref() {
         let mut action = sh.action.lock();
@@ -212,6 +267,7 @@ pub fn force_sig(sig: i32) {
         }
     }
     t.blocked.fetch_and(!sigmask(sig), Ordering::Relaxed);
+    t.pending.info.lock()[sig as usize - 1] = KernelSiginfo { signo: sig, code: SI_KERNEL, addr, ..Default::default() };
     t.pending.signal.fetch_or(sigmask(sig), Ordering::Relaxed);
 }
 
@@ -231,14 +287,15 @@ fn sig_kernel_stop(sig: i32) -> bool {
 /// Takes the lowest unblocked pending signal off the current task.
 ///
 /// Linux: dequeue_signal() in kernel/signal.c
-fn dequeue_signal(t: &TaskStruct) -> Option<i32> {
+fn dequeue_signal(t: &TaskStruct) -> Option<(i32, KernelSiginfo)> {
     let ready = t.pending.signal.load(Ordering::Relaxed) & !blocked_mask(t);
     if ready == 0 {
         return None;
     }
     let sig = ready.trailing_zeros() as i32 + 1;
+    let info = t.pending.info.lock()[sig as usize - 1];
     t.pending.signal.fetch_and(!sigmask(sig), Ordering::Relaxed);
-    Some(sig)
+    Some((sig, info))
 }
 
 /// Acts on pending signals before returning to user space: ignore, deliver
@@ -249,7 +306,7 @@ fn dequeue_signal(t: &TaskStruct) -> Option<i32> {
 /// get_signal() in kernel/signal.c
 pub fn arch_do_signal_or_restart(regs: &mut crate::arch::entry::calling::PtRegs) {
     let t = crate::task::current();
-    while let Some(sig) = dequeue_signal(&t) {
+    while let Some((sig, info)) = dequeue_signal(&t) {
         let action = t.sighand.lock().as_ref().map(|sh| sh.get(sig)).unwrap_or_default();
         match action.handler {
             SIG_IGN => continue,
@@ -259,7 +316,7 @@ pub fn arch_do_signal_or_restart(regs: &mut crate::arch::entry::calling::PtRegs)
                 crate::exit::do_group_exit(sig)
             }
             _ => {
-                if crate::arch::signal::setup_rt_frame(sig, &action, regs, t.blocked.load(Ordering::Relaxed)).is_err() {
+                if crate::arch::signal::setup_rt_frame(&info, &action, regs, t.blocked.load(Ordering::Relaxed)).is_err() {
                     drop(t);
                     crate::exit::do_group_exit(SIGSEGV)
                 }
@@ -335,7 +392,9 @@ pub fn do_notify_parent(tsk: &TaskStruct, parent: &Arc<TaskStruct>, sig: i32) ->
         }
     }
     if sig > 0 && sig as usize <= _NSIG {
-        send_sig(sig, parent);
+        let status = tsk.exit_code.load(Ordering::Relaxed);
+        let (code, status) = if status & 0x7f == 0 { (CLD_EXITED, (status >> 8) & 0xff) } else { (CLD_KILLED, status & 0x7f) };
+        send_sig_info(sig, KernelSiginfo { code, pid: tsk.tgid(), status, ..Default::default() }, parent);
     }
     __wake_up_parent(tsk, parent);
     autoreap

@@ -221,8 +221,15 @@ static void reading_copies_nothing_and_writing_copies_every_page(void)
 		big[i] = pattern_at(i);
 	int lifecycle = on_lifecycle();
 
+	/* Other processes move Linux's MemFree, so there the best of three
+	 * passes counts; a kernel that copied on read would lose 4 MiB in each. */
 	struct memfree_report reader = child_pass_over(big, 0);
 	long read_drop = reader.before_kb - reader.after_kb;
+	for (int retry = 0; !lifecycle && retry < 2 && read_drop >= 1024; retry++) {
+		reader = child_pass_over(big, 0);
+		if (reader.before_kb - reader.after_kb < read_drop)
+			read_drop = reader.before_kb - reader.after_kb;
+	}
 	CHECK("a_child_reads_the_parents_4mib_buffer_unchanged", reader.pattern_ok);
 	CHECK("memfree_can_be_read_in_the_child", reader.before_kb > 0 && reader.after_kb > 0);
 	if (read_drop < (lifecycle ? 64 : 1024))
@@ -237,8 +244,11 @@ static void reading_copies_nothing_and_writing_copies_every_page(void)
 	long after_writer = memfree_kb();
 	long write_drop = writer.before_kb - writer.after_kb;
 	CHECK("a_child_writes_its_own_copy_of_the_4mib_buffer", writer.pattern_ok);
-	CHECK("the_childs_writes_leave_the_parents_4mib_buffer_intact",
-	      holds(big, PAGE, pattern_at(0)) && holds(big + BIG_SIZE - PAGE, PAGE, pattern_at(BIG_SIZE - 1)));
+	int parent_intact = 1;
+	for (size_t i = 0; i < BIG_SIZE; i++)
+		if (big[i] != pattern_at(i))
+			parent_intact = 0;
+	CHECK("the_childs_writes_leave_the_parents_4mib_buffer_intact", parent_intact);
 	if (!lifecycle)
 		check_skip("a_child_that_writes_4mib_consumes_4mib",
 			   "MemFree on Linux moves with per-cpu page lists");

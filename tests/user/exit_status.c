@@ -36,7 +36,7 @@ static void exit_with(int code) { _exit(code); }
 
 static void dereference_null(int unused)
 {
-	int *volatile p = NULL;
+	volatile int *volatile p = NULL;
 	*p = unused;
 }
 
@@ -49,10 +49,14 @@ static void divide_by_zero(int unused)
 	(void)q;
 }
 
-static void block_on_fd(int fd)
+/* A child that blocks until the parent closes release[1]. */
+static int release[2];
+
+static void block_until_released(int unused)
 {
 	char c;
-	read(fd, &c, 1);
+	close(release[1]);
+	read(release[0], &c, 1);
 	_exit(0);
 }
 
@@ -86,13 +90,12 @@ static void check_killed_by(const char *name, int sig, int status)
 
 static void signal_deaths_are_reported(void)
 {
-	int p[2];
-	pipe(p);
-	pid_t pid = spawn(block_on_fd, p[0]);
+	pipe(release);
+	pid_t pid = spawn(block_until_released, 0);
 	int kill_ret = kill(pid, SIGKILL);
 	int status = status_of(pid);
-	close(p[0]);
-	close(p[1]);
+	close(release[0]);
+	close(release[1]);
 	EXPECT_EQ("kill_sigkill_on_a_child_succeeds", 0, kill_ret);
 	check_killed_by("a_child_killed_by_sigkill_reports_wtermsig_9", SIGKILL, status);
 	EXPECT_EQ("a_sigkill_death_is_encoded_as_the_bare_signal_number", SIGKILL, status);
@@ -107,14 +110,13 @@ static void signal_deaths_are_reported(void)
 
 static void wnohang_and_echild(void)
 {
-	int p[2];
-	pipe(p);
-	pid_t pid = spawn(block_on_fd, p[0]);
+	pipe(release);
+	pid_t pid = spawn(block_until_released, 0);
 	int status = -1;
 	pid_t early = wait4(pid, &status, WNOHANG, NULL);
-	close(p[1]); /* EOF releases the child */
+	close(release[1]);
 	pid_t late = wait4(pid, &status, 0, NULL);
-	close(p[0]);
+	close(release[0]);
 	EXPECT_EQ("wnohang_returns_0_while_the_child_runs", 0, early);
 	EXPECT_EQ("a_blocking_wait_then_reaps_the_released_child", pid, late);
 	EXPECT_EQ("the_released_child_exits_with_status_0", 0, status);
@@ -139,14 +141,13 @@ static void waitid_reports_siginfo(void)
 	EXPECT_EQ("waitid_reports_the_exit_code_in_si_status", 7, info.si_status);
 	EXPECT_EQ("waitid_reports_the_childs_pid", pid, info.si_pid);
 
-	int p[2];
-	pipe(p);
-	pid = spawn(block_on_fd, p[0]);
+	pipe(release);
+	pid = spawn(block_until_released, 0);
 	kill(pid, SIGKILL);
 	memset(&info, 0, sizeof info);
 	ret = waitid(P_ALL, 0, &info, WEXITED);
-	close(p[0]);
-	close(p[1]);
+	close(release[0]);
+	close(release[1]);
 	EXPECT_EQ("waitid_p_all_returns_0", 0, ret);
 	EXPECT_EQ("waitid_reports_cld_killed_for_a_signal_death", CLD_KILLED, info.si_code);
 	EXPECT_EQ("waitid_reports_the_signal_in_si_status", SIGKILL, info.si_status);

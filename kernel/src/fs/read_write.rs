@@ -23,6 +23,21 @@ pub fn fdget(fd: i32) -> Result<Arc<File>, Errno> {
     current().files.lock().clone().ok_or(Errno::EBADF)?.fget(fd)
 }
 
+/// Checks that every page of [addr, addr + len) can be written, by writing
+/// back one byte of each; the read that follows then cannot fault halfway.
+///
+/// Linux: fault_in_writeable() in mm/gup.c
+fn fault_in_writeable(addr: u64, len: usize) -> Result<(), Errno> {
+    let end = addr + len as u64;
+    let mut page = addr;
+    while page < end {
+        let byte: u8 = crate::mm::uaccess::get_user(page)?;
+        crate::mm::uaccess::put_user(page, byte)?;
+        page = (page & !4095) + 4096;
+    }
+    Ok(())
+}
+
 fn do_read(file: &File, buf: u64, count: u64, pos: Option<u64>) -> SysResult {
     let count = count.min(MAX_RW_COUNT) as usize;
     if !crate::mm::uaccess::access_ok(buf, count) {
@@ -33,6 +48,11 @@ fn do_read(file: &File, buf: u64, count: u64, pos: Option<u64>) -> SysResult {
     let mut done = 0;
     while done < count {
         let want = (count - done).min(CHUNK);
+        // Fault the destination in first, so that a bad buffer fails before
+        // anything is consumed from a pipe or a terminal.
+        if let Err(e) = fault_in_writeable(buf + done as u64, want) {
+            return if done == 0 { Err(e) } else { Ok(done as u64) };
+        }
         let n = match file.f_op.read(&mut chunk[..want], pos) {
             Ok(n) => n,
             Err(e) if done == 0 => return Err(e),

@@ -9,7 +9,7 @@ use super::entry::calling::PtRegs;
 use super::kernel::fpu::FxState;
 use crate::errno::Errno;
 use crate::mm::uaccess::{Pod, copy_from_user, copy_to_user, get_user, put_user};
-use crate::signal::KSigaction;
+use crate::signal::{KSigaction, KernelSiginfo};
 use crate::task::current;
 
 /// The saved registers in a signal frame (Linux: struct sigcontext, 64-bit).
@@ -81,14 +81,15 @@ unsafe impl Pod for RtSigframe {}
 /// # Errors
 /// `EFAULT` when the user stack cannot take the frame (the caller then
 /// kills the task with SIGSEGV, as Linux does).
-pub fn setup_rt_frame(sig: i32, ka: &KSigaction, regs: &mut PtRegs, blocked: u64) -> Result<(), Errno> {
+pub fn setup_rt_frame(info: &KernelSiginfo, ka: &KSigaction, regs: &mut PtRegs, blocked: u64) -> Result<(), Errno> {
+    let sig = info.signo;
     let task = current();
     task.thread.fpu.save();
     let fp_addr = (regs.rsp - 128 - 512) & !63;
     let frame_addr = ((fp_addr - size_of::<RtSigframe>() as u64) & !15) - 8;
     copy_to_user(fp_addr, &task.thread.fpu.snapshot().0)?;
     let mut frame = RtSigframe { pretcode: ka.restorer, ..Default::default() };
-    frame.info[0] = sig as u64;
+    frame.info = info.to_user();
     frame.uc.sigmask = blocked;
     frame.uc.mcontext = SigContext {
         r8: regs.r8, r9: regs.r9, r10: regs.r10, r11: regs.r11, r12: regs.r12, r13: regs.r13,

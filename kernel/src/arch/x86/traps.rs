@@ -108,7 +108,7 @@ fn do_trap(regs: &mut PtRegs, vector: u8) {
     let (sig, name) = trap_signal(vector);
     if regs.user_mode() && sig != 0 {
         log::debug!("{name} in user mode at {:#x}: signal {sig}", regs.rip);
-        crate::signal::force_sig(sig);
+        crate::signal::force_sig(sig, 0);
         return;
     }
     die(name, vector, regs, Some(regs.orig_rax));
@@ -203,7 +203,7 @@ fn exc_page_fault(regs: &mut PtRegs) {
     }
     if regs.user_mode() {
         log::debug!("segfault at {address:#x} ip {:#x} ({})", regs.rip, describe_access(code));
-        crate::signal::force_sig(crate::signal::SIGSEGV);
+        crate::signal::force_sig(crate::signal::SIGSEGV, address);
         return;
     }
     if crate::mm::uaccess::fixup_exception(regs) {
