@@ -1,12 +1,13 @@
 //! The host test suite's machinery: boot the kernel in QEMU, judge each run by
 //! its exit status and serial lines, print one line per test.
 //!
-//! A scenario is a name and a function `fn(&Ctx) -> Result<(), Failure>`;
-//! `tests/suite.rs` lists them in a table. Inside, [`Ctx::boot`] boots the
-//! kernel as a [`Boot`] describes and returns the [`Outcome`]. Boots are
-//! memoized: scenarios that ask for the same `Boot` share one QEMU run, so a
-//! scenario may compare its boot with another's for free. Scenarios run two at
-//! a time (the machines have two cores), and the report prints in table order:
+//! A [`Scenario`] is a name and a function `fn(&Ctx) -> Result<(), Failure>`;
+//! `tests/tests/suite.rs` lists them in a table. Inside, [`Ctx::boot`] boots
+//! the kernel as a [`Boot`] describes and returns the [`Outcome`]. Boots are
+//! memoized by their `Boot` value (an initrd by its path): scenarios that ask
+//! for the same boot share one QEMU run, so a scenario may compare its boot
+//! with another's for free. Scenarios run two at a time (the machines have two
+//! cores), and the report prints in table order, ending with the count:
 //!
 //! ```text
 //! test lkdtm::panic_fails_the_run_with_the_panic_line ... ok
