@@ -49,6 +49,33 @@ pub fn initramfs(programs: &[&str]) -> io::Result<TempDir> {
     Ok(root)
 }
 
+/// Builds everything in `tests/user/` into `bin/` of a fresh directory: each
+/// `name.c` as `bin/name` (helpers and `init` included), and other files
+/// (test data such as `not_elf.txt`) copied as they are; headers are skipped.
+///
+/// # Errors
+/// As for [`initramfs`], or a data file could not be copied.
+pub fn initramfs_all() -> io::Result<TempDir> {
+    let root = tempfile::Builder::new().prefix("initramfs-").tempdir()?;
+    let bin = root.path().join("bin");
+    fs::create_dir(&bin)?;
+    for entry in fs::read_dir(USER_DIR)? {
+        let path = entry?.path();
+        let (Some(stem), Some(name)) = (path.file_stem(), path.file_name()) else {
+            continue;
+        };
+        match path.extension().and_then(|e| e.to_str()) {
+            _ if !path.is_file() => {}
+            Some("c") => compile(&path, &bin.join(stem))?,
+            Some("h") => {}
+            _ => {
+                fs::copy(&path, bin.join(name))?;
+            }
+        }
+    }
+    Ok(root)
+}
+
 /// Adds the static busybox as `bin/busybox` with `bin/sh` linked to it, for
 /// scenarios that want a shell.
 ///
@@ -62,7 +89,7 @@ pub fn add_busybox(root: &Path) -> io::Result<PathBuf> {
     Ok(busybox)
 }
 
-/// Builds `programs` and `init`, runs each program on the host, then boots
+/// Builds all of `tests/user/`, runs each of `programs` on the host, then boots
 /// with `init=/bin/init <programs>`. Records `user::<program>::passes_on_host_linux`
 /// per program and `user::<program>::<check>` per check line from the kernel
 /// run, plus `user::<program>::exits_with_status_0` when a program failed in
@@ -71,7 +98,7 @@ pub fn add_busybox(root: &Path) -> io::Result<PathBuf> {
 /// # Errors
 /// A program did not build, or init did not reach its summary and power off.
 pub fn record_user_tests(ctx: &Ctx, programs: &[&str]) -> Result<(), Failure> {
-    let root = initramfs(&[&["init"], programs].concat())?;
+    let root = initramfs_all()?;
     for program in programs {
         let result = on_host(&root.path().join("bin").join(program));
         ctx.record(format!("user::{program}::passes_on_host_linux"), result);

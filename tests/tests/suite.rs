@@ -29,8 +29,14 @@ const SCENARIOS: &[Scenario] = &[
     ("user::init_runs_every_program_to_its_summary", |ctx| user::record_user_tests(ctx, USER_PROGRAMS)),
 ];
 
-/// The C programs in `tests/user/` that `init` runs, in this order.
-const USER_PROGRAMS: &[&str] = &["fork_basic", "cow", "cow_exit", "exit_status"];
+/// The test programs in `tests/user/` that `init` runs, in this order (the
+/// other `.c` files there are `init` itself and helpers the programs exec).
+#[rustfmt::skip]
+const USER_PROGRAMS: &[&str] = &[
+    "fork_basic", "cow", "cow_exit", "exit_status", "zombie", "orphan", "subreaper",
+    "exec", "efault", "vfork", "threads", "thread_cycles", "clone_raw", "clone_flags",
+    "clone3", "exit_group", "sigaction", "stress",
+];
 
 fn main() -> ExitCode {
     tests::main(SCENARIOS)
