@@ -182,6 +182,14 @@ fn on_host(program: &Path) -> Result<(), Failure> {
     }
 }
 
+/// Compiles the demo `tests/user/demo/<name>.c` (the tour, pstree, bench) to `out`.
+///
+/// # Errors
+/// As for [`initramfs`].
+pub fn compile_demo(name: &str, out: &Path) -> io::Result<()> {
+    compile(&Path::new(USER_DIR).join("demo").join(format!("{name}.c")), out)
+}
+
 fn compile(source: &Path, out: &Path) -> io::Result<()> {
     let status = Command::new(MUSL_GCC)
         .args(["-static", "-O2", "-Wall", "-Werror", "-pthread", "-o"])

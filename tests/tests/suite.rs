@@ -90,6 +90,73 @@ fn busybox_init_runs(ctx: &Ctx) -> Result<(), Failure> {
     expect_exit(&run, Exit::Success)
 }
 
+/// Writes an executable `/init` shell script (run by busybox) into `root`.
+fn init_script(root: &Path, script: &str) -> std::io::Result<()> {
+    user::add_busybox(root)?;
+    let init = root.join("init");
+    fs::write(&init, script)?;
+    fs::set_permissions(&init, fs::Permissions::from_mode(0o755))
+}
+
+/// When pid 1 exits the kernel says so, as Linux does, and the run fails.
+fn init_exit_is_reported(ctx: &Ctx) -> Result<(), Failure> {
+    let root = tempfile::tempdir()?;
+    init_script(root.path(), "#!/bin/sh\nexit 3\n")?;
+    let run = ctx.boot(&Boot::bios("").initrd(root.path()))?;
+    expect_line(&run, "Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000300")?;
+    expect_exit(&run, Exit::Failure)
+}
+
+/// The tour `make run` starts with, non-interactively: every step prints its line.
+fn tour_runs(ctx: &Ctx) -> Result<(), Failure> {
+    let root = tempfile::tempdir()?;
+    user::add_busybox(root.path())?;
+    std::os::unix::fs::symlink("busybox", root.path().join("bin/echo"))?;
+    user::compile_demo("tour", &root.path().join("init"))?;
+    let run = ctx.boot(&Boot::bios("--no-shell").initrd(root.path()))?;
+    for line in [
+        "tour: this is /init, pid 1",
+        "tour: the child wrote 16 pages: do_wp_page() copied",
+        "tour: hello from the new program, same pid",
+        "before wait4 its state is Z",
+        "release_task() freed it, state now -",
+        "now has ppid 1 (this init)",
+        "(mm_release completed vfork_done)",
+        "tour: both threads incremented one counter to 2000",
+        "tour: kthreadd is in state S",
+        "tour: done",
+    ] {
+        expect_line(&run, line)?;
+    }
+    expect_exit(&run, Exit::Success)
+}
+
+/// BusyBox ash as init: a program with arguments, a pipeline, `$(...)`, `$?`,
+/// a background job that `ps` lists and `kill -9` ends with status 137.
+fn busybox_shell(ctx: &Ctx) -> Result<(), Failure> {
+    let root = tempfile::tempdir()?;
+    init_script(
+        root.path(),
+        concat!(
+            "#!/bin/sh\n",
+            "/bin/busybox echo args: one two\n",
+            "/bin/busybox echo piped | /bin/busybox tr a-z A-Z\n",
+            "echo \"subst: $(/bin/busybox echo inner)\"\n",
+            "/bin/busybox false; echo \"status: $?\"\n",
+            "/bin/busybox sleep 30 &\n",
+            "bg=$!\n",
+            "/bin/busybox ps | /bin/busybox grep -q \"^ *$bg \" && echo \"ps lists $bg\"\n",
+            "kill -9 $bg; wait $bg; echo \"wait: $?\"\n",
+            "exec /bin/busybox poweroff -f\n",
+        ),
+    )?;
+    let run = ctx.boot(&Boot::bios("").initrd(root.path()))?;
+    for line in ["args: one two", "PIPED", "subst: inner", "status: 1", "ps lists ", "wait: 137"] {
+        expect_line(&run, line)?;
+    }
+    expect_exit(&run, Exit::Success)
+}
+
 fn null_dereference(ctx: &Ctx) -> Result<(), Failure> {
     let lines = [
         "EXCEPTION: PAGE FAULT (vector 14)",
