@@ -431,6 +431,7 @@ fn dup_task_struct(orig: &TaskStruct, args: &KernelCloneArgs) -> Result<Arc<Task
         thread: ThreadStruct::new(),
         thread_fn: SpinLock::new(args.fn_.clone()),
         worker_private: SpinLock::new(None),
+        saved_sigmask: SpinLock::new(None),
         set_child_tid: Default::default(),
         clear_child_tid: Default::default(),
         fail_nth: Default::default(),

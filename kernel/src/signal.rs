@@ -306,6 +306,7 @@ fn dequeue_signal(t: &TaskStruct) -> Option<(i32, KernelSiginfo)> {
 /// get_signal() in kernel/signal.c
 pub fn arch_do_signal_or_restart(regs: &mut crate::arch::entry::calling::PtRegs) {
     let t = crate::task::current();
+    let saved = t.saved_sigmask.lock().take();
     while let Some((sig, info)) = dequeue_signal(&t) {
         let action = t.sighand.lock().as_ref().map(|sh| sh.get(sig)).unwrap_or_default();
         match action.handler {
@@ -316,7 +317,8 @@ pub fn arch_do_signal_or_restart(regs: &mut crate::arch::entry::calling::PtRegs)
                 crate::exit::do_group_exit(sig)
             }
             _ => {
-                if crate::arch::signal::setup_rt_frame(&info, &action, regs, t.blocked.load(Ordering::Relaxed)).is_err() {
+                let old_mask = saved.unwrap_or_else(|| t.blocked.load(Ordering::Relaxed));
+                if crate::arch::signal::setup_rt_frame(&info, &action, regs, old_mask).is_err() {
                     drop(t);
                     crate::exit::do_group_exit(SIGSEGV)
                 }
@@ -329,6 +331,9 @@ pub fn arch_do_signal_or_restart(regs: &mut crate::arch::entry::calling::PtRegs)
                 return;
             }
         }
+    }
+    if let Some(mask) = saved {
+        t.blocked.store(mask, Ordering::Relaxed);
     }
 }
 
@@ -511,6 +516,22 @@ static PAUSE_WAIT: crate::sched::wait::WaitQueueHead = crate::sched::wait::WaitQ
 ///
 /// Linux: SYSCALL_DEFINE0(pause) in kernel/signal.c
 pub fn sys_pause() -> crate::syscall::SysResult {
+    let _ = PAUSE_WAIT.wait_event_interruptible(|| false);
+    Err(crate::errno::Errno::EINTR)
+}
+
+/// Replaces the signal mask and sleeps until a signal is delivered; the old
+/// mask comes back after the handler returns.
+///
+/// Linux: SYSCALL_DEFINE2(rt_sigsuspend) in kernel/signal.c
+pub fn sys_rt_sigsuspend(unewset: u64, sigsetsize: u64) -> crate::syscall::SysResult {
+    if sigsetsize != 8 {
+        return Err(crate::errno::Errno::EINVAL);
+    }
+    let newset: u64 = crate::mm::uaccess::get_user(unewset)?;
+    let me = crate::task::current();
+    *me.saved_sigmask.lock() = Some(me.blocked.load(Ordering::Relaxed));
+    me.blocked.store(newset & !(sigmask(SIGKILL) | sigmask(SIGSTOP)), Ordering::Relaxed);
     let _ = PAUSE_WAIT.wait_event_interruptible(|| false);
     Err(crate::errno::Errno::EINTR)
 }

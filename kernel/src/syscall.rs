@@ -88,6 +88,7 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         112 => sys::sys_setsid(),
         121 => sys::sys_getpgid(a0 as i32),
         124 => sys::sys_getsid(a0 as i32),
+        130 => signal::sys_rt_sigsuspend(a0, a1),
         131 => signal::sys_sigaltstack(a0, a1),
         157 => sys::sys_prctl(a0 as i32, a1, a2),
         158 => sys::sys_arch_prctl(a0 as i32, a1),

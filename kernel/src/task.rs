@@ -160,6 +160,9 @@ pub struct TaskStruct {
     pub pending: SigPending,
     /// Signals this thread has blocked (Linux: blocked).
     pub blocked: core::sync::atomic::AtomicU64,
+    /// The mask to restore after rt_sigsuspend's signal is handled
+    /// (Linux: saved_sigmask with TIF_RESTORE_SIGMASK).
+    pub saved_sigmask: SpinLock<Option<u64>>,
     /// Completed when a vfork child releases its parent's mm; kernel threads
     /// reuse it for kthread_stop (Linux: vfork_done).
     pub vfork_done: SpinLock<Option<Arc<Completion>>>,

@@ -27,6 +27,9 @@ const SCENARIOS: &[Scenario] = &[
     ("lkdtm::panic_fails_the_run_with_the_panic_line", panic),
     ("runner::hung_kernel_times_out_and_fails", hung_kernel_times_out),
     ("user::init_runs_every_program_to_its_summary", |ctx| user::record_user_tests(ctx, USER_PROGRAMS)),
+    ("init::an_exiting_init_is_reported_and_fails_the_run", init_exit_is_reported),
+    ("tour::the_guided_tour_runs_every_step_to_the_end", tour_runs),
+    ("shell::busybox_ash_runs_programs_pipelines_and_substitutions", busybox_shell),
 ];
 
 /// The test programs in `tests/user/` that `init` runs, in this order (the
