@@ -1,30 +1,40 @@
-# make run    boot the kernel in QEMU (BIOS) with the serial console here;
-#             INITRAMFS=dir adds an initramfs, ARGS="..." passes runner flags,
-#             e.g. make run ARGS="--uefi --append ktest"; Ctrl-A x quits.
+# make run    boot the kernel in QEMU (BIOS) with the serial console here: the
+#             guided tour runs as /init, then a busybox shell. INITRAMFS=dir
+#             boots another initramfs, ARGS="..." passes runner flags, e.g.
+#             make run ARGS="--uefi --append ktest"; Ctrl-A x quits.
 # make test   the whole suite: in-kernel tests and boot scenarios.
+# make bench  the kernel micro-benchmarks, then the user-space benchmark.
 # make gdb    boot halted, waiting for gdb on localhost:1234.
 # Each first runs scripts/setup.sh, which installs what is missing.
 
 CARGO ?= cargo
-INITRAMFS ?=
+TOUR := target/initramfs
+INITRAMFS ?= $(TOUR)
 ARGS ?=
 RUNNER = $(CARGO) run -p boot --release --
-RUN_ARGS = $(if $(INITRAMFS),--initrd $(INITRAMFS)) $(ARGS)
+RUN_ARGS = --initrd $(INITRAMFS) $(ARGS)
 
 # The bootloader crate's build script runs `cargo install` for its stages; with
 # CARGO_TARGET_DIR set, that nested cargo waits forever on the outer one's lock.
 unexport CARGO_TARGET_DIR
 
-.PHONY: setup run test gdb
+.PHONY: setup run test bench gdb $(TOUR)
 
 setup:
 	@scripts/setup.sh
 
-run: setup
+$(TOUR): setup
+	@scripts/initramfs.sh $(TOUR)
+
+run: setup $(if $(filter $(TOUR),$(INITRAMFS)),$(TOUR))
 	$(RUNNER) $(RUN_ARGS)
 
 test: setup
 	$(CARGO) test -p tests --release
 
-gdb: setup
+bench: setup $(TOUR)
+	$(RUNNER) --append bench --timeout 600
+	$(RUNNER) --initrd $(TOUR) --append "init=/bin/bench" --timeout 900
+
+gdb: setup $(if $(filter $(TOUR),$(INITRAMFS)),$(TOUR))
 	$(RUNNER) --gdb $(RUN_ARGS)

@@ -18,7 +18,7 @@ setup_toolchain() {
     local channel installed
     channel=$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)
     installed=$(rustup component list --toolchain "$channel" --installed 2>/dev/null || true)
-    for component in rust-src llvm-tools rust-std-x86_64-unknown-none; do
+    for component in rust-src llvm-tools clippy rustfmt rust-std-x86_64-unknown-none; do
         if ! grep -q "^$component" <<<"$installed"; then
             echo "setup: installing Rust $channel (rust-toolchain.toml)"
             rustup toolchain install --no-self-update

@@ -89,6 +89,9 @@ fn futex_wait(uaddr: u64, private: bool, val: u32, deadline_ns: Option<u64>) -> 
             crate::time::wake_at_next_tick();
         }
         schedule();
+        if deadline_ns.is_some() {
+            crate::time::finish_tick_wait();
+        }
         me.state.store(TASK_INTERRUPTIBLE, Ordering::Release);
     };
     me.state.store(TASK_RUNNING, Ordering::Release);

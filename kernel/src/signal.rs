@@ -535,3 +535,31 @@ pub fn sys_rt_sigsuspend(unewset: u64, sigsetsize: u64) -> crate::syscall::SysRe
     let _ = PAUSE_WAIT.wait_event_interruptible(|| false);
     Err(crate::errno::Errno::EINTR)
 }
+
+/// Sends `sig` to every process in group `pgrp` (Linux: kill_pgrp()).
+pub fn kill_pgrp(pgrp: i32, sig: i32) {
+    let targets: alloc::vec::Vec<Arc<TaskStruct>> = {
+        let tasklist = crate::fork::TASKLIST_LOCK.lock();
+        tasklist.tasks.iter().filter(|t| t.pid() == t.tgid() && t.signal().pgrp.load(Ordering::Relaxed) == pgrp).cloned().collect()
+    };
+    for t in &targets {
+        if t.exit_state() == 0 {
+            group_send_sig(sig, t);
+        }
+    }
+}
+
+/// Sends `sig` to one thread (tgid 0 or -1: any group).
+///
+/// Linux: SYSCALL_DEFINE3(tgkill) / do_tkill() in kernel/signal.c
+pub fn sys_tgkill(tgid: i32, tid: i32, sig: i32) -> crate::syscall::SysResult {
+    use crate::errno::Errno;
+    if tid <= 0 || !(0..=_NSIG as i32).contains(&sig) {
+        return Err(Errno::EINVAL);
+    }
+    let t = crate::pid::find_task_by_vpid(tid).filter(|t| tgid <= 0 || t.tgid() == tgid).ok_or(Errno::ESRCH)?;
+    if sig != 0 && t.exit_state() == 0 {
+        send_sig(sig, &t);
+    }
+    Ok(0)
+}

@@ -80,6 +80,11 @@ pub fn wake_at_next_tick() {
     SLEEP_WAIT.prepare_to_wait(crate::task::TASK_INTERRUPTIBLE);
 }
 
+/// Leaves the tick wait queue after wake_at_next_tick().
+pub fn finish_tick_wait() {
+    SLEEP_WAIT.finish_wait();
+}
+
 /// Converts an absolute time on CLOCK_REALTIME (or CLOCK_MONOTONIC) to the
 /// monotonic clock.
 pub fn to_monotonic(realtime: bool, abs_ns: u64) -> u64 {

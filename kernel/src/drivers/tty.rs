@@ -26,7 +26,50 @@ struct NTty {
     ready: VecDeque<u8>,
 }
 
+/// Get and set the foreground process group (Linux: TIOCGPGRP, TIOCSPGRP).
+pub const TIOCGPGRP: u64 = 0x540f;
+/// Set the foreground process group.
+pub const TIOCSPGRP: u64 = 0x5410;
+/// Make this the controlling terminal (Linux: TIOCSCTTY).
+pub const TIOCSCTTY: u64 = 0x540e;
+/// Session of the terminal (Linux: TIOCGSID).
+pub const TIOCGSID: u64 = 0x5429;
+
+/// The foreground process group, which Ctrl-C signals (Linux: tty->pgrp).
+static FOREGROUND_PGRP: core::sync::atomic::AtomicI32 = core::sync::atomic::AtomicI32::new(0);
+
 static N_TTY: SpinLock<NTty> = SpinLock::new(NTty { line: Vec::new(), ready: VecDeque::new() });
+
+/// `struct termios` (36 bytes): iflag ICRNL, oflag OPOST|ONLCR, cflag
+/// B38400|CS8|CREAD, lflag ISIG|ICANON|ECHO|ECHOE|ECHOK|IEXTEN, then c_cc.
+static TERMIOS: SpinLock<[u8; 36]> = SpinLock::new(default_termios());
+
+const ISIG: u32 = 0x1;
+const ICANON: u32 = 0x2;
+const ECHO: u32 = 0x8;
+
+const fn default_termios() -> [u8; 36] {
+    let mut t = [0u8; 36];
+    t[0] = 0x00;
+    t[1] = 0x01;
+    t[4] = 0x05;
+    t[8] = 0xbf;
+    t[12] = 0x3b;
+    t[13] = 0x8a;
+    // c_cc: VINTR ^C, VQUIT ^\, VERASE DEL, VKILL ^U, VEOF ^D, VTIME 0, VMIN 1.
+    t[17] = 0x03;
+    t[18] = 0x1c;
+    t[19] = 0x7f;
+    t[20] = 0x15;
+    t[21] = 0x04;
+    t[23] = 1;
+    t
+}
+
+fn lflag() -> u32 {
+    let t = TERMIOS.lock();
+    u32::from_le_bytes([t[12], t[13], t[14], t[15]])
+}
 static READ_WAIT: WaitQueueHead = WaitQueueHead::new();
 
 /// Takes one received byte (from the serial interrupt): echo it and add it
@@ -34,6 +77,19 @@ static READ_WAIT: WaitQueueHead = WaitQueueHead::new();
 ///
 /// Linux: n_tty_receive_buf() in drivers/tty/n_tty.c
 pub fn tty_receive_byte(byte: u8) {
+    let lflag = lflag();
+    if byte == 0x03 && lflag & ISIG != 0 {
+        isig(crate::signal::SIGINT);
+        return;
+    }
+    if lflag & ICANON == 0 {
+        N_TTY.lock().ready.push_back(byte);
+        if lflag & ECHO != 0 {
+            serial::write_str(core::str::from_utf8(&[byte]).unwrap_or("?"));
+        }
+        READ_WAIT.wake_up();
+        return;
+    }
     let byte = if byte == b'\r' { b'\n' } else { byte };
     let mut tty = N_TTY.lock();
     match byte {
@@ -57,6 +113,18 @@ pub fn tty_receive_byte(byte: u8) {
             let echo = [byte];
             serial::write_str(core::str::from_utf8(&echo).unwrap_or("?"));
         }
+    }
+}
+
+/// Ctrl-C: drop the pending line and send SIGINT to the foreground group.
+///
+/// Linux: n_tty_receive_signal_char() / isig() in drivers/tty/n_tty.c
+fn isig(sig: i32) {
+    N_TTY.lock().line.clear();
+    serial::write_str("^C\n");
+    let pgrp = FOREGROUND_PGRP.load(core::sync::atomic::Ordering::Relaxed);
+    if pgrp > 0 {
+        crate::signal::kill_pgrp(pgrp, sig);
     }
 }
 
@@ -91,17 +159,36 @@ impl FileOperations for Console {
     fn ioctl(&self, cmd: u64, arg: u64) -> Result<u64, Errno> {
         match cmd {
             TCGETS => {
-                // struct termios: iflag ICRNL, oflag OPOST|ONLCR, cflag B38400|CS8|CREAD,
-                // lflag ISIG|ICANON|ECHO|ECHOE|ECHOK|IEXTEN, line 0, c_cc.
-                let mut termios = [0u8; 60];
-                termios[0..4].copy_from_slice(&0x0100u32.to_le_bytes());
-                termios[4..8].copy_from_slice(&0x0005u32.to_le_bytes());
-                termios[8..12].copy_from_slice(&0x00bfu32.to_le_bytes());
-                termios[12..16].copy_from_slice(&0x8a3bu32.to_le_bytes());
-                copy_to_user(arg, &termios[..36])?;
+                let termios = *TERMIOS.lock();
+                copy_to_user(arg, &termios)?;
                 Ok(0)
             }
-            TCSETS | 0x5403 | 0x5404 => Ok(0),
+            TCSETS | 0x5403 | 0x5404 => {
+                let mut termios = [0u8; 36];
+                crate::mm::uaccess::copy_from_user(&mut termios, arg)?;
+                *TERMIOS.lock() = termios;
+                Ok(0)
+            }
+            TIOCGPGRP => {
+                let pgrp = FOREGROUND_PGRP.load(core::sync::atomic::Ordering::Relaxed);
+                crate::mm::uaccess::put_user(arg, pgrp)?;
+                Ok(0)
+            }
+            TIOCSPGRP => {
+                let pgrp: i32 = crate::mm::uaccess::get_user(arg)?;
+                FOREGROUND_PGRP.store(pgrp, core::sync::atomic::Ordering::Relaxed);
+                Ok(0)
+            }
+            TIOCSCTTY => {
+                let me = crate::task::current();
+                let _ = FOREGROUND_PGRP.compare_exchange(0, me.signal().pgrp.load(core::sync::atomic::Ordering::Relaxed), core::sync::atomic::Ordering::Relaxed, core::sync::atomic::Ordering::Relaxed);
+                Ok(0)
+            }
+            TIOCGSID => {
+                let sid = crate::task::current().signal().session.load(core::sync::atomic::Ordering::Relaxed);
+                crate::mm::uaccess::put_user(arg, sid)?;
+                Ok(0)
+            }
             TIOCGWINSZ => {
                 let winsize: [u16; 4] = [24, 80, 0, 0];
                 let bytes: Vec<u8> = winsize.iter().flat_map(|v| v.to_le_bytes()).collect();
@@ -114,5 +201,10 @@ impl FileOperations for Console {
 
     fn seekable(&self) -> bool {
         false
+    }
+
+    fn poll(&self) -> u16 {
+        use crate::fs::file::{POLLIN, POLLOUT};
+        if N_TTY.lock().ready.is_empty() { POLLOUT } else { POLLIN | POLLOUT }
     }
 }

@@ -123,3 +123,39 @@ pub fn sys_getdents64(fd: i32, dirent: u64, count: u64) -> SysResult {
     copy_to_user(dirent, &out)?;
     Ok(out.len() as u64)
 }
+
+/// Waits until one of the descriptors is ready or `timeout_ms` passes
+/// (negative: forever); returns how many are ready. Differs: readiness is
+/// re-checked every timer tick instead of through wait-queue callbacks.
+///
+/// Linux: do_sys_poll() in fs/select.c
+pub fn sys_poll(ufds: u64, nfds: u64, timeout_ms: i64) -> SysResult {
+    use crate::mm::uaccess::get_user;
+    if nfds > super::fdtable::NR_OPEN_DEFAULT as u64 {
+        return Err(Errno::EINVAL);
+    }
+    let deadline = (timeout_ms >= 0).then(|| crate::arch::time::ktime_get_ns() + timeout_ms as u64 * 1_000_000);
+    loop {
+        let mut ready = 0;
+        for i in 0..nfds {
+            let entry = ufds + 8 * i;
+            let [fd, events_revents]: [i32; 2] = get_user(entry)?;
+            let events = (events_revents & 0xffff) as u16;
+            let revents = match fd {
+                fd if fd < 0 => 0,
+                fd => fdget(fd).map_or(super::file::POLLNVAL, |f| f.f_op.poll() & (events | super::file::POLLHUP | super::file::POLLNVAL)),
+            };
+            put_user(entry + 6, revents)?;
+            ready += u64::from(revents != 0);
+        }
+        if ready > 0 || deadline.is_some_and(|d| crate::arch::time::ktime_get_ns() >= d) {
+            return Ok(ready);
+        }
+        if crate::signal::signal_pending_current() {
+            return Err(Errno::EINTR);
+        }
+        crate::time::wake_at_next_tick();
+        crate::sched::core::schedule();
+        crate::time::finish_tick_wait();
+    }
+}

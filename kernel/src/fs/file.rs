@@ -19,6 +19,15 @@ pub const S_IFIFO: u32 = 0o010000;
 /// Symbolic link.
 pub const S_IFLNK: u32 = 0o120000;
 
+/// Data to read (Linux: POLLIN).
+pub const POLLIN: u16 = 0x001;
+/// Room to write (Linux: POLLOUT).
+pub const POLLOUT: u16 = 0x004;
+/// The other end is gone (Linux: POLLHUP).
+pub const POLLHUP: u16 = 0x010;
+/// Not an open descriptor (Linux: POLLNVAL).
+pub const POLLNVAL: u16 = 0x020;
+
 /// The subset of `struct stat` the kernel knows about a file.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Kstat {
@@ -58,6 +67,10 @@ pub trait FileOperations: Send + Sync {
     /// Directory entries (name, inode, type) for getdents64.
     fn readdir(&self, _index: usize) -> Result<Option<(alloc::string::String, u64, u8)>, Errno> {
         Err(Errno::ENOTDIR)
+    }
+    /// Which of POLLIN/POLLOUT would not block now.
+    fn poll(&self) -> u16 {
+        POLLIN | POLLOUT
     }
     /// The file's bytes, if it can be mapped with mmap.
     fn mmap_data(&self) -> Option<&'static [u8]> {

@@ -95,6 +95,18 @@ impl FileOperations for PipeEnd {
         Kstat { mode: S_IFIFO | 0o600, nlink: 1, ..Kstat::default() }
     }
 
+    /// Linux: pipe_poll() in fs/pipe.c
+    fn poll(&self) -> u16 {
+        use super::file::{POLLHUP, POLLIN, POLLOUT};
+        let st = self.pipe.state.lock();
+        match self.write_end {
+            false if st.writers == 0 => POLLIN | POLLHUP,
+            false => if st.buf.is_empty() { 0 } else { POLLIN },
+            true if st.readers == 0 => POLLOUT | 0x008,
+            true => if st.buf.len() < PIPE_SIZE { POLLOUT } else { 0 },
+        }
+    }
+
     fn seekable(&self) -> bool {
         false
     }

@@ -93,6 +93,8 @@ pub unsafe trait Pod: Copy + Default {}
 // SAFETY: integers have no padding and accept every bit pattern.
 unsafe impl Pod for u8 {}
 // SAFETY: as above.
+unsafe impl Pod for u16 {}
+// SAFETY: as above.
 unsafe impl Pod for u32 {}
 // SAFETY: as above.
 unsafe impl Pod for i32 {}
