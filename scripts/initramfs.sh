@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 out=${1:?usage: scripts/initramfs.sh OUTDIR}
 rm -rf "$out"
 mkdir -p "$out/bin" "$out/etc"
-for src in tests/user/demo/*.c; do
+for src in tests/user/demo/*.c tests/user/pstree.c; do
     name=$(basename "$src" .c)
     musl-gcc -static -O2 -Wall -o "$out/bin/$name" "$src" -lpthread
 done

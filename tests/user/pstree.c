@@ -1,7 +1,7 @@
 /*
- * pstree: the process tree from /proc, with kernel threads in [brackets]
- * under kthreadd and zombies marked. Reads /proc/<pid>/stat only, so it
- * runs on Linux too.
+ * pstree [PID]: the process tree from /proc (all of it, or the subtree of
+ * PID), with kernel threads in [brackets] under kthreadd and zombies marked.
+ * Reads /proc/<pid>/stat only, so it runs on Linux too.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -46,6 +46,13 @@ static void read_task(int pid)
 	sscanf(close_paren + 2, "%c %d %*d %*d %*d %*d %u", &t->state, &t->ppid, &t->flags);
 }
 
+static void print_task(const struct task *t, const char *prefix, const char *branch)
+{
+	int kthread = (t->flags & 0x00200000) != 0;
+	printf("%s%s%s%s%s(%d)%s\n", prefix, branch, kthread ? "[" : "", t->comm, kthread ? "]" : "", t->pid,
+	       t->state == 'Z' ? " <zombie>" : "");
+}
+
 static void print_tree(int ppid, const char *prefix)
 {
 	int children[MAX_TASKS], n = 0;
@@ -55,17 +62,16 @@ static void print_tree(int ppid, const char *prefix)
 	for (int c = 0; c < n; c++) {
 		struct task *t = &tasks[children[c]];
 		int last = c == n - 1;
-		int kthread = (t->flags & 0x00200000) != 0;
-		printf("%s%s%s%s%s(%d)%s\n", prefix, last ? "`-" : "|-", kthread ? "[" : "", t->comm,
-		       kthread ? "]" : "", t->pid, t->state == 'Z' ? " <zombie>" : "");
+		print_task(t, prefix, last ? "`-" : "|-");
 		char deeper[256];
 		snprintf(deeper, sizeof deeper, "%s%s", prefix, last ? "  " : "| ");
 		print_tree(t->pid, deeper);
 	}
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	int root = argc > 1 ? atoi(argv[1]) : 0;
 	DIR *proc = opendir("/proc");
 	if (!proc) {
 		perror("pstree: /proc");
@@ -76,6 +82,9 @@ int main(void)
 		if (e->d_name[0] >= '1' && e->d_name[0] <= '9')
 			read_task(atoi(e->d_name));
 	closedir(proc);
-	print_tree(0, "");
+	for (int i = 0; i < ntasks && root; i++)
+		if (tasks[i].pid == root)
+			print_task(&tasks[i], "", "");
+	print_tree(root, "");
 	return 0;
 }

@@ -1,0 +1,110 @@
+/*
+ * pstree_check: builds a known process tree (a parent with a running child
+ * and a zombie child, plus an orphan adopted by this subreaper) and checks
+ * that `pstree <our pid>` draws exactly that tree.
+ */
+#define _GNU_SOURCE
+#include "check.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static pid_t spawn_named(const char *name, int exit_at_once)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		prctl(PR_SET_NAME, name);
+		if (exit_at_once)
+			_exit(0);
+		for (;;)
+			pause();
+	}
+	return pid;
+}
+
+int main(int argc, char **argv)
+{
+	check_begin("pstree_check");
+	prctl(PR_SET_NAME, "pstree_check");
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	int report[2];
+	CHECK("a_pipe_for_reports_opens", pipe(report) == 0);
+
+	/* The scenario parent: a sleeping child and a zombie child it never reaps. */
+	pid_t parent = fork();
+	if (parent == 0) {
+		prctl(PR_SET_NAME, "scenario");
+		pid_t kids[2] = { spawn_named("sleeper", 0), spawn_named("zombie", 1) };
+		write(report[1], kids, sizeof kids);
+		for (;;)
+			pause();
+	}
+	pid_t kids[2];
+	CHECK("the_scenario_parent_reports_its_children", read_full(report[0], kids, sizeof kids) == 0);
+
+	/* An orphan: its parent exits, so this subreaper adopts it. */
+	pid_t middle = fork();
+	if (middle == 0) {
+		pid_t orphan = spawn_named("orphan", 0);
+		write(report[1], &orphan, sizeof orphan);
+		_exit(0);
+	}
+	pid_t orphan;
+	CHECK("the_orphan_reports_its_pid", read_full(report[0], &orphan, sizeof orphan) == 0);
+	waitpid(middle, 0, 0);
+	for (int i = 0; i < 200 && kill(kids[1], 0) == 0; i++) {
+		char path[64], stat[256];
+		snprintf(path, sizeof path, "/proc/%d/stat", kids[1]);
+		FILE *f = fopen(path, "r");
+		int zombie = f && fgets(stat, sizeof stat, f) && strstr(stat, ") Z ");
+		if (f)
+			fclose(f);
+		if (zombie)
+			break;
+		sleep_ms(10);
+	}
+
+	int out[2];
+	CHECK("a_pipe_for_the_tree_opens", pipe(out) == 0);
+	pid_t tree = fork();
+	if (tree == 0) {
+		char me[16];
+		snprintf(me, sizeof me, "%d", getppid());
+		dup2(out[1], 1);
+		char path[256];
+		execl(sibling(argv[0], "pstree", path, sizeof path), "pstree", me, (char *)0);
+		_exit(127);
+	}
+	close(out[1]);
+	char got[2048] = { 0 };
+	size_t len = 0;
+	for (ssize_t n; (n = read(out[0], got + len, sizeof got - 1 - len)) > 0;)
+		len += n;
+	waitpid(tree, 0, 0);
+
+	char want[2048];
+	snprintf(want, sizeof want,
+		 "pstree_check(%d)\n"
+		 "|-scenario(%d)\n"
+		 "| |-sleeper(%d)\n"
+		 "| `-zombie(%d) <zombie>\n"
+		 "|-orphan(%d)\n"
+		 "`-pstree(%d)\n",
+		 getpid(), parent, kids[0], kids[1], orphan, tree);
+	if (strcmp(got, want) == 0)
+		check_ok("pstree_draws_the_parent_its_children_the_zombie_and_the_adopted_orphan");
+	else
+		check_fail("pstree_draws_the_parent_its_children_the_zombie_and_the_adopted_orphan",
+			   "got:\n%swant:\n%s", got, want);
+
+	kill(orphan, SIGKILL);
+	kill(kids[0], SIGKILL);
+	kill(parent, SIGKILL);
+	while (wait(0) > 0)
+		;
+	return check_end();
+}
