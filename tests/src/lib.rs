@@ -15,6 +15,7 @@
 //! 12 passed, 0 failed
 //! ```
 
+pub mod docs;
 pub mod ktest;
 pub mod user;
 

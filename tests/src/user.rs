@@ -187,7 +187,10 @@ fn on_host(program: &Path) -> Result<(), Failure> {
 /// # Errors
 /// As for [`initramfs`].
 pub fn compile_demo(name: &str, out: &Path) -> io::Result<()> {
-    compile(&Path::new(USER_DIR).join("demo").join(format!("{name}.c")), out)
+    compile(
+        &Path::new(USER_DIR).join("demo").join(format!("{name}.c")),
+        out,
+    )
 }
 
 fn compile(source: &Path, out: &Path) -> io::Result<()> {

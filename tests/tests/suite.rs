@@ -13,7 +13,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, ExitCode};
 
-use tests::{Boot, Ctx, Exit, Failure, Scenario, expect_exit, expect_line, ktest, user};
+use tests::{Boot, Ctx, Exit, Failure, Scenario, docs, expect_exit, expect_line, ktest, user};
 
 #[rustfmt::skip]
 const SCENARIOS: &[Scenario] = &[
@@ -30,6 +30,8 @@ const SCENARIOS: &[Scenario] = &[
     ("init::an_exiting_init_is_reported_and_fails_the_run", init_exit_is_reported),
     ("tour::the_guided_tour_runs_every_step_to_the_end", tour_runs),
     ("shell::busybox_ash_runs_programs_pipelines_and_substitutions", busybox_shell),
+    ("docs::every_linux_function_in_a_doc_comment_is_in_the_readme_map", concept_map_is_complete),
+    ("docs::the_map_check_fails_when_a_function_is_missing", concept_map_check_can_fail),
 ];
 
 /// The test programs in `tests/user/` that `init` runs, in this order (the
@@ -106,7 +108,10 @@ fn init_exit_is_reported(ctx: &Ctx) -> Result<(), Failure> {
     let root = tempfile::tempdir()?;
     init_script(root.path(), "#!/bin/sh\nexit 3\n")?;
     let run = ctx.boot(&Boot::bios("").initrd(root.path()))?;
-    expect_line(&run, "Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000300")?;
+    expect_line(
+        &run,
+        "Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000300",
+    )?;
     expect_exit(&run, Exit::Failure)
 }
 
@@ -154,10 +159,52 @@ fn busybox_shell(ctx: &Ctx) -> Result<(), Failure> {
         ),
     )?;
     let run = ctx.boot(&Boot::bios("").initrd(root.path()))?;
-    for line in ["args: one two", "PIPED", "subst: inner", "status: 1", "ps lists ", "wait: 137"] {
+    for line in [
+        "args: one two",
+        "PIPED",
+        "subst: inner",
+        "status: 1",
+        "ps lists ",
+        "wait: 137",
+    ] {
         expect_line(&run, line)?;
     }
     expect_exit(&run, Exit::Success)
+}
+
+/// Every `/// Linux: name()` of the kernel appears in the README's map.
+fn concept_map_is_complete(_: &Ctx) -> Result<(), Failure> {
+    let functions = docs::linux_functions(Path::new(docs::KERNEL_SRC))?;
+    let missing = docs::missing_from_map(&fs::read_to_string(docs::README)?, &functions);
+    if functions.len() < 100 || !missing.is_empty() {
+        let why = format!(
+            "{} functions found; missing from the README map (run scripts/concept-map.sh):\n{}",
+            functions.len(),
+            missing.join("\n")
+        );
+        return Err(Failure::new(why));
+    }
+    Ok(())
+}
+
+/// The same check, on a README whose map lost the row for copy_process().
+fn concept_map_check_can_fail(_: &Ctx) -> Result<(), Failure> {
+    let functions = docs::linux_functions(Path::new(docs::KERNEL_SRC))?;
+    let readme = fs::read_to_string(docs::README)?;
+    let damaged: String = readme
+        .lines()
+        .filter(|l| !l.starts_with("| `copy_process()`"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    match docs::missing_from_map(&damaged, &functions)
+        .iter()
+        .any(|m| m.starts_with("copy_process()"))
+    {
+        true => Ok(()),
+        false => Err(Failure::new(
+            "removing copy_process() from the map went unnoticed",
+        )),
+    }
 }
 
 fn null_dereference(ctx: &Ctx) -> Result<(), Failure> {
