@@ -22,8 +22,12 @@ fn report(name: &str, cycles: u64, ops: u64) {
 fn kthread_lifetime(n: u64) {
     let start = rdtsc();
     for _ in 0..n {
-        let pid = kernel_thread(Arc::new(|| 0), "bench", CloneFlags::CLONE_FS | CloneFlags::CLONE_FILES)
-            .expect("bench thread");
+        let pid = kernel_thread(
+            Arc::new(|| 0),
+            "bench",
+            CloneFlags::CLONE_FS | CloneFlags::CLONE_FILES,
+        )
+        .expect("bench thread");
         kernel_wait4(pid, 0).expect("reap bench thread");
     }
     report("kthread_create_exit_reap", rdtsc() - start, n);

@@ -5,12 +5,12 @@
 //! Not modelled: ptrace, process groups and sessions, cgroups, task works,
 //! taskstats, core dumps.
 
+use crate::arch::sync::SpinLockGuard;
 use crate::errno::Errno;
 use crate::fork::{TASKLIST_LOCK, TaskList};
 use crate::pid::PidNr;
 use crate::sched::core::do_task_dead;
 use crate::signal::{SIGCHLD, do_notify_parent};
-use crate::arch::sync::SpinLockGuard;
 use crate::task::{EXIT_DEAD, EXIT_ZOMBIE, PF_EXITING, TaskStruct, current};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -58,7 +58,12 @@ fn kill_other_threads() {
     let me = current();
     let others: Vec<Arc<TaskStruct>> = {
         let tasklist = TASKLIST_LOCK.lock();
-        tasklist.tasks.iter().filter(|t| t.tgid() == me.tgid() && !Arc::ptr_eq(t, &me)).cloned().collect()
+        tasklist
+            .tasks
+            .iter()
+            .filter(|t| t.tgid() == me.tgid() && !Arc::ptr_eq(t, &me))
+            .cloned()
+            .collect()
     };
     for t in others {
         crate::signal::send_sig(crate::signal::SIGKILL, &t);
@@ -76,7 +81,12 @@ pub fn sys_exit_group(code: i32) -> ! {
 }
 
 /// Linux: SYSCALL_DEFINE4(wait4) in kernel/exit.c
-pub fn sys_wait4(upid: i32, stat_addr: u64, options: u32, rusage: u64) -> crate::syscall::SysResult {
+pub fn sys_wait4(
+    upid: i32,
+    stat_addr: u64,
+    options: u32,
+    rusage: u64,
+) -> crate::syscall::SysResult {
     if stat_addr != 0 && !crate::mm::uaccess::access_ok(stat_addr, 4) {
         return Err(Errno::EFAULT);
     }
@@ -110,7 +120,11 @@ pub fn sys_waitid(which: u32, upid: i32, infop: u64, options: u32) -> crate::sys
     if infop != 0 {
         let mut info = [0i32; 32];
         if r.pid != 0 {
-            let (code, status) = if r.status & 0x7f == 0 { (CLD_EXITED, (r.status >> 8) & 0xff) } else { (CLD_KILLED, r.status & 0x7f) };
+            let (code, status) = if r.status & 0x7f == 0 {
+                (CLD_EXITED, (r.status >> 8) & 0xff)
+            } else {
+                (CLD_KILLED, r.status & 0x7f)
+            };
             info[0] = SIGCHLD;
             info[2] = code;
             info[4] = r.pid;
@@ -220,7 +234,10 @@ fn exit_notify(tsk: &Arc<TaskStruct>) {
 ///
 /// Linux: thread_group_empty() in include/linux/sched/signal.h
 fn thread_group_empty(p: &Arc<TaskStruct>, tasklist: &SpinLockGuard<'_, TaskList>) -> bool {
-    !tasklist.tasks.iter().any(|t| t.tgid() == p.tgid() && !Arc::ptr_eq(t, p) && t.exit_state() == 0)
+    !tasklist
+        .tasks
+        .iter()
+        .any(|t| t.tgid() == p.tgid() && !Arc::ptr_eq(t, p) && t.exit_state() == 0)
 }
 
 /// Re-parents every child of the exiting `father` to a new reaper. Zombie
@@ -256,7 +273,10 @@ fn forget_original_parent(
 /// prctl(PR_SET_CHILD_SUBREAPER); else init.
 ///
 /// Linux: find_new_reaper() in kernel/exit.c
-fn find_new_reaper(father: &Arc<TaskStruct>, tasklist: &SpinLockGuard<'_, TaskList>) -> Arc<TaskStruct> {
+fn find_new_reaper(
+    father: &Arc<TaskStruct>,
+    tasklist: &SpinLockGuard<'_, TaskList>,
+) -> Arc<TaskStruct> {
     let sibling_thread = tasklist.tasks.iter().find(|t| {
         !Arc::ptr_eq(t, father) && t.tgid() == father.tgid() && t.flags() & PF_EXITING == 0
     });
@@ -269,7 +289,8 @@ fn find_new_reaper(father: &Arc<TaskStruct>, tasklist: &SpinLockGuard<'_, TaskLi
             if a.pid() <= 1 {
                 break;
             }
-            if a.signal().is_child_subreaper.load(Ordering::Relaxed) && a.flags() & PF_EXITING == 0 {
+            if a.signal().is_child_subreaper.load(Ordering::Relaxed) && a.flags() & PF_EXITING == 0
+            {
                 return a;
             }
             ancestor = a.family.get(tasklist).real_parent.upgrade();
@@ -280,7 +301,12 @@ fn find_new_reaper(father: &Arc<TaskStruct>, tasklist: &SpinLockGuard<'_, TaskLi
 
 /// The init task, reaper of last resort (Linux: pid_ns->child_reaper).
 fn child_reaper(tasklist: &SpinLockGuard<'_, TaskList>) -> Arc<TaskStruct> {
-    tasklist.tasks.iter().find(|t| t.pid() == 1).cloned().expect("init is alive")
+    tasklist
+        .tasks
+        .iter()
+        .find(|t| t.pid() == 1)
+        .cloned()
+        .expect("init is alive")
 }
 
 /// Removes a dead task from the process tree and the task list, and frees
@@ -291,20 +317,31 @@ fn child_reaper(tasklist: &SpinLockGuard<'_, TaskList>) -> Arc<TaskStruct> {
 /// Linux: release_task() in kernel/exit.c
 pub fn release_task(p: &Arc<TaskStruct>) {
     let mut tasklist = TASKLIST_LOCK.lock();
-    let leader = (p.pid() != p.tgid()).then(|| tasklist.tasks.iter().find(|t| t.pid() == p.tgid()).cloned()).flatten();
+    let leader = (p.pid() != p.tgid())
+        .then(|| tasklist.tasks.iter().find(|t| t.pid() == p.tgid()).cloned())
+        .flatten();
     if let Some(parent) = p.family.get(&tasklist).real_parent.upgrade() {
-        parent.family.get_mut(&mut tasklist).children.retain(|c| !Arc::ptr_eq(c, p));
+        parent
+            .family
+            .get_mut(&mut tasklist)
+            .children
+            .retain(|c| !Arc::ptr_eq(c, p));
     }
     tasklist.tasks.retain(|t| !Arc::ptr_eq(t, p));
     tasklist.nr_threads -= 1;
-    let notify = leader.filter(|l| l.exit_state() == EXIT_ZOMBIE && thread_group_empty(l, &tasklist));
-    let leader_parent = notify.as_ref().and_then(|l| l.family.get(&tasklist).parent.upgrade());
+    let notify =
+        leader.filter(|l| l.exit_state() == EXIT_ZOMBIE && thread_group_empty(l, &tasklist));
+    let leader_parent = notify
+        .as_ref()
+        .and_then(|l| l.family.get(&tasklist).parent.upgrade());
     drop(tasklist);
     drop(p.thread_pid.lock().take());
     drop(p.sighand.lock().take());
     if let (Some(leader), Some(parent)) = (notify, leader_parent) {
         let sig = leader.exit_signal.load(Ordering::Relaxed);
-        if do_notify_parent(&leader, &parent, sig) && leader.exit_state.swap(EXIT_DEAD, Ordering::AcqRel) == EXIT_ZOMBIE {
+        if do_notify_parent(&leader, &parent, sig)
+            && leader.exit_state.swap(EXIT_DEAD, Ordering::AcqRel) == EXIT_ZOMBIE
+        {
             release_task(&leader);
         }
     }
@@ -369,7 +406,11 @@ fn do_wait(who: WaitWho, options: u32) -> Result<WaitResult, Errno> {
 /// One pass over the children: `Ok(Some)` reaped one, `Ok(None)` means keep
 /// waiting, `Err(ECHILD)` means there is nothing to wait for. Under WNOHANG
 /// "keep waiting" becomes `Ok(Some(pid 0))`.
-fn wait_consider_children(me: &TaskStruct, who: WaitWho, options: u32) -> Result<Option<WaitResult>, Errno> {
+fn wait_consider_children(
+    me: &TaskStruct,
+    who: WaitWho,
+    options: u32,
+) -> Result<Option<WaitResult>, Errno> {
     let tasklist = TASKLIST_LOCK.lock();
     let children: Vec<&Arc<TaskStruct>> = tasklist
         .tasks
@@ -413,7 +454,10 @@ fn wait_task_zombie(p: &Arc<TaskStruct>) -> WaitResult {
     } else {
         p.exit_code.load(Ordering::Relaxed)
     };
-    let result = WaitResult { pid: p.pid(), status };
+    let result = WaitResult {
+        pid: p.pid(),
+        status,
+    };
     release_task(p);
     result
 }
@@ -428,15 +472,23 @@ mod tests {
     use crate::{kassert, kassert_eq, ktest};
     use alloc::string::String;
 
-    fn spawn(name: &'static str, f: impl Fn() -> i32 + Send + Sync + 'static) -> Result<PidNr, String> {
+    fn spawn(
+        name: &'static str,
+        f: impl Fn() -> i32 + Send + Sync + 'static,
+    ) -> Result<PidNr, String> {
         let body: ThreadFn = Arc::new(f);
-        kernel_thread(body, name, CloneFlags::CLONE_FS | CloneFlags::CLONE_FILES).map_err(|e| alloc::format!("{e:?}"))
+        kernel_thread(body, name, CloneFlags::CLONE_FS | CloneFlags::CLONE_FILES)
+            .map_err(|e| alloc::format!("{e:?}"))
     }
 
     fn parent_pid(pid: PidNr) -> Option<PidNr> {
         let task = find_task_by_vpid(pid)?;
         let tasklist = TASKLIST_LOCK.lock();
-        task.family.get(&tasklist).real_parent.upgrade().map(|p| p.pid())
+        task.family
+            .get(&tasklist)
+            .real_parent
+            .upgrade()
+            .map(|p| p.pid())
     }
 
     ktest! {
@@ -494,8 +546,15 @@ mod tests {
         let parent = spawn("ktest-parent", move || {
             for _ in 0..n {
                 let r = release2.clone();
-                let body: ThreadFn = Arc::new(move || { r.wait_for_completion(); 0 });
-                if let Ok(pid) = kernel_thread(body, "ktest-orphan", CloneFlags::CLONE_FS | CloneFlags::CLONE_FILES) {
+                let body: ThreadFn = Arc::new(move || {
+                    r.wait_for_completion();
+                    0
+                });
+                if let Ok(pid) = kernel_thread(
+                    body,
+                    "ktest-orphan",
+                    CloneFlags::CLONE_FS | CloneFlags::CLONE_FILES,
+                ) {
                     pids2.lock().push(pid);
                 }
             }

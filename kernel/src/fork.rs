@@ -130,8 +130,12 @@ pub struct TaskList {
 }
 
 /// The tasklist lock (Linux: `tasklist_lock`, a rwlock; here a spin lock).
-pub static TASKLIST_LOCK: SpinLock<TaskList> =
-    SpinLock::new(TaskList { tasks: Vec::new(), nr_threads: 0, total_forks: 0, max_threads: 20 });
+pub static TASKLIST_LOCK: SpinLock<TaskList> = SpinLock::new(TaskList {
+    tasks: Vec::new(),
+    nr_threads: 0,
+    total_forks: 0,
+    max_threads: 20,
+});
 
 /// Sizes threads-max so that kernel stacks use at most 1/8 of memory.
 ///
@@ -163,7 +167,11 @@ pub fn kernel_thread(f: ThreadFn, name: &'static str, flags: CloneFlags) -> Resu
 
 /// Linux: SYSCALL_DEFINE0(fork) in kernel/fork.c
 pub fn sys_fork(regs: &crate::arch::entry::calling::PtRegs) -> crate::syscall::SysResult {
-    let args = KernelCloneArgs { exit_signal: crate::signal::SIGCHLD, regs: Some(*regs), ..Default::default() };
+    let args = KernelCloneArgs {
+        exit_signal: crate::signal::SIGCHLD,
+        regs: Some(*regs),
+        ..Default::default()
+    };
     kernel_clone(&args).map(|pid| pid as u64)
 }
 
@@ -180,7 +188,14 @@ pub fn sys_vfork(regs: &crate::arch::entry::calling::PtRegs) -> crate::syscall::
 
 /// Linux: SYSCALL_DEFINE5(clone) in kernel/fork.c (x86_64 argument order:
 /// flags, newsp, parent_tidptr, child_tidptr, tls)
-pub fn sys_clone(flags: u64, newsp: u64, parent_tid: u64, child_tid: u64, tls: u64, regs: &crate::arch::entry::calling::PtRegs) -> crate::syscall::SysResult {
+pub fn sys_clone(
+    flags: u64,
+    newsp: u64,
+    parent_tid: u64,
+    child_tid: u64,
+    tls: u64,
+    regs: &crate::arch::entry::calling::PtRegs,
+) -> crate::syscall::SysResult {
     let clone_flags = CloneFlags::from_bits_truncate(flags);
     // clone(2) returns the pidfd through parent_tid, so it cannot also store
     // the tid there; and pidfds are not modelled yet.
@@ -203,7 +218,11 @@ pub fn sys_clone(flags: u64, newsp: u64, parent_tid: u64, child_tid: u64, tls: u
 /// Linux: SYSCALL_DEFINE2(clone3) / copy_clone_args_from_user() in kernel/fork.c.
 /// `struct clone_args` is eight u64s (flags, pidfd, child_tid, parent_tid,
 /// exit_signal, stack, stack_size, tls) in its first version, more later.
-pub fn sys_clone3(uargs: u64, size: u64, regs: &crate::arch::entry::calling::PtRegs) -> crate::syscall::SysResult {
+pub fn sys_clone3(
+    uargs: u64,
+    size: u64,
+    regs: &crate::arch::entry::calling::PtRegs,
+) -> crate::syscall::SysResult {
     const CLONE_ARGS_SIZE_VER0: u64 = 64;
     if size < CLONE_ARGS_SIZE_VER0 {
         return Err(Errno::EINVAL);
@@ -221,15 +240,31 @@ pub fn sys_clone3(uargs: u64, size: u64, regs: &crate::arch::entry::calling::PtR
             return Err(Errno::E2BIG);
         }
     }
-    let [flags, _pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls] = a;
+    let [
+        flags,
+        _pidfd,
+        child_tid,
+        parent_tid,
+        exit_signal,
+        stack,
+        stack_size,
+        tls,
+    ] = a;
     // Linux: clone3_args_valid(): no signal bits in flags, a sane exit
     // signal (none for threads and CLONE_PARENT), and stack with its size.
-    let no_signal_allowed = flags & (CloneFlags::CLONE_THREAD | CloneFlags::CLONE_PARENT).bits() != 0;
-    if flags & 0xff != 0 || exit_signal > 64 || (no_signal_allowed && exit_signal != 0) || (stack == 0) != (stack_size == 0) {
+    let no_signal_allowed =
+        flags & (CloneFlags::CLONE_THREAD | CloneFlags::CLONE_PARENT).bits() != 0;
+    if flags & 0xff != 0
+        || exit_signal > 64
+        || (no_signal_allowed && exit_signal != 0)
+        || (stack == 0) != (stack_size == 0)
+    {
         return Err(Errno::EINVAL);
     }
     let clone_flags = CloneFlags::from_bits(flags).ok_or(Errno::EINVAL)?;
-    if clone_flags.contains(CloneFlags::CLONE_PIDFD) || clone_flags.contains(CloneFlags::CLONE_DETACHED) {
+    if clone_flags.contains(CloneFlags::CLONE_PIDFD)
+        || clone_flags.contains(CloneFlags::CLONE_DETACHED)
+    {
         return Err(Errno::EINVAL);
     }
     let args = KernelCloneArgs {
@@ -301,25 +336,28 @@ pub fn copy_process(args: &KernelCloneArgs) -> Result<Arc<TaskStruct>, Errno> {
     // Linux: the child inherits no pending signals, statistics or privileges.
     p.pending.clear();
     let flags = parent.flags() & !(PF_SUPERPRIV | PF_IDLE) | PF_FORKNOEXEC;
-    p.flags.store(if args.kthread { flags | PF_KTHREAD } else { flags & !PF_KTHREAD }, Ordering::Relaxed);
+    p.flags.store(
+        if args.kthread {
+            flags | PF_KTHREAD
+        } else {
+            flags & !PF_KTHREAD
+        },
+        Ordering::Relaxed,
+    );
     sched_fork(&p);
     copy_files(clone_flags, &parent, &p)?; // Linux: bad_fork_cleanup_files
     copy_fs(clone_flags, &parent, &p)?; // Linux: bad_fork_cleanup_fs
     copy_sighand(clone_flags, &parent, &p)?; // Linux: bad_fork_cleanup_sighand
     copy_signal(clone_flags, &parent, &p)?; // Linux: bad_fork_cleanup_signal
     copy_mm(clone_flags, &parent, &p)?; // Linux: bad_fork_cleanup_mm
-    let childregs = match &args.regs {
-        Some(regs) if !args.kthread => {
-            let mut child = *regs;
-            child.rax = 0;
-            if args.stack != 0 {
-                child.rsp = args.stack;
-            }
-            child
-        }
-        _ => Default::default(),
-    };
-    copy_thread(&p.thread, p.stack.as_ref().expect("a new stack").top(), args.kthread, &childregs, &parent.thread);
+    let childregs = child_regs(args);
+    copy_thread(
+        &p.thread,
+        p.stack.as_ref().expect("a new stack").top(),
+        args.kthread,
+        &childregs,
+        &parent.thread,
+    );
     if clone_flags.contains(CloneFlags::CLONE_SETTLS) {
         p.thread.fsbase.store(args.tls, Ordering::Relaxed);
     }
@@ -353,6 +391,23 @@ fn check_max_threads() -> Result<(), Errno> {
         return Err(Errno::EAGAIN);
     }
     Ok(())
+}
+
+/// The registers the child returns to user space with: the parent's, with
+/// fork's return value 0 and the new stack if one was given. Kernel threads
+/// start with none.
+fn child_regs(args: &KernelCloneArgs) -> crate::arch::entry::calling::PtRegs {
+    match &args.regs {
+        Some(regs) if !args.kthread => {
+            let mut child = *regs;
+            child.rax = 0;
+            if args.stack != 0 {
+                child.rsp = args.stack;
+            }
+            child
+        }
+        _ => Default::default(),
+    }
 }
 
 /// Rejects flag combinations that make no sense, with Linux's errno.
@@ -449,8 +504,11 @@ fn copy_files(flags: CloneFlags, parent: &TaskStruct, p: &TaskStruct) -> Result<
     let Some(oldf) = parent.files.lock().clone() else {
         return Ok(());
     };
-    let newf: Arc<FilesStruct> =
-        if flags.contains(CloneFlags::CLONE_FILES) { oldf } else { dup_fd(&oldf)? };
+    let newf: Arc<FilesStruct> = if flags.contains(CloneFlags::CLONE_FILES) {
+        oldf
+    } else {
+        dup_fd(&oldf)?
+    };
     *p.files.lock() = Some(newf);
     Ok(())
 }
@@ -462,7 +520,11 @@ fn copy_fs(flags: CloneFlags, parent: &TaskStruct, p: &TaskStruct) -> Result<(),
     let Some(fs) = parent.fs.lock().clone() else {
         return Ok(());
     };
-    let newfs = if flags.contains(CloneFlags::CLONE_FS) { fs } else { copy_fs_struct(&fs)? };
+    let newfs = if flags.contains(CloneFlags::CLONE_FS) {
+        fs
+    } else {
+        copy_fs_struct(&fs)?
+    };
     *p.fs.lock() = Some(newfs);
     Ok(())
 }
@@ -493,7 +555,11 @@ fn copy_mm(flags: CloneFlags, parent: &TaskStruct, p: &TaskStruct) -> Result<(),
     let Some(oldmm) = parent.mm.lock().clone() else {
         return Ok(());
     };
-    let mm = if flags.contains(CloneFlags::CLONE_VM) { oldmm } else { crate::mm::mmap::dup_mm(&oldmm)? };
+    let mm = if flags.contains(CloneFlags::CLONE_VM) {
+        oldmm
+    } else {
+        crate::mm::mmap::dup_mm(&oldmm)?
+    };
     *p.mm.lock() = Some(mm);
     Ok(())
 }
@@ -509,10 +575,13 @@ fn copy_signal(flags: CloneFlags, parent: &TaskStruct, p: &TaskStruct) -> Result
     } else {
         let sig = Arc::try_new(SignalStruct::default()).map_err(|_| Errno::ENOMEM)?;
         *sig.rlim.lock() = *old.rlim.lock();
-        let inherited = old.has_child_subreaper.load(Ordering::Relaxed) || old.is_child_subreaper.load(Ordering::Relaxed);
+        let inherited = old.has_child_subreaper.load(Ordering::Relaxed)
+            || old.is_child_subreaper.load(Ordering::Relaxed);
         sig.has_child_subreaper.store(inherited, Ordering::Relaxed);
-        sig.pgrp.store(old.pgrp.load(Ordering::Relaxed), Ordering::Relaxed);
-        sig.session.store(old.session.load(Ordering::Relaxed), Ordering::Relaxed);
+        sig.pgrp
+            .store(old.pgrp.load(Ordering::Relaxed), Ordering::Relaxed);
+        sig.session
+            .store(old.session.load(Ordering::Relaxed), Ordering::Relaxed);
         sig
     };
     p.signal.call_once(|| sig);
@@ -526,7 +595,12 @@ fn choose_parent(parent: &Arc<TaskStruct>, flags: CloneFlags) -> Arc<TaskStruct>
         return parent.clone();
     }
     let tasklist = TASKLIST_LOCK.lock();
-    parent.family.get(&tasklist).real_parent.upgrade().unwrap_or_else(|| parent.clone())
+    parent
+        .family
+        .get(&tasklist)
+        .real_parent
+        .upgrade()
+        .unwrap_or_else(|| parent.clone())
 }
 
 /// Takes the tasklist lock and makes room in the lists the child joins, so
@@ -538,7 +612,12 @@ fn lock_tasklist_with_room(
 ) -> Result<crate::arch::sync::SpinLockGuard<'static, TaskList>, Errno> {
     let mut tasklist = TASKLIST_LOCK.lock();
     tasklist.tasks.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
-    real_parent.family.get_mut(&mut tasklist).children.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+    real_parent
+        .family
+        .get_mut(&mut tasklist)
+        .children
+        .try_reserve(1)
+        .map_err(|_| Errno::ENOMEM)?;
     Ok(tasklist)
 }
 
@@ -559,13 +638,21 @@ fn attach_pid_and_link(
         family.group_leader = Weak::new();
     }
     if p.tgid() != p.pid() {
-        let leader = tasklist.tasks.iter().find(|t| t.pid() == p.tgid()).map(Arc::downgrade);
+        let leader = tasklist
+            .tasks
+            .iter()
+            .find(|t| t.pid() == p.tgid())
+            .map(Arc::downgrade);
         p.family.get_mut(&mut tasklist).group_leader = leader.unwrap_or_default();
     }
     // Only processes are children; a thread hangs off its group (Linux
     // links only a thread_group_leader() into the parent's children).
     if p.pid() == p.tgid() {
-        real_parent.family.get_mut(&mut tasklist).children.push(p.clone());
+        real_parent
+            .family
+            .get_mut(&mut tasklist)
+            .children
+            .push(p.clone());
     }
     tasklist.tasks.push(p.clone());
     tasklist.nr_threads += 1;
@@ -610,7 +697,9 @@ mod tests {
     /// Makes the nth allocation inside copy_process fail, for n = 1, 2, ...
     /// until copy_process succeeds; every failure must be ENOMEM and leave
     /// frames, heap, pids and the task count exactly as they were.
-    fn fail_every_allocation_in_copy_process(flags: CloneFlags) -> Result<u32, alloc::string::String> {
+    fn fail_every_allocation_in_copy_process(
+        flags: CloneFlags,
+    ) -> Result<u32, alloc::string::String> {
         let args = thread_args(flags);
         let me = current();
         for n in 1..100 {
@@ -622,10 +711,17 @@ mod tests {
             me.fail_nth.arm(0);
             match result {
                 Err(e) => {
-                    kassert!(reached, "copy_process failed without an injected fault: {e:?}");
+                    kassert!(
+                        reached,
+                        "copy_process failed without an injected fault: {e:?}"
+                    );
                     kassert_eq!(e, Errno::ENOMEM, "allocation point {n}");
                     crate::mm::vmalloc::free_vm_stack_cache();
-                    kassert_eq!(Resources::snapshot(), before, "leak after failing allocation {n}");
+                    kassert_eq!(
+                        Resources::snapshot(),
+                        before,
+                        "leak after failing allocation {n}"
+                    );
                 }
                 Ok(p) => {
                     let pid = p.pid();

@@ -47,7 +47,11 @@ fn get_futex_key(uaddr: u64, private: bool) -> Result<FutexKey, Errno> {
         return Err(Errno::EINVAL);
     }
     let mm = current().mm.lock().clone().ok_or(Errno::EFAULT)?;
-    let shared_mapping = mm.mmap.lock().find_vma(uaddr).is_some_and(|v| matches!(v.backing, crate::mm::mm_types::VmBacking::Shared(_)));
+    let shared_mapping = mm
+        .mmap
+        .lock()
+        .find_vma(uaddr)
+        .is_some_and(|v| matches!(v.backing, crate::mm::mm_types::VmBacking::Shared(_)));
     // Private memory can only be seen by this mm, so even a "shared" futex
     // on it is keyed by (mm, address), as Linux does.
     if private || !shared_mapping {
@@ -55,7 +59,9 @@ fn get_futex_key(uaddr: u64, private: bool) -> Result<FutexKey, Errno> {
     }
     let _: u32 = get_user(uaddr)?;
     let (frame, _) = crate::mm::memory::follow_page(&mm, uaddr).ok_or(Errno::EFAULT)?;
-    Ok(FutexKey::Shared(frame.start_address().as_u64() + uaddr % 4096))
+    Ok(FutexKey::Shared(
+        frame.start_address().as_u64() + uaddr % 4096,
+    ))
 }
 
 /// Sleeps on `uaddr` if it still holds `val`, until woken, a signal, or
@@ -72,7 +78,11 @@ fn futex_wait(uaddr: u64, private: bool, val: u32, deadline_ns: Option<u64>) -> 
         if current_val != val {
             return Err(Errno::EAGAIN);
         }
-        queue.push(FutexQ { key, task: me.clone(), woken: woken.clone() });
+        queue.push(FutexQ {
+            key,
+            task: me.clone(),
+            woken: woken.clone(),
+        });
         me.state.store(TASK_INTERRUPTIBLE, Ordering::Release);
     }
     let result = loop {
@@ -95,8 +105,14 @@ fn futex_wait(uaddr: u64, private: bool, val: u32, deadline_ns: Option<u64>) -> 
         me.state.store(TASK_INTERRUPTIBLE, Ordering::Release);
     };
     me.state.store(TASK_RUNNING, Ordering::Release);
-    FUTEX_QUEUE.lock().retain(|q| !Arc::ptr_eq(&q.woken, &woken));
-    if woken.load(Ordering::Acquire) { Ok(0) } else { result }
+    FUTEX_QUEUE
+        .lock()
+        .retain(|q| !Arc::ptr_eq(&q.woken, &woken));
+    if woken.load(Ordering::Acquire) {
+        Ok(0)
+    } else {
+        result
+    }
 }
 
 /// Wakes up to `nr` sleepers on `uaddr`; returns how many.
@@ -139,7 +155,11 @@ pub fn sys_futex(uaddr: u64, op: u32, val: u32, utime: u64, _uaddr2: u64, _val3:
                 }
                 let ns = sec.saturating_mul(1_000_000_000).saturating_add(nsec);
                 let now = crate::arch::time::ktime_get_ns();
-                Some(if cmd == FUTEX_WAIT { now.saturating_add(ns) } else { crate::time::to_monotonic(op & FUTEX_CLOCK_REALTIME != 0, ns) })
+                Some(if cmd == FUTEX_WAIT {
+                    now.saturating_add(ns)
+                } else {
+                    crate::time::to_monotonic(op & FUTEX_CLOCK_REALTIME != 0, ns)
+                })
             };
             futex_wait(uaddr, private, val, deadline)
         }

@@ -85,7 +85,10 @@ static RUNNING: AtomicPtr<KTest> = AtomicPtr::new(core::ptr::null_mut());
 /// The name of the test running now, for the panic handler.
 pub fn running_test() -> Option<String> {
     let ptr = RUNNING.load(Ordering::Relaxed);
-    KTESTS.iter().find(|t| core::ptr::eq(*t, ptr)).map(full_name)
+    KTESTS
+        .iter()
+        .find(|t| core::ptr::eq(*t, ptr))
+        .map(full_name)
 }
 
 fn full_name(test: &KTest) -> String {
@@ -98,7 +101,8 @@ fn full_name(test: &KTest) -> String {
 /// of failures.
 pub fn run_tests(filter: &str) -> i32 {
     let (mut passed, mut failed) = (0, 0);
-    let mut tests: alloc::vec::Vec<(String, &KTest)> = KTESTS.iter().map(|t| (full_name(t), t)).collect();
+    let mut tests: alloc::vec::Vec<(String, &KTest)> =
+        KTESTS.iter().map(|t| (full_name(t), t)).collect();
     tests.sort_by(|a, b| a.0.cmp(&b.0));
     for (name, test) in tests {
         if !name.starts_with(filter) {

@@ -42,7 +42,8 @@ struct KthreadCreateInfo {
     done: Completion,
 }
 
-static KTHREAD_CREATE_LIST: SpinLock<VecDeque<Arc<KthreadCreateInfo>>> = SpinLock::new(VecDeque::new());
+static KTHREAD_CREATE_LIST: SpinLock<VecDeque<Arc<KthreadCreateInfo>>> =
+    SpinLock::new(VecDeque::new());
 static KTHREADD_TASK: Once<Arc<TaskStruct>> = Once::new();
 static KTHREADD_WAIT: WaitQueueHead = WaitQueueHead::new();
 
@@ -76,7 +77,11 @@ pub fn kthreadd() -> i32 {
 fn create_kthread(create: &Arc<KthreadCreateInfo>) {
     let info = create.clone();
     let body: ThreadFn = Arc::new(move || kthread(&info));
-    if let Err(e) = kernel_thread(body, create.name, CloneFlags::CLONE_FS | CloneFlags::CLONE_FILES) {
+    if let Err(e) = kernel_thread(
+        body,
+        create.name,
+        CloneFlags::CLONE_FS | CloneFlags::CLONE_FILES,
+    ) {
         *create.result.lock() = Some(Err(e));
         create.done.complete();
     }
@@ -125,7 +130,11 @@ pub fn ret_from_kernel_thread() {
 }
 
 fn run_thread_fn() -> i32 {
-    let f = current().thread_fn.lock().take().expect("a kernel thread has a function");
+    let f = current()
+        .thread_fn
+        .lock()
+        .take()
+        .expect("a kernel thread has a function");
     f()
 }
 
@@ -138,7 +147,12 @@ fn run_thread_fn() -> i32 {
 /// What kernel_clone returned to kthreadd, or `EINTR` if the caller was
 /// killed while waiting.
 pub fn kthread_create(threadfn: ThreadFn, name: &'static str) -> Result<Arc<TaskStruct>, Errno> {
-    let create = Arc::new(KthreadCreateInfo { threadfn, name, result: SpinLock::new(None), done: Completion::new() });
+    let create = Arc::new(KthreadCreateInfo {
+        threadfn,
+        name,
+        result: SpinLock::new(None),
+        done: Completion::new(),
+    });
     KTHREAD_CREATE_LIST.lock().push_back(create.clone());
     KTHREADD_WAIT.wake_up();
     create.done.wait_for_completion();
@@ -158,7 +172,10 @@ pub fn kthread_run(threadfn: ThreadFn, name: &'static str) -> Result<Arc<TaskStr
 }
 
 fn to_kthread(k: &TaskStruct) -> Arc<Kthread> {
-    k.worker_private.lock().clone().expect("a kthread made by kthread_create")
+    k.worker_private
+        .lock()
+        .clone()
+        .expect("a kthread made by kthread_create")
 }
 
 /// Tells a kthread to stop, wakes it, waits for it to exit, and returns its
@@ -177,7 +194,11 @@ pub fn kthread_stop(k: &Arc<TaskStruct>) -> i32 {
 ///
 /// Linux: kthread_should_stop() in kernel/kthread.c
 pub fn kthread_should_stop() -> bool {
-    current().worker_private.lock().as_ref().is_some_and(|k| k.should_stop.load(Ordering::Acquire))
+    current()
+        .worker_private
+        .lock()
+        .as_ref()
+        .is_some_and(|k| k.should_stop.load(Ordering::Acquire))
 }
 
 mod tests {
@@ -188,7 +209,11 @@ mod tests {
 
     fn family_parent_pid(k: &TaskStruct) -> crate::pid::PidNr {
         let tasklist = crate::fork::TASKLIST_LOCK.lock();
-        k.family.get(&tasklist).real_parent.upgrade().map_or(-1, |p| p.pid())
+        k.family
+            .get(&tasklist)
+            .real_parent
+            .upgrade()
+            .map_or(-1, |p| p.pid())
     }
 
     ktest! {

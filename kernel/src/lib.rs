@@ -17,15 +17,15 @@ pub mod arch;
 pub mod mm;
 
 pub mod bench;
-pub mod errno;
 pub mod drivers;
+pub mod errno;
 pub mod exit;
 pub mod fork;
 pub mod fs;
 pub mod futex;
 pub mod init;
-pub mod kthread;
 pub mod ktest;
+pub mod kthread;
 pub mod lkdtm;
 pub mod panic;
 pub mod params;

@@ -29,8 +29,15 @@ pub fn lkdtm_init() {
 /// can name the task, and waits for it (the overflow ends the kernel).
 fn exhaust_stack_in_task() {
     let body = Arc::new(|| recurse(0) as i32);
-    match kernel_thread(body, "lkdtm-stack", CloneFlags::CLONE_FS | CloneFlags::CLONE_FILES) {
-        Ok(pid) => log::error!("lkdtm: the overflow was not caught: {:?}", crate::exit::kernel_wait4(pid, 0)),
+    match kernel_thread(
+        body,
+        "lkdtm-stack",
+        CloneFlags::CLONE_FS | CloneFlags::CLONE_FILES,
+    ) {
+        Ok(pid) => log::error!(
+            "lkdtm: the overflow was not caught: {:?}",
+            crate::exit::kernel_wait4(pid, 0)
+        ),
         Err(e) => log::error!("lkdtm: cannot start the test thread: {e:?}"),
     }
 }

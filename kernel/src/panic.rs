@@ -22,9 +22,19 @@ impl Write for EmergencyConsole {
 #[panic_handler]
 fn panic(info: &PanicInfo<'_>) -> ! {
     x86_64::instructions::interrupts::disable();
-    let _ = writeln!(EmergencyConsole, "Kernel panic - not syncing: {}", info.message());
+    let _ = writeln!(
+        EmergencyConsole,
+        "Kernel panic - not syncing: {}",
+        info.message()
+    );
     if let Some(location) = info.location() {
-        let _ = writeln!(EmergencyConsole, "  at {}:{}:{}", location.file(), location.line(), location.column());
+        let _ = writeln!(
+            EmergencyConsole,
+            "  at {}:{}:{}",
+            location.file(),
+            location.line(),
+            location.column()
+        );
     }
     if let Some(test) = crate::ktest::running_test() {
         let _ = writeln!(EmergencyConsole, "test {test} ... FAILED (panicked)");

@@ -23,9 +23,11 @@ pub fn saved_command_line() -> &'static str {
 ///
 /// Linux: parse_args() / next_arg() in kernel/params.c
 pub fn param(name: &str) -> Option<&'static str> {
-    saved_command_line().split_ascii_whitespace().find_map(|word| match word.split_once('=') {
-        Some((key, value)) if key == name => Some(value),
-        None if word == name => Some(""),
-        _ => None,
-    })
+    saved_command_line()
+        .split_ascii_whitespace()
+        .find_map(|word| match word.split_once('=') {
+            Some((key, value)) if key == name => Some(value),
+            None if word == name => Some(""),
+            _ => None,
+        })
 }

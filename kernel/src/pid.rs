@@ -86,7 +86,11 @@ impl Drop for Pid {
 /// `EAGAIN` when every pid below pid_max is in use.
 pub fn alloc_pid() -> Result<Pid, Errno> {
     let mut map = PIDMAP.lock();
-    let pid_min = if map.last > RESERVED_PIDS { RESERVED_PIDS } else { 1 };
+    let pid_min = if map.last > RESERVED_PIDS {
+        RESERVED_PIDS
+    } else {
+        1
+    };
     let start = (map.last + 1).max(pid_min);
     let nr = map
         .find_free(start, map.pid_max)

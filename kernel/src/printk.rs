@@ -27,7 +27,13 @@ impl Log for Printk {
             Level::Warn => "WARNING: ",
             _ => "",
         };
-        let _ = writeln!(Console, "[{:5}.{:06}] {prefix}{}", ns / 1_000_000_000, ns % 1_000_000_000 / 1000, record.args());
+        let _ = writeln!(
+            Console,
+            "[{:5}.{:06}] {prefix}{}",
+            ns / 1_000_000_000,
+            ns % 1_000_000_000 / 1000,
+            record.args()
+        );
     }
 
     fn flush(&self) {}

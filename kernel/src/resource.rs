@@ -24,6 +24,11 @@ pub struct Rlimits(pub [Rlimit; RLIM_NLIMITS]);
 
 impl Default for Rlimits {
     fn default() -> Self {
-        Rlimits([Rlimit { rlim_cur: RLIM_INFINITY, rlim_max: RLIM_INFINITY }; RLIM_NLIMITS])
+        Rlimits(
+            [Rlimit {
+                rlim_cur: RLIM_INFINITY,
+                rlim_max: RLIM_INFINITY,
+            }; RLIM_NLIMITS],
+        )
     }
 }

@@ -88,7 +88,16 @@ pub struct SighandStruct {
 impl SighandStruct {
     /// A table with every signal at its default action.
     pub const fn new() -> Self {
-        SighandStruct { action: SpinLock::new([KSigaction { handler: SIG_DFL, flags: 0, mask: 0, restorer: 0 }; _NSIG]) }
+        SighandStruct {
+            action: SpinLock::new(
+                [KSigaction {
+                    handler: SIG_DFL,
+                    flags: 0,
+                    mask: 0,
+                    restorer: 0,
+                }; _NSIG],
+            ),
+        }
     }
 
     /// The disposition of `sig`.
@@ -161,7 +170,11 @@ impl KernelSiginfo {
         let mut words = [0u64; 16];
         words[0] = self.signo as u32 as u64;
         words[1] = self.code as u32 as u64;
-        words[2] = if self.addr != 0 { self.addr } else { self.pid as u32 as u64 | (u64::from(self.uid) << 32) };
+        words[2] = if self.addr != 0 {
+            self.addr
+        } else {
+            self.pid as u32 as u64 | (u64::from(self.uid) << 32)
+        };
         words[3] = self.status as u32 as u64;
         words
     }
@@ -176,7 +189,10 @@ pub struct SigPending {
 
 impl Default for SigPending {
     fn default() -> Self {
-        SigPending { signal: AtomicU64::new(0), info: SpinLock::new([KernelSiginfo::default(); _NSIG]) }
+        SigPending {
+            signal: AtomicU64::new(0),
+            info: SpinLock::new([KernelSiginfo::default(); _NSIG]),
+        }
     }
 }
 
@@ -220,7 +236,11 @@ pub fn fatal_signal_pending(p: &TaskStruct) -> bool {
 ///
 /// Linux: sig_task_ignored() in kernel/signal.c
 fn sig_task_ignored(t: &TaskStruct, sig: i32) -> bool {
-    let handler = t.sighand.lock().as_ref().map_or(SIG_IGN, |sh| sh.get(sig).handler);
+    let handler = t
+        .sighand
+        .lock()
+        .as_ref()
+        .map_or(SIG_IGN, |sh| sh.get(sig).handler);
     handler == SIG_IGN || (handler == SIG_DFL && sig == SIGCHLD)
 }
 
@@ -242,7 +262,15 @@ pub fn send_sig_info(sig: i32, info: KernelSiginfo, t: &Arc<TaskStruct>) {
 /// Linux: send_sig() in kernel/signal.c
 pub fn send_sig(sig: i32, t: &Arc<TaskStruct>) {
     let pid = crate::arch::percpu::with_current(|c| c.map_or(0, |c| c.tgid()));
-    send_sig_info(sig, KernelSiginfo { code: SI_USER, pid, ..Default::default() }, t);
+    send_sig_info(
+        sig,
+        KernelSiginfo {
+            code: SI_USER,
+            pid,
+            ..Default::default()
+        },
+        t,
+    );
 }
 
 /// Wakes `t` so it notices a new signal. Only TASK_INTERRUPTIBLE sleepers
@@ -267,7 +295,12 @@ pub fn force_sig(sig: i32, addr: u64) {
         }
     }
     t.blocked.fetch_and(!sigmask(sig), Ordering::Relaxed);
-    t.pending.info.lock()[sig as usize - 1] = KernelSiginfo { signo: sig, code: SI_KERNEL, addr, ..Default::default() };
+    t.pending.info.lock()[sig as usize - 1] = KernelSiginfo {
+        signo: sig,
+        code: SI_KERNEL,
+        addr,
+        ..Default::default()
+    };
     t.pending.signal.fetch_or(sigmask(sig), Ordering::Relaxed);
 }
 
@@ -308,7 +341,12 @@ pub fn arch_do_signal_or_restart(regs: &mut crate::arch::entry::calling::PtRegs)
     let t = crate::task::current();
     let saved = t.saved_sigmask.lock().take();
     while let Some((sig, info)) = dequeue_signal(&t) {
-        let action = t.sighand.lock().as_ref().map(|sh| sh.get(sig)).unwrap_or_default();
+        let action = t
+            .sighand
+            .lock()
+            .as_ref()
+            .map(|sh| sh.get(sig))
+            .unwrap_or_default();
         match action.handler {
             SIG_IGN => continue,
             SIG_DFL if sig_kernel_ignore(sig) || sig_kernel_stop(sig) => continue,
@@ -322,12 +360,18 @@ pub fn arch_do_signal_or_restart(regs: &mut crate::arch::entry::calling::PtRegs)
                     drop(t);
                     crate::exit::do_group_exit(SIGSEGV)
                 }
-                let mask = action.mask | if action.flags & SA_NODEFER != 0 { 0 } else { sigmask(sig) };
+                let mask = action.mask
+                    | if action.flags & SA_NODEFER != 0 {
+                        0
+                    } else {
+                        sigmask(sig)
+                    };
                 t.blocked.fetch_or(mask, Ordering::Relaxed);
                 if action.flags & SA_RESETHAND != 0
-                    && let Some(sh) = t.sighand.lock().as_ref() {
-                        sh.action.lock()[sig as usize - 1].handler = SIG_DFL;
-                    }
+                    && let Some(sh) = t.sighand.lock().as_ref()
+                {
+                    sh.action.lock()[sig as usize - 1].handler = SIG_DFL;
+                }
                 return;
             }
         }
@@ -353,11 +397,19 @@ pub fn group_send_sig(sig: i32, t: &Arc<TaskStruct>) {
     let tgid = t.tgid();
     let threads: alloc::vec::Vec<_> = {
         let tasklist = crate::fork::TASKLIST_LOCK.lock();
-        tasklist.tasks.iter().filter(|x| x.tgid() == tgid).cloned().collect()
+        tasklist
+            .tasks
+            .iter()
+            .filter(|x| x.tgid() == tgid)
+            .cloned()
+            .collect()
     };
     match sig {
         SIGKILL => threads.iter().for_each(|x| send_sig(sig, x)),
-        _ => send_sig(sig, threads.iter().find(|x| x.exit_state() == 0).unwrap_or(t)),
+        _ => send_sig(
+            sig,
+            threads.iter().find(|x| x.exit_state() == 0).unwrap_or(t),
+        ),
     }
 }
 
@@ -366,7 +418,10 @@ pub fn group_send_sig(sig: i32, t: &Arc<TaskStruct>) {
 /// Linux: ignore_signals() in kernel/signal.c
 pub fn ignore_signals(t: &TaskStruct) {
     if let Some(sh) = t.sighand.lock().as_ref() {
-        sh.action.lock().iter_mut().for_each(|a| a.handler = SIG_IGN);
+        sh.action
+            .lock()
+            .iter_mut()
+            .for_each(|a| a.handler = SIG_IGN);
     }
 }
 
@@ -388,7 +443,12 @@ pub fn do_notify_parent(tsk: &TaskStruct, parent: &Arc<TaskStruct>, sig: i32) ->
     let mut sig = sig;
     let mut autoreap = false;
     if sig == SIGCHLD {
-        let psig = parent.sighand.lock().as_ref().map(|sh| sh.get(SIGCHLD)).unwrap_or_default();
+        let psig = parent
+            .sighand
+            .lock()
+            .as_ref()
+            .map(|sh| sh.get(SIGCHLD))
+            .unwrap_or_default();
         if psig.handler == SIG_IGN || psig.flags & SA_NOCLDWAIT != 0 {
             autoreap = true;
             if psig.handler == SIG_IGN {
@@ -398,8 +458,21 @@ pub fn do_notify_parent(tsk: &TaskStruct, parent: &Arc<TaskStruct>, sig: i32) ->
     }
     if sig > 0 && sig as usize <= _NSIG {
         let status = tsk.exit_code.load(Ordering::Relaxed);
-        let (code, status) = if status & 0x7f == 0 { (CLD_EXITED, (status >> 8) & 0xff) } else { (CLD_KILLED, status & 0x7f) };
-        send_sig_info(sig, KernelSiginfo { code, pid: tsk.tgid(), status, ..Default::default() }, parent);
+        let (code, status) = if status & 0x7f == 0 {
+            (CLD_EXITED, (status >> 8) & 0xff)
+        } else {
+            (CLD_KILLED, status & 0x7f)
+        };
+        send_sig_info(
+            sig,
+            KernelSiginfo {
+                code,
+                pid: tsk.tgid(),
+                status,
+                ..Default::default()
+            },
+            parent,
+        );
     }
     __wake_up_parent(tsk, parent);
     autoreap
@@ -409,11 +482,19 @@ pub fn do_notify_parent(tsk: &TaskStruct, parent: &Arc<TaskStruct>, sig: i32) ->
 ///
 /// Linux: __wake_up_parent() in kernel/exit.c
 pub fn __wake_up_parent(_p: &TaskStruct, parent: &TaskStruct) {
-    parent.signal().wait_chldexit.wake_up_mode(TASK_INTERRUPTIBLE);
+    parent
+        .signal()
+        .wait_chldexit
+        .wake_up_mode(TASK_INTERRUPTIBLE);
 }
 
 /// Linux: SYSCALL_DEFINE4(rt_sigaction) in kernel/signal.c
-pub fn sys_rt_sigaction(sig: i32, act: u64, oact: u64, sigsetsize: u64) -> crate::syscall::SysResult {
+pub fn sys_rt_sigaction(
+    sig: i32,
+    act: u64,
+    oact: u64,
+    sigsetsize: u64,
+) -> crate::syscall::SysResult {
     use crate::errno::Errno;
     if sigsetsize != 8 {
         return Err(Errno::EINVAL);
@@ -422,14 +503,27 @@ pub fn sys_rt_sigaction(sig: i32, act: u64, oact: u64, sigsetsize: u64) -> crate
         return Err(Errno::EINVAL);
     }
     // struct kernel_sigaction on x86_64: handler, flags, restorer, mask.
-    let new = if act != 0 { Some(crate::mm::uaccess::get_user::<[u64; 4]>(act)?) } else { None };
-    let sh = crate::task::current().sighand.lock().clone().ok_or(Errno::EINVAL)?;
+    let new = if act != 0 {
+        Some(crate::mm::uaccess::get_user::<[u64; 4]>(act)?)
+    } else {
+        None
+    };
+    let sh = crate::task::current()
+        .sighand
+        .lock()
+        .clone()
+        .ok_or(Errno::EINVAL)?;
     let old = {
         let mut action = sh.action.lock();
         let old = action[sig as usize - 1];
         if let Some([handler, flags, restorer, mask]) = new {
             let mask = mask & !(sigmask(SIGKILL) | sigmask(SIGSTOP));
-            action[sig as usize - 1] = KSigaction { handler, flags, mask, restorer };
+            action[sig as usize - 1] = KSigaction {
+                handler,
+                flags,
+                mask,
+                restorer,
+            };
         }
         old
     };
@@ -440,7 +534,12 @@ pub fn sys_rt_sigaction(sig: i32, act: u64, oact: u64, sigsetsize: u64) -> crate
 }
 
 /// Linux: SYSCALL_DEFINE4(rt_sigprocmask) in kernel/signal.c
-pub fn sys_rt_sigprocmask(how: i32, set: u64, oset: u64, sigsetsize: u64) -> crate::syscall::SysResult {
+pub fn sys_rt_sigprocmask(
+    how: i32,
+    set: u64,
+    oset: u64,
+    sigsetsize: u64,
+) -> crate::syscall::SysResult {
     use crate::errno::Errno;
     if sigsetsize != 8 {
         return Err(Errno::EINVAL);
@@ -455,7 +554,10 @@ pub fn sys_rt_sigprocmask(how: i32, set: u64, oset: u64, sigsetsize: u64) -> cra
             2 => new,
             _ => return Err(Errno::EINVAL),
         };
-        me.blocked.store(blocked & !(sigmask(SIGKILL) | sigmask(SIGSTOP)), Ordering::Relaxed);
+        me.blocked.store(
+            blocked & !(sigmask(SIGKILL) | sigmask(SIGSTOP)),
+            Ordering::Relaxed,
+        );
     }
     if oset != 0 {
         crate::mm::uaccess::put_user(oset, old)?;
@@ -488,10 +590,19 @@ pub fn sys_kill(pid: i32, sig: i32) -> crate::syscall::SysResult {
             p if p > 0 => leaders.filter(|t| t.tgid() == p).cloned().collect(),
             0 => {
                 let pgrp = me.signal().pgrp.load(Ordering::Relaxed);
-                leaders.filter(|t| t.signal().pgrp.load(Ordering::Relaxed) == pgrp).cloned().collect()
+                leaders
+                    .filter(|t| t.signal().pgrp.load(Ordering::Relaxed) == pgrp)
+                    .cloned()
+                    .collect()
             }
-            -1 => leaders.filter(|t| t.pid() > 1 && t.tgid() != me.tgid() && !t.is_kthread()).cloned().collect(),
-            p => leaders.filter(|t| t.signal().pgrp.load(Ordering::Relaxed) == -p).cloned().collect(),
+            -1 => leaders
+                .filter(|t| t.pid() > 1 && t.tgid() != me.tgid() && !t.is_kthread())
+                .cloned()
+                .collect(),
+            p => leaders
+                .filter(|t| t.signal().pgrp.load(Ordering::Relaxed) == -p)
+                .cloned()
+                .collect(),
         }
     };
     if targets.is_empty() {
@@ -499,7 +610,12 @@ pub fn sys_kill(pid: i32, sig: i32) -> crate::syscall::SysResult {
     }
     if sig != 0 {
         for t in &targets {
-            if t.signal().unkillable.load(Ordering::Relaxed) && t.sighand.lock().as_ref().is_some_and(|sh| sh.get(sig).handler == SIG_DFL) {
+            if t.signal().unkillable.load(Ordering::Relaxed)
+                && t.sighand
+                    .lock()
+                    .as_ref()
+                    .is_some_and(|sh| sh.get(sig).handler == SIG_DFL)
+            {
                 continue;
             }
             if t.exit_state() == 0 {
@@ -531,7 +647,10 @@ pub fn sys_rt_sigsuspend(unewset: u64, sigsetsize: u64) -> crate::syscall::SysRe
     let newset: u64 = crate::mm::uaccess::get_user(unewset)?;
     let me = crate::task::current();
     *me.saved_sigmask.lock() = Some(me.blocked.load(Ordering::Relaxed));
-    me.blocked.store(newset & !(sigmask(SIGKILL) | sigmask(SIGSTOP)), Ordering::Relaxed);
+    me.blocked.store(
+        newset & !(sigmask(SIGKILL) | sigmask(SIGSTOP)),
+        Ordering::Relaxed,
+    );
     let _ = PAUSE_WAIT.wait_event_interruptible(|| false);
     Err(crate::errno::Errno::EINTR)
 }
@@ -540,7 +659,12 @@ pub fn sys_rt_sigsuspend(unewset: u64, sigsetsize: u64) -> crate::syscall::SysRe
 pub fn kill_pgrp(pgrp: i32, sig: i32) {
     let targets: alloc::vec::Vec<Arc<TaskStruct>> = {
         let tasklist = crate::fork::TASKLIST_LOCK.lock();
-        tasklist.tasks.iter().filter(|t| t.pid() == t.tgid() && t.signal().pgrp.load(Ordering::Relaxed) == pgrp).cloned().collect()
+        tasklist
+            .tasks
+            .iter()
+            .filter(|t| t.pid() == t.tgid() && t.signal().pgrp.load(Ordering::Relaxed) == pgrp)
+            .cloned()
+            .collect()
     };
     for t in &targets {
         if t.exit_state() == 0 {
@@ -557,7 +681,9 @@ pub fn sys_tgkill(tgid: i32, tid: i32, sig: i32) -> crate::syscall::SysResult {
     if tid <= 0 || !(0..=_NSIG as i32).contains(&sig) {
         return Err(Errno::EINVAL);
     }
-    let t = crate::pid::find_task_by_vpid(tid).filter(|t| tgid <= 0 || t.tgid() == tgid).ok_or(Errno::ESRCH)?;
+    let t = crate::pid::find_task_by_vpid(tid)
+        .filter(|t| tgid <= 0 || t.tgid() == tgid)
+        .ok_or(Errno::ESRCH)?;
     if sig != 0 && t.exit_state() == 0 {
         send_sig(sig, &t);
     }

@@ -27,7 +27,12 @@ pub fn sys_gettid() -> SysResult {
 pub fn sys_getppid() -> SysResult {
     let me = current();
     let tasklist = TASKLIST_LOCK.lock();
-    Ok(me.family.get(&tasklist).real_parent.upgrade().map_or(0, |p| p.tgid()) as u64)
+    Ok(me
+        .family
+        .get(&tasklist)
+        .real_parent
+        .upgrade()
+        .map_or(0, |p| p.tgid()) as u64)
 }
 
 /// Moves process `pid` (0: the caller) into process group `pgid` (0: a
@@ -39,10 +44,16 @@ pub fn sys_setpgid(pid: i32, pgid: i32) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let me = current();
-    let target = if pid == 0 || pid == me.tgid() { me.clone() } else { find_task_by_vpid(pid).ok_or(Errno::ESRCH)? };
+    let target = if pid == 0 || pid == me.tgid() {
+        me.clone()
+    } else {
+        find_task_by_vpid(pid).ok_or(Errno::ESRCH)?
+    };
     let pgid = if pgid == 0 { target.tgid() } else { pgid };
     let sig = target.signal();
-    if sig.session.load(Ordering::Relaxed) == target.tgid() && sig.session.load(Ordering::Relaxed) != 0 {
+    if sig.session.load(Ordering::Relaxed) == target.tgid()
+        && sig.session.load(Ordering::Relaxed) != 0
+    {
         return Err(Errno::EPERM);
     }
     sig.pgrp.store(pgid, Ordering::Relaxed);
@@ -51,7 +62,11 @@ pub fn sys_setpgid(pid: i32, pgid: i32) -> SysResult {
 
 /// Linux: SYSCALL_DEFINE1(getpgid) in kernel/sys.c
 pub fn sys_getpgid(pid: i32) -> SysResult {
-    let task = if pid == 0 { current() } else { find_task_by_vpid(pid).ok_or(Errno::ESRCH)? };
+    let task = if pid == 0 {
+        current()
+    } else {
+        find_task_by_vpid(pid).ok_or(Errno::ESRCH)?
+    };
     Ok(task.signal().pgrp.load(Ordering::Relaxed) as u64)
 }
 
@@ -71,7 +86,11 @@ pub fn sys_setsid() -> SysResult {
 
 /// Linux: SYSCALL_DEFINE1(getsid) in kernel/sys.c
 pub fn sys_getsid(pid: i32) -> SysResult {
-    let task = if pid == 0 { current() } else { find_task_by_vpid(pid).ok_or(Errno::ESRCH)? };
+    let task = if pid == 0 {
+        current()
+    } else {
+        find_task_by_vpid(pid).ok_or(Errno::ESRCH)?
+    };
     Ok(task.signal().session.load(Ordering::Relaxed) as u64)
 }
 
@@ -84,7 +103,14 @@ pub fn sys_umask(mask: u32) -> SysResult {
 /// Linux: SYSCALL_DEFINE1(newuname) in kernel/sys.c
 pub fn sys_newuname(name: u64) -> SysResult {
     let mut buf = [0u8; 65 * 6];
-    let fields = ["Linux", "lifecycle", "6.1.0-lifecycle", "#1 SMP lifecycle teaching kernel", "x86_64", "(none)"];
+    let fields = [
+        "Linux",
+        "lifecycle",
+        "6.1.0-lifecycle",
+        "#1 SMP lifecycle teaching kernel",
+        "x86_64",
+        "(none)",
+    ];
     for (i, field) in fields.iter().enumerate() {
         buf[i * 65..i * 65 + field.len()].copy_from_slice(field.as_bytes());
     }
@@ -122,7 +148,13 @@ pub fn sys_getrlimit(resource: u32, rlim: u64) -> SysResult {
 /// Linux: SYSCALL_DEFINE2(setrlimit) in kernel/sys.c
 pub fn sys_setrlimit(resource: u32, rlim: u64) -> SysResult {
     let [cur, max]: [u64; 2] = get_user(rlim)?;
-    do_prlimit(resource, Some(Rlimit { rlim_cur: cur, rlim_max: max }))?;
+    do_prlimit(
+        resource,
+        Some(Rlimit {
+            rlim_cur: cur,
+            rlim_max: max,
+        }),
+    )?;
     Ok(0)
 }
 
@@ -133,7 +165,10 @@ pub fn sys_prlimit64(pid: i32, resource: u32, new: u64, old: u64) -> SysResult {
     }
     let new = if new != 0 {
         let [cur, max]: [u64; 2] = get_user(new)?;
-        Some(Rlimit { rlim_cur: cur, rlim_max: max })
+        Some(Rlimit {
+            rlim_cur: cur,
+            rlim_max: max,
+        })
     } else {
         None
     };
@@ -161,7 +196,10 @@ pub fn sys_prctl(option: i32, arg2: u64, _arg3: u64) -> SysResult {
                     break;
                 }
             }
-            let len = raw.iter().position(|&b| b == 0).unwrap_or(TASK_COMM_LEN - 1);
+            let len = raw
+                .iter()
+                .position(|&b| b == 0)
+                .unwrap_or(TASK_COMM_LEN - 1);
             me.set_comm(core::str::from_utf8(&raw[..len]).unwrap_or("?"));
             Ok(0)
         }
@@ -173,14 +211,21 @@ pub fn sys_prctl(option: i32, arg2: u64, _arg3: u64) -> SysResult {
             Ok(0)
         }
         PR_SET_CHILD_SUBREAPER => {
-            me.signal().is_child_subreaper.store(arg2 != 0, Ordering::Relaxed);
+            me.signal()
+                .is_child_subreaper
+                .store(arg2 != 0, Ordering::Relaxed);
             if arg2 != 0 {
-                me.signal().has_child_subreaper.store(true, Ordering::Relaxed);
+                me.signal()
+                    .has_child_subreaper
+                    .store(true, Ordering::Relaxed);
             }
             Ok(0)
         }
         PR_GET_CHILD_SUBREAPER => {
-            put_user(arg2, i32::from(me.signal().is_child_subreaper.load(Ordering::Relaxed)))?;
+            put_user(
+                arg2,
+                i32::from(me.signal().is_child_subreaper.load(Ordering::Relaxed)),
+            )?;
             Ok(0)
         }
         _ => Err(Errno::EINVAL),
@@ -249,7 +294,9 @@ const LINUX_REBOOT_CMD_HALT: u32 = 0xcdef_0123;
 
 /// Linux: SYSCALL_DEFINE4(reboot) in kernel/reboot.c
 pub fn sys_reboot(magic1: u32, magic2: u32, cmd: u32) -> SysResult {
-    if magic1 != LINUX_REBOOT_MAGIC1 || ![0x2812_1969, 0x0512_1996, 0x1604_1998, 0x2011_2000].contains(&magic2) {
+    if magic1 != LINUX_REBOOT_MAGIC1
+        || ![0x2812_1969, 0x0512_1996, 0x1604_1998, 0x2011_2000].contains(&magic2)
+    {
         return Err(Errno::EINVAL);
     }
     match cmd {

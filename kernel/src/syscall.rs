@@ -16,8 +16,13 @@ static REPORTED: [AtomicU64; 8] = [const { AtomicU64::new(0) }; 8];
 /// Logs an unknown system call the first time its number is seen.
 fn report_unknown(nr: u64) {
     let (word, bit) = ((nr / 64) as usize, nr % 64);
-    if word < REPORTED.len() && REPORTED[word].fetch_or(1 << bit, Ordering::Relaxed) & (1 << bit) == 0 {
-        log::warn!("unknown system call {nr} from '{}'", crate::task::current().comm().as_str());
+    if word < REPORTED.len()
+        && REPORTED[word].fetch_or(1 << bit, Ordering::Relaxed) & (1 << bit) == 0
+    {
+        log::warn!(
+            "unknown system call {nr} from '{}'",
+            crate::task::current().comm().as_str()
+        );
     }
 }
 

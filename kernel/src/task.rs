@@ -25,6 +25,7 @@
 
 use crate::arch::kernel::process_64::ThreadStruct;
 use crate::arch::sync::{LockedBy, SpinLock};
+use crate::fork::TaskList;
 use crate::fs::fdtable::FilesStruct;
 use crate::fs::fs_struct::FsStruct;
 use crate::mm::fault_inject::FailNth;
@@ -34,7 +35,6 @@ use crate::pid::{Pid, PidNr};
 use crate::sched::SchedEntity;
 use crate::sched::completion::Completion;
 use crate::signal::{SigPending, SighandStruct, SignalStruct};
-use crate::fork::TaskList;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicI32, AtomicU32, Ordering};
@@ -261,7 +261,9 @@ pub const STACK_END_MAGIC: u64 = 0x57AC_6E9D;
 /// Linux: set_task_stack_end_magic() in kernel/fork.c
 pub fn set_task_stack_end_magic(tsk: &TaskStruct) {
     if let Some(stack) = &tsk.stack {
-        stack.end_of_stack().store(STACK_END_MAGIC, Ordering::Relaxed);
+        stack
+            .end_of_stack()
+            .store(STACK_END_MAGIC, Ordering::Relaxed);
     }
 }
 
@@ -269,5 +271,7 @@ pub fn set_task_stack_end_magic(tsk: &TaskStruct) {
 ///
 /// Linux: task_stack_end_corrupted() in include/linux/sched/task_stack.h
 pub fn task_stack_end_corrupted(tsk: &TaskStruct) -> bool {
-    tsk.stack.as_ref().is_some_and(|s| s.end_of_stack().load(Ordering::Relaxed) != STACK_END_MAGIC)
+    tsk.stack
+        .as_ref()
+        .is_some_and(|s| s.end_of_stack().load(Ordering::Relaxed) != STACK_END_MAGIC)
 }

@@ -27,9 +27,15 @@ static SLEEP_WAIT: WaitQueueHead = WaitQueueHead::new();
 
 fn clock_ns(clock: u32) -> Result<u64, Errno> {
     match clock {
-        CLOCK_REALTIME | CLOCK_REALTIME_COARSE => Ok(ktime_get_ns() + BOOT_EPOCH_SECS * 1_000_000_000),
-        CLOCK_MONOTONIC | CLOCK_MONOTONIC_RAW | CLOCK_MONOTONIC_COARSE | CLOCK_BOOTTIME
-        | CLOCK_PROCESS_CPUTIME_ID | CLOCK_THREAD_CPUTIME_ID => Ok(ktime_get_ns()),
+        CLOCK_REALTIME | CLOCK_REALTIME_COARSE => {
+            Ok(ktime_get_ns() + BOOT_EPOCH_SECS * 1_000_000_000)
+        }
+        CLOCK_MONOTONIC
+        | CLOCK_MONOTONIC_RAW
+        | CLOCK_MONOTONIC_COARSE
+        | CLOCK_BOOTTIME
+        | CLOCK_PROCESS_CPUTIME_ID
+        | CLOCK_THREAD_CPUTIME_ID => Ok(ktime_get_ns()),
         _ => Err(Errno::EINVAL),
     }
 }
@@ -88,7 +94,11 @@ pub fn finish_tick_wait() {
 /// Converts an absolute time on CLOCK_REALTIME (or CLOCK_MONOTONIC) to the
 /// monotonic clock.
 pub fn to_monotonic(realtime: bool, abs_ns: u64) -> u64 {
-    if realtime { abs_ns.saturating_sub(BOOT_EPOCH_SECS * 1_000_000_000) } else { abs_ns }
+    if realtime {
+        abs_ns.saturating_sub(BOOT_EPOCH_SECS * 1_000_000_000)
+    } else {
+        abs_ns
+    }
 }
 
 fn read_timespec(addr: u64) -> Result<u64, Errno> {

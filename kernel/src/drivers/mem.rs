@@ -16,6 +16,11 @@ impl FileOperations for Null {
         Ok(buf.len())
     }
     fn stat(&self) -> Kstat {
-        Kstat { mode: S_IFCHR | 0o666, rdev: (1 << 8) | 3, nlink: 1, ..Kstat::default() }
+        Kstat {
+            mode: S_IFCHR | 0o666,
+            rdev: (1 << 8) | 3,
+            nlink: 1,
+            ..Kstat::default()
+        }
     }
 }

@@ -38,7 +38,10 @@ pub const TIOCGSID: u64 = 0x5429;
 /// The foreground process group, which Ctrl-C signals (Linux: tty->pgrp).
 static FOREGROUND_PGRP: core::sync::atomic::AtomicI32 = core::sync::atomic::AtomicI32::new(0);
 
-static N_TTY: SpinLock<NTty> = SpinLock::new(NTty { line: Vec::new(), ready: VecDeque::new() });
+static N_TTY: SpinLock<NTty> = SpinLock::new(NTty {
+    line: Vec::new(),
+    ready: VecDeque::new(),
+});
 
 /// `struct termios` (36 bytes): iflag ICRNL, oflag OPOST|ONLCR, cflag
 /// B38400|CS8|CREAD, lflag ISIG|ICANON|ECHO|ECHOE|ECHOK|IEXTEN, then c_cc.
@@ -137,7 +140,9 @@ impl FileOperations for Console {
         let mut tty = N_TTY.lock();
         let mut n = 0;
         while n < buf.len() {
-            let Some(b) = tty.ready.pop_front() else { break };
+            let Some(b) = tty.ready.pop_front() else {
+                break;
+            };
             buf[n] = b;
             n += 1;
             if b == b'\n' {
@@ -153,7 +158,12 @@ impl FileOperations for Console {
     }
 
     fn stat(&self) -> Kstat {
-        Kstat { mode: S_IFCHR | 0o620, rdev: (5 << 8) | 1, nlink: 1, ..Kstat::default() }
+        Kstat {
+            mode: S_IFCHR | 0o620,
+            rdev: (5 << 8) | 1,
+            nlink: 1,
+            ..Kstat::default()
+        }
     }
 
     fn ioctl(&self, cmd: u64, arg: u64) -> Result<u64, Errno> {
@@ -181,11 +191,19 @@ impl FileOperations for Console {
             }
             TIOCSCTTY => {
                 let me = crate::task::current();
-                let _ = FOREGROUND_PGRP.compare_exchange(0, me.signal().pgrp.load(core::sync::atomic::Ordering::Relaxed), core::sync::atomic::Ordering::Relaxed, core::sync::atomic::Ordering::Relaxed);
+                let _ = FOREGROUND_PGRP.compare_exchange(
+                    0,
+                    me.signal().pgrp.load(core::sync::atomic::Ordering::Relaxed),
+                    core::sync::atomic::Ordering::Relaxed,
+                    core::sync::atomic::Ordering::Relaxed,
+                );
                 Ok(0)
             }
             TIOCGSID => {
-                let sid = crate::task::current().signal().session.load(core::sync::atomic::Ordering::Relaxed);
+                let sid = crate::task::current()
+                    .signal()
+                    .session
+                    .load(core::sync::atomic::Ordering::Relaxed);
                 crate::mm::uaccess::put_user(arg, sid)?;
                 Ok(0)
             }
@@ -205,6 +223,10 @@ impl FileOperations for Console {
 
     fn poll(&self) -> u16 {
         use crate::fs::file::{POLLIN, POLLOUT};
-        if N_TTY.lock().ready.is_empty() { POLLOUT } else { POLLIN | POLLOUT }
+        if N_TTY.lock().ready.is_empty() {
+            POLLOUT
+        } else {
+            POLLIN | POLLOUT
+        }
     }
 }

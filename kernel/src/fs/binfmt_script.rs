@@ -22,16 +22,26 @@ pub fn parse_shebang(data: &[u8]) -> Result<Option<(String, Option<String>)>, Er
     }
     let line = &data[2..data.len().min(BINPRM_BUF_SIZE)];
     let line = line.split(|&b| b == b'\n').next().unwrap_or(line);
-    let line = core::str::from_utf8(line).map_err(|_| Errno::ENOEXEC)?.trim();
+    let line = core::str::from_utf8(line)
+        .map_err(|_| Errno::ENOEXEC)?
+        .trim();
     let mut parts = line.splitn(2, [' ', '\t']);
-    let interp = parts.next().filter(|s| !s.is_empty()).ok_or(Errno::ENOEXEC)?;
+    let interp = parts
+        .next()
+        .filter(|s| !s.is_empty())
+        .ok_or(Errno::ENOEXEC)?;
     let arg = parts.next().map(str::trim).filter(|s| !s.is_empty());
     Ok(Some((interp.into(), arg.map(String::from))))
 }
 
 /// The new argument vector: interpreter, its argument, the script path,
 /// then the original arguments after argv[0].
-pub fn script_argv(interp: &str, arg: Option<String>, filename: &str, argv: &[String]) -> Vec<String> {
+pub fn script_argv(
+    interp: &str,
+    arg: Option<String>,
+    filename: &str,
+    argv: &[String],
+) -> Vec<String> {
     let mut out = Vec::with_capacity(argv.len() + 2);
     out.push(interp.into());
     out.extend(arg);

@@ -51,7 +51,13 @@ pub fn copy_strings(array: u64) -> Result<Vec<String>, Errno> {
         if ptr == 0 {
             break;
         }
-        let s = strncpy_from_user(ptr, MAX_ARG_STRLEN).map_err(|e| if e == Errno::ENAMETOOLONG { Errno::E2BIG } else { e })?;
+        let s = strncpy_from_user(ptr, MAX_ARG_STRLEN).map_err(|e| {
+            if e == Errno::ENAMETOOLONG {
+                Errno::E2BIG
+            } else {
+                e
+            }
+        })?;
         total += s.len() + 1;
         if total > ARG_MAX {
             return Err(Errno::E2BIG);
@@ -70,7 +76,11 @@ pub fn copy_strings(array: u64) -> Result<Vec<String>, Errno> {
 /// keeps running on any of them.
 pub fn do_execve(filename: u64, argv: u64, envp: u64, regs: &mut PtRegs) -> Result<(), Errno> {
     let filename = strncpy_from_user(filename, 4096)?;
-    let bprm = LinuxBinprm { filename, argv: copy_strings(argv)?, envp: copy_strings(envp)? };
+    let bprm = LinuxBinprm {
+        filename,
+        argv: copy_strings(argv)?,
+        envp: copy_strings(envp)?,
+    };
     bprm_execve(bprm, regs)
 }
 
@@ -81,7 +91,11 @@ pub fn do_execve(filename: u64, argv: u64, envp: u64, regs: &mut PtRegs) -> Resu
 /// # Errors
 /// As do_execve.
 pub fn kernel_execve(filename: &str, argv: Vec<String>, envp: Vec<String>) -> Result<(), Errno> {
-    let bprm = LinuxBinprm { filename: filename.into(), argv, envp };
+    let bprm = LinuxBinprm {
+        filename: filename.into(),
+        argv,
+        envp,
+    };
     crate::arch::kernel::process_64::with_current_pt_regs(|regs| bprm_execve(bprm, regs))
 }
 
@@ -98,7 +112,11 @@ fn bprm_execve(mut bprm: LinuxBinprm, regs: &mut PtRegs) -> Result<(), Errno> {
     let mm = MmStruct::new()?;
     let info = load_elf_binary(&elf, data, &mm)?;
     setup_stack_vma(&mm, info.brk)?;
-    *mm.cmdline.lock() = bprm.argv.iter().flat_map(|a| a.chars().chain(core::iter::once('\0'))).collect();
+    *mm.cmdline.lock() = bprm
+        .argv
+        .iter()
+        .flat_map(|a| a.chars().chain(core::iter::once('\0')))
+        .collect();
     // Point of no return: the old program is gone after this.
     begin_new_exec(&bprm, mm);
     let sp = match create_elf_tables(&bprm, &info) {
@@ -113,7 +131,12 @@ fn bprm_execve(mut bprm: LinuxBinprm, regs: &mut PtRegs) -> Result<(), Errno> {
 ///
 /// Linux: open_exec() in fs/exec.c
 fn open_exec(filename: &str) -> Result<&'static [u8], Errno> {
-    let cwd = current().fs.lock().as_ref().map(|fs| fs.pwd.lock().clone()).unwrap_or_else(|| "/".into());
+    let cwd = current()
+        .fs
+        .lock()
+        .as_ref()
+        .map(|fs| fs.pwd.lock().clone())
+        .unwrap_or_else(|| "/".into());
     let inode = path_lookup(&cwd, filename, true)?;
     let data = match &inode.kind {
         InodeKind::File(data) => *data,
@@ -155,7 +178,10 @@ fn begin_new_exec(bprm: &LinuxBinprm, mm: Arc<MmStruct>) {
     if let Some(sh) = tsk.sighand.lock().as_ref() {
         for action in sh.action.lock().iter_mut() {
             if action.handler != SIG_IGN {
-                *action = crate::signal::KSigaction { handler: SIG_DFL, ..Default::default() };
+                *action = crate::signal::KSigaction {
+                    handler: SIG_DFL,
+                    ..Default::default()
+                };
             }
         }
     }
@@ -207,21 +233,25 @@ fn push_str(sp: &mut u64, s: &str) -> Result<u64, Errno> {
 ///
 /// Linux: create_elf_tables() in fs/binfmt_elf.c
 fn create_elf_tables(bprm: &LinuxBinprm, info: &super::binfmt_elf::ElfInfo) -> Result<u64, Errno> {
-    use at::*;
     let mut sp = STACK_TOP;
     let execfn = push_str(&mut sp, &bprm.filename)?;
-    let envp: Vec<u64> = bprm.envp.iter().rev().map(|s| push_str(&mut sp, s)).collect::<Result<Vec<_>, _>>()?;
-    let argv: Vec<u64> = bprm.argv.iter().rev().map(|s| push_str(&mut sp, s)).collect::<Result<Vec<_>, _>>()?;
+    let envp: Vec<u64> = bprm
+        .envp
+        .iter()
+        .rev()
+        .map(|s| push_str(&mut sp, s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let argv: Vec<u64> = bprm
+        .argv
+        .iter()
+        .rev()
+        .map(|s| push_str(&mut sp, s))
+        .collect::<Result<Vec<_>, _>>()?;
     let platform = push_str(&mut sp, "x86_64")?;
     let mut random = [0u8; 16];
     crate::random::get_random_bytes(&mut random);
     let random = push_bytes(&mut sp, &random)?;
-    let auxv = [
-        (AT_PHDR, info.phdr), (AT_PHENT, 56), (AT_PHNUM, info.phnum), (AT_PAGESZ, 4096),
-        (AT_BASE, 0), (AT_FLAGS, 0), (AT_ENTRY, info.entry), (AT_UID, 0), (AT_EUID, 0),
-        (AT_GID, 0), (AT_EGID, 0), (AT_SECURE, 0), (AT_RANDOM, random), (AT_HWCAP, 0),
-        (AT_CLKTCK, 100), (AT_PLATFORM, platform), (AT_EXECFN, execfn), (AT_NULL, 0),
-    ];
+    let auxv = auxv(info, random, platform, execfn);
     let words = 1 + argv.len() + 1 + envp.len() + 1 + 2 * auxv.len();
     sp = (sp - 8 * words as u64) & !15;
     let mut at = sp;
@@ -244,6 +274,37 @@ fn create_elf_tables(bprm: &LinuxBinprm, info: &super::binfmt_elf::ElfInfo) -> R
         push(value)?;
     }
     Ok(sp)
+}
+
+/// The auxiliary vector: what the program learns about itself and the
+/// machine (Linux: the NEW_AUX_ENT() list in create_elf_tables()).
+fn auxv(
+    info: &super::binfmt_elf::ElfInfo,
+    random: u64,
+    platform: u64,
+    execfn: u64,
+) -> [(u64, u64); 18] {
+    use at::*;
+    [
+        (AT_PHDR, info.phdr),
+        (AT_PHENT, 56),
+        (AT_PHNUM, info.phnum),
+        (AT_PAGESZ, 4096),
+        (AT_BASE, 0),
+        (AT_FLAGS, 0),
+        (AT_ENTRY, info.entry),
+        (AT_UID, 0),
+        (AT_EUID, 0),
+        (AT_GID, 0),
+        (AT_EGID, 0),
+        (AT_SECURE, 0),
+        (AT_RANDOM, random),
+        (AT_HWCAP, 0),
+        (AT_CLKTCK, 100),
+        (AT_PLATFORM, platform),
+        (AT_EXECFN, execfn),
+        (AT_NULL, 0),
+    ]
 }
 
 /// Sets the registers so that the return to user space enters the program.

@@ -48,7 +48,8 @@ pub fn sys_dup3(oldfd: i32, newfd: i32, flags: u32) -> SysResult {
     }
     let f = files()?;
     let file = f.fget(oldfd)?;
-    f.install_at(newfd, file, flags & O_CLOEXEC != 0).map(|()| newfd as u64)
+    f.install_at(newfd, file, flags & O_CLOEXEC != 0)
+        .map(|()| newfd as u64)
 }
 
 /// Linux: do_fcntl() in fs/fcntl.c
@@ -56,7 +57,9 @@ pub fn sys_fcntl(fd: i32, cmd: u32, arg: u64) -> SysResult {
     let f = files()?;
     let file = f.fget(fd)?;
     match cmd {
-        F_DUPFD | F_DUPFD_CLOEXEC => f.alloc_fd(arg as usize, file, cmd == F_DUPFD_CLOEXEC).map(|fd| fd as u64),
+        F_DUPFD | F_DUPFD_CLOEXEC => f
+            .alloc_fd(arg as usize, file, cmd == F_DUPFD_CLOEXEC)
+            .map(|fd| fd as u64),
         F_GETFD => f.cloexec(fd, None).map(u64::from),
         F_SETFD => f.cloexec(fd, Some(arg & FD_CLOEXEC != 0)).map(|_| 0),
         F_GETFL => Ok(u64::from(*file.f_flags.lock() & !O_CLOEXEC)),
@@ -134,7 +137,8 @@ pub fn sys_poll(ufds: u64, nfds: u64, timeout_ms: i64) -> SysResult {
     if nfds > super::fdtable::NR_OPEN_DEFAULT as u64 {
         return Err(Errno::EINVAL);
     }
-    let deadline = (timeout_ms >= 0).then(|| crate::arch::time::ktime_get_ns() + timeout_ms as u64 * 1_000_000);
+    let deadline = (timeout_ms >= 0)
+        .then(|| crate::arch::time::ktime_get_ns() + timeout_ms as u64 * 1_000_000);
     loop {
         let mut ready = 0;
         for i in 0..nfds {
@@ -143,7 +147,9 @@ pub fn sys_poll(ufds: u64, nfds: u64, timeout_ms: i64) -> SysResult {
             let events = (events_revents & 0xffff) as u16;
             let revents = match fd {
                 fd if fd < 0 => 0,
-                fd => fdget(fd).map_or(super::file::POLLNVAL, |f| f.f_op.poll() & (events | super::file::POLLHUP | super::file::POLLNVAL)),
+                fd => fdget(fd).map_or(super::file::POLLNVAL, |f| {
+                    f.f_op.poll() & (events | super::file::POLLHUP | super::file::POLLNVAL)
+                }),
             };
             put_user(entry + 6, revents)?;
             ready += u64::from(revents != 0);

@@ -41,7 +41,12 @@ impl FilesStruct {
     /// `EBADF` if `fd` is not open.
     pub fn fget(&self, fd: i32) -> Result<Arc<File>, Errno> {
         let fdt = self.fdt.lock();
-        usize::try_from(fd).ok().and_then(|i| fdt.get(i)).and_then(|e| e.as_ref()).map(|e| e.file.clone()).ok_or(Errno::EBADF)
+        usize::try_from(fd)
+            .ok()
+            .and_then(|i| fdt.get(i))
+            .and_then(|e| e.as_ref())
+            .map(|e| e.file.clone())
+            .ok_or(Errno::EBADF)
     }
 
     /// Installs `file` at the lowest free descriptor not below `min`.
@@ -52,7 +57,9 @@ impl FilesStruct {
     /// `EMFILE` when the table is full.
     pub fn alloc_fd(&self, min: usize, file: Arc<File>, cloexec: bool) -> Result<i32, Errno> {
         let mut fdt = self.fdt.lock();
-        let fd = (min..NR_OPEN_DEFAULT).find(|&i| fdt.get(i).is_none_or(Option::is_none)).ok_or(Errno::EMFILE)?;
+        let fd = (min..NR_OPEN_DEFAULT)
+            .find(|&i| fdt.get(i).is_none_or(Option::is_none))
+            .ok_or(Errno::EMFILE)?;
         if fd >= fdt.len() {
             fdt.resize(fd + 1, None);
         }
@@ -67,7 +74,10 @@ impl FilesStruct {
     /// # Errors
     /// `EBADF` for an fd out of range.
     pub fn install_at(&self, fd: i32, file: Arc<File>, cloexec: bool) -> Result<(), Errno> {
-        let fd = usize::try_from(fd).ok().filter(|&f| f < NR_OPEN_DEFAULT).ok_or(Errno::EBADF)?;
+        let fd = usize::try_from(fd)
+            .ok()
+            .filter(|&f| f < NR_OPEN_DEFAULT)
+            .ok_or(Errno::EBADF)?;
         let old = {
             let mut fdt = self.fdt.lock();
             if fd >= fdt.len() {
@@ -88,7 +98,10 @@ impl FilesStruct {
     pub fn close_fd(&self, fd: i32) -> Result<(), Errno> {
         let entry = {
             let mut fdt = self.fdt.lock();
-            usize::try_from(fd).ok().and_then(|i| fdt.get_mut(i)).and_then(Option::take)
+            usize::try_from(fd)
+                .ok()
+                .and_then(|i| fdt.get_mut(i))
+                .and_then(Option::take)
         };
         entry.map(drop).ok_or(Errno::EBADF)
     }
@@ -99,7 +112,11 @@ impl FilesStruct {
     /// `EBADF` if `fd` is not open.
     pub fn cloexec(&self, fd: i32, set: Option<bool>) -> Result<bool, Errno> {
         let mut fdt = self.fdt.lock();
-        let entry = usize::try_from(fd).ok().and_then(|i| fdt.get_mut(i)).and_then(Option::as_mut).ok_or(Errno::EBADF)?;
+        let entry = usize::try_from(fd)
+            .ok()
+            .and_then(|i| fdt.get_mut(i))
+            .and_then(Option::as_mut)
+            .ok_or(Errno::EBADF)?;
         if let Some(v) = set {
             entry.cloexec = v;
         }
@@ -112,7 +129,10 @@ impl FilesStruct {
     pub fn do_close_on_exec(&self) {
         let closed: Vec<FdEntry> = {
             let mut fdt = self.fdt.lock();
-            fdt.iter_mut().filter(|e| e.as_ref().is_some_and(|e| e.cloexec)).filter_map(Option::take).collect()
+            fdt.iter_mut()
+                .filter(|e| e.as_ref().is_some_and(|e| e.cloexec))
+                .filter_map(Option::take)
+                .collect()
         };
         drop(closed);
     }
@@ -127,7 +147,11 @@ impl FilesStruct {
 pub fn dup_fd(old: &FilesStruct) -> Result<Arc<FilesStruct>, Errno> {
     let old = old.fdt.lock();
     let mut fdt = Vec::new();
-    fdt.try_reserve_exact(old.len()).map_err(|_| Errno::ENOMEM)?;
+    fdt.try_reserve_exact(old.len())
+        .map_err(|_| Errno::ENOMEM)?;
     fdt.extend(old.iter().cloned());
-    Arc::try_new(FilesStruct { fdt: SpinLock::new(fdt) }).map_err(|_| Errno::ENOMEM)
+    Arc::try_new(FilesStruct {
+        fdt: SpinLock::new(fdt),
+    })
+    .map_err(|_| Errno::ENOMEM)
 }

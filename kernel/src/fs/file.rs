@@ -2,8 +2,8 @@
 //!
 //! Linux: include/linux/fs.h (struct file, struct file_operations), fs/file_table.c
 
-use crate::errno::Errno;
 use crate::arch::sync::SpinLock;
+use crate::errno::Errno;
 use alloc::sync::Arc;
 
 /// `st_mode` file-type bits (Linux: S_IF*).
@@ -94,7 +94,11 @@ pub struct File {
 impl File {
     /// A new open file at position 0.
     pub fn new(f_op: Arc<dyn FileOperations>, f_flags: u32) -> Arc<File> {
-        Arc::new(File { f_op, f_pos: SpinLock::new(0), f_flags: SpinLock::new(f_flags) })
+        Arc::new(File {
+            f_op,
+            f_pos: SpinLock::new(0),
+            f_flags: SpinLock::new(f_flags),
+        })
     }
 }
 

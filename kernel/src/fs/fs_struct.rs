@@ -22,8 +22,11 @@ impl FsStruct {
         let mut pwd = String::new();
         pwd.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
         pwd.push('/');
-        Arc::try_new(FsStruct { umask: AtomicU32::new(0o022), pwd: SpinLock::new(pwd) })
-            .map_err(|_| Errno::ENOMEM)
+        Arc::try_new(FsStruct {
+            umask: AtomicU32::new(0o022),
+            pwd: SpinLock::new(pwd),
+        })
+        .map_err(|_| Errno::ENOMEM)
     }
 }
 
@@ -36,8 +39,13 @@ impl FsStruct {
 pub fn copy_fs_struct(old: &FsStruct) -> Result<Arc<FsStruct>, Errno> {
     let old_pwd = old.pwd.lock();
     let mut pwd = String::new();
-    pwd.try_reserve_exact(old_pwd.len()).map_err(|_| Errno::ENOMEM)?;
+    pwd.try_reserve_exact(old_pwd.len())
+        .map_err(|_| Errno::ENOMEM)?;
     pwd.push_str(&old_pwd);
     let umask = AtomicU32::new(old.umask.load(Ordering::Relaxed));
-    Arc::try_new(FsStruct { umask, pwd: SpinLock::new(pwd) }).map_err(|_| Errno::ENOMEM)
+    Arc::try_new(FsStruct {
+        umask,
+        pwd: SpinLock::new(pwd),
+    })
+    .map_err(|_| Errno::ENOMEM)
 }

@@ -12,7 +12,9 @@ use alloc::sync::Arc;
 const HEADER_LEN: usize = 110;
 
 fn hex_field(header: &[u8], index: usize) -> Result<u64, Errno> {
-    let field = header.get(6 + index * 8..14 + index * 8).ok_or(Errno::EINVAL)?;
+    let field = header
+        .get(6 + index * 8..14 + index * 8)
+        .ok_or(Errno::EINVAL)?;
     let text = core::str::from_utf8(field).map_err(|_| Errno::EINVAL)?;
     u64::from_str_radix(text, 16).map_err(|_| Errno::EINVAL)
 }
@@ -59,10 +61,14 @@ pub fn unpack_to_rootfs(archive: &'static [u8]) -> Result<usize, Errno> {
         let filesize = hex_field(header, 6)? as usize;
         let namesize = hex_field(header, 11)? as usize;
         let name_start = at + HEADER_LEN;
-        let name = archive.get(name_start..name_start + namesize.saturating_sub(1)).ok_or(Errno::EINVAL)?;
+        let name = archive
+            .get(name_start..name_start + namesize.saturating_sub(1))
+            .ok_or(Errno::EINVAL)?;
         let name = core::str::from_utf8(name).map_err(|_| Errno::EINVAL)?;
         let data_start = align4(name_start + namesize);
-        let data = archive.get(data_start..data_start + filesize).ok_or(Errno::EINVAL)?;
+        let data = archive
+            .get(data_start..data_start + filesize)
+            .ok_or(Errno::EINVAL)?;
         at = align4(data_start + filesize);
         if name == "TRAILER!!!" {
             break;

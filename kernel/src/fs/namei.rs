@@ -16,7 +16,11 @@ const MAXSYMLINKS: usize = 40;
 /// slashes, without touching the file system.
 pub fn normalize(cwd: &str, path: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
-    let joined = if path.starts_with('/') { [path, ""] } else { [cwd, path] };
+    let joined = if path.starts_with('/') {
+        [path, ""]
+    } else {
+        [cwd, path]
+    };
     for part in joined.iter().flat_map(|p| p.split('/')) {
         match part {
             "" | "." => {}

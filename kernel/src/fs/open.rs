@@ -27,7 +27,12 @@ pub const O_TRUNC: u32 = 0o1000;
 
 /// The caller's working directory.
 pub fn current_cwd() -> String {
-    current().fs.lock().as_ref().map(|fs| fs.pwd.lock().clone()).unwrap_or_else(|| "/".into())
+    current()
+        .fs
+        .lock()
+        .as_ref()
+        .map(|fs| fs.pwd.lock().clone())
+        .unwrap_or_else(|| "/".into())
 }
 
 /// Reads a path argument (Linux: getname()).
@@ -60,7 +65,8 @@ pub fn inode_fops(inode: &Arc<Inode>) -> Arc<dyn FileOperations> {
     match &inode.kind {
         InodeKind::CharDev(1, 3) => Arc::new(crate::drivers::mem::Null),
         InodeKind::CharDev(..) => Arc::new(crate::drivers::tty::Console),
-        InodeKind::Proc(_) | InodeKind::ProcPidFile(..) => match super::proc::ProcFile::open(inode) {
+        InodeKind::Proc(_) | InodeKind::ProcPidFile(..) => match super::proc::ProcFile::open(inode)
+        {
             Ok(file) => Arc::new(file),
             Err(_) => Arc::new(RamFile(inode.clone())),
         },
@@ -95,7 +101,9 @@ pub fn sys_openat(dirfd: i32, filename: u64, flags: u32, _mode: u32) -> SysResul
     }
     let file = File::new(inode_fops(&inode), flags);
     let files = current().files.lock().clone().ok_or(Errno::EBADF)?;
-    files.alloc_fd(0, file, flags & O_CLOEXEC != 0).map(|fd| fd as u64)
+    files
+        .alloc_fd(0, file, flags & O_CLOEXEC != 0)
+        .map(|fd| fd as u64)
 }
 
 /// Linux: SYSCALL_DEFINE1(close) in fs/open.c

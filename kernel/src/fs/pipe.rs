@@ -36,11 +36,24 @@ pub struct PipeEnd {
 /// Linux: create_pipe_files() in fs/pipe.c
 pub fn create_pipe() -> (Arc<PipeEnd>, Arc<PipeEnd>) {
     let pipe = Arc::new(PipeInodeInfo {
-        state: SpinLock::new(PipeState { buf: VecDeque::new(), readers: 1, writers: 1 }),
+        state: SpinLock::new(PipeState {
+            buf: VecDeque::new(),
+            readers: 1,
+            writers: 1,
+        }),
         rd_wait: WaitQueueHead::new(),
         wr_wait: WaitQueueHead::new(),
     });
-    (Arc::new(PipeEnd { pipe: pipe.clone(), write_end: false }), Arc::new(PipeEnd { pipe, write_end: true }))
+    (
+        Arc::new(PipeEnd {
+            pipe: pipe.clone(),
+            write_end: false,
+        }),
+        Arc::new(PipeEnd {
+            pipe,
+            write_end: true,
+        }),
+    )
 }
 
 impl FileOperations for PipeEnd {
@@ -80,7 +93,11 @@ impl FileOperations for PipeEnd {
             if st.readers == 0 {
                 drop(st);
                 crate::signal::send_sig(crate::signal::SIGPIPE, &crate::task::current());
-                return if written > 0 { Ok(written) } else { Err(Errno::EPIPE) };
+                return if written > 0 {
+                    Ok(written)
+                } else {
+                    Err(Errno::EPIPE)
+                };
             }
             let n = (PIPE_SIZE - st.buf.len()).min(buf.len() - written);
             st.buf.extend(&buf[written..written + n]);
@@ -92,7 +109,11 @@ impl FileOperations for PipeEnd {
     }
 
     fn stat(&self) -> Kstat {
-        Kstat { mode: S_IFIFO | 0o600, nlink: 1, ..Kstat::default() }
+        Kstat {
+            mode: S_IFIFO | 0o600,
+            nlink: 1,
+            ..Kstat::default()
+        }
     }
 
     /// Linux: pipe_poll() in fs/pipe.c
@@ -101,9 +122,21 @@ impl FileOperations for PipeEnd {
         let st = self.pipe.state.lock();
         match self.write_end {
             false if st.writers == 0 => POLLIN | POLLHUP,
-            false => if st.buf.is_empty() { 0 } else { POLLIN },
+            false => {
+                if st.buf.is_empty() {
+                    0
+                } else {
+                    POLLIN
+                }
+            }
             true if st.readers == 0 => POLLOUT | 0x008,
-            true => if st.buf.len() < PIPE_SIZE { POLLOUT } else { 0 },
+            true => {
+                if st.buf.len() < PIPE_SIZE {
+                    POLLOUT
+                } else {
+                    0
+                }
+            }
         }
     }
 

@@ -28,8 +28,11 @@ pub enum PidEntry {
     Cmdline,
 }
 
-const PID_ENTRIES: [(&str, PidEntry); 3] =
-    [("stat", PidEntry::Stat), ("status", PidEntry::Status), ("cmdline", PidEntry::Cmdline)];
+const PID_ENTRIES: [(&str, PidEntry); 3] = [
+    ("stat", PidEntry::Stat),
+    ("status", PidEntry::Status),
+    ("cmdline", PidEntry::Cmdline),
+];
 
 /// The text of a /proc file, fixed at open so that reads are consistent.
 pub struct ProcFile {
@@ -48,7 +51,10 @@ impl ProcFile {
             }
             _ => return Err(Errno::EINVAL),
         };
-        Ok(ProcFile { text, ino: inode.ino })
+        Ok(ProcFile {
+            text,
+            ino: inode.ino,
+        })
     }
 }
 
@@ -62,7 +68,12 @@ impl FileOperations for ProcFile {
     }
 
     fn stat(&self) -> Kstat {
-        Kstat { ino: self.ino, mode: S_IFREG | 0o444, nlink: 1, ..Kstat::default() }
+        Kstat {
+            ino: self.ino,
+            mode: S_IFREG | 0o444,
+            nlink: 1,
+            ..Kstat::default()
+        }
     }
 }
 
@@ -82,7 +93,11 @@ fn meminfo() -> String {
 /// into pgfault).
 fn vmstat() -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "nr_free_pages {}", crate::mm::page_alloc::nr_free_pages());
+    let _ = writeln!(
+        s,
+        "nr_free_pages {}",
+        crate::mm::page_alloc::nr_free_pages()
+    );
     let _ = writeln!(s, "cow_copy {}", crate::mm::memory::cow_copies());
     let _ = writeln!(s, "cow_reuse {}", crate::mm::memory::cow_reuses());
     let _ = writeln!(s, "nr_forks {}", crate::fork::total_forks());
@@ -92,18 +107,33 @@ fn vmstat() -> String {
 /// Linux: uptime_proc_show() in fs/proc/uptime.c
 fn uptime() -> String {
     let ns = crate::arch::time::ktime_get_ns();
-    alloc::format!("{}.{:02} 0.00\n", ns / 1_000_000_000, ns % 1_000_000_000 / 10_000_000)
+    alloc::format!(
+        "{}.{:02} 0.00\n",
+        ns / 1_000_000_000,
+        ns % 1_000_000_000 / 10_000_000
+    )
 }
 
 fn ppid(task: &TaskStruct) -> PidNr {
     let tasklist = TASKLIST_LOCK.lock();
-    task.family.get(&tasklist).real_parent.upgrade().map_or(0, |p| p.tgid())
+    task.family
+        .get(&tasklist)
+        .real_parent
+        .upgrade()
+        .map_or(0, |p| p.tgid())
 }
 
 /// Linux: do_task_stat() in fs/proc/array.c (fields 1-24; times in ticks)
 fn stat(task: &TaskStruct) -> String {
     let sig = task.signal();
-    let vsize = task.mm.lock().as_ref().map_or(0, |mm| mm.mmap.lock().vmas.iter().map(|v| v.vm_end - v.vm_start).sum::<u64>());
+    let vsize = task.mm.lock().as_ref().map_or(0, |mm| {
+        mm.mmap
+            .lock()
+            .vmas
+            .iter()
+            .map(|v| v.vm_end - v.vm_start)
+            .sum::<u64>()
+    });
     let start = task.start_time / (1_000_000_000 / 100);
     alloc::format!(
         "{} ({}) {} {} {} {} 0 -1 {} 0 0 0 0 0 0 0 0 20 0 1 0 {} {} 0 18446744073709551615\n",
@@ -142,7 +172,12 @@ fn pid_file(task: &TaskStruct, entry: PidEntry) -> String {
     match entry {
         PidEntry::Stat => stat(task),
         PidEntry::Status => status(task),
-        PidEntry::Cmdline => task.mm.lock().as_ref().map(|mm| mm.cmdline.lock().clone()).unwrap_or_default(),
+        PidEntry::Cmdline => task
+            .mm
+            .lock()
+            .as_ref()
+            .map(|mm| mm.cmdline.lock().clone())
+            .unwrap_or_default(),
     }
 }
 
@@ -155,12 +190,19 @@ pub fn proc_lookup(dir: &Inode, name: &str) -> Result<Arc<Inode>, Errno> {
             if let Some(inode) = fixed.lock().get(name) {
                 return Ok(inode.clone());
             }
-            let pid = if name == "self" { crate::task::current().tgid() } else { name.parse().map_err(|_| Errno::ENOENT)? };
+            let pid = if name == "self" {
+                crate::task::current().tgid()
+            } else {
+                name.parse().map_err(|_| Errno::ENOENT)?
+            };
             find_task_by_vpid(pid).ok_or(Errno::ENOENT)?;
             Ok(Inode::new(InodeKind::ProcPid(pid), 0o555))
         }
         InodeKind::ProcPid(pid) => {
-            let (_, entry) = PID_ENTRIES.iter().find(|(n, _)| *n == name).ok_or(Errno::ENOENT)?;
+            let (_, entry) = PID_ENTRIES
+                .iter()
+                .find(|(n, _)| *n == name)
+                .ok_or(Errno::ENOENT)?;
             Ok(Inode::new(InodeKind::ProcPidFile(*pid, *entry), 0o444))
         }
         _ => Err(Errno::ENOTDIR),
@@ -173,14 +215,32 @@ pub fn proc_lookup(dir: &Inode, name: &str) -> Result<Arc<Inode>, Errno> {
 pub fn proc_readdir(dir: &Inode, index: usize) -> Option<(String, u64, u8)> {
     match &dir.kind {
         InodeKind::ProcRoot(fixed) => {
-            let fixed: Vec<(String, u64)> = fixed.lock().iter().map(|(n, i)| (n.clone(), i.ino)).collect();
+            let fixed: Vec<(String, u64)> = fixed
+                .lock()
+                .iter()
+                .map(|(n, i)| (n.clone(), i.ino))
+                .collect();
             if let Some((name, ino)) = fixed.get(index) {
                 return Some((name.clone(), *ino, 8));
             }
-            let pids: Vec<PidNr> = TASKLIST_LOCK.lock().tasks.iter().filter(|t| t.pid() == t.tgid()).map(|t| t.pid()).collect();
-            pids.get(index - fixed.len()).map(|pid| (alloc::format!("{pid}"), 0x1000_0000 + *pid as u64, (S_IFDIR >> 12) as u8))
+            let pids: Vec<PidNr> = TASKLIST_LOCK
+                .lock()
+                .tasks
+                .iter()
+                .filter(|t| t.pid() == t.tgid())
+                .map(|t| t.pid())
+                .collect();
+            pids.get(index - fixed.len()).map(|pid| {
+                (
+                    alloc::format!("{pid}"),
+                    0x1000_0000 + *pid as u64,
+                    (S_IFDIR >> 12) as u8,
+                )
+            })
         }
-        InodeKind::ProcPid(pid) => PID_ENTRIES.get(index).map(|(n, _)| ((*n).into(), 0x2000_0000 + *pid as u64 * 4 + index as u64, 8)),
+        InodeKind::ProcPid(pid) => PID_ENTRIES
+            .get(index)
+            .map(|(n, _)| ((*n).into(), 0x2000_0000 + *pid as u64 * 4 + index as u64, 8)),
         _ => None,
     }
 }
@@ -190,7 +250,11 @@ pub fn proc_readdir(dir: &Inode, index: usize) -> Option<(String, u64, u8)> {
 /// Linux: proc_root_init() in fs/proc/root.c
 pub fn proc_root_init() {
     let proc = Inode::new(InodeKind::ProcRoot(Default::default()), 0o555);
-    for (name, generate) in [("meminfo", meminfo as fn() -> String), ("uptime", uptime), ("vmstat", vmstat)] {
+    for (name, generate) in [
+        ("meminfo", meminfo as fn() -> String),
+        ("uptime", uptime),
+        ("vmstat", vmstat),
+    ] {
         let _ = proc.link(name, Inode::new(InodeKind::Proc(generate), 0o444));
     }
     let _ = root().link("proc", proc);

@@ -57,7 +57,11 @@ impl Inode {
             InodeKind::Proc(_) | InodeKind::ProcPidFile(..) => S_IFREG,
             InodeKind::ProcRoot(_) | InodeKind::ProcPid(_) => S_IFDIR,
         };
-        Arc::new(Inode { ino: NEXT_INO.fetch_add(1, Ordering::Relaxed), mode: ty | (perm & !S_IFMT), kind })
+        Arc::new(Inode {
+            ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
+            mode: ty | (perm & !S_IFMT),
+            kind,
+        })
     }
 
     /// An empty directory.
@@ -93,7 +97,10 @@ impl Inode {
 
     /// Whether this is a directory.
     pub fn is_dir(&self) -> bool {
-        matches!(self.kind, InodeKind::Dir(_) | InodeKind::ProcRoot(_) | InodeKind::ProcPid(_))
+        matches!(
+            self.kind,
+            InodeKind::Dir(_) | InodeKind::ProcRoot(_) | InodeKind::ProcPid(_)
+        )
     }
 
     /// Metadata for stat.
@@ -105,7 +112,13 @@ impl Inode {
             InodeKind::Dir(_) => (4096, 0),
             _ => (0, 0),
         };
-        Kstat { ino: self.ino, mode: self.mode, size, rdev, nlink: 1 }
+        Kstat {
+            ino: self.ino,
+            mode: self.mode,
+            size,
+            rdev,
+            nlink: 1,
+        }
     }
 }
 
@@ -167,9 +180,14 @@ impl FileOperations for RamFile {
         match &self.0.kind {
             InodeKind::Dir(entries) => {
                 let entries = entries.lock();
-                Ok(entries.iter().nth(index).map(|(name, inode)| (name.clone(), inode.ino, dirent_type(inode.mode))))
+                Ok(entries
+                    .iter()
+                    .nth(index)
+                    .map(|(name, inode)| (name.clone(), inode.ino, dirent_type(inode.mode))))
             }
-            InodeKind::ProcRoot(_) | InodeKind::ProcPid(_) => Ok(super::proc::proc_readdir(&self.0, index)),
+            InodeKind::ProcRoot(_) | InodeKind::ProcPid(_) => {
+                Ok(super::proc::proc_readdir(&self.0, index))
+            }
             _ => Err(Errno::ENOTDIR),
         }
     }

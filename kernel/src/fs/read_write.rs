@@ -127,7 +127,9 @@ fn iovecs(vec: u64, vlen: u64) -> Result<alloc::vec::Vec<(u64, u64)>, Errno> {
     if vlen > 1024 {
         return Err(Errno::EINVAL);
     }
-    (0..vlen).map(|i| Ok((get_user(vec + 16 * i)?, get_user(vec + 16 * i + 8)?))).collect()
+    (0..vlen)
+        .map(|i| Ok((get_user(vec + 16 * i)?, get_user(vec + 16 * i + 8)?)))
+        .collect()
 }
 
 /// Linux: do_readv() in fs/read_write.c
@@ -169,7 +171,10 @@ pub fn sys_lseek(fd: i32, offset: i64, whence: u32) -> SysResult {
         2 => file.f_op.stat().size as i64,
         _ => return Err(Errno::EINVAL),
     };
-    let new = base.checked_add(offset).filter(|&p| p >= 0).ok_or(Errno::EINVAL)?;
+    let new = base
+        .checked_add(offset)
+        .filter(|&p| p >= 0)
+        .ok_or(Errno::EINVAL)?;
     *pos = new as u64;
     Ok(new as u64)
 }

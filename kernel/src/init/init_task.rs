@@ -54,9 +54,9 @@ pub fn init_task_init() -> &'static Arc<TaskStruct> {
             thread_fn: SpinLock::new(None),
             worker_private: SpinLock::new(None),
             saved_sigmask: SpinLock::new(None),
-        set_child_tid: Default::default(),
-        clear_child_tid: Default::default(),
-        fail_nth: Default::default(),
+            set_child_tid: Default::default(),
+            clear_child_tid: Default::default(),
+            fail_nth: Default::default(),
             start_time: 0,
         })
     })

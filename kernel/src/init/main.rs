@@ -98,7 +98,9 @@ fn kernel_init() -> i32 {
     do_basic_setup();
     console_on_rootfs();
     crate::lkdtm::lkdtm_init();
-    let runner = crate::params::param("ktest").map(start_ktest).or_else(|| crate::params::param("bench").map(|_| start_bench()));
+    let runner = crate::params::param("ktest")
+        .map(start_ktest)
+        .or_else(|| crate::params::param("bench").map(|_| start_bench()));
     if let Some(runner) = runner {
         reap_until(runner);
     }
@@ -125,7 +127,10 @@ fn reap_until(runner: crate::pid::PidNr) -> ! {
 fn do_basic_setup() {
     if let Some(initrd) = INITRD.get() {
         match crate::fs::initramfs::unpack_to_rootfs(initrd) {
-            Ok(n) => log::info!("Unpacking initramfs: {n} entries, {} KiB", initrd.len() / 1024),
+            Ok(n) => log::info!(
+                "Unpacking initramfs: {n} entries, {} KiB",
+                initrd.len() / 1024
+            ),
             Err(e) => log::error!("Initramfs unpacking failed: {e:?}"),
         }
     }
@@ -137,7 +142,8 @@ fn do_basic_setup() {
 ///
 /// Linux: console_on_rootfs() in init/main.c
 fn console_on_rootfs() {
-    let console = crate::fs::file::File::new(alloc::sync::Arc::new(crate::drivers::tty::Console), 2);
+    let console =
+        crate::fs::file::File::new(alloc::sync::Arc::new(crate::drivers::tty::Console), 2);
     if let Some(files) = current().files.lock().clone() {
         for fd in 0..3 {
             let _ = files.install_at(fd, console.clone(), false);
@@ -152,32 +158,52 @@ fn console_on_rootfs() {
 ///
 /// Linux: run_init_process() / kernel_init() in init/main.c
 fn run_init_process() {
-    let path = crate::params::param("rdinit").or_else(|| crate::params::param("init")).unwrap_or("/init");
+    let path = crate::params::param("rdinit")
+        .or_else(|| crate::params::param("init"))
+        .unwrap_or("/init");
     let mut argv = alloc::vec![alloc::string::String::from(path)];
-    let mut envp = alloc::vec![alloc::string::String::from("HOME=/"), alloc::string::String::from("TERM=linux")];
+    let mut envp = alloc::vec![
+        alloc::string::String::from("HOME=/"),
+        alloc::string::String::from("TERM=linux")
+    ];
     for word in crate::params::saved_command_line().split_ascii_whitespace() {
         let key = word.split_once('=').map_or(word, |(k, _)| k);
         if KERNEL_PARAMS.contains(&key) {
             continue;
         }
-        if word.contains('=') { envp.push(word.into()) } else { argv.push(word.into()) }
+        if word.contains('=') {
+            envp.push(word.into())
+        } else {
+            argv.push(word.into())
+        }
     }
     log::info!("Run {path} as init process");
     if let Err(e) = crate::fs::exec::kernel_execve(path, argv, envp) {
-        panic!("Requested init {path} failed ({e:?}). No working init found. Try passing init= option to kernel.");
+        panic!(
+            "Requested init {path} failed ({e:?}). No working init found. Try passing init= option to kernel."
+        );
     }
 }
 
 /// Starts the in-kernel test runner as a child of init.
 fn start_ktest(filter: &'static str) -> crate::pid::PidNr {
     let body = Arc::new(move || crate::ktest::run_tests(filter));
-    kernel_thread(body, "ktest", CloneFlags::CLONE_FS | CloneFlags::CLONE_FILES).expect("the test runner can start")
+    kernel_thread(
+        body,
+        "ktest",
+        CloneFlags::CLONE_FS | CloneFlags::CLONE_FILES,
+    )
+    .expect("the test runner can start")
 }
 
 /// Starts the benchmarks as a child of init; they end the run like tests.
 fn start_bench() -> crate::pid::PidNr {
-    kernel_thread(Arc::new(crate::bench::run_benchmarks), "bench", CloneFlags::CLONE_FS | CloneFlags::CLONE_FILES)
-        .expect("the benchmarks can start")
+    kernel_thread(
+        Arc::new(crate::bench::run_benchmarks),
+        "bench",
+        CloneFlags::CLONE_FS | CloneFlags::CLONE_FILES,
+    )
+    .expect("the benchmarks can start")
 }
 
 /// Powers off once the test runner has been reaped: success if it reported

@@ -24,7 +24,10 @@ unsafe impl GlobalAlloc for KernelHeap {
         if super::fault_inject::should_fail() {
             return ptr::null_mut();
         }
-        self.0.lock().allocate_first_fit(layout).map_or(ptr::null_mut(), NonNull::as_ptr)
+        self.0
+            .lock()
+            .allocate_first_fit(layout)
+            .map_or(ptr::null_mut(), NonNull::as_ptr)
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {

@@ -15,7 +15,7 @@
 
 use super::mm_types::{MmStruct, MmapState, TASK_SIZE, VmAreaStruct, VmBacking, VmFlags};
 use super::page_alloc::{alloc_page, copy_page, get_page, get_zeroed_page, page_count, put_page};
-use super::{PAGE_SIZE, phys_to_virt, pgtable};
+use super::{PAGE_SIZE, pgtable, phys_to_virt};
 use crate::errno::Errno;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -59,7 +59,12 @@ pub fn pgd_alloc() -> Result<PhysFrame, Errno> {
 ///
 /// # Errors
 /// `ENOMEM` when a page-table page cannot be allocated.
-fn walk(pgd: PhysFrame, addr: u64, alloc: bool, st: &mut MmapState) -> Result<Option<*mut PageTableEntry>, Errno> {
+fn walk(
+    pgd: PhysFrame,
+    addr: u64,
+    alloc: bool,
+    st: &mut MmapState,
+) -> Result<Option<*mut PageTableEntry>, Errno> {
     let mut table = table_at(pgd);
     for shift in [39, 30, 21] {
         let index = ((addr >> shift) & 511) as usize;
@@ -77,12 +82,21 @@ fn walk(pgd: PhysFrame, addr: u64, alloc: bool, st: &mut MmapState) -> Result<Op
         table = table_at(PhysFrame::containing_address(entry.addr()));
     }
     // SAFETY: as above, for the last level.
-    Ok(Some(unsafe { &mut (&mut *table)[((addr >> 12) & 511) as usize] as *mut _ }))
+    Ok(Some(unsafe {
+        &mut (&mut *table)[((addr >> 12) & 511) as usize] as *mut _
+    }))
 }
 
 /// Calls `f` on every present PTE in [start, end), skipping empty tables.
 fn for_each_pte(pgd: PhysFrame, start: u64, end: u64, mut f: impl FnMut(u64, &mut PageTableEntry)) {
-    fn walk_level(table: *mut PageTable, level: u32, base: u64, start: u64, end: u64, f: &mut dyn FnMut(u64, &mut PageTableEntry)) {
+    fn walk_level(
+        table: *mut PageTable,
+        level: u32,
+        base: u64,
+        start: u64,
+        end: u64,
+        f: &mut dyn FnMut(u64, &mut PageTableEntry),
+    ) {
         let span = 1u64 << (12 + 9 * level);
         for i in 0..512u64 {
             let lo = base + i * span;
@@ -98,7 +112,14 @@ fn for_each_pte(pgd: PhysFrame, start: u64, end: u64, mut f: impl FnMut(u64, &mu
             if level == 0 {
                 f(lo, entry);
             } else {
-                walk_level(table_at(PhysFrame::containing_address(entry.addr())), level - 1, lo, start, end, f);
+                walk_level(
+                    table_at(PhysFrame::containing_address(entry.addr())),
+                    level - 1,
+                    lo,
+                    start,
+                    end,
+                    f,
+                );
             }
         }
     }
@@ -108,7 +129,10 @@ fn for_each_pte(pgd: PhysFrame, start: u64, end: u64, mut f: impl FnMut(u64, &mu
 /// The PTE flags a page of `vma` gets when first mapped.
 fn vm_page_prot(vma: &VmAreaStruct) -> F {
     let mut flags = F::PRESENT;
-    if vma.vm_flags.intersects(VmFlags::VM_READ | VmFlags::VM_WRITE | VmFlags::VM_EXEC) {
+    if vma
+        .vm_flags
+        .intersects(VmFlags::VM_READ | VmFlags::VM_WRITE | VmFlags::VM_EXEC)
+    {
         flags |= F::USER_ACCESSIBLE;
     }
     if vma.vm_flags.contains(VmFlags::VM_WRITE) {
@@ -137,7 +161,8 @@ pub fn do_user_addr_fault(addr: u64, write: bool, exec: bool) -> Result<(), Errn
     if addr >= TASK_SIZE {
         return Err(Errno::EFAULT);
     }
-    let mm = crate::arch::percpu::with_current(|t| t.and_then(|t| t.mm.lock().clone())).ok_or(Errno::EFAULT)?;
+    let mm = crate::arch::percpu::with_current(|t| t.and_then(|t| t.mm.lock().clone()))
+        .ok_or(Errno::EFAULT)?;
     handle_mm_fault(&mm, addr, write, exec)
 }
 
@@ -155,7 +180,8 @@ pub fn handle_mm_fault(mm: &MmStruct, addr: u64, write: bool, exec: bool) -> Res
     } else if exec {
         vma.vm_flags.contains(VmFlags::VM_EXEC)
     } else {
-        vma.vm_flags.intersects(VmFlags::VM_READ | VmFlags::VM_WRITE | VmFlags::VM_EXEC)
+        vma.vm_flags
+            .intersects(VmFlags::VM_READ | VmFlags::VM_WRITE | VmFlags::VM_EXEC)
     };
     if !allowed {
         return Err(Errno::EFAULT);
@@ -187,7 +213,9 @@ fn do_pte_missing(vma: &VmAreaStruct, addr: u64, pte: &mut PageTableEntry) -> Re
             let offset = addr - vma.vm_start;
             if offset < file.len {
                 let start = (file.pgoff + offset) as usize;
-                let n = ((file.len - offset) as usize).min(PAGE_SIZE).min(file.data.len().saturating_sub(start));
+                let n = ((file.len - offset) as usize)
+                    .min(PAGE_SIZE)
+                    .min(file.data.len().saturating_sub(start));
                 let dst = phys_to_virt(frame.start_address()).as_mut_ptr::<u8>();
                 // SAFETY: `frame` is a fresh page we own, mapped at PAGE_OFFSET,
                 // and `n` bytes fit in it and in the file.
@@ -230,8 +258,14 @@ fn do_wp_page(vma: &VmAreaStruct, pte: &mut PageTableEntry) {
 /// # Errors
 /// `ENOMEM` when a page-table page cannot be allocated; what was copied is
 /// freed with the child's mm.
-pub fn copy_page_range(src: &MmStruct, dst: &MmStruct, dst_st: &mut MmapState, vma: &VmAreaStruct) -> Result<(), Errno> {
-    let cow = vma.vm_flags.contains(VmFlags::VM_WRITE) && !matches!(vma.backing, VmBacking::Shared(_));
+pub fn copy_page_range(
+    src: &MmStruct,
+    dst: &MmStruct,
+    dst_st: &mut MmapState,
+    vma: &VmAreaStruct,
+) -> Result<(), Errno> {
+    let cow =
+        vma.vm_flags.contains(VmFlags::VM_WRITE) && !matches!(vma.backing, VmBacking::Shared(_));
     let mut result = Ok(());
     let mut wrprotected = false;
     for_each_pte(src.pgd, vma.vm_start, vma.vm_end, |addr, src_pte| {
@@ -341,5 +375,10 @@ pub fn follow_page(mm: &MmStruct, addr: u64) -> Option<(PhysFrame, bool)> {
     let pte = walk(mm.pgd, addr, false, &mut st).ok().flatten()?;
     // SAFETY: `pte` points into this mm's tables and we hold its lock.
     let pte = unsafe { &*pte };
-    (!pte.is_unused()).then(|| (PhysFrame::containing_address(pte.addr()), pte.flags().contains(F::WRITABLE)))
+    (!pte.is_unused()).then(|| {
+        (
+            PhysFrame::containing_address(pte.addr()),
+            pte.flags().contains(F::WRITABLE),
+        )
+    })
 }

@@ -152,7 +152,14 @@ pub struct MmStruct {
 impl MmapState {
     /// An empty address space layout.
     pub fn new() -> Self {
-        MmapState { vmas: Vec::new(), start_brk: 0, brk: 0, start_stack: 0, mmap_base: MMAP_BASE, nr_ptes: 0 }
+        MmapState {
+            vmas: Vec::new(),
+            start_brk: 0,
+            brk: 0,
+            start_stack: 0,
+            mmap_base: MMAP_BASE,
+            nr_ptes: 0,
+        }
     }
 
     /// The area containing `addr` (Linux: vma_lookup()).

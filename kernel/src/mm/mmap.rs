@@ -5,7 +5,9 @@
 
 use super::PAGE_SIZE;
 use super::memory::{change_protection, copy_page_range, free_pgtables, pgd_alloc, zap_page_range};
-use super::mm_types::{MmStruct, MmapState, ShmObject, TASK_SIZE, VmAreaStruct, VmBacking, VmFlags};
+use super::mm_types::{
+    MmStruct, MmapState, ShmObject, TASK_SIZE, VmAreaStruct, VmBacking, VmFlags,
+};
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
 use alloc::sync::Arc;
@@ -28,7 +30,8 @@ pub const MAP_ANONYMOUS: u64 = 0x20;
 pub const MAP_FIXED_NOREPLACE: u64 = 0x100000;
 
 fn page_align(len: u64) -> Option<u64> {
-    len.checked_add(PAGE_SIZE as u64 - 1).map(|l| l & !(PAGE_SIZE as u64 - 1))
+    len.checked_add(PAGE_SIZE as u64 - 1)
+        .map(|l| l & !(PAGE_SIZE as u64 - 1))
 }
 
 /// VM_* flags for PROT_* bits.
@@ -55,7 +58,12 @@ impl MmStruct {
     /// `ENOMEM`.
     pub fn new() -> Result<Arc<MmStruct>, Errno> {
         let pgd = pgd_alloc()?;
-        Arc::try_new(MmStruct { pgd, mmap: SpinLock::new(MmapState::new()), cmdline: SpinLock::new(alloc::string::String::new()) }).map_err(|_| {
+        Arc::try_new(MmStruct {
+            pgd,
+            mmap: SpinLock::new(MmapState::new()),
+            cmdline: SpinLock::new(alloc::string::String::new()),
+        })
+        .map_err(|_| {
             free_pgtables(pgd);
             Errno::ENOMEM
         })
@@ -80,7 +88,9 @@ pub fn dup_mm(oldmm: &MmStruct) -> Result<Arc<MmStruct>, Errno> {
     let mm = MmStruct::new()?;
     let old = oldmm.mmap.lock();
     let mut new = mm.mmap.lock();
-    new.vmas.try_reserve_exact(old.vmas.len()).map_err(|_| Errno::ENOMEM)?;
+    new.vmas
+        .try_reserve_exact(old.vmas.len())
+        .map_err(|_| Errno::ENOMEM)?;
     new.start_brk = old.start_brk;
     new.brk = old.brk;
     new.start_stack = old.start_stack;
@@ -108,7 +118,9 @@ fn get_unmapped_area(st: &MmapState, len: u64) -> Result<u64, Errno> {
         }
         top = top.min(vma.vm_start);
     }
-    top.checked_sub(len).filter(|&a| a >= PAGE_SIZE as u64 * 16).ok_or(Errno::ENOMEM)
+    top.checked_sub(len)
+        .filter(|&a| a >= PAGE_SIZE as u64 * 16)
+        .ok_or(Errno::ENOMEM)
 }
 
 /// Creates a mapping; returns its address.
@@ -118,10 +130,20 @@ fn get_unmapped_area(st: &MmapState, len: u64) -> Result<u64, Errno> {
 /// # Errors
 /// `EINVAL` for bad arguments, `ENOMEM` when no room, `EEXIST` for
 /// MAP_FIXED_NOREPLACE over a mapping.
-pub fn do_mmap(mm: &MmStruct, addr: u64, len: u64, prot: u64, flags: u64, backing: VmBacking) -> Result<u64, Errno> {
+pub fn do_mmap(
+    mm: &MmStruct,
+    addr: u64,
+    len: u64,
+    prot: u64,
+    flags: u64,
+    backing: VmBacking,
+) -> Result<u64, Errno> {
     let len = page_align(len).filter(|&l| l != 0).ok_or(Errno::EINVAL)?;
     let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0;
-    if fixed && (!addr.is_multiple_of(PAGE_SIZE as u64) || addr.checked_add(len).is_none_or(|end| end > TASK_SIZE)) {
+    if fixed
+        && (!addr.is_multiple_of(PAGE_SIZE as u64)
+            || addr.checked_add(len).is_none_or(|end| end > TASK_SIZE))
+    {
         return Err(Errno::EINVAL);
     }
     let mut vm_flags = calc_vm_prot_bits(prot);
@@ -135,7 +157,12 @@ pub fn do_mmap(mm: &MmStruct, addr: u64, len: u64, prot: u64, flags: u64, backin
     };
     let mut st = mm.mmap.lock();
     let start = if fixed {
-        if flags & MAP_FIXED_NOREPLACE != 0 && st.vmas.iter().any(|v| v.vm_start < addr + len && addr < v.vm_end) {
+        if flags & MAP_FIXED_NOREPLACE != 0
+            && st
+                .vmas
+                .iter()
+                .any(|v| v.vm_start < addr + len && addr < v.vm_end)
+        {
             return Err(Errno::EEXIST);
         }
         unmap_locked(mm, &mut st, addr, len)?;
@@ -143,14 +170,23 @@ pub fn do_mmap(mm: &MmStruct, addr: u64, len: u64, prot: u64, flags: u64, backin
     } else {
         get_unmapped_area(&st, len)?
     };
-    st.insert_vma(VmAreaStruct { vm_start: start, vm_end: start + len, vm_flags, backing })?;
+    st.insert_vma(VmAreaStruct {
+        vm_start: start,
+        vm_end: start + len,
+        vm_flags,
+        backing,
+    })?;
     Ok(start)
 }
 
 /// Splits the VMA that straddles `addr` so that one ends and the next
 /// starts there (Linux: split_vma()).
 fn split_vma_at(st: &mut MmapState, addr: u64) -> Result<(), Errno> {
-    let Some(i) = st.vmas.iter().position(|v| v.vm_start < addr && addr < v.vm_end) else {
+    let Some(i) = st
+        .vmas
+        .iter()
+        .position(|v| v.vm_start < addr && addr < v.vm_end)
+    else {
         return Ok(());
     };
     let mut upper = st.vmas[i].clone();
@@ -187,7 +223,9 @@ fn unmap_locked(mm: &MmStruct, st: &mut MmapState, start: u64, len: u64) -> Resu
 /// `EINVAL` for an unaligned or out-of-range request.
 pub fn do_munmap(mm: &MmStruct, start: u64, len: u64) -> Result<(), Errno> {
     let len = page_align(len).filter(|&l| l != 0).ok_or(Errno::EINVAL)?;
-    if !start.is_multiple_of(PAGE_SIZE as u64) || start.checked_add(len).is_none_or(|end| end > TASK_SIZE) {
+    if !start.is_multiple_of(PAGE_SIZE as u64)
+        || start.checked_add(len).is_none_or(|end| end > TASK_SIZE)
+    {
         return Err(Errno::EINVAL);
     }
     unmap_locked(mm, &mut mm.mmap.lock(), start, len)
@@ -200,14 +238,19 @@ pub fn do_munmap(mm: &MmStruct, start: u64, len: u64) -> Result<(), Errno> {
 /// # Errors
 /// `EINVAL` for bad arguments, `ENOMEM` if part of the range is unmapped.
 pub fn do_mprotect(mm: &MmStruct, start: u64, len: u64, prot: u64) -> Result<(), Errno> {
-    if !start.is_multiple_of(PAGE_SIZE as u64) || prot & !(PROT_READ | PROT_WRITE | PROT_EXEC) != 0 {
+    if !start.is_multiple_of(PAGE_SIZE as u64) || prot & !(PROT_READ | PROT_WRITE | PROT_EXEC) != 0
+    {
         return Err(Errno::EINVAL);
     }
     let len = page_align(len).ok_or(Errno::ENOMEM)?;
     let end = start.checked_add(len).ok_or(Errno::ENOMEM)?;
     let mut st = mm.mmap.lock();
     let mut covered = start;
-    for v in st.vmas.iter().filter(|v| v.vm_end > start && v.vm_start < end) {
+    for v in st
+        .vmas
+        .iter()
+        .filter(|v| v.vm_end > start && v.vm_start < end)
+    {
         if v.vm_start > covered {
             return Err(Errno::ENOMEM);
         }
@@ -219,8 +262,13 @@ pub fn do_mprotect(mm: &MmStruct, start: u64, len: u64, prot: u64) -> Result<(),
     split_vma_at(&mut st, start)?;
     split_vma_at(&mut st, end)?;
     let new_prot = calc_vm_prot_bits(prot);
-    for vma in st.vmas.iter_mut().filter(|v| v.vm_start >= start && v.vm_end <= end) {
-        vma.vm_flags = (vma.vm_flags - (VmFlags::VM_READ | VmFlags::VM_WRITE | VmFlags::VM_EXEC)) | new_prot;
+    for vma in st
+        .vmas
+        .iter_mut()
+        .filter(|v| v.vm_start >= start && v.vm_end <= end)
+    {
+        vma.vm_flags =
+            (vma.vm_flags - (VmFlags::VM_READ | VmFlags::VM_WRITE | VmFlags::VM_EXEC)) | new_prot;
         change_protection(mm, vma, vma.vm_start, vma.vm_end);
     }
     Ok(())
@@ -243,7 +291,11 @@ pub fn do_brk(mm: &MmStruct, brk: u64) -> u64 {
             return old;
         }
     } else if new_end > old_end {
-        if st.vmas.iter().any(|v| v.vm_start < new_end && old_end < v.vm_end) {
+        if st
+            .vmas
+            .iter()
+            .any(|v| v.vm_start < new_end && old_end < v.vm_end)
+        {
             return old;
         }
         let vma = VmAreaStruct {
@@ -261,14 +313,25 @@ pub fn do_brk(mm: &MmStruct, brk: u64) -> u64 {
 }
 
 fn current_mm() -> Result<Arc<MmStruct>, Errno> {
-    crate::task::current().mm.lock().clone().ok_or(Errno::EINVAL)
+    crate::task::current()
+        .mm
+        .lock()
+        .clone()
+        .ok_or(Errno::EINVAL)
 }
 
 /// Linux: SYSCALL_DEFINE6(mmap) / ksys_mmap_pgoff() in mm/mmap.c
 ///
 /// # Errors
 /// As do_mmap; `ENODEV` for file mappings of anything but ramfs files.
-pub fn sys_mmap(addr: u64, len: u64, prot: u64, flags: u64, fd: i32, off: u64) -> crate::syscall::SysResult {
+pub fn sys_mmap(
+    addr: u64,
+    len: u64,
+    prot: u64,
+    flags: u64,
+    fd: i32,
+    off: u64,
+) -> crate::syscall::SysResult {
     let backing = if flags & MAP_ANONYMOUS != 0 {
         VmBacking::Anon
     } else {
@@ -278,7 +341,11 @@ pub fn sys_mmap(addr: u64, len: u64, prot: u64, flags: u64, fd: i32, off: u64) -
         }
         let data = file.f_op.mmap_data().ok_or(Errno::ENODEV)?;
         let start = (off as usize).min(data.len());
-        VmBacking::File(super::mm_types::VmFile { data, pgoff: start as u64, len: (data.len() - start) as u64 })
+        VmBacking::File(super::mm_types::VmFile {
+            data,
+            pgoff: start as u64,
+            len: (data.len() - start) as u64,
+        })
     };
     if !off.is_multiple_of(PAGE_SIZE as u64) {
         return Err(Errno::EINVAL);

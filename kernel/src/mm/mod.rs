@@ -36,7 +36,10 @@ pub fn phys_to_virt(phys: PhysAddr) -> VirtAddr {
 ///
 /// Linux: mm_core_init() in mm/mm_init.c
 pub fn mm_init(boot_info: &BootInfo) {
-    let offset = boot_info.physical_memory_offset.into_option().expect("physical memory is mapped");
+    let offset = boot_info
+        .physical_memory_offset
+        .into_option()
+        .expect("physical memory is mapped");
     PAGE_OFFSET.store(offset, Ordering::Relaxed);
     let usable = boot_info
         .memory_regions
@@ -45,7 +48,9 @@ pub fn mm_init(boot_info: &BootInfo) {
         .map(|r| r.start..r.end);
     let mut memblock = page_alloc::Memblock::new(usable);
     let heap = heap::heap_size_for(memblock.total_bytes());
-    let heap_base = memblock.alloc_contiguous(heap).expect("room for the kernel heap");
+    let heap_base = memblock
+        .alloc_contiguous(heap)
+        .expect("room for the kernel heap");
     heap::kmem_cache_init(phys_to_virt(heap_base), heap);
     page_alloc::mem_init(memblock);
     pgtable::pgtable_init();

@@ -36,7 +36,10 @@ struct FreeArea {
 }
 
 static MEM_MAP: Once<&'static [Page]> = Once::new();
-static FREE_AREA: SpinLock<FreeArea> = SpinLock::new(FreeArea { head: NO_PAGE, nr_free: 0 });
+static FREE_AREA: SpinLock<FreeArea> = SpinLock::new(FreeArea {
+    head: NO_PAGE,
+    nr_free: 0,
+});
 static TOTALRAM_PAGES: Once<usize> = Once::new();
 
 /// The boot-time allocator: hands out physically contiguous ranges from the
@@ -51,7 +54,10 @@ pub struct Memblock {
 impl Memblock {
     /// Collects the usable ranges, trimmed to whole pages.
     pub fn new(usable: impl Iterator<Item = Range<u64>>) -> Self {
-        let mut m = Memblock { ranges: [const { 0..0 }; MAX_BOOT_RANGES], count: 0 };
+        let mut m = Memblock {
+            ranges: [const { 0..0 }; MAX_BOOT_RANGES],
+            count: 0,
+        };
         for r in usable.take(MAX_BOOT_RANGES) {
             let start = r.start.next_multiple_of(PAGE_SIZE as u64);
             let end = r.end & !(PAGE_SIZE as u64 - 1);
@@ -65,7 +71,10 @@ impl Memblock {
 
     /// Bytes of usable memory left.
     pub fn total_bytes(&self) -> u64 {
-        self.ranges[..self.count].iter().map(|r| r.end - r.start).sum()
+        self.ranges[..self.count]
+            .iter()
+            .map(|r| r.end - r.start)
+            .sum()
     }
 
     /// Takes `size` bytes of physically contiguous, page-aligned memory.
@@ -73,13 +82,19 @@ impl Memblock {
     /// Linux: memblock_phys_alloc() in mm/memblock.c
     pub fn alloc_contiguous(&mut self, size: u64) -> Option<PhysAddr> {
         let size = size.next_multiple_of(PAGE_SIZE as u64);
-        let range = self.ranges[..self.count].iter_mut().find(|r| r.end - r.start >= size)?;
+        let range = self.ranges[..self.count]
+            .iter_mut()
+            .find(|r| r.end - r.start >= size)?;
         range.end -= size;
         Some(PhysAddr::new(range.end))
     }
 
     fn max_pfn(&self) -> u64 {
-        self.ranges[..self.count].iter().map(|r| r.end / PAGE_SIZE as u64).max().unwrap_or(0)
+        self.ranges[..self.count]
+            .iter()
+            .map(|r| r.end / PAGE_SIZE as u64)
+            .max()
+            .unwrap_or(0)
     }
 }
 
@@ -90,12 +105,19 @@ impl Memblock {
 pub fn mem_init(mut memblock: Memblock) {
     let max_pfn = memblock.max_pfn() as usize;
     let map_bytes = (max_pfn * size_of::<Page>()) as u64;
-    let map_phys = memblock.alloc_contiguous(map_bytes).expect("room for mem_map");
+    let map_phys = memblock
+        .alloc_contiguous(map_bytes)
+        .expect("room for mem_map");
     let map_ptr = phys_to_virt(map_phys).as_mut_ptr::<Page>();
     for pfn in 0..max_pfn {
         // SAFETY: `map_bytes` of boot memory were just reserved for the array
         // and nothing else uses them; each slot is written before any read.
-        unsafe { map_ptr.add(pfn).write(Page { refcount: AtomicU32::new(1), next_free: AtomicU32::new(NO_PAGE) }) };
+        unsafe {
+            map_ptr.add(pfn).write(Page {
+                refcount: AtomicU32::new(1),
+                next_free: AtomicU32::new(NO_PAGE),
+            })
+        };
     }
     // SAFETY: all `max_pfn` descriptors were initialised above, and the memory
     // is never freed or handed out again, so a 'static shared slice is sound.
@@ -123,7 +145,9 @@ fn pfn_to_frame(pfn: u32) -> PhysFrame {
 
 fn free_pfn(pfn: u32) {
     let mut area = FREE_AREA.lock();
-    MEM_MAP.get().expect("mem_init ran")[pfn as usize].next_free.store(area.head, Ordering::Relaxed);
+    MEM_MAP.get().expect("mem_init ran")[pfn as usize]
+        .next_free
+        .store(area.head, Ordering::Relaxed);
     area.head = pfn;
     area.nr_free += 1;
 }
@@ -195,7 +219,11 @@ pub fn get_page(frame: PhysFrame) {
 /// Linux: put_page() in include/linux/mm.h
 pub fn put_page(frame: PhysFrame) {
     let old = page(frame).refcount.fetch_sub(1, Ordering::Release);
-    assert!(old > 0, "Bad page state: put_page on a free page {:?}", frame);
+    assert!(
+        old > 0,
+        "Bad page state: put_page on a free page {:?}",
+        frame
+    );
     if old == 1 {
         free_pfn((frame.start_address().as_u64() / PAGE_SIZE as u64) as u32);
     }

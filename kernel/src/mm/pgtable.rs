@@ -89,7 +89,10 @@ pub fn reserve_kernel_pml4_slot() -> VirtAddr {
     // SAFETY: the kernel PML4 is mapped at PAGE_OFFSET and the lock above
     // keeps every other writer out while we hold this reference.
     let pml4 = unsafe { &mut *pml4 };
-    let index = (256..511).rev().find(|&i| pml4[i].is_unused()).expect("a free kernel PML4 slot");
+    let index = (256..511)
+        .rev()
+        .find(|&i| pml4[i].is_unused())
+        .expect("a free kernel PML4 slot");
     let pdpt = page_alloc::get_zeroed_page().expect("memory for a kernel PDPT at boot");
     pml4[index].set_frame(pdpt, PageTableFlags::PRESENT | PageTableFlags::WRITABLE);
     VirtAddr::new_truncate((index as u64) << 39)

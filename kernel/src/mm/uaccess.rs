@@ -50,7 +50,8 @@ pub fn fixup_exception(regs: &mut PtRegs) -> bool {
 
 /// Checks that [addr, addr + len) lies in user space (Linux: access_ok()).
 pub fn access_ok(addr: u64, len: usize) -> bool {
-    addr.checked_add(len as u64).is_some_and(|end| end <= TASK_SIZE)
+    addr.checked_add(len as u64)
+        .is_some_and(|end| end <= TASK_SIZE)
 }
 
 /// Copies from user memory at `src` into `dst`.
@@ -66,7 +67,11 @@ pub fn copy_from_user(dst: &mut [u8], src: u64) -> Result<(), Errno> {
     // SAFETY: `dst` is a valid kernel buffer; `src` is a user address range
     // checked above, and faults on it are fixed up instead of crashing.
     let left = unsafe { __copy_user(dst.as_mut_ptr(), src as *const u8, dst.len()) };
-    if left == 0 { Ok(()) } else { Err(Errno::EFAULT) }
+    if left == 0 {
+        Ok(())
+    } else {
+        Err(Errno::EFAULT)
+    }
 }
 
 /// Copies `src` into user memory at `dst`.
@@ -82,7 +87,11 @@ pub fn copy_to_user(dst: u64, src: &[u8]) -> Result<(), Errno> {
     // SAFETY: `src` is a valid kernel buffer; `dst` is a checked user range,
     // and faults on it are fixed up instead of crashing.
     let left = unsafe { __copy_user(dst as *mut u8, src.as_ptr(), src.len()) };
-    if left == 0 { Ok(()) } else { Err(Errno::EFAULT) }
+    if left == 0 {
+        Ok(())
+    } else {
+        Err(Errno::EFAULT)
+    }
 }
 
 /// Plain values that may be copied to or from user memory byte for byte.
@@ -113,7 +122,8 @@ pub fn get_user<T: Pod>(addr: u64) -> Result<T, Errno> {
     let mut value = T::default();
     // SAFETY: `value` is a live T, viewed as its own bytes; T is Pod, so any
     // bytes written make a valid T.
-    let bytes = unsafe { core::slice::from_raw_parts_mut((&raw mut value).cast::<u8>(), size_of::<T>()) };
+    let bytes =
+        unsafe { core::slice::from_raw_parts_mut((&raw mut value).cast::<u8>(), size_of::<T>()) };
     copy_from_user(bytes, addr)?;
     Ok(value)
 }
@@ -124,7 +134,8 @@ pub fn get_user<T: Pod>(addr: u64) -> Result<T, Errno> {
 /// `EFAULT` for a bad address.
 pub fn put_user<T: Pod>(addr: u64, value: T) -> Result<(), Errno> {
     // SAFETY: `value` is a live T with no padding (Pod), read as bytes.
-    let bytes = unsafe { core::slice::from_raw_parts((&raw const value).cast::<u8>(), size_of::<T>()) };
+    let bytes =
+        unsafe { core::slice::from_raw_parts((&raw const value).cast::<u8>(), size_of::<T>()) };
     copy_to_user(addr, bytes)
 }
 
@@ -148,7 +159,10 @@ pub fn strncpy_from_user(addr: u64, max: usize) -> Result<String, Errno> {
     let mut chunk = [0u8; 64];
     while bytes.len() < max {
         let at = addr + bytes.len() as u64;
-        let n = chunk.len().min(max - bytes.len()).min((4096 - (at % 4096)) as usize);
+        let n = chunk
+            .len()
+            .min(max - bytes.len())
+            .min((4096 - (at % 4096)) as usize);
         copy_from_user(&mut chunk[..n], at)?;
         if let Some(nul) = chunk[..n].iter().position(|&b| b == 0) {
             bytes.extend_from_slice(&chunk[..nul]);

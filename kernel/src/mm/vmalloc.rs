@@ -63,7 +63,10 @@ impl KernelStack {
             return Ok(KernelStack { slot, frames });
         }
         let slot = alloc_slot().ok_or(Errno::ENOMEM)?;
-        let mut stack = KernelStack { slot, frames: [None; THREAD_PAGES] };
+        let mut stack = KernelStack {
+            slot,
+            frames: [None; THREAD_PAGES],
+        };
         for i in 0..THREAD_PAGES {
             let frame = page_alloc::alloc_page()?;
             stack.frames[i] = Some(frame);
@@ -148,7 +151,10 @@ fn slot_base(slot: usize) -> VirtAddr {
 
 fn alloc_slot() -> Option<usize> {
     let mut slots = SLOTS.lock();
-    let (word, bits) = slots.iter_mut().enumerate().find(|(_, w)| **w != u64::MAX)?;
+    let (word, bits) = slots
+        .iter_mut()
+        .enumerate()
+        .find(|(_, w)| **w != u64::MAX)?;
     let bit = bits.trailing_ones() as usize;
     *bits |= 1 << bit;
     Some(word * 64 + bit)

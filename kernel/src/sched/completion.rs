@@ -16,7 +16,10 @@ pub struct Completion {
 impl Completion {
     /// A completion that has not happened.
     pub const fn new() -> Self {
-        Completion { done: SpinLock::new(0), wait: WaitQueueHead::new() }
+        Completion {
+            done: SpinLock::new(0),
+            wait: WaitQueueHead::new(),
+        }
     }
 
     /// Signals one waiter (or the next one to come).

@@ -114,7 +114,9 @@ pub fn scheduler_tick() {
         let left = curr.se.time_slice.load(Ordering::Relaxed).saturating_sub(1);
         if left == 0 {
             curr.se.time_slice.store(RR_TIMESLICE, Ordering::Relaxed);
-            curr.se.need_resched.store(!rq.queue.is_empty(), Ordering::Relaxed);
+            curr.se
+                .need_resched
+                .store(!rq.queue.is_empty(), Ordering::Relaxed);
         } else {
             curr.se.time_slice.store(left, Ordering::Relaxed);
         }
@@ -135,7 +137,9 @@ pub fn preempt_schedule_irq() {
 
 /// Whether the running task has been asked to reschedule.
 pub fn need_resched() -> bool {
-    crate::arch::percpu::with_current(|c| c.is_some_and(|c| c.se.need_resched.load(Ordering::Relaxed)))
+    crate::arch::percpu::with_current(|c| {
+        c.is_some_and(|c| c.se.need_resched.load(Ordering::Relaxed))
+    })
 }
 
 /// Yields if a reschedule is pending (Linux: cond_resched()).
@@ -175,7 +179,10 @@ fn __schedule(preempt: bool) {
         drop(rq);
     } else {
         if task_stack_end_corrupted(&prev) {
-            panic!("corrupted stack end detected inside scheduler (task '{}')", prev.comm().as_str());
+            panic!(
+                "corrupted stack end detected inside scheduler (task '{}')",
+                prev.comm().as_str()
+            );
         }
         rq.nr_switches += 1;
         next.se.nr_switches.fetch_add(1, Ordering::Relaxed);
@@ -304,18 +311,24 @@ mod tests {
     /// Starts a kernel thread that allows SIGKILL and sleeps on `wq` in
     /// `state` until `cond` is set; it exits with 1 if it woke with the
     /// condition false (interrupted), 0 otherwise.
-    fn sleeper(state: u32, wq: &Arc<WaitQueueHead>, cond: &Arc<AtomicBool>) -> Result<crate::pid::PidNr, alloc::string::String> {
+    fn sleeper(
+        state: u32,
+        wq: &Arc<WaitQueueHead>,
+        cond: &Arc<AtomicBool>,
+    ) -> Result<crate::pid::PidNr, alloc::string::String> {
         let (wq, cond) = (wq.clone(), cond.clone());
         let body = Arc::new(move || {
             allow_signal(&current(), SIGKILL);
             if state == TASK_INTERRUPTIBLE {
-                wq.wait_event_interruptible(|| cond.load(Ordering::Acquire)).map_or(1, |()| 0)
+                wq.wait_event_interruptible(|| cond.load(Ordering::Acquire))
+                    .map_or(1, |()| 0)
             } else {
                 wq.wait_event(|| cond.load(Ordering::Acquire));
                 0
             }
         });
-        kernel_thread(body, "ktest-sleeper", CloneFlags::CLONE_FS).map_err(|e| alloc::format!("{e:?}"))
+        kernel_thread(body, "ktest-sleeper", CloneFlags::CLONE_FS)
+            .map_err(|e| alloc::format!("{e:?}"))
     }
 
     ktest! {

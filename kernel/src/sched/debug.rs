@@ -43,7 +43,12 @@ pub fn ps() -> String {
     let mut out = String::from("  PID  PPID S    FLAGS COMM\n");
     let idle = crate::init::init_task::init_task();
     for p in core::iter::once(idle).chain(tasklist.tasks.iter()) {
-        let ppid = p.family.get(&tasklist).real_parent.upgrade().map_or(0, |pp| pp.pid());
+        let ppid = p
+            .family
+            .get(&tasklist)
+            .real_parent
+            .upgrade()
+            .map_or(0, |pp| pp.pid());
         let _ = writeln!(
             out,
             "{:5} {:5} {} {:08x} {}",
@@ -62,19 +67,37 @@ pub fn ps() -> String {
 pub fn pstree() -> String {
     let tasklist = TASKLIST_LOCK.lock();
     let mut out = String::new();
-    let mut stack: Vec<(Arc<TaskStruct>, String, bool)> =
-        alloc::vec![(crate::init::init_task::init_task().clone(), String::new(), true)];
+    let mut stack: Vec<(Arc<TaskStruct>, String, bool)> = alloc::vec![(
+        crate::init::init_task::init_task().clone(),
+        String::new(),
+        true
+    )];
     let mut first = true;
     while let Some((p, prefix, last)) = stack.pop() {
-        let branch = if first { "" } else if last { "`-" } else { "|-" };
+        let branch = if first {
+            ""
+        } else if last {
+            "`-"
+        } else {
+            "|-"
+        };
         let mark = match task_state_to_char(&p) {
             'Z' => " <zombie>",
             'X' => " <dead>",
             'T' => " <stopped>",
             _ => "",
         };
-        let _ = writeln!(out, "{prefix}{branch}{}({}){mark}", p.comm().as_str(), p.pid());
-        let child_prefix = if first { String::new() } else { alloc::format!("{prefix}{}", if last { "  " } else { "| " }) };
+        let _ = writeln!(
+            out,
+            "{prefix}{branch}{}({}){mark}",
+            p.comm().as_str(),
+            p.pid()
+        );
+        let child_prefix = if first {
+            String::new()
+        } else {
+            alloc::format!("{prefix}{}", if last { "  " } else { "| " })
+        };
         let children = &p.family.get(&tasklist).children;
         for (i, child) in children.iter().enumerate().rev() {
             stack.push((child.clone(), child_prefix.clone(), i == children.len() - 1));

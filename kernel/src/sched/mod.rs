@@ -12,9 +12,9 @@ pub mod debug;
 pub mod wait;
 
 use crate::task::TaskStruct;
+use ::core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
-use ::core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
 
 /// Per-task scheduler state (Linux: `sched_entity` plus `on_rq` and the
 /// TIF_NEED_RESCHED thread flag).
@@ -46,7 +46,13 @@ pub struct RunQueue {
 impl RunQueue {
     /// An empty run queue.
     pub const fn new() -> Self {
-        RunQueue { queue: VecDeque::new(), curr: None, idle: None, prev: None, nr_switches: 0 }
+        RunQueue {
+            queue: VecDeque::new(),
+            curr: None,
+            idle: None,
+            prev: None,
+            nr_switches: 0,
+        }
     }
 }
 

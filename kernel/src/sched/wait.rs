@@ -11,7 +11,9 @@
 use super::core::{schedule, try_to_wake_up};
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
-use crate::task::{TASK_INTERRUPTIBLE, TASK_NORMAL, TASK_RUNNING, TASK_UNINTERRUPTIBLE, TaskStruct, current};
+use crate::task::{
+    TASK_INTERRUPTIBLE, TASK_NORMAL, TASK_RUNNING, TASK_UNINTERRUPTIBLE, TaskStruct, current,
+};
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
@@ -25,7 +27,9 @@ pub struct WaitQueueHead {
 impl WaitQueueHead {
     /// An empty queue.
     pub const fn new() -> Self {
-        WaitQueueHead { head: SpinLock::new(VecDeque::new()) }
+        WaitQueueHead {
+            head: SpinLock::new(VecDeque::new()),
+        }
     }
 
     /// Queues the current task (once) and sets its state to `state`.
@@ -83,7 +87,10 @@ impl WaitQueueHead {
     /// # Errors
     /// `EINTR` when a signal is pending (Linux returns -ERESTARTSYS, which
     /// user space sees as EINTR when the call is not restarted).
-    pub fn wait_event_interruptible(&self, mut condition: impl FnMut() -> bool) -> Result<(), Errno> {
+    pub fn wait_event_interruptible(
+        &self,
+        mut condition: impl FnMut() -> bool,
+    ) -> Result<(), Errno> {
         let result = loop {
             self.prepare_to_wait(TASK_INTERRUPTIBLE);
             if condition() {

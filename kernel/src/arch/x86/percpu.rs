@@ -58,7 +58,9 @@ pub fn this_cpu() -> &'static PerCpu {
     let addr: u64;
     // SAFETY: GS base points at a `PerCpu` whose first field holds its own
     // address (setup_per_cpu_areas runs before anything calls this).
-    unsafe { core::arch::asm!("mov {}, gs:[0]", out(reg) addr, options(nostack, readonly, preserves_flags)) };
+    unsafe {
+        core::arch::asm!("mov {}, gs:[0]", out(reg) addr, options(nostack, readonly, preserves_flags))
+    };
     assert!(addr != 0, "per-CPU area used before setup_per_cpu_areas");
     // SAFETY: `addr` is the address of an element of the static PER_CPU.
     unsafe { &*(addr as *const PerCpu) }
@@ -102,5 +104,7 @@ pub fn with_current<R>(f: impl FnOnce(Option<&TaskStruct>) -> R) -> R {
 /// Records `task` as this CPU's running task. The caller must keep `task`
 /// alive (in `rq.curr`) until the next call.
 pub fn set_current(task: &Arc<TaskStruct>) {
-    this_cpu().current_task.store(Arc::as_ptr(task).cast_mut(), Ordering::Release);
+    this_cpu()
+        .current_task
+        .store(Arc::as_ptr(task).cast_mut(), Ordering::Release);
 }

@@ -51,7 +51,10 @@ pub fn write_str_emergency(s: &str) {
 
 /// Reads one received byte, if one is waiting.
 pub fn try_receive() -> Option<u8> {
-    COM1_PORT.lock().as_mut().and_then(|port| port.try_receive().ok())
+    COM1_PORT
+        .lock()
+        .as_mut()
+        .and_then(|port| port.try_receive().ok())
 }
 
 /// A `fmt::Write` sink for the console.

@@ -81,22 +81,47 @@ unsafe impl Pod for RtSigframe {}
 /// # Errors
 /// `EFAULT` when the user stack cannot take the frame (the caller then
 /// kills the task with SIGSEGV, as Linux does).
-pub fn setup_rt_frame(info: &KernelSiginfo, ka: &KSigaction, regs: &mut PtRegs, blocked: u64) -> Result<(), Errno> {
+pub fn setup_rt_frame(
+    info: &KernelSiginfo,
+    ka: &KSigaction,
+    regs: &mut PtRegs,
+    blocked: u64,
+) -> Result<(), Errno> {
     let sig = info.signo;
     let task = current();
     task.thread.fpu.save();
     let fp_addr = (regs.rsp - 128 - 512) & !63;
     let frame_addr = ((fp_addr - size_of::<RtSigframe>() as u64) & !15) - 8;
     copy_to_user(fp_addr, &task.thread.fpu.snapshot().0)?;
-    let mut frame = RtSigframe { pretcode: ka.restorer, ..Default::default() };
+    let mut frame = RtSigframe {
+        pretcode: ka.restorer,
+        ..Default::default()
+    };
     frame.info = info.to_user();
     frame.uc.sigmask = blocked;
     frame.uc.mcontext = SigContext {
-        r8: regs.r8, r9: regs.r9, r10: regs.r10, r11: regs.r11, r12: regs.r12, r13: regs.r13,
-        r14: regs.r14, r15: regs.r15, rdi: regs.rdi, rsi: regs.rsi, rbp: regs.rbp, rbx: regs.rbx,
-        rdx: regs.rdx, rax: regs.rax, rcx: regs.rcx, rsp: regs.rsp, rip: regs.rip,
-        eflags: regs.rflags, segments: regs.cs | (regs.ss << 48), fpstate: fp_addr,
-        oldmask: blocked, ..Default::default()
+        r8: regs.r8,
+        r9: regs.r9,
+        r10: regs.r10,
+        r11: regs.r11,
+        r12: regs.r12,
+        r13: regs.r13,
+        r14: regs.r14,
+        r15: regs.r15,
+        rdi: regs.rdi,
+        rsi: regs.rsi,
+        rbp: regs.rbp,
+        rbx: regs.rbx,
+        rdx: regs.rdx,
+        rax: regs.rax,
+        rcx: regs.rcx,
+        rsp: regs.rsp,
+        rip: regs.rip,
+        eflags: regs.rflags,
+        segments: regs.cs | (regs.ss << 48),
+        fpstate: fp_addr,
+        oldmask: blocked,
+        ..Default::default()
     };
     put_user(frame_addr, frame)?;
     regs.rdi = sig as u64;
@@ -147,6 +172,8 @@ pub fn sys_rt_sigreturn(regs: &mut PtRegs) -> Result<u64, Errno> {
     regs.rip = sc.rip;
     // User space may change only the arithmetic and direction flags.
     regs.rflags = (regs.rflags & !0xdd5) | (sc.eflags & 0xdd5);
-    current().blocked.store(frame.uc.sigmask, core::sync::atomic::Ordering::Relaxed);
+    current()
+        .blocked
+        .store(frame.uc.sigmask, core::sync::atomic::Ordering::Relaxed);
     Ok(sc.rax)
 }

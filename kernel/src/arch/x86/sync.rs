@@ -26,7 +26,9 @@ pub struct SpinLockGuard<'a, T: ?Sized> {
 impl<T> SpinLock<T> {
     /// Creates an unlocked lock.
     pub const fn new(value: T) -> Self {
-        SpinLock { inner: spin::Mutex::new(value) }
+        SpinLock {
+            inner: spin::Mutex::new(value),
+        }
     }
 }
 
@@ -43,7 +45,10 @@ impl<T: ?Sized> SpinLock<T> {
     pub fn lock(&self) -> SpinLockGuard<'_, T> {
         let irqs_were_enabled = interrupts::are_enabled();
         interrupts::disable();
-        SpinLockGuard { guard: Some(self.inner.lock()), irqs_were_enabled }
+        SpinLockGuard {
+            guard: Some(self.inner.lock()),
+            irqs_were_enabled,
+        }
     }
 
     /// Takes the lock only if it is free. Used by the panic path, which must
@@ -52,7 +57,10 @@ impl<T: ?Sized> SpinLock<T> {
         let irqs_were_enabled = interrupts::are_enabled();
         interrupts::disable();
         match self.inner.try_lock() {
-            Some(guard) => Some(SpinLockGuard { guard: Some(guard), irqs_were_enabled }),
+            Some(guard) => Some(SpinLockGuard {
+                guard: Some(guard),
+                irqs_were_enabled,
+            }),
             None => {
                 if irqs_were_enabled {
                     interrupts::enable();
@@ -107,7 +115,10 @@ unsafe impl<T: Send, L> Send for LockedBy<T, L> {}
 impl<T, L> LockedBy<T, L> {
     /// Wraps `data`, to be guarded by the single `SpinLock<L>`.
     pub const fn new(data: T) -> Self {
-        LockedBy { data: UnsafeCell::new(data), _lock: core::marker::PhantomData }
+        LockedBy {
+            data: UnsafeCell::new(data),
+            _lock: core::marker::PhantomData,
+        }
     }
 
     /// Reads the data; the shared borrow of the guard proves the lock is held.

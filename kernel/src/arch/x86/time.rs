@@ -51,7 +51,11 @@ pub fn tsc_init() {
     let cycles = super::rdtsc() - start_tsc;
     let khz = cycles * HZ / (end_jiffy - start_jiffy) / 1000;
     TSC_KHZ.store(khz.max(1), Ordering::Relaxed);
-    log::info!("tsc: calibrated against the PIT: {}.{:03} MHz", khz / 1000, khz % 1000);
+    log::info!(
+        "tsc: calibrated against the PIT: {}.{:03} MHz",
+        khz / 1000,
+        khz % 1000
+    );
 }
 
 fn wait_next_jiffy(after: u64) -> u64 {

@@ -37,7 +37,11 @@ pub fn trap_init() {
                     5 => drop(idt.bound_range_exceeded.set_handler_addr(addr)),
                     6 => drop(idt.invalid_opcode.set_handler_addr(addr)),
                     7 => drop(idt.device_not_available.set_handler_addr(addr)),
-                    8 => drop(idt.double_fault.set_handler_addr(addr).set_stack_index(DOUBLE_FAULT_IST_INDEX)),
+                    8 => drop(
+                        idt.double_fault
+                            .set_handler_addr(addr)
+                            .set_stack_index(DOUBLE_FAULT_IST_INDEX),
+                    ),
                     10 => drop(idt.invalid_tss.set_handler_addr(addr)),
                     11 => drop(idt.segment_not_present.set_handler_addr(addr)),
                     12 => drop(idt.stack_segment_fault.set_handler_addr(addr)),
@@ -140,9 +144,7 @@ fn die(name: &str, vector: u8, regs: &PtRegs, error_code: Option<u64>) -> ! {
     let _ = write!(
         line,
         " RIP={:#018x} RSP={:#018x} CS={:#x}",
-        regs.rip,
-        regs.rsp,
-        regs.cs
+        regs.rip, regs.rsp, regs.cs
     );
     super::serial::write_str_emergency(line.as_str());
     super::serial::write_str_emergency("\n");
@@ -152,7 +154,10 @@ fn die(name: &str, vector: u8, regs: &PtRegs, error_code: Option<u64>) -> ! {
 /// A fixed-size line buffer: the fault path must not allocate, since the
 /// heap lock may be held by the code that faulted.
 fn alloc_free_line() -> LineBuf {
-    LineBuf { buf: [0; 256], len: 0 }
+    LineBuf {
+        buf: [0; 256],
+        len: 0,
+    }
 }
 
 struct LineBuf {
@@ -198,11 +203,21 @@ fn exc_page_fault(regs: &mut PtRegs) {
     if regs.rflags & (1 << 9) != 0 {
         x86_64::instructions::interrupts::enable();
     }
-    if crate::mm::memory::do_user_addr_fault(address, code.contains(PageFaultErrorCode::CAUSED_BY_WRITE), code.contains(PageFaultErrorCode::INSTRUCTION_FETCH)).is_ok() {
+    if crate::mm::memory::do_user_addr_fault(
+        address,
+        code.contains(PageFaultErrorCode::CAUSED_BY_WRITE),
+        code.contains(PageFaultErrorCode::INSTRUCTION_FETCH),
+    )
+    .is_ok()
+    {
         return;
     }
     if regs.user_mode() {
-        log::debug!("segfault at {address:#x} ip {:#x} ({})", regs.rip, describe_access(code));
+        log::debug!(
+            "segfault at {address:#x} ip {:#x} ({})",
+            regs.rip,
+            describe_access(code)
+        );
         crate::signal::force_sig(crate::signal::SIGSEGV, address);
         return;
     }
@@ -211,7 +226,11 @@ fn exc_page_fault(regs: &mut PtRegs) {
     }
     x86_64::instructions::interrupts::disable();
     let mut line = alloc_free_line();
-    let _ = write!(line, "BUG: unable to handle page fault: CR2={address:#018x} access={}", describe_access(code));
+    let _ = write!(
+        line,
+        "BUG: unable to handle page fault: CR2={address:#018x} access={}",
+        describe_access(code)
+    );
     super::serial::write_str_emergency(line.as_str());
     super::serial::write_str_emergency("\n");
     die("PAGE FAULT", 14, regs, Some(regs.orig_rax));

@@ -14,18 +14,28 @@ use super::calling::PtRegs;
 macro_rules! idtentry {
     ($name:ident, $vector:literal) => {
         core::arch::global_asm!(concat!(
-            ".global ", stringify!($name), "\n",
-            stringify!($name), ":\n",
+            ".global ",
+            stringify!($name),
+            "\n",
+            stringify!($name),
+            ":\n",
             "    push 0\n",
-            "    push ", stringify!($vector), "\n",
+            "    push ",
+            stringify!($vector),
+            "\n",
             "    jmp common_entry\n"
         ));
     };
     ($name:ident, $vector:literal, error_code) => {
         core::arch::global_asm!(concat!(
-            ".global ", stringify!($name), "\n",
-            stringify!($name), ":\n",
-            "    push ", stringify!($vector), "\n",
+            ".global ",
+            stringify!($name),
+            "\n",
+            stringify!($name),
+            ":\n",
+            "    push ",
+            stringify!($vector),
+            "\n",
             "    jmp common_entry\n"
         ));
     };
@@ -219,10 +229,23 @@ pub fn syscall_init() {
     use x86_64::registers::model_specific::{Efer, EferFlags, LStar, SFMask, Star};
     use x86_64::registers::rflags::RFlags;
     let sel = super::super::gdt::selectors();
-    Star::write(sel.user_code, sel.user_data, sel.kernel_code, sel.kernel_data).expect("GDT order fits sysret");
+    Star::write(
+        sel.user_code,
+        sel.user_data,
+        sel.kernel_code,
+        sel.kernel_data,
+    )
+    .expect("GDT order fits sysret");
     LStar::write(x86_64::VirtAddr::new(syscall_entry_point()));
-    SFMask::write(RFlags::INTERRUPT_FLAG | RFlags::TRAP_FLAG | RFlags::DIRECTION_FLAG | RFlags::ALIGNMENT_CHECK);
+    SFMask::write(
+        RFlags::INTERRUPT_FLAG
+            | RFlags::TRAP_FLAG
+            | RFlags::DIRECTION_FLAG
+            | RFlags::ALIGNMENT_CHECK,
+    );
     // SAFETY: SCE enables the syscall instruction, whose entry was just set
     // up; NXE makes the NX bit of page-table entries take effect.
-    unsafe { Efer::update(|f| f.insert(EferFlags::SYSTEM_CALL_EXTENSIONS | EferFlags::NO_EXECUTE_ENABLE)) };
+    unsafe {
+        Efer::update(|f| f.insert(EferFlags::SYSTEM_CALL_EXTENSIONS | EferFlags::NO_EXECUTE_ENABLE))
+    };
 }

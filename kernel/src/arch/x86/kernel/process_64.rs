@@ -34,7 +34,11 @@ unsafe impl Sync for ThreadStruct {}
 impl ThreadStruct {
     /// A thread that has not been set up to run yet.
     pub fn new() -> Self {
-        ThreadStruct { sp: UnsafeCell::new(0), fsbase: AtomicU64::new(0), fpu: super::fpu::Fpu::default() }
+        ThreadStruct {
+            sp: UnsafeCell::new(0),
+            fsbase: AtomicU64::new(0),
+            fpu: super::fpu::Fpu::default(),
+        }
     }
 }
 
@@ -64,7 +68,13 @@ struct InactiveTaskFrame {
 /// `kthread` says whether the task first runs a kernel function (`rbx` = 1).
 ///
 /// Linux: copy_thread() in arch/x86/kernel/process.c
-pub fn copy_thread(thread: &ThreadStruct, stack_top: VirtAddr, kthread: bool, childregs: &PtRegs, parent: &ThreadStruct) {
+pub fn copy_thread(
+    thread: &ThreadStruct,
+    stack_top: VirtAddr,
+    kthread: bool,
+    childregs: &PtRegs,
+    parent: &ThreadStruct,
+) {
     let regs_addr = stack_top.as_u64() - size_of::<PtRegs>() as u64;
     let frame_addr = regs_addr - size_of::<InactiveTaskFrame>() as u64;
     let frame = InactiveTaskFrame {
@@ -87,7 +97,9 @@ pub fn copy_thread(thread: &ThreadStruct, stack_top: VirtAddr, kthread: bool, ch
     if !kthread {
         parent.fpu.save();
         thread.fpu.set(parent.fpu.snapshot());
-        thread.fsbase.store(parent.fsbase.load(Ordering::Relaxed), Ordering::Relaxed);
+        thread
+            .fsbase
+            .store(parent.fsbase.load(Ordering::Relaxed), Ordering::Relaxed);
     }
 }
 
@@ -97,7 +109,9 @@ pub fn copy_thread(thread: &ThreadStruct, stack_top: VirtAddr, kthread: bool, ch
 ///
 /// Linux: current_pt_regs() in arch/x86/include/asm/processor.h
 pub fn with_current_pt_regs<R>(f: impl FnOnce(&mut PtRegs) -> R) -> R {
-    let top = crate::arch::percpu::this_cpu().top_of_stack.load(Ordering::Relaxed);
+    let top = crate::arch::percpu::this_cpu()
+        .top_of_stack
+        .load(Ordering::Relaxed);
     // SAFETY: `top_of_stack` is the current task's stack top, under which
     // copy_thread placed a PtRegs; a kernel thread holds no other reference
     // to it, and ret_from_fork reads it only after this returns.
@@ -183,7 +197,9 @@ pub fn context_switch(
     let cpu = super::super::percpu::smp_processor_id();
     if let Some(top) = next.stack.as_ref().map(|s| s.top()) {
         super::super::gdt::set_rsp0(cpu, top);
-        super::super::percpu::this_cpu().top_of_stack.store(top.as_u64(), Ordering::Relaxed);
+        super::super::percpu::this_cpu()
+            .top_of_stack
+            .store(top.as_u64(), Ordering::Relaxed);
     }
     super::super::percpu::set_current(&next);
     crate::mm::memory::switch_mm(next.mm.lock().as_ref());

@@ -17,7 +17,11 @@ pub fn describe_overflow(rsp: u64, out: &mut dyn Write) -> bool {
     const SLACK: u64 = 4096;
     super::super::percpu::with_current(|task| {
         let (bottom, name, pid) = match task {
-            Some(t) => (t.stack_bottom().unwrap_or_else(boot_stack_bottom), t.comm_lossy(), t.pid()),
+            Some(t) => (
+                t.stack_bottom().unwrap_or_else(boot_stack_bottom),
+                t.comm_lossy(),
+                t.pid(),
+            ),
             None => (boot_stack_bottom(), crate::task::Comm::new("swapper"), 0),
         };
         if rsp >= bottom + SLACK || rsp + 64 * 1024 < bottom {
