@@ -59,6 +59,7 @@ pub fn initramfs_all() -> io::Result<TempDir> {
     let root = tempfile::Builder::new().prefix("initramfs-").tempdir()?;
     let bin = root.path().join("bin");
     fs::create_dir(&bin)?;
+    build_rust_user(&bin)?;
     for entry in fs::read_dir(USER_DIR)? {
         let path = entry?.path();
         let (Some(stem), Some(name)) = (path.file_stem(), path.file_name()) else {
@@ -74,6 +75,30 @@ pub fn initramfs_all() -> io::Result<TempDir> {
         }
     }
     Ok(root)
+}
+
+/// Builds the no_std Rust user programs of `tests/user/rust/` (their own
+/// crate, target x86_64-unknown-none, raw system calls) into `bin`.
+///
+/// # Errors
+/// cargo failed (its messages go to stderr).
+pub fn build_rust_user(bin: &Path) -> io::Result<()> {
+    let dir = Path::new(USER_DIR).join("rust");
+    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/user-rust");
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--release", "--quiet", "--manifest-path"])
+        .arg(dir.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", &target)
+        .current_dir(&dir) // so that its .cargo/config.toml (static linking) applies
+        .status()?;
+    if !status.success() {
+        return Err(io::Error::other("building tests/user/rust failed"));
+    }
+    fs::copy(
+        target.join("x86_64-unknown-none/release/rust_fork"),
+        bin.join("rust_fork"),
+    )?;
+    Ok(())
 }
 
 /// Adds the static busybox as `bin/busybox` with `bin/sh` linked to it, for
