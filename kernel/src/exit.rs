@@ -102,6 +102,8 @@ pub fn sys_wait4(
 
 const P_ALL: u32 = 0;
 const P_PID: u32 = 1;
+const P_PGID: u32 = 2;
+const P_PIDFD: u32 = 3;
 const WEXITED: u32 = 4;
 const CLD_EXITED: i32 = 1;
 const CLD_KILLED: i32 = 2;
@@ -111,6 +113,11 @@ pub fn sys_waitid(which: u32, upid: i32, infop: u64, options: u32) -> crate::sys
     let pid = match which {
         P_ALL => -1,
         P_PID if upid > 0 => upid,
+        P_PGID if upid >= 0 => -upid,
+        P_PIDFD => crate::fs::read_write::fdget(upid)?
+            .f_op
+            .pidfd()
+            .ok_or(Errno::EINVAL)?,
         _ => return Err(Errno::EINVAL),
     };
     if options & WEXITED == 0 {

@@ -104,6 +104,8 @@ pub struct KernelCloneArgs {
     pub parent_tid: u64,
     /// Where to store or clear the child's tid (CLONE_CHILD_SETTID/CLEARTID).
     pub child_tid: u64,
+    /// Where to store a pidfd for the child under CLONE_PIDFD (Linux: pidfd).
+    pub pidfd: u64,
     /// The caller's saved user registers, which the child starts from.
     /// Differs: Linux's copy_thread reads them back with current_pt_regs().
     pub regs: Option<crate::arch::entry::calling::PtRegs>,
@@ -198,11 +200,16 @@ pub fn sys_clone(
 ) -> crate::syscall::SysResult {
     let clone_flags = CloneFlags::from_bits_truncate(flags);
     // clone(2) returns the pidfd through parent_tid, so it cannot also store
-    // the tid there; and pidfds are not modelled yet.
-    if clone_flags.contains(CloneFlags::CLONE_PIDFD) {
+    // the tid there.
+    if clone_flags.contains(CloneFlags::CLONE_PIDFD | CloneFlags::CLONE_PARENT_SETTID) {
         return Err(Errno::EINVAL);
     }
     let args = KernelCloneArgs {
+        pidfd: if clone_flags.contains(CloneFlags::CLONE_PIDFD) {
+            parent_tid
+        } else {
+            0
+        },
         flags: CloneFlags::from_bits_truncate(flags & !0xff),
         exit_signal: (flags & 0xff) as i32,
         stack: newsp,
@@ -291,6 +298,19 @@ pub fn kernel_clone(args: &KernelCloneArgs) -> Result<PidNr, Errno> {
     let nr = p.pid();
     if args.flags.contains(CloneFlags::CLONE_PARENT_SETTID) {
         let _ = crate::mm::uaccess::put_user(args.parent_tid, nr);
+    }
+    if args.flags.contains(CloneFlags::CLONE_PIDFD) {
+        // Differs: Linux makes the pidfd inside copy_process; here a child
+        // that never ran is released again if the fd table is full.
+        match crate::pidfd::pidfd_create(p.clone()) {
+            Ok(fd) => {
+                let _ = crate::mm::uaccess::put_user(args.pidfd, fd);
+            }
+            Err(e) => {
+                crate::exit::release_task(&p);
+                return Err(e);
+            }
+        }
     }
     let vfork = args.flags.contains(CloneFlags::CLONE_VFORK).then(|| {
         let done = Arc::new(crate::sched::completion::Completion::new());

@@ -30,6 +30,7 @@ pub mod lkdtm;
 pub mod panic;
 pub mod params;
 pub mod pid;
+pub mod pidfd;
 pub mod printk;
 pub mod random;
 pub mod reboot;

@@ -125,6 +125,7 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         318 => sys::sys_getrandom(a0, a1),
         // rseq: restartable sequences are not modelled; libcs probe for them.
         334 => Err(Errno::ENOSYS),
+        434 => crate::pidfd::sys_pidfd_open(a0 as i32, a1 as u32),
         435 => fork::sys_clone3(a0, a1, regs),
         _ => {
             report_unknown(nr);

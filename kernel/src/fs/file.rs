@@ -72,6 +72,10 @@ pub trait FileOperations: Send + Sync {
     fn poll(&self) -> u16 {
         POLLIN | POLLOUT
     }
+    /// The process a pidfd names.
+    fn pidfd(&self) -> Option<crate::pid::PidNr> {
+        None
+    }
     /// The file's bytes, if it can be mapped with mmap.
     fn mmap_data(&self) -> Option<&'static [u8]> {
         None
