@@ -35,7 +35,7 @@ pub fn parse_shebang(data: &[u8]) -> Result<Option<(String, Option<String>)>, Er
 }
 
 /// The new argument vector: interpreter, its argument, the script path,
-/// then the original arguments after argv[0].
+/// then the original arguments after `argv[0]`.
 pub fn script_argv(
     interp: &str,
     arg: Option<String>,

@@ -17,14 +17,14 @@ use alloc::vec::Vec;
 use core::fmt::Write;
 use core::sync::atomic::Ordering;
 
-/// Which file of /proc/<pid>.
+/// Which file of `/proc/<pid>`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PidEntry {
-    /// /proc/<pid>/stat (Linux: do_task_stat() in fs/proc/array.c).
+    /// `/proc/<pid>/stat` (Linux: do_task_stat() in fs/proc/array.c).
     Stat,
-    /// /proc/<pid>/status (Linux: proc_pid_status()).
+    /// `/proc/<pid>/status` (Linux: proc_pid_status()).
     Status,
-    /// /proc/<pid>/cmdline (Linux: proc_pid_cmdline_read()).
+    /// `/proc/<pid>/cmdline` (Linux: proc_pid_cmdline_read()).
     Cmdline,
 }
 
@@ -181,7 +181,7 @@ fn pid_file(task: &TaskStruct, entry: PidEntry) -> String {
     }
 }
 
-/// Looks up a name in /proc or /proc/<pid>.
+/// Looks up a name in /proc or `/proc/<pid>`.
 ///
 /// Linux: proc_root_lookup() / proc_pid_lookup() in fs/proc/base.c
 pub fn proc_lookup(dir: &Inode, name: &str) -> Result<Arc<Inode>, Errno> {
@@ -209,7 +209,7 @@ pub fn proc_lookup(dir: &Inode, name: &str) -> Result<Arc<Inode>, Errno> {
     }
 }
 
-/// Lists /proc (fixed entries, then one per process) or /proc/<pid>.
+/// Lists /proc (fixed entries, then one per process) or `/proc/<pid>`.
 ///
 /// Linux: proc_root_readdir() / proc_pid_readdir() in fs/proc/base.c
 pub fn proc_readdir(dir: &Inode, index: usize) -> Option<(String, u64, u8)> {

@@ -27,9 +27,9 @@ pub enum InodeKind {
     Proc(fn() -> String),
     /// /proc itself: fixed entries plus one directory per live process.
     ProcRoot(SpinLock<BTreeMap<String, Arc<Inode>>>),
-    /// /proc/<pid>.
+    /// `/proc/<pid>`.
     ProcPid(crate::pid::PidNr),
-    /// A file of /proc/<pid>, generated at open.
+    /// A file of `/proc/<pid>`, generated at open.
     ProcPidFile(crate::pid::PidNr, super::proc::PidEntry),
 }
 

@@ -1,7 +1,7 @@
 //! Fault injection: make the Nth allocation of the current task fail, so
 //! tests can walk every error path of `copy_process`.
 //!
-//! Linux: lib/fault-inject.c (should_fail()), /proc/<pid>/fail-nth
+//! Linux: lib/fault-inject.c (should_fail()), `/proc/<pid>/fail-nth`
 
 use core::sync::atomic::{AtomicU32, Ordering};
 

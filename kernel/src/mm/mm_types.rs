@@ -144,7 +144,7 @@ pub struct MmStruct {
     /// VMAs and the heap/stack bounds.
     pub mmap: SpinLock<MmapState>,
     /// The arguments exec gave the program, NUL-separated, for
-    /// /proc/<pid>/cmdline. Differs: Linux reads them from the process's
+    /// `/proc/<pid>/cmdline`. Differs: Linux reads them from the process's
     /// stack (arg_start..arg_end); we keep a copy.
     pub cmdline: SpinLock<alloc::string::String>,
 }
