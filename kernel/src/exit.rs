@@ -45,6 +45,9 @@ pub fn do_group_exit(exit_code: i32) -> ! {
 fn group_exit_code(exit_code: i32) -> i32 {
     let me = current();
     let sig = me.signal();
+    if sig.group_exec.load(Ordering::Acquire) {
+        return exit_code;
+    }
     if sig.group_exit.swap(true, Ordering::AcqRel) {
         return sig.group_exit_code.load(Ordering::Acquire);
     }
@@ -235,6 +238,48 @@ fn exit_notify(tsk: &Arc<TaskStruct>) {
     if autoreap {
         release_task(tsk);
     }
+}
+
+/// Makes the exec'ing thread `tsk` the group leader once the old leader is
+/// a zombie: it takes the leader's pid (so the process keeps its pid across
+/// exec), exit signal and place among its parent's children, and the old
+/// leader is released.
+///
+/// Linux: the `!thread_group_leader(tsk)` part of de_thread() in fs/exec.c
+pub fn exchange_leader(tsk: &Arc<TaskStruct>) {
+    let mut tasklist = TASKLIST_LOCK.lock();
+    let Some(leader) = tasklist
+        .tasks
+        .iter()
+        .find(|t| t.pid() == tsk.tgid())
+        .cloned()
+    else {
+        return;
+    };
+    let (leader_pid, my_pid) = (leader.pid(), tsk.pid());
+    tsk.set_pid(leader_pid);
+    leader.set_pid(my_pid);
+    let leader_nr = leader.thread_pid.lock().take();
+    let my_nr = core::mem::replace(&mut *tsk.thread_pid.lock(), leader_nr);
+    *leader.thread_pid.lock() = my_nr;
+    tsk.exit_signal.store(
+        leader.exit_signal.load(Ordering::Relaxed),
+        Ordering::Relaxed,
+    );
+    let parent = leader.family.get(&tasklist).real_parent.clone();
+    if let Some(p) = parent.upgrade() {
+        for child in p.family.get_mut(&mut tasklist).children.iter_mut() {
+            if Arc::ptr_eq(child, &leader) {
+                *child = tsk.clone();
+            }
+        }
+    }
+    let family = tsk.family.get_mut(&mut tasklist);
+    family.real_parent = parent.clone();
+    family.parent = parent;
+    leader.exit_state.store(EXIT_DEAD, Ordering::Release);
+    drop(tasklist);
+    release_task(&leader);
 }
 
 /// Whether `p` is the only live member of its thread group.

@@ -132,6 +132,9 @@ pub struct SignalStruct {
     pub group_exit: AtomicBool,
     /// The status every thread exits with during a group exit.
     pub group_exit_code: core::sync::atomic::AtomicI32,
+    /// A thread is exec'ing and killing the others (Linux: group_exec_task):
+    /// they die alone, without starting a group exit.
+    pub group_exec: AtomicBool,
     /// Process group id (Linux: the PIDTYPE_PGID pid of the signal struct).
     pub pgrp: core::sync::atomic::AtomicI32,
     /// Session id (Linux: PIDTYPE_SID).

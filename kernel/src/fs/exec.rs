@@ -117,6 +117,7 @@ fn bprm_execve(mut bprm: LinuxBinprm, regs: &mut PtRegs) -> Result<(), Errno> {
         .iter()
         .flat_map(|a| a.chars().chain(core::iter::once('\0')))
         .collect();
+    de_thread(&current())?;
     // Point of no return: the old program is gone after this.
     begin_new_exec(&bprm, mm);
     let sp = match create_elf_tables(&bprm, &info) {
@@ -159,6 +160,50 @@ fn setup_stack_vma(mm: &MmStruct, brk: u64) -> Result<(), Errno> {
     st.start_brk = brk;
     st.brk = brk;
     st.start_stack = STACK_TOP;
+    Ok(())
+}
+
+/// Kills the other threads of the process, waits for them to go, and if
+/// the caller is not the leader, makes it the leader with the process's pid.
+///
+/// Linux: de_thread() in fs/exec.c
+///
+/// # Errors
+/// `EAGAIN` when the process is already exiting as a group.
+fn de_thread(tsk: &Arc<crate::task::TaskStruct>) -> Result<(), Errno> {
+    let others = || -> alloc::vec::Vec<Arc<crate::task::TaskStruct>> {
+        let tasklist = crate::fork::TASKLIST_LOCK.lock();
+        tasklist
+            .tasks
+            .iter()
+            .filter(|t| t.tgid() == tsk.tgid() && !Arc::ptr_eq(t, tsk))
+            .cloned()
+            .collect()
+    };
+    if others().is_empty() {
+        return Ok(());
+    }
+    let sig = tsk.signal();
+    if sig.group_exit.load(Ordering::Acquire) {
+        return Err(Errno::EAGAIN);
+    }
+    sig.group_exec.store(true, Ordering::Release);
+    for t in others() {
+        crate::signal::send_sig_info(crate::signal::SIGKILL, Default::default(), &t);
+    }
+    // Wait until only an exited leader (if it is not us) is left.
+    while others()
+        .iter()
+        .any(|t| t.exit_state() == 0 || t.pid() != t.tgid())
+    {
+        crate::time::wake_at_next_tick();
+        crate::sched::core::schedule();
+        crate::time::finish_tick_wait();
+    }
+    if tsk.pid() != tsk.tgid() {
+        crate::exit::exchange_leader(tsk);
+    }
+    sig.group_exec.store(false, Ordering::Release);
     Ok(())
 }
 
