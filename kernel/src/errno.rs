@@ -47,12 +47,14 @@ errnos! {
     EINVAL = 22, "Invalid argument";
     EMFILE = 24, "Too many open files";
     ENOTTY = 25, "Not a typewriter";
+    ENOSPC = 28, "No space left on device";
     ESPIPE = 29, "Illegal seek";
     EROFS = 30, "Read-only file system";
     EPIPE = 32, "Broken pipe";
     ERANGE = 34, "Math result not representable";
     ENAMETOOLONG = 36, "File name too long";
     ENOSYS = 38, "Invalid system call number";
+    ENOTEMPTY = 39, "Directory not empty";
     ELOOP = 40, "Too many symbolic links encountered";
     ETIMEDOUT = 110, "Connection timed out";
 }

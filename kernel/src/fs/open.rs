@@ -24,6 +24,10 @@ pub const O_DIRECTORY: u32 = 0o200000;
 pub const O_CLOEXEC: u32 = 0o2000000;
 /// Truncate (Linux: O_TRUNC).
 pub const O_TRUNC: u32 = 0o1000;
+/// With O_CREAT: fail if it exists (Linux: O_EXCL).
+pub const O_EXCL: u32 = 0o200;
+/// Every write goes to the end (Linux: O_APPEND).
+pub const O_APPEND: u32 = 0o2000;
 
 /// The caller's working directory.
 pub fn current_cwd() -> String {
@@ -81,14 +85,23 @@ pub fn inode_fops(inode: &Arc<Inode>) -> Arc<dyn FileOperations> {
 /// # Errors
 /// `ENOENT`, `ENOTDIR`, `EISDIR`, `EACCES` (writing the read-only rootfs),
 /// `EMFILE`, `EFAULT`.
-pub fn sys_openat(dirfd: i32, filename: u64, flags: u32, _mode: u32) -> SysResult {
+pub fn sys_openat(dirfd: i32, filename: u64, flags: u32, mode: u32) -> SysResult {
     let path = getname(filename)?;
     let cwd = dirfd_path(dirfd, &path)?;
     let inode = match path_lookup(&cwd, &path, true) {
+        Ok(_) if flags & (O_CREAT | O_EXCL) == O_CREAT | O_EXCL => return Err(Errno::EEXIST),
         Ok(inode) => inode,
-        Err(Errno::ENOENT) if flags & O_CREAT != 0 => return Err(Errno::EACCES),
+        Err(Errno::ENOENT) if flags & O_CREAT != 0 => {
+            let file = Inode::new(InodeKind::MemFile(Default::default()), mode & 0o7777);
+            let (parent, name) = lookup_parent(&cwd, &path)?;
+            parent.link(name, file.clone())?;
+            file
+        }
         Err(e) => return Err(e),
     };
+    if let (InodeKind::MemFile(data), true) = (&inode.kind, flags & O_TRUNC != 0) {
+        data.lock().clear();
+    }
     let writing = flags & O_ACCMODE != 0;
     if flags & O_DIRECTORY != 0 && !inode.is_dir() {
         return Err(Errno::ENOTDIR);
@@ -104,6 +117,51 @@ pub fn sys_openat(dirfd: i32, filename: u64, flags: u32, _mode: u32) -> SysResul
     files
         .alloc_fd(0, file, flags & O_CLOEXEC != 0)
         .map(|fd| fd as u64)
+}
+
+/// The directory that would hold `path`, and the last component's name.
+///
+/// Linux: filename_parentat() in fs/namei.c
+///
+/// # Errors
+/// As path_lookup for the parent; `ENOTDIR` if it is not a directory.
+pub fn lookup_parent<'a>(cwd: &str, path: &'a str) -> Result<(Arc<Inode>, &'a str), Errno> {
+    let trimmed = path.trim_end_matches('/');
+    let (dir, name) = match trimmed.rsplit_once('/') {
+        Some(("", name)) => ("/", name),
+        Some((dir, name)) => (dir, name),
+        None => (".", trimmed),
+    };
+    if name.is_empty() || name == "." || name == ".." {
+        return Err(Errno::EEXIST);
+    }
+    let parent = path_lookup(cwd, dir, true)?;
+    if !parent.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    Ok((parent, name))
+}
+
+/// Linux: do_mkdirat() in fs/namei.c
+pub fn sys_mkdirat(dirfd: i32, pathname: u64, mode: u32) -> SysResult {
+    let path = getname(pathname)?;
+    let cwd = dirfd_path(dirfd, &path)?;
+    if path_lookup(&cwd, &path, false).is_ok() {
+        return Err(Errno::EEXIST);
+    }
+    let (parent, name) = lookup_parent(&cwd, &path)?;
+    parent.link(name, Inode::new_dir(mode & 0o7777)).map(|()| 0)
+}
+
+/// Removes a name: a file, or with AT_REMOVEDIR an empty directory.
+///
+/// Linux: do_unlinkat() / do_rmdir() in fs/namei.c
+pub fn sys_unlinkat(dirfd: i32, pathname: u64, flags: u32) -> SysResult {
+    const AT_REMOVEDIR: u32 = 0x200;
+    let path = getname(pathname)?;
+    let cwd = dirfd_path(dirfd, &path)?;
+    let (parent, name) = lookup_parent(&cwd, &path)?;
+    parent.unlink(name, flags & AT_REMOVEDIR != 0).map(|()| 0)
 }
 
 /// Linux: SYSCALL_DEFINE1(close) in fs/open.c

@@ -15,8 +15,10 @@ use spin::Once;
 
 /// What an inode holds.
 pub enum InodeKind {
-    /// A regular file's bytes.
+    /// A regular file's bytes, from the initramfs (read-only).
     File(&'static [u8]),
+    /// A regular file created at run time, held in kernel memory.
+    MemFile(SpinLock<alloc::vec::Vec<u8>>),
     /// A directory's entries.
     Dir(SpinLock<BTreeMap<String, Arc<Inode>>>),
     /// A symbolic link's target.
@@ -50,7 +52,7 @@ impl Inode {
     /// A new inode of `kind` with permission bits `perm`.
     pub fn new(kind: InodeKind, perm: u32) -> Arc<Inode> {
         let ty = match kind {
-            InodeKind::File(_) => S_IFREG,
+            InodeKind::File(_) | InodeKind::MemFile(_) => S_IFREG,
             InodeKind::Dir(_) => S_IFDIR,
             InodeKind::Symlink(_) => S_IFLNK,
             InodeKind::CharDev(..) => S_IFCHR,
@@ -95,6 +97,31 @@ impl Inode {
         }
     }
 
+    /// Removes the entry `name` of this directory; `dir` says whether it
+    /// must be a directory (rmdir) or must not be (unlink).
+    ///
+    /// # Errors
+    /// `ENOENT`, `EISDIR`/`ENOTDIR` for the wrong kind, `ENOTEMPTY` for a
+    /// directory with entries.
+    pub fn unlink(&self, name: &str, dir: bool) -> Result<(), Errno> {
+        let InodeKind::Dir(entries) = &self.kind else {
+            return Err(Errno::ENOTDIR);
+        };
+        let mut entries = entries.lock();
+        let inode = entries.get(name).ok_or(Errno::ENOENT)?;
+        match (dir, &inode.kind) {
+            (false, InodeKind::Dir(_)) => return Err(Errno::EISDIR),
+            (true, InodeKind::Dir(children)) if !children.lock().is_empty() => {
+                return Err(Errno::ENOTEMPTY);
+            }
+            (true, InodeKind::Dir(_)) => {}
+            (true, _) => return Err(Errno::ENOTDIR),
+            _ => {}
+        }
+        entries.remove(name);
+        Ok(())
+    }
+
     /// Whether this is a directory.
     pub fn is_dir(&self) -> bool {
         matches!(
@@ -107,6 +134,7 @@ impl Inode {
     pub fn kstat(&self) -> Kstat {
         let (size, rdev) = match &self.kind {
             InodeKind::File(data) => (data.len() as u64, 0),
+            InodeKind::MemFile(data) => (data.lock().len() as u64, 0),
             InodeKind::Symlink(target) => (target.len() as u64, 0),
             InodeKind::CharDev(major, minor) => (0, ((*major as u64) << 8) | *minor as u64),
             InodeKind::Dir(_) => (4096, 0),
@@ -142,6 +170,9 @@ pub fn default_rootfs() {
             let _ = dev.link(name, Inode::new(InodeKind::CharDev(major, minor), 0o666));
         }
     }
+    if root().lookup("tmp").is_err() {
+        let _ = root().link("tmp", Inode::new_dir(0o1777));
+    }
 }
 
 /// An open regular file of the ramfs.
@@ -149,20 +180,33 @@ pub struct RamFile(pub Arc<Inode>);
 
 impl FileOperations for RamFile {
     fn read(&self, buf: &mut [u8], pos: u64) -> Result<usize, Errno> {
+        let copy_out = |data: &[u8], buf: &mut [u8]| {
+            let start = (pos as usize).min(data.len());
+            let n = buf.len().min(data.len() - start);
+            buf[..n].copy_from_slice(&data[start..start + n]);
+            n
+        };
         match &self.0.kind {
-            InodeKind::File(data) => {
-                let start = (pos as usize).min(data.len());
-                let n = buf.len().min(data.len() - start);
-                buf[..n].copy_from_slice(&data[start..start + n]);
-                Ok(n)
-            }
+            InodeKind::File(data) => Ok(copy_out(data, buf)),
+            InodeKind::MemFile(data) => Ok(copy_out(&data.lock(), buf)),
             InodeKind::Dir(_) => Err(Errno::EISDIR),
             _ => Err(Errno::EINVAL),
         }
     }
 
-    fn write(&self, _buf: &[u8], _pos: u64) -> Result<usize, Errno> {
-        Err(Errno::EBADF)
+    fn write(&self, buf: &[u8], pos: u64) -> Result<usize, Errno> {
+        let InodeKind::MemFile(data) = &self.0.kind else {
+            return Err(Errno::EBADF);
+        };
+        let mut data = data.lock();
+        let end = (pos as usize).checked_add(buf.len()).ok_or(Errno::EINVAL)?;
+        let len = data.len();
+        if end > len {
+            data.try_reserve(end - len).map_err(|_| Errno::ENOSPC)?;
+            data.resize(end, 0);
+        }
+        data[pos as usize..end].copy_from_slice(buf);
+        Ok(buf.len())
     }
 
     fn stat(&self) -> Kstat {

@@ -106,8 +106,16 @@ pub fn sys_write(fd: i32, buf: u64, count: u64) -> SysResult {
     if *file.f_flags.lock() & 3 == 0 && file.f_op.seekable() {
         return Err(Errno::EBADF);
     }
-    let pos = *file.f_pos.lock();
+    let append = *file.f_flags.lock() & super::open::O_APPEND != 0;
+    let pos = if append {
+        file.f_op.stat().size
+    } else {
+        *file.f_pos.lock()
+    };
     let n = do_write(&file, buf, count, pos)?;
+    if append {
+        *file.f_pos.lock() = pos;
+    }
     if file.f_op.seekable() {
         *file.f_pos.lock() += n;
     }
