@@ -4,6 +4,7 @@
 #             make run ARGS="--uefi --append ktest"; Ctrl-A x quits.
 # make test   the whole suite: in-kernel tests and boot scenarios.
 # make bench  the kernel micro-benchmarks, then the user-space benchmark.
+# make trace  run the tour with the lifecycle timeline on; writes lifecycle.trace.json.
 # make gdb    boot halted, waiting for gdb on localhost:1234.
 # Each first runs scripts/setup.sh, which installs what is missing.
 
@@ -18,7 +19,7 @@ RUN_ARGS = --initrd $(INITRAMFS) $(ARGS)
 # CARGO_TARGET_DIR set, that nested cargo waits forever on the outer one's lock.
 unexport CARGO_TARGET_DIR
 
-.PHONY: setup run test bench gdb $(TOUR)
+.PHONY: setup run test bench trace gdb $(TOUR)
 
 setup:
 	@scripts/setup.sh
@@ -35,6 +36,9 @@ test: setup
 bench: setup $(TOUR)
 	$(RUNNER) --append bench --timeout 600
 	$(RUNNER) --initrd $(TOUR) --append "init=/bin/bench" --timeout 900
+
+trace: setup $(TOUR)
+	$(RUNNER) --initrd $(TOUR) --append "--no-shell" --timeout 300 --trace lifecycle.trace.json
 
 gdb: setup $(if $(filter $(TOUR),$(INITRAMFS)),$(TOUR))
 	$(RUNNER) --gdb $(RUN_ARGS)

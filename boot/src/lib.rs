@@ -16,6 +16,7 @@
 pub mod cpio;
 mod image;
 mod qemu;
+pub mod trace;
 
 pub use image::{Firmware, ImageSpec, KERNEL, build_image};
 pub use qemu::{Console, Exit, OVMF, Outcome, QEMU, RunSpec, run_qemu};

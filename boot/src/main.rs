@@ -23,6 +23,8 @@ Options:
   --smp N           number of CPUs (default 1)
   --memory MIB      guest memory in MiB (default 256)
   --gdb             start halted and wait for gdb on localhost:1234
+  --trace FILE      boot with `trace` and write the lifecycle timeline to FILE
+                    as Chrome trace JSON (open it in ui.perfetto.dev)
   --kernel PATH     boot this kernel ELF instead of the one cargo built
   -h, --help        print this help
 
@@ -39,6 +41,7 @@ struct Options {
     smp: u32,
     memory_mib: u32,
     gdb: bool,
+    trace: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -74,6 +77,9 @@ fn run(options: &Options) -> std::io::Result<Exit> {
     let image = boot::build_image(&options.image)?;
     let mut run = RunSpec::new(image, options.image.firmware);
     run.cmdline.clone_from(&options.cmdline);
+    if options.trace.is_some() {
+        run.cmdline.push_str(" trace");
+    }
     run.timeout = options.timeout;
     run.smp = options.smp;
     run.memory_mib = options.memory_mib;
@@ -84,6 +90,18 @@ fn run(options: &Options) -> std::io::Result<Exit> {
     };
     if options.gdb {
         print_gdb_help(&options.image.kernel);
+    }
+    if let Some(path) = &options.trace {
+        run.console = Console::Captured { echo: true };
+        let outcome = boot::run_qemu(&run)?;
+        let events = boot::trace::parse(&outcome.serial);
+        std::fs::write(path, boot::trace::chrome_trace(&events))?;
+        eprintln!(
+            "boot: {} trace events written to {} (open it in ui.perfetto.dev)",
+            events.len(),
+            path.display()
+        );
+        return Ok(outcome.exit);
     }
     Ok(boot::run_qemu(&run)?.exit)
 }
@@ -109,6 +127,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, Stri
         smp: 1,
         memory_mib: 256,
         gdb: false,
+        trace: None,
     };
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or(format!("{flag} needs a value"));
@@ -121,6 +140,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, Stri
             "--smp" => options.smp = number(&flag, &value()?)?,
             "--memory" => options.memory_mib = number(&flag, &value()?)?,
             "--gdb" => options.gdb = true,
+            "--trace" => options.trace = Some(PathBuf::from(value()?)),
             "--kernel" => options.image.kernel = PathBuf::from(value()?),
             "-h" | "--help" => return Ok(None),
             _ => return Err(format!("unknown option {flag}")),

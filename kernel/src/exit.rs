@@ -155,6 +155,10 @@ fn exit_to_zombie(code: i32) {
     }
     exit_signals(&tsk);
     tsk.exit_code.store(code, Ordering::Relaxed);
+    crate::trace::trace(crate::trace::TraceEvent::Exit {
+        pid: tsk.pid(),
+        code,
+    });
     exit_mm(&tsk);
     exit_files(&tsk);
     exit_fs(&tsk);
@@ -310,6 +314,10 @@ fn forget_original_parent(
     for child in children {
         let family = child.family.get_mut(tasklist);
         family.real_parent = Arc::downgrade(&reaper);
+        crate::trace::trace(crate::trace::TraceEvent::Reparent {
+            pid: child.pid(),
+            reaper: reaper.pid(),
+        });
         family.parent = Arc::downgrade(&reaper);
         if child.exit_state() == EXIT_ZOMBIE && do_notify_parent(&child, &reaper, SIGCHLD) {
             child.exit_state.store(EXIT_DEAD, Ordering::Release);
@@ -368,6 +376,7 @@ fn child_reaper(tasklist: &SpinLockGuard<'_, TaskList>) -> Arc<TaskStruct> {
 ///
 /// Linux: release_task() in kernel/exit.c
 pub fn release_task(p: &Arc<TaskStruct>) {
+    crate::trace::trace(crate::trace::TraceEvent::Free { pid: p.pid() });
     let mut tasklist = TASKLIST_LOCK.lock();
     let leader = (p.pid() != p.tgid())
         .then(|| tasklist.tasks.iter().find(|t| t.pid() == p.tgid()).cloned())
@@ -500,6 +509,11 @@ fn wait_consider_children(
 ///
 /// Linux: wait_task_zombie() in kernel/exit.c
 fn wait_task_zombie(p: &Arc<TaskStruct>) -> WaitResult {
+    let parent = crate::arch::percpu::with_current(|t| t.map_or(0, |t| t.pid()));
+    crate::trace::trace(crate::trace::TraceEvent::Wait {
+        parent,
+        pid: p.pid(),
+    });
     let sig = p.signal();
     let status = if sig.group_exit.load(Ordering::Acquire) {
         sig.group_exit_code.load(Ordering::Acquire)

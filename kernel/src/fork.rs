@@ -674,6 +674,10 @@ fn attach_pid_and_link(
             .children
             .push(p.clone());
     }
+    crate::trace::trace(crate::trace::TraceEvent::Fork {
+        parent: real_parent.pid(),
+        child: p.pid(),
+    });
     tasklist.tasks.push(p.clone());
     tasklist.nr_threads += 1;
     tasklist.total_forks += 1;

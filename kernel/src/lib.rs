@@ -42,5 +42,6 @@ pub mod syscall;
 pub mod sysrq;
 pub mod task;
 pub mod time;
+pub mod trace;
 
 pub use init::main::BOOTLOADER_CONFIG;

@@ -30,6 +30,7 @@ const SCENARIOS: &[Scenario] = &[
     ("init::an_exiting_init_is_reported_and_fails_the_run", init_exit_is_reported),
     ("tour::the_guided_tour_runs_every_step_to_the_end", tour_runs),
     ("shell::busybox_ash_runs_programs_pipelines_and_substitutions", busybox_shell),
+    ("trace::the_tour_timeline_has_a_fork_and_an_exit_per_process", tour_trace),
     ("docs::every_linux_function_in_a_doc_comment_is_in_the_readme_map", concept_map_is_complete),
     ("docs::the_map_check_fails_when_a_function_is_missing", concept_map_check_can_fail),
 ];
@@ -137,6 +138,69 @@ fn tour_runs(ctx: &Ctx) -> Result<(), Failure> {
         expect_line(&run, line)?;
     }
     expect_exit(&run, Exit::Success)
+}
+
+/// The tour booted with `trace`: the Chrome trace is valid JSON; each
+/// process created has one fork and (unless still alive) one exit; whoever
+/// reaped a child is its fork parent or the reaper it was handed to.
+fn tour_trace(ctx: &Ctx) -> Result<(), Failure> {
+    let root = tempfile::tempdir()?;
+    user::add_busybox(root.path())?;
+    std::os::unix::fs::symlink("busybox", root.path().join("bin/echo"))?;
+    user::compile_demo("tour", &root.path().join("init"))?;
+    let run = ctx.boot(&Boot::bios("--no-shell trace").initrd(root.path()))?;
+    expect_exit(&run, Exit::Success)?;
+    let events = boot::trace::parse(&run.serial);
+    let json: serde_json::Value = serde_json::from_str(&boot::trace::chrome_trace(&events))
+        .map_err(|e| Failure::of(&run, format!("the trace is not valid JSON: {e}")))?;
+    let count = |name: &str, key: &str, pid: i64| {
+        events
+            .iter()
+            .filter(|e| e.name == name && e.num(key) == pid)
+            .count()
+    };
+    let mut problems = Vec::new();
+    let forks: Vec<_> = events
+        .iter()
+        .filter(|e| e.name == "sched_process_fork")
+        .collect();
+    for fork in &forks {
+        let (parent, child) = (fork.num("parent"), fork.num("child"));
+        if count("sched_process_fork", "child", child) != 1 {
+            problems.push(format!("pid {child} has more than one fork event"));
+        }
+        if child > 2 && count("sched_process_exit", "pid", child) != 1 {
+            problems.push(format!("pid {child} has no single exit event"));
+        }
+        let reapers: Vec<i64> = events
+            .iter()
+            .filter(|e| e.name == "reparent" && e.num("pid") == child)
+            .map(|e| e.num("reaper"))
+            .collect();
+        for wait in events
+            .iter()
+            .filter(|e| e.name == "sched_process_wait" && e.num("pid") == child)
+        {
+            if wait.num("parent") != parent && !reapers.contains(&wait.num("parent")) {
+                problems.push(format!(
+                    "pid {child} forked by {parent} was reaped by {}",
+                    wait.num("parent")
+                ));
+            }
+        }
+    }
+    let flows = json["traceEvents"].as_array().map_or(0, |a| {
+        a.iter()
+            .filter(|e| e["cat"] == "fork" && e["ph"] == "f")
+            .count()
+    });
+    if forks.len() < 8 || flows != forks.len() {
+        problems.push(format!("{} fork events, {flows} fork arrows", forks.len()));
+    }
+    match problems.is_empty() {
+        true => Ok(()),
+        false => Err(Failure::of(&run, problems.join("\n"))),
+    }
 }
 
 /// BusyBox ash as init: a program with arguments, a pipeline, `$(...)`, `$?`,

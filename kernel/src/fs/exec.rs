@@ -233,6 +233,7 @@ fn begin_new_exec(bprm: &LinuxBinprm, mm: Arc<MmStruct>) {
     tsk.flags.fetch_and(!PF_FORKNOEXEC, Ordering::Relaxed);
     let base = bprm.filename.rsplit('/').next().unwrap_or(&bprm.filename);
     tsk.set_comm(base);
+    crate::trace::trace(crate::trace::TraceEvent::Exec { pid: tsk.pid() });
     tsk.thread.fsbase.store(0, Ordering::Relaxed);
     tsk.thread.fpu.set(Default::default());
     tsk.thread.fpu.restore();

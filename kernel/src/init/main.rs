@@ -32,7 +32,9 @@ pub const BOOTLOADER_CONFIG: BootloaderConfig = {
 static KTHREADD_DONE: Completion = Completion::new();
 static INITRD: spin::Once<&'static [u8]> = spin::Once::new();
 /// Command-line words the kernel itself consumes; the rest go to init.
-const KERNEL_PARAMS: [&str; 6] = ["ktest", "bench", "lkdtm", "loglevel", "init", "rdinit"];
+const KERNEL_PARAMS: [&str; 7] = [
+    "ktest", "bench", "lkdtm", "loglevel", "init", "rdinit", "trace",
+];
 
 /// The kernel's entry point: bring up every subsystem, then rest_init.
 ///
@@ -58,6 +60,7 @@ pub fn start_kernel(boot_info: &'static mut BootInfo) -> ! {
     if let Some(level) = crate::params::param("loglevel").and_then(|l| l.parse().ok()) {
         crate::printk::set_loglevel(level);
     }
+    crate::trace::trace_init();
     crate::sched::core::sched_init(init_task_init());
     crate::fork::fork_init();
     irq::init_irq();

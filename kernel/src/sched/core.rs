@@ -67,6 +67,7 @@ fn wakeup_preempt(rq: &RunQueue) {
 ///
 /// Linux: wake_up_new_task() in kernel/sched/core.c
 pub fn wake_up_new_task(p: Arc<TaskStruct>) {
+    crate::trace::trace(crate::trace::TraceEvent::WakeupNew { pid: p.pid() });
     p.state.store(TASK_RUNNING, Ordering::Release);
     let mut rq = select_task_rq(&p).lock();
     activate_task(&mut rq, p);
@@ -185,6 +186,10 @@ fn __schedule(preempt: bool) {
             );
         }
         rq.nr_switches += 1;
+        crate::trace::trace(crate::trace::TraceEvent::Switch {
+            prev: prev.pid(),
+            next: next.pid(),
+        });
         next.se.nr_switches.fetch_add(1, Ordering::Relaxed);
         context_switch(rq, prev, next);
         finish_task_switch();

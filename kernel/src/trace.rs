@@ -1,0 +1,106 @@
+//! The lifecycle timeline: tracepoints named as Linux's sched events,
+//! recorded with timestamps into a buffer and printed as `trace:` lines at
+//! power-off, when the kernel was booted with `trace`. The runner's
+//! `--trace FILE` turns them into a Chrome trace for ui.perfetto.dev.
+//!
+//! Linux: include/trace/events/sched.h, kernel/trace/ (the ring buffer)
+//! Differs: a bounded vector instead of the per-CPU ring buffer, and the
+//! events are printed, not read through tracefs.
+
+use crate::arch::sync::SpinLock;
+use crate::pid::PidNr;
+use alloc::vec::Vec;
+use core::fmt::Write;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+/// Events kept; later ones are dropped and counted.
+const TRACE_CAPACITY: usize = 32768;
+
+/// A lifecycle event (Linux: the sched_* tracepoints; the fields are named
+/// as the tracepoints' fields).
+#[derive(Clone, Copy, Debug)]
+#[allow(missing_docs)]
+pub enum TraceEvent {
+    /// `parent` created `child` (sched_process_fork).
+    Fork { parent: PidNr, child: PidNr },
+    /// `pid` replaced its program (sched_process_exec).
+    Exec { pid: PidNr },
+    /// A new task became runnable (sched_wakeup_new).
+    WakeupNew { pid: PidNr },
+    /// The CPU went from `prev` to `next` (sched_switch).
+    Switch { prev: PidNr, next: PidNr },
+    /// `pid` exited with wait status `code` (sched_process_exit).
+    Exit { pid: PidNr, code: i32 },
+    /// `parent` collected `pid` with wait4 (sched_process_wait).
+    Wait { parent: PidNr, pid: PidNr },
+    /// `pid` was released (sched_process_free).
+    Free { pid: PidNr },
+    /// `pid` was adopted by `reaper` (ours: Linux has no tracepoint here).
+    Reparent { pid: PidNr, reaper: PidNr },
+}
+
+struct Record {
+    ns: u64,
+    event: TraceEvent,
+    comm: crate::task::Comm,
+}
+
+static ENABLED: AtomicBool = AtomicBool::new(false);
+static BUFFER: SpinLock<Vec<Record>> = SpinLock::new(Vec::new());
+
+/// Starts recording if the command line asks for it (`trace`).
+pub fn trace_init() {
+    if crate::params::param("trace").is_some()
+        && BUFFER.lock().try_reserve_exact(TRACE_CAPACITY).is_ok()
+    {
+        ENABLED.store(true, Ordering::Release);
+    }
+}
+
+/// Records `event` for the running task (Linux: trace_sched_*()).
+pub fn trace(event: TraceEvent) {
+    if !ENABLED.load(Ordering::Acquire) {
+        return;
+    }
+    let comm = crate::arch::percpu::with_current(|t| t.map(|t| t.comm_lossy()).unwrap_or_default());
+    let ns = crate::arch::time::ktime_get_ns();
+    let mut buffer = BUFFER.lock();
+    if buffer.len() < buffer.capacity() {
+        buffer.push(Record { ns, event, comm });
+    }
+}
+
+/// Prints every recorded event as a `trace:` line: time in µs, the Linux
+/// event name, the current task's name, then key=value fields.
+pub fn trace_dump() {
+    if !ENABLED.swap(false, Ordering::AcqRel) {
+        return;
+    }
+    let records = core::mem::take(&mut *BUFFER.lock());
+    for r in &records {
+        let mut line = alloc::string::String::new();
+        let _ = write!(line, "trace: {} ", r.ns / 1000);
+        let _ = match r.event {
+            TraceEvent::Fork { parent, child } => {
+                write!(line, "sched_process_fork parent={parent} child={child}")
+            }
+            TraceEvent::Exec { pid } => write!(line, "sched_process_exec pid={pid}"),
+            TraceEvent::WakeupNew { pid } => write!(line, "sched_wakeup_new pid={pid}"),
+            TraceEvent::Switch { prev, next } => {
+                write!(line, "sched_switch prev={prev} next={next}")
+            }
+            TraceEvent::Exit { pid, code } => {
+                write!(line, "sched_process_exit pid={pid} code={code}")
+            }
+            TraceEvent::Wait { parent, pid } => {
+                write!(line, "sched_process_wait parent={parent} pid={pid}")
+            }
+            TraceEvent::Free { pid } => write!(line, "sched_process_free pid={pid}"),
+            TraceEvent::Reparent { pid, reaper } => {
+                write!(line, "reparent pid={pid} reaper={reaper}")
+            }
+        };
+        let _ = write!(line, " comm={}", r.comm.as_str().replace(' ', "_"));
+        crate::kprintln!("{line}");
+    }
+}
