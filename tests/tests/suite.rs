@@ -116,12 +116,18 @@ fn init_exit_is_reported(ctx: &Ctx) -> Result<(), Failure> {
     expect_exit(&run, Exit::Failure)
 }
 
-/// The tour `make run` starts with, non-interactively: every step prints its line.
-fn tour_runs(ctx: &Ctx) -> Result<(), Failure> {
+/// An initramfs with the tour as /init and busybox's echo, which it execs.
+fn tour_initramfs() -> std::io::Result<tempfile::TempDir> {
     let root = tempfile::tempdir()?;
     user::add_busybox(root.path())?;
     std::os::unix::fs::symlink("busybox", root.path().join("bin/echo"))?;
     user::compile_demo("tour", &root.path().join("init"))?;
+    Ok(root)
+}
+
+/// The tour `make run` starts with, non-interactively: every step prints its line.
+fn tour_runs(ctx: &Ctx) -> Result<(), Failure> {
+    let root = tour_initramfs()?;
     let run = ctx.boot(&Boot::bios("--no-shell").initrd(root.path()))?;
     for line in [
         "tour: this is /init, pid 1",
@@ -144,10 +150,7 @@ fn tour_runs(ctx: &Ctx) -> Result<(), Failure> {
 /// process created has one fork and (unless still alive) one exit; whoever
 /// reaped a child is its fork parent or the reaper it was handed to.
 fn tour_trace(ctx: &Ctx) -> Result<(), Failure> {
-    let root = tempfile::tempdir()?;
-    user::add_busybox(root.path())?;
-    std::os::unix::fs::symlink("busybox", root.path().join("bin/echo"))?;
-    user::compile_demo("tour", &root.path().join("init"))?;
+    let root = tour_initramfs()?;
     let run = ctx.boot(&Boot::bios("--no-shell trace").initrd(root.path()))?;
     expect_exit(&run, Exit::Success)?;
     let events = boot::trace::parse(&run.serial);
