@@ -67,6 +67,10 @@ pub struct RunSpec {
     pub gdb: bool,
     /// Where the serial console goes.
     pub console: Console,
+    /// Keystrokes for a captured console: each time the output shows the
+    /// marker, type the bytes (in order; each marker is searched after the
+    /// previous one).
+    pub input: Vec<(String, Vec<u8>)>,
 }
 
 impl RunSpec {
@@ -81,6 +85,7 @@ impl RunSpec {
             memory_mib: 256,
             gdb: false,
             console: Console::Captured { echo: false },
+            input: Vec::new(),
         }
     }
 }
@@ -150,10 +155,15 @@ pub fn run_qemu(spec: &RunSpec) -> io::Result<Outcome> {
         io::ErrorKind::NotFound => io::Error::new(e.kind(), format!("{QEMU} not found: {INSTALL}")),
         _ => io::Error::new(e.kind(), format!("starting {QEMU}: {e}")),
     })?;
-    let reader = child
-        .stdout
-        .take()
-        .map(|out| thread::spawn(move || read_serial(out, echo)));
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let reader = child.stdout.take().map(|out| {
+        let seen = seen.clone();
+        thread::spawn(move || read_serial(out, echo, &seen))
+    });
+    if let Some(stdin) = child.stdin.take() {
+        let (input, seen) = (spec.input.clone(), seen.clone());
+        thread::spawn(move || type_input(stdin, &input, &seen));
+    }
     let graceful = spec.console == Console::Interactive;
     let status = wait(&mut child, spec.timeout, graceful)?;
     let elapsed = start.elapsed();
@@ -196,7 +206,11 @@ fn command(spec: &RunSpec, cmdline: &Path) -> Command {
         Console::Interactive => qemu.args(["-serial", "mon:stdio"]),
         Console::Captured { .. } => qemu
             .args(["-serial", "stdio"])
-            .stdin(Stdio::null())
+            .stdin(if spec.input.is_empty() {
+                Stdio::null()
+            } else {
+                Stdio::piped()
+            })
             .stdout(Stdio::piped()),
     };
     qemu
@@ -212,17 +226,46 @@ fn decode(status: ExitStatus) -> Exit {
 }
 
 /// Collects COM1 output until QEMU closes its end, copying it to stdout if `echo`.
-fn read_serial(mut out: ChildStdout, echo: bool) -> Vec<u8> {
+fn read_serial(mut out: ChildStdout, echo: bool, seen: &std::sync::Mutex<Vec<u8>>) -> Vec<u8> {
     let mut serial = Vec::new();
     let mut chunk = [0; 4096];
     while let Ok(n @ 1..) = out.read(&mut chunk) {
         serial.extend_from_slice(&chunk[..n]);
+        if let Ok(mut seen) = seen.lock() {
+            seen.extend_from_slice(&chunk[..n]);
+        }
         if echo {
             let mut stdout = io::stdout().lock();
             let _ = stdout.write_all(&chunk[..n]).and_then(|()| stdout.flush());
         }
     }
     serial
+}
+
+/// Types each input once its marker has appeared in the serial output.
+fn type_input(
+    mut stdin: std::process::ChildStdin,
+    input: &[(String, Vec<u8>)],
+    seen: &std::sync::Mutex<Vec<u8>>,
+) {
+    let mut from = 0;
+    for (marker, bytes) in input {
+        loop {
+            let found = seen.lock().ok().and_then(|seen| {
+                let text = String::from_utf8_lossy(&seen[from.min(seen.len())..]).into_owned();
+                text.find(marker.as_str())
+                    .map(|at| from + at + marker.len())
+            });
+            if let Some(end) = found {
+                from = end;
+                break;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        if stdin.write_all(bytes).and_then(|()| stdin.flush()).is_err() {
+            return;
+        }
+    }
 }
 
 /// Waits for QEMU to exit; returns `None` if it had to be stopped at the timeout.

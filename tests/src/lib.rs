@@ -52,6 +52,8 @@ pub struct Boot {
     pub initrd: Option<PathBuf>,
     /// QEMU is killed after this long.
     pub timeout: Duration,
+    /// Keystrokes on the serial console: (wait for this output, then type these bytes).
+    pub input: Vec<(String, Vec<u8>)>,
 }
 
 impl Boot {
@@ -62,6 +64,7 @@ impl Boot {
             cmdline: cmdline.into(),
             initrd: None,
             timeout: DEFAULT_TIMEOUT,
+            input: Vec::new(),
         }
     }
 
@@ -79,6 +82,12 @@ impl Boot {
             initrd: Some(initrd.into()),
             ..self
         }
+    }
+
+    /// The same boot, typing `keys` on the console once `marker` shows up.
+    pub fn type_after(mut self, marker: &str, keys: &[u8]) -> Self {
+        self.input.push((marker.into(), keys.into()));
+        self
     }
 
     /// The same boot with another timeout.
@@ -99,6 +108,7 @@ impl Boot {
         let mut run = boot::RunSpec::new(image, self.firmware);
         run.cmdline.clone_from(&self.cmdline);
         run.timeout = Some(self.timeout);
+        run.input.clone_from(&self.input);
         boot::run_qemu(&run).map_err(|e| format!("running QEMU: {e}"))
     }
 }

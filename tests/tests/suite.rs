@@ -30,6 +30,7 @@ const SCENARIOS: &[Scenario] = &[
     ("init::an_exiting_init_is_reported_and_fails_the_run", init_exit_is_reported),
     ("tour::the_guided_tour_runs_every_step_to_the_end", tour_runs),
     ("shell::busybox_ash_runs_programs_pipelines_and_substitutions", busybox_shell),
+    ("shell::ctrl_c_ends_the_foreground_sleep_and_the_shell_survives", ctrl_c_in_the_shell),
     ("trace::the_tour_timeline_has_a_fork_and_an_exit_per_process", tour_trace),
     ("docs::every_linux_function_in_a_doc_comment_is_in_the_readme_map", concept_map_is_complete),
     ("docs::the_map_check_fails_when_a_function_is_missing", concept_map_check_can_fail),
@@ -272,6 +273,30 @@ fn concept_map_check_can_fail(_: &Ctx) -> Result<(), Failure> {
             "removing copy_process() from the map went unnoticed",
         )),
     }
+}
+
+/// Interactive ash on the console: Ctrl-C (SIGINT to the terminal's
+/// foreground process group) ends `sleep`, and the shell carries on.
+fn ctrl_c_in_the_shell(ctx: &Ctx) -> Result<(), Failure> {
+    let root = tempfile::tempdir()?;
+    init_script(
+        root.path(),
+        "#!/bin/sh\necho shell-ready\nexec /bin/sh -i\n",
+    )?;
+    // ash asks the terminal where the cursor is (ESC [6n); answer like one.
+    // ash asks the terminal where the cursor is (ESC [6n) before each
+    // prompt; answer like a terminal, then type the next line.
+    const ASKS: &str = "\x1b[6n";
+    let boot = Boot::bios("")
+        .initrd(root.path())
+        .type_after(ASKS, b"\x1b[1;1Recho sta''rted; sleep 30\r")
+        .type_after("started\r\n", b"\x03")
+        .type_after(ASKS, b"\x1b[1;1Recho after-ctrl-c:$?\r")
+        .type_after(ASKS, b"\x1b[1;1R/bin/busybox poweroff -f\r")
+        .timeout(60);
+    let run = ctx.boot(&boot)?;
+    expect_line(&run, "after-ctrl-c:130")?;
+    expect_exit(&run, Exit::Success)
 }
 
 fn null_dereference(ctx: &Ctx) -> Result<(), Failure> {
