@@ -59,17 +59,10 @@ fn group_exit_code(exit_code: i32) -> i32 {
 
 fn kill_other_threads() {
     let me = current();
-    let others: Vec<Arc<TaskStruct>> = {
-        let tasklist = TASKLIST_LOCK.lock();
-        tasklist
-            .tasks
-            .iter()
-            .filter(|t| t.tgid() == me.tgid() && !Arc::ptr_eq(t, &me))
-            .cloned()
-            .collect()
-    };
-    for t in others {
-        crate::signal::send_sig(crate::signal::SIGKILL, &t);
+    for t in crate::fork::thread_group(me.tgid()) {
+        if !Arc::ptr_eq(&t, &me) {
+            crate::signal::send_sig(crate::signal::SIGKILL, &t);
+        }
     }
 }
 

@@ -5,24 +5,23 @@
 //! Not modelled: cgroups, namespaces, ptrace, seccomp, io_uring, audit,
 //! perf, NUMA placement, credentials (every task is root).
 
-use crate::arch::kernel::process_64::{ThreadStruct, copy_thread};
-use crate::arch::sync::{LockedBy, SpinLock};
+use crate::arch::kernel::process_64::copy_thread;
+use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
 use crate::fs::fdtable::{FilesStruct, dup_fd};
 use crate::fs::fs_struct::copy_fs_struct;
 use crate::mm::vmalloc::{KernelStack, MAX_STACKS, THREAD_SIZE};
 use crate::pid::{PidNr, alloc_pid};
-use crate::sched::SchedEntity;
 use crate::sched::core::{sched_fork, wake_up_new_task};
-use crate::signal::{SigPending, SighandStruct, SignalStruct};
+use crate::signal::{SighandStruct, SignalStruct};
 use crate::task::{
-    Comm, Family, PF_FORKNOEXEC, PF_IDLE, PF_KTHREAD, PF_SUPERPRIV, TaskStruct, ThreadFn, current,
+    Comm, PF_FORKNOEXEC, PF_IDLE, PF_KTHREAD, PF_SUPERPRIV, TaskStruct, ThreadFn, current,
     set_task_stack_end_magic,
 };
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use bitflags::bitflags;
-use core::sync::atomic::{AtomicI32, AtomicU32, Ordering};
+use core::sync::atomic::Ordering;
 
 bitflags! {
     /// What a new task shares with its creator (Linux: CLONE_* in
@@ -138,6 +137,30 @@ pub static TASKLIST_LOCK: SpinLock<TaskList> = SpinLock::new(TaskList {
     total_forks: 0,
     max_threads: 20,
 });
+
+/// Every thread of the process `tgid` (Linux: for_each_thread()).
+pub fn thread_group(tgid: PidNr) -> Vec<Arc<TaskStruct>> {
+    let tasklist = TASKLIST_LOCK.lock();
+    tasklist
+        .tasks
+        .iter()
+        .filter(|t| t.tgid() == tgid)
+        .cloned()
+        .collect()
+}
+
+/// Every process (group leader) in process group `pgrp`.
+///
+/// Linux: do_each_pid_task(PIDTYPE_PGID) in include/linux/pid.h
+pub fn process_group(pgrp: PidNr) -> Vec<Arc<TaskStruct>> {
+    let tasklist = TASKLIST_LOCK.lock();
+    tasklist
+        .tasks
+        .iter()
+        .filter(|t| t.pid() == t.tgid() && t.signal().pgrp.load(Ordering::Relaxed) == pgrp)
+        .cloned()
+        .collect()
+}
 
 /// Sizes threads-max so that kernel stacks use at most 1/8 of memory.
 ///
@@ -482,37 +505,11 @@ fn check_clone_flags(flags: CloneFlags) -> Result<(), Errno> {
 fn dup_task_struct(orig: &TaskStruct, args: &KernelCloneArgs) -> Result<Arc<TaskStruct>, Errno> {
     let stack = KernelStack::alloc()?;
     let comm = args.name.map_or_else(|| orig.comm(), Comm::new);
-    let tsk = Arc::try_new(TaskStruct {
-        state: AtomicU32::new(orig.state()),
-        flags: AtomicU32::new(orig.flags()),
-        exit_state: AtomicU32::new(0),
-        exit_code: AtomicI32::new(0),
-        exit_signal: AtomicI32::new(0),
-        se: SchedEntity::default(),
-        pid: AtomicI32::new(0),
-        tgid: AtomicI32::new(0),
-        thread_pid: SpinLock::new(None),
-        family: LockedBy::new(Family::default()),
-        comm: SpinLock::new(comm),
-        mm: SpinLock::new(None),
-        files: SpinLock::new(None),
-        fs: SpinLock::new(None),
-        sighand: SpinLock::new(None),
-        signal: spin::Once::new(),
-        pending: SigPending::default(),
-        blocked: core::sync::atomic::AtomicU64::new(orig.blocked.load(Ordering::Relaxed)),
-        vfork_done: SpinLock::new(None),
-        stack: Some(stack),
-        thread: ThreadStruct::new(),
-        thread_fn: SpinLock::new(args.fn_.clone()),
-        worker_private: SpinLock::new(None),
-        saved_sigmask: SpinLock::new(None),
-        set_child_tid: Default::default(),
-        clear_child_tid: Default::default(),
-        fail_nth: Default::default(),
-        start_time: crate::arch::time::ktime_get_ns(),
-    })
-    .map_err(|_| Errno::ENOMEM)?;
+    let tsk = TaskStruct::new(comm, orig.state(), orig.flags(), Some(stack));
+    tsk.blocked
+        .store(orig.blocked.load(Ordering::Relaxed), Ordering::Relaxed);
+    *tsk.thread_fn.lock() = args.fn_.clone();
+    let tsk = Arc::try_new(tsk).map_err(|_| Errno::ENOMEM)?;
     set_task_stack_end_magic(&tsk);
     Ok(tsk)
 }

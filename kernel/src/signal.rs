@@ -244,7 +244,11 @@ fn sig_task_ignored(t: &TaskStruct, sig: i32) -> bool {
         .lock()
         .as_ref()
         .map_or(SIG_IGN, |sh| sh.get(sig).handler);
-    handler == SIG_IGN || (handler == SIG_DFL && sig == SIGCHLD)
+    let unkillable = t
+        .signal
+        .get()
+        .is_some_and(|s| s.unkillable.load(Ordering::Relaxed));
+    handler == SIG_IGN || (handler == SIG_DFL && (sig == SIGCHLD || unkillable))
 }
 
 /// Queues `sig` for `t` and wakes it if it sleeps interruptibly.
@@ -397,16 +401,7 @@ pub const SA_RESTART: u64 = 0x1000_0000;
 
 /// Sends `sig` to every thread of `t`'s process (Linux: group_send_sig_info()).
 pub fn group_send_sig(sig: i32, t: &Arc<TaskStruct>) {
-    let tgid = t.tgid();
-    let threads: alloc::vec::Vec<_> = {
-        let tasklist = crate::fork::TASKLIST_LOCK.lock();
-        tasklist
-            .tasks
-            .iter()
-            .filter(|x| x.tgid() == tgid)
-            .cloned()
-            .collect()
-    };
+    let threads = crate::fork::thread_group(t.tgid());
     match sig {
         SIGKILL => threads.iter().for_each(|x| send_sig(sig, x)),
         _ => send_sig(
@@ -586,47 +581,35 @@ pub fn sys_kill(pid: i32, sig: i32) -> crate::syscall::SysResult {
         return Err(Errno::EINVAL);
     }
     let me = crate::task::current();
-    let targets: alloc::vec::Vec<Arc<TaskStruct>> = {
-        let tasklist = crate::fork::TASKLIST_LOCK.lock();
-        let leaders = tasklist.tasks.iter().filter(|t| t.pid() == t.tgid());
-        match pid {
-            p if p > 0 => leaders.filter(|t| t.tgid() == p).cloned().collect(),
-            0 => {
-                let pgrp = me.signal().pgrp.load(Ordering::Relaxed);
-                leaders
-                    .filter(|t| t.signal().pgrp.load(Ordering::Relaxed) == pgrp)
-                    .cloned()
-                    .collect()
-            }
-            -1 => leaders
-                .filter(|t| t.pid() > 1 && t.tgid() != me.tgid() && !t.is_kthread())
-                .cloned()
-                .collect(),
-            p => leaders
-                .filter(|t| t.signal().pgrp.load(Ordering::Relaxed) == -p)
-                .cloned()
-                .collect(),
+    let targets: alloc::vec::Vec<Arc<TaskStruct>> = match pid {
+        p if p > 0 => crate::fork::thread_group(p)
+            .into_iter()
+            .filter(|t| t.pid() == p)
+            .collect(),
+        0 => crate::fork::process_group(me.signal().pgrp.load(Ordering::Relaxed)),
+        -1 => {
+            let tasklist = crate::fork::TASKLIST_LOCK.lock();
+            let others = |t: &&Arc<TaskStruct>| {
+                t.pid() == t.tgid() && t.pid() > 1 && t.tgid() != me.tgid() && !t.is_kthread()
+            };
+            tasklist.tasks.iter().filter(others).cloned().collect()
         }
+        p => crate::fork::process_group(-p),
     };
     if targets.is_empty() {
         return Err(Errno::ESRCH);
     }
     if sig != 0 {
-        for t in &targets {
-            if t.signal().unkillable.load(Ordering::Relaxed)
-                && t.sighand
-                    .lock()
-                    .as_ref()
-                    .is_some_and(|sh| sh.get(sig).handler == SIG_DFL)
-            {
-                continue;
-            }
-            if t.exit_state() == 0 {
-                group_send_sig(sig, t);
-            }
-        }
+        kill_processes(&targets, sig);
     }
     Ok(0)
+}
+
+/// Sends `sig` to each process that has not exited yet.
+fn kill_processes(targets: &[Arc<TaskStruct>], sig: i32) {
+    for t in targets.iter().filter(|t| t.exit_state() == 0) {
+        group_send_sig(sig, t);
+    }
 }
 
 static PAUSE_WAIT: crate::sched::wait::WaitQueueHead = crate::sched::wait::WaitQueueHead::new();
@@ -660,20 +643,7 @@ pub fn sys_rt_sigsuspend(unewset: u64, sigsetsize: u64) -> crate::syscall::SysRe
 
 /// Sends `sig` to every process in group `pgrp` (Linux: kill_pgrp()).
 pub fn kill_pgrp(pgrp: i32, sig: i32) {
-    let targets: alloc::vec::Vec<Arc<TaskStruct>> = {
-        let tasklist = crate::fork::TASKLIST_LOCK.lock();
-        tasklist
-            .tasks
-            .iter()
-            .filter(|t| t.pid() == t.tgid() && t.signal().pgrp.load(Ordering::Relaxed) == pgrp)
-            .cloned()
-            .collect()
-    };
-    for t in &targets {
-        if t.exit_state() == 0 {
-            group_send_sig(sig, t);
-        }
-    }
+    kill_processes(&crate::fork::process_group(pgrp), sig);
 }
 
 /// Sends `sig` to one thread (tgid 0 or -1: any group).

@@ -43,12 +43,7 @@ pub fn sys_setpgid(pid: i32, pgid: i32) -> SysResult {
     if pgid < 0 {
         return Err(Errno::EINVAL);
     }
-    let me = current();
-    let target = if pid == 0 || pid == me.tgid() {
-        me.clone()
-    } else {
-        find_task_by_vpid(pid).ok_or(Errno::ESRCH)?
-    };
+    let target = task_or_current(pid)?;
     let pgid = if pgid == 0 { target.tgid() } else { pgid };
     let sig = target.signal();
     if sig.session.load(Ordering::Relaxed) == target.tgid()
@@ -60,13 +55,19 @@ pub fn sys_setpgid(pid: i32, pgid: i32) -> SysResult {
     Ok(0)
 }
 
+/// The task `pid` names, or the caller for 0 (Linux: the `pid ?
+/// find_task_by_vpid(pid) : current` idiom of kernel/sys.c).
+fn task_or_current(pid: i32) -> Result<alloc::sync::Arc<crate::task::TaskStruct>, Errno> {
+    if pid == 0 {
+        Ok(current())
+    } else {
+        find_task_by_vpid(pid).ok_or(Errno::ESRCH)
+    }
+}
+
 /// Linux: SYSCALL_DEFINE1(getpgid) in kernel/sys.c
 pub fn sys_getpgid(pid: i32) -> SysResult {
-    let task = if pid == 0 {
-        current()
-    } else {
-        find_task_by_vpid(pid).ok_or(Errno::ESRCH)?
-    };
+    let task = task_or_current(pid)?;
     Ok(task.signal().pgrp.load(Ordering::Relaxed) as u64)
 }
 
@@ -86,11 +87,7 @@ pub fn sys_setsid() -> SysResult {
 
 /// Linux: SYSCALL_DEFINE1(getsid) in kernel/sys.c
 pub fn sys_getsid(pid: i32) -> SysResult {
-    let task = if pid == 0 {
-        current()
-    } else {
-        find_task_by_vpid(pid).ok_or(Errno::ESRCH)?
-    };
+    let task = task_or_current(pid)?;
     Ok(task.signal().session.load(Ordering::Relaxed) as u64)
 }
 

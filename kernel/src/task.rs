@@ -187,6 +187,41 @@ pub struct TaskStruct {
 }
 
 impl TaskStruct {
+    /// A task with nothing attached yet: no pid, parent, resources or
+    /// signals. dup_task_struct and init_task fill in the rest.
+    pub fn new(comm: Comm, state: u32, flags: u32, stack: Option<KernelStack>) -> TaskStruct {
+        TaskStruct {
+            state: AtomicU32::new(state),
+            flags: AtomicU32::new(flags),
+            exit_state: AtomicU32::new(0),
+            exit_code: AtomicI32::new(0),
+            exit_signal: AtomicI32::new(0),
+            se: SchedEntity::default(),
+            pid: AtomicI32::new(0),
+            tgid: AtomicI32::new(0),
+            thread_pid: SpinLock::new(None),
+            family: LockedBy::new(Family::default()),
+            comm: SpinLock::new(comm),
+            mm: SpinLock::new(None),
+            files: SpinLock::new(None),
+            fs: SpinLock::new(None),
+            sighand: SpinLock::new(None),
+            signal: spin::Once::new(),
+            pending: SigPending::default(),
+            blocked: Default::default(),
+            saved_sigmask: SpinLock::new(None),
+            vfork_done: SpinLock::new(None),
+            stack,
+            thread: ThreadStruct::new(),
+            thread_fn: SpinLock::new(None),
+            worker_private: SpinLock::new(None),
+            set_child_tid: Default::default(),
+            clear_child_tid: Default::default(),
+            fail_nth: Default::default(),
+            start_time: crate::arch::time::ktime_get_ns(),
+        }
+    }
+
     /// The task's pid (Linux: `task_pid_nr`).
     pub fn pid(&self) -> PidNr {
         self.pid.load(Ordering::Relaxed)

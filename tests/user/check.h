@@ -141,11 +141,12 @@ static inline int on_lifecycle(void)
 	return uname(&u) == 0 && strstr(u.release, "lifecycle") != NULL;
 }
 
-/* MemFree from /proc/meminfo, in kB; -1 if it cannot be read. */
-static inline long memfree_kb(void)
+/* The number after `key` in a /proc file such as /proc/meminfo; -1 if it
+ * cannot be read. */
+static inline long proc_number(const char *path, const char *key)
 {
 	char buf[4096];
-	int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	ssize_t n = read(fd, buf, sizeof buf - 1);
@@ -153,8 +154,14 @@ static inline long memfree_kb(void)
 	if (n <= 0)
 		return -1;
 	buf[n] = '\0';
-	char *line = strstr(buf, "MemFree:");
-	return line ? strtol(line + strlen("MemFree:"), NULL, 10) : -1;
+	char *line = strstr(buf, key);
+	return line ? strtol(line + strlen(key), NULL, 10) : -1;
+}
+
+/* MemFree from /proc/meminfo, in kB; -1 if it cannot be read. */
+static inline long memfree_kb(void)
+{
+	return proc_number("/proc/meminfo", "MemFree:");
 }
 
 static inline void sleep_ms(long ms)

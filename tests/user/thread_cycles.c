@@ -87,17 +87,7 @@ static void expect_outcome(const char *name, int n, const struct outcome *o)
 /* nr_free_pages from /proc/vmstat; -1 if it cannot be read. */
 static long vmstat_free_pages(void)
 {
-	char buf[4096];
-	int fd = open("/proc/vmstat", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	char *line = strstr(buf, "nr_free_pages ");
-	return line ? strtol(line + strlen("nr_free_pages "), NULL, 10) : -1;
+	return proc_number("/proc/vmstat", "nr_free_pages ");
 }
 
 struct free_memory {

@@ -171,14 +171,10 @@ fn setup_stack_vma(mm: &MmStruct, brk: u64) -> Result<(), Errno> {
 /// # Errors
 /// `EAGAIN` when the process is already exiting as a group.
 fn de_thread(tsk: &Arc<crate::task::TaskStruct>) -> Result<(), Errno> {
-    let others = || -> alloc::vec::Vec<Arc<crate::task::TaskStruct>> {
-        let tasklist = crate::fork::TASKLIST_LOCK.lock();
-        tasklist
-            .tasks
-            .iter()
-            .filter(|t| t.tgid() == tsk.tgid() && !Arc::ptr_eq(t, tsk))
-            .cloned()
-            .collect()
+    let others = || {
+        let mut group = crate::fork::thread_group(tsk.tgid());
+        group.retain(|t| !Arc::ptr_eq(t, tsk));
+        group
     };
     if others().is_empty() {
         return Ok(());

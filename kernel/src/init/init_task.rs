@@ -5,15 +5,11 @@
 //! Differs: Linux's init_task is a statically initialised struct; ours is
 //! built on the heap as soon as the heap exists, and is never freed.
 
-use crate::arch::kernel::process_64::ThreadStruct;
-use crate::arch::sync::{LockedBy, SpinLock};
 use crate::fs::fdtable::FilesStruct;
 use crate::fs::fs_struct::FsStruct;
-use crate::sched::SchedEntity;
-use crate::signal::{SigPending, SighandStruct, SignalStruct};
-use crate::task::{Comm, Family, PF_IDLE, PF_KTHREAD, TASK_RUNNING, TaskStruct};
+use crate::signal::{SighandStruct, SignalStruct};
+use crate::task::{Comm, PF_IDLE, PF_KTHREAD, TASK_RUNNING, TaskStruct};
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicI32, AtomicU32};
 use spin::Once;
 
 static INIT_TASK: Once<Arc<TaskStruct>> = Once::new();
@@ -27,37 +23,16 @@ pub fn init_task() -> &'static Arc<TaskStruct> {
 /// all of which its children inherit.
 pub fn init_task_init() -> &'static Arc<TaskStruct> {
     INIT_TASK.call_once(|| {
-        let signal = Once::new();
-        signal.call_once(|| Arc::new(SignalStruct::default()));
-        Arc::new(TaskStruct {
-            state: AtomicU32::new(TASK_RUNNING),
-            flags: AtomicU32::new(PF_KTHREAD | PF_IDLE),
-            exit_state: AtomicU32::new(0),
-            exit_code: AtomicI32::new(0),
-            exit_signal: AtomicI32::new(0),
-            se: SchedEntity::default(),
-            pid: AtomicI32::new(0),
-            tgid: AtomicI32::new(0),
-            thread_pid: SpinLock::new(None),
-            family: LockedBy::new(Family::default()),
-            comm: SpinLock::new(Comm::new("swapper/0")),
-            mm: SpinLock::new(None),
-            files: SpinLock::new(Some(Arc::new(FilesStruct::default()))),
-            fs: SpinLock::new(Some(FsStruct::new_root().expect("memory at boot"))),
-            sighand: SpinLock::new(Some(Arc::new(SighandStruct::new()))),
-            signal,
-            pending: SigPending::default(),
-            blocked: Default::default(),
-            vfork_done: SpinLock::new(None),
-            stack: None,
-            thread: ThreadStruct::new(),
-            thread_fn: SpinLock::new(None),
-            worker_private: SpinLock::new(None),
-            saved_sigmask: SpinLock::new(None),
-            set_child_tid: Default::default(),
-            clear_child_tid: Default::default(),
-            fail_nth: Default::default(),
-            start_time: 0,
-        })
+        let task = TaskStruct::new(
+            Comm::new("swapper/0"),
+            TASK_RUNNING,
+            PF_KTHREAD | PF_IDLE,
+            None,
+        );
+        task.signal.call_once(|| Arc::new(SignalStruct::default()));
+        *task.files.lock() = Some(Arc::new(FilesStruct::default()));
+        *task.fs.lock() = Some(FsStruct::new_root().expect("memory at boot"));
+        *task.sighand.lock() = Some(Arc::new(SighandStruct::new()));
+        Arc::new(task)
     })
 }
