@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs what `make run` and `make test` need, if it is missing: the Rust
 # toolchain pinned in rust-toolchain.toml, and QEMU, OVMF, musl-gcc, a static
-# busybox and cpio from Debian packages. Quiet and quick when all is there;
+# busybox, cpio and gdb from Debian packages. Quiet and quick when all is there;
 # runs `apt-get update` only when a package has to be installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(qemu-system-x86 ovmf musl-tools busybox-static cpio)
+packages=(qemu-system-x86 ovmf musl-tools busybox-static cpio gdb)
 
 # RUSTUP_AUTO_INSTALL=0 is set on the project's machines, so the pinned
 # toolchain is installed here, explicitly, from rust-toolchain.toml.
@@ -35,6 +35,7 @@ setup_packages() {
         command -v musl-gcc >/dev/null || missing+=(musl-gcc)
         command -v busybox >/dev/null || missing+=(busybox)
         command -v cpio >/dev/null || missing+=(cpio)
+        command -v gdb >/dev/null || missing+=(gdb)
         if ((${#missing[@]})); then
             echo "setup: missing ${missing[*]}; on Debian: apt-get install -y ${packages[*]}" >&2
             exit 1

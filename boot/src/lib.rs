@@ -14,6 +14,7 @@
 //! ```
 
 pub mod cpio;
+pub mod gdb;
 mod image;
 mod qemu;
 pub mod trace;

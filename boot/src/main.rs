@@ -83,7 +83,7 @@ fn run(options: &Options) -> std::io::Result<Exit> {
     run.timeout = options.timeout;
     run.smp = options.smp;
     run.memory_mib = options.memory_mib;
-    run.gdb = options.gdb;
+    run.gdb_port = options.gdb.then_some(boot::gdb::DEFAULT_PORT);
     run.console = match std::io::stdin().is_terminal() {
         true => Console::Interactive,
         false => Console::Captured { echo: true },
@@ -106,16 +106,21 @@ fn run(options: &Options) -> std::io::Result<Exit> {
     Ok(boot::run_qemu(&run)?.exit)
 }
 
-/// Says how to attach gdb. The kernel is linked at 0 and placed by the
-/// bootloader, so gdb needs its symbols at that offset; the bootloader prints
-/// it on the serial line as `virtual_address_offset: 0x...`.
+/// Says how to attach gdb: the command line that loads the kernel's symbols
+/// where the bootloader will place them, and the `lx-ps` helper.
 fn print_gdb_help(elf: &std::path::Path) {
-    let elf = elf.display();
-    eprintln!("gdb: QEMU is halted, waiting for a debugger on localhost:1234");
-    eprintln!("gdb: kernel symbols: {elf}");
-    eprintln!("gdb: attach with: gdb -ex 'target remote localhost:1234'");
-    eprintln!("gdb: then, with OFFSET from the serial line `virtual_address_offset: OFFSET`:");
-    eprintln!("gdb:   add-symbol-file {elf} -o OFFSET");
+    let port = boot::gdb::DEFAULT_PORT;
+    let args: Vec<String> = boot::gdb::gdb_args(elf, port)
+        .into_iter()
+        .map(|a| match a.contains(' ') {
+            true => format!("'{a}'"),
+            false => a,
+        })
+        .collect();
+    eprintln!("gdb: QEMU is halted, waiting for a debugger on localhost:{port}");
+    eprintln!("gdb: in another terminal, run:");
+    eprintln!("gdb {}", args.join(" "));
+    eprintln!("gdb: then e.g. `hbreak kernel::fork::copy_process`, `continue`, `lx-ps`");
 }
 
 /// Parses the flags; `Ok(None)` means `--help`.

@@ -63,8 +63,8 @@ pub struct RunSpec {
     pub smp: u32,
     /// Guest memory in MiB.
     pub memory_mib: u32,
-    /// Start halted with a gdb stub on localhost:1234 (`-s -S`).
-    pub gdb: bool,
+    /// Start halted with a gdb stub on this localhost port (`-gdb tcp::PORT -S`).
+    pub gdb_port: Option<u16>,
     /// Where the serial console goes.
     pub console: Console,
     /// Keystrokes for a captured console: each time the output shows the
@@ -83,7 +83,7 @@ impl RunSpec {
             timeout: None,
             smp: 1,
             memory_mib: 256,
-            gdb: false,
+            gdb_port: None,
             console: Console::Captured { echo: false },
             input: Vec::new(),
         }
@@ -199,8 +199,10 @@ fn command(spec: &RunSpec, cmdline: &Path) -> Command {
     if spec.firmware == Firmware::Uefi {
         qemu.args(["-bios", OVMF]);
     }
-    if spec.gdb {
-        qemu.args(["-s", "-S"]);
+    if let Some(port) = spec.gdb_port {
+        qemu.arg("-gdb")
+            .arg(format!("tcp:127.0.0.1:{port}"))
+            .arg("-S");
     }
     match spec.console {
         Console::Interactive => qemu.args(["-serial", "mon:stdio"]),

@@ -16,6 +16,7 @@
 //! ```
 
 pub mod docs;
+pub mod gdb;
 pub mod ktest;
 pub mod user;
 
@@ -54,6 +55,8 @@ pub struct Boot {
     pub timeout: Duration,
     /// Keystrokes on the serial console: (wait for this output, then type these bytes).
     pub input: Vec<(String, Vec<u8>)>,
+    /// Start halted, with a gdb stub on this port.
+    pub gdb_port: Option<u16>,
 }
 
 impl Boot {
@@ -65,6 +68,7 @@ impl Boot {
             initrd: None,
             timeout: DEFAULT_TIMEOUT,
             input: Vec::new(),
+            gdb_port: None,
         }
     }
 
@@ -90,6 +94,14 @@ impl Boot {
         self
     }
 
+    /// The same boot, halted until gdb connects to `port` and continues.
+    pub fn halted_for_gdb(self, port: u16) -> Self {
+        Boot {
+            gdb_port: Some(port),
+            ..self
+        }
+    }
+
     /// The same boot with another timeout.
     pub fn timeout(self, secs: u64) -> Self {
         Boot {
@@ -109,6 +121,7 @@ impl Boot {
         run.cmdline.clone_from(&self.cmdline);
         run.timeout = Some(self.timeout);
         run.input.clone_from(&self.input);
+        run.gdb_port = self.gdb_port;
         boot::run_qemu(&run).map_err(|e| format!("running QEMU: {e}"))
     }
 }

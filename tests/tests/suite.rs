@@ -32,6 +32,7 @@ const SCENARIOS: &[Scenario] = &[
     ("shell::busybox_ash_runs_programs_pipelines_and_substitutions", busybox_shell),
     ("shell::ctrl_c_ends_the_foreground_sleep_and_the_shell_survives", ctrl_c_in_the_shell),
     ("trace::the_tour_timeline_has_a_fork_and_an_exit_per_process", tour_trace),
+    ("gdb::lx_ps_lists_the_tasks_at_a_breakpoint_in_do_exit", gdb_lists_tasks),
     ("docs::every_linux_function_in_a_doc_comment_is_in_the_readme_map", concept_map_is_complete),
     ("docs::the_map_check_fails_when_a_function_is_missing", concept_map_check_can_fail),
 ];
@@ -204,6 +205,48 @@ fn tour_trace(ctx: &Ctx) -> Result<(), Failure> {
     match problems.is_empty() {
         true => Ok(()),
         false => Err(Failure::of(&run, problems.join("\n"))),
+    }
+}
+
+/// The tour halted for gdb: at the first do_exit, the helper's `lx-ps` lists
+/// swapper/0, init and kthreadd with their pids, and the exiting task running;
+/// after gdb detaches, the tour runs on to the end.
+fn gdb_lists_tasks(ctx: &Ctx) -> Result<(), Failure> {
+    let root = tour_initramfs()?;
+    let port = tests::gdb::free_port()?;
+    let halted = Boot::bios("--no-shell")
+        .initrd(root.path())
+        .halted_for_gdb(port);
+    let commands = [
+        "hbreak kernel::exit::do_exit",
+        "continue",
+        "lx-ps",
+        "detach",
+    ];
+    let (output, run) = std::thread::scope(|s| {
+        let qemu = s.spawn(|| ctx.boot(&halted));
+        let output = tests::gdb::batch(port, &commands);
+        (output, qemu.join().expect("the boot thread ends"))
+    });
+    let (output, run) = (output?, run?);
+    expect_exit(&run, Exit::Success)?;
+    let rows: Vec<(i64, &str, &str)> = output
+        .lines()
+        .filter(|l| l.starts_with("0x"))
+        .filter_map(|l| match l.split_whitespace().collect::<Vec<_>>()[..] {
+            [_, pid, _, state, comm] => Some((pid.parse().ok()?, state, comm)),
+            _ => None,
+        })
+        .collect();
+    let has = |pid: i64, state: &str, comm: &str| {
+        rows.iter().any(|&(p, s, c)| {
+            p == pid && (state.is_empty() || s == state) && (comm.is_empty() || c == comm)
+        })
+    };
+    let exiting = rows.iter().any(|&(p, s, _)| p > 2 && s == "R");
+    match has(0, "R", "swapper/0") && has(1, "", "init") && has(2, "S", "kthreadd") && exiting {
+        true => Ok(()),
+        false => Err(Failure::new(format!("gdb printed:\n{output}"))),
     }
 }
 
