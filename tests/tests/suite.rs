@@ -118,12 +118,18 @@ fn init_exit_is_reported(ctx: &Ctx) -> Result<(), Failure> {
     expect_exit(&run, Exit::Failure)
 }
 
-/// An initramfs with the tour as /init and busybox's echo, which it execs.
+/// The demos the tour runs, each also a shell command in `make run`.
+const DEMOS: &[&str] = &["cowdemo", "zombie", "orphan", "vforkdemo", "threads"];
+
+/// An initramfs with the tour as /init, its demos, and busybox's echo.
 fn tour_initramfs() -> std::io::Result<tempfile::TempDir> {
     let root = tempfile::tempdir()?;
     user::add_busybox(root.path())?;
     std::os::unix::fs::symlink("busybox", root.path().join("bin/echo"))?;
     user::compile_demo("tour", &root.path().join("init"))?;
+    for demo in DEMOS {
+        user::compile_demo(demo, &root.path().join("bin").join(demo))?;
+    }
     Ok(root)
 }
 
@@ -133,13 +139,16 @@ fn tour_runs(ctx: &Ctx) -> Result<(), Failure> {
     let run = ctx.boot(&Boot::bios("--no-shell").initrd(root.path()))?;
     for line in [
         "tour: this is /init, pid 1",
-        "tour: the child wrote 16 pages: do_wp_page() copied",
+        "cowdemo: the child wrote 16 pages: do_wp_page() copied 16 pages",
+        "in the parent, whose pages still hold 1",
         "tour: hello from the new program, same pid",
+        "/bin/echo exited with 0",
         "before wait4 its state is Z",
         "release_task() freed it, state now -",
-        "now has ppid 1 (this init)",
-        "(mm_release completed vfork_done)",
-        "tour: both threads incremented one counter to 2000",
+        "now has ppid 1 (find_new_reaper())",
+        "tour: init (pid 1) reaped orphan",
+        "(mm_release() completed vfork_done)",
+        "threads: 2 threads incremented one counter to 2000",
         "tour: kthreadd is in state S",
         "tour: done",
     ] {
