@@ -190,6 +190,24 @@ pub fn kernel_thread(f: ThreadFn, name: &'static str, flags: CloneFlags) -> Resu
     kernel_clone(&args)
 }
 
+/// Creates a task that starts in the kernel running `f` and becomes a user
+/// process by exec: init. Unlike a kernel thread it is not PF_KTHREAD, so
+/// `ps` never shows it in brackets.
+///
+/// Linux: user_mode_thread() in kernel/fork.c
+///
+/// # Errors
+/// As `kernel_clone`.
+pub fn user_mode_thread(f: ThreadFn, flags: CloneFlags) -> Result<PidNr, Errno> {
+    let args = KernelCloneArgs {
+        flags: flags | CloneFlags::CLONE_VM | CloneFlags::CLONE_UNTRACED,
+        exit_signal: crate::signal::SIGCHLD,
+        fn_: Some(f),
+        ..Default::default()
+    };
+    kernel_clone(&args)
+}
+
 /// Linux: SYSCALL_DEFINE0(fork) in kernel/fork.c
 pub fn sys_fork(regs: &crate::arch::entry::calling::PtRegs) -> crate::syscall::SysResult {
     let args = KernelCloneArgs {
@@ -397,7 +415,7 @@ pub fn copy_process(args: &KernelCloneArgs) -> Result<Arc<TaskStruct>, Errno> {
     copy_thread(
         &p.thread,
         p.stack.as_ref().expect("a new stack").top(),
-        args.kthread,
+        args.fn_.is_some(),
         &childregs,
         &parent.thread,
     );
@@ -437,11 +455,11 @@ fn check_max_threads() -> Result<(), Errno> {
 }
 
 /// The registers the child returns to user space with: the parent's, with
-/// fork's return value 0 and the new stack if one was given. Kernel threads
-/// start with none.
+/// fork's return value 0 and the new stack if one was given. Tasks that
+/// start in a kernel function (kernel threads, init) start with none.
 fn child_regs(args: &KernelCloneArgs) -> crate::arch::entry::calling::PtRegs {
     match &args.regs {
-        Some(regs) if !args.kthread => {
+        Some(regs) if args.fn_.is_none() => {
             let mut child = *regs;
             child.rax = 0;
             if args.stack != 0 {

@@ -116,9 +116,10 @@ fn kthread_exit(self_: &Kthread, result: i32) -> i32 {
     result
 }
 
-/// Entered from ret_from_fork for a kernel thread: runs its function. If
-/// the function exec'ed a program (init does), return so that the task
-/// continues in user space; otherwise exit with the function's result.
+/// Entered from ret_from_fork for a task made with a function (a kernel
+/// thread, or init from user_mode_thread): runs it. If the function exec'ed
+/// a program (init does), return so that the task continues in user space;
+/// otherwise exit with the function's result.
 ///
 /// Linux: the `fn(fn_arg)` call in ret_from_fork() (arch/x86/kernel/process.c)
 /// Differs: a Linux kthread calls do_exit itself; ours may also just return.

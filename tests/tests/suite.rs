@@ -31,6 +31,7 @@ const SCENARIOS: &[Scenario] = &[
     ("tour::the_guided_tour_runs_every_step_to_the_end", tour_runs),
     ("shell::busybox_ash_runs_programs_pipelines_and_substitutions", busybox_shell),
     ("shell::ctrl_c_ends_the_foreground_sleep_and_the_shell_survives", ctrl_c_in_the_shell),
+    ("shell::each_demo_runs_on_its_own_with_its_argument", demos_in_the_shell),
     ("trace::the_tour_timeline_has_a_fork_and_an_exit_per_process", tour_trace),
     ("gdb::lx_ps_lists_the_tasks_at_a_breakpoint_in_do_exit", gdb_lists_tasks),
     ("docs::every_linux_function_in_a_doc_comment_is_in_the_readme_map", concept_map_is_complete),
@@ -286,6 +287,46 @@ fn busybox_shell(ctx: &Ctx) -> Result<(), Failure> {
         "status: 1",
         "ps lists ",
         "wait: 137",
+    ] {
+        expect_line(&run, line)?;
+    }
+    expect_exit(&run, Exit::Success)
+}
+
+/// The demos as a learner runs them in the shell: with an argument, the
+/// zombie stays long enough for `ps` to show it, and the orphan for `pstree`
+/// to draw it under init.
+fn demos_in_the_shell(ctx: &Ctx) -> Result<(), Failure> {
+    let root = user::initramfs(&["pstree"])?;
+    init_script(
+        root.path(),
+        concat!(
+            "#!/bin/sh\n",
+            "export PATH=/bin\n",
+            "cowdemo 3\n",
+            "zombie 2 &\n",
+            "busybox sleep 1\n",
+            "busybox ps -o pid,ppid,stat,comm | busybox grep ' Z '\n",
+            "orphan 2 &\n",
+            "busybox sleep 1\n",
+            "pstree 1\n",
+            "wait\n",
+            "threads 4\n",
+            "vforkdemo 50\n",
+            "exec busybox poweroff -f\n",
+        ),
+    )?;
+    for demo in DEMOS {
+        user::compile_demo(demo, &root.path().join("bin").join(demo))?;
+    }
+    let run = ctx.boot(&Boot::bios("").initrd(root.path()))?;
+    for line in [
+        "cowdemo: the child wrote 3 pages: do_wp_page() copied 3 pages",
+        "init(1)", // pid 1 is no kernel thread: no [brackets]
+        " Z    zombie",
+        "|-orphan(",
+        "threads: 4 threads incremented one counter to 4000",
+        "vforkdemo: vfork returned after 5",
     ] {
         expect_line(&run, line)?;
     }

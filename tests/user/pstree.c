@@ -1,7 +1,10 @@
 /*
  * pstree [PID]: the process tree from /proc (all of it, or the subtree of
- * PID), with kernel threads in [brackets] under kthreadd and zombies marked.
- * Reads /proc/<pid>/stat only, so it runs on Linux too.
+ * PID), with kernel threads in [brackets] under kthreadd, zombies marked,
+ * and vfork parents marked: a parent in state D (wait_for_vfork_done) with
+ * a child of the same size, since that child runs on the parent's mm.
+ * Reads /proc/<pid>/stat only, so it runs on Linux too. (Adopted orphans
+ * cannot be marked: Linux keeps no record of a task's first parent.)
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -16,6 +19,7 @@ struct task {
 	int pid, ppid;
 	char state;
 	unsigned flags;
+	unsigned long vsize;
 	char comm[32];
 };
 
@@ -43,14 +47,24 @@ static void read_task(int pid)
 	len = len < sizeof t->comm - 1 ? len : sizeof t->comm - 1;
 	memcpy(t->comm, open_paren + 1, len);
 	t->comm[len] = 0;
-	sscanf(close_paren + 2, "%c %d %*d %*d %*d %*d %u", &t->state, &t->ppid, &t->flags);
+	sscanf(close_paren + 2, "%c %d %*d %*d %*d %*d %u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %*u %lu",
+	       &t->state, &t->ppid, &t->flags, &t->vsize);
+}
+
+/* In vfork: asleep in D while a child shares its mm, hence its size. */
+static int vfork_parent(const struct task *t)
+{
+	for (int i = 0; t->state == 'D' && i < ntasks; i++)
+		if (tasks[i].ppid == t->pid && tasks[i].vsize == t->vsize && t->vsize)
+			return 1;
+	return 0;
 }
 
 static void print_task(const struct task *t, const char *prefix, const char *branch)
 {
 	int kthread = (t->flags & 0x00200000) != 0;
-	printf("%s%s%s%s%s(%d)%s\n", prefix, branch, kthread ? "[" : "", t->comm, kthread ? "]" : "", t->pid,
-	       t->state == 'Z' ? " <zombie>" : "");
+	const char *mark = t->state == 'Z' ? " <zombie>" : vfork_parent(t) ? " <vfork>" : "";
+	printf("%s%s%s%s%s(%d)%s\n", prefix, branch, kthread ? "[" : "", t->comm, kthread ? "]" : "", t->pid, mark);
 }
 
 static void print_tree(int ppid, const char *prefix)

@@ -1,7 +1,7 @@
 /*
  * pstree_check: builds a known process tree (a parent with a running child
- * and a zombie child, plus an orphan adopted by this subreaper) and checks
- * that `pstree <our pid>` draws exactly that tree.
+ * and a zombie child, an orphan adopted by this subreaper, a parent waiting
+ * in vfork) and checks that `pstree <our pid>` draws exactly that tree.
  */
 #define _GNU_SOURCE
 #include "check.h"
@@ -24,6 +24,22 @@ static pid_t spawn_named(const char *name, int exit_at_once)
 			pause();
 	}
 	return pid;
+}
+
+/* Waits up to 2 s for `pid` to show `state` in /proc/<pid>/stat. */
+static void wait_for_state(pid_t pid, char state)
+{
+	char path[64], stat[256], want[] = { ')', ' ', state, ' ', 0 };
+	snprintf(path, sizeof path, "/proc/%d/stat", pid);
+	for (int i = 0; i < 200; i++) {
+		FILE *f = fopen(path, "r");
+		int there = f && fgets(stat, sizeof stat, f) && strstr(stat, want);
+		if (f)
+			fclose(f);
+		if (there)
+			return;
+		sleep_ms(10);
+	}
 }
 
 int main(int argc, char **argv)
@@ -56,17 +72,24 @@ int main(int argc, char **argv)
 	pid_t orphan;
 	CHECK("the_orphan_reports_its_pid", read_full(report[0], &orphan, sizeof orphan) == 0);
 	waitpid(middle, 0, 0);
-	for (int i = 0; i < 200 && kill(kids[1], 0) == 0; i++) {
-		char path[64], stat[256];
-		snprintf(path, sizeof path, "/proc/%d/stat", kids[1]);
-		FILE *f = fopen(path, "r");
-		int zombie = f && fgets(stat, sizeof stat, f) && strstr(stat, ") Z ");
-		if (f)
-			fclose(f);
-		if (zombie)
-			break;
-		sleep_ms(10);
+	wait_for_state(kids[1], 'Z');
+
+	/* A vfork parent: held in wait_for_vfork_done while its child runs. */
+	pid_t vforker = fork();
+	if (vforker == 0) {
+		prctl(PR_SET_NAME, "vforker");
+		if (vfork() == 0) {
+			prctl(PR_SET_NAME, "vforked");
+			pid_t me = getpid();
+			write(report[1], &me, sizeof me);
+			for (;;)
+				pause();
+		}
+		_exit(0);
 	}
+	pid_t vforked;
+	CHECK("the_vfork_child_reports_its_pid", read_full(report[0], &vforked, sizeof vforked) == 0);
+	wait_for_state(vforker, 'D');
 
 	int out[2];
 	CHECK("a_pipe_for_the_tree_opens", pipe(out) == 0);
@@ -93,14 +116,17 @@ int main(int argc, char **argv)
 		 "| |-sleeper(%d)\n"
 		 "| `-zombie(%d) <zombie>\n"
 		 "|-orphan(%d)\n"
+		 "|-vforker(%d) <vfork>\n"
+		 "| `-vforked(%d)\n"
 		 "`-pstree(%d)\n",
-		 getpid(), parent, kids[0], kids[1], orphan, tree);
+		 getpid(), parent, kids[0], kids[1], orphan, vforker, vforked, tree);
 	if (strcmp(got, want) == 0)
-		check_ok("pstree_draws_the_parent_its_children_the_zombie_and_the_adopted_orphan");
+		check_ok("pstree_draws_children_a_zombie_an_adopted_orphan_and_a_vfork_parent");
 	else
-		check_fail("pstree_draws_the_parent_its_children_the_zombie_and_the_adopted_orphan",
+		check_fail("pstree_draws_children_a_zombie_an_adopted_orphan_and_a_vfork_parent",
 			   "got:\n%swant:\n%s", got, want);
 
+	kill(vforked, SIGKILL);
 	kill(orphan, SIGKILL);
 	kill(kids[0], SIGKILL);
 	kill(parent, SIGKILL);

@@ -9,7 +9,7 @@
 use crate::arch::{gdt, irq, percpu, serial, time, traps};
 use crate::errno::Errno;
 use crate::exit::kernel_wait4;
-use crate::fork::{CloneFlags, kernel_thread};
+use crate::fork::{CloneFlags, kernel_thread, user_mode_thread};
 use crate::init::init_task::init_task_init;
 use crate::sched::completion::Completion;
 use crate::task::{PF_IDLE, current};
@@ -74,7 +74,7 @@ pub fn start_kernel(boot_info: &'static mut BootInfo) -> ! {
 ///
 /// Linux: rest_init() in init/main.c
 fn rest_init() -> ! {
-    let init = kernel_thread(Arc::new(kernel_init), "swapper", CloneFlags::CLONE_FS)
+    let init = user_mode_thread(Arc::new(kernel_init), CloneFlags::CLONE_FS)
         .expect("pid 1 can be created at boot");
     let kthreadd = kernel_thread(
         Arc::new(crate::kthread::kthreadd),

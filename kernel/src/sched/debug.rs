@@ -4,7 +4,8 @@
 //! Linux: show_state_filter() in kernel/sched/core.c, task_state_to_char()
 //! in include/linux/sched.h, fs/proc/array.c
 
-use crate::fork::TASKLIST_LOCK;
+use crate::arch::sync::SpinLockGuard;
+use crate::fork::{TASKLIST_LOCK, TaskList};
 use crate::task::{
     __TASK_STOPPED, __TASK_TRACED, EXIT_DEAD, EXIT_ZOMBIE, TASK_DEAD, TASK_INTERRUPTIBLE,
     TASK_UNINTERRUPTIBLE, TaskStruct,
@@ -62,8 +63,21 @@ pub fn ps() -> String {
     out
 }
 
+/// Whether `p` sleeps in wait_for_vfork_done: a child of it still holds the
+/// completion `p` waits on (kthreads use `vfork_done` too, but for
+/// kthread_stop's caller, which is not their parent).
+fn in_vfork(p: &TaskStruct, tasklist: &SpinLockGuard<'_, TaskList>) -> bool {
+    p.state() & TASK_UNINTERRUPTIBLE != 0
+        && p.family
+            .get(tasklist)
+            .children
+            .iter()
+            .any(|child| child.vfork_done.lock().is_some())
+}
+
 /// The process tree from pid 0, children in creation order, with each
-/// task's state when it is not running or sleeping (zombies stand out).
+/// task's state when it is not running or sleeping (zombies stand out), and
+/// parents held by vfork.
 pub fn pstree() -> String {
     let tasklist = TASKLIST_LOCK.lock();
     let mut out = String::new();
@@ -85,6 +99,7 @@ pub fn pstree() -> String {
             'Z' => " <zombie>",
             'X' => " <dead>",
             'T' => " <stopped>",
+            'D' if in_vfork(&p, &tasklist) => " <vfork>",
             _ => "",
         };
         let _ = writeln!(
@@ -122,11 +137,12 @@ mod tests {
     use crate::pid::find_task_by_vpid;
     use crate::task::current;
     use crate::{kassert, ktest};
+    use core::sync::atomic::{AtomicBool, Ordering};
 
     ktest! {
         fn ps_lists_pid_ppid_state_and_name_of_every_task() {
             let listing = ps();
-            kassert!(listing.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["1", "0", "S", "00200040", "init"]), "{listing}");
+            kassert!(listing.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["1", "0", "S", "00000040", "init"]), "{listing}");
             kassert!(listing.lines().any(|l| l.ends_with(" kthreadd") && l.split_whitespace().nth(1) == Some("0")), "{listing}");
             let me = alloc::format!("{:5} ", current().pid());
             kassert!(listing.lines().any(|l| l.starts_with(&me) && l.contains(" R ")), "the caller is running: {listing}");
@@ -143,6 +159,33 @@ mod tests {
             kassert!(tree.starts_with("swapper/0(0)\n"), "{tree}");
             kassert!(tree.contains("|-init(1)\n") && tree.contains("`-kthreadd(2)\n"), "{tree}");
             kassert!(tree.contains(&alloc::format!("ktest-zomb({pid}) <zombie>")), "{tree}");
+        }
+    }
+
+    ktest! {
+        fn pstree_marks_a_parent_held_by_vfork() {
+            static RELEASE: AtomicBool = AtomicBool::new(false);
+            RELEASE.store(false, Ordering::SeqCst);
+            let vforked: crate::task::ThreadFn = Arc::new(|| {
+                while !RELEASE.load(Ordering::SeqCst) {
+                    crate::sched::core::schedule();
+                }
+                0
+            });
+            let vforker: crate::task::ThreadFn = Arc::new(move || {
+                let child = kernel_thread(vforked.clone(), "ktest-vforked", CloneFlags::CLONE_VFORK);
+                child.map_or(1, |pid| kernel_wait4(pid, 0).map_or(2, |_| 0))
+            });
+            let pid = kernel_thread(vforker, "ktest-vforker", CloneFlags::CLONE_FS)
+                .map_err(|e| alloc::format!("{e:?}"))?;
+            let marked = alloc::format!("ktest-vforker({pid}) <vfork>");
+            let seen = wait_until(100, || pstree().contains(&marked));
+            RELEASE.store(true, Ordering::SeqCst);
+            kassert!(wait_until(100, || find_task_by_vpid(pid).is_some_and(|t| t.exit_state() != 0)));
+            let after = pstree();
+            let _ = kernel_wait4(pid, 0);
+            kassert!(seen, "no {marked} in:\n{after}");
+            kassert!(!after.contains("<vfork>"), "{after}");
         }
     }
 }

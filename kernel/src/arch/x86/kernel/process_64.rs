@@ -65,13 +65,14 @@ struct InactiveTaskFrame {
 /// Prepares a new task's kernel stack: its user registers (`childregs`) at
 /// the very top, where every later entry from user space saves them, and
 /// below them a switch frame whose return address is `ret_from_fork_asm`.
-/// `kthread` says whether the task first runs a kernel function (`rbx` = 1).
+/// `kernel_fn` says whether the task first runs a kernel function (`rbx` = 1):
+/// kernel threads and init do (Linux: `args->fn`).
 ///
 /// Linux: copy_thread() in arch/x86/kernel/process.c
 pub fn copy_thread(
     thread: &ThreadStruct,
     stack_top: VirtAddr,
-    kthread: bool,
+    kernel_fn: bool,
     childregs: &PtRegs,
     parent: &ThreadStruct,
 ) {
@@ -82,7 +83,7 @@ pub fn copy_thread(
         r14: 0,
         r13: 0,
         r12: 0,
-        rbx: kthread as u64,
+        rbx: kernel_fn as u64,
         rbp: 0,
         ret_addr: ret_from_fork_asm as *const () as u64,
     };
@@ -94,7 +95,7 @@ pub fn copy_thread(
         (frame_addr as *mut InactiveTaskFrame).write(frame);
         *thread.sp.get() = frame_addr;
     }
-    if !kthread {
+    if !kernel_fn {
         parent.fpu.save();
         thread.fpu.set(parent.fpu.snapshot());
         thread
@@ -173,9 +174,9 @@ unsafe extern "C" fn ret_from_fork_asm() {
 }
 
 /// Linux: ret_from_fork() in arch/x86/kernel/process.c
-extern "C" fn ret_from_fork(kthread: u64) {
+extern "C" fn ret_from_fork(kernel_fn: u64) {
     crate::sched::core::schedule_tail();
-    if kthread == 1 {
+    if kernel_fn == 1 {
         crate::kthread::ret_from_kernel_thread();
     }
     crate::fork::schedule_tail_set_child_tid();
