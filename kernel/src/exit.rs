@@ -517,8 +517,21 @@ fn wait_task_zombie(p: &Arc<TaskStruct>) -> WaitResult {
         pid: p.pid(),
         status,
     };
+    account_reaped_times(p);
     release_task(p);
     result
+}
+
+/// The reaper inherits the times of the child it collects, and those the
+/// child had collected (Linux: the cutime/cstime sums in wait_task_zombie()).
+/// Differs: the child's own thread's times, not the group's.
+fn account_reaped_times(p: &TaskStruct) {
+    let waiter = current();
+    let (child, me) = (p.signal(), waiter.signal());
+    let utime = p.utime.load(Ordering::Relaxed) + child.cutime.load(Ordering::Relaxed);
+    let stime = p.stime.load(Ordering::Relaxed) + child.cstime.load(Ordering::Relaxed);
+    me.cutime.fetch_add(utime, Ordering::Relaxed);
+    me.cstime.fetch_add(stime, Ordering::Relaxed);
 }
 
 mod tests {

@@ -102,6 +102,11 @@ pub fn alloc_pid() -> Result<Pid, Errno> {
     Ok(Pid(nr))
 }
 
+/// The pid handed out most recently (the last field of /proc/loadavg).
+pub fn last_pid() -> PidNr {
+    PIDMAP.lock().last
+}
+
 /// Pids in use, not counting the idle task's pid 0.
 pub fn nr_pids() -> usize {
     PIDMAP.lock().nr_allocated

@@ -139,6 +139,11 @@ pub struct SignalStruct {
     pub pgrp: core::sync::atomic::AtomicI32,
     /// Session id (Linux: PIDTYPE_SID).
     pub session: core::sync::atomic::AtomicI32,
+    /// User time of reaped children and their reaped descendants, in ns
+    /// (Linux: cutime).
+    pub cutime: AtomicU64,
+    /// System time of the same (Linux: cstime).
+    pub cstime: AtomicU64,
 }
 
 /// Sent by kill() or another task (Linux: SI_USER).

@@ -97,6 +97,52 @@ pub fn sys_umask(mask: u32) -> SysResult {
     Ok(u64::from(fs.umask.swap(mask & 0o777, Ordering::Relaxed)))
 }
 
+/// Uptime, load averages, memory in bytes (`mem_unit` 1, as Linux
+/// reports on 64-bit) and the number of tasks, in `struct sysinfo` (14
+/// longs on x86_64; `procs` and `mem_unit` are the low bits of theirs).
+/// What `uptime` and `free` print.
+///
+/// Linux: do_sysinfo() in kernel/sys.c
+pub fn sys_sysinfo(info: u64) -> SysResult {
+    let [l1, l5, l15] =
+        crate::sched::loadavg::get_avenrun(0, SI_LOAD_SHIFT - crate::sched::loadavg::FSHIFT);
+    let procs = TASKLIST_LOCK.lock().tasks.len() as u64;
+    let page = crate::mm::PAGE_SIZE as u64;
+    let totalram = crate::mm::page_alloc::totalram_pages() as u64 * page;
+    let freeram = crate::mm::page_alloc::nr_free_pages() as u64 * page;
+    let uptime = crate::arch::time::ktime_get_ns().div_ceil(1_000_000_000);
+    let fields: [u64; 14] = [
+        uptime, l1, l5, l15, totalram, freeram, 0, 0, 0, 0, procs, 0, 0, 1,
+    ];
+    put_user(info, fields)?;
+    Ok(0)
+}
+
+/// Loads in `struct sysinfo` are fixed point with 16 fractional bits.
+const SI_LOAD_SHIFT: u32 = 16;
+
+/// The caller's CPU times and its reaped children's, in USER_HZ ticks;
+/// returns ticks since boot.
+///
+/// Linux: do_sys_times() / SYSCALL_DEFINE1(times) in kernel/sys.c
+/// Differs: the calling thread's times, not summed over its group.
+pub fn sys_times(tbuf: u64) -> SysResult {
+    use crate::sched::cputime::nsec_to_clock_t;
+    let me = current();
+    let sig = me.signal();
+    if tbuf != 0 {
+        let tms = [
+            me.utime.load(Ordering::Relaxed),
+            me.stime.load(Ordering::Relaxed),
+            sig.cutime.load(Ordering::Relaxed),
+            sig.cstime.load(Ordering::Relaxed),
+        ]
+        .map(nsec_to_clock_t);
+        put_user(tbuf, tms)?;
+    }
+    Ok(nsec_to_clock_t(crate::arch::time::ktime_get_ns()))
+}
+
 /// Linux: SYSCALL_DEFINE1(newuname) in kernel/sys.c
 pub fn sys_newuname(name: u64) -> SysResult {
     let mut buf = [0u8; 65 * 6];

@@ -92,6 +92,8 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         96 => time::sys_gettimeofday(a0),
         97 => sys::sys_getrlimit(a0 as u32, a1),
         102 | 104 | 107 | 108 => Ok(0),
+        99 => sys::sys_sysinfo(a0),
+        100 => sys::sys_times(a0),
         109 => sys::sys_setpgid(a0 as i32, a1 as i32),
         110 => sys::sys_getppid(),
         111 => sys::sys_getpgid(0),

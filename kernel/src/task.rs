@@ -37,7 +37,7 @@ use crate::sched::completion::Completion;
 use crate::signal::{SigPending, SighandStruct, SignalStruct};
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicI32, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
 
 /// Runnable or running (Linux: TASK_RUNNING).
 pub const TASK_RUNNING: u32 = 0x0000;
@@ -184,6 +184,10 @@ pub struct TaskStruct {
     pub fail_nth: FailNth,
     /// Boot-relative creation time in ns (Linux: start_time).
     pub start_time: u64,
+    /// Time spent in user mode, in ns, charged a tick at a time (Linux: utime).
+    pub utime: AtomicU64,
+    /// Time spent in the kernel, in ns (Linux: stime).
+    pub stime: AtomicU64,
 }
 
 impl TaskStruct {
@@ -219,6 +223,8 @@ impl TaskStruct {
             clear_child_tid: Default::default(),
             fail_nth: Default::default(),
             start_time: crate::arch::time::ktime_get_ns(),
+            utime: AtomicU64::new(0),
+            stime: AtomicU64::new(0),
         }
     }
 

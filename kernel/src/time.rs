@@ -21,7 +21,7 @@ const CLOCK_MONOTONIC_COARSE: u32 = 6;
 const CLOCK_BOOTTIME: u32 = 7;
 const TIMER_ABSTIME: u32 = 1;
 /// 2026-01-01T00:00:00Z, where our realtime clock starts at boot.
-const BOOT_EPOCH_SECS: u64 = 1_767_225_600;
+pub const BOOT_EPOCH_SECS: u64 = 1_767_225_600;
 
 static SLEEP_WAIT: WaitQueueHead = WaitQueueHead::new();
 

@@ -32,6 +32,7 @@ const SCENARIOS: &[Scenario] = &[
     ("shell::busybox_ash_runs_programs_pipelines_and_substitutions", busybox_shell),
     ("shell::ctrl_c_ends_the_foreground_sleep_and_the_shell_survives", ctrl_c_in_the_shell),
     ("shell::each_demo_runs_on_its_own_with_its_argument", demos_in_the_shell),
+    ("shell::busybox_top_shows_a_busy_loop_taking_the_cpu", busybox_top),
     ("trace::the_tour_timeline_has_a_fork_and_an_exit_per_process", tour_trace),
     ("gdb::lx_ps_lists_the_tasks_at_a_breakpoint_in_do_exit", gdb_lists_tasks),
     ("docs::every_linux_function_in_a_doc_comment_is_in_the_readme_map", concept_map_is_complete),
@@ -44,7 +45,7 @@ const SCENARIOS: &[Scenario] = &[
 const USER_PROGRAMS: &[&str] = &[
     "fork_basic", "cow", "cow_exit", "exit_status", "zombie", "orphan", "subreaper",
     "exec", "efault", "vfork", "threads", "thread_cycles", "clone_raw", "clone_flags",
-    "clone3", "exit_group", "sigaction", "stress", "pstree_check", "rust_fork", "pidfd", "exec_thread", "files",
+    "clone3", "exit_group", "sigaction", "stress", "pstree_check", "rust_fork", "pidfd", "exec_thread", "files", "cputime",
 ];
 
 fn main() -> ExitCode {
@@ -331,6 +332,54 @@ fn demos_in_the_shell(ctx: &Ctx) -> Result<(), Failure> {
         expect_line(&run, line)?;
     }
     expect_exit(&run, Exit::Success)
+}
+
+/// BusyBox `top` in batch mode, from /proc/stat, /proc/loadavg and each
+/// /proc/<pid>/stat: a busy loop takes nearly all of the CPU, in user mode.
+fn busybox_top(ctx: &Ctx) -> Result<(), Failure> {
+    let root = tempfile::tempdir()?;
+    init_script(
+        root.path(),
+        concat!(
+            "#!/bin/sh\n",
+            "/bin/busybox sh -c 'while :; do :; done' &\n",
+            "/bin/busybox sleep 1\n",
+            "/bin/busybox top -b -n 2 -d 1\n",
+            "exec /bin/busybox poweroff -f\n",
+        ),
+    )?;
+    let run = ctx.boot(&Boot::bios("").initrd(root.path()))?;
+    expect_exit(&run, Exit::Success)?;
+    expect_line(&run, "Load average: ")?;
+    let percent = |line: &str, after: &str| -> Option<u32> {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let at = words.iter().position(|w| *w == after)?;
+        words
+            .get(at.checked_sub(1)?)?
+            .trim_end_matches('%')
+            .parse()
+            .ok()
+    };
+    let last = |pick: &dyn Fn(&str) -> Option<u32>| run.lines().filter_map(pick).last();
+    let usr = last(&|l| l.starts_with("CPU:").then(|| percent(l, "usr")).flatten());
+    let busy = last(&|l| {
+        l.ends_with("while :; do :; done")
+            .then(|| {
+                l.split_whitespace()
+                    .nth(6)?
+                    .trim_end_matches('%')
+                    .parse()
+                    .ok()
+            })
+            .flatten()
+    });
+    match (usr, busy) {
+        (Some(usr), Some(busy)) if usr >= 90 && busy >= 90 => Ok(()),
+        _ => Err(Failure::of(
+            &run,
+            format!("CPU usr {usr:?}%, the busy loop {busy:?}%: both should be >= 90"),
+        )),
+    }
 }
 
 /// Every `/// Linux: name()` of the kernel appears in the README's map.

@@ -1,15 +1,19 @@
-//! A small /proc in Linux's formats: meminfo, uptime, and for every
-//! process a directory with stat, status and cmdline, enough for `ps`.
-//! Text is generated when a file is opened.
+//! A small /proc in Linux's formats: meminfo, stat, loadavg, uptime,
+//! vmstat, and for every process a directory with stat, status and
+//! cmdline, enough for `ps` and `top`. Text is generated when a file is
+//! opened.
 //!
-//! Linux: fs/proc/ (root.c, base.c, array.c, meminfo.c, uptime.c)
+//! Linux: fs/proc/ (root.c, base.c, array.c, meminfo.c, stat.c, loadavg.c,
+//! uptime.c)
 
 use super::file::{FileOperations, Kstat, S_IFDIR, S_IFREG};
 use super::ramfs::{Inode, InodeKind, root};
 use crate::errno::Errno;
 use crate::fork::TASKLIST_LOCK;
 use crate::pid::{PidNr, find_task_by_vpid};
+use crate::sched::cputime::{KCPUSTAT, nsec_to_clock_t};
 use crate::sched::debug::task_state_to_char;
+use crate::sched::loadavg::{FIXED_1, FSHIFT, get_avenrun};
 use crate::task::TaskStruct;
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -104,14 +108,74 @@ fn vmstat() -> String {
     s
 }
 
-/// Linux: uptime_proc_show() in fs/proc/uptime.c
-fn uptime() -> String {
-    let ns = crate::arch::time::ktime_get_ns();
+/// Seconds with two decimals, from ns.
+fn secs(ns: u64) -> String {
     alloc::format!(
-        "{}.{:02} 0.00\n",
+        "{}.{:02}",
         ns / 1_000_000_000,
         ns % 1_000_000_000 / 10_000_000
     )
+}
+
+/// Seconds since boot, and seconds the CPUs spent idle.
+///
+/// Linux: uptime_proc_show() in fs/proc/uptime.c
+fn uptime() -> String {
+    let idle = KCPUSTAT.idle.load(Ordering::Relaxed);
+    alloc::format!(
+        "{} {}\n",
+        secs(crate::arch::time::ktime_get_ns()),
+        secs(idle)
+    )
+}
+
+/// Tasks whose state letter is `state` (R: runnable, D: uninterruptible).
+fn count_tasks(state: char) -> usize {
+    let tasklist = TASKLIST_LOCK.lock();
+    tasklist
+        .tasks
+        .iter()
+        .filter(|t| task_state_to_char(t) == state)
+        .count()
+}
+
+/// CPU times in USER_HZ ticks (user nice system idle iowait irq softirq
+/// steal guest guest_nice), then the system-wide counters.
+///
+/// Linux: show_stat() in fs/proc/stat.c. Differs: one `cpu0` line, and no
+/// `intr`/`softirq` counts, which this kernel does not keep.
+fn stat_file() -> String {
+    let t = |a: &core::sync::atomic::AtomicU64| nsec_to_clock_t(a.load(Ordering::Relaxed));
+    let (user, system, idle) = (t(&KCPUSTAT.user), t(&KCPUSTAT.system), t(&KCPUSTAT.idle));
+    let mut s = String::new();
+    for cpu in ["cpu ", "cpu0"] {
+        let _ = writeln!(s, "{cpu} {user} 0 {system} {idle} 0 0 0 0 0 0");
+    }
+    let _ = writeln!(s, "ctxt {}", crate::sched::core::nr_context_switches());
+    let _ = writeln!(s, "btime {}", crate::time::BOOT_EPOCH_SECS);
+    let _ = writeln!(s, "processes {}", crate::fork::total_forks());
+    let _ = writeln!(s, "procs_running {}", count_tasks('R'));
+    let _ = writeln!(s, "procs_blocked {}", count_tasks('D'));
+    s
+}
+
+/// The 1, 5 and 15 minute load averages, runnable/all tasks, the last pid.
+///
+/// Linux: loadavg_proc_show() in fs/proc/loadavg.c
+fn loadavg() -> String {
+    let avnrun = get_avenrun(FIXED_1 / 200, 0);
+    let mut s = String::new();
+    for a in avnrun {
+        let _ = write!(
+            s,
+            "{}.{:02} ",
+            a >> FSHIFT,
+            ((a & (FIXED_1 - 1)) * 100) >> FSHIFT
+        );
+    }
+    let all = TASKLIST_LOCK.lock().tasks.len();
+    let _ = writeln!(s, "{}/{all} {}", count_tasks('R'), crate::pid::last_pid());
+    s
 }
 
 fn ppid(task: &TaskStruct) -> PidNr {
@@ -124,6 +188,7 @@ fn ppid(task: &TaskStruct) -> PidNr {
 }
 
 /// Linux: do_task_stat() in fs/proc/array.c (fields 1-24; times in ticks)
+/// Differs: utime and stime are the thread's, not summed over its group.
 fn stat(task: &TaskStruct) -> String {
     let sig = task.signal();
     let vsize = task.mm.lock().as_ref().map_or(0, |mm| {
@@ -136,7 +201,7 @@ fn stat(task: &TaskStruct) -> String {
     });
     let start = task.start_time / (1_000_000_000 / 100);
     alloc::format!(
-        "{} ({}) {} {} {} {} 0 -1 {} 0 0 0 0 0 0 0 0 20 0 1 0 {} {} 0 18446744073709551615\n",
+        "{} ({}) {} {} {} {} 0 -1 {} 0 0 0 0 {} {} {} {} 20 0 {} 0 {} {} 0 18446744073709551615\n",
         task.pid(),
         task.comm().as_str(),
         task_state_to_char(task),
@@ -144,6 +209,11 @@ fn stat(task: &TaskStruct) -> String {
         sig.pgrp.load(Ordering::Relaxed),
         sig.session.load(Ordering::Relaxed),
         task.flags(),
+        nsec_to_clock_t(task.utime.load(Ordering::Relaxed)),
+        nsec_to_clock_t(task.stime.load(Ordering::Relaxed)),
+        nsec_to_clock_t(sig.cutime.load(Ordering::Relaxed)),
+        nsec_to_clock_t(sig.cstime.load(Ordering::Relaxed)),
+        crate::fork::thread_group(task.tgid()).len().max(1),
         start,
         vsize,
     )
@@ -252,6 +322,8 @@ pub fn proc_root_init() {
     let proc = Inode::new(InodeKind::ProcRoot(Default::default()), 0o555);
     for (name, generate) in [
         ("meminfo", meminfo as fn() -> String),
+        ("stat", stat_file),
+        ("loadavg", loadavg),
         ("uptime", uptime),
         ("vmstat", vmstat),
     ] {

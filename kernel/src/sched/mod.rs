@@ -8,7 +8,9 @@
 
 pub mod completion;
 pub mod core;
+pub mod cputime;
 pub mod debug;
+pub mod loadavg;
 pub mod wait;
 
 use crate::task::TaskStruct;

@@ -34,13 +34,16 @@ fn end_of_interrupt(vector: u8) {
     unsafe { PICS.lock().notify_end_of_interrupt(vector) };
 }
 
-/// The tick: account time, acknowledge the PIC, then let the scheduler
-/// preempt the interrupted task if its time slice is used up.
+/// The tick: count it, charge it to the interrupted task (`user_tick`: it
+/// was in user mode), acknowledge the PIC, then let the scheduler preempt
+/// the interrupted task if its time slice is used up.
 ///
-/// Linux: tick_handle_periodic() in kernel/time/tick-common.c, then the
-/// preemption check on interrupt return (irqentry_exit_cond_resched()).
-pub(super) fn timer_interrupt() {
+/// Linux: tick_handle_periodic() in kernel/time/tick-common.c, which calls
+/// update_process_times(); then the preemption check on interrupt return
+/// (irqentry_exit_cond_resched()).
+pub(super) fn timer_interrupt(user_tick: bool) {
     super::time::tick();
+    crate::sched::cputime::account_process_tick(user_tick);
     crate::sched::core::scheduler_tick();
     crate::time::timer_tick_wake();
     end_of_interrupt(TIMER_VECTOR);

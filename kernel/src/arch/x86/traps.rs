@@ -67,7 +67,7 @@ pub fn trap_init() {
 /// Linux: the idtentry handlers of arch/x86/kernel/traps.c and irq.c
 pub fn dispatch(regs: &mut PtRegs) {
     match regs.vector {
-        32 => super::irq::timer_interrupt(),
+        32 => super::irq::timer_interrupt(regs.user_mode()),
         36 => super::irq::serial_interrupt(),
         39 => {}
         14 => exc_page_fault(regs),
