@@ -4,7 +4,8 @@
 #             make run ARGS="--uefi --append ktest"; Ctrl-A x quits.
 # make test   the whole suite: in-kernel tests and boot scenarios.
 # make bench  the kernel micro-benchmarks, then the user-space benchmark.
-# make trace  run the tour with the lifecycle timeline on; writes lifecycle.trace.json.
+# make trace  run the tour with the lifecycle timeline on; writes lifecycle.trace.json
+#             (for ui.perfetto.dev) and lifecycle.trace.svg (a picture of it).
 # make gdb    boot halted, waiting for gdb on localhost:1234; prints the gdb
 #             command (symbols and the lx-ps helper, scripts/gdb/lifecycle.py).
 # Each first runs scripts/setup.sh, which installs what is missing.

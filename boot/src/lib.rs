@@ -17,6 +17,7 @@ pub mod cpio;
 pub mod gdb;
 mod image;
 mod qemu;
+pub mod timeline_svg;
 pub mod trace;
 
 pub use image::{Firmware, ImageSpec, KERNEL, build_image};

@@ -24,7 +24,8 @@ Options:
   --memory MIB      guest memory in MiB (default 256)
   --gdb             start halted and wait for gdb on localhost:1234
   --trace FILE      boot with `trace` and write the lifecycle timeline to FILE
-                    as Chrome trace JSON (open it in ui.perfetto.dev)
+                    as Chrome trace JSON (open it in ui.perfetto.dev), and
+                    draw it as an SVG picture beside it (extension .svg)
   --kernel PATH     boot this kernel ELF instead of the one cargo built
   -h, --help        print this help
 
@@ -96,10 +97,13 @@ fn run(options: &Options) -> std::io::Result<Exit> {
         let outcome = boot::run_qemu(&run)?;
         let events = boot::trace::parse(&outcome.serial);
         std::fs::write(path, boot::trace::chrome_trace(&events))?;
+        let picture = path.with_extension("svg");
+        std::fs::write(&picture, boot::timeline_svg::svg(&events))?;
         eprintln!(
-            "boot: {} trace events written to {} (open it in ui.perfetto.dev)",
+            "boot: {} trace events written to {} (open it in ui.perfetto.dev); picture: {}",
             events.len(),
-            path.display()
+            path.display(),
+            picture.display()
         );
         return Ok(outcome.exit);
     }

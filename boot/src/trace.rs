@@ -194,7 +194,10 @@ pub fn chrome_trace(events: &[Event]) -> String {
     for e in events {
         let comm = e.fields.get("comm").cloned().unwrap_or_default();
         match e.name.as_str() {
-            "sched_process_fork" => timeline.fork(e, comm),
+            "sched_process_fork" => {
+                let child_comm = e.fields.get("child_comm").cloned();
+                timeline.fork(e, child_comm.unwrap_or(comm));
+            }
             "sched_switch" => timeline.switch(e),
             "sched_process_exit" => timeline.exit(e, comm),
             "sched_process_wait" => timeline.wait(e),

@@ -692,6 +692,7 @@ fn attach_pid_and_link(
     crate::trace::trace(crate::trace::TraceEvent::Fork {
         parent: real_parent.pid(),
         child: p.pid(),
+        child_comm: p.comm(),
     });
     tasklist.tasks.push(p.clone());
     tasklist.nr_threads += 1;

@@ -76,7 +76,7 @@ pub const PF_KTHREAD: u32 = 0x0020_0000;
 pub const TASK_COMM_LEN: usize = 16;
 
 /// A task's command name: at most 15 bytes (Linux: `char comm[TASK_COMM_LEN]`).
-#[derive(Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Comm([u8; TASK_COMM_LEN]);
 
 impl Comm {

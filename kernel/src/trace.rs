@@ -21,8 +21,12 @@ const TRACE_CAPACITY: usize = 32768;
 #[derive(Clone, Copy, Debug)]
 #[allow(missing_docs)]
 pub enum TraceEvent {
-    /// `parent` created `child` (sched_process_fork).
-    Fork { parent: PidNr, child: PidNr },
+    /// `parent` created `child`, named `child_comm` (sched_process_fork).
+    Fork {
+        parent: PidNr,
+        child: PidNr,
+        child_comm: crate::task::Comm,
+    },
     /// `pid` replaced its program (sched_process_exec).
     Exec { pid: PidNr },
     /// A new task became runnable (sched_wakeup_new).
@@ -81,9 +85,15 @@ pub fn trace_dump() {
         let mut line = alloc::string::String::new();
         let _ = write!(line, "trace: {} ", r.ns / 1000);
         let _ = match r.event {
-            TraceEvent::Fork { parent, child } => {
-                write!(line, "sched_process_fork parent={parent} child={child}")
-            }
+            TraceEvent::Fork {
+                parent,
+                child,
+                child_comm,
+            } => write!(
+                line,
+                "sched_process_fork parent={parent} child={child} child_comm={}",
+                child_comm.as_str().replace(' ', "_")
+            ),
             TraceEvent::Exec { pid } => write!(line, "sched_process_exec pid={pid}"),
             TraceEvent::WakeupNew { pid } => write!(line, "sched_wakeup_new pid={pid}"),
             TraceEvent::Switch { prev, next } => {

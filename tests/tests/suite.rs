@@ -34,6 +34,7 @@ const SCENARIOS: &[Scenario] = &[
     ("shell::each_demo_runs_on_its_own_with_its_argument", demos_in_the_shell),
     ("shell::busybox_top_shows_a_busy_loop_taking_the_cpu", busybox_top),
     ("trace::the_tour_timeline_has_a_fork_and_an_exit_per_process", tour_trace),
+    ("trace::the_timeline_picture_has_a_row_and_a_fork_arrow_per_task", tour_picture),
     ("gdb::lx_ps_lists_the_tasks_at_a_breakpoint_in_do_exit", gdb_lists_tasks),
     ("docs::every_linux_function_in_a_doc_comment_is_in_the_readme_map", concept_map_is_complete),
     ("docs::the_map_check_fails_when_a_function_is_missing", concept_map_check_can_fail),
@@ -212,6 +213,43 @@ fn tour_trace(ctx: &Ctx) -> Result<(), Failure> {
     });
     if forks.len() < 8 || flows != forks.len() {
         problems.push(format!("{} fork events, {flows} fork arrows", forks.len()));
+    }
+    match problems.is_empty() {
+        true => Ok(()),
+        false => Err(Failure::of(&run, problems.join("\n"))),
+    }
+}
+
+/// The SVG picture of the same trace: a labelled row for each task (with
+/// the name it was forked or exec'ed with) and a fork arrow per fork.
+fn tour_picture(ctx: &Ctx) -> Result<(), Failure> {
+    let root = tour_initramfs()?;
+    let run = ctx.boot(&Boot::bios("--no-shell trace").initrd(root.path()))?;
+    let events = boot::trace::parse(&run.serial);
+    let svg = boot::timeline_svg::svg(&events);
+    let forks: Vec<i64> = events
+        .iter()
+        .filter(|e| e.name == "sched_process_fork")
+        .map(|e| e.num("child"))
+        .collect();
+    let rows = svg.matches(r#"<text x="4""#).count();
+    let arrows = svg.matches(r#"<line class="fork""#).count();
+    let mut problems = Vec::new();
+    if rows != forks.len() + 1 || arrows != forks.len() || !svg.ends_with("</svg>\n") {
+        problems.push(format!(
+            "{} forks: {rows} rows (want one more, for swapper/0), {arrows} fork arrows",
+            forks.len()
+        ));
+    }
+    for label in [
+        "kthreadd (2)",
+        "cowdemo (3)",
+        "threads (",
+        "&#9662;exec zombie",
+    ] {
+        if !svg.contains(label) {
+            problems.push(format!("no {label:?} in the picture"));
+        }
     }
     match problems.is_empty() {
         true => Ok(()),
