@@ -72,6 +72,7 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         34 => signal::sys_pause(),
         35 => time::sys_nanosleep(a0, a1),
         39 => sys::sys_getpid(),
+        40 => fs::read_write::sys_sendfile(a0 as i32, a1 as i32, a2, a3),
         56 => fork::sys_clone(a0, a1, a2, a3, a4, regs),
         57 => fork::sys_fork(regs),
         58 => fork::sys_vfork(regs),

@@ -1,15 +1,44 @@
 /*
  * files: a parent and child share data through a file in /tmp: create,
- * write, append from the child, read back, stat, O_EXCL, unlink and rmdir,
- * and tmpfile().
+ * write, append from the child, read back, sendfile it into a pipe, stat,
+ * O_EXCL, unlink and rmdir, and tmpfile().
  */
 #include "check.h"
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/* sendfile copies file to pipe in the kernel, from the file offset or from *offset. */
+static void check_sendfile(const char *path)
+{
+	int in = open(path, O_RDONLY), p[2];
+	if (in < 0 || pipe(p) < 0) {
+		check_fail("sendfile_setup", "open or pipe failed");
+		return;
+	}
+	char buf[32] = { 0 };
+	EXPECT_EQ("sendfile_copies_the_whole_file_into_a_pipe", 11, sendfile(p[1], in, 0, 100));
+	read(p[0], buf, sizeof buf - 1);
+	CHECK("the_pipe_receives_hello_world", strcmp(buf, "hello world") == 0);
+	EXPECT_EQ("sendfile_advances_the_file_offset", 11, lseek(in, 0, SEEK_CUR));
+	EXPECT_EQ("sendfile_at_the_end_of_the_file_returns_0", 0, sendfile(p[1], in, 0, 100));
+	off_t off = 6;
+	EXPECT_EQ("sendfile_from_an_offset_copies_the_rest", 5, sendfile(p[1], in, &off, 100));
+	EXPECT_EQ("sendfile_moves_the_offset_it_was_given", 11, off);
+	memset(buf, 0, sizeof buf);
+	read(p[0], buf, sizeof buf - 1);
+	CHECK("the_pipe_receives_world", strcmp(buf, "world") == 0);
+	int wronly = open(path, O_WRONLY);
+	EXPECT_ERRNO("sendfile_from_a_write_only_fd_fails_with_ebadf", EBADF, sendfile(p[1], wronly, 0, 1), errno);
+	close(wronly);
+	close(in);
+	close(p[0]);
+	close(p[1]);
+}
 
 int main(void)
 {
@@ -35,6 +64,7 @@ int main(void)
 	EXPECT_EQ("read_returns_both_writes", 11, read(fd, buf, sizeof buf - 1));
 	close(fd);
 	CHECK("the_file_holds_hello_world", strcmp(buf, "hello world") == 0);
+	check_sendfile(path);
 	struct stat st;
 	EXPECT_EQ("stat_succeeds", 0, stat(path, &st));
 	EXPECT_EQ("stat_reports_the_size", 11, (int)st.st_size);
