@@ -7,17 +7,19 @@
 //! back and sleeps until kthread_run/wake_up_process.
 //!
 //! Linux: kernel/kthread.c
-//! Not modelled: CPU binding, parking, freezing, workers.
+//! Not modelled: CPU binding, freezing, workers.
 
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
 use crate::exit::do_exit;
 use crate::fork::{CloneFlags, kernel_thread};
 use crate::sched::completion::Completion;
-use crate::sched::core::{schedule, wake_up_process};
+use crate::sched::core::{schedule, try_to_wake_up, wake_up_process};
 use crate::sched::wait::WaitQueueHead;
 use crate::signal::ignore_signals;
-use crate::task::{TASK_UNINTERRUPTIBLE, TaskStruct, ThreadFn, current};
+use crate::task::{
+    PF_EXITING, TASK_PARKED, TASK_RUNNING, TASK_UNINTERRUPTIBLE, TaskStruct, ThreadFn, current,
+};
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
@@ -28,6 +30,11 @@ use spin::Once;
 pub struct Kthread {
     /// kthread_stop() was called (Linux: KTHREAD_SHOULD_STOP).
     should_stop: AtomicBool,
+    /// kthread_park() was called and kthread_unpark() not yet (Linux:
+    /// KTHREAD_SHOULD_PARK).
+    should_park: AtomicBool,
+    /// Completed when the thread has parked (Linux: parked).
+    parked: Completion,
     /// The thread function's return value (Linux: result).
     result: AtomicI32,
     /// Completed when the thread exits, through `vfork_done` (Linux: exited).
@@ -186,9 +193,77 @@ fn to_kthread(k: &TaskStruct) -> Arc<Kthread> {
 pub fn kthread_stop(k: &Arc<TaskStruct>) -> i32 {
     let kthread = to_kthread(k);
     kthread.should_stop.store(true, Ordering::Release);
+    kthread_unpark(k);
     wake_up_process(k);
     kthread.exited.wait_for_completion();
     kthread.result.load(Ordering::Acquire)
+}
+
+/// Asks `k` to park and waits until it has: it sleeps in TASK_PARKED, inside
+/// kthread_parkme(), until kthread_unpark() or kthread_stop().
+///
+/// Linux: kthread_park() in kernel/kthread.c
+///
+/// # Errors
+/// `ENOSYS` if `k` is exiting, `EBUSY` if it is already asked to park.
+pub fn kthread_park(k: &Arc<TaskStruct>) -> Result<(), Errno> {
+    if k.flags() & PF_EXITING != 0 {
+        return Err(Errno::ENOSYS);
+    }
+    let kthread = to_kthread(k);
+    if kthread.should_park.swap(true, Ordering::AcqRel) {
+        return Err(Errno::EBUSY);
+    }
+    if !Arc::ptr_eq(k, &current()) {
+        wake_up_process(k);
+        kthread.parked.wait_for_completion();
+    }
+    Ok(())
+}
+
+/// Lets a parked `k` run on from kthread_parkme().
+///
+/// Linux: kthread_unpark() in kernel/kthread.c
+pub fn kthread_unpark(k: &Arc<TaskStruct>) {
+    if to_kthread(k).should_park.swap(false, Ordering::AcqRel) {
+        try_to_wake_up(k, TASK_PARKED);
+    }
+}
+
+/// Whether kthread_park() has been called for the current thread; the
+/// thread should then call kthread_parkme() at a point where it may stop.
+///
+/// Linux: kthread_should_park() in kernel/kthread.c
+pub fn kthread_should_park() -> bool {
+    current()
+        .worker_private
+        .lock()
+        .as_ref()
+        .is_some_and(|k| k.should_park.load(Ordering::Acquire))
+}
+
+/// Parks the current thread while it is asked to: tells kthread_park() once,
+/// then sleeps in TASK_PARKED until kthread_unpark().
+///
+/// Linux: kthread_parkme() / __kthread_parkme() in kernel/kthread.c
+pub fn kthread_parkme() {
+    let me = current();
+    let Some(self_) = me.worker_private.lock().clone() else {
+        return;
+    };
+    let mut reported = false;
+    loop {
+        me.state.store(TASK_PARKED, Ordering::Release);
+        if !self_.should_park.load(Ordering::Acquire) {
+            break;
+        }
+        if !reported {
+            self_.parked.complete();
+            reported = true;
+        }
+        schedule();
+    }
+    me.state.store(TASK_RUNNING, Ordering::Release);
 }
 
 /// Whether kthread_stop() has been called for the current thread.
@@ -215,6 +290,35 @@ mod tests {
             .real_parent
             .upgrade()
             .map_or(-1, |p| p.pid())
+    }
+
+    ktest! {
+        fn kthread_park_holds_a_thread_in_state_p_until_unpark_or_stop() {
+            let count = Arc::new(core::sync::atomic::AtomicU64::new(0));
+            let counter = count.clone();
+            let body: ThreadFn = Arc::new(move || {
+                while !kthread_should_stop() {
+                    if kthread_should_park() {
+                        kthread_parkme();
+                    }
+                    counter.fetch_add(1, Ordering::Relaxed);
+                    crate::sched::core::sched_yield();
+                }
+                7
+            });
+            let k = kthread_run(body, "ktest-park").map_err(|e| alloc::format!("{e:?}"))?;
+            kassert!(wait_until(100, || count.load(Ordering::Relaxed) > 0), "the thread runs");
+            kassert_eq!(kthread_park(&k), Ok(()));
+            kassert_eq!(crate::sched::debug::task_state_to_char(&k), 'P');
+            let frozen = count.load(Ordering::Relaxed);
+            wait_until(10, || false);
+            kassert_eq!(count.load(Ordering::Relaxed), frozen, "a parked thread does not run");
+            kassert_eq!(kthread_park(&k), Err(Errno::EBUSY));
+            kthread_unpark(&k);
+            kassert!(wait_until(100, || count.load(Ordering::Relaxed) > frozen), "unpark lets it run on");
+            kassert_eq!(kthread_park(&k), Ok(()));
+            kassert_eq!(kthread_stop(&k), 7, "kthread_stop unparks the thread to stop it");
+        }
     }
 
     ktest! {

@@ -49,6 +49,8 @@ pub const TASK_UNINTERRUPTIBLE: u32 = 0x0002;
 pub const __TASK_STOPPED: u32 = 0x0004;
 /// Stopped by a tracer (Linux: __TASK_TRACED).
 pub const __TASK_TRACED: u32 = 0x0008;
+/// A kernel thread parked by kthread_park() (Linux: TASK_PARKED).
+pub const TASK_PARKED: u32 = 0x0040;
 /// Exited; its last schedule() is done (Linux: TASK_DEAD).
 pub const TASK_DEAD: u32 = 0x0080;
 /// Created by copy_process but not yet woken (Linux: TASK_NEW).

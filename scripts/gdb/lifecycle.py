@@ -19,6 +19,7 @@ TASK_STOPPED = 0x4
 TASK_TRACED = 0x8
 EXIT_DEAD = 0x10
 EXIT_ZOMBIE = 0x20
+TASK_PARKED = 0x40
 TASK_DEAD = 0x80
 TASK_NEW = 0x800
 
@@ -77,7 +78,7 @@ def state_char(task):
     if state & TASK_NEW:
         return "N"
     for bit, letter in ((TASK_INTERRUPTIBLE, "S"), (TASK_UNINTERRUPTIBLE, "D"),
-                        (TASK_STOPPED, "T"), (TASK_TRACED, "t")):
+                        (TASK_STOPPED, "T"), (TASK_TRACED, "t"), (TASK_PARKED, "P")):
         if state & bit:
             return letter
     return "R"

@@ -226,6 +226,7 @@ fn status(task: &TaskStruct) -> String {
         'S' => "S (sleeping)",
         'D' => "D (disk sleep)",
         'T' => "T (stopped)",
+        'P' => "P (parked)",
         'Z' => "Z (zombie)",
         _ => "X (dead)",
     };

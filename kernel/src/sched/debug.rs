@@ -8,14 +8,14 @@ use crate::arch::sync::SpinLockGuard;
 use crate::fork::{TASKLIST_LOCK, TaskList};
 use crate::task::{
     __TASK_STOPPED, __TASK_TRACED, EXIT_DEAD, EXIT_ZOMBIE, TASK_DEAD, TASK_INTERRUPTIBLE,
-    TASK_UNINTERRUPTIBLE, TaskStruct,
+    TASK_PARKED, TASK_UNINTERRUPTIBLE, TaskStruct,
 };
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt::Write;
 
-/// The one-letter state `ps` shows: R, S, D, T, t, X or Z.
+/// The one-letter state `ps` shows: R, S, D, T, t, X, Z or P (parked).
 ///
 /// Linux: task_state_to_char() in include/linux/sched.h
 pub fn task_state_to_char(p: &TaskStruct) -> char {
@@ -33,6 +33,8 @@ pub fn task_state_to_char(p: &TaskStruct) -> char {
         'T'
     } else if state & __TASK_TRACED != 0 {
         't'
+    } else if state & TASK_PARKED != 0 {
+        'P'
     } else {
         'R'
     }
