@@ -235,11 +235,7 @@ pub fn kthread_unpark(k: &Arc<TaskStruct>) {
 ///
 /// Linux: kthread_should_park() in kernel/kthread.c
 pub fn kthread_should_park() -> bool {
-    current()
-        .worker_private
-        .lock()
-        .as_ref()
-        .is_some_and(|k| k.should_park.load(Ordering::Acquire))
+    current_kthread().is_some_and(|k| k.should_park.load(Ordering::Acquire))
 }
 
 /// Parks the current thread while it is asked to: tells kthread_park() once,
@@ -247,10 +243,10 @@ pub fn kthread_should_park() -> bool {
 ///
 /// Linux: kthread_parkme() / __kthread_parkme() in kernel/kthread.c
 pub fn kthread_parkme() {
-    let me = current();
-    let Some(self_) = me.worker_private.lock().clone() else {
+    let Some(self_) = current_kthread() else {
         return;
     };
+    let me = current();
     let mut reported = false;
     loop {
         me.state.store(TASK_PARKED, Ordering::Release);
@@ -270,11 +266,14 @@ pub fn kthread_parkme() {
 ///
 /// Linux: kthread_should_stop() in kernel/kthread.c
 pub fn kthread_should_stop() -> bool {
-    current()
-        .worker_private
-        .lock()
-        .as_ref()
-        .is_some_and(|k| k.should_stop.load(Ordering::Acquire))
+    current_kthread().is_some_and(|k| k.should_stop.load(Ordering::Acquire))
+}
+
+/// The current thread's kthread state; `None` outside kthread_create's threads.
+///
+/// Linux: to_kthread() of current, in kernel/kthread.c
+fn current_kthread() -> Option<Arc<Kthread>> {
+    current().worker_private.lock().clone()
 }
 
 mod tests {

@@ -8,14 +8,11 @@
 
 use crate::errno::Errno;
 use crate::fs::file::{File, FileOperations, Kstat, POLLHUP, POLLIN};
+use crate::fs::open::O_RDWR;
 use crate::pid::{PidNr, find_task_by_vpid};
 use crate::syscall::SysResult;
 use crate::task::{TaskStruct, current};
 use alloc::sync::Arc;
-
-/// Close the pidfd on exec (Linux: PIDFD_NONBLOCK is O_NONBLOCK; the fd is
-/// always close-on-exec).
-const O_RDWR: u32 = 2;
 
 /// An open pidfd.
 pub struct PidfdFile {
@@ -68,6 +65,7 @@ pub fn pidfd_create(task: Arc<TaskStruct>) -> Result<i32, Errno> {
         O_RDWR,
     );
     let files = current().files.lock().clone().ok_or(Errno::EBADF)?;
+    // A pidfd is always close-on-exec.
     files.alloc_fd(0, file, true)
 }
 

@@ -106,7 +106,7 @@ pub fn sys_umask(mask: u32) -> SysResult {
 pub fn sys_sysinfo(info: u64) -> SysResult {
     let [l1, l5, l15] =
         crate::sched::loadavg::get_avenrun(0, SI_LOAD_SHIFT - crate::sched::loadavg::FSHIFT);
-    let procs = TASKLIST_LOCK.lock().tasks.len() as u64;
+    let procs = TASKLIST_LOCK.lock().nr_threads as u64;
     let page = crate::mm::PAGE_SIZE as u64;
     let totalram = crate::mm::page_alloc::totalram_pages() as u64 * page;
     let freeram = crate::mm::page_alloc::nr_free_pages() as u64 * page;

@@ -289,6 +289,13 @@ impl TaskStruct {
     pub fn is_kthread(&self) -> bool {
         self.flags() & PF_KTHREAD != 0
     }
+
+    /// Whether this is a CPU's idle task.
+    ///
+    /// Linux: is_idle_task() in include/linux/sched.h
+    pub fn is_idle_task(&self) -> bool {
+        self.flags() & PF_IDLE != 0
+    }
 }
 
 /// The task running on this CPU (Linux: `current`).

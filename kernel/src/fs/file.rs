@@ -2,6 +2,7 @@
 //!
 //! Linux: include/linux/fs.h (struct file, struct file_operations), fs/file_table.c
 
+use super::open::{O_ACCMODE, O_RDONLY, O_WRONLY};
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
 use alloc::sync::Arc;
@@ -103,6 +104,16 @@ impl File {
             f_pos: SpinLock::new(0),
             f_flags: SpinLock::new(f_flags),
         })
+    }
+
+    /// Opened with read access (Linux: FMODE_READ, set from O_ACCMODE).
+    pub fn readable(&self) -> bool {
+        *self.f_flags.lock() & O_ACCMODE != O_WRONLY
+    }
+
+    /// Opened with write access (Linux: FMODE_WRITE).
+    pub fn writable(&self) -> bool {
+        *self.f_flags.lock() & O_ACCMODE != O_RDONLY
     }
 }
 

@@ -16,6 +16,12 @@ use alloc::sync::Arc;
 pub const AT_FDCWD: i32 = -100;
 /// Access mode mask (Linux: O_ACCMODE).
 pub const O_ACCMODE: u32 = 0o3;
+/// Open for reading only (Linux: O_RDONLY).
+pub const O_RDONLY: u32 = 0;
+/// Open for writing only (Linux: O_WRONLY).
+pub const O_WRONLY: u32 = 1;
+/// Open for reading and writing (Linux: O_RDWR).
+pub const O_RDWR: u32 = 2;
 /// Create if missing (Linux: O_CREAT).
 pub const O_CREAT: u32 = 0o100;
 /// Fail unless a directory (Linux: O_DIRECTORY).
@@ -102,7 +108,7 @@ pub fn sys_openat(dirfd: i32, filename: u64, flags: u32, mode: u32) -> SysResult
     if let (InodeKind::MemFile(data), true) = (&inode.kind, flags & O_TRUNC != 0) {
         data.lock().clear();
     }
-    let writing = flags & O_ACCMODE != 0;
+    let writing = flags & O_ACCMODE != O_RDONLY;
     if flags & O_DIRECTORY != 0 && !inode.is_dir() {
         return Err(Errno::ENOTDIR);
     }

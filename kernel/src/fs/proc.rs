@@ -173,7 +173,7 @@ fn loadavg() -> String {
             ((a & (FIXED_1 - 1)) * 100) >> FSHIFT
         );
     }
-    let all = TASKLIST_LOCK.lock().tasks.len();
+    let all = TASKLIST_LOCK.lock().nr_threads;
     let _ = writeln!(s, "{}/{all} {}", count_tasks('R'), crate::pid::last_pid());
     s
 }
@@ -199,7 +199,6 @@ fn stat(task: &TaskStruct) -> String {
             .map(|v| v.vm_end - v.vm_start)
             .sum::<u64>()
     });
-    let start = task.start_time / (1_000_000_000 / 100);
     alloc::format!(
         "{} ({}) {} {} {} {} 0 -1 {} 0 0 0 0 {} {} {} {} 20 0 {} 0 {} {} 0 18446744073709551615\n",
         task.pid(),
@@ -214,7 +213,7 @@ fn stat(task: &TaskStruct) -> String {
         nsec_to_clock_t(sig.cutime.load(Ordering::Relaxed)),
         nsec_to_clock_t(sig.cstime.load(Ordering::Relaxed)),
         crate::fork::thread_group(task.tgid()).len().max(1),
-        start,
+        nsec_to_clock_t(task.start_time),
         vsize,
     )
 }

@@ -90,7 +90,7 @@ fn do_write(file: &File, buf: u64, count: u64, pos: u64) -> SysResult {
 /// Linux: ksys_read() in fs/read_write.c
 pub fn sys_read(fd: i32, buf: u64, count: u64) -> SysResult {
     let file = fdget(fd)?;
-    if *file.f_flags.lock() & 3 == 1 {
+    if !file.readable() {
         return Err(Errno::EBADF);
     }
     let n = do_read(&file, buf, count, None)?;
@@ -100,12 +100,20 @@ pub fn sys_read(fd: i32, buf: u64, count: u64) -> SysResult {
     Ok(n)
 }
 
+/// `EBADF` for a file opened without write access. Differs: only files that
+/// seek are refused here; a pipe's read end refuses in pipe_write(), and
+/// the console takes writes whatever its mode.
+fn check_write_access(file: &File) -> Result<(), Errno> {
+    match file.writable() || !file.f_op.seekable() {
+        true => Ok(()),
+        false => Err(Errno::EBADF),
+    }
+}
+
 /// Linux: ksys_write() in fs/read_write.c
 pub fn sys_write(fd: i32, buf: u64, count: u64) -> SysResult {
     let file = fdget(fd)?;
-    if *file.f_flags.lock() & 3 == 0 && file.f_op.seekable() {
-        return Err(Errno::EBADF);
-    }
+    check_write_access(&file)?;
     let append = *file.f_flags.lock() & super::open::O_APPEND != 0;
     let pos = if append {
         file.f_op.stat().size
@@ -132,9 +140,10 @@ pub fn sys_write(fd: i32, buf: u64, count: u64) -> SysResult {
 pub fn sys_sendfile(out_fd: i32, in_fd: i32, offset: u64, count: u64) -> SysResult {
     let input = fdget(in_fd)?;
     let output = fdget(out_fd)?;
-    if *input.f_flags.lock() & 3 == 1 || *output.f_flags.lock() & 3 == 0 && output.f_op.seekable() {
+    if !input.readable() {
         return Err(Errno::EBADF);
     }
+    check_write_access(&output)?;
     if !input.f_op.seekable() || *output.f_flags.lock() & super::open::O_APPEND != 0 {
         return Err(Errno::EINVAL);
     }

@@ -8,7 +8,7 @@ use crate::arch::kernel::process_64::context_switch;
 use crate::arch::percpu::{set_current, this_cpu};
 use crate::arch::sync::SpinLockGuard;
 use crate::task::{
-    PF_IDLE, TASK_DEAD, TASK_INTERRUPTIBLE, TASK_NEW, TASK_NORMAL, TASK_RUNNING, TaskStruct,
+    TASK_DEAD, TASK_INTERRUPTIBLE, TASK_NEW, TASK_NORMAL, TASK_RUNNING, TaskStruct,
     task_stack_end_corrupted,
 };
 use alloc::sync::Arc;
@@ -111,7 +111,7 @@ pub fn schedule() {
 /// Linux: sched_tick() (scheduler_tick) in kernel/sched/core.c
 pub fn scheduler_tick() {
     let rq = this_cpu().rq.lock();
-    let running = rq.curr.as_ref().is_some_and(|c| c.flags() & PF_IDLE == 0);
+    let running = rq.curr.as_ref().is_some_and(|c| !c.is_idle_task());
     crate::sched::loadavg::calc_global_load(rq.queue.len() as u64 + u64::from(running));
     if let Some(curr) = &rq.curr {
         let left = curr.se.time_slice.load(Ordering::Relaxed).saturating_sub(1);

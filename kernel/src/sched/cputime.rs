@@ -6,7 +6,7 @@
 //! without CONFIG_VIRT_CPU_ACCOUNTING)
 
 use crate::arch::time::HZ;
-use crate::task::{PF_IDLE, TaskStruct};
+use crate::task::TaskStruct;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 /// Nanoseconds in one tick (Linux: TICK_NSEC).
@@ -39,9 +39,10 @@ pub static KCPUSTAT: KernelCpustat = KernelCpustat {
 /// Linux: account_process_tick() in kernel/sched/cputime.c
 pub fn account_process_tick(user_tick: bool) {
     crate::arch::percpu::with_current(|p| match p {
-        Some(p) if p.flags() & PF_IDLE == 0 && user_tick => account_user_time(p, TICK_NSEC),
-        Some(p) if p.flags() & PF_IDLE == 0 => account_system_time(p, TICK_NSEC),
-        _ => account_idle_time(TICK_NSEC),
+        Some(p) if p.is_idle_task() => account_idle_time(TICK_NSEC),
+        Some(p) if user_tick => account_user_time(p, TICK_NSEC),
+        Some(p) => account_system_time(p, TICK_NSEC),
+        None => account_idle_time(TICK_NSEC),
     });
 }
 
