@@ -209,6 +209,16 @@ pub fn expect_line(outcome: &Arc<Outcome>, needle: &str) -> Result<(), Failure> 
     }
 }
 
+/// Every one of `needles` is in some serial line ([`expect_line`] for each).
+///
+/// # Errors
+/// The first needle no line contains.
+pub fn expect_lines(outcome: &Arc<Outcome>, needles: &[&str]) -> Result<(), Failure> {
+    needles
+        .iter()
+        .try_for_each(|needle| expect_line(outcome, needle))
+}
+
 /// A named test and its result, as printed.
 struct Verdict {
     name: String,

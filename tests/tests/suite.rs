@@ -13,7 +13,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, ExitCode};
 
-use tests::{Boot, Ctx, Exit, Failure, Scenario, docs, expect_exit, expect_line, ktest, user};
+use tests::{
+    Boot, Ctx, Exit, Failure, Scenario, docs, expect_exit, expect_line, expect_lines, ktest, user,
+};
 
 #[rustfmt::skip]
 const SCENARIOS: &[Scenario] = &[
@@ -140,23 +142,24 @@ fn tour_initramfs() -> std::io::Result<tempfile::TempDir> {
 fn tour_runs(ctx: &Ctx) -> Result<(), Failure> {
     let root = tour_initramfs()?;
     let run = ctx.boot(&Boot::bios("--no-shell").initrd(root.path()))?;
-    for line in [
-        "tour: this is /init, pid 1",
-        "cowdemo: the child wrote 16 pages: do_wp_page() copied 16 pages",
-        "in the parent, whose pages still hold 1",
-        "tour: hello from the new program, same pid",
-        "/bin/echo exited with 0",
-        "before wait4 its state is Z",
-        "release_task() freed it, state now -",
-        "now has ppid 1 (find_new_reaper())",
-        "tour: init (pid 1) reaped orphan",
-        "(mm_release() completed vfork_done)",
-        "threads: 2 threads incremented one counter to 2000",
-        "tour: kthreadd is in state S",
-        "tour: done",
-    ] {
-        expect_line(&run, line)?;
-    }
+    expect_lines(
+        &run,
+        &[
+            "tour: this is /init, pid 1",
+            "cowdemo: the child wrote 16 pages: do_wp_page() copied 16 pages",
+            "in the parent, whose pages still hold 1",
+            "tour: hello from the new program, same pid",
+            "/bin/echo exited with 0",
+            "before wait4 its state is Z",
+            "release_task() freed it, state now -",
+            "now has ppid 1 (find_new_reaper())",
+            "tour: init (pid 1) reaped orphan",
+            "(mm_release() completed vfork_done)",
+            "threads: 2 threads incremented one counter to 2000",
+            "tour: kthreadd is in state S",
+            "tour: done",
+        ],
+    )?;
     expect_exit(&run, Exit::Success)
 }
 
@@ -319,16 +322,17 @@ fn busybox_shell(ctx: &Ctx) -> Result<(), Failure> {
         ),
     )?;
     let run = ctx.boot(&Boot::bios("").initrd(root.path()))?;
-    for line in [
-        "args: one two",
-        "PIPED",
-        "subst: inner",
-        "status: 1",
-        "ps lists ",
-        "wait: 137",
-    ] {
-        expect_line(&run, line)?;
-    }
+    expect_lines(
+        &run,
+        &[
+            "args: one two",
+            "PIPED",
+            "subst: inner",
+            "status: 1",
+            "ps lists ",
+            "wait: 137",
+        ],
+    )?;
     expect_exit(&run, Exit::Success)
 }
 
@@ -359,16 +363,17 @@ fn demos_in_the_shell(ctx: &Ctx) -> Result<(), Failure> {
         user::compile_demo(demo, &root.path().join("bin").join(demo))?;
     }
     let run = ctx.boot(&Boot::bios("").initrd(root.path()))?;
-    for line in [
-        "cowdemo: the child wrote 3 pages: do_wp_page() copied 3 pages",
-        "init(1)", // pid 1 is no kernel thread: no [brackets]
-        " Z    zombie",
-        "|-orphan(",
-        "threads: 4 threads incremented one counter to 4000",
-        "vforkdemo: vfork returned after 5",
-    ] {
-        expect_line(&run, line)?;
-    }
+    expect_lines(
+        &run,
+        &[
+            "cowdemo: the child wrote 3 pages: do_wp_page() copied 3 pages",
+            "init(1)", // pid 1 is no kernel thread: no [brackets]
+            " Z    zombie",
+            "|-orphan(",
+            "threads: 4 threads incremented one counter to 4000",
+            "vforkdemo: vfork returned after 5",
+        ],
+    )?;
     expect_exit(&run, Exit::Success)
 }
 

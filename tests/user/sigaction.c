@@ -233,6 +233,16 @@ static void a_handler_runs_for_kill_to_self(void)
 	EXPECT_EQ("a_handler_is_not_reentered_by_its_own_signal", 1, usr1_max_depth);
 }
 
+/* One check over all passes of the register test: ok if `good` of `chunks` survived. */
+static void every_pass_survived(const char *name, int good, int chunks, int delivered, int in_spin)
+{
+	if (good == chunks)
+		check_ok(name);
+	else
+		check_fail(name, "%d of %d passes corrupted (%d signals, %d inside the loop)", chunks - good, chunks,
+			   delivered, in_spin);
+}
+
 static void a_busy_loop_survives_asynchronous_signals(void)
 {
 	pid_t parent = getpid();
@@ -262,24 +272,10 @@ static void a_busy_loop_survives_asynchronous_signals(void)
 	int in_spin = usr1_in_spin, delivered = usr1_count;
 
 	CHECK("a_signal_from_another_process_interrupts_a_loop_without_syscalls", in_spin > 0);
-	if (gpr_good == chunks)
-		check_ok("general_registers_and_flags_survive_asynchronous_handlers");
-	else
-		check_fail("general_registers_and_flags_survive_asynchronous_handlers",
-			   "%d of %d passes corrupted (%d signals, %d inside the loop)",
-			   chunks - gpr_good, chunks, delivered, in_spin);
-	if (xmm_good == chunks)
-		check_ok("sse_registers_survive_asynchronous_handlers");
-	else
-		check_fail("sse_registers_survive_asynchronous_handlers",
-			   "%d of %d passes corrupted (%d signals, %d inside the loop)",
-			   chunks - xmm_good, chunks, delivered, in_spin);
-	if (red_good == chunks)
-		check_ok("the_red_zone_below_the_stack_pointer_survives_signal_delivery");
-	else
-		check_fail("the_red_zone_below_the_stack_pointer_survives_signal_delivery",
-			   "%d of %d passes corrupted (%d signals, %d inside the loop)",
-			   chunks - red_good, chunks, delivered, in_spin);
+	every_pass_survived("general_registers_and_flags_survive_asynchronous_handlers", gpr_good, chunks, delivered, in_spin);
+	every_pass_survived("sse_registers_survive_asynchronous_handlers", xmm_good, chunks, delivered, in_spin);
+	every_pass_survived("the_red_zone_below_the_stack_pointer_survives_signal_delivery", red_good, chunks, delivered,
+			    in_spin);
 }
 
 static void blocking_defers_delivery(void)
