@@ -22,6 +22,8 @@ Options:
   --timeout SECS    stop QEMU after SECS seconds and fail (default: no limit)
   --smp N           number of CPUs (default 1)
   --memory MIB      guest memory in MiB (default 256)
+  --cpu MODEL       QEMU CPU model, e.g. max for SMEP, SMAP and UMIP
+                    (default: QEMU's qemu64)
   --gdb             start halted and wait for gdb on localhost:1234
   --trace FILE      boot with `trace` and write the lifecycle timeline to FILE
                     as Chrome trace JSON (open it in ui.perfetto.dev), and
@@ -41,6 +43,7 @@ struct Options {
     timeout: Option<Duration>,
     smp: u32,
     memory_mib: u32,
+    cpu: Option<String>,
     gdb: bool,
     trace: Option<PathBuf>,
 }
@@ -84,6 +87,7 @@ fn run(options: &Options) -> std::io::Result<Exit> {
     run.timeout = options.timeout;
     run.smp = options.smp;
     run.memory_mib = options.memory_mib;
+    run.cpu.clone_from(&options.cpu);
     run.gdb_port = options.gdb.then_some(boot::gdb::DEFAULT_PORT);
     run.console = match std::io::stdin().is_terminal() {
         true => Console::Interactive,
@@ -135,6 +139,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, Stri
         timeout: None,
         smp: 1,
         memory_mib: 256,
+        cpu: None,
         gdb: false,
         trace: None,
     };
@@ -148,6 +153,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, Stri
             "--timeout" => options.timeout = Some(Duration::from_secs(number(&flag, &value()?)?)),
             "--smp" => options.smp = number(&flag, &value()?)?,
             "--memory" => options.memory_mib = number(&flag, &value()?)?,
+            "--cpu" => options.cpu = Some(value()?),
             "--gdb" => options.gdb = true,
             "--trace" => options.trace = Some(PathBuf::from(value()?)),
             "--kernel" => options.image.kernel = PathBuf::from(value()?),

@@ -63,6 +63,9 @@ pub struct RunSpec {
     pub smp: u32,
     /// Guest memory in MiB.
     pub memory_mib: u32,
+    /// The CPU model (`-cpu MODEL`, e.g. `max` for every feature TCG
+    /// emulates); `None` leaves QEMU's default, `qemu64`.
+    pub cpu: Option<String>,
     /// Start halted with a gdb stub on this localhost port (`-gdb tcp::PORT -S`).
     pub gdb_port: Option<u16>,
     /// Where the serial console goes.
@@ -74,7 +77,8 @@ pub struct RunSpec {
 }
 
 impl RunSpec {
-    /// One CPU, 256 MiB, empty command line, no timeout, output captured silently.
+    /// One CPU of QEMU's default model, 256 MiB, empty command line, no
+    /// timeout, output captured silently.
     pub fn new(image: PathBuf, firmware: Firmware) -> Self {
         RunSpec {
             image,
@@ -83,6 +87,7 @@ impl RunSpec {
             timeout: None,
             smp: 1,
             memory_mib: 256,
+            cpu: None,
             gdb_port: None,
             console: Console::Captured { echo: false },
             input: Vec::new(),
@@ -196,6 +201,9 @@ fn command(spec: &RunSpec, cmdline: &Path) -> Command {
     ));
     qemu.arg("-m").arg(format!("{}M", spec.memory_mib));
     qemu.arg("-smp").arg(spec.smp.to_string());
+    if let Some(model) = &spec.cpu {
+        qemu.arg("-cpu").arg(model);
+    }
     if spec.firmware == Firmware::Uefi {
         qemu.args(["-bios", OVMF]);
     }

@@ -57,6 +57,8 @@ pub struct Boot {
     pub input: Vec<(String, Vec<u8>)>,
     /// Start halted, with a gdb stub on this port.
     pub gdb_port: Option<u16>,
+    /// QEMU's CPU model; `None` for its default.
+    pub cpu: Option<String>,
 }
 
 impl Boot {
@@ -69,6 +71,7 @@ impl Boot {
             timeout: DEFAULT_TIMEOUT,
             input: Vec::new(),
             gdb_port: None,
+            cpu: None,
         }
     }
 
@@ -102,6 +105,14 @@ impl Boot {
         }
     }
 
+    /// The same boot on another CPU model (QEMU's `-cpu MODEL`).
+    pub fn cpu(self, model: &str) -> Self {
+        Boot {
+            cpu: Some(model.into()),
+            ..self
+        }
+    }
+
     /// The same boot with another timeout.
     pub fn timeout(self, secs: u64) -> Self {
         Boot {
@@ -122,6 +133,7 @@ impl Boot {
         run.timeout = Some(self.timeout);
         run.input.clone_from(&self.input);
         run.gdb_port = self.gdb_port;
+        run.cpu.clone_from(&self.cpu);
         boot::run_qemu(&run).map_err(|e| format!("running QEMU: {e}"))
     }
 }
