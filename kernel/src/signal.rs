@@ -150,6 +150,8 @@ pub struct SignalStruct {
 pub const SI_USER: i32 = 0;
 /// Sent by the kernel, e.g. for a fault (Linux: SI_KERNEL).
 pub const SI_KERNEL: i32 = 0x80;
+/// SIGBUS for a misaligned access (Linux: BUS_ADRALN).
+pub const BUS_ADRALN: i32 = 1;
 /// A child exited (Linux: CLD_EXITED).
 pub const CLD_EXITED: i32 = 1;
 /// A child was killed by a signal (Linux: CLD_KILLED).
@@ -298,6 +300,13 @@ fn signal_wake_up(t: &Arc<TaskStruct>) {
 ///
 /// Linux: force_sig_info_to_task() in kernel/signal.c
 pub fn force_sig(sig: i32, addr: u64) {
+    force_sig_fault(sig, SI_KERNEL, addr);
+}
+
+/// [`force_sig`] with the fault's own `si_code` (BUS_ADRALN, ...).
+///
+/// Linux: force_sig_fault() in kernel/signal.c
+pub fn force_sig_fault(sig: i32, code: i32, addr: u64) {
     let t = crate::task::current();
     if let Some(sh) = t.sighand.lock().as_ref() {
         let mut action = sh.action.lock();
@@ -309,11 +318,25 @@ pub fn force_sig(sig: i32, addr: u64) {
     t.blocked.fetch_and(!sigmask(sig), Ordering::Relaxed);
     t.pending.info.lock()[sig as usize - 1] = KernelSiginfo {
         signo: sig,
-        code: SI_KERNEL,
+        code,
         addr,
         ..Default::default()
     };
     t.pending.signal.fetch_or(sigmask(sig), Ordering::Relaxed);
+}
+
+/// A signal frame could not be written: the task gets SIGSEGV instead,
+/// and if that was SIGSEGV's own frame, SIGSEGV's default action (death),
+/// so a task whose stack is unusable cannot loop on it.
+///
+/// Linux: force_sigsegv() in kernel/signal.c
+pub fn force_sigsegv(sig: i32) {
+    if sig == SIGSEGV
+        && let Some(sh) = crate::task::current().sighand.lock().as_ref()
+    {
+        sh.action.lock()[SIGSEGV as usize - 1].handler = SIG_DFL;
+    }
+    force_sig(SIGSEGV, 0);
 }
 
 /// Whether the default action of `sig` is to do nothing.
@@ -369,8 +392,8 @@ pub fn arch_do_signal_or_restart(regs: &mut crate::arch::entry::calling::PtRegs)
             _ => {
                 let old_mask = saved.unwrap_or_else(|| t.blocked.load(Ordering::Relaxed));
                 if crate::arch::signal::setup_rt_frame(&info, &action, regs, old_mask).is_err() {
-                    drop(t);
-                    crate::exit::do_group_exit(SIGSEGV)
+                    force_sigsegv(sig);
+                    continue;
                 }
                 let mask = action.mask
                     | if action.flags & SA_NODEFER != 0 {

@@ -123,14 +123,32 @@ pub fn add_busybox(root: &Path) -> io::Result<PathBuf> {
 /// # Errors
 /// A program did not build, or init did not reach its summary and power off.
 pub fn record_user_tests(ctx: &Ctx, programs: &[&str]) -> Result<(), Failure> {
+    record_user_tests_on(ctx, "user", None, programs).map(drop)
+}
+
+/// [`record_user_tests`] on QEMU's CPU model `cpu` (`None`: its default),
+/// naming the tests `<prefix>::<program>::...`; returns the kernel run.
+///
+/// # Errors
+/// As for [`record_user_tests`].
+pub fn record_user_tests_on(
+    ctx: &Ctx,
+    prefix: &str,
+    cpu: Option<&str>,
+    programs: &[&str],
+) -> Result<Arc<Outcome>, Failure> {
     let root = initramfs_all()?;
     for program in programs {
         let result = on_host(&root.path().join("bin").join(program));
-        ctx.record(format!("user::{program}::passes_on_host_linux"), result);
+        ctx.record(format!("{prefix}::{program}::passes_on_host_linux"), result);
     }
     let cmdline = format!("init=/bin/init {}", programs.join(" "));
-    let run = ctx.boot(&Boot::bios(&cmdline).initrd(root.path()))?;
-    record_kernel_run(ctx, &run, programs);
+    let mut boot = Boot::bios(&cmdline).initrd(root.path());
+    if let Some(model) = cpu {
+        boot = boot.cpu(model);
+    }
+    let run = ctx.boot(&boot)?;
+    record_kernel_run(ctx, &run, prefix, programs);
     let summary = run
         .lines()
         .filter_map(|l| l.strip_prefix("user: "))
@@ -139,17 +157,18 @@ pub fn record_user_tests(ctx: &Ctx, programs: &[&str]) -> Result<(), Failure> {
         let why = "init did not reach its `user: N passed, M failed` line";
         return Err(Failure::of(&run, why));
     }
-    expect_exit(&run, Exit::Success)
+    expect_exit(&run, Exit::Success)?;
+    Ok(run)
 }
 
-fn record_kernel_run(ctx: &Ctx, run: &Arc<Outcome>, programs: &[&str]) {
+fn record_kernel_run(ctx: &Ctx, run: &Arc<Outcome>, prefix: &str, programs: &[&str]) {
     let report = ktest::parse(run);
     for test in &report.tests {
         let result = match test.passed {
             true => Ok(()),
             false => Err(Failure::new(test.detail.join("\n"))),
         };
-        ctx.record(format!("user::{}", test.name), result);
+        ctx.record(format!("{prefix}::{}", test.name), result);
     }
     // init reports each program as `user: <program> exited with <n>` (or killed by ...).
     for program in programs {
@@ -167,7 +186,7 @@ fn record_kernel_run(ctx: &Ctx, run: &Arc<Outcome>, programs: &[&str]) {
             .any(|t| !t.passed && t.name.starts_with(&format!("{program}::")));
         if end != format!("{program} exited with 0") && !failed_check {
             ctx.record(
-                format!("user::{program}::exits_with_status_0"),
+                format!("{prefix}::{program}::exits_with_status_0"),
                 Err(Failure::new(end)),
             );
         }

@@ -29,6 +29,7 @@ const SCENARIOS: &[Scenario] = &[
     ("lkdtm::panic_fails_the_run_with_the_panic_line", panic),
     ("runner::hung_kernel_times_out_and_fails", hung_kernel_times_out),
     ("user::init_runs_every_program_to_its_summary", |ctx| user::record_user_tests(ctx, USER_PROGRAMS)),
+    ("protection::cpu_max_enables_smep_smap_umip_and_user_programs_pass", protection_on_cpu_max),
     ("init::an_exiting_init_is_reported_and_fails_the_run", init_exit_is_reported),
     ("tour::the_guided_tour_runs_every_step_to_the_end", tour_runs),
     ("shell::busybox_ash_runs_programs_pipelines_and_substitutions", busybox_shell),
@@ -49,6 +50,14 @@ const USER_PROGRAMS: &[&str] = &[
     "fork_basic", "cow", "cow_exit", "exit_status", "zombie", "orphan", "subreaper",
     "exec", "efault", "vfork", "threads", "thread_cycles", "clone_raw", "clone_flags",
     "clone3", "exit_group", "sigaction", "stress", "pstree_check", "rust_fork", "pidfd", "exec_thread", "files", "cputime",
+];
+
+/// Run under `-cpu max` (SMEP, SMAP, UMIP): protection.c, and programs that
+/// make the kernel read and write user memory in many ways, so that a user
+/// access outside the stac/clac of mm/uaccess.rs would fault the kernel.
+#[rustfmt::skip]
+const PROTECTION_PROGRAMS: &[&str] = &[
+    "protection", "files", "sigaction", "efault", "exec", "clone3", "threads", "cow", "pidfd",
 ];
 
 fn main() -> ExitCode {
@@ -571,4 +580,9 @@ fn sample_tree() -> std::io::Result<tempfile::TempDir> {
     fs::copy("/bin/true", root.path().join("bin/true"))?;
     std::os::unix::fs::symlink("true", root.path().join("bin/false-friend"))?;
     Ok(root)
+}
+
+fn protection_on_cpu_max(ctx: &Ctx) -> Result<(), Failure> {
+    let run = user::record_user_tests_on(ctx, "protection", Some("max"), PROTECTION_PROGRAMS)?;
+    expect_line(&run, "x86/cpu: SMEP SMAP UMIP PGE enabled")
 }

@@ -6,7 +6,8 @@
 //! copy-on-write). If that fails, `fixup_exception` moves the saved RIP to
 //! the end of the copy, which then returns the bytes not copied, and the
 //! caller turns that into EFAULT. A bad pointer from user space therefore
-//! costs an errno, never a kernel panic.
+//! costs an errno, never a kernel panic. With SMAP on, the copy is the only
+//! code that may touch user memory: anywhere else the access faults.
 //!
 //! Linux: arch/x86/lib/copy_user_64.S, arch/x86/mm/extable.c, include/linux/uaccess.h
 
@@ -16,17 +17,30 @@ use crate::errno::Errno;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+// With SMAP on, the copy opens user memory with `stac` and closes it with
+// `clac` on both ways out: the normal end and the fixup after a fault, which
+// resumes with the flags of the faulting instruction, AC still set (Linux:
+// user_access_begin() / user_access_end(), ASM_STAC / ASM_CLAC).
 core::arch::global_asm!(
     ".global __copy_user",
     "__copy_user:",
     "    mov rcx, rdx",
+    "    cmp byte ptr [rip + {smap}], 0",
+    "    je 1f",
+    "    stac",
+    "1:",
     ".global __copy_user_insn",
     "__copy_user_insn:",
     "    rep movsb",
     ".global __copy_user_fixup",
     "__copy_user_fixup:",
+    "    cmp byte ptr [rip + {smap}], 0",
+    "    je 2f",
+    "    clac",
+    "2:",
     "    mov rax, rcx",
     "    ret",
+    smap = sym crate::arch::kernel::cpu::common::SMAP_ENABLED,
 );
 
 unsafe extern "C" {

@@ -90,8 +90,15 @@ pub fn setup_rt_frame(
     let sig = info.signo;
     let task = current();
     task.thread.fpu.save();
-    let fp_addr = (regs.rsp - 128 - 512) & !63;
-    let frame_addr = ((fp_addr - size_of::<RtSigframe>() as u64) & !15) - 8;
+    // Below the red zone: the FXSAVE area, then the frame. A stack pointer
+    // too low for them fails here, one in the kernel half in copy_to_user.
+    let fp_addr = regs.rsp.checked_sub(128 + 512).ok_or(Errno::EFAULT)? & !63;
+    let frame_addr = (fp_addr
+        .checked_sub(size_of::<RtSigframe>() as u64)
+        .ok_or(Errno::EFAULT)?
+        & !15)
+        .checked_sub(8)
+        .ok_or(Errno::EFAULT)?;
     copy_to_user(fp_addr, &task.thread.fpu.snapshot().0)?;
     let mut frame = RtSigframe {
         pretcode: ka.restorer,
@@ -134,15 +141,20 @@ pub fn setup_rt_frame(
     Ok(())
 }
 
+/// The flags a handler may change in the saved context: the arithmetic
+/// flags, TF, DF, AC and RF; never IF or IOPL (Linux: FIX_EFLAGS).
+const FIX_EFLAGS: u64 = 0x50dd5;
+
 /// Returns from a handler: restores the registers, signal mask and FPU
-/// state saved in the frame just above the user stack pointer.
+/// state saved in the frame just above the user stack pointer. The code
+/// and stack segments are always the user's, whatever the frame says.
 ///
 /// Linux: SYSCALL_DEFINE0(rt_sigreturn) in arch/x86/kernel/signal_64.c
 ///
 /// # Errors
 /// `EFAULT` when the frame is unreadable (the caller kills the task).
 pub fn sys_rt_sigreturn(regs: &mut PtRegs) -> Result<u64, Errno> {
-    let frame_addr = regs.rsp - 8;
+    let frame_addr = regs.rsp.checked_sub(8).ok_or(Errno::EFAULT)?;
     let frame: RtSigframe = get_user(frame_addr)?;
     let sc = frame.uc.mcontext;
     if sc.fpstate != 0 {
@@ -169,9 +181,12 @@ pub fn sys_rt_sigreturn(regs: &mut PtRegs) -> Result<u64, Errno> {
     regs.rdx = sc.rdx;
     regs.rcx = sc.rcx;
     regs.rsp = sc.rsp;
+    // A non-canonical rip is caught on the way out, in exit_to_user_mode.
     regs.rip = sc.rip;
-    // User space may change only the arithmetic and direction flags.
-    regs.rflags = (regs.rflags & !0xdd5) | (sc.eflags & 0xdd5);
+    let sel = super::gdt::selectors();
+    regs.cs = u64::from(sel.user_code.0);
+    regs.ss = u64::from(sel.user_data.0);
+    regs.rflags = (regs.rflags & !FIX_EFLAGS) | (sc.eflags & FIX_EFLAGS);
     current()
         .blocked
         .store(frame.uc.sigmask, core::sync::atomic::Ordering::Relaxed);

@@ -11,6 +11,7 @@ use super::entry::entry_64::entry_points;
 use super::gdt::DOUBLE_FAULT_IST_INDEX;
 use core::fmt::Write;
 use spin::Once;
+use x86_64::PrivilegeLevel::Ring3;
 use x86_64::VirtAddr;
 use x86_64::registers::control::Cr2;
 use x86_64::structures::idt::{InterruptDescriptorTable, PageFaultErrorCode};
@@ -18,6 +19,8 @@ use x86_64::structures::idt::{InterruptDescriptorTable, PageFaultErrorCode};
 static IDT: Once<InterruptDescriptorTable> = Once::new();
 
 /// Points every vector we handle at its entry stub and loads the IDT.
+/// User mode may raise #BP and #OF itself (`int3`, `int $4`), as on Linux;
+/// any other `int N` from user mode is a #GP.
 ///
 /// Linux: idt_setup_traps() in arch/x86/kernel/idt.c
 pub fn trap_init() {
@@ -32,8 +35,16 @@ pub fn trap_init() {
                     0 => drop(idt.divide_error.set_handler_addr(addr)),
                     1 => drop(idt.debug.set_handler_addr(addr)),
                     2 => drop(idt.non_maskable_interrupt.set_handler_addr(addr)),
-                    3 => drop(idt.breakpoint.set_handler_addr(addr)),
-                    4 => drop(idt.overflow.set_handler_addr(addr)),
+                    3 => drop(
+                        idt.breakpoint
+                            .set_handler_addr(addr)
+                            .set_privilege_level(Ring3),
+                    ),
+                    4 => drop(
+                        idt.overflow
+                            .set_handler_addr(addr)
+                            .set_privilege_level(Ring3),
+                    ),
                     5 => drop(idt.bound_range_exceeded.set_handler_addr(addr)),
                     6 => drop(idt.invalid_opcode.set_handler_addr(addr)),
                     7 => drop(idt.device_not_available.set_handler_addr(addr)),
@@ -71,7 +82,7 @@ pub fn dispatch(regs: &mut PtRegs) {
         36 => super::irq::serial_interrupt(),
         39 => {}
         14 => exc_page_fault(regs),
-        3 => log::warn!("int3 at {:#x}", regs.rip),
+        3 if !regs.user_mode() => log::warn!("int3 at {:#x}", regs.rip),
         8 => exc_double_fault(regs),
         vector => do_trap(regs, vector as u8),
     }
@@ -88,6 +99,7 @@ fn trap_signal(vector: u8) -> (i32, &'static str) {
         0 => (SIGFPE, "DIVIDE ERROR"),
         1 => (SIGTRAP, "DEBUG"),
         2 => (0, "NMI"),
+        3 => (SIGTRAP, "INT3"),
         4 => (SIGSEGV, "OVERFLOW"),
         5 => (SIGSEGV, "BOUNDS"),
         6 => (SIGILL, "INVALID OPCODE"),
@@ -112,7 +124,10 @@ fn do_trap(regs: &mut PtRegs, vector: u8) {
     let (sig, name) = trap_signal(vector);
     if regs.user_mode() && sig != 0 {
         log::debug!("{name} in user mode at {:#x}: signal {sig}", regs.rip);
-        crate::signal::force_sig(sig, 0);
+        match vector {
+            17 => crate::signal::force_sig_fault(sig, crate::signal::BUS_ADRALN, 0),
+            _ => crate::signal::force_sig(sig, 0),
+        }
         return;
     }
     die(name, vector, regs, Some(regs.orig_rax));
@@ -125,11 +140,27 @@ fn do_trap(regs: &mut PtRegs, vector: u8) {
 pub fn exit_to_user_mode(regs: &mut PtRegs) {
     loop {
         crate::sched::core::cond_resched();
+        if iret_would_fault(regs) {
+            crate::signal::force_sig(crate::signal::SIGSEGV, 0);
+        }
         if !crate::signal::signal_pending_current() {
             return;
         }
         crate::signal::arch_do_signal_or_restart(regs);
     }
+}
+
+/// Whether `iretq` would fault on the way to `regs`: a non-canonical RIP,
+/// which user space can choose through rt_sigreturn, a handler address or
+/// an ELF entry point. On Intel CPUs the fault hits the kernel, at iretq;
+/// the task gets SIGSEGV instead.
+///
+/// Linux: fixup_bad_iret() in arch/x86/kernel/traps.c
+/// Differs: Linux lets iret fault and hands the fault to the task; we check
+/// before iretq, which also catches it where the CPU or emulator (AMD, QEMU)
+/// would fault only in user mode.
+fn iret_would_fault(regs: &PtRegs) -> bool {
+    VirtAddr::try_new(regs.rip).is_err()
 }
 
 /// Reports an exception the kernel cannot handle and stops the run.
@@ -200,6 +231,9 @@ fn exc_double_fault(regs: &mut PtRegs) -> ! {
 fn exc_page_fault(regs: &mut PtRegs) {
     let address = Cr2::read_raw();
     let code = PageFaultErrorCode::from_bits_truncate(regs.orig_rax);
+    if kernel_touched_user_memory(regs, address, code) {
+        page_fault_oops(regs, address, code);
+    }
     if regs.rflags & (1 << 9) != 0 {
         x86_64::instructions::interrupts::enable();
     }
@@ -224,7 +258,38 @@ fn exc_page_fault(regs: &mut PtRegs) {
     if crate::mm::uaccess::fixup_exception(regs) {
         return;
     }
+    page_fault_oops(regs, address, code);
+}
+
+/// Whether the kernel itself executed a user page (SMEP) or touched one
+/// outside a user copy (SMAP: EFLAGS.AC clear): a kernel bug, whatever the
+/// page holds, so the fault must not be resolved like a user fault.
+///
+/// Linux: the SMAP and instruction-fetch checks of do_user_addr_fault() in arch/x86/mm/fault.c
+fn kernel_touched_user_memory(regs: &PtRegs, address: u64, code: PageFaultErrorCode) -> bool {
+    use core::sync::atomic::Ordering;
+    if regs.user_mode() || address >= crate::mm::mm_types::TASK_SIZE {
+        return false;
+    }
+    let smap = super::kernel::cpu::common::SMAP_ENABLED.load(Ordering::Relaxed);
+    code.contains(PageFaultErrorCode::INSTRUCTION_FETCH)
+        || (smap && regs.rflags & X86_EFLAGS_AC == 0)
+}
+
+/// EFLAGS.AC: alignment checks in user mode, user-page access under SMAP in the kernel.
+const X86_EFLAGS_AC: u64 = 1 << 18;
+
+/// Reports a page fault the kernel cannot handle and stops the run.
+///
+/// Linux: page_fault_oops() in arch/x86/mm/fault.c
+fn page_fault_oops(regs: &PtRegs, address: u64, code: PageFaultErrorCode) -> ! {
     x86_64::instructions::interrupts::disable();
+    if !regs.user_mode()
+        && address < crate::mm::mm_types::TASK_SIZE
+        && code.contains(PageFaultErrorCode::INSTRUCTION_FETCH)
+    {
+        super::serial::write_str_emergency("unable to execute userspace code (SMEP?)\n");
+    }
     let mut line = alloc_free_line();
     let _ = write!(
         line,

@@ -83,6 +83,12 @@ core::arch::global_asm!(
     "    jz 1f",
     "    swapgs",
     "1:",
+    // An exception inside a user copy arrives with AC set; the handler must
+    // not inherit the copy's access to user memory. iretq restores AC.
+    "    cmp byte ptr [rip + {smap}], 0",
+    "    je 3f",
+    "    clac",
+    "3:",
     "    PUSH_REGS",
     "    cld",
     "    mov rdi, rsp",
@@ -118,6 +124,7 @@ core::arch::global_asm!(
     "    call {do_syscall_64}",
     "    jmp ret_from_entry",
     dispatch = sym dispatch_entry,
+    smap = sym super::super::kernel::cpu::common::SMAP_ENABLED,
     do_syscall_64 = sym do_syscall_64,
     user_ss = const 0x1b,
     user_cs = const 0x23,

@@ -3,6 +3,7 @@
 //!
 //! Linux: arch/x86/kernel/
 
+pub mod cpu;
 pub mod fpu;
 pub mod process_64;
 pub mod stack;
