@@ -8,7 +8,6 @@ use crate::errno::Errno;
 use crate::mm::uaccess::{copy_to_user, put_user};
 use crate::syscall::SysResult;
 use crate::task::current;
-use alloc::vec::Vec;
 
 /// Duplicate at the lowest fd >= arg (Linux: F_DUPFD).
 const F_DUPFD: u32 = 0;
@@ -101,30 +100,46 @@ pub fn sys_ioctl(fd: i32, cmd: u64, arg: u64) -> SysResult {
     fdget(fd)?.f_op.ioctl(cmd, arg)
 }
 
-/// Linux: SYSCALL_DEFINE3(getdents64) in fs/readdir.c
+/// Copies directory entries straight into the user's buffer, one
+/// `struct linux_dirent64` (ino, off, reclen, type, name, NUL, padding to 8)
+/// at a time.
+///
+/// Linux: SYSCALL_DEFINE3(getdents64) in fs/readdir.c. Differs: the position
+/// is read and stored around the loop rather than under f_pos_lock, so two
+/// concurrent getdents64 on one open directory may list an entry twice.
+///
+/// # Errors
+/// `EINVAL` when the buffer cannot hold the first entry; `EFAULT`; `EINTR`.
 pub fn sys_getdents64(fd: i32, dirent: u64, count: u64) -> SysResult {
     let file = fdget(fd)?;
-    let mut pos = file.f_pos.lock();
-    let mut out = Vec::new();
-    while let Some((name, ino, ty)) = file.f_op.readdir(*pos as usize)? {
-        let reclen = (19 + name.len() + 1).next_multiple_of(8);
-        if out.len() + reclen > count as usize {
-            if out.is_empty() {
+    let start = *file.f_pos.lock();
+    let mut pos = start;
+    let mut used: u64 = 0;
+    while let Some((name, ino, ty)) = file.f_op.readdir(pos as usize)? {
+        if super::read_write::fatal_signal_pending_current() {
+            return Err(Errno::EINTR);
+        }
+        let reclen = (19 + name.len() as u64 + 1).next_multiple_of(8);
+        if used + reclen > count {
+            if used == 0 {
                 return Err(Errno::EINVAL);
             }
             break;
         }
-        let start = out.len();
-        out.extend_from_slice(&ino.to_le_bytes());
-        out.extend_from_slice(&(*pos + 1).to_le_bytes());
-        out.extend_from_slice(&(reclen as u16).to_le_bytes());
-        out.push(ty);
-        out.extend_from_slice(name.as_bytes());
-        out.resize(start + reclen, 0);
-        *pos += 1;
+        let at = dirent.checked_add(used).ok_or(Errno::EFAULT)?;
+        put_user(at, [ino, pos + 1])?;
+        put_user(at + 16, reclen as u16)?;
+        put_user(at + 18, ty)?;
+        copy_to_user(at + 19, name.as_bytes())?;
+        copy_to_user(
+            at + 19 + name.len() as u64,
+            &[0u8; 8][..(reclen - 19) as usize - name.len()],
+        )?;
+        used += reclen;
+        pos += 1;
     }
-    copy_to_user(dirent, &out)?;
-    Ok(out.len() as u64)
+    *file.f_pos.lock() = pos;
+    Ok(used)
 }
 
 /// Waits until one of the descriptors is ready or `timeout_ms` passes
