@@ -25,10 +25,10 @@ fn chr_stat(minor: u64) -> Kstat {
 }
 
 impl FileOperations for Null {
-    fn read(&self, _buf: &mut [u8], _pos: u64) -> Result<usize, Errno> {
+    fn read(&self, _buf: &mut [u8], _pos: u64, _f_flags: u32) -> Result<usize, Errno> {
         Ok(0)
     }
-    fn write(&self, buf: &[u8], _pos: u64) -> Result<usize, Errno> {
+    fn write(&self, buf: &[u8], _pos: u64, _f_flags: u32) -> Result<usize, Errno> {
         Ok(buf.len())
     }
     fn stat(&self) -> Kstat {
@@ -38,11 +38,11 @@ impl FileOperations for Null {
 
 impl FileOperations for Zero {
     /// Linux: read_iter_zero() in drivers/char/mem.c
-    fn read(&self, buf: &mut [u8], _pos: u64) -> Result<usize, Errno> {
+    fn read(&self, buf: &mut [u8], _pos: u64, _f_flags: u32) -> Result<usize, Errno> {
         buf.fill(0);
         Ok(buf.len())
     }
-    fn write(&self, buf: &[u8], _pos: u64) -> Result<usize, Errno> {
+    fn write(&self, buf: &[u8], _pos: u64, _f_flags: u32) -> Result<usize, Errno> {
         Ok(buf.len())
     }
     fn stat(&self) -> Kstat {
@@ -52,12 +52,12 @@ impl FileOperations for Zero {
 
 impl FileOperations for Urandom {
     /// Linux: urandom_read_iter() in drivers/char/random.c
-    fn read(&self, buf: &mut [u8], _pos: u64) -> Result<usize, Errno> {
+    fn read(&self, buf: &mut [u8], _pos: u64, _f_flags: u32) -> Result<usize, Errno> {
         crate::random::get_random_bytes(buf);
         Ok(buf.len())
     }
     /// Differs: written bytes are not mixed into the pool.
-    fn write(&self, buf: &[u8], _pos: u64) -> Result<usize, Errno> {
+    fn write(&self, buf: &[u8], _pos: u64, _f_flags: u32) -> Result<usize, Errno> {
         Ok(buf.len())
     }
     fn stat(&self) -> Kstat {

@@ -3,6 +3,7 @@
 //! Linux: fs/fcntl.c, fs/file.c (dup*), fs/pipe.c (pipe2), fs/ioctl.c, fs/readdir.c
 
 use super::file::File;
+use super::open::{O_RDONLY, O_WRONLY};
 use super::read_write::fdget;
 use crate::errno::Errno;
 use crate::mm::uaccess::{copy_to_user, put_user};
@@ -16,8 +17,15 @@ const F_SETFD: u32 = 2;
 const F_GETFL: u32 = 3;
 const F_SETFL: u32 = 4;
 const F_DUPFD_CLOEXEC: u32 = 1030;
+const F_SETPIPE_SZ: u32 = 1031;
+const F_GETPIPE_SZ: u32 = 1032;
 const FD_CLOEXEC: u64 = 1;
 const O_CLOEXEC: u32 = super::open::O_CLOEXEC;
+const O_NONBLOCK: u32 = super::pipe::O_NONBLOCK;
+/// The flags F_SETFL may change (Linux: SETFL_MASK = O_APPEND | O_NONBLOCK
+/// | O_NDELAY | O_DIRECT | O_NOATIME, plus FASYNC); the access mode and the
+/// rest stay as open set them.
+const SETFL_MASK: u32 = super::open::O_APPEND | O_NONBLOCK | 0o20000 | 0o40000 | 0o1000000;
 
 fn files() -> Result<alloc::sync::Arc<super::fdtable::FilesStruct>, Errno> {
     current().files.lock().clone().ok_or(Errno::EBADF)
@@ -64,8 +72,11 @@ pub fn sys_fcntl(fd: i32, cmd: u32, arg: u64) -> SysResult {
         F_GETFL => Ok(u64::from(*file.f_flags.lock() & !O_CLOEXEC)),
         F_SETFL => {
             let mut flags = file.f_flags.lock();
-            *flags = (*flags & 3) | (arg as u32 & 0o4000);
+            *flags = (*flags & !SETFL_MASK) | (arg as u32 & SETFL_MASK);
             Ok(0)
+        }
+        F_SETPIPE_SZ | F_GETPIPE_SZ => {
+            super::pipe::pipe_fcntl(file.f_op.get_pipe_info(), cmd == F_SETPIPE_SZ, arg as u32)
         }
         _ => Err(Errno::EINVAL),
     }
@@ -73,14 +84,15 @@ pub fn sys_fcntl(fd: i32, cmd: u32, arg: u64) -> SysResult {
 
 /// Linux: do_pipe2() in fs/pipe.c
 pub fn sys_pipe2(fildes: u64, flags: u32) -> SysResult {
-    if flags & !(O_CLOEXEC | 0o4000) != 0 {
+    if flags & !(O_CLOEXEC | O_NONBLOCK) != 0 {
         return Err(Errno::EINVAL);
     }
-    let (rd, wr) = super::pipe::create_pipe();
+    let (rd, wr) = super::pipe::create_pipe()?;
     let f = files()?;
     let cloexec = flags & O_CLOEXEC != 0;
-    let rfd = f.alloc_fd(0, File::new(rd, 0), cloexec)?;
-    let wfd = match f.alloc_fd(0, File::new(wr, 1), cloexec) {
+    let nonblock = flags & O_NONBLOCK;
+    let rfd = f.alloc_fd(0, File::new(rd, O_RDONLY | nonblock), cloexec)?;
+    let wfd = match f.alloc_fd(0, File::new(wr, O_WRONLY | nonblock), cloexec) {
         Ok(fd) => fd,
         Err(e) => {
             let _ = f.close_fd(rfd);

@@ -187,7 +187,7 @@ pub fn default_rootfs() {
 pub struct RamFile(pub Arc<Inode>);
 
 impl FileOperations for RamFile {
-    fn read(&self, buf: &mut [u8], pos: u64) -> Result<usize, Errno> {
+    fn read(&self, buf: &mut [u8], pos: u64, _f_flags: u32) -> Result<usize, Errno> {
         let copy_out = |data: &[u8], buf: &mut [u8]| {
             let start = (pos as usize).min(data.len());
             let n = buf.len().min(data.len() - start);
@@ -202,7 +202,7 @@ impl FileOperations for RamFile {
         }
     }
 
-    fn write(&self, buf: &[u8], pos: u64) -> Result<usize, Errno> {
+    fn write(&self, buf: &[u8], pos: u64, _f_flags: u32) -> Result<usize, Errno> {
         let InodeKind::MemFile(data) = &self.0.kind else {
             return Err(Errno::EBADF);
         };

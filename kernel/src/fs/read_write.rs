@@ -3,17 +3,20 @@
 //! Linux: fs/read_write.c
 
 use super::file::File;
+use super::pipe::{O_NONBLOCK, PIPE_BUF};
 use crate::errno::Errno;
 use crate::mm::uaccess::{copy_from_user, copy_to_user, get_user};
 use crate::syscall::SysResult;
 use crate::task::current;
 use alloc::sync::Arc;
-use alloc::vec;
+use alloc::vec::Vec;
 
 /// Largest single transfer (Linux: MAX_RW_COUNT, INT_MAX rounded to pages).
 const MAX_RW_COUNT: u64 = 0x7fff_f000;
 /// Chunk size for moving bytes through the kernel.
 const CHUNK: usize = 4096;
+/// Largest piece do_write() hands a file at once: see write_chunk().
+const WRITE_CHUNK_MAX: usize = 3 * PIPE_BUF;
 
 /// The open file behind `fd` of the current task.
 ///
@@ -55,12 +58,34 @@ fn partial(done: usize) -> SysResult {
     }
 }
 
+/// A kernel buffer of `len` bytes for moving data through, allocated
+/// without aborting.
+fn bounce_buffer(len: usize) -> Result<Vec<u8>, Errno> {
+    let mut buf = Vec::new();
+    buf.try_reserve_exact(len).map_err(|_| Errno::ENOMEM)?;
+    buf.resize(len, 0);
+    Ok(buf)
+}
+
+/// How much of the `rest` bytes of a write to pass to the file next. A
+/// write of at most PIPE_BUF bytes goes in one piece, and every piece of a
+/// longer write is longer than PIPE_BUF, so that a pipe can tell the writes
+/// it must keep whole (Linux passes the whole write in one iov_iter).
+fn write_chunk(rest: usize) -> usize {
+    if rest <= WRITE_CHUNK_MAX {
+        rest
+    } else {
+        2 * PIPE_BUF
+    }
+}
+
 fn do_read(file: &File, buf: u64, count: u64, pos: Option<u64>) -> SysResult {
     let count = count.min(MAX_RW_COUNT) as usize;
     if !crate::mm::uaccess::access_ok(buf, count) {
         return Err(Errno::EFAULT);
     }
-    let mut chunk = vec![0u8; count.min(CHUNK)];
+    let f_flags = *file.f_flags.lock();
+    let mut chunk = bounce_buffer(count.min(CHUNK))?;
     let mut pos = pos.unwrap_or_else(|| *file.f_pos.lock());
     let mut done = 0;
     while done < count {
@@ -73,7 +98,13 @@ fn do_read(file: &File, buf: u64, count: u64, pos: Option<u64>) -> SysResult {
         if let Err(e) = fault_in_writeable(buf + done as u64, want) {
             return if done == 0 { Err(e) } else { Ok(done as u64) };
         }
-        let n = match file.f_op.read(&mut chunk[..want], pos) {
+        // A stream gives what it has without waiting again once some
+        // bytes have arrived, as pipe_read() does.
+        let flags = match done > 0 && !file.f_op.seekable() {
+            true => f_flags | O_NONBLOCK,
+            false => f_flags,
+        };
+        let n = match file.f_op.read(&mut chunk[..want], pos, flags) {
             Ok(n) => n,
             Err(e) if done == 0 => return Err(e),
             Err(_) => break,
@@ -81,7 +112,7 @@ fn do_read(file: &File, buf: u64, count: u64, pos: Option<u64>) -> SysResult {
         copy_to_user(buf + done as u64, &chunk[..n])?;
         done += n;
         pos += n as u64;
-        if n < want || !file.f_op.seekable() {
+        if n < want {
             break;
         }
     }
@@ -93,15 +124,16 @@ fn do_write(file: &File, buf: u64, count: u64, pos: u64) -> SysResult {
     if !crate::mm::uaccess::access_ok(buf, count) {
         return Err(Errno::EFAULT);
     }
-    let mut chunk = vec![0u8; count.min(CHUNK)];
+    let f_flags = *file.f_flags.lock();
+    let mut chunk = bounce_buffer(count.min(WRITE_CHUNK_MAX))?;
     let mut done = 0;
     while done < count {
         if fatal_signal_pending_current() {
             return partial(done);
         }
-        let want = (count - done).min(CHUNK);
+        let want = write_chunk(count - done);
         copy_from_user(&mut chunk[..want], buf + done as u64)?;
-        match file.f_op.write(&chunk[..want], pos + done as u64) {
+        match file.f_op.write(&chunk[..want], pos + done as u64, f_flags) {
             Ok(n) => done += n,
             Err(e) if done == 0 => return Err(e),
             Err(_) => break,
@@ -187,21 +219,22 @@ pub fn sys_sendfile(out_fd: i32, in_fd: i32, offset: u64, count: u64) -> SysResu
 ///
 /// Linux: do_splice_direct() in fs/splice.c
 fn splice_direct(input: &File, mut pos: u64, output: &File, count: u64) -> SysResult {
-    let mut chunk = vec![0u8; (count as usize).min(CHUNK)];
+    let (in_flags, out_flags) = (*input.f_flags.lock(), *output.f_flags.lock());
+    let mut chunk = bounce_buffer((count as usize).min(CHUNK))?;
     let mut done = 0;
     while done < count {
         if fatal_signal_pending_current() {
             return partial(done as usize);
         }
         let want = ((count - done) as usize).min(CHUNK);
-        let read = match input.f_op.read(&mut chunk[..want], pos) {
+        let read = match input.f_op.read(&mut chunk[..want], pos, in_flags) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if done == 0 => return Err(e),
             Err(_) => break,
         };
         let out_pos = *output.f_pos.lock();
-        let written = match output.f_op.write(&chunk[..read], out_pos) {
+        let written = match output.f_op.write(&chunk[..read], out_pos, out_flags) {
             Ok(n) => n,
             Err(e) if done == 0 => return Err(e),
             Err(_) => break,
