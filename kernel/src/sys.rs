@@ -317,14 +317,26 @@ pub fn sys_sched_getaffinity(pid: i32, len: u64, mask: u64) -> SysResult {
     Ok(8)
 }
 
+/// Fills the buffer a chunk at a time; a pending signal stops it at a page
+/// boundary with the bytes so far (EINTR if none), as Linux does.
+///
 /// Linux: SYSCALL_DEFINE3(getrandom) in drivers/char/random.c
 pub fn sys_getrandom(buf: u64, count: u64) -> SysResult {
+    const MAX_RW_COUNT: u64 = 0x7fff_f000;
+    let count = count.min(MAX_RW_COUNT);
     let mut chunk = [0u8; 256];
     let mut done = 0;
     while done < count {
+        if done % 4096 == 0 && crate::signal::signal_pending_current() {
+            return if done == 0 {
+                Err(Errno::EINTR)
+            } else {
+                Ok(done)
+            };
+        }
         let n = (count - done).min(256) as usize;
         crate::random::get_random_bytes(&mut chunk[..n]);
-        copy_to_user(buf + done, &chunk[..n])?;
+        copy_to_user(buf.checked_add(done).ok_or(Errno::EFAULT)?, &chunk[..n])?;
         done += n as u64;
     }
     Ok(done)

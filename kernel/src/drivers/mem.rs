@@ -1,26 +1,66 @@
-//! /dev/null: reads return end of file, writes vanish.
+//! The memory character devices: /dev/null (reads return end of file,
+//! writes vanish), /dev/zero (reads return zeroes) and /dev/urandom
+//! (reads return random bytes).
 //!
-//! Linux: drivers/char/mem.c (null_fops)
+//! Linux: drivers/char/mem.c (null_fops, zero_fops), drivers/char/random.c
+//! (urandom_fops)
 
 use crate::errno::Errno;
 use crate::fs::file::{FileOperations, Kstat, S_IFCHR};
 
-/// The null device.
+/// The null device (1, 3).
 pub struct Null;
+/// The zero device (1, 5).
+pub struct Zero;
+/// The urandom device (1, 9).
+pub struct Urandom;
+
+fn chr_stat(minor: u64) -> Kstat {
+    Kstat {
+        mode: S_IFCHR | 0o666,
+        rdev: (1 << 8) | minor,
+        nlink: 1,
+        ..Kstat::default()
+    }
+}
 
 impl FileOperations for Null {
-    fn read(&self, _buf: &mut [u8], _pos: u64) -> Result<usize, Errno> {
+    fn read(&self, _buf: &mut [u8], _pos: u64, _f_flags: u32) -> Result<usize, Errno> {
         Ok(0)
     }
-    fn write(&self, buf: &[u8], _pos: u64) -> Result<usize, Errno> {
+    fn write(&self, buf: &[u8], _pos: u64, _f_flags: u32) -> Result<usize, Errno> {
         Ok(buf.len())
     }
     fn stat(&self) -> Kstat {
-        Kstat {
-            mode: S_IFCHR | 0o666,
-            rdev: (1 << 8) | 3,
-            nlink: 1,
-            ..Kstat::default()
-        }
+        chr_stat(3)
+    }
+}
+
+impl FileOperations for Zero {
+    /// Linux: read_iter_zero() in drivers/char/mem.c
+    fn read(&self, buf: &mut [u8], _pos: u64, _f_flags: u32) -> Result<usize, Errno> {
+        buf.fill(0);
+        Ok(buf.len())
+    }
+    fn write(&self, buf: &[u8], _pos: u64, _f_flags: u32) -> Result<usize, Errno> {
+        Ok(buf.len())
+    }
+    fn stat(&self) -> Kstat {
+        chr_stat(5)
+    }
+}
+
+impl FileOperations for Urandom {
+    /// Linux: urandom_read_iter() in drivers/char/random.c
+    fn read(&self, buf: &mut [u8], _pos: u64, _f_flags: u32) -> Result<usize, Errno> {
+        crate::random::get_random_bytes(buf);
+        Ok(buf.len())
+    }
+    /// Differs: written bytes are not mixed into the pool.
+    fn write(&self, buf: &[u8], _pos: u64, _f_flags: u32) -> Result<usize, Errno> {
+        Ok(buf.len())
+    }
+    fn stat(&self) -> Kstat {
+        chr_stat(9)
     }
 }

@@ -1,4 +1,4 @@
-//! Device drivers reached through files: the console and /dev/null.
+//! Device drivers reached through files: the console and /dev/null, zero, urandom.
 //!
 //! Linux: drivers/
 

@@ -135,7 +135,7 @@ fn isig(sig: i32) {
 pub struct Console;
 
 impl FileOperations for Console {
-    fn read(&self, buf: &mut [u8], _pos: u64) -> Result<usize, Errno> {
+    fn read(&self, buf: &mut [u8], _pos: u64, _f_flags: u32) -> Result<usize, Errno> {
         READ_WAIT.wait_event_interruptible(|| !N_TTY.lock().ready.is_empty())?;
         let mut tty = N_TTY.lock();
         let mut n = 0;
@@ -152,7 +152,7 @@ impl FileOperations for Console {
         Ok(n)
     }
 
-    fn write(&self, buf: &[u8], _pos: u64) -> Result<usize, Errno> {
+    fn write(&self, buf: &[u8], _pos: u64, _f_flags: u32) -> Result<usize, Errno> {
         serial::write_str(&alloc::string::String::from_utf8_lossy(buf));
         Ok(buf.len())
     }

@@ -3,12 +3,12 @@
 //! Linux: fs/fcntl.c, fs/file.c (dup*), fs/pipe.c (pipe2), fs/ioctl.c, fs/readdir.c
 
 use super::file::File;
+use super::open::{O_RDONLY, O_WRONLY};
 use super::read_write::fdget;
 use crate::errno::Errno;
 use crate::mm::uaccess::{copy_to_user, put_user};
 use crate::syscall::SysResult;
 use crate::task::current;
-use alloc::vec::Vec;
 
 /// Duplicate at the lowest fd >= arg (Linux: F_DUPFD).
 const F_DUPFD: u32 = 0;
@@ -17,8 +17,15 @@ const F_SETFD: u32 = 2;
 const F_GETFL: u32 = 3;
 const F_SETFL: u32 = 4;
 const F_DUPFD_CLOEXEC: u32 = 1030;
+const F_SETPIPE_SZ: u32 = 1031;
+const F_GETPIPE_SZ: u32 = 1032;
 const FD_CLOEXEC: u64 = 1;
 const O_CLOEXEC: u32 = super::open::O_CLOEXEC;
+const O_NONBLOCK: u32 = super::pipe::O_NONBLOCK;
+/// The flags F_SETFL may change (Linux: SETFL_MASK = O_APPEND | O_NONBLOCK
+/// | O_NDELAY | O_DIRECT | O_NOATIME, plus FASYNC); the access mode and the
+/// rest stay as open set them.
+const SETFL_MASK: u32 = super::open::O_APPEND | O_NONBLOCK | 0o20000 | 0o40000 | 0o1000000;
 
 fn files() -> Result<alloc::sync::Arc<super::fdtable::FilesStruct>, Errno> {
     current().files.lock().clone().ok_or(Errno::EBADF)
@@ -65,8 +72,11 @@ pub fn sys_fcntl(fd: i32, cmd: u32, arg: u64) -> SysResult {
         F_GETFL => Ok(u64::from(*file.f_flags.lock() & !O_CLOEXEC)),
         F_SETFL => {
             let mut flags = file.f_flags.lock();
-            *flags = (*flags & 3) | (arg as u32 & 0o4000);
+            *flags = (*flags & !SETFL_MASK) | (arg as u32 & SETFL_MASK);
             Ok(0)
+        }
+        F_SETPIPE_SZ | F_GETPIPE_SZ => {
+            super::pipe::pipe_fcntl(file.f_op.get_pipe_info(), cmd == F_SETPIPE_SZ, arg as u32)
         }
         _ => Err(Errno::EINVAL),
     }
@@ -74,14 +84,15 @@ pub fn sys_fcntl(fd: i32, cmd: u32, arg: u64) -> SysResult {
 
 /// Linux: do_pipe2() in fs/pipe.c
 pub fn sys_pipe2(fildes: u64, flags: u32) -> SysResult {
-    if flags & !(O_CLOEXEC | 0o4000) != 0 {
+    if flags & !(O_CLOEXEC | O_NONBLOCK) != 0 {
         return Err(Errno::EINVAL);
     }
-    let (rd, wr) = super::pipe::create_pipe();
+    let (rd, wr) = super::pipe::create_pipe()?;
     let f = files()?;
     let cloexec = flags & O_CLOEXEC != 0;
-    let rfd = f.alloc_fd(0, File::new(rd, 0), cloexec)?;
-    let wfd = match f.alloc_fd(0, File::new(wr, 1), cloexec) {
+    let nonblock = flags & O_NONBLOCK;
+    let rfd = f.alloc_fd(0, File::new(rd, O_RDONLY | nonblock), cloexec)?;
+    let wfd = match f.alloc_fd(0, File::new(wr, O_WRONLY | nonblock), cloexec) {
         Ok(fd) => fd,
         Err(e) => {
             let _ = f.close_fd(rfd);
@@ -101,30 +112,46 @@ pub fn sys_ioctl(fd: i32, cmd: u64, arg: u64) -> SysResult {
     fdget(fd)?.f_op.ioctl(cmd, arg)
 }
 
-/// Linux: SYSCALL_DEFINE3(getdents64) in fs/readdir.c
+/// Copies directory entries straight into the user's buffer, one
+/// `struct linux_dirent64` (ino, off, reclen, type, name, NUL, padding to 8)
+/// at a time.
+///
+/// Linux: SYSCALL_DEFINE3(getdents64) in fs/readdir.c. Differs: the position
+/// is read and stored around the loop rather than under f_pos_lock, so two
+/// concurrent getdents64 on one open directory may list an entry twice.
+///
+/// # Errors
+/// `EINVAL` when the buffer cannot hold the first entry; `EFAULT`; `EINTR`.
 pub fn sys_getdents64(fd: i32, dirent: u64, count: u64) -> SysResult {
     let file = fdget(fd)?;
-    let mut pos = file.f_pos.lock();
-    let mut out = Vec::new();
-    while let Some((name, ino, ty)) = file.f_op.readdir(*pos as usize)? {
-        let reclen = (19 + name.len() + 1).next_multiple_of(8);
-        if out.len() + reclen > count as usize {
-            if out.is_empty() {
+    let start = *file.f_pos.lock();
+    let mut pos = start;
+    let mut used: u64 = 0;
+    while let Some((name, ino, ty)) = file.f_op.readdir(pos as usize)? {
+        if super::read_write::fatal_signal_pending_current() {
+            return Err(Errno::EINTR);
+        }
+        let reclen = (19 + name.len() as u64 + 1).next_multiple_of(8);
+        if used + reclen > count {
+            if used == 0 {
                 return Err(Errno::EINVAL);
             }
             break;
         }
-        let start = out.len();
-        out.extend_from_slice(&ino.to_le_bytes());
-        out.extend_from_slice(&(*pos + 1).to_le_bytes());
-        out.extend_from_slice(&(reclen as u16).to_le_bytes());
-        out.push(ty);
-        out.extend_from_slice(name.as_bytes());
-        out.resize(start + reclen, 0);
-        *pos += 1;
+        let at = dirent.checked_add(used).ok_or(Errno::EFAULT)?;
+        put_user(at, [ino, pos + 1])?;
+        put_user(at + 16, reclen as u16)?;
+        put_user(at + 18, ty)?;
+        copy_to_user(at + 19, name.as_bytes())?;
+        copy_to_user(
+            at + 19 + name.len() as u64,
+            &[0u8; 8][..(reclen - 19) as usize - name.len()],
+        )?;
+        used += reclen;
+        pos += 1;
     }
-    copy_to_user(dirent, &out)?;
-    Ok(out.len() as u64)
+    *file.f_pos.lock() = pos;
+    Ok(used)
 }
 
 /// Waits until one of the descriptors is ready or `timeout_ms` passes

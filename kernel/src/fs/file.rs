@@ -47,12 +47,14 @@ pub struct Kstat {
 /// What each kind of open file can do (Linux: `struct file_operations`).
 /// Defaults give the errors Linux gives for unsupported operations.
 pub trait FileOperations: Send + Sync {
-    /// Reads at `pos`; returns the bytes read (0 at end of file).
-    fn read(&self, _buf: &mut [u8], _pos: u64) -> Result<usize, Errno> {
+    /// Reads at `pos` for a file opened with `f_flags` (O_NONBLOCK);
+    /// returns the bytes read (0 at end of file).
+    fn read(&self, _buf: &mut [u8], _pos: u64, _f_flags: u32) -> Result<usize, Errno> {
         Err(Errno::EINVAL)
     }
-    /// Writes at `pos`; returns the bytes written.
-    fn write(&self, _buf: &[u8], _pos: u64) -> Result<usize, Errno> {
+    /// Writes at `pos` for a file opened with `f_flags`; returns the bytes
+    /// written.
+    fn write(&self, _buf: &[u8], _pos: u64, _f_flags: u32) -> Result<usize, Errno> {
         Err(Errno::EINVAL)
     }
     /// File metadata.
@@ -79,6 +81,10 @@ pub trait FileOperations: Send + Sync {
     }
     /// The file's bytes, if it can be mapped with mmap.
     fn mmap_data(&self) -> Option<&'static [u8]> {
+        None
+    }
+    /// The pipe behind this file, for F_SETPIPE_SZ (Linux: get_pipe_info()).
+    fn get_pipe_info(&self) -> Option<&super::pipe::PipeInodeInfo> {
         None
     }
     /// Called when the last descriptor to this open file is closed.

@@ -74,6 +74,8 @@ pub fn dirfd_path(dirfd: i32, path: &str) -> Result<String, Errno> {
 pub fn inode_fops(inode: &Arc<Inode>) -> Arc<dyn FileOperations> {
     match &inode.kind {
         InodeKind::CharDev(1, 3) => Arc::new(crate::drivers::mem::Null),
+        InodeKind::CharDev(1, 5) => Arc::new(crate::drivers::mem::Zero),
+        InodeKind::CharDev(1, 9) => Arc::new(crate::drivers::mem::Urandom),
         InodeKind::CharDev(..) => Arc::new(crate::drivers::tty::Console),
         InodeKind::Proc(_) | InodeKind::ProcPidFile(..) => match super::proc::ProcFile::open(inode)
         {
@@ -162,8 +164,14 @@ pub fn sys_mkdirat(dirfd: i32, pathname: u64, mode: u32) -> SysResult {
 /// Removes a name: a file, or with AT_REMOVEDIR an empty directory.
 ///
 /// Linux: do_unlinkat() / do_rmdir() in fs/namei.c
+///
+/// # Errors
+/// `EINVAL` for any flag but AT_REMOVEDIR; as Inode::unlink.
 pub fn sys_unlinkat(dirfd: i32, pathname: u64, flags: u32) -> SysResult {
     const AT_REMOVEDIR: u32 = 0x200;
+    if flags & !AT_REMOVEDIR != 0 {
+        return Err(Errno::EINVAL);
+    }
     let path = getname(pathname)?;
     let cwd = dirfd_path(dirfd, &path)?;
     let (parent, name) = lookup_parent(&cwd, &path)?;

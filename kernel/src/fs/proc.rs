@@ -63,7 +63,7 @@ impl ProcFile {
 }
 
 impl FileOperations for ProcFile {
-    fn read(&self, buf: &mut [u8], pos: u64) -> Result<usize, Errno> {
+    fn read(&self, buf: &mut [u8], pos: u64, _f_flags: u32) -> Result<usize, Errno> {
         let bytes = self.text.as_bytes();
         let start = (pos as usize).min(bytes.len());
         let n = buf.len().min(bytes.len() - start);
@@ -315,11 +315,39 @@ pub fn proc_readdir(dir: &Inode, index: usize) -> Option<(String, u64, u8)> {
     }
 }
 
+/// The value of a numeric sysctl, one line.
+fn sysctl(value: &core::sync::atomic::AtomicUsize) -> String {
+    alloc::format!("{}\n", value.load(Ordering::Relaxed))
+}
+
+/// /proc/sys/fs with the pipe limits. Differs: read-only; Linux lets root
+/// write them.
+///
+/// Linux: fs_pipe_sysctls in fs/pipe.c, proc_sys_init() in fs/proc/proc_sysctl.c
+fn proc_sys_init(proc: &Inode) {
+    use super::pipe::{PIPE_MAX_SIZE, PIPE_USER_PAGES_HARD, PIPE_USER_PAGES_SOFT};
+    let sys = Inode::new_dir(0o555);
+    let fs = Inode::new_dir(0o555);
+    for (name, generate) in [
+        (
+            "pipe-max-size",
+            (|| sysctl(&PIPE_MAX_SIZE)) as fn() -> String,
+        ),
+        ("pipe-user-pages-hard", || sysctl(&PIPE_USER_PAGES_HARD)),
+        ("pipe-user-pages-soft", || sysctl(&PIPE_USER_PAGES_SOFT)),
+    ] {
+        let _ = fs.link(name, Inode::new(InodeKind::Proc(generate), 0o644));
+    }
+    let _ = sys.link("fs", fs);
+    let _ = proc.link("sys", sys);
+}
+
 /// Creates /proc and its fixed files.
 ///
 /// Linux: proc_root_init() in fs/proc/root.c
 pub fn proc_root_init() {
     let proc = Inode::new(InodeKind::ProcRoot(Default::default()), 0o555);
+    proc_sys_init(&proc);
     for (name, generate) in [
         ("meminfo", meminfo as fn() -> String),
         ("stat", stat_file),

@@ -102,7 +102,8 @@ impl Inode {
     ///
     /// # Errors
     /// `ENOENT`, `EISDIR`/`ENOTDIR` for the wrong kind, `ENOTEMPTY` for a
-    /// directory with entries.
+    /// directory with entries, `EBUSY` for rmdir of /proc (a mount point
+    /// in Linux).
     pub fn unlink(&self, name: &str, dir: bool) -> Result<(), Errno> {
         let InodeKind::Dir(entries) = &self.kind else {
             return Err(Errno::ENOTDIR);
@@ -110,7 +111,8 @@ impl Inode {
         let mut entries = entries.lock();
         let inode = entries.get(name).ok_or(Errno::ENOENT)?;
         match (dir, &inode.kind) {
-            (false, InodeKind::Dir(_)) => return Err(Errno::EISDIR),
+            (false, _) if inode.is_dir() => return Err(Errno::EISDIR),
+            (true, InodeKind::ProcRoot(_)) => return Err(Errno::EBUSY),
             (true, InodeKind::Dir(children)) if !children.lock().is_empty() => {
                 return Err(Errno::ENOTEMPTY);
             }
@@ -155,7 +157,7 @@ pub fn root() -> Arc<Inode> {
     ROOT.call_once(|| Inode::new_dir(0o755)).clone()
 }
 
-/// Creates /dev with console, tty and null, like the kernel's default
+/// Creates /dev with console, tty, null, zero and urandom, like the kernel's default
 /// rootfs does for /dev/console.
 ///
 /// Linux: default_rootfs() in init/noinitramfs.c
@@ -165,7 +167,13 @@ pub fn default_rootfs() {
         let _ = root().link("dev", dev.clone());
         dev
     });
-    for (name, major, minor) in [("console", 5, 1), ("tty", 5, 0), ("null", 1, 3)] {
+    for (name, major, minor) in [
+        ("console", 5, 1),
+        ("tty", 5, 0),
+        ("null", 1, 3),
+        ("zero", 1, 5),
+        ("urandom", 1, 9),
+    ] {
         if dev.lookup(name).is_err() {
             let _ = dev.link(name, Inode::new(InodeKind::CharDev(major, minor), 0o666));
         }
@@ -179,7 +187,7 @@ pub fn default_rootfs() {
 pub struct RamFile(pub Arc<Inode>);
 
 impl FileOperations for RamFile {
-    fn read(&self, buf: &mut [u8], pos: u64) -> Result<usize, Errno> {
+    fn read(&self, buf: &mut [u8], pos: u64, _f_flags: u32) -> Result<usize, Errno> {
         let copy_out = |data: &[u8], buf: &mut [u8]| {
             let start = (pos as usize).min(data.len());
             let n = buf.len().min(data.len() - start);
@@ -194,7 +202,7 @@ impl FileOperations for RamFile {
         }
     }
 
-    fn write(&self, buf: &[u8], pos: u64) -> Result<usize, Errno> {
+    fn write(&self, buf: &[u8], pos: u64, _f_flags: u32) -> Result<usize, Errno> {
         let InodeKind::MemFile(data) = &self.0.kind else {
             return Err(Errno::EBADF);
         };

@@ -3,17 +3,20 @@
 //! Linux: fs/read_write.c
 
 use super::file::File;
+use super::pipe::{O_NONBLOCK, PIPE_BUF};
 use crate::errno::Errno;
 use crate::mm::uaccess::{copy_from_user, copy_to_user, get_user};
 use crate::syscall::SysResult;
 use crate::task::current;
 use alloc::sync::Arc;
-use alloc::vec;
+use alloc::vec::Vec;
 
 /// Largest single transfer (Linux: MAX_RW_COUNT, INT_MAX rounded to pages).
 const MAX_RW_COUNT: u64 = 0x7fff_f000;
 /// Chunk size for moving bytes through the kernel.
 const CHUNK: usize = 4096;
+/// Largest piece do_write() hands a file at once: see write_chunk().
+const WRITE_CHUNK_MAX: usize = 3 * PIPE_BUF;
 
 /// The open file behind `fd` of the current task.
 ///
@@ -38,22 +41,70 @@ fn fault_in_writeable(addr: u64, len: usize) -> Result<(), Errno> {
     Ok(())
 }
 
+/// Whether the current task has been sent SIGKILL: loops over user-sized
+/// work stop early, and the task dies on its way back to user space.
+///
+/// Linux: fatal_signal_pending(current) in include/linux/sched/signal.h
+pub fn fatal_signal_pending_current() -> bool {
+    crate::signal::fatal_signal_pending(&current())
+}
+
+/// What a copy loop returns when it stops early: the bytes it moved, or
+/// `EINTR` when it moved none.
+fn partial(done: usize) -> SysResult {
+    match done {
+        0 => Err(Errno::EINTR),
+        n => Ok(n as u64),
+    }
+}
+
+/// A kernel buffer of `len` bytes for moving data through, allocated
+/// without aborting.
+fn bounce_buffer(len: usize) -> Result<Vec<u8>, Errno> {
+    let mut buf = Vec::new();
+    buf.try_reserve_exact(len).map_err(|_| Errno::ENOMEM)?;
+    buf.resize(len, 0);
+    Ok(buf)
+}
+
+/// How much of the `rest` bytes of a write to pass to the file next. A
+/// write of at most PIPE_BUF bytes goes in one piece, and every piece of a
+/// longer write is longer than PIPE_BUF, so that a pipe can tell the writes
+/// it must keep whole (Linux passes the whole write in one iov_iter).
+fn write_chunk(rest: usize) -> usize {
+    if rest <= WRITE_CHUNK_MAX {
+        rest
+    } else {
+        2 * PIPE_BUF
+    }
+}
+
 fn do_read(file: &File, buf: u64, count: u64, pos: Option<u64>) -> SysResult {
     let count = count.min(MAX_RW_COUNT) as usize;
     if !crate::mm::uaccess::access_ok(buf, count) {
         return Err(Errno::EFAULT);
     }
-    let mut chunk = vec![0u8; count.min(CHUNK)];
+    let f_flags = *file.f_flags.lock();
+    let mut chunk = bounce_buffer(count.min(CHUNK))?;
     let mut pos = pos.unwrap_or_else(|| *file.f_pos.lock());
     let mut done = 0;
     while done < count {
+        if fatal_signal_pending_current() {
+            return partial(done);
+        }
         let want = (count - done).min(CHUNK);
         // Fault the destination in first, so that a bad buffer fails before
         // anything is consumed from a pipe or a terminal.
         if let Err(e) = fault_in_writeable(buf + done as u64, want) {
             return if done == 0 { Err(e) } else { Ok(done as u64) };
         }
-        let n = match file.f_op.read(&mut chunk[..want], pos) {
+        // A stream gives what it has without waiting again once some
+        // bytes have arrived, as pipe_read() does.
+        let flags = match done > 0 && !file.f_op.seekable() {
+            true => f_flags | O_NONBLOCK,
+            false => f_flags,
+        };
+        let n = match file.f_op.read(&mut chunk[..want], pos, flags) {
             Ok(n) => n,
             Err(e) if done == 0 => return Err(e),
             Err(_) => break,
@@ -61,7 +112,7 @@ fn do_read(file: &File, buf: u64, count: u64, pos: Option<u64>) -> SysResult {
         copy_to_user(buf + done as u64, &chunk[..n])?;
         done += n;
         pos += n as u64;
-        if n < want || !file.f_op.seekable() {
+        if n < want {
             break;
         }
     }
@@ -73,12 +124,16 @@ fn do_write(file: &File, buf: u64, count: u64, pos: u64) -> SysResult {
     if !crate::mm::uaccess::access_ok(buf, count) {
         return Err(Errno::EFAULT);
     }
-    let mut chunk = vec![0u8; count.min(CHUNK)];
+    let f_flags = *file.f_flags.lock();
+    let mut chunk = bounce_buffer(count.min(WRITE_CHUNK_MAX))?;
     let mut done = 0;
     while done < count {
-        let want = (count - done).min(CHUNK);
+        if fatal_signal_pending_current() {
+            return partial(done);
+        }
+        let want = write_chunk(count - done);
         copy_from_user(&mut chunk[..want], buf + done as u64)?;
-        match file.f_op.write(&chunk[..want], pos + done as u64) {
+        match file.f_op.write(&chunk[..want], pos + done as u64, f_flags) {
             Ok(n) => done += n,
             Err(e) if done == 0 => return Err(e),
             Err(_) => break,
@@ -164,18 +219,22 @@ pub fn sys_sendfile(out_fd: i32, in_fd: i32, offset: u64, count: u64) -> SysResu
 ///
 /// Linux: do_splice_direct() in fs/splice.c
 fn splice_direct(input: &File, mut pos: u64, output: &File, count: u64) -> SysResult {
-    let mut chunk = vec![0u8; (count as usize).min(CHUNK)];
+    let (in_flags, out_flags) = (*input.f_flags.lock(), *output.f_flags.lock());
+    let mut chunk = bounce_buffer((count as usize).min(CHUNK))?;
     let mut done = 0;
     while done < count {
+        if fatal_signal_pending_current() {
+            return partial(done as usize);
+        }
         let want = ((count - done) as usize).min(CHUNK);
-        let read = match input.f_op.read(&mut chunk[..want], pos) {
+        let read = match input.f_op.read(&mut chunk[..want], pos, in_flags) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if done == 0 => return Err(e),
             Err(_) => break,
         };
         let out_pos = *output.f_pos.lock();
-        let written = match output.f_op.write(&chunk[..read], out_pos) {
+        let written = match output.f_op.write(&chunk[..read], out_pos, out_flags) {
             Ok(n) => n,
             Err(e) if done == 0 => return Err(e),
             Err(_) => break,
@@ -194,6 +253,9 @@ fn splice_direct(input: &File, mut pos: u64, output: &File, count: u64) -> SysRe
 
 /// Linux: ksys_pread64() in fs/read_write.c
 pub fn sys_pread64(fd: i32, buf: u64, count: u64, pos: u64) -> SysResult {
+    if pos > i64::MAX as u64 {
+        return Err(Errno::EINVAL);
+    }
     let file = fdget(fd)?;
     if !file.f_op.seekable() {
         return Err(Errno::ESPIPE);
@@ -201,39 +263,73 @@ pub fn sys_pread64(fd: i32, buf: u64, count: u64, pos: u64) -> SysResult {
     do_read(&file, buf, count, Some(pos))
 }
 
-fn iovecs(vec: u64, vlen: u64) -> Result<alloc::vec::Vec<(u64, u64)>, Errno> {
-    if vlen > 1024 {
+/// Most vectors in one readv or writev (Linux: UIO_MAXIOV).
+const UIO_MAXIOV: u64 = 1024;
+
+/// Copies in the user's `struct iovec` array: (base, len) pairs. The total
+/// is cut to MAX_RW_COUNT, as Linux does.
+///
+/// Linux: import_iovec() / iovec_from_user() in lib/iov_iter.c
+///
+/// # Errors
+/// `EINVAL` for more than UIO_MAXIOV vectors or a length above SSIZE_MAX;
+/// `EFAULT` for a bad array; `ENOMEM`.
+fn import_iovec(vec: u64, vlen: u64) -> Result<alloc::vec::Vec<(u64, u64)>, Errno> {
+    if vlen > UIO_MAXIOV {
         return Err(Errno::EINVAL);
     }
-    (0..vlen)
-        .map(|i| Ok((get_user(vec + 16 * i)?, get_user(vec + 16 * i + 8)?)))
-        .collect()
+    let mut iov = alloc::vec::Vec::new();
+    iov.try_reserve_exact(vlen as usize)
+        .map_err(|_| Errno::ENOMEM)?;
+    let mut total: u64 = 0;
+    for i in 0..vlen {
+        let at = vec.checked_add(16 * i).ok_or(Errno::EFAULT)?;
+        let [base, len]: [u64; 2] = get_user(at)?;
+        if len > i64::MAX as u64 {
+            return Err(Errno::EINVAL);
+        }
+        let len = len.min(MAX_RW_COUNT - total);
+        total += len;
+        iov.push((base, len));
+    }
+    Ok(iov)
+}
+
+/// One read or write per vector, stopping at the first short one; an error
+/// after some bytes moved returns the bytes instead.
+fn do_loop_readv_writev(
+    fd: i32,
+    iov: &[(u64, u64)],
+    rw: fn(i32, u64, u64) -> SysResult,
+) -> SysResult {
+    let mut total = 0;
+    for &(base, len) in iov {
+        if fatal_signal_pending_current() {
+            return partial(total as usize);
+        }
+        let n = match rw(fd, base, len) {
+            Ok(n) => n,
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => break,
+        };
+        total += n;
+        if n < len {
+            break;
+        }
+    }
+    Ok(total)
 }
 
 /// Linux: do_readv() in fs/read_write.c
 pub fn sys_readv(fd: i32, vec: u64, vlen: u64) -> SysResult {
-    let mut total = 0;
-    for (base, len) in iovecs(vec, vlen)? {
-        let n = sys_read(fd, base, len)?;
-        total += n;
-        if n < len {
-            break;
-        }
-    }
-    Ok(total)
+    let iov = import_iovec(vec, vlen)?;
+    do_loop_readv_writev(fd, &iov, sys_read)
 }
 
 /// Linux: do_writev() in fs/read_write.c
 pub fn sys_writev(fd: i32, vec: u64, vlen: u64) -> SysResult {
-    let mut total = 0;
-    for (base, len) in iovecs(vec, vlen)? {
-        let n = sys_write(fd, base, len)?;
-        total += n;
-        if n < len {
-            break;
-        }
-    }
-    Ok(total)
+    let iov = import_iovec(vec, vlen)?;
+    do_loop_readv_writev(fd, &iov, sys_write)
 }
 
 /// Linux: ksys_lseek() in fs/read_write.c

@@ -40,7 +40,15 @@ pub fn sys_fstat(fd: i32, statbuf: u64) -> SysResult {
 }
 
 /// Linux: SYSCALL_DEFINE4(newfstatat) in fs/stat.c
+///
+/// # Errors
+/// `EINVAL` for a flag vfs_fstatat() does not know; as path_lookup.
 pub fn sys_newfstatat(dirfd: i32, filename: u64, statbuf: u64, flags: u32) -> SysResult {
+    const AT_NO_AUTOMOUNT: u32 = 0x800;
+    const AT_STATX_SYNC_TYPE: u32 = 0x6000;
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | AT_STATX_SYNC_TYPE) != 0 {
+        return Err(Errno::EINVAL);
+    }
     let path = crate::mm::uaccess::strncpy_from_user(filename, 4096)?;
     if path.is_empty() {
         if flags & AT_EMPTY_PATH != 0 {

@@ -234,6 +234,55 @@ pub fn page_count(frame: PhysFrame) -> u32 {
     page(frame).refcount.load(Ordering::Relaxed)
 }
 
+/// A page that one kernel object owns outright (a pipe buffer, a ramfs file
+/// page): its bytes are reachable only through this handle, and dropping it
+/// frees the page. Nothing maps it into user space or takes another
+/// reference, which is what makes the safe byte views below sound.
+///
+/// Differs: Linux hands out `struct page *` and lets callers kmap it; here
+/// the ownership is a type.
+pub struct OwnedPage(PhysFrame<Size4KiB>);
+
+impl OwnedPage {
+    /// Allocates a page; its contents are whatever the last user left.
+    ///
+    /// # Errors
+    /// `ENOMEM` when no page is free.
+    pub fn alloc() -> Result<OwnedPage, Errno> {
+        alloc_page().map(OwnedPage)
+    }
+
+    /// Allocates a page filled with zeroes.
+    ///
+    /// # Errors
+    /// `ENOMEM` when no page is free.
+    pub fn zeroed() -> Result<OwnedPage, Errno> {
+        get_zeroed_page().map(OwnedPage)
+    }
+
+    /// The page's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        let ptr = phys_to_virt(self.0.start_address()).as_ptr::<u8>();
+        // SAFETY: the frame is allocated, mapped at PAGE_OFFSET for
+        // PAGE_SIZE bytes, and only this handle reaches it; `&self` rules
+        // out a writer through `as_bytes_mut` for the borrow's lifetime.
+        unsafe { core::slice::from_raw_parts(ptr, PAGE_SIZE) }
+    }
+
+    /// The page's bytes, writable.
+    pub fn as_bytes_mut(&mut self) -> &mut [u8] {
+        let ptr = phys_to_virt(self.0.start_address()).as_mut_ptr::<u8>();
+        // SAFETY: as in `as_bytes`; `&mut self` makes this the only view.
+        unsafe { core::slice::from_raw_parts_mut(ptr, PAGE_SIZE) }
+    }
+}
+
+impl Drop for OwnedPage {
+    fn drop(&mut self) {
+        put_page(self.0);
+    }
+}
+
 /// Pages on the free list (Linux: nr_free_pages()).
 pub fn nr_free_pages() -> usize {
     FREE_AREA.lock().nr_free
