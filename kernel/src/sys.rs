@@ -10,7 +10,8 @@ use crate::mm::uaccess::{copy_to_user, get_user, put_user};
 use crate::pid::find_task_by_vpid;
 use crate::resource::{RLIM_NLIMITS, Rlimit};
 use crate::syscall::SysResult;
-use crate::task::{Comm, TASK_COMM_LEN, current};
+use crate::task::{Comm, PF_FORKNOEXEC, TASK_COMM_LEN, TaskStruct, current};
+use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
 
 /// Linux: SYSCALL_DEFINE0(getpid): the thread group id.
@@ -36,28 +37,56 @@ pub fn sys_getppid() -> SysResult {
 }
 
 /// Moves process `pid` (0: the caller) into process group `pgid` (0: a
-/// group of its own).
+/// group of its own). Only the caller or a child of its that has not
+/// exec'd may be moved, never a session leader, and only into a group that
+/// exists in the caller's session.
 ///
 /// Linux: SYSCALL_DEFINE2(setpgid) in kernel/sys.c
 pub fn sys_setpgid(pid: i32, pgid: i32) -> SysResult {
+    let me = current();
+    let pid = if pid == 0 { me.tgid() } else { pid };
+    let pgid = if pgid == 0 { pid } else { pgid };
     if pgid < 0 {
         return Err(Errno::EINVAL);
     }
-    let target = task_or_current(pid)?;
-    let pgid = if pgid == 0 { target.tgid() } else { pgid };
-    let sig = target.signal();
-    if sig.session.load(Ordering::Relaxed) == target.tgid()
-        && sig.session.load(Ordering::Relaxed) != 0
-    {
+    let tasklist = TASKLIST_LOCK.lock();
+    let p = tasklist
+        .tasks
+        .iter()
+        .find(|t| t.pid() == pid)
+        .ok_or(Errno::ESRCH)?;
+    if p.pid() != p.tgid() {
+        return Err(Errno::EINVAL);
+    }
+    let session = |t: &TaskStruct| t.signal().session.load(Ordering::Relaxed);
+    let my_session = session(&me);
+    let parent = p.family.get(&tasklist).real_parent.upgrade();
+    if parent.is_some_and(|rp| rp.tgid() == me.tgid()) {
+        if session(p) != my_session {
+            return Err(Errno::EPERM);
+        }
+        if p.flags() & PF_FORKNOEXEC == 0 {
+            return Err(Errno::EACCES);
+        }
+    } else if p.tgid() != me.tgid() {
+        return Err(Errno::ESRCH);
+    }
+    if session(p) == p.tgid() && session(p) != 0 {
         return Err(Errno::EPERM);
     }
-    sig.pgrp.store(pgid, Ordering::Relaxed);
+    let group_in_session = |g: &&Arc<TaskStruct>| {
+        g.signal().pgrp.load(Ordering::Relaxed) == pgid && session(g) == my_session
+    };
+    if pgid != pid && !tasklist.tasks.iter().any(|g| group_in_session(&g)) {
+        return Err(Errno::EPERM);
+    }
+    p.signal().pgrp.store(pgid, Ordering::Relaxed);
     Ok(0)
 }
 
 /// The task `pid` names, or the caller for 0 (Linux: the `pid ?
 /// find_task_by_vpid(pid) : current` idiom of kernel/sys.c).
-fn task_or_current(pid: i32) -> Result<alloc::sync::Arc<crate::task::TaskStruct>, Errno> {
+fn task_or_current(pid: i32) -> Result<Arc<TaskStruct>, Errno> {
     if pid == 0 {
         Ok(current())
     } else {
@@ -305,14 +334,13 @@ pub fn sys_set_tid_address(tidptr: u64) -> SysResult {
     Ok(me.pid() as u64)
 }
 
-/// Linux: SYSCALL_DEFINE3(sched_getaffinity): one CPU, CPU 0.
+/// Linux: SYSCALL_DEFINE3(sched_getaffinity): one CPU, CPU 0. The length
+/// is checked before the pid: whole longs, enough for every CPU.
 pub fn sys_sched_getaffinity(pid: i32, len: u64, mask: u64) -> SysResult {
-    if pid != 0 && find_task_by_vpid(pid).is_none() {
-        return Err(Errno::ESRCH);
-    }
-    if len < 8 {
+    if len < 8 || !len.is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }
+    task_or_current(pid)?;
     put_user(mask, 1u64)?;
     Ok(8)
 }
