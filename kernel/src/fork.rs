@@ -12,6 +12,7 @@ use crate::fs::fdtable::{FilesStruct, dup_fd};
 use crate::fs::fs_struct::copy_fs_struct;
 use crate::mm::vmalloc::{KernelStack, MAX_STACKS, THREAD_SIZE};
 use crate::pid::{PidNr, alloc_pid};
+use crate::resource::{RLIMIT_NPROC, RLIMIT_SIGPENDING, Rlimit};
 use crate::sched::core::{sched_fork, wake_up_new_task};
 use crate::signal::{SighandStruct, SignalStruct};
 use crate::task::{
@@ -149,14 +150,23 @@ pub fn thread_group(tgid: PidNr) -> Vec<Arc<TaskStruct>> {
         .collect()
 }
 
-/// Sizes threads-max so that kernel stacks use at most 1/8 of memory.
+/// Sizes threads-max so that kernel stacks use at most 1/8 of memory, and
+/// lets init's processes have half as many processes and pending signals.
 ///
-/// Linux: set_max_threads() in kernel/fork.c
+/// Linux: fork_init() / set_max_threads() in kernel/fork.c
 pub fn fork_init() {
     let pages = crate::mm::page_alloc::totalram_pages();
-    let threads = pages / (8 * THREAD_SIZE / crate::mm::PAGE_SIZE);
-    TASKLIST_LOCK.lock().max_threads = threads.clamp(20, MAX_STACKS);
-    log::info!("fork: max_threads = {}", threads.clamp(20, MAX_STACKS));
+    let threads = (pages / (8 * THREAD_SIZE / crate::mm::PAGE_SIZE)).clamp(20, MAX_STACKS);
+    TASKLIST_LOCK.lock().max_threads = threads;
+    log::info!("fork: max_threads = {threads}");
+    let half = Rlimit {
+        rlim_cur: threads as u64 / 2,
+        rlim_max: threads as u64 / 2,
+    };
+    let init_task = crate::init::init_task::init_task_init();
+    let mut rlim = init_task.signal().rlim.lock();
+    rlim.0[RLIMIT_NPROC] = half;
+    rlim.0[RLIMIT_SIGPENDING] = half;
 }
 
 /// Creates a kernel thread running `f`; returns its pid.
@@ -385,6 +395,8 @@ fn wait_for_vfork_done(done: &crate::sched::completion::Completion) {
 /// reverse order: the work Linux's `bad_fork_*` labels do by hand.
 ///
 /// Linux: copy_process() in kernel/fork.c
+/// Differs: no RLIMIT_NPROC check, since every task runs as root
+/// (INIT_USER), whom Linux exempts from it.
 ///
 /// # Errors
 /// `EINVAL` for invalid flag combinations, `EAGAIN` past threads-max or

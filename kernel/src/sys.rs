@@ -8,7 +8,7 @@ use crate::errno::Errno;
 use crate::fork::TASKLIST_LOCK;
 use crate::mm::uaccess::{copy_to_user, get_user, put_user};
 use crate::pid::find_task_by_vpid;
-use crate::resource::{RLIM_NLIMITS, Rlimit};
+use crate::resource::{NR_OPEN, RLIM_NLIMITS, RLIMIT_NOFILE, Rlimit};
 use crate::syscall::SysResult;
 use crate::task::{Comm, PF_FORKNOEXEC, TASK_COMM_LEN, TaskStruct, current};
 use alloc::sync::Arc;
@@ -190,19 +190,25 @@ pub fn sys_newuname(name: u64) -> SysResult {
     Ok(0)
 }
 
+/// Reads and optionally sets one of `tsk`'s limits, returning the old one.
+///
 /// Linux: do_prlimit() in kernel/sys.c
-fn do_prlimit(resource: u32, new: Option<Rlimit>) -> Result<Rlimit, Errno> {
+/// Differs: every task is root, so raising a hard limit is always allowed
+/// (Linux: CAP_SYS_RESOURCE).
+fn do_prlimit(tsk: &TaskStruct, resource: u32, new: Option<Rlimit>) -> Result<Rlimit, Errno> {
     let resource = resource as usize;
     if resource >= RLIM_NLIMITS {
         return Err(Errno::EINVAL);
     }
-    if let Some(r) = new
-        && r.rlim_cur > r.rlim_max
-    {
-        return Err(Errno::EINVAL);
+    if let Some(r) = new {
+        if r.rlim_cur > r.rlim_max {
+            return Err(Errno::EINVAL);
+        }
+        if resource == RLIMIT_NOFILE && r.rlim_max > NR_OPEN {
+            return Err(Errno::EPERM);
+        }
     }
-    let me = current();
-    let mut rlim = me.signal().rlim.lock();
+    let mut rlim = tsk.signal().rlim.lock();
     let old = rlim.0[resource];
     if let Some(r) = new {
         rlim.0[resource] = r;
@@ -212,7 +218,7 @@ fn do_prlimit(resource: u32, new: Option<Rlimit>) -> Result<Rlimit, Errno> {
 
 /// Linux: SYSCALL_DEFINE2(getrlimit) in kernel/sys.c
 pub fn sys_getrlimit(resource: u32, rlim: u64) -> SysResult {
-    let old = do_prlimit(resource, None)?;
+    let old = do_prlimit(&current(), resource, None)?;
     put_user(rlim, [old.rlim_cur, old.rlim_max])?;
     Ok(0)
 }
@@ -221,6 +227,7 @@ pub fn sys_getrlimit(resource: u32, rlim: u64) -> SysResult {
 pub fn sys_setrlimit(resource: u32, rlim: u64) -> SysResult {
     let [cur, max]: [u64; 2] = get_user(rlim)?;
     do_prlimit(
+        &current(),
         resource,
         Some(Rlimit {
             rlim_cur: cur,
@@ -230,11 +237,10 @@ pub fn sys_setrlimit(resource: u32, rlim: u64) -> SysResult {
     Ok(0)
 }
 
-/// Linux: SYSCALL_DEFINE4(prlimit64) in kernel/sys.c (own process only)
+/// Reads and sets the limits of any process (0: the caller).
+///
+/// Linux: SYSCALL_DEFINE4(prlimit64) in kernel/sys.c
 pub fn sys_prlimit64(pid: i32, resource: u32, new: u64, old: u64) -> SysResult {
-    if pid != 0 && pid != current().tgid() {
-        return Err(Errno::ESRCH);
-    }
     let new = if new != 0 {
         let [cur, max]: [u64; 2] = get_user(new)?;
         Some(Rlimit {
@@ -244,7 +250,8 @@ pub fn sys_prlimit64(pid: i32, resource: u32, new: u64, old: u64) -> SysResult {
     } else {
         None
     };
-    let prev = do_prlimit(resource, new)?;
+    let tsk = task_or_current(pid)?;
+    let prev = do_prlimit(&tsk, resource, new)?;
     if old != 0 {
         put_user(old, [prev.rlim_cur, prev.rlim_max])?;
     }
