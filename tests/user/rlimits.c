@@ -177,6 +177,54 @@ static void nproc_does_not_stop_root(void)
 	CHECK("root_may_fork_past_rlimit_nproc", pid > 0 && waitpid(pid, NULL, 0) == pid);
 }
 
+/* /proc/self/limits, rebuilt from getrlimit in Linux's format. */
+static void proc_limits_shows_every_limit(void)
+{
+	static const char *const names[][2] = {
+		{ "Max cpu time", "seconds" },	 { "Max file size", "bytes" },
+		{ "Max data size", "bytes" },	 { "Max stack size", "bytes" },
+		{ "Max core file size", "bytes" }, { "Max resident set", "bytes" },
+		{ "Max processes", "processes" }, { "Max open files", "files" },
+		{ "Max locked memory", "bytes" }, { "Max address space", "bytes" },
+		{ "Max file locks", "locks" },	 { "Max pending signals", "signals" },
+		{ "Max msgqueue size", "bytes" }, { "Max nice priority", "" },
+		{ "Max realtime priority", "" },	 { "Max realtime timeout", "us" },
+	};
+	char expected[4096], got[4096];
+	int len = snprintf(expected, sizeof expected, "%-25s %-20s %-20s %-10s\n", "Limit",
+			   "Soft Limit", "Hard Limit", "Units");
+	for (int i = 0; i < 16; i++) {
+		struct rlimit rl;
+		char cur[24], max[24];
+		getrlimit(i, &rl);
+		if (rl.rlim_cur == RLIM_INFINITY)
+			snprintf(cur, sizeof cur, "unlimited");
+		else
+			snprintf(cur, sizeof cur, "%lu", (unsigned long)rl.rlim_cur);
+		if (rl.rlim_max == RLIM_INFINITY)
+			snprintf(max, sizeof max, "unlimited");
+		else
+			snprintf(max, sizeof max, "%lu", (unsigned long)rl.rlim_max);
+		len += snprintf(expected + len, sizeof expected - len, "%-25s %-20s %-20s ",
+				names[i][0], cur, max);
+		if (names[i][1][0])
+			len += snprintf(expected + len, sizeof expected - len, "%-10s\n",
+					names[i][1]);
+		else
+			len += snprintf(expected + len, sizeof expected - len, "\n");
+	}
+	int fd = open("/proc/self/limits", O_RDONLY);
+	ssize_t n = fd < 0 ? -1 : read(fd, got, sizeof got - 1);
+	if (fd >= 0)
+		close(fd);
+	got[n > 0 ? n : 0] = '\0';
+	if (strcmp(expected, got) == 0)
+		check_ok("proc_self_limits_shows_every_limit_in_linuxs_format");
+	else
+		check_fail("proc_self_limits_shows_every_limit_in_linuxs_format",
+			   "expected:\n%s\ngot:\n%s", expected, got);
+}
+
 int main(void)
 {
 	check_begin("rlimits");
@@ -185,5 +233,6 @@ int main(void)
 	setting_limits();
 	prlimit_of_another_process();
 	nproc_does_not_stop_root();
+	proc_limits_shows_every_limit();
 	return check_end();
 }
