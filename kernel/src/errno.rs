@@ -59,6 +59,7 @@ errnos! {
     ENOTEMPTY = 39, "Directory not empty";
     ELOOP = 40, "Too many symbolic links encountered";
     ETIMEDOUT = 110, "Connection timed out";
+    ERESTARTNOINTR = 513, "Restart the system call, even after a handler (kernel-internal)";
 }
 
 impl fmt::Debug for Errno {

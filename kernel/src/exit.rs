@@ -20,8 +20,15 @@ use core::sync::atomic::Ordering;
 pub const WNOHANG: u32 = 0x0000_0001;
 /// Also wait for stopped children (Linux: WUNTRACED).
 pub const WUNTRACED: u32 = 0x0000_0002;
+/// Also report children continued by SIGCONT (Linux: WCONTINUED).
+pub const WCONTINUED: u32 = 0x0000_0008;
+/// Only the calling thread's children, not its group's (Linux: __WNOTHREAD).
+pub const __WNOTHREAD: u32 = 0x2000_0000;
 /// Wait for children of any kind (Linux: __WALL).
 pub const __WALL: u32 = 0x4000_0000;
+/// Wait only for "clone" children, which report with a signal other than
+/// SIGCHLD (Linux: __WCLONE).
+pub const __WCLONE: u32 = 0x8000_0000;
 
 /// Ends the current task with `code`, an already-encoded wait status (for
 /// `exit(n)` that is `(n & 0xff) << 8`). Never returns.
@@ -119,7 +126,7 @@ pub fn sys_waitid(which: u32, upid: i32, infop: u64, options: u32) -> crate::sys
     if options & WEXITED == 0 {
         return Err(Errno::EINVAL);
     }
-    let r = kernel_wait4(pid, options & WNOHANG)?;
+    let r = kernel_wait4(pid, options & (WNOHANG | __WNOTHREAD | __WCLONE | __WALL))?;
     if infop != 0 {
         let mut info = [0i32; 32];
         if r.pid != 0 {
@@ -312,6 +319,11 @@ fn forget_original_parent(
             reaper: reaper.pid(),
         });
         family.parent = Arc::downgrade(&reaper);
+        // Linux: reparent_leader(): a clone child's own exit signal must
+        // not reach init or a subreaper, nor hide it from their wait.
+        if reaper.tgid() != father.tgid() {
+            child.exit_signal.store(SIGCHLD, Ordering::Relaxed);
+        }
         if child.exit_state() == EXIT_ZOMBIE && do_notify_parent(&child, &reaper, SIGCHLD) {
             child.exit_state.store(EXIT_DEAD, Ordering::Release);
             dead.push(child.clone());
@@ -428,16 +440,19 @@ pub enum WaitWho {
 ///
 /// # Errors
 /// `ECHILD` when no child matches, `EINTR` when a signal interrupts the wait,
-/// `EINVAL` for unknown option bits.
+/// `EINVAL` for unknown option bits, `ESRCH` for INT_MIN.
+/// Differs: stops and continues are not modelled, so WUNTRACED and
+/// WCONTINUED are accepted but never report anything.
 pub fn kernel_wait4(upid: PidNr, options: u32) -> Result<WaitResult, Errno> {
-    if options & !(WNOHANG | WUNTRACED | __WALL) != 0 {
+    if options & !(WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WALL | __WCLONE) != 0 {
         return Err(Errno::EINVAL);
     }
     let who = match upid {
         -1 => WaitWho::Any,
         pid if pid > 0 => WaitWho::Pid(pid),
         0 => WaitWho::Pgid(current().signal().pgrp.load(Ordering::Relaxed)),
-        pid => WaitWho::Pgid(-pid),
+        // -INT_MIN is no process group.
+        pid => WaitWho::Pgid(pid.checked_neg().ok_or(Errno::ESRCH)?),
     };
     do_wait(who, options)
 }
@@ -466,18 +481,21 @@ fn wait_consider_children(
     options: u32,
 ) -> Result<Option<WaitResult>, Errno> {
     let tasklist = TASKLIST_LOCK.lock();
+    let own_only = options & __WNOTHREAD != 0;
     let children: Vec<&Arc<TaskStruct>> = tasklist
         .tasks
         .iter()
-        .filter(|t| t.tgid() == me.tgid())
+        .filter(|t| {
+            if own_only {
+                t.pid() == me.pid()
+            } else {
+                t.tgid() == me.tgid()
+            }
+        })
         .flat_map(|t| t.family.get(&tasklist).children.iter())
         .filter(|c| c.pid() == c.tgid())
         .collect();
-    let eligible = |c: &Arc<TaskStruct>| match who {
-        WaitWho::Any => true,
-        WaitWho::Pid(pid) => c.pid() == pid,
-        WaitWho::Pgid(pgrp) => c.signal().pgrp.load(Ordering::Relaxed) == pgrp,
-    };
+    let eligible = |c: &Arc<TaskStruct>| eligible_child(c, who, options);
     if !children.iter().any(|c| eligible(c)) {
         return Err(Errno::ECHILD);
     }
@@ -496,6 +514,21 @@ fn wait_consider_children(
         None if options & WNOHANG != 0 => Ok(Some(WaitResult { pid: 0, status: 0 })),
         None => Ok(None),
     }
+}
+
+/// Whether the wait selects child `p`: by pid or group, and by kind. Without
+/// __WALL, __WCLONE waits only for clone children (those whose exit signal
+/// is not SIGCHLD) and its absence only for the others.
+///
+/// Linux: eligible_pid() / eligible_child() in kernel/exit.c
+fn eligible_child(p: &TaskStruct, who: WaitWho, options: u32) -> bool {
+    let pid_matches = match who {
+        WaitWho::Any => true,
+        WaitWho::Pid(pid) => p.pid() == pid,
+        WaitWho::Pgid(pgrp) => p.signal().pgrp.load(Ordering::Relaxed) == pgrp,
+    };
+    let clone_child = p.exit_signal.load(Ordering::Relaxed) != SIGCHLD;
+    pid_matches && (options & __WALL != 0 || clone_child == (options & __WCLONE != 0))
 }
 
 /// Collects the status of a zombie this waiter claimed, and releases it.

@@ -12,6 +12,7 @@ use crate::fs::fdtable::{FilesStruct, dup_fd};
 use crate::fs::fs_struct::copy_fs_struct;
 use crate::mm::vmalloc::{KernelStack, MAX_STACKS, THREAD_SIZE};
 use crate::pid::{PidNr, alloc_pid};
+use crate::resource::{RLIMIT_NPROC, RLIMIT_SIGPENDING, Rlimit};
 use crate::sched::core::{sched_fork, wake_up_new_task};
 use crate::signal::{SighandStruct, SignalStruct};
 use crate::task::{
@@ -149,27 +150,23 @@ pub fn thread_group(tgid: PidNr) -> Vec<Arc<TaskStruct>> {
         .collect()
 }
 
-/// Every process (group leader) in process group `pgrp`.
+/// Sizes threads-max so that kernel stacks use at most 1/8 of memory, and
+/// lets init's processes have half as many processes and pending signals.
 ///
-/// Linux: do_each_pid_task(PIDTYPE_PGID) in include/linux/pid.h
-pub fn process_group(pgrp: PidNr) -> Vec<Arc<TaskStruct>> {
-    let tasklist = TASKLIST_LOCK.lock();
-    tasklist
-        .tasks
-        .iter()
-        .filter(|t| t.pid() == t.tgid() && t.signal().pgrp.load(Ordering::Relaxed) == pgrp)
-        .cloned()
-        .collect()
-}
-
-/// Sizes threads-max so that kernel stacks use at most 1/8 of memory.
-///
-/// Linux: set_max_threads() in kernel/fork.c
+/// Linux: fork_init() / set_max_threads() in kernel/fork.c
 pub fn fork_init() {
     let pages = crate::mm::page_alloc::totalram_pages();
-    let threads = pages / (8 * THREAD_SIZE / crate::mm::PAGE_SIZE);
-    TASKLIST_LOCK.lock().max_threads = threads.clamp(20, MAX_STACKS);
-    log::info!("fork: max_threads = {}", threads.clamp(20, MAX_STACKS));
+    let threads = (pages / (8 * THREAD_SIZE / crate::mm::PAGE_SIZE)).clamp(20, MAX_STACKS);
+    TASKLIST_LOCK.lock().max_threads = threads;
+    log::info!("fork: max_threads = {threads}");
+    let half = Rlimit {
+        rlim_cur: threads as u64 / 2,
+        rlim_max: threads as u64 / 2,
+    };
+    let init_task = crate::init::init_task::init_task_init();
+    let mut rlim = init_task.signal().rlim.lock();
+    rlim.0[RLIMIT_NPROC] = half;
+    rlim.0[RLIMIT_SIGPENDING] = half;
 }
 
 /// Creates a kernel thread running `f`; returns its pid.
@@ -302,13 +299,10 @@ pub fn sys_clone3(
     // signal (none for threads and CLONE_PARENT), and stack with its size.
     let no_signal_allowed =
         flags & (CloneFlags::CLONE_THREAD | CloneFlags::CLONE_PARENT).bits() != 0;
-    if flags & 0xff != 0
-        || exit_signal > 64
-        || (no_signal_allowed && exit_signal != 0)
-        || (stack == 0) != (stack_size == 0)
-    {
+    if flags & 0xff != 0 || exit_signal > 64 || (no_signal_allowed && exit_signal != 0) {
         return Err(Errno::EINVAL);
     }
+    let stack = clone3_stack_valid(stack, stack_size)?;
     let clone_flags = CloneFlags::from_bits(flags).ok_or(Errno::EINVAL)?;
     if clone_flags.contains(CloneFlags::CLONE_PIDFD)
         || clone_flags.contains(CloneFlags::CLONE_DETACHED)
@@ -318,7 +312,7 @@ pub fn sys_clone3(
     let args = KernelCloneArgs {
         flags: clone_flags,
         exit_signal: exit_signal as i32,
-        stack: if stack == 0 { 0 } else { stack + stack_size },
+        stack,
         tls,
         parent_tid,
         child_tid,
@@ -326,6 +320,22 @@ pub fn sys_clone3(
         ..Default::default()
     };
     kernel_clone(&args).map(|pid| pid as u64)
+}
+
+/// A clone3 stack is given with its size and lies in user space; the child
+/// starts at its top (stacks grow down). Returns that top, or 0 for none.
+///
+/// Linux: clone3_stack_valid() in kernel/fork.c
+fn clone3_stack_valid(stack: u64, stack_size: u64) -> Result<u64, Errno> {
+    match (stack, stack_size) {
+        (0, 0) => Ok(0),
+        (0, _) | (_, 0) => Err(Errno::EINVAL),
+        _ => usize::try_from(stack_size)
+            .ok()
+            .filter(|&size| crate::mm::uaccess::access_ok(stack, size))
+            .and_then(|_| stack.checked_add(stack_size))
+            .ok_or(Errno::EINVAL),
+    }
 }
 
 /// The one entry to task creation: copy the caller, then let the copy run.
@@ -366,11 +376,13 @@ pub fn kernel_clone(args: &KernelCloneArgs) -> Result<PidNr, Errno> {
 }
 
 /// The vfork parent sleeps until the child releases the borrowed mm by
-/// exec or exit.
+/// exec or exit, or until it is killed itself.
 ///
 /// Linux: wait_for_vfork_done() in kernel/fork.c
+/// Differs: the child keeps its reference to the completion and completes
+/// it unheard, instead of Linux clearing child->vfork_done.
 fn wait_for_vfork_done(done: &crate::sched::completion::Completion) {
-    done.wait_for_completion();
+    let _killed = done.wait_for_completion_killable();
 }
 
 /// Builds a new task as a copy of the current one, sharing what `args.flags`
@@ -383,6 +395,8 @@ fn wait_for_vfork_done(done: &crate::sched::completion::Completion) {
 /// reverse order: the work Linux's `bad_fork_*` labels do by hand.
 ///
 /// Linux: copy_process() in kernel/fork.c
+/// Differs: no RLIMIT_NPROC check, since every task runs as root
+/// (INIT_USER), whom Linux exempts from it.
 ///
 /// # Errors
 /// `EINVAL` for invalid flag combinations, `EAGAIN` past threads-max or
@@ -431,16 +445,36 @@ pub fn copy_process(args: &KernelCloneArgs) -> Result<Arc<TaskStruct>, Errno> {
     let pid = alloc_pid()?; // Linux: bad_fork_cleanup_thread
     p.set_pid(pid.nr());
     *p.thread_pid.lock() = Some(pid);
-    if clone_flags.contains(CloneFlags::CLONE_THREAD) {
-        p.tgid.store(parent.tgid(), Ordering::Relaxed);
-        p.exit_signal.store(-1, Ordering::Relaxed);
+    let tgid = if clone_flags.contains(CloneFlags::CLONE_THREAD) {
+        parent.tgid()
     } else {
-        p.tgid.store(p.pid(), Ordering::Relaxed);
-        p.exit_signal.store(args.exit_signal, Ordering::Relaxed);
-    }
-    let real_parent = choose_parent(&parent, clone_flags);
+        p.pid()
+    };
+    p.tgid.store(tgid, Ordering::Relaxed);
+    let (real_parent, exit_signal) = choose_parent(&parent, clone_flags, args.exit_signal);
+    p.exit_signal.store(exit_signal, Ordering::Relaxed);
     let tasklist = lock_tasklist_with_room(&real_parent)?; // Linux: bad_fork_cancel_cgroup
+    fork_signal_check(&parent)?;
     Ok(attach_pid_and_link(tasklist, p, real_parent))
+}
+
+/// Refuses to publish the child while a signal is pending for the parent,
+/// checked under the tasklist lock. A kill of the parent's group either
+/// walked the task list before (the signal is pending now) or walks it
+/// after (and finds the child), so a fork cannot outrun a group kill. The
+/// caller handles the signal and, unless it dies, forks again.
+///
+/// Linux: the `signal_pending(current)` check before attach_pid() in
+/// copy_process() in kernel/fork.c, returning -ERESTARTNOINTR
+/// Differs: that is Linux's rule before 4.20; newer Linux restarts only for
+/// signals pending when the fork starts, fails with EINTR for a fatal one
+/// at this point, and hands group signals that arrive during the fork to
+/// the child as well (signal->multiprocess).
+fn fork_signal_check(parent: &TaskStruct) -> Result<(), Errno> {
+    if crate::signal::signal_pending(parent) {
+        return Err(Errno::ERESTARTNOINTR);
+    }
+    Ok(())
 }
 
 /// Fails with EAGAIN once threads-max tasks exist.
@@ -623,19 +657,39 @@ fn copy_signal(flags: CloneFlags, parent: &TaskStruct, p: &TaskStruct) -> Result
     Ok(())
 }
 
-/// The task that will be the child's parent: the caller, or under
-/// CLONE_PARENT/CLONE_THREAD the caller's own parent.
-fn choose_parent(parent: &Arc<TaskStruct>, flags: CloneFlags) -> Arc<TaskStruct> {
+/// The task that will be the child's parent and the signal it will get
+/// when the child exits: the caller and the requested signal; or, under
+/// CLONE_PARENT/CLONE_THREAD, the caller's own parent, which hears of a
+/// thread never (-1) and of a sibling process as of the caller's group
+/// leader, so a caller cannot make its parent receive a signal of its
+/// choosing.
+///
+/// Linux: the `clone_flags & (CLONE_PARENT|CLONE_THREAD)` block of copy_process()
+fn choose_parent(
+    parent: &Arc<TaskStruct>,
+    flags: CloneFlags,
+    exit_signal: i32,
+) -> (Arc<TaskStruct>, i32) {
     if !flags.intersects(CloneFlags::CLONE_PARENT | CloneFlags::CLONE_THREAD) {
-        return parent.clone();
+        return (parent.clone(), exit_signal);
     }
     let tasklist = TASKLIST_LOCK.lock();
-    parent
-        .family
-        .get(&tasklist)
+    let family = parent.family.get(&tasklist);
+    let real_parent = family
         .real_parent
         .upgrade()
-        .unwrap_or_else(|| parent.clone())
+        .unwrap_or_else(|| parent.clone());
+    let exit_signal = if flags.contains(CloneFlags::CLONE_THREAD) {
+        -1
+    } else {
+        family
+            .group_leader
+            .upgrade()
+            .unwrap_or_else(|| parent.clone())
+            .exit_signal
+            .load(Ordering::Relaxed)
+    };
+    (real_parent, exit_signal)
 }
 
 /// Takes the tasklist lock and makes room in the lists the child joins, so

@@ -5,6 +5,7 @@
 //! Not modelled yet: user-space handlers, real-time queues, job control.
 
 use crate::arch::sync::SpinLock;
+use crate::fork::TaskList;
 use crate::sched::wait::WaitQueueHead;
 use crate::task::{TASK_INTERRUPTIBLE, TaskStruct};
 use alloc::sync::Arc;
@@ -268,7 +269,7 @@ pub fn send_sig_info(sig: i32, info: KernelSiginfo, t: &Arc<TaskStruct>) {
     if t.pending.signal.fetch_or(sigmask(sig), Ordering::Relaxed) & sigmask(sig) == 0 {
         t.pending.info.lock()[sig as usize - 1] = KernelSiginfo { signo: sig, ..info };
     }
-    signal_wake_up(t);
+    signal_wake_up(t, sig == SIGKILL);
 }
 
 /// Sends `sig` from the current task, as kill() does (SI_USER).
@@ -287,12 +288,14 @@ pub fn send_sig(sig: i32, t: &Arc<TaskStruct>) {
     );
 }
 
-/// Wakes `t` so it notices a new signal. Only TASK_INTERRUPTIBLE sleepers
-/// wake; TASK_UNINTERRUPTIBLE ones keep sleeping until their condition.
+/// Wakes `t` so it notices a new signal. TASK_INTERRUPTIBLE sleepers wake,
+/// and for SIGKILL TASK_KILLABLE ones too; TASK_UNINTERRUPTIBLE ones keep
+/// sleeping until their condition.
 ///
-/// Linux: signal_wake_up_state() in kernel/signal.c
-fn signal_wake_up(t: &Arc<TaskStruct>) {
-    crate::sched::core::try_to_wake_up(t, TASK_INTERRUPTIBLE);
+/// Linux: signal_wake_up() / signal_wake_up_state() in kernel/signal.c
+fn signal_wake_up(t: &Arc<TaskStruct>, fatal: bool) {
+    let wakekill = if fatal { crate::task::TASK_WAKEKILL } else { 0 };
+    crate::sched::core::try_to_wake_up(t, TASK_INTERRUPTIBLE | wakekill);
 }
 
 /// Sends a signal the task caused itself (a fault): it cannot be ignored or
@@ -391,6 +394,7 @@ pub fn arch_do_signal_or_restart(regs: &mut crate::arch::entry::calling::PtRegs)
             }
             _ => {
                 let old_mask = saved.unwrap_or_else(|| t.blocked.load(Ordering::Relaxed));
+                restart_interrupted_syscall(regs);
                 if crate::arch::signal::setup_rt_frame(&info, &action, regs, old_mask).is_err() {
                     force_sigsegv(sig);
                     continue;
@@ -411,8 +415,30 @@ pub fn arch_do_signal_or_restart(regs: &mut crate::arch::entry::calling::PtRegs)
             }
         }
     }
+    restart_interrupted_syscall(regs);
     if let Some(mask) = saved {
         t.blocked.store(mask, Ordering::Relaxed);
+    }
+}
+
+/// Makes a system call that a signal interrupted with ERESTARTNOINTR run
+/// again: back over the two-byte `syscall` instruction, with its number
+/// back in rax. It happens before the handler's frame is built (so the
+/// handler returns into the call) or, without a handler, before the return.
+///
+/// Linux: the ERESTARTNOINTR cases of handle_signal() and
+/// arch_do_signal_or_restart() in arch/x86/kernel/signal.c
+/// Differs: the other restart codes (ERESTARTSYS, ERESTARTNOHAND,
+/// ERESTART_RESTARTBLOCK) are not produced yet, so only this one is decided.
+fn restart_interrupted_syscall(regs: &mut crate::arch::entry::calling::PtRegs) {
+    let from_syscall = regs.vector == crate::arch::entry::calling::SYSCALL_VECTOR;
+    let error = regs.rax.wrapping_neg();
+    if from_syscall
+        && error == crate::errno::Errno::ERESTARTNOINTR.0 as u64
+        && let Some(rip) = regs.rip.checked_sub(2)
+    {
+        regs.rax = regs.orig_rax;
+        regs.rip = rip;
     }
 }
 
@@ -429,13 +455,16 @@ pub const SA_RESTART: u64 = 0x1000_0000;
 
 /// Sends `sig` to every thread of `t`'s process (Linux: group_send_sig_info()).
 pub fn group_send_sig(sig: i32, t: &Arc<TaskStruct>) {
-    let threads = crate::fork::thread_group(t.tgid());
+    group_send_sig_locked(sig, t, &crate::fork::TASKLIST_LOCK.lock());
+}
+
+/// group_send_sig for a caller that holds the tasklist lock: SIGKILL goes to
+/// every thread, any other signal to the first thread still alive.
+fn group_send_sig_locked(sig: i32, t: &Arc<TaskStruct>, tasklist: &TaskList) {
+    let mut threads = tasklist.tasks.iter().filter(|x| x.tgid() == t.tgid());
     match sig {
-        SIGKILL => threads.iter().for_each(|x| send_sig(sig, x)),
-        _ => send_sig(
-            sig,
-            threads.iter().find(|x| x.exit_state() == 0).unwrap_or(t),
-        ),
+        SIGKILL => threads.for_each(|x| send_sig(sig, x)),
+        _ => send_sig(sig, threads.find(|x| x.exit_state() == 0).unwrap_or(t)),
     }
 }
 
@@ -608,36 +637,67 @@ pub fn sys_kill(pid: i32, sig: i32) -> crate::syscall::SysResult {
     if !(0..=_NSIG as i32).contains(&sig) {
         return Err(Errno::EINVAL);
     }
-    let me = crate::task::current();
-    let targets: alloc::vec::Vec<Arc<TaskStruct>> = match pid {
-        p if p > 0 => crate::fork::thread_group(p)
-            .into_iter()
-            .filter(|t| t.pid() == p)
-            .collect(),
-        0 => crate::fork::process_group(me.signal().pgrp.load(Ordering::Relaxed)),
-        -1 => {
-            let tasklist = crate::fork::TASKLIST_LOCK.lock();
-            let others = |t: &&Arc<TaskStruct>| {
-                t.pid() == t.tgid() && t.pid() > 1 && t.tgid() != me.tgid() && !t.is_kthread()
-            };
-            tasklist.tasks.iter().filter(others).cloned().collect()
-        }
-        p => crate::fork::process_group(-p),
-    };
-    if targets.is_empty() {
-        return Err(Errno::ESRCH);
+    if pid > 0 {
+        return kill_proc_info(sig, pid);
     }
-    if sig != 0 {
-        kill_processes(&targets, sig);
+    // -INT_MIN is no pid.
+    let Some(pgrp) = pid.checked_neg() else {
+        return Err(Errno::ESRCH);
+    };
+    let me = crate::task::current();
+    // Under the lock no fork can publish a child in the middle of the walk,
+    // and a fork that publishes later sees the signal pending in its parent.
+    let tasklist = crate::fork::TASKLIST_LOCK.lock();
+    let found = match pid {
+        0 => __kill_pgrp_info(sig, me.signal().pgrp.load(Ordering::Relaxed), &tasklist),
+        -1 => kill_matching(sig, &tasklist, |t| {
+            t.tgid() > 1 && t.tgid() != me.tgid() && !t.is_kthread()
+        }),
+        _ => __kill_pgrp_info(sig, pgrp, &tasklist),
+    };
+    if !found {
+        return Err(Errno::ESRCH);
     }
     Ok(0)
 }
 
-/// Sends `sig` to each process that has not exited yet.
-fn kill_processes(targets: &[Arc<TaskStruct>], sig: i32) {
-    for t in targets.iter().filter(|t| t.exit_state() == 0) {
-        group_send_sig(sig, t);
+/// Sends `sig` to the process of task `pid`.
+///
+/// Linux: kill_proc_info() / kill_pid_info() in kernel/signal.c
+fn kill_proc_info(sig: i32, pid: i32) -> crate::syscall::SysResult {
+    let t = crate::pid::find_task_by_vpid(pid).ok_or(crate::errno::Errno::ESRCH)?;
+    if sig != 0 && t.exit_state() == 0 {
+        group_send_sig(sig, &t);
     }
+    Ok(0)
+}
+
+/// Sends `sig` to every process in group `pgrp`; false if there is none.
+///
+/// Linux: __kill_pgrp_info() in kernel/signal.c
+fn __kill_pgrp_info(sig: i32, pgrp: i32, tasklist: &TaskList) -> bool {
+    kill_matching(sig, tasklist, |t| {
+        t.signal().pgrp.load(Ordering::Relaxed) == pgrp
+    })
+}
+
+/// One walk over the task list, under its lock, sending `sig` to each
+/// process `matches` selects; says whether it selected any. SIGKILL goes to
+/// each thread met on the way, so a group kill costs one pass.
+fn kill_matching(sig: i32, tasklist: &TaskList, matches: impl Fn(&TaskStruct) -> bool) -> bool {
+    let mut found = false;
+    for t in tasklist.tasks.iter().filter(|t| matches(t)) {
+        let leader = t.pid() == t.tgid();
+        found |= leader;
+        match sig {
+            0 => {}
+            SIGKILL if t.exit_state() == 0 => send_sig(sig, t),
+            SIGKILL => {}
+            _ if leader => group_send_sig_locked(sig, t, tasklist),
+            _ => {}
+        }
+    }
+    found
 }
 
 static PAUSE_WAIT: crate::sched::wait::WaitQueueHead = crate::sched::wait::WaitQueueHead::new();
@@ -671,19 +731,39 @@ pub fn sys_rt_sigsuspend(unewset: u64, sigsetsize: u64) -> crate::syscall::SysRe
 
 /// Sends `sig` to every process in group `pgrp` (Linux: kill_pgrp()).
 pub fn kill_pgrp(pgrp: i32, sig: i32) {
-    kill_processes(&crate::fork::process_group(pgrp), sig);
+    __kill_pgrp_info(sig, pgrp, &crate::fork::TASKLIST_LOCK.lock());
 }
 
-/// Sends `sig` to one thread (tgid 0 or -1: any group).
+/// Sends `sig` to thread `tid` of process `tgid`.
 ///
-/// Linux: SYSCALL_DEFINE3(tgkill) / do_tkill() in kernel/signal.c
+/// Linux: SYSCALL_DEFINE3(tgkill) in kernel/signal.c
 pub fn sys_tgkill(tgid: i32, tid: i32, sig: i32) -> crate::syscall::SysResult {
+    if tid <= 0 || tgid <= 0 {
+        return Err(crate::errno::Errno::EINVAL);
+    }
+    do_tkill(tgid, tid, sig)
+}
+
+/// Sends `sig` to thread `tid`, whatever its process.
+///
+/// Linux: SYSCALL_DEFINE2(tkill) in kernel/signal.c
+pub fn sys_tkill(tid: i32, sig: i32) -> crate::syscall::SysResult {
+    if tid <= 0 {
+        return Err(crate::errno::Errno::EINVAL);
+    }
+    do_tkill(0, tid, sig)
+}
+
+/// Sends `sig` to one thread; `tgid` 0 accepts any process.
+///
+/// Linux: do_tkill() / do_send_specific() in kernel/signal.c
+fn do_tkill(tgid: i32, tid: i32, sig: i32) -> crate::syscall::SysResult {
     use crate::errno::Errno;
-    if tid <= 0 || !(0..=_NSIG as i32).contains(&sig) {
+    if !(0..=_NSIG as i32).contains(&sig) {
         return Err(Errno::EINVAL);
     }
     let t = crate::pid::find_task_by_vpid(tid)
-        .filter(|t| tgid <= 0 || t.tgid() == tgid)
+        .filter(|t| tgid == 0 || t.tgid() == tgid)
         .ok_or(Errno::ESRCH)?;
     if sig != 0 && t.exit_state() == 0 {
         send_sig(sig, &t);

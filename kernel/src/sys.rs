@@ -8,9 +8,10 @@ use crate::errno::Errno;
 use crate::fork::TASKLIST_LOCK;
 use crate::mm::uaccess::{copy_to_user, get_user, put_user};
 use crate::pid::find_task_by_vpid;
-use crate::resource::{RLIM_NLIMITS, Rlimit};
+use crate::resource::{NR_OPEN, RLIM_NLIMITS, RLIMIT_NOFILE, Rlimit};
 use crate::syscall::SysResult;
-use crate::task::{Comm, TASK_COMM_LEN, current};
+use crate::task::{Comm, PF_FORKNOEXEC, TASK_COMM_LEN, TaskStruct, current};
+use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
 
 /// Linux: SYSCALL_DEFINE0(getpid): the thread group id.
@@ -36,28 +37,56 @@ pub fn sys_getppid() -> SysResult {
 }
 
 /// Moves process `pid` (0: the caller) into process group `pgid` (0: a
-/// group of its own).
+/// group of its own). Only the caller or a child of its that has not
+/// exec'd may be moved, never a session leader, and only into a group that
+/// exists in the caller's session.
 ///
 /// Linux: SYSCALL_DEFINE2(setpgid) in kernel/sys.c
 pub fn sys_setpgid(pid: i32, pgid: i32) -> SysResult {
+    let me = current();
+    let pid = if pid == 0 { me.tgid() } else { pid };
+    let pgid = if pgid == 0 { pid } else { pgid };
     if pgid < 0 {
         return Err(Errno::EINVAL);
     }
-    let target = task_or_current(pid)?;
-    let pgid = if pgid == 0 { target.tgid() } else { pgid };
-    let sig = target.signal();
-    if sig.session.load(Ordering::Relaxed) == target.tgid()
-        && sig.session.load(Ordering::Relaxed) != 0
-    {
+    let tasklist = TASKLIST_LOCK.lock();
+    let p = tasklist
+        .tasks
+        .iter()
+        .find(|t| t.pid() == pid)
+        .ok_or(Errno::ESRCH)?;
+    if p.pid() != p.tgid() {
+        return Err(Errno::EINVAL);
+    }
+    let session = |t: &TaskStruct| t.signal().session.load(Ordering::Relaxed);
+    let my_session = session(&me);
+    let parent = p.family.get(&tasklist).real_parent.upgrade();
+    if parent.is_some_and(|rp| rp.tgid() == me.tgid()) {
+        if session(p) != my_session {
+            return Err(Errno::EPERM);
+        }
+        if p.flags() & PF_FORKNOEXEC == 0 {
+            return Err(Errno::EACCES);
+        }
+    } else if p.tgid() != me.tgid() {
+        return Err(Errno::ESRCH);
+    }
+    if session(p) == p.tgid() && session(p) != 0 {
         return Err(Errno::EPERM);
     }
-    sig.pgrp.store(pgid, Ordering::Relaxed);
+    let group_in_session = |g: &&Arc<TaskStruct>| {
+        g.signal().pgrp.load(Ordering::Relaxed) == pgid && session(g) == my_session
+    };
+    if pgid != pid && !tasklist.tasks.iter().any(|g| group_in_session(&g)) {
+        return Err(Errno::EPERM);
+    }
+    p.signal().pgrp.store(pgid, Ordering::Relaxed);
     Ok(0)
 }
 
 /// The task `pid` names, or the caller for 0 (Linux: the `pid ?
 /// find_task_by_vpid(pid) : current` idiom of kernel/sys.c).
-fn task_or_current(pid: i32) -> Result<alloc::sync::Arc<crate::task::TaskStruct>, Errno> {
+fn task_or_current(pid: i32) -> Result<Arc<TaskStruct>, Errno> {
     if pid == 0 {
         Ok(current())
     } else {
@@ -161,19 +190,25 @@ pub fn sys_newuname(name: u64) -> SysResult {
     Ok(0)
 }
 
+/// Reads and optionally sets one of `tsk`'s limits, returning the old one.
+///
 /// Linux: do_prlimit() in kernel/sys.c
-fn do_prlimit(resource: u32, new: Option<Rlimit>) -> Result<Rlimit, Errno> {
+/// Differs: every task is root, so raising a hard limit is always allowed
+/// (Linux: CAP_SYS_RESOURCE).
+fn do_prlimit(tsk: &TaskStruct, resource: u32, new: Option<Rlimit>) -> Result<Rlimit, Errno> {
     let resource = resource as usize;
     if resource >= RLIM_NLIMITS {
         return Err(Errno::EINVAL);
     }
-    if let Some(r) = new
-        && r.rlim_cur > r.rlim_max
-    {
-        return Err(Errno::EINVAL);
+    if let Some(r) = new {
+        if r.rlim_cur > r.rlim_max {
+            return Err(Errno::EINVAL);
+        }
+        if resource == RLIMIT_NOFILE && r.rlim_max > NR_OPEN {
+            return Err(Errno::EPERM);
+        }
     }
-    let me = current();
-    let mut rlim = me.signal().rlim.lock();
+    let mut rlim = tsk.signal().rlim.lock();
     let old = rlim.0[resource];
     if let Some(r) = new {
         rlim.0[resource] = r;
@@ -183,7 +218,7 @@ fn do_prlimit(resource: u32, new: Option<Rlimit>) -> Result<Rlimit, Errno> {
 
 /// Linux: SYSCALL_DEFINE2(getrlimit) in kernel/sys.c
 pub fn sys_getrlimit(resource: u32, rlim: u64) -> SysResult {
-    let old = do_prlimit(resource, None)?;
+    let old = do_prlimit(&current(), resource, None)?;
     put_user(rlim, [old.rlim_cur, old.rlim_max])?;
     Ok(0)
 }
@@ -192,6 +227,7 @@ pub fn sys_getrlimit(resource: u32, rlim: u64) -> SysResult {
 pub fn sys_setrlimit(resource: u32, rlim: u64) -> SysResult {
     let [cur, max]: [u64; 2] = get_user(rlim)?;
     do_prlimit(
+        &current(),
         resource,
         Some(Rlimit {
             rlim_cur: cur,
@@ -201,11 +237,10 @@ pub fn sys_setrlimit(resource: u32, rlim: u64) -> SysResult {
     Ok(0)
 }
 
-/// Linux: SYSCALL_DEFINE4(prlimit64) in kernel/sys.c (own process only)
+/// Reads and sets the limits of any process (0: the caller).
+///
+/// Linux: SYSCALL_DEFINE4(prlimit64) in kernel/sys.c
 pub fn sys_prlimit64(pid: i32, resource: u32, new: u64, old: u64) -> SysResult {
-    if pid != 0 && pid != current().tgid() {
-        return Err(Errno::ESRCH);
-    }
     let new = if new != 0 {
         let [cur, max]: [u64; 2] = get_user(new)?;
         Some(Rlimit {
@@ -215,7 +250,8 @@ pub fn sys_prlimit64(pid: i32, resource: u32, new: u64, old: u64) -> SysResult {
     } else {
         None
     };
-    let prev = do_prlimit(resource, new)?;
+    let tsk = task_or_current(pid)?;
+    let prev = do_prlimit(&tsk, resource, new)?;
     if old != 0 {
         put_user(old, [prev.rlim_cur, prev.rlim_max])?;
     }
@@ -305,14 +341,13 @@ pub fn sys_set_tid_address(tidptr: u64) -> SysResult {
     Ok(me.pid() as u64)
 }
 
-/// Linux: SYSCALL_DEFINE3(sched_getaffinity): one CPU, CPU 0.
+/// Linux: SYSCALL_DEFINE3(sched_getaffinity): one CPU, CPU 0. The length
+/// is checked before the pid: whole longs, enough for every CPU.
 pub fn sys_sched_getaffinity(pid: i32, len: u64, mask: u64) -> SysResult {
-    if pid != 0 && find_task_by_vpid(pid).is_none() {
-        return Err(Errno::ESRCH);
-    }
-    if len < 8 {
+    if len < 8 || !len.is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }
+    task_or_current(pid)?;
     put_user(mask, 1u64)?;
     Ok(8)
 }

@@ -110,7 +110,7 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         165 => Err(Errno::ENOSYS),
         169 => sys::sys_reboot(a0 as u32, a1 as u32, a2 as u32),
         186 => sys::sys_gettid(),
-        200 => signal::sys_tgkill(-1, a0 as i32, a1 as i32),
+        200 => signal::sys_tkill(a0 as i32, a1 as i32),
         201 => time::sys_time(a0),
         202 => crate::futex::sys_futex(a0, a1 as u32, a2 as u32, a3, a4, a5 as u32),
         204 => sys::sys_sched_getaffinity(a0 as i32, a1, a2),

@@ -49,6 +49,10 @@ pub const TASK_UNINTERRUPTIBLE: u32 = 0x0002;
 pub const __TASK_STOPPED: u32 = 0x0004;
 /// Stopped by a tracer (Linux: __TASK_TRACED).
 pub const __TASK_TRACED: u32 = 0x0008;
+/// Added to a sleep that SIGKILL may end (Linux: TASK_WAKEKILL).
+pub const TASK_WAKEKILL: u32 = 0x0100;
+/// An uninterruptible sleep that SIGKILL ends (Linux: TASK_KILLABLE).
+pub const TASK_KILLABLE: u32 = TASK_WAKEKILL | TASK_UNINTERRUPTIBLE;
 /// A kernel thread parked by kthread_park() (Linux: TASK_PARKED).
 pub const TASK_PARKED: u32 = 0x0040;
 /// Exited; its last schedule() is done (Linux: TASK_DEAD).

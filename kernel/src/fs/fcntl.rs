@@ -64,9 +64,15 @@ pub fn sys_fcntl(fd: i32, cmd: u32, arg: u64) -> SysResult {
     let f = files()?;
     let file = f.fget(fd)?;
     match cmd {
-        F_DUPFD | F_DUPFD_CLOEXEC => f
-            .alloc_fd(arg as usize, file, cmd == F_DUPFD_CLOEXEC)
-            .map(|fd| fd as u64),
+        F_DUPFD | F_DUPFD_CLOEXEC => {
+            // Linux: f_dupfd() in fs/file.c refuses a start at or past the limit.
+            let from = usize::try_from(arg)
+                .ok()
+                .filter(|&from| from < super::fdtable::nofile_limit())
+                .ok_or(Errno::EINVAL)?;
+            f.alloc_fd(from, file, cmd == F_DUPFD_CLOEXEC)
+                .map(|fd| fd as u64)
+        }
         F_GETFD => f.cloexec(fd, None).map(u64::from),
         F_SETFD => f.cloexec(fd, Some(arg & FD_CLOEXEC != 0)).map(|_| 0),
         F_GETFL => Ok(u64::from(*file.f_flags.lock() & !O_CLOEXEC)),
@@ -161,7 +167,7 @@ pub fn sys_getdents64(fd: i32, dirent: u64, count: u64) -> SysResult {
 /// Linux: do_sys_poll() in fs/select.c
 pub fn sys_poll(ufds: u64, nfds: u64, timeout_ms: i64) -> SysResult {
     use crate::mm::uaccess::get_user;
-    if nfds > super::fdtable::NR_OPEN_DEFAULT as u64 {
+    if nfds > super::fdtable::nofile_limit() as u64 {
         return Err(Errno::EINVAL);
     }
     let deadline = (timeout_ms >= 0)

@@ -10,8 +10,12 @@ use crate::errno::Errno;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-/// Highest number of descriptors (Linux: the RLIMIT_NOFILE default, 1024).
-pub const NR_OPEN_DEFAULT: usize = 1024;
+/// How many descriptors the current process may have: its RLIMIT_NOFILE,
+/// which never exceeds nr_open. Every descriptor is below it.
+pub fn nofile_limit() -> usize {
+    let limit = crate::resource::rlimit(crate::resource::RLIMIT_NOFILE);
+    usize::try_from(limit.min(crate::resource::NR_OPEN)).unwrap_or(usize::MAX)
+}
 
 /// One descriptor slot.
 #[derive(Clone)]
@@ -49,20 +53,21 @@ impl FilesStruct {
             .ok_or(Errno::EBADF)
     }
 
-    /// Installs `file` at the lowest free descriptor not below `min`.
+    /// Installs `file` at the lowest free descriptor not below `min`, and
+    /// below the caller's RLIMIT_NOFILE.
     ///
     /// Linux: alloc_fd() + fd_install() in fs/file.c
     ///
     /// # Errors
-    /// `EMFILE` when the table is full.
+    /// `EMFILE` when every descriptor below the limit is in use, `ENOMEM`
+    /// when the table cannot grow.
     pub fn alloc_fd(&self, min: usize, file: Arc<File>, cloexec: bool) -> Result<i32, Errno> {
+        let end = nofile_limit();
         let mut fdt = self.fdt.lock();
-        let fd = (min..NR_OPEN_DEFAULT)
+        let fd = (min..end)
             .find(|&i| fdt.get(i).is_none_or(Option::is_none))
             .ok_or(Errno::EMFILE)?;
-        if fd >= fdt.len() {
-            fdt.resize(fd + 1, None);
-        }
+        expand_files(&mut fdt, fd)?;
         fdt[fd] = Some(FdEntry { file, cloexec });
         Ok(fd as i32)
     }
@@ -72,17 +77,16 @@ impl FilesStruct {
     /// Linux: do_dup2() in fs/file.c
     ///
     /// # Errors
-    /// `EBADF` for an fd out of range.
+    /// `EBADF` for an fd at or above RLIMIT_NOFILE, `ENOMEM` when the table
+    /// cannot grow.
     pub fn install_at(&self, fd: i32, file: Arc<File>, cloexec: bool) -> Result<(), Errno> {
         let fd = usize::try_from(fd)
             .ok()
-            .filter(|&f| f < NR_OPEN_DEFAULT)
+            .filter(|&f| f < nofile_limit())
             .ok_or(Errno::EBADF)?;
         let old = {
             let mut fdt = self.fdt.lock();
-            if fd >= fdt.len() {
-                fdt.resize(fd + 1, None);
-            }
+            expand_files(&mut fdt, fd)?;
             fdt[fd].replace(FdEntry { file, cloexec })
         };
         drop(old);
@@ -136,6 +140,20 @@ impl FilesStruct {
         };
         drop(closed);
     }
+}
+
+/// Grows the table so that it has a slot `fd`, failing rather than aborting
+/// when memory is short.
+///
+/// Linux: expand_files() in fs/file.c
+fn expand_files(fdt: &mut Vec<Option<FdEntry>>, fd: usize) -> Result<(), Errno> {
+    let needed = fd.checked_add(1).ok_or(Errno::EMFILE)?;
+    if needed > fdt.len() {
+        fdt.try_reserve(needed - fdt.len())
+            .map_err(|_| Errno::ENOMEM)?;
+        fdt.resize(needed, None);
+    }
+    Ok(())
 }
 
 /// Copies a descriptor table: the new table points at the same open files.

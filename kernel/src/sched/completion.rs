@@ -48,6 +48,17 @@ impl Completion {
         self.wait.wait_event(|| self.try_wait_for_completion());
     }
 
+    /// Sleeps until the completion happens or SIGKILL arrives.
+    ///
+    /// Linux: wait_for_completion_killable() in kernel/sched/completion.c
+    ///
+    /// # Errors
+    /// `EINTR` when SIGKILL ended the wait (Linux: -ERESTARTSYS).
+    pub fn wait_for_completion_killable(&self) -> Result<(), crate::errno::Errno> {
+        self.wait
+            .wait_event_killable(|| self.try_wait_for_completion())
+    }
+
     /// Consumes a completion if one is there, without sleeping.
     ///
     /// Linux: try_wait_for_completion() in kernel/sched/completion.c

@@ -216,7 +216,10 @@ fn pick_next_task(rq: &mut SpinLockGuard<'_, RunQueue>, prev: &Arc<TaskStruct>) 
 ///
 /// Linux: signal_pending_state() in include/linux/sched/signal.h
 fn signal_pending_state(state: u32, p: &TaskStruct) -> bool {
-    state & TASK_INTERRUPTIBLE != 0 && crate::signal::signal_pending(p)
+    if state & TASK_INTERRUPTIBLE != 0 {
+        return crate::signal::signal_pending(p);
+    }
+    state & crate::task::TASK_WAKEKILL != 0 && crate::signal::fatal_signal_pending(p)
 }
 
 /// Runs on the new task's stack right after a switch: drops the reference

@@ -80,6 +80,27 @@ impl WaitQueueHead {
         self.finish_wait();
     }
 
+    /// Sleeps until `condition` holds or SIGKILL arrives.
+    ///
+    /// Linux: wait_event_killable() in include/linux/wait.h
+    ///
+    /// # Errors
+    /// `EINTR` when SIGKILL is pending (Linux: -ERESTARTSYS).
+    pub fn wait_event_killable(&self, mut condition: impl FnMut() -> bool) -> Result<(), Errno> {
+        let result = loop {
+            self.prepare_to_wait(crate::task::TASK_KILLABLE);
+            if condition() {
+                break Ok(());
+            }
+            if crate::signal::fatal_signal_pending(&current()) {
+                break Err(Errno::EINTR);
+            }
+            schedule();
+        };
+        self.finish_wait();
+        result
+    }
+
     /// Sleeps until `condition` holds or a signal arrives.
     ///
     /// Linux: wait_event_interruptible() in include/linux/wait.h

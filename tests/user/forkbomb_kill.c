@@ -1,0 +1,127 @@
+/*
+ * forkbomb_kill: a fork bomb in its own process group is ended by one
+ * kill(-pgid, SIGKILL). Every member keeps forking, so the kill must reach
+ * the children forked while it runs: a kill that signals a snapshot of the
+ * group leaves them alive and forking.
+ *
+ * This program is the bomb's subreaper, so every member that outlives its
+ * parent becomes its child and it can count them. On Linux the bomb is held
+ * to BOMB_ON_LINUX processes; here it grows until fork fails (threads-max).
+ */
+#define _GNU_SOURCE
+#include "check.h"
+
+#include <dirent.h>
+#include <sched.h>
+#include <limits.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#define BOMB_ON_LINUX 50
+
+/* Each member forks while its budget lasts; a child takes half of what is
+ * left, so the whole bomb never makes more than the first budget. */
+static void bomb(long budget)
+{
+	for (;;) {
+		if (budget == 0) {
+			pause();
+			continue;
+		}
+		pid_t pid = fork();
+		if (pid == 0) {
+			budget = (budget - 1) / 2;
+			continue;
+		}
+		if (pid > 0)
+			budget -= 1 + (budget - 1) / 2;
+	}
+}
+
+/* Processes whose process group is pgid, from field 5 of /proc/N/stat. */
+static int members(pid_t pgid)
+{
+	DIR *d = opendir("/proc");
+	if (d == NULL)
+		return -1;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		char path[300], buf[512];
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t len = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		buf[len] = '\0';
+		char *rest = strrchr(buf, ')');
+		char state;
+		int ppid, pgrp;
+		if (rest && sscanf(rest + 1, " %c %d %d", &state, &ppid, &pgrp) == 3 &&
+		    pgrp == pgid && state != 'Z')
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* Reaps children until none is left (true) or the deadline passes. */
+static int reap_all(long deadline, long *reaped)
+{
+	while (now_ms() < deadline) {
+		pid_t pid = waitpid(-1, NULL, WNOHANG);
+		if (pid > 0)
+			++*reaped;
+		else if (pid < 0 && errno == ECHILD)
+			return 1;
+		else
+			sched_yield();
+	}
+	return 0;
+}
+
+int main(void)
+{
+	check_begin("forkbomb_kill");
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	pid_t leader = fork();
+	if (leader == 0) {
+		setpgid(0, 0);
+		bomb(on_lifecycle() ? LONG_MAX : BOMB_ON_LINUX);
+	}
+	setpgid(leader, leader);
+	sleep_ms(on_lifecycle() ? 1000 : 300);
+
+	long start = now_ms();
+	EXPECT_EQ("kill_of_the_group_succeeds", 0, kill(-leader, SIGKILL));
+	long reaped = 0;
+	int all = reap_all(start + 1000, &reaped);
+	long took = now_ms() - start;
+	int left = members(leader);
+	CHECK("the_bomb_had_grown_before_the_kill", reaped + left > 10);
+	EXPECT_EQ("no_member_of_the_group_is_alive_a_second_after_one_kill", 0, left);
+	CHECK("every_member_is_reaped_within_a_second", all && took < 1000);
+	say("    note: %ld members reaped in %ld ms, %d left\n", reaped, took, left);
+
+	/* Whatever escaped is killed again, so that the checks below run. */
+	for (int i = 0; i < 100 && members(leader) > 0; i++) {
+		kill(-leader, SIGKILL);
+		reap_all(now_ms() + 100, &reaped);
+	}
+	reap_all(now_ms() + 5000, &reaped);
+
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(7);
+	int status = 0;
+	CHECK("fork_works_for_others_after_the_kill",
+	      pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+		      WEXITSTATUS(status) == 7);
+	return check_end();
+}
