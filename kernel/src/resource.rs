@@ -2,6 +2,8 @@
 //!
 //! Linux: kernel/sys.c (getrlimit, setrlimit, prlimit64), include/uapi/linux/resource.h
 
+/// Maximum size of the main stack (Linux: RLIMIT_STACK).
+pub const RLIMIT_STACK: usize = 3;
 /// Maximum number of processes per user (Linux: RLIMIT_NPROC).
 pub const RLIMIT_NPROC: usize = 6;
 /// Number of limits (Linux: RLIM_NLIMITS).
