@@ -1,21 +1,39 @@
 //! Loading a static ELF64 executable (ET_EXEC, or static-PIE ET_DYN) into a
-//! new address space: one file-backed mapping per PT_LOAD segment, filled
-//! lazily by page faults, with the .bss zero-filled past the file bytes.
+//! new address space: one private file mapping per PT_LOAD segment, filled
+//! lazily by page faults, with the .bss zero-filled past the file bytes;
+//! then the initial stack.
 //!
-//! Linux: fs/binfmt_elf.c (load_elf_binary)
+//! Every field comes from a file anyone can write, so every sum of them is
+//! checked. As in Linux, what is wrong in the ELF header gives ENOEXEC
+//! while the caller still runs; what is wrong in a segment is found after
+//! the point of no return and ends the process with SIGSEGV.
+//!
+//! Linux: fs/binfmt_elf.c (load_elf_binary, elf_map, create_elf_tables)
 //! Not modelled: dynamic linking (PT_INTERP), core dumps.
 
+use super::exec::LinuxBinprm;
 use crate::errno::Errno;
 use crate::mm::PAGE_SIZE;
-use crate::mm::mm_types::{MmStruct, MmapState, VmAreaStruct, VmBacking, VmFile, VmFlags};
-use elf::ElfBytes;
-use elf::abi::{EM_X86_64, ET_DYN, ET_EXEC, PF_R, PF_W, PF_X, PT_INTERP, PT_LOAD, PT_PHDR};
+use crate::mm::mm_types::{FileBytes, MmStruct, STACK_TOP, TASK_SIZE, VmBacking, VmFile};
+use crate::mm::mmap::{
+    MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE, do_mmap,
+};
+use crate::mm::uaccess::{copy_to_user, put_user};
+use elf::abi::{
+    EI_ABIVERSION, EI_NIDENT, EI_OSABI, EM_X86_64, ET_DYN, ET_EXEC, PF_R, PF_W, PF_X, PT_INTERP,
+    PT_LOAD,
+};
 use elf::endian::LittleEndian;
-use elf::segment::ProgramHeader;
+use elf::file::{Class, FileHeader};
+use elf::segment::{ProgramHeader, SegmentTable};
 
 /// Where a static-PIE executable is placed (Linux: ELF_ET_DYN_BASE, about
 /// two thirds of the way up the user address space, without randomisation).
 pub const ELF_ET_DYN_BASE: u64 = 0x5555_5555_4000;
+
+/// Size of an ELF64 header and of one program header.
+const EHDR_SIZE: usize = 64;
+const PHDR_SIZE: usize = 56;
 
 /// What the loader learned, for the initial stack and registers.
 pub struct ElfInfo {
@@ -25,118 +43,267 @@ pub struct ElfInfo {
     pub phdr: u64,
     /// Number of program headers (AT_PHNUM).
     pub phnum: u64,
-    /// End of the highest segment: where the heap starts.
-    pub brk: u64,
 }
 
-const PAGE_MASK: u64 = !(PAGE_SIZE as u64 - 1);
+/// An ELF file whose headers passed the checks made before the point of
+/// no return.
+pub struct Elf<'a> {
+    /// The ELF header.
+    pub ehdr: FileHeader<LittleEndian>,
+    /// The program headers.
+    pub phdrs: SegmentTable<'a, LittleEndian>,
+}
 
-/// Checks the ELF header: 64-bit, little-endian, x86-64, executable.
+/// Checks the ELF header as Linux does (magic, type, machine: not the
+/// class, endianness or version bytes) and finds the program headers.
+///
+/// Linux: load_elf_binary() (its first checks) / load_elf_phdrs() in fs/binfmt_elf.c
 ///
 /// # Errors
 /// `ENOEXEC` when the file is not an executable we can run.
-pub fn parse(data: &'static [u8]) -> Result<ElfBytes<'static, LittleEndian>, Errno> {
-    let elf = ElfBytes::<LittleEndian>::minimal_parse(data).map_err(|_| Errno::ENOEXEC)?;
-    let hdr = &elf.ehdr;
-    if hdr.e_machine != EM_X86_64 || !(hdr.e_type == ET_EXEC || hdr.e_type == ET_DYN) {
+pub fn parse(data: &[u8]) -> Result<Elf<'_>, Errno> {
+    let header = data.get(..EHDR_SIZE).ok_or(Errno::ENOEXEC)?;
+    if !header.starts_with(b"\x7fELF") {
         return Err(Errno::ENOEXEC);
     }
-    let segments = elf.segments().ok_or(Errno::ENOEXEC)?;
-    if segments.iter().any(|ph| ph.p_type == PT_INTERP) {
+    let ident = (
+        LittleEndian,
+        Class::ELF64,
+        header[EI_OSABI],
+        header[EI_ABIVERSION],
+    );
+    let ehdr = FileHeader::parse_tail(ident, &header[EI_NIDENT..]).map_err(|_| Errno::ENOEXEC)?;
+    if !(ehdr.e_type == ET_EXEC || ehdr.e_type == ET_DYN) || ehdr.e_machine != EM_X86_64 {
         return Err(Errno::ENOEXEC);
     }
-    if !segments.iter().any(|ph| ph.p_type == PT_LOAD) {
+    // Linux reads at most one page of program headers.
+    let size = PHDR_SIZE * usize::from(ehdr.e_phnum);
+    if usize::from(ehdr.e_phentsize) != PHDR_SIZE || size == 0 || size > PAGE_SIZE {
         return Err(Errno::ENOEXEC);
     }
-    Ok(elf)
+    let phdrs = usize::try_from(ehdr.e_phoff)
+        .ok()
+        .and_then(|off| data.get(off..off.checked_add(size)?))
+        .ok_or(Errno::ENOEXEC)?;
+    let phdrs = SegmentTable::new(LittleEndian, Class::ELF64, phdrs);
+    // Differs: Linux loads the interpreter PT_INTERP names; we have none.
+    if phdrs.iter().any(|ph| ph.p_type == PT_INTERP) {
+        return Err(Errno::ENOEXEC);
+    }
+    Ok(Elf { ehdr, phdrs })
 }
 
-/// Maps one PT_LOAD segment at `vaddr` as a file-backed VMA; returns its end.
+fn page_offset(addr: u64) -> u64 {
+    addr % PAGE_SIZE as u64
+}
+
+/// Maps one PT_LOAD segment at `vaddr` (already biased): the file bytes
+/// from p_offset, then zeroes up to p_memsz.
 ///
 /// Linux: elf_map() / elf_load() in fs/binfmt_elf.c
-fn elf_map(
-    st: &mut MmapState,
-    data: &'static [u8],
-    ph: &ProgramHeader,
-    vaddr: u64,
-) -> Result<u64, Errno> {
-    if ph.p_filesz > ph.p_memsz
-        || ph
-            .p_offset
-            .checked_add(ph.p_filesz)
-            .is_none_or(|e| e > data.len() as u64)
-    {
-        return Err(Errno::ENOEXEC);
-    }
-    let start = vaddr & PAGE_MASK;
-    let end = (vaddr + ph.p_memsz + PAGE_SIZE as u64 - 1) & PAGE_MASK;
-    if end > crate::mm::mm_types::TASK_SIZE
-        || st.vmas.iter().any(|v| v.vm_start < end && start < v.vm_end)
-    {
-        return Err(Errno::ENOEXEC);
-    }
-    let mut flags = VmFlags::empty();
-    for (pf, vm) in [
-        (PF_R, VmFlags::VM_READ),
-        (PF_W, VmFlags::VM_WRITE),
-        (PF_X, VmFlags::VM_EXEC),
-    ] {
-        if ph.p_flags & pf != 0 {
-            flags |= vm;
-        }
-    }
-    let file = VmFile {
-        data,
-        pgoff: ph.p_offset - (vaddr - start),
-        len: ph.p_filesz + (vaddr - start),
-    };
-    st.insert_vma(VmAreaStruct {
-        vm_start: start,
-        vm_end: end,
-        vm_flags: flags,
-        backing: VmBacking::File(file),
-    })?;
-    Ok(end)
-}
-
-/// Maps every PT_LOAD segment of `elf` into `mm`.
-///
-/// Linux: load_elf_binary() / elf_load() in fs/binfmt_elf.c
 ///
 /// # Errors
-/// `ENOEXEC` for malformed segments, `ENOMEM` when the mm cannot grow.
-pub fn load_elf_binary(
-    elf: &ElfBytes<'static, LittleEndian>,
-    data: &'static [u8],
+/// `EINVAL` for a segment that cannot be mapped: page offsets of address
+/// and file offset that differ (Linux: the unaligned mmap offset), more
+/// file than memory, a range that wraps or leaves user space;
+/// `EEXIST` for a first segment over the stack; `ENOMEM`.
+fn elf_map(
     mm: &MmStruct,
-) -> Result<ElfInfo, Errno> {
+    file: &FileBytes,
+    ph: &ProgramHeader,
+    vaddr: u64,
+    first: bool,
+) -> Result<(), Errno> {
+    if page_offset(ph.p_offset) != page_offset(vaddr)
+        || ph.p_filesz > ph.p_memsz
+        || vaddr >= TASK_SIZE
+        || ph.p_memsz > TASK_SIZE - vaddr
+    {
+        return Err(Errno::EINVAL);
+    }
+    let start = vaddr - page_offset(vaddr);
+    let pgoff = ph.p_offset - page_offset(vaddr);
+    let len = ph.p_memsz + page_offset(vaddr);
+    let file_len = ph.p_filesz + page_offset(vaddr);
+    // Linux: vm_mmap() refuses a file range whose end wraps.
+    if ph.p_filesz != 0
+        && pgoff
+            .checked_add(file_len.next_multiple_of(PAGE_SIZE as u64))
+            .is_none()
+    {
+        return Err(Errno::EINVAL);
+    }
+    let mut prot = 0;
+    for (pf, bit) in [(PF_R, PROT_READ), (PF_W, PROT_WRITE), (PF_X, PROT_EXEC)] {
+        if ph.p_flags & pf != 0 {
+            prot |= bit;
+        }
+    }
+    // The first segment may not land on anything; later ones replace
+    // whatever earlier segments mapped there.
+    let fixed = if first {
+        MAP_FIXED_NOREPLACE
+    } else {
+        MAP_FIXED
+    };
+    let backing = VmBacking::File(VmFile {
+        data: file.clone(),
+        pgoff,
+        len: file_len,
+    });
+    do_mmap(mm, start, len, prot, MAP_PRIVATE | fixed, backing)?;
+    Ok(())
+}
+
+/// Maps every PT_LOAD segment of `elf` into `mm`, sets the heap after the
+/// highest, and checks the entry point. Runs after the point of no return.
+///
+/// Linux: load_elf_binary() in fs/binfmt_elf.c
+///
+/// # Errors
+/// `EINVAL` for a segment or entry point outside user space, as elf_map.
+pub fn load_elf_binary(elf: &Elf<'_>, file: &FileBytes, mm: &MmStruct) -> Result<ElfInfo, Errno> {
+    // Differs: Linux lets mmap place a static PIE with small alignment.
     let load_bias = if elf.ehdr.e_type == ET_DYN {
         ELF_ET_DYN_BASE
     } else {
         0
     };
-    let segments = elf.segments().ok_or(Errno::ENOEXEC)?;
-    let mut st = mm.mmap.lock();
     let mut brk = 0;
-    let mut phdr = None;
-    for ph in segments.iter() {
-        if ph.p_type == PT_PHDR {
-            phdr = Some(load_bias + ph.p_vaddr);
+    let mut phdr = 0;
+    let mut first = true;
+    for ph in elf.phdrs.iter().filter(|ph| ph.p_type == PT_LOAD) {
+        let vaddr = ph.p_vaddr.checked_add(load_bias).ok_or(Errno::EINVAL)?;
+        if ph.p_memsz != 0 {
+            elf_map(mm, file, &ph, vaddr, first)?;
+            first = false;
+            brk = brk.max(vaddr + ph.p_memsz);
         }
-        if ph.p_type != PT_LOAD || ph.p_memsz == 0 {
-            continue;
+        // The segment holding the program headers tells where they are.
+        if let Some(off) = elf.ehdr.e_phoff.checked_sub(ph.p_offset)
+            && off < ph.p_filesz
+        {
+            phdr = vaddr.wrapping_add(off);
         }
-        let vaddr = load_bias.checked_add(ph.p_vaddr).ok_or(Errno::ENOEXEC)?;
-        if phdr.is_none() && ph.p_offset == 0 {
-            phdr = Some(vaddr + elf.ehdr.e_phoff);
-        }
-        let end = elf_map(&mut st, data, &ph, vaddr)?;
-        brk = brk.max(end);
     }
+    let entry = elf.ehdr.e_entry.wrapping_add(load_bias);
+    if entry >= TASK_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    let brk = brk.next_multiple_of(PAGE_SIZE as u64);
+    let mut st = mm.mmap.lock();
+    st.start_brk = brk;
+    st.brk = brk;
     Ok(ElfInfo {
-        entry: load_bias + elf.ehdr.e_entry,
-        phdr: phdr.unwrap_or(0),
+        entry,
+        phdr,
         phnum: u64::from(elf.ehdr.e_phnum),
-        brk,
     })
+}
+
+/// Auxiliary vector keys (Linux: include/uapi/linux/auxvec.h).
+mod at {
+    pub const AT_NULL: u64 = 0;
+    pub const AT_PHDR: u64 = 3;
+    pub const AT_PHENT: u64 = 4;
+    pub const AT_PHNUM: u64 = 5;
+    pub const AT_PAGESZ: u64 = 6;
+    pub const AT_BASE: u64 = 7;
+    pub const AT_FLAGS: u64 = 8;
+    pub const AT_ENTRY: u64 = 9;
+    pub const AT_UID: u64 = 11;
+    pub const AT_EUID: u64 = 12;
+    pub const AT_GID: u64 = 13;
+    pub const AT_EGID: u64 = 14;
+    pub const AT_PLATFORM: u64 = 15;
+    pub const AT_HWCAP: u64 = 16;
+    pub const AT_CLKTCK: u64 = 17;
+    pub const AT_SECURE: u64 = 23;
+    pub const AT_RANDOM: u64 = 25;
+    pub const AT_EXECFN: u64 = 31;
+}
+
+/// Pushes bytes below `sp`; returns their address.
+fn push_bytes(sp: &mut u64, bytes: &[u8]) -> Result<u64, Errno> {
+    *sp = sp.checked_sub(bytes.len() as u64).ok_or(Errno::EFAULT)?;
+    copy_to_user(*sp, bytes)?;
+    Ok(*sp)
+}
+
+fn push_str(sp: &mut u64, s: &[u8]) -> Result<u64, Errno> {
+    push_bytes(sp, &[0])?;
+    push_bytes(sp, s)
+}
+
+/// Writes the addresses of the strings laid out from `start` at `*at`,
+/// then a NULL.
+fn push_pointers(at: &mut u64, start: u64, strings: &super::exec::ArgStrings) -> Result<(), Errno> {
+    let mut p = start;
+    for s in strings.iter() {
+        put_user(*at, p)?;
+        *at += 8;
+        p += s.len() as u64 + 1;
+    }
+    put_user(*at, 0u64)?;
+    *at += 8;
+    Ok(())
+}
+
+/// Lays out the new program's stack as Linux does: strings at the top, then
+/// (16-byte aligned) argc, argv[], NULL, envp[], NULL, auxv pairs, AT_NULL.
+/// execve already made sure that the strings and pointers fit.
+///
+/// Linux: create_elf_tables() in fs/binfmt_elf.c
+///
+/// # Errors
+/// `EFAULT` if the stack cannot hold them.
+pub fn create_elf_tables(bprm: &LinuxBinprm, info: &ElfInfo) -> Result<u64, Errno> {
+    let mut sp = STACK_TOP;
+    let execfn = push_str(&mut sp, &bprm.filename)?;
+    let env_start = push_bytes(&mut sp, &bprm.envp.bytes)?;
+    let arg_start = push_bytes(&mut sp, &bprm.argv.bytes)?;
+    let platform = push_str(&mut sp, b"x86_64")?;
+    let mut random = [0u8; 16];
+    crate::random::get_random_bytes(&mut random);
+    let random = push_bytes(&mut sp, &random)?;
+    let auxv = auxv(info, random, platform, execfn);
+    let words = (bprm.argv.count as u64) + (bprm.envp.count as u64) + 3 + 2 * auxv.len() as u64;
+    sp = sp.checked_sub(8 * words).ok_or(Errno::EFAULT)? & !15;
+    let mut at = sp;
+    put_user(at, bprm.argv.count as u64)?;
+    at += 8;
+    push_pointers(&mut at, arg_start, &bprm.argv)?;
+    push_pointers(&mut at, env_start, &bprm.envp)?;
+    for (key, value) in auxv {
+        put_user(at, key)?;
+        put_user(at + 8, value)?;
+        at += 16;
+    }
+    Ok(sp)
+}
+
+/// The auxiliary vector: what the program learns about itself and the
+/// machine (Linux: the NEW_AUX_ENT() list in create_elf_tables()).
+fn auxv(info: &ElfInfo, random: u64, platform: u64, execfn: u64) -> [(u64, u64); 18] {
+    use at::*;
+    [
+        (AT_PHDR, info.phdr),
+        (AT_PHENT, PHDR_SIZE as u64),
+        (AT_PHNUM, info.phnum),
+        (AT_PAGESZ, PAGE_SIZE as u64),
+        (AT_BASE, 0),
+        (AT_FLAGS, 0),
+        (AT_ENTRY, info.entry),
+        (AT_UID, 0),
+        (AT_EUID, 0),
+        (AT_GID, 0),
+        (AT_EGID, 0),
+        (AT_SECURE, 0),
+        (AT_RANDOM, random),
+        (AT_HWCAP, 0),
+        (AT_CLKTCK, 100),
+        (AT_PLATFORM, platform),
+        (AT_EXECFN, execfn),
+        (AT_NULL, 0),
+    ]
 }

@@ -43,7 +43,7 @@ const PID_ENTRIES: [(&str, PidEntry); 4] = [
 
 /// The text of a /proc file, fixed at open so that reads are consistent.
 pub struct ProcFile {
-    text: String,
+    text: Vec<u8>,
     ino: u64,
 }
 
@@ -51,10 +51,10 @@ impl ProcFile {
     /// Generates the contents of `inode`.
     pub fn open(inode: &Inode) -> Result<ProcFile, Errno> {
         let text = match &inode.kind {
-            InodeKind::Proc(generate) => generate(),
+            InodeKind::Proc(generate) => generate().into_bytes(),
             InodeKind::ProcPidFile(pid, entry) => {
                 let task = find_task_by_vpid(*pid).ok_or(Errno::ESRCH)?;
-                pid_file(&task, *entry)
+                pid_file(&task, *entry)?
             }
             _ => return Err(Errno::EINVAL),
         };
@@ -67,7 +67,7 @@ impl ProcFile {
 
 impl FileOperations for ProcFile {
     fn read(&self, buf: &mut [u8], pos: u64, _f_flags: u32) -> Result<usize, Errno> {
-        let bytes = self.text.as_bytes();
+        let bytes = &self.text;
         let start = (pos as usize).min(bytes.len());
         let n = buf.len().min(bytes.len() - start);
         buf[..n].copy_from_slice(&bytes[start..start + n]);
@@ -241,17 +241,23 @@ fn status(task: &TaskStruct) -> String {
     )
 }
 
-fn pid_file(task: &TaskStruct, entry: PidEntry) -> String {
+fn pid_file(task: &TaskStruct, entry: PidEntry) -> Result<Vec<u8>, Errno> {
     match entry {
-        PidEntry::Stat => stat(task),
-        PidEntry::Status => status(task),
-        PidEntry::Cmdline => task
-            .mm
-            .lock()
-            .as_ref()
-            .map(|mm| mm.cmdline.lock().clone())
-            .unwrap_or_default(),
-        PidEntry::Limits => proc_pid_limits(task),
+        PidEntry::Stat => Ok(stat(task).into_bytes()),
+        PidEntry::Status => Ok(status(task).into_bytes()),
+        PidEntry::Cmdline => {
+            let Some(mm) = task.mm.lock().clone() else {
+                return Ok(Vec::new());
+            };
+            let cmdline = mm.cmdline.lock();
+            let mut bytes = Vec::new();
+            bytes
+                .try_reserve_exact(cmdline.len())
+                .map_err(|_| Errno::ENOMEM)?;
+            bytes.extend_from_slice(&cmdline);
+            Ok(bytes)
+        }
+        PidEntry::Limits => Ok(proc_pid_limits(task).into_bytes()),
     }
 }
 

@@ -156,7 +156,8 @@ fn flush_tlb_page(mm: &MmStruct, addr: u64) {
 /// Linux: do_user_addr_fault() in arch/x86/mm/fault.c
 ///
 /// # Errors
-/// `EFAULT` when the address is not mapped for this access.
+/// `EFAULT` when the address is not mapped for this access, `EIO` for a
+/// file page past the end of the file (Linux: VM_FAULT_SIGBUS).
 pub fn do_user_addr_fault(addr: u64, write: bool, exec: bool) -> Result<(), Errno> {
     if addr >= TASK_SIZE {
         return Err(Errno::EFAULT);
@@ -171,7 +172,8 @@ pub fn do_user_addr_fault(addr: u64, write: bool, exec: bool) -> Result<(), Errn
 /// Linux: handle_mm_fault() in mm/memory.c
 ///
 /// # Errors
-/// `EFAULT` for an access the mapping does not allow, `ENOMEM` when out of pages.
+/// `EFAULT` for an access the mapping does not allow, `ENOMEM` when out of
+/// pages, `EIO` for a file page past the end of the file.
 pub fn handle_mm_fault(mm: &MmStruct, addr: u64, write: bool, exec: bool) -> Result<(), Errno> {
     let mut st = mm.mmap.lock();
     let vma = st.find_vma(addr).cloned().ok_or(Errno::EFAULT)?;
@@ -209,18 +211,28 @@ fn do_pte_missing(vma: &VmAreaStruct, addr: u64, pte: &mut PageTableEntry) -> Re
         VmBacking::Anon => get_zeroed_page()?,
         VmBacking::Shared(shm) => shm.get_page((addr - vma.vm_start) / PAGE_SIZE as u64)?,
         VmBacking::File(file) => {
-            let frame = get_zeroed_page()?;
             let offset = addr - vma.vm_start;
-            if offset < file.len {
-                let start = (file.pgoff + offset) as usize;
-                let n = ((file.len - offset) as usize)
+            let bytes = if offset < file.len {
+                // A page wholly past the end of the file has nothing behind it.
+                let start = file
+                    .pgoff
+                    .checked_add(offset)
+                    .and_then(|s| usize::try_from(s).ok())
+                    .filter(|&s| s < file.data.len())
+                    .ok_or(Errno::EIO)?;
+                let n = usize::try_from(file.len - offset)
+                    .unwrap_or(usize::MAX)
                     .min(PAGE_SIZE)
-                    .min(file.data.len().saturating_sub(start));
-                let dst = phys_to_virt(frame.start_address()).as_mut_ptr::<u8>();
-                // SAFETY: `frame` is a fresh page we own, mapped at PAGE_OFFSET,
-                // and `n` bytes fit in it and in the file.
-                unsafe { core::ptr::copy_nonoverlapping(file.data[start..].as_ptr(), dst, n) };
-            }
+                    .min(file.data.len() - start);
+                &file.data[start..start + n]
+            } else {
+                &[]
+            };
+            let frame = get_zeroed_page()?;
+            let dst = phys_to_virt(frame.start_address()).as_mut_ptr::<u8>();
+            // SAFETY: `frame` is a fresh page we own, mapped at PAGE_OFFSET,
+            // and `bytes` is at most a page long.
+            unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), dst, bytes.len()) };
             frame
         }
     };

@@ -27,11 +27,33 @@ bitflags! {
     }
 }
 
-/// File contents behind a private mapping: bytes of an initramfs file.
-#[derive(Clone, Copy, Debug)]
+/// The bytes of a mapped file: an initramfs file where the bootloader left
+/// it, or a copy of a file written at run time, taken when it was mapped.
+/// Differs: Linux maps the page cache, so later writes show through (and
+/// writing a running executable gives ETXTBSY).
+#[derive(Clone, Debug)]
+pub enum FileBytes {
+    /// Initramfs contents, never freed.
+    Static(&'static [u8]),
+    /// A snapshot shared by every mapping made from it.
+    Copy(Arc<Vec<u8>>),
+}
+
+impl core::ops::Deref for FileBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            FileBytes::Static(data) => data,
+            FileBytes::Copy(data) => data,
+        }
+    }
+}
+
+/// File contents behind a private mapping.
+#[derive(Clone, Debug)]
 pub struct VmFile {
     /// The whole file.
-    pub data: &'static [u8],
+    pub data: FileBytes,
     /// File offset that `vm_start` maps.
     pub pgoff: u64,
     /// Bytes of the file mapped from `vm_start`; beyond them the area is
@@ -146,7 +168,7 @@ pub struct MmStruct {
     /// The arguments exec gave the program, NUL-separated, for
     /// `/proc/<pid>/cmdline`. Differs: Linux reads them from the process's
     /// stack (arg_start..arg_end); we keep a copy.
-    pub cmdline: SpinLock<alloc::string::String>,
+    pub cmdline: SpinLock<Vec<u8>>,
 }
 
 impl MmapState {
@@ -173,8 +195,12 @@ impl MmapState {
     /// Linux: insert_vm_struct() in mm/mmap.c
     ///
     /// # Errors
-    /// `ENOMEM` when the list cannot grow.
+    /// `EINVAL` for an empty or inverted range, `ENOMEM` when the list
+    /// cannot grow.
     pub fn insert_vma(&mut self, vma: VmAreaStruct) -> Result<(), Errno> {
+        if vma.vm_start >= vma.vm_end {
+            return Err(Errno::EINVAL);
+        }
         self.vmas.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
         let i = self.vmas.partition_point(|v| v.vm_start < vma.vm_start);
         self.vmas.insert(i, vma);

@@ -61,7 +61,7 @@ impl MmStruct {
         Arc::try_new(MmStruct {
             pgd,
             mmap: SpinLock::new(MmapState::new()),
-            cmdline: SpinLock::new(alloc::string::String::new()),
+            cmdline: SpinLock::new(alloc::vec::Vec::new()),
         })
         .map_err(|_| {
             free_pgtables(pgd);
@@ -95,7 +95,14 @@ pub fn dup_mm(oldmm: &MmStruct) -> Result<Arc<MmStruct>, Errno> {
     new.brk = old.brk;
     new.start_stack = old.start_stack;
     new.mmap_base = old.mmap_base;
-    *mm.cmdline.lock() = oldmm.cmdline.lock().clone();
+    {
+        let old_cmdline = oldmm.cmdline.lock();
+        let mut cmdline = mm.cmdline.lock();
+        cmdline
+            .try_reserve_exact(old_cmdline.len())
+            .map_err(|_| Errno::ENOMEM)?;
+        cmdline.extend_from_slice(&old_cmdline);
+    }
     for vma in &old.vmas {
         new.vmas.push(vma.clone());
         copy_page_range(oldmm, &mm, &mut new, vma)?;
@@ -342,7 +349,7 @@ pub fn sys_mmap(
         let data = file.f_op.mmap_data().ok_or(Errno::ENODEV)?;
         let start = (off as usize).min(data.len());
         VmBacking::File(super::mm_types::VmFile {
-            data,
+            data: super::mm_types::FileBytes::Static(data),
             pgoff: start as u64,
             len: (data.len() - start) as u64,
         })

@@ -237,13 +237,16 @@ fn exc_page_fault(regs: &mut PtRegs) {
     if regs.rflags & (1 << 9) != 0 {
         x86_64::instructions::interrupts::enable();
     }
-    if crate::mm::memory::do_user_addr_fault(
+    let fault = crate::mm::memory::do_user_addr_fault(
         address,
         code.contains(PageFaultErrorCode::CAUSED_BY_WRITE),
         code.contains(PageFaultErrorCode::INSTRUCTION_FETCH),
-    )
-    .is_ok()
-    {
+    );
+    let Err(err) = fault else {
+        return;
+    };
+    if regs.user_mode() && err == crate::errno::Errno::EIO {
+        crate::signal::force_sig(crate::signal::SIGBUS, address);
         return;
     }
     if regs.user_mode() {
