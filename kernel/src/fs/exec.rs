@@ -382,7 +382,7 @@ fn snapshot(inode: &Arc<Inode>) -> Result<FileBytes, Errno> {
     let file = RamFile(inode.clone());
     let mut done = 0;
     while done < size {
-        match file.read(&mut data[done..], done as u64)? {
+        match file.read(&mut data[done..], done as u64, 0)? {
             0 => break,
             n => done += n,
         }
