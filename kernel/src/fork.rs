@@ -840,6 +840,25 @@ mod tests {
     }
 
     ktest! {
+        fn a_fork_with_a_signal_pending_for_its_parent_is_undone_for_a_restart() {
+            use crate::signal::SIGUSR1;
+            let me = current();
+            let sighand = me.sighand.lock().clone().ok_or("no signal handlers")?;
+            let old = sighand.get(SIGUSR1);
+            crate::signal::allow_signal(&me, SIGUSR1);
+            crate::signal::send_sig(SIGUSR1, &me);
+            crate::mm::vmalloc::free_vm_stack_cache();
+            let before = Resources::snapshot();
+            let result = copy_process(&thread_args(CloneFlags::CLONE_FS)).map(|p| p.pid());
+            me.pending.clear();
+            sighand.action.lock()[SIGUSR1 as usize - 1] = old;
+            kassert_eq!(result, Err(Errno::ERESTARTNOINTR));
+            crate::mm::vmalloc::free_vm_stack_cache();
+            kassert_eq!(Resources::snapshot(), before, "nothing of the child is left");
+        }
+    }
+
+    ktest! {
         fn invalid_clone_flag_combinations_fail_with_linux_errnos() {
             use CloneFlags as F;
             let cases = [
