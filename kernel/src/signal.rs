@@ -611,9 +611,6 @@ pub fn sys_sigaltstack(_ss: u64, old: u64) -> crate::syscall::SysResult {
 /// Linux: SYSCALL_DEFINE2(kill) / kill_something_info() in kernel/signal.c
 pub fn sys_kill(pid: i32, sig: i32) -> crate::syscall::SysResult {
     use crate::errno::Errno;
-    if !(0..=_NSIG as i32).contains(&sig) {
-        return Err(Errno::EINVAL);
-    }
     if pid > 0 {
         return kill_proc_info(sig, pid);
     }
@@ -622,20 +619,30 @@ pub fn sys_kill(pid: i32, sig: i32) -> crate::syscall::SysResult {
         return Err(Errno::ESRCH);
     };
     let me = crate::task::current();
+    // A bad signal is reported only once there is someone to send it to.
+    let send = if valid_signal(sig) { sig } else { 0 };
     // Under the lock no fork can publish a child in the middle of the walk,
     // and a fork that publishes later sees the signal pending in its parent.
     let tasklist = crate::fork::TASKLIST_LOCK.lock();
     let found = match pid {
-        0 => __kill_pgrp_info(sig, me.signal().pgrp.load(Ordering::Relaxed), &tasklist),
-        -1 => kill_matching(sig, &tasklist, |t| {
+        0 => __kill_pgrp_info(send, me.signal().pgrp.load(Ordering::Relaxed), &tasklist),
+        -1 => kill_matching(send, &tasklist, |t| {
             t.tgid() > 1 && t.tgid() != me.tgid() && !t.is_kthread()
         }),
-        _ => __kill_pgrp_info(sig, pgrp, &tasklist),
+        _ => __kill_pgrp_info(send, pgrp, &tasklist),
     };
-    if !found {
-        return Err(Errno::ESRCH);
+    match (found, valid_signal(sig)) {
+        (false, _) => Err(Errno::ESRCH),
+        (true, false) => Err(Errno::EINVAL),
+        (true, true) => Ok(0),
     }
-    Ok(0)
+}
+
+/// Whether `sig` is a signal number or 0, the existence check.
+///
+/// Linux: valid_signal() in include/linux/signal.h
+fn valid_signal(sig: i32) -> bool {
+    (0..=_NSIG as i32).contains(&sig)
 }
 
 /// Sends `sig` to the process of task `pid`.
@@ -643,6 +650,9 @@ pub fn sys_kill(pid: i32, sig: i32) -> crate::syscall::SysResult {
 /// Linux: kill_proc_info() / kill_pid_info() in kernel/signal.c
 fn kill_proc_info(sig: i32, pid: i32) -> crate::syscall::SysResult {
     let t = crate::pid::find_task_by_vpid(pid).ok_or(crate::errno::Errno::ESRCH)?;
+    if !valid_signal(sig) {
+        return Err(crate::errno::Errno::EINVAL);
+    }
     if sig != 0 && t.exit_state() == 0 {
         group_send_sig(sig, &t);
     }
@@ -736,12 +746,12 @@ pub fn sys_tkill(tid: i32, sig: i32) -> crate::syscall::SysResult {
 /// Linux: do_tkill() / do_send_specific() in kernel/signal.c
 fn do_tkill(tgid: i32, tid: i32, sig: i32) -> crate::syscall::SysResult {
     use crate::errno::Errno;
-    if !(0..=_NSIG as i32).contains(&sig) {
-        return Err(Errno::EINVAL);
-    }
     let t = crate::pid::find_task_by_vpid(tid)
         .filter(|t| tgid == 0 || t.tgid() == tgid)
         .ok_or(Errno::ESRCH)?;
+    if !valid_signal(sig) {
+        return Err(Errno::EINVAL);
+    }
     if sig != 0 && t.exit_state() == 0 {
         send_sig(sig, &t);
     }
