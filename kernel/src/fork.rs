@@ -400,7 +400,8 @@ fn wait_for_vfork_done(done: &crate::sched::completion::Completion) {
 ///
 /// # Errors
 /// `EINVAL` for invalid flag combinations, `EAGAIN` past threads-max or
-/// pid_max, `ENOMEM` when an allocation fails.
+/// pid_max, `ENOMEM` when an allocation fails, `ERESTARTNOINTR` when a
+/// signal is pending for the caller as the child would be published.
 pub fn copy_process(args: &KernelCloneArgs) -> Result<Arc<TaskStruct>, Errno> {
     let clone_flags = args.flags;
     check_clone_flags(clone_flags)?;
@@ -462,10 +463,10 @@ pub fn copy_process(args: &KernelCloneArgs) -> Result<Arc<TaskStruct>, Errno> {
 /// checked under the tasklist lock. A kill of the parent's group either
 /// walked the task list before (the signal is pending now) or walks it
 /// after (and finds the child), so a fork cannot outrun a group kill. The
-/// caller handles the signal and, unless it dies, forks again.
+/// error is ERESTARTNOINTR: the caller handles the signal and, unless it
+/// dies, makes the same system call again.
 ///
-/// Linux: the `signal_pending(current)` check before attach_pid() in
-/// copy_process() in kernel/fork.c, returning -ERESTARTNOINTR
+/// Linux: the signal_pending(current) check of copy_process() in kernel/fork.c
 /// Differs: that is Linux's rule before 4.20; newer Linux restarts only for
 /// signals pending when the fork starts, fails with EINTR for a fatal one
 /// at this point, and hands group signals that arrive during the fork to

@@ -403,8 +403,7 @@ pub fn arch_do_signal_or_restart(regs: &mut crate::arch::entry::calling::PtRegs)
 /// back in rax. It happens before the handler's frame is built (so the
 /// handler returns into the call) or, without a handler, before the return.
 ///
-/// Linux: the ERESTARTNOINTR cases of handle_signal() and
-/// arch_do_signal_or_restart() in arch/x86/kernel/signal.c
+/// Linux: handle_signal() / arch_do_signal_or_restart() in arch/x86/kernel/signal.c
 /// Differs: the other restart codes (ERESTARTSYS, ERESTARTNOHAND,
 /// ERESTART_RESTARTBLOCK) are not produced yet, so only this one is decided.
 fn restart_interrupted_syscall(regs: &mut crate::arch::entry::calling::PtRegs) {
@@ -436,11 +435,13 @@ pub fn group_send_sig(sig: i32, t: &Arc<TaskStruct>) {
 }
 
 /// group_send_sig for a caller that holds the tasklist lock: SIGKILL goes to
-/// every thread, any other signal to the first thread still alive.
+/// every thread, any other signal to `t` or, once it has exited, to the
+/// first thread still alive.
 fn group_send_sig_locked(sig: i32, t: &Arc<TaskStruct>, tasklist: &TaskList) {
     let mut threads = tasklist.tasks.iter().filter(|x| x.tgid() == t.tgid());
     match sig {
         SIGKILL => threads.for_each(|x| send_sig(sig, x)),
+        _ if t.exit_state() == 0 => send_sig(sig, t),
         _ => send_sig(sig, threads.find(|x| x.exit_state() == 0).unwrap_or(t)),
     }
 }
