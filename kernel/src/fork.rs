@@ -400,7 +400,8 @@ fn wait_for_vfork_done(done: &crate::sched::completion::Completion) {
 ///
 /// # Errors
 /// `EINVAL` for invalid flag combinations, `EAGAIN` past threads-max or
-/// pid_max, `ENOMEM` when an allocation fails.
+/// pid_max, `ENOMEM` when an allocation fails, `ERESTARTNOINTR` when a
+/// signal is pending for the caller as the child would be published.
 pub fn copy_process(args: &KernelCloneArgs) -> Result<Arc<TaskStruct>, Errno> {
     let clone_flags = args.flags;
     check_clone_flags(clone_flags)?;
@@ -462,10 +463,10 @@ pub fn copy_process(args: &KernelCloneArgs) -> Result<Arc<TaskStruct>, Errno> {
 /// checked under the tasklist lock. A kill of the parent's group either
 /// walked the task list before (the signal is pending now) or walks it
 /// after (and finds the child), so a fork cannot outrun a group kill. The
-/// caller handles the signal and, unless it dies, forks again.
+/// error is ERESTARTNOINTR: the caller handles the signal and, unless it
+/// dies, makes the same system call again.
 ///
-/// Linux: the `signal_pending(current)` check before attach_pid() in
-/// copy_process() in kernel/fork.c, returning -ERESTARTNOINTR
+/// Linux: the signal_pending(current) check of copy_process() in kernel/fork.c
 /// Differs: that is Linux's rule before 4.20; newer Linux restarts only for
 /// signals pending when the fork starts, fails with EINTR for a fatal one
 /// at this point, and hands group signals that arrive during the fork to
@@ -836,6 +837,25 @@ mod tests {
             let copying = fail_every_allocation_in_copy_process(CloneFlags::empty())?;
             kassert!(sharing >= 11, "8 stack pages, the task, its signal and sighand: {sharing} points");
             kassert!(copying > sharing, "copying files and fs allocates more ({copying} vs {sharing})");
+        }
+    }
+
+    ktest! {
+        fn a_fork_with_a_signal_pending_for_its_parent_is_undone_for_a_restart() {
+            use crate::signal::SIGUSR1;
+            let me = current();
+            let sighand = me.sighand.lock().clone().ok_or("no signal handlers")?;
+            let old = sighand.get(SIGUSR1);
+            crate::signal::allow_signal(&me, SIGUSR1);
+            crate::signal::send_sig(SIGUSR1, &me);
+            crate::mm::vmalloc::free_vm_stack_cache();
+            let before = Resources::snapshot();
+            let result = copy_process(&thread_args(CloneFlags::CLONE_FS)).map(|p| p.pid());
+            me.pending.clear();
+            sighand.action.lock()[SIGUSR1 as usize - 1] = old;
+            kassert_eq!(result, Err(Errno::ERESTARTNOINTR));
+            crate::mm::vmalloc::free_vm_stack_cache();
+            kassert_eq!(Resources::snapshot(), before, "nothing of the child is left");
         }
     }
 

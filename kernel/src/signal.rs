@@ -426,8 +426,7 @@ pub fn arch_do_signal_or_restart(regs: &mut crate::arch::entry::calling::PtRegs)
 /// back in rax. It happens before the handler's frame is built (so the
 /// handler returns into the call) or, without a handler, before the return.
 ///
-/// Linux: the ERESTARTNOINTR cases of handle_signal() and
-/// arch_do_signal_or_restart() in arch/x86/kernel/signal.c
+/// Linux: handle_signal() / arch_do_signal_or_restart() in arch/x86/kernel/signal.c
 /// Differs: the other restart codes (ERESTARTSYS, ERESTARTNOHAND,
 /// ERESTART_RESTARTBLOCK) are not produced yet, so only this one is decided.
 fn restart_interrupted_syscall(regs: &mut crate::arch::entry::calling::PtRegs) {
@@ -459,11 +458,13 @@ pub fn group_send_sig(sig: i32, t: &Arc<TaskStruct>) {
 }
 
 /// group_send_sig for a caller that holds the tasklist lock: SIGKILL goes to
-/// every thread, any other signal to the first thread still alive.
+/// every thread, any other signal to `t` or, once it has exited, to the
+/// first thread still alive.
 fn group_send_sig_locked(sig: i32, t: &Arc<TaskStruct>, tasklist: &TaskList) {
     let mut threads = tasklist.tasks.iter().filter(|x| x.tgid() == t.tgid());
     match sig {
         SIGKILL => threads.for_each(|x| send_sig(sig, x)),
+        _ if t.exit_state() == 0 => send_sig(sig, t),
         _ => send_sig(sig, threads.find(|x| x.exit_state() == 0).unwrap_or(t)),
     }
 }
@@ -634,9 +635,6 @@ pub fn sys_sigaltstack(_ss: u64, old: u64) -> crate::syscall::SysResult {
 /// Linux: SYSCALL_DEFINE2(kill) / kill_something_info() in kernel/signal.c
 pub fn sys_kill(pid: i32, sig: i32) -> crate::syscall::SysResult {
     use crate::errno::Errno;
-    if !(0..=_NSIG as i32).contains(&sig) {
-        return Err(Errno::EINVAL);
-    }
     if pid > 0 {
         return kill_proc_info(sig, pid);
     }
@@ -645,20 +643,30 @@ pub fn sys_kill(pid: i32, sig: i32) -> crate::syscall::SysResult {
         return Err(Errno::ESRCH);
     };
     let me = crate::task::current();
+    // A bad signal is reported only once there is someone to send it to.
+    let send = if valid_signal(sig) { sig } else { 0 };
     // Under the lock no fork can publish a child in the middle of the walk,
     // and a fork that publishes later sees the signal pending in its parent.
     let tasklist = crate::fork::TASKLIST_LOCK.lock();
     let found = match pid {
-        0 => __kill_pgrp_info(sig, me.signal().pgrp.load(Ordering::Relaxed), &tasklist),
-        -1 => kill_matching(sig, &tasklist, |t| {
+        0 => __kill_pgrp_info(send, me.signal().pgrp.load(Ordering::Relaxed), &tasklist),
+        -1 => kill_matching(send, &tasklist, |t| {
             t.tgid() > 1 && t.tgid() != me.tgid() && !t.is_kthread()
         }),
-        _ => __kill_pgrp_info(sig, pgrp, &tasklist),
+        _ => __kill_pgrp_info(send, pgrp, &tasklist),
     };
-    if !found {
-        return Err(Errno::ESRCH);
+    match (found, valid_signal(sig)) {
+        (false, _) => Err(Errno::ESRCH),
+        (true, false) => Err(Errno::EINVAL),
+        (true, true) => Ok(0),
     }
-    Ok(0)
+}
+
+/// Whether `sig` is a signal number or 0, the existence check.
+///
+/// Linux: valid_signal() in include/linux/signal.h
+fn valid_signal(sig: i32) -> bool {
+    (0..=_NSIG as i32).contains(&sig)
 }
 
 /// Sends `sig` to the process of task `pid`.
@@ -666,6 +674,9 @@ pub fn sys_kill(pid: i32, sig: i32) -> crate::syscall::SysResult {
 /// Linux: kill_proc_info() / kill_pid_info() in kernel/signal.c
 fn kill_proc_info(sig: i32, pid: i32) -> crate::syscall::SysResult {
     let t = crate::pid::find_task_by_vpid(pid).ok_or(crate::errno::Errno::ESRCH)?;
+    if !valid_signal(sig) {
+        return Err(crate::errno::Errno::EINVAL);
+    }
     if sig != 0 && t.exit_state() == 0 {
         group_send_sig(sig, &t);
     }
@@ -759,14 +770,49 @@ pub fn sys_tkill(tid: i32, sig: i32) -> crate::syscall::SysResult {
 /// Linux: do_tkill() / do_send_specific() in kernel/signal.c
 fn do_tkill(tgid: i32, tid: i32, sig: i32) -> crate::syscall::SysResult {
     use crate::errno::Errno;
-    if !(0..=_NSIG as i32).contains(&sig) {
-        return Err(Errno::EINVAL);
-    }
     let t = crate::pid::find_task_by_vpid(tid)
         .filter(|t| tgid == 0 || t.tgid() == tgid)
         .ok_or(Errno::ESRCH)?;
+    if !valid_signal(sig) {
+        return Err(Errno::EINVAL);
+    }
     if sig != 0 && t.exit_state() == 0 {
         send_sig(sig, &t);
     }
     Ok(0)
+}
+
+mod tests {
+    use super::*;
+    use crate::arch::entry::calling::{PtRegs, SYSCALL_VECTOR};
+    use crate::{kassert_eq, ktest};
+
+    fn interrupted_fork(vector: u64) -> PtRegs {
+        PtRegs {
+            vector,
+            orig_rax: 57,
+            rax: (-(crate::errno::Errno::ERESTARTNOINTR.0 as i64)) as u64,
+            rip: 0x40_1002,
+            ..Default::default()
+        }
+    }
+
+    ktest! {
+        fn erestartnointr_from_a_syscall_rewinds_to_the_syscall_instruction() {
+            let mut regs = interrupted_fork(SYSCALL_VECTOR);
+            restart_interrupted_syscall(&mut regs);
+            kassert_eq!((regs.rip, regs.rax), (0x40_1000, 57));
+            restart_interrupted_syscall(&mut regs);
+            kassert_eq!((regs.rip, regs.rax), (0x40_1000, 57), "a second pass changes nothing");
+        }
+    }
+
+    ktest! {
+        fn the_same_rax_after_an_interrupt_is_no_restart_request() {
+            let mut regs = interrupted_fork(32);
+            let before = (regs.rip, regs.rax);
+            restart_interrupted_syscall(&mut regs);
+            kassert_eq!((regs.rip, regs.rax), before);
+        }
+    }
 }

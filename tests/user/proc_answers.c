@@ -44,6 +44,17 @@ static void pids_at_the_edges(void)
 	FAILS("kill_of_int_min_with_sigkill_fails_with_esrch", ESRCH, kill(INT_MIN, SIGKILL));
 	FAILS("kill_of_a_group_that_does_not_exist_fails_with_esrch", ESRCH,
 	      kill(-NO_SUCH_PID, 0));
+	FAILS("kill_with_a_bad_signal_of_int_min_fails_with_esrch", ESRCH, kill(INT_MIN, 99));
+	FAILS("kill_with_a_bad_signal_of_no_such_pid_fails_with_esrch", ESRCH,
+	      kill(NO_SUCH_PID, 99));
+	FAILS("kill_with_a_bad_signal_of_no_such_group_fails_with_esrch", ESRCH,
+	      kill(-NO_SUCH_PID, 99));
+	FAILS("kill_of_ourselves_with_a_bad_signal_fails_with_einval", EINVAL, kill(getpid(), 99));
+	FAILS("kill_of_our_group_with_a_bad_signal_fails_with_einval", EINVAL, kill(0, 99));
+	FAILS("tkill_with_a_bad_signal_of_no_such_tid_fails_with_esrch", ESRCH,
+	      syscall(SYS_tkill, NO_SUCH_PID, 99));
+	FAILS("tkill_of_ourselves_with_a_bad_signal_fails_with_einval", EINVAL,
+	      syscall(SYS_tkill, getpid(), 99));
 	FAILS("getpgid_of_int_min_fails_with_esrch", ESRCH, getpgid(INT_MIN));
 	FAILS("getpgid_of_minus_one_fails_with_esrch", ESRCH, getpgid(-1));
 	FAILS("getsid_of_int_min_fails_with_esrch", ESRCH, getsid(INT_MIN));

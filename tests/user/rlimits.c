@@ -79,16 +79,14 @@ static void nofile_bounds_descriptors(void)
 	EXPECT_EQ("dup2_just_below_the_limit_works", 63, dup2(1, 63));
 	close(63);
 
-	int fds[64], n = 0;
-	for (;;) {
-		int fd = open("/proc/self/stat", O_RDONLY);
-		if (fd < 0)
-			break;
+	/* At most 64 opens: a kernel that ignores the limit stops here too. */
+	int fds[64], n = 0, fd = 0;
+	errno = 0;
+	while (n < 64 && (fd = open("/proc/self/stat", O_RDONLY)) >= 0)
 		fds[n++] = fd;
-	}
 	err = errno;
 	CHECK("open_fails_with_emfile_once_every_fd_below_the_limit_is_used",
-	      err == EMFILE && fds[n - 1] == 63);
+	      fd < 0 && err == EMFILE && n > 0 && fds[n - 1] == 63);
 	int p[2];
 	ret = pipe(p);
 	err = errno;
