@@ -24,7 +24,9 @@
 #define NON_CANONICAL 0x0000800000000000UL
 #define KERNEL_HALF 0xffff800000000000UL
 #define X86_EFLAGS_AC 0x40000UL
+#define ARCH_SET_GS 0x1001
 #define ARCH_SET_FS 0x1002
+#define ARCH_GET_GS 0x1004
 
 /* Runs fn in a child and returns its wait status. */
 static int in_child(void (*fn)(void))
@@ -278,6 +280,21 @@ static void user_chosen_return_state(void)
 		  killed_by(in_child(rsp_non_canonical)));
 }
 
+static void gs_base(void)
+{
+	static unsigned long word = 0x1234abcd;
+	unsigned long through_gs = 0, base = 0;
+	long set = syscall(SYS_arch_prctl, ARCH_SET_GS, &word);
+	asm volatile("mov %%gs:0, %0" : "=r"(through_gs));
+	syscall(SYS_arch_prctl, ARCH_GET_GS, &base);
+	syscall(SYS_arch_prctl, ARCH_SET_GS, 0UL);
+	CHECK("arch_prctl_set_gs_points_gs_at_the_address",
+	      set == 0 && through_gs == word && base == (unsigned long)&word);
+	errno = 0;
+	long ret = syscall(SYS_arch_prctl, ARCH_SET_GS, NON_CANONICAL);
+	EXPECT_ERRNO("arch_prctl_set_gs_non_canonical_fails_with_eperm", EPERM, ret, errno);
+}
+
 static void fs_base(void)
 {
 	errno = 0;
@@ -298,5 +315,6 @@ int main(void)
 	umip();
 	user_chosen_return_state();
 	fs_base();
+	gs_base();
 	return check_end();
 }
