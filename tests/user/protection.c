@@ -84,6 +84,16 @@ static void int3_uncaught(void)
 	asm volatile("int3");
 }
 
+static void int_4(void)
+{
+	asm volatile("int $4");
+}
+
+static void into(void)
+{
+	asm volatile(".byte 0xce"); /* into: no such instruction in 64-bit mode */
+}
+
 static int unaligned_load_with_ac(void)
 {
 	static char buf[16] __attribute__((aligned(16)));
@@ -311,6 +321,10 @@ int main(void)
 	breakpoints();
 	EXPECT_EQ("uncaught_int3_kills_with_sigtrap", SIGTRAP,
 		  killed_by(in_child(int3_uncaught)));
+	EXPECT_EQ("int_4_raises_the_overflow_trap_as_sigsegv", SIGSEGV,
+		  killed_by(in_child(int_4)));
+	EXPECT_EQ("into_is_an_invalid_opcode_in_64_bit_mode", SIGILL,
+		  killed_by(in_child(into)));
 	alignment_checks();
 	umip();
 	user_chosen_return_state();
