@@ -311,13 +311,31 @@ pub fn sys_prctl(option: i32, arg2: u64, _arg3: u64) -> SysResult {
     }
 }
 
+const ARCH_SET_GS: i32 = 0x1001;
 const ARCH_SET_FS: i32 = 0x1002;
 const ARCH_GET_FS: i32 = 0x1003;
+const ARCH_GET_GS: i32 = 0x1004;
 
 /// Linux: do_arch_prctl_64() in arch/x86/kernel/process_64.c
 pub fn sys_arch_prctl(option: i32, addr: u64) -> SysResult {
     let me = current();
     match option {
+        ARCH_SET_GS => {
+            if addr >= crate::mm::mm_types::TASK_SIZE {
+                return Err(Errno::EPERM);
+            }
+            me.thread.gsbase.store(addr, Ordering::Relaxed);
+            // In the kernel, the user's GS base waits in KERNEL_GS_BASE for
+            // the swapgs on the way out.
+            x86_64::registers::model_specific::KernelGsBase::write(x86_64::VirtAddr::new_truncate(
+                addr,
+            ));
+            Ok(0)
+        }
+        ARCH_GET_GS => {
+            put_user(addr, me.thread.gsbase.load(Ordering::Relaxed))?;
+            Ok(0)
+        }
         ARCH_SET_FS => {
             if addr >= crate::mm::mm_types::TASK_SIZE {
                 return Err(Errno::EPERM);

@@ -24,7 +24,9 @@
 #define NON_CANONICAL 0x0000800000000000UL
 #define KERNEL_HALF 0xffff800000000000UL
 #define X86_EFLAGS_AC 0x40000UL
+#define ARCH_SET_GS 0x1001
 #define ARCH_SET_FS 0x1002
+#define ARCH_GET_GS 0x1004
 
 /* Runs fn in a child and returns its wait status. */
 static int in_child(void (*fn)(void))
@@ -80,6 +82,16 @@ static void breakpoints(void)
 static void int3_uncaught(void)
 {
 	asm volatile("int3");
+}
+
+static void int_4(void)
+{
+	asm volatile("int $4");
+}
+
+static void into(void)
+{
+	asm volatile(".byte 0xce"); /* into: no such instruction in 64-bit mode */
 }
 
 static int unaligned_load_with_ac(void)
@@ -278,6 +290,21 @@ static void user_chosen_return_state(void)
 		  killed_by(in_child(rsp_non_canonical)));
 }
 
+static void gs_base(void)
+{
+	static unsigned long word = 0x1234abcd;
+	unsigned long through_gs = 0, base = 0;
+	long set = syscall(SYS_arch_prctl, ARCH_SET_GS, &word);
+	asm volatile("mov %%gs:0, %0" : "=r"(through_gs));
+	syscall(SYS_arch_prctl, ARCH_GET_GS, &base);
+	syscall(SYS_arch_prctl, ARCH_SET_GS, 0UL);
+	CHECK("arch_prctl_set_gs_points_gs_at_the_address",
+	      set == 0 && through_gs == word && base == (unsigned long)&word);
+	errno = 0;
+	long ret = syscall(SYS_arch_prctl, ARCH_SET_GS, NON_CANONICAL);
+	EXPECT_ERRNO("arch_prctl_set_gs_non_canonical_fails_with_eperm", EPERM, ret, errno);
+}
+
 static void fs_base(void)
 {
 	errno = 0;
@@ -294,9 +321,14 @@ int main(void)
 	breakpoints();
 	EXPECT_EQ("uncaught_int3_kills_with_sigtrap", SIGTRAP,
 		  killed_by(in_child(int3_uncaught)));
+	EXPECT_EQ("int_4_raises_the_overflow_trap_as_sigsegv", SIGSEGV,
+		  killed_by(in_child(int_4)));
+	EXPECT_EQ("into_is_an_invalid_opcode_in_64_bit_mode", SIGILL,
+		  killed_by(in_child(into)));
 	alignment_checks();
 	umip();
 	user_chosen_return_state();
 	fs_base();
+	gs_base();
 	return check_end();
 }

@@ -476,6 +476,8 @@ fn begin_new_exec(bprm: &LinuxBinprm, mm: Arc<MmStruct>) {
     tsk.thread.fpu.set(Default::default());
     tsk.thread.fpu.restore();
     x86_64::registers::model_specific::FsBase::write(x86_64::VirtAddr::zero());
+    tsk.thread.gsbase.store(0, Ordering::Relaxed);
+    x86_64::registers::model_specific::KernelGsBase::write(x86_64::VirtAddr::zero());
 }
 
 /// Sets the registers so that the return to user space enters the program.

@@ -137,7 +137,9 @@ pub fn setup_rt_frame(
     regs.rax = 0;
     regs.rsp = frame_addr;
     regs.rip = ka.handler;
-    regs.rflags &= !((1 << 8) | (1 << 10));
+    // The handler starts with DF clear (the ABI), without a pending
+    // resume flag or single-stepping: clear DF, RF and TF.
+    regs.rflags &= !((1 << 10) | (1 << 16) | (1 << 8));
     Ok(())
 }
 
@@ -150,6 +152,8 @@ const FIX_EFLAGS: u64 = 0x50dd5;
 /// and stack segments are always the user's, whatever the frame says.
 ///
 /// Linux: SYSCALL_DEFINE0(rt_sigreturn) in arch/x86/kernel/signal_64.c
+/// Differs: Linux takes CS and SS from the frame with RPL 3 (a task may
+/// return to 32-bit code); with only the 64-bit user segments, we force them.
 ///
 /// # Errors
 /// `EFAULT` when the frame is unreadable (the caller kills the task).

@@ -337,3 +337,19 @@ pub fn provoke_null_dereference() -> ! {
     let value = unsafe { core::ptr::read_volatile(null) };
     panic!("read {value:#x} from address 0 without a fault");
 }
+
+mod tests {
+    use super::*;
+    use crate::{kassert, ktest};
+
+    ktest! {
+        fn iret_to_a_non_canonical_rip_is_caught_before_iretq() {
+            let at = |rip| iret_would_fault(&PtRegs { rip, ..PtRegs::default() });
+            kassert!(at(0x0000_8000_0000_0000), "the first non-canonical address goes to iretq");
+            kassert!(at(0xffff_7fff_ffff_ffff), "the last non-canonical address goes to iretq");
+            kassert!(!at(0x0000_7fff_ffff_f000), "the top user page is flagged");
+            // Canonical: iretq succeeds and the fetch faults in user mode.
+            kassert!(!at(0xffff_8000_0000_0000), "the kernel half is flagged");
+        }
+    }
+}

@@ -22,6 +22,9 @@ pub struct ThreadStruct {
     sp: UnsafeCell<u64>,
     /// User FS base (thread pointer), saved across switches.
     pub fsbase: AtomicU64,
+    /// User GS base, saved across switches. While the task is in the kernel
+    /// it sits in IA32_KERNEL_GS_BASE, where `swapgs` put it.
+    pub gsbase: AtomicU64,
     /// User FPU/SSE registers, saved across switches (Linux: fpu).
     pub fpu: super::fpu::Fpu,
 }
@@ -37,6 +40,7 @@ impl ThreadStruct {
         ThreadStruct {
             sp: UnsafeCell::new(0),
             fsbase: AtomicU64::new(0),
+            gsbase: AtomicU64::new(0),
             fpu: super::fpu::Fpu::default(),
         }
     }
@@ -101,6 +105,9 @@ pub fn copy_thread(
         thread
             .fsbase
             .store(parent.fsbase.load(Ordering::Relaxed), Ordering::Relaxed);
+        thread
+            .gsbase
+            .store(parent.gsbase.load(Ordering::Relaxed), Ordering::Relaxed);
     }
 }
 
@@ -131,6 +138,11 @@ pub fn switch_to(prev: &ThreadStruct, next: &ThreadStruct) {
     prev.fsbase.store(fs, Ordering::Relaxed);
     x86_64::registers::model_specific::FsBase::write(VirtAddr::new_truncate(
         next.fsbase.load(Ordering::Relaxed),
+    ));
+    let gs = x86_64::registers::model_specific::KernelGsBase::read().as_u64();
+    prev.gsbase.store(gs, Ordering::Relaxed);
+    x86_64::registers::model_specific::KernelGsBase::write(VirtAddr::new_truncate(
+        next.gsbase.load(Ordering::Relaxed),
     ));
     // SAFETY: `prev` is the running task, so saving rsp into its `sp` is
     // ours to do; `next.sp` was set by copy_thread or by next's own last

@@ -13,7 +13,10 @@
 //! unaligned access, and CR0.WP: the kernel cannot write a read-only page.
 //!
 //! Linux: arch/x86/kernel/cpu/common.c, arch/x86/mm/init.c (PGE)
-//! Not modelled: boot options that turn a feature off (nosmap, nosmep).
+//! Differs: Linux emulates the UMIP instructions for user space with dummy
+//! results (arch/x86/kernel/umip.c); here they end in SIGSEGV.
+//! Not modelled: boot options that turn a feature off (nosmap, nosmep), and
+//! marking the kernel's own mappings global.
 
 use core::sync::atomic::{AtomicBool, Ordering};
 use raw_cpuid::CpuId;
