@@ -123,6 +123,15 @@ pub fn add_busybox(root: &Path) -> io::Result<PathBuf> {
 /// # Errors
 /// A program did not build, or init did not reach its summary and power off.
 pub fn record_user_tests(ctx: &Ctx, programs: &[&str]) -> Result<(), Failure> {
+    run_user_tests(ctx, programs).map(|_| ())
+}
+
+/// As [`record_user_tests`], and returns the kernel run so that the caller
+/// can check the kernel's own log lines too.
+///
+/// # Errors
+/// As for [`record_user_tests`].
+pub fn run_user_tests(ctx: &Ctx, programs: &[&str]) -> Result<Arc<Outcome>, Failure> {
     let root = initramfs_all()?;
     for program in programs {
         let result = on_host(&root.path().join("bin").join(program));
@@ -139,7 +148,8 @@ pub fn record_user_tests(ctx: &Ctx, programs: &[&str]) -> Result<(), Failure> {
         let why = "init did not reach its `user: N passed, M failed` line";
         return Err(Failure::of(&run, why));
     }
-    expect_exit(&run, Exit::Success)
+    expect_exit(&run, Exit::Success)?;
+    Ok(run)
 }
 
 fn record_kernel_run(ctx: &Ctx, run: &Arc<Outcome>, programs: &[&str]) {

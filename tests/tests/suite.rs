@@ -29,6 +29,7 @@ const SCENARIOS: &[Scenario] = &[
     ("lkdtm::panic_fails_the_run_with_the_panic_line", panic),
     ("runner::hung_kernel_times_out_and_fails", hung_kernel_times_out),
     ("user::init_runs_every_program_to_its_summary", |ctx| user::record_user_tests(ctx, USER_PROGRAMS)),
+    ("oom::the_oom_killer_ends_the_biggest_process_and_logs_it", oom_killer),
     ("init::an_exiting_init_is_reported_and_fails_the_run", init_exit_is_reported),
     ("tour::the_guided_tour_runs_every_step_to_the_end", tour_runs),
     ("shell::busybox_ash_runs_programs_pipelines_and_substitutions", busybox_shell),
@@ -48,7 +49,7 @@ const SCENARIOS: &[Scenario] = &[
 const USER_PROGRAMS: &[&str] = &[
     "fork_basic", "cow", "cow_exit", "exit_status", "zombie", "orphan", "subreaper",
     "exec", "efault", "vfork", "threads", "thread_cycles", "clone_raw", "clone_flags",
-    "clone3", "exit_group", "sigaction", "stress", "pstree_check", "rust_fork", "pidfd", "exec_thread", "files", "cputime",
+    "clone3", "exit_group", "sigaction", "stress", "pstree_check", "rust_fork", "pidfd", "exec_thread", "files", "cputime", "mmap_edges",
 ];
 
 fn main() -> ExitCode {
@@ -56,6 +57,13 @@ fn main() -> ExitCode {
 }
 
 const BANNER: &str = "Booting lifecycle";
+
+/// tests/user/oom.c exhausts memory, so it gets a boot of its own; the
+/// kernel must log each kill in Linux's words.
+fn oom_killer(ctx: &Ctx) -> Result<(), Failure> {
+    let run = user::run_user_tests(ctx, &["oom"])?;
+    expect_line(&run, "Out of memory: Killed process")
+}
 
 fn bios_runs_kernel_tests(ctx: &Ctx) -> Result<(), Failure> {
     let run = ctx.boot(&Boot::bios("ktest"))?;

@@ -200,13 +200,16 @@ fn exc_double_fault(regs: &mut PtRegs) -> ! {
 fn exc_page_fault(regs: &mut PtRegs) {
     let address = Cr2::read_raw();
     let code = PageFaultErrorCode::from_bits_truncate(regs.orig_rax);
-    if regs.rflags & (1 << 9) != 0 {
+    let may_sleep = regs.rflags & (1 << 9) != 0;
+    if may_sleep {
         x86_64::instructions::interrupts::enable();
     }
     if crate::mm::memory::do_user_addr_fault(
         address,
         code.contains(PageFaultErrorCode::CAUSED_BY_WRITE),
         code.contains(PageFaultErrorCode::INSTRUCTION_FETCH),
+        regs.user_mode(),
+        may_sleep,
     )
     .is_ok()
     {
