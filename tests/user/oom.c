@@ -11,6 +11,7 @@
 
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #define PAGE 4096L
@@ -64,6 +65,22 @@ static void __attribute__((noreturn)) hog(void)
 	signal(SIGSEGV, hold_on);
 	for (;;)
 		touch(16 * MIB);
+}
+
+/* Fills memory forever through the kernel's copies to user space: each
+ * fresh page is first written by getrandom. It must die of SIGKILL, not
+ * see EFAULT. */
+static void __attribute__((noreturn)) syscall_hog(void)
+{
+	for (;;) {
+		char *p = mmap(NULL, 16 * MIB, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			_exit(3);
+		for (long i = 0; i < 16 * MIB; i += PAGE)
+			if (syscall(SYS_getrandom, p + i, 16, 0) != 16)
+				_exit(4);
+	}
 }
 
 /* waitpid with a deadline: the status, or -1 after killing a child that
@@ -170,7 +187,9 @@ static void oom_score_grows_with_memory(void)
 }
 
 /* (a) and (b): a hog touching more than RAM, and a bystander that keeps
- * touching fresh pages meanwhile, 16 MiB at most at a time. */
+ * filling fresh pages meanwhile, 16 MiB at most at a time: every other
+ * page by a store, the others through the kernel (getrandom), whose copy
+ * must wait for memory too rather than fail with EFAULT. */
 static void a_hog_is_killed_and_a_bystander_survives(void)
 {
 	volatile int *hog_done = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
@@ -189,7 +208,11 @@ static void a_hog_is_killed_and_a_bystander_survives(void)
 				if (p == MAP_FAILED)
 					_exit(3);
 			}
-			p[round % pages * PAGE] = 1;
+			char *page = p + round % pages * PAGE;
+			if (round % 2)
+				page[0] = 1;
+			else if (syscall(SYS_getrandom, page, 16, 0) != 16)
+				_exit(4);
 		}
 		_exit(0);
 	}
@@ -210,6 +233,19 @@ static void a_hog_is_killed_and_a_bystander_survives(void)
 		check_fail("a_bystander_that_allocates_meanwhile_survives",
 			   "wait status %#x", status);
 	munmap((void *)hog_done, PAGE);
+}
+
+static void a_hog_filling_memory_through_system_calls_is_killed(void)
+{
+	pid_t hogger = fork();
+	if (hogger == 0)
+		syscall_hog();
+	int status = wait_until(hogger, DEADLINE_MS);
+	if (killed_by(status, SIGKILL))
+		check_ok("a_process_filling_memory_through_system_calls_is_killed_with_sigkill");
+	else
+		check_fail("a_process_filling_memory_through_system_calls_is_killed_with_sigkill",
+			   "wait status %#x", status);
 }
 
 /* (c): a process holding 60% of RAM forks; the child writes every page,
@@ -298,12 +334,14 @@ int main(int argc, char **argv)
 	if (!on_lifecycle()) {
 		check_skip("a_process_touching_more_than_ram_is_killed_with_sigkill", why);
 		check_skip("a_bystander_that_allocates_meanwhile_survives", why);
+		check_skip("a_process_filling_memory_through_system_calls_is_killed_with_sigkill", why);
 		check_skip("cow_write_with_no_memory_ends_with_one_process_killed", why);
 		check_skip("the_hog_beside_a_protected_process_is_killed", why);
 		return check_end();
 	}
 	long total = proc_number("/proc/meminfo", "MemTotal:") * 1024;
 	a_hog_is_killed_and_a_bystander_survives();
+	a_hog_filling_memory_through_system_calls_is_killed();
 	cow_write_with_no_memory_ends(total);
 	oom_score_adj_minus_1000_protects(total);
 	return check_end();
