@@ -652,6 +652,8 @@ fn copy_signal(flags: CloneFlags, parent: &TaskStruct, p: &TaskStruct) -> Result
             .store(old.pgrp.load(Ordering::Relaxed), Ordering::Relaxed);
         sig.session
             .store(old.session.load(Ordering::Relaxed), Ordering::Relaxed);
+        sig.oom_score_adj
+            .store(old.oom_score_adj.load(Ordering::Relaxed), Ordering::Relaxed);
         sig
     };
     p.signal.call_once(|| sig);

@@ -145,6 +145,13 @@ pub struct SignalStruct {
     pub cutime: AtomicU64,
     /// System time of the same (Linux: cstime).
     pub cstime: AtomicU64,
+    /// Added to the OOM badness, -1000..=1000; -1000 exempts the process
+    /// (Linux: oom_score_adj). Inherited by fork, kept by exec.
+    pub oom_score_adj: core::sync::atomic::AtomicI16,
+    /// When the OOM killer chose this process, in ns since boot; 0 if it
+    /// never did. Differs: Linux keeps the victim's mm (oom_mm); we keep
+    /// the time, so the killer stops waiting for a victim that cannot exit.
+    pub oom_victim_since: AtomicU64,
 }
 
 /// Sent by kill() or another task (Linux: SI_USER).

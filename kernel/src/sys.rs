@@ -389,8 +389,17 @@ pub fn sys_getrandom(buf: u64, count: u64) -> SysResult {
         }
         let n = (count - done).min(256) as usize;
         crate::random::get_random_bytes(&mut chunk[..n]);
-        copy_to_user(buf.checked_add(done).ok_or(Errno::EFAULT)?, &chunk[..n])?;
-        done += n as u64;
+        let left = crate::mm::uaccess::_copy_to_user(
+            buf.checked_add(done).ok_or(Errno::EFAULT)?,
+            &chunk[..n],
+        );
+        done += (n - left) as u64;
+        if left != 0 {
+            return match done {
+                0 => Err(Errno::EFAULT),
+                _ => Ok(done),
+            };
+        }
     }
     Ok(done)
 }

@@ -91,6 +91,16 @@ pub fn finish_tick_wait() {
     SLEEP_WAIT.finish_wait();
 }
 
+/// Sleeps until the next tick, or until a signal wakes the task.
+///
+/// Linux: schedule_timeout_killable(1) in kernel/time/sleep_timeout.c
+/// Differs: any signal wakes the sleeper, not only a fatal one.
+pub fn schedule_timeout_killable_tick() {
+    wake_at_next_tick();
+    crate::sched::core::schedule();
+    finish_tick_wait();
+}
+
 /// Converts an absolute time on CLOCK_REALTIME (or CLOCK_MONOTONIC) to the
 /// monotonic clock.
 pub fn to_monotonic(realtime: bool, abs_ns: u64) -> u64 {

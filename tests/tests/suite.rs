@@ -31,6 +31,7 @@ const SCENARIOS: &[Scenario] = &[
     ("user::init_runs_every_program_to_its_summary", |ctx| user::record_user_tests(ctx, USER_PROGRAMS)),
     ("protection::cpu_max_enables_smep_smap_umip_and_user_programs_pass", protection_on_cpu_max),
     ("proc::a_fork_bomb_in_its_own_group_ends_with_one_group_kill", |ctx| user::record_user_tests(ctx, &["forkbomb_kill"])),
+    ("oom::the_oom_killer_ends_the_biggest_process_and_logs_it", oom_killer),
     ("init::an_exiting_init_is_reported_and_fails_the_run", init_exit_is_reported),
     ("tour::the_guided_tour_runs_every_step_to_the_end", tour_runs),
     ("shell::busybox_ash_runs_programs_pipelines_and_substitutions", busybox_shell),
@@ -51,7 +52,7 @@ const USER_PROGRAMS: &[&str] = &[
     "fork_basic", "cow", "cow_exit", "exit_status", "zombie", "orphan", "subreaper",
     "exec", "efault", "vfork", "threads", "thread_cycles", "clone_raw", "clone_flags",
     "clone3", "exit_group", "sigaction", "stress", "pstree_check", "rust_fork", "pidfd", "exec_thread", "files", "cputime", "sigkill_latency", "pipes",
-    "proc_answers", "rlimits", "elf_hostile", "exec_hostile",
+    "proc_answers", "rlimits", "elf_hostile", "exec_hostile", "mmap_edges",
 ];
 
 /// Run under `-cpu max` (SMEP, SMAP, UMIP): protection.c, and programs that
@@ -67,6 +68,13 @@ fn main() -> ExitCode {
 }
 
 const BANNER: &str = "Booting lifecycle";
+
+/// tests/user/oom.c exhausts memory, so it gets a boot of its own; the
+/// kernel must log each kill in Linux's words.
+fn oom_killer(ctx: &Ctx) -> Result<(), Failure> {
+    let run = user::record_user_tests_on(ctx, "user", None, &["oom"])?;
+    expect_line(&run, "Out of memory: Killed process")
+}
 
 fn bios_runs_kernel_tests(ctx: &Ctx) -> Result<(), Failure> {
     let run = ctx.boot(&Boot::bios("ktest"))?;

@@ -32,35 +32,44 @@ pub enum PidEntry {
     Cmdline,
     /// `/proc/<pid>/limits` (Linux: proc_pid_limits()).
     Limits,
+    /// `/proc/<pid>/oom_score` (Linux: proc_oom_score()).
+    OomScore,
+    /// `/proc/<pid>/oom_score_adj`, writable (Linux: oom_score_adj_read/write()).
+    OomScoreAdj,
 }
 
-const PID_ENTRIES: [(&str, PidEntry); 4] = [
+const PID_ENTRIES: [(&str, PidEntry); 6] = [
     ("stat", PidEntry::Stat),
     ("status", PidEntry::Status),
     ("cmdline", PidEntry::Cmdline),
     ("limits", PidEntry::Limits),
+    ("oom_score", PidEntry::OomScore),
+    ("oom_score_adj", PidEntry::OomScoreAdj),
 ];
 
 /// The text of a /proc file, fixed at open so that reads are consistent.
 pub struct ProcFile {
     text: Vec<u8>,
     ino: u64,
+    /// The process file this is, for the writable ones.
+    pid_entry: Option<(PidNr, PidEntry)>,
 }
 
 impl ProcFile {
     /// Generates the contents of `inode`.
     pub fn open(inode: &Inode) -> Result<ProcFile, Errno> {
-        let text = match &inode.kind {
-            InodeKind::Proc(generate) => generate().into_bytes(),
+        let (text, pid_entry) = match &inode.kind {
+            InodeKind::Proc(generate) => (generate().into_bytes(), None),
             InodeKind::ProcPidFile(pid, entry) => {
                 let task = find_task_by_vpid(*pid).ok_or(Errno::ESRCH)?;
-                pid_file(&task, *entry)?
+                (pid_file(&task, *entry)?, Some((*pid, *entry)))
             }
             _ => return Err(Errno::EINVAL),
         };
         Ok(ProcFile {
             text,
             ino: inode.ino,
+            pid_entry,
         })
     }
 }
@@ -72,6 +81,13 @@ impl FileOperations for ProcFile {
         let n = buf.len().min(bytes.len() - start);
         buf[..n].copy_from_slice(&bytes[start..start + n]);
         Ok(n)
+    }
+
+    fn write(&self, buf: &[u8], _pos: u64, _f_flags: u32) -> Result<usize, Errno> {
+        match self.pid_entry {
+            Some((pid, PidEntry::OomScoreAdj)) => oom_score_adj_write(pid, buf),
+            _ => Err(Errno::EINVAL),
+        }
     }
 
     fn stat(&self) -> Kstat {
@@ -109,6 +125,21 @@ fn vmstat() -> String {
     let _ = writeln!(s, "cow_reuse {}", crate::mm::memory::cow_reuses());
     let _ = writeln!(s, "nr_forks {}", crate::fork::total_forks());
     s
+}
+
+/// `/proc/sys/vm/max_map_count`. Differs: read-only; Linux lets root
+/// change the limit.
+///
+/// Linux: the vm.max_map_count sysctl in mm/util.c
+fn max_map_count() -> String {
+    alloc::format!("{}\n", crate::mm::mmap::DEFAULT_MAX_MAP_COUNT)
+}
+
+/// `/proc/sys/vm/mmap_min_addr`. Differs: read-only, as max_map_count.
+///
+/// Linux: the vm.mmap_min_addr sysctl in mm/mmap.c
+fn mmap_min_addr() -> String {
+    alloc::format!("{}\n", crate::mm::mmap::MMAP_MIN_ADDR)
 }
 
 /// Seconds with two decimals, from ns.
@@ -241,8 +272,36 @@ fn status(task: &TaskStruct) -> String {
     )
 }
 
+/// Sets a process's oom_score_adj from the text written: a decimal number
+/// in -1000..=1000, with optional sign and surrounding white space.
+///
+/// Linux: oom_score_adj_write() in fs/proc/base.c
+///
+/// # Errors
+/// `EINVAL` for anything else, `ESRCH` if the process is gone.
+fn oom_score_adj_write(pid: PidNr, buf: &[u8]) -> Result<usize, Errno> {
+    use crate::mm::oom_kill::{OOM_SCORE_ADJ_MAX, OOM_SCORE_ADJ_MIN};
+    // Linux reads at most PROC_NUMBUF - 1 bytes and ignores the rest.
+    let text = &buf[..buf.len().min(12)];
+    let value: i16 = core::str::from_utf8(text)
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .filter(|v| (OOM_SCORE_ADJ_MIN..=OOM_SCORE_ADJ_MAX).contains(v))
+        .ok_or(Errno::EINVAL)?;
+    let task = find_task_by_vpid(pid).ok_or(Errno::ESRCH)?;
+    task.signal().oom_score_adj.store(value, Ordering::Relaxed);
+    Ok(text.len())
+}
+
 fn pid_file(task: &TaskStruct, entry: PidEntry) -> Result<Vec<u8>, Errno> {
     match entry {
+        PidEntry::OomScore => {
+            Ok(alloc::format!("{}\n", crate::mm::oom_kill::oom_score(task)).into_bytes())
+        }
+        PidEntry::OomScoreAdj => {
+            let adj = task.signal().oom_score_adj.load(Ordering::Relaxed);
+            Ok(alloc::format!("{adj}\n").into_bytes())
+        }
         PidEntry::Stat => Ok(stat(task).into_bytes()),
         PidEntry::Status => Ok(status(task).into_bytes()),
         PidEntry::Cmdline => {
@@ -333,7 +392,11 @@ pub fn proc_lookup(dir: &Inode, name: &str) -> Result<Arc<Inode>, Errno> {
                 .iter()
                 .find(|(n, _)| *n == name)
                 .ok_or(Errno::ENOENT)?;
-            Ok(Inode::new(InodeKind::ProcPidFile(*pid, *entry), 0o444))
+            let mode = match entry {
+                PidEntry::OomScoreAdj => 0o644,
+                _ => 0o444,
+            };
+            Ok(Inode::new(InodeKind::ProcPidFile(*pid, *entry), mode))
         }
         _ => Err(Errno::ENOTDIR),
     }
@@ -370,7 +433,7 @@ pub fn proc_readdir(dir: &Inode, index: usize) -> Option<(String, u64, u8)> {
         }
         InodeKind::ProcPid(pid) => PID_ENTRIES
             .get(index)
-            .map(|(n, _)| ((*n).into(), 0x2000_0000 + *pid as u64 * 4 + index as u64, 8)),
+            .map(|(n, _)| ((*n).into(), 0x2000_0000 + *pid as u64 * 8 + index as u64, 8)),
         _ => None,
     }
 }
@@ -417,5 +480,15 @@ pub fn proc_root_init() {
     ] {
         let _ = proc.link(name, Inode::new(InodeKind::Proc(generate), 0o444));
     }
+    let sys = Inode::new_dir(0o555);
+    let vm = Inode::new_dir(0o555);
+    for (name, generate) in [
+        ("max_map_count", max_map_count as fn() -> String),
+        ("mmap_min_addr", mmap_min_addr),
+    ] {
+        let _ = vm.link(name, Inode::new(InodeKind::Proc(generate), 0o444));
+    }
+    let _ = sys.link("vm", vm);
+    let _ = proc.link("sys", sys);
     let _ = root().link("proc", proc);
 }

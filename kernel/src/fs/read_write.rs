@@ -5,7 +5,7 @@
 use super::file::File;
 use super::pipe::{O_NONBLOCK, PIPE_BUF};
 use crate::errno::Errno;
-use crate::mm::uaccess::{copy_from_user, copy_to_user, get_user};
+use crate::mm::uaccess::{_copy_from_user, _copy_to_user, get_user};
 use crate::syscall::SysResult;
 use crate::task::current;
 use alloc::sync::Arc;
@@ -26,19 +26,35 @@ pub fn fdget(fd: i32) -> Result<Arc<File>, Errno> {
     current().files.lock().clone().ok_or(Errno::EBADF)?.fget(fd)
 }
 
-/// Checks that every page of [addr, addr + len) can be written, by writing
-/// back one byte of each; the read that follows then cannot fault halfway.
+/// Checks that the pages of [addr, addr + len) can be written, by writing
+/// back one byte of each; returns the bytes from the first page that
+/// cannot be written to the end (0: all can). The read that follows then
+/// cannot fault halfway.
 ///
 /// Linux: fault_in_writeable() in mm/gup.c
-fn fault_in_writeable(addr: u64, len: usize) -> Result<(), Errno> {
-    let end = addr + len as u64;
+fn fault_in_writeable(addr: u64, len: usize) -> usize {
+    let Some(end) = addr.checked_add(len as u64) else {
+        return len;
+    };
     let mut page = addr;
     while page < end {
-        let byte: u8 = crate::mm::uaccess::get_user(page)?;
-        crate::mm::uaccess::put_user(page, byte)?;
+        let writable = crate::mm::uaccess::get_user::<u8>(page)
+            .and_then(|byte| crate::mm::uaccess::put_user(page, byte));
+        if writable.is_err() {
+            return (end - page) as usize;
+        }
         page = (page & !4095) + 4096;
     }
-    Ok(())
+    0
+}
+
+/// A transfer that stopped at a bad user address: the bytes already moved,
+/// or EFAULT if there were none (Linux's rule for short copies).
+fn short_or_efault(done: usize) -> SysResult {
+    match done {
+        0 => Err(Errno::EFAULT),
+        _ => Ok(done as u64),
+    }
 }
 
 /// Whether the current task has been sent SIGKILL: loops over user-sized
@@ -94,9 +110,13 @@ fn do_read(file: &File, buf: u64, count: u64, pos: Option<u64>) -> SysResult {
         }
         let want = (count - done).min(CHUNK);
         // Fault the destination in first, so that a bad buffer fails before
-        // anything is consumed from a pipe or a terminal.
-        if let Err(e) = fault_in_writeable(buf + done as u64, want) {
-            return if done == 0 { Err(e) } else { Ok(done as u64) };
+        // anything is consumed from a pipe or a terminal (which Linux
+        // copies whole or not at all), and a file read into a buffer whose
+        // tail is bad gets the bytes that fit before it.
+        let unwritable = fault_in_writeable(buf + done as u64, want);
+        let want = want - unwritable;
+        if want == 0 || (unwritable != 0 && !file.f_op.seekable()) {
+            return short_or_efault(done);
         }
         // A stream gives what it has without waiting again once some
         // bytes have arrived, as pipe_read() does.
@@ -109,10 +129,13 @@ fn do_read(file: &File, buf: u64, count: u64, pos: Option<u64>) -> SysResult {
             Err(e) if done == 0 => return Err(e),
             Err(_) => break,
         };
-        copy_to_user(buf + done as u64, &chunk[..n])?;
-        done += n;
-        pos += n as u64;
-        if n < want {
+        let copied = n - _copy_to_user(buf + done as u64, &chunk[..n]);
+        done += copied;
+        pos += copied as u64;
+        if copied < n {
+            return short_or_efault(done);
+        }
+        if n < want || unwritable != 0 {
             break;
         }
     }
@@ -132,11 +155,17 @@ fn do_write(file: &File, buf: u64, count: u64, pos: u64) -> SysResult {
             return partial(done);
         }
         let want = write_chunk(count - done);
-        copy_from_user(&mut chunk[..want], buf + done as u64)?;
-        match file.f_op.write(&chunk[..want], pos + done as u64, f_flags) {
+        let got = want - _copy_from_user(&mut chunk[..want], buf + done as u64);
+        if got == 0 {
+            return short_or_efault(done);
+        }
+        match file.f_op.write(&chunk[..got], pos + done as u64, f_flags) {
             Ok(n) => done += n,
             Err(e) if done == 0 => return Err(e),
             Err(_) => break,
+        }
+        if got < want {
+            break;
         }
     }
     Ok(done as u64)
@@ -321,6 +350,9 @@ fn do_loop_readv_writev(
 }
 
 /// Linux: do_readv() in fs/read_write.c
+/// Differs: from a pipe, a bad buffer after good ones ends the call with
+/// the bytes read so far; Linux fails with EFAULT when the pipe held more
+/// than the good buffers take.
 pub fn sys_readv(fd: i32, vec: u64, vlen: u64) -> SysResult {
     let iov = import_iovec(vec, vlen)?;
     do_loop_readv_writev(fd, &iov, sys_read)

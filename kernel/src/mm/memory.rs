@@ -13,7 +13,7 @@
 //!
 //! Linux: mm/memory.c
 
-use super::mm_types::{MmStruct, MmapState, TASK_SIZE, VmAreaStruct, VmBacking, VmFlags};
+use super::mm_types::{MmStruct, TASK_SIZE, VmAreaStruct, VmBacking, VmFlags, mm_counter};
 use super::page_alloc::{alloc_page, copy_page, get_page, get_zeroed_page, page_count, put_page};
 use super::{PAGE_SIZE, pgtable, phys_to_virt};
 use crate::errno::Errno;
@@ -59,13 +59,8 @@ pub fn pgd_alloc() -> Result<PhysFrame, Errno> {
 ///
 /// # Errors
 /// `ENOMEM` when a page-table page cannot be allocated.
-fn walk(
-    pgd: PhysFrame,
-    addr: u64,
-    alloc: bool,
-    st: &mut MmapState,
-) -> Result<Option<*mut PageTableEntry>, Errno> {
-    let mut table = table_at(pgd);
+fn walk(mm: &MmStruct, addr: u64, alloc: bool) -> Result<Option<*mut PageTableEntry>, Errno> {
+    let mut table = table_at(mm.pgd);
     for shift in [39, 30, 21] {
         let index = ((addr >> shift) & 511) as usize;
         // SAFETY: `table` is a page-table page of this mm, reachable only
@@ -76,7 +71,7 @@ fn walk(
                 return Ok(None);
             }
             let frame = get_zeroed_page()?;
-            st.nr_ptes += 1;
+            mm.pgtables_bytes.fetch_add(PAGE_SIZE, Ordering::Relaxed);
             entry.set_frame(frame, F::PRESENT | F::WRITABLE | F::USER_ACCESSIBLE);
         }
         table = table_at(PhysFrame::containing_address(entry.addr()));
@@ -151,20 +146,45 @@ fn flush_tlb_page(mm: &MmStruct, addr: u64) {
 }
 
 /// The fault entry for user addresses: finds the current task's mm and
-/// resolves the fault there.
+/// resolves the fault there. A fault that finds no free page calls the OOM
+/// killer and is then retried: from user mode by returning to the faulting
+/// instruction once a fatal signal has had its chance to act, from a kernel
+/// copy in place, unless the copying task is being killed or may not sleep.
 ///
 /// Linux: do_user_addr_fault() in arch/x86/mm/fault.c
 ///
 /// # Errors
-/// `EFAULT` when the address is not mapped for this access, `EIO` for a
-/// file page past the end of the file (Linux: VM_FAULT_SIGBUS).
-pub fn do_user_addr_fault(addr: u64, write: bool, exec: bool) -> Result<(), Errno> {
+/// `EFAULT` when the address is not mapped for this access, or when a
+/// kernel copy cannot wait for memory; `EIO` for a file page past the end
+/// of the file (Linux: VM_FAULT_SIGBUS).
+pub fn do_user_addr_fault(
+    addr: u64,
+    write: bool,
+    exec: bool,
+    user_mode: bool,
+    may_sleep: bool,
+) -> Result<(), Errno> {
     if addr >= TASK_SIZE {
         return Err(Errno::EFAULT);
     }
-    let mm = crate::arch::percpu::with_current(|t| t.and_then(|t| t.mm.lock().clone()))
-        .ok_or(Errno::EFAULT)?;
-    handle_mm_fault(&mm, addr, write, exec)
+    loop {
+        let mm = crate::arch::percpu::with_current(|t| t.and_then(|t| t.mm.lock().clone()))
+            .ok_or(Errno::EFAULT)?;
+        match handle_mm_fault(&mm, addr, write, exec) {
+            Err(Errno::ENOMEM) => drop(mm),
+            result => return result,
+        }
+        if !user_mode && !may_sleep {
+            return Err(Errno::EFAULT);
+        }
+        super::oom_kill::pagefault_out_of_memory();
+        if user_mode {
+            return Ok(());
+        }
+        if crate::signal::fatal_signal_pending(&crate::task::current()) {
+            return Err(Errno::EFAULT);
+        }
+    }
 }
 
 /// Resolves a fault at `addr`: maps a missing page, or breaks copy-on-write.
@@ -173,9 +193,9 @@ pub fn do_user_addr_fault(addr: u64, write: bool, exec: bool) -> Result<(), Errn
 ///
 /// # Errors
 /// `EFAULT` for an access the mapping does not allow, `ENOMEM` when out of
-/// pages, `EIO` for a file page past the end of the file.
+/// pages (Linux: VM_FAULT_OOM), `EIO` for a file page past the end of the file.
 pub fn handle_mm_fault(mm: &MmStruct, addr: u64, write: bool, exec: bool) -> Result<(), Errno> {
-    let mut st = mm.mmap.lock();
+    let st = mm.mmap.lock();
     let vma = st.find_vma(addr).cloned().ok_or(Errno::EFAULT)?;
     let allowed = if write {
         vma.vm_flags.contains(VmFlags::VM_WRITE)
@@ -189,14 +209,14 @@ pub fn handle_mm_fault(mm: &MmStruct, addr: u64, write: bool, exec: bool) -> Res
         return Err(Errno::EFAULT);
     }
     let addr = addr & !(PAGE_SIZE as u64 - 1);
-    let pte = walk(mm.pgd, addr, true, &mut st)?.expect("walk allocates");
+    let pte = walk(mm, addr, true)?.expect("walk allocates");
     // SAFETY: `pte` points into this mm's page tables and we hold its lock.
     let pte = unsafe { &mut *pte };
     if pte.is_unused() {
-        return do_pte_missing(&vma, addr, pte);
+        return do_pte_missing(mm, &vma, addr, pte);
     }
     if write && !pte.flags().contains(F::WRITABLE) {
-        do_wp_page(&vma, pte);
+        do_wp_page(&vma, pte)?;
     }
     flush_tlb_page(mm, addr);
     Ok(())
@@ -206,7 +226,12 @@ pub fn handle_mm_fault(mm: &MmStruct, addr: u64, write: bool, exec: bool) -> Res
 /// shared object's page.
 ///
 /// Linux: do_anonymous_page() / do_read_fault() / do_shared_fault() in mm/memory.c
-fn do_pte_missing(vma: &VmAreaStruct, addr: u64, pte: &mut PageTableEntry) -> Result<(), Errno> {
+fn do_pte_missing(
+    mm: &MmStruct,
+    vma: &VmAreaStruct,
+    addr: u64,
+    pte: &mut PageTableEntry,
+) -> Result<(), Errno> {
     let frame = match &vma.backing {
         VmBacking::Anon => get_zeroed_page()?,
         VmBacking::Shared(shm) => shm.get_page((addr - vma.vm_start) / PAGE_SIZE as u64)?,
@@ -237,6 +262,7 @@ fn do_pte_missing(vma: &VmAreaStruct, addr: u64, pte: &mut PageTableEntry) -> Re
         }
     };
     pte.set_frame(frame, vm_page_prot(vma));
+    mm.add_mm_counter(mm_counter(vma), 1);
     Ok(())
 }
 
@@ -245,20 +271,24 @@ fn do_pte_missing(vma: &VmAreaStruct, addr: u64, pte: &mut PageTableEntry) -> Re
 /// writable; otherwise copy it and drop our reference to the original.
 ///
 /// Linux: do_wp_page() / wp_page_copy() / wp_page_reuse() in mm/memory.c
-fn do_wp_page(vma: &VmAreaStruct, pte: &mut PageTableEntry) {
+///
+/// # Errors
+/// `ENOMEM` when no page is free for the copy (Linux: VM_FAULT_OOM); the
+/// page stays shared and read-only, and the fault is retried after the OOM
+/// killer has run.
+fn do_wp_page(vma: &VmAreaStruct, pte: &mut PageTableEntry) -> Result<(), Errno> {
     let old = PhysFrame::containing_address(pte.addr());
     if page_count(old) == 1 {
         COW_REUSES.fetch_add(1, Ordering::Relaxed);
         pte.set_flags(pte.flags() | F::WRITABLE);
-        return;
+        return Ok(());
     }
-    let Ok(new) = alloc_page() else {
-        return;
-    };
+    let new = alloc_page()?;
     copy_page(new, old);
     pte.set_frame(new, vm_page_prot(vma));
     put_page(old);
     COW_COPIES.fetch_add(1, Ordering::Relaxed);
+    Ok(())
 }
 
 /// Copies the page tables of one area into a child: every present page gets
@@ -270,27 +300,24 @@ fn do_wp_page(vma: &VmAreaStruct, pte: &mut PageTableEntry) {
 /// # Errors
 /// `ENOMEM` when a page-table page cannot be allocated; what was copied is
 /// freed with the child's mm.
-pub fn copy_page_range(
-    src: &MmStruct,
-    dst: &MmStruct,
-    dst_st: &mut MmapState,
-    vma: &VmAreaStruct,
-) -> Result<(), Errno> {
+pub fn copy_page_range(src: &MmStruct, dst: &MmStruct, vma: &VmAreaStruct) -> Result<(), Errno> {
     let cow =
         vma.vm_flags.contains(VmFlags::VM_WRITE) && !matches!(vma.backing, VmBacking::Shared(_));
+    let counter = mm_counter(vma);
     let mut result = Ok(());
     let mut wrprotected = false;
     for_each_pte(src.pgd, vma.vm_start, vma.vm_end, |addr, src_pte| {
         if result.is_err() {
             return;
         }
-        match walk(dst.pgd, addr, true, dst_st) {
+        match walk(dst, addr, true) {
             Ok(Some(dst_pte)) => {
                 if cow && src_pte.flags().contains(F::WRITABLE) {
                     src_pte.set_flags(src_pte.flags() - F::WRITABLE);
                     wrprotected = true;
                 }
                 get_page(PhysFrame::containing_address(src_pte.addr()));
+                dst.add_mm_counter(counter, 1);
                 // SAFETY: `dst_pte` points into the child's tables, which only
                 // this fork can see yet.
                 unsafe { *dst_pte = src_pte.clone() };
@@ -305,16 +332,18 @@ pub fn copy_page_range(
     result
 }
 
-/// Unmaps the pages in [start, end), dropping a reference to each.
+/// Unmaps the pages of `vma` in [start, end), dropping a reference to each.
 ///
 /// Linux: zap_page_range_single() / zap_pte_range() in mm/memory.c
-pub fn zap_page_range(mm: &MmStruct, start: u64, end: u64) {
-    let mut any = false;
+pub fn zap_page_range(mm: &MmStruct, vma: &VmAreaStruct, start: u64, end: u64) {
+    let mut zapped = 0;
     for_each_pte(mm.pgd, start, end, |_, pte| {
         put_page(PhysFrame::containing_address(pte.addr()));
         pte.set_unused();
-        any = true;
+        zapped += 1;
     });
+    mm.add_mm_counter(mm_counter(vma), -zapped);
+    let any = zapped != 0;
     if any && Cr3::read().0 == mm.pgd {
         flush_tlb_all();
     }
@@ -383,8 +412,8 @@ pub fn switch_mm(mm: Option<&Arc<MmStruct>>) {
 
 /// Whether `addr` in `mm` is mapped to a page, and which (for tests).
 pub fn follow_page(mm: &MmStruct, addr: u64) -> Option<(PhysFrame, bool)> {
-    let mut st = mm.mmap.lock();
-    let pte = walk(mm.pgd, addr, false, &mut st).ok().flatten()?;
+    let _st = mm.mmap.lock();
+    let pte = walk(mm, addr, false).ok().flatten()?;
     // SAFETY: `pte` points into this mm's tables and we hold its lock.
     let pte = unsafe { &*pte };
     (!pte.is_unused()).then(|| {

@@ -8,6 +8,7 @@ use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use bitflags::bitflags;
+use core::sync::atomic::{AtomicUsize, Ordering};
 use x86_64::structures::paging::PhysFrame;
 
 bitflags! {
@@ -153,8 +154,6 @@ pub struct MmapState {
     pub start_stack: u64,
     /// Where top-down mmap searches start (Linux: mmap_base).
     pub mmap_base: u64,
-    /// Page-table pages in use, for leak checks.
-    pub nr_ptes: usize,
 }
 
 /// An address space (Linux: `struct mm_struct`). Shared by threads and by a
@@ -169,6 +168,58 @@ pub struct MmStruct {
     /// `/proc/<pid>/cmdline`. Differs: Linux reads them from the process's
     /// stack (arg_start..arg_end); we keep a copy.
     pub cmdline: SpinLock<Vec<u8>>,
+    /// Pages mapped, by kind (Linux: rss_stat, indexed by MM_FILEPAGES,
+    /// MM_ANONPAGES, MM_SHMEMPAGES); atomics, so that the OOM killer and
+    /// /proc read them without the mm's lock.
+    pub rss_stat: [AtomicUsize; NR_MM_COUNTERS],
+    /// Bytes of page-table pages below the top level (Linux: pgtables_bytes).
+    pub pgtables_bytes: AtomicUsize,
+}
+
+/// Resident pages of a private file mapping (Linux: MM_FILEPAGES).
+pub const MM_FILEPAGES: usize = 0;
+/// Resident private anonymous pages (Linux: MM_ANONPAGES).
+pub const MM_ANONPAGES: usize = 1;
+/// Resident pages of shared anonymous mappings (Linux: MM_SHMEMPAGES).
+pub const MM_SHMEMPAGES: usize = 2;
+/// Number of rss counters (Linux: NR_MM_COUNTERS, without MM_SWAPENTS).
+pub const NR_MM_COUNTERS: usize = 3;
+
+impl MmStruct {
+    /// One rss counter (Linux: get_mm_counter()).
+    pub fn get_mm_counter(&self, member: usize) -> usize {
+        self.rss_stat[member].load(Ordering::Relaxed)
+    }
+
+    /// Adds `value` pages to one rss counter (Linux: add_mm_counter()).
+    pub fn add_mm_counter(&self, member: usize, value: isize) {
+        if value >= 0 {
+            self.rss_stat[member].fetch_add(value as usize, Ordering::Relaxed);
+        } else {
+            self.rss_stat[member].fetch_sub(value.unsigned_abs(), Ordering::Relaxed);
+        }
+    }
+
+    /// Every resident page (Linux: get_mm_rss()).
+    pub fn get_mm_rss(&self) -> usize {
+        (0..NR_MM_COUNTERS).map(|m| self.get_mm_counter(m)).sum()
+    }
+
+    /// Bytes of page tables (Linux: mm_pgtables_bytes()).
+    pub fn mm_pgtables_bytes(&self) -> usize {
+        self.pgtables_bytes.load(Ordering::Relaxed)
+    }
+}
+
+/// Which rss counter the pages of `vma` count in (Linux: mm_counter()).
+/// Differs: decided by the area's kind; Linux looks at each page, so a
+/// copied page of a private file mapping counts as anonymous there.
+pub fn mm_counter(vma: &VmAreaStruct) -> usize {
+    match vma.backing {
+        VmBacking::Anon => MM_ANONPAGES,
+        VmBacking::File(_) => MM_FILEPAGES,
+        VmBacking::Shared(_) => MM_SHMEMPAGES,
+    }
 }
 
 impl MmapState {
@@ -180,7 +231,6 @@ impl MmapState {
             brk: 0,
             start_stack: 0,
             mmap_base: MMAP_BASE,
-            nr_ptes: 0,
         }
     }
 

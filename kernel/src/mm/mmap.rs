@@ -11,6 +11,7 @@ use super::mm_types::{
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
 use alloc::sync::Arc;
+use core::sync::atomic::AtomicUsize;
 
 /// Protection bits of mmap/mprotect (Linux: PROT_*).
 pub const PROT_READ: u64 = 0x1;
@@ -62,6 +63,8 @@ impl MmStruct {
             pgd,
             mmap: SpinLock::new(MmapState::new()),
             cmdline: SpinLock::new(alloc::vec::Vec::new()),
+            rss_stat: Default::default(),
+            pgtables_bytes: AtomicUsize::new(0),
         })
         .map_err(|_| {
             free_pgtables(pgd);
@@ -105,28 +108,73 @@ pub fn dup_mm(oldmm: &MmStruct) -> Result<Arc<MmStruct>, Errno> {
     }
     for vma in &old.vmas {
         new.vmas.push(vma.clone());
-        copy_page_range(oldmm, &mm, &mut new, vma)?;
+        copy_page_range(oldmm, &mm, vma)?;
     }
     drop(new);
     Ok(mm)
 }
 
-/// Finds a free range of `len` bytes below `mmap_base`, top down.
+/// The lowest address a mapping may start at (Linux: vm.mmap_min_addr,
+/// whose x86 default is 65536), so that a NULL dereference faults.
+pub const MMAP_MIN_ADDR: u64 = 65536;
+/// Mappings one address space may hold (Linux: DEFAULT_MAX_MAP_COUNT, the
+/// default of vm.max_map_count).
+pub const DEFAULT_MAX_MAP_COUNT: usize = 65530;
+
+/// Whether any area overlaps [start, end) (Linux: find_vma_intersection()).
+fn find_vma_intersection(st: &MmapState, start: u64, end: u64) -> bool {
+    let i = st.vmas.partition_point(|v| v.vm_end <= start);
+    st.vmas.get(i).is_some_and(|v| v.vm_start < end)
+}
+
+/// Moves a hint below mmap_min_addr up to it (Linux: round_hint_to_min()).
+fn round_hint_to_min(hint: u64) -> u64 {
+    let hint = hint & !(PAGE_SIZE as u64 - 1);
+    if hint != 0 && hint < MMAP_MIN_ADDR {
+        return MMAP_MIN_ADDR;
+    }
+    hint
+}
+
+/// Picks where a mapping of `len` bytes goes: exactly `addr` for MAP_FIXED,
+/// the hint `addr` if that range is free, or else the highest free range
+/// below `mmap_base`.
 ///
-/// Linux: arch_get_unmapped_area_topdown() in mm/mmap.c
-fn get_unmapped_area(st: &MmapState, len: u64) -> Result<u64, Errno> {
+/// Linux: __get_unmapped_area() / arch_get_unmapped_area_topdown() in mm/mmap.c
+/// Differs: a MAP_FIXED address below mmap_min_addr needs CAP_SYS_RAWIO in
+/// Linux (EPERM without); every caller is root here, so it is allowed.
+///
+/// # Errors
+/// `ENOMEM` when the range does not fit in user space or nothing is free,
+/// `EINVAL` for an unaligned MAP_FIXED address.
+fn get_unmapped_area(st: &MmapState, addr: u64, len: u64, fixed: bool) -> Result<u64, Errno> {
+    if len > TASK_SIZE - MMAP_MIN_ADDR {
+        return Err(Errno::ENOMEM);
+    }
+    if fixed {
+        if addr > TASK_SIZE - len {
+            return Err(Errno::ENOMEM);
+        }
+        if !addr.is_multiple_of(PAGE_SIZE as u64) {
+            return Err(Errno::EINVAL);
+        }
+        return Ok(addr);
+    }
+    if addr != 0 && addr <= TASK_SIZE - len && !find_vma_intersection(st, addr, addr + len) {
+        return Ok(addr);
+    }
     let mut top = st.mmap_base;
     for vma in st.vmas.iter().rev() {
         if vma.vm_start >= top {
             continue;
         }
-        if vma.vm_end + len <= top {
+        if vma.vm_end + len <= top && top - len >= MMAP_MIN_ADDR {
             return Ok(top - len);
         }
-        top = top.min(vma.vm_start);
+        top = vma.vm_start;
     }
     top.checked_sub(len)
-        .filter(|&a| a >= PAGE_SIZE as u64 * 16)
+        .filter(|&a| a >= MMAP_MIN_ADDR)
         .ok_or(Errno::ENOMEM)
 }
 
@@ -135,8 +183,8 @@ fn get_unmapped_area(st: &MmapState, len: u64) -> Result<u64, Errno> {
 /// Linux: do_mmap() in mm/mmap.c
 ///
 /// # Errors
-/// `EINVAL` for bad arguments, `ENOMEM` when no room, `EEXIST` for
-/// MAP_FIXED_NOREPLACE over a mapping.
+/// `EINVAL` for bad arguments, `ENOMEM` when no room or past
+/// vm.max_map_count, `EEXIST` for MAP_FIXED_NOREPLACE over a mapping.
 pub fn do_mmap(
     mm: &MmStruct,
     addr: u64,
@@ -145,14 +193,12 @@ pub fn do_mmap(
     flags: u64,
     backing: VmBacking,
 ) -> Result<u64, Errno> {
-    let len = page_align(len).filter(|&l| l != 0).ok_or(Errno::EINVAL)?;
-    let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0;
-    if fixed
-        && (!addr.is_multiple_of(PAGE_SIZE as u64)
-            || addr.checked_add(len).is_none_or(|end| end > TASK_SIZE))
-    {
+    if len == 0 {
         return Err(Errno::EINVAL);
     }
+    let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0;
+    let addr = if fixed { addr } else { round_hint_to_min(addr) };
+    let len = page_align(len).ok_or(Errno::ENOMEM)?;
     let mut vm_flags = calc_vm_prot_bits(prot);
     let backing = match (flags & 0x3, backing) {
         (MAP_SHARED, VmBacking::Anon) => {
@@ -163,20 +209,18 @@ pub fn do_mmap(
         _ => return Err(Errno::EINVAL),
     };
     let mut st = mm.mmap.lock();
-    let start = if fixed {
-        if flags & MAP_FIXED_NOREPLACE != 0
-            && st
-                .vmas
-                .iter()
-                .any(|v| v.vm_start < addr + len && addr < v.vm_end)
-        {
+    // One past the limit is allowed, as in Linux, where the new area might
+    // have merged with a neighbour.
+    if st.vmas.len() > DEFAULT_MAX_MAP_COUNT {
+        return Err(Errno::ENOMEM);
+    }
+    let start = get_unmapped_area(&st, addr, len, fixed)?;
+    if fixed {
+        if flags & MAP_FIXED_NOREPLACE != 0 && find_vma_intersection(&st, start, start + len) {
             return Err(Errno::EEXIST);
         }
-        unmap_locked(mm, &mut st, addr, len)?;
-        addr
-    } else {
-        get_unmapped_area(&st, len)?
-    };
+        unmap_locked(mm, &mut st, start, len)?;
+    }
     st.insert_vma(VmAreaStruct {
         vm_start: start,
         vm_end: start + len,
@@ -186,16 +230,33 @@ pub fn do_mmap(
     Ok(start)
 }
 
+/// Splits the VMA that straddles `addr`, if one does, unless that would
+/// pass vm.max_map_count.
+///
+/// Linux: split_vma() in mm/vma.c
+///
+/// # Errors
+/// `ENOMEM` at the limit or when the list cannot grow.
+fn split_vma(st: &mut MmapState, addr: u64) -> Result<(), Errno> {
+    let i = st.vmas.partition_point(|v| v.vm_end <= addr);
+    if st.vmas.get(i).is_some_and(|v| v.vm_start < addr) && st.vmas.len() >= DEFAULT_MAX_MAP_COUNT {
+        return Err(Errno::ENOMEM);
+    }
+    __split_vma(st, addr)
+}
+
 /// Splits the VMA that straddles `addr` so that one ends and the next
-/// starts there (Linux: split_vma()).
-fn split_vma_at(st: &mut MmapState, addr: u64) -> Result<(), Errno> {
-    let Some(i) = st
-        .vmas
-        .iter()
-        .position(|v| v.vm_start < addr && addr < v.vm_end)
-    else {
+/// starts there.
+///
+/// Linux: __split_vma() in mm/vma.c
+///
+/// # Errors
+/// `ENOMEM` when the list cannot grow.
+fn __split_vma(st: &mut MmapState, addr: u64) -> Result<(), Errno> {
+    let i = st.vmas.partition_point(|v| v.vm_end <= addr);
+    if st.vmas.get(i).is_none_or(|v| v.vm_start >= addr) {
         return Ok(());
-    };
+    }
     let mut upper = st.vmas[i].clone();
     if let VmBacking::File(file) = &mut upper.backing {
         let cut = addr - upper.vm_start;
@@ -213,12 +274,33 @@ fn split_vma_at(st: &mut MmapState, addr: u64) -> Result<(), Errno> {
     Ok(())
 }
 
+/// Removes the areas in [start, start + len), splitting those that
+/// straddle its ends, and frees their pages. Only a hole in the middle of
+/// one area is refused at vm.max_map_count: it would leave one area more.
+///
+/// Linux: do_vmi_align_munmap() in mm/vma.c
+///
+/// # Errors
+/// `ENOMEM` at the limit or when the list cannot grow.
 fn unmap_locked(mm: &MmStruct, st: &mut MmapState, start: u64, len: u64) -> Result<(), Errno> {
     let end = start + len;
-    split_vma_at(st, start)?;
-    split_vma_at(st, end)?;
-    st.vmas.retain(|v| v.vm_end <= start || v.vm_start >= end);
-    zap_page_range(mm, start, end);
+    let first = st.vmas.partition_point(|v| v.vm_end <= start);
+    if st.vmas.len() >= DEFAULT_MAX_MAP_COUNT
+        && st
+            .vmas
+            .get(first)
+            .is_some_and(|v| v.vm_start < start && end < v.vm_end)
+    {
+        return Err(Errno::ENOMEM);
+    }
+    __split_vma(st, start)?;
+    __split_vma(st, end)?;
+    let first = st.vmas.partition_point(|v| v.vm_end <= start);
+    let last = st.vmas.partition_point(|v| v.vm_start < end);
+    for vma in &st.vmas[first..last] {
+        zap_page_range(mm, vma, vma.vm_start, vma.vm_end);
+    }
+    st.vmas.drain(first..last);
     Ok(())
 }
 
@@ -252,12 +334,9 @@ pub fn do_mprotect(mm: &MmStruct, start: u64, len: u64, prot: u64) -> Result<(),
     let len = page_align(len).ok_or(Errno::ENOMEM)?;
     let end = start.checked_add(len).ok_or(Errno::ENOMEM)?;
     let mut st = mm.mmap.lock();
+    let first = st.vmas.partition_point(|v| v.vm_end <= start);
     let mut covered = start;
-    for v in st
-        .vmas
-        .iter()
-        .filter(|v| v.vm_end > start && v.vm_start < end)
-    {
+    for v in st.vmas[first..].iter().take_while(|v| v.vm_start < end) {
         if v.vm_start > covered {
             return Err(Errno::ENOMEM);
         }
@@ -266,14 +345,12 @@ pub fn do_mprotect(mm: &MmStruct, start: u64, len: u64, prot: u64) -> Result<(),
     if covered < end {
         return Err(Errno::ENOMEM);
     }
-    split_vma_at(&mut st, start)?;
-    split_vma_at(&mut st, end)?;
+    split_vma(&mut st, start)?;
+    split_vma(&mut st, end)?;
     let new_prot = calc_vm_prot_bits(prot);
-    for vma in st
-        .vmas
-        .iter_mut()
-        .filter(|v| v.vm_start >= start && v.vm_end <= end)
-    {
+    let first = st.vmas.partition_point(|v| v.vm_end <= start);
+    let last = st.vmas.partition_point(|v| v.vm_start < end);
+    for vma in &mut st.vmas[first..last] {
         vma.vm_flags =
             (vma.vm_flags - (VmFlags::VM_READ | VmFlags::VM_WRITE | VmFlags::VM_EXEC)) | new_prot;
         change_protection(mm, vma, vma.vm_start, vma.vm_end);
@@ -297,26 +374,46 @@ pub fn do_brk(mm: &MmStruct, brk: u64) -> u64 {
         if unmap_locked(mm, &mut st, new_end, old_end - new_end).is_err() {
             return old;
         }
-    } else if new_end > old_end {
-        if st
-            .vmas
-            .iter()
-            .any(|v| v.vm_start < new_end && old_end < v.vm_end)
-        {
-            return old;
-        }
-        let vma = VmAreaStruct {
-            vm_start: old_end,
-            vm_end: new_end,
-            vm_flags: VmFlags::VM_READ | VmFlags::VM_WRITE,
-            backing: VmBacking::Anon,
-        };
-        if st.insert_vma(vma).is_err() {
-            return old;
-        }
+    } else if new_end > old_end && do_brk_flags(&mut st, old_end, new_end).is_err() {
+        return old;
     }
     st.brk = brk;
     brk
+}
+
+/// Grows the heap from `old_end` to `new_end`: the heap's last area is
+/// extended when it ends at `old_end`, so that many small brk calls make
+/// one area, not one each.
+///
+/// Linux: do_brk_flags() in mm/vma.c
+///
+/// # Errors
+/// `ENOMEM` when the range is in use or vm.max_map_count is reached.
+fn do_brk_flags(st: &mut MmapState, old_end: u64, new_end: u64) -> Result<(), Errno> {
+    if find_vma_intersection(st, old_end, new_end) {
+        return Err(Errno::ENOMEM);
+    }
+    let heap_flags = VmFlags::VM_READ | VmFlags::VM_WRITE;
+    let start_brk = st.start_brk;
+    let i = st.vmas.partition_point(|v| v.vm_end < old_end);
+    if let Some(prev) = st.vmas.get_mut(i).filter(|v| {
+        v.vm_end == old_end
+            && v.vm_start >= start_brk
+            && v.vm_flags == heap_flags
+            && matches!(v.backing, VmBacking::Anon)
+    }) {
+        prev.vm_end = new_end;
+        return Ok(());
+    }
+    if st.vmas.len() > DEFAULT_MAX_MAP_COUNT {
+        return Err(Errno::ENOMEM);
+    }
+    st.insert_vma(VmAreaStruct {
+        vm_start: old_end,
+        vm_end: new_end,
+        vm_flags: heap_flags,
+        backing: VmBacking::Anon,
+    })
 }
 
 fn current_mm() -> Result<Arc<MmStruct>, Errno> {

@@ -9,6 +9,7 @@ pub mod heap;
 pub mod memory;
 pub mod mm_types;
 pub mod mmap;
+pub mod oom_kill;
 pub mod page_alloc;
 pub mod pgtable;
 pub mod uaccess;

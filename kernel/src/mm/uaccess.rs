@@ -4,8 +4,9 @@
 //! The copy is one `rep movsb`. If it faults, the page-fault handler first
 //! tries to resolve the fault like any user fault (demand paging,
 //! copy-on-write). If that fails, `fixup_exception` moves the saved RIP to
-//! the end of the copy, which then returns the bytes not copied, and the
-//! caller turns that into EFAULT. A bad pointer from user space therefore
+//! the end of the copy, which then returns the bytes not copied: read()
+//! and write() return what was copied before the fault, other callers
+//! turn any shortfall into EFAULT. A bad pointer from user space therefore
 //! costs an errno, never a kernel panic. With SMAP on, the copy is the only
 //! code that may touch user memory: anywhere else the access faults.
 //!
@@ -68,43 +69,59 @@ pub fn access_ok(addr: u64, len: usize) -> bool {
         .is_some_and(|end| end <= TASK_SIZE)
 }
 
-/// Copies from user memory at `src` into `dst`.
+/// Copies from user memory at `src` into `dst` as far as it can; returns
+/// the bytes NOT copied (all of them if the range is not user space).
+///
+/// Linux: _copy_from_user() in lib/usercopy.c
+pub fn _copy_from_user(dst: &mut [u8], src: u64) -> usize {
+    if !access_ok(src, dst.len()) {
+        return dst.len();
+    }
+    // SAFETY: `dst` is a valid kernel buffer; `src` is a user address range
+    // checked above, and faults on it are fixed up instead of crashing.
+    unsafe { __copy_user(dst.as_mut_ptr(), src as *const u8, dst.len()) }
+}
+
+/// Copies `src` into user memory at `dst` as far as it can; returns the
+/// bytes NOT copied (all of them if the range is not user space).
+///
+/// Linux: _copy_to_user() in lib/usercopy.c
+pub fn _copy_to_user(dst: u64, src: &[u8]) -> usize {
+    if !access_ok(dst, src.len()) {
+        return src.len();
+    }
+    // SAFETY: `src` is a valid kernel buffer; `dst` is a checked user range,
+    // and faults on it are fixed up instead of crashing.
+    unsafe { __copy_user(dst as *mut u8, src.as_ptr(), src.len()) }
+}
+
+/// Copies from user memory at `src` into `dst`, all or nothing.
 ///
 /// Linux: copy_from_user() in include/linux/uaccess.h
+/// Differs: returns EFAULT where Linux returns the bytes not copied;
+/// callers that use a short copy call `_copy_from_user`.
 ///
 /// # Errors
 /// `EFAULT` if any byte is not readable user memory.
 pub fn copy_from_user(dst: &mut [u8], src: u64) -> Result<(), Errno> {
-    if !access_ok(src, dst.len()) {
-        return Err(Errno::EFAULT);
-    }
-    // SAFETY: `dst` is a valid kernel buffer; `src` is a user address range
-    // checked above, and faults on it are fixed up instead of crashing.
-    let left = unsafe { __copy_user(dst.as_mut_ptr(), src as *const u8, dst.len()) };
-    if left == 0 {
-        Ok(())
-    } else {
-        Err(Errno::EFAULT)
+    match _copy_from_user(dst, src) {
+        0 => Ok(()),
+        _ => Err(Errno::EFAULT),
     }
 }
 
-/// Copies `src` into user memory at `dst`.
+/// Copies `src` into user memory at `dst`, all or nothing.
 ///
 /// Linux: copy_to_user() in include/linux/uaccess.h
+/// Differs: returns EFAULT where Linux returns the bytes not copied;
+/// callers that use a short copy call `_copy_to_user`.
 ///
 /// # Errors
 /// `EFAULT` if any byte is not writable user memory.
 pub fn copy_to_user(dst: u64, src: &[u8]) -> Result<(), Errno> {
-    if !access_ok(dst, src.len()) {
-        return Err(Errno::EFAULT);
-    }
-    // SAFETY: `src` is a valid kernel buffer; `dst` is a checked user range,
-    // and faults on it are fixed up instead of crashing.
-    let left = unsafe { __copy_user(dst as *mut u8, src.as_ptr(), src.len()) };
-    if left == 0 {
-        Ok(())
-    } else {
-        Err(Errno::EFAULT)
+    match _copy_to_user(dst, src) {
+        0 => Ok(()),
+        _ => Err(Errno::EFAULT),
     }
 }
 

@@ -234,13 +234,16 @@ fn exc_page_fault(regs: &mut PtRegs) {
     if kernel_touched_user_memory(regs, address, code) {
         page_fault_oops(regs, address, code);
     }
-    if regs.rflags & (1 << 9) != 0 {
+    let may_sleep = regs.rflags & (1 << 9) != 0;
+    if may_sleep {
         x86_64::instructions::interrupts::enable();
     }
     let fault = crate::mm::memory::do_user_addr_fault(
         address,
         code.contains(PageFaultErrorCode::CAUSED_BY_WRITE),
         code.contains(PageFaultErrorCode::INSTRUCTION_FETCH),
+        regs.user_mode(),
+        may_sleep,
     );
     let Err(err) = fault else {
         return;

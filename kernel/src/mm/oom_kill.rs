@@ -1,0 +1,246 @@
+//! The OOM killer: when a page fault finds no free page, pick the process
+//! whose death frees the most memory, kill it, and let the faulting task
+//! retry once the victim has let go of its pages.
+//!
+//! ```text
+//!  fault: no page ─> out_of_memory ─┬─ a victim is still exiting ──> wait a tick, retry
+//!                                   ├─ victim chosen ─> SIGKILL ───> wait a tick, retry
+//!                                   └─ nobody killable ─> panic
+//! ```
+//!
+//! Linux: mm/oom_kill.c
+//! Not modelled: memory cgroups, cpusets and mempolicies (there is one
+//! memory domain), the oom_reaper thread, the panic_on_oom and
+//! oom_kill_allocating_task sysctls, and dump_header's task list.
+
+use super::PAGE_SIZE;
+use super::mm_types::{MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MmStruct};
+use crate::arch::sync::SpinLock;
+use crate::fork::TASKLIST_LOCK;
+use crate::signal::{KernelSiginfo, SI_KERNEL, SIGKILL, fatal_signal_pending, send_sig_info};
+use crate::task::{PF_EXITING, TaskStruct};
+use alloc::sync::Arc;
+use core::sync::atomic::Ordering;
+
+/// The lowest oom_score_adj: the process is never chosen (Linux: OOM_SCORE_ADJ_MIN).
+pub const OOM_SCORE_ADJ_MIN: i16 = -1000;
+/// The highest oom_score_adj (Linux: OOM_SCORE_ADJ_MAX).
+pub const OOM_SCORE_ADJ_MAX: i16 = 1000;
+
+/// How long a chosen victim may take to release its memory before the
+/// killer stops waiting for it and chooses another. Differs: Linux's
+/// oom_reaper frees a stuck victim's memory itself and then marks it
+/// MMF_OOM_SKIP; we only give up on it.
+const OOM_VICTIM_WAIT_NS: u64 = 1_000_000_000;
+
+/// One OOM kill at a time (Linux: oom_lock).
+static OOM_LOCK: SpinLock<()> = SpinLock::new(());
+
+/// What the scan of all processes found (Linux: oom_control::chosen).
+enum Chosen {
+    /// Kill this one.
+    Victim(Arc<TaskStruct>),
+    /// An earlier victim still holds its memory: wait for it.
+    Abort,
+    /// Nothing may be killed.
+    Nothing,
+}
+
+/// Pages the killer weighs badness against (Linux: totalram_pages() +
+/// total_swap_pages; there is no swap).
+pub fn oom_totalpages() -> usize {
+    super::page_alloc::totalram_pages().max(1)
+}
+
+/// Init and kernel threads are never chosen.
+///
+/// Linux: oom_unkillable_task() in mm/oom_kill.c
+fn oom_unkillable_task(p: &TaskStruct) -> bool {
+    p.tgid() == 1 || p.is_kthread()
+}
+
+/// How good a victim `p` would be: its resident pages and page tables,
+/// moved by oom_score_adj in thousandths of memory; `None` if it must not
+/// be chosen.
+///
+/// Linux: oom_badness() in mm/oom_kill.c
+pub fn oom_badness(p: &TaskStruct, totalpages: usize) -> Option<i64> {
+    if oom_unkillable_task(p) {
+        return None;
+    }
+    let mm = p.mm.lock().clone()?;
+    let adj = i64::from(p.signal().oom_score_adj.load(Ordering::Relaxed));
+    if adj == i64::from(OOM_SCORE_ADJ_MIN) {
+        return None;
+    }
+    let points = mm.get_mm_rss() + mm.mm_pgtables_bytes() / PAGE_SIZE;
+    Some(points as i64 + adj * (totalpages / 1000) as i64)
+}
+
+/// Whether `p` was chosen earlier and may still free its memory.
+///
+/// Linux: tsk_is_oom_victim() in include/linux/oom.h (and MMF_OOM_SKIP)
+fn oom_victim_pending(p: &TaskStruct) -> bool {
+    let since = p.signal().oom_victim_since.load(Ordering::Relaxed);
+    since != 0
+        && crate::arch::time::ktime_get_ns().saturating_sub(since) < OOM_VICTIM_WAIT_NS
+        && p.mm.lock().is_some()
+}
+
+/// Scans every task for the one with the highest badness.
+///
+/// Linux: select_bad_process() / oom_evaluate_task() in mm/oom_kill.c
+fn select_bad_process(totalpages: usize) -> Chosen {
+    let tasklist = TASKLIST_LOCK.lock();
+    let mut chosen: Option<(&Arc<TaskStruct>, i64)> = None;
+    for p in tasklist.tasks.iter() {
+        if oom_unkillable_task(p) {
+            continue;
+        }
+        if oom_victim_pending(p) {
+            return Chosen::Abort;
+        }
+        let Some(points) = oom_badness(p, totalpages) else {
+            continue;
+        };
+        if chosen.is_none_or(|(_, best)| points > best) {
+            chosen = Some((p, points));
+        }
+    }
+    chosen.map_or(Chosen::Nothing, |(p, _)| Chosen::Victim(p.clone()))
+}
+
+/// Whether `p` is already on its way out with its memory: killed, or
+/// exiting. Such a task is marked, not killed again.
+///
+/// Linux: task_will_free_mem() in mm/oom_kill.c
+fn task_will_free_mem(p: &TaskStruct) -> bool {
+    p.mm.lock().is_some()
+        && (fatal_signal_pending(p)
+            || p.flags() & PF_EXITING != 0
+            || p.signal().group_exit.load(Ordering::Relaxed))
+}
+
+/// Remembers that `p`'s process is dying for memory, so that the next OOM
+/// waits for it instead of killing someone else.
+///
+/// Linux: mark_oom_victim() in mm/oom_kill.c
+fn mark_oom_victim(p: &TaskStruct) {
+    let now = crate::arch::time::ktime_get_ns().max(1);
+    let _ =
+        p.signal()
+            .oom_victim_since
+            .compare_exchange(0, now, Ordering::Relaxed, Ordering::Relaxed);
+}
+
+/// SIGKILL from the kernel to every thread of `tgid`.
+///
+/// Linux: do_send_sig_info(SIGKILL, SEND_SIG_PRIV, p, PIDTYPE_TGID)
+fn kill_thread_group(tgid: crate::pid::PidNr) {
+    for t in crate::fork::thread_group(tgid) {
+        let info = KernelSiginfo {
+            code: SI_KERNEL,
+            ..Default::default()
+        };
+        send_sig_info(SIGKILL, info, &t);
+    }
+}
+
+/// Kills the victim's process and every other process using its memory,
+/// and logs the kill as Linux does.
+///
+/// Linux: oom_kill_process() / __oom_kill_process() in mm/oom_kill.c
+fn oom_kill_process(victim: &Arc<TaskStruct>, message: &str) {
+    if task_will_free_mem(victim) {
+        mark_oom_victim(victim);
+        return;
+    }
+    let Some(mm) = victim.mm.lock().clone() else {
+        return;
+    };
+    kill_thread_group(victim.tgid());
+    mark_oom_victim(victim);
+    let kb = |pages: usize| pages * (PAGE_SIZE / 1024);
+    log::error!(
+        "{message}: Killed process {} ({}) total-vm:{}kB, anon-rss:{}kB, file-rss:{}kB, shmem-rss:{}kB, UID:0 pgtables:{}kB oom_score_adj:{}",
+        victim.tgid(),
+        victim.comm().as_str(),
+        total_vm(&mm) / 1024,
+        kb(mm.get_mm_counter(MM_ANONPAGES)),
+        kb(mm.get_mm_counter(MM_FILEPAGES)),
+        kb(mm.get_mm_counter(MM_SHMEMPAGES)),
+        mm.mm_pgtables_bytes() / 1024,
+        victim.signal().oom_score_adj.load(Ordering::Relaxed),
+    );
+    kill_other_mm_users(&mm, victim.tgid());
+}
+
+/// Bytes of every mapping (Linux: mm->total_vm, in pages).
+fn total_vm(mm: &MmStruct) -> u64 {
+    let st = mm.mmap.lock();
+    st.vmas.iter().map(|v| v.vm_end - v.vm_start).sum()
+}
+
+/// Other processes sharing the victim's memory (a vfork child and its
+/// parent, CLONE_VM without CLONE_THREAD) must die too, or it is not freed.
+fn kill_other_mm_users(mm: &Arc<MmStruct>, tgid: crate::pid::PidNr) {
+    let others: alloc::vec::Vec<crate::pid::PidNr> = {
+        let tasklist = TASKLIST_LOCK.lock();
+        tasklist
+            .tasks
+            .iter()
+            .filter(|p| p.tgid() != tgid && !oom_unkillable_task(p))
+            .filter(|p| p.mm.lock().as_ref().is_some_and(|m| Arc::ptr_eq(m, mm)))
+            .map(|p| p.tgid())
+            .collect()
+    };
+    for other in others {
+        kill_thread_group(other);
+    }
+}
+
+/// Frees memory by killing a process: the best victim, or nobody if an
+/// earlier victim is still dying or the caller itself is. Panics, as
+/// Linux does, when no process may be killed.
+///
+/// Linux: out_of_memory() in mm/oom_kill.c
+pub fn out_of_memory() {
+    let current = crate::task::current();
+    if task_will_free_mem(&current) {
+        mark_oom_victim(&current);
+        return;
+    }
+    let Some(_guard) = OOM_LOCK.try_lock() else {
+        return;
+    };
+    match select_bad_process(oom_totalpages()) {
+        Chosen::Victim(victim) => oom_kill_process(&victim, "Out of memory"),
+        Chosen::Abort => {}
+        Chosen::Nothing => panic!("Out of memory and no killable processes..."),
+    }
+}
+
+/// A page fault found no free page: run the OOM killer, then give the
+/// victim a tick to exit before the fault is retried.
+///
+/// Linux: pagefault_out_of_memory() in mm/oom_kill.c
+/// Differs: our page allocator does not call the OOM killer itself (Linux:
+/// __alloc_pages_may_oom()), so the fault path does, and waits one tick
+/// as out_of_memory() does in Linux after a kill.
+pub fn pagefault_out_of_memory() {
+    out_of_memory();
+    if !fatal_signal_pending(&crate::task::current()) {
+        crate::time::schedule_timeout_killable_tick();
+    }
+}
+
+/// The score /proc/<pid>/oom_score shows: badness scaled to 0..=2000, 0
+/// for a process that is never chosen.
+///
+/// Linux: proc_oom_score() in fs/proc/base.c
+pub fn oom_score(p: &TaskStruct) -> u64 {
+    let totalpages = oom_totalpages() as i64;
+    oom_badness(p, totalpages as usize).map_or(0, |badness| {
+        ((1000 + badness * 1000 / totalpages) * 2 / 3).max(0) as u64
+    })
+}
