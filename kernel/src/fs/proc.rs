@@ -443,10 +443,10 @@ fn sysctl(value: &core::sync::atomic::AtomicUsize) -> String {
     alloc::format!("{}\n", value.load(Ordering::Relaxed))
 }
 
-/// /proc/sys/fs with the pipe limits. Differs: read-only; Linux lets root
-/// write them.
+/// /proc/sys: fs with the pipe limits, vm with the mapping limits.
+/// Differs: read-only; Linux lets root write them.
 ///
-/// Linux: fs_pipe_sysctls in fs/pipe.c, proc_sys_init() in fs/proc/proc_sysctl.c
+/// Linux: proc_sys_init() in fs/proc/proc_sysctl.c
 fn proc_sys_init(proc: &Inode) {
     use super::pipe::{PIPE_MAX_SIZE, PIPE_USER_PAGES_HARD, PIPE_USER_PAGES_SOFT};
     let sys = Inode::new_dir(0o555);
@@ -462,6 +462,14 @@ fn proc_sys_init(proc: &Inode) {
         let _ = fs.link(name, Inode::new(InodeKind::Proc(generate), 0o644));
     }
     let _ = sys.link("fs", fs);
+    let vm = Inode::new_dir(0o555);
+    for (name, generate) in [
+        ("max_map_count", max_map_count as fn() -> String),
+        ("mmap_min_addr", mmap_min_addr),
+    ] {
+        let _ = vm.link(name, Inode::new(InodeKind::Proc(generate), 0o444));
+    }
+    let _ = sys.link("vm", vm);
     let _ = proc.link("sys", sys);
 }
 
@@ -480,15 +488,5 @@ pub fn proc_root_init() {
     ] {
         let _ = proc.link(name, Inode::new(InodeKind::Proc(generate), 0o444));
     }
-    let sys = Inode::new_dir(0o555);
-    let vm = Inode::new_dir(0o555);
-    for (name, generate) in [
-        ("max_map_count", max_map_count as fn() -> String),
-        ("mmap_min_addr", mmap_min_addr),
-    ] {
-        let _ = vm.link(name, Inode::new(InodeKind::Proc(generate), 0o444));
-    }
-    let _ = sys.link("vm", vm);
-    let _ = proc.link("sys", sys);
     let _ = root().link("proc", proc);
 }
