@@ -49,7 +49,7 @@ const USER_PROGRAMS: &[&str] = &[
     "fork_basic", "cow", "cow_exit", "exit_status", "zombie", "orphan", "subreaper",
     "exec", "efault", "vfork", "threads", "thread_cycles", "clone_raw", "clone_flags",
     "clone3", "exit_group", "sigaction", "stress", "pstree_check", "rust_fork", "pidfd", "exec_thread", "files", "cputime",
-    "elf_hostile", "exec_hostile",
+    "elf_hostile", "exec_hostile", "elf_fuzz",
 ];
 
 fn main() -> ExitCode {
