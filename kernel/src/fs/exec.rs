@@ -346,6 +346,11 @@ fn bprm_execve(mut bprm: LinuxBinprm, regs: &mut PtRegs) -> Result<(), Errno> {
 /// Linux: exec_binprm() in fs/exec.c
 fn exec_binprm(bprm: &LinuxBinprm) -> Result<Result<(u64, u64), Errno>, Errno> {
     let elf = parse(&bprm.file)?;
+    if let Some(interp) = elf.interp {
+        // Differs: Linux loads the dynamic linker; we have none to run.
+        open_exec(interp)?;
+        return Err(Errno::ENOEXEC);
+    }
     let mm = MmStruct::new()?;
     {
         let mut cmdline = mm.cmdline.lock();
@@ -371,8 +376,13 @@ fn open_exec(filename: &[u8]) -> Result<FileBytes, Errno> {
         .as_ref()
         .map(|fs| fs.pwd.lock().clone())
         .unwrap_or_else(|| "/".into());
-    // No name in the ramfs is anything but UTF-8.
-    let filename = core::str::from_utf8(filename).map_err(|_| Errno::ENOENT)?;
+    // No name in the ramfs is anything but UTF-8. An empty name (from a
+    // `#!` line) is the starting directory, as in Linux's lookup.
+    let filename = match core::str::from_utf8(filename) {
+        Ok("") => ".",
+        Ok(name) => name,
+        Err(_) => return Err(Errno::ENOENT),
+    };
     let inode = path_lookup(&cwd, filename, true)?;
     if !matches!(inode.kind, InodeKind::File(_) | InodeKind::MemFile(_)) || inode.mode & 0o111 == 0
     {
