@@ -87,6 +87,44 @@ static void second_segment_wraps(struct elf_image *img)
 	img->phdr[1].p_flags = PF_R | PF_W;
 }
 
+/* A writable .bss whose partially filled page is past the end of the file:
+ * Linux cannot zero its tail (padzero) and the exec fails. */
+static void bss_page_past_eof(struct elf_image *img)
+{
+	img->ehdr.e_phnum = 2;
+	img->phdr[1] = img->phdr[0];
+	img->phdr[1].p_offset = 0x1100;
+	img->phdr[1].p_vaddr = 0x601100;
+	img->phdr[1].p_filesz = 0x10;
+	img->phdr[1].p_memsz = 0x2000;
+	img->phdr[1].p_flags = PF_R | PF_W;
+}
+
+/* The same, read-only: the failed zeroing is ignored. */
+static void ro_bss_page_past_eof(struct elf_image *img)
+{
+	bss_page_past_eof(img);
+	img->phdr[1].p_flags = PF_R;
+}
+
+static void offset_past_max_lfs(struct elf_image *img) { img->phdr[0].p_offset = 0xd6d16419e22e9000UL; }
+
+static const char interp_path[] = "/nonexistent/ld.so";
+
+/* A PT_INTERP naming `interp_path`, `len` bytes of it at `off`. */
+static void with_interp(struct elf_image *img, unsigned long off, unsigned long len)
+{
+	img->ehdr.e_phnum = 2;
+	img->phdr[1].p_type = PT_INTERP;
+	img->phdr[1].p_offset = off;
+	img->phdr[1].p_filesz = len;
+	memcpy(img->bytes + ELF_CODE_OFF + 0x20, interp_path, sizeof interp_path);
+}
+
+static void interp_missing(struct elf_image *img) { with_interp(img, ELF_CODE_OFF + 0x20, sizeof interp_path); }
+static void interp_no_nul(struct elf_image *img) { with_interp(img, ELF_CODE_OFF + 0x20, sizeof interp_path - 1); }
+static void interp_past_eof(struct elf_image *img) { with_interp(img, 0x1000, sizeof interp_path); }
+
 /* Static PIE whose bias addition overflows. */
 static void dyn_bias_wraps(struct elf_image *img)
 {
@@ -121,6 +159,19 @@ static void memsz_zero(struct elf_image *img)
 	img->phdr[1].p_filesz = img->phdr[1].p_memsz = 0;
 }
 
+/* Zero-sized segments are still checked. */
+static void memsz_zero_filesz_not(struct elf_image *img)
+{
+	memsz_zero(img);
+	img->phdr[1].p_filesz = 0x10;
+}
+
+static void memsz_zero_in_kernel(struct elf_image *img)
+{
+	memsz_zero(img);
+	img->phdr[1].p_vaddr = 0xffffffff81000000UL;
+}
+
 static const struct {
 	const char *name;
 	mutate_fn mutate;
@@ -136,6 +187,8 @@ static const struct {
 	{ "a_segment_whose_end_wraps_gives_sigsegv", vaddr_wraps, KILLED, SIGSEGV },
 	{ "p_memsz_all_ones_gives_sigsegv", memsz_huge, KILLED, SIGSEGV },
 	{ "p_filesz_above_p_memsz_gives_sigsegv", filesz_over_memsz, KILLED, SIGSEGV },
+	{ "file_bytes_in_a_zero_sized_segment_give_sigsegv", memsz_zero_filesz_not, KILLED, SIGSEGV },
+	{ "a_zero_sized_segment_in_the_kernel_half_gives_sigsegv", memsz_zero_in_kernel, KILLED, SIGSEGV },
 	{ "a_segment_in_the_kernel_half_gives_sigsegv", vaddr_kernel, KILLED, SIGSEGV },
 	{ "a_non_canonical_segment_gives_sigsegv", vaddr_noncanonical, KILLED, SIGSEGV },
 	{ "a_segment_ending_past_user_space_gives_sigsegv", vaddr_ends_past_user, KILLED, SIGSEGV },
@@ -146,6 +199,12 @@ static const struct {
 	{ "an_unmapped_entry_gives_sigsegv", entry_unmapped, KILLED, SIGSEGV },
 	{ "a_file_offset_past_the_end_gives_sigbus", offset_past_eof, KILLED, SIGBUS },
 	{ "a_file_offset_that_wraps_gives_sigsegv", offset_wraps, KILLED, SIGSEGV },
+	{ "a_file_offset_past_max_lfs_filesize_gives_sigsegv", offset_past_max_lfs, KILLED, SIGSEGV },
+	{ "a_writable_bss_whose_partial_page_is_past_the_end_gives_sigsegv", bss_page_past_eof, KILLED, SIGSEGV },
+	{ "a_read_only_bss_whose_partial_page_is_past_the_end_runs", ro_bss_page_past_eof, EXITS_42, 0 },
+	{ "a_missing_pt_interp_gives_enoent", interp_missing, EXEC_FAILS, ENOENT },
+	{ "a_pt_interp_without_its_nul_gives_enoexec", interp_no_nul, EXEC_FAILS, ENOEXEC },
+	{ "a_pt_interp_past_the_end_of_the_file_gives_eio", interp_past_eof, EXEC_FAILS, EIO },
 	{ "a_segment_longer_than_the_file_runs_its_bytes", truncated_segment, EXITS_42, 0 },
 	{ "no_pt_load_gives_sigsegv", no_load, KILLED, SIGSEGV },
 	{ "e_phnum_0_gives_enoexec", phnum_zero, EXEC_FAILS, ENOEXEC },

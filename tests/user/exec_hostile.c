@@ -207,6 +207,9 @@ static void scripts(void)
 	EXPECT_ERRNO("a_hashbang_line_with_no_interpreter_gives_enoexec", ENOEXEC, r.exec_errno ? -1 : 0, r.exec_errno);
 	r = run_script("#!  \t  \n", 8);
 	EXPECT_ERRNO("a_hashbang_line_of_blanks_gives_enoexec", ENOEXEC, r.exec_errno ? -1 : 0, r.exec_errno);
+	r = run_script("#!", 2);
+	EXPECT_ERRNO("a_bare_hashbang_names_the_directory_and_gives_eacces", EACCES,
+		     r.exec_errno ? -1 : 0, r.exec_errno);
 	r = run_script("#!/nonexistent/interpreter\n", 27);
 	EXPECT_ERRNO("a_missing_interpreter_gives_enoent", ENOENT, r.exec_errno ? -1 : 0, r.exec_errno);
 	r = run_script("#!/\n", 4);

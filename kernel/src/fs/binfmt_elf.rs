@@ -34,6 +34,12 @@ pub const ELF_ET_DYN_BASE: u64 = 0x5555_5555_4000;
 /// Size of an ELF64 header and of one program header.
 const EHDR_SIZE: usize = 64;
 const PHDR_SIZE: usize = 56;
+/// Most bytes of program headers Linux reads.
+const PHDRS_MAX: usize = 65536;
+/// Longest PT_INTERP path, NUL included (Linux: PATH_MAX).
+const PATH_MAX: u64 = 4096;
+/// Largest file offset a mapping may reach (Linux: MAX_LFS_FILESIZE).
+const MAX_LFS_FILESIZE: u64 = i64::MAX as u64;
 
 /// What the loader learned, for the initial stack and registers.
 pub struct ElfInfo {
@@ -52,15 +58,19 @@ pub struct Elf<'a> {
     pub ehdr: FileHeader<LittleEndian>,
     /// The program headers.
     pub phdrs: SegmentTable<'a, LittleEndian>,
+    /// The dynamic linker PT_INTERP names, without its NUL.
+    pub interp: Option<&'a [u8]>,
 }
 
 /// Checks the ELF header as Linux does (magic, type, machine: not the
-/// class, endianness or version bytes) and finds the program headers.
+/// class, endianness or version bytes) and finds the program headers and
+/// the PT_INTERP path.
 ///
 /// Linux: load_elf_binary() (its first checks) / load_elf_phdrs() in fs/binfmt_elf.c
 ///
 /// # Errors
-/// `ENOEXEC` when the file is not an executable we can run.
+/// `ENOEXEC` when the file is not an executable we can run, `EIO` when a
+/// PT_INTERP path lies past the end of the file.
 pub fn parse(data: &[u8]) -> Result<Elf<'_>, Errno> {
     let header = data.get(..EHDR_SIZE).ok_or(Errno::ENOEXEC)?;
     if !header.starts_with(b"\x7fELF") {
@@ -76,21 +86,32 @@ pub fn parse(data: &[u8]) -> Result<Elf<'_>, Errno> {
     if !(ehdr.e_type == ET_EXEC || ehdr.e_type == ET_DYN) || ehdr.e_machine != EM_X86_64 {
         return Err(Errno::ENOEXEC);
     }
-    // Linux reads at most one page of program headers.
+    // Linux reads at most 64 KiB of program headers.
     let size = PHDR_SIZE * usize::from(ehdr.e_phnum);
-    if usize::from(ehdr.e_phentsize) != PHDR_SIZE || size == 0 || size > PAGE_SIZE {
+    if usize::from(ehdr.e_phentsize) != PHDR_SIZE || size == 0 || size > PHDRS_MAX {
         return Err(Errno::ENOEXEC);
     }
-    let phdrs = usize::try_from(ehdr.e_phoff)
-        .ok()
-        .and_then(|off| data.get(off..off.checked_add(size)?))
-        .ok_or(Errno::ENOEXEC)?;
+    let phdrs = file_range(data, ehdr.e_phoff, size as u64).ok_or(Errno::ENOEXEC)?;
     let phdrs = SegmentTable::new(LittleEndian, Class::ELF64, phdrs);
-    // Differs: Linux loads the interpreter PT_INTERP names; we have none.
-    if phdrs.iter().any(|ph| ph.p_type == PT_INTERP) {
-        return Err(Errno::ENOEXEC);
+    let mut interp = None;
+    if let Some(ph) = phdrs.iter().find(|ph| ph.p_type == PT_INTERP) {
+        if !(2..=PATH_MAX).contains(&ph.p_filesz) {
+            return Err(Errno::ENOEXEC);
+        }
+        let path = file_range(data, ph.p_offset, ph.p_filesz).ok_or(Errno::EIO)?;
+        interp = Some(path.strip_suffix(&[0]).ok_or(Errno::ENOEXEC)?);
     }
-    Ok(Elf { ehdr, phdrs })
+    Ok(Elf {
+        ehdr,
+        phdrs,
+        interp,
+    })
+}
+
+/// `len` bytes of the file from `off`, if it has them.
+fn file_range(data: &[u8], off: u64, len: u64) -> Option<&[u8]> {
+    let off = usize::try_from(off).ok()?;
+    data.get(off..off.checked_add(usize::try_from(len).ok()?)?)
 }
 
 fn page_offset(addr: u64) -> u64 {
@@ -105,8 +126,10 @@ fn page_offset(addr: u64) -> u64 {
 /// # Errors
 /// `EINVAL` for a segment that cannot be mapped: page offsets of address
 /// and file offset that differ (Linux: the unaligned mmap offset), more
-/// file than memory, a range that wraps or leaves user space;
-/// `EEXIST` for a first segment over the stack; `ENOMEM`.
+/// file than memory, a range that wraps or leaves user space, or
+/// file offsets past MAX_LFS_FILESIZE (Linux: EOVERFLOW); `EFAULT` for a .bss
+/// whose partial page is past the end of the file; `EEXIST` for a first
+/// segment over the stack; `ENOMEM`.
 fn elf_map(
     mm: &MmStruct,
     file: &FileBytes,
@@ -114,25 +137,19 @@ fn elf_map(
     vaddr: u64,
     first: bool,
 ) -> Result<(), Errno> {
-    if page_offset(ph.p_offset) != page_offset(vaddr)
-        || ph.p_filesz > ph.p_memsz
-        || vaddr >= TASK_SIZE
-        || ph.p_memsz > TASK_SIZE - vaddr
-    {
+    if ph.p_filesz > ph.p_memsz || vaddr >= TASK_SIZE || ph.p_memsz > TASK_SIZE - vaddr {
         return Err(Errno::EINVAL);
+    }
+    if ph.p_memsz == 0 {
+        return Ok(());
     }
     let start = vaddr - page_offset(vaddr);
-    let pgoff = ph.p_offset - page_offset(vaddr);
     let len = ph.p_memsz + page_offset(vaddr);
-    let file_len = ph.p_filesz + page_offset(vaddr);
-    // Linux: vm_mmap() refuses a file range whose end wraps.
-    if ph.p_filesz != 0
-        && pgoff
-            .checked_add(file_len.next_multiple_of(PAGE_SIZE as u64))
-            .is_none()
-    {
-        return Err(Errno::EINVAL);
-    }
+    let backing = if ph.p_filesz == 0 {
+        VmBacking::Anon
+    } else {
+        VmBacking::File(file_backing(file, ph, vaddr)?)
+    };
     let mut prot = 0;
     for (pf, bit) in [(PF_R, PROT_READ), (PF_W, PROT_WRITE), (PF_X, PROT_EXEC)] {
         if ph.p_flags & pf != 0 {
@@ -146,13 +163,40 @@ fn elf_map(
     } else {
         MAP_FIXED
     };
-    let backing = VmBacking::File(VmFile {
-        data: file.clone(),
-        pgoff,
-        len: file_len,
-    });
     do_mmap(mm, start, len, prot, MAP_PRIVATE | fixed, backing)?;
     Ok(())
+}
+
+/// The file part of a segment with p_filesz bytes, checked as Linux's
+/// mmap checks a file mapping.
+fn file_backing(file: &FileBytes, ph: &ProgramHeader, vaddr: u64) -> Result<VmFile, Errno> {
+    if page_offset(ph.p_offset) != page_offset(vaddr) {
+        return Err(Errno::EINVAL);
+    }
+    let pgoff = ph.p_offset - page_offset(vaddr);
+    let len = ph.p_filesz + page_offset(vaddr);
+    // Linux: file_mmap_ok() refuses a file range past MAX_LFS_FILESIZE.
+    if pgoff
+        .checked_add(len.next_multiple_of(PAGE_SIZE as u64))
+        .is_none_or(|end| end > MAX_LFS_FILESIZE)
+    {
+        return Err(Errno::EINVAL);
+    }
+    // Linux zeroes the rest of the last file page of a .bss (padzero());
+    // for a writable segment that page must be in the file.
+    let zero_start = ph.p_offset + ph.p_filesz;
+    if ph.p_flags & PF_W != 0
+        && ph.p_memsz > ph.p_filesz
+        && page_offset(zero_start) != 0
+        && zero_start - page_offset(zero_start) >= file.len() as u64
+    {
+        return Err(Errno::EFAULT);
+    }
+    Ok(VmFile {
+        data: file.clone(),
+        pgoff,
+        len,
+    })
 }
 
 /// Maps every PT_LOAD segment of `elf` into `mm`, sets the heap after the
@@ -174,11 +218,9 @@ pub fn load_elf_binary(elf: &Elf<'_>, file: &FileBytes, mm: &MmStruct) -> Result
     let mut first = true;
     for ph in elf.phdrs.iter().filter(|ph| ph.p_type == PT_LOAD) {
         let vaddr = ph.p_vaddr.checked_add(load_bias).ok_or(Errno::EINVAL)?;
-        if ph.p_memsz != 0 {
-            elf_map(mm, file, &ph, vaddr, first)?;
-            first = false;
-            brk = brk.max(vaddr + ph.p_memsz);
-        }
+        elf_map(mm, file, &ph, vaddr, first)?;
+        first = false;
+        brk = brk.max(vaddr + ph.p_memsz);
         // The segment holding the program headers tells where they are.
         if let Some(off) = elf.ehdr.e_phoff.checked_sub(ph.p_offset)
             && off < ph.p_filesz

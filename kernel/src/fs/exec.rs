@@ -328,8 +328,29 @@ fn bprm_execve(mut bprm: LinuxBinprm, regs: &mut PtRegs) -> Result<(), Errno> {
             None => break,
         }
     }
-    let file = bprm.file.clone();
-    let elf = parse(&file)?;
+    let started = exec_binprm(&bprm)?;
+    // do_group_exit() does not return: nothing may be left to drop here.
+    drop(bprm);
+    match started {
+        Ok((entry, sp)) => start_thread(regs, entry, sp),
+        Err(_) => crate::exit::do_group_exit(crate::signal::SIGSEGV),
+    }
+    Ok(())
+}
+
+/// Checks the ELF headers, replaces the old program and loads the new
+/// one. The outer error comes before the point of no return and goes back
+/// to the caller; the inner one after it, when the process can only die.
+/// Returns the entry point and stack pointer.
+///
+/// Linux: exec_binprm() in fs/exec.c
+fn exec_binprm(bprm: &LinuxBinprm) -> Result<Result<(u64, u64), Errno>, Errno> {
+    let elf = parse(&bprm.file)?;
+    if let Some(interp) = elf.interp {
+        // Differs: Linux loads the dynamic linker; we have none to run.
+        open_exec(interp)?;
+        return Err(Errno::ENOEXEC);
+    }
     let mm = MmStruct::new()?;
     {
         let mut cmdline = mm.cmdline.lock();
@@ -339,15 +360,10 @@ fn bprm_execve(mut bprm: LinuxBinprm, regs: &mut PtRegs) -> Result<(), Errno> {
         cmdline.extend_from_slice(&bprm.argv.bytes);
     }
     de_thread(&current())?;
-    begin_new_exec(&bprm, mm.clone());
-    let started = setup_stack_vma(&mm)
-        .and_then(|()| load_elf_binary(&elf, &file, &mm))
-        .and_then(|info| Ok((create_elf_tables(&bprm, &info)?, info)));
-    match started {
-        Ok((sp, info)) => start_thread(regs, info.entry, sp),
-        Err(_) => crate::exit::do_group_exit(crate::signal::SIGSEGV),
-    }
-    Ok(())
+    begin_new_exec(bprm, mm.clone());
+    Ok(setup_stack_vma(&mm)
+        .and_then(|()| load_elf_binary(&elf, &bprm.file, &mm))
+        .and_then(|info| Ok((info.entry, create_elf_tables(bprm, &info)?))))
 }
 
 /// Finds an executable regular file and returns its bytes.
@@ -360,8 +376,13 @@ fn open_exec(filename: &[u8]) -> Result<FileBytes, Errno> {
         .as_ref()
         .map(|fs| fs.pwd.lock().clone())
         .unwrap_or_else(|| "/".into());
-    // No name in the ramfs is anything but UTF-8.
-    let filename = core::str::from_utf8(filename).map_err(|_| Errno::ENOENT)?;
+    // No name in the ramfs is anything but UTF-8. An empty name (from a
+    // `#!` line) is the starting directory, as in Linux's lookup.
+    let filename = match core::str::from_utf8(filename) {
+        Ok("") => ".",
+        Ok(name) => name,
+        Err(_) => return Err(Errno::ENOENT),
+    };
     let inode = path_lookup(&cwd, filename, true)?;
     if !matches!(inode.kind, InodeKind::File(_) | InodeKind::MemFile(_)) || inode.mode & 0o111 == 0
     {
