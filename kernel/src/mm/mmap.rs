@@ -199,6 +199,13 @@ pub fn do_mmap(
     let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0;
     let addr = if fixed { addr } else { round_hint_to_min(addr) };
     let len = page_align(len).ok_or(Errno::ENOMEM)?;
+    let mut st = mm.mmap.lock();
+    // One past the limit is allowed, as in Linux, where the new area might
+    // have merged with a neighbour.
+    if st.vmas.len() > DEFAULT_MAX_MAP_COUNT {
+        return Err(Errno::ENOMEM);
+    }
+    let start = get_unmapped_area(&st, addr, len, fixed)?;
     let mut vm_flags = calc_vm_prot_bits(prot);
     let backing = match (flags & 0x3, backing) {
         (MAP_SHARED, VmBacking::Anon) => {
@@ -208,13 +215,6 @@ pub fn do_mmap(
         (MAP_SHARED | MAP_PRIVATE, backing) => backing,
         _ => return Err(Errno::EINVAL),
     };
-    let mut st = mm.mmap.lock();
-    // One past the limit is allowed, as in Linux, where the new area might
-    // have merged with a neighbour.
-    if st.vmas.len() > DEFAULT_MAX_MAP_COUNT {
-        return Err(Errno::ENOMEM);
-    }
-    let start = get_unmapped_area(&st, addr, len, fixed)?;
     if fixed {
         if flags & MAP_FIXED_NOREPLACE != 0 && find_vma_intersection(&st, start, start + len) {
             return Err(Errno::EEXIST);
@@ -436,6 +436,9 @@ pub fn sys_mmap(
     fd: i32,
     off: u64,
 ) -> crate::syscall::SysResult {
+    if !off.is_multiple_of(PAGE_SIZE as u64) {
+        return Err(Errno::EINVAL);
+    }
     let backing = if flags & MAP_ANONYMOUS != 0 {
         VmBacking::Anon
     } else {
@@ -451,9 +454,6 @@ pub fn sys_mmap(
             len: (data.len() - start) as u64,
         })
     };
-    if !off.is_multiple_of(PAGE_SIZE as u64) {
-        return Err(Errno::EINVAL);
-    }
     do_mmap(&*current_mm()?, addr, len, prot, flags, backing)
 }
 
