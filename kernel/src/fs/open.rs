@@ -108,7 +108,7 @@ pub fn sys_openat(dirfd: i32, filename: u64, flags: u32, mode: u32) -> SysResult
         Err(e) => return Err(e),
     };
     if let (InodeKind::MemFile(data), true) = (&inode.kind, flags & O_TRUNC != 0) {
-        data.lock().clear();
+        data.lock().truncate();
     }
     let writing = flags & O_ACCMODE != O_RDONLY;
     if flags & O_DIRECTORY != 0 && !inode.is_dir() {

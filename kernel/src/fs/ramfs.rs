@@ -17,8 +17,8 @@ use spin::Once;
 pub enum InodeKind {
     /// A regular file's bytes, from the initramfs (read-only).
     File(&'static [u8]),
-    /// A regular file created at run time, held in kernel memory.
-    MemFile(SpinLock<alloc::vec::Vec<u8>>),
+    /// A regular file created at run time, its bytes in pages it owns.
+    MemFile(SpinLock<super::shmem::ShmemFile>),
     /// A directory's entries.
     Dir(SpinLock<BTreeMap<String, Arc<Inode>>>),
     /// A symbolic link's target.
@@ -136,7 +136,7 @@ impl Inode {
     pub fn kstat(&self) -> Kstat {
         let (size, rdev) = match &self.kind {
             InodeKind::File(data) => (data.len() as u64, 0),
-            InodeKind::MemFile(data) => (data.lock().len() as u64, 0),
+            InodeKind::MemFile(data) => (data.lock().size() as u64, 0),
             InodeKind::Symlink(target) => (target.len() as u64, 0),
             InodeKind::CharDev(major, minor) => (0, ((*major as u64) << 8) | *minor as u64),
             InodeKind::Dir(_) => (4096, 0),
@@ -196,7 +196,7 @@ impl FileOperations for RamFile {
         };
         match &self.0.kind {
             InodeKind::File(data) => Ok(copy_out(data, buf)),
-            InodeKind::MemFile(data) => Ok(copy_out(&data.lock(), buf)),
+            InodeKind::MemFile(data) => Ok(data.lock().read(buf, pos)),
             InodeKind::Dir(_) => Err(Errno::EISDIR),
             _ => Err(Errno::EINVAL),
         }
@@ -206,15 +206,7 @@ impl FileOperations for RamFile {
         let InodeKind::MemFile(data) = &self.0.kind else {
             return Err(Errno::EBADF);
         };
-        let mut data = data.lock();
-        let end = (pos as usize).checked_add(buf.len()).ok_or(Errno::EINVAL)?;
-        let len = data.len();
-        if end > len {
-            data.try_reserve(end - len).map_err(|_| Errno::ENOSPC)?;
-            data.resize(end, 0);
-        }
-        data[pos as usize..end].copy_from_slice(buf);
-        Ok(buf.len())
+        data.lock().write(buf, pos)
     }
 
     fn stat(&self) -> Kstat {
