@@ -142,7 +142,7 @@ pub fn sys_getdents64(fd: i32, dirent: u64, count: u64) -> SysResult {
         put_user(at, [ino, pos + 1])?;
         put_user(at + 16, reclen as u16)?;
         put_user(at + 18, ty)?;
-        copy_to_user(at + 19, name.as_bytes())?;
+        copy_to_user(at + 19, &name)?;
         copy_to_user(
             at + 19 + name.len() as u64,
             &[0u8; 8][..(reclen - 19) as usize - name.len()],

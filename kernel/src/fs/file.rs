@@ -68,7 +68,7 @@ pub trait FileOperations: Send + Sync {
         true
     }
     /// Directory entries (name, inode, type) for getdents64.
-    fn readdir(&self, _index: usize) -> Result<Option<(alloc::string::String, u64, u8)>, Errno> {
+    fn readdir(&self, _index: usize) -> Result<Option<(alloc::vec::Vec<u8>, u64, u8)>, Errno> {
         Err(Errno::ENOTDIR)
     }
     /// Which of POLLIN/POLLOUT would not block now.

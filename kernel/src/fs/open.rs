@@ -3,14 +3,15 @@
 //! Linux: fs/open.c, fs/d_path.c (getcwd)
 
 use super::file::{File, FileOperations};
-use super::namei::{normalize, path_lookup};
+pub use super::namei::getname;
+use super::namei::{NAME_MAX, PATH_MAX, normalize, path_lookup};
 use super::ramfs::{Inode, InodeKind, RamFile};
 use crate::errno::Errno;
-use crate::mm::uaccess::{copy_to_user, strncpy_from_user};
+use crate::mm::uaccess::copy_to_user;
 use crate::syscall::SysResult;
 use crate::task::current;
-use alloc::string::String;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 
 /// "Relative to the working directory" (Linux: AT_FDCWD).
 pub const AT_FDCWD: i32 = -100;
@@ -36,7 +37,7 @@ pub const O_EXCL: u32 = 0o200;
 pub const O_APPEND: u32 = 0o2000;
 
 /// The caller's working directory.
-pub fn current_cwd() -> String {
+pub fn current_cwd() -> Vec<u8> {
     current()
         .fs
         .lock()
@@ -45,24 +46,12 @@ pub fn current_cwd() -> String {
         .unwrap_or_else(|| "/".into())
 }
 
-/// Reads a path argument (Linux: getname()).
-///
-/// # Errors
-/// `EFAULT`, `ENAMETOOLONG`, or `ENOENT` for an empty path.
-pub fn getname(addr: u64) -> Result<String, Errno> {
-    let path = strncpy_from_user(addr, 4096)?;
-    if path.is_empty() {
-        return Err(Errno::ENOENT);
-    }
-    Ok(path)
-}
-
 /// The directory a *at() call resolves relative paths against.
 ///
 /// # Errors
 /// `EBADF` for a bad dirfd; `ENOTDIR` when it is not a directory.
-pub fn dirfd_path(dirfd: i32, path: &str) -> Result<String, Errno> {
-    if path.starts_with('/') || dirfd == AT_FDCWD {
+pub fn dirfd_path(dirfd: i32, path: &[u8]) -> Result<Vec<u8>, Errno> {
+    if path.starts_with(b"/") || dirfd == AT_FDCWD {
         return Ok(current_cwd());
     }
     let files = current().files.lock().clone().ok_or(Errno::EBADF)?;
@@ -132,16 +121,21 @@ pub fn sys_openat(dirfd: i32, filename: u64, flags: u32, mode: u32) -> SysResult
 /// Linux: filename_parentat() in fs/namei.c
 ///
 /// # Errors
-/// As path_lookup for the parent; `ENOTDIR` if it is not a directory.
-pub fn lookup_parent<'a>(cwd: &str, path: &'a str) -> Result<(Arc<Inode>, &'a str), Errno> {
-    let trimmed = path.trim_end_matches('/');
-    let (dir, name) = match trimmed.rsplit_once('/') {
-        Some(("", name)) => ("/", name),
-        Some((dir, name)) => (dir, name),
-        None => (".", trimmed),
+/// As path_lookup for the parent; `ENOTDIR` if it is not a directory;
+/// `ENAMETOOLONG` for a last component longer than NAME_MAX.
+pub fn lookup_parent<'a>(cwd: &[u8], path: &'a [u8]) -> Result<(Arc<Inode>, &'a [u8]), Errno> {
+    let end = path.iter().rposition(|&b| b != b'/').map_or(0, |i| i + 1);
+    let trimmed = &path[..end];
+    let (dir, name): (&[u8], &[u8]) = match trimmed.iter().rposition(|&b| b == b'/') {
+        Some(0) => (b"/", &trimmed[1..]),
+        Some(slash) => (&trimmed[..slash], &trimmed[slash + 1..]),
+        None => (b".", trimmed),
     };
-    if name.is_empty() || name == "." || name == ".." {
+    if name.is_empty() || name == b"." || name == b".." {
         return Err(Errno::EEXIST);
+    }
+    if name.len() > NAME_MAX {
+        return Err(Errno::ENAMETOOLONG);
     }
     let parent = path_lookup(cwd, dir, true)?;
     if !parent.is_dir() {
@@ -192,8 +186,12 @@ pub fn sys_chdir(filename: u64) -> SysResult {
     if !inode.is_dir() {
         return Err(Errno::ENOTDIR);
     }
+    let pwd = normalize(&cwd, &path);
+    if pwd.len() >= PATH_MAX {
+        return Err(Errno::ENAMETOOLONG);
+    }
     let fs = current().fs.lock().clone().ok_or(Errno::ENOENT)?;
-    *fs.pwd.lock() = normalize(&cwd, &path);
+    *fs.pwd.lock() = pwd;
     Ok(0)
 }
 
@@ -203,7 +201,7 @@ pub fn sys_getcwd(buf: u64, size: u64) -> SysResult {
     if cwd.len() + 1 > size as usize {
         return Err(Errno::ERANGE);
     }
-    copy_to_user(buf, cwd.as_bytes())?;
+    copy_to_user(buf, &cwd)?;
     copy_to_user(buf + cwd.len() as u64, &[0])?;
     Ok(cwd.len() as u64 + 1)
 }

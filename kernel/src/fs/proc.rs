@@ -254,16 +254,19 @@ fn pid_file(task: &TaskStruct, entry: PidEntry) -> String {
 /// Looks up a name in /proc or `/proc/<pid>`.
 ///
 /// Linux: proc_root_lookup() / proc_pid_lookup() in fs/proc/base.c
-pub fn proc_lookup(dir: &Inode, name: &str) -> Result<Arc<Inode>, Errno> {
+pub fn proc_lookup(dir: &Inode, name: &[u8]) -> Result<Arc<Inode>, Errno> {
     match &dir.kind {
         InodeKind::ProcRoot(fixed) => {
             if let Some(inode) = fixed.lock().get(name) {
                 return Ok(inode.clone());
             }
-            let pid = if name == "self" {
+            let pid = if name == b"self" {
                 crate::task::current().tgid()
             } else {
-                name.parse().map_err(|_| Errno::ENOENT)?
+                core::str::from_utf8(name)
+                    .ok()
+                    .and_then(|n| n.parse().ok())
+                    .ok_or(Errno::ENOENT)?
             };
             find_task_by_vpid(pid).ok_or(Errno::ENOENT)?;
             Ok(Inode::new(InodeKind::ProcPid(pid), 0o555))
@@ -271,7 +274,7 @@ pub fn proc_lookup(dir: &Inode, name: &str) -> Result<Arc<Inode>, Errno> {
         InodeKind::ProcPid(pid) => {
             let (_, entry) = PID_ENTRIES
                 .iter()
-                .find(|(n, _)| *n == name)
+                .find(|(n, _)| n.as_bytes() == name)
                 .ok_or(Errno::ENOENT)?;
             Ok(Inode::new(InodeKind::ProcPidFile(*pid, *entry), 0o444))
         }
@@ -282,10 +285,10 @@ pub fn proc_lookup(dir: &Inode, name: &str) -> Result<Arc<Inode>, Errno> {
 /// Lists /proc (fixed entries, then one per process) or `/proc/<pid>`.
 ///
 /// Linux: proc_root_readdir() / proc_pid_readdir() in fs/proc/base.c
-pub fn proc_readdir(dir: &Inode, index: usize) -> Option<(String, u64, u8)> {
+pub fn proc_readdir(dir: &Inode, index: usize) -> Option<(Vec<u8>, u64, u8)> {
     match &dir.kind {
         InodeKind::ProcRoot(fixed) => {
-            let fixed: Vec<(String, u64)> = fixed
+            let fixed: Vec<(Vec<u8>, u64)> = fixed
                 .lock()
                 .iter()
                 .map(|(n, i)| (n.clone(), i.ino))
@@ -302,15 +305,19 @@ pub fn proc_readdir(dir: &Inode, index: usize) -> Option<(String, u64, u8)> {
                 .collect();
             pids.get(index - fixed.len()).map(|pid| {
                 (
-                    alloc::format!("{pid}"),
+                    alloc::format!("{pid}").into_bytes(),
                     0x1000_0000 + *pid as u64,
                     (S_IFDIR >> 12) as u8,
                 )
             })
         }
-        InodeKind::ProcPid(pid) => PID_ENTRIES
-            .get(index)
-            .map(|(n, _)| ((*n).into(), 0x2000_0000 + *pid as u64 * 4 + index as u64, 8)),
+        InodeKind::ProcPid(pid) => PID_ENTRIES.get(index).map(|(n, _)| {
+            (
+                n.as_bytes().to_vec(),
+                0x2000_0000 + *pid as u64 * 4 + index as u64,
+                8,
+            )
+        }),
         _ => None,
     }
 }
@@ -336,10 +343,13 @@ fn proc_sys_init(proc: &Inode) {
         ("pipe-user-pages-hard", || sysctl(&PIPE_USER_PAGES_HARD)),
         ("pipe-user-pages-soft", || sysctl(&PIPE_USER_PAGES_SOFT)),
     ] {
-        let _ = fs.link(name, Inode::new(InodeKind::Proc(generate), 0o644));
+        let _ = fs.link(
+            name.as_bytes(),
+            Inode::new(InodeKind::Proc(generate), 0o644),
+        );
     }
-    let _ = sys.link("fs", fs);
-    let _ = proc.link("sys", sys);
+    let _ = sys.link(b"fs", fs);
+    let _ = proc.link(b"sys", sys);
 }
 
 /// Creates /proc and its fixed files.
@@ -355,7 +365,10 @@ pub fn proc_root_init() {
         ("uptime", uptime),
         ("vmstat", vmstat),
     ] {
-        let _ = proc.link(name, Inode::new(InodeKind::Proc(generate), 0o444));
+        let _ = proc.link(
+            name.as_bytes(),
+            Inode::new(InodeKind::Proc(generate), 0o444),
+        );
     }
-    let _ = root().link("proc", proc);
+    let _ = root().link(b"proc", proc);
 }

@@ -8,8 +8,8 @@ use super::file::{FileOperations, Kstat, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IF
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
 use alloc::collections::BTreeMap;
-use alloc::string::String;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 use spin::Once;
 
@@ -20,15 +20,15 @@ pub enum InodeKind {
     /// A regular file created at run time, its bytes in pages it owns.
     MemFile(SpinLock<super::shmem::ShmemFile>),
     /// A directory's entries.
-    Dir(SpinLock<BTreeMap<String, Arc<Inode>>>),
+    Dir(SpinLock<BTreeMap<Vec<u8>, Arc<Inode>>>),
     /// A symbolic link's target.
-    Symlink(String),
+    Symlink(Vec<u8>),
     /// A character device, opened through the device table.
     CharDev(u32, u32),
     /// A /proc file whose text is generated at open.
-    Proc(fn() -> String),
+    Proc(fn() -> alloc::string::String),
     /// /proc itself: fixed entries plus one directory per live process.
-    ProcRoot(SpinLock<BTreeMap<String, Arc<Inode>>>),
+    ProcRoot(SpinLock<BTreeMap<Vec<u8>, Arc<Inode>>>),
     /// `/proc/<pid>`.
     ProcPid(crate::pid::PidNr),
     /// A file of `/proc/<pid>`, generated at open.
@@ -75,7 +75,7 @@ impl Inode {
     ///
     /// # Errors
     /// `ENOTDIR` if this is not a directory, `ENOENT` if there is no such entry.
-    pub fn lookup(&self, name: &str) -> Result<Arc<Inode>, Errno> {
+    pub fn lookup(&self, name: &[u8]) -> Result<Arc<Inode>, Errno> {
         match &self.kind {
             InodeKind::Dir(entries) => entries.lock().get(name).cloned().ok_or(Errno::ENOENT),
             InodeKind::ProcRoot(_) | InodeKind::ProcPid(_) => super::proc::proc_lookup(self, name),
@@ -87,10 +87,10 @@ impl Inode {
     ///
     /// # Errors
     /// `ENOTDIR` if this is not a directory.
-    pub fn link(&self, name: &str, inode: Arc<Inode>) -> Result<(), Errno> {
+    pub fn link(&self, name: &[u8], inode: Arc<Inode>) -> Result<(), Errno> {
         match &self.kind {
             InodeKind::Dir(entries) | InodeKind::ProcRoot(entries) => {
-                entries.lock().insert(name.into(), inode);
+                entries.lock().insert(name.to_vec(), inode);
                 Ok(())
             }
             _ => Err(Errno::ENOTDIR),
@@ -104,7 +104,7 @@ impl Inode {
     /// `ENOENT`, `EISDIR`/`ENOTDIR` for the wrong kind, `ENOTEMPTY` for a
     /// directory with entries, `EBUSY` for rmdir of /proc (a mount point
     /// in Linux).
-    pub fn unlink(&self, name: &str, dir: bool) -> Result<(), Errno> {
+    pub fn unlink(&self, name: &[u8], dir: bool) -> Result<(), Errno> {
         let InodeKind::Dir(entries) = &self.kind else {
             return Err(Errno::ENOTDIR);
         };
@@ -162,24 +162,24 @@ pub fn root() -> Arc<Inode> {
 ///
 /// Linux: default_rootfs() in init/noinitramfs.c
 pub fn default_rootfs() {
-    let dev = root().lookup("dev").unwrap_or_else(|_| {
+    let dev = root().lookup(b"dev").unwrap_or_else(|_| {
         let dev = Inode::new_dir(0o755);
-        let _ = root().link("dev", dev.clone());
+        let _ = root().link(b"dev", dev.clone());
         dev
     });
     for (name, major, minor) in [
-        ("console", 5, 1),
-        ("tty", 5, 0),
-        ("null", 1, 3),
-        ("zero", 1, 5),
-        ("urandom", 1, 9),
+        (&b"console"[..], 5, 1),
+        (b"tty", 5, 0),
+        (b"null", 1, 3),
+        (b"zero", 1, 5),
+        (b"urandom", 1, 9),
     ] {
         if dev.lookup(name).is_err() {
             let _ = dev.link(name, Inode::new(InodeKind::CharDev(major, minor), 0o666));
         }
     }
-    if root().lookup("tmp").is_err() {
-        let _ = root().link("tmp", Inode::new_dir(0o1777));
+    if root().lookup(b"tmp").is_err() {
+        let _ = root().link(b"tmp", Inode::new_dir(0o1777));
     }
 }
 
@@ -220,7 +220,7 @@ impl FileOperations for RamFile {
         }
     }
 
-    fn readdir(&self, index: usize) -> Result<Option<(String, u64, u8)>, Errno> {
+    fn readdir(&self, index: usize) -> Result<Option<(Vec<u8>, u64, u8)>, Errno> {
         match &self.0.kind {
             InodeKind::Dir(entries) => {
                 let entries = entries.lock();
