@@ -91,8 +91,12 @@ pub fn sys_pipe2(fildes: u64, flags: u32) -> SysResult {
     let f = files()?;
     let cloexec = flags & O_CLOEXEC != 0;
     let nonblock = flags & O_NONBLOCK;
-    let rfd = f.alloc_fd(0, File::new(rd, O_RDONLY | nonblock), cloexec)?;
-    let wfd = match f.alloc_fd(0, File::new(wr, O_WRONLY | nonblock), cloexec) {
+    let (rd, wr) = (
+        File::new(rd, O_RDONLY | nonblock)?,
+        File::new(wr, O_WRONLY | nonblock)?,
+    );
+    let rfd = f.alloc_fd(0, rd, cloexec)?;
+    let wfd = match f.alloc_fd(0, wr, cloexec) {
         Ok(fd) => fd,
         Err(e) => {
             let _ = f.close_fd(rfd);

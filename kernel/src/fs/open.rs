@@ -5,7 +5,7 @@
 use super::file::{File, FileOperations};
 pub use super::namei::getname;
 use super::namei::{NAME_MAX, PATH_MAX, normalize, path_lookup};
-use super::ramfs::{Inode, InodeKind, RamFile};
+use super::ramfs::{Inode, InodeKind, RamFile, shmem_get_inode};
 use crate::errno::Errno;
 use crate::mm::uaccess::copy_to_user;
 use crate::syscall::SysResult;
@@ -89,8 +89,8 @@ pub fn sys_openat(dirfd: i32, filename: u64, flags: u32, mode: u32) -> SysResult
         Ok(_) if flags & (O_CREAT | O_EXCL) == O_CREAT | O_EXCL => return Err(Errno::EEXIST),
         Ok(inode) => inode,
         Err(Errno::ENOENT) if flags & O_CREAT != 0 => {
-            let file = Inode::new(InodeKind::MemFile(Default::default()), mode & 0o7777);
             let (parent, name) = lookup_parent(&cwd, &path)?;
+            let file = shmem_get_inode(InodeKind::MemFile(Default::default()), mode & 0o7777)?;
             parent.link(name, file.clone())?;
             file
         }
@@ -109,7 +109,7 @@ pub fn sys_openat(dirfd: i32, filename: u64, flags: u32, mode: u32) -> SysResult
     if writing && matches!(inode.kind, InodeKind::File(_)) {
         return Err(Errno::EACCES);
     }
-    let file = File::new(inode_fops(&inode), flags);
+    let file = File::new(inode_fops(&inode), flags)?;
     let files = current().files.lock().clone().ok_or(Errno::EBADF)?;
     files
         .alloc_fd(0, file, flags & O_CLOEXEC != 0)
@@ -152,7 +152,8 @@ pub fn sys_mkdirat(dirfd: i32, pathname: u64, mode: u32) -> SysResult {
         return Err(Errno::EEXIST);
     }
     let (parent, name) = lookup_parent(&cwd, &path)?;
-    parent.link(name, Inode::new_dir(mode & 0o7777)).map(|()| 0)
+    let dir = shmem_get_inode(InodeKind::Dir(Default::default()), mode & 0o7777)?;
+    parent.link(name, dir).map(|()| 0)
 }
 
 /// Removes a name: a file, or with AT_REMOVEDIR an empty directory.

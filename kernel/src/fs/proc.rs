@@ -327,19 +327,26 @@ fn sysctl(value: &core::sync::atomic::AtomicUsize) -> String {
     alloc::format!("{}\n", value.load(Ordering::Relaxed))
 }
 
-/// /proc/sys/fs with the pipe limits. Differs: read-only; Linux lets root
-/// write them.
+/// /proc/sys/fs with the open-file count and limit and the pipe limits.
+/// Differs: read-only; Linux lets root write them.
 ///
-/// Linux: fs_pipe_sysctls in fs/pipe.c, proc_sys_init() in fs/proc/proc_sysctl.c
+/// Linux: fs_pipe_sysctls in fs/pipe.c, fs_stat_sysctls in fs/file_table.c,
+/// proc_sys_init() in fs/proc/proc_sysctl.c
 fn proc_sys_init(proc: &Inode) {
+    use super::file::{NR_FILES, files_stat_max_files};
     use super::pipe::{PIPE_MAX_SIZE, PIPE_USER_PAGES_HARD, PIPE_USER_PAGES_SOFT};
     let sys = Inode::new_dir(0o555);
     let fs = Inode::new_dir(0o555);
     for (name, generate) in [
         (
-            "pipe-max-size",
-            (|| sysctl(&PIPE_MAX_SIZE)) as fn() -> String,
+            "file-max",
+            (|| alloc::format!("{}\n", files_stat_max_files())) as fn() -> String,
         ),
+        ("file-nr", || {
+            let nr = NR_FILES.load(Ordering::Relaxed);
+            alloc::format!("{nr}\t0\t{}\n", files_stat_max_files())
+        }),
+        ("pipe-max-size", || sysctl(&PIPE_MAX_SIZE)),
         ("pipe-user-pages-hard", || sysctl(&PIPE_USER_PAGES_HARD)),
         ("pipe-user-pages-soft", || sysctl(&PIPE_USER_PAGES_SOFT)),
     ] {

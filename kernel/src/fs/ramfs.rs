@@ -10,7 +10,7 @@ use crate::errno::Errno;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use spin::Once;
 
 /// What an inode holds.
@@ -43,14 +43,51 @@ pub struct Inode {
     pub mode: u32,
     /// Contents.
     pub kind: InodeKind,
+    /// Holds one of the run-time inodes counted in SHMEM_INODES.
+    reserved: bool,
 }
 
 static NEXT_INO: AtomicU64 = AtomicU64::new(1);
 static ROOT: Once<Arc<Inode>> = Once::new();
+/// Inodes made at run time by open(O_CREAT) and mkdir (Linux: the used part
+/// of a tmpfs mount's nr_inodes).
+static SHMEM_INODES: AtomicUsize = AtomicUsize::new(0);
+
+/// A new inode for open(O_CREAT) or mkdir. Like a tmpfs mount, the file
+/// system holds at most half as many such inodes as RAM has pages, which
+/// also bounds the kernel heap that names and inodes take.
+///
+/// Linux: shmem_get_inode() / shmem_reserve_inode() in mm/shmem.c
+///
+/// # Errors
+/// `ENOSPC` past the limit; `ENOMEM`.
+pub fn shmem_get_inode(kind: InodeKind, perm: u32) -> Result<Arc<Inode>, Errno> {
+    let limit = crate::mm::page_alloc::totalram_pages() / 2;
+    if SHMEM_INODES.fetch_add(1, Ordering::Relaxed) >= limit {
+        SHMEM_INODES.fetch_sub(1, Ordering::Relaxed);
+        return Err(Errno::ENOSPC);
+    }
+    let mut inode = Inode::build(kind, perm);
+    inode.reserved = true;
+    Arc::try_new(inode).map_err(|_| Errno::ENOMEM)
+}
+
+impl Drop for Inode {
+    /// Linux: shmem_free_inode() in mm/shmem.c
+    fn drop(&mut self) {
+        if self.reserved {
+            SHMEM_INODES.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
 
 impl Inode {
     /// A new inode of `kind` with permission bits `perm`.
     pub fn new(kind: InodeKind, perm: u32) -> Arc<Inode> {
+        Arc::new(Inode::build(kind, perm))
+    }
+
+    fn build(kind: InodeKind, perm: u32) -> Inode {
         let ty = match kind {
             InodeKind::File(_) | InodeKind::MemFile(_) => S_IFREG,
             InodeKind::Dir(_) => S_IFDIR,
@@ -59,11 +96,12 @@ impl Inode {
             InodeKind::Proc(_) | InodeKind::ProcPidFile(..) => S_IFREG,
             InodeKind::ProcRoot(_) | InodeKind::ProcPid(_) => S_IFDIR,
         };
-        Arc::new(Inode {
+        Inode {
             ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
             mode: ty | (perm & !S_IFMT),
             kind,
-        })
+            reserved: false,
+        }
     }
 
     /// An empty directory.
@@ -240,4 +278,26 @@ impl FileOperations for RamFile {
 /// The `d_type` of a directory entry (Linux: DT_* = S_IFMT >> 12).
 fn dirent_type(mode: u32) -> u8 {
     ((mode & S_IFMT) >> 12) as u8
+}
+
+mod tests {
+    use super::*;
+    use crate::{kassert, kassert_eq, ktest};
+
+    ktest! {
+        fn run_time_inodes_stop_at_the_tmpfs_limit_with_enospc_and_come_back() {
+            let mut held = Vec::new();
+            kassert!(held.try_reserve(crate::mm::page_alloc::totalram_pages() / 2).is_ok());
+            let err = loop {
+                match shmem_get_inode(InodeKind::Dir(Default::default()), 0o755) {
+                    Ok(inode) => held.push(inode),
+                    Err(e) => break e,
+                }
+            };
+            kassert_eq!(err, Errno::ENOSPC);
+            kassert!(!held.is_empty());
+            held.pop();
+            kassert!(shmem_get_inode(InodeKind::Dir(Default::default()), 0o755).is_ok());
+        }
+    }
 }
