@@ -52,6 +52,19 @@ static void names_are_bytes(void)
 	EXPECT_EQ("rmdir_removes_the_non_utf8_directory", 0, rmdir(sub));
 }
 
+/* F_GETFL keeps the access mode and what F_SETFL may change, not the flags
+ * that only steered open; x86_64 open() always adds O_LARGEFILE. */
+static void getfl_after_open(void)
+{
+	char path[96];
+	snprintf(path, sizeof path, "%s/flags", dir);
+	int fd = open(path, O_CREAT | O_EXCL | O_TRUNC | O_RDWR | O_CLOEXEC, 0644);
+	EXPECT_EQ("f_getfl_after_open_shows_o_rdwr_and_o_largefile_only", O_RDWR | 0100000,
+		  fcntl(fd, F_GETFL));
+	close(fd);
+	unlink(path);
+}
+
 static void unlink_answers(void)
 {
 	struct stat root, proc;
@@ -180,6 +193,7 @@ int main(void)
 		return check_end();
 	}
 	names_are_bytes();
+	getfl_after_open();
 	unlink_answers();
 	path_limits();
 	iovec_limits();

@@ -151,7 +151,11 @@ fn isig(sig: i32) {
 pub struct Console;
 
 impl FileOperations for Console {
-    fn read(&self, buf: &mut [u8], _pos: u64, _f_flags: u32) -> Result<usize, Errno> {
+    /// Linux: n_tty_read() in drivers/tty/n_tty.c
+    fn read(&self, buf: &mut [u8], _pos: u64, f_flags: u32) -> Result<usize, Errno> {
+        if f_flags & crate::fs::pipe::O_NONBLOCK != 0 && N_TTY.lock().ready.is_empty() {
+            return Err(Errno::EAGAIN);
+        }
         READ_WAIT.wait_event_interruptible(|| !N_TTY.lock().ready.is_empty())?;
         let mut tty = N_TTY.lock();
         let mut n = 0;

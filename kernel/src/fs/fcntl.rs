@@ -173,7 +173,7 @@ pub fn sys_poll(ufds: u64, nfds: u64, timeout_ms: i64) -> SysResult {
     loop {
         let mut ready = 0;
         for i in 0..nfds {
-            let entry = ufds + 8 * i;
+            let entry = ufds.checked_add(8 * i).ok_or(Errno::EFAULT)?;
             let [fd, events_revents]: [i32; 2] = get_user(entry)?;
             let events = (events_revents & 0xffff) as u16;
             let revents = match fd {

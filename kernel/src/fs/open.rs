@@ -35,6 +35,11 @@ pub const O_TRUNC: u32 = 0o1000;
 pub const O_EXCL: u32 = 0o200;
 /// Every write goes to the end (Linux: O_APPEND).
 pub const O_APPEND: u32 = 0o2000;
+/// Do not make this the controlling terminal (Linux: O_NOCTTY).
+pub const O_NOCTTY: u32 = 0o400;
+/// Offsets are 64-bit; open() always sets it on x86_64, and F_GETFL shows it
+/// (Linux: O_LARGEFILE, force_o_largefile()).
+pub const O_LARGEFILE: u32 = 0o100000;
 
 /// The caller's working directory.
 pub fn current_cwd() -> Vec<u8> {
@@ -109,7 +114,10 @@ pub fn sys_openat(dirfd: i32, filename: u64, flags: u32, mode: u32) -> SysResult
     if writing && matches!(inode.kind, InodeKind::File(_)) {
         return Err(Errno::EACCES);
     }
-    let file = File::new(inode_fops(&inode), flags)?;
+    // The flags that only steer the open itself do not stay with the file,
+    // so F_GETFL shows what Linux's do_dentry_open() leaves.
+    let f_flags = flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC) | O_LARGEFILE;
+    let file = File::new(inode_fops(&inode), f_flags)?;
     let files = current().files.lock().clone().ok_or(Errno::EBADF)?;
     files
         .alloc_fd(0, file, flags & O_CLOEXEC != 0)
