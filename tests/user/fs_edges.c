@@ -9,6 +9,8 @@
 
 #include <dirent.h>
 #include <limits.h>
+#include <poll.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -142,6 +144,22 @@ static void iovec_limits(void)
 	close(zero);
 }
 
+/* poll takes at most RLIMIT_NOFILE entries (1024 by default). */
+static void poll_limits(void)
+{
+	static struct pollfd fds[1025];
+	for (int i = 0; i < 1025; i++)
+		fds[i] = (struct pollfd){ .fd = -1, .events = POLLIN };
+	struct rlimit lim;
+	getrlimit(RLIMIT_NOFILE, &lim);
+	struct rlimit lower = { 1024, lim.rlim_max };
+	setrlimit(RLIMIT_NOFILE, &lower);
+	EXPECT_EQ("poll_of_rlimit_nofile_entries_succeeds", 0, poll(fds, 1024, 0));
+	EXPECT_ERRNO("poll_of_more_than_rlimit_nofile_entries_fails_with_einval", EINVAL,
+		     poll(fds, 1025, 0), errno);
+	setrlimit(RLIMIT_NOFILE, &lim);
+}
+
 #define BIG_FILE (16L << 20)
 
 static void big_file_is_freed_on_unlink(void)
@@ -197,6 +215,7 @@ int main(void)
 	unlink_answers();
 	path_limits();
 	iovec_limits();
+	poll_limits();
 	big_file_is_freed_on_unlink();
 	rmdir(dir);
 	return check_end();

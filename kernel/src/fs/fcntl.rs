@@ -83,6 +83,7 @@ pub fn sys_fcntl(fd: i32, cmd: u32, arg: u64) -> SysResult {
 }
 
 /// Linux: do_pipe2() in fs/pipe.c
+/// Differs: O_DIRECT (packet mode) is refused with EINVAL; Linux accepts it.
 pub fn sys_pipe2(fildes: u64, flags: u32) -> SysResult {
     if flags & !(O_CLOEXEC | O_NONBLOCK) != 0 {
         return Err(Errno::EINVAL);
@@ -120,9 +121,8 @@ pub fn sys_ioctl(fd: i32, cmd: u64, arg: u64) -> SysResult {
 /// `struct linux_dirent64` (ino, off, reclen, type, name, NUL, padding to 8)
 /// at a time.
 ///
-/// Linux: SYSCALL_DEFINE3(getdents64) in fs/readdir.c. Differs: the position
-/// is read and stored around the loop rather than under f_pos_lock, so two
-/// concurrent getdents64 on one open directory may list an entry twice.
+/// Linux: SYSCALL_DEFINE3(getdents64) in fs/readdir.c
+/// Differs: the position is read and stored around the loop rather than under f_pos_lock, so two concurrent getdents64 on one open directory may list an entry twice.
 ///
 /// # Errors
 /// `EINVAL` when the buffer cannot hold the first entry; `EFAULT`; `EINTR`.
