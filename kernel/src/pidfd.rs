@@ -55,7 +55,7 @@ impl FileOperations for PidfdFile {
 /// Linux: pidfd_create() in kernel/pid.c
 ///
 /// # Errors
-/// `EMFILE` when the table is full.
+/// `EMFILE` when the table is full; `ENFILE`/`ENOMEM` as File::new.
 pub fn pidfd_create(task: Arc<TaskStruct>) -> Result<i32, Errno> {
     let file = File::new(
         Arc::new(PidfdFile {
@@ -63,7 +63,7 @@ pub fn pidfd_create(task: Arc<TaskStruct>) -> Result<i32, Errno> {
             task,
         }),
         O_RDWR,
-    );
+    )?;
     let files = current().files.lock().clone().ok_or(Errno::EBADF)?;
     // A pidfd is always close-on-exec.
     files.alloc_fd(0, file, true)

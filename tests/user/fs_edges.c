@@ -9,6 +9,8 @@
 
 #include <dirent.h>
 #include <limits.h>
+#include <poll.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -50,6 +52,19 @@ static void names_are_bytes(void)
 	CHECK("getcwd_returns_the_non_utf8_bytes", getcwd(cwd, sizeof cwd) && strcmp(cwd, sub) == 0);
 	chdir("/");
 	EXPECT_EQ("rmdir_removes_the_non_utf8_directory", 0, rmdir(sub));
+}
+
+/* F_GETFL keeps the access mode and what F_SETFL may change, not the flags
+ * that only steered open; x86_64 open() always adds O_LARGEFILE. */
+static void getfl_after_open(void)
+{
+	char path[96];
+	snprintf(path, sizeof path, "%s/flags", dir);
+	int fd = open(path, O_CREAT | O_EXCL | O_TRUNC | O_RDWR | O_CLOEXEC, 0644);
+	EXPECT_EQ("f_getfl_after_open_shows_o_rdwr_and_o_largefile_only", O_RDWR | 0100000,
+		  fcntl(fd, F_GETFL));
+	close(fd);
+	unlink(path);
 }
 
 static void unlink_answers(void)
@@ -129,6 +144,22 @@ static void iovec_limits(void)
 	close(zero);
 }
 
+/* poll takes at most RLIMIT_NOFILE entries (1024 by default). */
+static void poll_limits(void)
+{
+	static struct pollfd fds[1025];
+	for (int i = 0; i < 1025; i++)
+		fds[i] = (struct pollfd){ .fd = -1, .events = POLLIN };
+	struct rlimit lim;
+	getrlimit(RLIMIT_NOFILE, &lim);
+	struct rlimit lower = { 1024, lim.rlim_max };
+	setrlimit(RLIMIT_NOFILE, &lower);
+	EXPECT_EQ("poll_of_rlimit_nofile_entries_succeeds", 0, poll(fds, 1024, 0));
+	EXPECT_ERRNO("poll_of_more_than_rlimit_nofile_entries_fails_with_einval", EINVAL,
+		     poll(fds, 1025, 0), errno);
+	setrlimit(RLIMIT_NOFILE, &lim);
+}
+
 #define BIG_FILE (16L << 20)
 
 static void big_file_is_freed_on_unlink(void)
@@ -180,9 +211,11 @@ int main(void)
 		return check_end();
 	}
 	names_are_bytes();
+	getfl_after_open();
 	unlink_answers();
 	path_limits();
 	iovec_limits();
+	poll_limits();
 	big_file_is_freed_on_unlink();
 	rmdir(dir);
 	return check_end();

@@ -80,9 +80,25 @@ static READ_WAIT: WaitQueueHead = WaitQueueHead::new();
 ///
 /// Linux: n_tty_receive_buf() in drivers/tty/n_tty.c
 pub fn tty_receive_byte(byte: u8) {
+    /// Bytes the line discipline holds before it drops input; canonical
+    /// mode keeps the last one for the newline (Linux: N_TTY_BUF_SIZE).
+    const N_TTY_BUF_SIZE: usize = 4096;
     let lflag = lflag();
     if byte == 0x03 && lflag & ISIG != 0 {
         isig(crate::signal::SIGINT);
+        return;
+    }
+    let held = {
+        let tty = N_TTY.lock();
+        tty.line.len() + tty.ready.len()
+    };
+    let room = match (lflag & ICANON != 0, byte) {
+        (true, 0x7f | 0x08) => usize::MAX,
+        (true, b'\r' | b'\n') => N_TTY_BUF_SIZE,
+        (true, _) => N_TTY_BUF_SIZE - 1,
+        (false, _) => N_TTY_BUF_SIZE,
+    };
+    if held >= room {
         return;
     }
     if lflag & ICANON == 0 {
@@ -135,7 +151,11 @@ fn isig(sig: i32) {
 pub struct Console;
 
 impl FileOperations for Console {
-    fn read(&self, buf: &mut [u8], _pos: u64, _f_flags: u32) -> Result<usize, Errno> {
+    /// Linux: n_tty_read() in drivers/tty/n_tty.c
+    fn read(&self, buf: &mut [u8], _pos: u64, f_flags: u32) -> Result<usize, Errno> {
+        if f_flags & crate::fs::pipe::O_NONBLOCK != 0 && N_TTY.lock().ready.is_empty() {
+            return Err(Errno::EAGAIN);
+        }
         READ_WAIT.wait_event_interruptible(|| !N_TTY.lock().ready.is_empty())?;
         let mut tty = N_TTY.lock();
         let mut n = 0;

@@ -89,6 +89,7 @@ pub fn sys_fcntl(fd: i32, cmd: u32, arg: u64) -> SysResult {
 }
 
 /// Linux: do_pipe2() in fs/pipe.c
+/// Differs: O_DIRECT (packet mode) is refused with EINVAL; Linux accepts it.
 pub fn sys_pipe2(fildes: u64, flags: u32) -> SysResult {
     if flags & !(O_CLOEXEC | O_NONBLOCK) != 0 {
         return Err(Errno::EINVAL);
@@ -97,8 +98,12 @@ pub fn sys_pipe2(fildes: u64, flags: u32) -> SysResult {
     let f = files()?;
     let cloexec = flags & O_CLOEXEC != 0;
     let nonblock = flags & O_NONBLOCK;
-    let rfd = f.alloc_fd(0, File::new(rd, O_RDONLY | nonblock), cloexec)?;
-    let wfd = match f.alloc_fd(0, File::new(wr, O_WRONLY | nonblock), cloexec) {
+    let (rd, wr) = (
+        File::new(rd, O_RDONLY | nonblock)?,
+        File::new(wr, O_WRONLY | nonblock)?,
+    );
+    let rfd = f.alloc_fd(0, rd, cloexec)?;
+    let wfd = match f.alloc_fd(0, wr, cloexec) {
         Ok(fd) => fd,
         Err(e) => {
             let _ = f.close_fd(rfd);
@@ -122,9 +127,8 @@ pub fn sys_ioctl(fd: i32, cmd: u64, arg: u64) -> SysResult {
 /// `struct linux_dirent64` (ino, off, reclen, type, name, NUL, padding to 8)
 /// at a time.
 ///
-/// Linux: SYSCALL_DEFINE3(getdents64) in fs/readdir.c. Differs: the position
-/// is read and stored around the loop rather than under f_pos_lock, so two
-/// concurrent getdents64 on one open directory may list an entry twice.
+/// Linux: SYSCALL_DEFINE3(getdents64) in fs/readdir.c
+/// Differs: the position is read and stored around the loop rather than under f_pos_lock, so two concurrent getdents64 on one open directory may list an entry twice.
 ///
 /// # Errors
 /// `EINVAL` when the buffer cannot hold the first entry; `EFAULT`; `EINTR`.
@@ -148,7 +152,7 @@ pub fn sys_getdents64(fd: i32, dirent: u64, count: u64) -> SysResult {
         put_user(at, [ino, pos + 1])?;
         put_user(at + 16, reclen as u16)?;
         put_user(at + 18, ty)?;
-        copy_to_user(at + 19, name.as_bytes())?;
+        copy_to_user(at + 19, &name)?;
         copy_to_user(
             at + 19 + name.len() as u64,
             &[0u8; 8][..(reclen - 19) as usize - name.len()],
@@ -175,7 +179,7 @@ pub fn sys_poll(ufds: u64, nfds: u64, timeout_ms: i64) -> SysResult {
     loop {
         let mut ready = 0;
         for i in 0..nfds {
-            let entry = ufds + 8 * i;
+            let entry = ufds.checked_add(8 * i).ok_or(Errno::EFAULT)?;
             let [fd, events_revents]: [i32; 2] = get_user(entry)?;
             let events = (events_revents & 0xffff) as u16;
             let revents = match fd {

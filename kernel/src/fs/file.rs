@@ -6,6 +6,7 @@ use super::open::{O_ACCMODE, O_RDONLY, O_WRONLY};
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
 use alloc::sync::Arc;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 /// `st_mode` file-type bits (Linux: S_IF*).
 pub const S_IFMT: u32 = 0o170000;
@@ -68,7 +69,7 @@ pub trait FileOperations: Send + Sync {
         true
     }
     /// Directory entries (name, inode, type) for getdents64.
-    fn readdir(&self, _index: usize) -> Result<Option<(alloc::string::String, u64, u8)>, Errno> {
+    fn readdir(&self, _index: usize) -> Result<Option<(alloc::vec::Vec<u8>, u64, u8)>, Errno> {
         Err(Errno::ENOTDIR)
     }
     /// Which of POLLIN/POLLOUT would not block now.
@@ -102,13 +103,40 @@ pub struct File {
     pub f_flags: SpinLock<u32>,
 }
 
+/// Open files in the system (Linux: nr_files, the first number of
+/// /proc/sys/fs/file-nr).
+pub static NR_FILES: AtomicUsize = AtomicUsize::new(0);
+/// Fewest open files the system allows (Linux: NR_FILE).
+const NR_FILE: usize = 8192;
+
+/// The most open files the system allows: about 10 % of memory at 1 KiB a
+/// file, at least NR_FILE (/proc/sys/fs/file-max).
+///
+/// Linux: files_maxfiles_init() in fs/file_table.c
+pub fn files_stat_max_files() -> usize {
+    (crate::mm::page_alloc::totalram_pages() * 4 / 10).max(NR_FILE)
+}
+
 impl File {
     /// A new open file at position 0.
-    pub fn new(f_op: Arc<dyn FileOperations>, f_flags: u32) -> Arc<File> {
-        Arc::new(File {
+    ///
+    /// Linux: alloc_empty_file() in fs/file_table.c
+    ///
+    /// # Errors
+    /// `ENFILE` when the system has file-max open files; `ENOMEM`.
+    pub fn new(f_op: Arc<dyn FileOperations>, f_flags: u32) -> Result<Arc<File>, Errno> {
+        if NR_FILES.fetch_add(1, Ordering::Relaxed) >= files_stat_max_files() {
+            NR_FILES.fetch_sub(1, Ordering::Relaxed);
+            return Err(Errno::ENFILE);
+        }
+        Arc::try_new(File {
             f_op,
             f_pos: SpinLock::new(0),
             f_flags: SpinLock::new(f_flags),
+        })
+        .map_err(|_| {
+            NR_FILES.fetch_sub(1, Ordering::Relaxed);
+            Errno::ENOMEM
         })
     }
 
@@ -127,5 +155,30 @@ impl Drop for File {
     /// Linux: __fput() in fs/file_table.c
     fn drop(&mut self) {
         self.f_op.release();
+        NR_FILES.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+mod tests {
+    use super::*;
+    use crate::{kassert, kassert_eq, ktest};
+    use alloc::vec::Vec;
+
+    ktest! {
+        fn open_files_stop_at_file_max_with_enfile_and_come_back() {
+            let null: Arc<dyn FileOperations> = Arc::new(crate::drivers::mem::Null);
+            let mut held = Vec::new();
+            kassert!(held.try_reserve(files_stat_max_files()).is_ok());
+            let err = loop {
+                match File::new(null.clone(), O_RDONLY) {
+                    Ok(file) => held.push(file),
+                    Err(e) => break e,
+                }
+            };
+            kassert_eq!(err, Errno::ENFILE);
+            kassert_eq!(NR_FILES.load(Ordering::Relaxed), files_stat_max_files());
+            held.pop();
+            kassert!(File::new(null, O_RDONLY).is_ok());
+        }
     }
 }

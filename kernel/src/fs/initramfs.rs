@@ -6,7 +6,6 @@
 
 use super::ramfs::{Inode, InodeKind, root};
 use crate::errno::Errno;
-use alloc::string::String;
 use alloc::sync::Arc;
 
 const HEADER_LEN: usize = 110;
@@ -24,12 +23,20 @@ fn align4(n: usize) -> usize {
 }
 
 /// Walks from the root to the parent directory of `path`, creating missing
-/// directories; returns it and the last component.
-fn parent_of(path: &str) -> Result<(Arc<Inode>, &str), Errno> {
-    let path = path.trim_start_matches("./").trim_start_matches('/');
-    let (dirs, name) = path.rsplit_once('/').unwrap_or(("", path));
+/// directories; returns it and the last component. Names are bytes.
+fn parent_of(path: &[u8]) -> Result<(Arc<Inode>, &[u8]), Errno> {
+    let path = path.strip_prefix(b"./").unwrap_or(path);
+    let start = path.iter().position(|&b| b != b'/').unwrap_or(path.len());
+    let path = &path[start..];
+    let (dirs, name) = match path.iter().rposition(|&b| b == b'/') {
+        Some(slash) => (&path[..slash], &path[slash + 1..]),
+        None => (&b""[..], path),
+    };
     let mut dir = root();
-    for part in dirs.split('/').filter(|p| !p.is_empty() && *p != ".") {
+    for part in dirs
+        .split(|&b| b == b'/')
+        .filter(|p| !p.is_empty() && *p != b".")
+    {
         dir = match dir.lookup(part) {
             Ok(next) => next,
             Err(_) => {
@@ -64,21 +71,20 @@ pub fn unpack_to_rootfs(archive: &'static [u8]) -> Result<usize, Errno> {
         let name = archive
             .get(name_start..name_start + namesize.saturating_sub(1))
             .ok_or(Errno::EINVAL)?;
-        let name = core::str::from_utf8(name).map_err(|_| Errno::EINVAL)?;
         let data_start = align4(name_start + namesize);
         let data = archive
             .get(data_start..data_start + filesize)
             .ok_or(Errno::EINVAL)?;
         at = align4(data_start + filesize);
-        if name == "TRAILER!!!" {
+        if name == b"TRAILER!!!" {
             break;
         }
-        if name.is_empty() || name == "." {
+        if name.is_empty() || name == b"." {
             continue;
         }
         let kind = match mode & super::file::S_IFMT {
             super::file::S_IFDIR => InodeKind::Dir(Default::default()),
-            super::file::S_IFLNK => InodeKind::Symlink(String::from_utf8_lossy(data).into()),
+            super::file::S_IFLNK => InodeKind::Symlink(data.to_vec()),
             super::file::S_IFREG => InodeKind::File(data),
             _ => continue,
         };

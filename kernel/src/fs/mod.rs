@@ -17,4 +17,5 @@ pub mod pipe;
 pub mod proc;
 pub mod ramfs;
 pub mod read_write;
+pub mod shmem;
 pub mod stat;

@@ -1,37 +1,82 @@
 //! Turning a path into an inode: walk from the root or the working
-//! directory one component at a time, following symbolic links.
+//! directory one component at a time, following symbolic links. Paths are
+//! bytes: a name is anything without '/' and NUL, as in Linux.
 //!
-//! Linux: fs/namei.c (path_lookupat, link_path_walk)
+//! Linux: fs/namei.c (getname, path_lookupat, link_path_walk)
 
 use super::ramfs::{Inode, InodeKind, root};
 use crate::errno::Errno;
-use alloc::string::String;
+use crate::mm::uaccess::copy_from_user;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 /// Symbolic links followed in one lookup before ELOOP (Linux: MAXSYMLINKS).
 const MAXSYMLINKS: usize = 40;
+/// Longest path a system call takes, with its NUL (Linux: PATH_MAX).
+pub const PATH_MAX: usize = 4096;
+/// Longest name of one directory entry (Linux: NAME_MAX).
+pub const NAME_MAX: usize = 255;
+
+/// Copies a path argument in as bytes; `allow_empty` accepts "" (for
+/// AT_EMPTY_PATH).
+///
+/// Linux: getname_flags() in fs/namei.c
+///
+/// # Errors
+/// `EFAULT`; `ENAMETOOLONG` with no NUL in the first PATH_MAX bytes;
+/// `ENOENT` for an empty path unless allowed; `ENOMEM`.
+pub fn getname_flags(addr: u64, allow_empty: bool) -> Result<Vec<u8>, Errno> {
+    let mut name = Vec::new();
+    name.try_reserve_exact(PATH_MAX)
+        .map_err(|_| Errno::ENOMEM)?;
+    let mut chunk = [0u8; 64];
+    while name.len() < PATH_MAX {
+        let at = addr.checked_add(name.len() as u64).ok_or(Errno::EFAULT)?;
+        let n = chunk
+            .len()
+            .min(PATH_MAX - name.len())
+            .min(4096 - (at % 4096) as usize);
+        copy_from_user(&mut chunk[..n], at)?;
+        if let Some(nul) = chunk[..n].iter().position(|&b| b == 0) {
+            name.extend_from_slice(&chunk[..nul]);
+            return match name.is_empty() && !allow_empty {
+                true => Err(Errno::ENOENT),
+                false => Ok(name),
+            };
+        }
+        name.extend_from_slice(&chunk[..n]);
+    }
+    Err(Errno::ENAMETOOLONG)
+}
+
+/// Linux: getname() in fs/namei.c
+///
+/// # Errors
+/// As getname_flags, with an empty path `ENOENT`.
+pub fn getname(addr: u64) -> Result<Vec<u8>, Errno> {
+    getname_flags(addr, false)
+}
 
 /// Makes `path` absolute against `cwd` and removes `.`, `..` and repeated
 /// slashes, without touching the file system.
-pub fn normalize(cwd: &str, path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    let joined = if path.starts_with('/') {
-        [path, ""]
+pub fn normalize(cwd: &[u8], path: &[u8]) -> Vec<u8> {
+    let mut parts: Vec<&[u8]> = Vec::new();
+    let joined: [&[u8]; 2] = if path.starts_with(b"/") {
+        [path, b""]
     } else {
         [cwd, path]
     };
-    for part in joined.iter().flat_map(|p| p.split('/')) {
+    for part in joined.iter().flat_map(|p| p.split(|&b| b == b'/')) {
         match part {
-            "" | "." => {}
-            ".." => {
+            b"" | b"." => {}
+            b".." => {
                 parts.pop();
             }
             p => parts.push(p),
         }
     }
-    let mut out = String::from("/");
-    out.push_str(&parts.join("/"));
+    let mut out = Vec::from(*b"/");
+    out.extend_from_slice(&parts.join(&b'/'));
     out
 }
 
@@ -41,22 +86,34 @@ pub fn normalize(cwd: &str, path: &str) -> String {
 /// Linux: filename_lookup() / path_lookupat() in fs/namei.c
 ///
 /// # Errors
-/// `ENOENT`, `ENOTDIR`, or ELOOP for a symlink cycle.
-pub fn path_lookup(cwd: &str, path: &str, follow: bool) -> Result<Arc<Inode>, Errno> {
+/// `ENOENT`, `ENOTDIR`, `ENAMETOOLONG` for a component longer than
+/// NAME_MAX, or ELOOP for a symlink cycle.
+pub fn path_lookup(
+    cwd: impl AsRef<[u8]>,
+    path: impl AsRef<[u8]>,
+    follow: bool,
+) -> Result<Arc<Inode>, Errno> {
+    let path = path.as_ref();
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }
     let mut budget = MAXSYMLINKS;
-    walk(&normalize(cwd, path), follow, &mut budget)
+    walk(&normalize(cwd.as_ref(), path), follow, &mut budget)
 }
 
-fn walk(abs: &str, follow: bool, budget: &mut usize) -> Result<Arc<Inode>, Errno> {
-    let mut dir_path = String::from("/");
+fn walk(abs: &[u8], follow: bool, budget: &mut usize) -> Result<Arc<Inode>, Errno> {
+    let mut dir_path = Vec::from(*b"/");
     let mut inode = root();
-    let parts: Vec<&str> = abs.split('/').filter(|p| !p.is_empty()).collect();
-    for (i, part) in parts.iter().enumerate() {
+    let mut parts = abs
+        .split(|&b| b == b'/')
+        .filter(|p| !p.is_empty())
+        .peekable();
+    while let Some(part) = parts.next() {
+        if part.len() > NAME_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
         let next = inode.lookup(part)?;
-        let last = i + 1 == parts.len();
+        let last = parts.peek().is_none();
         inode = match &next.kind {
             InodeKind::Symlink(target) if !last || follow => {
                 *budget = budget.checked_sub(1).ok_or(Errno::ELOOP)?;

@@ -3,14 +3,15 @@
 //! Linux: fs/open.c, fs/d_path.c (getcwd)
 
 use super::file::{File, FileOperations};
-use super::namei::{normalize, path_lookup};
-use super::ramfs::{Inode, InodeKind, RamFile};
+pub use super::namei::getname;
+use super::namei::{NAME_MAX, PATH_MAX, normalize, path_lookup};
+use super::ramfs::{Inode, InodeKind, RamFile, shmem_get_inode};
 use crate::errno::Errno;
-use crate::mm::uaccess::{copy_to_user, strncpy_from_user};
+use crate::mm::uaccess::copy_to_user;
 use crate::syscall::SysResult;
 use crate::task::current;
-use alloc::string::String;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 
 /// "Relative to the working directory" (Linux: AT_FDCWD).
 pub const AT_FDCWD: i32 = -100;
@@ -34,9 +35,14 @@ pub const O_TRUNC: u32 = 0o1000;
 pub const O_EXCL: u32 = 0o200;
 /// Every write goes to the end (Linux: O_APPEND).
 pub const O_APPEND: u32 = 0o2000;
+/// Do not make this the controlling terminal (Linux: O_NOCTTY).
+pub const O_NOCTTY: u32 = 0o400;
+/// Offsets are 64-bit; open() always sets it on x86_64, and F_GETFL shows it
+/// (Linux: O_LARGEFILE, force_o_largefile()).
+pub const O_LARGEFILE: u32 = 0o100000;
 
 /// The caller's working directory.
-pub fn current_cwd() -> String {
+pub fn current_cwd() -> Vec<u8> {
     current()
         .fs
         .lock()
@@ -45,24 +51,12 @@ pub fn current_cwd() -> String {
         .unwrap_or_else(|| "/".into())
 }
 
-/// Reads a path argument (Linux: getname()).
-///
-/// # Errors
-/// `EFAULT`, `ENAMETOOLONG`, or `ENOENT` for an empty path.
-pub fn getname(addr: u64) -> Result<String, Errno> {
-    let path = strncpy_from_user(addr, 4096)?;
-    if path.is_empty() {
-        return Err(Errno::ENOENT);
-    }
-    Ok(path)
-}
-
 /// The directory a *at() call resolves relative paths against.
 ///
 /// # Errors
 /// `EBADF` for a bad dirfd; `ENOTDIR` when it is not a directory.
-pub fn dirfd_path(dirfd: i32, path: &str) -> Result<String, Errno> {
-    if path.starts_with('/') || dirfd == AT_FDCWD {
+pub fn dirfd_path(dirfd: i32, path: &[u8]) -> Result<Vec<u8>, Errno> {
+    if path.starts_with(b"/") || dirfd == AT_FDCWD {
         return Ok(current_cwd());
     }
     let files = current().files.lock().clone().ok_or(Errno::EBADF)?;
@@ -100,15 +94,15 @@ pub fn sys_openat(dirfd: i32, filename: u64, flags: u32, mode: u32) -> SysResult
         Ok(_) if flags & (O_CREAT | O_EXCL) == O_CREAT | O_EXCL => return Err(Errno::EEXIST),
         Ok(inode) => inode,
         Err(Errno::ENOENT) if flags & O_CREAT != 0 => {
-            let file = Inode::new(InodeKind::MemFile(Default::default()), mode & 0o7777);
             let (parent, name) = lookup_parent(&cwd, &path)?;
+            let file = shmem_get_inode(InodeKind::MemFile(Default::default()), mode & 0o7777)?;
             parent.link(name, file.clone())?;
             file
         }
         Err(e) => return Err(e),
     };
     if let (InodeKind::MemFile(data), true) = (&inode.kind, flags & O_TRUNC != 0) {
-        data.lock().clear();
+        data.lock().truncate();
     }
     let writing = flags & O_ACCMODE != O_RDONLY;
     if flags & O_DIRECTORY != 0 && !inode.is_dir() {
@@ -120,7 +114,10 @@ pub fn sys_openat(dirfd: i32, filename: u64, flags: u32, mode: u32) -> SysResult
     if writing && matches!(inode.kind, InodeKind::File(_)) {
         return Err(Errno::EACCES);
     }
-    let file = File::new(inode_fops(&inode), flags);
+    // The flags that only steer the open itself do not stay with the file,
+    // so F_GETFL shows what Linux's do_dentry_open() leaves.
+    let f_flags = flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC) | O_LARGEFILE;
+    let file = File::new(inode_fops(&inode), f_flags)?;
     let files = current().files.lock().clone().ok_or(Errno::EBADF)?;
     files
         .alloc_fd(0, file, flags & O_CLOEXEC != 0)
@@ -132,16 +129,21 @@ pub fn sys_openat(dirfd: i32, filename: u64, flags: u32, mode: u32) -> SysResult
 /// Linux: filename_parentat() in fs/namei.c
 ///
 /// # Errors
-/// As path_lookup for the parent; `ENOTDIR` if it is not a directory.
-pub fn lookup_parent<'a>(cwd: &str, path: &'a str) -> Result<(Arc<Inode>, &'a str), Errno> {
-    let trimmed = path.trim_end_matches('/');
-    let (dir, name) = match trimmed.rsplit_once('/') {
-        Some(("", name)) => ("/", name),
-        Some((dir, name)) => (dir, name),
-        None => (".", trimmed),
+/// As path_lookup for the parent; `ENOTDIR` if it is not a directory;
+/// `ENAMETOOLONG` for a last component longer than NAME_MAX.
+pub fn lookup_parent<'a>(cwd: &[u8], path: &'a [u8]) -> Result<(Arc<Inode>, &'a [u8]), Errno> {
+    let end = path.iter().rposition(|&b| b != b'/').map_or(0, |i| i + 1);
+    let trimmed = &path[..end];
+    let (dir, name): (&[u8], &[u8]) = match trimmed.iter().rposition(|&b| b == b'/') {
+        Some(0) => (b"/", &trimmed[1..]),
+        Some(slash) => (&trimmed[..slash], &trimmed[slash + 1..]),
+        None => (b".", trimmed),
     };
-    if name.is_empty() || name == "." || name == ".." {
+    if name.is_empty() || name == b"." || name == b".." {
         return Err(Errno::EEXIST);
+    }
+    if name.len() > NAME_MAX {
+        return Err(Errno::ENAMETOOLONG);
     }
     let parent = path_lookup(cwd, dir, true)?;
     if !parent.is_dir() {
@@ -158,7 +160,8 @@ pub fn sys_mkdirat(dirfd: i32, pathname: u64, mode: u32) -> SysResult {
         return Err(Errno::EEXIST);
     }
     let (parent, name) = lookup_parent(&cwd, &path)?;
-    parent.link(name, Inode::new_dir(mode & 0o7777)).map(|()| 0)
+    let dir = shmem_get_inode(InodeKind::Dir(Default::default()), mode & 0o7777)?;
+    parent.link(name, dir).map(|()| 0)
 }
 
 /// Removes a name: a file, or with AT_REMOVEDIR an empty directory.
@@ -192,8 +195,12 @@ pub fn sys_chdir(filename: u64) -> SysResult {
     if !inode.is_dir() {
         return Err(Errno::ENOTDIR);
     }
+    let pwd = normalize(&cwd, &path);
+    if pwd.len() >= PATH_MAX {
+        return Err(Errno::ENAMETOOLONG);
+    }
     let fs = current().fs.lock().clone().ok_or(Errno::ENOENT)?;
-    *fs.pwd.lock() = normalize(&cwd, &path);
+    *fs.pwd.lock() = pwd;
     Ok(0)
 }
 
@@ -203,7 +210,7 @@ pub fn sys_getcwd(buf: u64, size: u64) -> SysResult {
     if cwd.len() + 1 > size as usize {
         return Err(Errno::ERANGE);
     }
-    copy_to_user(buf, cwd.as_bytes())?;
+    copy_to_user(buf, &cwd)?;
     copy_to_user(buf + cwd.len() as u64, &[0])?;
     Ok(cwd.len() as u64 + 1)
 }

@@ -104,9 +104,8 @@ fn too_many_pipe_buffers_hard(user_bufs: usize) -> bool {
 
 /// Whether the caller is held to the per-user limits.
 ///
-/// Linux: pipe_is_unprivileged_user() in fs/pipe.c. Differs: every task is
-/// root (CAP_SYS_RESOURCE) until credentials exist, so this is false and the
-/// limits are counted but never bite.
+/// Linux: pipe_is_unprivileged_user() in fs/pipe.c
+/// Differs: every task is root (CAP_SYS_RESOURCE) until credentials exist, so this is false and the limits are counted but never bite.
 fn pipe_is_unprivileged_user() -> bool {
     false
 }

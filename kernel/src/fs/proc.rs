@@ -373,16 +373,19 @@ fn proc_pid_limits(task: &TaskStruct) -> String {
 /// Looks up a name in /proc or `/proc/<pid>`.
 ///
 /// Linux: proc_root_lookup() / proc_pid_lookup() in fs/proc/base.c
-pub fn proc_lookup(dir: &Inode, name: &str) -> Result<Arc<Inode>, Errno> {
+pub fn proc_lookup(dir: &Inode, name: &[u8]) -> Result<Arc<Inode>, Errno> {
     match &dir.kind {
         InodeKind::ProcRoot(fixed) => {
             if let Some(inode) = fixed.lock().get(name) {
                 return Ok(inode.clone());
             }
-            let pid = if name == "self" {
+            let pid = if name == b"self" {
                 crate::task::current().tgid()
             } else {
-                name.parse().map_err(|_| Errno::ENOENT)?
+                core::str::from_utf8(name)
+                    .ok()
+                    .and_then(|n| n.parse().ok())
+                    .ok_or(Errno::ENOENT)?
             };
             find_task_by_vpid(pid).ok_or(Errno::ENOENT)?;
             Ok(Inode::new(InodeKind::ProcPid(pid), 0o555))
@@ -390,7 +393,7 @@ pub fn proc_lookup(dir: &Inode, name: &str) -> Result<Arc<Inode>, Errno> {
         InodeKind::ProcPid(pid) => {
             let (_, entry) = PID_ENTRIES
                 .iter()
-                .find(|(n, _)| *n == name)
+                .find(|(n, _)| n.as_bytes() == name)
                 .ok_or(Errno::ENOENT)?;
             let mode = match entry {
                 PidEntry::OomScoreAdj => 0o644,
@@ -405,10 +408,10 @@ pub fn proc_lookup(dir: &Inode, name: &str) -> Result<Arc<Inode>, Errno> {
 /// Lists /proc (fixed entries, then one per process) or `/proc/<pid>`.
 ///
 /// Linux: proc_root_readdir() / proc_pid_readdir() in fs/proc/base.c
-pub fn proc_readdir(dir: &Inode, index: usize) -> Option<(String, u64, u8)> {
+pub fn proc_readdir(dir: &Inode, index: usize) -> Option<(Vec<u8>, u64, u8)> {
     match &dir.kind {
         InodeKind::ProcRoot(fixed) => {
-            let fixed: Vec<(String, u64)> = fixed
+            let fixed: Vec<(Vec<u8>, u64)> = fixed
                 .lock()
                 .iter()
                 .map(|(n, i)| (n.clone(), i.ino))
@@ -425,15 +428,19 @@ pub fn proc_readdir(dir: &Inode, index: usize) -> Option<(String, u64, u8)> {
                 .collect();
             pids.get(index - fixed.len()).map(|pid| {
                 (
-                    alloc::format!("{pid}"),
+                    alloc::format!("{pid}").into_bytes(),
                     0x1000_0000 + *pid as u64,
                     (S_IFDIR >> 12) as u8,
                 )
             })
         }
-        InodeKind::ProcPid(pid) => PID_ENTRIES
-            .get(index)
-            .map(|(n, _)| ((*n).into(), 0x2000_0000 + *pid as u64 * 8 + index as u64, 8)),
+        InodeKind::ProcPid(pid) => PID_ENTRIES.get(index).map(|(n, _)| {
+            (
+                n.as_bytes().to_vec(),
+                0x2000_0000 + *pid as u64 * 8 + index as u64,
+                8,
+            )
+        }),
         _ => None,
     }
 }
@@ -443,34 +450,43 @@ fn sysctl(value: &core::sync::atomic::AtomicUsize) -> String {
     alloc::format!("{}\n", value.load(Ordering::Relaxed))
 }
 
-/// /proc/sys: fs with the pipe limits, vm with the mapping limits.
-/// Differs: read-only; Linux lets root write them.
+/// /proc/sys: fs with the open-file count and limit and the pipe limits,
+/// vm with the mapping limits. Differs: read-only; Linux lets root write them.
 ///
 /// Linux: proc_sys_init() in fs/proc/proc_sysctl.c
 fn proc_sys_init(proc: &Inode) {
+    use super::file::{NR_FILES, files_stat_max_files};
     use super::pipe::{PIPE_MAX_SIZE, PIPE_USER_PAGES_HARD, PIPE_USER_PAGES_SOFT};
     let sys = Inode::new_dir(0o555);
     let fs = Inode::new_dir(0o555);
     for (name, generate) in [
         (
-            "pipe-max-size",
-            (|| sysctl(&PIPE_MAX_SIZE)) as fn() -> String,
+            "file-max",
+            (|| alloc::format!("{}\n", files_stat_max_files())) as fn() -> String,
         ),
+        ("file-nr", || {
+            let nr = NR_FILES.load(Ordering::Relaxed);
+            alloc::format!("{nr}\t0\t{}\n", files_stat_max_files())
+        }),
+        ("pipe-max-size", || sysctl(&PIPE_MAX_SIZE)),
         ("pipe-user-pages-hard", || sysctl(&PIPE_USER_PAGES_HARD)),
         ("pipe-user-pages-soft", || sysctl(&PIPE_USER_PAGES_SOFT)),
     ] {
-        let _ = fs.link(name, Inode::new(InodeKind::Proc(generate), 0o644));
+        let _ = fs.link(
+            name.as_bytes(),
+            Inode::new(InodeKind::Proc(generate), 0o644),
+        );
     }
-    let _ = sys.link("fs", fs);
+    let _ = sys.link(b"fs", fs);
     let vm = Inode::new_dir(0o555);
     for (name, generate) in [
         ("max_map_count", max_map_count as fn() -> String),
         ("mmap_min_addr", mmap_min_addr),
     ] {
-        let _ = vm.link(name, Inode::new(InodeKind::Proc(generate), 0o444));
+        let _ = vm.link(name.as_bytes(), Inode::new(InodeKind::Proc(generate), 0o444));
     }
-    let _ = sys.link("vm", vm);
-    let _ = proc.link("sys", sys);
+    let _ = sys.link(b"vm", vm);
+    let _ = proc.link(b"sys", sys);
 }
 
 /// Creates /proc and its fixed files.
@@ -486,7 +502,10 @@ pub fn proc_root_init() {
         ("uptime", uptime),
         ("vmstat", vmstat),
     ] {
-        let _ = proc.link(name, Inode::new(InodeKind::Proc(generate), 0o444));
+        let _ = proc.link(
+            name.as_bytes(),
+            Inode::new(InodeKind::Proc(generate), 0o444),
+        );
     }
-    let _ = root().link("proc", proc);
+    let _ = root().link(b"proc", proc);
 }

@@ -8,27 +8,27 @@ use super::file::{FileOperations, Kstat, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IF
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
 use alloc::collections::BTreeMap;
-use alloc::string::String;
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicU64, Ordering};
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use spin::Once;
 
 /// What an inode holds.
 pub enum InodeKind {
     /// A regular file's bytes, from the initramfs (read-only).
     File(&'static [u8]),
-    /// A regular file created at run time, held in kernel memory.
-    MemFile(SpinLock<alloc::vec::Vec<u8>>),
+    /// A regular file created at run time, its bytes in pages it owns.
+    MemFile(SpinLock<super::shmem::ShmemFile>),
     /// A directory's entries.
-    Dir(SpinLock<BTreeMap<String, Arc<Inode>>>),
+    Dir(SpinLock<BTreeMap<Vec<u8>, Arc<Inode>>>),
     /// A symbolic link's target.
-    Symlink(String),
+    Symlink(Vec<u8>),
     /// A character device, opened through the device table.
     CharDev(u32, u32),
     /// A /proc file whose text is generated at open.
-    Proc(fn() -> String),
+    Proc(fn() -> alloc::string::String),
     /// /proc itself: fixed entries plus one directory per live process.
-    ProcRoot(SpinLock<BTreeMap<String, Arc<Inode>>>),
+    ProcRoot(SpinLock<BTreeMap<Vec<u8>, Arc<Inode>>>),
     /// `/proc/<pid>`.
     ProcPid(crate::pid::PidNr),
     /// A file of `/proc/<pid>`, generated at open.
@@ -43,14 +43,51 @@ pub struct Inode {
     pub mode: u32,
     /// Contents.
     pub kind: InodeKind,
+    /// Holds one of the run-time inodes counted in SHMEM_INODES.
+    reserved: bool,
 }
 
 static NEXT_INO: AtomicU64 = AtomicU64::new(1);
 static ROOT: Once<Arc<Inode>> = Once::new();
+/// Inodes made at run time by open(O_CREAT) and mkdir (Linux: the used part
+/// of a tmpfs mount's nr_inodes).
+static SHMEM_INODES: AtomicUsize = AtomicUsize::new(0);
+
+/// A new inode for open(O_CREAT) or mkdir. Like a tmpfs mount, the file
+/// system holds at most half as many such inodes as RAM has pages, which
+/// also bounds the kernel heap that names and inodes take.
+///
+/// Linux: shmem_get_inode() / shmem_reserve_inode() in mm/shmem.c
+///
+/// # Errors
+/// `ENOSPC` past the limit; `ENOMEM`.
+pub fn shmem_get_inode(kind: InodeKind, perm: u32) -> Result<Arc<Inode>, Errno> {
+    let limit = crate::mm::page_alloc::totalram_pages() / 2;
+    if SHMEM_INODES.fetch_add(1, Ordering::Relaxed) >= limit {
+        SHMEM_INODES.fetch_sub(1, Ordering::Relaxed);
+        return Err(Errno::ENOSPC);
+    }
+    let mut inode = Inode::build(kind, perm);
+    inode.reserved = true;
+    Arc::try_new(inode).map_err(|_| Errno::ENOMEM)
+}
+
+impl Drop for Inode {
+    /// Linux: shmem_free_inode() in mm/shmem.c
+    fn drop(&mut self) {
+        if self.reserved {
+            SHMEM_INODES.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
 
 impl Inode {
     /// A new inode of `kind` with permission bits `perm`.
     pub fn new(kind: InodeKind, perm: u32) -> Arc<Inode> {
+        Arc::new(Inode::build(kind, perm))
+    }
+
+    fn build(kind: InodeKind, perm: u32) -> Inode {
         let ty = match kind {
             InodeKind::File(_) | InodeKind::MemFile(_) => S_IFREG,
             InodeKind::Dir(_) => S_IFDIR,
@@ -59,11 +96,12 @@ impl Inode {
             InodeKind::Proc(_) | InodeKind::ProcPidFile(..) => S_IFREG,
             InodeKind::ProcRoot(_) | InodeKind::ProcPid(_) => S_IFDIR,
         };
-        Arc::new(Inode {
+        Inode {
             ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
             mode: ty | (perm & !S_IFMT),
             kind,
-        })
+            reserved: false,
+        }
     }
 
     /// An empty directory.
@@ -75,7 +113,7 @@ impl Inode {
     ///
     /// # Errors
     /// `ENOTDIR` if this is not a directory, `ENOENT` if there is no such entry.
-    pub fn lookup(&self, name: &str) -> Result<Arc<Inode>, Errno> {
+    pub fn lookup(&self, name: &[u8]) -> Result<Arc<Inode>, Errno> {
         match &self.kind {
             InodeKind::Dir(entries) => entries.lock().get(name).cloned().ok_or(Errno::ENOENT),
             InodeKind::ProcRoot(_) | InodeKind::ProcPid(_) => super::proc::proc_lookup(self, name),
@@ -87,10 +125,10 @@ impl Inode {
     ///
     /// # Errors
     /// `ENOTDIR` if this is not a directory.
-    pub fn link(&self, name: &str, inode: Arc<Inode>) -> Result<(), Errno> {
+    pub fn link(&self, name: &[u8], inode: Arc<Inode>) -> Result<(), Errno> {
         match &self.kind {
             InodeKind::Dir(entries) | InodeKind::ProcRoot(entries) => {
-                entries.lock().insert(name.into(), inode);
+                entries.lock().insert(name.to_vec(), inode);
                 Ok(())
             }
             _ => Err(Errno::ENOTDIR),
@@ -104,7 +142,7 @@ impl Inode {
     /// `ENOENT`, `EISDIR`/`ENOTDIR` for the wrong kind, `ENOTEMPTY` for a
     /// directory with entries, `EBUSY` for rmdir of /proc (a mount point
     /// in Linux).
-    pub fn unlink(&self, name: &str, dir: bool) -> Result<(), Errno> {
+    pub fn unlink(&self, name: &[u8], dir: bool) -> Result<(), Errno> {
         let InodeKind::Dir(entries) = &self.kind else {
             return Err(Errno::ENOTDIR);
         };
@@ -136,7 +174,7 @@ impl Inode {
     pub fn kstat(&self) -> Kstat {
         let (size, rdev) = match &self.kind {
             InodeKind::File(data) => (data.len() as u64, 0),
-            InodeKind::MemFile(data) => (data.lock().len() as u64, 0),
+            InodeKind::MemFile(data) => (data.lock().size() as u64, 0),
             InodeKind::Symlink(target) => (target.len() as u64, 0),
             InodeKind::CharDev(major, minor) => (0, ((*major as u64) << 8) | *minor as u64),
             InodeKind::Dir(_) => (4096, 0),
@@ -162,24 +200,24 @@ pub fn root() -> Arc<Inode> {
 ///
 /// Linux: default_rootfs() in init/noinitramfs.c
 pub fn default_rootfs() {
-    let dev = root().lookup("dev").unwrap_or_else(|_| {
+    let dev = root().lookup(b"dev").unwrap_or_else(|_| {
         let dev = Inode::new_dir(0o755);
-        let _ = root().link("dev", dev.clone());
+        let _ = root().link(b"dev", dev.clone());
         dev
     });
     for (name, major, minor) in [
-        ("console", 5, 1),
-        ("tty", 5, 0),
-        ("null", 1, 3),
-        ("zero", 1, 5),
-        ("urandom", 1, 9),
+        (&b"console"[..], 5, 1),
+        (b"tty", 5, 0),
+        (b"null", 1, 3),
+        (b"zero", 1, 5),
+        (b"urandom", 1, 9),
     ] {
         if dev.lookup(name).is_err() {
             let _ = dev.link(name, Inode::new(InodeKind::CharDev(major, minor), 0o666));
         }
     }
-    if root().lookup("tmp").is_err() {
-        let _ = root().link("tmp", Inode::new_dir(0o1777));
+    if root().lookup(b"tmp").is_err() {
+        let _ = root().link(b"tmp", Inode::new_dir(0o1777));
     }
 }
 
@@ -196,7 +234,7 @@ impl FileOperations for RamFile {
         };
         match &self.0.kind {
             InodeKind::File(data) => Ok(copy_out(data, buf)),
-            InodeKind::MemFile(data) => Ok(copy_out(&data.lock(), buf)),
+            InodeKind::MemFile(data) => Ok(data.lock().read(buf, pos)),
             InodeKind::Dir(_) => Err(Errno::EISDIR),
             _ => Err(Errno::EINVAL),
         }
@@ -206,15 +244,7 @@ impl FileOperations for RamFile {
         let InodeKind::MemFile(data) = &self.0.kind else {
             return Err(Errno::EBADF);
         };
-        let mut data = data.lock();
-        let end = (pos as usize).checked_add(buf.len()).ok_or(Errno::EINVAL)?;
-        let len = data.len();
-        if end > len {
-            data.try_reserve(end - len).map_err(|_| Errno::ENOSPC)?;
-            data.resize(end, 0);
-        }
-        data[pos as usize..end].copy_from_slice(buf);
-        Ok(buf.len())
+        data.lock().write(buf, pos)
     }
 
     fn stat(&self) -> Kstat {
@@ -228,7 +258,7 @@ impl FileOperations for RamFile {
         }
     }
 
-    fn readdir(&self, index: usize) -> Result<Option<(String, u64, u8)>, Errno> {
+    fn readdir(&self, index: usize) -> Result<Option<(Vec<u8>, u64, u8)>, Errno> {
         match &self.0.kind {
             InodeKind::Dir(entries) => {
                 let entries = entries.lock();
@@ -248,4 +278,26 @@ impl FileOperations for RamFile {
 /// The `d_type` of a directory entry (Linux: DT_* = S_IFMT >> 12).
 fn dirent_type(mode: u32) -> u8 {
     ((mode & S_IFMT) >> 12) as u8
+}
+
+mod tests {
+    use super::*;
+    use crate::{kassert, kassert_eq, ktest};
+
+    ktest! {
+        fn run_time_inodes_stop_at_the_tmpfs_limit_with_enospc_and_come_back() {
+            let mut held = Vec::new();
+            kassert!(held.try_reserve(crate::mm::page_alloc::totalram_pages() / 2).is_ok());
+            let err = loop {
+                match shmem_get_inode(InodeKind::Dir(Default::default()), 0o755) {
+                    Ok(inode) => held.push(inode),
+                    Err(e) => break e,
+                }
+            };
+            kassert_eq!(err, Errno::ENOSPC);
+            kassert!(!held.is_empty());
+            held.pop();
+            kassert!(shmem_get_inode(InodeKind::Dir(Default::default()), 0o755).is_ok());
+        }
+    }
 }

@@ -49,7 +49,7 @@ pub fn sys_newfstatat(dirfd: i32, filename: u64, statbuf: u64, flags: u32) -> Sy
     if flags & !(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | AT_STATX_SYNC_TYPE) != 0 {
         return Err(Errno::EINVAL);
     }
-    let path = crate::mm::uaccess::strncpy_from_user(filename, 4096)?;
+    let path = super::namei::getname_flags(filename, true)?;
     if path.is_empty() {
         if flags & AT_EMPTY_PATH != 0 {
             return sys_fstat(dirfd, statbuf);
@@ -70,7 +70,7 @@ pub fn sys_readlinkat(dirfd: i32, pathname: u64, buf: u64, bufsiz: u64) -> SysRe
         return Err(Errno::EINVAL);
     };
     let n = target.len().min(bufsiz as usize);
-    copy_to_user(buf, &target.as_bytes()[..n])?;
+    copy_to_user(buf, &target[..n])?;
     Ok(n as u64)
 }
 

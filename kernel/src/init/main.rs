@@ -148,7 +148,7 @@ fn do_basic_setup() {
 fn console_on_rootfs() {
     let console =
         crate::fs::file::File::new(alloc::sync::Arc::new(crate::drivers::tty::Console), 2);
-    if let Some(files) = current().files.lock().clone() {
+    if let (Ok(console), Some(files)) = (console, current().files.lock().clone()) {
         for fd in 0..3 {
             let _ = files.install_at(fd, console.clone(), false);
         }

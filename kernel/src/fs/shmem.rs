@@ -1,0 +1,161 @@
+//! The bytes of a file created at run time (in /tmp, say): pages from the
+//! page allocator owned by the file, freed on truncate and when the last
+//! reference to the inode goes (unlink plus close). Like tmpfs, all such
+//! files together may hold at most half of RAM; past that a write gets
+//! ENOSPC.
+//!
+//! Linux: mm/shmem.c (shmem_write_begin, shmem_file_read_iter,
+//! shmem_truncate_range, the size= limit of a tmpfs mount)
+//! Differs: no page cache or swap; holes are not sparse: a write past the
+//! end fills the gap with zeroed pages, which count against the limit. The
+//! file lives in fs/ because it needs no unsafe code.
+
+use crate::errno::Errno;
+use crate::mm::PAGE_SIZE;
+use crate::mm::page_alloc::{OwnedPage, totalram_pages};
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+/// Pages all run-time files hold (Linux: sbinfo->used_blocks).
+static SHMEM_USED_PAGES: AtomicUsize = AtomicUsize::new(0);
+
+/// The limit on those pages: half of RAM, tmpfs's default `size=`.
+///
+/// Linux: shmem_default_max_blocks() in mm/shmem.c
+fn shmem_max_pages() -> usize {
+    totalram_pages() / 2
+}
+
+/// A regular file's contents.
+#[derive(Default)]
+pub struct ShmemFile {
+    pages: Vec<OwnedPage>,
+    size: usize,
+}
+
+impl ShmemFile {
+    /// The file's size in bytes (Linux: i_size).
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Copies bytes from `pos` into `buf`; returns how many (0 at the end).
+    ///
+    /// Linux: shmem_file_read_iter() in mm/shmem.c
+    pub fn read(&self, buf: &mut [u8], pos: u64) -> usize {
+        let Ok(pos) = usize::try_from(pos) else {
+            return 0;
+        };
+        let end = self.size.min(pos.saturating_add(buf.len()));
+        let mut at = pos;
+        while at < end {
+            let (index, offset) = (at / PAGE_SIZE, at % PAGE_SIZE);
+            let n = (PAGE_SIZE - offset).min(end - at);
+            let src = &self.pages[index].as_bytes()[offset..offset + n];
+            buf[at - pos..at - pos + n].copy_from_slice(src);
+            at += n;
+        }
+        end.saturating_sub(pos)
+    }
+
+    /// Adds one zeroed page at the end, charged against the tmpfs limit.
+    ///
+    /// Linux: shmem_alloc_and_add_folio() / shmem_inode_acct_blocks() in mm/shmem.c
+    fn add_page(&mut self) -> Result<(), Errno> {
+        let used = SHMEM_USED_PAGES.fetch_add(1, Ordering::Relaxed);
+        let unacct = |e| {
+            SHMEM_USED_PAGES.fetch_sub(1, Ordering::Relaxed);
+            e
+        };
+        if used >= shmem_max_pages() {
+            return Err(unacct(Errno::ENOSPC));
+        }
+        self.pages
+            .try_reserve(1)
+            .map_err(|_| unacct(Errno::ENOMEM))?;
+        self.pages.push(OwnedPage::zeroed().map_err(unacct)?);
+        Ok(())
+    }
+
+    /// Copies `buf` in at `pos`, growing the file a page at a time; returns
+    /// how many bytes went in, which is short only when the file could not
+    /// grow further.
+    ///
+    /// Linux: generic_perform_write() with shmem_write_begin() in mm/shmem.c
+    ///
+    /// # Errors
+    /// `EFBIG` for a position past the tmpfs limit; `ENOSPC` past the
+    /// limit, `ENOMEM` without free pages, when nothing could be written.
+    pub fn write(&mut self, buf: &[u8], pos: u64) -> Result<usize, Errno> {
+        let limit = shmem_max_pages() * PAGE_SIZE;
+        let pos = usize::try_from(pos)
+            .ok()
+            .filter(|&p| p < limit || buf.is_empty())
+            .ok_or(Errno::EFBIG)?;
+        let end = pos.checked_add(buf.len()).ok_or(Errno::EFBIG)?;
+        let mut at = pos;
+        while at < end {
+            let (index, offset) = (at / PAGE_SIZE, at % PAGE_SIZE);
+            while self.pages.len() <= index {
+                if let Err(e) = self.add_page() {
+                    return if at > pos { Ok(at - pos) } else { Err(e) };
+                }
+            }
+            let n = (PAGE_SIZE - offset).min(end - at);
+            let dst = &mut self.pages[index].as_bytes_mut()[offset..offset + n];
+            dst.copy_from_slice(&buf[at - pos..at - pos + n]);
+            at += n;
+            self.size = self.size.max(at);
+        }
+        Ok(end - pos)
+    }
+
+    /// Drops every page (O_TRUNC).
+    ///
+    /// Linux: shmem_truncate_range() in mm/shmem.c
+    pub fn truncate(&mut self) {
+        SHMEM_USED_PAGES.fetch_sub(self.pages.len(), Ordering::Relaxed);
+        self.pages.clear();
+        self.size = 0;
+    }
+}
+
+impl Drop for ShmemFile {
+    /// Linux: shmem_evict_inode() in mm/shmem.c
+    fn drop(&mut self) {
+        self.truncate();
+    }
+}
+
+mod tests {
+    use super::*;
+    use crate::mm::page_alloc::nr_free_pages;
+    use crate::{kassert_eq, ktest};
+
+    ktest! {
+        fn a_write_across_pages_reads_back_and_truncate_frees_the_pages() {
+            let before = nr_free_pages();
+            let mut file = ShmemFile::default();
+            let data = [0x5au8; 6000];
+            kassert_eq!(file.write(&data, 3000), Ok(6000));
+            kassert_eq!(file.size(), 9000);
+            kassert_eq!(nr_free_pages(), before - 3, "three pages hold 9000 bytes");
+            let mut back = [0u8; 7000];
+            kassert_eq!(file.read(&mut back, 2000), 7000);
+            kassert_eq!((back[999], back[1000], back[6999]), (0, 0x5a, 0x5a));
+            file.truncate();
+            kassert_eq!((file.size(), nr_free_pages()), (0, before));
+        }
+    }
+
+    ktest! {
+        fn a_write_past_the_tmpfs_limit_is_efbig_and_takes_no_page() {
+            let before = nr_free_pages();
+            let mut file = ShmemFile::default();
+            let past = (shmem_max_pages() * PAGE_SIZE) as u64;
+            kassert_eq!(file.write(b"x", past), Err(Errno::EFBIG));
+            kassert_eq!(file.write(b"x", u64::MAX), Err(Errno::EFBIG));
+            kassert_eq!(nr_free_pages(), before);
+        }
+    }
+}
