@@ -27,6 +27,8 @@ const SCENARIOS: &[Scenario] = &[
     ("lkdtm::null_dereference_is_reported_as_a_page_fault_and_fails", null_dereference),
     ("lkdtm::stack_exhaustion_is_reported_as_a_double_fault_and_fails", stack_exhaustion),
     ("lkdtm::panic_fails_the_run_with_the_panic_line", panic),
+    ("lkdtm::a_kernel_read_of_user_memory_under_smap_is_an_oops", access_userspace),
+    ("lkdtm::kernel_execution_of_a_user_page_under_smep_is_an_oops", exec_userspace),
     ("runner::hung_kernel_times_out_and_fails", hung_kernel_times_out),
     ("user::init_runs_every_program_to_its_summary", |ctx| user::record_user_tests(ctx, USER_PROGRAMS)),
     ("protection::cpu_max_enables_smep_smap_umip_and_user_programs_pass", protection_on_cpu_max),
@@ -513,9 +515,32 @@ fn panic(ctx: &Ctx) -> Result<(), Failure> {
     crash(ctx, "PANIC", &["Kernel panic - not syncing:"])
 }
 
+fn access_userspace(ctx: &Ctx) -> Result<(), Failure> {
+    let lines = [
+        "lkdtm: attempting bad read at",
+        "BUG: unable to handle page fault",
+        "access=kernel read, protection violation",
+    ];
+    crash_on(ctx, Boot::bios("lkdtm=ACCESS_USERSPACE").cpu("max"), &lines)
+}
+
+fn exec_userspace(ctx: &Ctx) -> Result<(), Failure> {
+    let lines = [
+        "lkdtm: attempting bad execution at",
+        "unable to execute userspace code (SMEP?)",
+        "access=kernel instruction fetch, protection violation",
+    ];
+    crash_on(ctx, Boot::bios("lkdtm=EXEC_USERSPACE").cpu("max"), &lines)
+}
+
 /// Boots with `lkdtm=<trigger>` and expects the run to fail with each of `lines`.
 fn crash(ctx: &Ctx, trigger: &str, lines: &[&str]) -> Result<(), Failure> {
-    let run = ctx.boot(&Boot::bios(&format!("lkdtm={trigger}")))?;
+    crash_on(ctx, Boot::bios(&format!("lkdtm={trigger}")), lines)
+}
+
+/// Boots as `boot` says and expects the run to fail with each of `lines`.
+fn crash_on(ctx: &Ctx, boot: Boot, lines: &[&str]) -> Result<(), Failure> {
+    let run = ctx.boot(&boot)?;
     for line in lines {
         expect_line(&run, line)?;
     }
