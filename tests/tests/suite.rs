@@ -21,6 +21,7 @@ use tests::{
 const SCENARIOS: &[Scenario] = &[
     ("boot::bios_boot_runs_every_kernel_test_to_the_summary", bios_runs_kernel_tests),
     ("boot::uefi_boot_prints_the_same_banner_as_bios", uefi_banner_matches_bios),
+    ("boot::uefi_boot_on_cpu_max_enables_smep_smap_umip", uefi_on_cpu_max),
     ("initrd::kernel_boots_with_a_packed_directory_as_ramdisk", boots_with_initrd),
     ("initrd::busybox_init_script_runs_and_powers_off", busybox_init_runs),
     ("initrd::gnu_cpio_unpacks_the_packed_directory_unchanged", cpio_tool_unpacks_initrd),
@@ -89,6 +90,14 @@ fn uefi_banner_matches_bios(ctx: &Ctx) -> Result<(), Failure> {
             format!("banner under UEFI: {u:?}\nbanner under BIOS: {b:?}"),
         )),
     }
+}
+
+/// `-cpu max` under OVMF too: the firmware and the bootloader run on the
+/// richer CPU, and the kernel turns its protections on.
+fn uefi_on_cpu_max(ctx: &Ctx) -> Result<(), Failure> {
+    let run = ctx.boot(&Boot::uefi("ktest=init::").cpu("max"))?;
+    expect_line(&run, "x86/cpu: SMEP SMAP UMIP PGE enabled")?;
+    expect_exit(&run, Exit::Success)
 }
 
 fn boots_with_initrd(ctx: &Ctx) -> Result<(), Failure> {
