@@ -18,6 +18,8 @@ pub fn lkdtm_init() {
         "PANIC" => panic!("dumptest"),
         "ACCESS_NULL" => crate::arch::traps::provoke_null_dereference(),
         "EXHAUST_STACK" => exhaust_stack_in_task(),
+        "ACCESS_USERSPACE" => access_userspace(),
+        "EXEC_USERSPACE" => exec_userspace(),
         "SOFTLOCKUP" => loop {
             core::hint::spin_loop();
         },
@@ -51,4 +53,43 @@ fn recurse(depth: u64) -> u64 {
     let buf = core::hint::black_box([depth as u8; 1024]);
     let below = recurse(depth + 1);
     below + buf[(depth % 1024) as usize] as u64
+}
+
+/// Reads a user page directly, not through uaccess: with SMAP on, an oops.
+///
+/// Linux: lkdtm_ACCESS_USERSPACE() in drivers/misc/lkdtm/perms.c
+fn access_userspace() {
+    let Some(addr) = user_page() else { return };
+    log::info!("lkdtm: attempting bad read at {addr:#x}");
+    crate::arch::traps::provoke_user_read(addr);
+    log::error!("lkdtm: FAIL: survived bad read");
+}
+
+/// Calls code on a user page: with SMEP on, an oops.
+///
+/// Linux: lkdtm_EXEC_USERSPACE() in drivers/misc/lkdtm/perms.c
+fn exec_userspace() {
+    let Some(addr) = user_page() else { return };
+    log::info!("lkdtm: attempting bad execution at {addr:#x}");
+    crate::arch::traps::provoke_user_exec(addr);
+    log::error!("lkdtm: FAIL: survived bad execution");
+}
+
+/// Gives this task (init, before it execs) an address space with one
+/// present page that holds a `ret` instruction; returns its address.
+fn user_page() -> Option<u64> {
+    use crate::mm::mmap::{MAP_ANONYMOUS, MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE};
+    let mm = crate::mm::mm_types::MmStruct::new().ok()?;
+    *crate::task::current().mm.lock() = Some(Arc::clone(&mm));
+    crate::mm::memory::switch_mm(Some(&mm));
+    let prot = PROT_READ | PROT_WRITE | PROT_EXEC;
+    let anon = crate::mm::mm_types::VmBacking::Anon;
+    let addr = crate::mm::mmap::do_mmap(&mm, 0, 4096, prot, MAP_PRIVATE | MAP_ANONYMOUS, anon);
+    match addr.and_then(|addr| crate::mm::uaccess::copy_to_user(addr, &[0xc3]).map(|()| addr)) {
+        Ok(addr) => Some(addr),
+        Err(e) => {
+            log::error!("lkdtm: cannot map a user page: {e:?}");
+            None
+        }
+    }
 }

@@ -21,15 +21,18 @@ use tests::{
 const SCENARIOS: &[Scenario] = &[
     ("boot::bios_boot_runs_every_kernel_test_to_the_summary", bios_runs_kernel_tests),
     ("boot::uefi_boot_prints_the_same_banner_as_bios", uefi_banner_matches_bios),
+    ("boot::uefi_boot_on_cpu_max_enables_smep_smap_umip", uefi_on_cpu_max),
     ("initrd::kernel_boots_with_a_packed_directory_as_ramdisk", boots_with_initrd),
     ("initrd::busybox_init_script_runs_and_powers_off", busybox_init_runs),
     ("initrd::gnu_cpio_unpacks_the_packed_directory_unchanged", cpio_tool_unpacks_initrd),
     ("lkdtm::null_dereference_is_reported_as_a_page_fault_and_fails", null_dereference),
     ("lkdtm::stack_exhaustion_is_reported_as_a_double_fault_and_fails", stack_exhaustion),
     ("lkdtm::panic_fails_the_run_with_the_panic_line", panic),
+    ("lkdtm::a_kernel_read_of_user_memory_under_smap_is_an_oops", access_userspace),
+    ("lkdtm::kernel_execution_of_a_user_page_under_smep_is_an_oops", exec_userspace),
     ("runner::hung_kernel_times_out_and_fails", hung_kernel_times_out),
     ("user::init_runs_every_program_to_its_summary", |ctx| user::record_user_tests(ctx, USER_PROGRAMS)),
-    ("protection::cpu_max_enables_smep_smap_umip_and_user_programs_pass", protection_on_cpu_max),
+    ("protection::cpu_max_enables_smep_smap_umip_and_every_user_program_passes", protection_on_cpu_max),
     ("proc::a_fork_bomb_in_its_own_group_ends_with_one_group_kill", |ctx| user::record_user_tests(ctx, &["forkbomb_kill"])),
     ("oom::the_oom_killer_ends_the_biggest_process_and_logs_it", oom_killer),
     ("init::an_exiting_init_is_reported_and_fails_the_run", init_exit_is_reported),
@@ -53,14 +56,6 @@ const USER_PROGRAMS: &[&str] = &[
     "exec", "efault", "vfork", "threads", "thread_cycles", "clone_raw", "clone_flags",
     "clone3", "exit_group", "sigaction", "stress", "pstree_check", "rust_fork", "pidfd", "exec_thread", "files", "cputime", "sigkill_latency", "pipes",
     "proc_answers", "rlimits", "elf_hostile", "exec_hostile", "mmap_edges", "elf_fuzz", "fs_edges",
-];
-
-/// Run under `-cpu max` (SMEP, SMAP, UMIP): protection.c, and programs that
-/// make the kernel read and write user memory in many ways, so that a user
-/// access outside the stac/clac of mm/uaccess.rs would fault the kernel.
-#[rustfmt::skip]
-const PROTECTION_PROGRAMS: &[&str] = &[
-    "protection", "files", "sigaction", "efault", "exec", "clone3", "threads", "cow", "pidfd",
 ];
 
 fn main() -> ExitCode {
@@ -97,6 +92,14 @@ fn uefi_banner_matches_bios(ctx: &Ctx) -> Result<(), Failure> {
             format!("banner under UEFI: {u:?}\nbanner under BIOS: {b:?}"),
         )),
     }
+}
+
+/// `-cpu max` under OVMF too: the firmware and the bootloader run on the
+/// richer CPU, and the kernel turns its protections on.
+fn uefi_on_cpu_max(ctx: &Ctx) -> Result<(), Failure> {
+    let run = ctx.boot(&Boot::uefi("ktest=init::").cpu("max"))?;
+    expect_line(&run, "x86/cpu: SMEP SMAP UMIP PGE enabled")?;
+    expect_exit(&run, Exit::Success)
 }
 
 fn boots_with_initrd(ctx: &Ctx) -> Result<(), Failure> {
@@ -523,9 +526,32 @@ fn panic(ctx: &Ctx) -> Result<(), Failure> {
     crash(ctx, "PANIC", &["Kernel panic - not syncing:"])
 }
 
+fn access_userspace(ctx: &Ctx) -> Result<(), Failure> {
+    let lines = [
+        "lkdtm: attempting bad read at",
+        "BUG: unable to handle page fault",
+        "access=kernel read, protection violation",
+    ];
+    crash_on(ctx, Boot::bios("lkdtm=ACCESS_USERSPACE").cpu("max"), &lines)
+}
+
+fn exec_userspace(ctx: &Ctx) -> Result<(), Failure> {
+    let lines = [
+        "lkdtm: attempting bad execution at",
+        "unable to execute userspace code (SMEP?)",
+        "access=kernel instruction fetch, protection violation",
+    ];
+    crash_on(ctx, Boot::bios("lkdtm=EXEC_USERSPACE").cpu("max"), &lines)
+}
+
 /// Boots with `lkdtm=<trigger>` and expects the run to fail with each of `lines`.
 fn crash(ctx: &Ctx, trigger: &str, lines: &[&str]) -> Result<(), Failure> {
-    let run = ctx.boot(&Boot::bios(&format!("lkdtm={trigger}")))?;
+    crash_on(ctx, Boot::bios(&format!("lkdtm={trigger}")), lines)
+}
+
+/// Boots as `boot` says and expects the run to fail with each of `lines`.
+fn crash_on(ctx: &Ctx, boot: Boot, lines: &[&str]) -> Result<(), Failure> {
+    let run = ctx.boot(&boot)?;
     for line in lines {
         expect_line(&run, line)?;
     }
@@ -592,7 +618,11 @@ fn sample_tree() -> std::io::Result<tempfile::TempDir> {
     Ok(root)
 }
 
+/// protection.c and every user program again under `-cpu max` (SMEP, SMAP,
+/// UMIP): any kernel access to user memory outside the stac/clac of
+/// mm/uaccess.rs would be an oops there.
 fn protection_on_cpu_max(ctx: &Ctx) -> Result<(), Failure> {
-    let run = user::record_user_tests_on(ctx, "protection", Some("max"), PROTECTION_PROGRAMS)?;
+    let programs = [USER_PROGRAMS, &["protection"]].concat();
+    let run = user::record_user_tests_on(ctx, "protection", Some("max"), &programs)?;
     expect_line(&run, "x86/cpu: SMEP SMAP UMIP PGE enabled")
 }

@@ -341,6 +341,27 @@ pub fn provoke_null_dereference() -> ! {
     panic!("read {value:#x} from address 0 without a fault");
 }
 
+/// Reads a user address without uaccess (lkdtm's ACCESS_USERSPACE): with
+/// SMAP on, the page fault is an oops; without, the read succeeds.
+pub fn provoke_user_read(addr: u64) {
+    let user = core::hint::black_box(addr) as *const u8;
+    // SAFETY: `addr` is a present user page of the current mm (lkdtm mapped
+    // it), so without SMAP the read is of valid memory; with SMAP it faults
+    // and the page-fault handler stops the kernel.
+    let value = unsafe { core::ptr::read_volatile(user) };
+    core::hint::black_box(value);
+}
+
+/// Calls a user address (lkdtm's EXEC_USERSPACE): with SMEP on, the
+/// instruction fetch is an oops; without, the `ret` there returns.
+pub fn provoke_user_exec(addr: u64) {
+    // SAFETY: `addr` is a present user page of the current mm holding a
+    // single `ret`, so without SMEP the call returns at once; with SMEP the
+    // fetch faults and the page-fault handler stops the kernel.
+    let code: extern "C" fn() = unsafe { core::mem::transmute(core::hint::black_box(addr)) };
+    code();
+}
+
 mod tests {
     use super::*;
     use crate::{kassert, ktest};
