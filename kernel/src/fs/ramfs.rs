@@ -244,7 +244,7 @@ impl FileOperations for RamFile {
         let InodeKind::MemFile(data) = &self.0.kind else {
             return Err(Errno::EBADF);
         };
-        data.lock().write(buf, pos)
+        super::shmem::shmem_write(data, buf, pos)
     }
 
     fn stat(&self) -> Kstat {

@@ -10,6 +10,7 @@
 //! end fills the gap with zeroed pages, which count against the limit. The
 //! file lives in fs/ because it needs no unsafe code.
 
+use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
 use crate::mm::PAGE_SIZE;
 use crate::mm::page_alloc::{OwnedPage, totalram_pages};
@@ -24,6 +25,48 @@ static SHMEM_USED_PAGES: AtomicUsize = AtomicUsize::new(0);
 /// Linux: shmem_default_max_blocks() in mm/shmem.c
 fn shmem_max_pages() -> usize {
     totalram_pages() / 2
+}
+
+/// How far one locked step of shmem_write() got, in bytes.
+enum Step {
+    Wrote(usize),
+    NeedPage(usize),
+    Failed(usize, Errno),
+}
+
+/// Copies `buf` into `file` at `pos`, growing it a page at a time; returns
+/// how many bytes went in, which is short only when the file could not grow
+/// further. Pages are allocated with the file's lock dropped.
+///
+/// Linux: generic_perform_write() with shmem_write_begin() in mm/shmem.c
+///
+/// # Errors
+/// `EFBIG` for a position past the tmpfs limit; `ENOSPC` past the limit,
+/// `ENOMEM` without free pages, when nothing could be written.
+pub fn shmem_write(file: &SpinLock<ShmemFile>, buf: &[u8], pos: u64) -> Result<usize, Errno> {
+    let limit = shmem_max_pages() * PAGE_SIZE;
+    let pos = usize::try_from(pos)
+        .ok()
+        .filter(|&p| p < limit || buf.is_empty())
+        .ok_or(Errno::EFBIG)?;
+    pos.checked_add(buf.len()).ok_or(Errno::EFBIG)?;
+    let mut done = 0;
+    let mut spare = None;
+    let so_far = |done, e| if done > 0 { Ok(done) } else { Err(e) };
+    while done < buf.len() {
+        match file.lock().write_step(&buf[done..], pos + done, &mut spare) {
+            Step::Wrote(n) => done += n,
+            Step::NeedPage(n) => {
+                done += n;
+                match OwnedPage::zeroed() {
+                    Ok(page) => spare = Some(page),
+                    Err(e) => return so_far(done, e),
+                }
+            }
+            Step::Failed(n, e) => return so_far(done + n, e),
+        }
+    }
+    Ok(done)
 }
 
 /// A regular file's contents.
@@ -58,10 +101,10 @@ impl ShmemFile {
         end.saturating_sub(pos)
     }
 
-    /// Adds one zeroed page at the end, charged against the tmpfs limit.
+    /// Adds `page` (zeroed) at the end, charged against the tmpfs limit.
     ///
     /// Linux: shmem_alloc_and_add_folio() / shmem_inode_acct_blocks() in mm/shmem.c
-    fn add_page(&mut self) -> Result<(), Errno> {
+    fn add_page(&mut self, page: OwnedPage) -> Result<(), Errno> {
         let used = SHMEM_USED_PAGES.fetch_add(1, Ordering::Relaxed);
         let unacct = |e| {
             SHMEM_USED_PAGES.fetch_sub(1, Ordering::Relaxed);
@@ -73,41 +116,31 @@ impl ShmemFile {
         self.pages
             .try_reserve(1)
             .map_err(|_| unacct(Errno::ENOMEM))?;
-        self.pages.push(OwnedPage::zeroed().map_err(unacct)?);
+        self.pages.push(page);
         Ok(())
     }
 
-    /// Copies `buf` in at `pos`, growing the file a page at a time; returns
-    /// how many bytes went in, which is short only when the file could not
-    /// grow further.
-    ///
-    /// Linux: generic_perform_write() with shmem_write_begin() in mm/shmem.c
-    ///
-    /// # Errors
-    /// `EFBIG` for a position past the tmpfs limit; `ENOSPC` past the
-    /// limit, `ENOMEM` without free pages, when nothing could be written.
-    pub fn write(&mut self, buf: &[u8], pos: u64) -> Result<usize, Errno> {
-        let limit = shmem_max_pages() * PAGE_SIZE;
-        let pos = usize::try_from(pos)
-            .ok()
-            .filter(|&p| p < limit || buf.is_empty())
-            .ok_or(Errno::EFBIG)?;
-        let end = pos.checked_add(buf.len()).ok_or(Errno::EFBIG)?;
+    /// Copies as much of `buf` in at `pos` as the file's pages and the one
+    /// `spare` page allow.
+    fn write_step(&mut self, buf: &[u8], pos: usize, spare: &mut Option<OwnedPage>) -> Step {
         let mut at = pos;
-        while at < end {
+        while at - pos < buf.len() {
             let (index, offset) = (at / PAGE_SIZE, at % PAGE_SIZE);
             while self.pages.len() <= index {
-                if let Err(e) = self.add_page() {
-                    return if at > pos { Ok(at - pos) } else { Err(e) };
+                let Some(page) = spare.take() else {
+                    return Step::NeedPage(at - pos);
+                };
+                if let Err(e) = self.add_page(page) {
+                    return Step::Failed(at - pos, e);
                 }
             }
-            let n = (PAGE_SIZE - offset).min(end - at);
+            let n = (PAGE_SIZE - offset).min(buf.len() - (at - pos));
             let dst = &mut self.pages[index].as_bytes_mut()[offset..offset + n];
             dst.copy_from_slice(&buf[at - pos..at - pos + n]);
             at += n;
             self.size = self.size.max(at);
         }
-        Ok(end - pos)
+        Step::Wrote(at - pos)
     }
 
     /// Drops every page (O_TRUNC).
@@ -135,9 +168,10 @@ mod tests {
     ktest! {
         fn a_write_across_pages_reads_back_and_truncate_frees_the_pages() {
             let before = nr_free_pages();
-            let mut file = ShmemFile::default();
+            let file = SpinLock::new(ShmemFile::default());
             let data = [0x5au8; 6000];
-            kassert_eq!(file.write(&data, 3000), Ok(6000));
+            kassert_eq!(shmem_write(&file, &data, 3000), Ok(6000));
+            let mut file = file.lock();
             kassert_eq!(file.size(), 9000);
             kassert_eq!(nr_free_pages(), before - 3, "three pages hold 9000 bytes");
             let mut back = [0u8; 7000];
@@ -151,10 +185,10 @@ mod tests {
     ktest! {
         fn a_write_past_the_tmpfs_limit_is_efbig_and_takes_no_page() {
             let before = nr_free_pages();
-            let mut file = ShmemFile::default();
+            let file = SpinLock::new(ShmemFile::default());
             let past = (shmem_max_pages() * PAGE_SIZE) as u64;
-            kassert_eq!(file.write(b"x", past), Err(Errno::EFBIG));
-            kassert_eq!(file.write(b"x", u64::MAX), Err(Errno::EFBIG));
+            kassert_eq!(shmem_write(&file, b"x", past), Err(Errno::EFBIG));
+            kassert_eq!(shmem_write(&file, b"x", u64::MAX), Err(Errno::EFBIG));
             kassert_eq!(nr_free_pages(), before);
         }
     }
