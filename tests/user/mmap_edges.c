@@ -174,9 +174,11 @@ static void copies_stop_at_the_hole(void)
 
 	char first[50];
 	struct iovec iov[2] = { { first, 50 }, { p + PAGE, 50 } };
-	fd = open("mmap_edges.tmp", O_RDONLY);
+	fd = open("mmap_edges.tmp", O_RDWR);
 	EXPECT_EQ("readv_from_a_file_whose_second_buffer_is_unmapped_returns_the_first_s_bytes",
 		  50, readv(fd, iov, 2));
+	EXPECT_EQ("writev_to_a_file_whose_second_buffer_is_unmapped_writes_the_first_s_bytes",
+		  50, writev(fd, iov, 2));
 	close(fd);
 	unlink("mmap_edges.tmp");
 
