@@ -250,7 +250,7 @@ pub fn pagefault_out_of_memory() {
     }
 }
 
-/// The score /proc/<pid>/oom_score shows: badness scaled to 0..=2000, 0
+/// The score `/proc/<pid>/oom_score` shows: badness scaled to 0..=2000, 0
 /// for a process that is never chosen.
 ///
 /// Linux: proc_oom_score() in fs/proc/base.c
