@@ -77,14 +77,28 @@ pub fn oom_badness(p: &TaskStruct, totalpages: usize) -> Option<i64> {
     Some(points as i64 + adj * (totalpages / 1000) as i64)
 }
 
-/// Whether `p` was chosen earlier and may still free its memory.
+/// What an earlier kill means for `p` now.
+enum VictimState {
+    /// Never chosen.
+    NotVictim,
+    /// Chosen, and may still free its memory: wait for it.
+    Pending,
+    /// Chosen too long ago: never choose it again (Linux: MMF_OOM_SKIP).
+    Skip,
+}
+
+/// Whether `p` was chosen earlier, and whether to wait for it.
 ///
 /// Linux: tsk_is_oom_victim() in include/linux/oom.h (and MMF_OOM_SKIP)
-fn oom_victim_pending(p: &TaskStruct) -> bool {
+fn oom_victim_state(p: &TaskStruct) -> VictimState {
     let since = p.signal().oom_victim_since.load(Ordering::Relaxed);
-    since != 0
-        && crate::arch::time::ktime_get_ns().saturating_sub(since) < OOM_VICTIM_WAIT_NS
-        && p.mm.lock().is_some()
+    if since == 0 {
+        VictimState::NotVictim
+    } else if crate::arch::time::ktime_get_ns().saturating_sub(since) < OOM_VICTIM_WAIT_NS {
+        VictimState::Pending
+    } else {
+        VictimState::Skip
+    }
 }
 
 /// Scans every task for the one with the highest badness.
@@ -97,12 +111,14 @@ fn select_bad_process(totalpages: usize) -> Chosen {
         if oom_unkillable_task(p) {
             continue;
         }
-        if oom_victim_pending(p) {
-            return Chosen::Abort;
-        }
         let Some(points) = oom_badness(p, totalpages) else {
             continue;
         };
+        match oom_victim_state(p) {
+            VictimState::NotVictim => {}
+            VictimState::Pending => return Chosen::Abort,
+            VictimState::Skip => continue,
+        }
         if chosen.is_none_or(|(_, best)| points > best) {
             chosen = Some((p, points));
         }
@@ -234,7 +250,7 @@ pub fn pagefault_out_of_memory() {
     }
 }
 
-/// The score /proc/<pid>/oom_score shows: badness scaled to 0..=2000, 0
+/// The score `/proc/<pid>/oom_score` shows: badness scaled to 0..=2000, 0
 /// for a process that is never chosen.
 ///
 /// Linux: proc_oom_score() in fs/proc/base.c
