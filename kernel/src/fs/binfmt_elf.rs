@@ -70,7 +70,8 @@ pub struct Elf<'a> {
 ///
 /// # Errors
 /// `ENOEXEC` when the file is not an executable we can run, `EIO` when a
-/// PT_INTERP path lies past the end of the file.
+/// PT_INTERP path lies past the end of the file, `EINVAL` when it lies past
+/// the largest file offset.
 pub fn parse(data: &[u8]) -> Result<Elf<'_>, Errno> {
     let header = data.get(..EHDR_SIZE).ok_or(Errno::ENOEXEC)?;
     if !header.starts_with(b"\x7fELF") {
@@ -97,6 +98,14 @@ pub fn parse(data: &[u8]) -> Result<Elf<'_>, Errno> {
     if let Some(ph) = phdrs.iter().find(|ph| ph.p_type == PT_INTERP) {
         if !(2..=PATH_MAX).contains(&ph.p_filesz) {
             return Err(Errno::ENOEXEC);
+        }
+        // Linux: rw_verify_area() refuses a negative file position.
+        if ph
+            .p_offset
+            .checked_add(ph.p_filesz)
+            .is_none_or(|end| end > MAX_LFS_FILESIZE)
+        {
+            return Err(Errno::EINVAL);
         }
         let path = file_range(data, ph.p_offset, ph.p_filesz).ok_or(Errno::EIO)?;
         interp = Some(path.strip_suffix(&[0]).ok_or(Errno::ENOEXEC)?);
@@ -129,7 +138,7 @@ fn page_offset(addr: u64) -> u64 {
 /// file than memory, a range that wraps or leaves user space, or
 /// file offsets past MAX_LFS_FILESIZE (Linux: EOVERFLOW); `EFAULT` for a .bss
 /// whose partial page is past the end of the file; `EEXIST` for a first
-/// segment over the stack; `ENOMEM`.
+/// segment over the stack; `ENOMEM`, also for a .bss larger than RAM.
 fn elf_map(
     mm: &MmStruct,
     file: &FileBytes,
@@ -145,6 +154,16 @@ fn elf_map(
     }
     let start = vaddr - page_offset(vaddr);
     let len = ph.p_memsz + page_offset(vaddr);
+    // Linux maps the .bss past the last file page as brk memory, which
+    // __vm_enough_memory() refuses when it is more than all of RAM.
+    let file_end = match ph.p_filesz {
+        0 => 0,
+        n => (n + page_offset(vaddr)).next_multiple_of(PAGE_SIZE as u64),
+    };
+    let bss_pages = (len.next_multiple_of(PAGE_SIZE as u64) - file_end) / PAGE_SIZE as u64;
+    if bss_pages > crate::mm::page_alloc::totalram_pages() as u64 {
+        return Err(Errno::ENOMEM);
+    }
     let backing = if ph.p_filesz == 0 {
         VmBacking::Anon
     } else {
@@ -174,7 +193,7 @@ fn file_backing(file: &FileBytes, ph: &ProgramHeader, vaddr: u64) -> Result<VmFi
         return Err(Errno::EINVAL);
     }
     let pgoff = ph.p_offset - page_offset(vaddr);
-    let len = ph.p_filesz + page_offset(vaddr);
+    let mut len = ph.p_filesz + page_offset(vaddr);
     // Linux: file_mmap_ok() refuses a file range past MAX_LFS_FILESIZE.
     if pgoff
         .checked_add(len.next_multiple_of(PAGE_SIZE as u64))
@@ -191,6 +210,11 @@ fn file_backing(file: &FileBytes, ph: &ProgramHeader, vaddr: u64) -> Result<VmFi
         && zero_start - page_offset(zero_start) >= file.len() as u64
     {
         return Err(Errno::EFAULT);
+    }
+    // padzero() cannot write to a read-only segment: its last file page
+    // keeps the file's bytes past p_filesz.
+    if ph.p_flags & PF_W == 0 {
+        len = len.next_multiple_of(PAGE_SIZE as u64);
     }
     Ok(VmFile {
         data: file.clone(),
