@@ -160,6 +160,17 @@ static void argument_limits(void)
 
 static void bad_pointers(void)
 {
+	char *ok_argv[] = { "exit0", NULL };
+	struct run_result p = run((char *)8, ok_argv, env_child);
+	EXPECT_ERRNO("a_path_at_a_bad_address_gives_efault", EFAULT, p.exec_errno ? -1 : 0, p.exec_errno);
+	p = run("", ok_argv, env_child);
+	EXPECT_ERRNO("an_empty_path_gives_enoent", ENOENT, p.exec_errno ? -1 : 0, p.exec_errno);
+	static char long_path[4097];
+	memset(long_path, 'a', 4096);
+	p = run(long_path, ok_argv, env_child);
+	EXPECT_ERRNO("a_path_of_4096_bytes_gives_enametoolong", ENAMETOOLONG, p.exec_errno ? -1 : 0,
+		     p.exec_errno);
+
 	struct run_result r = run(self, (char **)1, env_child);
 	EXPECT_ERRNO("an_argv_array_at_a_bad_address_gives_efault", EFAULT, r.exec_errno ? -1 : 0, r.exec_errno);
 	char *args[] = { "exit0", (char *)0xffff800000000000UL, NULL };
