@@ -29,6 +29,7 @@ const SCENARIOS: &[Scenario] = &[
     ("lkdtm::panic_fails_the_run_with_the_panic_line", panic),
     ("runner::hung_kernel_times_out_and_fails", hung_kernel_times_out),
     ("user::init_runs_every_program_to_its_summary", |ctx| user::record_user_tests(ctx, USER_PROGRAMS)),
+    ("fuzz::random_system_calls_neither_crash_hang_nor_leak_a_page", |ctx| user::record_user_tests_within(ctx, FUZZ, 240)),
     ("init::an_exiting_init_is_reported_and_fails_the_run", init_exit_is_reported),
     ("tour::the_guided_tour_runs_every_step_to_the_end", tour_runs),
     ("shell::busybox_ash_runs_programs_pipelines_and_substitutions", busybox_shell),
@@ -50,6 +51,10 @@ const USER_PROGRAMS: &[&str] = &[
     "exec", "efault", "vfork", "threads", "thread_cycles", "clone_raw", "clone_flags",
     "clone3", "exit_group", "sigaction", "stress", "pstree_check", "rust_fork", "pidfd", "exec_thread", "files", "cputime",
 ];
+
+/// The fuzzers in their own boot, a bounded amount: `sys_fuzz SEED N`
+/// (`make fuzz` runs any seed for as long as asked).
+const FUZZ: &[&str] = &["sys_fuzz:1:200"];
 
 fn main() -> ExitCode {
     tests::main(SCENARIOS)
