@@ -425,7 +425,12 @@ static void disarm(u64 nr, u64 a[6])
 		if (p == -1 || p == 1 || p == env.fuzzer || p == -env.fuzzer ||
 		    p == env.fuzzer_pgid || p == -env.fuzzer_pgid)
 			a[i] = env.self;
+
 	}
+	/* This kernel negates the pid of kill() and wait4() unchecked, a
+	 * panic with overflow checks on (Linux: ESRCH). */
+	if (!env.host && (int)a[0] == INT32_MIN && (nr == SYS_kill || nr == SYS_wait4))
+		a[0] = env.self;
 	/* F_SETOWN names a process to get SIGIO. */
 	if (nr == SYS_fcntl && ((int)a[1] == F_SETOWN || (int)a[1] == 15 /* F_SETOWN_EX */))
 		a[2] = env.self;
