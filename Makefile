@@ -2,7 +2,13 @@
 #             guided tour runs as /init, then a busybox shell. INITRAMFS=dir
 #             boots another initramfs, ARGS="..." passes runner flags, e.g.
 #             make run ARGS="--uefi --append ktest"; Ctrl-A x quits.
-# make test   the whole suite: in-kernel tests and boot scenarios.
+# make test   the lint gate (make lint), then the whole suite: in-kernel
+#             tests and boot scenarios.
+# make lint   clippy with warnings denied on every crate, rustdoc, rustfmt --check.
+# make fuzz   the system-call fuzzer for as long as asked: SEED=s (default: the
+#             time) N=batches (default 1000); fails with the seed and batch
+#             of a panic, hang, leaked page or surviving process. FIRST=k N=1
+#             V=v replays batch k alone, printing each call (scripts/fuzz.sh).
 # make bench  the kernel micro-benchmarks, then the user-space benchmark.
 # make trace  run the tour with the lifecycle timeline on; writes lifecycle.trace.json
 #             (for ui.perfetto.dev) and lifecycle.trace.svg (a picture of it).
@@ -21,7 +27,7 @@ RUN_ARGS = --initrd $(INITRAMFS) $(ARGS)
 # CARGO_TARGET_DIR set, that nested cargo waits forever on the outer one's lock.
 unexport CARGO_TARGET_DIR
 
-.PHONY: setup run test bench trace gdb $(TOUR)
+.PHONY: setup run test lint fuzz bench trace gdb $(TOUR)
 
 setup:
 	@scripts/setup.sh
@@ -32,8 +38,25 @@ $(TOUR): setup
 run: setup $(if $(filter $(TOUR),$(INITRAMFS)),$(TOUR))
 	$(RUNNER) $(RUN_ARGS)
 
-test: setup
+test: setup lint
 	$(CARGO) test -p tests --release
+
+# The kernel has its own invocation: its target is forced in its manifest.
+lint: setup
+	$(CARGO) clippy -q -p kernel --release -- -D warnings
+	$(CARGO) clippy -q -p boot -p tests --release --all-targets -- -D warnings
+	cd tests/user/rust && CARGO_TARGET_DIR=../../../target/user-rust \
+		$(CARGO) clippy -q --release -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc -q -p kernel --no-deps
+	$(CARGO) fmt --all --check
+	cd tests/user/rust && $(CARGO) fmt --check
+
+SEED ?= $(shell date +%s)
+N ?= 1000
+FIRST ?= 0
+V ?=
+fuzz: setup
+	scripts/fuzz.sh $(SEED) $(N) $(FIRST) $(V)
 
 bench: setup $(TOUR)
 	$(RUNNER) --append bench --timeout 600

@@ -115,40 +115,44 @@ pub fn add_busybox(root: &Path) -> io::Result<PathBuf> {
 }
 
 /// Builds all of `tests/user/`, runs each of `programs` on the host, then boots
-/// with `init=/bin/init <programs>`. Records `user::<program>::passes_on_host_linux`
-/// per program and `user::<program>::<check>` per check line from the kernel
-/// run, plus `user::<program>::exits_with_status_0` when a program failed in
-/// the kernel without a failed check to show for it (a crash).
+/// with `init=/bin/init <programs>`. A program may carry arguments after
+/// colons, as init takes them (`sys_fuzz:1:200` runs `sys_fuzz 1 200`).
+/// Records `user::<program>::passes_on_host_linux` per program and
+/// `user::<program>::<check>` per check line from the kernel run, plus
+/// `user::<program>::exits_with_status_0` when a program failed in the kernel
+/// without a failed check to show for it (a crash).
 ///
 /// # Errors
 /// A program did not build, or init did not reach its summary and power off.
 pub fn record_user_tests(ctx: &Ctx, programs: &[&str]) -> Result<(), Failure> {
-    record_user_tests_on(ctx, "user", None, programs).map(drop)
+    record_user_tests_on(ctx, "user", programs, |boot| boot).map(drop)
 }
 
-/// [`record_user_tests`] on QEMU's CPU model `cpu` (`None`: its default),
-/// naming the tests `<prefix>::<program>::...`; returns the kernel run.
+/// [`record_user_tests`] with the boot adjusted by `configure` (a CPU model,
+/// a longer timeout), naming the tests `<prefix>::<program>::...`; returns
+/// the kernel run, for scenarios that also check the kernel's own lines.
 ///
 /// # Errors
 /// As for [`record_user_tests`].
 pub fn record_user_tests_on(
     ctx: &Ctx,
     prefix: &str,
-    cpu: Option<&str>,
     programs: &[&str],
+    configure: impl FnOnce(Boot) -> Boot,
 ) -> Result<Arc<Outcome>, Failure> {
     let root = initramfs_all()?;
-    for program in programs {
-        let result = on_host(&root.path().join("bin").join(program));
-        ctx.record(format!("{prefix}::{program}::passes_on_host_linux"), result);
+    let names: Vec<&str> = programs
+        .iter()
+        .map(|p| p.split(':').next().unwrap_or(p))
+        .collect();
+    for (program, name) in programs.iter().zip(&names) {
+        let args: Vec<&str> = program.split(':').skip(1).collect();
+        let result = on_host(&root.path().join("bin").join(name), &args);
+        ctx.record(format!("{prefix}::{name}::passes_on_host_linux"), result);
     }
     let cmdline = format!("init=/bin/init {}", programs.join(" "));
-    let mut boot = Boot::bios(&cmdline).initrd(root.path());
-    if let Some(model) = cpu {
-        boot = boot.cpu(model);
-    }
-    let run = ctx.boot(&boot)?;
-    record_kernel_run(ctx, &run, prefix, programs);
+    let run = ctx.boot(&configure(Boot::bios(&cmdline).initrd(root.path())))?;
+    record_kernel_run(ctx, &run, prefix, &names);
     let summary = run
         .lines()
         .filter_map(|l| l.strip_prefix("user: "))
@@ -194,11 +198,12 @@ fn record_kernel_run(ctx: &Ctx, run: &Arc<Outcome>, prefix: &str, programs: &[&s
 }
 
 /// Runs one program on the host: it must exit 0 with no failed check.
-fn on_host(program: &Path) -> Result<(), Failure> {
+fn on_host(program: &Path, args: &[&str]) -> Result<(), Failure> {
     let dir = tempfile::tempdir()?;
     let out = Command::new("timeout")
         .arg("60")
         .arg(program)
+        .args(args)
         .current_dir(dir.path())
         .output()?;
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -35,6 +35,7 @@ const SCENARIOS: &[Scenario] = &[
     ("protection::cpu_max_enables_smep_smap_umip_and_every_user_program_passes", protection_on_cpu_max),
     ("proc::a_fork_bomb_in_its_own_group_ends_with_one_group_kill", |ctx| user::record_user_tests(ctx, &["forkbomb_kill"])),
     ("oom::the_oom_killer_ends_the_biggest_process_and_logs_it", oom_killer),
+    ("fuzz::random_system_calls_neither_crash_hang_nor_leak_a_page", |ctx| user::record_user_tests_on(ctx, "user", FUZZ, |boot| boot.timeout(240)).map(drop)),
     ("init::an_exiting_init_is_reported_and_fails_the_run", init_exit_is_reported),
     ("tour::the_guided_tour_runs_every_step_to_the_end", tour_runs),
     ("shell::busybox_ash_runs_programs_pipelines_and_substitutions", busybox_shell),
@@ -58,6 +59,10 @@ const USER_PROGRAMS: &[&str] = &[
     "proc_answers", "rlimits", "elf_hostile", "exec_hostile", "mmap_edges", "elf_fuzz", "fs_edges",
 ];
 
+/// The fuzzers in their own boot, a bounded amount: `sys_fuzz SEED N`
+/// (`make fuzz` runs any seed for as long as asked).
+const FUZZ: &[&str] = &["sys_fuzz:1:200"];
+
 fn main() -> ExitCode {
     tests::main(SCENARIOS)
 }
@@ -67,7 +72,7 @@ const BANNER: &str = "Booting lifecycle";
 /// tests/user/oom.c exhausts memory, so it gets a boot of its own; the
 /// kernel must log each kill in Linux's words.
 fn oom_killer(ctx: &Ctx) -> Result<(), Failure> {
-    let run = user::record_user_tests_on(ctx, "user", None, &["oom"])?;
+    let run = user::record_user_tests_on(ctx, "user", &["oom"], |boot| boot)?;
     expect_line(&run, "Out of memory: Killed process")
 }
 
@@ -623,6 +628,6 @@ fn sample_tree() -> std::io::Result<tempfile::TempDir> {
 /// mm/uaccess.rs would be an oops there.
 fn protection_on_cpu_max(ctx: &Ctx) -> Result<(), Failure> {
     let programs = [USER_PROGRAMS, &["protection"]].concat();
-    let run = user::record_user_tests_on(ctx, "protection", Some("max"), &programs)?;
+    let run = user::record_user_tests_on(ctx, "protection", &programs, |boot| boot.cpu("max"))?;
     expect_line(&run, "x86/cpu: SMEP SMAP UMIP PGE enabled")
 }

@@ -1,10 +1,13 @@
 /*
  * init: a minimal pid 1 that runs test programs one after another.
  *
- *     init=/bin/init fork_basic cow ...   (kernel command line)
+ *     init=/bin/init fork_basic cow sys_fuzz:7:100 ...   (kernel command line)
  *
  * For each name it runs <dir>/<name>, where <dir> is the directory init
- * itself was started from (/bin in the initramfs), and waits for it while
+ * itself was started from (/bin in the initramfs); a name with colons
+ * passes the words after them as arguments (sys_fuzz:7:100 runs
+ * `sys_fuzz 7 100`, since the command line splits at spaces). It waits
+ * for each program while
  * reaping any orphan it adopts on the way. Then it collects stragglers for
  * up to 2 s, prints a summary and powers the machine off: the harness
  * judges the run by the printed lines, not by the exit status.
@@ -66,18 +69,24 @@ static int wait_for(pid_t pid)
 	}
 }
 
-/* Runs one program; returns 1 if it exited with status 0. */
-static int run(const char *dir, const char *name, char **envp)
+/* Runs one program, `name` or `name:arg:arg...`; returns 1 if it exited
+ * with status 0. */
+static int run(const char *dir, char *spec, char **envp)
 {
-	char path[256];
+	char *argv[16], path[256];
+	int argc = 0;
+	for (char *word = strtok(spec, ":"); word && argc < 15; word = strtok(NULL, ":"))
+		argv[argc++] = word;
+	argv[argc] = NULL;
+	const char *name = argc > 0 ? argv[0] : "";
 	snprintf(path, sizeof path, "%s/%s", dir, name);
+	argv[0] = path;
 	pid_t pid = fork();
 	if (pid < 0) {
 		say("user: %s: fork failed: %s\n", name, strerror(errno));
 		return 0;
 	}
 	if (pid == 0) {
-		char *argv[] = { path, NULL };
 		execve(path, argv, envp);
 		say("user: %s: execve failed: %s\n", path, strerror(errno));
 		_exit(127);

@@ -12,7 +12,9 @@ struct Stdout;
 
 impl Write for Stdout {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        sys::write(1, s.as_bytes()).map(|_| ()).map_err(|_| fmt::Error)
+        sys::write(1, s.as_bytes())
+            .map(|_| ())
+            .map_err(|_| fmt::Error)
     }
 }
 
@@ -33,12 +35,28 @@ fn main() -> i32 {
             sys::exit(if sys::getppid() == me { 42 } else { 1 })
         }
         Ok(child) => {
-            check("fork_returns_the_childs_pid_in_the_parent", child > 0 && child != me, &mut failures);
+            check(
+                "fork_returns_the_childs_pid_in_the_parent",
+                child > 0 && child != me,
+                &mut failures,
+            );
             let waited = sys::wait4(child);
-            check("wait4_returns_the_child", waited.map(|w| w.0) == Ok(child), &mut failures);
+            check(
+                "wait4_returns_the_child",
+                waited.map(|w| w.0) == Ok(child),
+                &mut failures,
+            );
             let status = waited.map_or(-1, |w| w.1);
-            check("the_child_saw_us_as_its_parent_and_exited_42", status == 42 << 8, &mut failures);
-            check("a_second_wait4_fails_with_echild", sys::wait4(child) == Err(sys::Errno(10)), &mut failures);
+            check(
+                "the_child_saw_us_as_its_parent_and_exited_42",
+                status == 42 << 8,
+                &mut failures,
+            );
+            check(
+                "a_second_wait4_fails_with_echild",
+                sys::wait4(child) == Err(sys::Errno(10)),
+                &mut failures,
+            );
         }
         Err(_) => check("fork_succeeds", false, &mut failures),
     }

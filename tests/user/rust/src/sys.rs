@@ -19,7 +19,11 @@ pub mod nr {
 pub struct Errno(pub isize);
 
 fn check(ret: isize) -> Result<usize, Errno> {
-    if (-4095..0).contains(&ret) { Err(Errno(-ret)) } else { Ok(ret as usize) }
+    if (-4095..0).contains(&ret) {
+        Err(Errno(-ret))
+    } else {
+        Ok(ret as usize)
+    }
 }
 
 /// # Safety
