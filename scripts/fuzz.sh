@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Boots the kernel with the system-call fuzzer (tests/user/sys_fuzz.c) as
-# often as it takes to run N batches of SEED, CHUNK batches per boot:
+# often as it takes to run N batches of SEED, CHUNK batches per boot; each
+# boot then runs as many cases of the malformed-ELF generator
+# (tests/user/elf_fuzz.c) with a seed of its own, printed with the result:
 #
 #     scripts/fuzz.sh [SEED [N [FIRST [v]]]]   (make fuzz SEED=... N=... FIRST=... V=v)
 #
@@ -23,7 +25,7 @@ stall=${STALL:-60}
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 mkdir "$root/bin"
-for program in init sys_fuzz; do
+for program in init sys_fuzz elf_fuzz; do
     musl-gcc -static -O2 -Wall -Werror -pthread -o "$root/bin/$program" "tests/user/$program.c"
 done
 cargo build -q -p boot --release
@@ -32,7 +34,8 @@ echo "fuzz: seed $seed, batches $start to $((start + n - 1)), $chunk per boot"
 # Boots once with `init=/bin/init $1`; fails with a reason unless init
 # reported every program passed and the kernel powered off.
 boot_once() {
-    local log=$root/console.log size=-1 quiet=0
+    local log=$root/console.log size=-1 quiet=0 want
+    want=$(wc -w <<<"$1")
     setsid target/release/boot --initrd "$root" --append "init=/bin/init $1" >"$log" 2>&1 &
     local runner=$!
     while kill -0 "$runner" 2>/dev/null; do
@@ -55,7 +58,7 @@ boot_once() {
         reason=$(grep -a -m1 "Kernel panic\|^EXCEPTION" "$log")
     elif grep -aq "^test .* FAILED" "$log"; then
         reason=$(grep -a -A1 "^test .* FAILED" "$log" | tr -s ' \n' ' ')
-    elif ((status != 0)) || ! grep -aq "user: 1 passed, 0 failed" "$log"; then
+    elif ((status != 0)) || ! grep -aq "user: $want passed, 0 failed" "$log"; then
         reason="the boot ended badly: $(tail -n 3 "$log" | tr -s ' \n' ' ')"
     else
         return 0
@@ -66,14 +69,21 @@ boot_once() {
 first=$start
 while ((first < start + n)); do
     count=$((start + n - first < chunk ? start + n - first : chunk))
-    if ! boot_once "sys_fuzz:$seed:$count:$first$verbose"; then
-        batch=$(grep -a "^sys_fuzz: seed $seed batch" "$root/console.log" | tail -n 1)
+    # The ELF cases of this boot: a seed of their own, none when replaying.
+    elf_seed=$((seed * 1000 + first / chunk))
+    programs="sys_fuzz:$seed:$count:$first$verbose"
+    [[ -n $verbose ]] || programs+=" elf_fuzz:$elf_seed:$count"
+    if ! boot_once "$programs"; then
+        last=$(grep -a "^sys_fuzz: seed $seed batch\|^elf_fuzz: seed $elf_seed case" "$root/console.log" | tail -n 1)
         tail -n 30 "$root/console.log"
-        echo "fuzz: FAILED at ${batch#sys_fuzz: }: $reason"
-        echo "fuzz: replay it alone, each call printed: make fuzz SEED=$seed FIRST=${batch##* } N=1 V=v"
+        echo "fuzz: FAILED at ${last}: $reason"
+        case $last in
+        elf_fuzz*) echo "fuzz: replay it: boot with init=/bin/init elf_fuzz:$elf_seed:$((${last##* } + 1)) (cases 0 to ${last##* })" ;;
+        *) echo "fuzz: replay it alone, each call printed: make fuzz SEED=$seed FIRST=${last##* } N=1 V=v" ;;
+        esac
         exit 1
     fi
-    grep -a "^sys_fuzz: seed $seed:" "$root/console.log" || true
+    grep -a "^sys_fuzz: seed $seed:\|^elf_fuzz: seed $elf_seed," "$root/console.log" || true
     first=$((first + count))
 done
-echo "fuzz: seed $seed: $n batches, no panic, hang or leak"
+echo "fuzz: seed $seed: $n batches and as many ELF cases, no panic, hang or leak"

@@ -12,6 +12,23 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* A file sent to itself: from *offset, appended at the file's own position. */
+static void check_sendfile_to_itself(void)
+{
+	int fd = open("/tmp/files_sendfile_self", O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || write(fd, "abcdef", 6) != 6) {
+		check_fail("sendfile_to_itself_setup", "open or write failed");
+		return;
+	}
+	off_t off = 0;
+	EXPECT_EQ("sendfile_from_a_file_to_itself_copies", 3, sendfile(fd, fd, &off, 3));
+	char buf[16] = { 0 };
+	pread(fd, buf, sizeof buf - 1, 0);
+	CHECK("sendfile_to_itself_appends_at_the_file_position", strcmp(buf, "abcdefabc") == 0);
+	close(fd);
+	unlink("/tmp/files_sendfile_self");
+}
+
 /* sendfile copies file to pipe in the kernel, from the file offset or from *offset. */
 static void check_sendfile(const char *path)
 {
@@ -38,6 +55,7 @@ static void check_sendfile(const char *path)
 	close(in);
 	close(p[0]);
 	close(p[1]);
+	check_sendfile_to_itself();
 }
 
 int main(void)

@@ -377,7 +377,7 @@ static u64 clone_args(void)
 	if (below(4) == 0)
 		return bad_pointer();
 	u64 *a = (u64 *)(env.rw + 11 * PAGE);
-	u64 exit_signal = below(2) ? SIGCHLD : 0; /* as for clone, in disarm() */
+	u64 exit_signal = below(2) ? SIGCHLD : sig();
 	u64 v[11] = { flags(), buffer(), buffer(), buffer(), exit_signal,
 		      below(2) ? 0 : address(), below(2) ? 0 : length(), below(2) ? 0 : next(),
 		      below(2) ? 0 : buffer(), below(2) ? 0 : below(4), below(4) ? 0 : next() };
@@ -429,20 +429,11 @@ static void disarm(u64 nr, u64 a[6])
 			a[i] = env.self;
 
 	}
-	/* This kernel negates the pid of kill() and wait4() unchecked, a
-	 * panic with overflow checks on (Linux: ESRCH). */
-	if (!env.host && (int)a[0] == INT32_MIN && (nr == SYS_kill || nr == SYS_wait4))
-		a[0] = env.self;
 	/* F_SETOWN names a process to get SIGIO. */
 	if (nr == SYS_fcntl && ((int)a[1] == F_SETOWN || (int)a[1] == 15 /* F_SETOWN_EX */))
 		a[2] = env.self;
-	/* A clone child's own exit signal reaches the fuzzer when it is
-	 * adopted or made with CLONE_PARENT; Linux sends SIGCHLD then
-	 * (reparent_leader(), copy_process()), this kernel the child's own. */
-	if (nr == SYS_clone && (a[0] & 0xff) != 0)
-		a[0] = (a[0] & ~0xffULL) | SIGCHLD;
-	/* This kernel lets unlink("/proc") succeed (Linux: EISDIR), and the
-	 * fuzzer needs /proc and /bin: removals stay in its own directory. */
+	/* The fuzzer needs /proc and the programs in /bin, which root may
+	 * remove on Linux too: removals stay in its own directory. */
 	int removes = nr == SYS_unlink || nr == SYS_rmdir || nr == SYS_unlinkat;
 	for (size_t i = 0; removes && i < sizeof guest_paths / sizeof guest_paths[0]; i++)
 		for (int k = 0; k < 2; k++)

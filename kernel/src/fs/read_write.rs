@@ -248,7 +248,9 @@ pub fn sys_sendfile(out_fd: i32, in_fd: i32, offset: u64, count: u64) -> SysResu
 ///
 /// Linux: do_splice_direct() in fs/splice.c
 fn splice_direct(input: &File, mut pos: u64, output: &File, count: u64) -> SysResult {
-    let (in_flags, out_flags) = (*input.f_flags.lock(), *output.f_flags.lock());
+    // One at a time: input and output may be the same file, and so the same lock.
+    let in_flags = *input.f_flags.lock();
+    let out_flags = *output.f_flags.lock();
     let mut chunk = bounce_buffer((count as usize).min(CHUNK))?;
     let mut done = 0;
     while done < count {
