@@ -483,7 +483,10 @@ fn proc_sys_init(proc: &Inode) {
         ("max_map_count", max_map_count as fn() -> String),
         ("mmap_min_addr", mmap_min_addr),
     ] {
-        let _ = vm.link(name.as_bytes(), Inode::new(InodeKind::Proc(generate), 0o444));
+        let _ = vm.link(
+            name.as_bytes(),
+            Inode::new(InodeKind::Proc(generate), 0o444),
+        );
     }
     let _ = sys.link(b"vm", vm);
     let _ = proc.link(b"sys", sys);
