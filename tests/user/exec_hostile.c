@@ -198,6 +198,14 @@ static void bytes_not_text(void)
 	char *cmd[] = { self, "cmdline", "\xff", "two words", "", NULL };
 	CHECK("proc_self_cmdline_gives_the_argument_bytes_back", exited(run(self, cmd, env_child), 0));
 
+	char odd[160], text[300];
+	snprintf(odd, sizeof odd, "%s/name\xff\xfe", dir);
+	int len = snprintf(text, sizeof text, "#!%s exit7\n", self);
+	write_exec_file(odd, text, len);
+	char *odd_args[] = { odd, NULL };
+	CHECK("a_file_whose_name_is_not_utf8_execs", exited(run(odd, odd_args, env_child), 7));
+	unlink(odd);
+
 	r = run(self, NULL, env_child);
 	n = child_wrote(got, sizeof got);
 	CHECK("an_empty_argv_arrives_as_one_empty_argument",

@@ -376,13 +376,9 @@ fn open_exec(filename: &[u8]) -> Result<FileBytes, Errno> {
         .as_ref()
         .map(|fs| fs.pwd.lock().clone())
         .unwrap_or_else(|| "/".into());
-    // No name in the ramfs is anything but UTF-8. An empty name (from a
-    // `#!` line) is the starting directory, as in Linux's lookup.
-    let filename = match core::str::from_utf8(filename) {
-        Ok("") => ".",
-        Ok(name) => name,
-        Err(_) => return Err(Errno::ENOENT),
-    };
+    // An empty name (from a `#!` line) is the starting directory, as in
+    // Linux's lookup.
+    let filename: &[u8] = if filename.is_empty() { b"." } else { filename };
     let inode = path_lookup(&cwd, filename, true)?;
     if !matches!(inode.kind, InodeKind::File(_) | InodeKind::MemFile(_)) || inode.mode & 0o111 == 0
     {

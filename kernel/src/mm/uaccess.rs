@@ -15,8 +15,6 @@
 use super::mm_types::TASK_SIZE;
 use crate::arch::entry::calling::PtRegs;
 use crate::errno::Errno;
-use alloc::string::String;
-use alloc::vec::Vec;
 
 // With SMAP on, the copy opens user memory with `stac` and closes it with
 // `clac` on both ways out: the normal end and the fixup after a fault, which
@@ -176,30 +174,4 @@ pub fn put_user<T: Pod>(addr: u64, value: T) -> Result<(), Errno> {
 /// `EFAULT` for a bad address.
 pub fn copy_struct_to_user<T: Pod>(addr: u64, value: &T) -> Result<(), Errno> {
     put_user(addr, *value)
-}
-
-/// Copies a NUL-terminated string of at most `max` bytes from user memory.
-///
-/// Linux: strncpy_from_user() in lib/strncpy_from_user.c
-///
-/// # Errors
-/// `EFAULT` for a bad address, `ENAMETOOLONG` with no NUL within `max`
-/// bytes, `EINVAL` if the bytes are not UTF-8.
-pub fn strncpy_from_user(addr: u64, max: usize) -> Result<String, Errno> {
-    let mut bytes = Vec::new();
-    let mut chunk = [0u8; 64];
-    while bytes.len() < max {
-        let at = addr + bytes.len() as u64;
-        let n = chunk
-            .len()
-            .min(max - bytes.len())
-            .min((4096 - (at % 4096)) as usize);
-        copy_from_user(&mut chunk[..n], at)?;
-        if let Some(nul) = chunk[..n].iter().position(|&b| b == 0) {
-            bytes.extend_from_slice(&chunk[..nul]);
-            return String::from_utf8(bytes).map_err(|_| Errno::EINVAL);
-        }
-        bytes.extend_from_slice(&chunk[..n]);
-    }
-    Err(Errno::ENAMETOOLONG)
 }
