@@ -11,6 +11,7 @@
 
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -323,6 +324,64 @@ static void oom_score_adj_minus_1000_protects(long total)
 	close(ready[1]);
 }
 
+/* A pipe that needs a page when none is free gets one through the OOM
+ * killer, as every allocation a process causes does on Linux: the process
+ * holding the most memory is killed, and the writer is never refused. */
+static void a_pipe_write_with_no_memory_kills_the_biggest_process(long total)
+{
+	int ready[2];
+	if (pipe(ready) != 0) {
+		check_fail("a_pipe_writer_that_finds_no_free_page_is_not_refused", "pipe: %s", strerror(errno));
+		return;
+	}
+	pid_t holder = fork();
+	if (holder == 0) {
+		touch(total / 2);
+		if (write(ready[1], "x", 1) != 1)
+			_exit(3);
+		for (;;)
+			pause();
+	}
+	char c;
+	if (read(ready[0], &c, 1) != 1)
+		c = 0;
+	close(ready[0]);
+	close(ready[1]);
+	pid_t writer = fork();
+	if (writer == 0) {
+		/* Only the read ends stay open: one descriptor per full pipe. */
+		struct rlimit nofile = { 4096, 4096 };
+		static char buf[64 * 1024];
+		memset(buf, 'p', sizeof buf);
+		if (setrlimit(RLIMIT_NOFILE, &nofile) != 0)
+			_exit(5);
+		for (long i = 0; i < total * 3 / 4 / (long)sizeof buf; i++) {
+			int p[2];
+			if (pipe(p) != 0)
+				_exit(3);
+			if (write(p[1], buf, sizeof buf) != (ssize_t)sizeof buf)
+				_exit(4);
+			close(p[1]);
+		}
+		_exit(0);
+	}
+	int status = wait_until(writer, DEADLINE_MS);
+	if (exited_with(status, 0))
+		check_ok("a_pipe_writer_that_finds_no_free_page_is_not_refused");
+	else
+		check_fail("a_pipe_writer_that_finds_no_free_page_is_not_refused", "wait status %#x", status);
+	int holder_status = -1;
+	if (waitpid(holder, &holder_status, WNOHANG) != holder) {
+		kill(holder, SIGKILL);
+		waitpid(holder, NULL, 0);
+	}
+	if (c == 'x' && killed_by(holder_status, SIGKILL))
+		check_ok("the_biggest_process_is_killed_to_make_room_for_the_pipe");
+	else
+		check_fail("the_biggest_process_is_killed_to_make_room_for_the_pipe",
+			   "holder ready %d, wait status %#x", c == 'x', holder_status);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "print-adj") == 0)
@@ -337,6 +396,8 @@ int main(int argc, char **argv)
 		check_skip("a_process_filling_memory_through_system_calls_is_killed_with_sigkill", why);
 		check_skip("cow_write_with_no_memory_ends_with_one_process_killed", why);
 		check_skip("the_hog_beside_a_protected_process_is_killed", why);
+		check_skip("a_pipe_writer_that_finds_no_free_page_is_not_refused", why);
+		check_skip("the_biggest_process_is_killed_to_make_room_for_the_pipe", why);
 		return check_end();
 	}
 	long total = proc_number("/proc/meminfo", "MemTotal:") * 1024;
@@ -344,5 +405,6 @@ int main(int argc, char **argv)
 	a_hog_filling_memory_through_system_calls_is_killed();
 	cow_write_with_no_memory_ends(total);
 	oom_score_adj_minus_1000_protects(total);
+	a_pipe_write_with_no_memory_kills_the_biggest_process(total);
 	return check_end();
 }

@@ -1,6 +1,7 @@
-//! The OOM killer: when a page fault finds no free page, pick the process
-//! whose death frees the most memory, kill it, and let the faulting task
-//! retry once the victim has let go of its pages.
+//! The OOM killer: when a page fault, or a pipe or file that a process
+//! writes, finds no free page, pick the process whose death frees the most
+//! memory, kill it, and let the faulting task retry once the victim has let
+//! go of its pages.
 //!
 //! ```text
 //!  fault: no page ─> out_of_memory ─┬─ a victim is still exiting ──> wait a tick, retry
@@ -240,9 +241,10 @@ pub fn out_of_memory() {
 /// victim a tick to exit before the fault is retried.
 ///
 /// Linux: pagefault_out_of_memory() in mm/oom_kill.c
-/// Differs: our page allocator does not call the OOM killer itself (Linux:
-/// __alloc_pages_may_oom()), so the fault path does, and waits one tick
-/// as out_of_memory() does in Linux after a kill.
+/// Differs: the page allocator calls the OOM killer itself only for pages
+/// a process's data lives in (pipe buffers, file pages); a fault's pages
+/// come here instead, and the fault waits one tick as Linux's allocator
+/// does after a kill.
 pub fn pagefault_out_of_memory() {
     out_of_memory();
     if !fatal_signal_pending(&crate::task::current()) {

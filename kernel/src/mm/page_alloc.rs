@@ -175,6 +175,34 @@ pub fn alloc_page() -> Result<PhysFrame<Size4KiB>, Errno> {
     Ok(pfn_to_frame(pfn))
 }
 
+/// Allocates a page for data a process asked the kernel to hold (a pipe
+/// buffer, a file page): when none is free, the OOM killer makes room and
+/// the allocation is tried again, so the caller fails only once it is being
+/// killed itself.
+///
+/// Linux: __alloc_pages_slowpath() / __alloc_pages_may_oom() in mm/page_alloc.c
+///
+/// # Errors
+/// `ENOMEM` when the caller has a fatal signal pending, or when the
+/// allocation failed with pages still free (fault injection).
+fn alloc_page_may_oom() -> Result<PhysFrame<Size4KiB>, Errno> {
+    loop {
+        match alloc_page() {
+            Ok(frame) => return Ok(frame),
+            Err(e)
+                if nr_free_pages() > 0
+                    || crate::signal::fatal_signal_pending(&crate::task::current()) =>
+            {
+                return Err(e);
+            }
+            Err(_) => {
+                super::oom_kill::out_of_memory();
+                crate::time::schedule_timeout_killable_tick();
+            }
+        }
+    }
+}
+
 /// Allocates one page filled with zeroes.
 ///
 /// Linux: get_zeroed_page() in mm/page_alloc.c
@@ -245,19 +273,22 @@ pub struct OwnedPage(PhysFrame<Size4KiB>);
 
 impl OwnedPage {
     /// Allocates a page; its contents are whatever the last user left.
+    /// With no page free, the OOM killer makes room first.
     ///
     /// # Errors
-    /// `ENOMEM` when no page is free.
+    /// `ENOMEM` when the caller is being killed.
     pub fn alloc() -> Result<OwnedPage, Errno> {
-        alloc_page().map(OwnedPage)
+        alloc_page_may_oom().map(OwnedPage)
     }
 
-    /// Allocates a page filled with zeroes.
+    /// Allocates a page filled with zeroes, as [`OwnedPage::alloc`].
     ///
     /// # Errors
-    /// `ENOMEM` when no page is free.
+    /// `ENOMEM` when the caller is being killed.
     pub fn zeroed() -> Result<OwnedPage, Errno> {
-        get_zeroed_page().map(OwnedPage)
+        let frame = alloc_page_may_oom()?;
+        clear_page(frame);
+        Ok(OwnedPage(frame))
     }
 
     /// The page's bytes.
