@@ -212,10 +212,12 @@ fn pick_next_task(rq: &mut SpinLockGuard<'_, RunQueue>, prev: &Arc<TaskStruct>) 
     rq.queue.pop_front().unwrap_or(idle)
 }
 
-/// A sleeper in TASK_INTERRUPTIBLE with a signal pending must not sleep.
+/// Whether a task about to sleep in `state` has a signal pending that
+/// `state` lets in: any signal for TASK_INTERRUPTIBLE, SIGKILL for
+/// TASK_KILLABLE. Such a task must not sleep.
 ///
 /// Linux: signal_pending_state() in include/linux/sched/signal.h
-fn signal_pending_state(state: u32, p: &TaskStruct) -> bool {
+pub fn signal_pending_state(state: u32, p: &TaskStruct) -> bool {
     if state & TASK_INTERRUPTIBLE != 0 {
         return crate::signal::signal_pending(p);
     }

@@ -86,19 +86,8 @@ impl WaitQueueHead {
     ///
     /// # Errors
     /// `EINTR` when SIGKILL is pending (Linux: -ERESTARTSYS).
-    pub fn wait_event_killable(&self, mut condition: impl FnMut() -> bool) -> Result<(), Errno> {
-        let result = loop {
-            self.prepare_to_wait(crate::task::TASK_KILLABLE);
-            if condition() {
-                break Ok(());
-            }
-            if crate::signal::fatal_signal_pending(&current()) {
-                break Err(Errno::EINTR);
-            }
-            schedule();
-        };
-        self.finish_wait();
-        result
+    pub fn wait_event_killable(&self, condition: impl FnMut() -> bool) -> Result<(), Errno> {
+        self.wait_event_state(crate::task::TASK_KILLABLE, condition)
     }
 
     /// Sleeps until `condition` holds or a signal arrives.
@@ -108,16 +97,25 @@ impl WaitQueueHead {
     /// # Errors
     /// `EINTR` when a signal is pending (Linux returns -ERESTARTSYS, which
     /// user space sees as EINTR when the call is not restarted).
-    pub fn wait_event_interruptible(
+    pub fn wait_event_interruptible(&self, condition: impl FnMut() -> bool) -> Result<(), Errno> {
+        self.wait_event_state(TASK_INTERRUPTIBLE, condition)
+    }
+
+    /// Sleeps in `state` until `condition` holds, or until a signal that
+    /// `state` lets in is pending.
+    ///
+    /// Linux: ___wait_event() in include/linux/wait.h
+    fn wait_event_state(
         &self,
+        state: u32,
         mut condition: impl FnMut() -> bool,
     ) -> Result<(), Errno> {
         let result = loop {
-            self.prepare_to_wait(TASK_INTERRUPTIBLE);
+            self.prepare_to_wait(state);
             if condition() {
                 break Ok(());
             }
-            if crate::signal::signal_pending(&current()) {
+            if crate::sched::core::signal_pending_state(state, &current()) {
                 break Err(Errno::EINTR);
             }
             schedule();
