@@ -141,19 +141,28 @@ static inline int on_lifecycle(void)
 	return uname(&u) == 0 && strstr(u.release, "lifecycle") != NULL;
 }
 
+/* The text of a small file such as /proc/loadavg into buf, NUL-terminated;
+ * its length, or -1 if it cannot be read or is empty. */
+static inline ssize_t read_text(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, size - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return n;
+}
+
 /* The number after `key` in a /proc file such as /proc/meminfo; -1 if it
  * cannot be read. */
 static inline long proc_number(const char *path, const char *key)
 {
 	char buf[4096];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (read_text(path, buf, sizeof buf) < 0)
 		return -1;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
 	char *line = strstr(buf, key);
 	return line ? strtol(line + strlen(key), NULL, 10) : -1;
 }

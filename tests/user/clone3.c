@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include "check.h"
+#include "raw_clone3.h"
 
 #include <sched.h>
 #include <signal.h>
@@ -19,7 +20,6 @@
 #ifndef SYS_clone3
 #define SYS_clone3 435
 #endif
-#define CHILD_RAN 111
 #define CLONE_ARGS_SIZE_VER0 64
 #define CLONE_ARGS_SIZE_VER2 88
 #define STACK_SIZE (64 * 1024)
@@ -37,25 +37,6 @@ static union {
 } buf __attribute__((aligned(4096)));
 
 static char child_stack[STACK_SIZE] __attribute__((aligned(16)));
-static volatile unsigned long child_rsp;
-
-static long raw_clone3(void *args, unsigned long size)
-{
-	long ret;
-	register volatile unsigned long *where __asm__("r12") = &child_rsp;
-	__asm__ volatile("syscall\n\t"
-			 "test %%rax, %%rax\n\t"
-			 "jnz 1f\n\t"
-			 "mov %%rsp, (%%r12)\n\t"
-			 "mov $60, %%eax\n\t"
-			 "mov $111, %%edi\n\t"
-			 "syscall\n\t"
-			 "1:"
-			 : "=a"(ret)
-			 : "0"((long)SYS_clone3), "D"(args), "S"(size), "r"(where)
-			 : "rcx", "r11", "memory");
-	return ret;
-}
 
 static void reset_args(void)
 {

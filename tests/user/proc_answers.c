@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include "check.h"
+#include "raw_clone3.h"
 
 #include <limits.h>
 #include <sched.h>
@@ -21,7 +22,6 @@
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
-#define CHILD_RAN 111
 
 /* A pid no process has: above the default pid_max. */
 #define NO_SUCH_PID 0x7fffffff
@@ -168,27 +168,6 @@ static void clone_parent_uses_the_callers_exit_signal(void)
 	      WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
-static volatile unsigned long child_rsp;
-
-/* clone3 by hand: a child that should never exist exits CHILD_RAN at once,
- * without touching its (bogus) stack. */
-static long raw_clone3(void *args, unsigned long size)
-{
-	long ret;
-	register volatile unsigned long *where __asm__("r12") = &child_rsp;
-	__asm__ volatile("syscall\n\t"
-			 "test %%rax, %%rax\n\t"
-			 "jnz 1f\n\t"
-			 "mov %%rsp, (%%r12)\n\t"
-			 "mov $60, %%eax\n\t"
-			 "mov $111, %%edi\n\t"
-			 "syscall\n\t"
-			 "1:"
-			 : "=a"(ret)
-			 : "0"((long)SYS_clone3), "D"(args), "S"(size), "r"(where)
-			 : "rcx", "r11", "memory");
-	return ret;
-}
 
 static void clone3_stacks_that_leave_user_space(void)
 {

@@ -657,14 +657,8 @@ static pid_t parent_of(pid_t p)
 {
 	char path[64], buf[512];
 	snprintf(path, sizeof path, "/proc/%d/stat", p);
-	int f = open(path, O_RDONLY | O_CLOEXEC);
-	if (f < 0)
+	if (read_text(path, buf, sizeof buf) < 0)
 		return -1;
-	ssize_t n = read(f, buf, sizeof buf - 1);
-	close(f);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
 	char *end = strrchr(buf, ')'); /* after the name, which may hold anything */
 	int ppid;
 	return end && sscanf(end + 1, " %*c %d", &ppid) == 1 ? ppid : -1;
@@ -808,14 +802,8 @@ static struct batch run_batch(u64 seed, u64 batch, int verbose, const char *work
 static long nr_tasks(void)
 {
 	char buf[128];
-	int f = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
-	if (f < 0)
+	if (read_text("/proc/loadavg", buf, sizeof buf) < 0)
 		return -1;
-	ssize_t n = read(f, buf, sizeof buf - 1);
-	close(f);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
 	char *slash = strchr(buf, '/');
 	return slash ? strtol(slash + 1, NULL, 10) : -1;
 }
