@@ -30,9 +30,12 @@ pub const OOM_SCORE_ADJ_MAX: i16 = 1000;
 
 /// How long a chosen victim may take to release its memory before the
 /// killer stops waiting for it and chooses another. Differs: Linux's
-/// oom_reaper frees a stuck victim's memory itself and then marks it
-/// MMF_OOM_SKIP; we only give up on it.
-const OOM_VICTIM_WAIT_NS: u64 = 1_000_000_000;
+/// oom_reaper frees a stuck victim's memory itself within about a second
+/// and then marks it MMF_OOM_SKIP; we cannot free it for the victim, so we
+/// give up on it only after 5 s: a victim merely slow to be scheduled
+/// (1 s was seen under an emulator on a loaded host) is not passed over for
+/// a bystander.
+const OOM_VICTIM_WAIT_NS: u64 = 5_000_000_000;
 
 /// One OOM kill at a time (Linux: oom_lock).
 static OOM_LOCK: SpinLock<()> = SpinLock::new(());
