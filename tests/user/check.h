@@ -111,6 +111,16 @@ static inline void check_skip(const char *name, const char *why)
 				   __FILE__, __LINE__);                        \
 	} while (0)
 
+/* EXPECT_FAILS(name, expected_errno, call): a call, evaluated here, that
+ * must fail with expected_errno. */
+#define EXPECT_FAILS(name, expected_errno, call)                               \
+	do {                                                                   \
+		errno = 0;                                                     \
+		long ret_ = (call);                                            \
+		int err_ = errno;                                              \
+		EXPECT_ERRNO(name, expected_errno, ret_, err_);                \
+	} while (0)
+
 /* The symbolic name of the errno values the tests expect. */
 static inline const char *strerrorname(int e)
 {

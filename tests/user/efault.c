@@ -22,13 +22,7 @@
 static char helper[256];
 
 /* syscall(nr, ...) must fail with EFAULT. */
-#define EXPECT_EFAULT(name, call)                                              \
-	do {                                                                   \
-		errno = 0;                                                     \
-		long ret_ = (call);                                            \
-		int err_ = errno;                                              \
-		EXPECT_ERRNO(name, EFAULT, ret_, err_);                        \
-	} while (0)
+#define EXPECT_EFAULT(name, call) EXPECT_FAILS(name, EFAULT, call)
 
 static void writes_from_bad_buffers(void)
 {

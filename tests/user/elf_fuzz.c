@@ -25,6 +25,7 @@
  */
 #include "check.h"
 #include "elf_image.h"
+#include "splitmix64.h"
 
 #include <stdint.h>
 #include <sys/stat.h>
@@ -35,22 +36,6 @@ static char dir[64], path[128], script_path[128], self[256];
 static unsigned char *self_image;
 static size_t self_size;
 static unsigned char *file;
-
-static uint64_t rng_state;
-
-/* splitmix64: one stream per (seed, case). */
-static uint64_t next(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static uint64_t below(uint64_t n)
-{
-	return n ? next() % n : 0;
-}
 
 static uint64_t edge_value(void)
 {

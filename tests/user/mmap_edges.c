@@ -27,14 +27,6 @@ static long raw_mmap(unsigned long addr, unsigned long len, int prot, int flags)
 	return syscall(SYS_mmap, addr, len, prot, flags, -1, 0);
 }
 
-#define EXPECT_FAILS(name, expected_errno, call)                               \
-	do {                                                                   \
-		errno = 0;                                                     \
-		long ret_ = (call);                                            \
-		int err_ = errno;                                              \
-		EXPECT_ERRNO(name, expected_errno, ret_, err_);                \
-	} while (0)
-
 static void mmap_lengths_near_2_to_the_64(void)
 {
 	EXPECT_FAILS("mmap_of_length_2_to_the_64_minus_1_fails_with_enomem", ENOMEM,

@@ -30,6 +30,7 @@
  * HOST_BATCHES batches.
  */
 #include "check.h"
+#include "splitmix64.h"
 
 #include <dirent.h>
 #include <signal.h>
@@ -54,21 +55,6 @@
 typedef uint64_t u64;
 
 /* splitmix64: a small generator whose whole state is one number. */
-static u64 rng;
-
-static u64 next(void)
-{
-	u64 z = (rng += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static u64 below(u64 n)
-{
-	return next() % n;
-}
-
 #define PICK(array) ((array)[below(sizeof(array) / sizeof((array)[0]))])
 
 /* What an argument is, so that it can be chosen near the edges. */
@@ -574,7 +560,7 @@ static void set_up(u64 seed, u64 batch, int verbose)
 {
 	setpgid(0, 0);
 	env.self = getpid();
-	rng = seed * 0x2545f4914f6cdd1dULL ^ batch;
+	rng_state = seed * 0x2545f4914f6cdd1dULL ^ batch;
 	next();
 	env.console = verbose ? dup(1) : -1;
 	for (int f = 3; f < 1024; f++)
