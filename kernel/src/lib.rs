@@ -41,6 +41,7 @@ pub mod sys;
 pub mod syscall;
 pub mod sysrq;
 pub mod task;
+pub mod tasklist;
 pub mod time;
 pub mod trace;
 

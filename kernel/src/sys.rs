@@ -5,12 +5,12 @@
 //! (arch_prctl), drivers/char/random.c (getrandom)
 
 use crate::errno::Errno;
-use crate::fork::TASKLIST_LOCK;
 use crate::mm::uaccess::{copy_to_user, get_user, put_user};
 use crate::pid::find_task_by_vpid;
 use crate::resource::{NR_OPEN, RLIM_NLIMITS, RLIMIT_NOFILE, Rlimit};
 use crate::syscall::SysResult;
 use crate::task::{Comm, PF_FORKNOEXEC, TASK_COMM_LEN, TaskStruct, current};
+use crate::tasklist::TASKLIST_LOCK;
 use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
 
