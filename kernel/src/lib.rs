@@ -44,5 +44,6 @@ pub mod task;
 pub mod tasklist;
 pub mod time;
 pub mod trace;
+pub mod unistd;
 
 pub use init::main::BOOTLOADER_CONFIG;

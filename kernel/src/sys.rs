@@ -24,6 +24,28 @@ pub fn sys_gettid() -> SysResult {
     Ok(current().pid() as u64)
 }
 
+/// Linux: SYSCALL_DEFINE0(getuid) in kernel/sys.c
+/// Differs: credentials are not modelled; every task runs as root (uid 0),
+/// which is what this and the three calls below answer.
+pub fn sys_getuid() -> SysResult {
+    Ok(0)
+}
+
+/// Linux: SYSCALL_DEFINE0(geteuid) in kernel/sys.c
+pub fn sys_geteuid() -> SysResult {
+    Ok(0)
+}
+
+/// Linux: SYSCALL_DEFINE0(getgid) in kernel/sys.c
+pub fn sys_getgid() -> SysResult {
+    Ok(0)
+}
+
+/// Linux: SYSCALL_DEFINE0(getegid) in kernel/sys.c
+pub fn sys_getegid() -> SysResult {
+    Ok(0)
+}
+
 /// Linux: SYSCALL_DEFINE0(getppid): the real parent's tgid.
 pub fn sys_getppid() -> SysResult {
     let me = current();

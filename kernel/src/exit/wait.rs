@@ -8,7 +8,7 @@
 use super::release_task;
 use crate::errno::Errno;
 use crate::pid::PidNr;
-use crate::signal::SIGCHLD;
+use crate::signal::{KernelSiginfo, SIGCHLD, cld_code_and_status};
 use crate::task::{EXIT_DEAD, EXIT_ZOMBIE, TaskStruct, current};
 use crate::tasklist::{TASKLIST_LOCK, thread_group_empty};
 use alloc::sync::Arc;
@@ -49,13 +49,16 @@ pub fn sys_wait4(
     Ok(r.pid as u64)
 }
 
+/// waitid: any child (Linux: P_ALL in include/uapi/linux/wait.h).
 const P_ALL: u32 = 0;
+/// waitid: the child with this pid (Linux: P_PID).
 const P_PID: u32 = 1;
+/// waitid: any child in this process group (Linux: P_PGID).
 const P_PGID: u32 = 2;
+/// waitid: the child this pidfd names (Linux: P_PIDFD).
 const P_PIDFD: u32 = 3;
+/// waitid: wait for children that exited (Linux: WEXITED).
 const WEXITED: u32 = 4;
-const CLD_EXITED: i32 = 1;
-const CLD_KILLED: i32 = 2;
 
 /// Linux: SYSCALL_DEFINE5(waitid) in kernel/exit.c (P_ALL and P_PID, WEXITED)
 pub fn sys_waitid(which: u32, upid: i32, infop: u64, options: u32) -> crate::syscall::SysResult {
@@ -74,19 +77,19 @@ pub fn sys_waitid(which: u32, upid: i32, infop: u64, options: u32) -> crate::sys
     }
     let r = kernel_wait4(pid, options & (WNOHANG | __WNOTHREAD | __WCLONE | __WALL))?;
     if infop != 0 {
-        let mut info = [0i32; 32];
-        if r.pid != 0 {
-            let (code, status) = if r.status & 0x7f == 0 {
-                (CLD_EXITED, (r.status >> 8) & 0xff)
-            } else {
-                (CLD_KILLED, r.status & 0x7f)
-            };
-            info[0] = SIGCHLD;
-            info[2] = code;
-            info[4] = r.pid;
-            info[6] = status;
-        }
-        crate::mm::uaccess::put_user(infop, info)?;
+        let info = if r.pid == 0 {
+            KernelSiginfo::default()
+        } else {
+            let (code, status) = cld_code_and_status(r.status);
+            KernelSiginfo {
+                signo: SIGCHLD,
+                code,
+                pid: r.pid,
+                status,
+                ..Default::default()
+            }
+        };
+        crate::mm::uaccess::put_user(infop, info.to_user())?;
     }
     Ok(0)
 }

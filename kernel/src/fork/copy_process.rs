@@ -28,7 +28,10 @@ use core::sync::atomic::Ordering;
 /// Unwinding: each step that can fail returns early with `?`. Everything
 /// built so far lives in the child `Arc` (or in locals), which nobody else
 /// can see until `attach_pid_and_link`, so dropping it undoes every step in
-/// reverse order: the work Linux's `bad_fork_*` labels do by hand.
+/// reverse order: the work Linux's `bad_fork_*` labels do by hand. Each `?`
+/// is commented `// Linux: goto <label>` with the label Linux jumps to when
+/// that step fails, the one that undoes the steps before it (so copy_fs's
+/// is bad_fork_cleanup_files).
 ///
 /// Linux: copy_process() in kernel/fork.c
 /// Differs: no RLIMIT_NPROC check, since every task runs as root
@@ -42,9 +45,8 @@ pub fn copy_process(args: &KernelCloneArgs) -> Result<Arc<TaskStruct>, Errno> {
     let clone_flags = args.flags;
     check_clone_flags(clone_flags)?;
     let parent = current();
-    let p = dup_task_struct(&parent, args)?;
-    // Linux unwinds from here with bad_fork_free.
-    check_max_threads()?;
+    let p = dup_task_struct(&parent, args)?; // Linux: goto fork_out
+    check_max_threads()?; // Linux: goto bad_fork_cleanup_count
     // Linux: the child inherits no pending signals, statistics or privileges.
     p.pending.clear();
     let flags = parent.flags() & !(PF_SUPERPRIV | PF_IDLE) | PF_FORKNOEXEC;
@@ -57,11 +59,11 @@ pub fn copy_process(args: &KernelCloneArgs) -> Result<Arc<TaskStruct>, Errno> {
         Ordering::Relaxed,
     );
     sched_fork(&p);
-    copy_files(clone_flags, &parent, &p)?; // Linux: bad_fork_cleanup_files
-    copy_fs(clone_flags, &parent, &p)?; // Linux: bad_fork_cleanup_fs
-    copy_sighand(clone_flags, &parent, &p)?; // Linux: bad_fork_cleanup_sighand
-    copy_signal(clone_flags, &parent, &p)?; // Linux: bad_fork_cleanup_signal
-    copy_mm(clone_flags, &parent, &p)?; // Linux: bad_fork_cleanup_mm
+    copy_files(clone_flags, &parent, &p)?; // Linux: goto bad_fork_cleanup_semundo
+    copy_fs(clone_flags, &parent, &p)?; // Linux: goto bad_fork_cleanup_files
+    copy_sighand(clone_flags, &parent, &p)?; // Linux: goto bad_fork_cleanup_fs
+    copy_signal(clone_flags, &parent, &p)?; // Linux: goto bad_fork_cleanup_sighand
+    copy_mm(clone_flags, &parent, &p)?; // Linux: goto bad_fork_cleanup_signal
     let childregs = child_regs(args);
     copy_thread(
         &p.thread,
@@ -79,7 +81,7 @@ pub fn copy_process(args: &KernelCloneArgs) -> Result<Arc<TaskStruct>, Errno> {
     if clone_flags.contains(CloneFlags::CLONE_CHILD_CLEARTID) {
         p.clear_child_tid.store(args.child_tid, Ordering::Relaxed);
     }
-    let pid = alloc_pid()?; // Linux: bad_fork_cleanup_thread
+    let pid = alloc_pid()?; // Linux: goto bad_fork_cleanup_thread
     p.set_pid(pid.nr());
     *p.thread_pid.lock() = Some(pid);
     let tgid = if clone_flags.contains(CloneFlags::CLONE_THREAD) {
@@ -90,8 +92,9 @@ pub fn copy_process(args: &KernelCloneArgs) -> Result<Arc<TaskStruct>, Errno> {
     p.tgid.store(tgid, Ordering::Relaxed);
     let (real_parent, exit_signal) = choose_parent(&parent, clone_flags, args.exit_signal);
     p.exit_signal.store(exit_signal, Ordering::Relaxed);
-    let tasklist = lock_tasklist_with_room(&real_parent)?; // Linux: bad_fork_cancel_cgroup
-    fork_signal_check(&parent)?;
+    // Linux takes tasklist_lock here, which cannot fail; making room can.
+    let tasklist = lock_tasklist_with_room(&real_parent)?;
+    fork_signal_check(&parent)?; // Linux: goto bad_fork_cancel_cgroup
     Ok(attach_pid_and_link(tasklist, p, real_parent))
 }
 

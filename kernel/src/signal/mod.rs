@@ -19,7 +19,7 @@ pub use send::{
 };
 pub use syscalls::{
     allow_signal, ignore_signals, sys_kill, sys_pause, sys_rt_sigaction, sys_rt_sigprocmask,
-    sys_rt_sigsuspend, sys_sigaltstack, sys_tgkill, sys_tkill,
+    sys_rt_sigsuspend, sys_tgkill, sys_tkill,
 };
 
 use crate::arch::sync::SpinLock;
@@ -180,6 +180,20 @@ pub const BUS_ADRALN: i32 = 1;
 pub const CLD_EXITED: i32 = 1;
 /// A child was killed by a signal (Linux: CLD_KILLED).
 pub const CLD_KILLED: i32 = 2;
+
+/// How a child's wait status reads in a siginfo: `CLD_EXITED` and the exit
+/// code for `exit(n)` (status `n << 8`), `CLD_KILLED` and the signal for a
+/// kill (status = the signal number). The one place the status is decoded.
+///
+/// Linux: the si_code/si_status choice of do_notify_parent() in
+/// kernel/signal.c, and of wait_task_zombie() in kernel/exit.c for waitid
+pub fn cld_code_and_status(wait_status: i32) -> (i32, i32) {
+    if wait_status & 0x7f == 0 {
+        (CLD_EXITED, (wait_status >> 8) & 0xff)
+    } else {
+        (CLD_KILLED, wait_status & 0x7f)
+    }
+}
 
 /// What a handler learns about a signal (Linux: struct kernel_siginfo).
 #[derive(Clone, Copy, Debug, Default)]

@@ -148,12 +148,7 @@ pub fn do_notify_parent(tsk: &TaskStruct, parent: &Arc<TaskStruct>, sig: i32) ->
         }
     }
     if sig > 0 && sig as usize <= _NSIG {
-        let status = tsk.exit_code.load(Ordering::Relaxed);
-        let (code, status) = if status & 0x7f == 0 {
-            (CLD_EXITED, (status >> 8) & 0xff)
-        } else {
-            (CLD_KILLED, status & 0x7f)
-        };
+        let (code, status) = cld_code_and_status(tsk.exit_code.load(Ordering::Relaxed));
         send_sig_info(
             sig,
             KernelSiginfo {

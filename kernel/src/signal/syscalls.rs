@@ -106,15 +106,6 @@ pub fn sys_rt_sigprocmask(
     Ok(0)
 }
 
-/// Linux: SYSCALL_DEFINE2(sigaltstack): alternate stacks are not modelled;
-/// report "disabled" and accept a new one without using it.
-pub fn sys_sigaltstack(_ss: u64, old: u64) -> crate::syscall::SysResult {
-    if old != 0 {
-        crate::mm::uaccess::put_user(old, [0u64, 2, 0])?;
-    }
-    Ok(0)
-}
-
 /// Sends `sig` to the processes `pid` selects; 0 only checks they exist.
 ///
 /// Linux: SYSCALL_DEFINE2(kill) / kill_something_info() in kernel/signal.c

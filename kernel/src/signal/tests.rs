@@ -7,7 +7,7 @@ use crate::{kassert_eq, ktest};
 fn interrupted_fork(vector: u64) -> PtRegs {
     PtRegs {
         vector,
-        orig_rax: 57,
+        orig_rax: crate::unistd::__NR_fork,
         rax: (-(crate::errno::Errno::ERESTARTNOINTR.0 as i64)) as u64,
         rip: 0x40_1002,
         ..Default::default()
