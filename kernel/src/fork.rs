@@ -363,6 +363,12 @@ pub fn kernel_clone(args: &KernelCloneArgs) -> Result<PidNr, Errno> {
             }
         }
     }
+    // The parent in the event is the caller, also for a thread or CLONE_PARENT.
+    crate::trace::trace(crate::trace::TraceEvent::Fork {
+        parent: current().pid(),
+        child: nr,
+        child_comm: p.comm(),
+    });
     let vfork = args.flags.contains(CloneFlags::CLONE_VFORK).then(|| {
         let done = Arc::new(crate::sched::completion::Completion::new());
         *p.vfork_done.lock() = Some(done.clone());
@@ -746,11 +752,6 @@ fn attach_pid_and_link(
             .children
             .push(p.clone());
     }
-    crate::trace::trace(crate::trace::TraceEvent::Fork {
-        parent: real_parent.pid(),
-        child: p.pid(),
-        child_comm: p.comm(),
-    });
     tasklist.tasks.push(p.clone());
     tasklist.nr_threads += 1;
     tasklist.total_forks += 1;

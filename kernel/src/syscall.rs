@@ -95,6 +95,7 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         102 | 104 | 107 | 108 => Ok(0),
         99 => sys::sys_sysinfo(a0),
         100 => sys::sys_times(a0),
+        103 => crate::printk::syslog::sys_syslog(a0 as i32, a1, a2 as i32),
         109 => sys::sys_setpgid(a0 as i32, a1 as i32),
         110 => sys::sys_getppid(),
         111 => sys::sys_getpgid(0),
