@@ -48,7 +48,10 @@ pub fn jobs() -> usize {
         Ok(value) => match value.trim().parse::<usize>() {
             Ok(n @ 1..) => n,
             _ => {
-                eprintln!("LIFECYCLE_JOBS={value:?} is not a positive number; using {}", cpus());
+                eprintln!(
+                    "LIFECYCLE_JOBS={value:?} is not a positive number; using {}",
+                    cpus()
+                );
                 cpus()
             }
         },

@@ -663,7 +663,9 @@ fn dmesg_in_the_shell(ctx: &Ctx) -> Result<(), Failure> {
     let run = ctx.boot(&tour_then_shell(tour_initramfs()?))?;
     expect_line(&run, "dmesg-has-the-banner")?;
     let lines: Vec<&str> = run.lines().collect();
-    let asked = lines.iter().position(|l| l.ends_with("dmesg | busybox head -n 3"));
+    let asked = lines
+        .iter()
+        .position(|l| l.ends_with("dmesg | busybox head -n 3"));
     match asked.and_then(|at| lines.get(at + 1)) {
         Some(first) if first.contains("] Booting lifecycle") => Ok(()),
         other => Err(Failure::of(
