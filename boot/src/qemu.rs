@@ -3,7 +3,8 @@
 //! The kernel ends a run by writing to the isa-debug-exit port: 0x10 for
 //! success, 0x11 for failure. QEMU then exits with `(value << 1) | 1`, so 33 or
 //! 35. With `-no-reboot` a triple fault ends QEMU with status 0, which counts
-//! as a failure like any status other than 33.
+//! as a failure like any status other than 33, unless it follows the line
+//! QEMU prints when the user quits with Ctrl-A x ([`Exit::Quit`]).
 
 use std::fmt;
 use std::io::{self, Read, Write};

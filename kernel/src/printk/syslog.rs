@@ -114,8 +114,7 @@ pub fn sys_syslog(type_: i32, buf: u64, len: i32) -> SysResult {
             if !(1..=8).contains(&len) {
                 return Err(Errno::EINVAL);
             }
-            let level = (len as u8).max(MINIMUM_CONSOLE_LOGLEVEL);
-            CONSOLE_LOGLEVEL.store(level, Ordering::Relaxed);
+            super::set_loglevel((len as u8).max(MINIMUM_CONSOLE_LOGLEVEL));
             SAVED_CONSOLE_LOGLEVEL.store(LOGLEVEL_DEFAULT, Ordering::Relaxed);
             Ok(0)
         }
