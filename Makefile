@@ -3,8 +3,12 @@
 #             boots another initramfs, ARGS="..." passes runner flags, e.g.
 #             make run ARGS="--uefi --append ktest"; Ctrl-A x quits.
 # make test   the lint gate (make lint), then the whole suite: in-kernel
-#             tests and boot scenarios.
-# make lint   clippy with warnings denied on every crate, rustdoc, rustfmt --check.
+#             tests and boot scenarios, JOBS=n QEMUs at a time (default: the
+#             number of CPUs; the suite reads it as LIFECYCLE_JOBS).
+# make lint   clippy with warnings denied on every crate, rustdoc (private
+#             items too) with warnings denied, rustfmt --check.
+# make doc    the kernel's rustdoc with private items, so that copy_process's
+#             steps and every helper show; prints where index.html is.
 # make fuzz   the system-call fuzzer for as long as asked: SEED=s (default: the
 #             time) N=batches (default 1000); fails with the seed and batch
 #             of a panic, hang, leaked page or surviving process. FIRST=k N=1
@@ -27,7 +31,7 @@ RUN_ARGS = --initrd $(INITRAMFS) $(ARGS)
 # CARGO_TARGET_DIR set, that nested cargo waits forever on the outer one's lock.
 unexport CARGO_TARGET_DIR
 
-.PHONY: setup run test lint fuzz bench trace gdb $(TOUR)
+.PHONY: setup run test lint doc fuzz bench trace gdb $(TOUR)
 
 setup:
 	@scripts/setup.sh
@@ -38,8 +42,9 @@ $(TOUR): setup
 run: setup $(if $(filter $(TOUR),$(INITRAMFS)),$(TOUR))
 	$(RUNNER) $(RUN_ARGS)
 
+JOBS ?=
 test: setup lint
-	$(CARGO) test -p tests --release
+	$(if $(JOBS),LIFECYCLE_JOBS=$(JOBS)) $(CARGO) test -p tests --release
 
 # The kernel has its own invocation: its target is forced in its manifest.
 lint: setup
@@ -47,9 +52,13 @@ lint: setup
 	$(CARGO) clippy -q -p boot -p tests --release --all-targets -- -D warnings
 	cd tests/user/rust && CARGO_TARGET_DIR=../../../target/user-rust \
 		$(CARGO) clippy -q --release -- -D warnings
-	RUSTDOCFLAGS="-D warnings" $(CARGO) doc -q -p kernel --no-deps
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc -q -p kernel --no-deps --document-private-items
 	$(CARGO) fmt --all --check
 	cd tests/user/rust && $(CARGO) fmt --check
+
+doc: setup
+	$(CARGO) doc -p kernel --no-deps --document-private-items
+	@echo "open target/x86_64-unknown-none/doc/kernel/index.html"
 
 SEED ?= $(shell date +%s)
 N ?= 1000

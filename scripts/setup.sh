@@ -55,5 +55,15 @@ setup_packages() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
+# The bootloader crate's build script compiles its BIOS and UEFI stages
+# with nested cargo runs that print nothing for minutes; say so when none of
+# its stages has been built yet in target/.
+say_if_cold_build() {
+    if ! compgen -G "target/release/build/bootloader/*/out/bin/bootloader-x86_64-bios-boot-sector" >/dev/null; then
+        echo "setup: building the bootloader (first build only, about 3 minutes, silent)..."
+    fi
+}
+
 setup_toolchain
 setup_packages
+say_if_cold_build

@@ -1,7 +1,6 @@
 //! The runner: `cargo run -p boot --release -- [OPTIONS]` boots the kernel in
 //! QEMU with its serial console on this terminal. See `USAGE`.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -31,9 +30,10 @@ Options:
   --kernel PATH     boot this kernel ELF instead of the one cargo built
   -h, --help        print this help
 
-Exit status: 0 if the kernel reports success, 1 if the run fails in any way
-(kernel failure, triple fault, timeout, QEMU error), 2 for bad options.
-On a terminal, Ctrl-A x quits QEMU and Ctrl-A b sends a break.
+Exit status: 0 if the kernel reports success or you quit QEMU with Ctrl-A x,
+1 if the run fails in any way (kernel failure, triple fault, timeout, QEMU
+error), 2 for bad options. Ctrl-A x quits QEMU and Ctrl-A b sends a break
+(QEMU reads stdin; on a terminal it puts it in raw mode).
 ";
 
 /// Everything the command line chooses.
@@ -62,9 +62,9 @@ fn main() -> ExitCode {
     };
     match run(&options) {
         Ok(Exit::Success) => ExitCode::SUCCESS,
-        Ok(Exit::Reset) if std::io::stdin().is_terminal() => {
-            eprintln!("boot: {} (or QEMU was quit with Ctrl-A x)", Exit::Reset);
-            ExitCode::FAILURE
+        Ok(Exit::Quit) => {
+            eprintln!("\n{}", Exit::Quit);
+            ExitCode::SUCCESS
         }
         Ok(exit) => {
             eprintln!("boot: {exit}");
@@ -89,10 +89,7 @@ fn run(options: &Options) -> std::io::Result<Exit> {
     run.memory_mib = options.memory_mib;
     run.cpu.clone_from(&options.cpu);
     run.gdb_port = options.gdb.then_some(boot::gdb::DEFAULT_PORT);
-    run.console = match std::io::stdin().is_terminal() {
-        true => Console::Interactive,
-        false => Console::Captured { echo: true },
-    };
+    run.console = Console::Interactive;
     if options.gdb {
         print_gdb_help(&options.image.kernel);
     }

@@ -3,7 +3,8 @@
 //! The kernel ends a run by writing to the isa-debug-exit port: 0x10 for
 //! success, 0x11 for failure. QEMU then exits with `(value << 1) | 1`, so 33 or
 //! 35. With `-no-reboot` a triple fault ends QEMU with status 0, which counts
-//! as a failure like any status other than 33.
+//! as a failure like any status other than 33, unless it follows the line
+//! QEMU prints when the user quits with Ctrl-A x ([`Exit::Quit`]).
 
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -37,8 +38,11 @@ const FAILURE: i32 = 35;
 /// Where COM1 goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Console {
-    /// QEMU owns the terminal: serial and monitor multiplexed on stdio
-    /// (Ctrl-A x quits, Ctrl-A b sends a break). Nothing is captured.
+    /// QEMU reads this process's stdin (a terminal, which it puts in raw
+    /// mode), with the serial port and the monitor multiplexed on it
+    /// (Ctrl-A x quits, Ctrl-A b sends a break); the output is copied to
+    /// stdout, and only its last bytes are kept, in [`Outcome::serial`], to
+    /// tell a user's Ctrl-A x from a reset.
     Interactive,
     /// Serial output is captured into [`Outcome::serial`], and copied to
     /// stdout as it arrives if `echo` is set. QEMU gets no stdin.
@@ -104,6 +108,9 @@ pub enum Exit {
     Failure,
     /// QEMU exited with status 0: under `-no-reboot`, a triple fault or a reset.
     Reset,
+    /// The user quit QEMU with Ctrl-A x (status 0 after QEMU's
+    /// "QEMU: Terminated" line; [`Console::Interactive`] only).
+    Quit,
     /// The run took longer than the timeout and QEMU was killed.
     Timeout(Duration),
     /// QEMU exited some other way (bad arguments, killed by a signal).
@@ -116,6 +123,7 @@ impl fmt::Display for Exit {
             Exit::Success => write!(f, "kernel reported success (QEMU exit status {SUCCESS})"),
             Exit::Failure => write!(f, "kernel reported failure (QEMU exit status {FAILURE})"),
             Exit::Reset => write!(f, "triple fault or reset (QEMU exit status 0)"),
+            Exit::Quit => write!(f, "QEMU: terminated by the user (Ctrl-A x)"),
             Exit::Timeout(after) => write!(f, "timeout after {} s", after.as_secs_f64()),
             Exit::Qemu(status) => write!(f, "QEMU ended unexpectedly: {status}"),
         }
@@ -127,7 +135,7 @@ impl fmt::Display for Exit {
 pub struct Outcome {
     /// How the run ended.
     pub exit: Exit,
-    /// Everything the kernel wrote to COM1 (empty for [`Console::Interactive`]).
+    /// Everything the kernel wrote to COM1 (its last bytes for [`Console::Interactive`]).
     pub serial: String,
     /// Wall-clock time from starting QEMU to its end.
     pub elapsed: Duration,
@@ -153,20 +161,26 @@ pub fn run_qemu(spec: &RunSpec) -> io::Result<Outcome> {
     let cmdline = tempfile::NamedTempFile::new()?;
     std::fs::write(cmdline.path(), &spec.cmdline)?;
     let mut qemu = command(spec, cmdline.path());
-    let echo = spec.console == Console::Captured { echo: true };
+    let echo = spec.console != Console::Captured { echo: false };
+    let keep = match spec.console {
+        Console::Interactive => INTERACTIVE_TAIL,
+        Console::Captured { .. } => usize::MAX,
+    };
 
     let start = Instant::now();
     let mut child = qemu.spawn().map_err(|e| match e.kind() {
         io::ErrorKind::NotFound => io::Error::new(e.kind(), format!("{QEMU} not found: {INSTALL}")),
         _ => io::Error::new(e.kind(), format!("starting {QEMU}: {e}")),
     })?;
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    // What the typing thread searches for its markers.
+    let seen =
+        (!spec.input.is_empty()).then(|| std::sync::Arc::new(std::sync::Mutex::new(Vec::new())));
     let reader = child.stdout.take().map(|out| {
         let seen = seen.clone();
-        thread::spawn(move || read_serial(out, echo, &seen))
+        thread::spawn(move || read_serial(out, echo, keep, seen.as_deref()))
     });
-    if let Some(stdin) = child.stdin.take() {
-        let (input, seen) = (spec.input.clone(), seen.clone());
+    if let (Some(stdin), Some(seen)) = (child.stdin.take(), seen) {
+        let input = spec.input.clone();
         thread::spawn(move || type_input(stdin, &input, &seen));
     }
     let graceful = spec.console == Console::Interactive;
@@ -176,13 +190,17 @@ pub fn run_qemu(spec: &RunSpec) -> io::Result<Outcome> {
         Some(reader) => reader.join().unwrap_or_default(),
         None => Vec::new(),
     };
+    let serial = String::from_utf8_lossy(&serial).into_owned();
     let exit = match (status, spec.timeout) {
-        (Some(status), _) => decode(status),
+        (Some(status), _) => match decode(status) {
+            Exit::Reset if graceful && quit_by_user(&serial) => Exit::Quit,
+            exit => exit,
+        },
         (None, timeout) => Exit::Timeout(timeout.unwrap_or_default()),
     };
     Ok(Outcome {
         exit,
-        serial: String::from_utf8_lossy(&serial).into_owned(),
+        serial,
         elapsed,
     })
 }
@@ -213,7 +231,7 @@ fn command(spec: &RunSpec, cmdline: &Path) -> Command {
             .arg("-S");
     }
     match spec.console {
-        Console::Interactive => qemu.args(["-serial", "mon:stdio"]),
+        Console::Interactive => qemu.args(["-serial", "mon:stdio"]).stdout(Stdio::piped()),
         Console::Captured { .. } => qemu
             .args(["-serial", "stdio"])
             .stdin(if spec.input.is_empty() {
@@ -235,13 +253,33 @@ fn decode(status: ExitStatus) -> Exit {
     }
 }
 
-/// Collects COM1 output until QEMU closes its end, copying it to stdout if `echo`.
-fn read_serial(mut out: ChildStdout, echo: bool, seen: &std::sync::Mutex<Vec<u8>>) -> Vec<u8> {
+/// The line QEMU's multiplexer prints on Ctrl-A x before it exits with 0.
+const QEMU_TERMINATED: &str = "QEMU: Terminated";
+
+/// Output bytes an interactive run keeps: enough to find [`QEMU_TERMINATED`].
+const INTERACTIVE_TAIL: usize = 4096;
+
+/// Whether the run's last output is QEMU's own answer to Ctrl-A x.
+fn quit_by_user(serial: &str) -> bool {
+    serial.trim_end().ends_with(QEMU_TERMINATED)
+}
+
+/// Collects COM1 output until QEMU closes its end (the last `keep` bytes
+/// or a little more), copying it to stdout if `echo`.
+fn read_serial(
+    mut out: ChildStdout,
+    echo: bool,
+    keep: usize,
+    seen: Option<&std::sync::Mutex<Vec<u8>>>,
+) -> Vec<u8> {
     let mut serial = Vec::new();
     let mut chunk = [0; 4096];
     while let Ok(n @ 1..) = out.read(&mut chunk) {
         serial.extend_from_slice(&chunk[..n]);
-        if let Ok(mut seen) = seen.lock() {
+        if serial.len() > keep.saturating_mul(2) {
+            serial.drain(..serial.len() - keep);
+        }
+        if let Some(Ok(mut seen)) = seen.map(|seen| seen.lock()) {
             seen.extend_from_slice(&chunk[..n]);
         }
         if echo {

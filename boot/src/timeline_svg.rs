@@ -9,8 +9,19 @@ use std::fmt::Write as _;
 
 const LABEL_WIDTH: f64 = 180.0;
 const PLOT_WIDTH: f64 = 960.0;
-const ROW: f64 = 20.0;
-const TOP: f64 = 50.0;
+/// Room right of the plot for the last tick's label.
+const WIDTH: f64 = LABEL_WIDTH + PLOT_WIDTH + 30.0;
+/// A row: a band for the marks' labels, then the bars.
+const ROW: f64 = 30.0;
+const MARK_BAND: f64 = 11.0;
+const BAR: f64 = 14.0;
+const BAR_MID: f64 = MARK_BAND + 2.0 + BAR / 2.0;
+const TOP: f64 = 56.0;
+const FONT: f64 = 11.0;
+const MARK_FONT: f64 = 9.0;
+/// A monospace character's advance, in ems (at most 0.6 in common fonts).
+const CHAR_EM: f64 = 0.62;
+const GAP: f64 = 4.0;
 
 /// What the picture shows of one task.
 #[derive(Default)]
@@ -96,12 +107,13 @@ pub fn svg(events: &[Event]) -> String {
     };
     let y = |pid: i64| TOP + picture.order.iter().position(|p| *p == pid).unwrap_or(0) as f64 * ROW;
     let height = TOP + picture.order.len() as f64 * ROW + 10.0;
-    let mut out = header(LABEL_WIDTH + PLOT_WIDTH + 20.0, height, end - start);
+    let mut out = header(WIDTH, height, end - start);
+    time_axis(&mut out, end - start, height);
     for pid in &picture.order {
         draw_row(&mut out, *pid, &picture.rows[pid], y(*pid), &x, end);
     }
     for (ts, from, to, kind) in &picture.arrows {
-        let (x0, y0, y1) = (x(*ts), y(*from) + ROW / 2.0, y(*to) + ROW / 2.0);
+        let (x0, y0, y1) = (x(*ts), y(*from) + BAR_MID, y(*to) + BAR_MID);
         let _ = writeln!(
             out,
             r#"<line class="{kind}" x1="{x0:.1}" y1="{y0:.1}" x2="{x0:.1}" y2="{y1:.1}" marker-end="url(#head)"/>"#
@@ -116,7 +128,7 @@ fn header(width: f64, height: f64, span_us: u64) -> String {
         concat!(
             r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w:.0}" height="{h:.0}" font-family="monospace" font-size="11">"#,
             "\n<style>.life{{fill:#e4e8f4}}.ran{{fill:#3b6fd0}}.zombie{{fill:#e8a0a0}}",
-            ".fork{{stroke:#2a8a2a}}.exit{{stroke:#c03030;stroke-dasharray:3 2}}</style>\n",
+            ".fork{{stroke:#2a8a2a}}.exit{{stroke:#c03030;stroke-dasharray:3 2}}.grid{{stroke:#ddd}}</style>\n",
             r##"<defs><marker id="head" markerWidth="6" markerHeight="6" refX="5" refY="3" orient="auto"><path d="M0,0 L6,3 L0,6 z" fill="#555"/></marker></defs>"##,
             "\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",
             r#"<text x="10" y="16">lifecycle timeline, {ms:.1} ms: lifetime (light), running (blue), zombie (red), fork (green arrow), exit to wait4 (red dashed)</text>"#,
@@ -128,13 +140,55 @@ fn header(width: f64, height: f64, span_us: u64) -> String {
     )
 }
 
-fn draw_row(out: &mut String, pid: i64, row: &Row, top: f64, x: &dyn Fn(u64) -> f64, end: u64) {
-    let mid = top + ROW / 2.0;
+/// The time axis above the rows: a tick and a label every 1, 2 or 5 times
+/// a power of ten milliseconds, about ten of them, and a faint grid line
+/// down through the rows.
+fn time_axis(out: &mut String, span_us: u64, height: f64) {
+    let step = tick_step(span_us);
+    let axis = TOP - 6.0;
     let _ = writeln!(
         out,
-        r#"<text x="4" y="{:.1}">{} ({pid})</text>"#,
+        r#"<line class="grid" x1="{LABEL_WIDTH}" y1="{axis}" x2="{:.1}" y2="{axis}"/>"#,
+        LABEL_WIDTH + PLOT_WIDTH
+    );
+    for tick in (0..=span_us).step_by(step as usize) {
+        let x = LABEL_WIDTH + tick as f64 * PLOT_WIDTH / span_us as f64;
+        let _ = writeln!(
+            out,
+            r#"<line class="grid" x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{:.1}"/>"#,
+            axis - 3.0,
+            height - 10.0
+        );
+        let _ = writeln!(
+            out,
+            r#"<text x="{x:.1}" y="{:.1}" text-anchor="middle">{} ms</text>"#,
+            axis - 5.0,
+            tick as f64 / 1000.0
+        );
+    }
+}
+
+/// The tick spacing in µs: 1, 2 or 5 times a power of ten, giving at most
+/// ten intervals over `span_us`.
+fn tick_step(span_us: u64) -> u64 {
+    let mut unit = 1;
+    loop {
+        for m in [1, 2, 5] {
+            if span_us / (m * unit) <= 10 {
+                return m * unit;
+            }
+        }
+        unit *= 10;
+    }
+}
+
+fn draw_row(out: &mut String, pid: i64, row: &Row, top: f64, x: &dyn Fn(u64) -> f64, end: u64) {
+    let mid = top + BAR_MID;
+    let _ = writeln!(
+        out,
+        r#"<text x="4" y="{:.1}">{}</text>"#,
         mid + 4.0,
-        escape(&row.name)
+        escape(&row_label(&row.name, pid))
     );
     let died = row.exited.unwrap_or(end);
     let bar = |class: &str, from: u64, to: u64, h: f64| {
@@ -145,26 +199,60 @@ fn draw_row(out: &mut String, pid: i64, row: &Row, top: f64, x: &dyn Fn(u64) -> 
             (x1 - x0).max(0.5)
         )
     };
-    let _ = writeln!(out, "{}", bar("life", row.born, died, ROW - 6.0));
+    let _ = writeln!(out, "{}", bar("life", row.born, died, BAR));
     for (from, to) in &row.ran {
-        let _ = writeln!(out, "{}", bar("ran", *from, *to, ROW - 10.0));
+        let _ = writeln!(out, "{}", bar("ran", *from, *to, BAR - 4.0));
     }
     if let Some(exited) = row.exited {
         let _ = writeln!(
             out,
             "{}",
-            bar("zombie", exited, row.reaped.unwrap_or(end), ROW - 6.0)
+            bar("zombie", exited, row.reaped.unwrap_or(end), BAR)
         );
     }
-    for (ts, label) in &row.marks {
+    let marks: Vec<(f64, String)> = row
+        .marks
+        .iter()
+        .map(|(ts, label)| (x(*ts), format!("\u{25be}{label}")))
+        .collect();
+    for (left, label) in place_marks(&marks) {
         let _ = writeln!(
             out,
-            r#"<text x="{:.1}" y="{:.1}" font-size="9">&#9662;{}</text>"#,
-            x(*ts),
-            top + 6.0,
-            escape(label)
+            r#"<text x="{left:.1}" y="{:.1}" font-size="{MARK_FONT}">{}</text>"#,
+            top + MARK_BAND - 2.0,
+            escape(&label).replace('\u{25be}', "&#9662;")
         );
     }
+}
+
+/// The row's label, `name (pid)`, with the name cut short to fit the label
+/// column.
+fn row_label(name: &str, pid: i64) -> String {
+    let suffix = format!(" ({pid})");
+    let room = ((LABEL_WIDTH - 8.0) / (FONT * CHAR_EM)) as usize - suffix.chars().count();
+    let name = match name.chars().count() > room {
+        true => name.chars().take(room - 1).chain(['~']).collect(),
+        false => name.to_string(),
+    };
+    name + &suffix
+}
+
+/// Where each mark's label starts: at its time, but moved right past the
+/// label before it and left to end inside the picture, so that labels in
+/// the band above the bars neither overlap each other nor run off the edge.
+fn place_marks(marks: &[(f64, String)]) -> Vec<(f64, String)> {
+    let width = |label: &String| label.chars().count() as f64 * MARK_FONT * CHAR_EM;
+    let mut placed: Vec<(f64, String)> = Vec::new();
+    for (at, label) in marks {
+        let after = placed.last().map_or(0.0, |(l, p)| l + width(p) + GAP);
+        placed.push((at.max(after) - MARK_FONT * CHAR_EM / 2.0, label.clone()));
+    }
+    let mut limit = WIDTH - GAP;
+    for (left, label) in placed.iter_mut().rev() {
+        *left = left.min(limit - width(label)).max(LABEL_WIDTH);
+        limit = *left - GAP;
+    }
+    placed
 }
 
 fn escape(s: &str) -> String {

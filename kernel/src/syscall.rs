@@ -99,6 +99,7 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         unistd::__NR_gettimeofday => time::sys_gettimeofday(a0),
         unistd::__NR_getrlimit => sys::sys_getrlimit(a0 as u32, a1),
         unistd::__NR_getuid => sys::sys_getuid(),
+        unistd::__NR_syslog => crate::printk::syslog::sys_syslog(a0 as i32, a1, a2 as i32),
         unistd::__NR_sysinfo => sys::sys_sysinfo(a0),
         unistd::__NR_times => sys::sys_times(a0),
         unistd::__NR_getgid => sys::sys_getgid(),

@@ -110,6 +110,8 @@ pub const __NR_sysinfo: u64 = 99;
 pub const __NR_times: u64 = 100;
 /// getuid(2)
 pub const __NR_getuid: u64 = 102;
+/// syslog(2)
+pub const __NR_syslog: u64 = 103;
 /// getgid(2)
 pub const __NR_getgid: u64 = 104;
 /// geteuid(2)

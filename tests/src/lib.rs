@@ -6,8 +6,9 @@
 //! the kernel as a [`Boot`] describes and returns the [`Outcome`]. Boots are
 //! memoized by their `Boot` value (an initrd by its path): scenarios that ask
 //! for the same boot share one QEMU run, so a scenario may compare its boot
-//! with another's for free. Scenarios run two at a time (the machines have two
-//! cores), and the report prints in table order, ending with the count:
+//! with another's for free. Scenarios run [`jobs()`] at a time (the number of
+//! CPUs unless `LIFECYCLE_JOBS` says otherwise), and the report prints in
+//! table order, ending with the count:
 //!
 //! ```text
 //! test lkdtm::panic_fails_the_run_with_the_panic_line ... ok
@@ -39,8 +40,24 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 /// Serial lines shown under a failed test.
 const TAIL_LINES: usize = 40;
 
-/// How many QEMUs may run at once.
-const JOBS: usize = 2;
+/// How many QEMUs may run at once: `LIFECYCLE_JOBS` (`make test JOBS=n`
+/// sets it), or else the number of CPUs this process may use.
+pub fn jobs() -> usize {
+    let cpus = || thread::available_parallelism().map_or(1, |n| n.get());
+    match std::env::var("LIFECYCLE_JOBS") {
+        Ok(value) => match value.trim().parse::<usize>() {
+            Ok(n @ 1..) => n,
+            _ => {
+                eprintln!(
+                    "LIFECYCLE_JOBS={value:?} is not a positive number; using {}",
+                    cpus()
+                );
+                cpus()
+            }
+        },
+        Err(_) => cpus(),
+    }
+}
 
 /// One boot of the kernel: what the image holds and how QEMU runs it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -295,7 +312,8 @@ pub fn main(scenarios: &[Scenario]) -> ExitCode {
         .filter(|s| filters.is_empty() || filters.iter().any(|f| s.0.contains(f.as_str())))
         .collect();
     let (n, total) = (chosen.len(), scenarios.len());
-    println!("running {n} of {total} scenarios, {JOBS} at a time");
+    let jobs = jobs();
+    println!("running {n} of {total} scenarios, {jobs} at a time");
     panic::set_hook(Box::new(|info| PANIC.set(Some(info.to_string()))));
 
     let boots = Boots::default();
@@ -303,7 +321,7 @@ pub fn main(scenarios: &[Scenario]) -> ExitCode {
     let (done, results) = mpsc::channel();
     let (mut passed, mut failed) = (0, 0);
     thread::scope(|scope| {
-        for _ in 0..JOBS {
+        for _ in 0..jobs {
             let (next, done, boots) = (&next, done.clone(), &boots);
             scope.spawn(move || {
                 while let Some((index, scenario)) = next.lock().unwrap().next() {

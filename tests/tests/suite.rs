@@ -31,6 +31,7 @@ const SCENARIOS: &[Scenario] = &[
     ("lkdtm::a_kernel_read_of_user_memory_under_smap_is_an_oops", access_userspace),
     ("lkdtm::kernel_execution_of_a_user_page_under_smep_is_an_oops", exec_userspace),
     ("runner::hung_kernel_times_out_and_fails", hung_kernel_times_out),
+    ("runner::ctrl_a_x_quits_qemu_and_the_runner_exits_0", ctrl_a_x_quits),
     ("user::init_runs_every_program_to_its_summary", |ctx| user::record_user_tests(ctx, USER_PROGRAMS)),
     ("protection::cpu_max_enables_smep_smap_umip_and_every_user_program_passes", protection_on_cpu_max),
     ("proc::a_fork_bomb_in_its_own_group_ends_with_one_group_kill", |ctx| user::record_user_tests(ctx, &["forkbomb_kill"])),
@@ -42,8 +43,12 @@ const SCENARIOS: &[Scenario] = &[
     ("shell::ctrl_c_ends_the_foreground_sleep_and_the_shell_survives", ctrl_c_in_the_shell),
     ("shell::each_demo_runs_on_its_own_with_its_argument", demos_in_the_shell),
     ("shell::busybox_top_shows_a_busy_loop_taking_the_cpu", busybox_top),
+    ("shell::ctrl_d_ends_a_line_and_on_an_empty_line_ends_cat_s_input", ctrl_d_in_the_shell),
+    ("shell::busybox_dmesg_shows_the_boot_log", dmesg_in_the_shell),
+    ("tour::exit_at_the_shell_prompt_powers_off_cleanly", exit_at_the_shell_prompt),
     ("trace::the_tour_timeline_has_a_fork_and_an_exit_per_process", tour_trace),
     ("trace::the_timeline_picture_has_a_row_and_a_fork_arrow_per_task", tour_picture),
+    ("trace::a_new_thread_is_credited_to_the_thread_that_called_clone", trace_thread_parent),
     ("gdb::lx_ps_lists_the_tasks_at_a_breakpoint_in_do_exit", gdb_lists_tasks),
     ("docs::every_linux_function_in_a_doc_comment_is_in_the_readme_map", concept_map_is_complete),
     ("docs::the_map_check_fails_when_a_function_is_missing", concept_map_check_can_fail),
@@ -57,6 +62,7 @@ const USER_PROGRAMS: &[&str] = &[
     "exec", "efault", "vfork", "threads", "thread_cycles", "clone_raw", "clone_flags",
     "clone3", "exit_group", "sigaction", "stress", "pstree_check", "rust_fork", "pidfd", "exec_thread", "files", "cputime", "sigkill_latency", "pipes",
     "proc_answers", "rlimits", "elf_hostile", "exec_hostile", "mmap_edges", "elf_fuzz", "fs_edges",
+    "syslog",
 ];
 
 /// The fuzzers in their own boot, a bounded amount: `sys_fuzz SEED N`
@@ -154,21 +160,31 @@ fn init_exit_is_reported(ctx: &Ctx) -> Result<(), Failure> {
 const DEMOS: &[&str] = &["cowdemo", "zombie", "orphan", "vforkdemo", "threads"];
 
 /// An initramfs with the tour as /init, its demos, and busybox's echo.
-fn tour_initramfs() -> std::io::Result<tempfile::TempDir> {
-    let root = tempfile::tempdir()?;
-    user::add_busybox(root.path())?;
-    std::os::unix::fs::symlink("busybox", root.path().join("bin/echo"))?;
-    user::compile_demo("tour", &root.path().join("init"))?;
-    for demo in DEMOS {
-        user::compile_demo(demo, &root.path().join("bin").join(demo))?;
+/// Built once per run, so that scenarios booting it with the same command
+/// line and input share one boot.
+fn tour_initramfs() -> std::io::Result<&'static Path> {
+    static ROOT: std::sync::OnceLock<Result<tempfile::TempDir, String>> =
+        std::sync::OnceLock::new();
+    let build = || -> std::io::Result<tempfile::TempDir> {
+        let root = tempfile::tempdir()?;
+        user::add_busybox(root.path())?;
+        std::os::unix::fs::symlink("busybox", root.path().join("bin/echo"))?;
+        user::compile_demo("tour", &root.path().join("init"))?;
+        for demo in DEMOS {
+            user::compile_demo(demo, &root.path().join("bin").join(demo))?;
+        }
+        Ok(root)
+    };
+    match ROOT.get_or_init(|| build().map_err(|e| e.to_string())) {
+        Ok(root) => Ok(root.path()),
+        Err(e) => Err(std::io::Error::other(e.clone())),
     }
-    Ok(root)
 }
 
 /// The tour `make run` starts with, non-interactively: every step prints its line.
 fn tour_runs(ctx: &Ctx) -> Result<(), Failure> {
     let root = tour_initramfs()?;
-    let run = ctx.boot(&Boot::bios("--no-shell").initrd(root.path()))?;
+    let run = ctx.boot(&Boot::bios("--no-shell").initrd(root))?;
     expect_lines(
         &run,
         &[
@@ -195,7 +211,7 @@ fn tour_runs(ctx: &Ctx) -> Result<(), Failure> {
 /// reaped a child is its fork parent or the reaper it was handed to.
 fn tour_trace(ctx: &Ctx) -> Result<(), Failure> {
     let root = tour_initramfs()?;
-    let run = ctx.boot(&Boot::bios("--no-shell trace").initrd(root.path()))?;
+    let run = ctx.boot(&Boot::bios("--no-shell trace").initrd(root))?;
     expect_exit(&run, Exit::Success)?;
     let events = boot::trace::parse(&run.serial);
     let json: serde_json::Value = serde_json::from_str(&boot::trace::chrome_trace(&events))
@@ -250,11 +266,52 @@ fn tour_trace(ctx: &Ctx) -> Result<(), Failure> {
     }
 }
 
+/// The same trace: each fork's parent is the task running when it was
+/// recorded (the caller of clone, as Linux's sched_process_fork says), also
+/// for the threads of `threads`, whose parent is its main thread, not init.
+fn trace_thread_parent(ctx: &Ctx) -> Result<(), Failure> {
+    let root = tour_initramfs()?;
+    let run = ctx.boot(&Boot::bios("--no-shell trace").initrd(root))?;
+    let events = boot::trace::parse(&run.serial);
+    let mut running = 0;
+    let mut problems = Vec::new();
+    let mut threads_made_by_threads = 0;
+    let mut exec_name = std::collections::HashMap::new();
+    for e in &events {
+        match e.name.as_str() {
+            "sched_switch" => running = e.num("next"),
+            "sched_process_exec" => {
+                exec_name.insert(e.num("pid"), e.fields["comm"].clone());
+            }
+            "sched_process_fork" if e.num("parent") != running => problems.push(format!(
+                "pid {} credited to {} while {running} ran",
+                e.num("child"),
+                e.num("parent")
+            )),
+            "sched_process_fork"
+                if exec_name.get(&e.num("parent")).map(String::as_str) == Some("threads") =>
+            {
+                threads_made_by_threads += 1;
+            }
+            _ => {}
+        }
+    }
+    if threads_made_by_threads < 2 {
+        problems.push(format!(
+            "{threads_made_by_threads} tasks credited to the threads program (want its 2 threads)"
+        ));
+    }
+    match problems.is_empty() {
+        true => Ok(()),
+        false => Err(Failure::of(&run, problems.join("\n"))),
+    }
+}
+
 /// The SVG picture of the same trace: a labelled row for each task (with
 /// the name it was forked or exec'ed with) and a fork arrow per fork.
 fn tour_picture(ctx: &Ctx) -> Result<(), Failure> {
     let root = tour_initramfs()?;
-    let run = ctx.boot(&Boot::bios("--no-shell trace").initrd(root.path()))?;
+    let run = ctx.boot(&Boot::bios("--no-shell trace").initrd(root))?;
     let events = boot::trace::parse(&run.serial);
     let svg = boot::timeline_svg::svg(&events);
     let forks: Vec<i64> = events
@@ -271,6 +328,7 @@ fn tour_picture(ctx: &Ctx) -> Result<(), Failure> {
             forks.len()
         ));
     }
+    problems.extend(labels_clear_of_bars_and_edges(&svg));
     for label in [
         "kthreadd (2)",
         "cowdemo (3)",
@@ -287,15 +345,75 @@ fn tour_picture(ctx: &Ctx) -> Result<(), Failure> {
     }
 }
 
+/// Every text of the picture lies inside it and clear of every bar, with
+/// a monospace character taken as 0.62 em wide and a line as 1 em high.
+fn labels_clear_of_bars_and_edges(svg: &str) -> Vec<String> {
+    let attr = |line: &str, name: &str| -> f64 {
+        line.split(&format!(" {name}=\""))
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(f64::NAN)
+    };
+    let width = attr(svg.lines().next().unwrap_or(""), "width");
+    let bars: Vec<[f64; 4]> = svg
+        .lines()
+        .filter(|l| l.starts_with("<rect class="))
+        .map(|l| {
+            let (x, y) = (attr(l, "x"), attr(l, "y"));
+            [x, x + attr(l, "width"), y, y + attr(l, "height")]
+        })
+        .collect();
+    let mut problems = Vec::new();
+    for line in svg.lines().filter(|l| l.starts_with("<text")) {
+        let text = line
+            .split('>')
+            .nth(1)
+            .unwrap_or("")
+            .trim_end_matches("</text");
+        let chars = text
+            .replace("&#9662;", "v")
+            .replace("&amp;", "&")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .chars()
+            .count();
+        let size = if line.contains("font-size=") {
+            attr(line, "font-size")
+        } else {
+            11.0
+        };
+        let w = chars as f64 * size * 0.62;
+        let (x, y) = (attr(line, "x"), attr(line, "y"));
+        let left = match () {
+            _ if line.contains(r#"text-anchor="middle""#) => x - w / 2.0,
+            _ if line.contains(r#"text-anchor="end""#) => x - w,
+            _ => x,
+        };
+        let (top, bottom) = (y - size * 0.8, y + size * 0.2);
+        if left < 0.0 || left + w > width {
+            problems.push(format!(
+                "{text:?} runs off the picture ({left:.1}..{:.1} of {width})",
+                left + w
+            ));
+        }
+        if let Some(bar) = bars
+            .iter()
+            .find(|[x0, x1, y0, y1]| left < *x1 && left + w > *x0 && top < *y1 && bottom > *y0)
+        {
+            problems.push(format!("{text:?} overlaps the bar at {bar:?}"));
+        }
+    }
+    problems
+}
+
 /// The tour halted for gdb: at the first do_exit, the helper's `lx-ps` lists
 /// swapper/0, init and kthreadd with their pids, and the exiting task running;
 /// after gdb detaches, the tour runs on to the end.
 fn gdb_lists_tasks(ctx: &Ctx) -> Result<(), Failure> {
     let root = tour_initramfs()?;
     let port = tests::gdb::free_port()?;
-    let halted = Boot::bios("--no-shell")
-        .initrd(root.path())
-        .halted_for_gdb(port);
+    let halted = Boot::bios("--no-shell").initrd(root).halted_for_gdb(port);
     let commands = [
         "hbreak kernel::exit::do_exit",
         "continue",
@@ -511,6 +629,64 @@ fn ctrl_c_in_the_shell(ctx: &Ctx) -> Result<(), Failure> {
     expect_exit(&run, Exit::Success)
 }
 
+/// The tour as `make run` starts it, then a user at the shell: `cat` ended
+/// by Ctrl-D, `dmesg`, and `exit`. The shell scenarios below share the boot.
+fn tour_then_shell(root: &Path) -> Boot {
+    // ash asks the terminal where the cursor is (ESC [6n) before each
+    // prompt; answer like a terminal, then type the next line.
+    const ASKS: &str = "\x1b[6n";
+    Boot::bios("")
+        .initrd(root)
+        .type_after(ASKS, b"\x1b[1;1Recho cat-star''ts; busybox cat > /tmp/y\r")
+        .type_after("cat-starts\r\n", b"line one\rpartial\x04\x04")
+        .type_after(ASKS, b"\x1b[1;1Recho \"[$(busybox tr '\\n' '|' < /tmp/y)]\"\r")
+        .type_after(
+            ASKS,
+            b"\x1b[1;1Rbusybox dmesg | busybox grep -q '] Booting lifecycle' && echo dmesg-has-the-ban''ner\r",
+        )
+        .type_after(ASKS, b"\x1b[1;1Rbusybox dmesg | busybox head -n 3\r")
+        .type_after(ASKS, b"\x1b[1;1Rexit\r")
+        .timeout(120)
+}
+
+/// Ctrl-D in canonical mode: mid-line it hands over the line without
+/// itself; on an empty line read() returns 0, so `cat > /tmp/y` ends with
+/// the file holding what was typed.
+fn ctrl_d_in_the_shell(ctx: &Ctx) -> Result<(), Failure> {
+    let run = ctx.boot(&tour_then_shell(tour_initramfs()?))?;
+    expect_line(&run, "[line one|partial]")
+}
+
+/// busybox `dmesg` reads the kernel log with syslog(2): the boot banner
+/// and the timestamped lines after it.
+fn dmesg_in_the_shell(ctx: &Ctx) -> Result<(), Failure> {
+    let run = ctx.boot(&tour_then_shell(tour_initramfs()?))?;
+    expect_line(&run, "dmesg-has-the-banner")?;
+    let lines: Vec<&str> = run.lines().collect();
+    let asked = lines
+        .iter()
+        .position(|l| l.ends_with("dmesg | busybox head -n 3"));
+    match asked.and_then(|at| lines.get(at + 1)) {
+        Some(first) if first.contains("] Booting lifecycle") => Ok(()),
+        other => Err(Failure::of(
+            &run,
+            format!("dmesg began with {other:?}, not the banner"),
+        )),
+    }
+}
+
+/// `exit` at the prompt ends the shell, not init: the tour (pid 1) sees its
+/// child go and powers off cleanly, instead of the kernel's "Attempted to
+/// kill init!" panic.
+fn exit_at_the_shell_prompt(ctx: &Ctx) -> Result<(), Failure> {
+    let run = ctx.boot(&tour_then_shell(tour_initramfs()?))?;
+    if run.lines().any(|l| l.contains("Attempted to kill init")) {
+        return Err(Failure::of(&run, "init was killed"));
+    }
+    expect_line(&run, "tour: the shell exited; init powers off")?;
+    expect_exit(&run, Exit::Success)
+}
+
 fn null_dereference(ctx: &Ctx) -> Result<(), Failure> {
     let lines = [
         "EXCEPTION: PAGE FAULT (vector 14)",
@@ -578,6 +754,47 @@ fn hung_kernel_times_out(_: &Ctx) -> Result<(), Failure> {
             runner.status
         );
         return Err(Failure::new(format!("{expected}\n{got}")));
+    }
+    Ok(())
+}
+
+/// A user who quits with Ctrl-A x: the runner (QEMU's monitor multiplexed
+/// on its stdin) says so and exits 0, not "triple fault or reset".
+fn ctrl_a_x_quits(_: &Ctx) -> Result<(), Failure> {
+    use std::io::{Read, Write};
+    let mut runner = Command::new(env!("CARGO_BIN_FILE_BOOT"))
+        .args(["--append", "lkdtm=SOFTLOCKUP", "--timeout", "60"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    let (mut stdin, mut stdout) = (runner.stdin.take(), runner.stdout.take());
+    let mut seen = Vec::new();
+    let mut chunk = [0; 4096];
+    while !String::from_utf8_lossy(&seen).contains(BANNER) {
+        match stdout.as_mut().map(|out| out.read(&mut chunk)) {
+            Some(Ok(n @ 1..)) => seen.extend_from_slice(&chunk[..n]),
+            _ => break,
+        }
+    }
+    if let Some(stdin) = stdin.as_mut() {
+        stdin.write_all(b"\x01x")?;
+    }
+    drop(stdin);
+    if let Some(out) = stdout.as_mut() {
+        out.read_to_end(&mut seen)?;
+    }
+    let runner = runner.wait_with_output()?;
+    let stderr = String::from_utf8_lossy(&runner.stderr);
+    if !runner.status.success() || !stderr.contains("QEMU: terminated by the user") {
+        let got = format!(
+            "runner {}\nstderr: {stderr}\nstdout: {}",
+            runner.status,
+            String::from_utf8_lossy(&seen)
+        );
+        return Err(Failure::new(format!(
+            "expected exit status 0 and `QEMU: terminated by the user`\n{got}"
+        )));
     }
     Ok(())
 }

@@ -2,8 +2,9 @@
 //! input arrives by interrupt into a line buffer that read() waits on.
 //!
 //! Linux: drivers/tty/tty_io.c, drivers/tty/n_tty.c
-//! Differs: one terminal, always in canonical mode with echo: input becomes
-//! readable a line at a time, backspace edits the line.
+//! Differs: one terminal; in canonical mode input becomes readable a line
+//! at a time, backspace edits the line and Ctrl-D ends it (or, on an empty
+//! line, makes read() return 0: end of file).
 
 use crate::arch::serial;
 use crate::arch::sync::SpinLock;
@@ -21,9 +22,12 @@ pub const TCSETS: u64 = 0x5402;
 /// Get the window size (Linux: TIOCGWINSZ).
 pub const TIOCGWINSZ: u64 = 0x5413;
 
+/// The line discipline's buffers: the line being typed, and the input
+/// read() may take. In `ready`, `None` is the end-of-file mark that Ctrl-D
+/// leaves (Linux keeps the EOF character itself, flagged as a line end).
 struct NTty {
     line: Vec<u8>,
-    ready: VecDeque<u8>,
+    ready: VecDeque<Option<u8>>,
 }
 
 /// Get and set the foreground process group (Linux: TIOCGPGRP, TIOCSPGRP).
@@ -50,6 +54,8 @@ static TERMIOS: SpinLock<[u8; 36]> = SpinLock::new(default_termios());
 const ISIG: u32 = 0x1;
 const ICANON: u32 = 0x2;
 const ECHO: u32 = 0x8;
+/// Ctrl-D, the end-of-file character (Linux: c_cc[VEOF], default ^D).
+const VEOF: u8 = 0x04;
 
 const fn default_termios() -> [u8; 36] {
     let mut t = [0u8; 36];
@@ -102,7 +108,7 @@ pub fn tty_receive_byte(byte: u8) {
         return;
     }
     if lflag & ICANON == 0 {
-        N_TTY.lock().ready.push_back(byte);
+        N_TTY.lock().ready.push_back(Some(byte));
         if lflag & ECHO != 0 {
             serial::write_str(core::str::from_utf8(&[byte]).unwrap_or("?"));
         }
@@ -117,13 +123,16 @@ pub fn tty_receive_byte(byte: u8) {
                 serial::write_str("\x08 \x08");
             }
         }
-        b'\n' | 0x04 => {
+        b'\n' | VEOF => {
             if byte == b'\n' {
                 tty.line.push(b'\n');
                 serial::write_str("\n");
             }
             let line = core::mem::take(&mut tty.line);
-            tty.ready.extend(line);
+            tty.ready.extend(line.into_iter().map(Some));
+            if byte == VEOF {
+                tty.ready.push_back(None);
+            }
             drop(tty);
             READ_WAIT.wake_up();
         }
@@ -151,6 +160,10 @@ fn isig(sig: i32) {
 pub struct Console;
 
 impl FileOperations for Console {
+    /// Takes at most one line: up to its newline, or up to a Ctrl-D, which
+    /// read() consumes and does not return; a Ctrl-D alone makes 0, end of
+    /// file.
+    ///
     /// Linux: n_tty_read() in drivers/tty/n_tty.c
     fn read(&self, buf: &mut [u8], _pos: u64, f_flags: u32) -> Result<usize, Errno> {
         if f_flags & crate::fs::pipe::O_NONBLOCK != 0 && N_TTY.lock().ready.is_empty() {
@@ -160,14 +173,22 @@ impl FileOperations for Console {
         let mut tty = N_TTY.lock();
         let mut n = 0;
         while n < buf.len() {
-            let Some(b) = tty.ready.pop_front() else {
-                break;
-            };
-            buf[n] = b;
-            n += 1;
-            if b == b'\n' {
-                break;
+            match tty.ready.pop_front() {
+                Some(Some(b)) => {
+                    buf[n] = b;
+                    n += 1;
+                    if b == b'\n' {
+                        return Ok(n);
+                    }
+                }
+                Some(None) | None => return Ok(n),
             }
+        }
+        // A Ctrl-D right after a line that filled the buffer goes with it,
+        // as in Linux's canon_copy_from_read_buf(), so that the next read
+        // does not see an empty line (end of file) that was never typed.
+        if n > 0 && tty.ready.front() == Some(&None) {
+            tty.ready.pop_front();
         }
         Ok(n)
     }

@@ -385,11 +385,6 @@ fn attach_pid_and_link(
             .children
             .push(p.clone());
     }
-    crate::trace::trace(crate::trace::TraceEvent::Fork {
-        parent: real_parent.pid(),
-        child: p.pid(),
-        child_comm: p.comm(),
-    });
     tasklist.tasks.push(p.clone());
     tasklist.nr_threads += 1;
     tasklist.total_forks += 1;

@@ -175,6 +175,12 @@ pub fn kernel_clone(args: &KernelCloneArgs) -> Result<PidNr, Errno> {
             }
         }
     }
+    // The parent in the event is the caller, also for a thread or CLONE_PARENT.
+    crate::trace::trace(crate::trace::TraceEvent::Fork {
+        parent: current().pid(),
+        child: nr,
+        child_comm: p.comm(),
+    });
     let vfork = args.flags.contains(CloneFlags::CLONE_VFORK).then(|| {
         let done = Arc::new(crate::sched::completion::Completion::new());
         *p.vfork_done.lock() = Some(done.clone());

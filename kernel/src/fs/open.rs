@@ -70,6 +70,7 @@ pub fn inode_fops(inode: &Arc<Inode>) -> Arc<dyn FileOperations> {
         InodeKind::CharDev(1, 3) => Arc::new(crate::drivers::mem::Null),
         InodeKind::CharDev(1, 5) => Arc::new(crate::drivers::mem::Zero),
         InodeKind::CharDev(1, 9) => Arc::new(crate::drivers::mem::Urandom),
+        InodeKind::CharDev(1, 11) => Arc::new(crate::printk::syslog::Devkmsg::open()),
         InodeKind::CharDev(..) => Arc::new(crate::drivers::tty::Console),
         InodeKind::Proc(_) | InodeKind::ProcPidFile(..) => match super::proc::ProcFile::open(inode)
         {

@@ -320,7 +320,7 @@ fn pid_file(task: &TaskStruct, entry: PidEntry) -> Result<Vec<u8>, Errno> {
     }
 }
 
-/// Each limit's name and unit in /proc/<pid>/limits, in RLIMIT_* order.
+/// Each limit's name and unit in `/proc/<pid>/limits`, in RLIMIT_* order.
 const LIMIT_NAMES: [(&str, &str); crate::resource::RLIM_NLIMITS] = [
     ("Max cpu time", "seconds"),
     ("Max file size", "bytes"),

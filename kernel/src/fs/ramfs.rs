@@ -195,7 +195,7 @@ pub fn root() -> Arc<Inode> {
     ROOT.call_once(|| Inode::new_dir(0o755)).clone()
 }
 
-/// Creates /dev with console, tty, null, zero and urandom, like the kernel's default
+/// Creates /dev with console, tty, null, zero, urandom and kmsg, like the kernel's default
 /// rootfs does for /dev/console.
 ///
 /// Linux: default_rootfs() in init/noinitramfs.c
@@ -211,6 +211,7 @@ pub fn default_rootfs() {
         (b"null", 1, 3),
         (b"zero", 1, 5),
         (b"urandom", 1, 9),
+        (b"kmsg", 1, 11),
     ] {
         if dev.lookup(name).is_err() {
             let _ = dev.link(name, Inode::new(InodeKind::CharDev(major, minor), 0o666));

@@ -42,7 +42,10 @@ const KERNEL_PARAMS: [&str; 7] = [
 pub fn start_kernel(boot_info: &'static mut BootInfo) -> ! {
     serial::serial_init();
     crate::printk::console_init();
-    crate::kprintln!("Booting lifecycle {} (x86_64)", env!("CARGO_PKG_VERSION"));
+    crate::printk::print_banner(format_args!(
+        "Booting lifecycle {} (x86_64)",
+        env!("CARGO_PKG_VERSION")
+    ));
     percpu::setup_per_cpu_areas(0);
     gdt::gdt_init(0);
     traps::trap_init();

@@ -2,11 +2,16 @@
  * The guided tour: run as /init, it walks through a process's life by
  * running the demos (/bin/cowdemo, zombie, orphan, vforkdemo, threads),
  * each saying which kernel function did the work, then starts the shell.
- * With the argument "--no-shell" it powers off instead (the automated test
- * of the tour).
+ * It stays pid 1 while the shell runs, as its parent (a real init: it
+ * reaps the orphans handed to it), and powers the machine off when the
+ * shell exits (`exit` or Ctrl-D at the prompt), since pid 1 may never exit.
+ * With the argument "--no-shell" it powers off right after the tour (the
+ * automated test of the tour).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/reboot.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -61,6 +66,33 @@ static void kthreads_step(void)
 	printf("tour: kthreadd is in state %c; kernel threads have no mm\n", proc_state(2));
 }
 
+/*
+ * The shell as init's child, in a session of its own with the console as
+ * its controlling terminal (as a getty would set it up); init waits for it,
+ * reaping the orphans it adopts meanwhile.
+ */
+static void run_shell(void)
+{
+	pid_t shell = fork();
+	if (shell == 0) {
+		setsid();
+		ioctl(0, TIOCSCTTY, 0);
+		char *sh[] = { "sh", 0 };
+		execv("/bin/sh", sh);
+		perror("tour: /bin/sh");
+		_exit(127);
+	}
+	if (shell < 0) {
+		perror("tour: fork");
+		return;
+	}
+	for (;;) {
+		pid_t got = wait(0);
+		if (got == shell || (got < 0 && errno != EINTR))
+			return;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	int shell = !(argc > 1 && strcmp(argv[1], "--no-shell") == 0);
@@ -79,9 +111,9 @@ int main(int argc, char **argv)
 		reboot(RB_POWER_OFF);
 		return 1;
 	}
-	printf("tour: starting the shell; Ctrl-T lists tasks, 'poweroff -f' ends the VM\n");
-	char *sh[] = { "sh", 0 };
-	execv("/bin/sh", sh);
-	perror("tour: /bin/sh");
+	printf("tour: starting the shell; Ctrl-T lists tasks, 'exit' ends the VM\n");
+	run_shell();
+	printf("tour: the shell exited; init powers off\n");
+	reboot(RB_POWER_OFF);
 	return 1;
 }

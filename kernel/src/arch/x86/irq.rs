@@ -46,6 +46,7 @@ pub(super) fn timer_interrupt(user_tick: bool) {
     crate::sched::cputime::account_process_tick(user_tick);
     crate::sched::core::scheduler_tick();
     crate::time::timer_tick_wake();
+    crate::printk::wake_up_klogd_tick();
     end_of_interrupt(TIMER_VECTOR);
     crate::sched::core::preempt_schedule_irq();
 }
