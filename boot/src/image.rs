@@ -5,6 +5,13 @@
 //! cached by content in this crate's `OUT_DIR` under `target/`: a second boot of
 //! the same kernel and ramdisk reuses the image. The cache keeps the
 //! `KEEP_IMAGES` most recently used images and deletes older ones.
+//!
+//! Made for a fast boot: the time from QEMU's start to the kernel is mostly
+//! the bootloader's. Its BIOS stage 2 copies the kernel and the ramdisk into
+//! place a byte at a time, so the kernel goes in without its symbols and
+//! debug info; and its log, at trace level to the serial port and drawn a
+//! pixel at a time into the framebuffer, is kept to errors on the serial port
+//! unless [`ImageSpec::boot_log`] asks for all of it.
 
 use std::collections::hash_map::DefaultHasher;
 use std::fs;
@@ -14,6 +21,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::SystemTime;
 
+use bootloader::BootConfig;
+use bootloader_boot_config::LevelFilter;
+
 use crate::cpio;
 
 /// The kernel ELF that cargo built for this crate (the artifact dependency in
@@ -22,7 +32,7 @@ pub const KERNEL: &str = env!("CARGO_BIN_FILE_KERNEL_kernel");
 
 /// How images are made, as part of the cache key: change it when the recipe
 /// changes. The version is the one pinned exactly in `boot/Cargo.toml`.
-const RECIPE: &str = "bootloader 0.11.17, kernel --strip-debug";
+const RECIPE: &str = "bootloader 0.11.17, kernel --strip-all, boot.json";
 
 const KEEP_IMAGES: usize = 16;
 
@@ -57,6 +67,9 @@ pub struct ImageSpec {
     /// The initramfs: a directory (packed into a `newc` cpio archive) or a
     /// ready archive file, used as is.
     pub ramdisk: Option<PathBuf>,
+    /// The bootloader's own log (at trace level, on the serial port and the
+    /// framebuffer) instead of its errors alone; slows the boot down.
+    pub boot_log: bool,
 }
 
 impl ImageSpec {
@@ -66,6 +79,7 @@ impl ImageSpec {
             firmware,
             kernel: PathBuf::from(KERNEL),
             ramdisk: None,
+            boot_log: false,
         }
     }
 }
@@ -83,7 +97,7 @@ pub fn build_image(spec: &ImageSpec) -> io::Result<PathBuf> {
         None => None,
     };
     let cache = Path::new(env!("OUT_DIR")).join("images");
-    let key = cache_key(spec.firmware, &kernel, ramdisk.as_deref());
+    let key = cache_key(spec, &kernel, ramdisk.as_deref());
     let image = cache.join(format!("{key:016x}-{}.img", spec.firmware.name()));
     if image.is_file() {
         touch(&image);
@@ -94,7 +108,7 @@ pub fn build_image(spec: &ImageSpec) -> io::Result<PathBuf> {
     // The bootloader crate takes the kernel and ramdisk as files. The image is
     // written under a temporary name and renamed, so a concurrent boot never
     // sees half of it.
-    let kernel_file = strip_debug(&spec.kernel, &cache)?;
+    let kernel_file = strip(&spec.kernel, &cache)?;
     let ramdisk_file = ramdisk
         .map(|bytes| write_temp(&cache, &bytes))
         .transpose()?;
@@ -102,7 +116,7 @@ pub fn build_image(spec: &ImageSpec) -> io::Result<PathBuf> {
         .suffix(".part")
         .tempfile_in(&cache)?;
     create_disk_image(
-        spec.firmware,
+        spec,
         kernel_file.path(),
         ramdisk_file.as_ref().map(|f| f.path()),
         partial.path(),
@@ -115,35 +129,50 @@ pub fn build_image(spec: &ImageSpec) -> io::Result<PathBuf> {
     Ok(image)
 }
 
-/// Runs the `bootloader` crate's image builder for `firmware`.
+/// Runs the `bootloader` crate's image builder for `spec.firmware`.
 fn create_disk_image(
-    firmware: Firmware,
+    spec: &ImageSpec,
     kernel: &Path,
     ramdisk: Option<&Path>,
     out: &Path,
 ) -> io::Result<()> {
-    let made = match firmware {
+    let config = boot_config(spec.boot_log);
+    let made = match spec.firmware {
         Firmware::Bios => {
             let mut boot = bootloader::BiosBoot::new(kernel);
             if let Some(ramdisk) = ramdisk {
                 boot.set_ramdisk(ramdisk);
             }
-            boot.create_disk_image(out)
+            boot.set_boot_config(&config).create_disk_image(out)
         }
         Firmware::Uefi => {
             let mut boot = bootloader::UefiBoot::new(kernel);
             if let Some(ramdisk) = ramdisk {
                 boot.set_ramdisk(ramdisk);
             }
-            boot.create_disk_image(out)
+            boot.set_boot_config(&config).create_disk_image(out)
         }
     };
     made.map_err(|e| io::Error::other(format!("{e:#}")))
 }
 
-fn cache_key(firmware: Firmware, kernel: &[u8], ramdisk: Option<&[u8]>) -> u64 {
+/// The bootloader's run-time settings (its `boot.json`). Without `boot_log`
+/// it reports only errors, and only on the serial port, so that a failing
+/// boot still says why; the framebuffer stays untouched.
+fn boot_config(boot_log: bool) -> BootConfig {
+    let mut config = BootConfig::default();
+    config.frame_buffer_logging = boot_log;
+    config.serial_logging = true;
+    config.log_level = match boot_log {
+        true => LevelFilter::Trace,
+        false => LevelFilter::Error,
+    };
+    config
+}
+
+fn cache_key(spec: &ImageSpec, kernel: &[u8], ramdisk: Option<&[u8]>) -> u64 {
     let mut hasher = DefaultHasher::new();
-    (RECIPE, firmware, kernel, ramdisk).hash(&mut hasher);
+    (RECIPE, spec.firmware, spec.boot_log, kernel, ramdisk).hash(&mut hasher);
     hasher.finish()
 }
 
@@ -164,12 +193,13 @@ fn prune(cache: &Path) {
     }
 }
 
-/// Copies the kernel without its debug info, which the image does not need
-/// (gdb reads the original) and which makes BIOS boots several times slower.
-fn strip_debug(kernel: &Path, dir: &Path) -> io::Result<tempfile::NamedTempFile> {
+/// Copies the kernel without its debug info and symbol table, which the
+/// image does not need (gdb reads the original ELF, whose load addresses are
+/// the same) and which the BIOS loader would copy a byte at a time.
+fn strip(kernel: &Path, dir: &Path) -> io::Result<tempfile::NamedTempFile> {
     let stripped = tempfile::Builder::new().suffix(".elf").tempfile_in(dir)?;
     let status = Command::new(LLVM_OBJCOPY)
-        .arg("--strip-debug")
+        .arg("--strip-all")
         .arg(kernel)
         .arg(stripped.path())
         .status()

@@ -29,6 +29,7 @@ const QEMU_ARGS: &[&str] = &[
     "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
     "-no-reboot",
     "-display", "none",
+    "-net", "none",
 ];
 
 const SUCCESS: i32 = 33;
@@ -192,7 +193,7 @@ fn command(spec: &RunSpec, cmdline: &Path) -> Command {
     let mut qemu = Command::new(QEMU);
     qemu.args(QEMU_ARGS);
     qemu.arg("-drive").arg(format!(
-        "format=raw,snapshot=on,file={}",
+        "if=virtio,format=raw,snapshot=on,file={}",
         escape(&spec.image)
     ));
     qemu.arg("-fw_cfg").arg(format!(
