@@ -12,7 +12,7 @@ use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::Firmware;
+use crate::{Firmware, Image};
 
 /// The emulator binary, looked up in `PATH`.
 pub const QEMU: &str = "qemu-system-x86_64";
@@ -54,6 +54,9 @@ pub enum Console {
 pub struct RunSpec {
     /// A disk image from [`crate::build_image`].
     pub image: PathBuf,
+    /// The initramfs archive to hand the kernel, as the fw_cfg file
+    /// `opt/lifecycle/initrd`.
+    pub initrd: Option<PathBuf>,
     /// Must match the firmware the image was built for.
     pub firmware: Firmware,
     /// Kernel command line, handed over as the fw_cfg file `opt/lifecycle/cmdline`.
@@ -80,9 +83,10 @@ pub struct RunSpec {
 impl RunSpec {
     /// One CPU of QEMU's default model, 256 MiB, empty command line, no
     /// timeout, output captured silently.
-    pub fn new(image: PathBuf, firmware: Firmware) -> Self {
+    pub fn new(image: Image, firmware: Firmware) -> Self {
         RunSpec {
-            image,
+            image: image.disk,
+            initrd: image.initrd,
             firmware,
             cmdline: String::new(),
             timeout: None,
@@ -200,6 +204,12 @@ fn command(spec: &RunSpec, cmdline: &Path) -> Command {
         "name=opt/lifecycle/cmdline,file={}",
         escape(cmdline)
     ));
+    if let Some(initrd) = &spec.initrd {
+        qemu.arg("-fw_cfg").arg(format!(
+            "name=opt/lifecycle/initrd,file={}",
+            escape(initrd)
+        ));
+    }
     qemu.arg("-m").arg(format!("{}M", spec.memory_mib));
     qemu.arg("-smp").arg(spec.smp.to_string());
     if let Some(model) = &spec.cpu {
