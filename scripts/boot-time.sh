@@ -5,12 +5,13 @@
 # runner does first (packing the initramfs, finding the cached disk image);
 # the first boot of a new kernel or initramfs also writes the image.
 # Usage: scripts/boot-time.sh [INITRAMFS [BOOTS [RUNNER FLAGS...]]]
+# (BOOT_RUNNER=path times another build of the runner.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 initrd=${1:-target/initramfs}
 boots=${2:-5}
 shift $(($# < 2 ? $# : 2))
-runner=target/release/boot
+runner=${BOOT_RUNNER:-target/release/boot}
 marker="tour: this is /init"
 
 # Boots once and prints the milliseconds until $marker; the runner and its

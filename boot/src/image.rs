@@ -128,7 +128,9 @@ fn build_disk(spec: &ImageSpec, cache: &Path) -> io::Result<PathBuf> {
     // under a temporary name and renamed, so a concurrent boot never sees
     // half of it.
     let kernel_file = strip(&spec.kernel, cache)?;
-    let partial = tempfile::Builder::new().suffix(".part").tempfile_in(cache)?;
+    let partial = tempfile::Builder::new()
+        .suffix(".part")
+        .tempfile_in(cache)?;
     create_disk_image(spec, kernel_file.path(), partial.path()).map_err(|e| context(&image, e))?;
     partial
         .persist(&image)
@@ -145,9 +147,13 @@ fn pack_initrd(dir: &Path, cache: &Path) -> io::Result<PathBuf> {
         touch(&path);
         return Ok(path);
     }
-    let mut partial = tempfile::Builder::new().suffix(".part").tempfile_in(cache)?;
+    let mut partial = tempfile::Builder::new()
+        .suffix(".part")
+        .tempfile_in(cache)?;
     io::Write::write_all(&mut partial, &archive)?;
-    partial.persist(&path).map_err(|e| context(&path, e.error))?;
+    partial
+        .persist(&path)
+        .map_err(|e| context(&path, e.error))?;
     Ok(path)
 }
 

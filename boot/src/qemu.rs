@@ -205,10 +205,8 @@ fn command(spec: &RunSpec, cmdline: &Path) -> Command {
         escape(cmdline)
     ));
     if let Some(initrd) = &spec.initrd {
-        qemu.arg("-fw_cfg").arg(format!(
-            "name=opt/lifecycle/initrd,file={}",
-            escape(initrd)
-        ));
+        qemu.arg("-fw_cfg")
+            .arg(format!("name=opt/lifecycle/initrd,file={}", escape(initrd)));
     }
     qemu.arg("-m").arg(format!("{}M", spec.memory_mib));
     qemu.arg("-smp").arg(spec.smp.to_string());
