@@ -13,7 +13,9 @@
 #             time) N=batches (default 1000); fails with the seed and batch
 #             of a panic, hang, leaked page or surviving process. FIRST=k N=1
 #             V=v replays batch k alone, printing each call (scripts/fuzz.sh).
-# make bench  the kernel micro-benchmarks, then the user-space benchmark.
+# make bench  the kernel micro-benchmarks, the user-space benchmark, then the
+#             boot time: runner start to /init's first line, median of 5
+#             boots, BIOS and UEFI (scripts/boot-time.sh).
 # make trace  run the tour with the lifecycle timeline on; writes lifecycle.trace.json
 #             (for ui.perfetto.dev) and lifecycle.trace.svg (a picture of it).
 # make gdb    boot halted, waiting for gdb on localhost:1234; prints the gdb
@@ -70,6 +72,7 @@ fuzz: setup
 bench: setup $(TOUR)
 	$(RUNNER) --append bench --timeout 600
 	$(RUNNER) --initrd $(TOUR) --append "init=/bin/bench" --timeout 900
+	scripts/boot-time.sh $(TOUR)
 
 trace: setup $(TOUR)
 	$(RUNNER) --initrd $(TOUR) --append "--no-shell" --timeout 300 --trace lifecycle.trace.json

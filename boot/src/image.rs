@@ -1,10 +1,20 @@
-//! Bootable disk images: the `bootloader` crate wraps the kernel ELF (and an
-//! optional ramdisk) into a BIOS (MBR) or UEFI (GPT) disk.
+//! Bootable disk images: the `bootloader` crate wraps the kernel ELF into a
+//! BIOS (MBR) or UEFI (GPT) disk; the initramfs travels beside it.
 //!
-//! Images are made at run time, because the ramdisk is a run-time choice, and
-//! cached by content in this crate's `OUT_DIR` under `target/`: a second boot of
-//! the same kernel and ramdisk reuses the image. The cache keeps the
-//! `KEEP_IMAGES` most recently used images and deletes older ones.
+//! Made for a fast boot: the time from QEMU's start to the kernel is mostly
+//! firmware and bootloader. The bootloader's BIOS stage 2 copies what it loads
+//! into place a byte at a time (about a second per MiB under emulation), so
+//! the kernel goes in without its symbols and debug info, and the initramfs
+//! does not go through the bootloader at all: the runner hands it to the
+//! kernel as a fw_cfg file, which the kernel reads by DMA
+//! (kernel/src/arch/x86/fw_cfg.rs). The bootloader's log, at trace level to
+//! the serial port and drawn a pixel at a time into the framebuffer, is kept
+//! to errors on the serial port unless [`ImageSpec::boot_log`] asks for all.
+//!
+//! Disk images and packed initramfs directories are cached by content in
+//! this crate's `OUT_DIR` under `target/`: a second boot of the same kernel
+//! reuses the image. The cache keeps the `KEEP_FILES` most recently used
+//! files and deletes older ones.
 
 use std::collections::hash_map::DefaultHasher;
 use std::fs;
@@ -14,6 +24,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::SystemTime;
 
+use bootloader::BootConfig;
+use bootloader_boot_config::LevelFilter;
+
 use crate::cpio;
 
 /// The kernel ELF that cargo built for this crate (the artifact dependency in
@@ -22,9 +35,9 @@ pub const KERNEL: &str = env!("CARGO_BIN_FILE_KERNEL_kernel");
 
 /// How images are made, as part of the cache key: change it when the recipe
 /// changes. The version is the one pinned exactly in `boot/Cargo.toml`.
-const RECIPE: &str = "bootloader 0.11.17, kernel --strip-debug";
+const RECIPE: &str = "bootloader 0.11.17, kernel --strip-all, boot.json, no ramdisk";
 
-const KEEP_IMAGES: usize = 16;
+const KEEP_FILES: usize = 16;
 
 /// From the `llvm-tools` component of the pinned toolchain (found by build.rs).
 const LLVM_OBJCOPY: &str = env!("LLVM_OBJCOPY");
@@ -55,8 +68,11 @@ pub struct ImageSpec {
     /// The kernel ELF; [`KERNEL`] unless overridden.
     pub kernel: PathBuf,
     /// The initramfs: a directory (packed into a `newc` cpio archive) or a
-    /// ready archive file, used as is.
+    /// ready archive file, used as is. It goes beside the disk, not on it.
     pub ramdisk: Option<PathBuf>,
+    /// The bootloader's own log (at trace level, on the serial port and the
+    /// framebuffer) instead of its errors alone; slows the boot down.
+    pub boot_log: bool,
 }
 
 impl ImageSpec {
@@ -66,110 +82,142 @@ impl ImageSpec {
             firmware,
             kernel: PathBuf::from(KERNEL),
             ramdisk: None,
+            boot_log: false,
         }
     }
 }
 
-/// Makes the disk image for `spec`, or finds it in the cache, and returns its path.
+/// What QEMU boots: the disk and the initramfs archive to hand over with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Image {
+    /// The disk image: bootloader and kernel.
+    pub disk: PathBuf,
+    /// The initramfs as a `newc` cpio archive, if the spec has one.
+    pub initrd: Option<PathBuf>,
+}
+
+/// Makes the disk image for `spec` and packs its initramfs, or finds them in
+/// the cache.
 ///
 /// # Errors
 /// Reading the kernel or ramdisk, packing a ramdisk directory, or writing the
 /// image failed; the error names the file.
-pub fn build_image(spec: &ImageSpec) -> io::Result<PathBuf> {
-    let kernel = read(&spec.kernel)?;
-    let ramdisk = match &spec.ramdisk {
-        Some(dir) if dir.is_dir() => Some(cpio::pack_dir(dir).map_err(|e| context(dir, e))?),
-        Some(file) => Some(read(file)?),
+pub fn build_image(spec: &ImageSpec) -> io::Result<Image> {
+    let cache = Path::new(env!("OUT_DIR")).join("images");
+    fs::create_dir_all(&cache).map_err(|e| context(&cache, e))?;
+    let initrd = match &spec.ramdisk {
+        Some(dir) if dir.is_dir() => Some(pack_initrd(dir, &cache)?),
+        Some(file) => Some(file.clone()),
         None => None,
     };
-    let cache = Path::new(env!("OUT_DIR")).join("images");
-    let key = cache_key(spec.firmware, &kernel, ramdisk.as_deref());
+    let disk = build_disk(spec, &cache)?;
+    prune(&cache);
+    Ok(Image { disk, initrd })
+}
+
+/// The disk image for `spec`: made, or found in the cache.
+fn build_disk(spec: &ImageSpec, cache: &Path) -> io::Result<PathBuf> {
+    let kernel = read(&spec.kernel)?;
+    let key = cache_key(&(RECIPE, spec.firmware, spec.boot_log, &kernel));
     let image = cache.join(format!("{key:016x}-{}.img", spec.firmware.name()));
     if image.is_file() {
         touch(&image);
         return Ok(image);
     }
-
-    fs::create_dir_all(&cache).map_err(|e| context(&cache, e))?;
-    // The bootloader crate takes the kernel and ramdisk as files. The image is
-    // written under a temporary name and renamed, so a concurrent boot never
-    // sees half of it.
-    let kernel_file = strip_debug(&spec.kernel, &cache)?;
-    let ramdisk_file = ramdisk
-        .map(|bytes| write_temp(&cache, &bytes))
-        .transpose()?;
+    // The bootloader crate takes the kernel as a file. The image is written
+    // under a temporary name and renamed, so a concurrent boot never sees
+    // half of it.
+    let kernel_file = strip(&spec.kernel, cache)?;
     let partial = tempfile::Builder::new()
         .suffix(".part")
-        .tempfile_in(&cache)?;
-    create_disk_image(
-        spec.firmware,
-        kernel_file.path(),
-        ramdisk_file.as_ref().map(|f| f.path()),
-        partial.path(),
-    )
-    .map_err(|e| context(&image, e))?;
+        .tempfile_in(cache)?;
+    create_disk_image(spec, kernel_file.path(), partial.path()).map_err(|e| context(&image, e))?;
     partial
         .persist(&image)
         .map_err(|e| context(&image, e.error))?;
-    prune(&cache);
     Ok(image)
 }
 
-/// Runs the `bootloader` crate's image builder for `firmware`.
-fn create_disk_image(
-    firmware: Firmware,
-    kernel: &Path,
-    ramdisk: Option<&Path>,
-    out: &Path,
-) -> io::Result<()> {
-    let made = match firmware {
-        Firmware::Bios => {
-            let mut boot = bootloader::BiosBoot::new(kernel);
-            if let Some(ramdisk) = ramdisk {
-                boot.set_ramdisk(ramdisk);
-            }
-            boot.create_disk_image(out)
-        }
-        Firmware::Uefi => {
-            let mut boot = bootloader::UefiBoot::new(kernel);
-            if let Some(ramdisk) = ramdisk {
-                boot.set_ramdisk(ramdisk);
-            }
-            boot.create_disk_image(out)
-        }
+/// Packs the directory `dir` into a cpio archive in the cache, or finds the
+/// same archive there.
+fn pack_initrd(dir: &Path, cache: &Path) -> io::Result<PathBuf> {
+    let archive = cpio::pack_dir(dir).map_err(|e| context(dir, e))?;
+    let path = cache.join(format!("{:016x}.cpio", cache_key(&archive)));
+    if path.is_file() {
+        touch(&path);
+        return Ok(path);
+    }
+    let mut partial = tempfile::Builder::new()
+        .suffix(".part")
+        .tempfile_in(cache)?;
+    io::Write::write_all(&mut partial, &archive)?;
+    partial
+        .persist(&path)
+        .map_err(|e| context(&path, e.error))?;
+    Ok(path)
+}
+
+/// Runs the `bootloader` crate's image builder for `spec.firmware`.
+fn create_disk_image(spec: &ImageSpec, kernel: &Path, out: &Path) -> io::Result<()> {
+    let config = boot_config(spec.boot_log);
+    let made = match spec.firmware {
+        Firmware::Bios => bootloader::BiosBoot::new(kernel)
+            .set_boot_config(&config)
+            .create_disk_image(out),
+        Firmware::Uefi => bootloader::UefiBoot::new(kernel)
+            .set_boot_config(&config)
+            .create_disk_image(out),
     };
     made.map_err(|e| io::Error::other(format!("{e:#}")))
 }
 
-fn cache_key(firmware: Firmware, kernel: &[u8], ramdisk: Option<&[u8]>) -> u64 {
+/// The bootloader's run-time settings (its `boot.json`). Without `boot_log`
+/// it reports only errors, and only on the serial port, so that a failing
+/// boot still says why; the framebuffer stays untouched.
+fn boot_config(boot_log: bool) -> BootConfig {
+    let mut config = BootConfig::default();
+    config.frame_buffer_logging = boot_log;
+    config.serial_logging = true;
+    config.log_level = match boot_log {
+        true => LevelFilter::Trace,
+        false => LevelFilter::Error,
+    };
+    config
+}
+
+fn cache_key(what: &impl Hash) -> u64 {
     let mut hasher = DefaultHasher::new();
-    (RECIPE, firmware, kernel, ramdisk).hash(&mut hasher);
+    what.hash(&mut hasher);
     hasher.finish()
 }
 
-/// Deletes all but the `KEEP_IMAGES` most recently used images. Best effort:
-/// a failure here costs disk space, not correctness.
+/// Deletes all but the `KEEP_FILES` most recently used images and archives.
+/// Best effort: a failure here costs disk space, not correctness.
 fn prune(cache: &Path) {
     let Ok(entries) = fs::read_dir(cache) else {
         return;
     };
     let mut images: Vec<(SystemTime, PathBuf)> = entries
         .filter_map(Result::ok)
-        .filter(|e| e.path().extension().is_some_and(|ext| ext == "img"))
+        .filter(|e| {
+            let ext = e.path().extension().map(|ext| ext.to_os_string());
+            ext.is_some_and(|ext| ext == "img" || ext == "cpio")
+        })
         .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
         .collect();
     images.sort_by_key(|(used, _)| std::cmp::Reverse(*used));
-    for (_, old) in images.into_iter().skip(KEEP_IMAGES) {
+    for (_, old) in images.into_iter().skip(KEEP_FILES) {
         let _ = fs::remove_file(old);
     }
 }
 
-/// Copies the kernel without its debug info, which the image does not need
-/// (gdb reads the original) and which makes BIOS boots several times slower.
-fn strip_debug(kernel: &Path, dir: &Path) -> io::Result<tempfile::NamedTempFile> {
+/// Copies the kernel without its debug info and symbol table, which the
+/// image does not need (gdb reads the original ELF, whose load addresses are
+/// the same) and which the BIOS loader would copy a byte at a time.
+fn strip(kernel: &Path, dir: &Path) -> io::Result<tempfile::NamedTempFile> {
     let stripped = tempfile::Builder::new().suffix(".elf").tempfile_in(dir)?;
     let status = Command::new(LLVM_OBJCOPY)
-        .arg("--strip-debug")
+        .arg("--strip-all")
         .arg(kernel)
         .arg(stripped.path())
         .status()
@@ -189,12 +237,6 @@ fn touch(image: &Path) {
         .append(true)
         .open(image)
         .and_then(|f| f.set_modified(SystemTime::now()));
-}
-
-fn write_temp(dir: &Path, bytes: &[u8]) -> io::Result<tempfile::NamedTempFile> {
-    let mut file = tempfile::Builder::new().suffix(".cpio").tempfile_in(dir)?;
-    io::Write::write_all(&mut file, bytes)?;
-    Ok(file)
 }
 
 fn read(path: &Path) -> io::Result<Vec<u8>> {

@@ -20,5 +20,5 @@ mod qemu;
 pub mod timeline_svg;
 pub mod trace;
 
-pub use image::{Firmware, ImageSpec, KERNEL, build_image};
+pub use image::{Firmware, Image, ImageSpec, KERNEL, build_image};
 pub use qemu::{Console, Exit, OVMF, Outcome, QEMU, RunSpec, run_qemu};

@@ -28,6 +28,8 @@ Options:
                     as Chrome trace JSON (open it in ui.perfetto.dev), and
                     draw it as an SVG picture beside it (extension .svg)
   --kernel PATH     boot this kernel ELF instead of the one cargo built
+  --boot-log        show the bootloader's own log (trace level, on the serial
+                    port and the screen); it slows the boot down by seconds
   -h, --help        print this help
 
 Exit status: 0 if the kernel reports success or you quit QEMU with Ctrl-A x,
@@ -156,6 +158,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, Stri
             "--gdb" => options.gdb = true,
             "--trace" => options.trace = Some(PathBuf::from(value()?)),
             "--kernel" => options.image.kernel = PathBuf::from(value()?),
+            "--boot-log" => options.image.boot_log = true,
             "-h" | "--help" => return Ok(None),
             _ => return Err(format!("unknown option {flag}")),
         }

@@ -13,7 +13,7 @@ use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::Firmware;
+use crate::{Firmware, Image};
 
 /// The emulator binary, looked up in `PATH`.
 pub const QEMU: &str = "qemu-system-x86_64";
@@ -30,6 +30,7 @@ const QEMU_ARGS: &[&str] = &[
     "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
     "-no-reboot",
     "-display", "none",
+    "-net", "none",
 ];
 
 const SUCCESS: i32 = 33;
@@ -57,6 +58,9 @@ pub enum Console {
 pub struct RunSpec {
     /// A disk image from [`crate::build_image`].
     pub image: PathBuf,
+    /// The initramfs archive to hand the kernel, as the fw_cfg file
+    /// `opt/lifecycle/initrd`.
+    pub initrd: Option<PathBuf>,
     /// Must match the firmware the image was built for.
     pub firmware: Firmware,
     /// Kernel command line, handed over as the fw_cfg file `opt/lifecycle/cmdline`.
@@ -83,9 +87,10 @@ pub struct RunSpec {
 impl RunSpec {
     /// One CPU of QEMU's default model, 256 MiB, empty command line, no
     /// timeout, output captured silently.
-    pub fn new(image: PathBuf, firmware: Firmware) -> Self {
+    pub fn new(image: Image, firmware: Firmware) -> Self {
         RunSpec {
-            image,
+            image: image.disk,
+            initrd: image.initrd,
             firmware,
             cmdline: String::new(),
             timeout: None,
@@ -210,13 +215,17 @@ fn command(spec: &RunSpec, cmdline: &Path) -> Command {
     let mut qemu = Command::new(QEMU);
     qemu.args(QEMU_ARGS);
     qemu.arg("-drive").arg(format!(
-        "format=raw,snapshot=on,file={}",
+        "if=virtio,format=raw,snapshot=on,file={}",
         escape(&spec.image)
     ));
     qemu.arg("-fw_cfg").arg(format!(
         "name=opt/lifecycle/cmdline,file={}",
         escape(cmdline)
     ));
+    if let Some(initrd) = &spec.initrd {
+        qemu.arg("-fw_cfg")
+            .arg(format!("name=opt/lifecycle/initrd,file={}", escape(initrd)));
+    }
     qemu.arg("-m").arg(format!("{}M", spec.memory_mib));
     qemu.arg("-smp").arg(spec.smp.to_string());
     if let Some(model) = &spec.cpu {

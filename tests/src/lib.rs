@@ -140,9 +140,8 @@ impl Boot {
 
     fn run(&self) -> Result<Outcome, String> {
         let image = boot::build_image(&boot::ImageSpec {
-            firmware: self.firmware,
-            kernel: boot::KERNEL.into(),
             ramdisk: self.initrd.clone(),
+            ..boot::ImageSpec::new(self.firmware)
         })
         .map_err(|e| format!("making the disk image: {e}"))?;
         let mut run = boot::RunSpec::new(image, self.firmware);

@@ -32,6 +32,7 @@ const SCENARIOS: &[Scenario] = &[
     ("lkdtm::kernel_execution_of_a_user_page_under_smep_is_an_oops", exec_userspace),
     ("runner::hung_kernel_times_out_and_fails", hung_kernel_times_out),
     ("runner::ctrl_a_x_quits_qemu_and_the_runner_exits_0", ctrl_a_x_quits),
+    ("runner::the_bootloader_log_shows_only_with_boot_log", boot_log_only_when_asked),
     ("user::init_runs_every_program_to_its_summary", |ctx| user::record_user_tests(ctx, USER_PROGRAMS)),
     ("protection::cpu_max_enables_smep_smap_umip_and_every_user_program_passes", protection_on_cpu_max),
     ("proc::a_fork_bomb_in_its_own_group_ends_with_one_group_kill", |ctx| user::record_user_tests(ctx, &["forkbomb_kill"])),
@@ -121,7 +122,7 @@ fn boots_with_initrd(ctx: &Ctx) -> Result<(), Failure> {
 }
 
 /// A shell script as /init, run by the static busybox: the whole path from
-/// the packer through the bootloader's ramdisk to exec in the kernel.
+/// the packer through fw_cfg to exec in the kernel.
 fn busybox_init_runs(ctx: &Ctx) -> Result<(), Failure> {
     let root = tempfile::tempdir()?;
     user::add_busybox(root.path())?;
@@ -740,6 +741,35 @@ fn crash_on(ctx: &Ctx, boot: Boot, lines: &[&str]) -> Result<(), Failure> {
 }
 
 /// Runs the real runner binary, so its exit status and message are checked too.
+/// The runner keeps the bootloader quiet (it logs errors only), so the
+/// kernel's banner is the first line of a BIOS boot; `--boot-log` brings the
+/// bootloader's own log back in front of it.
+fn boot_log_only_when_asked(_: &Ctx) -> Result<(), Failure> {
+    let first_lines = |extra: &[&str]| -> Result<(Vec<String>, String), Failure> {
+        let runner = Command::new(env!("CARGO_BIN_FILE_BOOT"))
+            .args(["--append", "ktest=init::", "--timeout", "60"])
+            .args(extra)
+            .output()?;
+        let stdout = String::from_utf8_lossy(&runner.stdout).into_owned();
+        let lines = stdout.lines().take_while(|l| !l.starts_with(BANNER));
+        Ok((lines.map(str::to_owned).collect(), stdout))
+    };
+    let (quiet, quiet_out) = first_lines(&[])?;
+    let (logged, logged_out) = first_lines(&["--boot-log"])?;
+    let bootloader = |lines: &[String]| lines.iter().any(|l| l.starts_with("INFO : BIOS boot"));
+    if !quiet.is_empty() || !quiet_out.contains(BANNER) {
+        let got = format!("before the banner: {quiet:?}\nstdout: {quiet_out}");
+        return Err(Failure::new(format!("expected the banner first\n{got}")));
+    }
+    if !bootloader(&logged) || !logged_out.contains(BANNER) {
+        let got = format!("stdout with --boot-log: {logged_out}");
+        return Err(Failure::new(format!(
+            "expected `INFO : BIOS boot` before the banner\n{got}"
+        )));
+    }
+    Ok(())
+}
+
 fn hung_kernel_times_out(_: &Ctx) -> Result<(), Failure> {
     let runner = Command::new(env!("CARGO_BIN_FILE_BOOT"))
         .args(["--append", "lkdtm=SOFTLOCKUP", "--timeout", "8"])

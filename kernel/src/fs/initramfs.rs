@@ -1,5 +1,6 @@
 //! Unpacking the initramfs: a cpio archive in the "newc" format, handed
-//! over by the bootloader as its ramdisk, becomes the root file system.
+//! over by the runner through fw_cfg (`mm::reserve_initrd` places it),
+//! becomes the root file system.
 //!
 //! Linux: init/initramfs.c (unpack_to_rootfs), the format in
 //! Documentation/driver-api/early-userspace/buffer-format.rst

@@ -30,7 +30,6 @@ pub const BOOTLOADER_CONFIG: BootloaderConfig = {
 };
 
 static KTHREADD_DONE: Completion = Completion::new();
-static INITRD: spin::Once<&'static [u8]> = spin::Once::new();
 /// Command-line words the kernel itself consumes; the rest go to init.
 const KERNEL_PARAMS: [&str; 7] = [
     "ktest", "bench", "lkdtm", "loglevel", "init", "rdinit", "trace",
@@ -56,9 +55,6 @@ pub fn start_kernel(boot_info: &'static mut BootInfo) -> ! {
     );
     crate::mm::mm_init(boot_info);
     crate::arch::kernel::cpu::common::identify_boot_cpu();
-    if let Some(initrd) = crate::mm::boot_ramdisk(boot_info) {
-        INITRD.call_once(|| initrd);
-    }
     let cmdline = crate::params::setup_command_line();
     log::info!("Kernel command line: {cmdline}");
     if let Some(level) = crate::params::param("loglevel").and_then(|l| l.parse().ok()) {
@@ -132,7 +128,7 @@ fn reap_until(runner: crate::pid::PidNr) -> ! {
 ///
 /// Linux: do_basic_setup() -> populate_rootfs() in init/initramfs.c
 fn do_basic_setup() {
-    if let Some(initrd) = INITRD.get() {
+    if let Some(initrd) = crate::mm::initrd() {
         match crate::fs::initramfs::unpack_to_rootfs(initrd) {
             Ok(n) => log::info!(
                 "Unpacking initramfs: {n} entries, {} KiB",

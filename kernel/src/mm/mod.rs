@@ -25,6 +25,12 @@ pub const PAGE_SIZE: usize = 4096;
 
 static PAGE_OFFSET: AtomicU64 = AtomicU64::new(0);
 
+/// The fw_cfg file in which the runner hands over the initramfs.
+const INITRD_FILE: &str = "opt/lifecycle/initrd";
+
+/// The initramfs `reserve_initrd` placed, set once during `mm_init`.
+static INITRD: spin::Once<&'static [u8]> = spin::Once::new();
+
 /// The kernel virtual address at which physical address `phys` is mapped:
 /// the bootloader maps all of physical memory at `PAGE_OFFSET`.
 ///
@@ -53,16 +59,42 @@ pub fn mm_init(boot_info: &BootInfo) {
         .alloc_contiguous(heap)
         .expect("room for the kernel heap");
     heap::kmem_cache_init(phys_to_virt(heap_base), heap);
+    reserve_initrd(&mut memblock);
     page_alloc::mem_init(memblock);
     pgtable::pgtable_init();
     vmalloc::vmalloc_init();
 }
 
-/// The initramfs the bootloader loaded, as a byte slice.
-pub fn boot_ramdisk(boot_info: &BootInfo) -> Option<&'static [u8]> {
-    let addr = boot_info.ramdisk_addr.into_option()?;
-    // SAFETY: the bootloader mapped `ramdisk_len` bytes at `ramdisk_addr`,
-    // marked that memory as used (not Usable) in the memory map, and never
-    // unmaps it, so it stays valid and unchanged for the kernel's lifetime.
-    Some(unsafe { core::slice::from_raw_parts(addr as *const u8, boot_info.ramdisk_len as usize) })
+/// Takes boot memory for the initramfs that the runner hands over through
+/// fw_cfg, and has the device copy it there. The memory is never freed.
+///
+/// Linux: reserve_initrd() in arch/x86/kernel/setup.c
+/// Differs: Linux reserves where the boot loader already put the initrd; here
+/// the memory is chosen first and the initramfs copied into it.
+fn reserve_initrd(memblock: &mut page_alloc::Memblock) {
+    let Some(file) = crate::arch::fw_cfg::find_file(INITRD_FILE) else {
+        return;
+    };
+    let len = file.size as usize + crate::arch::fw_cfg::FW_CFG_DMA_ACCESS_SIZE;
+    let Some(base) = memblock.alloc_contiguous(len as u64) else {
+        log::error!("initrd: no room for {} KiB", file.size / 1024);
+        return;
+    };
+    // SAFETY: memblock handed [base, base + len) to us alone and never takes
+    // it back; all physical memory is mapped at PAGE_OFFSET.
+    let buf = unsafe { core::slice::from_raw_parts_mut(phys_to_virt(base).as_mut_ptr(), len) };
+    // SAFETY: `buf` is the direct mapping of [base, base + len), physically
+    // contiguous.
+    match unsafe { crate::arch::fw_cfg::read_file_into(&file, buf, base) } {
+        true => {
+            let initrd: &'static [u8] = &buf[..file.size as usize];
+            INITRD.call_once(|| initrd);
+        }
+        false => log::error!("initrd: reading {INITRD_FILE} failed"),
+    }
+}
+
+/// The initramfs the runner handed over, placed by `mm_init`.
+pub fn initrd() -> Option<&'static [u8]> {
+    INITRD.get().copied()
 }
