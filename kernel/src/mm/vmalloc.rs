@@ -135,14 +135,17 @@ fn vfree_stack(slot: usize, frames: &[Option<PhysFrame>; THREAD_PAGES]) {
     free_slot(slot);
 }
 
-/// Unmaps and frees the cached stacks.
+/// Unmaps and frees the cached stacks; returns how many there were.
 ///
 /// Linux: free_vm_stack_cache() in kernel/fork.c
-pub fn free_vm_stack_cache() {
+pub fn free_vm_stack_cache() -> usize {
     let cached: [_; NR_CACHED_STACKS] = core::mem::take(&mut *CACHED_STACKS.lock());
+    let mut freed = 0;
     for (slot, frames) in cached.into_iter().flatten() {
         vfree_stack(slot, &frames);
+        freed += 1;
     }
+    freed
 }
 
 fn slot_base(slot: usize) -> VirtAddr {
