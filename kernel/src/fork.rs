@@ -159,6 +159,12 @@ pub fn fork_init() {
     let threads = (pages / (8 * THREAD_SIZE / crate::mm::PAGE_SIZE)).clamp(20, MAX_STACKS);
     TASKLIST_LOCK.lock().max_threads = threads;
     log::info!("fork: max_threads = {threads}");
+    log::info!(
+        "fork: task_struct {} bytes (heap), kernel stack {} KiB (vmalloc) above a {} KiB guard",
+        size_of::<TaskStruct>(),
+        THREAD_SIZE / 1024,
+        crate::mm::vmalloc::STACK_GUARD_SIZE / 1024
+    );
     let half = Rlimit {
         rlim_cur: threads as u64 / 2,
         rlim_max: threads as u64 / 2,
