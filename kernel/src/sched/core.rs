@@ -289,8 +289,9 @@ pub fn might_sleep() {
 /// a second, naming the call site, the context and the interrupted task.
 ///
 /// Linux: __might_sleep() in kernel/sched/core.c
-/// Differs: the idle task is exempt, since it runs the boot code (Linux
-/// exempts the boot through system_state); nothing taints the kernel.
+/// Differs: the idle task in process context is exempt, since it runs the
+/// boot code (Linux exempts the boot through system_state); nothing taints
+/// the kernel.
 pub fn __might_sleep(file: &str, line: u32) {
     let count = crate::preempt::preempt_count();
     let irqs_disabled = crate::arch::irqs_disabled();
@@ -299,7 +300,7 @@ pub fn __might_sleep(file: &str, line: u32) {
             (c.pid(), c.comm_lossy(), c.is_idle_task())
         })
     });
-    if (count == 0 && !irqs_disabled) || idle {
+    if (count == 0 && !irqs_disabled) || (idle && !crate::preempt::in_interrupt()) {
         return;
     }
     MIGHT_SLEEP_BUGS.fetch_add(1, Ordering::Relaxed);
