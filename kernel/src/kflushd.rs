@@ -85,6 +85,7 @@ pub fn start_stop_kflushd() -> Result<(), Errno> {
     result
 }
 
+/// The body of start_stop_kflushd(), under `KFLUSHD_MUTEX`.
 fn start_stop_locked() -> Result<(), Errno> {
     let running = KFLUSHD_THREAD.lock().clone();
     let centisecs = KFLUSHD_CENTISECS.load(Ordering::Relaxed);
