@@ -106,6 +106,8 @@ pub fn dispatch(regs: &mut PtRegs) {
 /// is used up, unless it runs with preemption disabled.
 ///
 /// Linux: irqentry_exit_cond_resched() in kernel/entry/common.c
+/// Differs: also on a return to user mode, where Linux leaves it to
+/// exit_to_user_mode_loop().
 fn irqentry_exit_cond_resched() {
     if preempt_count() == 0 {
         crate::sched::core::preempt_schedule_irq();
