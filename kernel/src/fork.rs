@@ -345,8 +345,10 @@ fn clone3_stack_valid(stack: u64, stack_size: u64) -> Result<u64, Errno> {
 }
 
 /// The one entry to task creation: copy the caller, then let the copy run.
+/// Textbooks call it by its older names, _do_fork (Linux 4.2 to 5.9) and
+/// do_fork (before 4.2).
 ///
-/// Linux: kernel_clone() in kernel/fork.c
+/// Linux: kernel_clone() in kernel/fork.c, once _do_fork() and do_fork()
 ///
 /// # Errors
 /// Whatever `copy_process` returns.
