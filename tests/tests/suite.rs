@@ -662,7 +662,7 @@ fn kflushd_from_the_shell(ctx: &Ctx) -> Result<(), Failure> {
             "exec busybox poweroff -f\n",
         ),
     )?;
-    let run = ctx.boot(&Boot::bios("").initrd(root.path()))?;
+    let run = ctx.boot(&Boot::bios("trace").initrd(root.path()))?;
     expect_exit(&run, Exit::Success)?;
     expect_lines(
         &run,
@@ -690,12 +690,29 @@ fn kflushd_from_the_shell(ctx: &Ctx) -> Result<(), Failure> {
         .lines()
         .skip_while(|l| !l.contains("no /proc entry"))
         .nth(1);
+    // The timeline: kthreadd forked it, and its exit code is the count.
+    let events = boot::trace::parse(&run.serial);
+    let event = |name: &str, pred: &dyn Fn(&boot::trace::Event) -> bool| {
+        events.iter().any(|e| e.name == name && pred(e))
+    };
+    let kflushd = started.map_or(-1, i64::from);
+    let forked = event("sched_process_fork", &|e| {
+        e.num("parent") == 2 && e.num("child") == kflushd
+    });
+    let exited = event("sched_process_exit", &|e| {
+        e.num("pid") == kflushd && Some(e.num("code")) == flushes.map(i64::from)
+    });
     match (started, stopped, gone, flushes, count_after) {
-        (Some(a), Some(b), Some(c), Some(n), Some("0")) if a == b && b == c && n >= 2 => Ok(()),
+        (Some(a), Some(b), Some(c), Some(n), Some("0"))
+            if a == b && b == c && n >= 2 && forked && exited =>
+        {
+            Ok(())
+        }
         found => Err(Failure::of(
             &run,
             format!(
-                "want one pid started, stopped and gone, at least 2 flushes in 1 s, no [kflushd] after; got {found:?}"
+                "want one pid started, stopped and gone, at least 2 flushes in 1 s, no [kflushd] after, \
+                 a fork by kthreadd and an exit with the count in the trace (fork {forked}, exit {exited}); got {found:?}"
             ),
         )),
     }
