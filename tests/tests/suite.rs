@@ -634,6 +634,26 @@ fn protection_on_cpu_max(ctx: &Ctx) -> Result<(), Failure> {
     expect_line(&run, "x86/cpu: SMEP SMAP UMIP PGE enabled")
 }
 
+/// The shell side of `kflushd_from_the_shell`.
+const KFLUSHD_SCRIPT: &str = concat!(
+    "#!/bin/sh\n",
+    "export PATH=/bin\n",
+    "knob=/proc/sys/vm/kflushd_centisecs\n",
+    "echo \"knob: $(busybox cat $knob)\"\n",
+    "echo 10 > $knob\n",
+    "echo \"knob: $(busybox cat $knob)\"\n",
+    "busybox ps | busybox grep '\\[kflushd\\]'\n",
+    "pid=$(busybox pidof kflushd)\n",
+    "busybox sleep 1\n",
+    "echo 0 > $knob\n",
+    "[ -d /proc/$pid ] || echo \"kflushd $pid: no /proc entry\"\n",
+    "busybox ps | busybox grep -c '\\[kflushd\\]'\n",
+    "echo 12x > $knob || echo 'knob: 12x refused'\n",
+    "echo -1 > $knob || echo 'knob: -1 refused'\n",
+    "echo \"knob: $(busybox cat $knob)\"\n",
+    "exec busybox poweroff -f\n",
+);
+
 /// kflushd from the shell: writing its interval to
 /// /proc/sys/vm/kflushd_centisecs starts it, `ps` shows `[kflushd]`, 0
 /// stops it (kthread_stop returns its count of flushes) and its /proc
@@ -641,27 +661,7 @@ fn protection_on_cpu_max(ctx: &Ctx) -> Result<(), Failure> {
 /// are refused with EINVAL, as proc_dointvec_minmax does.
 fn kflushd_from_the_shell(ctx: &Ctx) -> Result<(), Failure> {
     let root = tempfile::tempdir()?;
-    init_script(
-        root.path(),
-        concat!(
-            "#!/bin/sh\n",
-            "export PATH=/bin\n",
-            "knob=/proc/sys/vm/kflushd_centisecs\n",
-            "echo \"knob: $(busybox cat $knob)\"\n",
-            "echo 10 > $knob\n",
-            "echo \"knob: $(busybox cat $knob)\"\n",
-            "busybox ps | busybox grep '\\[kflushd\\]'\n",
-            "pid=$(busybox pidof kflushd)\n",
-            "busybox sleep 1\n",
-            "echo 0 > $knob\n",
-            "[ -d /proc/$pid ] || echo \"kflushd $pid: no /proc entry\"\n",
-            "busybox ps | busybox grep -c '\\[kflushd\\]'\n",
-            "echo 12x > $knob || echo 'knob: 12x refused'\n",
-            "echo -1 > $knob || echo 'knob: -1 refused'\n",
-            "echo \"knob: $(busybox cat $knob)\"\n",
-            "exec busybox poweroff -f\n",
-        ),
-    )?;
+    init_script(root.path(), KFLUSHD_SCRIPT)?;
     let run = ctx.boot(&Boot::bios("trace").initrd(root.path()))?;
     expect_exit(&run, Exit::Success)?;
     expect_lines(
@@ -690,18 +690,7 @@ fn kflushd_from_the_shell(ctx: &Ctx) -> Result<(), Failure> {
         .lines()
         .skip_while(|l| !l.contains("no /proc entry"))
         .nth(1);
-    // The timeline: kthreadd forked it, and its exit code is the count.
-    let events = boot::trace::parse(&run.serial);
-    let event = |name: &str, pred: &dyn Fn(&boot::trace::Event) -> bool| {
-        events.iter().any(|e| e.name == name && pred(e))
-    };
-    let kflushd = started.map_or(-1, i64::from);
-    let forked = event("sched_process_fork", &|e| {
-        e.num("parent") == 2 && e.num("child") == kflushd
-    });
-    let exited = event("sched_process_exit", &|e| {
-        e.num("pid") == kflushd && Some(e.num("code")) == flushes.map(i64::from)
-    });
+    let (forked, exited) = kflushd_in_the_timeline(&run.serial, started, flushes);
     match (started, stopped, gone, flushes, count_after) {
         (Some(a), Some(b), Some(c), Some(n), Some("0"))
             if a == b && b == c && n >= 2 && forked && exited =>
@@ -716,6 +705,27 @@ fn kflushd_from_the_shell(ctx: &Ctx) -> Result<(), Failure> {
             ),
         )),
     }
+}
+
+/// Whether the trace has kthreadd's fork of kflushd (pid `started`) and
+/// its exit with the count of flushes as its code.
+fn kflushd_in_the_timeline(
+    serial: &str,
+    started: Option<u32>,
+    flushes: Option<u32>,
+) -> (bool, bool) {
+    let events = boot::trace::parse(serial);
+    let event = |name: &str, pred: &dyn Fn(&boot::trace::Event) -> bool| {
+        events.iter().any(|e| e.name == name && pred(e))
+    };
+    let kflushd = started.map_or(-1, i64::from);
+    let forked = event("sched_process_fork", &|e| {
+        e.num("parent") == 2 && e.num("child") == kflushd
+    });
+    let exited = event("sched_process_exit", &|e| {
+        e.num("pid") == kflushd && Some(e.num("code")) == flushes.map(i64::from)
+    });
+    (forked, exited)
 }
 
 /// The interrupt-context demo: with a busy loop running, Ctrl-G on the
