@@ -738,8 +738,10 @@ fn irq_context_demo(ctx: &Ctx) -> Result<(), Failure> {
         root.path(),
         concat!(
             "#!/bin/sh\n",
-            "/bin/busybox sh -c 'while :; do :; done' &\n",
-            "echo \"busy loop: pid $!\"\n",
+            // The loop names itself once the shell sleeps in `sleep 3`, so
+            // it is the only task left to interrupt.
+            "/bin/busybox sh -c 'i=0; while [ $i -lt 3000 ]; do i=$((i+1)); done; ",
+            "echo \"busy loop: pid $$\"; while :; do :; done' &\n",
             "/bin/busybox sleep 3\n",
             "exec /bin/busybox poweroff -f\n",
         ),
