@@ -45,7 +45,9 @@ pub mod syscall;
 pub mod sysctl;
 pub mod sysrq;
 pub mod task;
+pub mod tasklist;
 pub mod time;
 pub mod trace;
+pub mod unistd;
 
 pub use init::main::BOOTLOADER_CONFIG;
