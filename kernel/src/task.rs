@@ -329,3 +329,46 @@ pub fn task_stack_end_corrupted(tsk: &TaskStruct) -> bool {
         .as_ref()
         .is_some_and(|s| s.end_of_stack().load(Ordering::Relaxed) != STACK_END_MAGIC)
 }
+
+mod tests {
+    use super::*;
+    use crate::mm::vmalloc::{STACK_GUARD_SIZE, THREAD_SIZE};
+    use crate::{kassert, kassert_eq, ktest};
+
+    ktest! {
+        fn the_task_struct_is_on_the_heap_and_its_stack_ends_in_the_magic_word() {
+            let me = current();
+            let stack = me.stack.as_ref().expect("a ktest runs in a task with its own stack");
+            let (bottom, top) = (stack.bottom().as_u64(), stack.top().as_u64());
+            let task = Arc::as_ptr(&me) as u64;
+            let local = 0u8;
+            let sp = core::ptr::addr_of!(local) as u64;
+            crate::kprintln!(
+                "task: task_struct {} bytes at {task:#x}, stack {bottom:#x}..{top:#x}, guard {} KiB",
+                size_of::<TaskStruct>(),
+                STACK_GUARD_SIZE / 1024
+            );
+            kassert_eq!(top - bottom, THREAD_SIZE as u64);
+            kassert_eq!(stack.guard().end, bottom);
+            kassert!((bottom..top).contains(&sp), "this function's locals are on the stack");
+            kassert!(!(stack.guard().start..top).contains(&task), "the task_struct is not");
+            kassert_eq!(stack.end_of_stack().load(Ordering::Relaxed), STACK_END_MAGIC);
+        }
+    }
+
+    ktest! {
+        fn an_overwritten_stack_end_is_seen_as_corruption() {
+            let me = current();
+            // Interrupts off: the scheduler checks the magic at every switch
+            // and would panic, as Linux's schedule_debug() does.
+            let (seen, restored) = crate::arch::without_interrupts(|| {
+                let end = me.stack.as_ref().expect("own stack").end_of_stack();
+                end.store(0, Ordering::Relaxed);
+                let seen = task_stack_end_corrupted(&me);
+                set_task_stack_end_magic(&me);
+                (seen, !task_stack_end_corrupted(&me))
+            });
+            kassert!(seen && restored);
+        }
+    }
+}

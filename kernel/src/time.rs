@@ -5,11 +5,16 @@
 //! Differs: the realtime clock starts at the epoch plus the time since
 //! boot; there is no RTC.
 
+use crate::arch::sync::SpinLock;
 use crate::arch::time::ktime_get_ns;
 use crate::errno::Errno;
 use crate::mm::uaccess::{get_user, put_user};
 use crate::sched::wait::WaitQueueHead;
 use crate::syscall::SysResult;
+use crate::task::{TASK_INTERRUPTIBLE, TASK_RUNNING, TaskStruct, current};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::Ordering;
 
 const CLOCK_REALTIME: u32 = 0;
 const CLOCK_MONOTONIC: u32 = 1;
@@ -99,6 +104,45 @@ pub fn schedule_timeout_killable_tick() {
     wake_at_next_tick();
     crate::sched::core::schedule();
     finish_tick_wait();
+}
+
+/// Tasks asleep in schedule_timeout_interruptible(), each with its
+/// deadline in ns (Linux: a timer on the timer wheel per sleeper, whose
+/// function, process_timeout(), wakes it).
+static TIMEOUTS: SpinLock<Vec<(u64, Arc<TaskStruct>)>> = SpinLock::new(Vec::new());
+
+/// Sleeps until `timeout_ns` has passed or something wakes the task first
+/// (wake_up_process, kthread_stop, a signal). Returns the time left: 0 when
+/// the sleep timed out.
+///
+/// Linux: schedule_timeout_interruptible() in kernel/time/sleep_timeout.c
+/// Differs: the deadline is checked on each tick, so it is one tick coarse,
+/// and sleepers sit in one list instead of the timer wheel.
+pub fn schedule_timeout_interruptible(timeout_ns: u64) -> u64 {
+    crate::sched::core::might_sleep();
+    let deadline = ktime_get_ns().saturating_add(timeout_ns);
+    let me = current();
+    me.state.store(TASK_INTERRUPTIBLE, Ordering::Release);
+    TIMEOUTS.lock().push((deadline, me.clone()));
+    crate::sched::core::schedule();
+    me.state.store(TASK_RUNNING, Ordering::Release);
+    TIMEOUTS.lock().retain(|(_, t)| !Arc::ptr_eq(t, &me));
+    deadline.saturating_sub(ktime_get_ns())
+}
+
+/// Wakes the sleepers whose deadline has passed; called from the tick.
+///
+/// Linux: run_local_timers() in kernel/time/timer.c (each expired timer
+/// runs process_timeout(), which calls wake_up_process)
+pub fn run_local_timers() {
+    let now = ktime_get_ns();
+    TIMEOUTS.lock().retain(|(deadline, task)| {
+        let expired = *deadline <= now;
+        if expired {
+            crate::sched::core::wake_up_process(task);
+        }
+        !expired
+    });
 }
 
 /// Converts an absolute time on CLOCK_REALTIME (or CLOCK_MONOTONIC) to the

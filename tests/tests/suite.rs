@@ -53,6 +53,8 @@ const SCENARIOS: &[Scenario] = &[
     ("gdb::lx_ps_lists_the_tasks_at_a_breakpoint_in_do_exit", gdb_lists_tasks),
     ("docs::every_linux_function_in_a_doc_comment_is_in_the_readme_map", concept_map_is_complete),
     ("docs::the_map_check_fails_when_a_function_is_missing", concept_map_check_can_fail),
+    ("kflushd::the_shell_starts_kflushd_through_proc_sys_and_stops_it_and_it_is_reaped", kflushd_from_the_shell),
+    ("sysrq::ctrl_g_shows_the_interrupted_task_as_current_and_reports_the_sleeping_call", irq_context_demo),
 ];
 
 /// The test programs in `tests/user/` that `init` runs, in this order (the
@@ -877,4 +879,146 @@ fn protection_on_cpu_max(ctx: &Ctx) -> Result<(), Failure> {
     let programs = [USER_PROGRAMS, &["protection"]].concat();
     let run = user::record_user_tests_on(ctx, "protection", &programs, |boot| boot.cpu("max"))?;
     expect_line(&run, "x86/cpu: SMEP SMAP UMIP PGE enabled")
+}
+
+/// The shell side of `kflushd_from_the_shell`.
+const KFLUSHD_SCRIPT: &str = concat!(
+    "#!/bin/sh\n",
+    "export PATH=/bin\n",
+    "knob=/proc/sys/vm/kflushd_centisecs\n",
+    "echo \"knob: $(busybox cat $knob)\"\n",
+    "echo 10 > $knob\n",
+    "echo \"knob: $(busybox cat $knob)\"\n",
+    "busybox ps | busybox grep '\\[kflushd\\]'\n",
+    "pid=$(busybox pidof kflushd)\n",
+    "busybox sleep 1\n",
+    "echo 0 > $knob\n",
+    "[ -d /proc/$pid ] || echo \"kflushd $pid: no /proc entry\"\n",
+    "busybox ps | busybox grep -c '\\[kflushd\\]'\n",
+    "echo 12x > $knob || echo 'knob: 12x refused'\n",
+    "echo -1 > $knob || echo 'knob: -1 refused'\n",
+    "echo \"knob: $(busybox cat $knob)\"\n",
+    "exec busybox poweroff -f\n",
+);
+
+/// kflushd from the shell: writing its interval to
+/// /proc/sys/vm/kflushd_centisecs starts it, `ps` shows `[kflushd]`, 0
+/// stops it (kthread_stop returns its count of flushes) and its /proc
+/// directory is gone, since kthreadd's children reap themselves; bad values
+/// are refused with EINVAL, as proc_dointvec_minmax does.
+fn kflushd_from_the_shell(ctx: &Ctx) -> Result<(), Failure> {
+    let root = tempfile::tempdir()?;
+    init_script(root.path(), KFLUSHD_SCRIPT)?;
+    let run = ctx.boot(&Boot::bios("trace").initrd(root.path()))?;
+    expect_exit(&run, Exit::Success)?;
+    expect_lines(
+        &run,
+        &[
+            "knob: 0",
+            "kflushd: started as pid ",
+            "knob: 10",
+            " [kflushd]",
+            ": no /proc entry",
+            "knob: 12x refused",
+            "knob: -1 refused",
+        ],
+    )?;
+    let pid = |line: &str, before: &str| -> Option<u32> {
+        let word = line.split(before).nth(1)?.split_whitespace().next()?;
+        word.trim_end_matches([',', ':']).parse().ok()
+    };
+    let started = run.lines().find_map(|l| pid(l, "kflushd: started as pid "));
+    let stopped = run.lines().find_map(|l| pid(l, "kflushd: pid "));
+    let gone = run
+        .lines()
+        .find_map(|l| pid(l, "kflushd ").filter(|_| l.ends_with("no /proc entry")));
+    let flushes = run.lines().find_map(|l| pid(l, "kthread_stop() returned "));
+    let count_after = run
+        .lines()
+        .skip_while(|l| !l.contains("no /proc entry"))
+        .nth(1);
+    let (forked, exited) = kflushd_in_the_timeline(&run.serial, started, flushes);
+    match (started, stopped, gone, flushes, count_after) {
+        (Some(a), Some(b), Some(c), Some(n), Some("0"))
+            if a == b && b == c && n >= 2 && forked && exited =>
+        {
+            Ok(())
+        }
+        found => Err(Failure::of(
+            &run,
+            format!(
+                "want one pid started, stopped and gone, at least 2 flushes in 1 s, no [kflushd] after, \
+                 a fork by kthreadd and an exit with the count in the trace (fork {forked}, exit {exited}); got {found:?}"
+            ),
+        )),
+    }
+}
+
+/// Whether the trace has kthreadd's fork of kflushd (pid `started`) and
+/// its exit with the count of flushes as its code.
+fn kflushd_in_the_timeline(
+    serial: &str,
+    started: Option<u32>,
+    flushes: Option<u32>,
+) -> (bool, bool) {
+    let events = boot::trace::parse(serial);
+    let event = |name: &str, pred: &dyn Fn(&boot::trace::Event) -> bool| {
+        events.iter().any(|e| e.name == name && pred(e))
+    };
+    let kflushd = started.map_or(-1, i64::from);
+    let forked = event("sched_process_fork", &|e| {
+        e.num("parent") == 2 && e.num("child") == kflushd
+    });
+    let exited = event("sched_process_exit", &|e| {
+        e.num("pid") == kflushd && Some(e.num("code")) == flushes.map(i64::from)
+    });
+    (forked, exited)
+}
+
+/// The interrupt-context demo: with a busy loop running, Ctrl-G on the
+/// console makes the next timer interrupt print `current`, which is the busy
+/// loop it interrupted, and its wait_for_completion() call is reported as
+/// Linux's might_sleep() reports it.
+fn irq_context_demo(ctx: &Ctx) -> Result<(), Failure> {
+    let root = tempfile::tempdir()?;
+    init_script(
+        root.path(),
+        concat!(
+            "#!/bin/sh\n",
+            // The loop names itself once the shell sleeps in `sleep 3`, so
+            // it is the only task left to interrupt.
+            "/bin/busybox sh -c 'i=0; while [ $i -lt 3000 ]; do i=$((i+1)); done; ",
+            "echo \"busy loop: pid $$\"; while :; do :; done' &\n",
+            "/bin/busybox sleep 3\n",
+            "exec /bin/busybox poweroff -f\n",
+        ),
+    )?;
+    let boot = Boot::bios("")
+        .initrd(root.path())
+        .type_after("busy loop: pid", b"\x07")
+        .timeout(60);
+    let run = ctx.boot(&boot)?;
+    expect_exit(&run, Exit::Success)?;
+    expect_lines(
+        &run,
+        &[
+            "sysrq: in the timer interrupt: in_interrupt(): 1, in_task(): 0, preempt_count: 0x10000",
+            "BUG: sleeping function called from invalid context at kernel/src/sched/completion.rs:",
+            "in_atomic(): 1, irqs_disabled(): 1, non_block: 0, pid: ",
+            "preempt_count: 10000, expected: 0",
+        ],
+    )?;
+    let after = |before: &str| {
+        run.lines()
+            .find_map(|l| Some(l.split(before).nth(1)?.trim().to_owned()))
+    };
+    let busy = after("busy loop: pid ");
+    let current = after("sysrq: current is pid ");
+    match (&busy, &current) {
+        (Some(pid), Some(cur)) if cur.starts_with(&format!("{pid} (")) => Ok(()),
+        _ => Err(Failure::of(
+            &run,
+            format!("current in the interrupt was {current:?}, the busy loop is pid {busy:?}"),
+        )),
+    }
 }

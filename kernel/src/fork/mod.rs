@@ -35,6 +35,12 @@ pub fn fork_init() {
     let threads = (pages / (8 * THREAD_SIZE / crate::mm::PAGE_SIZE)).clamp(20, MAX_STACKS);
     TASKLIST_LOCK.lock().max_threads = threads;
     log::info!("fork: max_threads = {threads}");
+    log::info!(
+        "fork: task_struct {} bytes (heap), kernel stack {} KiB (vmalloc) above a {} KiB guard",
+        size_of::<crate::task::TaskStruct>(),
+        THREAD_SIZE / 1024,
+        crate::mm::vmalloc::STACK_GUARD_SIZE / 1024
+    );
     let half = Rlimit {
         rlim_cur: threads as u64 / 2,
         rlim_max: threads as u64 / 2,
@@ -151,8 +157,10 @@ pub fn sys_clone3(
 }
 
 /// The one entry to task creation: copy the caller, then let the copy run.
+/// Textbooks call it by its older names, _do_fork (Linux 4.2 to 5.9) and
+/// do_fork (before 4.2).
 ///
-/// Linux: kernel_clone() in kernel/fork.c
+/// Linux: kernel_clone() in kernel/fork.c, once _do_fork() and do_fork()
 ///
 /// # Errors
 /// Whatever `copy_process` returns.

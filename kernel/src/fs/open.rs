@@ -72,11 +72,12 @@ pub fn inode_fops(inode: &Arc<Inode>) -> Arc<dyn FileOperations> {
         InodeKind::CharDev(1, 9) => Arc::new(crate::drivers::mem::Urandom),
         InodeKind::CharDev(1, 11) => Arc::new(crate::printk::syslog::Devkmsg::open()),
         InodeKind::CharDev(..) => Arc::new(crate::drivers::tty::Console),
-        InodeKind::Proc(_) | InodeKind::ProcPidFile(..) => match super::proc::ProcFile::open(inode)
-        {
-            Ok(file) => Arc::new(file),
-            Err(_) => Arc::new(RamFile(inode.clone())),
-        },
+        InodeKind::Proc(_) | InodeKind::ProcPidFile(..) | InodeKind::Sysctl(_) => {
+            match super::proc::ProcFile::open(inode) {
+                Ok(file) => Arc::new(file),
+                Err(_) => Arc::new(RamFile(inode.clone())),
+            }
+        }
         _ => Arc::new(RamFile(inode.clone())),
     }
 }

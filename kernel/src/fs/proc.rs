@@ -13,6 +13,7 @@ use crate::pid::{PidNr, find_task_by_vpid};
 use crate::sched::cputime::{KCPUSTAT, nsec_to_clock_t};
 use crate::sched::debug::task_state_to_char;
 use crate::sched::loadavg::{FIXED_1, FSHIFT, get_avenrun};
+use crate::sysctl::{CtlTable, proc_dointvec_minmax_write, proc_dointvec_read};
 use crate::task::TaskStruct;
 use crate::tasklist::TASKLIST_LOCK;
 use alloc::string::String;
@@ -53,6 +54,8 @@ pub struct ProcFile {
     ino: u64,
     /// The process file this is, for the writable ones.
     pid_entry: Option<(PidNr, PidEntry)>,
+    /// The sysctl this is, for the writable /proc/sys files.
+    sysctl: Option<&'static CtlTable>,
 }
 
 impl ProcFile {
@@ -60,16 +63,22 @@ impl ProcFile {
     pub fn open(inode: &Inode) -> Result<ProcFile, Errno> {
         let (text, pid_entry) = match &inode.kind {
             InodeKind::Proc(generate) => (generate().into_bytes(), None),
+            InodeKind::Sysctl(table) => (proc_dointvec_read(table).into_bytes(), None),
             InodeKind::ProcPidFile(pid, entry) => {
                 let task = find_task_by_vpid(*pid).ok_or(Errno::ESRCH)?;
                 (pid_file(&task, *entry)?, Some((*pid, *entry)))
             }
             _ => return Err(Errno::EINVAL),
         };
+        let sysctl = match inode.kind {
+            InodeKind::Sysctl(table) => Some(table),
+            _ => None,
+        };
         Ok(ProcFile {
             text,
             ino: inode.ino,
             pid_entry,
+            sysctl,
         })
     }
 }
@@ -83,7 +92,10 @@ impl FileOperations for ProcFile {
         Ok(n)
     }
 
-    fn write(&self, buf: &[u8], _pos: u64, _f_flags: u32) -> Result<usize, Errno> {
+    fn write(&self, buf: &[u8], pos: u64, _f_flags: u32) -> Result<usize, Errno> {
+        if let Some(table) = self.sysctl {
+            return proc_dointvec_minmax_write(table, buf, pos);
+        }
         match self.pid_entry {
             Some((pid, PidEntry::OomScoreAdj)) => oom_score_adj_write(pid, buf),
             _ => Err(Errno::EINVAL),
@@ -93,7 +105,7 @@ impl FileOperations for ProcFile {
     fn stat(&self) -> Kstat {
         Kstat {
             ino: self.ino,
-            mode: S_IFREG | 0o444,
+            mode: S_IFREG | if self.sysctl.is_some() { 0o644 } else { 0o444 },
             nlink: 1,
             ..Kstat::default()
         }
@@ -451,7 +463,8 @@ fn sysctl(value: &core::sync::atomic::AtomicUsize) -> String {
 }
 
 /// /proc/sys: fs with the open-file count and limit and the pipe limits,
-/// vm with the mapping limits. Differs: read-only; Linux lets root write them.
+/// vm with the mapping limits and kflushd's interval. Differs: only
+/// kflushd_centisecs is writable; Linux lets root write them all.
 ///
 /// Linux: proc_sys_init() in fs/proc/proc_sysctl.c
 fn proc_sys_init(proc: &Inode) {
@@ -488,6 +501,11 @@ fn proc_sys_init(proc: &Inode) {
             Inode::new(InodeKind::Proc(generate), 0o444),
         );
     }
+    let kflushd = &crate::kflushd::KFLUSHD_SYSCTL;
+    let _ = vm.link(
+        kflushd.procname.as_bytes(),
+        Inode::new(InodeKind::Sysctl(kflushd), 0o644),
+    );
     let _ = sys.link(b"vm", vm);
     let _ = proc.link(b"sys", sys);
 }

@@ -27,6 +27,8 @@ pub enum InodeKind {
     CharDev(u32, u32),
     /// A /proc file whose text is generated at open.
     Proc(fn() -> alloc::string::String),
+    /// A writable /proc/sys file holding an integer.
+    Sysctl(&'static crate::sysctl::CtlTable),
     /// /proc itself: fixed entries plus one directory per live process.
     ProcRoot(SpinLock<BTreeMap<Vec<u8>, Arc<Inode>>>),
     /// `/proc/<pid>`.
@@ -93,7 +95,7 @@ impl Inode {
             InodeKind::Dir(_) => S_IFDIR,
             InodeKind::Symlink(_) => S_IFLNK,
             InodeKind::CharDev(..) => S_IFCHR,
-            InodeKind::Proc(_) | InodeKind::ProcPidFile(..) => S_IFREG,
+            InodeKind::Proc(_) | InodeKind::ProcPidFile(..) | InodeKind::Sysctl(_) => S_IFREG,
             InodeKind::ProcRoot(_) | InodeKind::ProcPid(_) => S_IFDIR,
         };
         Inode {

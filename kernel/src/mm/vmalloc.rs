@@ -17,8 +17,12 @@ use x86_64::structures::paging::{Page, PhysFrame};
 pub const THREAD_PAGES: usize = 8;
 /// Bytes in a kernel stack (Linux: THREAD_SIZE).
 pub const THREAD_SIZE: usize = THREAD_PAGES * PAGE_SIZE;
+/// Unmapped bytes below each stack: an overflow runs into them and faults.
+/// Differs: Linux's vmalloc leaves one guard page; each stack here has a
+/// slot twice its size, so the guard is as large as the stack.
+pub const STACK_GUARD_SIZE: usize = THREAD_SIZE;
 /// Virtual space per stack: the stack plus guard pages below it.
-const SLOT_SIZE: u64 = 2 * THREAD_SIZE as u64;
+const SLOT_SIZE: u64 = (THREAD_SIZE + STACK_GUARD_SIZE) as u64;
 /// Stacks that can exist at once; bounds the number of tasks.
 pub const MAX_STACKS: usize = 16384;
 
@@ -135,14 +139,17 @@ fn vfree_stack(slot: usize, frames: &[Option<PhysFrame>; THREAD_PAGES]) {
     free_slot(slot);
 }
 
-/// Unmaps and frees the cached stacks.
+/// Unmaps and frees the cached stacks; returns how many there were.
 ///
 /// Linux: free_vm_stack_cache() in kernel/fork.c
-pub fn free_vm_stack_cache() {
+pub fn free_vm_stack_cache() -> usize {
     let cached: [_; NR_CACHED_STACKS] = core::mem::take(&mut *CACHED_STACKS.lock());
+    let mut freed = 0;
     for (slot, frames) in cached.into_iter().flatten() {
         vfree_stack(slot, &frames);
+        freed += 1;
     }
+    freed
 }
 
 fn slot_base(slot: usize) -> VirtAddr {

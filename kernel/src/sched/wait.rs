@@ -69,7 +69,9 @@ impl WaitQueueHead {
     /// Sleeps uninterruptibly until `condition` holds.
     ///
     /// Linux: wait_event() in include/linux/wait.h
+    #[track_caller]
     pub fn wait_event(&self, mut condition: impl FnMut() -> bool) {
+        super::core::might_sleep();
         loop {
             self.prepare_to_wait(TASK_UNINTERRUPTIBLE);
             if condition() {
@@ -86,6 +88,7 @@ impl WaitQueueHead {
     ///
     /// # Errors
     /// `EINTR` when SIGKILL is pending (Linux: -ERESTARTSYS).
+    #[track_caller]
     pub fn wait_event_killable(&self, condition: impl FnMut() -> bool) -> Result<(), Errno> {
         self.wait_event_state(crate::task::TASK_KILLABLE, condition)
     }
@@ -97,6 +100,7 @@ impl WaitQueueHead {
     /// # Errors
     /// `EINTR` when a signal is pending (Linux returns -ERESTARTSYS, which
     /// user space sees as EINTR when the call is not restarted).
+    #[track_caller]
     pub fn wait_event_interruptible(&self, condition: impl FnMut() -> bool) -> Result<(), Errno> {
         self.wait_event_state(TASK_INTERRUPTIBLE, condition)
     }
@@ -105,11 +109,13 @@ impl WaitQueueHead {
     /// `state` lets in is pending.
     ///
     /// Linux: ___wait_event() in include/linux/wait.h
+    #[track_caller]
     fn wait_event_state(
         &self,
         state: u32,
         mut condition: impl FnMut() -> bool,
     ) -> Result<(), Errno> {
+        super::core::might_sleep();
         let result = loop {
             self.prepare_to_wait(state);
             if condition() {

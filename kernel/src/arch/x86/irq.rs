@@ -34,21 +34,22 @@ fn end_of_interrupt(vector: u8) {
     unsafe { PICS.lock().notify_end_of_interrupt(vector) };
 }
 
-/// The tick: count it, charge it to the interrupted task (`user_tick`: it
-/// was in user mode), acknowledge the PIC, then let the scheduler preempt
-/// the interrupted task if its time slice is used up.
+/// The tick, in hard interrupt context: count it, charge it to the
+/// interrupted task (`user_tick`: it was in user mode), run queued irq
+/// work, and acknowledge the PIC. The preemption check follows in
+/// `dispatch`, after irq_exit().
 ///
 /// Linux: tick_handle_periodic() in kernel/time/tick-common.c, which calls
-/// update_process_times(); then the preemption check on interrupt return
-/// (irqentry_exit_cond_resched()).
+/// update_process_times()
 pub(super) fn timer_interrupt(user_tick: bool) {
     super::time::tick();
     crate::sched::cputime::account_process_tick(user_tick);
     crate::sched::core::scheduler_tick();
     crate::time::timer_tick_wake();
     crate::printk::wake_up_klogd_tick();
+    crate::time::run_local_timers();
+    crate::irq_work::irq_work_tick();
     end_of_interrupt(TIMER_VECTOR);
-    crate::sched::core::preempt_schedule_irq();
 }
 
 pub(super) fn serial_interrupt() {

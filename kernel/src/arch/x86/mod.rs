@@ -35,3 +35,10 @@ pub fn rdtsc() -> u64 {
 pub fn without_interrupts<R>(f: impl FnOnce() -> R) -> R {
     x86_64::instructions::interrupts::without_interrupts(f)
 }
+
+/// Whether interrupts are off on this CPU.
+///
+/// Linux: irqs_disabled() in include/linux/irqflags.h
+pub fn irqs_disabled() -> bool {
+    !x86_64::instructions::interrupts::are_enabled()
+}

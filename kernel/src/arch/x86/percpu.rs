@@ -1,5 +1,5 @@
 //! Per-CPU data, reached through the GS base register: `current` (the task
-//! running on this CPU) and the CPU's run queue.
+//! running on this CPU), the CPU's run queue and its preempt count.
 //!
 //! Linux: arch/x86/kernel/setup_percpu.c, arch/x86/include/asm/current.h
 
@@ -8,7 +8,7 @@ use super::sync::SpinLock;
 use crate::sched::RunQueue;
 use crate::task::TaskStruct;
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use x86_64::VirtAddr;
 use x86_64::registers::model_specific::{GsBase, KernelGsBase};
 
@@ -28,6 +28,10 @@ pub struct PerCpu {
     current_task: AtomicPtr<TaskStruct>,
     /// This CPU's run queue (Linux: `DEFINE_PER_CPU(struct rq, runqueues)`).
     pub rq: SpinLock<RunQueue>,
+    /// Preemption and interrupt nesting on this CPU, in the bit fields of
+    /// `crate::preempt` (Linux: `pcpu_hot.preempt_count`, x86's per-CPU
+    /// `__preempt_count`). Only this CPU changes it.
+    pub preempt_count: AtomicU32,
 }
 
 static PER_CPU: [PerCpu; NR_CPUS] = [const {
@@ -38,6 +42,7 @@ static PER_CPU: [PerCpu; NR_CPUS] = [const {
         cpu: AtomicU64::new(0),
         current_task: AtomicPtr::new(core::ptr::null_mut()),
         rq: SpinLock::new(RunQueue::new()),
+        preempt_count: AtomicU32::new(0),
     }
 }; NR_CPUS];
 

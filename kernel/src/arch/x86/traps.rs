@@ -9,6 +9,7 @@
 use super::entry::calling::PtRegs;
 use super::entry::entry_64::entry_points;
 use super::gdt::DOUBLE_FAULT_IST_INDEX;
+use crate::preempt::{irq_enter, irq_exit, preempt_count};
 use core::fmt::Write;
 use spin::Once;
 use x86_64::PrivilegeLevel::Ring3;
@@ -71,15 +72,25 @@ pub fn trap_init() {
     idt.load();
 }
 
-/// Routes one entry to its handler: hardware interrupts, page faults, and
-/// the other exceptions. Returning to user space goes through
-/// exit_to_user_mode.
+/// Routes one entry to its handler: hardware interrupts (between
+/// irq_enter() and irq_exit(), so that in_interrupt() is true inside),
+/// page faults, and the other exceptions. Returning to user space goes
+/// through exit_to_user_mode.
 ///
 /// Linux: the idtentry handlers of arch/x86/kernel/traps.c and irq.c
 pub fn dispatch(regs: &mut PtRegs) {
     match regs.vector {
-        32 => super::irq::timer_interrupt(regs.user_mode()),
-        36 => super::irq::serial_interrupt(),
+        32 => {
+            irq_enter();
+            super::irq::timer_interrupt(regs.user_mode());
+            irq_exit();
+            irqentry_exit_cond_resched();
+        }
+        36 => {
+            irq_enter();
+            super::irq::serial_interrupt();
+            irq_exit();
+        }
         39 => {}
         14 => exc_page_fault(regs),
         3 if !regs.user_mode() => log::warn!("int3 at {:#x}", regs.rip),
@@ -88,6 +99,18 @@ pub fn dispatch(regs: &mut PtRegs) {
     }
     if regs.user_mode() {
         exit_to_user_mode(regs);
+    }
+}
+
+/// Preempts the interrupted task on the way out of the tick if its slice
+/// is used up, unless it runs with preemption disabled.
+///
+/// Linux: irqentry_exit_cond_resched() in kernel/entry/common.c
+/// Differs: also on a return to user mode, where Linux leaves it to
+/// exit_to_user_mode_loop().
+fn irqentry_exit_cond_resched() {
+    if preempt_count() == 0 {
+        crate::sched::core::preempt_schedule_irq();
     }
 }
 

@@ -1,0 +1,65 @@
+//! Integer sysctls that root can change at run time by writing their
+//! /proc/sys file, as `echo 50 > /proc/sys/vm/kflushd_centisecs` does.
+//!
+//! Linux: kernel/sysctl.c (proc_dointvec_minmax), fs/proc/proc_sysctl.c
+//! (proc_sys_read, proc_sys_write)
+//! Not modelled: vectors of values, strings, the sysctl(2) call.
+
+use crate::errno::Errno;
+use alloc::string::String;
+use core::sync::atomic::{AtomicI32, Ordering};
+
+/// One writable /proc/sys file holding an integer (Linux: `struct ctl_table`
+/// with `proc_handler = proc_dointvec_minmax`).
+pub struct CtlTable {
+    /// The file's name (Linux: procname).
+    pub procname: &'static str,
+    /// The value (Linux: data).
+    pub data: &'static AtomicI32,
+    /// The smallest value a write may set (Linux: extra1).
+    pub min: i32,
+    /// The largest value a write may set (Linux: extra2).
+    pub max: i32,
+    /// Acts on a new value; on error the old value is restored and the
+    /// write fails with it (Linux: a proc_handler that calls
+    /// proc_dointvec_minmax() and then acts, as khugepaged's knobs do).
+    pub on_write: fn() -> Result<(), Errno>,
+}
+
+/// The text a read shows: the value and a newline.
+///
+/// Linux: proc_dointvec_minmax() in kernel/sysctl.c, reading
+pub fn proc_dointvec_read(table: &CtlTable) -> String {
+    alloc::format!("{}\n", table.data.load(Ordering::Relaxed))
+}
+
+/// Sets the value from the text written: one decimal integer, optionally
+/// signed, with white space around it, within `min..=max`. A write at a
+/// position other than 0 changes nothing, as Linux's default
+/// `kernel.sysctl_writes_strict` has it.
+///
+/// Linux: proc_dointvec_minmax() in kernel/sysctl.c, writing
+///
+/// # Errors
+/// `EINVAL` for anything but such a number; whatever `on_write` returns.
+pub fn proc_dointvec_minmax_write(table: &CtlTable, buf: &[u8], pos: u64) -> Result<usize, Errno> {
+    // Linux parses at most TMPBUFLEN (22) bytes of one number.
+    const TMPBUFLEN: usize = 22;
+    if pos != 0 {
+        return Ok(buf.len());
+    }
+    let text = core::str::from_utf8(buf).map_err(|_| Errno::EINVAL)?.trim();
+    if text.len() >= TMPBUFLEN {
+        return Err(Errno::EINVAL);
+    }
+    let value: i32 = text.parse().map_err(|_| Errno::EINVAL)?;
+    if !(table.min..=table.max).contains(&value) {
+        return Err(Errno::EINVAL);
+    }
+    let old = table.data.swap(value, Ordering::AcqRel);
+    if let Err(e) = (table.on_write)() {
+        table.data.store(old, Ordering::Release);
+        return Err(e);
+    }
+    Ok(buf.len())
+}
