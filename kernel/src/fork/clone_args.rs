@@ -100,11 +100,6 @@ pub struct KernelCloneArgs {
     pub regs: Option<crate::arch::entry::calling::PtRegs>,
 }
 
-impl CloneFlags {
-    /// Flags sharing nothing, for processes (empty set).
-    pub const NONE: CloneFlags = CloneFlags::empty();
-}
-
 /// Size of the first version of `struct clone_args`: eight u64s (flags,
 /// pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls)
 /// (Linux: CLONE_ARGS_SIZE_VER0).

@@ -73,6 +73,8 @@ impl FilesStruct {
 
     /// Takes the lowest free descriptor not below `min` for `file`, or
     /// reserves it if `file` is `None`.
+    ///
+    /// Linux: alloc_fd() in fs/file.c
     fn take_free_fd(
         &self,
         min: usize,
@@ -90,6 +92,8 @@ impl FilesStruct {
     }
 
     /// Puts `file` into the descriptor `fd` reserved for it.
+    ///
+    /// Linux: the `rcu_assign_pointer(fdt->fd[fd], file)` of fd_install()
     fn install_reserved(&self, fd: i32, file: Arc<File>) {
         let mut fdt = self.fdt.lock();
         let slot = usize::try_from(fd).ok().and_then(|i| fdt.get_mut(i));
@@ -101,6 +105,8 @@ impl FilesStruct {
     }
 
     /// Frees the descriptor `fd` if it is still only reserved.
+    ///
+    /// Linux: __put_unused_fd() in fs/file.c
     fn put_reserved(&self, fd: i32) {
         let mut fdt = self.fdt.lock();
         let slot = usize::try_from(fd).ok().and_then(|i| fdt.get_mut(i));
