@@ -47,6 +47,11 @@ struct KthreadCreateInfo {
     name: &'static str,
     result: SpinLock<Option<Result<Arc<TaskStruct>, Errno>>>,
     done: Completion,
+    /// Taken by whoever comes first: the new thread (or kthreadd, if the
+    /// fork failed) to report, or a creator killed while waiting, to leave.
+    /// The new thread of a creator that left exits at once.
+    /// Linux: `xchg(&create->done, NULL)` on both sides.
+    done_taken: AtomicBool,
 }
 
 static KTHREAD_CREATE_LIST: SpinLock<VecDeque<Arc<KthreadCreateInfo>>> =
@@ -88,7 +93,8 @@ fn create_kthread(create: &Arc<KthreadCreateInfo>) {
         body,
         create.name,
         CloneFlags::CLONE_FS | CloneFlags::CLONE_FILES,
-    ) {
+    ) && !create.done_taken.swap(true, Ordering::AcqRel)
+    {
         *create.result.lock() = Some(Err(e));
         create.done.complete();
     }
@@ -99,6 +105,10 @@ fn create_kthread(create: &Arc<KthreadCreateInfo>) {
 ///
 /// Linux: kthread() in kernel/kthread.c
 fn kthread(create: &KthreadCreateInfo) -> i32 {
+    // The creator was killed and left: nobody will wake or stop us.
+    if create.done_taken.swap(true, Ordering::AcqRel) {
+        return -(Errno::EINTR.0);
+    }
     let me = current();
     let self_ = Arc::new(Kthread::default());
     *me.vfork_done.lock() = Some(self_.exited.clone());
@@ -153,17 +163,25 @@ fn run_thread_fn() -> i32 {
 ///
 /// # Errors
 /// What kernel_clone returned to kthreadd, or `EINTR` if the caller was
-/// killed while waiting.
+/// killed while waiting (its thread, if kthreadd still makes it, exits).
 pub fn kthread_create(threadfn: ThreadFn, name: &'static str) -> Result<Arc<TaskStruct>, Errno> {
     let create = Arc::new(KthreadCreateInfo {
         threadfn,
         name,
         result: SpinLock::new(None),
         done: Completion::new(),
+        done_taken: AtomicBool::new(false),
     });
     KTHREAD_CREATE_LIST.lock().push_back(create.clone());
     KTHREADD_WAIT.wake_up();
-    create.done.wait_for_completion();
+    // Killable, as Linux's: a creator killed while kthreadd is busy need not
+    // wait for it. If the thread has already reported, take its answer.
+    if create.done.wait_for_completion_killable().is_err() {
+        if !create.done_taken.swap(true, Ordering::AcqRel) {
+            return Err(Errno::EINTR);
+        }
+        create.done.wait_for_completion();
+    }
     create.result.lock().take().expect("kthreadd answered")
 }
 
@@ -281,6 +299,7 @@ mod tests {
     use crate::ktest::{Resources, wait_until};
     use crate::task::EXIT_DEAD;
     use crate::{kassert, kassert_eq, ktest};
+    use alloc::string::String;
 
     fn family_parent_pid(k: &TaskStruct) -> crate::pid::PidNr {
         let tasklist = crate::tasklist::TASKLIST_LOCK.lock();
@@ -367,6 +386,66 @@ mod tests {
                 cycle()?;
             }
             kassert!(wait_until(100, || Resources::snapshot() == before), "{:?} != {:?}", Resources::snapshot(), before);
+        }
+    }
+
+    /// Whether a task named `comm` is listed.
+    fn a_task_named(comm: &str) -> bool {
+        let tasklist = crate::tasklist::TASKLIST_LOCK.lock();
+        tasklist.tasks.iter().any(|t| t.comm().as_str() == comm)
+    }
+
+    /// A kernel thread that, with SIGKILL already pending, asks kthreadd
+    /// for a thread; returns what kthread_create answered.
+    fn kthread_create_with_sigkill_pending(
+        ran: &Arc<AtomicBool>,
+    ) -> Result<Result<Arc<TaskStruct>, Errno>, String> {
+        let answer = Arc::new(SpinLock::new(None));
+        let (out, ran) = (answer.clone(), ran.clone());
+        let creator: ThreadFn = Arc::new(move || {
+            let me = current();
+            crate::signal::allow_signal(&me, crate::signal::SIGKILL);
+            crate::signal::send_sig(crate::signal::SIGKILL, &me);
+            let ran = ran.clone();
+            let body: ThreadFn = Arc::new(move || {
+                ran.store(true, Ordering::Relaxed);
+                0
+            });
+            *out.lock() = Some(kthread_create(body, "ktest-left"));
+            0
+        });
+        let pid = kernel_thread(
+            creator,
+            "ktest-creator",
+            CloneFlags::CLONE_FS | CloneFlags::CLONE_FILES,
+        )
+        .map_err(|e| alloc::format!("{e:?}"))?;
+        kassert_eq!(crate::exit::kernel_wait4(pid, 0).map(|r| r.pid), Ok(pid));
+        let answer = answer.lock().take();
+        answer.ok_or_else(|| String::from("the creator did not answer"))
+    }
+
+    ktest! {
+        fn kthread_create_is_killable_and_the_thread_of_a_killed_creator_exits() {
+            let ran = Arc::new(AtomicBool::new(false));
+            // kthreadd may, rarely, be scheduled between the request and the
+            // wait and answer first; then the creator gets its thread.
+            let mut interrupted = false;
+            for _ in 0..5 {
+                match kthread_create_with_sigkill_pending(&ran)? {
+                    Err(e) => {
+                        kassert_eq!(e, Errno::EINTR);
+                        interrupted = true;
+                        break;
+                    }
+                    Ok(k) => {
+                        kthread_stop(&k);
+                    }
+                }
+            }
+            kassert!(interrupted, "a creator with SIGKILL pending never stopped waiting for kthreadd");
+            kassert!(wait_until(100, || !a_task_named("ktest-left")), "the thread made for the killed creator exited");
+            kassert!(!ran.load(Ordering::Relaxed), "its function never ran");
         }
     }
 }

@@ -7,11 +7,12 @@
 //! a `struct pid`.
 
 use crate::errno::Errno;
+use crate::fs::fdtable::{UnusedFd, get_unused_fd_flags};
 use crate::fs::file::{File, FileOperations, Kstat, POLLHUP, POLLIN};
 use crate::fs::open::O_RDWR;
 use crate::pid::{PidNr, find_task_by_vpid};
 use crate::syscall::SysResult;
-use crate::task::{TaskStruct, current};
+use crate::task::TaskStruct;
 use alloc::sync::Arc;
 
 /// An open pidfd.
@@ -50,23 +51,58 @@ impl FileOperations for PidfdFile {
     }
 }
 
+/// A pidfd that is ready but not visible yet: its descriptor reserved in
+/// the caller's table and its file made. copy_process prepares one before
+/// the child is published and installs it after, when nothing can fail.
+/// Dropping it gives both back.
+pub struct PreparedPidfd {
+    fd: UnusedFd,
+    file: Arc<File>,
+}
+
+impl PreparedPidfd {
+    /// The descriptor the pidfd will have.
+    pub fn fd(&self) -> i32 {
+        self.fd.fd()
+    }
+
+    /// Makes the pidfd visible in the caller's table.
+    ///
+    /// Linux: fd_install() in fs/file.c
+    pub fn fd_install(self) {
+        self.fd.fd_install(self.file);
+    }
+}
+
+/// Reserves a descriptor and makes the file of a pidfd for `task`.
+///
+/// Linux: pidfd_prepare() in kernel/fork.c
+///
+/// # Errors
+/// `EMFILE` when the table is full; `ENFILE`/`ENOMEM` as File::new.
+pub fn pidfd_prepare(task: Arc<TaskStruct>) -> Result<PreparedPidfd, Errno> {
+    // A pidfd is always close-on-exec.
+    let fd = get_unused_fd_flags(true)?;
+    let f_op = Arc::try_new(PidfdFile {
+        pid: task.pid(),
+        task,
+    })
+    .map_err(|_| Errno::ENOMEM)?;
+    let file = File::new(f_op, O_RDWR)?;
+    Ok(PreparedPidfd { fd, file })
+}
+
 /// Installs a new pidfd for `task` in the caller's table; returns the fd.
 ///
 /// Linux: pidfd_create() in kernel/pid.c
 ///
 /// # Errors
-/// `EMFILE` when the table is full; `ENFILE`/`ENOMEM` as File::new.
+/// As pidfd_prepare.
 pub fn pidfd_create(task: Arc<TaskStruct>) -> Result<i32, Errno> {
-    let file = File::new(
-        Arc::new(PidfdFile {
-            pid: task.pid(),
-            task,
-        }),
-        O_RDWR,
-    )?;
-    let files = current().files.lock().clone().ok_or(Errno::EBADF)?;
-    // A pidfd is always close-on-exec.
-    files.alloc_fd(0, file, true)
+    let pidfd = pidfd_prepare(task)?;
+    let fd = pidfd.fd();
+    pidfd.fd_install();
+    Ok(fd)
 }
 
 /// Linux: SYSCALL_DEFINE2(pidfd_open) in kernel/pid.c

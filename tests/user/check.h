@@ -190,6 +190,23 @@ static inline void sleep_ms(long ms)
 		;
 }
 
+/* The state letter in /proc/<pid>/stat, or '?' if it cannot be read. */
+static inline char proc_state(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof path, "/proc/%d/stat", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return '?';
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return '?';
+	buf[n] = '\0';
+	char *paren = strrchr(buf, ')');
+	return paren && paren[1] == ' ' ? paren[2] : '?';
+}
+
 /* Milliseconds on the monotonic clock, for bounded polling. */
 static inline long now_ms(void)
 {

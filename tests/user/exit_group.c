@@ -110,23 +110,6 @@ static void *last_thread(void *arg)
 	_exit(5);
 }
 
-/* The state letter in /proc/<pid>/stat, or '?' if it cannot be read. */
-static char proc_state(pid_t pid)
-{
-	char path[64], buf[512];
-	snprintf(path, sizeof path, "/proc/%d/stat", pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return '?';
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return '?';
-	buf[n] = '\0';
-	char *paren = strrchr(buf, ')');
-	return paren && paren[1] == ' ' ? paren[2] : '?';
-}
-
 static void a_leader_that_exits_first_waits_for_its_last_thread(void)
 {
 	int release[2], leader_exiting[2];

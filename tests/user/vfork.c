@@ -8,7 +8,9 @@
  */
 #include "check.h"
 
+#include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #define CHILD_SLEEP_MS 50
@@ -162,6 +164,72 @@ static void posix_spawn_runs_a_program(const char *helper)
 	EXPECT_ERRNO("no_child_is_left_after_the_spawns", ECHILD, ret, err);
 }
 
+/*
+ * The parent sleeps in vfork killably (Linux: wait_for_vfork_done() with
+ * TASK_KILLABLE): SIGKILL ends it at once although its child never execs
+ * or exits. The child, which has its own hold on the address space, runs
+ * on and comes to us, a subreaper.
+ */
+static void sigkill_ends_a_parent_waiting_in_vfork(void)
+{
+	int fds[2];
+	if (pipe(fds) != 0 || prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
+		check_fail("sigkill_ends_a_parent_waiting_in_vfork", "pipe or prctl: errno %d", errno);
+		return;
+	}
+	pid_t parent = fork();
+	if (parent == 0) {
+		close(fds[0]);
+		pid_t child = vfork();
+		if (child == 0) {
+			pid_t me = getpid();
+			if (write(fds[1], &me, sizeof me) != sizeof me)
+				_exit(3);
+			for (;;)
+				pause();
+		}
+		_exit(1);
+	}
+	close(fds[1]);
+	pid_t child = -1;
+	if (read(fds[0], &child, sizeof child) != sizeof child)
+		child = -1;
+	close(fds[0]);
+	long deadline = now_ms() + 2000;
+	char state;
+	while ((state = proc_state(parent)) != 'D' && now_ms() < deadline)
+		sleep_ms(1);
+	EXPECT_EQ("a_parent_waiting_in_vfork_sleeps_in_state_d", 'D', state);
+
+	long start = now_us();
+	kill(parent, SIGKILL);
+	int status = -1;
+	pid_t reaped;
+	deadline = now_ms() + 2000;
+	while ((reaped = waitpid(parent, &status, WNOHANG)) == 0 && now_ms() < deadline)
+		sleep_ms(1);
+	long elapsed = now_us() - start;
+	int child_alive = child > 0 && kill(child, 0) == 0;
+	if (child > 0)
+		kill(child, SIGKILL); /* releases a parent a non-killable wait still holds */
+	if (reaped == 0)
+		reaped = waitpid(parent, &status, 0);
+	int child_status = -1;
+	pid_t child_reaped = child > 0 ? waitpid(child, &child_status, 0) : -1;
+	prctl(PR_SET_CHILD_SUBREAPER, 0);
+
+	EXPECT_EQ("sigkill_reaches_a_parent_waiting_in_vfork", parent, reaped);
+	EXPECT_EQ("the_parent_waiting_in_vfork_dies_of_sigkill", SIGKILL, status);
+	if (elapsed < 1000000L)
+		check_ok("the_parent_dies_within_a_second_though_its_vfork_child_runs_on");
+	else
+		check_fail("the_parent_dies_within_a_second_though_its_vfork_child_runs_on",
+			   "the parent was reaped %ld us after SIGKILL", elapsed);
+	CHECK("the_vfork_child_outlives_its_killed_parent", child_alive);
+	EXPECT_EQ("the_orphaned_vfork_child_comes_to_the_subreaper", child, child_reaped);
+	EXPECT_EQ("the_orphaned_vfork_child_dies_of_our_sigkill", SIGKILL, child_status);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -173,5 +241,6 @@ int main(int argc, char **argv)
 	the_parent_resumes_when_the_child_execs(helper);
 	a_failed_exec_in_the_child_still_releases_the_parent();
 	posix_spawn_runs_a_program(helper);
+	sigkill_ends_a_parent_waiting_in_vfork();
 	return check_end();
 }

@@ -100,11 +100,6 @@ pub struct KernelCloneArgs {
     pub regs: Option<crate::arch::entry::calling::PtRegs>,
 }
 
-impl CloneFlags {
-    /// Flags sharing nothing, for processes (empty set).
-    pub const NONE: CloneFlags = CloneFlags::empty();
-}
-
 /// Size of the first version of `struct clone_args`: eight u64s (flags,
 /// pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls)
 /// (Linux: CLONE_ARGS_SIZE_VER0).
@@ -174,18 +169,12 @@ pub fn copy_clone_args_from_user(uargs: u64, usize: u64) -> Result<KernelCloneAr
 /// the flags, no exit signal for a thread or CLONE_PARENT, and a valid stack.
 ///
 /// Linux: clone3_args_valid() in kernel/fork.c
-/// Differs: CLONE_PIDFD is refused, since clone3's pidfd field is not
-/// modelled (clone(2) supports it).
 pub fn clone3_args_valid(kargs: &mut KernelCloneArgs) -> bool {
     let flags = kargs.flags.bits();
     if flags & !CloneFlags::all().bits() != 0 {
         return false;
     }
-    if flags & CSIGNAL != 0
-        || kargs
-            .flags
-            .intersects(CloneFlags::CLONE_DETACHED | CloneFlags::CLONE_PIDFD)
-    {
+    if flags & CSIGNAL != 0 || kargs.flags.contains(CloneFlags::CLONE_DETACHED) {
         return false;
     }
     if kargs

@@ -9,8 +9,10 @@ use crate::arch::sync::SpinLockGuard;
 use crate::errno::Errno;
 use crate::fs::fdtable::{FilesStruct, dup_fd};
 use crate::fs::fs_struct::copy_fs_struct;
+use crate::mm::uaccess::put_user;
 use crate::mm::vmalloc::KernelStack;
 use crate::pid::alloc_pid;
+use crate::pidfd::{PreparedPidfd, pidfd_prepare};
 use crate::sched::core::sched_fork;
 use crate::signal::{SighandStruct, SignalStruct};
 use crate::task::{
@@ -31,7 +33,9 @@ use core::sync::atomic::Ordering;
 /// reverse order: the work Linux's `bad_fork_*` labels do by hand. Each `?`
 /// is commented `// Linux: goto <label>` with the label Linux jumps to when
 /// that step fails, the one that undoes the steps before it (so copy_fs's
-/// is bad_fork_cleanup_files).
+/// is bad_fork_cleanup_files). Under CLONE_PIDFD the pidfd's descriptor is
+/// reserved before the child is published and installed after, as Linux's
+/// pidfd_prepare() and fd_install() do, so nothing fails once it is.
 ///
 /// Linux: copy_process() in kernel/fork.c
 /// Differs: no RLIMIT_NPROC check, since every task runs as root
@@ -39,8 +43,10 @@ use core::sync::atomic::Ordering;
 ///
 /// # Errors
 /// `EINVAL` for invalid flag combinations, `EAGAIN` past threads-max or
-/// pid_max, `ENOMEM` when an allocation fails, `ERESTARTNOINTR` when a
-/// signal is pending for the caller as the child would be published.
+/// pid_max, `ENOMEM` when an allocation fails, `EMFILE` when CLONE_PIDFD
+/// finds the caller's file table full, `EFAULT` when its pidfd cannot be
+/// stored, `ERESTARTNOINTR` when a signal is pending for the caller as the
+/// child would be published.
 pub fn copy_process(args: &KernelCloneArgs) -> Result<Arc<TaskStruct>, Errno> {
     let clone_flags = args.flags;
     check_clone_flags(clone_flags)?;
@@ -84,6 +90,7 @@ pub fn copy_process(args: &KernelCloneArgs) -> Result<Arc<TaskStruct>, Errno> {
     let pid = alloc_pid()?; // Linux: goto bad_fork_cleanup_thread
     p.set_pid(pid.nr());
     *p.thread_pid.lock() = Some(pid);
+    let pidfd = prepare_clone_pidfd(args, &p)?; // Linux: goto bad_fork_free_pid
     let tgid = if clone_flags.contains(CloneFlags::CLONE_THREAD) {
         parent.tgid()
     } else {
@@ -95,7 +102,29 @@ pub fn copy_process(args: &KernelCloneArgs) -> Result<Arc<TaskStruct>, Errno> {
     // Linux takes tasklist_lock here, which cannot fail; making room can.
     let tasklist = lock_tasklist_with_room(&real_parent)?;
     fork_signal_check(&parent)?; // Linux: goto bad_fork_cancel_cgroup
-    Ok(attach_pid_and_link(tasklist, p, real_parent))
+    let p = attach_pid_and_link(tasklist, p, real_parent);
+    if let Some(pidfd) = pidfd {
+        pidfd.fd_install();
+    }
+    Ok(p)
+}
+
+/// Under CLONE_PIDFD, reserves the child's pidfd in the caller's table and
+/// stores its number where the caller asked; installed once the child is
+/// published.
+///
+/// Linux: the `clone_flags & CLONE_PIDFD` block of copy_process()
+/// (pidfd_prepare(), then put_user() with `goto bad_fork_put_pidfd`)
+fn prepare_clone_pidfd(
+    args: &KernelCloneArgs,
+    p: &Arc<TaskStruct>,
+) -> Result<Option<PreparedPidfd>, Errno> {
+    if !args.flags.contains(CloneFlags::CLONE_PIDFD) {
+        return Ok(None);
+    }
+    let pidfd = pidfd_prepare(p.clone())?;
+    put_user(args.pidfd, pidfd.fd())?;
+    Ok(Some(pidfd))
 }
 
 /// Refuses to publish the child while a signal is pending for the parent,

@@ -170,19 +170,6 @@ pub fn kernel_clone(args: &KernelCloneArgs) -> Result<PidNr, Errno> {
     if args.flags.contains(CloneFlags::CLONE_PARENT_SETTID) {
         let _ = crate::mm::uaccess::put_user(args.parent_tid, nr);
     }
-    if args.flags.contains(CloneFlags::CLONE_PIDFD) {
-        // Differs: Linux makes the pidfd inside copy_process; here a child
-        // that never ran is released again if the fd table is full.
-        match crate::pidfd::pidfd_create(p.clone()) {
-            Ok(fd) => {
-                let _ = crate::mm::uaccess::put_user(args.pidfd, fd);
-            }
-            Err(e) => {
-                crate::exit::release_task(&p);
-                return Err(e);
-            }
-        }
-    }
     // The parent in the event is the caller, also for a thread or CLONE_PARENT.
     crate::trace::trace(crate::trace::TraceEvent::Fork {
         parent: current().pid(),

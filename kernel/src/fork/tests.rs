@@ -6,6 +6,7 @@ use crate::exit::kernel_wait4;
 use crate::ktest::Resources;
 use crate::task::{PF_FORKNOEXEC, PF_KTHREAD};
 use crate::{kassert, kassert_eq, ktest};
+use alloc::string::String;
 
 fn thread_args(flags: CloneFlags) -> KernelCloneArgs {
     KernelCloneArgs {
@@ -18,17 +19,35 @@ fn thread_args(flags: CloneFlags) -> KernelCloneArgs {
     }
 }
 
+/// Forks one child and reaps it, so that the task list and the caller's
+/// children list have grown to hold one more: the room a later fork
+/// reserves then allocates nothing, and a failing fork can be checked
+/// to leave the heap exactly as it was.
+fn fork_and_reap_once() -> Result<(), String> {
+    let p =
+        copy_process(&thread_args(CloneFlags::CLONE_FS)).map_err(|e| alloc::format!("{e:?}"))?;
+    let pid = p.pid();
+    drop(p.mm.lock().take());
+    wake_up_new_task(p);
+    kassert_eq!(kernel_wait4(pid, 0).map(|r| r.pid), Ok(pid));
+    Ok(())
+}
+
 /// Makes the nth allocation inside copy_process fail, for n = 1, 2, ...
 /// until copy_process succeeds; every failure must be ENOMEM and leave
-/// frames, heap, pids and the task count exactly as they were.
-fn fail_every_allocation_in_copy_process(flags: CloneFlags) -> Result<u32, alloc::string::String> {
-    let args = thread_args(flags);
+/// frames, heap, pids and the task count exactly as they were. `settle`
+/// gives back what a successful call leaves the caller (a pidfd).
+fn fail_every_allocation_in_copy_process(
+    args: &KernelCloneArgs,
+    settle: impl Fn(),
+) -> Result<u32, String> {
     let me = current();
+    fork_and_reap_once()?;
     for n in 1..100 {
         crate::mm::vmalloc::free_vm_stack_cache();
         let before = Resources::snapshot();
         me.fail_nth.arm(n);
-        let result = copy_process(&args);
+        let result = copy_process(args);
         let reached = !me.fail_nth.pending();
         me.fail_nth.arm(0);
         match result {
@@ -47,8 +66,12 @@ fn fail_every_allocation_in_copy_process(flags: CloneFlags) -> Result<u32, alloc
             }
             Ok(p) => {
                 let pid = p.pid();
+                // A kernel thread with an address space would return to user
+                // space: keep the test's user page (with_a_user_page) its own.
+                drop(p.mm.lock().take());
                 wake_up_new_task(p);
                 kassert_eq!(kernel_wait4(pid, 0).map(|r| r.pid), Ok(pid));
+                settle();
                 crate::mm::vmalloc::free_vm_stack_cache();
                 kassert_eq!(Resources::snapshot(), before);
                 return Ok(n - 1);
@@ -60,10 +83,68 @@ fn fail_every_allocation_in_copy_process(flags: CloneFlags) -> Result<u32, alloc
 
 ktest! {
     fn every_failing_allocation_in_copy_process_unwinds_completely() {
-        let sharing = fail_every_allocation_in_copy_process(CloneFlags::CLONE_FS | CloneFlags::CLONE_FILES)?;
-        let copying = fail_every_allocation_in_copy_process(CloneFlags::empty())?;
+        let sharing = fail_every_allocation_in_copy_process(&thread_args(CloneFlags::CLONE_FS | CloneFlags::CLONE_FILES), || ())?;
+        let copying = fail_every_allocation_in_copy_process(&thread_args(CloneFlags::empty()), || ())?;
         kassert!(sharing >= 11, "8 stack pages, the task, its signal and sighand: {sharing} points");
         kassert!(copying > sharing, "copying files and fs allocates more ({copying} vs {sharing})");
+    }
+}
+
+/// Runs `f` in a kernel thread of its own that has a user address space
+/// with one writable page, whose address `f` gets: the place a pidfd is
+/// stored. The address space is dropped before the thread exits.
+fn with_a_user_page<T: Send + 'static>(
+    f: impl Fn(u64) -> Result<T, String> + Send + Sync + 'static,
+) -> Result<T, String> {
+    let result = Arc::new(crate::arch::sync::SpinLock::new(Err(String::from(
+        "did not run",
+    ))));
+    let out = result.clone();
+    let body: crate::task::ThreadFn = Arc::new(move || {
+        *out.lock() = map_a_user_page_and_run(&f);
+        drop(current().mm.lock().take());
+        crate::mm::memory::switch_mm(None);
+        0
+    });
+    let pid = kernel_thread(body, "ktest-pidfd", CloneFlags::CLONE_FS)
+        .map_err(|e| alloc::format!("{e:?}"))?;
+    kassert_eq!(kernel_wait4(pid, 0).map(|r| r.pid), Ok(pid));
+    core::mem::replace(&mut *result.lock(), Err(String::from("taken")))
+}
+
+/// Gives the current kernel thread a new address space with one writable,
+/// present page and runs `f` with its address.
+fn map_a_user_page_and_run<T>(f: &impl Fn(u64) -> Result<T, String>) -> Result<T, String> {
+    use crate::mm::mmap::{MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, do_mmap};
+    let err = |e| alloc::format!("{e:?}");
+    let mm = crate::mm::mm_types::MmStruct::new().map_err(err)?;
+    *current().mm.lock() = Some(mm.clone());
+    crate::mm::memory::switch_mm(Some(&mm));
+    let anon = crate::mm::mm_types::VmBacking::Anon;
+    let prot = PROT_READ | PROT_WRITE;
+    let page = do_mmap(&mm, 0, 4096, prot, MAP_PRIVATE | MAP_ANONYMOUS, anon).map_err(err)?;
+    crate::mm::uaccess::put_user(page, -1i32).map_err(err)?;
+    f(page)
+}
+
+ktest! {
+    fn every_failing_allocation_of_clone_pidfd_unwinds_and_frees_the_reserved_fd() {
+        let (plain, with_pidfd) = with_a_user_page(|page| {
+            let files = current().files.lock().clone().ok_or("no file table")?;
+            let free_fd = || crate::fs::fdtable::get_unused_fd_flags(true).map(|fd| fd.fd()).map_err(|e| alloc::format!("{e:?}"));
+            // Grow the table once, so that later reservations allocate nothing.
+            let first_free = free_fd()?;
+            let plain = fail_every_allocation_in_copy_process(&thread_args(CloneFlags::CLONE_FS), || ())?;
+            let args = KernelCloneArgs { pidfd: page, ..thread_args(CloneFlags::CLONE_FS | CloneFlags::CLONE_PIDFD) };
+            let close = || {
+                let fd = crate::mm::uaccess::get_user::<i32>(page).unwrap_or(-1);
+                let _ = files.close_fd(fd);
+            };
+            let with_pidfd = fail_every_allocation_in_copy_process(&args, close)?;
+            kassert_eq!(free_fd()?, first_free, "no descriptor stays reserved");
+            Ok((plain, with_pidfd))
+        })?;
+        kassert!(with_pidfd >= plain + 2, "the pidfd's file and its PidfdFile are two more points ({with_pidfd} vs {plain})");
     }
 }
 
@@ -74,6 +155,7 @@ ktest! {
         let sighand = me.sighand.lock().clone().ok_or("no signal handlers")?;
         let old = sighand.get(SIGUSR1);
         crate::signal::allow_signal(&me, SIGUSR1);
+        fork_and_reap_once()?;
         crate::signal::send_sig(SIGUSR1, &me);
         crate::mm::vmalloc::free_vm_stack_cache();
         let before = Resources::snapshot();

@@ -1,6 +1,6 @@
 //! The table of open files, shared between threads under CLONE_FILES and
 //! copied by fork otherwise. Each slot holds an open file and its
-//! close-on-exec flag.
+//! close-on-exec flag, or is reserved for a file not installed yet.
 //!
 //! Linux: fs/file.c, include/linux/fdtable.h
 
@@ -17,13 +17,15 @@ pub fn nofile_limit() -> usize {
     usize::try_from(limit.min(crate::resource::NR_OPEN)).unwrap_or(usize::MAX)
 }
 
-/// One descriptor slot.
+/// One descriptor in use.
 #[derive(Clone)]
 pub struct FdEntry {
-    /// The open file.
-    pub file: Arc<File>,
+    /// The open file, or `None` while the descriptor is reserved by
+    /// get_unused_fd_flags() and not yet installed (Linux: the fd's bit set
+    /// in open_fds while fdt->fd[fd] is still NULL).
+    file: Option<Arc<File>>,
     /// Closed by execve (Linux: the close_on_exec bitmap).
-    pub cloexec: bool,
+    cloexec: bool,
 }
 
 /// A task's open files (Linux: `struct files_struct`).
@@ -36,7 +38,11 @@ pub struct FilesStruct {
 impl FilesStruct {
     /// Open descriptors.
     pub fn count(&self) -> usize {
-        self.fdt.lock().iter().filter(|f| f.is_some()).count()
+        self.fdt
+            .lock()
+            .iter()
+            .filter(|e| e.as_ref().is_some_and(|e| e.file.is_some()))
+            .count()
     }
 
     /// The open file behind `fd` (Linux: fget()).
@@ -49,7 +55,7 @@ impl FilesStruct {
             .ok()
             .and_then(|i| fdt.get(i))
             .and_then(|e| e.as_ref())
-            .map(|e| e.file.clone())
+            .and_then(|e| e.file.clone())
             .ok_or(Errno::EBADF)
     }
 
@@ -62,6 +68,19 @@ impl FilesStruct {
     /// `EMFILE` when every descriptor below the limit is in use, `ENOMEM`
     /// when the table cannot grow.
     pub fn alloc_fd(&self, min: usize, file: Arc<File>, cloexec: bool) -> Result<i32, Errno> {
+        self.take_free_fd(min, Some(file), cloexec)
+    }
+
+    /// Takes the lowest free descriptor not below `min` for `file`, or
+    /// reserves it if `file` is `None`.
+    ///
+    /// Linux: alloc_fd() in fs/file.c
+    fn take_free_fd(
+        &self,
+        min: usize,
+        file: Option<Arc<File>>,
+        cloexec: bool,
+    ) -> Result<i32, Errno> {
         let end = nofile_limit();
         let mut fdt = self.fdt.lock();
         let fd = (min..end)
@@ -72,13 +91,39 @@ impl FilesStruct {
         Ok(fd as i32)
     }
 
+    /// Puts `file` into the descriptor `fd` reserved for it.
+    ///
+    /// Linux: the `rcu_assign_pointer(fdt->fd[fd], file)` of fd_install()
+    fn install_reserved(&self, fd: i32, file: Arc<File>) {
+        let mut fdt = self.fdt.lock();
+        let slot = usize::try_from(fd).ok().and_then(|i| fdt.get_mut(i));
+        if let Some(Some(entry)) = slot
+            && entry.file.is_none()
+        {
+            entry.file = Some(file);
+        }
+    }
+
+    /// Frees the descriptor `fd` if it is still only reserved.
+    ///
+    /// Linux: __put_unused_fd() in fs/file.c
+    fn put_reserved(&self, fd: i32) {
+        let mut fdt = self.fdt.lock();
+        let slot = usize::try_from(fd).ok().and_then(|i| fdt.get_mut(i));
+        if let Some(slot) = slot
+            && slot.as_ref().is_some_and(|e| e.file.is_none())
+        {
+            *slot = None;
+        }
+    }
+
     /// Puts `file` at exactly `fd`, closing what was there (dup2).
     ///
     /// Linux: do_dup2() in fs/file.c
     ///
     /// # Errors
-    /// `EBADF` for an fd at or above RLIMIT_NOFILE, `ENOMEM` when the table
-    /// cannot grow.
+    /// `EBADF` for an fd at or above RLIMIT_NOFILE, `EBUSY` for one that is
+    /// reserved but not installed yet, `ENOMEM` when the table cannot grow.
     pub fn install_at(&self, fd: i32, file: Arc<File>, cloexec: bool) -> Result<(), Errno> {
         let fd = usize::try_from(fd)
             .ok()
@@ -87,7 +132,13 @@ impl FilesStruct {
         let old = {
             let mut fdt = self.fdt.lock();
             expand_files(&mut fdt, fd)?;
-            fdt[fd].replace(FdEntry { file, cloexec })
+            if fdt[fd].as_ref().is_some_and(|e| e.file.is_none()) {
+                return Err(Errno::EBUSY);
+            }
+            fdt[fd].replace(FdEntry {
+                file: Some(file),
+                cloexec,
+            })
         };
         drop(old);
         Ok(())
@@ -105,6 +156,7 @@ impl FilesStruct {
             usize::try_from(fd)
                 .ok()
                 .and_then(|i| fdt.get_mut(i))
+                .filter(|e| e.as_ref().is_some_and(|e| e.file.is_some()))
                 .and_then(Option::take)
         };
         entry.map(drop).ok_or(Errno::EBADF)
@@ -120,6 +172,7 @@ impl FilesStruct {
             .ok()
             .and_then(|i| fdt.get_mut(i))
             .and_then(Option::as_mut)
+            .filter(|e| e.file.is_some())
             .ok_or(Errno::EBADF)?;
         if let Some(v) = set {
             entry.cloexec = v;
@@ -134,7 +187,7 @@ impl FilesStruct {
         let closed: Vec<FdEntry> = {
             let mut fdt = self.fdt.lock();
             fdt.iter_mut()
-                .filter(|e| e.as_ref().is_some_and(|e| e.cloexec))
+                .filter(|e| e.as_ref().is_some_and(|e| e.cloexec && e.file.is_some()))
                 .filter_map(Option::take)
                 .collect()
         };
@@ -167,9 +220,68 @@ pub fn dup_fd(old: &FilesStruct) -> Result<Arc<FilesStruct>, Errno> {
     let mut fdt = Vec::new();
     fdt.try_reserve_exact(old.len())
         .map_err(|_| Errno::ENOMEM)?;
-    fdt.extend(old.iter().cloned());
+    // A descriptor reserved in the parent stays the parent's (Linux: dup_fd()
+    // clears open_fds bits whose file is NULL).
+    fdt.extend(old.iter().map(|e| e.clone().filter(|e| e.file.is_some())));
     Arc::try_new(FilesStruct {
         fdt: SpinLock::new(fdt),
     })
     .map_err(|_| Errno::ENOMEM)
+}
+
+/// A descriptor reserved in the caller's table for a file that is not
+/// ready to be seen: installing it later cannot fail, and dropping it
+/// unused gives the number back.
+///
+/// Linux: the fd between get_unused_fd_flags() and fd_install() or
+/// put_unused_fd()
+pub struct UnusedFd {
+    /// The table the descriptor is reserved in; `None` once installed.
+    files: Option<Arc<FilesStruct>>,
+    fd: i32,
+}
+
+impl UnusedFd {
+    /// The reserved descriptor number.
+    pub fn fd(&self) -> i32 {
+        self.fd
+    }
+
+    /// Makes `file` visible at the reserved descriptor.
+    ///
+    /// Linux: fd_install() in fs/file.c
+    pub fn fd_install(mut self, file: Arc<File>) {
+        if let Some(files) = self.files.take() {
+            files.install_reserved(self.fd, file);
+        }
+    }
+}
+
+impl Drop for UnusedFd {
+    /// Linux: put_unused_fd() in fs/file.c
+    fn drop(&mut self) {
+        if let Some(files) = self.files.take() {
+            files.put_reserved(self.fd);
+        }
+    }
+}
+
+/// Reserves the lowest free descriptor of the current task's table.
+///
+/// Linux: get_unused_fd_flags() in fs/file.c
+///
+/// # Errors
+/// `EMFILE` when every descriptor below RLIMIT_NOFILE is in use, `ENOMEM`
+/// when the table cannot grow, `EBADF` for a task without a table.
+pub fn get_unused_fd_flags(cloexec: bool) -> Result<UnusedFd, Errno> {
+    let files = crate::task::current()
+        .files
+        .lock()
+        .clone()
+        .ok_or(Errno::EBADF)?;
+    let fd = files.take_free_fd(0, None, cloexec)?;
+    Ok(UnusedFd {
+        files: Some(files),
+        fd,
+    })
 }

@@ -297,12 +297,6 @@ fn sig_kernel_stop(sig: i32) -> bool {
 pub const SA_NODEFER: u64 = 0x4000_0000;
 /// Reset to SIG_DFL once delivered (Linux: SA_RESETHAND).
 pub const SA_RESETHAND: u64 = 0x8000_0000;
-/// The handler takes siginfo (Linux: SA_SIGINFO).
-pub const SA_SIGINFO: u64 = 0x0000_0004;
-/// `restorer` is valid (Linux: SA_RESTORER).
-pub const SA_RESTORER: u64 = 0x0400_0000;
-/// Restart interrupted system calls (Linux: SA_RESTART).
-pub const SA_RESTART: u64 = 0x1000_0000;
 
 /// Whether `sig` is a signal number or 0, the existence check.
 ///
