@@ -129,6 +129,8 @@ pub struct TaskList {
     pub total_forks: u64,
     /// Upper bound on nr_threads (Linux: max_threads, the threads-max sysctl).
     pub max_threads: usize,
+    /// Private: `TASKLIST_LOCK` is the one TaskList, the `LockKey` of `family`.
+    _unique: (),
 }
 
 /// The tasklist lock (Linux: `tasklist_lock`, a rwlock; here a spin lock).
@@ -137,6 +139,7 @@ pub static TASKLIST_LOCK: SpinLock<TaskList> = SpinLock::new(TaskList {
     nr_threads: 0,
     total_forks: 0,
     max_threads: 20,
+    _unique: (),
 });
 
 /// Every thread of the process `tgid` (Linux: for_each_thread()).

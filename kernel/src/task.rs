@@ -24,7 +24,7 @@
 //! seccomp, NUMA, CPU affinity.
 
 use crate::arch::kernel::process_64::ThreadStruct;
-use crate::arch::sync::{LockedBy, SpinLock};
+use crate::arch::sync::{LockKey, LockedBy, SpinLock};
 use crate::fork::TaskList;
 use crate::fs::fdtable::FilesStruct;
 use crate::fs::fs_struct::FsStruct;
@@ -119,6 +119,12 @@ pub struct Family {
     pub children: Vec<Arc<TaskStruct>>,
     /// The thread group leader (Linux: group_leader); `None` means ourselves.
     pub group_leader: Weak<TaskStruct>,
+}
+
+impl LockKey for TaskList {
+    fn lock() -> &'static SpinLock<TaskList> {
+        &crate::fork::TASKLIST_LOCK
+    }
 }
 
 /// The closure a kernel thread runs (Linux: `kernel_clone_args.fn`/`fn_arg`).
