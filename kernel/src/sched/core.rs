@@ -226,11 +226,17 @@ pub fn signal_pending_state(state: u32, p: &TaskStruct) -> bool {
 
 /// Runs on the new task's stack right after a switch: drops the reference
 /// that kept the previous task alive across the switch. If that task was
-/// dead, this frees its kernel stack.
+/// dead, its kernel stack is freed now, not when the parent reaps it: a
+/// zombie holds no stack.
 ///
 /// Linux: finish_task_switch() in kernel/sched/core.c
 fn finish_task_switch() {
     let prev = this_cpu().rq.lock().prev.take();
+    if let Some(prev) = &prev
+        && prev.state() == TASK_DEAD
+    {
+        prev.thread.put_task_stack();
+    }
     drop(prev);
 }
 
