@@ -52,6 +52,7 @@ pub fn start_kernel(boot_info: &'static mut BootInfo) -> ! {
         boot_info.kernel_stack_bottom..boot_info.kernel_stack_bottom + boot_info.kernel_stack_len,
     );
     crate::mm::mm_init(boot_info);
+    gdt::setup_exception_stacks(0);
     crate::arch::kernel::cpu::common::identify_boot_cpu();
     if let Some(initrd) = crate::mm::boot_ramdisk(boot_info) {
         INITRD.call_once(|| initrd);

@@ -53,6 +53,8 @@ pub fn vmalloc_init() {
 pub struct KernelStack {
     slot: usize,
     frames: StackPages,
+    /// Counted in NR_KERNEL_STACK_KB: a task's stack, not an exception stack.
+    accounted: bool,
 }
 
 impl KernelStack {
@@ -64,12 +66,27 @@ impl KernelStack {
     /// `ENOMEM` when out of pages or stack slots.
     pub fn alloc() -> Result<KernelStack, Errno> {
         let cached = CACHED_STACKS.lock().iter_mut().find_map(Option::take);
-        let stack = match cached {
-            Some((slot, frames)) => KernelStack { slot, frames },
+        let mut stack = match cached {
+            Some((slot, frames)) => KernelStack {
+                slot,
+                frames,
+                accounted: false,
+            },
             None => Self::vmalloc()?,
         };
         account_kernel_stack(1);
+        stack.accounted = true;
         Ok(stack)
+    }
+
+    /// Allocates a CPU's stack for exceptions that must not run on the
+    /// interrupted stack (a double fault); it is not a task's stack, so
+    /// /proc/meminfo's KernelStack leaves it out, as Linux's does.
+    ///
+    /// # Errors
+    /// `ENOMEM` when out of pages or stack slots.
+    pub fn alloc_exception_stack() -> Result<KernelStack, Errno> {
+        Self::vmalloc()
     }
 
     /// Maps fresh pages at a free slot.
@@ -87,7 +104,11 @@ impl KernelStack {
                 }
             }
         }
-        Ok(KernelStack { slot, frames })
+        Ok(KernelStack {
+            slot,
+            frames,
+            accounted: false,
+        })
     }
 
     /// The lowest address of the stack (Linux: end_of_stack()).
@@ -123,7 +144,9 @@ impl Drop for KernelStack {
     ///
     /// Linux: free_thread_stack() / try_release_thread_stack_to_cache() in kernel/fork.c
     fn drop(&mut self) {
-        account_kernel_stack(-1);
+        if self.accounted {
+            account_kernel_stack(-1);
+        }
         let frames = core::mem::take(&mut self.frames);
         let mut cache = CACHED_STACKS.lock();
         if let Some(free) = cache.iter_mut().find(|c| c.is_none()) {

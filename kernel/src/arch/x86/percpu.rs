@@ -28,6 +28,8 @@ pub struct PerCpu {
     current_task: AtomicPtr<TaskStruct>,
     /// This CPU's run queue (Linux: `DEFINE_PER_CPU(struct rq, runqueues)`).
     pub rq: SpinLock<RunQueue>,
+    /// This CPU's GDT, TSS and exception stack (Linux: gdt_page, cpu_tss_rw).
+    pub(super) tables: super::gdt::CpuTables,
 }
 
 static PER_CPU: [PerCpu; NR_CPUS] = [const {
@@ -38,14 +40,20 @@ static PER_CPU: [PerCpu; NR_CPUS] = [const {
         cpu: AtomicU64::new(0),
         current_task: AtomicPtr::new(core::ptr::null_mut()),
         rq: SpinLock::new(RunQueue::new()),
+        tables: super::gdt::CpuTables::new(),
     }
 }; NR_CPUS];
+
+/// The per-CPU area of `cpu`, for setting that CPU up (Linux: per_cpu()).
+pub(super) fn per_cpu(cpu: usize) -> &'static PerCpu {
+    &PER_CPU[cpu]
+}
 
 /// Points this CPU's GS base at its per-CPU area.
 ///
 /// Linux: setup_per_cpu_areas() in arch/x86/kernel/setup_percpu.c
 pub fn setup_per_cpu_areas(cpu: usize) {
-    let area = &PER_CPU[cpu];
+    let area = per_cpu(cpu);
     let addr = area as *const PerCpu as u64;
     area.self_ptr.store(addr, Ordering::Relaxed);
     area.cpu.store(cpu as u64, Ordering::Relaxed);
