@@ -369,6 +369,26 @@ mod tests {
     }
 
     ktest! {
+        fn a_dead_tasks_stack_is_freed_when_it_is_switched_away_from_before_wait4() {
+            use crate::mm::page_alloc::nr_free_pages;
+            use crate::mm::vmalloc::{THREAD_SIZE, nr_cached_stack_pages, nr_kernel_stack_kb};
+            let stack_kb = nr_kernel_stack_kb();
+            let pages = || nr_free_pages() + nr_cached_stack_pages();
+            let pages_before = pages();
+            let pid = kernel_thread(Arc::new(|| 0), "ktest-zombie", CloneFlags::CLONE_FS).map_err(|e| alloc::format!("{e:?}"))?;
+            let p = find_task_by_vpid(pid).ok_or("the child is there until reaped")?;
+            kassert_eq!(nr_kernel_stack_kb(), stack_kb + THREAD_SIZE / 1024, "a live task holds its stack");
+            let gone = wait_until(100, || {
+                p.exit_state() == crate::task::EXIT_ZOMBIE && p.thread.with_stack(|s| s.is_none())
+            });
+            kassert!(gone, "a zombie whose final switch is done has no stack");
+            kassert_eq!(nr_kernel_stack_kb(), stack_kb, "KernelStack is back before wait4");
+            kassert_eq!(pages(), pages_before, "every stack page is free or in the stack cache");
+            kassert_eq!(kernel_wait4(pid, 0).map(|r| r.status), Ok(0));
+        }
+    }
+
+    ktest! {
         fn context_switches_are_counted_and_check_the_stack_end() {
             let before = nr_context_switches();
             let pid = kernel_thread(Arc::new(|| 0), "ktest-switch", CloneFlags::CLONE_FS).map_err(|e| alloc::format!("{e:?}"))?;
