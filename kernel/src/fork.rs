@@ -126,11 +126,11 @@ pub struct TaskList {
     /// Tasks alive (Linux: nr_threads).
     pub nr_threads: usize,
     /// Forks since boot (Linux: total_forks).
-    pub total_forks: u64,
-    /// Upper bound on nr_threads (Linux: max_threads, the threads-max sysctl).
-    pub max_threads: usize,
-    /// Private: `TASKLIST_LOCK` is the one TaskList, the `LockKey` of `family`.
-    _unique: (),
+    total_forks: u64,
+    /// Upper bound on nr_threads (Linux: max_threads, the threads-max
+    /// sysctl). Private, as `total_forks`: so `TASKLIST_LOCK` is the one
+    /// TaskList that can be built, the lock `LockedBy<_, TaskList>` names.
+    max_threads: usize,
 }
 
 /// The tasklist lock (Linux: `tasklist_lock`, a rwlock; here a spin lock).
@@ -139,7 +139,6 @@ pub static TASKLIST_LOCK: SpinLock<TaskList> = SpinLock::new(TaskList {
     nr_threads: 0,
     total_forks: 0,
     max_threads: 20,
-    _unique: (),
 });
 
 /// Every thread of the process `tgid` (Linux: for_each_thread()).

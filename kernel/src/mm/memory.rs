@@ -73,6 +73,9 @@ pub fn pgd_alloc() -> Result<Pgd, Errno> {
 }
 
 impl Drop for Pgd {
+    /// Runs when the last reference to the mm goes.
+    ///
+    /// Linux: mmput() -> exit_mmap() in kernel/fork.c and mm/mmap.c
     fn drop(&mut self) {
         free_pgtables(self.0);
     }
@@ -424,7 +427,11 @@ fn free_pgtables(pgd: PhysFrame) {
                 continue;
             }
             if level > 0 {
-                free_level(table_at(PhysFrame::containing_address(entry.addr())), level - 1, 512);
+                free_level(
+                    table_at(PhysFrame::containing_address(entry.addr())),
+                    level - 1,
+                    512,
+                );
             }
             pte_clear(entry);
         }

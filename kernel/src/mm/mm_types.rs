@@ -2,6 +2,8 @@
 //!
 //! Linux: include/linux/mm_types.h (struct mm_struct, struct vm_area_struct)
 
+use super::memory::Pgd;
+use super::page_alloc::Page;
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
 use alloc::collections::BTreeMap;
@@ -9,8 +11,6 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use bitflags::bitflags;
 use core::sync::atomic::{AtomicUsize, Ordering};
-use super::memory::Pgd;
-use super::page_alloc::Page;
 
 bitflags! {
     /// What a mapping allows (Linux: VM_* in include/linux/mm.h).

@@ -288,7 +288,11 @@ impl Drop for Page {
     /// Linux: put_page() in include/linux/mm.h
     fn drop(&mut self) {
         let old = page(self.0).refcount.fetch_sub(1, Ordering::Release);
-        assert!(old > 0, "Bad page state: put_page on a free page {:?}", self.0);
+        assert!(
+            old > 0,
+            "Bad page state: put_page on a free page {:?}",
+            self.0
+        );
         if old == 1 {
             free_pfn((self.0.start_address().as_u64() / PAGE_SIZE as u64) as u32);
         }

@@ -96,6 +96,9 @@ pub fn reserve_kernel_pml4_slot() -> VirtAddr {
         .find(|&i| pml4[i].is_unused())
         .expect("a free kernel PML4 slot");
     let pdpt = page_alloc::get_zeroed_page().expect("memory for a kernel PDPT at boot");
-    pml4[index].set_frame(pdpt.share().into_raw(), PageTableFlags::PRESENT | PageTableFlags::WRITABLE);
+    pml4[index].set_frame(
+        pdpt.share().into_raw(),
+        PageTableFlags::PRESENT | PageTableFlags::WRITABLE,
+    );
     VirtAddr::new_truncate((index as u64) << 39)
 }

@@ -6,10 +6,10 @@
 //!
 //! Linux: arch/x86/kernel/cpu/common.c (cpu_init), arch/x86/include/asm/segment.h
 
-use super::sync::SpinLock;
-use spin::Once;
 use super::percpu::per_cpu;
+use super::sync::SpinLock;
 use crate::mm::vmalloc::KernelStack;
+use spin::Once;
 use x86_64::VirtAddr;
 use x86_64::instructions::segmentation::{CS, DS, ES, SS, Segment};
 use x86_64::instructions::tables::load_tss;

@@ -137,7 +137,11 @@ pub fn copy_thread(p: &ThreadStruct, kernel_fn: bool, childregs: &PtRegs, parent
     let TaskStack::Vmap(stack) = &*stack else {
         panic!("copy_thread: a task without a stack of its own");
     };
-    assert_eq!(p.sp.load(Ordering::Relaxed), 0, "copy_thread: prepared twice");
+    assert_eq!(
+        p.sp.load(Ordering::Relaxed),
+        0,
+        "copy_thread: prepared twice"
+    );
     let regs_addr = stack.top().as_u64() - size_of::<PtRegs>() as u64;
     let frame_addr = regs_addr - size_of::<InactiveTaskFrame>() as u64;
     let frame = InactiveTaskFrame {
@@ -293,7 +297,10 @@ pub fn context_switch(
     prev: Arc<TaskStruct>,
     next: Arc<TaskStruct>,
 ) {
-    assert!(rq.holds(&this_cpu().rq), "context_switch: another CPU's run queue");
+    assert!(
+        rq.holds(&this_cpu().rq),
+        "context_switch: another CPU's run queue"
+    );
     assert!(
         with_current(|c| c.is_some_and(|c| core::ptr::eq(c, &*prev))),
         "context_switch: prev is not the running task"
@@ -318,7 +325,11 @@ pub fn context_switch(
 /// entries from user space, and the per-CPU top of stack).
 fn prepare_switch_to(next: &ThreadStruct) {
     let stack = next.stack.lock();
-    assert_ne!(next.sp.load(Ordering::Acquire), 0, "switch to a task never prepared");
+    assert_ne!(
+        next.sp.load(Ordering::Acquire),
+        0,
+        "switch to a task never prepared"
+    );
     let claimed = next
         .on_cpu
         .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed);
