@@ -26,7 +26,8 @@ enum TaskStack {
     Boot,
     /// A stack of its own, from vmalloc.
     Vmap(KernelStack),
-    /// Freed after the task died (put_task_stack); it never runs again.
+    /// Freed after the task died (put_task_stack), which left `on_cpu` set:
+    /// the task never runs again.
     Released,
 }
 
@@ -36,10 +37,11 @@ enum TaskStack {
 ///
 /// Lock rules: `sp` and `on_cpu` are written only by this file: `sp` by
 /// copy_thread (once, before the task can run) and by the switch away from
-/// the task; `on_cpu` by context_switch. `stack` is behind its own lock;
-/// the stack memory is used only by the CPU that runs the task, and freed
-/// only while `on_cpu` is false. No CPU switches to a task whose `sp` is 0
-/// or whose stack is gone.
+/// the task. `on_cpu` is claimed (false to true) by a CPU about to run the
+/// task, and cleared once that CPU has left its stack; put_task_stack
+/// claims it too and never clears it, so a freed stack is never run on.
+/// `stack` is behind its own lock. No CPU switches to a task whose `sp` is
+/// 0.
 ///
 /// Linux: struct thread_struct in arch/x86/include/asm/processor.h, plus
 /// task_struct's stack and on_cpu
@@ -51,6 +53,8 @@ pub struct ThreadStruct {
     on_cpu: AtomicBool,
     /// The kernel stack (Linux: task_struct.stack).
     stack: SpinLock<TaskStack>,
+    /// The top of `stack`, for the switch; 0 on the boot stack.
+    stack_top: u64,
     /// User FS base (thread pointer), saved across switches.
     pub fsbase: AtomicU64,
     /// User GS base, saved across switches. While the task is in the kernel
@@ -67,6 +71,7 @@ impl ThreadStruct {
         ThreadStruct {
             sp: AtomicU64::new(0),
             on_cpu: AtomicBool::new(stack.is_none()),
+            stack_top: stack.as_ref().map_or(0, |s| s.top().as_u64()),
             stack: SpinLock::new(stack.map_or(TaskStack::Boot, TaskStack::Vmap)),
             fsbase: AtomicU64::new(0),
             gsbase: AtomicU64::new(0),
@@ -94,13 +99,19 @@ impl ThreadStruct {
 
     /// Frees the kernel stack of a task that will never run again. Does
     /// nothing while a CPU still runs the task or is switching away from it;
-    /// a later switch to the task is refused with a panic.
+    /// a later switch to the task is refused with a panic (the freed stack
+    /// keeps `on_cpu` claimed).
     ///
     /// Linux: put_task_stack() / release_task_stack() in kernel/fork.c
     /// Differs: no stack reference count (nothing else pins a stack).
     pub fn put_task_stack(&self) {
         let mut slot = self.stack.lock();
-        if self.on_cpu.load(Ordering::Acquire) || !matches!(*slot, TaskStack::Vmap(_)) {
+        if !matches!(*slot, TaskStack::Vmap(_))
+            || self
+                .on_cpu
+                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_err()
+        {
             return;
         }
         let stack = core::mem::replace(&mut *slot, TaskStack::Released);
@@ -322,26 +333,22 @@ pub fn context_switch(
 }
 
 /// Claims `next` for this CPU and points the CPU at its stack (rsp0 for
-/// entries from user space, and the per-CPU top of stack).
+/// entries from user space, and the per-CPU top of stack). The claim is
+/// what keeps the stack from being freed while it is in use.
 fn prepare_switch_to(next: &ThreadStruct) {
-    let stack = next.stack.lock();
+    let claimed = next
+        .on_cpu
+        .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed);
+    assert!(claimed.is_ok(), "switch to a running or dead task");
     assert_ne!(
         next.sp.load(Ordering::Acquire),
         0,
         "switch to a task never prepared"
     );
-    let claimed = next
-        .on_cpu
-        .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed);
-    assert!(claimed.is_ok(), "switch to a task that is running");
-    match &*stack {
-        TaskStack::Vmap(stack) => {
-            super::super::gdt::set_rsp0(smp_processor_id(), stack.top());
-            this_cpu()
-                .top_of_stack
-                .store(stack.top().as_u64(), Ordering::Relaxed);
-        }
-        TaskStack::Boot => {}
-        TaskStack::Released => panic!("switch to a task whose stack was freed"),
+    if next.stack_top != 0 {
+        super::super::gdt::set_rsp0(smp_processor_id(), VirtAddr::new(next.stack_top));
+        this_cpu()
+            .top_of_stack
+            .store(next.stack_top, Ordering::Relaxed);
     }
 }
