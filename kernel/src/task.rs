@@ -25,8 +25,7 @@
 //! seccomp, NUMA, CPU affinity.
 
 use crate::arch::kernel::process_64::ThreadStruct;
-use crate::arch::sync::{LockKey, LockedBy, SpinLock};
-use crate::fork::TaskList;
+use crate::arch::sync::{LockedBy, SpinLock};
 use crate::fs::fdtable::FilesStruct;
 use crate::fs::fs_struct::FsStruct;
 use crate::mm::fault_inject::FailNth;
@@ -36,6 +35,7 @@ use crate::pid::{Pid, PidNr};
 use crate::sched::SchedEntity;
 use crate::sched::completion::Completion;
 use crate::signal::{SigPending, SighandStruct, SignalStruct};
+use crate::tasklist::TaskList;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
@@ -120,12 +120,6 @@ pub struct Family {
     pub children: Vec<Arc<TaskStruct>>,
     /// The thread group leader (Linux: group_leader); `None` means ourselves.
     pub group_leader: Weak<TaskStruct>,
-}
-
-impl LockKey for TaskList {
-    fn lock() -> &'static SpinLock<TaskList> {
-        &crate::fork::TASKLIST_LOCK
-    }
 }
 
 /// The closure a kernel thread runs (Linux: `kernel_clone_args.fn`/`fn_arg`).
