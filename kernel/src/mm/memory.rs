@@ -442,16 +442,24 @@ fn free_pgtables(pgd: PhysFrame) {
     drop(unsafe { Page::from_raw(pgd) });
 }
 
-/// Loads `mm`'s page tables, or the kernel's for `None`.
+/// Loads `mm`'s page tables, or the kernel's for `None`. The CPU keeps a
+/// reference to the mm it has loaded (its per-CPU `loaded_mm`) until the
+/// next switch_mm, so page tables in CR3 are never freed.
 ///
 /// Linux: switch_mm() in arch/x86/mm/tlb.c
+/// Differs: Linux pins the loaded mm through `active_mm` and mmgrab().
 pub fn switch_mm(mm: Option<&Arc<MmStruct>>) {
     let pgd = mm.map_or_else(pgtable::swapper_pg_dir, |mm| mm.pgd.frame());
+    let mut loaded = crate::arch::percpu::this_cpu().loaded_mm.lock();
     if Cr3::read().0 != pgd {
         // SAFETY: `pgd` is a valid top-level table whose kernel half maps the
-        // code running now, and the caller keeps it alive while loaded.
+        // code running now; `loaded` keeps it alive until the next switch_mm
+        // on this CPU has loaded another table.
         unsafe { Cr3::write(pgd, Cr3Flags::empty()) };
     }
+    let old = core::mem::replace(&mut *loaded, mm.cloned());
+    drop(loaded);
+    drop(old);
 }
 
 /// Whether `addr` in `mm` is mapped to a page, and which (for tests).

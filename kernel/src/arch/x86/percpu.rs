@@ -30,6 +30,9 @@ pub struct PerCpu {
     pub rq: SpinLock<RunQueue>,
     /// This CPU's GDT, TSS and exception stack (Linux: gdt_page, cpu_tss_rw).
     pub(super) tables: super::gdt::CpuTables,
+    /// The mm whose page tables are in CR3, held so that they stay
+    /// allocated while loaded (Linux: cpu_tlbstate.loaded_mm).
+    pub loaded_mm: SpinLock<Option<Arc<crate::mm::mm_types::MmStruct>>>,
 }
 
 static PER_CPU: [PerCpu; NR_CPUS] = [const {
@@ -41,6 +44,7 @@ static PER_CPU: [PerCpu; NR_CPUS] = [const {
         current_task: AtomicPtr::new(core::ptr::null_mut()),
         rq: SpinLock::new(RunQueue::new()),
         tables: super::gdt::CpuTables::new(),
+        loaded_mm: SpinLock::new(None),
     }
 }; NR_CPUS];
 
