@@ -13,7 +13,8 @@
 //!  do_task_dead(): state = TASK_DEAD, the final schedule() never returns.
 //! ```
 //!
-//! Lock rules: `pid` and `stack` never change after `copy_process`.
+//! Lock rules: `pid` never changes after `copy_process`; the kernel stack
+//! (in `thread`) is freed by the switch away from the dead task.
 //! `family` (parent, real_parent, children) is guarded by the tasklist lock,
 //! enforced by its `LockedBy` type. Each resource pointer (`mm`, `files`,
 //! `fs`, `sighand`) has its own lock (Linux: `task_lock()`), and state words
@@ -172,10 +173,8 @@ pub struct TaskStruct {
     /// Completed when a vfork child releases its parent's mm; kernel threads
     /// reuse it for kthread_stop (Linux: vfork_done).
     pub vfork_done: SpinLock<Option<Arc<Completion>>>,
-    /// The kernel stack; `None` only for a CPU's idle task, which runs on the
-    /// boot stack (Linux: stack).
-    pub stack: Option<KernelStack>,
-    /// Saved registers while switched out (Linux: thread).
+    /// The kernel stack and the registers saved while switched out
+    /// (Linux: stack, on_cpu and thread).
     pub thread: ThreadStruct,
     /// What a new kernel thread runs, taken once when it first starts.
     pub thread_fn: SpinLock<Option<ThreadFn>>,
@@ -221,8 +220,7 @@ impl TaskStruct {
             blocked: Default::default(),
             saved_sigmask: SpinLock::new(None),
             vfork_done: SpinLock::new(None),
-            stack,
-            thread: ThreadStruct::new(),
+            thread: ThreadStruct::new(stack),
             thread_fn: SpinLock::new(None),
             worker_private: SpinLock::new(None),
             set_child_tid: Default::default(),
@@ -284,9 +282,10 @@ impl TaskStruct {
         *self.comm.lock() = Comm::new(name);
     }
 
-    /// The lowest address of the kernel stack, if it has its own.
+    /// The lowest address of the kernel stack, if it has its own (and its
+    /// lock is free: used by fault reports).
     pub fn stack_bottom(&self) -> Option<u64> {
-        self.stack.as_ref().map(|s| s.bottom().as_u64())
+        self.thread.stack_bottom_lossy()
     }
 
     /// Whether this is a kernel thread.
@@ -314,20 +313,22 @@ pub const STACK_END_MAGIC: u64 = 0x57AC_6E9D;
 ///
 /// Linux: set_task_stack_end_magic() in kernel/fork.c
 pub fn set_task_stack_end_magic(tsk: &TaskStruct) {
-    if let Some(stack) = &tsk.stack {
-        stack
-            .end_of_stack()
-            .store(STACK_END_MAGIC, Ordering::Relaxed);
-    }
+    tsk.thread.with_stack(|stack| {
+        if let Some(stack) = stack {
+            stack
+                .end_of_stack()
+                .store(STACK_END_MAGIC, Ordering::Relaxed);
+        }
+    });
 }
 
 /// Whether the stack overflowed far enough to overwrite its end marker.
 ///
 /// Linux: task_stack_end_corrupted() in include/linux/sched/task_stack.h
 pub fn task_stack_end_corrupted(tsk: &TaskStruct) -> bool {
-    tsk.stack
-        .as_ref()
-        .is_some_and(|s| s.end_of_stack().load(Ordering::Relaxed) != STACK_END_MAGIC)
+    tsk.thread.with_stack(|stack| {
+        stack.is_some_and(|s| s.end_of_stack().load(Ordering::Relaxed) != STACK_END_MAGIC)
+    })
 }
 
 mod tests {
@@ -338,8 +339,15 @@ mod tests {
     ktest! {
         fn the_task_struct_is_on_the_heap_and_its_stack_ends_in_the_magic_word() {
             let me = current();
-            let stack = me.stack.as_ref().expect("a ktest runs in a task with its own stack");
-            let (bottom, top) = (stack.bottom().as_u64(), stack.top().as_u64());
+            let (bottom, top, guard, magic) = me.thread.with_stack(|stack| {
+                let stack = stack.expect("a ktest runs in a task with its own stack");
+                (
+                    stack.bottom().as_u64(),
+                    stack.top().as_u64(),
+                    stack.guard(),
+                    stack.end_of_stack().load(Ordering::Relaxed),
+                )
+            });
             let task = Arc::as_ptr(&me) as u64;
             let local = 0u8;
             let sp = core::ptr::addr_of!(local) as u64;
@@ -349,10 +357,10 @@ mod tests {
                 STACK_GUARD_SIZE / 1024
             );
             kassert_eq!(top - bottom, THREAD_SIZE as u64);
-            kassert_eq!(stack.guard().end, bottom);
+            kassert_eq!(guard.end, bottom);
             kassert!((bottom..top).contains(&sp), "this function's locals are on the stack");
-            kassert!(!(stack.guard().start..top).contains(&task), "the task_struct is not");
-            kassert_eq!(stack.end_of_stack().load(Ordering::Relaxed), STACK_END_MAGIC);
+            kassert!(!(guard.start..top).contains(&task), "the task_struct is not");
+            kassert_eq!(magic, STACK_END_MAGIC);
         }
     }
 
@@ -362,8 +370,9 @@ mod tests {
             // Interrupts off: the scheduler checks the magic at every switch
             // and would panic, as Linux's schedule_debug() does.
             let (seen, restored) = crate::arch::without_interrupts(|| {
-                let end = me.stack.as_ref().expect("own stack").end_of_stack();
-                end.store(0, Ordering::Relaxed);
+                me.thread.with_stack(|stack| {
+                    stack.expect("own stack").end_of_stack().store(0, Ordering::Relaxed);
+                });
                 let seen = task_stack_end_corrupted(&me);
                 set_task_stack_end_magic(&me);
                 (seen, !task_stack_end_corrupted(&me))

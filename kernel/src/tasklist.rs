@@ -7,7 +7,7 @@
 //! have a file of their own here because fork, exit, exec, signals and /proc
 //! all take this lock; none of them owns it.
 
-use crate::arch::sync::SpinLock;
+use crate::arch::sync::{LockKey, SpinLock};
 use crate::pid::PidNr;
 use crate::task::TaskStruct;
 use alloc::sync::Arc;
@@ -27,6 +27,9 @@ pub struct TaskList {
     pub total_forks: u64,
     /// Upper bound on nr_threads (Linux: max_threads, the threads-max sysctl).
     pub max_threads: usize,
+    /// Private, so that `TASKLIST_LOCK` below is the only TaskList that can
+    /// be built: the one lock that `LockedBy<_, TaskList>` names.
+    _unique: core::marker::PhantomData<()>,
 }
 
 /// The tasklist lock (Linux: `tasklist_lock`, a rwlock; here a spin lock).
@@ -35,7 +38,14 @@ pub static TASKLIST_LOCK: SpinLock<TaskList> = SpinLock::new(TaskList {
     nr_threads: 0,
     total_forks: 0,
     max_threads: 20,
+    _unique: core::marker::PhantomData,
 });
+
+impl LockKey for TaskList {
+    fn lock() -> &'static SpinLock<TaskList> {
+        &TASKLIST_LOCK
+    }
+}
 
 /// Every thread of the process `tgid` (Linux: for_each_thread()).
 pub fn thread_group(tgid: PidNr) -> Vec<Arc<TaskStruct>> {

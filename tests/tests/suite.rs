@@ -197,6 +197,7 @@ fn tour_runs(ctx: &Ctx) -> Result<(), Failure> {
             "tour: hello from the new program, same pid",
             "/bin/echo exited with 0",
             "before wait4 its state is Z",
+            "finish_task_switch() freed its 32 kB stack (put_task_stack())",
             "release_task() freed it, state now -",
             "now has ppid 1 (find_new_reaper())",
             "tour: init (pid 1) reaped orphan",

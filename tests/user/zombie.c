@@ -4,6 +4,10 @@
  *
  * The child exits, which closes its end of a pipe; the parent reads EOF and
  * sleeps 100 ms more, so the child is surely dead but not yet waited for.
+ *
+ * What a zombie does not keep is its kernel stack: the switch away from the
+ * dead task frees it (finish_task_switch -> put_task_stack), which
+ * /proc/meminfo's KernelStack shows before anyone waits.
  */
 #include "check.h"
 
@@ -85,11 +89,84 @@ static void zombies_are_collected_in_any_order(void)
 		      (r_any == third && r_last == first && s1 == 3 << 8 && s3 == 1 << 8));
 }
 
+/* The state letter of /proc/<pid>/stat, or '-' once the pid is gone. */
+static char proc_state(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof path, "/proc/%d/stat", pid);
+	if (read_text(path, buf, sizeof buf) < 0)
+		return '-';
+	char *paren = strrchr(buf, ')');
+	return paren && paren[1] ? paren[2] : '?';
+}
+
+static long kernel_stack_kb(void)
+{
+	return proc_number("/proc/meminfo", "KernelStack:");
+}
+
+#define NR_STACKS 32
+
+/*
+ * One try: NR_STACKS children block on a pipe (their stacks count in
+ * KernelStack), then exit; once all are zombies, how much of what they
+ * added is gone? Other processes of the host come and go meanwhile, hence
+ * the margin and the retries in the caller.
+ */
+static void measure_zombie_stacks(long *added, long *freed)
+{
+	int go[2];
+	pid_t kids[NR_STACKS];
+	pipe(go);
+	long before = kernel_stack_kb();
+	for (int i = 0; i < NR_STACKS; i++) {
+		kids[i] = fork();
+		if (kids[i] == 0) {
+			char c;
+			close(go[1]);
+			read(go[0], &c, 1);
+			_exit(0);
+		}
+	}
+	long alive = kernel_stack_kb();
+	close(go[0]);
+	close(go[1]);
+	long deadline = now_ms() + 5000;
+	for (int i = 0; i < NR_STACKS; i++)
+		while (kids[i] > 0 && proc_state(kids[i]) != 'Z' && now_ms() < deadline)
+			sleep_ms(1);
+	sleep_ms(20);
+	long zombies = kernel_stack_kb();
+	for (int i = 0; i < NR_STACKS; i++)
+		if (kids[i] > 0)
+			waitpid(kids[i], NULL, 0);
+	*added = before < 0 ? -1 : alive - before;
+	*freed = alive - zombies;
+}
+
+static void a_zombies_kernel_stack_is_freed_before_it_is_waited_for(void)
+{
+	long added = -1, freed = -1;
+	for (int attempt = 0; attempt < 3; attempt++) {
+		measure_zombie_stacks(&added, &freed);
+		if (added >= NR_STACKS * 4 && freed >= added / 2)
+			break;
+	}
+	CHECK("meminfo_kernelstack_counts_the_stacks_of_new_children", added >= NR_STACKS * 4);
+	if (freed >= added / 2 && added > 0)
+		check_ok("a_zombies_kernel_stack_is_freed_before_wait4");
+	else
+		check_fail("a_zombies_kernel_stack_is_freed_before_wait4",
+			   "%d children added %ld kB of KernelStack; as zombies only %ld kB was gone",
+			   NR_STACKS, added, freed);
+}
+
 int main(void)
 {
 	check_begin("zombie");
 	a_zombie_keeps_its_pid_and_status_until_waited_for();
 	wnohang_collects_a_zombie_at_once();
 	zombies_are_collected_in_any_order();
+	a_zombies_kernel_stack_is_freed_before_it_is_waited_for();
 	return check_end();
 }

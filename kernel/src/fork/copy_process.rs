@@ -71,13 +71,7 @@ pub fn copy_process(args: &KernelCloneArgs) -> Result<Arc<TaskStruct>, Errno> {
     copy_signal(clone_flags, &parent, &p)?; // Linux: goto bad_fork_cleanup_sighand
     copy_mm(clone_flags, &parent, &p)?; // Linux: goto bad_fork_cleanup_signal
     let childregs = child_regs(args);
-    copy_thread(
-        &p.thread,
-        p.stack.as_ref().expect("a new stack").top(),
-        args.fn_.is_some(),
-        &childregs,
-        &parent.thread,
-    );
+    copy_thread(&p.thread, args.fn_.is_some(), &childregs, &parent.thread);
     if clone_flags.contains(CloneFlags::CLONE_SETTLS) {
         p.thread.fsbase.store(args.tls, Ordering::Relaxed);
     }

@@ -120,6 +120,8 @@ fn meminfo() -> String {
     let _ = writeln!(s, "MemTotal:       {total:8} kB");
     let _ = writeln!(s, "MemFree:        {free:8} kB");
     let _ = writeln!(s, "MemAvailable:   {free:8} kB");
+    let stacks = crate::mm::vmalloc::nr_kernel_stack_kb();
+    let _ = writeln!(s, "KernelStack:    {stacks:8} kB");
     s
 }
 

@@ -54,6 +54,7 @@ pub fn start_kernel(boot_info: &'static mut BootInfo) -> ! {
         boot_info.kernel_stack_bottom..boot_info.kernel_stack_bottom + boot_info.kernel_stack_len,
     );
     crate::mm::mm_init(boot_info);
+    gdt::setup_exception_stacks(0);
     crate::arch::kernel::cpu::common::identify_boot_cpu();
     let cmdline = crate::params::setup_command_line();
     log::info!("Kernel command line: {cmdline}");

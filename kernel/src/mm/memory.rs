@@ -14,10 +14,11 @@
 //! Linux: mm/memory.c
 
 use super::mm_types::{MmStruct, TASK_SIZE, VmAreaStruct, VmBacking, VmFlags, mm_counter};
-use super::page_alloc::{alloc_page, copy_page, get_page, get_zeroed_page, page_count, put_page};
+use super::page_alloc::{Page, alloc_page, get_zeroed_page};
 use super::{PAGE_SIZE, pgtable, phys_to_virt};
 use crate::errno::Errno;
 use alloc::sync::Arc;
+use core::mem::ManuallyDrop;
 use core::sync::atomic::{AtomicU64, Ordering};
 use x86_64::registers::control::{Cr3, Cr3Flags};
 use x86_64::structures::paging::page_table::PageTableEntry;
@@ -40,11 +41,27 @@ fn table_at(frame: PhysFrame) -> *mut PageTable {
     phys_to_virt(frame.start_address()).as_mut_ptr()
 }
 
+/// The top-level page table of a user address space (Linux: `mm->pgd`).
+/// It owns every page-table page and every user page mapped below it:
+/// each present user entry holds one reference to its page (see [`Page`]).
+/// Dropping it frees them all (free_pgtables).
+pub struct Pgd(PhysFrame);
+
+impl Pgd {
+    /// The table's frame, for CR3.
+    pub(super) fn frame(&self) -> PhysFrame {
+        self.0
+    }
+}
+
 /// Allocates a top-level table whose kernel half is the kernel's.
 ///
 /// Linux: pgd_alloc() in arch/x86/mm/pgtable.c
-pub fn pgd_alloc() -> Result<PhysFrame, Errno> {
-    let frame = get_zeroed_page()?;
+///
+/// # Errors
+/// `ENOMEM` when no page is free.
+pub fn pgd_alloc() -> Result<Pgd, Errno> {
+    let frame = get_zeroed_page()?.share().into_raw();
     let kernel = table_at(pgtable::swapper_pg_dir());
     let new = table_at(frame);
     for i in 256..512 {
@@ -52,7 +69,33 @@ pub fn pgd_alloc() -> Result<PhysFrame, Errno> {
         // kernel PML4, whose upper half only changes at boot.
         unsafe { (&mut *new)[i] = (&*kernel)[i].clone() };
     }
-    Ok(frame)
+    Ok(Pgd(frame))
+}
+
+impl Drop for Pgd {
+    /// Runs when the last reference to the mm goes.
+    ///
+    /// Linux: mmput() -> exit_mmap() in kernel/fork.c and mm/mmap.c
+    fn drop(&mut self) {
+        free_pgtables(self.0);
+    }
+}
+
+/// The page a present user PTE maps, borrowed: the PTE keeps its reference.
+fn pte_page(pte: &PageTableEntry) -> ManuallyDrop<Page> {
+    // SAFETY: every present entry below a `Pgd`'s user half holds one
+    // reference to its page (set from `into_raw`); ManuallyDrop makes sure
+    // this borrowed handle never gives that reference back.
+    ManuallyDrop::new(unsafe { Page::from_raw(PhysFrame::containing_address(pte.addr())) })
+}
+
+/// Clears a present entry and drops the reference it held.
+fn pte_clear(pte: &mut PageTableEntry) {
+    // SAFETY: the entry held a reference (see `pte_page`); clearing it right
+    // after hands that reference to us, exactly once.
+    let page = unsafe { Page::from_raw(PhysFrame::containing_address(pte.addr())) };
+    pte.set_unused();
+    drop(page);
 }
 
 /// Finds the PTE for `addr`, creating missing page-table pages if `alloc`.
@@ -60,7 +103,7 @@ pub fn pgd_alloc() -> Result<PhysFrame, Errno> {
 /// # Errors
 /// `ENOMEM` when a page-table page cannot be allocated.
 fn walk(mm: &MmStruct, addr: u64, alloc: bool) -> Result<Option<*mut PageTableEntry>, Errno> {
-    let mut table = table_at(mm.pgd);
+    let mut table = table_at(mm.pgd.frame());
     for shift in [39, 30, 21] {
         let index = ((addr >> shift) & 511) as usize;
         // SAFETY: `table` is a page-table page of this mm, reachable only
@@ -70,7 +113,7 @@ fn walk(mm: &MmStruct, addr: u64, alloc: bool) -> Result<Option<*mut PageTableEn
             if !alloc {
                 return Ok(None);
             }
-            let frame = get_zeroed_page()?;
+            let frame = get_zeroed_page()?.share().into_raw();
             mm.pgtables_bytes.fetch_add(PAGE_SIZE, Ordering::Relaxed);
             entry.set_frame(frame, F::PRESENT | F::WRITABLE | F::USER_ACCESSIBLE);
         }
@@ -83,7 +126,7 @@ fn walk(mm: &MmStruct, addr: u64, alloc: bool) -> Result<Option<*mut PageTableEn
 }
 
 /// Calls `f` on every present PTE in [start, end), skipping empty tables.
-fn for_each_pte(pgd: PhysFrame, start: u64, end: u64, mut f: impl FnMut(u64, &mut PageTableEntry)) {
+fn for_each_pte(pgd: &Pgd, start: u64, end: u64, mut f: impl FnMut(u64, &mut PageTableEntry)) {
     fn walk_level(
         table: *mut PageTable,
         level: u32,
@@ -118,7 +161,7 @@ fn for_each_pte(pgd: PhysFrame, start: u64, end: u64, mut f: impl FnMut(u64, &mu
             }
         }
     }
-    walk_level(table_at(pgd), 3, 0, start, end, &mut f);
+    walk_level(table_at(pgd.frame()), 3, 0, start, end, &mut f);
 }
 
 /// The PTE flags a page of `vma` gets when first mapped.
@@ -140,7 +183,7 @@ fn vm_page_prot(vma: &VmAreaStruct) -> F {
 }
 
 fn flush_tlb_page(mm: &MmStruct, addr: u64) {
-    if Cr3::read().0 == mm.pgd {
+    if Cr3::read().0 == mm.pgd.frame() {
         x86_64::instructions::tlb::flush(x86_64::VirtAddr::new(addr));
     }
 }
@@ -232,8 +275,8 @@ fn do_pte_missing(
     addr: u64,
     pte: &mut PageTableEntry,
 ) -> Result<(), Errno> {
-    let frame = match &vma.backing {
-        VmBacking::Anon => get_zeroed_page()?,
+    let page = match &vma.backing {
+        VmBacking::Anon => get_zeroed_page()?.share(),
         VmBacking::Shared(shm) => shm.get_page((addr - vma.vm_start) / PAGE_SIZE as u64)?,
         VmBacking::File(file) => {
             let offset = addr - vma.vm_start;
@@ -253,15 +296,12 @@ fn do_pte_missing(
             } else {
                 &[]
             };
-            let frame = get_zeroed_page()?;
-            let dst = phys_to_virt(frame.start_address()).as_mut_ptr::<u8>();
-            // SAFETY: `frame` is a fresh page we own, mapped at PAGE_OFFSET,
-            // and `bytes` is at most a page long.
-            unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), dst, bytes.len()) };
-            frame
+            let mut page = get_zeroed_page()?;
+            page.as_bytes_mut()[..bytes.len()].copy_from_slice(bytes);
+            page.share()
         }
     };
-    pte.set_frame(frame, vm_page_prot(vma));
+    pte.set_frame(page.into_raw(), vm_page_prot(vma));
     mm.add_mm_counter(mm_counter(vma), 1);
     Ok(())
 }
@@ -277,16 +317,16 @@ fn do_pte_missing(
 /// page stays shared and read-only, and the fault is retried after the OOM
 /// killer has run.
 fn do_wp_page(vma: &VmAreaStruct, pte: &mut PageTableEntry) -> Result<(), Errno> {
-    let old = PhysFrame::containing_address(pte.addr());
-    if page_count(old) == 1 {
+    let old = pte_page(pte);
+    if old.page_count() == 1 {
         COW_REUSES.fetch_add(1, Ordering::Relaxed);
         pte.set_flags(pte.flags() | F::WRITABLE);
         return Ok(());
     }
-    let new = alloc_page()?;
-    copy_page(new, old);
-    pte.set_frame(new, vm_page_prot(vma));
-    put_page(old);
+    let mut new = alloc_page()?;
+    new.copy_page(&old);
+    pte_clear(pte);
+    pte.set_frame(new.share().into_raw(), vm_page_prot(vma));
     COW_COPIES.fetch_add(1, Ordering::Relaxed);
     Ok(())
 }
@@ -306,7 +346,7 @@ pub fn copy_page_range(src: &MmStruct, dst: &MmStruct, vma: &VmAreaStruct) -> Re
     let counter = mm_counter(vma);
     let mut result = Ok(());
     let mut wrprotected = false;
-    for_each_pte(src.pgd, vma.vm_start, vma.vm_end, |addr, src_pte| {
+    for_each_pte(&src.pgd, vma.vm_start, vma.vm_end, |addr, src_pte| {
         if result.is_err() {
             return;
         }
@@ -316,17 +356,17 @@ pub fn copy_page_range(src: &MmStruct, dst: &MmStruct, vma: &VmAreaStruct) -> Re
                     src_pte.set_flags(src_pte.flags() - F::WRITABLE);
                     wrprotected = true;
                 }
-                get_page(PhysFrame::containing_address(src_pte.addr()));
+                let page = Page::clone(&pte_page(src_pte)).into_raw();
                 dst.add_mm_counter(counter, 1);
                 // SAFETY: `dst_pte` points into the child's tables, which only
                 // this fork can see yet.
-                unsafe { *dst_pte = src_pte.clone() };
+                unsafe { (*dst_pte).set_addr(page.start_address(), src_pte.flags()) };
             }
             Ok(None) => {}
             Err(e) => result = Err(e),
         }
     });
-    if wrprotected && Cr3::read().0 == src.pgd {
+    if wrprotected && Cr3::read().0 == src.pgd.frame() {
         flush_tlb_all();
     }
     result
@@ -337,14 +377,13 @@ pub fn copy_page_range(src: &MmStruct, dst: &MmStruct, vma: &VmAreaStruct) -> Re
 /// Linux: zap_page_range_single() / zap_pte_range() in mm/memory.c
 pub fn zap_page_range(mm: &MmStruct, vma: &VmAreaStruct, start: u64, end: u64) {
     let mut zapped = 0;
-    for_each_pte(mm.pgd, start, end, |_, pte| {
-        put_page(PhysFrame::containing_address(pte.addr()));
-        pte.set_unused();
+    for_each_pte(&mm.pgd, start, end, |_, pte| {
+        pte_clear(pte);
         zapped += 1;
     });
     mm.add_mm_counter(mm_counter(vma), -zapped);
     let any = zapped != 0;
-    if any && Cr3::read().0 == mm.pgd {
+    if any && Cr3::read().0 == mm.pgd.frame() {
         flush_tlb_all();
     }
 }
@@ -357,14 +396,14 @@ pub fn zap_page_range(mm: &MmStruct, vma: &VmAreaStruct, start: u64, end: u64) {
 pub fn change_protection(mm: &MmStruct, vma: &VmAreaStruct, start: u64, end: u64) {
     let prot = vm_page_prot(vma);
     let private = !matches!(vma.backing, VmBacking::Shared(_));
-    for_each_pte(mm.pgd, start, end, |_, pte| {
+    for_each_pte(&mm.pgd, start, end, |_, pte| {
         let mut flags = prot;
         if private && !pte.flags().contains(F::WRITABLE) {
             flags -= F::WRITABLE;
         }
         pte.set_flags(flags);
     });
-    if Cr3::read().0 == mm.pgd {
+    if Cr3::read().0 == mm.pgd.frame() {
         flush_tlb_all();
     }
 }
@@ -375,39 +414,52 @@ pub fn flush_tlb_all() {
 }
 
 /// Frees every user page and page-table page, then the top-level table.
+/// Called only by `Pgd::drop`: the last owner of the tables is gone.
 ///
 /// Linux: exit_mmap() / free_pgtables() in mm/mmap.c
-pub fn free_pgtables(pgd: PhysFrame) {
+fn free_pgtables(pgd: PhysFrame) {
     fn free_level(table: *mut PageTable, level: u32, limit: usize) {
         for i in 0..limit {
-            // SAFETY: the mm is being destroyed, so nothing else walks these
+            // SAFETY: the `Pgd` is being dropped, so nothing else walks these
             // tables any more; `table` is one of its page-table pages.
             let entry = unsafe { &mut (&mut *table)[i] };
             if entry.is_unused() {
                 continue;
             }
-            let frame = PhysFrame::containing_address(entry.addr());
             if level > 0 {
-                free_level(table_at(frame), level - 1, 512);
+                free_level(
+                    table_at(PhysFrame::containing_address(entry.addr())),
+                    level - 1,
+                    512,
+                );
             }
-            put_page(frame);
-            entry.set_unused();
+            pte_clear(entry);
         }
     }
     free_level(table_at(pgd), 3, 256);
-    put_page(pgd);
+    // SAFETY: the top-level table's reference came from `into_raw` in
+    // pgd_alloc and is given back once, here.
+    drop(unsafe { Page::from_raw(pgd) });
 }
 
-/// Loads `mm`'s page tables, or the kernel's for `None`.
+/// Loads `mm`'s page tables, or the kernel's for `None`. The CPU keeps a
+/// reference to the mm it has loaded (its per-CPU `loaded_mm`) until the
+/// next switch_mm, so page tables in CR3 are never freed.
 ///
 /// Linux: switch_mm() in arch/x86/mm/tlb.c
+/// Differs: Linux pins the loaded mm through `active_mm` and mmgrab().
 pub fn switch_mm(mm: Option<&Arc<MmStruct>>) {
-    let pgd = mm.map_or_else(pgtable::swapper_pg_dir, |mm| mm.pgd);
+    let pgd = mm.map_or_else(pgtable::swapper_pg_dir, |mm| mm.pgd.frame());
+    let mut loaded = crate::arch::percpu::this_cpu().loaded_mm.lock();
     if Cr3::read().0 != pgd {
         // SAFETY: `pgd` is a valid top-level table whose kernel half maps the
-        // code running now, and the caller keeps it alive while loaded.
+        // code running now; `loaded` keeps it alive until the next switch_mm
+        // on this CPU has loaded another table.
         unsafe { Cr3::write(pgd, Cr3Flags::empty()) };
     }
+    let old = core::mem::replace(&mut *loaded, mm.cloned());
+    drop(loaded);
+    drop(old);
 }
 
 /// Whether `addr` in `mm` is mapped to a page, and which (for tests).

@@ -2,6 +2,8 @@
 //!
 //! Linux: include/linux/mm_types.h (struct mm_struct, struct vm_area_struct)
 
+use super::memory::Pgd;
+use super::page_alloc::Page;
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
 use alloc::collections::BTreeMap;
@@ -9,7 +11,6 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use bitflags::bitflags;
 use core::sync::atomic::{AtomicUsize, Ordering};
-use x86_64::structures::paging::PhysFrame;
 
 bitflags! {
     /// What a mapping allows (Linux: VM_* in include/linux/mm.h).
@@ -66,7 +67,7 @@ pub struct VmFile {
 /// page first touched after fork is still shared (Linux: a shmem file).
 #[derive(Default)]
 pub struct ShmObject {
-    pages: SpinLock<BTreeMap<u64, PhysFrame>>,
+    pages: SpinLock<BTreeMap<u64, Page>>,
 }
 
 impl ShmObject {
@@ -77,26 +78,14 @@ impl ShmObject {
     ///
     /// # Errors
     /// `ENOMEM` when no page is free.
-    pub fn get_page(&self, pgoff: u64) -> Result<PhysFrame, Errno> {
+    pub fn get_page(&self, pgoff: u64) -> Result<Page, Errno> {
         let mut pages = self.pages.lock();
-        let frame = match pages.get(&pgoff) {
-            Some(&frame) => frame,
-            None => {
-                let frame = super::page_alloc::get_zeroed_page()?;
-                pages.insert(pgoff, frame);
-                frame
-            }
-        };
-        super::page_alloc::get_page(frame);
-        Ok(frame)
-    }
-}
-
-impl Drop for ShmObject {
-    fn drop(&mut self) {
-        for &frame in self.pages.lock().values() {
-            super::page_alloc::put_page(frame);
+        if let Some(page) = pages.get(&pgoff) {
+            return Ok(page.clone());
         }
+        let page = super::page_alloc::get_zeroed_page()?.share();
+        pages.insert(pgoff, page.clone());
+        Ok(page)
     }
 }
 
@@ -161,7 +150,7 @@ pub struct MmapState {
 /// table (Linux: mmput() -> exit_mmap()).
 pub struct MmStruct {
     /// The top-level page table, whose upper half is the kernel's (Linux: pgd).
-    pub pgd: PhysFrame,
+    pub pgd: Pgd,
     /// VMAs and the heap/stack bounds.
     pub mmap: SpinLock<MmapState>,
     /// The arguments exec gave the program, NUL-separated, for

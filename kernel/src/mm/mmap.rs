@@ -4,7 +4,7 @@
 //! Linux: mm/mmap.c, mm/mprotect.c, kernel/fork.c (dup_mm, dup_mmap)
 
 use super::PAGE_SIZE;
-use super::memory::{change_protection, copy_page_range, free_pgtables, pgd_alloc, zap_page_range};
+use super::memory::{change_protection, copy_page_range, pgd_alloc, zap_page_range};
 use super::mm_types::{
     MmStruct, MmapState, ShmObject, TASK_SIZE, VmAreaStruct, VmBacking, VmFlags,
 };
@@ -66,17 +66,7 @@ impl MmStruct {
             rss_stat: Default::default(),
             pgtables_bytes: AtomicUsize::new(0),
         })
-        .map_err(|_| {
-            free_pgtables(pgd);
-            Errno::ENOMEM
-        })
-    }
-}
-
-impl Drop for MmStruct {
-    /// Linux: mmput() -> exit_mmap() in kernel/fork.c and mm/mmap.c
-    fn drop(&mut self) {
-        free_pgtables(self.pgd);
+        .map_err(|_| Errno::ENOMEM)
     }
 }
 

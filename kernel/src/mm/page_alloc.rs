@@ -1,12 +1,20 @@
 //! Physical page allocation with a reference count per page.
 //!
-//! Every page frame has a `Page` descriptor in the `mem_map` array, indexed by
+//! Every page frame has a descriptor in the `mem_map` array, indexed by
 //! page frame number, like Linux's `struct page`. Its `_refcount` says how
 //! many users the frame has: copy-on-write shares one frame between address
 //! spaces by raising it, and the frame returns to the free list when the last
 //! `put_page` drops it to zero. Free frames are chained through their
 //! descriptors (Differs: a single free list instead of the buddy allocator's
 //! power-of-two free areas; we only ever allocate single pages).
+//!
+//! Outside this module a page is a handle, never a number: [`OwnedPage`]
+//! (one owner, its bytes reachable through it) or [`Page`] (a counted
+//! reference that may be shared and mapped into user space). Cloning a
+//! `Page` is `get_page`, dropping it is `put_page`, so no code can free a
+//! page it does not hold. Only mm/ turns a frame number back into a handle
+//! (`Page::from_raw`, an `unsafe fn`), when a page table entry gives up
+//! the reference it held.
 //!
 //! Linux: mm/page_alloc.c, mm/memblock.c, include/linux/mm_types.h (struct page)
 
@@ -23,7 +31,7 @@ const NO_PAGE: u32 = u32::MAX;
 const MAX_BOOT_RANGES: usize = 64;
 
 /// The descriptor of one physical page frame (Linux: `struct page`).
-pub struct Page {
+struct PageDesc {
     /// Users of the frame; 0 means free (Linux: `_refcount`).
     refcount: AtomicU32,
     /// Next free frame's number while free (Linux: `lru` on the free list).
@@ -35,7 +43,7 @@ struct FreeArea {
     nr_free: usize,
 }
 
-static MEM_MAP: Once<&'static [Page]> = Once::new();
+static MEM_MAP: Once<&'static [PageDesc]> = Once::new();
 static FREE_AREA: SpinLock<FreeArea> = SpinLock::new(FreeArea {
     head: NO_PAGE,
     nr_free: 0,
@@ -104,16 +112,16 @@ impl Memblock {
 /// Linux: mem_init() / memblock_free_all() in mm/memblock.c
 pub fn mem_init(mut memblock: Memblock) {
     let max_pfn = memblock.max_pfn() as usize;
-    let map_bytes = (max_pfn * size_of::<Page>()) as u64;
+    let map_bytes = (max_pfn * size_of::<PageDesc>()) as u64;
     let map_phys = memblock
         .alloc_contiguous(map_bytes)
         .expect("room for mem_map");
-    let map_ptr = phys_to_virt(map_phys).as_mut_ptr::<Page>();
+    let map_ptr = phys_to_virt(map_phys).as_mut_ptr::<PageDesc>();
     for pfn in 0..max_pfn {
         // SAFETY: `map_bytes` of boot memory were just reserved for the array
         // and nothing else uses them; each slot is written before any read.
         unsafe {
-            map_ptr.add(pfn).write(Page {
+            map_ptr.add(pfn).write(PageDesc {
                 refcount: AtomicU32::new(1),
                 next_free: AtomicU32::new(NO_PAGE),
             })
@@ -134,7 +142,7 @@ pub fn mem_init(mut memblock: Memblock) {
     log::info!("Memory: {}K available in {} pages", total * 4, total);
 }
 
-fn page(frame: PhysFrame) -> &'static Page {
+fn page(frame: PhysFrame) -> &'static PageDesc {
     let mem_map = MEM_MAP.get().expect("mem_init ran");
     &mem_map[(frame.start_address().as_u64() / PAGE_SIZE as u64) as usize]
 }
@@ -152,14 +160,11 @@ fn free_pfn(pfn: u32) {
     area.nr_free += 1;
 }
 
-/// Allocates one page with a reference count of 1. Its contents are
-/// whatever the last user left.
-///
-/// Linux: alloc_pages() in mm/page_alloc.c
+/// Takes a page off the free list with a reference count of 1.
 ///
 /// # Errors
 /// `ENOMEM` when no page is free (or fault injection says so).
-pub fn alloc_page() -> Result<PhysFrame<Size4KiB>, Errno> {
+fn __alloc_page() -> Result<PhysFrame<Size4KiB>, Errno> {
     if super::fault_inject::should_fail() {
         return Err(Errno::ENOMEM);
     }
@@ -175,6 +180,17 @@ pub fn alloc_page() -> Result<PhysFrame<Size4KiB>, Errno> {
     Ok(pfn_to_frame(pfn))
 }
 
+/// Allocates one page, owned by the caller. Its contents are whatever the
+/// last user left.
+///
+/// Linux: alloc_pages() in mm/page_alloc.c
+///
+/// # Errors
+/// `ENOMEM` when no page is free (or fault injection says so).
+pub fn alloc_page() -> Result<OwnedPage, Errno> {
+    __alloc_page().map(|frame| OwnedPage(Page(frame)))
+}
+
 /// Allocates a page for data a process asked the kernel to hold (a pipe
 /// buffer, a file page): when none is free, the OOM killer makes room and
 /// the allocation is tried again, so the caller fails only once it is being
@@ -185,10 +201,10 @@ pub fn alloc_page() -> Result<PhysFrame<Size4KiB>, Errno> {
 /// # Errors
 /// `ENOMEM` when the caller has a fatal signal pending, or when the
 /// allocation failed with pages still free (fault injection).
-fn alloc_page_may_oom() -> Result<PhysFrame<Size4KiB>, Errno> {
+fn alloc_page_may_oom() -> Result<OwnedPage, Errno> {
     loop {
         match alloc_page() {
-            Ok(frame) => return Ok(frame),
+            Ok(page) => return Ok(page),
             Err(e)
                 if nr_free_pages() > 0
                     || crate::signal::fatal_signal_pending(&crate::task::current()) =>
@@ -209,67 +225,89 @@ fn alloc_page_may_oom() -> Result<PhysFrame<Size4KiB>, Errno> {
 ///
 /// # Errors
 /// `ENOMEM` when no page is free.
-pub fn get_zeroed_page() -> Result<PhysFrame<Size4KiB>, Errno> {
-    let frame = alloc_page()?;
-    clear_page(frame);
-    Ok(frame)
+pub fn get_zeroed_page() -> Result<OwnedPage, Errno> {
+    let mut page = alloc_page()?;
+    page.clear_page();
+    Ok(page)
 }
 
-/// Fills a page this kernel owns with zeroes.
-pub fn clear_page(frame: PhysFrame) {
-    let ptr = phys_to_virt(frame.start_address()).as_mut_ptr::<u8>();
-    // SAFETY: the frame is mapped at PAGE_OFFSET and owned by the caller, so
-    // writing its PAGE_SIZE bytes races with no other user.
-    unsafe { core::ptr::write_bytes(ptr, 0, PAGE_SIZE) };
-}
-
-/// Copies a whole page, e.g. when a copy-on-write fault breaks sharing.
+/// A counted reference to an allocated page frame (Linux: a `struct page *`
+/// on which the holder took a reference). Cloning takes another reference,
+/// dropping gives it back, and the last drop frees the frame. A `Page` may
+/// be shared and mapped into user space, so its bytes are not reachable
+/// through it; [`OwnedPage`] is the handle that owns its bytes.
 ///
-/// Linux: copy_page() in arch/x86/lib/copy_page_64.S
-pub fn copy_page(to: PhysFrame, from: PhysFrame) {
-    let src = phys_to_virt(from.start_address()).as_ptr::<u8>();
-    let dst = phys_to_virt(to.start_address()).as_mut_ptr::<u8>();
-    // SAFETY: both frames are mapped at PAGE_OFFSET, distinct, and `to` is
-    // owned by the caller, so the regions do not overlap and nobody else writes `to`.
-    unsafe { core::ptr::copy_nonoverlapping(src, dst, PAGE_SIZE) };
-}
+/// Differs: Linux hands out `struct page *` and trusts callers to pair
+/// get_page with put_page; here the pairing is ownership.
+pub struct Page(PhysFrame<Size4KiB>);
 
-/// Takes another reference to an allocated page.
-///
-/// Linux: get_page() in include/linux/mm.h
-pub fn get_page(frame: PhysFrame) {
-    let old = page(frame).refcount.fetch_add(1, Ordering::Relaxed);
-    assert!(old > 0, "get_page on a free page {:?}", frame);
-}
+impl Page {
+    /// Takes back the reference that [`Page::into_raw`] turned into a frame
+    /// number (a page-table entry that held it is being cleared).
+    ///
+    /// # Safety
+    /// `frame` must carry a reference to an allocated page that nothing
+    /// else will give back: it came from `into_raw` (or was cloned from a
+    /// handle rebuilt this way) and is converted back exactly once.
+    pub(in crate::mm) unsafe fn from_raw(frame: PhysFrame) -> Page {
+        Page(frame)
+    }
 
-/// Drops a reference; the page is freed when the last one goes.
-///
-/// Linux: put_page() in include/linux/mm.h
-pub fn put_page(frame: PhysFrame) {
-    let old = page(frame).refcount.fetch_sub(1, Ordering::Release);
-    assert!(
-        old > 0,
-        "Bad page state: put_page on a free page {:?}",
-        frame
-    );
-    if old == 1 {
-        free_pfn((frame.start_address().as_u64() / PAGE_SIZE as u64) as u32);
+    /// Turns the handle into its frame number without dropping the
+    /// reference, which the caller stores (in a page-table entry) and later
+    /// hands back to [`Page::from_raw`].
+    pub(in crate::mm) fn into_raw(self) -> PhysFrame {
+        core::mem::ManuallyDrop::new(self).0
+    }
+
+    /// The frame this handle refers to.
+    pub(in crate::mm) fn frame(&self) -> PhysFrame {
+        self.0
+    }
+
+    /// The number of references to the page (Linux: page_count()).
+    pub fn page_count(&self) -> u32 {
+        page(self.0).refcount.load(Ordering::Relaxed)
     }
 }
 
-/// The number of references to a page (Linux: page_count()).
-pub fn page_count(frame: PhysFrame) -> u32 {
-    page(frame).refcount.load(Ordering::Relaxed)
+impl Clone for Page {
+    /// Takes another reference to the page.
+    ///
+    /// Linux: get_page() in include/linux/mm.h
+    fn clone(&self) -> Page {
+        let old = page(self.0).refcount.fetch_add(1, Ordering::Relaxed);
+        assert!(old > 0, "get_page on a free page {:?}", self.0);
+        Page(self.0)
+    }
 }
 
-/// A page that one kernel object owns outright (a pipe buffer, a ramfs file
-/// page): its bytes are reachable only through this handle, and dropping it
-/// frees the page. Nothing maps it into user space or takes another
-/// reference, which is what makes the safe byte views below sound.
+impl Drop for Page {
+    /// Drops a reference; the page is freed when the last one goes.
+    ///
+    /// Linux: put_page() in include/linux/mm.h
+    fn drop(&mut self) {
+        let old = page(self.0).refcount.fetch_sub(1, Ordering::Release);
+        assert!(
+            old > 0,
+            "Bad page state: put_page on a free page {:?}",
+            self.0
+        );
+        if old == 1 {
+            free_pfn((self.0.start_address().as_u64() / PAGE_SIZE as u64) as u32);
+        }
+    }
+}
+
+/// A page with exactly one owner (a pipe buffer, a ramfs file page, a page
+/// just allocated): its bytes are reachable only through this handle, and
+/// dropping it frees the page. Nothing maps it or takes another reference
+/// until [`OwnedPage::share`] gives the ownership up, which is what makes
+/// the safe byte views below sound.
 ///
 /// Differs: Linux hands out `struct page *` and lets callers kmap it; here
 /// the ownership is a type.
-pub struct OwnedPage(PhysFrame<Size4KiB>);
+pub struct OwnedPage(Page);
 
 impl OwnedPage {
     /// Allocates a page; its contents are whatever the last user left.
@@ -278,7 +316,7 @@ impl OwnedPage {
     /// # Errors
     /// `ENOMEM` when the caller is being killed.
     pub fn alloc() -> Result<OwnedPage, Errno> {
-        alloc_page_may_oom().map(OwnedPage)
+        alloc_page_may_oom()
     }
 
     /// Allocates a page filled with zeroes, as [`OwnedPage::alloc`].
@@ -286,14 +324,14 @@ impl OwnedPage {
     /// # Errors
     /// `ENOMEM` when the caller is being killed.
     pub fn zeroed() -> Result<OwnedPage, Errno> {
-        let frame = alloc_page_may_oom()?;
-        clear_page(frame);
-        Ok(OwnedPage(frame))
+        let mut page = alloc_page_may_oom()?;
+        page.clear_page();
+        Ok(page)
     }
 
     /// The page's bytes.
     pub fn as_bytes(&self) -> &[u8] {
-        let ptr = phys_to_virt(self.0.start_address()).as_ptr::<u8>();
+        let ptr = phys_to_virt(self.0.0.start_address()).as_ptr::<u8>();
         // SAFETY: the frame is allocated, mapped at PAGE_OFFSET for
         // PAGE_SIZE bytes, and only this handle reaches it; `&self` rules
         // out a writer through `as_bytes_mut` for the borrow's lifetime.
@@ -302,15 +340,35 @@ impl OwnedPage {
 
     /// The page's bytes, writable.
     pub fn as_bytes_mut(&mut self) -> &mut [u8] {
-        let ptr = phys_to_virt(self.0.start_address()).as_mut_ptr::<u8>();
+        let ptr = phys_to_virt(self.0.0.start_address()).as_mut_ptr::<u8>();
         // SAFETY: as in `as_bytes`; `&mut self` makes this the only view.
         unsafe { core::slice::from_raw_parts_mut(ptr, PAGE_SIZE) }
     }
-}
 
-impl Drop for OwnedPage {
-    fn drop(&mut self) {
-        put_page(self.0);
+    /// Fills the page with zeroes.
+    ///
+    /// Linux: clear_page() in arch/x86/lib/clear_page_64.S
+    pub fn clear_page(&mut self) {
+        self.as_bytes_mut().fill(0);
+    }
+
+    /// Fills the page with a copy of `from`, e.g. when a copy-on-write
+    /// fault breaks sharing.
+    ///
+    /// Linux: copy_page() in arch/x86/lib/copy_page_64.S
+    pub fn copy_page(&mut self, from: &Page) {
+        let src = phys_to_virt(from.0.start_address()).as_ptr::<u8>();
+        // SAFETY: `from` is an allocated frame (we hold a reference) mapped
+        // at PAGE_OFFSET, and it is not `self`'s frame, which has one owner.
+        // Another CPU may write `from` through a user mapping meanwhile;
+        // like copy_from_user, the copy then holds some mix of the bytes.
+        let src = unsafe { core::slice::from_raw_parts(src, PAGE_SIZE) };
+        self.as_bytes_mut().copy_from_slice(src);
+    }
+
+    /// Gives up sole ownership: the page may now be mapped and shared.
+    pub fn share(self) -> Page {
+        self.0
     }
 }
 
@@ -334,15 +392,13 @@ mod tests {
             let before = nr_free_pages();
             let mut pages = Vec::new();
             kassert!(pages.try_reserve_exact(before).is_ok());
-            while let Ok(frame) = alloc_page() {
-                pages.push(frame);
+            while let Ok(page) = alloc_page() {
+                pages.push(page);
             }
             kassert_eq!(nr_free_pages(), 0);
             kassert_eq!(pages.len(), before);
-            kassert_eq!(alloc_page(), Err(Errno::ENOMEM), "exhaustion is an error, not a panic");
-            for frame in pages {
-                put_page(frame);
-            }
+            kassert!(matches!(alloc_page(), Err(Errno::ENOMEM)), "exhaustion is an error, not a panic");
+            drop(pages);
             kassert_eq!(nr_free_pages(), before);
         }
     }
@@ -350,38 +406,30 @@ mod tests {
     ktest! {
         fn page_refcount_goes_up_with_get_page_and_frees_at_zero() {
             let before = nr_free_pages();
-            let frame = alloc_page().map_err(|e| alloc::format!("{e:?}"))?;
-            kassert_eq!(page_count(frame), 1);
-            get_page(frame);
-            get_page(frame);
-            kassert_eq!(page_count(frame), 3);
-            put_page(frame);
-            put_page(frame);
-            kassert_eq!(page_count(frame), 1);
+            let page = alloc_page().map_err(|e| alloc::format!("{e:?}"))?.share();
+            let frame = page.frame();
+            kassert_eq!(page.page_count(), 1);
+            let (a, b) = (page.clone(), page.clone());
+            kassert_eq!(page.page_count(), 3);
+            drop((a, b));
+            kassert_eq!(page.page_count(), 1);
             kassert_eq!(nr_free_pages(), before - 1, "still allocated while referenced");
-            put_page(frame);
-            kassert_eq!(page_count(frame), 0);
+            drop(page);
+            kassert_eq!(super::page(frame).refcount.load(Ordering::Relaxed), 0);
             kassert_eq!(nr_free_pages(), before);
         }
     }
 
     ktest! {
         fn zeroed_and_copied_pages_have_the_expected_contents() {
-            let a = get_zeroed_page().map_err(|e| alloc::format!("{e:?}"))?;
-            let b = alloc_page().map_err(|e| alloc::format!("{e:?}"))?;
-            let a_bytes = phys_to_virt(a.start_address()).as_mut_ptr::<u8>();
-            // SAFETY: `a` is a page we own, mapped at PAGE_OFFSET.
-            let first = unsafe { *a_bytes };
-            // SAFETY: as above; we write one byte of our own page.
-            unsafe { *a_bytes.add(100) = 0x5a };
-            copy_page(b, a);
-            let b_bytes = phys_to_virt(b.start_address()).as_ptr::<u8>();
-            // SAFETY: `b` is a page we own, mapped at PAGE_OFFSET.
-            let (b0, b100) = unsafe { (*b_bytes, *b_bytes.add(100)) };
-            put_page(a);
-            put_page(b);
-            kassert_eq!(first, 0);
-            kassert_eq!((b0, b100), (0, 0x5a));
+            let err = |e| alloc::format!("{e:?}");
+            let mut a = get_zeroed_page().map_err(err)?;
+            let mut b = alloc_page().map_err(err)?;
+            kassert!(a.as_bytes().iter().all(|&x| x == 0));
+            a.as_bytes_mut()[100] = 0x5a;
+            let a = a.share();
+            b.copy_page(&a);
+            kassert_eq!((b.as_bytes()[0], b.as_bytes()[100]), (0, 0x5a));
         }
     }
 }

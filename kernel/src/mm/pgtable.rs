@@ -26,7 +26,7 @@ pub fn pgtable_init() {
 }
 
 /// The kernel's top-level page table frame.
-pub fn swapper_pg_dir() -> PhysFrame {
+pub(super) fn swapper_pg_dir() -> PhysFrame {
     *SWAPPER_PG_DIR.get().expect("pgtable_init ran")
 }
 
@@ -34,10 +34,11 @@ pub fn swapper_pg_dir() -> PhysFrame {
 struct PageTableAllocator;
 
 // SAFETY: every frame returned comes from alloc_page, is unused, and is
-// owned by the page table it is linked into from then on.
+// owned by the page table it is linked into from then on (kernel page
+// tables are never freed, so the reference is never given back).
 unsafe impl FrameAllocator<Size4KiB> for PageTableAllocator {
     fn allocate_frame(&mut self) -> Option<PhysFrame<Size4KiB>> {
-        page_alloc::alloc_page().ok()
+        page_alloc::alloc_page().ok().map(|p| p.share().into_raw())
     }
 }
 
@@ -50,17 +51,18 @@ fn with_kernel_mapper<R>(f: impl FnOnce(&mut OffsetPageTable<'_>) -> R) -> R {
     f(&mut mapper)
 }
 
-/// Maps one kernel page, read-write and not executable.
+/// Maps one kernel page, read-write and not executable. The caller
+/// (vmalloc) keeps its handle on `frame` until it has unmapped it again.
 ///
 /// # Errors
 /// `ENOMEM` when a page-table page cannot be allocated; `EEXIST` when the
 /// page is already mapped.
-pub fn map_kernel_page(page: Page, frame: PhysFrame) -> Result<(), Errno> {
+pub(super) fn map_kernel_page(page: Page, frame: &page_alloc::Page) -> Result<(), Errno> {
     let flags = PageTableFlags::PRESENT | PageTableFlags::WRITABLE | PageTableFlags::NO_EXECUTE;
     with_kernel_mapper(|mapper| {
         // SAFETY: `page` lies in a kernel area reserved by the caller for
         // this frame, so no existing Rust reference points into it.
-        match unsafe { mapper.map_to(page, frame, flags, &mut PageTableAllocator) } {
+        match unsafe { mapper.map_to(page, frame.frame(), flags, &mut PageTableAllocator) } {
             Ok(flush) => {
                 flush.flush();
                 Ok(())
@@ -72,7 +74,7 @@ pub fn map_kernel_page(page: Page, frame: PhysFrame) -> Result<(), Errno> {
 }
 
 /// Unmaps one kernel page, flushes its TLB entry and returns its frame.
-pub fn unmap_kernel_page(page: Page) -> Option<PhysFrame> {
+pub(super) fn unmap_kernel_page(page: Page) -> Option<PhysFrame> {
     with_kernel_mapper(|mapper| {
         let (frame, flush) = mapper.unmap(page).ok()?;
         flush.flush();
@@ -94,6 +96,9 @@ pub fn reserve_kernel_pml4_slot() -> VirtAddr {
         .find(|&i| pml4[i].is_unused())
         .expect("a free kernel PML4 slot");
     let pdpt = page_alloc::get_zeroed_page().expect("memory for a kernel PDPT at boot");
-    pml4[index].set_frame(pdpt, PageTableFlags::PRESENT | PageTableFlags::WRITABLE);
+    pml4[index].set_frame(
+        pdpt.share().into_raw(),
+        PageTableFlags::PRESENT | PageTableFlags::WRITABLE,
+    );
     VirtAddr::new_truncate((index as u64) << 39)
 }

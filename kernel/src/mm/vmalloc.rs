@@ -7,10 +7,10 @@
 use super::{PAGE_SIZE, page_alloc, pgtable};
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
-use core::sync::atomic::AtomicU64;
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use spin::Once;
 use x86_64::VirtAddr;
-use x86_64::structures::paging::{Page, PhysFrame};
+use x86_64::structures::paging::Page as VirtPage;
 
 /// Pages in a kernel stack. Differs: Linux uses 16 KiB (THREAD_SIZE); Rust's
 /// formatting machinery wants more room, so we use 32 KiB.
@@ -32,11 +32,16 @@ pub const MAX_STACKS: usize = 16384;
 const NR_CACHED_STACKS: usize = 2;
 
 static VMALLOC_START: Once<VirtAddr> = Once::new();
+/// A stack's pages, mapped at its slot while the stack or cache holds them.
+type StackPages = [Option<page_alloc::Page>; THREAD_PAGES];
 /// A cached stack: its virtual slot and its (still mapped) pages.
-type CachedStack = (usize, [Option<PhysFrame>; THREAD_PAGES]);
+type CachedStack = (usize, StackPages);
 
 static CACHED_STACKS: SpinLock<[Option<CachedStack>; NR_CACHED_STACKS]> =
-    SpinLock::new([None; NR_CACHED_STACKS]);
+    SpinLock::new([const { None }; NR_CACHED_STACKS]);
+/// Kernel stacks in use, in KiB: /proc/meminfo's KernelStack (Linux:
+/// the NR_KERNEL_STACK_KB counter). Cached stacks are not counted.
+static NR_KERNEL_STACK_KB: AtomicUsize = AtomicUsize::new(0);
 static SLOTS: SpinLock<[u64; MAX_STACKS / 64]> = SpinLock::new([0; MAX_STACKS / 64]);
 
 /// Reserves the virtual area for kernel stacks.
@@ -51,7 +56,9 @@ pub fn vmalloc_init() {
 /// Dropping it unmaps the pages and frees them.
 pub struct KernelStack {
     slot: usize,
-    frames: [Option<PhysFrame>; THREAD_PAGES],
+    frames: StackPages,
+    /// Counted in NR_KERNEL_STACK_KB: a task's stack, not an exception stack.
+    accounted: bool,
 }
 
 impl KernelStack {
@@ -63,30 +70,54 @@ impl KernelStack {
     /// `ENOMEM` when out of pages or stack slots.
     pub fn alloc() -> Result<KernelStack, Errno> {
         let cached = CACHED_STACKS.lock().iter_mut().find_map(Option::take);
-        if let Some((slot, frames)) = cached {
-            return Ok(KernelStack { slot, frames });
-        }
-        let slot = alloc_slot().ok_or(Errno::ENOMEM)?;
-        let mut stack = KernelStack {
-            slot,
-            frames: [None; THREAD_PAGES],
+        let mut stack = match cached {
+            Some((slot, frames)) => KernelStack {
+                slot,
+                frames,
+                accounted: false,
+            },
+            None => Self::vmalloc()?,
         };
-        for i in 0..THREAD_PAGES {
-            let frame = page_alloc::alloc_page()?;
-            stack.frames[i] = Some(frame);
-            let page = Page::containing_address(stack.bottom() + (i * PAGE_SIZE) as u64);
-            if let Err(e) = pgtable::map_kernel_page(page, frame) {
-                stack.frames[i] = None;
-                page_alloc::put_page(frame);
-                return Err(e);
+        account_kernel_stack(1);
+        stack.accounted = true;
+        Ok(stack)
+    }
+
+    /// Allocates a CPU's stack for exceptions that must not run on the
+    /// interrupted stack (a double fault); it is not a task's stack, so
+    /// /proc/meminfo's KernelStack leaves it out, as Linux's does.
+    ///
+    /// # Errors
+    /// `ENOMEM` when out of pages or stack slots.
+    pub fn alloc_exception_stack() -> Result<KernelStack, Errno> {
+        Self::vmalloc()
+    }
+
+    /// Maps fresh pages at a free slot.
+    fn vmalloc() -> Result<KernelStack, Errno> {
+        let slot = alloc_slot().ok_or(Errno::ENOMEM)?;
+        let mut frames = StackPages::default();
+        for (i, frame) in frames.iter_mut().enumerate() {
+            let page = page_alloc::alloc_page().map(page_alloc::OwnedPage::share);
+            let addr = VirtPage::containing_address(slot_bottom(slot) + (i * PAGE_SIZE) as u64);
+            match page.and_then(|p| pgtable::map_kernel_page(addr, &p).map(|()| p)) {
+                Ok(page) => *frame = Some(page),
+                Err(e) => {
+                    vfree_stack(slot, frames);
+                    return Err(e);
+                }
             }
         }
-        Ok(stack)
+        Ok(KernelStack {
+            slot,
+            frames,
+            accounted: false,
+        })
     }
 
     /// The lowest address of the stack (Linux: end_of_stack()).
     pub fn bottom(&self) -> VirtAddr {
-        slot_base(self.slot) + (SLOT_SIZE - THREAD_SIZE as u64)
+        slot_bottom(self.slot)
     }
 
     /// The address just above the stack, where it starts growing down.
@@ -117,23 +148,50 @@ impl Drop for KernelStack {
     ///
     /// Linux: free_thread_stack() / try_release_thread_stack_to_cache() in kernel/fork.c
     fn drop(&mut self) {
-        if self.frames.iter().all(Option::is_some)
-            && let Some(free) = CACHED_STACKS.lock().iter_mut().find(|c| c.is_none())
-        {
-            *free = Some((self.slot, self.frames));
+        if self.accounted {
+            account_kernel_stack(-1);
+        }
+        let frames = core::mem::take(&mut self.frames);
+        let mut cache = CACHED_STACKS.lock();
+        if let Some(free) = cache.iter_mut().find(|c| c.is_none()) {
+            *free = Some((self.slot, frames));
             return;
         }
-        vfree_stack(self.slot, &self.frames);
+        drop(cache);
+        vfree_stack(self.slot, frames);
     }
 }
 
+/// Counts a stack in or out of /proc/meminfo's KernelStack.
+///
+/// Linux: account_kernel_stack() in kernel/fork.c
+fn account_kernel_stack(sign: isize) {
+    let kb = THREAD_SIZE / 1024;
+    if sign > 0 {
+        NR_KERNEL_STACK_KB.fetch_add(kb, Ordering::Relaxed);
+    } else {
+        NR_KERNEL_STACK_KB.fetch_sub(kb, Ordering::Relaxed);
+    }
+}
+
+/// KiB of kernel stacks in use (Linux: global_node_page_state(NR_KERNEL_STACK_KB)).
+pub fn nr_kernel_stack_kb() -> usize {
+    NR_KERNEL_STACK_KB.load(Ordering::Relaxed)
+}
+
+/// Pages held by the stack cache: mapped, not free, and in no task.
+pub fn nr_cached_stack_pages() -> usize {
+    CACHED_STACKS.lock().iter().flatten().count() * THREAD_PAGES
+}
+
 /// Unmaps a stack's pages, frees them and its virtual slot.
-fn vfree_stack(slot: usize, frames: &[Option<PhysFrame>; THREAD_PAGES]) {
-    let bottom = slot_base(slot) + (SLOT_SIZE - THREAD_SIZE as u64);
-    for (i, frame) in frames.iter().enumerate() {
-        if let Some(frame) = frame {
-            pgtable::unmap_kernel_page(Page::containing_address(bottom + (i * PAGE_SIZE) as u64));
-            page_alloc::put_page(*frame);
+fn vfree_stack(slot: usize, frames: StackPages) {
+    for (i, frame) in frames.into_iter().enumerate() {
+        if let Some(page) = frame {
+            pgtable::unmap_kernel_page(VirtPage::containing_address(
+                slot_bottom(slot) + (i * PAGE_SIZE) as u64,
+            ));
+            drop(page);
         }
     }
     free_slot(slot);
@@ -146,7 +204,7 @@ pub fn free_vm_stack_cache() -> usize {
     let cached: [_; NR_CACHED_STACKS] = core::mem::take(&mut *CACHED_STACKS.lock());
     let mut freed = 0;
     for (slot, frames) in cached.into_iter().flatten() {
-        vfree_stack(slot, &frames);
+        vfree_stack(slot, frames);
         freed += 1;
     }
     freed
@@ -154,6 +212,10 @@ pub fn free_vm_stack_cache() -> usize {
 
 fn slot_base(slot: usize) -> VirtAddr {
     *VMALLOC_START.get().expect("vmalloc_init ran") + slot as u64 * SLOT_SIZE
+}
+
+fn slot_bottom(slot: usize) -> VirtAddr {
+    slot_base(slot) + (SLOT_SIZE - THREAD_SIZE as u64)
 }
 
 fn alloc_slot() -> Option<usize> {

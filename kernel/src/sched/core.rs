@@ -227,11 +227,17 @@ pub fn signal_pending_state(state: u32, p: &TaskStruct) -> bool {
 
 /// Runs on the new task's stack right after a switch: drops the reference
 /// that kept the previous task alive across the switch. If that task was
-/// dead, this frees its kernel stack.
+/// dead, its kernel stack is freed now, not when the parent reaps it: a
+/// zombie holds no stack.
 ///
 /// Linux: finish_task_switch() in kernel/sched/core.c
 fn finish_task_switch() {
     let prev = this_cpu().rq.lock().prev.take();
+    if let Some(prev) = &prev
+        && prev.state() == TASK_DEAD
+    {
+        prev.thread.put_task_stack();
+    }
     drop(prev);
 }
 
@@ -430,6 +436,26 @@ mod tests {
             cond.store(true, Ordering::Release);
             wq.wake_up();
             kassert_eq!(kernel_wait4(deep, 0).map(|r| r.status), Ok(0), "woken by its condition");
+        }
+    }
+
+    ktest! {
+        fn a_dead_tasks_stack_is_freed_when_it_is_switched_away_from_before_wait4() {
+            use crate::mm::page_alloc::nr_free_pages;
+            use crate::mm::vmalloc::{THREAD_SIZE, nr_cached_stack_pages, nr_kernel_stack_kb};
+            let stack_kb = nr_kernel_stack_kb();
+            let pages = || nr_free_pages() + nr_cached_stack_pages();
+            let pages_before = pages();
+            let pid = kernel_thread(Arc::new(|| 0), "ktest-zombie", CloneFlags::CLONE_FS).map_err(|e| alloc::format!("{e:?}"))?;
+            let p = find_task_by_vpid(pid).ok_or("the child is there until reaped")?;
+            kassert_eq!(nr_kernel_stack_kb(), stack_kb + THREAD_SIZE / 1024, "a live task holds its stack");
+            let gone = wait_until(100, || {
+                p.exit_state() == crate::task::EXIT_ZOMBIE && p.thread.with_stack(|s| s.is_none())
+            });
+            kassert!(gone, "a zombie whose final switch is done has no stack");
+            kassert_eq!(nr_kernel_stack_kb(), stack_kb, "KernelStack is back before wait4");
+            kassert_eq!(pages(), pages_before, "every stack page is free or in the stack cache");
+            kassert_eq!(kernel_wait4(pid, 0).map(|r| r.status), Ok(0));
         }
     }
 

@@ -27,6 +27,21 @@ static inline long vmstat(const char *key)
 	return -1;
 }
 
+/* A field of /proc/meminfo in kB, e.g. "KernelStack:"; -1 when missing. */
+static inline long meminfo(const char *key)
+{
+	char buf[4096];
+	int fd = open("/proc/meminfo", O_RDONLY);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	char *at = strstr(buf, key);
+	return at ? atol(at + strlen(key)) : -1;
+}
+
 /* The state letter of /proc/<pid>/stat (R, S, Z...), or '-' once the pid is gone. */
 static inline char proc_state(pid_t pid)
 {

@@ -6,7 +6,9 @@
 //!
 //! Linux: arch/x86/kernel/cpu/common.c (cpu_init), arch/x86/include/asm/segment.h
 
-use core::cell::UnsafeCell;
+use super::percpu::per_cpu;
+use super::sync::SpinLock;
+use crate::mm::vmalloc::KernelStack;
 use spin::Once;
 use x86_64::VirtAddr;
 use x86_64::instructions::segmentation::{CS, DS, ES, SS, Segment};
@@ -19,7 +21,6 @@ pub const NR_CPUS: usize = 4;
 /// IST slot used by the double-fault handler, so that it runs on a good stack
 /// even when the fault was caused by a kernel stack overflow.
 pub const DOUBLE_FAULT_IST_INDEX: u16 = 0;
-const IST_STACK_SIZE: usize = 5 * 4096;
 
 /// The selectors every CPU's GDT provides.
 #[derive(Clone, Copy, Debug)]
@@ -35,48 +36,49 @@ pub struct Selectors {
     tss: SegmentSelector,
 }
 
-#[repr(align(16))]
-struct IstStack(UnsafeCell<[u8; IST_STACK_SIZE]>);
-// SAFETY: the stack is only ever used by the CPU itself, never through Rust
-// references; Rust only takes its address.
-unsafe impl Sync for IstStack {}
-
-struct CpuTables {
-    tss: UnsafeCell<TaskStateSegment>,
+/// One CPU's descriptor tables, kept in its per-CPU area. The TSS is read
+/// by the CPU itself (rsp0 on an entry from ring 3, the IST on a double
+/// fault) and written under its lock.
+pub struct CpuTables {
+    tss: SpinLock<TaskStateSegment>,
     gdt: Once<(GlobalDescriptorTable, Selectors)>,
-    double_fault_stack: IstStack,
+    double_fault_stack: Once<KernelStack>,
 }
-// SAFETY: each CPU only touches its own entry; `tss` is written by
-// `set_rsp0` with interrupts disabled on the owning CPU.
-unsafe impl Sync for CpuTables {}
 
-static CPU_TABLES: [CpuTables; NR_CPUS] = [const {
-    CpuTables {
-        tss: UnsafeCell::new(TaskStateSegment::new()),
-        gdt: Once::new(),
-        double_fault_stack: IstStack(UnsafeCell::new([0; IST_STACK_SIZE])),
+impl CpuTables {
+    /// Tables not loaded yet.
+    pub const fn new() -> Self {
+        CpuTables {
+            tss: SpinLock::new(TaskStateSegment::new()),
+            gdt: Once::new(),
+            double_fault_stack: Once::new(),
+        }
     }
-}; NR_CPUS];
+}
+
+impl Default for CpuTables {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 /// Builds and loads `cpu`'s GDT and TSS, then reloads the segment registers.
 ///
 /// Linux: cpu_init() in arch/x86/kernel/cpu/common.c
 pub fn gdt_init(cpu: usize) {
-    let tables = &CPU_TABLES[cpu];
-    let ist_top = VirtAddr::from_ptr(tables.double_fault_stack.0.get()) + IST_STACK_SIZE as u64;
-    // SAFETY: this runs once per CPU before the TSS is loaded, so nothing
-    // else reads the TSS while it is written.
-    unsafe { (*tables.tss.get()).interrupt_stack_table[DOUBLE_FAULT_IST_INDEX as usize] = ist_top };
+    let tables = &per_cpu(cpu).tables;
+    let tss: *const TaskStateSegment = &*tables.tss.lock();
     let (gdt, sel) = tables.gdt.call_once(|| {
         let mut gdt = GlobalDescriptorTable::new();
-        // SAFETY: the TSS is in a static, so it lives as long as the GDT.
-        let tss: &'static TaskStateSegment = unsafe { &*tables.tss.get() };
         let sel = Selectors {
             kernel_code: gdt.append(Descriptor::kernel_code_segment()),
             kernel_data: gdt.append(Descriptor::kernel_data_segment()),
             user_data: gdt.append(Descriptor::user_data_segment()),
             user_code: gdt.append(Descriptor::user_code_segment()),
-            tss: gdt.append(Descriptor::tss_segment(tss)),
+            // SAFETY: the TSS is in the static per-CPU area, so it outlives
+            // the GDT; Rust changes it only under its lock, and the CPU only
+            // reads it.
+            tss: gdt.append(unsafe { Descriptor::tss_segment_unchecked(tss) }),
         };
         (gdt, sel)
     });
@@ -92,24 +94,27 @@ pub fn gdt_init(cpu: usize) {
     }
 }
 
+/// Gives `cpu` its double-fault stack, a vmalloc'd stack with a guard page
+/// below it, once memory management is up. Until then a double fault has
+/// no good stack to run on.
+///
+/// Linux: percpu_setup_exception_stacks() in arch/x86/mm/cpu_entry_area.c
+pub fn setup_exception_stacks(cpu: usize) {
+    let tables = &per_cpu(cpu).tables;
+    let stack = tables.double_fault_stack.call_once(|| {
+        KernelStack::alloc_exception_stack().expect("memory for the double-fault stack at boot")
+    });
+    tables.tss.lock().interrupt_stack_table[DOUBLE_FAULT_IST_INDEX as usize] = stack.top();
+}
+
 /// The boot CPU's selectors (all CPUs use the same values).
 pub fn selectors() -> Selectors {
-    CPU_TABLES[0].gdt.get().expect("gdt_init ran").1
+    per_cpu(0).tables.gdt.get().expect("gdt_init ran").1
 }
 
 /// Sets the stack the CPU switches to when an interrupt arrives in ring 3.
 ///
 /// Linux: update_task_stack() in arch/x86/include/asm/switch_to.h
 pub fn set_rsp0(cpu: usize, top: VirtAddr) {
-    super::without_interrupts(|| {
-        // SAFETY: only the owning CPU writes its TSS, with interrupts off, and
-        // the CPU reads rsp0 only when taking an interrupt from ring 3.
-        unsafe { (*CPU_TABLES[cpu].tss.get()).privilege_stack_table[0] = top };
-    });
-}
-
-/// The address range of `cpu`'s double-fault stack.
-pub fn double_fault_stack(cpu: usize) -> core::ops::Range<u64> {
-    let base = CPU_TABLES[cpu].double_fault_stack.0.get() as u64;
-    base..base + IST_STACK_SIZE as u64
+    per_cpu(cpu).tables.tss.lock().privilege_stack_table[0] = top;
 }

@@ -32,6 +32,11 @@ pub struct PerCpu {
     /// `crate::preempt` (Linux: `pcpu_hot.preempt_count`, x86's per-CPU
     /// `__preempt_count`). Only this CPU changes it.
     pub preempt_count: AtomicU32,
+    /// This CPU's GDT, TSS and exception stack (Linux: gdt_page, cpu_tss_rw).
+    pub(super) tables: super::gdt::CpuTables,
+    /// The mm whose page tables are in CR3, held so that they stay
+    /// allocated while loaded (Linux: cpu_tlbstate.loaded_mm).
+    pub loaded_mm: SpinLock<Option<Arc<crate::mm::mm_types::MmStruct>>>,
 }
 
 static PER_CPU: [PerCpu; NR_CPUS] = [const {
@@ -43,14 +48,21 @@ static PER_CPU: [PerCpu; NR_CPUS] = [const {
         current_task: AtomicPtr::new(core::ptr::null_mut()),
         rq: SpinLock::new(RunQueue::new()),
         preempt_count: AtomicU32::new(0),
+        tables: super::gdt::CpuTables::new(),
+        loaded_mm: SpinLock::new(None),
     }
 }; NR_CPUS];
+
+/// The per-CPU area of `cpu`, for setting that CPU up (Linux: per_cpu()).
+pub(super) fn per_cpu(cpu: usize) -> &'static PerCpu {
+    &PER_CPU[cpu]
+}
 
 /// Points this CPU's GS base at its per-CPU area.
 ///
 /// Linux: setup_per_cpu_areas() in arch/x86/kernel/setup_percpu.c
 pub fn setup_per_cpu_areas(cpu: usize) {
-    let area = &PER_CPU[cpu];
+    let area = per_cpu(cpu);
     let addr = area as *const PerCpu as u64;
     area.self_ptr.store(addr, Ordering::Relaxed);
     area.cpu.store(cpu as u64, Ordering::Relaxed);

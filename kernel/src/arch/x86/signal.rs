@@ -164,9 +164,6 @@ pub fn sys_rt_sigreturn(regs: &mut PtRegs) -> Result<u64, Errno> {
     if sc.fpstate != 0 {
         let mut fx = FxState::default();
         copy_from_user(&mut fx.0, sc.fpstate)?;
-        // Reserved MXCSR bits would make fxrstor fault: keep the defined ones.
-        let mxcsr = u32::from_le_bytes([fx.0[24], fx.0[25], fx.0[26], fx.0[27]]) & 0xffff;
-        fx.0[24..28].copy_from_slice(&mxcsr.to_le_bytes());
         current().thread.fpu.set(fx);
         current().thread.fpu.restore();
     }

@@ -19,6 +19,7 @@ pub struct SpinLock<T: ?Sized> {
 
 /// Proof that a [`SpinLock`] is held; interrupts stay off until it drops.
 pub struct SpinLockGuard<'a, T: ?Sized> {
+    lock: &'a SpinLock<T>,
     guard: Option<spin::MutexGuard<'a, T>>,
     irqs_were_enabled: bool,
 }
@@ -46,6 +47,7 @@ impl<T: ?Sized> SpinLock<T> {
         let irqs_were_enabled = interrupts::are_enabled();
         interrupts::disable();
         SpinLockGuard {
+            lock: self,
             guard: Some(self.inner.lock()),
             irqs_were_enabled,
         }
@@ -58,6 +60,7 @@ impl<T: ?Sized> SpinLock<T> {
         interrupts::disable();
         match self.inner.try_lock() {
             Some(guard) => Some(SpinLockGuard {
+                lock: self,
                 guard: Some(guard),
                 irqs_were_enabled,
             }),
@@ -68,6 +71,13 @@ impl<T: ?Sized> SpinLock<T> {
                 None
             }
         }
+    }
+}
+
+impl<T: ?Sized> SpinLockGuard<'_, T> {
+    /// Whether this guard holds `lock` (and not another lock of its type).
+    pub fn holds(&self, lock: &SpinLock<T>) -> bool {
+        core::ptr::eq(self.lock, lock)
     }
 }
 
@@ -94,26 +104,38 @@ impl<T: ?Sized> Drop for SpinLockGuard<'_, T> {
     }
 }
 
+/// The type of a lock's data that names its one lock: the key of
+/// [`LockedBy`]. The key type should be constructible in exactly one place
+/// (a private field, and the one static), so that no second `SpinLock<Self>`
+/// can exist; `LockedBy` still checks every guard against `lock()`.
+pub trait LockKey: Sized + 'static {
+    /// The lock that guards every `LockedBy<_, Self>`.
+    fn lock() -> &'static SpinLock<Self>;
+}
+
 /// Data that lives in one object but is protected by a lock elsewhere.
 ///
 /// A task's `parent` and `children` live in its `TaskStruct` but are guarded
 /// by the global tasklist lock, exactly as in Linux. `LockedBy` makes that
-/// rule a type: the data can only be reached with a guard of lock `L` in hand
-/// (shared access with `&guard`, exclusive access with `&mut guard`).
-/// Only one `SpinLock<L>` may exist for each `L`: the lock's type is the key.
-pub struct LockedBy<T, L> {
+/// rule a type: the data can only be reached with a guard of the lock
+/// `L::lock()` in hand (shared access with `&guard`, exclusive access with
+/// `&mut guard`); a guard of any other lock is refused with a panic.
+///
+/// Differs: Rust-for-Linux's `LockedBy` stores a pointer to its lock in
+/// each object; here the lock is found from the key type.
+pub struct LockedBy<T, L: LockKey> {
     data: UnsafeCell<T>,
     _lock: core::marker::PhantomData<fn(&L)>,
 }
 
-// SAFETY: access to `data` requires a guard of the unique `SpinLock<L>`, which
+// SAFETY: access to `data` requires a guard of `L::lock()` (checked), which
 // serialises all access across CPUs exactly like a `SpinLock<T>` would.
-unsafe impl<T: Send, L> Sync for LockedBy<T, L> {}
+unsafe impl<T: Send, L: LockKey> Sync for LockedBy<T, L> {}
 // SAFETY: moving the container moves `T`, which is `Send`.
-unsafe impl<T: Send, L> Send for LockedBy<T, L> {}
+unsafe impl<T: Send, L: LockKey> Send for LockedBy<T, L> {}
 
-impl<T, L> LockedBy<T, L> {
-    /// Wraps `data`, to be guarded by the single `SpinLock<L>`.
+impl<T, L: LockKey> LockedBy<T, L> {
+    /// Wraps `data`, to be guarded by `L::lock()`.
     pub const fn new(data: T) -> Self {
         LockedBy {
             data: UnsafeCell::new(data),
@@ -122,18 +144,20 @@ impl<T, L> LockedBy<T, L> {
     }
 
     /// Reads the data; the shared borrow of the guard proves the lock is held.
-    pub fn get<'a>(&'a self, _guard: &'a SpinLockGuard<'_, L>) -> &'a T {
-        // SAFETY: the guard proves the unique lock for `L` is held, and it is
-        // borrowed shared for 'a, so no `get_mut` can run while this lives.
+    pub fn get<'a>(&'a self, guard: &'a SpinLockGuard<'_, L>) -> &'a T {
+        assert!(guard.holds(L::lock()), "LockedBy: a guard of another lock");
+        // SAFETY: the guard proves `L::lock()` is held, and it is borrowed
+        // shared for 'a, so no `get_mut` can run while this lives.
         unsafe { &*self.data.get() }
     }
 
     /// Changes the data; the exclusive borrow of the guard proves nobody else
     /// holds a reference obtained through the same lock.
     #[allow(clippy::mut_from_ref)]
-    pub fn get_mut<'a>(&'a self, _guard: &'a mut SpinLockGuard<'_, L>) -> &'a mut T {
-        // SAFETY: the guard is borrowed exclusively for 'a, so no other
-        // reference obtained through this lock can exist at the same time.
+    pub fn get_mut<'a>(&'a self, guard: &'a mut SpinLockGuard<'_, L>) -> &'a mut T {
+        assert!(guard.holds(L::lock()), "LockedBy: a guard of another lock");
+        // SAFETY: the guard of `L::lock()` is borrowed exclusively for 'a, so
+        // no other reference obtained through this lock can exist meanwhile.
         unsafe { &mut *self.data.get() }
     }
 }

@@ -4,7 +4,7 @@
 //! Linux: arch/x86/kernel/fpu/core.c (fpu__init_cpu, save_fpregs_to_fpstate,
 //! restore_fpregs_from_fpstate)
 
-use core::cell::UnsafeCell;
+use crate::arch::sync::SpinLock;
 use x86_64::registers::control::{Cr0, Cr0Flags, Cr4, Cr4Flags};
 
 /// The 512-byte FXSAVE area (Linux: struct fxregs_state).
@@ -22,37 +22,46 @@ impl Default for FxState {
     }
 }
 
-/// A task's FPU state (Linux: struct fpu).
+/// A task's FPU state (Linux: struct fpu). Its lock is only ever taken by
+/// the task itself or by the CPU switching it, so it is never contended; it
+/// is what lets fork read the parent's area while the parent runs on
+/// another CPU. Invariant: the area is a valid FXSAVE image (fxrstor of it
+/// cannot fault).
 #[derive(Default)]
-pub struct Fpu(UnsafeCell<FxState>);
-
-// SAFETY: a task's FPU area is only touched by the CPU running or switching
-// that task, with interrupts off, or by the task itself.
-unsafe impl Sync for Fpu {}
+pub struct Fpu(SpinLock<FxState>);
 
 impl Fpu {
     /// A copy of the saved state (fork copies the parent's).
     pub fn snapshot(&self) -> FxState {
-        // SAFETY: see the Sync impl; the caller is the task itself.
-        unsafe { *self.0.get() }
+        *self.0.lock()
     }
 
     /// Replaces the saved state (exec resets it, sigreturn restores it).
-    pub fn set(&self, state: FxState) {
-        // SAFETY: see the Sync impl; the caller is the task itself.
-        unsafe { *self.0.get() = state };
+    /// Reserved MXCSR bits, which would make fxrstor fault, are cleared.
+    pub fn set(&self, mut state: FxState) {
+        let mxcsr = u32::from_le_bytes([state.0[24], state.0[25], state.0[26], state.0[27]]);
+        state.0[24..28].copy_from_slice(&(mxcsr & 0xffff).to_le_bytes());
+        *self.0.lock() = state;
     }
 
     /// Saves the CPU's live registers into this area.
+    ///
+    /// Linux: save_fpregs_to_fpstate() in arch/x86/kernel/fpu/core.c
     pub fn save(&self) {
-        // SAFETY: the area is 16-byte aligned and 512 bytes, as fxsave needs.
-        unsafe { core::arch::x86_64::_fxsave64(self.0.get().cast()) };
+        let mut area = self.0.lock();
+        // SAFETY: the area is 16-byte aligned and 512 bytes, as fxsave
+        // needs, and the guard makes this its only user.
+        unsafe { core::arch::x86_64::_fxsave64((&raw mut *area).cast()) };
     }
 
     /// Loads this area into the CPU's registers.
+    ///
+    /// Linux: restore_fpregs_from_fpstate() in arch/x86/kernel/fpu/core.c
     pub fn restore(&self) {
-        // SAFETY: the area holds a valid FXSAVE image (default or saved).
-        unsafe { core::arch::x86_64::_fxrstor64(self.0.get().cast()) };
+        let area = self.0.lock();
+        // SAFETY: by the invariant the area is a valid FXSAVE image (the
+        // default, one fxsave wrote, or one `set` cleaned), 16-byte aligned.
+        unsafe { core::arch::x86_64::_fxrstor64((&raw const *area).cast()) };
     }
 }
 

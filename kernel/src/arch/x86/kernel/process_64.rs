@@ -10,16 +10,51 @@
 //! (__switch_to_asm, ret_from_fork_asm), arch/x86/kernel/process.c (copy_thread)
 
 use super::super::entry::calling::PtRegs;
-use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicU64, Ordering};
+use super::super::percpu::{set_current, smp_processor_id, this_cpu, with_current};
+use super::super::sync::{SpinLock, SpinLockGuard};
+use crate::mm::vmalloc::KernelStack;
+use crate::sched::RunQueue;
+use crate::task::TaskStruct;
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use x86_64::VirtAddr;
+use x86_64::instructions::interrupts;
 
-/// The part of a task that only the architecture understands.
+/// Where a task's kernel stack is.
+enum TaskStack {
+    /// A CPU's idle task runs on the stack the bootloader gave that CPU.
+    Boot,
+    /// A stack of its own, from vmalloc.
+    Vmap(KernelStack),
+    /// Freed after the task died (put_task_stack), which left `on_cpu` set:
+    /// the task never runs again.
+    Released,
+}
+
+/// The part of a task that only the architecture understands: its kernel
+/// stack, the stack pointer saved while it is switched out, and the user
+/// registers that live outside the stack frame.
 ///
-/// Linux: struct thread_struct in arch/x86/include/asm/processor.h
+/// Lock rules: `sp` and `on_cpu` are written only by this file: `sp` by
+/// copy_thread (once, before the task can run) and by the switch away from
+/// the task. `on_cpu` is claimed (false to true) by a CPU about to run the
+/// task, and cleared once that CPU has left its stack; put_task_stack
+/// claims it too and never clears it, so a freed stack is never run on.
+/// `stack` is behind its own lock. No CPU switches to a task whose `sp` is
+/// 0.
+///
+/// Linux: struct thread_struct in arch/x86/include/asm/processor.h, plus
+/// task_struct's stack and on_cpu
 pub struct ThreadStruct {
-    /// Saved kernel stack pointer while the task is switched out.
-    sp: UnsafeCell<u64>,
+    /// Saved kernel stack pointer while the task is switched out; 0 until
+    /// copy_thread prepared the stack.
+    sp: AtomicU64,
+    /// A CPU runs the task or is switching away from it (Linux: on_cpu).
+    on_cpu: AtomicBool,
+    /// The kernel stack (Linux: task_struct.stack).
+    stack: SpinLock<TaskStack>,
+    /// The top of `stack`, for the switch; 0 on the boot stack.
+    stack_top: u64,
     /// User FS base (thread pointer), saved across switches.
     pub fsbase: AtomicU64,
     /// User GS base, saved across switches. While the task is in the kernel
@@ -29,26 +64,59 @@ pub struct ThreadStruct {
     pub fpu: super::fpu::Fpu,
 }
 
-// SAFETY: `sp` is written only by `copy_thread` (before the task is visible)
-// and by `switch_to`, which runs with interrupts off on the CPU that owns the
-// task at that moment; no two CPUs ever switch the same task.
-unsafe impl Sync for ThreadStruct {}
-
 impl ThreadStruct {
-    /// A thread that has not been set up to run yet.
-    pub fn new() -> Self {
+    /// A thread on `stack` (`None`: the CPU's boot stack, for an idle task
+    /// that is already running) that has not been set up to run yet.
+    pub fn new(stack: Option<KernelStack>) -> Self {
         ThreadStruct {
-            sp: UnsafeCell::new(0),
+            sp: AtomicU64::new(0),
+            on_cpu: AtomicBool::new(stack.is_none()),
+            stack_top: stack.as_ref().map_or(0, |s| s.top().as_u64()),
+            stack: SpinLock::new(stack.map_or(TaskStack::Boot, TaskStack::Vmap)),
             fsbase: AtomicU64::new(0),
             gsbase: AtomicU64::new(0),
             fpu: super::fpu::Fpu::default(),
         }
     }
-}
 
-impl Default for ThreadStruct {
-    fn default() -> Self {
-        Self::new()
+    /// Runs `f` on the task's own kernel stack, if it has one (not an idle
+    /// task's boot stack, not a dead task's freed one).
+    pub fn with_stack<R>(&self, f: impl FnOnce(Option<&KernelStack>) -> R) -> R {
+        match &*self.stack.lock() {
+            TaskStack::Vmap(stack) => f(Some(stack)),
+            TaskStack::Boot | TaskStack::Released => f(None),
+        }
+    }
+
+    /// The lowest address of the task's own stack, without waiting for its
+    /// lock (the double-fault report runs with anything held).
+    pub fn stack_bottom_lossy(&self) -> Option<u64> {
+        match &*self.stack.try_lock()? {
+            TaskStack::Vmap(stack) => Some(stack.bottom().as_u64()),
+            TaskStack::Boot | TaskStack::Released => None,
+        }
+    }
+
+    /// Frees the kernel stack of a task that will never run again. Does
+    /// nothing while a CPU still runs the task or is switching away from it;
+    /// a later switch to the task is refused with a panic (the freed stack
+    /// keeps `on_cpu` claimed).
+    ///
+    /// Linux: put_task_stack() / release_task_stack() in kernel/fork.c
+    /// Differs: no stack reference count (nothing else pins a stack).
+    pub fn put_task_stack(&self) {
+        let mut slot = self.stack.lock();
+        if !matches!(*slot, TaskStack::Vmap(_))
+            || self
+                .on_cpu
+                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        let stack = core::mem::replace(&mut *slot, TaskStack::Released);
+        drop(slot);
+        drop(stack);
     }
 }
 
@@ -70,17 +138,22 @@ struct InactiveTaskFrame {
 /// the very top, where every later entry from user space saves them, and
 /// below them a switch frame whose return address is `ret_from_fork_asm`.
 /// `kernel_fn` says whether the task first runs a kernel function (`rbx` = 1):
-/// kernel threads and init do (Linux: `args->fn`).
+/// kernel threads and init do (Linux: `args->fn`). The stack is `p`'s own
+/// KernelStack, which no CPU has run on yet: a thread is prepared once,
+/// and only a prepared thread is ever switched to.
 ///
 /// Linux: copy_thread() in arch/x86/kernel/process.c
-pub fn copy_thread(
-    thread: &ThreadStruct,
-    stack_top: VirtAddr,
-    kernel_fn: bool,
-    childregs: &PtRegs,
-    parent: &ThreadStruct,
-) {
-    let regs_addr = stack_top.as_u64() - size_of::<PtRegs>() as u64;
+pub fn copy_thread(p: &ThreadStruct, kernel_fn: bool, childregs: &PtRegs, parent: &ThreadStruct) {
+    let stack = p.stack.lock();
+    let TaskStack::Vmap(stack) = &*stack else {
+        panic!("copy_thread: a task without a stack of its own");
+    };
+    assert_eq!(
+        p.sp.load(Ordering::Relaxed),
+        0,
+        "copy_thread: prepared twice"
+    );
+    let regs_addr = stack.top().as_u64() - size_of::<PtRegs>() as u64;
     let frame_addr = regs_addr - size_of::<InactiveTaskFrame>() as u64;
     let frame = InactiveTaskFrame {
         r15: 0,
@@ -91,22 +164,20 @@ pub fn copy_thread(
         rbp: 0,
         ret_addr: ret_from_fork_asm as *const () as u64,
     };
-    // SAFETY: the stack was just allocated for this task, which has never run,
-    // so its top is mapped, unused, and written by nobody else; `sp` is not
-    // yet visible to any other CPU.
+    // SAFETY: `sp` is 0, so no CPU has switched to this thread: its stack is
+    // mapped (we hold it), unused, and written by nobody else; both writes
+    // land in its top page, above the stack's bottom.
     unsafe {
         (regs_addr as *mut PtRegs).write(*childregs);
         (frame_addr as *mut InactiveTaskFrame).write(frame);
-        *thread.sp.get() = frame_addr;
     }
+    p.sp.store(frame_addr, Ordering::Release);
     if !kernel_fn {
         parent.fpu.save();
-        thread.fpu.set(parent.fpu.snapshot());
-        thread
-            .fsbase
+        p.fpu.set(parent.fpu.snapshot());
+        p.fsbase
             .store(parent.fsbase.load(Ordering::Relaxed), Ordering::Relaxed);
-        thread
-            .gsbase
+        p.gsbase
             .store(parent.gsbase.load(Ordering::Relaxed), Ordering::Relaxed);
     }
 }
@@ -127,11 +198,17 @@ pub fn with_current_pt_regs<R>(f: impl FnOnce(&mut PtRegs) -> R) -> R {
 }
 
 /// Switches from `prev` (the running task) to `next`. Returns when some
-/// later `switch_to` switches back to `prev`. Interrupts must be off.
+/// later `switch_to` switches back to `prev`, with the thread that switch
+/// came from.
 ///
 /// Linux: switch_to() / __switch_to() in arch/x86/kernel/process_64.c
-pub fn switch_to(prev: &ThreadStruct, next: &ThreadStruct) {
-    debug_assert!(!x86_64::instructions::interrupts::are_enabled());
+///
+/// # Safety
+/// Interrupts are off; `prev` is the thread running on this CPU; `next` was
+/// prepared by copy_thread (or switched away from), runs on no CPU, and its
+/// stack is mapped; the caller keeps both alive until the far side of the
+/// switch has cleared `prev`'s on_cpu.
+unsafe fn switch_to(prev: &ThreadStruct, next: &ThreadStruct) -> *const ThreadStruct {
     prev.fpu.save();
     next.fpu.restore();
     let fs = x86_64::registers::model_specific::FsBase::read().as_u64();
@@ -144,15 +221,22 @@ pub fn switch_to(prev: &ThreadStruct, next: &ThreadStruct) {
     x86_64::registers::model_specific::KernelGsBase::write(VirtAddr::new_truncate(
         next.gsbase.load(Ordering::Relaxed),
     ));
-    // SAFETY: `prev` is the running task, so saving rsp into its `sp` is
-    // ours to do; `next.sp` was set by copy_thread or by next's own last
-    // switch, and points at a frame laid out as __switch_to_asm pops it.
-    // Both tasks are kept alive by the run queue across the switch.
-    unsafe { __switch_to_asm(prev.sp.get(), *next.sp.get()) };
+    // SAFETY: by the contract above, saving rsp into `prev.sp` is ours to do
+    // (the asm stores it through the atomic's pointer, a plain aligned
+    // store), and `next.sp` points at a frame laid out as __switch_to_asm
+    // pops it, on a stack that stays mapped across the switch.
+    unsafe { __switch_to_asm(prev, prev.sp.as_ptr(), next.sp.load(Ordering::Acquire)) }
 }
 
+/// Saves the callee-saved registers and rsp of `prev`, loads `next_sp` and
+/// returns into the task that owns it, handing it `prev` (in rax, and in
+/// rdi for ret_from_fork_asm): the thread its CPU just left.
 #[unsafe(naked)]
-unsafe extern "C" fn __switch_to_asm(prev_sp: *mut u64, next_sp: u64) {
+unsafe extern "C" fn __switch_to_asm(
+    prev: *const ThreadStruct,
+    prev_sp: *mut u64,
+    next_sp: u64,
+) -> *const ThreadStruct {
     core::arch::naked_asm!(
         "push rbp",
         "push rbx",
@@ -160,24 +244,27 @@ unsafe extern "C" fn __switch_to_asm(prev_sp: *mut u64, next_sp: u64) {
         "push r13",
         "push r14",
         "push r15",
-        "mov [rdi], rsp",
-        "mov rsp, rsi",
+        "mov [rsi], rsp",
+        "mov rsp, rdx",
         "pop r15",
         "pop r14",
         "pop r13",
         "pop r12",
         "pop rbx",
         "pop rbp",
+        "mov rax, rdi",
         "ret",
     );
 }
 
-/// Where a new task starts, with rsp at its saved user registers: finish
-/// the switch, run the kernel function of a kernel thread (which returns
-/// only after a successful exec), then return to user space.
+/// Where a new task starts, with rsp at its saved user registers and the
+/// thread switched away from in rdi: finish the switch, run the kernel
+/// function of a kernel thread (which returns only after a successful
+/// exec), then return to user space.
 #[unsafe(naked)]
 unsafe extern "C" fn ret_from_fork_asm() {
     core::arch::naked_asm!(
+        "mov rsi, rdi",
         "mov rdi, rbx",
         "call {ret_from_fork}",
         "jmp ret_from_entry",
@@ -186,7 +273,8 @@ unsafe extern "C" fn ret_from_fork_asm() {
 }
 
 /// Linux: ret_from_fork() in arch/x86/kernel/process.c
-extern "C" fn ret_from_fork(kernel_fn: u64) {
+extern "C" fn ret_from_fork(kernel_fn: u64, prev: *const ThreadStruct) {
+    finish_switch(prev);
     crate::sched::core::schedule_tail();
     if kernel_fn == 1 {
         crate::kthread::ret_from_kernel_thread();
@@ -195,33 +283,72 @@ extern "C" fn ret_from_fork(kernel_fn: u64) {
     with_current_pt_regs(crate::arch::traps::exit_to_user_mode);
 }
 
+/// The far side of a switch: the CPU has left `prev`'s stack, so it may now
+/// be switched to by another CPU, or freed if `prev` is dead.
+///
+/// Linux: finish_task() in kernel/sched/core.c
+fn finish_switch(prev: *const ThreadStruct) {
+    // SAFETY: `prev` came from __switch_to_asm, whose caller (context_switch)
+    // parked its task in `rq.prev`, which finish_task_switch only empties
+    // after this returns.
+    unsafe { &*prev }.on_cpu.store(false, Ordering::Release);
+}
+
 /// Hands the CPU from `prev` to `next`: both are parked in the run queue
 /// (`rq.prev`, `rq.curr`) so that they stay alive across the switch, the run
 /// queue lock is dropped with interrupts still off, and the stacks change.
-/// The caller must call `finish_task_switch` once this returns.
+/// The caller must call `finish_task_switch` once this returns. Refuses,
+/// with a panic, a switch that would break switch_to's contract: `rq` not
+/// this CPU's, `prev` not the running task, `next` running elsewhere, never
+/// prepared, or dead.
 ///
 /// Linux: context_switch() in kernel/sched/core.c
 pub fn context_switch(
-    mut rq: crate::arch::sync::SpinLockGuard<'_, crate::sched::RunQueue>,
-    prev: alloc::sync::Arc<crate::task::TaskStruct>,
-    next: alloc::sync::Arc<crate::task::TaskStruct>,
+    mut rq: SpinLockGuard<'_, RunQueue>,
+    prev: Arc<TaskStruct>,
+    next: Arc<TaskStruct>,
 ) {
-    debug_assert!(!x86_64::instructions::interrupts::are_enabled());
-    let cpu = super::super::percpu::smp_processor_id();
-    if let Some(top) = next.stack.as_ref().map(|s| s.top()) {
-        super::super::gdt::set_rsp0(cpu, top);
-        super::super::percpu::this_cpu()
-            .top_of_stack
-            .store(top.as_u64(), Ordering::Relaxed);
-    }
-    super::super::percpu::set_current(&next);
+    assert!(
+        rq.holds(&this_cpu().rq),
+        "context_switch: another CPU's run queue"
+    );
+    assert!(
+        with_current(|c| c.is_some_and(|c| core::ptr::eq(c, &*prev))),
+        "context_switch: prev is not the running task"
+    );
+    prepare_switch_to(&next.thread);
+    set_current(&next);
     crate::mm::memory::switch_mm(next.mm.lock().as_ref());
     let prev_thread: *const ThreadStruct = &prev.thread;
     let next_thread: *const ThreadStruct = &next.thread;
     rq.prev = Some(prev);
     rq.curr = Some(next);
     drop(rq);
-    // SAFETY: `rq.prev` and `rq.curr` own both tasks until finish_task_switch
-    // runs on the far side of the switch, so both pointers stay valid.
-    unsafe { switch_to(&*prev_thread, &*next_thread) };
+    assert!(!interrupts::are_enabled(), "context_switch: interrupts on");
+    // SAFETY: interrupts are off; prev is the running task (checked above);
+    // prepare_switch_to checked next and claimed it; `rq.prev` and `rq.curr`
+    // own both tasks until finish_task_switch runs after finish_switch.
+    let last = unsafe { switch_to(&*prev_thread, &*next_thread) };
+    finish_switch(last);
+}
+
+/// Claims `next` for this CPU and points the CPU at its stack (rsp0 for
+/// entries from user space, and the per-CPU top of stack). The claim is
+/// what keeps the stack from being freed while it is in use.
+fn prepare_switch_to(next: &ThreadStruct) {
+    let claimed = next
+        .on_cpu
+        .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed);
+    assert!(claimed.is_ok(), "switch to a running or dead task");
+    assert_ne!(
+        next.sp.load(Ordering::Acquire),
+        0,
+        "switch to a task never prepared"
+    );
+    if next.stack_top != 0 {
+        super::super::gdt::set_rsp0(smp_processor_id(), VirtAddr::new(next.stack_top));
+        this_cpu()
+            .top_of_stack
+            .store(next.stack_top, Ordering::Relaxed);
+    }
 }
