@@ -339,13 +339,16 @@ fn clone3_stack_valid(stack: u64, stack_size: u64) -> Result<u64, Errno> {
 }
 
 /// The one entry to task creation: copy the caller, then let the copy run.
+/// A copy that ran out of pages is undone and made again once the OOM
+/// killer has made room.
 ///
 /// Linux: kernel_clone() in kernel/fork.c
 ///
 /// # Errors
-/// Whatever `copy_process` returns.
+/// Whatever `copy_process` returns; `ENOMEM` only when the caller is being
+/// killed or no process can be killed for memory.
 pub fn kernel_clone(args: &KernelCloneArgs) -> Result<PidNr, Errno> {
-    let p = copy_process(args)?;
+    let p = crate::mm::oom_kill::retry_after_oom(|| copy_process(args))?;
     let nr = p.pid();
     if args.flags.contains(CloneFlags::CLONE_PARENT_SETTID) {
         let _ = crate::mm::uaccess::put_user(args.parent_tid, nr);
