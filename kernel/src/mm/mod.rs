@@ -55,6 +55,7 @@ pub fn mm_init(boot_info: &BootInfo) {
     heap::kmem_cache_init(phys_to_virt(heap_base), heap);
     page_alloc::mem_init(memblock);
     pgtable::pgtable_init();
+    pgtable::mark_kernel_global();
     vmalloc::vmalloc_init();
 }
 
