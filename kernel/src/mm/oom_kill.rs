@@ -22,11 +22,11 @@
 use super::PAGE_SIZE;
 use super::mm_types::{MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MmStruct};
 use crate::arch::sync::SpinLock;
+use crate::errno::Errno;
 use crate::fork::TASKLIST_LOCK;
 use crate::signal::{KernelSiginfo, SI_KERNEL, SIGKILL, fatal_signal_pending, send_sig_info};
 use crate::task::{PF_EXITING, TaskStruct};
 use alloc::sync::Arc;
-use crate::errno::Errno;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 /// The lowest oom_score_adj: the process is never chosen (Linux: OOM_SCORE_ADJ_MIN).

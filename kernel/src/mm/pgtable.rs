@@ -36,10 +36,10 @@ pub fn pgtable_init() {
 /// is set (identify_boot_cpu), which flushes the whole TLB, so no entry
 /// cached before the change survives it.
 ///
-/// Linux: the _PAGE_GLOBAL bit of __PAGE_KERNEL, which
-/// kernel_physical_mapping_init() in arch/x86/mm/init_64.c maps with
-/// Differs: the bootloader built the kernel half, so we mark its entries
-/// afterwards instead of mapping them global in the first place.
+/// Linux: kernel_physical_mapping_init() in arch/x86/mm/init_64.c
+/// Differs: Linux maps the kernel global from the start (_PAGE_GLOBAL in
+/// __PAGE_KERNEL); the bootloader built our kernel half, so we mark its
+/// entries afterwards.
 pub fn mark_kernel_global() {
     fn mark_level(table: PhysFrame, level: u32, entries: core::ops::Range<usize>) {
         let table = phys_to_virt(table.start_address()).as_mut_ptr::<PageTable>();
@@ -57,7 +57,11 @@ pub fn mark_kernel_global() {
             if level == 1 || flags.contains(PageTableFlags::HUGE_PAGE) {
                 entry.set_flags(flags | PageTableFlags::GLOBAL);
             } else {
-                mark_level(PhysFrame::containing_address(entry.addr()), level - 1, 0..512);
+                mark_level(
+                    PhysFrame::containing_address(entry.addr()),
+                    level - 1,
+                    0..512,
+                );
             }
         }
     }
