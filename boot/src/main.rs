@@ -128,7 +128,9 @@ fn print_gdb_help(elf: &std::path::Path) {
     eprintln!("gdb: QEMU is halted, waiting for a debugger on localhost:{port}");
     eprintln!("gdb: in another terminal, run:");
     eprintln!("gdb {}", args.join(" "));
-    eprintln!("gdb: then e.g. `hbreak kernel::fork::copy_process`, `continue`, `lx-ps`");
+    eprintln!(
+        "gdb: then e.g. `hbreak kernel::fork::copy_process::copy_process`, `continue`, `lx-ps`"
+    );
 }
 
 /// Parses the flags; `Ok(None)` means `--help`.

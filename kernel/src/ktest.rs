@@ -146,7 +146,7 @@ impl Resources {
             free_pages: crate::mm::page_alloc::nr_free_pages(),
             heap_used: crate::mm::heap::heap_used(),
             pids: crate::pid::nr_pids(),
-            tasks: crate::fork::TASKLIST_LOCK.lock().nr_threads,
+            tasks: crate::tasklist::TASKLIST_LOCK.lock().nr_threads,
         }
     }
 }

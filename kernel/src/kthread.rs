@@ -283,7 +283,7 @@ mod tests {
     use crate::{kassert, kassert_eq, ktest};
 
     fn family_parent_pid(k: &TaskStruct) -> crate::pid::PidNr {
-        let tasklist = crate::fork::TASKLIST_LOCK.lock();
+        let tasklist = crate::tasklist::TASKLIST_LOCK.lock();
         k.family
             .get(&tasklist)
             .real_parent

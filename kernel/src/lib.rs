@@ -41,7 +41,9 @@ pub mod sys;
 pub mod syscall;
 pub mod sysrq;
 pub mod task;
+pub mod tasklist;
 pub mod time;
 pub mod trace;
+pub mod unistd;
 
 pub use init::main::BOOTLOADER_CONFIG;

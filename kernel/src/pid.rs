@@ -11,8 +11,8 @@
 
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
-use crate::fork::TASKLIST_LOCK;
 use crate::task::TaskStruct;
+use crate::tasklist::TASKLIST_LOCK;
 use alloc::sync::Arc;
 
 /// A pid number (Linux: `pid_t`).

@@ -5,12 +5,12 @@
 //! (arch_prctl), drivers/char/random.c (getrandom)
 
 use crate::errno::Errno;
-use crate::fork::TASKLIST_LOCK;
 use crate::mm::uaccess::{copy_to_user, get_user, put_user};
 use crate::pid::find_task_by_vpid;
 use crate::resource::{NR_OPEN, RLIM_NLIMITS, RLIMIT_NOFILE, Rlimit};
 use crate::syscall::SysResult;
 use crate::task::{Comm, PF_FORKNOEXEC, TASK_COMM_LEN, TaskStruct, current};
+use crate::tasklist::TASKLIST_LOCK;
 use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
 
@@ -22,6 +22,28 @@ pub fn sys_getpid() -> SysResult {
 /// Linux: SYSCALL_DEFINE0(gettid).
 pub fn sys_gettid() -> SysResult {
     Ok(current().pid() as u64)
+}
+
+/// Linux: SYSCALL_DEFINE0(getuid) in kernel/sys.c
+/// Differs: credentials are not modelled; every task runs as root (uid 0),
+/// which is what this and the three calls below answer.
+pub fn sys_getuid() -> SysResult {
+    Ok(0)
+}
+
+/// Linux: SYSCALL_DEFINE0(geteuid) in kernel/sys.c
+pub fn sys_geteuid() -> SysResult {
+    Ok(0)
+}
+
+/// Linux: SYSCALL_DEFINE0(getgid) in kernel/sys.c
+pub fn sys_getgid() -> SysResult {
+    Ok(0)
+}
+
+/// Linux: SYSCALL_DEFINE0(getegid) in kernel/sys.c
+pub fn sys_getegid() -> SysResult {
+    Ok(0)
 }
 
 /// Linux: SYSCALL_DEFINE0(getppid): the real parent's tgid.

@@ -1,11 +1,15 @@
 //! The system-call table: Linux x86_64 numbers, arguments in rdi, rsi, rdx,
 //! r10, r8, r9, the result (or -errno) in rax.
 //!
+//! The numbers are Linux's `__NR_*` names (`unistd.rs`). The few calls at the
+//! end of this file are stubs: they return 0 without doing Linux's work, and
+//! each says with a `Differs:` line what is missing.
+//!
 //! Linux: arch/x86/entry/syscall_64.c, arch/x86/entry/syscalls/syscall_64.tbl
 
 use crate::arch::entry::calling::PtRegs;
 use crate::errno::Errno;
-use crate::{exit, fork, fs, mm, sched, signal, sys, time};
+use crate::{exit, fork, fs, mm, sched, signal, sys, time, unistd};
 use core::sync::atomic::{AtomicU64, Ordering};
 
 /// What a system call returns: a value, or an errno for -errno in rax.
@@ -43,102 +47,156 @@ pub fn do_syscall(regs: &mut PtRegs) {
 fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
     let (a0, a1, a2, a3, a4, a5) = (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9);
     match nr {
-        0 => fs::read_write::sys_read(a0 as i32, a1, a2),
-        1 => fs::read_write::sys_write(a0 as i32, a1, a2),
-        2 => fs::open::sys_openat(fs::open::AT_FDCWD, a0, a1 as u32, a2 as u32),
-        3 => fs::open::sys_close(a0 as i32),
-        4 => fs::stat::sys_newfstatat(fs::open::AT_FDCWD, a0, a1, 0),
-        5 => fs::stat::sys_fstat(a0 as i32, a1),
-        6 => fs::stat::sys_newfstatat(fs::open::AT_FDCWD, a0, a1, fs::stat::AT_SYMLINK_NOFOLLOW),
-        7 => fs::fcntl::sys_poll(a0, a1, a2 as i32 as i64),
-        8 => fs::read_write::sys_lseek(a0 as i32, a1 as i64, a2 as u32),
-        9 => mm::mmap::sys_mmap(a0, a1, a2, a3, a4 as i32, a5),
-        10 => mm::mmap::sys_mprotect(a0, a1, a2),
-        11 => mm::mmap::sys_munmap(a0, a1),
-        12 => mm::mmap::sys_brk(a0),
-        13 => signal::sys_rt_sigaction(a0 as i32, a1, a2, a3),
-        14 => signal::sys_rt_sigprocmask(a0 as i32, a1, a2, a3),
-        15 => crate::arch::signal::sys_rt_sigreturn(regs),
-        16 => fs::fcntl::sys_ioctl(a0 as i32, a1, a2),
-        17 => fs::read_write::sys_pread64(a0 as i32, a1, a2, a3),
-        19 => fs::read_write::sys_readv(a0 as i32, a1, a2),
-        20 => fs::read_write::sys_writev(a0 as i32, a1, a2),
-        21 => fs::stat::sys_faccessat(fs::open::AT_FDCWD, a0, a1 as u32),
-        22 => fs::fcntl::sys_pipe2(a0, 0),
-        24 => sched::core::sys_sched_yield(),
-        28 => Ok(0),
-        32 => fs::fcntl::sys_dup(a0 as i32),
-        33 => fs::fcntl::sys_dup2(a0 as i32, a1 as i32),
-        34 => signal::sys_pause(),
-        35 => time::sys_nanosleep(a0, a1),
-        39 => sys::sys_getpid(),
-        40 => fs::read_write::sys_sendfile(a0 as i32, a1 as i32, a2, a3),
-        56 => fork::sys_clone(a0, a1, a2, a3, a4, regs),
-        57 => fork::sys_fork(regs),
-        58 => fork::sys_vfork(regs),
-        59 => fs::exec::do_execve(a0, a1, a2, regs).map(|()| 0),
-        60 => exit::sys_exit(a0 as i32),
-        61 => exit::sys_wait4(a0 as i32, a1, a2 as u32, a3),
-        62 => signal::sys_kill(a0 as i32, a1 as i32),
-        63 => sys::sys_newuname(a0),
-        72 => fs::fcntl::sys_fcntl(a0 as i32, a1 as u32, a2),
-        79 => fs::open::sys_getcwd(a0, a1),
-        80 => fs::open::sys_chdir(a0),
-        89 => fs::stat::sys_readlinkat(fs::open::AT_FDCWD, a0, a1, a2),
-        83 => fs::open::sys_mkdirat(fs::open::AT_FDCWD, a0, a1 as u32),
-        84 => fs::open::sys_unlinkat(fs::open::AT_FDCWD, a0, 0x200),
-        85 => fs::open::sys_openat(fs::open::AT_FDCWD, a0, 0o1101, a1 as u32),
-        87 => fs::open::sys_unlinkat(fs::open::AT_FDCWD, a0, 0),
-        95 => sys::sys_umask(a0 as u32),
-        96 => time::sys_gettimeofday(a0),
-        97 => sys::sys_getrlimit(a0 as u32, a1),
-        102 | 104 | 107 | 108 => Ok(0),
-        99 => sys::sys_sysinfo(a0),
-        100 => sys::sys_times(a0),
-        109 => sys::sys_setpgid(a0 as i32, a1 as i32),
-        110 => sys::sys_getppid(),
-        111 => sys::sys_getpgid(0),
-        112 => sys::sys_setsid(),
-        121 => sys::sys_getpgid(a0 as i32),
-        124 => sys::sys_getsid(a0 as i32),
-        130 => signal::sys_rt_sigsuspend(a0, a1),
-        131 => signal::sys_sigaltstack(a0, a1),
-        157 => sys::sys_prctl(a0 as i32, a1, a2),
-        158 => sys::sys_arch_prctl(a0 as i32, a1),
-        160 => sys::sys_setrlimit(a0 as u32, a1),
-        162 => Ok(0),
-        165 => Err(Errno::ENOSYS),
-        169 => sys::sys_reboot(a0 as u32, a1 as u32, a2 as u32),
-        186 => sys::sys_gettid(),
-        200 => signal::sys_tkill(a0 as i32, a1 as i32),
-        201 => time::sys_time(a0),
-        202 => crate::futex::sys_futex(a0, a1 as u32, a2 as u32, a3, a4, a5 as u32),
-        204 => sys::sys_sched_getaffinity(a0 as i32, a1, a2),
-        217 => fs::fcntl::sys_getdents64(a0 as i32, a1, a2),
-        218 => sys::sys_set_tid_address(a0),
-        228 => time::sys_clock_gettime(a0 as u32, a1),
-        230 => time::sys_clock_nanosleep(a0 as u32, a1 as u32, a2, a3),
-        231 => exit::sys_exit_group(a0 as i32),
-        234 => signal::sys_tgkill(a0 as i32, a1 as i32, a2 as i32),
-        247 => exit::sys_waitid(a0 as u32, a1 as i32, a2, a3 as u32),
-        257 => fs::open::sys_openat(a0 as i32, a1, a2 as u32, a3 as u32),
-        258 => fs::open::sys_mkdirat(a0 as i32, a1, a2 as u32),
-        262 => fs::stat::sys_newfstatat(a0 as i32, a1, a2, a3 as u32),
-        263 => fs::open::sys_unlinkat(a0 as i32, a1, a2 as u32),
-        267 => fs::stat::sys_readlinkat(a0 as i32, a1, a2, a3),
-        269 => fs::stat::sys_faccessat(a0 as i32, a1, a2 as u32),
-        273 => Ok(0),
-        292 => fs::fcntl::sys_dup3(a0 as i32, a1 as i32, a2 as u32),
-        293 => fs::fcntl::sys_pipe2(a0, a1 as u32),
-        302 => sys::sys_prlimit64(a0 as i32, a1 as u32, a2, a3),
-        318 => sys::sys_getrandom(a0, a1),
+        unistd::__NR_read => fs::read_write::sys_read(a0 as i32, a1, a2),
+        unistd::__NR_write => fs::read_write::sys_write(a0 as i32, a1, a2),
+        unistd::__NR_open => fs::open::sys_openat(fs::open::AT_FDCWD, a0, a1 as u32, a2 as u32),
+        unistd::__NR_close => fs::open::sys_close(a0 as i32),
+        unistd::__NR_stat => fs::stat::sys_newfstatat(fs::open::AT_FDCWD, a0, a1, 0),
+        unistd::__NR_fstat => fs::stat::sys_fstat(a0 as i32, a1),
+        unistd::__NR_lstat => {
+            fs::stat::sys_newfstatat(fs::open::AT_FDCWD, a0, a1, fs::stat::AT_SYMLINK_NOFOLLOW)
+        }
+        unistd::__NR_poll => fs::fcntl::sys_poll(a0, a1, a2 as i32 as i64),
+        unistd::__NR_lseek => fs::read_write::sys_lseek(a0 as i32, a1 as i64, a2 as u32),
+        unistd::__NR_mmap => mm::mmap::sys_mmap(a0, a1, a2, a3, a4 as i32, a5),
+        unistd::__NR_mprotect => mm::mmap::sys_mprotect(a0, a1, a2),
+        unistd::__NR_munmap => mm::mmap::sys_munmap(a0, a1),
+        unistd::__NR_brk => mm::mmap::sys_brk(a0),
+        unistd::__NR_rt_sigaction => signal::sys_rt_sigaction(a0 as i32, a1, a2, a3),
+        unistd::__NR_rt_sigprocmask => signal::sys_rt_sigprocmask(a0 as i32, a1, a2, a3),
+        unistd::__NR_rt_sigreturn => crate::arch::signal::sys_rt_sigreturn(regs),
+        unistd::__NR_ioctl => fs::fcntl::sys_ioctl(a0 as i32, a1, a2),
+        unistd::__NR_pread64 => fs::read_write::sys_pread64(a0 as i32, a1, a2, a3),
+        unistd::__NR_readv => fs::read_write::sys_readv(a0 as i32, a1, a2),
+        unistd::__NR_writev => fs::read_write::sys_writev(a0 as i32, a1, a2),
+        unistd::__NR_access => fs::stat::sys_faccessat(fs::open::AT_FDCWD, a0, a1 as u32),
+        unistd::__NR_pipe => fs::fcntl::sys_pipe2(a0, 0),
+        unistd::__NR_sched_yield => sched::core::sys_sched_yield(),
+        unistd::__NR_madvise => sys_madvise(a0, a1, a2 as i32),
+        unistd::__NR_dup => fs::fcntl::sys_dup(a0 as i32),
+        unistd::__NR_dup2 => fs::fcntl::sys_dup2(a0 as i32, a1 as i32),
+        unistd::__NR_pause => signal::sys_pause(),
+        unistd::__NR_nanosleep => time::sys_nanosleep(a0, a1),
+        unistd::__NR_getpid => sys::sys_getpid(),
+        unistd::__NR_sendfile => fs::read_write::sys_sendfile(a0 as i32, a1 as i32, a2, a3),
+        unistd::__NR_clone => fork::sys_clone(a0, a1, a2, a3, a4, regs),
+        unistd::__NR_fork => fork::sys_fork(regs),
+        unistd::__NR_vfork => fork::sys_vfork(regs),
+        unistd::__NR_execve => fs::exec::do_execve(a0, a1, a2, regs).map(|()| 0),
+        unistd::__NR_exit => exit::sys_exit(a0 as i32),
+        unistd::__NR_wait4 => exit::sys_wait4(a0 as i32, a1, a2 as u32, a3),
+        unistd::__NR_kill => signal::sys_kill(a0 as i32, a1 as i32),
+        unistd::__NR_uname => sys::sys_newuname(a0),
+        unistd::__NR_fcntl => fs::fcntl::sys_fcntl(a0 as i32, a1 as u32, a2),
+        unistd::__NR_getcwd => fs::open::sys_getcwd(a0, a1),
+        unistd::__NR_chdir => fs::open::sys_chdir(a0),
+        unistd::__NR_mkdir => fs::open::sys_mkdirat(fs::open::AT_FDCWD, a0, a1 as u32),
+        unistd::__NR_rmdir => fs::open::sys_unlinkat(fs::open::AT_FDCWD, a0, 0x200),
+        unistd::__NR_creat => fs::open::sys_openat(fs::open::AT_FDCWD, a0, 0o1101, a1 as u32),
+        unistd::__NR_unlink => fs::open::sys_unlinkat(fs::open::AT_FDCWD, a0, 0),
+        unistd::__NR_readlink => fs::stat::sys_readlinkat(fs::open::AT_FDCWD, a0, a1, a2),
+        unistd::__NR_umask => sys::sys_umask(a0 as u32),
+        unistd::__NR_gettimeofday => time::sys_gettimeofday(a0),
+        unistd::__NR_getrlimit => sys::sys_getrlimit(a0 as u32, a1),
+        unistd::__NR_getuid => sys::sys_getuid(),
+        unistd::__NR_sysinfo => sys::sys_sysinfo(a0),
+        unistd::__NR_times => sys::sys_times(a0),
+        unistd::__NR_getgid => sys::sys_getgid(),
+        unistd::__NR_geteuid => sys::sys_geteuid(),
+        unistd::__NR_getegid => sys::sys_getegid(),
+        unistd::__NR_setpgid => sys::sys_setpgid(a0 as i32, a1 as i32),
+        unistd::__NR_getppid => sys::sys_getppid(),
+        unistd::__NR_getpgrp => sys::sys_getpgid(0),
+        unistd::__NR_setsid => sys::sys_setsid(),
+        unistd::__NR_getpgid => sys::sys_getpgid(a0 as i32),
+        unistd::__NR_getsid => sys::sys_getsid(a0 as i32),
+        unistd::__NR_rt_sigsuspend => signal::sys_rt_sigsuspend(a0, a1),
+        unistd::__NR_sigaltstack => sys_sigaltstack(a0, a1),
+        unistd::__NR_prctl => sys::sys_prctl(a0 as i32, a1, a2),
+        unistd::__NR_arch_prctl => sys::sys_arch_prctl(a0 as i32, a1),
+        unistd::__NR_setrlimit => sys::sys_setrlimit(a0 as u32, a1),
+        unistd::__NR_sync => sys_sync(),
+        // mount: there is only the initramfs; fail as a kernel without it.
+        unistd::__NR_mount => Err(Errno::ENOSYS),
+        unistd::__NR_reboot => sys::sys_reboot(a0 as u32, a1 as u32, a2 as u32),
+        unistd::__NR_gettid => sys::sys_gettid(),
+        unistd::__NR_tkill => signal::sys_tkill(a0 as i32, a1 as i32),
+        unistd::__NR_time => time::sys_time(a0),
+        unistd::__NR_futex => crate::futex::sys_futex(a0, a1 as u32, a2 as u32, a3, a4, a5 as u32),
+        unistd::__NR_sched_getaffinity => sys::sys_sched_getaffinity(a0 as i32, a1, a2),
+        unistd::__NR_getdents64 => fs::fcntl::sys_getdents64(a0 as i32, a1, a2),
+        unistd::__NR_set_tid_address => sys::sys_set_tid_address(a0),
+        unistd::__NR_clock_gettime => time::sys_clock_gettime(a0 as u32, a1),
+        unistd::__NR_clock_nanosleep => time::sys_clock_nanosleep(a0 as u32, a1 as u32, a2, a3),
+        unistd::__NR_exit_group => exit::sys_exit_group(a0 as i32),
+        unistd::__NR_tgkill => signal::sys_tgkill(a0 as i32, a1 as i32, a2 as i32),
+        unistd::__NR_waitid => exit::sys_waitid(a0 as u32, a1 as i32, a2, a3 as u32),
+        unistd::__NR_openat => fs::open::sys_openat(a0 as i32, a1, a2 as u32, a3 as u32),
+        unistd::__NR_mkdirat => fs::open::sys_mkdirat(a0 as i32, a1, a2 as u32),
+        unistd::__NR_newfstatat => fs::stat::sys_newfstatat(a0 as i32, a1, a2, a3 as u32),
+        unistd::__NR_unlinkat => fs::open::sys_unlinkat(a0 as i32, a1, a2 as u32),
+        unistd::__NR_readlinkat => fs::stat::sys_readlinkat(a0 as i32, a1, a2, a3),
+        unistd::__NR_faccessat => fs::stat::sys_faccessat(a0 as i32, a1, a2 as u32),
+        unistd::__NR_set_robust_list => sys_set_robust_list(a0, a1),
+        unistd::__NR_dup3 => fs::fcntl::sys_dup3(a0 as i32, a1 as i32, a2 as u32),
+        unistd::__NR_pipe2 => fs::fcntl::sys_pipe2(a0, a1 as u32),
+        unistd::__NR_prlimit64 => sys::sys_prlimit64(a0 as i32, a1 as u32, a2, a3),
+        unistd::__NR_getrandom => sys::sys_getrandom(a0, a1),
         // rseq: restartable sequences are not modelled; libcs probe for them.
-        334 => Err(Errno::ENOSYS),
-        434 => crate::pidfd::sys_pidfd_open(a0 as i32, a1 as u32),
-        435 => fork::sys_clone3(a0, a1, regs),
+        unistd::__NR_rseq => Err(Errno::ENOSYS),
+        unistd::__NR_pidfd_open => crate::pidfd::sys_pidfd_open(a0 as i32, a1 as u32),
+        unistd::__NR_clone3 => fork::sys_clone3(a0, a1, regs),
         _ => {
             report_unknown(nr);
             Err(Errno::ENOSYS)
         }
     }
+}
+
+/// madvise(2): advice about how memory will be used.
+///
+/// Linux: SYSCALL_DEFINE3(madvise) in mm/madvise.c
+/// Differs: a stub. No advice is checked or acted on; after MADV_DONTNEED
+/// the pages keep their contents, where Linux gives zero-filled ones.
+fn sys_madvise(_start: u64, _len: u64, _behavior: i32) -> SysResult {
+    Ok(0)
+}
+
+/// sync(2): write every dirty buffer back to disk.
+///
+/// Linux: SYSCALL_DEFINE0(sync) / ksys_sync() in fs/sync.c
+/// Differs: a stub, and a true one: every file lives in memory (the
+/// initramfs, /tmp), so there is nothing to write back.
+fn sys_sync() -> SysResult {
+    Ok(0)
+}
+
+/// set_robust_list(2): where the thread's list of held robust futexes is.
+///
+/// Linux: SYSCALL_DEFINE2(set_robust_list) in kernel/futex/syscalls.c
+/// Differs: a stub after Linux's size check. The list is not kept, so a
+/// thread that dies holding a robust mutex leaves it locked instead of
+/// marking it FUTEX_OWNER_DIED.
+fn sys_set_robust_list(_head: u64, len: u64) -> SysResult {
+    // Linux: sizeof(struct robust_list_head): three words.
+    const ROBUST_LIST_HEAD_SIZE: u64 = 24;
+    if len != ROBUST_LIST_HEAD_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}
+
+/// sigaltstack(2): set or read the stack signal handlers run on.
+///
+/// Linux: SYSCALL_DEFINE2(sigaltstack) / do_sigaltstack() in kernel/signal.c
+/// Differs: a stub. It reports the alternate stack disabled (SS_DISABLE)
+/// and accepts a new one without using it: handlers always run on the
+/// thread's own stack.
+fn sys_sigaltstack(_ss: u64, old: u64) -> SysResult {
+    // Linux: stack_t on x86_64: ss_sp, ss_flags (SS_DISABLE = 2), ss_size.
+    const SS_DISABLE: u64 = 2;
+    if old != 0 {
+        crate::mm::uaccess::put_user(old, [0u64, SS_DISABLE, 0])?;
+    }
+    Ok(0)
 }

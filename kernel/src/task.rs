@@ -25,7 +25,6 @@
 
 use crate::arch::kernel::process_64::ThreadStruct;
 use crate::arch::sync::{LockedBy, SpinLock};
-use crate::fork::TaskList;
 use crate::fs::fdtable::FilesStruct;
 use crate::fs::fs_struct::FsStruct;
 use crate::mm::fault_inject::FailNth;
@@ -35,6 +34,7 @@ use crate::pid::{Pid, PidNr};
 use crate::sched::SchedEntity;
 use crate::sched::completion::Completion;
 use crate::signal::{SigPending, SighandStruct, SignalStruct};
+use crate::tasklist::TaskList;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};

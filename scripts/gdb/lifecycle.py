@@ -63,7 +63,7 @@ def vec_items(vec):
 def tasks():
     """init_task, then every task on the task list (Linux: for_each_process)."""
     idle = arc_data(gdb.parse_and_eval("kernel::init::init_task::INIT_TASK"))
-    tasklist = gdb.parse_and_eval("kernel::fork::TASKLIST_LOCK")
+    tasklist = gdb.parse_and_eval("kernel::tasklist::TASKLIST_LOCK")
     return [idle] + [arc_data(arc) for arc in vec_items(member(tasklist, "tasks"))]
 
 

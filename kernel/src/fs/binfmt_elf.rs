@@ -303,7 +303,11 @@ fn push_str(sp: &mut u64, s: &[u8]) -> Result<u64, Errno> {
 
 /// Writes the addresses of the strings laid out from `start` at `*at`,
 /// then a NULL.
-fn push_pointers(at: &mut u64, start: u64, strings: &super::exec::ArgStrings) -> Result<(), Errno> {
+fn push_pointers(
+    at: &mut u64,
+    start: u64,
+    strings: &super::exec_args::ArgStrings,
+) -> Result<(), Errno> {
     let mut p = start;
     for s in strings.iter() {
         put_user(*at, p)?;

@@ -6,72 +6,27 @@
 //! exec_mmap, setup_new_exec), fs/binfmt_elf.c (create_elf_tables)
 
 use super::binfmt_elf::{create_elf_tables, load_elf_binary, parse};
+use super::exec_args::{
+    ARG_MAX, ArgStrings, MAX_ARG_STRINGS, bprm_stack_limits, copy_strings, count, getname,
+};
 use super::file::FileOperations;
 use super::namei::path_lookup;
 use super::ramfs::{Inode, InodeKind, RamFile};
 use crate::arch::entry::calling::PtRegs;
 use crate::errno::Errno;
-use crate::mm::PAGE_SIZE;
 use crate::mm::mm_types::{
     FileBytes, MmStruct, STACK_SIZE, STACK_TOP, VmAreaStruct, VmBacking, VmFlags,
 };
-use crate::mm::uaccess::{copy_from_user, get_user};
-use crate::signal::{SIG_DFL, SIG_IGN, fatal_signal_pending};
-use crate::task::{PF_FORKNOEXEC, current};
+use crate::signal::{SIG_DFL, SIG_IGN};
+use crate::task::{EXIT_DEAD, PF_FORKNOEXEC, TaskStruct, current};
+use crate::tasklist::TASKLIST_LOCK;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 
-/// Longest argument or environment string, NUL included (Linux: MAX_ARG_STRLEN).
-const MAX_ARG_STRLEN: usize = 32 * PAGE_SIZE;
-/// Most arguments, and most environment strings (Linux: MAX_ARG_STRINGS).
-const MAX_ARG_STRINGS: usize = 0x7fff_ffff;
-/// Room for strings even under a small stack limit (Linux: ARG_MAX).
-const ARG_MAX: u64 = 32 * PAGE_SIZE as u64;
-/// The default stack limit, which caps the room for strings (Linux: _STK_LIM).
-const STK_LIM: u64 = 8 << 20;
-/// Longest path, NUL included (Linux: PATH_MAX).
-const PATH_MAX: usize = 4096;
 /// Rewrites by `#!` before exec gives up (Linux: the depth limit in exec_binprm()).
 const MAX_BINFMT_DEPTH: usize = 5;
-
-/// NUL-terminated strings one after another, as they will lie on the new
-/// stack. Arguments are bytes: nothing requires them to be UTF-8.
-#[derive(Default)]
-pub struct ArgStrings {
-    /// The strings, each followed by its NUL.
-    pub bytes: Vec<u8>,
-    /// How many strings.
-    pub count: usize,
-}
-
-impl ArgStrings {
-    /// Each string, without its NUL.
-    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
-        self.bytes
-            .split_inclusive(|&b| b == 0)
-            .map(|s| &s[..s.len() - 1])
-    }
-
-    /// Kernel strings (init's arguments), which need no accounting.
-    fn from_kernel(strings: &[String]) -> Result<ArgStrings, Errno> {
-        let mut out = ArgStrings::default();
-        for s in strings {
-            out.push(s.as_bytes())?;
-        }
-        Ok(out)
-    }
-
-    fn push(&mut self, s: &[u8]) -> Result<(), Errno> {
-        let len = s.len().checked_add(1).ok_or(Errno::E2BIG)?;
-        self.bytes.try_reserve(len).map_err(|_| Errno::ENOMEM)?;
-        self.bytes.extend_from_slice(s);
-        self.bytes.push(0);
-        self.count += 1;
-        Ok(())
-    }
-}
 
 /// What execve needs once the old program is gone (Linux: `struct linux_binprm`).
 pub struct LinuxBinprm {
@@ -88,177 +43,6 @@ pub struct LinuxBinprm {
     pub envp: ArgStrings,
     /// Bytes of strings that still fit on the new stack (Linux: p - argmin).
     pub room: usize,
-}
-
-impl LinuxBinprm {
-    /// Charges `s` and its NUL to the stack room and adds it as the first
-    /// argument.
-    ///
-    /// Linux: copy_string_kernel() in fs/exec.c
-    ///
-    /// # Errors
-    /// `E2BIG` when it does not fit, `ENOMEM`.
-    pub fn copy_string_kernel(&mut self, s: &[u8]) -> Result<(), Errno> {
-        let len = s.len().checked_add(1).ok_or(Errno::E2BIG)?;
-        if len > MAX_ARG_STRLEN || len > self.room {
-            return Err(Errno::E2BIG);
-        }
-        let mut bytes = Vec::new();
-        bytes
-            .try_reserve_exact(len + self.argv.bytes.len())
-            .map_err(|_| Errno::ENOMEM)?;
-        bytes.extend_from_slice(s);
-        bytes.push(0);
-        bytes.extend_from_slice(&self.argv.bytes);
-        self.argv.bytes = bytes;
-        self.argv.count += 1;
-        self.room -= len;
-        Ok(())
-    }
-
-    /// Drops the first argument and gives its room back.
-    ///
-    /// Linux: remove_arg_zero() in fs/exec.c
-    pub fn remove_arg_zero(&mut self) {
-        let Some(len) = self.argv.iter().next().map(|s| s.len() + 1) else {
-            return;
-        };
-        self.argv.bytes.drain(..len);
-        self.argv.count -= 1;
-        self.room += len;
-    }
-}
-
-/// Counts the pointers of a NULL-terminated user array.
-///
-/// Linux: count() in fs/exec.c
-///
-/// # Errors
-/// `EFAULT` for a bad pointer, `E2BIG` past `max`, `EINTR` on SIGKILL.
-fn count(array: u64, max: usize) -> Result<usize, Errno> {
-    if array == 0 {
-        return Ok(0);
-    }
-    let me = current();
-    let mut i = 0;
-    loop {
-        if get_arg_ptr(array, i)? == 0 {
-            return Ok(i);
-        }
-        if i >= max {
-            return Err(Errno::E2BIG);
-        }
-        i += 1;
-        if fatal_signal_pending(&me) {
-            return Err(Errno::EINTR);
-        }
-    }
-}
-
-/// The `i`th pointer of a user array.
-///
-/// Linux: get_user_arg_ptr() in fs/exec.c
-fn get_arg_ptr(array: u64, i: usize) -> Result<u64, Errno> {
-    let at = (i as u64)
-        .checked_mul(8)
-        .and_then(|off| array.checked_add(off))
-        .ok_or(Errno::EFAULT)?;
-    get_user(at)
-}
-
-/// How many bytes of strings the new stack may take: a quarter of
-/// RLIMIT_STACK, at most three quarters of the default limit, at least
-/// ARG_MAX, less the pointers to them.
-///
-/// Linux: bprm_stack_limits() in fs/exec.c
-///
-/// # Errors
-/// `E2BIG` when the pointers alone use up the room.
-fn bprm_stack_limits(argc: usize, envc: usize) -> Result<usize, Errno> {
-    let rlim_stack = current().signal().rlim.lock().0[crate::resource::RLIMIT_STACK].rlim_cur;
-    let limit = (STK_LIM / 4 * 3).min(rlim_stack / 4).max(ARG_MAX) as usize;
-    // With no arguments an empty argv[0] is added, so count one.
-    let ptr_size = argc
-        .max(1)
-        .checked_add(envc)
-        .and_then(|n| n.checked_mul(core::mem::size_of::<u64>()))
-        .ok_or(Errno::E2BIG)?;
-    limit
-        .checked_sub(ptr_size)
-        .filter(|&room| room > 0)
-        .ok_or(Errno::E2BIG)
-}
-
-/// Copies one NUL-terminated user string onto the end of `out`, at most
-/// `max` bytes with its NUL.
-///
-/// # Errors
-/// `EFAULT` for a bad address, `E2BIG` with no NUL within `max` bytes.
-fn copy_string_from_user(addr: u64, max: usize, out: &mut Vec<u8>) -> Result<usize, Errno> {
-    let mut len = 0;
-    let mut chunk = [0u8; 256];
-    while len < max {
-        let at = addr.checked_add(len as u64).ok_or(Errno::EFAULT)?;
-        let n = chunk
-            .len()
-            .min(max - len)
-            .min(PAGE_SIZE - (at % PAGE_SIZE as u64) as usize);
-        copy_from_user(&mut chunk[..n], at)?;
-        let (part, done) = match chunk[..n].iter().position(|&b| b == 0) {
-            Some(nul) => (&chunk[..=nul], true),
-            None => (&chunk[..n], false),
-        };
-        out.try_reserve(part.len()).map_err(|_| Errno::ENOMEM)?;
-        out.extend_from_slice(part);
-        len += part.len();
-        if done {
-            return Ok(len);
-        }
-    }
-    Err(Errno::E2BIG)
-}
-
-/// Copies `count` user strings of `array` into `out`, each charged with
-/// its bytes against `room`.
-///
-/// Linux: copy_strings() in fs/exec.c
-///
-/// # Errors
-/// `EFAULT` for bad pointers, `E2BIG` past the limits, `ENOMEM`, `EINTR`
-/// on SIGKILL.
-fn copy_strings(
-    count: usize,
-    array: u64,
-    out: &mut ArgStrings,
-    room: &mut usize,
-) -> Result<(), Errno> {
-    let me = current();
-    for i in 0..count {
-        if fatal_signal_pending(&me) {
-            return Err(Errno::EINTR);
-        }
-        let ptr = get_arg_ptr(array, i)?;
-        let len = copy_string_from_user(ptr, MAX_ARG_STRLEN.min(*room), &mut out.bytes)?;
-        *room -= len;
-        out.count += 1;
-    }
-    Ok(())
-}
-
-/// The path argument of execve, as bytes.
-///
-/// Linux: getname() in fs/namei.c
-fn getname(filename: u64) -> Result<Vec<u8>, Errno> {
-    let mut name = Vec::new();
-    copy_string_from_user(filename, PATH_MAX, &mut name).map_err(|e| match e {
-        Errno::E2BIG => Errno::ENAMETOOLONG,
-        e => e,
-    })?;
-    name.pop();
-    if name.is_empty() {
-        return Err(Errno::ENOENT);
-    }
-    Ok(name)
 }
 
 /// execve(2) from user space.
@@ -431,7 +215,7 @@ fn setup_stack_vma(mm: &MmStruct) -> Result<(), Errno> {
 /// `EAGAIN` when the process is already exiting as a group.
 fn de_thread(tsk: &Arc<crate::task::TaskStruct>) -> Result<(), Errno> {
     let others = || {
-        let mut group = crate::fork::thread_group(tsk.tgid());
+        let mut group = crate::tasklist::thread_group(tsk.tgid());
         group.retain(|t| !Arc::ptr_eq(t, tsk));
         group
     };
@@ -456,10 +240,52 @@ fn de_thread(tsk: &Arc<crate::task::TaskStruct>) -> Result<(), Errno> {
         crate::time::finish_tick_wait();
     }
     if tsk.pid() != tsk.tgid() {
-        crate::exit::exchange_leader(tsk);
+        exchange_leader(tsk);
     }
     sig.group_exec.store(false, Ordering::Release);
     Ok(())
+}
+
+/// Makes the exec'ing thread `tsk` the group leader once the old leader is
+/// a zombie: it takes the leader's pid (so the process keeps its pid across
+/// exec), exit signal and place among its parent's children, and the old
+/// leader is released.
+///
+/// Linux: the `!thread_group_leader(tsk)` part of de_thread() in fs/exec.c
+fn exchange_leader(tsk: &Arc<TaskStruct>) {
+    let mut tasklist = TASKLIST_LOCK.lock();
+    let Some(leader) = tasklist
+        .tasks
+        .iter()
+        .find(|t| t.pid() == tsk.tgid())
+        .cloned()
+    else {
+        return;
+    };
+    let (leader_pid, my_pid) = (leader.pid(), tsk.pid());
+    tsk.set_pid(leader_pid);
+    leader.set_pid(my_pid);
+    let leader_nr = leader.thread_pid.lock().take();
+    let my_nr = core::mem::replace(&mut *tsk.thread_pid.lock(), leader_nr);
+    *leader.thread_pid.lock() = my_nr;
+    tsk.exit_signal.store(
+        leader.exit_signal.load(Ordering::Relaxed),
+        Ordering::Relaxed,
+    );
+    let parent = leader.family.get(&tasklist).real_parent.clone();
+    if let Some(p) = parent.upgrade() {
+        for child in p.family.get_mut(&mut tasklist).children.iter_mut() {
+            if Arc::ptr_eq(child, &leader) {
+                *child = tsk.clone();
+            }
+        }
+    }
+    let family = tsk.family.get_mut(&mut tasklist);
+    family.real_parent = parent.clone();
+    family.parent = parent;
+    leader.exit_state.store(EXIT_DEAD, Ordering::Release);
+    drop(tasklist);
+    crate::exit::release_task(&leader);
 }
 
 /// Installs the new mm and throws away what must not survive exec:

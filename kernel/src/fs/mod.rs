@@ -6,6 +6,7 @@
 pub mod binfmt_elf;
 pub mod binfmt_script;
 pub mod exec;
+pub mod exec_args;
 pub mod fcntl;
 pub mod fdtable;
 pub mod file;

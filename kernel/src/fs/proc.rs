@@ -9,12 +9,12 @@
 use super::file::{FileOperations, Kstat, S_IFDIR, S_IFREG};
 use super::ramfs::{Inode, InodeKind, root};
 use crate::errno::Errno;
-use crate::fork::TASKLIST_LOCK;
 use crate::pid::{PidNr, find_task_by_vpid};
 use crate::sched::cputime::{KCPUSTAT, nsec_to_clock_t};
 use crate::sched::debug::task_state_to_char;
 use crate::sched::loadavg::{FIXED_1, FSHIFT, get_avenrun};
 use crate::task::TaskStruct;
+use crate::tasklist::TASKLIST_LOCK;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -123,7 +123,7 @@ fn vmstat() -> String {
     );
     let _ = writeln!(s, "cow_copy {}", crate::mm::memory::cow_copies());
     let _ = writeln!(s, "cow_reuse {}", crate::mm::memory::cow_reuses());
-    let _ = writeln!(s, "nr_forks {}", crate::fork::total_forks());
+    let _ = writeln!(s, "nr_forks {}", crate::tasklist::total_forks());
     s
 }
 
@@ -187,7 +187,7 @@ fn stat_file() -> String {
     }
     let _ = writeln!(s, "ctxt {}", crate::sched::core::nr_context_switches());
     let _ = writeln!(s, "btime {}", crate::time::BOOT_EPOCH_SECS);
-    let _ = writeln!(s, "processes {}", crate::fork::total_forks());
+    let _ = writeln!(s, "processes {}", crate::tasklist::total_forks());
     let _ = writeln!(s, "procs_running {}", count_tasks('R'));
     let _ = writeln!(s, "procs_blocked {}", count_tasks('D'));
     s
@@ -246,7 +246,7 @@ fn stat(task: &TaskStruct) -> String {
         nsec_to_clock_t(task.stime.load(Ordering::Relaxed)),
         nsec_to_clock_t(sig.cutime.load(Ordering::Relaxed)),
         nsec_to_clock_t(sig.cstime.load(Ordering::Relaxed)),
-        crate::fork::thread_group(task.tgid()).len().max(1),
+        crate::tasklist::thread_group(task.tgid()).len().max(1),
         nsec_to_clock_t(task.start_time),
         vsize,
     )

@@ -223,7 +223,7 @@ fn finish_ktest(failures: i32) -> ! {
 fn wait_for_children() {
     let me = current();
     let _ = me.signal().wait_chldexit.wait_event_interruptible(|| {
-        let tasklist = crate::fork::TASKLIST_LOCK.lock();
+        let tasklist = crate::tasklist::TASKLIST_LOCK.lock();
         !me.family.get(&tasklist).children.is_empty()
     });
 }
@@ -240,7 +240,7 @@ mod tests {
             kassert_eq!(init.comm().as_str(), "init");
             kassert_eq!(kthreadd.comm().as_str(), "kthreadd");
             kassert!(kthreadd.flags() & PF_KTHREAD != 0);
-            let tasklist = crate::fork::TASKLIST_LOCK.lock();
+            let tasklist = crate::tasklist::TASKLIST_LOCK.lock();
             for t in [&init, &kthreadd] {
                 kassert_eq!(t.family.get(&tasklist).real_parent.upgrade().map(|p| p.pid()), Some(0));
             }

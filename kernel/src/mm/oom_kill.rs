@@ -23,9 +23,9 @@ use super::PAGE_SIZE;
 use super::mm_types::{MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MmStruct};
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
-use crate::fork::TASKLIST_LOCK;
 use crate::signal::{KernelSiginfo, SI_KERNEL, SIGKILL, fatal_signal_pending, send_sig_info};
 use crate::task::{PF_EXITING, TaskStruct};
+use crate::tasklist::TASKLIST_LOCK;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -168,7 +168,7 @@ fn mark_oom_victim(p: &TaskStruct) {
 ///
 /// Linux: do_send_sig_info(SIGKILL, SEND_SIG_PRIV, p, PIDTYPE_TGID)
 fn kill_thread_group(tgid: crate::pid::PidNr) {
-    for t in crate::fork::thread_group(tgid) {
+    for t in crate::tasklist::thread_group(tgid) {
         let info = KernelSiginfo {
             code: SI_KERNEL,
             ..Default::default()

@@ -5,11 +5,11 @@
 //! in include/linux/sched.h, fs/proc/array.c
 
 use crate::arch::sync::SpinLockGuard;
-use crate::fork::{TASKLIST_LOCK, TaskList};
 use crate::task::{
     __TASK_STOPPED, __TASK_TRACED, EXIT_DEAD, EXIT_ZOMBIE, TASK_DEAD, TASK_INTERRUPTIBLE,
     TASK_PARKED, TASK_UNINTERRUPTIBLE, TaskStruct,
 };
+use crate::tasklist::{TASKLIST_LOCK, TaskList};
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;

@@ -1,0 +1,163 @@
+//! Tests of exit and wait: zombies, reaping, re-parenting of orphans.
+
+use super::*;
+use crate::errno::Errno;
+use crate::fork::{CloneFlags, kernel_thread};
+use crate::ktest::{Resources, wait_until};
+use crate::pid::PidNr;
+use crate::pid::find_task_by_vpid;
+use crate::sched::completion::Completion;
+use crate::task::ThreadFn;
+use crate::{kassert, kassert_eq, ktest};
+use alloc::string::String;
+
+fn spawn(name: &'static str, f: impl Fn() -> i32 + Send + Sync + 'static) -> Result<PidNr, String> {
+    let body: ThreadFn = Arc::new(f);
+    kernel_thread(body, name, CloneFlags::CLONE_FS | CloneFlags::CLONE_FILES)
+        .map_err(|e| alloc::format!("{e:?}"))
+}
+
+fn parent_pid(pid: PidNr) -> Option<PidNr> {
+    let task = find_task_by_vpid(pid)?;
+    let tasklist = TASKLIST_LOCK.lock();
+    task.family
+        .get(&tasklist)
+        .real_parent
+        .upgrade()
+        .map(|p| p.pid())
+}
+
+ktest! {
+    fn a_zombie_keeps_its_pid_and_exit_code_until_wait4_frees_it() {
+        let pid = spawn("ktest-zombie", || 42 << 8)?;
+        kassert!(wait_until(100, || find_task_by_vpid(pid).is_some_and(|t| t.exit_state() == EXIT_ZOMBIE)));
+        let zombie = find_task_by_vpid(pid).ok_or("the zombie is still listed")?;
+        kassert_eq!(zombie.exit_code.load(Ordering::Relaxed), 42 << 8);
+        kassert_eq!(crate::sched::debug::task_state_to_char(&zombie), 'Z');
+        drop(zombie);
+        kassert_eq!(kernel_wait4(pid, 0), Ok(WaitResult { pid, status: 42 << 8 }));
+        kassert!(find_task_by_vpid(pid).is_none(), "release_task unlisted it");
+        kassert_eq!(kernel_wait4(pid, 0), Err(Errno::ECHILD), "a second wait finds nothing");
+    }
+}
+
+ktest! {
+    fn wnohang_returns_zero_while_the_child_runs() {
+        let go = Arc::new(Completion::new());
+        let gate = go.clone();
+        let pid = spawn("ktest-busy", move || { gate.wait_for_completion(); 0 })?;
+        kassert_eq!(kernel_wait4(pid, WNOHANG), Ok(WaitResult { pid: 0, status: 0 }));
+        go.complete();
+        kassert_eq!(kernel_wait4(pid, 0).map(|r| r.pid), Ok(pid));
+    }
+}
+
+ktest! {
+    fn wait4_for_a_task_that_is_not_our_child_fails_with_echild() {
+        kassert_eq!(kernel_wait4(2, 0), Err(Errno::ECHILD));
+        kassert_eq!(kernel_wait4(-1, WNOHANG), Err(Errno::ECHILD));
+        kassert_eq!(kernel_wait4(-1, 0x100), Err(Errno::EINVAL));
+    }
+}
+
+ktest! {
+    fn ten_thousand_kernel_thread_create_exit_reap_cycles_return_every_resource() {
+        let pid = spawn("ktest-cycle", || 0)?;
+        kassert_eq!(kernel_wait4(pid, 0).map(|r| r.pid), Ok(pid));
+        let before = Resources::snapshot();
+        for i in 0..10_000 {
+            let pid = spawn("ktest-cycle", move || (i & 0xff) << 8)?;
+            kassert_eq!(kernel_wait4(pid, 0), Ok(WaitResult { pid, status: (i & 0xff) << 8 }));
+        }
+        kassert_eq!(Resources::snapshot(), before);
+    }
+}
+
+/// Starts a parent that creates `n` children and exits at once, leaving
+/// them orphans blocked on `release`. Returns the parent pid and the
+/// orphans' pids.
+fn make_orphans(n: usize, release: &Arc<Completion>) -> Result<(PidNr, Vec<PidNr>), String> {
+    let pids = Arc::new(crate::arch::sync::SpinLock::new(Vec::new()));
+    let (pids2, release2) = (pids.clone(), release.clone());
+    let parent = spawn("ktest-parent", move || {
+        for _ in 0..n {
+            let r = release2.clone();
+            let body: ThreadFn = Arc::new(move || {
+                r.wait_for_completion();
+                0
+            });
+            if let Ok(pid) = kernel_thread(
+                body,
+                "ktest-orphan",
+                CloneFlags::CLONE_FS | CloneFlags::CLONE_FILES,
+            ) {
+                pids2.lock().push(pid);
+            }
+        }
+        0
+    })?;
+    kernel_wait4(parent, 0).map_err(|e| alloc::format!("{e:?}"))?;
+    let pids = pids.lock().clone();
+    if pids.len() != n {
+        return Err(alloc::format!("made {} of {n} orphans", pids.len()));
+    }
+    Ok((parent, pids))
+}
+
+ktest! {
+    fn orphans_are_reparented_to_init_and_init_reaps_them() {
+        let release = Arc::new(Completion::new());
+        let (_, orphans) = make_orphans(3, &release)?;
+        for &pid in &orphans {
+            kassert_eq!(parent_pid(pid), Some(1), "orphan {pid} belongs to init");
+        }
+        release.complete_all();
+        kassert!(wait_until(200, || orphans.iter().all(|&p| find_task_by_vpid(p).is_none())), "init reaped them; no zombie is left");
+    }
+}
+
+ktest! {
+    fn orphans_go_to_the_nearest_child_subreaper() {
+        let me = current();
+        me.signal().is_child_subreaper.store(true, Ordering::Relaxed);
+        let release = Arc::new(Completion::new());
+        let made = make_orphans(2, &release);
+        me.signal().is_child_subreaper.store(false, Ordering::Relaxed);
+        let (_, orphans) = made?;
+        for &pid in &orphans {
+            kassert_eq!(parent_pid(pid), Some(me.pid()), "the subreaper adopted {pid}");
+        }
+        release.complete_all();
+        for &pid in &orphans {
+            kassert_eq!(kernel_wait4(pid, 0).map(|r| r.pid), Ok(pid));
+        }
+    }
+}
+
+ktest! {
+    fn orphans_go_to_a_live_thread_of_the_dead_parents_group_first() {
+        let release = Arc::new(Completion::new());
+        let pids = Arc::new(crate::arch::sync::SpinLock::new((0, 0)));
+        let (pids2, r2) = (pids.clone(), release.clone());
+        let leader = spawn("ktest-leader", move || {
+            let r = r2.clone();
+            let thread: ThreadFn = Arc::new(move || { r.wait_for_completion(); 0 });
+            let flags = CloneFlags::CLONE_THREAD | CloneFlags::CLONE_SIGHAND | CloneFlags::CLONE_FS | CloneFlags::CLONE_FILES;
+            let r = r2.clone();
+            let child: ThreadFn = Arc::new(move || { r.wait_for_completion(); 0 });
+            let t = kernel_thread(thread, "ktest-thread", flags).unwrap_or(-1);
+            let c = kernel_thread(child, "ktest-child", CloneFlags::CLONE_FS).unwrap_or(-1);
+            *pids2.lock() = (t, c);
+            0
+        })?;
+        kassert!(wait_until(200, || find_task_by_vpid(leader).is_some_and(|t| t.exit_state() == EXIT_ZOMBIE)));
+        let (thread, child) = *pids.lock();
+        kassert!(thread > 0 && child > 0);
+        kassert_eq!(find_task_by_vpid(thread).map(|t| t.tgid()), Some(leader), "CLONE_THREAD joins the group");
+        kassert_eq!(parent_pid(child), Some(thread), "the orphan went to its dead parent's sibling thread");
+        kassert_eq!(kernel_wait4(leader, WNOHANG), Ok(WaitResult { pid: 0, status: 0 }), "a zombie leader is not reaped while a thread lives");
+        release.complete_all();
+        kassert_eq!(kernel_wait4(leader, 0).map(|r| r.pid), Ok(leader), "reaped once the last thread is gone");
+        kassert!(wait_until(200, || find_task_by_vpid(child).is_none() && find_task_by_vpid(thread).is_none()));
+    }
+}

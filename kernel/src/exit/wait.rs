@@ -1,0 +1,249 @@
+//! Waiting for children: wait4 and waitid sleep until a child is a zombie,
+//! collect its status and release it.
+//!
+//! Linux: the do_wait() half of kernel/exit.c, in a file of its own here
+//! because exit.c's two halves (a task ending, a parent reaping) together
+//! pass the ~500-line limit of one file.
+
+use super::release_task;
+use crate::errno::Errno;
+use crate::pid::PidNr;
+use crate::signal::{KernelSiginfo, SIGCHLD, cld_code_and_status};
+use crate::task::{EXIT_DEAD, EXIT_ZOMBIE, TaskStruct, current};
+use crate::tasklist::{TASKLIST_LOCK, thread_group_empty};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::Ordering;
+
+/// Return at once if no child has exited (Linux: WNOHANG).
+pub const WNOHANG: u32 = 0x0000_0001;
+/// Also wait for stopped children (Linux: WUNTRACED).
+pub const WUNTRACED: u32 = 0x0000_0002;
+/// Also report children continued by SIGCONT (Linux: WCONTINUED).
+pub const WCONTINUED: u32 = 0x0000_0008;
+/// Only the calling thread's children, not its group's (Linux: __WNOTHREAD).
+pub const __WNOTHREAD: u32 = 0x2000_0000;
+/// Wait for children of any kind (Linux: __WALL).
+pub const __WALL: u32 = 0x4000_0000;
+/// Wait only for "clone" children, which report with a signal other than
+/// SIGCHLD (Linux: __WCLONE).
+pub const __WCLONE: u32 = 0x8000_0000;
+
+/// Linux: SYSCALL_DEFINE4(wait4) in kernel/exit.c
+pub fn sys_wait4(
+    upid: i32,
+    stat_addr: u64,
+    options: u32,
+    rusage: u64,
+) -> crate::syscall::SysResult {
+    if stat_addr != 0 && !crate::mm::uaccess::access_ok(stat_addr, 4) {
+        return Err(Errno::EFAULT);
+    }
+    let r = kernel_wait4(upid, options)?;
+    if r.pid != 0 && stat_addr != 0 {
+        crate::mm::uaccess::put_user(stat_addr, r.status)?;
+    }
+    if rusage != 0 {
+        crate::mm::uaccess::put_user(rusage, [0u64; 18])?;
+    }
+    Ok(r.pid as u64)
+}
+
+/// waitid: any child (Linux: P_ALL in include/uapi/linux/wait.h).
+const P_ALL: u32 = 0;
+/// waitid: the child with this pid (Linux: P_PID).
+const P_PID: u32 = 1;
+/// waitid: any child in this process group (Linux: P_PGID).
+const P_PGID: u32 = 2;
+/// waitid: the child this pidfd names (Linux: P_PIDFD).
+const P_PIDFD: u32 = 3;
+/// waitid: wait for children that exited (Linux: WEXITED).
+const WEXITED: u32 = 4;
+
+/// Linux: SYSCALL_DEFINE5(waitid) in kernel/exit.c (P_ALL and P_PID, WEXITED)
+pub fn sys_waitid(which: u32, upid: i32, infop: u64, options: u32) -> crate::syscall::SysResult {
+    let pid = match which {
+        P_ALL => -1,
+        P_PID if upid > 0 => upid,
+        P_PGID if upid >= 0 => -upid,
+        P_PIDFD => crate::fs::read_write::fdget(upid)?
+            .f_op
+            .pidfd()
+            .ok_or(Errno::EINVAL)?,
+        _ => return Err(Errno::EINVAL),
+    };
+    if options & WEXITED == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let r = kernel_wait4(pid, options & (WNOHANG | __WNOTHREAD | __WCLONE | __WALL))?;
+    if infop != 0 {
+        let info = if r.pid == 0 {
+            KernelSiginfo::default()
+        } else {
+            let (code, status) = cld_code_and_status(r.status);
+            KernelSiginfo {
+                signo: SIGCHLD,
+                code,
+                pid: r.pid,
+                status,
+                ..Default::default()
+            }
+        };
+        crate::mm::uaccess::put_user(infop, info.to_user())?;
+    }
+    Ok(0)
+}
+
+/// What wait4 reports: the child's pid and its status word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WaitResult {
+    /// Pid of the reaped child; 0 under WNOHANG when none had exited.
+    pub pid: PidNr,
+    /// The wait status: `(code << 8)` for exit(code), the signal number for
+    /// a kill (plus 0x80 for a core dump).
+    pub status: i32,
+}
+
+/// Which children a wait selects (Linux: `enum pid_type` + pid in wait_opts).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitWho {
+    /// Any child (pid -1).
+    Any,
+    /// The child with this pid (pid > 0).
+    Pid(PidNr),
+    /// Any child in this process group (pid 0: the caller's; pid < -1: -pid).
+    Pgid(PidNr),
+}
+
+/// Waits for a child to exit and reaps it.
+///
+/// Linux: kernel_wait4() in kernel/exit.c
+///
+/// # Errors
+/// `ECHILD` when no child matches, `EINTR` when a signal interrupts the wait,
+/// `EINVAL` for unknown option bits, `ESRCH` for INT_MIN.
+/// Differs: stops and continues are not modelled, so WUNTRACED and
+/// WCONTINUED are accepted but never report anything.
+pub fn kernel_wait4(upid: PidNr, options: u32) -> Result<WaitResult, Errno> {
+    if options & !(WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WALL | __WCLONE) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let who = match upid {
+        -1 => WaitWho::Any,
+        pid if pid > 0 => WaitWho::Pid(pid),
+        0 => WaitWho::Pgid(current().signal().pgrp.load(Ordering::Relaxed)),
+        // -INT_MIN is no process group.
+        pid => WaitWho::Pgid(pid.checked_neg().ok_or(Errno::ESRCH)?),
+    };
+    do_wait(who, options)
+}
+
+/// Sleeps on the caller's `wait_chldexit` until an eligible child is a
+/// zombie, then reaps it.
+///
+/// Linux: do_wait() / do_wait_thread() in kernel/exit.c
+fn do_wait(who: WaitWho, options: u32) -> Result<WaitResult, Errno> {
+    let me = current();
+    let wq = &me.signal().wait_chldexit;
+    let mut result = Err(Errno::ECHILD);
+    wq.wait_event_interruptible(|| {
+        result = wait_consider_children(&me, who, options);
+        !matches!(result, Ok(None))
+    })?;
+    result.map(|r| r.unwrap_or(WaitResult { pid: 0, status: 0 }))
+}
+
+/// One pass over the children: `Ok(Some)` reaped one, `Ok(None)` means keep
+/// waiting, `Err(ECHILD)` means there is nothing to wait for. Under WNOHANG
+/// "keep waiting" becomes `Ok(Some(pid 0))`.
+fn wait_consider_children(
+    me: &TaskStruct,
+    who: WaitWho,
+    options: u32,
+) -> Result<Option<WaitResult>, Errno> {
+    let tasklist = TASKLIST_LOCK.lock();
+    let own_only = options & __WNOTHREAD != 0;
+    let children: Vec<&Arc<TaskStruct>> = tasklist
+        .tasks
+        .iter()
+        .filter(|t| {
+            if own_only {
+                t.pid() == me.pid()
+            } else {
+                t.tgid() == me.tgid()
+            }
+        })
+        .flat_map(|t| t.family.get(&tasklist).children.iter())
+        .filter(|c| c.pid() == c.tgid())
+        .collect();
+    let eligible = |c: &Arc<TaskStruct>| eligible_child(c, who, options);
+    if !children.iter().any(|c| eligible(c)) {
+        return Err(Errno::ECHILD);
+    }
+    let zombie = children
+        .iter()
+        .filter(|c| eligible(c))
+        .find(|c| c.exit_state() == EXIT_ZOMBIE && thread_group_empty(c, &tasklist))
+        .map(|c| Arc::clone(c));
+    // Claimed under the lock, so two waiters never reap the same zombie.
+    if let Some(child) = &zombie {
+        child.exit_state.store(EXIT_DEAD, Ordering::Release);
+    }
+    drop(tasklist);
+    match zombie {
+        Some(child) => Ok(Some(wait_task_zombie(&child))),
+        None if options & WNOHANG != 0 => Ok(Some(WaitResult { pid: 0, status: 0 })),
+        None => Ok(None),
+    }
+}
+
+/// Whether the wait selects child `p`: by pid or group, and by kind. Without
+/// __WALL, __WCLONE waits only for clone children (those whose exit signal
+/// is not SIGCHLD) and its absence only for the others.
+///
+/// Linux: eligible_pid() / eligible_child() in kernel/exit.c
+fn eligible_child(p: &TaskStruct, who: WaitWho, options: u32) -> bool {
+    let pid_matches = match who {
+        WaitWho::Any => true,
+        WaitWho::Pid(pid) => p.pid() == pid,
+        WaitWho::Pgid(pgrp) => p.signal().pgrp.load(Ordering::Relaxed) == pgrp,
+    };
+    let clone_child = p.exit_signal.load(Ordering::Relaxed) != SIGCHLD;
+    pid_matches && (options & __WALL != 0 || clone_child == (options & __WCLONE != 0))
+}
+
+/// Collects the status of a zombie this waiter claimed, and releases it.
+///
+/// Linux: wait_task_zombie() in kernel/exit.c
+fn wait_task_zombie(p: &Arc<TaskStruct>) -> WaitResult {
+    let parent = crate::arch::percpu::with_current(|t| t.map_or(0, |t| t.pid()));
+    crate::trace::trace(crate::trace::TraceEvent::Wait {
+        parent,
+        pid: p.pid(),
+    });
+    let sig = p.signal();
+    let status = if sig.group_exit.load(Ordering::Acquire) {
+        sig.group_exit_code.load(Ordering::Acquire)
+    } else {
+        p.exit_code.load(Ordering::Relaxed)
+    };
+    let result = WaitResult {
+        pid: p.pid(),
+        status,
+    };
+    account_reaped_times(p);
+    release_task(p);
+    result
+}
+
+/// The reaper inherits the times of the child it collects, and those the
+/// child had collected (Linux: the cutime/cstime sums in wait_task_zombie()).
+/// Differs: the child's own thread's times, not the group's.
+fn account_reaped_times(p: &TaskStruct) {
+    let waiter = current();
+    let (child, me) = (p.signal(), waiter.signal());
+    let utime = p.utime.load(Ordering::Relaxed) + child.cutime.load(Ordering::Relaxed);
+    let stime = p.stime.load(Ordering::Relaxed) + child.cstime.load(Ordering::Relaxed);
+    me.cutime.fetch_add(utime, Ordering::Relaxed);
+    me.cstime.fetch_add(stime, Ordering::Relaxed);
+}

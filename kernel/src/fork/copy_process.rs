@@ -1,0 +1,397 @@
+//! copy_process and its steps, in the order it calls them: the child is
+//! built as a copy of the caller and published in the task list last.
+//!
+//! Linux: copy_process() and the copy_*() functions in kernel/fork.c
+
+use super::{CloneFlags, KernelCloneArgs};
+use crate::arch::kernel::process_64::copy_thread;
+use crate::arch::sync::SpinLockGuard;
+use crate::errno::Errno;
+use crate::fs::fdtable::{FilesStruct, dup_fd};
+use crate::fs::fs_struct::copy_fs_struct;
+use crate::mm::vmalloc::KernelStack;
+use crate::pid::alloc_pid;
+use crate::sched::core::sched_fork;
+use crate::signal::{SighandStruct, SignalStruct};
+use crate::task::{
+    Comm, PF_FORKNOEXEC, PF_IDLE, PF_KTHREAD, PF_SUPERPRIV, TaskStruct, current,
+    set_task_stack_end_magic,
+};
+use crate::tasklist::{TASKLIST_LOCK, TaskList};
+use alloc::sync::{Arc, Weak};
+use core::sync::atomic::Ordering;
+
+/// Builds a new task as a copy of the current one, sharing what `args.flags`
+/// asks for, and links it into the process tree. The child is TASK_NEW: it
+/// does not run until wake_up_new_task.
+///
+/// Unwinding: each step that can fail returns early with `?`. Everything
+/// built so far lives in the child `Arc` (or in locals), which nobody else
+/// can see until `attach_pid_and_link`, so dropping it undoes every step in
+/// reverse order: the work Linux's `bad_fork_*` labels do by hand. Each `?`
+/// is commented `// Linux: goto <label>` with the label Linux jumps to when
+/// that step fails, the one that undoes the steps before it (so copy_fs's
+/// is bad_fork_cleanup_files).
+///
+/// Linux: copy_process() in kernel/fork.c
+/// Differs: no RLIMIT_NPROC check, since every task runs as root
+/// (INIT_USER), whom Linux exempts from it.
+///
+/// # Errors
+/// `EINVAL` for invalid flag combinations, `EAGAIN` past threads-max or
+/// pid_max, `ENOMEM` when an allocation fails, `ERESTARTNOINTR` when a
+/// signal is pending for the caller as the child would be published.
+pub fn copy_process(args: &KernelCloneArgs) -> Result<Arc<TaskStruct>, Errno> {
+    let clone_flags = args.flags;
+    check_clone_flags(clone_flags)?;
+    let parent = current();
+    let p = dup_task_struct(&parent, args)?; // Linux: goto fork_out
+    check_max_threads()?; // Linux: goto bad_fork_cleanup_count
+    // Linux: the child inherits no pending signals, statistics or privileges.
+    p.pending.clear();
+    let flags = parent.flags() & !(PF_SUPERPRIV | PF_IDLE) | PF_FORKNOEXEC;
+    p.flags.store(
+        if args.kthread {
+            flags | PF_KTHREAD
+        } else {
+            flags & !PF_KTHREAD
+        },
+        Ordering::Relaxed,
+    );
+    sched_fork(&p);
+    copy_files(clone_flags, &parent, &p)?; // Linux: goto bad_fork_cleanup_semundo
+    copy_fs(clone_flags, &parent, &p)?; // Linux: goto bad_fork_cleanup_files
+    copy_sighand(clone_flags, &parent, &p)?; // Linux: goto bad_fork_cleanup_fs
+    copy_signal(clone_flags, &parent, &p)?; // Linux: goto bad_fork_cleanup_sighand
+    copy_mm(clone_flags, &parent, &p)?; // Linux: goto bad_fork_cleanup_signal
+    let childregs = child_regs(args);
+    copy_thread(
+        &p.thread,
+        p.stack.as_ref().expect("a new stack").top(),
+        args.fn_.is_some(),
+        &childregs,
+        &parent.thread,
+    );
+    if clone_flags.contains(CloneFlags::CLONE_SETTLS) {
+        p.thread.fsbase.store(args.tls, Ordering::Relaxed);
+    }
+    if clone_flags.contains(CloneFlags::CLONE_CHILD_SETTID) {
+        p.set_child_tid.store(args.child_tid, Ordering::Relaxed);
+    }
+    if clone_flags.contains(CloneFlags::CLONE_CHILD_CLEARTID) {
+        p.clear_child_tid.store(args.child_tid, Ordering::Relaxed);
+    }
+    let pid = alloc_pid()?; // Linux: goto bad_fork_cleanup_thread
+    p.set_pid(pid.nr());
+    *p.thread_pid.lock() = Some(pid);
+    let tgid = if clone_flags.contains(CloneFlags::CLONE_THREAD) {
+        parent.tgid()
+    } else {
+        p.pid()
+    };
+    p.tgid.store(tgid, Ordering::Relaxed);
+    let (real_parent, exit_signal) = choose_parent(&parent, clone_flags, args.exit_signal);
+    p.exit_signal.store(exit_signal, Ordering::Relaxed);
+    // Linux takes tasklist_lock here, which cannot fail; making room can.
+    let tasklist = lock_tasklist_with_room(&real_parent)?;
+    fork_signal_check(&parent)?; // Linux: goto bad_fork_cancel_cgroup
+    Ok(attach_pid_and_link(tasklist, p, real_parent))
+}
+
+/// Refuses to publish the child while a signal is pending for the parent,
+/// checked under the tasklist lock. A kill of the parent's group either
+/// walked the task list before (the signal is pending now) or walks it
+/// after (and finds the child), so a fork cannot outrun a group kill. The
+/// error is ERESTARTNOINTR: the caller handles the signal and, unless it
+/// dies, makes the same system call again.
+///
+/// Linux: the signal_pending(current) check of copy_process() in kernel/fork.c
+/// Differs: that is Linux's rule before 4.20; newer Linux restarts only for
+/// signals pending when the fork starts, fails with EINTR for a fatal one
+/// at this point, and hands group signals that arrive during the fork to
+/// the child as well (signal->multiprocess).
+fn fork_signal_check(parent: &TaskStruct) -> Result<(), Errno> {
+    if crate::signal::signal_pending(parent) {
+        return Err(Errno::ERESTARTNOINTR);
+    }
+    Ok(())
+}
+
+/// Fails with EAGAIN once threads-max tasks exist.
+///
+/// Linux: the `data_race(nr_threads >= max_threads)` check in copy_process()
+fn check_max_threads() -> Result<(), Errno> {
+    let tasklist = TASKLIST_LOCK.lock();
+    if tasklist.nr_threads >= tasklist.max_threads {
+        return Err(Errno::EAGAIN);
+    }
+    Ok(())
+}
+
+/// The registers the child returns to user space with: the parent's, with
+/// fork's return value 0 and the new stack if one was given. Tasks that
+/// start in a kernel function (kernel threads, init) start with none.
+fn child_regs(args: &KernelCloneArgs) -> crate::arch::entry::calling::PtRegs {
+    match &args.regs {
+        Some(regs) if args.fn_.is_none() => {
+            let mut child = *regs;
+            child.rax = 0;
+            if args.stack != 0 {
+                child.rsp = args.stack;
+            }
+            child
+        }
+        _ => Default::default(),
+    }
+}
+
+/// Rejects flag combinations that make no sense, with Linux's errno.
+///
+/// Linux: the checks at the top of copy_process() in kernel/fork.c
+fn check_clone_flags(flags: CloneFlags) -> Result<(), Errno> {
+    use CloneFlags as F;
+    // A new mount namespace cannot share the fs_struct it would change.
+    if flags.contains(F::CLONE_NEWNS | F::CLONE_FS) {
+        return Err(Errno::EINVAL);
+    }
+    // Nor can a new user namespace.
+    if flags.contains(F::CLONE_NEWUSER | F::CLONE_FS) {
+        return Err(Errno::EINVAL);
+    }
+    // Threads must share signal handlers, since signals go to the group.
+    if flags.contains(F::CLONE_THREAD) && !flags.contains(F::CLONE_SIGHAND) {
+        return Err(Errno::EINVAL);
+    }
+    // Shared handlers point into one address space.
+    if flags.contains(F::CLONE_SIGHAND) && !flags.contains(F::CLONE_VM) {
+        return Err(Errno::EINVAL);
+    }
+    // Init's siblings would have no parent to reap them.
+    if flags.contains(F::CLONE_PARENT) && current().signal().unkillable.load(Ordering::Relaxed) {
+        return Err(Errno::EINVAL);
+    }
+    // A thread cannot also be a vfork child or a new pid namespace member.
+    if flags.contains(F::CLONE_THREAD) && flags.intersects(F::CLONE_NEWUSER | F::CLONE_NEWPID) {
+        return Err(Errno::EINVAL);
+    }
+    // Namespaces are not modelled: fail as a kernel built without them.
+    let namespaces = F::CLONE_NEWNS
+        | F::CLONE_NEWCGROUP
+        | F::CLONE_NEWUTS
+        | F::CLONE_NEWIPC
+        | F::CLONE_NEWUSER
+        | F::CLONE_NEWPID
+        | F::CLONE_NEWNET;
+    if flags.intersects(namespaces) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(())
+}
+
+/// Allocates the child's task_struct and kernel stack as a copy of `orig`.
+///
+/// Linux: dup_task_struct() in kernel/fork.c
+///
+/// # Errors
+/// `ENOMEM` when the task or its stack cannot be allocated.
+fn dup_task_struct(orig: &TaskStruct, args: &KernelCloneArgs) -> Result<Arc<TaskStruct>, Errno> {
+    let stack = KernelStack::alloc()?;
+    let comm = args.name.map_or_else(|| orig.comm(), Comm::new);
+    let tsk = TaskStruct::new(comm, orig.state(), orig.flags(), Some(stack));
+    tsk.blocked
+        .store(orig.blocked.load(Ordering::Relaxed), Ordering::Relaxed);
+    *tsk.thread_fn.lock() = args.fn_.clone();
+    let tsk = Arc::try_new(tsk).map_err(|_| Errno::ENOMEM)?;
+    set_task_stack_end_magic(&tsk);
+    Ok(tsk)
+}
+
+/// Shares the parent's file table under CLONE_FILES, copies it otherwise.
+///
+/// Linux: copy_files() in kernel/fork.c
+fn copy_files(flags: CloneFlags, parent: &TaskStruct, p: &TaskStruct) -> Result<(), Errno> {
+    let Some(oldf) = parent.files.lock().clone() else {
+        return Ok(());
+    };
+    let newf: Arc<FilesStruct> = if flags.contains(CloneFlags::CLONE_FILES) {
+        oldf
+    } else {
+        dup_fd(&oldf)?
+    };
+    *p.files.lock() = Some(newf);
+    Ok(())
+}
+
+/// Shares cwd and umask under CLONE_FS, copies them otherwise.
+///
+/// Linux: copy_fs() in kernel/fork.c
+fn copy_fs(flags: CloneFlags, parent: &TaskStruct, p: &TaskStruct) -> Result<(), Errno> {
+    let Some(fs) = parent.fs.lock().clone() else {
+        return Ok(());
+    };
+    let newfs = if flags.contains(CloneFlags::CLONE_FS) {
+        fs
+    } else {
+        copy_fs_struct(&fs)?
+    };
+    *p.fs.lock() = Some(newfs);
+    Ok(())
+}
+
+/// Shares signal handlers under CLONE_SIGHAND, copies them otherwise.
+///
+/// Linux: copy_sighand() in kernel/fork.c
+fn copy_sighand(flags: CloneFlags, parent: &TaskStruct, p: &TaskStruct) -> Result<(), Errno> {
+    let Some(oldsig) = parent.sighand.lock().clone() else {
+        return Ok(());
+    };
+    let newsig = if flags.contains(CloneFlags::CLONE_SIGHAND) {
+        oldsig
+    } else {
+        let sig = Arc::try_new(SighandStruct::new()).map_err(|_| Errno::ENOMEM)?;
+        *sig.action.lock() = *oldsig.action.lock();
+        sig
+    };
+    *p.sighand.lock() = Some(newsig);
+    Ok(())
+}
+
+/// Shares the address space under CLONE_VM, copies it (copy-on-write)
+/// otherwise. Kernel threads have none.
+///
+/// Linux: copy_mm() in kernel/fork.c
+fn copy_mm(flags: CloneFlags, parent: &TaskStruct, p: &TaskStruct) -> Result<(), Errno> {
+    let Some(oldmm) = parent.mm.lock().clone() else {
+        return Ok(());
+    };
+    let mm = if flags.contains(CloneFlags::CLONE_VM) {
+        oldmm
+    } else {
+        crate::mm::mmap::dup_mm(&oldmm)?
+    };
+    *p.mm.lock() = Some(mm);
+    Ok(())
+}
+
+/// Shares the process-wide signal state with a new thread, or gives a new
+/// process its own, inheriting limits and the subreaper search flag.
+///
+/// Linux: copy_signal() in kernel/fork.c
+fn copy_signal(flags: CloneFlags, parent: &TaskStruct, p: &TaskStruct) -> Result<(), Errno> {
+    let old = parent.signal();
+    let sig = if flags.contains(CloneFlags::CLONE_THREAD) {
+        old.clone()
+    } else {
+        let sig = Arc::try_new(SignalStruct::default()).map_err(|_| Errno::ENOMEM)?;
+        *sig.rlim.lock() = *old.rlim.lock();
+        let inherited = old.has_child_subreaper.load(Ordering::Relaxed)
+            || old.is_child_subreaper.load(Ordering::Relaxed);
+        sig.has_child_subreaper.store(inherited, Ordering::Relaxed);
+        sig.pgrp
+            .store(old.pgrp.load(Ordering::Relaxed), Ordering::Relaxed);
+        sig.session
+            .store(old.session.load(Ordering::Relaxed), Ordering::Relaxed);
+        sig.oom_score_adj
+            .store(old.oom_score_adj.load(Ordering::Relaxed), Ordering::Relaxed);
+        sig
+    };
+    p.signal.call_once(|| sig);
+    Ok(())
+}
+
+/// The task that will be the child's parent and the signal it will get
+/// when the child exits: the caller and the requested signal; or, under
+/// CLONE_PARENT/CLONE_THREAD, the caller's own parent, which hears of a
+/// thread never (-1) and of a sibling process as of the caller's group
+/// leader, so a caller cannot make its parent receive a signal of its
+/// choosing.
+///
+/// Linux: the `clone_flags & (CLONE_PARENT|CLONE_THREAD)` block of copy_process()
+fn choose_parent(
+    parent: &Arc<TaskStruct>,
+    flags: CloneFlags,
+    exit_signal: i32,
+) -> (Arc<TaskStruct>, i32) {
+    if !flags.intersects(CloneFlags::CLONE_PARENT | CloneFlags::CLONE_THREAD) {
+        return (parent.clone(), exit_signal);
+    }
+    let tasklist = TASKLIST_LOCK.lock();
+    let family = parent.family.get(&tasklist);
+    let real_parent = family
+        .real_parent
+        .upgrade()
+        .unwrap_or_else(|| parent.clone());
+    let exit_signal = if flags.contains(CloneFlags::CLONE_THREAD) {
+        -1
+    } else {
+        family
+            .group_leader
+            .upgrade()
+            .unwrap_or_else(|| parent.clone())
+            .exit_signal
+            .load(Ordering::Relaxed)
+    };
+    (real_parent, exit_signal)
+}
+
+/// Takes the tasklist lock and makes room in the lists the child joins, so
+/// that linking it cannot fail. The guard is handed to attach_pid_and_link.
+///
+/// Differs: Linux's lists are intrusive and need no allocation at this point.
+fn lock_tasklist_with_room(
+    real_parent: &TaskStruct,
+) -> Result<SpinLockGuard<'static, TaskList>, Errno> {
+    let mut tasklist = TASKLIST_LOCK.lock();
+    tasklist.tasks.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+    real_parent
+        .family
+        .get_mut(&mut tasklist)
+        .children
+        .try_reserve(1)
+        .map_err(|_| Errno::ENOMEM)?;
+    Ok(tasklist)
+}
+
+/// Publishes the child: parent links, the children list and the task list.
+/// Nothing can fail from here on, which is why this returns no `Result`.
+///
+/// Linux: the tail of copy_process() under tasklist_lock (attach_pid(),
+/// list_add_tail(&p->sibling, ...), list_add_tail_rcu(&p->tasks, ...))
+fn attach_pid_and_link(
+    mut tasklist: SpinLockGuard<'static, TaskList>,
+    p: Arc<TaskStruct>,
+    real_parent: Arc<TaskStruct>,
+) -> Arc<TaskStruct> {
+    {
+        let family = p.family.get_mut(&mut tasklist);
+        family.real_parent = Arc::downgrade(&real_parent);
+        family.parent = Arc::downgrade(&real_parent);
+        family.group_leader = Weak::new();
+    }
+    if p.tgid() != p.pid() {
+        let leader = tasklist
+            .tasks
+            .iter()
+            .find(|t| t.pid() == p.tgid())
+            .map(Arc::downgrade);
+        p.family.get_mut(&mut tasklist).group_leader = leader.unwrap_or_default();
+    }
+    // Only processes are children; a thread hangs off its group (Linux
+    // links only a thread_group_leader() into the parent's children).
+    if p.pid() == p.tgid() {
+        real_parent
+            .family
+            .get_mut(&mut tasklist)
+            .children
+            .push(p.clone());
+    }
+    crate::trace::trace(crate::trace::TraceEvent::Fork {
+        parent: real_parent.pid(),
+        child: p.pid(),
+        child_comm: p.comm(),
+    });
+    tasklist.tasks.push(p.clone());
+    tasklist.nr_threads += 1;
+    tasklist.total_forks += 1;
+    p
+}

@@ -1,0 +1,213 @@
+//! Creating tasks: every fork, vfork, clone and kernel thread goes through
+//! `kernel_clone` -> `copy_process` -> `wake_up_new_task`.
+//!
+//! This file holds the entry points (the system calls, kernel_thread,
+//! user_mode_thread) and kernel_clone; `clone_args.rs` the flags and clone3's
+//! argument checks, `copy_process.rs` copy_process and its steps.
+//!
+//! Linux: kernel/fork.c
+//! Not modelled: cgroups, namespaces, ptrace, seccomp, io_uring, audit,
+//! perf, NUMA placement, credentials (every task is root).
+
+mod clone_args;
+mod copy_process;
+mod tests;
+
+pub use clone_args::{CloneFlags, KernelCloneArgs};
+pub use copy_process::copy_process;
+
+use crate::errno::Errno;
+use crate::mm::vmalloc::{MAX_STACKS, THREAD_SIZE};
+use crate::pid::PidNr;
+use crate::resource::{RLIMIT_NPROC, RLIMIT_SIGPENDING, Rlimit};
+use crate::sched::core::wake_up_new_task;
+use crate::task::{ThreadFn, current};
+use crate::tasklist::TASKLIST_LOCK;
+use alloc::sync::Arc;
+use core::sync::atomic::Ordering;
+
+/// Sizes threads-max so that kernel stacks use at most 1/8 of memory, and
+/// lets init's processes have half as many processes and pending signals.
+///
+/// Linux: fork_init() / set_max_threads() in kernel/fork.c
+pub fn fork_init() {
+    let pages = crate::mm::page_alloc::totalram_pages();
+    let threads = (pages / (8 * THREAD_SIZE / crate::mm::PAGE_SIZE)).clamp(20, MAX_STACKS);
+    TASKLIST_LOCK.lock().max_threads = threads;
+    log::info!("fork: max_threads = {threads}");
+    let half = Rlimit {
+        rlim_cur: threads as u64 / 2,
+        rlim_max: threads as u64 / 2,
+    };
+    let init_task = crate::init::init_task::init_task_init();
+    let mut rlim = init_task.signal().rlim.lock();
+    rlim.0[RLIMIT_NPROC] = half;
+    rlim.0[RLIMIT_SIGPENDING] = half;
+}
+
+/// Creates a kernel thread running `f`; returns its pid.
+///
+/// Linux: kernel_thread() in kernel/fork.c
+///
+/// # Errors
+/// As `kernel_clone`.
+pub fn kernel_thread(f: ThreadFn, name: &'static str, flags: CloneFlags) -> Result<PidNr, Errno> {
+    let args = KernelCloneArgs {
+        flags: flags | CloneFlags::CLONE_VM | CloneFlags::CLONE_UNTRACED,
+        exit_signal: crate::signal::SIGCHLD,
+        name: Some(name),
+        fn_: Some(f),
+        kthread: true,
+        ..Default::default()
+    };
+    kernel_clone(&args)
+}
+
+/// Creates a task that starts in the kernel running `f` and becomes a user
+/// process by exec: init. Unlike a kernel thread it is not PF_KTHREAD, so
+/// `ps` never shows it in brackets.
+///
+/// Linux: user_mode_thread() in kernel/fork.c
+///
+/// # Errors
+/// As `kernel_clone`.
+pub fn user_mode_thread(f: ThreadFn, flags: CloneFlags) -> Result<PidNr, Errno> {
+    let args = KernelCloneArgs {
+        flags: flags | CloneFlags::CLONE_VM | CloneFlags::CLONE_UNTRACED,
+        exit_signal: crate::signal::SIGCHLD,
+        fn_: Some(f),
+        ..Default::default()
+    };
+    kernel_clone(&args)
+}
+
+/// Linux: SYSCALL_DEFINE0(fork) in kernel/fork.c
+pub fn sys_fork(regs: &crate::arch::entry::calling::PtRegs) -> crate::syscall::SysResult {
+    let args = KernelCloneArgs {
+        exit_signal: crate::signal::SIGCHLD,
+        regs: Some(*regs),
+        ..Default::default()
+    };
+    kernel_clone(&args).map(|pid| pid as u64)
+}
+
+/// Linux: SYSCALL_DEFINE0(vfork) in kernel/fork.c
+pub fn sys_vfork(regs: &crate::arch::entry::calling::PtRegs) -> crate::syscall::SysResult {
+    let args = KernelCloneArgs {
+        flags: CloneFlags::CLONE_VFORK | CloneFlags::CLONE_VM,
+        exit_signal: crate::signal::SIGCHLD,
+        regs: Some(*regs),
+        ..Default::default()
+    };
+    kernel_clone(&args).map(|pid| pid as u64)
+}
+
+/// Linux: SYSCALL_DEFINE5(clone) in kernel/fork.c (x86_64 argument order:
+/// flags, newsp, parent_tidptr, child_tidptr, tls)
+pub fn sys_clone(
+    flags: u64,
+    newsp: u64,
+    parent_tid: u64,
+    child_tid: u64,
+    tls: u64,
+    regs: &crate::arch::entry::calling::PtRegs,
+) -> crate::syscall::SysResult {
+    let clone_flags = CloneFlags::from_bits_truncate(flags);
+    // clone(2) returns the pidfd through parent_tid, so it cannot also store
+    // the tid there.
+    if clone_flags.contains(CloneFlags::CLONE_PIDFD | CloneFlags::CLONE_PARENT_SETTID) {
+        return Err(Errno::EINVAL);
+    }
+    let args = KernelCloneArgs {
+        pidfd: if clone_flags.contains(CloneFlags::CLONE_PIDFD) {
+            parent_tid
+        } else {
+            0
+        },
+        flags: CloneFlags::from_bits_truncate(flags & !clone_args::CSIGNAL),
+        exit_signal: (flags & clone_args::CSIGNAL) as i32,
+        stack: newsp,
+        tls,
+        parent_tid,
+        child_tid,
+        regs: Some(*regs),
+        ..Default::default()
+    };
+    kernel_clone(&args).map(|pid| pid as u64)
+}
+
+/// Linux: SYSCALL_DEFINE2(clone3) in kernel/fork.c
+pub fn sys_clone3(
+    uargs: u64,
+    size: u64,
+    regs: &crate::arch::entry::calling::PtRegs,
+) -> crate::syscall::SysResult {
+    let mut args = clone_args::copy_clone_args_from_user(uargs, size)?;
+    if !clone_args::clone3_args_valid(&mut args) {
+        return Err(Errno::EINVAL);
+    }
+    args.regs = Some(*regs);
+    kernel_clone(&args).map(|pid| pid as u64)
+}
+
+/// The one entry to task creation: copy the caller, then let the copy run.
+/// A copy that ran out of pages is undone and made again once the OOM
+/// killer has made room.
+///
+/// Linux: kernel_clone() in kernel/fork.c
+///
+/// # Errors
+/// Whatever `copy_process` returns; `ENOMEM` only when the caller is being
+/// killed or no process can be killed for memory.
+pub fn kernel_clone(args: &KernelCloneArgs) -> Result<PidNr, Errno> {
+    let p = crate::mm::oom_kill::retry_after_oom(|| copy_process(args))?;
+    let nr = p.pid();
+    if args.flags.contains(CloneFlags::CLONE_PARENT_SETTID) {
+        let _ = crate::mm::uaccess::put_user(args.parent_tid, nr);
+    }
+    if args.flags.contains(CloneFlags::CLONE_PIDFD) {
+        // Differs: Linux makes the pidfd inside copy_process; here a child
+        // that never ran is released again if the fd table is full.
+        match crate::pidfd::pidfd_create(p.clone()) {
+            Ok(fd) => {
+                let _ = crate::mm::uaccess::put_user(args.pidfd, fd);
+            }
+            Err(e) => {
+                crate::exit::release_task(&p);
+                return Err(e);
+            }
+        }
+    }
+    let vfork = args.flags.contains(CloneFlags::CLONE_VFORK).then(|| {
+        let done = Arc::new(crate::sched::completion::Completion::new());
+        *p.vfork_done.lock() = Some(done.clone());
+        done
+    });
+    wake_up_new_task(p);
+    if let Some(done) = vfork {
+        wait_for_vfork_done(&done);
+    }
+    Ok(nr)
+}
+
+/// The vfork parent sleeps until the child releases the borrowed mm by
+/// exec or exit, or until it is killed itself.
+///
+/// Linux: wait_for_vfork_done() in kernel/fork.c
+/// Differs: the child keeps its reference to the completion and completes
+/// it unheard, instead of Linux clearing child->vfork_done.
+fn wait_for_vfork_done(done: &crate::sched::completion::Completion) {
+    let _killed = done.wait_for_completion_killable();
+}
+
+/// Stores the new task's tid where CLONE_CHILD_SETTID asked, from inside
+/// the child so that it lands in the child's own address space.
+///
+/// Linux: the set_child_tid part of schedule_tail() in kernel/sched/core.c
+pub fn schedule_tail_set_child_tid() {
+    let me = current();
+    let addr = me.set_child_tid.swap(0, Ordering::Relaxed);
+    if addr != 0 {
+        let _ = crate::mm::uaccess::put_user(addr, me.pid());
+    }
+}

@@ -1,0 +1,312 @@
+//! Signals: the numbers and dispositions, the per-process and per-thread
+//! state, and what asks whether a signal is pending. `send.rs` queues
+//! signals (kill, SIGCHLD at exit), `deliver.rs` acts on them on the way back
+//! to user space, `syscalls.rs` holds the system calls.
+//!
+//! Linux: kernel/signal.c, include/linux/sched/signal.h, include/linux/signal.h
+//! Not modelled: real-time signal queues (one siginfo per signal number),
+//! job control (stop signals are ignored), alternate signal stacks.
+
+mod deliver;
+mod send;
+mod syscalls;
+mod tests;
+
+pub use deliver::arch_do_signal_or_restart;
+pub use send::{
+    __wake_up_parent, do_notify_parent, force_sig, force_sig_fault, force_sigsegv, group_send_sig,
+    kill_pgrp, send_sig, send_sig_info,
+};
+pub use syscalls::{
+    allow_signal, ignore_signals, sys_kill, sys_pause, sys_rt_sigaction, sys_rt_sigprocmask,
+    sys_rt_sigsuspend, sys_tgkill, sys_tkill,
+};
+
+use crate::arch::sync::SpinLock;
+use crate::sched::wait::WaitQueueHead;
+use crate::task::{TASK_INTERRUPTIBLE, TaskStruct};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// Number of signals (Linux: _NSIG).
+pub const _NSIG: usize = 64;
+/// Hang up.
+pub const SIGHUP: i32 = 1;
+/// Interrupt from the keyboard.
+pub const SIGINT: i32 = 2;
+/// Quit from the keyboard.
+pub const SIGQUIT: i32 = 3;
+/// Illegal instruction.
+pub const SIGILL: i32 = 4;
+/// Trace or breakpoint trap.
+pub const SIGTRAP: i32 = 5;
+/// Abort.
+pub const SIGABRT: i32 = 6;
+/// Bus error.
+pub const SIGBUS: i32 = 7;
+/// Arithmetic error.
+pub const SIGFPE: i32 = 8;
+/// Kill; cannot be caught or ignored by user space.
+pub const SIGKILL: i32 = 9;
+/// User-defined signal 1.
+pub const SIGUSR1: i32 = 10;
+/// Invalid memory reference.
+pub const SIGSEGV: i32 = 11;
+/// User-defined signal 2.
+pub const SIGUSR2: i32 = 12;
+/// Write to a pipe with no reader.
+pub const SIGPIPE: i32 = 13;
+/// Timer signal.
+pub const SIGALRM: i32 = 14;
+/// Termination request.
+pub const SIGTERM: i32 = 15;
+/// Child stopped or terminated.
+pub const SIGCHLD: i32 = 17;
+/// Continue if stopped.
+pub const SIGCONT: i32 = 18;
+/// Stop; cannot be caught.
+pub const SIGSTOP: i32 = 19;
+/// Stop from the terminal.
+pub const SIGTSTP: i32 = 20;
+/// Urgent condition on a socket.
+pub const SIGURG: i32 = 23;
+/// Window size change.
+pub const SIGWINCH: i32 = 28;
+
+/// Default action (Linux: SIG_DFL).
+pub const SIG_DFL: u64 = 0;
+/// Ignore the signal (Linux: SIG_IGN).
+pub const SIG_IGN: u64 = 1;
+/// Marks a signal a kernel thread has chosen to receive (Linux: SIG_KTHREAD).
+pub const SIG_KTHREAD: u64 = 2;
+/// Do not turn exited children into zombies (Linux: SA_NOCLDWAIT).
+pub const SA_NOCLDWAIT: u64 = 2;
+
+/// One signal's disposition (Linux: `struct k_sigaction`).
+#[derive(Clone, Copy, Default)]
+pub struct KSigaction {
+    /// SIG_DFL, SIG_IGN, or a user handler address.
+    pub handler: u64,
+    /// SA_* flags.
+    pub flags: u64,
+    /// Signals blocked while the handler runs.
+    pub mask: u64,
+    /// Where the handler returns: user code calling rt_sigreturn.
+    pub restorer: u64,
+}
+
+/// The signal handler table, shared under CLONE_SIGHAND.
+///
+/// Linux: struct sighand_struct in include/linux/sched/signal.h
+pub struct SighandStruct {
+    /// Disposition of each signal, indexed by signal number - 1.
+    pub action: SpinLock<[KSigaction; _NSIG]>,
+}
+
+impl SighandStruct {
+    /// A table with every signal at its default action.
+    pub const fn new() -> Self {
+        SighandStruct {
+            action: SpinLock::new(
+                [KSigaction {
+                    handler: SIG_DFL,
+                    flags: 0,
+                    mask: 0,
+                    restorer: 0,
+                }; _NSIG],
+            ),
+        }
+    }
+
+    /// The disposition of `sig`.
+    pub fn get(&self, sig: i32) -> KSigaction {
+        self.action.lock()[sig as usize - 1]
+    }
+}
+
+impl Default for SighandStruct {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Per-process state shared by all threads of a group.
+///
+/// Linux: struct signal_struct in include/linux/sched/signal.h
+#[derive(Default)]
+pub struct SignalStruct {
+    /// Where wait4 sleeps until a child changes state (Linux: wait_chldexit).
+    pub wait_chldexit: WaitQueueHead,
+    /// Orphaned descendants are re-parented here (PR_SET_CHILD_SUBREAPER).
+    pub is_child_subreaper: AtomicBool,
+    /// Some ancestor is a subreaper, so find_new_reaper must look for it.
+    pub has_child_subreaper: AtomicBool,
+    /// This is init: fatal signals it does not handle are dropped
+    /// (Linux: SIGNAL_UNKILLABLE in signal->flags).
+    pub unkillable: AtomicBool,
+    /// Resource limits (Linux: rlim).
+    pub rlim: SpinLock<crate::resource::Rlimits>,
+    /// exit_group() is under way (Linux: SIGNAL_GROUP_EXIT).
+    pub group_exit: AtomicBool,
+    /// The status every thread exits with during a group exit.
+    pub group_exit_code: core::sync::atomic::AtomicI32,
+    /// A thread is exec'ing and killing the others (Linux: group_exec_task):
+    /// they die alone, without starting a group exit.
+    pub group_exec: AtomicBool,
+    /// Process group id (Linux: the PIDTYPE_PGID pid of the signal struct).
+    pub pgrp: core::sync::atomic::AtomicI32,
+    /// Session id (Linux: PIDTYPE_SID).
+    pub session: core::sync::atomic::AtomicI32,
+    /// User time of reaped children and their reaped descendants, in ns
+    /// (Linux: cutime).
+    pub cutime: AtomicU64,
+    /// System time of the same (Linux: cstime).
+    pub cstime: AtomicU64,
+    /// Added to the OOM badness, -1000..=1000; -1000 exempts the process
+    /// (Linux: oom_score_adj). Inherited by fork, kept by exec.
+    pub oom_score_adj: core::sync::atomic::AtomicI16,
+    /// When the OOM killer chose this process, in ns since boot; 0 if it
+    /// never did. Differs: Linux keeps the victim's mm (oom_mm); we keep
+    /// the time, so the killer stops waiting for a victim that cannot exit.
+    pub oom_victim_since: AtomicU64,
+}
+
+/// Sent by kill() or another task (Linux: SI_USER).
+pub const SI_USER: i32 = 0;
+/// Sent by the kernel, e.g. for a fault (Linux: SI_KERNEL).
+pub const SI_KERNEL: i32 = 0x80;
+/// SIGBUS for a misaligned access (Linux: BUS_ADRALN).
+pub const BUS_ADRALN: i32 = 1;
+/// A child exited (Linux: CLD_EXITED).
+pub const CLD_EXITED: i32 = 1;
+/// A child was killed by a signal (Linux: CLD_KILLED).
+pub const CLD_KILLED: i32 = 2;
+
+/// How a child's wait status reads in a siginfo: `CLD_EXITED` and the exit
+/// code for `exit(n)` (status `n << 8`), `CLD_KILLED` and the signal for a
+/// kill (status = the signal number). The one place the status is decoded.
+///
+/// Linux: the si_code/si_status choice of do_notify_parent() in
+/// kernel/signal.c, and of wait_task_zombie() in kernel/exit.c for waitid
+pub fn cld_code_and_status(wait_status: i32) -> (i32, i32) {
+    if wait_status & 0x7f == 0 {
+        (CLD_EXITED, (wait_status >> 8) & 0xff)
+    } else {
+        (CLD_KILLED, wait_status & 0x7f)
+    }
+}
+
+/// What a handler learns about a signal (Linux: struct kernel_siginfo).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct KernelSiginfo {
+    /// Signal number.
+    pub signo: i32,
+    /// Why it was sent: SI_USER, SI_KERNEL, CLD_EXITED...
+    pub code: i32,
+    /// Sender, or the child for SIGCHLD.
+    pub pid: i32,
+    /// Sender's uid.
+    pub uid: u32,
+    /// SIGCHLD: exit code or killing signal.
+    pub status: i32,
+    /// SIGSEGV/SIGBUS: the faulting address.
+    pub addr: u64,
+}
+
+impl KernelSiginfo {
+    /// The 128-byte `siginfo_t` as x86_64 user space lays it out.
+    pub fn to_user(&self) -> [u64; 16] {
+        let mut words = [0u64; 16];
+        words[0] = self.signo as u32 as u64;
+        words[1] = self.code as u32 as u64;
+        words[2] = if self.addr != 0 {
+            self.addr
+        } else {
+            self.pid as u32 as u64 | (u64::from(self.uid) << 32)
+        };
+        words[3] = self.status as u32 as u64;
+        words
+    }
+}
+
+/// Signals pending for one thread (Linux: `struct sigpending`). Differs:
+/// standard signals only, so one siginfo per signal number.
+pub struct SigPending {
+    signal: AtomicU64,
+    info: SpinLock<[KernelSiginfo; _NSIG]>,
+}
+
+impl Default for SigPending {
+    fn default() -> Self {
+        SigPending {
+            signal: AtomicU64::new(0),
+            info: SpinLock::new([KernelSiginfo::default(); _NSIG]),
+        }
+    }
+}
+
+impl SigPending {
+    /// Clears everything, as copy_process does for a child.
+    pub fn clear(&self) {
+        self.signal.store(0, Ordering::Relaxed);
+    }
+
+    /// Whether `sig` is pending.
+    pub fn contains(&self, sig: i32) -> bool {
+        self.signal.load(Ordering::Relaxed) & sigmask(sig) != 0
+    }
+}
+
+fn sigmask(sig: i32) -> u64 {
+    1 << (sig - 1)
+}
+
+/// Whether an unblocked signal is pending for `p` (Linux: signal_pending()).
+pub fn signal_pending(p: &TaskStruct) -> bool {
+    p.pending.signal.load(Ordering::Relaxed) & !blocked_mask(p) != 0
+}
+
+/// Signals `p` has blocked; SIGKILL and SIGSTOP never are.
+fn blocked_mask(p: &TaskStruct) -> u64 {
+    p.blocked.load(Ordering::Relaxed) & !(sigmask(SIGKILL) | sigmask(SIGSTOP))
+}
+
+/// Whether the running task has an unblocked signal pending.
+pub fn signal_pending_current() -> bool {
+    crate::arch::percpu::with_current(|t| t.is_some_and(signal_pending))
+}
+
+/// Whether SIGKILL is pending for `p` (Linux: fatal_signal_pending()).
+pub fn fatal_signal_pending(p: &TaskStruct) -> bool {
+    p.pending.contains(SIGKILL)
+}
+
+/// Whether the default action of `sig` is to do nothing.
+///
+/// Linux: sig_kernel_ignore() in include/linux/signal.h
+pub fn sig_kernel_ignore(sig: i32) -> bool {
+    matches!(sig, SIGCHLD | SIGCONT | SIGURG | SIGWINCH)
+}
+
+/// Whether the default action of `sig` is to stop the task (not modelled:
+/// stop signals are treated as ignored).
+fn sig_kernel_stop(sig: i32) -> bool {
+    matches!(sig, SIGSTOP | SIGTSTP | 21 | 22)
+}
+
+/// Do not block the signal while its handler runs (Linux: SA_NODEFER).
+pub const SA_NODEFER: u64 = 0x4000_0000;
+/// Reset to SIG_DFL once delivered (Linux: SA_RESETHAND).
+pub const SA_RESETHAND: u64 = 0x8000_0000;
+/// The handler takes siginfo (Linux: SA_SIGINFO).
+pub const SA_SIGINFO: u64 = 0x0000_0004;
+/// `restorer` is valid (Linux: SA_RESTORER).
+pub const SA_RESTORER: u64 = 0x0400_0000;
+/// Restart interrupted system calls (Linux: SA_RESTART).
+pub const SA_RESTART: u64 = 0x1000_0000;
+
+/// Whether `sig` is a signal number or 0, the existence check.
+///
+/// Linux: valid_signal() in include/linux/signal.h
+fn valid_signal(sig: i32) -> bool {
+    (0..=_NSIG as i32).contains(&sig)
+}

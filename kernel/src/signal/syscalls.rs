@@ -1,0 +1,188 @@
+//! The signal system calls: dispositions (rt_sigaction, and the kernel
+//! threads' own ignore_signals/allow_signal), masks, waiting for a signal,
+//! and the kill family's entry points.
+//!
+//! Linux: the SYSCALL_DEFINEs of kernel/signal.c
+
+use super::send::{__kill_pgrp_info, do_tkill, kill_matching, kill_proc_info};
+use super::*;
+use crate::tasklist::TASKLIST_LOCK;
+
+/// Sets every handler of the current kernel thread to SIG_IGN.
+///
+/// Linux: ignore_signals() in kernel/signal.c
+pub fn ignore_signals(t: &TaskStruct) {
+    if let Some(sh) = t.sighand.lock().as_ref() {
+        sh.action
+            .lock()
+            .iter_mut()
+            .for_each(|a| a.handler = SIG_IGN);
+    }
+}
+
+/// Lets a kernel thread receive `sig` (kernel threads ignore all by default).
+///
+/// Linux: allow_signal() / kernel_sigaction() in kernel/signal.c
+pub fn allow_signal(t: &TaskStruct, sig: i32) {
+    if let Some(sh) = t.sighand.lock().as_ref() {
+        sh.action.lock()[sig as usize - 1].handler = SIG_KTHREAD;
+    }
+}
+
+/// Linux: SYSCALL_DEFINE4(rt_sigaction) in kernel/signal.c
+pub fn sys_rt_sigaction(
+    sig: i32,
+    act: u64,
+    oact: u64,
+    sigsetsize: u64,
+) -> crate::syscall::SysResult {
+    use crate::errno::Errno;
+    if sigsetsize != 8 {
+        return Err(Errno::EINVAL);
+    }
+    if !(1..=_NSIG as i32).contains(&sig) || (act != 0 && (sig == SIGKILL || sig == SIGSTOP)) {
+        return Err(Errno::EINVAL);
+    }
+    // struct kernel_sigaction on x86_64: handler, flags, restorer, mask.
+    let new = if act != 0 {
+        Some(crate::mm::uaccess::get_user::<[u64; 4]>(act)?)
+    } else {
+        None
+    };
+    let sh = crate::task::current()
+        .sighand
+        .lock()
+        .clone()
+        .ok_or(Errno::EINVAL)?;
+    let old = {
+        let mut action = sh.action.lock();
+        let old = action[sig as usize - 1];
+        if let Some([handler, flags, restorer, mask]) = new {
+            let mask = mask & !(sigmask(SIGKILL) | sigmask(SIGSTOP));
+            action[sig as usize - 1] = KSigaction {
+                handler,
+                flags,
+                mask,
+                restorer,
+            };
+        }
+        old
+    };
+    if oact != 0 {
+        crate::mm::uaccess::put_user(oact, [old.handler, old.flags, old.restorer, old.mask])?;
+    }
+    Ok(0)
+}
+
+/// Linux: SYSCALL_DEFINE4(rt_sigprocmask) in kernel/signal.c
+pub fn sys_rt_sigprocmask(
+    how: i32,
+    set: u64,
+    oset: u64,
+    sigsetsize: u64,
+) -> crate::syscall::SysResult {
+    use crate::errno::Errno;
+    if sigsetsize != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let me = crate::task::current();
+    let old = me.blocked.load(Ordering::Relaxed);
+    if set != 0 {
+        let new: u64 = crate::mm::uaccess::get_user(set)?;
+        let blocked = match how {
+            0 => old | new,
+            1 => old & !new,
+            2 => new,
+            _ => return Err(Errno::EINVAL),
+        };
+        me.blocked.store(
+            blocked & !(sigmask(SIGKILL) | sigmask(SIGSTOP)),
+            Ordering::Relaxed,
+        );
+    }
+    if oset != 0 {
+        crate::mm::uaccess::put_user(oset, old)?;
+    }
+    Ok(0)
+}
+
+/// Sends `sig` to the processes `pid` selects; 0 only checks they exist.
+///
+/// Linux: SYSCALL_DEFINE2(kill) / kill_something_info() in kernel/signal.c
+pub fn sys_kill(pid: i32, sig: i32) -> crate::syscall::SysResult {
+    use crate::errno::Errno;
+    if pid > 0 {
+        return kill_proc_info(sig, pid);
+    }
+    // -INT_MIN is no pid.
+    let Some(pgrp) = pid.checked_neg() else {
+        return Err(Errno::ESRCH);
+    };
+    let me = crate::task::current();
+    // A bad signal is reported only once there is someone to send it to.
+    let send = if valid_signal(sig) { sig } else { 0 };
+    // Under the lock no fork can publish a child in the middle of the walk,
+    // and a fork that publishes later sees the signal pending in its parent.
+    let tasklist = TASKLIST_LOCK.lock();
+    let found = match pid {
+        0 => __kill_pgrp_info(send, me.signal().pgrp.load(Ordering::Relaxed), &tasklist),
+        -1 => kill_matching(send, &tasklist, |t| {
+            t.tgid() > 1 && t.tgid() != me.tgid() && !t.is_kthread()
+        }),
+        _ => __kill_pgrp_info(send, pgrp, &tasklist),
+    };
+    match (found, valid_signal(sig)) {
+        (false, _) => Err(Errno::ESRCH),
+        (true, false) => Err(Errno::EINVAL),
+        (true, true) => Ok(0),
+    }
+}
+
+static PAUSE_WAIT: crate::sched::wait::WaitQueueHead = crate::sched::wait::WaitQueueHead::new();
+
+/// Sleeps until a signal arrives.
+///
+/// Linux: SYSCALL_DEFINE0(pause) in kernel/signal.c
+pub fn sys_pause() -> crate::syscall::SysResult {
+    let _ = PAUSE_WAIT.wait_event_interruptible(|| false);
+    Err(crate::errno::Errno::EINTR)
+}
+
+/// Replaces the signal mask and sleeps until a signal is delivered; the old
+/// mask comes back after the handler returns.
+///
+/// Linux: SYSCALL_DEFINE2(rt_sigsuspend) in kernel/signal.c
+pub fn sys_rt_sigsuspend(unewset: u64, sigsetsize: u64) -> crate::syscall::SysResult {
+    if sigsetsize != 8 {
+        return Err(crate::errno::Errno::EINVAL);
+    }
+    let newset: u64 = crate::mm::uaccess::get_user(unewset)?;
+    let me = crate::task::current();
+    *me.saved_sigmask.lock() = Some(me.blocked.load(Ordering::Relaxed));
+    me.blocked.store(
+        newset & !(sigmask(SIGKILL) | sigmask(SIGSTOP)),
+        Ordering::Relaxed,
+    );
+    let _ = PAUSE_WAIT.wait_event_interruptible(|| false);
+    Err(crate::errno::Errno::EINTR)
+}
+
+/// Sends `sig` to thread `tid` of process `tgid`.
+///
+/// Linux: SYSCALL_DEFINE3(tgkill) in kernel/signal.c
+pub fn sys_tgkill(tgid: i32, tid: i32, sig: i32) -> crate::syscall::SysResult {
+    if tid <= 0 || tgid <= 0 {
+        return Err(crate::errno::Errno::EINVAL);
+    }
+    do_tkill(tgid, tid, sig)
+}
+
+/// Sends `sig` to thread `tid`, whatever its process.
+///
+/// Linux: SYSCALL_DEFINE2(tkill) in kernel/signal.c
+pub fn sys_tkill(tid: i32, sig: i32) -> crate::syscall::SysResult {
+    if tid <= 0 {
+        return Err(crate::errno::Errno::EINVAL);
+    }
+    do_tkill(0, tid, sig)
+}

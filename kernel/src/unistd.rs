@@ -1,0 +1,198 @@
+//! The x86_64 system-call numbers, by Linux's names: the ABI every static
+//! binary is built against. Only the calls the table in `syscall.rs` serves
+//! are listed; any other number gets ENOSYS.
+//!
+//! Linux: arch/x86/include/generated/uapi/asm/unistd_64.h, generated from
+//! arch/x86/entry/syscalls/syscall_64.tbl
+#![allow(non_upper_case_globals)]
+
+/// read(2)
+pub const __NR_read: u64 = 0;
+/// write(2)
+pub const __NR_write: u64 = 1;
+/// open(2)
+pub const __NR_open: u64 = 2;
+/// close(2)
+pub const __NR_close: u64 = 3;
+/// stat(2)
+pub const __NR_stat: u64 = 4;
+/// fstat(2)
+pub const __NR_fstat: u64 = 5;
+/// lstat(2)
+pub const __NR_lstat: u64 = 6;
+/// poll(2)
+pub const __NR_poll: u64 = 7;
+/// lseek(2)
+pub const __NR_lseek: u64 = 8;
+/// mmap(2)
+pub const __NR_mmap: u64 = 9;
+/// mprotect(2)
+pub const __NR_mprotect: u64 = 10;
+/// munmap(2)
+pub const __NR_munmap: u64 = 11;
+/// brk(2)
+pub const __NR_brk: u64 = 12;
+/// rt_sigaction(2)
+pub const __NR_rt_sigaction: u64 = 13;
+/// rt_sigprocmask(2)
+pub const __NR_rt_sigprocmask: u64 = 14;
+/// rt_sigreturn(2)
+pub const __NR_rt_sigreturn: u64 = 15;
+/// ioctl(2)
+pub const __NR_ioctl: u64 = 16;
+/// pread64(2)
+pub const __NR_pread64: u64 = 17;
+/// readv(2)
+pub const __NR_readv: u64 = 19;
+/// writev(2)
+pub const __NR_writev: u64 = 20;
+/// access(2)
+pub const __NR_access: u64 = 21;
+/// pipe(2)
+pub const __NR_pipe: u64 = 22;
+/// sched_yield(2)
+pub const __NR_sched_yield: u64 = 24;
+/// madvise(2)
+pub const __NR_madvise: u64 = 28;
+/// dup(2)
+pub const __NR_dup: u64 = 32;
+/// dup2(2)
+pub const __NR_dup2: u64 = 33;
+/// pause(2)
+pub const __NR_pause: u64 = 34;
+/// nanosleep(2)
+pub const __NR_nanosleep: u64 = 35;
+/// getpid(2)
+pub const __NR_getpid: u64 = 39;
+/// sendfile(2)
+pub const __NR_sendfile: u64 = 40;
+/// clone(2)
+pub const __NR_clone: u64 = 56;
+/// fork(2)
+pub const __NR_fork: u64 = 57;
+/// vfork(2)
+pub const __NR_vfork: u64 = 58;
+/// execve(2)
+pub const __NR_execve: u64 = 59;
+/// exit(2)
+pub const __NR_exit: u64 = 60;
+/// wait4(2)
+pub const __NR_wait4: u64 = 61;
+/// kill(2)
+pub const __NR_kill: u64 = 62;
+/// uname(2)
+pub const __NR_uname: u64 = 63;
+/// fcntl(2)
+pub const __NR_fcntl: u64 = 72;
+/// getcwd(2)
+pub const __NR_getcwd: u64 = 79;
+/// chdir(2)
+pub const __NR_chdir: u64 = 80;
+/// mkdir(2)
+pub const __NR_mkdir: u64 = 83;
+/// rmdir(2)
+pub const __NR_rmdir: u64 = 84;
+/// creat(2)
+pub const __NR_creat: u64 = 85;
+/// unlink(2)
+pub const __NR_unlink: u64 = 87;
+/// readlink(2)
+pub const __NR_readlink: u64 = 89;
+/// umask(2)
+pub const __NR_umask: u64 = 95;
+/// gettimeofday(2)
+pub const __NR_gettimeofday: u64 = 96;
+/// getrlimit(2)
+pub const __NR_getrlimit: u64 = 97;
+/// sysinfo(2)
+pub const __NR_sysinfo: u64 = 99;
+/// times(2)
+pub const __NR_times: u64 = 100;
+/// getuid(2)
+pub const __NR_getuid: u64 = 102;
+/// getgid(2)
+pub const __NR_getgid: u64 = 104;
+/// geteuid(2)
+pub const __NR_geteuid: u64 = 107;
+/// getegid(2)
+pub const __NR_getegid: u64 = 108;
+/// setpgid(2)
+pub const __NR_setpgid: u64 = 109;
+/// getppid(2)
+pub const __NR_getppid: u64 = 110;
+/// getpgrp(2)
+pub const __NR_getpgrp: u64 = 111;
+/// setsid(2)
+pub const __NR_setsid: u64 = 112;
+/// getpgid(2)
+pub const __NR_getpgid: u64 = 121;
+/// getsid(2)
+pub const __NR_getsid: u64 = 124;
+/// rt_sigsuspend(2)
+pub const __NR_rt_sigsuspend: u64 = 130;
+/// sigaltstack(2)
+pub const __NR_sigaltstack: u64 = 131;
+/// prctl(2)
+pub const __NR_prctl: u64 = 157;
+/// arch_prctl(2)
+pub const __NR_arch_prctl: u64 = 158;
+/// setrlimit(2)
+pub const __NR_setrlimit: u64 = 160;
+/// sync(2)
+pub const __NR_sync: u64 = 162;
+/// mount(2)
+pub const __NR_mount: u64 = 165;
+/// reboot(2)
+pub const __NR_reboot: u64 = 169;
+/// gettid(2)
+pub const __NR_gettid: u64 = 186;
+/// tkill(2)
+pub const __NR_tkill: u64 = 200;
+/// time(2)
+pub const __NR_time: u64 = 201;
+/// futex(2)
+pub const __NR_futex: u64 = 202;
+/// sched_getaffinity(2)
+pub const __NR_sched_getaffinity: u64 = 204;
+/// getdents64(2)
+pub const __NR_getdents64: u64 = 217;
+/// set_tid_address(2)
+pub const __NR_set_tid_address: u64 = 218;
+/// clock_gettime(2)
+pub const __NR_clock_gettime: u64 = 228;
+/// clock_nanosleep(2)
+pub const __NR_clock_nanosleep: u64 = 230;
+/// exit_group(2)
+pub const __NR_exit_group: u64 = 231;
+/// tgkill(2)
+pub const __NR_tgkill: u64 = 234;
+/// waitid(2)
+pub const __NR_waitid: u64 = 247;
+/// openat(2)
+pub const __NR_openat: u64 = 257;
+/// mkdirat(2)
+pub const __NR_mkdirat: u64 = 258;
+/// newfstatat(2)
+pub const __NR_newfstatat: u64 = 262;
+/// unlinkat(2)
+pub const __NR_unlinkat: u64 = 263;
+/// readlinkat(2)
+pub const __NR_readlinkat: u64 = 267;
+/// faccessat(2)
+pub const __NR_faccessat: u64 = 269;
+/// set_robust_list(2)
+pub const __NR_set_robust_list: u64 = 273;
+/// dup3(2)
+pub const __NR_dup3: u64 = 292;
+/// pipe2(2)
+pub const __NR_pipe2: u64 = 293;
+/// prlimit64(2)
+pub const __NR_prlimit64: u64 = 302;
+/// getrandom(2)
+pub const __NR_getrandom: u64 = 318;
+/// rseq(2)
+pub const __NR_rseq: u64 = 334;
+/// pidfd_open(2)
+pub const __NR_pidfd_open: u64 = 434;
+/// clone3(2)
+pub const __NR_clone3: u64 = 435;
