@@ -37,6 +37,8 @@ const SCENARIOS: &[Scenario] = &[
     ("protection::cpu_max_enables_smep_smap_umip_and_every_user_program_passes", protection_on_cpu_max),
     ("proc::a_fork_bomb_in_its_own_group_ends_with_one_group_kill", |ctx| user::record_user_tests(ctx, &["forkbomb_kill"])),
     ("oom::the_oom_killer_ends_the_biggest_process_and_logs_it", oom_killer),
+    ("oom::a_fork_that_finds_no_free_page_kills_the_biggest_process", oom_fork),
+    ("oom::areas_flooding_the_kernel_heap_are_refused_and_the_kernel_serves_on", |ctx| user::record_user_tests(ctx, &["vma_flood"])),
     ("fuzz::random_system_calls_neither_crash_hang_nor_leak_a_page", |ctx| user::record_user_tests_on(ctx, "user", FUZZ, |boot| boot.timeout(240)).map(drop)),
     ("init::an_exiting_init_is_reported_and_fails_the_run", init_exit_is_reported),
     ("tour::the_guided_tour_runs_every_step_to_the_end", tour_runs),
@@ -82,6 +84,13 @@ const BANNER: &str = "Booting lifecycle";
 /// kernel must log each kill in Linux's words.
 fn oom_killer(ctx: &Ctx) -> Result<(), Failure> {
     let run = user::record_user_tests_on(ctx, "user", &["oom"], |boot| boot)?;
+    expect_line(&run, "Out of memory: Killed process")
+}
+
+/// tests/user/oom_fork.c fills memory and forks, in a boot of its own: the
+/// pages for the child come through the OOM killer, which logs its kill.
+fn oom_fork(ctx: &Ctx) -> Result<(), Failure> {
+    let run = user::record_user_tests_on(ctx, "user", &["oom_fork"], |boot| boot)?;
     expect_line(&run, "Out of memory: Killed process")
 }
 

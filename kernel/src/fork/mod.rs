@@ -159,13 +159,16 @@ pub fn sys_clone3(
 /// The one entry to task creation: copy the caller, then let the copy run.
 /// Textbooks call it by its older names, _do_fork (Linux 4.2 to 5.9) and
 /// do_fork (before 4.2).
+/// A copy that ran out of pages is undone and made again once the OOM
+/// killer has made room.
 ///
 /// Linux: kernel_clone() in kernel/fork.c, once _do_fork() and do_fork()
 ///
 /// # Errors
-/// Whatever `copy_process` returns.
+/// Whatever `copy_process` returns; `ENOMEM` only when the caller is being
+/// killed or no process can be killed for memory.
 pub fn kernel_clone(args: &KernelCloneArgs) -> Result<PidNr, Errno> {
-    let p = copy_process(args)?;
+    let p = crate::mm::oom_kill::retry_after_oom(|| copy_process(args))?;
     let nr = p.pid();
     if args.flags.contains(CloneFlags::CLONE_PARENT_SETTID) {
         let _ = crate::mm::uaccess::put_user(args.parent_tid, nr);

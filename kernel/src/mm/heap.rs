@@ -54,6 +54,11 @@ pub fn kmem_cache_init(start: VirtAddr, size: u64) {
     log::info!("kmalloc: {} KiB heap at {:#x}", size / 1024, start.as_u64());
 }
 
+/// Bytes the heap was given at boot.
+pub fn heap_size() -> usize {
+    KMALLOC.0.lock().size()
+}
+
 /// Bytes of heap currently allocated.
 pub fn heap_used() -> usize {
     KMALLOC.0.lock().used()

@@ -211,6 +211,40 @@ pub fn mm_counter(vma: &VmAreaStruct) -> usize {
     }
 }
 
+/// Areas of every address space together (see [`vma_charge`]).
+static NR_VMAS: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts `n` more areas against the share of the kernel heap that areas
+/// of all processes together may hold: half of it, each area counted twice
+/// for the spare room of a growing list. New areas (mmap, splits) stop at
+/// three quarters of the share; the copies fork makes (`fork_copy`) may
+/// use the rest, so that others can still start processes when a crowd of
+/// areas has taken all it may, as an ordinary page allocation stops at a
+/// watermark that leaves room for more urgent ones.
+///
+/// Differs: Linux has no system-wide count; its vm_area_structs come from
+/// slab, which grows into all of memory under the OOM killer. Our heap is
+/// fixed, and a crowd of processes each within vm.max_map_count would fill
+/// it and leave every other kernel allocation failing.
+///
+/// # Errors
+/// `ENOMEM` past that share.
+pub fn vma_charge(n: usize, fork_copy: bool) -> Result<(), Errno> {
+    let share = super::heap::heap_size() / 2 / (2 * size_of::<VmAreaStruct>());
+    let max = if fork_copy { share } else { share / 4 * 3 };
+    NR_VMAS
+        .try_update(Ordering::Relaxed, Ordering::Relaxed, |nr| {
+            nr.checked_add(n).filter(|&total| total <= max)
+        })
+        .map(drop)
+        .map_err(|_| Errno::ENOMEM)
+}
+
+/// Gives back what [`vma_charge`] counted for `n` areas that are gone.
+pub fn vma_uncharge(n: usize) {
+    NR_VMAS.fetch_sub(n, Ordering::Relaxed);
+}
+
 impl MmapState {
     /// An empty address space layout.
     pub fn new() -> Self {
@@ -235,15 +269,22 @@ impl MmapState {
     ///
     /// # Errors
     /// `EINVAL` for an empty or inverted range, `ENOMEM` when the list
-    /// cannot grow.
+    /// cannot grow or areas hold their share of the heap.
     pub fn insert_vma(&mut self, vma: VmAreaStruct) -> Result<(), Errno> {
         if vma.vm_start >= vma.vm_end {
             return Err(Errno::EINVAL);
         }
         self.vmas.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+        vma_charge(1, false)?;
         let i = self.vmas.partition_point(|v| v.vm_start < vma.vm_start);
         self.vmas.insert(i, vma);
         Ok(())
+    }
+}
+
+impl Drop for MmapState {
+    fn drop(&mut self) {
+        vma_uncharge(self.vmas.len());
     }
 }
 

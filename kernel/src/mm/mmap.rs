@@ -97,6 +97,7 @@ pub fn dup_mm(oldmm: &MmStruct) -> Result<Arc<MmStruct>, Errno> {
         cmdline.extend_from_slice(&old_cmdline);
     }
     for vma in &old.vmas {
+        super::mm_types::vma_charge(1, true)?;
         new.vmas.push(vma.clone());
         copy_page_range(oldmm, &mm, vma)?;
     }
@@ -241,7 +242,8 @@ fn split_vma(st: &mut MmapState, addr: u64) -> Result<(), Errno> {
 /// Linux: __split_vma() in mm/vma.c
 ///
 /// # Errors
-/// `ENOMEM` when the list cannot grow.
+/// `ENOMEM` when the list cannot grow or areas hold their share of the
+/// heap (see `vma_charge`).
 fn __split_vma(st: &mut MmapState, addr: u64) -> Result<(), Errno> {
     let i = st.vmas.partition_point(|v| v.vm_end <= addr);
     if st.vmas.get(i).is_none_or(|v| v.vm_start >= addr) {
@@ -255,6 +257,7 @@ fn __split_vma(st: &mut MmapState, addr: u64) -> Result<(), Errno> {
     }
     upper.vm_start = addr;
     st.vmas.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+    super::mm_types::vma_charge(1, false)?;
     st.vmas[i].vm_end = addr;
     let lower_len = addr - st.vmas[i].vm_start;
     if let VmBacking::File(file) = &mut st.vmas[i].backing {
@@ -291,6 +294,7 @@ fn unmap_locked(mm: &MmStruct, st: &mut MmapState, start: u64, len: u64) -> Resu
         zap_page_range(mm, vma, vma.vm_start, vma.vm_end);
     }
     st.vmas.drain(first..last);
+    super::mm_types::vma_uncharge(last - first);
     Ok(())
 }
 

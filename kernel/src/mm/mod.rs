@@ -62,6 +62,7 @@ pub fn mm_init(boot_info: &BootInfo) {
     reserve_initrd(&mut memblock);
     page_alloc::mem_init(memblock);
     pgtable::pgtable_init();
+    pgtable::mark_kernel_global();
     vmalloc::vmalloc_init();
 }
 

@@ -6,8 +6,13 @@
 //! ```text
 //!  fault: no page ─> out_of_memory ─┬─ a victim is still exiting ──> wait a tick, retry
 //!                                   ├─ victim chosen ─> SIGKILL ───> wait a tick, retry
-//!                                   └─ nobody killable ─> panic
+//!                                   └─ nobody killable ─> ENOMEM (a user fault: panic)
 //! ```
+//!
+//! A fork needs pages under spinlocks (page tables, the kernel stack's
+//! mappings), where nobody may sleep for a victim: it backs out with
+//! ENOMEM, and [`retry_after_oom`] runs the killer with no lock held and
+//! forks again.
 //!
 //! Linux: mm/oom_kill.c
 //! Not modelled: memory cgroups, cpusets and mempolicies (there is one
@@ -17,11 +22,12 @@
 use super::PAGE_SIZE;
 use super::mm_types::{MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MmStruct};
 use crate::arch::sync::SpinLock;
+use crate::errno::Errno;
 use crate::signal::{KernelSiginfo, SI_KERNEL, SIGKILL, fatal_signal_pending, send_sig_info};
 use crate::task::{PF_EXITING, TaskStruct};
 use crate::tasklist::TASKLIST_LOCK;
 use alloc::sync::Arc;
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 /// The lowest oom_score_adj: the process is never chosen (Linux: OOM_SCORE_ADJ_MIN).
 pub const OOM_SCORE_ADJ_MIN: i16 = -1000;
@@ -39,6 +45,11 @@ const OOM_VICTIM_WAIT_NS: u64 = 5_000_000_000;
 
 /// One OOM kill at a time (Linux: oom_lock).
 static OOM_LOCK: SpinLock<()> = SpinLock::new(());
+
+/// Page allocations that found the free list empty since boot: tells a
+/// failed step whose ENOMEM came from a lack of pages (worth an OOM kill)
+/// from one that came from a limit or a full heap.
+static PAGE_ALLOC_FAILURES: AtomicU64 = AtomicU64::new(0);
 
 /// What the scan of all processes found (Linux: oom_control::chosen).
 enum Chosen {
@@ -220,28 +231,36 @@ fn kill_other_mm_users(mm: &Arc<MmStruct>, tgid: crate::pid::PidNr) {
 }
 
 /// Frees memory by killing a process: the best victim, or nobody if an
-/// earlier victim is still dying or the caller itself is. Panics, as
-/// Linux does, when no process may be killed.
+/// earlier victim is still dying or the caller itself is. Returns whether
+/// memory is on its way back, so that retrying makes sense; `false` when no
+/// process may be killed.
 ///
 /// Linux: out_of_memory() in mm/oom_kill.c
-pub fn out_of_memory() {
+/// Differs: with nothing to kill Linux panics here; we return `false` and
+/// let the caller fail with ENOMEM where it can (a user fault panics).
+pub fn out_of_memory() -> bool {
     let current = crate::task::current();
     if task_will_free_mem(&current) {
         mark_oom_victim(&current);
-        return;
+        return true;
     }
     let Some(_guard) = OOM_LOCK.try_lock() else {
-        return;
+        return true;
     };
     match select_bad_process(oom_totalpages()) {
         Chosen::Victim(victim) => oom_kill_process(&victim, "Out of memory"),
         Chosen::Abort => {}
-        Chosen::Nothing => panic!("Out of memory and no killable processes..."),
+        Chosen::Nothing => {
+            log::error!("Out of memory and no killable processes...");
+            return false;
+        }
     }
+    true
 }
 
 /// A page fault found no free page: run the OOM killer, then give the
-/// victim a tick to exit before the fault is retried.
+/// victim a tick to exit before the fault is retried. Panics, as Linux
+/// does, when no process may be killed: the fault cannot fail.
 ///
 /// Linux: pagefault_out_of_memory() in mm/oom_kill.c
 /// Differs: the page allocator calls the OOM killer itself only for pages
@@ -249,8 +268,45 @@ pub fn out_of_memory() {
 /// come here instead, and the fault waits one tick as Linux's allocator
 /// does after a kill.
 pub fn pagefault_out_of_memory() {
-    out_of_memory();
+    if !out_of_memory() {
+        panic!("System is deadlocked on memory");
+    }
     if !fatal_signal_pending(&crate::task::current()) {
+        crate::time::schedule_timeout_killable_tick();
+    }
+}
+
+/// Counts a page allocation that found no free page.
+pub fn note_page_alloc_failure() {
+    PAGE_ALLOC_FAILURES.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Runs `step`, which takes pages under spinlocks and backs out of
+/// everything with ENOMEM when one is missing (a fork). When pages ran out
+/// while it ran, the OOM killer makes room, from here where the caller
+/// holds no lock, and the step runs again; it fails only when the caller
+/// is being killed itself or nobody can be killed.
+///
+/// Linux: the retry loop of __alloc_pages_slowpath() in mm/page_alloc.c
+/// (__alloc_pages_may_oom() for GFP_KERNEL pages, which "never fail")
+/// Differs: Linux retries inside the allocator, which may sleep there; the
+/// allocations here run under spinlocks, so the whole step is undone and
+/// redone. Which task ran out is not recorded: any allocation that found
+/// the free list empty during the step counts.
+///
+/// # Errors
+/// The step's error: ENOMEM when the caller has a fatal signal pending or
+/// no process can be killed, any other errno at once.
+pub fn retry_after_oom<T>(mut step: impl FnMut() -> Result<T, Errno>) -> Result<T, Errno> {
+    loop {
+        let failures = PAGE_ALLOC_FAILURES.load(Ordering::Relaxed);
+        match step() {
+            Err(Errno::ENOMEM) if PAGE_ALLOC_FAILURES.load(Ordering::Relaxed) != failures => {}
+            result => return result,
+        }
+        if !out_of_memory() || fatal_signal_pending(&crate::task::current()) {
+            return Err(Errno::ENOMEM);
+        }
         crate::time::schedule_timeout_killable_tick();
     }
 }

@@ -170,6 +170,7 @@ fn __alloc_page() -> Result<PhysFrame<Size4KiB>, Errno> {
     }
     let mut area = FREE_AREA.lock();
     if area.head == NO_PAGE {
+        super::oom_kill::note_page_alloc_failure();
         return Err(Errno::ENOMEM);
     }
     let pfn = area.head;
@@ -199,8 +200,9 @@ pub fn alloc_page() -> Result<OwnedPage, Errno> {
 /// Linux: __alloc_pages_slowpath() / __alloc_pages_may_oom() in mm/page_alloc.c
 ///
 /// # Errors
-/// `ENOMEM` when the caller has a fatal signal pending, or when the
-/// allocation failed with pages still free (fault injection).
+/// `ENOMEM` when the caller has a fatal signal pending, when no process
+/// can be killed, or when the allocation failed with pages still free
+/// (fault injection).
 fn alloc_page_may_oom() -> Result<OwnedPage, Errno> {
     loop {
         match alloc_page() {
@@ -211,10 +213,8 @@ fn alloc_page_may_oom() -> Result<OwnedPage, Errno> {
             {
                 return Err(e);
             }
-            Err(_) => {
-                super::oom_kill::out_of_memory();
-                crate::time::schedule_timeout_killable_tick();
-            }
+            Err(e) if !super::oom_kill::out_of_memory() => return Err(e),
+            Err(_) => crate::time::schedule_timeout_killable_tick(),
         }
     }
 }

@@ -2,6 +2,12 @@
 //! Process page tables, added with user space, copy its upper half, so every
 //! kernel mapping made below a top-level entry is seen by all of them.
 //!
+//! Every leaf mapping of the kernel half is global (PTE bit G): with CR4.PGE
+//! on, a CR3 switch keeps those TLB entries, since the kernel half is the
+//! same in every address space. A global entry leaves the TLB only by
+//! `invlpg` of its address (or a CR4.PGE toggle), never by a CR3 reload, so
+//! changes to kernel mappings flush with `invlpg`.
+//!
 //! Linux: arch/x86/mm/pgtable.c, mm/vmalloc.c (vmap_range)
 
 use super::page_alloc;
@@ -10,9 +16,10 @@ use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
 use spin::Once;
 use x86_64::registers::control::Cr3;
-use x86_64::structures::paging::mapper::MapToError;
+use x86_64::structures::paging::mapper::{MapToError, TranslateResult};
 use x86_64::structures::paging::{
     FrameAllocator, Mapper, OffsetPageTable, Page, PageTable, PageTableFlags, PhysFrame, Size4KiB,
+    Translate,
 };
 use x86_64::{PhysAddr, VirtAddr};
 
@@ -23,6 +30,51 @@ static INIT_MM_PAGE_TABLE_LOCK: SpinLock<()> = SpinLock::new(());
 /// Remembers the page table the bootloader left in CR3 as the kernel's.
 pub fn pgtable_init() {
     SWAPPER_PG_DIR.call_once(|| Cr3::read().0);
+}
+
+/// Marks every leaf mapping of the kernel half global. Runs before CR4.PGE
+/// is set (identify_boot_cpu), which flushes the whole TLB, so no entry
+/// cached before the change survives it.
+///
+/// Linux: kernel_physical_mapping_init() in arch/x86/mm/init_64.c
+/// Differs: Linux maps the kernel global from the start (_PAGE_GLOBAL in
+/// __PAGE_KERNEL); the bootloader built our kernel half, so we mark its
+/// entries afterwards.
+pub fn mark_kernel_global() {
+    fn mark_level(table: PhysFrame, level: u32, entries: core::ops::Range<usize>) {
+        let table = phys_to_virt(table.start_address()).as_mut_ptr::<PageTable>();
+        for i in entries {
+            // SAFETY: `table` is a page-table page of the kernel half, mapped
+            // at PAGE_OFFSET; the caller holds INIT_MM_PAGE_TABLE_LOCK and only
+            // this CPU runs, so no other writer or walker borrows the entry.
+            let entry = unsafe { &mut (&mut *table)[i] };
+            let flags = entry.flags();
+            if !flags.contains(PageTableFlags::PRESENT)
+                || flags.contains(PageTableFlags::USER_ACCESSIBLE)
+            {
+                continue;
+            }
+            if level == 1 || flags.contains(PageTableFlags::HUGE_PAGE) {
+                entry.set_flags(flags | PageTableFlags::GLOBAL);
+            } else {
+                mark_level(
+                    PhysFrame::containing_address(entry.addr()),
+                    level - 1,
+                    0..512,
+                );
+            }
+        }
+    }
+    let _guard = INIT_MM_PAGE_TABLE_LOCK.lock();
+    mark_level(swapper_pg_dir(), 4, 256..512);
+}
+
+/// The flags of the leaf entry that maps kernel address `addr`, if any.
+pub fn kernel_pte_flags(addr: VirtAddr) -> Option<PageTableFlags> {
+    with_kernel_mapper(|mapper| match mapper.translate(addr) {
+        TranslateResult::Mapped { flags, .. } => Some(flags),
+        _ => None,
+    })
 }
 
 /// The kernel's top-level page table frame.
@@ -51,14 +103,17 @@ fn with_kernel_mapper<R>(f: impl FnOnce(&mut OffsetPageTable<'_>) -> R) -> R {
     f(&mut mapper)
 }
 
-/// Maps one kernel page, read-write and not executable. The caller
-/// (vmalloc) keeps its handle on `frame` until it has unmapped it again.
+/// Maps one kernel page, read-write, not executable and global. The
+/// caller (vmalloc) keeps its handle on `frame` until it has unmapped it again.
 ///
 /// # Errors
 /// `ENOMEM` when a page-table page cannot be allocated; `EEXIST` when the
 /// page is already mapped.
 pub(super) fn map_kernel_page(page: Page, frame: &page_alloc::Page) -> Result<(), Errno> {
-    let flags = PageTableFlags::PRESENT | PageTableFlags::WRITABLE | PageTableFlags::NO_EXECUTE;
+    let flags = PageTableFlags::PRESENT
+        | PageTableFlags::WRITABLE
+        | PageTableFlags::NO_EXECUTE
+        | PageTableFlags::GLOBAL;
     with_kernel_mapper(|mapper| {
         // SAFETY: `page` lies in a kernel area reserved by the caller for
         // this frame, so no existing Rust reference points into it.
@@ -73,7 +128,8 @@ pub(super) fn map_kernel_page(page: Page, frame: &page_alloc::Page) -> Result<()
     })
 }
 
-/// Unmaps one kernel page, flushes its TLB entry and returns its frame.
+/// Unmaps one kernel page, flushes its TLB entry (`invlpg`, which drops a
+/// global entry too) and returns its frame.
 pub(super) fn unmap_kernel_page(page: Page) -> Option<PhysFrame> {
     with_kernel_mapper(|mapper| {
         let (frame, flush) = mapper.unmap(page).ok()?;
@@ -101,4 +157,32 @@ pub fn reserve_kernel_pml4_slot() -> VirtAddr {
         PageTableFlags::PRESENT | PageTableFlags::WRITABLE,
     );
     VirtAddr::new_truncate((index as u64) << 39)
+}
+
+mod tests {
+    use super::*;
+    use crate::mm::vmalloc::KernelStack;
+    use crate::{kassert, ktest};
+
+    fn is_global(addr: u64) -> bool {
+        kernel_pte_flags(VirtAddr::new(addr)).is_some_and(|f| f.contains(PageTableFlags::GLOBAL))
+    }
+
+    ktest! {
+        fn kernel_text_data_heap_and_stacks_are_mapped_global() {
+            let text = kernel_pte_flags as *const () as u64;
+            let data = &SWAPPER_PG_DIR as *const _ as u64;
+            let heap = alloc::boxed::Box::new(0u64);
+            let local = 0u64;
+            kassert!(text >= 0xffff_8000_0000_0000, "the kernel runs in the upper half");
+            kassert!(is_global(text), "kernel text {text:#x}");
+            kassert!(is_global(data), "kernel data {data:#x}");
+            kassert!(is_global(&*heap as *const u64 as u64), "the heap");
+            kassert!(is_global(&local as *const u64 as u64), "the running kernel stack");
+            let fresh = KernelStack::alloc().map_err(|e| alloc::format!("{e:?}"))?;
+            kassert!(is_global(fresh.bottom().as_u64()), "a new kernel stack");
+            kassert!(is_global(fresh.top().as_u64() - 8), "a new kernel stack's top page");
+            kassert!(kernel_pte_flags(VirtAddr::new(fresh.guard().start)).is_none(), "the guard");
+        }
+    }
 }

@@ -7,7 +7,8 @@
 //!   `stac` and `clac`, which only the user copies in mm/uaccess.rs issue.
 //! - UMIP: `sgdt`, `sidt`, `sldt`, `smsw` and `str` fault in user mode, so
 //!   they cannot reveal where the kernel keeps its tables.
-//! - PGE: pages marked global survive a CR3 switch in the TLB.
+//! - PGE: pages marked global (the kernel half, see mm/pgtable.rs) survive
+//!   a CR3 switch in the TLB.
 //!
 //! and, always, CR0.AM: a user program that sets EFLAGS.AC gets SIGBUS for an
 //! unaligned access, and CR0.WP: the kernel cannot write a read-only page.
@@ -15,8 +16,7 @@
 //! Linux: arch/x86/kernel/cpu/common.c, arch/x86/mm/init.c (PGE)
 //! Differs: Linux emulates the UMIP instructions for user space with dummy
 //! results (arch/x86/kernel/umip.c); here they end in SIGSEGV.
-//! Not modelled: boot options that turn a feature off (nosmap, nosmep), and
-//! marking the kernel's own mappings global.
+//! Not modelled: boot options that turn a feature off (nosmap, nosmep).
 
 use core::sync::atomic::{AtomicBool, Ordering};
 use raw_cpuid::CpuId;
@@ -65,7 +65,9 @@ pub fn identify_boot_cpu() {
             // SAFETY: the CPU offers the feature. SMEP and SMAP only restrict
             // the kernel's access to user pages, which it makes only through
             // uaccess (bracketed by stac/clac); UMIP restricts user mode; PGE
-            // changes no mapping (no page is global before this).
+            // keeps only the kernel half's entries across CR3 switches,
+            // which are the same in every address space, and setting it
+            // flushes the whole TLB first.
             unsafe { Cr4::update(|f| f.insert(bit)) };
             enabled.push_str(name);
             enabled.push(' ');
