@@ -22,7 +22,7 @@ pub fn nofile_limit() -> usize {
 pub struct FdEntry {
     /// The open file, or `None` while the descriptor is reserved by
     /// get_unused_fd_flags() and not yet installed (Linux: the fd's bit set
-    /// in open_fds while fdt->fd[fd] is still NULL).
+    /// in open_fds while `fdt->fd[fd]` is still NULL).
     file: Option<Arc<File>>,
     /// Closed by execve (Linux: the close_on_exec bitmap).
     cloexec: bool,
