@@ -89,17 +89,6 @@ static void zombies_are_collected_in_any_order(void)
 		      (r_any == third && r_last == first && s1 == 3 << 8 && s3 == 1 << 8));
 }
 
-/* The state letter of /proc/<pid>/stat, or '-' once the pid is gone. */
-static char proc_state(pid_t pid)
-{
-	char path[64], buf[512];
-	snprintf(path, sizeof path, "/proc/%d/stat", pid);
-	if (read_text(path, buf, sizeof buf) < 0)
-		return '-';
-	char *paren = strrchr(buf, ')');
-	return paren && paren[1] ? paren[2] : '?';
-}
-
 static long kernel_stack_kb(void)
 {
 	return proc_number("/proc/meminfo", "KernelStack:");
