@@ -59,7 +59,10 @@ errnos! {
     ENOTEMPTY = 39, "Directory not empty";
     ELOOP = 40, "Too many symbolic links encountered";
     ETIMEDOUT = 110, "Connection timed out";
+    ERESTARTSYS = 512, "Restart the system call unless a handler without SA_RESTART ran (kernel-internal)";
     ERESTARTNOINTR = 513, "Restart the system call, even after a handler (kernel-internal)";
+    ERESTARTNOHAND = 514, "Restart the system call only if no handler ran (kernel-internal)";
+    ERESTART_RESTARTBLOCK = 516, "Restart through restart_syscall unless a handler ran (kernel-internal)";
 }
 
 impl fmt::Debug for Errno {

@@ -64,8 +64,18 @@ fn get_futex_key(uaddr: u64, private: bool) -> Result<FutexKey, Errno> {
     ))
 }
 
+/// Continues a timed futex wait that a signal without a handler
+/// interrupted, to the same deadline.
+///
+/// Linux: futex_wait_restart() in kernel/futex/waitwake.c
+pub fn futex_wait_restart(uaddr: u64, private: bool, val: u32, deadline_ns: u64) -> SysResult {
+    futex_wait(uaddr, private, val, Some(deadline_ns))
+}
+
 /// Sleeps on `uaddr` if it still holds `val`, until woken, a signal, or
-/// the absolute monotonic `deadline_ns`.
+/// the absolute monotonic `deadline_ns`. A signal ends it with ERESTARTSYS
+/// (restarted under SA_RESTART), or with a timeout ERESTART_RESTARTBLOCK
+/// (continued to the same deadline when no handler runs).
 ///
 /// Linux: futex_wait() in kernel/futex/waitwake.c
 fn futex_wait(uaddr: u64, private: bool, val: u32, deadline_ns: Option<u64>) -> SysResult {
@@ -90,7 +100,17 @@ fn futex_wait(uaddr: u64, private: bool, val: u32, deadline_ns: Option<u64>) -> 
             break Ok(0);
         }
         if crate::signal::signal_pending(&me) {
-            break Err(Errno::EINTR);
+            break Err(match deadline_ns {
+                None => Errno::ERESTARTSYS,
+                Some(deadline_ns) => crate::restart_block::set_restart_fn(
+                    crate::restart_block::RestartBlock::Futex {
+                        uaddr,
+                        private,
+                        val,
+                        deadline_ns,
+                    },
+                ),
+            });
         }
         if deadline_ns.is_some_and(|d| crate::arch::time::ktime_get_ns() >= d) {
             break Err(Errno::ETIMEDOUT);

@@ -38,6 +38,7 @@ pub mod printk;
 pub mod random;
 pub mod reboot;
 pub mod resource;
+pub mod restart_block;
 pub mod sched;
 pub mod signal;
 pub mod sys;

@@ -127,6 +127,7 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         unistd::__NR_sched_getaffinity => sys::sys_sched_getaffinity(a0 as i32, a1, a2),
         unistd::__NR_getdents64 => fs::fcntl::sys_getdents64(a0 as i32, a1, a2),
         unistd::__NR_set_tid_address => sys::sys_set_tid_address(a0),
+        unistd::__NR_restart_syscall => crate::restart_block::sys_restart_syscall(),
         unistd::__NR_clock_gettime => time::sys_clock_gettime(a0 as u32, a1),
         unistd::__NR_clock_nanosleep => time::sys_clock_nanosleep(a0 as u32, a1 as u32, a2, a3),
         unistd::__NR_exit_group => exit::sys_exit_group(a0 as i32),

@@ -170,6 +170,9 @@ pub struct TaskStruct {
     /// The mask to restore after rt_sigsuspend's signal is handled
     /// (Linux: saved_sigmask with TIF_RESTORE_SIGMASK).
     pub saved_sigmask: SpinLock<Option<u64>>,
+    /// How restart_syscall(2) continues a call that returned
+    /// ERESTART_RESTARTBLOCK (Linux: restart_block).
+    pub restart_block: SpinLock<crate::restart_block::RestartBlock>,
     /// Completed when a vfork child releases its parent's mm; kernel threads
     /// reuse it for kthread_stop (Linux: vfork_done).
     pub vfork_done: SpinLock<Option<Arc<Completion>>>,
@@ -219,6 +222,7 @@ impl TaskStruct {
             pending: SigPending::default(),
             blocked: Default::default(),
             saved_sigmask: SpinLock::new(None),
+            restart_block: SpinLock::new(crate::restart_block::RestartBlock::None),
             vfork_done: SpinLock::new(None),
             thread: ThreadStruct::new(stack),
             thread_fn: SpinLock::new(None),

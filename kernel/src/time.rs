@@ -163,18 +163,39 @@ fn read_timespec(addr: u64) -> Result<u64, Errno> {
     Ok(sec.saturating_mul(1_000_000_000).saturating_add(nsec))
 }
 
+/// Sleeps to the monotonic `expires_ns`. Interrupted by a signal, a
+/// relative sleep writes the time left to `rmtp` (when not 0) and asks to be
+/// continued through restart_syscall(2); an absolute one just runs again.
+///
+/// Linux: do_nanosleep() in kernel/time/hrtimer.c
+fn do_nanosleep(expires_ns: u64, rmtp: u64, abs: bool) -> SysResult {
+    if sleep_until(expires_ns).is_ok() {
+        return Ok(0);
+    }
+    if abs {
+        return Err(Errno::ERESTARTNOHAND);
+    }
+    if rmtp != 0 {
+        let left = expires_ns.saturating_sub(ktime_get_ns());
+        put_user(rmtp, [left / 1_000_000_000, left % 1_000_000_000])?;
+    }
+    Err(crate::restart_block::set_restart_fn(
+        crate::restart_block::RestartBlock::Nanosleep { expires_ns, rmtp },
+    ))
+}
+
+/// Continues a relative sleep that a signal without a handler interrupted,
+/// to the same expiry.
+///
+/// Linux: hrtimer_nanosleep_restart() in kernel/time/hrtimer.c
+pub fn hrtimer_nanosleep_restart(expires_ns: u64, rmtp: u64) -> SysResult {
+    do_nanosleep(expires_ns, rmtp, false)
+}
+
 /// Linux: SYSCALL_DEFINE2(nanosleep)
 pub fn sys_nanosleep(rqtp: u64, rmtp: u64) -> SysResult {
     let ns = read_timespec(rqtp)?;
-    let deadline = ktime_get_ns().saturating_add(ns);
-    if let Err(e) = sleep_until(deadline) {
-        if rmtp != 0 {
-            let left = deadline.saturating_sub(ktime_get_ns());
-            put_user(rmtp, [left / 1_000_000_000, left % 1_000_000_000])?;
-        }
-        return Err(e);
-    }
-    Ok(0)
+    do_nanosleep(ktime_get_ns().saturating_add(ns), rmtp, false)
 }
 
 /// Linux: SYSCALL_DEFINE4(clock_nanosleep)
@@ -183,7 +204,7 @@ pub fn sys_clock_nanosleep(clock: u32, flags: u32, rqtp: u64, rmtp: u64) -> SysR
     let ns = read_timespec(rqtp)?;
     if flags & TIMER_ABSTIME != 0 {
         let mono_deadline = ktime_get_ns().saturating_add(ns.saturating_sub(now));
-        sleep_until(mono_deadline).map(|()| 0)
+        do_nanosleep(mono_deadline, 0, true)
     } else {
         sys_nanosleep(rqtp, rmtp)
     }

@@ -160,6 +160,8 @@ pub const __NR_sched_getaffinity: u64 = 204;
 pub const __NR_getdents64: u64 = 217;
 /// set_tid_address(2)
 pub const __NR_set_tid_address: u64 = 218;
+/// restart_syscall(2)
+pub const __NR_restart_syscall: u64 = 219;
 /// clock_gettime(2)
 pub const __NR_clock_gettime: u64 = 228;
 /// clock_nanosleep(2)

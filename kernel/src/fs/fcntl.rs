@@ -165,17 +165,46 @@ pub fn sys_getdents64(fd: i32, dirent: u64, count: u64) -> SysResult {
 }
 
 /// Waits until one of the descriptors is ready or `timeout_ms` passes
-/// (negative: forever); returns how many are ready. Differs: readiness is
-/// re-checked every timer tick instead of through wait-queue callbacks.
+/// (negative: forever); returns how many are ready. Interrupted by a
+/// signal, it is continued through restart_syscall(2) to the same deadline
+/// when no handler runs, and fails with EINTR when one does.
+///
+/// Linux: SYSCALL_DEFINE3(poll) in fs/select.c
+pub fn sys_poll(ufds: u64, nfds: u64, timeout_ms: i64) -> SysResult {
+    let deadline_ns = (timeout_ms >= 0).then(|| {
+        crate::arch::time::ktime_get_ns().saturating_add((timeout_ms as u64).saturating_mul(1_000_000))
+    });
+    do_restart_poll(ufds, nfds, deadline_ns)
+}
+
+/// Polls until `deadline_ns`, saving the call in the restart block when a
+/// signal interrupts it; restart_syscall(2) comes back here.
+///
+/// Linux: do_restart_poll() in fs/select.c
+pub fn do_restart_poll(ufds: u64, nfds: u64, deadline_ns: Option<u64>) -> SysResult {
+    match do_sys_poll(ufds, nfds, deadline_ns) {
+        Err(Errno::ERESTARTNOHAND) => Err(crate::restart_block::set_restart_fn(
+            crate::restart_block::RestartBlock::Poll {
+                ufds,
+                nfds,
+                deadline_ns,
+            },
+        )),
+        result => result,
+    }
+}
+
+/// Waits until one of the descriptors is ready or the monotonic
+/// `deadline` passes (`None`: forever); returns how many are ready.
+/// Differs: readiness is re-checked every timer tick instead of through
+/// wait-queue callbacks.
 ///
 /// Linux: do_sys_poll() in fs/select.c
-pub fn sys_poll(ufds: u64, nfds: u64, timeout_ms: i64) -> SysResult {
+fn do_sys_poll(ufds: u64, nfds: u64, deadline: Option<u64>) -> SysResult {
     use crate::mm::uaccess::get_user;
     if nfds > super::fdtable::nofile_limit() as u64 {
         return Err(Errno::EINVAL);
     }
-    let deadline = (timeout_ms >= 0)
-        .then(|| crate::arch::time::ktime_get_ns() + timeout_ms as u64 * 1_000_000);
     loop {
         let mut ready = 0;
         for i in 0..nfds {
@@ -195,7 +224,7 @@ pub fn sys_poll(ufds: u64, nfds: u64, timeout_ms: i64) -> SysResult {
             return Ok(ready);
         }
         if crate::signal::signal_pending_current() {
-            return Err(Errno::EINTR);
+            return Err(Errno::ERESTARTNOHAND);
         }
         crate::time::wake_at_next_tick();
         crate::sched::core::schedule();

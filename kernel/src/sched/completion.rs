@@ -53,7 +53,7 @@ impl Completion {
     /// Linux: wait_for_completion_killable() in kernel/sched/completion.c
     ///
     /// # Errors
-    /// `EINTR` when SIGKILL ended the wait (Linux: -ERESTARTSYS).
+    /// `ERESTARTSYS` when SIGKILL ended the wait.
     pub fn wait_for_completion_killable(&self) -> Result<(), crate::errno::Errno> {
         self.wait
             .wait_event_killable(|| self.try_wait_for_completion())

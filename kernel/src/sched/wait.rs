@@ -87,7 +87,7 @@ impl WaitQueueHead {
     /// Linux: wait_event_killable() in include/linux/wait.h
     ///
     /// # Errors
-    /// `EINTR` when SIGKILL is pending (Linux: -ERESTARTSYS).
+    /// `ERESTARTSYS` when SIGKILL is pending.
     #[track_caller]
     pub fn wait_event_killable(&self, condition: impl FnMut() -> bool) -> Result<(), Errno> {
         self.wait_event_state(crate::task::TASK_KILLABLE, condition)
@@ -98,8 +98,9 @@ impl WaitQueueHead {
     /// Linux: wait_event_interruptible() in include/linux/wait.h
     ///
     /// # Errors
-    /// `EINTR` when a signal is pending (Linux returns -ERESTARTSYS, which
-    /// user space sees as EINTR when the call is not restarted).
+    /// `ERESTARTSYS` when a signal is pending: the signal code restarts the
+    /// system call, or turns it into EINTR after a handler without
+    /// SA_RESTART.
     #[track_caller]
     pub fn wait_event_interruptible(&self, condition: impl FnMut() -> bool) -> Result<(), Errno> {
         self.wait_event_state(TASK_INTERRUPTIBLE, condition)
@@ -122,7 +123,7 @@ impl WaitQueueHead {
                 break Ok(());
             }
             if crate::sched::core::signal_pending_state(state, &current()) {
-                break Err(Errno::EINTR);
+                break Err(Errno::ERESTARTSYS);
             }
             schedule();
         };

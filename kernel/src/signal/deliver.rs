@@ -46,7 +46,7 @@ pub fn arch_do_signal_or_restart(regs: &mut crate::arch::entry::calling::PtRegs)
             }
             _ => {
                 let old_mask = saved.unwrap_or_else(|| t.blocked.load(Ordering::Relaxed));
-                restart_interrupted_syscall(regs);
+                restart_interrupted_syscall(regs, Some(action.flags));
                 if crate::arch::signal::setup_rt_frame(&info, &action, regs, old_mask).is_err() {
                     force_sigsegv(sig);
                     continue;
@@ -67,28 +67,56 @@ pub fn arch_do_signal_or_restart(regs: &mut crate::arch::entry::calling::PtRegs)
             }
         }
     }
-    restart_interrupted_syscall(regs);
+    restart_interrupted_syscall(regs, None);
     if let Some(mask) = saved {
         t.blocked.store(mask, Ordering::Relaxed);
     }
 }
 
-/// Makes a system call that a signal interrupted with ERESTARTNOINTR run
-/// again: back over the two-byte `syscall` instruction, with its number
-/// back in rax. It happens before the handler's frame is built (so the
-/// handler returns into the call) or, without a handler, before the return.
+/// Decides what becomes of a system call that a signal interrupted with
+/// one of the kernel-internal restart codes: it runs again (back over the
+/// two-byte `syscall` instruction, its number back in rax), continues
+/// through restart_syscall(2), or fails with EINTR. `handler_flags` is the
+/// sa_flags of the handler about to run, `None` when no handler runs.
+///
+/// With a handler: ERESTARTNOINTR restarts, ERESTARTSYS restarts only
+/// under SA_RESTART, ERESTARTNOHAND and ERESTART_RESTARTBLOCK give EINTR.
+/// Without one, every kind restarts, RESTARTBLOCK as restart_syscall.
+/// It happens before the handler's frame is built, so the handler returns
+/// into the restarted call, or to the EINTR.
 ///
 /// Linux: handle_signal() / arch_do_signal_or_restart() in arch/x86/kernel/signal.c
-/// Differs: the other restart codes (ERESTARTSYS, ERESTARTNOHAND,
-/// ERESTART_RESTARTBLOCK) are not produced yet, so only this one is decided.
-pub(super) fn restart_interrupted_syscall(regs: &mut crate::arch::entry::calling::PtRegs) {
-    let from_syscall = regs.vector == crate::arch::entry::calling::SYSCALL_VECTOR;
+pub(super) fn restart_interrupted_syscall(
+    regs: &mut crate::arch::entry::calling::PtRegs,
+    handler_flags: Option<u64>,
+) {
+    use crate::errno::Errno;
+    // Linux: syscall_get_nr() != -1; rt_sigreturn sets orig_rax to -1.
+    if regs.vector != crate::arch::entry::calling::SYSCALL_VECTOR || regs.orig_rax == u64::MAX {
+        return;
+    }
     let error = regs.rax.wrapping_neg();
-    if from_syscall
-        && error == crate::errno::Errno::ERESTARTNOINTR.0 as u64
+    let code = |e: Errno| error == e.0 as u64;
+    let restart = match handler_flags {
+        _ if code(Errno::ERESTARTNOINTR) => true,
+        None => code(Errno::ERESTARTSYS) || code(Errno::ERESTARTNOHAND),
+        Some(flags) if code(Errno::ERESTARTSYS) => flags & SA_RESTART != 0,
+        Some(_) => false,
+    };
+    let restart_block = handler_flags.is_none() && code(Errno::ERESTART_RESTARTBLOCK);
+    if (restart || restart_block)
         && let Some(rip) = regs.rip.checked_sub(2)
     {
-        regs.rax = regs.orig_rax;
+        regs.rax = if restart {
+            regs.orig_rax
+        } else {
+            crate::unistd::__NR_restart_syscall
+        };
         regs.rip = rip;
+    } else if code(Errno::ERESTARTSYS)
+        || code(Errno::ERESTARTNOHAND)
+        || code(Errno::ERESTART_RESTARTBLOCK)
+    {
+        regs.rax = (-(Errno::EINTR.0 as i64)) as u64;
     }
 }

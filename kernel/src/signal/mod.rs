@@ -293,6 +293,9 @@ fn sig_kernel_stop(sig: i32) -> bool {
     matches!(sig, SIGSTOP | SIGTSTP | 21 | 22)
 }
 
+/// Restart a system call the handler interrupted, where it can be
+/// (Linux: SA_RESTART).
+pub const SA_RESTART: u64 = 0x1000_0000;
 /// Do not block the signal while its handler runs (Linux: SA_NODEFER).
 pub const SA_NODEFER: u64 = 0x4000_0000;
 /// Reset to SIG_DFL once delivered (Linux: SA_RESETHAND).

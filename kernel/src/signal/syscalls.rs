@@ -143,9 +143,13 @@ static PAUSE_WAIT: crate::sched::wait::WaitQueueHead = crate::sched::wait::WaitQ
 /// Sleeps until a signal arrives.
 ///
 /// Linux: SYSCALL_DEFINE0(pause) in kernel/signal.c
+///
+/// # Errors
+/// `ERESTARTNOHAND`: EINTR once a handler ran; a signal without a handler
+/// (ignored, or a stop and continue) puts the caller back to sleep.
 pub fn sys_pause() -> crate::syscall::SysResult {
     let _ = PAUSE_WAIT.wait_event_interruptible(|| false);
-    Err(crate::errno::Errno::EINTR)
+    Err(crate::errno::Errno::ERESTARTNOHAND)
 }
 
 /// Replaces the signal mask and sleeps until a signal is delivered; the old
@@ -164,7 +168,8 @@ pub fn sys_rt_sigsuspend(unewset: u64, sigsetsize: u64) -> crate::syscall::SysRe
         Ordering::Relaxed,
     );
     let _ = PAUSE_WAIT.wait_event_interruptible(|| false);
-    Err(crate::errno::Errno::EINTR)
+    // Like pause: EINTR after a handler, asleep again without one.
+    Err(crate::errno::Errno::ERESTARTNOHAND)
 }
 
 /// Sends `sig` to thread `tid` of process `tgid`.

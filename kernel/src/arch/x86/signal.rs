@@ -188,6 +188,9 @@ pub fn sys_rt_sigreturn(regs: &mut PtRegs) -> Result<u64, Errno> {
     regs.cs = u64::from(sel.user_code.0);
     regs.ss = u64::from(sel.user_data.0);
     regs.rflags = (regs.rflags & !FIX_EFLAGS) | (sc.eflags & FIX_EFLAGS);
+    // The restored rax is no system call's result: never restart it.
+    regs.orig_rax = u64::MAX;
+    crate::restart_block::clear_restart_fn();
     current()
         .blocked
         .store(frame.uc.sigmask, core::sync::atomic::Ordering::Relaxed);
