@@ -65,7 +65,8 @@ pub fn set_restart_fn(block: RestartBlock) -> Errno {
 /// Forgets a pending continuation: a handler ran, so the interrupted call
 /// failed with EINTR and nothing is to be continued.
 ///
-/// Linux: `restart_block.fn = do_no_restart_syscall` in restore_sigcontext()
+/// Linux: rt_sigreturn resetting restart_block.fn to do_no_restart_syscall
+/// (arch/x86/kernel/signal_64.c)
 pub fn clear_restart_fn() {
     *current().restart_block.lock() = RestartBlock::None;
 }

@@ -172,7 +172,8 @@ pub fn sys_getdents64(fd: i32, dirent: u64, count: u64) -> SysResult {
 /// Linux: SYSCALL_DEFINE3(poll) in fs/select.c
 pub fn sys_poll(ufds: u64, nfds: u64, timeout_ms: i64) -> SysResult {
     let deadline_ns = (timeout_ms >= 0).then(|| {
-        crate::arch::time::ktime_get_ns().saturating_add((timeout_ms as u64).saturating_mul(1_000_000))
+        crate::arch::time::ktime_get_ns()
+            .saturating_add((timeout_ms as u64).saturating_mul(1_000_000))
     });
     do_restart_poll(ufds, nfds, deadline_ns)
 }
