@@ -96,27 +96,31 @@ pub(super) fn restart_interrupted_syscall(
         return;
     }
     let error = regs.rax.wrapping_neg();
-    let code = |e: Errno| error == e.0 as u64;
-    let restart = match handler_flags {
-        _ if code(Errno::ERESTARTNOINTR) => true,
-        None => code(Errno::ERESTARTSYS) || code(Errno::ERESTARTNOHAND),
-        Some(flags) if code(Errno::ERESTARTSYS) => flags & SA_RESTART != 0,
-        Some(_) => false,
+    let is = |e: Errno| error == e.0 as u64;
+    let no_handler = handler_flags.is_none();
+    let sa_restart = handler_flags.is_none_or(|flags| flags & SA_RESTART != 0);
+    // The number to run again from the `syscall` instruction, if any.
+    let again = if is(Errno::ERESTARTNOINTR)
+        || (is(Errno::ERESTARTSYS) && sa_restart)
+        || (is(Errno::ERESTARTNOHAND) && no_handler)
+    {
+        Some(regs.orig_rax)
+    } else if is(Errno::ERESTART_RESTARTBLOCK) && no_handler {
+        Some(crate::unistd::__NR_restart_syscall)
+    } else {
+        None
     };
-    let restart_block = handler_flags.is_none() && code(Errno::ERESTART_RESTARTBLOCK);
-    if (restart || restart_block)
-        && let Some(rip) = regs.rip.checked_sub(2)
-    {
-        regs.rax = if restart {
-            regs.orig_rax
-        } else {
-            crate::unistd::__NR_restart_syscall
-        };
-        regs.rip = rip;
-    } else if code(Errno::ERESTARTSYS)
-        || code(Errno::ERESTARTNOHAND)
-        || code(Errno::ERESTART_RESTARTBLOCK)
-    {
-        regs.rax = (-(Errno::EINTR.0 as i64)) as u64;
+    match (again, regs.rip.checked_sub(2)) {
+        (Some(nr), Some(rip)) => {
+            regs.rax = nr;
+            regs.rip = rip;
+        }
+        _ if is(Errno::ERESTARTSYS)
+            || is(Errno::ERESTARTNOHAND)
+            || is(Errno::ERESTART_RESTARTBLOCK) =>
+        {
+            regs.rax = (-(Errno::EINTR.0 as i64)) as u64;
+        }
+        _ => {}
     }
 }
