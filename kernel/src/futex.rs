@@ -18,9 +18,9 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 mod requeue;
-mod wake_op;
 pub mod robust;
 pub mod waitv;
+mod wake_op;
 
 const FUTEX_WAIT: u32 = 0;
 const FUTEX_WAKE: u32 = 1;
@@ -128,7 +128,11 @@ fn futex_wait(
 /// task running, still queued.
 ///
 /// Linux: futex_wait_queue() in kernel/futex/waitwake.c
-fn futex_wait_queue(me: &Arc<TaskStruct>, woken: &AtomicBool, deadline_ns: Option<u64>) -> SysResult {
+fn futex_wait_queue(
+    me: &Arc<TaskStruct>,
+    woken: &AtomicBool,
+    deadline_ns: Option<u64>,
+) -> SysResult {
     let result = loop {
         if woken.load(Ordering::Acquire) {
             break Ok(0);
@@ -219,7 +223,11 @@ pub fn sys_futex(uaddr: u64, op: u32, val: u32, utime: u64, uaddr2: u64, val3: u
                     crate::time::to_monotonic(op & FUTEX_CLOCK_REALTIME != 0, ns)
                 })
             };
-            let bitset = if cmd == FUTEX_WAIT { FUTEX_BITSET_MATCH_ANY } else { val3 };
+            let bitset = if cmd == FUTEX_WAIT {
+                FUTEX_BITSET_MATCH_ANY
+            } else {
+                val3
+            };
             futex_wait(uaddr, private, val, bitset, deadline)
         }
         FUTEX_WAKE => futex_wake(uaddr, private, val, FUTEX_BITSET_MATCH_ANY),

@@ -139,7 +139,9 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         unistd::__NR_readlinkat => fs::stat::sys_readlinkat(a0 as i32, a1, a2, a3),
         unistd::__NR_faccessat => fs::stat::sys_faccessat(a0 as i32, a1, a2 as u32),
         unistd::__NR_set_robust_list => crate::futex::robust::sys_set_robust_list(a0, a1),
-        unistd::__NR_get_robust_list => crate::futex::robust::sys_get_robust_list(a0 as i32, a1, a2),
+        unistd::__NR_get_robust_list => {
+            crate::futex::robust::sys_get_robust_list(a0 as i32, a1, a2)
+        }
         unistd::__NR_dup3 => fs::fcntl::sys_dup3(a0 as i32, a1 as i32, a2 as u32),
         unistd::__NR_pipe2 => fs::fcntl::sys_pipe2(a0, a1 as u32),
         unistd::__NR_prlimit64 => sys::sys_prlimit64(a0 as i32, a1 as u32, a2, a3),

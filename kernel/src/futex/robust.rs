@@ -124,7 +124,12 @@ fn exit_robust_list(tsk: &TaskStruct, head: u64) {
 /// Linux: handle_futex_death() in kernel/futex/core.c
 /// Differs: PI futexes are not modelled; their words are marked but no
 /// PI state is released.
-fn handle_futex_death(uaddr: u64, tsk: &TaskStruct, pi: bool, pending_op: bool) -> Result<(), Errno> {
+fn handle_futex_death(
+    uaddr: u64,
+    tsk: &TaskStruct,
+    pi: bool,
+    pending_op: bool,
+) -> Result<(), Errno> {
     if !uaddr.is_multiple_of(4) {
         return Err(Errno::EINVAL);
     }

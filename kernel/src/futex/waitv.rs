@@ -4,7 +4,10 @@
 //!
 //! Linux: kernel/futex/waitwake.c (futex_wait_multiple), kernel/futex/syscalls.c
 
-use super::{FUTEX_BITSET_MATCH_ANY, FUTEX_PRIVATE_FLAG, FUTEX_QUEUE, FutexQ, futex_wait_queue, get_futex_key};
+use super::{
+    FUTEX_BITSET_MATCH_ANY, FUTEX_PRIVATE_FLAG, FUTEX_QUEUE, FutexQ, futex_wait_queue,
+    get_futex_key,
+};
 use crate::errno::Errno;
 use crate::mm::uaccess::get_user;
 use crate::syscall::SysResult;
@@ -34,7 +37,13 @@ struct Waiter {
 /// `EINVAL` for flags, a count of 0 or over 128, a bad entry or clock;
 /// `EFAULT` for a bad address; `EAGAIN` if a word no longer holds its
 /// value; `ETIMEDOUT`; `EINTR` on a signal.
-pub fn sys_futex_waitv(waiters: u64, nr_futexes: u64, flags: u64, timeout: u64, clockid: u64) -> SysResult {
+pub fn sys_futex_waitv(
+    waiters: u64,
+    nr_futexes: u64,
+    flags: u64,
+    timeout: u64,
+    clockid: u64,
+) -> SysResult {
     if flags != 0 || nr_futexes == 0 || nr_futexes > FUTEX_WAITV_MAX || waiters == 0 {
         return Err(Errno::EINVAL);
     }
@@ -96,7 +105,8 @@ fn futex_parse_waitv(waiters: u64, nr: usize) -> Result<Vec<Waiter>, Errno> {
 /// queue lock, so a mismatch leaves nothing queued and no wake-up behind.
 fn futex_wait_multiple(vs: &[Waiter], deadline_ns: Option<u64>) -> SysResult {
     let mut keys = Vec::new();
-    keys.try_reserve_exact(vs.len()).map_err(|_| Errno::ENOMEM)?;
+    keys.try_reserve_exact(vs.len())
+        .map_err(|_| Errno::ENOMEM)?;
     for v in vs {
         keys.push(get_futex_key(v.uaddr, v.private)?);
     }

@@ -44,7 +44,12 @@ pub(super) fn futex_wake_op(
     let mut queue = FUTEX_QUEUE.lock();
     let mut woken = futex_wake_locked(&mut queue, key1, nr_wake, FUTEX_BITSET_MATCH_ANY);
     if op_ret {
-        woken.extend(futex_wake_locked(&mut queue, key2, nr_wake2, FUTEX_BITSET_MATCH_ANY));
+        woken.extend(futex_wake_locked(
+            &mut queue,
+            key2,
+            nr_wake2,
+            FUTEX_BITSET_MATCH_ANY,
+        ));
     }
     drop(queue);
     Ok(wake_up_q(woken))
