@@ -3,7 +3,7 @@
 //! holds the expected value; FUTEX_WAKE wakes sleepers on a word.
 //!
 //! Linux: kernel/futex/ (core.c, waitwake.c, syscalls.c); requeue.rs,
-//! waitv.rs and robust.rs here hold the rest.
+//! wake_op.rs, waitv.rs and robust.rs here hold the rest.
 //! Differs: one global list of waiters instead of hash buckets; shared
 //! futexes are keyed by physical address, private ones by (mm, address).
 
