@@ -48,6 +48,8 @@ pub enum RestartBlock {
         private: bool,
         /// The value the word was expected to hold.
         val: u32,
+        /// FUTEX_WAIT_BITSET's mask (FUTEX_BITSET_MATCH_ANY for FUTEX_WAIT).
+        bitset: u32,
         /// Absolute monotonic deadline, ns.
         deadline_ns: u64,
     },
@@ -94,7 +96,8 @@ pub fn sys_restart_syscall() -> SysResult {
             uaddr,
             private,
             val,
+            bitset,
             deadline_ns,
-        } => crate::futex::futex_wait_restart(uaddr, private, val, deadline_ns),
+        } => crate::futex::futex_wait_restart(uaddr, private, val, bitset, deadline_ns),
     }
 }

@@ -139,7 +139,10 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         unistd::__NR_unlinkat => fs::open::sys_unlinkat(a0 as i32, a1, a2 as u32),
         unistd::__NR_readlinkat => fs::stat::sys_readlinkat(a0 as i32, a1, a2, a3),
         unistd::__NR_faccessat => fs::stat::sys_faccessat(a0 as i32, a1, a2 as u32),
-        unistd::__NR_set_robust_list => sys_set_robust_list(a0, a1),
+        unistd::__NR_set_robust_list => crate::futex::robust::sys_set_robust_list(a0, a1),
+        unistd::__NR_get_robust_list => {
+            crate::futex::robust::sys_get_robust_list(a0 as i32, a1, a2)
+        }
         unistd::__NR_dup3 => fs::fcntl::sys_dup3(a0 as i32, a1 as i32, a2 as u32),
         unistd::__NR_pipe2 => fs::fcntl::sys_pipe2(a0, a1 as u32),
         unistd::__NR_prlimit64 => sys::sys_prlimit64(a0 as i32, a1 as u32, a2, a3),
@@ -148,6 +151,7 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         unistd::__NR_rseq => Err(Errno::ENOSYS),
         unistd::__NR_pidfd_open => crate::pidfd::sys_pidfd_open(a0 as i32, a1 as u32),
         unistd::__NR_clone3 => fork::sys_clone3(a0, a1, regs),
+        unistd::__NR_futex_waitv => crate::futex::waitv::sys_futex_waitv(a0, a1, a2, a3, a4),
         _ => {
             report_unknown(nr);
             Err(Errno::ENOSYS)
@@ -170,21 +174,6 @@ fn sys_madvise(_start: u64, _len: u64, _behavior: i32) -> SysResult {
 /// Differs: a stub, and a true one: every file lives in memory (the
 /// initramfs, /tmp), so there is nothing to write back.
 fn sys_sync() -> SysResult {
-    Ok(0)
-}
-
-/// set_robust_list(2): where the thread's list of held robust futexes is.
-///
-/// Linux: SYSCALL_DEFINE2(set_robust_list) in kernel/futex/syscalls.c
-/// Differs: a stub after Linux's size check. The list is not kept, so a
-/// thread that dies holding a robust mutex leaves it locked instead of
-/// marking it FUTEX_OWNER_DIED.
-fn sys_set_robust_list(_head: u64, len: u64) -> SysResult {
-    // Linux: sizeof(struct robust_list_head): three words.
-    const ROBUST_LIST_HEAD_SIZE: u64 = 24;
-    if len != ROBUST_LIST_HEAD_SIZE {
-        return Err(Errno::EINVAL);
-    }
     Ok(0)
 }
 

@@ -188,6 +188,9 @@ pub struct TaskStruct {
     /// Word to clear and futex-wake at exit (CLONE_CHILD_CLEARTID,
     /// set_tid_address); how pthread_join learns a thread ended.
     pub clear_child_tid: core::sync::atomic::AtomicU64,
+    /// User address of the thread's robust futex list head, walked at exit
+    /// (Linux: robust_list; set_robust_list). Starts empty in a new task.
+    pub robust_list: AtomicU64,
     /// Fault injection for this task's allocations (Linux: fail_nth).
     pub fail_nth: FailNth,
     /// Boot-relative creation time in ns (Linux: start_time).
@@ -229,6 +232,7 @@ impl TaskStruct {
             worker_private: SpinLock::new(None),
             set_child_tid: Default::default(),
             clear_child_tid: Default::default(),
+            robust_list: Default::default(),
             fail_nth: Default::default(),
             start_time: crate::arch::time::ktime_get_ns(),
             utime: AtomicU64::new(0),

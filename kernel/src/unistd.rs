@@ -186,6 +186,8 @@ pub const __NR_readlinkat: u64 = 267;
 pub const __NR_faccessat: u64 = 269;
 /// set_robust_list(2)
 pub const __NR_set_robust_list: u64 = 273;
+/// get_robust_list(2)
+pub const __NR_get_robust_list: u64 = 274;
 /// dup3(2)
 pub const __NR_dup3: u64 = 292;
 /// pipe2(2)
@@ -200,3 +202,5 @@ pub const __NR_rseq: u64 = 334;
 pub const __NR_pidfd_open: u64 = 434;
 /// clone3(2)
 pub const __NR_clone3: u64 = 435;
+/// futex_waitv(2)
+pub const __NR_futex_waitv: u64 = 449;

@@ -112,15 +112,19 @@ fn exit_mm(tsk: &TaskStruct) {
     drop(mm);
 }
 
-/// Completes `vfork_done`, once: the parent of a vfork child, or a
+/// Walks the robust futex list, clears and wakes `clear_child_tid`, and
+/// completes `vfork_done`, once: the parent of a vfork child, or a
 /// kthread_stop caller, may stop waiting.
 ///
-/// Linux: mm_release() / complete_vfork_done() in kernel/fork.c
+/// Linux: mm_release() / futex_exit_release() / complete_vfork_done() in kernel/fork.c
 pub fn mm_release(tsk: &TaskStruct) {
+    if tsk.mm.lock().is_some() {
+        crate::futex::robust::futex_cleanup(tsk);
+    }
     let tid_addr = tsk.clear_child_tid.swap(0, Ordering::Relaxed);
     if tid_addr != 0 && tsk.mm.lock().is_some() {
         let _ = crate::mm::uaccess::put_user(tid_addr, 0u32);
-        let _ = crate::futex::futex_wake(tid_addr, false, 1);
+        let _ = crate::futex::futex_wake(tid_addr, false, 1, crate::futex::FUTEX_BITSET_MATCH_ANY);
     }
     if let Some(done) = tsk.vfork_done.lock().take() {
         done.complete();

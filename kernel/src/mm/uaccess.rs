@@ -42,11 +42,43 @@ core::arch::global_asm!(
     smap = sym crate::arch::kernel::cpu::common::SMAP_ENABLED,
 );
 
+// The futex word's compare-and-exchange: one `lock cmpxchg` on the user
+// word, bracketed by stac/clac like the copy. It returns the value found
+// (zero-extended) or, if the access faults for good, bit 32 set.
+core::arch::global_asm!(
+    ".global __futex_cmpxchg",
+    "__futex_cmpxchg:",
+    "    mov eax, esi",
+    "    cmp byte ptr [rip + {smap}], 0",
+    "    je 1f",
+    "    stac",
+    "1:",
+    ".global __futex_cmpxchg_insn",
+    "__futex_cmpxchg_insn:",
+    "    lock cmpxchg dword ptr [rdi], edx",
+    "    jmp 3f",
+    ".global __futex_cmpxchg_fixup",
+    "__futex_cmpxchg_fixup:",
+    "    movabs rax, 0x100000000",
+    "3:",
+    "    cmp byte ptr [rip + {smap}], 0",
+    "    je 2f",
+    "    clac",
+    "2:",
+    "    ret",
+    smap = sym crate::arch::kernel::cpu::common::SMAP_ENABLED,
+);
+
 unsafe extern "C" {
     /// Copies `len` bytes; returns how many were NOT copied.
     fn __copy_user(dst: *mut u8, src: *const u8, len: usize) -> usize;
     fn __copy_user_insn();
     fn __copy_user_fixup();
+    /// Swaps `*uaddr` from `old` to `new`; returns the value found, or bit
+    /// 32 set if the word cannot be written.
+    fn __futex_cmpxchg(uaddr: *mut u32, old: u32, new: u32) -> u64;
+    fn __futex_cmpxchg_insn();
+    fn __futex_cmpxchg_fixup();
 }
 
 /// If the fault at `regs.rip` happened inside a user copy, resumes at the
@@ -56,6 +88,10 @@ unsafe extern "C" {
 pub fn fixup_exception(regs: &mut PtRegs) -> bool {
     if regs.rip == __copy_user_insn as *const () as u64 {
         regs.rip = __copy_user_fixup as *const () as u64;
+        return true;
+    }
+    if regs.rip == __futex_cmpxchg_insn as *const () as u64 {
+        regs.rip = __futex_cmpxchg_fixup as *const () as u64;
         return true;
     }
     false
@@ -174,4 +210,67 @@ pub fn put_user<T: Pod>(addr: u64, value: T) -> Result<(), Errno> {
 /// `EFAULT` for a bad address.
 pub fn copy_struct_to_user<T: Pod>(addr: u64, value: &T) -> Result<(), Errno> {
     put_user(addr, *value)
+}
+
+/// Atomically replaces the user word at `uaddr` with `new` if it holds
+/// `old`; returns the value it held (equal to `old` on success).
+///
+/// Linux: futex_atomic_cmpxchg_inatomic() in arch/x86/include/asm/futex.h
+/// Differs: a fault the page-fault handler can resolve (demand paging,
+/// copy-on-write) is resolved inside, where Linux returns EFAULT with
+/// page faults disabled and the caller faults the page in and retries.
+///
+/// # Errors
+/// `EFAULT` if `uaddr` is not an aligned, writable user word.
+pub fn futex_atomic_cmpxchg_inatomic(uaddr: u64, old: u32, new: u32) -> Result<u32, Errno> {
+    if !uaddr.is_multiple_of(4) || !access_ok(uaddr, 4) {
+        return Err(Errno::EFAULT);
+    }
+    // SAFETY: `uaddr` is an aligned user address checked above; the access
+    // is fixed up instead of crashing if the word is not writable.
+    let found = unsafe { __futex_cmpxchg(uaddr as *mut u32, old, new) };
+    u32::try_from(found).map_err(|_| Errno::EFAULT)
+}
+
+/// The operations FUTEX_WAKE_OP may apply to its second word
+/// (Linux: FUTEX_OP_SET, _ADD, _OR, _ANDN, _XOR).
+#[derive(Clone, Copy, Debug)]
+pub enum FutexOp {
+    /// `*uaddr = oparg`
+    Set,
+    /// `*uaddr += oparg`
+    Add,
+    /// `*uaddr |= oparg`
+    Or,
+    /// `*uaddr &= !oparg`
+    AndN,
+    /// `*uaddr ^= oparg`
+    Xor,
+}
+
+/// Applies `op` with `oparg` to the user word at `uaddr` atomically;
+/// returns the old value.
+///
+/// Linux: arch_futex_atomic_op_inuser() in arch/x86/include/asm/futex.h
+/// Differs: every op is a cmpxchg loop; Linux uses xchg and lock xadd for
+/// SET and ADD.
+///
+/// # Errors
+/// `EFAULT` if `uaddr` is not an aligned, writable user word.
+pub fn arch_futex_atomic_op_inuser(op: FutexOp, oparg: u32, uaddr: u64) -> Result<u32, Errno> {
+    let mut old: u32 = get_user(uaddr)?;
+    loop {
+        let new = match op {
+            FutexOp::Set => oparg,
+            FutexOp::Add => old.wrapping_add(oparg),
+            FutexOp::Or => old | oparg,
+            FutexOp::AndN => old & !oparg,
+            FutexOp::Xor => old ^ oparg,
+        };
+        let found = futex_atomic_cmpxchg_inatomic(uaddr, old, new)?;
+        if found == old {
+            return Ok(old);
+        }
+        old = found;
+    }
 }
