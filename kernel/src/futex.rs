@@ -85,6 +85,11 @@ fn futex_wait(uaddr: u64, private: bool, val: u32, deadline_ns: Option<u64>) -> 
         });
         me.state.store(TASK_INTERRUPTIBLE, Ordering::Release);
     }
+    let timeout = deadline_ns.map(|d| {
+        let sleeper = crate::time::hrtimer::HrtimerSleeper::new(me.clone());
+        sleeper.start_expires(d);
+        sleeper
+    });
     let result = loop {
         if woken.load(Ordering::Acquire) {
             break Ok(0);
@@ -92,18 +97,13 @@ fn futex_wait(uaddr: u64, private: bool, val: u32, deadline_ns: Option<u64>) -> 
         if crate::signal::signal_pending(&me) {
             break Err(Errno::EINTR);
         }
-        if deadline_ns.is_some_and(|d| crate::arch::time::ktime_get_ns() >= d) {
+        if timeout.as_ref().is_some_and(|t| t.expired()) {
             break Err(Errno::ETIMEDOUT);
         }
-        if deadline_ns.is_some() {
-            crate::time::wake_at_next_tick();
-        }
         schedule();
-        if deadline_ns.is_some() {
-            crate::time::finish_tick_wait();
-        }
         me.state.store(TASK_INTERRUPTIBLE, Ordering::Release);
     };
+    drop(timeout);
     me.state.store(TASK_RUNNING, Ordering::Release);
     FUTEX_QUEUE
         .lock()
