@@ -6,6 +6,7 @@
 //! boot; there is no RTC.
 
 pub mod hrtimer;
+pub mod itimer;
 
 use crate::arch::time::ktime_get_ns;
 use crate::errno::Errno;

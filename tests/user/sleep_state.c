@@ -147,7 +147,7 @@ static void timed_sleeps_last_at_least_their_time(void)
 		int e = clock_nanosleep(clocks[i], TIMER_ABSTIME, &abs, NULL);
 		slept = ns_since(&t0, clocks[i]);
 		if (e != 0 || slept < want / 2 || slept > 10 * want) {
-			say("clock %d: clock_nanosleep returned %d after %ld ns", (int)clocks[i], e, slept);
+			say("clock %d: clock_nanosleep returned %d after %ld ns\n", (int)clocks[i], e, slept);
 			all = 0;
 		}
 	}
