@@ -285,3 +285,86 @@ pub fn do_nanosleep(expires: u64, state: u32) -> Result<(), crate::errno::Errno>
     me.state.store(TASK_RUNNING, Ordering::Release);
     result
 }
+
+mod tests {
+    use super::*;
+    use crate::arch::sync::SpinLock;
+    use crate::{kassert, kassert_eq, ktest};
+    use alloc::vec::Vec;
+
+    const MS: u64 = 1_000_000;
+
+    ktest! {
+        fn timers_fire_in_expiry_order_and_never_before_their_time() {
+            let fired: Arc<SpinLock<Vec<(u64, u64)>>> = Arc::new(SpinLock::new(Vec::new()));
+            let now = ktime_get_ns();
+            let timers: Vec<_> = [30, 10, 20]
+                .iter()
+                .map(|&ms| {
+                    let log = fired.clone();
+                    let t = hrtimer_init(Box::new(move |t| {
+                        log.lock().push((t.get_expires(), ktime_get_ns()));
+                        HrtimerRestart::NoRestart
+                    }));
+                    hrtimer_start(&t, now + ms * MS);
+                    t
+                })
+                .collect();
+            crate::time::msleep(60);
+            let fired = fired.lock().clone();
+            let order: Vec<u64> = fired.iter().map(|(e, _)| (e - now) / MS).collect();
+            kassert_eq!(order, alloc::vec![10, 20, 30]);
+            kassert!(fired.iter().all(|(expires, at)| at >= expires));
+            kassert!(timers.iter().all(|t| !t.is_queued()));
+        }
+    }
+
+    ktest! {
+        fn a_cancelled_timer_never_runs() {
+            let ran = Arc::new(AtomicBool::new(false));
+            let flag = ran.clone();
+            let t = hrtimer_init(Box::new(move |_| {
+                flag.store(true, Ordering::Release);
+                HrtimerRestart::NoRestart
+            }));
+            hrtimer_start(&t, ktime_get_ns() + 10 * MS);
+            kassert!(t.is_queued());
+            kassert!(hrtimer_cancel(&t));
+            crate::time::msleep(30);
+            kassert!(!ran.load(Ordering::Acquire));
+            kassert!(!hrtimer_cancel(&t), "a second cancel finds nothing queued");
+        }
+    }
+
+    ktest! {
+        fn a_timer_that_forwards_itself_runs_periodically() {
+            let runs = Arc::new(AtomicU64::new(0));
+            let count = runs.clone();
+            let t = hrtimer_init(Box::new(move |t| {
+                count.fetch_add(1, Ordering::Relaxed);
+                t.forward(ktime_get_ns(), 8 * MS);
+                HrtimerRestart::Restart
+            }));
+            hrtimer_start(&t, ktime_get_ns() + 8 * MS);
+            crate::time::msleep(100);
+            hrtimer_cancel(&t);
+            let n = runs.load(Ordering::Relaxed);
+            kassert!((6..=13).contains(&n), "{n} runs of an 8 ms timer in 100 ms");
+        }
+    }
+
+    ktest! {
+        fn msleep_lasts_its_time_and_wakes_the_sleeper_once() {
+            let me = current();
+            let switches = me.se.nr_switches.load(Ordering::Relaxed);
+            let start = ktime_get_ns();
+            crate::time::msleep(40);
+            let slept = ktime_get_ns() - start;
+            let woken = me.se.nr_switches.load(Ordering::Relaxed) - switches;
+            kassert!(slept >= 40 * MS, "slept {slept} ns");
+            // Ten ticks pass; a sleeper woken at each would switch in ten times.
+            kassert!(woken <= 2, "switched in {woken} times");
+            kassert_eq!(crate::time::msleep_interruptible(10), 0);
+        }
+    }
+}
