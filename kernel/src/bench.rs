@@ -84,7 +84,11 @@ fn hrtimer_arm_cancel(n: u64, queued: u64) {
     others.iter().for_each(|t| {
         hrtimer_cancel(t);
     });
-    report(&alloc::format!("hrtimer_start+cancel ({queued} queued)"), cycles, n);
+    report(
+        &alloc::format!("hrtimer_start+cancel ({queued} queued)"),
+        cycles,
+        n,
+    );
 }
 
 /// Runs every benchmark.

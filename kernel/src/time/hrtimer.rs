@@ -112,8 +112,10 @@ impl HrTimer {
 
     /// Whether the timer is queued to fire (Linux: hrtimer_is_queued()).
     pub fn is_queued(&self) -> bool {
-        with_base(self, |base| base.active.contains_key(&(self.get_expires(), self.id)))
-            .unwrap_or(false)
+        with_base(self, |base| {
+            base.active.contains_key(&(self.get_expires(), self.id))
+        })
+        .unwrap_or(false)
     }
 }
 
@@ -138,7 +140,9 @@ fn with_base<R>(timer: &HrTimer, f: impl FnOnce(&mut HrtimerCpuBase) -> R) -> Op
 ///
 /// Linux: hrtimer_start() in kernel/time/hrtimer.c (HRTIMER_MODE_ABS)
 pub fn hrtimer_start(timer: &Arc<HrTimer>, expires: u64) {
-    with_base(timer, |base| base.active.remove(&(timer.get_expires(), timer.id)));
+    with_base(timer, |base| {
+        base.active.remove(&(timer.get_expires(), timer.id))
+    });
     let cpu = crate::arch::percpu::smp_processor_id();
     let mut base = this_cpu().hrtimer_cpu_base.lock();
     enqueue_hrtimer(&mut base, timer, expires, cpu);
@@ -160,7 +164,11 @@ pub fn hrtimer_try_to_cancel(timer: &HrTimer) -> Option<bool> {
         if base.running == Some(timer.id) {
             return None;
         }
-        Some(base.active.remove(&(timer.get_expires(), timer.id)).is_some())
+        Some(
+            base.active
+                .remove(&(timer.get_expires(), timer.id))
+                .is_some(),
+        )
     })
     .unwrap_or(Some(false))
 }

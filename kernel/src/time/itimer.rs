@@ -7,9 +7,7 @@
 //! Linux: kernel/time/itimer.c, exit_itimers() in kernel/time/posix-timers.c
 //! Not modelled: ITIMER_VIRTUAL and ITIMER_PROF (CPU-time timers).
 
-use super::hrtimer::{
-    HrTimer, HrtimerRestart, hrtimer_cancel, hrtimer_init, hrtimer_start,
-};
+use super::hrtimer::{HrTimer, HrtimerRestart, hrtimer_cancel, hrtimer_init, hrtimer_start};
 use crate::arch::time::ktime_get_ns;
 use crate::errno::Errno;
 use crate::mm::uaccess::{get_user, put_user};
@@ -112,7 +110,10 @@ fn do_getitimer(which: i32) -> Result<Itimerspec, Errno> {
 /// Linux: itimer_get_remtime() in kernel/time/itimer.c
 fn itimer_get_remtime(sig: &SignalStruct, timer: Option<&Arc<HrTimer>>) -> Itimerspec {
     let value = match timer {
-        Some(t) if t.is_queued() => t.get_expires().saturating_sub(ktime_get_ns()).max(NSEC_PER_USEC),
+        Some(t) if t.is_queued() => t
+            .get_expires()
+            .saturating_sub(ktime_get_ns())
+            .max(NSEC_PER_USEC),
         _ => 0,
     };
     Itimerspec {
@@ -152,7 +153,11 @@ fn do_setitimer(which: i32, new: Itimerspec) -> Result<Itimerspec, Errno> {
 ///
 /// Linux: it_real_fn() in kernel/time/itimer.c (the restart is done by
 /// the signal delivery path there; here the function restarts itself)
-fn it_real_fn(timer: &HrTimer, tgid: crate::pid::PidNr, sig: &Weak<SignalStruct>) -> HrtimerRestart {
+fn it_real_fn(
+    timer: &HrTimer,
+    tgid: crate::pid::PidNr,
+    sig: &Weak<SignalStruct>,
+) -> HrtimerRestart {
     let Some(sig) = sig.upgrade() else {
         return HrtimerRestart::NoRestart;
     };
