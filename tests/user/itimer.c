@@ -84,6 +84,13 @@ static void bad_values_are_refused(void)
 	struct itimerval it;
 	EXPECT_FAILS("getitimer_of_an_unknown_timer_fails_with_einval", EINVAL,
 		     getitimer(42, &it));
+	struct itimerval huge = { { 0x7fffffffffffffffL, 999999 }, { 0x7fffffffffffffffL, 999999 } };
+	int r = setitimer(ITIMER_REAL, &huge, NULL);
+	getitimer(ITIMER_REAL, &it);
+	struct itimerval off = { { 0, 0 }, { 0, 0 } };
+	setitimer(ITIMER_REAL, &off, NULL);
+	CHECK("setitimer_takes_the_largest_time_and_reads_back_a_far_expiry",
+	      r == 0 && it.it_value.tv_sec > 1000000000L);
 }
 
 static void a_forked_child_has_no_timer(void)

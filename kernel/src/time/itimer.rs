@@ -38,7 +38,9 @@ fn get_itimerval(addr: u64) -> Result<Itimerspec, Errno> {
         if sec < 0 || !(0..1_000_000).contains(&usec) {
             return Err(Errno::EINVAL);
         }
-        Ok((sec as u64).saturating_mul(NSEC_PER_SEC) + usec as u64 * NSEC_PER_USEC)
+        Ok((sec as u64)
+            .saturating_mul(NSEC_PER_SEC)
+            .saturating_add(usec as u64 * NSEC_PER_USEC))
     };
     Ok(Itimerspec {
         interval: ns(isec, iusec)?,
