@@ -1,5 +1,6 @@
 //! Micro-benchmarks, run with the `bench` command-line word: cycles per
-//! kernel-thread lifetime (create, exit, reap) and per context switch.
+//! kernel-thread lifetime (create, exit, reap), per context switch and per
+//! timer arm+cancel.
 //! They report numbers; they pass or fail nothing.
 //!
 //! Linux: tools/perf/bench/sched-pipe.c plays the context-switch part.
@@ -61,9 +62,40 @@ fn context_switch(n: u64) {
     report("context_switch", cycles, switched);
 }
 
+/// Arms a timer a second ahead and cancels it, `n` times, with `queued`
+/// other timers pending on the base (a busy system's sleepers).
+fn hrtimer_arm_cancel(n: u64, queued: u64) {
+    use crate::time::hrtimer::{HrtimerRestart, hrtimer_cancel, hrtimer_init, hrtimer_start};
+    let far = crate::arch::time::ktime_get_ns() + 3_600_000_000_000;
+    let others: alloc::vec::Vec<_> = (0..queued)
+        .map(|i| {
+            let t = hrtimer_init(alloc::boxed::Box::new(|_| HrtimerRestart::NoRestart));
+            hrtimer_start(&t, far + i);
+            t
+        })
+        .collect();
+    let timer = hrtimer_init(alloc::boxed::Box::new(|_| HrtimerRestart::NoRestart));
+    let start = rdtsc();
+    for _ in 0..n {
+        hrtimer_start(&timer, crate::arch::time::ktime_get_ns() + 1_000_000_000);
+        hrtimer_cancel(&timer);
+    }
+    let cycles = rdtsc() - start;
+    others.iter().for_each(|t| {
+        hrtimer_cancel(t);
+    });
+    report(
+        &alloc::format!("hrtimer_start+cancel ({queued} queued)"),
+        cycles,
+        n,
+    );
+}
+
 /// Runs every benchmark.
 pub fn run_benchmarks() -> i32 {
     kthread_lifetime(2000);
     context_switch(20_000);
+    hrtimer_arm_cancel(100_000, 0);
+    hrtimer_arm_cancel(100_000, 500);
     0
 }

@@ -160,6 +160,11 @@ fn futex_wait_queue(
     woken: &AtomicBool,
     deadline_ns: Option<u64>,
 ) -> SysResult {
+    let timeout = deadline_ns.map(|d| {
+        let sleeper = crate::time::hrtimer::HrtimerSleeper::new(me.clone());
+        sleeper.start_expires(d);
+        sleeper
+    });
     let result = loop {
         if woken.load(Ordering::Acquire) {
             break Ok(0);
@@ -167,18 +172,13 @@ fn futex_wait_queue(
         if crate::signal::signal_pending(me) {
             break Err(Errno::EINTR);
         }
-        if deadline_ns.is_some_and(|d| crate::arch::time::ktime_get_ns() >= d) {
+        if timeout.as_ref().is_some_and(|t| t.expired()) {
             break Err(Errno::ETIMEDOUT);
         }
-        if deadline_ns.is_some() {
-            crate::time::wake_at_next_tick();
-        }
         schedule();
-        if deadline_ns.is_some() {
-            crate::time::finish_tick_wait();
-        }
         me.state.store(TASK_INTERRUPTIBLE, Ordering::Release);
     };
+    drop(timeout);
     me.state.store(TASK_RUNNING, Ordering::Release);
     result
 }

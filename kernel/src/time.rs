@@ -5,15 +5,15 @@
 //! Differs: the realtime clock starts at the epoch plus the time since
 //! boot; there is no RTC.
 
-use crate::arch::sync::SpinLock;
+pub mod hrtimer;
+pub mod itimer;
+
 use crate::arch::time::ktime_get_ns;
 use crate::errno::Errno;
 use crate::mm::uaccess::{get_user, put_user};
 use crate::sched::wait::WaitQueueHead;
 use crate::syscall::SysResult;
-use crate::task::{TASK_INTERRUPTIBLE, TASK_RUNNING, TaskStruct, current};
-use alloc::sync::Arc;
-use alloc::vec::Vec;
+use crate::task::{TASK_INTERRUPTIBLE, TASK_RUNNING, current};
 use core::sync::atomic::Ordering;
 
 const CLOCK_REALTIME: u32 = 0;
@@ -70,23 +70,20 @@ pub fn sys_time(tloc: u64) -> SysResult {
     Ok(secs)
 }
 
-/// Sleeps until `deadline_ns` on the monotonic clock, waking on a signal.
-/// The timer tick wakes sleepers, so the resolution is one tick.
-///
-/// Linux: do_nanosleep() in kernel/time/hrtimer.c
+/// Sleeps until `deadline_ns` on the monotonic clock, waking on a signal:
+/// one timer wakes the sleeper at its deadline.
 fn sleep_until(deadline_ns: u64) -> Result<(), Errno> {
-    SLEEP_WAIT.wait_event_interruptible(|| ktime_get_ns() >= deadline_ns)
+    hrtimer::do_nanosleep(deadline_ns, TASK_INTERRUPTIBLE)
 }
 
-/// Wakes sleepers on every tick so they can check their deadline.
-///
-/// Linux: the hrtimer interrupt (hrtimer_interrupt()) plays this part.
+/// Wakes the tasks that asked to run again at the next tick.
 pub fn timer_tick_wake() {
     SLEEP_WAIT.wake_up_mode(crate::task::TASK_INTERRUPTIBLE);
 }
 
-/// Makes the current task runnable again at the next tick, for sleepers
-/// with a deadline that wait on something else (futexes).
+/// Makes the current task runnable again at the next tick, for waits that
+/// re-check a condition nothing wakes them for (a poll on a file without
+/// a wait queue, de_thread waiting for the other threads to die).
 pub fn wake_at_next_tick() {
     SLEEP_WAIT.prepare_to_wait(crate::task::TASK_INTERRUPTIBLE);
 }
@@ -106,43 +103,50 @@ pub fn schedule_timeout_killable_tick() {
     finish_tick_wait();
 }
 
-/// Tasks asleep in schedule_timeout_interruptible(), each with its
-/// deadline in ns (Linux: a timer on the timer wheel per sleeper, whose
-/// function, process_timeout(), wakes it).
-static TIMEOUTS: SpinLock<Vec<(u64, Arc<TaskStruct>)>> = SpinLock::new(Vec::new());
-
 /// Sleeps until `timeout_ns` has passed or something wakes the task first
 /// (wake_up_process, kthread_stop, a signal). Returns the time left: 0 when
 /// the sleep timed out.
 ///
 /// Linux: schedule_timeout_interruptible() in kernel/time/sleep_timeout.c
-/// Differs: the deadline is checked on each tick, so it is one tick coarse,
-/// and sleepers sit in one list instead of the timer wheel.
+/// Differs: the timer is an hrtimer (Linux puts schedule_timeout's on the
+/// timer wheel), expired from the tick.
 pub fn schedule_timeout_interruptible(timeout_ns: u64) -> u64 {
     crate::sched::core::might_sleep();
     let deadline = ktime_get_ns().saturating_add(timeout_ns);
     let me = current();
+    let sleeper = hrtimer::HrtimerSleeper::new(me.clone());
     me.state.store(TASK_INTERRUPTIBLE, Ordering::Release);
-    TIMEOUTS.lock().push((deadline, me.clone()));
+    sleeper.start_expires(deadline);
     crate::sched::core::schedule();
     me.state.store(TASK_RUNNING, Ordering::Release);
-    TIMEOUTS.lock().retain(|(_, t)| !Arc::ptr_eq(t, &me));
+    drop(sleeper);
     deadline.saturating_sub(ktime_get_ns())
 }
 
-/// Wakes the sleepers whose deadline has passed; called from the tick.
+/// Sleeps uninterruptibly for `ms` milliseconds.
 ///
-/// Linux: run_local_timers() in kernel/time/timer.c (each expired timer
-/// runs process_timeout(), which calls wake_up_process)
+/// Linux: msleep() in kernel/time/sleep_timeout.c
+pub fn msleep(ms: u64) {
+    let deadline = ktime_get_ns().saturating_add(ms.saturating_mul(1_000_000));
+    let _ = hrtimer::do_nanosleep(deadline, crate::task::TASK_UNINTERRUPTIBLE);
+}
+
+/// Sleeps for `ms` milliseconds unless a signal comes first; returns the
+/// milliseconds left.
+///
+/// Linux: msleep_interruptible() in kernel/time/sleep_timeout.c
+pub fn msleep_interruptible(ms: u64) -> u64 {
+    let deadline = ktime_get_ns().saturating_add(ms.saturating_mul(1_000_000));
+    let _ = hrtimer::do_nanosleep(deadline, TASK_INTERRUPTIBLE);
+    deadline.saturating_sub(ktime_get_ns()).div_ceil(1_000_000)
+}
+
+/// Runs the expired kernel timers; called from the tick.
+///
+/// Linux: run_local_timers() in kernel/time/timer.c, which raises the
+/// softirq that runs hrtimer_run_queues() in low-resolution mode
 pub fn run_local_timers() {
-    let now = ktime_get_ns();
-    TIMEOUTS.lock().retain(|(deadline, task)| {
-        let expired = *deadline <= now;
-        if expired {
-            crate::sched::core::wake_up_process(task);
-        }
-        !expired
-    });
+    hrtimer::hrtimer_run_queues();
 }
 
 /// Converts an absolute time on CLOCK_REALTIME (or CLOCK_MONOTONIC) to the
@@ -167,8 +171,8 @@ fn read_timespec(addr: u64) -> Result<u64, Errno> {
 /// relative sleep writes the time left to `rmtp` (when not 0) and asks to be
 /// continued through restart_syscall(2); an absolute one just runs again.
 ///
-/// Linux: do_nanosleep() in kernel/time/hrtimer.c
-fn do_nanosleep(expires_ns: u64, rmtp: u64, abs: bool) -> SysResult {
+/// Linux: hrtimer_nanosleep() in kernel/time/hrtimer.c
+fn hrtimer_nanosleep(expires_ns: u64, rmtp: u64, abs: bool) -> SysResult {
     if sleep_until(expires_ns).is_ok() {
         return Ok(0);
     }
@@ -189,13 +193,13 @@ fn do_nanosleep(expires_ns: u64, rmtp: u64, abs: bool) -> SysResult {
 ///
 /// Linux: hrtimer_nanosleep_restart() in kernel/time/hrtimer.c
 pub fn hrtimer_nanosleep_restart(expires_ns: u64, rmtp: u64) -> SysResult {
-    do_nanosleep(expires_ns, rmtp, false)
+    hrtimer_nanosleep(expires_ns, rmtp, false)
 }
 
 /// Linux: SYSCALL_DEFINE2(nanosleep)
 pub fn sys_nanosleep(rqtp: u64, rmtp: u64) -> SysResult {
     let ns = read_timespec(rqtp)?;
-    do_nanosleep(ktime_get_ns().saturating_add(ns), rmtp, false)
+    hrtimer_nanosleep(ktime_get_ns().saturating_add(ns), rmtp, false)
 }
 
 /// Linux: SYSCALL_DEFINE4(clock_nanosleep)
@@ -204,7 +208,7 @@ pub fn sys_clock_nanosleep(clock: u32, flags: u32, rqtp: u64, rmtp: u64) -> SysR
     let ns = read_timespec(rqtp)?;
     if flags & TIMER_ABSTIME != 0 {
         let mono_deadline = ktime_get_ns().saturating_add(ns.saturating_sub(now));
-        do_nanosleep(mono_deadline, 0, true)
+        hrtimer_nanosleep(mono_deadline, 0, true)
     } else {
         sys_nanosleep(rqtp, rmtp)
     }

@@ -62,6 +62,12 @@ pub const __NR_dup2: u64 = 33;
 pub const __NR_pause: u64 = 34;
 /// nanosleep(2)
 pub const __NR_nanosleep: u64 = 35;
+/// getitimer(2)
+pub const __NR_getitimer: u64 = 36;
+/// alarm(2)
+pub const __NR_alarm: u64 = 37;
+/// setitimer(2)
+pub const __NR_setitimer: u64 = 38;
 /// getpid(2)
 pub const __NR_getpid: u64 = 39;
 /// sendfile(2)

@@ -262,6 +262,12 @@ impl FileOperations for Console {
         false
     }
 
+    /// Linux: the poll_wait() call in n_tty_poll() in drivers/tty/n_tty.c
+    fn poll_wait(&self, queue: &mut dyn FnMut(&WaitQueueHead)) -> bool {
+        queue(&READ_WAIT);
+        true
+    }
+
     fn poll(&self) -> u16 {
         use crate::fs::file::{POLLIN, POLLOUT};
         if N_TTY.lock().ready.is_empty() {

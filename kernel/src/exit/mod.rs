@@ -86,10 +86,26 @@ fn exit_to_zombie(code: i32) {
         pid: tsk.pid(),
         code,
     });
+    if group_dead(&tsk) {
+        crate::time::itimer::exit_itimers(tsk.signal());
+    }
     exit_mm(&tsk);
     exit_files(&tsk);
     exit_fs(&tsk);
     exit_notify(&tsk);
+}
+
+/// Whether `tsk` is the last thread of its process to exit.
+/// Differs: Linux counts live threads in signal->live; we look for a thread
+/// of the group not yet exiting, so two threads exiting at once may both
+/// see the group dead (what follows is safe to do twice).
+fn group_dead(tsk: &TaskStruct) -> bool {
+    let tasklist = TASKLIST_LOCK.lock();
+    !tasklist.tasks.iter().any(|t| {
+        t.tgid() == tsk.tgid()
+            && !core::ptr::eq(&**t, tsk)
+            && t.flags.load(Ordering::Relaxed) & PF_EXITING == 0
+    })
 }
 
 /// Marks the task as exiting, so no new signals are aimed at it.

@@ -165,9 +165,11 @@ pub fn sys_getdents64(fd: i32, dirent: u64, count: u64) -> SysResult {
 }
 
 /// Waits until one of the descriptors is ready or `timeout_ms` passes
-/// (negative: forever); returns how many are ready. Interrupted by a
-/// signal, it is continued through restart_syscall(2) to the same deadline
-/// when no handler runs, and fails with EINTR when one does.
+/// (negative: forever); returns how many are ready. The poller sleeps on
+/// each file's wait queues, and one timer wakes it at the deadline.
+/// Interrupted by a signal, it is continued through restart_syscall(2) to
+/// the same deadline when no handler runs, and fails with EINTR when one
+/// does.
 ///
 /// Linux: SYSCALL_DEFINE3(poll) in fs/select.c
 pub fn sys_poll(ufds: u64, nfds: u64, timeout_ms: i64) -> SysResult {
@@ -197,38 +199,119 @@ pub fn do_restart_poll(ufds: u64, nfds: u64, deadline_ns: Option<u64>) -> SysRes
 
 /// Waits until one of the descriptors is ready or the monotonic
 /// `deadline` passes (`None`: forever); returns how many are ready.
-/// Differs: readiness is re-checked every timer tick instead of through
-/// wait-queue callbacks.
 ///
 /// Linux: do_sys_poll() in fs/select.c
+/// Differs: a file without wait queues (a pidfd) is re-checked every tick.
 fn do_sys_poll(ufds: u64, nfds: u64, deadline: Option<u64>) -> SysResult {
-    use crate::mm::uaccess::get_user;
     if nfds > super::fdtable::nofile_limit() as u64 {
         return Err(Errno::EINVAL);
     }
+    let timeout = deadline.map(|d| {
+        let sleeper = crate::time::hrtimer::HrtimerSleeper::new(current());
+        sleeper.start_expires(d);
+        sleeper
+    });
     loop {
-        let mut ready = 0;
-        for i in 0..nfds {
-            let entry = ufds.checked_add(8 * i).ok_or(Errno::EFAULT)?;
-            let [fd, events_revents]: [i32; 2] = get_user(entry)?;
-            let events = (events_revents & 0xffff) as u16;
-            let revents = match fd {
-                fd if fd < 0 => 0,
-                fd => fdget(fd).map_or(super::file::POLLNVAL, |f| {
-                    f.f_op.poll() & (events | super::file::POLLHUP | super::file::POLLNVAL)
-                }),
-            };
-            put_user(entry + 6, revents)?;
-            ready += u64::from(revents != 0);
+        // Sleeping from here on, so a wake-up during the scan is not lost.
+        set_current_state(crate::task::TASK_INTERRUPTIBLE);
+        let mut table = PollTable::default();
+        let ready = match do_pollfd_pass(&mut table, ufds, nfds) {
+            Ok(ready) => ready,
+            Err(e) => {
+                drop(table);
+                set_current_state(crate::task::TASK_RUNNING);
+                return Err(e);
+            }
+        };
+        let timed_out = timeout.as_ref().is_some_and(|t| t.expired())
+            || deadline.is_some_and(|d| crate::arch::time::ktime_get_ns() >= d);
+        let result = if ready > 0 || timed_out {
+            Ok(ready)
+        } else if crate::signal::signal_pending_current() {
+            Err(Errno::ERESTARTNOHAND)
+        } else {
+            table.poll_schedule();
+            continue;
+        };
+        drop(table);
+        set_current_state(crate::task::TASK_RUNNING);
+        return result;
+    }
+}
+
+/// Asks each descriptor for its events, queuing the poller on its file,
+/// and writes `revents`; returns how many descriptors have events.
+///
+/// Linux: do_poll() and do_pollfd() in fs/select.c
+fn do_pollfd_pass(table: &mut PollTable, ufds: u64, nfds: u64) -> Result<u64, Errno> {
+    let mut ready = 0;
+    for i in 0..nfds {
+        let entry = ufds.checked_add(8 * i).ok_or(Errno::EFAULT)?;
+        let [fd, events_revents]: [i32; 2] = crate::mm::uaccess::get_user(entry)?;
+        let events = (events_revents & 0xffff) as u16;
+        let revents = match fd {
+            fd if fd < 0 => 0,
+            fd => fdget(fd).map_or(super::file::POLLNVAL, |f| {
+                let mask = events | super::file::POLLHUP | super::file::POLLNVAL;
+                table.poll_wait(f) & mask
+            }),
+        };
+        put_user(entry + 6, revents)?;
+        ready += u64::from(revents != 0);
+    }
+    Ok(ready)
+}
+
+/// Linux: set_current_state() in include/linux/sched.h
+fn set_current_state(state: u32) {
+    current()
+        .state
+        .store(state, core::sync::atomic::Ordering::Release);
+}
+
+/// The files one pass of poll queued itself on (Linux: `struct
+/// poll_wqueues`); dropping it takes the poller off their wait queues
+/// (Linux: poll_freewait()).
+#[derive(Default)]
+struct PollTable {
+    files: alloc::vec::Vec<alloc::sync::Arc<File>>,
+    /// Some file had no wait queue, so the poller must re-check at the tick.
+    needs_tick: bool,
+}
+
+impl PollTable {
+    /// Queues the poller on `file`'s wait queues, then asks which events are
+    /// ready: the poller is already TASK_INTERRUPTIBLE and queued, so a
+    /// wake-up after the check makes it runnable and is not lost.
+    ///
+    /// Linux: vfs_poll() with __pollwait() as the queueing function
+    fn poll_wait(&mut self, file: alloc::sync::Arc<File>) -> u16 {
+        if !file.f_op.poll_wait(&mut |wq| wq.add_wait_queue()) {
+            self.needs_tick = true;
         }
-        if ready > 0 || deadline.is_some_and(|d| crate::arch::time::ktime_get_ns() >= d) {
-            return Ok(ready);
+        let revents = file.f_op.poll();
+        self.files.push(file);
+        revents
+    }
+
+    /// Sleeps until a queued file, the timeout timer or a signal wakes us.
+    ///
+    /// Linux: poll_schedule_timeout() in fs/select.c
+    fn poll_schedule(&self) {
+        if self.needs_tick {
+            crate::time::wake_at_next_tick();
         }
-        if crate::signal::signal_pending_current() {
-            return Err(Errno::ERESTARTNOHAND);
-        }
-        crate::time::wake_at_next_tick();
         crate::sched::core::schedule();
-        crate::time::finish_tick_wait();
+        if self.needs_tick {
+            crate::time::finish_tick_wait();
+        }
+    }
+}
+
+impl Drop for PollTable {
+    fn drop(&mut self) {
+        for file in &self.files {
+            file.f_op.poll_wait(&mut |wq| wq.finish_wait());
+        }
     }
 }

@@ -76,6 +76,14 @@ pub trait FileOperations: Send + Sync {
     fn poll(&self) -> u16 {
         POLLIN | POLLOUT
     }
+    /// Hands `queue` each wait queue that is woken when poll()'s answer may
+    /// change, so that a poller sleeps on them; false when the file has
+    /// none (a poller then re-checks it at every tick).
+    ///
+    /// Linux: the poll_wait() calls inside f_op->poll
+    fn poll_wait(&self, _queue: &mut dyn FnMut(&crate::sched::wait::WaitQueueHead)) -> bool {
+        false
+    }
     /// The process a pidfd names.
     fn pidfd(&self) -> Option<crate::pid::PidNr> {
         None

@@ -44,6 +44,18 @@ impl WaitQueueHead {
         me.state.store(state, Ordering::Release);
     }
 
+    /// Queues the current task (once) without touching its state, for a
+    /// sleeper that waits on several queues at once (poll).
+    ///
+    /// Linux: add_wait_queue() in kernel/sched/wait.c
+    pub fn add_wait_queue(&self) {
+        let me = current();
+        let mut head = self.head.lock();
+        if !head.iter().any(|t| Arc::ptr_eq(t, &me)) {
+            head.push_back(me);
+        }
+    }
+
     /// Sets the current task running again and takes it off the queue.
     ///
     /// Linux: finish_wait() in kernel/sched/wait.c

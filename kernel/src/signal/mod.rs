@@ -25,6 +25,7 @@ pub use syscalls::{
 use crate::arch::sync::SpinLock;
 use crate::sched::wait::WaitQueueHead;
 use crate::task::{TASK_INTERRUPTIBLE, TaskStruct};
+use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Number of signals (Linux: _NSIG).
@@ -168,6 +169,12 @@ pub struct SignalStruct {
     /// never did. Differs: Linux keeps the victim's mm (oom_mm); we keep
     /// the time, so the killer stops waiting for a victim that cannot exit.
     pub oom_victim_since: AtomicU64,
+    /// The ITIMER_REAL timer, made on the first setitimer/alarm; not
+    /// inherited by fork, kept across execve (Linux: real_timer, under
+    /// siglock; here under its own lock).
+    pub real_timer: SpinLock<Option<Arc<crate::time::hrtimer::HrTimer>>>,
+    /// ITIMER_REAL's interval in ns, 0 for a one-shot (Linux: it_real_incr).
+    pub it_real_incr: AtomicU64,
 }
 
 /// Sent by kill() or another task (Linux: SI_USER).

@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,6 +149,50 @@ static void getppid_loop(int n)
 	report("getppid", now_us() - t0, n);
 }
 
+/* Microseconds for n getppid calls. */
+static double null_syscalls_us(int n)
+{
+	double t0 = now_us();
+	for (int i = 0; i < n; i++)
+		getppid();
+	return now_us() - t0;
+}
+
+/* The cost of idle sleepers to everyone else: a null-syscall loop with
+ * `sleepers` children asleep in nanosleep against the same loop with none.
+ * Each sleeper has one timer and is not woken until it expires, so the
+ * two should be within a few percent. */
+static void idle_sleepers(int sleepers, int n)
+{
+	static pid_t kids[1000];
+	double alone = null_syscalls_us(n);
+	int started = 0;
+	for (; started < sleepers && started < 1000; started++) {
+		kids[started] = fork();
+		if (kids[started] == 0) {
+			struct timespec long_sleep = { 1000, 0 };
+			nanosleep(&long_sleep, 0);
+			_exit(0);
+		}
+		if (kids[started] < 0)
+			break;
+	}
+	struct timespec settle = { 0, 200000000 };
+	nanosleep(&settle, 0);
+	double crowded = null_syscalls_us(n);
+	for (int i = 0; i < started; i++)
+		kill(kids[i], SIGKILL);
+	for (int i = 0; i < started; i++)
+		waitpid(kids[i], 0, 0);
+	report("getppid, no sleepers", alone, n);
+	char what[64];
+	snprintf(what, sizeof what, "getppid, %d sleepers in nanosleep", started);
+	report(what, crowded, n);
+	printf("bench idle_sleepers: %d sleepers slow a null syscall by %+.1f %%\n", started,
+	       (crowded - alone) * 100.0 / alone);
+	fflush(stdout);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "--exit") == 0)
@@ -163,6 +208,7 @@ int main(int argc, char **argv)
 	vfork_exit_wait(500);
 	spawn_wait(200);
 	thread_create_join(500);
+	idle_sleepers(500, 2000000);
 	if (getpid() == 1)
 		reboot(RB_POWER_OFF);
 	return 0;

@@ -7,6 +7,7 @@ use super::gdt::NR_CPUS;
 use super::sync::SpinLock;
 use crate::sched::RunQueue;
 use crate::task::TaskStruct;
+use crate::time::hrtimer::HrtimerCpuBase;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use x86_64::VirtAddr;
@@ -37,6 +38,9 @@ pub struct PerCpu {
     /// The mm whose page tables are in CR3, held so that they stay
     /// allocated while loaded (Linux: cpu_tlbstate.loaded_mm).
     pub loaded_mm: SpinLock<Option<Arc<crate::mm::mm_types::MmStruct>>>,
+    /// This CPU's pending kernel timers (Linux: `DEFINE_PER_CPU(struct
+    /// hrtimer_cpu_base, hrtimer_bases)`).
+    pub hrtimer_cpu_base: SpinLock<HrtimerCpuBase>,
 }
 
 static PER_CPU: [PerCpu; NR_CPUS] = [const {
@@ -50,12 +54,18 @@ static PER_CPU: [PerCpu; NR_CPUS] = [const {
         preempt_count: AtomicU32::new(0),
         tables: super::gdt::CpuTables::new(),
         loaded_mm: SpinLock::new(None),
+        hrtimer_cpu_base: SpinLock::new(HrtimerCpuBase::new()),
     }
 }; NR_CPUS];
 
 /// The per-CPU area of `cpu`, for setting that CPU up (Linux: per_cpu()).
 pub(super) fn per_cpu(cpu: usize) -> &'static PerCpu {
     &PER_CPU[cpu]
+}
+
+/// The timer base of `cpu`, for reaching a timer queued on another CPU.
+pub fn per_cpu_hrtimer_base(cpu: usize) -> &'static SpinLock<HrtimerCpuBase> {
+    &per_cpu(cpu).hrtimer_cpu_base
 }
 
 /// Points this CPU's GS base at its per-CPU area.
