@@ -37,7 +37,9 @@ pub mod preempt;
 pub mod printk;
 pub mod random;
 pub mod reboot;
+pub mod posix_cpu_timers;
 pub mod resource;
+pub mod rusage;
 pub mod sched;
 pub mod signal;
 pub mod sys;
@@ -47,6 +49,7 @@ pub mod sysrq;
 pub mod task;
 pub mod tasklist;
 pub mod time;
+pub mod timekeeping;
 pub mod trace;
 pub mod unistd;
 

@@ -58,6 +58,10 @@ pub const __NR_madvise: u64 = 28;
 pub const __NR_dup: u64 = 32;
 /// dup2(2)
 pub const __NR_dup2: u64 = 33;
+/// getitimer(2)
+pub const __NR_getitimer: u64 = 36;
+/// setitimer(2)
+pub const __NR_setitimer: u64 = 38;
 /// pause(2)
 pub const __NR_pause: u64 = 34;
 /// nanosleep(2)
@@ -104,6 +108,8 @@ pub const __NR_umask: u64 = 95;
 pub const __NR_gettimeofday: u64 = 96;
 /// getrlimit(2)
 pub const __NR_getrlimit: u64 = 97;
+/// getrusage(2)
+pub const __NR_getrusage: u64 = 98;
 /// sysinfo(2)
 pub const __NR_sysinfo: u64 = 99;
 /// times(2)
@@ -160,8 +166,12 @@ pub const __NR_sched_getaffinity: u64 = 204;
 pub const __NR_getdents64: u64 = 217;
 /// set_tid_address(2)
 pub const __NR_set_tid_address: u64 = 218;
+/// clock_settime(2)
+pub const __NR_clock_settime: u64 = 227;
 /// clock_gettime(2)
 pub const __NR_clock_gettime: u64 = 228;
+/// clock_getres(2)
+pub const __NR_clock_getres: u64 = 229;
 /// clock_nanosleep(2)
 pub const __NR_clock_nanosleep: u64 = 230;
 /// exit_group(2)
