@@ -49,6 +49,7 @@ const SCENARIOS: &[Scenario] = &[
     ("shell::ctrl_d_ends_a_line_and_on_an_empty_line_ends_cat_s_input", ctrl_d_in_the_shell),
     ("shell::busybox_dmesg_shows_the_boot_log", dmesg_in_the_shell),
     ("shell::time_of_a_busy_loop_shows_its_user_time", time_in_the_shell),
+    ("time::the_realtime_clock_starts_from_the_cmos_rtc_at_the_host_s_time", realtime_from_the_rtc),
     ("tour::exit_at_the_shell_prompt_powers_off_cleanly", exit_at_the_shell_prompt),
     ("trace::the_tour_timeline_has_a_fork_and_an_exit_per_process", tour_trace),
     ("trace::the_timeline_picture_has_a_row_and_a_fork_arrow_per_task", tour_picture),
@@ -561,6 +562,28 @@ fn time_in_the_shell(ctx: &Ctx) -> Result<(), Failure> {
     match (seconds("real"), seconds("user")) {
         (Some(real), Some(user)) if real > 0.2 && user >= real / 2.0 => Ok(()),
         _ => Err(Failure::of(&run, "time printed no user time near the real time")),
+    }
+}
+
+/// QEMU's CMOS RTC keeps the host's UTC time, and the kernel reads it at
+/// boot: `date +%s` in the guest is the host's time, within a minute.
+fn realtime_from_the_rtc(ctx: &Ctx) -> Result<(), Failure> {
+    let root = tempfile::tempdir()?;
+    init_script(
+        root.path(),
+        "#!/bin/sh\necho \"date: $(/bin/busybox date +%s)\"\nexec /bin/busybox poweroff -f\n",
+    )?;
+    let host = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let before = host();
+    let run = ctx.boot(&Boot::bios("").initrd(root.path()))?;
+    let after = host();
+    expect_exit(&run, Exit::Success)?;
+    let guest = run
+        .lines()
+        .find_map(|l| l.strip_prefix("date: ")?.trim().parse::<u64>().ok());
+    match guest {
+        Some(t) if t + 60 >= before && t <= after + 60 => Ok(()),
+        _ => Err(Failure::of(&run, format!("the guest's date is not the host's ({before}..{after})"))),
     }
 }
 
