@@ -47,8 +47,8 @@ pub struct ThreadGroupCputimer {
     pub utime: AtomicU64,
     /// System time of all its threads, in ns.
     pub stime: AtomicU64,
-    /// ITIMER_PROF and ITIMER_VIRTUAL, in that order (Linux: it[CPUCLOCK_PROF],
-    /// it[CPUCLOCK_VIRT]).
+    /// ITIMER_PROF and ITIMER_VIRTUAL, in that order (Linux: `it[CPUCLOCK_PROF]`,
+    /// `it[CPUCLOCK_VIRT]`).
     it: SpinLock<[CpuItimer; 2]>,
 }
 
@@ -63,7 +63,11 @@ fn it_index(which: u32) -> usize {
 /// kernel/sched/stats.h
 pub fn account_group_time(p: &TaskStruct, ns: u64, user: bool) {
     if let Some(sig) = p.signal.get() {
-        let counter = if user { &sig.cputimer.utime } else { &sig.cputimer.stime };
+        let counter = if user {
+            &sig.cputimer.utime
+        } else {
+            &sig.cputimer.stime
+        };
         counter.fetch_add(ns, Ordering::Relaxed);
     }
 }
@@ -97,7 +101,10 @@ pub fn run_posix_cpu_timers(p: &TaskStruct) {
 /// Linux: check_process_timers() and check_cpu_itimer() in
 /// kernel/time/posix-cpu-timers.c
 fn check_process_timers(sig: &crate::signal::SignalStruct, prof: u64, virt: u64) {
-    for (which, now, signo) in [(ITIMER_PROF, prof, SIGPROF), (ITIMER_VIRTUAL, virt, SIGVTALRM)] {
+    for (which, now, signo) in [
+        (ITIMER_PROF, prof, SIGPROF),
+        (ITIMER_VIRTUAL, virt, SIGVTALRM),
+    ] {
         let fired = {
             let mut it = sig.cputimer.it.lock();
             let t = &mut it[it_index(which)];
@@ -130,7 +137,11 @@ fn check_process_timers(sig: &crate::signal::SignalStruct, prof: u64, virt: u64)
 fn cpu_clock_sample(p: &TaskStruct, which: u32) -> u64 {
     let t = &p.signal().cputimer;
     let utime = t.utime.load(Ordering::Relaxed);
-    if which == ITIMER_VIRTUAL { utime } else { utime + t.stime.load(Ordering::Relaxed) }
+    if which == ITIMER_VIRTUAL {
+        utime
+    } else {
+        utime + t.stime.load(Ordering::Relaxed)
+    }
 }
 
 /// Arms (value != 0) or disarms ITIMER_VIRTUAL or ITIMER_PROF of `p`'s

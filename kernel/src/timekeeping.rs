@@ -4,8 +4,8 @@
 //! Linux: kernel/time/timekeeping.c (timekeeping_init, ktime_get_real,
 //! do_settimeofday64, tk->offs_real)
 
-use crate::errno::Errno;
 use crate::arch::time::ktime_get_ns;
+use crate::errno::Errno;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 const NSEC_PER_SEC: u64 = 1_000_000_000;

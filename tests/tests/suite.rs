@@ -561,7 +561,10 @@ fn time_in_the_shell(ctx: &Ctx) -> Result<(), Failure> {
     };
     match (seconds("real"), seconds("user")) {
         (Some(real), Some(user)) if real > 0.2 && user >= real / 2.0 => Ok(()),
-        _ => Err(Failure::of(&run, "time printed no user time near the real time")),
+        _ => Err(Failure::of(
+            &run,
+            "time printed no user time near the real time",
+        )),
     }
 }
 
@@ -573,7 +576,11 @@ fn realtime_from_the_rtc(ctx: &Ctx) -> Result<(), Failure> {
         root.path(),
         "#!/bin/sh\necho \"date: $(/bin/busybox date +%s)\"\nexec /bin/busybox poweroff -f\n",
     )?;
-    let host = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let host = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    };
     let before = host();
     let run = ctx.boot(&Boot::bios("").initrd(root.path()))?;
     let after = host();
@@ -583,7 +590,10 @@ fn realtime_from_the_rtc(ctx: &Ctx) -> Result<(), Failure> {
         .find_map(|l| l.strip_prefix("date: ")?.trim().parse::<u64>().ok());
     match guest {
         Some(t) if t + 60 >= before && t <= after + 60 => Ok(()),
-        _ => Err(Failure::of(&run, format!("the guest's date is not the host's ({before}..{after})"))),
+        _ => Err(Failure::of(
+            &run,
+            format!("the guest's date is not the host's ({before}..{after})"),
+        )),
     }
 }
 

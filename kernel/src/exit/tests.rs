@@ -46,7 +46,7 @@ ktest! {
         let go = Arc::new(Completion::new());
         let gate = go.clone();
         let pid = spawn("ktest-busy", move || { gate.wait_for_completion(); 0 })?;
-        kassert_eq!(kernel_wait4(pid, WNOHANG), Ok(WaitResult { pid: 0, status: 0, rusage: Default::default() }));
+        kassert_eq!(kernel_wait4(pid, WNOHANG), Ok(WaitResult::default()));
         go.complete();
         kassert_eq!(kernel_wait4(pid, 0).map(|r| r.pid), Ok(pid));
     }
@@ -155,7 +155,7 @@ ktest! {
         kassert!(thread > 0 && child > 0);
         kassert_eq!(find_task_by_vpid(thread).map(|t| t.tgid()), Some(leader), "CLONE_THREAD joins the group");
         kassert_eq!(parent_pid(child), Some(thread), "the orphan went to its dead parent's sibling thread");
-        kassert_eq!(kernel_wait4(leader, WNOHANG), Ok(WaitResult { pid: 0, status: 0, rusage: Default::default() }), "a zombie leader is not reaped while a thread lives");
+        kassert_eq!(kernel_wait4(leader, WNOHANG), Ok(WaitResult::default()), "a zombie leader is not reaped while a thread lives");
         release.complete_all();
         kassert_eq!(kernel_wait4(leader, 0).map(|r| r.pid), Ok(leader), "reaped once the last thread is gone");
         kassert!(wait_until(200, || find_task_by_vpid(child).is_none() && find_task_by_vpid(thread).is_none()));

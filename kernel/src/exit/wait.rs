@@ -95,8 +95,9 @@ pub fn sys_waitid(which: u32, upid: i32, infop: u64, options: u32) -> crate::sys
     Ok(0)
 }
 
-/// What wait4 reports: the child's pid and its status word.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What wait4 reports: the child's pid, its status word and its resource
+/// use; the default (pid 0) is WNOHANG's "none yet".
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct WaitResult {
     /// Pid of the reaped child; 0 under WNOHANG when none had exited.
     pub pid: PidNr,
@@ -153,7 +154,7 @@ fn do_wait(who: WaitWho, options: u32) -> Result<WaitResult, Errno> {
         result = wait_consider_children(&me, who, options);
         !matches!(result, Ok(None))
     })?;
-    result.map(|r| r.unwrap_or(WaitResult { pid: 0, status: 0, rusage: Rusage::default() }))
+    result.map(|r| r.unwrap_or(WaitResult::default()))
 }
 
 /// One pass over the children: `Ok(Some)` reaped one, `Ok(None)` means keep
@@ -195,7 +196,7 @@ fn wait_consider_children(
     drop(tasklist);
     match zombie {
         Some(child) => Ok(Some(wait_task_zombie(&child))),
-        None if options & WNOHANG != 0 => Ok(Some(WaitResult { pid: 0, status: 0, rusage: Rusage::default() })),
+        None if options & WNOHANG != 0 => Ok(Some(WaitResult::default())),
         None => Ok(None),
     }
 }

@@ -252,7 +252,8 @@ pub fn handle_mm_fault(mm: &MmStruct, addr: u64, write: bool, exec: bool) -> Res
 fn mm_account_fault() {
     crate::arch::percpu::with_current(|t| {
         if let Some(t) = t {
-            t.min_flt.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+            t.min_flt
+                .fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         }
     });
 }

@@ -188,7 +188,8 @@ impl MmStruct {
     pub fn add_mm_counter(&self, member: usize, value: isize) {
         if value >= 0 {
             self.rss_stat[member].fetch_add(value as usize, Ordering::Relaxed);
-            self.hiwater_rss.fetch_max(self.get_mm_rss(), Ordering::Relaxed);
+            self.hiwater_rss
+                .fetch_max(self.get_mm_rss(), Ordering::Relaxed);
         } else {
             self.rss_stat[member].fetch_sub(value.unsigned_abs(), Ordering::Relaxed);
         }
@@ -201,7 +202,9 @@ impl MmStruct {
 
     /// The most pages ever resident at once (Linux: get_mm_hiwater_rss()).
     pub fn get_mm_hiwater_rss(&self) -> usize {
-        self.hiwater_rss.load(Ordering::Relaxed).max(self.get_mm_rss())
+        self.hiwater_rss
+            .load(Ordering::Relaxed)
+            .max(self.get_mm_rss())
     }
 
     /// Bytes of page tables (Linux: mm_pgtables_bytes()).

@@ -41,7 +41,14 @@ fn cmos_read(reg: u8) -> u8 {
 /// The RTC's date and time, read when no update is in progress and read
 /// twice until both reads agree, so no field is torn by an update.
 fn read_fields() -> [u8; 6] {
-    let regs = [RTC_SECONDS, RTC_MINUTES, RTC_HOURS, RTC_DAY_OF_MONTH, RTC_MONTH, RTC_YEAR];
+    let regs = [
+        RTC_SECONDS,
+        RTC_MINUTES,
+        RTC_HOURS,
+        RTC_DAY_OF_MONTH,
+        RTC_MONTH,
+        RTC_YEAR,
+    ];
     let read = || {
         while cmos_read(RTC_REG_A) & RTC_UIP != 0 {
             core::hint::spin_loop();
@@ -78,7 +85,13 @@ fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
 pub fn mach_get_cmos_time() -> u64 {
     let [sec, min, hour, mday, mon, year] = read_fields();
     let reg_b = cmos_read(RTC_REG_B);
-    let bin = |v: u8| if reg_b & RTC_DM_BINARY != 0 { v } else { bcd2bin(v) };
+    let bin = |v: u8| {
+        if reg_b & RTC_DM_BINARY != 0 {
+            v
+        } else {
+            bcd2bin(v)
+        }
+    };
     let pm = reg_b & RTC_24H == 0 && hour & 0x80 != 0;
     let mut hour = u64::from(bin(hour & 0x7f));
     if reg_b & RTC_24H == 0 {
@@ -87,6 +100,10 @@ pub fn mach_get_cmos_time() -> u64 {
     // Linux: a two-digit year below 70 is in the 2000s (mc146818_get_time).
     let year = u64::from(bin(year));
     let year = year + if year < 70 { 2000 } else { 1900 };
-    let days = days_from_civil(year, u64::from(bin(mon)).max(1), u64::from(bin(mday)).max(1));
+    let days = days_from_civil(
+        year,
+        u64::from(bin(mon)).max(1),
+        u64::from(bin(mday)).max(1),
+    );
     days * 86_400 + hour * 3600 + u64::from(bin(min)) * 60 + u64::from(bin(sec))
 }
