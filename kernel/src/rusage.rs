@@ -152,9 +152,10 @@ pub fn __exit_signal(p: &TaskStruct) {
 }
 
 /// The largest resident set of an mm the process leaves (at exit) goes
-/// into signal->maxrss.
+/// or at exec goes into signal->maxrss.
 ///
 /// Linux: setmax_mm_hiwater_rss() in include/linux/mm.h, from do_exit()
+/// and exec_mmap()
 pub fn setmax_mm_hiwater_rss(p: &TaskStruct, mm: &crate::mm::mm_types::MmStruct) {
     let kib = (mm.get_mm_hiwater_rss() * crate::mm::PAGE_SIZE / 1024) as u64;
     let mut dead = p.signal().dead.lock();
