@@ -151,8 +151,8 @@ pub fn __exit_signal(p: &TaskStruct) {
     p.signal().dead.lock().add(&Rusage::of_task(p));
 }
 
-/// The largest resident set of an mm the process leaves (at exit) goes
-/// or at exec goes into signal->maxrss.
+/// The largest resident set of an mm the process leaves, at exit or at
+/// exec, goes into signal->maxrss.
 ///
 /// Linux: setmax_mm_hiwater_rss() in include/linux/mm.h, from do_exit()
 /// and exec_mmap()
