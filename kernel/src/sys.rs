@@ -172,26 +172,23 @@ pub fn sys_sysinfo(info: u64) -> SysResult {
 /// Loads in `struct sysinfo` are fixed point with 16 fractional bits.
 const SI_LOAD_SHIFT: u32 = 16;
 
-/// The caller's CPU times and its reaped children's, in USER_HZ ticks;
-/// returns ticks since boot.
+/// The caller's process's CPU times and its reaped children's, in USER_HZ
+/// ticks; returns ticks since boot.
 ///
 /// Linux: do_sys_times() / SYSCALL_DEFINE1(times) in kernel/sys.c
-/// Differs: the calling thread's times, not summed over its group.
 pub fn sys_times(tbuf: u64) -> SysResult {
     use crate::sched::cputime::nsec_to_clock_t;
     let me = current();
-    let sig = me.signal();
     if tbuf != 0 {
-        let tms = [
-            me.utime.load(Ordering::Relaxed),
-            me.stime.load(Ordering::Relaxed),
-            sig.cutime.load(Ordering::Relaxed),
-            sig.cstime.load(Ordering::Relaxed),
-        ]
-        .map(nsec_to_clock_t);
+        let own = crate::rusage::thread_group_rusage(&me);
+        let children = *me.signal().children.lock();
+        let tms = [own.utime, own.stime, children.utime, children.stime].map(nsec_to_clock_t);
         put_user(tbuf, tms)?;
     }
-    Ok(nsec_to_clock_t(crate::arch::time::ktime_get_ns()))
+    // Ticks, not the TSC, as Linux's jiffies_64_to_clock_t(): the CPU times
+    // above are charged a tick at a time, so both count the same ticks.
+    let jiffies = crate::arch::time::jiffies();
+    Ok(nsec_to_clock_t(jiffies * crate::sched::cputime::TICK_NSEC))
 }
 
 /// Linux: SYSCALL_DEFINE1(newuname) in kernel/sys.c

@@ -199,6 +199,15 @@ pub struct TaskStruct {
     pub utime: AtomicU64,
     /// Time spent in the kernel, in ns (Linux: stime).
     pub stime: AtomicU64,
+    /// Switches away because the task went to sleep (Linux: nvcsw).
+    pub nvcsw: AtomicU64,
+    /// Switches away because it was preempted (Linux: nivcsw).
+    pub nivcsw: AtomicU64,
+    /// Page faults served without I/O (Linux: min_flt).
+    pub min_flt: AtomicU64,
+    /// Page faults that needed I/O (Linux: maj_flt); always 0 here, where
+    /// every page is in memory.
+    pub maj_flt: AtomicU64,
 }
 
 impl TaskStruct {
@@ -237,6 +246,10 @@ impl TaskStruct {
             start_time: crate::arch::time::ktime_get_ns(),
             utime: AtomicU64::new(0),
             stime: AtomicU64::new(0),
+            nvcsw: AtomicU64::new(0),
+            nivcsw: AtomicU64::new(0),
+            min_flt: AtomicU64::new(0),
+            maj_flt: AtomicU64::new(0),
         }
     }
 

@@ -2,8 +2,8 @@
 //!
 //! Linux: kernel/time/posix-timers.c (clock_gettime), kernel/time/time.c
 //! (gettimeofday, time), kernel/time/hrtimer.c (nanosleep)
-//! Differs: the realtime clock starts at the epoch plus the time since
-//! boot; there is no RTC.
+//! The realtime clock's offset lives in timekeeping.rs, CPU time in
+//! posix_cpu_timers.rs and rusage.rs.
 
 pub mod hrtimer;
 pub mod itimer;
@@ -25,30 +25,66 @@ const CLOCK_REALTIME_COARSE: u32 = 5;
 const CLOCK_MONOTONIC_COARSE: u32 = 6;
 const CLOCK_BOOTTIME: u32 = 7;
 const TIMER_ABSTIME: u32 = 1;
-/// 2026-01-01T00:00:00Z, where our realtime clock starts at boot.
-pub const BOOT_EPOCH_SECS: u64 = 1_767_225_600;
 
 static SLEEP_WAIT: WaitQueueHead = WaitQueueHead::new();
 
 fn clock_ns(clock: u32) -> Result<u64, Errno> {
     match clock {
-        CLOCK_REALTIME | CLOCK_REALTIME_COARSE => {
-            Ok(ktime_get_ns() + BOOT_EPOCH_SECS * 1_000_000_000)
+        CLOCK_REALTIME | CLOCK_REALTIME_COARSE => Ok(crate::timekeeping::ktime_get_real_ns()),
+        CLOCK_MONOTONIC | CLOCK_MONOTONIC_RAW | CLOCK_MONOTONIC_COARSE | CLOCK_BOOTTIME => {
+            Ok(ktime_get_ns())
         }
-        CLOCK_MONOTONIC
-        | CLOCK_MONOTONIC_RAW
-        | CLOCK_MONOTONIC_COARSE
-        | CLOCK_BOOTTIME
-        | CLOCK_PROCESS_CPUTIME_ID
-        | CLOCK_THREAD_CPUTIME_ID => Ok(ktime_get_ns()),
+        CLOCK_PROCESS_CPUTIME_ID => {
+            let r = crate::rusage::thread_group_rusage(&current());
+            Ok(r.utime + r.stime)
+        }
+        CLOCK_THREAD_CPUTIME_ID => {
+            let me = current();
+            Ok(me.utime.load(Ordering::Relaxed) + me.stime.load(Ordering::Relaxed))
+        }
         _ => Err(Errno::EINVAL),
     }
 }
 
 /// Linux: SYSCALL_DEFINE2(clock_gettime)
+/// Differs: the CPU-time clocks count whole ticks (tick-based accounting),
+/// and the pid-encoded CPU clocks of clock_getcpuclockid() are EINVAL.
 pub fn sys_clock_gettime(clock: u32, tp: u64) -> SysResult {
     let ns = clock_ns(clock)?;
     put_user(tp, [ns / 1_000_000_000, ns % 1_000_000_000])?;
+    Ok(0)
+}
+
+/// The resolution of each clock: 1 ns for those read from the TSC, a tick
+/// for the coarse ones and for CPU time, which is counted in ticks.
+///
+/// Linux: SYSCALL_DEFINE2(clock_getres) in kernel/time/posix-timers.c
+pub fn sys_clock_getres(clock: u32, tp: u64) -> SysResult {
+    use crate::sched::cputime::TICK_NSEC;
+    let res = match clock {
+        CLOCK_REALTIME | CLOCK_MONOTONIC | CLOCK_MONOTONIC_RAW | CLOCK_BOOTTIME => 1,
+        CLOCK_REALTIME_COARSE
+        | CLOCK_MONOTONIC_COARSE
+        | CLOCK_PROCESS_CPUTIME_ID
+        | CLOCK_THREAD_CPUTIME_ID => TICK_NSEC,
+        _ => return Err(Errno::EINVAL),
+    };
+    if tp != 0 {
+        put_user(tp, [0u64, res])?;
+    }
+    Ok(0)
+}
+
+/// Sets CLOCK_REALTIME; every other clock is EINVAL, as on Linux.
+/// Differs: no CAP_SYS_TIME check, since every task is root.
+///
+/// Linux: SYSCALL_DEFINE2(clock_settime) in kernel/time/posix-timers.c
+pub fn sys_clock_settime(clock: u32, tp: u64) -> SysResult {
+    let ns = read_timespec(tp)?;
+    if clock != CLOCK_REALTIME {
+        return Err(Errno::EINVAL);
+    }
+    crate::timekeeping::do_settimeofday64(ns)?;
     Ok(0)
 }
 
@@ -153,7 +189,7 @@ pub fn run_local_timers() {
 /// monotonic clock.
 pub fn to_monotonic(realtime: bool, abs_ns: u64) -> u64 {
     if realtime {
-        abs_ns.saturating_sub(BOOT_EPOCH_SECS * 1_000_000_000)
+        abs_ns.saturating_sub(crate::timekeeping::offs_real())
     } else {
         abs_ns
     }

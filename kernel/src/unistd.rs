@@ -110,6 +110,8 @@ pub const __NR_umask: u64 = 95;
 pub const __NR_gettimeofday: u64 = 96;
 /// getrlimit(2)
 pub const __NR_getrlimit: u64 = 97;
+/// getrusage(2)
+pub const __NR_getrusage: u64 = 98;
 /// sysinfo(2)
 pub const __NR_sysinfo: u64 = 99;
 /// times(2)
@@ -168,8 +170,12 @@ pub const __NR_getdents64: u64 = 217;
 pub const __NR_set_tid_address: u64 = 218;
 /// restart_syscall(2)
 pub const __NR_restart_syscall: u64 = 219;
+/// clock_settime(2)
+pub const __NR_clock_settime: u64 = 227;
 /// clock_gettime(2)
 pub const __NR_clock_gettime: u64 = 228;
+/// clock_getres(2)
+pub const __NR_clock_getres: u64 = 229;
 /// clock_nanosleep(2)
 pub const __NR_clock_nanosleep: u64 = 230;
 /// exit_group(2)

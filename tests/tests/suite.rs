@@ -48,6 +48,8 @@ const SCENARIOS: &[Scenario] = &[
     ("shell::busybox_top_shows_a_busy_loop_taking_the_cpu", busybox_top),
     ("shell::ctrl_d_ends_a_line_and_on_an_empty_line_ends_cat_s_input", ctrl_d_in_the_shell),
     ("shell::busybox_dmesg_shows_the_boot_log", dmesg_in_the_shell),
+    ("shell::time_of_a_busy_loop_shows_its_user_time", time_in_the_shell),
+    ("time::the_realtime_clock_starts_from_the_cmos_rtc_at_the_host_s_time", realtime_from_the_rtc),
     ("tour::exit_at_the_shell_prompt_powers_off_cleanly", exit_at_the_shell_prompt),
     ("trace::the_tour_timeline_has_a_fork_and_an_exit_per_process", tour_trace),
     ("trace::the_timeline_picture_has_a_row_and_a_fork_arrow_per_task", tour_picture),
@@ -67,7 +69,7 @@ const USER_PROGRAMS: &[&str] = &[
     "exec", "efault", "vfork", "threads", "thread_cycles", "clone_raw", "clone_flags",
     "clone3", "exit_group", "sigaction", "stress", "pstree_check", "rust_fork", "pidfd", "exec_thread", "files", "cputime", "sigkill_latency", "pipes",
     "proc_answers", "rlimits", "elf_hostile", "exec_hostile", "mmap_edges", "elf_fuzz", "fs_edges",
-    "syslog", "restart", "futex_ops", "sleep_state", "itimer",
+    "syslog", "restart", "futex_ops", "sleep_state", "itimer", "rusage", "rlimit_cpu",
 ];
 
 /// The fuzzers in their own boot, a bounded amount: `sys_fuzz SEED N`
@@ -537,6 +539,64 @@ fn demos_in_the_shell(ctx: &Ctx) -> Result<(), Failure> {
 
 /// BusyBox `top` in batch mode, from /proc/stat, /proc/loadavg and each
 /// /proc/<pid>/stat: a busy loop takes nearly all of the CPU, in user mode.
+/// `time` of a busy shell loop: BusyBox's time reads the child's user time
+/// from wait4's rusage, which must be most of the real time it took.
+fn time_in_the_shell(ctx: &Ctx) -> Result<(), Failure> {
+    let root = tempfile::tempdir()?;
+    init_script(
+        root.path(),
+        concat!(
+            "#!/bin/sh\n",
+            "/bin/busybox time /bin/busybox sh -c 'i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done'\n",
+            "exec /bin/busybox poweroff -f\n",
+        ),
+    )?;
+    let run = ctx.boot(&Boot::bios("").initrd(root.path()))?;
+    expect_exit(&run, Exit::Success)?;
+    // "real\t0m 1.23s": minutes and seconds.
+    let seconds = |name: &str| -> Option<f64> {
+        let line = run.lines().find(|l| l.starts_with(name))?;
+        let (m, s) = line[name.len()..].trim().split_once('m')?;
+        Some(m.parse::<f64>().ok()? * 60.0 + s.trim().trim_end_matches('s').parse::<f64>().ok()?)
+    };
+    match (seconds("real"), seconds("user")) {
+        (Some(real), Some(user)) if real > 0.2 && user >= real / 2.0 => Ok(()),
+        _ => Err(Failure::of(
+            &run,
+            "time printed no user time near the real time",
+        )),
+    }
+}
+
+/// QEMU's CMOS RTC keeps the host's UTC time, and the kernel reads it at
+/// boot: `date +%s` in the guest is the host's time, within a minute.
+fn realtime_from_the_rtc(ctx: &Ctx) -> Result<(), Failure> {
+    let root = tempfile::tempdir()?;
+    init_script(
+        root.path(),
+        "#!/bin/sh\necho \"date: $(/bin/busybox date +%s)\"\nexec /bin/busybox poweroff -f\n",
+    )?;
+    let host = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    };
+    let before = host();
+    let run = ctx.boot(&Boot::bios("").initrd(root.path()))?;
+    let after = host();
+    expect_exit(&run, Exit::Success)?;
+    let guest = run
+        .lines()
+        .find_map(|l| l.strip_prefix("date: ")?.trim().parse::<u64>().ok());
+    match guest {
+        Some(t) if t + 60 >= before && t <= after + 60 => Ok(()),
+        _ => Err(Failure::of(
+            &run,
+            format!("the guest's date is not the host's ({before}..{after})"),
+        )),
+    }
+}
+
 fn busybox_top(ctx: &Ctx) -> Result<(), Failure> {
     let root = tempfile::tempdir()?;
     init_script(

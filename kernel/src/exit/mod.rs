@@ -122,7 +122,8 @@ fn exit_signals(tsk: &TaskStruct) {
 fn exit_mm(tsk: &TaskStruct) {
     mm_release(tsk);
     let mm = tsk.mm.lock().take();
-    if mm.is_some() {
+    if let Some(mm) = &mm {
+        crate::rusage::setmax_mm_hiwater_rss(tsk, mm);
         crate::mm::memory::switch_mm(None);
     }
     drop(mm);
@@ -290,6 +291,7 @@ pub fn release_task(p: &Arc<TaskStruct>) {
     }
     tasklist.tasks.retain(|t| !Arc::ptr_eq(t, p));
     tasklist.nr_threads -= 1;
+    crate::rusage::__exit_signal(p);
     let notify =
         leader.filter(|l| l.exit_state() == EXIT_ZOMBIE && thread_group_empty(l, &tasklist));
     let leader_parent = notify

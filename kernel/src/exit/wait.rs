@@ -8,6 +8,7 @@
 use super::release_task;
 use crate::errno::Errno;
 use crate::pid::PidNr;
+use crate::rusage::Rusage;
 use crate::signal::{KernelSiginfo, SIGCHLD, cld_code_and_status};
 use crate::task::{EXIT_DEAD, EXIT_ZOMBIE, TaskStruct, current};
 use crate::tasklist::{TASKLIST_LOCK, thread_group_empty};
@@ -44,7 +45,7 @@ pub fn sys_wait4(
         crate::mm::uaccess::put_user(stat_addr, r.status)?;
     }
     if rusage != 0 {
-        crate::mm::uaccess::put_user(rusage, [0u64; 18])?;
+        crate::mm::uaccess::put_user(rusage, r.rusage.to_user())?;
     }
     Ok(r.pid as u64)
 }
@@ -94,14 +95,17 @@ pub fn sys_waitid(which: u32, upid: i32, infop: u64, options: u32) -> crate::sys
     Ok(0)
 }
 
-/// What wait4 reports: the child's pid and its status word.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What wait4 reports: the child's pid, its status word and its resource
+/// use; the default (pid 0) is WNOHANG's "none yet".
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct WaitResult {
     /// Pid of the reaped child; 0 under WNOHANG when none had exited.
     pub pid: PidNr,
     /// The wait status: `(code << 8)` for exit(code), the signal number for
     /// a kill (plus 0x80 for a core dump).
     pub status: i32,
+    /// The child's resource use and its reaped children's (Linux: wo_rusage).
+    pub rusage: Rusage,
 }
 
 /// Which children a wait selects (Linux: `enum pid_type` + pid in wait_opts).
@@ -150,7 +154,7 @@ fn do_wait(who: WaitWho, options: u32) -> Result<WaitResult, Errno> {
         result = wait_consider_children(&me, who, options);
         !matches!(result, Ok(None))
     })?;
-    result.map(|r| r.unwrap_or(WaitResult { pid: 0, status: 0 }))
+    result.map(|r| r.unwrap_or(WaitResult::default()))
 }
 
 /// One pass over the children: `Ok(Some)` reaped one, `Ok(None)` means keep
@@ -192,7 +196,7 @@ fn wait_consider_children(
     drop(tasklist);
     match zombie {
         Some(child) => Ok(Some(wait_task_zombie(&child))),
-        None if options & WNOHANG != 0 => Ok(Some(WaitResult { pid: 0, status: 0 })),
+        None if options & WNOHANG != 0 => Ok(Some(WaitResult::default())),
         None => Ok(None),
     }
 }
@@ -230,20 +234,20 @@ fn wait_task_zombie(p: &Arc<TaskStruct>) -> WaitResult {
     let result = WaitResult {
         pid: p.pid(),
         status,
+        rusage: account_reaped_times(p),
     };
-    account_reaped_times(p);
     release_task(p);
     result
 }
 
-/// The reaper inherits the times of the child it collects, and those the
-/// child had collected (Linux: the cutime/cstime sums in wait_task_zombie()).
-/// Differs: the child's own thread's times, not the group's.
-fn account_reaped_times(p: &TaskStruct) {
-    let waiter = current();
-    let (child, me) = (p.signal(), waiter.signal());
-    let utime = p.utime.load(Ordering::Relaxed) + child.cutime.load(Ordering::Relaxed);
-    let stime = p.stime.load(Ordering::Relaxed) + child.cstime.load(Ordering::Relaxed);
-    me.cutime.fetch_add(utime, Ordering::Relaxed);
-    me.cstime.fetch_add(stime, Ordering::Relaxed);
+/// The reaper collects the counts of the child it reaps: the child's
+/// process (live and dead threads) and the children the child had reaped.
+/// Returns them, which is what wait4 reports about the child.
+///
+/// Linux: the cutime/cstime/cmin_flt/.../cmaxrss sums of wait_task_zombie()
+/// in kernel/exit.c, then getrusage(p, RUSAGE_BOTH)
+fn account_reaped_times(p: &TaskStruct) -> Rusage {
+    let both = crate::rusage::getrusage_both(p);
+    current().signal().children.lock().add(&both);
+    both
 }

@@ -297,6 +297,9 @@ fn begin_new_exec(bprm: &LinuxBinprm, mm: Arc<MmStruct>) {
     crate::exit::mm_release(&tsk);
     let old = tsk.mm.lock().replace(mm.clone());
     crate::mm::memory::switch_mm(Some(&mm));
+    if let Some(old) = &old {
+        crate::rusage::setmax_mm_hiwater_rss(&tsk, old);
+    }
     drop(old);
     if let Some(files) = tsk.files.lock().clone() {
         files.do_close_on_exec();

@@ -200,7 +200,7 @@ fn stat_file() -> String {
         let _ = writeln!(s, "{cpu} {user} 0 {system} {idle} 0 0 0 0 0 0");
     }
     let _ = writeln!(s, "ctxt {}", crate::sched::core::nr_context_switches());
-    let _ = writeln!(s, "btime {}", crate::time::BOOT_EPOCH_SECS);
+    let _ = writeln!(s, "btime {}", crate::timekeeping::boot_time_secs());
     let _ = writeln!(s, "processes {}", crate::tasklist::total_forks());
     let _ = writeln!(s, "procs_running {}", count_tasks('R'));
     let _ = writeln!(s, "procs_blocked {}", count_tasks('D'));
@@ -239,6 +239,7 @@ fn ppid(task: &TaskStruct) -> PidNr {
 /// Differs: utime and stime are the thread's, not summed over its group.
 fn stat(task: &TaskStruct) -> String {
     let sig = task.signal();
+    let children = *sig.children.lock();
     let vsize = task.mm.lock().as_ref().map_or(0, |mm| {
         mm.mmap
             .lock()
@@ -248,7 +249,7 @@ fn stat(task: &TaskStruct) -> String {
             .sum::<u64>()
     });
     alloc::format!(
-        "{} ({}) {} {} {} {} 0 -1 {} 0 0 0 0 {} {} {} {} 20 0 {} 0 {} {} 0 18446744073709551615\n",
+        "{} ({}) {} {} {} {} 0 -1 {} {} {} {} {} {} {} {} {} 20 0 {} 0 {} {} 0 18446744073709551615\n",
         task.pid(),
         task.comm().as_str(),
         task_state_to_char(task),
@@ -256,10 +257,14 @@ fn stat(task: &TaskStruct) -> String {
         sig.pgrp.load(Ordering::Relaxed),
         sig.session.load(Ordering::Relaxed),
         task.flags(),
+        task.min_flt.load(Ordering::Relaxed),
+        children.minflt,
+        task.maj_flt.load(Ordering::Relaxed),
+        children.majflt,
         nsec_to_clock_t(task.utime.load(Ordering::Relaxed)),
         nsec_to_clock_t(task.stime.load(Ordering::Relaxed)),
-        nsec_to_clock_t(sig.cutime.load(Ordering::Relaxed)),
-        nsec_to_clock_t(sig.cstime.load(Ordering::Relaxed)),
+        nsec_to_clock_t(children.utime),
+        nsec_to_clock_t(children.stime),
         crate::tasklist::thread_group(task.tgid()).len().max(1),
         nsec_to_clock_t(task.start_time),
         vsize,

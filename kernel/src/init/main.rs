@@ -66,6 +66,7 @@ pub fn start_kernel(boot_info: &'static mut BootInfo) -> ! {
     crate::fork::fork_init();
     irq::init_irq();
     time::time_init();
+    crate::timekeeping::timekeeping_init();
     x86_64::instructions::interrupts::enable();
     time::tsc_init();
     rest_init()

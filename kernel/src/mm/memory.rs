@@ -238,6 +238,28 @@ pub fn do_user_addr_fault(
 /// `EFAULT` for an access the mapping does not allow, `ENOMEM` when out of
 /// pages (Linux: VM_FAULT_OOM), `EIO` for a file page past the end of the file.
 pub fn handle_mm_fault(mm: &MmStruct, addr: u64, write: bool, exec: bool) -> Result<(), Errno> {
+    let ret = __handle_mm_fault(mm, addr, write, exec);
+    if ret.is_ok() {
+        mm_account_fault();
+    }
+    ret
+}
+
+/// Counts a resolved fault against the current task, for getrusage.
+///
+/// Linux: mm_account_fault() in mm/memory.c
+/// Differs: every fault is minor, since no page waits for I/O.
+fn mm_account_fault() {
+    crate::arch::percpu::with_current(|t| {
+        if let Some(t) = t {
+            t.min_flt
+                .fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+        }
+    });
+}
+
+/// Linux: __handle_mm_fault() in mm/memory.c
+fn __handle_mm_fault(mm: &MmStruct, addr: u64, write: bool, exec: bool) -> Result<(), Errno> {
     let st = mm.mmap.lock();
     let vma = st.find_vma(addr).cloned().ok_or(Errno::EFAULT)?;
     let allowed = if write {

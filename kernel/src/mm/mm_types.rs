@@ -161,6 +161,10 @@ pub struct MmStruct {
     /// MM_ANONPAGES, MM_SHMEMPAGES); atomics, so that the OOM killer and
     /// /proc read them without the mm's lock.
     pub rss_stat: [AtomicUsize; NR_MM_COUNTERS],
+    /// The most pages ever resident at once, for ru_maxrss (Linux:
+    /// hiwater_rss). Differs: raised on every increase of the counters,
+    /// where Linux raises it lazily before the rss drops.
+    pub hiwater_rss: AtomicUsize,
     /// Bytes of page-table pages below the top level (Linux: pgtables_bytes).
     pub pgtables_bytes: AtomicUsize,
 }
@@ -184,6 +188,8 @@ impl MmStruct {
     pub fn add_mm_counter(&self, member: usize, value: isize) {
         if value >= 0 {
             self.rss_stat[member].fetch_add(value as usize, Ordering::Relaxed);
+            self.hiwater_rss
+                .fetch_max(self.get_mm_rss(), Ordering::Relaxed);
         } else {
             self.rss_stat[member].fetch_sub(value.unsigned_abs(), Ordering::Relaxed);
         }
@@ -192,6 +198,13 @@ impl MmStruct {
     /// Every resident page (Linux: get_mm_rss()).
     pub fn get_mm_rss(&self) -> usize {
         (0..NR_MM_COUNTERS).map(|m| self.get_mm_counter(m)).sum()
+    }
+
+    /// The most pages ever resident at once (Linux: get_mm_hiwater_rss()).
+    pub fn get_mm_hiwater_rss(&self) -> usize {
+        self.hiwater_rss
+            .load(Ordering::Relaxed)
+            .max(self.get_mm_rss())
     }
 
     /// Bytes of page tables (Linux: mm_pgtables_bytes()).

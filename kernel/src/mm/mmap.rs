@@ -64,6 +64,7 @@ impl MmStruct {
             mmap: SpinLock::new(MmapState::new()),
             cmdline: SpinLock::new(alloc::vec::Vec::new()),
             rss_stat: Default::default(),
+            hiwater_rss: Default::default(),
             pgtables_bytes: AtomicUsize::new(0),
         })
         .map_err(|_| Errno::ENOMEM)

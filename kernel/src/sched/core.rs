@@ -170,7 +170,9 @@ fn __schedule(preempt: bool) {
     let prev = rq.curr.take().expect("a running task");
     schedule_debug(&prev, preempt);
     prev.se.need_resched.store(false, Ordering::Relaxed);
+    let mut switch_count = &prev.nivcsw;
     if !preempt && prev.state() != TASK_RUNNING {
+        switch_count = &prev.nvcsw;
         if signal_pending_state(prev.state(), &prev) {
             prev.state.store(TASK_RUNNING, Ordering::Relaxed);
         } else {
@@ -189,6 +191,7 @@ fn __schedule(preempt: bool) {
             );
         }
         rq.nr_switches += 1;
+        switch_count.fetch_add(1, Ordering::Relaxed);
         crate::trace::trace(crate::trace::TraceEvent::Switch {
             prev: prev.pid(),
             next: next.pid(),

@@ -34,14 +34,22 @@ pub static KCPUSTAT: KernelCpustat = KernelCpustat {
     idle: AtomicU64::new(0),
 };
 
-/// Charges the tick that just ended to whoever it interrupted.
+/// Charges the tick that just ended to whoever it interrupted, then
+/// checks its process's CPU-time timers (Linux does that from
+/// update_process_times(), right after).
 ///
 /// Linux: account_process_tick() in kernel/sched/cputime.c
 pub fn account_process_tick(user_tick: bool) {
     crate::arch::percpu::with_current(|p| match p {
         Some(p) if p.is_idle_task() => account_idle_time(TICK_NSEC),
-        Some(p) if user_tick => account_user_time(p, TICK_NSEC),
-        Some(p) => account_system_time(p, TICK_NSEC),
+        Some(p) => {
+            if user_tick {
+                account_user_time(p, TICK_NSEC);
+            } else {
+                account_system_time(p, TICK_NSEC);
+            }
+            crate::posix_cpu_timers::run_posix_cpu_timers(p);
+        }
         None => account_idle_time(TICK_NSEC),
     });
 }
@@ -49,12 +57,14 @@ pub fn account_process_tick(user_tick: bool) {
 /// Linux: account_user_time() in kernel/sched/cputime.c
 fn account_user_time(p: &TaskStruct, cputime: u64) {
     p.utime.fetch_add(cputime, Ordering::Relaxed);
+    crate::posix_cpu_timers::account_group_time(p, cputime, true);
     KCPUSTAT.user.fetch_add(cputime, Ordering::Relaxed);
 }
 
 /// Linux: account_system_time() in kernel/sched/cputime.c
 fn account_system_time(p: &TaskStruct, cputime: u64) {
     p.stime.fetch_add(cputime, Ordering::Relaxed);
+    crate::posix_cpu_timers::account_group_time(p, cputime, false);
     KCPUSTAT.system.fetch_add(cputime, Ordering::Relaxed);
 }
 

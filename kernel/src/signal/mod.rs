@@ -70,6 +70,12 @@ pub const SIGSTOP: i32 = 19;
 pub const SIGTSTP: i32 = 20;
 /// Urgent condition on a socket.
 pub const SIGURG: i32 = 23;
+/// CPU time limit (RLIMIT_CPU) exceeded.
+pub const SIGXCPU: i32 = 24;
+/// ITIMER_VIRTUAL expired.
+pub const SIGVTALRM: i32 = 26;
+/// ITIMER_PROF expired.
+pub const SIGPROF: i32 = 27;
 /// Window size change.
 pub const SIGWINCH: i32 = 28;
 
@@ -157,11 +163,16 @@ pub struct SignalStruct {
     pub pgrp: core::sync::atomic::AtomicI32,
     /// Session id (Linux: PIDTYPE_SID).
     pub session: core::sync::atomic::AtomicI32,
-    /// User time of reaped children and their reaped descendants, in ns
-    /// (Linux: cutime).
-    pub cutime: AtomicU64,
-    /// System time of the same (Linux: cstime).
-    pub cstime: AtomicU64,
+    /// Counts of the threads that have exited, and the largest resident
+    /// set of mms left behind (Linux: utime, stime, nvcsw, nivcsw, min_flt,
+    /// maj_flt, maxrss).
+    pub dead: SpinLock<crate::rusage::Rusage>,
+    /// Counts of reaped children and their reaped descendants (Linux:
+    /// cutime, cstime, cnvcsw, cnivcsw, cmin_flt, cmaj_flt, cmaxrss).
+    pub children: SpinLock<crate::rusage::Rusage>,
+    /// CPU time of the whole process and its CPU-time timers
+    /// (Linux: cputimer, it[CPUCLOCK_PROF/VIRT]).
+    pub cputimer: crate::posix_cpu_timers::ThreadGroupCputimer,
     /// Added to the OOM badness, -1000..=1000; -1000 exempts the process
     /// (Linux: oom_score_adj). Inherited by fork, kept by exec.
     pub oom_score_adj: core::sync::atomic::AtomicI16,

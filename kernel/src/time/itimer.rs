@@ -1,16 +1,19 @@
-//! Interval timers: ITIMER_REAL and alarm(). Each process has one real
-//! timer, an hrtimer in its signal_struct that sends SIGALRM when it
+//! Interval timers: setitimer/getitimer and alarm(). Each process has one
+//! real timer, an hrtimer in its signal_struct that sends SIGALRM when it
 //! expires and, with an interval, starts itself again. A forked child
 //! starts without one, execve keeps it, and the exit of the last thread
-//! cancels it.
+//! cancels it. ITIMER_VIRTUAL and ITIMER_PROF run on the process's CPU
+//! time, checked from the tick in `posix_cpu_timers.rs`.
 //!
 //! Linux: kernel/time/itimer.c, exit_itimers() in kernel/time/posix-timers.c
-//! Not modelled: ITIMER_VIRTUAL and ITIMER_PROF (CPU-time timers).
 
 use super::hrtimer::{HrTimer, HrtimerRestart, hrtimer_cancel, hrtimer_init, hrtimer_start};
 use crate::arch::time::ktime_get_ns;
 use crate::errno::Errno;
 use crate::mm::uaccess::{get_user, put_user};
+use crate::posix_cpu_timers::{
+    ITIMER_PROF, ITIMER_VIRTUAL, get_process_cpu_timer, set_process_cpu_timer,
+};
 use crate::signal::SignalStruct;
 use crate::syscall::SysResult;
 use crate::task::current;
@@ -19,7 +22,7 @@ use alloc::sync::{Arc, Weak};
 use core::sync::atomic::Ordering;
 
 /// Real time: SIGALRM (Linux: ITIMER_REAL).
-pub const ITIMER_REAL: i32 = 0;
+pub const ITIMER_REAL: u32 = 0;
 
 const NSEC_PER_USEC: u64 = 1_000;
 const NSEC_PER_SEC: u64 = 1_000_000_000;
@@ -61,7 +64,7 @@ fn put_itimerval(addr: u64, it: Itimerspec) -> Result<(), Errno> {
 
 /// Linux: SYSCALL_DEFINE2(getitimer) in kernel/time/itimer.c
 pub fn sys_getitimer(which: i32, value: u64) -> SysResult {
-    let it = do_getitimer(which)?;
+    let it = do_getitimer(which as u32)?;
     put_itimerval(value, it)?;
     Ok(0)
 }
@@ -74,7 +77,7 @@ pub fn sys_setitimer(which: i32, value: u64, ovalue: u64) -> SysResult {
         0 => Itimerspec::default(),
         addr => get_itimerval(addr)?,
     };
-    let old = do_setitimer(which, new)?;
+    let old = do_setitimer(which as u32, new)?;
     if ovalue != 0 {
         put_itimerval(ovalue, old)?;
     }
@@ -97,9 +100,14 @@ pub fn sys_alarm(seconds: u32) -> SysResult {
 }
 
 /// Linux: do_getitimer() in kernel/time/itimer.c
-fn do_getitimer(which: i32) -> Result<Itimerspec, Errno> {
-    if which != ITIMER_REAL {
-        return Err(Errno::EINVAL);
+fn do_getitimer(which: u32) -> Result<Itimerspec, Errno> {
+    match which {
+        ITIMER_REAL => {}
+        ITIMER_VIRTUAL | ITIMER_PROF => {
+            let (value, interval) = get_process_cpu_timer(&current(), which);
+            return Ok(Itimerspec { interval, value });
+        }
+        _ => return Err(Errno::EINVAL),
     }
     let sig = current().signal().clone();
     let timer = sig.real_timer.lock();
@@ -127,9 +135,15 @@ fn itimer_get_remtime(sig: &SignalStruct, timer: Option<&Arc<HrTimer>>) -> Itime
 /// Sets the real timer to `new`; returns its old setting.
 ///
 /// Linux: do_setitimer() in kernel/time/itimer.c
-fn do_setitimer(which: i32, new: Itimerspec) -> Result<Itimerspec, Errno> {
-    if which != ITIMER_REAL {
-        return Err(Errno::EINVAL);
+fn do_setitimer(which: u32, new: Itimerspec) -> Result<Itimerspec, Errno> {
+    match which {
+        ITIMER_REAL => {}
+        ITIMER_VIRTUAL | ITIMER_PROF => {
+            let (value, interval) =
+                set_process_cpu_timer(&current(), which, new.value, new.interval);
+            return Ok(Itimerspec { interval, value });
+        }
+        _ => return Err(Errno::EINVAL),
     }
     let tsk = current();
     let sig = tsk.signal().clone();

@@ -6,4 +6,5 @@
 pub mod cpu;
 pub mod fpu;
 pub mod process_64;
+pub mod rtc;
 pub mod stack;
