@@ -111,6 +111,9 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         unistd::__NR_setsid => sys::sys_setsid(),
         unistd::__NR_getpgid => sys::sys_getpgid(a0 as i32),
         unistd::__NR_getsid => sys::sys_getsid(a0 as i32),
+        unistd::__NR_rt_sigpending => signal::sys_rt_sigpending(a0, a1),
+        unistd::__NR_rt_sigtimedwait => signal::sys_rt_sigtimedwait(a0, a1, a2, a3),
+        unistd::__NR_rt_sigqueueinfo => signal::sys_rt_sigqueueinfo(a0 as i32, a1 as i32, a2),
         unistd::__NR_rt_sigsuspend => signal::sys_rt_sigsuspend(a0, a1),
         unistd::__NR_sigaltstack => sys_sigaltstack(a0, a1),
         unistd::__NR_prctl => sys::sys_prctl(a0 as i32, a1, a2),
@@ -141,6 +144,9 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         unistd::__NR_set_robust_list => sys_set_robust_list(a0, a1),
         unistd::__NR_dup3 => fs::fcntl::sys_dup3(a0 as i32, a1 as i32, a2 as u32),
         unistd::__NR_pipe2 => fs::fcntl::sys_pipe2(a0, a1 as u32),
+        unistd::__NR_rt_tgsigqueueinfo => {
+            signal::sys_rt_tgsigqueueinfo(a0 as i32, a1 as i32, a2 as i32, a3)
+        }
         unistd::__NR_prlimit64 => sys::sys_prlimit64(a0 as i32, a1 as u32, a2, a3),
         unistd::__NR_getrandom => sys::sys_getrandom(a0, a1),
         // rseq: restartable sequences are not modelled; libcs probe for them.

@@ -167,6 +167,9 @@ pub struct TaskStruct {
     pub pending: SigPending,
     /// Signals this thread has blocked (Linux: blocked).
     pub blocked: core::sync::atomic::AtomicU64,
+    /// The mask `blocked` replaced while rt_sigtimedwait sleeps with its set
+    /// unblocked; 0 otherwise (Linux: real_blocked).
+    pub real_blocked: core::sync::atomic::AtomicU64,
     /// The mask to restore after rt_sigsuspend's signal is handled
     /// (Linux: saved_sigmask with TIF_RESTORE_SIGMASK).
     pub saved_sigmask: SpinLock<Option<u64>>,
@@ -218,6 +221,7 @@ impl TaskStruct {
             signal: spin::Once::new(),
             pending: SigPending::default(),
             blocked: Default::default(),
+            real_blocked: Default::default(),
             saved_sigmask: SpinLock::new(None),
             vfork_done: SpinLock::new(None),
             thread: ThreadStruct::new(stack),
