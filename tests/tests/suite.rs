@@ -1042,7 +1042,9 @@ impl HostLoad {
     fn start(n: usize) -> std::io::Result<Self> {
         let mut load = HostLoad(Vec::new());
         for _ in 0..n {
-            let busy = Command::new("sh").args(["-c", "while :; do :; done"]).spawn()?;
+            let busy = Command::new("sh")
+                .args(["-c", "while :; do :; done"])
+                .spawn()?;
             load.0.push(busy);
         }
         Ok(load)
@@ -1059,7 +1061,11 @@ impl Drop for HostLoad {
 }
 
 /// The host time between the lines holding `from` and `to`.
-fn host_time_between(run: &std::sync::Arc<tests::Outcome>, from: &str, to: &str) -> Result<f64, Failure> {
+fn host_time_between(
+    run: &std::sync::Arc<tests::Outcome>,
+    from: &str,
+    to: &str,
+) -> Result<f64, Failure> {
     let at = |marker: &str| {
         run.lines()
             .position(|line| line == marker)
@@ -1095,7 +1101,10 @@ fn clock_under_load(ctx: &Ctx) -> Result<(), Failure> {
     let slept = host_time_between(&run, "clock-b", "clock-c")? - overhead;
     println!("clock: sleep 2 took {slept:.3} s of host time ({overhead:.3} s overhead subtracted)");
     if (slept - 2.0).abs() > 0.1 {
-        return Err(Failure::of(&run, format!("sleep 2 took {slept:.3} s of host time")));
+        return Err(Failure::of(
+            &run,
+            format!("sleep 2 took {slept:.3} s of host time"),
+        ));
     }
     expect_exit(&run, Exit::Success)
 }

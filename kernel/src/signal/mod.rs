@@ -14,12 +14,10 @@ mod syscalls;
 mod tests;
 
 pub use deliver::arch_do_signal_or_restart;
+pub use rt::{sys_rt_sigpending, sys_rt_sigqueueinfo, sys_rt_sigtimedwait, sys_rt_tgsigqueueinfo};
 pub use send::{
     __wake_up_parent, do_notify_parent, force_sig, force_sig_fault, force_sigsegv, group_send_sig,
     kill_pgrp, send_sig, send_sig_info,
-};
-pub use rt::{
-    sys_rt_sigpending, sys_rt_sigqueueinfo, sys_rt_sigtimedwait, sys_rt_tgsigqueueinfo,
 };
 pub use syscalls::{
     allow_signal, ignore_signals, sys_kill, sys_pause, sys_rt_sigaction, sys_rt_sigprocmask,

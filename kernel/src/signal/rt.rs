@@ -60,7 +60,11 @@ pub fn sys_rt_sigtimedwait(uthese: u64, uinfo: u64, uts: u64, sigsetsize: u64) -
         got = dequeue_signal(&me, !these);
     }
     let Some((sig, info)) = got else {
-        return Err(if signal_pending(&me) { Errno::EINTR } else { Errno::EAGAIN });
+        return Err(if signal_pending(&me) {
+            Errno::EINTR
+        } else {
+            Errno::EAGAIN
+        });
     };
     if uinfo != 0 {
         put_user(uinfo, info.to_user())?;

@@ -258,7 +258,11 @@ pub(super) fn do_tkill(tgid: i32, tid: i32, sig: i32) -> crate::syscall::SysResu
     }
     if sig != 0 && t.exit_state() == 0 {
         let pid = crate::task::current().tgid();
-        let info = KernelSiginfo { code: SI_TKILL, pid, ..Default::default() };
+        let info = KernelSiginfo {
+            code: SI_TKILL,
+            pid,
+            ..Default::default()
+        };
         send_sig_info(sig, info, &t);
     }
     Ok(0)

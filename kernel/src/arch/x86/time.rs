@@ -51,10 +51,16 @@ pub fn tsc_init() {
         return;
     };
     match method {
-        super::tsc::Method::Cpuid => log::info!("tsc: Detected TSC frequency through CPUID leaf 0x15"),
+        super::tsc::Method::Cpuid => {
+            log::info!("tsc: Detected TSC frequency through CPUID leaf 0x15")
+        }
         super::tsc::Method::Pit => log::info!("tsc: TSC calibration using PIT"),
     }
-    log::info!("tsc: Detected {}.{:03} MHz processor", khz / 1000, khz % 1000);
+    log::info!(
+        "tsc: Detected {}.{:03} MHz processor",
+        khz / 1000,
+        khz % 1000
+    );
     TSC_KHZ.store(khz, Ordering::Relaxed);
 }
 

@@ -22,7 +22,7 @@ const CAL_WINDOWS: usize = 20;
 pub enum Method {
     /// CPUID leaf 0x15 (with 0x16 for the crystal where 0x15 leaves it out).
     Cpuid,
-    /// PIT channel 2 polled over [`CAL_WINDOWS`] windows.
+    /// PIT channel 2 polled over `CAL_WINDOWS` windows.
     Pit,
 }
 
@@ -60,7 +60,9 @@ fn native_calibrate_tsc() -> Option<u64> {
     }
     let mut crystal_khz = info.nominal_frequency() as u64 / 1000;
     if crystal_khz == 0 {
-        let base_mhz = cpuid.get_processor_frequency_info()?.processor_base_frequency() as u64;
+        let base_mhz = cpuid
+            .get_processor_frequency_info()?
+            .processor_base_frequency() as u64;
         crystal_khz = base_mhz * 1000 * denominator / numerator;
     }
     let khz = crystal_khz * numerator / denominator;
