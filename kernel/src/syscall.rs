@@ -115,7 +115,7 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         unistd::__NR_rt_sigtimedwait => signal::sys_rt_sigtimedwait(a0, a1, a2, a3),
         unistd::__NR_rt_sigqueueinfo => signal::sys_rt_sigqueueinfo(a0 as i32, a1 as i32, a2),
         unistd::__NR_rt_sigsuspend => signal::sys_rt_sigsuspend(a0, a1),
-        unistd::__NR_sigaltstack => sys_sigaltstack(a0, a1),
+        unistd::__NR_sigaltstack => signal::sys_sigaltstack(a0, a1, regs.rsp),
         unistd::__NR_prctl => sys::sys_prctl(a0 as i32, a1, a2),
         unistd::__NR_arch_prctl => sys::sys_arch_prctl(a0 as i32, a1),
         unistd::__NR_setrlimit => sys::sys_setrlimit(a0 as u32, a1),
@@ -189,21 +189,6 @@ fn sys_set_robust_list(_head: u64, len: u64) -> SysResult {
     const ROBUST_LIST_HEAD_SIZE: u64 = 24;
     if len != ROBUST_LIST_HEAD_SIZE {
         return Err(Errno::EINVAL);
-    }
-    Ok(0)
-}
-
-/// sigaltstack(2): set or read the stack signal handlers run on.
-///
-/// Linux: SYSCALL_DEFINE2(sigaltstack) / do_sigaltstack() in kernel/signal.c
-/// Differs: a stub. It reports the alternate stack disabled (SS_DISABLE)
-/// and accepts a new one without using it: handlers always run on the
-/// thread's own stack.
-fn sys_sigaltstack(_ss: u64, old: u64) -> SysResult {
-    // Linux: stack_t on x86_64: ss_sp, ss_flags (SS_DISABLE = 2), ss_size.
-    const SS_DISABLE: u64 = 2;
-    if old != 0 {
-        crate::mm::uaccess::put_user(old, [0u64, SS_DISABLE, 0])?;
     }
     Ok(0)
 }

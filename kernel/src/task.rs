@@ -170,6 +170,14 @@ pub struct TaskStruct {
     /// The mask `blocked` replaced while rt_sigtimedwait sleeps with its set
     /// unblocked; 0 otherwise (Linux: real_blocked).
     pub real_blocked: core::sync::atomic::AtomicU64,
+    /// The alternate signal stack's base (Linux: sas_ss_sp). It and the two
+    /// below are written only by the task itself, and by fork before the
+    /// child runs.
+    pub sas_ss_sp: core::sync::atomic::AtomicU64,
+    /// The alternate signal stack's size, 0 for none (Linux: sas_ss_size).
+    pub sas_ss_size: core::sync::atomic::AtomicU64,
+    /// SS_AUTODISARM when asked for (Linux: sas_ss_flags).
+    pub sas_ss_flags: core::sync::atomic::AtomicU32,
     /// The mask to restore after rt_sigsuspend's signal is handled
     /// (Linux: saved_sigmask with TIF_RESTORE_SIGMASK).
     pub saved_sigmask: SpinLock<Option<u64>>,
@@ -222,6 +230,9 @@ impl TaskStruct {
             pending: SigPending::default(),
             blocked: Default::default(),
             real_blocked: Default::default(),
+            sas_ss_sp: Default::default(),
+            sas_ss_size: Default::default(),
+            sas_ss_flags: Default::default(),
             saved_sigmask: SpinLock::new(None),
             vfork_done: SpinLock::new(None),
             thread: ThreadStruct::new(stack),

@@ -7,12 +7,15 @@
  * rt_tgsigqueueinfo carry a value (SI_QUEUE), and another process may not
  * claim a kill() or kernel origin (EPERM); tgkill refuses a tgid <= 0 while
  * tkill works alone; kill gives SI_USER, tkill SI_TKILL, a child's end
- * CLD_EXITED or CLD_KILLED with its status.
+ * CLD_EXITED or CLD_KILLED with its status. sigaltstack gives SA_ONSTACK
+ * handlers their own stack (EPERM to change it while on it, ENOMEM below
+ * MINSIGSTKSZ, SS_DISABLE to remove it), kept across fork.
  */
 #define _GNU_SOURCE
 #include "check.h"
 
 #include <signal.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -158,6 +161,74 @@ static void child_ends(void)
 	waitpid(child, NULL, 0);
 }
 
+static char altstack[65536];
+static volatile uintptr_t handler_sp;
+static volatile int handler_ss_flags, handler_eperm;
+
+static void on_hup(int sig)
+{
+	char here;
+	stack_t cur, other = { .ss_sp = altstack, .ss_size = sizeof altstack };
+	(void)sig;
+	handler_sp = (uintptr_t)&here;
+	sigaltstack(NULL, &cur);
+	handler_ss_flags = cur.ss_flags;
+	handler_eperm = sigaltstack(&other, NULL) == -1 && errno == EPERM;
+}
+
+static int ran_on_altstack(void)
+{
+	return handler_sp > (uintptr_t)altstack &&
+	       handler_sp <= (uintptr_t)altstack + sizeof altstack;
+}
+
+static void alternate_stack(void)
+{
+	stack_t ss, old;
+	CHECK("no_alternate_stack_at_first",
+	      sigaltstack(NULL, &old) == 0 && old.ss_flags == SS_DISABLE);
+	ss = (stack_t){ .ss_sp = altstack, .ss_size = 1024 };
+	EXPECT_FAILS("a_stack_below_minsigstksz_is_enomem", ENOMEM, sigaltstack(&ss, NULL));
+	ss = (stack_t){ .ss_sp = altstack, .ss_flags = 5, .ss_size = sizeof altstack };
+	EXPECT_FAILS("unknown_ss_flags_are_einval", EINVAL, sigaltstack(&ss, NULL));
+	ss = (stack_t){ .ss_sp = altstack, .ss_size = sizeof altstack };
+	EXPECT_EQ("sigaltstack_installs_a_stack", 0, sigaltstack(&ss, NULL));
+	CHECK("and_reports_it",
+	      sigaltstack(NULL, &old) == 0 && old.ss_sp == altstack &&
+		      old.ss_size == sizeof altstack && old.ss_flags == 0);
+
+	struct sigaction sa = { .sa_handler = on_hup, .sa_flags = SA_ONSTACK };
+	sigaction(SIGHUP, &sa, NULL);
+	raise(SIGHUP);
+	CHECK("an_sa_onstack_handler_runs_on_the_alternate_stack", ran_on_altstack());
+	CHECK("where_ss_flags_says_ss_onstack", handler_ss_flags == SS_ONSTACK);
+	CHECK("and_changing_the_stack_is_eperm", handler_eperm);
+
+	pid_t child = fork();
+	if (child == 0) {
+		stack_t mine;
+		sigaltstack(NULL, &mine);
+		_exit(mine.ss_sp == altstack && mine.ss_size == sizeof altstack ? 0 : 1);
+	}
+	int status = -1;
+	waitpid(child, &status, 0);
+	EXPECT_EQ("a_forked_child_keeps_the_alternate_stack", 0, WEXITSTATUS(status));
+
+	sa.sa_flags = 0;
+	sigaction(SIGHUP, &sa, NULL);
+	raise(SIGHUP);
+	CHECK("a_handler_without_sa_onstack_runs_on_the_thread_stack", !ran_on_altstack());
+
+	sa.sa_flags = SA_ONSTACK;
+	sigaction(SIGHUP, &sa, NULL);
+	ss = (stack_t){ .ss_flags = SS_DISABLE };
+	EXPECT_EQ("ss_disable_removes_the_stack", 0, sigaltstack(&ss, NULL));
+	raise(SIGHUP);
+	CHECK("after_which_sa_onstack_runs_on_the_thread_stack", !ran_on_altstack());
+	CHECK("and_ss_flags_says_ss_disable",
+	      sigaltstack(NULL, &old) == 0 && old.ss_flags == SS_DISABLE);
+}
+
 int main(void)
 {
 	check_begin("sigabi");
@@ -172,5 +243,6 @@ int main(void)
 	queued();
 	thread_kills();
 	child_ends();
+	alternate_stack();
 	return check_end();
 }

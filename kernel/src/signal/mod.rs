@@ -7,12 +7,14 @@
 //! Not modelled: real-time signal queues (one siginfo per signal number),
 //! job control (stop signals are ignored), alternate signal stacks.
 
+mod altstack;
 mod deliver;
 mod rt;
 mod send;
 mod syscalls;
 mod tests;
 
+pub use altstack::{restore_altstack, sigsp, sys_sigaltstack};
 pub use deliver::arch_do_signal_or_restart;
 pub use rt::{sys_rt_sigpending, sys_rt_sigqueueinfo, sys_rt_sigtimedwait, sys_rt_tgsigqueueinfo};
 pub use send::{
