@@ -144,6 +144,9 @@ pub struct Outcome {
     pub serial: String,
     /// Wall-clock time from starting QEMU to its end.
     pub elapsed: Duration,
+    /// When each line of `serial` was read, from QEMU's start (its `\n`
+    /// arrived; captured runs only, empty for [`Console::Interactive`]).
+    pub line_times: Vec<Duration>,
 }
 
 impl Outcome {
@@ -182,7 +185,7 @@ pub fn run_qemu(spec: &RunSpec) -> io::Result<Outcome> {
         (!spec.input.is_empty()).then(|| std::sync::Arc::new(std::sync::Mutex::new(Vec::new())));
     let reader = child.stdout.take().map(|out| {
         let seen = seen.clone();
-        thread::spawn(move || read_serial(out, echo, keep, seen.as_deref()))
+        thread::spawn(move || read_serial(out, echo, keep, seen.as_deref(), start))
     });
     if let (Some(stdin), Some(seen)) = (child.stdin.take(), seen) {
         let input = spec.input.clone();
@@ -191,9 +194,9 @@ pub fn run_qemu(spec: &RunSpec) -> io::Result<Outcome> {
     let graceful = spec.console == Console::Interactive;
     let status = wait(&mut child, spec.timeout, graceful)?;
     let elapsed = start.elapsed();
-    let serial = match reader {
+    let (serial, line_times) = match reader {
         Some(reader) => reader.join().unwrap_or_default(),
-        None => Vec::new(),
+        None => (Vec::new(), Vec::new()),
     };
     let serial = String::from_utf8_lossy(&serial).into_owned();
     let exit = match (status, spec.timeout) {
@@ -207,6 +210,7 @@ pub fn run_qemu(spec: &RunSpec) -> io::Result<Outcome> {
         exit,
         serial,
         elapsed,
+        line_times,
     })
 }
 
@@ -274,17 +278,24 @@ fn quit_by_user(serial: &str) -> bool {
 }
 
 /// Collects COM1 output until QEMU closes its end (the last `keep` bytes
-/// or a little more), copying it to stdout if `echo`.
+/// or a little more), copying it to stdout if `echo`; with all of it kept,
+/// also when each line arrived (since `start`).
 fn read_serial(
     mut out: ChildStdout,
     echo: bool,
     keep: usize,
     seen: Option<&std::sync::Mutex<Vec<u8>>>,
-) -> Vec<u8> {
+    start: Instant,
+) -> (Vec<u8>, Vec<Duration>) {
     let mut serial = Vec::new();
+    let mut line_times = Vec::new();
     let mut chunk = [0; 4096];
     while let Ok(n @ 1..) = out.read(&mut chunk) {
         serial.extend_from_slice(&chunk[..n]);
+        if keep == usize::MAX {
+            let now = start.elapsed();
+            line_times.extend(chunk[..n].iter().filter(|&&b| b == b'\n').map(|_| now));
+        }
         if serial.len() > keep.saturating_mul(2) {
             serial.drain(..serial.len() - keep);
         }
@@ -296,7 +307,7 @@ fn read_serial(
             let _ = stdout.write_all(&chunk[..n]).and_then(|()| stdout.flush());
         }
     }
-    serial
+    (serial, line_times)
 }
 
 /// Types each input once its marker has appeared in the serial output.

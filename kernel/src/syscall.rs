@@ -115,8 +115,11 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         unistd::__NR_setsid => sys::sys_setsid(),
         unistd::__NR_getpgid => sys::sys_getpgid(a0 as i32),
         unistd::__NR_getsid => sys::sys_getsid(a0 as i32),
+        unistd::__NR_rt_sigpending => signal::sys_rt_sigpending(a0, a1),
+        unistd::__NR_rt_sigtimedwait => signal::sys_rt_sigtimedwait(a0, a1, a2, a3),
+        unistd::__NR_rt_sigqueueinfo => signal::sys_rt_sigqueueinfo(a0 as i32, a1 as i32, a2),
         unistd::__NR_rt_sigsuspend => signal::sys_rt_sigsuspend(a0, a1),
-        unistd::__NR_sigaltstack => sys_sigaltstack(a0, a1),
+        unistd::__NR_sigaltstack => signal::sys_sigaltstack(a0, a1, regs.rsp),
         unistd::__NR_prctl => sys::sys_prctl(a0 as i32, a1, a2),
         unistd::__NR_arch_prctl => sys::sys_arch_prctl(a0 as i32, a1),
         unistd::__NR_setrlimit => sys::sys_setrlimit(a0 as u32, a1),
@@ -151,6 +154,9 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         }
         unistd::__NR_dup3 => fs::fcntl::sys_dup3(a0 as i32, a1 as i32, a2 as u32),
         unistd::__NR_pipe2 => fs::fcntl::sys_pipe2(a0, a1 as u32),
+        unistd::__NR_rt_tgsigqueueinfo => {
+            signal::sys_rt_tgsigqueueinfo(a0 as i32, a1 as i32, a2 as i32, a3)
+        }
         unistd::__NR_prlimit64 => sys::sys_prlimit64(a0 as i32, a1 as u32, a2, a3),
         unistd::__NR_getrandom => sys::sys_getrandom(a0, a1),
         // rseq: restartable sequences are not modelled; libcs probe for them.
@@ -180,20 +186,5 @@ fn sys_madvise(_start: u64, _len: u64, _behavior: i32) -> SysResult {
 /// Differs: a stub, and a true one: every file lives in memory (the
 /// initramfs, /tmp), so there is nothing to write back.
 fn sys_sync() -> SysResult {
-    Ok(0)
-}
-
-/// sigaltstack(2): set or read the stack signal handlers run on.
-///
-/// Linux: SYSCALL_DEFINE2(sigaltstack) / do_sigaltstack() in kernel/signal.c
-/// Differs: a stub. It reports the alternate stack disabled (SS_DISABLE)
-/// and accepts a new one without using it: handlers always run on the
-/// thread's own stack.
-fn sys_sigaltstack(_ss: u64, old: u64) -> SysResult {
-    // Linux: stack_t on x86_64: ss_sp, ss_flags (SS_DISABLE = 2), ss_size.
-    const SS_DISABLE: u64 = 2;
-    if old != 0 {
-        crate::mm::uaccess::put_user(old, [0u64, SS_DISABLE, 0])?;
-    }
     Ok(0)
 }

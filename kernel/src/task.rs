@@ -167,6 +167,17 @@ pub struct TaskStruct {
     pub pending: SigPending,
     /// Signals this thread has blocked (Linux: blocked).
     pub blocked: core::sync::atomic::AtomicU64,
+    /// The mask `blocked` replaced while rt_sigtimedwait sleeps with its set
+    /// unblocked; 0 otherwise (Linux: real_blocked).
+    pub real_blocked: core::sync::atomic::AtomicU64,
+    /// The alternate signal stack's base (Linux: sas_ss_sp). It and the two
+    /// below are written only by the task itself, and by fork before the
+    /// child runs.
+    pub sas_ss_sp: core::sync::atomic::AtomicU64,
+    /// The alternate signal stack's size, 0 for none (Linux: sas_ss_size).
+    pub sas_ss_size: core::sync::atomic::AtomicU64,
+    /// SS_AUTODISARM when asked for (Linux: sas_ss_flags).
+    pub sas_ss_flags: core::sync::atomic::AtomicU32,
     /// The mask to restore after rt_sigsuspend's signal is handled
     /// (Linux: saved_sigmask with TIF_RESTORE_SIGMASK).
     pub saved_sigmask: SpinLock<Option<u64>>,
@@ -233,6 +244,10 @@ impl TaskStruct {
             signal: spin::Once::new(),
             pending: SigPending::default(),
             blocked: Default::default(),
+            real_blocked: Default::default(),
+            sas_ss_sp: Default::default(),
+            sas_ss_size: Default::default(),
+            sas_ss_flags: Default::default(),
             saved_sigmask: SpinLock::new(None),
             restart_block: SpinLock::new(crate::restart_block::RestartBlock::None),
             vfork_done: SpinLock::new(None),

@@ -138,6 +138,12 @@ pub const __NR_setsid: u64 = 112;
 pub const __NR_getpgid: u64 = 121;
 /// getsid(2)
 pub const __NR_getsid: u64 = 124;
+/// rt_sigpending(2)
+pub const __NR_rt_sigpending: u64 = 127;
+/// rt_sigtimedwait(2)
+pub const __NR_rt_sigtimedwait: u64 = 128;
+/// rt_sigqueueinfo(2)
+pub const __NR_rt_sigqueueinfo: u64 = 129;
 /// rt_sigsuspend(2)
 pub const __NR_rt_sigsuspend: u64 = 130;
 /// sigaltstack(2)
@@ -204,6 +210,8 @@ pub const __NR_get_robust_list: u64 = 274;
 pub const __NR_dup3: u64 = 292;
 /// pipe2(2)
 pub const __NR_pipe2: u64 = 293;
+/// rt_tgsigqueueinfo(2)
+pub const __NR_rt_tgsigqueueinfo: u64 = 297;
 /// prlimit64(2)
 pub const __NR_prlimit64: u64 = 302;
 /// getrandom(2)

@@ -59,6 +59,7 @@ const SCENARIOS: &[Scenario] = &[
     ("docs::the_map_check_fails_when_a_function_is_missing", concept_map_check_can_fail),
     ("kflushd::the_shell_starts_kflushd_through_proc_sys_and_stops_it_and_it_is_reaped", kflushd_from_the_shell),
     ("sysrq::ctrl_g_shows_the_interrupted_task_as_current_and_reports_the_sleeping_call", irq_context_demo),
+    ("clock::sleep_2_takes_2_s_of_host_time_while_four_busy_loops_load_the_host", clock_under_load),
 ];
 
 /// The test programs in `tests/user/` that `init` runs, in this order (the
@@ -69,7 +70,7 @@ const USER_PROGRAMS: &[&str] = &[
     "exec", "efault", "vfork", "threads", "thread_cycles", "clone_raw", "clone_flags",
     "clone3", "exit_group", "sigaction", "stress", "pstree_check", "rust_fork", "pidfd", "exec_thread", "files", "cputime", "sigkill_latency", "pipes",
     "proc_answers", "rlimits", "elf_hostile", "exec_hostile", "mmap_edges", "elf_fuzz", "fs_edges",
-    "syslog", "restart", "futex_ops", "sleep_state", "itimer", "rusage", "rlimit_cpu",
+    "syslog", "restart", "futex_ops", "sleep_state", "itimer", "rusage", "rlimit_cpu", "sigabi",
 ];
 
 /// The fuzzers in their own boot, a bounded amount: `sys_fuzz SEED N`
@@ -1091,4 +1092,79 @@ fn irq_context_demo(ctx: &Ctx) -> Result<(), Failure> {
             format!("current in the interrupt was {current:?}, the busy loop is pid {busy:?}"),
         )),
     }
+}
+
+/// Busy loops on the host (`sh -c 'while :; do :; done'`), killed when
+/// dropped, so also when the scenario fails.
+struct HostLoad(Vec<std::process::Child>);
+
+impl HostLoad {
+    fn start(n: usize) -> std::io::Result<Self> {
+        let mut load = HostLoad(Vec::new());
+        for _ in 0..n {
+            let busy = Command::new("sh")
+                .args(["-c", "while :; do :; done"])
+                .spawn()?;
+            load.0.push(busy);
+        }
+        Ok(load)
+    }
+}
+
+impl Drop for HostLoad {
+    fn drop(&mut self) {
+        for busy in &mut self.0 {
+            let _ = busy.kill();
+            let _ = busy.wait();
+        }
+    }
+}
+
+/// The host time between the lines holding `from` and `to`.
+fn host_time_between(
+    run: &std::sync::Arc<tests::Outcome>,
+    from: &str,
+    to: &str,
+) -> Result<f64, Failure> {
+    let at = |marker: &str| {
+        run.lines()
+            .position(|line| line == marker)
+            .and_then(|i| run.line_times.get(i))
+            .ok_or_else(|| Failure::of(run, format!("no line {marker:?}")))
+    };
+    Ok((*at(to)? - *at(from)?).as_secs_f64())
+}
+
+/// The TSC calibrated while four busy loops load the host still measures
+/// time: `sleep 2` in the guest takes 2 s of host wall time within 5 %.
+/// The host times when the marker lines arrive include starting `sleep` and
+/// the console's latency; a `sleep 0` between the same kind of markers
+/// measures that, and is subtracted.
+fn clock_under_load(ctx: &Ctx) -> Result<(), Failure> {
+    let root = tempfile::tempdir()?;
+    init_script(
+        root.path(),
+        concat!(
+            "#!/bin/sh\n",
+            "echo clock-a\n",
+            "/bin/busybox sleep 0\n",
+            "echo clock-b\n",
+            "/bin/busybox sleep 2\n",
+            "echo clock-c\n",
+            "exec /bin/busybox poweroff -f\n",
+        ),
+    )?;
+    let _load = HostLoad::start(4)?;
+    let run = ctx.boot(&Boot::bios("").initrd(root.path()).timeout(120))?;
+    expect_line(&run, "tsc: Detected ")?;
+    let overhead = host_time_between(&run, "clock-a", "clock-b")?;
+    let slept = host_time_between(&run, "clock-b", "clock-c")? - overhead;
+    println!("clock: sleep 2 took {slept:.3} s of host time ({overhead:.3} s overhead subtracted)");
+    if (slept - 2.0).abs() > 0.1 {
+        return Err(Failure::of(
+            &run,
+            format!("sleep 2 took {slept:.3} s of host time"),
+        ));
+    }
+    expect_exit(&run, Exit::Success)
 }

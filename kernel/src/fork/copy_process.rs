@@ -223,10 +223,27 @@ fn dup_task_struct(orig: &TaskStruct, args: &KernelCloneArgs) -> Result<Arc<Task
     let tsk = TaskStruct::new(comm, orig.state(), orig.flags(), Some(stack));
     tsk.blocked
         .store(orig.blocked.load(Ordering::Relaxed), Ordering::Relaxed);
+    copy_sigaltstack(&tsk, orig, args.flags);
     *tsk.thread_fn.lock() = args.fn_.clone();
     let tsk = Arc::try_new(tsk).map_err(|_| Errno::ENOMEM)?;
     set_task_stack_end_magic(&tsk);
     Ok(tsk)
+}
+
+/// The child keeps the parent's alternate signal stack, except a thread
+/// sharing the memory (it would share the stack too).
+///
+/// Linux: the sas_ss_* step of copy_process() in kernel/fork.c
+fn copy_sigaltstack(tsk: &TaskStruct, orig: &TaskStruct, flags: CloneFlags) {
+    if flags.contains(CloneFlags::CLONE_VM) && !flags.contains(CloneFlags::CLONE_VFORK) {
+        return;
+    }
+    let sp = orig.sas_ss_sp.load(Ordering::Relaxed);
+    tsk.sas_ss_sp.store(sp, Ordering::Relaxed);
+    tsk.sas_ss_size
+        .store(orig.sas_ss_size.load(Ordering::Relaxed), Ordering::Relaxed);
+    tsk.sas_ss_flags
+        .store(orig.sas_ss_flags.load(Ordering::Relaxed), Ordering::Relaxed);
 }
 
 /// Shares the parent's file table under CLONE_FILES, copies it otherwise.

@@ -7,11 +7,11 @@
 
 use super::*;
 
-/// Takes the lowest unblocked pending signal off the current task.
+/// Takes the lowest pending signal not in `mask` off the current task.
 ///
 /// Linux: dequeue_signal() in kernel/signal.c
-fn dequeue_signal(t: &TaskStruct) -> Option<(i32, KernelSiginfo)> {
-    let ready = t.pending.signal.load(Ordering::Relaxed) & !blocked_mask(t);
+pub(super) fn dequeue_signal(t: &TaskStruct, mask: u64) -> Option<(i32, KernelSiginfo)> {
+    let ready = t.pending.signal.load(Ordering::Relaxed) & !mask;
     if ready == 0 {
         return None;
     }
@@ -30,7 +30,7 @@ fn dequeue_signal(t: &TaskStruct) -> Option<(i32, KernelSiginfo)> {
 pub fn arch_do_signal_or_restart(regs: &mut crate::arch::entry::calling::PtRegs) {
     let t = crate::task::current();
     let saved = t.saved_sigmask.lock().take();
-    while let Some((sig, info)) = dequeue_signal(&t) {
+    while let Some((sig, info)) = dequeue_signal(&t, blocked_mask(&t)) {
         let action = t
             .sighand
             .lock()

@@ -7,12 +7,16 @@
 //! Not modelled: real-time signal queues (one siginfo per signal number),
 //! job control (stop signals are ignored), alternate signal stacks.
 
+mod altstack;
 mod deliver;
+mod rt;
 mod send;
 mod syscalls;
 mod tests;
 
+pub use altstack::{restore_altstack, sigsp, sys_sigaltstack};
 pub use deliver::arch_do_signal_or_restart;
+pub use rt::{sys_rt_sigpending, sys_rt_sigqueueinfo, sys_rt_sigtimedwait, sys_rt_tgsigqueueinfo};
 pub use send::{
     __wake_up_parent, do_notify_parent, force_sig, force_sig_fault, force_sigsegv, group_send_sig,
     kill_pgrp, send_sig, send_sig_info,
@@ -190,6 +194,10 @@ pub struct SignalStruct {
 
 /// Sent by kill() or another task (Linux: SI_USER).
 pub const SI_USER: i32 = 0;
+/// Sent by sigqueue(3) / rt_sigqueueinfo(2).
+pub const SI_QUEUE: i32 = -1;
+/// Sent by tkill(2) / tgkill(2).
+pub const SI_TKILL: i32 = -6;
 /// Sent by the kernel, e.g. for a fault (Linux: SI_KERNEL).
 pub const SI_KERNEL: i32 = 0x80;
 /// SIGBUS for a misaligned access (Linux: BUS_ADRALN).
@@ -228,6 +236,9 @@ pub struct KernelSiginfo {
     pub status: i32,
     /// SIGSEGV/SIGBUS: the faulting address.
     pub addr: u64,
+    /// SI_QUEUE and the other user-sent codes below 0: the sender's
+    /// `sigval` (si_value, where SIGCHLD has si_status).
+    pub value: u64,
 }
 
 impl KernelSiginfo {
@@ -241,7 +252,11 @@ impl KernelSiginfo {
         } else {
             self.pid as u32 as u64 | (u64::from(self.uid) << 32)
         };
-        words[3] = self.status as u32 as u64;
+        words[3] = if self.code < 0 {
+            self.value
+        } else {
+            self.status as u32 as u64
+        };
         words
     }
 }

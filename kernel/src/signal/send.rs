@@ -13,6 +13,12 @@ use alloc::sync::Arc;
 ///
 /// Linux: sig_task_ignored() in kernel/signal.c
 fn sig_task_ignored(t: &TaskStruct, sig: i32) -> bool {
+    // Blocked signals are never ignored: the handler may change before
+    // they are unblocked, or sigtimedwait may take them (real_blocked).
+    let blocked = t.blocked.load(Ordering::Relaxed) | t.real_blocked.load(Ordering::Relaxed);
+    if blocked & sigmask(sig) != 0 {
+        return false;
+    }
     let handler = t
         .sighand
         .lock()
@@ -123,6 +129,20 @@ pub(super) fn group_send_sig_locked(sig: i32, t: &Arc<TaskStruct>, tasklist: &Ta
         _ if t.exit_state() == 0 => send_sig(sig, t),
         _ => send_sig(sig, threads.find(|x| x.exit_state() == 0).unwrap_or(t)),
     }
+}
+
+/// Sends `sig` with `info` to `t`'s process: to `t` or, once it has
+/// exited, to the first thread still alive.
+///
+/// Linux: group_send_sig_info() in kernel/signal.c
+pub(super) fn group_send_sig_info(sig: i32, info: KernelSiginfo, t: &Arc<TaskStruct>) {
+    let tasklist = TASKLIST_LOCK.lock();
+    let alive = |x: &&Arc<TaskStruct>| x.tgid() == t.tgid() && x.exit_state() == 0;
+    let target = match t.exit_state() {
+        0 => t,
+        _ => tasklist.tasks.iter().find(alive).unwrap_or(t),
+    };
+    send_sig_info(sig, info, target);
 }
 
 /// Tells the parent that `tsk` died: SIGCHLD (unless ignored) and a wake-up
@@ -237,7 +257,13 @@ pub(super) fn do_tkill(tgid: i32, tid: i32, sig: i32) -> crate::syscall::SysResu
         return Err(Errno::EINVAL);
     }
     if sig != 0 && t.exit_state() == 0 {
-        send_sig(sig, &t);
+        let pid = crate::task::current().tgid();
+        let info = KernelSiginfo {
+            code: SI_TKILL,
+            pid,
+            ..Default::default()
+        };
+        send_sig_info(sig, info, &t);
     }
     Ok(0)
 }

@@ -15,6 +15,7 @@ pub mod signal;
 pub mod sync;
 pub mod time;
 pub mod traps;
+pub mod tsc;
 
 /// Stops the CPU until the next interrupt, with interrupts enabled.
 ///

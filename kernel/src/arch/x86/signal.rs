@@ -90,9 +90,12 @@ pub fn setup_rt_frame(
     let sig = info.signo;
     let task = current();
     task.thread.fpu.save();
-    // Below the red zone: the FXSAVE area, then the frame. A stack pointer
-    // too low for them fails here, one in the kernel half in copy_to_user.
-    let fp_addr = regs.rsp.checked_sub(128 + 512).ok_or(Errno::EFAULT)? & !63;
+    // On the alternate stack for SA_ONSTACK, else below the red zone: the
+    // FXSAVE area, then the frame. A stack pointer too low for them fails
+    // here, one in the kernel half in copy_to_user.
+    let (sp, uc_stack) = crate::signal::sigsp(&task, regs.rsp, ka.flags);
+    let red_zone = if sp == regs.rsp { 128 } else { 0 };
+    let fp_addr = sp.checked_sub(red_zone + 512).ok_or(Errno::EFAULT)? & !63;
     let frame_addr = (fp_addr
         .checked_sub(size_of::<RtSigframe>() as u64)
         .ok_or(Errno::EFAULT)?
@@ -106,6 +109,7 @@ pub fn setup_rt_frame(
     };
     frame.info = info.to_user();
     frame.uc.sigmask = blocked;
+    [frame.uc.ss_sp, frame.uc.ss_flags, frame.uc.ss_size] = uc_stack;
     frame.uc.mcontext = SigContext {
         r8: regs.r8,
         r9: regs.r9,
@@ -194,5 +198,7 @@ pub fn sys_rt_sigreturn(regs: &mut PtRegs) -> Result<u64, Errno> {
     current()
         .blocked
         .store(frame.uc.sigmask, core::sync::atomic::Ordering::Relaxed);
+    let uc = &frame.uc;
+    crate::signal::restore_altstack([uc.ss_sp, uc.ss_flags, uc.ss_size], regs.rsp);
     Ok(sc.rax)
 }

@@ -1,5 +1,5 @@
 //! Time: the 8253/8254 PIT ticking at `HZ`, `jiffies`, and the TSC
-//! calibrated against it for finer clocks.
+//! (calibrated in `tsc.rs`) for finer clocks.
 //!
 //! Linux: arch/x86/kernel/i8253.c, kernel/time/jiffies.c, arch/x86/kernel/tsc.c
 
@@ -41,31 +41,27 @@ pub fn jiffies() -> u64 {
     JIFFIES.load(Ordering::Relaxed)
 }
 
-/// Measures the TSC frequency against a few timer ticks. Needs interrupts on.
+/// Finds the TSC frequency (see [`super::tsc`]) and logs it as Linux does;
+/// without one, time keeps counting in jiffies.
 ///
-/// Linux: native_calibrate_tsc()/pit_calibrate_tsc() in arch/x86/kernel/tsc.c
+/// Linux: tsc_init() in arch/x86/kernel/tsc.c
 pub fn tsc_init() {
-    let start_jiffy = wait_next_jiffy(jiffies());
-    let start_tsc = super::rdtsc();
-    let end_jiffy = wait_next_jiffy(start_jiffy + 4);
-    let cycles = super::rdtsc() - start_tsc;
-    let khz = cycles * HZ / (end_jiffy - start_jiffy) / 1000;
-    TSC_KHZ.store(khz.max(1), Ordering::Relaxed);
+    let Some((khz, method)) = super::tsc::calibrate_tsc() else {
+        log::warn!("tsc: Unable to calibrate against PIT");
+        return;
+    };
+    match method {
+        super::tsc::Method::Cpuid => {
+            log::info!("tsc: Detected TSC frequency through CPUID leaf 0x15")
+        }
+        super::tsc::Method::Pit => log::info!("tsc: TSC calibration using PIT"),
+    }
     log::info!(
-        "tsc: calibrated against the PIT: {}.{:03} MHz",
+        "tsc: Detected {}.{:03} MHz processor",
         khz / 1000,
         khz % 1000
     );
-}
-
-fn wait_next_jiffy(after: u64) -> u64 {
-    loop {
-        let now = jiffies();
-        if now > after {
-            return now;
-        }
-        core::hint::spin_loop();
-    }
+    TSC_KHZ.store(khz, Ordering::Relaxed);
 }
 
 /// TSC cycles per millisecond, once calibrated.
