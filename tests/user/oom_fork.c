@@ -52,32 +52,6 @@ static void __attribute__((noreturn)) hog(int ready)
 	}
 }
 
-/* waitpid with a deadline: the status, or -1 after killing a child that
- * did not end in time. */
-static int wait_until(pid_t pid, long deadline_ms)
-{
-	long end = now_ms() + deadline_ms;
-	int status;
-	while (now_ms() < end) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return status;
-		sleep_ms(10);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	return -1;
-}
-
-static int killed_by(int status, int sig)
-{
-	return status != -1 && WIFSIGNALED(status) && WTERMSIG(status) == sig;
-}
-
-static int exited_with(int status, int code)
-{
-	return status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == code;
-}
-
 /* A process that holds 4 MiB and exits 0 when `go` is closed: it must
  * live through every OOM kill here. */
 static pid_t start_bystander(int go[2])

@@ -41,7 +41,7 @@ static int in_child(void (*fn)(void))
 	return status;
 }
 
-static int killed_by(int status)
+static int term_signal(int status)
 {
 	return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 }
@@ -136,7 +136,7 @@ static void alignment_checks(void)
 	EXPECT_EQ("alignment_sigbus_has_si_code_bus_adraln", BUS_ADRALN, seen_code);
 	signal(SIGBUS, SIG_DFL);
 	EXPECT_EQ("uncaught_alignment_fault_kills_with_sigbus", SIGBUS,
-		  killed_by(in_child(unaligned_uncaught)));
+		  term_signal(in_child(unaligned_uncaught)));
 }
 
 static sigjmp_buf umip_escape;
@@ -275,19 +275,19 @@ static void rsp_non_canonical(void)
 static void user_chosen_return_state(void)
 {
 	EXPECT_EQ("rt_sigreturn_to_a_non_canonical_rip_kills_with_sigsegv", SIGSEGV,
-		  killed_by(in_child(sigreturn_to_non_canonical)));
+		  term_signal(in_child(sigreturn_to_non_canonical)));
 	EXPECT_EQ("handler_at_a_non_canonical_address_kills_with_sigsegv", SIGSEGV,
-		  killed_by(in_child(handler_non_canonical)));
+		  term_signal(in_child(handler_non_canonical)));
 	EXPECT_EQ("handler_in_the_kernel_half_kills_with_sigsegv", SIGSEGV,
-		  killed_by(in_child(handler_in_kernel_half)));
+		  term_signal(in_child(handler_in_kernel_half)));
 	EXPECT_EQ("non_canonical_sigsegv_handler_still_kills_with_sigsegv", SIGSEGV,
-		  killed_by(in_child(segv_handler_non_canonical)));
+		  term_signal(in_child(segv_handler_non_canonical)));
 	EXPECT_EQ("signal_frame_below_rsp_0x100_kills_with_sigsegv", SIGSEGV,
-		  killed_by(in_child(rsp_near_zero)));
+		  term_signal(in_child(rsp_near_zero)));
 	EXPECT_EQ("signal_frame_at_a_kernel_half_rsp_kills_with_sigsegv", SIGSEGV,
-		  killed_by(in_child(rsp_in_kernel_half)));
+		  term_signal(in_child(rsp_in_kernel_half)));
 	EXPECT_EQ("signal_frame_at_a_non_canonical_rsp_kills_with_sigsegv", SIGSEGV,
-		  killed_by(in_child(rsp_non_canonical)));
+		  term_signal(in_child(rsp_non_canonical)));
 }
 
 static void gs_base(void)
@@ -320,11 +320,11 @@ int main(void)
 	check_begin("protection");
 	breakpoints();
 	EXPECT_EQ("uncaught_int3_kills_with_sigtrap", SIGTRAP,
-		  killed_by(in_child(int3_uncaught)));
+		  term_signal(in_child(int3_uncaught)));
 	EXPECT_EQ("int_4_raises_the_overflow_trap_as_sigsegv", SIGSEGV,
-		  killed_by(in_child(int_4)));
+		  term_signal(in_child(int_4)));
 	EXPECT_EQ("into_is_an_invalid_opcode_in_64_bit_mode", SIGILL,
-		  killed_by(in_child(into)));
+		  term_signal(in_child(into)));
 	alignment_checks();
 	umip();
 	user_chosen_return_state();

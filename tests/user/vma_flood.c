@@ -44,21 +44,6 @@ static void __attribute__((noreturn)) flood(long calls, int out, int go)
 	_exit(0);
 }
 
-/* waitpid with a deadline: the status, or -1 after killing the child. */
-static int wait_until(pid_t pid, long deadline_ms)
-{
-	long end = now_ms() + deadline_ms;
-	int status;
-	while (now_ms() < end) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return status;
-		sleep_ms(10);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	return -1;
-}
-
 /* Starts `n` flooders of `calls` each; returns how many started, their
  * pids in kids, and the read end of their reports in *out. */
 static int start_flooders(int n, long calls, pid_t *kids, int *out, int *go)
