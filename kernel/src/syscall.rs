@@ -136,6 +136,13 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         unistd::__NR_set_tid_address => sys::sys_set_tid_address(a0),
         unistd::__NR_restart_syscall => crate::restart_block::sys_restart_syscall(),
         unistd::__NR_clock_settime => time::sys_clock_settime(a0 as u32, a1),
+        unistd::__NR_timer_create => time::posix_timers::sys_timer_create(a0 as u32, a1, a2),
+        unistd::__NR_timer_settime => {
+            time::posix_timers::sys_timer_settime(a0 as i32, a1 as i32, a2, a3)
+        }
+        unistd::__NR_timer_gettime => time::posix_timers::sys_timer_gettime(a0 as i32, a1),
+        unistd::__NR_timer_getoverrun => time::posix_timers::sys_timer_getoverrun(a0 as i32),
+        unistd::__NR_timer_delete => time::posix_timers::sys_timer_delete(a0 as i32),
         unistd::__NR_clock_gettime => time::sys_clock_gettime(a0 as u32, a1),
         unistd::__NR_clock_getres => time::sys_clock_getres(a0 as u32, a1),
         unistd::__NR_clock_nanosleep => time::sys_clock_nanosleep(a0 as u32, a1 as u32, a2, a3),

@@ -7,6 +7,7 @@
 
 pub mod hrtimer;
 pub mod itimer;
+pub mod posix_timers;
 
 use crate::arch::time::ktime_get_ns;
 use crate::errno::Errno;

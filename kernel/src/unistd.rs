@@ -176,6 +176,16 @@ pub const __NR_getdents64: u64 = 217;
 pub const __NR_set_tid_address: u64 = 218;
 /// restart_syscall(2)
 pub const __NR_restart_syscall: u64 = 219;
+/// timer_create(2)
+pub const __NR_timer_create: u64 = 222;
+/// timer_settime(2)
+pub const __NR_timer_settime: u64 = 223;
+/// timer_gettime(2)
+pub const __NR_timer_gettime: u64 = 224;
+/// timer_getoverrun(2)
+pub const __NR_timer_getoverrun: u64 = 225;
+/// timer_delete(2)
+pub const __NR_timer_delete: u64 = 226;
 /// clock_settime(2)
 pub const __NR_clock_settime: u64 = 227;
 /// clock_gettime(2)

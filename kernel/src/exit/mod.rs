@@ -88,6 +88,7 @@ fn exit_to_zombie(code: i32) {
     });
     if group_dead(&tsk) {
         crate::time::itimer::exit_itimers(tsk.signal());
+        crate::time::posix_timers::exit_itimers(tsk.signal());
     }
     exit_mm(&tsk);
     exit_files(&tsk);
@@ -292,6 +293,11 @@ pub fn release_task(p: &Arc<TaskStruct>) {
     tasklist.tasks.retain(|t| !Arc::ptr_eq(t, p));
     tasklist.nr_threads -= 1;
     crate::rusage::__exit_signal(p);
+    // Linux: the flush_sigqueue() calls of __exit_signal().
+    crate::signal::flush_sigqueue(&p.pending);
+    if p.pid() == p.tgid() {
+        crate::signal::flush_sigqueue(&p.signal().shared_pending);
+    }
     let notify =
         leader.filter(|l| l.exit_state() == EXIT_ZOMBIE && thread_group_empty(l, &tasklist));
     let leader_parent = notify

@@ -301,6 +301,7 @@ fn begin_new_exec(bprm: &LinuxBinprm, mm: Arc<MmStruct>) {
         crate::rusage::setmax_mm_hiwater_rss(&tsk, old);
     }
     drop(old);
+    crate::time::posix_timers::exit_itimers(tsk.signal());
     if let Some(files) = tsk.files.lock().clone() {
         files.do_close_on_exec();
     }

@@ -7,18 +7,24 @@
 
 use super::*;
 
-/// Takes the lowest pending signal not in `mask` off the current task.
+/// Takes the next pending signal not in `mask` off `t`: the thread's own
+/// first, then its process's. A timer's signal from before the timer was
+/// deleted or set again is dropped, and the next one taken instead.
 ///
 /// Linux: dequeue_signal() in kernel/signal.c
-pub(super) fn dequeue_signal(t: &TaskStruct, mask: u64) -> Option<(i32, KernelSiginfo)> {
-    let ready = t.pending.signal.load(Ordering::Relaxed) & !mask;
-    if ready == 0 {
-        return None;
+pub fn dequeue_signal(t: &TaskStruct, mask: u64) -> Option<(i32, KernelSiginfo)> {
+    loop {
+        let (sig, mut info, q) = sigqueue::__dequeue_signal(&t.pending, mask)
+            .or_else(|| sigqueue::__dequeue_signal(&t.signal().shared_pending, mask))?;
+        match q {
+            Some(q) if q.timer.is_some() => {
+                if crate::time::posix_timers::posixtimer_deliver_signal(&mut info, q) {
+                    return Some((sig, info));
+                }
+            }
+            _ => return Some((sig, info)),
+        }
     }
-    let sig = ready.trailing_zeros() as i32 + 1;
-    let info = t.pending.info.lock()[sig as usize - 1];
-    t.pending.signal.fetch_and(!sigmask(sig), Ordering::Relaxed);
-    Some((sig, info))
 }
 
 /// Acts on pending signals before returning to user space: ignore, deliver

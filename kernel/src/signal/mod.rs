@@ -4,22 +4,27 @@
 //! to user space, `syscalls.rs` holds the system calls.
 //!
 //! Linux: kernel/signal.c, include/linux/sched/signal.h, include/linux/signal.h
-//! Not modelled: real-time signal queues (one siginfo per signal number),
-//! job control (stop signals are ignored), alternate signal stacks.
+//! Not modelled: job control (stop signals are ignored).
 
 mod altstack;
 mod deliver;
 mod rt;
 mod send;
+mod sigqueue;
 mod syscalls;
 mod tests;
 
 pub use altstack::{restore_altstack, sigsp, sys_sigaltstack};
-pub use deliver::arch_do_signal_or_restart;
+pub use deliver::{arch_do_signal_or_restart, dequeue_signal};
 pub use rt::{sys_rt_sigpending, sys_rt_sigqueueinfo, sys_rt_sigtimedwait, sys_rt_tgsigqueueinfo};
 pub use send::{
-    __wake_up_parent, do_notify_parent, force_sig, force_sig_fault, force_sigsegv, group_send_sig,
-    kill_pgrp, send_sig, send_sig_info,
+    PidType, __wake_up_parent, do_notify_parent, do_send_sig_info, force_sig, force_sig_fault,
+    force_sigsegv, group_send_sig, group_send_sig_info, kill_pgrp, send_sig, send_sig_info,
+    send_signal_locked, send_sigqueue,
+};
+pub use sigqueue::{
+    SIGRTMIN, SIGSYS, SigPending, Sigqueue, __sigqueue_alloc, flush_sigqueue, flush_sigqueue_mask,
+    task_pending_signals,
 };
 pub use syscalls::{
     allow_signal, ignore_signals, sys_kill, sys_pause, sys_rt_sigaction, sys_rt_sigprocmask,
@@ -190,12 +195,20 @@ pub struct SignalStruct {
     pub real_timer: SpinLock<Option<Arc<crate::time::hrtimer::HrTimer>>>,
     /// ITIMER_REAL's interval in ns, 0 for a one-shot (Linux: it_real_incr).
     pub it_real_incr: AtomicU64,
+    /// Signals sent to the process as a whole; any thread that does not
+    /// block one may take it (Linux: shared_pending).
+    pub shared_pending: SigPending,
+    /// The process's POSIX timers by id (Linux: posix_timers, a list, and
+    /// the global posix_timers_hashtable).
+    pub posix_timers: SpinLock<crate::time::posix_timers::PosixTimers>,
 }
 
 /// Sent by kill() or another task (Linux: SI_USER).
 pub const SI_USER: i32 = 0;
 /// Sent by sigqueue(3) / rt_sigqueueinfo(2).
 pub const SI_QUEUE: i32 = -1;
+/// Sent by a POSIX timer's expiry (Linux: SI_TIMER).
+pub const SI_TIMER: i32 = -2;
 /// Sent by tkill(2) / tgkill(2).
 pub const SI_TKILL: i32 = -6;
 /// Sent by the kernel, e.g. for a fault (Linux: SI_KERNEL).
@@ -239,6 +252,10 @@ pub struct KernelSiginfo {
     /// SI_QUEUE and the other user-sent codes below 0: the sender's
     /// `sigval` (si_value, where SIGCHLD has si_status).
     pub value: u64,
+    /// SI_TIMER: the timer's id (Linux: si_tid, "si_timerid" in glibc).
+    pub timerid: i32,
+    /// SI_TIMER: expiries missed before this one was taken (Linux: si_overrun).
+    pub overrun: i32,
 }
 
 impl KernelSiginfo {
@@ -247,7 +264,9 @@ impl KernelSiginfo {
         let mut words = [0u64; 16];
         words[0] = self.signo as u32 as u64;
         words[1] = self.code as u32 as u64;
-        words[2] = if self.addr != 0 {
+        words[2] = if self.code == SI_TIMER {
+            self.timerid as u32 as u64 | (u64::from(self.overrun as u32) << 32)
+        } else if self.addr != 0 {
             self.addr
         } else {
             self.pid as u32 as u64 | (u64::from(self.uid) << 32)
@@ -261,41 +280,16 @@ impl KernelSiginfo {
     }
 }
 
-/// Signals pending for one thread (Linux: `struct sigpending`). Differs:
-/// standard signals only, so one siginfo per signal number.
-pub struct SigPending {
-    signal: AtomicU64,
-    info: SpinLock<[KernelSiginfo; _NSIG]>,
-}
-
-impl Default for SigPending {
-    fn default() -> Self {
-        SigPending {
-            signal: AtomicU64::new(0),
-            info: SpinLock::new([KernelSiginfo::default(); _NSIG]),
-        }
-    }
-}
-
-impl SigPending {
-    /// Clears everything, as copy_process does for a child.
-    pub fn clear(&self) {
-        self.signal.store(0, Ordering::Relaxed);
-    }
-
-    /// Whether `sig` is pending.
-    pub fn contains(&self, sig: i32) -> bool {
-        self.signal.load(Ordering::Relaxed) & sigmask(sig) != 0
-    }
-}
-
-fn sigmask(sig: i32) -> u64 {
+pub(crate) fn sigmask(sig: i32) -> u64 {
     1 << (sig - 1)
 }
 
 /// Whether an unblocked signal is pending for `p` (Linux: signal_pending()).
+/// Differs: computed from both pending sets, where Linux keeps the
+/// TIF_SIGPENDING flag that complete_signal() and recalc_sigpending() set.
 pub fn signal_pending(p: &TaskStruct) -> bool {
-    p.pending.signal.load(Ordering::Relaxed) & !blocked_mask(p) != 0
+    let shared = p.signal.get().map_or(0, |s| s.shared_pending.signal());
+    (p.pending.signal() | shared) & !blocked_mask(p) != 0
 }
 
 /// Signals `p` has blocked; SIGKILL and SIGSTOP never are.

@@ -3,12 +3,9 @@
 //! sending one with a value (rt_sigqueueinfo, rt_tgsigqueueinfo).
 //!
 //! Linux: the SYSCALL_DEFINEs of kernel/signal.c
-//! Differs: pending signals are one bit per number, so a real-time signal
-//! sent twice before it is taken is delivered once, and RLIMIT_SIGPENDING
-//! is not enforced.
 
 use super::deliver::dequeue_signal;
-use super::send::group_send_sig_info;
+use super::send::{PidType, group_send_sig_info, send_signal_locked};
 use super::*;
 use crate::errno::Errno;
 use crate::mm::uaccess::{get_user, put_user};
@@ -22,7 +19,7 @@ pub fn sys_rt_sigpending(uset: u64, sigsetsize: u64) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let me = crate::task::current();
-    let pending = me.pending.signal.load(Ordering::Relaxed) & me.blocked.load(Ordering::Relaxed);
+    let pending = task_pending_signals(&me) & me.blocked.load(Ordering::Relaxed);
     let bytes = pending.to_le_bytes();
     crate::mm::uaccess::copy_to_user(uset, &bytes[..sigsetsize as usize])?;
     Ok(0)
@@ -104,6 +101,10 @@ fn siginfo_from_user(uinfo: u64, sig: i32, tgid: i32) -> Result<KernelSiginfo, E
 /// Sends `sig` with the caller's siginfo (sigqueue(3): SI_QUEUE and a
 /// value) to process `tgid`.
 ///
+/// # Errors
+/// `EAGAIN` when a real-time signal finds the receiver's user at
+/// RLIMIT_SIGPENDING.
+///
 /// Linux: SYSCALL_DEFINE3(rt_sigqueueinfo) / do_rt_sigqueueinfo() in kernel/signal.c
 pub fn sys_rt_sigqueueinfo(tgid: i32, sig: i32, uinfo: u64) -> SysResult {
     let info = siginfo_from_user(uinfo, sig, tgid)?;
@@ -115,7 +116,7 @@ pub fn sys_rt_sigqueueinfo(tgid: i32, sig: i32, uinfo: u64) -> SysResult {
         return Err(Errno::EINVAL);
     }
     if sig != 0 {
-        group_send_sig_info(sig, info, &t);
+        group_send_sig_info(sig, info, &t)?;
     }
     Ok(0)
 }
@@ -135,7 +136,7 @@ pub fn sys_rt_tgsigqueueinfo(tgid: i32, tid: i32, sig: i32, uinfo: u64) -> SysRe
         return Err(Errno::EINVAL);
     }
     if sig != 0 && t.exit_state() == 0 {
-        send_sig_info(sig, info, &t);
+        send_signal_locked(sig, info, &t, PidType::Pid, None)?;
     }
     Ok(0)
 }

@@ -31,17 +31,142 @@ fn sig_task_ignored(t: &TaskStruct, sig: i32) -> bool {
     handler == SIG_IGN || (handler == SIG_DFL && (sig == SIGCHLD || unkillable))
 }
 
-/// Queues `sig` for `t` and wakes it if it sleeps interruptibly.
+/// Which pending set a signal goes to: the thread's own or its process's
+/// (Linux: `enum pid_type`'s PIDTYPE_PID and PIDTYPE_TGID).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum PidType {
+    /// One thread (tkill, rt_tgsigqueueinfo, faults, SIGEV_THREAD_ID).
+    Pid,
+    /// The whole process (kill, sigqueue, SIGEV_SIGNAL timers).
+    Tgid,
+}
+
+/// Queues `sig` for `t` (`PidType::Pid`) or for its process, with its
+/// siginfo when a queue entry can be had, and wakes a thread to take it.
+/// A standard signal already pending is dropped (legacy_queue). Past
+/// RLIMIT_SIGPENDING a standard signal sent by kill() or the kernel is
+/// still queued (override_rlimit); any other loses its siginfo, except a
+/// real-time one sent with a value (sigqueue), which fails. `tasklist` is
+/// the caller's guard, if it holds the tasklist lock.
 ///
-/// Linux: send_signal_locked() / complete_signal() in kernel/signal.c
-pub fn send_sig_info(sig: i32, info: KernelSiginfo, t: &Arc<TaskStruct>) {
+/// Linux: __send_signal_locked() in kernel/signal.c
+///
+/// # Errors
+/// `EAGAIN`: a real-time signal with si_code other than SI_USER found no
+/// room in the queue.
+pub fn send_signal_locked(
+    sig: i32,
+    info: KernelSiginfo,
+    t: &Arc<TaskStruct>,
+    type_: PidType,
+    tasklist: Option<&TaskList>,
+) -> Result<(), crate::errno::Errno> {
     if sig_task_ignored(t, sig) {
+        return Ok(());
+    }
+    let pending = match type_ {
+        PidType::Pid => &t.pending,
+        PidType::Tgid => &t.signal().shared_pending,
+    };
+    // Linux: legacy_queue(); checked again under the queue's lock.
+    if sig < SIGRTMIN && pending.contains(sig) {
+        return Ok(());
+    }
+    let q = if sig == SIGKILL || t.is_kthread() {
+        None
+    } else {
+        let override_rlimit = sig < SIGRTMIN && info.code >= 0;
+        let q = __sigqueue_alloc(t, override_rlimit);
+        if q.is_none() && sig >= SIGRTMIN && info.code != SI_USER {
+            return Err(crate::errno::Errno::EAGAIN);
+        }
+        q.map(|mut q| {
+            q.info = KernelSiginfo { signo: sig, ..info };
+            q
+        })
+    };
+    if pending.queue(sig, q) {
+        complete_signal(sig, t, type_, tasklist);
+    }
+    Ok(())
+}
+
+/// Queues a POSIX timer's preallocated signal for `t` or its process and
+/// wakes a thread to take it; gives the entry back when the signal is
+/// ignored, so the caller (the timer) keeps it.
+///
+/// Linux: posixtimer_send_sigqueue() in kernel/signal.c
+pub fn send_sigqueue(
+    q: alloc::boxed::Box<Sigqueue>,
+    t: &Arc<TaskStruct>,
+    type_: PidType,
+) -> Result<(), alloc::boxed::Box<Sigqueue>> {
+    let sig = q.info.signo;
+    if sig_task_ignored(t, sig) || t.exit_state() != 0 && type_ == PidType::Pid {
+        return Err(q);
+    }
+    let pending = match type_ {
+        PidType::Pid => &t.pending,
+        PidType::Tgid => &t.signal().shared_pending,
+    };
+    pending.queue_prealloc(sig, q);
+    complete_signal(sig, t, type_, None);
+    Ok(())
+}
+
+/// Whether `p` can take `sig` now: it does not block it and is not exiting.
+///
+/// Linux: wants_signal() in kernel/signal.c
+fn wants_signal(sig: i32, p: &TaskStruct) -> bool {
+    p.blocked.load(Ordering::Relaxed) & sigmask(sig) == 0
+        && p.flags.load(Ordering::Relaxed) & crate::task::PF_EXITING == 0
+}
+
+/// Wakes a thread to take the new signal: `t` itself, or for a process
+/// signal that `t` cannot take now, another thread of its process that can.
+///
+/// Linux: complete_signal() in kernel/signal.c
+/// Differs: no fatal-signal fan-out here; the thread that takes a fatal
+/// signal starts the group exit in get_signal(), which kills the others.
+fn complete_signal(sig: i32, t: &Arc<TaskStruct>, type_: PidType, tasklist: Option<&TaskList>) {
+    if type_ == PidType::Pid || wants_signal(sig, t) {
+        signal_wake_up(t, sig == SIGKILL);
         return;
     }
-    if t.pending.signal.fetch_or(sigmask(sig), Ordering::Relaxed) & sigmask(sig) == 0 {
-        t.pending.info.lock()[sig as usize - 1] = KernelSiginfo { signo: sig, ..info };
+    let wake = |tasklist: &TaskList| {
+        let mut threads = tasklist.tasks.iter().filter(|x| x.tgid() == t.tgid());
+        if let Some(x) = threads.find(|x| wants_signal(sig, x)) {
+            signal_wake_up(x, false);
+        }
+    };
+    match tasklist {
+        Some(tasklist) => wake(tasklist),
+        None => wake(&TASKLIST_LOCK.lock()),
     }
-    signal_wake_up(t, sig == SIGKILL);
+}
+
+/// Queues `sig` for thread `t` and wakes it if it sleeps interruptibly;
+/// a full queue loses the siginfo or, for sigqueue's real-time signals,
+/// the signal.
+///
+/// Linux: send_sig_info() in kernel/signal.c
+pub fn send_sig_info(sig: i32, info: KernelSiginfo, t: &Arc<TaskStruct>) {
+    let _ = send_signal_locked(sig, info, t, PidType::Pid, None);
+}
+
+/// Queues `sig` for thread `t` (`PidType::Pid`) or its whole process.
+///
+/// Linux: do_send_sig_info() in kernel/signal.c
+///
+/// # Errors
+/// As [`send_signal_locked`].
+pub fn do_send_sig_info(
+    sig: i32,
+    info: KernelSiginfo,
+    t: &Arc<TaskStruct>,
+    type_: PidType,
+) -> Result<(), crate::errno::Errno> {
+    send_signal_locked(sig, info, t, type_, None)
 }
 
 /// Sends `sig` from the current task, as kill() does (SI_USER).
@@ -91,13 +216,16 @@ pub fn force_sig_fault(sig: i32, code: i32, addr: u64) {
         }
     }
     t.blocked.fetch_and(!sigmask(sig), Ordering::Relaxed);
-    t.pending.info.lock()[sig as usize - 1] = KernelSiginfo {
-        signo: sig,
-        code,
-        addr,
-        ..Default::default()
-    };
-    t.pending.signal.fetch_or(sigmask(sig), Ordering::Relaxed);
+    let q = __sigqueue_alloc(&t, true).map(|mut q| {
+        q.info = KernelSiginfo {
+            signo: sig,
+            code,
+            addr,
+            ..Default::default()
+        };
+        q
+    });
+    t.pending.queue(sig, q);
 }
 
 /// A signal frame could not be written: the task gets SIGSEGV instead,
@@ -114,35 +242,45 @@ pub fn force_sigsegv(sig: i32) {
     force_sig(SIGSEGV, 0);
 }
 
-/// Sends `sig` to every thread of `t`'s process (Linux: group_send_sig_info()).
+/// Sends `sig` from the current task to `t`'s process (SI_USER).
+///
+/// Linux: group_send_sig_info() with SEND_SIG_NOINFO in kernel/signal.c
 pub fn group_send_sig(sig: i32, t: &Arc<TaskStruct>) {
     group_send_sig_locked(sig, t, &TASKLIST_LOCK.lock());
 }
 
 /// group_send_sig for a caller that holds the tasklist lock: SIGKILL goes to
-/// every thread, any other signal to `t` or, once it has exited, to the
-/// first thread still alive.
+/// every thread, any other signal to the process's shared pending set.
 pub(super) fn group_send_sig_locked(sig: i32, t: &Arc<TaskStruct>, tasklist: &TaskList) {
-    let mut threads = tasklist.tasks.iter().filter(|x| x.tgid() == t.tgid());
     match sig {
-        SIGKILL => threads.for_each(|x| send_sig(sig, x)),
-        _ if t.exit_state() == 0 => send_sig(sig, t),
-        _ => send_sig(sig, threads.find(|x| x.exit_state() == 0).unwrap_or(t)),
+        SIGKILL => tasklist
+            .tasks
+            .iter()
+            .filter(|x| x.tgid() == t.tgid())
+            .for_each(|x| send_sig(sig, x)),
+        _ => {
+            let info = KernelSiginfo {
+                code: SI_USER,
+                pid: crate::arch::percpu::with_current(|c| c.map_or(0, |c| c.tgid())),
+                ..Default::default()
+            };
+            let _ = send_signal_locked(sig, info, t, PidType::Tgid, Some(tasklist));
+        }
     }
 }
 
-/// Sends `sig` with `info` to `t`'s process: to `t` or, once it has
-/// exited, to the first thread still alive.
+/// Sends `sig` with `info` to `t`'s process.
 ///
 /// Linux: group_send_sig_info() in kernel/signal.c
-pub(super) fn group_send_sig_info(sig: i32, info: KernelSiginfo, t: &Arc<TaskStruct>) {
-    let tasklist = TASKLIST_LOCK.lock();
-    let alive = |x: &&Arc<TaskStruct>| x.tgid() == t.tgid() && x.exit_state() == 0;
-    let target = match t.exit_state() {
-        0 => t,
-        _ => tasklist.tasks.iter().find(alive).unwrap_or(t),
-    };
-    send_sig_info(sig, info, target);
+///
+/// # Errors
+/// As [`send_signal_locked`].
+pub fn group_send_sig_info(
+    sig: i32,
+    info: KernelSiginfo,
+    t: &Arc<TaskStruct>,
+) -> Result<(), crate::errno::Errno> {
+    do_send_sig_info(sig, info, t, PidType::Tgid)
 }
 
 /// Tells the parent that `tsk` died: SIGCHLD (unless ignored) and a wake-up

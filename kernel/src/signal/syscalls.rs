@@ -68,10 +68,34 @@ pub fn sys_rt_sigaction(
         }
         old
     };
+    if new.is_some_and(|[handler, ..]| sig_handler_ignored(handler, sig)) {
+        flush_ignored(sig);
+    }
     if oact != 0 {
         crate::mm::uaccess::put_user(oact, [old.handler, old.flags, old.restorer, old.mask])?;
     }
     Ok(0)
+}
+
+/// Whether `handler` makes `sig` ignored: SIG_IGN, or SIG_DFL for a signal
+/// whose default is to do nothing.
+///
+/// Linux: sig_handler_ignored() in kernel/signal.c
+fn sig_handler_ignored(handler: u64, sig: i32) -> bool {
+    handler == SIG_IGN || (handler == SIG_DFL && sig_kernel_ignore(sig))
+}
+
+/// Discards the pending instances of `sig`, which just became ignored, in
+/// the process's set and every thread's.
+///
+/// Linux: the flush_sigqueue_mask() calls of do_sigaction() in kernel/signal.c
+fn flush_ignored(sig: i32) {
+    let me = crate::task::current();
+    flush_sigqueue_mask(&me.signal().shared_pending, sigmask(sig));
+    let tasklist = TASKLIST_LOCK.lock();
+    for t in tasklist.tasks.iter().filter(|t| t.tgid() == me.tgid()) {
+        flush_sigqueue_mask(&t.pending, sigmask(sig));
+    }
 }
 
 /// Linux: SYSCALL_DEFINE4(rt_sigprocmask) in kernel/signal.c
