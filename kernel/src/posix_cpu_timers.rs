@@ -6,7 +6,7 @@
 //! Linux: kernel/time/posix-cpu-timers.c (run_posix_cpu_timers,
 //! check_process_timers, set_process_cpu_timer), kernel/time/itimer.c
 //! (set_cpu_itimer, get_cpu_itimer)
-//! Differs: no timer_create() CPU-clock timers, only the itimers and the limit.
+//! timer_create()'s CPU-clock timers are in time/posix_timers/cpu.rs.
 
 use crate::arch::sync::SpinLock;
 use crate::resource::{RLIM_INFINITY, RLIMIT_CPU};
@@ -89,6 +89,7 @@ pub fn run_posix_cpu_timers(p: &TaskStruct) {
     let utime = sig.cputimer.utime.load(Ordering::Relaxed);
     let prof = utime + sig.cputimer.stime.load(Ordering::Relaxed);
     check_process_timers(sig, prof, utime);
+    crate::time::posix_timers::handle_posix_cpu_timers(p);
 }
 
 /// Fires expired itimers, then enforces RLIMIT_CPU on `prof` ns.

@@ -217,6 +217,72 @@ static void fork_and_exec_do_not_keep_timers(const char *self)
 	syscall(SYS_timer_delete, id);
 }
 
+static double cpu_ms(clockid_t clock)
+{
+	struct timespec ts;
+	clock_gettime(clock, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void cpu_clock_timers_count_cpu_time_only(void)
+{
+	catch(SIGRTMIN + 4);
+	clockid_t clocks[2] = { CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID };
+	const char *names[2] = {
+		"a_clock_process_cputime_id_timer_fires_after_that_much_cpu_time_and_not_while_asleep",
+		"a_clock_thread_cputime_id_timer_fires_after_that_much_cpu_time_and_not_while_asleep",
+	};
+	for (int i = 0; i < 2; i++) {
+		struct sigevent ev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGRTMIN + 4 };
+		int id = -1;
+		long r = k_timer_create(clocks[i], &ev, &id);
+		fired = 0;
+		double start = cpu_ms(clocks[i]);
+		k_settime(id, 0, 40 * 1000000L, 0, 0);
+		sleep_ms(150);
+		int early = fired;
+		long left = left_ns(id);
+		double at = 0;
+		for (long n = 0; !fired && n < 4000000000L; n++)
+			if ((n & 0xfff) == 0)
+				at = cpu_ms(clocks[i]) - start;
+		int ok = r == 0 && !early && left > 20 * 1000000L && fired == 1 && at >= 30 && at < 200;
+		CHECK(names[i], ok);
+		if (!ok)
+			say("    r %ld early %d left %ld fired %d at %.1f ms\n", r, early, left, fired, at);
+		syscall(SYS_timer_delete, id);
+	}
+}
+
+#include <sys/resource.h>
+
+/* Each timer holds one unit of RLIMIT_SIGPENDING while it exists. */
+static int timer_limit_child(void)
+{
+	struct rlimit rl = { 16, 16 };
+	if (setrlimit(RLIMIT_SIGPENDING, &rl) != 0)
+		return 10;
+	struct sigevent ev = { .sigev_notify = SIGEV_NONE };
+	int ids[64], n = 0;
+	while (n < 64 && k_timer_create(CLOCK_MONOTONIC, &ev, &ids[n]) == 0)
+		n++;
+	if (n == 0 || n > 16 || errno != EAGAIN)
+		return 20 + n;
+	syscall(SYS_timer_delete, ids[0]);
+	return k_timer_create(CLOCK_MONOTONIC, &ev, &ids[0]) == 0 ? 0 : 11;
+}
+
+static void timers_count_against_rlimit_sigpending(void)
+{
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(timer_limit_child());
+	int status = 0;
+	waitpid(pid, &status, 0);
+	EXPECT_EQ("timer_create_fails_with_eagain_at_rlimit_sigpending_and_timer_delete_frees_room",
+		  0, WIFEXITED(status) ? WEXITSTATUS(status) : 100 + WTERMSIG(status));
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "after-exec") == 0)
@@ -228,6 +294,8 @@ int main(int argc, char **argv)
 	overruns_are_counted_while_blocked();
 	sigev_thread_id_targets_one_thread();
 	fork_and_exec_do_not_keep_timers(argv[0]);
+	cpu_clock_timers_count_cpu_time_only();
+	timers_count_against_rlimit_sigpending();
 	EXPECT_FAILS("timer_create_on_an_unknown_clock_fails_with_einval", EINVAL,
 		     k_timer_create(99, 0, &(int){0}));
 	return check_end();

@@ -12,7 +12,9 @@
 //! Differs: every timer runs on CLOCK_MONOTONIC's hrtimer; an absolute
 //! CLOCK_REALTIME timer is converted once and does not follow a later
 //! clock_settime (Linux: clock_was_set() moves it).
-//! Not modelled: timers on the CPU-time clocks (EINVAL), SIGEV_THREAD's
+//! Not modelled: the pid-encoded CPU clocks of clock_getcpuclockid()
+//! (EINVAL; CLOCK_PROCESS_CPUTIME_ID and CLOCK_THREAD_CPUTIME_ID work,
+//! through cpu_timers.rs), SIGEV_THREAD's
 //! own helper (the kernel treats it as SIGEV_SIGNAL, as Linux does), the
 //! ignored-timer list (an ignored timer's signal is dropped, and a
 //! periodic timer keeps running and counting).
@@ -30,6 +32,14 @@ use crate::task::{TaskStruct, current};
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
+use core::sync::atomic::Ordering;
+
+mod cpu;
+mod expiry;
+
+pub use cpu::handle_posix_cpu_timers;
+pub use expiry::{posixtimer_deliver_signal, posixtimer_sigqueue_put};
+use expiry::posix_timer_fn;
 
 /// Deliver the signal (Linux: SIGEV_SIGNAL).
 pub const SIGEV_SIGNAL: i32 = 0;
@@ -46,6 +56,8 @@ pub const DELAYTIMER_MAX: i64 = i32::MAX as i64;
 
 const CLOCK_REALTIME: u32 = 0;
 const CLOCK_MONOTONIC: u32 = 1;
+const CLOCK_PROCESS_CPUTIME_ID: u32 = 2;
+const CLOCK_THREAD_CPUTIME_ID: u32 = 3;
 const CLOCK_BOOTTIME: u32 = 7;
 const NSEC_PER_SEC: u64 = 1_000_000_000;
 
@@ -60,7 +72,7 @@ enum ItStatus {
 
 /// A timer's changing state. Lock: `KItimer::state` (Linux: it_lock).
 struct KItimerState {
-    /// Expiry in ns on CLOCK_MONOTONIC.
+    /// Expiry in ns on CLOCK_MONOTONIC, or on the CPU clock of a CPU-time timer.
     expires: u64,
     /// Period in ns, 0 for a one-shot (Linux: it_interval).
     it_interval: u64,
@@ -89,8 +101,41 @@ pub struct KItimer {
     /// Who gets the signal: the thread for SIGEV_THREAD_ID, else the
     /// process's leader (Linux: it_pid).
     it_pid: Weak<TaskStruct>,
+    /// For a CPU-time timer, whose CPU time it runs on (Linux: it.cpu).
+    it_cpu: Option<CpuClock>,
     timer: Arc<HrTimer>,
     state: SpinLock<KItimerState>,
+}
+
+/// Whose CPU time a CPU-time timer counts (Linux: the CPUCLOCK_PERTHREAD
+/// bit and the pid of the clock id).
+enum CpuClock {
+    /// CLOCK_PROCESS_CPUTIME_ID: the creator's process.
+    Process(Weak<SignalStruct>),
+    /// CLOCK_THREAD_CPUTIME_ID: the creator thread.
+    Thread(Weak<TaskStruct>),
+}
+
+impl KItimer {
+    /// The time now on the timer's clock, as its `expires` counts it.
+    ///
+    /// Linux: kclock->clock_get_timespec() / cpu_clock_sample()
+    fn now(&self) -> u64 {
+        match &self.it_cpu {
+            Some(clock) => cpu::cpu_clock_sample(clock),
+            None => ktime_get_ns(),
+        }
+    }
+
+    /// Starts the timer for its `expires`: an hrtimer, or for a CPU-time
+    /// timer nothing, since the tick compares the clock with `expires`.
+    ///
+    /// Linux: kclock->timer_arm()
+    fn arm(&self, state: &KItimerState) {
+        if self.it_cpu.is_none() {
+            hrtimer_start(&self.timer, state.expires);
+        }
+    }
 }
 
 /// A process's timers (Linux: signal->posix_timers and next_posix_timer_id).
@@ -99,6 +144,9 @@ pub struct KItimer {
 pub struct PosixTimers {
     timers: BTreeMap<i32, Arc<KItimer>>,
     next_posix_timer_id: i32,
+    /// How many of `timers` run on a CPU clock, so the tick skips the
+    /// others cheaply.
+    nr_cpu_timers: usize,
 }
 
 impl PosixTimers {
@@ -168,9 +216,12 @@ fn good_sigevent(event: &Sigevent) -> Result<Arc<TaskStruct>, Errno> {
 /// `EINVAL` for a clock without timers or a bad sigevent; `EAGAIN` when the
 /// user is at RLIMIT_SIGPENDING or memory is short; `EFAULT`.
 pub fn sys_timer_create(which_clock: u32, timer_event_spec: u64, created_timer_id: u64) -> SysResult {
-    if !matches!(which_clock, CLOCK_REALTIME | CLOCK_MONOTONIC | CLOCK_BOOTTIME) {
-        return Err(Errno::EINVAL);
-    }
+    let it_cpu = match which_clock {
+        CLOCK_REALTIME | CLOCK_MONOTONIC | CLOCK_BOOTTIME => None,
+        CLOCK_PROCESS_CPUTIME_ID => Some(CpuClock::Process(Arc::downgrade(current().signal()))),
+        CLOCK_THREAD_CPUTIME_ID => Some(CpuClock::Thread(Arc::downgrade(&current()))),
+        _ => return Err(Errno::EINVAL),
+    };
     let event = match timer_event_spec {
         0 => None,
         addr => Some(get_sigevent(addr)?),
@@ -202,6 +253,7 @@ pub fn sys_timer_create(which_clock: u32, timer_event_spec: u64, created_timer_i
         it_clock: which_clock,
         it_sigev_notify: if notify == SIGEV_THREAD { SIGEV_SIGNAL } else { notify },
         it_pid: Arc::downgrade(&target),
+        it_cpu,
         timer,
         state: SpinLock::new(KItimerState {
             expires: 0,
@@ -218,6 +270,7 @@ pub fn sys_timer_create(which_clock: u32, timer_event_spec: u64, created_timer_i
     .map_err(|_| Errno::EAGAIN)?;
     sigq.timer = Some(Arc::downgrade(&k));
     k.state.lock().sigq = Some(sigq);
+    timers.nr_cpu_timers += usize::from(k.it_cpu.is_some());
     timers.timers.insert(id, k);
     drop(timers);
     if let Err(e) = put_user(created_timer_id, id) {
@@ -275,12 +328,13 @@ fn forward(state: &mut KItimerState, now: u64) -> i64 {
 /// and the periods it passes are overruns.
 ///
 /// Linux: common_timer_get() in kernel/time/posix-timers.c
-fn common_timer_get(state: &mut KItimerState, sig_none: bool) -> (u64, u64) {
+fn common_timer_get(k: &KItimer, state: &mut KItimerState) -> (u64, u64) {
+    let sig_none = k.it_sigev_notify == SIGEV_NONE;
     let interval = state.it_interval;
     if state.it_status == ItStatus::Disarmed && (interval == 0 || !sig_none) {
         return (interval, 0);
     }
-    let now = ktime_get_ns();
+    let now = k.now();
     if interval != 0 && (state.it_status != ItStatus::Armed || sig_none) {
         state.it_overrun += forward(state, now);
     }
@@ -319,7 +373,7 @@ fn put_itimerspec(addr: u64, (interval, value): (u64, u64)) -> Result<(), Errno>
 /// `EINVAL` for an id the process does not have; `EFAULT`.
 pub fn sys_timer_gettime(timer_id: i32, setting: u64) -> SysResult {
     let k = lock_timer(timer_id)?;
-    let cur = common_timer_get(&mut k.state.lock(), k.it_sigev_notify == SIGEV_NONE);
+    let cur = common_timer_get(&k, &mut k.state.lock());
     put_itimerspec(setting, cur)?;
     Ok(0)
 }
@@ -339,7 +393,7 @@ pub fn sys_timer_settime(timer_id: i32, flags: i32, new_setting: u64, old_settin
     let clock_realtime = k.it_clock == CLOCK_REALTIME;
     let sig_none = k.it_sigev_notify == SIGEV_NONE;
     let old = with_timer_stopped(&k, |state| {
-        let old = common_timer_get(state, sig_none);
+        let old = common_timer_get(&k, state);
         state.it_signal_seq += 1;
         state.it_overrun_last = 0;
         state.it_overrun = -1;
@@ -350,12 +404,13 @@ pub fn sys_timer_settime(timer_id: i32, flags: i32, new_setting: u64, old_settin
         }
         state.it_interval = interval;
         state.expires = match flags & TIMER_ABSTIME {
-            0 => ktime_get_ns().saturating_add(value),
+            0 => k.now().saturating_add(value),
+            _ if k.it_cpu.is_some() => value,
             _ => super::to_monotonic(clock_realtime, value),
         };
         state.it_status = ItStatus::Armed;
         if !sig_none {
-            hrtimer_start(&k.timer, state.expires);
+            k.arm(state);
         }
         old
     });
@@ -392,9 +447,12 @@ pub fn sys_timer_delete(timer_id: i32) -> SysResult {
 
 /// Takes timer `id` out of the process and stops it; false if there is none.
 fn timer_delete_id(sig: &SignalStruct, id: i32) -> bool {
-    let Some(k) = sig.posix_timers.lock().timers.remove(&id) else {
+    let mut timers = sig.posix_timers.lock();
+    let Some(k) = timers.timers.remove(&id) else {
         return false;
     };
+    timers.nr_cpu_timers -= usize::from(k.it_cpu.is_some());
+    drop(timers);
     posix_timer_delete(&k);
     true
 }
@@ -419,112 +477,9 @@ fn posix_timer_delete(k: &KItimer) {
 ///
 /// Linux: exit_itimers() in kernel/time/posix-timers.c
 pub fn exit_itimers(sig: &SignalStruct) {
-    let timers = core::mem::take(&mut sig.posix_timers.lock().timers);
-    for k in timers.values() {
+    let timers = core::mem::take(&mut *sig.posix_timers.lock());
+    for k in timers.timers.values() {
         posix_timer_delete(k);
     }
 }
 
-/// The hrtimer's function: queues the timer's signal unless it is still
-/// queued from an earlier expiry. A periodic timer stays stopped until the
-/// signal is taken; one whose signal is ignored starts itself again.
-///
-/// Linux: posix_timer_fn() / posix_timer_queue_signal() in
-/// kernel/time/posix-timers.c, posixtimer_send_sigqueue() in kernel/signal.c
-fn posix_timer_fn(sig: &Weak<SignalStruct>, id: i32) -> HrtimerRestart {
-    let Some(k) = sig
-        .upgrade()
-        .and_then(|sig| sig.posix_timers.lock().timers.get(&id).cloned())
-    else {
-        return HrtimerRestart::NoRestart;
-    };
-    let q = {
-        let mut state = k.state.lock();
-        if state.it_status != ItStatus::Armed {
-            return HrtimerRestart::NoRestart;
-        }
-        state.it_sigqueue_seq = state.it_signal_seq;
-        state.it_status = match state.it_interval {
-            0 => ItStatus::Disarmed,
-            _ => ItStatus::RequeuePending,
-        };
-        state.sigq.take()
-    };
-    // None: the signal is still queued; taking it will count this expiry.
-    let Some(q) = q else {
-        return HrtimerRestart::NoRestart;
-    };
-    let type_ = match k.it_sigev_notify {
-        SIGEV_THREAD_ID => PidType::Pid,
-        _ => PidType::Tgid,
-    };
-    let sent = match k.it_pid.upgrade() {
-        Some(t) => crate::signal::send_sigqueue(q, &t, type_),
-        None => Err(q),
-    };
-    let Err(q) = sent else {
-        return HrtimerRestart::NoRestart;
-    };
-    let mut state = k.state.lock();
-    state.sigq = Some(q);
-    if state.it_status != ItStatus::RequeuePending {
-        return HrtimerRestart::NoRestart;
-    }
-    state.it_status = ItStatus::Armed;
-    state.it_overrun += forward(&mut state, ktime_get_ns());
-    hrtimer_start(&k.timer, state.expires);
-    HrtimerRestart::NoRestart
-}
-
-/// Called as a timer's signal is taken: drops it if the timer was deleted
-/// or set again since it was queued; otherwise moves a periodic timer past
-/// the periods it missed, counts them as the signal's overrun and starts it
-/// again. The sigqueue goes back to the timer. Returns whether to deliver.
-///
-/// Linux: posixtimer_deliver_signal() / posixtimer_rearm() in kernel/signal.c,
-/// common_hrtimer_rearm() in kernel/time/posix-timers.c
-pub fn posixtimer_deliver_signal(info: &mut KernelSiginfo, q: Box<Sigqueue>) -> bool {
-    let Some(k) = q.timer.as_ref().and_then(Weak::upgrade) else {
-        return false;
-    };
-    let mut state = k.state.lock();
-    if state.deleted {
-        return false;
-    }
-    state.sigq = Some(q);
-    if state.it_signal_seq != state.it_sigqueue_seq {
-        return false;
-    }
-    if state.it_interval != 0 && state.it_status == ItStatus::RequeuePending {
-        state.it_overrun += forward(&mut state, ktime_get_ns());
-        hrtimer_start(&k.timer, state.expires);
-        state.it_status = ItStatus::Armed;
-        state.it_overrun_last = state.it_overrun;
-        state.it_overrun = -1;
-        state.it_signal_seq += 1;
-        info.overrun = state.it_overrun_last.clamp(0, DELAYTIMER_MAX) as i32;
-    }
-    true
-}
-
-/// Gives a timer's sigqueue back to its timer when a flush drops it
-/// unseen (the signal became ignored, or the thread's queue was freed);
-/// a periodic timer waiting for it starts again.
-///
-/// Linux: posixtimer_sigqueue_putref() and the ignored-signal rearm in
-/// kernel/signal.c
-pub fn posixtimer_sigqueue_put(q: Box<Sigqueue>) {
-    let Some(k) = q.timer.as_ref().and_then(Weak::upgrade) else {
-        return;
-    };
-    let mut state = k.state.lock();
-    if state.deleted {
-        return;
-    }
-    state.sigq = Some(q);
-    if state.it_status == ItStatus::RequeuePending {
-        state.it_status = ItStatus::Armed;
-        state.it_overrun += forward(&mut state, ktime_get_ns());
-        hrtimer_start(&k.timer, state.expires);
-    }
-}
