@@ -281,3 +281,83 @@ pub fn flush_sigqueue_mask(pending: &SigPending, mask: u64) {
 pub fn task_pending_signals(t: &TaskStruct) -> u64 {
     t.pending.signal() | t.signal().shared_pending.signal()
 }
+
+mod tests {
+    use super::*;
+    use crate::user::ROOT_USER;
+    use crate::{kassert, kassert_eq, ktest};
+
+    /// An entry for `sig` with `value`, charged to the running task's user.
+    fn entry(sig: i32, value: u64) -> Option<Box<Sigqueue>> {
+        let mut q = __sigqueue_alloc(&crate::task::current(), true)?;
+        q.info = KernelSiginfo {
+            signo: sig,
+            code: SI_QUEUE,
+            value,
+            ..Default::default()
+        };
+        Some(q)
+    }
+
+    fn take(p: &SigPending) -> Option<(i32, u64)> {
+        __dequeue_signal(p, 0).map(|(sig, info, _)| (sig, info.value))
+    }
+
+    ktest! {
+        fn a_standard_signal_is_queued_once_and_a_real_time_one_every_time() {
+            let p = SigPending::default();
+            kassert!(p.queue(SIGUSR1, entry(SIGUSR1, 1)));
+            kassert!(!p.queue(SIGUSR1, entry(SIGUSR1, 2)), "legacy_queue drops the second");
+            for v in 10..13 {
+                kassert!(p.queue(SIGRTMIN, entry(SIGRTMIN, v)));
+            }
+            kassert_eq!(take(&p), Some((SIGUSR1, 1)));
+            kassert_eq!(take(&p), Some((SIGRTMIN, 10)));
+            kassert!(p.contains(SIGRTMIN), "the bit stays while instances are queued");
+            kassert_eq!(take(&p), Some((SIGRTMIN, 11)));
+            kassert_eq!(take(&p), Some((SIGRTMIN, 12)));
+            kassert!(!p.contains(SIGRTMIN));
+            kassert_eq!(take(&p), None);
+        }
+    }
+
+    ktest! {
+        fn a_fault_signal_is_taken_before_a_lower_numbered_one() {
+            let p = SigPending::default();
+            p.queue(SIGHUP, entry(SIGHUP, 0));
+            p.queue(SIGSEGV, entry(SIGSEGV, 0));
+            kassert_eq!(take(&p).map(|t| t.0), Some(SIGSEGV));
+            kassert_eq!(take(&p).map(|t| t.0), Some(SIGHUP));
+        }
+    }
+
+    ktest! {
+        fn a_signal_without_an_entry_reads_as_si_user_from_nobody() {
+            let p = SigPending::default();
+            let me = crate::task::current();
+            me.fail_nth.arm(1);
+            let q = __sigqueue_alloc(&me, true);
+            me.fail_nth.arm(0);
+            kassert!(q.is_none(), "the injected allocation failure is reported, not a panic");
+            p.queue(SIGTERM, q);
+            let (sig, info, _) = __dequeue_signal(&p, 0).unwrap_or_default();
+            kassert_eq!((sig, info.code, info.pid, info.value), (SIGTERM, SI_USER, 0, 0));
+        }
+    }
+
+    ktest! {
+        fn entries_hold_the_user_s_sigpending_count_until_taken_or_flushed() {
+            let before = ROOT_USER.sigpending.load(Ordering::Relaxed);
+            let p = SigPending::default();
+            for v in 0..4 {
+                p.queue(SIGRTMIN + 1, entry(SIGRTMIN + 1, v));
+            }
+            kassert_eq!(ROOT_USER.sigpending.load(Ordering::Relaxed), before + 4);
+            take(&p);
+            kassert_eq!(ROOT_USER.sigpending.load(Ordering::Relaxed), before + 3);
+            flush_sigqueue_mask(&p, sigmask(SIGRTMIN + 1));
+            kassert!(!p.contains(SIGRTMIN + 1));
+            kassert_eq!(ROOT_USER.sigpending.load(Ordering::Relaxed), before);
+        }
+    }
+}
