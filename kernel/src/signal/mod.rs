@@ -18,12 +18,12 @@ pub use altstack::{restore_altstack, sigsp, sys_sigaltstack};
 pub use deliver::{arch_do_signal_or_restart, dequeue_signal};
 pub use rt::{sys_rt_sigpending, sys_rt_sigqueueinfo, sys_rt_sigtimedwait, sys_rt_tgsigqueueinfo};
 pub use send::{
-    PidType, __wake_up_parent, do_notify_parent, do_send_sig_info, force_sig, force_sig_fault,
+    __wake_up_parent, PidType, do_notify_parent, do_send_sig_info, force_sig, force_sig_fault,
     force_sigsegv, group_send_sig, group_send_sig_info, kill_pgrp, send_sig, send_sig_info,
     send_signal_locked, send_sigqueue,
 };
 pub use sigqueue::{
-    SIGRTMIN, SIGSYS, SigPending, Sigqueue, __sigqueue_alloc, flush_sigqueue, flush_sigqueue_mask,
+    __sigqueue_alloc, SIGRTMIN, SIGSYS, SigPending, Sigqueue, flush_sigqueue, flush_sigqueue_mask,
     task_pending_signals,
 };
 pub use syscalls::{

@@ -25,7 +25,7 @@ use crate::arch::time::ktime_get_ns;
 use crate::errno::Errno;
 use crate::mm::uaccess::{get_user, put_user};
 use crate::signal::{
-    KernelSiginfo, PidType, SI_TIMER, SIGALRM, Sigqueue, SignalStruct, __sigqueue_alloc,
+    __sigqueue_alloc, KernelSiginfo, PidType, SI_TIMER, SIGALRM, SignalStruct, Sigqueue,
 };
 use crate::syscall::SysResult;
 use crate::task::{TaskStruct, current};
@@ -38,8 +38,8 @@ mod cpu;
 mod expiry;
 
 pub use cpu::handle_posix_cpu_timers;
-pub use expiry::{posixtimer_deliver_signal, posixtimer_sigqueue_put};
 use expiry::posix_timer_fn;
+pub use expiry::{posixtimer_deliver_signal, posixtimer_sigqueue_put};
 
 /// Deliver the signal (Linux: SIGEV_SIGNAL).
 pub const SIGEV_SIGNAL: i32 = 0;
@@ -90,6 +90,24 @@ struct KItimerState {
     sigq: Option<Box<Sigqueue>>,
     /// timer_delete ran (Linux: !posixtimer_valid()).
     deleted: bool,
+}
+
+impl KItimerState {
+    /// A disarmed timer's state (Linux: the fields alloc_posix_timer() and
+    /// do_timer_create() set).
+    fn new() -> Self {
+        KItimerState {
+            expires: 0,
+            it_interval: 0,
+            it_overrun: -1,
+            it_overrun_last: 0,
+            it_status: ItStatus::Disarmed,
+            it_signal_seq: 0,
+            it_sigqueue_seq: 0,
+            sigq: None,
+            deleted: false,
+        }
+    }
 }
 
 /// One POSIX timer (Linux: `struct k_itimer`).
@@ -215,7 +233,11 @@ fn good_sigevent(event: &Sigevent) -> Result<Arc<TaskStruct>, Errno> {
 /// # Errors
 /// `EINVAL` for a clock without timers or a bad sigevent; `EAGAIN` when the
 /// user is at RLIMIT_SIGPENDING or memory is short; `EFAULT`.
-pub fn sys_timer_create(which_clock: u32, timer_event_spec: u64, created_timer_id: u64) -> SysResult {
+pub fn sys_timer_create(
+    which_clock: u32,
+    timer_event_spec: u64,
+    created_timer_id: u64,
+) -> SysResult {
     let it_cpu = match which_clock {
         CLOCK_REALTIME | CLOCK_MONOTONIC | CLOCK_BOOTTIME => None,
         CLOCK_PROCESS_CPUTIME_ID => Some(CpuClock::Process(Arc::downgrade(current().signal()))),
@@ -251,21 +273,15 @@ pub fn sys_timer_create(which_clock: u32, timer_event_spec: u64, created_timer_i
     let timer = hrtimer_init(Box::new(move |_| posix_timer_fn(&weak_sig, id)));
     let k = Arc::try_new(KItimer {
         it_clock: which_clock,
-        it_sigev_notify: if notify == SIGEV_THREAD { SIGEV_SIGNAL } else { notify },
+        it_sigev_notify: if notify == SIGEV_THREAD {
+            SIGEV_SIGNAL
+        } else {
+            notify
+        },
         it_pid: Arc::downgrade(&target),
         it_cpu,
         timer,
-        state: SpinLock::new(KItimerState {
-            expires: 0,
-            it_interval: 0,
-            it_overrun: -1,
-            it_overrun_last: 0,
-            it_status: ItStatus::Disarmed,
-            it_signal_seq: 0,
-            it_sigqueue_seq: 0,
-            sigq: None,
-            deleted: false,
-        }),
+        state: SpinLock::new(KItimerState::new()),
     })
     .map_err(|_| Errno::EAGAIN)?;
     sigq.timer = Some(Arc::downgrade(&k));
@@ -387,7 +403,12 @@ pub fn sys_timer_gettime(timer_id: i32, setting: u64) -> SysResult {
 ///
 /// # Errors
 /// `EINVAL` for an unknown id or a malformed time; `EFAULT`.
-pub fn sys_timer_settime(timer_id: i32, flags: i32, new_setting: u64, old_setting: u64) -> SysResult {
+pub fn sys_timer_settime(
+    timer_id: i32,
+    flags: i32,
+    new_setting: u64,
+    old_setting: u64,
+) -> SysResult {
     let (interval, value) = get_itimerspec(new_setting)?;
     let k = lock_timer(timer_id)?;
     let clock_realtime = k.it_clock == CLOCK_REALTIME;
@@ -482,4 +503,3 @@ pub fn exit_itimers(sig: &SignalStruct) {
         posix_timer_delete(k);
     }
 }
-
