@@ -78,15 +78,25 @@ static NEXT_TIMER_ID: AtomicU64 = AtomicU64::new(1);
 ///
 /// Linux: hrtimer_setup() (formerly hrtimer_init()) in kernel/time/hrtimer.c
 pub fn hrtimer_init(function: HrtimerFn) -> Arc<HrTimer> {
-    Arc::new(HrTimer {
-        expires: AtomicU64::new(0),
-        id: NEXT_TIMER_ID.fetch_add(1, Ordering::Relaxed),
-        cpu: AtomicUsize::new(NO_BASE),
-        function,
-    })
+    Arc::new(HrTimer::new(function))
+}
+
+/// [`hrtimer_init`] for a timer user space asks for: None when memory is
+/// short, instead of an abort.
+pub fn hrtimer_try_init(function: HrtimerFn) -> Option<Arc<HrTimer>> {
+    Arc::try_new(HrTimer::new(function)).ok()
 }
 
 impl HrTimer {
+    fn new(function: HrtimerFn) -> HrTimer {
+        HrTimer {
+            expires: AtomicU64::new(0),
+            id: NEXT_TIMER_ID.fetch_add(1, Ordering::Relaxed),
+            cpu: AtomicUsize::new(NO_BASE),
+            function,
+        }
+    }
+
     /// The expiry in ns on CLOCK_MONOTONIC (Linux: hrtimer_get_expires()).
     pub fn get_expires(&self) -> u64 {
         self.expires.load(Ordering::Acquire)

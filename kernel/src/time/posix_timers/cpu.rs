@@ -49,7 +49,7 @@ pub fn handle_posix_cpu_timers(p: &TaskStruct) {
     if timers.nr_cpu_timers == 0 {
         return;
     }
-    for k in timers.timers.values() {
+    for k in timers.iter() {
         if k.it_sigev_notify == SIGEV_NONE || !counts_time_of(k, p) {
             continue;
         }

@@ -14,7 +14,7 @@ use super::*;
 pub(super) fn posix_timer_fn(sig: &Weak<SignalStruct>, id: i32) -> HrtimerRestart {
     let k = sig
         .upgrade()
-        .and_then(|sig| sig.posix_timers.lock().timers.get(&id).cloned());
+        .and_then(|sig| sig.posix_timers.lock().get(id).cloned());
     if let Some(k) = k {
         posix_timer_queue_signal(&k);
     }

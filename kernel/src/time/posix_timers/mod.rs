@@ -19,7 +19,9 @@
 //! ignored-timer list (an ignored timer's signal is dropped, and a
 //! periodic timer keeps running and counting).
 
-use super::hrtimer::{HrTimer, HrtimerRestart, hrtimer_init, hrtimer_start, hrtimer_try_to_cancel};
+use super::hrtimer::{
+    HrTimer, HrtimerRestart, hrtimer_start, hrtimer_try_init, hrtimer_try_to_cancel,
+};
 use crate::arch::sync::SpinLock;
 use crate::arch::time::ktime_get_ns;
 use crate::errno::Errno;
@@ -30,8 +32,8 @@ use crate::signal::{
 use crate::syscall::SysResult;
 use crate::task::{TaskStruct, current};
 use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 
 mod cpu;
@@ -137,7 +139,7 @@ enum CpuClock {
 impl KItimer {
     /// The time now on the timer's clock, as its `expires` counts it.
     ///
-    /// Linux: kclock->clock_get_timespec() / cpu_clock_sample()
+    /// Linux: kclock->clock_get_timespec()
     fn now(&self) -> u64 {
         match &self.it_cpu {
             Some(clock) => cpu::cpu_clock_sample(clock),
@@ -160,7 +162,9 @@ impl KItimer {
 /// Lock: `SignalStruct::posix_timers`.
 #[derive(Default)]
 pub struct PosixTimers {
-    timers: BTreeMap<i32, Arc<KItimer>>,
+    /// By id, sorted; a vector so that adding one can fail instead of
+    /// aborting when memory is short.
+    timers: Vec<(i32, Arc<KItimer>)>,
     next_posix_timer_id: i32,
     /// How many of `timers` run on a CPU clock, so the tick skips the
     /// others cheaply.
@@ -175,11 +179,36 @@ impl PosixTimers {
         for _ in 0..=self.timers.len() {
             let id = self.next_posix_timer_id;
             self.next_posix_timer_id = id.checked_add(1).unwrap_or(0);
-            if !self.timers.contains_key(&id) {
+            if self.get(id).is_none() {
                 return Ok(id);
             }
         }
         Err(Errno::EAGAIN)
+    }
+
+    /// Timer `id`.
+    fn get(&self, id: i32) -> Option<&Arc<KItimer>> {
+        let i = self.timers.binary_search_by_key(&id, |t| t.0).ok()?;
+        Some(&self.timers[i].1)
+    }
+
+    /// Adds timer `k` as `id`, a free id.
+    fn try_insert(&mut self, id: i32, k: Arc<KItimer>) -> Result<(), Errno> {
+        self.timers.try_reserve(1).map_err(|_| Errno::EAGAIN)?;
+        let i = self.timers.partition_point(|t| t.0 < id);
+        self.timers.insert(i, (id, k));
+        Ok(())
+    }
+
+    /// Takes timer `id` out.
+    fn remove(&mut self, id: i32) -> Option<Arc<KItimer>> {
+        let i = self.timers.binary_search_by_key(&id, |t| t.0).ok()?;
+        Some(self.timers.remove(i).1)
+    }
+
+    /// Every timer.
+    fn iter(&self) -> impl Iterator<Item = &Arc<KItimer>> {
+        self.timers.iter().map(|t| &t.1)
     }
 }
 
@@ -270,7 +299,9 @@ pub fn sys_timer_create(
         ..Default::default()
     };
     let weak_sig = Arc::downgrade(&sig);
-    let timer = hrtimer_init(Box::new(move |_| posix_timer_fn(&weak_sig, id)));
+    let function = Box::try_new(move |_: &HrTimer| posix_timer_fn(&weak_sig, id))
+        .map_err(|_| Errno::EAGAIN)?;
+    let timer = hrtimer_try_init(function).ok_or(Errno::EAGAIN)?;
     let k = Arc::try_new(KItimer {
         it_clock: which_clock,
         it_sigev_notify: if notify == SIGEV_THREAD {
@@ -286,8 +317,9 @@ pub fn sys_timer_create(
     .map_err(|_| Errno::EAGAIN)?;
     sigq.timer = Some(Arc::downgrade(&k));
     k.state.lock().sigq = Some(sigq);
-    timers.nr_cpu_timers += usize::from(k.it_cpu.is_some());
-    timers.timers.insert(id, k);
+    let cpu = usize::from(k.it_cpu.is_some());
+    timers.try_insert(id, k)?;
+    timers.nr_cpu_timers += cpu;
     drop(timers);
     if let Err(e) = put_user(created_timer_id, id) {
         timer_delete_id(&sig, id);
@@ -304,8 +336,7 @@ fn lock_timer(timer_id: i32) -> Result<Arc<KItimer>, Errno> {
         .signal()
         .posix_timers
         .lock()
-        .timers
-        .get(&timer_id)
+        .get(timer_id)
         .cloned()
         .ok_or(Errno::EINVAL)
 }
@@ -469,7 +500,7 @@ pub fn sys_timer_delete(timer_id: i32) -> SysResult {
 /// Takes timer `id` out of the process and stops it; false if there is none.
 fn timer_delete_id(sig: &SignalStruct, id: i32) -> bool {
     let mut timers = sig.posix_timers.lock();
-    let Some(k) = timers.timers.remove(&id) else {
+    let Some(k) = timers.remove(id) else {
         return false;
     };
     timers.nr_cpu_timers -= usize::from(k.it_cpu.is_some());
@@ -499,7 +530,7 @@ fn posix_timer_delete(k: &KItimer) {
 /// Linux: exit_itimers() in kernel/time/posix-timers.c
 pub fn exit_itimers(sig: &SignalStruct) {
     let timers = core::mem::take(&mut *sig.posix_timers.lock());
-    for k in timers.timers.values() {
+    for k in timers.iter() {
         posix_timer_delete(k);
     }
 }
