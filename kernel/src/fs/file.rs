@@ -78,7 +78,7 @@ pub trait FileOperations: Send + Sync {
     }
     /// Hands `queue` each wait queue that is woken when poll()'s answer may
     /// change, so that a poller sleeps on them; false when the file has
-    /// none (a poller then re-checks it at every tick).
+    /// none, as its answer never changes (a file on disk is always ready).
     ///
     /// Linux: the poll_wait() calls inside f_op->poll
     fn poll_wait(&self, _queue: &mut dyn FnMut(&crate::sched::wait::WaitQueueHead)) -> bool {
@@ -86,6 +86,14 @@ pub trait FileOperations: Send + Sync {
     }
     /// The process a pidfd names.
     fn pidfd(&self) -> Option<crate::pid::PidNr> {
+        None
+    }
+    /// The task a pidfd names, which may have exited since.
+    fn pidfd_task(&self) -> Option<&Arc<crate::task::TaskStruct>> {
+        None
+    }
+    /// The signalfd this file is (Linux: `f_op == &signalfd_fops`).
+    fn signalfd_ctx(&self) -> Option<&super::signalfd::SignalfdCtx> {
         None
     }
     /// The file's bytes, if it can be mapped with mmap.

@@ -417,6 +417,11 @@ impl FileOperations for Devkmsg {
         false
     }
 
+    fn poll_wait(&self, queue: &mut dyn FnMut(&WaitQueueHead)) -> bool {
+        queue(&LOG_WAIT);
+        true
+    }
+
     /// Linux: devkmsg_poll() in kernel/printk/printk.c
     fn poll(&self) -> u16 {
         let seq = *self.seq.lock();

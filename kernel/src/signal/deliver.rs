@@ -7,10 +7,17 @@
 
 use super::*;
 
+/// Whether a signal not in `mask` is pending for `t`.
+///
+/// Linux: next_signal() in kernel/signal.c, which also says which one
+pub fn next_signal(t: &TaskStruct, mask: u64) -> bool {
+    t.pending.signal.load(Ordering::Relaxed) & !mask != 0
+}
+
 /// Takes the lowest pending signal not in `mask` off the current task.
 ///
 /// Linux: dequeue_signal() in kernel/signal.c
-pub(super) fn dequeue_signal(t: &TaskStruct, mask: u64) -> Option<(i32, KernelSiginfo)> {
+pub fn dequeue_signal(t: &TaskStruct, mask: u64) -> Option<(i32, KernelSiginfo)> {
     let ready = t.pending.signal.load(Ordering::Relaxed) & !mask;
     if ready == 0 {
         return None;

@@ -9,21 +9,23 @@
 
 mod altstack;
 mod deliver;
+mod pidfd;
 mod rt;
 mod send;
 mod syscalls;
 mod tests;
 
 pub use altstack::{restore_altstack, sigsp, sys_sigaltstack};
-pub use deliver::arch_do_signal_or_restart;
+pub use deliver::{arch_do_signal_or_restart, dequeue_signal, next_signal};
+pub use pidfd::sys_pidfd_send_signal;
 pub use rt::{sys_rt_sigpending, sys_rt_sigqueueinfo, sys_rt_sigtimedwait, sys_rt_tgsigqueueinfo};
 pub use send::{
     __wake_up_parent, do_notify_parent, force_sig, force_sig_fault, force_sigsegv, group_send_sig,
     kill_pgrp, send_sig, send_sig_info,
 };
 pub use syscalls::{
-    allow_signal, ignore_signals, sys_kill, sys_pause, sys_rt_sigaction, sys_rt_sigprocmask,
-    sys_rt_sigsuspend, sys_tgkill, sys_tkill,
+    allow_signal, ignore_signals, restore_saved_sigmask, set_restore_sigmask, sys_kill, sys_pause,
+    sys_rt_sigaction, sys_rt_sigprocmask, sys_rt_sigsuspend, sys_tgkill, sys_tkill,
 };
 
 use crate::arch::sync::SpinLock;
@@ -111,6 +113,9 @@ pub struct KSigaction {
 pub struct SighandStruct {
     /// Disposition of each signal, indexed by signal number - 1.
     pub action: SpinLock<[KSigaction; _NSIG]>,
+    /// Where signalfd readers of these threads sleep; woken when a signal
+    /// is queued for one of them (Linux: signalfd_wqh).
+    pub signalfd_wqh: WaitQueueHead,
 }
 
 impl SighandStruct {
@@ -125,6 +130,7 @@ impl SighandStruct {
                     restorer: 0,
                 }; _NSIG],
             ),
+            signalfd_wqh: WaitQueueHead::new(),
         }
     }
 
@@ -190,6 +196,13 @@ pub struct SignalStruct {
     pub real_timer: SpinLock<Option<Arc<crate::time::hrtimer::HrTimer>>>,
     /// ITIMER_REAL's interval in ns, 0 for a one-shot (Linux: it_real_incr).
     pub it_real_incr: AtomicU64,
+    /// Where pollers of a pidfd for this process sleep until it exits.
+    /// Differs: Linux keeps the queue in `struct pid` (wait_pidfd).
+    pub wait_pidfd: WaitQueueHead,
+    /// Where a thread in execve sleeps until the other threads are gone.
+    /// Differs: Linux records the thread (group_exec_task) and wakes it
+    /// with wake_up_process().
+    pub group_exec_wait: WaitQueueHead,
 }
 
 /// Sent by kill() or another task (Linux: SI_USER).
@@ -239,6 +252,10 @@ pub struct KernelSiginfo {
     /// SI_QUEUE and the other user-sent codes below 0: the sender's
     /// `sigval` (si_value, where SIGCHLD has si_status).
     pub value: u64,
+    /// SIGCHLD: the child's user CPU time, in clock ticks.
+    pub utime: u64,
+    /// SIGCHLD: the child's system CPU time, in clock ticks.
+    pub stime: u64,
 }
 
 impl KernelSiginfo {
@@ -257,6 +274,8 @@ impl KernelSiginfo {
         } else {
             self.status as u32 as u64
         };
+        words[4] = self.utime;
+        words[5] = self.stime;
         words
     }
 }

@@ -41,7 +41,19 @@ pub fn send_sig_info(sig: i32, info: KernelSiginfo, t: &Arc<TaskStruct>) {
     if t.pending.signal.fetch_or(sigmask(sig), Ordering::Relaxed) & sigmask(sig) == 0 {
         t.pending.info.lock()[sig as usize - 1] = KernelSiginfo { signo: sig, ..info };
     }
+    signalfd_notify(t);
     signal_wake_up(t, sig == SIGKILL);
+}
+
+/// Wakes the signalfd readers of `t`'s handler table: one of them may be
+/// `t` waiting for this signal, blocked.
+///
+/// Linux: signalfd_notify() in include/linux/signalfd.h
+fn signalfd_notify(t: &TaskStruct) {
+    let sighand = t.sighand.lock().clone();
+    if let Some(sh) = sighand {
+        sh.signalfd_wqh.wake_up();
+    }
 }
 
 /// Sends `sig` from the current task, as kill() does (SI_USER).
@@ -169,12 +181,18 @@ pub fn do_notify_parent(tsk: &TaskStruct, parent: &Arc<TaskStruct>, sig: i32) ->
     }
     if sig > 0 && sig as usize <= _NSIG {
         let (code, status) = cld_code_and_status(tsk.exit_code.load(Ordering::Relaxed));
+        // The child's own time and its dead threads', in clock ticks.
+        let dead = *tsk.signal().dead.lock();
+        let utime = tsk.utime.load(Ordering::Relaxed) + dead.utime;
+        let stime = tsk.stime.load(Ordering::Relaxed) + dead.stime;
         send_sig_info(
             sig,
             KernelSiginfo {
                 code,
                 pid: tsk.tgid(),
                 status,
+                utime: crate::sched::cputime::nsec_to_clock_t(utime),
+                stime: crate::sched::cputime::nsec_to_clock_t(stime),
                 ..Default::default()
             },
             parent,
