@@ -259,7 +259,10 @@ fn do_select(
                 continue;
             };
             let mask = table.poll_wait(file)?;
-            for (k, set) in [POLLIN_SET, POLLOUT_SET, POLLEX_SET].into_iter().enumerate() {
+            for (k, set) in [POLLIN_SET, POLLOUT_SET, POLLEX_SET]
+                .into_iter()
+                .enumerate()
+            {
                 if fds[k][word] & (1 << bit) != 0 && mask & set != 0 {
                     res[k][word] |= 1 << bit;
                     ready += 1;
@@ -348,7 +351,12 @@ enum PollTimeType {
 /// left to `p`; if that write fails, an interrupted call is not restarted.
 ///
 /// Linux: poll_select_finish() in fs/select.c
-fn poll_select_finish(end_time: Option<u64>, p: u64, kind: PollTimeType, ret: SysResult) -> SysResult {
+fn poll_select_finish(
+    end_time: Option<u64>,
+    p: u64,
+    kind: PollTimeType,
+    ret: SysResult,
+) -> SysResult {
     restore_saved_sigmask_unless(ret == Err(Errno::ERESTARTNOHAND));
     let Some(end) = end_time.filter(|&end| p != 0 && end != 0) else {
         return ret;

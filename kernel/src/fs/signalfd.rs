@@ -54,7 +54,7 @@ impl FileOperations for SignalfdCtx {
             return Err(Errno::EINVAL);
         }
         let mut done = 0;
-        for out in buf.chunks_exact_mut(SIGINFO_SIZE) {
+        for out in buf.as_chunks_mut::<SIGINFO_SIZE>().0 {
             let nonblock = done > 0 || f_flags & O_NONBLOCK != 0;
             match self.signalfd_dequeue(nonblock) {
                 Ok(info) => signalfd_copyinfo(out, &info),
@@ -132,7 +132,7 @@ impl SignalfdCtx {
 /// fills in its siginfo, at Linux's offsets, the rest zero.
 ///
 /// Linux: signalfd_copyinfo() in fs/signalfd.c
-fn signalfd_copyinfo(out: &mut [u8], info: &KernelSiginfo) {
+fn signalfd_copyinfo(out: &mut [u8; SIGINFO_SIZE], info: &KernelSiginfo) {
     let mut put = |at: usize, bytes: &[u8]| out[at..at + bytes.len()].copy_from_slice(bytes);
     put(0, &[0; SIGINFO_SIZE]);
     put(0, &(info.signo as u32).to_ne_bytes());

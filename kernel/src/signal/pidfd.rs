@@ -2,7 +2,7 @@
 //! cannot reach another process that reused the pid.
 //!
 //! Linux: SYSCALL_DEFINE4(pidfd_send_signal) in kernel/signal.c
-//! Differs: a /proc/<pid> directory descriptor is not a pidfd here (EBADF).
+//! Differs: a `/proc/<pid>` directory descriptor is not a pidfd here (EBADF).
 
 use super::rt::siginfo_from_user;
 use super::send::{__kill_pgrp_info, group_send_sig_info};
