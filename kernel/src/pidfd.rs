@@ -46,9 +46,8 @@ impl FileOperations for PidfdFile {
         false
     }
 
-    fn poll_wait(&self, queue: &mut dyn FnMut(&crate::sched::wait::WaitQueueHead)) -> bool {
+    fn poll_wait(&self, queue: &mut dyn FnMut(&crate::sched::wait::WaitQueueHead)) {
         queue(&self.task.signal().wait_pidfd);
-        true
     }
 
     fn pidfd(&self) -> Option<PidNr> {

@@ -77,13 +77,11 @@ pub trait FileOperations: Send + Sync {
         POLLIN | POLLOUT
     }
     /// Hands `queue` each wait queue that is woken when poll()'s answer may
-    /// change, so that a poller sleeps on them; false when the file has
-    /// none, as its answer never changes (a file on disk is always ready).
+    /// change, so that a poller sleeps on them; none for a file whose
+    /// answer never changes (a file in memory is always ready).
     ///
     /// Linux: the poll_wait() calls inside f_op->poll
-    fn poll_wait(&self, _queue: &mut dyn FnMut(&crate::sched::wait::WaitQueueHead)) -> bool {
-        false
-    }
+    fn poll_wait(&self, _queue: &mut dyn FnMut(&crate::sched::wait::WaitQueueHead)) {}
     /// The process a pidfd names.
     fn pidfd(&self) -> Option<crate::pid::PidNr> {
         None

@@ -89,11 +89,10 @@ impl FileOperations for SignalfdCtx {
         }
     }
 
-    fn poll_wait(&self, queue: &mut dyn FnMut(&crate::sched::wait::WaitQueueHead)) -> bool {
+    fn poll_wait(&self, queue: &mut dyn FnMut(&crate::sched::wait::WaitQueueHead)) {
         if let Ok(sh) = sighand() {
             queue(&sh.signalfd_wqh);
         }
-        true
     }
 
     fn signalfd_ctx(&self) -> Option<&SignalfdCtx> {
@@ -132,6 +131,8 @@ impl SignalfdCtx {
 /// fills in its siginfo, at Linux's offsets, the rest zero.
 ///
 /// Linux: signalfd_copyinfo() in fs/signalfd.c
+/// Differs: no siginfo here carries a timer's or a poll's fields, so
+/// ssi_tid, ssi_overrun, ssi_band and ssi_fd stay 0.
 fn signalfd_copyinfo(out: &mut [u8; SIGINFO_SIZE], info: &KernelSiginfo) {
     let mut put = |at: usize, bytes: &[u8]| out[at..at + bytes.len()].copy_from_slice(bytes);
     put(0, &[0; SIGINFO_SIZE]);

@@ -417,9 +417,8 @@ impl FileOperations for Devkmsg {
         false
     }
 
-    fn poll_wait(&self, queue: &mut dyn FnMut(&WaitQueueHead)) -> bool {
+    fn poll_wait(&self, queue: &mut dyn FnMut(&WaitQueueHead)) {
         queue(&LOG_WAIT);
-        true
     }
 
     /// Linux: devkmsg_poll() in kernel/printk/printk.c
