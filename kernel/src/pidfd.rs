@@ -46,8 +46,25 @@ impl FileOperations for PidfdFile {
         false
     }
 
+    fn poll_wait(&self, queue: &mut dyn FnMut(&crate::sched::wait::WaitQueueHead)) {
+        queue(&self.task.signal().wait_pidfd);
+    }
+
     fn pidfd(&self) -> Option<PidNr> {
         Some(self.pid)
+    }
+
+    fn pidfd_task(&self) -> Option<&Arc<TaskStruct>> {
+        Some(&self.task)
+    }
+}
+
+/// Wakes the pollers of pidfds for `tsk`'s process: it has exited.
+///
+/// Linux: do_notify_pidfd() in kernel/signal.c
+pub fn do_notify_pidfd(tsk: &TaskStruct) {
+    if let Some(sig) = tsk.signal.get() {
+        sig.wait_pidfd.wake_up();
     }
 }
 

@@ -91,7 +91,7 @@ pub fn sys_restart_syscall() -> SysResult {
             ufds,
             nfds,
             deadline_ns,
-        } => crate::fs::fcntl::do_restart_poll(ufds, nfds, deadline_ns),
+        } => crate::fs::select::do_restart_poll(ufds, nfds, deadline_ns),
         RestartBlock::Futex {
             uaddr,
             private,

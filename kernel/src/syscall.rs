@@ -56,7 +56,7 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         unistd::__NR_lstat => {
             fs::stat::sys_newfstatat(fs::open::AT_FDCWD, a0, a1, fs::stat::AT_SYMLINK_NOFOLLOW)
         }
-        unistd::__NR_poll => fs::fcntl::sys_poll(a0, a1, a2 as i32 as i64),
+        unistd::__NR_poll => fs::select::sys_poll(a0, a1, a2 as i32 as i64),
         unistd::__NR_lseek => fs::read_write::sys_lseek(a0 as i32, a1 as i64, a2 as u32),
         unistd::__NR_mmap => mm::mmap::sys_mmap(a0, a1, a2, a3, a4 as i32, a5),
         unistd::__NR_mprotect => mm::mmap::sys_mprotect(a0, a1, a2),
@@ -71,6 +71,7 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         unistd::__NR_writev => fs::read_write::sys_writev(a0 as i32, a1, a2),
         unistd::__NR_access => fs::stat::sys_faccessat(fs::open::AT_FDCWD, a0, a1 as u32),
         unistd::__NR_pipe => fs::fcntl::sys_pipe2(a0, 0),
+        unistd::__NR_select => fs::select::sys_select(a0 as i32, a1, a2, a3, a4),
         unistd::__NR_sched_yield => sched::core::sys_sched_yield(),
         unistd::__NR_madvise => sys_madvise(a0, a1, a2 as i32),
         unistd::__NR_dup => fs::fcntl::sys_dup(a0 as i32),
@@ -155,10 +156,14 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         unistd::__NR_unlinkat => fs::open::sys_unlinkat(a0 as i32, a1, a2 as u32),
         unistd::__NR_readlinkat => fs::stat::sys_readlinkat(a0 as i32, a1, a2, a3),
         unistd::__NR_faccessat => fs::stat::sys_faccessat(a0 as i32, a1, a2 as u32),
+        unistd::__NR_pselect6 => fs::select::sys_pselect6(a0 as i32, a1, a2, a3, a4, a5),
+        unistd::__NR_ppoll => fs::select::sys_ppoll(a0, a1, a2, a3, a4),
         unistd::__NR_set_robust_list => crate::futex::robust::sys_set_robust_list(a0, a1),
         unistd::__NR_get_robust_list => {
             crate::futex::robust::sys_get_robust_list(a0 as i32, a1, a2)
         }
+        unistd::__NR_signalfd => fs::signalfd::sys_signalfd(a0 as i32, a1, a2),
+        unistd::__NR_signalfd4 => fs::signalfd::sys_signalfd4(a0 as i32, a1, a2, a3 as u32),
         unistd::__NR_dup3 => fs::fcntl::sys_dup3(a0 as i32, a1 as i32, a2 as u32),
         unistd::__NR_pipe2 => fs::fcntl::sys_pipe2(a0, a1 as u32),
         unistd::__NR_rt_tgsigqueueinfo => {
@@ -168,6 +173,9 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         unistd::__NR_getrandom => sys::sys_getrandom(a0, a1),
         // rseq: restartable sequences are not modelled; libcs probe for them.
         unistd::__NR_rseq => Err(Errno::ENOSYS),
+        unistd::__NR_pidfd_send_signal => {
+            signal::sys_pidfd_send_signal(a0 as i32, a1 as i32, a2, a3 as u32)
+        }
         unistd::__NR_pidfd_open => crate::pidfd::sys_pidfd_open(a0 as i32, a1 as u32),
         unistd::__NR_clone3 => fork::sys_clone3(a0, a1, regs),
         unistd::__NR_futex_waitv => crate::futex::waitv::sys_futex_waitv(a0, a1, a2, a3, a4),

@@ -12,7 +12,6 @@ pub mod posix_timers;
 use crate::arch::time::ktime_get_ns;
 use crate::errno::Errno;
 use crate::mm::uaccess::{get_user, put_user};
-use crate::sched::wait::WaitQueueHead;
 use crate::syscall::SysResult;
 use crate::task::{TASK_INTERRUPTIBLE, TASK_RUNNING, current};
 use core::sync::atomic::Ordering;
@@ -26,8 +25,6 @@ const CLOCK_REALTIME_COARSE: u32 = 5;
 const CLOCK_MONOTONIC_COARSE: u32 = 6;
 const CLOCK_BOOTTIME: u32 = 7;
 const TIMER_ABSTIME: u32 = 1;
-
-static SLEEP_WAIT: WaitQueueHead = WaitQueueHead::new();
 
 fn clock_ns(clock: u32) -> Result<u64, Errno> {
     match clock {
@@ -113,33 +110,6 @@ fn sleep_until(deadline_ns: u64) -> Result<(), Errno> {
     hrtimer::do_nanosleep(deadline_ns, TASK_INTERRUPTIBLE)
 }
 
-/// Wakes the tasks that asked to run again at the next tick.
-pub fn timer_tick_wake() {
-    SLEEP_WAIT.wake_up_mode(crate::task::TASK_INTERRUPTIBLE);
-}
-
-/// Makes the current task runnable again at the next tick, for waits that
-/// re-check a condition nothing wakes them for (a poll on a file without
-/// a wait queue, de_thread waiting for the other threads to die).
-pub fn wake_at_next_tick() {
-    SLEEP_WAIT.prepare_to_wait(crate::task::TASK_INTERRUPTIBLE);
-}
-
-/// Leaves the tick wait queue after wake_at_next_tick().
-pub fn finish_tick_wait() {
-    SLEEP_WAIT.finish_wait();
-}
-
-/// Sleeps until the next tick, or until a signal wakes the task.
-///
-/// Linux: schedule_timeout_killable(1) in kernel/time/sleep_timeout.c
-/// Differs: any signal wakes the sleeper, not only a fatal one.
-pub fn schedule_timeout_killable_tick() {
-    wake_at_next_tick();
-    crate::sched::core::schedule();
-    finish_tick_wait();
-}
-
 /// Sleeps until `timeout_ns` has passed or something wakes the task first
 /// (wake_up_process, kthread_stop, a signal). Returns the time left: 0 when
 /// the sleep timed out.
@@ -148,11 +118,26 @@ pub fn schedule_timeout_killable_tick() {
 /// Differs: the timer is an hrtimer (Linux puts schedule_timeout's on the
 /// timer wheel), expired from the tick.
 pub fn schedule_timeout_interruptible(timeout_ns: u64) -> u64 {
+    schedule_timeout_state(timeout_ns, TASK_INTERRUPTIBLE)
+}
+
+/// Sleeps until `timeout_ns` has passed or SIGKILL arrives; returns the
+/// time left.
+///
+/// Linux: schedule_timeout_killable() in kernel/time/sleep_timeout.c
+pub fn schedule_timeout_killable(timeout_ns: u64) -> u64 {
+    schedule_timeout_state(timeout_ns, crate::task::TASK_KILLABLE)
+}
+
+/// Sleeps in `state` with one timer to wake the task at the deadline.
+///
+/// Linux: schedule_timeout() with __set_current_state(state) before it
+fn schedule_timeout_state(timeout_ns: u64, state: u32) -> u64 {
     crate::sched::core::might_sleep();
     let deadline = ktime_get_ns().saturating_add(timeout_ns);
     let me = current();
     let sleeper = hrtimer::HrtimerSleeper::new(me.clone());
-    me.state.store(TASK_INTERRUPTIBLE, Ordering::Release);
+    me.state.store(state, Ordering::Release);
     sleeper.start_expires(deadline);
     crate::sched::core::schedule();
     me.state.store(TASK_RUNNING, Ordering::Release);

@@ -50,6 +50,8 @@ pub const __NR_writev: u64 = 20;
 pub const __NR_access: u64 = 21;
 /// pipe(2)
 pub const __NR_pipe: u64 = 22;
+/// select(2)
+pub const __NR_select: u64 = 23;
 /// sched_yield(2)
 pub const __NR_sched_yield: u64 = 24;
 /// madvise(2)
@@ -212,10 +214,18 @@ pub const __NR_unlinkat: u64 = 263;
 pub const __NR_readlinkat: u64 = 267;
 /// faccessat(2)
 pub const __NR_faccessat: u64 = 269;
+/// pselect6(2)
+pub const __NR_pselect6: u64 = 270;
+/// ppoll(2)
+pub const __NR_ppoll: u64 = 271;
 /// set_robust_list(2)
 pub const __NR_set_robust_list: u64 = 273;
 /// get_robust_list(2)
 pub const __NR_get_robust_list: u64 = 274;
+/// signalfd(2)
+pub const __NR_signalfd: u64 = 282;
+/// signalfd4(2)
+pub const __NR_signalfd4: u64 = 289;
 /// dup3(2)
 pub const __NR_dup3: u64 = 292;
 /// pipe2(2)
@@ -228,6 +238,8 @@ pub const __NR_prlimit64: u64 = 302;
 pub const __NR_getrandom: u64 = 318;
 /// rseq(2)
 pub const __NR_rseq: u64 = 334;
+/// pidfd_send_signal(2)
+pub const __NR_pidfd_send_signal: u64 = 424;
 /// pidfd_open(2)
 pub const __NR_pidfd_open: u64 = 434;
 /// clone3(2)

@@ -263,9 +263,8 @@ impl FileOperations for Console {
     }
 
     /// Linux: the poll_wait() call in n_tty_poll() in drivers/tty/n_tty.c
-    fn poll_wait(&self, queue: &mut dyn FnMut(&WaitQueueHead)) -> bool {
+    fn poll_wait(&self, queue: &mut dyn FnMut(&WaitQueueHead)) {
         queue(&READ_WAIT);
-        true
     }
 
     fn poll(&self) -> u16 {

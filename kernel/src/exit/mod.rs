@@ -185,6 +185,10 @@ fn exit_notify(tsk: &Arc<TaskStruct>) {
         tsk.exit_state.store(EXIT_DEAD, Ordering::Release);
     }
     drop(tasklist);
+    if leader {
+        crate::pidfd::do_notify_pidfd(tsk);
+    }
+    crate::fs::exec::wake_group_exec_task(tsk);
     for p in dead {
         release_task(&p);
     }
@@ -304,6 +308,7 @@ pub fn release_task(p: &Arc<TaskStruct>) {
         .as_ref()
         .and_then(|l| l.family.get(&tasklist).parent.upgrade());
     drop(tasklist);
+    crate::fs::exec::wake_group_exec_task(p);
     drop(p.thread_pid.lock().take());
     drop(p.sighand.lock().take());
     if let (Some(leader), Some(parent)) = (notify, leader_parent) {

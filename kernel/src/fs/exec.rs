@@ -230,20 +230,36 @@ fn de_thread(tsk: &Arc<crate::task::TaskStruct>) -> Result<(), Errno> {
     for t in others() {
         crate::signal::send_sig_info(crate::signal::SIGKILL, Default::default(), &t);
     }
-    // Wait until only an exited leader (if it is not us) is left.
-    while others()
-        .iter()
-        .any(|t| t.exit_state() == 0 || t.pid() != t.tgid())
-    {
-        crate::time::wake_at_next_tick();
-        crate::sched::core::schedule();
-        crate::time::finish_tick_wait();
+    // Wait until only an exited leader (if it is not us) is left; each
+    // thread's exit and release wakes us. Killed ourselves meanwhile, we
+    // leave the others to die and fail.
+    let gone = sig.group_exec_wait.wait_event_killable(|| {
+        others()
+            .iter()
+            .all(|t| t.exit_state() != 0 && t.pid() == t.tgid())
+    });
+    if gone.is_err() {
+        sig.group_exec.store(false, Ordering::Release);
+        return Err(Errno::EAGAIN);
     }
     if tsk.pid() != tsk.tgid() {
         exchange_leader(tsk);
     }
     sig.group_exec.store(false, Ordering::Release);
     Ok(())
+}
+
+/// Wakes the thread in execve waiting in de_thread() for the other threads
+/// of `tsk`'s process to exit and be released.
+///
+/// Linux: the wake_up_process(sig->group_exec_task) calls in
+/// exit_notify() and __exit_signal() in kernel/exit.c
+pub fn wake_group_exec_task(tsk: &TaskStruct) {
+    if let Some(sig) = tsk.signal.get()
+        && sig.group_exec.load(Ordering::Acquire)
+    {
+        sig.group_exec_wait.wake_up();
+    }
 }
 
 /// Makes the exec'ing thread `tsk` the group leader once the old leader is
@@ -315,6 +331,9 @@ fn begin_new_exec(bprm: &LinuxBinprm, mm: Arc<MmStruct>) {
             }
         }
     }
+    // No alternate signal stack in the new program; SS_AUTODISARM stays.
+    tsk.sas_ss_sp.store(0, Ordering::Relaxed);
+    tsk.sas_ss_size.store(0, Ordering::Relaxed);
     tsk.flags.fetch_and(!PF_FORKNOEXEC, Ordering::Relaxed);
     let base = bprm.filename.rsplit(|&b| b == b'/').next().unwrap_or(&[]);
     tsk.set_comm(&String::from_utf8_lossy(&base[..base.len().min(15)]));

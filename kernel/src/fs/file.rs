@@ -77,15 +77,21 @@ pub trait FileOperations: Send + Sync {
         POLLIN | POLLOUT
     }
     /// Hands `queue` each wait queue that is woken when poll()'s answer may
-    /// change, so that a poller sleeps on them; false when the file has
-    /// none (a poller then re-checks it at every tick).
+    /// change, so that a poller sleeps on them; none for a file whose
+    /// answer never changes (a file in memory is always ready).
     ///
     /// Linux: the poll_wait() calls inside f_op->poll
-    fn poll_wait(&self, _queue: &mut dyn FnMut(&crate::sched::wait::WaitQueueHead)) -> bool {
-        false
-    }
+    fn poll_wait(&self, _queue: &mut dyn FnMut(&crate::sched::wait::WaitQueueHead)) {}
     /// The process a pidfd names.
     fn pidfd(&self) -> Option<crate::pid::PidNr> {
+        None
+    }
+    /// The task a pidfd names, which may have exited since.
+    fn pidfd_task(&self) -> Option<&Arc<crate::task::TaskStruct>> {
+        None
+    }
+    /// The signalfd this file is (Linux: `f_op == &signalfd_fops`).
+    fn signalfd_ctx(&self) -> Option<&super::signalfd::SignalfdCtx> {
         None
     }
     /// The file's bytes, if it can be mapped with mmap.

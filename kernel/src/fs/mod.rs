@@ -18,5 +18,7 @@ pub mod pipe;
 pub mod proc;
 pub mod ramfs;
 pub mod read_write;
+pub mod select;
 pub mod shmem;
+pub mod signalfd;
 pub mod stat;

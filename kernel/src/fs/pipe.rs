@@ -416,10 +416,9 @@ impl FileOperations for PipeEnd {
     }
 
     /// Linux: the poll_wait() calls in pipe_poll() in fs/pipe.c
-    fn poll_wait(&self, queue: &mut dyn FnMut(&WaitQueueHead)) -> bool {
+    fn poll_wait(&self, queue: &mut dyn FnMut(&WaitQueueHead)) {
         queue(&self.pipe.rd_wait);
         queue(&self.pipe.wr_wait);
-        true
     }
 
     fn seekable(&self) -> bool {

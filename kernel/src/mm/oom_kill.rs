@@ -272,7 +272,7 @@ pub fn pagefault_out_of_memory() {
         panic!("System is deadlocked on memory");
     }
     if !fatal_signal_pending(&crate::task::current()) {
-        crate::time::schedule_timeout_killable_tick();
+        let _ = crate::time::schedule_timeout_killable(crate::sched::cputime::TICK_NSEC);
     }
 }
 
@@ -307,7 +307,7 @@ pub fn retry_after_oom<T>(mut step: impl FnMut() -> Result<T, Errno>) -> Result<
         if !out_of_memory() || fatal_signal_pending(&crate::task::current()) {
             return Err(Errno::ENOMEM);
         }
-        crate::time::schedule_timeout_killable_tick();
+        let _ = crate::time::schedule_timeout_killable(crate::sched::cputime::TICK_NSEC);
     }
 }
 

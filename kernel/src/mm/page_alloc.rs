@@ -214,7 +214,9 @@ fn alloc_page_may_oom() -> Result<OwnedPage, Errno> {
                 return Err(e);
             }
             Err(e) if !super::oom_kill::out_of_memory() => return Err(e),
-            Err(_) => crate::time::schedule_timeout_killable_tick(),
+            Err(_) => {
+                let _ = crate::time::schedule_timeout_killable(crate::sched::cputime::TICK_NSEC);
+            }
         }
     }
 }

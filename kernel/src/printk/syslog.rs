@@ -417,6 +417,10 @@ impl FileOperations for Devkmsg {
         false
     }
 
+    fn poll_wait(&self, queue: &mut dyn FnMut(&WaitQueueHead)) {
+        queue(&LOG_WAIT);
+    }
+
     /// Linux: devkmsg_poll() in kernel/printk/printk.c
     fn poll(&self) -> u16 {
         let seq = *self.seq.lock();

@@ -8,6 +8,7 @@
 
 mod altstack;
 mod deliver;
+mod pidfd;
 mod rt;
 mod send;
 mod sigqueue;
@@ -16,6 +17,7 @@ mod tests;
 
 pub use altstack::{restore_altstack, sigsp, sys_sigaltstack};
 pub use deliver::{arch_do_signal_or_restart, dequeue_signal};
+pub use pidfd::sys_pidfd_send_signal;
 pub use rt::{sys_rt_sigpending, sys_rt_sigqueueinfo, sys_rt_sigtimedwait, sys_rt_tgsigqueueinfo};
 pub use send::{
     __wake_up_parent, PidType, do_notify_parent, do_send_sig_info, force_sig, force_sig_fault,
@@ -27,8 +29,8 @@ pub use sigqueue::{
     task_pending_signals,
 };
 pub use syscalls::{
-    allow_signal, ignore_signals, sys_kill, sys_pause, sys_rt_sigaction, sys_rt_sigprocmask,
-    sys_rt_sigsuspend, sys_tgkill, sys_tkill,
+    allow_signal, ignore_signals, restore_saved_sigmask, set_restore_sigmask, sys_kill, sys_pause,
+    sys_rt_sigaction, sys_rt_sigprocmask, sys_rt_sigsuspend, sys_tgkill, sys_tkill,
 };
 
 use crate::arch::sync::SpinLock;
@@ -116,6 +118,9 @@ pub struct KSigaction {
 pub struct SighandStruct {
     /// Disposition of each signal, indexed by signal number - 1.
     pub action: SpinLock<[KSigaction; _NSIG]>,
+    /// Where signalfd readers of these threads sleep; woken when a signal
+    /// is queued for one of them (Linux: signalfd_wqh).
+    pub signalfd_wqh: WaitQueueHead,
 }
 
 impl SighandStruct {
@@ -130,6 +135,7 @@ impl SighandStruct {
                     restorer: 0,
                 }; _NSIG],
             ),
+            signalfd_wqh: WaitQueueHead::new(),
         }
     }
 
@@ -201,6 +207,13 @@ pub struct SignalStruct {
     /// The process's POSIX timers by id (Linux: posix_timers, a list, and
     /// the global posix_timers_hashtable).
     pub posix_timers: SpinLock<crate::time::posix_timers::PosixTimers>,
+    /// Where pollers of a pidfd for this process sleep until it exits.
+    /// Differs: Linux keeps the queue in `struct pid` (wait_pidfd).
+    pub wait_pidfd: WaitQueueHead,
+    /// Where a thread in execve sleeps until the other threads are gone.
+    /// Differs: Linux records the thread (group_exec_task) and wakes it
+    /// with wake_up_process().
+    pub group_exec_wait: WaitQueueHead,
 }
 
 /// Sent by kill() or another task (Linux: SI_USER).
@@ -256,6 +269,10 @@ pub struct KernelSiginfo {
     pub timerid: i32,
     /// SI_TIMER: expiries missed before this one was taken (Linux: si_overrun).
     pub overrun: i32,
+    /// SIGCHLD: the child's user CPU time, in clock ticks.
+    pub utime: u64,
+    /// SIGCHLD: the child's system CPU time, in clock ticks.
+    pub stime: u64,
 }
 
 impl KernelSiginfo {
@@ -276,6 +293,8 @@ impl KernelSiginfo {
         } else {
             self.status as u32 as u64
         };
+        words[4] = self.utime;
+        words[5] = self.stime;
         words
     }
 }

@@ -82,7 +82,7 @@ fn read_timespec(addr: u64) -> Result<u64, Errno> {
 /// may claim a kernel or kill() origin (si_code >= 0) or tkill's SI_TKILL.
 ///
 /// Linux: do_rt_sigqueueinfo()'s checks in kernel/signal.c
-fn siginfo_from_user(uinfo: u64, sig: i32, tgid: i32) -> Result<KernelSiginfo, Errno> {
+pub(super) fn siginfo_from_user(uinfo: u64, sig: i32, tgid: i32) -> Result<KernelSiginfo, Errno> {
     let words: [u64; 16] = get_user(uinfo)?;
     let code = words[1] as u32 as i32;
     if (code >= 0 || code == SI_TKILL) && tgid != crate::task::current().tgid() {

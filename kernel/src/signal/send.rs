@@ -86,6 +86,7 @@ pub fn send_signal_locked(
         })
     };
     if pending.queue(sig, q) {
+        signalfd_notify(t);
         complete_signal(sig, t, type_, tasklist);
     }
     Ok(())
@@ -110,6 +111,7 @@ pub fn send_sigqueue(
         PidType::Tgid => &t.signal().shared_pending,
     };
     pending.queue_prealloc(sig, q);
+    signalfd_notify(t);
     complete_signal(sig, t, type_, None);
     Ok(())
 }
@@ -167,6 +169,17 @@ pub fn do_send_sig_info(
     type_: PidType,
 ) -> Result<(), crate::errno::Errno> {
     send_signal_locked(sig, info, t, type_, None)
+}
+
+/// Wakes the signalfd readers of `t`'s handler table: one of them may be
+/// `t` waiting for this signal, blocked.
+///
+/// Linux: signalfd_notify() in include/linux/signalfd.h
+fn signalfd_notify(t: &TaskStruct) {
+    let sighand = t.sighand.lock().clone();
+    if let Some(sh) = sighand {
+        sh.signalfd_wqh.wake_up();
+    }
 }
 
 /// Sends `sig` from the current task, as kill() does (SI_USER).
@@ -307,12 +320,18 @@ pub fn do_notify_parent(tsk: &TaskStruct, parent: &Arc<TaskStruct>, sig: i32) ->
     }
     if sig > 0 && sig as usize <= _NSIG {
         let (code, status) = cld_code_and_status(tsk.exit_code.load(Ordering::Relaxed));
+        // The child's own time and its dead threads', in clock ticks.
+        let dead = *tsk.signal().dead.lock();
+        let utime = tsk.utime.load(Ordering::Relaxed) + dead.utime;
+        let stime = tsk.stime.load(Ordering::Relaxed) + dead.stime;
         send_sig_info(
             sig,
             KernelSiginfo {
                 code,
                 pid: tsk.tgid(),
                 status,
+                utime: crate::sched::cputime::nsec_to_clock_t(utime),
+                stime: crate::sched::cputime::nsec_to_clock_t(stime),
                 ..Default::default()
             },
             parent,

@@ -185,15 +185,36 @@ pub fn sys_rt_sigsuspend(unewset: u64, sigsetsize: u64) -> crate::syscall::SysRe
         return Err(crate::errno::Errno::EINVAL);
     }
     let newset: u64 = crate::mm::uaccess::get_user(unewset)?;
-    let me = crate::task::current();
-    *me.saved_sigmask.lock() = Some(me.blocked.load(Ordering::Relaxed));
-    me.blocked.store(
-        newset & !(sigmask(SIGKILL) | sigmask(SIGSTOP)),
-        Ordering::Relaxed,
-    );
+    set_restore_sigmask(newset);
     let _ = PAUSE_WAIT.wait_event_interruptible(|| false);
     // Like pause: EINTR after a handler, asleep again without one.
     Err(crate::errno::Errno::ERESTARTNOHAND)
+}
+
+/// Blocks `mask` (never SIGKILL or SIGSTOP) until the system call returns,
+/// keeping the caller's mask to put back then, or after the handler a
+/// signal runs when the call is interrupted (sigsuspend, ppoll, pselect6).
+///
+/// Linux: set_restore_sigmask() with `saved_sigmask = blocked` and
+/// set_current_blocked(), as in sigsuspend() in kernel/signal.c
+pub fn set_restore_sigmask(mask: u64) {
+    let me = crate::task::current();
+    *me.saved_sigmask.lock() = Some(me.blocked.load(Ordering::Relaxed));
+    me.blocked.store(
+        mask & !(sigmask(SIGKILL) | sigmask(SIGSTOP)),
+        Ordering::Relaxed,
+    );
+}
+
+/// Puts back the mask set_restore_sigmask kept, if any.
+///
+/// Linux: restore_saved_sigmask() in include/linux/sched/signal.h
+pub fn restore_saved_sigmask() {
+    let me = crate::task::current();
+    let saved = me.saved_sigmask.lock().take();
+    if let Some(mask) = saved {
+        me.blocked.store(mask, Ordering::Relaxed);
+    }
 }
 
 /// Sends `sig` to thread `tid` of process `tgid`.

@@ -45,7 +45,6 @@ pub(super) fn timer_interrupt(user_tick: bool) {
     super::time::tick();
     crate::sched::cputime::account_process_tick(user_tick);
     crate::sched::core::scheduler_tick();
-    crate::time::timer_tick_wake();
     crate::printk::wake_up_klogd_tick();
     crate::time::run_local_timers();
     crate::irq_work::irq_work_tick();
