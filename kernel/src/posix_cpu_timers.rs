@@ -160,13 +160,17 @@ pub fn run_posix_cpu_timers(p: &TaskStruct) {
     let prof = utime + sig.cputimer.stime.load(Ordering::Relaxed);
     let sched = sig.cputimer.sum_exec_runtime.load(Ordering::Relaxed);
     sig.cputimer.nsleepers.check_timers([prof, utime, sched]);
-    check_process_timers(sig, prof, utime);
+    check_process_timers(sig, sched, utime);
 }
 
 /// Fires expired itimers, then enforces RLIMIT_CPU on `prof` ns.
 ///
 /// Linux: check_process_timers() and check_cpu_itimer() in
 /// kernel/time/posix-cpu-timers.c
+/// Differs: ITIMER_PROF and RLIMIT_CPU run on the precise run time, where
+/// Linux compares the tick-sampled utime + stime; the two agree on a real
+/// machine, but under an emulator the ticks miss the time the host takes
+/// the virtual CPU away, and the run time is what getrusage reports.
 fn check_process_timers(sig: &crate::signal::SignalStruct, prof: u64, virt: u64) {
     for (which, now, signo) in [
         (ITIMER_PROF, prof, SIGPROF),
@@ -200,12 +204,13 @@ fn check_process_timers(sig: &crate::signal::SignalStruct, prof: u64, virt: u64)
     }
 }
 
-/// The process clock that an itimer runs on.
+/// The process clock that an itimer runs on (see check_process_timers()
+/// for ITIMER_PROF's).
 fn itimer_clock(which: u32) -> u32 {
     if which == ITIMER_VIRTUAL {
         CPUCLOCK_VIRT
     } else {
-        CPUCLOCK_PROF
+        CPUCLOCK_SCHED
     }
 }
 
