@@ -115,14 +115,18 @@ pub fn thread_group_cputime(t: &TaskStruct) -> Rusage {
 }
 
 /// A whole process's counts, utime and stime scaled to its run time, as
-/// getrusage(RUSAGE_SELF), times() and /proc/<pid>/stat report them.
+/// getrusage(RUSAGE_SELF), times() and `/proc/<pid>/stat` report them.
 ///
 /// Linux: thread_group_cputime_adjusted() in kernel/sched/cputime.c, with
 /// getrusage() in kernel/sys.c
 pub fn thread_group_rusage(t: &TaskStruct) -> Rusage {
     let mut r = thread_group_cputime(t);
-    (r.utime, r.stime) =
-        crate::sched::cputime::cputime_adjust(&t.signal().prev_cputime, r.utime, r.stime, r.sum_exec_runtime);
+    (r.utime, r.stime) = crate::sched::cputime::cputime_adjust(
+        &t.signal().prev_cputime,
+        r.utime,
+        r.stime,
+        r.sum_exec_runtime,
+    );
     r.maxrss = process_maxrss(t);
     r
 }

@@ -10,8 +10,8 @@ pub mod itimer;
 
 use crate::arch::time::ktime_get_ns;
 use crate::errno::Errno;
-use crate::posix_cpu_timers;
 use crate::mm::uaccess::{get_user, put_user};
+use crate::posix_cpu_timers;
 use crate::sched::wait::WaitQueueHead;
 use crate::syscall::SysResult;
 use crate::task::{TASK_INTERRUPTIBLE, TASK_RUNNING, current};
@@ -254,7 +254,12 @@ pub fn sys_clock_nanosleep(clock: u32, flags: u32, rqtp: u64, rmtp: u64) -> SysR
     if clock == CLOCK_PROCESS_CPUTIME_ID || (clock as i32) < 0 {
         let ns = read_timespec(rqtp)?;
         let rmtp = if flags & TIMER_ABSTIME != 0 { 0 } else { rmtp };
-        return posix_cpu_timers::posix_cpu_nsleep(cpu_clock(clock)?, flags & TIMER_ABSTIME != 0, ns, rmtp);
+        return posix_cpu_timers::posix_cpu_nsleep(
+            cpu_clock(clock)?,
+            flags & TIMER_ABSTIME != 0,
+            ns,
+            rmtp,
+        );
     }
     let now = clock_ns(clock)?;
     let ns = read_timespec(rqtp)?;

@@ -54,7 +54,12 @@ impl CpuNsleepers {
         let mut fired = false;
         for (slot, now) in self.nextevt.iter().zip(samples) {
             let e = slot.load(Ordering::Relaxed);
-            if e != 0 && now >= e && slot.compare_exchange(e, 0, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+            if e != 0
+                && now >= e
+                && slot
+                    .compare_exchange(e, 0, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_ok()
+            {
                 fired = true;
             }
         }
@@ -71,7 +76,11 @@ impl CpuNsleepers {
 /// kernel/time/posix-cpu-timers.c, from __exit_signal()
 pub fn posix_cpu_timers_exit(p: &TaskStruct) {
     p.cpu_nsleepers.wait.wake_up_mode(TASK_INTERRUPTIBLE);
-    p.signal().cputimer.nsleepers.wait.wake_up_mode(TASK_INTERRUPTIBLE);
+    p.signal()
+        .cputimer
+        .nsleepers
+        .wait
+        .wake_up_mode(TASK_INTERRUPTIBLE);
 }
 
 /// Whether the clock's target has exited: the thread, or every thread of
@@ -80,7 +89,9 @@ fn clock_target_gone(clock: i32, p: &TaskStruct) -> bool {
     if cpuclock_perthread(clock) {
         return p.exit_state() != 0;
     }
-    crate::tasklist::thread_group(p.tgid()).iter().all(|t| t.exit_state() != 0)
+    crate::tasklist::thread_group(p.tgid())
+        .iter()
+        .all(|t| t.exit_state() != 0)
 }
 
 /// `clock`'s time on target `p`, in ns.
@@ -146,7 +157,9 @@ fn cpu_nanosleep_restartable(clock: i32, p: &TaskStruct, expires: u64, rmtp: u64
 /// `EINVAL` for the calling thread's own clock (it would never run) and for
 /// a clock posix_cpu_clock_get() rejects; `EFAULT` for a bad `rmtp`.
 pub fn posix_cpu_nsleep(clock: i32, abs: bool, ns: u64, rmtp: u64) -> SysResult {
-    if cpuclock_perthread(clock) && (cpuclock_pid(clock) == 0 || cpuclock_pid(clock) == current().pid()) {
+    if cpuclock_perthread(clock)
+        && (cpuclock_pid(clock) == 0 || cpuclock_pid(clock) == current().pid())
+    {
         return Err(Errno::EINVAL);
     }
     let p = pid_for_clock(clock, false).ok_or(Errno::EINVAL)?;

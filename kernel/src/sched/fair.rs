@@ -1,6 +1,6 @@
 //! Charging run time: the running task's CPU time in nanoseconds, read from
 //! the scheduler clock at every context switch and tick. This is what the
-//! CPU-time clocks, /proc/<pid>/schedstat and the scaling of utime/stime
+//! CPU-time clocks, `/proc/<pid>/schedstat` and the scaling of utime/stime
 //! count, where the tick only samples which mode a task was in.
 //!
 //! Linux: update_curr() and set_next_entity() in kernel/sched/fair.c, and
@@ -27,7 +27,9 @@ pub fn update_curr(curr: &TaskStruct, now: u64) {
     if delta_exec == 0 {
         return;
     }
-    curr.se.sum_exec_runtime.fetch_add(delta_exec, Ordering::Relaxed);
+    curr.se
+        .sum_exec_runtime
+        .fetch_add(delta_exec, Ordering::Relaxed);
     account_group_exec_runtime(curr, delta_exec);
 }
 
@@ -37,7 +39,9 @@ pub fn update_curr(curr: &TaskStruct, now: u64) {
 /// Linux: account_group_exec_runtime() in kernel/sched/stats.h
 fn account_group_exec_runtime(p: &TaskStruct, ns: u64) {
     if let Some(sig) = p.signal.get() {
-        sig.cputimer.sum_exec_runtime.fetch_add(ns, Ordering::Relaxed);
+        sig.cputimer
+            .sum_exec_runtime
+            .fetch_add(ns, Ordering::Relaxed);
     }
 }
 
