@@ -199,6 +199,35 @@ static void cpu_nanosleep_interrupted(void)
 	CHECK("and_it_writes_the_cpu_time_left", rem.tv_sec >= 9 && rem.tv_sec <= 10);
 }
 
+/* A child sleeps on its process clock while its second thread spins; a
+ * stop and continue in the middle (no handler) must not end the sleep, and
+ * restart_syscall(2) carries it on to the first expiry. Exits 0 when the
+ * sleep returned 0 after at least 300 ms of process CPU time. */
+static void cpu_nanosleep_restarts_after_stop(void)
+{
+	pid_t child = fork();
+	if (child == 0) {
+		pthread_t t;
+		stop = 0;
+		pthread_create(&t, NULL, spin_until_stopped, NULL);
+		struct timespec req = {0, 300 * MS}, rem = {0, 0};
+		long long p0 = now_ns(CLOCK_PROCESS_CPUTIME_ID);
+		int r = clock_nanosleep(CLOCK_PROCESS_CPUTIME_ID, 0, &req, &rem);
+		long long used = now_ns(CLOCK_PROCESS_CPUTIME_ID) - p0;
+		_exit(r != 0 ? 1 : used < 300 * MS ? 2 : 0);
+	}
+	sleep_ms(50);
+	kill(child, SIGSTOP);
+	sleep_ms(50);
+	kill(child, SIGCONT);
+	int status = -1;
+	waitpid(child, &status, 0);
+	CHECK("a_cpu_clock_sleep_stopped_and_continued_runs_on_to_its_expiry",
+	      WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		say("    note: status %#x\n", status);
+}
+
 static void scaled_utime_stime(void)
 {
 	spin_on(CLOCK_PROCESS_CPUTIME_ID, 300 * MS);
@@ -230,6 +259,7 @@ int main(void)
 	other_process_clock();
 	cpu_nanosleep();
 	cpu_nanosleep_interrupted();
+	cpu_nanosleep_restarts_after_stop();
 	scaled_utime_stime();
 	return check_end();
 }
