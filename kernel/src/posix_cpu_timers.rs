@@ -61,6 +61,13 @@ pub const PROCESS_CLOCK: i32 = make_process_cpuclock(0, CPUCLOCK_SCHED);
 /// CLOCK_THREAD_CPUTIME_ID as a CPU clock (Linux: THREAD_CLOCK).
 pub const THREAD_CLOCK: i32 = make_thread_cpuclock(0, CPUCLOCK_SCHED);
 
+/// Whether a negative clockid names a clock by file descriptor (a PTP
+/// device), not a CPU clock; there are none here (Linux: the CLOCKFD test
+/// of clockid_to_kclock()).
+pub fn is_clockfd(clock: i32) -> bool {
+    clock < 0 && clock & (CPUCLOCK_PERTHREAD_MASK | CPUCLOCK_CLOCK_MASK) == CPUCLOCK_MAX as i32
+}
+
 /// The pid or tid a CPU clockid names (Linux: CPUCLOCK_PID()).
 fn cpuclock_pid(clock: i32) -> i32 {
     !(clock >> 3)

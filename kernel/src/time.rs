@@ -248,7 +248,7 @@ pub fn sys_nanosleep(rqtp: u64, rmtp: u64) -> SysResult {
 /// CLOCK_THREAD_CPUTIME_ID (the caller would never run again to reach it;
 /// libc turns that into EINVAL) and clock-fd ids, `EFAULT` for bad pointers.
 pub fn sys_clock_nanosleep(clock: u32, flags: u32, rqtp: u64, rmtp: u64) -> SysResult {
-    if clock == CLOCK_THREAD_CPUTIME_ID || (clock as i32) < 0 && clock & 7 == 3 {
+    if clock == CLOCK_THREAD_CPUTIME_ID || posix_cpu_timers::is_clockfd(clock as i32) {
         return Err(Errno::EOPNOTSUPP);
     }
     if clock == CLOCK_PROCESS_CPUTIME_ID || (clock as i32) < 0 {
