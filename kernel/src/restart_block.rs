@@ -29,6 +29,16 @@ pub enum RestartBlock {
         /// User address for the remaining time, 0 for none.
         rmtp: u64,
     },
+    /// clock_nanosleep on a CPU clock: sleep on until the clock reads
+    /// `expires_ns` (Linux: posix_cpu_nsleep_restart with restart->nanosleep).
+    CpuNanosleep {
+        /// The CPU clock (a negative clockid).
+        clockid: i32,
+        /// Absolute expiry on that clock, ns.
+        expires_ns: u64,
+        /// User address for the remaining time, 0 for none.
+        rmtp: u64,
+    },
     /// poll: the same descriptors, until `deadline_ns` (Linux:
     /// do_restart_poll with restart->poll).
     Poll {
@@ -87,6 +97,11 @@ pub fn sys_restart_syscall() -> SysResult {
         RestartBlock::Nanosleep { expires_ns, rmtp } => {
             crate::time::hrtimer_nanosleep_restart(expires_ns, rmtp)
         }
+        RestartBlock::CpuNanosleep {
+            clockid,
+            expires_ns,
+            rmtp,
+        } => crate::posix_cpu_timers::posix_cpu_nsleep_restart(clockid, expires_ns, rmtp),
         RestartBlock::Poll {
             ufds,
             nfds,

@@ -30,6 +30,9 @@ pub struct Rusage {
     pub utime: u64,
     /// System CPU time (Linux: ru_stime).
     pub stime: u64,
+    /// Run time as the scheduler charged it, in ns (Linux:
+    /// sum_exec_runtime, and signal->sum_sched_runtime for dead threads).
+    pub sum_exec_runtime: u64,
     /// Largest resident set, in KiB (Linux: ru_maxrss).
     pub maxrss: u64,
     /// Faults served without I/O (Linux: ru_minflt).
@@ -43,12 +46,13 @@ pub struct Rusage {
 }
 
 impl Rusage {
-    /// One thread's own counts (Linux: accumulate_thread_rusage() plus
-    /// its utime/stime).
+    /// One thread's own counts, its utime and stime as the ticks sampled
+    /// them (Linux: accumulate_thread_rusage() plus task_cputime()).
     pub fn of_task(t: &TaskStruct) -> Rusage {
         Rusage {
             utime: t.utime.load(Ordering::Relaxed),
             stime: t.stime.load(Ordering::Relaxed),
+            sum_exec_runtime: crate::sched::core::task_sched_runtime(t),
             maxrss: 0,
             minflt: t.min_flt.load(Ordering::Relaxed),
             majflt: t.maj_flt.load(Ordering::Relaxed),
@@ -61,6 +65,7 @@ impl Rusage {
     pub fn add(&mut self, other: &Rusage) {
         self.utime += other.utime;
         self.stime += other.stime;
+        self.sum_exec_runtime += other.sum_exec_runtime;
         self.maxrss = self.maxrss.max(other.maxrss);
         self.minflt += other.minflt;
         self.majflt += other.majflt;
@@ -95,17 +100,33 @@ fn process_maxrss(t: &TaskStruct) -> u64 {
     dead.max((mm_pages * crate::mm::PAGE_SIZE / 1024) as u64)
 }
 
-/// A whole process's counts: its live threads' and its dead ones'.
+/// A whole process's counts, its live threads' and its dead ones', with
+/// utime and stime as sampled (not scaled) and its precise run time.
 ///
 /// Linux: thread_group_cputime() in kernel/sched/cputime.c with the
 /// RUSAGE_SELF loop of getrusage() in kernel/sys.c
-pub fn thread_group_rusage(t: &TaskStruct) -> Rusage {
+pub fn thread_group_cputime(t: &TaskStruct) -> Rusage {
     let tasklist = TASKLIST_LOCK.lock();
     let mut r = *t.signal().dead.lock();
     for thread in tasklist.tasks.iter().filter(|x| x.tgid() == t.tgid()) {
         r.add(&Rusage::of_task(thread));
     }
-    drop(tasklist);
+    r
+}
+
+/// A whole process's counts, utime and stime scaled to its run time, as
+/// getrusage(RUSAGE_SELF), times() and `/proc/<pid>/stat` report them.
+///
+/// Linux: thread_group_cputime_adjusted() in kernel/sched/cputime.c, with
+/// getrusage() in kernel/sys.c
+pub fn thread_group_rusage(t: &TaskStruct) -> Rusage {
+    let mut r = thread_group_cputime(t);
+    (r.utime, r.stime) = crate::sched::cputime::cputime_adjust(
+        &t.signal().prev_cputime,
+        r.utime,
+        r.stime,
+        r.sum_exec_runtime,
+    );
     r.maxrss = process_maxrss(t);
     r
 }
@@ -115,10 +136,15 @@ pub fn thread_group_rusage(t: &TaskStruct) -> Rusage {
 /// Linux: getrusage() in kernel/sys.c
 pub fn getrusage(t: &TaskStruct, who: i32) -> Rusage {
     match who {
-        RUSAGE_THREAD => Rusage {
-            maxrss: process_maxrss(t),
-            ..Rusage::of_task(t)
-        },
+        RUSAGE_THREAD => {
+            let (utime, stime) = crate::sched::cputime::task_cputime_adjusted(t);
+            Rusage {
+                utime,
+                stime,
+                maxrss: process_maxrss(t),
+                ..Rusage::of_task(t)
+            }
+        }
         RUSAGE_CHILDREN => *t.signal().children.lock(),
         _ => thread_group_rusage(t),
     }
@@ -149,6 +175,7 @@ pub fn sys_getrusage(who: i32, ru: u64) -> SysResult {
 /// Linux: the sig->utime, sig->stime, ... sums of __exit_signal() in kernel/exit.c
 pub fn __exit_signal(p: &TaskStruct) {
     p.signal().dead.lock().add(&Rusage::of_task(p));
+    crate::posix_cpu_timers::posix_cpu_timers_exit(p);
 }
 
 /// The largest resident set of an mm the process leaves, at exit or at

@@ -185,10 +185,10 @@ pub fn sys_times(tbuf: u64) -> SysResult {
         let tms = [own.utime, own.stime, children.utime, children.stime].map(nsec_to_clock_t);
         put_user(tbuf, tms)?;
     }
-    // Ticks, not the TSC, as Linux's jiffies_64_to_clock_t(): the CPU times
-    // above are charged a tick at a time, so both count the same ticks.
-    let jiffies = crate::arch::time::jiffies();
-    Ok(nsec_to_clock_t(jiffies * crate::sched::cputime::TICK_NSEC))
+    // Linux's jiffies follow the clocksource, catching up on ticks that came
+    // late; ours count tick interrupts, which an emulator drops under host
+    // load, so the TSC's monotonic clock stands in for them.
+    Ok(nsec_to_clock_t(crate::arch::time::ktime_get_ns()))
 }
 
 /// Linux: SYSCALL_DEFINE1(newuname) in kernel/sys.c

@@ -210,6 +210,12 @@ pub struct TaskStruct {
     pub utime: AtomicU64,
     /// Time spent in the kernel, in ns (Linux: stime).
     pub stime: AtomicU64,
+    /// The utime and stime last reported, scaled to the run time
+    /// (Linux: prev_cputime).
+    pub prev_cputime: crate::sched::cputime::PrevCputime,
+    /// clock_nanosleep() callers waiting on this thread's CPU clock
+    /// (Linux: the timers of posix_cputimers that posix_cpu_nsleep arms).
+    pub cpu_nsleepers: crate::posix_cpu_timers::CpuNsleepers,
     /// Switches away because the task went to sleep (Linux: nvcsw).
     pub nvcsw: AtomicU64,
     /// Switches away because it was preempted (Linux: nivcsw).
@@ -261,6 +267,8 @@ impl TaskStruct {
             start_time: crate::arch::time::ktime_get_ns(),
             utime: AtomicU64::new(0),
             stime: AtomicU64::new(0),
+            prev_cputime: Default::default(),
+            cpu_nsleepers: Default::default(),
             nvcsw: AtomicU64::new(0),
             nivcsw: AtomicU64::new(0),
             min_flt: AtomicU64::new(0),

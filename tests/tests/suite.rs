@@ -72,7 +72,7 @@ const USER_PROGRAMS: &[&str] = &[
     "proc_answers", "rlimits", "elf_hostile", "exec_hostile", "mmap_edges", "elf_fuzz", "fs_edges",
     "syslog", "restart", "futex_ops", "sleep_state", "itimer", "rusage", "rlimit_cpu", "sigabi",
     "sigqueue", "posix_timers",
-    "pidfd_signal", "signalfd", "select", "sigchld_exec",
+    "pidfd_signal", "signalfd", "select", "sigchld_exec", "cpuclock",
 ];
 
 /// The fuzzers in their own boot, a bounded amount: `sys_fuzz SEED N`

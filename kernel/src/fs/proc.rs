@@ -37,15 +37,18 @@ pub enum PidEntry {
     OomScore,
     /// `/proc/<pid>/oom_score_adj`, writable (Linux: oom_score_adj_read/write()).
     OomScoreAdj,
+    /// `/proc/<pid>/schedstat` (Linux: proc_pid_schedstat()).
+    Schedstat,
 }
 
-const PID_ENTRIES: [(&str, PidEntry); 6] = [
+const PID_ENTRIES: [(&str, PidEntry); 7] = [
     ("stat", PidEntry::Stat),
     ("status", PidEntry::Status),
     ("cmdline", PidEntry::Cmdline),
     ("limits", PidEntry::Limits),
     ("oom_score", PidEntry::OomScore),
     ("oom_score_adj", PidEntry::OomScoreAdj),
+    ("schedstat", PidEntry::Schedstat),
 ];
 
 /// The text of a /proc file, fixed at open so that reads are consistent.
@@ -235,10 +238,24 @@ fn ppid(task: &TaskStruct) -> PidNr {
         .map_or(0, |p| p.tgid())
 }
 
-/// Linux: do_task_stat() in fs/proc/array.c (fields 1-24; times in ticks)
-/// Differs: utime and stime are the thread's, not summed over its group.
+/// The task's run time in ns, its time waiting to run, and how many times
+/// it was switched in.
+///
+/// Linux: proc_pid_schedstat() in fs/proc/base.c
+/// Differs: the wait time (run_delay) is not measured and reads 0.
+fn proc_pid_schedstat(task: &TaskStruct) -> String {
+    alloc::format!(
+        "{} 0 {}\n",
+        crate::sched::core::task_sched_runtime(task),
+        task.se.nr_switches.load(Ordering::Relaxed)
+    )
+}
+
+/// Linux: do_task_stat() in fs/proc/array.c (fields 1-24; times in ticks;
+/// utime and stime are the process's, scaled to its run time)
 fn stat(task: &TaskStruct) -> String {
     let sig = task.signal();
+    let own = crate::rusage::thread_group_rusage(task);
     let children = *sig.children.lock();
     let vsize = task.mm.lock().as_ref().map_or(0, |mm| {
         mm.mmap
@@ -261,8 +278,8 @@ fn stat(task: &TaskStruct) -> String {
         children.minflt,
         task.maj_flt.load(Ordering::Relaxed),
         children.majflt,
-        nsec_to_clock_t(task.utime.load(Ordering::Relaxed)),
-        nsec_to_clock_t(task.stime.load(Ordering::Relaxed)),
+        nsec_to_clock_t(own.utime),
+        nsec_to_clock_t(own.stime),
         nsec_to_clock_t(children.utime),
         nsec_to_clock_t(children.stime),
         crate::tasklist::thread_group(task.tgid()).len().max(1),
@@ -323,6 +340,7 @@ fn pid_file(task: &TaskStruct, entry: PidEntry) -> Result<Vec<u8>, Errno> {
         }
         PidEntry::Stat => Ok(stat(task).into_bytes()),
         PidEntry::Status => Ok(status(task).into_bytes()),
+        PidEntry::Schedstat => Ok(proc_pid_schedstat(task).into_bytes()),
         PidEntry::Cmdline => {
             let Some(mm) = task.mm.lock().clone() else {
                 return Ok(Vec::new());

@@ -111,6 +111,9 @@ pub fn schedule() {
 /// Linux: sched_tick() (scheduler_tick) in kernel/sched/core.c
 pub fn scheduler_tick() {
     let rq = this_cpu().rq.lock();
+    if let Some(curr) = &rq.curr {
+        super::fair::update_curr(curr, super::fair::sched_clock());
+    }
     let running = rq.curr.as_ref().is_some_and(|c| !c.is_idle_task());
     crate::sched::loadavg::calc_global_load(rq.queue.len() as u64 + u64::from(running));
     if let Some(curr) = &rq.curr {
@@ -179,7 +182,10 @@ fn __schedule(preempt: bool) {
             prev.se.on_rq.store(false, Ordering::Relaxed);
         }
     }
+    let now = super::fair::sched_clock();
+    super::fair::update_curr(&prev, now);
     let next = pick_next_task(&mut rq, &prev);
+    super::fair::set_next_entity(&next, now);
     if Arc::ptr_eq(&prev, &next) {
         rq.curr = Some(prev);
         drop(rq);
@@ -352,6 +358,27 @@ fn schedule_debug(prev: &TaskStruct, preempt: bool) {
 pub fn sys_sched_yield() -> crate::syscall::SysResult {
     sched_yield();
     Ok(0)
+}
+
+/// The run queue of the CPU `p` runs or waits on.
+///
+/// Linux: task_rq() in kernel/sched/sched.h
+/// Differs: only the boot CPU runs tasks, so every task is on its queue.
+fn task_rq(_p: &TaskStruct) -> &'static crate::arch::sync::SpinLock<RunQueue> {
+    &this_cpu().rq
+}
+
+/// The CPU time `p` has run, in ns, up to this moment: if it is running
+/// now, its run queue charges it first.
+///
+/// Linux: task_sched_runtime() in kernel/sched/core.c
+pub fn task_sched_runtime(p: &TaskStruct) -> u64 {
+    let rq = task_rq(p).lock();
+    if rq.curr.as_ref().is_some_and(|c| core::ptr::eq(&**c, p)) {
+        super::fair::update_curr(p, super::fair::sched_clock());
+    }
+    drop(rq);
+    p.se.sum_exec_runtime.load(Ordering::Relaxed)
 }
 
 /// Context switches on this CPU since boot (Linux: nr_context_switches()).

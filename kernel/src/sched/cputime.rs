@@ -1,10 +1,15 @@
 //! CPU time accounting by ticks: each timer tick is charged, whole, to the
 //! task it interrupted (as user or system time) or to the CPU's idle time.
-//! `top`, `ps` and /proc/stat read these counters.
+//! `top`, `ps` and /proc/stat read these counters. The ticks only sample
+//! the split between user and system time; the total a task ran is its
+//! precise `sum_exec_runtime` (sched/fair.rs), and what getrusage, times
+//! and /proc report is the sampled split scaled to that total
+//! (cputime_adjust).
 //!
 //! Linux: kernel/sched/cputime.c (tick-based accounting, the default
 //! without CONFIG_VIRT_CPU_ACCOUNTING)
 
+use crate::arch::sync::SpinLock;
 use crate::arch::time::HZ;
 use crate::task::TaskStruct;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -34,9 +39,7 @@ pub static KCPUSTAT: KernelCpustat = KernelCpustat {
     idle: AtomicU64::new(0),
 };
 
-/// Charges the tick that just ended to whoever it interrupted, then
-/// checks its process's CPU-time timers (Linux does that from
-/// update_process_times(), right after).
+/// Charges the tick that just ended to whoever it interrupted.
 ///
 /// Linux: account_process_tick() in kernel/sched/cputime.c
 pub fn account_process_tick(user_tick: bool) {
@@ -48,7 +51,6 @@ pub fn account_process_tick(user_tick: bool) {
             } else {
                 account_system_time(p, TICK_NSEC);
             }
-            crate::posix_cpu_timers::run_posix_cpu_timers(p);
         }
         None => account_idle_time(TICK_NSEC),
     });
@@ -73,6 +75,54 @@ fn account_idle_time(cputime: u64) {
     KCPUSTAT.idle.fetch_add(cputime, Ordering::Relaxed);
 }
 
+/// The user and system time last reported for a task or a process, in ns,
+/// so that reports never go backwards (Linux: struct prev_cputime).
+#[derive(Default)]
+pub struct PrevCputime {
+    /// (utime, stime) as last reported; under its own lock, as Linux's.
+    times: SpinLock<(u64, u64)>,
+}
+
+/// Splits `rtime` (the precise run time) into user and system time in the
+/// proportion the ticks sampled, `utime` : `stime`, and never reports less
+/// of either than `prev` did before. Returns (utime, stime); they add up to
+/// `rtime` unless an earlier report already went further.
+///
+/// Linux: cputime_adjust() in kernel/sched/cputime.c
+pub fn cputime_adjust(prev: &PrevCputime, utime: u64, stime: u64, rtime: u64) -> (u64, u64) {
+    let mut p = prev.times.lock();
+    if p.0 + p.1 >= rtime {
+        return *p;
+    }
+    let mut stime = if stime == 0 {
+        0
+    } else if utime == 0 {
+        rtime
+    } else {
+        (stime as u128 * rtime as u128 / (stime as u128 + utime as u128)) as u64
+    };
+    // Each side only grows: a smaller share than reported before is clamped,
+    // and the other side takes what is left.
+    stime = stime.max(p.1);
+    let mut utime = rtime - stime;
+    if utime < p.0 {
+        utime = p.0;
+        stime = rtime - utime;
+    }
+    *p = (utime, stime);
+    *p
+}
+
+/// One thread's (utime, stime), scaled to its run time.
+///
+/// Linux: task_cputime_adjusted() in kernel/sched/cputime.c
+pub fn task_cputime_adjusted(p: &TaskStruct) -> (u64, u64) {
+    let rtime = crate::sched::core::task_sched_runtime(p);
+    let utime = p.utime.load(Ordering::Relaxed);
+    let stime = p.stime.load(Ordering::Relaxed);
+    cputime_adjust(&p.prev_cputime, utime, stime, rtime)
+}
+
 /// Nanoseconds to USER_HZ ticks, the unit of /proc/stat and times().
 ///
 /// Linux: nsec_to_clock_t() in kernel/time/time.c
@@ -83,7 +133,7 @@ pub fn nsec_to_clock_t(ns: u64) -> u64 {
 mod tests {
     use super::*;
     use crate::task::current;
-    use crate::{kassert, ktest};
+    use crate::{kassert, kassert_eq, ktest};
 
     ktest! {
         fn a_busy_kernel_thread_is_charged_system_time_tick_by_tick() {
@@ -98,6 +148,37 @@ mod tests {
             kassert!(charged >= 3 * TICK_NSEC && charged.is_multiple_of(TICK_NSEC), "charged {charged} ns");
             kassert!(me.utime.load(Ordering::Relaxed) == utime, "a kernel thread has no user time");
             kassert!(KCPUSTAT.system.load(Ordering::Relaxed) - system >= charged);
+        }
+    }
+
+    ktest! {
+        fn cputime_adjust_splits_the_run_time_as_sampled_and_never_goes_back() {
+            let prev = PrevCputime::default();
+            kassert_eq!(cputime_adjust(&prev, 3, 1, 400), (300, 100));
+            kassert_eq!(cputime_adjust(&prev, 0, 0, 500), (400, 100), "no samples: all user, stime kept");
+            kassert_eq!(cputime_adjust(&prev, 1, 3, 600), (400, 200), "utime may not shrink");
+            kassert_eq!(cputime_adjust(&prev, 1, 3, 550), (400, 200), "nor the total");
+        }
+    }
+
+    /// The run time charged to the caller over a 100 us busy loop, or None
+    /// if it was switched out meanwhile.
+    fn run_time_of_a_100us_loop() -> Option<u64> {
+        let me = current();
+        let switches = me.se.nr_switches.load(Ordering::Relaxed);
+        let before = crate::sched::core::task_sched_runtime(&me);
+        let start = crate::arch::time::ktime_get_ns();
+        while crate::arch::time::ktime_get_ns() < start + 100_000 {
+            core::hint::spin_loop();
+        }
+        let ran = crate::sched::core::task_sched_runtime(&me) - before;
+        (me.se.nr_switches.load(Ordering::Relaxed) == switches).then_some(ran)
+    }
+
+    ktest! {
+        fn a_busy_kernel_thread_is_charged_a_sub_tick_run_time_precisely() {
+            let ran = (0..5).find_map(|_| run_time_of_a_100us_loop()).ok_or("never ran 100 us unswitched")?;
+            kassert!((100_000..TICK_NSEC).contains(&ran), "ran {ran} ns in a 100 us loop");
         }
     }
 }

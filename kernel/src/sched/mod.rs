@@ -10,6 +10,7 @@ pub mod completion;
 pub mod core;
 pub mod cputime;
 pub mod debug;
+pub mod fair;
 pub mod loadavg;
 pub mod wait;
 
@@ -30,6 +31,12 @@ pub struct SchedEntity {
     pub need_resched: AtomicBool,
     /// Times the task was switched in (Linux: nvcsw + nivcsw).
     pub nr_switches: AtomicU64,
+    /// Scheduler clock when the task last started running or was last
+    /// charged, in ns (Linux: exec_start). Written under its run queue's lock.
+    pub exec_start: AtomicU64,
+    /// CPU time the task has run, in ns, charged at each switch and tick
+    /// (Linux: sum_exec_runtime). Written under its run queue's lock.
+    pub sum_exec_runtime: AtomicU64,
 }
 
 /// One CPU's run queue (Linux: `struct rq`).

@@ -188,6 +188,8 @@ pub struct SignalStruct {
     /// CPU time of the whole process and its CPU-time timers
     /// (Linux: cputimer, it[CPUCLOCK_PROF/VIRT]).
     pub cputimer: crate::posix_cpu_timers::ThreadGroupCputimer,
+    /// The process's utime and stime last reported (Linux: prev_cputime).
+    pub prev_cputime: crate::sched::cputime::PrevCputime,
     /// Added to the OOM badness, -1000..=1000; -1000 exempts the process
     /// (Linux: oom_score_adj). Inherited by fork, kept by exec.
     pub oom_score_adj: core::sync::atomic::AtomicI16,

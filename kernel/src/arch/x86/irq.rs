@@ -35,8 +35,9 @@ fn end_of_interrupt(vector: u8) {
 }
 
 /// The tick, in hard interrupt context: count it, charge it to the
-/// interrupted task (`user_tick`: it was in user mode), run queued irq
-/// work, and acknowledge the PIC. The preemption check follows in
+/// interrupted task (`user_tick`: it was in user mode), check that task's
+/// CPU-time timers once the scheduler has charged its run time, run queued
+/// irq work, and acknowledge the PIC. The preemption check follows in
 /// `dispatch`, after irq_exit().
 ///
 /// Linux: tick_handle_periodic() in kernel/time/tick-common.c, which calls
@@ -45,6 +46,11 @@ pub(super) fn timer_interrupt(user_tick: bool) {
     super::time::tick();
     crate::sched::cputime::account_process_tick(user_tick);
     crate::sched::core::scheduler_tick();
+    super::percpu::with_current(|p| {
+        if let Some(p) = p.filter(|p| !p.is_idle_task()) {
+            crate::posix_cpu_timers::run_posix_cpu_timers(p);
+        }
+    });
     crate::printk::wake_up_klogd_tick();
     crate::time::run_local_timers();
     crate::irq_work::irq_work_tick();

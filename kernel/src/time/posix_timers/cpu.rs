@@ -3,7 +3,7 @@
 //! task's time compares the clocks with the armed timers' expiries.
 //!
 //! Linux: the k_itimer half of kernel/time/posix-cpu-timers.c
-//! (cpu_clock_sample, handle_posix_cpu_timers, cpu_timer_fire)
+//! (handle_posix_cpu_timers, cpu_timer_fire)
 //! Differs: the process's timers are checked against its running total at
 //! each tick of one of its threads, so they fire up to a tick late, as the
 //! itimers do; Linux keeps them in per-clock timerqueues with a cached
@@ -11,19 +11,23 @@
 
 use super::*;
 
-/// The CPU time, in ns, that `clock` has counted: the process's user and
-/// system time, or the thread's.
+/// The CPU time, in ns, that `clock` has counted: the precise run time
+/// (CPUCLOCK_SCHED, which CLOCK_PROCESS_CPUTIME_ID and
+/// CLOCK_THREAD_CPUTIME_ID name) of the process or of the thread, as the
+/// last context switch or tick charged it. Lock-free, so the tick can read
+/// it.
 ///
-/// Linux: cpu_clock_sample() / cpu_clock_sample_group() in kernel/time/posix-cpu-timers.c
-pub(super) fn cpu_clock_sample(clock: &CpuClock) -> u64 {
+/// Linux: the `cputimer` sums (process) and `se.sum_exec_runtime` (thread)
+/// that check_process_timers() / check_thread_timers() compare in
+/// kernel/time/posix-cpu-timers.c
+pub(super) fn cpu_timer_sample(clock: &CpuClock) -> u64 {
     match clock {
         CpuClock::Process(sig) => sig.upgrade().map_or(0, |sig| {
-            let t = &sig.cputimer;
-            t.utime.load(Ordering::Relaxed) + t.stime.load(Ordering::Relaxed)
+            sig.cputimer.sum_exec_runtime.load(Ordering::Relaxed)
         }),
-        CpuClock::Thread(t) => t.upgrade().map_or(0, |t| {
-            t.utime.load(Ordering::Relaxed) + t.stime.load(Ordering::Relaxed)
-        }),
+        CpuClock::Thread(t) => t
+            .upgrade()
+            .map_or(0, |t| t.se.sum_exec_runtime.load(Ordering::Relaxed)),
     }
 }
 

@@ -142,7 +142,7 @@ impl KItimer {
     /// Linux: kclock->clock_get_timespec()
     fn now(&self) -> u64 {
         match &self.it_cpu {
-            Some(clock) => cpu::cpu_clock_sample(clock),
+            Some(clock) => cpu::cpu_timer_sample(clock),
             None => ktime_get_ns(),
         }
     }
