@@ -53,5 +53,6 @@ pub mod time;
 pub mod timekeeping;
 pub mod trace;
 pub mod unistd;
+pub mod utsname;
 
 pub use init::main::BOOTLOADER_CONFIG;
