@@ -94,7 +94,7 @@ pub fn sys_fcntl(fd: i32, cmd: u32, arg: u64) -> SysResult {
 }
 
 /// Makes a pipe; `flags` may hold O_CLOEXEC, O_NONBLOCK and O_DIRECT
-/// (packet mode), which both ends keep in their f_flags.
+/// (packet mode), which only the write end keeps, as in Linux.
 ///
 /// Linux: do_pipe2() / create_pipe_files() in fs/pipe.c
 ///
@@ -107,10 +107,9 @@ pub fn sys_pipe2(fildes: u64, flags: u32) -> SysResult {
     let (rd, wr) = super::pipe::create_pipe()?;
     let f = files()?;
     let cloexec = flags & O_CLOEXEC != 0;
-    let kept = flags & (O_NONBLOCK | O_DIRECT);
     let (rd, wr) = (
-        File::new(rd, O_RDONLY | kept)?,
-        File::new(wr, O_WRONLY | kept)?,
+        File::new(rd, O_RDONLY | (flags & O_NONBLOCK))?,
+        File::new(wr, O_WRONLY | (flags & (O_NONBLOCK | O_DIRECT)))?,
     );
     let rfd = f.alloc_fd(0, rd, cloexec)?;
     let wfd = match f.alloc_fd(0, wr, cloexec) {

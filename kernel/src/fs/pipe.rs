@@ -35,7 +35,7 @@ pub const O_NONBLOCK: u32 = 0o4000;
 /// On a pipe: packet mode (Linux: O_DIRECT, tested by is_packetized()).
 pub const O_DIRECT: u32 = 0o40000;
 /// Inode numbers of pipes (Linux: get_next_ino() on pipefs).
-static PIPE_INO: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1 << 32);
+static PIPE_INO: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1 << 20);
 
 /// /proc/sys/fs/pipe-max-size: the largest F_SETPIPE_SZ an unprivileged
 /// user may ask for (Linux: pipe_max_size).
