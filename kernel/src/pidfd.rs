@@ -23,7 +23,7 @@ pub struct PidfdFile {
 }
 
 impl FileOperations for PidfdFile {
-    /// Linux: the "[pidfd]" name anon_inode_getfile() gives it
+    /// Linux: the name anon_inode_getfile() gives it, `[pidfd]`
     fn d_dname(&self) -> Option<alloc::string::String> {
         Some(alloc::string::String::from("anon_inode:[pidfd]"))
     }

@@ -193,7 +193,9 @@ pub fn sys_times(tbuf: u64) -> SysResult {
 
 /// Linux: SYSCALL_DEFINE1(newuname) in kernel/sys.c
 pub fn sys_newuname(name: u64) -> SysResult {
-    use crate::utsname::{DOMAINNAME, NODENAME, UTS_MACHINE, UTS_RELEASE, UTS_SYSNAME, UTS_VERSION};
+    use crate::utsname::{
+        DOMAINNAME, NODENAME, UTS_MACHINE, UTS_RELEASE, UTS_SYSNAME, UTS_VERSION,
+    };
     let mut buf = [0u8; 65 * 6];
     for (i, field) in [UTS_SYSNAME, "", UTS_RELEASE, UTS_VERSION, UTS_MACHINE]
         .iter()

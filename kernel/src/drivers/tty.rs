@@ -254,7 +254,10 @@ impl FileOperations for Console {
             }
             TIOCSCTTY => {
                 let me = crate::task::current();
-                let session = me.signal().session.load(core::sync::atomic::Ordering::Relaxed);
+                let session = me
+                    .signal()
+                    .session
+                    .load(core::sync::atomic::Ordering::Relaxed);
                 TTY_SESSION.store(session, core::sync::atomic::Ordering::Relaxed);
                 let _ = FOREGROUND_PGRP.compare_exchange(
                     0,

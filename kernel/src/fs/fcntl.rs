@@ -96,7 +96,7 @@ pub fn sys_fcntl(fd: i32, cmd: u32, arg: u64) -> SysResult {
 /// Makes a pipe; `flags` may hold O_CLOEXEC, O_NONBLOCK and O_DIRECT
 /// (packet mode), which only the write end keeps, as in Linux.
 ///
-/// Linux: do_pipe2() / create_pipe_files() in fs/pipe.c
+/// Linux: do_pipe2() in fs/pipe.c
 ///
 /// # Errors
 /// `EINVAL` for any other flag; `EMFILE`, `ENFILE`, `ENOMEM`; `EFAULT`.

@@ -93,7 +93,7 @@ pub trait FileOperations: Send + Sync {
         None
     }
     /// The name of a file that has no path: `pipe:[N]`,
-    /// `anon_inode:[pidfd]` (/proc/<pid>/fd shows it).
+    /// `anon_inode:[pidfd]` (`/proc/<pid>/fd` shows it).
     ///
     /// Linux: dentry_operations.d_dname (pipefs_dname(), anon_inodefs_dname())
     fn d_dname(&self) -> Option<alloc::string::String> {
@@ -121,7 +121,7 @@ pub struct File {
     pub f_pos: SpinLock<u64>,
     /// O_* flags given at open (Linux: f_flags).
     pub f_flags: SpinLock<u32>,
-    /// The absolute path it was opened by, for /proc/<pid>/fd; empty for a
+    /// The absolute path it was opened by, for `/proc/<pid>/fd`; empty for a
     /// file without one (Linux: f_path).
     pub f_path: SpinLock<alloc::vec::Vec<u8>>,
 }

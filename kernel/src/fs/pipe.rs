@@ -75,7 +75,7 @@ struct PipeState {
 /// is under `state`; sleepers wait on `rd_wait` for data and on `wr_wait`
 /// for room.
 pub struct PipeInodeInfo {
-    /// The inode number, shown as `pipe:[ino]` in /proc/<pid>/fd.
+    /// The inode number, shown as `pipe:[ino]` in `/proc/<pid>/fd`.
     ino: u64,
     state: SpinLock<PipeState>,
     rd_wait: WaitQueueHead,

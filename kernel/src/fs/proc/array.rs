@@ -8,7 +8,7 @@
 use crate::pid::PidNr;
 use crate::sched::cputime::nsec_to_clock_t;
 use crate::sched::debug::task_state_to_char;
-use crate::signal::{SIG_DFL, SIG_IGN, _NSIG};
+use crate::signal::{_NSIG, SIG_DFL, SIG_IGN};
 use crate::task::TaskStruct;
 use crate::tasklist::TASKLIST_LOCK;
 use alloc::string::String;

@@ -179,7 +179,11 @@ pub fn proc_pid_readdir(dir: ProcDir, index: usize) -> Option<(Vec<u8>, u64, u8)
         }
         ProcDir::Fd(pid) | ProcDir::FdInfo(pid) => {
             let fd = *fd::open_fds(pid).get(index)?;
-            let ty = if matches!(dir, ProcDir::Fd(_)) { DT_LNK } else { DT_REG };
+            let ty = if matches!(dir, ProcDir::Fd(_)) {
+                DT_LNK
+            } else {
+                DT_REG
+            };
             let ino = 0x4000_0000 + pid as u64 * 0x1_0000 + fd as u64;
             Some((alloc::format!("{fd}").into_bytes(), ino, ty))
         }
@@ -281,7 +285,8 @@ fn oom_score_adj_write(pid: PidNr, buf: &[u8]) -> Result<usize, Errno> {
 /// directories below / (/tmp, /dev) are part of the root file system.
 ///
 /// Linux: show_vfsmnt() in fs/proc_namespace.c
-const MOUNTS: &str = "rootfs / rootfs rw 0 0\nproc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\n";
+const MOUNTS: &str =
+    "rootfs / rootfs rw 0 0\nproc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\n";
 
 /// Each limit's name and unit in `/proc/<pid>/limits`, in RLIMIT_* order.
 const LIMIT_NAMES: [(&str, &str); crate::resource::RLIM_NLIMITS] = [

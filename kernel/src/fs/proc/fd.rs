@@ -31,14 +31,16 @@ pub fn open_fds(pid: PidNr) -> Vec<i32> {
         return Vec::new();
     };
     let max = files.fdt.lock().len();
-    (0..max as i32).filter(|&fd| files.fget(fd).is_ok()).collect()
+    (0..max as i32)
+        .filter(|&fd| files.fget(fd).is_ok())
+        .collect()
 }
 
 /// What a link of fd/ reads as: the file's path, or for a file without one
 /// the name its kind gives it.
 ///
 /// Linux: proc_fd_link() in fs/proc/fd.c, then d_path(), which asks
-/// d_dname() for pseudo files (pipefs_dname(), anon_inode's "[pidfd]")
+/// d_dname() for pseudo files (pipefs_dname(), anon_inode's `[pidfd]`)
 pub fn d_path(file: &File) -> String {
     let path = file.f_path.lock();
     if !path.is_empty() {

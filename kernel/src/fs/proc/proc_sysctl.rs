@@ -102,7 +102,9 @@ fn fs_sysctls() -> alloc::sync::Arc<Inode> {
     add_files(
         &fs,
         &[
-            ("file-max", || alloc::format!("{}\n", files_stat_max_files())),
+            ("file-max", || {
+                alloc::format!("{}\n", files_stat_max_files())
+            }),
             ("file-nr", || {
                 let nr = NR_FILES.load(Ordering::Relaxed);
                 alloc::format!("{nr}\t0\t{}\n", files_stat_max_files())

@@ -55,11 +55,20 @@ fn show_map_vma(s: &mut String, vma: &VmAreaStruct, name: Option<&str>) {
         flag(VmFlags::VM_READ, 'r'),
         flag(VmFlags::VM_WRITE, 'w'),
         flag(VmFlags::VM_EXEC, 'x'),
-        if vma.vm_flags.contains(VmFlags::VM_SHARED) { 's' } else { 'p' },
+        if vma.vm_flags.contains(VmFlags::VM_SHARED) {
+            's'
+        } else {
+            'p'
+        },
     );
     if let Some(name) = name {
         let used = s.len() - start;
-        let _ = write!(s, "{:pad$}{name}", "", pad = MAPS_PATH_COLUMN.saturating_sub(used) + 1);
+        let _ = write!(
+            s,
+            "{:pad$}{name}",
+            "",
+            pad = MAPS_PATH_COLUMN.saturating_sub(used) + 1
+        );
     }
     s.push('\n');
 }

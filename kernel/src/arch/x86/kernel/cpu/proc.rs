@@ -14,17 +14,20 @@ use raw_cpuid::{CpuIdResult, cpuid};
 type FlagWord = [&'static str; 32];
 
 /// CPUID 1 EDX (Linux: word 0 of the capabilities).
+#[rustfmt::skip]
 const WORD_1_EDX: FlagWord = [
     "fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "", "sep", "mtrr",
     "pge", "mca", "cmov", "pat", "pse36", "pn", "clflush", "", "dts", "acpi", "mmx", "fxsr",
     "sse", "sse2", "ss", "ht", "tm", "ia64", "pbe",
 ];
 /// CPUID 0x80000001 EDX (Linux: word 1).
+#[rustfmt::skip]
 const WORD_81_EDX: FlagWord = [
     "", "", "", "", "", "", "", "", "", "", "", "syscall", "", "", "", "", "", "", "", "mp", "nx",
     "", "mmxext", "", "", "fxsr_opt", "pdpe1gb", "rdtscp", "", "lm", "3dnowext", "3dnow",
 ];
 /// CPUID 1 ECX (Linux: word 4).
+#[rustfmt::skip]
 const WORD_1_ECX: FlagWord = [
     "pni", "pclmulqdq", "dtes64", "monitor", "ds_cpl", "vmx", "smx", "est", "tm2", "ssse3",
     "cid", "sdbg", "fma", "cx16", "xtpr", "pdcm", "", "pcid", "dca", "sse4_1", "sse4_2", "x2apic",
@@ -32,6 +35,7 @@ const WORD_1_ECX: FlagWord = [
     "hypervisor",
 ];
 /// CPUID 0x80000001 ECX (Linux: word 6).
+#[rustfmt::skip]
 const WORD_81_ECX: FlagWord = [
     "lahf_lm", "cmp_legacy", "svm", "extapic", "cr8_legacy", "abm", "sse4a", "misalignsse",
     "3dnowprefetch", "osvw", "ibs", "xop", "skinit", "wdt", "", "lwp", "fma4", "tce", "",
@@ -39,6 +43,7 @@ const WORD_81_ECX: FlagWord = [
     "perfctr_llc", "mwaitx", "", "",
 ];
 /// CPUID 7.0 EBX (Linux: word 9).
+#[rustfmt::skip]
 const WORD_7_EBX: FlagWord = [
     "fsgsbase", "tsc_adjust", "sgx", "bmi1", "hle", "avx2", "", "smep", "bmi2", "erms",
     "invpcid", "rtm", "cqm", "", "mpx", "rdt_a", "avx512f", "avx512dq", "rdseed", "adx", "smap",
@@ -46,6 +51,7 @@ const WORD_7_EBX: FlagWord = [
     "sha_ni", "avx512bw", "avx512vl",
 ];
 /// CPUID 7.0 ECX (Linux: word 16).
+#[rustfmt::skip]
 const WORD_7_ECX: FlagWord = [
     "", "avx512vbmi", "umip", "pku", "ospke", "waitpkg", "avx512_vbmi2", "", "gfni", "vaes",
     "vpclmulqdq", "avx512_vnni", "avx512_bitalg", "tme", "avx512_vpopcntdq", "", "la57", "", "",
