@@ -337,3 +337,21 @@ fn proc_pid_limits(task: &TaskStruct) -> String {
     }
     s
 }
+
+mod tests {
+    use super::*;
+    use crate::{kassert, kassert_eq, ktest};
+
+    ktest! {
+        fn proc_names_are_decimal_without_sign_or_leading_zero() {
+            kassert_eq!(name_to_int(b"0"), Some(0));
+            kassert_eq!(name_to_int(b"4242"), Some(4242));
+            kassert!(name_to_int(b"042").is_none());
+            kassert!(name_to_int(b"+1").is_none());
+            kassert!(name_to_int(b"-1").is_none());
+            kassert!(name_to_int(b"self").is_none());
+            kassert!(name_to_int(b"").is_none());
+            kassert!(name_to_int(b"99999999999").is_none());
+        }
+    }
+}
