@@ -54,5 +54,6 @@ pub mod timekeeping;
 pub mod trace;
 pub mod unistd;
 pub mod user;
+pub mod utsname;
 
 pub use init::main::BOOTLOADER_CONFIG;

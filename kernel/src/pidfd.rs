@@ -23,6 +23,11 @@ pub struct PidfdFile {
 }
 
 impl FileOperations for PidfdFile {
+    /// Linux: the name anon_inode_getfile() gives it, `[pidfd]`
+    fn d_dname(&self) -> Option<alloc::string::String> {
+        Some(alloc::string::String::from("anon_inode:[pidfd]"))
+    }
+
     fn stat(&self) -> Kstat {
         Kstat {
             mode: 0o600,
@@ -130,5 +135,10 @@ pub fn sys_pidfd_open(pid: i32, flags: u32) -> SysResult {
     let task = find_task_by_vpid(pid)
         .filter(|t| t.pid() == t.tgid())
         .ok_or(Errno::ESRCH)?;
-    pidfd_create(task).map(|fd| fd as u64)
+    let pidfd = pidfd_prepare(task)?;
+    // PIDFD_NONBLOCK is O_NONBLOCK, and F_GETFL shows it.
+    *pidfd.file.f_flags.lock() |= flags;
+    let fd = pidfd.fd();
+    pidfd.fd_install();
+    Ok(fd as u64)
 }

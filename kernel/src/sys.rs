@@ -193,18 +193,18 @@ pub fn sys_times(tbuf: u64) -> SysResult {
 
 /// Linux: SYSCALL_DEFINE1(newuname) in kernel/sys.c
 pub fn sys_newuname(name: u64) -> SysResult {
+    use crate::utsname::{
+        DOMAINNAME, NODENAME, UTS_MACHINE, UTS_RELEASE, UTS_SYSNAME, UTS_VERSION,
+    };
     let mut buf = [0u8; 65 * 6];
-    let fields = [
-        "Linux",
-        "lifecycle",
-        "6.1.0-lifecycle",
-        "#1 SMP lifecycle teaching kernel",
-        "x86_64",
-        "(none)",
-    ];
-    for (i, field) in fields.iter().enumerate() {
+    for (i, field) in [UTS_SYSNAME, "", UTS_RELEASE, UTS_VERSION, UTS_MACHINE]
+        .iter()
+        .enumerate()
+    {
         buf[i * 65..i * 65 + field.len()].copy_from_slice(field.as_bytes());
     }
+    buf[65..130].copy_from_slice(&NODENAME.get());
+    buf[5 * 65..].copy_from_slice(&DOMAINNAME.get());
     copy_to_user(name, &buf)?;
     Ok(0)
 }

@@ -128,6 +128,8 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         // mount: there is only the initramfs; fail as a kernel without it.
         unistd::__NR_mount => Err(Errno::ENOSYS),
         unistd::__NR_reboot => sys::sys_reboot(a0 as u32, a1 as u32, a2 as u32),
+        unistd::__NR_sethostname => crate::utsname::sys_sethostname(a0, a1 as i32),
+        unistd::__NR_setdomainname => crate::utsname::sys_setdomainname(a0, a1 as i32),
         unistd::__NR_gettid => sys::sys_gettid(),
         unistd::__NR_tkill => signal::sys_tkill(a0 as i32, a1 as i32),
         unistd::__NR_time => time::sys_time(a0),

@@ -162,6 +162,10 @@ pub const __NR_sync: u64 = 162;
 pub const __NR_mount: u64 = 165;
 /// reboot(2)
 pub const __NR_reboot: u64 = 169;
+/// sethostname(2)
+pub const __NR_sethostname: u64 = 170;
+/// setdomainname(2)
+pub const __NR_setdomainname: u64 = 171;
 /// gettid(2)
 pub const __NR_gettid: u64 = 186;
 /// tkill(2)

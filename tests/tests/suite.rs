@@ -49,6 +49,7 @@ const SCENARIOS: &[Scenario] = &[
     ("shell::ctrl_d_ends_a_line_and_on_an_empty_line_ends_cat_s_input", ctrl_d_in_the_shell),
     ("shell::busybox_dmesg_shows_the_boot_log", dmesg_in_the_shell),
     ("shell::time_of_a_busy_loop_shows_its_user_time", time_in_the_shell),
+    ("shell::ps_top_free_and_pstree_read_proc_and_proc_files_answer_as_linux", proc_in_the_shell),
     ("time::the_realtime_clock_starts_from_the_cmos_rtc_at_the_host_s_time", realtime_from_the_rtc),
     ("tour::exit_at_the_shell_prompt_powers_off_cleanly", exit_at_the_shell_prompt),
     ("trace::the_tour_timeline_has_a_fork_and_an_exit_per_process", tour_trace),
@@ -73,6 +74,7 @@ const USER_PROGRAMS: &[&str] = &[
     "syslog", "restart", "futex_ops", "sleep_state", "itimer", "rusage", "rlimit_cpu", "sigabi",
     "sigqueue", "posix_timers",
     "pidfd_signal", "signalfd", "select", "sigchld_exec", "cpuclock",
+    "procfs", "dev_fcntl",
 ];
 
 /// The fuzzers in their own boot, a bounded amount: `sys_fuzz SEED N`
@@ -494,6 +496,50 @@ fn busybox_shell(ctx: &Ctx) -> Result<(), Failure> {
             "status: 1",
             "ps lists ",
             "wait: 137",
+        ],
+    )?;
+    expect_exit(&run, Exit::Success)
+}
+
+/// The tools that read /proc keep working from the shell, and /proc's
+/// files answer there as they do on Linux: ps, top, free and our pstree;
+/// `ls /proc` lists self; maps names the stack; writing hostname renames
+/// the machine; task/ lists a process's thread; fd/ links name the file.
+fn proc_in_the_shell(ctx: &Ctx) -> Result<(), Failure> {
+    let root = user::initramfs(&["pstree"])?;
+    init_script(
+        root.path(),
+        concat!(
+            "#!/bin/sh\n",
+            "B=/bin/busybox\n",
+            "$B sleep 30 &\n",
+            "s=$!\n",
+            "$B ps | $B grep -q \"^ *$s .*sleep 30\" && echo \"ps lists the sleeper\"\n",
+            "$B top -b -n 1 | $B grep -q '^Load average: ' && echo 'top shows the load average'\n",
+            "$B free | $B grep -q '^Swap: *0 *0 *0' && echo 'free shows no swap'\n",
+            "$B ls /proc | $B grep -qx self && echo 'ls /proc lists self'\n",
+            "$B grep -q '\\[stack\\]$' /proc/self/maps && echo 'maps names the stack'\n",
+            "echo shellhost > /proc/sys/kernel/hostname; echo \"hostname: $($B hostname)\"\n",
+            "echo \"tasks of the sleeper: $($B ls /proc/$s/task)\" | $B sed \"s/$s/its pid/\"\n",
+            "echo \"fd 2: $($B readlink /proc/self/fd/2)\"\n",
+            "/bin/pstree\n",
+            "kill $s\n",
+            "exec $B poweroff -f\n",
+        ),
+    )?;
+    let run = ctx.boot(&Boot::bios("").initrd(root.path()))?;
+    expect_lines(
+        &run,
+        &[
+            "ps lists the sleeper",
+            "top shows the load average",
+            "free shows no swap",
+            "ls /proc lists self",
+            "maps names the stack",
+            "hostname: shellhost",
+            "tasks of the sleeper: its pid",
+            "fd 2: /dev/console",
+            "| |-busybox(",
         ],
     )?;
     expect_exit(&run, Exit::Success)

@@ -1,4 +1,5 @@
-//! Device drivers reached through files: the console and /dev/null, zero, urandom.
+//! Device drivers reached through files: the console and /dev/tty, and
+//! /dev/null, zero, full, random, urandom.
 //!
 //! Linux: drivers/
 

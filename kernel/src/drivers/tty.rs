@@ -41,6 +41,28 @@ pub const TIOCGSID: u64 = 0x5429;
 
 /// The foreground process group, which Ctrl-C signals (Linux: tty->pgrp).
 static FOREGROUND_PGRP: core::sync::atomic::AtomicI32 = core::sync::atomic::AtomicI32::new(0);
+/// The session whose controlling terminal this is, 0 for none (Linux:
+/// tty->session), set by TIOCSCTTY.
+static TTY_SESSION: core::sync::atomic::AtomicI32 = core::sync::atomic::AtomicI32::new(0);
+
+/// Opens /dev/tty: the caller's controlling terminal.
+///
+/// Linux: tty_open_current_tty() in drivers/tty/tty_io.c
+/// Differs: a session gets the console as its terminal only by TIOCSCTTY,
+/// not by its leader opening it, and keeps it after the leader exits.
+///
+/// # Errors
+/// `ENXIO` when the caller's session has no controlling terminal.
+pub fn tty_open_current_tty() -> Result<alloc::sync::Arc<dyn FileOperations>, Errno> {
+    use core::sync::atomic::Ordering::Relaxed;
+    let session = crate::task::current().signal().session.load(Relaxed);
+    if session == 0 || TTY_SESSION.load(Relaxed) != session {
+        return Err(Errno::ENXIO);
+    }
+    alloc::sync::Arc::try_new(Console)
+        .map(|c| c as alloc::sync::Arc<dyn FileOperations>)
+        .map_err(|_| Errno::ENOMEM)
+}
 
 static N_TTY: SpinLock<NTty> = SpinLock::new(NTty {
     line: Vec::new(),
@@ -232,6 +254,11 @@ impl FileOperations for Console {
             }
             TIOCSCTTY => {
                 let me = crate::task::current();
+                let session = me
+                    .signal()
+                    .session
+                    .load(core::sync::atomic::Ordering::Relaxed);
+                TTY_SESSION.store(session, core::sync::atomic::Ordering::Relaxed);
                 let _ = FOREGROUND_PGRP.compare_exchange(
                     0,
                     me.signal().pgrp.load(core::sync::atomic::Ordering::Relaxed),

@@ -22,10 +22,15 @@ const F_GETPIPE_SZ: u32 = 1032;
 const FD_CLOEXEC: u64 = 1;
 const O_CLOEXEC: u32 = super::open::O_CLOEXEC;
 const O_NONBLOCK: u32 = super::pipe::O_NONBLOCK;
+const O_DIRECT: u32 = super::pipe::O_DIRECT;
+/// Signal-driven I/O (Linux: FASYNC, the O_ASYNC of user space).
+const FASYNC: u32 = 0o20000;
+/// Do not update the access time (Linux: O_NOATIME).
+const O_NOATIME: u32 = 0o1000000;
 /// The flags F_SETFL may change (Linux: SETFL_MASK = O_APPEND | O_NONBLOCK
 /// | O_NDELAY | O_DIRECT | O_NOATIME, plus FASYNC); the access mode and the
 /// rest stay as open set them.
-const SETFL_MASK: u32 = super::open::O_APPEND | O_NONBLOCK | 0o20000 | 0o40000 | 0o1000000;
+const SETFL_MASK: u32 = super::open::O_APPEND | O_NONBLOCK | FASYNC | O_DIRECT | O_NOATIME;
 
 fn files() -> Result<alloc::sync::Arc<super::fdtable::FilesStruct>, Errno> {
     current().files.lock().clone().ok_or(Errno::EBADF)
@@ -88,19 +93,23 @@ pub fn sys_fcntl(fd: i32, cmd: u32, arg: u64) -> SysResult {
     }
 }
 
+/// Makes a pipe; `flags` may hold O_CLOEXEC, O_NONBLOCK and O_DIRECT
+/// (packet mode), which only the write end keeps, as in Linux.
+///
 /// Linux: do_pipe2() in fs/pipe.c
-/// Differs: O_DIRECT (packet mode) is refused with EINVAL; Linux accepts it.
+///
+/// # Errors
+/// `EINVAL` for any other flag; `EMFILE`, `ENFILE`, `ENOMEM`; `EFAULT`.
 pub fn sys_pipe2(fildes: u64, flags: u32) -> SysResult {
-    if flags & !(O_CLOEXEC | O_NONBLOCK) != 0 {
+    if flags & !(O_CLOEXEC | O_NONBLOCK | O_DIRECT) != 0 {
         return Err(Errno::EINVAL);
     }
     let (rd, wr) = super::pipe::create_pipe()?;
     let f = files()?;
     let cloexec = flags & O_CLOEXEC != 0;
-    let nonblock = flags & O_NONBLOCK;
     let (rd, wr) = (
-        File::new(rd, O_RDONLY | nonblock)?,
-        File::new(wr, O_WRONLY | nonblock)?,
+        File::new(rd, O_RDONLY | (flags & O_NONBLOCK))?,
+        File::new(wr, O_WRONLY | (flags & (O_NONBLOCK | O_DIRECT)))?,
     );
     let rfd = f.alloc_fd(0, rd, cloexec)?;
     let wfd = match f.alloc_fd(0, wr, cloexec) {

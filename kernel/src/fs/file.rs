@@ -98,6 +98,18 @@ pub trait FileOperations: Send + Sync {
     fn mmap_data(&self) -> Option<&'static [u8]> {
         None
     }
+    /// The name of a file that has no path: `pipe:[N]`,
+    /// `anon_inode:[pidfd]` (`/proc/<pid>/fd` shows it).
+    ///
+    /// Linux: dentry_operations.d_dname (pipefs_dname(), anon_inodefs_dname())
+    fn d_dname(&self) -> Option<alloc::string::String> {
+        None
+    }
+    /// Whether mmap of this file gives anonymous memory, as /dev/zero's
+    /// does (Linux: an f_op->mmap that is mmap_zero()).
+    fn mmap_zero(&self) -> bool {
+        false
+    }
     /// The pipe behind this file, for F_SETPIPE_SZ (Linux: get_pipe_info()).
     fn get_pipe_info(&self) -> Option<&super::pipe::PipeInodeInfo> {
         None
@@ -115,6 +127,9 @@ pub struct File {
     pub f_pos: SpinLock<u64>,
     /// O_* flags given at open (Linux: f_flags).
     pub f_flags: SpinLock<u32>,
+    /// The absolute path it was opened by, for `/proc/<pid>/fd`; empty for a
+    /// file without one (Linux: f_path).
+    pub f_path: SpinLock<alloc::vec::Vec<u8>>,
 }
 
 /// Open files in the system (Linux: nr_files, the first number of
@@ -147,6 +162,7 @@ impl File {
             f_op,
             f_pos: SpinLock::new(0),
             f_flags: SpinLock::new(f_flags),
+            f_path: SpinLock::new(alloc::vec::Vec::new()),
         })
         .map_err(|_| {
             NR_FILES.fetch_sub(1, Ordering::Relaxed);

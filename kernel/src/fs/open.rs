@@ -64,22 +64,29 @@ pub fn dirfd_path(dirfd: i32, path: &[u8]) -> Result<Vec<u8>, Errno> {
     Err(Errno::ENOTDIR)
 }
 
-/// The open-file operations for an inode (Linux: inode->i_fop).
-pub fn inode_fops(inode: &Arc<Inode>) -> Arc<dyn FileOperations> {
-    match &inode.kind {
-        InodeKind::CharDev(1, 3) => Arc::new(crate::drivers::mem::Null),
-        InodeKind::CharDev(1, 5) => Arc::new(crate::drivers::mem::Zero),
-        InodeKind::CharDev(1, 9) => Arc::new(crate::drivers::mem::Urandom),
+/// The open-file operations for an inode (Linux: inode->i_fop, and for a
+/// device chrdev_open() choosing the driver's).
+///
+/// # Errors
+/// `ENXIO` for /dev/tty without a controlling terminal; `ESRCH` for a
+/// /proc file of a process that is gone.
+pub fn inode_fops(inode: &Arc<Inode>) -> Result<Arc<dyn FileOperations>, Errno> {
+    use crate::drivers::mem;
+    Ok(match &inode.kind {
+        InodeKind::CharDev(1, 3) => Arc::new(mem::Null),
+        InodeKind::CharDev(1, 5) => Arc::new(mem::Zero),
+        InodeKind::CharDev(1, 7) => Arc::new(mem::Full),
+        InodeKind::CharDev(1, 8) => Arc::new(mem::Random),
+        InodeKind::CharDev(1, 9) => Arc::new(mem::Urandom),
         InodeKind::CharDev(1, 11) => Arc::new(crate::printk::syslog::Devkmsg::open()),
+        InodeKind::CharDev(5, 0) => crate::drivers::tty::tty_open_current_tty()?,
         InodeKind::CharDev(..) => Arc::new(crate::drivers::tty::Console),
-        InodeKind::Proc(_) | InodeKind::ProcPidFile(..) | InodeKind::Sysctl(_) => {
-            match super::proc::ProcFile::open(inode) {
-                Ok(file) => Arc::new(file),
-                Err(_) => Arc::new(RamFile(inode.clone())),
-            }
-        }
+        InodeKind::Proc(_)
+        | InodeKind::ProcRw(_)
+        | InodeKind::ProcPidFile(..)
+        | InodeKind::Sysctl(_) => Arc::new(super::proc::ProcFile::open(inode)?),
         _ => Arc::new(RamFile(inode.clone())),
-    }
+    })
 }
 
 /// Opens a file and installs it at the lowest free descriptor.
@@ -119,7 +126,8 @@ pub fn sys_openat(dirfd: i32, filename: u64, flags: u32, mode: u32) -> SysResult
     // The flags that only steer the open itself do not stay with the file,
     // so F_GETFL shows what Linux's do_dentry_open() leaves.
     let f_flags = flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC) | O_LARGEFILE;
-    let file = File::new(inode_fops(&inode), f_flags)?;
+    let file = File::new(inode_fops(&inode)?, f_flags)?;
+    *file.f_path.lock() = normalize(&cwd, &path);
     let files = current().files.lock().clone().ok_or(Errno::EBADF)?;
     files
         .alloc_fd(0, file, flags & O_CLOEXEC != 0)

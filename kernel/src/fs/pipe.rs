@@ -6,8 +6,12 @@
 //! PIPE_DEF_BUFFERS slots (64 KiB); F_SETPIPE_SZ resizes it. Every pipe's
 //! slots are charged to its user (pipe-user-pages-soft/-hard).
 //!
+//! A pipe whose writer has O_DIRECT is a packet pipe: each write (each
+//! page of a longer one) is a packet of its own, and a read returns at
+//! most one packet, dropping what of it does not fit.
+//!
 //! Linux: fs/pipe.c, include/linux/pipe_fs_i.h
-//! Not modelled: O_DIRECT packet pipes, splice, FIFOs in the file system.
+//! Not modelled: splice, FIFOs in the file system.
 
 use super::file::{FileOperations, Kstat, POLLHUP, POLLIN, POLLOUT, S_IFIFO};
 use crate::arch::sync::SpinLock;
@@ -28,6 +32,10 @@ const PIPE_MIN_DEF_BUFFERS: usize = 2;
 pub const PIPE_BUF: usize = 4096;
 /// Non-blocking I/O (Linux: O_NONBLOCK).
 pub const O_NONBLOCK: u32 = 0o4000;
+/// On a pipe: packet mode (Linux: O_DIRECT, tested by is_packetized()).
+pub const O_DIRECT: u32 = 0o40000;
+/// Inode numbers of pipes (Linux: get_next_ino() on pipefs).
+static PIPE_INO: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1 << 20);
 
 /// /proc/sys/fs/pipe-max-size: the largest F_SETPIPE_SZ an unprivileged
 /// user may ask for (Linux: pipe_max_size).
@@ -47,6 +55,10 @@ struct PipeBuffer {
     page: OwnedPage,
     offset: usize,
     len: usize,
+    /// One packet of a packet pipe: read whole or not at all, never merged
+    /// with a later write (Linux: PIPE_BUF_FLAG_PACKET; the others carry
+    /// PIPE_BUF_FLAG_CAN_MERGE).
+    packet: bool,
 }
 
 struct PipeState {
@@ -63,6 +75,8 @@ struct PipeState {
 /// is under `state`; sleepers wait on `rd_wait` for data and on `wr_wait`
 /// for room.
 pub struct PipeInodeInfo {
+    /// The inode number, shown as `pipe:[ino]` in `/proc/<pid>/fd`.
+    ino: u64,
     state: SpinLock<PipeState>,
     rd_wait: WaitQueueHead,
     wr_wait: WaitQueueHead,
@@ -134,6 +148,7 @@ fn alloc_pipe_info() -> Result<Arc<PipeInodeInfo>, Errno> {
     }
     let bufs = new_ring(pipe_bufs).map_err(fail)?;
     Arc::try_new(PipeInodeInfo {
+        ino: PIPE_INO.fetch_add(1, Ordering::Relaxed),
         state: SpinLock::new(PipeState {
             bufs,
             max_usage: pipe_bufs,
@@ -173,7 +188,8 @@ pub fn create_pipe() -> Result<(Arc<PipeEnd>, Arc<PipeEnd>), Errno> {
 
 impl PipeState {
     /// Takes up to `buf.len()` bytes from the oldest slots, freeing each
-    /// page it empties.
+    /// page it empties; a packet ends the read, and its bytes that did not
+    /// fit are dropped.
     fn copy_out(&mut self, buf: &mut [u8]) -> usize {
         let mut n = 0;
         while n < buf.len() {
@@ -186,6 +202,10 @@ impl PipeState {
             front.offset += take;
             front.len -= take;
             n += take;
+            if front.packet {
+                self.bufs.pop_front();
+                break;
+            }
             if front.len == 0 {
                 self.bufs.pop_front();
             }
@@ -197,10 +217,19 @@ impl PipeState {
     /// past a whole number of pages joins the last slot if it fits there
     /// whole; otherwise the next page-sized piece goes into a new slot.
     /// Because a write of at most PIPE_BUF bytes is placed in one step,
-    /// it is never split or interleaved.
-    fn copy_in(&mut self, rest: &[u8], first: bool, spare: &mut Option<OwnedPage>) -> Step {
+    /// it is never split or interleaved. A packet never joins a slot.
+    fn copy_in(
+        &mut self,
+        rest: &[u8],
+        first: bool,
+        spare: &mut Option<OwnedPage>,
+        packet: bool,
+    ) -> Step {
         let chars = rest.len() % PAGE_SIZE;
-        if let (true, true, Some(last)) = (first, chars != 0, self.bufs.back_mut()) {
+        if let (true, true, Some(last)) = (first, chars != 0, self.bufs.back_mut())
+            && !last.packet
+            && !packet
+        {
             let end = last.offset + last.len;
             if end + chars <= PAGE_SIZE {
                 last.page.as_bytes_mut()[end..end + chars].copy_from_slice(&rest[..chars]);
@@ -220,6 +249,7 @@ impl PipeState {
             page,
             offset: 0,
             len: n,
+            packet,
         });
         Step::Copied(n)
     }
@@ -278,7 +308,8 @@ impl PipeInodeInfo {
                 crate::signal::send_sig(crate::signal::SIGPIPE, &crate::task::current());
                 return so_far(written, Errno::EPIPE);
             }
-            let step = st.copy_in(&buf[written..], written == 0, &mut spare);
+            let packet = f_flags & O_DIRECT != 0;
+            let step = st.copy_in(&buf[written..], written == 0, &mut spare, packet);
             drop(st);
             match step {
                 Step::Copied(n) => {
@@ -395,6 +426,7 @@ impl FileOperations for PipeEnd {
 
     fn stat(&self) -> Kstat {
         Kstat {
+            ino: self.pipe.ino,
             mode: S_IFIFO | 0o600,
             nlink: 1,
             ..Kstat::default()
@@ -423,6 +455,11 @@ impl FileOperations for PipeEnd {
 
     fn seekable(&self) -> bool {
         false
+    }
+
+    /// Linux: pipefs_dname() in fs/pipe.c
+    fn d_dname(&self) -> Option<alloc::string::String> {
+        Some(alloc::format!("pipe:[{}]", self.pipe.ino))
     }
 
     fn get_pipe_info(&self) -> Option<&PipeInodeInfo> {

@@ -27,12 +27,14 @@ pub enum InodeKind {
     CharDev(u32, u32),
     /// A /proc file whose text is generated at open.
     Proc(fn() -> alloc::string::String),
+    /// A writable /proc file with its show and write functions.
+    ProcRw(&'static super::proc::ProcRwOps),
     /// A writable /proc/sys file holding an integer.
     Sysctl(&'static crate::sysctl::CtlTable),
     /// /proc itself: fixed entries plus one directory per live process.
     ProcRoot(SpinLock<BTreeMap<Vec<u8>, Arc<Inode>>>),
-    /// `/proc/<pid>`.
-    ProcPid(crate::pid::PidNr),
+    /// `/proc/<pid>` or a directory below it.
+    ProcPid(super::proc::ProcDir),
     /// A file of `/proc/<pid>`, generated at open.
     ProcPidFile(crate::pid::PidNr, super::proc::PidEntry),
 }
@@ -95,7 +97,10 @@ impl Inode {
             InodeKind::Dir(_) => S_IFDIR,
             InodeKind::Symlink(_) => S_IFLNK,
             InodeKind::CharDev(..) => S_IFCHR,
-            InodeKind::Proc(_) | InodeKind::ProcPidFile(..) | InodeKind::Sysctl(_) => S_IFREG,
+            InodeKind::Proc(_)
+            | InodeKind::ProcRw(_)
+            | InodeKind::ProcPidFile(..)
+            | InodeKind::Sysctl(_) => S_IFREG,
             InodeKind::ProcRoot(_) | InodeKind::ProcPid(_) => S_IFDIR,
         };
         Inode {
@@ -197,7 +202,7 @@ pub fn root() -> Arc<Inode> {
     ROOT.call_once(|| Inode::new_dir(0o755)).clone()
 }
 
-/// Creates /dev with console, tty, null, zero, urandom and kmsg, like the kernel's default
+/// Creates /dev with console, tty, null, zero, full, random, urandom and kmsg, like the kernel's default
 /// rootfs does for /dev/console.
 ///
 /// Linux: default_rootfs() in init/noinitramfs.c
@@ -212,6 +217,8 @@ pub fn default_rootfs() {
         (b"tty", 5, 0),
         (b"null", 1, 3),
         (b"zero", 1, 5),
+        (b"full", 1, 7),
+        (b"random", 1, 8),
         (b"urandom", 1, 9),
         (b"kmsg", 1, 11),
     ] {

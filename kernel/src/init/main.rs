@@ -150,6 +150,7 @@ fn console_on_rootfs() {
     let console =
         crate::fs::file::File::new(alloc::sync::Arc::new(crate::drivers::tty::Console), 2);
     if let (Ok(console), Some(files)) = (console, current().files.lock().clone()) {
+        *console.f_path.lock() = alloc::vec::Vec::from(*b"/dev/console");
         for fd in 0..3 {
             let _ = files.install_at(fd, console.clone(), false);
         }

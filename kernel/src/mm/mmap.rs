@@ -438,6 +438,11 @@ pub fn sys_mmap(
         VmBacking::Anon
     } else {
         let file = crate::fs::read_write::fdget(fd)?;
+        // Linux: mmap_zero() in drivers/char/mem.c; /dev/zero maps as
+        // anonymous memory, private or shared.
+        if file.f_op.mmap_zero() {
+            return do_mmap(&*current_mm()?, addr, len, prot, flags, VmBacking::Anon);
+        }
         if flags & 0x3 == MAP_SHARED && prot & PROT_WRITE != 0 {
             return Err(Errno::EACCES);
         }

@@ -4,3 +4,4 @@
 //! Linux: arch/x86/kernel/cpu/
 
 pub mod common;
+pub mod proc;

@@ -1,0 +1,179 @@
+//! `/proc/<pid>/stat` and `/proc/<pid>/status`: a task's state, ids,
+//! memory, signals and scheduling counts, in Linux's layouts.
+//!
+//! Linux: fs/proc/array.c
+//! Not modelled: credentials (every task shows uid and gid 0, full
+//! capabilities), seccomp, speculation controls, NUMA.
+
+use crate::pid::PidNr;
+use crate::sched::cputime::nsec_to_clock_t;
+use crate::sched::debug::task_state_to_char;
+use crate::signal::{_NSIG, SIG_DFL, SIG_IGN};
+use crate::task::TaskStruct;
+use crate::tasklist::TASKLIST_LOCK;
+use alloc::string::String;
+use core::fmt::Write;
+use core::sync::atomic::Ordering;
+
+fn ppid(task: &TaskStruct) -> PidNr {
+    let tasklist = TASKLIST_LOCK.lock();
+    task.family
+        .get(&tasklist)
+        .real_parent
+        .upgrade()
+        .map_or(0, |p| p.tgid())
+}
+
+/// Threads in the task's process (Linux: get_nr_threads()).
+fn get_nr_threads(task: &TaskStruct) -> usize {
+    crate::tasklist::thread_group(task.tgid()).len().max(1)
+}
+
+/// Linux: do_task_stat() in fs/proc/array.c (fields 1-24; times in ticks;
+/// utime and stime are the process's, scaled to its run time)
+/// Differs: a thread's task/<tid>/stat shows its process's times too.
+pub fn do_task_stat(task: &TaskStruct) -> String {
+    let sig = task.signal();
+    let own = crate::rusage::thread_group_rusage(task);
+    let children = *sig.children.lock();
+    let vsize = task.mm.lock().as_ref().map_or(0, |mm| {
+        mm.mmap
+            .lock()
+            .vmas
+            .iter()
+            .map(|v| v.vm_end - v.vm_start)
+            .sum::<u64>()
+    });
+    alloc::format!(
+        "{} ({}) {} {} {} {} 0 -1 {} {} {} {} {} {} {} {} {} 20 0 {} 0 {} {} 0 18446744073709551615\n",
+        task.pid(),
+        task.comm().as_str(),
+        task_state_to_char(task),
+        ppid(task),
+        sig.pgrp.load(Ordering::Relaxed),
+        sig.session.load(Ordering::Relaxed),
+        task.flags(),
+        task.min_flt.load(Ordering::Relaxed),
+        children.minflt,
+        task.maj_flt.load(Ordering::Relaxed),
+        children.majflt,
+        nsec_to_clock_t(own.utime),
+        nsec_to_clock_t(own.stime),
+        nsec_to_clock_t(children.utime),
+        nsec_to_clock_t(children.stime),
+        get_nr_threads(task),
+        nsec_to_clock_t(task.start_time),
+        vsize,
+    )
+}
+
+/// The state as status shows it (Linux: task_state_array).
+fn get_task_state(task: &TaskStruct) -> &'static str {
+    match task_state_to_char(task) {
+        'R' => "R (running)",
+        'S' => "S (sleeping)",
+        'D' => "D (disk sleep)",
+        'T' => "T (stopped)",
+        'P' => "P (parked)",
+        'I' => "I (idle)",
+        'Z' => "Z (zombie)",
+        _ => "X (dead)",
+    }
+}
+
+/// Name, Umask, State and the ids, up to Kthread.
+///
+/// Linux: task_state() in fs/proc/array.c
+fn task_state(s: &mut String, task: &TaskStruct) {
+    let _ = writeln!(s, "Name:\t{}", task.comm().as_str());
+    if let Some(fs) = task.fs.lock().as_ref() {
+        let _ = writeln!(s, "Umask:\t{:04o}", fs.umask.load(Ordering::Relaxed));
+    }
+    let (tgid, pid, ppid) = (task.tgid(), task.pid(), ppid(task));
+    let sig = task.signal();
+    let fdsize = task
+        .files
+        .lock()
+        .as_ref()
+        .map_or(0, |f| f.fdt.lock().len().max(64).next_power_of_two());
+    let _ = write!(
+        s,
+        "State:\t{}\nTgid:\t{tgid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{ppid}\nTracerPid:\t0\n\
+         Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t{fdsize}\nGroups:\t \n\
+         NStgid:\t{tgid}\nNSpid:\t{pid}\nNSpgid:\t{}\nNSsid:\t{}\nKthread:\t{}\n",
+        get_task_state(task),
+        sig.pgrp.load(Ordering::Relaxed),
+        sig.session.load(Ordering::Relaxed),
+        u8::from(task.is_kthread()),
+    );
+}
+
+/// The pending (the thread's own and its process's), blocked, ignored and
+/// caught signal sets; SigQ is the user's queued siginfos over its
+/// RLIMIT_SIGPENDING.
+///
+/// Linux: task_sig() and render_sigset_t() in fs/proc/array.c
+fn task_sig(s: &mut String, task: &TaskStruct) {
+    let bit = |sig: usize| 1u64 << (sig - 1);
+    let (mut ignored, mut caught) = (0, 0);
+    if let Some(sighand) = task.sighand.lock().as_ref() {
+        for sig in 1..=_NSIG {
+            match sighand.get(sig as i32).handler {
+                SIG_DFL => {}
+                SIG_IGN => ignored |= bit(sig),
+                _ => caught |= bit(sig),
+            }
+        }
+    }
+    let qsize = crate::user::task_user(task)
+        .sigpending
+        .load(Ordering::Relaxed);
+    let qlim = task.signal().rlim.lock().0[crate::resource::RLIMIT_SIGPENDING].rlim_cur;
+    let _ = write!(
+        s,
+        "SigQ:\t{qsize}/{qlim}\nSigPnd:\t{:016x}\nShdPnd:\t{:016x}\nSigBlk:\t{:016x}\n\
+         SigIgn:\t{ignored:016x}\nSigCgt:\t{caught:016x}\n",
+        task.pending.signal(),
+        task.signal().shared_pending.signal(),
+        task.blocked.load(Ordering::Relaxed),
+    );
+}
+
+/// Capabilities: root's full set (Linux: CAP_LAST_CAP is 40).
+///
+/// Linux: task_cap() in fs/proc/array.c
+fn task_cap(s: &mut String) {
+    const CAP_FULL_SET: u64 = (1 << 41) - 1;
+    let _ = write!(
+        s,
+        "CapInh:\t{:016x}\nCapPrm:\t{CAP_FULL_SET:016x}\nCapEff:\t{CAP_FULL_SET:016x}\n\
+         CapBnd:\t{CAP_FULL_SET:016x}\nCapAmb:\t{:016x}\nNoNewPrivs:\t0\nSeccomp:\t0\n\
+         Seccomp_filters:\t0\n",
+        0, 0
+    );
+}
+
+/// `/proc/<pid>/status`, line for line as Linux orders it.
+///
+/// Linux: proc_pid_status() in fs/proc/array.c
+pub fn proc_pid_status(task: &TaskStruct) -> String {
+    let mut s = String::new();
+    task_state(&mut s, task);
+    if let Some(mm) = task.mm.lock().clone() {
+        super::task_mmu::task_mem(&mut s, &mm);
+        let _ = writeln!(s, "CoreDumping:\t0\nTHP_enabled:\t0");
+    }
+    let _ = writeln!(s, "Threads:\t{}", get_nr_threads(task));
+    task_sig(&mut s, task);
+    task_cap(&mut s);
+    // Linux: task_cpus_allowed() and cpuset_task_status_allowed(); tasks
+    // run on the boot CPU only.
+    let _ = write!(
+        s,
+        "Cpus_allowed:\t1\nCpus_allowed_list:\t0\nMems_allowed:\t1\nMems_allowed_list:\t0\n\
+         voluntary_ctxt_switches:\t{}\nnonvoluntary_ctxt_switches:\t{}\n",
+        task.nvcsw.load(Ordering::Relaxed),
+        task.nivcsw.load(Ordering::Relaxed),
+    );
+    s
+}

@@ -1,0 +1,374 @@
+//! The per-process directories: `/proc/<pid>` and, for each thread,
+//! `/proc/<pid>/task/<tid>`, with their files (stat, status, cmdline,
+//! comm, maps, mounts, limits, oom_score, oom_score_adj) and the fd/ and
+//! fdinfo/ directories.
+//!
+//! Linux: fs/proc/base.c (tgid_base_stuff, tid_base_stuff, proc_pid_lookup,
+//! proc_task_lookup), fs/proc_namespace.c (mounts)
+//! Not modelled: environ, auxv, exe, cwd, root, mem, ns/, the attr/ files.
+
+use super::{fd, proc_symlink};
+use crate::errno::Errno;
+use crate::fs::file::S_IFDIR;
+use crate::fs::ramfs::{Inode, InodeKind};
+use crate::pid::{PidNr, find_task_by_vpid};
+use crate::task::{Comm, TaskStruct};
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::fmt::Write;
+use core::sync::atomic::Ordering;
+
+/// A directory below /proc, named by the task it shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProcDir {
+    /// `/proc/<pid>`, for the process whose thread-group id it is.
+    Tgid(PidNr),
+    /// `/proc/<pid>/task`: one directory per thread.
+    Task(PidNr),
+    /// `/proc/<pid>/task/<tid>`: the thread `tid`.
+    Tid(PidNr),
+    /// `/proc/<pid>/fd`: one link per open descriptor.
+    Fd(PidNr),
+    /// `/proc/<pid>/fdinfo`: one file per open descriptor.
+    FdInfo(PidNr),
+}
+
+/// Which file of `/proc/<pid>` (or of `/proc/<pid>/task/<tid>`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PidEntry {
+    /// `stat` (Linux: do_task_stat() in fs/proc/array.c).
+    Stat,
+    /// `status` (Linux: proc_pid_status()).
+    Status,
+    /// `cmdline` (Linux: proc_pid_cmdline_read()).
+    Cmdline,
+    /// `comm`, writable by the process itself (Linux: comm_show/comm_write()).
+    Comm,
+    /// `maps` (Linux: show_map() in fs/proc/task_mmu.c).
+    Maps,
+    /// `mounts` (Linux: show_vfsmnt() in fs/proc_namespace.c).
+    Mounts,
+    /// `limits` (Linux: proc_pid_limits()).
+    Limits,
+    /// `oom_score` (Linux: proc_oom_score()).
+    OomScore,
+    /// `oom_score_adj`, writable (Linux: oom_score_adj_read/write()).
+    OomScoreAdj,
+    /// `schedstat` (Linux: proc_pid_schedstat()).
+    Schedstat,
+    /// `fdinfo/<fd>` (Linux: seq_show() in fs/proc/fd.c).
+    FdInfo(i32),
+}
+
+/// An entry of a process directory: a directory or a file with its mode.
+#[derive(Clone, Copy)]
+enum Base {
+    Dir(fn(PidNr) -> ProcDir, u32),
+    File(PidEntry, u32),
+}
+
+/// The entries of `/proc/<pid>`; a thread's directory has all but `task`
+/// (Linux: tgid_base_stuff and tid_base_stuff).
+const TGID_BASE_STUFF: [(&str, Base); 13] = [
+    ("task", Base::Dir(ProcDir::Task, 0o555)),
+    ("fd", Base::Dir(ProcDir::Fd, 0o500)),
+    ("fdinfo", Base::Dir(ProcDir::FdInfo, 0o555)),
+    ("status", Base::File(PidEntry::Status, 0o444)),
+    ("limits", Base::File(PidEntry::Limits, 0o444)),
+    ("comm", Base::File(PidEntry::Comm, 0o644)),
+    ("cmdline", Base::File(PidEntry::Cmdline, 0o444)),
+    ("stat", Base::File(PidEntry::Stat, 0o444)),
+    ("maps", Base::File(PidEntry::Maps, 0o444)),
+    ("mounts", Base::File(PidEntry::Mounts, 0o444)),
+    ("oom_score", Base::File(PidEntry::OomScore, 0o444)),
+    ("oom_score_adj", Base::File(PidEntry::OomScoreAdj, 0o644)),
+    ("schedstat", Base::File(PidEntry::Schedstat, 0o444)),
+];
+
+/// The entries of a process's or a thread's directory.
+fn base_stuff(dir: ProcDir) -> &'static [(&'static str, Base)] {
+    match dir {
+        ProcDir::Tgid(_) => &TGID_BASE_STUFF,
+        _ => &TGID_BASE_STUFF[1..],
+    }
+}
+
+/// A decimal name without sign or leading zeros, as a pid or fd.
+///
+/// Linux: name_to_int() in fs/proc/util.c
+pub fn name_to_int(name: &[u8]) -> Option<i32> {
+    if name.is_empty() || (name.len() > 1 && name[0] == b'0') {
+        return None;
+    }
+    core::str::from_utf8(name)
+        .ok()
+        .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|n| n.parse().ok())
+}
+
+/// Looks up `name` in a directory below `/proc/<pid>`.
+///
+/// Linux: proc_pident_lookup() / proc_task_lookup() in fs/proc/base.c
+///
+/// # Errors
+/// `ENOENT` for no such entry or a process that is gone.
+pub fn proc_pid_lookup(dir: ProcDir, name: &[u8]) -> Result<Arc<Inode>, Errno> {
+    match dir {
+        ProcDir::Tgid(pid) | ProcDir::Tid(pid) => {
+            find_task_by_vpid(pid).ok_or(Errno::ENOENT)?;
+            let (_, entry) = base_stuff(dir)
+                .iter()
+                .find(|(n, _)| n.as_bytes() == name)
+                .ok_or(Errno::ENOENT)?;
+            Ok(match *entry {
+                Base::Dir(make, mode) => Inode::new(InodeKind::ProcPid(make(pid)), mode),
+                Base::File(entry, mode) => Inode::new(InodeKind::ProcPidFile(pid, entry), mode),
+            })
+        }
+        ProcDir::Task(tgid) => {
+            let tid = name_to_int(name).ok_or(Errno::ENOENT)?;
+            find_task_by_vpid(tid)
+                .filter(|t| t.tgid() == tgid)
+                .ok_or(Errno::ENOENT)?;
+            Ok(Inode::new(InodeKind::ProcPid(ProcDir::Tid(tid)), 0o555))
+        }
+        ProcDir::Fd(pid) => {
+            let fd = name_to_int(name).ok_or(Errno::ENOENT)?;
+            Ok(proc_symlink(fd::proc_fd_link(pid, fd)?))
+        }
+        ProcDir::FdInfo(pid) => {
+            let fd = name_to_int(name).ok_or(Errno::ENOENT)?;
+            fd::proc_fd_link(pid, fd)?;
+            Ok(Inode::new(
+                InodeKind::ProcPidFile(pid, PidEntry::FdInfo(fd)),
+                0o444,
+            ))
+        }
+    }
+}
+
+/// Entry `index` of a directory below `/proc/<pid>`: name, inode number,
+/// type.
+///
+/// Linux: proc_pident_readdir() / proc_task_readdir() in fs/proc/base.c,
+/// proc_readfd_common() in fs/proc/fd.c
+pub fn proc_pid_readdir(dir: ProcDir, index: usize) -> Option<(Vec<u8>, u64, u8)> {
+    const DT_DIR: u8 = (S_IFDIR >> 12) as u8;
+    const DT_REG: u8 = 8;
+    const DT_LNK: u8 = 10;
+    match dir {
+        ProcDir::Tgid(pid) | ProcDir::Tid(pid) => {
+            base_stuff(dir).get(index).map(|(name, entry)| {
+                let ty = match entry {
+                    Base::Dir(..) => DT_DIR,
+                    Base::File(..) => DT_REG,
+                };
+                let ino = 0x2000_0000 + pid as u64 * 16 + index as u64;
+                (name.as_bytes().to_vec(), ino, ty)
+            })
+        }
+        ProcDir::Task(tgid) => {
+            let tids: Vec<PidNr> = crate::tasklist::thread_group(tgid)
+                .iter()
+                .map(|t| t.pid())
+                .collect();
+            let tid = *tids.get(index)?;
+            Some((
+                alloc::format!("{tid}").into_bytes(),
+                0x1000_0000 + tid as u64,
+                DT_DIR,
+            ))
+        }
+        ProcDir::Fd(pid) | ProcDir::FdInfo(pid) => {
+            let fd = *fd::open_fds(pid).get(index)?;
+            let ty = if matches!(dir, ProcDir::Fd(_)) {
+                DT_LNK
+            } else {
+                DT_REG
+            };
+            let ino = 0x4000_0000 + pid as u64 * 0x1_0000 + fd as u64;
+            Some((alloc::format!("{fd}").into_bytes(), ino, ty))
+        }
+    }
+}
+
+/// The task's run time in ns, its time waiting to run, and how many times
+/// it was switched in.
+///
+/// Linux: proc_pid_schedstat() in fs/proc/base.c
+/// Differs: the wait time (run_delay) is not measured and reads 0.
+fn proc_pid_schedstat(task: &TaskStruct) -> String {
+    alloc::format!(
+        "{} 0 {}\n",
+        crate::sched::core::task_sched_runtime(task),
+        task.se.nr_switches.load(Ordering::Relaxed)
+    )
+}
+
+/// The text of one file of a process directory.
+///
+/// # Errors
+/// `ENOMEM`; `ENOENT` for an fdinfo of a descriptor since closed.
+pub fn pid_file(task: &Arc<TaskStruct>, entry: PidEntry) -> Result<Vec<u8>, Errno> {
+    Ok(match entry {
+        PidEntry::OomScore => alloc::format!("{}\n", crate::mm::oom_kill::oom_score(task)),
+        PidEntry::OomScoreAdj => {
+            let adj = task.signal().oom_score_adj.load(Ordering::Relaxed);
+            alloc::format!("{adj}\n")
+        }
+        PidEntry::Stat => super::array::do_task_stat(task),
+        PidEntry::Status => super::array::proc_pid_status(task),
+        PidEntry::Cmdline => return proc_pid_cmdline(task),
+        PidEntry::Comm => alloc::format!("{}\n", task.comm().as_str()),
+        PidEntry::Maps => super::task_mmu::show_maps(task),
+        PidEntry::Mounts => String::from(MOUNTS),
+        PidEntry::Limits => proc_pid_limits(task),
+        PidEntry::Schedstat => proc_pid_schedstat(task),
+        PidEntry::FdInfo(fd) => fd::fdinfo(task.pid(), fd)?,
+    }
+    .into_bytes())
+}
+
+/// A write to one file of a process directory.
+///
+/// # Errors
+/// `EINVAL` for a file that takes no writes or bad text; `ESRCH`.
+pub fn pid_file_write(pid: PidNr, entry: PidEntry, buf: &[u8]) -> Result<usize, Errno> {
+    match entry {
+        PidEntry::OomScoreAdj => oom_score_adj_write(pid, buf),
+        PidEntry::Comm => comm_write(pid, buf),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// The arguments exec gave the program, NUL-separated.
+///
+/// Linux: proc_pid_cmdline_read() in fs/proc/base.c
+fn proc_pid_cmdline(task: &TaskStruct) -> Result<Vec<u8>, Errno> {
+    let Some(mm) = task.mm.lock().clone() else {
+        return Ok(Vec::new());
+    };
+    let cmdline = mm.cmdline.lock();
+    let mut bytes = Vec::new();
+    bytes
+        .try_reserve_exact(cmdline.len())
+        .map_err(|_| Errno::ENOMEM)?;
+    bytes.extend_from_slice(&cmdline);
+    Ok(bytes)
+}
+
+/// Renames a thread of the caller's own process: the first 15 bytes
+/// written become its comm, a newline included, as in Linux.
+///
+/// Linux: comm_write() in fs/proc/base.c
+///
+/// # Errors
+/// `EINVAL` for a thread of another process; `ESRCH` if it is gone.
+fn comm_write(pid: PidNr, buf: &[u8]) -> Result<usize, Errno> {
+    let task = find_task_by_vpid(pid).ok_or(Errno::ESRCH)?;
+    if task.tgid() != crate::task::current().tgid() {
+        return Err(Errno::EINVAL);
+    }
+    let name = &buf[..buf.len().min(crate::task::TASK_COMM_LEN - 1)];
+    let name = String::from_utf8_lossy(name);
+    *task.comm.lock() = Comm::new(&name);
+    Ok(buf.len())
+}
+
+/// Sets a process's oom_score_adj from the text written: a decimal number
+/// in -1000..=1000, with optional sign and surrounding white space.
+///
+/// Linux: oom_score_adj_write() in fs/proc/base.c
+///
+/// # Errors
+/// `EINVAL` for anything else, `ESRCH` if the process is gone.
+fn oom_score_adj_write(pid: PidNr, buf: &[u8]) -> Result<usize, Errno> {
+    use crate::mm::oom_kill::{OOM_SCORE_ADJ_MAX, OOM_SCORE_ADJ_MIN};
+    // Linux reads at most PROC_NUMBUF - 1 bytes and ignores the rest.
+    let text = &buf[..buf.len().min(12)];
+    let value: i16 = core::str::from_utf8(text)
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .filter(|v| (OOM_SCORE_ADJ_MIN..=OOM_SCORE_ADJ_MAX).contains(v))
+        .ok_or(Errno::EINVAL)?;
+    let task = find_task_by_vpid(pid).ok_or(Errno::ESRCH)?;
+    task.signal().oom_score_adj.store(value, Ordering::Relaxed);
+    Ok(text.len())
+}
+
+/// The mounted file systems, as every process sees them.
+/// Differs: one fixed table; there is no mount(2) to change it, and the
+/// directories below / (/tmp, /dev) are part of the root file system.
+///
+/// Linux: show_vfsmnt() in fs/proc_namespace.c
+const MOUNTS: &str =
+    "rootfs / rootfs rw 0 0\nproc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\n";
+
+/// Each limit's name and unit in `/proc/<pid>/limits`, in RLIMIT_* order.
+const LIMIT_NAMES: [(&str, &str); crate::resource::RLIM_NLIMITS] = [
+    ("Max cpu time", "seconds"),
+    ("Max file size", "bytes"),
+    ("Max data size", "bytes"),
+    ("Max stack size", "bytes"),
+    ("Max core file size", "bytes"),
+    ("Max resident set", "bytes"),
+    ("Max processes", "processes"),
+    ("Max open files", "files"),
+    ("Max locked memory", "bytes"),
+    ("Max address space", "bytes"),
+    ("Max file locks", "locks"),
+    ("Max pending signals", "signals"),
+    ("Max msgqueue size", "bytes"),
+    ("Max nice priority", ""),
+    ("Max realtime priority", ""),
+    ("Max realtime timeout", "us"),
+];
+
+/// A table of the process's soft and hard limits, "unlimited" for infinity.
+///
+/// Linux: proc_pid_limits() in fs/proc/base.c
+fn proc_pid_limits(task: &TaskStruct) -> String {
+    let rlim = *task.signal().rlim.lock();
+    let value = |v: u64| match v {
+        crate::resource::RLIM_INFINITY => String::from("unlimited"),
+        v => alloc::format!("{v}"),
+    };
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{:<25} {:<20} {:<20} {:<10}",
+        "Limit", "Soft Limit", "Hard Limit", "Units"
+    );
+    for (limit, (name, unit)) in rlim.0.iter().zip(LIMIT_NAMES) {
+        let _ = write!(
+            s,
+            "{name:<25} {:<20} {:<20} ",
+            value(limit.rlim_cur),
+            value(limit.rlim_max)
+        );
+        let _ = match unit {
+            "" => writeln!(s),
+            unit => writeln!(s, "{unit:<10}"),
+        };
+    }
+    s
+}
+
+mod tests {
+    use super::*;
+    use crate::{kassert, kassert_eq, ktest};
+
+    ktest! {
+        fn proc_names_are_decimal_without_sign_or_leading_zero() {
+            kassert_eq!(name_to_int(b"0"), Some(0));
+            kassert_eq!(name_to_int(b"4242"), Some(4242));
+            kassert!(name_to_int(b"042").is_none());
+            kassert!(name_to_int(b"+1").is_none());
+            kassert!(name_to_int(b"-1").is_none());
+            kassert!(name_to_int(b"self").is_none());
+            kassert!(name_to_int(b"").is_none());
+            kassert!(name_to_int(b"99999999999").is_none());
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! The system-wide counters: /proc/stat, /proc/loadavg, /proc/uptime and
+//! /proc/vmstat.
+//!
+//! Linux: fs/proc/stat.c, fs/proc/loadavg.c, fs/proc/uptime.c, mm/vmstat.c
+
+use crate::sched::cputime::{KCPUSTAT, nsec_to_clock_t};
+use crate::sched::debug::task_state_to_char;
+use crate::sched::loadavg::{FIXED_1, FSHIFT, get_avenrun};
+use crate::tasklist::TASKLIST_LOCK;
+use alloc::string::String;
+use core::fmt::Write;
+use core::sync::atomic::Ordering;
+
+/// Linux: vmstat_show() in mm/vmstat.c. Differs: only the counters this
+/// kernel keeps; `cow_copy` and `cow_reuse` are ours (Linux folds them
+/// into pgfault).
+pub fn vmstat_show() -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "nr_free_pages {}",
+        crate::mm::page_alloc::nr_free_pages()
+    );
+    let _ = writeln!(s, "cow_copy {}", crate::mm::memory::cow_copies());
+    let _ = writeln!(s, "cow_reuse {}", crate::mm::memory::cow_reuses());
+    let _ = writeln!(s, "nr_forks {}", crate::tasklist::total_forks());
+    s
+}
+
+/// Seconds with two decimals, from ns.
+fn secs(ns: u64) -> String {
+    alloc::format!(
+        "{}.{:02}",
+        ns / 1_000_000_000,
+        ns % 1_000_000_000 / 10_000_000
+    )
+}
+
+/// Seconds since boot, and seconds the CPUs spent idle.
+///
+/// Linux: uptime_proc_show() in fs/proc/uptime.c
+pub fn uptime_proc_show() -> String {
+    let idle = KCPUSTAT.idle.load(Ordering::Relaxed);
+    alloc::format!(
+        "{} {}\n",
+        secs(crate::arch::time::ktime_get_ns()),
+        secs(idle)
+    )
+}
+
+/// Tasks whose state letter is `state` (R: runnable, D: uninterruptible).
+fn count_tasks(state: char) -> usize {
+    let tasklist = TASKLIST_LOCK.lock();
+    tasklist
+        .tasks
+        .iter()
+        .filter(|t| task_state_to_char(t) == state)
+        .count()
+}
+
+/// CPU times in USER_HZ ticks (user nice system idle iowait irq softirq
+/// steal guest guest_nice), then the system-wide counters.
+///
+/// Linux: show_stat() in fs/proc/stat.c. Differs: one `cpu0` line, and no
+/// `intr`/`softirq` counts, which this kernel does not keep.
+pub fn show_stat() -> String {
+    let t = |a: &core::sync::atomic::AtomicU64| nsec_to_clock_t(a.load(Ordering::Relaxed));
+    let (user, system, idle) = (t(&KCPUSTAT.user), t(&KCPUSTAT.system), t(&KCPUSTAT.idle));
+    let mut s = String::new();
+    for cpu in ["cpu ", "cpu0"] {
+        let _ = writeln!(s, "{cpu} {user} 0 {system} {idle} 0 0 0 0 0 0");
+    }
+    let _ = writeln!(s, "ctxt {}", crate::sched::core::nr_context_switches());
+    let _ = writeln!(s, "btime {}", crate::timekeeping::boot_time_secs());
+    let _ = writeln!(s, "processes {}", crate::tasklist::total_forks());
+    let _ = writeln!(s, "procs_running {}", count_tasks('R'));
+    let _ = writeln!(s, "procs_blocked {}", count_tasks('D'));
+    s
+}
+
+/// The 1, 5 and 15 minute load averages, runnable/all tasks, the last pid.
+///
+/// Linux: loadavg_proc_show() in fs/proc/loadavg.c
+pub fn loadavg_proc_show() -> String {
+    let avnrun = get_avenrun(FIXED_1 / 200, 0);
+    let mut s = String::new();
+    for a in avnrun {
+        let _ = write!(
+            s,
+            "{}.{:02} ",
+            a >> FSHIFT,
+            ((a & (FIXED_1 - 1)) * 100) >> FSHIFT
+        );
+    }
+    let all = TASKLIST_LOCK.lock().nr_threads;
+    let _ = writeln!(s, "{}/{all} {}", count_tasks('R'), crate::pid::last_pid());
+    s
+}

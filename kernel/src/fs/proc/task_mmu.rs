@@ -1,0 +1,155 @@
+//! `/proc/<pid>/maps` and the memory lines of `/proc/<pid>/status`: what
+//! a process's address space holds, read from its VMAs and rss counters.
+//!
+//! Linux: fs/proc/task_mmu.c (show_map_vma(), task_mem())
+//! Differs: a file mapping shows device 00:00, inode 0 and no path, since
+//! a VMA keeps the file's bytes, not the file; a shared anonymous mapping
+//! shows as `/dev/zero (deleted)` with inode 0.
+
+use crate::mm::mm_types::{
+    MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MmStruct, VmAreaStruct, VmBacking, VmFlags,
+};
+use crate::task::TaskStruct;
+use alloc::string::String;
+use core::fmt::Write;
+
+/// Width of the line up to the path, which starts one space after it
+/// (Linux: the seq_setwidth(m, 25 + sizeof(void *) * 6 - 1) of
+/// show_vma_header_prefix()).
+const MAPS_PATH_COLUMN: usize = 25 + 8 * 6 - 1;
+
+/// The name shown after an area: its file's path, or what Linux calls an
+/// anonymous area that has a role.
+///
+/// Linux: the name choice in show_map_vma() (vma_is_initial_heap(),
+/// vma_is_initial_stack())
+fn vma_name(vma: &VmAreaStruct, brk: (u64, u64), start_stack: u64) -> Option<&'static str> {
+    match vma.backing {
+        VmBacking::Shared(_) => Some("/dev/zero (deleted)"),
+        VmBacking::File(_) => None,
+        VmBacking::Anon if vma.vm_start <= brk.1 && vma.vm_end >= brk.0 => Some("[heap]"),
+        VmBacking::Anon if vma.vm_start <= start_stack && vma.vm_end >= start_stack => {
+            Some("[stack]")
+        }
+        VmBacking::Anon => None,
+    }
+}
+
+/// One line of maps: `start-end perms offset major:minor inode`, padded to
+/// a fixed column, then the name.
+///
+/// Linux: show_vma_header_prefix() and show_map_vma() in fs/proc/task_mmu.c
+fn show_map_vma(s: &mut String, vma: &VmAreaStruct, name: Option<&str>) {
+    let flag = |f: VmFlags, c: char| if vma.vm_flags.contains(f) { c } else { '-' };
+    let (pgoff, dev) = match &vma.backing {
+        VmBacking::File(file) => (file.pgoff, "00:00"),
+        VmBacking::Shared(_) => (0, "00:01"),
+        VmBacking::Anon => (0, "00:00"),
+    };
+    let start = s.len();
+    let _ = write!(
+        s,
+        "{:08x}-{:08x} {}{}{}{} {pgoff:08x} {dev} 0 ",
+        vma.vm_start,
+        vma.vm_end,
+        flag(VmFlags::VM_READ, 'r'),
+        flag(VmFlags::VM_WRITE, 'w'),
+        flag(VmFlags::VM_EXEC, 'x'),
+        if vma.vm_flags.contains(VmFlags::VM_SHARED) {
+            's'
+        } else {
+            'p'
+        },
+    );
+    if let Some(name) = name {
+        let used = s.len() - start;
+        let _ = write!(
+            s,
+            "{:pad$}{name}",
+            "",
+            pad = MAPS_PATH_COLUMN.saturating_sub(used) + 1
+        );
+    }
+    s.push('\n');
+}
+
+/// `/proc/<pid>/maps`: one line per area, lowest address first; empty for
+/// a kernel thread.
+///
+/// Linux: show_map() in fs/proc/task_mmu.c
+pub fn show_maps(task: &TaskStruct) -> String {
+    let mut s = String::new();
+    let Some(mm) = task.mm.lock().clone() else {
+        return s;
+    };
+    let mmap = mm.mmap.lock();
+    for vma in &mmap.vmas {
+        let name = vma_name(vma, (mmap.start_brk, mmap.brk), mmap.start_stack);
+        show_map_vma(&mut s, vma, name);
+    }
+    s
+}
+
+/// Sizes of an address space by kind, in kB.
+struct VmSizes {
+    total: u64,
+    data: u64,
+    stack: u64,
+    exec: u64,
+}
+
+fn vm_sizes(mm: &MmStruct) -> VmSizes {
+    let mut sizes = VmSizes {
+        total: 0,
+        data: 0,
+        stack: 0,
+        exec: 0,
+    };
+    for vma in &mm.mmap.lock().vmas {
+        let kb = (vma.vm_end - vma.vm_start) / 1024;
+        let f = vma.vm_flags;
+        sizes.total += kb;
+        if f.contains(VmFlags::VM_GROWSDOWN) {
+            sizes.stack += kb;
+        } else if f.contains(VmFlags::VM_WRITE) && !f.contains(VmFlags::VM_SHARED) {
+            sizes.data += kb;
+        } else if f.contains(VmFlags::VM_EXEC) && !f.contains(VmFlags::VM_WRITE) {
+            sizes.exec += kb;
+        }
+    }
+    sizes
+}
+
+/// The Vm* and Rss* lines of status, each `Name:\t%8lu kB`.
+///
+/// Linux: task_mem() in fs/proc/task_mmu.c
+/// Differs: VmPeak is the current size (the high-water mark of the
+/// address space is not kept); VmExe counts every executable area, VmLib
+/// is 0 (programs are static).
+pub fn task_mem(s: &mut String, mm: &MmStruct) {
+    let sizes = vm_sizes(mm);
+    let kb = |pages: usize| pages as u64 * 4;
+    let anon = kb(mm.get_mm_counter(MM_ANONPAGES));
+    let file = kb(mm.get_mm_counter(MM_FILEPAGES));
+    let shmem = kb(mm.get_mm_counter(MM_SHMEMPAGES));
+    for (name, value) in [
+        ("VmPeak", sizes.total),
+        ("VmSize", sizes.total),
+        ("VmLck", 0),
+        ("VmPin", 0),
+        ("VmHWM", kb(mm.get_mm_hiwater_rss())),
+        ("VmRSS", anon + file + shmem),
+        ("RssAnon", anon),
+        ("RssFile", file),
+        ("RssShmem", shmem),
+        ("VmData", sizes.data),
+        ("VmStk", sizes.stack),
+        ("VmExe", sizes.exec),
+        ("VmLib", 0),
+        ("VmPTE", mm.mm_pgtables_bytes() as u64 / 1024),
+        ("VmSwap", 0),
+        ("HugetlbPages", 0),
+    ] {
+        let _ = writeln!(s, "{name}:\t{value:8} kB");
+    }
+}
