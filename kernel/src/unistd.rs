@@ -52,6 +52,8 @@ pub const __NR_access: u64 = 21;
 pub const __NR_pipe: u64 = 22;
 /// sched_yield(2)
 pub const __NR_sched_yield: u64 = 24;
+/// msync(2)
+pub const __NR_msync: u64 = 26;
 /// madvise(2)
 pub const __NR_madvise: u64 = 28;
 /// dup(2)
@@ -90,6 +92,8 @@ pub const __NR_kill: u64 = 62;
 pub const __NR_uname: u64 = 63;
 /// fcntl(2)
 pub const __NR_fcntl: u64 = 72;
+/// ftruncate(2)
+pub const __NR_ftruncate: u64 = 77;
 /// getcwd(2)
 pub const __NR_getcwd: u64 = 79;
 /// chdir(2)
@@ -148,6 +152,10 @@ pub const __NR_rt_sigqueueinfo: u64 = 129;
 pub const __NR_rt_sigsuspend: u64 = 130;
 /// sigaltstack(2)
 pub const __NR_sigaltstack: u64 = 131;
+/// statfs(2)
+pub const __NR_statfs: u64 = 137;
+/// fstatfs(2)
+pub const __NR_fstatfs: u64 = 138;
 /// prctl(2)
 pub const __NR_prctl: u64 = 157;
 /// arch_prctl(2)

@@ -48,6 +48,10 @@ impl FileOperations for Zero {
     fn stat(&self) -> Kstat {
         chr_stat(5)
     }
+    /// Linux: mmap_zero() in drivers/char/mem.c
+    fn mmap(&self) -> Result<crate::fs::file::MmapTarget, Errno> {
+        Ok(crate::fs::file::MmapTarget::Anonymous)
+    }
 }
 
 impl FileOperations for Urandom {

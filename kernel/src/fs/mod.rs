@@ -20,3 +20,4 @@ pub mod ramfs;
 pub mod read_write;
 pub mod shmem;
 pub mod stat;
+pub mod statfs;

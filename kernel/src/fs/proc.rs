@@ -120,6 +120,8 @@ fn meminfo() -> String {
     let _ = writeln!(s, "MemTotal:       {total:8} kB");
     let _ = writeln!(s, "MemFree:        {free:8} kB");
     let _ = writeln!(s, "MemAvailable:   {free:8} kB");
+    let cached = crate::mm::filemap::nr_file_pages() * 4;
+    let _ = writeln!(s, "Cached:         {cached:8} kB");
     let stacks = crate::mm::vmalloc::nr_kernel_stack_kb();
     let _ = writeln!(s, "KernelStack:    {stacks:8} kB");
     s
@@ -141,15 +143,8 @@ fn vmstat() -> String {
     s
 }
 
-/// `/proc/sys/vm/max_map_count`. Differs: read-only; Linux lets root
-/// change the limit.
-///
-/// Linux: the vm.max_map_count sysctl in mm/util.c
-fn max_map_count() -> String {
-    alloc::format!("{}\n", crate::mm::mmap::DEFAULT_MAX_MAP_COUNT)
-}
-
-/// `/proc/sys/vm/mmap_min_addr`. Differs: read-only, as max_map_count.
+/// `/proc/sys/vm/mmap_min_addr`. Differs: read-only; Linux lets root
+/// change it.
 ///
 /// Linux: the vm.mmap_min_addr sysctl in mm/mmap.c
 fn mmap_min_addr() -> String {
@@ -499,20 +494,19 @@ fn proc_sys_init(proc: &Inode) {
     }
     let _ = sys.link(b"fs", fs);
     let vm = Inode::new_dir(0o555);
-    for (name, generate) in [
-        ("max_map_count", max_map_count as fn() -> String),
-        ("mmap_min_addr", mmap_min_addr),
+    let _ = vm.link(
+        b"mmap_min_addr",
+        Inode::new(InodeKind::Proc(mmap_min_addr), 0o444),
+    );
+    for table in [
+        &crate::kflushd::KFLUSHD_SYSCTL,
+        &crate::mm::mmap::MAX_MAP_COUNT_SYSCTL,
     ] {
         let _ = vm.link(
-            name.as_bytes(),
-            Inode::new(InodeKind::Proc(generate), 0o444),
+            table.procname.as_bytes(),
+            Inode::new(InodeKind::Sysctl(table), 0o644),
         );
     }
-    let kflushd = &crate::kflushd::KFLUSHD_SYSCTL;
-    let _ = vm.link(
-        kflushd.procname.as_bytes(),
-        Inode::new(InodeKind::Sysctl(kflushd), 0o644),
-    );
     let _ = sys.link(b"vm", vm);
     let _ = proc.link(b"sys", sys);
 }

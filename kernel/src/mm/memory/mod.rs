@@ -10,6 +10,7 @@
 //! ```
 //!
 //! Shared mappings keep their pages writable in both; read faults never copy.
+//! File mappings map page-cache pages (see `file.rs`).
 //!
 //! Linux: mm/memory.c
 
@@ -23,6 +24,9 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use x86_64::registers::control::{Cr3, Cr3Flags};
 use x86_64::structures::paging::page_table::PageTableEntry;
 use x86_64::structures::paging::{PageTable, PageTableFlags as F, PhysFrame};
+
+mod file;
+pub use file::unmap_mapping_range;
 
 static COW_COPIES: AtomicU64 = AtomicU64::new(0);
 static COW_REUSES: AtomicU64 = AtomicU64::new(0);
@@ -278,54 +282,46 @@ fn __handle_mm_fault(mm: &MmStruct, addr: u64, write: bool, exec: bool) -> Resul
     // SAFETY: `pte` points into this mm's page tables and we hold its lock.
     let pte = unsafe { &mut *pte };
     if pte.is_unused() {
-        return do_pte_missing(mm, &vma, addr, pte);
+        return do_pte_missing(mm, &vma, addr, pte, write);
     }
     if write && !pte.flags().contains(F::WRITABLE) {
-        do_wp_page(&vma, pte)?;
+        if vma.vm_flags.contains(VmFlags::VM_SHARED) {
+            // Linux: wp_page_shared(): the page itself becomes writable.
+            pte.set_flags(pte.flags() | F::WRITABLE);
+        } else {
+            do_wp_page(&vma, pte)?;
+        }
     }
     flush_tlb_page(mm, addr);
     Ok(())
 }
 
-/// Maps the first page at `addr` in `vma`: zeroes, file bytes, or the
-/// shared object's page.
+/// Maps the first page at `addr` in `vma`: zeroes, the shared object's
+/// page, or a file's page (see `file.rs`).
 ///
-/// Linux: do_anonymous_page() / do_read_fault() / do_shared_fault() in mm/memory.c
+/// Linux: do_pte_missing() -> do_anonymous_page() / do_fault() in mm/memory.c
 fn do_pte_missing(
     mm: &MmStruct,
     vma: &VmAreaStruct,
     addr: u64,
     pte: &mut PageTableEntry,
+    write: bool,
 ) -> Result<(), Errno> {
     let page = match &vma.backing {
         VmBacking::Anon => get_zeroed_page()?.share(),
         VmBacking::Shared(shm) => shm.get_page((addr - vma.vm_start) / PAGE_SIZE as u64)?,
-        VmBacking::File(file) => {
-            let offset = addr - vma.vm_start;
-            let bytes = if offset < file.len {
-                // A page wholly past the end of the file has nothing behind it.
-                let start = file
-                    .pgoff
-                    .checked_add(offset)
-                    .and_then(|s| usize::try_from(s).ok())
-                    .filter(|&s| s < file.data.len())
-                    .ok_or(Errno::EIO)?;
-                let n = usize::try_from(file.len - offset)
-                    .unwrap_or(usize::MAX)
-                    .min(PAGE_SIZE)
-                    .min(file.data.len() - start);
-                &file.data[start..start + n]
-            } else {
-                &[]
-            };
-            let mut page = get_zeroed_page()?;
-            page.as_bytes_mut()[..bytes.len()].copy_from_slice(bytes);
-            page.share()
-        }
+        VmBacking::File(file) => return file::do_fault(mm, vma, file, addr, pte, write),
     };
-    pte.set_frame(page.into_raw(), vm_page_prot(vma));
-    mm.add_mm_counter(mm_counter(vma), 1);
+    set_pte(mm, vma, pte, page, vm_page_prot(vma));
     Ok(())
+}
+
+/// Points an empty PTE at `page` (whose reference it keeps) and counts it.
+///
+/// Linux: set_pte_at() with the rss update of finish_fault() in mm/memory.c
+fn set_pte(mm: &MmStruct, vma: &VmAreaStruct, pte: &mut PageTableEntry, page: Page, prot: F) {
+    pte.set_frame(page.into_raw(), prot);
+    mm.add_mm_counter(mm_counter(vma), 1);
 }
 
 /// A write to a present read-only page of a writable mapping: the page is
@@ -363,8 +359,7 @@ fn do_wp_page(vma: &VmAreaStruct, pte: &mut PageTableEntry) -> Result<(), Errno>
 /// `ENOMEM` when a page-table page cannot be allocated; what was copied is
 /// freed with the child's mm.
 pub fn copy_page_range(src: &MmStruct, dst: &MmStruct, vma: &VmAreaStruct) -> Result<(), Errno> {
-    let cow =
-        vma.vm_flags.contains(VmFlags::VM_WRITE) && !matches!(vma.backing, VmBacking::Shared(_));
+    let cow = vma.vm_flags.contains(VmFlags::VM_WRITE) && !vma.vm_flags.contains(VmFlags::VM_SHARED);
     let counter = mm_counter(vma);
     let mut result = Ok(());
     let mut wrprotected = false;
@@ -417,7 +412,7 @@ pub fn zap_page_range(mm: &MmStruct, vma: &VmAreaStruct, start: u64, end: u64) {
 /// Linux: change_protection() in mm/mprotect.c
 pub fn change_protection(mm: &MmStruct, vma: &VmAreaStruct, start: u64, end: u64) {
     let prot = vm_page_prot(vma);
-    let private = !matches!(vma.backing, VmBacking::Shared(_));
+    let private = !vma.vm_flags.contains(VmFlags::VM_SHARED);
     for_each_pte(&mm.pgd, start, end, |_, pte| {
         let mut flags = prot;
         if private && !pte.flags().contains(F::WRITABLE) {
@@ -511,9 +506,9 @@ mod tests {
             let err = |e| alloc::format!("{e:?}");
             let mm = MmStruct::new().map_err(err)?;
             let rw = PROT_READ | PROT_WRITE;
-            let anon = do_mmap(&mm, 0, 4 << 12, rw, MAP_PRIVATE | MAP_ANONYMOUS, VmBacking::Anon)
+            let anon = do_mmap(&mm, 0, 4 << 12, rw, MAP_PRIVATE | MAP_ANONYMOUS, VmBacking::Anon, true)
                 .map_err(err)?;
-            let shared = do_mmap(&mm, 0, 1 << 12, rw, MAP_SHARED | MAP_ANONYMOUS, VmBacking::Anon)
+            let shared = do_mmap(&mm, 0, 1 << 12, rw, MAP_SHARED | MAP_ANONYMOUS, VmBacking::Anon, true)
                 .map_err(err)?;
             for addr in [anon, anon + 4096, shared] {
                 handle_mm_fault(&mm, addr, true, false).map_err(err)?;
