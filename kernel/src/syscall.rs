@@ -67,6 +67,7 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         unistd::__NR_rt_sigreturn => crate::arch::signal::sys_rt_sigreturn(regs),
         unistd::__NR_ioctl => fs::fcntl::sys_ioctl(a0 as i32, a1, a2),
         unistd::__NR_pread64 => fs::read_write::sys_pread64(a0 as i32, a1, a2, a3),
+        unistd::__NR_pwrite64 => fs::read_write::sys_pwrite64(a0 as i32, a1, a2, a3),
         unistd::__NR_readv => fs::read_write::sys_readv(a0 as i32, a1, a2),
         unistd::__NR_writev => fs::read_write::sys_writev(a0 as i32, a1, a2),
         unistd::__NR_access => fs::stat::sys_faccessat(fs::open::AT_FDCWD, a0, a1 as u32),

@@ -42,6 +42,8 @@ pub const __NR_rt_sigreturn: u64 = 15;
 pub const __NR_ioctl: u64 = 16;
 /// pread64(2)
 pub const __NR_pread64: u64 = 17;
+/// pwrite64(2)
+pub const __NR_pwrite64: u64 = 18;
 /// readv(2)
 pub const __NR_readv: u64 = 19;
 /// writev(2)

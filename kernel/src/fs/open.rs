@@ -226,7 +226,8 @@ pub fn sys_getcwd(buf: u64, size: u64) -> SysResult {
 ///
 /// # Errors
 /// `EBADF`, `EINVAL` for a negative length, a file not open for writing or
-/// not a regular file, `EFBIG` past the tmpfs limit.
+/// not a regular file. Past the tmpfs limit the file is sparse: touching
+/// pages there gives SIGBUS, writing them ENOSPC.
 pub fn sys_ftruncate(fd: i32, length: i64) -> SysResult {
     let file = super::read_write::fdget(fd)?;
     let length = u64::try_from(length).map_err(|_| Errno::EINVAL)?;
@@ -239,7 +240,7 @@ pub fn sys_ftruncate(fd: i32, length: i64) -> SysResult {
     if !mapping.is_shmem() {
         return Err(Errno::EINVAL);
     }
-    if length > (super::shmem::shmem_max_pages() * crate::mm::PAGE_SIZE) as u64 {
+    if length > super::shmem::MAX_LFS_FILESIZE {
         return Err(Errno::EFBIG);
     }
     mapping.truncate_setsize(length);

@@ -59,17 +59,23 @@ pub fn shmem_inode_unacct_blocks(n: usize) {
 /// Linux: shmem_file_write_iter() -> generic_perform_write() in mm/shmem.c
 ///
 /// # Errors
-/// `EFBIG` for a position past the tmpfs limit; `ENOSPC` past the limit,
-/// `ENOMEM` without free pages, when nothing could be written.
+/// `EFBIG` past the largest file size; `ENOSPC` past the limit (no page
+/// past it can ever be had), `ENOMEM` without free pages, when nothing
+/// could be written.
 pub fn shmem_write(file: &AddressSpace, buf: &[u8], pos: u64) -> Result<usize, Errno> {
-    let limit = (shmem_max_pages() * PAGE_SIZE) as u64;
-    if pos >= limit && !buf.is_empty() {
+    if pos.checked_add(buf.len() as u64).is_none_or(|end| end > MAX_LFS_FILESIZE) {
         return Err(Errno::EFBIG);
     }
-    pos.checked_add(buf.len() as u64).ok_or(Errno::EFBIG)?;
-    let len = buf.len().min((limit - pos.min(limit)) as usize);
+    let limit = (shmem_max_pages() * PAGE_SIZE) as u64;
+    if pos >= limit && !buf.is_empty() {
+        return Err(Errno::ENOSPC);
+    }
+    let len = buf.len().min((limit - pos) as usize);
     file.generic_perform_write(&buf[..len], pos)
 }
+
+/// The largest file size (Linux: MAX_LFS_FILESIZE).
+pub const MAX_LFS_FILESIZE: u64 = i64::MAX as u64;
 
 mod tests {
     use super::*;
@@ -105,11 +111,11 @@ mod tests {
     }
 
     ktest! {
-        fn a_write_past_the_tmpfs_limit_is_efbig_and_takes_no_page() {
+        fn a_write_past_the_tmpfs_limit_is_enospc_past_the_largest_file_efbig_and_takes_no_page() {
             let before = nr_free_pages();
             let file = AddressSpace::shmem();
             let past = (shmem_max_pages() * PAGE_SIZE) as u64;
-            kassert_eq!(shmem_write(&file, b"x", past), Err(Errno::EFBIG));
+            kassert_eq!(shmem_write(&file, b"x", past), Err(Errno::ENOSPC));
             kassert_eq!(shmem_write(&file, b"x", u64::MAX), Err(Errno::EFBIG));
             kassert_eq!(nr_free_pages(), before);
         }

@@ -107,6 +107,11 @@ impl AddressSpace {
     ///
     /// Linux: filemap_add_folio() in mm/filemap.c
     fn add_to_page_cache(&self, index: usize, page: Page) -> Result<Page, Errno> {
+        // A tmpfs page past the limit could never be charged; refusing it
+        // here also bounds i_pages of a sparse file.
+        if self.is_shmem() && index >= crate::fs::shmem::shmem_max_pages() {
+            return Err(Errno::ENOSPC);
+        }
         let mut pages = self.pages.lock();
         if let Some(Some(cached)) = pages.i_pages.get(index) {
             return Ok(cached.clone());
