@@ -18,12 +18,12 @@ use crate::errno::Errno;
 use crate::mm::PAGE_SIZE;
 use crate::mm::filemap::AddressSpace;
 use crate::mm::mm_types::{MmStruct, STACK_TOP, TASK_SIZE, VmBacking, VmFile};
-use alloc::sync::Arc;
-use alloc::vec::Vec;
 use crate::mm::mmap::{
     MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE, do_mmap,
 };
 use crate::mm::uaccess::{copy_to_user, put_user};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
 use elf::abi::{
     EI_ABIVERSION, EI_NIDENT, EI_OSABI, EM_X86_64, ET_DYN, ET_EXEC, PF_R, PF_W, PF_X, PT_INTERP,
     PT_LOAD,
@@ -141,7 +141,10 @@ pub fn parse(file: &AddressSpace) -> Result<Elf, Errno> {
 /// `ENOMEM`.
 pub fn kernel_read(file: &AddressSpace, off: u64, len: u64) -> Result<Option<Vec<u8>>, Errno> {
     let len = usize::try_from(len).map_err(|_| Errno::ENOMEM)?;
-    if off.checked_add(len as u64).is_none_or(|end| end > file.i_size()) {
+    if off
+        .checked_add(len as u64)
+        .is_none_or(|end| end > file.i_size())
+    {
         return Ok(None);
     }
     let mut buf = Vec::new();
@@ -258,7 +261,11 @@ fn file_backing(file: &Arc<AddressSpace>, ph: &ProgramHeader, vaddr: u64) -> Res
 ///
 /// # Errors
 /// `EINVAL` for a segment or entry point outside user space, as elf_map.
-pub fn load_elf_binary(elf: &Elf, file: &Arc<AddressSpace>, mm: &MmStruct) -> Result<ElfInfo, Errno> {
+pub fn load_elf_binary(
+    elf: &Elf,
+    file: &Arc<AddressSpace>,
+    mm: &MmStruct,
+) -> Result<ElfInfo, Errno> {
     // Differs: Linux lets mmap place a static PIE with small alignment.
     let load_bias = if elf.ehdr.e_type == ET_DYN {
         ELF_ET_DYN_BASE

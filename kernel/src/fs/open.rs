@@ -98,7 +98,10 @@ pub fn sys_openat(dirfd: i32, filename: u64, flags: u32, mode: u32) -> SysResult
         Ok(inode) => inode,
         Err(Errno::ENOENT) if flags & O_CREAT != 0 => {
             let (parent, name) = lookup_parent(&cwd, &path)?;
-            let file = shmem_get_inode(InodeKind::MemFile(Arc::try_new(AddressSpace::shmem()).map_err(|_| Errno::ENOMEM)?), mode & 0o7777)?;
+            let file = shmem_get_inode(
+                InodeKind::MemFile(Arc::try_new(AddressSpace::shmem()).map_err(|_| Errno::ENOMEM)?),
+                mode & 0o7777,
+            )?;
             parent.link(name, file.clone())?;
             file
         }

@@ -63,7 +63,10 @@ pub fn shmem_inode_unacct_blocks(n: usize) {
 /// past it can ever be had), `ENOMEM` without free pages, when nothing
 /// could be written.
 pub fn shmem_write(file: &AddressSpace, buf: &[u8], pos: u64) -> Result<usize, Errno> {
-    if pos.checked_add(buf.len() as u64).is_none_or(|end| end > MAX_LFS_FILESIZE) {
+    if pos
+        .checked_add(buf.len() as u64)
+        .is_none_or(|end| end > MAX_LFS_FILESIZE)
+    {
         return Err(Errno::EFBIG);
     }
     let limit = (shmem_max_pages() * PAGE_SIZE) as u64;

@@ -56,7 +56,10 @@ impl Kstatfs {
             out[i * 8..i * 8 + 8].copy_from_slice(&w.to_le_bytes());
         }
         // f_fsid (8 bytes) at 56 stays zero.
-        for (i, w) in [self.f_namelen, self.f_frsize, self.f_flags].iter().enumerate() {
+        for (i, w) in [self.f_namelen, self.f_frsize, self.f_flags]
+            .iter()
+            .enumerate()
+        {
             out[64 + i * 8..72 + i * 8].copy_from_slice(&w.to_le_bytes());
         }
         out

@@ -201,7 +201,8 @@ impl AddressSpace {
             let n = (PAGE_SIZE - offset).min(buf.len() - done);
             let page = match self.find_get_page(index_of(at)) {
                 Some(page) => Ok(page),
-                None => OwnedPage::zeroed().and_then(|p| self.add_to_page_cache(index_of(at), p.share())),
+                None => OwnedPage::zeroed()
+                    .and_then(|p| self.add_to_page_cache(index_of(at), p.share())),
             };
             let page = match page {
                 Ok(page) => page,

@@ -12,8 +12,8 @@ use super::mm_types::{
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
 use crate::fs::file::MmapTarget;
-use alloc::sync::Arc;
 use crate::sysctl::CtlTable;
+use alloc::sync::Arc;
 use core::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 
 /// Protection bits of mmap/mprotect (Linux: PROT_*).
@@ -269,7 +269,8 @@ pub fn do_mmap(
 /// `ENOMEM` at the limit or when the list cannot grow.
 pub(super) fn split_vma(st: &mut MmapState, addr: u64) -> Result<(), Errno> {
     let i = st.vmas.partition_point(|v| v.vm_end <= addr);
-    if st.vmas.get(i).is_some_and(|v| v.vm_start < addr) && st.vmas.len() >= sysctl_max_map_count() {
+    if st.vmas.get(i).is_some_and(|v| v.vm_start < addr) && st.vmas.len() >= sysctl_max_map_count()
+    {
         return Err(Errno::ENOMEM);
     }
     __split_vma(st, addr)

@@ -5,7 +5,9 @@
 use super::PAGE_SIZE;
 use super::memory::change_protection;
 use super::mm_types::{MmStruct, VmFlags};
-use super::mmap::{PROT_EXEC, PROT_READ, PROT_WRITE, calc_vm_prot_bits, current_mm, page_align, split_vma};
+use super::mmap::{
+    PROT_EXEC, PROT_READ, PROT_WRITE, calc_vm_prot_bits, current_mm, page_align, split_vma,
+};
 use crate::errno::Errno;
 
 /// Changes the protection of [start, start + len).

@@ -359,7 +359,8 @@ fn do_wp_page(vma: &VmAreaStruct, pte: &mut PageTableEntry) -> Result<(), Errno>
 /// `ENOMEM` when a page-table page cannot be allocated; what was copied is
 /// freed with the child's mm.
 pub fn copy_page_range(src: &MmStruct, dst: &MmStruct, vma: &VmAreaStruct) -> Result<(), Errno> {
-    let cow = vma.vm_flags.contains(VmFlags::VM_WRITE) && !vma.vm_flags.contains(VmFlags::VM_SHARED);
+    let cow =
+        vma.vm_flags.contains(VmFlags::VM_WRITE) && !vma.vm_flags.contains(VmFlags::VM_SHARED);
     let counter = mm_counter(vma);
     let mut result = Ok(());
     let mut wrprotected = false;
@@ -493,34 +494,4 @@ pub fn follow_page(mm: &MmStruct, addr: u64) -> Option<(PhysFrame, bool)> {
     })
 }
 
-mod tests {
-    use super::super::mm_types::{MM_ANONPAGES, MM_SHMEMPAGES, MmStruct, VmBacking};
-    use super::super::mmap::{
-        MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE, do_mmap, do_munmap, dup_mm,
-    };
-    use super::handle_mm_fault;
-    use crate::{kassert, kassert_eq, ktest};
-
-    ktest! {
-        fn rss_counters_follow_faults_fork_and_munmap() {
-            let err = |e| alloc::format!("{e:?}");
-            let mm = MmStruct::new().map_err(err)?;
-            let rw = PROT_READ | PROT_WRITE;
-            let anon = do_mmap(&mm, 0, 4 << 12, rw, MAP_PRIVATE | MAP_ANONYMOUS, VmBacking::Anon, true)
-                .map_err(err)?;
-            let shared = do_mmap(&mm, 0, 1 << 12, rw, MAP_SHARED | MAP_ANONYMOUS, VmBacking::Anon, true)
-                .map_err(err)?;
-            for addr in [anon, anon + 4096, shared] {
-                handle_mm_fault(&mm, addr, true, false).map_err(err)?;
-            }
-            kassert_eq!(mm.get_mm_counter(MM_ANONPAGES), 2);
-            kassert_eq!(mm.get_mm_counter(MM_SHMEMPAGES), 1);
-            kassert!(mm.mm_pgtables_bytes() >= 3 * 4096, "a PDPT, a PD and a PT at least");
-            let child = dup_mm(&mm).map_err(err)?;
-            kassert_eq!(child.get_mm_rss(), 3, "the child maps the same pages");
-            do_munmap(&mm, anon, 4 << 12).map_err(err)?;
-            kassert_eq!(mm.get_mm_counter(MM_ANONPAGES), 0);
-            kassert_eq!(child.get_mm_counter(MM_ANONPAGES), 2, "the child keeps its own");
-        }
-    }
-}
+mod tests;
