@@ -7,7 +7,7 @@
  * stores are the process's own, fork copies them on write, the file is
  * unchanged. mprotect and mmap refuse PROT_WRITE on a shared mapping of a
  * read-only descriptor; vm.max_map_count bounds the mappings; /dev/zero
- * maps as anonymous memory.
+ * maps as anonymous memory; a MAP_GROWSDOWN mapping grows on a fault below.
  *
  * Usage: file_mmap [DIR] (a tmpfs directory; default /tmp).
  * Linux: mm/filemap.c, mm/memory.c (do_fault), mm/msync.c, mm/truncate.c
@@ -203,6 +203,25 @@ static void dev_zero(void)
 	close(fd);
 }
 
+/* MAP_GROWSDOWN: a fault below the mapping grows it, as the stack does. */
+static void growsdown(void)
+{
+	char *p = mmap(0, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN, -1, 0);
+	if (p == MAP_FAILED) {
+		check_fail("map_growsdown_is_allowed", "mmap: %s", strerror(errno));
+		return;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		p[-3 * PAGE] = 5;
+		_exit(p[-3 * PAGE] == 5 ? 0 : 1);
+	}
+	int status = 0;
+	waitpid(pid, &status, 0);
+	EXPECT_EQ("a_store_below_a_map_growsdown_mapping_grows_it", 0, status);
+	munmap(p, PAGE);
+}
+
 static int read_max_map_count(void)
 {
 	char buf[32];
@@ -265,6 +284,7 @@ int main(int argc, char **argv)
 	private_mappings();
 	permissions();
 	dev_zero();
+	growsdown();
 	max_map_count();
 	unlink(path);
 	return check_end();

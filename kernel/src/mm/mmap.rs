@@ -354,6 +354,41 @@ pub fn do_munmap(mm: &MmStruct, start: u64, len: u64) -> Result<(), Errno> {
     unmap_locked(mm, &mut mm.mmap.lock(), start, len)
 }
 
+/// Least room kept between a growing stack and the area below it (Linux:
+/// stack_guard_gap, 256 pages).
+const STACK_GUARD_GAP: u64 = 256 * PAGE_SIZE as u64;
+
+/// Grows the VM_GROWSDOWN area just above `addr` down to cover it, for a
+/// fault there: to RLIMIT_STACK in all at most, and never closer than
+/// stack_guard_gap to the area below. Returns the grown area.
+///
+/// Linux: expand_stack() / expand_downwards() in mm/mmap.c
+///
+/// # Errors
+/// `EFAULT` (SIGSEGV) when no such area is there or a limit refuses.
+pub fn expand_stack(st: &mut MmapState, addr: u64) -> Result<VmAreaStruct, Errno> {
+    let addr = addr & !(PAGE_SIZE as u64 - 1);
+    let i = st.vmas.partition_point(|v| v.vm_end <= addr);
+    let vma = st
+        .vmas
+        .get(i)
+        .filter(|v| v.vm_flags.contains(VmFlags::VM_GROWSDOWN))
+        .filter(|v| matches!(v.backing, VmBacking::Anon))
+        .ok_or(Errno::EFAULT)?;
+    let limit = crate::resource::rlimit(crate::resource::RLIMIT_STACK);
+    if addr < MMAP_MIN_ADDR || vma.vm_end - addr > limit {
+        return Err(Errno::EFAULT);
+    }
+    if let Some(prev) = i.checked_sub(1).map(|j| &st.vmas[j])
+        && !prev.vm_flags.contains(VmFlags::VM_GROWSDOWN)
+        && addr - prev.vm_end < STACK_GUARD_GAP
+    {
+        return Err(Errno::EFAULT);
+    }
+    st.vmas[i].vm_start = addr;
+    Ok(st.vmas[i].clone())
+}
+
 /// Moves the end of the heap; returns the new break (the old one on failure,
 /// as Linux's brk does).
 ///

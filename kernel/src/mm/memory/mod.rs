@@ -264,8 +264,12 @@ fn mm_account_fault() {
 
 /// Linux: __handle_mm_fault() in mm/memory.c
 fn __handle_mm_fault(mm: &MmStruct, addr: u64, write: bool, exec: bool) -> Result<(), Errno> {
-    let st = mm.mmap.lock();
-    let vma = st.find_vma(addr).cloned().ok_or(Errno::EFAULT)?;
+    let mut st = mm.mmap.lock();
+    let found = st.find_vma(addr).cloned();
+    let vma = match found {
+        Some(vma) => vma,
+        None => super::mmap::expand_stack(&mut st, addr)?,
+    };
     let allowed = if write {
         vma.vm_flags.contains(VmFlags::VM_WRITE)
     } else if exec {
