@@ -59,6 +59,7 @@ errnos! {
     ENOSYS = 38, "Invalid system call number";
     ENOTEMPTY = 39, "Directory not empty";
     ELOOP = 40, "Too many symbolic links encountered";
+    EOVERFLOW = 75, "Value too large for defined data type";
     EOPNOTSUPP = 95, "Operation not supported on transport endpoint";
     ETIMEDOUT = 110, "Connection timed out";
     ERESTARTSYS = 512, "Restart the system call unless a handler without SA_RESTART ran (kernel-internal)";

@@ -84,7 +84,8 @@ fn user_page() -> Option<u64> {
     crate::mm::memory::switch_mm(Some(&mm));
     let prot = PROT_READ | PROT_WRITE | PROT_EXEC;
     let anon = crate::mm::mm_types::VmBacking::Anon;
-    let addr = crate::mm::mmap::do_mmap(&mm, 0, 4096, prot, MAP_PRIVATE | MAP_ANONYMOUS, anon);
+    let addr =
+        crate::mm::mmap::do_mmap(&mm, 0, 4096, prot, MAP_PRIVATE | MAP_ANONYMOUS, anon, true);
     match addr.and_then(|addr| crate::mm::uaccess::copy_to_user(addr, &[0xc3]).map(|()| addr)) {
         Ok(addr) => Some(addr),
         Err(e) => {

@@ -42,6 +42,8 @@ pub const __NR_rt_sigreturn: u64 = 15;
 pub const __NR_ioctl: u64 = 16;
 /// pread64(2)
 pub const __NR_pread64: u64 = 17;
+/// pwrite64(2)
+pub const __NR_pwrite64: u64 = 18;
 /// readv(2)
 pub const __NR_readv: u64 = 19;
 /// writev(2)
@@ -54,6 +56,8 @@ pub const __NR_pipe: u64 = 22;
 pub const __NR_select: u64 = 23;
 /// sched_yield(2)
 pub const __NR_sched_yield: u64 = 24;
+/// msync(2)
+pub const __NR_msync: u64 = 26;
 /// madvise(2)
 pub const __NR_madvise: u64 = 28;
 /// dup(2)
@@ -92,6 +96,8 @@ pub const __NR_kill: u64 = 62;
 pub const __NR_uname: u64 = 63;
 /// fcntl(2)
 pub const __NR_fcntl: u64 = 72;
+/// ftruncate(2)
+pub const __NR_ftruncate: u64 = 77;
 /// getcwd(2)
 pub const __NR_getcwd: u64 = 79;
 /// chdir(2)
@@ -150,6 +156,10 @@ pub const __NR_rt_sigqueueinfo: u64 = 129;
 pub const __NR_rt_sigsuspend: u64 = 130;
 /// sigaltstack(2)
 pub const __NR_sigaltstack: u64 = 131;
+/// statfs(2)
+pub const __NR_statfs: u64 = 137;
+/// fstatfs(2)
+pub const __NR_fstatfs: u64 = 138;
 /// prctl(2)
 pub const __NR_prctl: u64 = 157;
 /// arch_prctl(2)

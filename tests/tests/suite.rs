@@ -75,6 +75,7 @@ const USER_PROGRAMS: &[&str] = &[
     "sigqueue", "posix_timers",
     "pidfd_signal", "signalfd", "select", "sigchld_exec", "cpuclock",
     "procfs", "dev_fcntl",
+    "file_mmap", "tmpfs_full", "exec_shares_text",
 ];
 
 /// The fuzzers in their own boot, a bounded amount: `sys_fuzz SEED N`

@@ -54,8 +54,8 @@ impl FileOperations for Zero {
         chr_stat(5)
     }
     /// Linux: mmap_zero() in drivers/char/mem.c
-    fn mmap_zero(&self) -> bool {
-        true
+    fn mmap(&self) -> Result<crate::fs::file::MmapTarget, Errno> {
+        Ok(crate::fs::file::MmapTarget::Anonymous)
     }
 }
 

@@ -122,7 +122,7 @@ fn map_a_user_page_and_run<T>(f: &impl Fn(u64) -> Result<T, String>) -> Result<T
     crate::mm::memory::switch_mm(Some(&mm));
     let anon = crate::mm::mm_types::VmBacking::Anon;
     let prot = PROT_READ | PROT_WRITE;
-    let page = do_mmap(&mm, 0, 4096, prot, MAP_PRIVATE | MAP_ANONYMOUS, anon).map_err(err)?;
+    let page = do_mmap(&mm, 0, 4096, prot, MAP_PRIVATE | MAP_ANONYMOUS, anon, true).map_err(err)?;
     crate::mm::uaccess::put_user(page, -1i32).map_err(err)?;
     f(page)
 }

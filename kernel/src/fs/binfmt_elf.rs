@@ -1,7 +1,9 @@
 //! Loading a static ELF64 executable (ET_EXEC, or static-PIE ET_DYN) into a
-//! new address space: one private file mapping per PT_LOAD segment, filled
-//! lazily by page faults, with the .bss zero-filled past the file bytes;
-//! then the initial stack.
+//! new address space: one private file mapping of the page cache per
+//! PT_LOAD segment, mapped lazily by page faults (text and read-only data
+//! are the page-cache pages themselves, shared by every process running
+//! the program; written data pages are copied on first write), with the
+//! .bss zero-filled past the file bytes; then the initial stack.
 //!
 //! Every field comes from a file anyone can write, so every sum of them is
 //! checked. As in Linux, what is wrong in the ELF header gives ENOEXEC
@@ -14,11 +16,14 @@
 use super::exec::LinuxBinprm;
 use crate::errno::Errno;
 use crate::mm::PAGE_SIZE;
-use crate::mm::mm_types::{FileBytes, MmStruct, STACK_TOP, TASK_SIZE, VmBacking, VmFile};
+use crate::mm::filemap::AddressSpace;
+use crate::mm::mm_types::{MmStruct, STACK_TOP, TASK_SIZE, VmBacking, VmFile};
 use crate::mm::mmap::{
     MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE, do_mmap,
 };
 use crate::mm::uaccess::{copy_to_user, put_user};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
 use elf::abi::{
     EI_ABIVERSION, EI_NIDENT, EI_OSABI, EM_X86_64, ET_DYN, ET_EXEC, PF_R, PF_W, PF_X, PT_INTERP,
     PT_LOAD,
@@ -53,13 +58,20 @@ pub struct ElfInfo {
 
 /// An ELF file whose headers passed the checks made before the point of
 /// no return.
-pub struct Elf<'a> {
+pub struct Elf {
     /// The ELF header.
     pub ehdr: FileHeader<LittleEndian>,
-    /// The program headers.
-    pub phdrs: SegmentTable<'a, LittleEndian>,
+    /// The program headers' bytes, read from the file.
+    phdr_bytes: Vec<u8>,
     /// The dynamic linker PT_INTERP names, without its NUL.
-    pub interp: Option<&'a [u8]>,
+    pub interp: Option<Vec<u8>>,
+}
+
+impl Elf {
+    /// The program headers.
+    pub fn phdrs(&self) -> SegmentTable<'_, LittleEndian> {
+        SegmentTable::new(LittleEndian, Class::ELF64, &self.phdr_bytes)
+    }
 }
 
 /// Checks the ELF header as Linux does (magic, type, machine: not the
@@ -72,8 +84,8 @@ pub struct Elf<'a> {
 /// `ENOEXEC` when the file is not an executable we can run, `EIO` when a
 /// PT_INTERP path lies past the end of the file, `EINVAL` when it lies past
 /// the largest file offset.
-pub fn parse(data: &[u8]) -> Result<Elf<'_>, Errno> {
-    let header = data.get(..EHDR_SIZE).ok_or(Errno::ENOEXEC)?;
+pub fn parse(file: &AddressSpace) -> Result<Elf, Errno> {
+    let header = kernel_read(file, 0, EHDR_SIZE as u64)?.ok_or(Errno::ENOEXEC)?;
     if !header.starts_with(b"\x7fELF") {
         return Err(Errno::ENOEXEC);
     }
@@ -92,8 +104,8 @@ pub fn parse(data: &[u8]) -> Result<Elf<'_>, Errno> {
     if usize::from(ehdr.e_phentsize) != PHDR_SIZE || size == 0 || size > PHDRS_MAX {
         return Err(Errno::ENOEXEC);
     }
-    let phdrs = file_range(data, ehdr.e_phoff, size as u64).ok_or(Errno::ENOEXEC)?;
-    let phdrs = SegmentTable::new(LittleEndian, Class::ELF64, phdrs);
+    let phdr_bytes = kernel_read(file, ehdr.e_phoff, size as u64)?.ok_or(Errno::ENOEXEC)?;
+    let phdrs = SegmentTable::new(LittleEndian, Class::ELF64, &phdr_bytes);
     let mut interp = None;
     if let Some(ph) = phdrs.iter().find(|ph| ph.p_type == PT_INTERP) {
         if !(2..=PATH_MAX).contains(&ph.p_filesz) {
@@ -107,20 +119,39 @@ pub fn parse(data: &[u8]) -> Result<Elf<'_>, Errno> {
         {
             return Err(Errno::EINVAL);
         }
-        let path = file_range(data, ph.p_offset, ph.p_filesz).ok_or(Errno::EIO)?;
-        interp = Some(path.strip_suffix(&[0]).ok_or(Errno::ENOEXEC)?);
+        let mut path = kernel_read(file, ph.p_offset, ph.p_filesz)?.ok_or(Errno::EIO)?;
+        if path.pop() != Some(0) {
+            return Err(Errno::ENOEXEC);
+        }
+        interp = Some(path);
     }
     Ok(Elf {
         ehdr,
-        phdrs,
+        phdr_bytes,
         interp,
     })
 }
 
-/// `len` bytes of the file from `off`, if it has them.
-fn file_range(data: &[u8], off: u64, len: u64) -> Option<&[u8]> {
-    let off = usize::try_from(off).ok()?;
-    data.get(off..off.checked_add(usize::try_from(len).ok()?)?)
+/// `len` bytes (at most 64 KiB: headers, a path) of the file from `off`,
+/// read through the page cache; `None` if the file ends before.
+///
+/// Linux: kernel_read() in fs/read_write.c
+///
+/// # Errors
+/// `ENOMEM`.
+pub fn kernel_read(file: &AddressSpace, off: u64, len: u64) -> Result<Option<Vec<u8>>, Errno> {
+    let len = usize::try_from(len).map_err(|_| Errno::ENOMEM)?;
+    if off
+        .checked_add(len as u64)
+        .is_none_or(|end| end > file.i_size())
+    {
+        return Ok(None);
+    }
+    let mut buf = Vec::new();
+    buf.try_reserve_exact(len).map_err(|_| Errno::ENOMEM)?;
+    buf.resize(len, 0);
+    let n = file.filemap_read(&mut buf, off)?;
+    Ok((n == len).then_some(buf))
 }
 
 fn page_offset(addr: u64) -> u64 {
@@ -141,7 +172,7 @@ fn page_offset(addr: u64) -> u64 {
 /// segment over the stack; `ENOMEM`, also for a .bss larger than RAM.
 fn elf_map(
     mm: &MmStruct,
-    file: &FileBytes,
+    file: &Arc<AddressSpace>,
     ph: &ProgramHeader,
     vaddr: u64,
     first: bool,
@@ -182,13 +213,13 @@ fn elf_map(
     } else {
         MAP_FIXED
     };
-    do_mmap(mm, start, len, prot, MAP_PRIVATE | fixed, backing)?;
+    do_mmap(mm, start, len, prot, MAP_PRIVATE | fixed, backing, true)?;
     Ok(())
 }
 
 /// The file part of a segment with p_filesz bytes, checked as Linux's
 /// mmap checks a file mapping.
-fn file_backing(file: &FileBytes, ph: &ProgramHeader, vaddr: u64) -> Result<VmFile, Errno> {
+fn file_backing(file: &Arc<AddressSpace>, ph: &ProgramHeader, vaddr: u64) -> Result<VmFile, Errno> {
     if page_offset(ph.p_offset) != page_offset(vaddr) {
         return Err(Errno::EINVAL);
     }
@@ -207,7 +238,7 @@ fn file_backing(file: &FileBytes, ph: &ProgramHeader, vaddr: u64) -> Result<VmFi
     if ph.p_flags & PF_W != 0
         && ph.p_memsz > ph.p_filesz
         && page_offset(zero_start) != 0
-        && zero_start - page_offset(zero_start) >= file.len() as u64
+        && zero_start - page_offset(zero_start) >= file.i_size()
     {
         return Err(Errno::EFAULT);
     }
@@ -217,7 +248,7 @@ fn file_backing(file: &FileBytes, ph: &ProgramHeader, vaddr: u64) -> Result<VmFi
         len = len.next_multiple_of(PAGE_SIZE as u64);
     }
     Ok(VmFile {
-        data: file.clone(),
+        mapping: file.clone(),
         pgoff,
         len,
     })
@@ -230,7 +261,11 @@ fn file_backing(file: &FileBytes, ph: &ProgramHeader, vaddr: u64) -> Result<VmFi
 ///
 /// # Errors
 /// `EINVAL` for a segment or entry point outside user space, as elf_map.
-pub fn load_elf_binary(elf: &Elf<'_>, file: &FileBytes, mm: &MmStruct) -> Result<ElfInfo, Errno> {
+pub fn load_elf_binary(
+    elf: &Elf,
+    file: &Arc<AddressSpace>,
+    mm: &MmStruct,
+) -> Result<ElfInfo, Errno> {
     // Differs: Linux lets mmap place a static PIE with small alignment.
     let load_bias = if elf.ehdr.e_type == ET_DYN {
         ELF_ET_DYN_BASE
@@ -240,7 +275,7 @@ pub fn load_elf_binary(elf: &Elf<'_>, file: &FileBytes, mm: &MmStruct) -> Result
     let mut brk = 0;
     let mut phdr = 0;
     let mut first = true;
-    for ph in elf.phdrs.iter().filter(|ph| ph.p_type == PT_LOAD) {
+    for ph in elf.phdrs().iter().filter(|ph| ph.p_type == PT_LOAD) {
         let vaddr = ph.p_vaddr.checked_add(load_bias).ok_or(Errno::EINVAL)?;
         elf_map(mm, file, &ph, vaddr, first)?;
         first = false;

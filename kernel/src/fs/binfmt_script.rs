@@ -35,8 +35,7 @@ fn next_terminator(s: &[u8]) -> Option<usize> {
 /// `E2BIG` when the new arguments do not fit, `ENOMEM`.
 pub fn load_script(bprm: &mut LinuxBinprm) -> Result<Option<Vec<u8>>, Errno> {
     let mut buf = [0u8; BINPRM_BUF_SIZE];
-    let n = bprm.file.len().min(BINPRM_BUF_SIZE);
-    buf[..n].copy_from_slice(&bprm.file[..n]);
+    bprm.file.filemap_read(&mut buf, 0)?;
     if !buf.starts_with(b"#!") {
         return Ok(None);
     }

@@ -9,14 +9,12 @@ use super::binfmt_elf::{create_elf_tables, load_elf_binary, parse};
 use super::exec_args::{
     ARG_MAX, ArgStrings, MAX_ARG_STRINGS, bprm_stack_limits, copy_strings, count, getname,
 };
-use super::file::FileOperations;
 use super::namei::path_lookup;
-use super::ramfs::{Inode, InodeKind, RamFile};
+use super::ramfs::InodeKind;
 use crate::arch::entry::calling::PtRegs;
 use crate::errno::Errno;
-use crate::mm::mm_types::{
-    FileBytes, MmStruct, STACK_SIZE, STACK_TOP, VmAreaStruct, VmBacking, VmFlags,
-};
+use crate::mm::filemap::AddressSpace;
+use crate::mm::mm_types::{MmStruct, STACK_SIZE, STACK_TOP, VmAreaStruct, VmBacking, VmFlags};
 use crate::signal::{SIG_DFL, SIG_IGN};
 use crate::task::{EXIT_DEAD, PF_FORKNOEXEC, TaskStruct, current};
 use crate::tasklist::TASKLIST_LOCK;
@@ -35,8 +33,8 @@ pub struct LinuxBinprm {
     /// The path of the file being loaded: a script's interpreter once
     /// `#!` has been read (Linux: interp).
     pub interp: Vec<u8>,
-    /// The contents of the file being loaded.
-    pub file: FileBytes,
+    /// The page cache of the file being loaded.
+    pub file: Arc<AddressSpace>,
     /// Arguments.
     pub argv: ArgStrings,
     /// Environment.
@@ -130,7 +128,7 @@ fn bprm_execve(mut bprm: LinuxBinprm, regs: &mut PtRegs) -> Result<(), Errno> {
 /// Linux: exec_binprm() in fs/exec.c
 fn exec_binprm(bprm: &LinuxBinprm) -> Result<Result<(u64, u64), Errno>, Errno> {
     let elf = parse(&bprm.file)?;
-    if let Some(interp) = elf.interp {
+    if let Some(interp) = &elf.interp {
         // Differs: Linux loads the dynamic linker; we have none to run.
         open_exec(interp)?;
         return Err(Errno::ENOEXEC);
@@ -150,10 +148,10 @@ fn exec_binprm(bprm: &LinuxBinprm) -> Result<Result<(u64, u64), Errno>, Errno> {
         .and_then(|info| Ok((info.entry, create_elf_tables(bprm, &info)?))))
 }
 
-/// Finds an executable regular file and returns its bytes.
+/// Finds an executable regular file and returns its page cache.
 ///
 /// Linux: open_exec() in fs/exec.c
-fn open_exec(filename: &[u8]) -> Result<FileBytes, Errno> {
+fn open_exec(filename: &[u8]) -> Result<Arc<AddressSpace>, Errno> {
     let cwd = current()
         .fs
         .lock()
@@ -164,34 +162,12 @@ fn open_exec(filename: &[u8]) -> Result<FileBytes, Errno> {
     // Linux's lookup.
     let filename: &[u8] = if filename.is_empty() { b"." } else { filename };
     let inode = path_lookup(&cwd, filename, true)?;
-    if !matches!(inode.kind, InodeKind::File(_) | InodeKind::MemFile(_)) || inode.mode & 0o111 == 0
-    {
-        return Err(Errno::EACCES);
-    }
     match &inode.kind {
-        InodeKind::File(data) => Ok(FileBytes::Static(data)),
-        _ => snapshot(&inode),
-    }
-}
-
-/// A copy of a file written at run time, for mapping.
-fn snapshot(inode: &Arc<Inode>) -> Result<FileBytes, Errno> {
-    let size = usize::try_from(inode.kstat().size).map_err(|_| Errno::ENOMEM)?;
-    let mut data = Vec::new();
-    data.try_reserve_exact(size).map_err(|_| Errno::ENOMEM)?;
-    data.resize(size, 0);
-    let file = RamFile(inode.clone());
-    let mut done = 0;
-    while done < size {
-        match file.read(&mut data[done..], done as u64, 0)? {
-            0 => break,
-            n => done += n,
+        InodeKind::File(mapping) | InodeKind::MemFile(mapping) if inode.mode & 0o111 != 0 => {
+            Ok(mapping.clone())
         }
+        _ => Err(Errno::EACCES),
     }
-    data.truncate(done);
-    Ok(FileBytes::Copy(
-        Arc::try_new(data).map_err(|_| Errno::ENOMEM)?,
-    ))
 }
 
 fn setup_stack_vma(mm: &MmStruct) -> Result<(), Errno> {
@@ -199,7 +175,10 @@ fn setup_stack_vma(mm: &MmStruct) -> Result<(), Errno> {
     st.insert_vma(VmAreaStruct {
         vm_start: STACK_TOP - STACK_SIZE,
         vm_end: STACK_TOP,
-        vm_flags: VmFlags::VM_READ | VmFlags::VM_WRITE | VmFlags::VM_GROWSDOWN,
+        vm_flags: VmFlags::VM_READ
+            | VmFlags::VM_WRITE
+            | VmFlags::VM_MAYWRITE
+            | VmFlags::VM_GROWSDOWN,
         backing: VmBacking::Anon,
     })?;
     st.start_stack = STACK_TOP;

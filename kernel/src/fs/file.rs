@@ -45,6 +45,14 @@ pub struct Kstat {
     pub nlink: u32,
 }
 
+/// What a file mapping maps.
+pub enum MmapTarget {
+    /// The file's page cache (Linux: generic_file_mmap()).
+    PageCache(Arc<crate::mm::filemap::AddressSpace>),
+    /// Fresh anonymous memory, as /dev/zero gives (Linux: mmap_zero()).
+    Anonymous,
+}
+
 /// What each kind of open file can do (Linux: `struct file_operations`).
 /// Defaults give the errors Linux gives for unsupported operations.
 pub trait FileOperations: Send + Sync {
@@ -94,9 +102,10 @@ pub trait FileOperations: Send + Sync {
     fn signalfd_ctx(&self) -> Option<&super::signalfd::SignalfdCtx> {
         None
     }
-    /// The file's bytes, if it can be mapped with mmap.
-    fn mmap_data(&self) -> Option<&'static [u8]> {
-        None
+    /// What mmap maps for this file (Linux: f_op->mmap); `ENODEV` when it
+    /// cannot be mapped.
+    fn mmap(&self) -> Result<MmapTarget, Errno> {
+        Err(Errno::ENODEV)
     }
     /// The name of a file that has no path: `pipe:[N]`,
     /// `anon_inode:[pidfd]` (`/proc/<pid>/fd` shows it).
@@ -104,11 +113,6 @@ pub trait FileOperations: Send + Sync {
     /// Linux: dentry_operations.d_dname (pipefs_dname(), anon_inodefs_dname())
     fn d_dname(&self) -> Option<alloc::string::String> {
         None
-    }
-    /// Whether mmap of this file gives anonymous memory, as /dev/zero's
-    /// does (Linux: an f_op->mmap that is mmap_zero()).
-    fn mmap_zero(&self) -> bool {
-        false
     }
     /// The pipe behind this file, for F_SETPIPE_SZ (Linux: get_pipe_info()).
     fn get_pipe_info(&self) -> Option<&super::pipe::PipeInodeInfo> {

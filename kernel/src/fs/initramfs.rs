@@ -7,6 +7,7 @@
 
 use super::ramfs::{Inode, InodeKind, root};
 use crate::errno::Errno;
+use crate::mm::filemap::AddressSpace;
 use alloc::sync::Arc;
 
 const HEADER_LEN: usize = 110;
@@ -86,7 +87,9 @@ pub fn unpack_to_rootfs(archive: &'static [u8]) -> Result<usize, Errno> {
         let kind = match mode & super::file::S_IFMT {
             super::file::S_IFDIR => InodeKind::Dir(Default::default()),
             super::file::S_IFLNK => InodeKind::Symlink(data.to_vec()),
-            super::file::S_IFREG => InodeKind::File(data),
+            super::file::S_IFREG => InodeKind::File(
+                Arc::try_new(AddressSpace::initramfs(data)).map_err(|_| Errno::ENOMEM)?,
+            ),
             _ => continue,
         };
         let (parent, base) = parent_of(name)?;

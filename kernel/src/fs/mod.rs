@@ -22,3 +22,4 @@ pub mod select;
 pub mod shmem;
 pub mod signalfd;
 pub mod stat;
+pub mod statfs;

@@ -7,6 +7,7 @@ pub use super::namei::getname;
 use super::namei::{NAME_MAX, PATH_MAX, normalize, path_lookup};
 use super::ramfs::{Inode, InodeKind, RamFile, shmem_get_inode};
 use crate::errno::Errno;
+use crate::mm::filemap::AddressSpace;
 use crate::mm::uaccess::copy_to_user;
 use crate::syscall::SysResult;
 use crate::task::current;
@@ -104,14 +105,17 @@ pub fn sys_openat(dirfd: i32, filename: u64, flags: u32, mode: u32) -> SysResult
         Ok(inode) => inode,
         Err(Errno::ENOENT) if flags & O_CREAT != 0 => {
             let (parent, name) = lookup_parent(&cwd, &path)?;
-            let file = shmem_get_inode(InodeKind::MemFile(Default::default()), mode & 0o7777)?;
+            let file = shmem_get_inode(
+                InodeKind::MemFile(Arc::try_new(AddressSpace::shmem()).map_err(|_| Errno::ENOMEM)?),
+                mode & 0o7777,
+            )?;
             parent.link(name, file.clone())?;
             file
         }
         Err(e) => return Err(e),
     };
     if let (InodeKind::MemFile(data), true) = (&inode.kind, flags & O_TRUNC != 0) {
-        data.lock().truncate();
+        data.truncate_setsize(0);
     }
     let writing = flags & O_ACCMODE != O_RDONLY;
     if flags & O_DIRECTORY != 0 && !inode.is_dir() {
@@ -223,4 +227,33 @@ pub fn sys_getcwd(buf: u64, size: u64) -> SysResult {
     copy_to_user(buf, &cwd)?;
     copy_to_user(buf + cwd.len() as u64, &[0])?;
     Ok(cwd.len() as u64 + 1)
+}
+
+/// Sets the size of a regular file open for writing: the page cache drops
+/// what lies past a shrunk end and every mapping of it is unmapped there.
+///
+/// Linux: do_sys_ftruncate() -> do_truncate() -> shmem_setattr() ->
+/// truncate_setsize() in fs/open.c, mm/shmem.c, mm/truncate.c
+///
+/// # Errors
+/// `EBADF`, `EINVAL` for a negative length, a file not open for writing or
+/// not a regular file. Past the tmpfs limit the file is sparse: touching
+/// pages there gives SIGBUS, writing them ENOSPC.
+pub fn sys_ftruncate(fd: i32, length: i64) -> SysResult {
+    let file = super::read_write::fdget(fd)?;
+    let length = u64::try_from(length).map_err(|_| Errno::EINVAL)?;
+    if !file.writable() {
+        return Err(Errno::EINVAL);
+    }
+    let Ok(super::file::MmapTarget::PageCache(mapping)) = file.f_op.mmap() else {
+        return Err(Errno::EINVAL);
+    };
+    if !mapping.is_shmem() {
+        return Err(Errno::EINVAL);
+    }
+    if length > super::shmem::MAX_LFS_FILESIZE {
+        return Err(Errno::EFBIG);
+    }
+    mapping.truncate_setsize(length);
+    Ok(0)
 }

@@ -1,12 +1,15 @@
-//! The root file system: an in-memory tree filled from the initramfs. File
-//! contents stay where the bootloader loaded the archive; nothing is copied.
+//! The root file system: an in-memory tree filled from the initramfs. An
+//! initramfs file's bytes stay where the bootloader loaded the archive
+//! until a read, mmap or exec first needs a page: it is then read into the
+//! file's page cache once, and served from there ever after.
 //!
 //! Linux: fs/ramfs/inode.c, init/noinitramfs.c (the default /dev/console)
-//! Differs: read-only once unpacked; no page cache.
+//! Differs: initramfs files are read-only once unpacked.
 
 use super::file::{FileOperations, Kstat, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
+use crate::mm::filemap::AddressSpace;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -15,10 +18,10 @@ use spin::Once;
 
 /// What an inode holds.
 pub enum InodeKind {
-    /// A regular file's bytes, from the initramfs (read-only).
-    File(&'static [u8]),
-    /// A regular file created at run time, its bytes in pages it owns.
-    MemFile(SpinLock<super::shmem::ShmemFile>),
+    /// A regular file from the initramfs (read-only), its page cache.
+    File(Arc<AddressSpace>),
+    /// A regular file created at run time (tmpfs), its page cache.
+    MemFile(Arc<AddressSpace>),
     /// A directory's entries.
     Dir(SpinLock<BTreeMap<Vec<u8>, Arc<Inode>>>),
     /// A symbolic link's target.
@@ -74,6 +77,15 @@ pub fn shmem_get_inode(kind: InodeKind, perm: u32) -> Result<Arc<Inode>, Errno> 
     let mut inode = Inode::build(kind, perm);
     inode.reserved = true;
     Arc::try_new(inode).map_err(|_| Errno::ENOMEM)
+}
+
+/// The most run-time inodes and how many exist, for statfs's f_files and
+/// f_ffree.
+pub fn shmem_inodes() -> (usize, usize) {
+    (
+        crate::mm::page_alloc::totalram_pages() / 2,
+        SHMEM_INODES.load(Ordering::Relaxed),
+    )
 }
 
 impl Drop for Inode {
@@ -180,8 +192,7 @@ impl Inode {
     /// Metadata for stat.
     pub fn kstat(&self) -> Kstat {
         let (size, rdev) = match &self.kind {
-            InodeKind::File(data) => (data.len() as u64, 0),
-            InodeKind::MemFile(data) => (data.lock().size() as u64, 0),
+            InodeKind::File(data) | InodeKind::MemFile(data) => (data.i_size(), 0),
             InodeKind::Symlink(target) => (target.len() as u64, 0),
             InodeKind::CharDev(major, minor) => (0, ((*major as u64) << 8) | *minor as u64),
             InodeKind::Dir(_) => (4096, 0),
@@ -229,6 +240,9 @@ pub fn default_rootfs() {
     if root().lookup(b"tmp").is_err() {
         let _ = root().link(b"tmp", Inode::new_dir(0o1777));
     }
+    if dev.lookup(b"shm").is_err() {
+        let _ = dev.link(b"shm", Inode::new_dir(0o1777));
+    }
 }
 
 /// An open regular file of the ramfs.
@@ -236,15 +250,8 @@ pub struct RamFile(pub Arc<Inode>);
 
 impl FileOperations for RamFile {
     fn read(&self, buf: &mut [u8], pos: u64, _f_flags: u32) -> Result<usize, Errno> {
-        let copy_out = |data: &[u8], buf: &mut [u8]| {
-            let start = (pos as usize).min(data.len());
-            let n = buf.len().min(data.len() - start);
-            buf[..n].copy_from_slice(&data[start..start + n]);
-            n
-        };
         match &self.0.kind {
-            InodeKind::File(data) => Ok(copy_out(data, buf)),
-            InodeKind::MemFile(data) => Ok(data.lock().read(buf, pos)),
+            InodeKind::File(data) | InodeKind::MemFile(data) => data.filemap_read(buf, pos),
             InodeKind::Dir(_) => Err(Errno::EISDIR),
             _ => Err(Errno::EINVAL),
         }
@@ -261,10 +268,12 @@ impl FileOperations for RamFile {
         self.0.kstat()
     }
 
-    fn mmap_data(&self) -> Option<&'static [u8]> {
-        match self.0.kind {
-            InodeKind::File(data) => Some(data),
-            _ => None,
+    fn mmap(&self) -> Result<super::file::MmapTarget, Errno> {
+        match &self.0.kind {
+            InodeKind::File(data) | InodeKind::MemFile(data) => {
+                Ok(super::file::MmapTarget::PageCache(data.clone()))
+            }
+            _ => Err(Errno::ENODEV),
         }
     }
 

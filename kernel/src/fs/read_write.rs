@@ -294,6 +294,26 @@ pub fn sys_pread64(fd: i32, buf: u64, count: u64, pos: u64) -> SysResult {
     do_read(&file, buf, count, Some(pos))
 }
 
+/// Writes at `pos` without moving the file position; O_APPEND still
+/// appends, as Linux's pwrite does.
+///
+/// Linux: ksys_pwrite64() in fs/read_write.c
+pub fn sys_pwrite64(fd: i32, buf: u64, count: u64, pos: u64) -> SysResult {
+    if pos > i64::MAX as u64 {
+        return Err(Errno::EINVAL);
+    }
+    let file = fdget(fd)?;
+    check_write_access(&file)?;
+    if !file.f_op.seekable() {
+        return Err(Errno::ESPIPE);
+    }
+    let pos = match *file.f_flags.lock() & super::open::O_APPEND != 0 {
+        true => file.f_op.stat().size,
+        false => pos,
+    };
+    do_write(&file, buf, count, pos)
+}
+
 /// Most vectors in one readv or writev (Linux: UIO_MAXIOV).
 const UIO_MAXIOV: u64 = 1024;
 

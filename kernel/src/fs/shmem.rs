@@ -1,20 +1,19 @@
-//! The bytes of a file created at run time (in /tmp, say): pages from the
-//! page allocator owned by the file, freed on truncate and when the last
-//! reference to the inode goes (unlink plus close). Like tmpfs, all such
-//! files together may hold at most half of RAM; past that a write gets
-//! ENOSPC.
+//! tmpfs: files created at run time (in /tmp, /dev/shm, anywhere in the
+//! root) keep their bytes in page-cache pages from the page allocator
+//! (`mm::filemap::AddressSpace`), never in the kernel heap. Like a tmpfs
+//! mount, all such files together may hold at most half of RAM; past that
+//! a write gets ENOSPC, and statfs reports the limit.
 //!
-//! Linux: mm/shmem.c (shmem_write_begin, shmem_file_read_iter,
-//! shmem_truncate_range, the size= limit of a tmpfs mount)
-//! Differs: no page cache or swap; holes are not sparse: a write past the
-//! end fills the gap with zeroed pages, which count against the limit. The
-//! file lives in fs/ because it needs no unsafe code.
+//! Linux: mm/shmem.c (shmem_write_begin, shmem_inode_acct_blocks, the
+//! size= limit of a tmpfs mount, shmem_statfs)
+//! Differs: one tmpfs instance holds every run-time file (Linux mounts /tmp
+//! and /dev/shm separately, each with its own limit); no swap. The file
+//! lives in fs/ because it needs no unsafe code.
 
-use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
 use crate::mm::PAGE_SIZE;
-use crate::mm::page_alloc::{OwnedPage, totalram_pages};
-use alloc::vec::Vec;
+use crate::mm::filemap::AddressSpace;
+use crate::mm::page_alloc::totalram_pages;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 /// Pages all run-time files hold (Linux: sbinfo->used_blocks).
@@ -23,142 +22,63 @@ static SHMEM_USED_PAGES: AtomicUsize = AtomicUsize::new(0);
 /// The limit on those pages: half of RAM, tmpfs's default `size=`.
 ///
 /// Linux: shmem_default_max_blocks() in mm/shmem.c
-fn shmem_max_pages() -> usize {
+pub fn shmem_max_pages() -> usize {
     totalram_pages() / 2
 }
 
-/// How far one locked step of shmem_write() got, in bytes.
-enum Step {
-    Wrote(usize),
-    NeedPage(usize),
-    Failed(usize, Errno),
+/// Pages tmpfs files hold now.
+pub fn shmem_used_pages() -> usize {
+    SHMEM_USED_PAGES.load(Ordering::Relaxed)
 }
 
-/// Copies `buf` into `file` at `pos`, growing it a page at a time; returns
-/// how many bytes went in, which is short only when the file could not grow
-/// further. Pages are allocated with the file's lock dropped.
+/// Charges one more page against the limit.
 ///
-/// Linux: generic_perform_write() with shmem_write_begin() in mm/shmem.c
+/// Linux: shmem_inode_acct_blocks() in mm/shmem.c
 ///
 /// # Errors
-/// `EFBIG` for a position past the tmpfs limit; `ENOSPC` past the limit,
-/// `ENOMEM` without free pages, when nothing could be written.
-pub fn shmem_write(file: &SpinLock<ShmemFile>, buf: &[u8], pos: u64) -> Result<usize, Errno> {
-    let limit = shmem_max_pages() * PAGE_SIZE;
-    let pos = usize::try_from(pos)
-        .ok()
-        .filter(|&p| p < limit || buf.is_empty())
-        .ok_or(Errno::EFBIG)?;
-    pos.checked_add(buf.len()).ok_or(Errno::EFBIG)?;
-    let mut done = 0;
-    let mut spare = None;
-    let so_far = |done, e| if done > 0 { Ok(done) } else { Err(e) };
-    while done < buf.len() {
-        match file.lock().write_step(&buf[done..], pos + done, &mut spare) {
-            Step::Wrote(n) => done += n,
-            Step::NeedPage(n) => {
-                done += n;
-                match OwnedPage::zeroed() {
-                    Ok(page) => spare = Some(page),
-                    Err(e) => return so_far(done, e),
-                }
-            }
-            Step::Failed(n, e) => return so_far(done + n, e),
-        }
-    }
-    Ok(done)
+/// `ENOSPC` at the limit.
+pub fn shmem_inode_acct_block() -> Result<(), Errno> {
+    SHMEM_USED_PAGES
+        .try_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+            (used < shmem_max_pages()).then_some(used + 1)
+        })
+        .map(drop)
+        .map_err(|_| Errno::ENOSPC)
 }
 
-/// A regular file's contents.
-#[derive(Default)]
-pub struct ShmemFile {
-    pages: Vec<OwnedPage>,
-    size: usize,
+/// Gives back `n` pages (truncate, the file's end).
+///
+/// Linux: shmem_inode_unacct_blocks() in mm/shmem.c
+pub fn shmem_inode_unacct_blocks(n: usize) {
+    SHMEM_USED_PAGES.fetch_sub(n, Ordering::Relaxed);
 }
 
-impl ShmemFile {
-    /// The file's size in bytes (Linux: i_size).
-    pub fn size(&self) -> usize {
-        self.size
+/// Copies `buf` into a tmpfs file at `pos`; returns how many bytes went
+/// in, which is short only when the file could not grow further.
+///
+/// Linux: shmem_file_write_iter() -> generic_perform_write() in mm/shmem.c
+///
+/// # Errors
+/// `EFBIG` past the largest file size; `ENOSPC` past the limit (no page
+/// past it can ever be had), `ENOMEM` without free pages, when nothing
+/// could be written.
+pub fn shmem_write(file: &AddressSpace, buf: &[u8], pos: u64) -> Result<usize, Errno> {
+    if pos
+        .checked_add(buf.len() as u64)
+        .is_none_or(|end| end > MAX_LFS_FILESIZE)
+    {
+        return Err(Errno::EFBIG);
     }
-
-    /// Copies bytes from `pos` into `buf`; returns how many (0 at the end).
-    ///
-    /// Linux: shmem_file_read_iter() in mm/shmem.c
-    pub fn read(&self, buf: &mut [u8], pos: u64) -> usize {
-        let Ok(pos) = usize::try_from(pos) else {
-            return 0;
-        };
-        let end = self.size.min(pos.saturating_add(buf.len()));
-        let mut at = pos;
-        while at < end {
-            let (index, offset) = (at / PAGE_SIZE, at % PAGE_SIZE);
-            let n = (PAGE_SIZE - offset).min(end - at);
-            let src = &self.pages[index].as_bytes()[offset..offset + n];
-            buf[at - pos..at - pos + n].copy_from_slice(src);
-            at += n;
-        }
-        end.saturating_sub(pos)
+    let limit = (shmem_max_pages() * PAGE_SIZE) as u64;
+    if pos >= limit && !buf.is_empty() {
+        return Err(Errno::ENOSPC);
     }
-
-    /// Adds `page` (zeroed) at the end, charged against the tmpfs limit.
-    ///
-    /// Linux: shmem_alloc_and_add_folio() / shmem_inode_acct_blocks() in mm/shmem.c
-    fn add_page(&mut self, page: OwnedPage) -> Result<(), Errno> {
-        let used = SHMEM_USED_PAGES.fetch_add(1, Ordering::Relaxed);
-        let unacct = |e| {
-            SHMEM_USED_PAGES.fetch_sub(1, Ordering::Relaxed);
-            e
-        };
-        if used >= shmem_max_pages() {
-            return Err(unacct(Errno::ENOSPC));
-        }
-        self.pages
-            .try_reserve(1)
-            .map_err(|_| unacct(Errno::ENOMEM))?;
-        self.pages.push(page);
-        Ok(())
-    }
-
-    /// Copies as much of `buf` in at `pos` as the file's pages and the one
-    /// `spare` page allow.
-    fn write_step(&mut self, buf: &[u8], pos: usize, spare: &mut Option<OwnedPage>) -> Step {
-        let mut at = pos;
-        while at - pos < buf.len() {
-            let (index, offset) = (at / PAGE_SIZE, at % PAGE_SIZE);
-            while self.pages.len() <= index {
-                let Some(page) = spare.take() else {
-                    return Step::NeedPage(at - pos);
-                };
-                if let Err(e) = self.add_page(page) {
-                    return Step::Failed(at - pos, e);
-                }
-            }
-            let n = (PAGE_SIZE - offset).min(buf.len() - (at - pos));
-            let dst = &mut self.pages[index].as_bytes_mut()[offset..offset + n];
-            dst.copy_from_slice(&buf[at - pos..at - pos + n]);
-            at += n;
-            self.size = self.size.max(at);
-        }
-        Step::Wrote(at - pos)
-    }
-
-    /// Drops every page (O_TRUNC).
-    ///
-    /// Linux: shmem_truncate_range() in mm/shmem.c
-    pub fn truncate(&mut self) {
-        SHMEM_USED_PAGES.fetch_sub(self.pages.len(), Ordering::Relaxed);
-        self.pages.clear();
-        self.size = 0;
-    }
+    let len = buf.len().min((limit - pos) as usize);
+    file.generic_perform_write(&buf[..len], pos)
 }
 
-impl Drop for ShmemFile {
-    /// Linux: shmem_evict_inode() in mm/shmem.c
-    fn drop(&mut self) {
-        self.truncate();
-    }
-}
+/// The largest file size (Linux: MAX_LFS_FILESIZE).
+pub const MAX_LFS_FILESIZE: u64 = i64::MAX as u64;
 
 mod tests {
     use super::*;
@@ -168,26 +88,37 @@ mod tests {
     ktest! {
         fn a_write_across_pages_reads_back_and_truncate_frees_the_pages() {
             let before = nr_free_pages();
-            let file = SpinLock::new(ShmemFile::default());
+            let file = AddressSpace::shmem();
             let data = [0x5au8; 6000];
             kassert_eq!(shmem_write(&file, &data, 3000), Ok(6000));
-            let mut file = file.lock();
-            kassert_eq!(file.size(), 9000);
+            kassert_eq!(file.i_size(), 9000);
             kassert_eq!(nr_free_pages(), before - 3, "three pages hold 9000 bytes");
             let mut back = [0u8; 7000];
-            kassert_eq!(file.read(&mut back, 2000), 7000);
+            kassert_eq!(file.filemap_read(&mut back, 2000), Ok(7000));
             kassert_eq!((back[999], back[1000], back[6999]), (0, 0x5a, 0x5a));
-            file.truncate();
-            kassert_eq!((file.size(), nr_free_pages()), (0, before));
+            file.truncate_setsize(0);
+            kassert_eq!((file.i_size(), nr_free_pages()), (0, before));
         }
     }
 
     ktest! {
-        fn a_write_past_the_tmpfs_limit_is_efbig_and_takes_no_page() {
+        fn a_hole_reads_as_zeroes_and_takes_no_page() {
             let before = nr_free_pages();
-            let file = SpinLock::new(ShmemFile::default());
+            let file = AddressSpace::shmem();
+            kassert_eq!(shmem_write(&file, b"x", 10 * PAGE_SIZE as u64), Ok(1));
+            kassert_eq!(nr_free_pages(), before - 1, "only the written page");
+            let mut back = [1u8; 8];
+            kassert_eq!(file.filemap_read(&mut back, 0), Ok(8));
+            kassert_eq!(back, [0; 8]);
+        }
+    }
+
+    ktest! {
+        fn a_write_past_the_tmpfs_limit_is_enospc_past_the_largest_file_efbig_and_takes_no_page() {
+            let before = nr_free_pages();
+            let file = AddressSpace::shmem();
             let past = (shmem_max_pages() * PAGE_SIZE) as u64;
-            kassert_eq!(shmem_write(&file, b"x", past), Err(Errno::EFBIG));
+            kassert_eq!(shmem_write(&file, b"x", past), Err(Errno::ENOSPC));
             kassert_eq!(shmem_write(&file, b"x", u64::MAX), Err(Errno::EFBIG));
             kassert_eq!(nr_free_pages(), before);
         }

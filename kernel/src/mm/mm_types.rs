@@ -2,6 +2,7 @@
 //!
 //! Linux: include/linux/mm_types.h (struct mm_struct, struct vm_area_struct)
 
+use super::filemap::AddressSpace;
 use super::memory::Pgd;
 use super::page_alloc::Page;
 use crate::arch::sync::SpinLock;
@@ -24,43 +25,32 @@ bitflags! {
         const VM_EXEC = 0x0000_0004;
         /// Shared between processes: fork shares the pages, no copy-on-write.
         const VM_SHARED = 0x0000_0008;
+        /// mprotect may add VM_WRITE (clear for a MAP_SHARED mapping of a
+        /// file opened read-only).
+        const VM_MAYWRITE = 0x0000_0020;
         /// The stack.
         const VM_GROWSDOWN = 0x0000_0100;
     }
 }
 
-/// The bytes of a mapped file: an initramfs file where the bootloader left
-/// it, or a copy of a file written at run time, taken when it was mapped.
-/// Differs: Linux maps the page cache, so later writes show through (and
-/// writing a running executable gives ETXTBSY).
-#[derive(Clone, Debug)]
-pub enum FileBytes {
-    /// Initramfs contents, never freed.
-    Static(&'static [u8]),
-    /// A snapshot shared by every mapping made from it.
-    Copy(Arc<Vec<u8>>),
-}
-
-impl core::ops::Deref for FileBytes {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        match self {
-            FileBytes::Static(data) => data,
-            FileBytes::Copy(data) => data,
-        }
-    }
-}
-
-/// File contents behind a private mapping.
-#[derive(Clone, Debug)]
+/// The file behind a file mapping: its page cache, mapped page by page
+/// (Linux: vm_file, vm_pgoff).
+#[derive(Clone)]
 pub struct VmFile {
-    /// The whole file.
-    pub data: FileBytes,
-    /// File offset that `vm_start` maps.
+    /// The file's page cache (Linux: vm_file->f_mapping).
+    pub mapping: Arc<AddressSpace>,
+    /// File offset that `vm_start` maps, in bytes (Linux: vm_pgoff, in pages).
     pub pgoff: u64,
     /// Bytes of the file mapped from `vm_start`; beyond them the area is
-    /// zero-filled (an ELF segment's .bss).
+    /// zero-filled (an ELF segment's .bss). `u64::MAX` for mmap, where
+    /// only the file's end limits what is mapped (past it: SIGBUS).
     pub len: u64,
+}
+
+impl core::fmt::Debug for VmFile {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "file+{:#x}", self.pgoff)
+    }
 }
 
 /// The pages of a shared anonymous mapping, found by page offset, so that a
@@ -94,7 +84,8 @@ impl ShmObject {
 pub enum VmBacking {
     /// Private anonymous memory: zero-filled on first touch.
     Anon,
-    /// Private file mapping: filled from the file on first touch.
+    /// File mapping: the file's page-cache pages, shared (VM_SHARED) or
+    /// copied on first write.
     File(VmFile),
     /// Shared anonymous memory.
     Shared(Arc<ShmObject>),

@@ -1,17 +1,20 @@
 //! Creating, changing and destroying an address space and its mappings:
-//! mm_alloc, dup_mm (fork), mmap, munmap, mprotect, brk.
+//! mm_alloc, dup_mm (fork), mmap, munmap, brk. mprotect is in
+//! `mprotect.rs`, msync in `msync.rs`.
 //!
-//! Linux: mm/mmap.c, mm/mprotect.c, kernel/fork.c (dup_mm, dup_mmap)
+//! Linux: mm/mmap.c, kernel/fork.c (dup_mm, dup_mmap)
 
 use super::PAGE_SIZE;
-use super::memory::{change_protection, copy_page_range, pgd_alloc, zap_page_range};
+use super::memory::{copy_page_range, pgd_alloc, zap_page_range};
 use super::mm_types::{
     MmStruct, MmapState, ShmObject, TASK_SIZE, VmAreaStruct, VmBacking, VmFlags,
 };
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
+use crate::fs::file::MmapTarget;
+use crate::sysctl::CtlTable;
 use alloc::sync::Arc;
-use core::sync::atomic::AtomicUsize;
+use core::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 
 /// Protection bits of mmap/mprotect (Linux: PROT_*).
 pub const PROT_READ: u64 = 0x1;
@@ -27,10 +30,14 @@ pub const MAP_PRIVATE: u64 = 0x02;
 pub const MAP_FIXED: u64 = 0x10;
 /// Not backed by a file (Linux: MAP_ANONYMOUS).
 pub const MAP_ANONYMOUS: u64 = 0x20;
+/// MAP_SHARED that refuses unknown flags (Linux: MAP_SHARED_VALIDATE).
+pub const MAP_SHARED_VALIDATE: u64 = 0x03;
+/// A stack-like mapping that grows down on faults below it (Linux: MAP_GROWSDOWN).
+pub const MAP_GROWSDOWN: u64 = 0x100;
 /// Like MAP_FIXED but fail if the range is in use (Linux: MAP_FIXED_NOREPLACE).
 pub const MAP_FIXED_NOREPLACE: u64 = 0x100000;
 
-fn page_align(len: u64) -> Option<u64> {
+pub(super) fn page_align(len: u64) -> Option<u64> {
     len.checked_add(PAGE_SIZE as u64 - 1)
         .map(|l| l & !(PAGE_SIZE as u64 - 1))
 }
@@ -109,9 +116,27 @@ pub fn dup_mm(oldmm: &MmStruct) -> Result<Arc<MmStruct>, Errno> {
 /// The lowest address a mapping may start at (Linux: vm.mmap_min_addr,
 /// whose x86 default is 65536), so that a NULL dereference faults.
 pub const MMAP_MIN_ADDR: u64 = 65536;
-/// Mappings one address space may hold (Linux: DEFAULT_MAX_MAP_COUNT, the
-/// default of vm.max_map_count).
-pub const DEFAULT_MAX_MAP_COUNT: usize = 65530;
+/// Mappings one address space may hold by default (Linux: DEFAULT_MAX_MAP_COUNT).
+pub const DEFAULT_MAX_MAP_COUNT: i32 = 65530;
+
+/// vm.max_map_count, which root may change (Linux: sysctl_max_map_count).
+static SYSCTL_MAX_MAP_COUNT: AtomicI32 = AtomicI32::new(DEFAULT_MAX_MAP_COUNT);
+
+/// `/proc/sys/vm/max_map_count`.
+///
+/// Linux: the vm.max_map_count entry of mm/util.c (proc_dointvec_minmax, min 0)
+pub static MAX_MAP_COUNT_SYSCTL: CtlTable = CtlTable {
+    procname: "max_map_count",
+    data: &SYSCTL_MAX_MAP_COUNT,
+    min: 0,
+    max: i32::MAX,
+    on_write: || Ok(()),
+};
+
+/// The most areas one address space may hold now (Linux: get_map_count_limit()).
+pub fn sysctl_max_map_count() -> usize {
+    SYSCTL_MAX_MAP_COUNT.load(Ordering::Relaxed).max(0) as usize
+}
 
 /// Whether any area overlaps [start, end) (Linux: find_vma_intersection()).
 fn find_vma_intersection(st: &MmapState, start: u64, end: u64) -> bool {
@@ -170,7 +195,9 @@ fn get_unmapped_area(st: &MmapState, addr: u64, len: u64, fixed: bool) -> Result
         .ok_or(Errno::ENOMEM)
 }
 
-/// Creates a mapping; returns its address.
+/// Creates a mapping; returns its address. `maywrite` is false for a
+/// MAP_SHARED mapping of a file opened read-only, which mprotect may then
+/// not make writable.
 ///
 /// Linux: do_mmap() in mm/mmap.c
 ///
@@ -184,6 +211,7 @@ pub fn do_mmap(
     prot: u64,
     flags: u64,
     backing: VmBacking,
+    maywrite: bool,
 ) -> Result<u64, Errno> {
     if len == 0 {
         return Err(Errno::EINVAL);
@@ -194,17 +222,27 @@ pub fn do_mmap(
     let mut st = mm.mmap.lock();
     // One past the limit is allowed, as in Linux, where the new area might
     // have merged with a neighbour.
-    if st.vmas.len() > DEFAULT_MAX_MAP_COUNT {
+    if st.vmas.len() > sysctl_max_map_count() {
         return Err(Errno::ENOMEM);
     }
     let start = get_unmapped_area(&st, addr, len, fixed)?;
-    let mut vm_flags = calc_vm_prot_bits(prot);
+    let mut vm_flags = calc_vm_prot_bits(prot) | VmFlags::VM_MAYWRITE;
+    if !maywrite {
+        vm_flags -= VmFlags::VM_MAYWRITE;
+    }
+    if flags & MAP_GROWSDOWN != 0 {
+        vm_flags |= VmFlags::VM_GROWSDOWN;
+    }
     let backing = match (flags & 0x3, backing) {
-        (MAP_SHARED, VmBacking::Anon) => {
+        (MAP_SHARED | MAP_SHARED_VALIDATE, VmBacking::Anon) => {
             vm_flags |= VmFlags::VM_SHARED;
             VmBacking::Shared(Arc::try_new(ShmObject::default()).map_err(|_| Errno::ENOMEM)?)
         }
-        (MAP_SHARED | MAP_PRIVATE, backing) => backing,
+        (MAP_SHARED | MAP_SHARED_VALIDATE, backing) => {
+            vm_flags |= VmFlags::VM_SHARED;
+            backing
+        }
+        (MAP_PRIVATE, backing) => backing,
         _ => return Err(Errno::EINVAL),
     };
     if fixed {
@@ -229,9 +267,10 @@ pub fn do_mmap(
 ///
 /// # Errors
 /// `ENOMEM` at the limit or when the list cannot grow.
-fn split_vma(st: &mut MmapState, addr: u64) -> Result<(), Errno> {
+pub(super) fn split_vma(st: &mut MmapState, addr: u64) -> Result<(), Errno> {
     let i = st.vmas.partition_point(|v| v.vm_end <= addr);
-    if st.vmas.get(i).is_some_and(|v| v.vm_start < addr) && st.vmas.len() >= DEFAULT_MAX_MAP_COUNT {
+    if st.vmas.get(i).is_some_and(|v| v.vm_start < addr) && st.vmas.len() >= sysctl_max_map_count()
+    {
         return Err(Errno::ENOMEM);
     }
     __split_vma(st, addr)
@@ -279,7 +318,7 @@ fn __split_vma(st: &mut MmapState, addr: u64) -> Result<(), Errno> {
 fn unmap_locked(mm: &MmStruct, st: &mut MmapState, start: u64, len: u64) -> Result<(), Errno> {
     let end = start + len;
     let first = st.vmas.partition_point(|v| v.vm_end <= start);
-    if st.vmas.len() >= DEFAULT_MAX_MAP_COUNT
+    if st.vmas.len() >= sysctl_max_map_count()
         && st
             .vmas
             .get(first)
@@ -315,42 +354,39 @@ pub fn do_munmap(mm: &MmStruct, start: u64, len: u64) -> Result<(), Errno> {
     unmap_locked(mm, &mut mm.mmap.lock(), start, len)
 }
 
-/// Changes the protection of [start, start + len).
+/// Least room kept between a growing stack and the area below it (Linux:
+/// stack_guard_gap, 256 pages).
+const STACK_GUARD_GAP: u64 = 256 * PAGE_SIZE as u64;
+
+/// Grows the VM_GROWSDOWN area just above `addr` down to cover it, for a
+/// fault there: to RLIMIT_STACK in all at most, and never closer than
+/// stack_guard_gap to the area below. Returns the grown area.
 ///
-/// Linux: do_mprotect_pkey() in mm/mprotect.c
+/// Linux: expand_stack() / expand_downwards() in mm/mmap.c
 ///
 /// # Errors
-/// `EINVAL` for bad arguments, `ENOMEM` if part of the range is unmapped.
-pub fn do_mprotect(mm: &MmStruct, start: u64, len: u64, prot: u64) -> Result<(), Errno> {
-    if !start.is_multiple_of(PAGE_SIZE as u64) || prot & !(PROT_READ | PROT_WRITE | PROT_EXEC) != 0
+/// `EFAULT` (SIGSEGV) when no such area is there or a limit refuses.
+pub fn expand_stack(st: &mut MmapState, addr: u64) -> Result<VmAreaStruct, Errno> {
+    let addr = addr & !(PAGE_SIZE as u64 - 1);
+    let i = st.vmas.partition_point(|v| v.vm_end <= addr);
+    let vma = st
+        .vmas
+        .get(i)
+        .filter(|v| v.vm_flags.contains(VmFlags::VM_GROWSDOWN))
+        .filter(|v| matches!(v.backing, VmBacking::Anon))
+        .ok_or(Errno::EFAULT)?;
+    let limit = crate::resource::rlimit(crate::resource::RLIMIT_STACK);
+    if addr < MMAP_MIN_ADDR || vma.vm_end - addr > limit {
+        return Err(Errno::EFAULT);
+    }
+    if let Some(prev) = i.checked_sub(1).map(|j| &st.vmas[j])
+        && !prev.vm_flags.contains(VmFlags::VM_GROWSDOWN)
+        && addr - prev.vm_end < STACK_GUARD_GAP
     {
-        return Err(Errno::EINVAL);
+        return Err(Errno::EFAULT);
     }
-    let len = page_align(len).ok_or(Errno::ENOMEM)?;
-    let end = start.checked_add(len).ok_or(Errno::ENOMEM)?;
-    let mut st = mm.mmap.lock();
-    let first = st.vmas.partition_point(|v| v.vm_end <= start);
-    let mut covered = start;
-    for v in st.vmas[first..].iter().take_while(|v| v.vm_start < end) {
-        if v.vm_start > covered {
-            return Err(Errno::ENOMEM);
-        }
-        covered = v.vm_end;
-    }
-    if covered < end {
-        return Err(Errno::ENOMEM);
-    }
-    split_vma(&mut st, start)?;
-    split_vma(&mut st, end)?;
-    let new_prot = calc_vm_prot_bits(prot);
-    let first = st.vmas.partition_point(|v| v.vm_end <= start);
-    let last = st.vmas.partition_point(|v| v.vm_start < end);
-    for vma in &mut st.vmas[first..last] {
-        vma.vm_flags =
-            (vma.vm_flags - (VmFlags::VM_READ | VmFlags::VM_WRITE | VmFlags::VM_EXEC)) | new_prot;
-        change_protection(mm, vma, vma.vm_start, vma.vm_end);
-    }
-    Ok(())
+    st.vmas[i].vm_start = addr;
+    Ok(st.vmas[i].clone())
 }
 
 /// Moves the end of the heap; returns the new break (the old one on failure,
@@ -388,7 +424,7 @@ fn do_brk_flags(st: &mut MmapState, old_end: u64, new_end: u64) -> Result<(), Er
     if find_vma_intersection(st, old_end, new_end) {
         return Err(Errno::ENOMEM);
     }
-    let heap_flags = VmFlags::VM_READ | VmFlags::VM_WRITE;
+    let heap_flags = VmFlags::VM_READ | VmFlags::VM_WRITE | VmFlags::VM_MAYWRITE;
     let start_brk = st.start_brk;
     let i = st.vmas.partition_point(|v| v.vm_end < old_end);
     if let Some(prev) = st.vmas.get_mut(i).filter(|v| {
@@ -400,7 +436,7 @@ fn do_brk_flags(st: &mut MmapState, old_end: u64, new_end: u64) -> Result<(), Er
         prev.vm_end = new_end;
         return Ok(());
     }
-    if st.vmas.len() > DEFAULT_MAX_MAP_COUNT {
+    if st.vmas.len() > sysctl_max_map_count() {
         return Err(Errno::ENOMEM);
     }
     st.insert_vma(VmAreaStruct {
@@ -411,7 +447,7 @@ fn do_brk_flags(st: &mut MmapState, old_end: u64, new_end: u64) -> Result<(), Er
     })
 }
 
-fn current_mm() -> Result<Arc<MmStruct>, Errno> {
+pub(super) fn current_mm() -> Result<Arc<MmStruct>, Errno> {
     crate::task::current()
         .mm
         .lock()
@@ -422,7 +458,10 @@ fn current_mm() -> Result<Arc<MmStruct>, Errno> {
 /// Linux: SYSCALL_DEFINE6(mmap) / ksys_mmap_pgoff() in mm/mmap.c
 ///
 /// # Errors
-/// As do_mmap; `ENODEV` for file mappings of anything but ramfs files.
+/// As do_mmap; `EBADF`; `EACCES` for a file not opened for reading, or
+/// MAP_SHARED with PROT_WRITE of a file not opened for writing; `ENODEV`
+/// for a file that cannot be mapped; `EOVERFLOW` when offset plus length
+/// wraps.
 pub fn sys_mmap(
     addr: u64,
     len: u64,
@@ -434,37 +473,39 @@ pub fn sys_mmap(
     if !off.is_multiple_of(PAGE_SIZE as u64) {
         return Err(Errno::EINVAL);
     }
+    let mut maywrite = true;
     let backing = if flags & MAP_ANONYMOUS != 0 {
         VmBacking::Anon
     } else {
         let file = crate::fs::read_write::fdget(fd)?;
-        // Linux: mmap_zero() in drivers/char/mem.c; /dev/zero maps as
-        // anonymous memory, private or shared.
-        if file.f_op.mmap_zero() {
-            return do_mmap(&*current_mm()?, addr, len, prot, flags, VmBacking::Anon);
-        }
-        if flags & 0x3 == MAP_SHARED && prot & PROT_WRITE != 0 {
+        if !file.readable() {
             return Err(Errno::EACCES);
         }
-        let data = file.f_op.mmap_data().ok_or(Errno::ENODEV)?;
-        let start = (off as usize).min(data.len());
-        VmBacking::File(super::mm_types::VmFile {
-            data: super::mm_types::FileBytes::Static(data),
-            pgoff: start as u64,
-            len: (data.len() - start) as u64,
-        })
+        if flags & 0x3 != MAP_PRIVATE && !file.writable() {
+            if prot & PROT_WRITE != 0 {
+                return Err(Errno::EACCES);
+            }
+            maywrite = false;
+        }
+        match file.f_op.mmap()? {
+            MmapTarget::Anonymous => VmBacking::Anon,
+            MmapTarget::PageCache(mapping) => {
+                off.checked_add(page_align(len).ok_or(Errno::ENOMEM)?)
+                    .ok_or(Errno::EOVERFLOW)?;
+                VmBacking::File(super::mm_types::VmFile {
+                    mapping,
+                    pgoff: off,
+                    len: u64::MAX,
+                })
+            }
+        }
     };
-    do_mmap(&*current_mm()?, addr, len, prot, flags, backing)
+    do_mmap(&*current_mm()?, addr, len, prot, flags, backing, maywrite)
 }
 
 /// Linux: SYSCALL_DEFINE2(munmap) in mm/mmap.c
 pub fn sys_munmap(addr: u64, len: u64) -> crate::syscall::SysResult {
     do_munmap(&*current_mm()?, addr, len).map(|()| 0)
-}
-
-/// Linux: SYSCALL_DEFINE3(mprotect) in mm/mprotect.c
-pub fn sys_mprotect(addr: u64, len: u64, prot: u64) -> crate::syscall::SysResult {
-    do_mprotect(&*current_mm()?, addr, len, prot).map(|()| 0)
 }
 
 /// Linux: SYSCALL_DEFINE1(brk) in mm/mmap.c

@@ -5,10 +5,13 @@
 //! Linux: mm/
 
 pub mod fault_inject;
+pub mod filemap;
 pub mod heap;
 pub mod memory;
 pub mod mm_types;
 pub mod mmap;
+pub mod mprotect;
+pub mod msync;
 pub mod oom_kill;
 pub mod page_alloc;
 pub mod pgtable;

@@ -267,6 +267,43 @@ impl Page {
         self.0
     }
 
+    /// Copies the page's bytes from `offset` into `buf`. Another CPU may
+    /// write the page through a user mapping meanwhile; like
+    /// copy_from_user, the copy then holds some mix of old and new bytes.
+    ///
+    /// Linux: memcpy_from_page() in include/linux/highmem.h
+    pub fn read_bytes(&self, offset: usize, buf: &mut [u8]) {
+        assert!(offset + buf.len() <= PAGE_SIZE, "inside the page");
+        let src = phys_to_virt(self.0.start_address()).as_ptr::<u8>();
+        // SAFETY: the frame is allocated while we hold a reference, mapped
+        // at PAGE_OFFSET, and the range is inside it; `buf` is not the page
+        // (no `&mut` to a shared page's bytes exists). Concurrent user
+        // writes only change which bytes are copied, as noted above.
+        unsafe { core::ptr::copy_nonoverlapping(src.add(offset), buf.as_mut_ptr(), buf.len()) };
+    }
+
+    /// Copies `buf` into the page at `offset` (a write() into the page
+    /// cache); processes that map the page see the bytes at once.
+    ///
+    /// Linux: memcpy_to_page() in include/linux/highmem.h
+    pub fn write_bytes(&self, offset: usize, buf: &[u8]) {
+        assert!(offset + buf.len() <= PAGE_SIZE, "inside the page");
+        let dst = phys_to_virt(self.0.start_address()).as_mut_ptr::<u8>();
+        // SAFETY: as in `read_bytes`; no Rust reference to a shared page's
+        // bytes exists, so this raw copy aliases none.
+        unsafe { core::ptr::copy_nonoverlapping(buf.as_ptr(), dst.add(offset), buf.len()) };
+    }
+
+    /// Zeroes the page from `offset` to its end.
+    ///
+    /// Linux: zero_user_segment() in include/linux/highmem.h
+    pub fn zero_bytes(&self, offset: usize) {
+        assert!(offset <= PAGE_SIZE, "inside the page");
+        let dst = phys_to_virt(self.0.start_address()).as_mut_ptr::<u8>();
+        // SAFETY: as in `write_bytes`.
+        unsafe { core::ptr::write_bytes(dst.add(offset), 0, PAGE_SIZE - offset) };
+    }
+
     /// The number of references to the page (Linux: page_count()).
     pub fn page_count(&self) -> u32 {
         page(self.0).refcount.load(Ordering::Relaxed)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/reboot.h>
 #include <sys/wait.h>
@@ -99,6 +100,50 @@ static void fork_exec_wait(int n)
 		waitpid(p, 0, 0);
 	}
 	report("fork+execve+wait4", now_us() - t0, n);
+}
+
+/* read() of a 1 MiB tmpfs file, served from its page cache. */
+static void pagecache_read(int n)
+{
+	static char buf[1 << 20];
+	const char *path = "/tmp/bench.pagecache";
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	memset(buf, 7, sizeof buf);
+	if (fd < 0 || write(fd, buf, sizeof buf) != sizeof buf) {
+		printf("bench pagecache_read: cannot write %s\n", path);
+		return;
+	}
+	double t0 = now_us();
+	for (int i = 0; i < n; i++)
+		pread(fd, buf, sizeof buf, 0);
+	report("page-cache read of 1 MiB", now_us() - t0, n);
+	close(fd);
+	unlink(path);
+}
+
+/* The first write to each page of a MAP_SHARED mapping of a tmpfs file:
+ * the fault maps the page-cache page itself. */
+static void shared_write_fault(int pages)
+{
+	const char *path = "/tmp/bench.shared";
+	size_t len = (size_t)pages * 4096;
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || ftruncate(fd, len) != 0) {
+		printf("bench shared_write_fault: cannot size %s\n", path);
+		return;
+	}
+	char *p = mmap(0, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		printf("bench shared_write_fault: mmap failed\n");
+		return;
+	}
+	double t0 = now_us();
+	for (int i = 0; i < pages; i++)
+		p[(size_t)i * 4096] = 1;
+	report("MAP_SHARED write fault (per page)", now_us() - t0, pages);
+	munmap(p, len);
+	close(fd);
+	unlink(path);
 }
 
 static void vfork_exit_wait(int n)
@@ -205,6 +250,8 @@ int main(int argc, char **argv)
 	fork_touched(64, 10);
 	cow_fault(4096);
 	fork_exec_wait(200);
+	pagecache_read(200);
+	shared_write_fault(4096);
 	vfork_exit_wait(500);
 	spawn_wait(200);
 	thread_create_join(500);

@@ -28,7 +28,7 @@ pub fn meminfo_proc_show() -> String {
         ("MemFree", free),
         ("MemAvailable", free),
         ("Buffers", 0),
-        ("Cached", 0),
+        ("Cached", crate::mm::filemap::nr_file_pages() * 4),
         ("SwapCached", 0),
         ("Active", 0),
         ("Inactive", 0),

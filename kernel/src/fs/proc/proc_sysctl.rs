@@ -122,20 +122,19 @@ fn vm_sysctls() -> alloc::sync::Arc<Inode> {
     let vm = Inode::new_dir(0o555);
     add_files(
         &vm,
-        &[
-            ("max_map_count", || {
-                alloc::format!("{}\n", crate::mm::mmap::DEFAULT_MAX_MAP_COUNT)
-            }),
-            ("mmap_min_addr", || {
-                alloc::format!("{}\n", crate::mm::mmap::MMAP_MIN_ADDR)
-            }),
-        ],
+        &[("mmap_min_addr", || {
+            alloc::format!("{}\n", crate::mm::mmap::MMAP_MIN_ADDR)
+        })],
     );
-    let kflushd = &crate::kflushd::KFLUSHD_SYSCTL;
-    let _ = vm.link(
-        kflushd.procname.as_bytes(),
-        Inode::new(InodeKind::Sysctl(kflushd), 0o644),
-    );
+    for table in [
+        &crate::kflushd::KFLUSHD_SYSCTL,
+        &crate::mm::mmap::MAX_MAP_COUNT_SYSCTL,
+    ] {
+        let _ = vm.link(
+            table.procname.as_bytes(),
+            Inode::new(InodeKind::Sysctl(table), 0o644),
+        );
+    }
     vm
 }
 

@@ -10,6 +10,7 @@
 //! ```
 //!
 //! Shared mappings keep their pages writable in both; read faults never copy.
+//! File mappings map page-cache pages (see `file.rs`).
 //!
 //! Linux: mm/memory.c
 
@@ -23,6 +24,9 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use x86_64::registers::control::{Cr3, Cr3Flags};
 use x86_64::structures::paging::page_table::PageTableEntry;
 use x86_64::structures::paging::{PageTable, PageTableFlags as F, PhysFrame};
+
+mod file;
+pub use file::unmap_mapping_range;
 
 static COW_COPIES: AtomicU64 = AtomicU64::new(0);
 static COW_REUSES: AtomicU64 = AtomicU64::new(0);
@@ -260,8 +264,12 @@ fn mm_account_fault() {
 
 /// Linux: __handle_mm_fault() in mm/memory.c
 fn __handle_mm_fault(mm: &MmStruct, addr: u64, write: bool, exec: bool) -> Result<(), Errno> {
-    let st = mm.mmap.lock();
-    let vma = st.find_vma(addr).cloned().ok_or(Errno::EFAULT)?;
+    let mut st = mm.mmap.lock();
+    let found = st.find_vma(addr).cloned();
+    let vma = match found {
+        Some(vma) => vma,
+        None => super::mmap::expand_stack(&mut st, addr)?,
+    };
     let allowed = if write {
         vma.vm_flags.contains(VmFlags::VM_WRITE)
     } else if exec {
@@ -278,54 +286,46 @@ fn __handle_mm_fault(mm: &MmStruct, addr: u64, write: bool, exec: bool) -> Resul
     // SAFETY: `pte` points into this mm's page tables and we hold its lock.
     let pte = unsafe { &mut *pte };
     if pte.is_unused() {
-        return do_pte_missing(mm, &vma, addr, pte);
+        return do_pte_missing(mm, &vma, addr, pte, write);
     }
     if write && !pte.flags().contains(F::WRITABLE) {
-        do_wp_page(&vma, pte)?;
+        if vma.vm_flags.contains(VmFlags::VM_SHARED) {
+            // Linux: wp_page_shared(): the page itself becomes writable.
+            pte.set_flags(pte.flags() | F::WRITABLE);
+        } else {
+            do_wp_page(&vma, pte)?;
+        }
     }
     flush_tlb_page(mm, addr);
     Ok(())
 }
 
-/// Maps the first page at `addr` in `vma`: zeroes, file bytes, or the
-/// shared object's page.
+/// Maps the first page at `addr` in `vma`: zeroes, the shared object's
+/// page, or a file's page (see `file.rs`).
 ///
-/// Linux: do_anonymous_page() / do_read_fault() / do_shared_fault() in mm/memory.c
+/// Linux: do_pte_missing() -> do_anonymous_page() / do_fault() in mm/memory.c
 fn do_pte_missing(
     mm: &MmStruct,
     vma: &VmAreaStruct,
     addr: u64,
     pte: &mut PageTableEntry,
+    write: bool,
 ) -> Result<(), Errno> {
     let page = match &vma.backing {
         VmBacking::Anon => get_zeroed_page()?.share(),
         VmBacking::Shared(shm) => shm.get_page((addr - vma.vm_start) / PAGE_SIZE as u64)?,
-        VmBacking::File(file) => {
-            let offset = addr - vma.vm_start;
-            let bytes = if offset < file.len {
-                // A page wholly past the end of the file has nothing behind it.
-                let start = file
-                    .pgoff
-                    .checked_add(offset)
-                    .and_then(|s| usize::try_from(s).ok())
-                    .filter(|&s| s < file.data.len())
-                    .ok_or(Errno::EIO)?;
-                let n = usize::try_from(file.len - offset)
-                    .unwrap_or(usize::MAX)
-                    .min(PAGE_SIZE)
-                    .min(file.data.len() - start);
-                &file.data[start..start + n]
-            } else {
-                &[]
-            };
-            let mut page = get_zeroed_page()?;
-            page.as_bytes_mut()[..bytes.len()].copy_from_slice(bytes);
-            page.share()
-        }
+        VmBacking::File(file) => return file::do_fault(mm, vma, file, addr, pte, write),
     };
-    pte.set_frame(page.into_raw(), vm_page_prot(vma));
-    mm.add_mm_counter(mm_counter(vma), 1);
+    set_pte(mm, vma, pte, page, vm_page_prot(vma));
     Ok(())
+}
+
+/// Points an empty PTE at `page` (whose reference it keeps) and counts it.
+///
+/// Linux: set_pte_at() with the rss update of finish_fault() in mm/memory.c
+fn set_pte(mm: &MmStruct, vma: &VmAreaStruct, pte: &mut PageTableEntry, page: Page, prot: F) {
+    pte.set_frame(page.into_raw(), prot);
+    mm.add_mm_counter(mm_counter(vma), 1);
 }
 
 /// A write to a present read-only page of a writable mapping: the page is
@@ -364,7 +364,7 @@ fn do_wp_page(vma: &VmAreaStruct, pte: &mut PageTableEntry) -> Result<(), Errno>
 /// freed with the child's mm.
 pub fn copy_page_range(src: &MmStruct, dst: &MmStruct, vma: &VmAreaStruct) -> Result<(), Errno> {
     let cow =
-        vma.vm_flags.contains(VmFlags::VM_WRITE) && !matches!(vma.backing, VmBacking::Shared(_));
+        vma.vm_flags.contains(VmFlags::VM_WRITE) && !vma.vm_flags.contains(VmFlags::VM_SHARED);
     let counter = mm_counter(vma);
     let mut result = Ok(());
     let mut wrprotected = false;
@@ -417,7 +417,7 @@ pub fn zap_page_range(mm: &MmStruct, vma: &VmAreaStruct, start: u64, end: u64) {
 /// Linux: change_protection() in mm/mprotect.c
 pub fn change_protection(mm: &MmStruct, vma: &VmAreaStruct, start: u64, end: u64) {
     let prot = vm_page_prot(vma);
-    let private = !matches!(vma.backing, VmBacking::Shared(_));
+    let private = !vma.vm_flags.contains(VmFlags::VM_SHARED);
     for_each_pte(&mm.pgd, start, end, |_, pte| {
         let mut flags = prot;
         if private && !pte.flags().contains(F::WRITABLE) {
@@ -498,34 +498,4 @@ pub fn follow_page(mm: &MmStruct, addr: u64) -> Option<(PhysFrame, bool)> {
     })
 }
 
-mod tests {
-    use super::super::mm_types::{MM_ANONPAGES, MM_SHMEMPAGES, MmStruct, VmBacking};
-    use super::super::mmap::{
-        MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE, do_mmap, do_munmap, dup_mm,
-    };
-    use super::handle_mm_fault;
-    use crate::{kassert, kassert_eq, ktest};
-
-    ktest! {
-        fn rss_counters_follow_faults_fork_and_munmap() {
-            let err = |e| alloc::format!("{e:?}");
-            let mm = MmStruct::new().map_err(err)?;
-            let rw = PROT_READ | PROT_WRITE;
-            let anon = do_mmap(&mm, 0, 4 << 12, rw, MAP_PRIVATE | MAP_ANONYMOUS, VmBacking::Anon)
-                .map_err(err)?;
-            let shared = do_mmap(&mm, 0, 1 << 12, rw, MAP_SHARED | MAP_ANONYMOUS, VmBacking::Anon)
-                .map_err(err)?;
-            for addr in [anon, anon + 4096, shared] {
-                handle_mm_fault(&mm, addr, true, false).map_err(err)?;
-            }
-            kassert_eq!(mm.get_mm_counter(MM_ANONPAGES), 2);
-            kassert_eq!(mm.get_mm_counter(MM_SHMEMPAGES), 1);
-            kassert!(mm.mm_pgtables_bytes() >= 3 * 4096, "a PDPT, a PD and a PT at least");
-            let child = dup_mm(&mm).map_err(err)?;
-            kassert_eq!(child.get_mm_rss(), 3, "the child maps the same pages");
-            do_munmap(&mm, anon, 4 << 12).map_err(err)?;
-            kassert_eq!(mm.get_mm_counter(MM_ANONPAGES), 0);
-            kassert_eq!(child.get_mm_counter(MM_ANONPAGES), 2, "the child keeps its own");
-        }
-    }
-}
+mod tests;

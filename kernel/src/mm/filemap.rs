@@ -1,0 +1,298 @@
+//! The page cache: a regular file's bytes live in pages the file owns,
+//! found by page index. read() and write() copy through them; mmap and
+//! exec map them (see `memory.rs`), so every process that maps a file sees
+//! the same page, and a second exec of a program finds its pages in memory.
+//!
+//! ```text
+//!  AddressSpace (one per regular file)      page frames (refcounted Page)
+//!  i_pages[0] ──────────────────────────────> [count 1 + one per PTE]
+//!  i_pages[1]  None: a tmpfs hole, or an initramfs page not read yet
+//!  i_size
+//! ```
+//!
+//! Linux: mm/filemap.c (filemap_read, filemap_fault, filemap_map_pages,
+//! find_get_page), mm/truncate.c (truncate_setsize, truncate_pagecache),
+//! include/linux/fs.h (struct address_space)
+//! Differs: pages are never reclaimed (no LRU, no writeback): an initramfs
+//! file's pages stay cached until reboot, a tmpfs file's until truncate or
+//! its last reference goes.
+
+use super::PAGE_SIZE;
+use super::page_alloc::{OwnedPage, Page, get_zeroed_page};
+use crate::arch::sync::SpinLock;
+use crate::errno::Errno;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+/// Where a file's pages come from when they are not cached.
+pub enum Source {
+    /// An initramfs file: read from the image where the boot loader left it
+    /// (Linux: the a_ops->read_folio of the file system).
+    Initramfs(&'static [u8]),
+    /// A tmpfs file: a missing page is a hole of zeroes, and every page is
+    /// charged against the tmpfs limit (Linux: mm/shmem.c).
+    Shmem,
+}
+
+/// The pages and size of a file, under one lock.
+struct Pages {
+    /// Cached pages by index (Linux: i_pages, an xarray).
+    i_pages: Vec<Option<Page>>,
+    /// The file's size in bytes (Linux: inode->i_size).
+    i_size: u64,
+}
+
+/// A file's page cache (Linux: `struct address_space`).
+pub struct AddressSpace {
+    /// Pages and size (Linux: the xa_lock of i_pages; i_rwsem orders writers).
+    pages: SpinLock<Pages>,
+    /// Where missing pages come from.
+    source: Source,
+}
+
+/// Pages in all page caches (Linux: NR_FILE_PAGES, "Cached" in /proc/meminfo).
+static NR_FILE_PAGES: AtomicUsize = AtomicUsize::new(0);
+
+/// Pages in all page caches, for /proc/meminfo's Cached line.
+pub fn nr_file_pages() -> usize {
+    NR_FILE_PAGES.load(Ordering::Relaxed)
+}
+
+fn index_of(pos: u64) -> usize {
+    (pos / PAGE_SIZE as u64) as usize
+}
+
+impl AddressSpace {
+    /// The page cache of an initramfs file of `data`.
+    pub fn initramfs(data: &'static [u8]) -> AddressSpace {
+        AddressSpace {
+            pages: SpinLock::new(Pages {
+                i_pages: Vec::new(),
+                i_size: data.len() as u64,
+            }),
+            source: Source::Initramfs(data),
+        }
+    }
+
+    /// The page cache of a new, empty tmpfs file.
+    pub fn shmem() -> AddressSpace {
+        AddressSpace {
+            pages: SpinLock::new(Pages {
+                i_pages: Vec::new(),
+                i_size: 0,
+            }),
+            source: Source::Shmem,
+        }
+    }
+
+    /// The file's size in bytes (Linux: i_size_read()).
+    pub fn i_size(&self) -> u64 {
+        self.pages.lock().i_size
+    }
+
+    /// Whether this is a tmpfs file (Linux: shmem_mapping()).
+    pub fn is_shmem(&self) -> bool {
+        matches!(self.source, Source::Shmem)
+    }
+
+    /// The cached page at `index`, with a reference of the caller's own.
+    ///
+    /// Linux: find_get_page() in include/linux/pagemap.h
+    pub fn find_get_page(&self, index: usize) -> Option<Page> {
+        self.pages.lock().i_pages.get(index)?.clone()
+    }
+
+    /// Inserts `page` at `index` unless another got there first; returns
+    /// the page that is cached there now.
+    ///
+    /// Linux: filemap_add_folio() in mm/filemap.c
+    fn add_to_page_cache(&self, index: usize, page: Page) -> Result<Page, Errno> {
+        // A tmpfs page past the limit could never be charged; refusing it
+        // here also bounds i_pages of a sparse file.
+        if self.is_shmem() && index >= crate::fs::shmem::shmem_max_pages() {
+            return Err(Errno::ENOSPC);
+        }
+        let mut pages = self.pages.lock();
+        if let Some(Some(cached)) = pages.i_pages.get(index) {
+            return Ok(cached.clone());
+        }
+        if pages.i_pages.len() <= index {
+            let more = index + 1 - pages.i_pages.len();
+            pages.i_pages.try_reserve(more).map_err(|_| Errno::ENOMEM)?;
+            pages.i_pages.resize(index + 1, None);
+        }
+        if self.is_shmem() {
+            crate::fs::shmem::shmem_inode_acct_block()?;
+        }
+        NR_FILE_PAGES.fetch_add(1, Ordering::Relaxed);
+        pages.i_pages[index] = Some(page.clone());
+        Ok(page)
+    }
+
+    /// The page at `index`, read into the cache (initramfs) or allocated
+    /// zeroed (a tmpfs hole) if missing; `None` past the end of the file.
+    /// `may_oom` lets the allocation wait for the OOM killer (a system
+    /// call may; a page fault, which holds the mm's lock, may not).
+    ///
+    /// Linux: filemap_get_pages() / filemap_fault() in mm/filemap.c,
+    /// shmem_get_folio() in mm/shmem.c
+    ///
+    /// # Errors
+    /// `ENOMEM` without a free page, `ENOSPC` for a tmpfs past its limit.
+    pub fn filemap_get_page(&self, index: usize, may_oom: bool) -> Result<Option<Page>, Errno> {
+        if index as u64 >= self.i_size().div_ceil(PAGE_SIZE as u64) {
+            return Ok(None);
+        }
+        if let Some(page) = self.find_get_page(index) {
+            return Ok(Some(page));
+        }
+        let mut page = match may_oom {
+            true => OwnedPage::zeroed()?,
+            false => get_zeroed_page()?,
+        };
+        if let Source::Initramfs(data) = self.source {
+            let start = (index * PAGE_SIZE).min(data.len());
+            let bytes = &data[start..(start + PAGE_SIZE).min(data.len())];
+            page.as_bytes_mut()[..bytes.len()].copy_from_slice(bytes);
+        }
+        self.add_to_page_cache(index, page.share()).map(Some)
+    }
+
+    /// Copies bytes from `pos` into `buf`; returns how many (0 at the end).
+    /// A tmpfs hole reads as zeroes without taking a page.
+    ///
+    /// Linux: filemap_read() in mm/filemap.c, shmem_file_read_iter() in mm/shmem.c
+    ///
+    /// # Errors
+    /// `ENOMEM` when an initramfs page cannot be read in.
+    pub fn filemap_read(&self, buf: &mut [u8], pos: u64) -> Result<usize, Errno> {
+        let end = self.i_size().min(pos.saturating_add(buf.len() as u64));
+        let mut at = pos;
+        while at < end {
+            let offset = (at % PAGE_SIZE as u64) as usize;
+            let n = (PAGE_SIZE - offset).min((end - at) as usize);
+            let dst = &mut buf[(at - pos) as usize..][..n];
+            let page = match self.is_shmem() {
+                true => self.find_get_page(index_of(at)),
+                false => self.filemap_get_page(index_of(at), true)?,
+            };
+            match page {
+                Some(page) => page.read_bytes(offset, dst),
+                None => dst.fill(0),
+            }
+            at += n as u64;
+        }
+        Ok(end.saturating_sub(pos) as usize)
+    }
+
+    /// Copies `buf` into the file at `pos` (which the caller checked
+    /// against the file system's limit), taking pages as needed; returns
+    /// how many bytes went in, short only when a page could not be had.
+    ///
+    /// Linux: generic_perform_write() in mm/filemap.c with shmem_write_begin()
+    ///
+    /// # Errors
+    /// `ENOSPC` past the tmpfs limit, `ENOMEM`, when nothing was written.
+    pub fn generic_perform_write(&self, buf: &[u8], pos: u64) -> Result<usize, Errno> {
+        let mut done = 0;
+        while done < buf.len() {
+            let at = pos + done as u64;
+            let offset = (at % PAGE_SIZE as u64) as usize;
+            let n = (PAGE_SIZE - offset).min(buf.len() - done);
+            let page = match self.find_get_page(index_of(at)) {
+                Some(page) => Ok(page),
+                None => OwnedPage::zeroed()
+                    .and_then(|p| self.add_to_page_cache(index_of(at), p.share())),
+            };
+            let page = match page {
+                Ok(page) => page,
+                Err(e) if done == 0 => return Err(e),
+                Err(_) => break,
+            };
+            let mut pages = self.pages.lock();
+            page.write_bytes(offset, &buf[done..done + n]);
+            pages.i_size = pages.i_size.max(at + n as u64);
+            done += n;
+        }
+        Ok(done)
+    }
+
+    /// Sets the file's size; when it shrinks, unmaps the pages past the new
+    /// end from every process (their next access gets SIGBUS), drops them
+    /// from the cache and zeroes the tail of the new last page. For
+    /// ftruncate, truncate and O_TRUNC.
+    ///
+    /// Linux: truncate_setsize() -> truncate_pagecache() in mm/truncate.c
+    pub fn truncate_setsize(&self, newsize: u64) {
+        let oldsize = {
+            let mut pages = self.pages.lock();
+            core::mem::replace(&mut pages.i_size, newsize)
+        };
+        if newsize >= oldsize {
+            return;
+        }
+        let holebegin = newsize.next_multiple_of(PAGE_SIZE as u64);
+        super::memory::unmap_mapping_range(self, holebegin);
+        let dropped: Vec<Page> = {
+            let mut pages = self.pages.lock();
+            let keep = index_of(holebegin).min(pages.i_pages.len());
+            let dropped = pages.i_pages.drain(keep..).flatten().collect();
+            if !newsize.is_multiple_of(PAGE_SIZE as u64)
+                && let Some(Some(last)) = pages.i_pages.get(index_of(newsize))
+            {
+                let offset = (newsize % PAGE_SIZE as u64) as usize;
+                last.zero_bytes(offset);
+            }
+            dropped
+        };
+        self.release_pages(dropped.len());
+    }
+
+    /// Gives back the accounting of `n` pages leaving the cache.
+    fn release_pages(&self, n: usize) {
+        NR_FILE_PAGES.fetch_sub(n, Ordering::Relaxed);
+        if self.is_shmem() {
+            crate::fs::shmem::shmem_inode_unacct_blocks(n);
+        }
+    }
+}
+
+impl Drop for AddressSpace {
+    /// Linux: truncate_inode_pages_final() in mm/truncate.c
+    fn drop(&mut self) {
+        let n = self.pages.lock().i_pages.iter().flatten().count();
+        self.release_pages(n);
+    }
+}
+
+/// How a page of a file mapping is found at fault time.
+pub enum FilePage {
+    /// The cached page itself.
+    Cached(Page),
+    /// A private copy of the cached page with its bytes from `len` on zeroed
+    /// (the last file page of an ELF segment followed by .bss).
+    Partial(Page),
+    /// Past the end of the file: SIGBUS.
+    Beyond,
+}
+
+/// The page of `mapping` at byte offset `pos` for a fault, of which only the
+/// first `valid` bytes belong to the mapping (`PAGE_SIZE` or more: all).
+///
+/// Linux: filemap_fault() in mm/filemap.c; the partial page is what
+/// padzero() in fs/binfmt_elf.c leaves
+///
+/// # Errors
+/// `ENOMEM`, `ENOSPC` (a tmpfs hole past the limit).
+pub fn filemap_fault(mapping: &AddressSpace, pos: u64, valid: u64) -> Result<FilePage, Errno> {
+    let Some(page) = mapping.filemap_get_page(index_of(pos), false)? else {
+        return Ok(FilePage::Beyond);
+    };
+    if valid >= PAGE_SIZE as u64 {
+        return Ok(FilePage::Cached(page));
+    }
+    let mut copy = super::page_alloc::alloc_page()?;
+    copy.copy_page(&page);
+    copy.as_bytes_mut()[valid as usize..].fill(0);
+    Ok(FilePage::Partial(copy.share()))
+}

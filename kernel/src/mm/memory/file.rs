@@ -1,0 +1,168 @@
+//! Faults on file mappings, and unmapping a file's pages when it shrinks.
+//!
+//! ```text
+//!  read fault            map the page-cache page (read-only if private)
+//!                        and its cached neighbours (fault-around)
+//!  write fault, private  copy the page-cache page: the copy is the
+//!                        process's own, the file is unchanged (do_cow_fault)
+//!  write fault, shared   map the page-cache page writable: write() and
+//!                        read() of the file see the same bytes
+//!  past the file's end   SIGBUS (EIO here)
+//! ```
+//!
+//! Linux: do_fault(), do_read_fault(), do_cow_fault(), do_shared_fault(),
+//! do_fault_around() and unmap_mapping_range() in mm/memory.c
+
+use super::super::PAGE_SIZE;
+use super::super::filemap::{AddressSpace, FilePage, filemap_fault};
+use super::super::mm_types::{MmStruct, VmAreaStruct, VmBacking, VmFile, VmFlags};
+use super::super::page_alloc::{Page, alloc_page, get_zeroed_page};
+use super::{F, PageTableEntry, set_pte, vm_page_prot, walk, zap_page_range};
+use crate::errno::Errno;
+use alloc::sync::Arc;
+
+/// Bytes around a read fault that are mapped at once when their pages are
+/// cached (Linux: fault_around_bytes, 64 KiB).
+const FAULT_AROUND_BYTES: u64 = 65536;
+
+/// The protection a page-cache page gets in `vma`: a private mapping never
+/// maps it writable, so that the first write copies it.
+fn file_page_prot(vma: &VmAreaStruct) -> F {
+    match vma.vm_flags.contains(VmFlags::VM_SHARED) {
+        true => vm_page_prot(vma),
+        false => vm_page_prot(vma) - F::WRITABLE,
+    }
+}
+
+/// Maps the page of a file mapping at `addr`.
+///
+/// Linux: do_fault() in mm/memory.c
+///
+/// # Errors
+/// `EIO` past the end of the file (SIGBUS), `ENOMEM`, `ENOSPC` (a tmpfs
+/// hole written through a shared mapping past the tmpfs limit: SIGBUS in
+/// Linux too).
+pub(super) fn do_fault(
+    mm: &MmStruct,
+    vma: &VmAreaStruct,
+    file: &VmFile,
+    addr: u64,
+    pte: &mut PageTableEntry,
+    write: bool,
+) -> Result<(), Errno> {
+    let offset = addr - vma.vm_start;
+    if offset >= file.len {
+        // The .bss of an ELF segment, past its file bytes.
+        set_pte(mm, vma, pte, get_zeroed_page()?.share(), vm_page_prot(vma));
+        return Ok(());
+    }
+    let pos = file.pgoff.checked_add(offset).ok_or(Errno::EIO)?;
+    let page = match filemap_fault(&file.mapping, pos, file.len - offset) {
+        Ok(FilePage::Cached(page)) => page,
+        Ok(FilePage::Partial(page)) => {
+            set_pte(mm, vma, pte, page, vm_page_prot(vma));
+            return Ok(());
+        }
+        Ok(FilePage::Beyond) => return Err(Errno::EIO),
+        Err(Errno::ENOSPC) => return Err(Errno::EIO),
+        Err(e) => return Err(e),
+    };
+    if write && !vma.vm_flags.contains(VmFlags::VM_SHARED) {
+        return do_cow_fault(mm, vma, pte, &page);
+    }
+    set_pte(mm, vma, pte, page, file_page_prot(vma));
+    if !write {
+        do_fault_around(mm, vma, file, addr);
+    }
+    Ok(())
+}
+
+/// A first write to a private file mapping: the process gets its own copy
+/// of the page-cache page.
+///
+/// Linux: do_cow_fault() in mm/memory.c
+fn do_cow_fault(
+    mm: &MmStruct,
+    vma: &VmAreaStruct,
+    pte: &mut PageTableEntry,
+    page: &Page,
+) -> Result<(), Errno> {
+    let mut copy = alloc_page()?;
+    copy.copy_page(page);
+    set_pte(mm, vma, pte, copy.share(), vm_page_prot(vma));
+    Ok(())
+}
+
+/// Maps the cached pages of the file around a read fault, in the same
+/// 64 KiB-aligned window and page table, so that a program that runs its
+/// text from the page cache takes one fault per window, not per page.
+/// Pages not cached are left to their own faults.
+///
+/// Linux: do_fault_around() -> filemap_map_pages() in mm/memory.c and mm/filemap.c
+fn do_fault_around(mm: &MmStruct, vma: &VmAreaStruct, file: &VmFile, addr: u64) {
+    let window_start = (addr & !(FAULT_AROUND_BYTES - 1)).max(vma.vm_start);
+    let window_end = ((addr | (FAULT_AROUND_BYTES - 1)) + 1).min(vma.vm_end);
+    let pages_in_file = file.mapping.i_size().div_ceil(PAGE_SIZE as u64);
+    let prot = file_page_prot(vma);
+    for at in (window_start..window_end).step_by(PAGE_SIZE) {
+        let offset = at - vma.vm_start;
+        if at == addr || offset + PAGE_SIZE as u64 > file.len {
+            continue;
+        }
+        let index = (file.pgoff + offset) / PAGE_SIZE as u64;
+        if index >= pages_in_file {
+            break;
+        }
+        let Ok(Some(pte)) = walk(mm, at, false) else {
+            continue;
+        };
+        // SAFETY: `pte` points into this mm's page tables and the caller
+        // holds its lock.
+        let pte = unsafe { &mut *pte };
+        if !pte.is_unused() {
+            continue;
+        }
+        if let Some(page) = file.mapping.find_get_page(index as usize) {
+            set_pte(mm, vma, pte, page, prot);
+        }
+    }
+}
+
+/// Unmaps, in every process, the pages that map `mapping` at file offsets
+/// from `holebegin` on, private copies included, so that the next access
+/// there faults (and gets SIGBUS past the file's new end).
+///
+/// Linux: unmap_mapping_range() in mm/memory.c
+/// Differs: Linux finds the mappings through mapping->i_mmap; we look at
+/// every task's areas, one task at a time under the tasklist lock, so a
+/// task that leaves the list meanwhile may make us skip the next one.
+pub fn unmap_mapping_range(mapping: &AddressSpace, holebegin: u64) {
+    for i in 0.. {
+        let mm = match crate::tasklist::TASKLIST_LOCK.lock().tasks.get(i) {
+            Some(t) => t.mm.lock().clone(),
+            None => break,
+        };
+        if let Some(mm) = mm {
+            unmap_mapping_range_mm(&mm, mapping, holebegin);
+        }
+    }
+}
+
+/// The part of [`unmap_mapping_range`] for one address space.
+///
+/// Linux: unmap_mapping_range_tree() in mm/memory.c
+fn unmap_mapping_range_mm(mm: &MmStruct, mapping: &AddressSpace, holebegin: u64) {
+    let st = mm.mmap.lock();
+    for vma in &st.vmas {
+        let VmBacking::File(file) = &vma.backing else {
+            continue;
+        };
+        if !core::ptr::eq(Arc::as_ptr(&file.mapping), mapping)
+            || file.pgoff + (vma.vm_end - vma.vm_start) <= holebegin
+        {
+            continue;
+        }
+        let start = vma.vm_start + holebegin.saturating_sub(file.pgoff);
+        zap_page_range(mm, vma, start, vma.vm_end);
+    }
+}
