@@ -318,7 +318,7 @@ pub fn context_switch(
     );
     prepare_switch_to(&next.thread);
     set_current(&next);
-    crate::mm::memory::switch_mm(next.mm.lock().as_ref());
+    rq.prev_mm = crate::mm::memory::switch_mm_irqs_off(next.mm.lock().as_ref());
     let prev_thread: *const ThreadStruct = &prev.thread;
     let next_thread: *const ThreadStruct = &next.thread;
     rq.prev = Some(prev);
