@@ -27,8 +27,12 @@ const CAL_ERROR_SHIFT: u32 = 11;
 pub enum Method {
     /// CPUID leaf 0x15 (with 0x16 for the crystal where 0x15 leaves it out).
     Cpuid,
-    /// PIT channel 2 polled over windows of `CAL_MS`.
-    Pit,
+    /// PIT channel 2 polled over windows of `CAL_MS`: `fast` when one
+    /// window's error bound was under 500 ppm, as Linux's quick method's.
+    Pit {
+        /// A trusted window ended the calibration early.
+        fast: bool,
+    },
 }
 
 /// One calibration window: the TSC cycles from just before PIT channel 2
@@ -64,13 +68,17 @@ pub fn calibrate_tsc() -> Option<(u64, Method)> {
                 best = Some(w);
             }
             if trusted {
-                break;
+                return Some((best?, true));
             }
         }
-        best
-    })?;
+        Some((best?, false))
+    });
+    let (best, fast) = best?;
     // The middle of the window's uncertainty, in cycles per millisecond.
-    Some(((best.cycles - best.error / 2) / CAL_MS, Method::Pit))
+    Some((
+        (best.cycles - best.error / 2) / CAL_MS,
+        Method::Pit { fast },
+    ))
 }
 
 /// The TSC frequency the CPU states: crystal clock × numerator / denominator
