@@ -197,6 +197,8 @@ pub fn copy_thread(p: &ThreadStruct, kernel_fn: bool, childregs: &PtRegs, parent
 ///
 /// Linux: current_pt_regs() in arch/x86/include/asm/processor.h, as Linux's
 /// kernel_execve reaches it
+/// Differs: Linux relies on its callers to use it only where the frame is
+/// free; here the loan checks that at run time.
 pub fn with_kernel_thread_pt_regs<R>(f: impl FnOnce(&mut PtRegs) -> R) -> R {
     let thread: *const ThreadStruct = with_current(|c| &c.expect("a task").thread as *const _);
     // SAFETY: the running task is kept alive by its run queue while it runs,
