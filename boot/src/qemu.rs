@@ -24,13 +24,17 @@ pub const OVMF: &str = "/usr/share/ovmf/OVMF.fd";
 
 const INSTALL: &str = "apt-get install -y qemu-system-x86 ovmf";
 
-/// The arguments every boot gets; see the module comment for the exit device.
+/// The arguments every boot gets; see the module comment for the exit
+/// device. `-nodefaults` leaves out what the firmware would otherwise probe
+/// for nothing: the network card (and its PXE option ROM), the CD-ROM, the
+/// floppy drive, the parallel port and the VGA card; the serial port and
+/// the disk are added by [`command`].
 #[rustfmt::skip]
 const QEMU_ARGS: &[&str] = &[
+    "-nodefaults",
     "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
     "-no-reboot",
     "-display", "none",
-    "-net", "none",
 ];
 
 const SUCCESS: i32 = 33;
@@ -235,9 +239,12 @@ fn command(spec: &RunSpec, cmdline: &Path) -> Command {
     if let Some(model) = &spec.cpu {
         qemu.arg("-cpu").arg(model);
     }
-    if spec.firmware == Firmware::Uefi {
-        qemu.args(["-bios", OVMF]);
-    }
+    match spec.firmware {
+        // The bootloader's BIOS stage sets a VESA mode, which needs a VGA
+        // card; under UEFI it takes a framebuffer only if there is one.
+        Firmware::Bios => qemu.args(["-vga", "std"]),
+        Firmware::Uefi => qemu.args(["-bios", OVMF]),
+    };
     if let Some(port) = spec.gdb_port {
         qemu.arg("-gdb")
             .arg(format!("tcp:127.0.0.1:{port}"))

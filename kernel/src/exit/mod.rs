@@ -116,16 +116,21 @@ fn exit_signals(tsk: &TaskStruct) {
     tsk.flags.fetch_or(PF_EXITING, Ordering::Relaxed);
 }
 
-/// Drops the address space; before that, releases a vfork parent or a
-/// kthread_stop caller waiting on `vfork_done`.
+/// Drops the task's address space; before that, releases a vfork parent or
+/// a kthread_stop caller waiting on `vfork_done`. The tables stay loaded
+/// (Linux: enter_lazy_tlb()): the CPU's own reference keeps them until the
+/// task's last switch, which costs nothing when the next task uses the same
+/// mm (a vfork parent, a sibling thread).
 ///
 /// Linux: exit_mm() in kernel/exit.c (exit_mm_release() -> mm_release())
+/// Differs: when this task was the mm's last user, its memory is freed by
+/// that last switch (finish_task_switch drops the CPU's reference), not
+/// here: one Arc counts both Linux's mm_users and mm_count.
 fn exit_mm(tsk: &TaskStruct) {
     mm_release(tsk);
     let mm = tsk.mm.lock().take();
     if let Some(mm) = &mm {
         crate::rusage::setmax_mm_hiwater_rss(tsk, mm);
-        crate::mm::memory::switch_mm(None);
     }
     drop(mm);
 }

@@ -89,7 +89,7 @@ pub fn kernel_execve(filename: &str, argv: Vec<String>, envp: Vec<String>) -> Re
         envp: ArgStrings::from_kernel(&envp)?,
         room: ARG_MAX as usize,
     };
-    crate::arch::kernel::process_64::with_current_pt_regs(|regs| bprm_execve(bprm, regs))
+    crate::arch::kernel::process_64::with_kernel_thread_pt_regs(|regs| bprm_execve(bprm, regs))
 }
 
 /// Finds the program behind `#!` lines, checks its headers, then replaces

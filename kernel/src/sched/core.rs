@@ -235,13 +235,19 @@ pub fn signal_pending_state(state: u32, p: &TaskStruct) -> bool {
 }
 
 /// Runs on the new task's stack right after a switch: drops the reference
-/// that kept the previous task alive across the switch. If that task was
-/// dead, its kernel stack is freed now, not when the parent reaps it: a
+/// that kept the previous task alive across the switch, and the CPU's
+/// reference to the mm it had loaded before (an exited process's address
+/// space is freed here, with the run queue unlocked). If the previous task
+/// was dead, its kernel stack is freed now, not when the parent reaps it: a
 /// zombie holds no stack.
 ///
 /// Linux: finish_task_switch() in kernel/sched/core.c
 fn finish_task_switch() {
-    let prev = this_cpu().rq.lock().prev.take();
+    let (prev, mm) = {
+        let mut rq = this_cpu().rq.lock();
+        (rq.prev.take(), rq.prev_mm.take())
+    };
+    drop(mm);
     if let Some(prev) = &prev
         && prev.state() == TASK_DEAD
     {

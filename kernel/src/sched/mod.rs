@@ -48,6 +48,9 @@ pub struct RunQueue {
     pub(crate) idle: Option<Arc<TaskStruct>>,
     /// The task switched away from, dropped by finish_task_switch().
     pub(crate) prev: Option<Arc<TaskStruct>>,
+    /// The mm this CPU had loaded before the switch, dropped by
+    /// finish_task_switch() (Linux: rq->prev_mm).
+    pub(crate) prev_mm: Option<Arc<crate::mm::mm_types::MmStruct>>,
     /// Context switches on this CPU (Linux: rq->nr_switches).
     pub(crate) nr_switches: u64,
 }
@@ -60,6 +63,7 @@ impl RunQueue {
             curr: None,
             idle: None,
             prev: None,
+            prev_mm: None,
             nr_switches: 0,
         }
     }

@@ -54,7 +54,8 @@ pub fn tsc_init() {
         super::tsc::Method::Cpuid => {
             log::info!("tsc: Detected TSC frequency through CPUID leaf 0x15")
         }
-        super::tsc::Method::Pit => log::info!("tsc: TSC calibration using PIT"),
+        super::tsc::Method::Pit { fast: true } => log::info!("tsc: Fast TSC calibration using PIT"),
+        super::tsc::Method::Pit { fast: false } => log::info!("tsc: TSC calibration using PIT"),
     }
     log::info!(
         "tsc: Detected {}.{:03} MHz processor",

@@ -464,24 +464,42 @@ fn free_pgtables(pgd: PhysFrame) {
     drop(unsafe { Page::from_raw(pgd) });
 }
 
+/// Loads `mm`'s page tables, or the kernel's for `None`, from process
+/// context, and drops this CPU's reference to the mm it had loaded.
+///
+/// Linux: switch_mm() in arch/x86/include/asm/mmu_context.h
+pub fn switch_mm(mm: Option<&Arc<MmStruct>>) {
+    drop(switch_mm_irqs_off(mm));
+}
+
 /// Loads `mm`'s page tables, or the kernel's for `None`. The CPU keeps a
 /// reference to the mm it has loaded (its per-CPU `loaded_mm`) until the
-/// next switch_mm, so page tables in CR3 are never freed.
+/// next switch, so page tables in CR3 are never freed. When `mm` is already
+/// loaded (a vfork child and its parent, two threads, an exiting task
+/// switching to another user of its mm) nothing changes: no CR3 write, no
+/// reference taken. Returns the reference to the mm loaded before, which
+/// may be the last one: the context switch hands it to finish_task_switch,
+/// where freeing an address space is allowed.
 ///
-/// Linux: switch_mm() in arch/x86/mm/tlb.c
-/// Differs: Linux pins the loaded mm through `active_mm` and mmgrab().
-pub fn switch_mm(mm: Option<&Arc<MmStruct>>) {
-    let pgd = mm.map_or_else(pgtable::swapper_pg_dir, |mm| mm.pgd.frame());
+/// Linux: switch_mm_irqs_off() in arch/x86/mm/tlb.c (its prev == next test)
+/// Differs: Linux pins the loaded mm through `active_mm` and mmgrab(), and
+/// keeps a user mm loaded under a kernel thread (lazy TLB); here a kernel
+/// thread loads the kernel's tables, so that an mm is never kept alive by
+/// an idle CPU.
+#[must_use = "the old mm may be the last reference: drop it where freeing it is allowed"]
+pub fn switch_mm_irqs_off(mm: Option<&Arc<MmStruct>>) -> Option<Arc<MmStruct>> {
     let mut loaded = crate::arch::percpu::this_cpu().loaded_mm.lock();
+    if loaded.as_ref().map(Arc::as_ptr) == mm.map(Arc::as_ptr) {
+        return None;
+    }
+    let pgd = mm.map_or_else(pgtable::swapper_pg_dir, |mm| mm.pgd.frame());
     if Cr3::read().0 != pgd {
         // SAFETY: `pgd` is a valid top-level table whose kernel half maps the
-        // code running now; `loaded` keeps it alive until the next switch_mm
+        // code running now; `loaded` keeps it alive until the next switch
         // on this CPU has loaded another table.
         unsafe { Cr3::write(pgd, Cr3Flags::empty()) };
     }
-    let old = core::mem::replace(&mut *loaded, mm.cloned());
-    drop(loaded);
-    drop(old);
+    core::mem::replace(&mut *loaded, mm.cloned())
 }
 
 /// Whether `addr` in `mm` is mapped to a page, and which (for tests).

@@ -62,6 +62,12 @@ pub struct ThreadStruct {
     pub gsbase: AtomicU64,
     /// User FPU/SSE registers, saved across switches (Linux: fpu).
     pub fpu: super::fpu::Fpu,
+    /// Set while the task runs the kernel function it was created with
+    /// (init's, a kernel thread's): ret_from_fork lends it the user
+    /// registers at the top of its stack, to which nothing else refers until
+    /// the function returns. `with_kernel_thread_pt_regs` takes the loan for
+    /// the length of one call, so that two borrows never overlap.
+    pt_regs_lent: AtomicBool,
 }
 
 impl ThreadStruct {
@@ -76,6 +82,7 @@ impl ThreadStruct {
             fsbase: AtomicU64::new(0),
             gsbase: AtomicU64::new(0),
             fpu: super::fpu::Fpu::default(),
+            pt_regs_lent: AtomicBool::new(false),
         }
     }
 
@@ -182,18 +189,50 @@ pub fn copy_thread(p: &ThreadStruct, kernel_fn: bool, childregs: &PtRegs, parent
     }
 }
 
+/// Runs `f` on the user registers that the current task, still running the
+/// kernel function it was created with, will enter user space with: how
+/// init's kernel_execve sets up the program it starts. Refuses, with a
+/// panic, any other caller (a task in a system call, whose own entry frame
+/// is borrowed already) and a call nested in `f`.
+///
+/// Linux: current_pt_regs() in arch/x86/include/asm/processor.h, as Linux's
+/// kernel_execve reaches it
+/// Differs: Linux relies on its callers to use it only where the frame is
+/// free; here the loan checks that at run time.
+pub fn with_kernel_thread_pt_regs<R>(f: impl FnOnce(&mut PtRegs) -> R) -> R {
+    let thread: *const ThreadStruct = with_current(|c| &c.expect("a task").thread as *const _);
+    // SAFETY: the running task is kept alive by its run queue while it runs,
+    // and this call runs in it.
+    let thread = unsafe { &*thread };
+    let lent = thread.pt_regs_lent.swap(false, Ordering::Acquire);
+    assert!(
+        lent,
+        "with_kernel_thread_pt_regs: not in a task's first kernel function, or nested"
+    );
+    // SAFETY: the loan was there to take: the task runs its first kernel
+    // function (ret_from_fork set it), so nothing else refers to the frame,
+    // and taking the loan keeps any other borrow out until it is given back.
+    let r = unsafe { with_current_pt_regs(f) };
+    thread.pt_regs_lent.store(true, Ordering::Release);
+    r
+}
+
 /// Runs `f` on the current task's saved user registers, the frame at the top
-/// of its kernel stack. Used by a kernel thread that execs (init): nothing
-/// else refers to that frame while the thread runs in the kernel.
+/// of its kernel stack.
 ///
 /// Linux: current_pt_regs() in arch/x86/include/asm/processor.h
-pub fn with_current_pt_regs<R>(f: impl FnOnce(&mut PtRegs) -> R) -> R {
+///
+/// # Safety
+/// The current task runs on its own stack (not a CPU's boot stack), and
+/// nothing else refers to that frame until `f` returns: no system-call or
+/// interrupt entry frame, no other call of this function.
+unsafe fn with_current_pt_regs<R>(f: impl FnOnce(&mut PtRegs) -> R) -> R {
     let top = crate::arch::percpu::this_cpu()
         .top_of_stack
         .load(Ordering::Relaxed);
-    // SAFETY: `top_of_stack` is the current task's stack top, under which
-    // copy_thread placed a PtRegs; a kernel thread holds no other reference
-    // to it, and ret_from_fork reads it only after this returns.
+    // SAFETY: on its own stack the task's top is `top_of_stack`
+    // (prepare_switch_to), and copy_thread placed a PtRegs under it; the
+    // caller promises that no other reference to it is live.
     f(unsafe { &mut *((top - size_of::<PtRegs>() as u64) as *mut PtRegs) })
 }
 
@@ -277,10 +316,20 @@ extern "C" fn ret_from_fork(kernel_fn: u64, prev: *const ThreadStruct) {
     finish_switch(prev);
     crate::sched::core::schedule_tail();
     if kernel_fn == 1 {
+        let thread = with_current(|c| c.map(|c| &c.thread as *const ThreadStruct));
+        // SAFETY: the running task outlives the code it runs.
+        let thread = unsafe { &*thread.expect("a task") };
+        thread.pt_regs_lent.store(true, Ordering::Release);
         crate::kthread::ret_from_kernel_thread();
+        let returned = thread.pt_regs_lent.swap(false, Ordering::Acquire);
+        assert!(returned, "the user registers are still lent out");
     }
     crate::fork::schedule_tail_set_child_tid();
-    with_current_pt_regs(crate::arch::traps::exit_to_user_mode);
+    // SAFETY: a task starts here on its own stack (only a prepared thread,
+    // which has one, is switched to), under whose top copy_thread put these
+    // registers; its kernel function has returned and its loan is taken
+    // back, so this is the only reference until the return to user space.
+    unsafe { with_current_pt_regs(crate::arch::traps::exit_to_user_mode) };
 }
 
 /// The far side of a switch: the CPU has left `prev`'s stack, so it may now
@@ -318,7 +367,7 @@ pub fn context_switch(
     );
     prepare_switch_to(&next.thread);
     set_current(&next);
-    crate::mm::memory::switch_mm(next.mm.lock().as_ref());
+    rq.prev_mm = crate::mm::memory::switch_mm_irqs_off(next.mm.lock().as_ref());
     let prev_thread: *const ThreadStruct = &prev.thread;
     let next_thread: *const ThreadStruct = &next.thread;
     rq.prev = Some(prev);
@@ -350,5 +399,26 @@ fn prepare_switch_to(next: &ThreadStruct) {
         this_cpu()
             .top_of_stack
             .store(next.stack_top, Ordering::Relaxed);
+    }
+}
+
+mod tests {
+    use super::*;
+    use crate::{kassert, ktest};
+
+    ktest! {
+        fn a_first_kernel_function_borrows_its_user_registers_once_at_a_time() {
+            // The test runner is a kernel thread still in its first function.
+            let thread = with_current(|c| c.map(|c| &c.thread as *const ThreadStruct));
+            // SAFETY: the running task outlives this test, which runs in it.
+            let thread = unsafe { &*thread.expect("a task") };
+            kassert!(thread.pt_regs_lent.load(Ordering::Relaxed), "lent by ret_from_fork");
+            let (lent_inside, rip) = with_kernel_thread_pt_regs(|regs| {
+                (thread.pt_regs_lent.load(Ordering::Relaxed), regs.rip)
+            });
+            kassert!(!lent_inside, "taken back for the call, so a nested call is refused");
+            kassert!(rip == 0, "a kernel thread starts with empty user registers");
+            kassert!(thread.pt_regs_lent.load(Ordering::Relaxed), "lent again after the call");
+        }
     }
 }
