@@ -31,7 +31,7 @@ fn get_nr_threads(task: &TaskStruct) -> usize {
 
 /// Linux: do_task_stat() in fs/proc/array.c (fields 1-24; times in ticks;
 /// utime and stime are the process's, scaled to its run time)
-/// Differs: a thread's task/<tid>/stat shows its process's times too.
+/// Differs: a thread's `task/<tid>/stat` shows its process's times too.
 pub fn do_task_stat(task: &TaskStruct) -> String {
     let sig = task.signal();
     let own = crate::rusage::thread_group_rusage(task);
