@@ -32,6 +32,7 @@ errnos! {
     EINTR = 4, "Interrupted system call";
     EIO = 5, "I/O error";
     E2BIG = 7, "Argument list too long";
+    ENXIO = 6, "No such device or address";
     ENOEXEC = 8, "Exec format error";
     EBADF = 9, "Bad file number";
     ECHILD = 10, "No child processes";
@@ -41,6 +42,7 @@ errnos! {
     EFAULT = 14, "Bad address";
     EBUSY = 16, "Device or resource busy";
     EEXIST = 17, "File exists";
+    EXDEV = 18, "Cross-device link";
     ENODEV = 19, "No such device";
     ENOTDIR = 20, "Not a directory";
     EISDIR = 21, "Is a directory";
@@ -48,16 +50,19 @@ errnos! {
     ENFILE = 23, "File table overflow";
     EMFILE = 24, "Too many open files";
     ENOTTY = 25, "Not a typewriter";
+    ETXTBSY = 26, "Text file busy";
     EFBIG = 27, "File too large";
     ENOSPC = 28, "No space left on device";
     ESPIPE = 29, "Illegal seek";
     EROFS = 30, "Read-only file system";
+    EMLINK = 31, "Too many links";
     EPIPE = 32, "Broken pipe";
     ERANGE = 34, "Math result not representable";
     ENAMETOOLONG = 36, "File name too long";
     ENOSYS = 38, "Invalid system call number";
     ENOTEMPTY = 39, "Directory not empty";
     ELOOP = 40, "Too many symbolic links encountered";
+    EOPNOTSUPP = 95, "Operation not supported on transport endpoint";
     ETIMEDOUT = 110, "Connection timed out";
     ERESTARTSYS = 512, "Restart the system call unless a handler without SA_RESTART ran (kernel-internal)";
     ERESTARTNOINTR = 513, "Restart the system call, even after a handler (kernel-internal)";

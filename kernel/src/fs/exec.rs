@@ -7,10 +7,12 @@
 
 use super::binfmt_elf::{create_elf_tables, load_elf_binary, parse};
 use super::exec_args::{
-    ARG_MAX, ArgStrings, MAX_ARG_STRINGS, bprm_stack_limits, copy_strings, count, getname,
+    ARG_MAX, ArgStrings, MAX_ARG_STRINGS, bprm_stack_limits, copy_strings, count,
 };
-use super::file::FileOperations;
-use super::namei::path_lookup;
+use super::file::{DenyWriteAccess, FileOperations};
+use super::namei::{getname_flags, path_lookup};
+use super::open::AT_FDCWD;
+use super::stat::{AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW};
 use super::ramfs::{Inode, InodeKind, RamFile};
 use crate::arch::entry::calling::PtRegs;
 use crate::errno::Errno;
@@ -37,6 +39,9 @@ pub struct LinuxBinprm {
     pub interp: Vec<u8>,
     /// The contents of the file being loaded.
     pub file: FileBytes,
+    /// The file being loaded, held against writers (Linux: bprm->file
+    /// after deny_write_access()).
+    pub exe: DenyWriteAccess,
     /// Arguments.
     pub argv: ArgStrings,
     /// Environment.
@@ -53,8 +58,31 @@ pub struct LinuxBinprm {
 /// `ENOENT`, `EACCES`, `ENOEXEC`, `EFAULT`, `E2BIG`, `ENOMEM`, `ELOOP`;
 /// the caller keeps running on any of them.
 pub fn do_execve(filename: u64, argv: u64, envp: u64, regs: &mut PtRegs) -> Result<(), Errno> {
-    let filename = getname(filename)?;
-    let file = open_exec(&filename)?;
+    do_execveat_common(AT_FDCWD, filename, argv, envp, 0, regs)
+}
+
+/// execveat(2): the program is `filename` relative to `fd`, or with
+/// AT_EMPTY_PATH and an empty name the file `fd` itself (fexecve()).
+///
+/// Linux: SYSCALL_DEFINE5(execveat) / do_execveat_common() in fs/exec.c
+///
+/// # Errors
+/// `EINVAL` for an unknown flag; `ELOOP` for a final symlink under
+/// AT_SYMLINK_NOFOLLOW; `EBADF`, `ENOTDIR`; as do_execve.
+pub fn do_execveat_common(
+    fd: i32,
+    filename: u64,
+    argv: u64,
+    envp: u64,
+    flags: u32,
+    regs: &mut PtRegs,
+) -> Result<(), Errno> {
+    if flags & !(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let name = getname_flags(filename, flags & AT_EMPTY_PATH != 0)?;
+    let (file, exe) = open_exec_at(fd, &name, flags)?;
+    let filename = bprm_filename(fd, name)?;
     let argc = count(argv, MAX_ARG_STRINGS)?;
     let envc = count(envp, MAX_ARG_STRINGS)?;
     let mut room = bprm_stack_limits(argc, envc)?;
@@ -64,6 +92,7 @@ pub fn do_execve(filename: u64, argv: u64, envp: u64, regs: &mut PtRegs) -> Resu
         interp: filename.clone(),
         filename,
         file,
+        exe,
         argv: ArgStrings::default(),
         envp: ArgStrings::default(),
         room,
@@ -83,10 +112,12 @@ pub fn do_execve(filename: u64, argv: u64, envp: u64, regs: &mut PtRegs) -> Resu
 /// # Errors
 /// As do_execve.
 pub fn kernel_execve(filename: &str, argv: Vec<String>, envp: Vec<String>) -> Result<(), Errno> {
+    let (file, exe) = open_exec(filename.as_bytes())?;
     let bprm = LinuxBinprm {
         filename: filename.as_bytes().into(),
         interp: filename.as_bytes().into(),
-        file: open_exec(filename.as_bytes())?,
+        file,
+        exe,
         argv: ArgStrings::from_kernel(&argv)?,
         envp: ArgStrings::from_kernel(&envp)?,
         room: ARG_MAX as usize,
@@ -106,7 +137,7 @@ fn bprm_execve(mut bprm: LinuxBinprm, regs: &mut PtRegs) -> Result<(), Errno> {
         }
         match super::binfmt_script::load_script(&mut bprm)? {
             Some(interp) => {
-                bprm.file = open_exec(&interp)?;
+                (bprm.file, bprm.exe) = open_exec(&interp)?;
                 bprm.interp = interp;
             }
             None => break,
@@ -144,34 +175,73 @@ fn exec_binprm(bprm: &LinuxBinprm) -> Result<Result<(u64, u64), Errno>, Errno> {
         cmdline.extend_from_slice(&bprm.argv.bytes);
     }
     de_thread(&current())?;
+    *mm.exe_file.lock() = Some(bprm.exe.clone());
     begin_new_exec(bprm, mm.clone());
     Ok(setup_stack_vma(&mm)
         .and_then(|()| load_elf_binary(&elf, &bprm.file, &mm))
         .and_then(|info| Ok((info.entry, create_elf_tables(bprm, &info)?))))
 }
 
-/// Finds an executable regular file and returns its bytes.
+/// The name the new program sees as its path (AT_EXECFN, and a
+/// script's argument): the name itself, or for a name relative to a
+/// descriptor `/dev/fd/N/name` (`/dev/fd/N` for AT_EMPTY_PATH).
+///
+/// Linux: alloc_bprm() in fs/exec.c
+fn bprm_filename(fd: i32, name: Vec<u8>) -> Result<Vec<u8>, Errno> {
+    if fd == AT_FDCWD || name.starts_with(b"/") {
+        return Ok(name);
+    }
+    let mut path = Vec::new();
+    path.try_reserve_exact(name.len() + 20)
+        .map_err(|_| Errno::ENOMEM)?;
+    path.extend_from_slice(alloc::format!("/dev/fd/{fd}").as_bytes());
+    if !name.is_empty() {
+        path.push(b'/');
+        path.extend_from_slice(&name);
+    }
+    Ok(path)
+}
+
+/// Finds an executable regular file relative to the working directory
+/// (a `#!` interpreter, init).
 ///
 /// Linux: open_exec() in fs/exec.c
-fn open_exec(filename: &[u8]) -> Result<FileBytes, Errno> {
-    let cwd = current()
-        .fs
-        .lock()
-        .as_ref()
-        .map(|fs| fs.pwd.lock().clone())
-        .unwrap_or_else(|| "/".into());
+fn open_exec(filename: &[u8]) -> Result<(FileBytes, DenyWriteAccess), Errno> {
     // An empty name (from a `#!` line) is the starting directory, as in
     // Linux's lookup.
     let filename: &[u8] = if filename.is_empty() { b"." } else { filename };
-    let inode = path_lookup(&cwd, filename, true)?;
-    if !matches!(inode.kind, InodeKind::File(_) | InodeKind::MemFile(_)) || inode.mode & 0o111 == 0
-    {
+    open_exec_at(AT_FDCWD, filename, 0)
+}
+
+/// Finds an executable regular file, holds it against writers and returns
+/// its bytes.
+///
+/// Linux: do_open_execat() in fs/exec.c
+///
+/// # Errors
+/// `EACCES` for anything but a regular file with an x bit; `ELOOP` for a
+/// symlink under AT_SYMLINK_NOFOLLOW; `ETXTBSY` for a file open for
+/// writing; as path_lookup.
+fn open_exec_at(fd: i32, name: &[u8], flags: u32) -> Result<(FileBytes, DenyWriteAccess), Errno> {
+    let inode = match name.is_empty() {
+        true => super::attr::fd_inode(fd)?,
+        false => {
+            let cwd = super::open::dirfd_path(fd, name)?;
+            path_lookup(&cwd, name, flags & AT_SYMLINK_NOFOLLOW == 0)?
+        }
+    };
+    if inode.is_symlink() {
+        return Err(Errno::ELOOP);
+    }
+    if !inode.is_reg() || inode.mode() & 0o111 == 0 {
         return Err(Errno::EACCES);
     }
-    match &inode.kind {
-        InodeKind::File(data) => Ok(FileBytes::Static(data)),
-        _ => snapshot(&inode),
-    }
+    let exe = DenyWriteAccess::get(&inode)?;
+    let bytes = match &inode.kind {
+        InodeKind::File(data) => FileBytes::Static(data),
+        _ => snapshot(&inode)?,
+    };
+    Ok((bytes, exe))
 }
 
 /// A copy of a file written at run time, for mapping.

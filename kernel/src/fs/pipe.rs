@@ -7,7 +7,8 @@
 //! slots are charged to its user (pipe-user-pages-soft/-hard).
 //!
 //! Linux: fs/pipe.c, include/linux/pipe_fs_i.h
-//! Not modelled: O_DIRECT packet pipes, splice, FIFOs in the file system.
+//! Not modelled: O_DIRECT packet pipes, splice. FIFOs in the file system
+//! share this code from fifo.rs.
 
 use super::file::{FileOperations, Kstat, POLLHUP, POLLIN, POLLOUT, S_IFIFO};
 use crate::arch::sync::SpinLock;
@@ -57,6 +58,10 @@ struct PipeState {
     max_usage: usize,
     readers: usize,
     writers: usize,
+    /// Opens of a FIFO for reading and for writing so far, which a FIFO
+    /// opener waiting for its partner watches (Linux: r_counter, w_counter).
+    r_counter: usize,
+    w_counter: usize,
 }
 
 /// The shared part of a pipe (Linux: `struct pipe_inode_info`). Its state
@@ -139,6 +144,8 @@ fn alloc_pipe_info() -> Result<Arc<PipeInodeInfo>, Errno> {
             max_usage: pipe_bufs,
             readers: 1,
             writers: 1,
+            r_counter: 0,
+            w_counter: 0,
         }),
         rd_wait: WaitQueueHead::new(),
         wr_wait: WaitQueueHead::new(),
@@ -239,9 +246,100 @@ fn so_far(done: usize, err: Errno) -> Result<usize, Errno> {
     }
 }
 
+/// A pipe for a FIFO, with no ends open yet.
+///
+/// Linux: alloc_pipe_info() as fifo_open() calls it
+pub(super) fn alloc_fifo_pipe() -> Result<Arc<PipeInodeInfo>, Errno> {
+    let pipe = alloc_pipe_info()?;
+    let mut st = pipe.state.lock();
+    (st.readers, st.writers) = (0, 0);
+    drop(st);
+    Ok(pipe)
+}
+
 impl PipeInodeInfo {
+    /// Counts a FIFO open for reading and/or writing, waking the openers
+    /// that wait for such a partner; returns the other side's counter and
+    /// whether it has no end open, for an opener that must wait.
+    ///
+    /// Linux: the counting half of fifo_open() in fs/pipe.c
+    pub(super) fn fifo_attach(&self, read: bool, write: bool) -> (usize, bool) {
+        let mut st = self.state.lock();
+        if read {
+            st.readers += 1;
+            st.r_counter += 1;
+        }
+        if write {
+            st.writers += 1;
+            st.w_counter += 1;
+        }
+        let partner = match read {
+            true => (st.w_counter, st.writers == 0),
+            false => (st.r_counter, st.readers == 0),
+        };
+        drop(st);
+        // Linux: wake_up_partner()
+        self.rd_wait.wake_up();
+        self.wr_wait.wake_up();
+        partner
+    }
+
+    /// Whether a FIFO has any end open for reading (for O_NONBLOCK's ENXIO).
+    pub(super) fn has_readers(&self) -> bool {
+        self.state.lock().readers > 0
+    }
+
+    /// Sleeps until the other side's counter moves from `seen`.
+    ///
+    /// Linux: wait_for_partner() in fs/pipe.c
+    pub(super) fn wait_for_partner(&self, reader: bool, seen: usize) -> Result<(), Errno> {
+        self.rd_wait.wait_event_interruptible(|| {
+            let st = self.state.lock();
+            seen != if reader { st.w_counter } else { st.r_counter }
+        })
+    }
+
+    /// Drops a FIFO end's counts and wakes whoever waits on them.
+    ///
+    /// Linux: pipe_release() in fs/pipe.c
+    pub(super) fn fifo_release(&self, read: bool, write: bool) {
+        let mut st = self.state.lock();
+        st.readers -= usize::from(read);
+        st.writers -= usize::from(write);
+        drop(st);
+        self.rd_wait.wake_up();
+        self.wr_wait.wake_up();
+    }
+
+    /// POLLIN/POLLOUT/POLLHUP for an end that reads and/or writes.
+    ///
+    /// Linux: pipe_poll() in fs/pipe.c
+    pub(super) fn pipe_poll(&self, read: bool, write: bool) -> u16 {
+        const POLLERR: u16 = 0x008;
+        let st = self.state.lock();
+        let mut mask = 0;
+        if read && !st.bufs.is_empty() {
+            mask |= POLLIN;
+        }
+        if read && st.writers == 0 {
+            mask |= POLLHUP;
+        }
+        if write && st.bufs.len() < st.max_usage {
+            mask |= POLLOUT;
+        }
+        if write && st.readers == 0 {
+            mask |= POLLERR;
+        }
+        mask
+    }
+
+    /// The wait queues a poller of this pipe sleeps on.
+    pub(super) fn wait_queues(&self) -> [&WaitQueueHead; 2] {
+        [&self.rd_wait, &self.wr_wait]
+    }
+
     /// Linux: pipe_read() in fs/pipe.c
-    fn pipe_read(&self, buf: &mut [u8], f_flags: u32) -> Result<usize, Errno> {
+    pub(super) fn pipe_read(&self, buf: &mut [u8], f_flags: u32) -> Result<usize, Errno> {
         if buf.is_empty() {
             return Ok(0);
         }
@@ -268,7 +366,7 @@ impl PipeInodeInfo {
     }
 
     /// Linux: pipe_write() in fs/pipe.c
-    fn pipe_write(&self, buf: &[u8], f_flags: u32) -> Result<usize, Errno> {
+    pub(super) fn pipe_write(&self, buf: &[u8], f_flags: u32) -> Result<usize, Errno> {
         let mut written = 0;
         let mut spare = None;
         while written < buf.len() {

@@ -82,6 +82,11 @@ impl ShmemFile {
         self.size
     }
 
+    /// Pages the file holds (Linux: inode->i_blocks in pages).
+    pub fn nr_pages(&self) -> usize {
+        self.pages.len()
+    }
+
     /// Copies bytes from `pos` into `buf`; returns how many (0 at the end).
     ///
     /// Linux: shmem_file_read_iter() in mm/shmem.c
@@ -94,8 +99,12 @@ impl ShmemFile {
         while at < end {
             let (index, offset) = (at / PAGE_SIZE, at % PAGE_SIZE);
             let n = (PAGE_SIZE - offset).min(end - at);
-            let src = &self.pages[index].as_bytes()[offset..offset + n];
-            buf[at - pos..at - pos + n].copy_from_slice(src);
+            let dst = &mut buf[at - pos..at - pos + n];
+            // Past the last page, up to a size set by ftruncate, is a hole.
+            match self.pages.get(index) {
+                Some(page) => dst.copy_from_slice(&page.as_bytes()[offset..offset + n]),
+                None => dst.fill(0),
+            }
             at += n;
         }
         end.saturating_sub(pos)
@@ -143,14 +152,59 @@ impl ShmemFile {
         Step::Wrote(at - pos)
     }
 
-    /// Drops every page (O_TRUNC).
+    /// Drops every page.
     ///
     /// Linux: shmem_truncate_range() in mm/shmem.c
     pub fn truncate(&mut self) {
-        SHMEM_USED_PAGES.fetch_sub(self.pages.len(), Ordering::Relaxed);
-        self.pages.clear();
-        self.size = 0;
+        self.set_size(0);
     }
+
+    /// Sets the size: a smaller one frees the pages past it and zeroes the
+    /// rest of the last page, so that growing again reads zeros; a larger
+    /// one adds a hole, which takes no page until written.
+    ///
+    /// Linux: shmem_setattr() -> truncate_setsize() + shmem_truncate_range()
+    /// in mm/shmem.c, mm/truncate.c
+    pub fn set_size(&mut self, size: usize) {
+        let keep = size.div_ceil(PAGE_SIZE);
+        if keep < self.pages.len() {
+            SHMEM_USED_PAGES.fetch_sub(self.pages.len() - keep, Ordering::Relaxed);
+            self.pages.truncate(keep);
+        }
+        if let (Some(last), true) = (self.pages.last_mut(), size % PAGE_SIZE != 0) {
+            last.as_bytes_mut()[size % PAGE_SIZE..].fill(0);
+        }
+        self.size = size;
+    }
+}
+
+/// Gives `file` pages for every byte below `end`, growing its size to
+/// `end` unless `keep_size`; returns how far the pages reach.
+///
+/// Linux: shmem_fallocate() in mm/shmem.c
+/// Differs: files are not sparse here, so the pages asked for come with
+/// every page before them.
+///
+/// # Errors
+/// `EFBIG` past the tmpfs limit, `ENOSPC` when it is full, `ENOMEM`; the
+/// pages added stay.
+pub fn shmem_fallocate(file: &SpinLock<ShmemFile>, end: usize, keep_size: bool) -> Result<(), Errno> {
+    if end > shmem_max_pages() * PAGE_SIZE {
+        return Err(Errno::EFBIG);
+    }
+    let want = end.div_ceil(PAGE_SIZE);
+    while file.lock().pages.len() < want {
+        let page = OwnedPage::zeroed()?;
+        let mut file = file.lock();
+        if file.pages.len() < want {
+            file.add_page(page)?;
+        }
+    }
+    let mut file = file.lock();
+    if !keep_size && end > file.size {
+        file.size = end;
+    }
+    Ok(())
 }
 
 impl Drop for ShmemFile {
