@@ -71,6 +71,7 @@ const USER_PROGRAMS: &[&str] = &[
     "clone3", "exit_group", "sigaction", "stress", "pstree_check", "rust_fork", "pidfd", "exec_thread", "files", "cputime", "sigkill_latency", "pipes",
     "proc_answers", "rlimits", "elf_hostile", "exec_hostile", "mmap_edges", "elf_fuzz", "fs_edges",
     "syslog", "restart", "futex_ops", "sleep_state", "itimer", "rusage", "rlimit_cpu", "sigabi",
+    "fsmeta", "fsnames", "fsexec",
 ];
 
 /// The fuzzers in their own boot, a bounded amount: `sys_fuzz SEED N`
