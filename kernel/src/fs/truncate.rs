@@ -5,7 +5,7 @@
 //! Not modelled: mandatory locks, leases, the "immutable"/"append-only"
 //! inode flags, RLIMIT_FSIZE.
 
-use super::file::WriteAccess;
+use super::file::{S_IFIFO, S_IFMT, WriteAccess};
 use super::namei::user_path_at;
 use super::open::AT_FDCWD;
 use super::ramfs::{Inode, InodeKind};
@@ -112,6 +112,9 @@ pub fn sys_fallocate(fd: i32, mode: u32, offset: i64, len: i64) -> SysResult {
     let Some(path) = &file.f_path else {
         return Err(if file.f_op.seekable() { Errno::ENODEV } else { Errno::ESPIPE });
     };
+    if path.inode.mode() & S_IFMT == S_IFIFO {
+        return Err(Errno::ESPIPE);
+    }
     if path.inode.is_dir() {
         return Err(Errno::EISDIR);
     }
