@@ -105,7 +105,9 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         unistd::__NR_readlink => fs::stat::sys_readlinkat(fs::open::AT_FDCWD, a0, a1, a2),
         unistd::__NR_chmod => fs::attr::sys_chmod(a0, a1 as u32),
         unistd::__NR_fchmod => fs::attr::sys_fchmod(a0 as i32, a1 as u32),
-        unistd::__NR_chown => fs::attr::sys_fchownat(fs::open::AT_FDCWD, a0, a1 as u32, a2 as u32, 0),
+        unistd::__NR_chown => {
+            fs::attr::sys_fchownat(fs::open::AT_FDCWD, a0, a1 as u32, a2 as u32, 0)
+        }
         unistd::__NR_fchown => fs::attr::sys_fchown(a0 as i32, a1 as u32, a2 as u32),
         unistd::__NR_lchown => {
             let nofollow = fs::stat::AT_SYMLINK_NOFOLLOW;
@@ -161,7 +163,9 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         unistd::__NR_openat => fs::open::sys_openat(a0 as i32, a1, a2 as u32, a3 as u32),
         unistd::__NR_mkdirat => fs::open::sys_mkdirat(a0 as i32, a1, a2 as u32),
         unistd::__NR_mknodat => fs::link::sys_mknodat(a0 as i32, a1, a2 as u32, a3 as u32),
-        unistd::__NR_fchownat => fs::attr::sys_fchownat(a0 as i32, a1, a2 as u32, a3 as u32, a4 as u32),
+        unistd::__NR_fchownat => {
+            fs::attr::sys_fchownat(a0 as i32, a1, a2 as u32, a3 as u32, a4 as u32)
+        }
         unistd::__NR_futimesat => fs::utimes::sys_futimesat(a0 as i32, a1, a2),
         unistd::__NR_newfstatat => fs::stat::sys_newfstatat(a0 as i32, a1, a2, a3 as u32),
         unistd::__NR_unlinkat => fs::open::sys_unlinkat(a0 as i32, a1, a2 as u32),
@@ -176,14 +180,18 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
             crate::futex::robust::sys_get_robust_list(a0 as i32, a1, a2)
         }
         unistd::__NR_utimensat => fs::utimes::sys_utimensat(a0 as i32, a1, a2, a3 as u32),
-        unistd::__NR_fallocate => fs::truncate::sys_fallocate(a0 as i32, a1 as u32, a2 as i64, a3 as i64),
+        unistd::__NR_fallocate => {
+            fs::truncate::sys_fallocate(a0 as i32, a1 as u32, a2 as i64, a3 as i64)
+        }
         unistd::__NR_dup3 => fs::fcntl::sys_dup3(a0 as i32, a1 as i32, a2 as u32),
         unistd::__NR_pipe2 => fs::fcntl::sys_pipe2(a0, a1 as u32),
         unistd::__NR_rt_tgsigqueueinfo => {
             signal::sys_rt_tgsigqueueinfo(a0 as i32, a1 as i32, a2 as i32, a3)
         }
         unistd::__NR_prlimit64 => sys::sys_prlimit64(a0 as i32, a1 as u32, a2, a3),
-        unistd::__NR_renameat2 => fs::rename::sys_renameat2(a0 as i32, a1, a2 as i32, a3, a4 as u32),
+        unistd::__NR_renameat2 => {
+            fs::rename::sys_renameat2(a0 as i32, a1, a2 as i32, a3, a4 as u32)
+        }
         unistd::__NR_getrandom => sys::sys_getrandom(a0, a1),
         unistd::__NR_execveat => {
             let flags = a4 as u32;

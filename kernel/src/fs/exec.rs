@@ -12,8 +12,8 @@ use super::exec_args::{
 use super::file::{DenyWriteAccess, FileOperations};
 use super::namei::{getname_flags, path_lookup};
 use super::open::AT_FDCWD;
-use super::stat::{AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW};
 use super::ramfs::{Inode, InodeKind, RamFile};
+use super::stat::{AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW};
 use crate::arch::entry::calling::PtRegs;
 use crate::errno::Errno;
 use crate::mm::mm_types::{

@@ -61,12 +61,11 @@ pub fn fifo_open(inode: &Inode, flags: u32) -> Result<Arc<dyn FileOperations>, E
     })
     .map_err(|_| Errno::ENOMEM)?;
     let (seen, alone) = pipe.fifo_attach(read, write);
-    if alone && !(read && write) && !(read && nonblock) {
-        if let Err(e) = pipe.wait_for_partner(read, seen) {
-            // Linux: err_rd / err_wr; never a File, so no release() comes.
-            pipe.fifo_release(read, write);
-            return Err(e);
-        }
+    let must_wait = alone && !(read && write) && !(read && nonblock);
+    if must_wait && let Err(e) = pipe.wait_for_partner(read, seen) {
+        // Linux: err_rd / err_wr; never a File, so no release() comes.
+        pipe.fifo_release(read, write);
+        return Err(e);
     }
     Ok(file)
 }

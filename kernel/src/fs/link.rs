@@ -75,7 +75,10 @@ pub fn sys_linkat(olddfd: i32, oldname: u64, newdfd: i32, newname: u64, flags: u
     }
     if !matches!(
         inode.kind,
-        InodeKind::File(_) | InodeKind::MemFile(_) | InodeKind::Symlink(_) | InodeKind::Fifo(_)
+        InodeKind::File(_)
+            | InodeKind::MemFile(_)
+            | InodeKind::Symlink(_)
+            | InodeKind::Fifo(_)
             | InodeKind::CharDev(..)
     ) {
         return Err(Errno::EXDEV);

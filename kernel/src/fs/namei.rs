@@ -100,7 +100,11 @@ pub fn path_lookup(
     // A trailing slash asks for a directory, through a final symlink too.
     let must_be_dir = path.ends_with(b"/");
     let mut budget = MAXSYMLINKS;
-    let inode = walk(&normalize(cwd.as_ref(), path), follow || must_be_dir, &mut budget)?;
+    let inode = walk(
+        &normalize(cwd.as_ref(), path),
+        follow || must_be_dir,
+        &mut budget,
+    )?;
     if must_be_dir && !inode.is_dir() {
         return Err(Errno::ENOTDIR);
     }

@@ -174,7 +174,11 @@ impl Inode {
     /// that takes new names (/proc does not); `ENOMEM`.
     pub fn link_new(&self, name: &[u8], inode: Arc<Inode>) -> Result<(), Errno> {
         let InodeKind::Dir(entries) = &self.kind else {
-            return Err(if self.is_dir() { Errno::EACCES } else { Errno::ENOTDIR });
+            return Err(if self.is_dir() {
+                Errno::EACCES
+            } else {
+                Errno::ENOTDIR
+            });
         };
         let mut key = Vec::new();
         key.try_reserve_exact(name.len())

@@ -43,7 +43,13 @@ struct Side<'a> {
 /// file or the reverse; `ENOTEMPTY` for a non-empty directory replaced;
 /// `EXDEV` in or out of /proc.
 /// Differs: RENAME_WHITEOUT (for overlayfs) is EINVAL.
-pub fn sys_renameat2(olddfd: i32, oldname: u64, newdfd: i32, newname: u64, flags: u32) -> SysResult {
+pub fn sys_renameat2(
+    olddfd: i32,
+    oldname: u64,
+    newdfd: i32,
+    newname: u64,
+    flags: u32,
+) -> SysResult {
     if flags & !(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT) != 0
         || flags & (RENAME_NOREPLACE | RENAME_EXCHANGE) == RENAME_NOREPLACE | RENAME_EXCHANGE
         || flags & RENAME_WHITEOUT != 0
@@ -61,7 +67,11 @@ pub fn sys_renameat2(olddfd: i32, oldname: u64, newdfd: i32, newname: u64, flags
         return Err(Errno::EBUSY);
     }
     if is_dot(new.name) {
-        return Err(if flags & RENAME_NOREPLACE != 0 { Errno::EEXIST } else { Errno::EBUSY });
+        return Err(if flags & RENAME_NOREPLACE != 0 {
+            Errno::EEXIST
+        } else {
+            Errno::EBUSY
+        });
     }
     let _rename = RENAME_LOCK.lock();
     let source = old.dir.lookup(old.name)?;
@@ -117,10 +127,14 @@ fn check_rename(
     if source.is_dir() && is_ancestor(source, &new.dir)? {
         return Err(Errno::EINVAL);
     }
-    if let Some(t) = target.filter(|t| t.is_dir()) {
-        if is_ancestor(t, &old.dir)? {
-            return Err(if exchange { Errno::EINVAL } else { Errno::ENOTEMPTY });
-        }
+    if let Some(t) = target.filter(|t| t.is_dir())
+        && is_ancestor(t, &old.dir)?
+    {
+        return Err(if exchange {
+            Errno::EINVAL
+        } else {
+            Errno::ENOTEMPTY
+        });
     }
     let Some(target) = target.filter(|t| !Arc::ptr_eq(t, source)) else {
         return Ok(());
@@ -184,16 +198,19 @@ fn move_entry(
     let new_key = key(new.name)?;
     {
         let mut entries = new_entries.lock();
-        if let Some(InodeKind::Dir(children)) = target.as_ref().map(|t| &t.kind) {
-            if !children.lock().is_empty() {
-                return Err(Errno::ENOTEMPTY);
-            }
+        if let Some(InodeKind::Dir(children)) = target.as_ref().map(|t| &t.kind)
+            && !children.lock().is_empty()
+        {
+            return Err(Errno::ENOTEMPTY);
         }
         entries.insert(new_key, source.clone());
     }
     {
         let mut entries = old_entries.lock();
-        if entries.get(old.name).is_some_and(|i| Arc::ptr_eq(i, &source)) {
+        if entries
+            .get(old.name)
+            .is_some_and(|i| Arc::ptr_eq(i, &source))
+        {
             entries.remove(old.name);
         }
     }

@@ -171,7 +171,7 @@ impl ShmemFile {
             SHMEM_USED_PAGES.fetch_sub(self.pages.len() - keep, Ordering::Relaxed);
             self.pages.truncate(keep);
         }
-        if let (Some(last), true) = (self.pages.last_mut(), size % PAGE_SIZE != 0) {
+        if let (Some(last), true) = (self.pages.last_mut(), !size.is_multiple_of(PAGE_SIZE)) {
             last.as_bytes_mut()[size % PAGE_SIZE..].fill(0);
         }
         self.size = size;
@@ -188,7 +188,11 @@ impl ShmemFile {
 /// # Errors
 /// `EFBIG` past the tmpfs limit, `ENOSPC` when it is full, `ENOMEM`; the
 /// pages added stay.
-pub fn shmem_fallocate(file: &SpinLock<ShmemFile>, end: usize, keep_size: bool) -> Result<(), Errno> {
+pub fn shmem_fallocate(
+    file: &SpinLock<ShmemFile>,
+    end: usize,
+    keep_size: bool,
+) -> Result<(), Errno> {
     if end > shmem_max_pages() * PAGE_SIZE {
         return Err(Errno::EFBIG);
     }

@@ -110,7 +110,11 @@ pub fn sys_fallocate(fd: i32, mode: u32, offset: i64, len: i64) -> SysResult {
         return Err(Errno::EBADF);
     }
     let Some(path) = &file.f_path else {
-        return Err(if file.f_op.seekable() { Errno::ENODEV } else { Errno::ESPIPE });
+        return Err(if file.f_op.seekable() {
+            Errno::ENODEV
+        } else {
+            Errno::ESPIPE
+        });
     };
     if path.inode.mode() & S_IFMT == S_IFIFO {
         return Err(Errno::ESPIPE);
