@@ -5,6 +5,8 @@
 //! (chmod_common, chown_common), fs/inode.c (current_time, inc_nlink)
 //! Not modelled: permission checks (every task is root until credentials
 //! exist), security modules, ACLs, capabilities in xattrs.
+//! Differs: reading a file does not update its atime (as a `noatime`
+//! mount); writes, truncation and directory changes update mtime/ctime.
 
 use super::file::{S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
 use super::namei::user_path_at;

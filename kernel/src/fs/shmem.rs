@@ -250,4 +250,24 @@ mod tests {
             kassert_eq!(nr_free_pages(), before);
         }
     }
+
+    ktest! {
+        fn set_size_frees_the_pages_past_the_end_and_a_hole_reads_as_zeros() {
+            let before = nr_free_pages();
+            let file = SpinLock::new(ShmemFile::default());
+            kassert_eq!(shmem_write(&file, &[0x5au8; 9000], 0), Ok(9000));
+            let mut file = file.lock();
+            file.set_size(5000);
+            kassert_eq!(nr_free_pages(), before - 2, "two pages hold 5000 bytes");
+            file.set_size(1 << 30);
+            kassert_eq!(nr_free_pages(), before - 2, "growing makes a hole, not pages");
+            let mut back = [1u8; 8];
+            kassert_eq!(file.read(&mut back, 4996), 8);
+            kassert_eq!(back, [0x5a, 0x5a, 0x5a, 0x5a, 0, 0, 0, 0]);
+            kassert_eq!(file.read(&mut back, (1 << 30) - 4), 4);
+            kassert_eq!(back[..4], [0u8; 4]);
+            file.set_size(0);
+            kassert_eq!((file.nr_pages(), nr_free_pages()), (0, before));
+        }
+    }
 }
