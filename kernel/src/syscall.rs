@@ -95,6 +95,7 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         unistd::__NR_ftruncate => fs::truncate::sys_ftruncate(a0 as i32, a1 as i64),
         unistd::__NR_getcwd => fs::open::sys_getcwd(a0, a1),
         unistd::__NR_chdir => fs::open::sys_chdir(a0),
+        unistd::__NR_fchdir => fs::open::sys_fchdir(a0 as i32),
         unistd::__NR_rename => fs::rename::sys_rename(a0, a1),
         unistd::__NR_mkdir => fs::open::sys_mkdirat(fs::open::AT_FDCWD, a0, a1 as u32),
         unistd::__NR_rmdir => fs::open::sys_unlinkat(fs::open::AT_FDCWD, a0, 0x200),

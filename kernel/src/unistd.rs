@@ -98,6 +98,8 @@ pub const __NR_ftruncate: u64 = 77;
 pub const __NR_getcwd: u64 = 79;
 /// chdir(2)
 pub const __NR_chdir: u64 = 80;
+/// fchdir(2)
+pub const __NR_fchdir: u64 = 81;
 /// rename(2)
 pub const __NR_rename: u64 = 82;
 /// mkdir(2)

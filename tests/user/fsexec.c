@@ -237,6 +237,12 @@ static void scripts_run_their_interpreter(void)
 	EXPECT_EQ("six_nested_interpreter_scripts_are_eloop", 100 + ELOOP, status);
 	snprintf(text, sizeof text, "#!%s\n", prog);
 	script("s6", text, got, sizeof got);
+	exec_fd = open(script_path, O_RDONLY);
+	EXPECT_EQ("fexecve_of_a_script_runs_its_interpreter", 42, run(exec_fexecve, got, sizeof got));
+	close(exec_fd);
+	exec_fd = open(script_path, O_RDONLY | O_CLOEXEC);
+	EXPECT_EQ("fexecve_of_a_script_through_a_close_on_exec_fd_is_enoent", 100 + ENOENT, run(exec_fexecve, got, sizeof got));
+	close(exec_fd);
 	chmod(script_path, 0644);
 	EXPECT_EQ("a_script_without_an_x_bit_is_eacces", 100 + EACCES, run(exec_script, got, sizeof got));
 }

@@ -52,6 +52,13 @@ static void at_calls_resolve_relative_to_the_directory_fd(void)
 	EXPECT_FAILS("unlinkat_of_a_directory_without_at_removedir_is_eisdir", EISDIR, unlinkat(dfd, "sub", 0));
 	EXPECT_FAILS("unlinkat_at_removedir_of_a_file_is_enotdir", ENOTDIR, unlinkat(dfd, "f", AT_REMOVEDIR));
 	EXPECT_FAILS("unlinkat_with_an_unknown_flag_is_einval", EINVAL, unlinkat(dfd, "f", 0x1));
+	EXPECT_EQ("fchdir_to_a_directory_fd_moves_the_working_directory", 0, fchdir(sub));
+	inner = open("../f", O_RDONLY);
+	CHECK("relative_paths_then_start_there", inner >= 0);
+	close(inner);
+	fchdir(dfd);
+	EXPECT_FAILS("fchdir_to_a_file_fd_is_enotdir", ENOTDIR, fchdir(fd));
+	EXPECT_FAILS("fchdir_to_a_bad_fd_is_ebadf", EBADF, fchdir(999));
 	EXPECT_EQ("unlinkat_at_removedir_removes_the_directory", 0, unlinkat(dfd, "sub", AT_REMOVEDIR));
 	EXPECT_EQ("the_parent_loses_the_link_of_the_removed_directory", 2, st_at(".", 0).st_nlink);
 	EXPECT_FAILS("a_directory_fd_of_a_removed_directory_finds_nothing", ENOENT, openat(sub, "x", O_RDONLY));

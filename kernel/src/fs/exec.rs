@@ -48,6 +48,10 @@ pub struct LinuxBinprm {
     pub envp: ArgStrings,
     /// Bytes of strings that still fit on the new stack (Linux: p - argmin).
     pub room: usize,
+    /// The program was named through a close-on-exec descriptor, so a
+    /// script's interpreter could not open it by its /dev/fd path
+    /// (Linux: BINPRM_FLAGS_PATH_INACCESSIBLE).
+    pub path_inaccessible: bool,
 }
 
 /// execve(2) from user space.
@@ -82,6 +86,13 @@ pub fn do_execveat_common(
     }
     let name = getname_flags(filename, flags & AT_EMPTY_PATH != 0)?;
     let (file, exe) = open_exec_at(fd, &name, flags)?;
+    let path_inaccessible = match fd == AT_FDCWD || name.starts_with(b"/") {
+        true => false,
+        false => {
+            let files = current().files.lock().clone().ok_or(Errno::EBADF)?;
+            files.cloexec(fd, None)?
+        }
+    };
     let filename = bprm_filename(fd, name)?;
     let argc = count(argv, MAX_ARG_STRINGS)?;
     let envc = count(envp, MAX_ARG_STRINGS)?;
@@ -96,6 +107,7 @@ pub fn do_execveat_common(
         argv: ArgStrings::default(),
         envp: ArgStrings::default(),
         room,
+        path_inaccessible,
     };
     copy_strings(envc, envp, &mut bprm.envp, &mut bprm.room)?;
     copy_strings(argc, argv, &mut bprm.argv, &mut bprm.room)?;
@@ -121,6 +133,7 @@ pub fn kernel_execve(filename: &str, argv: Vec<String>, envp: Vec<String>) -> Re
         argv: ArgStrings::from_kernel(&argv)?,
         envp: ArgStrings::from_kernel(&envp)?,
         room: ARG_MAX as usize,
+        path_inaccessible: false,
     };
     crate::arch::kernel::process_64::with_current_pt_regs(|regs| bprm_execve(bprm, regs))
 }
@@ -136,6 +149,7 @@ fn bprm_execve(mut bprm: LinuxBinprm, regs: &mut PtRegs) -> Result<(), Errno> {
             return Err(Errno::ELOOP);
         }
         match super::binfmt_script::load_script(&mut bprm)? {
+            Some(_) if bprm.path_inaccessible => return Err(Errno::ENOENT),
             Some(interp) => {
                 (bprm.file, bprm.exe) = open_exec(&interp)?;
                 bprm.interp = interp;

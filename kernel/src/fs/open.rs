@@ -325,6 +325,23 @@ pub fn sys_chdir(filename: u64) -> SysResult {
     Ok(0)
 }
 
+/// Linux: SYSCALL_DEFINE1(fchdir) in fs/open.c
+///
+/// # Errors
+/// `EBADF`; `ENOTDIR` for a descriptor that is not a directory.
+pub fn sys_fchdir(fd: i32) -> SysResult {
+    let file = super::read_write::fdget(fd)?;
+    let path = file.f_path.as_ref().filter(|p| p.inode.is_dir());
+    let path = path.ok_or(Errno::ENOTDIR)?;
+    let mut pwd = Vec::new();
+    pwd.try_reserve_exact(path.name.len())
+        .map_err(|_| Errno::ENOMEM)?;
+    pwd.extend_from_slice(&path.name);
+    let fs = current().fs.lock().clone().ok_or(Errno::ENOENT)?;
+    *fs.pwd.lock() = pwd;
+    Ok(0)
+}
+
 /// Linux: SYSCALL_DEFINE2(getcwd) in fs/d_path.c
 pub fn sys_getcwd(buf: u64, size: u64) -> SysResult {
     let cwd = current_cwd();
