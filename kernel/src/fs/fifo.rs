@@ -6,8 +6,9 @@
 //! Linux: fs/pipe.c (fifo_open, wait_for_partner, pipefifo_fops)
 
 use super::file::{FileOperations, Kstat, S_IFIFO};
+use super::file::{POLLHUP, POLLIN, POLLOUT};
 use super::open::{O_ACCMODE, O_RDONLY, O_RDWR, O_WRONLY};
-use super::pipe::{O_NONBLOCK, PipeInodeInfo, alloc_fifo_pipe};
+use super::pipe::{O_NONBLOCK, PipeInodeInfo, alloc_pipe_info};
 use super::ramfs::{Inode, InodeKind};
 use crate::errno::Errno;
 use crate::sched::wait::WaitQueueHead;
@@ -107,5 +108,98 @@ impl FileOperations for FifoFile {
     /// Linux: pipe_release() in fs/pipe.c
     fn release(&self) {
         self.pipe.fifo_release(self.read, self.write);
+    }
+}
+
+/// A pipe for a FIFO, with no ends open yet.
+///
+/// Linux: alloc_pipe_info() as fifo_open() calls it
+fn alloc_fifo_pipe() -> Result<Arc<PipeInodeInfo>, Errno> {
+    let pipe = alloc_pipe_info()?;
+    let mut st = pipe.state.lock();
+    (st.readers, st.writers) = (0, 0);
+    drop(st);
+    Ok(pipe)
+}
+
+impl PipeInodeInfo {
+    /// Counts a FIFO open for reading and/or writing, waking the openers
+    /// that wait for such a partner; returns the other side's counter and
+    /// whether it has no end open, for an opener that must wait.
+    ///
+    /// Linux: the counting half of fifo_open() in fs/pipe.c
+    fn fifo_attach(&self, read: bool, write: bool) -> (usize, bool) {
+        let mut st = self.state.lock();
+        if read {
+            st.readers += 1;
+            st.r_counter += 1;
+        }
+        if write {
+            st.writers += 1;
+            st.w_counter += 1;
+        }
+        let partner = match read {
+            true => (st.w_counter, st.writers == 0),
+            false => (st.r_counter, st.readers == 0),
+        };
+        drop(st);
+        // Linux: wake_up_partner()
+        self.rd_wait.wake_up();
+        self.wr_wait.wake_up();
+        partner
+    }
+
+    /// Whether a FIFO has any end open for reading (for O_NONBLOCK's ENXIO).
+    fn has_readers(&self) -> bool {
+        self.state.lock().readers > 0
+    }
+
+    /// Sleeps until the other side's counter moves from `seen`.
+    ///
+    /// Linux: wait_for_partner() in fs/pipe.c
+    fn wait_for_partner(&self, reader: bool, seen: usize) -> Result<(), Errno> {
+        self.rd_wait.wait_event_interruptible(|| {
+            let st = self.state.lock();
+            seen != if reader { st.w_counter } else { st.r_counter }
+        })
+    }
+
+    /// Drops a FIFO end's counts and wakes whoever waits on them.
+    ///
+    /// Linux: pipe_release() in fs/pipe.c
+    fn fifo_release(&self, read: bool, write: bool) {
+        let mut st = self.state.lock();
+        st.readers -= usize::from(read);
+        st.writers -= usize::from(write);
+        drop(st);
+        self.rd_wait.wake_up();
+        self.wr_wait.wake_up();
+    }
+
+    /// POLLIN/POLLOUT/POLLHUP for an end that reads and/or writes.
+    ///
+    /// Linux: pipe_poll() in fs/pipe.c
+    fn pipe_poll(&self, read: bool, write: bool) -> u16 {
+        const POLLERR: u16 = 0x008;
+        let st = self.state.lock();
+        let mut mask = 0;
+        if read && !st.bufs.is_empty() {
+            mask |= POLLIN;
+        }
+        if read && st.writers == 0 {
+            mask |= POLLHUP;
+        }
+        if write && st.bufs.len() < st.max_usage {
+            mask |= POLLOUT;
+        }
+        if write && st.readers == 0 {
+            mask |= POLLERR;
+        }
+        mask
+    }
+
+    /// The wait queues a poller of this pipe sleeps on.
+    fn wait_queues(&self) -> [&WaitQueueHead; 2] {
+        [&self.rd_wait, &self.wr_wait]
     }
 }

@@ -44,33 +44,33 @@ static ROOT_PIPE_BUFS: AtomicUsize = AtomicUsize::new(0);
 
 /// One slot's contents: `len` bytes at `offset` of `page` (Linux: `struct
 /// pipe_buffer`).
-struct PipeBuffer {
+pub(super) struct PipeBuffer {
     page: OwnedPage,
     offset: usize,
     len: usize,
 }
 
-struct PipeState {
+pub(super) struct PipeState {
     /// The filled slots, oldest first; its capacity is reserved up front so
     /// that pushing never allocates.
-    bufs: VecDeque<PipeBuffer>,
+    pub(super) bufs: VecDeque<PipeBuffer>,
     /// Slots the ring may use (Linux: max_usage).
-    max_usage: usize,
-    readers: usize,
-    writers: usize,
+    pub(super) max_usage: usize,
+    pub(super) readers: usize,
+    pub(super) writers: usize,
     /// Opens of a FIFO for reading and for writing so far, which a FIFO
     /// opener waiting for its partner watches (Linux: r_counter, w_counter).
-    r_counter: usize,
-    w_counter: usize,
+    pub(super) r_counter: usize,
+    pub(super) w_counter: usize,
 }
 
 /// The shared part of a pipe (Linux: `struct pipe_inode_info`). Its state
 /// is under `state`; sleepers wait on `rd_wait` for data and on `wr_wait`
 /// for room.
 pub struct PipeInodeInfo {
-    state: SpinLock<PipeState>,
-    rd_wait: WaitQueueHead,
-    wr_wait: WaitQueueHead,
+    pub(super) state: SpinLock<PipeState>,
+    pub(super) rd_wait: WaitQueueHead,
+    pub(super) wr_wait: WaitQueueHead,
 }
 
 /// One end of a pipe.
@@ -123,7 +123,7 @@ fn new_ring(slots: usize) -> Result<VecDeque<PipeBuffer>, Errno> {
 }
 
 /// Linux: alloc_pipe_info() in fs/pipe.c
-fn alloc_pipe_info() -> Result<Arc<PipeInodeInfo>, Errno> {
+pub(super) fn alloc_pipe_info() -> Result<Arc<PipeInodeInfo>, Errno> {
     let mut pipe_bufs = PIPE_DEF_BUFFERS;
     let mut user_bufs = account_pipe_buffers(0, pipe_bufs);
     if too_many_pipe_buffers_soft(user_bufs) && pipe_is_unprivileged_user() {
@@ -246,98 +246,7 @@ fn so_far(done: usize, err: Errno) -> Result<usize, Errno> {
     }
 }
 
-/// A pipe for a FIFO, with no ends open yet.
-///
-/// Linux: alloc_pipe_info() as fifo_open() calls it
-pub(super) fn alloc_fifo_pipe() -> Result<Arc<PipeInodeInfo>, Errno> {
-    let pipe = alloc_pipe_info()?;
-    let mut st = pipe.state.lock();
-    (st.readers, st.writers) = (0, 0);
-    drop(st);
-    Ok(pipe)
-}
-
 impl PipeInodeInfo {
-    /// Counts a FIFO open for reading and/or writing, waking the openers
-    /// that wait for such a partner; returns the other side's counter and
-    /// whether it has no end open, for an opener that must wait.
-    ///
-    /// Linux: the counting half of fifo_open() in fs/pipe.c
-    pub(super) fn fifo_attach(&self, read: bool, write: bool) -> (usize, bool) {
-        let mut st = self.state.lock();
-        if read {
-            st.readers += 1;
-            st.r_counter += 1;
-        }
-        if write {
-            st.writers += 1;
-            st.w_counter += 1;
-        }
-        let partner = match read {
-            true => (st.w_counter, st.writers == 0),
-            false => (st.r_counter, st.readers == 0),
-        };
-        drop(st);
-        // Linux: wake_up_partner()
-        self.rd_wait.wake_up();
-        self.wr_wait.wake_up();
-        partner
-    }
-
-    /// Whether a FIFO has any end open for reading (for O_NONBLOCK's ENXIO).
-    pub(super) fn has_readers(&self) -> bool {
-        self.state.lock().readers > 0
-    }
-
-    /// Sleeps until the other side's counter moves from `seen`.
-    ///
-    /// Linux: wait_for_partner() in fs/pipe.c
-    pub(super) fn wait_for_partner(&self, reader: bool, seen: usize) -> Result<(), Errno> {
-        self.rd_wait.wait_event_interruptible(|| {
-            let st = self.state.lock();
-            seen != if reader { st.w_counter } else { st.r_counter }
-        })
-    }
-
-    /// Drops a FIFO end's counts and wakes whoever waits on them.
-    ///
-    /// Linux: pipe_release() in fs/pipe.c
-    pub(super) fn fifo_release(&self, read: bool, write: bool) {
-        let mut st = self.state.lock();
-        st.readers -= usize::from(read);
-        st.writers -= usize::from(write);
-        drop(st);
-        self.rd_wait.wake_up();
-        self.wr_wait.wake_up();
-    }
-
-    /// POLLIN/POLLOUT/POLLHUP for an end that reads and/or writes.
-    ///
-    /// Linux: pipe_poll() in fs/pipe.c
-    pub(super) fn pipe_poll(&self, read: bool, write: bool) -> u16 {
-        const POLLERR: u16 = 0x008;
-        let st = self.state.lock();
-        let mut mask = 0;
-        if read && !st.bufs.is_empty() {
-            mask |= POLLIN;
-        }
-        if read && st.writers == 0 {
-            mask |= POLLHUP;
-        }
-        if write && st.bufs.len() < st.max_usage {
-            mask |= POLLOUT;
-        }
-        if write && st.readers == 0 {
-            mask |= POLLERR;
-        }
-        mask
-    }
-
-    /// The wait queues a poller of this pipe sleeps on.
-    pub(super) fn wait_queues(&self) -> [&WaitQueueHead; 2] {
-        [&self.rd_wait, &self.wr_wait]
-    }
-
     /// Linux: pipe_read() in fs/pipe.c
     pub(super) fn pipe_read(&self, buf: &mut [u8], f_flags: u32) -> Result<usize, Errno> {
         if buf.is_empty() {
