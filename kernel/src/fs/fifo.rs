@@ -52,21 +52,20 @@ pub fn fifo_open(inode: &Inode, flags: u32) -> Result<Arc<dyn FileOperations>, E
         }
     };
     let nonblock = flags & O_NONBLOCK != 0;
-    if write && !read && nonblock && !pipe.has_readers() {
-        return Err(Errno::ENXIO);
-    }
+    let (seen, alone) = pipe.fifo_attach(read, write, nonblock)?;
+    // From here the counts belong to the FifoFile, whose drop gives them
+    // back, even when this allocation fails.
     let file = Arc::try_new(FifoFile {
         pipe: pipe.clone(),
         read,
         write,
     })
     .map_err(|_| Errno::ENOMEM)?;
-    let (seen, alone) = pipe.fifo_attach(read, write);
     let must_wait = alone && !(read && write) && !(read && nonblock);
-    if must_wait && let Err(e) = pipe.wait_for_partner(read, seen) {
-        // Linux: err_rd / err_wr; never a File, so no release() comes.
-        pipe.fifo_release(read, write);
-        return Err(e);
+    if must_wait {
+        // On an error the file drops, and with it its counts (Linux:
+        // err_rd / err_wr).
+        pipe.wait_for_partner(read, seen)?;
     }
     Ok(file)
 }
@@ -104,9 +103,12 @@ impl FileOperations for FifoFile {
     fn get_pipe_info(&self) -> Option<&PipeInodeInfo> {
         Some(&self.pipe)
     }
+}
 
-    /// Linux: pipe_release() in fs/pipe.c
-    fn release(&self) {
+impl Drop for FifoFile {
+    /// Gives back the counts of this open, whether it became a file or
+    /// its wait for a partner failed (Linux: pipe_release() in fs/pipe.c).
+    fn drop(&mut self) {
         self.pipe.fifo_release(self.read, self.write);
     }
 }
@@ -128,8 +130,14 @@ impl PipeInodeInfo {
     /// whether it has no end open, for an opener that must wait.
     ///
     /// Linux: the counting half of fifo_open() in fs/pipe.c
-    fn fifo_attach(&self, read: bool, write: bool) -> (usize, bool) {
+    ///
+    /// # Errors
+    /// `ENXIO` for a write-only non-blocking open with no reader.
+    fn fifo_attach(&self, read: bool, write: bool, nonblock: bool) -> Result<(usize, bool), Errno> {
         let mut st = self.state.lock();
+        if write && !read && nonblock && st.readers == 0 {
+            return Err(Errno::ENXIO);
+        }
         if read {
             st.readers += 1;
             st.r_counter += 1;
@@ -146,12 +154,7 @@ impl PipeInodeInfo {
         // Linux: wake_up_partner()
         self.rd_wait.wake_up();
         self.wr_wait.wake_up();
-        partner
-    }
-
-    /// Whether a FIFO has any end open for reading (for O_NONBLOCK's ENXIO).
-    fn has_readers(&self) -> bool {
-        self.state.lock().readers > 0
+        Ok(partner)
     }
 
     /// Sleeps until the other side's counter moves from `seen`.

@@ -11,7 +11,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 /// Symbolic links followed in one lookup before ELOOP (Linux: MAXSYMLINKS).
-const MAXSYMLINKS: usize = 40;
+pub const MAXSYMLINKS: usize = 40;
 /// Longest path a system call takes, with its NUL (Linux: PATH_MAX).
 pub const PATH_MAX: usize = 4096;
 /// Longest name of one directory entry (Linux: NAME_MAX).

@@ -5,7 +5,7 @@
 use super::attr::S_IALLUGO;
 use super::file::{File, FileOperations, Path, WriteAccess};
 pub use super::namei::getname;
-use super::namei::{NAME_MAX, PATH_MAX, normalize, path_lookup};
+use super::namei::{MAXSYMLINKS, NAME_MAX, PATH_MAX, normalize, path_lookup};
 use super::ramfs::{Inode, InodeKind, RamFile, shmem_get_inode};
 use crate::errno::Errno;
 use crate::mm::uaccess::copy_to_user;
@@ -148,8 +148,8 @@ pub fn sys_openat(dirfd: i32, filename: u64, flags: u32, mode: u32) -> SysResult
 fn open_last_lookups(cwd: &[u8], path: &[u8], flags: u32, mode: u32) -> Result<Arc<Inode>, Errno> {
     let excl = flags & (O_CREAT | O_EXCL) == O_CREAT | O_EXCL;
     let follow = flags & O_NOFOLLOW == 0 && !excl;
-    let mut budget = 40usize;
-    let mut at = (normalize(cwd, b"."), Vec::from(path));
+    let mut budget = MAXSYMLINKS;
+    let mut at = (cwd.to_vec(), path.to_vec());
     loop {
         let (dir, path) = (&at.0, &at.1[..]);
         match path_lookup(dir, path, follow) {
