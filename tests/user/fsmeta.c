@@ -184,6 +184,9 @@ static void truncate_and_fallocate_set_the_size(void)
 	EXPECT_FAILS("ftruncate_of_a_read_only_fd_is_einval", EINVAL, ftruncate(fd, 0));
 	EXPECT_FAILS("fallocate_of_a_read_only_fd_is_ebadf", EBADF, fallocate(fd, 0, 0, 10));
 	close(fd);
+	fd = open("/proc/sys/fs/pipe-max-size", O_WRONLY | O_TRUNC);
+	CHECK("o_trunc_on_a_proc_sys_file_opens_it_as_the_shell_s_redirection_does", fd >= 0);
+	close(fd);
 	int p[2];
 	pipe(p);
 	EXPECT_FAILS("fallocate_of_a_pipe_is_espipe", ESPIPE, fallocate(p[1], 0, 0, 10));
