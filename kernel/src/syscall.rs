@@ -70,7 +70,7 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         unistd::__NR_pwrite64 => fs::read_write::sys_pwrite64(a0 as i32, a1, a2, a3),
         unistd::__NR_readv => fs::read_write::sys_readv(a0 as i32, a1, a2),
         unistd::__NR_writev => fs::read_write::sys_writev(a0 as i32, a1, a2),
-        unistd::__NR_access => fs::stat::sys_faccessat(fs::open::AT_FDCWD, a0, a1 as u32),
+        unistd::__NR_access => fs::stat::sys_faccessat2(fs::open::AT_FDCWD, a0, a1 as u32, 0),
         unistd::__NR_pipe => fs::fcntl::sys_pipe2(a0, 0),
         unistd::__NR_select => fs::select::sys_select(a0 as i32, a1, a2, a3, a4),
         unistd::__NR_sched_yield => sched::core::sys_sched_yield(),
@@ -94,14 +94,29 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         unistd::__NR_kill => signal::sys_kill(a0 as i32, a1 as i32),
         unistd::__NR_uname => sys::sys_newuname(a0),
         unistd::__NR_fcntl => fs::fcntl::sys_fcntl(a0 as i32, a1 as u32, a2),
-        unistd::__NR_ftruncate => fs::open::sys_ftruncate(a0 as i32, a1 as i64),
+        unistd::__NR_truncate => fs::truncate::sys_truncate(a0, a1 as i64),
+        unistd::__NR_ftruncate => fs::truncate::sys_ftruncate(a0 as i32, a1 as i64),
         unistd::__NR_getcwd => fs::open::sys_getcwd(a0, a1),
         unistd::__NR_chdir => fs::open::sys_chdir(a0),
+        unistd::__NR_fchdir => fs::open::sys_fchdir(a0 as i32),
+        unistd::__NR_rename => fs::rename::sys_rename(a0, a1),
         unistd::__NR_mkdir => fs::open::sys_mkdirat(fs::open::AT_FDCWD, a0, a1 as u32),
         unistd::__NR_rmdir => fs::open::sys_unlinkat(fs::open::AT_FDCWD, a0, 0x200),
         unistd::__NR_creat => fs::open::sys_openat(fs::open::AT_FDCWD, a0, 0o1101, a1 as u32),
+        unistd::__NR_link => fs::link::sys_link(a0, a1),
         unistd::__NR_unlink => fs::open::sys_unlinkat(fs::open::AT_FDCWD, a0, 0),
+        unistd::__NR_symlink => fs::link::sys_symlinkat(a0, fs::open::AT_FDCWD, a1),
         unistd::__NR_readlink => fs::stat::sys_readlinkat(fs::open::AT_FDCWD, a0, a1, a2),
+        unistd::__NR_chmod => fs::attr::sys_chmod(a0, a1 as u32),
+        unistd::__NR_fchmod => fs::attr::sys_fchmod(a0 as i32, a1 as u32),
+        unistd::__NR_chown => {
+            fs::attr::sys_fchownat(fs::open::AT_FDCWD, a0, a1 as u32, a2 as u32, 0)
+        }
+        unistd::__NR_fchown => fs::attr::sys_fchown(a0 as i32, a1 as u32, a2 as u32),
+        unistd::__NR_lchown => {
+            let nofollow = fs::stat::AT_SYMLINK_NOFOLLOW;
+            fs::attr::sys_fchownat(fs::open::AT_FDCWD, a0, a1 as u32, a2 as u32, nofollow)
+        }
         unistd::__NR_umask => sys::sys_umask(a0 as u32),
         unistd::__NR_gettimeofday => time::sys_gettimeofday(a0),
         unistd::__NR_getrlimit => sys::sys_getrlimit(a0 as u32, a1),
@@ -126,6 +141,8 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         unistd::__NR_sigaltstack => signal::sys_sigaltstack(a0, a1, regs.rsp),
         unistd::__NR_statfs => fs::statfs::sys_statfs(a0, a1),
         unistd::__NR_fstatfs => fs::statfs::sys_fstatfs(a0 as i32, a1),
+        unistd::__NR_utime => fs::utimes::sys_utime(a0, a1),
+        unistd::__NR_mknod => fs::link::sys_mknodat(fs::open::AT_FDCWD, a0, a1 as u32, a2 as u32),
         unistd::__NR_prctl => sys::sys_prctl(a0 as i32, a1, a2),
         unistd::__NR_arch_prctl => sys::sys_arch_prctl(a0 as i32, a1),
         unistd::__NR_setrlimit => sys::sys_setrlimit(a0 as u32, a1),
@@ -156,28 +173,49 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         unistd::__NR_clock_nanosleep => time::sys_clock_nanosleep(a0 as u32, a1 as u32, a2, a3),
         unistd::__NR_exit_group => exit::sys_exit_group(a0 as i32),
         unistd::__NR_tgkill => signal::sys_tgkill(a0 as i32, a1 as i32, a2 as i32),
+        unistd::__NR_utimes => fs::utimes::sys_futimesat(fs::open::AT_FDCWD, a0, a1),
         unistd::__NR_waitid => exit::sys_waitid(a0 as u32, a1 as i32, a2, a3 as u32),
         unistd::__NR_openat => fs::open::sys_openat(a0 as i32, a1, a2 as u32, a3 as u32),
         unistd::__NR_mkdirat => fs::open::sys_mkdirat(a0 as i32, a1, a2 as u32),
+        unistd::__NR_mknodat => fs::link::sys_mknodat(a0 as i32, a1, a2 as u32, a3 as u32),
+        unistd::__NR_fchownat => {
+            fs::attr::sys_fchownat(a0 as i32, a1, a2 as u32, a3 as u32, a4 as u32)
+        }
+        unistd::__NR_futimesat => fs::utimes::sys_futimesat(a0 as i32, a1, a2),
         unistd::__NR_newfstatat => fs::stat::sys_newfstatat(a0 as i32, a1, a2, a3 as u32),
         unistd::__NR_unlinkat => fs::open::sys_unlinkat(a0 as i32, a1, a2 as u32),
+        unistd::__NR_renameat => fs::rename::sys_renameat2(a0 as i32, a1, a2 as i32, a3, 0),
+        unistd::__NR_linkat => fs::link::sys_linkat(a0 as i32, a1, a2 as i32, a3, a4 as u32),
+        unistd::__NR_symlinkat => fs::link::sys_symlinkat(a0, a1 as i32, a2),
         unistd::__NR_readlinkat => fs::stat::sys_readlinkat(a0 as i32, a1, a2, a3),
-        unistd::__NR_faccessat => fs::stat::sys_faccessat(a0 as i32, a1, a2 as u32),
         unistd::__NR_pselect6 => fs::select::sys_pselect6(a0 as i32, a1, a2, a3, a4, a5),
         unistd::__NR_ppoll => fs::select::sys_ppoll(a0, a1, a2, a3, a4),
+        unistd::__NR_fchmodat => fs::attr::sys_fchmodat2(a0 as i32, a1, a2 as u32, 0),
+        unistd::__NR_faccessat => fs::stat::sys_faccessat2(a0 as i32, a1, a2 as u32, 0),
         unistd::__NR_set_robust_list => crate::futex::robust::sys_set_robust_list(a0, a1),
         unistd::__NR_get_robust_list => {
             crate::futex::robust::sys_get_robust_list(a0 as i32, a1, a2)
         }
         unistd::__NR_signalfd => fs::signalfd::sys_signalfd(a0 as i32, a1, a2),
         unistd::__NR_signalfd4 => fs::signalfd::sys_signalfd4(a0 as i32, a1, a2, a3 as u32),
+        unistd::__NR_utimensat => fs::utimes::sys_utimensat(a0 as i32, a1, a2, a3 as u32),
+        unistd::__NR_fallocate => {
+            fs::truncate::sys_fallocate(a0 as i32, a1 as u32, a2 as i64, a3 as i64)
+        }
         unistd::__NR_dup3 => fs::fcntl::sys_dup3(a0 as i32, a1 as i32, a2 as u32),
         unistd::__NR_pipe2 => fs::fcntl::sys_pipe2(a0, a1 as u32),
         unistd::__NR_rt_tgsigqueueinfo => {
             signal::sys_rt_tgsigqueueinfo(a0 as i32, a1 as i32, a2 as i32, a3)
         }
         unistd::__NR_prlimit64 => sys::sys_prlimit64(a0 as i32, a1 as u32, a2, a3),
+        unistd::__NR_renameat2 => {
+            fs::rename::sys_renameat2(a0 as i32, a1, a2 as i32, a3, a4 as u32)
+        }
         unistd::__NR_getrandom => sys::sys_getrandom(a0, a1),
+        unistd::__NR_execveat => {
+            let flags = a4 as u32;
+            fs::exec::do_execveat_common(a0 as i32, a1, a2, a3, flags, regs).map(|()| 0)
+        }
         // rseq: restartable sequences are not modelled; libcs probe for them.
         unistd::__NR_rseq => Err(Errno::ENOSYS),
         unistd::__NR_pidfd_send_signal => {
@@ -185,7 +223,9 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         }
         unistd::__NR_pidfd_open => crate::pidfd::sys_pidfd_open(a0 as i32, a1 as u32),
         unistd::__NR_clone3 => fork::sys_clone3(a0, a1, regs),
+        unistd::__NR_faccessat2 => fs::stat::sys_faccessat2(a0 as i32, a1, a2 as u32, a3 as u32),
         unistd::__NR_futex_waitv => crate::futex::waitv::sys_futex_waitv(a0, a1, a2, a3, a4),
+        unistd::__NR_fchmodat2 => fs::attr::sys_fchmodat2(a0 as i32, a1, a2 as u32, a3 as u32),
         _ => {
             report_unknown(nr);
             Err(Errno::ENOSYS)

@@ -96,22 +96,42 @@ pub const __NR_kill: u64 = 62;
 pub const __NR_uname: u64 = 63;
 /// fcntl(2)
 pub const __NR_fcntl: u64 = 72;
+/// truncate(2)
+pub const __NR_truncate: u64 = 76;
 /// ftruncate(2)
 pub const __NR_ftruncate: u64 = 77;
 /// getcwd(2)
 pub const __NR_getcwd: u64 = 79;
 /// chdir(2)
 pub const __NR_chdir: u64 = 80;
+/// fchdir(2)
+pub const __NR_fchdir: u64 = 81;
+/// rename(2)
+pub const __NR_rename: u64 = 82;
 /// mkdir(2)
 pub const __NR_mkdir: u64 = 83;
 /// rmdir(2)
 pub const __NR_rmdir: u64 = 84;
 /// creat(2)
 pub const __NR_creat: u64 = 85;
+/// link(2)
+pub const __NR_link: u64 = 86;
 /// unlink(2)
 pub const __NR_unlink: u64 = 87;
+/// symlink(2)
+pub const __NR_symlink: u64 = 88;
 /// readlink(2)
 pub const __NR_readlink: u64 = 89;
+/// chmod(2)
+pub const __NR_chmod: u64 = 90;
+/// fchmod(2)
+pub const __NR_fchmod: u64 = 91;
+/// chown(2)
+pub const __NR_chown: u64 = 92;
+/// fchown(2)
+pub const __NR_fchown: u64 = 93;
+/// lchown(2)
+pub const __NR_lchown: u64 = 94;
 /// umask(2)
 pub const __NR_umask: u64 = 95;
 /// gettimeofday(2)
@@ -160,6 +180,10 @@ pub const __NR_sigaltstack: u64 = 131;
 pub const __NR_statfs: u64 = 137;
 /// fstatfs(2)
 pub const __NR_fstatfs: u64 = 138;
+/// utime(2)
+pub const __NR_utime: u64 = 132;
+/// mknod(2)
+pub const __NR_mknod: u64 = 133;
 /// prctl(2)
 pub const __NR_prctl: u64 = 157;
 /// arch_prctl(2)
@@ -214,18 +238,34 @@ pub const __NR_clock_nanosleep: u64 = 230;
 pub const __NR_exit_group: u64 = 231;
 /// tgkill(2)
 pub const __NR_tgkill: u64 = 234;
+/// utimes(2)
+pub const __NR_utimes: u64 = 235;
 /// waitid(2)
 pub const __NR_waitid: u64 = 247;
 /// openat(2)
 pub const __NR_openat: u64 = 257;
 /// mkdirat(2)
 pub const __NR_mkdirat: u64 = 258;
+/// mknodat(2)
+pub const __NR_mknodat: u64 = 259;
+/// fchownat(2)
+pub const __NR_fchownat: u64 = 260;
+/// futimesat(2)
+pub const __NR_futimesat: u64 = 261;
 /// newfstatat(2)
 pub const __NR_newfstatat: u64 = 262;
 /// unlinkat(2)
 pub const __NR_unlinkat: u64 = 263;
+/// renameat(2)
+pub const __NR_renameat: u64 = 264;
+/// linkat(2)
+pub const __NR_linkat: u64 = 265;
+/// symlinkat(2)
+pub const __NR_symlinkat: u64 = 266;
 /// readlinkat(2)
 pub const __NR_readlinkat: u64 = 267;
+/// fchmodat(2)
+pub const __NR_fchmodat: u64 = 268;
 /// faccessat(2)
 pub const __NR_faccessat: u64 = 269;
 /// pselect6(2)
@@ -240,6 +280,10 @@ pub const __NR_get_robust_list: u64 = 274;
 pub const __NR_signalfd: u64 = 282;
 /// signalfd4(2)
 pub const __NR_signalfd4: u64 = 289;
+/// utimensat(2)
+pub const __NR_utimensat: u64 = 280;
+/// fallocate(2)
+pub const __NR_fallocate: u64 = 285;
 /// dup3(2)
 pub const __NR_dup3: u64 = 292;
 /// pipe2(2)
@@ -248,8 +292,12 @@ pub const __NR_pipe2: u64 = 293;
 pub const __NR_rt_tgsigqueueinfo: u64 = 297;
 /// prlimit64(2)
 pub const __NR_prlimit64: u64 = 302;
+/// renameat2(2)
+pub const __NR_renameat2: u64 = 316;
 /// getrandom(2)
 pub const __NR_getrandom: u64 = 318;
+/// execveat(2)
+pub const __NR_execveat: u64 = 322;
 /// rseq(2)
 pub const __NR_rseq: u64 = 334;
 /// pidfd_send_signal(2)
@@ -258,5 +306,9 @@ pub const __NR_pidfd_send_signal: u64 = 424;
 pub const __NR_pidfd_open: u64 = 434;
 /// clone3(2)
 pub const __NR_clone3: u64 = 435;
+/// faccessat2(2)
+pub const __NR_faccessat2: u64 = 439;
 /// futex_waitv(2)
 pub const __NR_futex_waitv: u64 = 449;
+/// fchmodat2(2)
+pub const __NR_fchmodat2: u64 = 452;

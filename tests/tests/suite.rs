@@ -50,6 +50,7 @@ const SCENARIOS: &[Scenario] = &[
     ("shell::busybox_dmesg_shows_the_boot_log", dmesg_in_the_shell),
     ("shell::time_of_a_busy_loop_shows_its_user_time", time_in_the_shell),
     ("shell::ps_top_free_and_pstree_read_proc_and_proc_files_answer_as_linux", proc_in_the_shell),
+    ("shell::chmod_x_makes_a_script_runnable_and_mkfifo_carries_a_line", chmod_x_and_mkfifo_in_the_shell),
     ("time::the_realtime_clock_starts_from_the_cmos_rtc_at_the_host_s_time", realtime_from_the_rtc),
     ("tour::exit_at_the_shell_prompt_powers_off_cleanly", exit_at_the_shell_prompt),
     ("trace::the_tour_timeline_has_a_fork_and_an_exit_per_process", tour_trace),
@@ -76,6 +77,7 @@ const USER_PROGRAMS: &[&str] = &[
     "pidfd_signal", "signalfd", "select", "sigchld_exec", "cpuclock",
     "procfs", "dev_fcntl",
     "file_mmap", "tmpfs_full", "exec_shares_text",
+    "fsmeta", "fsnames", "fsexec",
 ];
 
 /// The fuzzers in their own boot, a bounded amount: `sys_fuzz SEED N`
@@ -775,6 +777,37 @@ fn tour_then_shell(root: &Path) -> Boot {
 /// Ctrl-D in canonical mode: mid-line it hands over the line without
 /// itself; on an empty line read() returns 0, so `cat > /tmp/y` ends with
 /// the file holding what was typed.
+/// The shell over the file-metadata calls: `chmod +x` makes a `#!` script
+/// runnable by its path, and a line written into a named pipe made with
+/// `mkfifo` comes out of the `cat` reading it in the background (each
+/// open waits for the other side, as Linux's fifo_open).
+fn chmod_x_and_mkfifo_in_the_shell(ctx: &Ctx) -> Result<(), Failure> {
+    let root = tempfile::tempdir()?;
+    init_script(
+        root.path(),
+        concat!(
+            "#!/bin/sh\n",
+            "printf '#!/bin/sh\\necho \"script ran with $1\"\\n' > /tmp/s.sh\n",
+            "/tmp/s.sh before 2>/dev/null || echo \"not runnable before chmod\"\n",
+            "/bin/busybox chmod +x /tmp/s.sh; /tmp/s.sh arg\n",
+            "/bin/busybox mkfifo /tmp/f; /bin/busybox cat /tmp/f & echo hi through the fifo > /tmp/f\n",
+            "wait; echo \"cat done\"\n",
+            "exec /bin/busybox poweroff -f\n",
+        ),
+    )?;
+    let run = ctx.boot(&Boot::bios("").initrd(root.path()))?;
+    expect_lines(
+        &run,
+        &[
+            "not runnable before chmod",
+            "script ran with arg",
+            "hi through the fifo",
+            "cat done",
+        ],
+    )?;
+    expect_exit(&run, Exit::Success)
+}
+
 fn ctrl_d_in_the_shell(ctx: &Ctx) -> Result<(), Failure> {
     let run = ctx.boot(&tour_then_shell(tour_initramfs()?))?;
     expect_line(&run, "[line one|partial]")

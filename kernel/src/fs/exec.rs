@@ -7,10 +7,13 @@
 
 use super::binfmt_elf::{create_elf_tables, load_elf_binary, parse};
 use super::exec_args::{
-    ARG_MAX, ArgStrings, MAX_ARG_STRINGS, bprm_stack_limits, copy_strings, count, getname,
+    ARG_MAX, ArgStrings, MAX_ARG_STRINGS, bprm_stack_limits, copy_strings, count,
 };
-use super::namei::path_lookup;
+use super::file::DenyWriteAccess;
+use super::namei::{getname_flags, path_lookup};
+use super::open::AT_FDCWD;
 use super::ramfs::InodeKind;
+use super::stat::{AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW};
 use crate::arch::entry::calling::PtRegs;
 use crate::errno::Errno;
 use crate::mm::filemap::AddressSpace;
@@ -35,12 +38,19 @@ pub struct LinuxBinprm {
     pub interp: Vec<u8>,
     /// The page cache of the file being loaded.
     pub file: Arc<AddressSpace>,
+    /// The file being loaded, held against writers (Linux: bprm->file
+    /// after deny_write_access()).
+    pub exe: DenyWriteAccess,
     /// Arguments.
     pub argv: ArgStrings,
     /// Environment.
     pub envp: ArgStrings,
     /// Bytes of strings that still fit on the new stack (Linux: p - argmin).
     pub room: usize,
+    /// The program was named through a close-on-exec descriptor, so a
+    /// script's interpreter could not open it by its /dev/fd path
+    /// (Linux: BINPRM_FLAGS_PATH_INACCESSIBLE).
+    pub path_inaccessible: bool,
 }
 
 /// execve(2) from user space.
@@ -51,8 +61,38 @@ pub struct LinuxBinprm {
 /// `ENOENT`, `EACCES`, `ENOEXEC`, `EFAULT`, `E2BIG`, `ENOMEM`, `ELOOP`;
 /// the caller keeps running on any of them.
 pub fn do_execve(filename: u64, argv: u64, envp: u64, regs: &mut PtRegs) -> Result<(), Errno> {
-    let filename = getname(filename)?;
-    let file = open_exec(&filename)?;
+    do_execveat_common(AT_FDCWD, filename, argv, envp, 0, regs)
+}
+
+/// execveat(2): the program is `filename` relative to `fd`, or with
+/// AT_EMPTY_PATH and an empty name the file `fd` itself (fexecve()).
+///
+/// Linux: SYSCALL_DEFINE5(execveat) / do_execveat_common() in fs/exec.c
+///
+/// # Errors
+/// `EINVAL` for an unknown flag; `ELOOP` for a final symlink under
+/// AT_SYMLINK_NOFOLLOW; `EBADF`, `ENOTDIR`; as do_execve.
+pub fn do_execveat_common(
+    fd: i32,
+    filename: u64,
+    argv: u64,
+    envp: u64,
+    flags: u32,
+    regs: &mut PtRegs,
+) -> Result<(), Errno> {
+    if flags & !(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let name = getname_flags(filename, flags & AT_EMPTY_PATH != 0)?;
+    let (file, exe) = open_exec_at(fd, &name, flags)?;
+    let path_inaccessible = match fd == AT_FDCWD || name.starts_with(b"/") {
+        true => false,
+        false => {
+            let files = current().files.lock().clone().ok_or(Errno::EBADF)?;
+            files.cloexec(fd, None)?
+        }
+    };
+    let filename = bprm_filename(fd, name)?;
     let argc = count(argv, MAX_ARG_STRINGS)?;
     let envc = count(envp, MAX_ARG_STRINGS)?;
     let mut room = bprm_stack_limits(argc, envc)?;
@@ -62,9 +102,11 @@ pub fn do_execve(filename: u64, argv: u64, envp: u64, regs: &mut PtRegs) -> Resu
         interp: filename.clone(),
         filename,
         file,
+        exe,
         argv: ArgStrings::default(),
         envp: ArgStrings::default(),
         room,
+        path_inaccessible,
     };
     copy_strings(envc, envp, &mut bprm.envp, &mut bprm.room)?;
     copy_strings(argc, argv, &mut bprm.argv, &mut bprm.room)?;
@@ -81,13 +123,16 @@ pub fn do_execve(filename: u64, argv: u64, envp: u64, regs: &mut PtRegs) -> Resu
 /// # Errors
 /// As do_execve.
 pub fn kernel_execve(filename: &str, argv: Vec<String>, envp: Vec<String>) -> Result<(), Errno> {
+    let (file, exe) = open_exec(filename.as_bytes())?;
     let bprm = LinuxBinprm {
         filename: filename.as_bytes().into(),
         interp: filename.as_bytes().into(),
-        file: open_exec(filename.as_bytes())?,
+        file,
+        exe,
         argv: ArgStrings::from_kernel(&argv)?,
         envp: ArgStrings::from_kernel(&envp)?,
         room: ARG_MAX as usize,
+        path_inaccessible: false,
     };
     crate::arch::kernel::process_64::with_kernel_thread_pt_regs(|regs| bprm_execve(bprm, regs))
 }
@@ -103,8 +148,9 @@ fn bprm_execve(mut bprm: LinuxBinprm, regs: &mut PtRegs) -> Result<(), Errno> {
             return Err(Errno::ELOOP);
         }
         match super::binfmt_script::load_script(&mut bprm)? {
+            Some(_) if bprm.path_inaccessible => return Err(Errno::ENOENT),
             Some(interp) => {
-                bprm.file = open_exec(&interp)?;
+                (bprm.file, bprm.exe) = open_exec(&interp)?;
                 bprm.interp = interp;
             }
             None => break,
@@ -142,32 +188,76 @@ fn exec_binprm(bprm: &LinuxBinprm) -> Result<Result<(u64, u64), Errno>, Errno> {
         cmdline.extend_from_slice(&bprm.argv.bytes);
     }
     de_thread(&current())?;
+    *mm.exe_file.lock() = Some(bprm.exe.clone());
     begin_new_exec(bprm, mm.clone());
     Ok(setup_stack_vma(&mm)
         .and_then(|()| load_elf_binary(&elf, &bprm.file, &mm))
         .and_then(|info| Ok((info.entry, create_elf_tables(bprm, &info)?))))
 }
 
-/// Finds an executable regular file and returns its page cache.
+/// The name the new program sees as its path (AT_EXECFN, and a
+/// script's argument): the name itself, or for a name relative to a
+/// descriptor `/dev/fd/N/name` (`/dev/fd/N` for AT_EMPTY_PATH).
+///
+/// Linux: alloc_bprm() in fs/exec.c
+fn bprm_filename(fd: i32, name: Vec<u8>) -> Result<Vec<u8>, Errno> {
+    if fd == AT_FDCWD || name.starts_with(b"/") {
+        return Ok(name);
+    }
+    let mut path = Vec::new();
+    path.try_reserve_exact(name.len() + 20)
+        .map_err(|_| Errno::ENOMEM)?;
+    path.extend_from_slice(alloc::format!("/dev/fd/{fd}").as_bytes());
+    if !name.is_empty() {
+        path.push(b'/');
+        path.extend_from_slice(&name);
+    }
+    Ok(path)
+}
+
+/// Finds an executable regular file relative to the working directory
+/// (a `#!` interpreter, init).
 ///
 /// Linux: open_exec() in fs/exec.c
-fn open_exec(filename: &[u8]) -> Result<Arc<AddressSpace>, Errno> {
-    let cwd = current()
-        .fs
-        .lock()
-        .as_ref()
-        .map(|fs| fs.pwd.lock().clone())
-        .unwrap_or_else(|| "/".into());
+fn open_exec(filename: &[u8]) -> Result<(Arc<AddressSpace>, DenyWriteAccess), Errno> {
     // An empty name (from a `#!` line) is the starting directory, as in
     // Linux's lookup.
     let filename: &[u8] = if filename.is_empty() { b"." } else { filename };
-    let inode = path_lookup(&cwd, filename, true)?;
-    match &inode.kind {
-        InodeKind::File(mapping) | InodeKind::MemFile(mapping) if inode.mode & 0o111 != 0 => {
-            Ok(mapping.clone())
+    open_exec_at(AT_FDCWD, filename, 0)
+}
+
+/// Finds an executable regular file, holds it against writers and returns
+/// its page cache.
+///
+/// Linux: do_open_execat() in fs/exec.c
+///
+/// # Errors
+/// `EACCES` for anything but a regular file with an x bit; `ELOOP` for a
+/// symlink under AT_SYMLINK_NOFOLLOW; `ETXTBSY` for a file open for
+/// writing; as path_lookup.
+fn open_exec_at(
+    fd: i32,
+    name: &[u8],
+    flags: u32,
+) -> Result<(Arc<AddressSpace>, DenyWriteAccess), Errno> {
+    let inode = match name.is_empty() {
+        true => super::attr::fd_inode(fd)?,
+        false => {
+            let cwd = super::open::dirfd_path(fd, name)?;
+            path_lookup(&cwd, name, flags & AT_SYMLINK_NOFOLLOW == 0)?
         }
-        _ => Err(Errno::EACCES),
+    };
+    if inode.is_symlink() {
+        return Err(Errno::ELOOP);
     }
+    if !inode.is_reg() || inode.mode() & 0o111 == 0 {
+        return Err(Errno::EACCES);
+    }
+    let exe = DenyWriteAccess::get(&inode)?;
+    let (InodeKind::File(mapping) | InodeKind::MemFile(mapping)) = &inode.kind else {
+        return Err(Errno::EACCES);
+    };
+    Ok((mapping.clone(), exe))
 }
 
 fn setup_stack_vma(mm: &MmStruct) -> Result<(), Errno> {

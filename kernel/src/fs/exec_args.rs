@@ -2,7 +2,7 @@
 //! space and charged against the room they will take on the new stack.
 //!
 //! Linux: count(), copy_strings(), copy_string_kernel(), bprm_stack_limits()
-//! in fs/exec.c, getname() in fs/namei.c; a file of its own here so that
+//! in fs/exec.c; a file of its own here so that
 //! exec.rs is the exec sequence alone.
 
 use super::exec::LinuxBinprm;
@@ -22,8 +22,6 @@ pub(super) const MAX_ARG_STRINGS: usize = 0x7fff_ffff;
 pub(super) const ARG_MAX: u64 = 32 * PAGE_SIZE as u64;
 /// The default stack limit, which caps the room for strings (Linux: _STK_LIM).
 const STK_LIM: u64 = 8 << 20;
-/// Longest path, NUL included (Linux: PATH_MAX).
-const PATH_MAX: usize = 4096;
 
 /// NUL-terminated strings one after another, as they will lie on the new
 /// stack. Arguments are bytes: nothing requires them to be UTF-8.
@@ -215,20 +213,4 @@ pub(super) fn copy_strings(
         out.count += 1;
     }
     Ok(())
-}
-
-/// The path argument of execve, as bytes.
-///
-/// Linux: getname() in fs/namei.c
-pub(super) fn getname(filename: u64) -> Result<Vec<u8>, Errno> {
-    let mut name = Vec::new();
-    copy_string_from_user(filename, PATH_MAX, &mut name).map_err(|e| match e {
-        Errno::E2BIG => Errno::ENAMETOOLONG,
-        e => e,
-    })?;
-    name.pop();
-    if name.is_empty() {
-        return Err(Errno::ENOENT);
-    }
-    Ok(name)
 }

@@ -2,10 +2,13 @@
 //!
 //! Linux: include/linux/fs.h (struct file, struct file_operations), fs/file_table.c
 
+use super::attr::Timespec64;
 use super::open::{O_ACCMODE, O_RDONLY, O_WRONLY};
+use super::ramfs::Inode;
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 /// `st_mode` file-type bits (Linux: S_IF*).
@@ -43,6 +46,91 @@ pub struct Kstat {
     pub rdev: u64,
     /// Link count.
     pub nlink: u32,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// 512-byte blocks allocated.
+    pub blocks: u64,
+    /// Last access.
+    pub atime: Timespec64,
+    /// Last change of the contents.
+    pub mtime: Timespec64,
+    /// Last change of the inode.
+    pub ctime: Timespec64,
+}
+
+/// Where an open file was found: its absolute name and its inode (Linux:
+/// `struct path`, a mount and a dentry).
+/// Differs: a name instead of a dentry: a directory renamed while open
+/// keeps its old name for the *at() calls relative to it.
+pub struct Path {
+    /// The normalized absolute path it was opened by.
+    pub name: Vec<u8>,
+    /// The inode.
+    pub inode: Arc<Inode>,
+}
+
+/// A writer's hold on an inode; while one exists, exec of the file fails
+/// with ETXTBSY.
+///
+/// Linux: get_write_access() / put_write_access() in include/linux/fs.h
+pub struct WriteAccess(Arc<Inode>);
+
+impl WriteAccess {
+    /// # Errors
+    /// `ETXTBSY` while the file runs as a program.
+    pub fn get(inode: &Arc<Inode>) -> Result<WriteAccess, Errno> {
+        inode
+            .i_writecount
+            .try_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n >= 0).then(|| n.saturating_add(1))
+            })
+            .map_err(|_| Errno::ETXTBSY)?;
+        Ok(WriteAccess(inode.clone()))
+    }
+}
+
+impl Drop for WriteAccess {
+    fn drop(&mut self) {
+        self.0.i_writecount.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A running program's hold on its file; while one exists, opening the
+/// file for writing fails with ETXTBSY. Each mm running the file holds one.
+///
+/// Linux: exe_file_deny_write_access() / deny_write_access() in fs/exec.c
+pub struct DenyWriteAccess(Arc<Inode>);
+
+impl DenyWriteAccess {
+    /// # Errors
+    /// `ETXTBSY` while the file is open for writing.
+    pub fn get(inode: &Arc<Inode>) -> Result<DenyWriteAccess, Errno> {
+        inode
+            .i_writecount
+            .try_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n <= 0).then(|| n.saturating_sub(1))
+            })
+            .map_err(|_| Errno::ETXTBSY)?;
+        Ok(DenyWriteAccess(inode.clone()))
+    }
+}
+
+impl Clone for DenyWriteAccess {
+    /// A forked mm runs the same file (Linux: dup_mmap()'s
+    /// exe_file_deny_write_access()): one more hold, which cannot fail.
+    fn clone(&self) -> Self {
+        self.0.i_writecount.fetch_sub(1, Ordering::AcqRel);
+        DenyWriteAccess(self.0.clone())
+    }
+}
+
+impl Drop for DenyWriteAccess {
+    /// Linux: allow_write_access() in include/linux/fs.h
+    fn drop(&mut self) {
+        self.0.i_writecount.fetch_add(1, Ordering::AcqRel);
+    }
 }
 
 /// What a file mapping maps.
@@ -131,9 +219,12 @@ pub struct File {
     pub f_pos: SpinLock<u64>,
     /// O_* flags given at open (Linux: f_flags).
     pub f_flags: SpinLock<u32>,
-    /// The absolute path it was opened by, for `/proc/<pid>/fd`; empty for a
-    /// file without one (Linux: f_path).
-    pub f_path: SpinLock<alloc::vec::Vec<u8>>,
+    /// Where it was opened, for files opened by name (Linux: f_path).
+    pub f_path: Option<Path>,
+    /// The writer's hold of a file opened for writing, given back when the
+    /// file goes (Linux: FMODE_WRITER, put_write_access() in __fput()).
+    #[expect(dead_code, reason = "held only for its Drop")]
+    f_write: Option<WriteAccess>,
 }
 
 /// Open files in the system (Linux: nr_files, the first number of
@@ -158,6 +249,32 @@ impl File {
     /// # Errors
     /// `ENFILE` when the system has file-max open files; `ENOMEM`.
     pub fn new(f_op: Arc<dyn FileOperations>, f_flags: u32) -> Result<Arc<File>, Errno> {
+        File::alloc(f_op, f_flags, None, None)
+    }
+
+    /// A new open file found at `path`, holding `write` if opened for
+    /// writing.
+    ///
+    /// Linux: alloc_empty_file() then do_dentry_open()'s f_path and
+    /// FMODE_WRITER
+    ///
+    /// # Errors
+    /// As File::new.
+    pub fn open(
+        f_op: Arc<dyn FileOperations>,
+        f_flags: u32,
+        path: Path,
+        write: Option<WriteAccess>,
+    ) -> Result<Arc<File>, Errno> {
+        File::alloc(f_op, f_flags, Some(path), write)
+    }
+
+    fn alloc(
+        f_op: Arc<dyn FileOperations>,
+        f_flags: u32,
+        f_path: Option<Path>,
+        f_write: Option<WriteAccess>,
+    ) -> Result<Arc<File>, Errno> {
         if NR_FILES.fetch_add(1, Ordering::Relaxed) >= files_stat_max_files() {
             NR_FILES.fetch_sub(1, Ordering::Relaxed);
             return Err(Errno::ENFILE);
@@ -166,7 +283,8 @@ impl File {
             f_op,
             f_pos: SpinLock::new(0),
             f_flags: SpinLock::new(f_flags),
-            f_path: SpinLock::new(alloc::vec::Vec::new()),
+            f_path,
+            f_write,
         })
         .map_err(|_| {
             NR_FILES.fetch_sub(1, Ordering::Relaxed);

@@ -3,23 +3,29 @@
 //!
 //! Linux: fs/
 
+pub mod attr;
 pub mod binfmt_elf;
 pub mod binfmt_script;
 pub mod exec;
 pub mod exec_args;
 pub mod fcntl;
 pub mod fdtable;
+pub mod fifo;
 pub mod file;
 pub mod fs_struct;
 pub mod initramfs;
+pub mod link;
 pub mod namei;
 pub mod open;
 pub mod pipe;
 pub mod proc;
 pub mod ramfs;
 pub mod read_write;
+pub mod rename;
 pub mod select;
 pub mod shmem;
 pub mod signalfd;
 pub mod stat;
 pub mod statfs;
+pub mod truncate;
+pub mod utimes;

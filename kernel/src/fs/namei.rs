@@ -11,7 +11,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 /// Symbolic links followed in one lookup before ELOOP (Linux: MAXSYMLINKS).
-const MAXSYMLINKS: usize = 40;
+pub const MAXSYMLINKS: usize = 40;
 /// Longest path a system call takes, with its NUL (Linux: PATH_MAX).
 pub const PATH_MAX: usize = 4096;
 /// Longest name of one directory entry (Linux: NAME_MAX).
@@ -97,8 +97,38 @@ pub fn path_lookup(
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }
+    // A trailing slash asks for a directory, through a final symlink too.
+    let must_be_dir = path.ends_with(b"/");
     let mut budget = MAXSYMLINKS;
-    walk(&normalize(cwd.as_ref(), path), follow, &mut budget)
+    let inode = walk(
+        &normalize(cwd.as_ref(), path),
+        follow || must_be_dir,
+        &mut budget,
+    )?;
+    if must_be_dir && !inode.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    Ok(inode)
+}
+
+/// Finds the inode a *at() call names: `name` relative to `dfd`, the
+/// final symlink followed unless AT_SYMLINK_NOFOLLOW, and with
+/// AT_EMPTY_PATH an empty name meaning `dfd` itself.
+///
+/// Linux: user_path_at() in fs/namei.c
+///
+/// # Errors
+/// As getname_flags, dirfd_path and path_lookup; `EBADF` for an empty
+/// name on a bad descriptor.
+pub fn user_path_at(dfd: i32, name: u64, at_flags: u32) -> Result<Arc<Inode>, Errno> {
+    use super::stat::{AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW};
+    let path = getname_flags(name, at_flags & AT_EMPTY_PATH != 0)?;
+    if path.is_empty() && dfd != super::open::AT_FDCWD {
+        return super::attr::fd_inode(dfd);
+    }
+    let path: &[u8] = if path.is_empty() { b"." } else { &path };
+    let cwd = super::open::dirfd_path(dfd, path)?;
+    path_lookup(&cwd, path, at_flags & AT_SYMLINK_NOFOLLOW == 0)
 }
 
 fn walk(abs: &[u8], follow: bool, budget: &mut usize) -> Result<Arc<Inode>, Errno> {

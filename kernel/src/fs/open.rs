@@ -2,9 +2,10 @@
 //!
 //! Linux: fs/open.c, fs/d_path.c (getcwd)
 
-use super::file::{File, FileOperations};
+use super::attr::S_IALLUGO;
+use super::file::{File, FileOperations, Path, WriteAccess};
 pub use super::namei::getname;
-use super::namei::{NAME_MAX, PATH_MAX, normalize, path_lookup};
+use super::namei::{MAXSYMLINKS, NAME_MAX, PATH_MAX, normalize, path_lookup};
 use super::ramfs::{Inode, InodeKind, RamFile, shmem_get_inode};
 use crate::errno::Errno;
 use crate::mm::filemap::AddressSpace;
@@ -13,6 +14,7 @@ use crate::syscall::SysResult;
 use crate::task::current;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::Ordering;
 
 /// "Relative to the working directory" (Linux: AT_FDCWD).
 pub const AT_FDCWD: i32 = -100;
@@ -28,6 +30,10 @@ pub const O_RDWR: u32 = 2;
 pub const O_CREAT: u32 = 0o100;
 /// Fail unless a directory (Linux: O_DIRECTORY).
 pub const O_DIRECTORY: u32 = 0o200000;
+/// Fail with ELOOP on a final symlink (Linux: O_NOFOLLOW).
+pub const O_NOFOLLOW: u32 = 0o400000;
+/// Sticky bit: in a directory, only an owner may remove names (Linux: S_ISVTX).
+pub const S_ISVTX: u32 = 0o1000;
 /// Close on exec (Linux: O_CLOEXEC).
 pub const O_CLOEXEC: u32 = 0o2000000;
 /// Truncate (Linux: O_TRUNC).
@@ -52,7 +58,11 @@ pub fn current_cwd() -> Vec<u8> {
         .unwrap_or_else(|| "/".into())
 }
 
-/// The directory a *at() call resolves relative paths against.
+/// The directory a *at() call resolves relative paths against: the
+/// working directory for AT_FDCWD, else the directory `dirfd` was opened
+/// at. An absolute path ignores dirfd.
+///
+/// Linux: path_init() in fs/namei.c
 ///
 /// # Errors
 /// `EBADF` for a bad dirfd; `ENOTDIR` when it is not a directory.
@@ -60,9 +70,17 @@ pub fn dirfd_path(dirfd: i32, path: &[u8]) -> Result<Vec<u8>, Errno> {
     if path.starts_with(b"/") || dirfd == AT_FDCWD {
         return Ok(current_cwd());
     }
-    let files = current().files.lock().clone().ok_or(Errno::EBADF)?;
-    let _ = files.fget(dirfd)?;
-    Err(Errno::ENOTDIR)
+    let file = super::read_write::fdget(dirfd)?;
+    match &file.f_path {
+        Some(p) if p.inode.is_dir() => {
+            let mut name = Vec::new();
+            name.try_reserve_exact(p.name.len())
+                .map_err(|_| Errno::ENOMEM)?;
+            name.extend_from_slice(&p.name);
+            Ok(name)
+        }
+        _ => Err(Errno::ENOTDIR),
+    }
 }
 
 /// The open-file operations for an inode (Linux: inode->i_fop, and for a
@@ -92,59 +110,133 @@ pub fn inode_fops(inode: &Arc<Inode>) -> Result<Arc<dyn FileOperations>, Errno> 
 
 /// Opens a file and installs it at the lowest free descriptor.
 ///
-/// Linux: do_sys_openat2() in fs/open.c
+/// Linux: do_sys_openat2() -> path_openat() -> do_open() in fs/open.c,
+/// fs/namei.c
 ///
 /// # Errors
-/// `ENOENT`, `ENOTDIR`, `EISDIR`, `EACCES` (writing the read-only rootfs),
-/// `EMFILE`, `EFAULT`.
+/// `ENOENT`, `ENOTDIR`, `EISDIR`, `EEXIST`, `ELOOP` (O_NOFOLLOW on a
+/// symlink), `ETXTBSY` (writing a running program), `ENXIO` (O_NONBLOCK
+/// write-only open of a FIFO without readers), `EACCES` (writing the
+/// read-only initramfs data), `EMFILE`, `EFAULT`.
 pub fn sys_openat(dirfd: i32, filename: u64, flags: u32, mode: u32) -> SysResult {
     let path = getname(filename)?;
     let cwd = dirfd_path(dirfd, &path)?;
-    let inode = match path_lookup(&cwd, &path, true) {
-        Ok(_) if flags & (O_CREAT | O_EXCL) == O_CREAT | O_EXCL => return Err(Errno::EEXIST),
-        Ok(inode) => inode,
-        Err(Errno::ENOENT) if flags & O_CREAT != 0 => {
-            let (parent, name) = lookup_parent(&cwd, &path)?;
-            let file = shmem_get_inode(
-                InodeKind::MemFile(Arc::try_new(AddressSpace::shmem()).map_err(|_| Errno::ENOMEM)?),
-                mode & 0o7777,
-            )?;
-            parent.link(name, file.clone())?;
-            file
-        }
-        Err(e) => return Err(e),
-    };
-    if let (InodeKind::MemFile(data), true) = (&inode.kind, flags & O_TRUNC != 0) {
-        data.truncate_setsize(0);
-    }
+    let inode = open_last_lookups(&cwd, &path, flags, mode)?;
+    may_open(&inode, flags)?;
     let writing = flags & O_ACCMODE != O_RDONLY;
-    if flags & O_DIRECTORY != 0 && !inode.is_dir() {
-        return Err(Errno::ENOTDIR);
-    }
-    if inode.is_dir() && writing {
-        return Err(Errno::EISDIR);
-    }
-    if writing && matches!(inode.kind, InodeKind::File(_)) {
-        return Err(Errno::EACCES);
+    let write = match inode.is_reg() && (writing || flags & O_TRUNC != 0) {
+        true => Some(WriteAccess::get(&inode)?),
+        false => None,
+    };
+    let f_op = match inode.kind {
+        InodeKind::Fifo(_) => super::fifo::fifo_open(&inode, flags)?,
+        _ => inode_fops(&inode)?,
+    };
+    if flags & O_TRUNC != 0 && inode.is_reg() {
+        // Linux: handle_truncate(): to size 0, as ftruncate would.
+        super::truncate::do_truncate(&inode, 0)?;
     }
     // The flags that only steer the open itself do not stay with the file,
     // so F_GETFL shows what Linux's do_dentry_open() leaves.
     let f_flags = flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC) | O_LARGEFILE;
-    let file = File::new(inode_fops(&inode)?, f_flags)?;
-    *file.f_path.lock() = normalize(&cwd, &path);
+    let name = normalize(&cwd, &path);
+    let write = write.filter(|_| writing);
+    let file = File::open(f_op, f_flags, Path { name, inode }, write)?;
     let files = current().files.lock().clone().ok_or(Errno::EBADF)?;
     files
         .alloc_fd(0, file, flags & O_CLOEXEC != 0)
         .map(|fd| fd as u64)
 }
 
-/// The directory that would hold `path`, and the last component's name.
+/// Finds the file to open, creating it under O_CREAT. O_CREAT|O_EXCL and
+/// O_NOFOLLOW do not follow a final symlink; O_CREAT alone creates the
+/// target of a dangling one.
+///
+/// Linux: open_last_lookups() / lookup_open() in fs/namei.c
+fn open_last_lookups(cwd: &[u8], path: &[u8], flags: u32, mode: u32) -> Result<Arc<Inode>, Errno> {
+    let excl = flags & (O_CREAT | O_EXCL) == O_CREAT | O_EXCL;
+    let follow = flags & O_NOFOLLOW == 0 && !excl;
+    let mut budget = MAXSYMLINKS;
+    let mut at = (cwd.to_vec(), path.to_vec());
+    loop {
+        let (dir, path) = (&at.0, &at.1[..]);
+        match path_lookup(dir, path, follow) {
+            Ok(_) if excl => return Err(Errno::EEXIST),
+            Ok(inode) => return Ok(inode),
+            Err(Errno::ENOENT) if flags & O_CREAT != 0 => {}
+            Err(e) => return Err(e),
+        }
+        if path.ends_with(b"/") {
+            return Err(Errno::EISDIR);
+        }
+        let (parent, name) = lookup_parent(dir, path)?;
+        match parent.lookup(name) {
+            Ok(link) if follow => {
+                let InodeKind::Symlink(target) = &link.kind else {
+                    continue;
+                };
+                budget = budget.checked_sub(1).ok_or(Errno::ELOOP)?;
+                let dir = normalize(dir, &path[..path.len() - name.len()]);
+                at = (dir, target.clone());
+                continue;
+            }
+            Ok(_) => return Err(Errno::EEXIST),
+            Err(_) => {}
+        }
+        let perm = mode & S_IALLUGO & !current_umask();
+        let mapping = Arc::try_new(AddressSpace::shmem()).map_err(|_| Errno::ENOMEM)?;
+        let file = shmem_get_inode(InodeKind::MemFile(mapping), perm)?;
+        match parent.link_new(name, file.clone()) {
+            Ok(()) => return Ok(file),
+            // Someone else created it meanwhile: open theirs.
+            Err(Errno::EEXIST) if !excl => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The checks of an open that depend on what was found.
+///
+/// Linux: the O_CREAT/O_DIRECTORY checks of do_open(), and may_open(), in
+/// fs/namei.c
+fn may_open(inode: &Inode, flags: u32) -> Result<(), Errno> {
+    let writing = flags & O_ACCMODE != O_RDONLY || flags & O_TRUNC != 0;
+    if inode.is_dir() && flags & O_CREAT != 0 {
+        return Err(Errno::EISDIR);
+    }
+    if flags & O_DIRECTORY != 0 && !inode.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    if inode.is_symlink() {
+        return Err(Errno::ELOOP);
+    }
+    if inode.is_dir() && writing {
+        return Err(Errno::EISDIR);
+    }
+    if flags & O_ACCMODE != O_RDONLY && matches!(inode.kind, InodeKind::File(_)) {
+        return Err(Errno::EACCES);
+    }
+    Ok(())
+}
+
+/// The caller's file mode creation mask.
+pub fn current_umask() -> u32 {
+    current()
+        .fs
+        .lock()
+        .as_ref()
+        .map_or(0o022, |fs| fs.umask.load(Ordering::Relaxed))
+}
+
+/// The directory that would hold `path`, and the last component's name
+/// (which may be `.` or `..`; each caller says what that means for it).
 ///
 /// Linux: filename_parentat() in fs/namei.c
 ///
 /// # Errors
 /// As path_lookup for the parent; `ENOTDIR` if it is not a directory;
-/// `ENAMETOOLONG` for a last component longer than NAME_MAX.
+/// `ENAMETOOLONG` for a last component longer than NAME_MAX; `ENOENT`
+/// for a path of only slashes' parent.
 pub fn lookup_parent<'a>(cwd: &[u8], path: &'a [u8]) -> Result<(Arc<Inode>, &'a [u8]), Errno> {
     let end = path.iter().rposition(|&b| b != b'/').map_or(0, |i| i + 1);
     let trimmed = &path[..end];
@@ -153,8 +245,8 @@ pub fn lookup_parent<'a>(cwd: &[u8], path: &'a [u8]) -> Result<(Arc<Inode>, &'a 
         Some(slash) => (&trimmed[..slash], &trimmed[slash + 1..]),
         None => (b".", trimmed),
     };
-    if name.is_empty() || name == b"." || name == b".." {
-        return Err(Errno::EEXIST);
+    if name.is_empty() {
+        return Err(Errno::EBUSY);
     }
     if name.len() > NAME_MAX {
         return Err(Errno::ENAMETOOLONG);
@@ -166,16 +258,28 @@ pub fn lookup_parent<'a>(cwd: &[u8], path: &'a [u8]) -> Result<(Arc<Inode>, &'a 
     Ok((parent, name))
 }
 
+/// Whether a last component is `.` or `..` (Linux: last_type != LAST_NORM).
+pub fn is_dot(name: &[u8]) -> bool {
+    name == b"." || name == b".."
+}
+
 /// Linux: do_mkdirat() in fs/namei.c
+///
+/// # Errors
+/// `EEXIST` when the name exists; as lookup_parent; `ENOSPC`, `ENOMEM`.
 pub fn sys_mkdirat(dirfd: i32, pathname: u64, mode: u32) -> SysResult {
     let path = getname(pathname)?;
     let cwd = dirfd_path(dirfd, &path)?;
-    if path_lookup(&cwd, &path, false).is_ok() {
+    let (parent, name) = match lookup_parent(&cwd, &path) {
+        Err(Errno::EBUSY) => return Err(Errno::EEXIST),
+        other => other?,
+    };
+    if is_dot(name) {
         return Err(Errno::EEXIST);
     }
-    let (parent, name) = lookup_parent(&cwd, &path)?;
-    let dir = shmem_get_inode(InodeKind::Dir(Default::default()), mode & 0o7777)?;
-    parent.link(name, dir).map(|()| 0)
+    let perm = mode & (0o777 | S_ISVTX) & !current_umask();
+    let dir = shmem_get_inode(InodeKind::Dir(Default::default()), perm)?;
+    parent.link_new(name, dir).map(|()| 0)
 }
 
 /// Removes a name: a file, or with AT_REMOVEDIR an empty directory.
@@ -183,16 +287,28 @@ pub fn sys_mkdirat(dirfd: i32, pathname: u64, mode: u32) -> SysResult {
 /// Linux: do_unlinkat() / do_rmdir() in fs/namei.c
 ///
 /// # Errors
-/// `EINVAL` for any flag but AT_REMOVEDIR; as Inode::unlink.
+/// `EINVAL` for any flag but AT_REMOVEDIR, and for rmdir of `.`;
+/// `ENOTEMPTY` for rmdir of `..`; `EISDIR` for unlink of either; as
+/// Inode::unlink.
 pub fn sys_unlinkat(dirfd: i32, pathname: u64, flags: u32) -> SysResult {
     const AT_REMOVEDIR: u32 = 0x200;
     if flags & !AT_REMOVEDIR != 0 {
         return Err(Errno::EINVAL);
     }
+    let rmdir = flags & AT_REMOVEDIR != 0;
     let path = getname(pathname)?;
     let cwd = dirfd_path(dirfd, &path)?;
     let (parent, name) = lookup_parent(&cwd, &path)?;
-    parent.unlink(name, flags & AT_REMOVEDIR != 0).map(|()| 0)
+    match (rmdir, name) {
+        (true, b".") => return Err(Errno::EINVAL),
+        (true, b"..") => return Err(Errno::ENOTEMPTY),
+        (false, b"." | b"..") => return Err(Errno::EISDIR),
+        _ => {}
+    }
+    if !rmdir && path.ends_with(b"/") && !parent.lookup(name)?.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    parent.unlink(name, rmdir).map(|()| 0)
 }
 
 /// Linux: SYSCALL_DEFINE1(close) in fs/open.c
@@ -218,6 +334,23 @@ pub fn sys_chdir(filename: u64) -> SysResult {
     Ok(0)
 }
 
+/// Linux: SYSCALL_DEFINE1(fchdir) in fs/open.c
+///
+/// # Errors
+/// `EBADF`; `ENOTDIR` for a descriptor that is not a directory.
+pub fn sys_fchdir(fd: i32) -> SysResult {
+    let file = super::read_write::fdget(fd)?;
+    let path = file.f_path.as_ref().filter(|p| p.inode.is_dir());
+    let path = path.ok_or(Errno::ENOTDIR)?;
+    let mut pwd = Vec::new();
+    pwd.try_reserve_exact(path.name.len())
+        .map_err(|_| Errno::ENOMEM)?;
+    pwd.extend_from_slice(&path.name);
+    let fs = current().fs.lock().clone().ok_or(Errno::ENOENT)?;
+    *fs.pwd.lock() = pwd;
+    Ok(0)
+}
+
 /// Linux: SYSCALL_DEFINE2(getcwd) in fs/d_path.c
 pub fn sys_getcwd(buf: u64, size: u64) -> SysResult {
     let cwd = current_cwd();
@@ -227,33 +360,4 @@ pub fn sys_getcwd(buf: u64, size: u64) -> SysResult {
     copy_to_user(buf, &cwd)?;
     copy_to_user(buf + cwd.len() as u64, &[0])?;
     Ok(cwd.len() as u64 + 1)
-}
-
-/// Sets the size of a regular file open for writing: the page cache drops
-/// what lies past a shrunk end and every mapping of it is unmapped there.
-///
-/// Linux: do_sys_ftruncate() -> do_truncate() -> shmem_setattr() ->
-/// truncate_setsize() in fs/open.c, mm/shmem.c, mm/truncate.c
-///
-/// # Errors
-/// `EBADF`, `EINVAL` for a negative length, a file not open for writing or
-/// not a regular file. Past the tmpfs limit the file is sparse: touching
-/// pages there gives SIGBUS, writing them ENOSPC.
-pub fn sys_ftruncate(fd: i32, length: i64) -> SysResult {
-    let file = super::read_write::fdget(fd)?;
-    let length = u64::try_from(length).map_err(|_| Errno::EINVAL)?;
-    if !file.writable() {
-        return Err(Errno::EINVAL);
-    }
-    let Ok(super::file::MmapTarget::PageCache(mapping)) = file.f_op.mmap() else {
-        return Err(Errno::EINVAL);
-    };
-    if !mapping.is_shmem() {
-        return Err(Errno::EINVAL);
-    }
-    if length > super::shmem::MAX_LFS_FILESIZE {
-        return Err(Errno::EFBIG);
-    }
-    mapping.truncate_setsize(length);
-    Ok(0)
 }

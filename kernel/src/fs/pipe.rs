@@ -11,7 +11,8 @@
 //! most one packet, dropping what of it does not fit.
 //!
 //! Linux: fs/pipe.c, include/linux/pipe_fs_i.h
-//! Not modelled: splice, FIFOs in the file system.
+//! Not modelled: splice. FIFOs in the file system share this code from
+//! fifo.rs.
 
 use super::file::{FileOperations, Kstat, POLLHUP, POLLIN, POLLOUT, S_IFIFO};
 use crate::arch::sync::SpinLock;
@@ -51,7 +52,7 @@ static ROOT_PIPE_BUFS: AtomicUsize = AtomicUsize::new(0);
 
 /// One slot's contents: `len` bytes at `offset` of `page` (Linux: `struct
 /// pipe_buffer`).
-struct PipeBuffer {
+pub(super) struct PipeBuffer {
     page: OwnedPage,
     offset: usize,
     len: usize,
@@ -61,14 +62,18 @@ struct PipeBuffer {
     packet: bool,
 }
 
-struct PipeState {
+pub(super) struct PipeState {
     /// The filled slots, oldest first; its capacity is reserved up front so
     /// that pushing never allocates.
-    bufs: VecDeque<PipeBuffer>,
+    pub(super) bufs: VecDeque<PipeBuffer>,
     /// Slots the ring may use (Linux: max_usage).
-    max_usage: usize,
-    readers: usize,
-    writers: usize,
+    pub(super) max_usage: usize,
+    pub(super) readers: usize,
+    pub(super) writers: usize,
+    /// Opens of a FIFO for reading and for writing so far, which a FIFO
+    /// opener waiting for its partner watches (Linux: r_counter, w_counter).
+    pub(super) r_counter: usize,
+    pub(super) w_counter: usize,
 }
 
 /// The shared part of a pipe (Linux: `struct pipe_inode_info`). Its state
@@ -77,9 +82,9 @@ struct PipeState {
 pub struct PipeInodeInfo {
     /// The inode number, shown as `pipe:[ino]` in `/proc/<pid>/fd`.
     ino: u64,
-    state: SpinLock<PipeState>,
-    rd_wait: WaitQueueHead,
-    wr_wait: WaitQueueHead,
+    pub(super) state: SpinLock<PipeState>,
+    pub(super) rd_wait: WaitQueueHead,
+    pub(super) wr_wait: WaitQueueHead,
 }
 
 /// One end of a pipe.
@@ -132,7 +137,7 @@ fn new_ring(slots: usize) -> Result<VecDeque<PipeBuffer>, Errno> {
 }
 
 /// Linux: alloc_pipe_info() in fs/pipe.c
-fn alloc_pipe_info() -> Result<Arc<PipeInodeInfo>, Errno> {
+pub(super) fn alloc_pipe_info() -> Result<Arc<PipeInodeInfo>, Errno> {
     let mut pipe_bufs = PIPE_DEF_BUFFERS;
     let mut user_bufs = account_pipe_buffers(0, pipe_bufs);
     if too_many_pipe_buffers_soft(user_bufs) && pipe_is_unprivileged_user() {
@@ -154,6 +159,8 @@ fn alloc_pipe_info() -> Result<Arc<PipeInodeInfo>, Errno> {
             max_usage: pipe_bufs,
             readers: 1,
             writers: 1,
+            r_counter: 0,
+            w_counter: 0,
         }),
         rd_wait: WaitQueueHead::new(),
         wr_wait: WaitQueueHead::new(),
@@ -271,7 +278,7 @@ fn so_far(done: usize, err: Errno) -> Result<usize, Errno> {
 
 impl PipeInodeInfo {
     /// Linux: pipe_read() in fs/pipe.c
-    fn pipe_read(&self, buf: &mut [u8], f_flags: u32) -> Result<usize, Errno> {
+    pub(super) fn pipe_read(&self, buf: &mut [u8], f_flags: u32) -> Result<usize, Errno> {
         if buf.is_empty() {
             return Ok(0);
         }
@@ -298,7 +305,7 @@ impl PipeInodeInfo {
     }
 
     /// Linux: pipe_write() in fs/pipe.c
-    fn pipe_write(&self, buf: &[u8], f_flags: u32) -> Result<usize, Errno> {
+    pub(super) fn pipe_write(&self, buf: &[u8], f_flags: u32) -> Result<usize, Errno> {
         let mut written = 0;
         let mut spare = None;
         while written < buf.len() {

@@ -6,14 +6,15 @@
 //! Linux: fs/ramfs/inode.c, init/noinitramfs.c (the default /dev/console)
 //! Differs: initramfs files are read-only once unpacked.
 
-use super::file::{FileOperations, Kstat, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
+use super::attr::{InodeAttr, current_time};
+use super::file::{FileOperations, Kstat, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG};
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
 use crate::mm::filemap::AddressSpace;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use spin::Once;
 
 /// What an inode holds.
@@ -28,6 +29,9 @@ pub enum InodeKind {
     Symlink(Vec<u8>),
     /// A character device, opened through the device table.
     CharDev(u32, u32),
+    /// A named pipe: the pipe its open ends share while any is open
+    /// (Linux: inode->i_pipe).
+    Fifo(SpinLock<alloc::sync::Weak<super::pipe::PipeInodeInfo>>),
     /// A /proc file whose text is generated at open.
     Proc(fn() -> alloc::string::String),
     /// A writable /proc file with its show and write functions.
@@ -46,8 +50,11 @@ pub enum InodeKind {
 pub struct Inode {
     /// Inode number.
     pub ino: u64,
-    /// Type and permission bits.
-    pub mode: u32,
+    /// Type and permission bits, owner, link count and times.
+    pub i_attr: SpinLock<InodeAttr>,
+    /// Open descriptors writing the file (> 0), or programs running it
+    /// (< 0); never both (Linux: i_writecount).
+    pub i_writecount: AtomicI32,
     /// Contents.
     pub kind: InodeKind,
     /// Holds one of the run-time inodes counted in SHMEM_INODES.
@@ -109,15 +116,26 @@ impl Inode {
             InodeKind::Dir(_) => S_IFDIR,
             InodeKind::Symlink(_) => S_IFLNK,
             InodeKind::CharDev(..) => S_IFCHR,
+            InodeKind::Fifo(_) => S_IFIFO,
             InodeKind::Proc(_)
             | InodeKind::ProcRw(_)
             | InodeKind::ProcPidFile(..)
             | InodeKind::Sysctl(_) => S_IFREG,
             InodeKind::ProcRoot(_) | InodeKind::ProcPid(_) => S_IFDIR,
         };
+        let now = current_time();
         Inode {
             ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
-            mode: ty | (perm & !S_IFMT),
+            i_attr: SpinLock::new(InodeAttr {
+                mode: ty | (perm & !S_IFMT),
+                uid: 0,
+                gid: 0,
+                nlink: if ty == S_IFDIR { 2 } else { 1 },
+                atime: now,
+                mtime: now,
+                ctime: now,
+            }),
+            i_writecount: AtomicI32::new(0),
             kind,
             reserved: false,
         }
@@ -140,18 +158,74 @@ impl Inode {
         }
     }
 
-    /// Adds (or replaces) an entry of this directory.
+    /// Adds (or replaces) an entry of this directory for a new inode, whose
+    /// link count already counts this name; a subdirectory's `..` adds one
+    /// to ours (a hard link adds its own count first, in vfs_link).
     ///
     /// # Errors
-    /// `ENOTDIR` if this is not a directory.
+    /// `ENOTDIR` if this is not a directory; `ENOMEM`.
     pub fn link(&self, name: &[u8], inode: Arc<Inode>) -> Result<(), Errno> {
-        match &self.kind {
-            InodeKind::Dir(entries) | InodeKind::ProcRoot(entries) => {
-                entries.lock().insert(name.to_vec(), inode);
-                Ok(())
-            }
-            _ => Err(Errno::ENOTDIR),
+        let (InodeKind::Dir(entries) | InodeKind::ProcRoot(entries)) = &self.kind else {
+            return Err(Errno::ENOTDIR);
+        };
+        let mut key = Vec::new();
+        key.try_reserve_exact(name.len())
+            .map_err(|_| Errno::ENOMEM)?;
+        key.extend_from_slice(name);
+        if inode.is_dir() {
+            self.inc_nlink();
         }
+        if let Some(old) = entries.lock().insert(key, inode) {
+            self.drop_link_to(&old);
+        }
+        self.touch_mtime();
+        Ok(())
+    }
+
+    /// Adds an entry for a new name, atomically with the check that the
+    /// name is free (Linux: the lookup and create under the parent's
+    /// i_rwsem in lookup_open()/filename_create()).
+    ///
+    /// # Errors
+    /// `EEXIST` if the name exists; `ENOTDIR` if this is not a directory
+    /// that takes new names (/proc does not); `ENOMEM`.
+    pub fn link_new(&self, name: &[u8], inode: Arc<Inode>) -> Result<(), Errno> {
+        let InodeKind::Dir(entries) = &self.kind else {
+            return Err(if self.is_dir() {
+                Errno::EACCES
+            } else {
+                Errno::ENOTDIR
+            });
+        };
+        let mut key = Vec::new();
+        key.try_reserve_exact(name.len())
+            .map_err(|_| Errno::ENOMEM)?;
+        key.extend_from_slice(name);
+        let mut entries = entries.lock();
+        if entries.contains_key(name) {
+            return Err(Errno::EEXIST);
+        }
+        if inode.is_dir() {
+            self.inc_nlink();
+        }
+        entries.insert(key, inode);
+        drop(entries);
+        self.touch_mtime();
+        Ok(())
+    }
+
+    /// Takes away the link count a removed entry of this directory held:
+    /// one of the inode's, and for a directory its own and our `..` one.
+    ///
+    /// Linux: drop_nlink() as shmem_unlink() / shmem_rmdir() use it
+    pub fn drop_link_to(&self, inode: &Inode) {
+        if inode.is_dir() {
+            self.drop_nlink();
+            inode.i_attr.lock().nlink = 0;
+        } else {
+            inode.drop_nlink();
+        }
+        inode.i_attr.lock().ctime = current_time();
     }
 
     /// Removes the entry `name` of this directory; `dir` says whether it
@@ -177,7 +251,11 @@ impl Inode {
             (true, _) => return Err(Errno::ENOTDIR),
             _ => {}
         }
-        entries.remove(name);
+        if let Some(old) = entries.remove(name) {
+            drop(entries);
+            self.drop_link_to(&old);
+            self.touch_mtime();
+        }
         Ok(())
     }
 
@@ -190,27 +268,43 @@ impl Inode {
     }
 
     /// Metadata for stat.
+    ///
+    /// Linux: generic_fillattr() in fs/stat.c
     pub fn kstat(&self) -> Kstat {
-        let (size, rdev) = match &self.kind {
-            InodeKind::File(data) | InodeKind::MemFile(data) => (data.i_size(), 0),
-            InodeKind::Symlink(target) => (target.len() as u64, 0),
-            InodeKind::CharDev(major, minor) => (0, ((*major as u64) << 8) | *minor as u64),
-            InodeKind::Dir(_) => (4096, 0),
-            _ => (0, 0),
+        let (size, rdev, blocks) = match &self.kind {
+            InodeKind::File(data) => (data.i_size(), 0, data.i_size().div_ceil(512)),
+            InodeKind::MemFile(data) => (data.i_size(), 0, data.nrpages() as u64 * 8),
+            InodeKind::Symlink(target) => (target.len() as u64, 0, 0),
+            InodeKind::CharDev(major, minor) => (0, ((*major as u64) << 8) | *minor as u64, 0),
+            InodeKind::Dir(_) => (4096, 0, 8),
+            _ => (0, 0, 0),
         };
+        let attr = *self.i_attr.lock();
         Kstat {
             ino: self.ino,
-            mode: self.mode,
+            mode: attr.mode,
             size,
             rdev,
-            nlink: 1,
+            nlink: attr.nlink,
+            uid: attr.uid,
+            gid: attr.gid,
+            blocks,
+            atime: attr.atime,
+            mtime: attr.mtime,
+            ctime: attr.ctime,
         }
     }
 }
 
 /// The root directory.
 pub fn root() -> Arc<Inode> {
-    ROOT.call_once(|| Inode::new_dir(0o755)).clone()
+    ROOT.call_once(|| {
+        let root = Inode::new_dir(0o755);
+        // The root is its own parent: its `..` counts too.
+        root.inc_nlink();
+        root
+    })
+    .clone()
 }
 
 /// Creates /dev with console, tty, null, zero, full, random, urandom and kmsg, like the kernel's default
@@ -261,7 +355,10 @@ impl FileOperations for RamFile {
         let InodeKind::MemFile(data) = &self.0.kind else {
             return Err(Errno::EBADF);
         };
-        super::shmem::shmem_write(data, buf, pos)
+        let n = super::shmem::shmem_write(data, buf, pos)?;
+        // Linux: file_update_time() in generic_perform_write's caller
+        self.0.touch_mtime();
+        Ok(n)
     }
 
     fn stat(&self) -> Kstat {
@@ -284,7 +381,7 @@ impl FileOperations for RamFile {
                 Ok(entries
                     .iter()
                     .nth(index)
-                    .map(|(name, inode)| (name.clone(), inode.ino, dirent_type(inode.mode))))
+                    .map(|(name, inode)| (name.clone(), inode.ino, dirent_type(inode.mode()))))
             }
             InodeKind::ProcRoot(_) | InodeKind::ProcPid(_) => {
                 Ok(super::proc::proc_readdir(&self.0, index))

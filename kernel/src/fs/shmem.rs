@@ -77,6 +77,26 @@ pub fn shmem_write(file: &AddressSpace, buf: &[u8], pos: u64) -> Result<usize, E
     file.generic_perform_write(&buf[..len], pos)
 }
 
+/// Gives a tmpfs file pages for every byte of [offset, end), growing its
+/// size to `end` unless `keep_size`.
+///
+/// Linux: shmem_fallocate() in mm/shmem.c
+///
+/// # Errors
+/// `EFBIG` past the tmpfs limit; `ENOSPC` when it is full; `ENOMEM`;
+/// `EINTR` for a fatal signal. The pages added stay.
+pub fn shmem_fallocate(
+    file: &AddressSpace,
+    offset: u64,
+    end: u64,
+    keep_size: bool,
+) -> Result<(), Errno> {
+    if end > (shmem_max_pages() * PAGE_SIZE) as u64 {
+        return Err(Errno::EFBIG);
+    }
+    file.fallocate(offset, end, keep_size)
+}
+
 /// The largest file size (Linux: MAX_LFS_FILESIZE).
 pub const MAX_LFS_FILESIZE: u64 = i64::MAX as u64;
 
@@ -121,6 +141,24 @@ mod tests {
             kassert_eq!(shmem_write(&file, b"x", past), Err(Errno::ENOSPC));
             kassert_eq!(shmem_write(&file, b"x", u64::MAX), Err(Errno::EFBIG));
             kassert_eq!(nr_free_pages(), before);
+        }
+    }
+
+    ktest! {
+        fn truncate_frees_the_pages_past_the_end_and_fallocate_fills_a_hole() {
+            let before = nr_free_pages();
+            let file = AddressSpace::shmem();
+            kassert_eq!(shmem_write(&file, &[0x5au8; 9000], 0), Ok(9000));
+            file.truncate_setsize(5000);
+            kassert_eq!(nr_free_pages(), before - 2, "two pages hold 5000 bytes");
+            kassert_eq!(shmem_fallocate(&file, 0, 1 << 20, true), Ok(()));
+            kassert_eq!(file.i_size(), 5000, "FALLOC_FL_KEEP_SIZE");
+            kassert_eq!(nr_free_pages(), before - 256, "a page for each of 1 MiB");
+            let mut back = [1u8; 8];
+            kassert_eq!(file.filemap_read(&mut back, 4996), Ok(4));
+            kassert_eq!(back[..4], [0x5a; 4]);
+            file.truncate_setsize(0);
+            kassert_eq!((file.nrpages(), nr_free_pages()), (0, before));
         }
     }
 }

@@ -3,7 +3,7 @@
 //! Linux: fs/stat.c, fs/open.c (faccessat)
 
 use super::file::Kstat;
-use super::namei::path_lookup;
+use super::namei::{path_lookup, user_path_at};
 use super::open::{dirfd_path, getname};
 use super::ramfs::InodeKind;
 use super::read_write::fdget;
@@ -24,11 +24,16 @@ fn cp_new_stat(stat: &Kstat, addr: u64) -> SysResult {
     st[0] = 1;
     st[1] = stat.ino;
     st[2] = u64::from(stat.nlink);
-    st[3] = u64::from(stat.mode);
+    st[3] = u64::from(stat.mode) | u64::from(stat.uid) << 32;
+    st[4] = u64::from(stat.gid);
     st[5] = stat.rdev;
     st[6] = stat.size;
     st[7] = 4096;
-    st[8] = stat.size.div_ceil(512);
+    st[8] = stat.blocks;
+    for (i, t) in [stat.atime, stat.mtime, stat.ctime].iter().enumerate() {
+        st[9 + 2 * i] = t.tv_sec as u64;
+        st[10 + 2 * i] = t.tv_nsec as u64;
+    }
     put_user(addr, st)?;
     Ok(0)
 }
@@ -36,7 +41,11 @@ fn cp_new_stat(stat: &Kstat, addr: u64) -> SysResult {
 /// Linux: SYSCALL_DEFINE2(newfstat) in fs/stat.c
 pub fn sys_fstat(fd: i32, statbuf: u64) -> SysResult {
     let file = fdget(fd)?;
-    cp_new_stat(&file.f_op.stat(), statbuf)
+    let stat = match &file.f_path {
+        Some(path) => path.inode.kstat(),
+        None => file.f_op.stat(),
+    };
+    cp_new_stat(&stat, statbuf)
 }
 
 /// Linux: SYSCALL_DEFINE4(newfstatat) in fs/stat.c
@@ -61,26 +70,44 @@ pub fn sys_newfstatat(dirfd: i32, filename: u64, statbuf: u64, flags: u32) -> Sy
     cp_new_stat(&inode.kstat(), statbuf)
 }
 
-/// Linux: SYSCALL_DEFINE4(readlinkat) in fs/stat.c
+/// Linux: SYSCALL_DEFINE4(readlinkat) / do_readlinkat() in fs/stat.c
+///
+/// # Errors
+/// `EINVAL` for a size of 0 or less (as an int) or a path that is not a
+/// symlink; as path_lookup.
 pub fn sys_readlinkat(dirfd: i32, pathname: u64, buf: u64, bufsiz: u64) -> SysResult {
+    if bufsiz as i32 <= 0 {
+        return Err(Errno::EINVAL);
+    }
     let path = getname(pathname)?;
     let cwd = dirfd_path(dirfd, &path)?;
     let inode = path_lookup(&cwd, &path, false)?;
     let InodeKind::Symlink(target) = &inode.kind else {
         return Err(Errno::EINVAL);
     };
-    let n = target.len().min(bufsiz as usize);
+    let n = target.len().min(bufsiz as i32 as usize);
     copy_to_user(buf, &target[..n])?;
     Ok(n as u64)
 }
 
-/// Linux: do_faccessat() in fs/open.c (we run as root: existence decides,
-/// except that execute needs an x bit somewhere)
-pub fn sys_faccessat(dirfd: i32, filename: u64, mode: u32) -> SysResult {
-    let path = getname(filename)?;
-    let cwd = dirfd_path(dirfd, &path)?;
-    let inode = path_lookup(&cwd, &path, true)?;
-    if mode & 1 != 0 && !inode.is_dir() && inode.mode & 0o111 == 0 {
+/// access and faccessat(2): may the caller read (R_OK 4), write (W_OK
+/// 2) or execute (X_OK 1) the file? As root every check passes, except
+/// that executing a file needs an x bit somewhere (directories are
+/// always searchable) and that the initramfs data is read-only.
+///
+/// Linux: do_faccessat() in fs/open.c, with generic_permission()'s
+/// capable_wrt_inode_uidgid() path for root
+///
+/// # Errors
+/// `EINVAL` for mode bits past 7 or an unknown flag; `EACCES`; `EROFS`;
+/// as user_path_at.
+pub fn sys_faccessat2(dirfd: i32, filename: u64, mode: u32, flags: u32) -> SysResult {
+    const AT_EACCESS: u32 = 0x200;
+    if mode & !7 != 0 || flags & !(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let inode = user_path_at(dirfd, filename, flags)?;
+    if mode & 1 != 0 && !inode.is_dir() && inode.mode() & 0o111 == 0 {
         return Err(Errno::EACCES);
     }
     if mode & 2 != 0 && matches!(inode.kind, InodeKind::File(_)) {

@@ -147,10 +147,16 @@ fn do_basic_setup() {
 ///
 /// Linux: console_on_rootfs() in init/main.c
 fn console_on_rootfs() {
-    let console =
-        crate::fs::file::File::new(alloc::sync::Arc::new(crate::drivers::tty::Console), 2);
+    const CONSOLE: &[u8] = b"/dev/console";
+    let console = crate::fs::namei::path_lookup(b"/", CONSOLE, true).and_then(|inode| {
+        let path = crate::fs::file::Path {
+            name: CONSOLE.to_vec(),
+            inode,
+        };
+        let tty = alloc::sync::Arc::new(crate::drivers::tty::Console);
+        crate::fs::file::File::open(tty, 2, path, None)
+    });
     if let (Ok(console), Some(files)) = (console, current().files.lock().clone()) {
-        *console.f_path.lock() = alloc::vec::Vec::from(*b"/dev/console");
         for fd in 0..3 {
             let _ = files.install_at(fd, console.clone(), false);
         }

@@ -248,6 +248,35 @@ impl AddressSpace {
         self.release_pages(dropped.len());
     }
 
+    /// Takes a page for every index of [offset, end) that has none, then
+    /// grows the size to `end` unless `keep_size`.
+    ///
+    /// Linux: shmem_fallocate() in mm/shmem.c
+    ///
+    /// # Errors
+    /// `ENOSPC`, `ENOMEM`, or `EINTR` for a fatal signal; the pages added
+    /// stay.
+    pub fn fallocate(&self, offset: u64, end: u64, keep_size: bool) -> Result<(), Errno> {
+        for index in index_of(offset)..index_of(end.next_multiple_of(PAGE_SIZE as u64)) {
+            if crate::signal::fatal_signal_pending(&crate::task::current()) {
+                return Err(Errno::EINTR);
+            }
+            if self.find_get_page(index).is_none() {
+                self.add_to_page_cache(index, OwnedPage::zeroed()?.share())?;
+            }
+        }
+        if !keep_size {
+            let mut pages = self.pages.lock();
+            pages.i_size = pages.i_size.max(end);
+        }
+        Ok(())
+    }
+
+    /// Pages the cache holds now (Linux: mapping->nrpages).
+    pub fn nrpages(&self) -> usize {
+        self.pages.lock().i_pages.iter().flatten().count()
+    }
+
     /// Gives back the accounting of `n` pages leaving the cache.
     fn release_pages(&self, n: usize) {
         NR_FILE_PAGES.fetch_sub(n, Ordering::Relaxed);

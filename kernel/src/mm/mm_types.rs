@@ -158,6 +158,9 @@ pub struct MmStruct {
     pub hiwater_rss: AtomicUsize,
     /// Bytes of page-table pages below the top level (Linux: pgtables_bytes).
     pub pgtables_bytes: AtomicUsize,
+    /// The program file this mm runs, held against writers (ETXTBSY)
+    /// (Linux: exe_file, with exe_file_deny_write_access()).
+    pub exe_file: SpinLock<Option<crate::fs::file::DenyWriteAccess>>,
 }
 
 /// Resident pages of a private file mapping (Linux: MM_FILEPAGES).

@@ -73,6 +73,7 @@ impl MmStruct {
             rss_stat: Default::default(),
             hiwater_rss: Default::default(),
             pgtables_bytes: AtomicUsize::new(0),
+            exe_file: SpinLock::new(None),
         })
         .map_err(|_| Errno::ENOMEM)
     }
@@ -104,6 +105,7 @@ pub fn dup_mm(oldmm: &MmStruct) -> Result<Arc<MmStruct>, Errno> {
             .map_err(|_| Errno::ENOMEM)?;
         cmdline.extend_from_slice(&old_cmdline);
     }
+    *mm.exe_file.lock() = oldmm.exe_file.lock().clone();
     for vma in &old.vmas {
         super::mm_types::vma_charge(1, true)?;
         new.vmas.push(vma.clone());

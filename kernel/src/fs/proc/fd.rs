@@ -42,11 +42,9 @@ pub fn open_fds(pid: PidNr) -> Vec<i32> {
 /// Linux: proc_fd_link() in fs/proc/fd.c, then d_path(), which asks
 /// d_dname() for pseudo files (pipefs_dname(), anon_inode's `[pidfd]`)
 pub fn d_path(file: &File) -> String {
-    let path = file.f_path.lock();
-    if !path.is_empty() {
-        return String::from_utf8_lossy(&path).into_owned();
+    if let Some(path) = &file.f_path {
+        return String::from_utf8_lossy(&path.name).into_owned();
     }
-    drop(path);
     file.f_op
         .d_dname()
         .unwrap_or_else(|| String::from("anon_inode:[unknown]"))

@@ -80,7 +80,7 @@ impl ProcFile {
         Ok(ProcFile {
             text,
             ino: inode.ino,
-            mode: inode.mode,
+            mode: inode.mode(),
             write,
         })
     }
@@ -169,7 +169,7 @@ pub fn proc_readdir(dir: &Inode, index: usize) -> Option<(Vec<u8>, u64, u8)> {
             let fixed: Vec<(Vec<u8>, u64, u32)> = fixed
                 .lock()
                 .iter()
-                .map(|(n, i)| (n.clone(), i.ino, i.mode))
+                .map(|(n, i)| (n.clone(), i.ino, i.mode()))
                 .collect();
             if let Some((name, ino, mode)) = fixed.get(index) {
                 return Some((name.clone(), *ino, dt_type(*mode)));
