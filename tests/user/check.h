@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -271,6 +272,27 @@ static inline int read_full(int fd, void *p, size_t len)
 		len -= n;
 	}
 	return 0;
+}
+
+/* A fresh directory /tmp/<name>.XXXXXX into buf for a program's files:
+ * never one that an earlier run with the same pid left behind. */
+static inline const char *scratch_dir(char *buf, size_t size, const char *name)
+{
+	snprintf(buf, size, "/tmp/%s.XXXXXX", name);
+	return mkdtemp(buf);
+}
+
+static inline int scratch_unlink(const char *path, const struct stat *st,
+				 int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+/* Removes a scratch_dir() and everything in it. */
+static inline void scratch_remove(const char *dir)
+{
+	nftw(dir, scratch_unlink, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 #endif

@@ -251,15 +251,17 @@ int main(int argc, char **argv)
 {
 	copy_mode_runs(argc, argv);
 	check_begin("fsexec");
-	snprintf(dir, sizeof dir, "/tmp/fsexec.%d", getpid());
+	if (scratch_dir(dir, sizeof dir, "fsexec") == NULL)
+		return say("fsexec: cannot make a directory in /tmp\n"), 1;
 	snprintf(prog, sizeof prog, "%s/prog", dir);
 	snprintf(out, sizeof out, "%s/out", dir);
-	if (mkdir(dir, 0755) != 0 || !copy_self(argv[0]))
+	if (!copy_self(argv[0]))
 		return say("fsexec: cannot set up %s\n", dir), 1;
 	dfd = open(dir, O_RDONLY | O_DIRECTORY);
 	fifos_wait_for_the_other_side();
 	running_programs_and_writers_exclude_each_other();
 	execveat_runs_files_by_descriptor();
 	scripts_run_their_interpreter();
+	scratch_remove(dir);
 	return check_end();
 }

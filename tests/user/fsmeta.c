@@ -211,8 +211,7 @@ static void umask_masks_new_files_and_directories(void)
 int main(void)
 {
 	check_begin("fsmeta");
-	snprintf(dir, sizeof dir, "/tmp/fsmeta.%d", getpid());
-	if (mkdir(dir, 0755) != 0 || chdir(dir) != 0)
+	if (scratch_dir(dir, sizeof dir, "fsmeta") == NULL || chdir(dir) != 0)
 		return say("fsmeta: cannot make %s\n", dir), 1;
 	dfd = open(dir, O_RDONLY | O_DIRECTORY);
 	at_calls_resolve_relative_to_the_directory_fd();
@@ -221,5 +220,7 @@ int main(void)
 	utimensat_sets_times_with_nanoseconds();
 	truncate_and_fallocate_set_the_size();
 	umask_masks_new_files_and_directories();
+	chdir("/");
+	scratch_remove(dir);
 	return check_end();
 }

@@ -197,8 +197,7 @@ int main(void)
 {
 	check_begin("fsnames");
 	char dir[64];
-	snprintf(dir, sizeof dir, "/tmp/fsnames.%d", getpid());
-	if (mkdir(dir, 0755) != 0 || chdir(dir) != 0)
+	if (scratch_dir(dir, sizeof dir, "fsnames") == NULL || chdir(dir) != 0)
 		return say("fsnames: cannot make %s\n", dir), 1;
 	dfd = open(dir, O_RDONLY | O_DIRECTORY);
 	hard_links_count_in_stat();
@@ -206,5 +205,7 @@ int main(void)
 	rename_moves_replaces_and_exchanges();
 	mknod_makes_files_and_fifos();
 	long_names_are_enametoolong();
+	chdir("/");
+	scratch_remove(dir);
 	return check_end();
 }
