@@ -60,6 +60,7 @@ pub fn initramfs_all() -> io::Result<TempDir> {
     let bin = root.path().join("bin");
     fs::create_dir(&bin)?;
     build_rust_user(&bin)?;
+    build_dynamic(root.path())?;
     for entry in fs::read_dir(USER_DIR)? {
         let path = entry?.path();
         let (Some(stem), Some(name)) = (path.file_stem(), path.file_name()) else {
@@ -75,6 +76,38 @@ pub fn initramfs_all() -> io::Result<TempDir> {
         }
     }
     Ok(root)
+}
+
+/// The dynamically linked programs: `tests/user/dynamic/dynlink.c` built
+/// as `bin/dynlink_musl` by musl-gcc and as `bin/dynlink_glibc` by gcc,
+/// with the build machine's dynamic linkers and glibc's libc copied to the
+/// paths their PT_INTERP and DT_NEEDED name.
+///
+/// # Errors
+/// A compiler or a library is missing.
+pub fn build_dynamic(root: &Path) -> io::Result<()> {
+    let source = Path::new(USER_DIR).join("dynamic").join("dynlink.c");
+    let bin = root.join("bin");
+    for (cc, name) in [(MUSL_GCC, "dynlink_musl"), ("gcc", "dynlink_glibc")] {
+        let status = Command::new(cc)
+            .args(["-D_GNU_SOURCE", "-O2", "-Wall", "-Werror", "-o"])
+            .arg(bin.join(name))
+            .arg(&source)
+            .status()?;
+        if !status.success() {
+            return Err(io::Error::other(format!("{cc} failed on {}", source.display())));
+        }
+    }
+    for lib in [
+        "/lib/ld-musl-x86_64.so.1",
+        "/lib64/ld-linux-x86-64.so.2",
+        "/lib/x86_64-linux-gnu/libc.so.6",
+    ] {
+        let to = root.join(&lib[1..]);
+        fs::create_dir_all(to.parent().unwrap_or(root))?;
+        fs::copy(lib, to)?;
+    }
+    Ok(())
 }
 
 /// Builds the no_std Rust user programs of `tests/user/rust/` (their own

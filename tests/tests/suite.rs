@@ -36,6 +36,7 @@ const SCENARIOS: &[Scenario] = &[
     ("user::init_runs_every_program_to_its_summary", |ctx| user::record_user_tests(ctx, USER_PROGRAMS)),
     ("protection::cpu_max_enables_smep_smap_umip_and_every_user_program_passes", protection_on_cpu_max),
     ("proc::a_fork_bomb_in_its_own_group_ends_with_one_group_kill", |ctx| user::record_user_tests(ctx, &["forkbomb_kill"])),
+    ("exec::dynamically_linked_programs_run_under_musl_and_glibc_loaders", |ctx| user::record_user_tests(ctx, &["dynlink_musl", "dynlink_glibc"])),
     ("oom::the_oom_killer_ends_the_biggest_process_and_logs_it", oom_killer),
     ("oom::a_fork_that_finds_no_free_page_kills_the_biggest_process", oom_fork),
     ("oom::areas_flooding_the_kernel_heap_are_refused_and_the_kernel_serves_on", |ctx| user::record_user_tests(ctx, &["vma_flood"])),

@@ -1,4 +1,4 @@
-//! Loading a static ELF64 executable (ET_EXEC, or static-PIE ET_DYN) into a
+//! Loading an ELF64 executable (ET_EXEC, or PIE ET_DYN) into a
 //! new address space: one private file mapping of the page cache per
 //! PT_LOAD segment, mapped lazily by page faults (text and read-only data
 //! are the page-cache pages themselves, shared by every process running
@@ -11,7 +11,8 @@
 //! the point of no return and ends the process with SIGSEGV.
 //!
 //! Linux: fs/binfmt_elf.c (load_elf_binary, elf_map, create_elf_tables)
-//! Not modelled: dynamic linking (PT_INTERP), core dumps.
+//! The dynamic linker a PT_INTERP names is loaded by binfmt_elf_interp.rs.
+//! Not modelled: core dumps.
 
 use super::exec::LinuxBinprm;
 use crate::errno::Errno;
@@ -48,8 +49,13 @@ const MAX_LFS_FILESIZE: u64 = i64::MAX as u64;
 
 /// What the loader learned, for the initial stack and registers.
 pub struct ElfInfo {
-    /// Entry point, relocated.
+    /// The program's entry point, relocated (AT_ENTRY).
     pub entry: u64,
+    /// Where the thread starts: the dynamic linker's entry point, or the
+    /// program's when it has none.
+    pub start: u64,
+    /// The dynamic linker's load address (AT_BASE), 0 without one.
+    pub base: u64,
     /// Address of the program headers in memory (AT_PHDR).
     pub phdr: u64,
     /// Number of program headers (AT_PHNUM).
@@ -254,8 +260,40 @@ fn file_backing(file: &Arc<AddressSpace>, ph: &ProgramHeader, vaddr: u64) -> Res
     })
 }
 
-/// Maps every PT_LOAD segment of `elf` into `mm`, sets the heap after the
-/// highest, and checks the entry point. Runs after the point of no return.
+/// Maps every PT_LOAD segment of `elf` at `load_bias`; returns the end of
+/// the highest segment and where the program headers landed (0 if in none).
+///
+/// Linux: the PT_LOAD loop of load_elf_binary() / load_elf_interp()
+///
+/// # Errors
+/// As elf_map.
+pub fn map_segments(
+    elf: &Elf,
+    file: &Arc<AddressSpace>,
+    mm: &MmStruct,
+    load_bias: u64,
+) -> Result<(u64, u64), Errno> {
+    let mut end = 0;
+    let mut phdr = 0;
+    let mut first = true;
+    for ph in elf.phdrs().iter().filter(|ph| ph.p_type == PT_LOAD) {
+        let vaddr = ph.p_vaddr.checked_add(load_bias).ok_or(Errno::EINVAL)?;
+        elf_map(mm, file, &ph, vaddr, first)?;
+        first = false;
+        end = end.max(vaddr + ph.p_memsz);
+        // The segment holding the program headers tells where they are.
+        if let Some(off) = elf.ehdr.e_phoff.checked_sub(ph.p_offset)
+            && off < ph.p_filesz
+        {
+            phdr = vaddr.wrapping_add(off);
+        }
+    }
+    Ok((end, phdr))
+}
+
+/// Maps every PT_LOAD segment of `elf` into `mm`, then the dynamic linker
+/// `interp` names, if any; sets the heap after the program's highest
+/// segment and checks the entry points. Runs after the point of no return.
 ///
 /// Linux: load_elf_binary() in fs/binfmt_elf.c
 ///
@@ -264,6 +302,7 @@ fn file_backing(file: &Arc<AddressSpace>, ph: &ProgramHeader, vaddr: u64) -> Res
 pub fn load_elf_binary(
     elf: &Elf,
     file: &Arc<AddressSpace>,
+    interp: Option<(&Elf, &Arc<AddressSpace>)>,
     mm: &MmStruct,
 ) -> Result<ElfInfo, Errno> {
     // Differs: Linux lets mmap place a static PIE with small alignment.
@@ -272,25 +311,22 @@ pub fn load_elf_binary(
     } else {
         0
     };
-    let mut brk = 0;
-    let mut phdr = 0;
-    let mut first = true;
-    for ph in elf.phdrs().iter().filter(|ph| ph.p_type == PT_LOAD) {
-        let vaddr = ph.p_vaddr.checked_add(load_bias).ok_or(Errno::EINVAL)?;
-        elf_map(mm, file, &ph, vaddr, first)?;
-        first = false;
-        brk = brk.max(vaddr + ph.p_memsz);
-        // The segment holding the program headers tells where they are.
-        if let Some(off) = elf.ehdr.e_phoff.checked_sub(ph.p_offset)
-            && off < ph.p_filesz
-        {
-            phdr = vaddr.wrapping_add(off);
-        }
-    }
+    let (brk, phdr) = map_segments(elf, file, mm, load_bias)?;
     let entry = elf.ehdr.e_entry.wrapping_add(load_bias);
     if entry >= TASK_SIZE {
         return Err(Errno::EINVAL);
     }
+    let (base, start) = match interp {
+        None => (0, entry),
+        Some((interp, interp_file)) => {
+            let base = super::binfmt_elf_interp::load_elf_interp(interp, interp_file, mm)?;
+            let start = interp.ehdr.e_entry.wrapping_add(base);
+            if start >= TASK_SIZE {
+                return Err(Errno::EINVAL);
+            }
+            (base, start)
+        }
+    };
     let brk = brk.next_multiple_of(PAGE_SIZE as u64);
     let mut st = mm.mmap.lock();
     st.start_brk = brk;
@@ -299,6 +335,8 @@ pub fn load_elf_binary(
         entry,
         phdr,
         phnum: u64::from(elf.ehdr.e_phnum),
+        base,
+        start,
     })
 }
 
@@ -321,7 +359,9 @@ mod at {
     pub const AT_CLKTCK: u64 = 17;
     pub const AT_SECURE: u64 = 23;
     pub const AT_RANDOM: u64 = 25;
+    pub const AT_HWCAP2: u64 = 26;
     pub const AT_EXECFN: u64 = 31;
+    pub const AT_MINSIGSTKSZ: u64 = 51;
 }
 
 /// Pushes bytes below `sp`; returns their address.
@@ -387,16 +427,21 @@ pub fn create_elf_tables(bprm: &LinuxBinprm, info: &ElfInfo) -> Result<u64, Errn
     Ok(sp)
 }
 
-/// The auxiliary vector: what the program learns about itself and the
-/// machine (Linux: the NEW_AUX_ENT() list in create_elf_tables()).
-fn auxv(info: &ElfInfo, random: u64, platform: u64, execfn: u64) -> [(u64, u64); 18] {
+/// The auxiliary vector, in Linux's order: what the program learns about
+/// itself and the machine (Linux: ARCH_DLINFO, then the NEW_AUX_ENT() list
+/// in create_elf_tables()).
+// Differs: no AT_SYSINFO_EHDR (there is no vDSO), no AT_RSEQ_* (no rseq).
+fn auxv(info: &ElfInfo, random: u64, platform: u64, execfn: u64) -> [(u64, u64); 20] {
     use at::*;
     [
+        (AT_MINSIGSTKSZ, crate::arch::signal::get_sigframe_size()),
+        (AT_HWCAP, crate::arch::kernel::cpu::proc::elf_hwcap()),
+        (AT_PAGESZ, PAGE_SIZE as u64),
+        (AT_CLKTCK, 100),
         (AT_PHDR, info.phdr),
         (AT_PHENT, PHDR_SIZE as u64),
         (AT_PHNUM, info.phnum),
-        (AT_PAGESZ, PAGE_SIZE as u64),
-        (AT_BASE, 0),
+        (AT_BASE, info.base),
         (AT_FLAGS, 0),
         (AT_ENTRY, info.entry),
         (AT_UID, 0),
@@ -405,10 +450,9 @@ fn auxv(info: &ElfInfo, random: u64, platform: u64, execfn: u64) -> [(u64, u64);
         (AT_EGID, 0),
         (AT_SECURE, 0),
         (AT_RANDOM, random),
-        (AT_HWCAP, 0),
-        (AT_CLKTCK, 100),
-        (AT_PLATFORM, platform),
+        (AT_HWCAP2, 0),
         (AT_EXECFN, execfn),
+        (AT_PLATFORM, platform),
         (AT_NULL, 0),
     ]
 }

@@ -174,11 +174,15 @@ fn bprm_execve(mut bprm: LinuxBinprm, regs: &mut PtRegs) -> Result<(), Errno> {
 /// Linux: exec_binprm() in fs/exec.c
 fn exec_binprm(bprm: &LinuxBinprm) -> Result<Result<(u64, u64), Errno>, Errno> {
     let elf = parse(&bprm.file)?;
-    if let Some(interp) = &elf.interp {
-        // Differs: Linux loads the dynamic linker; we have none to run.
-        open_exec(interp)?;
-        return Err(Errno::ENOEXEC);
-    }
+    // The dynamic linker is opened and checked before the point of no
+    // return, and held against writers until the program runs.
+    let interp = match &elf.interp {
+        Some(path) => {
+            let (file, exe) = open_exec(path)?;
+            Some((parse(&file)?, file, exe))
+        }
+        None => None,
+    };
     let mm = MmStruct::new()?;
     {
         let mut cmdline = mm.cmdline.lock();
@@ -191,8 +195,11 @@ fn exec_binprm(bprm: &LinuxBinprm) -> Result<Result<(u64, u64), Errno>, Errno> {
     *mm.exe_file.lock() = Some(bprm.exe.clone());
     begin_new_exec(bprm, mm.clone());
     Ok(setup_stack_vma(&mm)
-        .and_then(|()| load_elf_binary(&elf, &bprm.file, &mm))
-        .and_then(|info| Ok((info.entry, create_elf_tables(bprm, &info)?))))
+        .and_then(|()| {
+            let interp = interp.as_ref().map(|(elf, file, _)| (elf, file));
+            load_elf_binary(&elf, &bprm.file, interp, &mm)
+        })
+        .and_then(|info| Ok((info.start, create_elf_tables(bprm, &info)?))))
 }
 
 /// The name the new program sees as its path (AT_EXECFN, and a

@@ -5,6 +5,7 @@
 
 pub mod attr;
 pub mod binfmt_elf;
+pub mod binfmt_elf_interp;
 pub mod binfmt_script;
 pub mod exec;
 pub mod exec_args;

@@ -202,3 +202,11 @@ pub fn sys_rt_sigreturn(regs: &mut PtRegs) -> Result<u64, Errno> {
     crate::signal::restore_altstack([uc.ss_sp, uc.ss_flags, uc.ss_size], regs.rsp);
     Ok(sc.rax)
 }
+
+/// The most stack a signal frame takes: the frame, the FXSAVE area and
+/// their alignment; programs find it in AT_MINSIGSTKSZ.
+///
+/// Linux: get_sigframe_size() in arch/x86/kernel/signal.c
+pub fn get_sigframe_size() -> u64 {
+    (size_of::<RtSigframe>() + 512 + 64 + 16 + 8) as u64
+}

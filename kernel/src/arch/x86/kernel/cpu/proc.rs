@@ -163,3 +163,10 @@ pub fn show_cpuinfo() -> String {
     );
     s
 }
+
+/// The CPU's feature word a program finds in AT_HWCAP: CPUID 1 EDX.
+///
+/// Linux: ELF_HWCAP in arch/x86/include/asm/elf.h
+pub fn elf_hwcap() -> u64 {
+    u64::from(cpuid!(1).edx)
+}
