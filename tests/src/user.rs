@@ -1,4 +1,5 @@
-//! User programs for the initramfs: static musl C programs from `tests/user/`.
+//! User programs for the initramfs: static musl C programs from `tests/user/`
+//! (and the dynamically linked ones of `tests/user/dynamic/`).
 //!
 //! Each program prints `test <program>::<check> ... ok|FAILED` lines (see
 //! `tests/user/check.h`) and exits 0 when every check passed.
@@ -95,7 +96,10 @@ pub fn build_dynamic(root: &Path) -> io::Result<()> {
             .arg(&source)
             .status()?;
         if !status.success() {
-            return Err(io::Error::other(format!("{cc} failed on {}", source.display())));
+            return Err(io::Error::other(format!(
+                "{cc} failed on {}",
+                source.display()
+            )));
         }
     }
     for lib in [

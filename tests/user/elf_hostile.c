@@ -124,6 +124,12 @@ static void with_interp(struct elf_image *img, unsigned long off, unsigned long 
 static void interp_missing(struct elf_image *img) { with_interp(img, ELF_CODE_OFF + 0x20, sizeof interp_path); }
 static void interp_no_nul(struct elf_image *img) { with_interp(img, ELF_CODE_OFF + 0x20, sizeof interp_path - 1); }
 static void interp_past_eof(struct elf_image *img) { with_interp(img, 0x1000, sizeof interp_path); }
+/* A name that starts with its NUL is the empty name: the working directory, as for `#!`. */
+static void interp_empty(struct elf_image *img)
+{
+	with_interp(img, ELF_CODE_OFF + 0x20, sizeof interp_path);
+	img->bytes[ELF_CODE_OFF + 0x20] = 0;
+}
 
 /* Static PIE whose bias addition overflows. */
 static void dyn_bias_wraps(struct elf_image *img)
@@ -205,6 +211,7 @@ static const struct {
 	{ "a_missing_pt_interp_gives_enoent", interp_missing, EXEC_FAILS, ENOENT },
 	{ "a_pt_interp_without_its_nul_gives_enoexec", interp_no_nul, EXEC_FAILS, ENOEXEC },
 	{ "a_pt_interp_past_the_end_of_the_file_gives_eio", interp_past_eof, EXEC_FAILS, EIO },
+	{ "an_empty_pt_interp_gives_eacces", interp_empty, EXEC_FAILS, EACCES },
 	{ "a_segment_longer_than_the_file_runs_its_bytes", truncated_segment, EXITS_42, 0 },
 	{ "no_pt_load_gives_sigsegv", no_load, KILLED, SIGSEGV },
 	{ "e_phnum_0_gives_enoexec", phnum_zero, EXEC_FAILS, ENOEXEC },

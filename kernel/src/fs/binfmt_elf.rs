@@ -69,7 +69,7 @@ pub struct Elf {
     pub ehdr: FileHeader<LittleEndian>,
     /// The program headers' bytes, read from the file.
     phdr_bytes: Vec<u8>,
-    /// The dynamic linker PT_INTERP names, without its NUL.
+    /// The dynamic linker PT_INTERP names, up to its first NUL.
     pub interp: Option<Vec<u8>>,
 }
 
@@ -128,6 +128,10 @@ pub fn parse(file: &AddressSpace) -> Result<Elf, Errno> {
         let mut path = kernel_read(file, ph.p_offset, ph.p_filesz)?.ok_or(Errno::EIO)?;
         if path.pop() != Some(0) {
             return Err(Errno::ENOEXEC);
+        }
+        // Linux opens it as a C string: up to its first NUL.
+        if let Some(nul) = path.iter().position(|&b| b == 0) {
+            path.truncate(nul);
         }
         interp = Some(path);
     }
