@@ -82,7 +82,7 @@ pub fn initramfs_all() -> io::Result<TempDir> {
 /// The dynamically linked programs: `tests/user/dynamic/dynlink.c` built
 /// as `bin/dynlink_musl` by musl-gcc and as `bin/dynlink_glibc` by gcc,
 /// with the build machine's dynamic linkers and glibc's libc copied to the
-/// paths their PT_INTERP and DT_NEEDED name.
+/// paths their PT_INTERP and DT_NEEDED name, and its `/usr/bin/false`.
 ///
 /// # Errors
 /// A compiler or a library is missing.
@@ -106,6 +106,7 @@ pub fn build_dynamic(root: &Path) -> io::Result<()> {
         "/lib/ld-musl-x86_64.so.1",
         "/lib64/ld-linux-x86-64.so.2",
         "/lib/x86_64-linux-gnu/libc.so.6",
+        "/usr/bin/false",
     ] {
         let to = root.join(&lib[1..]);
         fs::create_dir_all(to.parent().unwrap_or(root))?;

@@ -4,7 +4,8 @@
  * ld-linux-x86-64.so.2 and libc.so.6) finds what execve and its dynamic
  * linker set up: its arguments and environment, the auxiliary vector
  * (AT_BASE is the loader, AT_ENTRY this program's _start), libc's code in
- * a mapping of its own, stdio, and a child's exit status.
+ * a mapping of its own, stdio, and a child's exit status; Debian's own
+ * dynamically linked /usr/bin/false runs and exits with 1.
  */
 #include "../check.h"
 #include <stdint.h>
@@ -70,5 +71,14 @@ int main(int argc, char **argv, char **envp)
 	int status = 0;
 	CHECK("child_waited_for", waitpid(pid, &status, 0) == pid);
 	CHECK("child_exit_status_is_7", WIFEXITED(status) && WEXITSTATUS(status) == 7);
+
+	/* Debian's own /usr/bin/false, unmodified, under glibc's loader. */
+	pid = fork();
+	if (pid == 0) {
+		execl("/usr/bin/false", "false", (char *)NULL);
+		_exit(99);
+	}
+	CHECK("debians_false_waited_for", waitpid(pid, &status, 0) == pid);
+	CHECK("debians_false_exits_with_1", WIFEXITED(status) && WEXITSTATUS(status) == 1);
 	return check_end();
 }
