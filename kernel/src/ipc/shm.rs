@@ -162,7 +162,10 @@ impl ShmIds {
 
     /// The highest index in use, or -1 (Linux: ipc_get_maxidx()).
     fn get_maxidx(&self) -> i64 {
-        self.entries.iter().rposition(Option::is_some).map_or(-1, |i| i as i64)
+        self.entries
+            .iter()
+            .rposition(Option::is_some)
+            .map_or(-1, |i| i as i64)
     }
 
     /// Takes the segment at `idx` out of the table (Linux: shm_rmid()).
@@ -409,7 +412,9 @@ pub fn sys_shmdt(shmaddr: u64) -> SysResult {
         };
         let end = shmaddr.saturating_add(size.next_multiple_of(PAGE_SIZE as u64));
         let mut ranges = Vec::new();
-        ranges.try_reserve(st.vmas.len() - first).map_err(|_| Errno::ENOMEM)?;
+        ranges
+            .try_reserve(st.vmas.len() - first)
+            .map_err(|_| Errno::ENOMEM)?;
         for vma in st.vmas[first..].iter().take_while(|v| v.vm_start < end) {
             if shm_of(vma).is_some_and(|(i, _)| i == id) {
                 ranges.push((vma.vm_start, vma.vm_end - vma.vm_start));
@@ -465,7 +470,11 @@ fn shm_info(ids: &ShmIds, cmd: i32) -> Vec<u8> {
             0,
         ],
         _ => {
-            let rss = ids.entries.iter().flatten().map(|s| s.file.nrpages() as u64);
+            let rss = ids
+                .entries
+                .iter()
+                .flatten()
+                .map(|s| s.file.nrpages() as u64);
             alloc::vec![ids.in_use as u64, ids.shm_tot, rss.sum(), 0, 0, 0]
         }
     };
