@@ -24,6 +24,7 @@ pub mod fork;
 pub mod fs;
 pub mod futex;
 pub mod init;
+pub mod ipc;
 pub mod irq_work;
 pub mod kflushd;
 pub mod ktest;

@@ -9,7 +9,7 @@
 
 use crate::arch::entry::calling::PtRegs;
 use crate::errno::Errno;
-use crate::{exit, fork, fs, mm, sched, signal, sys, time, unistd};
+use crate::{exit, fork, fs, ipc, mm, sched, signal, sys, time, unistd};
 use core::sync::atomic::{AtomicU64, Ordering};
 
 /// What a system call returns: a value, or an errno for -errno in rax.
@@ -76,6 +76,9 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         unistd::__NR_sched_yield => sched::core::sys_sched_yield(),
         unistd::__NR_msync => mm::msync::sys_msync(a0, a1, a2),
         unistd::__NR_madvise => sys_madvise(a0, a1, a2 as i32),
+        unistd::__NR_shmget => ipc::shm::sys_shmget(a0 as i32, a1, a2 as i32),
+        unistd::__NR_shmat => ipc::shm::sys_shmat(a0 as i32, a1, a2 as i32),
+        unistd::__NR_shmctl => ipc::shm::sys_shmctl(a0 as i32, a1 as i32, a2),
         unistd::__NR_dup => fs::fcntl::sys_dup(a0 as i32),
         unistd::__NR_dup2 => fs::fcntl::sys_dup2(a0 as i32, a1 as i32),
         unistd::__NR_pause => signal::sys_pause(),
@@ -93,6 +96,7 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         unistd::__NR_wait4 => exit::sys_wait4(a0 as i32, a1, a2 as u32, a3),
         unistd::__NR_kill => signal::sys_kill(a0 as i32, a1 as i32),
         unistd::__NR_uname => sys::sys_newuname(a0),
+        unistd::__NR_shmdt => ipc::shm::sys_shmdt(a0),
         unistd::__NR_fcntl => fs::fcntl::sys_fcntl(a0 as i32, a1 as u32, a2),
         unistd::__NR_truncate => fs::truncate::sys_truncate(a0, a1 as i64),
         unistd::__NR_ftruncate => fs::truncate::sys_ftruncate(a0 as i32, a1 as i64),

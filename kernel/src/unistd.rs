@@ -60,6 +60,12 @@ pub const __NR_sched_yield: u64 = 24;
 pub const __NR_msync: u64 = 26;
 /// madvise(2)
 pub const __NR_madvise: u64 = 28;
+/// shmget(2)
+pub const __NR_shmget: u64 = 29;
+/// shmat(2)
+pub const __NR_shmat: u64 = 30;
+/// shmctl(2)
+pub const __NR_shmctl: u64 = 31;
 /// dup(2)
 pub const __NR_dup: u64 = 32;
 /// dup2(2)
@@ -94,6 +100,8 @@ pub const __NR_wait4: u64 = 61;
 pub const __NR_kill: u64 = 62;
 /// uname(2)
 pub const __NR_uname: u64 = 63;
+/// shmdt(2)
+pub const __NR_shmdt: u64 = 67;
 /// fcntl(2)
 pub const __NR_fcntl: u64 = 72;
 /// truncate(2)

@@ -131,6 +131,10 @@ fn exit_mm(tsk: &TaskStruct) {
     let mm = tsk.mm.lock().take();
     if let Some(mm) = &mm {
         crate::rusage::setmax_mm_hiwater_rss(tsk, mm);
+        // The last user: only this reference and this CPU's loaded one.
+        if alloc::sync::Arc::strong_count(mm) == 2 {
+            crate::ipc::shm::exit_shm(mm);
+        }
     }
     drop(mm);
 }

@@ -45,6 +45,10 @@ pub struct VmFile {
     /// zero-filled (an ELF segment's .bss). `u64::MAX` for mmap, where
     /// only the file's end limits what is mapped (past it: SIGBUS).
     pub len: u64,
+    /// The attach of a SysV shared memory segment this area is (Linux: a
+    /// vm_file with shm_vm_ops): a new area from this one (fork, a split)
+    /// takes its own with `vm_open`; the last reference detaches.
+    pub shm: Option<Arc<crate::ipc::shm::ShmAttach>>,
 }
 
 impl core::fmt::Debug for VmFile {
@@ -115,6 +119,20 @@ pub struct VmAreaStruct {
 }
 
 impl VmAreaStruct {
+    /// Tells what backs a copy of an area (fork, a split) that it is
+    /// mapped once more: a SysV segment counts one more attach.
+    ///
+    /// Linux: vma->vm_ops->open(), shm_open() in ipc/shm.c
+    ///
+    /// # Errors
+    /// `ENOMEM`.
+    pub fn vm_open(&mut self) -> Result<(), Errno> {
+        if let VmBacking::File(VmFile { shm: Some(shm), .. }) = &mut self.backing {
+            *shm = shm.shm_open_again()?;
+        }
+        Ok(())
+    }
+
     /// Whether `addr` lies inside.
     pub fn contains(&self, addr: u64) -> bool {
         (self.vm_start..self.vm_end).contains(&addr)

@@ -108,7 +108,9 @@ pub fn dup_mm(oldmm: &MmStruct) -> Result<Arc<MmStruct>, Errno> {
     *mm.exe_file.lock() = oldmm.exe_file.lock().clone();
     for vma in &old.vmas {
         super::mm_types::vma_charge(1, true)?;
-        new.vmas.push(vma.clone());
+        let mut copy = vma.clone();
+        copy.vm_open()?;
+        new.vmas.push(copy);
         copy_page_range(oldmm, &mm, vma)?;
     }
     drop(new);
@@ -292,6 +294,7 @@ fn __split_vma(st: &mut MmapState, addr: u64) -> Result<(), Errno> {
         return Ok(());
     }
     let mut upper = st.vmas[i].clone();
+    upper.vm_open()?;
     if let VmBacking::File(file) = &mut upper.backing {
         let cut = addr - upper.vm_start;
         file.pgoff += cut;
@@ -449,7 +452,7 @@ fn do_brk_flags(st: &mut MmapState, old_end: u64, new_end: u64) -> Result<(), Er
     })
 }
 
-pub(super) fn current_mm() -> Result<Arc<MmStruct>, Errno> {
+pub(crate) fn current_mm() -> Result<Arc<MmStruct>, Errno> {
     crate::task::current()
         .mm
         .lock()
@@ -498,6 +501,7 @@ pub fn sys_mmap(
                     mapping,
                     pgoff: off,
                     len: u64::MAX,
+                    shm: None,
                 })
             }
         }

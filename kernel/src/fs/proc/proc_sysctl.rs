@@ -74,6 +74,12 @@ fn kernel_sysctls() -> alloc::sync::Arc<Inode> {
             ("ostype", || alloc::format!("{UTS_SYSNAME}\n")),
             ("osrelease", || alloc::format!("{UTS_RELEASE}\n")),
             ("tainted", || String::from("0\n")),
+            ("shmmax", || {
+                alloc::format!("{}\n", crate::ipc::shm::shm_ctlmax())
+            }),
+            ("shmall", || {
+                alloc::format!("{}\n", crate::ipc::shm::shm_ctlall())
+            }),
             ("threads-max", || {
                 let max = crate::tasklist::TASKLIST_LOCK.lock().max_threads;
                 alloc::format!("{max}\n")
@@ -87,10 +93,12 @@ fn kernel_sysctls() -> alloc::sync::Arc<Inode> {
     ] {
         let _ = kernel.link(name.as_bytes(), Inode::new(InodeKind::ProcRw(ops), 0o644));
     }
-    let _ = kernel.link(
-        PID_MAX_SYSCTL.procname.as_bytes(),
-        Inode::new(InodeKind::Sysctl(&PID_MAX_SYSCTL), 0o644),
-    );
+    for table in [&PID_MAX_SYSCTL, &crate::ipc::shm::SHMMNI_SYSCTL] {
+        let _ = kernel.link(
+            table.procname.as_bytes(),
+            Inode::new(InodeKind::Sysctl(table), 0o644),
+        );
+    }
     kernel
 }
 
