@@ -21,6 +21,8 @@ use super::PAGE_SIZE;
 use super::page_alloc::{OwnedPage, Page, get_zeroed_page};
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
+use super::mm_types::MmStruct;
+use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
@@ -42,10 +44,28 @@ struct Pages {
     i_size: u64,
 }
 
+/// The address spaces that map a file (Linux: i_mmap).
+///
+/// Differs: Linux keeps each VMA in an interval tree under i_mmap_rwsem;
+/// we keep one entry per address space that has mapped the file since it
+/// was created, and the walk looks at that mm's areas. An entry goes when
+/// its mm is freed (exit, exec), not at munmap.
+#[derive(Default)]
+struct IMmap {
+    /// The mms, weakly: an mm that is gone is skipped and later dropped.
+    mms: Vec<Weak<MmStruct>>,
+    /// Bumped by every change of `mms`, so that a walk that ran while the
+    /// list changed (a fork linked a child) knows to look again.
+    generation: u64,
+}
+
 /// A file's page cache (Linux: `struct address_space`).
 pub struct AddressSpace {
     /// Pages and size (Linux: the xa_lock of i_pages; i_rwsem orders writers).
     pages: SpinLock<Pages>,
+    /// Who maps the file (Linux: i_mmap under i_mmap_rwsem). Lock order:
+    /// an mm's `mmap` lock, then this; never the other way.
+    i_mmap: SpinLock<IMmap>,
     /// Where missing pages come from.
     source: Source,
 }
@@ -70,6 +90,7 @@ impl AddressSpace {
                 i_pages: Vec::new(),
                 i_size: data.len() as u64,
             }),
+            i_mmap: SpinLock::new(IMmap::default()),
             source: Source::Initramfs(data),
         }
     }
@@ -81,6 +102,7 @@ impl AddressSpace {
                 i_pages: Vec::new(),
                 i_size: 0,
             }),
+            i_mmap: SpinLock::new(IMmap::default()),
             source: Source::Shmem,
         }
     }
@@ -270,6 +292,38 @@ impl AddressSpace {
             pages.i_size = pages.i_size.max(end);
         }
         Ok(())
+    }
+
+    /// Records that `mm` maps this file, before any of its page-table
+    /// entries can point at the file's pages; called with the mm's `mmap`
+    /// lock held (mmap, exec, and fork before it copies the page tables).
+    /// Drops the entries of mms that are gone.
+    ///
+    /// Linux: vma_link_file() / __vma_link_file() in mm/mmap.c
+    ///
+    /// # Errors
+    /// `ENOMEM` when the list cannot grow.
+    pub fn vma_link_file(&self, mm: &Weak<MmStruct>) -> Result<(), Errno> {
+        let mut i_mmap = self.i_mmap.lock();
+        if i_mmap.mms.iter().any(|m| Weak::ptr_eq(m, mm)) {
+            return Ok(());
+        }
+        i_mmap.mms.retain(|m| m.strong_count() > 0);
+        i_mmap.mms.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+        i_mmap.mms.push(mm.clone());
+        i_mmap.generation += 1;
+        Ok(())
+    }
+
+    /// The generation of the list of mappers (see [`IMmap`]).
+    pub(super) fn i_mmap_generation(&self) -> u64 {
+        self.i_mmap.lock().generation
+    }
+
+    /// The `i`th mm that maps this file, if it is still alive; `Err` past
+    /// the end of the list.
+    pub(super) fn i_mmap_get(&self, i: usize) -> Result<Option<Arc<MmStruct>>, ()> {
+        self.i_mmap.lock().mms.get(i).map(Weak::upgrade).ok_or(())
     }
 
     /// Pages the cache holds now (Linux: mapping->nrpages).

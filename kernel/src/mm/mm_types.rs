@@ -8,7 +8,7 @@ use super::page_alloc::Page;
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
 use alloc::collections::BTreeMap;
-use alloc::sync::Arc;
+use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use bitflags::bitflags;
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -134,6 +134,9 @@ pub struct MmapState {
     pub start_stack: u64,
     /// Where top-down mmap searches start (Linux: mmap_base).
     pub mmap_base: u64,
+    /// The mm these areas belong to, for the i_mmap lists of the files
+    /// they map (Linux: vma->vm_mm).
+    pub mm: Weak<MmStruct>,
 }
 
 /// An address space (Linux: `struct mm_struct`). Shared by threads and by a
@@ -261,6 +264,7 @@ impl MmapState {
             brk: 0,
             start_stack: 0,
             mmap_base: MMAP_BASE,
+            mm: Weak::new(),
         }
     }
 
@@ -282,6 +286,9 @@ impl MmapState {
             return Err(Errno::EINVAL);
         }
         self.vmas.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+        if let VmBacking::File(file) = &vma.backing {
+            file.mapping.vma_link_file(&self.mm)?;
+        }
         vma_charge(1, false)?;
         let i = self.vmas.partition_point(|v| v.vm_start < vma.vm_start);
         self.vmas.insert(i, vma);

@@ -76,6 +76,7 @@ impl MmStruct {
             exe_file: SpinLock::new(None),
         })
         .map_err(|_| Errno::ENOMEM)
+        .inspect(|mm| mm.mmap.lock().mm = Arc::downgrade(mm))
     }
 }
 
@@ -109,6 +110,11 @@ pub fn dup_mm(oldmm: &MmStruct) -> Result<Arc<MmStruct>, Errno> {
     for vma in &old.vmas {
         super::mm_types::vma_charge(1, true)?;
         new.vmas.push(vma.clone());
+        // Linked before the entries are copied, so that a truncate that
+        // misses the child has unmapped the parent's first.
+        if let VmBacking::File(file) = &vma.backing {
+            file.mapping.vma_link_file(&new.mm)?;
+        }
         copy_page_range(oldmm, &mm, vma)?;
     }
     drop(new);
