@@ -78,7 +78,7 @@ const USER_PROGRAMS: &[&str] = &[
     "procfs", "dev_fcntl",
     "file_mmap", "tmpfs_full", "exec_shares_text",
     "fsmeta", "fsnames", "fsexec",
-    "rmap_race",
+    "rmap_race", "maps_paths",
 ];
 
 /// The fuzzers in their own boot, a bounded amount: `sys_fuzz SEED N`

@@ -251,6 +251,7 @@ fn file_backing(file: &Arc<AddressSpace>, ph: &ProgramHeader, vaddr: u64) -> Res
         mapping: file.clone(),
         pgoff,
         len,
+        path: None,
     })
 }
 

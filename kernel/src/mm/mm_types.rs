@@ -45,6 +45,9 @@ pub struct VmFile {
     /// zero-filled (an ELF segment's .bss). `u64::MAX` for mmap, where
     /// only the file's end limits what is mapped (past it: SIGBUS).
     pub len: u64,
+    /// The file's name and inode, for `/proc/<pid>/maps` (Linux: the
+    /// f_path of vm_file); `None` until exec names a program's areas.
+    pub path: Option<Arc<crate::fs::file::Path>>,
 }
 
 impl core::fmt::Debug for VmFile {
@@ -202,6 +205,22 @@ impl MmStruct {
         self.hiwater_rss
             .load(Ordering::Relaxed)
             .max(self.get_mm_rss())
+    }
+
+    /// Names the areas that map `mapping` and have no name yet: exec's
+    /// program, once its segments are mapped.
+    ///
+    /// Linux: vma_set_file() in mm/util.c
+    pub fn vma_set_file(&self, mapping: &Arc<AddressSpace>, path: &Arc<crate::fs::file::Path>) {
+        let mut st = self.mmap.lock();
+        for vma in &mut st.vmas {
+            if let VmBacking::File(file) = &mut vma.backing
+                && Arc::ptr_eq(&file.mapping, mapping)
+                && file.path.is_none()
+            {
+                file.path = Some(path.clone());
+            }
+        }
     }
 
     /// Bytes of page tables (Linux: mm_pgtables_bytes()).

@@ -504,6 +504,7 @@ pub fn sys_mmap(
                     mapping,
                     pgoff: off,
                     len: u64::MAX,
+                    path: file.f_path.as_ref().map(|p| p.try_share()).transpose()?,
                 })
             }
         }
