@@ -216,6 +216,12 @@ pub trait FileOperations: Send + Sync {
     fn mmap(&self) -> Result<MmapTarget, Errno> {
         Err(Errno::ENODEV)
     }
+    /// The page cache that read() copies from straight to user memory,
+    /// for a regular file (Linux: f_mapping, read through
+    /// generic_file_read_iter()).
+    fn f_mapping(&self) -> Option<&Arc<crate::mm::filemap::AddressSpace>> {
+        None
+    }
     /// The name of a file that has no path: `pipe:[N]`,
     /// `anon_inode:[pidfd]` (`/proc/<pid>/fd` shows it).
     ///

@@ -207,6 +207,42 @@ impl AddressSpace {
         Ok(end.saturating_sub(pos) as usize)
     }
 
+    /// Copies up to `len` bytes from `pos` straight from the cached pages to
+    /// user memory at `buf`; returns how many (0 at the end), and whether
+    /// it stopped at a user address it could not write.
+    ///
+    /// Linux: filemap_read() in mm/filemap.c, copy_folio_to_iter()
+    ///
+    /// # Errors
+    /// `ENOMEM` when an initramfs page cannot be read in, before any byte.
+    pub fn filemap_read_user(&self, buf: u64, len: usize, pos: u64) -> Result<(usize, bool), Errno> {
+        let end = self.i_size().min(pos.saturating_add(len as u64));
+        let mut at = pos;
+        while at < end {
+            if at != pos && crate::signal::fatal_signal_pending(&crate::task::current()) {
+                break;
+            }
+            let offset = (at % PAGE_SIZE as u64) as usize;
+            let n = (PAGE_SIZE - offset).min((end - at) as usize);
+            let page = match self.is_shmem() {
+                true => Ok(self.find_get_page(index_of(at))),
+                false => self.filemap_get_page(index_of(at), true),
+            };
+            let dst = buf + (at - pos);
+            let left = match page {
+                Ok(Some(page)) => super::uaccess::copy_page_to_user(&page, offset, dst, n),
+                Ok(None) => super::uaccess::clear_user(dst, n),
+                Err(e) if at == pos => return Err(e),
+                Err(_) => break,
+            };
+            at += (n - left) as u64;
+            if left != 0 {
+                return Ok(((at - pos) as usize, true));
+            }
+        }
+        Ok(((at - pos) as usize, false))
+    }
+
     /// Copies `buf` into the file at `pos` (which the caller checked
     /// against the file system's limit), taking pages as needed; returns
     /// how many bytes went in, short only when a page could not be had.
