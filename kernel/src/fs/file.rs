@@ -81,7 +81,11 @@ impl Path {
         name.try_reserve_exact(self.name.len())
             .map_err(|_| Errno::ENOMEM)?;
         name.extend_from_slice(&self.name);
-        Arc::try_new(Path { name, inode: self.inode.clone() }).map_err(|_| Errno::ENOMEM)
+        Arc::try_new(Path {
+            name,
+            inode: self.inode.clone(),
+        })
+        .map_err(|_| Errno::ENOMEM)
     }
 }
 

@@ -18,10 +18,10 @@
 //! its last reference goes.
 
 use super::PAGE_SIZE;
+use super::mm_types::MmStruct;
 use super::page_alloc::{OwnedPage, Page, get_zeroed_page};
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
-use super::mm_types::MmStruct;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -215,7 +215,12 @@ impl AddressSpace {
     ///
     /// # Errors
     /// `ENOMEM` when an initramfs page cannot be read in, before any byte.
-    pub fn filemap_read_user(&self, buf: u64, len: usize, pos: u64) -> Result<(usize, bool), Errno> {
+    pub fn filemap_read_user(
+        &self,
+        buf: u64,
+        len: usize,
+        pos: u64,
+    ) -> Result<(usize, bool), Errno> {
         let end = self.i_size().min(pos.saturating_add(len as u64));
         let mut at = pos;
         while at < end {

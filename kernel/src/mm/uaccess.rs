@@ -146,7 +146,12 @@ pub fn clear_user(dst: u64, len: usize) -> usize {
 /// copied.
 ///
 /// Linux: copy_page_to_iter() in lib/iov_iter.c
-pub fn copy_page_to_user(page: &super::page_alloc::Page, offset: usize, dst: u64, len: usize) -> usize {
+pub fn copy_page_to_user(
+    page: &super::page_alloc::Page,
+    offset: usize,
+    dst: u64,
+    len: usize,
+) -> usize {
     if offset + len > super::PAGE_SIZE || !access_ok(dst, len) {
         return len;
     }
