@@ -80,6 +80,7 @@ const USER_PROGRAMS: &[&str] = &[
     "file_mmap", "tmpfs_full", "exec_shares_text",
     "fsmeta", "fsnames", "fsexec",
     "sysv_shm",
+    "rmap_race", "maps_paths",
 ];
 
 /// The fuzzers in their own boot, a bounded amount: `sys_fuzz SEED N`

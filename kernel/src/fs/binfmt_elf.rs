@@ -262,6 +262,7 @@ fn file_backing(file: &Arc<AddressSpace>, ph: &ProgramHeader, vaddr: u64) -> Res
         pgoff,
         len,
         shm: None,
+        path: None,
     })
 }
 

@@ -9,7 +9,7 @@ use super::binfmt_elf::{create_elf_tables, load_elf_binary, parse};
 use super::exec_args::{
     ARG_MAX, ArgStrings, MAX_ARG_STRINGS, bprm_stack_limits, copy_strings, count,
 };
-use super::file::DenyWriteAccess;
+use super::file::{DenyWriteAccess, Path};
 use super::namei::{getname_flags, path_lookup};
 use super::open::AT_FDCWD;
 use super::ramfs::InodeKind;
@@ -199,6 +199,7 @@ fn exec_binprm(bprm: &LinuxBinprm) -> Result<Result<(u64, u64), Errno>, Errno> {
             let interp = interp.as_ref().map(|(elf, file, _)| (elf, file));
             load_elf_binary(&elf, &bprm.file, interp, &mm)
         })
+        .inspect(|_| mm.vma_set_file(&bprm.file, bprm.exe.f_path()))
         .and_then(|info| Ok((info.start, create_elf_tables(bprm, &info)?))))
 }
 
@@ -247,20 +248,26 @@ fn open_exec_at(
     name: &[u8],
     flags: u32,
 ) -> Result<(Arc<AddressSpace>, DenyWriteAccess), Errno> {
-    let inode = match name.is_empty() {
-        true => super::attr::fd_inode(fd)?,
+    let path = match name.is_empty() {
+        true => match &super::read_write::fdget(fd)?.f_path {
+            Some(path) => path.try_share()?,
+            None => return Err(Errno::EBADF),
+        },
         false => {
             let cwd = super::open::dirfd_path(fd, name)?;
-            path_lookup(&cwd, name, flags & AT_SYMLINK_NOFOLLOW == 0)?
+            let inode = path_lookup(&cwd, name, flags & AT_SYMLINK_NOFOLLOW == 0)?;
+            let name = super::namei::normalize(&cwd, name);
+            Arc::try_new(Path { name, inode }).map_err(|_| Errno::ENOMEM)?
         }
     };
+    let inode = path.inode.clone();
     if inode.is_symlink() {
         return Err(Errno::ELOOP);
     }
     if !inode.is_reg() || inode.mode() & 0o111 == 0 {
         return Err(Errno::EACCES);
     }
-    let exe = DenyWriteAccess::get(&inode)?;
+    let exe = DenyWriteAccess::get(path)?;
     let (InodeKind::File(mapping) | InodeKind::MemFile(mapping)) = &inode.kind else {
         return Err(Errno::EACCES);
     };

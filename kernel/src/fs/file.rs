@@ -71,6 +71,24 @@ pub struct Path {
     pub inode: Arc<Inode>,
 }
 
+impl Path {
+    /// A copy to share, for a mapping of the file.
+    ///
+    /// # Errors
+    /// `ENOMEM`.
+    pub fn try_share(&self) -> Result<Arc<Path>, Errno> {
+        let mut name = Vec::new();
+        name.try_reserve_exact(self.name.len())
+            .map_err(|_| Errno::ENOMEM)?;
+        name.extend_from_slice(&self.name);
+        Arc::try_new(Path {
+            name,
+            inode: self.inode.clone(),
+        })
+        .map_err(|_| Errno::ENOMEM)
+    }
+}
+
 /// A writer's hold on an inode; while one exists, exec of the file fails
 /// with ETXTBSY.
 ///
@@ -101,19 +119,26 @@ impl Drop for WriteAccess {
 /// file for writing fails with ETXTBSY. Each mm running the file holds one.
 ///
 /// Linux: exe_file_deny_write_access() / deny_write_access() in fs/exec.c
-pub struct DenyWriteAccess(Arc<Inode>);
+/// It keeps the file's name and inode for `/proc/<pid>/maps` (Linux: the
+/// f_path of mm->exe_file).
+pub struct DenyWriteAccess(Arc<Path>);
 
 impl DenyWriteAccess {
     /// # Errors
     /// `ETXTBSY` while the file is open for writing.
-    pub fn get(inode: &Arc<Inode>) -> Result<DenyWriteAccess, Errno> {
-        inode
+    pub fn get(path: Arc<Path>) -> Result<DenyWriteAccess, Errno> {
+        path.inode
             .i_writecount
             .try_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n <= 0).then(|| n.saturating_sub(1))
             })
             .map_err(|_| Errno::ETXTBSY)?;
-        Ok(DenyWriteAccess(inode.clone()))
+        Ok(DenyWriteAccess(path))
+    }
+
+    /// The program's name and inode.
+    pub fn f_path(&self) -> &Arc<Path> {
+        &self.0
     }
 }
 
@@ -121,7 +146,7 @@ impl Clone for DenyWriteAccess {
     /// A forked mm runs the same file (Linux: dup_mmap()'s
     /// exe_file_deny_write_access()): one more hold, which cannot fail.
     fn clone(&self) -> Self {
-        self.0.i_writecount.fetch_sub(1, Ordering::AcqRel);
+        self.0.inode.i_writecount.fetch_sub(1, Ordering::AcqRel);
         DenyWriteAccess(self.0.clone())
     }
 }
@@ -129,7 +154,7 @@ impl Clone for DenyWriteAccess {
 impl Drop for DenyWriteAccess {
     /// Linux: allow_write_access() in include/linux/fs.h
     fn drop(&mut self) {
-        self.0.i_writecount.fetch_add(1, Ordering::AcqRel);
+        self.0.inode.i_writecount.fetch_add(1, Ordering::AcqRel);
     }
 }
 
@@ -194,6 +219,12 @@ pub trait FileOperations: Send + Sync {
     /// cannot be mapped.
     fn mmap(&self) -> Result<MmapTarget, Errno> {
         Err(Errno::ENODEV)
+    }
+    /// The page cache that read() copies from straight to user memory,
+    /// for a regular file (Linux: f_mapping, read through
+    /// generic_file_read_iter()).
+    fn f_mapping(&self) -> Option<&Arc<crate::mm::filemap::AddressSpace>> {
+        None
     }
     /// The name of a file that has no path: `pipe:[N]`,
     /// `anon_inode:[pidfd]` (`/proc/<pid>/fd` shows it).

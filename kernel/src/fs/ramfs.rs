@@ -351,6 +351,13 @@ impl FileOperations for RamFile {
         }
     }
 
+    fn f_mapping(&self) -> Option<&Arc<AddressSpace>> {
+        match &self.0.kind {
+            InodeKind::File(data) | InodeKind::MemFile(data) => Some(data),
+            _ => None,
+        }
+    }
+
     fn write(&self, buf: &[u8], pos: u64, _f_flags: u32) -> Result<usize, Errno> {
         let InodeKind::MemFile(data) = &self.0.kind else {
             return Err(Errno::EBADF);

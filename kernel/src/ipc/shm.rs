@@ -368,6 +368,8 @@ pub fn do_shmat(shmid: i32, shmaddr: u64, shmflg: i32) -> Result<u64, Errno> {
         pgoff: 0,
         len: u64::MAX,
         shm: Some(attach),
+        // Differs: maps shows no `/SYSV<key> (deleted)` name.
+        path: None,
     });
     let mm = crate::mm::mmap::current_mm()?;
     do_mmap(&mm, addr, size, prot, flags, backing, maywrite).map_err(|e| match e {

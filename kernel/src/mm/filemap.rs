@@ -18,9 +18,11 @@
 //! its last reference goes.
 
 use super::PAGE_SIZE;
+use super::mm_types::MmStruct;
 use super::page_alloc::{OwnedPage, Page, get_zeroed_page};
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
+use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
@@ -42,10 +44,28 @@ struct Pages {
     i_size: u64,
 }
 
+/// The address spaces that map a file (Linux: i_mmap).
+///
+/// Differs: Linux keeps each VMA in an interval tree under i_mmap_rwsem;
+/// we keep one entry per address space that has mapped the file since it
+/// was created, and the walk looks at that mm's areas. An entry goes when
+/// its mm is freed (exit, exec), not at munmap.
+#[derive(Default)]
+struct IMmap {
+    /// The mms, weakly: an mm that is gone is skipped and later dropped.
+    mms: Vec<Weak<MmStruct>>,
+    /// Bumped by every change of `mms`, so that a walk that ran while the
+    /// list changed (a fork linked a child) knows to look again.
+    generation: u64,
+}
+
 /// A file's page cache (Linux: `struct address_space`).
 pub struct AddressSpace {
     /// Pages and size (Linux: the xa_lock of i_pages; i_rwsem orders writers).
     pages: SpinLock<Pages>,
+    /// Who maps the file (Linux: i_mmap under i_mmap_rwsem). Lock order:
+    /// an mm's `mmap` lock, then this; never the other way.
+    i_mmap: SpinLock<IMmap>,
     /// Where missing pages come from.
     source: Source,
 }
@@ -70,6 +90,7 @@ impl AddressSpace {
                 i_pages: Vec::new(),
                 i_size: data.len() as u64,
             }),
+            i_mmap: SpinLock::new(IMmap::default()),
             source: Source::Initramfs(data),
         }
     }
@@ -81,6 +102,7 @@ impl AddressSpace {
                 i_pages: Vec::new(),
                 i_size: 0,
             }),
+            i_mmap: SpinLock::new(IMmap::default()),
             source: Source::Shmem,
         }
     }
@@ -185,6 +207,47 @@ impl AddressSpace {
         Ok(end.saturating_sub(pos) as usize)
     }
 
+    /// Copies up to `len` bytes from `pos` straight from the cached pages to
+    /// user memory at `buf`; returns how many (0 at the end), and whether
+    /// it stopped at a user address it could not write.
+    ///
+    /// Linux: filemap_read() in mm/filemap.c, copy_folio_to_iter()
+    ///
+    /// # Errors
+    /// `ENOMEM` when an initramfs page cannot be read in, before any byte.
+    pub fn filemap_read_user(
+        &self,
+        buf: u64,
+        len: usize,
+        pos: u64,
+    ) -> Result<(usize, bool), Errno> {
+        let end = self.i_size().min(pos.saturating_add(len as u64));
+        let mut at = pos;
+        while at < end {
+            if at != pos && crate::signal::fatal_signal_pending(&crate::task::current()) {
+                break;
+            }
+            let offset = (at % PAGE_SIZE as u64) as usize;
+            let n = (PAGE_SIZE - offset).min((end - at) as usize);
+            let page = match self.is_shmem() {
+                true => Ok(self.find_get_page(index_of(at))),
+                false => self.filemap_get_page(index_of(at), true),
+            };
+            let dst = buf + (at - pos);
+            let left = match page {
+                Ok(Some(page)) => super::uaccess::copy_page_to_user(&page, offset, dst, n),
+                Ok(None) => super::uaccess::clear_user(dst, n),
+                Err(e) if at == pos => return Err(e),
+                Err(_) => break,
+            };
+            at += (n - left) as u64;
+            if left != 0 {
+                return Ok(((at - pos) as usize, true));
+            }
+        }
+        Ok(((at - pos) as usize, false))
+    }
+
     /// Copies `buf` into the file at `pos` (which the caller checked
     /// against the file system's limit), taking pages as needed; returns
     /// how many bytes went in, short only when a page could not be had.
@@ -270,6 +333,38 @@ impl AddressSpace {
             pages.i_size = pages.i_size.max(end);
         }
         Ok(())
+    }
+
+    /// Records that `mm` maps this file, before any of its page-table
+    /// entries can point at the file's pages; called with the mm's `mmap`
+    /// lock held (mmap, exec, and fork before it copies the page tables).
+    /// Drops the entries of mms that are gone.
+    ///
+    /// Linux: vma_link_file() / __vma_link_file() in mm/mmap.c
+    ///
+    /// # Errors
+    /// `ENOMEM` when the list cannot grow.
+    pub fn vma_link_file(&self, mm: &Weak<MmStruct>) -> Result<(), Errno> {
+        let mut i_mmap = self.i_mmap.lock();
+        if i_mmap.mms.iter().any(|m| Weak::ptr_eq(m, mm)) {
+            return Ok(());
+        }
+        i_mmap.mms.retain(|m| m.strong_count() > 0);
+        i_mmap.mms.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+        i_mmap.mms.push(mm.clone());
+        i_mmap.generation += 1;
+        Ok(())
+    }
+
+    /// The generation of the list of mappers (see [`IMmap`]).
+    pub(super) fn i_mmap_generation(&self) -> u64 {
+        self.i_mmap.lock().generation
+    }
+
+    /// The `i`th mm that maps this file, if it is still alive; `Err` past
+    /// the end of the list.
+    pub(super) fn i_mmap_get(&self, i: usize) -> Result<Option<Arc<MmStruct>>, ()> {
+        self.i_mmap.lock().mms.get(i).map(Weak::upgrade).ok_or(())
     }
 
     /// Pages the cache holds now (Linux: mapping->nrpages).

@@ -8,7 +8,7 @@ use super::page_alloc::Page;
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
 use alloc::collections::BTreeMap;
-use alloc::sync::Arc;
+use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use bitflags::bitflags;
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -49,6 +49,9 @@ pub struct VmFile {
     /// vm_file with shm_vm_ops): a new area from this one (fork, a split)
     /// takes its own with `vm_open`; the last reference detaches.
     pub shm: Option<Arc<crate::ipc::shm::ShmAttach>>,
+    /// The file's name and inode, for `/proc/<pid>/maps` (Linux: the
+    /// f_path of vm_file); `None` until exec names a program's areas.
+    pub path: Option<Arc<crate::fs::file::Path>>,
 }
 
 impl core::fmt::Debug for VmFile {
@@ -152,6 +155,9 @@ pub struct MmapState {
     pub start_stack: u64,
     /// Where top-down mmap searches start (Linux: mmap_base).
     pub mmap_base: u64,
+    /// The mm these areas belong to, for the i_mmap lists of the files
+    /// they map (Linux: vma->vm_mm).
+    pub mm: Weak<MmStruct>,
 }
 
 /// An address space (Linux: `struct mm_struct`). Shared by threads and by a
@@ -219,6 +225,22 @@ impl MmStruct {
             .max(self.get_mm_rss())
     }
 
+    /// Names the areas that map `mapping` and have no name yet: exec's
+    /// program, once its segments are mapped.
+    ///
+    /// Linux: vma_set_file() in mm/util.c
+    pub fn vma_set_file(&self, mapping: &Arc<AddressSpace>, path: &Arc<crate::fs::file::Path>) {
+        let mut st = self.mmap.lock();
+        for vma in &mut st.vmas {
+            if let VmBacking::File(file) = &mut vma.backing
+                && Arc::ptr_eq(&file.mapping, mapping)
+                && file.path.is_none()
+            {
+                file.path = Some(path.clone());
+            }
+        }
+    }
+
     /// Bytes of page tables (Linux: mm_pgtables_bytes()).
     pub fn mm_pgtables_bytes(&self) -> usize {
         self.pgtables_bytes.load(Ordering::Relaxed)
@@ -279,6 +301,7 @@ impl MmapState {
             brk: 0,
             start_stack: 0,
             mmap_base: MMAP_BASE,
+            mm: Weak::new(),
         }
     }
 
@@ -300,6 +323,9 @@ impl MmapState {
             return Err(Errno::EINVAL);
         }
         self.vmas.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+        if let VmBacking::File(file) = &vma.backing {
+            file.mapping.vma_link_file(&self.mm)?;
+        }
         vma_charge(1, false)?;
         let i = self.vmas.partition_point(|v| v.vm_start < vma.vm_start);
         self.vmas.insert(i, vma);

@@ -76,6 +76,7 @@ impl MmStruct {
             exe_file: SpinLock::new(None),
         })
         .map_err(|_| Errno::ENOMEM)
+        .inspect(|mm| mm.mmap.lock().mm = Arc::downgrade(mm))
     }
 }
 
@@ -111,6 +112,11 @@ pub fn dup_mm(oldmm: &MmStruct) -> Result<Arc<MmStruct>, Errno> {
         let mut copy = vma.clone();
         copy.vm_open()?;
         new.vmas.push(copy);
+        // Linked before the entries are copied, so that a truncate that
+        // misses the child has unmapped the parent's first.
+        if let VmBacking::File(file) = &vma.backing {
+            file.mapping.vma_link_file(&new.mm)?;
+        }
         copy_page_range(oldmm, &mm, vma)?;
     }
     drop(new);
@@ -502,6 +508,7 @@ pub fn sys_mmap(
                     pgoff: off,
                     len: u64::MAX,
                     shm: None,
+                    path: file.f_path.as_ref().map(|p| p.try_share()).transpose()?,
                 })
             }
         }

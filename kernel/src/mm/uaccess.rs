@@ -129,6 +129,41 @@ pub fn _copy_to_user(dst: u64, src: &[u8]) -> usize {
     unsafe { __copy_user(dst as *mut u8, src.as_ptr(), src.len()) }
 }
 
+/// Zeroes `len` bytes (at most a page) of user memory at `dst` as far as it
+/// can; returns the bytes NOT zeroed.
+///
+/// Linux: clear_user() in arch/x86/lib/usercopy_64.c
+pub fn clear_user(dst: u64, len: usize) -> usize {
+    static ZEROES: [u8; super::PAGE_SIZE] = [0; super::PAGE_SIZE];
+    match ZEROES.get(..len) {
+        Some(zeroes) => _copy_to_user(dst, zeroes),
+        None => len,
+    }
+}
+
+/// Copies `len` bytes of `page` from `offset` into user memory at `dst` as
+/// far as it can, without a kernel buffer between; returns the bytes NOT
+/// copied.
+///
+/// Linux: copy_page_to_iter() in lib/iov_iter.c
+pub fn copy_page_to_user(
+    page: &super::page_alloc::Page,
+    offset: usize,
+    dst: u64,
+    len: usize,
+) -> usize {
+    if offset + len > super::PAGE_SIZE || !access_ok(dst, len) {
+        return len;
+    }
+    let src = super::phys_to_virt(page.frame().start_address()).as_ptr::<u8>();
+    // SAFETY: the frame stays allocated while we hold `page`, is mapped at
+    // PAGE_OFFSET, and [offset, offset + len) is inside it; `dst` is a
+    // checked user range whose faults are fixed up. A concurrent write to
+    // the page through a user mapping only changes which bytes are copied,
+    // as for read_bytes().
+    unsafe { __copy_user(dst as *mut u8, src.add(offset), len) }
+}
+
 /// Copies from user memory at `src` into `dst`, all or nothing.
 ///
 /// Linux: copy_from_user() in include/linux/uaccess.h

@@ -2,9 +2,10 @@
 //! a process's address space holds, read from its VMAs and rss counters.
 //!
 //! Linux: fs/proc/task_mmu.c (show_map_vma(), task_mem())
-//! Differs: a file mapping shows device 00:00, inode 0 and no path, since
-//! a VMA keeps the file's bytes, not the file; a shared anonymous mapping
-//! shows as `/dev/zero (deleted)` with inode 0.
+//! Differs: every file shows device 00:01, the `st_dev` stat gives all
+//! files; a shared anonymous mapping shows as `/dev/zero (deleted)` with
+//! inode 0; a path is shown as its bytes, without Linux's escaping of
+//! newlines.
 
 use crate::mm::mm_types::{
     MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MmStruct, VmAreaStruct, VmBacking, VmFlags,
@@ -23,13 +24,13 @@ const MAPS_PATH_COLUMN: usize = 25 + 8 * 6 - 1;
 ///
 /// Linux: the name choice in show_map_vma() (vma_is_initial_heap(),
 /// vma_is_initial_stack())
-fn vma_name(vma: &VmAreaStruct, brk: (u64, u64), start_stack: u64) -> Option<&'static str> {
-    match vma.backing {
-        VmBacking::Shared(_) => Some("/dev/zero (deleted)"),
-        VmBacking::File(_) => None,
-        VmBacking::Anon if vma.vm_start <= brk.1 && vma.vm_end >= brk.0 => Some("[heap]"),
+fn vma_name(vma: &VmAreaStruct, brk: (u64, u64), start_stack: u64) -> Option<&[u8]> {
+    match &vma.backing {
+        VmBacking::Shared(_) => Some(b"/dev/zero (deleted)"),
+        VmBacking::File(file) => file.path.as_ref().map(|p| &p.name[..]),
+        VmBacking::Anon if vma.vm_start <= brk.1 && vma.vm_end >= brk.0 => Some(b"[heap]"),
         VmBacking::Anon if vma.vm_start <= start_stack && vma.vm_end >= start_stack => {
-            Some("[stack]")
+            Some(b"[stack]")
         }
         VmBacking::Anon => None,
     }
@@ -39,17 +40,20 @@ fn vma_name(vma: &VmAreaStruct, brk: (u64, u64), start_stack: u64) -> Option<&'s
 /// a fixed column, then the name.
 ///
 /// Linux: show_vma_header_prefix() and show_map_vma() in fs/proc/task_mmu.c
-fn show_map_vma(s: &mut String, vma: &VmAreaStruct, name: Option<&str>) {
+fn show_map_vma(s: &mut String, vma: &VmAreaStruct, name: Option<&[u8]>) {
     let flag = |f: VmFlags, c: char| if vma.vm_flags.contains(f) { c } else { '-' };
-    let (pgoff, dev) = match &vma.backing {
-        VmBacking::File(file) => (file.pgoff, "00:00"),
-        VmBacking::Shared(_) => (0, "00:01"),
-        VmBacking::Anon => (0, "00:00"),
+    let (pgoff, dev, ino) = match &vma.backing {
+        VmBacking::File(file) => match &file.path {
+            Some(path) => (file.pgoff, "00:01", path.inode.ino),
+            None => (file.pgoff, "00:00", 0),
+        },
+        VmBacking::Shared(_) => (0, "00:01", 0),
+        VmBacking::Anon => (0, "00:00", 0),
     };
     let start = s.len();
     let _ = write!(
         s,
-        "{:08x}-{:08x} {}{}{}{} {pgoff:08x} {dev} 0 ",
+        "{:08x}-{:08x} {}{}{}{} {pgoff:08x} {dev} {ino} ",
         vma.vm_start,
         vma.vm_end,
         flag(VmFlags::VM_READ, 'r'),
@@ -65,8 +69,9 @@ fn show_map_vma(s: &mut String, vma: &VmAreaStruct, name: Option<&str>) {
         let used = s.len() - start;
         let _ = write!(
             s,
-            "{:pad$}{name}",
+            "{:pad$}{}",
             "",
+            String::from_utf8_lossy(name),
             pad = MAPS_PATH_COLUMN.saturating_sub(used) + 1
         );
     }

@@ -128,22 +128,33 @@ fn do_fault_around(mm: &MmStruct, vma: &VmAreaStruct, file: &VmFile, addr: u64) 
     }
 }
 
-/// Unmaps, in every process, the pages that map `mapping` at file offsets
-/// from `holebegin` on, private copies included, so that the next access
-/// there faults (and gets SIGBUS past the file's new end).
+/// Unmaps, in every process that maps `mapping`, the pages at file
+/// offsets from `holebegin` on, private copies included, so that the next
+/// access there faults (and gets SIGBUS past the file's new end).
+///
+/// The walk takes the i_mmap lock for one entry at a time (each mm's own
+/// lock is taken after it, never inside it, see `vma_link_file`), and runs
+/// again while the list changed under it: a fork that linked its child
+/// after the walk passed copied the parent's entries before they were
+/// unmapped, so the child must be looked at too. A fork that links its
+/// child later copies the page tables after the parent's were unmapped.
 ///
 /// Linux: unmap_mapping_range() in mm/memory.c
-/// Differs: Linux finds the mappings through mapping->i_mmap; we look at
-/// every task's areas, one task at a time under the tasklist lock, so a
-/// task that leaves the list meanwhile may make us skip the next one.
+/// Differs: Linux holds i_mmap_rwsem across the walk, and fork takes it for
+/// writing after the parent's mmap_lock; our zap takes the mm's one lock,
+/// so we cannot hold the list's lock around it and walk again instead.
 pub fn unmap_mapping_range(mapping: &AddressSpace, holebegin: u64) {
-    for i in 0.. {
-        let mm = match crate::tasklist::TASKLIST_LOCK.lock().tasks.get(i) {
-            Some(t) => t.mm.lock().clone(),
-            None => break,
-        };
-        if let Some(mm) = mm {
-            unmap_mapping_range_mm(&mm, mapping, holebegin);
+    loop {
+        let generation = mapping.i_mmap_generation();
+        let mut i = 0;
+        while let Ok(mm) = mapping.i_mmap_get(i) {
+            if let Some(mm) = mm {
+                unmap_mapping_range_mm(&mm, mapping, holebegin);
+            }
+            i += 1;
+        }
+        if mapping.i_mmap_generation() == generation {
+            return;
         }
     }
 }

@@ -39,7 +39,7 @@ ktest! {
         let err = |e| alloc::format!("{e:?}");
         let mapping = Arc::new(AddressSpace::initramfs(&DATA));
         let mm = MmStruct::new().map_err(err)?;
-        let file = VmBacking::File(VmFile { mapping: mapping.clone(), pgoff: 0, len: u64::MAX, shm: None });
+        let file = VmBacking::File(VmFile { mapping: mapping.clone(), pgoff: 0, len: u64::MAX, shm: None, path: None });
         let rw = PROT_READ | PROT_WRITE;
         let addr = do_mmap(&mm, 0, 8192, rw, MAP_PRIVATE, file, true).map_err(err)?;
         handle_mm_fault(&mm, addr, false, false).map_err(err)?;
