@@ -293,6 +293,20 @@ pub fn vma_uncharge(n: usize) {
 }
 
 impl MmapState {
+    /// Whether areas cover every byte of [start, end), with no hole: the
+    /// check msync and mprotect make before acting (ENOMEM otherwise).
+    pub fn covers(&self, start: u64, end: u64) -> bool {
+        let first = self.vmas.partition_point(|v| v.vm_end <= start);
+        let mut covered = start;
+        for v in self.vmas[first..].iter().take_while(|v| v.vm_start < end) {
+            if v.vm_start > covered {
+                return false;
+            }
+            covered = v.vm_end;
+        }
+        covered >= end
+    }
+
     /// An empty address space layout.
     pub fn new() -> Self {
         MmapState {

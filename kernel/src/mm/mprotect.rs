@@ -26,17 +26,10 @@ pub fn do_mprotect(mm: &MmStruct, start: u64, len: u64, prot: u64) -> Result<(),
     let len = page_align(len).ok_or(Errno::ENOMEM)?;
     let end = start.checked_add(len).ok_or(Errno::ENOMEM)?;
     let mut st = mm.mmap.lock();
-    let first = st.vmas.partition_point(|v| v.vm_end <= start);
-    let mut covered = start;
-    for v in st.vmas[first..].iter().take_while(|v| v.vm_start < end) {
-        if v.vm_start > covered {
-            return Err(Errno::ENOMEM);
-        }
-        covered = v.vm_end;
-    }
-    if covered < end {
+    if !st.covers(start, end) {
         return Err(Errno::ENOMEM);
     }
+    let first = st.vmas.partition_point(|v| v.vm_end <= start);
     let new_prot = calc_vm_prot_bits(prot);
     if new_prot.contains(VmFlags::VM_WRITE)
         && st.vmas[first..]

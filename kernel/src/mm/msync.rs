@@ -34,17 +34,8 @@ pub fn sys_msync(start: u64, len: u64, flags: u64) -> crate::syscall::SysResult 
         return Ok(0);
     }
     let mm = current_mm()?;
-    let st = mm.mmap.lock();
-    let mut covered = start;
-    let first = st.vmas.partition_point(|v| v.vm_end <= start);
-    for v in st.vmas[first..].iter().take_while(|v| v.vm_start < end) {
-        if v.vm_start > covered {
-            return Err(Errno::ENOMEM);
-        }
-        covered = v.vm_end;
+    match mm.mmap.lock().covers(start, end) {
+        true => Ok(0),
+        false => Err(Errno::ENOMEM),
     }
-    if covered < end {
-        return Err(Errno::ENOMEM);
-    }
-    Ok(0)
 }
