@@ -34,9 +34,7 @@ static ROOT_USER: spin::Once<Arc<UserStruct>> = spin::Once::new();
 
 /// The root user, whom init_cred names.
 pub fn root_user() -> Arc<UserStruct> {
-    ROOT_USER
-        .call_once(|| Arc::new(new_user(0)))
-        .clone()
+    ROOT_USER.call_once(|| Arc::new(new_user(0))).clone()
 }
 
 fn new_user(uid: Kuid) -> UserStruct {
@@ -57,11 +55,7 @@ pub fn alloc_uid(uid: Kuid) -> Result<Arc<UserStruct>, Errno> {
         return Ok(root_user());
     }
     let mut hash = UIDHASH.lock();
-    if let Some(user) = hash
-        .iter()
-        .filter_map(Weak::upgrade)
-        .find(|u| u.uid == uid)
-    {
+    if let Some(user) = hash.iter().filter_map(Weak::upgrade).find(|u| u.uid == uid) {
         return Ok(user);
     }
     let user = Arc::try_new(new_user(uid)).map_err(|_| Errno::ENOMEM)?;
