@@ -8,6 +8,9 @@
 #![no_std]
 #![feature(allocator_ext)]
 #![deny(unsafe_code)]
+// The task, its pid and its pid namespace refer to each other, which nests
+// deeper than the default limit when the compiler checks Send and Sync.
+#![recursion_limit = "256"]
 
 extern crate alloc;
 
@@ -33,6 +36,7 @@ pub mod lkdtm;
 pub mod panic;
 pub mod params;
 pub mod pid;
+pub mod pid_namespace;
 pub mod pidfd;
 pub mod posix_cpu_timers;
 pub mod preempt;

@@ -143,8 +143,12 @@ pub struct TaskStruct {
     pub(crate) pid: AtomicI32,
     /// Thread group id: the pid of the group leader (what getpid returns).
     pub tgid: AtomicI32,
-    /// The pid number, owned until release_task frees it (Linux: thread_pid).
-    pub thread_pid: SpinLock<Option<Pid>>,
+    /// The task's pid, a number per namespace level; release_task gives
+    /// the numbers back (Linux: thread_pid). Swapped only by exec's de_thread.
+    pub thread_pid: SpinLock<Option<Arc<Pid>>>,
+    /// The pid namespace this task's children are born in; `None` for the
+    /// root namespace (Linux: nsproxy->pid_ns_for_children).
+    pub pid_ns_for_children: SpinLock<Option<Arc<crate::pid_namespace::PidNamespace>>>,
     /// Parent, children and group leader, under the tasklist lock.
     pub family: LockedBy<Family, TaskList>,
     /// Executable name (Linux: comm), changed by exec and PR_SET_NAME.
@@ -241,6 +245,7 @@ impl TaskStruct {
             pid: AtomicI32::new(0),
             tgid: AtomicI32::new(0),
             thread_pid: SpinLock::new(None),
+            pid_ns_for_children: SpinLock::new(None),
             family: LockedBy::new(Family::default()),
             comm: SpinLock::new(comm),
             mm: SpinLock::new(None),
@@ -276,7 +281,8 @@ impl TaskStruct {
         }
     }
 
-    /// The task's pid (Linux: `task_pid_nr`).
+    /// The task's pid in the root namespace (Linux: `task_pid_nr`); what
+    /// the kernel names it by. System calls use `pid::task_pid_vnr`.
     pub fn pid(&self) -> PidNr {
         self.pid.load(Ordering::Relaxed)
     }
@@ -286,9 +292,15 @@ impl TaskStruct {
         self.pid.store(nr, Ordering::Relaxed);
     }
 
-    /// The thread group id (Linux: `task_tgid_nr`).
+    /// The thread group id in the root namespace (Linux: `task_tgid_nr`).
     pub fn tgid(&self) -> PidNr {
         self.tgid.load(Ordering::Relaxed)
+    }
+
+    /// The namespace this task's next child is born in.
+    pub fn pid_ns_for_children(&self) -> Arc<crate::pid_namespace::PidNamespace> {
+        let ns = self.pid_ns_for_children.lock().clone();
+        ns.unwrap_or_else(|| crate::pid_namespace::init_pid_ns().clone())
     }
 
     /// The process-wide signal state.

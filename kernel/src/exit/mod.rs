@@ -8,7 +8,7 @@
 mod tests;
 mod wait;
 
-pub use wait::{WNOHANG, WaitResult, kernel_wait4, sys_wait4, sys_waitid};
+pub use wait::{WNOHANG, WaitResult, __WALL, kernel_wait4, sys_wait4, sys_waitid};
 
 use crate::arch::sync::SpinLockGuard;
 use crate::sched::core::do_task_dead;
@@ -177,6 +177,7 @@ fn exit_fs(tsk: &TaskStruct) {
 ///
 /// Linux: exit_notify() in kernel/exit.c
 fn exit_notify(tsk: &Arc<TaskStruct>) {
+    find_child_reaper(tsk);
     let mut tasklist = TASKLIST_LOCK.lock();
     let dead = forget_original_parent(tsk, &mut tasklist);
     let parent = tsk.family.get(&tasklist).parent.upgrade();
@@ -258,10 +259,11 @@ fn find_new_reaper(
     if let Some(thread) = sibling_thread {
         return thread.clone();
     }
+    let reaper = child_reaper(father);
     if father.signal().has_child_subreaper.load(Ordering::Relaxed) {
         let mut ancestor = father.family.get(tasklist).real_parent.upgrade();
         while let Some(a) = ancestor {
-            if a.pid() <= 1 {
+            if a.pid() == 0 || Arc::ptr_eq(&a, &reaper) {
                 break;
             }
             if a.signal().is_child_subreaper.load(Ordering::Relaxed) && a.flags() & PF_EXITING == 0
@@ -271,17 +273,37 @@ fn find_new_reaper(
             ancestor = a.family.get(tasklist).real_parent.upgrade();
         }
     }
-    child_reaper(tasklist)
+    reaper
 }
 
-/// The init task, reaper of last resort (Linux: pid_ns->child_reaper).
-fn child_reaper(tasklist: &SpinLockGuard<'_, TaskList>) -> Arc<TaskStruct> {
-    tasklist
-        .tasks
-        .iter()
-        .find(|t| t.pid() == 1)
-        .cloned()
-        .expect("init is alive")
+/// The init of `father`'s pid namespace, reaper of last resort (Linux:
+/// task_active_pid_ns(father)->child_reaper).
+fn child_reaper(father: &TaskStruct) -> Arc<TaskStruct> {
+    let ns = crate::pid::task_active_pid_ns(father);
+    let reaper = ns.child_reaper.lock().upgrade();
+    reaper.expect("a namespace with members has its init")
+}
+
+/// When the exiting `father` is its namespace's init: hands the role to a
+/// live thread of its process, or, when it is the last, kills and reaps
+/// every member of the namespace before going on with its own exit.
+///
+/// Linux: find_child_reaper() in kernel/exit.c
+/// Differs: called before exit_notify takes the tasklist lock, where Linux
+/// drops the lock around zap_pid_ns_processes.
+fn find_child_reaper(father: &Arc<TaskStruct>) {
+    let ns = crate::pid::task_active_pid_ns(father);
+    let is_reaper = ns.child_reaper.lock().upgrade().is_some_and(|r| Arc::ptr_eq(&r, father));
+    if !is_reaper || ns.level == 0 {
+        return;
+    }
+    let alive = crate::tasklist::thread_group(father.tgid())
+        .into_iter()
+        .find(|t| !Arc::ptr_eq(t, father) && t.flags() & PF_EXITING == 0);
+    match alive {
+        Some(thread) => *ns.child_reaper.lock() = Arc::downgrade(&thread),
+        None => crate::pid_namespace::zap_pid_ns_processes(&ns),
+    }
 }
 
 /// Removes a dead task from the process tree and the task list, and frees
@@ -318,7 +340,9 @@ pub fn release_task(p: &Arc<TaskStruct>) {
         .and_then(|l| l.family.get(&tasklist).parent.upgrade());
     drop(tasklist);
     crate::fs::exec::wake_group_exec_task(p);
-    drop(p.thread_pid.lock().take());
+    if let Some(pid) = crate::pid::task_pid(p) {
+        crate::pid::free_pid(&pid);
+    }
     drop(p.sighand.lock().take());
     if let (Some(leader), Some(parent)) = (notify, leader_parent) {
         let sig = leader.exit_signal.load(Ordering::Relaxed);

@@ -107,6 +107,13 @@ pub fn name_to_int(name: &[u8]) -> Option<i32> {
         .and_then(|n| n.parse().ok())
 }
 
+/// The task a /proc inode names: inodes keep root-namespace numbers, as
+/// Linux's keep a `struct pid`, so an open file stays with its task
+/// whichever namespace reads it.
+pub fn proc_task(pid: PidNr) -> Option<alloc::sync::Arc<TaskStruct>> {
+    crate::pid::find_task_by_pid_ns(pid, crate::pid_namespace::init_pid_ns())
+}
+
 /// Looks up `name` in a directory below `/proc/<pid>`.
 ///
 /// Linux: proc_pident_lookup() / proc_task_lookup() in fs/proc/base.c
@@ -116,7 +123,7 @@ pub fn name_to_int(name: &[u8]) -> Option<i32> {
 pub fn proc_pid_lookup(dir: ProcDir, name: &[u8]) -> Result<Arc<Inode>, Errno> {
     match dir {
         ProcDir::Tgid(pid) | ProcDir::Tid(pid) => {
-            find_task_by_vpid(pid).ok_or(Errno::ENOENT)?;
+            proc_task(pid).ok_or(Errno::ENOENT)?;
             let (_, entry) = base_stuff(dir)
                 .iter()
                 .find(|(n, _)| n.as_bytes() == name)
@@ -128,10 +135,10 @@ pub fn proc_pid_lookup(dir: ProcDir, name: &[u8]) -> Result<Arc<Inode>, Errno> {
         }
         ProcDir::Task(tgid) => {
             let tid = name_to_int(name).ok_or(Errno::ENOENT)?;
-            find_task_by_vpid(tid)
+            let task = find_task_by_vpid(tid)
                 .filter(|t| t.tgid() == tgid)
                 .ok_or(Errno::ENOENT)?;
-            Ok(Inode::new(InodeKind::ProcPid(ProcDir::Tid(tid)), 0o555))
+            Ok(Inode::new(InodeKind::ProcPid(ProcDir::Tid(task.pid())), 0o555))
         }
         ProcDir::Fd(pid) => {
             let fd = name_to_int(name).ok_or(Errno::ENOENT)?;
@@ -169,13 +176,13 @@ pub fn proc_pid_readdir(dir: ProcDir, index: usize) -> Option<(Vec<u8>, u64, u8)
             })
         }
         ProcDir::Task(tgid) => {
-            let tids: Vec<PidNr> = crate::tasklist::thread_group(tgid)
+            let tids: Vec<(PidNr, PidNr)> = crate::tasklist::thread_group(tgid)
                 .iter()
-                .map(|t| t.pid())
+                .map(|t| (crate::pid::task_pid_vnr(t), t.pid()))
                 .collect();
-            let tid = *tids.get(index)?;
+            let (vnr, tid) = *tids.get(index)?;
             Some((
-                alloc::format!("{tid}").into_bytes(),
+                alloc::format!("{vnr}").into_bytes(),
                 0x1000_0000 + tid as u64,
                 DT_DIR,
             ))
@@ -266,7 +273,7 @@ fn proc_pid_cmdline(task: &TaskStruct) -> Result<Vec<u8>, Errno> {
 /// # Errors
 /// `EINVAL` for a thread of another process; `ESRCH` if it is gone.
 fn comm_write(pid: PidNr, buf: &[u8]) -> Result<usize, Errno> {
-    let task = find_task_by_vpid(pid).ok_or(Errno::ESRCH)?;
+    let task = proc_task(pid).ok_or(Errno::ESRCH)?;
     if task.tgid() != crate::task::current().tgid() {
         return Err(Errno::EINVAL);
     }
@@ -292,7 +299,7 @@ fn oom_score_adj_write(pid: PidNr, buf: &[u8]) -> Result<usize, Errno> {
         .and_then(|t| t.trim().parse().ok())
         .filter(|v| (OOM_SCORE_ADJ_MIN..=OOM_SCORE_ADJ_MAX).contains(v))
         .ok_or(Errno::EINVAL)?;
-    let task = find_task_by_vpid(pid).ok_or(Errno::ESRCH)?;
+    let task = proc_task(pid).ok_or(Errno::ESRCH)?;
     task.signal().oom_score_adj.store(value, Ordering::Relaxed);
     Ok(text.len())
 }

@@ -243,7 +243,8 @@ fn good_sigevent(event: &Sigevent) -> Result<Arc<TaskStruct>, Errno> {
             .filter(|t| t.tgid() == me.tgid())
             .ok_or(Errno::EINVAL)?,
         SIGEV_SIGNAL | SIGEV_THREAD | SIGEV_NONE => {
-            crate::pid::find_task_by_vpid(me.tgid()).unwrap_or(me)
+            let root = crate::pid_namespace::init_pid_ns();
+            crate::pid::find_task_by_pid_ns(me.tgid(), root).unwrap_or(me)
         }
         _ => return Err(Errno::EINVAL),
     };
@@ -279,7 +280,8 @@ pub fn sys_timer_create(
     };
     let target = match &event {
         Some(event) => good_sigevent(event)?,
-        None => crate::pid::find_task_by_vpid(current().tgid()).unwrap_or_else(current),
+        None => crate::pid::find_task_by_pid_ns(current().tgid(), crate::pid_namespace::init_pid_ns())
+            .unwrap_or_else(current),
     };
     let me = current();
     let sig = me.signal().clone();
