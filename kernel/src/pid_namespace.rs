@@ -11,6 +11,9 @@
 
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
+use crate::fork::CloneFlags;
+use crate::fs::nsfs::{NsArc, NsCommon, NsRef, PROC_PID_INIT_INO, ProcNsOperations};
+use crate::nsproxy::NsSet;
 use crate::pid::{PID_MAX_DEFAULT, PidNr, RESERVED_PIDS};
 use crate::task::TaskStruct;
 use alloc::sync::{Arc, Weak};
@@ -85,6 +88,8 @@ pub struct PidNamespace {
     pub idr: SpinLock<PidMap>,
     /// Its init: pid 1 here, adopter of orphans (Linux: child_reaper).
     pub child_reaper: SpinLock<Weak<TaskStruct>>,
+    /// Its nsfs inode number (Linux: ns).
+    pub ns: NsCommon,
 }
 
 static INIT_PID_NS: spin::Once<Arc<PidNamespace>> = spin::Once::new();
@@ -93,14 +98,20 @@ static INIT_PID_NS: spin::Once<Arc<PidNamespace>> = spin::Once::new();
 /// Its pid 0 belongs to the idle task.
 pub fn init_pid_ns() -> &'static Arc<PidNamespace> {
     INIT_PID_NS.call_once(|| {
-        let ns = PidNamespace::new(0, None, PID_MAX_DEFAULT).expect("init_pid_ns at boot");
+        let common = NsCommon::init(PROC_PID_INIT_INO);
+        let ns = PidNamespace::new(0, None, PID_MAX_DEFAULT, common).expect("init_pid_ns at boot");
         ns.idr.lock().flip(0);
         Arc::new(ns)
     })
 }
 
 impl PidNamespace {
-    fn new(level: u32, parent: Option<Arc<PidNamespace>>, pid_max: PidNr) -> Result<Self, Errno> {
+    fn new(
+        level: u32,
+        parent: Option<Arc<PidNamespace>>,
+        pid_max: PidNr,
+        ns: NsCommon,
+    ) -> Result<Self, Errno> {
         let mut bits = Vec::new();
         let words = PID_MAX_DEFAULT as usize / 64;
         bits.try_reserve_exact(words).map_err(|_| Errno::ENOMEM)?;
@@ -116,6 +127,7 @@ impl PidNamespace {
                 adding: true,
             }),
             child_reaper: SpinLock::new(Weak::new()),
+            ns,
         })
     }
 
@@ -144,23 +156,78 @@ pub fn create_pid_namespace(parent: &Arc<PidNamespace>) -> Result<Arc<PidNamespa
         return Err(Errno::ENOSPC);
     }
     let pid_max = parent.idr.lock().pid_max;
-    let ns = PidNamespace::new(level, Some(parent.clone()), pid_max)?;
+    let ns = PidNamespace::new(level, Some(parent.clone()), pid_max, NsCommon::new()?)?;
     Arc::try_new(ns).map_err(|_| Errno::ENOMEM)
 }
 
-/// The namespace a child of a task with `old` as its pid_ns_for_children
-/// gets: a new one under CLONE_NEWPID, else `old` itself.
+/// The pid_ns_for_children of a new set of namespaces made from one whose
+/// is `old`: a new namespace below it under CLONE_NEWPID, else `old`.
 ///
 /// Linux: copy_pid_ns() in kernel/pid_namespace.c
 ///
 /// # Errors
-/// As create_pid_namespace.
-pub fn copy_pid_ns(new_pid: bool, old: &Arc<PidNamespace>) -> Result<Arc<PidNamespace>, Errno> {
-    if new_pid {
-        create_pid_namespace(old)
-    } else {
-        Ok(old.clone())
+/// `EINVAL` when the caller's children would not be born in its own
+/// namespace anyway (a second unshare(CLONE_NEWPID) before a fork); as
+/// create_pid_namespace.
+pub fn copy_pid_ns(flags: CloneFlags, old: &Arc<PidNamespace>) -> Result<Arc<PidNamespace>, Errno> {
+    if !flags.contains(CloneFlags::CLONE_NEWPID) {
+        return Ok(old.clone());
     }
+    if !Arc::ptr_eq(&crate::pid::task_active_pid_ns(&crate::task::current()), old) {
+        return Err(Errno::EINVAL);
+    }
+    create_pid_namespace(old)
+}
+
+/// The `pid` entry of `/proc/<pid>/ns`: the task's own pid namespace
+/// (Linux: pidns_operations).
+pub static PIDNS_OPERATIONS: ProcNsOperations = ProcNsOperations {
+    name: "pid",
+    real_ns_name: "pid",
+    nstype: CloneFlags::CLONE_NEWPID,
+    get: pidns_get,
+    install: pidns_install,
+};
+
+/// The `pid_for_children` entry: where the task's children are born
+/// (Linux: pidns_for_children_operations).
+pub static PIDNS_FOR_CHILDREN_OPERATIONS: ProcNsOperations = ProcNsOperations {
+    name: "pid_for_children",
+    real_ns_name: "pid",
+    nstype: CloneFlags::CLONE_NEWPID,
+    get: pidns_for_children_get,
+    install: pidns_install,
+};
+
+/// Linux: pidns_get() in kernel/pid_namespace.c
+fn pidns_get(task: &TaskStruct) -> Option<NsRef> {
+    let ns = crate::pid::task_pid(task).map(|pid| crate::pid::ns_of_pid(&pid).clone())?;
+    Some(NsRef::new(&PIDNS_OPERATIONS, &ns.ns, ns.clone()))
+}
+
+/// Linux: pidns_for_children_get() in kernel/pid_namespace.c
+fn pidns_for_children_get(task: &TaskStruct) -> Option<NsRef> {
+    let ns = crate::nsproxy::task_nsproxy(task)?.pid_ns_for_children.clone();
+    Some(NsRef::new(&PIDNS_FOR_CHILDREN_OPERATIONS, &ns.ns, ns.clone()))
+}
+
+/// Makes `ns` the namespace the caller's next children are born in. Only
+/// the caller's own namespace or one below it may be entered: a task never
+/// gets children it could not see.
+///
+/// Linux: pidns_install() in kernel/pid_namespace.c
+/// Differs: no CAP_SYS_ADMIN check (EPERM), as every task is root.
+///
+/// # Errors
+/// `EINVAL` for a namespace not below the caller's.
+fn pidns_install(nsset: &mut NsSet, ns: &NsArc) -> Result<(), Errno> {
+    let new: Arc<PidNamespace> = ns.clone().downcast().map_err(|_| Errno::EINVAL)?;
+    let active = crate::pid::task_active_pid_ns(&crate::task::current());
+    if !active.is_ancestor_of(&new) {
+        return Err(Errno::EINVAL);
+    }
+    nsset.nsproxy.pid_ns_for_children = new;
+    Ok(())
 }
 
 /// Stops new pids in `ns`: a fork there fails with ENOMEM from now on.

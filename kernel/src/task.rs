@@ -21,7 +21,7 @@
 //! are atomics (Linux: `READ_ONCE`/`smp_store_mb`).
 //!
 //! Linux: include/linux/sched.h
-//! Not modelled: credentials beyond uid 0, cgroups, namespaces, ptrace,
+//! Not modelled: credentials beyond uid 0, cgroups, ptrace,
 //! seccomp, NUMA, CPU affinity.
 
 use crate::arch::kernel::process_64::ThreadStruct;
@@ -146,9 +146,6 @@ pub struct TaskStruct {
     /// The task's pid, a number per namespace level; release_task gives
     /// the numbers back (Linux: thread_pid). Swapped only by exec's de_thread.
     pub thread_pid: SpinLock<Option<Arc<Pid>>>,
-    /// The pid namespace this task's children are born in; `None` for the
-    /// root namespace (Linux: nsproxy->pid_ns_for_children).
-    pub pid_ns_for_children: SpinLock<Option<Arc<crate::pid_namespace::PidNamespace>>>,
     /// Parent, children and group leader, under the tasklist lock.
     pub family: LockedBy<Family, TaskList>,
     /// Executable name (Linux: comm), changed by exec and PR_SET_NAME.
@@ -162,6 +159,11 @@ pub struct TaskStruct {
     pub files: SpinLock<Option<Arc<FilesStruct>>>,
     /// Current directory and umask (Linux: fs). `None` after exit_fs.
     pub fs: SpinLock<Option<Arc<FsStruct>>>,
+    /// The namespaces it sees, shared unless a CLONE_NEW* flag asked for
+    /// new ones (Linux: nsproxy, under task_lock()). Replaced only by the
+    /// task itself (unshare, setns) and by copy_process before it runs;
+    /// `None` after exit_task_namespaces.
+    pub nsproxy: SpinLock<Option<Arc<crate::nsproxy::Nsproxy>>>,
     /// Signal handlers, shared under CLONE_SIGHAND (Linux: sighand).
     pub sighand: SpinLock<Option<Arc<SighandStruct>>>,
     /// Per-process state shared by a thread group (Linux: signal); set once
@@ -245,12 +247,12 @@ impl TaskStruct {
             pid: AtomicI32::new(0),
             tgid: AtomicI32::new(0),
             thread_pid: SpinLock::new(None),
-            pid_ns_for_children: SpinLock::new(None),
             family: LockedBy::new(Family::default()),
             comm: SpinLock::new(comm),
             mm: SpinLock::new(None),
             files: SpinLock::new(None),
             fs: SpinLock::new(None),
+            nsproxy: SpinLock::new(None),
             sighand: SpinLock::new(None),
             signal: spin::Once::new(),
             pending: SigPending::default(),
@@ -297,10 +299,13 @@ impl TaskStruct {
         self.tgid.load(Ordering::Relaxed)
     }
 
-    /// The namespace this task's next child is born in.
+    /// The pid namespace this task's next child is born in (Linux:
+    /// nsproxy->pid_ns_for_children); its own once it has exited.
     pub fn pid_ns_for_children(&self) -> Arc<crate::pid_namespace::PidNamespace> {
-        let ns = self.pid_ns_for_children.lock().clone();
-        ns.unwrap_or_else(|| crate::pid_namespace::init_pid_ns().clone())
+        match crate::nsproxy::task_nsproxy(self) {
+            Some(nsproxy) => nsproxy.pid_ns_for_children.clone(),
+            None => crate::pid::task_active_pid_ns(self),
+        }
     }
 
     /// The process-wide signal state.

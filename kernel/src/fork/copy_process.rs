@@ -11,8 +11,8 @@ use crate::fs::fdtable::{FilesStruct, dup_fd};
 use crate::fs::fs_struct::copy_fs_struct;
 use crate::mm::uaccess::put_user;
 use crate::mm::vmalloc::KernelStack;
+use crate::nsproxy::copy_namespaces;
 use crate::pid::{alloc_pid, is_child_reaper, ns_of_pid};
-use crate::pid_namespace::copy_pid_ns;
 use crate::pidfd::{PreparedPidfd, pidfd_prepare};
 use crate::sched::core::sched_fork;
 use crate::signal::{SighandStruct, SignalStruct};
@@ -71,9 +71,7 @@ pub fn copy_process(args: &KernelCloneArgs) -> Result<Arc<TaskStruct>, Errno> {
     copy_sighand(clone_flags, &parent, &p)?; // Linux: goto bad_fork_cleanup_fs
     copy_signal(clone_flags, &parent, &p)?; // Linux: goto bad_fork_cleanup_sighand
     copy_mm(clone_flags, &parent, &p)?; // Linux: goto bad_fork_cleanup_signal
-    let new_pid_ns = clone_flags.contains(CloneFlags::CLONE_NEWPID);
-    let pid_ns = copy_pid_ns(new_pid_ns, &parent.pid_ns_for_children())?; // Linux: goto bad_fork_cleanup_mm
-    *p.pid_ns_for_children.lock() = Some(pid_ns.clone());
+    copy_namespaces(clone_flags, &parent, &p)?; // Linux: goto bad_fork_cleanup_mm
     let childregs = child_regs(args);
     copy_thread(&p.thread, args.fn_.is_some(), &childregs, &parent.thread);
     if clone_flags.contains(CloneFlags::CLONE_SETTLS) {
@@ -85,7 +83,7 @@ pub fn copy_process(args: &KernelCloneArgs) -> Result<Arc<TaskStruct>, Errno> {
     if clone_flags.contains(CloneFlags::CLONE_CHILD_CLEARTID) {
         p.clear_child_tid.store(args.child_tid, Ordering::Relaxed);
     }
-    let pid = alloc_pid(&pid_ns)?; // Linux: goto bad_fork_cleanup_thread
+    let pid = alloc_pid(&p.pid_ns_for_children())?; // Linux: goto bad_fork_cleanup_thread
     p.set_pid(pid.nr());
     if !clone_flags.contains(CloneFlags::CLONE_THREAD) {
         p.signal().tgid_pid.call_once(|| pid.clone());
@@ -208,16 +206,6 @@ fn check_clone_flags(flags: CloneFlags) -> Result<(), Errno> {
             !Arc::ptr_eq(&crate::pid::task_active_pid_ns(&me), &me.pid_ns_for_children())
         })
     {
-        return Err(Errno::EINVAL);
-    }
-    // Namespaces are not modelled: fail as a kernel built without them.
-    let namespaces = F::CLONE_NEWNS
-        | F::CLONE_NEWCGROUP
-        | F::CLONE_NEWUTS
-        | F::CLONE_NEWIPC
-        | F::CLONE_NEWUSER
-        | F::CLONE_NEWNET;
-    if flags.intersects(namespaces) {
         return Err(Errno::EINVAL);
     }
     Ok(())
