@@ -64,19 +64,14 @@ pub fn sys_getppid() -> SysResult {
 /// Linux: SYSCALL_DEFINE2(setpgid) in kernel/sys.c
 pub fn sys_setpgid(pid: i32, pgid: i32) -> SysResult {
     let me = current();
+    let pid = if pid == 0 { task_tgid_vnr(&me) } else { pid };
+    let pgid = if pgid == 0 { pid } else { pgid };
     if pgid < 0 {
         return Err(Errno::EINVAL);
     }
-    let pid = if pid == 0 {
-        me.tgid()
-    } else {
-        find_task_by_vpid(pid).map_or(-1, |t| t.pid())
-    };
-    let pgid = if pgid == 0 {
-        pid
-    } else {
-        find_task_by_vpid(pgid).map_or(-1, |t| t.pid())
-    };
+    // From here on, root-namespace numbers, as the signal struct keeps.
+    let pid = find_task_by_vpid(pid).map_or(-1, |t| t.pid());
+    let pgid = crate::pid::find_vpgrp(pgid).unwrap_or(-1);
     let tasklist = TASKLIST_LOCK.lock();
     let p = tasklist
         .tasks

@@ -176,7 +176,8 @@ ktest! {
             (F::CLONE_NEWUSER | F::CLONE_FS, Errno::EINVAL),
             (F::CLONE_THREAD, Errno::EINVAL),
             (F::CLONE_SIGHAND, Errno::EINVAL),
-            (F::CLONE_NEWPID, Errno::EINVAL),
+            (F::CLONE_THREAD | F::CLONE_SIGHAND | F::CLONE_VM | F::CLONE_NEWPID, Errno::EINVAL),
+            (F::CLONE_NEWNET, Errno::EINVAL),
         ];
         for (flags, errno) in cases {
             let args = KernelCloneArgs { flags, ..thread_args(CloneFlags::empty()) };
