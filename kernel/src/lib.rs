@@ -20,6 +20,8 @@ pub mod arch;
 pub mod mm;
 
 pub mod bench;
+pub mod capability;
+pub mod cred;
 pub mod drivers;
 pub mod errno;
 pub mod exit;
