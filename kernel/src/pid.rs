@@ -120,7 +120,7 @@ pub fn free_pid(pid: &Pid) {
 
 /// Allocates a pid in `ns` and in each of its ancestors: a number per level.
 ///
-/// Linux: alloc_pid(init_pid_ns()) in kernel/pid.c
+/// Linux: alloc_pid() in kernel/pid.c
 /// Differs: no set_tid (clone3's choice of numbers).
 ///
 /// # Errors
@@ -174,7 +174,9 @@ pub fn set_pid_max(pid_max: PidNr) -> Result<PidNr, Errno> {
     Ok(core::mem::replace(&mut idr.pid_max, pid_max))
 }
 
-/// The task's own pid (Linux: task_pid()); `None` only for the idle task.
+/// The task's own pid; `None` only for the idle task.
+///
+/// Linux: task_pid() in include/linux/sched.h
 pub fn task_pid(t: &TaskStruct) -> Option<Arc<Pid>> {
     t.thread_pid.lock().clone()
 }
@@ -203,12 +205,16 @@ pub fn task_tgid_nr_ns(t: &TaskStruct, ns: &PidNamespace) -> PidNr {
     }
 }
 
-/// `t`'s thread id as the caller sees it (Linux: task_pid_vnr()).
+/// `t`'s thread id as the caller sees it.
+///
+/// Linux: task_pid_vnr() in include/linux/sched.h
 pub fn task_pid_vnr(t: &TaskStruct) -> PidNr {
     task_pid_nr_ns(t, &task_active_pid_ns(&crate::task::current()))
 }
 
-/// `t`'s process id as the caller sees it (Linux: task_tgid_vnr()).
+/// `t`'s process id as the caller sees it.
+///
+/// Linux: task_tgid_vnr() in include/linux/sched.h
 pub fn task_tgid_vnr(t: &TaskStruct) -> PidNr {
     task_tgid_nr_ns(t, &task_active_pid_ns(&crate::task::current()))
 }
@@ -241,7 +247,7 @@ pub fn find_task_by_vpid(nr: PidNr) -> Option<Arc<TaskStruct>> {
 /// A process group or session id (kept as a root-namespace number) as `ns`
 /// sees it: through the task that has that pid, or 0 when none is visible.
 ///
-/// Linux: pid_nr_ns() on signal->pids[PIDTYPE_PGID] / [PIDTYPE_SID]
+/// Linux: pid_nr_ns() on `signal->pids[PIDTYPE_PGID]` and `[PIDTYPE_SID]`
 /// Differs: a group whose leader is gone reads as 0 outside the root.
 pub fn pgrp_nr_ns(nr: PidNr, ns: &PidNamespace) -> PidNr {
     if ns.level == 0 {

@@ -136,7 +136,10 @@ impl PidNamespace {
     pub fn is_ancestor_of(&self, ns: &PidNamespace) -> bool {
         let mut n = ns;
         while n.level > self.level {
-            n = n.parent.as_deref().expect("a non-root namespace has a parent");
+            n = n
+                .parent
+                .as_deref()
+                .expect("a non-root namespace has a parent");
         }
         core::ptr::eq(n, self)
     }
@@ -173,7 +176,10 @@ pub fn copy_pid_ns(flags: CloneFlags, old: &Arc<PidNamespace>) -> Result<Arc<Pid
     if !flags.contains(CloneFlags::CLONE_NEWPID) {
         return Ok(old.clone());
     }
-    if !Arc::ptr_eq(&crate::pid::task_active_pid_ns(&crate::task::current()), old) {
+    if !Arc::ptr_eq(
+        &crate::pid::task_active_pid_ns(&crate::task::current()),
+        old,
+    ) {
         return Err(Errno::EINVAL);
     }
     create_pid_namespace(old)
@@ -207,8 +213,14 @@ fn pidns_get(task: &TaskStruct) -> Option<NsRef> {
 
 /// Linux: pidns_for_children_get() in kernel/pid_namespace.c
 fn pidns_for_children_get(task: &TaskStruct) -> Option<NsRef> {
-    let ns = crate::nsproxy::task_nsproxy(task)?.pid_ns_for_children.clone();
-    Some(NsRef::new(&PIDNS_FOR_CHILDREN_OPERATIONS, &ns.ns, ns.clone()))
+    let ns = crate::nsproxy::task_nsproxy(task)?
+        .pid_ns_for_children
+        .clone();
+    Some(NsRef::new(
+        &PIDNS_FOR_CHILDREN_OPERATIONS,
+        &ns.ns,
+        ns.clone(),
+    ))
 }
 
 /// Makes `ns` the namespace the caller's next children are born in. Only

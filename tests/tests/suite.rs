@@ -183,7 +183,14 @@ fn init_exit_is_reported(ctx: &Ctx) -> Result<(), Failure> {
 }
 
 /// The demos the tour runs, each also a shell command in `make run`.
-const DEMOS: &[&str] = &["cowdemo", "zombie", "orphan", "vforkdemo", "threads"];
+const DEMOS: &[&str] = &[
+    "cowdemo",
+    "zombie",
+    "orphan",
+    "vforkdemo",
+    "threads",
+    "pidns",
+];
 
 /// An initramfs with the tour as /init, its demos, and busybox's echo.
 /// Built once per run, so that scenarios booting it with the same command
@@ -226,6 +233,11 @@ fn tour_runs(ctx: &Ctx) -> Result<(), Failure> {
             "tour: init (pid 1) reaped orphan",
             "(mm_release() completed vfork_done)",
             "threads: 2 threads incremented one counter to 2000",
+            "pidns: inside, the init's getpid() is 1 and getppid() is 0",
+            "now has ppid 1, the namespace's init (find_new_reaper() -> child_reaper)",
+            "pidns: inside, /proc (what ps reads) lists only the namespace: 1 2 3 4 (4 tasks)",
+            "from outside: the init died of signal 9",
+            "pidns: 4 of 4 namespace members are gone",
             "tour: kthreadd is in state S",
             "tour: done",
         ],

@@ -8,7 +8,7 @@
 mod tests;
 mod wait;
 
-pub use wait::{WNOHANG, WaitResult, __WALL, kernel_wait4, sys_wait4, sys_waitid};
+pub use wait::{__WALL, WNOHANG, WaitResult, kernel_wait4, sys_wait4, sys_waitid};
 
 use crate::arch::sync::SpinLockGuard;
 use crate::sched::core::do_task_dead;
@@ -294,7 +294,11 @@ fn child_reaper(father: &TaskStruct) -> Arc<TaskStruct> {
 /// drops the lock around zap_pid_ns_processes.
 fn find_child_reaper(father: &Arc<TaskStruct>) {
     let ns = crate::pid::task_active_pid_ns(father);
-    let is_reaper = ns.child_reaper.lock().upgrade().is_some_and(|r| Arc::ptr_eq(&r, father));
+    let is_reaper = ns
+        .child_reaper
+        .lock()
+        .upgrade()
+        .is_some_and(|r| Arc::ptr_eq(&r, father));
     if !is_reaper || ns.level == 0 {
         return;
     }

@@ -205,7 +205,10 @@ fn check_clone_flags(flags: CloneFlags) -> Result<(), Errno> {
     if flags.contains(F::CLONE_THREAD)
         && (flags.intersects(F::CLONE_NEWUSER | F::CLONE_NEWPID) || {
             let me = current();
-            !Arc::ptr_eq(&crate::pid::task_active_pid_ns(&me), &me.pid_ns_for_children())
+            !Arc::ptr_eq(
+                &crate::pid::task_active_pid_ns(&me),
+                &me.pid_ns_for_children(),
+            )
         })
     {
         return Err(Errno::EINVAL);
@@ -397,7 +400,7 @@ fn lock_tasklist_with_room(
 /// The first process of a pid namespace is its init: the reaper of its
 /// orphans, and unkillable from inside (SIGNAL_UNKILLABLE).
 ///
-/// Linux: the is_child_reaper() block at the end of copy_process()
+/// Linux: the `is_child_reaper(pid)` block at the end of copy_process()
 fn become_child_reaper(p: &Arc<TaskStruct>) {
     if let Some(pid) = crate::pid::task_pid(p)
         && is_child_reaper(&pid)

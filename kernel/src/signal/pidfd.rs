@@ -60,7 +60,8 @@ pub fn sys_pidfd_send_signal(pidfd: i32, sig: i32, info: u64, flags: u32) -> Sys
     };
     // Reaped: the pid no longer leads to this task.
     let root = crate::pid_namespace::init_pid_ns();
-    let alive = crate::pid::find_task_by_pid_ns(task.pid(), root).is_some_and(|t| Arc::ptr_eq(&t, &task));
+    let alive =
+        crate::pid::find_task_by_pid_ns(task.pid(), root).is_some_and(|t| Arc::ptr_eq(&t, &task));
     if !alive {
         return Err(Errno::ESRCH);
     }

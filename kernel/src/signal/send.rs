@@ -46,8 +46,7 @@ fn sent_from_ancestor_ns(t: &TaskStruct) -> bool {
     }
     crate::arch::percpu::with_current(|c| {
         c.is_none_or(|c| {
-            c.is_kthread()
-                || crate::pid::task_pid_nr_ns(c, &crate::pid::task_active_pid_ns(t)) == 0
+            c.is_kthread() || crate::pid::task_pid_nr_ns(c, &crate::pid::task_active_pid_ns(t)) == 0
         })
     })
 }

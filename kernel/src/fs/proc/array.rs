@@ -108,9 +108,16 @@ fn task_state(s: &mut String, task: &TaskStruct) {
         let _ = writeln!(s, "Umask:\t{:04o}", fs.umask.load(Ordering::Relaxed));
     }
     let ns = reader_ns();
-    let (tgid, pid, ppid) = (task_tgid_nr_ns(task, &ns), task_pid_nr_ns(task, &ns), ppid(task, &ns));
+    let (tgid, pid, ppid) = (
+        task_tgid_nr_ns(task, &ns),
+        task_pid_nr_ns(task, &ns),
+        ppid(task, &ns),
+    );
     let sig = task.signal();
-    let (pgrp, session) = (sig.pgrp.load(Ordering::Relaxed), sig.session.load(Ordering::Relaxed));
+    let (pgrp, session) = (
+        sig.pgrp.load(Ordering::Relaxed),
+        sig.session.load(Ordering::Relaxed),
+    );
     let nstgid = ns_numbers(task, &ns, |n| task_tgid_nr_ns(task, n));
     let nspid = ns_numbers(task, &ns, |n| task_pid_nr_ns(task, n));
     let nspgid = ns_numbers(task, &ns, |n| pgrp_nr_ns(pgrp, n));

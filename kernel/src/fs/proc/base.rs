@@ -141,7 +141,10 @@ pub fn proc_pid_lookup(dir: ProcDir, name: &[u8]) -> Result<Arc<Inode>, Errno> {
             let task = find_task_by_vpid(tid)
                 .filter(|t| t.tgid() == tgid)
                 .ok_or(Errno::ENOENT)?;
-            Ok(Inode::new(InodeKind::ProcPid(ProcDir::Tid(task.pid())), 0o555))
+            Ok(Inode::new(
+                InodeKind::ProcPid(ProcDir::Tid(task.pid())),
+                0o555,
+            ))
         }
         ProcDir::Fd(pid) => {
             let fd = name_to_int(name).ok_or(Errno::ENOENT)?;

@@ -155,7 +155,10 @@ pub fn proc_lookup(dir: &Inode, name: &[u8]) -> Result<Arc<Inode>, Errno> {
             }
             let pid = base::name_to_int(name).ok_or(Errno::ENOENT)?;
             let task = find_task_by_vpid(pid).ok_or(Errno::ENOENT)?;
-            Ok(Inode::new(InodeKind::ProcPid(ProcDir::Tgid(task.pid())), 0o555))
+            Ok(Inode::new(
+                InodeKind::ProcPid(ProcDir::Tgid(task.pid())),
+                0o555,
+            ))
         }
         InodeKind::ProcPid(dir) => base::proc_pid_lookup(*dir, name),
         _ => Err(Errno::ENOTDIR),
