@@ -110,8 +110,10 @@ fn get_seconds() -> i64 {
     (crate::timekeeping::ktime_get_real_ns() / 1_000_000_000) as i64
 }
 
+/// The caller's pid in its own namespace, as shm_cpid/shm_lpid keep it.
+/// Differs: Linux keeps a `struct pid` and translates it at IPC_STAT.
 fn current_tgid() -> i32 {
-    crate::task::current().tgid()
+    crate::pid::task_tgid_vnr(&crate::task::current())
 }
 
 impl ShmIds {
