@@ -246,8 +246,8 @@ fn forget_original_parent(
 }
 
 /// Chooses who adopts the orphans of `father`: a live thread of its own
-/// group; else the nearest ancestor that called
-/// prctl(PR_SET_CHILD_SUBREAPER); else init.
+/// group; else the nearest ancestor in its pid namespace that called
+/// prctl(PR_SET_CHILD_SUBREAPER); else the namespace's init.
 ///
 /// Linux: find_new_reaper() in kernel/exit.c
 fn find_new_reaper(
@@ -262,9 +262,11 @@ fn find_new_reaper(
     }
     let reaper = child_reaper(father);
     if father.signal().has_child_subreaper.load(Ordering::Relaxed) {
+        let level = |t: &TaskStruct| crate::pid::task_pid(t).map_or(0, |pid| pid.level);
         let mut ancestor = father.family.get(tasklist).real_parent.upgrade();
         while let Some(a) = ancestor {
-            if a.pid() == 0 || Arc::ptr_eq(&a, &reaper) {
+            // Only ancestors in father's namespace (Linux compares levels).
+            if a.pid() == 0 || Arc::ptr_eq(&a, &reaper) || level(&a) != level(father) {
                 break;
             }
             if a.signal().is_child_subreaper.load(Ordering::Relaxed) && a.flags() & PF_EXITING == 0
@@ -278,11 +280,20 @@ fn find_new_reaper(
 }
 
 /// The init of `father`'s pid namespace, reaper of last resort (Linux:
-/// task_active_pid_ns(father)->child_reaper).
+/// task_active_pid_ns(father)->child_reaper). An init outlives its
+/// namespace's members (zap_pid_ns_processes); were it gone, the nearest
+/// ancestor namespace's init adopts.
 fn child_reaper(father: &TaskStruct) -> Arc<TaskStruct> {
-    let ns = crate::pid::task_active_pid_ns(father);
-    let reaper = ns.child_reaper.lock().upgrade();
-    reaper.expect("a namespace with members has its init")
+    let mut ns = crate::pid::task_active_pid_ns(father);
+    loop {
+        if let Some(reaper) = ns.child_reaper.lock().upgrade() {
+            return reaper;
+        }
+        ns = ns
+            .parent
+            .clone()
+            .expect("the root namespace's init never exits");
+    }
 }
 
 /// When the exiting `father` is its namespace's init: hands the role to a
