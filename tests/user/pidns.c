@@ -2,7 +2,9 @@
  * pidns: pid namespaces. A clone(CLONE_NEWPID) child is pid 1 of a new
  * namespace, with parent 0; its tasks have a number at each level (NSpid);
  * it adopts the namespace's orphans; it ignores signals it has no handler
- * for when they come from inside, but dies of SIGKILL from outside, and its
+ * for when they come from inside (and gets those it handles), waitid,
+ * getpgid, setsid and SIGCHLD speak in the reader's numbers; it dies of
+ * SIGKILL from outside, and its
  * death kills and reaps every member; a dead namespace forks no more
  * (ENOMEM). unshare(CLONE_NEWPID) moves only the caller's children,
  * setns(pidfd, CLONE_NEWPID) lets a child join a namespace, and
@@ -280,6 +282,72 @@ static void test_signals_and_death(void)
 	close(p[1]);
 }
 
+static volatile sig_atomic_t got_usr1;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	got_usr1 = 1;
+}
+
+struct handler_view {
+	int handled;          /* the init's SIGUSR1 handler ran */
+	pid_t child, waited;  /* fork's return, waitid's si_pid */
+	pid_t pgid_before;    /* getpgid(0): the group's leader is outside */
+	pid_t sid, pgid;      /* setsid()'s return, getpgid(0) after it */
+};
+
+/* The init with a handler gets the signal a member sends; waitid and
+ * the process-group calls answer in the namespace's numbers. */
+static void handler_init(int out)
+{
+	struct handler_view v = { 0, -1, -1, -1, -1, -1 };
+	signal(SIGUSR1, on_usr1);
+	v.pgid_before = getpgid(0);
+	v.sid = setsid();
+	v.pgid = getpgid(0);
+	v.child = fork();
+	if (v.child == 0)
+		_exit(kill(1, SIGUSR1) == 0 ? 0 : 1);
+	siginfo_t si;
+	memset(&si, 0, sizeof si);
+	waitid(P_ALL, 0, &si, WEXITED);
+	v.waited = si.si_pid;
+	v.handled = got_usr1;
+	write(out, &v, sizeof v);
+	_exit(0);
+}
+
+static void test_handler_and_ids(void)
+{
+	int p[2];
+	if (pipe(p) < 0)
+		return;
+	sigset_t chld, old;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, &old);
+	pid_t init = fork_newpid();
+	if (init == 0)
+		handler_init(p[1]);
+	struct handler_view v = { 0, -1, -1, -1, -1, -1 };
+	read_full(p[0], &v, sizeof v);
+	CHECK("a_signal_from_inside_reaches_an_init_that_handles_it", v.handled == 1);
+	EXPECT_EQ("waitid_in_the_namespace_gives_the_child_inside_pid", v.child, v.waited);
+	EXPECT_EQ("getpgid_of_a_group_led_from_outside_is_0", 0, v.pgid_before);
+	EXPECT_EQ("setsid_in_the_init_returns_1", 1, v.sid);
+	EXPECT_EQ("and_getpgid_is_then_1", 1, v.pgid);
+	struct timespec ts = { 5, 0 };
+	siginfo_t si;
+	memset(&si, 0, sizeof si);
+	int sig = sigtimedwait(&chld, &si, &ts);
+	EXPECT_EQ("sigchld_outside_names_the_init_by_its_outside_pid", init, sig == SIGCHLD ? si.si_pid : -1);
+	CHECK("the_handling_init_exits_normally", exited_with(wait_until(init, TIMEOUT_MS), 0));
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(p[0]);
+	close(p[1]);
+}
+
 /* unshare(CLONE_NEWPID): the caller keeps its pid, its next child is 1 of
  * the new namespace; once that child is gone the namespace is dead. */
 static void test_unshare(void)
@@ -431,6 +499,7 @@ int main(void)
 	test_nested_numbers();
 	test_orphans_reaped_by_the_namespace_init();
 	test_signals_and_death();
+	test_handler_and_ids();
 	test_unshare();
 	test_setns();
 	test_nesting_limit();
