@@ -73,9 +73,8 @@ pub fn init_nsproxy() -> Arc<Nsproxy> {
         .clone()
 }
 
-/// `tsk`'s namespaces; `None` once it has passed exit_task_namespaces.
-///
-/// Linux: `task->nsproxy` read under task_lock()
+/// `tsk`'s namespaces (Linux: `tsk->nsproxy`, read under its task
+/// lock); `None` once it has passed exit_task_namespaces.
 pub fn task_nsproxy(tsk: &TaskStruct) -> Option<Arc<Nsproxy>> {
     tsk.nsproxy.lock().clone()
 }
@@ -255,4 +254,39 @@ pub fn sys_setns(fd: i32, nstype: i32) -> SysResult {
         return Err(Errno::EINVAL);
     };
     commit_nsset(nsset).map(|()| 0)
+}
+
+mod tests {
+    use super::*;
+    use crate::fs::nsfs::{PROC_IPC_INIT_INO, PROC_UTS_INIT_INO};
+    use crate::{kassert, kassert_eq, ktest};
+
+    ktest! {
+        fn the_initial_namespaces_have_linux_fixed_inode_numbers() {
+            let init = init_nsproxy();
+            kassert_eq!(init.uts_ns.ns.inum, PROC_UTS_INIT_INO);
+            kassert_eq!(init.ipc_ns.ns.inum, PROC_IPC_INIT_INO);
+        }
+    }
+
+    ktest! {
+        fn each_unmodelled_namespace_flag_fails_clone_and_unshare_with_einval() {
+            use CloneFlags as F;
+            let me = current();
+            let before = task_nsproxy(&me).ok_or("no nsproxy")?;
+            for flag in [F::CLONE_NEWNS, F::CLONE_NEWNET, F::CLONE_NEWCGROUP, F::CLONE_NEWUSER, F::CLONE_NEWTIME, F::CLONE_NEWPID] {
+                let args = crate::fork::KernelCloneArgs {
+                    flags: flag | F::CLONE_NEWUTS | F::CLONE_VM,
+                    name: Some("ktest-ns"),
+                    fn_: Some(Arc::new(|| 0)),
+                    kthread: true,
+                    ..Default::default()
+                };
+                kassert_eq!(crate::fork::copy_process(&args).err(), Some(Errno::EINVAL), "clone {flag:?}");
+                kassert_eq!(crate::fork::ksys_unshare(flag | F::CLONE_NEWUTS), Err(Errno::EINVAL), "unshare {flag:?}");
+            }
+            let after = task_nsproxy(&me).ok_or("no nsproxy")?;
+            kassert!(Arc::ptr_eq(&before, &after), "a failed unshare leaves the namespaces alone");
+        }
+    }
 }
