@@ -37,6 +37,25 @@ static const char *ns_link(const char *path, char *buf, size_t len)
 	return buf;
 }
 
+/* The first line of a /proc file, "" if it cannot be read. */
+static const char *read_line(const char *path)
+{
+	static char buf[80];
+	int fd = open(path, O_RDONLY);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : 0;
+	buf[n > 0 ? n : 0] = 0;
+	close(fd);
+	return buf;
+}
+
+static int write_text(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n = fd >= 0 ? write(fd, text, strlen(text)) : -1;
+	close(fd);
+	return n == (ssize_t)strlen(text);
+}
+
 static const char *nodename(void)
 {
 	static struct utsname u;
@@ -68,6 +87,11 @@ static void clone_newuts_keeps_the_name_inside(const char *orig)
 		sethostname("nsproxy-child", 13);
 		CHECK("a_clone_newuts_child_sees_the_name_it_set", strcmp(nodename(), "nsproxy-child") == 0);
 		CHECK("a_clone_newuts_child_has_another_uts_inode", ns_ino("/proc/self/ns/uts") != mine);
+		CHECK("proc_sys_kernel_hostname_shows_the_childs_name",
+		      strcmp(read_line("/proc/sys/kernel/hostname"), "nsproxy-child\n") == 0);
+		CHECK("writing_proc_sys_kernel_hostname_in_the_child_succeeds",
+		      write_text("/proc/sys/kernel/hostname", "nsproxy-proc\n"));
+		CHECK("the_write_renames_the_childs_namespace", strcmp(nodename(), "nsproxy-proc") == 0);
 		char c = 1;
 		write(ready[1], &c, 1);
 		read(done[0], &c, 1);
@@ -76,6 +100,9 @@ static void clone_newuts_keeps_the_name_inside(const char *orig)
 	char c, path[64], a[64], b[64];
 	read(ready[0], &c, 1);
 	CHECK("the_parent_keeps_its_host_name", strcmp(nodename(), orig) == 0);
+	char line[80];
+	snprintf(line, sizeof line, "%s\n", orig);
+	CHECK("the_parents_proc_sys_kernel_hostname_is_unchanged", strcmp(read_line("/proc/sys/kernel/hostname"), line) == 0);
 	snprintf(path, sizeof path, "/proc/%d/ns/uts", child);
 	CHECK("the_childs_uts_link_reads_otherwise", strcmp(ns_link(path, a, 64), ns_link("/proc/self/ns/uts", b, 64)) != 0);
 	CHECK("the_childs_uts_link_stats_otherwise", ns_ino(path) != 0 && ns_ino(path) != mine);
@@ -120,6 +147,8 @@ static void links_compare_equal_until_unshare(const char *orig)
 static void ipc_namespaces_hide_segments(void)
 {
 	int outside = shmget(KEY_OUTSIDE, 4096, IPC_CREAT | 0600);
+	char shmmni[80];
+	snprintf(shmmni, sizeof shmmni, "%s", read_line("/proc/sys/kernel/shmmni"));
 	CHECK("a_segment_is_made_outside", outside >= 0);
 	int ready[2], done[2];
 	if (pipe(ready) || pipe(done))
@@ -133,6 +162,9 @@ static void ipc_namespaces_hide_segments(void)
 		CHECK("a_segment_is_made_inside", inside >= 0);
 		char *p = shmat(inside, 0, 0);
 		CHECK("the_inside_segment_attaches", p != (void *)-1);
+		CHECK("a_new_ipc_namespace_starts_with_shmmni_4096", strcmp(read_line("/proc/sys/kernel/shmmni"), "4096\n") == 0);
+		CHECK("writing_shmmni_in_the_new_namespace_succeeds", write_text("/proc/sys/kernel/shmmni", "100\n"));
+		CHECK("the_new_namespace_reads_its_own_shmmni", strcmp(read_line("/proc/sys/kernel/shmmni"), "100\n") == 0);
 		char c = 1;
 		write(ready[1], &c, 1);
 		read(done[0], &c, 1);
@@ -142,6 +174,7 @@ static void ipc_namespaces_hide_segments(void)
 	read(ready[0], &c, 1);
 	EXPECT_FAILS("the_outside_does_not_find_the_inside_key", ENOENT, shmget(KEY_INSIDE, 0, 0));
 	CHECK("the_outside_still_finds_its_own_key", shmget(KEY_OUTSIDE, 0, 0) == outside);
+	CHECK("the_outside_keeps_its_shmmni", strcmp(read_line("/proc/sys/kernel/shmmni"), shmmni) == 0);
 	write(done[1], &c, 1);
 	CHECK("the_clone_newipc_child_passed", exited_ok(child));
 	shmctl(outside, IPC_RMID, 0);
