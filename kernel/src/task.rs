@@ -165,6 +165,9 @@ pub struct TaskStruct {
     pub nsproxy: SpinLock<Option<Arc<crate::nsproxy::Nsproxy>>>,
     /// Signal handlers, shared under CLONE_SIGHAND (Linux: sighand).
     pub sighand: SpinLock<Option<Arc<SighandStruct>>>,
+    /// Who the task is: ids and capabilities (Linux: cred, RCU-protected
+    /// there); replaced whole by commit_creds, never edited in place.
+    pub cred: SpinLock<Option<Arc<crate::cred::Cred>>>,
     /// Per-process state shared by a thread group (Linux: signal); set once
     /// by copy_signal.
     pub signal: spin::Once<Arc<SignalStruct>>,
@@ -253,6 +256,7 @@ impl TaskStruct {
             fs: SpinLock::new(None),
             nsproxy: SpinLock::new(None),
             sighand: SpinLock::new(None),
+            cred: SpinLock::new(None),
             signal: spin::Once::new(),
             pending: SigPending::default(),
             blocked: Default::default(),

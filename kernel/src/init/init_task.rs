@@ -34,6 +34,7 @@ pub fn init_task_init() -> &'static Arc<TaskStruct> {
         *task.fs.lock() = Some(FsStruct::new_root().expect("memory at boot"));
         *task.sighand.lock() = Some(Arc::new(SighandStruct::new()));
         *task.nsproxy.lock() = Some(crate::nsproxy::init_nsproxy());
+        *task.cred.lock() = Some(crate::cred::init_cred().expect("memory at boot"));
         Arc::new(task)
     })
 }
