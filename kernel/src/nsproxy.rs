@@ -16,8 +16,8 @@
 //! both `/proc/<pid>/ns` and setns walk.
 //!
 //! Linux: kernel/nsproxy.c, include/linux/nsproxy.h
-//! Differs: the namespaces below are not modelled; a request for one fails
-//! with EINVAL, as from a Linux built without it (CONFIG_*_NS=n):
+//! The kinds below are not modelled: a request for one fails with EINVAL,
+//! as from a Linux built without it (CONFIG_*_NS=n).
 //! Differs: CLONE_NEWNS: one mount table (no mount(2)), so no mount namespace.
 //! Differs: CLONE_NEWNET: no network stack, so no network namespace.
 //! Differs: CLONE_NEWCGROUP: no cgroups, so no cgroup namespace.
@@ -195,9 +195,9 @@ fn prepare_nsset(flags: CloneFlags) -> NsSet {
 }
 
 /// Puts the namespaces of `tsk` that `nsset.flags` names into `nsset`.
-/// Differs: no ptrace_may_access() check (EPERM), as every task is root.
 ///
 /// Linux: validate_nsset() in kernel/nsproxy.c
+/// Differs: no ptrace_may_access() check (EPERM).
 ///
 /// # Errors
 /// `ESRCH` when `tsk` has exited.
