@@ -17,8 +17,8 @@
 //! both `/proc/<pid>/ns` and setns walk.
 //!
 //! Linux: kernel/nsproxy.c, include/linux/nsproxy.h
-//! Differs: the namespaces below are not modelled; a request for one fails
-//! with EINVAL, as from a Linux built without it (CONFIG_*_NS=n):
+//! The kinds below are not modelled: a request for one fails with EINVAL,
+//! as from a Linux built without it (CONFIG_*_NS=n).
 //! Differs: CLONE_NEWNS: one mount table (no mount(2)), so no mount namespace.
 //! Differs: CLONE_NEWNET: no network stack, so no network namespace.
 //! Differs: CLONE_NEWCGROUP: no cgroups, so no cgroup namespace.
@@ -80,9 +80,8 @@ pub fn init_nsproxy() -> Arc<Nsproxy> {
         .clone()
 }
 
-/// `tsk`'s namespaces; `None` once it has passed exit_task_namespaces.
-///
-/// Linux: `task->nsproxy` read under task_lock()
+/// `tsk`'s namespaces (Linux: `tsk->nsproxy`, read under its task
+/// lock); `None` once it has passed exit_task_namespaces.
 pub fn task_nsproxy(tsk: &TaskStruct) -> Option<Arc<Nsproxy>> {
     tsk.nsproxy.lock().clone()
 }
@@ -204,9 +203,9 @@ fn prepare_nsset(flags: CloneFlags) -> NsSet {
 }
 
 /// Puts the namespaces of `tsk` that `nsset.flags` names into `nsset`.
-/// Differs: no ptrace_may_access() check (EPERM), as every task is root.
 ///
 /// Linux: validate_nsset() in kernel/nsproxy.c
+/// Differs: no ptrace_may_access() check (EPERM).
 ///
 /// # Errors
 /// `ESRCH` when `tsk` has exited.
@@ -263,4 +262,39 @@ pub fn sys_setns(fd: i32, nstype: i32) -> SysResult {
         return Err(Errno::EINVAL);
     };
     commit_nsset(nsset).map(|()| 0)
+}
+
+mod tests {
+    use super::*;
+    use crate::fs::nsfs::{PROC_IPC_INIT_INO, PROC_UTS_INIT_INO};
+    use crate::{kassert, kassert_eq, ktest};
+
+    ktest! {
+        fn the_initial_namespaces_have_linux_fixed_inode_numbers() {
+            let init = init_nsproxy();
+            kassert_eq!(init.uts_ns.ns.inum, PROC_UTS_INIT_INO);
+            kassert_eq!(init.ipc_ns.ns.inum, PROC_IPC_INIT_INO);
+        }
+    }
+
+    ktest! {
+        fn each_unmodelled_namespace_flag_fails_clone_and_unshare_with_einval() {
+            use CloneFlags as F;
+            let me = current();
+            let before = task_nsproxy(&me).ok_or("no nsproxy")?;
+            for flag in [F::CLONE_NEWNS, F::CLONE_NEWNET, F::CLONE_NEWCGROUP, F::CLONE_NEWUSER, F::CLONE_NEWTIME, F::CLONE_NEWPID] {
+                let args = crate::fork::KernelCloneArgs {
+                    flags: flag | F::CLONE_NEWUTS | F::CLONE_VM,
+                    name: Some("ktest-ns"),
+                    fn_: Some(Arc::new(|| 0)),
+                    kthread: true,
+                    ..Default::default()
+                };
+                kassert_eq!(crate::fork::copy_process(&args).err(), Some(Errno::EINVAL), "clone {flag:?}");
+                kassert_eq!(crate::fork::ksys_unshare(flag | F::CLONE_NEWUTS), Err(Errno::EINVAL), "unshare {flag:?}");
+            }
+            let after = task_nsproxy(&me).ok_or("no nsproxy")?;
+            kassert!(Arc::ptr_eq(&before, &after), "a failed unshare leaves the namespaces alone");
+        }
+    }
 }

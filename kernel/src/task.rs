@@ -17,7 +17,7 @@
 //! (in `thread`) is freed by the switch away from the dead task.
 //! `family` (parent, real_parent, children) is guarded by the tasklist lock,
 //! enforced by its `LockedBy` type. Each resource pointer (`mm`, `files`,
-//! `fs`, `sighand`) has its own lock (Linux: `task_lock()`), and state words
+//! `fs`, `nsproxy`, `sighand`) has its own lock (Linux: `task_lock()`), and state words
 //! are atomics (Linux: `READ_ONCE`/`smp_store_mb`).
 //!
 //! Linux: include/linux/sched.h

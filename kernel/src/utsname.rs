@@ -190,7 +190,7 @@ impl UtsName {
 /// Sets the host name of the caller's UTS namespace.
 ///
 /// Linux: SYSCALL_DEFINE2(sethostname) in kernel/sys.c
-/// Differs: every task is root, so the CAP_SYS_ADMIN check (EPERM) passes.
+/// Differs: no CAP_SYS_ADMIN check (EPERM).
 pub fn sys_sethostname(name: u64, len: i32) -> SysResult {
     utsname().nodename.set_from_user(name, len)
 }

@@ -38,6 +38,8 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 
+mod tests;
+
 /// Attach read-only (Linux: SHM_RDONLY).
 pub const SHM_RDONLY: i32 = 0o10000;
 /// Round an unaligned attach address down to SHMLBA (Linux: SHM_RND).

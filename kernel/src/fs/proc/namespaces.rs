@@ -34,7 +34,7 @@ fn ns_task(pid: PidNr) -> Result<Arc<TaskStruct>, Errno> {
 /// namespace of that kind.
 ///
 /// Linux: proc_ns_get_link() in fs/proc/namespaces.c
-/// Differs: no ptrace_may_access() check (EACCES), as every task is root.
+/// Differs: no ptrace_may_access() check (EACCES).
 ///
 /// # Errors
 /// `ENOENT` when the task is gone or has exited.
