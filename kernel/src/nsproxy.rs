@@ -282,7 +282,7 @@ mod tests {
             use CloneFlags as F;
             let me = current();
             let before = task_nsproxy(&me).ok_or("no nsproxy")?;
-            for flag in [F::CLONE_NEWNS, F::CLONE_NEWNET, F::CLONE_NEWCGROUP, F::CLONE_NEWUSER, F::CLONE_NEWTIME, F::CLONE_NEWPID] {
+            for flag in [F::CLONE_NEWNS, F::CLONE_NEWNET, F::CLONE_NEWCGROUP, F::CLONE_NEWUSER, F::CLONE_NEWTIME] {
                 let args = crate::fork::KernelCloneArgs {
                     flags: flag | F::CLONE_NEWUTS | F::CLONE_VM,
                     name: Some("ktest-ns"),

@@ -264,20 +264,19 @@ pub fn zap_pid_ns_processes(ns: &Arc<PidNamespace>) {
     if let Some(sh) = me.sighand.lock().as_ref() {
         sh.action.lock()[SIGCHLD as usize - 1].handler = crate::signal::SIG_IGN;
     }
-    let members: Vec<Arc<TaskStruct>> = {
-        let tasklist = crate::tasklist::TASKLIST_LOCK.lock();
-        tasklist
-            .tasks
-            .iter()
-            .filter(|t| t.tgid() != me.tgid() && crate::pid::task_pid_nr_ns(t, ns) > 0)
-            .cloned()
-            .collect()
-    };
-    for t in &members {
+    // Under the lock, so that a fork either published its child before
+    // (it is killed here) or finds its parent's SIGKILL and fails.
+    let tasklist = crate::tasklist::TASKLIST_LOCK.lock();
+    let members = tasklist
+        .tasks
+        .iter()
+        .filter(|t| t.tgid() != me.tgid() && crate::pid::task_pid_nr_ns(t, ns) > 0);
+    for t in members {
         if !crate::signal::fatal_signal_pending(t) {
             crate::signal::send_sig(SIGKILL, t);
         }
     }
+    drop(tasklist);
     // What stays allocated at the end: our own pid, and our group
     // leader's if we are not it (a zombie until we are gone).
     let init_pids = if me.pid() == me.tgid() { 1 } else { 2 };

@@ -295,17 +295,24 @@ struct handler_view {
 	pid_t child, waited;  /* fork's return, waitid's si_pid */
 	pid_t pgid_before;    /* getpgid(0): the group's leader is outside */
 	pid_t sid, pgid;      /* setsid()'s return, getpgid(0) after it */
+	pid_t sibling;        /* clone(CLONE_PARENT) by the init */
+	int sibling_errno;
 };
 
 /* The init with a handler gets the signal a member sends; waitid and
  * the process-group calls answer in the namespace's numbers. */
 static void handler_init(int out)
 {
-	struct handler_view v = { 0, -1, -1, -1, -1, -1 };
+	struct handler_view v = { 0, -1, -1, -1, -1, -1, 0, 0 };
 	signal(SIGUSR1, on_usr1);
 	v.pgid_before = getpgid(0);
 	v.sid = setsid();
 	v.pgid = getpgid(0);
+	errno = 0;
+	v.sibling = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+	if (v.sibling == 0)
+		_exit(0);
+	v.sibling_errno = errno;
 	v.child = fork();
 	if (v.child == 0)
 		_exit(kill(1, SIGUSR1) == 0 ? 0 : 1);
@@ -330,13 +337,14 @@ static void test_handler_and_ids(void)
 	pid_t init = fork_newpid();
 	if (init == 0)
 		handler_init(p[1]);
-	struct handler_view v = { 0, -1, -1, -1, -1, -1 };
+	struct handler_view v = { 0, -1, -1, -1, -1, -1, 0, 0 };
 	read_full(p[0], &v, sizeof v);
 	CHECK("a_signal_from_inside_reaches_an_init_that_handles_it", v.handled == 1);
 	EXPECT_EQ("waitid_in_the_namespace_gives_the_child_inside_pid", v.child, v.waited);
 	EXPECT_EQ("getpgid_of_a_group_led_from_outside_is_0", 0, v.pgid_before);
 	EXPECT_EQ("setsid_in_the_init_returns_1", 1, v.sid);
 	EXPECT_EQ("and_getpgid_is_then_1", 1, v.pgid);
+	EXPECT_ERRNO("an_init_cannot_clone_a_sibling_with_clone_parent", EINVAL, v.sibling, v.sibling_errno);
 	struct timespec ts = { 5, 0 };
 	siginfo_t si;
 	memset(&si, 0, sizeof si);
