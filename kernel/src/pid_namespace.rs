@@ -228,7 +228,7 @@ fn pidns_for_children_get(task: &TaskStruct) -> Option<NsRef> {
 /// gets children it could not see.
 ///
 /// Linux: pidns_install() in kernel/pid_namespace.c
-/// Differs: no CAP_SYS_ADMIN check (EPERM), as every task is root.
+/// Differs: no CAP_SYS_ADMIN check (EPERM).
 ///
 /// # Errors
 /// `EINVAL` for a namespace not below the caller's.
