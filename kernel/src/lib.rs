@@ -8,6 +8,9 @@
 #![no_std]
 #![feature(allocator_ext)]
 #![deny(unsafe_code)]
+// The task, its pid and its pid namespace refer to each other, which nests
+// deeper than the default limit when the compiler checks Send and Sync.
+#![recursion_limit = "256"]
 
 extern crate alloc;
 
@@ -32,9 +35,11 @@ pub mod kflushd;
 pub mod ktest;
 pub mod kthread;
 pub mod lkdtm;
+pub mod nsproxy;
 pub mod panic;
 pub mod params;
 pub mod pid;
+pub mod pid_namespace;
 pub mod pidfd;
 pub mod posix_cpu_timers;
 pub mod preempt;

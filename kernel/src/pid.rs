@@ -1,19 +1,27 @@
-//! Process ids: allocation, release and lookup.
+//! Process ids: `struct pid`, with one number in each pid namespace from
+//! the task's own up to the root; allocation, release and lookup; and the
+//! accessors that give a task's numbers as some namespace sees them.
 //!
 //! Pids are handed out cyclically, like Linux's `idr_alloc_cyclic`: each new
 //! pid is the next free number after the last one given, so a pid just freed
 //! is not reused at once. After wrapping past `pid_max`, allocation restarts
 //! at RESERVED_PIDS (300), leaving low numbers to early daemons.
 //!
-//! Linux: kernel/pid.c
-//! Differs: a bitmap instead of the IDR radix tree, and lookups walk the task
-//! list instead of the pid hash. No pid namespaces.
+//! Inside the kernel a task is named by its root-namespace number
+//! (`TaskStruct::pid()`, Linux's task_pid_nr()); every number a system call
+//! takes or returns goes through the `*_vnr`/`*_nr_ns` accessors below.
+//!
+//! Linux: kernel/pid.c, include/linux/pid.h
+//! Differs: lookups walk the task list instead of the pid hash; process
+//! groups and sessions are kept as root-namespace numbers, not `struct pid`.
 
-use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
+use crate::pid_namespace::{PidNamespace, init_pid_ns, wake_zapping_reaper};
 use crate::task::TaskStruct;
 use crate::tasklist::TASKLIST_LOCK;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 /// A pid number (Linux: `pid_t`).
 pub type PidNr = i32;
@@ -25,94 +33,136 @@ pub const RESERVED_PIDS: PidNr = 300;
 /// Smallest pid_max the sysctl accepts (Linux: PID_MAX_MIN is 301).
 pub const PID_MAX_MIN: PidNr = RESERVED_PIDS + 1;
 
-struct PidMap {
-    bits: [u64; PID_MAX_DEFAULT as usize / 64],
-    /// The last pid handed out (Linux: the IDR cursor).
-    last: PidNr,
-    /// One past the largest pid to hand out (Linux: pid_max sysctl).
-    pid_max: PidNr,
-    nr_allocated: usize,
+/// A number in one namespace (Linux: `struct upid`).
+pub struct Upid {
+    /// The number.
+    pub nr: PidNr,
+    /// The namespace it is valid in.
+    pub ns: Arc<PidNamespace>,
 }
 
-static PIDMAP: SpinLock<PidMap> = SpinLock::new(PidMap {
-    bits: [1; PID_MAX_DEFAULT as usize / 64], // pid 0 belongs to the idle task
-    last: 0,
-    pid_max: PID_MAX_DEFAULT,
-    nr_allocated: 0,
-});
-
-impl PidMap {
-    fn is_set(&self, nr: PidNr) -> bool {
-        self.bits[nr as usize / 64] & (1 << (nr % 64)) != 0
-    }
-
-    fn flip(&mut self, nr: PidNr) {
-        self.bits[nr as usize / 64] ^= 1 << (nr % 64);
-    }
-
-    fn find_free(&self, from: PidNr, to: PidNr) -> Option<PidNr> {
-        (from..to).find(|&nr| !self.is_set(nr))
-    }
-}
-
-/// An allocated pid number. Dropping it frees the number.
+/// A task's identity: its number at each level from the root (index 0) down
+/// to the namespace it was born in (index `level`). Shared by reference, so
+/// that a pidfd or a lookup can hold it; the numbers go back to their
+/// namespaces at release_task (free_pid), the memory when the last holder
+/// drops it.
 ///
-/// Differs: Linux's `struct pid` is reference counted and outlives the task
-/// for pidfds; ours is owned by the task and freed by release_task.
-#[derive(Debug)]
-pub struct Pid(PidNr);
+/// Linux: struct pid in include/linux/pid.h
+/// Differs: no per-type task lists; tasks are found by walking the task list.
+pub struct Pid {
+    /// Depth of the namespace the task was born in (Linux: level).
+    pub level: u32,
+    /// One number per level, root first (Linux: numbers[]).
+    pub numbers: Vec<Upid>,
+    freed: AtomicBool,
+}
 
 impl Pid {
-    /// The number (Linux: pid_nr()).
+    /// The number in the root namespace (Linux: pid_nr()).
     pub fn nr(&self) -> PidNr {
-        self.0
+        self.numbers[0].nr
+    }
+}
+
+/// The namespace `pid` was born in, where it is numbered last.
+///
+/// Linux: ns_of_pid() in include/linux/pid.h
+pub fn ns_of_pid(pid: &Pid) -> &Arc<PidNamespace> {
+    &pid.numbers[pid.level as usize].ns
+}
+
+/// Whether `pid` is the first task of its namespace, its init.
+///
+/// Linux: is_child_reaper() in include/linux/pid.h
+pub fn is_child_reaper(pid: &Pid) -> bool {
+    pid.numbers[pid.level as usize].nr == 1
+}
+
+/// The number of `pid` as seen from `ns`, or 0 when `ns` cannot see it
+/// (it lives in a sibling or an ancestor namespace).
+///
+/// Linux: pid_nr_ns() in kernel/pid.c
+pub fn pid_nr_ns(pid: &Pid, ns: &PidNamespace) -> PidNr {
+    match pid.numbers.get(ns.level as usize) {
+        Some(upid) if core::ptr::eq(&*upid.ns, ns) => upid.nr,
+        _ => 0,
     }
 }
 
 impl Drop for Pid {
-    /// Linux: free_pid() in kernel/pid.c
+    /// A pid dropped before release_task (a fork that failed) frees here.
     fn drop(&mut self) {
-        let mut map = PIDMAP.lock();
-        map.flip(self.0);
-        map.nr_allocated -= 1;
+        free_pid(self);
     }
 }
 
-/// Allocates the next free pid after the last one handed out.
+/// Gives every number of `pid` back to its namespace, once. The last pid
+/// but the init's own wakes an init waiting in zap_pid_ns_processes; the
+/// first pid of a namespace freed without ever becoming its init (the
+/// fork failed) leaves the namespace closed, as Linux does.
+///
+/// Linux: free_pid() in kernel/pid.c
+pub fn free_pid(pid: &Pid) {
+    if pid.freed.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    for upid in &pid.numbers {
+        let mut idr = upid.ns.idr.lock();
+        idr.free(upid.nr);
+        let left = idr.nr_allocated;
+        if left == 0 && upid.ns.child_reaper.lock().strong_count() == 0 {
+            idr.adding = false;
+        }
+        drop(idr);
+        wake_zapping_reaper(&upid.ns, left);
+    }
+}
+
+/// Allocates a pid in `ns` and in each of its ancestors: a number per level.
 ///
 /// Linux: alloc_pid() in kernel/pid.c
+/// Differs: no set_tid (clone3's choice of numbers).
 ///
 /// # Errors
-/// `EAGAIN` when every pid below pid_max is in use.
-pub fn alloc_pid() -> Result<Pid, Errno> {
-    let mut map = PIDMAP.lock();
-    let pid_min = if map.last > RESERVED_PIDS {
-        RESERVED_PIDS
-    } else {
-        1
+/// `EAGAIN` when a namespace on the way has every pid below pid_max in use;
+/// `ENOMEM` when `ns` accepts no more tasks (its init has died) or memory
+/// runs out.
+pub fn alloc_pid(ns: &Arc<PidNamespace>) -> Result<Arc<Pid>, Errno> {
+    let mut numbers = Vec::new();
+    numbers
+        .try_reserve_exact(ns.level as usize + 1)
+        .map_err(|_| Errno::ENOMEM)?;
+    let mut pid = Pid {
+        level: ns.level,
+        numbers,
+        freed: AtomicBool::new(false),
     };
-    let start = (map.last + 1).max(pid_min);
-    let nr = map
-        .find_free(start, map.pid_max)
-        .or_else(|| map.find_free(pid_min, start.min(map.pid_max)))
-        .ok_or(Errno::EAGAIN)?;
-    map.flip(nr);
-    map.last = nr;
-    map.nr_allocated += 1;
-    Ok(Pid(nr))
+    let mut tmp = Some(ns);
+    while let Some(n) = tmp {
+        let nr = n.idr.lock().alloc()?; // dropping `pid` frees the levels done
+        pid.numbers.push(Upid { nr, ns: n.clone() });
+        tmp = n.parent.as_ref();
+    }
+    pid.numbers.reverse();
+    if !ns.idr.lock().adding {
+        return Err(Errno::ENOMEM);
+    }
+    Arc::try_new(pid).map_err(|_| Errno::ENOMEM)
 }
 
-/// The pid handed out most recently (the last field of /proc/loadavg).
+/// The pid handed out most recently in the root namespace (the last field
+/// of /proc/loadavg).
 pub fn last_pid() -> PidNr {
-    PIDMAP.lock().last
+    init_pid_ns().idr.lock().last
 }
 
-/// Pids in use, not counting the idle task's pid 0.
+/// Pids in use in the root namespace, not counting the idle task's pid 0.
 pub fn nr_pids() -> usize {
-    PIDMAP.lock().nr_allocated
+    init_pid_ns().idr.lock().nr_allocated
 }
 
-/// Changes pid_max, returning the old value (Linux: the kernel.pid_max sysctl).
+/// Changes the root namespace's pid_max, returning the old value (Linux:
+/// the kernel.pid_max sysctl).
 ///
 /// # Errors
 /// `EINVAL` outside [PID_MAX_MIN, PID_MAX_DEFAULT].
@@ -120,16 +170,102 @@ pub fn set_pid_max(pid_max: PidNr) -> Result<PidNr, Errno> {
     if !(PID_MAX_MIN..=PID_MAX_DEFAULT).contains(&pid_max) {
         return Err(Errno::EINVAL);
     }
-    let mut map = PIDMAP.lock();
-    Ok(core::mem::replace(&mut map.pid_max, pid_max))
+    let mut idr = init_pid_ns().idr.lock();
+    Ok(core::mem::replace(&mut idr.pid_max, pid_max))
 }
 
-/// The task with pid `nr`, if it still has that pid.
+/// The task's own pid; `None` only for the idle task.
+///
+/// Linux: task_pid() in include/linux/sched.h
+pub fn task_pid(t: &TaskStruct) -> Option<Arc<Pid>> {
+    t.thread_pid.lock().clone()
+}
+
+/// The namespace `t` was born in, the one whose numbers it sees.
+///
+/// Linux: task_active_pid_ns() in kernel/pid.c
+pub fn task_active_pid_ns(t: &TaskStruct) -> Arc<PidNamespace> {
+    task_pid(t).map_or_else(|| init_pid_ns().clone(), |pid| ns_of_pid(&pid).clone())
+}
+
+/// `t`'s thread id as seen from `ns`; 0 if `ns` cannot see it.
+///
+/// Linux: task_pid_nr_ns() in kernel/pid.c
+pub fn task_pid_nr_ns(t: &TaskStruct, ns: &PidNamespace) -> PidNr {
+    task_pid(t).map_or(0, |pid| pid_nr_ns(&pid, ns))
+}
+
+/// `t`'s process id (its group leader's pid) as seen from `ns`.
+///
+/// Linux: task_tgid_nr_ns() in kernel/pid.c
+pub fn task_tgid_nr_ns(t: &TaskStruct, ns: &PidNamespace) -> PidNr {
+    match t.signal.get().and_then(|sig| sig.tgid_pid.get()) {
+        Some(pid) => pid_nr_ns(pid, ns),
+        None => task_pid_nr_ns(t, ns),
+    }
+}
+
+/// `t`'s thread id as the caller sees it.
+///
+/// Linux: task_pid_vnr() in include/linux/sched.h
+pub fn task_pid_vnr(t: &TaskStruct) -> PidNr {
+    task_pid_nr_ns(t, &task_active_pid_ns(&crate::task::current()))
+}
+
+/// `t`'s process id as the caller sees it.
+///
+/// Linux: task_tgid_vnr() in include/linux/sched.h
+pub fn task_tgid_vnr(t: &TaskStruct) -> PidNr {
+    task_tgid_nr_ns(t, &task_active_pid_ns(&crate::task::current()))
+}
+
+/// The task numbered `nr` in `ns`, if there is one.
+///
+/// Linux: find_task_by_pid_ns() in kernel/pid.c
+pub fn find_task_by_pid_ns(nr: PidNr, ns: &PidNamespace) -> Option<Arc<TaskStruct>> {
+    if nr <= 0 {
+        return None;
+    }
+    let tasklist = TASKLIST_LOCK.lock();
+    if ns.level == 0 {
+        return tasklist.tasks.iter().find(|t| t.pid() == nr).cloned();
+    }
+    tasklist
+        .tasks
+        .iter()
+        .find(|t| task_pid_nr_ns(t, ns) == nr)
+        .cloned()
+}
+
+/// The task numbered `nr` in the caller's namespace.
 ///
 /// Linux: find_task_by_vpid() in kernel/pid.c
 pub fn find_task_by_vpid(nr: PidNr) -> Option<Arc<TaskStruct>> {
-    let tasklist = TASKLIST_LOCK.lock();
-    tasklist.tasks.iter().find(|t| t.pid() == nr).cloned()
+    find_task_by_pid_ns(nr, &task_active_pid_ns(&crate::task::current()))
+}
+
+/// A process group or session id (kept as a root-namespace number) as `ns`
+/// sees it: through the task that has that pid, or 0 when none is visible.
+///
+/// Linux: pid_nr_ns() on `signal->pids[PIDTYPE_PGID]` and `[PIDTYPE_SID]`
+/// Differs: a group whose leader is gone reads as 0 outside the root.
+pub fn pgrp_nr_ns(nr: PidNr, ns: &PidNamespace) -> PidNr {
+    if ns.level == 0 {
+        return nr;
+    }
+    find_task_by_pid_ns(nr, init_pid_ns()).map_or(0, |t| task_pid_nr_ns(&t, ns))
+}
+
+/// The root-namespace number of the process group or session `nr` that
+/// the caller named; `None` when it names nothing visible to it.
+///
+/// Linux: find_vpid() as used for pgids in kernel/sys.c and kernel/signal.c
+pub fn find_vpgrp(nr: PidNr) -> Option<PidNr> {
+    let ns = task_active_pid_ns(&crate::task::current());
+    if ns.level == 0 {
+        return Some(nr);
+    }
+    find_task_by_pid_ns(nr, &ns).map(|t| t.pid())
 }
 
 mod tests {
@@ -138,10 +274,10 @@ mod tests {
 
     ktest! {
         fn alloc_pid_hands_out_the_next_number_not_the_one_just_freed() {
-            let a = alloc_pid().map_err(|e| alloc::format!("{e:?}"))?;
+            let a = alloc_pid(init_pid_ns()).map_err(|e| alloc::format!("{e:?}"))?;
             let a_nr = a.nr();
             drop(a);
-            let b = alloc_pid().map_err(|e| alloc::format!("{e:?}"))?;
+            let b = alloc_pid(init_pid_ns()).map_err(|e| alloc::format!("{e:?}"))?;
             kassert!(b.nr() != a_nr, "a freed pid is not reused at once");
             kassert!(b.nr() == a_nr + 1 || b.nr() == RESERVED_PIDS, "cyclic: got {} after {}", b.nr(), a_nr);
         }
@@ -149,13 +285,13 @@ mod tests {
 
     ktest! {
         fn pids_wrap_at_pid_max_to_reserved_pids_and_are_reused() {
-            let first = alloc_pid().map_err(|e| alloc::format!("{e:?}"))?;
+            let first = alloc_pid(init_pid_ns()).map_err(|e| alloc::format!("{e:?}"))?;
             let limit = (first.nr() + 4).max(PID_MAX_MIN + 4);
             let old_max = set_pid_max(limit).map_err(|e| alloc::format!("{e:?}"))?;
             let mut seen = alloc::vec::Vec::new();
             let mut wrapped = None;
             for _ in 0..(limit as usize + 10) {
-                let pid = alloc_pid();
+                let pid = alloc_pid(init_pid_ns());
                 let Ok(pid) = pid else { break };
                 kassert!(pid.nr() < limit, "pid {} is below pid_max {limit}", pid.nr());
                 if let Some(&prev) = seen.last()
@@ -178,7 +314,7 @@ mod tests {
             let old_max = set_pid_max(PID_MAX_MIN).map_err(|e| alloc::format!("{e:?}"))?;
             let mut held = alloc::vec::Vec::new();
             let result = loop {
-                match alloc_pid() {
+                match alloc_pid(init_pid_ns()) {
                     Ok(pid) => held.push(pid),
                     Err(e) => break e,
                 }
@@ -188,6 +324,41 @@ mod tests {
             };
             set_pid_max(old_max).map_err(|e| alloc::format!("{e:?}"))?;
             kassert_eq!(result, Errno::EAGAIN);
+        }
+    }
+
+    ktest! {
+        fn alloc_pid_numbers_a_task_at_every_level_up_to_the_root() {
+            use crate::pid_namespace::create_pid_namespace;
+            let err = |e: Errno| alloc::format!("{e:?}");
+            let child = create_pid_namespace(init_pid_ns()).map_err(err)?;
+            let grandchild = create_pid_namespace(&child).map_err(err)?;
+            let init = alloc_pid(&grandchild).map_err(err)?;
+            let second = alloc_pid(&grandchild).map_err(err)?;
+            kassert_eq!(init.level, 2);
+            kassert_eq!(pid_nr_ns(&init, &grandchild), 1);
+            kassert_eq!(pid_nr_ns(&second, &grandchild), 2);
+            kassert_eq!(pid_nr_ns(&init, &child), 1, "the first pid of the middle namespace too");
+            kassert!(pid_nr_ns(&second, init_pid_ns()) > 2, "the root numbers it among all tasks");
+            let outside = alloc_pid(&child).map_err(err)?;
+            kassert_eq!(pid_nr_ns(&outside, &grandchild), 0, "a parent namespace's task is invisible below");
+            kassert!(is_child_reaper(&init) && !is_child_reaper(&second));
+            drop(second);
+            kassert_eq!(grandchild.idr.lock().nr_allocated, 1, "free_pid gave the numbers back");
+            crate::pid_namespace::disable_pid_allocation(&grandchild);
+            kassert_eq!(alloc_pid(&grandchild).err(), Some(Errno::ENOMEM), "a dead namespace forks no more");
+        }
+    }
+
+    ktest! {
+        fn namespaces_nest_at_most_max_pid_ns_level_deep() {
+            use crate::pid_namespace::{MAX_PID_NS_LEVEL, create_pid_namespace};
+            let mut ns = init_pid_ns().clone();
+            for _ in 0..MAX_PID_NS_LEVEL {
+                ns = create_pid_namespace(&ns).map_err(|e| alloc::format!("{e:?}"))?;
+            }
+            kassert_eq!(ns.level, MAX_PID_NS_LEVEL);
+            kassert_eq!(create_pid_namespace(&ns).err(), Some(Errno::ENOSPC));
         }
     }
 }

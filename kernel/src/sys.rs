@@ -7,7 +7,7 @@
 use crate::cred::current_cred;
 use crate::errno::Errno;
 use crate::mm::uaccess::{copy_to_user, get_user, put_user};
-use crate::pid::find_task_by_vpid;
+use crate::pid::{find_task_by_vpid, pgrp_nr_ns, task_active_pid_ns, task_pid_vnr, task_tgid_vnr};
 use crate::resource::{NR_OPEN, RLIM_NLIMITS, RLIMIT_NOFILE, Rlimit};
 use crate::syscall::SysResult;
 use crate::task::{Comm, PF_FORKNOEXEC, TASK_COMM_LEN, TaskStruct, current};
@@ -17,12 +17,12 @@ use core::sync::atomic::Ordering;
 
 /// Linux: SYSCALL_DEFINE0(getpid): the thread group id.
 pub fn sys_getpid() -> SysResult {
-    Ok(current().tgid() as u64)
+    Ok(task_tgid_vnr(&current()) as u64)
 }
 
 /// Linux: SYSCALL_DEFINE0(gettid).
 pub fn sys_gettid() -> SysResult {
-    Ok(current().pid() as u64)
+    Ok(task_pid_vnr(&current()) as u64)
 }
 
 /// Linux: SYSCALL_DEFINE0(getuid) in kernel/sys.c
@@ -45,16 +45,14 @@ pub fn sys_getegid() -> SysResult {
     Ok(current_cred().egid.into())
 }
 
-/// Linux: SYSCALL_DEFINE0(getppid): the real parent's tgid.
+/// Linux: SYSCALL_DEFINE0(getppid): the real parent's tgid, 0 when it is
+/// outside the caller's pid namespace (the namespace's init).
 pub fn sys_getppid() -> SysResult {
     let me = current();
     let tasklist = TASKLIST_LOCK.lock();
-    Ok(me
-        .family
-        .get(&tasklist)
-        .real_parent
-        .upgrade()
-        .map_or(0, |p| p.tgid()) as u64)
+    let parent = me.family.get(&tasklist).real_parent.upgrade();
+    drop(tasklist);
+    Ok(parent.map_or(0, |p| task_tgid_vnr(&p)) as u64)
 }
 
 /// Moves process `pid` (0: the caller) into process group `pgid` (0: a
@@ -65,11 +63,14 @@ pub fn sys_getppid() -> SysResult {
 /// Linux: SYSCALL_DEFINE2(setpgid) in kernel/sys.c
 pub fn sys_setpgid(pid: i32, pgid: i32) -> SysResult {
     let me = current();
-    let pid = if pid == 0 { me.tgid() } else { pid };
+    let pid = if pid == 0 { task_tgid_vnr(&me) } else { pid };
     let pgid = if pgid == 0 { pid } else { pgid };
     if pgid < 0 {
         return Err(Errno::EINVAL);
     }
+    // From here on, root-namespace numbers, as the signal struct keeps.
+    let pid = find_task_by_vpid(pid).map_or(-1, |t| t.pid());
+    let pgid = crate::pid::find_vpgrp(pgid).unwrap_or(-1);
     let tasklist = TASKLIST_LOCK.lock();
     let p = tasklist
         .tasks
@@ -118,7 +119,8 @@ fn task_or_current(pid: i32) -> Result<Arc<TaskStruct>, Errno> {
 /// Linux: SYSCALL_DEFINE1(getpgid) in kernel/sys.c
 pub fn sys_getpgid(pid: i32) -> SysResult {
     let task = task_or_current(pid)?;
-    Ok(task.signal().pgrp.load(Ordering::Relaxed) as u64)
+    let pgrp = task.signal().pgrp.load(Ordering::Relaxed);
+    Ok(pgrp_nr_ns(pgrp, &task_active_pid_ns(&current())) as u64)
 }
 
 /// Starts a new session and process group led by the caller.
@@ -132,13 +134,14 @@ pub fn sys_setsid() -> SysResult {
     }
     sig.pgrp.store(me.tgid(), Ordering::Relaxed);
     sig.session.store(me.tgid(), Ordering::Relaxed);
-    Ok(me.tgid() as u64)
+    Ok(task_tgid_vnr(&me) as u64)
 }
 
 /// Linux: SYSCALL_DEFINE1(getsid) in kernel/sys.c
 pub fn sys_getsid(pid: i32) -> SysResult {
     let task = task_or_current(pid)?;
-    Ok(task.signal().session.load(Ordering::Relaxed) as u64)
+    let session = task.signal().session.load(Ordering::Relaxed);
+    Ok(pgrp_nr_ns(session, &task_active_pid_ns(&current())) as u64)
 }
 
 /// Linux: SYSCALL_DEFINE1(umask) in kernel/sys.c
@@ -192,9 +195,7 @@ pub fn sys_times(tbuf: u64) -> SysResult {
 
 /// Linux: SYSCALL_DEFINE1(newuname) in kernel/sys.c
 pub fn sys_newuname(name: u64) -> SysResult {
-    use crate::utsname::{
-        DOMAINNAME, NODENAME, UTS_MACHINE, UTS_RELEASE, UTS_SYSNAME, UTS_VERSION,
-    };
+    use crate::utsname::{UTS_MACHINE, UTS_RELEASE, UTS_SYSNAME, UTS_VERSION, utsname};
     let mut buf = [0u8; 65 * 6];
     for (i, field) in [UTS_SYSNAME, "", UTS_RELEASE, UTS_VERSION, UTS_MACHINE]
         .iter()
@@ -202,8 +203,9 @@ pub fn sys_newuname(name: u64) -> SysResult {
     {
         buf[i * 65..i * 65 + field.len()].copy_from_slice(field.as_bytes());
     }
-    buf[65..130].copy_from_slice(&NODENAME.get());
-    buf[5 * 65..].copy_from_slice(&DOMAINNAME.get());
+    let uts_ns = utsname();
+    buf[65..130].copy_from_slice(&uts_ns.nodename.get());
+    buf[5 * 65..].copy_from_slice(&uts_ns.domainname.get());
     copy_to_user(name, &buf)?;
     Ok(0)
 }
@@ -374,7 +376,7 @@ pub fn sys_arch_prctl(option: i32, addr: u64) -> SysResult {
 pub fn sys_set_tid_address(tidptr: u64) -> SysResult {
     let me = current();
     me.clear_child_tid.store(tidptr, Ordering::Relaxed);
-    Ok(me.pid() as u64)
+    Ok(task_pid_vnr(&me) as u64)
 }
 
 /// Linux: SYSCALL_DEFINE3(sched_getaffinity): one CPU, CPU 0. The length

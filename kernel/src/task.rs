@@ -17,11 +17,11 @@
 //! (in `thread`) is freed by the switch away from the dead task.
 //! `family` (parent, real_parent, children) is guarded by the tasklist lock,
 //! enforced by its `LockedBy` type. Each resource pointer (`mm`, `files`,
-//! `fs`, `sighand`) has its own lock (Linux: `task_lock()`), and state words
+//! `fs`, `nsproxy`, `sighand`) has its own lock (Linux: `task_lock()`), and state words
 //! are atomics (Linux: `READ_ONCE`/`smp_store_mb`).
 //!
 //! Linux: include/linux/sched.h
-//! Not modelled: credentials beyond uid 0, cgroups, namespaces, ptrace,
+//! Not modelled: credentials beyond uid 0, cgroups, ptrace,
 //! seccomp, NUMA, CPU affinity.
 
 use crate::arch::kernel::process_64::ThreadStruct;
@@ -143,8 +143,9 @@ pub struct TaskStruct {
     pub(crate) pid: AtomicI32,
     /// Thread group id: the pid of the group leader (what getpid returns).
     pub tgid: AtomicI32,
-    /// The pid number, owned until release_task frees it (Linux: thread_pid).
-    pub thread_pid: SpinLock<Option<Pid>>,
+    /// The task's pid, a number per namespace level; release_task gives
+    /// the numbers back (Linux: thread_pid). Swapped only by exec's de_thread.
+    pub thread_pid: SpinLock<Option<Arc<Pid>>>,
     /// Parent, children and group leader, under the tasklist lock.
     pub family: LockedBy<Family, TaskList>,
     /// Executable name (Linux: comm), changed by exec and PR_SET_NAME.
@@ -158,6 +159,11 @@ pub struct TaskStruct {
     pub files: SpinLock<Option<Arc<FilesStruct>>>,
     /// Current directory and umask (Linux: fs). `None` after exit_fs.
     pub fs: SpinLock<Option<Arc<FsStruct>>>,
+    /// The namespaces it sees, shared unless a CLONE_NEW* flag asked for
+    /// new ones (Linux: nsproxy, under task_lock()). Replaced only by the
+    /// task itself (unshare, setns) and by copy_process before it runs;
+    /// `None` after exit_task_namespaces.
+    pub nsproxy: SpinLock<Option<Arc<crate::nsproxy::Nsproxy>>>,
     /// Signal handlers, shared under CLONE_SIGHAND (Linux: sighand).
     pub sighand: SpinLock<Option<Arc<SighandStruct>>>,
     /// Who the task is: ids and capabilities (Linux: cred, RCU-protected
@@ -249,6 +255,7 @@ impl TaskStruct {
             mm: SpinLock::new(None),
             files: SpinLock::new(None),
             fs: SpinLock::new(None),
+            nsproxy: SpinLock::new(None),
             sighand: SpinLock::new(None),
             cred: SpinLock::new(None),
             signal: spin::Once::new(),
@@ -280,7 +287,8 @@ impl TaskStruct {
         }
     }
 
-    /// The task's pid (Linux: `task_pid_nr`).
+    /// The task's pid in the root namespace (Linux: `task_pid_nr`); what
+    /// the kernel names it by. System calls use `pid::task_pid_vnr`.
     pub fn pid(&self) -> PidNr {
         self.pid.load(Ordering::Relaxed)
     }
@@ -290,9 +298,18 @@ impl TaskStruct {
         self.pid.store(nr, Ordering::Relaxed);
     }
 
-    /// The thread group id (Linux: `task_tgid_nr`).
+    /// The thread group id in the root namespace (Linux: `task_tgid_nr`).
     pub fn tgid(&self) -> PidNr {
         self.tgid.load(Ordering::Relaxed)
+    }
+
+    /// The pid namespace this task's next child is born in (Linux:
+    /// nsproxy->pid_ns_for_children); its own once it has exited.
+    pub fn pid_ns_for_children(&self) -> Arc<crate::pid_namespace::PidNamespace> {
+        match crate::nsproxy::task_nsproxy(self) {
+            Some(nsproxy) => nsproxy.pid_ns_for_children.clone(),
+            None => crate::pid::task_active_pid_ns(self),
+        }
     }
 
     /// The process-wide signal state.

@@ -166,6 +166,12 @@ pub fn tty_receive_byte(byte: u8) {
     }
 }
 
+/// A process group or session id as the caller's pid namespace sees it.
+fn caller_nr(nr: i32) -> i32 {
+    let ns = crate::pid::task_active_pid_ns(&crate::task::current());
+    crate::pid::pgrp_nr_ns(nr, &ns)
+}
+
 /// Ctrl-C: drop the pending line and send SIGINT to the foreground group.
 ///
 /// Linux: n_tty_receive_signal_char() / isig() in drivers/tty/n_tty.c
@@ -244,11 +250,12 @@ impl FileOperations for Console {
             }
             TIOCGPGRP => {
                 let pgrp = FOREGROUND_PGRP.load(core::sync::atomic::Ordering::Relaxed);
-                crate::mm::uaccess::put_user(arg, pgrp)?;
+                crate::mm::uaccess::put_user(arg, caller_nr(pgrp))?;
                 Ok(0)
             }
             TIOCSPGRP => {
                 let pgrp: i32 = crate::mm::uaccess::get_user(arg)?;
+                let pgrp = crate::pid::find_vpgrp(pgrp).ok_or(Errno::ESRCH)?;
                 FOREGROUND_PGRP.store(pgrp, core::sync::atomic::Ordering::Relaxed);
                 Ok(0)
             }
@@ -272,7 +279,7 @@ impl FileOperations for Console {
                     .signal()
                     .session
                     .load(core::sync::atomic::Ordering::Relaxed);
-                crate::mm::uaccess::put_user(arg, sid)?;
+                crate::mm::uaccess::put_user(arg, caller_nr(sid))?;
                 Ok(0)
             }
             TIOCGWINSZ => {

@@ -8,7 +8,7 @@
 mod tests;
 mod wait;
 
-pub use wait::{WNOHANG, WaitResult, kernel_wait4, sys_wait4, sys_waitid};
+pub use wait::{__WALL, WNOHANG, WaitResult, kernel_wait4, sys_wait4, sys_waitid};
 
 use crate::arch::sync::SpinLockGuard;
 use crate::sched::core::do_task_dead;
@@ -93,6 +93,7 @@ fn exit_to_zombie(code: i32) {
     exit_mm(&tsk);
     exit_files(&tsk);
     exit_fs(&tsk);
+    crate::nsproxy::exit_task_namespaces(&tsk);
     exit_notify(&tsk);
 }
 
@@ -177,6 +178,7 @@ fn exit_fs(tsk: &TaskStruct) {
 ///
 /// Linux: exit_notify() in kernel/exit.c
 fn exit_notify(tsk: &Arc<TaskStruct>) {
+    find_child_reaper(tsk);
     let mut tasklist = TASKLIST_LOCK.lock();
     let dead = forget_original_parent(tsk, &mut tasklist);
     let parent = tsk.family.get(&tasklist).parent.upgrade();
@@ -244,8 +246,8 @@ fn forget_original_parent(
 }
 
 /// Chooses who adopts the orphans of `father`: a live thread of its own
-/// group; else the nearest ancestor that called
-/// prctl(PR_SET_CHILD_SUBREAPER); else init.
+/// group; else the nearest ancestor in its pid namespace that called
+/// prctl(PR_SET_CHILD_SUBREAPER); else the namespace's init.
 ///
 /// Linux: find_new_reaper() in kernel/exit.c
 fn find_new_reaper(
@@ -258,10 +260,13 @@ fn find_new_reaper(
     if let Some(thread) = sibling_thread {
         return thread.clone();
     }
+    let reaper = child_reaper(father);
     if father.signal().has_child_subreaper.load(Ordering::Relaxed) {
+        let level = |t: &TaskStruct| crate::pid::task_pid(t).map_or(0, |pid| pid.level);
         let mut ancestor = father.family.get(tasklist).real_parent.upgrade();
         while let Some(a) = ancestor {
-            if a.pid() <= 1 {
+            // Only ancestors in father's namespace (Linux compares levels).
+            if a.pid() == 0 || Arc::ptr_eq(&a, &reaper) || level(&a) != level(father) {
                 break;
             }
             if a.signal().is_child_subreaper.load(Ordering::Relaxed) && a.flags() & PF_EXITING == 0
@@ -271,17 +276,50 @@ fn find_new_reaper(
             ancestor = a.family.get(tasklist).real_parent.upgrade();
         }
     }
-    child_reaper(tasklist)
+    reaper
 }
 
-/// The init task, reaper of last resort (Linux: pid_ns->child_reaper).
-fn child_reaper(tasklist: &SpinLockGuard<'_, TaskList>) -> Arc<TaskStruct> {
-    tasklist
-        .tasks
-        .iter()
-        .find(|t| t.pid() == 1)
-        .cloned()
-        .expect("init is alive")
+/// The init of `father`'s pid namespace, reaper of last resort (Linux:
+/// task_active_pid_ns(father)->child_reaper). An init outlives its
+/// namespace's members (zap_pid_ns_processes); were it gone, the nearest
+/// ancestor namespace's init adopts.
+fn child_reaper(father: &TaskStruct) -> Arc<TaskStruct> {
+    let mut ns = crate::pid::task_active_pid_ns(father);
+    loop {
+        if let Some(reaper) = ns.child_reaper.lock().upgrade() {
+            return reaper;
+        }
+        ns = ns
+            .parent
+            .clone()
+            .expect("the root namespace's init never exits");
+    }
+}
+
+/// When the exiting `father` is its namespace's init: hands the role to a
+/// live thread of its process, or, when it is the last, kills and reaps
+/// every member of the namespace before going on with its own exit.
+///
+/// Linux: find_child_reaper() in kernel/exit.c
+/// Differs: called before exit_notify takes the tasklist lock, where Linux
+/// drops the lock around zap_pid_ns_processes.
+fn find_child_reaper(father: &Arc<TaskStruct>) {
+    let ns = crate::pid::task_active_pid_ns(father);
+    let is_reaper = ns
+        .child_reaper
+        .lock()
+        .upgrade()
+        .is_some_and(|r| Arc::ptr_eq(&r, father));
+    if !is_reaper || ns.level == 0 {
+        return;
+    }
+    let alive = crate::tasklist::thread_group(father.tgid())
+        .into_iter()
+        .find(|t| !Arc::ptr_eq(t, father) && t.flags() & PF_EXITING == 0);
+    match alive {
+        Some(thread) => *ns.child_reaper.lock() = Arc::downgrade(&thread),
+        None => crate::pid_namespace::zap_pid_ns_processes(&ns),
+    }
 }
 
 /// Removes a dead task from the process tree and the task list, and frees
@@ -318,7 +356,9 @@ pub fn release_task(p: &Arc<TaskStruct>) {
         .and_then(|l| l.family.get(&tasklist).parent.upgrade());
     drop(tasklist);
     crate::fs::exec::wake_group_exec_task(p);
-    drop(p.thread_pid.lock().take());
+    if let Some(pid) = crate::pid::task_pid(p) {
+        crate::pid::free_pid(&pid);
+    }
     drop(p.sighand.lock().take());
     if let (Some(leader), Some(parent)) = (notify, leader_parent) {
         let sig = leader.exit_signal.load(Ordering::Relaxed);

@@ -63,20 +63,22 @@ const WEXITED: u32 = 4;
 
 /// Linux: SYSCALL_DEFINE5(waitid) in kernel/exit.c (P_ALL and P_PID, WEXITED)
 pub fn sys_waitid(which: u32, upid: i32, infop: u64, options: u32) -> crate::syscall::SysResult {
-    let pid = match which {
-        P_ALL => -1,
-        P_PID if upid > 0 => upid,
-        P_PGID if upid >= 0 => -upid,
-        P_PIDFD => crate::fs::read_write::fdget(upid)?
-            .f_op
-            .pidfd()
-            .ok_or(Errno::EINVAL)?,
+    let who = match which {
+        P_ALL => WaitWho::Any,
+        P_PID if upid > 0 => vpid_who(upid),
+        P_PGID if upid >= 0 => vpgrp_who(upid),
+        P_PIDFD => WaitWho::Pid(
+            crate::fs::read_write::fdget(upid)?
+                .f_op
+                .pidfd()
+                .ok_or(Errno::EINVAL)?,
+        ),
         _ => return Err(Errno::EINVAL),
     };
     if options & WEXITED == 0 {
         return Err(Errno::EINVAL);
     }
-    let r = kernel_wait4(pid, options & (WNOHANG | __WNOTHREAD | __WCLONE | __WALL))?;
+    let r = do_wait(who, options & (WNOHANG | __WNOTHREAD | __WCLONE | __WALL))?;
     if infop != 0 {
         let info = if r.pid == 0 {
             KernelSiginfo::default()
@@ -113,9 +115,10 @@ pub struct WaitResult {
 pub enum WaitWho {
     /// Any child (pid -1).
     Any,
-    /// The child with this pid (pid > 0).
+    /// The child with this root-namespace pid (pid > 0).
     Pid(PidNr),
-    /// Any child in this process group (pid 0: the caller's; pid < -1: -pid).
+    /// Any child in this process group, a root-namespace number (pid 0:
+    /// the caller's; pid < -1: -pid).
     Pgid(PidNr),
 }
 
@@ -134,12 +137,23 @@ pub fn kernel_wait4(upid: PidNr, options: u32) -> Result<WaitResult, Errno> {
     }
     let who = match upid {
         -1 => WaitWho::Any,
-        pid if pid > 0 => WaitWho::Pid(pid),
+        pid if pid > 0 => vpid_who(pid),
         0 => WaitWho::Pgid(current().signal().pgrp.load(Ordering::Relaxed)),
         // -INT_MIN is no process group.
-        pid => WaitWho::Pgid(pid.checked_neg().ok_or(Errno::ESRCH)?),
+        pid => vpgrp_who(pid.checked_neg().ok_or(Errno::ESRCH)?),
     };
     do_wait(who, options)
+}
+
+/// The child the caller names `nr` in its pid namespace; a number that
+/// names nothing there selects no child (Linux: find_get_pid() is NULL).
+fn vpid_who(nr: PidNr) -> WaitWho {
+    WaitWho::Pid(crate::pid::find_task_by_vpid(nr).map_or(0, |t| t.pid()))
+}
+
+/// The process group the caller names `nr` in its pid namespace.
+fn vpgrp_who(nr: PidNr) -> WaitWho {
+    WaitWho::Pgid(crate::pid::find_vpgrp(nr).unwrap_or(-1))
 }
 
 /// Sleeps on the caller's `wait_chldexit` until an eligible child is a
@@ -232,7 +246,7 @@ fn wait_task_zombie(p: &Arc<TaskStruct>) -> WaitResult {
         p.exit_code.load(Ordering::Relaxed)
     };
     let result = WaitResult {
-        pid: p.pid(),
+        pid: crate::pid::task_pid_vnr(p),
         status,
         rusage: account_reaped_times(p),
     };

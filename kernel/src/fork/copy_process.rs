@@ -12,7 +12,8 @@ use crate::fs::fdtable::{FilesStruct, dup_fd};
 use crate::fs::fs_struct::copy_fs_struct;
 use crate::mm::uaccess::put_user;
 use crate::mm::vmalloc::KernelStack;
-use crate::pid::alloc_pid;
+use crate::nsproxy::copy_namespaces;
+use crate::pid::{alloc_pid, is_child_reaper, ns_of_pid};
 use crate::pidfd::{PreparedPidfd, pidfd_prepare};
 use crate::sched::core::sched_fork;
 use crate::signal::{SighandStruct, SignalStruct};
@@ -72,6 +73,7 @@ pub fn copy_process(args: &KernelCloneArgs) -> Result<Arc<TaskStruct>, Errno> {
     copy_sighand(clone_flags, &parent, &p)?; // Linux: goto bad_fork_cleanup_fs
     copy_signal(clone_flags, &parent, &p)?; // Linux: goto bad_fork_cleanup_sighand
     copy_mm(clone_flags, &parent, &p)?; // Linux: goto bad_fork_cleanup_signal
+    copy_namespaces(clone_flags, &parent, &p)?; // Linux: goto bad_fork_cleanup_mm
     let childregs = child_regs(args);
     copy_thread(&p.thread, args.fn_.is_some(), &childregs, &parent.thread);
     if clone_flags.contains(CloneFlags::CLONE_SETTLS) {
@@ -83,8 +85,11 @@ pub fn copy_process(args: &KernelCloneArgs) -> Result<Arc<TaskStruct>, Errno> {
     if clone_flags.contains(CloneFlags::CLONE_CHILD_CLEARTID) {
         p.clear_child_tid.store(args.child_tid, Ordering::Relaxed);
     }
-    let pid = alloc_pid()?; // Linux: goto bad_fork_cleanup_thread
+    let pid = alloc_pid(&p.pid_ns_for_children())?; // Linux: goto bad_fork_cleanup_thread
     p.set_pid(pid.nr());
+    if !clone_flags.contains(CloneFlags::CLONE_THREAD) {
+        p.signal().tgid_pid.call_once(|| pid.clone());
+    }
     *p.thread_pid.lock() = Some(pid);
     let pidfd = prepare_clone_pidfd(args, &p)?; // Linux: goto bad_fork_free_pid
     let tgid = if clone_flags.contains(CloneFlags::CLONE_THREAD) {
@@ -195,19 +200,17 @@ fn check_clone_flags(flags: CloneFlags) -> Result<(), Errno> {
     if flags.contains(F::CLONE_PARENT) && current().signal().unkillable.load(Ordering::Relaxed) {
         return Err(Errno::EINVAL);
     }
-    // A thread cannot also be a vfork child or a new pid namespace member.
-    if flags.contains(F::CLONE_THREAD) && flags.intersects(F::CLONE_NEWUSER | F::CLONE_NEWPID) {
-        return Err(Errno::EINVAL);
-    }
-    // Namespaces are not modelled: fail as a kernel built without them.
-    let namespaces = F::CLONE_NEWNS
-        | F::CLONE_NEWCGROUP
-        | F::CLONE_NEWUTS
-        | F::CLONE_NEWIPC
-        | F::CLONE_NEWUSER
-        | F::CLONE_NEWPID
-        | F::CLONE_NEWNET;
-    if flags.intersects(namespaces) {
+    // A thread lives in its process's pid namespace, so it cannot start a
+    // new one, nor be made after unshare(CLONE_NEWPID) chose another.
+    if flags.contains(F::CLONE_THREAD)
+        && (flags.intersects(F::CLONE_NEWUSER | F::CLONE_NEWPID) || {
+            let me = current();
+            !Arc::ptr_eq(
+                &crate::pid::task_active_pid_ns(&me),
+                &me.pid_ns_for_children(),
+            )
+        })
+    {
         return Err(Errno::EINVAL);
     }
     Ok(())
@@ -394,6 +397,19 @@ fn lock_tasklist_with_room(
     Ok(tasklist)
 }
 
+/// The first process of a pid namespace is its init: the reaper of its
+/// orphans, and unkillable from inside (SIGNAL_UNKILLABLE).
+///
+/// Linux: the `is_child_reaper(pid)` block at the end of copy_process()
+fn become_child_reaper(p: &Arc<TaskStruct>) {
+    if let Some(pid) = crate::pid::task_pid(p)
+        && is_child_reaper(&pid)
+    {
+        *ns_of_pid(&pid).child_reaper.lock() = Arc::downgrade(p);
+        p.signal().unkillable.store(true, Ordering::Relaxed);
+    }
+}
+
 /// Publishes the child: parent links, the children list and the task list.
 /// Nothing can fail from here on, which is why this returns no `Result`.
 ///
@@ -421,6 +437,7 @@ fn attach_pid_and_link(
     // Only processes are children; a thread hangs off its group (Linux
     // links only a thread_group_leader() into the parent's children).
     if p.pid() == p.tgid() {
+        become_child_reaper(&p);
         real_parent
             .family
             .get_mut(&mut tasklist)

@@ -6,15 +6,17 @@
 //! argument checks, `copy_process.rs` copy_process and its steps.
 //!
 //! Linux: kernel/fork.c
-//! Not modelled: cgroups, namespaces, ptrace, seccomp, io_uring, audit,
+//! Not modelled: cgroups, ptrace, seccomp, io_uring, audit,
 //! perf, NUMA placement, credentials (every task is root).
 
 mod clone_args;
 mod copy_process;
 mod tests;
+mod unshare;
 
 pub use clone_args::{CloneFlags, KernelCloneArgs};
 pub use copy_process::copy_process;
+pub use unshare::{ksys_unshare, sys_unshare};
 
 use crate::errno::Errno;
 use crate::mm::vmalloc::{MAX_STACKS, THREAD_SIZE};
@@ -169,14 +171,15 @@ pub fn sys_clone3(
 /// killed or no process can be killed for memory.
 pub fn kernel_clone(args: &KernelCloneArgs) -> Result<PidNr, Errno> {
     let p = crate::mm::oom_kill::retry_after_oom(|| copy_process(args))?;
-    let nr = p.pid();
+    // The number the caller sees; the trace event keeps the root's.
+    let nr = crate::pid::task_pid_vnr(&p);
     if args.flags.contains(CloneFlags::CLONE_PARENT_SETTID) {
         let _ = crate::mm::uaccess::put_user(args.parent_tid, nr);
     }
     // The parent in the event is the caller, also for a thread or CLONE_PARENT.
     crate::trace::trace(crate::trace::TraceEvent::Fork {
         parent: current().pid(),
-        child: nr,
+        child: p.pid(),
         child_comm: p.comm(),
     });
     let vfork = args.flags.contains(CloneFlags::CLONE_VFORK).then(|| {
@@ -209,6 +212,6 @@ pub fn schedule_tail_set_child_tid() {
     let me = current();
     let addr = me.set_child_tid.swap(0, Ordering::Relaxed);
     if addr != 0 {
-        let _ = crate::mm::uaccess::put_user(addr, me.pid());
+        let _ = crate::mm::uaccess::put_user(addr, crate::pid::task_pid_vnr(&me));
     }
 }

@@ -176,7 +176,8 @@ ktest! {
             (F::CLONE_NEWUSER | F::CLONE_FS, Errno::EINVAL),
             (F::CLONE_THREAD, Errno::EINVAL),
             (F::CLONE_SIGHAND, Errno::EINVAL),
-            (F::CLONE_NEWPID, Errno::EINVAL),
+            (F::CLONE_THREAD | F::CLONE_SIGHAND | F::CLONE_VM | F::CLONE_NEWPID, Errno::EINVAL),
+            (F::CLONE_NEWNET, Errno::EINVAL),
         ];
         for (flags, errno) in cases {
             let args = KernelCloneArgs { flags, ..thread_args(CloneFlags::empty()) };
@@ -212,5 +213,16 @@ ktest! {
         wake_up_new_task(p);
         kassert_eq!(its, mine);
         kassert!(crate::ktest::wait_until(100, || crate::pid::find_task_by_vpid(pid).is_none()), "its parent, init, reaps it");
+    }
+}
+
+ktest! {
+    fn every_failing_allocation_of_new_namespaces_unwinds_completely() {
+        // Grow the inode-number bitmap once, so that later numbers allocate nothing.
+        drop(crate::fs::nsfs::NsCommon::new());
+        let sharing = fail_every_allocation_in_copy_process(&thread_args(CloneFlags::CLONE_FS), || ())?;
+        let flags = CloneFlags::CLONE_FS | CloneFlags::CLONE_NEWUTS | CloneFlags::CLONE_NEWIPC;
+        let new = fail_every_allocation_in_copy_process(&thread_args(flags), || ())?;
+        kassert!(new >= sharing + 3, "the nsproxy and the two namespaces are three more points ({new} vs {sharing})");
     }
 }

@@ -98,7 +98,6 @@ fn kernel_init() -> i32 {
     KTHREADD_DONE.wait_for_completion();
     let me = current();
     me.set_comm("init");
-    me.signal().unkillable.store(true, Ordering::Relaxed);
     drop(me);
     do_basic_setup();
     console_on_rootfs();

@@ -46,6 +46,9 @@ pub fn arch_do_signal_or_restart(regs: &mut crate::arch::entry::calling::PtRegs)
         match action.handler {
             SIG_IGN => continue,
             SIG_DFL if sig_kernel_ignore(sig) || sig_kernel_stop(sig) => continue,
+            // An init dies only of SIGKILL (from an ancestor namespace);
+            // other fatal signals reach it only while it blocked them.
+            SIG_DFL if sig != SIGKILL && t.signal().unkillable.load(Ordering::Relaxed) => continue,
             SIG_DFL | SIG_KTHREAD => {
                 drop(t);
                 crate::exit::do_group_exit(sig)

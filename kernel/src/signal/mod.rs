@@ -174,6 +174,8 @@ pub struct SignalStruct {
     /// A thread is exec'ing and killing the others (Linux: group_exec_task):
     /// they die alone, without starting a group exit.
     pub group_exec: AtomicBool,
+    /// The process's pid, its leader's (Linux: `pids[PIDTYPE_TGID]`).
+    pub tgid_pid: spin::Once<Arc<crate::pid::Pid>>,
     /// Process group id (Linux: the PIDTYPE_PGID pid of the signal struct).
     pub pgrp: core::sync::atomic::AtomicI32,
     /// Session id (Linux: PIDTYPE_SID).

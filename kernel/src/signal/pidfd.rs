@@ -53,13 +53,15 @@ pub fn sys_pidfd_send_signal(pidfd: i32, sig: i32, info: u64, flags: u32) -> Sys
             // Only the caller's own process may be sent a forged origin.
             let own = match flags {
                 PIDFD_SIGNAL_PROCESS_GROUP => 0,
-                _ => task.tgid(),
+                _ => crate::pid::task_tgid_vnr(&task),
             };
             siginfo_from_user(info, sig, own)?
         }
     };
     // Reaped: the pid no longer leads to this task.
-    let alive = crate::pid::find_task_by_vpid(task.pid()).is_some_and(|t| Arc::ptr_eq(&t, &task));
+    let root = crate::pid_namespace::init_pid_ns();
+    let alive =
+        crate::pid::find_task_by_pid_ns(task.pid(), root).is_some_and(|t| Arc::ptr_eq(&t, &task));
     if !alive {
         return Err(Errno::ESRCH);
     }

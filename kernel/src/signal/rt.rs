@@ -85,7 +85,8 @@ fn read_timespec(addr: u64) -> Result<u64, Errno> {
 pub(super) fn siginfo_from_user(uinfo: u64, sig: i32, tgid: i32) -> Result<KernelSiginfo, Errno> {
     let words: [u64; 16] = get_user(uinfo)?;
     let code = words[1] as u32 as i32;
-    if (code >= 0 || code == SI_TKILL) && tgid != crate::task::current().tgid() {
+    if (code >= 0 || code == SI_TKILL) && tgid != crate::pid::task_tgid_vnr(&crate::task::current())
+    {
         return Err(Errno::EPERM);
     }
     Ok(KernelSiginfo {
@@ -130,7 +131,7 @@ pub fn sys_rt_tgsigqueueinfo(tgid: i32, tid: i32, sig: i32, uinfo: u64) -> SysRe
     }
     let info = siginfo_from_user(uinfo, sig, tgid)?;
     let t = crate::pid::find_task_by_vpid(tid)
-        .filter(|t| t.tgid() == tgid)
+        .filter(|t| crate::pid::task_tgid_vnr(t) == tgid)
         .ok_or(Errno::ESRCH)?;
     if !valid_signal(sig) {
         return Err(Errno::EINVAL);

@@ -10,6 +10,8 @@ use crate::tasklist::{TASKLIST_LOCK, TaskList};
 use alloc::sync::Arc;
 
 /// Whether `t` would just drop `sig`: ignored signals are never queued.
+/// An init (SIGNAL_UNKILLABLE) drops the signals it has no handler for,
+/// except SIGKILL and SIGSTOP sent from an ancestor pid namespace.
 ///
 /// Linux: sig_task_ignored() in kernel/signal.c
 fn sig_task_ignored(t: &TaskStruct, sig: i32) -> bool {
@@ -28,7 +30,32 @@ fn sig_task_ignored(t: &TaskStruct, sig: i32) -> bool {
         .signal
         .get()
         .is_some_and(|s| s.unkillable.load(Ordering::Relaxed));
-    handler == SIG_IGN || (handler == SIG_DFL && (sig == SIGCHLD || unkillable))
+    let force = unkillable && (sig == SIGKILL || sig == SIGSTOP) && sent_from_ancestor_ns(t);
+    handler == SIG_IGN || (handler == SIG_DFL && (sig == SIGCHLD || unkillable && !force))
+}
+
+/// Whether the sender (the current task) cannot see `t`'s pid namespace
+/// from inside it: it sits in an ancestor namespace, or is the kernel.
+/// Never for the root namespace, whose init nothing kills.
+///
+/// Linux: the `force` argument that __send_signal_locked() computes, and
+/// the is_global_init() test of sig_task_ignored()
+fn sent_from_ancestor_ns(t: &TaskStruct) -> bool {
+    if crate::pid::task_active_pid_ns(t).level == 0 {
+        return false;
+    }
+    crate::arch::percpu::with_current(|c| {
+        c.is_none_or(|c| {
+            c.is_kthread() || crate::pid::task_pid_nr_ns(c, &crate::pid::task_active_pid_ns(t)) == 0
+        })
+    })
+}
+
+/// The sender's process id as `t` sees it; 0 from the kernel or from
+/// outside `t`'s namespace (Linux: task_tgid_nr_ns(current, ...)).
+fn sender_tgid_nr_ns(t: &TaskStruct) -> i32 {
+    let ns = crate::pid::task_active_pid_ns(t);
+    crate::arch::percpu::with_current(|c| c.map_or(0, |c| crate::pid::task_tgid_nr_ns(c, &ns)))
 }
 
 /// Which pending set a signal goes to: the thread's own or its process's
@@ -186,7 +213,7 @@ fn signalfd_notify(t: &TaskStruct) {
 ///
 /// Linux: send_sig() in kernel/signal.c
 pub fn send_sig(sig: i32, t: &Arc<TaskStruct>) {
-    let pid = crate::arch::percpu::with_current(|c| c.map_or(0, |c| c.tgid()));
+    let pid = sender_tgid_nr_ns(t);
     send_sig_info(
         sig,
         KernelSiginfo {
@@ -274,7 +301,7 @@ pub(super) fn group_send_sig_locked(sig: i32, t: &Arc<TaskStruct>, tasklist: &Ta
         _ => {
             let info = KernelSiginfo {
                 code: SI_USER,
-                pid: crate::arch::percpu::with_current(|c| c.map_or(0, |c| c.tgid())),
+                pid: sender_tgid_nr_ns(t),
                 ..Default::default()
             };
             let _ = send_signal_locked(sig, info, t, PidType::Tgid, Some(tasklist));
@@ -328,7 +355,7 @@ pub fn do_notify_parent(tsk: &TaskStruct, parent: &Arc<TaskStruct>, sig: i32) ->
             sig,
             KernelSiginfo {
                 code,
-                pid: tsk.tgid(),
+                pid: crate::pid::task_tgid_nr_ns(tsk, &crate::pid::task_active_pid_ns(parent)),
                 status,
                 utime: crate::sched::cputime::nsec_to_clock_t(utime),
                 stime: crate::sched::cputime::nsec_to_clock_t(stime),
@@ -408,13 +435,13 @@ pub fn kill_pgrp(pgrp: i32, sig: i32) {
 pub(super) fn do_tkill(tgid: i32, tid: i32, sig: i32) -> crate::syscall::SysResult {
     use crate::errno::Errno;
     let t = crate::pid::find_task_by_vpid(tid)
-        .filter(|t| tgid == 0 || t.tgid() == tgid)
+        .filter(|t| tgid == 0 || crate::pid::task_tgid_vnr(t) == tgid)
         .ok_or(Errno::ESRCH)?;
     if !valid_signal(sig) {
         return Err(Errno::EINVAL);
     }
     if sig != 0 && t.exit_state() == 0 {
-        let pid = crate::task::current().tgid();
+        let pid = sender_tgid_nr_ns(&t);
         let info = KernelSiginfo {
             code: SI_TKILL,
             pid,

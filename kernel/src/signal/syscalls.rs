@@ -143,6 +143,8 @@ pub fn sys_kill(pid: i32, sig: i32) -> crate::syscall::SysResult {
         return Err(Errno::ESRCH);
     };
     let me = crate::task::current();
+    let ns = crate::pid::task_active_pid_ns(&me);
+    let vpgrp = crate::pid::find_vpgrp(pgrp).unwrap_or(-1);
     // A bad signal is reported only once there is someone to send it to.
     let send = if valid_signal(sig) { sig } else { 0 };
     // Under the lock no fork can publish a child in the middle of the walk,
@@ -150,10 +152,11 @@ pub fn sys_kill(pid: i32, sig: i32) -> crate::syscall::SysResult {
     let tasklist = TASKLIST_LOCK.lock();
     let found = match pid {
         0 => __kill_pgrp_info(send, me.signal().pgrp.load(Ordering::Relaxed), &tasklist),
+        // Every process the caller's namespace shows, but its init.
         -1 => kill_matching(send, &tasklist, |t| {
-            t.tgid() > 1 && t.tgid() != me.tgid() && !t.is_kthread()
+            crate::pid::task_pid_nr_ns(t, &ns) > 1 && t.tgid() != me.tgid() && !t.is_kthread()
         }),
-        _ => __kill_pgrp_info(send, pgrp, &tasklist),
+        _ => __kill_pgrp_info(send, vpgrp, &tasklist),
     };
     match (found, valid_signal(sig)) {
         (false, _) => Err(Errno::ESRCH),

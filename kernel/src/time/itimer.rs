@@ -177,7 +177,8 @@ fn it_real_fn(
     let Some(sig) = sig.upgrade() else {
         return HrtimerRestart::NoRestart;
     };
-    if let Some(leader) = crate::pid::find_task_by_vpid(tgid) {
+    if let Some(leader) = crate::pid::find_task_by_pid_ns(tgid, crate::pid_namespace::init_pid_ns())
+    {
         crate::signal::group_send_sig(crate::signal::SIGALRM, &leader);
     }
     let interval = sig.it_real_incr.load(Ordering::Acquire);

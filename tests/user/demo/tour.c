@@ -1,6 +1,7 @@
 /*
  * The guided tour: run as /init, it walks through a process's life by
- * running the demos (/bin/cowdemo, zombie, orphan, vforkdemo, threads),
+ * running the demos (/bin/cowdemo, zombie, orphan, vforkdemo, threads,
+ * pidns),
  * each saying which kernel function did the work, then starts the shell.
  * It stays pid 1 while the shell runs, as its parent (a real init: it
  * reaps the orphans handed to it), and powers the machine off when the
@@ -105,6 +106,7 @@ int main(int argc, char **argv)
 	reap_adopted();
 	demo("vfork: the parent sleeps on vfork_done until the child execs or exits", "/bin/vforkdemo");
 	demo("threads: clone(CLONE_VM|CLONE_THREAD|...) shares the mm; futex() for the mutex", "/bin/threads");
+	demo("pid namespaces: clone(CLONE_NEWPID) -> create_pid_namespace(); its init reaps, and its death zaps the rest", "/bin/pidns");
 	kthreads_step();
 	printf("\ntour: done; each demo also runs on its own in the shell\n");
 	if (!shell) {

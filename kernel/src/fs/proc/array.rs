@@ -4,7 +4,8 @@
 //! Linux: fs/proc/array.c
 //! Not modelled: seccomp, speculation controls, NUMA.
 
-use crate::pid::PidNr;
+use crate::pid::{PidNr, pgrp_nr_ns, task_active_pid_ns, task_pid_nr_ns, task_tgid_nr_ns};
+use crate::pid_namespace::PidNamespace;
 use crate::sched::cputime::nsec_to_clock_t;
 use crate::sched::debug::task_state_to_char;
 use crate::signal::{_NSIG, SIG_DFL, SIG_IGN};
@@ -14,13 +15,30 @@ use alloc::string::String;
 use core::fmt::Write;
 use core::sync::atomic::Ordering;
 
-fn ppid(task: &TaskStruct) -> PidNr {
+/// The namespace whose numbers /proc shows: the reader's.
+/// Differs: Linux shows those of the namespace /proc was mounted in.
+fn reader_ns() -> alloc::sync::Arc<PidNamespace> {
+    task_active_pid_ns(&crate::task::current())
+}
+
+fn ppid(task: &TaskStruct, ns: &PidNamespace) -> PidNr {
     let tasklist = TASKLIST_LOCK.lock();
-    task.family
-        .get(&tasklist)
-        .real_parent
-        .upgrade()
-        .map_or(0, |p| p.tgid())
+    let parent = task.family.get(&tasklist).real_parent.upgrade();
+    drop(tasklist);
+    parent.map_or(0, |p| task_tgid_nr_ns(&p, ns))
+}
+
+/// One of `task`'s ids in each namespace from the reader's down to the
+/// task's own, tab-separated: the NSpid-style lines of status.
+fn ns_numbers(task: &TaskStruct, ns: &PidNamespace, id: impl Fn(&PidNamespace) -> PidNr) -> String {
+    let mut s = String::new();
+    if let Some(pid) = crate::pid::task_pid(task) {
+        for upid in pid.numbers.iter().skip(ns.level as usize) {
+            let sep = if s.is_empty() { "" } else { "\t" };
+            let _ = write!(s, "{sep}{}", id(&upid.ns));
+        }
+    }
+    s
 }
 
 /// Threads in the task's process (Linux: get_nr_threads()).
@@ -43,14 +61,15 @@ pub fn do_task_stat(task: &TaskStruct) -> String {
             .map(|v| v.vm_end - v.vm_start)
             .sum::<u64>()
     });
+    let ns = reader_ns();
     alloc::format!(
         "{} ({}) {} {} {} {} 0 -1 {} {} {} {} {} {} {} {} {} 20 0 {} 0 {} {} 0 18446744073709551615\n",
-        task.pid(),
+        task_pid_nr_ns(task, &ns),
         task.comm().as_str(),
         task_state_to_char(task),
-        ppid(task),
-        sig.pgrp.load(Ordering::Relaxed),
-        sig.session.load(Ordering::Relaxed),
+        ppid(task, &ns),
+        pgrp_nr_ns(sig.pgrp.load(Ordering::Relaxed), &ns),
+        pgrp_nr_ns(sig.session.load(Ordering::Relaxed), &ns),
         task.flags(),
         task.min_flt.load(Ordering::Relaxed),
         children.minflt,
@@ -88,8 +107,21 @@ fn task_state(s: &mut String, task: &TaskStruct) {
     if let Some(fs) = task.fs.lock().as_ref() {
         let _ = writeln!(s, "Umask:\t{:04o}", fs.umask.load(Ordering::Relaxed));
     }
-    let (tgid, pid, ppid) = (task.tgid(), task.pid(), ppid(task));
+    let ns = reader_ns();
+    let (tgid, pid, ppid) = (
+        task_tgid_nr_ns(task, &ns),
+        task_pid_nr_ns(task, &ns),
+        ppid(task, &ns),
+    );
     let sig = task.signal();
+    let (pgrp, session) = (
+        sig.pgrp.load(Ordering::Relaxed),
+        sig.session.load(Ordering::Relaxed),
+    );
+    let nstgid = ns_numbers(task, &ns, |n| task_tgid_nr_ns(task, n));
+    let nspid = ns_numbers(task, &ns, |n| task_pid_nr_ns(task, n));
+    let nspgid = ns_numbers(task, &ns, |n| pgrp_nr_ns(pgrp, n));
+    let nssid = ns_numbers(task, &ns, |n| pgrp_nr_ns(session, n));
     let cred = crate::cred::task_cred(task);
     // Linux's line ends in a space it keeps for compatibility.
     let mut groups = String::new();
@@ -106,7 +138,7 @@ fn task_state(s: &mut String, task: &TaskStruct) {
         s,
         "State:\t{}\nTgid:\t{tgid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{ppid}\nTracerPid:\t0\n\
          Uid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t{fdsize}\nGroups:\t{groups}\n\
-         NStgid:\t{tgid}\nNSpid:\t{pid}\nNSpgid:\t{}\nNSsid:\t{}\nKthread:\t{}\n",
+         NStgid:\t{nstgid}\nNSpid:\t{nspid}\nNSpgid:\t{nspgid}\nNSsid:\t{nssid}\nKthread:\t{}\n",
         get_task_state(task),
         cred.uid,
         cred.euid,
@@ -116,8 +148,6 @@ fn task_state(s: &mut String, task: &TaskStruct) {
         cred.egid,
         cred.sgid,
         cred.fsgid,
-        sig.pgrp.load(Ordering::Relaxed),
-        sig.session.load(Ordering::Relaxed),
         u8::from(task.is_kthread()),
     );
 }

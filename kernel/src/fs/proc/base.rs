@@ -1,11 +1,11 @@
 //! The per-process directories: `/proc/<pid>` and, for each thread,
 //! `/proc/<pid>/task/<tid>`, with their files (stat, status, cmdline,
-//! comm, maps, mounts, limits, oom_score, oom_score_adj) and the fd/ and
-//! fdinfo/ directories.
+//! comm, maps, mounts, limits, oom_score, oom_score_adj) and the fd/,
+//! fdinfo/ and ns/ directories.
 //!
 //! Linux: fs/proc/base.c (tgid_base_stuff, tid_base_stuff, proc_pid_lookup,
 //! proc_task_lookup), fs/proc_namespace.c (mounts)
-//! Not modelled: environ, auxv, exe, cwd, root, mem, ns/, the attr/ files.
+//! Not modelled: environ, auxv, exe, cwd, root, mem, the attr/ files.
 
 use super::{fd, proc_symlink};
 use crate::errno::Errno;
@@ -32,6 +32,8 @@ pub enum ProcDir {
     Fd(PidNr),
     /// `/proc/<pid>/fdinfo`: one file per open descriptor.
     FdInfo(PidNr),
+    /// `/proc/<pid>/ns`: one link per kind of namespace.
+    Ns(PidNr),
 }
 
 /// Which file of `/proc/<pid>` (or of `/proc/<pid>/task/<tid>`).
@@ -70,10 +72,11 @@ enum Base {
 
 /// The entries of `/proc/<pid>`; a thread's directory has all but `task`
 /// (Linux: tgid_base_stuff and tid_base_stuff).
-const TGID_BASE_STUFF: [(&str, Base); 13] = [
+const TGID_BASE_STUFF: [(&str, Base); 14] = [
     ("task", Base::Dir(ProcDir::Task, 0o555)),
     ("fd", Base::Dir(ProcDir::Fd, 0o500)),
     ("fdinfo", Base::Dir(ProcDir::FdInfo, 0o555)),
+    ("ns", Base::Dir(ProcDir::Ns, 0o511)),
     ("status", Base::File(PidEntry::Status, 0o444)),
     ("limits", Base::File(PidEntry::Limits, 0o444)),
     ("comm", Base::File(PidEntry::Comm, 0o644)),
@@ -107,6 +110,13 @@ pub fn name_to_int(name: &[u8]) -> Option<i32> {
         .and_then(|n| n.parse().ok())
 }
 
+/// The task a /proc inode names: inodes keep root-namespace numbers, as
+/// Linux's keep a `struct pid`, so an open file stays with its task
+/// whichever namespace reads it.
+pub fn proc_task(pid: PidNr) -> Option<alloc::sync::Arc<TaskStruct>> {
+    crate::pid::find_task_by_pid_ns(pid, crate::pid_namespace::init_pid_ns())
+}
+
 /// Looks up `name` in a directory below `/proc/<pid>`.
 ///
 /// Linux: proc_pident_lookup() / proc_task_lookup() in fs/proc/base.c
@@ -116,7 +126,7 @@ pub fn name_to_int(name: &[u8]) -> Option<i32> {
 pub fn proc_pid_lookup(dir: ProcDir, name: &[u8]) -> Result<Arc<Inode>, Errno> {
     match dir {
         ProcDir::Tgid(pid) | ProcDir::Tid(pid) => {
-            find_task_by_vpid(pid).ok_or(Errno::ENOENT)?;
+            proc_task(pid).ok_or(Errno::ENOENT)?;
             let (_, entry) = base_stuff(dir)
                 .iter()
                 .find(|(n, _)| n.as_bytes() == name)
@@ -128,15 +138,19 @@ pub fn proc_pid_lookup(dir: ProcDir, name: &[u8]) -> Result<Arc<Inode>, Errno> {
         }
         ProcDir::Task(tgid) => {
             let tid = name_to_int(name).ok_or(Errno::ENOENT)?;
-            find_task_by_vpid(tid)
+            let task = find_task_by_vpid(tid)
                 .filter(|t| t.tgid() == tgid)
                 .ok_or(Errno::ENOENT)?;
-            Ok(Inode::new(InodeKind::ProcPid(ProcDir::Tid(tid)), 0o555))
+            Ok(Inode::new(
+                InodeKind::ProcPid(ProcDir::Tid(task.pid())),
+                0o555,
+            ))
         }
         ProcDir::Fd(pid) => {
             let fd = name_to_int(name).ok_or(Errno::ENOENT)?;
             Ok(proc_symlink(fd::proc_fd_link(pid, fd)?))
         }
+        ProcDir::Ns(pid) => super::namespaces::proc_ns_dir_lookup(pid, name),
         ProcDir::FdInfo(pid) => {
             let fd = name_to_int(name).ok_or(Errno::ENOENT)?;
             fd::proc_fd_link(pid, fd)?;
@@ -169,17 +183,18 @@ pub fn proc_pid_readdir(dir: ProcDir, index: usize) -> Option<(Vec<u8>, u64, u8)
             })
         }
         ProcDir::Task(tgid) => {
-            let tids: Vec<PidNr> = crate::tasklist::thread_group(tgid)
+            let tids: Vec<(PidNr, PidNr)> = crate::tasklist::thread_group(tgid)
                 .iter()
-                .map(|t| t.pid())
+                .map(|t| (crate::pid::task_pid_vnr(t), t.pid()))
                 .collect();
-            let tid = *tids.get(index)?;
+            let (vnr, tid) = *tids.get(index)?;
             Some((
-                alloc::format!("{tid}").into_bytes(),
+                alloc::format!("{vnr}").into_bytes(),
                 0x1000_0000 + tid as u64,
                 DT_DIR,
             ))
         }
+        ProcDir::Ns(pid) => super::namespaces::proc_ns_dir_readdir(pid, index),
         ProcDir::Fd(pid) | ProcDir::FdInfo(pid) => {
             let fd = *fd::open_fds(pid).get(index)?;
             let ty = if matches!(dir, ProcDir::Fd(_)) {
@@ -266,7 +281,7 @@ fn proc_pid_cmdline(task: &TaskStruct) -> Result<Vec<u8>, Errno> {
 /// # Errors
 /// `EINVAL` for a thread of another process; `ESRCH` if it is gone.
 fn comm_write(pid: PidNr, buf: &[u8]) -> Result<usize, Errno> {
-    let task = find_task_by_vpid(pid).ok_or(Errno::ESRCH)?;
+    let task = proc_task(pid).ok_or(Errno::ESRCH)?;
     if task.tgid() != crate::task::current().tgid() {
         return Err(Errno::EINVAL);
     }
@@ -292,7 +307,7 @@ fn oom_score_adj_write(pid: PidNr, buf: &[u8]) -> Result<usize, Errno> {
         .and_then(|t| t.trim().parse().ok())
         .filter(|v| (OOM_SCORE_ADJ_MIN..=OOM_SCORE_ADJ_MAX).contains(v))
         .ok_or(Errno::EINVAL)?;
-    let task = find_task_by_vpid(pid).ok_or(Errno::ESRCH)?;
+    let task = proc_task(pid).ok_or(Errno::ESRCH)?;
     task.signal().oom_score_adj.store(value, Ordering::Relaxed);
     Ok(text.len())
 }

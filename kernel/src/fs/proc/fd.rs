@@ -10,7 +10,7 @@
 use crate::errno::Errno;
 use crate::fs::fdtable::FilesStruct;
 use crate::fs::file::File;
-use crate::pid::{PidNr, find_task_by_vpid};
+use crate::pid::PidNr;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -20,7 +20,7 @@ use alloc::vec::Vec;
 /// # Errors
 /// `ENOENT` when the task is gone or has no table (it is exiting).
 fn task_files(pid: PidNr) -> Result<Arc<FilesStruct>, Errno> {
-    let task = find_task_by_vpid(pid).ok_or(Errno::ENOENT)?;
+    let task = super::base::proc_task(pid).ok_or(Errno::ENOENT)?;
     let files = task.files.lock().clone();
     files.ok_or(Errno::ENOENT)
 }

@@ -5,7 +5,8 @@
 //!
 //! This file is the root and the open file; the per-process directories
 //! are in base.rs, their stat and status in array.rs, maps in task_mmu.rs,
-//! fd/ and fdinfo/ in fd.rs, /proc/sys in proc_sysctl.rs.
+//! fd/ and fdinfo/ in fd.rs, ns/ in namespaces.rs, /proc/sys in
+//! proc_sysctl.rs.
 //!
 //! Linux: fs/proc/ (root.c, inode.c, generic.c, self.c, thread_self.c)
 //! Not modelled: pid namespaces (every pid is the initial namespace's),
@@ -15,6 +16,7 @@ pub mod array;
 pub mod base;
 mod fd;
 mod meminfo;
+pub mod namespaces;
 mod proc_sysctl;
 mod stat;
 mod task_mmu;
@@ -24,7 +26,9 @@ pub use base::{PidEntry, ProcDir};
 use super::file::{FileOperations, Kstat, S_IFDIR, S_IFLNK, S_IFMT};
 use super::ramfs::{Inode, InodeKind, root};
 use crate::errno::Errno;
-use crate::pid::{PidNr, find_task_by_vpid};
+use crate::pid::{
+    PidNr, find_task_by_vpid, task_active_pid_ns, task_pid_nr_ns, task_pid_vnr, task_tgid_vnr,
+};
 use crate::sysctl::{CtlTable, proc_dointvec_minmax_write, proc_dointvec_read};
 use crate::tasklist::TASKLIST_LOCK;
 use alloc::string::String;
@@ -72,7 +76,7 @@ impl ProcFile {
                 ProcWrite::Sysctl(table),
             ),
             InodeKind::ProcPidFile(pid, entry) => {
-                let task = find_task_by_vpid(*pid).ok_or(Errno::ESRCH)?;
+                let task = base::proc_task(*pid).ok_or(Errno::ESRCH)?;
                 (base::pid_file(&task, *entry)?, ProcWrite::Pid(*pid, *entry))
             }
             _ => return Err(Errno::EINVAL),
@@ -142,16 +146,19 @@ pub fn proc_lookup(dir: &Inode, name: &[u8]) -> Result<Arc<Inode>, Errno> {
             }
             let me = crate::task::current();
             match name {
-                b"self" => return Ok(proc_symlink(alloc::format!("{}", me.tgid()))),
+                b"self" => return Ok(proc_symlink(alloc::format!("{}", task_tgid_vnr(&me)))),
                 b"thread-self" => {
-                    let link = alloc::format!("{}/task/{}", me.tgid(), me.pid());
+                    let link = alloc::format!("{}/task/{}", task_tgid_vnr(&me), task_pid_vnr(&me));
                     return Ok(proc_symlink(link));
                 }
                 _ => {}
             }
             let pid = base::name_to_int(name).ok_or(Errno::ENOENT)?;
-            find_task_by_vpid(pid).ok_or(Errno::ENOENT)?;
-            Ok(Inode::new(InodeKind::ProcPid(ProcDir::Tgid(pid)), 0o555))
+            let task = find_task_by_vpid(pid).ok_or(Errno::ENOENT)?;
+            Ok(Inode::new(
+                InodeKind::ProcPid(ProcDir::Tgid(task.pid())),
+                0o555,
+            ))
         }
         InodeKind::ProcPid(dir) => base::proc_pid_lookup(*dir, name),
         _ => Err(Errno::ENOTDIR),
@@ -179,16 +186,18 @@ pub fn proc_readdir(dir: &Inode, index: usize) -> Option<(Vec<u8>, u64, u8)> {
             if let Some(link) = links.get(index) {
                 return Some((link.to_vec(), 0x0fff_fff0 + index as u64, dt_type(S_IFLNK)));
             }
-            let pids: Vec<PidNr> = TASKLIST_LOCK
+            let ns = task_active_pid_ns(&crate::task::current());
+            let pids: Vec<(PidNr, PidNr)> = TASKLIST_LOCK
                 .lock()
                 .tasks
                 .iter()
                 .filter(|t| t.pid() == t.tgid())
-                .map(|t| t.pid())
+                .map(|t| (task_pid_nr_ns(t, &ns), t.pid()))
+                .filter(|&(vnr, _)| vnr > 0)
                 .collect();
-            pids.get(index - links.len()).map(|pid| {
+            pids.get(index - links.len()).map(|(vnr, pid)| {
                 (
-                    alloc::format!("{pid}").into_bytes(),
+                    alloc::format!("{vnr}").into_bytes(),
                     0x1000_0000 + *pid as u64,
                     dt_type(S_IFDIR),
                 )

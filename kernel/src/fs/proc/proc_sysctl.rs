@@ -8,9 +8,10 @@
 
 use super::ProcRwOps;
 use crate::fs::ramfs::{Inode, InodeKind};
+use crate::ipc::namespace::current_ipc_ns;
 use crate::pid::{PID_MAX_DEFAULT, PID_MAX_MIN, set_pid_max};
 use crate::sysctl::CtlTable;
-use crate::utsname::{DOMAINNAME, NODENAME, UTS_RELEASE, UTS_SYSNAME};
+use crate::utsname::{UTS_RELEASE, UTS_SYSNAME, utsname};
 use alloc::string::String;
 use core::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 
@@ -39,13 +40,15 @@ static PID_MAX_SYSCTL: CtlTable = CtlTable {
 /// dumped, and cut at 64 bytes (Linux: 127).
 static CORE_PATTERN: crate::utsname::UtsName = crate::utsname::UtsName::new("core");
 
+/// kernel.hostname and kernel.domainname speak for the caller's UTS
+/// namespace (Linux: get_uts() in kernel/utsname_sysctl.c).
 static HOSTNAME_OPS: ProcRwOps = ProcRwOps {
-    show: || alloc::format!("{}\n", NODENAME.as_string()),
-    write: |buf| NODENAME.proc_write(buf),
+    show: || alloc::format!("{}\n", utsname().nodename.as_string()),
+    write: |buf| utsname().nodename.proc_write(buf),
 };
 static DOMAINNAME_OPS: ProcRwOps = ProcRwOps {
-    show: || alloc::format!("{}\n", DOMAINNAME.as_string()),
-    write: |buf| DOMAINNAME.proc_write(buf),
+    show: || alloc::format!("{}\n", utsname().domainname.as_string()),
+    write: |buf| utsname().domainname.proc_write(buf),
 };
 static CORE_PATTERN_OPS: ProcRwOps = ProcRwOps {
     show: || alloc::format!("{}\n", CORE_PATTERN.as_string()),
@@ -75,10 +78,12 @@ fn kernel_sysctls() -> alloc::sync::Arc<Inode> {
             ("osrelease", || alloc::format!("{UTS_RELEASE}\n")),
             ("tainted", || String::from("0\n")),
             ("shmmax", || {
-                alloc::format!("{}\n", crate::ipc::shm::shm_ctlmax())
+                let max = current_ipc_ns().shm_ctlmax.load(Ordering::Relaxed);
+                alloc::format!("{max}\n")
             }),
             ("shmall", || {
-                alloc::format!("{}\n", crate::ipc::shm::shm_ctlall())
+                let all = current_ipc_ns().shm_ctlall.load(Ordering::Relaxed);
+                alloc::format!("{all}\n")
             }),
             ("threads-max", || {
                 let max = crate::tasklist::TASKLIST_LOCK.lock().max_threads;
@@ -90,15 +95,14 @@ fn kernel_sysctls() -> alloc::sync::Arc<Inode> {
         ("hostname", &HOSTNAME_OPS),
         ("domainname", &DOMAINNAME_OPS),
         ("core_pattern", &CORE_PATTERN_OPS),
+        ("shmmni", &crate::ipc::namespace::SHMMNI_OPS),
     ] {
         let _ = kernel.link(name.as_bytes(), Inode::new(InodeKind::ProcRw(ops), 0o644));
     }
-    for table in [&PID_MAX_SYSCTL, &crate::ipc::shm::SHMMNI_SYSCTL] {
-        let _ = kernel.link(
-            table.procname.as_bytes(),
-            Inode::new(InodeKind::Sysctl(table), 0o644),
-        );
-    }
+    let _ = kernel.link(
+        PID_MAX_SYSCTL.procname.as_bytes(),
+        Inode::new(InodeKind::Sysctl(&PID_MAX_SYSCTL), 0o644),
+    );
     kernel
 }
 

@@ -26,6 +26,8 @@ use crate::arch::sync::SpinLock;
 use crate::arch::time::ktime_get_ns;
 use crate::errno::Errno;
 use crate::mm::uaccess::{get_user, put_user};
+use crate::pid::find_task_by_pid_ns;
+use crate::pid_namespace::init_pid_ns;
 use crate::signal::{
     __sigqueue_alloc, KernelSiginfo, PidType, SI_TIMER, SIGALRM, SignalStruct, Sigqueue,
 };
@@ -243,7 +245,7 @@ fn good_sigevent(event: &Sigevent) -> Result<Arc<TaskStruct>, Errno> {
             .filter(|t| t.tgid() == me.tgid())
             .ok_or(Errno::EINVAL)?,
         SIGEV_SIGNAL | SIGEV_THREAD | SIGEV_NONE => {
-            crate::pid::find_task_by_vpid(me.tgid()).unwrap_or(me)
+            find_task_by_pid_ns(me.tgid(), init_pid_ns()).unwrap_or(me)
         }
         _ => return Err(Errno::EINVAL),
     };
@@ -279,7 +281,7 @@ pub fn sys_timer_create(
     };
     let target = match &event {
         Some(event) => good_sigevent(event)?,
-        None => crate::pid::find_task_by_vpid(current().tgid()).unwrap_or_else(current),
+        None => find_task_by_pid_ns(current().tgid(), init_pid_ns()).unwrap_or_else(current),
     };
     let me = current();
     let sig = me.signal().clone();
