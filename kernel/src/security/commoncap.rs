@@ -249,3 +249,37 @@ fn cap_ambient(old: &Cred, how: u64, cap: u64, rest: u64) -> SysResult {
         _ => Err(Errno::EINVAL),
     }
 }
+
+/// Checks and applies the sets capset asks for: the inheritable set may
+/// only gain what is permitted (unless CAP_SETPCAP) and never what the
+/// bounding set lacks; the permitted set may only shrink; the effective
+/// set must lie within the new permitted one. The ambient set keeps only
+/// what stays both permitted and inheritable.
+///
+/// Linux: cap_capset() in security/commoncap.c
+///
+/// # Errors
+/// `EPERM` when one of the rules is broken.
+pub fn cap_capset(
+    new: &mut Cred,
+    old: &Cred,
+    effective: KernelCap,
+    inheritable: KernelCap,
+    permitted: KernelCap,
+) -> Result<(), Errno> {
+    let inh_is_capped = !old.cap_effective.raised(CAP_SETPCAP);
+    if inh_is_capped && !inheritable.is_subset(old.cap_inheritable.combine(old.cap_permitted)) {
+        return Err(Errno::EPERM);
+    }
+    if !inheritable.is_subset(old.cap_inheritable.combine(old.cap_bset)) {
+        return Err(Errno::EPERM);
+    }
+    if !permitted.is_subset(old.cap_permitted) || !effective.is_subset(permitted) {
+        return Err(Errno::EPERM);
+    }
+    new.cap_effective = effective;
+    new.cap_inheritable = inheritable;
+    new.cap_permitted = permitted;
+    new.cap_ambient = new.cap_ambient.intersect(permitted.intersect(inheritable));
+    Ok(())
+}
