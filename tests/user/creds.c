@@ -1,8 +1,11 @@
 /*
  * creds: who a process is. The id system calls and their EPERM cases, the
  * saved-set-user-ID rules, setfsuid, supplementary groups, and how the
- * capability sets follow a change of uid. The parent stays root; every
- * part that gives up root runs in a forked child.
+ * capability sets follow a change of uid; capget/capset, the capability
+ * prctls, personality and timer slack; and what execve makes of the ids
+ * and capabilities, with set-user-ID and set-group-ID copies of the
+ * sibling program creds_helper in /tmp. The parent stays root; every part
+ * that gives up root runs in a forked child.
  */
 #define _GNU_SOURCE
 #include "check.h"
@@ -12,6 +15,7 @@
 #include <sys/fsuid.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 /* Runs fn in a child; a failed check there fails this program too. */
@@ -443,9 +447,145 @@ static void pr_set_name_renames_the_task(void)
 	CHECK("pr_get_name_gives_the_name_cut_to_15_bytes", strcmp(name, "a-very-long-nam") == 0);
 }
 
-int main(void)
+/* What creds_helper reports about itself after an execve. */
+struct report {
+	unsigned r, e, s, gr, ge, gs;
+	unsigned long secure, at_uid, at_euid, at_egid;
+	unsigned long long eff, prm;
+};
+
+static char helper[256];
+
+/* Runs `path` in a child that first calls `become`; 0 and its report, or -1. */
+static int run_helper(const char *path, void (*become)(void), struct report *rep)
 {
+	int p[2];
+	if (pipe(p) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		dup2(p[1], 1);
+		if (become)
+			become();
+		char *argv[] = { (char *)path, NULL }, *envp[] = { NULL };
+		execve(path, argv, envp);
+		_exit(127);
+	}
+	close(p[1]);
+	char buf[256];
+	ssize_t n = read(p[0], buf, sizeof buf - 1);
+	close(p[0]);
+	waitpid(pid, NULL, 0);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return sscanf(buf, "%u %u %u %u %u %u %lu %lu %lu %lu %llx %llx", &rep->r, &rep->e,
+		      &rep->s, &rep->gr, &rep->ge, &rep->gs, &rep->secure, &rep->at_uid,
+		      &rep->at_euid, &rep->at_egid, &rep->eff, &rep->prm) == 12
+		       ? 0
+		       : -1;
+}
+
+static void become_user_1000(void)
+{
+	if (setgroups(0, NULL) != 0 || setresgid(1000, 1000, 1000) != 0 ||
+	    setresuid(1000, 1000, 1000) != 0)
+		_exit(126);
+}
+
+static void become_1000_keeping_caps(void)
+{
+	prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
+	become_user_1000();
+}
+
+static void become_1000_with_ambient_kill(void)
+{
+	become_1000_keeping_caps();
+	if (set_caps(root_permitted, root_permitted, BIT(CAP_KILL)) != 0 ||
+	    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_KILL, 0, 0) != 0)
+		_exit(125);
+}
+
+/* A copy of creds_helper at `path`, owned by uid:gid, with `mode`. */
+static int install_helper(const char *path, uid_t uid, gid_t gid, mode_t mode)
+{
+	char buf[65536];
+	unlink(path);
+	int in = open(helper, O_RDONLY), out = open(path, O_WRONLY | O_CREAT | O_EXCL, 0700);
+	ssize_t n;
+	while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
+		if (write(out, buf, n) != n)
+			break;
+	close(in);
+	close(out);
+	return chown(path, uid, gid) == 0 && chmod(path, mode) == 0 ? 0 : -1;
+}
+
+static void exec_recomputes_capabilities(void)
+{
+	struct report r;
+	CHECK("root_runs_the_helper", run_helper(helper, NULL, &r) == 0);
+	CHECK("exec_as_root_has_uid_0_and_no_at_secure", r.e == 0 && r.secure == 0);
+	EXPECT_EQ("exec_as_root_gives_the_bounding_set_as_permitted", root_permitted, r.prm);
+	EXPECT_EQ("exec_as_root_makes_effective_the_permitted_set", root_permitted, r.eff);
+	CHECK("uid_1000_runs_the_helper", run_helper(helper, become_user_1000, &r) == 0);
+	CHECK("exec_as_non_root_keeps_the_ids", r.r == 1000 && r.e == 1000 && r.s == 1000);
+	CHECK("exec_as_non_root_has_no_capabilities", r.eff == 0 && r.prm == 0);
+	CHECK("auxv_at_uid_and_at_euid_name_the_caller", r.at_uid == 1000 && r.at_euid == 1000);
+	EXPECT_EQ("exec_as_non_root_has_at_secure_0", 0, r.secure);
+	CHECK("keepcaps_caller_runs_the_helper",
+	      run_helper(helper, become_1000_keeping_caps, &r) == 0);
+	CHECK("exec_as_non_root_drops_capabilities_kept_by_keepcaps", r.eff == 0 && r.prm == 0);
+	CHECK("ambient_caller_runs_the_helper",
+	      run_helper(helper, become_1000_with_ambient_kill, &r) == 0);
+	EXPECT_EQ("exec_as_non_root_keeps_the_ambient_set_as_permitted", BIT(CAP_KILL), r.prm);
+	EXPECT_EQ("exec_as_non_root_keeps_the_ambient_set_as_effective", BIT(CAP_KILL), r.eff);
+	EXPECT_EQ("exec_with_ambient_caps_is_not_secure", 0, r.secure);
+}
+
+static void set_id_binaries_change_the_effective_ids(void)
+{
+	struct report r;
+	const char *suid = "/tmp/creds_suid", *sgid = "/tmp/creds_sgid";
+	EXPECT_EQ("a_set_user_id_root_copy_is_installed", 0, install_helper(suid, 0, 0, 04755));
+	CHECK("uid_1000_runs_the_set_user_id_root_binary",
+	      run_helper(suid, become_user_1000, &r) == 0);
+	CHECK("set_user_id_root_gives_euid_0_and_keeps_ruid",
+	      r.r == 1000 && r.e == 0 && r.s == 0);
+	CHECK("set_user_id_root_keeps_the_gids", r.gr == 1000 && r.ge == 1000 && r.gs == 1000);
+	EXPECT_EQ("set_user_id_root_sets_at_secure", 1, r.secure);
+	CHECK("set_user_id_root_auxv_names_both_uids", r.at_uid == 1000 && r.at_euid == 0);
+	EXPECT_EQ("set_user_id_root_gives_the_bounding_set_as_permitted", root_permitted, r.prm);
+	EXPECT_EQ("set_user_id_root_gives_effective_capabilities", root_permitted, r.eff);
+	EXPECT_EQ("a_set_user_id_1000_copy_is_installed", 0, install_helper(suid, 1000, 0, 04755));
+	CHECK("root_runs_the_set_user_id_1000_binary", run_helper(suid, NULL, &r) == 0);
+	CHECK("set_user_id_1000_run_by_root_gives_euid_1000", r.r == 0 && r.e == 1000 && r.s == 1000);
+	EXPECT_EQ("set_user_id_1000_run_by_root_has_no_effective_caps", 0, r.eff);
+	EXPECT_EQ("set_user_id_1000_run_by_root_keeps_permitted_as_real_root", root_permitted, r.prm);
+	EXPECT_EQ("set_user_id_1000_run_by_root_sets_at_secure", 1, r.secure);
+	EXPECT_EQ("a_set_group_id_copy_is_installed", 0, install_helper(sgid, 0, 50, 02755));
+	CHECK("uid_1000_runs_the_set_group_id_binary", run_helper(sgid, become_user_1000, &r) == 0);
+	CHECK("set_group_id_gives_egid_and_sgid_of_the_file",
+	      r.gr == 1000 && r.ge == 50 && r.gs == 50 && r.at_egid == 50);
+	CHECK("set_group_id_keeps_the_uids", r.r == 1000 && r.e == 1000 && r.s == 1000);
+	EXPECT_EQ("set_group_id_sets_at_secure", 1, r.secure);
+	CHECK("set_group_id_gives_no_capabilities", r.eff == 0 && r.prm == 0);
+	EXPECT_EQ("a_set_group_id_copy_without_group_x_is_installed", 0,
+		  install_helper(sgid, 0, 50, 02745));
+	CHECK("uid_1000_runs_it", run_helper(sgid, become_user_1000, &r) == 0);
+	CHECK("set_group_id_without_group_execute_changes_nothing",
+	      r.ge == 1000 && r.secure == 0);
+	unlink(suid);
+	unlink(sgid);
+}
+
+int main(int argc, char **argv)
+{
+	(void)argc;
 	check_begin("creds");
+	sibling(argv[0], "creds_helper", helper, sizeof helper);
 	root_starts_with_every_id_zero();
 	as_child(setuid_as_root_sets_every_uid);
 	as_child(setuid_from_a_set_id_state);
@@ -465,5 +605,7 @@ int main(void)
 	as_child(personality_is_stored_and_inherited);
 	as_child(timerslack_is_inherited_by_fork);
 	as_child(pr_set_name_renames_the_task);
+	exec_recomputes_capabilities();
+	set_id_binaries_change_the_effective_ids();
 	return check_end();
 }
