@@ -296,6 +296,8 @@ pub fn cap_capset(
 ///
 /// Linux: cap_bprm_creds_from_file() and handle_privileged_root() in
 /// security/commoncap.c
+/// Differs: without ptrace and no_new_privs there is no downgrade of a
+/// traced or no-new-privs set-ID exec to the caller's ids.
 ///
 /// # Errors
 /// None without file capabilities; kept fallible as Linux's hook is.
