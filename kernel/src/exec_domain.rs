@@ -14,10 +14,13 @@ use core::sync::atomic::Ordering;
 pub const PER_LINUX: u32 = 0;
 /// The value that only asks for the current personality.
 const PER_QUERY: u32 = 0xffff_ffff;
+/// Map reads as executable; a 64-bit program's execve clears it (Linux:
+/// READ_IMPLIES_EXEC).
+pub const READ_IMPLIES_EXEC: u32 = 0x040_0000;
 /// Flags an execve of a set-user-ID or set-group-ID program clears
 /// (Linux: PER_CLEAR_ON_SETID: READ_IMPLIES_EXEC, ADDR_NO_RANDOMIZE,
 /// ADDR_COMPAT_LAYOUT and MMAP_PAGE_ZERO).
-pub const PER_CLEAR_ON_SETID: u32 = 0x040_0000 | 0x004_0000 | 0x020_0000 | 0x010_0000;
+pub const PER_CLEAR_ON_SETID: u32 = READ_IMPLIES_EXEC | 0x004_0000 | 0x020_0000 | 0x010_0000;
 
 /// Sets the caller's personality and returns the old one; 0xffffffff only
 /// returns it. The value is stored as given, as Linux stores it.

@@ -452,6 +452,7 @@ struct report {
 	unsigned r, e, s, gr, ge, gs;
 	unsigned long secure, at_uid, at_euid, at_egid;
 	unsigned long long eff, prm;
+	unsigned pers;
 };
 
 static char helper[256];
@@ -480,15 +481,19 @@ static int run_helper(const char *path, void (*become)(void), struct report *rep
 	if (n <= 0)
 		return -1;
 	buf[n] = '\0';
-	return sscanf(buf, "%u %u %u %u %u %u %lu %lu %lu %lu %llx %llx", &rep->r, &rep->e,
+	return sscanf(buf, "%u %u %u %u %u %u %lu %lu %lu %lu %llx %llx %x", &rep->r, &rep->e,
 		      &rep->s, &rep->gr, &rep->ge, &rep->gs, &rep->secure, &rep->at_uid,
-		      &rep->at_euid, &rep->at_egid, &rep->eff, &rep->prm) == 12
+		      &rep->at_euid, &rep->at_egid, &rep->eff, &rep->prm, &rep->pers) == 13
 		       ? 0
 		       : -1;
 }
 
+#define ADDR_NO_RANDOMIZE_ 0x0040000
+#define READ_IMPLIES_EXEC_ 0x0400000
+
 static void become_user_1000(void)
 {
+	personality(ADDR_NO_RANDOMIZE_ | READ_IMPLIES_EXEC_);
 	if (setgroups(0, NULL) != 0 || setresgid(1000, 1000, 1000) != 0 ||
 	    setresuid(1000, 1000, 1000) != 0)
 		_exit(126);
@@ -535,6 +540,8 @@ static void exec_recomputes_capabilities(void)
 	CHECK("exec_as_non_root_has_no_capabilities", r.eff == 0 && r.prm == 0);
 	CHECK("auxv_at_uid_and_at_euid_name_the_caller", r.at_uid == 1000 && r.at_euid == 1000);
 	EXPECT_EQ("exec_as_non_root_has_at_secure_0", 0, r.secure);
+	EXPECT_EQ("exec_of_a_64_bit_program_clears_only_read_implies_exec", ADDR_NO_RANDOMIZE_,
+		  r.pers);
 	CHECK("keepcaps_caller_runs_the_helper",
 	      run_helper(helper, become_1000_keeping_caps, &r) == 0);
 	CHECK("exec_as_non_root_drops_capabilities_kept_by_keepcaps", r.eff == 0 && r.prm == 0);
@@ -556,6 +563,7 @@ static void set_id_binaries_change_the_effective_ids(void)
 	      r.r == 1000 && r.e == 0 && r.s == 0);
 	CHECK("set_user_id_root_keeps_the_gids", r.gr == 1000 && r.ge == 1000 && r.gs == 1000);
 	EXPECT_EQ("set_user_id_root_sets_at_secure", 1, r.secure);
+	EXPECT_EQ("set_user_id_exec_clears_addr_no_randomize", 0, r.pers);
 	CHECK("set_user_id_root_auxv_names_both_uids", r.at_uid == 1000 && r.at_euid == 0);
 	EXPECT_EQ("set_user_id_root_gives_the_bounding_set_as_permitted", root_permitted, r.prm);
 	EXPECT_EQ("set_user_id_root_gives_effective_capabilities", root_permitted, r.eff);

@@ -447,8 +447,10 @@ fn begin_new_exec(bprm: &LinuxBinprm, mm: Arc<MmStruct>) -> Result<(), Errno> {
     tsk.sas_ss_sp.store(0, Ordering::Relaxed);
     tsk.sas_ss_size.store(0, Ordering::Relaxed);
     tsk.flags.fetch_and(!PF_FORKNOEXEC, Ordering::Relaxed);
-    tsk.personality
-        .fetch_and(!bprm.per_clear, Ordering::Relaxed);
+    // Linux: per_clear here, and READ_IMPLIES_EXEC in load_elf_binary's
+    // SET_PERSONALITY (set_personality_64bit()).
+    let clear = bprm.per_clear | crate::exec_domain::READ_IMPLIES_EXEC;
+    tsk.personality.fetch_and(!clear, Ordering::Relaxed);
     if bprm.secureexec {
         // Linux: a privileged program starts with a sane stack limit.
         let mut rlim = tsk.signal().rlim.lock();
