@@ -84,6 +84,7 @@ const USER_PROGRAMS: &[&str] = &[
     "rmap_race", "maps_paths",
     "uts_ipc_ns",
     "pidns",
+    "creds",
 ];
 
 /// The fuzzers in their own boot, a bounded amount: `sys_fuzz SEED N`
