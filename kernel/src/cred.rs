@@ -15,7 +15,7 @@
 use crate::capability::KernelCap;
 use crate::errno::Errno;
 use crate::task::{TaskStruct, current};
-use crate::user::{UserStruct, root_user};
+use crate::user::{NprocCharge, UserStruct, root_user};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
@@ -176,15 +176,27 @@ pub fn prepare_creds() -> Cred {
 /// `ENOMEM` when the new credentials cannot be allocated.
 pub fn commit_creds(new: Cred) -> Result<(), Errno> {
     let new = Arc::try_new(new).map_err(|_| Errno::ENOMEM)?;
-    *current().cred.lock() = Some(new);
+    let task = current();
+    // A new real user takes over this task's RLIMIT_NPROC count.
+    let charge = match task.nproc.lock().as_ref() {
+        Some(c) if !Arc::ptr_eq(c.user(), &new.user) => Some(NprocCharge::new(new.user.clone())),
+        _ => None,
+    };
+    *task.cred.lock() = Some(new);
+    if let Some(charge) = charge {
+        *task.nproc.lock() = Some(charge);
+    }
     Ok(())
 }
 
-/// Gives the new task `p` its creator's credentials. Linux gives a new
-/// process a copy and lets a thread share; since a `Cred` is never edited
-/// in place, sharing one reference is the same thing here.
+/// Gives the new task `p` its creator's credentials, and counts it
+/// against their real user's RLIMIT_NPROC. Linux gives a new process a
+/// copy and lets a thread share; since a `Cred` is never edited in place,
+/// sharing one reference is the same thing here.
 ///
 /// Linux: copy_creds() in kernel/cred.c
 pub fn copy_creds(p: &TaskStruct) {
-    *p.cred.lock() = Some(current_cred());
+    let cred = current_cred();
+    *p.nproc.lock() = Some(NprocCharge::new(cred.user.clone()));
+    *p.cred.lock() = Some(cred);
 }

@@ -320,6 +320,8 @@ pub fn release_task(p: &Arc<TaskStruct>) {
     crate::fs::exec::wake_group_exec_task(p);
     drop(p.thread_pid.lock().take());
     drop(p.sighand.lock().take());
+    // Linux: dec_rlimit_ucounts(task_ucounts(p), UCOUNT_RLIMIT_NPROC, 1)
+    drop(p.nproc.lock().take());
     if let (Some(leader), Some(parent)) = (notify, leader_parent) {
         let sig = leader.exit_signal.load(Ordering::Relaxed);
         if do_notify_parent(&leader, &parent, sig)

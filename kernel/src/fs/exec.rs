@@ -84,6 +84,7 @@ pub fn do_execveat_common(
         return Err(Errno::EINVAL);
     }
     let name = getname_flags(filename, flags & AT_EMPTY_PATH != 0)?;
+    check_nproc_exceeded()?;
     let (file, exe) = open_exec_at(fd, &name, flags)?;
     let path_inaccessible = match fd == AT_FDCWD || name.starts_with(b"/") {
         true => false,
@@ -114,6 +115,24 @@ pub fn do_execveat_common(
         bprm.copy_string_kernel(b"")?;
     }
     bprm_execve(bprm, regs)
+}
+
+/// Fails with EAGAIN when a set*uid call left the caller's new real user
+/// past RLIMIT_NPROC (flag_nproc_exceeded) and it still is; otherwise
+/// forgets that it was.
+///
+/// Linux: the PF_NPROC_EXCEEDED check of do_execveat_common() in fs/exec.c
+fn check_nproc_exceeded() -> Result<(), Errno> {
+    use crate::task::PF_NPROC_EXCEEDED;
+    let me = current();
+    let limit = crate::resource::rlimit(crate::resource::RLIMIT_NPROC);
+    if me.flags() & PF_NPROC_EXCEEDED != 0
+        && crate::user::is_rlimit_overlimit(&crate::user::task_user(&me), limit)
+    {
+        return Err(Errno::EAGAIN);
+    }
+    me.flags.fetch_and(!PF_NPROC_EXCEEDED, Ordering::Relaxed);
+    Ok(())
 }
 
 /// Starts a user program from a kernel thread (init).
