@@ -35,6 +35,8 @@ pub const CAP_SYS_ADMIN: Cap = 21;
 pub const CAP_SYS_NICE: Cap = 23;
 /// Raise resource limits past their hard limit.
 pub const CAP_SYS_RESOURCE: Cap = 24;
+/// Make device nodes with mknod.
+pub const CAP_MKNOD: Cap = 27;
 /// The highest capability number (Linux: CAP_LAST_CAP, CAP_CHECKPOINT_RESTORE).
 pub const CAP_LAST_CAP: Cap = 40;
 

@@ -189,6 +189,35 @@ pub fn commit_creds(new: Cred) -> Result<(), Errno> {
     Ok(())
 }
 
+/// The current task acting with other credentials for a while: made by
+/// override_creds, put back when dropped.
+///
+/// Linux: override_creds() / revert_creds() in kernel/cred.c
+/// Differs: with one credential pointer per task, the override is also
+/// what others read of the task (in /proc) until it is reverted.
+#[must_use]
+pub struct OverrideCreds(Option<Arc<Cred>>);
+
+/// Makes `new` the current task's credentials until the returned guard
+/// drops, for a check made on someone else's behalf (access(2) checks as
+/// the real user).
+///
+/// Linux: override_creds() in kernel/cred.c
+///
+/// # Errors
+/// `ENOMEM` when the credentials cannot be allocated.
+pub fn override_creds(new: Cred) -> Result<OverrideCreds, Errno> {
+    let new = Arc::try_new(new).map_err(|_| Errno::ENOMEM)?;
+    Ok(OverrideCreds(current().cred.lock().replace(new)))
+}
+
+impl Drop for OverrideCreds {
+    /// Linux: revert_creds() in kernel/cred.c
+    fn drop(&mut self) {
+        *current().cred.lock() = self.0.take();
+    }
+}
+
 /// Gives the new task `p` its creator's credentials, and counts it
 /// against their real user's RLIMIT_NPROC. Linux gives a new process a
 /// copy and lets a thread share; since a `Cred` is never edited in place,

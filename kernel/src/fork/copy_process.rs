@@ -52,7 +52,9 @@ pub fn copy_process(args: &KernelCloneArgs) -> Result<Arc<TaskStruct>, Errno> {
     let parent = current();
     let p = dup_task_struct(&parent, args)?; // Linux: goto fork_out
     check_nproc(&parent)?; // Linux: goto bad_fork_free
-    parent.flags.fetch_and(!PF_NPROC_EXCEEDED, Ordering::Relaxed);
+    parent
+        .flags
+        .fetch_and(!PF_NPROC_EXCEEDED, Ordering::Relaxed);
     copy_creds(&p);
     check_max_threads()?; // Linux: goto bad_fork_cleanup_count
     // Linux: the child inherits no pending signals, statistics or privileges.

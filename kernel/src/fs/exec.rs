@@ -10,7 +10,7 @@ use super::exec_args::{
     ARG_MAX, ArgStrings, MAX_ARG_STRINGS, bprm_stack_limits, copy_strings, count,
 };
 use super::file::{DenyWriteAccess, Path};
-use super::namei::{getname_flags, path_lookup};
+use super::namei::{MAY_EXEC, MAY_OPEN, getname_flags, inode_permission, path_lookup};
 use super::open::AT_FDCWD;
 use super::ramfs::InodeKind;
 use super::stat::{AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW};
@@ -259,7 +259,8 @@ fn open_exec(filename: &[u8]) -> Result<(Arc<AddressSpace>, DenyWriteAccess), Er
 /// Linux: do_open_execat() in fs/exec.c
 ///
 /// # Errors
-/// `EACCES` for anything but a regular file with an x bit; `ELOOP` for a
+/// `EACCES` for anything but a regular file the caller may execute
+/// (root too needs an x bit on it); `ELOOP` for a
 /// symlink under AT_SYMLINK_NOFOLLOW; `ETXTBSY` for a file open for
 /// writing; as path_lookup.
 fn open_exec_at(
@@ -283,9 +284,10 @@ fn open_exec_at(
     if inode.is_symlink() {
         return Err(Errno::ELOOP);
     }
-    if !inode.is_reg() || inode.mode() & 0o111 == 0 {
+    if !inode.is_reg() {
         return Err(Errno::EACCES);
     }
+    inode_permission(&inode, MAY_EXEC | MAY_OPEN)?;
     let exe = DenyWriteAccess::get(path)?;
     let (InodeKind::File(mapping) | InodeKind::MemFile(mapping)) = &inode.kind else {
         return Err(Errno::EACCES);
