@@ -29,14 +29,18 @@ pub const CAP_SETGID: Cap = 6;
 pub const CAP_SETUID: Cap = 7;
 /// Add any capability in the bounding set to the inheritable set.
 pub const CAP_SETPCAP: Cap = 8;
+/// Set the immutable and append-only file attributes.
+pub const CAP_LINUX_IMMUTABLE: Cap = 9;
 /// System administration: sethostname, namespaces, and much more.
 pub const CAP_SYS_ADMIN: Cap = 21;
 /// Raise priority, set other users' priority and policy.
 pub const CAP_SYS_NICE: Cap = 23;
 /// Raise resource limits past their hard limit.
 pub const CAP_SYS_RESOURCE: Cap = 24;
-/// Make device nodes with mknod.
+/// Create device special files with mknod.
 pub const CAP_MKNOD: Cap = 27;
+/// Override a mandatory access control module.
+pub const CAP_MAC_OVERRIDE: Cap = 32;
 /// The highest capability number (Linux: CAP_LAST_CAP, CAP_CHECKPOINT_RESTORE).
 pub const CAP_LAST_CAP: Cap = 40;
 
@@ -50,21 +54,44 @@ impl KernelCap {
     /// Every capability this kernel knows (Linux: CAP_FULL_SET).
     pub const FULL: KernelCap = KernelCap((1 << (CAP_LAST_CAP + 1)) - 1);
 
+    /// The bit of `cap`; none for a number past CAP_LAST_CAP, so that no
+    /// user-supplied number can overflow the shift.
+    fn bit(cap: Cap) -> u64 {
+        if cap <= CAP_LAST_CAP { 1 << cap } else { 0 }
+    }
+
     /// Whether `cap` is in the set (Linux: cap_raised()).
     pub fn raised(self, cap: Cap) -> bool {
-        cap <= CAP_LAST_CAP && self.0 & (1 << cap) != 0
+        self.0 & Self::bit(cap) != 0
     }
 
     /// The set with `cap` added (Linux: cap_raise()).
     #[must_use]
     pub fn raise(self, cap: Cap) -> KernelCap {
-        KernelCap(self.0 | 1 << cap)
+        KernelCap(self.0 | Self::bit(cap))
     }
 
     /// The set with `cap` removed (Linux: cap_lower()).
     #[must_use]
     pub fn lower(self, cap: Cap) -> KernelCap {
-        KernelCap(self.0 & !(1 << cap))
+        KernelCap(self.0 & !Self::bit(cap))
+    }
+
+    /// Whether the set is empty (Linux: cap_isclear()).
+    pub fn is_clear(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The capabilities in either set (Linux: cap_combine()).
+    #[must_use]
+    pub fn combine(self, other: KernelCap) -> KernelCap {
+        KernelCap(self.0 | other.0)
+    }
+
+    /// The capabilities in both sets (Linux: cap_intersect()).
+    #[must_use]
+    pub fn intersect(self, other: KernelCap) -> KernelCap {
+        KernelCap(self.0 & other.0)
     }
 
     /// Whether every capability in `self` is also in `other` (Linux:
@@ -72,6 +99,11 @@ impl KernelCap {
     pub fn is_subset(self, other: KernelCap) -> bool {
         self.0 & !other.0 == 0
     }
+}
+
+/// Whether `cap` names a capability this kernel knows (Linux: cap_valid()).
+pub fn cap_valid(cap: u64) -> bool {
+    cap <= u64::from(CAP_LAST_CAP)
 }
 
 /// Whether the current task has `cap` in its effective set; if it does,

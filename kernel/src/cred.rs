@@ -171,6 +171,10 @@ pub fn prepare_creds() -> Cred {
 /// in one step; whoever read the old ones keeps that consistent view.
 ///
 /// Linux: commit_creds() in kernel/cred.c
+/// Differs: Linux also marks the mm not dumpable (suid_dumpable) and clears
+/// pdeath_signal when the effective or file-system ids change or the
+/// permitted set grows; this kernel has neither core dumps nor
+/// PR_SET_PDEATHSIG, so there is nothing to reset.
 ///
 /// # Errors
 /// `ENOMEM` when the new credentials cannot be allocated.

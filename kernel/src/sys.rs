@@ -9,6 +9,7 @@ use crate::errno::Errno;
 use crate::mm::uaccess::{copy_to_user, get_user, put_user};
 use crate::pid::find_task_by_vpid;
 use crate::resource::{NR_OPEN, RLIM_NLIMITS, RLIMIT_NOFILE, Rlimit};
+use crate::security::commoncap::cap_task_prctl;
 use crate::syscall::SysResult;
 use crate::task::{Comm, PF_FORKNOEXEC, TASK_COMM_LEN, TaskStruct, current};
 use crate::tasklist::TASKLIST_LOCK;
@@ -282,7 +283,10 @@ const PR_SET_CHILD_SUBREAPER: i32 = 36;
 const PR_GET_CHILD_SUBREAPER: i32 = 37;
 
 /// Linux: SYSCALL_DEFINE5(prctl) in kernel/sys.c
-pub fn sys_prctl(option: i32, arg2: u64, _arg3: u64) -> SysResult {
+pub fn sys_prctl(option: i32, arg2: u64, arg3: u64, arg4: u64, arg5: u64) -> SysResult {
+    if let Some(result) = cap_task_prctl(option, arg2, arg3, arg4, arg5) {
+        return result;
+    }
     let me = current();
     match option {
         PR_SET_NAME => {

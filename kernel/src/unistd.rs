@@ -158,6 +158,10 @@ pub const __NR_getuid: u64 = 102;
 pub const __NR_syslog: u64 = 103;
 /// getgid(2)
 pub const __NR_getgid: u64 = 104;
+/// setuid(2)
+pub const __NR_setuid: u64 = 105;
+/// setgid(2)
+pub const __NR_setgid: u64 = 106;
 /// geteuid(2)
 pub const __NR_geteuid: u64 = 107;
 /// getegid(2)
@@ -170,10 +174,34 @@ pub const __NR_getppid: u64 = 110;
 pub const __NR_getpgrp: u64 = 111;
 /// setsid(2)
 pub const __NR_setsid: u64 = 112;
+/// setreuid(2)
+pub const __NR_setreuid: u64 = 113;
+/// setregid(2)
+pub const __NR_setregid: u64 = 114;
+/// getgroups(2)
+pub const __NR_getgroups: u64 = 115;
+/// setgroups(2)
+pub const __NR_setgroups: u64 = 116;
+/// setresuid(2)
+pub const __NR_setresuid: u64 = 117;
+/// getresuid(2)
+pub const __NR_getresuid: u64 = 118;
+/// setresgid(2)
+pub const __NR_setresgid: u64 = 119;
+/// getresgid(2)
+pub const __NR_getresgid: u64 = 120;
 /// getpgid(2)
 pub const __NR_getpgid: u64 = 121;
+/// setfsuid(2)
+pub const __NR_setfsuid: u64 = 122;
+/// setfsgid(2)
+pub const __NR_setfsgid: u64 = 123;
 /// getsid(2)
 pub const __NR_getsid: u64 = 124;
+/// capget(2)
+pub const __NR_capget: u64 = 125;
+/// capset(2)
+pub const __NR_capset: u64 = 126;
 /// rt_sigpending(2)
 pub const __NR_rt_sigpending: u64 = 127;
 /// rt_sigtimedwait(2)
@@ -192,6 +220,8 @@ pub const __NR_fstatfs: u64 = 138;
 pub const __NR_utime: u64 = 132;
 /// mknod(2)
 pub const __NR_mknod: u64 = 133;
+/// personality(2)
+pub const __NR_personality: u64 = 135;
 /// prctl(2)
 pub const __NR_prctl: u64 = 157;
 /// arch_prctl(2)
