@@ -78,10 +78,10 @@ pub fn sys_setgid(gid: Kgid) -> SysResult {
 }
 
 /// Points the new credentials at the accounting of their real user, and
-/// flags the task PF_NPROC_EXCEEDED when that user is at RLIMIT_NPROC.
+/// (as its callers do in Linux) flags the task PF_NPROC_EXCEEDED when
+/// that user is at RLIMIT_NPROC.
 ///
-/// Linux: set_user() in kernel/sys.c, with the flag_nproc_exceeded()
-/// call its callers make
+/// Linux: set_user() in kernel/sys.c
 fn set_user(new: &mut Cred) -> Result<(), Errno> {
     new.user = alloc_uid(new.uid)?;
     crate::user::flag_nproc_exceeded(new);

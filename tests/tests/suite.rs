@@ -82,6 +82,7 @@ const USER_PROGRAMS: &[&str] = &[
     "sysv_shm",
     "rmap_race", "maps_paths",
     "creds",
+    "perms",
 ];
 
 /// The fuzzers in their own boot, a bounded amount: `sys_fuzz SEED N`

@@ -259,7 +259,7 @@ pub fn generic_permission(inode: &Inode, mask: u32) -> Result<(), Errno> {
 /// Linux: inode_permission() in fs/namei.c
 /// Differs: no read-only mounts, immutable inodes or security modules,
 /// so this is generic_permission; /proc's files keep the owner they were
-/// made with (Linux gives /proc/<pid> the task's euid).
+/// made with (Linux gives `/proc/<pid>` the task's euid).
 ///
 /// # Errors
 /// `EACCES`.
