@@ -2,9 +2,14 @@
 //! question the rest of the kernel asks, capable(CAP_X).
 //!
 //! Linux: include/uapi/linux/capability.h (the numbers), kernel/capability.c
-//! (capable), security/commoncap.c (cap_capable)
+//! (capable, capget, capset), security/commoncap.c (cap_capable)
 
-use crate::cred::current_cred;
+use crate::cred::{commit_creds, current_cred, prepare_creds, task_cred};
+use crate::errno::Errno;
+use crate::mm::uaccess::{copy_from_user, copy_to_user, get_user, put_user};
+use crate::pid::find_task_by_vpid;
+use crate::security::commoncap::cap_capset;
+use crate::syscall::SysResult;
 use crate::task::{PF_SUPERPRIV, current};
 use core::sync::atomic::Ordering;
 
@@ -119,4 +124,106 @@ pub fn capable(cap: Cap) -> bool {
         current().flags.fetch_or(PF_SUPERPRIV, Ordering::Relaxed);
     }
     has
+}
+
+/// The first capget/capset layout: one 32-bit word per set.
+pub const _LINUX_CAPABILITY_VERSION_1: u32 = 0x1998_0330;
+/// The second layout, two words per set (deprecated, read as version 3).
+pub const _LINUX_CAPABILITY_VERSION_2: u32 = 0x2007_1026;
+/// The current layout, two words per set.
+pub const _LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+/// The version the kernel prefers, written back to a header it rejects.
+const _KERNEL_CAPABILITY_VERSION: u32 = _LINUX_CAPABILITY_VERSION_3;
+
+/// The header of capget/capset is `{ u32 version; i32 pid; }`: the pid's
+/// offset (Linux: `struct __user_cap_header_struct`).
+const HEADER_PID: u64 = 4;
+/// Each data word is `{ u32 effective, permitted, inheritable; }`, the
+/// low word of each set first (Linux: `struct __user_cap_data_struct`).
+const DATA_SIZE: usize = 3 * size_of::<u32>();
+
+/// How many data words the header's version asks for. An unknown version
+/// fails, and the kernel's preferred one is written into the header, which
+/// is how libcap probes for it.
+///
+/// Linux: cap_validate_magic() in kernel/capability.c
+fn cap_validate_magic(header: u64) -> Result<usize, Errno> {
+    match get_user::<u32>(header)? {
+        _LINUX_CAPABILITY_VERSION_1 => Ok(1),
+        _LINUX_CAPABILITY_VERSION_2 | _LINUX_CAPABILITY_VERSION_3 => Ok(2),
+        _ => {
+            put_user(header, _KERNEL_CAPABILITY_VERSION)?;
+            Err(Errno::EINVAL)
+        }
+    }
+}
+
+/// Reads the effective, permitted and inheritable sets of process `pid`
+/// (0: the caller) into `dataptr`, one or two words per set as the
+/// header's version says. With a null `dataptr`, only probes the version.
+///
+/// Linux: SYSCALL_DEFINE2(capget) in kernel/capability.c
+///
+/// # Errors
+/// `EINVAL` for an unknown version (except a probe) or a negative pid;
+/// `ESRCH` for no such process; `EFAULT` for a bad address.
+pub fn sys_capget(header: u64, dataptr: u64) -> SysResult {
+    let tocopy = match cap_validate_magic(header) {
+        Err(Errno::EINVAL) if dataptr == 0 => return Ok(0),
+        Err(e) => return Err(e),
+        Ok(_) if dataptr == 0 => return Ok(0),
+        Ok(n) => n,
+    };
+    let pid = get_user::<i32>(header + HEADER_PID)?;
+    if pid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let cred = if pid != 0 && pid != current().pid() {
+        task_cred(&*find_task_by_vpid(pid).ok_or(Errno::ESRCH)?)
+    } else {
+        current_cred()
+    };
+    let word = |set: KernelCap, i: usize| (set.0 >> (32 * i)) as u32;
+    let mut raw = [0u8; 2 * DATA_SIZE];
+    for (i, chunk) in raw.as_chunks_mut::<DATA_SIZE>().0.iter_mut().enumerate() {
+        let data = [
+            word(cred.cap_effective, i),
+            word(cred.cap_permitted, i),
+            word(cred.cap_inheritable, i),
+        ];
+        for (bytes, w) in chunk.as_chunks_mut::<4>().0.iter_mut().zip(data) {
+            *bytes = w.to_ne_bytes();
+        }
+    }
+    copy_to_user(dataptr, &raw[..tocopy * DATA_SIZE])?;
+    Ok(0)
+}
+
+/// Sets the caller's effective, permitted and inheritable sets, within
+/// the rules of cap_capset; another process's sets cannot be set.
+///
+/// Linux: SYSCALL_DEFINE2(capset) in kernel/capability.c
+///
+/// # Errors
+/// `EINVAL` for an unknown version; `EPERM` for another pid or a change
+/// the rules forbid; `EFAULT` for a bad address.
+pub fn sys_capset(header: u64, data: u64) -> SysResult {
+    let tocopy = cap_validate_magic(header)?;
+    let pid = get_user::<i32>(header + HEADER_PID)?;
+    if pid != 0 && pid != current().pid() {
+        return Err(Errno::EPERM);
+    }
+    let mut raw = [0u8; 2 * DATA_SIZE];
+    copy_from_user(&mut raw[..tocopy * DATA_SIZE], data)?;
+    let words: [u32; 6] = core::array::from_fn(|i| {
+        let b = raw.as_chunks::<4>().0[i];
+        u32::from_ne_bytes(b)
+    });
+    let set = |k: usize| {
+        KernelCap((u64::from(words[3 + k]) << 32 | u64::from(words[k])) & KernelCap::FULL.0)
+    };
+    let (effective, permitted, inheritable) = (set(0), set(1), set(2));
+    let mut new = prepare_creds();
+    cap_capset(&mut new, &current_cred(), effective, inheritable, permitted)?;
+    commit_creds(new).map(|()| 0)
 }

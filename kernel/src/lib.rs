@@ -21,6 +21,7 @@ pub mod capability;
 pub mod cred;
 pub mod drivers;
 pub mod errno;
+pub mod exec_domain;
 pub mod exit;
 pub mod fork;
 pub mod fs;

@@ -317,10 +317,14 @@ pub fn sys_prlimit64(pid: i32, resource: u32, new: u64, old: u64) -> SysResult {
 
 const PR_SET_NAME: i32 = 15;
 const PR_GET_NAME: i32 = 16;
+const PR_SET_TIMERSLACK: i32 = 29;
+const PR_GET_TIMERSLACK: i32 = 30;
 const PR_SET_CHILD_SUBREAPER: i32 = 36;
 const PR_GET_CHILD_SUBREAPER: i32 = 37;
 
 /// Linux: SYSCALL_DEFINE5(prctl) in kernel/sys.c
+/// Differs: the timer slack is kept and inherited, but no timer waits for
+/// it (Linux lets hrtimers of the task fire up to that much late).
 pub fn sys_prctl(option: i32, arg2: u64, arg3: u64, arg4: u64, arg5: u64) -> SysResult {
     if let Some(result) = cap_task_prctl(option, arg2, arg3, arg4, arg5) {
         return result;
@@ -347,6 +351,15 @@ pub fn sys_prctl(option: i32, arg2: u64, arg3: u64, arg4: u64, arg5: u64) -> Sys
             let mut raw = [0u8; TASK_COMM_LEN];
             raw[..comm.as_str().len()].copy_from_slice(comm.as_str().as_bytes());
             copy_to_user(arg2, &raw)?;
+            Ok(0)
+        }
+        PR_GET_TIMERSLACK => Ok(me.timer_slack_ns.load(Ordering::Relaxed)),
+        PR_SET_TIMERSLACK => {
+            let slack = match arg2 {
+                0 => me.default_timer_slack_ns.load(Ordering::Relaxed),
+                _ => arg2,
+            };
+            me.timer_slack_ns.store(slack, Ordering::Relaxed);
             Ok(0)
         }
         PR_SET_CHILD_SUBREAPER => {

@@ -235,7 +235,19 @@ pub struct TaskStruct {
     /// Page faults that needed I/O (Linux: maj_flt); always 0 here, where
     /// every page is in memory.
     pub maj_flt: AtomicU64,
+    /// The execution domain and its flags (PER_LINUX = 0 and the
+    /// ADDR_NO_RANDOMIZE-style bits), set by personality(2).
+    pub personality: AtomicU32,
+    /// How late, in ns, the task lets its timers fire so that wake-ups can
+    /// be grouped (prctl PR_SET_TIMERSLACK).
+    pub timer_slack_ns: AtomicU64,
+    /// The slack that PR_SET_TIMERSLACK 0 restores: the parent's at fork.
+    pub default_timer_slack_ns: AtomicU64,
 }
+
+/// The first task's timer slack, 50 µs, which every task inherits until
+/// it sets its own (Linux: init_task.timer_slack_ns).
+pub const DEFAULT_TIMER_SLACK_NS: u64 = 50_000;
 
 impl TaskStruct {
     /// A task with nothing attached yet: no pid, parent, resources or
@@ -285,6 +297,9 @@ impl TaskStruct {
             nivcsw: AtomicU64::new(0),
             min_flt: AtomicU64::new(0),
             maj_flt: AtomicU64::new(0),
+            personality: AtomicU32::new(0),
+            timer_slack_ns: AtomicU64::new(DEFAULT_TIMER_SLACK_NS),
+            default_timer_slack_ns: AtomicU64::new(DEFAULT_TIMER_SLACK_NS),
         }
     }
 

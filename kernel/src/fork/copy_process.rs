@@ -248,6 +248,13 @@ fn dup_task_struct(orig: &TaskStruct, args: &KernelCloneArgs) -> Result<Arc<Task
     tsk.blocked
         .store(orig.blocked.load(Ordering::Relaxed), Ordering::Relaxed);
     copy_sigaltstack(&tsk, orig, args.flags);
+    tsk.personality
+        .store(orig.personality.load(Ordering::Relaxed), Ordering::Relaxed);
+    // Linux copies timer_slack_ns with the struct and sets the default
+    // later in copy_process; both come from the parent's current slack.
+    let slack = orig.timer_slack_ns.load(Ordering::Relaxed);
+    tsk.timer_slack_ns.store(slack, Ordering::Relaxed);
+    tsk.default_timer_slack_ns.store(slack, Ordering::Relaxed);
     *tsk.thread_fn.lock() = args.fn_.clone();
     let tsk = Arc::try_new(tsk).map_err(|_| Errno::ENOMEM)?;
     set_task_stack_end_magic(&tsk);

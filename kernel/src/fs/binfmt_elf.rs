@@ -417,7 +417,7 @@ pub fn create_elf_tables(bprm: &LinuxBinprm, info: &ElfInfo) -> Result<u64, Errn
     let mut random = [0u8; 16];
     crate::random::get_random_bytes(&mut random);
     let random = push_bytes(&mut sp, &random)?;
-    let auxv = auxv(info, random, platform, execfn);
+    let auxv = auxv(info, random, platform, execfn, bprm.secureexec);
     let words = (bprm.argv.count as u64) + (bprm.envp.count as u64) + 3 + 2 * auxv.len() as u64;
     sp = sp.checked_sub(8 * words).ok_or(Errno::EFAULT)? & !15;
     let mut at = sp;
@@ -437,8 +437,10 @@ pub fn create_elf_tables(bprm: &LinuxBinprm, info: &ElfInfo) -> Result<u64, Errn
 /// itself and the machine (Linux: ARCH_DLINFO, then the NEW_AUX_ENT() list
 /// in create_elf_tables()).
 // Differs: no AT_SYSINFO_EHDR (there is no vDSO), no AT_RSEQ_* (no rseq).
-fn auxv(info: &ElfInfo, random: u64, platform: u64, execfn: u64) -> [(u64, u64); 20] {
+fn auxv(info: &ElfInfo, random: u64, platform: u64, execfn: u64, secure: bool) -> [(u64, u64); 20] {
     use at::*;
+    // begin_new_exec committed the new program's credentials.
+    let cred = crate::cred::current_cred();
     [
         (AT_MINSIGSTKSZ, crate::arch::signal::get_sigframe_size()),
         (AT_HWCAP, crate::arch::kernel::cpu::proc::elf_hwcap()),
@@ -450,11 +452,11 @@ fn auxv(info: &ElfInfo, random: u64, platform: u64, execfn: u64) -> [(u64, u64);
         (AT_BASE, info.base),
         (AT_FLAGS, 0),
         (AT_ENTRY, info.entry),
-        (AT_UID, 0),
-        (AT_EUID, 0),
-        (AT_GID, 0),
-        (AT_EGID, 0),
-        (AT_SECURE, 0),
+        (AT_UID, cred.uid.into()),
+        (AT_EUID, cred.euid.into()),
+        (AT_GID, cred.gid.into()),
+        (AT_EGID, cred.egid.into()),
+        (AT_SECURE, secure.into()),
         (AT_RANDOM, random),
         (AT_HWCAP2, 0),
         (AT_EXECFN, execfn),

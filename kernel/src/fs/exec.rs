@@ -9,12 +9,14 @@ use super::binfmt_elf::{create_elf_tables, load_elf_binary, parse};
 use super::exec_args::{
     ARG_MAX, ArgStrings, MAX_ARG_STRINGS, bprm_stack_limits, copy_strings, count,
 };
+use super::exec_creds::{bprm_creds_from_file, prepare_exec_creds};
 use super::file::{DenyWriteAccess, Path};
 use super::namei::{MAY_EXEC, MAY_OPEN, getname_flags, inode_permission, path_lookup};
 use super::open::AT_FDCWD;
 use super::ramfs::InodeKind;
 use super::stat::{AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW};
 use crate::arch::entry::calling::PtRegs;
+use crate::cred::{Cred, commit_creds};
 use crate::errno::Errno;
 use crate::mm::filemap::AddressSpace;
 use crate::mm::mm_types::{MmStruct, STACK_SIZE, STACK_TOP, VmAreaStruct, VmBacking, VmFlags};
@@ -51,6 +53,15 @@ pub struct LinuxBinprm {
     /// script's interpreter could not open it by its /dev/fd path
     /// (Linux: BINPRM_FLAGS_PATH_INACCESSIBLE).
     pub path_inaccessible: bool,
+    /// The credentials the new program will run with, committed in
+    /// begin_new_exec.
+    pub cred: Cred,
+    /// Personality flags to clear: a set-ID program must not inherit
+    /// weakening ones (Linux: per_clear).
+    pub per_clear: u32,
+    /// The program gains privilege, so the dynamic linker and libc must
+    /// distrust the environment (AT_SECURE).
+    pub secureexec: bool,
 }
 
 /// execve(2) from user space.
@@ -108,6 +119,9 @@ pub fn do_execveat_common(
         envp: ArgStrings::default(),
         room,
         path_inaccessible,
+        cred: prepare_exec_creds(),
+        per_clear: 0,
+        secureexec: false,
     };
     copy_strings(envc, envp, &mut bprm.envp, &mut bprm.room)?;
     copy_strings(argc, argv, &mut bprm.argv, &mut bprm.room)?;
@@ -152,6 +166,9 @@ pub fn kernel_execve(filename: &str, argv: Vec<String>, envp: Vec<String>) -> Re
         envp: ArgStrings::from_kernel(&envp)?,
         room: ARG_MAX as usize,
         path_inaccessible: false,
+        cred: prepare_exec_creds(),
+        per_clear: 0,
+        secureexec: false,
     };
     crate::arch::kernel::process_64::with_kernel_thread_pt_regs(|regs| bprm_execve(bprm, regs))
 }
@@ -175,7 +192,7 @@ fn bprm_execve(mut bprm: LinuxBinprm, regs: &mut PtRegs) -> Result<(), Errno> {
             None => break,
         }
     }
-    let started = exec_binprm(&bprm)?;
+    let started = exec_binprm(&mut bprm)?;
     // do_group_exit() does not return: nothing may be left to drop here.
     drop(bprm);
     match started {
@@ -191,7 +208,7 @@ fn bprm_execve(mut bprm: LinuxBinprm, regs: &mut PtRegs) -> Result<(), Errno> {
 /// Returns the entry point and stack pointer.
 ///
 /// Linux: exec_binprm() in fs/exec.c
-fn exec_binprm(bprm: &LinuxBinprm) -> Result<Result<(u64, u64), Errno>, Errno> {
+fn exec_binprm(bprm: &mut LinuxBinprm) -> Result<Result<(u64, u64), Errno>, Errno> {
     let elf = parse(&bprm.file)?;
     // The dynamic linker is opened and checked before the point of no
     // return, and held against writers until the program runs.
@@ -210,10 +227,13 @@ fn exec_binprm(bprm: &LinuxBinprm) -> Result<Result<(u64, u64), Errno>, Errno> {
             .map_err(|_| Errno::ENOMEM)?;
         cmdline.extend_from_slice(&bprm.argv.bytes);
     }
+    // Linux computes them first thing in begin_new_exec, still before the
+    // point of no return.
+    bprm_creds_from_file(bprm)?;
     de_thread(&current())?;
     *mm.exe_file.lock() = Some(bprm.exe.clone());
-    begin_new_exec(bprm, mm.clone());
-    Ok(setup_stack_vma(&mm)
+    Ok(begin_new_exec(bprm, mm.clone())
+        .and_then(|()| setup_stack_vma(&mm))
         .and_then(|()| {
             let interp = interp.as_ref().map(|(elf, file, _)| (elf, file));
             load_elf_binary(&elf, &bprm.file, interp, &mm)
@@ -409,10 +429,15 @@ fn exchange_leader(tsk: &Arc<TaskStruct>) {
 }
 
 /// Installs the new mm and throws away what must not survive exec:
-/// close-on-exec files, caught signal handlers, the old name and TLS.
+/// close-on-exec files, caught signal handlers, the old name and TLS;
+/// then the new credentials.
 ///
 /// Linux: begin_new_exec() / exec_mmap() / setup_new_exec() in fs/exec.c
-fn begin_new_exec(bprm: &LinuxBinprm, mm: Arc<MmStruct>) {
+///
+/// # Errors
+/// `ENOMEM` when the credentials cannot be committed; past the point of
+/// no return, the process then dies.
+fn begin_new_exec(bprm: &LinuxBinprm, mm: Arc<MmStruct>) -> Result<(), Errno> {
     let tsk = current();
     crate::exit::mm_release(&tsk);
     let old = tsk.mm.lock().replace(mm.clone());
@@ -443,6 +468,14 @@ fn begin_new_exec(bprm: &LinuxBinprm, mm: Arc<MmStruct>) {
     tsk.sas_ss_sp.store(0, Ordering::Relaxed);
     tsk.sas_ss_size.store(0, Ordering::Relaxed);
     tsk.flags.fetch_and(!PF_FORKNOEXEC, Ordering::Relaxed);
+    tsk.personality
+        .fetch_and(!bprm.per_clear, Ordering::Relaxed);
+    if bprm.secureexec {
+        // Linux: a privileged program starts with a sane stack limit.
+        let mut rlim = tsk.signal().rlim.lock();
+        let stack = &mut rlim.0[crate::resource::RLIMIT_STACK].rlim_cur;
+        *stack = (*stack).min(STACK_SIZE);
+    }
     let base = bprm.filename.rsplit(|&b| b == b'/').next().unwrap_or(&[]);
     tsk.set_comm(&String::from_utf8_lossy(&base[..base.len().min(15)]));
     crate::trace::trace(crate::trace::TraceEvent::Exec { pid: tsk.pid() });
@@ -452,6 +485,7 @@ fn begin_new_exec(bprm: &LinuxBinprm, mm: Arc<MmStruct>) {
     x86_64::registers::model_specific::FsBase::write(x86_64::VirtAddr::zero());
     tsk.thread.gsbase.store(0, Ordering::Relaxed);
     x86_64::registers::model_specific::KernelGsBase::write(x86_64::VirtAddr::zero());
+    commit_creds(bprm.cred.clone())
 }
 
 /// Sets the registers so that the return to user space enters the program.

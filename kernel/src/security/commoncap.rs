@@ -12,6 +12,8 @@ use crate::capability::{
 };
 use crate::cred::{Cred, Kuid, commit_creds, current_cred, prepare_creds};
 use crate::errno::Errno;
+use crate::exec_domain::PER_CLEAR_ON_SETID;
+use crate::fs::exec::LinuxBinprm;
 use crate::syscall::SysResult;
 
 /// Root may not gain capabilities by being uid 0.
@@ -248,4 +250,90 @@ fn cap_ambient(old: &Cred, how: u64, cap: u64, rest: u64) -> SysResult {
         }
         _ => Err(Errno::EINVAL),
     }
+}
+
+/// Checks and applies the sets capset asks for: the inheritable set may
+/// only gain what is permitted (unless CAP_SETPCAP) and never what the
+/// bounding set lacks; the permitted set may only shrink; the effective
+/// set must lie within the new permitted one. The ambient set keeps only
+/// what stays both permitted and inheritable.
+///
+/// Linux: cap_capset() in security/commoncap.c
+///
+/// # Errors
+/// `EPERM` when one of the rules is broken.
+pub fn cap_capset(
+    new: &mut Cred,
+    old: &Cred,
+    effective: KernelCap,
+    inheritable: KernelCap,
+    permitted: KernelCap,
+) -> Result<(), Errno> {
+    let inh_is_capped = !old.cap_effective.raised(CAP_SETPCAP);
+    if inh_is_capped && !inheritable.is_subset(old.cap_inheritable.combine(old.cap_permitted)) {
+        return Err(Errno::EPERM);
+    }
+    if !inheritable.is_subset(old.cap_inheritable.combine(old.cap_bset)) {
+        return Err(Errno::EPERM);
+    }
+    if !permitted.is_subset(old.cap_permitted) || !effective.is_subset(permitted) {
+        return Err(Errno::EPERM);
+    }
+    new.cap_effective = effective;
+    new.cap_inheritable = inheritable;
+    new.cap_permitted = permitted;
+    new.cap_ambient = new.cap_ambient.intersect(permitted.intersect(inheritable));
+    Ok(())
+}
+
+/// Recomputes the capability sets for an execve, with no file
+/// capabilities: a task whose real or new effective uid is 0 gets the
+/// bounding set (and its inheritable set) as permitted, and, if its
+/// effective uid is 0, as effective too; anyone else keeps only the
+/// ambient set. The saved and file-system ids follow the new effective
+/// ones. A change of identity clears the ambient set and marks a secure
+/// exec (AT_SECURE) for the dynamic linker.
+///
+/// Linux: cap_bprm_creds_from_file() and handle_privileged_root() in
+/// security/commoncap.c
+///
+/// # Errors
+/// None without file capabilities; kept fallible as Linux's hook is.
+pub fn cap_bprm_creds_from_file(bprm: &mut LinuxBinprm) -> Result<(), Errno> {
+    let old = current_cred();
+    let new = &mut bprm.cred;
+    // Linux: get_file_caps() starts from an empty permitted set.
+    new.cap_permitted = KernelCap::EMPTY;
+    let mut effective = false;
+    if !issecure(&old, SECURE_NOROOT) {
+        if new.euid == 0 || new.uid == 0 {
+            new.cap_permitted = old.cap_bset.combine(old.cap_inheritable);
+        }
+        effective = new.euid == 0;
+    }
+    if !new.cap_permitted.is_subset(old.cap_permitted) {
+        bprm.per_clear |= PER_CLEAR_ON_SETID;
+    }
+    let id_changed = new.euid != old.euid || !old.in_group(new.egid);
+    (new.suid, new.fsuid) = (new.euid, new.euid);
+    (new.sgid, new.fsgid) = (new.egid, new.egid);
+    if id_changed {
+        new.cap_ambient = KernelCap::EMPTY;
+    }
+    new.cap_permitted = new.cap_permitted.combine(new.cap_ambient);
+    new.cap_effective = if effective {
+        new.cap_permitted
+    } else {
+        new.cap_ambient
+    };
+    new.securebits &= !issecure_mask(SECURE_KEEP_CAPS);
+    let grew = !new.cap_permitted.is_subset(new.cap_ambient);
+    if id_changed
+        || new.euid != old.uid
+        || new.egid != old.gid
+        || (new.uid != 0 && (effective || grew))
+    {
+        bprm.secureexec = true;
+    }
+    Ok(())
 }
