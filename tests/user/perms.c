@@ -12,6 +12,7 @@
 #include "check.h"
 
 #include <grp.h>
+#include <pthread.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -399,6 +400,31 @@ static void root_forks_past_rlimit_nproc(void)
 	waitpid(root_child, NULL, 0);
 }
 
+static void *sleeper(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
+}
+
+static void threads_count_too(void)
+{
+	struct rlimit lim = { 5, 5 };
+	if (setrlimit(RLIMIT_NPROC, &lim) || become(BOMB_UID + 1, BOMB_UID + 1, 0, NULL))
+		say("    thread setup failed\n");
+	int n = 0, err = 0;
+	while (n < 10) {
+		pthread_t t;
+		err = pthread_create(&t, NULL, sleeper, NULL);
+		if (err)
+			break;
+		n++;
+	}
+	EXPECT_EQ("threads_count_against_rlimit_nproc_too", 4, n);
+	EXPECT_EQ("the_thread_past_the_limit_fails_with_eagain", EAGAIN, err);
+}
+
 static void rlimit_nproc(void)
 {
 	int up[2], down[2];
@@ -416,6 +442,7 @@ static void rlimit_nproc(void)
 	if (read(up[0], &c, 1) != 1)
 		say("    no word from the bomb\n");
 	as_child(root_forks_past_rlimit_nproc);
+	as_child(threads_count_too);
 	as_child(setuid_into_a_full_user);
 	if (write(down[1], "x", 1) != 1)
 		say("    could not release the bomb\n");
