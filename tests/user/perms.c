@@ -117,6 +117,9 @@ static void setup(void)
 	mkdirat_owned("sgid", 0, 1001, 02777);
 	mkfile("chmod_mine", "x", 1000, 1001, 0644);
 	mkfile("chown_mine", "x", 1000, 1000, 0644);
+	mkfile("suid_written", "x", 1000, 1000, 06777);
+	mkfile("suid_truncated", "x", 1000, 1000, 04777);
+	mkfile("suid_root_written", "x", 1000, 1000, 06755);
 }
 
 static void files_by_mode_bits(void)
@@ -234,6 +237,19 @@ static void chmod_chown_utimes_rules(void)
 		  utimensat(AT_FDCWD, at("chown_mine"), t, 0));
 }
 
+static void writes_drop_set_id_bits(void)
+{
+	if (become(1001, 1001, 0, NULL))
+		say("    become 1001 failed\n");
+	int fd = open(at("suid_written"), O_WRONLY);
+	CHECK("another_user_writes_a_mode_06777_file", fd >= 0 && write(fd, "y", 1) == 1);
+	close(fd);
+	CHECK("a_write_without_cap_fsetid_drops_s_isuid_and_s_isgid",
+	      mode_of(at("suid_written")) == 0777);
+	EXPECT_EQ("another_user_truncates_a_mode_04777_file", 0, truncate(at("suid_truncated"), 0));
+	CHECK("a_truncate_without_cap_fsetid_drops_s_isuid", mode_of(at("suid_truncated")) == 0777);
+}
+
 static void chgrp_as_member(void)
 {
 	gid_t in1001[] = { 1001 };
@@ -281,6 +297,10 @@ static void root_overrides(void)
 	CHECK("root_keeps_s_isgid_through_cap_fsetid", mode_of(at("keep_sgid")) == 02755);
 	int fd = open(at("sgid/rootfile"), O_CREAT | O_WRONLY, 02755);
 	close(fd);
+	fd = open(at("suid_root_written"), O_WRONLY);
+	CHECK("root_writes_a_set_user_id_file", fd >= 0 && write(fd, "y", 1) == 1);
+	close(fd);
+	CHECK("roots_write_keeps_the_set_id_bits", mode_of(at("suid_root_written")) == 06755);
 	CHECK("root_keeps_s_isgid_on_a_new_file_in_a_set_group_id_directory",
 	      (mode_of(at("sgid/rootfile")) & 02000) != 0);
 }
@@ -509,6 +529,7 @@ int main(void)
 	as_child(directories_need_write_and_search);
 	as_child(chmod_chown_utimes_rules);
 	as_child(chgrp_as_member);
+	as_child(writes_drop_set_id_bits);
 	as_child(access_uses_the_real_ids);
 	root_overrides();
 	kills();

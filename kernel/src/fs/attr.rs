@@ -188,6 +188,29 @@ fn setattr_should_drop_sgid(attr: &InodeAttr) -> bool {
     attr.mode & S_IXGRP != 0 || !in_group_or_capable(attr.gid)
 }
 
+/// Drops a regular file's set-user-ID bit, and its set-group-ID bit where
+/// setattr_should_drop_sgid says, when a caller without CAP_FSETID writes
+/// or truncates it: a program someone else changed must not keep running
+/// with its owner's privileges.
+///
+/// Linux: file_remove_privs() in fs/inode.c, with
+/// setattr_should_drop_suidgid() in fs/attr.c
+pub fn file_remove_privs(inode: &Inode) {
+    let mut attr = inode.i_attr.lock();
+    if attr.mode & S_IFMT != S_IFREG || attr.mode & (S_ISUID | S_ISGID) == 0 {
+        return;
+    }
+    let kill_sgid = setattr_should_drop_sgid(&attr);
+    if (attr.mode & S_ISUID == 0 && !kill_sgid) || capable(CAP_FSETID) {
+        return;
+    }
+    attr.mode &= !S_ISUID;
+    if kill_sgid {
+        attr.mode &= !S_ISGID;
+    }
+    attr.ctime = current_time();
+}
+
 /// Linux: chown_ok() in fs/attr.c
 fn chown_ok(attr: &InodeAttr, uid: Kuid) -> bool {
     (current_cred().fsuid == attr.uid && uid == attr.uid) || capable(CAP_CHOWN)

@@ -39,6 +39,7 @@ pub fn do_truncate(inode: &Inode, length: i64) -> Result<(), Errno> {
     if length as u64 > super::shmem::MAX_LFS_FILESIZE {
         return Err(Errno::EFBIG);
     }
+    super::attr::file_remove_privs(inode);
     if data.i_size() == length as u64 {
         return Ok(());
     }
