@@ -21,8 +21,7 @@
 //! are atomics (Linux: `READ_ONCE`/`smp_store_mb`).
 //!
 //! Linux: include/linux/sched.h
-//! Not modelled: credentials beyond uid 0, cgroups, namespaces, ptrace,
-//! seccomp, NUMA, CPU affinity.
+//! Not modelled: cgroups, namespaces, ptrace, seccomp, NUMA, CPU affinity.
 
 use crate::arch::kernel::process_64::ThreadStruct;
 use crate::arch::sync::{LockedBy, SpinLock};

@@ -296,6 +296,8 @@ pub fn cap_capset(
 ///
 /// Linux: cap_bprm_creds_from_file() and handle_privileged_root() in
 /// security/commoncap.c
+/// Differs: without ptrace and no_new_privs there is no downgrade of a
+/// traced or no-new-privs set-ID exec to the caller's ids.
 ///
 /// # Errors
 /// None without file capabilities; kept fallible as Linux's hook is.
@@ -336,4 +338,46 @@ pub fn cap_bprm_creds_from_file(bprm: &mut LinuxBinprm) -> Result<(), Errno> {
         bprm.secureexec = true;
     }
     Ok(())
+}
+
+mod tests {
+    use super::*;
+    use crate::cred::init_cred;
+    use crate::{kassert, kassert_eq, ktest};
+
+    /// Root's credentials with the three uids set, to feed the fix-ups.
+    fn root_as(uid: Kuid, euid: Kuid, suid: Kuid) -> Result<Cred, alloc::string::String> {
+        let root = init_cred().map_err(|e| alloc::format!("{e:?}"))?;
+        let mut cred = Cred::clone(&root);
+        (cred.uid, cred.euid, cred.suid, cred.fsuid) = (uid, euid, suid, euid);
+        Ok(cred)
+    }
+
+    ktest! {
+        fn leaving_uid_0_everywhere_clears_permitted_unless_keep_caps() {
+            let old = root_as(0, 0, 0)?;
+            let mut new = root_as(1000, 1000, 1000)?;
+            new.cap_ambient = KernelCap::EMPTY.raise(CAP_CHOWN);
+            cap_task_fix_setuid(&mut new, &old, SetId::Res);
+            kassert!(new.cap_permitted.is_clear() && new.cap_effective.is_clear(), "dropped");
+            kassert!(new.cap_ambient.is_clear(), "ambient dropped too");
+            let mut old = old;
+            old.securebits = issecure_mask(SECURE_KEEP_CAPS);
+            let mut kept = root_as(1000, 1000, 1000)?;
+            cap_task_fix_setuid(&mut kept, &old, SetId::Res);
+            kassert_eq!(kept.cap_permitted, KernelCap::FULL);
+            kassert!(kept.cap_effective.is_clear(), "euid left 0: effective cleared");
+        }
+    }
+
+    ktest! {
+        fn fsuid_0_to_non_0_drops_only_the_fs_capabilities() {
+            let old = root_as(0, 0, 0)?;
+            let mut new = old.clone();
+            new.fsuid = 1000;
+            cap_task_fix_setuid(&mut new, &old, SetId::Fs);
+            kassert_eq!(new.cap_effective.0, KernelCap::FULL.0 & !CAP_FS_MASK.0);
+            kassert!(!new.cap_effective.raised(CAP_CHOWN), "CAP_CHOWN follows the fsuid");
+        }
+    }
 }
