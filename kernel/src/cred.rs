@@ -15,7 +15,7 @@
 use crate::capability::KernelCap;
 use crate::errno::Errno;
 use crate::task::{TaskStruct, current};
-use crate::user::{UserStruct, root_user};
+use crate::user::{NprocCharge, UserStruct, root_user};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
@@ -180,15 +180,56 @@ pub fn prepare_creds() -> Cred {
 /// `ENOMEM` when the new credentials cannot be allocated.
 pub fn commit_creds(new: Cred) -> Result<(), Errno> {
     let new = Arc::try_new(new).map_err(|_| Errno::ENOMEM)?;
-    *current().cred.lock() = Some(new);
+    let task = current();
+    // A new real user takes over this task's RLIMIT_NPROC count.
+    let charge = match task.nproc.lock().as_ref() {
+        Some(c) if !Arc::ptr_eq(c.user(), &new.user) => Some(NprocCharge::new(new.user.clone())),
+        _ => None,
+    };
+    *task.cred.lock() = Some(new);
+    if let Some(charge) = charge {
+        *task.nproc.lock() = Some(charge);
+    }
     Ok(())
 }
 
-/// Gives the new task `p` its creator's credentials. Linux gives a new
-/// process a copy and lets a thread share; since a `Cred` is never edited
-/// in place, sharing one reference is the same thing here.
+/// The current task acting with other credentials for a while: made by
+/// override_creds, put back when dropped.
+///
+/// Linux: override_creds() / revert_creds() in kernel/cred.c
+/// Differs: with one credential pointer per task, the override is also
+/// what others read of the task (in /proc) until it is reverted.
+#[must_use]
+pub struct OverrideCreds(Option<Arc<Cred>>);
+
+/// Makes `new` the current task's credentials until the returned guard
+/// drops, for a check made on someone else's behalf (access(2) checks as
+/// the real user).
+///
+/// Linux: override_creds() in kernel/cred.c
+///
+/// # Errors
+/// `ENOMEM` when the credentials cannot be allocated.
+pub fn override_creds(new: Cred) -> Result<OverrideCreds, Errno> {
+    let new = Arc::try_new(new).map_err(|_| Errno::ENOMEM)?;
+    Ok(OverrideCreds(current().cred.lock().replace(new)))
+}
+
+impl Drop for OverrideCreds {
+    /// Linux: revert_creds() in kernel/cred.c
+    fn drop(&mut self) {
+        *current().cred.lock() = self.0.take();
+    }
+}
+
+/// Gives the new task `p` its creator's credentials, and counts it
+/// against their real user's RLIMIT_NPROC. Linux gives a new process a
+/// copy and lets a thread share; since a `Cred` is never edited in place,
+/// sharing one reference is the same thing here.
 ///
 /// Linux: copy_creds() in kernel/cred.c
 pub fn copy_creds(p: &TaskStruct) {
-    *p.cred.lock() = Some(current_cred());
+    let cred = current_cred();
+    *p.nproc.lock() = Some(NprocCharge::new(cred.user.clone()));
+    *p.cred.lock() = Some(cred);
 }

@@ -137,6 +137,8 @@ pub struct Resources {
     pub pids: usize,
     /// Tasks alive.
     pub tasks: usize,
+    /// Tasks counted against the current real user's RLIMIT_NPROC.
+    pub nproc: u64,
 }
 
 impl Resources {
@@ -147,6 +149,9 @@ impl Resources {
             heap_used: crate::mm::heap::heap_used(),
             pids: crate::pid::nr_pids(),
             tasks: crate::tasklist::TASKLIST_LOCK.lock().nr_threads,
+            nproc: crate::user::task_user(&crate::task::current())
+                .processes
+                .load(core::sync::atomic::Ordering::Relaxed),
         }
     }
 }

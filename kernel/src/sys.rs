@@ -4,6 +4,7 @@
 //! Linux: kernel/sys.c, kernel/reboot.c, arch/x86/kernel/process_64.c
 //! (arch_prctl), drivers/char/random.c (getrandom)
 
+use crate::capability::{CAP_SYS_RESOURCE, capable};
 use crate::cred::current_cred;
 use crate::errno::Errno;
 use crate::mm::uaccess::{copy_to_user, get_user, put_user};
@@ -212,10 +213,14 @@ pub fn sys_newuname(name: u64) -> SysResult {
 }
 
 /// Reads and optionally sets one of `tsk`'s limits, returning the old one.
+/// Raising a hard limit needs CAP_SYS_RESOURCE.
 ///
 /// Linux: do_prlimit() in kernel/sys.c
-/// Differs: every task is root, so raising a hard limit is always allowed
-/// (Linux: CAP_SYS_RESOURCE).
+///
+/// # Errors
+/// `EINVAL` for an unknown resource or a soft limit above the hard one;
+/// `EPERM` for RLIMIT_NOFILE past nr_open, or a hard limit raised without
+/// CAP_SYS_RESOURCE.
 fn do_prlimit(tsk: &TaskStruct, resource: u32, new: Option<Rlimit>) -> Result<Rlimit, Errno> {
     let resource = resource as usize;
     if resource >= RLIM_NLIMITS {
@@ -232,9 +237,38 @@ fn do_prlimit(tsk: &TaskStruct, resource: u32, new: Option<Rlimit>) -> Result<Rl
     let mut rlim = tsk.signal().rlim.lock();
     let old = rlim.0[resource];
     if let Some(r) = new {
+        if r.rlim_max > old.rlim_max && !capable(CAP_SYS_RESOURCE) {
+            return Err(Errno::EPERM);
+        }
         rlim.0[resource] = r;
     }
     Ok(old)
+}
+
+/// May the caller read or set `task`'s limits? Its own always; another
+/// process's when all three of its user ids are the caller's real uid and
+/// all three group ids its real gid, or with CAP_SYS_RESOURCE.
+///
+/// Linux: check_prlimit_permission() in kernel/sys.c
+///
+/// # Errors
+/// `EPERM`.
+fn check_prlimit_permission(task: &TaskStruct) -> Result<(), Errno> {
+    if core::ptr::eq(task, &*current()) {
+        return Ok(());
+    }
+    let cred = crate::cred::current_cred();
+    let tcred = crate::cred::task_cred(task);
+    let id_match = [tcred.euid, tcred.suid, tcred.uid]
+        .iter()
+        .all(|&id| id == cred.uid)
+        && [tcred.egid, tcred.sgid, tcred.gid]
+            .iter()
+            .all(|&id| id == cred.gid);
+    if !id_match && !capable(CAP_SYS_RESOURCE) {
+        return Err(Errno::EPERM);
+    }
+    Ok(())
 }
 
 /// Linux: SYSCALL_DEFINE2(getrlimit) in kernel/sys.c
@@ -261,6 +295,9 @@ pub fn sys_setrlimit(resource: u32, rlim: u64) -> SysResult {
 /// Reads and sets the limits of any process (0: the caller).
 ///
 /// Linux: SYSCALL_DEFINE4(prlimit64) in kernel/sys.c
+///
+/// # Errors
+/// `ESRCH`; `EPERM` as check_prlimit_permission; as do_prlimit.
 pub fn sys_prlimit64(pid: i32, resource: u32, new: u64, old: u64) -> SysResult {
     let new = if new != 0 {
         let [cur, max]: [u64; 2] = get_user(new)?;
@@ -272,6 +309,7 @@ pub fn sys_prlimit64(pid: i32, resource: u32, new: u64, old: u64) -> SysResult {
         None
     };
     let tsk = task_or_current(pid)?;
+    check_prlimit_permission(&tsk)?;
     let prev = do_prlimit(&tsk, resource, new)?;
     if old != 0 {
         put_user(old, [prev.rlim_cur, prev.rlim_max])?;

@@ -77,13 +77,14 @@ pub fn sys_setgid(gid: Kgid) -> SysResult {
     commit_creds(new).map(|()| 0)
 }
 
-/// Points the new credentials at the accounting of their real user.
+/// Points the new credentials at the accounting of their real user, and
+/// (as its callers do in Linux) flags the task PF_NPROC_EXCEEDED when
+/// that user is at RLIMIT_NPROC.
 ///
 /// Linux: set_user() in kernel/sys.c
-/// Differs: RLIMIT_NPROC is not checked here (Linux flags the task with
-/// PF_NPROC_EXCEEDED, for execve to refuse).
 fn set_user(new: &mut Cred) -> Result<(), Errno> {
     new.user = alloc_uid(new.uid)?;
+    crate::user::flag_nproc_exceeded(new);
     Ok(())
 }
 

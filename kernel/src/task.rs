@@ -73,6 +73,9 @@ pub const PF_IDLE: u32 = 0x0000_0002;
 pub const PF_EXITING: u32 = 0x0000_0004;
 /// Forked but did not exec (Linux: PF_FORKNOEXEC).
 pub const PF_FORKNOEXEC: u32 = 0x0000_0040;
+/// A set*uid made the real user pass RLIMIT_NPROC: the next execve fails
+/// (Linux: PF_NPROC_EXCEEDED).
+pub const PF_NPROC_EXCEEDED: u32 = 0x0000_1000;
 /// Used super-user privileges (Linux: PF_SUPERPRIV).
 pub const PF_SUPERPRIV: u32 = 0x0000_0100;
 /// A kernel thread (Linux: PF_KTHREAD).
@@ -168,6 +171,10 @@ pub struct TaskStruct {
     /// Who the task is: ids and capabilities (Linux: cred, RCU-protected
     /// there); replaced whole by commit_creds, never edited in place.
     pub cred: SpinLock<Option<Arc<crate::cred::Cred>>>,
+    /// This task counted against its real user's RLIMIT_NPROC, from
+    /// copy_creds to release_task (Linux: the UCOUNT_RLIMIT_NPROC count of
+    /// cred->ucounts).
+    pub nproc: SpinLock<Option<crate::user::NprocCharge>>,
     /// Per-process state shared by a thread group (Linux: signal); set once
     /// by copy_signal.
     pub signal: spin::Once<Arc<SignalStruct>>,
@@ -269,6 +276,7 @@ impl TaskStruct {
             nsproxy: SpinLock::new(None),
             sighand: SpinLock::new(None),
             cred: SpinLock::new(None),
+            nproc: SpinLock::new(None),
             signal: spin::Once::new(),
             pending: SigPending::default(),
             blocked: Default::default(),

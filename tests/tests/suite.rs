@@ -85,6 +85,7 @@ const USER_PROGRAMS: &[&str] = &[
     "uts_ipc_ns",
     "pidns",
     "creds",
+    "perms",
 ];
 
 /// The fuzzers in their own boot, a bounded amount: `sys_fuzz SEED N`

@@ -360,6 +360,8 @@ pub fn release_task(p: &Arc<TaskStruct>) {
         crate::pid::free_pid(&pid);
     }
     drop(p.sighand.lock().take());
+    // Linux: dec_rlimit_ucounts(task_ucounts(p), UCOUNT_RLIMIT_NPROC, 1)
+    drop(p.nproc.lock().take());
     if let (Some(leader), Some(parent)) = (notify, leader_parent) {
         let sig = leader.exit_signal.load(Ordering::Relaxed);
         if do_notify_parent(&leader, &parent, sig)

@@ -18,7 +18,7 @@ use crate::pidfd::{PreparedPidfd, pidfd_prepare};
 use crate::sched::core::sched_fork;
 use crate::signal::{SighandStruct, SignalStruct};
 use crate::task::{
-    Comm, PF_FORKNOEXEC, PF_IDLE, PF_KTHREAD, PF_SUPERPRIV, TaskStruct, current,
+    Comm, PF_FORKNOEXEC, PF_IDLE, PF_KTHREAD, PF_NPROC_EXCEEDED, PF_SUPERPRIV, TaskStruct, current,
     set_task_stack_end_magic,
 };
 use crate::tasklist::{TASKLIST_LOCK, TaskList};
@@ -40,12 +40,10 @@ use core::sync::atomic::Ordering;
 /// pidfd_prepare() and fd_install() do, so nothing fails once it is.
 ///
 /// Linux: copy_process() in kernel/fork.c
-/// Differs: no RLIMIT_NPROC check, since every task runs as root
-/// (INIT_USER), whom Linux exempts from it.
 ///
 /// # Errors
-/// `EINVAL` for invalid flag combinations, `EAGAIN` past threads-max or
-/// pid_max, `ENOMEM` when an allocation fails, `EMFILE` when CLONE_PIDFD
+/// `EINVAL` for invalid flag combinations, `EAGAIN` past threads-max,
+/// pid_max or the real user's RLIMIT_NPROC, `ENOMEM` when an allocation fails, `EMFILE` when CLONE_PIDFD
 /// finds the caller's file table full, `EFAULT` when its pidfd cannot be
 /// stored, `ERESTARTNOINTR` when a signal is pending for the caller as the
 /// child would be published.
@@ -54,11 +52,15 @@ pub fn copy_process(args: &KernelCloneArgs) -> Result<Arc<TaskStruct>, Errno> {
     check_clone_flags(clone_flags)?;
     let parent = current();
     let p = dup_task_struct(&parent, args)?; // Linux: goto fork_out
+    check_nproc(&parent)?; // Linux: goto bad_fork_free
+    parent
+        .flags
+        .fetch_and(!PF_NPROC_EXCEEDED, Ordering::Relaxed);
     copy_creds(&p);
     check_max_threads()?; // Linux: goto bad_fork_cleanup_count
     // Linux: the child inherits no pending signals, statistics or privileges.
     p.pending.clear();
-    let flags = parent.flags() & !(PF_SUPERPRIV | PF_IDLE) | PF_FORKNOEXEC;
+    let flags = p.flags() & !(PF_SUPERPRIV | PF_IDLE) | PF_FORKNOEXEC;
     p.flags.store(
         if args.kthread {
             flags | PF_KTHREAD
@@ -143,6 +145,26 @@ fn prepare_clone_pidfd(
 fn fork_signal_check(parent: &TaskStruct) -> Result<(), Errno> {
     if crate::signal::signal_pending(parent) {
         return Err(Errno::ERESTARTNOINTR);
+    }
+    Ok(())
+}
+
+/// Fails with EAGAIN once the caller's real user has RLIMIT_NPROC tasks,
+/// unless that is root or the caller has CAP_SYS_RESOURCE or
+/// CAP_SYS_ADMIN.
+///
+/// Linux: the is_rlimit_overlimit(..., UCOUNT_RLIMIT_NPROC, ...) check in
+/// copy_process()
+fn check_nproc(parent: &TaskStruct) -> Result<(), Errno> {
+    use crate::capability::{CAP_SYS_ADMIN, CAP_SYS_RESOURCE, capable};
+    let user = crate::user::task_user(parent);
+    let limit = crate::resource::rlimit(crate::resource::RLIMIT_NPROC);
+    if crate::user::is_rlimit_overlimit(&user, limit)
+        && user.uid != 0
+        && !capable(CAP_SYS_RESOURCE)
+        && !capable(CAP_SYS_ADMIN)
+    {
+        return Err(Errno::EAGAIN);
     }
     Ok(())
 }

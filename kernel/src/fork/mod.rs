@@ -7,7 +7,7 @@
 //!
 //! Linux: kernel/fork.c
 //! Not modelled: cgroups, ptrace, seccomp, io_uring, audit,
-//! perf, NUMA placement, credentials (every task is root).
+//! perf, NUMA placement.
 
 mod clone_args;
 mod copy_process;

@@ -11,7 +11,7 @@ use super::exec_args::{
 };
 use super::exec_creds::{bprm_creds_from_file, prepare_exec_creds};
 use super::file::{DenyWriteAccess, Path};
-use super::namei::{getname_flags, path_lookup};
+use super::namei::{MAY_EXEC, MAY_OPEN, getname_flags, inode_permission, path_lookup};
 use super::open::AT_FDCWD;
 use super::ramfs::InodeKind;
 use super::stat::{AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW};
@@ -95,6 +95,7 @@ pub fn do_execveat_common(
         return Err(Errno::EINVAL);
     }
     let name = getname_flags(filename, flags & AT_EMPTY_PATH != 0)?;
+    check_nproc_exceeded()?;
     let (file, exe) = open_exec_at(fd, &name, flags)?;
     let path_inaccessible = match fd == AT_FDCWD || name.starts_with(b"/") {
         true => false,
@@ -128,6 +129,24 @@ pub fn do_execveat_common(
         bprm.copy_string_kernel(b"")?;
     }
     bprm_execve(bprm, regs)
+}
+
+/// Fails with EAGAIN when a set*uid call left the caller's new real user
+/// past RLIMIT_NPROC (flag_nproc_exceeded) and it still is; otherwise
+/// forgets that it was.
+///
+/// Linux: the PF_NPROC_EXCEEDED check of do_execveat_common() in fs/exec.c
+fn check_nproc_exceeded() -> Result<(), Errno> {
+    use crate::task::PF_NPROC_EXCEEDED;
+    let me = current();
+    let limit = crate::resource::rlimit(crate::resource::RLIMIT_NPROC);
+    if me.flags() & PF_NPROC_EXCEEDED != 0
+        && crate::user::is_rlimit_overlimit(&crate::user::task_user(&me), limit)
+    {
+        return Err(Errno::EAGAIN);
+    }
+    me.flags.fetch_and(!PF_NPROC_EXCEEDED, Ordering::Relaxed);
+    Ok(())
 }
 
 /// Starts a user program from a kernel thread (init).
@@ -260,7 +279,8 @@ fn open_exec(filename: &[u8]) -> Result<(Arc<AddressSpace>, DenyWriteAccess), Er
 /// Linux: do_open_execat() in fs/exec.c
 ///
 /// # Errors
-/// `EACCES` for anything but a regular file with an x bit; `ELOOP` for a
+/// `EACCES` for anything but a regular file the caller may execute
+/// (root too needs an x bit on it); `ELOOP` for a
 /// symlink under AT_SYMLINK_NOFOLLOW; `ETXTBSY` for a file open for
 /// writing; as path_lookup.
 fn open_exec_at(
@@ -284,9 +304,10 @@ fn open_exec_at(
     if inode.is_symlink() {
         return Err(Errno::ELOOP);
     }
-    if !inode.is_reg() || inode.mode() & 0o111 == 0 {
+    if !inode.is_reg() {
         return Err(Errno::EACCES);
     }
+    inode_permission(&inode, MAY_EXEC | MAY_OPEN)?;
     let exe = DenyWriteAccess::get(path)?;
     let (InodeKind::File(mapping) | InodeKind::MemFile(mapping)) = &inode.kind else {
         return Err(Errno::EACCES);

@@ -4,12 +4,13 @@
 //! filename_create), mm/shmem.c (shmem_link, shmem_symlink, shmem_mknod)
 //! Not modelled: block devices and sockets as special files.
 
-use super::attr::S_IALLUGO;
+use super::attr::{S_IALLUGO, inode_init_owner};
 use super::file::{S_IFCHR, S_IFIFO, S_IFMT, S_IFREG};
-use super::namei::{getname, user_path_at};
+use super::namei::{getname, may_create, user_path_at};
 use super::open::{current_umask, dirfd_path, is_dot, lookup_parent};
 use super::ramfs::{Inode, InodeKind, shmem_get_inode};
 use super::stat::{AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW};
+use crate::capability::{CAP_MKNOD, capable};
 use crate::errno::Errno;
 use crate::syscall::SysResult;
 use alloc::sync::Arc;
@@ -25,12 +26,15 @@ const S_IFSOCK: u32 = 0o140000;
 /// the counter's range; ext4's EXT4_LINK_MAX is 65000).
 const LINK_MAX: u32 = u32::MAX - 1;
 
-/// The directory and free name a new entry goes to.
+/// The directory and free name a new entry goes to, which the caller may
+/// create names in.
 ///
-/// Linux: filename_create() in fs/namei.c
+/// Linux: filename_create() in fs/namei.c, then may_create() as the
+/// vfs_*() functions call it
 ///
 /// # Errors
-/// `EEXIST` when the name exists (or is `.` or `..`); as lookup_parent.
+/// `EEXIST` when the name exists (or is `.` or `..`); `EACCES` without
+/// write and search permission on the directory; as lookup_parent.
 fn filename_create(dfd: i32, path: &[u8]) -> Result<(Arc<Inode>, Vec<u8>), Errno> {
     let cwd = dirfd_path(dfd, path)?;
     let (parent, name) = match lookup_parent(&cwd, path) {
@@ -40,6 +44,7 @@ fn filename_create(dfd: i32, path: &[u8]) -> Result<(Arc<Inode>, Vec<u8>), Errno
     if is_dot(name) || parent.lookup(name).is_ok() {
         return Err(Errno::EEXIST);
     }
+    may_create(&parent)?;
     let mut owned = Vec::new();
     owned
         .try_reserve_exact(name.len())
@@ -108,6 +113,7 @@ pub fn sys_symlinkat(oldname: u64, newdfd: i32, newname: u64) -> SysResult {
     let new = getname(newname)?;
     let (parent, name) = filename_create(newdfd, &new)?;
     let link = shmem_get_inode(InodeKind::Symlink(target), 0o777)?;
+    inode_init_owner(&link, &parent);
     parent.link_new(&name, link).map(|()| 0)
 }
 
@@ -117,7 +123,8 @@ pub fn sys_symlinkat(oldname: u64, newdfd: i32, newname: u64) -> SysResult {
 ///
 /// # Errors
 /// `EINVAL` for an unknown file type; `EPERM` for a directory (mkdir
-/// makes those) and for block devices and sockets; `EEXIST`; as
+/// makes those), for block devices and sockets, and for a character
+/// device without CAP_MKNOD; `EEXIST`; as
 /// filename_create; `ENOSPC`, `ENOMEM`.
 /// Differs: no block devices or sockets (EPERM, as for an unprivileged
 /// caller in Linux).
@@ -133,7 +140,12 @@ pub fn sys_mknodat(dfd: i32, filename: u64, mode: u32, dev: u32) -> SysResult {
     };
     let path = getname(filename)?;
     let (parent, name) = filename_create(dfd, &path)?;
+    // Linux: vfs_mknod(): a device node is a way around file permissions.
+    if mode & S_IFMT == S_IFCHR && !capable(CAP_MKNOD) {
+        return Err(Errno::EPERM);
+    }
     let inode = shmem_get_inode(kind, mode & S_IALLUGO & !current_umask())?;
+    inode_init_owner(&inode, &parent);
     parent.link_new(&name, inode).map(|()| 0)
 }
 

@@ -1,10 +1,21 @@
 //! Turning a path into an inode: walk from the root or the working
-//! directory one component at a time, following symbolic links. Paths are
-//! bytes: a name is anything without '/' and NUL, as in Linux.
+//! directory one component at a time, following symbolic links, with
+//! search permission on every directory passed. Paths are bytes: a name is
+//! anything without '/' and NUL, as in Linux. Also the permission checks
+//! of namei.c: mode bits against the caller's fsuid and groups, and who
+//! may create and delete names in a directory.
 //!
-//! Linux: fs/namei.c (getname, path_lookupat, link_path_walk)
+//! Linux: fs/namei.c (getname, path_lookupat, link_path_walk,
+//! generic_permission, inode_permission, may_create, may_delete)
+//! Differs: `.` and `..` are resolved by name before the walk, so passing
+//! them needs no search permission.
 
+use super::attr::InodeAttr;
+use super::file::{S_IFDIR, S_IFMT};
+use super::open::S_ISVTX;
 use super::ramfs::{Inode, InodeKind, root};
+use crate::capability::{CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, capable};
+use crate::cred::{Cred, current_cred};
 use crate::errno::Errno;
 use crate::mm::uaccess::copy_from_user;
 use alloc::sync::Arc;
@@ -16,6 +27,21 @@ pub const MAXSYMLINKS: usize = 40;
 pub const PATH_MAX: usize = 4096;
 /// Longest name of one directory entry (Linux: NAME_MAX).
 pub const NAME_MAX: usize = 255;
+
+/// Execute a file, or search a directory (Linux: MAY_EXEC).
+pub const MAY_EXEC: u32 = 1;
+/// Write (Linux: MAY_WRITE).
+pub const MAY_WRITE: u32 = 2;
+/// Read (Linux: MAY_READ).
+pub const MAY_READ: u32 = 4;
+/// Asked by access(2) (Linux: MAY_ACCESS).
+pub const MAY_ACCESS: u32 = 16;
+/// Asked by an open (Linux: MAY_OPEN).
+pub const MAY_OPEN: u32 = 32;
+/// Asked by chdir (Linux: MAY_CHDIR).
+pub const MAY_CHDIR: u32 = 64;
+/// Any execute bit (Linux: S_IXUGO).
+pub const S_IXUGO: u32 = 0o111;
 
 /// Copies a path argument in as bytes; `allow_empty` accepts "" (for
 /// AT_EMPTY_PATH).
@@ -142,6 +168,7 @@ fn walk(abs: &[u8], follow: bool, budget: &mut usize) -> Result<Arc<Inode>, Errn
         if part.len() > NAME_MAX {
             return Err(Errno::ENAMETOOLONG);
         }
+        may_lookup(&inode)?;
         let next = inode.lookup(part)?;
         let last = parts.peek().is_none();
         inode = match &next.kind {
@@ -160,4 +187,130 @@ fn walk(abs: &[u8], follow: bool, budget: &mut usize) -> Result<Arc<Inode>, Errn
         }
     }
     Ok(inode)
+}
+
+/// Search permission on a directory the walk looks a name up in. A file
+/// that is not a directory fails the lookup itself, with ENOTDIR.
+///
+/// Linux: may_lookup() in fs/namei.c
+///
+/// # Errors
+/// `EACCES` without search (x) permission.
+pub fn may_lookup(dir: &Inode) -> Result<(), Errno> {
+    match dir.is_dir() {
+        true => inode_permission(dir, MAY_EXEC),
+        false => Ok(()),
+    }
+}
+
+/// Checks `mask` against one class of the mode bits: the owner's when the
+/// caller's fsuid owns the file, else the group's when it is in the
+/// file's group, else the others'.
+///
+/// Linux: acl_permission_check() in fs/namei.c
+fn acl_permission_check(cred: &Cred, attr: &InodeAttr, mask: u32) -> Result<(), Errno> {
+    let mask = mask & (MAY_READ | MAY_WRITE | MAY_EXEC);
+    let mut mode = attr.mode;
+    if attr.uid == cred.fsuid {
+        mode >>= 6;
+    } else if mask & (mode ^ (mode >> 3)) != 0 && cred.in_group(attr.gid) {
+        // Membership matters only where the group's bits and the others'
+        // differ.
+        mode >>= 3;
+    }
+    match mask & !mode {
+        0 => Ok(()),
+        _ => Err(Errno::EACCES),
+    }
+}
+
+/// Whether the caller may access `inode` as `mask` (MAY_READ, MAY_WRITE,
+/// MAY_EXEC) asks: by its mode bits, or else by capability. A directory is
+/// readable and searchable with CAP_DAC_READ_SEARCH, and anything with
+/// CAP_DAC_OVERRIDE, except that executing a file needs at least one x
+/// bit, whoever asks.
+///
+/// Linux: generic_permission() in fs/namei.c
+///
+/// # Errors
+/// `EACCES`.
+pub fn generic_permission(inode: &Inode, mask: u32) -> Result<(), Errno> {
+    let attr = *inode.i_attr.lock();
+    if acl_permission_check(&current_cred(), &attr, mask).is_ok() {
+        return Ok(());
+    }
+    if attr.mode & S_IFMT == S_IFDIR {
+        if mask & MAY_WRITE == 0 && capable(CAP_DAC_READ_SEARCH) {
+            return Ok(());
+        }
+        return match capable(CAP_DAC_OVERRIDE) {
+            true => Ok(()),
+            false => Err(Errno::EACCES),
+        };
+    }
+    let mask = mask & (MAY_READ | MAY_WRITE | MAY_EXEC);
+    if mask == MAY_READ && capable(CAP_DAC_READ_SEARCH) {
+        return Ok(());
+    }
+    if (mask & MAY_EXEC == 0 || attr.mode & S_IXUGO != 0) && capable(CAP_DAC_OVERRIDE) {
+        return Ok(());
+    }
+    Err(Errno::EACCES)
+}
+
+/// The permission check every file operation makes.
+///
+/// Linux: inode_permission() in fs/namei.c
+/// Differs: no read-only mounts, immutable inodes or security modules,
+/// so this is generic_permission; /proc's files keep the owner they were
+/// made with (Linux gives `/proc/<pid>` the task's euid).
+///
+/// # Errors
+/// `EACCES`.
+pub fn inode_permission(inode: &Inode, mask: u32) -> Result<(), Errno> {
+    generic_permission(inode, mask)
+}
+
+/// Whether the caller may make a new name in `dir`: write and search
+/// permission on it.
+///
+/// Linux: may_create() in fs/namei.c
+///
+/// # Errors
+/// `EACCES`.
+pub fn may_create(dir: &Inode) -> Result<(), Errno> {
+    inode_permission(dir, MAY_WRITE | MAY_EXEC)
+}
+
+/// Whether the caller may remove (or rename away) `victim`'s name in
+/// `dir`: write and search permission on `dir` and, in a sticky
+/// directory, ownership of one of the two.
+///
+/// Linux: may_delete() in fs/namei.c
+///
+/// # Errors
+/// `EACCES` without permission on `dir`; `EPERM` from the sticky bit.
+pub fn may_delete(dir: &Inode, victim: &Inode) -> Result<(), Errno> {
+    inode_permission(dir, MAY_WRITE | MAY_EXEC)?;
+    if check_sticky(dir, victim) {
+        return Err(Errno::EPERM);
+    }
+    Ok(())
+}
+
+/// Whether a sticky directory (like /tmp) keeps the caller from removing
+/// `inode`: it owns neither the file nor the directory and lacks
+/// CAP_FOWNER.
+///
+/// Linux: check_sticky() in include/linux/fs.h, __check_sticky() in
+/// fs/namei.c
+pub fn check_sticky(dir: &Inode, inode: &Inode) -> bool {
+    if dir.mode() & S_ISVTX == 0 {
+        return false;
+    }
+    let fsuid = current_cred().fsuid;
+    if inode.i_attr.lock().uid == fsuid || dir.i_attr.lock().uid == fsuid {
+        return false;
+    }
+    !capable(CAP_FOWNER)
 }

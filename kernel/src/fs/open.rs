@@ -2,10 +2,13 @@
 //!
 //! Linux: fs/open.c, fs/d_path.c (getcwd)
 
-use super::attr::S_IALLUGO;
+use super::attr::{S_IALLUGO, inode_init_owner};
 use super::file::{File, FileOperations, Path, WriteAccess};
 pub use super::namei::getname;
-use super::namei::{MAXSYMLINKS, NAME_MAX, PATH_MAX, normalize, path_lookup};
+use super::namei::{
+    MAXSYMLINKS, MAY_CHDIR, MAY_EXEC, MAY_OPEN, MAY_READ, MAY_WRITE, NAME_MAX, PATH_MAX,
+    inode_permission, may_create, may_delete, may_lookup, normalize, path_lookup,
+};
 use super::ramfs::{Inode, InodeKind, RamFile, shmem_get_inode};
 use crate::errno::Errno;
 use crate::mm::filemap::AddressSpace;
@@ -121,8 +124,13 @@ pub fn inode_fops(inode: &Arc<Inode>) -> Result<Arc<dyn FileOperations>, Errno> 
 pub fn sys_openat(dirfd: i32, filename: u64, flags: u32, mode: u32) -> SysResult {
     let path = getname(filename)?;
     let cwd = dirfd_path(dirfd, &path)?;
-    let inode = open_last_lookups(&cwd, &path, flags, mode)?;
-    may_open(&inode, flags)?;
+    let (inode, created) = open_last_lookups(&cwd, &path, flags, mode)?;
+    // A file this open created is opened whatever mode it was given.
+    let flags = match created {
+        true => flags & !O_TRUNC,
+        false => flags,
+    };
+    may_open(&inode, flags, !created)?;
     let writing = flags & O_ACCMODE != O_RDONLY;
     let write = match inode.is_reg() && (writing || flags & O_TRUNC != 0) {
         true => Some(WriteAccess::get(&inode)?),
@@ -152,8 +160,15 @@ pub fn sys_openat(dirfd: i32, filename: u64, flags: u32, mode: u32) -> SysResult
 /// O_NOFOLLOW do not follow a final symlink; O_CREAT alone creates the
 /// target of a dangling one.
 ///
+/// Says whether it created the file.
+///
 /// Linux: open_last_lookups() / lookup_open() in fs/namei.c
-fn open_last_lookups(cwd: &[u8], path: &[u8], flags: u32, mode: u32) -> Result<Arc<Inode>, Errno> {
+fn open_last_lookups(
+    cwd: &[u8],
+    path: &[u8],
+    flags: u32,
+    mode: u32,
+) -> Result<(Arc<Inode>, bool), Errno> {
     let excl = flags & (O_CREAT | O_EXCL) == O_CREAT | O_EXCL;
     let follow = flags & O_NOFOLLOW == 0 && !excl;
     let mut budget = MAXSYMLINKS;
@@ -162,7 +177,7 @@ fn open_last_lookups(cwd: &[u8], path: &[u8], flags: u32, mode: u32) -> Result<A
         let (dir, path) = (&at.0, &at.1[..]);
         match path_lookup(dir, path, follow) {
             Ok(_) if excl => return Err(Errno::EEXIST),
-            Ok(inode) => return Ok(inode),
+            Ok(inode) => return Ok((inode, false)),
             Err(Errno::ENOENT) if flags & O_CREAT != 0 => {}
             Err(e) => return Err(e),
         }
@@ -183,11 +198,13 @@ fn open_last_lookups(cwd: &[u8], path: &[u8], flags: u32, mode: u32) -> Result<A
             Ok(_) => return Err(Errno::EEXIST),
             Err(_) => {}
         }
+        may_create(&parent)?; // Linux: may_o_create()
         let perm = mode & S_IALLUGO & !current_umask();
         let mapping = Arc::try_new(AddressSpace::shmem()).map_err(|_| Errno::ENOMEM)?;
         let file = shmem_get_inode(InodeKind::MemFile(mapping), perm)?;
+        inode_init_owner(&file, &parent);
         match parent.link_new(name, file.clone()) {
-            Ok(()) => return Ok(file),
+            Ok(()) => return Ok((file, true)),
             // Someone else created it meanwhile: open theirs.
             Err(Errno::EEXIST) if !excl => continue,
             Err(e) => return Err(e),
@@ -195,11 +212,16 @@ fn open_last_lookups(cwd: &[u8], path: &[u8], flags: u32, mode: u32) -> Result<A
     }
 }
 
-/// The checks of an open that depend on what was found.
+/// The checks of an open that depend on what was found; `check_access`
+/// is false for a file the open created.
 ///
 /// Linux: the O_CREAT/O_DIRECTORY checks of do_open(), and may_open(), in
 /// fs/namei.c
-fn may_open(inode: &Inode, flags: u32) -> Result<(), Errno> {
+///
+/// # Errors
+/// `EISDIR`, `ENOTDIR`, `ELOOP`; `EACCES` without the read or write
+/// permission the access mode (and O_TRUNC) asks for.
+fn may_open(inode: &Inode, flags: u32, check_access: bool) -> Result<(), Errno> {
     let writing = flags & O_ACCMODE != O_RDONLY || flags & O_TRUNC != 0;
     if inode.is_dir() && flags & O_CREAT != 0 {
         return Err(Errno::EISDIR);
@@ -213,10 +235,29 @@ fn may_open(inode: &Inode, flags: u32) -> Result<(), Errno> {
     if inode.is_dir() && writing {
         return Err(Errno::EISDIR);
     }
+    if check_access {
+        inode_permission(inode, MAY_OPEN | acc_mode(flags))?;
+    }
     if flags & O_ACCMODE != O_RDONLY && matches!(inode.kind, InodeKind::File(_)) {
         return Err(Errno::EACCES);
     }
     Ok(())
+}
+
+/// The permission an open asks for: read and/or write by the access
+/// mode (3 means both), write for O_TRUNC.
+///
+/// Linux: ACC_MODE() in include/linux/fs.h, and build_open_flags()
+fn acc_mode(flags: u32) -> u32 {
+    let mode = match flags & O_ACCMODE {
+        O_RDONLY => MAY_READ,
+        O_WRONLY => MAY_WRITE,
+        _ => MAY_READ | MAY_WRITE,
+    };
+    match flags & O_TRUNC {
+        0 => mode,
+        _ => mode | MAY_WRITE,
+    }
 }
 
 /// The caller's file mode creation mask.
@@ -255,6 +296,7 @@ pub fn lookup_parent<'a>(cwd: &[u8], path: &'a [u8]) -> Result<(Arc<Inode>, &'a 
     if !parent.is_dir() {
         return Err(Errno::ENOTDIR);
     }
+    may_lookup(&parent)?;
     Ok((parent, name))
 }
 
@@ -263,10 +305,11 @@ pub fn is_dot(name: &[u8]) -> bool {
     name == b"." || name == b".."
 }
 
-/// Linux: do_mkdirat() in fs/namei.c
+/// Linux: do_mkdirat() -> vfs_mkdir() in fs/namei.c
 ///
 /// # Errors
-/// `EEXIST` when the name exists; as lookup_parent; `ENOSPC`, `ENOMEM`.
+/// `EEXIST` when the name exists; `EACCES` without write and search
+/// permission on the parent; as lookup_parent; `ENOSPC`, `ENOMEM`.
 pub fn sys_mkdirat(dirfd: i32, pathname: u64, mode: u32) -> SysResult {
     let path = getname(pathname)?;
     let cwd = dirfd_path(dirfd, &path)?;
@@ -274,11 +317,13 @@ pub fn sys_mkdirat(dirfd: i32, pathname: u64, mode: u32) -> SysResult {
         Err(Errno::EBUSY) => return Err(Errno::EEXIST),
         other => other?,
     };
-    if is_dot(name) {
+    if is_dot(name) || parent.lookup(name).is_ok() {
         return Err(Errno::EEXIST);
     }
+    may_create(&parent)?;
     let perm = mode & (0o777 | S_ISVTX) & !current_umask();
     let dir = shmem_get_inode(InodeKind::Dir(Default::default()), perm)?;
+    inode_init_owner(&dir, &parent);
     parent.link_new(name, dir).map(|()| 0)
 }
 
@@ -288,8 +333,8 @@ pub fn sys_mkdirat(dirfd: i32, pathname: u64, mode: u32) -> SysResult {
 ///
 /// # Errors
 /// `EINVAL` for any flag but AT_REMOVEDIR, and for rmdir of `.`;
-/// `ENOTEMPTY` for rmdir of `..`; `EISDIR` for unlink of either; as
-/// Inode::unlink.
+/// `ENOTEMPTY` for rmdir of `..`; `EISDIR` for unlink of either;
+/// `EACCES`, `EPERM` as may_delete; as Inode::unlink.
 pub fn sys_unlinkat(dirfd: i32, pathname: u64, flags: u32) -> SysResult {
     const AT_REMOVEDIR: u32 = 0x200;
     if flags & !AT_REMOVEDIR != 0 {
@@ -305,9 +350,11 @@ pub fn sys_unlinkat(dirfd: i32, pathname: u64, flags: u32) -> SysResult {
         (false, b"." | b"..") => return Err(Errno::EISDIR),
         _ => {}
     }
-    if !rmdir && path.ends_with(b"/") && !parent.lookup(name)?.is_dir() {
+    let victim = parent.lookup(name)?;
+    if !rmdir && path.ends_with(b"/") && !victim.is_dir() {
         return Err(Errno::ENOTDIR);
     }
+    may_delete(&parent, &victim)?;
     parent.unlink(name, rmdir).map(|()| 0)
 }
 
@@ -325,6 +372,7 @@ pub fn sys_chdir(filename: u64) -> SysResult {
     if !inode.is_dir() {
         return Err(Errno::ENOTDIR);
     }
+    inode_permission(&inode, MAY_EXEC | MAY_CHDIR)?;
     let pwd = normalize(&cwd, &path);
     if pwd.len() >= PATH_MAX {
         return Err(Errno::ENAMETOOLONG);
@@ -337,11 +385,13 @@ pub fn sys_chdir(filename: u64) -> SysResult {
 /// Linux: SYSCALL_DEFINE1(fchdir) in fs/open.c
 ///
 /// # Errors
-/// `EBADF`; `ENOTDIR` for a descriptor that is not a directory.
+/// `EBADF`; `ENOTDIR` for a descriptor that is not a directory; `EACCES`
+/// without search permission.
 pub fn sys_fchdir(fd: i32) -> SysResult {
     let file = super::read_write::fdget(fd)?;
     let path = file.f_path.as_ref().filter(|p| p.inode.is_dir());
     let path = path.ok_or(Errno::ENOTDIR)?;
+    inode_permission(&path.inode, MAY_EXEC | MAY_CHDIR)?;
     let mut pwd = Vec::new();
     pwd.try_reserve_exact(path.name.len())
         .map_err(|_| Errno::ENOMEM)?;

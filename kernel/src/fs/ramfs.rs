@@ -377,6 +377,7 @@ impl FileOperations for RamFile {
         let InodeKind::MemFile(data) = &self.0.kind else {
             return Err(Errno::EBADF);
         };
+        super::attr::file_remove_privs(&self.0);
         let n = super::shmem::shmem_write(data, buf, pos)?;
         // Linux: file_update_time() in generic_perform_write's caller
         self.0.touch_mtime();

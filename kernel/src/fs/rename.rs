@@ -3,7 +3,7 @@
 //! Linux: fs/namei.c (do_renameat2, lock_rename, vfs_rename),
 //! mm/shmem.c (shmem_rename2, shmem_exchange)
 
-use super::namei::getname;
+use super::namei::{MAY_WRITE, getname, inode_permission, may_create, may_delete};
 use super::open::{dirfd_path, is_dot, lookup_parent};
 use super::ramfs::{Inode, InodeKind};
 use crate::arch::sync::SpinLock;
@@ -41,7 +41,7 @@ struct Side<'a> {
 /// into itself; `EBUSY` for `.`, `..` or `/`; `ENOENT`; `EEXIST` under
 /// RENAME_NOREPLACE; `ENOTDIR`/`EISDIR` when a directory would replace a
 /// file or the reverse; `ENOTEMPTY` for a non-empty directory replaced;
-/// `EXDEV` in or out of /proc.
+/// `EXDEV` in or out of /proc; `EACCES`, `EPERM` as may_rename.
 /// Differs: RENAME_WHITEOUT (for overlayfs) is EINVAL.
 pub fn sys_renameat2(
     olddfd: i32,
@@ -137,13 +137,52 @@ fn check_rename(
         });
     }
     let Some(target) = target.filter(|t| !Arc::ptr_eq(t, source)) else {
-        return Ok(());
+        // Linux: vfs_rename() of a name to another name of the same file
+        // succeeds before any permission check.
+        return match target {
+            Some(_) => Ok(()),
+            None => may_rename(old, new, source, None, exchange),
+        };
     };
+    may_rename(old, new, source, Some(target), exchange)?;
     match (source.is_dir(), target.is_dir()) {
         (true, false) if !exchange => Err(Errno::ENOTDIR),
         (false, true) if !exchange => Err(Errno::EISDIR),
         _ => Ok(()),
     }
+}
+
+/// May the caller take the old name away and give the new one? As for
+/// unlink and create (or unlink, for a name replaced or exchanged); a
+/// directory moving to another parent must be writable too, since its
+/// `..` changes.
+///
+/// Linux: the may_delete(), may_create() and inode_permission() steps
+/// of vfs_rename() in fs/namei.c
+///
+/// # Errors
+/// `EACCES`; `EPERM` from a sticky directory.
+fn may_rename(
+    old: &Side,
+    new: &Side,
+    source: &Inode,
+    target: Option<&Arc<Inode>>,
+    exchange: bool,
+) -> Result<(), Errno> {
+    may_delete(&old.dir, source)?;
+    match target {
+        Some(t) => may_delete(&new.dir, t)?,
+        None => may_create(&new.dir)?,
+    }
+    if !Arc::ptr_eq(&old.dir, &new.dir) {
+        if source.is_dir() {
+            inode_permission(source, MAY_WRITE)?;
+        }
+        if let Some(t) = target.filter(|t| exchange && t.is_dir()) {
+            inode_permission(t, MAY_WRITE)?;
+        }
+    }
+    Ok(())
 }
 
 /// Whether `dir` is `of` or one of its ancestors, found by searching the

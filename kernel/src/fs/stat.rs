@@ -3,10 +3,12 @@
 //! Linux: fs/stat.c, fs/open.c (faccessat)
 
 use super::file::Kstat;
-use super::namei::{path_lookup, user_path_at};
+use super::namei::{MAY_ACCESS, inode_permission, path_lookup, user_path_at};
 use super::open::{dirfd_path, getname};
 use super::ramfs::InodeKind;
 use super::read_write::fdget;
+use crate::capability::KernelCap;
+use crate::cred::{OverrideCreds, override_creds, prepare_creds};
 use crate::errno::Errno;
 use crate::mm::uaccess::{copy_to_user, put_user};
 use crate::syscall::SysResult;
@@ -93,12 +95,11 @@ pub fn sys_readlinkat(dirfd: i32, pathname: u64, buf: u64, bufsiz: u64) -> SysRe
 }
 
 /// access and faccessat(2): may the caller read (R_OK 4), write (W_OK
-/// 2) or execute (X_OK 1) the file? As root every check passes, except
-/// that executing a file needs an x bit somewhere (directories are
-/// always searchable) and that the initramfs data is read-only.
+/// 2) or execute (X_OK 1) the file? Asked as the real user and group,
+/// whose search permission the lookup needs too, unless AT_EACCESS asks
+/// as the effective ones. The initramfs data is read-only.
 ///
-/// Linux: do_faccessat() in fs/open.c, with generic_permission()'s
-/// capable_wrt_inode_uidgid() path for root
+/// Linux: do_faccessat() in fs/open.c
 ///
 /// # Errors
 /// `EINVAL` for mode bits past 7 or an unknown flag; `EACCES`; `EROFS`;
@@ -108,12 +109,34 @@ pub fn sys_faccessat2(dirfd: i32, filename: u64, mode: u32, flags: u32) -> SysRe
     if mode & !7 != 0 || flags & !(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
         return Err(Errno::EINVAL);
     }
+    let _creds = match flags & AT_EACCESS {
+        0 => Some(access_override_creds()?),
+        _ => None,
+    };
     let inode = user_path_at(dirfd, filename, flags)?;
-    if mode & 1 != 0 && !inode.is_dir() && inode.mode() & 0o111 == 0 {
-        return Err(Errno::EACCES);
-    }
+    inode_permission(&inode, mode | MAY_ACCESS)?;
     if mode & 2 != 0 && matches!(inode.kind, InodeKind::File(_)) {
         return Err(Errno::EROFS);
     }
     Ok(0)
+}
+
+/// The credentials access(2) checks with: fsuid and fsgid set to the real
+/// ids, and the capabilities a real root has (the permitted set), none
+/// for anyone else.
+///
+/// Linux: access_override_creds() in fs/open.c
+fn access_override_creds() -> Result<OverrideCreds, Errno> {
+    // Linux: SECURE_NO_SETUID_FIXUP in include/uapi/linux/securebits.h
+    const SECURE_NO_SETUID_FIXUP: u32 = 2;
+    let mut new = prepare_creds();
+    new.fsuid = new.uid;
+    new.fsgid = new.gid;
+    if new.securebits & (1 << SECURE_NO_SETUID_FIXUP) == 0 {
+        new.cap_effective = match new.uid {
+            0 => new.cap_permitted,
+            _ => KernelCap::EMPTY,
+        };
+    }
+    override_creds(new)
 }

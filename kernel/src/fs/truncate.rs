@@ -6,7 +6,7 @@
 //! inode flags, RLIMIT_FSIZE.
 
 use super::file::{S_IFIFO, S_IFMT, WriteAccess};
-use super::namei::user_path_at;
+use super::namei::{MAY_WRITE, inode_permission, user_path_at};
 use super::open::AT_FDCWD;
 use super::ramfs::{Inode, InodeKind};
 use super::read_write::fdget;
@@ -39,6 +39,7 @@ pub fn do_truncate(inode: &Inode, length: i64) -> Result<(), Errno> {
     if length as u64 > super::shmem::MAX_LFS_FILESIZE {
         return Err(Errno::EFBIG);
     }
+    super::attr::file_remove_privs(inode);
     if data.i_size() == length as u64 {
         return Ok(());
     }
@@ -47,12 +48,12 @@ pub fn do_truncate(inode: &Inode, length: i64) -> Result<(), Errno> {
     Ok(())
 }
 
-/// Linux: SYSCALL_DEFINE2(truncate) / do_sys_truncate() in fs/open.c
+/// Linux: SYSCALL_DEFINE2(truncate) / do_sys_truncate() -> vfs_truncate() in fs/open.c
 ///
 /// # Errors
 /// `EINVAL` for a negative length or a file that is not regular;
-/// `EISDIR` for a directory; `ETXTBSY` for a running program; as
-/// user_path_at and do_truncate.
+/// `EISDIR` for a directory; `EACCES` without write permission; `ETXTBSY`
+/// for a running program; as user_path_at and do_truncate.
 pub fn sys_truncate(path: u64, length: i64) -> SysResult {
     if length < 0 {
         return Err(Errno::EINVAL);
@@ -64,6 +65,7 @@ pub fn sys_truncate(path: u64, length: i64) -> SysResult {
     if !inode.is_reg() {
         return Err(Errno::EINVAL);
     }
+    inode_permission(&inode, MAY_WRITE)?;
     let _write = WriteAccess::get(&inode)?;
     do_truncate(&inode, length).map(|()| 0)
 }

@@ -3,7 +3,7 @@
 //!
 //! Linux: fs/utimes.c (vfs_utimes, do_utimes, do_utimes_path, do_utimes_fd)
 
-use super::attr::{Timespec64, current_time, fd_inode};
+use super::attr::{Iattr, Timespec64, current_time, fd_inode, notify_change};
 use super::namei::user_path_at;
 use super::open::AT_FDCWD;
 use super::ramfs::Inode;
@@ -23,27 +23,33 @@ fn nsec_valid(nsec: i64) -> bool {
 }
 
 /// Sets atime and mtime from `times` (None: both now), and ctime to now.
+/// Setting both to now needs write permission or ownership; any time
+/// given explicitly needs ownership (or CAP_FOWNER).
 ///
 /// Linux: vfs_utimes() in fs/utimes.c
 ///
 /// # Errors
-/// `EINVAL` for a tv_nsec out of range.
+/// `EINVAL` for a tv_nsec out of range; `EACCES`, `EPERM` as notify_change.
 fn vfs_utimes(inode: &Inode, times: Option<[Timespec64; 2]>) -> SysResult {
     if times.is_some_and(|t| !nsec_valid(t[0].tv_nsec) || !nsec_valid(t[1].tv_nsec)) {
         return Err(Errno::EINVAL);
     }
     let now = current_time();
-    let pick = |t: Option<Timespec64>, old: Timespec64| match t {
-        None => now,
-        Some(t) if t.tv_nsec == UTIME_NOW => now,
-        Some(t) if t.tv_nsec == UTIME_OMIT => old,
-        Some(t) => t,
+    let pick = |t: Option<Timespec64>| match t {
+        None => Some(now),
+        Some(t) if t.tv_nsec == UTIME_NOW => Some(now),
+        Some(t) if t.tv_nsec == UTIME_OMIT => None,
+        Some(t) => Some(t),
     };
-    let mut attr = inode.i_attr.lock();
-    attr.atime = pick(times.map(|t| t[0]), attr.atime);
-    attr.mtime = pick(times.map(|t| t[1]), attr.mtime);
-    attr.ctime = now;
-    Ok(0)
+    let explicit = |t: &Timespec64| t.tv_nsec != UTIME_NOW && t.tv_nsec != UTIME_OMIT;
+    let ia = Iattr {
+        atime: pick(times.map(|t| t[0])),
+        mtime: pick(times.map(|t| t[1])),
+        times_set: times.is_some_and(|t| t.iter().any(explicit)),
+        touch: times.is_none_or(|t| t.iter().all(|t| t.tv_nsec == UTIME_NOW)),
+        ..Iattr::default()
+    };
+    notify_change(inode, ia).map(|()| 0)
 }
 
 /// A NULL name with a descriptor sets the descriptor's times (what

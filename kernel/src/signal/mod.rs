@@ -8,6 +8,7 @@
 
 mod altstack;
 mod deliver;
+mod permission;
 mod pidfd;
 mod rt;
 mod send;
@@ -17,6 +18,7 @@ mod tests;
 
 pub use altstack::{restore_altstack, sigsp, sys_sigaltstack};
 pub use deliver::{arch_do_signal_or_restart, dequeue_signal};
+pub use permission::{check_kill_permission, si_fromuser};
 pub use pidfd::sys_pidfd_send_signal;
 pub use rt::{sys_rt_sigpending, sys_rt_sigqueueinfo, sys_rt_sigtimedwait, sys_rt_tgsigqueueinfo};
 pub use send::{

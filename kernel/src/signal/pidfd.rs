@@ -30,7 +30,8 @@ const PIDFD_SIGNAL_PROCESS_GROUP: u32 = 1 << 2;
 /// `EINVAL` for a bad signal, unknown or several flags, or a siginfo whose
 /// si_signo is not `sig`; `EBADF` when `pidfd` is not an open pidfd;
 /// `EPERM` for a siginfo claiming the kernel or kill() (si_code >= 0) or
-/// tkill to another process; `ESRCH` once the process has been reaped.
+/// tkill to another process, and for a process the caller may not signal
+/// (check_kill_permission); `ESRCH` once the process has been reaped.
 pub fn sys_pidfd_send_signal(pidfd: i32, sig: i32, info: u64, flags: u32) -> SysResult {
     const SCOPES: u32 =
         PIDFD_SIGNAL_THREAD | PIDFD_SIGNAL_THREAD_GROUP | PIDFD_SIGNAL_PROCESS_GROUP;
@@ -65,17 +66,21 @@ pub fn sys_pidfd_send_signal(pidfd: i32, sig: i32, info: u64, flags: u32) -> Sys
     if !alive {
         return Err(Errno::ESRCH);
     }
-    if sig == 0 {
-        return Ok(0);
-    }
     match flags {
-        PIDFD_SIGNAL_THREAD if task.exit_state() == 0 => {
-            do_send_sig_info(sig, kinfo, &task, PidType::Pid)?;
-        }
-        PIDFD_SIGNAL_THREAD => {}
         PIDFD_SIGNAL_PROCESS_GROUP => {
             let pgrp = task.signal().pgrp.load(Ordering::Relaxed);
-            __kill_pgrp_info(sig, pgrp, &TASKLIST_LOCK.lock());
+            let killed = __kill_pgrp_info(sig, pgrp, &TASKLIST_LOCK.lock(), true);
+            match (killed.found, killed.allowed) {
+                (false, _) => return Err(Errno::ESRCH),
+                (true, false) => return Err(Errno::EPERM),
+                (true, true) => {}
+            }
+        }
+        PIDFD_SIGNAL_THREAD => {
+            check_kill_permission(sig, &kinfo, &task)?;
+            if sig != 0 && task.exit_state() == 0 {
+                do_send_sig_info(sig, kinfo, &task, PidType::Pid)?;
+            }
         }
         _ => group_send_sig_info(sig, kinfo, &task)?,
     }

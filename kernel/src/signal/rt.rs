@@ -113,12 +113,7 @@ pub fn sys_rt_sigqueueinfo(tgid: i32, sig: i32, uinfo: u64) -> SysResult {
         1.. => crate::pid::find_task_by_vpid(tgid).ok_or(Errno::ESRCH)?,
         _ => return Err(Errno::ESRCH),
     };
-    if !valid_signal(sig) {
-        return Err(Errno::EINVAL);
-    }
-    if sig != 0 {
-        group_send_sig_info(sig, info, &t)?;
-    }
+    group_send_sig_info(sig, info, &t)?;
     Ok(0)
 }
 
@@ -133,9 +128,7 @@ pub fn sys_rt_tgsigqueueinfo(tgid: i32, tid: i32, sig: i32, uinfo: u64) -> SysRe
     let t = crate::pid::find_task_by_vpid(tid)
         .filter(|t| crate::pid::task_tgid_vnr(t) == tgid)
         .ok_or(Errno::ESRCH)?;
-    if !valid_signal(sig) {
-        return Err(Errno::EINVAL);
-    }
+    crate::signal::check_kill_permission(sig, &info, &t)?;
     if sig != 0 && t.exit_state() == 0 {
         send_signal_locked(sig, info, &t, PidType::Pid, None)?;
     }

@@ -131,8 +131,13 @@ pub fn sys_rt_sigprocmask(
 }
 
 /// Sends `sig` to the processes `pid` selects; 0 only checks they exist.
+/// A group kill fails with EPERM when it may signal none of the group;
+/// kill(-1) skips whom it may not signal and succeeds, as Linux's does.
 ///
 /// Linux: SYSCALL_DEFINE2(kill) / kill_something_info() in kernel/signal.c
+///
+/// # Errors
+/// `ESRCH` when nothing matches; `EINVAL` for a bad signal; `EPERM`.
 pub fn sys_kill(pid: i32, sig: i32) -> crate::syscall::SysResult {
     use crate::errno::Errno;
     if pid > 0 {
@@ -150,17 +155,23 @@ pub fn sys_kill(pid: i32, sig: i32) -> crate::syscall::SysResult {
     // Under the lock no fork can publish a child in the middle of the walk,
     // and a fork that publishes later sees the signal pending in its parent.
     let tasklist = TASKLIST_LOCK.lock();
-    let found = match pid {
-        0 => __kill_pgrp_info(send, me.signal().pgrp.load(Ordering::Relaxed), &tasklist),
+    let killed = match pid {
+        0 => __kill_pgrp_info(
+            send,
+            me.signal().pgrp.load(Ordering::Relaxed),
+            &tasklist,
+            true,
+        ),
         // Every process the caller's namespace shows, but its init.
-        -1 => kill_matching(send, &tasklist, |t| {
+        -1 => kill_matching(send, &tasklist, true, |t| {
             crate::pid::task_pid_nr_ns(t, &ns) > 1 && t.tgid() != me.tgid() && !t.is_kthread()
         }),
-        _ => __kill_pgrp_info(send, vpgrp, &tasklist),
+        _ => __kill_pgrp_info(send, vpgrp, &tasklist, true),
     };
-    match (found, valid_signal(sig)) {
+    match (killed.found, valid_signal(sig)) {
         (false, _) => Err(Errno::ESRCH),
         (true, false) => Err(Errno::EINVAL),
+        (true, true) if pid != -1 && !killed.allowed => Err(Errno::EPERM),
         (true, true) => Ok(0),
     }
 }
