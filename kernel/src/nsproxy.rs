@@ -24,8 +24,8 @@
 //! Differs: CLONE_NEWCGROUP: no cgroups, so no cgroup namespace.
 //! Differs: CLONE_NEWUSER: no user namespaces; every task is in the initial one.
 //! Differs: CLONE_NEWTIME: no time namespaces; every task sees the machine's clocks.
-//! Differs: no CAP_SYS_ADMIN check for new namespaces or setns (EPERM).
 
+use crate::capability::{CAP_SYS_ADMIN, capable};
 use crate::errno::Errno;
 use crate::fork::CloneFlags;
 use crate::ipc::namespace::{IpcNamespace, copy_ipcs, init_ipc_ns};
@@ -117,7 +117,7 @@ pub fn create_new_namespaces(flags: CloneFlags, old: &Nsproxy) -> Result<Arc<Nsp
 /// Differs: `p` starts with none rather than a copy of the parent's pointer.
 ///
 /// # Errors
-/// `EINVAL` for CLONE_NEWIPC with CLONE_SYSVSEM (a shared undo list would
+/// `EPERM` without CAP_SYS_ADMIN; `EINVAL` for CLONE_NEWIPC with CLONE_SYSVSEM (a shared undo list would
 /// span two namespaces) and as create_new_namespaces; `ENOMEM`.
 pub fn copy_namespaces(
     flags: CloneFlags,
@@ -130,6 +130,9 @@ pub fn copy_namespaces(
     let new = if !flags.intersects(ALL_NS) {
         old
     } else {
+        if !capable(CAP_SYS_ADMIN) {
+            return Err(Errno::EPERM);
+        }
         if flags.contains(CloneFlags::CLONE_NEWIPC | CloneFlags::CLONE_SYSVSEM) {
             return Err(Errno::EINVAL);
         }
@@ -146,10 +149,13 @@ pub fn copy_namespaces(
 /// here with the other kinds not modelled.
 ///
 /// # Errors
-/// As create_new_namespaces.
+/// `EPERM` without CAP_SYS_ADMIN; as create_new_namespaces.
 pub fn unshare_nsproxy_namespaces(flags: CloneFlags) -> Result<Option<Arc<Nsproxy>>, Errno> {
     if !flags.intersects(ALL_NS) {
         return Ok(None);
+    }
+    if !capable(CAP_SYS_ADMIN) {
+        return Err(Errno::EPERM);
     }
     create_new_namespaces(flags, &current_nsproxy()).map(Some)
 }

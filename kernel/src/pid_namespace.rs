@@ -228,11 +228,14 @@ fn pidns_for_children_get(task: &TaskStruct) -> Option<NsRef> {
 /// gets children it could not see.
 ///
 /// Linux: pidns_install() in kernel/pid_namespace.c
-/// Differs: no CAP_SYS_ADMIN check (EPERM).
 ///
 /// # Errors
-/// `EINVAL` for a namespace not below the caller's.
+/// `EPERM` without CAP_SYS_ADMIN; `EINVAL` for a namespace not below the
+/// caller's.
 fn pidns_install(nsset: &mut NsSet, ns: &NsArc) -> Result<(), Errno> {
+    if !crate::capability::capable(crate::capability::CAP_SYS_ADMIN) {
+        return Err(Errno::EPERM);
+    }
     let new: Arc<PidNamespace> = ns.clone().downcast().map_err(|_| Errno::EINVAL)?;
     let active = crate::pid::task_active_pid_ns(&crate::task::current());
     if !active.is_ancestor_of(&new) {

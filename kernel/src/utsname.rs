@@ -11,6 +11,7 @@
 //! made while both change may pair an old host name with a new domain name.
 
 use crate::arch::sync::SpinLock;
+use crate::capability::{CAP_SYS_ADMIN, capable};
 use crate::errno::Errno;
 use crate::fork::CloneFlags;
 use crate::fs::nsfs::{NsArc, NsCommon, NsRef, PROC_UTS_INIT_INO, ProcNsOperations};
@@ -123,6 +124,9 @@ fn utsns_get(task: &TaskStruct) -> Option<NsRef> {
 
 /// Linux: utsns_install() in kernel/utsname.c
 fn utsns_install(nsset: &mut NsSet, ns: &NsArc) -> Result<(), Errno> {
+    if !capable(CAP_SYS_ADMIN) {
+        return Err(Errno::EPERM);
+    }
     nsset.nsproxy.uts_ns = ns.clone().downcast().map_err(|_| Errno::EINVAL)?;
     Ok(())
 }
@@ -190,14 +194,25 @@ impl UtsName {
 /// Sets the host name of the caller's UTS namespace.
 ///
 /// Linux: SYSCALL_DEFINE2(sethostname) in kernel/sys.c
-/// Differs: no CAP_SYS_ADMIN check (EPERM).
+///
+/// # Errors
+/// `EPERM` without CAP_SYS_ADMIN; as set_from_user.
 pub fn sys_sethostname(name: u64, len: i32) -> SysResult {
+    if !capable(CAP_SYS_ADMIN) {
+        return Err(Errno::EPERM);
+    }
     utsname().nodename.set_from_user(name, len)
 }
 
 /// Sets the domain name of the caller's UTS namespace.
 ///
 /// Linux: SYSCALL_DEFINE2(setdomainname) in kernel/sys.c
+///
+/// # Errors
+/// `EPERM` without CAP_SYS_ADMIN; as set_from_user.
 pub fn sys_setdomainname(name: u64, len: i32) -> SysResult {
+    if !capable(CAP_SYS_ADMIN) {
+        return Err(Errno::EPERM);
+    }
     utsname().domainname.set_from_user(name, len)
 }

@@ -4,7 +4,8 @@
  * segment made in a new IPC namespace is invisible outside it and the
  * other way round; /proc/<pid>/ns links read and stat the same for two
  * tasks until one leaves; setns goes back through an nsfs file or a
- * pidfd; and the EINVAL/EBADF/ESRCH cases of clone, unshare and setns.
+ * pidfd; the EINVAL/EBADF/ESRCH cases of clone, unshare and setns; and
+ * EPERM for each of them without CAP_SYS_ADMIN.
  *
  * Every name is set in a new namespace only: run on the host, it leaves
  * the machine's host name alone.
@@ -286,6 +287,43 @@ static void the_ns_directory_lists_uts_and_ipc(void)
 	CHECK("proc_self_ns_lists_uts_and_ipc_as_links", uts && ipc);
 }
 
+/* Without CAP_SYS_ADMIN (uid 1000, capabilities dropped by setresuid),
+ * each way into a new or another namespace is EPERM. Bit i of the child's
+ * exit status is set when check i did not get EPERM. */
+static void a_caller_without_cap_sys_admin_gets_eperm(void)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		int bad = 0;
+		int fd = open("/proc/self/ns/uts", O_RDONLY);
+		if (setresuid(1000, 1000, 1000) != 0)
+			_exit(0x7f);
+		errno = 0;
+		bad |= !(sethostname("x", 1) == -1 && errno == EPERM) << 0;
+		errno = 0;
+		bad |= !(unshare(CLONE_NEWUTS) == -1 && errno == EPERM) << 1;
+		errno = 0;
+		pid_t c = clone_flags(CLONE_NEWIPC);
+		if (c == 0)
+			_exit(0);
+		bad |= !(c == -1 && errno == EPERM) << 2;
+		errno = 0;
+		bad |= !(fd >= 0 && setns(fd, CLONE_NEWUTS) == -1 && errno == EPERM) << 3;
+		errno = 0;
+		bad |= !(unshare(CLONE_NEWPID) == -1 && errno == EPERM) << 4;
+		_exit(bad);
+	}
+	int status = 0;
+	waitpid(pid, &status, 0);
+	int bad = WIFEXITED(status) ? WEXITSTATUS(status) : 0x7f;
+	CHECK("a_non_root_caller_may_drop_to_uid_1000", bad != 0x7f);
+	CHECK("sethostname_without_cap_sys_admin_is_eperm", bad != 0x7f && !(bad & 1));
+	CHECK("unshare_newuts_without_cap_sys_admin_is_eperm", bad != 0x7f && !(bad & 2));
+	CHECK("clone_newipc_without_cap_sys_admin_is_eperm", bad != 0x7f && !(bad & 4));
+	CHECK("setns_without_cap_sys_admin_is_eperm", bad != 0x7f && !(bad & 8));
+	CHECK("unshare_newpid_without_cap_sys_admin_is_eperm", bad != 0x7f && !(bad & 16));
+}
+
 int main(void)
 {
 	check_begin("uts_ipc_ns");
@@ -298,6 +336,7 @@ int main(void)
 	einval_and_esrch_cases();
 	unshare_files_copies_the_table();
 	the_ns_directory_lists_uts_and_ipc();
+	a_caller_without_cap_sys_admin_gets_eperm();
 	CHECK("the_machines_host_name_is_unchanged", strcmp(nodename(), orig) == 0);
 	return check_end();
 }

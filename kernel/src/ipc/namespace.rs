@@ -100,6 +100,9 @@ fn ipcns_get(task: &TaskStruct) -> Option<NsRef> {
 /// Linux: ipcns_install() in ipc/namespace.c
 /// Differs: no semaphore undo list to leave (exit_sem()).
 fn ipcns_install(nsset: &mut NsSet, ns: &NsArc) -> Result<(), Errno> {
+    if !crate::capability::capable(crate::capability::CAP_SYS_ADMIN) {
+        return Err(Errno::EPERM);
+    }
     nsset.nsproxy.ipc_ns = ns.clone().downcast().map_err(|_| Errno::EINVAL)?;
     Ok(())
 }
