@@ -171,16 +171,28 @@ pub fn prepare_creds() -> Cred {
 /// in one step; whoever read the old ones keeps that consistent view.
 ///
 /// Linux: commit_creds() in kernel/cred.c
-/// Differs: Linux also marks the mm not dumpable (suid_dumpable) and clears
-/// pdeath_signal when the effective or file-system ids change or the
-/// permitted set grows; this kernel has neither core dumps nor
-/// PR_SET_PDEATHSIG, so there is nothing to reset.
+/// When the effective or file-system ids change or the permitted set
+/// grows, the process stops being dumpable (fs.suid_dumpable): its /proc
+/// files turn root's, so a process that was root cannot be read by the
+/// user it became.
+/// Differs: no pdeath_signal to clear (PR_SET_PDEATHSIG is not modelled).
 ///
 /// # Errors
 /// `ENOMEM` when the new credentials cannot be allocated.
 pub fn commit_creds(new: Cred) -> Result<(), Errno> {
     let new = Arc::try_new(new).map_err(|_| Errno::ENOMEM)?;
     let task = current();
+    let old = task_cred(&task);
+    if old.euid != new.euid
+        || old.egid != new.egid
+        || old.fsuid != new.fsuid
+        || old.fsgid != new.fsgid
+        || !new.cap_permitted.is_subset(old.cap_permitted)
+    {
+        if let Some(mm) = task.mm.lock().as_ref() {
+            mm.set_dumpable(crate::mm::mm_types::SUID_DUMPABLE);
+        }
+    }
     // A new real user takes over this task's RLIMIT_NPROC count.
     let charge = match task.nproc.lock().as_ref() {
         Some(c) if !Arc::ptr_eq(c.user(), &new.user) => Some(NprocCharge::new(new.user.clone())),

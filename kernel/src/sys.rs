@@ -7,6 +7,7 @@
 use crate::capability::{CAP_SYS_RESOURCE, capable};
 use crate::cred::current_cred;
 use crate::errno::Errno;
+use crate::mm::mm_types::{SUID_DUMP_DISABLE, SUID_DUMP_USER};
 use crate::mm::uaccess::{copy_to_user, get_user, put_user};
 use crate::pid::{find_task_by_vpid, pgrp_nr_ns, task_active_pid_ns, task_pid_vnr, task_tgid_vnr};
 use crate::resource::{NR_OPEN, RLIM_NLIMITS, RLIMIT_NOFILE, Rlimit};
@@ -317,6 +318,8 @@ pub fn sys_prlimit64(pid: i32, resource: u32, new: u64, old: u64) -> SysResult {
     Ok(0)
 }
 
+const PR_GET_DUMPABLE: i32 = 3;
+const PR_SET_DUMPABLE: i32 = 4;
 const PR_SET_NAME: i32 = 15;
 const PR_GET_NAME: i32 = 16;
 const PR_SET_TIMERSLACK: i32 = 29;
@@ -353,6 +356,24 @@ pub fn sys_prctl(option: i32, arg2: u64, arg3: u64, arg4: u64, arg5: u64) -> Sys
             let mut raw = [0u8; TASK_COMM_LEN];
             raw[..comm.as_str().len()].copy_from_slice(comm.as_str().as_bytes());
             copy_to_user(arg2, &raw)?;
+            Ok(0)
+        }
+        PR_GET_DUMPABLE => Ok(me
+            .mm
+            .lock()
+            .as_ref()
+            .map_or(0, |mm| mm.get_dumpable())
+            .into()),
+        // Only "not dumpable" and "dumpable by its user" may be asked for.
+        PR_SET_DUMPABLE => {
+            let value = match arg2 {
+                0 => SUID_DUMP_DISABLE,
+                1 => SUID_DUMP_USER,
+                _ => return Err(Errno::EINVAL),
+            };
+            if let Some(mm) = me.mm.lock().as_ref() {
+                mm.set_dumpable(value);
+            }
             Ok(0)
         }
         PR_GET_TIMERSLACK => Ok(me.timer_slack_ns.load(Ordering::Relaxed)),

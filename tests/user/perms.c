@@ -13,6 +13,7 @@
 
 #include <grp.h>
 #include <pthread.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -516,6 +517,38 @@ static void cleanup(void)
 	nftw(base, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* /proc/<pid> belongs to the process's effective user. Its files do too
+ * while the process is dumpable; a process whose ids changed is not, so
+ * its files turn root's until prctl(PR_SET_DUMPABLE, 1). */
+static void proc_files_belong_to_the_process(void)
+{
+	if (become(1000, 1000, 0, NULL))
+		say("    become 1000 failed\n");
+	struct stat st;
+	CHECK("proc_self_is_owned_by_the_effective_uid",
+	      stat("/proc/self", &st) == 0 && st.st_uid == 1000 && st.st_gid == 1000);
+	CHECK("proc_1_is_still_roots", stat("/proc/1", &st) == 0 && st.st_uid == 0);
+	EXPECT_EQ("a_process_whose_ids_changed_is_not_dumpable", 0, prctl(PR_GET_DUMPABLE));
+	CHECK("so_its_proc_files_are_roots",
+	      stat("/proc/self/status", &st) == 0 && st.st_uid == 0);
+	EXPECT_FAILS("and_it_may_not_write_its_comm", EACCES, open("/proc/self/comm", O_WRONLY));
+	EXPECT_FAILS("pr_set_dumpable_2_is_einval", EINVAL, prctl(PR_SET_DUMPABLE, 2));
+	EXPECT_EQ("pr_set_dumpable_1_works", 0, prctl(PR_SET_DUMPABLE, 1));
+	CHECK("then_its_proc_files_are_its_own",
+	      stat("/proc/self/status", &st) == 0 && st.st_uid == 1000 && st.st_gid == 1000);
+	int fd = open("/proc/self/comm", O_WRONLY);
+	CHECK("and_it_may_write_its_own_comm", fd >= 0 && write(fd, "renamed", 7) == 7);
+	if (fd >= 0)
+		close(fd);
+	char comm[32] = { 0 };
+	fd = open("/proc/self/comm", O_RDONLY);
+	if (fd >= 0) {
+		read(fd, comm, sizeof comm - 1);
+		close(fd);
+	}
+	CHECK("the_new_comm_reads_back", strcmp(comm, "renamed\n") == 0);
+}
+
 int main(void)
 {
 	check_begin("perms");
@@ -535,6 +568,7 @@ int main(void)
 	kills();
 	rlimit_nproc();
 	as_child(rlimits_as_a_user);
+	as_child(proc_files_belong_to_the_process);
 	cleanup();
 	return check_end();
 }

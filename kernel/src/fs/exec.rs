@@ -20,6 +20,7 @@ use crate::cred::{Cred, commit_creds};
 use crate::errno::Errno;
 use crate::mm::filemap::AddressSpace;
 use crate::mm::mm_types::{MmStruct, STACK_SIZE, STACK_TOP, VmAreaStruct, VmBacking, VmFlags};
+use crate::mm::mm_types::{SUID_DUMP_USER, SUID_DUMPABLE};
 use crate::signal::{SIG_DFL, SIG_IGN};
 use crate::task::{EXIT_DEAD, PF_FORKNOEXEC, TaskStruct, current};
 use crate::tasklist::TASKLIST_LOCK;
@@ -487,7 +488,15 @@ fn begin_new_exec(bprm: &LinuxBinprm, mm: Arc<MmStruct>) -> Result<(), Errno> {
     x86_64::registers::model_specific::FsBase::write(x86_64::VirtAddr::zero());
     tsk.thread.gsbase.store(0, Ordering::Relaxed);
     x86_64::registers::model_specific::KernelGsBase::write(x86_64::VirtAddr::zero());
-    commit_creds(bprm.cred.clone())
+    commit_creds(bprm.cred.clone())?;
+    // Linux: "Figure out dumpability": only a program running as whoever
+    // started it may be dumped and read through /proc by that user.
+    let cred = &bprm.cred;
+    mm.set_dumpable(match cred.euid == cred.uid && cred.egid == cred.gid {
+        true => SUID_DUMP_USER,
+        false => SUID_DUMPABLE,
+    });
+    Ok(())
 }
 
 /// Sets the registers so that the return to user space enters the program.

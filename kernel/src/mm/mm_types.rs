@@ -11,7 +11,7 @@ use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use bitflags::bitflags;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 bitflags! {
     /// What a mapping allows (Linux: VM_* in include/linux/mm.h).
@@ -185,7 +185,20 @@ pub struct MmStruct {
     /// The program file this mm runs, held against writers (ETXTBSY)
     /// (Linux: exe_file, with exe_file_deny_write_access()).
     pub exe_file: SpinLock<Option<crate::fs::file::DenyWriteAccess>>,
+    /// Who may dump and trace the process, and so who owns its /proc
+    /// files: SUID_DUMP_DISABLE or SUID_DUMP_USER (Linux: the MMF_DUMPABLE
+    /// bits of mm->flags).
+    /// Differs: no SUID_DUMP_ROOT (fs.suid_dumpable is fixed at 0).
+    pub dumpable: AtomicU32,
 }
+
+/// Not dumpable: /proc files owned by root (Linux: SUID_DUMP_DISABLE).
+pub const SUID_DUMP_DISABLE: u32 = 0;
+/// Dumpable by its user, the default (Linux: SUID_DUMP_USER).
+pub const SUID_DUMP_USER: u32 = 1;
+/// What a process becomes when its ids change (Linux: the fs.suid_dumpable
+/// sysctl, 0 by default).
+pub const SUID_DUMPABLE: u32 = SUID_DUMP_DISABLE;
 
 /// Resident pages of a private file mapping (Linux: MM_FILEPAGES).
 pub const MM_FILEPAGES: usize = 0;
@@ -197,6 +210,16 @@ pub const MM_SHMEMPAGES: usize = 2;
 pub const NR_MM_COUNTERS: usize = 3;
 
 impl MmStruct {
+    /// Linux: get_dumpable() in include/linux/sched/coredump.h
+    pub fn get_dumpable(&self) -> u32 {
+        self.dumpable.load(Ordering::Relaxed)
+    }
+
+    /// Linux: set_dumpable() in fs/exec.c
+    pub fn set_dumpable(&self, value: u32) {
+        self.dumpable.store(value, Ordering::Relaxed);
+    }
+
     /// One rss counter (Linux: get_mm_counter()).
     pub fn get_mm_counter(&self, member: usize) -> usize {
         self.rss_stat[member].load(Ordering::Relaxed)

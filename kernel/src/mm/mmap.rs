@@ -14,7 +14,7 @@ use crate::errno::Errno;
 use crate::fs::file::MmapTarget;
 use crate::sysctl::CtlTable;
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicI32, AtomicU32, AtomicUsize, Ordering};
 
 /// Protection bits of mmap/mprotect (Linux: PROT_*).
 pub const PROT_READ: u64 = 0x1;
@@ -74,6 +74,7 @@ impl MmStruct {
             hiwater_rss: Default::default(),
             pgtables_bytes: AtomicUsize::new(0),
             exe_file: SpinLock::new(None),
+            dumpable: AtomicU32::new(super::mm_types::SUID_DUMP_USER),
         })
         .map_err(|_| Errno::ENOMEM)
         .inspect(|mm| mm.mmap.lock().mm = Arc::downgrade(mm))
@@ -89,6 +90,7 @@ impl MmStruct {
 /// `ENOMEM`; everything copied so far is released with the new mm.
 pub fn dup_mm(oldmm: &MmStruct) -> Result<Arc<MmStruct>, Errno> {
     let mm = MmStruct::new()?;
+    mm.set_dumpable(oldmm.get_dumpable());
     let old = oldmm.mmap.lock();
     let mut new = mm.mmap.lock();
     new.vmas

@@ -117,6 +117,43 @@ pub fn proc_task(pid: PidNr) -> Option<alloc::sync::Arc<TaskStruct>> {
     crate::pid::find_task_by_pid_ns(pid, crate::pid_namespace::init_pid_ns())
 }
 
+/// A new inode for a file or directory of `task`'s, owned as
+/// task_dump_owner says.
+///
+/// Linux: proc_pid_make_inode() and pid_update_inode() in fs/proc/base.c
+pub fn proc_pid_make_inode(task: &TaskStruct, kind: InodeKind, mode: u32) -> Arc<Inode> {
+    let ps_stats_it = matches!(kind, InodeKind::ProcPid(_)) && mode == 0o555;
+    let inode = Inode::new(kind, mode);
+    let (uid, gid) = task_dump_owner(task, ps_stats_it);
+    let mut attr = inode.i_attr.lock();
+    attr.uid = uid;
+    attr.gid = gid;
+    drop(attr);
+    inode
+}
+
+/// Who owns `task`'s /proc files: its effective user and group, so that a
+/// process may write its own writable files there; root for a kernel
+/// thread, and for files (not the world-readable directories, which `ps`
+/// stats to learn the owner) of a process without memory or not dumpable.
+///
+/// Linux: task_dump_owner() in fs/proc/base.c
+fn task_dump_owner(task: &TaskStruct, world_readable_dir: bool) -> (u32, u32) {
+    if task.is_kthread() {
+        return (0, 0);
+    }
+    let cred = crate::cred::task_cred(task);
+    if world_readable_dir {
+        return (cred.euid, cred.egid);
+    }
+    match task.mm.lock().as_ref() {
+        Some(mm) if mm.get_dumpable() == crate::mm::mm_types::SUID_DUMP_USER => {
+            (cred.euid, cred.egid)
+        }
+        _ => (0, 0),
+    }
+}
+
 /// Looks up `name` in a directory below `/proc/<pid>`.
 ///
 /// Linux: proc_pident_lookup() / proc_task_lookup() in fs/proc/base.c
@@ -126,22 +163,24 @@ pub fn proc_task(pid: PidNr) -> Option<alloc::sync::Arc<TaskStruct>> {
 pub fn proc_pid_lookup(dir: ProcDir, name: &[u8]) -> Result<Arc<Inode>, Errno> {
     match dir {
         ProcDir::Tgid(pid) | ProcDir::Tid(pid) => {
-            proc_task(pid).ok_or(Errno::ENOENT)?;
+            let task = proc_task(pid).ok_or(Errno::ENOENT)?;
             let (_, entry) = base_stuff(dir)
                 .iter()
                 .find(|(n, _)| n.as_bytes() == name)
                 .ok_or(Errno::ENOENT)?;
-            Ok(match *entry {
-                Base::Dir(make, mode) => Inode::new(InodeKind::ProcPid(make(pid)), mode),
-                Base::File(entry, mode) => Inode::new(InodeKind::ProcPidFile(pid, entry), mode),
-            })
+            let (kind, mode) = match *entry {
+                Base::Dir(make, mode) => (InodeKind::ProcPid(make(pid)), mode),
+                Base::File(entry, mode) => (InodeKind::ProcPidFile(pid, entry), mode),
+            };
+            Ok(proc_pid_make_inode(&task, kind, mode))
         }
         ProcDir::Task(tgid) => {
             let tid = name_to_int(name).ok_or(Errno::ENOENT)?;
             let task = find_task_by_vpid(tid)
                 .filter(|t| t.tgid() == tgid)
                 .ok_or(Errno::ENOENT)?;
-            Ok(Inode::new(
+            Ok(proc_pid_make_inode(
+                &task,
                 InodeKind::ProcPid(ProcDir::Tid(task.pid())),
                 0o555,
             ))

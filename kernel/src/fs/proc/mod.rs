@@ -155,7 +155,8 @@ pub fn proc_lookup(dir: &Inode, name: &[u8]) -> Result<Arc<Inode>, Errno> {
             }
             let pid = base::name_to_int(name).ok_or(Errno::ENOENT)?;
             let task = find_task_by_vpid(pid).ok_or(Errno::ENOENT)?;
-            Ok(Inode::new(
+            Ok(base::proc_pid_make_inode(
+                &task,
                 InodeKind::ProcPid(ProcDir::Tgid(task.pid())),
                 0o555,
             ))
