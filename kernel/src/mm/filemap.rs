@@ -70,6 +70,10 @@ pub struct AddressSpace {
     source: Source,
 }
 
+/// Pages a read takes from the cache per lock hold (Linux: PAGEVEC_SIZE,
+/// the size of a folio_batch).
+const FOLIO_BATCH_SIZE: usize = 15;
+
 /// Pages in all page caches (Linux: NR_FILE_PAGES, "Cached" in /proc/meminfo).
 static NR_FILE_PAGES: AtomicUsize = AtomicUsize::new(0);
 
@@ -207,9 +211,25 @@ impl AddressSpace {
         Ok(end.saturating_sub(pos) as usize)
     }
 
+    /// Takes a reference to each cached page of [index, index + batch.len())
+    /// under one hold of the lock, leaving `None` for a page not cached;
+    /// returns the file's size as it was then, which bounds the read.
+    ///
+    /// Linux: filemap_get_read_batch() in mm/filemap.c
+    /// Differs: Linux walks the xarray under RCU and stops at the first
+    /// missing page; we hold the spinlock and leave a gap in the batch.
+    fn filemap_get_read_batch(&self, index: usize, batch: &mut [Option<Page>]) -> u64 {
+        let pages = self.pages.lock();
+        for (slot, page) in batch.iter_mut().zip(pages.i_pages.iter().skip(index)) {
+            slot.clone_from(page);
+        }
+        pages.i_size
+    }
+
     /// Copies up to `len` bytes from `pos` straight from the cached pages to
-    /// user memory at `buf`; returns how many (0 at the end), and whether
-    /// it stopped at a user address it could not write.
+    /// user memory at `buf`, a batch of whole pages per lock hold; returns
+    /// how many (0 at the end), and whether it stopped at a user address it
+    /// could not write. A tmpfs hole reads as zeroes without taking a page.
     ///
     /// Linux: filemap_read() in mm/filemap.c, copy_folio_to_iter()
     ///
@@ -221,28 +241,41 @@ impl AddressSpace {
         len: usize,
         pos: u64,
     ) -> Result<(usize, bool), Errno> {
-        let end = self.i_size().min(pos.saturating_add(len as u64));
         let mut at = pos;
-        while at < end {
+        loop {
             if at != pos && crate::signal::fatal_signal_pending(&crate::task::current()) {
                 break;
             }
-            let offset = (at % PAGE_SIZE as u64) as usize;
-            let n = (PAGE_SIZE - offset).min((end - at) as usize);
-            let page = match self.is_shmem() {
-                true => Ok(self.find_get_page(index_of(at))),
-                false => self.filemap_get_page(index_of(at), true),
-            };
-            let dst = buf + (at - pos);
-            let left = match page {
-                Ok(Some(page)) => super::uaccess::copy_page_to_user(&page, offset, dst, n),
-                Ok(None) => super::uaccess::clear_user(dst, n),
-                Err(e) if at == pos => return Err(e),
-                Err(_) => break,
-            };
-            at += (n - left) as u64;
-            if left != 0 {
-                return Ok(((at - pos) as usize, true));
+            let want = pos.saturating_add(len as u64);
+            let nr = (index_of(want.saturating_sub(1)) + 1).saturating_sub(index_of(at));
+            let mut batch: [Option<Page>; FOLIO_BATCH_SIZE] = Default::default();
+            let batch = &mut batch[..nr.min(FOLIO_BATCH_SIZE)];
+            let end = self.filemap_get_read_batch(index_of(at), batch).min(want);
+            if at >= end {
+                break;
+            }
+            for slot in batch.iter_mut().map(Option::take) {
+                if at >= end {
+                    break;
+                }
+                let offset = (at % PAGE_SIZE as u64) as usize;
+                let n = (PAGE_SIZE - offset).min((end - at) as usize);
+                let page = match slot {
+                    Some(page) => Ok(Some(page)),
+                    None if self.is_shmem() => Ok(None),
+                    None => self.filemap_get_page(index_of(at), true),
+                };
+                let dst = buf + (at - pos);
+                let left = match page {
+                    Ok(Some(page)) => super::uaccess::copy_page_to_user(&page, offset, dst, n),
+                    Ok(None) => super::uaccess::clear_user(dst, n),
+                    Err(e) if at == pos => return Err(e),
+                    Err(_) => return Ok(((at - pos) as usize, false)),
+                };
+                at += (n - left) as u64;
+                if left != 0 {
+                    return Ok(((at - pos) as usize, true));
+                }
             }
         }
         Ok(((at - pos) as usize, false))
