@@ -18,7 +18,7 @@ use super::exec::LinuxBinprm;
 use crate::errno::Errno;
 use crate::mm::PAGE_SIZE;
 use crate::mm::filemap::AddressSpace;
-use crate::mm::mm_types::{MmStruct, STACK_TOP, TASK_SIZE, VmBacking, VmFile};
+use crate::mm::mm_types::{MmArgs, MmStruct, STACK_TOP, TASK_SIZE, VmBacking, VmFile};
 use crate::mm::mmap::{
     MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE, do_mmap,
 };
@@ -408,11 +408,17 @@ fn push_pointers(
 ///
 /// # Errors
 /// `EFAULT` if the stack cannot hold them.
-pub fn create_elf_tables(bprm: &LinuxBinprm, info: &ElfInfo) -> Result<u64, Errno> {
+pub fn create_elf_tables(bprm: &LinuxBinprm, info: &ElfInfo, mm: &MmStruct) -> Result<u64, Errno> {
     let mut sp = STACK_TOP;
     let execfn = push_str(&mut sp, &bprm.filename)?;
     let env_start = push_bytes(&mut sp, &bprm.envp.bytes)?;
     let arg_start = push_bytes(&mut sp, &bprm.argv.bytes)?;
+    *mm.arg_lock.lock() = MmArgs {
+        arg_start,
+        arg_end: arg_start + bprm.argv.bytes.len() as u64,
+        env_start,
+        env_end: env_start + bprm.envp.bytes.len() as u64,
+    };
     let platform = push_str(&mut sp, b"x86_64")?;
     let mut random = [0u8; 16];
     crate::random::get_random_bytes(&mut random);

@@ -184,13 +184,6 @@ fn exec_binprm(bprm: &LinuxBinprm) -> Result<Result<(u64, u64), Errno>, Errno> {
         None => None,
     };
     let mm = MmStruct::new()?;
-    {
-        let mut cmdline = mm.cmdline.lock();
-        cmdline
-            .try_reserve_exact(bprm.argv.bytes.len())
-            .map_err(|_| Errno::ENOMEM)?;
-        cmdline.extend_from_slice(&bprm.argv.bytes);
-    }
     de_thread(&current())?;
     *mm.exe_file.lock() = Some(bprm.exe.clone());
     begin_new_exec(bprm, mm.clone());
@@ -200,7 +193,7 @@ fn exec_binprm(bprm: &LinuxBinprm) -> Result<Result<(u64, u64), Errno>, Errno> {
             load_elf_binary(&elf, &bprm.file, interp, &mm)
         })
         .inspect(|_| mm.vma_set_file(&bprm.file, bprm.exe.f_path()))
-        .and_then(|info| Ok((info.start, create_elf_tables(bprm, &info)?))))
+        .and_then(|info| Ok((info.start, create_elf_tables(bprm, &info, &mm)?))))
 }
 
 /// The name the new program sees as its path (AT_EXECFN, and a
