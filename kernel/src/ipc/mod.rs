@@ -3,6 +3,7 @@
 //!
 //! Linux: ipc/util.c, include/uapi/linux/ipc.h
 
+pub mod ipc_sysctl;
 pub mod shm;
 
 /// Create the object if the key has none (Linux: IPC_CREAT).

@@ -62,10 +62,13 @@ pub const SHMMAX: u64 = u64::MAX - (1 << 24);
 /// Default most segments (Linux: SHMMNI).
 pub const SHMMNI: i32 = 4096;
 
+mod proc;
+pub use proc::sysvipc_shm_proc_show;
+
 /// kernel.shmmax (Linux: ns->shm_ctlmax).
-static SHM_CTLMAX: AtomicU64 = AtomicU64::new(SHMMAX);
+pub(super) static SHM_CTLMAX: AtomicU64 = AtomicU64::new(SHMMAX);
 /// kernel.shmall, in pages (Linux: ns->shm_ctlall).
-static SHM_CTLALL: AtomicU64 = AtomicU64::new(SHMMAX);
+pub(super) static SHM_CTLALL: AtomicU64 = AtomicU64::new(SHMMAX);
 /// kernel.shmmni (Linux: ns->shm_ctlmni).
 static SHM_CTLMNI: AtomicI32 = AtomicI32::new(SHMMNI);
 

@@ -3,8 +3,9 @@
 //! the mapping limits and kflushd's interval.
 //!
 //! Linux: fs/proc/proc_sysctl.c, kernel/sysctl.c, kernel/utsname_sysctl.c
-//! Differs: of the numbers, only pid_max and kflushd_centisecs are
-//! writable; Linux lets root write them all.
+//! Differs: of the numbers, only pid_max, kflushd_centisecs,
+//! max_map_count and the shm limits are writable; Linux lets root write
+//! them all.
 
 use super::ProcRwOps;
 use crate::fs::ramfs::{Inode, InodeKind};
@@ -74,12 +75,6 @@ fn kernel_sysctls() -> alloc::sync::Arc<Inode> {
             ("ostype", || alloc::format!("{UTS_SYSNAME}\n")),
             ("osrelease", || alloc::format!("{UTS_RELEASE}\n")),
             ("tainted", || String::from("0\n")),
-            ("shmmax", || {
-                alloc::format!("{}\n", crate::ipc::shm::shm_ctlmax())
-            }),
-            ("shmall", || {
-                alloc::format!("{}\n", crate::ipc::shm::shm_ctlall())
-            }),
             ("threads-max", || {
                 let max = crate::tasklist::TASKLIST_LOCK.lock().max_threads;
                 alloc::format!("{max}\n")
@@ -90,6 +85,8 @@ fn kernel_sysctls() -> alloc::sync::Arc<Inode> {
         ("hostname", &HOSTNAME_OPS),
         ("domainname", &DOMAINNAME_OPS),
         ("core_pattern", &CORE_PATTERN_OPS),
+        ("shmmax", &crate::ipc::ipc_sysctl::SHMMAX_OPS),
+        ("shmall", &crate::ipc::ipc_sysctl::SHMALL_OPS),
     ] {
         let _ = kernel.link(name.as_bytes(), Inode::new(InodeKind::ProcRw(ops), 0o644));
     }
