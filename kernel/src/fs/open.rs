@@ -184,8 +184,8 @@ fn open_last_lookups(cwd: &[u8], path: &[u8], flags: u32, mode: u32) -> Result<A
             Err(_) => {}
         }
         let perm = mode & S_IALLUGO & !current_umask();
-        let mapping = Arc::try_new(AddressSpace::shmem()).map_err(|_| Errno::ENOMEM)?;
-        let file = shmem_get_inode(InodeKind::MemFile(mapping), perm)?;
+        let mapping = Arc::try_new(AddressSpace::shmem(parent.i_sb)).map_err(|_| Errno::ENOMEM)?;
+        let file = shmem_get_inode(parent.i_sb, InodeKind::MemFile(mapping), perm)?;
         match parent.link_new(name, file.clone()) {
             Ok(()) => return Ok(file),
             // Someone else created it meanwhile: open theirs.
@@ -278,7 +278,7 @@ pub fn sys_mkdirat(dirfd: i32, pathname: u64, mode: u32) -> SysResult {
         return Err(Errno::EEXIST);
     }
     let perm = mode & (0o777 | S_ISVTX) & !current_umask();
-    let dir = shmem_get_inode(InodeKind::Dir(Default::default()), perm)?;
+    let dir = shmem_get_inode(parent.i_sb, InodeKind::Dir(Default::default()), perm)?;
     parent.link_new(name, dir).map(|()| 0)
 }
 

@@ -1,7 +1,8 @@
 //! System V shared memory: shmget names a segment by key, shmat maps it
 //! MAP_SHARED, shmdt unmaps it, shmctl reads, changes and removes it. A
-//! segment's bytes are the page cache of an unnamed tmpfs file, so its
-//! pages come from the page allocator and count against the tmpfs limit.
+//! segment's bytes are the page cache of an unnamed file of the internal
+//! tmpfs instance (shm_mnt), so its pages come from the page allocator,
+//! bounded by shmall, not by /dev/shm's size.
 //!
 //! ```text
 //!  SHM_IDS.entries[idx] ── ShmidKernel { key, segsz, nattch, file } ── AddressSpace
@@ -268,7 +269,8 @@ fn newseg(ids: &mut ShmIds, key: i32, shmflg: i32, size: u64) -> Result<i32, Err
         return Err(Errno::ENOMEM);
     }
     // Linux: shmem_kernel_file_setup(), an unnamed tmpfs file of i_size `size`.
-    let file = Arc::try_new(AddressSpace::shmem()).map_err(|_| Errno::ENOMEM)?;
+    let file = Arc::try_new(AddressSpace::shmem(&crate::fs::shmem::SHM_MNT_SB))
+        .map_err(|_| Errno::ENOMEM)?;
     file.truncate_setsize(size);
     let limit = SHM_CTLMNI.load(Ordering::Relaxed).max(0) as usize;
     let idx = match ids.entries.iter().position(Option::is_none) {

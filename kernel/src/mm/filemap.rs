@@ -22,6 +22,7 @@ use super::mm_types::MmStruct;
 use super::page_alloc::{OwnedPage, Page, get_zeroed_page};
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
+use crate::fs::shmem::ShmemSbInfo;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -32,8 +33,8 @@ pub enum Source {
     /// (Linux: the a_ops->read_folio of the file system).
     Initramfs(&'static [u8]),
     /// A tmpfs file: a missing page is a hole of zeroes, and every page is
-    /// charged against the tmpfs limit (Linux: mm/shmem.c).
-    Shmem,
+    /// charged against the limit of its tmpfs instance (Linux: mm/shmem.c).
+    Shmem(&'static ShmemSbInfo),
 }
 
 /// The pages and size of a file, under one lock.
@@ -99,15 +100,15 @@ impl AddressSpace {
         }
     }
 
-    /// The page cache of a new, empty tmpfs file.
-    pub fn shmem() -> AddressSpace {
+    /// The page cache of a new, empty file of the tmpfs instance `sb`.
+    pub fn shmem(sb: &'static ShmemSbInfo) -> AddressSpace {
         AddressSpace {
             pages: SpinLock::new(Pages {
                 i_pages: Vec::new(),
                 i_size: 0,
             }),
             i_mmap: SpinLock::new(IMmap::default()),
-            source: Source::Shmem,
+            source: Source::Shmem(sb),
         }
     }
 
@@ -118,7 +119,16 @@ impl AddressSpace {
 
     /// Whether this is a tmpfs file (Linux: shmem_mapping()).
     pub fn is_shmem(&self) -> bool {
-        matches!(self.source, Source::Shmem)
+        matches!(self.source, Source::Shmem(_))
+    }
+
+    /// The tmpfs instance of a tmpfs file; the root file system's for an
+    /// initramfs file (Linux: SHMEM_SB(inode->i_sb)).
+    pub fn shmem_sb(&self) -> &'static ShmemSbInfo {
+        match self.source {
+            Source::Shmem(sb) => sb,
+            Source::Initramfs(_) => &crate::fs::shmem::ROOTFS_SB,
+        }
     }
 
     /// The cached page at `index`, with a reference of the caller's own.
@@ -135,7 +145,7 @@ impl AddressSpace {
     fn add_to_page_cache(&self, index: usize, page: Page) -> Result<Page, Errno> {
         // A tmpfs page past the limit could never be charged; refusing it
         // here also bounds i_pages of a sparse file.
-        if self.is_shmem() && index >= crate::fs::shmem::shmem_max_pages() {
+        if self.is_shmem() && index >= self.shmem_sb().max_blocks() {
             return Err(Errno::ENOSPC);
         }
         let mut pages = self.pages.lock();
@@ -147,8 +157,8 @@ impl AddressSpace {
             pages.i_pages.try_reserve(more).map_err(|_| Errno::ENOMEM)?;
             pages.i_pages.resize(index + 1, None);
         }
-        if self.is_shmem() {
-            crate::fs::shmem::shmem_inode_acct_block()?;
+        if let Source::Shmem(sb) = self.source {
+            sb.inode_acct_block()?;
         }
         NR_FILE_PAGES.fetch_add(1, Ordering::Relaxed);
         pages.i_pages[index] = Some(page.clone());
@@ -408,8 +418,8 @@ impl AddressSpace {
     /// Gives back the accounting of `n` pages leaving the cache.
     fn release_pages(&self, n: usize) {
         NR_FILE_PAGES.fetch_sub(n, Ordering::Relaxed);
-        if self.is_shmem() {
-            crate::fs::shmem::shmem_inode_unacct_blocks(n);
+        if let Source::Shmem(sb) = self.source {
+            sb.inode_unacct_blocks(n);
         }
     }
 }
