@@ -169,7 +169,8 @@ fn page_offset(addr: u64) -> u64 {
 }
 
 /// Maps one PT_LOAD segment at `vaddr` (already biased): the file bytes
-/// from p_offset, then zeroes up to p_memsz.
+/// from p_offset, the rest of their last page zeroed, then anonymous pages
+/// up to p_memsz, as /proc/<pid>/maps shows them on Linux.
 ///
 /// Linux: elf_map() / elf_load() in fs/binfmt_elf.c
 ///
@@ -205,11 +206,6 @@ fn elf_map(
     if bss_pages > crate::mm::page_alloc::totalram_pages() as u64 {
         return Err(Errno::ENOMEM);
     }
-    let backing = if ph.p_filesz == 0 {
-        VmBacking::Anon
-    } else {
-        VmBacking::File(file_backing(file, ph, vaddr)?)
-    };
     let mut prot = 0;
     for (pf, bit) in [(PF_R, PROT_READ), (PF_W, PROT_WRITE), (PF_X, PROT_EXEC)] {
         if ph.p_flags & pf != 0 {
@@ -218,12 +214,39 @@ fn elf_map(
     }
     // The first segment may not land on anything; later ones replace
     // whatever earlier segments mapped there.
-    let fixed = if first {
+    let mut fixed = if first {
         MAP_FIXED_NOREPLACE
     } else {
         MAP_FIXED
     };
-    do_mmap(mm, start, len, prot, MAP_PRIVATE | fixed, backing, true)?;
+    if file_end > 0 {
+        let backing = VmBacking::File(file_backing(file, ph, vaddr)?);
+        do_mmap(
+            mm,
+            start,
+            file_end,
+            prot,
+            MAP_PRIVATE | fixed,
+            backing,
+            true,
+        )?;
+        fixed = MAP_FIXED;
+    }
+    // The pages past the file's are brk-like memory: anonymous, and
+    // writable whatever the segment says (Linux: vm_brk_flags()).
+    if bss_pages > 0 {
+        let bss_prot = PROT_READ | PROT_WRITE | (prot & PROT_EXEC);
+        let bss_len = bss_pages * PAGE_SIZE as u64;
+        do_mmap(
+            mm,
+            start + file_end,
+            bss_len,
+            bss_prot,
+            MAP_PRIVATE | fixed,
+            VmBacking::Anon,
+            true,
+        )?;
+    }
     Ok(())
 }
 

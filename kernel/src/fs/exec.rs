@@ -192,7 +192,12 @@ fn exec_binprm(bprm: &LinuxBinprm) -> Result<Result<(u64, u64), Errno>, Errno> {
             let interp = interp.as_ref().map(|(elf, file, _)| (elf, file));
             load_elf_binary(&elf, &bprm.file, interp, &mm)
         })
-        .inspect(|_| mm.vma_set_file(&bprm.file, bprm.exe.f_path()))
+        .inspect(|_| {
+            mm.vma_set_file(&bprm.file, bprm.exe.f_path());
+            if let Some((_, file, exe)) = &interp {
+                mm.vma_set_file(file, exe.f_path());
+            }
+        })
         .and_then(|info| Ok((info.start, create_elf_tables(bprm, &info, &mm)?))))
 }
 

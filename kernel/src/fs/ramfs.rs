@@ -8,9 +8,9 @@
 
 use super::attr::{InodeAttr, current_time};
 use super::file::{FileOperations, Kstat, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG};
+use super::shmem::{DEV_SHM_SB, ROOTFS_SB, ShmemSbInfo, TMP_SB};
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
-use super::shmem::{DEV_SHM_SB, ROOTFS_SB, ShmemSbInfo, TMP_SB};
 use crate::mm::filemap::AddressSpace;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;

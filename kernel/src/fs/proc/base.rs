@@ -259,7 +259,12 @@ fn get_mm_cmdline(task: &TaskStruct) -> Result<Vec<u8>, Errno> {
     let Some(mm) = task.mm.lock().clone() else {
         return Ok(Vec::new());
     };
-    let MmArgs { arg_start, arg_end, env_start, env_end } = *mm.arg_lock.lock();
+    let MmArgs {
+        arg_start,
+        arg_end,
+        env_start,
+        env_end,
+    } = *mm.arg_lock.lock();
     if env_end == 0 || arg_start >= arg_end {
         return Ok(Vec::new());
     }
@@ -290,7 +295,9 @@ fn environ_read(task: &TaskStruct) -> Result<Vec<u8>, Errno> {
     let Some(mm) = task.mm.lock().clone() else {
         return Ok(Vec::new());
     };
-    let MmArgs { env_start, env_end, .. } = *mm.arg_lock.lock();
+    let MmArgs {
+        env_start, env_end, ..
+    } = *mm.arg_lock.lock();
     if env_end == 0 {
         return Ok(Vec::new());
     }
