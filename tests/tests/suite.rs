@@ -81,7 +81,7 @@ const USER_PROGRAMS: &[&str] = &[
     "fsmeta", "fsnames", "fsexec",
     "sysv_shm",
     "rmap_race", "maps_paths",
-    "proc_cmdline", "sysv_shm_proc",
+    "proc_cmdline", "sysv_shm_proc", "posix_timers_lazy",
 ];
 
 /// The fuzzers in their own boot, a bounded amount: `sys_fuzz SEED N`

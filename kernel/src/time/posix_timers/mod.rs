@@ -12,12 +12,15 @@
 //! Differs: every timer runs on CLOCK_MONOTONIC's hrtimer; an absolute
 //! CLOCK_REALTIME timer is converted once and does not follow a later
 //! clock_settime (Linux: clock_was_set() moves it).
-//! Not modelled: the pid-encoded CPU clocks of clock_getcpuclockid()
-//! (EINVAL; CLOCK_PROCESS_CPUTIME_ID and CLOCK_THREAD_CPUTIME_ID work,
-//! through cpu_timers.rs), SIGEV_THREAD's
-//! own helper (the kernel treats it as SIGEV_SIGNAL, as Linux does), the
-//! ignored-timer list (an ignored timer's signal is dropped, and a
-//! periodic timer keeps running and counting).
+//! The CPU clocks (CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID and
+//! the pid-encoded ones of clock_getcpuclockid()) run through `cpu.rs`.
+//! Not modelled: SIGEV_THREAD's
+//! own helper (the kernel treats it as SIGEV_SIGNAL, as Linux does).
+//!
+//! A periodic timer whose signal is ignored is parked, not restarted: it
+//! costs nothing until sigaction stops ignoring the signal, which queues
+//! the signal again; taking it restarts the timer past the periods it
+//! missed, counted as overruns (Linux: signal->ignored_posix_timers).
 
 use super::hrtimer::{
     HrTimer, HrtimerRestart, hrtimer_start, hrtimer_try_init, hrtimer_try_to_cancel,
@@ -26,6 +29,7 @@ use crate::arch::sync::SpinLock;
 use crate::arch::time::ktime_get_ns;
 use crate::errno::Errno;
 use crate::mm::uaccess::{get_user, put_user};
+use crate::posix_cpu_timers::{PROCESS_CLOCK, THREAD_CLOCK, is_clockfd};
 use crate::signal::{
     __sigqueue_alloc, KernelSiginfo, PidType, SI_TIMER, SIGALRM, SignalStruct, Sigqueue,
 };
@@ -41,7 +45,7 @@ mod expiry;
 
 pub use cpu::handle_posix_cpu_timers;
 use expiry::posix_timer_fn;
-pub use expiry::{posixtimer_deliver_signal, posixtimer_sigqueue_put};
+pub use expiry::{posixtimer_deliver_signal, posixtimer_sig_unignore, posixtimer_sigqueue_put};
 
 /// Deliver the signal (Linux: SIGEV_SIGNAL).
 pub const SIGEV_SIGNAL: i32 = 0;
@@ -92,6 +96,11 @@ struct KItimerState {
     sigq: Option<Box<Sigqueue>>,
     /// timer_delete ran (Linux: !posixtimer_valid()).
     deleted: bool,
+    /// A periodic timer parked because its signal was ignored; `sigq` is
+    /// here (Linux: on signal->ignored_posix_timers).
+    /// Differs: a flag, found by walking the process's timers, where Linux
+    /// keeps a list of the parked ones.
+    ignored: bool,
 }
 
 impl KItimerState {
@@ -108,6 +117,7 @@ impl KItimerState {
             it_sigqueue_seq: 0,
             sigq: None,
             deleted: false,
+            ignored: false,
         }
     }
 }
@@ -127,16 +137,25 @@ pub struct KItimer {
     state: SpinLock<KItimerState>,
 }
 
-/// Whose CPU time a CPU-time timer counts (Linux: the CPUCLOCK_PERTHREAD
-/// bit and the pid of the clock id).
+/// Whose CPU time a CPU-time timer counts, and which of its clocks
+/// (CPUCLOCK_SCHED, _VIRT or _PROF) (Linux: the CPUCLOCK_PERTHREAD bit,
+/// the pid and CPUCLOCK_WHICH of the clock id).
 enum CpuClock {
-    /// CLOCK_PROCESS_CPUTIME_ID: the creator's process.
-    Process(Weak<SignalStruct>),
-    /// CLOCK_THREAD_CPUTIME_ID: the creator thread.
-    Thread(Weak<TaskStruct>),
+    /// A process's clock: the creator's for CLOCK_PROCESS_CPUTIME_ID.
+    Process(Weak<SignalStruct>, u32),
+    /// A thread's clock: the creator's for CLOCK_THREAD_CPUTIME_ID.
+    Thread(Weak<TaskStruct>, u32),
 }
 
 impl KItimer {
+    /// Whether the signal goes to one thread or to the process.
+    fn pid_type(&self) -> PidType {
+        match self.it_sigev_notify {
+            SIGEV_THREAD_ID => PidType::Pid,
+            _ => PidType::Tgid,
+        }
+    }
+
     /// The time now on the timer's clock, as its `expires` counts it.
     ///
     /// Linux: kclock->clock_get_timespec()
@@ -269,8 +288,11 @@ pub fn sys_timer_create(
 ) -> SysResult {
     let it_cpu = match which_clock {
         CLOCK_REALTIME | CLOCK_MONOTONIC | CLOCK_BOOTTIME => None,
-        CLOCK_PROCESS_CPUTIME_ID => Some(CpuClock::Process(Arc::downgrade(current().signal()))),
-        CLOCK_THREAD_CPUTIME_ID => Some(CpuClock::Thread(Arc::downgrade(&current()))),
+        CLOCK_PROCESS_CPUTIME_ID => Some(cpu::posix_cpu_timer_create(PROCESS_CLOCK)?),
+        CLOCK_THREAD_CPUTIME_ID => Some(cpu::posix_cpu_timer_create(THREAD_CLOCK)?),
+        c if (c as i32) < 0 && !is_clockfd(c as i32) => {
+            Some(cpu::posix_cpu_timer_create(c as i32)?)
+        }
         _ => return Err(Errno::EINVAL),
     };
     let event = match timer_event_spec {
@@ -318,10 +340,12 @@ pub fn sys_timer_create(
     sigq.timer = Some(Arc::downgrade(&k));
     k.state.lock().sigq = Some(sigq);
     let cpu = usize::from(k.it_cpu.is_some());
-    timers.try_insert(id, k)?;
+    timers.try_insert(id, k.clone())?;
     timers.nr_cpu_timers += cpu;
     drop(timers);
-    if let Err(e) = put_user(created_timer_id, id) {
+    if let Err(e) =
+        cpu::link_foreign_cpu_timer(&k, &sig).and_then(|()| put_user(created_timer_id, id))
+    {
         timer_delete_id(&sig, id);
         return Err(e);
     }
@@ -451,6 +475,7 @@ pub fn sys_timer_settime(
         state.it_overrun = -1;
         state.it_status = ItStatus::Disarmed;
         state.it_interval = 0;
+        state.ignored = false;
         if value == 0 {
             return old;
         }
