@@ -13,9 +13,36 @@
 
 use super::*;
 use crate::posix_cpu_timers::{
-    CPUCLOCK_SCHED, CPUCLOCK_VIRT, cpuclock_perthread, cpuclock_which, pid_for_clock,
+    CPUCLOCK_SCHED, CPUCLOCK_VIRT, PROCESS_CLOCK, THREAD_CLOCK, cpuclock_perthread, cpuclock_which,
+    is_clockfd, pid_for_clock,
 };
 use core::sync::atomic::{AtomicU64, AtomicUsize};
+
+/// Whose CPU time a CPU-time timer counts, and which of its clocks
+/// (CPUCLOCK_SCHED, _VIRT or _PROF) (Linux: the CPUCLOCK_PERTHREAD bit,
+/// the pid and CPUCLOCK_WHICH of the clock id).
+pub(super) enum CpuClock {
+    /// A process's clock: the creator's for CLOCK_PROCESS_CPUTIME_ID.
+    Process(Weak<SignalStruct>, u32),
+    /// A thread's clock: the creator's for CLOCK_THREAD_CPUTIME_ID.
+    Thread(Weak<TaskStruct>, u32),
+}
+
+/// The CPU clock a timer on `which_clock` counts, `None` for a clock of
+/// time; `EINVAL` for a clock without timers.
+///
+/// Linux: clockid_to_kclock() in kernel/time/posix-timers.c
+pub(super) fn clockid_to_cpu_clock(which_clock: u32) -> Result<Option<CpuClock>, Errno> {
+    Ok(match which_clock {
+        CLOCK_REALTIME | CLOCK_MONOTONIC | CLOCK_BOOTTIME => None,
+        CLOCK_PROCESS_CPUTIME_ID => Some(cpu::posix_cpu_timer_create(PROCESS_CLOCK)?),
+        CLOCK_THREAD_CPUTIME_ID => Some(cpu::posix_cpu_timer_create(THREAD_CLOCK)?),
+        c if (c as i32) < 0 && !is_clockfd(c as i32) => {
+            Some(cpu::posix_cpu_timer_create(c as i32)?)
+        }
+        _ => return Err(Errno::EINVAL),
+    })
+}
 
 /// Timers on the CPU clock of a process other than their own.
 static FOREIGN_CPU_TIMERS: SpinLock<Vec<Weak<KItimer>>> = SpinLock::new(Vec::new());

@@ -29,7 +29,6 @@ use crate::arch::sync::SpinLock;
 use crate::arch::time::ktime_get_ns;
 use crate::errno::Errno;
 use crate::mm::uaccess::{get_user, put_user};
-use crate::posix_cpu_timers::{PROCESS_CLOCK, THREAD_CLOCK, is_clockfd};
 use crate::signal::{
     __sigqueue_alloc, KernelSiginfo, PidType, SI_TIMER, SIGALRM, SignalStruct, Sigqueue,
 };
@@ -42,6 +41,8 @@ use core::sync::atomic::Ordering;
 
 mod cpu;
 mod expiry;
+
+use cpu::CpuClock;
 
 pub use cpu::handle_posix_cpu_timers;
 use expiry::posix_timer_fn;
@@ -135,16 +136,6 @@ pub struct KItimer {
     it_cpu: Option<CpuClock>,
     timer: Arc<HrTimer>,
     state: SpinLock<KItimerState>,
-}
-
-/// Whose CPU time a CPU-time timer counts, and which of its clocks
-/// (CPUCLOCK_SCHED, _VIRT or _PROF) (Linux: the CPUCLOCK_PERTHREAD bit,
-/// the pid and CPUCLOCK_WHICH of the clock id).
-enum CpuClock {
-    /// A process's clock: the creator's for CLOCK_PROCESS_CPUTIME_ID.
-    Process(Weak<SignalStruct>, u32),
-    /// A thread's clock: the creator's for CLOCK_THREAD_CPUTIME_ID.
-    Thread(Weak<TaskStruct>, u32),
 }
 
 impl KItimer {
@@ -286,15 +277,7 @@ pub fn sys_timer_create(
     timer_event_spec: u64,
     created_timer_id: u64,
 ) -> SysResult {
-    let it_cpu = match which_clock {
-        CLOCK_REALTIME | CLOCK_MONOTONIC | CLOCK_BOOTTIME => None,
-        CLOCK_PROCESS_CPUTIME_ID => Some(cpu::posix_cpu_timer_create(PROCESS_CLOCK)?),
-        CLOCK_THREAD_CPUTIME_ID => Some(cpu::posix_cpu_timer_create(THREAD_CLOCK)?),
-        c if (c as i32) < 0 && !is_clockfd(c as i32) => {
-            Some(cpu::posix_cpu_timer_create(c as i32)?)
-        }
-        _ => return Err(Errno::EINVAL),
-    };
+    let it_cpu = cpu::clockid_to_cpu_clock(which_clock)?;
     let event = match timer_event_spec {
         0 => None,
         addr => Some(get_sigevent(addr)?),
