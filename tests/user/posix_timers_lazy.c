@@ -17,13 +17,14 @@
 
 #define MS 1000000L
 
-static volatile int fired, fired_overrun;
+static volatile int fired, first_overrun;
 
+/* Counts the signals; keeps the overrun of the first since `fired = 0`. */
 static void on_timer(int sig, siginfo_t *si, void *uc)
 {
 	(void)sig, (void)uc;
-	fired++;
-	fired_overrun = si->si_overrun;
+	if (fired++ == 0)
+		first_overrun = si->si_overrun;
 }
 
 static void catch(int sig)
@@ -68,9 +69,11 @@ static void an_ignored_periodic_timer_is_parked(void)
 	      left > 0 && left <= 10 * MS);
 	fired = 0;
 	catch(SIGUSR2);
-	int at_once = fired, overrun = fired_overrun;
+	int at_once = fired, overrun = first_overrun;
 	long periods = (now_ms() - t0) / 10;
-	EXPECT_EQ("the_parked_signal_arrives_as_sigaction_stops_ignoring_it", 1, at_once);
+	/* At once: before the next period could have fired it (a slow
+	 * machine may see that one too before sigaction has returned). */
+	CHECK("the_parked_signal_arrives_as_sigaction_stops_ignoring_it", at_once >= 1);
 	CHECK("its_overrun_counts_the_periods_missed_while_ignored",
 	      overrun >= 15 && overrun <= periods);
 	if (overrun < 15 || overrun > periods)
