@@ -17,6 +17,8 @@ pub mod arch;
 pub mod mm;
 
 pub mod bench;
+pub mod capability;
+pub mod cred;
 pub mod drivers;
 pub mod errno;
 pub mod exit;

@@ -4,6 +4,7 @@
 //! Linux: kernel/sys.c, kernel/reboot.c, arch/x86/kernel/process_64.c
 //! (arch_prctl), drivers/char/random.c (getrandom)
 
+use crate::cred::current_cred;
 use crate::errno::Errno;
 use crate::mm::uaccess::{copy_to_user, get_user, put_user};
 use crate::pid::find_task_by_vpid;
@@ -25,25 +26,23 @@ pub fn sys_gettid() -> SysResult {
 }
 
 /// Linux: SYSCALL_DEFINE0(getuid) in kernel/sys.c
-/// Differs: credentials are not modelled; every task runs as root (uid 0),
-/// which is what this and the three calls below answer.
 pub fn sys_getuid() -> SysResult {
-    Ok(0)
+    Ok(current_cred().uid.into())
 }
 
 /// Linux: SYSCALL_DEFINE0(geteuid) in kernel/sys.c
 pub fn sys_geteuid() -> SysResult {
-    Ok(0)
+    Ok(current_cred().euid.into())
 }
 
 /// Linux: SYSCALL_DEFINE0(getgid) in kernel/sys.c
 pub fn sys_getgid() -> SysResult {
-    Ok(0)
+    Ok(current_cred().gid.into())
 }
 
 /// Linux: SYSCALL_DEFINE0(getegid) in kernel/sys.c
 pub fn sys_getegid() -> SysResult {
-    Ok(0)
+    Ok(current_cred().egid.into())
 }
 
 /// Linux: SYSCALL_DEFINE0(getppid): the real parent's tgid.

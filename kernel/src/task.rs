@@ -160,6 +160,9 @@ pub struct TaskStruct {
     pub fs: SpinLock<Option<Arc<FsStruct>>>,
     /// Signal handlers, shared under CLONE_SIGHAND (Linux: sighand).
     pub sighand: SpinLock<Option<Arc<SighandStruct>>>,
+    /// Who the task is: ids and capabilities (Linux: cred, RCU-protected
+    /// there); replaced whole by commit_creds, never edited in place.
+    pub cred: SpinLock<Option<Arc<crate::cred::Cred>>>,
     /// Per-process state shared by a thread group (Linux: signal); set once
     /// by copy_signal.
     pub signal: spin::Once<Arc<SignalStruct>>,
@@ -247,6 +250,7 @@ impl TaskStruct {
             files: SpinLock::new(None),
             fs: SpinLock::new(None),
             sighand: SpinLock::new(None),
+            cred: SpinLock::new(None),
             signal: spin::Once::new(),
             pending: SigPending::default(),
             blocked: Default::default(),

@@ -6,6 +6,7 @@
 use super::{CloneFlags, KernelCloneArgs};
 use crate::arch::kernel::process_64::copy_thread;
 use crate::arch::sync::SpinLockGuard;
+use crate::cred::copy_creds;
 use crate::errno::Errno;
 use crate::fs::fdtable::{FilesStruct, dup_fd};
 use crate::fs::fs_struct::copy_fs_struct;
@@ -52,6 +53,7 @@ pub fn copy_process(args: &KernelCloneArgs) -> Result<Arc<TaskStruct>, Errno> {
     check_clone_flags(clone_flags)?;
     let parent = current();
     let p = dup_task_struct(&parent, args)?; // Linux: goto fork_out
+    copy_creds(&p);
     check_max_threads()?; // Linux: goto bad_fork_cleanup_count
     // Linux: the child inherits no pending signals, statistics or privileges.
     p.pending.clear();

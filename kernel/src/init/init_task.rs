@@ -33,6 +33,7 @@ pub fn init_task_init() -> &'static Arc<TaskStruct> {
         *task.files.lock() = Some(Arc::new(FilesStruct::default()));
         *task.fs.lock() = Some(FsStruct::new_root().expect("memory at boot"));
         *task.sighand.lock() = Some(Arc::new(SighandStruct::new()));
+        *task.cred.lock() = Some(crate::cred::init_cred().expect("memory at boot"));
         Arc::new(task)
     })
 }

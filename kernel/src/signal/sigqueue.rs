@@ -12,6 +12,7 @@ use super::*;
 use crate::resource::RLIMIT_SIGPENDING;
 use crate::user::{UserStruct, task_user};
 use alloc::boxed::Box;
+use alloc::sync::Arc;
 
 /// The first real-time signal (Linux: SIGRTMIN, the kernel's 32).
 pub const SIGRTMIN: i32 = 32;
@@ -36,7 +37,7 @@ pub struct Sigqueue {
     /// The POSIX timer that owns this entry and takes it back once it is
     /// dequeued (Linux: SIGQUEUE_PREALLOC).
     pub(crate) timer: Option<alloc::sync::Weak<crate::time::posix_timers::KItimer>>,
-    user: &'static UserStruct,
+    user: Arc<UserStruct>,
     next: Option<Box<Sigqueue>>,
 }
 
@@ -284,7 +285,7 @@ pub fn task_pending_signals(t: &TaskStruct) -> u64 {
 
 mod tests {
     use super::*;
-    use crate::user::ROOT_USER;
+    use crate::user::root_user;
     use crate::{kassert, kassert_eq, ktest};
 
     /// An entry for `sig` with `value`, charged to the running task's user.
@@ -347,17 +348,17 @@ mod tests {
 
     ktest! {
         fn entries_hold_the_user_s_sigpending_count_until_taken_or_flushed() {
-            let before = ROOT_USER.sigpending.load(Ordering::Relaxed);
+            let before = root_user().sigpending.load(Ordering::Relaxed);
             let p = SigPending::default();
             for v in 0..4 {
                 p.queue(SIGRTMIN + 1, entry(SIGRTMIN + 1, v));
             }
-            kassert_eq!(ROOT_USER.sigpending.load(Ordering::Relaxed), before + 4);
+            kassert_eq!(root_user().sigpending.load(Ordering::Relaxed), before + 4);
             take(&p);
-            kassert_eq!(ROOT_USER.sigpending.load(Ordering::Relaxed), before + 3);
+            kassert_eq!(root_user().sigpending.load(Ordering::Relaxed), before + 3);
             flush_sigqueue_mask(&p, sigmask(SIGRTMIN + 1));
             kassert!(!p.contains(SIGRTMIN + 1));
-            kassert_eq!(ROOT_USER.sigpending.load(Ordering::Relaxed), before);
+            kassert_eq!(root_user().sigpending.load(Ordering::Relaxed), before);
         }
     }
 }

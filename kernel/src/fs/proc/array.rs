@@ -2,8 +2,7 @@
 //! memory, signals and scheduling counts, in Linux's layouts.
 //!
 //! Linux: fs/proc/array.c
-//! Not modelled: credentials (every task shows uid and gid 0, full
-//! capabilities), seccomp, speculation controls, NUMA.
+//! Not modelled: seccomp, speculation controls, NUMA.
 
 use crate::pid::PidNr;
 use crate::sched::cputime::nsec_to_clock_t;
@@ -91,6 +90,13 @@ fn task_state(s: &mut String, task: &TaskStruct) {
     }
     let (tgid, pid, ppid) = (task.tgid(), task.pid(), ppid(task));
     let sig = task.signal();
+    let cred = crate::cred::task_cred(task);
+    // Linux's line ends in a space it keeps for compatibility.
+    let mut groups = String::new();
+    for (i, gid) in cred.group_info.groups().iter().enumerate() {
+        let _ = write!(groups, "{}{gid}", if i > 0 { " " } else { "" });
+    }
+    groups.push(' ');
     let fdsize = task
         .files
         .lock()
@@ -99,9 +105,17 @@ fn task_state(s: &mut String, task: &TaskStruct) {
     let _ = write!(
         s,
         "State:\t{}\nTgid:\t{tgid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{ppid}\nTracerPid:\t0\n\
-         Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t{fdsize}\nGroups:\t \n\
+         Uid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t{fdsize}\nGroups:\t{groups}\n\
          NStgid:\t{tgid}\nNSpid:\t{pid}\nNSpgid:\t{}\nNSsid:\t{}\nKthread:\t{}\n",
         get_task_state(task),
+        cred.uid,
+        cred.euid,
+        cred.suid,
+        cred.fsuid,
+        cred.gid,
+        cred.egid,
+        cred.sgid,
+        cred.fsgid,
         sig.pgrp.load(Ordering::Relaxed),
         sig.session.load(Ordering::Relaxed),
         u8::from(task.is_kthread()),
@@ -139,17 +153,20 @@ fn task_sig(s: &mut String, task: &TaskStruct) {
     );
 }
 
-/// Capabilities: root's full set (Linux: CAP_LAST_CAP is 40).
+/// The capability sets of the task's credentials.
 ///
 /// Linux: task_cap() in fs/proc/array.c
-fn task_cap(s: &mut String) {
-    const CAP_FULL_SET: u64 = (1 << 41) - 1;
+fn task_cap(s: &mut String, task: &TaskStruct) {
+    let cred = crate::cred::task_cred(task);
     let _ = write!(
         s,
-        "CapInh:\t{:016x}\nCapPrm:\t{CAP_FULL_SET:016x}\nCapEff:\t{CAP_FULL_SET:016x}\n\
-         CapBnd:\t{CAP_FULL_SET:016x}\nCapAmb:\t{:016x}\nNoNewPrivs:\t0\nSeccomp:\t0\n\
-         Seccomp_filters:\t0\n",
-        0, 0
+        "CapInh:\t{:016x}\nCapPrm:\t{:016x}\nCapEff:\t{:016x}\nCapBnd:\t{:016x}\n\
+         CapAmb:\t{:016x}\nNoNewPrivs:\t0\nSeccomp:\t0\nSeccomp_filters:\t0\n",
+        cred.cap_inheritable.0,
+        cred.cap_permitted.0,
+        cred.cap_effective.0,
+        cred.cap_bset.0,
+        cred.cap_ambient.0,
     );
 }
 
@@ -165,7 +182,7 @@ pub fn proc_pid_status(task: &TaskStruct) -> String {
     }
     let _ = writeln!(s, "Threads:\t{}", get_nr_threads(task));
     task_sig(&mut s, task);
-    task_cap(&mut s);
+    task_cap(&mut s, task);
     // Linux: task_cpus_allowed() and cpuset_task_status_allowed(); tasks
     // run on the boot CPU only.
     let _ = write!(
