@@ -32,6 +32,7 @@ pub mod kflushd;
 pub mod ktest;
 pub mod kthread;
 pub mod lkdtm;
+pub mod nsproxy;
 pub mod panic;
 pub mod params;
 pub mod pid;

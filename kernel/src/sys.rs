@@ -192,9 +192,7 @@ pub fn sys_times(tbuf: u64) -> SysResult {
 
 /// Linux: SYSCALL_DEFINE1(newuname) in kernel/sys.c
 pub fn sys_newuname(name: u64) -> SysResult {
-    use crate::utsname::{
-        DOMAINNAME, NODENAME, UTS_MACHINE, UTS_RELEASE, UTS_SYSNAME, UTS_VERSION,
-    };
+    use crate::utsname::{UTS_MACHINE, UTS_RELEASE, UTS_SYSNAME, UTS_VERSION, utsname};
     let mut buf = [0u8; 65 * 6];
     for (i, field) in [UTS_SYSNAME, "", UTS_RELEASE, UTS_VERSION, UTS_MACHINE]
         .iter()
@@ -202,8 +200,9 @@ pub fn sys_newuname(name: u64) -> SysResult {
     {
         buf[i * 65..i * 65 + field.len()].copy_from_slice(field.as_bytes());
     }
-    buf[65..130].copy_from_slice(&NODENAME.get());
-    buf[5 * 65..].copy_from_slice(&DOMAINNAME.get());
+    let uts_ns = utsname();
+    buf[65..130].copy_from_slice(&uts_ns.nodename.get());
+    buf[5 * 65..].copy_from_slice(&uts_ns.domainname.get());
     copy_to_user(name, &buf)?;
     Ok(0)
 }

@@ -226,6 +226,8 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
             signal::sys_pidfd_send_signal(a0 as i32, a1 as i32, a2, a3 as u32)
         }
         unistd::__NR_pidfd_open => crate::pidfd::sys_pidfd_open(a0 as i32, a1 as u32),
+        unistd::__NR_unshare => crate::fork::sys_unshare(a0),
+        unistd::__NR_setns => crate::nsproxy::sys_setns(a0 as i32, a1 as i32),
         unistd::__NR_clone3 => fork::sys_clone3(a0, a1, regs),
         unistd::__NR_faccessat2 => fs::stat::sys_faccessat2(a0 as i32, a1, a2 as u32, a3 as u32),
         unistd::__NR_futex_waitv => crate::futex::waitv::sys_futex_waitv(a0, a1, a2, a3, a4),

@@ -44,25 +44,37 @@ pub fn proc_dointvec_read(table: &CtlTable) -> String {
 /// # Errors
 /// `EINVAL` for anything but such a number; whatever `on_write` returns.
 pub fn proc_dointvec_minmax_write(table: &CtlTable, buf: &[u8], pos: u64) -> Result<usize, Errno> {
-    // Linux parses at most TMPBUFLEN (22) bytes of one number.
-    const TMPBUFLEN: usize = 22;
     if pos != 0 {
         return Ok(buf.len());
     }
-    let text = core::str::from_utf8(buf).map_err(|_| Errno::EINVAL)?.trim();
-    if text.len() >= TMPBUFLEN {
-        return Err(Errno::EINVAL);
-    }
-    let value: i32 = text.parse().map_err(|_| Errno::EINVAL)?;
-    if !(table.min..=table.max).contains(&value) {
-        return Err(Errno::EINVAL);
-    }
+    let value = proc_dointvec_parse(buf, table.min, table.max)?;
     let old = table.data.swap(value, Ordering::AcqRel);
     if let Err(e) = (table.on_write)() {
         table.data.store(old, Ordering::Release);
         return Err(e);
     }
     Ok(buf.len())
+}
+
+/// The one decimal integer, optionally signed, with white space around
+/// it, that a write to an integer sysctl holds, if within `min..=max`.
+///
+/// Linux: proc_get_long() and the range check of do_proc_dointvec_minmax_conv()
+///
+/// # Errors
+/// `EINVAL` for anything else.
+pub fn proc_dointvec_parse(buf: &[u8], min: i32, max: i32) -> Result<i32, Errno> {
+    // Linux parses at most TMPBUFLEN (22) bytes of one number.
+    const TMPBUFLEN: usize = 22;
+    let text = core::str::from_utf8(buf).map_err(|_| Errno::EINVAL)?.trim();
+    if text.len() >= TMPBUFLEN {
+        return Err(Errno::EINVAL);
+    }
+    let value: i32 = text.parse().map_err(|_| Errno::EINVAL)?;
+    if !(min..=max).contains(&value) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(value)
 }
 
 /// The text a read of an unsigned long sysctl shows.

@@ -17,11 +17,11 @@
 //! (in `thread`) is freed by the switch away from the dead task.
 //! `family` (parent, real_parent, children) is guarded by the tasklist lock,
 //! enforced by its `LockedBy` type. Each resource pointer (`mm`, `files`,
-//! `fs`, `sighand`) has its own lock (Linux: `task_lock()`), and state words
+//! `fs`, `nsproxy`, `sighand`) has its own lock (Linux: `task_lock()`), and state words
 //! are atomics (Linux: `READ_ONCE`/`smp_store_mb`).
 //!
 //! Linux: include/linux/sched.h
-//! Not modelled: credentials beyond uid 0, cgroups, namespaces, ptrace,
+//! Not modelled: credentials beyond uid 0, cgroups, ptrace,
 //! seccomp, NUMA, CPU affinity.
 
 use crate::arch::kernel::process_64::ThreadStruct;
@@ -158,6 +158,11 @@ pub struct TaskStruct {
     pub files: SpinLock<Option<Arc<FilesStruct>>>,
     /// Current directory and umask (Linux: fs). `None` after exit_fs.
     pub fs: SpinLock<Option<Arc<FsStruct>>>,
+    /// The namespaces it sees, shared unless a CLONE_NEW* flag asked for
+    /// new ones (Linux: nsproxy, under task_lock()). Replaced only by the
+    /// task itself (unshare, setns) and by copy_process before it runs;
+    /// `None` after exit_task_namespaces.
+    pub nsproxy: SpinLock<Option<Arc<crate::nsproxy::Nsproxy>>>,
     /// Signal handlers, shared under CLONE_SIGHAND (Linux: sighand).
     pub sighand: SpinLock<Option<Arc<SighandStruct>>>,
     /// Who the task is: ids and capabilities (Linux: cred, RCU-protected
@@ -249,6 +254,7 @@ impl TaskStruct {
             mm: SpinLock::new(None),
             files: SpinLock::new(None),
             fs: SpinLock::new(None),
+            nsproxy: SpinLock::new(None),
             sighand: SpinLock::new(None),
             cred: SpinLock::new(None),
             signal: spin::Once::new(),

@@ -280,6 +280,8 @@ pub const __NR_faccessat: u64 = 269;
 pub const __NR_pselect6: u64 = 270;
 /// ppoll(2)
 pub const __NR_ppoll: u64 = 271;
+/// unshare(2)
+pub const __NR_unshare: u64 = 272;
 /// set_robust_list(2)
 pub const __NR_set_robust_list: u64 = 273;
 /// get_robust_list(2)
@@ -300,6 +302,8 @@ pub const __NR_pipe2: u64 = 293;
 pub const __NR_rt_tgsigqueueinfo: u64 = 297;
 /// prlimit64(2)
 pub const __NR_prlimit64: u64 = 302;
+/// setns(2)
+pub const __NR_setns: u64 = 308;
 /// renameat2(2)
 pub const __NR_renameat2: u64 = 316;
 /// getrandom(2)

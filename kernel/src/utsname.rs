@@ -1,16 +1,25 @@
 //! The machine's names that uname(2) reports. The host and domain names
-//! can be set, by sethostname(2)/setdomainname(2) or by writing
-//! /proc/sys/kernel/hostname and domainname.
+//! belong to the caller's UTS namespace: sethostname(2)/setdomainname(2)
+//! and /proc/sys/kernel/hostname and domainname read and set its names,
+//! and clone or unshare with CLONE_NEWUTS gives a task a copy to change
+//! on its own.
 //!
 //! Linux: include/linux/utsname.h, init/version.c (init_uts_ns),
-//! kernel/sys.c (sethostname, setdomainname), kernel/utsname_sysctl.c
-//! Not modelled: UTS namespaces (one set of names for the machine).
+//! kernel/utsname.c (copy_utsname, utsns_install), kernel/sys.c
+//! (sethostname, setdomainname), kernel/utsname_sysctl.c
+//! Differs: each name has its own lock (Linux: one uts_sem), so a copy
+//! made while both change may pair an old host name with a new domain name.
 
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
+use crate::fork::CloneFlags;
+use crate::fs::nsfs::{NsArc, NsCommon, NsRef, PROC_UTS_INIT_INO, ProcNsOperations};
 use crate::mm::uaccess::copy_from_user;
+use crate::nsproxy::{NsSet, current_nsproxy, task_nsproxy};
 use crate::syscall::SysResult;
+use crate::task::TaskStruct;
 use alloc::string::String;
+use alloc::sync::Arc;
 
 /// Longest name, without its NUL (Linux: __NEW_UTS_LEN).
 pub const __NEW_UTS_LEN: usize = 64;
@@ -37,15 +46,96 @@ const fn uts_field(name: &str) -> [u8; __NEW_UTS_LEN + 1] {
     field
 }
 
-/// The host name (Linux: init_uts_ns.name.nodename).
-pub static NODENAME: UtsName = UtsName::new("lifecycle");
-/// The NIS domain name (Linux: init_uts_ns.name.domainname).
-pub static DOMAINNAME: UtsName = UtsName::new("(none)");
+/// A UTS namespace: the names its tasks see (Linux: `struct
+/// uts_namespace`, the settable fields of its `struct new_utsname`).
+pub struct UtsNamespace {
+    /// The host name (Linux: name.nodename).
+    pub nodename: UtsName,
+    /// The NIS domain name (Linux: name.domainname).
+    pub domainname: UtsName,
+    /// Its nsfs inode number.
+    pub ns: NsCommon,
+}
+
+static INIT_UTS_NS: spin::Once<Arc<UtsNamespace>> = spin::Once::new();
+
+/// The initial UTS namespace (Linux: `init_uts_ns` in init/version.c).
+pub fn init_uts_ns() -> &'static Arc<UtsNamespace> {
+    INIT_UTS_NS.call_once(|| {
+        Arc::new(UtsNamespace {
+            nodename: UtsName::new("lifecycle"),
+            domainname: UtsName::new("(none)"),
+            ns: NsCommon::init(PROC_UTS_INIT_INO),
+        })
+    })
+}
+
+/// The caller's UTS namespace (Linux: utsname(), which gives its name).
+pub fn utsname() -> Arc<UtsNamespace> {
+    current_nsproxy().uts_ns.clone()
+}
+
+/// A new UTS namespace holding a copy of `old_ns`'s names.
+///
+/// Linux: clone_uts_ns() in kernel/utsname.c
+///
+/// # Errors
+/// `ENOMEM`.
+fn clone_uts_ns(old_ns: &UtsNamespace) -> Result<Arc<UtsNamespace>, Errno> {
+    let ns = UtsNamespace {
+        nodename: UtsName::from_field(old_ns.nodename.get()),
+        domainname: UtsName::from_field(old_ns.domainname.get()),
+        ns: NsCommon::new()?,
+    };
+    Arc::try_new(ns).map_err(|_| Errno::ENOMEM)
+}
+
+/// `old_ns` itself, or under CLONE_NEWUTS a copy of it.
+///
+/// Linux: copy_utsname() in kernel/utsname.c
+///
+/// # Errors
+/// `ENOMEM`.
+pub fn copy_utsname(
+    flags: CloneFlags,
+    old_ns: &Arc<UtsNamespace>,
+) -> Result<Arc<UtsNamespace>, Errno> {
+    if !flags.contains(CloneFlags::CLONE_NEWUTS) {
+        return Ok(old_ns.clone());
+    }
+    clone_uts_ns(old_ns)
+}
+
+/// The `uts` entry of `/proc/<pid>/ns` (Linux: utsns_operations).
+pub static UTSNS_OPERATIONS: ProcNsOperations = ProcNsOperations {
+    name: "uts",
+    real_ns_name: "uts",
+    nstype: CloneFlags::CLONE_NEWUTS,
+    get: utsns_get,
+    install: utsns_install,
+};
+
+/// Linux: utsns_get() in kernel/utsname.c
+fn utsns_get(task: &TaskStruct) -> Option<NsRef> {
+    let uts_ns = task_nsproxy(task)?.uts_ns.clone();
+    Some(NsRef::new(&UTSNS_OPERATIONS, &uts_ns.ns, uts_ns.clone()))
+}
+
+/// Linux: utsns_install() in kernel/utsname.c
+fn utsns_install(nsset: &mut NsSet, ns: &NsArc) -> Result<(), Errno> {
+    nsset.nsproxy.uts_ns = ns.clone().downcast().map_err(|_| Errno::EINVAL)?;
+    Ok(())
+}
 
 impl UtsName {
     /// A name set to `name` (at most 64 bytes).
     pub const fn new(name: &str) -> UtsName {
         UtsName(SpinLock::new(uts_field(name)))
+    }
+
+    /// A name holding `field` as it is.
+    fn from_field(field: [u8; __NEW_UTS_LEN + 1]) -> UtsName {
+        UtsName(SpinLock::new(field))
     }
 
     /// The name with its NUL padding, as uname copies it.
@@ -97,13 +187,17 @@ impl UtsName {
     }
 }
 
+/// Sets the host name of the caller's UTS namespace.
+///
 /// Linux: SYSCALL_DEFINE2(sethostname) in kernel/sys.c
-/// Differs: every task is root, so the CAP_SYS_ADMIN check (EPERM) passes.
+/// Differs: no CAP_SYS_ADMIN check (EPERM).
 pub fn sys_sethostname(name: u64, len: i32) -> SysResult {
-    NODENAME.set_from_user(name, len)
+    utsname().nodename.set_from_user(name, len)
 }
 
+/// Sets the domain name of the caller's UTS namespace.
+///
 /// Linux: SYSCALL_DEFINE2(setdomainname) in kernel/sys.c
 pub fn sys_setdomainname(name: u64, len: i32) -> SysResult {
-    DOMAINNAME.set_from_user(name, len)
+    utsname().domainname.set_from_user(name, len)
 }

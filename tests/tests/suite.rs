@@ -81,6 +81,7 @@ const USER_PROGRAMS: &[&str] = &[
     "fsmeta", "fsnames", "fsexec",
     "sysv_shm",
     "rmap_race", "maps_paths",
+    "uts_ipc_ns",
     "proc_cmdline", "sysv_shm_proc", "posix_timers_lazy",
 ];
 

@@ -93,6 +93,7 @@ fn exit_to_zombie(code: i32) {
     exit_mm(&tsk);
     exit_files(&tsk);
     exit_fs(&tsk);
+    crate::nsproxy::exit_task_namespaces(&tsk);
     exit_notify(&tsk);
 }
 

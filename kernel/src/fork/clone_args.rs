@@ -16,6 +16,9 @@ bitflags! {
     /// exit signal, kept apart in `KernelCloneArgs::exit_signal`.
     #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
     pub struct CloneFlags: u64 {
+        /// New time namespace; inside CSIGNAL, so only clone3 and unshare
+        /// can ask for it.
+        const CLONE_NEWTIME = 0x0000_0080;
         /// Share the address space.
         const CLONE_VM = 0x0000_0100;
         /// Share working directory and umask.

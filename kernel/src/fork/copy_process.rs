@@ -12,6 +12,7 @@ use crate::fs::fdtable::{FilesStruct, dup_fd};
 use crate::fs::fs_struct::copy_fs_struct;
 use crate::mm::uaccess::put_user;
 use crate::mm::vmalloc::KernelStack;
+use crate::nsproxy::copy_namespaces;
 use crate::pid::alloc_pid;
 use crate::pidfd::{PreparedPidfd, pidfd_prepare};
 use crate::sched::core::sched_fork;
@@ -72,6 +73,7 @@ pub fn copy_process(args: &KernelCloneArgs) -> Result<Arc<TaskStruct>, Errno> {
     copy_sighand(clone_flags, &parent, &p)?; // Linux: goto bad_fork_cleanup_fs
     copy_signal(clone_flags, &parent, &p)?; // Linux: goto bad_fork_cleanup_sighand
     copy_mm(clone_flags, &parent, &p)?; // Linux: goto bad_fork_cleanup_signal
+    copy_namespaces(clone_flags, &parent, &p)?; // Linux: goto bad_fork_cleanup_mm
     let childregs = child_regs(args);
     copy_thread(&p.thread, args.fn_.is_some(), &childregs, &parent.thread);
     if clone_flags.contains(CloneFlags::CLONE_SETTLS) {
@@ -197,17 +199,6 @@ fn check_clone_flags(flags: CloneFlags) -> Result<(), Errno> {
     }
     // A thread cannot also be a vfork child or a new pid namespace member.
     if flags.contains(F::CLONE_THREAD) && flags.intersects(F::CLONE_NEWUSER | F::CLONE_NEWPID) {
-        return Err(Errno::EINVAL);
-    }
-    // Namespaces are not modelled: fail as a kernel built without them.
-    let namespaces = F::CLONE_NEWNS
-        | F::CLONE_NEWCGROUP
-        | F::CLONE_NEWUTS
-        | F::CLONE_NEWIPC
-        | F::CLONE_NEWUSER
-        | F::CLONE_NEWPID
-        | F::CLONE_NEWNET;
-    if flags.intersects(namespaces) {
         return Err(Errno::EINVAL);
     }
     Ok(())

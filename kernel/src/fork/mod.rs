@@ -6,15 +6,17 @@
 //! argument checks, `copy_process.rs` copy_process and its steps.
 //!
 //! Linux: kernel/fork.c
-//! Not modelled: cgroups, namespaces, ptrace, seccomp, io_uring, audit,
+//! Not modelled: cgroups, ptrace, seccomp, io_uring, audit,
 //! perf, NUMA placement, credentials (every task is root).
 
 mod clone_args;
 mod copy_process;
 mod tests;
+mod unshare;
 
 pub use clone_args::{CloneFlags, KernelCloneArgs};
 pub use copy_process::copy_process;
+pub use unshare::{ksys_unshare, sys_unshare};
 
 use crate::errno::Errno;
 use crate::mm::vmalloc::{MAX_STACKS, THREAD_SIZE};

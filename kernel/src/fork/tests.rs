@@ -214,3 +214,14 @@ ktest! {
         kassert!(crate::ktest::wait_until(100, || crate::pid::find_task_by_vpid(pid).is_none()), "its parent, init, reaps it");
     }
 }
+
+ktest! {
+    fn every_failing_allocation_of_new_namespaces_unwinds_completely() {
+        // Grow the inode-number bitmap once, so that later numbers allocate nothing.
+        drop(crate::fs::nsfs::NsCommon::new());
+        let sharing = fail_every_allocation_in_copy_process(&thread_args(CloneFlags::CLONE_FS), || ())?;
+        let flags = CloneFlags::CLONE_FS | CloneFlags::CLONE_NEWUTS | CloneFlags::CLONE_NEWIPC;
+        let new = fail_every_allocation_in_copy_process(&thread_args(flags), || ())?;
+        kassert!(new >= sharing + 3, "the nsproxy and the two namespaces are three more points ({new} vs {sharing})");
+    }
+}

@@ -17,6 +17,7 @@ pub mod fs_struct;
 pub mod initramfs;
 pub mod link;
 pub mod namei;
+pub mod nsfs;
 pub mod open;
 pub mod pipe;
 pub mod proc;

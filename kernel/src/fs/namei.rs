@@ -149,6 +149,10 @@ fn walk(abs: &[u8], follow: bool, budget: &mut usize) -> Result<Arc<Inode>, Errn
                 *budget = budget.checked_sub(1).ok_or(Errno::ELOOP)?;
                 walk(&normalize(&dir_path, target), true, budget)?
             }
+            // Linux: a "magic link", whose get_link jumps (nd_jump_link()).
+            InodeKind::ProcNsLink(pid, ops) if !last || follow => {
+                super::proc::namespaces::proc_ns_get_link(*pid, ops)?
+            }
             _ => next,
         };
         if !last {

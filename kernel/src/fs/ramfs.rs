@@ -45,6 +45,11 @@ pub enum InodeKind {
     ProcPid(super::proc::ProcDir),
     /// A file of `/proc/<pid>`, generated at open.
     ProcPidFile(crate::pid::PidNr, super::proc::PidEntry),
+    /// A link of `/proc/<pid>/ns`: reads as `uts:[N]` and leads to the
+    /// nsfs inode of the task's namespace of that kind.
+    ProcNsLink(crate::pid::PidNr, &'static super::nsfs::ProcNsOperations),
+    /// A namespace's nsfs inode, which setns(2) takes an open file of.
+    Nsfs(super::nsfs::NsRef),
 }
 
 /// A file-system object (Linux: `struct inode`).
@@ -112,7 +117,9 @@ impl Inode {
             InodeKind::Proc(_)
             | InodeKind::ProcRw(_)
             | InodeKind::ProcPidFile(..)
-            | InodeKind::Sysctl(_) => S_IFREG,
+            | InodeKind::Sysctl(_)
+            | InodeKind::Nsfs(_) => S_IFREG,
+            InodeKind::ProcNsLink(..) => S_IFLNK,
             InodeKind::ProcRoot(_) | InodeKind::ProcPid(_) => S_IFDIR,
         };
         let now = current_time();
@@ -132,6 +139,14 @@ impl Inode {
             i_sb: &ROOTFS_SB,
             reserved: false,
         }
+    }
+
+    /// A new inode whose number is `ino`, as an nsfs inode's is its
+    /// namespace's.
+    pub fn new_with_ino(kind: InodeKind, perm: u32, ino: u64) -> Arc<Inode> {
+        let mut inode = Inode::build(kind, perm);
+        inode.ino = ino;
+        Arc::new(inode)
     }
 
     /// An empty directory.

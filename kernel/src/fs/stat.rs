@@ -82,8 +82,10 @@ pub fn sys_readlinkat(dirfd: i32, pathname: u64, buf: u64, bufsiz: u64) -> SysRe
     let path = getname(pathname)?;
     let cwd = dirfd_path(dirfd, &path)?;
     let inode = path_lookup(&cwd, &path, false)?;
-    let InodeKind::Symlink(target) = &inode.kind else {
-        return Err(Errno::EINVAL);
+    let target = match &inode.kind {
+        InodeKind::Symlink(target) => target.clone(),
+        InodeKind::ProcNsLink(pid, ops) => super::proc::namespaces::proc_ns_readlink(*pid, ops)?,
+        _ => return Err(Errno::EINVAL),
     };
     let n = target.len().min(bufsiz as i32 as usize);
     copy_to_user(buf, &target[..n])?;

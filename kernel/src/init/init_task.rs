@@ -19,8 +19,8 @@ pub fn init_task() -> &'static Arc<TaskStruct> {
     INIT_TASK.get().expect("init_task_init ran")
 }
 
-/// Builds pid 0 with the kernel's initial files, fs and signal handlers,
-/// all of which its children inherit.
+/// Builds pid 0 with the kernel's initial files, fs, signal handlers and
+/// namespaces, all of which its children inherit.
 pub fn init_task_init() -> &'static Arc<TaskStruct> {
     INIT_TASK.call_once(|| {
         let task = TaskStruct::new(
@@ -33,6 +33,7 @@ pub fn init_task_init() -> &'static Arc<TaskStruct> {
         *task.files.lock() = Some(Arc::new(FilesStruct::default()));
         *task.fs.lock() = Some(FsStruct::new_root().expect("memory at boot"));
         *task.sighand.lock() = Some(Arc::new(SighandStruct::new()));
+        *task.nsproxy.lock() = Some(crate::nsproxy::init_nsproxy());
         *task.cred.lock() = Some(crate::cred::init_cred().expect("memory at boot"));
         Arc::new(task)
     })

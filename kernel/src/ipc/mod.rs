@@ -1,9 +1,11 @@
-//! System V IPC: the key/id name space its objects share, and shared
-//! memory (`shm.rs`). Message queues and semaphores are not built.
+//! System V IPC: the key/id name space its objects share, shared memory
+//! (`shm.rs`), and the IPC namespaces that hold them (`namespace.rs`).
+//! Message queues and semaphores are not built.
 //!
 //! Linux: ipc/util.c, include/uapi/linux/ipc.h
 
 pub mod ipc_sysctl;
+pub mod namespace;
 pub mod shm;
 
 /// Create the object if the key has none (Linux: IPC_CREAT).

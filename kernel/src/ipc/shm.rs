@@ -5,7 +5,7 @@
 //! bounded by shmall, not by /dev/shm's size.
 //!
 //! ```text
-//!  SHM_IDS.entries[idx] ── ShmidKernel { key, segsz, nattch, file } ── AddressSpace
+//!  ipc_ns.shm_ids.entries[idx] ── ShmidKernel { key, segsz, nattch, file } ── AddressSpace
 //!                                 ^ nattch = live ShmAttach values
 //!  VmAreaStruct.backing = File(VmFile { mapping: file, shm: Some(Arc<ShmAttach>) })
 //! ```
@@ -16,14 +16,18 @@
 //! last detach of a segment marked by IPC_RMID destroys it. A page fault's
 //! short-lived copy of an area shares its `ShmAttach` and counts nothing.
 //!
+//! The segments and limits are the caller's IPC namespace's
+//! (namespace.rs); an attach holds its segment's namespace.
+//!
 //! Linux: ipc/shm.c (newseg, do_shmat, ksys_shmdt, shmctl_stat,
-//! shm_open, shm_close, shm_destroy), ipc/util.c (ipc_addid, ipcget)
-//! Differs: one IPC namespace; every caller is root, so no permission
-//! checks (EACCES, EPERM) are made and IPC_SET takes any uid/gid.
+//! shm_open, shm_close, shm_destroy, shm_exit_ns), ipc/util.c (ipc_addid,
+//! ipcget)
+//! Differs: every caller is root, so no permission checks (EACCES, EPERM)
+//! are made and IPC_SET takes any uid/gid.
 
+use super::namespace::{IpcNamespace, current_ipc_ns};
 use super::{IPC_64, IPC_CREAT, IPC_EXCL, IPC_INFO, IPC_PRIVATE, IPC_RMID, IPC_SET, IPC_STAT};
-use super::{IPCMNI_SEQ_MAX, SEQ_MULTIPLIER, ipc_buildid, ipcid_to_idx, ipcid_to_seqx};
-use crate::arch::sync::SpinLock;
+use super::{IPCMNI_SEQ_MAX, ipc_buildid, ipcid_to_idx, ipcid_to_seqx};
 use crate::errno::Errno;
 use crate::mm::PAGE_SIZE;
 use crate::mm::filemap::AddressSpace;
@@ -31,10 +35,11 @@ use crate::mm::mm_types::{VmBacking, VmFile};
 use crate::mm::mmap::{MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_SHARED, PROT_EXEC, PROT_READ};
 use crate::mm::mmap::{PROT_WRITE, do_mmap, do_munmap};
 use crate::syscall::SysResult;
-use crate::sysctl::CtlTable;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use core::sync::atomic::Ordering;
+
+mod tests;
 
 /// Attach read-only (Linux: SHM_RDONLY).
 pub const SHM_RDONLY: i32 = 0o10000;
@@ -58,41 +63,15 @@ pub const SHM_INFO: i32 = 14;
 pub const SHMLBA: u64 = PAGE_SIZE as u64;
 /// The smallest segment (Linux: SHMMIN).
 pub const SHMMIN: u64 = 1;
-/// Default largest segment and total pages (Linux: SHMMAX, SHMALL).
+/// Default largest segment (Linux: SHMMAX).
 pub const SHMMAX: u64 = u64::MAX - (1 << 24);
+/// Default total pages of all segments (Linux: SHMALL).
+pub const SHMALL: u64 = u64::MAX - (1 << 24);
 /// Default most segments (Linux: SHMMNI).
 pub const SHMMNI: i32 = 4096;
 
 mod proc;
 pub use proc::sysvipc_shm_proc_show;
-
-/// kernel.shmmax (Linux: ns->shm_ctlmax).
-pub(super) static SHM_CTLMAX: AtomicU64 = AtomicU64::new(SHMMAX);
-/// kernel.shmall, in pages (Linux: ns->shm_ctlall).
-pub(super) static SHM_CTLALL: AtomicU64 = AtomicU64::new(SHMMAX);
-/// kernel.shmmni (Linux: ns->shm_ctlmni).
-static SHM_CTLMNI: AtomicI32 = AtomicI32::new(SHMMNI);
-
-/// `/proc/sys/kernel/shmmni`, at most IPCMNI.
-///
-/// Linux: the shmmni entry of ipc/ipc_sysctl.c
-pub static SHMMNI_SYSCTL: CtlTable = CtlTable {
-    procname: "shmmni",
-    data: &SHM_CTLMNI,
-    min: 0,
-    max: SEQ_MULTIPLIER,
-    on_write: || Ok(()),
-};
-
-/// kernel.shmmax for /proc/sys/kernel/shmmax.
-pub fn shm_ctlmax() -> u64 {
-    SHM_CTLMAX.load(Ordering::Relaxed)
-}
-
-/// kernel.shmall for /proc/sys/kernel/shmall.
-pub fn shm_ctlall() -> u64 {
-    SHM_CTLALL.load(Ordering::Relaxed)
-}
 
 /// One segment (Linux: `struct shmid_kernel` with its `kern_ipc_perm`).
 struct ShmidKernel {
@@ -120,8 +99,10 @@ struct ShmidKernel {
     file: Arc<AddressSpace>,
 }
 
-/// Every segment, by index (Linux: `struct ipc_ids` of shm, an idr).
-struct ShmIds {
+/// Every segment of one namespace, by index (Linux: `struct ipc_ids` of
+/// shm, an idr), under the namespace's `shm_ids` lock.
+#[derive(Default)]
+pub struct ShmIds {
     entries: Vec<Option<ShmidKernel>>,
     /// The seq the next segment's id gets (Linux: ids->seq).
     seq: i32,
@@ -130,16 +111,6 @@ struct ShmIds {
     /// Pages of all segments (Linux: ns->shm_tot).
     shm_tot: u64,
 }
-
-/// The segments, under one lock (Linux: shm_ids(ns).rwsem and the
-/// per-object spin lock). Taken inside an mm's lock (a detach drops an
-/// `ShmAttach` there), never the other way round.
-static SHM_IDS: SpinLock<ShmIds> = SpinLock::new(ShmIds {
-    entries: Vec::new(),
-    seq: 0,
-    in_use: 0,
-    shm_tot: 0,
-});
 
 fn get_seconds() -> i64 {
     (crate::timekeeping::ktime_get_real_ns() / 1_000_000_000) as i64
@@ -150,6 +121,16 @@ fn current_tgid() -> i32 {
 }
 
 impl ShmIds {
+    /// No segments (Linux: ipc_init_ids()).
+    pub const fn new() -> ShmIds {
+        ShmIds {
+            entries: Vec::new(),
+            seq: 0,
+            in_use: 0,
+            shm_tot: 0,
+        }
+    }
+
     /// The segment `id` names, unless that slot now holds another.
     ///
     /// Linux: shm_obtain_object_check() -> ipc_obtain_object_check()
@@ -186,16 +167,21 @@ impl ShmIds {
 ///
 /// Linux: the vm_ops of a shm area, shm_open() and shm_close()
 pub struct ShmAttach {
+    /// The namespace the segment is in (Linux: shm_file_data.ns).
+    ns: Arc<IpcNamespace>,
     id: i32,
 }
 
 impl ShmAttach {
-    /// Attaches to `shp` (Linux: __shm_open()).
-    fn shm_open(shp: &mut ShmidKernel) -> ShmAttach {
+    /// Attaches to `shp`, a segment of `ns` (Linux: __shm_open()).
+    fn shm_open(ns: &Arc<IpcNamespace>, shp: &mut ShmidKernel) -> ShmAttach {
         shp.atime = get_seconds();
         shp.lpid = current_tgid();
         shp.nattch += 1;
-        ShmAttach { id: shp.id }
+        ShmAttach {
+            ns: ns.clone(),
+            id: shp.id,
+        }
     }
 
     /// The segment's id.
@@ -212,10 +198,10 @@ impl ShmAttach {
     /// `ENOMEM`.
     pub fn shm_open_again(&self) -> Result<Arc<ShmAttach>, Errno> {
         let attach = {
-            let mut ids = SHM_IDS.lock();
+            let mut ids = self.ns.shm_ids.lock();
             // The segment lives while this attach does.
             let shp = ids.obtain_check(self.id)?;
-            ShmAttach::shm_open(shp)
+            ShmAttach::shm_open(&self.ns, shp)
         };
         Arc::try_new(attach).map_err(|_| Errno::ENOMEM)
     }
@@ -228,7 +214,7 @@ impl Drop for ShmAttach {
     /// shm_may_destroy()
     fn drop(&mut self) {
         let destroyed = {
-            let mut ids = SHM_IDS.lock();
+            let mut ids = self.ns.shm_ids.lock();
             let Ok(shp) = ids.obtain_check(self.id) else {
                 return;
             };
@@ -253,15 +239,21 @@ impl Drop for ShmAttach {
 /// `EINVAL` for a size outside [SHMMIN, shmmax]; `ENOSPC` past shmall
 /// pages or shmmni segments; `ENOMEM` for more pages than RAM (the
 /// overcommit check of shmem_acct_size()) or no memory.
-fn newseg(ids: &mut ShmIds, key: i32, shmflg: i32, size: u64) -> Result<i32, Errno> {
-    if !(SHMMIN..=shm_ctlmax()).contains(&size) {
+fn newseg(
+    ns: &IpcNamespace,
+    ids: &mut ShmIds,
+    key: i32,
+    shmflg: i32,
+    size: u64,
+) -> Result<i32, Errno> {
+    if !(SHMMIN..=ns.shm_ctlmax.load(Ordering::Relaxed)).contains(&size) {
         return Err(Errno::EINVAL);
     }
     let numpages = size.div_ceil(PAGE_SIZE as u64);
     if ids
         .shm_tot
         .checked_add(numpages)
-        .is_none_or(|tot| tot > shm_ctlall())
+        .is_none_or(|tot| tot > ns.shm_ctlall.load(Ordering::Relaxed))
     {
         return Err(Errno::ENOSPC);
     }
@@ -272,7 +264,7 @@ fn newseg(ids: &mut ShmIds, key: i32, shmflg: i32, size: u64) -> Result<i32, Err
     let file = Arc::try_new(AddressSpace::shmem(&crate::fs::shmem::SHM_MNT_SB))
         .map_err(|_| Errno::ENOMEM)?;
     file.truncate_setsize(size);
-    let limit = SHM_CTLMNI.load(Ordering::Relaxed).max(0) as usize;
+    let limit = ns.shm_ctlmni.load(Ordering::Relaxed).max(0) as usize;
     let idx = match ids.entries.iter().position(Option::is_none) {
         Some(idx) => idx,
         None => ids.entries.len(),
@@ -314,15 +306,16 @@ fn newseg(ids: &mut ShmIds, key: i32, shmflg: i32, size: u64) -> Result<i32, Err
 /// IPC_CREAT|IPC_EXCL for one with; `EINVAL` for a size larger than the
 /// existing segment's; as `newseg`.
 pub fn sys_shmget(key: i32, size: u64, shmflg: i32) -> SysResult {
-    let mut ids = SHM_IDS.lock();
+    let ns = current_ipc_ns();
+    let mut ids = ns.shm_ids.lock();
     if key == IPC_PRIVATE {
-        return newseg(&mut ids, key, shmflg, size).map(|id| id as u64);
+        return newseg(&ns, &mut ids, key, shmflg, size).map(|id| id as u64);
     }
     // Linux: ipcget_public()
     let found = ids.entries.iter().flatten().find(|shp| shp.key == key);
     match found {
         None if shmflg & IPC_CREAT == 0 => Err(Errno::ENOENT),
-        None => newseg(&mut ids, key, shmflg, size).map(|id| id as u64),
+        None => newseg(&ns, &mut ids, key, shmflg, size).map(|id| id as u64),
         Some(_) if shmflg & IPC_CREAT != 0 && shmflg & IPC_EXCL != 0 => Err(Errno::EEXIST),
         // Linux: shm_more_checks()
         Some(shp) if shp.segsz < size => Err(Errno::EINVAL),
@@ -356,10 +349,11 @@ pub fn do_shmat(shmid: i32, shmaddr: u64, shmflg: i32) -> Result<u64, Errno> {
     if shmflg & SHM_EXEC != 0 {
         prot |= PROT_EXEC;
     }
+    let ns = current_ipc_ns();
     let (file, size, attach) = {
-        let mut ids = SHM_IDS.lock();
+        let mut ids = ns.shm_ids.lock();
         let shp = ids.obtain_check(shmid)?;
-        (shp.file.clone(), shp.segsz, ShmAttach::shm_open(shp))
+        (shp.file.clone(), shp.segsz, ShmAttach::shm_open(&ns, shp))
     };
     let attach = Arc::try_new(attach).map_err(|_| Errno::ENOMEM)?;
     let flags = MAP_SHARED
@@ -463,14 +457,15 @@ fn shmid64_ds(shp: &ShmidKernel) -> [u8; 112] {
 /// IPC_INFO's `struct shminfo64` and SHM_INFO's `struct shm_info`.
 ///
 /// Linux: shmctl_ipc_info(), shmctl_shm_info() in ipc/shm.c
-fn shm_info(ids: &ShmIds, cmd: i32) -> Vec<u8> {
+fn shm_info(ns: &IpcNamespace, ids: &ShmIds, cmd: i32) -> Vec<u8> {
+    let mni = ns.shm_ctlmni.load(Ordering::Relaxed) as u64;
     let words: Vec<u64> = match cmd {
         IPC_INFO => alloc::vec![
-            shm_ctlmax(),
+            ns.shm_ctlmax.load(Ordering::Relaxed),
             SHMMIN,
-            SHM_CTLMNI.load(Ordering::Relaxed) as u64,
-            SHM_CTLMNI.load(Ordering::Relaxed) as u64,
-            shm_ctlall(),
+            mni,
+            mni,
+            ns.shm_ctlall.load(Ordering::Relaxed),
             0,
             0,
             0,
@@ -498,10 +493,11 @@ pub fn sys_shmctl(shmid: i32, cmd: i32, buf: u64) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let cmd = cmd & !IPC_64;
-    let mut ids = SHM_IDS.lock();
+    let ns = current_ipc_ns();
+    let mut ids = ns.shm_ids.lock();
     match cmd {
         IPC_INFO | SHM_INFO => {
-            let info = shm_info(&ids, cmd);
+            let info = shm_info(&ns, &ids, cmd);
             let maxidx = ids.get_maxidx().max(0) as u64;
             drop(ids);
             copy_to_user(buf, &info).map(|()| maxidx)
@@ -573,4 +569,14 @@ pub fn exit_shm(mm: &crate::mm::mm_types::MmStruct) {
     for (start, len) in ranges {
         let _ = do_munmap(mm, start, len);
     }
+}
+
+/// Destroys every segment left in a namespace that is going away. None is
+/// attached, since each attach holds the namespace.
+///
+/// Linux: shm_exit_ns() in ipc/shm.c (free_ipcs() with do_shm_rmid())
+pub fn shm_exit_ns(ns: &IpcNamespace) {
+    let ids = core::mem::replace(&mut *ns.shm_ids.lock(), ShmIds::new());
+    // The pages go back outside the lock.
+    drop(ids);
 }

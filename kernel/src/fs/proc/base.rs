@@ -1,11 +1,11 @@
 //! The per-process directories: `/proc/<pid>` and, for each thread,
 //! `/proc/<pid>/task/<tid>`, with their files (stat, status, cmdline,
-//! environ, comm, maps, mounts, limits, oom_score, oom_score_adj) and the fd/ and
-//! fdinfo/ directories.
+//! environ, comm, maps, mounts, limits, oom_score, oom_score_adj) and the fd/,
+//! fdinfo/ and ns/ directories.
 //!
 //! Linux: fs/proc/base.c (tgid_base_stuff, tid_base_stuff, proc_pid_lookup,
 //! proc_task_lookup), fs/proc_namespace.c (mounts)
-//! Not modelled: auxv, exe, cwd, root, mem, ns/, the attr/ files.
+//! Not modelled: auxv, exe, cwd, root, mem, the attr/ files.
 
 use super::{fd, proc_symlink};
 use crate::errno::Errno;
@@ -35,6 +35,8 @@ pub enum ProcDir {
     Fd(PidNr),
     /// `/proc/<pid>/fdinfo`: one file per open descriptor.
     FdInfo(PidNr),
+    /// `/proc/<pid>/ns`: one link per kind of namespace.
+    Ns(PidNr),
 }
 
 /// Which file of `/proc/<pid>` (or of `/proc/<pid>/task/<tid>`).
@@ -75,10 +77,11 @@ enum Base {
 
 /// The entries of `/proc/<pid>`; a thread's directory has all but `task`
 /// (Linux: tgid_base_stuff and tid_base_stuff).
-const TGID_BASE_STUFF: [(&str, Base); 14] = [
+const TGID_BASE_STUFF: [(&str, Base); 15] = [
     ("task", Base::Dir(ProcDir::Task, 0o555)),
     ("fd", Base::Dir(ProcDir::Fd, 0o500)),
     ("fdinfo", Base::Dir(ProcDir::FdInfo, 0o555)),
+    ("ns", Base::Dir(ProcDir::Ns, 0o511)),
     ("environ", Base::File(PidEntry::Environ, 0o400)),
     ("status", Base::File(PidEntry::Status, 0o444)),
     ("limits", Base::File(PidEntry::Limits, 0o444)),
@@ -143,6 +146,7 @@ pub fn proc_pid_lookup(dir: ProcDir, name: &[u8]) -> Result<Arc<Inode>, Errno> {
             let fd = name_to_int(name).ok_or(Errno::ENOENT)?;
             Ok(proc_symlink(fd::proc_fd_link(pid, fd)?))
         }
+        ProcDir::Ns(pid) => super::namespaces::proc_ns_dir_lookup(pid, name),
         ProcDir::FdInfo(pid) => {
             let fd = name_to_int(name).ok_or(Errno::ENOENT)?;
             fd::proc_fd_link(pid, fd)?;
@@ -186,6 +190,7 @@ pub fn proc_pid_readdir(dir: ProcDir, index: usize) -> Option<(Vec<u8>, u64, u8)
                 DT_DIR,
             ))
         }
+        ProcDir::Ns(pid) => super::namespaces::proc_ns_dir_readdir(pid, index),
         ProcDir::Fd(pid) | ProcDir::FdInfo(pid) => {
             let fd = *fd::open_fds(pid).get(index)?;
             let ty = if matches!(dir, ProcDir::Fd(_)) {

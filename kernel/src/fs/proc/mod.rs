@@ -5,7 +5,8 @@
 //!
 //! This file is the root and the open file; the per-process directories
 //! are in base.rs, their stat and status in array.rs, maps in task_mmu.rs,
-//! fd/ and fdinfo/ in fd.rs, /proc/sys in proc_sysctl.rs.
+//! fd/ and fdinfo/ in fd.rs, ns/ in namespaces.rs, /proc/sys in
+//! proc_sysctl.rs.
 //!
 //! Linux: fs/proc/ (root.c, inode.c, generic.c, self.c, thread_self.c)
 //! Not modelled: pid namespaces (every pid is the initial namespace's),
@@ -15,6 +16,7 @@ pub mod array;
 pub mod base;
 mod fd;
 mod meminfo;
+pub mod namespaces;
 mod proc_sysctl;
 mod stat;
 mod task_mmu;

@@ -11,7 +11,7 @@ use super::ProcRwOps;
 use crate::fs::ramfs::{Inode, InodeKind};
 use crate::pid::{PID_MAX_DEFAULT, PID_MAX_MIN, set_pid_max};
 use crate::sysctl::CtlTable;
-use crate::utsname::{DOMAINNAME, NODENAME, UTS_RELEASE, UTS_SYSNAME};
+use crate::utsname::{UTS_RELEASE, UTS_SYSNAME, utsname};
 use alloc::string::String;
 use core::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 
@@ -40,13 +40,15 @@ static PID_MAX_SYSCTL: CtlTable = CtlTable {
 /// dumped, and cut at 64 bytes (Linux: 127).
 static CORE_PATTERN: crate::utsname::UtsName = crate::utsname::UtsName::new("core");
 
+/// kernel.hostname and kernel.domainname speak for the caller's UTS
+/// namespace (Linux: get_uts() in kernel/utsname_sysctl.c).
 static HOSTNAME_OPS: ProcRwOps = ProcRwOps {
-    show: || alloc::format!("{}\n", NODENAME.as_string()),
-    write: |buf| NODENAME.proc_write(buf),
+    show: || alloc::format!("{}\n", utsname().nodename.as_string()),
+    write: |buf| utsname().nodename.proc_write(buf),
 };
 static DOMAINNAME_OPS: ProcRwOps = ProcRwOps {
-    show: || alloc::format!("{}\n", DOMAINNAME.as_string()),
-    write: |buf| DOMAINNAME.proc_write(buf),
+    show: || alloc::format!("{}\n", utsname().domainname.as_string()),
+    write: |buf| utsname().domainname.proc_write(buf),
 };
 static CORE_PATTERN_OPS: ProcRwOps = ProcRwOps {
     show: || alloc::format!("{}\n", CORE_PATTERN.as_string()),
@@ -87,15 +89,14 @@ fn kernel_sysctls() -> alloc::sync::Arc<Inode> {
         ("core_pattern", &CORE_PATTERN_OPS),
         ("shmmax", &crate::ipc::ipc_sysctl::SHMMAX_OPS),
         ("shmall", &crate::ipc::ipc_sysctl::SHMALL_OPS),
+        ("shmmni", &crate::ipc::namespace::SHMMNI_OPS),
     ] {
         let _ = kernel.link(name.as_bytes(), Inode::new(InodeKind::ProcRw(ops), 0o644));
     }
-    for table in [&PID_MAX_SYSCTL, &crate::ipc::shm::SHMMNI_SYSCTL] {
-        let _ = kernel.link(
-            table.procname.as_bytes(),
-            Inode::new(InodeKind::Sysctl(table), 0o644),
-        );
-    }
+    let _ = kernel.link(
+        PID_MAX_SYSCTL.procname.as_bytes(),
+        Inode::new(InodeKind::Sysctl(&PID_MAX_SYSCTL), 0o644),
+    );
     kernel
 }
 
