@@ -170,7 +170,7 @@ fn page_offset(addr: u64) -> u64 {
 
 /// Maps one PT_LOAD segment at `vaddr` (already biased): the file bytes
 /// from p_offset, the rest of their last page zeroed, then anonymous pages
-/// up to p_memsz, as /proc/<pid>/maps shows them on Linux.
+/// up to p_memsz, as `/proc/<pid>/maps` shows them on Linux.
 ///
 /// Linux: elf_map() / elf_load() in fs/binfmt_elf.c
 ///

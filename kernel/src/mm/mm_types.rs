@@ -164,11 +164,11 @@ pub struct MmapState {
 /// arg_start..env_end fields of `struct mm_struct`).
 #[derive(Clone, Copy, Default, Debug)]
 pub struct MmArgs {
-    /// The first byte of argv[0].
+    /// The first byte of `argv[0]`.
     pub arg_start: u64,
     /// One past the NUL of the last argument.
     pub arg_end: u64,
-    /// The first byte of envp[0].
+    /// The first byte of `envp[0]`.
     pub env_start: u64,
     /// One past the NUL of the last environment string.
     pub env_end: u64,
@@ -183,7 +183,7 @@ pub struct MmStruct {
     /// VMAs and the heap/stack bounds.
     pub mmap: SpinLock<MmapState>,
     /// Where exec put the argument and environment strings on the stack,
-    /// for /proc/<pid>/cmdline and environ (Linux: arg_start, arg_end,
+    /// for `/proc/<pid>/cmdline` and environ (Linux: arg_start, arg_end,
     /// env_start, env_end under arg_lock).
     pub arg_lock: SpinLock<MmArgs>,
     /// Pages mapped, by kind (Linux: rss_stat, indexed by MM_FILEPAGES,

@@ -1,4 +1,4 @@
-//! Reading another process's memory, for /proc/<pid>/cmdline and environ.
+//! Reading another process's memory, for `/proc/<pid>/cmdline` and `environ`.
 //!
 //! Linux: access_remote_vm() in mm/memory.c
 
