@@ -72,6 +72,10 @@ int main(int argc, char **argv)
 	pid_t orphan;
 	CHECK("the_orphan_reports_its_pid", read_full(report[0], &orphan, sizeof orphan) == 0);
 	waitpid(middle, 0, 0);
+	/* A child reports its pid before it has named itself: wait until the
+	 * named ones sleep in pause() and the zombie is one. */
+	wait_for_state(kids[0], 'S');
+	wait_for_state(orphan, 'S');
 	wait_for_state(kids[1], 'Z');
 
 	/* A vfork parent: held in wait_for_vfork_done while its child runs. */
