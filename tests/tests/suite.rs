@@ -52,6 +52,7 @@ const SCENARIOS: &[Scenario] = &[
     ("shell::time_of_a_busy_loop_shows_its_user_time", time_in_the_shell),
     ("shell::ps_top_free_and_pstree_read_proc_and_proc_files_answer_as_linux", proc_in_the_shell),
     ("shell::chmod_x_makes_a_script_runnable_and_mkfifo_carries_a_line", chmod_x_and_mkfifo_in_the_shell),
+    ("shell::unshare_u_gives_a_shell_its_own_host_name_and_nsenter_joins_it", namespaces_in_the_shell),
     ("time::the_realtime_clock_starts_from_the_cmos_rtc_at_the_host_s_time", realtime_from_the_rtc),
     ("tour::exit_at_the_shell_prompt_powers_off_cleanly", exit_at_the_shell_prompt),
     ("trace::the_tour_timeline_has_a_fork_and_an_exit_per_process", tour_trace),
@@ -551,6 +552,39 @@ fn proc_in_the_shell(ctx: &Ctx) -> Result<(), Failure> {
             "tasks of the sleeper: its pid",
             "fd 2: /dev/console",
             "| |-busybox(",
+        ],
+    )?;
+    expect_exit(&run, Exit::Success)
+}
+
+/// BusyBox's unshare and nsenter as a learner uses them: `unshare -u`
+/// gives a shell a UTS namespace of its own (a new `uts:[N]`) whose host
+/// name the machine does not see, and `nsenter -u` (setns on
+/// `/proc/<pid>/ns/uts`) joins it.
+fn namespaces_in_the_shell(ctx: &Ctx) -> Result<(), Failure> {
+    let root = tempfile::tempdir()?;
+    init_script(
+        root.path(),
+        concat!(
+            "#!/bin/sh\n",
+            "B=/bin/busybox\n",
+            "echo \"outside: $($B hostname) $($B readlink /proc/self/ns/uts)\"\n",
+            "$B unshare -u /bin/sh -c 'B=/bin/busybox; $B hostname inside; ",
+            "echo \"inside: $($B hostname) $($B readlink /proc/self/ns/uts)\"; $B sleep 3' &\n",
+            "$B sleep 1\n",
+            "echo \"nsenter: $($B nsenter -t $! -u $B hostname)\"\n",
+            "echo \"outside again: $($B hostname)\"\n",
+            "exec $B poweroff -f\n",
+        ),
+    )?;
+    let run = ctx.boot(&Boot::bios("").initrd(root.path()))?;
+    expect_lines(
+        &run,
+        &[
+            "outside: lifecycle uts:[4026531838]",
+            "inside: inside uts:[4026531840]",
+            "nsenter: inside",
+            "outside again: lifecycle",
         ],
     )?;
     expect_exit(&run, Exit::Success)
