@@ -73,12 +73,12 @@ fn cpuclock_pid(clock: i32) -> i32 {
 }
 
 /// Whether a CPU clockid names a thread's clock (Linux: CPUCLOCK_PERTHREAD()).
-fn cpuclock_perthread(clock: i32) -> bool {
+pub(crate) fn cpuclock_perthread(clock: i32) -> bool {
     clock & CPUCLOCK_PERTHREAD_MASK != 0
 }
 
 /// Which of the three clocks a CPU clockid names (Linux: CPUCLOCK_WHICH()).
-fn cpuclock_which(clock: i32) -> u32 {
+pub(crate) fn cpuclock_which(clock: i32) -> u32 {
     (clock & CPUCLOCK_CLOCK_MASK) as u32
 }
 
@@ -259,7 +259,7 @@ pub fn cpu_clock_sample_group(clkid: u32, p: &TaskStruct) -> u64 {
 ///
 /// Linux: pid_for_clock() and __get_task_for_clock() in
 /// kernel/time/posix-cpu-timers.c
-fn pid_for_clock(clock: i32, gettime: bool) -> Option<Arc<TaskStruct>> {
+pub(crate) fn pid_for_clock(clock: i32, gettime: bool) -> Option<Arc<TaskStruct>> {
     if cpuclock_which(clock) >= CPUCLOCK_MAX {
         return None;
     }

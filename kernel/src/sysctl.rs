@@ -4,10 +4,11 @@
 //! Linux: kernel/sysctl.c (proc_dointvec_minmax), fs/proc/proc_sysctl.c
 //! (proc_sys_read, proc_sys_write)
 //! Not modelled: vectors of values, strings, the sysctl(2) call.
+//! Differs: an int sysctl takes decimal only (Linux: also 0x and 0 prefixes).
 
 use crate::errno::Errno;
 use alloc::string::String;
-use core::sync::atomic::{AtomicI32, Ordering};
+use core::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 
 /// One writable /proc/sys file holding an integer (Linux: `struct ctl_table`
 /// with `proc_handler = proc_dointvec_minmax`).
@@ -74,4 +75,35 @@ pub fn proc_dointvec_parse(buf: &[u8], min: i32, max: i32) -> Result<i32, Errno>
         return Err(Errno::EINVAL);
     }
     Ok(value)
+}
+
+/// The text a read of an unsigned long sysctl shows.
+///
+/// Linux: proc_doulongvec_minmax() in kernel/sysctl.c, reading
+pub fn proc_doulongvec_read(data: &AtomicU64) -> String {
+    alloc::format!("{}\n", data.load(Ordering::Relaxed))
+}
+
+/// Sets an unsigned long sysctl from the text written at position 0: one
+/// number, decimal, octal with a leading 0 or hex with 0x, with white space
+/// around it; no sign.
+///
+/// Linux: proc_doulongvec_minmax() in kernel/sysctl.c, writing
+///
+/// # Errors
+/// `EINVAL` for anything else, a negative number or one past `u64::MAX`.
+pub fn proc_doulongvec_minmax_write(data: &AtomicU64, buf: &[u8]) -> Result<usize, Errno> {
+    const TMPBUFLEN: usize = 22;
+    let text = core::str::from_utf8(buf).map_err(|_| Errno::EINVAL)?.trim();
+    if text.len() >= TMPBUFLEN || text.starts_with(['-', '+']) {
+        return Err(Errno::EINVAL);
+    }
+    let (digits, radix) = match text.strip_prefix("0x").or(text.strip_prefix("0X")) {
+        Some(hex) => (hex, 16),
+        None if text.len() > 1 && text.starts_with('0') => (&text[1..], 8),
+        None => (text, 10),
+    };
+    let value = u64::from_str_radix(digits, radix).map_err(|_| Errno::EINVAL)?;
+    data.store(value, Ordering::Relaxed);
+    Ok(buf.len())
 }

@@ -86,6 +86,7 @@ const USER_PROGRAMS: &[&str] = &[
     "pidns",
     "creds",
     "perms",
+    "proc_cmdline", "sysv_shm_proc", "posix_timers_lazy",
 ];
 
 /// The fuzzers in their own boot, a bounded amount: `sys_fuzz SEED N`
@@ -526,7 +527,8 @@ fn busybox_shell(ctx: &Ctx) -> Result<(), Failure> {
 
 /// The tools that read /proc keep working from the shell, and /proc's
 /// files answer there as they do on Linux: ps, top, free and our pstree;
-/// `ls /proc` lists self; maps names the stack; writing hostname renames
+/// `ls /proc` lists self; maps names the stack and another process's text
+/// (what pmap shows; Debian's busybox has no pmap applet); writing hostname renames
 /// the machine; task/ lists a process's thread; fd/ links name the file.
 fn proc_in_the_shell(ctx: &Ctx) -> Result<(), Failure> {
     let root = user::initramfs(&["pstree"])?;
@@ -542,6 +544,7 @@ fn proc_in_the_shell(ctx: &Ctx) -> Result<(), Failure> {
             "$B free | $B grep -q '^Swap: *0 *0 *0' && echo 'free shows no swap'\n",
             "$B ls /proc | $B grep -qx self && echo 'ls /proc lists self'\n",
             "$B grep -q '\\[stack\\]$' /proc/self/maps && echo 'maps names the stack'\n",
+            "$B grep -q 'r-xp .* /bin/busybox$' /proc/$s/maps && echo 'maps names the sleeper text by its file'\n",
             "echo shellhost > /proc/sys/kernel/hostname; echo \"hostname: $($B hostname)\"\n",
             "echo \"tasks of the sleeper: $($B ls /proc/$s/task)\" | $B sed \"s/$s/its pid/\"\n",
             "echo \"fd 2: $($B readlink /proc/self/fd/2)\"\n",
@@ -559,6 +562,7 @@ fn proc_in_the_shell(ctx: &Ctx) -> Result<(), Failure> {
             "free shows no swap",
             "ls /proc lists self",
             "maps names the stack",
+            "maps names the sleeper text by its file",
             "hostname: shellhost",
             "tasks of the sleeper: its pid",
             "fd 2: /dev/console",

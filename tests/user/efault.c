@@ -167,12 +167,56 @@ static void wait4_with_a_bad_status_pointer(void)
 	EXPECT_ERRNO("the_reaped_childs_pid_is_gone", ESRCH, ret, err);
 }
 
+/*
+ * A read from the page cache into a buffer that runs into an unmapped page
+ * copies up to the last byte before the hole and says how many, whatever
+ * the alignment (the copy goes a block at a time and retries the rest of a
+ * faulting block byte by byte).
+ */
+static void file_reads_stop_at_the_exact_byte(void)
+{
+	char path[] = "/tmp/efault.XXXXXX";
+	int fd = mkstemp(path);
+	unlink(path);
+	unsigned char data[2 * PAGE];
+	for (int i = 0; i < (int)sizeof data; i++)
+		data[i] = (unsigned char)(i * 7 + 3);
+	if (fd < 0 || write(fd, data, sizeof data) != sizeof data) {
+		check_fail("a_file_read_into_a_buffer_ending_at_a_hole_is_short",
+			   "cannot write a temporary file");
+		return;
+	}
+	unsigned char *buf = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	munmap(buf + PAGE, PAGE);
+	static const int before_hole[] = { 1, 7, 13, 64, 100, 1000, 4095 };
+	int exact = 1;
+	for (unsigned i = 0; i < sizeof before_hole / sizeof before_hole[0]; i++) {
+		int k = before_hole[i];
+		unsigned char *at = buf + PAGE - k;
+		memset(buf, 0, PAGE);
+		ssize_t n = pread(fd, at, k + 300, 5);
+		if (n != k || memcmp(at, data + 5, k) != 0) {
+			check_fail("a_file_read_into_a_buffer_ending_at_a_hole_is_short",
+				   "%d bytes before the hole: read returned %zd", k, n);
+			exact = 0;
+		}
+	}
+	if (exact)
+		check_ok("a_file_read_into_a_buffer_ending_at_a_hole_is_short");
+	EXPECT_EFAULT("a_file_read_starting_in_the_hole_fails_with_efault",
+		      syscall(SYS_pread64, fd, buf + PAGE, 10, 0));
+	munmap(buf, PAGE);
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	check_begin("efault");
 	sibling(argv[0], "exec_helper", helper, sizeof helper);
 	writes_from_bad_buffers();
 	reads_into_bad_buffers();
+	file_reads_stop_at_the_exact_byte();
 	other_calls_with_bad_pointers();
 	execve_with_bad_pointers();
 	wait4_with_a_bad_status_pointer();

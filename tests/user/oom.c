@@ -253,7 +253,7 @@ static void cow_write_with_no_memory_ends(long total)
 	while (memfree_kb() < before * 9 / 10 && now_ms() < end)
 		sleep_ms(50);
 	long after = memfree_kb();
-	if (after >= before * 9 / 10)
+	if (before > 0 && after >= before * 9 / 10)
 		check_ok("memory_comes_back_after_the_oom_kill");
 	else
 		check_fail("memory_comes_back_after_the_oom_kill", "MemFree %ld kB before, %ld kB after",

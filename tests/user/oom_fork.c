@@ -41,6 +41,8 @@ static void __attribute__((noreturn)) hog(int ready)
 		}
 		if (page == next_check) {
 			long free_kb = memfree_kb();
+			if (free_kb < 0)
+				_exit(4); /* no MemFree: never take that for "full" */
 			if (free_kb < FULL_KB) {
 				write(ready, "x", 1);
 				for (;;)
@@ -90,7 +92,7 @@ static pid_t fill_memory(const char *name)
 	int full = read(ready[0], &c, 1) == 1;
 	close(ready[0]);
 	long free_kb = memfree_kb();
-	if (full && free_kb < FULL_KB + 64) {
+	if (full && free_kb >= 0 && free_kb < FULL_KB + 64) {
 		check_ok(name);
 		return pid;
 	}

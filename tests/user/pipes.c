@@ -194,6 +194,11 @@ static void many_full_pipes(void)
 		return;
 	}
 	long pipe_kb = 2L * half * PIPE_DEF_SIZE / 1024;
+	if (before <= 0 || during <= 0 || after <= 0) {
+		check_fail("full_pipes_take_pages_from_memfree", "MemFree unreadable: %ld, %ld, %ld kB",
+			   before, during, after);
+		return;
+	}
 	if (before - during >= pipe_kb / 2)
 		check_ok("full_pipes_take_pages_from_memfree");
 	else

@@ -18,7 +18,7 @@ use super::exec::LinuxBinprm;
 use crate::errno::Errno;
 use crate::mm::PAGE_SIZE;
 use crate::mm::filemap::AddressSpace;
-use crate::mm::mm_types::{MmStruct, STACK_TOP, TASK_SIZE, VmBacking, VmFile};
+use crate::mm::mm_types::{MmArgs, MmStruct, STACK_TOP, TASK_SIZE, VmBacking, VmFile};
 use crate::mm::mmap::{
     MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE, do_mmap,
 };
@@ -169,7 +169,8 @@ fn page_offset(addr: u64) -> u64 {
 }
 
 /// Maps one PT_LOAD segment at `vaddr` (already biased): the file bytes
-/// from p_offset, then zeroes up to p_memsz.
+/// from p_offset, the rest of their last page zeroed, then anonymous pages
+/// up to p_memsz, as `/proc/<pid>/maps` shows them on Linux.
 ///
 /// Linux: elf_map() / elf_load() in fs/binfmt_elf.c
 ///
@@ -205,11 +206,6 @@ fn elf_map(
     if bss_pages > crate::mm::page_alloc::totalram_pages() as u64 {
         return Err(Errno::ENOMEM);
     }
-    let backing = if ph.p_filesz == 0 {
-        VmBacking::Anon
-    } else {
-        VmBacking::File(file_backing(file, ph, vaddr)?)
-    };
     let mut prot = 0;
     for (pf, bit) in [(PF_R, PROT_READ), (PF_W, PROT_WRITE), (PF_X, PROT_EXEC)] {
         if ph.p_flags & pf != 0 {
@@ -218,12 +214,39 @@ fn elf_map(
     }
     // The first segment may not land on anything; later ones replace
     // whatever earlier segments mapped there.
-    let fixed = if first {
+    let mut fixed = if first {
         MAP_FIXED_NOREPLACE
     } else {
         MAP_FIXED
     };
-    do_mmap(mm, start, len, prot, MAP_PRIVATE | fixed, backing, true)?;
+    if file_end > 0 {
+        let backing = VmBacking::File(file_backing(file, ph, vaddr)?);
+        do_mmap(
+            mm,
+            start,
+            file_end,
+            prot,
+            MAP_PRIVATE | fixed,
+            backing,
+            true,
+        )?;
+        fixed = MAP_FIXED;
+    }
+    // The pages past the file's are brk-like memory: anonymous, and
+    // writable whatever the segment says (Linux: vm_brk_flags()).
+    if bss_pages > 0 {
+        let bss_prot = PROT_READ | PROT_WRITE | (prot & PROT_EXEC);
+        let bss_len = bss_pages * PAGE_SIZE as u64;
+        do_mmap(
+            mm,
+            start + file_end,
+            bss_len,
+            bss_prot,
+            MAP_PRIVATE | fixed,
+            VmBacking::Anon,
+            true,
+        )?;
+    }
     Ok(())
 }
 
@@ -408,11 +431,17 @@ fn push_pointers(
 ///
 /// # Errors
 /// `EFAULT` if the stack cannot hold them.
-pub fn create_elf_tables(bprm: &LinuxBinprm, info: &ElfInfo) -> Result<u64, Errno> {
+pub fn create_elf_tables(bprm: &LinuxBinprm, info: &ElfInfo, mm: &MmStruct) -> Result<u64, Errno> {
     let mut sp = STACK_TOP;
     let execfn = push_str(&mut sp, &bprm.filename)?;
     let env_start = push_bytes(&mut sp, &bprm.envp.bytes)?;
     let arg_start = push_bytes(&mut sp, &bprm.argv.bytes)?;
+    *mm.arg_lock.lock() = MmArgs {
+        arg_start,
+        arg_end: arg_start + bprm.argv.bytes.len() as u64,
+        env_start,
+        env_end: env_start + bprm.envp.bytes.len() as u64,
+    };
     let platform = push_str(&mut sp, b"x86_64")?;
     let mut random = [0u8; 16];
     crate::random::get_random_bytes(&mut random);

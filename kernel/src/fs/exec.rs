@@ -221,13 +221,6 @@ fn exec_binprm(bprm: &mut LinuxBinprm) -> Result<Result<(u64, u64), Errno>, Errn
         None => None,
     };
     let mm = MmStruct::new()?;
-    {
-        let mut cmdline = mm.cmdline.lock();
-        cmdline
-            .try_reserve_exact(bprm.argv.bytes.len())
-            .map_err(|_| Errno::ENOMEM)?;
-        cmdline.extend_from_slice(&bprm.argv.bytes);
-    }
     // Linux computes them first thing in begin_new_exec, still before the
     // point of no return.
     bprm_creds_from_file(bprm)?;
@@ -239,8 +232,13 @@ fn exec_binprm(bprm: &mut LinuxBinprm) -> Result<Result<(u64, u64), Errno>, Errn
             let interp = interp.as_ref().map(|(elf, file, _)| (elf, file));
             load_elf_binary(&elf, &bprm.file, interp, &mm)
         })
-        .inspect(|_| mm.vma_set_file(&bprm.file, bprm.exe.f_path()))
-        .and_then(|info| Ok((info.start, create_elf_tables(bprm, &info)?))))
+        .inspect(|_| {
+            mm.vma_set_file(&bprm.file, bprm.exe.f_path());
+            if let Some((_, file, exe)) = &interp {
+                mm.vma_set_file(file, exe.f_path());
+            }
+        })
+        .and_then(|info| Ok((info.start, create_elf_tables(bprm, &info, &mm)?))))
 }
 
 /// The name the new program sees as its path (AT_EXECFN, and a

@@ -58,7 +58,8 @@ fn filename_create(dfd: i32, path: &[u8]) -> Result<(Arc<Inode>, Vec<u8>), Errno
 /// Linux: do_linkat() -> vfs_link() in fs/namei.c
 ///
 /// # Errors
-/// `EINVAL` for an unknown flag; `EPERM` for a directory; `EXDEV` for
+/// `EINVAL` for an unknown flag; `EPERM` for a directory; `EXDEV` across
+/// tmpfs instances and for
 /// /proc's inodes; `EMLINK` past LINK_MAX; `EEXIST`; as user_path_at.
 pub fn sys_linkat(olddfd: i32, oldname: u64, newdfd: i32, newname: u64, flags: u32) -> SysResult {
     if flags & !(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH) != 0 {
@@ -75,6 +76,9 @@ pub fn sys_linkat(olddfd: i32, oldname: u64, newdfd: i32, newname: u64, flags: u
     }
     let new = getname(newname)?;
     let (parent, name) = filename_create(newdfd, &new)?;
+    if !core::ptr::eq(inode.i_sb, parent.i_sb) {
+        return Err(Errno::EXDEV);
+    }
     if inode.is_dir() {
         return Err(Errno::EPERM);
     }
@@ -112,7 +116,7 @@ pub fn sys_symlinkat(oldname: u64, newdfd: i32, newname: u64) -> SysResult {
     let target = getname(oldname)?;
     let new = getname(newname)?;
     let (parent, name) = filename_create(newdfd, &new)?;
-    let link = shmem_get_inode(InodeKind::Symlink(target), 0o777)?;
+    let link = shmem_get_inode(parent.i_sb, InodeKind::Symlink(target), 0o777)?;
     inode_init_owner(&link, &parent);
     parent.link_new(&name, link).map(|()| 0)
 }
@@ -129,22 +133,26 @@ pub fn sys_symlinkat(oldname: u64, newdfd: i32, newname: u64) -> SysResult {
 /// Differs: no block devices or sockets (EPERM, as for an unprivileged
 /// caller in Linux).
 pub fn sys_mknodat(dfd: i32, filename: u64, mode: u32, dev: u32) -> SysResult {
-    let kind = match mode & S_IFMT {
-        0 | S_IFREG => InodeKind::MemFile(
-            Arc::try_new(crate::mm::filemap::AddressSpace::shmem()).map_err(|_| Errno::ENOMEM)?,
-        ),
-        S_IFIFO => InodeKind::Fifo(Default::default()),
-        S_IFCHR => InodeKind::CharDev((dev >> 8) & 0xfff, (dev & 0xff) | ((dev >> 12) & 0xfff00)),
+    match mode & S_IFMT {
+        0 | S_IFREG | S_IFIFO | S_IFCHR => {}
         super::file::S_IFDIR | S_IFBLK | S_IFSOCK => return Err(Errno::EPERM),
         _ => return Err(Errno::EINVAL),
-    };
+    }
     let path = getname(filename)?;
     let (parent, name) = filename_create(dfd, &path)?;
     // Linux: vfs_mknod(): a device node is a way around file permissions.
     if mode & S_IFMT == S_IFCHR && !capable(CAP_MKNOD) {
         return Err(Errno::EPERM);
     }
-    let inode = shmem_get_inode(kind, mode & S_IALLUGO & !current_umask())?;
+    let kind = match mode & S_IFMT {
+        S_IFIFO => InodeKind::Fifo(Default::default()),
+        S_IFCHR => InodeKind::CharDev((dev >> 8) & 0xfff, (dev & 0xff) | ((dev >> 12) & 0xfff00)),
+        _ => InodeKind::MemFile(
+            Arc::try_new(crate::mm::filemap::AddressSpace::shmem(parent.i_sb))
+                .map_err(|_| Errno::ENOMEM)?,
+        ),
+    };
+    let inode = shmem_get_inode(parent.i_sb, kind, mode & S_IALLUGO & !current_umask())?;
     inode_init_owner(&inode, &parent);
     parent.link_new(&name, inode).map(|()| 0)
 }

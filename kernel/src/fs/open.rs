@@ -200,8 +200,8 @@ fn open_last_lookups(
         }
         may_create(&parent)?; // Linux: may_o_create()
         let perm = mode & S_IALLUGO & !current_umask();
-        let mapping = Arc::try_new(AddressSpace::shmem()).map_err(|_| Errno::ENOMEM)?;
-        let file = shmem_get_inode(InodeKind::MemFile(mapping), perm)?;
+        let mapping = Arc::try_new(AddressSpace::shmem(parent.i_sb)).map_err(|_| Errno::ENOMEM)?;
+        let file = shmem_get_inode(parent.i_sb, InodeKind::MemFile(mapping), perm)?;
         inode_init_owner(&file, &parent);
         match parent.link_new(name, file.clone()) {
             Ok(()) => return Ok((file, true)),
@@ -322,7 +322,7 @@ pub fn sys_mkdirat(dirfd: i32, pathname: u64, mode: u32) -> SysResult {
     }
     may_create(&parent)?;
     let perm = mode & (0o777 | S_ISVTX) & !current_umask();
-    let dir = shmem_get_inode(InodeKind::Dir(Default::default()), perm)?;
+    let dir = shmem_get_inode(parent.i_sb, InodeKind::Dir(Default::default()), perm)?;
     inode_init_owner(&dir, &parent);
     parent.link_new(name, dir).map(|()| 0)
 }

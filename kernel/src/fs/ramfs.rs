@@ -8,13 +8,14 @@
 
 use super::attr::{InodeAttr, current_time};
 use super::file::{FileOperations, Kstat, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG};
+use super::shmem::{DEV_SHM_SB, ROOTFS_SB, ShmemSbInfo, TMP_SB};
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
 use crate::mm::filemap::AddressSpace;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use spin::Once;
 
 /// What an inode holds.
@@ -62,49 +63,40 @@ pub struct Inode {
     pub i_writecount: AtomicI32,
     /// Contents.
     pub kind: InodeKind,
-    /// Holds one of the run-time inodes counted in SHMEM_INODES.
+    /// The tmpfs instance it belongs to (Linux: i_sb): the root file
+    /// system's unless made in /tmp or /dev/shm or below.
+    pub i_sb: &'static ShmemSbInfo,
+    /// Holds one of the inodes counted in `i_sb`.
     reserved: bool,
 }
 
 static NEXT_INO: AtomicU64 = AtomicU64::new(1);
 static ROOT: Once<Arc<Inode>> = Once::new();
-/// Inodes made at run time by open(O_CREAT) and mkdir (Linux: the used part
-/// of a tmpfs mount's nr_inodes).
-static SHMEM_INODES: AtomicUsize = AtomicUsize::new(0);
 
-/// A new inode for open(O_CREAT) or mkdir. Like a tmpfs mount, the file
-/// system holds at most half as many such inodes as RAM has pages, which
-/// also bounds the kernel heap that names and inodes take.
+/// A new inode for open(O_CREAT), mkdir, mknod and symlink in a directory
+/// of the tmpfs instance `sb`, which holds at most `max_inodes` of them.
 ///
 /// Linux: shmem_get_inode() / shmem_reserve_inode() in mm/shmem.c
 ///
 /// # Errors
 /// `ENOSPC` past the limit; `ENOMEM`.
-pub fn shmem_get_inode(kind: InodeKind, perm: u32) -> Result<Arc<Inode>, Errno> {
-    let limit = crate::mm::page_alloc::totalram_pages() / 2;
-    if SHMEM_INODES.fetch_add(1, Ordering::Relaxed) >= limit {
-        SHMEM_INODES.fetch_sub(1, Ordering::Relaxed);
-        return Err(Errno::ENOSPC);
-    }
+pub fn shmem_get_inode(
+    sb: &'static ShmemSbInfo,
+    kind: InodeKind,
+    perm: u32,
+) -> Result<Arc<Inode>, Errno> {
+    sb.reserve_inode()?;
     let mut inode = Inode::build(kind, perm);
+    inode.i_sb = sb;
     inode.reserved = true;
     Arc::try_new(inode).map_err(|_| Errno::ENOMEM)
-}
-
-/// The most run-time inodes and how many exist, for statfs's f_files and
-/// f_ffree.
-pub fn shmem_inodes() -> (usize, usize) {
-    (
-        crate::mm::page_alloc::totalram_pages() / 2,
-        SHMEM_INODES.load(Ordering::Relaxed),
-    )
 }
 
 impl Drop for Inode {
     /// Linux: shmem_free_inode() in mm/shmem.c
     fn drop(&mut self) {
         if self.reserved {
-            SHMEM_INODES.fetch_sub(1, Ordering::Relaxed);
+            self.i_sb.free_inode();
         }
     }
 }
@@ -144,6 +136,7 @@ impl Inode {
             }),
             i_writecount: AtomicI32::new(0),
             kind,
+            i_sb: &ROOTFS_SB,
             reserved: false,
         }
     }
@@ -322,8 +315,21 @@ pub fn root() -> Arc<Inode> {
     .clone()
 }
 
+/// The root directory of the tmpfs instance `sb`, mode 1777 as a tmpfs
+/// mount without mode= has it; linking it into a directory mounts it there
+/// (over what that name held, as a mount hides it).
+///
+/// Linux: shmem_fill_super() in mm/shmem.c
+///
+/// # Errors
+/// `ENOSPC`, `ENOMEM`.
+pub fn shmem_fill_super(sb: &'static ShmemSbInfo) -> Result<Arc<Inode>, Errno> {
+    shmem_get_inode(sb, InodeKind::Dir(Default::default()), 0o1777)
+}
+
 /// Creates /dev with console, tty, null, zero, full, random, urandom and kmsg, like the kernel's default
-/// rootfs does for /dev/console.
+/// rootfs does for /dev/console, and mounts the tmpfs instances of /tmp
+/// and /dev/shm.
 ///
 /// Linux: default_rootfs() in init/noinitramfs.c
 pub fn default_rootfs() {
@@ -346,11 +352,11 @@ pub fn default_rootfs() {
             let _ = dev.link(name, Inode::new(InodeKind::CharDev(major, minor), 0o666));
         }
     }
-    if root().lookup(b"tmp").is_err() {
-        let _ = root().link(b"tmp", Inode::new_dir(0o1777));
+    if let Ok(tmp) = shmem_fill_super(&TMP_SB) {
+        let _ = root().link(b"tmp", tmp);
     }
-    if dev.lookup(b"shm").is_err() {
-        let _ = dev.link(b"shm", Inode::new_dir(0o1777));
+    if let Ok(shm) = shmem_fill_super(&DEV_SHM_SB) {
+        let _ = dev.link(b"shm", shm);
     }
 }
 
@@ -428,7 +434,7 @@ mod tests {
             let mut held = Vec::new();
             kassert!(held.try_reserve(crate::mm::page_alloc::totalram_pages() / 2).is_ok());
             let err = loop {
-                match shmem_get_inode(InodeKind::Dir(Default::default()), 0o755) {
+                match shmem_get_inode(&TMP_SB, InodeKind::Dir(Default::default()), 0o755) {
                     Ok(inode) => held.push(inode),
                     Err(e) => break e,
                 }
@@ -436,7 +442,8 @@ mod tests {
             kassert_eq!(err, Errno::ENOSPC);
             kassert!(!held.is_empty());
             held.pop();
-            kassert!(shmem_get_inode(InodeKind::Dir(Default::default()), 0o755).is_ok());
+            kassert!(shmem_get_inode(&DEV_SHM_SB, InodeKind::Dir(Default::default()), 0o755).is_ok(), "another instance has room");
+            kassert!(shmem_get_inode(&TMP_SB, InodeKind::Dir(Default::default()), 0o755).is_ok());
         }
     }
 }

@@ -41,7 +41,8 @@ struct Side<'a> {
 /// into itself; `EBUSY` for `.`, `..` or `/`; `ENOENT`; `EEXIST` under
 /// RENAME_NOREPLACE; `ENOTDIR`/`EISDIR` when a directory would replace a
 /// file or the reverse; `ENOTEMPTY` for a non-empty directory replaced;
-/// `EXDEV` in or out of /proc; `EACCES`, `EPERM` as may_rename.
+/// `EXDEV` in or out of /proc and between tmpfs instances (/tmp, /dev/shm,
+/// the root); `EACCES`, `EPERM` as may_rename.
 /// Differs: RENAME_WHITEOUT (for overlayfs) is EINVAL.
 pub fn sys_renameat2(
     olddfd: i32,
@@ -63,6 +64,9 @@ pub fn sys_renameat2(
         (InodeKind::Dir(o), InodeKind::Dir(n)) => (o, n),
         _ => return Err(Errno::EXDEV),
     };
+    if !core::ptr::eq(old.dir.i_sb, new.dir.i_sb) {
+        return Err(Errno::EXDEV);
+    }
     if is_dot(old.name) {
         return Err(Errno::EBUSY);
     }

@@ -1,14 +1,16 @@
 //! statfs and fstatfs: what a file system holds and how much room is left.
-//! Every file lives in memory: /proc is procfs; everything else is the one
-//! tmpfs instance, whose limit (half of RAM) statfs reports.
+//! Every file lives in memory: /proc is procfs; everything else belongs to
+//! a tmpfs instance (the root, /tmp, /dev/shm), whose own limits and use
+//! statfs reports.
 //!
 //! Linux: fs/statfs.c (do_statfs_native), mm/shmem.c (shmem_statfs)
-//! Differs: fstatfs of a descriptor reports tmpfs for every file but a
-//! pipe (no descriptor of ours leads back to its inode).
+//! Differs: fstatfs of a descriptor opened by no name (a pidfd, a
+//! signalfd) reports the root's tmpfs (Linux: anon_inodefs).
 
 use super::namei::path_lookup;
 use super::open::dirfd_path;
-use super::ramfs::InodeKind;
+use super::ramfs::{Inode, InodeKind};
+use super::shmem::ShmemSbInfo;
 use crate::mm::PAGE_SIZE;
 use crate::mm::uaccess::copy_to_user;
 use crate::syscall::SysResult;
@@ -78,20 +80,33 @@ fn simple_statfs(magic: i64) -> Kstatfs {
     }
 }
 
-/// tmpfs: blocks and inodes against its limits.
+/// A tmpfs instance: blocks and inodes against its limits.
 ///
 /// Linux: shmem_statfs() in mm/shmem.c
-fn shmem_statfs() -> Kstatfs {
-    let max = super::shmem::shmem_max_pages() as u64;
-    let free = max.saturating_sub(super::shmem::shmem_used_pages() as u64);
-    let (files, used_files) = super::ramfs::shmem_inodes();
+fn shmem_statfs(sb: &ShmemSbInfo) -> Kstatfs {
+    let max = sb.max_blocks() as u64;
+    let free = max.saturating_sub(sb.used_blocks() as u64);
+    let files = sb.max_inodes() as u64;
     Kstatfs {
         f_blocks: max,
         f_bfree: free,
         f_bavail: free,
-        f_files: files as u64,
-        f_ffree: files.saturating_sub(used_files) as u64,
+        f_files: files,
+        f_ffree: files.saturating_sub(sb.used_inodes() as u64),
         ..simple_statfs(TMPFS_MAGIC)
+    }
+}
+
+/// What statfs says of the file system `inode` is on.
+fn inode_statfs(inode: &Inode) -> Kstatfs {
+    match inode.kind {
+        InodeKind::Proc(_)
+        | InodeKind::ProcRw(_)
+        | InodeKind::Sysctl(_)
+        | InodeKind::ProcRoot(_)
+        | InodeKind::ProcPid(_)
+        | InodeKind::ProcPidFile(..) => simple_statfs(PROC_SUPER_MAGIC),
+        _ => shmem_statfs(inode.i_sb),
     }
 }
 
@@ -103,15 +118,7 @@ pub fn sys_statfs(pathname: u64, buf: u64) -> SysResult {
     let path = super::namei::getname(pathname)?;
     let cwd = dirfd_path(super::open::AT_FDCWD, &path)?;
     let inode = path_lookup(&cwd, &path, true)?;
-    let st = match inode.kind {
-        InodeKind::Proc(_)
-        | InodeKind::Sysctl(_)
-        | InodeKind::ProcRoot(_)
-        | InodeKind::ProcPid(_)
-        | InodeKind::ProcPidFile(..) => simple_statfs(PROC_SUPER_MAGIC),
-        _ => shmem_statfs(),
-    };
-    copy_to_user(buf, &st.to_bytes()).map(|()| 0)
+    copy_to_user(buf, &inode_statfs(&inode).to_bytes()).map(|()| 0)
 }
 
 /// Linux: SYSCALL_DEFINE2(fstatfs) in fs/statfs.c
@@ -120,9 +127,10 @@ pub fn sys_statfs(pathname: u64, buf: u64) -> SysResult {
 /// `EBADF`, `EFAULT`.
 pub fn sys_fstatfs(fd: i32, buf: u64) -> SysResult {
     let file = super::read_write::fdget(fd)?;
-    let st = match file.f_op.stat().mode & super::file::S_IFMT {
-        super::file::S_IFIFO => simple_statfs(PIPEFS_MAGIC),
-        _ => shmem_statfs(),
+    let st = match (&file.f_path, file.f_op.stat().mode & super::file::S_IFMT) {
+        (Some(path), _) => inode_statfs(&path.inode),
+        (None, super::file::S_IFIFO) => simple_statfs(PIPEFS_MAGIC),
+        (None, _) => shmem_statfs(&super::shmem::ROOTFS_SB),
     };
     copy_to_user(buf, &st.to_bytes()).map(|()| 0)
 }

@@ -4,6 +4,7 @@
 //!
 //! Linux: ipc/util.c, include/uapi/linux/ipc.h
 
+pub mod ipc_sysctl;
 pub mod namespace;
 pub mod shm;
 

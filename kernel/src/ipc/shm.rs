@@ -1,7 +1,8 @@
 //! System V shared memory: shmget names a segment by key, shmat maps it
 //! MAP_SHARED, shmdt unmaps it, shmctl reads, changes and removes it. A
-//! segment's bytes are the page cache of an unnamed tmpfs file, so its
-//! pages come from the page allocator and count against the tmpfs limit.
+//! segment's bytes are the page cache of an unnamed file of the internal
+//! tmpfs instance (shm_mnt), so its pages come from the page allocator,
+//! bounded by shmall, not by /dev/shm's size.
 //!
 //! ```text
 //!  ipc_ns.shm_ids.entries[idx] ── ShmidKernel { key, segsz, nattch, file } ── AddressSpace
@@ -68,6 +69,9 @@ pub const SHMMAX: u64 = u64::MAX - (1 << 24);
 pub const SHMALL: u64 = u64::MAX - (1 << 24);
 /// Default most segments (Linux: SHMMNI).
 pub const SHMMNI: i32 = 4096;
+
+mod proc;
+pub use proc::sysvipc_shm_proc_show;
 
 /// One segment (Linux: `struct shmid_kernel` with its `kern_ipc_perm`).
 struct ShmidKernel {
@@ -259,7 +263,8 @@ fn newseg(
         return Err(Errno::ENOMEM);
     }
     // Linux: shmem_kernel_file_setup(), an unnamed tmpfs file of i_size `size`.
-    let file = Arc::try_new(AddressSpace::shmem()).map_err(|_| Errno::ENOMEM)?;
+    let file = Arc::try_new(AddressSpace::shmem(&crate::fs::shmem::SHM_MNT_SB))
+        .map_err(|_| Errno::ENOMEM)?;
     file.truncate_setsize(size);
     let limit = ns.shm_ctlmni.load(Ordering::Relaxed).max(0) as usize;
     let idx = match ids.entries.iter().position(Option::is_none) {

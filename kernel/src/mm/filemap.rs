@@ -22,6 +22,7 @@ use super::mm_types::MmStruct;
 use super::page_alloc::{OwnedPage, Page, get_zeroed_page};
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
+use crate::fs::shmem::ShmemSbInfo;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -32,8 +33,8 @@ pub enum Source {
     /// (Linux: the a_ops->read_folio of the file system).
     Initramfs(&'static [u8]),
     /// A tmpfs file: a missing page is a hole of zeroes, and every page is
-    /// charged against the tmpfs limit (Linux: mm/shmem.c).
-    Shmem,
+    /// charged against the limit of its tmpfs instance (Linux: mm/shmem.c).
+    Shmem(&'static ShmemSbInfo),
 }
 
 /// The pages and size of a file, under one lock.
@@ -70,6 +71,10 @@ pub struct AddressSpace {
     source: Source,
 }
 
+/// Pages a read takes from the cache per lock hold (Linux: PAGEVEC_SIZE,
+/// the size of a folio_batch).
+const FOLIO_BATCH_SIZE: usize = 15;
+
 /// Pages in all page caches (Linux: NR_FILE_PAGES, "Cached" in /proc/meminfo).
 static NR_FILE_PAGES: AtomicUsize = AtomicUsize::new(0);
 
@@ -95,15 +100,15 @@ impl AddressSpace {
         }
     }
 
-    /// The page cache of a new, empty tmpfs file.
-    pub fn shmem() -> AddressSpace {
+    /// The page cache of a new, empty file of the tmpfs instance `sb`.
+    pub fn shmem(sb: &'static ShmemSbInfo) -> AddressSpace {
         AddressSpace {
             pages: SpinLock::new(Pages {
                 i_pages: Vec::new(),
                 i_size: 0,
             }),
             i_mmap: SpinLock::new(IMmap::default()),
-            source: Source::Shmem,
+            source: Source::Shmem(sb),
         }
     }
 
@@ -114,7 +119,16 @@ impl AddressSpace {
 
     /// Whether this is a tmpfs file (Linux: shmem_mapping()).
     pub fn is_shmem(&self) -> bool {
-        matches!(self.source, Source::Shmem)
+        matches!(self.source, Source::Shmem(_))
+    }
+
+    /// The tmpfs instance of a tmpfs file; the root file system's for an
+    /// initramfs file (Linux: SHMEM_SB(inode->i_sb)).
+    pub fn shmem_sb(&self) -> &'static ShmemSbInfo {
+        match self.source {
+            Source::Shmem(sb) => sb,
+            Source::Initramfs(_) => &crate::fs::shmem::ROOTFS_SB,
+        }
     }
 
     /// The cached page at `index`, with a reference of the caller's own.
@@ -131,7 +145,7 @@ impl AddressSpace {
     fn add_to_page_cache(&self, index: usize, page: Page) -> Result<Page, Errno> {
         // A tmpfs page past the limit could never be charged; refusing it
         // here also bounds i_pages of a sparse file.
-        if self.is_shmem() && index >= crate::fs::shmem::shmem_max_pages() {
+        if self.is_shmem() && index >= self.shmem_sb().max_blocks() {
             return Err(Errno::ENOSPC);
         }
         let mut pages = self.pages.lock();
@@ -143,8 +157,8 @@ impl AddressSpace {
             pages.i_pages.try_reserve(more).map_err(|_| Errno::ENOMEM)?;
             pages.i_pages.resize(index + 1, None);
         }
-        if self.is_shmem() {
-            crate::fs::shmem::shmem_inode_acct_block()?;
+        if let Source::Shmem(sb) = self.source {
+            sb.inode_acct_block()?;
         }
         NR_FILE_PAGES.fetch_add(1, Ordering::Relaxed);
         pages.i_pages[index] = Some(page.clone());
@@ -207,9 +221,25 @@ impl AddressSpace {
         Ok(end.saturating_sub(pos) as usize)
     }
 
+    /// Takes a reference to each cached page of [index, index + batch.len())
+    /// under one hold of the lock, leaving `None` for a page not cached;
+    /// returns the file's size as it was then, which bounds the read.
+    ///
+    /// Linux: filemap_get_read_batch() in mm/filemap.c
+    /// Differs: Linux walks the xarray under RCU and stops at the first
+    /// missing page; we hold the spinlock and leave a gap in the batch.
+    fn filemap_get_read_batch(&self, index: usize, batch: &mut [Option<Page>]) -> u64 {
+        let pages = self.pages.lock();
+        for (slot, page) in batch.iter_mut().zip(pages.i_pages.iter().skip(index)) {
+            slot.clone_from(page);
+        }
+        pages.i_size
+    }
+
     /// Copies up to `len` bytes from `pos` straight from the cached pages to
-    /// user memory at `buf`; returns how many (0 at the end), and whether
-    /// it stopped at a user address it could not write.
+    /// user memory at `buf`, a batch of whole pages per lock hold; returns
+    /// how many (0 at the end), and whether it stopped at a user address it
+    /// could not write. A tmpfs hole reads as zeroes without taking a page.
     ///
     /// Linux: filemap_read() in mm/filemap.c, copy_folio_to_iter()
     ///
@@ -221,28 +251,41 @@ impl AddressSpace {
         len: usize,
         pos: u64,
     ) -> Result<(usize, bool), Errno> {
-        let end = self.i_size().min(pos.saturating_add(len as u64));
         let mut at = pos;
-        while at < end {
+        loop {
             if at != pos && crate::signal::fatal_signal_pending(&crate::task::current()) {
                 break;
             }
-            let offset = (at % PAGE_SIZE as u64) as usize;
-            let n = (PAGE_SIZE - offset).min((end - at) as usize);
-            let page = match self.is_shmem() {
-                true => Ok(self.find_get_page(index_of(at))),
-                false => self.filemap_get_page(index_of(at), true),
-            };
-            let dst = buf + (at - pos);
-            let left = match page {
-                Ok(Some(page)) => super::uaccess::copy_page_to_user(&page, offset, dst, n),
-                Ok(None) => super::uaccess::clear_user(dst, n),
-                Err(e) if at == pos => return Err(e),
-                Err(_) => break,
-            };
-            at += (n - left) as u64;
-            if left != 0 {
-                return Ok(((at - pos) as usize, true));
+            let want = pos.saturating_add(len as u64);
+            let nr = (index_of(want.saturating_sub(1)) + 1).saturating_sub(index_of(at));
+            let mut batch: [Option<Page>; FOLIO_BATCH_SIZE] = Default::default();
+            let batch = &mut batch[..nr.min(FOLIO_BATCH_SIZE)];
+            let end = self.filemap_get_read_batch(index_of(at), batch).min(want);
+            if at >= end {
+                break;
+            }
+            for slot in batch.iter_mut().map(Option::take) {
+                if at >= end {
+                    break;
+                }
+                let offset = (at % PAGE_SIZE as u64) as usize;
+                let n = (PAGE_SIZE - offset).min((end - at) as usize);
+                let page = match slot {
+                    Some(page) => Ok(Some(page)),
+                    None if self.is_shmem() => Ok(None),
+                    None => self.filemap_get_page(index_of(at), true),
+                };
+                let dst = buf + (at - pos);
+                let left = match page {
+                    Ok(Some(page)) => super::uaccess::copy_page_to_user(&page, offset, dst, n),
+                    Ok(None) => super::uaccess::clear_user(dst, n),
+                    Err(e) if at == pos => return Err(e),
+                    Err(_) => return Ok(((at - pos) as usize, false)),
+                };
+                at += (n - left) as u64;
+                if left != 0 {
+                    return Ok(((at - pos) as usize, true));
+                }
             }
         }
         Ok(((at - pos) as usize, false))
@@ -375,8 +418,8 @@ impl AddressSpace {
     /// Gives back the accounting of `n` pages leaving the cache.
     fn release_pages(&self, n: usize) {
         NR_FILE_PAGES.fetch_sub(n, Ordering::Relaxed);
-        if self.is_shmem() {
-            crate::fs::shmem::shmem_inode_unacct_blocks(n);
+        if let Source::Shmem(sb) = self.source {
+            sb.inode_unacct_blocks(n);
         }
     }
 }

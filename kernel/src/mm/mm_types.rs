@@ -160,6 +160,20 @@ pub struct MmapState {
     pub mm: Weak<MmStruct>,
 }
 
+/// The bounds of the argument and environment strings (Linux: the
+/// arg_start..env_end fields of `struct mm_struct`).
+#[derive(Clone, Copy, Default, Debug)]
+pub struct MmArgs {
+    /// The first byte of `argv[0]`.
+    pub arg_start: u64,
+    /// One past the NUL of the last argument.
+    pub arg_end: u64,
+    /// The first byte of `envp[0]`.
+    pub env_start: u64,
+    /// One past the NUL of the last environment string.
+    pub env_end: u64,
+}
+
 /// An address space (Linux: `struct mm_struct`). Shared by threads and by a
 /// vfork child through `Arc`; the last reference frees every page and page
 /// table (Linux: mmput() -> exit_mmap()).
@@ -168,10 +182,10 @@ pub struct MmStruct {
     pub pgd: Pgd,
     /// VMAs and the heap/stack bounds.
     pub mmap: SpinLock<MmapState>,
-    /// The arguments exec gave the program, NUL-separated, for
-    /// `/proc/<pid>/cmdline`. Differs: Linux reads them from the process's
-    /// stack (arg_start..arg_end); we keep a copy.
-    pub cmdline: SpinLock<Vec<u8>>,
+    /// Where exec put the argument and environment strings on the stack,
+    /// for `/proc/<pid>/cmdline` and environ (Linux: arg_start, arg_end,
+    /// env_start, env_end under arg_lock).
+    pub arg_lock: SpinLock<MmArgs>,
     /// Pages mapped, by kind (Linux: rss_stat, indexed by MM_FILEPAGES,
     /// MM_ANONPAGES, MM_SHMEMPAGES); atomics, so that the OOM killer and
     /// /proc read them without the mm's lock.

@@ -7,7 +7,7 @@
 use super::PAGE_SIZE;
 use super::memory::{copy_page_range, pgd_alloc, zap_page_range};
 use super::mm_types::{
-    MmStruct, MmapState, ShmObject, TASK_SIZE, VmAreaStruct, VmBacking, VmFlags,
+    MmArgs, MmStruct, MmapState, ShmObject, TASK_SIZE, VmAreaStruct, VmBacking, VmFlags,
 };
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
@@ -69,7 +69,7 @@ impl MmStruct {
         Arc::try_new(MmStruct {
             pgd,
             mmap: SpinLock::new(MmapState::new()),
-            cmdline: SpinLock::new(alloc::vec::Vec::new()),
+            arg_lock: SpinLock::new(MmArgs::default()),
             rss_stat: Default::default(),
             hiwater_rss: Default::default(),
             pgtables_bytes: AtomicUsize::new(0),
@@ -100,14 +100,7 @@ pub fn dup_mm(oldmm: &MmStruct) -> Result<Arc<MmStruct>, Errno> {
     new.brk = old.brk;
     new.start_stack = old.start_stack;
     new.mmap_base = old.mmap_base;
-    {
-        let old_cmdline = oldmm.cmdline.lock();
-        let mut cmdline = mm.cmdline.lock();
-        cmdline
-            .try_reserve_exact(old_cmdline.len())
-            .map_err(|_| Errno::ENOMEM)?;
-        cmdline.extend_from_slice(&old_cmdline);
-    }
+    *mm.arg_lock.lock() = *oldmm.arg_lock.lock();
     *mm.exe_file.lock() = oldmm.exe_file.lock().clone();
     for vma in &old.vmas {
         super::mm_types::vma_charge(1, true)?;

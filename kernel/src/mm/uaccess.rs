@@ -1,9 +1,10 @@
 //! Copying to and from user memory. Every kernel access to a user address
 //! goes through here.
 //!
-//! The copy is one `rep movsb`. If it faults, the page-fault handler first
-//! tries to resolve the fault like any user fault (demand paging,
-//! copy-on-write). If that fails, `fixup_exception` moves the saved RIP to
+//! The copy is `rep movsq` for the bulk and `rep movsb` for the tail
+//! (Linux's copy_user_generic_string before FSRM). If it faults, the
+//! page-fault handler first tries to resolve the fault like any user fault
+//! (demand paging, copy-on-write). If that fails, `fixup_exception` moves the saved RIP to
 //! the end of the copy, which then returns the bytes not copied: read()
 //! and write() return what was copied before the fault, other callers
 //! turn any shortfall into EFAULT. A bad pointer from user space therefore
@@ -20,16 +21,51 @@ use crate::errno::Errno;
 // `clac` on both ways out: the normal end and the fixup after a fault, which
 // resumes with the flags of the faulting instruction, AC still set (Linux:
 // user_access_begin() / user_access_end(), ASM_STAC / ASM_CLAC).
+//
+// The bulk goes eight bytes at a time (`rep movsq`), the tail of under
+// eight bytes one at a time (`rep movsb`). A fault in the bulk retries the
+// rest a byte at a time, so that the copy stops at the exact byte that
+// cannot be reached; a fault there ends the copy with RCX = bytes left.
 core::arch::global_asm!(
     ".global __copy_user",
     "__copy_user:",
     "    mov rcx, rdx",
+    "    shr rcx, 6",
+    "    and edx, 63",
     "    cmp byte ptr [rip + {smap}], 0",
     "    je 1f",
     "    stac",
     "1:",
-    ".global __copy_user_insn",
-    "__copy_user_insn:",
+    "    test rcx, rcx",
+    "    jz 3f",
+    ".global __copy_user_bulk",
+    "__copy_user_bulk:",
+    "    mov r8, [rsi]",
+    "    mov r9, [rsi + 8]",
+    "    mov r10, [rsi + 16]",
+    "    mov r11, [rsi + 24]",
+    "    mov [rdi], r8",
+    "    mov [rdi + 8], r9",
+    "    mov [rdi + 16], r10",
+    "    mov [rdi + 24], r11",
+    "    mov r8, [rsi + 32]",
+    "    mov r9, [rsi + 40]",
+    "    mov r10, [rsi + 48]",
+    "    mov r11, [rsi + 56]",
+    "    mov [rdi + 32], r8",
+    "    mov [rdi + 40], r9",
+    "    mov [rdi + 48], r10",
+    "    mov [rdi + 56], r11",
+    "    add rsi, 64",
+    "    add rdi, 64",
+    "    dec rcx",
+    "    jnz __copy_user_bulk",
+    ".global __copy_user_bulk_end",
+    "__copy_user_bulk_end:",
+    "3:",
+    "    mov ecx, edx",
+    ".global __copy_user_tail_insn",
+    "__copy_user_tail_insn:",
     "    rep movsb",
     ".global __copy_user_fixup",
     "__copy_user_fixup:",
@@ -39,6 +75,11 @@ core::arch::global_asm!(
     "2:",
     "    mov rax, rcx",
     "    ret",
+    ".global __copy_user_bulk_fixup",
+    "__copy_user_bulk_fixup:",
+    "    shl rcx, 6",
+    "    add rcx, rdx",
+    "    jmp __copy_user_tail_insn",
     smap = sym crate::arch::kernel::cpu::common::SMAP_ENABLED,
 );
 
@@ -72,8 +113,11 @@ core::arch::global_asm!(
 unsafe extern "C" {
     /// Copies `len` bytes; returns how many were NOT copied.
     fn __copy_user(dst: *mut u8, src: *const u8, len: usize) -> usize;
-    fn __copy_user_insn();
+    fn __copy_user_bulk();
+    fn __copy_user_bulk_end();
+    fn __copy_user_tail_insn();
     fn __copy_user_fixup();
+    fn __copy_user_bulk_fixup();
     /// Swaps `*uaddr` from `old` to `new`; returns the value found, or bit
     /// 32 set if the word cannot be written.
     fn __futex_cmpxchg(uaddr: *mut u32, old: u32, new: u32) -> u64;
@@ -86,7 +130,12 @@ unsafe extern "C" {
 ///
 /// Linux: fixup_exception() in arch/x86/mm/extable.c
 pub fn fixup_exception(regs: &mut PtRegs) -> bool {
-    if regs.rip == __copy_user_insn as *const () as u64 {
+    let bulk = __copy_user_bulk as *const () as u64..__copy_user_bulk_end as *const () as u64;
+    if bulk.contains(&regs.rip) {
+        regs.rip = __copy_user_bulk_fixup as *const () as u64;
+        return true;
+    }
+    if regs.rip == __copy_user_tail_insn as *const () as u64 {
         regs.rip = __copy_user_fixup as *const () as u64;
         return true;
     }

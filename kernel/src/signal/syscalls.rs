@@ -68,8 +68,12 @@ pub fn sys_rt_sigaction(
         }
         old
     };
-    if new.is_some_and(|[handler, ..]| sig_handler_ignored(handler, sig)) {
-        flush_ignored(sig);
+    match new {
+        Some([handler, ..]) if sig_handler_ignored(handler, sig) => flush_ignored(sig),
+        Some(_) if old.handler == SIG_IGN => {
+            crate::time::posix_timers::posixtimer_sig_unignore(&crate::task::current(), sig);
+        }
+        _ => {}
     }
     if oact != 0 {
         crate::mm::uaccess::put_user(oact, [old.handler, old.flags, old.restorer, old.mask])?;

@@ -4,10 +4,14 @@
  * ld-linux-x86-64.so.2 and libc.so.6) finds what execve and its dynamic
  * linker set up: its arguments and environment, the auxiliary vector
  * (AT_BASE is the loader, AT_ENTRY this program's _start), libc's code in
- * a mapping of its own, stdio, and a child's exit status; Debian's own
+ * a mapping of its own, /proc/self/maps naming the loader's mappings by
+ * the PT_INTERP path and libc's by its file, stdio, and a child's exit
+ * status; Debian's own
  * dynamically linked /usr/bin/false runs and exits with 1.
  */
 #include "../check.h"
+#include <elf.h>
+#include <limits.h>
 #include <stdint.h>
 #include <sys/auxv.h>
 
@@ -30,6 +34,56 @@ static void perms_of(uintptr_t addr, char perms[5])
 		}
 	}
 	fclose(f);
+}
+
+/* The path that ends the /proc/self/maps line holding addr, or "". */
+static void path_of(uintptr_t addr, char path[PATH_MAX])
+{
+	char line[PATH_MAX + 128];
+	FILE *f = fopen("/proc/self/maps", "r");
+	path[0] = 0;
+	if (!f)
+		return;
+	while (fgets(line, sizeof line, f)) {
+		unsigned long lo, hi;
+		int end = 0;
+		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi, &end) == 2 && end &&
+		    addr >= lo && addr < hi) {
+			line[strcspn(line, "\n")] = 0;
+			snprintf(path, PATH_MAX, "%s", line + end);
+			break;
+		}
+	}
+	fclose(f);
+}
+
+/* This program's PT_INTERP string, found through AT_PHDR. */
+static const char *pt_interp(void)
+{
+	const Elf64_Phdr *ph = (const Elf64_Phdr *)getauxval(AT_PHDR);
+	unsigned long n = getauxval(AT_PHNUM), bias = 0;
+	for (unsigned long i = 0; i < n; i++)
+		if (ph[i].p_type == PT_PHDR)
+			bias = (uintptr_t)ph - ph[i].p_vaddr;
+	for (unsigned long i = 0; i < n; i++)
+		if (ph[i].p_type == PT_INTERP)
+			return (const char *)(bias + ph[i].p_vaddr);
+	return "";
+}
+
+/* The loader's mappings and libc's are named by their files, as Linux does. */
+static void maps_name_the_loader_and_libc(uintptr_t base, uintptr_t libc_fn)
+{
+	char path[PATH_MAX], real[PATH_MAX], want[PATH_MAX];
+	path_of(base, path);
+	int same = realpath(path, real) && realpath(pt_interp(), want) && strcmp(real, want) == 0;
+	if (same)
+		check_ok("maps_names_the_loader_by_its_pt_interp_path");
+	else
+		check_fail("maps_names_the_loader_by_its_pt_interp_path",
+			   "AT_BASE's line names \"%s\", PT_INTERP is \"%s\"", path, pt_interp());
+	path_of(libc_fn, path);
+	CHECK("maps_names_the_file_that_holds_libc_s_code", path[0] == '/');
 }
 
 int main(int argc, char **argv, char **envp)
@@ -57,6 +111,7 @@ int main(int argc, char **argv, char **envp)
 	uintptr_t delta = libc_fn > (uintptr_t)_start ? libc_fn - (uintptr_t)_start
 						      : (uintptr_t)_start - libc_fn;
 	CHECK("libc_is_a_separate_mapping", delta > (1UL << 30));
+	maps_name_the_loader_and_libc(base, libc_fn);
 #ifndef __GLIBC__
 	/* musl's libc is its loader. */
 	CHECK("musl_libc_is_the_loader", libc_fn >= base && libc_fn < base + (16UL << 20));

@@ -1,16 +1,19 @@
 //! The per-process directories: `/proc/<pid>` and, for each thread,
 //! `/proc/<pid>/task/<tid>`, with their files (stat, status, cmdline,
-//! comm, maps, mounts, limits, oom_score, oom_score_adj) and the fd/,
+//! environ, comm, maps, mounts, limits, oom_score, oom_score_adj) and the fd/,
 //! fdinfo/ and ns/ directories.
 //!
 //! Linux: fs/proc/base.c (tgid_base_stuff, tid_base_stuff, proc_pid_lookup,
 //! proc_task_lookup), fs/proc_namespace.c (mounts)
-//! Not modelled: environ, auxv, exe, cwd, root, mem, the attr/ files.
+//! Not modelled: auxv, exe, cwd, root, mem, the attr/ files.
 
 use super::{fd, proc_symlink};
 use crate::errno::Errno;
 use crate::fs::file::S_IFDIR;
 use crate::fs::ramfs::{Inode, InodeKind};
+use crate::mm::PAGE_SIZE;
+use crate::mm::memory::access_remote_vm;
+use crate::mm::mm_types::{MmArgs, MmStruct};
 use crate::pid::{PidNr, find_task_by_vpid};
 use crate::task::{Comm, TaskStruct};
 use alloc::string::String;
@@ -45,6 +48,8 @@ pub enum PidEntry {
     Status,
     /// `cmdline` (Linux: proc_pid_cmdline_read()).
     Cmdline,
+    /// `environ`, readable by the owner (Linux: environ_read()).
+    Environ,
     /// `comm`, writable by the process itself (Linux: comm_show/comm_write()).
     Comm,
     /// `maps` (Linux: show_map() in fs/proc/task_mmu.c).
@@ -72,11 +77,12 @@ enum Base {
 
 /// The entries of `/proc/<pid>`; a thread's directory has all but `task`
 /// (Linux: tgid_base_stuff and tid_base_stuff).
-const TGID_BASE_STUFF: [(&str, Base); 14] = [
+const TGID_BASE_STUFF: [(&str, Base); 15] = [
     ("task", Base::Dir(ProcDir::Task, 0o555)),
     ("fd", Base::Dir(ProcDir::Fd, 0o500)),
     ("fdinfo", Base::Dir(ProcDir::FdInfo, 0o555)),
     ("ns", Base::Dir(ProcDir::Ns, 0o511)),
+    ("environ", Base::File(PidEntry::Environ, 0o400)),
     ("status", Base::File(PidEntry::Status, 0o444)),
     ("limits", Base::File(PidEntry::Limits, 0o444)),
     ("comm", Base::File(PidEntry::Comm, 0o644)),
@@ -273,7 +279,8 @@ pub fn pid_file(task: &Arc<TaskStruct>, entry: PidEntry) -> Result<Vec<u8>, Errn
         }
         PidEntry::Stat => super::array::do_task_stat(task),
         PidEntry::Status => super::array::proc_pid_status(task),
-        PidEntry::Cmdline => return proc_pid_cmdline(task),
+        PidEntry::Cmdline => return get_mm_cmdline(task),
+        PidEntry::Environ => return environ_read(task),
         PidEntry::Comm => alloc::format!("{}\n", task.comm().as_str()),
         PidEntry::Maps => super::task_mmu::show_maps(task),
         PidEntry::Mounts => String::from(MOUNTS),
@@ -296,19 +303,69 @@ pub fn pid_file_write(pid: PidNr, entry: PidEntry, buf: &[u8]) -> Result<usize, 
     }
 }
 
-/// The arguments exec gave the program, NUL-separated.
+/// The argument strings as the program left them: all of
+/// arg_start..arg_end, or, if the program overwrote the last NUL (as
+/// setproctitle() does), one string from arg_start that may run on into the
+/// environment, up to its NUL or a page.
 ///
-/// Linux: proc_pid_cmdline_read() in fs/proc/base.c
-fn proc_pid_cmdline(task: &TaskStruct) -> Result<Vec<u8>, Errno> {
+/// Linux: get_mm_cmdline() / get_mm_proctitle() in fs/proc/base.c
+fn get_mm_cmdline(task: &TaskStruct) -> Result<Vec<u8>, Errno> {
     let Some(mm) = task.mm.lock().clone() else {
         return Ok(Vec::new());
     };
-    let cmdline = mm.cmdline.lock();
+    let MmArgs {
+        arg_start,
+        arg_end,
+        env_start,
+        env_end,
+    } = *mm.arg_lock.lock();
+    if env_end == 0 || arg_start >= arg_end {
+        return Ok(Vec::new());
+    }
+    // A new title may run on past arg_end only into the environment.
+    let env_end = match env_start == arg_end && env_end >= env_start {
+        true => env_end,
+        false => arg_end,
+    };
+    let mut last = [0u8];
+    let retitled = access_remote_vm(&mm, arg_end - 1, &mut last) == 1 && last[0] != 0;
+    if !retitled {
+        return read_remote(&mm, arg_start, arg_end);
+    }
+    let limit = (env_end - arg_start).min(PAGE_SIZE as u64);
+    let mut title = read_remote(&mm, arg_start, arg_start + limit)?;
+    if let Some(nul) = title.iter().position(|&b| b == 0) {
+        title.truncate(nul + 1);
+    }
+    Ok(title)
+}
+
+/// The environment strings exec gave the program, NUL-separated, as they
+/// are in its memory now.
+///
+/// Linux: environ_read() in fs/proc/base.c
+/// Differs: no ptrace_may_access() check at open; every task runs as root.
+fn environ_read(task: &TaskStruct) -> Result<Vec<u8>, Errno> {
+    let Some(mm) = task.mm.lock().clone() else {
+        return Ok(Vec::new());
+    };
+    let MmArgs {
+        env_start, env_end, ..
+    } = *mm.arg_lock.lock();
+    if env_end == 0 {
+        return Ok(Vec::new());
+    }
+    read_remote(&mm, env_start, env_end)
+}
+
+/// The bytes of `mm` in [start, end), short at a page that is not there.
+fn read_remote(mm: &MmStruct, start: u64, end: u64) -> Result<Vec<u8>, Errno> {
+    let len = end.saturating_sub(start) as usize;
     let mut bytes = Vec::new();
-    bytes
-        .try_reserve_exact(cmdline.len())
-        .map_err(|_| Errno::ENOMEM)?;
-    bytes.extend_from_slice(&cmdline);
+    bytes.try_reserve_exact(len).map_err(|_| Errno::ENOMEM)?;
+    bytes.resize(len, 0);
+    let got = access_remote_vm(mm, start, &mut bytes);
+    bytes.truncate(got);
     Ok(bytes)
 }
 

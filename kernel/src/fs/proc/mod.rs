@@ -234,5 +234,8 @@ pub fn proc_root_init() {
         proc_create(&proc, name, generate);
     }
     let _ = proc.link(b"mounts", proc_symlink(String::from("self/mounts")));
+    let sysvipc = Inode::new_dir(0o555);
+    proc_create(&sysvipc, "shm", crate::ipc::shm::sysvipc_shm_proc_show);
+    let _ = proc.link(b"sysvipc", sysvipc);
     let _ = root().link(b"proc", proc);
 }

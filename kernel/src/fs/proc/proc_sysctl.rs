@@ -3,12 +3,12 @@
 //! the mapping limits and kflushd's interval.
 //!
 //! Linux: fs/proc/proc_sysctl.c, kernel/sysctl.c, kernel/utsname_sysctl.c
-//! Differs: of the numbers, only pid_max and kflushd_centisecs are
-//! writable; Linux lets root write them all.
+//! Differs: of the numbers, only pid_max, kflushd_centisecs,
+//! max_map_count and the shm limits are writable; Linux lets root write
+//! them all.
 
 use super::ProcRwOps;
 use crate::fs::ramfs::{Inode, InodeKind};
-use crate::ipc::namespace::current_ipc_ns;
 use crate::pid::{PID_MAX_DEFAULT, PID_MAX_MIN, set_pid_max};
 use crate::sysctl::CtlTable;
 use crate::utsname::{UTS_RELEASE, UTS_SYSNAME, utsname};
@@ -77,14 +77,6 @@ fn kernel_sysctls() -> alloc::sync::Arc<Inode> {
             ("ostype", || alloc::format!("{UTS_SYSNAME}\n")),
             ("osrelease", || alloc::format!("{UTS_RELEASE}\n")),
             ("tainted", || String::from("0\n")),
-            ("shmmax", || {
-                let max = current_ipc_ns().shm_ctlmax.load(Ordering::Relaxed);
-                alloc::format!("{max}\n")
-            }),
-            ("shmall", || {
-                let all = current_ipc_ns().shm_ctlall.load(Ordering::Relaxed);
-                alloc::format!("{all}\n")
-            }),
             ("threads-max", || {
                 let max = crate::tasklist::TASKLIST_LOCK.lock().max_threads;
                 alloc::format!("{max}\n")
@@ -95,6 +87,8 @@ fn kernel_sysctls() -> alloc::sync::Arc<Inode> {
         ("hostname", &HOSTNAME_OPS),
         ("domainname", &DOMAINNAME_OPS),
         ("core_pattern", &CORE_PATTERN_OPS),
+        ("shmmax", &crate::ipc::ipc_sysctl::SHMMAX_OPS),
+        ("shmall", &crate::ipc::ipc_sysctl::SHMALL_OPS),
         ("shmmni", &crate::ipc::namespace::SHMMNI_OPS),
     ] {
         let _ = kernel.link(name.as_bytes(), Inode::new(InodeKind::ProcRw(ops), 0o644));

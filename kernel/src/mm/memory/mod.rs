@@ -26,7 +26,9 @@ use x86_64::structures::paging::page_table::PageTableEntry;
 use x86_64::structures::paging::{PageTable, PageTableFlags as F, PhysFrame};
 
 mod file;
+mod remote;
 pub use file::unmap_mapping_range;
+pub use remote::access_remote_vm;
 
 static COW_COPIES: AtomicU64 = AtomicU64::new(0);
 static COW_REUSES: AtomicU64 = AtomicU64::new(0);

@@ -23,7 +23,7 @@ pub(super) fn posix_timer_fn(sig: &Weak<SignalStruct>, id: i32) -> HrtimerRestar
 
 /// An expiry: queues the timer's signal unless it is still queued from an
 /// earlier one. A periodic timer stays stopped until the signal is taken;
-/// one whose signal is ignored starts itself again.
+/// one whose signal is ignored is parked until the signal is not.
 ///
 /// Linux: posix_timer_queue_signal() in kernel/time/posix-timers.c,
 /// posixtimer_send_sigqueue() in kernel/signal.c
@@ -44,18 +44,51 @@ pub(super) fn posix_timer_queue_signal(k: &KItimer) {
     let Some(q) = q else {
         return;
     };
-    let type_ = match k.it_sigev_notify {
-        SIGEV_THREAD_ID => PidType::Pid,
-        _ => PidType::Tgid,
-    };
     let sent = match k.it_pid.upgrade() {
-        Some(t) => crate::signal::send_sigqueue(q, &t, type_),
+        Some(t) => crate::signal::send_sigqueue(q, &t, k.pid_type()),
         None => Err(q),
     };
     if let Err(q) = sent {
-        let mut state = k.state.lock();
-        state.sigq = Some(q);
-        rearm_requeue_pending(k, &mut state);
+        posixtimer_sig_ignore(k, q);
+    }
+}
+
+/// Takes back the signal of a timer whose signal is ignored (or whose
+/// target is gone): a periodic timer waiting for it is parked, stopped,
+/// until posixtimer_sig_unignore(); a one-shot simply ends.
+///
+/// Linux: posixtimer_sig_ignore() in kernel/signal.c
+fn posixtimer_sig_ignore(k: &KItimer, q: Box<Sigqueue>) {
+    let mut state = k.state.lock();
+    if state.deleted {
+        return;
+    }
+    state.sigq = Some(q);
+    state.ignored =
+        state.it_status == ItStatus::RequeuePending && state.it_signal_seq == state.it_sigqueue_seq;
+}
+
+/// sigaction stopped ignoring `sig`: queues the signal of each of the
+/// process's timers parked for it; taking it restarts the timer.
+///
+/// Linux: posixtimer_sig_unignore() in kernel/signal.c
+pub fn posixtimer_sig_unignore(tsk: &TaskStruct, sig: i32) {
+    let timers = tsk.signal().posix_timers.lock();
+    for k in timers.iter() {
+        let q = {
+            let mut state = k.state.lock();
+            if !state.ignored || state.sigq.as_ref().is_none_or(|q| q.info.signo != sig) {
+                continue;
+            }
+            state.ignored = false;
+            state.sigq.take()
+        };
+        let (Some(q), Some(t)) = (q, k.it_pid.upgrade()) else {
+            continue;
+        };
+        if let Err(q) = crate::signal::send_sigqueue(q, &t, k.pid_type()) {
+            k.state.lock().sigq = Some(q);
+        }
     }
 }
 
@@ -102,19 +135,13 @@ pub fn posixtimer_deliver_signal(info: &mut KernelSiginfo, q: Box<Sigqueue>) -> 
 }
 
 /// Gives a timer's sigqueue back to its timer when a flush drops it
-/// unseen (the signal became ignored, or the thread's queue was freed);
-/// a periodic timer waiting for it starts again.
+/// unseen (the signal became ignored, or the thread's queue was freed):
+/// a periodic timer waiting for it is parked.
 ///
-/// Linux: posixtimer_sigqueue_putref() and the ignored-signal rearm in
+/// Linux: sigqueue_free_ignored() / posixtimer_sigqueue_putref() in
 /// kernel/signal.c
 pub fn posixtimer_sigqueue_put(q: Box<Sigqueue>) {
-    let Some(k) = q.timer.as_ref().and_then(Weak::upgrade) else {
-        return;
-    };
-    let mut state = k.state.lock();
-    if state.deleted {
-        return;
+    if let Some(k) = q.timer.as_ref().and_then(Weak::upgrade) {
+        posixtimer_sig_ignore(&k, q);
     }
-    state.sigq = Some(q);
-    rearm_requeue_pending(&k, &mut state);
 }

@@ -12,12 +12,15 @@
 //! Differs: every timer runs on CLOCK_MONOTONIC's hrtimer; an absolute
 //! CLOCK_REALTIME timer is converted once and does not follow a later
 //! clock_settime (Linux: clock_was_set() moves it).
-//! Not modelled: the pid-encoded CPU clocks of clock_getcpuclockid()
-//! (EINVAL; CLOCK_PROCESS_CPUTIME_ID and CLOCK_THREAD_CPUTIME_ID work,
-//! through cpu_timers.rs), SIGEV_THREAD's
-//! own helper (the kernel treats it as SIGEV_SIGNAL, as Linux does), the
-//! ignored-timer list (an ignored timer's signal is dropped, and a
-//! periodic timer keeps running and counting).
+//! The CPU clocks (CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID and
+//! the pid-encoded ones of clock_getcpuclockid()) run through `cpu.rs`.
+//! Not modelled: SIGEV_THREAD's
+//! own helper (the kernel treats it as SIGEV_SIGNAL, as Linux does).
+//!
+//! A periodic timer whose signal is ignored is parked, not restarted: it
+//! costs nothing until sigaction stops ignoring the signal, which queues
+//! the signal again; taking it restarts the timer past the periods it
+//! missed, counted as overruns (Linux: signal->ignored_posix_timers).
 
 use super::hrtimer::{
     HrTimer, HrtimerRestart, hrtimer_start, hrtimer_try_init, hrtimer_try_to_cancel,
@@ -41,9 +44,11 @@ use core::sync::atomic::Ordering;
 mod cpu;
 mod expiry;
 
+use cpu::CpuClock;
+
 pub use cpu::handle_posix_cpu_timers;
 use expiry::posix_timer_fn;
-pub use expiry::{posixtimer_deliver_signal, posixtimer_sigqueue_put};
+pub use expiry::{posixtimer_deliver_signal, posixtimer_sig_unignore, posixtimer_sigqueue_put};
 
 /// Deliver the signal (Linux: SIGEV_SIGNAL).
 pub const SIGEV_SIGNAL: i32 = 0;
@@ -94,6 +99,11 @@ struct KItimerState {
     sigq: Option<Box<Sigqueue>>,
     /// timer_delete ran (Linux: !posixtimer_valid()).
     deleted: bool,
+    /// A periodic timer parked because its signal was ignored; `sigq` is
+    /// here (Linux: on signal->ignored_posix_timers).
+    /// Differs: a flag, found by walking the process's timers, where Linux
+    /// keeps a list of the parked ones.
+    ignored: bool,
 }
 
 impl KItimerState {
@@ -110,6 +120,7 @@ impl KItimerState {
             it_sigqueue_seq: 0,
             sigq: None,
             deleted: false,
+            ignored: false,
         }
     }
 }
@@ -129,16 +140,15 @@ pub struct KItimer {
     state: SpinLock<KItimerState>,
 }
 
-/// Whose CPU time a CPU-time timer counts (Linux: the CPUCLOCK_PERTHREAD
-/// bit and the pid of the clock id).
-enum CpuClock {
-    /// CLOCK_PROCESS_CPUTIME_ID: the creator's process.
-    Process(Weak<SignalStruct>),
-    /// CLOCK_THREAD_CPUTIME_ID: the creator thread.
-    Thread(Weak<TaskStruct>),
-}
-
 impl KItimer {
+    /// Whether the signal goes to one thread or to the process.
+    fn pid_type(&self) -> PidType {
+        match self.it_sigev_notify {
+            SIGEV_THREAD_ID => PidType::Pid,
+            _ => PidType::Tgid,
+        }
+    }
+
     /// The time now on the timer's clock, as its `expires` counts it.
     ///
     /// Linux: kclock->clock_get_timespec()
@@ -269,12 +279,7 @@ pub fn sys_timer_create(
     timer_event_spec: u64,
     created_timer_id: u64,
 ) -> SysResult {
-    let it_cpu = match which_clock {
-        CLOCK_REALTIME | CLOCK_MONOTONIC | CLOCK_BOOTTIME => None,
-        CLOCK_PROCESS_CPUTIME_ID => Some(CpuClock::Process(Arc::downgrade(current().signal()))),
-        CLOCK_THREAD_CPUTIME_ID => Some(CpuClock::Thread(Arc::downgrade(&current()))),
-        _ => return Err(Errno::EINVAL),
-    };
+    let it_cpu = cpu::clockid_to_cpu_clock(which_clock)?;
     let event = match timer_event_spec {
         0 => None,
         addr => Some(get_sigevent(addr)?),
@@ -320,10 +325,12 @@ pub fn sys_timer_create(
     sigq.timer = Some(Arc::downgrade(&k));
     k.state.lock().sigq = Some(sigq);
     let cpu = usize::from(k.it_cpu.is_some());
-    timers.try_insert(id, k)?;
+    timers.try_insert(id, k.clone())?;
     timers.nr_cpu_timers += cpu;
     drop(timers);
-    if let Err(e) = put_user(created_timer_id, id) {
+    if let Err(e) =
+        cpu::link_foreign_cpu_timer(&k, &sig).and_then(|()| put_user(created_timer_id, id))
+    {
         timer_delete_id(&sig, id);
         return Err(e);
     }
@@ -453,6 +460,7 @@ pub fn sys_timer_settime(
         state.it_overrun = -1;
         state.it_status = ItStatus::Disarmed;
         state.it_interval = 0;
+        state.ignored = false;
         if value == 0 {
             return old;
         }
