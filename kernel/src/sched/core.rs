@@ -265,9 +265,16 @@ pub fn schedule_tail() {
 }
 
 /// Marks the exiting task dead and switches away for the last time.
+/// Interrupts go off first: a tick between the store and the switch would
+/// preempt the dead task, and a preempted task stays on the run queue
+/// whatever its state, so it would be picked again after its stack was
+/// freed ("switch to a running or dead task").
 ///
 /// Linux: do_task_dead() in kernel/sched/core.c
+/// Differs: Linux's do_exit disables preemption instead (preempt_disable()
+/// before do_task_dead); here __schedule runs with a preempt count of 0.
 pub fn do_task_dead() -> ! {
+    interrupts::disable();
     crate::arch::percpu::with_current(|c| {
         c.expect("a task").state.store(TASK_DEAD, Ordering::Release);
     });
