@@ -183,15 +183,13 @@ pub fn commit_creds(new: Cred) -> Result<(), Errno> {
     let new = Arc::try_new(new).map_err(|_| Errno::ENOMEM)?;
     let task = current();
     let old = task_cred(&task);
-    if old.euid != new.euid
+    let changed = old.euid != new.euid
         || old.egid != new.egid
         || old.fsuid != new.fsuid
         || old.fsgid != new.fsgid
-        || !new.cap_permitted.is_subset(old.cap_permitted)
-    {
-        if let Some(mm) = task.mm.lock().as_ref() {
-            mm.set_dumpable(crate::mm::mm_types::SUID_DUMPABLE);
-        }
+        || !new.cap_permitted.is_subset(old.cap_permitted);
+    if changed && let Some(mm) = task.mm.lock().as_ref() {
+        mm.set_dumpable(crate::mm::mm_types::SUID_DUMPABLE);
     }
     // A new real user takes over this task's RLIMIT_NPROC count.
     let charge = match task.nproc.lock().as_ref() {

@@ -336,21 +336,7 @@ pub fn sys_prctl(option: i32, arg2: u64, arg3: u64, arg4: u64, arg5: u64) -> Sys
     }
     let me = current();
     match option {
-        PR_SET_NAME => {
-            let mut raw = [0u8; TASK_COMM_LEN];
-            for (i, slot) in raw.iter_mut().enumerate().take(TASK_COMM_LEN - 1) {
-                *slot = get_user(arg2 + i as u64)?;
-                if *slot == 0 {
-                    break;
-                }
-            }
-            let len = raw
-                .iter()
-                .position(|&b| b == 0)
-                .unwrap_or(TASK_COMM_LEN - 1);
-            me.set_comm(core::str::from_utf8(&raw[..len]).unwrap_or("?"));
-            Ok(0)
-        }
+        PR_SET_NAME => prctl_set_name(&me, arg2),
         PR_GET_NAME => {
             let comm: Comm = me.comm();
             let mut raw = [0u8; TASK_COMM_LEN];
@@ -364,18 +350,7 @@ pub fn sys_prctl(option: i32, arg2: u64, arg3: u64, arg4: u64, arg5: u64) -> Sys
             .as_ref()
             .map_or(0, |mm| mm.get_dumpable())
             .into()),
-        // Only "not dumpable" and "dumpable by its user" may be asked for.
-        PR_SET_DUMPABLE => {
-            let value = match arg2 {
-                0 => SUID_DUMP_DISABLE,
-                1 => SUID_DUMP_USER,
-                _ => return Err(Errno::EINVAL),
-            };
-            if let Some(mm) = me.mm.lock().as_ref() {
-                mm.set_dumpable(value);
-            }
-            Ok(0)
-        }
+        PR_SET_DUMPABLE => prctl_set_dumpable(&me, arg2),
         PR_GET_TIMERSLACK => Ok(me.timer_slack_ns.load(Ordering::Relaxed)),
         PR_SET_TIMERSLACK => {
             let slack = match arg2 {
@@ -405,6 +380,40 @@ pub fn sys_prctl(option: i32, arg2: u64, arg3: u64, arg4: u64, arg5: u64) -> Sys
         }
         _ => Err(Errno::EINVAL),
     }
+}
+
+/// Names the caller from a NUL-terminated string, cut at 15 bytes.
+///
+/// Linux: the PR_SET_NAME case of SYSCALL_DEFINE5(prctl) in kernel/sys.c
+fn prctl_set_name(me: &TaskStruct, addr: u64) -> SysResult {
+    let mut raw = [0u8; TASK_COMM_LEN];
+    for (i, slot) in raw.iter_mut().enumerate().take(TASK_COMM_LEN - 1) {
+        *slot = get_user(addr.checked_add(i as u64).ok_or(Errno::EFAULT)?)?;
+        if *slot == 0 {
+            break;
+        }
+    }
+    let len = raw
+        .iter()
+        .position(|&b| b == 0)
+        .unwrap_or(TASK_COMM_LEN - 1);
+    me.set_comm(core::str::from_utf8(&raw[..len]).unwrap_or("?"));
+    Ok(0)
+}
+
+/// Only "not dumpable" (0) and "dumpable by its user" (1) may be asked for.
+///
+/// Linux: the PR_SET_DUMPABLE case of SYSCALL_DEFINE5(prctl) in kernel/sys.c
+fn prctl_set_dumpable(me: &TaskStruct, arg: u64) -> SysResult {
+    let value = match arg {
+        0 => SUID_DUMP_DISABLE,
+        1 => SUID_DUMP_USER,
+        _ => return Err(Errno::EINVAL),
+    };
+    if let Some(mm) = me.mm.lock().as_ref() {
+        mm.set_dumpable(value);
+    }
+    Ok(0)
 }
 
 const ARCH_SET_GS: i32 = 0x1001;
