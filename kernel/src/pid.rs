@@ -15,6 +15,7 @@
 //! Differs: lookups walk the task list instead of the pid hash; process
 //! groups and sessions are kept as root-namespace numbers, not `struct pid`.
 
+use crate::arch::percpu::with_current;
 use crate::errno::Errno;
 use crate::pid_namespace::{PidNamespace, init_pid_ns, wake_zapping_reaper};
 use crate::task::TaskStruct;
@@ -185,14 +186,23 @@ pub fn task_pid(t: &TaskStruct) -> Option<Arc<Pid>> {
 ///
 /// Linux: task_active_pid_ns() in kernel/pid.c
 pub fn task_active_pid_ns(t: &TaskStruct) -> Arc<PidNamespace> {
-    task_pid(t).map_or_else(|| init_pid_ns().clone(), |pid| ns_of_pid(&pid).clone())
+    active_pid_ns(t).clone()
+}
+
+/// task_active_pid_ns without a reference count: the idle tasks, which
+/// have no pid, are in the initial namespace.
+fn active_pid_ns(t: &TaskStruct) -> &Arc<PidNamespace> {
+    t.pid_ns.get().unwrap_or_else(|| init_pid_ns())
 }
 
 /// `t`'s thread id as seen from `ns`; 0 if `ns` cannot see it.
 ///
 /// Linux: task_pid_nr_ns() in kernel/pid.c
 pub fn task_pid_nr_ns(t: &TaskStruct, ns: &PidNamespace) -> PidNr {
-    task_pid(t).map_or(0, |pid| pid_nr_ns(&pid, ns))
+    t.thread_pid
+        .lock()
+        .as_ref()
+        .map_or(0, |pid| pid_nr_ns(pid, ns))
 }
 
 /// `t`'s process id (its group leader's pid) as seen from `ns`.
@@ -209,14 +219,14 @@ pub fn task_tgid_nr_ns(t: &TaskStruct, ns: &PidNamespace) -> PidNr {
 ///
 /// Linux: task_pid_vnr() in include/linux/sched.h
 pub fn task_pid_vnr(t: &TaskStruct) -> PidNr {
-    task_pid_nr_ns(t, &task_active_pid_ns(&crate::task::current()))
+    with_current(|me| task_pid_nr_ns(t, me.map_or_else(|| init_pid_ns(), active_pid_ns)))
 }
 
 /// `t`'s process id as the caller sees it.
 ///
 /// Linux: task_tgid_vnr() in include/linux/sched.h
 pub fn task_tgid_vnr(t: &TaskStruct) -> PidNr {
-    task_tgid_nr_ns(t, &task_active_pid_ns(&crate::task::current()))
+    with_current(|me| task_tgid_nr_ns(t, me.map_or_else(|| init_pid_ns(), active_pid_ns)))
 }
 
 /// The task numbered `nr` in `ns`, if there is one.

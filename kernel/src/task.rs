@@ -148,6 +148,11 @@ pub struct TaskStruct {
     /// The task's pid, a number per namespace level; release_task gives
     /// the numbers back (Linux: thread_pid). Swapped only by exec's de_thread.
     pub thread_pid: SpinLock<Option<Arc<Pid>>>,
+    /// The pid namespace the task was born in, set once by copy_process;
+    /// every pid the task sees is numbered in it. Linux reads it from
+    /// thread_pid (task_active_pid_ns()); kept apart here so that the
+    /// getpid family reads it without a lock.
+    pub pid_ns: spin::Once<Arc<crate::pid_namespace::PidNamespace>>,
     /// Parent, children and group leader, under the tasklist lock.
     pub family: LockedBy<Family, TaskList>,
     /// Executable name (Linux: comm), changed by exec and PR_SET_NAME.
@@ -268,6 +273,7 @@ impl TaskStruct {
             pid: AtomicI32::new(0),
             tgid: AtomicI32::new(0),
             thread_pid: SpinLock::new(None),
+            pid_ns: spin::Once::new(),
             family: LockedBy::new(Family::default()),
             comm: SpinLock::new(comm),
             mm: SpinLock::new(None),

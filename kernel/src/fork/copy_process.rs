@@ -92,6 +92,7 @@ pub fn copy_process(args: &KernelCloneArgs) -> Result<Arc<TaskStruct>, Errno> {
     if !clone_flags.contains(CloneFlags::CLONE_THREAD) {
         p.signal().tgid_pid.call_once(|| pid.clone());
     }
+    p.pid_ns.call_once(|| crate::pid::ns_of_pid(&pid).clone());
     *p.thread_pid.lock() = Some(pid);
     let pidfd = prepare_clone_pidfd(args, &p)?; // Linux: goto bad_fork_free_pid
     let tgid = if clone_flags.contains(CloneFlags::CLONE_THREAD) {
