@@ -88,12 +88,7 @@ pub fn copy_process(args: &KernelCloneArgs) -> Result<Arc<TaskStruct>, Errno> {
         p.clear_child_tid.store(args.child_tid, Ordering::Relaxed);
     }
     let pid = alloc_pid(&p.pid_ns_for_children())?; // Linux: goto bad_fork_cleanup_thread
-    p.set_pid(pid.nr());
-    if !clone_flags.contains(CloneFlags::CLONE_THREAD) {
-        p.signal().tgid_pid.call_once(|| pid.clone());
-    }
-    p.pid_ns.call_once(|| crate::pid::ns_of_pid(&pid).clone());
-    *p.thread_pid.lock() = Some(pid);
+    set_task_pid(&p, pid, clone_flags);
     let pidfd = prepare_clone_pidfd(args, &p)?; // Linux: goto bad_fork_free_pid
     let tgid = if clone_flags.contains(CloneFlags::CLONE_THREAD) {
         parent.tgid()
@@ -111,6 +106,19 @@ pub fn copy_process(args: &KernelCloneArgs) -> Result<Arc<TaskStruct>, Errno> {
         pidfd.fd_install();
     }
     Ok(p)
+}
+
+/// Names the child by `pid`: its number, its namespace, and, for a new
+/// process, the process's pid too.
+///
+/// Linux: the `p->pid = pid_nr(pid)` step of copy_process() in kernel/fork.c
+fn set_task_pid(p: &TaskStruct, pid: Arc<crate::pid::Pid>, clone_flags: CloneFlags) {
+    p.set_pid(pid.nr());
+    if !clone_flags.contains(CloneFlags::CLONE_THREAD) {
+        p.signal().tgid_pid.call_once(|| pid.clone());
+    }
+    p.pid_ns.call_once(|| crate::pid::ns_of_pid(&pid).clone());
+    *p.thread_pid.lock() = Some(pid);
 }
 
 /// Under CLONE_PIDFD, reserves the child's pidfd in the caller's table and
