@@ -73,6 +73,24 @@ static inline void check_fail(const char *name, const char *fmt, ...)
 	say("test %s::%s ... FAILED\n    %s\n", check_program, name, detail);
 }
 
+/* Runs fn in a child (to change its ids or limits, say); a failed check
+ * there fails this program too. */
+static inline void as_child(void (*fn)(void))
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		check_failed = 0;
+		fn();
+		_exit(check_end());
+	}
+	int status = -1;
+	waitpid(pid, &status, 0);
+	if (status != 0) {
+		check_failed++;
+		say("    a child's checks failed (status %#x)\n", status);
+	}
+}
+
 /* A check that only means something on our kernel, run elsewhere. */
 static inline void check_skip(const char *name, const char *why)
 {

@@ -18,23 +18,6 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
-/* Runs fn in a child; a failed check there fails this program too. */
-static void as_child(void (*fn)(void))
-{
-	pid_t pid = fork();
-	if (pid == 0) {
-		check_failed = 0;
-		fn();
-		_exit(check_end());
-	}
-	int status = -1;
-	waitpid(pid, &status, 0);
-	if (status != 0) {
-		check_failed++;
-		say("    a child's checks failed (status %#x)\n", status);
-	}
-}
-
 /* Whether getresuid gives (r, e, s). */
 static int resuid_is(uid_t r, uid_t e, uid_t s)
 {

@@ -20,23 +20,6 @@
 
 static char base[64];
 
-/* Runs fn in a child; a failed check there fails this program too. */
-static void as_child(void (*fn)(void))
-{
-	pid_t pid = fork();
-	if (pid == 0) {
-		check_failed = 0;
-		fn();
-		_exit(check_end());
-	}
-	int status = -1;
-	waitpid(pid, &status, 0);
-	if (status != 0) {
-		check_failed++;
-		say("    a child's checks failed (status %#x)\n", status);
-	}
-}
-
 /* Gives up root: real, effective and saved ids, and the groups given. */
 static int become(uid_t uid, gid_t gid, int ngroups, const gid_t *groups)
 {
