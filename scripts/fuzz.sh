@@ -74,7 +74,8 @@ while ((first < start + n)); do
     programs="sys_fuzz:$seed:$count:$first$verbose"
     [[ -n $verbose ]] || programs+=" elf_fuzz:$elf_seed:$count"
     if ! boot_once "$programs"; then
-        last=$(grep -a "^sys_fuzz: seed $seed batch\|^elf_fuzz: seed $elf_seed case" "$root/console.log" | tail -n 1)
+        # The console ends lines with CR LF; the number is the last word.
+        last=$(grep -a "^sys_fuzz: seed $seed batch\|^elf_fuzz: seed $elf_seed case" "$root/console.log" | tr -d '\r' | tail -n 1)
         tail -n 30 "$root/console.log"
         echo "fuzz: FAILED at ${last}: $reason"
         case $last in
