@@ -21,6 +21,7 @@ pub mod mm;
 
 pub mod bench;
 pub mod capability;
+pub mod cpumask;
 pub mod cred;
 pub mod drivers;
 pub mod errno;
@@ -54,6 +55,7 @@ pub mod rusage;
 pub mod sched;
 pub mod security;
 pub mod signal;
+pub mod smp;
 pub mod sys;
 pub mod sys_ids;
 pub mod syscall;

@@ -76,6 +76,8 @@ pub struct Boot {
     pub gdb_port: Option<u16>,
     /// QEMU's CPU model; `None` for its default.
     pub cpu: Option<String>,
+    /// The number of CPUs (QEMU's `-smp N`).
+    pub smp: u32,
 }
 
 impl Boot {
@@ -89,6 +91,7 @@ impl Boot {
             input: Vec::new(),
             gdb_port: None,
             cpu: None,
+            smp: 1,
         }
     }
 
@@ -130,6 +133,11 @@ impl Boot {
         }
     }
 
+    /// The same boot with `n` CPUs (QEMU's `-smp N`).
+    pub fn smp(self, n: u32) -> Self {
+        Boot { smp: n, ..self }
+    }
+
     /// The same boot with another timeout.
     pub fn timeout(self, secs: u64) -> Self {
         Boot {
@@ -150,6 +158,7 @@ impl Boot {
         run.input.clone_from(&self.input);
         run.gdb_port = self.gdb_port;
         run.cpu.clone_from(&self.cpu);
+        run.smp = self.smp;
         boot::run_qemu(&run).map_err(|e| format!("running QEMU: {e}"))
     }
 }
