@@ -92,8 +92,8 @@ fn udelay(us: u64) {
 /// Where an AP enters the kernel from the trampoline, on its idle stack,
 /// with the trampoline's page table and interrupts off.
 ///
-/// Linux: start_secondary() in arch/x86/kernel/smpboot.c (with cpu_init()
-/// and smp_callin())
+/// Linux: start_secondary() in arch/x86/kernel/smpboot.c (with its
+/// smp_callin())
 extern "C" fn start_secondary(cpu: u64) -> ! {
     let cpu = cpu as usize;
     let pgd = crate::mm::pgtable::swapper_pg_dir();
