@@ -30,6 +30,14 @@ static IDLE_THREADS: [Once<Arc<TaskStruct>>; NR_CPUS] = [const { Once::new() }; 
 /// idle task's own stack). Set once per CPU.
 static IDLE_STACKS: [Once<KernelStack>; NR_CPUS] = [const { Once::new() }; NR_CPUS];
 
+/// The idle task of `cpu`, once do_boot_cpu has made it (the boot CPU's
+/// is init_task).
+///
+/// Linux: idle_thread_get() in kernel/smpboot.c
+pub fn idle_thread_get(cpu: usize) -> Option<&'static Arc<TaskStruct>> {
+    IDLE_THREADS[cpu].get()
+}
+
 /// Puts the trampoline in place; without it only the boot CPU runs.
 ///
 /// Linux: native_smp_prepare_cpus() in arch/x86/kernel/smpboot.c (with
@@ -63,6 +71,19 @@ pub fn do_boot_cpu(cpu: usize, start: PhysAddr) -> Result<(), Errno> {
         core::hint::spin_loop();
     }
     Ok(())
+}
+
+/// Reports the CPUs that came up and their summed BogoMIPS (twice the
+/// TSC's MHz per CPU, as /proc/cpuinfo shows).
+///
+/// Linux: smp_cpus_done() / native_smp_cpus_done() in arch/x86/kernel/smpboot.c
+pub fn native_smp_cpus_done(online: u32) {
+    let bogo_centi = crate::arch::time::tsc_khz() * 2 / 10 * u64::from(online);
+    log::info!(
+        "smpboot: Total of {online} processors activated ({}.{:02} BogoMIPS)",
+        bogo_centi / 100,
+        bogo_centi % 100
+    );
 }
 
 /// INIT, then STARTUP twice: the AP resets, then starts in real mode at
