@@ -125,7 +125,11 @@ fn remote_wakeup(n: u64) {
     if let Some(p) = crate::pid::find_task_by_vpid(partner) {
         let _ = set_cpus_allowed_ptr(&p, CpuMask::of(1));
     }
-    let ipis = || crate::arch::percpu::irq_stat(1).irq_resched_count.load(Ordering::Relaxed);
+    let ipis = || {
+        crate::arch::percpu::irq_stat(1)
+            .irq_resched_count
+            .load(Ordering::Relaxed)
+    };
     let (ipis_before, start) = (ipis(), rdtsc());
     for i in 1..=n {
         ping.1.store(i, Ordering::Release);
@@ -136,8 +140,14 @@ fn remote_wakeup(n: u64) {
     let sent = ipis() - ipis_before;
     kernel_wait4(partner, 0).expect("reap partner");
     let _ = set_cpus_allowed_ptr(&me, CpuMask::all());
-    report("remote_wakeup (reschedule IPI to a halted CPU)", cycles, 2 * n);
-    crate::kprintln!("bench remote_wakeup: {sent} reschedule IPIs taken by CPU 1 in {n} round trips");
+    report(
+        "remote_wakeup (reschedule IPI to a halted CPU)",
+        cycles,
+        2 * n,
+    );
+    crate::kprintln!(
+        "bench remote_wakeup: {sent} reschedule IPIs taken by CPU 1 in {n} round trips"
+    );
 }
 
 /// Runs every benchmark.
