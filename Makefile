@@ -14,8 +14,8 @@
 #             time) N=batches (default 1000); fails with the seed and batch
 #             of a panic, hang, leaked page or surviving process. FIRST=k N=1
 #             V=v replays batch k alone, printing each call (scripts/fuzz.sh).
-# make bench  the kernel micro-benchmarks, the user-space benchmark, then the
-#             boot time: runner start to /init's first line, median of 5
+# make bench  the kernel micro-benchmarks and the user-space benchmark, each
+#             on 1 CPU and on 4 (--smp 4), then the boot time: runner start to /init's first line, median of 5
 #             boots, BIOS and UEFI (scripts/boot-time.sh).
 # make trace  run the tour with the lifecycle timeline on; writes lifecycle.trace.json
 #             (for ui.perfetto.dev) and lifecycle.trace.svg (a picture of it).
@@ -74,7 +74,9 @@ fuzz: setup
 
 bench: setup $(TOUR)
 	$(RUNNER) --append bench --timeout 600
+	$(RUNNER) --append bench --timeout 600 --smp 4
 	$(RUNNER) --initrd $(TOUR) --append "init=/bin/bench" --timeout 900
+	$(RUNNER) --initrd $(TOUR) --append "init=/bin/bench" --timeout 900 --smp 4
 	scripts/boot-time.sh $(TOUR)
 
 trace: setup $(TOUR)

@@ -91,10 +91,70 @@ fn hrtimer_arm_cancel(n: u64, queued: u64) {
     );
 }
 
+/// Wakes a kernel thread that sleeps on another CPU and waits for it to
+/// wake us back, `n` times: each round trip is two cross-CPU wake-ups,
+/// each a try_to_wake_up that queues the task on a halted CPU and sends it
+/// a reschedule IPI. Needs two CPUs.
+fn remote_wakeup(n: u64) {
+    use crate::cpumask::CpuMask;
+    use crate::sched::migrate::set_cpus_allowed_ptr;
+    use crate::sched::wait::WaitQueueHead;
+    use core::sync::atomic::AtomicU64;
+    if crate::cpumask::num_online_cpus() < 2 {
+        crate::kprintln!("bench remote_wakeup: skipped, one CPU");
+        return;
+    }
+    let me = crate::task::current();
+    let _ = set_cpus_allowed_ptr(&me, CpuMask::of(0));
+    let ping = Arc::new((WaitQueueHead::new(), AtomicU64::new(0)));
+    let pong = Arc::new((WaitQueueHead::new(), AtomicU64::new(0)));
+    let (pi, po) = (ping.clone(), pong.clone());
+    let partner = kernel_thread(
+        Arc::new(move || {
+            for i in 1..=n {
+                pi.0.wait_event(|| pi.1.load(Ordering::Acquire) >= i);
+                po.1.store(i, Ordering::Release);
+                po.0.wake_up();
+            }
+            0
+        }),
+        "bench-pong",
+        CloneFlags::CLONE_FS,
+    )
+    .expect("bench partner");
+    if let Some(p) = crate::pid::find_task_by_vpid(partner) {
+        let _ = set_cpus_allowed_ptr(&p, CpuMask::of(1));
+    }
+    let ipis = || {
+        crate::arch::percpu::irq_stat(1)
+            .irq_resched_count
+            .load(Ordering::Relaxed)
+    };
+    let (ipis_before, start) = (ipis(), rdtsc());
+    for i in 1..=n {
+        ping.1.store(i, Ordering::Release);
+        ping.0.wake_up();
+        pong.0.wait_event(|| pong.1.load(Ordering::Acquire) >= i);
+    }
+    let cycles = rdtsc() - start;
+    let sent = ipis() - ipis_before;
+    kernel_wait4(partner, 0).expect("reap partner");
+    let _ = set_cpus_allowed_ptr(&me, CpuMask::all());
+    report(
+        "remote_wakeup (reschedule IPI to a halted CPU)",
+        cycles,
+        2 * n,
+    );
+    crate::kprintln!(
+        "bench remote_wakeup: {sent} reschedule IPIs taken by CPU 1 in {n} round trips"
+    );
+}
+
 /// Runs every benchmark.
 pub fn run_benchmarks() -> i32 {
     kthread_lifetime(2000);
     context_switch(20_000);
+    remote_wakeup(5_000);
     hrtimer_arm_cancel(100_000, 0);
     hrtimer_arm_cancel(100_000, 500);
     0

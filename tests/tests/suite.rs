@@ -66,6 +66,9 @@ const SCENARIOS: &[Scenario] = &[
     ("clock::sleep_2_takes_2_s_of_host_time_while_four_busy_loops_load_the_host", clock_under_load),
     ("smp::two_cpus_come_online_and_take_ticks_and_ipis", |ctx| smp_boot(ctx, Boot::bios("ktest=smp::").smp(2), 2)),
     ("smp::four_cpus_on_uefi_and_cpu_max_come_online_and_take_ticks_and_ipis", |ctx| smp_boot(ctx, Boot::uefi("ktest=smp::").cpu("max").smp(4), 4)),
+    ("smp::on_4_cpus_affinity_holds_and_4_busy_processes_each_get_80_percent_of_a_cpu", |ctx| {
+        user::record_user_tests_on(ctx, "smp4", &["affinity:4", "balance:4"], |boot| boot.smp(4)).map(drop)
+    }),
 ];
 
 /// The test programs in `tests/user/` that `init` runs, in this order (the
@@ -89,6 +92,7 @@ const USER_PROGRAMS: &[&str] = &[
     "creds",
     "perms",
     "proc_cmdline", "sysv_shm_proc", "posix_timers_lazy",
+    "affinity", "balance",
 ];
 
 /// The fuzzers in their own boot, a bounded amount: `sys_fuzz SEED N`

@@ -45,6 +45,38 @@ static void fork_exit_wait(int n)
 	report("fork+exit+wait4", now_us() - t0, n);
 }
 
+/* fork+exit+wait4 in `procs` independent processes at once, n each;
+ * returns operations per second over all of them. */
+static double parallel_fork_exit_wait(int procs, int n)
+{
+	double t0 = now_us();
+	for (int k = 0; k < procs; k++) {
+		if (fork() == 0) {
+			for (int i = 0; i < n; i++) {
+				pid_t p = fork();
+				if (p == 0)
+					_exit(0);
+				waitpid(p, 0, 0);
+			}
+			_exit(0);
+		}
+	}
+	while (wait(0) > 0)
+		;
+	return procs * n / ((now_us() - t0) / 1e6);
+}
+
+/* The throughput of 4 forking processes against 1 (with several CPUs,
+ * each can fork on its own CPU). */
+static void fork_scaling(int n)
+{
+	double one = parallel_fork_exit_wait(1, n);
+	double four = parallel_fork_exit_wait(4, n);
+	printf("bench fork+exit+wait4 throughput: 1 process %.0f/s, 4 processes %.0f/s (%.2fx) on %ld CPUs\n",
+	       one, four, four / one, sysconf(_SC_NPROCESSORS_ONLN));
+	fflush(stdout);
+}
+
 static void fork_touched(int mib, int n)
 {
 	size_t len = (size_t)mib << 20;
@@ -256,6 +288,7 @@ int main(int argc, char **argv)
 	spawn_wait(200);
 	thread_create_join(500);
 	idle_sleepers(500, 2000000);
+	fork_scaling(500);
 	if (getpid() == 1)
 		reboot(RB_POWER_OFF);
 	return 0;
