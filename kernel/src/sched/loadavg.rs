@@ -36,9 +36,13 @@ fn calc_load(load: u64, exp: u64, active: u64) -> u64 {
 /// ticks it updates the averages.
 ///
 /// Linux: calc_global_load() in kernel/sched/loadavg.c
-/// Differs: one CPU, so the per-CPU count (calc_global_load_tick) is the
-/// argument; tasks in D state are not added.
+/// Runs on the timekeeping CPU only (Linux: from do_timer()).
+/// Differs: the argument is that CPU's own count, where Linux folds in
+/// every CPU's (calc_global_load_tick); tasks in D state are not added.
 pub fn calc_global_load(nr_active: u64) {
+    if crate::arch::percpu::smp_processor_id() != crate::arch::irq::TICK_DO_TIMER_CPU {
+        return;
+    }
     let due = CALC_LOAD_UPDATE.load(Ordering::Relaxed);
     if jiffies() < due {
         return;
