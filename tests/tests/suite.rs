@@ -64,6 +64,9 @@ const SCENARIOS: &[Scenario] = &[
     ("kflushd::the_shell_starts_kflushd_through_proc_sys_and_stops_it_and_it_is_reaped", kflushd_from_the_shell),
     ("sysrq::ctrl_g_shows_the_interrupted_task_as_current_and_reports_the_sleeping_call", irq_context_demo),
     ("clock::sleep_2_takes_2_s_of_host_time_while_four_busy_loops_load_the_host", clock_under_load),
+    ("smp::on_4_cpus_affinity_holds_and_4_busy_processes_each_get_80_percent_of_a_cpu", |ctx| {
+        user::record_user_tests_on(ctx, "smp4", &["affinity:4", "balance:4"], |boot| boot.smp(4)).map(drop)
+    }),
     ("tlb::threads_on_two_cpus_never_use_a_translation_that_fork_munmap_or_mprotect_changed", |ctx| user::record_user_tests_on(ctx, "smp2", &["tlb_shootdown:1000:300"], |boot| boot.smp(2).timeout(300)).map(drop)),
 ];
 
@@ -88,6 +91,7 @@ const USER_PROGRAMS: &[&str] = &[
     "creds",
     "perms",
     "proc_cmdline", "sysv_shm_proc", "posix_timers_lazy",
+    "affinity", "balance",
     "tlb_shootdown:100:30",
 ];
 

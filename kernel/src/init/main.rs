@@ -103,6 +103,7 @@ fn kernel_init() -> i32 {
     me.set_comm("init");
     drop(me);
     crate::smp::smp_init();
+    crate::stop_machine::cpu_stop_init();
     do_basic_setup();
     console_on_rootfs();
     crate::lkdtm::lkdtm_init();

@@ -32,14 +32,15 @@ fn calc_load(load: u64, exp: u64, active: u64) -> u64 {
     newload / FIXED_1
 }
 
-/// Called every tick with the number of runnable tasks; every LOAD_FREQ
-/// ticks it updates the averages.
+/// Called every tick with a way to count the runnable tasks of
+/// every CPU; every LOAD_FREQ ticks it counts them and updates the averages.
 ///
 /// Linux: calc_global_load() in kernel/sched/loadavg.c
 /// Runs on the timekeeping CPU only (Linux: from do_timer()).
-/// Differs: the argument is that CPU's own count, where Linux folds in
-/// every CPU's (calc_global_load_tick); tasks in D state are not added.
-pub fn calc_global_load(nr_active: u64) {
+/// Differs: the count is taken at once over all run queues instead of each
+/// CPU folding its own (calc_global_load_tick); tasks in D state are not
+/// added.
+pub fn calc_global_load(nr_active: impl FnOnce() -> u64) {
     if crate::arch::percpu::smp_processor_id() != crate::arch::irq::TICK_DO_TIMER_CPU {
         return;
     }
@@ -48,7 +49,7 @@ pub fn calc_global_load(nr_active: u64) {
         return;
     }
     CALC_LOAD_UPDATE.store(due + LOAD_FREQ, Ordering::Relaxed);
-    let active = nr_active * FIXED_1;
+    let active = nr_active() * FIXED_1;
     for (avg, exp) in AVENRUN.iter().zip(EXP) {
         avg.store(
             calc_load(avg.load(Ordering::Relaxed), exp, active),
