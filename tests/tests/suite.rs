@@ -69,6 +69,7 @@ const SCENARIOS: &[Scenario] = &[
     ("smp::on_4_cpus_affinity_holds_and_4_busy_processes_each_get_80_percent_of_a_cpu", |ctx| {
         user::record_user_tests_on(ctx, "smp4", &["affinity:4", "balance:4"], |boot| boot.smp(4)).map(drop)
     }),
+    ("tlb::threads_on_two_cpus_never_use_a_translation_that_fork_munmap_or_mprotect_changed", |ctx| user::record_user_tests_on(ctx, "smp2", &["tlb_shootdown:1000:300"], |boot| boot.smp(2).timeout(300)).map(drop)),
 ];
 
 /// The test programs in `tests/user/` that `init` runs, in this order (the
@@ -93,6 +94,7 @@ const USER_PROGRAMS: &[&str] = &[
     "perms",
     "proc_cmdline", "sysv_shm_proc", "posix_timers_lazy",
     "affinity", "balance",
+    "tlb_shootdown:100:30",
 ];
 
 /// The fuzzers in their own boot, a bounded amount: `sys_fuzz SEED N`
