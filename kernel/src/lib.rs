@@ -37,6 +37,7 @@ pub mod irq_work;
 pub mod kflushd;
 pub mod ktest;
 pub mod kthread;
+pub mod locking;
 pub mod lkdtm;
 pub mod nsproxy;
 pub mod panic;

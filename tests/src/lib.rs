@@ -37,6 +37,39 @@ pub use boot::{Exit, Firmware, Outcome};
 /// Per-boot limit unless a scenario sets its own.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// Added to every test boot's command line: the lock-order checker is on
+/// for the whole suite (`make run` leaves it off).
+pub const LOCKDEP: &str = "lockdep";
+
+/// The first lines of the lock-order checker's reports.
+const LOCKDEP_REPORTS: [&str; 3] = [
+    "WARNING: possible circular locking dependency detected",
+    "WARNING: possible recursive locking detected",
+    "WARNING: inconsistent lock state",
+];
+
+/// Fails unless every lock-order report in `outcome` was provoked on purpose
+/// by a test (the kernel prints `lockdep: expected by a test` before those).
+///
+/// # Errors
+/// A report no test asked for: a real locking bug.
+pub fn expect_no_lockdep_report(outcome: &Arc<Outcome>) -> Result<(), Failure> {
+    let count = |needles: &[&str]| {
+        outcome
+            .lines()
+            .filter(|line| needles.iter().any(|n| line.contains(n)))
+            .count()
+    };
+    let (reports, expected) = (count(&LOCKDEP_REPORTS), count(&["lockdep: expected by a test"]));
+    match reports <= expected {
+        true => Ok(()),
+        false => Err(Failure::of(
+            outcome,
+            format!("lockdep: {reports} lock-order reports, {expected} of them expected"),
+        )),
+    }
+}
+
 /// Serial lines shown under a failed test.
 const TAIL_LINES: usize = 40;
 
@@ -153,7 +186,7 @@ impl Boot {
         })
         .map_err(|e| format!("making the disk image: {e}"))?;
         let mut run = boot::RunSpec::new(image, self.firmware);
-        run.cmdline.clone_from(&self.cmdline);
+        run.cmdline = format!("{LOCKDEP} {}", self.cmdline);
         run.timeout = Some(self.timeout);
         run.input.clone_from(&self.input);
         run.gdb_port = self.gdb_port;
@@ -280,14 +313,20 @@ pub struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// Boots the kernel as `boot` says, or waits for the scenario that already is.
+    /// Every boot runs with the lock-order checker on; a report it did not
+    /// expect fails the scenario.
     ///
     /// # Errors
-    /// The image could not be made or QEMU could not be run.
+    /// The image could not be made or QEMU could not be run, or the
+    /// checker found a locking bug.
     pub fn boot(&self, boot: &Boot) -> Result<Arc<Outcome>, Failure> {
         let cell = Arc::clone(self.boots.lock().unwrap().entry(boot.clone()).or_default());
-        cell.get_or_init(|| boot.run().map(Arc::new))
+        let outcome = cell
+            .get_or_init(|| boot.run().map(Arc::new))
             .clone()
-            .map_err(Failure::new)
+            .map_err(Failure::new)?;
+        expect_no_lockdep_report(&outcome)?;
+        Ok(outcome)
     }
 
     /// Reports one more test, printed after the scenario's own line.

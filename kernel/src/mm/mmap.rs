@@ -11,6 +11,7 @@ use super::mm_types::{
 };
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
+use crate::locking::lockdep::SINGLE_DEPTH_NESTING;
 use crate::fs::file::MmapTarget;
 use crate::sysctl::CtlTable;
 use alloc::sync::Arc;
@@ -92,7 +93,7 @@ pub fn dup_mm(oldmm: &MmStruct) -> Result<Arc<MmStruct>, Errno> {
     let mm = MmStruct::new()?;
     mm.set_dumpable(oldmm.get_dumpable());
     let old = oldmm.mmap.lock();
-    let mut new = mm.mmap.lock();
+    let mut new = mm.mmap.lock_nested(SINGLE_DEPTH_NESTING);
     new.vmas
         .try_reserve_exact(old.vmas.len())
         .map_err(|_| Errno::ENOMEM)?;
@@ -100,8 +101,9 @@ pub fn dup_mm(oldmm: &MmStruct) -> Result<Arc<MmStruct>, Errno> {
     new.brk = old.brk;
     new.start_stack = old.start_stack;
     new.mmap_base = old.mmap_base;
-    *mm.arg_lock.lock() = *oldmm.arg_lock.lock();
-    *mm.exe_file.lock() = oldmm.exe_file.lock().clone();
+    let (args, exe_file) = (*oldmm.arg_lock.lock(), oldmm.exe_file.lock().clone());
+    *mm.arg_lock.lock() = args;
+    *mm.exe_file.lock() = exe_file;
     for vma in &old.vmas {
         super::mm_types::vma_charge(1, true)?;
         let mut copy = vma.clone();
