@@ -54,20 +54,30 @@ const LOCKDEP_REPORTS: [&str; 3] = [
 /// # Errors
 /// A report no test asked for: a real locking bug.
 pub fn expect_no_lockdep_report(outcome: &Arc<Outcome>) -> Result<(), Failure> {
-    let count = |needles: &[&str]| {
-        outcome
-            .lines()
-            .filter(|line| needles.iter().any(|n| line.contains(n)))
-            .count()
-    };
-    let (reports, expected) = (count(&LOCKDEP_REPORTS), count(&["lockdep: expected by a test"]));
-    match reports <= expected {
-        true => Ok(()),
-        false => Err(Failure::of(
-            outcome,
-            format!("lockdep: {reports} lock-order reports, {expected} of them expected"),
-        )),
+    let lines: Vec<&str> = outcome.lines().collect();
+    let is_report = |line: &str| LOCKDEP_REPORTS.iter().any(|n| line.contains(n));
+    let reports = lines.iter().filter(|l| is_report(l)).count();
+    let expected = lines
+        .iter()
+        .filter(|line| line.contains("lockdep: expected by a test"))
+        .count();
+    if reports <= expected {
+        return Ok(());
     }
+    let mut why = format!("lockdep: {reports} lock-order reports, {expected} of them expected:");
+    for (i, _) in lines.iter().enumerate().filter(|(_, l)| is_report(l)) {
+        let expected_here = i > 1 && lines[i - 2].contains("lockdep: expected by a test");
+        if !expected_here {
+            lines[i..lines.len().min(i + 24)]
+                .iter()
+                .take_while(|l| !l.contains("*** DEADLOCK ***"))
+                .for_each(|l| {
+                    why.push('\n');
+                    why.push_str(l);
+                });
+        }
+    }
+    Err(Failure::of(outcome, why))
 }
 
 /// Serial lines shown under a failed test.

@@ -11,7 +11,11 @@
 //! `#[track_caller]`, so a static lock's class is its own definition, and a
 //! lock embedded in a structure gets the line of the constructor that built
 //! it (`TaskStruct::new`'s `mm: SpinLock::new(None)`), which is Linux's rule
-//! for `spin_lock_init()`. When code must hold two locks of one class at
+//! for `spin_lock_init()`. The type of the data is part of the class too:
+//! `#[derive(Default)]` gives every field one location (the derive's), and
+//! the types still tell `SignalStruct`'s `rlim` from its `posix_timers`
+//! (two fields of one type in one derived struct would share a class; give
+//! such a struct a hand-written constructor). When code must hold two locks of one class at
 //! once (two run queues, an old and a new mm), the second is taken with
 //! `lock_nested(n)`: `(site, n)` is a class of its own, and the code that
 //! takes both promises a fixed order between them (double_rq_lock takes the
@@ -294,7 +298,9 @@ fn register_lock_class(key: &LockClassKey, subclass: u8, name: &'static str) -> 
     let n = graph.nr_classes;
     let found = graph.classes[1..n]
         .iter()
-        .position(|c| c.is_some_and(|c| *c.site == *key.site && c.subclass == subclass))
+        .position(|c| {
+            c.is_some_and(|c| *c.site == *key.site && c.subclass == subclass && c.name == name)
+        })
         .map(|i| i as u16 + 1);
     let class = match found {
         Some(class) => class,
@@ -385,7 +391,7 @@ fn check_prev_add(prev: &HeldLock, next: u16, ip: &'static Location<'static>) {
     DEP_BITS[word].fetch_or(bit, Ordering::Release);
     drop(graph);
     if let Some(chain) = cycle {
-        lockdep_report::report(Problem::Circular(chain));
+        lockdep_report::report(Problem::Circular(&chain));
     }
 }
 

@@ -38,7 +38,11 @@ impl Chain {
         };
         let mut from = new.next;
         for &to in &graph.queue[..len] {
-            let dep = graph.deps.iter().flatten().find(|d| d.prev == from && d.next == to);
+            let dep = graph
+                .deps
+                .iter()
+                .flatten()
+                .find(|d| d.prev == from && d.next == to);
             if let (Some(&dep), true) = (dep, chain.len < CHAIN_MAX) {
                 chain.links[chain.len] = Some(link(dep));
                 chain.len += 1;
@@ -50,10 +54,10 @@ impl Chain {
 }
 
 /// What the checker found.
-#[derive(Clone, Copy)]
-pub(super) enum Problem {
-    /// A new dependency closes a cycle.
-    Circular(Chain),
+pub(super) enum Problem<'a> {
+    /// A new dependency closes a cycle (by reference: the checker does
+    /// not allocate, and the chain is large).
+    Circular(&'a Chain),
     /// A class taken while this CPU holds it.
     Recursive {
         id: u16,
@@ -112,7 +116,7 @@ fn first_time(class: u16, half: usize) -> bool {
 }
 
 /// Prints `problem` (unless already reported) and records it.
-pub(super) fn report(problem: Problem) {
+pub(super) fn report(problem: Problem<'_>) {
     let (kind, site) = match &problem {
         Problem::Circular(chain) => (0, chain.new.0.next_ip),
         Problem::Recursive { id, next_ip, .. } => {
@@ -134,7 +138,7 @@ pub(super) fn report(problem: Problem) {
         log::warn!("lockdep: expected by a test");
     }
     match problem {
-        Problem::Circular(chain) => print_circular_bug(&chain),
+        Problem::Circular(chain) => print_circular_bug(chain),
         Problem::Recursive {
             class,
             same_lock,
@@ -164,9 +168,15 @@ fn header(title: &str) {
     log::info!("======================================================");
     log::warn!("{title}");
     let (comm, pid) = crate::arch::percpu::with_current(|c| {
-        c.map_or((crate::task::Comm::new("?"), 0), |c| (c.comm_lossy(), c.pid()))
+        c.map_or((crate::task::Comm::new("?"), 0), |c| {
+            (c.comm_lossy(), c.pid())
+        })
     });
-    log::info!("{}/{pid} on CPU {}", comm.as_str(), crate::arch::percpu::smp_processor_id());
+    log::info!(
+        "{}/{pid} on CPU {}",
+        comm.as_str(),
+        crate::arch::percpu::smp_processor_id()
+    );
     log::info!("------------------------------------------------------");
 }
 
@@ -185,10 +195,20 @@ fn print_circular_bug(chain: &Chain) {
             continue;
         };
         log::info!("-> #{} {}:", i + 1, Name(next));
-        log::info!("       taken at {} while holding {} (taken at {})", dep.next_ip, Name(prev), dep.prev_ip);
+        log::info!(
+            "       taken at {} while holding {} (taken at {})",
+            dep.next_ip,
+            Name(prev),
+            dep.prev_ip
+        );
     }
     log::info!("-> #0 {}:", Name(&next));
-    log::info!("       taken at {} while holding {} (taken at {})", new.next_ip, Name(&held), new.prev_ip);
+    log::info!(
+        "       taken at {} while holding {} (taken at {})",
+        new.next_ip,
+        Name(&held),
+        new.prev_ip
+    );
     log::info!(" Possible unsafe locking scenario:");
     log::info!("       CPU0                    CPU1");
     log::info!("  lock{};", Name(&held));

@@ -11,8 +11,8 @@ use super::mm_types::{
 };
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
-use crate::locking::lockdep::SINGLE_DEPTH_NESTING;
 use crate::fs::file::MmapTarget;
+use crate::locking::lockdep::SINGLE_DEPTH_NESTING;
 use crate::sysctl::CtlTable;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicI32, AtomicU32, AtomicUsize, Ordering};

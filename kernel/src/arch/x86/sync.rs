@@ -68,7 +68,13 @@ impl<T: ?Sized> SpinLock<T> {
     pub fn lock_nested(&self, subclass: u8) -> SpinLockGuard<'_, T> {
         let irqs_were_enabled = interrupts::are_enabled();
         interrupts::disable();
-        let tracked = lockdep::lock_acquire(&self.key, subclass, core::any::type_name::<T>(), self.addr(), false);
+        let tracked = lockdep::lock_acquire(
+            &self.key,
+            subclass,
+            core::any::type_name::<T>(),
+            self.addr(),
+            false,
+        );
         SpinLockGuard {
             lock: self,
             guard: Some(self.inner.lock()),
@@ -94,7 +100,13 @@ impl<T: ?Sized> SpinLock<T> {
                 lock: self,
                 guard: Some(guard),
                 irqs_were_enabled,
-                tracked: lockdep::lock_acquire(&self.key, 0, core::any::type_name::<T>(), self.addr(), true),
+                tracked: lockdep::lock_acquire(
+                    &self.key,
+                    0,
+                    core::any::type_name::<T>(),
+                    self.addr(),
+                    true,
+                ),
             }),
             None => {
                 if irqs_were_enabled {
