@@ -484,4 +484,26 @@ pub fn print_lockdep_stats() {
     log::info!(
         "lockdep: {classes} lock classes, {deps} dependencies; {circular} circular, {recursive} recursive, {irq_on} held with irqs on"
     );
+    if crate::params::param("lockdep") == Some("deps") {
+        print_lockdep_deps();
+    }
+}
+
+/// With `lockdep=deps`: every dependency seen, one line each, for the
+/// lock order written in [`crate::locking`] to be checked against.
+///
+/// Linux: /proc/lockdep (l_show() in kernel/locking/lockdep_proc.c)
+fn print_lockdep_deps() {
+    // Held so that the console's locks, taken while this prints, are not
+    // tracked: tracking them could need the graph lock held here.
+    let Some(_busy) = HELD[crate::arch::percpu::smp_processor_id()].try_lock() else {
+        return;
+    };
+    let graph = GRAPH.lock();
+    let name = |c: u16| graph.classes[c as usize].map(|c| (c.name.strip_prefix("kernel::").unwrap_or(c.name), c.site, c.subclass));
+    for dep in graph.deps.iter().flatten() {
+        if let (Some(prev), Some(next)) = (name(dep.prev), name(dep.next)) {
+            crate::kprintln!("lockdep dep: {prev:?} -> {next:?} at {}", dep.next_ip);
+        }
+    }
 }
