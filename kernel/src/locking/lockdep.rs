@@ -500,7 +500,15 @@ fn print_lockdep_deps() {
         return;
     };
     let graph = GRAPH.lock();
-    let name = |c: u16| graph.classes[c as usize].map(|c| (c.name.strip_prefix("kernel::").unwrap_or(c.name), c.site, c.subclass));
+    let name = |c: u16| {
+        graph.classes[c as usize].map(|c| {
+            (
+                c.name.strip_prefix("kernel::").unwrap_or(c.name),
+                c.site,
+                c.subclass,
+            )
+        })
+    };
     for dep in graph.deps.iter().flatten() {
         if let (Some(prev), Some(next)) = (name(dep.prev), name(dep.next)) {
             crate::kprintln!("lockdep dep: {prev:?} -> {next:?} at {}", dep.next_ip);
