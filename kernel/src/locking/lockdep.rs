@@ -228,9 +228,8 @@ fn __lock_acquire(
     trylock: bool,
     ip: &'static Location<'static>,
 ) -> bool {
-    let cpu = crate::arch::percpu::smp_processor_id();
     // Busy: this lock is taken from inside the checker on this CPU.
-    let Some(mut held) = HELD[cpu].try_lock() else {
+    let Some(mut held) = this_cpu_held() else {
         return false;
     };
     let Some(class) = register_lock_class(key, subclass, name) else {
@@ -270,8 +269,7 @@ pub fn lock_release(addr: usize, tracked: bool) {
 #[cold]
 #[inline(never)]
 fn __lock_release(addr: usize) {
-    let cpu = crate::arch::percpu::smp_processor_id();
-    let Some(mut held) = HELD[cpu].try_lock() else {
+    let Some(mut held) = this_cpu_held() else {
         return;
     };
     let depth = held.depth;
@@ -284,6 +282,16 @@ fn __lock_release(addr: usize) {
     held.stack.copy_within(i + 1..depth, i);
     held.stack[depth - 1] = None;
     held.depth -= 1;
+}
+
+/// This CPU's held-lock stack, unless the checker is already at work on
+/// this CPU (a lock taken while it prints), or the CPU has no per-CPU area
+/// yet (an application processor's first steps): then nothing is tracked.
+fn this_cpu_held() -> Option<spin::MutexGuard<'static, HeldLocks>> {
+    if x86_64::registers::model_specific::GsBase::read().is_null() {
+        return None;
+    }
+    HELD[crate::arch::percpu::smp_processor_id()].try_lock()
 }
 
 /// The class number of `(key, subclass)`, registering it on first use.
@@ -451,8 +459,7 @@ pub fn lockdep_hardirq_enter() {
     if !debug_locks() {
         return;
     }
-    let cpu = crate::arch::percpu::smp_processor_id();
-    let Some(held) = HELD[cpu].try_lock() else {
+    let Some(held) = this_cpu_held() else {
         return;
     };
     let Some(h) = held.stack[..held.depth].iter().flatten().next() else {
@@ -496,7 +503,7 @@ pub fn print_lockdep_stats() {
 fn print_lockdep_deps() {
     // Held so that the console's locks, taken while this prints, are not
     // tracked: tracking them could need the graph lock held here.
-    let Some(_busy) = HELD[crate::arch::percpu::smp_processor_id()].try_lock() else {
+    let Some(_busy) = this_cpu_held() else {
         return;
     };
     let graph = GRAPH.lock();
