@@ -101,3 +101,28 @@ ktest! {
         kassert!(nr_problems() == before, "subclass 1 is a class of its own");
     }
 }
+
+ktest! {
+    fn a_lock_held_when_a_timer_interrupt_arrives_is_an_inconsistent_lock_state() {
+        kassert!(debug_locks(), "boot with `lockdep` on the command line");
+        let lock = SpinLock::new(0u32);
+        let (.., irq_on) = nr_problems();
+        // No preemption while the lock is held with interrupts on: the task
+        // must not leave this CPU, whose held-lock stack lists the lock.
+        crate::preempt::preempt_disable();
+        expect_report(|| {
+            let _held = lock.lock();
+            // The bug under test: interrupts back on while the lock is held.
+            x86_64::instructions::interrupts::enable();
+            let start = crate::arch::time::jiffies();
+            while crate::arch::time::jiffies() == start {
+                core::hint::spin_loop();
+            }
+            x86_64::instructions::interrupts::disable();
+        });
+        crate::preempt::preempt_enable();
+        kassert_eq!(nr_problems().2, irq_on + 1, "the tick saw the lock held");
+        let site = last_problem_site(2).ok_or("the checker recorded a site")?;
+        kassert!(site.file().ends_with("locking/tests.rs"), "{site}");
+    }
+}
