@@ -18,32 +18,33 @@
 //!
 //! # The lock order
 //!
-//! A CPU may take a lock only if it holds no lock that comes after it in
-//! this list (outermost first). Locks not listed are leaves: nothing is
-//! taken while they are held, except the allocator and the console.
+//! A CPU may take a lock only while holding none that comes after it in
+//! this list (outermost first; each arrow is an order the code uses, as
+//! `lockdep=deps` printed it for the test suite). A lock not listed is a
+//! leaf: nothing but the allocator and the console is taken under it.
 //!
-//! | lock | what it guards | Linux |
-//! | --- | --- | --- |
-//! | `RENAME_LOCK` (fs/rename.rs) | one rename at a time | `s_vfs_rename_mutex` |
-//! | directory entries (`InodeKind::Dir`), parent before child (child: `lock_nested`) | a directory's names | `i_rwsem`, `I_MUTEX_PARENT`/`I_MUTEX_CHILD` |
-//! | `TASKLIST_LOCK` (tasklist.rs) | the task list, every `family` (parent, children, leader), `exit_state`, pgrp/session | `tasklist_lock` |
-//! | a task's `thread_pid`, then `PidNamespace::idr` / `child_reaper` | pid numbers | `pidmap_lock` |
-//! | `SighandStruct::action`, then `SigPending` lists, `SignalStruct`'s `posix_timers`, `real_timer` | handlers, pending signals | `sighand->siglock` |
-//! | wait queue heads (`WaitQueueHead`), `Completion` | sleepers | `wq_head->lock` |
-//! | run queues (`PerCpu::rq`); two at once: the lower CPU's first, the other `lock_nested` (double_rq_lock) | runnable tasks, `curr` | `rq->__lock` |
-//! | a task's `mm` (the pointer), then `MmStruct::mmap`, then `arg_lock`, `exe_file` | the address space | `task_lock`, `mmap_lock` |
-//! | an old mm's `mmap`, then the new one's (`lock_nested`, dup_mm) | fork's copy | `SINGLE_DEPTH_NESTING` |
-//! | `AddressSpace::i_mmap`, then `pages`; `ShmObject::pages` | the page cache | `i_mmap_rwsem`, `i_pages` |
-//! | a task's `files` (the pointer), then `FilesStruct::fdt`; `File::f_pos` | open files | `task_lock`, `file_lock`, `f_pos_lock` |
-//! | `hrtimer_cpu_base` (per CPU) | pending timers | `hrtimer_cpu_base.lock` |
-//! | `FREE_AREA`, `CACHED_STACKS`, `SLOTS`, the kernel heap | memory | `zone->lock` |
-//! | `LOG_BUF`, then `COM1_PORT` (printk) | the log and the console | `logbuf_lock`, console lock |
+//! | lock | guards | then, inside it | Linux |
+//! | --- | --- | --- | --- |
+//! | `RENAME_LOCK` (fs/rename.rs) | one rename at a time | directory entries | `s_vfs_rename_mutex` |
+//! | directory entries (`InodeKind::Dir`) | a directory's names | the child directory's entries (`lock_nested`: tree order), `i_attr` | `i_rwsem` (`I_MUTEX_PARENT`, `I_MUTEX_CHILD`) |
+//! | `TASKLIST_LOCK` (tasklist.rs) | the task list, every task's `family`, `exit_state`, pgrp/session | a task's `thread_pid`, `comm`, `cred`, `mm`, `sighand`, `vfork_done`; `child_reaper`; signal queues; `SignalStruct::dead`/`children`; wait queues; run queues | `tasklist_lock` |
+//! | a task's `sighand` (the pointer) | which table | `SighandStruct::action` | `task_lock` |
+//! | `PidNamespace::idr` | pid numbers | `child_reaper`, then wait queues | `pidmap_lock` |
+//! | a task's `files` (the pointer) | which table | `FilesStruct::fdt`, pipe state, `rlim`, wait queues | `task_lock`, `file_lock` |
+//! | a task's `fs` (the pointer) | which `FsStruct` | `FsStruct::pwd` | `task_lock`, `fs->lock` |
+//! | a task's `mm` (the pointer) | which mm | `MmStruct::mmap`; the CPU's `loaded_mm` (switch_mm) | `task_lock` |
+//! | `MmStruct::mmap` | VMAs, brk, page tables | the child's `mmap` (dup_mm: `lock_nested`), `arg_lock`, `exe_file`, the page cache (`i_mmap`, `pages`), shared-anonymous pages, `FREE_AREA` | `mmap_lock` |
+//! | `ShmIds` (ipc) | SysV segments | the page cache | `shm_ids.rwsem` |
+//! | `vfork_done` / a `Completion` | a completion | its wait queue | `completion.wait.lock` |
+//! | wait queue heads (`WaitQueueHead`) | sleepers | run queues (a wake-up) | `wq_head->lock` |
+//! | `SignalStruct::dead` | exited threads' counts | run queues (run time of a thread) | `sig->stats_lock` |
+//! | run queues (`PerCpu::rq`): two at once, the lower CPU's first and the other `lock_nested` (double_rq_lock) | runnable tasks, `curr` | the next task's `mm`, `loaded_mm`, the task's stack, its FPU area, the TSS | `rq->__lock` |
+//! | leaves: `hrtimer_cpu_base`, `FREE_AREA`, the stack cache, `LOG_BUF`, `COM1_PORT`, the kernel heap | | | `hrtimer_cpu_base.lock`, `zone->lock`, printk |
 //!
-//! Any lock may be held while memory is allocated (the heap's lock comes
-//! after every other) and while the console prints; so neither the
-//! allocator nor printk may take another lock, and a lock taken by the tick
-//! (run queue, hrtimer base, the current task's timers) must never be held
-//! where the tick could call back into its holder.
+//! The allocator and the console may be used under any lock, so they take
+//! no other lock themselves; a lock the tick takes (run queue, hrtimer
+//! base) is never held with interrupts on, which the checker also checks.
+//! Nothing here sleeps under a lock: every lock turns interrupts off.
 //!
 //! # The checker
 //!
