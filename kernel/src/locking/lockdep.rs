@@ -128,16 +128,16 @@ struct HeldLock {
     acquire_ip: &'static Location<'static>,
 }
 
-struct HeldLocks {
+pub(super) struct HeldLocks {
     depth: usize,
     stack: [Option<HeldLock>; MAX_LOCK_DEPTH],
 }
 
 pub(super) struct Graph {
     pub classes: [Option<LockClass>; MAX_LOCKDEP_KEYS],
-    nr_classes: usize,
+    pub nr_classes: usize,
     pub deps: [Option<LockDep>; MAX_LOCKDEP_DEPS],
-    nr_deps: usize,
+    pub nr_deps: usize,
     /// Breadth-first search scratch: the class each one was reached from.
     parent: [u16; MAX_LOCKDEP_KEYS],
     pub queue: [u16; MAX_LOCKDEP_KEYS],
@@ -145,7 +145,7 @@ pub(super) struct Graph {
 
 const WORDS: usize = MAX_LOCKDEP_KEYS / 64;
 
-static GRAPH: spin::Mutex<Graph> = spin::Mutex::new(Graph {
+pub(super) static GRAPH: spin::Mutex<Graph> = spin::Mutex::new(Graph {
     classes: [None; MAX_LOCKDEP_KEYS],
     nr_classes: 1,
     deps: [None; MAX_LOCKDEP_DEPS],
@@ -287,7 +287,7 @@ fn __lock_release(addr: usize) {
 /// This CPU's held-lock stack, unless the checker is already at work on
 /// this CPU (a lock taken while it prints), or the CPU has no per-CPU area
 /// yet (an application processor's first steps): then nothing is tracked.
-fn this_cpu_held() -> Option<spin::MutexGuard<'static, HeldLocks>> {
+pub(super) fn this_cpu_held() -> Option<spin::MutexGuard<'static, HeldLocks>> {
     if x86_64::registers::model_specific::GsBase::read().is_null() {
         return None;
     }
@@ -472,53 +472,5 @@ pub fn lockdep_hardirq_enter() {
             class,
             ip: h.acquire_ip,
         });
-    }
-}
-
-/// Prints what the checker saw, when it is on: at power-off, so that each
-/// test boot's log ends with it.
-///
-/// Linux: /proc/lockdep_stats (lockdep_stats_show() in kernel/locking/lockdep_proc.c)
-pub fn print_lockdep_stats() {
-    if !debug_locks() {
-        return;
-    }
-    let (classes, deps) = {
-        let graph = GRAPH.lock();
-        (graph.nr_classes - 1, graph.nr_deps)
-    };
-    let (circular, recursive, irq_on) = super::nr_problems();
-    log::info!(
-        "lockdep: {classes} lock classes, {deps} dependencies; {circular} circular, {recursive} recursive, {irq_on} held with irqs on"
-    );
-    if crate::params::param("lockdep") == Some("deps") {
-        print_lockdep_deps();
-    }
-}
-
-/// With `lockdep=deps`: every dependency seen, one line each, for the
-/// lock order written in [`crate::locking`] to be checked against.
-///
-/// Linux: /proc/lockdep (l_show() in kernel/locking/lockdep_proc.c)
-fn print_lockdep_deps() {
-    // Held so that the console's locks, taken while this prints, are not
-    // tracked: tracking them could need the graph lock held here.
-    let Some(_busy) = this_cpu_held() else {
-        return;
-    };
-    let graph = GRAPH.lock();
-    let name = |c: u16| {
-        graph.classes[c as usize].map(|c| {
-            (
-                c.name.strip_prefix("kernel::").unwrap_or(c.name),
-                c.site,
-                c.subclass,
-            )
-        })
-    };
-    for dep in graph.deps.iter().flatten() {
-        if let (Some(prev), Some(next)) = (name(dep.prev), name(dep.next)) {
-            crate::kprintln!("lockdep dep: {prev:?} -> {next:?} at {}", dep.next_ip);
-        }
     }
 }

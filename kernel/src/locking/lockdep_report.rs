@@ -10,7 +10,9 @@
 //! Linux: print_circular_bug(), print_deadlock_bug(), print_usage_bug() in
 //! kernel/locking/lockdep.c
 
-use super::lockdep::{Graph, LockClass, LockDep, MAX_LOCKDEP_KEYS};
+use super::lockdep::{
+    GRAPH, Graph, LockClass, LockDep, MAX_LOCKDEP_KEYS, debug_locks, this_cpu_held,
+};
 use core::panic::Location;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
@@ -244,4 +246,52 @@ fn print_usage_bug(class: &LockClass, ip: &'static Location<'static>) {
     log::info!("a hardware interrupt arrived while this CPU held");
     log::info!(" {}, at: {ip}", Name(class));
     log::info!("so it was held with interrupts on; a handler taking it would spin forever.");
+}
+
+/// Prints what the checker saw, when it is on: at power-off, so that each
+/// test boot's log ends with it.
+///
+/// Linux: /proc/lockdep_stats (lockdep_stats_show() in kernel/locking/lockdep_proc.c)
+pub fn print_lockdep_stats() {
+    if !debug_locks() {
+        return;
+    }
+    let (classes, deps) = {
+        let graph = GRAPH.lock();
+        (graph.nr_classes - 1, graph.nr_deps)
+    };
+    let (circular, recursive, irq_on) = nr_problems();
+    log::info!(
+        "lockdep: {classes} lock classes, {deps} dependencies; {circular} circular, {recursive} recursive, {irq_on} held with irqs on"
+    );
+    if crate::params::param("lockdep") == Some("deps") {
+        print_lockdep_deps();
+    }
+}
+
+/// With `lockdep=deps`: every dependency seen, one line each, for the
+/// lock order written in [`crate::locking`] to be checked against.
+///
+/// Linux: /proc/lockdep (l_show() in kernel/locking/lockdep_proc.c)
+fn print_lockdep_deps() {
+    // Held so that the console's locks, taken while this prints, are not
+    // tracked: tracking them could need the graph lock held here.
+    let Some(_busy) = this_cpu_held() else {
+        return;
+    };
+    let graph = GRAPH.lock();
+    let name = |c: u16| {
+        graph.classes[c as usize].map(|c| {
+            (
+                c.name.strip_prefix("kernel::").unwrap_or(c.name),
+                c.site,
+                c.subclass,
+            )
+        })
+    };
+    for dep in graph.deps.iter().flatten() {
+        if let (Some(prev), Some(next)) = (name(dep.prev), name(dep.next)) {
+            crate::kprintln!("lockdep dep: {prev:?} -> {next:?} at {}", dep.next_ip);
+        }
+    }
 }

@@ -58,4 +58,4 @@ pub mod lockdep;
 mod lockdep_report;
 mod tests;
 
-pub use lockdep_report::{expect_report, last_problem_site, nr_problems};
+pub use lockdep_report::{expect_report, last_problem_site, nr_problems, print_lockdep_stats};
