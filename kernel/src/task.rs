@@ -147,7 +147,6 @@ pub struct TaskStruct {
     pub exit_signal: AtomicI32,
     /// Scheduler bookkeeping (Linux: `se`, `on_rq`, TIF_NEED_RESCHED).
     pub se: SchedEntity,
-    /// Lock: set by copy_process before the task is seen; swapped by de_thread under the tasklist lock.
     pub(crate) pid: AtomicI32,
     /// Thread group id: the pid of the group leader (what getpid returns).
     /// Lock: set once by copy_process before the task is seen.

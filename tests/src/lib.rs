@@ -19,6 +19,7 @@
 pub mod docs;
 pub mod gdb;
 pub mod ktest;
+pub mod lockdep;
 pub mod user;
 
 use std::cell::Cell;
@@ -36,49 +37,6 @@ pub use boot::{Exit, Firmware, Outcome};
 
 /// Per-boot limit unless a scenario sets its own.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// Added to every test boot's command line: the lock-order checker is on
-/// for the whole suite (`make run` leaves it off).
-pub const LOCKDEP: &str = "lockdep";
-
-/// The first lines of the lock-order checker's reports.
-const LOCKDEP_REPORTS: [&str; 3] = [
-    "WARNING: possible circular locking dependency detected",
-    "WARNING: possible recursive locking detected",
-    "WARNING: inconsistent lock state",
-];
-
-/// Fails unless every lock-order report in `outcome` was provoked on purpose
-/// by a test (the kernel prints `lockdep: expected by a test` before those).
-///
-/// # Errors
-/// A report no test asked for: a real locking bug.
-pub fn expect_no_lockdep_report(outcome: &Arc<Outcome>) -> Result<(), Failure> {
-    let lines: Vec<&str> = outcome.lines().collect();
-    let is_report = |line: &str| LOCKDEP_REPORTS.iter().any(|n| line.contains(n));
-    let reports = lines.iter().filter(|l| is_report(l)).count();
-    let expected = lines
-        .iter()
-        .filter(|line| line.contains("lockdep: expected by a test"))
-        .count();
-    if reports <= expected {
-        return Ok(());
-    }
-    let mut why = format!("lockdep: {reports} lock-order reports, {expected} of them expected:");
-    for (i, _) in lines.iter().enumerate().filter(|(_, l)| is_report(l)) {
-        let expected_here = i > 1 && lines[i - 2].contains("lockdep: expected by a test");
-        if !expected_here {
-            lines[i..lines.len().min(i + 24)]
-                .iter()
-                .take_while(|l| !l.contains("*** DEADLOCK ***"))
-                .for_each(|l| {
-                    why.push('\n');
-                    why.push_str(l);
-                });
-        }
-    }
-    Err(Failure::of(outcome, why))
-}
 
 /// Serial lines shown under a failed test.
 const TAIL_LINES: usize = 40;
@@ -196,7 +154,7 @@ impl Boot {
         })
         .map_err(|e| format!("making the disk image: {e}"))?;
         let mut run = boot::RunSpec::new(image, self.firmware);
-        run.cmdline = format!("{LOCKDEP} {}", self.cmdline);
+        run.cmdline = format!("{} {}", lockdep::LOCKDEP, self.cmdline);
         run.timeout = Some(self.timeout);
         run.input.clone_from(&self.input);
         run.gdb_port = self.gdb_port;
@@ -335,7 +293,7 @@ impl Ctx<'_> {
             .get_or_init(|| boot.run().map(Arc::new))
             .clone()
             .map_err(Failure::new)?;
-        expect_no_lockdep_report(&outcome)?;
+        lockdep::expect_no_lockdep_report(&outcome)?;
         Ok(outcome)
     }
 
