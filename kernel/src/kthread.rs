@@ -77,7 +77,14 @@ pub fn kthreadd() -> i32 {
         // Interruptible, as in Linux, so that it shows as S; it ignores every
         // signal, so nothing but a request wakes it.
         let _ = KTHREADD_WAIT.wait_event_interruptible(|| !KTHREAD_CREATE_LIST.lock().is_empty());
-        while let Some(create) = KTHREAD_CREATE_LIST.lock().pop_front() {
+        // The entry is taken with the lock dropped before the fork: a
+        // `while let` on `lock().pop_front()` would hold it, interrupts off,
+        // through all of create_kthread() (the lock checker's graph showed
+        // it ordered before the tasklist lock and every lock fork takes).
+        loop {
+            let Some(create) = KTHREAD_CREATE_LIST.lock().pop_front() else {
+                break;
+            };
             create_kthread(&create);
         }
     }

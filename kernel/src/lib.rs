@@ -38,6 +38,7 @@ pub mod kflushd;
 pub mod ktest;
 pub mod kthread;
 pub mod lkdtm;
+pub mod locking;
 pub mod nsproxy;
 pub mod panic;
 pub mod params;

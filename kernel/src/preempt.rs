@@ -131,6 +131,7 @@ pub fn in_atomic() -> bool {
 ///
 /// Linux: irq_enter() in kernel/softirq.c
 pub fn irq_enter() {
+    crate::locking::lockdep::lockdep_hardirq_enter();
     preempt_count_add(HARDIRQ_OFFSET);
 }
 

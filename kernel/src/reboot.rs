@@ -9,6 +9,7 @@ use crate::arch::qemu::{QemuExitCode, exit_qemu};
 /// Linux: kernel_power_off() in kernel/reboot.c
 pub fn kernel_power_off() -> ! {
     crate::trace::trace_dump();
+    crate::locking::print_lockdep_stats();
     log::info!("reboot: Power down");
     exit_qemu(QemuExitCode::Success)
 }

@@ -132,6 +132,8 @@ pub fn sys_getpgid(pid: i32) -> SysResult {
 pub fn sys_setsid() -> SysResult {
     let me = current();
     let sig = me.signal();
+    // Under the tasklist lock, as setpgid: its session check must not see half a setsid.
+    let _tasklist = crate::tasklist::TASKLIST_LOCK.lock();
     if sig.pgrp.load(Ordering::Relaxed) == me.tgid() {
         return Err(Errno::EPERM);
     }

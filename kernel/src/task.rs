@@ -133,15 +133,20 @@ pub type ThreadFn = Arc<dyn Fn() -> i32 + Send + Sync>;
 /// One thread of execution (Linux: `struct task_struct`).
 pub struct TaskStruct {
     /// Task state: TASK_RUNNING, TASK_INTERRUPTIBLE, ... (Linux: __state).
+    /// Lock: set by the task itself; to TASK_RUNNING under its rq lock (try_to_wake_up).
     #[doc(alias = "__state")]
     pub state: AtomicU32,
     /// PF_* flags.
+    /// Lock: none (atomic bits); changed by the task itself, or before it first runs.
     pub flags: AtomicU32,
     /// EXIT_ZOMBIE or EXIT_DEAD once exiting, else 0.
+    /// Lock: written under the tasklist lock (exit_notify, reparenting, wait, de_thread).
     pub exit_state: AtomicU32,
     /// Status for wait4, already encoded: `code << 8` or a signal number.
+    /// Lock: written by the task itself in do_exit, published by exit_notify under the tasklist lock.
     pub exit_code: AtomicI32,
     /// Signal sent to the parent at exit (SIGCHLD for processes, -1 for threads).
+    /// Lock: the tasklist lock (reparenting, de_thread), or copy_process before the task is seen.
     pub exit_signal: AtomicI32,
     /// Scheduler bookkeeping (Linux: `se`, `on_rq`, TIF_NEED_RESCHED).
     pub se: SchedEntity,
@@ -162,6 +167,7 @@ pub struct TaskStruct {
     pub pi_lock: SpinLock<()>,
     pub(crate) pid: AtomicI32,
     /// Thread group id: the pid of the group leader (what getpid returns).
+    /// Lock: set once by copy_process before the task is seen.
     pub tgid: AtomicI32,
     /// The task's pid, a number per namespace level; release_task gives
     /// the numbers back (Linux: thread_pid). Swapped only by exec's de_thread.
@@ -204,6 +210,7 @@ pub struct TaskStruct {
     /// Signals sent to this thread and not yet handled (Linux: pending).
     pub pending: SigPending,
     /// Signals this thread has blocked (Linux: blocked).
+    /// Lock: none (atomic); written only by the task itself.
     pub blocked: core::sync::atomic::AtomicU64,
     /// The mask `blocked` replaced while rt_sigtimedwait sleeps with its set
     /// unblocked; 0 otherwise (Linux: real_blocked).
@@ -233,6 +240,7 @@ pub struct TaskStruct {
     /// kthread bookkeeping for kthread_stop and friends (Linux: worker_private).
     pub worker_private: SpinLock<Option<Arc<crate::kthread::Kthread>>>,
     /// Where to store our tid when we first run (CLONE_CHILD_SETTID).
+    /// Lock: none; written by copy_process before the task runs, then by the task.
     pub set_child_tid: core::sync::atomic::AtomicU64,
     /// Word to clear and futex-wake at exit (CLONE_CHILD_CLEARTID,
     /// set_tid_address); how pthread_join learns a thread ended.
@@ -245,6 +253,7 @@ pub struct TaskStruct {
     /// Boot-relative creation time in ns (Linux: start_time).
     pub start_time: u64,
     /// Time spent in user mode, in ns, charged a tick at a time (Linux: utime).
+    /// Lock: none (atomic); charged by the tick on the task's own CPU.
     pub utime: AtomicU64,
     /// Time spent in the kernel, in ns (Linux: stime).
     pub stime: AtomicU64,

@@ -86,7 +86,7 @@ def state_char(task):
 
 def comm(task):
     """The task's name: the bytes of `comm` up to the first NUL."""
-    raw = member(task["comm"], "value")["__0"]
+    raw = member(member(task["comm"], "inner"), "value")["__0"]
     chars = [int(raw[i]) for i in range(16)]
     return bytes(chars[:chars.index(0) if 0 in chars else 16]).decode("ascii", "replace")
 

@@ -19,6 +19,7 @@
 pub mod docs;
 pub mod gdb;
 pub mod ktest;
+pub mod lockdep;
 pub mod user;
 
 use std::cell::Cell;
@@ -153,7 +154,7 @@ impl Boot {
         })
         .map_err(|e| format!("making the disk image: {e}"))?;
         let mut run = boot::RunSpec::new(image, self.firmware);
-        run.cmdline.clone_from(&self.cmdline);
+        run.cmdline = format!("{} {}", lockdep::LOCKDEP, self.cmdline);
         run.timeout = Some(self.timeout);
         run.input.clone_from(&self.input);
         run.gdb_port = self.gdb_port;
@@ -280,14 +281,20 @@ pub struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// Boots the kernel as `boot` says, or waits for the scenario that already is.
+    /// Every boot runs with the lock-order checker on; a report it did not
+    /// expect fails the scenario.
     ///
     /// # Errors
-    /// The image could not be made or QEMU could not be run.
+    /// The image could not be made or QEMU could not be run, or the
+    /// checker found a locking bug.
     pub fn boot(&self, boot: &Boot) -> Result<Arc<Outcome>, Failure> {
         let cell = Arc::clone(self.boots.lock().unwrap().entry(boot.clone()).or_default());
-        cell.get_or_init(|| boot.run().map(Arc::new))
+        let outcome = cell
+            .get_or_init(|| boot.run().map(Arc::new))
             .clone()
-            .map_err(Failure::new)
+            .map_err(Failure::new)?;
+        lockdep::expect_no_lockdep_report(&outcome)?;
+        Ok(outcome)
     }
 
     /// Reports one more test, printed after the scenario's own line.

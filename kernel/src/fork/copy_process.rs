@@ -337,7 +337,9 @@ fn copy_sighand(flags: CloneFlags, parent: &TaskStruct, p: &TaskStruct) -> Resul
         oldsig
     } else {
         let sig = Arc::try_new(SighandStruct::new()).map_err(|_| Errno::ENOMEM)?;
-        *sig.action.lock() = *oldsig.action.lock();
+        // Copied out first: two siglocks of one class are never held at once.
+        let action = *oldsig.action.lock();
+        *sig.action.lock() = action;
         sig
     };
     *p.sighand.lock() = Some(newsig);
@@ -371,7 +373,8 @@ fn copy_signal(flags: CloneFlags, parent: &TaskStruct, p: &TaskStruct) -> Result
         old.clone()
     } else {
         let sig = Arc::try_new(SignalStruct::default()).map_err(|_| Errno::ENOMEM)?;
-        *sig.rlim.lock() = *old.rlim.lock();
+        let rlim = *old.rlim.lock();
+        *sig.rlim.lock() = rlim;
         let inherited = old.has_child_subreaper.load(Ordering::Relaxed)
             || old.is_child_subreaper.load(Ordering::Relaxed);
         sig.has_child_subreaper.store(inherited, Ordering::Relaxed);

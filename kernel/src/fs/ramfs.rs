@@ -11,6 +11,7 @@ use super::file::{FileOperations, Kstat, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_I
 use super::shmem::{DEV_SHM_SB, ROOTFS_SB, ShmemSbInfo, TMP_SB};
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
+use crate::locking::lockdep::SINGLE_DEPTH_NESTING;
 use crate::mm::filemap::AddressSpace;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
@@ -252,7 +253,10 @@ impl Inode {
         match (dir, &inode.kind) {
             (false, _) if inode.is_dir() => return Err(Errno::EISDIR),
             (true, InodeKind::ProcRoot(_)) => return Err(Errno::EBUSY),
-            (true, InodeKind::Dir(children)) if !children.lock().is_empty() => {
+            // The parent's entries, then the child's: tree order (Linux: I_MUTEX_CHILD).
+            (true, InodeKind::Dir(children))
+                if !children.lock_nested(SINGLE_DEPTH_NESTING).is_empty() =>
+            {
                 return Err(Errno::ENOTEMPTY);
             }
             (true, InodeKind::Dir(_)) => {}

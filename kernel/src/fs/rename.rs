@@ -8,6 +8,7 @@ use super::open::{dirfd_path, is_dot, lookup_parent};
 use super::ramfs::{Inode, InodeKind};
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
+use crate::locking::lockdep::SINGLE_DEPTH_NESTING;
 use crate::syscall::SysResult;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
@@ -242,7 +243,8 @@ fn move_entry(
     {
         let mut entries = new_entries.lock();
         if let Some(InodeKind::Dir(children)) = target.as_ref().map(|t| &t.kind)
-            && !children.lock().is_empty()
+            // The parent's entries, then the child's: tree order (Linux: I_MUTEX_CHILD).
+            && !children.lock_nested(SINGLE_DEPTH_NESTING).is_empty()
         {
             return Err(Errno::ENOTEMPTY);
         }

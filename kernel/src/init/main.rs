@@ -31,8 +31,8 @@ pub const BOOTLOADER_CONFIG: BootloaderConfig = {
 
 static KTHREADD_DONE: Completion = Completion::new();
 /// Command-line words the kernel itself consumes; the rest go to init.
-const KERNEL_PARAMS: [&str; 7] = [
-    "ktest", "bench", "lkdtm", "loglevel", "init", "rdinit", "trace",
+const KERNEL_PARAMS: [&str; 8] = [
+    "ktest", "bench", "lkdtm", "loglevel", "init", "rdinit", "trace", "lockdep",
 ];
 
 /// The kernel's entry point: bring up every subsystem, then rest_init.
@@ -59,6 +59,7 @@ pub fn start_kernel(boot_info: &'static mut BootInfo) -> ! {
     crate::arch::kernel::cpu::common::identify_boot_cpu();
     let cmdline = crate::params::setup_command_line();
     log::info!("Kernel command line: {cmdline}");
+    crate::locking::lockdep::lockdep_init();
     if let Some(level) = crate::params::param("loglevel").and_then(|l| l.parse().ok()) {
         crate::printk::set_loglevel(level);
     }

@@ -180,6 +180,7 @@ pub struct MmArgs {
 /// table (Linux: mmput() -> exit_mmap()).
 pub struct MmStruct {
     /// The top-level page table, whose upper half is the kernel's (Linux: pgd).
+    /// Lock: its lower half changes under `mmap` (Linux: mmap_lock + page_table_lock).
     pub pgd: Pgd,
     /// VMAs and the heap/stack bounds.
     pub mmap: SpinLock<MmapState>,

@@ -13,6 +13,7 @@ use super::mmu_gather::{MmuGather, tlb_gather_mmu};
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
 use crate::fs::file::MmapTarget;
+use crate::locking::lockdep::SINGLE_DEPTH_NESTING;
 use crate::sysctl::CtlTable;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -99,7 +100,7 @@ pub fn dup_mm(oldmm: &MmStruct) -> Result<Arc<MmStruct>, Errno> {
     // flush_tlb_mm(oldmm) at the end of dup_mmap()).
     let mut tlb = tlb_gather_mmu(oldmm);
     let old = oldmm.mmap.lock();
-    let mut new = mm.mmap.lock();
+    let mut new = mm.mmap.lock_nested(SINGLE_DEPTH_NESTING);
     new.vmas
         .try_reserve_exact(old.vmas.len())
         .map_err(|_| Errno::ENOMEM)?;
@@ -107,8 +108,9 @@ pub fn dup_mm(oldmm: &MmStruct) -> Result<Arc<MmStruct>, Errno> {
     new.brk = old.brk;
     new.start_stack = old.start_stack;
     new.mmap_base = old.mmap_base;
-    *mm.arg_lock.lock() = *oldmm.arg_lock.lock();
-    *mm.exe_file.lock() = oldmm.exe_file.lock().clone();
+    let (args, exe_file) = (*oldmm.arg_lock.lock(), oldmm.exe_file.lock().clone());
+    *mm.arg_lock.lock() = args;
+    *mm.exe_file.lock() = exe_file;
     for vma in &old.vmas {
         super::mm_types::vma_charge(1, true)?;
         let mut copy = vma.clone();

@@ -38,6 +38,7 @@ use alloc::sync::Arc;
 #[derive(Default)]
 pub struct SchedEntity {
     /// Queued on a run queue, or running (Linux: on_rq).
+    /// Lock: written under its run queue's lock, or by sched_fork before the task is seen.
     pub on_rq: AtomicBool,
     /// Ticks left before the timer preempts the task.
     pub time_slice: AtomicU32,

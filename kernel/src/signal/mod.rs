@@ -161,6 +161,7 @@ pub struct SignalStruct {
     /// Where wait4 sleeps until a child changes state (Linux: wait_chldexit).
     pub wait_chldexit: WaitQueueHead,
     /// Orphaned descendants are re-parented here (PR_SET_CHILD_SUBREAPER).
+    /// Lock: none (atomic flags); find_new_reaper reads them under the tasklist lock.
     pub is_child_subreaper: AtomicBool,
     /// Some ancestor is a subreaper, so find_new_reaper must look for it.
     pub has_child_subreaper: AtomicBool,
@@ -170,6 +171,7 @@ pub struct SignalStruct {
     /// Resource limits (Linux: rlim).
     pub rlim: SpinLock<crate::resource::Rlimits>,
     /// exit_group() is under way (Linux: SIGNAL_GROUP_EXIT).
+    /// Lock: none; the first `swap(true)` wins (Linux: under siglock).
     pub group_exit: AtomicBool,
     /// The status every thread exits with during a group exit.
     pub group_exit_code: core::sync::atomic::AtomicI32,
@@ -179,8 +181,10 @@ pub struct SignalStruct {
     /// The process's pid, its leader's (Linux: `pids[PIDTYPE_TGID]`).
     pub tgid_pid: spin::Once<Arc<crate::pid::Pid>>,
     /// Process group id (Linux: the PIDTYPE_PGID pid of the signal struct).
+    /// Lock: written under the tasklist lock (setpgid, setsid), read without.
     pub pgrp: core::sync::atomic::AtomicI32,
     /// Session id (Linux: PIDTYPE_SID).
+    /// Lock: written under the tasklist lock (setsid), read without.
     pub session: core::sync::atomic::AtomicI32,
     /// Counts of the threads that have exited, and the largest resident
     /// set of mms left behind (Linux: utime, stime, nvcsw, nivcsw, min_flt,

@@ -8,12 +8,17 @@
 //!
 //! Linux: include/linux/spinlock.h (spin_lock_irqsave, spin_unlock_irqrestore)
 
+use crate::locking::lockdep::{self, LockClassKey};
 use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
 use x86_64::instructions::interrupts;
 
 /// A spin lock whose guard keeps local interrupts disabled.
+///
+/// Its lock class (for the lock-order checker, [`crate::locking::lockdep`])
+/// is the place that called [`SpinLock::new`].
 pub struct SpinLock<T: ?Sized> {
+    key: LockClassKey,
     inner: spin::Mutex<T>,
 }
 
@@ -22,18 +27,23 @@ pub struct SpinLockGuard<'a, T: ?Sized> {
     lock: &'a SpinLock<T>,
     guard: Option<spin::MutexGuard<'a, T>>,
     irqs_were_enabled: bool,
+    /// Whether the lock-order checker recorded this acquisition.
+    tracked: bool,
 }
 
 impl<T> SpinLock<T> {
-    /// Creates an unlocked lock.
+    /// Creates an unlocked lock, of the lock class of the caller's location.
+    #[track_caller]
     pub const fn new(value: T) -> Self {
         SpinLock {
+            key: LockClassKey::new(),
             inner: spin::Mutex::new(value),
         }
     }
 }
 
 impl<T: Default> Default for SpinLock<T> {
+    #[track_caller]
     fn default() -> Self {
         SpinLock::new(T::default())
     }
@@ -43,18 +53,45 @@ impl<T: ?Sized> SpinLock<T> {
     /// Disables interrupts, then spins until the lock is ours.
     ///
     /// Linux: spin_lock_irqsave() in include/linux/spinlock.h
+    #[track_caller]
     pub fn lock(&self) -> SpinLockGuard<'_, T> {
+        self.lock_nested(0)
+    }
+
+    /// Takes a second lock of a class this CPU already holds: `subclass`
+    /// (1, 2, ...) makes it a class of its own for the lock-order checker,
+    /// and the caller promises to take such locks in one fixed order (for
+    /// run queues: the lower CPU's first).
+    ///
+    /// Linux: spin_lock_irqsave_nested() in include/linux/spinlock.h
+    #[track_caller]
+    pub fn lock_nested(&self, subclass: u8) -> SpinLockGuard<'_, T> {
         let irqs_were_enabled = interrupts::are_enabled();
         interrupts::disable();
+        let tracked = lockdep::lock_acquire(
+            &self.key,
+            subclass,
+            core::any::type_name::<T>(),
+            self.addr(),
+            false,
+        );
         SpinLockGuard {
             lock: self,
             guard: Some(self.inner.lock()),
             irqs_were_enabled,
+            tracked,
         }
+    }
+
+    fn addr(&self) -> usize {
+        core::ptr::from_ref(self).cast::<u8>() as usize
     }
 
     /// Takes the lock only if it is free. Used by the panic path, which must
     /// not wait for a lock its own CPU may hold.
+    ///
+    /// Linux: spin_trylock_irqsave() in include/linux/spinlock.h
+    #[track_caller]
     pub fn try_lock(&self) -> Option<SpinLockGuard<'_, T>> {
         let irqs_were_enabled = interrupts::are_enabled();
         interrupts::disable();
@@ -63,6 +100,13 @@ impl<T: ?Sized> SpinLock<T> {
                 lock: self,
                 guard: Some(guard),
                 irqs_were_enabled,
+                tracked: lockdep::lock_acquire(
+                    &self.key,
+                    0,
+                    core::any::type_name::<T>(),
+                    self.addr(),
+                    true,
+                ),
             }),
             None => {
                 if irqs_were_enabled {
@@ -98,6 +142,7 @@ impl<T: ?Sized> Drop for SpinLockGuard<'_, T> {
     /// Linux: spin_unlock_irqrestore() in include/linux/spinlock.h
     fn drop(&mut self) {
         drop(self.guard.take());
+        lockdep::lock_release(self.lock.addr(), self.tracked);
         if self.irqs_were_enabled {
             interrupts::enable();
         }

@@ -55,7 +55,10 @@ pub fn do_task_stat(task: &TaskStruct) -> String {
     let sig = task.signal();
     let own = crate::rusage::thread_group_rusage(task);
     let children = *sig.children.lock();
-    let vsize = task.mm.lock().as_ref().map_or(0, |mm| {
+    // The mm is taken out of the task's lock before its own lock is taken
+    // (Linux: get_task_mm()), so no `task.mm -> mm.mmap` order exists.
+    let mm = task.mm.lock().clone();
+    let vsize = mm.as_ref().map_or(0, |mm| {
         mm.mmap
             .lock()
             .vmas
