@@ -14,7 +14,8 @@ use std::path::Path;
 use std::process::{Command, ExitCode};
 
 use tests::{
-    Boot, Ctx, Exit, Failure, Scenario, docs, expect_exit, expect_line, expect_lines, ktest, user,
+    Boot, Ctx, Exit, Failure, Scenario, cpus, docs, expect_exit, expect_line, expect_lines, ktest,
+    user,
 };
 
 #[rustfmt::skip]
@@ -33,7 +34,7 @@ const SCENARIOS: &[Scenario] = &[
     ("runner::hung_kernel_times_out_and_fails", hung_kernel_times_out),
     ("runner::ctrl_a_x_quits_qemu_and_the_runner_exits_0", ctrl_a_x_quits),
     ("runner::the_bootloader_log_shows_only_with_boot_log", boot_log_only_when_asked),
-    ("user::init_runs_every_program_to_its_summary", |ctx| user::record_user_tests(ctx, USER_PROGRAMS)),
+    ("user::init_runs_every_program_to_its_summary", user_tier),
     ("protection::cpu_max_enables_smep_smap_umip_and_every_user_program_passes", protection_on_cpu_max),
     ("proc::a_fork_bomb_in_its_own_group_ends_with_one_group_kill", |ctx| user::record_user_tests(ctx, &["forkbomb_kill"])),
     ("exec::dynamically_linked_programs_run_under_musl_and_glibc_loaders", |ctx| user::record_user_tests(ctx, &["dynlink_musl", "dynlink_glibc"])),
@@ -64,6 +65,8 @@ const SCENARIOS: &[Scenario] = &[
     ("kflushd::the_shell_starts_kflushd_through_proc_sys_and_stops_it_and_it_is_reaped", kflushd_from_the_shell),
     ("sysrq::ctrl_g_shows_the_interrupted_task_as_current_and_reports_the_sleeping_call", irq_context_demo),
     ("clock::sleep_2_takes_2_s_of_host_time_while_four_busy_loops_load_the_host", clock_under_load),
+    ("smp::every_kernel_test_passes_on_4_cpus", kernel_tests_on_4_cpus),
+    ("smp::the_race_tests_pass_on_2_cpus", races_on_2_cpus),
 ];
 
 /// The test programs in `tests/user/` that `init` runs, in this order (the
@@ -87,6 +90,12 @@ const USER_PROGRAMS: &[&str] = &[
     "creds",
     "perms",
     "proc_cmdline", "sysv_shm_proc", "posix_timers_lazy",
+];
+
+/// The SMP race tests: the user tier runs them after `USER_PROGRAMS` on one
+/// CPU, the protection rerun on 4, `smp::the_race_tests_pass_on_2_cpus` on 2.
+const RACE_PROGRAMS: &[&str] = &[
+    "race_wait", "race_orphans", "race_exit", "race_vfork", "race_dethread",
 ];
 
 /// The fuzzers in their own boot, a bounded amount: `sys_fuzz SEED N`
@@ -113,14 +122,32 @@ fn oom_fork(ctx: &Ctx) -> Result<(), Failure> {
     expect_line(&run, "Out of memory: Killed process")
 }
 
+/// The user tier: every program of `USER_PROGRAMS` and the race tests on one CPU.
+fn user_tier(ctx: &Ctx) -> Result<(), Failure> {
+    let programs = [USER_PROGRAMS, RACE_PROGRAMS].concat();
+    user::record_user_tests_on(ctx, "user", &programs, |boot| boot.smp(1)).map(drop)
+}
+
+/// The race programs with their parties on two CPUs.
+fn races_on_2_cpus(ctx: &Ctx) -> Result<(), Failure> {
+    user::record_user_tests_on(ctx, "smp2", RACE_PROGRAMS, |boot| boot.smp(cpus(2))).map(drop)
+}
+
 fn bios_runs_kernel_tests(ctx: &Ctx) -> Result<(), Failure> {
-    let run = ctx.boot(&Boot::bios("ktest"))?;
+    let run = ctx.boot(&Boot::bios("ktest").smp(1))?;
     ktest::record_kernel_tests(ctx, &run)
+}
+
+/// The kernel tests again with 4 CPUs (while the multi-CPU runs are off,
+/// the same boot as `bios_runs_kernel_tests`, shared).
+fn kernel_tests_on_4_cpus(ctx: &Ctx) -> Result<(), Failure> {
+    let run = ctx.boot(&Boot::bios("ktest").smp(cpus(4)))?;
+    ktest::record_kernel_tests_as(ctx, "smp4::kernel", &run)
 }
 
 fn uefi_banner_matches_bios(ctx: &Ctx) -> Result<(), Failure> {
     let uefi = ctx.boot(&Boot::uefi("ktest=init::"))?;
-    let bios = ctx.boot(&Boot::bios("ktest"))?;
+    let bios = ctx.boot(&Boot::bios("ktest").smp(1))?;
     expect_exit(&uefi, Exit::Success)?;
     let banner = |run: &tests::Outcome| {
         run.lines()
@@ -1084,10 +1111,13 @@ fn sample_tree() -> std::io::Result<tempfile::TempDir> {
 
 /// protection.c and every user program again under `-cpu max` (SMEP, SMAP,
 /// UMIP): any kernel access to user memory outside the stac/clac of
-/// mm/uaccess.rs would be an oops there.
+/// mm/uaccess.rs would be an oops there. With 4 CPUs (while the multi-CPU
+/// runs are on): this is the user tier's run at `--smp 4`.
 fn protection_on_cpu_max(ctx: &Ctx) -> Result<(), Failure> {
-    let programs = [USER_PROGRAMS, &["protection"]].concat();
-    let run = user::record_user_tests_on(ctx, "protection", &programs, |boot| boot.cpu("max"))?;
+    let programs = [USER_PROGRAMS, RACE_PROGRAMS, &["protection"]].concat();
+    let run = user::record_user_tests_on(ctx, "protection", &programs, |boot| {
+        boot.cpu("max").smp(cpus(4))
+    })?;
     expect_line(&run, "x86/cpu: SMEP SMAP UMIP PGE enabled")
 }
 
