@@ -94,6 +94,7 @@ const USER_PROGRAMS: &[&str] = &[
 
 /// The SMP race tests: the user tier runs them after `USER_PROGRAMS` on one
 /// CPU, the protection rerun on 4, `smp::the_race_tests_pass_on_2_cpus` on 2.
+#[rustfmt::skip]
 const RACE_PROGRAMS: &[&str] = &[
     "race_wait", "race_orphans", "race_exit", "race_vfork", "race_dethread",
 ];
