@@ -185,6 +185,20 @@ pub fn kthread_create(threadfn: ThreadFn, name: &'static str) -> Result<Arc<Task
     create.result.lock().take().expect("kthreadd answered")
 }
 
+/// Binds a kernel thread that kthread_create made, and that has not been
+/// woken yet, to `cpu`: it will only ever run there, and sched_setaffinity
+/// may not change that (PF_NO_SETAFFINITY).
+///
+/// Linux: kthread_bind() -> __kthread_bind_mask() in kernel/kthread.c
+pub fn kthread_bind(k: &Arc<TaskStruct>, cpu: usize) {
+    crate::sched::migrate::wait_task_inactive(k);
+    let trq = crate::sched::migrate::task_rq_lock(k);
+    crate::sched::migrate::do_set_cpus_allowed(k, crate::cpumask::CpuMask::of(cpu));
+    k.flags
+        .fetch_or(crate::task::PF_NO_SETAFFINITY, Ordering::Relaxed);
+    drop(trq);
+}
+
 /// Creates a kernel thread and wakes it.
 ///
 /// Linux: kthread_run() in include/linux/kthread.h

@@ -56,6 +56,7 @@ pub mod sched;
 pub mod security;
 pub mod signal;
 pub mod smp;
+pub mod stop_machine;
 pub mod sys;
 pub mod sys_ids;
 pub mod syscall;

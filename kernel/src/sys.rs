@@ -464,17 +464,6 @@ pub fn sys_set_tid_address(tidptr: u64) -> SysResult {
     Ok(task_pid_vnr(&me) as u64)
 }
 
-/// Linux: SYSCALL_DEFINE3(sched_getaffinity): one CPU, CPU 0. The length
-/// is checked before the pid: whole longs, enough for every CPU.
-pub fn sys_sched_getaffinity(pid: i32, len: u64, mask: u64) -> SysResult {
-    if len < 8 || !len.is_multiple_of(8) {
-        return Err(Errno::EINVAL);
-    }
-    task_or_current(pid)?;
-    put_user(mask, 1u64)?;
-    Ok(8)
-}
-
 /// Fills the buffer a chunk at a time; a pending signal stops it at a page
 /// boundary with the bytes so far (EINTR if none), as Linux does.
 ///

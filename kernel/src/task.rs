@@ -21,7 +21,7 @@
 //! are atomics (Linux: `READ_ONCE`/`smp_store_mb`).
 //!
 //! Linux: include/linux/sched.h
-//! Not modelled: cgroups, ptrace, seccomp, NUMA, CPU affinity.
+//! Not modelled: cgroups, ptrace, seccomp, NUMA.
 
 use crate::arch::kernel::process_64::ThreadStruct;
 use crate::arch::sync::{LockedBy, SpinLock};
@@ -80,6 +80,9 @@ pub const PF_NPROC_EXCEEDED: u32 = 0x0000_1000;
 pub const PF_SUPERPRIV: u32 = 0x0000_0100;
 /// A kernel thread (Linux: PF_KTHREAD).
 pub const PF_KTHREAD: u32 = 0x0020_0000;
+/// Its CPU affinity is the kernel's to set: sched_setaffinity refuses it
+/// (Linux: PF_NO_SETAFFINITY), as for the per-CPU migration/N threads.
+pub const PF_NO_SETAFFINITY: u32 = 0x0400_0000;
 
 /// Bytes in `comm`, including the terminating NUL (Linux: TASK_COMM_LEN).
 pub const TASK_COMM_LEN: usize = 16;
@@ -142,6 +145,21 @@ pub struct TaskStruct {
     pub exit_signal: AtomicI32,
     /// Scheduler bookkeeping (Linux: `se`, `on_rq`, TIF_NEED_RESCHED).
     pub se: SchedEntity,
+    /// The CPU whose run queue holds the task, or held it last (Linux:
+    /// thread_info.cpu, read with task_cpu()). Changed by set_task_cpu()
+    /// only, with the task's pi_lock or its run queue's lock held.
+    pub cpu: AtomicU32,
+    /// The CPU a wake-up should try first (Linux: wake_cpu).
+    pub wake_cpu: AtomicU32,
+    /// The CPUs the task may run on, as `CpuMask` bits (Linux: cpus_mask);
+    /// written with both the pi_lock and the run queue lock held, so either
+    /// one keeps it stable. Inherited at fork.
+    pub cpus_mask: AtomicU64,
+    /// How many CPUs `cpus_mask` holds (Linux: nr_cpus_allowed).
+    pub nr_cpus_allowed: AtomicU32,
+    /// Serializes wake-ups of this task and changes of its affinity; taken
+    /// before any run queue lock (Linux: pi_lock).
+    pub pi_lock: SpinLock<()>,
     pub(crate) pid: AtomicI32,
     /// Thread group id: the pid of the group leader (what getpid returns).
     pub tgid: AtomicI32,
@@ -270,6 +288,11 @@ impl TaskStruct {
             exit_code: AtomicI32::new(0),
             exit_signal: AtomicI32::new(0),
             se: SchedEntity::default(),
+            cpu: AtomicU32::new(0),
+            wake_cpu: AtomicU32::new(0),
+            cpus_mask: AtomicU64::new(crate::cpumask::CpuMask::all().bits()),
+            nr_cpus_allowed: AtomicU32::new(crate::cpumask::CpuMask::all().weight()),
+            pi_lock: SpinLock::new(()),
             pid: AtomicI32::new(0),
             tgid: AtomicI32::new(0),
             thread_pid: SpinLock::new(None),
@@ -384,6 +407,11 @@ impl TaskStruct {
     /// Whether this is a kernel thread.
     pub fn is_kthread(&self) -> bool {
         self.flags() & PF_KTHREAD != 0
+    }
+
+    /// The CPUs the task may run on (Linux: p->cpus_ptr).
+    pub fn cpus_mask(&self) -> crate::cpumask::CpuMask {
+        crate::cpumask::CpuMask::from_bits_truncate(self.cpus_mask.load(Ordering::Acquire))
     }
 
     /// Whether this is a CPU's idle task.

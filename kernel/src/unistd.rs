@@ -246,6 +246,8 @@ pub const __NR_tkill: u64 = 200;
 pub const __NR_time: u64 = 201;
 /// futex(2)
 pub const __NR_futex: u64 = 202;
+/// sched_setaffinity(2)
+pub const __NR_sched_setaffinity: u64 = 203;
 /// sched_getaffinity(2)
 pub const __NR_sched_getaffinity: u64 = 204;
 /// getdents64(2)
@@ -334,6 +336,8 @@ pub const __NR_rt_tgsigqueueinfo: u64 = 297;
 pub const __NR_prlimit64: u64 = 302;
 /// setns(2)
 pub const __NR_setns: u64 = 308;
+/// getcpu(2)
+pub const __NR_getcpu: u64 = 309;
 /// renameat2(2)
 pub const __NR_renameat2: u64 = 316;
 /// getrandom(2)

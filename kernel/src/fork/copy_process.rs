@@ -18,7 +18,7 @@ use crate::pidfd::{PreparedPidfd, pidfd_prepare};
 use crate::sched::core::sched_fork;
 use crate::signal::{SighandStruct, SignalStruct};
 use crate::task::{
-    Comm, PF_FORKNOEXEC, PF_IDLE, PF_KTHREAD, PF_NPROC_EXCEEDED, PF_SUPERPRIV, TaskStruct, current,
+    Comm, PF_FORKNOEXEC, PF_IDLE, PF_KTHREAD, PF_NO_SETAFFINITY, PF_NPROC_EXCEEDED, PF_SUPERPRIV, TaskStruct, current,
     set_task_stack_end_magic,
 };
 use crate::tasklist::{TASKLIST_LOCK, TaskList};
@@ -60,7 +60,7 @@ pub fn copy_process(args: &KernelCloneArgs) -> Result<Arc<TaskStruct>, Errno> {
     check_max_threads()?; // Linux: goto bad_fork_cleanup_count
     // Linux: the child inherits no pending signals, statistics or privileges.
     p.pending.clear();
-    let flags = p.flags() & !(PF_SUPERPRIV | PF_IDLE) | PF_FORKNOEXEC;
+    let flags = p.flags() & !(PF_SUPERPRIV | PF_IDLE | PF_NO_SETAFFINITY) | PF_FORKNOEXEC;
     p.flags.store(
         if args.kthread {
             flags | PF_KTHREAD
@@ -268,6 +268,11 @@ fn dup_task_struct(orig: &TaskStruct, args: &KernelCloneArgs) -> Result<Arc<Task
     tsk.timer_slack_ns.store(slack, Ordering::Relaxed);
     tsk.default_timer_slack_ns.store(slack, Ordering::Relaxed);
     *tsk.thread_fn.lock() = args.fn_.clone();
+    // Linux copies cpus_mask with the whole struct; sched_fork sets the CPU.
+    tsk.cpus_mask
+        .store(orig.cpus_mask().bits(), Ordering::Relaxed);
+    tsk.nr_cpus_allowed
+        .store(orig.cpus_mask().weight(), Ordering::Relaxed);
     let tsk = Arc::try_new(tsk).map_err(|_| Errno::ENOMEM)?;
     set_task_stack_end_magic(&tsk);
     Ok(tsk)

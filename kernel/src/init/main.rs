@@ -99,6 +99,7 @@ fn kernel_init() -> i32 {
     let me = current();
     me.set_comm("init");
     drop(me);
+    crate::stop_machine::cpu_stop_init();
     do_basic_setup();
     console_on_rootfs();
     crate::lkdtm::lkdtm_init();

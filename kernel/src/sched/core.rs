@@ -4,8 +4,11 @@
 //! Linux: kernel/sched/core.c
 
 use super::RunQueue;
+use super::migrate::{
+    __task_rq_lock, is_cpu_allowed, select_fallback_rq, set_task_cpu, task_cpu,
+};
 use crate::arch::kernel::process_64::context_switch;
-use crate::arch::percpu::{set_current, this_cpu};
+use crate::arch::percpu::{cpu_rq, set_current, smp_processor_id, this_cpu};
 use crate::arch::sync::SpinLockGuard;
 use crate::task::{
     TASK_DEAD, TASK_INTERRUPTIBLE, TASK_NEW, TASK_NORMAL, TASK_RUNNING, TaskStruct,
@@ -19,6 +22,11 @@ use x86_64::instructions::interrupts;
 /// class computes slices from load; SCHED_RR uses 100 ms.
 pub const RR_TIMESLICE: u32 = 4;
 
+/// The wake-up is the first of a new task (Linux: WF_FORK).
+pub const WF_FORK: u32 = 0x04;
+/// The wake-up is try_to_wake_up's (Linux: WF_TTWU).
+pub const WF_TTWU: u32 = 0x08;
+
 /// Makes `init_task` this CPU's running and idle task.
 ///
 /// Linux: sched_init() in kernel/sched/core.c
@@ -30,64 +38,157 @@ pub fn sched_init(init_task: &Arc<TaskStruct>) {
     set_current(init_task);
 }
 
-/// Puts a new task in TASK_NEW: it exists but no CPU may run it yet.
+/// Puts a new task in TASK_NEW: it exists but no CPU may run it yet. It
+/// starts on its parent's CPU (its mask came with dup_task_struct).
 ///
 /// Linux: sched_fork() in kernel/sched/core.c
 pub fn sched_fork(p: &TaskStruct) {
     p.state.store(TASK_NEW, Ordering::Relaxed);
     p.se.on_rq.store(false, Ordering::Relaxed);
     p.se.time_slice.store(RR_TIMESLICE, Ordering::Relaxed);
+    set_task_cpu(p, smp_processor_id());
 }
 
-/// Picks the CPU a waking task should run on. With one CPU online, ours.
+/// Picks the CPU a waking or new task should run on: the fair class's
+/// choice among the CPUs it may use, or a fallback if that one is not
+/// allowed (any more). The caller holds `p.pi_lock`.
 ///
 /// Linux: select_task_rq() in kernel/sched/core.c
-fn select_task_rq(_p: &TaskStruct) -> &'static crate::arch::sync::SpinLock<RunQueue> {
-    &this_cpu().rq
-}
-
-/// Queues a runnable task at the tail (Linux: activate_task()).
-fn activate_task(rq: &mut RunQueue, p: Arc<TaskStruct>) {
-    p.se.on_rq.store(true, Ordering::Relaxed);
-    rq.queue.push_back(p);
-}
-
-/// Asks the running task to give way if it is the idle task.
-///
-/// Linux: wakeup_preempt() (check_preempt_curr) in kernel/sched/core.c
-fn wakeup_preempt(rq: &RunQueue) {
-    if let Some(curr) = &rq.curr
-        && rq.idle.as_ref().is_some_and(|idle| Arc::ptr_eq(idle, curr))
+pub(crate) fn select_task_rq(p: &TaskStruct, cpu: usize, wake_flags: u32) -> usize {
+    let cpu = if p.nr_cpus_allowed.load(Ordering::Relaxed) > 1
+        && crate::cpumask::num_online_cpus() > 1
     {
-        curr.se.need_resched.store(true, Ordering::Relaxed);
+        super::fair::select_task_rq_fair(p, cpu, wake_flags)
+    } else {
+        p.cpus_mask().first().unwrap_or(cpu)
+    };
+    if is_cpu_allowed(p, cpu) {
+        cpu
+    } else {
+        select_fallback_rq(p)
     }
 }
 
-/// Makes a task created by copy_process runnable for the first time.
+/// Queues a runnable task: at the tail, or at the head for the CPU's
+/// stopper, which runs before anything else.
+///
+/// Linux: activate_task() -> enqueue_task() in kernel/sched/core.c
+/// Differs: the stopper is queued first instead of having its own class.
+pub(crate) fn activate_task(rq: &mut RunQueue, p: Arc<TaskStruct>) {
+    p.se.on_rq.store(true, Ordering::Release);
+    if rq.stop.as_ref().is_some_and(|stop| Arc::ptr_eq(stop, &p)) {
+        rq.queue.push_front(p);
+    } else {
+        rq.queue.push_back(p);
+    }
+}
+
+/// Tells `cpu`'s running task to give way: sets its need_resched and, if
+/// that CPU is not this one, sends it a reschedule IPI so that it notices
+/// now (a halted idle CPU wakes up). Nothing is sent if the flag was set
+/// already: whoever set it sent the IPI. The caller holds `rq`, `cpu`'s
+/// run queue.
+///
+/// Linux: resched_curr() in kernel/sched/core.c
+pub(crate) fn resched_curr(rq: &RunQueue, cpu: usize) {
+    let Some(curr) = &rq.curr else {
+        return;
+    };
+    if curr.se.need_resched.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    if cpu != smp_processor_id() {
+        crate::smp::smp_send_reschedule(cpu);
+    }
+}
+
+/// After a task was queued on `cpu`: preempt the running task if it is the
+/// idle task, or if the stopper is now at the head of the queue.
+///
+/// Linux: wakeup_preempt() (check_preempt_curr) in kernel/sched/core.c
+/// Differs: round robin preempts nothing else; Linux's fair class may
+/// preempt a task with a later deadline.
+pub(crate) fn wakeup_preempt(rq: &RunQueue, cpu: usize) {
+    let curr_idle = rq.curr.as_ref().is_some_and(|c| c.is_idle_task());
+    let stop_first = match (rq.queue.front(), &rq.stop) {
+        (Some(head), Some(stop)) => Arc::ptr_eq(head, stop),
+        _ => false,
+    };
+    if curr_idle || stop_first {
+        resched_curr(rq, cpu);
+    }
+}
+
+/// Makes a task created by copy_process runnable for the first time, on
+/// the CPU select_task_rq() picks with WF_FORK.
 ///
 /// Linux: wake_up_new_task() in kernel/sched/core.c
 pub fn wake_up_new_task(p: Arc<TaskStruct>) {
     crate::trace::trace(crate::trace::TraceEvent::WakeupNew { pid: p.pid() });
+    let pi = p.pi_lock.lock();
     p.state.store(TASK_RUNNING, Ordering::Release);
-    let mut rq = select_task_rq(&p).lock();
-    activate_task(&mut rq, p);
-    wakeup_preempt(&rq);
+    let cpu = select_task_rq(&p, task_cpu(&p), WF_FORK);
+    set_task_cpu(&p, cpu);
+    let mut rq = cpu_rq(cpu).lock();
+    activate_task(&mut rq, p.clone());
+    wakeup_preempt(&rq, cpu);
+    drop(rq);
+    drop(pi);
 }
 
 /// Wakes `p` if its state is in `state_mask`; returns whether it did.
 ///
+/// With `p.pi_lock` held (one waker at a time): a task still on its run
+/// queue (it has not reached schedule(), or was preempted) only gets its
+/// state back. Otherwise it may still be switching out on its old CPU, so
+/// we wait until that CPU has left its stack (`on_cpu`) before giving it to
+/// any CPU; then select_task_rq() picks one and it is queued there.
+///
 /// Linux: try_to_wake_up() in kernel/sched/core.c
+/// Differs: no wake list (ttwu_queue_wakelist): the waker locks the remote
+/// run queue itself.
 pub fn try_to_wake_up(p: &Arc<TaskStruct>, state_mask: u32) -> bool {
-    let mut rq = select_task_rq(p).lock();
+    let pi = p.pi_lock.lock();
     if p.state() & state_mask == 0 {
         return false;
     }
-    p.state.store(TASK_RUNNING, Ordering::Release);
-    if !p.se.on_rq.load(Ordering::Relaxed) {
-        activate_task(&mut rq, p.clone());
-        wakeup_preempt(&rq);
+    if p.se.on_rq.load(Ordering::Acquire) && ttwu_runnable(p) {
+        return true;
     }
+    // Linux: smp_cond_load_acquire(&p->on_cpu, !VAL)
+    while p.thread.on_cpu() {
+        core::hint::spin_loop();
+    }
+    let cpu = select_task_rq(p, p.wake_cpu.load(Ordering::Relaxed) as usize, WF_TTWU);
+    if cpu != task_cpu(p) {
+        set_task_cpu(p, cpu);
+    }
+    ttwu_queue(p, cpu);
+    drop(pi);
     true
+}
+
+/// Wakes a task that is still on its run queue: it only needs its state
+/// back. Returns false if it left the queue meanwhile.
+///
+/// Linux: ttwu_runnable() in kernel/sched/core.c
+fn ttwu_runnable(p: &TaskStruct) -> bool {
+    let (_rq, _cpu) = __task_rq_lock(p);
+    if !p.se.on_rq.load(Ordering::Relaxed) {
+        return false;
+    }
+    p.state.store(TASK_RUNNING, Ordering::Release);
+    true
+}
+
+/// Queues the woken `p` on `cpu` and preempts that CPU's idle task.
+///
+/// Linux: ttwu_queue() -> ttwu_do_activate() in kernel/sched/core.c
+fn ttwu_queue(p: &Arc<TaskStruct>, cpu: usize) {
+    let mut rq = cpu_rq(cpu).lock();
+    activate_task(&mut rq, p.clone());
+    p.state.store(TASK_RUNNING, Ordering::Release);
+    wakeup_preempt(&rq, cpu);
 }
 
 /// Wakes a sleeping task, whichever kind of sleep.
@@ -110,12 +211,31 @@ pub fn schedule() {
 ///
 /// Linux: sched_tick() (scheduler_tick) in kernel/sched/core.c
 pub fn scheduler_tick() {
-    let rq = this_cpu().rq.lock();
+    let cpu = smp_processor_id();
+    let mut rq = cpu_rq(cpu).lock();
     if let Some(curr) = &rq.curr {
         super::fair::update_curr(curr, super::fair::sched_clock());
     }
-    let running = rq.curr.as_ref().is_some_and(|c| !c.is_idle_task());
-    crate::sched::loadavg::calc_global_load(rq.queue.len() as u64 + u64::from(running));
+    rq.balance_ticks += 1;
+    let balance = rq.is_idle() || rq.balance_ticks >= super::balance::BALANCE_INTERVAL_TICKS;
+    if balance {
+        rq.balance_ticks = 0;
+    }
+    task_tick(&rq);
+    drop(rq);
+    if cpu == 0 {
+        crate::sched::loadavg::calc_global_load(nr_running);
+    }
+    if balance {
+        super::balance::sched_balance_rq(cpu);
+    }
+}
+
+/// Counts down the running task's slice; at zero, asks for a reschedule if
+/// another task waits.
+///
+/// Linux: task_tick_rr() in kernel/sched/rt.c
+fn task_tick(rq: &RunQueue) {
     if let Some(curr) = &rq.curr {
         let left = curr.se.time_slice.load(Ordering::Relaxed).saturating_sub(1);
         if left == 0 {
@@ -169,8 +289,9 @@ pub fn sched_yield() {
 fn __schedule(preempt: bool) {
     let irqs_were_enabled = interrupts::are_enabled();
     interrupts::disable();
-    let mut rq = this_cpu().rq.lock();
-    let prev = rq.curr.take().expect("a running task");
+    let cpu = smp_processor_id();
+    let mut rq = cpu_rq(cpu).lock();
+    let prev = rq.curr.clone().expect("a running task");
     schedule_debug(&prev, preempt);
     prev.se.need_resched.store(false, Ordering::Relaxed);
     let mut switch_count = &prev.nivcsw;
@@ -181,6 +302,12 @@ fn __schedule(preempt: bool) {
         } else {
             prev.se.on_rq.store(false, Ordering::Relaxed);
         }
+    }
+    if rq.queue.is_empty() && (prev.is_idle_task() || !prev.se.on_rq.load(Ordering::Relaxed)) {
+        // About to idle: first try to pull work from a busier CPU.
+        drop(rq);
+        super::balance::sched_balance_newidle(cpu);
+        rq = cpu_rq(cpu).lock();
     }
     let now = super::fair::sched_clock();
     super::fair::update_curr(&prev, now);
@@ -373,20 +500,12 @@ pub fn sys_sched_yield() -> crate::syscall::SysResult {
     Ok(0)
 }
 
-/// The run queue of the CPU `p` runs or waits on.
-///
-/// Linux: task_rq() in kernel/sched/sched.h
-/// Differs: only the boot CPU runs tasks, so every task is on its queue.
-fn task_rq(_p: &TaskStruct) -> &'static crate::arch::sync::SpinLock<RunQueue> {
-    &this_cpu().rq
-}
-
 /// The CPU time `p` has run, in ns, up to this moment: if it is running
 /// now, its run queue charges it first.
 ///
 /// Linux: task_sched_runtime() in kernel/sched/core.c
 pub fn task_sched_runtime(p: &TaskStruct) -> u64 {
-    let rq = task_rq(p).lock();
+    let (rq, _cpu) = __task_rq_lock(p);
     if rq.curr.as_ref().is_some_and(|c| core::ptr::eq(&**c, p)) {
         super::fair::update_curr(p, super::fair::sched_clock());
     }
@@ -394,14 +513,24 @@ pub fn task_sched_runtime(p: &TaskStruct) -> u64 {
     p.se.sum_exec_runtime.load(Ordering::Relaxed)
 }
 
-/// Context switches on this CPU since boot (Linux: nr_context_switches()).
+/// Context switches on every CPU since boot.
+///
+/// Linux: nr_context_switches() in kernel/sched/core.c
 pub fn nr_context_switches() -> u64 {
-    this_cpu().rq.lock().nr_switches
+    crate::cpumask::cpu_online_mask()
+        .iter()
+        .map(|cpu| cpu_rq(cpu).lock().nr_switches)
+        .sum()
 }
 
-/// Tasks waiting on this CPU's run queue, not counting the running one.
-pub fn nr_queued() -> usize {
-    this_cpu().rq.lock().queue.len()
+/// Runnable tasks on every CPU, the running ones included.
+///
+/// Linux: nr_running() in kernel/sched/core.c
+pub fn nr_running() -> u64 {
+    crate::cpumask::cpu_online_mask()
+        .iter()
+        .map(|cpu| cpu_rq(cpu).lock().nr_running() as u64)
+        .sum()
 }
 
 mod tests {

@@ -3,11 +3,19 @@
 //! CPU-time clocks, `/proc/<pid>/schedstat` and the scaling of utime/stime
 //! count, where the tick only samples which mode a task was in.
 //!
+//! It also chooses the CPU a new or waking task goes to (select_task_rq_fair).
+//!
 //! Linux: update_curr() and set_next_entity() in kernel/sched/fair.c, and
-//! account_group_exec_runtime() in kernel/sched/stats.h
-//! Not modelled: vruntime and the rest of the fair class (see sched/mod.rs).
+//! account_group_exec_runtime() in kernel/sched/stats.h;
+//! select_task_rq_fair() in kernel/sched/fair.c
+//! Not modelled: vruntime and the rest of the fair class (see sched/mod.rs),
+//! scheduling domains (every CPU is one hop from every other), wake_affine.
 
-use crate::task::TaskStruct;
+use super::core::WF_FORK;
+use super::migrate::is_cpu_allowed;
+use crate::arch::percpu::{cpu_rq, smp_processor_id};
+use crate::cpumask::cpu_online_mask;
+use crate::task::{PF_KTHREAD, TaskStruct};
 use core::sync::atomic::Ordering;
 
 /// The scheduler clock, in ns: the TSC-based monotonic clock.
@@ -52,4 +60,82 @@ fn account_group_exec_runtime(p: &TaskStruct, ns: u64) {
 /// kernel/sched/fair.c
 pub fn set_next_entity(next: &TaskStruct, now: u64) {
     next.se.exec_start.store(now, Ordering::Relaxed);
+}
+
+/// Tasks that want `cpu`, read under its run queue lock (a snapshot).
+fn cpu_nr_running(cpu: usize) -> usize {
+    cpu_rq(cpu).lock().nr_running()
+}
+
+/// Picks the CPU for `p`, whose last CPU is `prev_cpu`: for a fork, near
+/// the parent unless the parent's CPU is busy; for a wake-up, an idle CPU,
+/// the previous one first. The caller holds `p.pi_lock` and no run queue.
+///
+/// Linux: select_task_rq_fair() in kernel/sched/fair.c
+pub fn select_task_rq_fair(p: &TaskStruct, prev_cpu: usize, wake_flags: u32) -> usize {
+    if wake_flags & WF_FORK != 0 {
+        return select_fork_cpu(p, smp_processor_id());
+    }
+    select_idle_sibling(p, prev_cpu)
+}
+
+/// The CPU a new task starts on. The child stays on its parent's CPU when
+/// nothing but the parent runs there, or when it is likely to be short
+/// lived; only then is it worth sending it elsewhere, to the idlest CPU.
+///
+/// Why stay: a fork child shares the parent's memory (copy-on-write) and
+/// often runs briefly, exits and wakes its waiting parent. On the parent's
+/// CPU the shared pages are in the cache and the exit's wake-up is local;
+/// on another CPU it starts cold, costs an IPI to start and another to
+/// wake the parent, and the parent's CPU sits idle meanwhile. Linux met
+/// this as a regression: after find_idlest_group() was reworked (v5.5),
+/// fork-heavy loads whose children exit quickly were spread over idle CPUs
+/// and nodes and slowed down; later kernels let a fork leave a small
+/// imbalance so that such children stay near their parent (Mel Gorman's
+/// NUMA-imbalance changes, v5.7 onwards). Busy, long-lived children are
+/// still spread out here, and the balancer moves any that stayed.
+///
+/// Linux: the WF_FORK path of select_task_rq_fair() (sched_balance_find_dst_cpu)
+/// Differs: "likely short-lived" is a vfork child (its parent sleeps until
+/// it execs or exits); Linux has no such test, only the imbalance allowance.
+fn select_fork_cpu(p: &TaskStruct, this_cpu: usize) -> usize {
+    if is_cpu_allowed(p, this_cpu) && (cpu_nr_running(this_cpu) <= 1 || likely_short_lived(p)) {
+        return this_cpu;
+    }
+    sched_balance_find_dst_cpu(p, this_cpu)
+}
+
+/// A vfork child: its parent waits for it, so the parent's CPU is free.
+fn likely_short_lived(p: &TaskStruct) -> bool {
+    p.flags() & PF_KTHREAD == 0 && p.vfork_done.lock().is_some()
+}
+
+/// The allowed CPU with the fewest runnable tasks, `this_cpu` on a tie.
+///
+/// Linux: sched_balance_find_dst_cpu() (find_idlest_cpu) in kernel/sched/fair.c
+fn sched_balance_find_dst_cpu(p: &TaskStruct, this_cpu: usize) -> usize {
+    let mut best = (usize::MAX, this_cpu);
+    for cpu in p.cpus_mask().and(cpu_online_mask()).iter() {
+        let load = cpu_nr_running(cpu);
+        if load < best.0 || (load == best.0 && cpu == this_cpu) {
+            best = (load, cpu);
+        }
+    }
+    best.1
+}
+
+/// The CPU for a waking task: its previous CPU if idle (its cache may still
+/// hold the task's data), else any idle allowed CPU, else the previous one.
+///
+/// Linux: select_idle_sibling() in kernel/sched/fair.c
+/// Differs: no LLC domain: every online CPU counts as a sibling.
+fn select_idle_sibling(p: &TaskStruct, prev_cpu: usize) -> usize {
+    if is_cpu_allowed(p, prev_cpu) && cpu_nr_running(prev_cpu) == 0 {
+        return prev_cpu;
+    }
+    p.cpus_mask()
+        .and(cpu_online_mask())
+        .iter()
+        .find(|&cpu| cpu != prev_cpu && cpu_nr_running(cpu) == 0)
+        .unwrap_or(prev_cpu)
 }

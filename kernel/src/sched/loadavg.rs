@@ -32,19 +32,20 @@ fn calc_load(load: u64, exp: u64, active: u64) -> u64 {
     newload / FIXED_1
 }
 
-/// Called every tick with the number of runnable tasks; every LOAD_FREQ
-/// ticks it updates the averages.
+/// Called every tick of CPU 0 with a way to count the runnable tasks of
+/// every CPU; every LOAD_FREQ ticks it counts them and updates the averages.
 ///
 /// Linux: calc_global_load() in kernel/sched/loadavg.c
-/// Differs: one CPU, so the per-CPU count (calc_global_load_tick) is the
-/// argument; tasks in D state are not added.
-pub fn calc_global_load(nr_active: u64) {
+/// Differs: the count is taken at once over all run queues instead of each
+/// CPU folding its own (calc_global_load_tick); tasks in D state are not
+/// added.
+pub fn calc_global_load(nr_active: impl FnOnce() -> u64) {
     let due = CALC_LOAD_UPDATE.load(Ordering::Relaxed);
     if jiffies() < due {
         return;
     }
     CALC_LOAD_UPDATE.store(due + LOAD_FREQ, Ordering::Relaxed);
-    let active = nr_active * FIXED_1;
+    let active = nr_active() * FIXED_1;
     for (avg, exp) in AVENRUN.iter().zip(EXP) {
         avg.store(
             calc_load(avg.load(Ordering::Relaxed), exp, active),

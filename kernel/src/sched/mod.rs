@@ -1,5 +1,14 @@
 //! The scheduler: run queues, context switches, wait queues, completions.
 //!
+//! Each online CPU runs the tasks of its own run queue. A task is on at
+//! most one queue (the one of `task_cpu(p)`), moved between queues only
+//! with both queues locked (balance.rs, migrate.rs) or while it sleeps
+//! under its pi_lock (try_to_wake_up); a CPU runs a task only once the CPU
+//! that ran it before has left its stack (`on_cpu`).
+//!
+//! Lock order: a task's pi_lock, then run queue locks, two of them lowest
+//! CPU first (double_rq_lock).
+//!
 //! Differs: Linux's fair class (CFS/EEVDF) orders tasks by virtual runtime;
 //! ours is round robin with a fixed time slice, which is enough to show
 //! preemption, sleeping and waking.
@@ -13,9 +22,12 @@ pub mod debug;
 pub mod fair;
 pub mod loadavg;
 pub mod wait;
+pub mod balance;
+pub mod migrate;
+pub mod syscalls;
 
 use crate::task::TaskStruct;
-use ::core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
+use ::core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 
@@ -53,6 +65,12 @@ pub struct RunQueue {
     pub(crate) prev_mm: Option<Arc<crate::mm::mm_types::MmStruct>>,
     /// Context switches on this CPU (Linux: rq->nr_switches).
     pub(crate) nr_switches: u64,
+    /// This CPU's stopper thread, migration/N, which runs before any other
+    /// queued task (Linux: rq->stop, the stop class).
+    pub(crate) stop: Option<Arc<TaskStruct>>,
+    /// Ticks since the last periodic load balance (Linux: rq->next_balance,
+    /// counted in ticks here).
+    pub(crate) balance_ticks: u32,
 }
 
 impl RunQueue {
@@ -65,7 +83,26 @@ impl RunQueue {
             prev: None,
             prev_mm: None,
             nr_switches: 0,
+            stop: None,
+            balance_ticks: 0,
         }
+    }
+
+    /// Tasks that want this CPU: the queued ones, plus the running one
+    /// unless it is the idle task or is leaving the queue (Linux:
+    /// rq->nr_running).
+    pub fn nr_running(&self) -> usize {
+        let running = self
+            .curr
+            .as_ref()
+            .is_some_and(|c| !c.is_idle_task() && c.se.on_rq.load(Ordering::Relaxed));
+        self.queue.len() + usize::from(running)
+    }
+
+    /// Whether the CPU runs its idle task with nothing queued (Linux:
+    /// idle_cpu()).
+    pub fn is_idle(&self) -> bool {
+        self.nr_running() == 0
     }
 }
 

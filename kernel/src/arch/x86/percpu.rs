@@ -63,6 +63,11 @@ pub(super) fn per_cpu(cpu: usize) -> &'static PerCpu {
     &PER_CPU[cpu]
 }
 
+/// The run queue of `cpu` (Linux: cpu_rq()).
+pub fn cpu_rq(cpu: usize) -> &'static SpinLock<RunQueue> {
+    &per_cpu(cpu).rq
+}
+
 /// The timer base of `cpu`, for reaching a timer queued on another CPU.
 pub fn per_cpu_hrtimer_base(cpu: usize) -> &'static SpinLock<HrtimerCpuBase> {
     &per_cpu(cpu).hrtimer_cpu_base

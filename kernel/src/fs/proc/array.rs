@@ -46,9 +46,11 @@ fn get_nr_threads(task: &TaskStruct) -> usize {
     crate::tasklist::thread_group(task.tgid()).len().max(1)
 }
 
-/// Linux: do_task_stat() in fs/proc/array.c (fields 1-24; times in ticks;
-/// utime and stime are the process's, scaled to its run time)
-/// Differs: a thread's `task/<tid>/stat` shows its process's times too.
+/// Linux: do_task_stat() in fs/proc/array.c (fields 1-41; times in ticks;
+/// utime and stime are the process's, scaled to its run time; field 39 is
+/// the CPU the task is on or last ran on)
+/// Differs: a thread's `task/<tid>/stat` shows its process's times too;
+/// fields 26-37 (code and stack addresses, signal masks, wchan) are 0.
 pub fn do_task_stat(task: &TaskStruct) -> String {
     let sig = task.signal();
     let own = crate::rusage::thread_group_rusage(task);
@@ -63,7 +65,7 @@ pub fn do_task_stat(task: &TaskStruct) -> String {
     });
     let ns = reader_ns();
     alloc::format!(
-        "{} ({}) {} {} {} {} 0 -1 {} {} {} {} {} {} {} {} {} 20 0 {} 0 {} {} 0 18446744073709551615\n",
+        "{} ({}) {} {} {} {} 0 -1 {} {} {} {} {} {} {} {} {} 20 0 {} 0 {} {} 0 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 {} {} 0 0\n",
         task_pid_nr_ns(task, &ns),
         task.comm().as_str(),
         task_state_to_char(task),
@@ -82,6 +84,8 @@ pub fn do_task_stat(task: &TaskStruct) -> String {
         get_nr_threads(task),
         nsec_to_clock_t(task.start_time),
         vsize,
+        task.exit_signal.load(Ordering::Relaxed),
+        crate::sched::migrate::task_cpu(task),
     )
 }
 

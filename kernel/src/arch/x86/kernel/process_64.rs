@@ -86,6 +86,12 @@ impl ThreadStruct {
         }
     }
 
+    /// Whether a CPU runs the task or is still switching away from it: its
+    /// stack is in use, so no other CPU may run it yet (Linux: task_on_cpu()).
+    pub fn on_cpu(&self) -> bool {
+        self.on_cpu.load(Ordering::Acquire)
+    }
+
     /// Runs `f` on the task's own kernel stack, if it has one (not an idle
     /// task's boot stack, not a dead task's freed one).
     pub fn with_stack<R>(&self, f: impl FnOnce(Option<&KernelStack>) -> R) -> R {
