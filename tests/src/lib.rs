@@ -19,6 +19,7 @@
 pub mod docs;
 pub mod gdb;
 pub mod ktest;
+pub mod smp;
 pub mod user;
 
 use std::cell::Cell;

@@ -67,6 +67,8 @@ const SCENARIOS: &[Scenario] = &[
     ("clock::sleep_2_takes_2_s_of_host_time_while_four_busy_loops_load_the_host", clock_under_load),
     ("smp::every_kernel_test_passes_on_4_cpus", kernel_tests_on_4_cpus),
     ("smp::the_race_tests_pass_on_2_cpus", races_on_2_cpus),
+    ("smp::cpuinfo_stat_nproc_top_and_ctrl_t_show_every_cpu", cpus_in_the_shell),
+    ("trace::the_timeline_has_a_track_per_cpu_and_no_task_on_two_at_once", tour_cpu_tracks),
 ];
 
 /// The test programs in `tests/user/` that `init` runs, in this order (the
@@ -345,20 +347,25 @@ fn trace_thread_parent(ctx: &Ctx) -> Result<(), Failure> {
     let root = tour_initramfs()?;
     let run = ctx.boot(&Boot::bios("--no-shell trace").initrd(root))?;
     let events = boot::trace::parse(&run.serial);
-    let mut running = 0;
+    // What each CPU runs: a fork is recorded on the CPU of its caller.
+    let mut running = std::collections::HashMap::new();
     let mut problems = Vec::new();
     let mut threads_made_by_threads = 0;
     let mut exec_name = std::collections::HashMap::new();
     for e in &events {
+        let on_cpu = running.get(&e.num("cpu")).copied().unwrap_or(0);
         match e.name.as_str() {
-            "sched_switch" => running = e.num("next"),
+            "sched_switch" => {
+                running.insert(e.num("cpu"), e.num("next"));
+            }
             "sched_process_exec" => {
                 exec_name.insert(e.num("pid"), e.fields["comm"].clone());
             }
-            "sched_process_fork" if e.num("parent") != running => problems.push(format!(
-                "pid {} credited to {} while {running} ran",
+            "sched_process_fork" if e.num("parent") != on_cpu => problems.push(format!(
+                "pid {} credited to {} while {on_cpu} ran on CPU {}",
                 e.num("child"),
-                e.num("parent")
+                e.num("parent"),
+                e.num("cpu")
             )),
             "sched_process_fork"
                 if exec_name.get(&e.num("parent")).map(String::as_str) == Some("threads") =>
@@ -415,6 +422,35 @@ fn tour_picture(ctx: &Ctx) -> Result<(), Failure> {
         true => Ok(()),
         false => Err(Failure::of(&run, problems.join("\n"))),
     }
+}
+
+/// The same trace's per-CPU tracks (`tests::smp::check_cpu_tracks`): one
+/// for each CPU that ran tasks, slices that never overlap on a CPU, and no
+/// task on two CPUs at once.
+fn tour_cpu_tracks(ctx: &Ctx) -> Result<(), Failure> {
+    let root = tour_initramfs()?;
+    let boot = Boot::bios("--no-shell trace").initrd(root);
+    let run = ctx.boot(&boot)?;
+    let events = boot::trace::parse(&run.serial);
+    let json: serde_json::Value = serde_json::from_str(&boot::trace::chrome_trace(&events))
+        .map_err(|e| Failure::of(&run, format!("the trace is not valid JSON: {e}")))?;
+    tests::smp::check_cpu_tracks(&json, boot.smp).map_err(|why| Failure::of(&run, why))
+}
+
+/// What a user sees of the CPUs (`tests::smp::CPUS_SCRIPT`): nproc and
+/// /proc/cpuinfo count them, /proc/stat has a line per CPU whose user time
+/// grows while a busy loop runs on each, top shows them all busy, and
+/// Ctrl-T lists the loops on every CPU.
+fn cpus_in_the_shell(ctx: &Ctx) -> Result<(), Failure> {
+    let root = tempfile::tempdir()?;
+    init_script(root.path(), tests::smp::CPUS_SCRIPT)?;
+    let boot = Boot::bios("")
+        .initrd(root.path())
+        .type_after("ctrl-t now", b"\x14")
+        .timeout(60);
+    let run = ctx.boot(&boot)?;
+    expect_exit(&run, Exit::Success)?;
+    tests::smp::check_cpus_run(&run, boot.smp)
 }
 
 /// Every text of the picture lies inside it and clear of every bar, with
@@ -480,7 +516,8 @@ fn labels_clear_of_bars_and_edges(svg: &str) -> Vec<String> {
 }
 
 /// The tour halted for gdb: at the first do_exit, the helper's `lx-ps` lists
-/// swapper/0, init and kthreadd with their pids, and the exiting task running;
+/// swapper/0, init and kthreadd with their pids, and the exiting task running,
+/// each on one of the boot's CPUs;
 /// after gdb detaches, the tour runs on to the end.
 fn gdb_lists_tasks(ctx: &Ctx) -> Result<(), Failure> {
     let root = tour_initramfs()?;
@@ -499,21 +536,25 @@ fn gdb_lists_tasks(ctx: &Ctx) -> Result<(), Failure> {
     });
     let (output, run) = (output?, run?);
     expect_exit(&run, Exit::Success)?;
-    let rows: Vec<(i64, &str, &str)> = output
+    let rows: Vec<(i64, &str, u32, &str)> = output
         .lines()
         .filter(|l| l.starts_with("0x"))
         .filter_map(|l| match l.split_whitespace().collect::<Vec<_>>()[..] {
-            [_, pid, _, state, comm] => Some((pid.parse().ok()?, state, comm)),
+            [_, pid, _, state, cpu, comm] => {
+                Some((pid.parse().ok()?, state, cpu.parse().ok()?, comm))
+            }
             _ => None,
         })
         .collect();
+    let on_a_cpu = rows.len() > 3 && rows.iter().all(|&(_, _, cpu, _)| cpu < halted.smp);
     let has = |pid: i64, state: &str, comm: &str| {
-        rows.iter().any(|&(p, s, c)| {
+        rows.iter().any(|&(p, s, _, c)| {
             p == pid && (state.is_empty() || s == state) && (comm.is_empty() || c == comm)
         })
     };
-    let exiting = rows.iter().any(|&(p, s, _)| p > 2 && s == "R");
-    match has(0, "R", "swapper/0") && has(1, "", "init") && has(2, "S", "kthreadd") && exiting {
+    let exiting = rows.iter().any(|&(p, s, _, _)| p > 2 && s == "R");
+    let listed = has(0, "R", "swapper/0") && has(1, "", "init") && has(2, "S", "kthreadd");
+    match listed && exiting && on_a_cpu {
         true => Ok(()),
         false => Err(Failure::new(format!("gdb printed:\n{output}"))),
     }
@@ -746,7 +787,9 @@ fn busybox_top(ctx: &Ctx) -> Result<(), Failure> {
             "exec /bin/busybox poweroff -f\n",
         ),
     )?;
-    let run = ctx.boot(&Boot::bios("").initrd(root.path()))?;
+    // One CPU: one loop is then all of the machine's CPU time (the smp::
+    // scenario runs a loop per CPU).
+    let run = ctx.boot(&Boot::bios("").initrd(root.path()).smp(1))?;
     expect_exit(&run, Exit::Success)?;
     expect_line(&run, "Load average: ")?;
     let percent = |line: &str, after: &str| -> Option<u32> {
@@ -1234,10 +1277,12 @@ fn irq_context_demo(ctx: &Ctx) -> Result<(), Failure> {
             "exec /bin/busybox poweroff -f\n",
         ),
     )?;
+    // One CPU, so that the next tick is sure to interrupt the loop.
     let boot = Boot::bios("")
         .initrd(root.path())
         .type_after("busy loop: pid", b"\x07")
-        .timeout(60);
+        .timeout(60)
+        .smp(1);
     let run = ctx.boot(&boot)?;
     expect_exit(&run, Exit::Success)?;
     expect_lines(
