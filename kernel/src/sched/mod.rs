@@ -17,6 +17,8 @@
 
 pub mod completion;
 pub mod core;
+mod core_tests;
+mod smp_tests;
 pub mod cputime;
 pub mod debug;
 pub mod fair;
