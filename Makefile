@@ -1,7 +1,8 @@
 # make run    boot the kernel in QEMU (BIOS) with the serial console here: the
 #             guided tour runs as /init, then a busybox shell. INITRAMFS=dir
 #             boots another initramfs, ARGS="..." passes runner flags, e.g.
-#             make run ARGS="--uefi --append ktest"; Ctrl-A x quits.
+#             make run ARGS="--uefi --append ktest"; SMP=n CPUs (default 2);
+#             Ctrl-A x quits.
 # make test   the lint gate (make lint), then the whole suite: in-kernel
 #             tests and boot scenarios, JOBS=n QEMUs at a time (default: the
 #             number of CPUs; the suite reads it as LIFECYCLE_JOBS). SMP=0
@@ -29,7 +30,9 @@ TOUR := target/initramfs
 INITRAMFS ?= $(TOUR)
 ARGS ?=
 RUNNER = $(CARGO) run -p boot --release --
-RUN_ARGS = --initrd $(INITRAMFS) $(ARGS)
+# CPUs for make run and make gdb (SMP=1 for one).
+SMP ?= 2
+RUN_ARGS = --smp $(SMP) --initrd $(INITRAMFS) $(ARGS)
 
 # The bootloader crate's build script runs `cargo install` for its stages; with
 # CARGO_TARGET_DIR set, that nested cargo waits forever on the outer one's lock.

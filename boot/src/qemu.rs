@@ -236,6 +236,10 @@ fn command(spec: &RunSpec, cmdline: &Path) -> Command {
     }
     qemu.arg("-m").arg(format!("{}M", spec.memory_mib));
     qemu.arg("-smp").arg(spec.smp.to_string());
+    // One host thread per CPU, so that the CPUs really run at the same time.
+    if spec.smp > 1 {
+        qemu.args(["-accel", "tcg,thread=multi"]);
+    }
     if let Some(model) = &spec.cpu {
         qemu.arg("-cpu").arg(model);
     }

@@ -38,3 +38,28 @@ pub fn init_task_init() -> &'static Arc<TaskStruct> {
         Arc::new(task)
     })
 }
+
+/// Builds the idle task of application processor `cpu`, `swapper/<cpu>`:
+/// pid 0 like the boot CPU's, sharing init_task's files, fs, signal
+/// handlers, namespaces and credentials. It runs on the stack the CPU
+/// starts on.
+///
+/// Linux: fork_idle() in kernel/fork.c
+/// Differs: built directly, like init_task, instead of by copy_process.
+pub fn fork_idle(cpu: usize) -> Arc<TaskStruct> {
+    let init = init_task();
+    let task = TaskStruct::new(
+        Comm::new(&alloc::format!("swapper/{cpu}")),
+        TASK_RUNNING,
+        PF_KTHREAD | PF_IDLE,
+        None,
+    );
+    task.signal
+        .call_once(|| init.signal.get().expect("init_task's signal").clone());
+    *task.files.lock() = init.files.lock().clone();
+    *task.fs.lock() = init.fs.lock().clone();
+    *task.sighand.lock() = init.sighand.lock().clone();
+    *task.nsproxy.lock() = init.nsproxy.lock().clone();
+    *task.cred.lock() = init.cred.lock().clone();
+    Arc::new(task)
+}

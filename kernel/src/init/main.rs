@@ -6,7 +6,7 @@
 //!
 //! Linux: init/main.c
 
-use crate::arch::{gdt, irq, percpu, serial, time, traps};
+use crate::arch::{apic, gdt, irq, percpu, serial, time, traps};
 use crate::errno::Errno;
 use crate::exit::kernel_wait4;
 use crate::fork::{CloneFlags, kernel_thread, user_mode_thread};
@@ -54,6 +54,7 @@ pub fn start_kernel(boot_info: &'static mut BootInfo) -> ! {
         boot_info.kernel_stack_bottom..boot_info.kernel_stack_bottom + boot_info.kernel_stack_len,
     );
     crate::mm::mm_init(boot_info);
+    crate::arch::kernel::acpi::acpi_boot_init(boot_info.rsdp_addr.into_option());
     gdt::setup_exception_stacks(0);
     crate::arch::kernel::cpu::common::identify_boot_cpu();
     let cmdline = crate::params::setup_command_line();
@@ -67,8 +68,10 @@ pub fn start_kernel(boot_info: &'static mut BootInfo) -> ! {
     irq::init_irq();
     time::time_init();
     crate::timekeeping::timekeeping_init();
-    x86_64::instructions::interrupts::enable();
     time::tsc_init();
+    apic::setup_local_apic(true);
+    apic::timer::setup_boot_apic_clock();
+    x86_64::instructions::interrupts::enable();
     rest_init()
 }
 
@@ -99,6 +102,7 @@ fn kernel_init() -> i32 {
     let me = current();
     me.set_comm("init");
     drop(me);
+    crate::smp::smp_init();
     crate::stop_machine::cpu_stop_init();
     do_basic_setup();
     console_on_rootfs();

@@ -63,6 +63,7 @@ pub fn mm_init(boot_info: &BootInfo) {
         .expect("room for the kernel heap");
     heap::kmem_cache_init(phys_to_virt(heap_base), heap);
     reserve_initrd(&mut memblock);
+    reserve_real_mode(&mut memblock);
     page_alloc::mem_init(memblock);
     pgtable::pgtable_init();
     pgtable::mark_kernel_global();
@@ -96,6 +97,26 @@ fn reserve_initrd(memblock: &mut page_alloc::Memblock) {
         }
         false => log::error!("initrd: reading {INITRD_FILE} failed"),
     }
+}
+
+/// The page below 1 MiB that application processors start in, set once
+/// during `mm_init`.
+static REAL_MODE_BASE: spin::Once<PhysAddr> = spin::Once::new();
+
+/// Takes a page below 1 MiB for the trampoline that starts the other CPUs
+/// in real mode (a STARTUP message can only name such a page).
+///
+/// Linux: reserve_real_mode() in arch/x86/realmode/init.c
+fn reserve_real_mode(memblock: &mut page_alloc::Memblock) {
+    match memblock.alloc_below(PAGE_SIZE as u64, 1 << 20) {
+        Some(base) => drop(REAL_MODE_BASE.call_once(|| base)),
+        None => log::warn!("Cannot find real mode trampoline area: one CPU"),
+    }
+}
+
+/// The trampoline page `mm_init` reserved below 1 MiB, if it found one.
+pub fn real_mode_base() -> Option<PhysAddr> {
+    REAL_MODE_BASE.get().copied()
 }
 
 /// The initramfs the runner handed over, placed by `mm_init`.

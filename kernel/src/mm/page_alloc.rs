@@ -97,6 +97,21 @@ impl Memblock {
         Some(PhysAddr::new(range.end))
     }
 
+    /// Takes `size` bytes of page-aligned memory below `limit`, never page
+    /// 0 (whose address would read as "none").
+    ///
+    /// Linux: memblock_phys_alloc_range() in mm/memblock.c
+    pub fn alloc_below(&mut self, size: u64, limit: u64) -> Option<PhysAddr> {
+        let size = size.next_multiple_of(PAGE_SIZE as u64);
+        let range = self.ranges[..self.count].iter_mut().find(|r| {
+            let start = r.start.max(PAGE_SIZE as u64);
+            start + size <= r.end.min(limit)
+        })?;
+        let start = range.start.max(PAGE_SIZE as u64);
+        range.start = start + size;
+        Some(PhysAddr::new(start))
+    }
+
     fn max_pfn(&self) -> u64 {
         self.ranges[..self.count]
             .iter()

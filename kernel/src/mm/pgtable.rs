@@ -78,7 +78,7 @@ pub fn kernel_pte_flags(addr: VirtAddr) -> Option<PageTableFlags> {
 }
 
 /// The kernel's top-level page table frame.
-pub(super) fn swapper_pg_dir() -> PhysFrame {
+pub fn swapper_pg_dir() -> PhysFrame {
     *SWAPPER_PG_DIR.get().expect("pgtable_init ran")
 }
 
@@ -185,4 +185,36 @@ mod tests {
             kassert!(kernel_pte_flags(VirtAddr::new(fresh.guard().start)).is_none(), "the guard");
         }
     }
+}
+
+/// Builds the page table an application processor turns paging on with:
+/// the kernel half of `swapper_pg_dir`, plus the first 2 MiB mapped at
+/// their own addresses, so that the trampoline below 1 MiB keeps running
+/// at the instruction that enables paging and can then jump to the
+/// kernel. Built once; its pages are never freed.
+///
+/// Linux: init_trampoline() / trampoline_pgd in arch/x86/mm/init.c and
+/// arch/x86/realmode/init.c
+pub fn init_trampoline_pgd() -> PhysFrame {
+    let table = || {
+        let page = page_alloc::get_zeroed_page().expect("memory for the trampoline page table");
+        page.share().into_raw()
+    };
+    let (pml4, pdpt, pd) = (table(), table(), table());
+    let table_at = |frame: PhysFrame| phys_to_virt(frame.start_address()).as_mut_ptr::<PageTable>();
+    let _guard = INIT_MM_PAGE_TABLE_LOCK.lock();
+    let kernel = table_at(swapper_pg_dir());
+    let rw = PageTableFlags::PRESENT | PageTableFlags::WRITABLE;
+    // SAFETY: the three pages were just allocated for these tables and are
+    // referred to by nothing else yet; the kernel PML4 is only read, under
+    // its lock; all are mapped at PAGE_OFFSET.
+    unsafe {
+        for i in 256..512 {
+            (&mut *table_at(pml4))[i] = (&*kernel)[i].clone();
+        }
+        (&mut *table_at(pml4))[0].set_frame(pdpt, rw);
+        (&mut *table_at(pdpt))[0].set_frame(pd, rw);
+        (&mut *table_at(pd))[0].set_addr(PhysAddr::zero(), rw | PageTableFlags::HUGE_PAGE);
+    }
+    pml4
 }

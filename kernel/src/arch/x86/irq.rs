@@ -1,21 +1,57 @@
-//! Hardware interrupts through the legacy 8259 PIC pair, remapped to vectors
-//! 32..48: the PIT timer on IRQ 0 and the serial port on IRQ 4.
+//! Hardware interrupts: the legacy 8259 PIC pair, remapped to vectors
+//! 32..48, now carries only the serial port (IRQ 4), which reaches the boot
+//! CPU through its local APIC's LINT0 in virtual-wire mode; the tick comes
+//! from each CPU's local APIC timer (apic/timer.rs).
 //!
-//! Linux: arch/x86/kernel/i8259.c, arch/x86/kernel/irq.c
+//! Linux: arch/x86/kernel/i8259.c, arch/x86/kernel/irq.c,
+//! kernel/time/tick-common.c
 
 use super::sync::SpinLock;
+use core::sync::atomic::{AtomicU64, Ordering};
 use pic8259::ChainedPics;
 
 /// First vector used by the PICs (Linux: FIRST_EXTERNAL_VECTOR).
 pub const PIC_OFFSET: u8 = 32;
-const TIMER_VECTOR: u8 = PIC_OFFSET;
 const SERIAL_VECTOR: u8 = PIC_OFFSET + 4;
+
+/// The CPU that advances jiffies and the load average; the others only run
+/// their own part of the tick (Linux: tick_do_timer_cpu, the boot CPU).
+pub const TICK_DO_TIMER_CPU: usize = 0;
 
 static PICS: SpinLock<ChainedPics> =
     // SAFETY: the offsets 32 and 40 lie past the 32 CPU exception vectors.
     SpinLock::new(unsafe { ChainedPics::new(PIC_OFFSET, PIC_OFFSET + 8) });
 
-/// Remaps the PICs and unmasks the timer and the serial port.
+/// One CPU's interrupt counts, by kind (Linux: irq_cpustat_t in
+/// arch/x86/include/asm/hardirq.h). Only the owning CPU increments them.
+pub struct IrqStat {
+    /// Local APIC timer ticks (Linux: apic_timer_irqs, "LOC" in /proc/interrupts).
+    pub apic_timer_irqs: AtomicU64,
+    /// Reschedule IPIs taken (Linux: irq_resched_count, "RES").
+    pub irq_resched_count: AtomicU64,
+    /// Call-function IPIs taken (Linux: irq_call_count, "CAL").
+    pub irq_call_count: AtomicU64,
+}
+
+impl IrqStat {
+    /// All counts zero.
+    pub const fn new() -> Self {
+        IrqStat {
+            apic_timer_irqs: AtomicU64::new(0),
+            irq_resched_count: AtomicU64::new(0),
+            irq_call_count: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Default for IrqStat {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Remaps the PICs and unmasks the serial port (and the cascade); IRQ 0,
+/// the PIT, stays masked: the PIT only serves to calibrate.
 ///
 /// Linux: init_IRQ() in arch/x86/kernel/irqinit.c
 pub fn init_irq() {
@@ -24,8 +60,8 @@ pub fn init_irq() {
     // has gates for every unmasked line.
     unsafe {
         pics.initialize();
-        // Bit set = masked. Unmask IRQ0 (timer), IRQ2 (cascade), IRQ4 (COM1).
-        pics.write_masks(!0b0001_0101, 0xff);
+        // Bit set = masked. Unmask IRQ2 (cascade) and IRQ4 (COM1).
+        pics.write_masks(!0b0001_0100, 0xff);
     }
 }
 
@@ -34,16 +70,22 @@ fn end_of_interrupt(vector: u8) {
     unsafe { PICS.lock().notify_end_of_interrupt(vector) };
 }
 
-/// The tick, in hard interrupt context: count it, charge it to the
-/// interrupted task (`user_tick`: it was in user mode), check that task's
-/// CPU-time timers once the scheduler has charged its run time, run queued
-/// irq work, and acknowledge the PIC. The preemption check follows in
-/// `dispatch`, after irq_exit().
+/// The tick, in hard interrupt context, on every CPU: the timekeeping CPU
+/// counts it in jiffies; every CPU charges it to the task it interrupted
+/// (`user_tick`: it was in user mode), runs its scheduler tick, checks that
+/// task's CPU-time timers once the scheduler has charged its run time,
+/// runs its own expired timers and queued irq work. The preemption check
+/// follows in `dispatch`, after irq_exit().
 ///
-/// Linux: tick_handle_periodic() in kernel/time/tick-common.c, which calls
-/// update_process_times()
-pub(super) fn timer_interrupt(user_tick: bool) {
-    super::time::tick();
+/// Linux: tick_handle_periodic() / tick_periodic() in
+/// kernel/time/tick-common.c, which calls update_process_times()
+/// Differs: the lazy irq work and the klogd wake-up are one global list
+/// and flag here, not per CPU, so only the timekeeping CPU runs them.
+pub fn tick_handle_periodic(user_tick: bool) {
+    let do_timer = super::percpu::smp_processor_id() == TICK_DO_TIMER_CPU;
+    if do_timer {
+        super::time::tick();
+    }
     crate::sched::cputime::account_process_tick(user_tick);
     crate::sched::core::scheduler_tick();
     super::percpu::with_current(|p| {
@@ -51,10 +93,13 @@ pub(super) fn timer_interrupt(user_tick: bool) {
             crate::posix_cpu_timers::run_posix_cpu_timers(p);
         }
     });
-    crate::printk::wake_up_klogd_tick();
+    if do_timer {
+        crate::printk::wake_up_klogd_tick();
+    }
     crate::time::run_local_timers();
-    crate::irq_work::irq_work_tick();
-    end_of_interrupt(TIMER_VECTOR);
+    if do_timer {
+        crate::irq_work::irq_work_tick();
+    }
 }
 
 pub(super) fn serial_interrupt() {
@@ -62,4 +107,11 @@ pub(super) fn serial_interrupt() {
         crate::sysrq::handle_sysrq_input(byte);
     }
     end_of_interrupt(SERIAL_VECTOR);
+}
+
+/// How many ticks `cpu`'s local APIC timer has delivered.
+pub fn apic_timer_irqs(cpu: usize) -> u64 {
+    super::percpu::irq_stat(cpu)
+        .apic_timer_irqs
+        .load(Ordering::Relaxed)
 }

@@ -3,6 +3,7 @@
 //!
 //! Linux: arch/x86/
 
+pub mod apic;
 pub mod entry;
 pub mod fw_cfg;
 pub mod gdt;
@@ -10,6 +11,7 @@ pub mod irq;
 pub mod kernel;
 pub mod percpu;
 pub mod qemu;
+pub mod realmode;
 pub mod serial;
 pub mod signal;
 pub mod sync;

@@ -41,6 +41,8 @@ pub struct PerCpu {
     /// This CPU's pending kernel timers (Linux: `DEFINE_PER_CPU(struct
     /// hrtimer_cpu_base, hrtimer_bases)`).
     pub hrtimer_cpu_base: SpinLock<HrtimerCpuBase>,
+    /// This CPU's interrupt counts (Linux: `DEFINE_PER_CPU(irq_cpustat_t, irq_stat)`).
+    pub irq_stat: super::irq::IrqStat,
 }
 
 static PER_CPU: [PerCpu; NR_CPUS] = [const {
@@ -55,6 +57,7 @@ static PER_CPU: [PerCpu; NR_CPUS] = [const {
         tables: super::gdt::CpuTables::new(),
         loaded_mm: SpinLock::new(None),
         hrtimer_cpu_base: SpinLock::new(HrtimerCpuBase::new()),
+        irq_stat: super::irq::IrqStat::new(),
     }
 }; NR_CPUS];
 
@@ -71,6 +74,11 @@ pub fn cpu_rq(cpu: usize) -> &'static SpinLock<RunQueue> {
 /// The timer base of `cpu`, for reaching a timer queued on another CPU.
 pub fn per_cpu_hrtimer_base(cpu: usize) -> &'static SpinLock<HrtimerCpuBase> {
     &per_cpu(cpu).hrtimer_cpu_base
+}
+
+/// The interrupt counts of `cpu` (Linux: `per_cpu(irq_stat, cpu)`).
+pub fn irq_stat(cpu: usize) -> &'static super::irq::IrqStat {
+    &per_cpu(cpu).irq_stat
 }
 
 /// Points this CPU's GS base at its per-CPU area.

@@ -1,33 +1,23 @@
-//! Time: the 8253/8254 PIT ticking at `HZ`, `jiffies`, and the TSC
-//! (calibrated in `tsc.rs`) for finer clocks.
+//! Time: `jiffies`, counted by the timekeeping CPU's tick (each CPU's
+//! local APIC timer at `HZ`, apic/timer.rs), and the TSC (calibrated
+//! against the PIT in `tsc.rs`) for finer clocks.
 //!
-//! Linux: arch/x86/kernel/i8253.c, kernel/time/jiffies.c, arch/x86/kernel/tsc.c
+//! Linux: kernel/time/jiffies.c, arch/x86/kernel/tsc.c
 
 use core::sync::atomic::{AtomicU64, Ordering};
-use x86_64::instructions::port::Port;
 
 /// Timer interrupts per second (Linux: CONFIG_HZ, 250 by default on x86).
 pub const HZ: u64 = 250;
-const PIT_FREQUENCY: u64 = 1_193_182;
 
 static JIFFIES: AtomicU64 = AtomicU64::new(0);
 static TSC_KHZ: AtomicU64 = AtomicU64::new(0);
 static TSC_AT_BOOT: AtomicU64 = AtomicU64::new(0);
 
-/// Programs PIT channel 0 as a rate generator firing `HZ` times a second.
+/// Marks the TSC reading that monotonic time counts from. The tick itself
+/// starts later, with the local APIC timer (setup_boot_apic_clock).
 ///
-/// Linux: pit_timer_init() in drivers/clocksource/i8253.c
+/// Linux: time_init() in arch/x86/kernel/time.c
 pub fn time_init() {
-    let divisor = (PIT_FREQUENCY / HZ) as u16;
-    let mut command = Port::<u8>::new(0x43);
-    let mut channel0 = Port::<u8>::new(0x40);
-    // SAFETY: mode 2 on channel 0, low byte then high byte; the PIT is only
-    // programmed here, before interrupts are enabled.
-    unsafe {
-        command.write(0x34);
-        channel0.write(divisor as u8);
-        channel0.write((divisor >> 8) as u8);
-    }
     TSC_AT_BOOT.store(super::rdtsc(), Ordering::Relaxed);
 }
 

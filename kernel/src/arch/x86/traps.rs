@@ -80,12 +80,24 @@ pub fn trap_init() {
 /// Linux: the idtentry handlers of arch/x86/kernel/traps.c and irq.c
 pub fn dispatch(regs: &mut PtRegs) {
     match regs.vector {
-        32 => {
+        0xec => {
             irq_enter();
-            super::irq::timer_interrupt(regs.user_mode());
+            super::apic::timer::sysvec_apic_timer_interrupt(regs.user_mode());
             irq_exit();
             irqentry_exit_cond_resched();
         }
+        0xfd => {
+            irq_enter();
+            super::kernel::smp::sysvec_reschedule_ipi();
+            irq_exit();
+            irqentry_exit_cond_resched();
+        }
+        0xfc => {
+            irq_enter();
+            super::kernel::smp::sysvec_call_function();
+            irq_exit();
+        }
+        0xff => {}
         36 => {
             irq_enter();
             super::irq::serial_interrupt();

@@ -59,9 +59,12 @@ idtentry!(asm_exc_coprocessor_error, 16);
 idtentry!(asm_exc_alignment_check, 17, error_code);
 idtentry!(asm_exc_machine_check, 18);
 idtentry!(asm_exc_simd_coprocessor_error, 19);
-idtentry!(asm_irq_timer, 32);
 idtentry!(asm_irq_serial, 36);
 idtentry!(asm_irq_spurious, 39);
+idtentry!(asm_sysvec_apic_timer_interrupt, 0xec);
+idtentry!(asm_sysvec_call_function, 0xfc);
+idtentry!(asm_sysvec_reschedule_ipi, 0xfd);
+idtentry!(asm_sysvec_spurious_apic_interrupt, 0xff);
 
 // The general registers in PtRegs order, pushed on entry and popped on exit
 // (Linux: PUSH_AND_CLEAR_REGS / POP_REGS in arch/x86/entry/calling.h).
@@ -150,14 +153,17 @@ unsafe extern "C" {
     fn asm_exc_alignment_check();
     fn asm_exc_machine_check();
     fn asm_exc_simd_coprocessor_error();
-    fn asm_irq_timer();
     fn asm_irq_serial();
     fn asm_irq_spurious();
+    fn asm_sysvec_apic_timer_interrupt();
+    fn asm_sysvec_call_function();
+    fn asm_sysvec_reschedule_ipi();
+    fn asm_sysvec_spurious_apic_interrupt();
     fn entry_SYSCALL_64();
 }
 
 /// Every vector we handle and its entry stub.
-pub fn entry_points() -> [(u8, u64); 21] {
+pub fn entry_points() -> [(u8, u64); 24] {
     [
         (0, asm_exc_divide_error as *const () as u64),
         (1, asm_exc_debug as *const () as u64),
@@ -177,9 +183,12 @@ pub fn entry_points() -> [(u8, u64); 21] {
         (17, asm_exc_alignment_check as *const () as u64),
         (18, asm_exc_machine_check as *const () as u64),
         (19, asm_exc_simd_coprocessor_error as *const () as u64),
-        (32, asm_irq_timer as *const () as u64),
         (36, asm_irq_serial as *const () as u64),
         (39, asm_irq_spurious as *const () as u64),
+        (0xec, asm_sysvec_apic_timer_interrupt as *const () as u64),
+        (0xfc, asm_sysvec_call_function as *const () as u64),
+        (0xfd, asm_sysvec_reschedule_ipi as *const () as u64),
+        (0xff, asm_sysvec_spurious_apic_interrupt as *const () as u64),
     ]
 }
 

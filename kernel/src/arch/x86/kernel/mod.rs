@@ -3,8 +3,11 @@
 //!
 //! Linux: arch/x86/kernel/
 
+pub mod acpi;
 pub mod cpu;
 pub mod fpu;
 pub mod process_64;
 pub mod rtc;
+pub mod smp;
+pub mod smpboot;
 pub mod stack;

@@ -18,7 +18,7 @@
 //! results (arch/x86/kernel/umip.c); here they end in SIGSEGV.
 //! Not modelled: boot options that turn a feature off (nosmap, nosmep).
 
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use raw_cpuid::CpuId;
 use x86_64::registers::control::{Cr0, Cr0Flags, Cr4, Cr4Flags};
 
@@ -28,6 +28,10 @@ use x86_64::registers::control::{Cr0, Cr0Flags, Cr4, Cr4Flags};
 /// Differs: Linux patches the instructions in or out at boot (alternatives);
 /// we test this flag.
 pub static SMAP_ENABLED: AtomicBool = AtomicBool::new(false);
+
+/// The boot CPU's CR4 once its features are on, for the other CPUs to
+/// copy (Linux: mmu_cr4_features).
+static MMU_CR4_FEATURES: AtomicU64 = AtomicU64::new(0);
 
 /// Reads the CPU's features and enables each protection it offers, then
 /// says in one line which are on.
@@ -81,7 +85,23 @@ pub fn identify_boot_cpu() {
     // EFLAGS.AC set (the kernel runs at CPL 0); WP keeps read-only pages
     // read-only for the kernel too, which copy-on-write relies on.
     unsafe { Cr0::update(|f| f.insert(Cr0Flags::ALIGNMENT_MASK | Cr0Flags::WRITE_PROTECT)) };
+    MMU_CR4_FEATURES.store(Cr4::read_raw(), Ordering::Relaxed);
     log::info!("x86/cpu: {enabled}enabled");
+}
+
+/// Gives an application processor the boot CPU's protections: the same
+/// CR4 features (the CPUs are alike), CR0.AM and CR0.WP.
+///
+/// Linux: identify_secondary_cpu() and cr4_init() in arch/x86/kernel/cpu/common.c
+pub fn identify_secondary_cpu() {
+    let cr4 = MMU_CR4_FEATURES.load(Ordering::Relaxed);
+    // SAFETY: the boot CPU runs with these CR4 bits, set only where CPUID
+    // offered them, and every CPU of this machine is the same model; the
+    // reasons for each bit are those of identify_boot_cpu.
+    unsafe {
+        Cr4::write_raw(cr4);
+        Cr0::update(|f| f.insert(Cr0Flags::ALIGNMENT_MASK | Cr0Flags::WRITE_PROTECT));
+    }
 }
 
 mod tests {
