@@ -6,9 +6,10 @@
  * from argv[1] or the time, the seed printed) sweeps the moment of the
  * collision across the window where the kernel's code paths overlap.
  *
- * A run is bounded twice: at most `iterations`, and at most a few seconds
- * of wall time (TCG with 4 CPUs is slow), and always at least the first
- * RACE_MIN_ROUNDS; each test prints how many rounds it ran.
+ * A check is bounded twice: at most its number of rounds, and at most its
+ * share of RACE_SECONDS of wall time for the program (TCG with 4 CPUs on a
+ * loaded host is slow), but always at least RACE_MIN_ROUNDS; each test
+ * prints how many rounds it ran.
  */
 #ifndef RACE_H
 #define RACE_H
@@ -21,8 +22,8 @@
 #include <stdatomic.h>
 #include <sys/mman.h>
 
-/* Each check stops starting new rounds after this long. */
-#define RACE_SECONDS 5
+/* The program's checks together stop starting new rounds after this long. */
+#define RACE_SECONDS 24
 /* ... but runs at least this many, however slow the machine. */
 #define RACE_MIN_ROUNDS 200
 
@@ -83,9 +84,14 @@ static inline void race_wait_for(atomic_int *flag, int value)
 			sched_yield();
 }
 
-/* The seed: argv[1] if given, else the time. Printed, to replay a failure. */
-static inline void race_seed(int argc, char **argv)
+/* Each check's share of RACE_SECONDS, in ms. */
+static long race_budget_ms = RACE_SECONDS * 1000L;
+
+/* The seed: argv[1] if given, else the time. Printed, to replay a failure.
+ * The program's `checks` share its time. */
+static inline void race_seed(int argc, char **argv, int checks)
 {
+	race_budget_ms = RACE_SECONDS * 1000L / checks;
 	rng_state = argc > 1 ? strtoull(argv[1], NULL, 0) : (uint64_t)now_ms();
 	say("%s: seed %llu on %d CPUs (rerun: %s %llu)\n", check_program,
 	    (unsigned long long)rng_state, race_cpus(), check_program,
@@ -97,7 +103,7 @@ static inline int race_more(int i, int max, long start_ms)
 {
 	if (i >= max)
 		return 0;
-	return i < RACE_MIN_ROUNDS || now_ms() - start_ms < RACE_SECONDS * 1000L;
+	return i < RACE_MIN_ROUNDS || now_ms() - start_ms < race_budget_ms;
 }
 
 /* Whether a process `pid` still has a /proc entry. */

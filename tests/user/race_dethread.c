@@ -140,7 +140,7 @@ int main(int argc, char **argv)
 	if (argc == 3 && strcmp(argv[1], "--after-exec") == 0)
 		return after_exec(argv[2]);
 	check_begin("race_dethread");
-	race_seed(argc, argv);
+	race_seed(argc, argv, 1);
 	race_watchdog();
 	race_pin(0);
 	sh = race_shared(sizeof *sh);

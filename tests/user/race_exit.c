@@ -148,7 +148,7 @@ static int run(const char *name, void (*round)(int))
 int main(int argc, char **argv)
 {
 	check_begin("race_exit");
-	race_seed(argc, argv);
+	race_seed(argc, argv, 2);
 	race_watchdog();
 	race_pin(0);
 	sh = race_shared(sizeof *sh);

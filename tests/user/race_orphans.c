@@ -238,7 +238,7 @@ static void run(const char *name, void (*round)(int), struct race_tally *only)
 int main(int argc, char **argv)
 {
 	check_begin("race_orphans");
-	race_seed(argc, argv);
+	race_seed(argc, argv, 3);
 	race_watchdog();
 	race_pin(0);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);

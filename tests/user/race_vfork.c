@@ -90,7 +90,7 @@ static void one_round(int round, const char *helper, int *elsewhere)
 int main(int argc, char **argv)
 {
 	check_begin("race_vfork");
-	race_seed(argc, argv);
+	race_seed(argc, argv, 1);
 	race_pin(0);
 	char helper[256];
 	sibling(argv[0], "vfork_helper", helper, sizeof helper);

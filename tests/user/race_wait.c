@@ -89,7 +89,7 @@ static void one_round(struct shared *sh, int round)
 int main(int argc, char **argv)
 {
 	check_begin("race_wait");
-	race_seed(argc, argv);
+	race_seed(argc, argv, 1);
 	race_watchdog();
 	race_pin(0);
 	struct shared *sh = race_shared(sizeof *sh);
