@@ -94,6 +94,25 @@ static void threaded(void)
 	syscall(SYS_exit, 0);
 }
 
+/* For the report of a child that never became reapable: the /proc/<pid>/stat
+ * line of each process whose parent is this one. */
+static void show_children(void)
+{
+	DIR *proc = opendir("/proc");
+	for (struct dirent *e; proc && (e = readdir(proc));) {
+		char path[300], line[512];
+		snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+		char *paren;
+		if (e->d_name[0] < '1' || e->d_name[0] > '9' ||
+		    read_text(path, line, sizeof line) < 0 || !(paren = strrchr(line, ')')))
+			continue;
+		if (atoi(paren + 4) == getpid())
+			say("race_dethread: left behind: %s", line);
+	}
+	if (proc)
+		closedir(proc);
+}
+
 /* The new program: one thread, the old pid, every inherited child reaped. */
 static int after_exec(const char *old_pid)
 {
@@ -111,7 +130,10 @@ static int after_exec(const char *old_pid)
 	alarm(5);
 	while (waitpid(-1, NULL, 0) > 0)
 		;
-	return errno == ECHILD ? EXEC_OK : 45;
+	if (errno == ECHILD)
+		return EXEC_OK;
+	show_children();
+	return 45;
 }
 
 static void one_round(int round)
