@@ -118,23 +118,25 @@ fn exit_signals(tsk: &TaskStruct) {
 }
 
 /// Drops the task's address space; before that, releases a vfork parent or
-/// a kthread_stop caller waiting on `vfork_done`. The tables stay loaded
-/// (Linux: enter_lazy_tlb()): the CPU's own reference keeps them until the
-/// task's last switch, which costs nothing when the next task uses the same
-/// mm (a vfork parent, a sibling thread).
+/// a kthread_stop caller waiting on `vfork_done`. When another task still
+/// uses the mm (a thread, a vfork parent), its tables stay loaded here
+/// (Linux: enter_lazy_tlb()), which costs nothing if that task runs next.
+/// When this task was the last user, CPUs that hold the mm lazily let it go
+/// (cleanup_lazy_tlbs), this CPU switches to the kernel's page table, and
+/// the memory is freed here, as Linux's mmput() -> exit_mmap() does.
 ///
 /// Linux: exit_mm() in kernel/exit.c (exit_mm_release() -> mm_release())
-/// Differs: when this task was the mm's last user, its memory is freed by
-/// that last switch (finish_task_switch drops the CPU's reference), not
-/// here: one Arc counts both Linux's mm_users and mm_count.
+/// Differs: one Arc counts both Linux's mm_users and mm_count, so "the last
+/// user" is read from the count: this reference and this CPU's loaded one.
 fn exit_mm(tsk: &TaskStruct) {
     mm_release(tsk);
     let mm = tsk.mm.lock().take();
     if let Some(mm) = &mm {
         crate::rusage::setmax_mm_hiwater_rss(tsk, mm);
-        // The last user: only this reference and this CPU's loaded one.
+        crate::mm::tlb::cleanup_lazy_tlbs(mm);
         if alloc::sync::Arc::strong_count(mm) == 2 {
             crate::ipc::shm::exit_shm(mm);
+            crate::mm::tlb::switch_mm(None);
         }
     }
     drop(mm);

@@ -443,6 +443,7 @@ fn begin_new_exec(bprm: &LinuxBinprm, mm: Arc<MmStruct>) -> Result<(), Errno> {
     crate::mm::memory::switch_mm(Some(&mm));
     if let Some(old) = &old {
         crate::rusage::setmax_mm_hiwater_rss(&tsk, old);
+        crate::mm::tlb::cleanup_lazy_tlbs(old);
         // The last user (not a vfork parent): detach its SysV segments now.
         if Arc::strong_count(old) == 1 {
             crate::ipc::shm::exit_shm(old);

@@ -6,12 +6,13 @@ use super::filemap::AddressSpace;
 use super::memory::Pgd;
 use super::page_alloc::Page;
 use crate::arch::sync::SpinLock;
+use crate::cpumask::CpuMask;
 use crate::errno::Errno;
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use bitflags::bitflags;
-use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 bitflags! {
     /// What a mapping allows (Linux: VM_* in include/linux/mm.h).
@@ -204,6 +205,16 @@ pub struct MmStruct {
     /// bits of mm->flags).
     /// Differs: no SUID_DUMP_ROOT (fs.suid_dumpable is fixed at 0).
     pub dumpable: AtomicU32,
+    /// The CPUs that may hold TLB entries for this mm: a CPU adds itself
+    /// when it loads the mm (switch_mm_irqs_off) and is taken out lazily,
+    /// by the first flush that finds it has loaded another since (Linux:
+    /// mm_cpumask(), the cpu_bitmap at the end of `struct mm_struct`).
+    /// Atomic: CPUs set and clear their own bits without a lock.
+    pub cpu_bitmap: AtomicU64,
+    /// Page-table changes whose TLB flush has not finished yet (Linux:
+    /// tlb_flush_pending). The flush runs after the mm's lock is dropped
+    /// (see `mm::tlb`); a fault that finds this non-zero waits for it.
+    pub tlb_flush_pending: AtomicUsize,
 }
 
 /// Not dumpable: /proc files owned by root (Linux: SUID_DUMP_DISABLE).
@@ -276,6 +287,36 @@ impl MmStruct {
                 file.path = Some(path.clone());
             }
         }
+    }
+
+    /// The CPUs that may cache this mm's translations.
+    ///
+    /// Linux: mm_cpumask() in include/linux/mm_types.h
+    pub fn mm_cpumask(&self) -> CpuMask {
+        CpuMask::from_bits_truncate(self.cpu_bitmap.load(Ordering::SeqCst))
+    }
+
+    /// Announces a page-table change whose flush comes after the mm's lock
+    /// is dropped.
+    ///
+    /// Linux: inc_tlb_flush_pending() in include/linux/mm_types.h
+    pub fn inc_tlb_flush_pending(&self) {
+        self.tlb_flush_pending.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The flush announced by `inc_tlb_flush_pending` is done.
+    ///
+    /// Linux: dec_tlb_flush_pending() in include/linux/mm_types.h
+    pub fn dec_tlb_flush_pending(&self) {
+        self.tlb_flush_pending.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// Whether some CPU changed these page tables and has not yet flushed
+    /// every TLB that may cache the old entries.
+    ///
+    /// Linux: mm_tlb_flush_pending() in include/linux/mm_types.h
+    pub fn mm_tlb_flush_pending(&self) -> bool {
+        self.tlb_flush_pending.load(Ordering::SeqCst) != 0
     }
 
     /// Bytes of page tables (Linux: mm_pgtables_bytes()).

@@ -9,12 +9,13 @@ use super::memory::{copy_page_range, pgd_alloc, zap_page_range};
 use super::mm_types::{
     MmArgs, MmStruct, MmapState, ShmObject, TASK_SIZE, VmAreaStruct, VmBacking, VmFlags,
 };
+use super::mmu_gather::{MmuGather, tlb_gather_mmu};
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
 use crate::fs::file::MmapTarget;
 use crate::sysctl::CtlTable;
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicI32, AtomicU32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 /// Protection bits of mmap/mprotect (Linux: PROT_*).
 pub const PROT_READ: u64 = 0x1;
@@ -75,6 +76,8 @@ impl MmStruct {
             pgtables_bytes: AtomicUsize::new(0),
             exe_file: SpinLock::new(None),
             dumpable: AtomicU32::new(super::mm_types::SUID_DUMP_USER),
+            cpu_bitmap: AtomicU64::new(0),
+            tlb_flush_pending: AtomicUsize::new(0),
         })
         .map_err(|_| Errno::ENOMEM)
         .inspect(|mm| mm.mmap.lock().mm = Arc::downgrade(mm))
@@ -91,6 +94,10 @@ impl MmStruct {
 pub fn dup_mm(oldmm: &MmStruct) -> Result<Arc<MmStruct>, Errno> {
     let mm = MmStruct::new()?;
     mm.set_dumpable(oldmm.get_dumpable());
+    // Dropped after the locks: flushes the parent's write-protected pages
+    // on every CPU that runs it before the child can run (Linux: the
+    // flush_tlb_mm(oldmm) at the end of dup_mmap()).
+    let mut tlb = tlb_gather_mmu(oldmm);
     let old = oldmm.mmap.lock();
     let mut new = mm.mmap.lock();
     new.vmas
@@ -112,7 +119,7 @@ pub fn dup_mm(oldmm: &MmStruct) -> Result<Arc<MmStruct>, Errno> {
         if let VmBacking::File(file) = &vma.backing {
             file.mapping.vma_link_file(&new.mm)?;
         }
-        copy_page_range(oldmm, &mm, vma)?;
+        copy_page_range(&mut tlb, &mm, vma)?;
     }
     drop(new);
     Ok(mm)
@@ -224,6 +231,7 @@ pub fn do_mmap(
     let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0;
     let addr = if fixed { addr } else { round_hint_to_min(addr) };
     let len = page_align(len).ok_or(Errno::ENOMEM)?;
+    let mut tlb = tlb_gather_mmu(mm);
     let mut st = mm.mmap.lock();
     // One past the limit is allowed, as in Linux, where the new area might
     // have merged with a neighbour.
@@ -254,7 +262,7 @@ pub fn do_mmap(
         if flags & MAP_FIXED_NOREPLACE != 0 && find_vma_intersection(&st, start, start + len) {
             return Err(Errno::EEXIST);
         }
-        unmap_locked(mm, &mut st, start, len)?;
+        unmap_locked(&mut tlb, &mut st, start, len)?;
     }
     st.insert_vma(VmAreaStruct {
         vm_start: start,
@@ -321,7 +329,12 @@ fn __split_vma(st: &mut MmapState, addr: u64) -> Result<(), Errno> {
 ///
 /// # Errors
 /// `ENOMEM` at the limit or when the list cannot grow.
-fn unmap_locked(mm: &MmStruct, st: &mut MmapState, start: u64, len: u64) -> Result<(), Errno> {
+fn unmap_locked(
+    tlb: &mut MmuGather<'_>,
+    st: &mut MmapState,
+    start: u64,
+    len: u64,
+) -> Result<(), Errno> {
     let end = start + len;
     let first = st.vmas.partition_point(|v| v.vm_end <= start);
     if st.vmas.len() >= sysctl_max_map_count()
@@ -337,7 +350,7 @@ fn unmap_locked(mm: &MmStruct, st: &mut MmapState, start: u64, len: u64) -> Resu
     let first = st.vmas.partition_point(|v| v.vm_end <= start);
     let last = st.vmas.partition_point(|v| v.vm_start < end);
     for vma in &st.vmas[first..last] {
-        zap_page_range(mm, vma, vma.vm_start, vma.vm_end);
+        zap_page_range(tlb, vma, vma.vm_start, vma.vm_end)?;
     }
     st.vmas.drain(first..last);
     super::mm_types::vma_uncharge(last - first);
@@ -357,7 +370,9 @@ pub fn do_munmap(mm: &MmStruct, start: u64, len: u64) -> Result<(), Errno> {
     {
         return Err(Errno::EINVAL);
     }
-    unmap_locked(mm, &mut mm.mmap.lock(), start, len)
+    let mut tlb = tlb_gather_mmu(mm);
+    let mut st = mm.mmap.lock();
+    unmap_locked(&mut tlb, &mut st, start, len)
 }
 
 /// Least room kept between a growing stack and the area below it (Linux:
@@ -400,6 +415,7 @@ pub fn expand_stack(st: &mut MmapState, addr: u64) -> Result<VmAreaStruct, Errno
 ///
 /// Linux: SYSCALL_DEFINE1(brk) in mm/mmap.c
 pub fn do_brk(mm: &MmStruct, brk: u64) -> u64 {
+    let mut tlb = tlb_gather_mmu(mm);
     let mut st = mm.mmap.lock();
     let old = st.brk;
     if brk < st.start_brk || brk > st.mmap_base {
@@ -408,7 +424,7 @@ pub fn do_brk(mm: &MmStruct, brk: u64) -> u64 {
     let old_end = page_align(old).unwrap_or(old);
     let new_end = page_align(brk).unwrap_or(brk);
     if new_end < old_end {
-        if unmap_locked(mm, &mut st, new_end, old_end - new_end).is_err() {
+        if unmap_locked(&mut tlb, &mut st, new_end, old_end - new_end).is_err() {
             return old;
         }
     } else if new_end > old_end && do_brk_flags(&mut st, old_end, new_end).is_err() {

@@ -10,11 +10,13 @@ pub mod heap;
 pub mod memory;
 pub mod mm_types;
 pub mod mmap;
+pub mod mmu_gather;
 pub mod mprotect;
 pub mod msync;
 pub mod oom_kill;
 pub mod page_alloc;
 pub mod pgtable;
+pub mod tlb;
 pub mod uaccess;
 pub mod vmalloc;
 

@@ -8,6 +8,7 @@ use super::mm_types::{MmStruct, VmFlags};
 use super::mmap::{
     PROT_EXEC, PROT_READ, PROT_WRITE, calc_vm_prot_bits, current_mm, page_align, split_vma,
 };
+use super::mmu_gather::tlb_gather_mmu;
 use crate::errno::Errno;
 
 /// Changes the protection of [start, start + len).
@@ -25,6 +26,7 @@ pub fn do_mprotect(mm: &MmStruct, start: u64, len: u64, prot: u64) -> Result<(),
     }
     let len = page_align(len).ok_or(Errno::ENOMEM)?;
     let end = start.checked_add(len).ok_or(Errno::ENOMEM)?;
+    let mut tlb = tlb_gather_mmu(mm);
     let mut st = mm.mmap.lock();
     if !st.covers(start, end) {
         return Err(Errno::ENOMEM);
@@ -46,7 +48,7 @@ pub fn do_mprotect(mm: &MmStruct, start: u64, len: u64, prot: u64) -> Result<(),
     for vma in &mut st.vmas[first..last] {
         vma.vm_flags =
             (vma.vm_flags - (VmFlags::VM_READ | VmFlags::VM_WRITE | VmFlags::VM_EXEC)) | new_prot;
-        change_protection(mm, vma, vma.vm_start, vma.vm_end);
+        change_protection(&mut tlb, vma, vma.vm_start, vma.vm_end);
     }
     Ok(())
 }

@@ -43,6 +43,13 @@ static CACHED_STACKS: SpinLock<[Option<CachedStack>; NR_CACHED_STACKS]> =
 /// the NR_KERNEL_STACK_KB counter). Cached stacks are not counted.
 static NR_KERNEL_STACK_KB: AtomicUsize = AtomicUsize::new(0);
 static SLOTS: SpinLock<[u64; MAX_STACKS / 64]> = SpinLock::new([0; MAX_STACKS / 64]);
+/// Slots freed since the last TLB purge (Linux: vmap_purge_list); set in
+/// SLOTS too, so that nobody takes them yet.
+static LAZY_SLOTS: SpinLock<[u64; MAX_STACKS / 64]> = SpinLock::new([0; MAX_STACKS / 64]);
+static NR_LAZY_SLOTS: AtomicUsize = AtomicUsize::new(0);
+/// Lazily freed slots that trigger a purge (Linux: lazy_max_pages(), here
+/// in slots of THREAD_SIZE).
+const LAZY_MAX_SLOTS: usize = 32;
 
 /// Reserves the virtual area for kernel stacks.
 ///
@@ -197,7 +204,9 @@ fn vfree_stack(slot: usize, frames: StackPages) {
     free_slot(slot);
 }
 
-/// Unmaps and frees the cached stacks; returns how many there were.
+/// Unmaps and frees the cached stacks, then purges the lazily freed
+/// slots, so that the lowest slots are taken again next; returns how many
+/// stacks were cached. Interrupts must be on.
 ///
 /// Linux: free_vm_stack_cache() in kernel/fork.c
 pub fn free_vm_stack_cache() -> usize {
@@ -207,6 +216,7 @@ pub fn free_vm_stack_cache() -> usize {
         vfree_stack(slot, frames);
         freed += 1;
     }
+    purge_vmap_area_lazy();
     freed
 }
 
@@ -218,7 +228,19 @@ fn slot_bottom(slot: usize) -> VirtAddr {
     slot_base(slot) + (SLOT_SIZE - THREAD_SIZE as u64)
 }
 
+/// Takes a free slot; purges the lazily freed ones first when there are
+/// many, or when no other is left.
 fn alloc_slot() -> Option<usize> {
+    if NR_LAZY_SLOTS.load(Ordering::Relaxed) >= LAZY_MAX_SLOTS {
+        purge_vmap_area_lazy();
+    }
+    take_free_slot().or_else(|| {
+        purge_vmap_area_lazy();
+        take_free_slot()
+    })
+}
+
+fn take_free_slot() -> Option<usize> {
     let mut slots = SLOTS.lock();
     let (word, bits) = slots
         .iter_mut()
@@ -229,6 +251,30 @@ fn alloc_slot() -> Option<usize> {
     Some(word * 64 + bit)
 }
 
+/// Gives a slot back lazily: its pages are unmapped and freed, but other
+/// CPUs may still hold translations of its addresses, so it is not handed
+/// out again before the next purge has flushed every TLB.
+///
+/// Linux: free_vmap_area_noflush() in mm/vmalloc.c
 fn free_slot(slot: usize) {
-    SLOTS.lock()[slot / 64] &= !(1 << (slot % 64));
+    LAZY_SLOTS.lock()[slot / 64] |= 1 << (slot % 64);
+    NR_LAZY_SLOTS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Flushes the stack area from every CPU's TLB, then frees the slots given
+/// back since the last purge. Needs interrupts on (it waits for the other
+/// CPUs); called from stack allocation, which runs in process context.
+///
+/// Linux: purge_vmap_area_lazy() / __purge_vmap_area_lazy() in mm/vmalloc.c
+fn purge_vmap_area_lazy() {
+    let lazy = core::mem::replace(&mut *LAZY_SLOTS.lock(), [0; MAX_STACKS / 64]);
+    let start = slot_base(0).as_u64();
+    super::tlb::flush_tlb_kernel_range(start, start + MAX_STACKS as u64 * SLOT_SIZE);
+    let mut slots = SLOTS.lock();
+    let mut purged = 0;
+    for (word, lazy) in slots.iter_mut().zip(lazy) {
+        *word &= !lazy;
+        purged += lazy.count_ones() as usize;
+    }
+    NR_LAZY_SLOTS.fetch_sub(purged, Ordering::Relaxed);
 }

@@ -16,6 +16,8 @@
 use super::super::PAGE_SIZE;
 use super::super::filemap::{AddressSpace, FilePage, filemap_fault};
 use super::super::mm_types::{MmStruct, VmAreaStruct, VmBacking, VmFile, VmFlags};
+use super::super::mmu_gather::tlb_gather_mmu;
+use super::super::oom_kill::retry_after_oom;
 use super::super::page_alloc::{Page, alloc_page, get_zeroed_page};
 use super::{F, PageTableEntry, set_pte, vm_page_prot, walk, zap_page_range};
 use crate::errno::Errno;
@@ -149,7 +151,10 @@ pub fn unmap_mapping_range(mapping: &AddressSpace, holebegin: u64) {
         let mut i = 0;
         while let Ok(mm) = mapping.i_mmap_get(i) {
             if let Some(mm) = mm {
-                unmap_mapping_range_mm(&mm, mapping, holebegin);
+                // Out of memory for the list of pages to free: the OOM
+                // killer makes room, or the pages stay mapped (readable
+                // past the end rather than SIGBUS) in a dying process.
+                let _ = retry_after_oom(|| unmap_mapping_range_mm(&mm, mapping, holebegin));
             }
             i += 1;
         }
@@ -162,7 +167,16 @@ pub fn unmap_mapping_range(mapping: &AddressSpace, holebegin: u64) {
 /// The part of [`unmap_mapping_range`] for one address space.
 ///
 /// Linux: unmap_mapping_range_tree() in mm/memory.c
-fn unmap_mapping_range_mm(mm: &MmStruct, mapping: &AddressSpace, holebegin: u64) {
+///
+/// # Errors
+/// `ENOMEM` when the pages to let go cannot be gathered; nothing more is
+/// unmapped.
+fn unmap_mapping_range_mm(
+    mm: &MmStruct,
+    mapping: &AddressSpace,
+    holebegin: u64,
+) -> Result<(), Errno> {
+    let mut tlb = tlb_gather_mmu(mm);
     let st = mm.mmap.lock();
     for vma in &st.vmas {
         let VmBacking::File(file) = &vma.backing else {
@@ -174,6 +188,7 @@ fn unmap_mapping_range_mm(mm: &MmStruct, mapping: &AddressSpace, holebegin: u64)
             continue;
         }
         let start = vma.vm_start + holebegin.saturating_sub(file.pgoff);
-        zap_page_range(mm, vma, start, vma.vm_end);
+        zap_page_range(&mut tlb, vma, start, vma.vm_end)?;
     }
+    Ok(())
 }

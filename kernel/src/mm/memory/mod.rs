@@ -14,19 +14,22 @@
 //!
 //! Linux: mm/memory.c
 
+use super::mm_types::MmapState;
 use super::mm_types::{MmStruct, TASK_SIZE, VmAreaStruct, VmBacking, VmFlags, mm_counter};
+use super::mmu_gather::{MmuGather, tlb_gather_mmu, wait_tlb_flush_pending};
 use super::page_alloc::{Page, alloc_page, get_zeroed_page};
 use super::{PAGE_SIZE, pgtable, phys_to_virt};
+use crate::arch::sync::SpinLockGuard;
 use crate::errno::Errno;
-use alloc::sync::Arc;
 use core::mem::ManuallyDrop;
 use core::sync::atomic::{AtomicU64, Ordering};
-use x86_64::registers::control::{Cr3, Cr3Flags};
+use x86_64::registers::control::Cr3;
 use x86_64::structures::paging::page_table::PageTableEntry;
 use x86_64::structures::paging::{PageTable, PageTableFlags as F, PhysFrame};
 
 mod file;
 mod remote;
+pub use super::tlb::{switch_mm, switch_mm_irqs_off};
 pub use file::unmap_mapping_range;
 pub use remote::access_remote_vm;
 
@@ -95,13 +98,21 @@ fn pte_page(pte: &PageTableEntry) -> ManuallyDrop<Page> {
     ManuallyDrop::new(unsafe { Page::from_raw(PhysFrame::containing_address(pte.addr())) })
 }
 
-/// Clears a present entry and drops the reference it held.
+/// Clears a present entry and drops the reference it held (for tables no
+/// CPU has loaded, or with the TLBs flushed).
 fn pte_clear(pte: &mut PageTableEntry) {
+    drop(pte_take(pte));
+}
+
+/// Clears a present entry and returns the reference it held.
+///
+/// Linux: ptep_get_and_clear() in include/linux/pgtable.h
+fn pte_take(pte: &mut PageTableEntry) -> Page {
     // SAFETY: the entry held a reference (see `pte_page`); clearing it right
     // after hands that reference to us, exactly once.
     let page = unsafe { Page::from_raw(PhysFrame::containing_address(pte.addr())) };
     pte.set_unused();
-    drop(page);
+    page
 }
 
 /// Finds the PTE for `addr`, creating missing page-table pages if `alloc`.
@@ -188,7 +199,13 @@ fn vm_page_prot(vma: &VmAreaStruct) -> F {
     flags
 }
 
-fn flush_tlb_page(mm: &MmStruct, addr: u64) {
+/// Drops this CPU's translation of `addr` after a fault that found the
+/// PTE already right: another CPU upgraded it (made it present or
+/// writable), which needs no shootdown, since a stale translation of
+/// less permission only faults again, here.
+///
+/// Linux: flush_tlb_fix_spurious_fault() in include/linux/pgtable.h
+fn flush_tlb_fix_spurious_fault(mm: &MmStruct, addr: u64) {
     if Cr3::read().0 == mm.pgd.frame() {
         x86_64::instructions::tlb::flush(x86_64::VirtAddr::new(addr));
     }
@@ -244,7 +261,21 @@ pub fn do_user_addr_fault(
 /// `EFAULT` for an access the mapping does not allow, `ENOMEM` when out of
 /// pages (Linux: VM_FAULT_OOM), `EIO` for a file page past the end of the file.
 pub fn handle_mm_fault(mm: &MmStruct, addr: u64, write: bool, exec: bool) -> Result<(), Errno> {
-    let ret = __handle_mm_fault(mm, addr, write, exec);
+    let ret = loop {
+        let irqs_on = x86_64::instructions::interrupts::are_enabled();
+        let mut tlb = tlb_gather_mmu(mm);
+        let st = mm.mmap.lock();
+        // A change another CPU made is not yet flushed everywhere: a COW
+        // break now could copy a page that a stale writable translation is
+        // still writing. With interrupts off (a kernel copy under a lock)
+        // we cannot wait, as that flush waits for our IPI.
+        if irqs_on && mm.mm_tlb_flush_pending() {
+            drop(st);
+            wait_tlb_flush_pending(mm);
+            continue;
+        }
+        break __handle_mm_fault(&mut tlb, st, addr, write, exec);
+    };
     if ret.is_ok() {
         mm_account_fault();
     }
@@ -265,8 +296,14 @@ fn mm_account_fault() {
 }
 
 /// Linux: __handle_mm_fault() in mm/memory.c
-fn __handle_mm_fault(mm: &MmStruct, addr: u64, write: bool, exec: bool) -> Result<(), Errno> {
-    let mut st = mm.mmap.lock();
+fn __handle_mm_fault(
+    tlb: &mut MmuGather<'_>,
+    mut st: SpinLockGuard<'_, MmapState>,
+    addr: u64,
+    write: bool,
+    exec: bool,
+) -> Result<(), Errno> {
+    let mm = tlb.mm();
     let found = st.find_vma(addr).cloned();
     let vma = match found {
         Some(vma) => vma,
@@ -295,10 +332,10 @@ fn __handle_mm_fault(mm: &MmStruct, addr: u64, write: bool, exec: bool) -> Resul
             // Linux: wp_page_shared(): the page itself becomes writable.
             pte.set_flags(pte.flags() | F::WRITABLE);
         } else {
-            do_wp_page(&vma, pte)?;
+            return do_wp_page(tlb, &vma, addr, pte);
         }
     }
-    flush_tlb_page(mm, addr);
+    flush_tlb_fix_spurious_fault(mm, addr);
     Ok(())
 }
 
@@ -336,21 +373,35 @@ fn set_pte(mm: &MmStruct, vma: &VmAreaStruct, pte: &mut PageTableEntry, page: Pa
 ///
 /// Linux: do_wp_page() / wp_page_copy() / wp_page_reuse() in mm/memory.c
 ///
+/// A copy replaces the page other CPUs may still map read-only, so their
+/// translations are shot down (`tlb`, after the mm's lock) before this
+/// task returns to write the copy, and the old page is let go only then:
+/// otherwise a thread elsewhere would go on reading the old page, which
+/// the child may be writing by then.
+///
 /// # Errors
 /// `ENOMEM` when no page is free for the copy (Linux: VM_FAULT_OOM); the
 /// page stays shared and read-only, and the fault is retried after the OOM
 /// killer has run.
-fn do_wp_page(vma: &VmAreaStruct, pte: &mut PageTableEntry) -> Result<(), Errno> {
+fn do_wp_page(
+    tlb: &mut MmuGather<'_>,
+    vma: &VmAreaStruct,
+    addr: u64,
+    pte: &mut PageTableEntry,
+) -> Result<(), Errno> {
     let old = pte_page(pte);
     if old.page_count() == 1 {
         COW_REUSES.fetch_add(1, Ordering::Relaxed);
         pte.set_flags(pte.flags() | F::WRITABLE);
+        flush_tlb_fix_spurious_fault(tlb.mm(), addr);
         return Ok(());
     }
     let mut new = alloc_page()?;
+    tlb.reserve(1)?;
     new.copy_page(&old);
-    pte_clear(pte);
+    tlb.tlb_remove_page(pte_take(pte));
     pte.set_frame(new.share().into_raw(), vm_page_prot(vma));
+    tlb.tlb_flush_pte_range(addr);
     COW_COPIES.fetch_add(1, Ordering::Relaxed);
     Ok(())
 }
@@ -361,15 +412,22 @@ fn do_wp_page(vma: &VmAreaStruct, pte: &mut PageTableEntry) -> Result<(), Errno>
 ///
 /// Linux: copy_page_range() / copy_pte_range() in mm/memory.c
 ///
+/// The write-protected entries of `src` are recorded in `tlb`, which
+/// flushes them on every CPU running the parent before fork goes on.
+///
 /// # Errors
 /// `ENOMEM` when a page-table page cannot be allocated; what was copied is
 /// freed with the child's mm.
-pub fn copy_page_range(src: &MmStruct, dst: &MmStruct, vma: &VmAreaStruct) -> Result<(), Errno> {
+pub fn copy_page_range(
+    tlb: &mut MmuGather<'_>,
+    dst: &MmStruct,
+    vma: &VmAreaStruct,
+) -> Result<(), Errno> {
+    let src = tlb.mm();
     let cow =
         vma.vm_flags.contains(VmFlags::VM_WRITE) && !vma.vm_flags.contains(VmFlags::VM_SHARED);
     let counter = mm_counter(vma);
     let mut result = Ok(());
-    let mut wrprotected = false;
     for_each_pte(&src.pgd, vma.vm_start, vma.vm_end, |addr, src_pte| {
         if result.is_err() {
             return;
@@ -378,7 +436,7 @@ pub fn copy_page_range(src: &MmStruct, dst: &MmStruct, vma: &VmAreaStruct) -> Re
             Ok(Some(dst_pte)) => {
                 if cow && src_pte.flags().contains(F::WRITABLE) {
                     src_pte.set_flags(src_pte.flags() - F::WRITABLE);
-                    wrprotected = true;
+                    tlb.tlb_flush_pte_range(addr);
                 }
                 let page = Page::clone(&pte_page(src_pte)).into_raw();
                 dst.add_mm_counter(counter, 1);
@@ -390,51 +448,54 @@ pub fn copy_page_range(src: &MmStruct, dst: &MmStruct, vma: &VmAreaStruct) -> Re
             Err(e) => result = Err(e),
         }
     });
-    if wrprotected && Cr3::read().0 == src.pgd.frame() {
-        flush_tlb_all();
-    }
     result
 }
 
-/// Unmaps the pages of `vma` in [start, end), dropping a reference to each.
+/// Unmaps the pages of `vma` in [start, end). Their references go to
+/// `tlb`, which drops them once no TLB maps them any more.
 ///
-/// Linux: zap_page_range_single() / zap_pte_range() in mm/memory.c
-pub fn zap_page_range(mm: &MmStruct, vma: &VmAreaStruct, start: u64, end: u64) {
-    let mut zapped = 0;
-    for_each_pte(&mm.pgd, start, end, |_, pte| {
-        pte_clear(pte);
-        zapped += 1;
+/// Linux: unmap_page_range() / zap_pte_range() in mm/memory.c
+///
+/// # Errors
+/// `ENOMEM` when `tlb` has no room for the pages; nothing is unmapped.
+pub fn zap_page_range(
+    tlb: &mut MmuGather<'_>,
+    vma: &VmAreaStruct,
+    start: u64,
+    end: u64,
+) -> Result<(), Errno> {
+    let mm = tlb.mm();
+    let mut present = 0;
+    for_each_pte(&mm.pgd, start, end, |_, _| present += 1);
+    tlb.reserve(present)?;
+    for_each_pte(&mm.pgd, start, end, |addr, pte| {
+        tlb.tlb_remove_page(pte_take(pte));
+        tlb.tlb_flush_pte_range(addr);
     });
-    mm.add_mm_counter(mm_counter(vma), -zapped);
-    let any = zapped != 0;
-    if any && Cr3::read().0 == mm.pgd.frame() {
-        flush_tlb_all();
-    }
+    mm.add_mm_counter(mm_counter(vma), -(present as isize));
+    Ok(())
 }
 
 /// Applies new permissions to the present pages of [start, end). Writable
 /// permission is not granted here for private pages: the next write fault
 /// decides between reuse and copy.
 ///
+/// Entries that change are recorded in `tlb` and flushed everywhere.
+///
 /// Linux: change_protection() in mm/mprotect.c
-pub fn change_protection(mm: &MmStruct, vma: &VmAreaStruct, start: u64, end: u64) {
+pub fn change_protection(tlb: &mut MmuGather<'_>, vma: &VmAreaStruct, start: u64, end: u64) {
     let prot = vm_page_prot(vma);
     let private = !vma.vm_flags.contains(VmFlags::VM_SHARED);
-    for_each_pte(&mm.pgd, start, end, |_, pte| {
+    for_each_pte(&tlb.mm().pgd, start, end, |addr, pte| {
         let mut flags = prot;
         if private && !pte.flags().contains(F::WRITABLE) {
             flags -= F::WRITABLE;
         }
-        pte.set_flags(flags);
+        if pte.flags() != flags {
+            pte.set_flags(flags);
+            tlb.tlb_flush_pte_range(addr);
+        }
     });
-    if Cr3::read().0 == mm.pgd.frame() {
-        flush_tlb_all();
-    }
-}
-
-/// Reloads CR3, dropping every non-global TLB entry of this CPU.
-pub fn flush_tlb_all() {
-    x86_64::instructions::tlb::flush_all();
 }
 
 /// Frees every user page and page-table page, then the top-level table.
@@ -464,44 +525,6 @@ fn free_pgtables(pgd: PhysFrame) {
     // SAFETY: the top-level table's reference came from `into_raw` in
     // pgd_alloc and is given back once, here.
     drop(unsafe { Page::from_raw(pgd) });
-}
-
-/// Loads `mm`'s page tables, or the kernel's for `None`, from process
-/// context, and drops this CPU's reference to the mm it had loaded.
-///
-/// Linux: switch_mm() in arch/x86/include/asm/mmu_context.h
-pub fn switch_mm(mm: Option<&Arc<MmStruct>>) {
-    drop(switch_mm_irqs_off(mm));
-}
-
-/// Loads `mm`'s page tables, or the kernel's for `None`. The CPU keeps a
-/// reference to the mm it has loaded (its per-CPU `loaded_mm`) until the
-/// next switch, so page tables in CR3 are never freed. When `mm` is already
-/// loaded (a vfork child and its parent, two threads, an exiting task
-/// switching to another user of its mm) nothing changes: no CR3 write, no
-/// reference taken. Returns the reference to the mm loaded before, which
-/// may be the last one: the context switch hands it to finish_task_switch,
-/// where freeing an address space is allowed.
-///
-/// Linux: switch_mm_irqs_off() in arch/x86/mm/tlb.c (its prev == next test)
-/// Differs: Linux pins the loaded mm through `active_mm` and mmgrab(), and
-/// keeps a user mm loaded under a kernel thread (lazy TLB); here a kernel
-/// thread loads the kernel's tables, so that an mm is never kept alive by
-/// an idle CPU.
-#[must_use = "the old mm may be the last reference: drop it where freeing it is allowed"]
-pub fn switch_mm_irqs_off(mm: Option<&Arc<MmStruct>>) -> Option<Arc<MmStruct>> {
-    let mut loaded = crate::arch::percpu::this_cpu().loaded_mm.lock();
-    if loaded.as_ref().map(Arc::as_ptr) == mm.map(Arc::as_ptr) {
-        return None;
-    }
-    let pgd = mm.map_or_else(pgtable::swapper_pg_dir, |mm| mm.pgd.frame());
-    if Cr3::read().0 != pgd {
-        // SAFETY: `pgd` is a valid top-level table whose kernel half maps the
-        // code running now; `loaded` keeps it alive until the next switch
-        // on this CPU has loaded another table.
-        unsafe { Cr3::write(pgd, Cr3Flags::empty()) };
-    }
-    core::mem::replace(&mut *loaded, mm.cloned())
 }
 
 /// Whether `addr` in `mm` is mapped to a page, and which (for tests).

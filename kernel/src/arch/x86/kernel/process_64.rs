@@ -373,7 +373,14 @@ pub fn context_switch(
     );
     prepare_switch_to(&next.thread);
     set_current(&next);
-    rq.prev_mm = crate::mm::memory::switch_mm_irqs_off(next.mm.lock().as_ref());
+    // A kernel thread borrows the mm loaded here (lazy TLB, see mm::tlb).
+    rq.prev_mm = match next.mm.lock().as_ref() {
+        Some(mm) => crate::mm::tlb::switch_mm_irqs_off(Some(mm)),
+        None => {
+            crate::mm::tlb::enter_lazy_tlb();
+            None
+        }
+    };
     let prev_thread: *const ThreadStruct = &prev.thread;
     let next_thread: *const ThreadStruct = &next.thread;
     rq.prev = Some(prev);
