@@ -113,6 +113,23 @@ static void show_children(void)
 		closedir(proc);
 }
 
+/* For the report of a process that did not end in time: the stat line of
+ * each of its threads (the state, and field 39, the CPU). */
+static void show_threads(pid_t pid)
+{
+	char dir_path[64];
+	snprintf(dir_path, sizeof dir_path, "/proc/%d/task", pid);
+	DIR *dir = opendir(dir_path);
+	for (struct dirent *e; dir && (e = readdir(dir));) {
+		char path[400], line[512];
+		snprintf(path, sizeof path, "%s/%s/stat", dir_path, e->d_name);
+		if (e->d_name[0] != '.' && read_text(path, line, sizeof line) > 0)
+			say("race_dethread: still there: %s", line);
+	}
+	if (dir)
+		closedir(dir);
+}
+
 /* The new program: one thread, the old pid, every inherited child reaped. */
 static int after_exec(const char *old_pid)
 {
@@ -147,6 +164,13 @@ static void one_round(int round)
 	alarm(10);
 	pid_t got = waitpid(pid, &status, 0);
 	alarm(0);
+	if (got != pid) {
+		show_threads(pid);
+		kill(pid, SIGKILL);
+		alarm(10);
+		waitpid(pid, &status, 0);
+		alarm(0);
+	}
 	errno = 0;
 	int again = waitpid(-1, NULL, WNOHANG);
 	if (got != pid || status != EXEC_OK << 8 || again != -1 || race_proc_exists(pid))
