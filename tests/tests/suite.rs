@@ -70,6 +70,9 @@ const SCENARIOS: &[Scenario] = &[
     ("smp::cpuinfo_stat_nproc_top_and_ctrl_t_show_every_cpu", cpus_in_the_shell),
     ("trace::the_timeline_has_a_track_per_cpu_and_no_task_on_two_at_once", tour_cpu_tracks),
     ("tlb::threads_on_two_cpus_never_use_a_translation_that_fork_munmap_or_mprotect_changed", |ctx| user::record_user_tests_on(ctx, "smp2", &["tlb_shootdown"], |boot| boot.smp(2)).map(drop)),
+    ("smp::on_4_cpus_affinity_holds_and_4_busy_processes_each_get_80_percent_of_a_cpu", |ctx| {
+        user::record_user_tests_on(ctx, "smp4", &["affinity:4", "balance:4"], |boot| boot.smp(4)).map(drop)
+    }),
 ];
 
 /// The test programs in `tests/user/` that `init` runs, in this order (the
@@ -94,6 +97,7 @@ const USER_PROGRAMS: &[&str] = &[
     "perms",
     "proc_cmdline", "sysv_shm_proc", "posix_timers_lazy",
     "tlb_shootdown",
+    "affinity", "balance",
 ];
 
 /// The SMP race tests: the user tier runs them after `USER_PROGRAMS` on one

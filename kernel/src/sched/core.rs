@@ -29,9 +29,14 @@ pub const WF_TTWU: u32 = 0x08;
 
 /// Makes `init_task` this CPU's running and idle task.
 ///
-/// Linux: sched_init() in kernel/sched/core.c
+/// Linux: sched_init() in kernel/sched/core.c (with init_idle())
+/// Differs: the idle task keeps every CPU in its mask (it is never queued,
+/// so never moved), and the tasks it forks (init, kthreadd) inherit that;
+/// Linux binds it to its CPU and widens those children's masks later.
 pub fn sched_init(init_task: &Arc<TaskStruct>) {
-    let mut rq = this_cpu().rq.lock();
+    let cpu = smp_processor_id();
+    set_task_cpu(init_task, cpu);
+    let mut rq = cpu_rq(cpu).lock();
     init_task.se.on_rq.store(true, Ordering::Relaxed);
     rq.curr = Some(init_task.clone());
     rq.idle = Some(init_task.clone());
@@ -223,9 +228,7 @@ pub fn scheduler_tick() {
     }
     task_tick(&rq);
     drop(rq);
-    if cpu == 0 {
-        crate::sched::loadavg::calc_global_load(nr_running);
-    }
+    crate::sched::loadavg::calc_global_load(nr_running);
     if balance {
         super::balance::sched_balance_rq(cpu);
     }

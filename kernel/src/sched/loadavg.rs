@@ -32,14 +32,18 @@ fn calc_load(load: u64, exp: u64, active: u64) -> u64 {
     newload / FIXED_1
 }
 
-/// Called every tick of CPU 0 with a way to count the runnable tasks of
+/// Called every tick with a way to count the runnable tasks of
 /// every CPU; every LOAD_FREQ ticks it counts them and updates the averages.
 ///
 /// Linux: calc_global_load() in kernel/sched/loadavg.c
+/// Runs on the timekeeping CPU only (Linux: from do_timer()).
 /// Differs: the count is taken at once over all run queues instead of each
 /// CPU folding its own (calc_global_load_tick); tasks in D state are not
 /// added.
 pub fn calc_global_load(nr_active: impl FnOnce() -> u64) {
+    if crate::arch::percpu::smp_processor_id() != crate::arch::irq::TICK_DO_TIMER_CPU {
+        return;
+    }
     let due = CALC_LOAD_UPDATE.load(Ordering::Relaxed);
     if jiffies() < due {
         return;
