@@ -69,10 +69,10 @@ const SCENARIOS: &[Scenario] = &[
     ("smp::the_race_tests_pass_on_2_cpus", races_on_2_cpus),
     ("smp::cpuinfo_stat_nproc_top_and_ctrl_t_show_every_cpu", cpus_in_the_shell),
     ("trace::the_timeline_has_a_track_per_cpu_and_no_task_on_two_at_once", tour_cpu_tracks),
-    ("tlb::threads_on_two_cpus_never_use_a_translation_that_fork_munmap_or_mprotect_changed", |ctx| user::record_user_tests_on(ctx, "smp2", &["tlb_shootdown"], |boot| boot.smp(2)).map(drop)),
     ("smp::on_4_cpus_affinity_holds_and_4_busy_processes_each_get_80_percent_of_a_cpu", |ctx| {
         user::record_user_tests_on(ctx, "smp4", &["affinity:4", "balance:4"], |boot| boot.smp(4)).map(drop)
     }),
+    ("tlb::threads_on_two_cpus_never_use_a_translation_that_fork_munmap_or_mprotect_changed", |ctx| user::record_user_tests_on(ctx, "smp2", &["tlb_shootdown:1000:300"], |boot| boot.smp(2).timeout(300)).map(drop)),
 ];
 
 /// The test programs in `tests/user/` that `init` runs, in this order (the
@@ -96,8 +96,8 @@ const USER_PROGRAMS: &[&str] = &[
     "creds",
     "perms",
     "proc_cmdline", "sysv_shm_proc", "posix_timers_lazy",
-    "tlb_shootdown",
     "affinity", "balance",
+    "tlb_shootdown:100:30",
 ];
 
 /// The SMP race tests: the user tier runs them after `USER_PROGRAMS` on one

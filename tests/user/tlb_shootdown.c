@@ -23,8 +23,8 @@
 #include <sys/mman.h>
 
 #define NR_WRITERS 2
-#define FORKS 2000
-#define UNMAPS 300
+/* Defaults; `tlb_shootdown FORKS UNMAPS` runs more or fewer. */
+static int forks = 2000, unmaps = 300;
 /* Slot of the page that only children write. */
 #define MARK 64
 
@@ -70,7 +70,7 @@ static void fork_while_threads_write(void)
 	for (long i = 0; i < NR_WRITERS; i++)
 		pthread_create(&writers[i], NULL, cow_writer, (void *)(intptr_t)i);
 	int child_saw_parent_write = 0, bad_status = 0;
-	for (int i = 0; i < FORKS; i++) {
+	for (int i = 0; i < forks; i++) {
 		pid_t pid = fork();
 		if (pid == 0)
 			_exit(child_sees_a_frozen_copy());
@@ -162,16 +162,20 @@ static int take_the_page_away(int write, int runs)
 	return failures;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	check_begin("tlb_shootdown");
+	if (argc > 1)
+		forks = atoi(argv[1]);
+	if (argc > 2)
+		unmaps = atoi(argv[2]);
 	struct sigaction sa = { .sa_handler = toucher_segv };
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGSEGV, &sa, NULL);
 	fork_while_threads_write();
 	EXPECT_EQ("a_thread_reading_a_page_another_thread_unmaps_gets_sigsegv_not_old_data", 0,
-		  take_the_page_away(0, UNMAPS));
+		  take_the_page_away(0, unmaps));
 	EXPECT_EQ("a_thread_writing_a_page_another_thread_makes_read_only_gets_sigsegv", 0,
-		  take_the_page_away(1, UNMAPS));
+		  take_the_page_away(1, unmaps));
 	return check_end();
 }

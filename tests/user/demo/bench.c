@@ -170,6 +170,47 @@ static void spawn_wait(int n)
 	report("posix_spawn (vfork+execve)+wait4", now_us() - t0, n);
 }
 
+static void munmap_one_page(int n, const char *what)
+{
+	double t0 = now_us();
+	for (int i = 0; i < n; i++) {
+		volatile char *p = mmap(0, 4096, PROT_READ | PROT_WRITE,
+					MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		p[0] = 1;
+		munmap((void *)p, 4096);
+	}
+	report(what, now_us() - t0, n);
+}
+
+static volatile int spin_stop;
+
+/* Keeps this process's mm loaded on another CPU. */
+static void *spin(void *arg)
+{
+	(void)arg;
+	while (!spin_stop)
+		;
+	return NULL;
+}
+
+/*
+ * mmap+touch+munmap of one page, alone and with a thread of the process
+ * spinning on another CPU: the difference is the TLB shootdown (the IPI
+ * and the wait for the other CPU's flush). Needs two CPUs.
+ */
+static void tlb_shootdown(int n)
+{
+	munmap_one_page(n, "mmap+touch+munmap of 1 page");
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		return;
+	pthread_t t;
+	spin_stop = 0;
+	pthread_create(&t, 0, spin, 0);
+	munmap_one_page(n, "same, a thread on another CPU");
+	spin_stop = 1;
+	pthread_join(t, 0);
+}
+
 static void *nothing(void *arg)
 {
 	return arg;
@@ -255,6 +296,7 @@ int main(int argc, char **argv)
 	vfork_exit_wait(500);
 	spawn_wait(200);
 	thread_create_join(500);
+	tlb_shootdown(2000);
 	idle_sleepers(500, 2000000);
 	if (getpid() == 1)
 		reboot(RB_POWER_OFF);
