@@ -73,6 +73,8 @@ const SCENARIOS: &[Scenario] = &[
         user::record_user_tests_on(ctx, "smp4", &["affinity:4", "balance:4"], |boot| boot.smp(4)).map(drop)
     }),
     ("tlb::threads_on_two_cpus_never_use_a_translation_that_fork_munmap_or_mprotect_changed", |ctx| user::record_user_tests_on(ctx, "smp2", &["tlb_shootdown:1000:300"], |boot| boot.smp(2).timeout(300)).map(drop)),
+    ("smp::two_cpus_come_online_and_take_ticks_and_ipis", |ctx| smp_boot(ctx, Boot::bios("ktest=smp::").smp(2), 2)),
+    ("smp::four_cpus_on_uefi_and_cpu_max_come_online_and_take_ticks_and_ipis", |ctx| smp_boot(ctx, Boot::uefi("ktest=smp::").cpu("max").smp(4), 4)),
 ];
 
 /// The test programs in `tests/user/` that `init` runs, in this order (the
@@ -140,6 +142,30 @@ fn user_tier(ctx: &Ctx) -> Result<(), Failure> {
 /// The race programs with their parties on two CPUs.
 fn races_on_2_cpus(ctx: &Ctx) -> Result<(), Failure> {
     user::record_user_tests_on(ctx, "smp2", RACE_PROGRAMS, |boot| boot.smp(cpus(2))).map(drop)
+}
+
+/// A boot with `n` CPUs: the log says each was brought up, in Linux's
+/// words, and the in-kernel SMP tests (every CPU online in its own idle
+/// task, ticking, taking call-function and reschedule IPIs) all pass.
+fn smp_boot(ctx: &Ctx, boot: Boot, n: usize) -> Result<(), Failure> {
+    let run = ctx.boot(&boot)?;
+    let mut lines = vec![
+        "smp: Bringing up secondary CPUs ...".to_string(),
+        "x86: Booting SMP configuration:".to_string(),
+    ];
+    lines
+        .extend((1..n).map(|cpu| format!("smpboot: Booting Node 0 Processor {cpu} APIC {cpu:#x}")));
+    lines.push(format!("smp: Brought up 1 node, {n} CPUs"));
+    lines.push(format!("smpboot: Total of {n} processors activated"));
+    expect_lines(&run, &lines.iter().map(String::as_str).collect::<Vec<_>>())?;
+    let report = ktest::parse(&run);
+    match report.summary {
+        Some((passed, 0)) if passed >= 6 => expect_exit(&run, Exit::Success),
+        summary => Err(Failure::of(
+            &run,
+            format!("smp:: kernel tests: {summary:?} (passed, failed)"),
+        )),
+    }
 }
 
 fn bios_runs_kernel_tests(ctx: &Ctx) -> Result<(), Failure> {
