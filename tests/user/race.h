@@ -4,7 +4,8 @@
  * them, lines them up on a shared start flag, and lets them go at the
  * same instant; a random spin before each party's step (splitmix64, seeded
  * from argv[1] or the time, the seed printed) sweeps the moment of the
- * collision across the window where the kernel's code paths overlap.
+ * collision across the window where the kernel's code paths overlap. A
+ * seed replays the same spins; the timing of the CPUs differs each run.
  *
  * A check is bounded twice: at most its number of rounds, and at most its
  * share of RACE_SECONDS of wall time for the program (TCG with 4 CPUs on a
