@@ -133,15 +133,23 @@ fn oom_fork(ctx: &Ctx) -> Result<(), Failure> {
     expect_line(&run, "Out of memory: Killed process")
 }
 
+/// The limit of a boot running every user program: they took 118 s before
+/// the race tests (each at most 24 s) joined them.
+const USER_TIER_TIMEOUT: u64 = 300;
+
 /// The user tier: every program of `USER_PROGRAMS` and the race tests on one CPU.
 fn user_tier(ctx: &Ctx) -> Result<(), Failure> {
     let programs = [USER_PROGRAMS, RACE_PROGRAMS].concat();
-    user::record_user_tests_on(ctx, "user", &programs, |boot| boot.smp(1)).map(drop)
+    user::record_user_tests_on(ctx, "user", &programs, |boot| boot.smp(1).timeout(USER_TIER_TIMEOUT))
+        .map(drop)
 }
 
 /// The race programs with their parties on two CPUs.
 fn races_on_2_cpus(ctx: &Ctx) -> Result<(), Failure> {
-    user::record_user_tests_on(ctx, "smp2", RACE_PROGRAMS, |boot| boot.smp(cpus(2))).map(drop)
+    user::record_user_tests_on(ctx, "smp2", RACE_PROGRAMS, |boot| {
+        boot.smp(cpus(2)).timeout(USER_TIER_TIMEOUT)
+    })
+    .map(drop)
 }
 
 /// A boot with `n` CPUs: the log says each was brought up, in Linux's
@@ -1193,7 +1201,7 @@ fn sample_tree() -> std::io::Result<tempfile::TempDir> {
 fn protection_on_cpu_max(ctx: &Ctx) -> Result<(), Failure> {
     let programs = [USER_PROGRAMS, RACE_PROGRAMS, &["protection"]].concat();
     let run = user::record_user_tests_on(ctx, "protection", &programs, |boot| {
-        boot.cpu("max").smp(cpus(4))
+        boot.cpu("max").smp(cpus(4)).timeout(USER_TIER_TIMEOUT)
     })?;
     expect_line(&run, "x86/cpu: SMEP SMAP UMIP PGE enabled")
 }
