@@ -5,7 +5,9 @@
 #             Ctrl-A x quits.
 # make test   the lint gate (make lint), then the whole suite: in-kernel
 #             tests and boot scenarios, JOBS=n QEMUs at a time (default: the
-#             number of CPUs; the suite reads it as LIFECYCLE_JOBS).
+#             number of CPUs; the suite reads it as LIFECYCLE_JOBS). SMP=0
+#             turns the multi-CPU boots off, SMP=1 on (LIFECYCLE_SMP; the
+#             default is SMP_RUNS in tests/src/lib.rs).
 # make lint   clippy with warnings denied on every crate, rustdoc (private
 #             items too) with warnings denied, rustfmt --check.
 # make doc    the kernel's rustdoc with private items, so that copy_process's
@@ -48,8 +50,10 @@ run: setup $(if $(filter $(TOUR),$(INITRAMFS)),$(TOUR))
 	$(RUNNER) $(RUN_ARGS)
 
 JOBS ?=
+SMP ?=
 test: setup lint
-	$(if $(JOBS),LIFECYCLE_JOBS=$(JOBS)) $(CARGO) test -p tests --release
+	$(if $(JOBS),LIFECYCLE_JOBS=$(JOBS)) $(if $(SMP),LIFECYCLE_SMP=$(SMP)) \
+		$(CARGO) test -p tests --release
 
 # The kernel has its own invocation: its target is forced in its manifest.
 lint: setup

@@ -40,7 +40,8 @@ struct Picture {
     rows: BTreeMap<i64, Row>,
     order: Vec<i64>,
     arrows: Vec<(u64, i64, i64, &'static str)>,
-    running: BTreeMap<i64, u64>,
+    /// (pid, cpu) -> since when; every CPU's idle task is pid 0.
+    running: BTreeMap<(i64, i64), u64>,
 }
 
 impl Picture {
@@ -65,11 +66,11 @@ impl Picture {
                 self.arrows.push((e.ts, parent, child, "fork"));
             }
             "sched_switch" => {
-                let (prev, next) = (e.num("prev"), e.num("next"));
-                if let Some(start) = self.running.remove(&prev) {
+                let (prev, next, cpu) = (e.num("prev"), e.num("next"), e.num("cpu"));
+                if let Some(start) = self.running.remove(&(prev, cpu)) {
                     self.row(prev, start).ran.push((start, e.ts));
                 }
-                self.running.insert(next, e.ts);
+                self.running.insert((next, cpu), e.ts);
             }
             "sched_process_exit" => self.row(e.num("pid"), e.ts).exited = Some(e.ts),
             "sched_process_wait" => {

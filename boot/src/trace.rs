@@ -1,7 +1,8 @@
 //! Turns the kernel's `trace:` lines (booted with `trace`) into a Chrome
 //! Trace Event file, which ui.perfetto.dev (or chrome://tracing) opens as
 //! one track per task: its lifetime, the slices it ran, fork arrows from
-//! parent to child and exit arrows from child to the parent's wait4.
+//! parent to child and exit arrows from child to the parent's wait4; and,
+//! in a second group, one track per CPU: which task each CPU ran when.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -67,14 +68,25 @@ struct Timeline {
     out: Vec<String>,
     names: BTreeMap<i64, String>,
     born: BTreeMap<i64, u64>,
-    running: BTreeMap<i64, u64>,
+    /// (pid, cpu) -> when the task started running there; keyed by the CPU
+    /// too, since every CPU's idle task is pid 0.
+    running: BTreeMap<(i64, i64), u64>,
+    /// cpu -> (the task it runs, since when).
+    on_cpu: BTreeMap<i64, (i64, u64)>,
     flows: u64,
 }
 
+/// The Chrome `pid` of the CPU tracks (the tasks' tracks are under 1).
+const CPUS: u32 = 2;
+
 impl Timeline {
     fn push(&mut self, ph: &str, name: &str, tid: i64, ts: u64, extra: &str) {
+        self.push_in(1, ph, name, tid, ts, extra);
+    }
+
+    fn push_in(&mut self, group: u32, ph: &str, name: &str, tid: i64, ts: u64, extra: &str) {
         self.out.push(format!(
-            "{{\"ph\":\"{ph}\",\"name\":{},\"pid\":1,\"tid\":{tid},\"ts\":{ts}{extra}}}",
+            "{{\"ph\":\"{ph}\",\"name\":{},\"pid\":{group},\"tid\":{tid},\"ts\":{ts}{extra}}}",
             json_str(name)
         ));
     }
@@ -102,10 +114,11 @@ impl Timeline {
         self.names.entry(child).or_insert(comm);
     }
 
-    /// Closes the running slice of `prev` and opens one for `next`.
+    /// Closes the running slice of `prev` and opens one for `next`, on the
+    /// tasks' tracks and on the track of the CPU that switched.
     fn switch(&mut self, e: &Event) {
-        let (prev, next) = (e.num("prev"), e.num("next"));
-        if let Some(start) = self.running.remove(&prev) {
+        let (prev, next, cpu) = (e.num("prev"), e.num("next"), e.num("cpu"));
+        if let Some(start) = self.running.remove(&(prev, cpu)) {
             self.push(
                 "X",
                 "running",
@@ -114,7 +127,21 @@ impl Timeline {
                 &format!(",\"dur\":{}", e.ts - start),
             );
         }
-        self.running.insert(next, e.ts);
+        self.running.insert((next, cpu), e.ts);
+        self.cpu_slice(cpu, e.ts);
+        self.on_cpu.insert(cpu, (next, e.ts));
+    }
+
+    /// Ends the slice of whatever `cpu` ran until `end`, on its track.
+    fn cpu_slice(&mut self, cpu: i64, end: u64) {
+        if let Some((pid, start)) = self.on_cpu.remove(&cpu) {
+            let name = match pid {
+                0 => format!("swapper/{cpu}"),
+                pid => format!("{} ({pid})", self.names.get(&pid).map_or("?", |n| n)),
+            };
+            let extra = format!(",\"dur\":{},\"args\":{{\"pid\":{pid}}}", end - start);
+            self.push_in(CPUS, "X", &name, cpu, start, &extra);
+        }
     }
 
     /// The task's whole lifetime as one slice, and an arrow to its reaper.
@@ -160,6 +187,20 @@ impl Timeline {
 
     /// Tasks still alive at the end, and a name for every track.
     fn finish(mut self, end: u64) -> String {
+        let cpus: Vec<i64> = self.on_cpu.keys().copied().collect();
+        for &cpu in &cpus {
+            self.cpu_slice(cpu, end);
+            self.out.push(format!(
+                "{{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":{CPUS},\"tid\":{cpu},\"args\":{{\"name\":\"CPU {cpu}\"}}}}"
+            ));
+        }
+        self.out.push(format!(
+            "{{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":{CPUS},\"args\":{{\"name\":\"CPUs\"}}}}"
+        ));
+        self.out.push(
+            "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":1,\"args\":{\"name\":\"tasks\"}}"
+                .into(),
+        );
         for (pid, start) in std::mem::take(&mut self.born) {
             self.push(
                 "X",
@@ -188,7 +229,8 @@ pub fn chrome_trace(events: &[Event]) -> String {
         out: Vec::new(),
         names: BTreeMap::from([(0, "swapper/0".into())]),
         born: BTreeMap::new(),
-        running: BTreeMap::from([(0, 0)]),
+        running: BTreeMap::from([((0, 0), 0)]),
+        on_cpu: BTreeMap::from([(0, (0, 0))]),
         flows: 0,
     };
     for e in events {

@@ -47,6 +47,8 @@ struct Record {
     ns: u64,
     event: TraceEvent,
     comm: crate::task::Comm,
+    /// The CPU the event happened on (Linux's `[001]` column).
+    cpu: u32,
 }
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
@@ -69,13 +71,20 @@ pub fn trace(event: TraceEvent) {
     let comm = crate::arch::percpu::with_current(|t| t.map(|t| t.comm_lossy()).unwrap_or_default());
     let ns = crate::arch::time::ktime_get_ns();
     let mut buffer = BUFFER.lock();
+    // BUFFER's lock keeps interrupts off: no migration changes the CPU now.
+    let cpu = crate::arch::percpu::smp_processor_id() as u32;
     if buffer.len() < buffer.capacity() {
-        buffer.push(Record { ns, event, comm });
+        buffer.push(Record {
+            ns,
+            event,
+            comm,
+            cpu,
+        });
     }
 }
 
 /// Prints every recorded event as a `trace:` line: time in µs, the Linux
-/// event name, the current task's name, then key=value fields.
+/// event name, then key=value fields, the current task's name and the CPU.
 pub fn trace_dump() {
     if !ENABLED.swap(false, Ordering::AcqRel) {
         return;
@@ -110,7 +119,12 @@ pub fn trace_dump() {
                 write!(line, "reparent pid={pid} reaper={reaper}")
             }
         };
-        let _ = write!(line, " comm={}", r.comm.as_str().replace(' ', "_"));
+        let _ = write!(
+            line,
+            " comm={} cpu={}",
+            r.comm.as_str().replace(' ', "_"),
+            r.cpu
+        );
         crate::kprintln!("{line}");
     }
 }

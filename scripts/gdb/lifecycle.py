@@ -92,17 +92,18 @@ def comm(task):
 
 
 class LxPs(gdb.Command):
-    """List every task: address, pid, tgid, state letter and comm (Linux: lx-ps)."""
+    """List every task: address, pid, tgid, state letter, the CPU it is on
+    (or was on last: task_cpu()) and comm (Linux: lx-ps)."""
 
     def __init__(self):
         super().__init__("lx-ps", gdb.COMMAND_DATA)
 
     def invoke(self, arg, from_tty):
-        gdb.write("%18s %5s %5s %s %s\n" % ("TASK", "PID", "TGID", "S", "COMM"))
+        gdb.write("%18s %5s %5s %s %3s %s\n" % ("TASK", "PID", "TGID", "S", "CPU", "COMM"))
         for task in tasks():
-            gdb.write("%#18x %5d %5d %s %s\n" % (
+            gdb.write("%#18x %5d %5d %s %3d %s\n" % (
                 int(task.address), number(task["pid"]), number(task["tgid"]),
-                state_char(task), comm(task)))
+                state_char(task), number(task["cpu"]), comm(task)))
 
 
 LxPs()

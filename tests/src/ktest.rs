@@ -82,13 +82,26 @@ fn parse_summary(counts: &str) -> Option<(usize, usize)> {
 /// # Errors
 /// The run did not finish that way.
 pub fn record_kernel_tests(ctx: &Ctx, outcome: &Arc<Outcome>) -> Result<(), Failure> {
+    record_kernel_tests_as(ctx, "kernel", outcome)
+}
+
+/// [`record_kernel_tests`] naming each test `<prefix>::<name>` (the same
+/// tests from a boot with more CPUs, say).
+///
+/// # Errors
+/// As for [`record_kernel_tests`].
+pub fn record_kernel_tests_as(
+    ctx: &Ctx,
+    prefix: &str,
+    outcome: &Arc<Outcome>,
+) -> Result<(), Failure> {
     let report = parse(outcome);
     for test in &report.tests {
         let result = match test.passed {
             true => Ok(()),
             false => Err(Failure::new(test.detail.join("\n"))),
         };
-        ctx.record(format!("kernel::{}", test.name), result);
+        ctx.record(format!("{prefix}::{}", test.name), result);
     }
     let passed = report.tests.iter().filter(|t| t.passed).count();
     let failed = report.tests.len() - passed;

@@ -20,6 +20,7 @@ pub mod docs;
 pub mod gdb;
 pub mod ktest;
 pub mod lockdep;
+pub mod smp;
 pub mod user;
 
 use std::cell::Cell;
@@ -37,6 +38,30 @@ pub use boot::{Exit, Firmware, Outcome};
 
 /// Per-boot limit unless a scenario sets its own.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Whether the suite's multi-CPU runs are on by default: scenarios boot
+/// with [`SCENARIO_CPUS`] CPUs, the protection rerun of the user tier and
+/// a second run of the kernel tests with 4 (the user tier and the first
+/// kernel-test run always boot with 1). `LIFECYCLE_SMP=0` or `=1` (`make
+/// test SMP=0`) overrides it for one run.
+pub const SMP_RUNS: bool = true;
+
+/// The CPUs a scenario boots with unless it asks for a number.
+pub const SCENARIO_CPUS: u32 = 2;
+
+/// Whether the multi-CPU runs are on: `LIFECYCLE_SMP`, else [`SMP_RUNS`].
+pub fn smp_runs() -> bool {
+    match std::env::var("LIFECYCLE_SMP").as_deref() {
+        Ok("0") => false,
+        Ok("1") => true,
+        _ => SMP_RUNS,
+    }
+}
+
+/// `n` CPUs while the multi-CPU runs are on ([`smp_runs`]), else 1.
+pub fn cpus(n: u32) -> u32 {
+    if smp_runs() { n } else { 1 }
+}
 
 /// Serial lines shown under a failed test.
 const TAIL_LINES: usize = 40;
@@ -82,7 +107,8 @@ pub struct Boot {
 }
 
 impl Boot {
-    /// A BIOS boot with this command line and the default timeout.
+    /// A BIOS boot with this command line, the default timeout and
+    /// [`SCENARIO_CPUS`] CPUs (1 when the multi-CPU runs are off).
     pub fn bios(cmdline: &str) -> Self {
         Boot {
             firmware: Firmware::Bios,
@@ -92,7 +118,7 @@ impl Boot {
             input: Vec::new(),
             gdb_port: None,
             cpu: None,
-            smp: 1,
+            smp: cpus(SCENARIO_CPUS),
         }
     }
 

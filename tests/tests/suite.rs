@@ -14,7 +14,8 @@ use std::path::Path;
 use std::process::{Command, ExitCode};
 
 use tests::{
-    Boot, Ctx, Exit, Failure, Scenario, docs, expect_exit, expect_line, expect_lines, ktest, user,
+    Boot, Ctx, Exit, Failure, Scenario, cpus, docs, expect_exit, expect_line, expect_lines, ktest,
+    user,
 };
 
 #[rustfmt::skip]
@@ -33,7 +34,7 @@ const SCENARIOS: &[Scenario] = &[
     ("runner::hung_kernel_times_out_and_fails", hung_kernel_times_out),
     ("runner::ctrl_a_x_quits_qemu_and_the_runner_exits_0", ctrl_a_x_quits),
     ("runner::the_bootloader_log_shows_only_with_boot_log", boot_log_only_when_asked),
-    ("user::init_runs_every_program_to_its_summary", |ctx| user::record_user_tests(ctx, USER_PROGRAMS)),
+    ("user::init_runs_every_program_to_its_summary", user_tier),
     ("protection::cpu_max_enables_smep_smap_umip_and_every_user_program_passes", protection_on_cpu_max),
     ("proc::a_fork_bomb_in_its_own_group_ends_with_one_group_kill", |ctx| user::record_user_tests(ctx, &["forkbomb_kill"])),
     ("exec::dynamically_linked_programs_run_under_musl_and_glibc_loaders", |ctx| user::record_user_tests(ctx, &["dynlink_musl", "dynlink_glibc"])),
@@ -66,6 +67,10 @@ const SCENARIOS: &[Scenario] = &[
     ("clock::sleep_2_takes_2_s_of_host_time_while_four_busy_loops_load_the_host", clock_under_load),
     ("smp::two_cpus_come_online_and_take_ticks_and_ipis", |ctx| smp_boot(ctx, Boot::bios("ktest=smp::").smp(2), 2)),
     ("smp::four_cpus_on_uefi_and_cpu_max_come_online_and_take_ticks_and_ipis", |ctx| smp_boot(ctx, Boot::uefi("ktest=smp::").cpu("max").smp(4), 4)),
+    ("smp::every_kernel_test_passes_on_4_cpus", kernel_tests_on_4_cpus),
+    ("smp::the_race_tests_pass_on_2_cpus", races_on_2_cpus),
+    ("smp::cpuinfo_stat_nproc_top_and_ctrl_t_show_every_cpu", cpus_in_the_shell),
+    ("trace::the_timeline_has_a_track_per_cpu_and_no_task_on_two_at_once", tour_cpu_tracks),
     ("smp::on_4_cpus_affinity_holds_and_4_busy_processes_each_get_80_percent_of_a_cpu", |ctx| {
         user::record_user_tests_on(ctx, "smp4", &["affinity:4", "balance:4"], |boot| boot.smp(4)).map(drop)
     }),
@@ -97,6 +102,13 @@ const USER_PROGRAMS: &[&str] = &[
     "tlb_shootdown:100:30",
 ];
 
+/// The SMP race tests: the user tier runs them after `USER_PROGRAMS` on one
+/// CPU, the protection rerun on 4, `smp::the_race_tests_pass_on_2_cpus` on 2.
+#[rustfmt::skip]
+const RACE_PROGRAMS: &[&str] = &[
+    "race_wait", "race_orphans", "race_exit", "race_vfork", "race_dethread",
+];
+
 /// The fuzzers in their own boot, a bounded amount: `sys_fuzz SEED N`
 /// (`make fuzz` runs any seed for as long as asked).
 const FUZZ: &[&str] = &["sys_fuzz:1:200"];
@@ -119,6 +131,25 @@ fn oom_killer(ctx: &Ctx) -> Result<(), Failure> {
 fn oom_fork(ctx: &Ctx) -> Result<(), Failure> {
     let run = user::record_user_tests_on(ctx, "user", &["oom_fork"], |boot| boot)?;
     expect_line(&run, "Out of memory: Killed process")
+}
+
+/// The limit of a boot running every user program: they took 118 s before
+/// the race tests (each at most 24 s) joined them.
+const USER_TIER_TIMEOUT: u64 = 300;
+
+/// The user tier: every program of `USER_PROGRAMS` and the race tests on one CPU.
+fn user_tier(ctx: &Ctx) -> Result<(), Failure> {
+    let programs = [USER_PROGRAMS, RACE_PROGRAMS].concat();
+    user::record_user_tests_on(ctx, "user", &programs, |boot| boot.smp(1).timeout(USER_TIER_TIMEOUT))
+        .map(drop)
+}
+
+/// The race programs with their parties on two CPUs.
+fn races_on_2_cpus(ctx: &Ctx) -> Result<(), Failure> {
+    user::record_user_tests_on(ctx, "smp2", RACE_PROGRAMS, |boot| {
+        boot.smp(cpus(2)).timeout(USER_TIER_TIMEOUT)
+    })
+    .map(drop)
 }
 
 /// A boot with `n` CPUs: the log says each was brought up, in Linux's
@@ -146,13 +177,20 @@ fn smp_boot(ctx: &Ctx, boot: Boot, n: usize) -> Result<(), Failure> {
 }
 
 fn bios_runs_kernel_tests(ctx: &Ctx) -> Result<(), Failure> {
-    let run = ctx.boot(&Boot::bios("ktest"))?;
+    let run = ctx.boot(&Boot::bios("ktest").smp(1))?;
     ktest::record_kernel_tests(ctx, &run)
+}
+
+/// The kernel tests again with 4 CPUs (while the multi-CPU runs are off,
+/// the same boot as `bios_runs_kernel_tests`, shared).
+fn kernel_tests_on_4_cpus(ctx: &Ctx) -> Result<(), Failure> {
+    let run = ctx.boot(&Boot::bios("ktest").smp(cpus(4)))?;
+    ktest::record_kernel_tests_as(ctx, "smp4::kernel", &run)
 }
 
 fn uefi_banner_matches_bios(ctx: &Ctx) -> Result<(), Failure> {
     let uefi = ctx.boot(&Boot::uefi("ktest=init::"))?;
-    let bios = ctx.boot(&Boot::bios("ktest"))?;
+    let bios = ctx.boot(&Boot::bios("ktest").smp(1))?;
     expect_exit(&uefi, Exit::Success)?;
     let banner = |run: &tests::Outcome| {
         run.lines()
@@ -308,7 +346,8 @@ fn tour_trace(ctx: &Ctx) -> Result<(), Failure> {
         if count("sched_process_fork", "child", child) != 1 {
             problems.push(format!("pid {child} has more than one fork event"));
         }
-        if child > 2 && count("sched_process_exit", "pid", child) != 1 {
+        // kthreadd's children here are the per-CPU migration/N, which live on.
+        if child > 2 && parent != 2 && count("sched_process_exit", "pid", child) != 1 {
             problems.push(format!("pid {child} has no single exit event"));
         }
         let reapers: Vec<i64> = events
@@ -349,20 +388,25 @@ fn trace_thread_parent(ctx: &Ctx) -> Result<(), Failure> {
     let root = tour_initramfs()?;
     let run = ctx.boot(&Boot::bios("--no-shell trace").initrd(root))?;
     let events = boot::trace::parse(&run.serial);
-    let mut running = 0;
+    // What each CPU runs: a fork is recorded on the CPU of its caller.
+    let mut running = std::collections::HashMap::new();
     let mut problems = Vec::new();
     let mut threads_made_by_threads = 0;
     let mut exec_name = std::collections::HashMap::new();
     for e in &events {
+        let on_cpu = running.get(&e.num("cpu")).copied().unwrap_or(0);
         match e.name.as_str() {
-            "sched_switch" => running = e.num("next"),
+            "sched_switch" => {
+                running.insert(e.num("cpu"), e.num("next"));
+            }
             "sched_process_exec" => {
                 exec_name.insert(e.num("pid"), e.fields["comm"].clone());
             }
-            "sched_process_fork" if e.num("parent") != running => problems.push(format!(
-                "pid {} credited to {} while {running} ran",
+            "sched_process_fork" if e.num("parent") != on_cpu => problems.push(format!(
+                "pid {} credited to {} while {on_cpu} ran on CPU {}",
                 e.num("child"),
-                e.num("parent")
+                e.num("parent"),
+                e.num("cpu")
             )),
             "sched_process_fork"
                 if exec_name.get(&e.num("parent")).map(String::as_str) == Some("threads") =>
@@ -407,7 +451,7 @@ fn tour_picture(ctx: &Ctx) -> Result<(), Failure> {
     problems.extend(labels_clear_of_bars_and_edges(&svg));
     for label in [
         "kthreadd (2)",
-        "cowdemo (3)",
+        "cowdemo (",
         "threads (",
         "&#9662;exec zombie",
     ] {
@@ -419,6 +463,35 @@ fn tour_picture(ctx: &Ctx) -> Result<(), Failure> {
         true => Ok(()),
         false => Err(Failure::of(&run, problems.join("\n"))),
     }
+}
+
+/// The same trace's per-CPU tracks (`tests::smp::check_cpu_tracks`): one
+/// for each CPU that ran tasks, slices that never overlap on a CPU, and no
+/// task on two CPUs at once.
+fn tour_cpu_tracks(ctx: &Ctx) -> Result<(), Failure> {
+    let root = tour_initramfs()?;
+    let boot = Boot::bios("--no-shell trace").initrd(root);
+    let run = ctx.boot(&boot)?;
+    let events = boot::trace::parse(&run.serial);
+    let json: serde_json::Value = serde_json::from_str(&boot::trace::chrome_trace(&events))
+        .map_err(|e| Failure::of(&run, format!("the trace is not valid JSON: {e}")))?;
+    tests::smp::check_cpu_tracks(&json, boot.smp).map_err(|why| Failure::of(&run, why))
+}
+
+/// What a user sees of the CPUs (`tests::smp::CPUS_SCRIPT`): nproc and
+/// /proc/cpuinfo count them, /proc/stat has a line per CPU whose user time
+/// grows while a busy loop runs on each, top shows them all busy, and
+/// Ctrl-T lists the loops on every CPU.
+fn cpus_in_the_shell(ctx: &Ctx) -> Result<(), Failure> {
+    let root = tempfile::tempdir()?;
+    init_script(root.path(), tests::smp::CPUS_SCRIPT)?;
+    let boot = Boot::bios("")
+        .initrd(root.path())
+        .type_after("ctrl-t now", b"\x14")
+        .timeout(60);
+    let run = ctx.boot(&boot)?;
+    expect_exit(&run, Exit::Success)?;
+    tests::smp::check_cpus_run(&run, boot.smp)
 }
 
 /// Every text of the picture lies inside it and clear of every bar, with
@@ -484,7 +557,8 @@ fn labels_clear_of_bars_and_edges(svg: &str) -> Vec<String> {
 }
 
 /// The tour halted for gdb: at the first do_exit, the helper's `lx-ps` lists
-/// swapper/0, init and kthreadd with their pids, and the exiting task running;
+/// swapper/0, init and kthreadd with their pids, and the exiting task running,
+/// each on one of the boot's CPUs;
 /// after gdb detaches, the tour runs on to the end.
 fn gdb_lists_tasks(ctx: &Ctx) -> Result<(), Failure> {
     let root = tour_initramfs()?;
@@ -503,21 +577,25 @@ fn gdb_lists_tasks(ctx: &Ctx) -> Result<(), Failure> {
     });
     let (output, run) = (output?, run?);
     expect_exit(&run, Exit::Success)?;
-    let rows: Vec<(i64, &str, &str)> = output
+    let rows: Vec<(i64, &str, u32, &str)> = output
         .lines()
         .filter(|l| l.starts_with("0x"))
         .filter_map(|l| match l.split_whitespace().collect::<Vec<_>>()[..] {
-            [_, pid, _, state, comm] => Some((pid.parse().ok()?, state, comm)),
+            [_, pid, _, state, cpu, comm] => {
+                Some((pid.parse().ok()?, state, cpu.parse().ok()?, comm))
+            }
             _ => None,
         })
         .collect();
+    let on_a_cpu = rows.len() > 3 && rows.iter().all(|&(_, _, cpu, _)| cpu < halted.smp);
     let has = |pid: i64, state: &str, comm: &str| {
-        rows.iter().any(|&(p, s, c)| {
+        rows.iter().any(|&(p, s, _, c)| {
             p == pid && (state.is_empty() || s == state) && (comm.is_empty() || c == comm)
         })
     };
-    let exiting = rows.iter().any(|&(p, s, _)| p > 2 && s == "R");
-    match has(0, "R", "swapper/0") && has(1, "", "init") && has(2, "S", "kthreadd") && exiting {
+    let exiting = rows.iter().any(|&(p, s, _, _)| p > 2 && s == "R");
+    let listed = has(0, "R", "swapper/0") && has(1, "", "init") && has(2, "S", "kthreadd");
+    match listed && exiting && on_a_cpu {
         true => Ok(()),
         false => Err(Failure::new(format!("gdb printed:\n{output}"))),
     }
@@ -750,7 +828,9 @@ fn busybox_top(ctx: &Ctx) -> Result<(), Failure> {
             "exec /bin/busybox poweroff -f\n",
         ),
     )?;
-    let run = ctx.boot(&Boot::bios("").initrd(root.path()))?;
+    // One CPU: one loop is then all of the machine's CPU time (the smp::
+    // scenario runs a loop per CPU).
+    let run = ctx.boot(&Boot::bios("").initrd(root.path()).smp(1))?;
     expect_exit(&run, Exit::Success)?;
     expect_line(&run, "Load average: ")?;
     let percent = |line: &str, after: &str| -> Option<u32> {
@@ -1116,10 +1196,13 @@ fn sample_tree() -> std::io::Result<tempfile::TempDir> {
 
 /// protection.c and every user program again under `-cpu max` (SMEP, SMAP,
 /// UMIP): any kernel access to user memory outside the stac/clac of
-/// mm/uaccess.rs would be an oops there.
+/// mm/uaccess.rs would be an oops there. With 4 CPUs (while the multi-CPU
+/// runs are on): this is the user tier's run at `--smp 4`.
 fn protection_on_cpu_max(ctx: &Ctx) -> Result<(), Failure> {
-    let programs = [USER_PROGRAMS, &["protection"]].concat();
-    let run = user::record_user_tests_on(ctx, "protection", &programs, |boot| boot.cpu("max"))?;
+    let programs = [USER_PROGRAMS, RACE_PROGRAMS, &["protection"]].concat();
+    let run = user::record_user_tests_on(ctx, "protection", &programs, |boot| {
+        boot.cpu("max").smp(cpus(4)).timeout(USER_TIER_TIMEOUT)
+    })?;
     expect_line(&run, "x86/cpu: SMEP SMAP UMIP PGE enabled")
 }
 
@@ -1235,10 +1318,12 @@ fn irq_context_demo(ctx: &Ctx) -> Result<(), Failure> {
             "exec /bin/busybox poweroff -f\n",
         ),
     )?;
+    // One CPU, so that the next tick is sure to interrupt the loop.
     let boot = Boot::bios("")
         .initrd(root.path())
         .type_after("busy loop: pid", b"\x07")
-        .timeout(60);
+        .timeout(60)
+        .smp(1);
     let run = ctx.boot(&boot)?;
     expect_exit(&run, Exit::Success)?;
     expect_lines(

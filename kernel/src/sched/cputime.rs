@@ -9,6 +9,7 @@
 //! Linux: kernel/sched/cputime.c (tick-based accounting, the default
 //! without CONFIG_VIRT_CPU_ACCOUNTING)
 
+use crate::arch::gdt::NR_CPUS;
 use crate::arch::sync::SpinLock;
 use crate::arch::time::HZ;
 use crate::task::TaskStruct;
@@ -20,9 +21,8 @@ pub const TICK_NSEC: u64 = 1_000_000_000 / HZ;
 /// Clock ticks per second as user space counts them in /proc (Linux: USER_HZ).
 pub const USER_HZ: u64 = 100;
 
-/// Time the CPU spent in each mode, in ns (Linux: struct kernel_cpustat,
+/// Time one CPU spent in each mode, in ns (Linux: struct kernel_cpustat,
 /// the CPUTIME_USER, CPUTIME_SYSTEM and CPUTIME_IDLE slots).
-/// Differs: one set for the machine, since only the boot CPU runs tasks.
 pub struct KernelCpustat {
     /// Running user code.
     pub user: AtomicU64,
@@ -32,12 +32,32 @@ pub struct KernelCpustat {
     pub idle: AtomicU64,
 }
 
-/// The machine's CPU times (Linux: kernel_cpustat, per CPU).
-pub static KCPUSTAT: KernelCpustat = KernelCpustat {
-    user: AtomicU64::new(0),
-    system: AtomicU64::new(0),
-    idle: AtomicU64::new(0),
-};
+/// Each CPU's times, written only by that CPU's tick (Linux: the per-CPU
+/// kernel_cpustat); atomics, so that /proc/stat reads them from any CPU.
+pub static KCPUSTAT: [KernelCpustat; NR_CPUS] = [const {
+    KernelCpustat {
+        user: AtomicU64::new(0),
+        system: AtomicU64::new(0),
+        idle: AtomicU64::new(0),
+    }
+}; NR_CPUS];
+
+/// The times of the CPU this runs on (Linux: kcpustat_this_cpu).
+fn kcpustat_this_cpu() -> &'static KernelCpustat {
+    &KCPUSTAT[crate::arch::percpu::smp_processor_id()]
+}
+
+/// The machine's (user, system, idle) ns: every CPU's summed, as the `cpu`
+/// line of /proc/stat and the idle time of /proc/uptime add them.
+pub fn kcpustat_sum() -> (u64, u64, u64) {
+    KCPUSTAT.iter().fold((0, 0, 0), |(u, s, i), c| {
+        (
+            u + c.user.load(Ordering::Relaxed),
+            s + c.system.load(Ordering::Relaxed),
+            i + c.idle.load(Ordering::Relaxed),
+        )
+    })
+}
 
 /// Charges the tick that just ended to whoever it interrupted.
 ///
@@ -60,19 +80,25 @@ pub fn account_process_tick(user_tick: bool) {
 fn account_user_time(p: &TaskStruct, cputime: u64) {
     p.utime.fetch_add(cputime, Ordering::Relaxed);
     crate::posix_cpu_timers::account_group_time(p, cputime, true);
-    KCPUSTAT.user.fetch_add(cputime, Ordering::Relaxed);
+    kcpustat_this_cpu()
+        .user
+        .fetch_add(cputime, Ordering::Relaxed);
 }
 
 /// Linux: account_system_time() in kernel/sched/cputime.c
 fn account_system_time(p: &TaskStruct, cputime: u64) {
     p.stime.fetch_add(cputime, Ordering::Relaxed);
     crate::posix_cpu_timers::account_group_time(p, cputime, false);
-    KCPUSTAT.system.fetch_add(cputime, Ordering::Relaxed);
+    kcpustat_this_cpu()
+        .system
+        .fetch_add(cputime, Ordering::Relaxed);
 }
 
 /// Linux: account_idle_time() in kernel/sched/cputime.c
 fn account_idle_time(cputime: u64) {
-    KCPUSTAT.idle.fetch_add(cputime, Ordering::Relaxed);
+    kcpustat_this_cpu()
+        .idle
+        .fetch_add(cputime, Ordering::Relaxed);
 }
 
 /// The user and system time last reported for a task or a process, in ns,
@@ -139,7 +165,7 @@ mod tests {
         fn a_busy_kernel_thread_is_charged_system_time_tick_by_tick() {
             let me = current();
             let (stime, utime) = (me.stime.load(Ordering::Relaxed), me.utime.load(Ordering::Relaxed));
-            let system = KCPUSTAT.system.load(Ordering::Relaxed);
+            let system = kcpustat_sum().1;
             let start = crate::arch::time::jiffies();
             while crate::arch::time::jiffies() < start + 5 {
                 core::hint::spin_loop();
@@ -147,7 +173,7 @@ mod tests {
             let charged = me.stime.load(Ordering::Relaxed) - stime;
             kassert!(charged >= 3 * TICK_NSEC && charged.is_multiple_of(TICK_NSEC), "charged {charged} ns");
             kassert!(me.utime.load(Ordering::Relaxed) == utime, "a kernel thread has no user time");
-            kassert!(KCPUSTAT.system.load(Ordering::Relaxed) - system >= charged);
+            kassert!(kcpustat_sum().1 - system >= charged);
         }
     }
 

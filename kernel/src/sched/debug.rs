@@ -40,10 +40,11 @@ pub fn task_state_to_char(p: &TaskStruct) -> char {
     }
 }
 
-/// One row per task: pid, parent pid, state letter, PF_* flags and name.
+/// One row per task: pid, parent pid, state letter, the CPU it is on (or
+/// was on last), PF_* flags and name.
 pub fn ps() -> String {
     let tasklist = TASKLIST_LOCK.lock();
-    let mut out = String::from("  PID  PPID S    FLAGS COMM\n");
+    let mut out = String::from("  PID  PPID S CPU    FLAGS COMM\n");
     let idle = crate::init::init_task::init_task();
     for p in core::iter::once(idle).chain(tasklist.tasks.iter()) {
         let ppid = p
@@ -54,10 +55,11 @@ pub fn ps() -> String {
             .map_or(0, |pp| pp.pid());
         let _ = writeln!(
             out,
-            "{:5} {:5} {} {:08x} {}",
+            "{:5} {:5} {} {:3} {:08x} {}",
             p.pid(),
             ppid,
             task_state_to_char(p),
+            crate::sched::migrate::task_cpu(p),
             p.flags(),
             p.comm().as_str()
         );
@@ -144,10 +146,12 @@ mod tests {
     ktest! {
         fn ps_lists_pid_ppid_state_and_name_of_every_task() {
             let listing = ps();
-            kassert!(listing.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["1", "0", "S", "00000040", "init"]), "{listing}");
+            let row = |l: &str| { let w: Vec<&str> = l.split_whitespace().collect(); (w[..3] == ["1", "0", "S"] && w[4..] == ["00000040", "init"]).then(|| w[3].parse::<usize>()) };
+            kassert!(listing.lines().skip(1).filter_map(row).any(|cpu| cpu.is_ok_and(crate::cpumask::cpu_online)), "init's row with an online CPU: {listing}");
             kassert!(listing.lines().any(|l| l.ends_with(" kthreadd") && l.split_whitespace().nth(1) == Some("0")), "{listing}");
             let me = alloc::format!("{:5} ", current().pid());
-            kassert!(listing.lines().any(|l| l.starts_with(&me) && l.contains(" R ")), "the caller is running: {listing}");
+            let on = alloc::format!(" R {:3} ", crate::arch::percpu::smp_processor_id());
+            kassert!(listing.lines().any(|l| l.starts_with(&me) && l.contains(&on)), "the caller is running here: {listing}");
         }
     }
 

@@ -3,7 +3,7 @@
 //!
 //! Linux: fs/proc/stat.c, fs/proc/loadavg.c, fs/proc/uptime.c, mm/vmstat.c
 
-use crate::sched::cputime::{KCPUSTAT, nsec_to_clock_t};
+use crate::sched::cputime::{KCPUSTAT, kcpustat_sum, nsec_to_clock_t};
 use crate::sched::debug::task_state_to_char;
 use crate::sched::loadavg::{FIXED_1, FSHIFT, get_avenrun};
 use crate::tasklist::TASKLIST_LOCK;
@@ -40,7 +40,7 @@ fn secs(ns: u64) -> String {
 ///
 /// Linux: uptime_proc_show() in fs/proc/uptime.c
 pub fn uptime_proc_show() -> String {
-    let idle = KCPUSTAT.idle.load(Ordering::Relaxed);
+    let (_, _, idle) = kcpustat_sum();
     alloc::format!(
         "{} {}\n",
         secs(crate::arch::time::ktime_get_ns()),
@@ -58,17 +58,33 @@ fn count_tasks(state: char) -> usize {
         .count()
 }
 
-/// CPU times in USER_HZ ticks (user nice system idle iowait irq softirq
-/// steal guest guest_nice), then the system-wide counters.
+/// One line of CPU times in USER_HZ ticks (user nice system idle iowait
+/// irq softirq steal guest guest_nice).
+fn cpu_line(s: &mut String, name: &str, (user, system, idle): (u64, u64, u64)) {
+    let (user, system, idle) = (
+        nsec_to_clock_t(user),
+        nsec_to_clock_t(system),
+        nsec_to_clock_t(idle),
+    );
+    let _ = writeln!(s, "{name} {user} 0 {system} {idle} 0 0 0 0 0 0");
+}
+
+/// The CPU times of the machine (`cpu`, every CPU's summed) and of each
+/// online CPU (`cpuN`), then the system-wide counters.
 ///
-/// Linux: show_stat() in fs/proc/stat.c. Differs: one `cpu0` line, and no
-/// `intr`/`softirq` counts, which this kernel does not keep.
+/// Linux: show_stat() in fs/proc/stat.c. Differs: no `intr`/`softirq`
+/// counts, which this kernel does not keep.
 pub fn show_stat() -> String {
-    let t = |a: &core::sync::atomic::AtomicU64| nsec_to_clock_t(a.load(Ordering::Relaxed));
-    let (user, system, idle) = (t(&KCPUSTAT.user), t(&KCPUSTAT.system), t(&KCPUSTAT.idle));
     let mut s = String::new();
-    for cpu in ["cpu ", "cpu0"] {
-        let _ = writeln!(s, "{cpu} {user} 0 {system} {idle} 0 0 0 0 0 0");
+    cpu_line(&mut s, "cpu ", kcpustat_sum());
+    for cpu in crate::cpumask::cpu_online_mask().iter() {
+        let c = &KCPUSTAT[cpu];
+        let times = (
+            c.user.load(Ordering::Relaxed),
+            c.system.load(Ordering::Relaxed),
+            c.idle.load(Ordering::Relaxed),
+        );
+        cpu_line(&mut s, &alloc::format!("cpu{cpu}"), times);
     }
     let _ = writeln!(s, "ctxt {}", crate::sched::core::nr_context_switches());
     let _ = writeln!(s, "btime {}", crate::timekeeping::boot_time_secs());

@@ -126,9 +126,12 @@ fn family_model_stepping(eax: u32) -> (u32, u32, u32) {
     (family, model, eax & 0xf)
 }
 
-/// One block per CPU.
+/// One block per online CPU, `processor : N` as its number.
 ///
 /// Linux: show_cpuinfo() in arch/x86/kernel/cpu/proc.c
+/// Differs: CPUID is read on the CPU that reads the file, and its answers
+/// are shown for every CPU (QEMU's CPUs are all alike); the APIC ID shown
+/// is the CPU's number, one core per CPU in one package.
 pub fn show_cpuinfo() -> String {
     let leaf0 = cpuid!(0);
     let max_ext = cpuid!(0x8000_0000).eax;
@@ -140,27 +143,33 @@ pub fn show_cpuinfo() -> String {
     let (family, model, stepping) = family_model_stepping(l1.eax);
     let khz = crate::arch::time::tsc_khz();
     let sizes = cpuid_leaf(0x8000_0008, 0, max_ext).eax;
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        "processor\t: 0\nvendor_id\t: {}\ncpu family\t: {family}\nmodel\t\t: {model}\n\
-         model name\t: {}\nstepping\t: {stepping}\ncpu MHz\t\t: {}.{:03}\nphysical id\t: 0\n\
-         siblings\t: 1\ncore id\t\t: 0\ncpu cores\t: 1\napicid\t\t: 0\ninitial apicid\t: 0\n\
-         fpu\t\t: yes\nfpu_exception\t: yes\ncpuid level\t: {}\nwp\t\t: yes\nflags\t\t: {}\n\
-         bogomips\t: {}.{:02}\nclflush size\t: {}\ncache_alignment\t: 64\n\
-         address sizes\t: {} bits physical, {} bits virtual\npower management:\n\n",
+    let (vendor, name, flags) = (
         String::from_utf8_lossy(&vendor),
         model_name(max_ext),
-        khz / 1000,
-        khz % 1000,
-        leaf0.eax,
         flags(leaf0.eax, max_ext),
-        khz * 2 / 1000,
-        khz * 2 / 10 % 100,
-        ((l1.ebx >> 8) & 0xff) * 8,
-        sizes & 0xff,
-        (sizes >> 8) & 0xff,
     );
+    let cpus = crate::cpumask::num_online_cpus();
+    let mut s = String::new();
+    for n in crate::cpumask::cpu_online_mask().iter() {
+        let _ = write!(
+            s,
+            "processor\t: {n}\nvendor_id\t: {vendor}\ncpu family\t: {family}\nmodel\t\t: {model}\n\
+             model name\t: {name}\nstepping\t: {stepping}\ncpu MHz\t\t: {}.{:03}\nphysical id\t: 0\n\
+             siblings\t: {cpus}\ncore id\t\t: {n}\ncpu cores\t: {cpus}\napicid\t\t: {n}\n\
+             initial apicid\t: {n}\nfpu\t\t: yes\nfpu_exception\t: yes\ncpuid level\t: {}\n\
+             wp\t\t: yes\nflags\t\t: {flags}\nbogomips\t: {}.{:02}\nclflush size\t: {}\n\
+             cache_alignment\t: 64\naddress sizes\t: {} bits physical, {} bits virtual\n\
+             power management:\n\n",
+            khz / 1000,
+            khz % 1000,
+            leaf0.eax,
+            khz * 2 / 1000,
+            khz * 2 / 10 % 100,
+            ((l1.ebx >> 8) & 0xff) * 8,
+            sizes & 0xff,
+            (sizes >> 8) & 0xff,
+        );
+    }
     s
 }
 
