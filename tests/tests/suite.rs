@@ -87,6 +87,7 @@ const USER_PROGRAMS: &[&str] = &[
     "creds",
     "perms",
     "proc_cmdline", "sysv_shm_proc", "posix_timers_lazy",
+    "siginfo",
 ];
 
 /// The fuzzers in their own boot, a bounded amount: `sys_fuzz SEED N`
