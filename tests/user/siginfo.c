@@ -9,13 +9,16 @@
  *                    it_real_fn and the CPU itimers use SEND_SIG_PRIV)
  *   SIGPIPE          SI_USER with the writer's own pid (SEND_SIG_NOINFO)
  *   a child's end    CLD_EXITED or CLD_KILLED, its pid, uid and status
- *   a bad access     SIGSEGV with SEGV_MAPERR and the faulting address
+ *   a bad access     SIGSEGV with the faulting address: SEGV_MAPERR where
+ *                    nothing is mapped, SEGV_ACCERR where the mapping
+ *                    forbids the access
  * Each signal but SIGSEGV is blocked and taken with sigtimedwait.
  */
 #define _GNU_SOURCE
 #include "check.h"
 
 #include <setjmp.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 
@@ -175,6 +178,16 @@ static void from_a_fault(void)
 		(void)*bad;
 	CHECK("a_read_of_an_unmapped_address_is_segv_maperr_at_that_address",
 	      fault_code == SEGV_MAPERR && fault_addr == (void *)0x1234);
+
+	char *ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (ro == MAP_FAILED)
+		return check_fail("mmap", "%s", strerror(errno));
+	fault_code = 0;
+	if (sigsetjmp(back, 1) == 0)
+		*(volatile char *)(ro + 8) = 1;
+	CHECK("a_write_to_a_read_only_mapping_is_segv_accerr_at_that_address",
+	      fault_code == SEGV_ACCERR && fault_addr == ro + 8);
+	munmap(ro, 4096);
 }
 
 int main(void)
