@@ -100,6 +100,7 @@ const USER_PROGRAMS: &[&str] = &[
     "proc_cmdline", "sysv_shm_proc", "posix_timers_lazy",
     "affinity", "balance",
     "tlb_shootdown:100:30",
+    "siginfo",
 ];
 
 /// The SMP race tests: the user tier runs them after `USER_PROGRAMS` on one

@@ -238,6 +238,12 @@ pub const SI_TKILL: i32 = -6;
 pub const SI_KERNEL: i32 = 0x80;
 /// SIGBUS for a misaligned access (Linux: BUS_ADRALN).
 pub const BUS_ADRALN: i32 = 1;
+/// SIGBUS for an address with no backing, e.g. past a file's end (Linux: BUS_ADRERR).
+pub const BUS_ADRERR: i32 = 2;
+/// SIGSEGV for an address no mapping covers (Linux: SEGV_MAPERR).
+pub const SEGV_MAPERR: i32 = 1;
+/// SIGSEGV for an access its mapping forbids (Linux: SEGV_ACCERR).
+pub const SEGV_ACCERR: i32 = 2;
 /// A child exited (Linux: CLD_EXITED).
 pub const CLD_EXITED: i32 = 1;
 /// A child was killed by a signal (Linux: CLD_KILLED).

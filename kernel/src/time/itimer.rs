@@ -179,7 +179,17 @@ fn it_real_fn(
     };
     if let Some(leader) = crate::pid::find_task_by_pid_ns(tgid, crate::pid_namespace::init_pid_ns())
     {
-        crate::signal::group_send_sig(crate::signal::SIGALRM, &leader);
+        // The kernel sends it (SEND_SIG_PRIV): SI_KERNEL, no pid or uid.
+        let info = crate::signal::KernelSiginfo {
+            code: crate::signal::SI_KERNEL,
+            ..Default::default()
+        };
+        let _ = crate::signal::do_send_sig_info(
+            crate::signal::SIGALRM,
+            info,
+            &leader,
+            crate::signal::PidType::Tgid,
+        );
     }
     let interval = sig.it_real_incr.load(Ordering::Acquire);
     if interval == 0 {

@@ -283,17 +283,21 @@ fn exc_page_fault(regs: &mut PtRegs) {
     let Err(err) = fault else {
         return;
     };
-    if regs.user_mode() && err == crate::errno::Errno::EIO {
-        crate::signal::force_sig(crate::signal::SIGBUS, address);
-        return;
-    }
     if regs.user_mode() {
-        log::debug!(
-            "segfault at {address:#x} ip {:#x} ({})",
-            regs.rip,
-            describe_access(code)
-        );
-        crate::signal::force_sig(crate::signal::SIGSEGV, address);
+        use crate::signal::{BUS_ADRERR, SEGV_ACCERR, SEGV_MAPERR, SIGBUS, SIGSEGV};
+        let (sig, si_code) = match err {
+            crate::errno::Errno::EIO => (SIGBUS, BUS_ADRERR),
+            crate::errno::Errno::EACCES => (SIGSEGV, SEGV_ACCERR),
+            _ => (SIGSEGV, SEGV_MAPERR),
+        };
+        if sig == SIGSEGV {
+            log::debug!(
+                "segfault at {address:#x} ip {:#x} ({})",
+                regs.rip,
+                describe_access(code)
+            );
+        }
+        crate::signal::force_sig_fault(sig, si_code, address);
         return;
     }
     if crate::mm::uaccess::fixup_exception(regs) {

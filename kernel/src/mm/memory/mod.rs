@@ -220,9 +220,9 @@ fn flush_tlb_fix_spurious_fault(mm: &MmStruct, addr: u64) {
 /// Linux: do_user_addr_fault() in arch/x86/mm/fault.c
 ///
 /// # Errors
-/// `EFAULT` when the address is not mapped for this access, or when a
-/// kernel copy cannot wait for memory; `EIO` for a file page past the end
-/// of the file (Linux: VM_FAULT_SIGBUS).
+/// `EFAULT` when no mapping covers the address, or when a kernel copy
+/// cannot wait for memory; `EACCES` when its mapping forbids the access;
+/// `EIO` for a file page past the end of the file (Linux: VM_FAULT_SIGBUS).
 pub fn do_user_addr_fault(
     addr: u64,
     write: bool,
@@ -258,7 +258,8 @@ pub fn do_user_addr_fault(
 /// Linux: handle_mm_fault() in mm/memory.c
 ///
 /// # Errors
-/// `EFAULT` for an access the mapping does not allow, `ENOMEM` when out of
+/// `EFAULT` for an address no mapping covers, `EACCES` for an access the
+/// mapping does not allow, `ENOMEM` when out of
 /// pages (Linux: VM_FAULT_OOM), `EIO` for a file page past the end of the file.
 pub fn handle_mm_fault(mm: &MmStruct, addr: u64, write: bool, exec: bool) -> Result<(), Errno> {
     let ret = loop {
@@ -318,7 +319,8 @@ fn __handle_mm_fault(
             .intersects(VmFlags::VM_READ | VmFlags::VM_WRITE | VmFlags::VM_EXEC)
     };
     if !allowed {
-        return Err(Errno::EFAULT);
+        // Linux: bad_area_access_error(), SEGV_ACCERR.
+        return Err(Errno::EACCES);
     }
     let addr = addr & !(PAGE_SIZE as u64 - 1);
     let pte = walk(mm, addr, true)?.expect("walk allocates");
