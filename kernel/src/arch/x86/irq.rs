@@ -7,6 +7,8 @@
 //! kernel/time/tick-common.c
 
 use super::sync::SpinLock;
+use alloc::string::String;
+use core::fmt::Write;
 use core::sync::atomic::{AtomicU64, Ordering};
 use pic8259::ChainedPics;
 
@@ -114,4 +116,57 @@ pub fn apic_timer_irqs(cpu: usize) -> u64 {
     super::percpu::irq_stat(cpu)
         .apic_timer_irqs
         .load(Ordering::Relaxed)
+}
+
+/// One /proc/interrupts row: its name, its counter, what it counts.
+type IrqRow = (&'static str, fn(&IrqStat) -> &AtomicU64, &'static str);
+
+/// /proc/interrupts: a column per online CPU, a row per kind of interrupt
+/// counted: the local timer (LOC), reschedule IPIs (RES) and
+/// call-function IPIs (CAL), in Linux's layout.
+///
+/// Linux: show_interrupts() in fs/proc/interrupts.c and kernel/irq/proc.c,
+/// arch_show_interrupts() in arch/x86/kernel/irq.c
+/// Differs: only these per-CPU rows; the serial port's IRQ is not counted.
+pub fn show_interrupts() -> String {
+    let cpus = crate::cpumask::cpu_online_mask();
+    let mut s = alloc::format!("{:11}", "");
+    for cpu in cpus.iter() {
+        let _ = write!(s, "CPU{cpu:<8}");
+    }
+    s.truncate(s.trim_end().len());
+    s.push('\n');
+    let rows: [IrqRow; 3] = [
+        ("LOC", |st| &st.apic_timer_irqs, "Local timer interrupts"),
+        ("RES", |st| &st.irq_resched_count, "Rescheduling interrupts"),
+        ("CAL", |st| &st.irq_call_count, "Function call interrupts"),
+    ];
+    for (name, counter, what) in rows {
+        let _ = write!(s, "{name:>3}: ");
+        for cpu in cpus.iter() {
+            let count = counter(super::percpu::irq_stat(cpu)).load(Ordering::Relaxed);
+            let _ = write!(s, "{count:>10} ");
+        }
+        let _ = writeln!(s, "  {what}");
+    }
+    s
+}
+
+mod tests {
+    use super::*;
+    use crate::{kassert, kassert_eq, ktest};
+
+    ktest! {
+        fn proc_interrupts_has_a_column_per_online_cpu_and_counts_this_cpu_s_ticks() {
+            let text = show_interrupts();
+            let mut lines = text.lines();
+            let header = lines.next().unwrap_or("");
+            let online = crate::cpumask::num_online_cpus() as usize;
+            kassert_eq!(header.split_whitespace().count(), online, "header {header:?}");
+            let loc = lines.next().unwrap_or("");
+            kassert!(loc.starts_with("LOC: ") && loc.ends_with("  Local timer interrupts"), "{loc:?}");
+            let first: u64 = loc[5..].split_whitespace().next().and_then(|n| n.parse().ok()).unwrap_or(0);
+            kassert!(first > 0, "CPU0 counted no tick: {loc:?}");
+        }
+    }
 }

@@ -230,6 +230,7 @@ pub fn proc_root_init() {
         ("uptime", stat::uptime_proc_show),
         ("vmstat", stat::vmstat_show),
         ("cpuinfo", crate::arch::kernel::cpu::proc::show_cpuinfo),
+        ("interrupts", crate::arch::irq::show_interrupts),
     ] {
         proc_create(&proc, name, generate);
     }
