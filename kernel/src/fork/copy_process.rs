@@ -18,8 +18,8 @@ use crate::pidfd::{PreparedPidfd, pidfd_prepare};
 use crate::sched::core::sched_fork;
 use crate::signal::{SighandStruct, SignalStruct};
 use crate::task::{
-    Comm, PF_FORKNOEXEC, PF_IDLE, PF_KTHREAD, PF_NO_SETAFFINITY, PF_NPROC_EXCEEDED, PF_SUPERPRIV, TaskStruct, current,
-    set_task_stack_end_magic,
+    Comm, PF_FORKNOEXEC, PF_IDLE, PF_KTHREAD, PF_NO_SETAFFINITY, PF_NPROC_EXCEEDED, PF_SUPERPRIV,
+    TaskStruct, current, set_task_stack_end_magic,
 };
 use crate::tasklist::{TASKLIST_LOCK, TaskList};
 use alloc::sync::{Arc, Weak};

@@ -4,9 +4,7 @@
 //! Linux: kernel/sched/core.c
 
 use super::RunQueue;
-use super::migrate::{
-    __task_rq_lock, is_cpu_allowed, select_fallback_rq, set_task_cpu, task_cpu,
-};
+use super::migrate::{__task_rq_lock, is_cpu_allowed, select_fallback_rq, set_task_cpu, task_cpu};
 use crate::arch::kernel::process_64::context_switch;
 use crate::arch::percpu::{cpu_rq, set_current, smp_processor_id, this_cpu};
 use crate::arch::sync::SpinLockGuard;
@@ -60,13 +58,12 @@ pub fn sched_fork(p: &TaskStruct) {
 ///
 /// Linux: select_task_rq() in kernel/sched/core.c
 pub(crate) fn select_task_rq(p: &TaskStruct, cpu: usize, wake_flags: u32) -> usize {
-    let cpu = if p.nr_cpus_allowed.load(Ordering::Relaxed) > 1
-        && crate::cpumask::num_online_cpus() > 1
-    {
-        super::fair::select_task_rq_fair(p, cpu, wake_flags)
-    } else {
-        p.cpus_mask().first().unwrap_or(cpu)
-    };
+    let cpu =
+        if p.nr_cpus_allowed.load(Ordering::Relaxed) > 1 && crate::cpumask::num_online_cpus() > 1 {
+            super::fair::select_task_rq_fair(p, cpu, wake_flags)
+        } else {
+            p.cpus_mask().first().unwrap_or(cpu)
+        };
     if is_cpu_allowed(p, cpu) {
         cpu
     } else {

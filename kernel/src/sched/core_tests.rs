@@ -2,17 +2,17 @@
 //! of a dead task, context-switch counting.
 
 use super::core::nr_context_switches;
-use crate::task::TASK_INTERRUPTIBLE;
-use alloc::sync::Arc;
-use core::sync::atomic::Ordering;
 use crate::exit::kernel_wait4;
 use crate::fork::{CloneFlags, kernel_thread};
 use crate::ktest::wait_until;
 use crate::pid::find_task_by_vpid;
 use crate::sched::wait::WaitQueueHead;
 use crate::signal::{SIGKILL, allow_signal, send_sig};
+use crate::task::TASK_INTERRUPTIBLE;
 use crate::task::{TASK_UNINTERRUPTIBLE, current};
 use crate::{kassert, kassert_eq, ktest};
+use alloc::sync::Arc;
+use core::sync::atomic::Ordering;
 use core::sync::atomic::{AtomicBool, AtomicU64};
 
 ktest! {
@@ -58,8 +58,7 @@ fn sleeper(
             0
         }
     });
-    kernel_thread(body, "ktest-sleeper", CloneFlags::CLONE_FS)
-        .map_err(|e| alloc::format!("{e:?}"))
+    kernel_thread(body, "ktest-sleeper", CloneFlags::CLONE_FS).map_err(|e| alloc::format!("{e:?}"))
 }
 
 ktest! {

@@ -152,7 +152,9 @@ pub fn do_set_cpus_allowed(p: &TaskStruct, mask: CpuMask) {
 /// pi_lock, held throughout, keeps every waker and affinity change away
 /// while `p` is on no queue, and the balancer only looks at queued tasks.
 fn move_queued_task(trq: TaskRq<'_>, p: &Arc<TaskStruct>, dest: usize) {
-    let TaskRq { mut rq, _pi: pi, .. } = trq;
+    let TaskRq {
+        mut rq, _pi: pi, ..
+    } = trq;
     let Some(at) = rq.queue.iter().position(|q| Arc::ptr_eq(q, p)) else {
         return;
     };

@@ -15,18 +15,18 @@
 //!
 //! Linux: kernel/sched/
 
+pub mod balance;
 pub mod completion;
 pub mod core;
 mod core_tests;
-mod smp_tests;
 pub mod cputime;
 pub mod debug;
 pub mod fair;
 pub mod loadavg;
-pub mod wait;
-pub mod balance;
 pub mod migrate;
+mod smp_tests;
 pub mod syscalls;
+pub mod wait;
 
 use crate::task::TaskStruct;
 use ::core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
