@@ -75,6 +75,7 @@ const SCENARIOS: &[Scenario] = &[
         user::record_user_tests_on(ctx, "smp4", &["affinity:4", "balance:4"], |boot| boot.smp(4)).map(drop)
     }),
     ("tlb::threads_on_two_cpus_never_use_a_translation_that_fork_munmap_or_mprotect_changed", |ctx| user::record_user_tests_on(ctx, "smp2", &["tlb_shootdown:1000:300"], |boot| boot.smp(2).timeout(300)).map(drop)),
+    ("tlb::threads_on_four_cpus_never_use_a_translation_that_fork_munmap_or_mprotect_changed", |ctx| user::record_user_tests_on(ctx, "smp4", &["tlb_shootdown:1000:300"], |boot| boot.smp(4).timeout(300)).map(drop)),
 ];
 
 /// The test programs in `tests/user/` that `init` runs, in this order (the

@@ -50,12 +50,16 @@ static int child_sees_a_frozen_copy(void)
 	long before[NR_WRITERS];
 	for (int i = 0; i < NR_WRITERS; i++)
 		before[i] = cow_page[i];
-	cow_page[MARK] = 1;
+	/* Only reads so far: the page is still the one the parent had. */
 	for (volatile int spin = 0; spin < 20000; spin++)
 		;
 	for (int i = 0; i < NR_WRITERS; i++)
 		if (cow_page[i] != before[i])
 			return 1;
+	/* Now write: the parent's threads, still running, must not see it. */
+	cow_page[MARK] = 1;
+	for (volatile int spin = 0; spin < 20000; spin++)
+		;
 	return cow_page[MARK] == 1 ? 0 : 2;
 }
 

@@ -317,6 +317,15 @@ int main(int argc, char **argv)
 		return 0;
 	if (realpath(argv[0], self) == 0)
 		snprintf(self, sizeof self, "/bin/bench");
+	if (argc > 1 && strcmp(argv[1], "tlb") == 0) {
+		/* The costs a TLB change touches, alone: `bench tlb`. */
+		fork_exit_wait(500);
+		cow_fault(4096);
+		tlb_shootdown(2000);
+		if (getpid() == 1)
+			reboot(RB_POWER_OFF);
+		return 0;
+	}
 	getppid_loop(100000);
 	fork_exit_wait(500);
 	fork_touched(16, 20);
