@@ -142,8 +142,10 @@ const USER_TIER_TIMEOUT: u64 = 300;
 /// The user tier: every program of `USER_PROGRAMS` and the race tests on one CPU.
 fn user_tier(ctx: &Ctx) -> Result<(), Failure> {
     let programs = [USER_PROGRAMS, RACE_PROGRAMS].concat();
-    user::record_user_tests_on(ctx, "user", &programs, |boot| boot.smp(1).timeout(USER_TIER_TIMEOUT))
-        .map(drop)
+    user::record_user_tests_on(ctx, "user", &programs, |boot| {
+        boot.smp(1).timeout(USER_TIER_TIMEOUT)
+    })
+    .map(drop)
 }
 
 /// The race programs with their parties on two CPUs.
