@@ -746,6 +746,46 @@ struct batch {
 	int status;
 };
 
+/* A batch can make its own paths outside its directory: chdir("/") or a
+ * directory fd of "/" or "/bin" puts "nope" or "f0" there (seed 1795954106,
+ * batch 171 left a written /nope, which looked like a leaked page). Those
+ * that did not exist when the fuzzer started are removed after each batch. */
+static const char *outside_dirs[] = { "/", "/bin" };
+#define NR_OWN (sizeof own_paths / sizeof own_paths[0])
+static unsigned char existed_outside[sizeof outside_dirs / sizeof outside_dirs[0]][NR_OWN];
+
+static int top_level_name(const char *name)
+{
+	return name[0] && strcmp(name, ".") != 0 && !strchr(name, '/');
+}
+
+static void outside_path(char *out, size_t size, size_t dir, size_t own)
+{
+	snprintf(out, size, "%s%s%s", outside_dirs[dir], dir == 0 ? "" : "/", own_paths[own]);
+}
+
+static void note_outside_paths(void)
+{
+	struct stat st;
+	char path[64];
+	for (size_t d = 0; d < sizeof outside_dirs / sizeof outside_dirs[0]; d++)
+		for (size_t i = 0; i < NR_OWN; i++) {
+			outside_path(path, sizeof path, d, i);
+			existed_outside[d][i] = lstat(path, &st) == 0;
+		}
+}
+
+static void remove_outside_paths(void)
+{
+	char path[64];
+	for (size_t d = 0; d < sizeof outside_dirs / sizeof outside_dirs[0]; d++)
+		for (size_t i = 0; i < NR_OWN; i++)
+			if (top_level_name(own_paths[i]) && !existed_outside[d][i]) {
+				outside_path(path, sizeof path, d, i);
+				remove_tree(path, 0);
+			}
+}
+
 static struct batch run_batch(u64 seed, u64 batch, int verbose, const char *work)
 {
 	struct batch b = { 0, 0, 0 };
@@ -781,6 +821,7 @@ static struct batch run_batch(u64 seed, u64 batch, int verbose, const char *work
 		    reaped ? "ended" : "killed at the deadline", b.status);
 	b.leftover = end_batch(child, reaped) != 0;
 	remove_tree(dir, 0);
+	remove_outside_paths();
 	return b;
 }
 
@@ -868,6 +909,7 @@ int main(int argc, char **argv)
 		if (signo != SIGCHLD)
 			sigaction(signo, &sa, NULL);
 
+	note_outside_paths();
 	char work[64];
 	snprintf(work, sizeof work, "sys_fuzz.%d", env.fuzzer);
 	if (mkdir(work, 0700) != 0) {
