@@ -69,6 +69,7 @@ pub fn smp_init() {
         "smp: Brought up 1 node, {n} CPU{}",
         if n == 1 { "" } else { "s" }
     );
+    crate::arch::kernel::smpboot::native_smp_cpus_done(n);
 }
 
 /// Runs `func(info)` on every online CPU in `mask` except this one; with
@@ -203,6 +204,19 @@ mod tests {
         fn every_possible_cpu_came_online() {
             kassert_eq!(cpu_online_mask(), cpu_possible_mask());
             kassert!(cpu_online(0), "the boot CPU is offline");
+        }
+    }
+
+    ktest! {
+        fn each_application_processor_idles_in_its_own_swapper_with_pid_0() {
+            for cpu in cpu_online_mask().iter().filter(|&cpu| cpu != 0) {
+                let idle = crate::arch::kernel::smpboot::idle_thread_get(cpu);
+                kassert!(idle.is_some(), "CPU {cpu} is online without an idle task");
+                let idle = idle.expect("checked");
+                kassert_eq!(idle.comm().as_str(), alloc::format!("swapper/{cpu}").as_str());
+                kassert_eq!(idle.pid(), 0);
+                kassert!(idle.is_idle_task(), "swapper/{cpu} lacks PF_IDLE");
+            }
         }
     }
 

@@ -64,6 +64,8 @@ const SCENARIOS: &[Scenario] = &[
     ("kflushd::the_shell_starts_kflushd_through_proc_sys_and_stops_it_and_it_is_reaped", kflushd_from_the_shell),
     ("sysrq::ctrl_g_shows_the_interrupted_task_as_current_and_reports_the_sleeping_call", irq_context_demo),
     ("clock::sleep_2_takes_2_s_of_host_time_while_four_busy_loops_load_the_host", clock_under_load),
+    ("smp::two_cpus_come_online_and_take_ticks_and_ipis", |ctx| smp_boot(ctx, Boot::bios("ktest=smp::").smp(2), 2)),
+    ("smp::four_cpus_on_uefi_and_cpu_max_come_online_and_take_ticks_and_ipis", |ctx| smp_boot(ctx, Boot::uefi("ktest=smp::").cpu("max").smp(4), 4)),
     ("smp::on_4_cpus_affinity_holds_and_4_busy_processes_each_get_80_percent_of_a_cpu", |ctx| {
         user::record_user_tests_on(ctx, "smp4", &["affinity:4", "balance:4"], |boot| boot.smp(4)).map(drop)
     }),
@@ -115,6 +117,30 @@ fn oom_killer(ctx: &Ctx) -> Result<(), Failure> {
 fn oom_fork(ctx: &Ctx) -> Result<(), Failure> {
     let run = user::record_user_tests_on(ctx, "user", &["oom_fork"], |boot| boot)?;
     expect_line(&run, "Out of memory: Killed process")
+}
+
+/// A boot with `n` CPUs: the log says each was brought up, in Linux's
+/// words, and the in-kernel SMP tests (every CPU online in its own idle
+/// task, ticking, taking call-function and reschedule IPIs) all pass.
+fn smp_boot(ctx: &Ctx, boot: Boot, n: usize) -> Result<(), Failure> {
+    let run = ctx.boot(&boot)?;
+    let mut lines = vec![
+        "smp: Bringing up secondary CPUs ...".to_string(),
+        "x86: Booting SMP configuration:".to_string(),
+    ];
+    lines
+        .extend((1..n).map(|cpu| format!("smpboot: Booting Node 0 Processor {cpu} APIC {cpu:#x}")));
+    lines.push(format!("smp: Brought up 1 node, {n} CPUs"));
+    lines.push(format!("smpboot: Total of {n} processors activated"));
+    expect_lines(&run, &lines.iter().map(String::as_str).collect::<Vec<_>>())?;
+    let report = ktest::parse(&run);
+    match report.summary {
+        Some((passed, 0)) if passed >= 6 => expect_exit(&run, Exit::Success),
+        summary => Err(Failure::of(
+            &run,
+            format!("smp:: kernel tests: {summary:?} (passed, failed)"),
+        )),
+    }
 }
 
 fn bios_runs_kernel_tests(ctx: &Ctx) -> Result<(), Failure> {

@@ -30,6 +30,14 @@ static IDLE_THREADS: [Once<Arc<TaskStruct>>; NR_CPUS] = [const { Once::new() }; 
 /// idle task's own stack). Set once per CPU.
 static IDLE_STACKS: [Once<KernelStack>; NR_CPUS] = [const { Once::new() }; NR_CPUS];
 
+/// The idle task of `cpu`, once do_boot_cpu has made it (the boot CPU's
+/// is init_task).
+///
+/// Linux: idle_thread_get() in kernel/smpboot.c
+pub fn idle_thread_get(cpu: usize) -> Option<&'static Arc<TaskStruct>> {
+    IDLE_THREADS[cpu].get()
+}
+
 /// Puts the trampoline in place; without it only the boot CPU runs.
 ///
 /// Linux: native_smp_prepare_cpus() in arch/x86/kernel/smpboot.c (with
@@ -65,6 +73,19 @@ pub fn do_boot_cpu(cpu: usize, start: PhysAddr) -> Result<(), Errno> {
     Ok(())
 }
 
+/// Reports the CPUs that came up and their summed BogoMIPS (twice the
+/// TSC's MHz per CPU, as /proc/cpuinfo shows).
+///
+/// Linux: smp_cpus_done() / native_smp_cpus_done() in arch/x86/kernel/smpboot.c
+pub fn native_smp_cpus_done(online: u32) {
+    let bogo_centi = crate::arch::time::tsc_khz() * 2 / 10 * u64::from(online);
+    log::info!(
+        "smpboot: Total of {online} processors activated ({}.{:02} BogoMIPS)",
+        bogo_centi / 100,
+        bogo_centi % 100
+    );
+}
+
 /// INIT, then STARTUP twice: the AP resets, then starts in real mode at
 /// `start`. A STARTUP that finds the AP already running is ignored.
 ///
@@ -92,8 +113,8 @@ fn udelay(us: u64) {
 /// Where an AP enters the kernel from the trampoline, on its idle stack,
 /// with the trampoline's page table and interrupts off.
 ///
-/// Linux: start_secondary() in arch/x86/kernel/smpboot.c (with cpu_init()
-/// and smp_callin())
+/// Linux: start_secondary() in arch/x86/kernel/smpboot.c (with its
+/// smp_callin())
 extern "C" fn start_secondary(cpu: u64) -> ! {
     let cpu = cpu as usize;
     let pgd = crate::mm::pgtable::swapper_pg_dir();
