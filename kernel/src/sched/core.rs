@@ -532,3 +532,6 @@ pub fn nr_running() -> u64 {
         .map(|cpu| cpu_rq(cpu).lock().nr_running() as u64)
         .sum()
 }
+
+#[path = "core_tests.rs"]
+mod tests;

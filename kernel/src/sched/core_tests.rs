@@ -1,7 +1,7 @@
 //! The core scheduler's tests: preemption, sleeping and waking, the stack
 //! of a dead task, context-switch counting.
 
-use super::core::nr_context_switches;
+use super::nr_context_switches;
 use crate::exit::kernel_wait4;
 use crate::fork::{CloneFlags, kernel_thread};
 use crate::ktest::wait_until;

@@ -18,7 +18,6 @@
 pub mod balance;
 pub mod completion;
 pub mod core;
-mod core_tests;
 pub mod cputime;
 pub mod debug;
 pub mod fair;
