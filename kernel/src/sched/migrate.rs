@@ -17,6 +17,7 @@ use crate::arch::percpu::cpu_rq;
 use crate::arch::sync::SpinLockGuard;
 use crate::cpumask::{CpuMask, cpu_online_mask};
 use crate::errno::Errno;
+use crate::locking::lockdep::SINGLE_DEPTH_NESTING;
 use crate::task::TaskStruct;
 use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
@@ -104,7 +105,9 @@ pub fn double_rq_lock(cpu1: usize, cpu2: usize) -> DoubleRq {
     assert_ne!(cpu1, cpu2, "double_rq_lock of one run queue");
     let (lo, hi) = (cpu1.min(cpu2), cpu1.max(cpu2));
     let first = cpu_rq(lo).lock();
-    let second = cpu_rq(hi).lock();
+    // The second run queue is of the same lock class: taking it nested,
+    // always the higher CPU's, is what keeps two CPUs from deadlocking.
+    let second = cpu_rq(hi).lock_nested(SINGLE_DEPTH_NESTING);
     DoubleRq {
         second,
         first,
