@@ -56,10 +56,17 @@ pub fn fork_idle(cpu: usize) -> Arc<TaskStruct> {
     );
     task.signal
         .call_once(|| init.signal.get().expect("init_task's signal").clone());
-    *task.files.lock() = init.files.lock().clone();
-    *task.fs.lock() = init.fs.lock().clone();
-    *task.sighand.lock() = init.sighand.lock().clone();
-    *task.nsproxy.lock() = init.nsproxy.lock().clone();
-    *task.cred.lock() = init.cred.lock().clone();
+    // Each value is copied out before the new task's lock of the same
+    // class is taken: one lock of a class at a time.
+    let files = init.files.lock().clone();
+    *task.files.lock() = files;
+    let fs = init.fs.lock().clone();
+    *task.fs.lock() = fs;
+    let sighand = init.sighand.lock().clone();
+    *task.sighand.lock() = sighand;
+    let nsproxy = init.nsproxy.lock().clone();
+    *task.nsproxy.lock() = nsproxy;
+    let cred = init.cred.lock().clone();
+    *task.cred.lock() = cred;
     Arc::new(task)
 }
