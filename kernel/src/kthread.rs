@@ -399,14 +399,25 @@ mod tests {
                 kassert!(wait_until(100, || k.exit_state() != 0), "the thread runs and exits by itself");
                 kassert_eq!(kthread_stop(&k), 7, "kthread_stop on an exited thread returns its result");
                 kassert!(wait_until(100, || k.exit_state() == EXIT_DEAD));
+                // Reaped is not yet switched out: on another CPU the thread
+                // may still be on its stack, which goes back only then.
+                kassert!(wait_until(100, || k.thread.with_stack(|s| s.is_none())), "the stack is freed at the last switch");
                 Ok(())
             };
+            // The stack cache is emptied before each count: on several CPUs
+            // a thread may still be switching out (its stack not yet back)
+            // while the next one takes a stack, so the cache holds a varying
+            // number of stacks (8 pages each) from one moment to the next.
+            let settled = || {
+                crate::mm::vmalloc::free_vm_stack_cache();
+                Resources::snapshot()
+            };
             cycle()?;
-            let before = Resources::snapshot();
+            let before = settled();
             for _ in 0..1000 {
                 cycle()?;
             }
-            kassert!(wait_until(100, || Resources::snapshot() == before), "{:?} != {:?}", Resources::snapshot(), before);
+            kassert!(wait_until(100, || settled() == before), "{:?} != {:?}", settled(), before);
         }
     }
 

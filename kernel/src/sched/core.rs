@@ -395,15 +395,21 @@ pub fn schedule_tail() {
 /// Interrupts go off first: a tick between the store and the switch would
 /// preempt the dead task, and a preempted task stays on the run queue
 /// whatever its state, so it would be picked again after its stack was
-/// freed ("switch to a running or dead task").
+/// freed ("switch to a running or dead task"). The store is made under
+/// `pi_lock`, as every waker holds it from its look at the state to its
+/// store of TASK_RUNNING: a waker that saw an earlier sleep of the task on
+/// another CPU would otherwise overwrite TASK_DEAD with TASK_RUNNING and
+/// queue the dead task again.
 ///
-/// Linux: do_task_dead() in kernel/sched/core.c
+/// Linux: do_task_dead() in kernel/sched/core.c (set_special_state())
 /// Differs: Linux's do_exit disables preemption instead (preempt_disable()
 /// before do_task_dead); here __schedule runs with a preempt count of 0.
 pub fn do_task_dead() -> ! {
     interrupts::disable();
     crate::arch::percpu::with_current(|c| {
-        c.expect("a task").state.store(TASK_DEAD, Ordering::Release);
+        let c = c.expect("a task");
+        let _pi = c.pi_lock.lock();
+        c.state.store(TASK_DEAD, Ordering::Release);
     });
     __schedule(false);
     unreachable!("a dead task was scheduled again");

@@ -87,9 +87,21 @@ ktest! {
         let stack_kb = nr_kernel_stack_kb();
         let pages = || nr_free_pages() + nr_cached_stack_pages();
         let pages_before = pages();
-        let pid = kernel_thread(Arc::new(|| 0), "ktest-zombie", CloneFlags::CLONE_FS).map_err(|e| alloc::format!("{e:?}"))?;
+        // The child waits for `go`: on several CPUs it could otherwise run
+        // and die elsewhere before its stack is counted.
+        let go = Arc::new(AtomicBool::new(false));
+        let wait_go = go.clone();
+        let body = Arc::new(move || {
+            while !wait_go.load(Ordering::Acquire) {
+                super::sched_yield();
+            }
+            0
+        });
+        let pid = kernel_thread(body, "ktest-zombie", CloneFlags::CLONE_FS).map_err(|e| alloc::format!("{e:?}"))?;
         let p = find_task_by_vpid(pid).ok_or("the child is there until reaped")?;
-        kassert_eq!(nr_kernel_stack_kb(), stack_kb + THREAD_SIZE / 1024, "a live task holds its stack");
+        let live_kb = nr_kernel_stack_kb();
+        go.store(true, Ordering::Release);
+        kassert_eq!(live_kb, stack_kb + THREAD_SIZE / 1024, "a live task holds its stack");
         let gone = wait_until(100, || {
             p.exit_state() == crate::task::EXIT_ZOMBIE && p.thread.with_stack(|s| s.is_none())
         });

@@ -169,19 +169,32 @@ fn do_trap(regs: &mut PtRegs, vector: u8) {
 }
 
 /// Runs on every return to user space: reschedule if asked, then act on
-/// pending signals (which may end the task).
+/// pending signals (which may end the task). Returns with interrupts off,
+/// after a last look at the work with them off: the exit path swaps GS to
+/// the user's before `iretq`, and an interrupt taken between the two would
+/// run the kernel on the user's GS base (and a wake-up or signal arriving
+/// after the look would wait for the next entry).
 ///
-/// Linux: exit_to_user_mode_loop() in kernel/entry/common.c
+/// Linux: exit_to_user_mode_loop() and local_irq_disable_exit_to_user() in
+/// kernel/entry/common.c
 pub fn exit_to_user_mode(regs: &mut PtRegs) {
+    let irqs_were_enabled = x86_64::instructions::interrupts::are_enabled();
     loop {
         crate::sched::core::cond_resched();
         if iret_would_fault(regs) {
             crate::signal::force_sig(crate::signal::SIGSEGV, 0);
         }
-        if !crate::signal::signal_pending_current() {
+        if crate::signal::signal_pending_current() {
+            crate::signal::arch_do_signal_or_restart(regs);
+            continue;
+        }
+        x86_64::instructions::interrupts::disable();
+        if !crate::sched::core::need_resched() && !crate::signal::signal_pending_current() {
             return;
         }
-        crate::signal::arch_do_signal_or_restart(regs);
+        if irqs_were_enabled {
+            x86_64::instructions::interrupts::enable();
+        }
     }
 }
 

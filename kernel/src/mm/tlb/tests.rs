@@ -3,6 +3,7 @@
 use super::*;
 use crate::exit::kernel_wait4;
 use crate::fork::{CloneFlags, KernelCloneArgs};
+use crate::sched::migrate::set_cpus_allowed_ptr;
 use crate::task::current;
 use crate::{kassert, kassert_eq, ktest};
 use alloc::vec::Vec;
@@ -68,40 +69,65 @@ ktest! {
     fn a_kernel_thread_keeps_the_mm_of_the_task_before_it_loaded() {
         let err = |e| alloc::format!("{e:?}");
         let mm = MmStruct::new().map_err(err)?;
-        let me = smp_processor_id();
-        let seen = Arc::new(AtomicU64::new(u64::MAX));
-        let out = seen.clone();
-        let pgd = mm.pgd.frame().start_address().as_u64();
-        let body: crate::task::ThreadFn = Arc::new(move || {
-            // Only a run on the CPU that had the mm loaded can see it.
-            if smp_processor_id() == me {
-                let cr3 = Cr3::read().0.start_address().as_u64();
-                out.store(u64::from(cr3 == pgd), Ordering::Relaxed);
-            }
-            0
-        });
-        // Created while this thread has no mm, so that the child has none.
-        let child = crate::fork::copy_process(&KernelCloneArgs {
-            flags: CloneFlags::CLONE_VM | CloneFlags::CLONE_FS,
-            exit_signal: crate::signal::SIGCHLD,
-            name: Some("ktest-lazy"),
-            fn_: Some(body),
-            kthread: true,
-            ..Default::default()
-        })
-        .map_err(err)?;
-        let pid = child.pid();
-        *current().mm.lock() = Some(mm.clone());
-        switch_mm(Some(&mm));
-        crate::sched::core::wake_up_new_task(child);
-        let reaped = kernel_wait4(pid, 0).map(|r| r.pid);
-        drop(current().mm.lock().take());
-        switch_mm(None);
-        kassert_eq!(reaped, Ok(pid));
-        kassert!(
-            seen.load(Ordering::Relaxed) != 0,
-            "the kernel thread ran on this CPU with the kernel's CR3: not lazy"
-        );
+        // Pinned: on several CPUs this thread could wake up elsewhere from
+        // kernel_wait4 and load the mm there too, leaving this CPU holding
+        // it lazily (a second reference) when the test lets go of it.
+        let me = pin_here()?;
+        let result = kernel_thread_keeps_the_lazy_mm(&mm, me);
+        let _ = set_cpus_allowed_ptr(&current(), CpuMask::all());
+        result?;
         kassert!(Arc::strong_count(&mm) == 1, "the CPU let go of the mm");
     }
+}
+
+/// Pins the caller to the CPU it runs on and returns that CPU.
+fn pin_here() -> Result<usize, alloc::string::String> {
+    let cpu = smp_processor_id();
+    set_cpus_allowed_ptr(&current(), CpuMask::of(cpu)).map_err(|e| alloc::format!("{e:?}"))?;
+    Ok(crate::sched::migrate::task_cpu(&current()))
+}
+
+/// The body of the lazy-mm test, run pinned to CPU `me`: a kernel thread,
+/// pinned there too, runs after this thread loaded `mm` and must find it
+/// still in CR3.
+fn kernel_thread_keeps_the_lazy_mm(
+    mm: &Arc<MmStruct>,
+    me: usize,
+) -> Result<(), alloc::string::String> {
+    let err = |e| alloc::format!("{e:?}");
+    let seen = Arc::new(AtomicU64::new(u64::MAX));
+    let out = seen.clone();
+    let pgd = mm.pgd.frame().start_address().as_u64();
+    let body: crate::task::ThreadFn = Arc::new(move || {
+        // Only a run on the CPU that had the mm loaded can see it.
+        if smp_processor_id() == me {
+            let cr3 = Cr3::read().0.start_address().as_u64();
+            out.store(u64::from(cr3 == pgd), Ordering::Relaxed);
+        }
+        0
+    });
+    // Created while this thread has no mm, so that the child has none.
+    let child = crate::fork::copy_process(&KernelCloneArgs {
+        flags: CloneFlags::CLONE_VM | CloneFlags::CLONE_FS,
+        exit_signal: crate::signal::SIGCHLD,
+        name: Some("ktest-lazy"),
+        fn_: Some(body),
+        kthread: true,
+        ..Default::default()
+    })
+    .map_err(err)?;
+    let pid = child.pid();
+    set_cpus_allowed_ptr(&child, CpuMask::of(me)).map_err(err)?;
+    *current().mm.lock() = Some(mm.clone());
+    switch_mm(Some(mm));
+    crate::sched::core::wake_up_new_task(child);
+    let reaped = kernel_wait4(pid, 0).map(|r| r.pid);
+    drop(current().mm.lock().take());
+    switch_mm(None);
+    kassert_eq!(reaped, Ok(pid));
+    kassert!(
+        seen.load(Ordering::Relaxed) == 1,
+        "the kernel thread ran on this CPU with the mm still in CR3 (lazy)"
+    );
+    Ok(())
 }

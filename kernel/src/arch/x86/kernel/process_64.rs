@@ -233,12 +233,15 @@ pub fn with_kernel_thread_pt_regs<R>(f: impl FnOnce(&mut PtRegs) -> R) -> R {
 /// nothing else refers to that frame until `f` returns: no system-call or
 /// interrupt entry frame, no other call of this function.
 unsafe fn with_current_pt_regs<R>(f: impl FnOnce(&mut PtRegs) -> R) -> R {
-    let top = crate::arch::percpu::this_cpu()
-        .top_of_stack
-        .load(Ordering::Relaxed);
-    // SAFETY: on its own stack the task's top is `top_of_stack`
-    // (prepare_switch_to), and copy_thread placed a PtRegs under it; the
-    // caller promises that no other reference to it is live.
+    // The task's own stack top, not this CPU's `top_of_stack`: with
+    // interrupts on, the task may move to another CPU between reading the
+    // per-CPU area's address and the field, and would then get the frame of
+    // the task running on the CPU it left.
+    let top = with_current(|c| c.expect("a task").thread.stack_top);
+    assert_ne!(top, 0, "a task on a CPU's boot stack has no user registers");
+    // SAFETY: on its own stack the task's top is `stack_top`, under which
+    // copy_thread placed a PtRegs; the caller promises that no other
+    // reference to it is live.
     f(unsafe { &mut *((top - size_of::<PtRegs>() as u64) as *mut PtRegs) })
 }
 
