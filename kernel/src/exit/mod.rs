@@ -48,18 +48,8 @@ fn group_exit_code(exit_code: i32) -> i32 {
         return sig.group_exit_code.load(Ordering::Acquire);
     }
     sig.group_exit_code.store(exit_code, Ordering::Release);
-    drop(me);
-    kill_other_threads();
+    crate::signal::zap_other_threads(&me);
     exit_code
-}
-
-fn kill_other_threads() {
-    let me = current();
-    for t in crate::tasklist::thread_group(me.tgid()) {
-        if !Arc::ptr_eq(&t, &me) {
-            crate::signal::send_sig(crate::signal::SIGKILL, &t);
-        }
-    }
 }
 
 /// Linux: SYSCALL_DEFINE1(exit): ends only the calling thread.

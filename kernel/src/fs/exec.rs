@@ -350,9 +350,7 @@ fn de_thread(tsk: &Arc<crate::task::TaskStruct>) -> Result<(), Errno> {
         return Err(Errno::EAGAIN);
     }
     sig.group_exec.store(true, Ordering::Release);
-    for t in others() {
-        crate::signal::send_sig_info(crate::signal::SIGKILL, Default::default(), &t);
-    }
+    crate::signal::zap_other_threads(tsk);
     // Wait until only an exited leader (if it is not us) is left; each
     // thread's exit and release wakes us. Killed ourselves meanwhile, we
     // leave the others to die and fail.

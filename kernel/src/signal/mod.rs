@@ -24,7 +24,7 @@ pub use rt::{sys_rt_sigpending, sys_rt_sigqueueinfo, sys_rt_sigtimedwait, sys_rt
 pub use send::{
     __wake_up_parent, PidType, do_notify_parent, do_send_sig_info, force_sig, force_sig_fault,
     force_sigsegv, group_send_sig, group_send_sig_info, kill_pgrp, send_sig, send_sig_info,
-    send_signal_locked, send_sigqueue,
+    send_signal_locked, send_sigqueue, zap_other_threads,
 };
 pub use sigqueue::{
     __sigqueue_alloc, SIGRTMIN, SIGSYS, SigPending, Sigqueue, flush_sigqueue, flush_sigqueue_mask,

@@ -174,6 +174,35 @@ fn complete_signal(sig: i32, t: &Arc<TaskStruct>, type_: PidType, tasklist: Opti
     }
 }
 
+/// Queues SIGKILL for every other live thread of `p`'s process and wakes
+/// each one. The walk and the sending happen under one hold of the
+/// tasklist lock, the lock copy_process links a new thread under after its
+/// fork_signal_check(): a clone either finished before (its thread is in
+/// the list and is killed here) or comes after (its caller has SIGKILL
+/// pending and the clone fails). A list copied first and signalled after
+/// the lock is dropped lets a thread created in between escape the kill,
+/// and whoever waits for the group to die (exec's de_thread) waits for it
+/// forever.
+///
+/// Linux: zap_other_threads() in kernel/signal.c
+/// Differs: Linux serialises with copy_process on sighand->siglock.
+pub fn zap_other_threads(p: &Arc<TaskStruct>) {
+    let tasklist = TASKLIST_LOCK.lock();
+    for t in tasklist
+        .tasks
+        .iter()
+        .filter(|t| t.tgid() == p.tgid() && !Arc::ptr_eq(t, p) && t.exit_state() == 0)
+    {
+        let _ = send_signal_locked(
+            SIGKILL,
+            KernelSiginfo::default(),
+            t,
+            PidType::Pid,
+            Some(&tasklist),
+        );
+    }
+}
+
 /// Queues `sig` for thread `t` and wakes it if it sleeps interruptibly;
 /// a full queue loses the siginfo or, for sigqueue's real-time signals,
 /// the signal.
