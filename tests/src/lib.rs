@@ -45,11 +45,12 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 /// kernel-test run always boot with 1). `LIFECYCLE_SMP=0` or `=1` (`make
 /// test SMP=0`) overrides it for one run.
 ///
-/// Off until the merged SMP kernel passes `make test SMP=1`: on the merge
-/// of smpboot, smpsched and tlb (29 Nov) race_dethread failed on 2 CPUs
-/// (a child never reapable, or an exec that never finished), and on 4 the
-/// kernel tests (a GP fault at iretq; pages not back after kthread cycles),
-/// thread_cycles' page counts and cpuclock failed.
+/// Off until the merged SMP kernel passes `make test SMP=1`. On 29 Nov,
+/// after the fixes to exit_to_user_mode, de_thread's kill and
+/// do_task_dead, race_dethread on 2 CPUs still livelocked about one round
+/// in 200 (seed 132), and on 4 CPUs three kernel tests failed once each
+/// (`preempt::the_timer_interrupt_sees…`, the lockdep irq test and
+/// `cputime::a_busy_kernel_thread…`).
 pub const SMP_RUNS: bool = false;
 
 /// The CPUs a scenario boots with unless it asks for a number.

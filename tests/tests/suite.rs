@@ -115,8 +115,21 @@ const RACE_PROGRAMS: &[&str] = &[
 /// (`make fuzz` runs any seed for as long as asked).
 const FUZZ: &[&str] = &["sys_fuzz:1:200"];
 
+/// Scenarios that repeat a one-CPU run on several CPUs: with the
+/// multi-CPU runs off ([`tests::smp_runs`]) they would boot one CPU and
+/// repeat the user tier's or the kernel tests' run, so they are left out.
+const SMP_RERUNS: &[&str] = &[
+    "smp::every_kernel_test_passes_on_4_cpus",
+    "smp::the_race_tests_pass_on_2_cpus",
+];
+
 fn main() -> ExitCode {
-    tests::main(SCENARIOS)
+    let scenarios: Vec<Scenario> = SCENARIOS
+        .iter()
+        .copied()
+        .filter(|(name, _)| tests::smp_runs() || !SMP_RERUNS.contains(name))
+        .collect();
+    tests::main(&scenarios)
 }
 
 const BANNER: &str = "Booting lifecycle";
