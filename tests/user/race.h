@@ -107,6 +107,22 @@ static inline int race_more(int i, int max, long start_ms)
 	return i < RACE_MIN_ROUNDS || now_ms() - start_ms < race_budget_ms;
 }
 
+/* Runs round(0), round(1), ... while race_more() allows, clearing the two
+ * start flags before each; prints and returns how many ran. */
+static inline int race_rounds(const char *prog, const char *name, void (*round)(int), int max,
+			      atomic_int *ready, atomic_int *go)
+{
+	long start = now_ms();
+	int rounds = 0;
+	while (race_more(rounds, max, start)) {
+		atomic_store(ready, 0);
+		atomic_store(go, 0);
+		round(rounds++);
+	}
+	say("%s: %s: %d rounds in %ld ms\n", prog, name, rounds, now_ms() - start);
+	return rounds;
+}
+
 /* Whether a process `pid` still has a /proc entry. */
 static inline int race_proc_exists(pid_t pid)
 {

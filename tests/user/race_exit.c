@@ -134,15 +134,7 @@ static void kill_round(int round)
 /* Runs `round` for the time allowed; returns how many ran. */
 static int run(const char *name, void (*round)(int))
 {
-	long start = now_ms();
-	int rounds = 0;
-	while (race_more(rounds, ROUNDS, start)) {
-		atomic_store(&sh->ready, 0);
-		atomic_store(&sh->go, 0);
-		round(rounds++);
-	}
-	say("race_exit: %s: %d rounds in %ld ms\n", name, rounds, now_ms() - start);
-	return rounds;
+	return race_rounds("race_exit", name, round, ROUNDS, &sh->ready, &sh->go);
 }
 
 int main(int argc, char **argv)

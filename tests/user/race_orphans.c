@@ -211,14 +211,7 @@ static void run(const char *name, void (*round)(int), struct race_tally *only)
 {
 	static struct race_tally none;
 	lost = twice = wrong_code = left_behind = none;
-	long start = now_ms();
-	int rounds = 0;
-	while (race_more(rounds, ROUNDS, start)) {
-		atomic_store(&sh->ready, 0);
-		atomic_store(&sh->go, 0);
-		round(rounds++);
-	}
-	say("race_orphans: %s: %d rounds in %ld ms\n", name, rounds, now_ms() - start);
+	int rounds = race_rounds("race_orphans", name, round, ROUNDS, &sh->ready, &sh->go);
 	char check[160];
 	if (only) {
 		snprintf(check, sizeof check, "%s_every_child_reaped_once", name);
