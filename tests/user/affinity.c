@@ -226,13 +226,7 @@ int main(int argc, char **argv)
 {
 	check_begin("affinity");
 	int online = (int)sysconf(_SC_NPROCESSORS_ONLN);
-	if (argc > 1) {
-		if (on_lifecycle())
-			EXPECT_EQ("the_machine_has_the_cpus_it_was_booted_with", atoi(argv[1]), online);
-		else
-			check_skip("the_machine_has_the_cpus_it_was_booted_with",
-				   "the host has the CPUs it has");
-	}
+	check_booted_cpus(argc, argv, online);
 	getcpu_answers(online);
 	getaffinity_errors();
 	setaffinity_errors();

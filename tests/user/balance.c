@@ -92,13 +92,7 @@ int main(int argc, char **argv)
 {
 	check_begin("balance");
 	int n = (int)sysconf(_SC_NPROCESSORS_ONLN);
-	if (argc > 1) {
-		if (on_lifecycle())
-			EXPECT_EQ("the_machine_has_the_cpus_it_was_booted_with", atoi(argv[1]), n);
-		else
-			check_skip("the_machine_has_the_cpus_it_was_booted_with",
-				   "the host has the CPUs it has");
-	}
+	check_booted_cpus(argc, argv, n);
 	if (n > 16)
 		n = 16;
 	/* On the host the share also depends on whatever else the host runs

@@ -172,6 +172,20 @@ static inline int on_lifecycle(void)
 	return uname(&u) == 0 && strstr(u.release, "lifecycle") != NULL;
 }
 
+/* In the kernel, that it was booted with the `booted` CPUs the suite asked
+ * for (a program's first argument) and `online` are up; the host has the
+ * CPUs it has. */
+static inline void check_booted_cpus(int argc, char **argv, int online)
+{
+	if (argc <= 1)
+		return;
+	if (on_lifecycle())
+		EXPECT_EQ("the_machine_has_the_cpus_it_was_booted_with", atoi(argv[1]), online);
+	else
+		check_skip("the_machine_has_the_cpus_it_was_booted_with",
+			   "the host has the CPUs it has");
+}
+
 /* The text of a small file such as /proc/loadavg into buf, NUL-terminated;
  * its length, or -1 if it cannot be read or is empty. */
 static inline ssize_t read_text(const char *path, char *buf, size_t size)
