@@ -36,6 +36,8 @@ pub const CAP_SETUID: Cap = 7;
 pub const CAP_SETPCAP: Cap = 8;
 /// Set the immutable and append-only file attributes.
 pub const CAP_LINUX_IMMUTABLE: Cap = 9;
+/// Trace any process with ptrace, read or write its memory.
+pub const CAP_SYS_PTRACE: Cap = 19;
 /// System administration: sethostname, namespaces, and much more.
 pub const CAP_SYS_ADMIN: Cap = 21;
 /// Raise priority, set other users' priority and policy.

@@ -45,6 +45,7 @@ pub mod params;
 pub mod pid;
 pub mod pid_namespace;
 pub mod pidfd;
+pub mod ptrace;
 pub mod posix_cpu_timers;
 pub mod preempt;
 pub mod printk;

@@ -30,16 +30,28 @@ fn report_unknown(nr: u64) {
     }
 }
 
-/// Runs the system call in `regs` and stores its result in `regs.rax`.
+/// Runs the system call in `regs` and stores its result in `regs.rax`;
+/// a traced task stops before and after it (PTRACE_SYSCALL), and before
+/// exit and exit_group end it (PTRACE_O_TRACEEXIT).
 ///
-/// Linux: do_syscall_64() in arch/x86/entry/syscall_64.c
+/// Linux: do_syscall_64() in arch/x86/entry/syscall_64.c, with
+/// syscall_enter_from_user_mode() and syscall_exit_to_user_mode()
 pub fn do_syscall(regs: &mut PtRegs) {
-    let nr = regs.orig_rax;
-    let result = dispatch(nr, regs);
-    regs.rax = match result {
-        Ok(value) => value,
-        Err(e) => (-(e.0 as i64)) as u64,
-    };
+    // Linux: the entry pushes -ENOSYS as pt_regs->ax, what a tracer sees
+    // at the syscall-entry stop and what a skipped call returns.
+    regs.rax = (-(Errno::ENOSYS.0 as i64)) as u64;
+    let nr = crate::ptrace::ptrace_report_syscall_entry(regs);
+    if nr == unistd::__NR_exit || nr == unistd::__NR_exit_group {
+        crate::ptrace::ptrace_event_exit(((regs.rdi as i32) & 0xff) << 8, regs);
+    }
+    if nr != u64::MAX {
+        let result = dispatch(nr, regs);
+        regs.rax = match result {
+            Ok(value) => value,
+            Err(e) => (-(e.0 as i64)) as u64,
+        };
+    }
+    crate::ptrace::ptrace_report_syscall_exit(regs);
 }
 
 /// The table itself: one line per system call, in number order.
@@ -124,6 +136,7 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         unistd::__NR_umask => sys::sys_umask(a0 as u32),
         unistd::__NR_gettimeofday => time::sys_gettimeofday(a0),
         unistd::__NR_getrlimit => sys::sys_getrlimit(a0 as u32, a1),
+        unistd::__NR_ptrace => crate::ptrace::sys_ptrace(a0, a1 as i32, a2, a3),
         unistd::__NR_getuid => sys::sys_getuid(),
         unistd::__NR_syslog => crate::printk::syslog::sys_syslog(a0 as i32, a1, a2 as i32),
         unistd::__NR_getrusage => crate::rusage::sys_getrusage(a0 as i32, a1),
@@ -245,6 +258,12 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         unistd::__NR_unshare => crate::fork::sys_unshare(a0),
         unistd::__NR_setns => crate::nsproxy::sys_setns(a0 as i32, a1 as i32),
         unistd::__NR_getcpu => sched::syscalls::sys_getcpu(a0, a1, a2),
+        unistd::__NR_process_vm_readv => {
+            crate::ptrace::sys_process_vm_readv(a0 as i32, a1, a2, a3, a4, a5)
+        }
+        unistd::__NR_process_vm_writev => {
+            crate::ptrace::sys_process_vm_writev(a0 as i32, a1, a2, a3, a4, a5)
+        }
         unistd::__NR_clone3 => fork::sys_clone3(a0, a1, regs),
         unistd::__NR_faccessat2 => fs::stat::sys_faccessat2(a0 as i32, a1, a2 as u32, a3 as u32),
         unistd::__NR_futex_waitv => crate::futex::waitv::sys_futex_waitv(a0, a1, a2, a3, a4),

@@ -11,6 +11,7 @@
 //!                  TASK_INTERRUPTIBLE / TASK_UNINTERRUPTIBLE           EXIT_DEAD
 //!
 //!  do_task_dead(): state = TASK_DEAD, the final schedule() never returns.
+//!  ptrace_stop(): __TASK_TRACED until the tracer resumes it (see ptrace/mod.rs).
 //! ```
 //!
 //! Lock rules: `pid` never changes after `copy_process`; the kernel stack
@@ -21,7 +22,7 @@
 //! are atomics (Linux: `READ_ONCE`/`smp_store_mb`).
 //!
 //! Linux: include/linux/sched.h
-//! Not modelled: cgroups, ptrace, seccomp, NUMA.
+//! Not modelled: cgroups, seccomp, NUMA.
 
 use crate::arch::kernel::process_64::ThreadStruct;
 use crate::arch::sync::{LockedBy, SpinLock};
@@ -118,11 +119,13 @@ impl Comm {
 pub struct Family {
     /// Who created us, or the reaper that adopted us (Linux: real_parent).
     pub real_parent: Weak<TaskStruct>,
-    /// Who gets SIGCHLD and wait4 results; differs from `real_parent` only
-    /// under ptrace, which is not modelled (Linux: parent).
+    /// Who gets SIGCHLD and wait4 results: `real_parent`, or the tracer
+    /// while traced (Linux: parent).
     pub parent: Weak<TaskStruct>,
     /// Our children, in creation order (Linux: children/sibling).
     pub children: Vec<Arc<TaskStruct>>,
+    /// The tasks this thread traces (Linux: ptraced/ptrace_entry).
+    pub ptraced: Vec<Arc<TaskStruct>>,
     /// The thread group leader (Linux: group_leader); `None` means ourselves.
     pub group_leader: Weak<TaskStruct>,
 }
@@ -209,6 +212,9 @@ pub struct TaskStruct {
     pub signal: spin::Once<Arc<SignalStruct>>,
     /// Signals sent to this thread and not yet handled (Linux: pending).
     pub pending: SigPending,
+    /// Traced or not, the options, and what a stopped tracee left for its
+    /// tracer (Linux: ptrace, ptrace_message, last_siginfo).
+    pub ptrace: crate::ptrace::PtraceState,
     /// Signals this thread has blocked (Linux: blocked).
     /// Lock: none (atomic); written only by the task itself.
     pub blocked: core::sync::atomic::AtomicU64,
@@ -317,6 +323,7 @@ impl TaskStruct {
             nproc: SpinLock::new(None),
             signal: spin::Once::new(),
             pending: SigPending::default(),
+            ptrace: Default::default(),
             blocked: Default::default(),
             real_blocked: Default::default(),
             sas_ss_sp: Default::default(),

@@ -152,6 +152,8 @@ pub const __NR_getrusage: u64 = 98;
 pub const __NR_sysinfo: u64 = 99;
 /// times(2)
 pub const __NR_times: u64 = 100;
+/// ptrace(2)
+pub const __NR_ptrace: u64 = 101;
 /// getuid(2)
 pub const __NR_getuid: u64 = 102;
 /// syslog(2)
@@ -338,6 +340,10 @@ pub const __NR_prlimit64: u64 = 302;
 pub const __NR_setns: u64 = 308;
 /// getcpu(2)
 pub const __NR_getcpu: u64 = 309;
+/// process_vm_readv(2)
+pub const __NR_process_vm_readv: u64 = 310;
+/// process_vm_writev(2)
+pub const __NR_process_vm_writev: u64 = 311;
 /// renameat2(2)
 pub const __NR_renameat2: u64 = 316;
 /// getrandom(2)

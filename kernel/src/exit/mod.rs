@@ -3,7 +3,7 @@
 //! waitid, is in `wait.rs`.
 //!
 //! Linux: kernel/exit.c
-//! Not modelled: ptrace, cgroups, task works, taskstats, core dumps.
+//! Not modelled: cgroups, task works, taskstats, core dumps.
 
 mod tests;
 mod wait;
@@ -166,7 +166,9 @@ fn exit_fs(tsk: &TaskStruct) {
 }
 
 /// Hands the children to a new parent, becomes a zombie and tells the
-/// parent; or, if the parent ignores SIGCHLD, reaps itself at once.
+/// parent; or, if the parent ignores SIGCHLD, reaps itself at once. A
+/// traced task, thread or process, tells its tracer first and stays a
+/// zombie for it.
 ///
 /// Linux: exit_notify() in kernel/exit.c
 fn exit_notify(tsk: &Arc<TaskStruct>) {
@@ -178,6 +180,12 @@ fn exit_notify(tsk: &Arc<TaskStruct>) {
     let sig = tsk.exit_signal.load(Ordering::Relaxed);
     let leader = tsk.pid() == tsk.tgid();
     let autoreap = match &parent {
+        Some(tracer) if tsk.ptrace.is_traced() => {
+            let own = leader
+                && thread_group_empty(tsk, &tasklist)
+                && !crate::ptrace::ptrace_reparented(tsk, &tasklist);
+            do_notify_parent(tsk, tracer, if own { sig } else { SIGCHLD })
+        }
         // A leader with live threads stays a silent zombie until the last
         // thread is released (delay_group_leader).
         Some(_) if leader && !thread_group_empty(tsk, &tasklist) => false,
@@ -200,21 +208,23 @@ fn exit_notify(tsk: &Arc<TaskStruct>) {
     }
 }
 
-/// Re-parents every child of the exiting `father` to a new reaper. Zombie
-/// children are announced to the new parent; those it does not want
-/// (SIGCHLD ignored) are returned to be released.
+/// Detaches the tracees of the exiting `father` (exit_ptrace), then
+/// re-parents every child to a new reaper. Zombie children are announced
+/// to the new parent; those it does not want (SIGCHLD ignored) are
+/// returned to be released. A child traced by another task keeps its
+/// tracer as `parent`.
 ///
 /// Linux: forget_original_parent() / reparent_leader() in kernel/exit.c
 fn forget_original_parent(
     father: &Arc<TaskStruct>,
     tasklist: &mut SpinLockGuard<'_, TaskList>,
 ) -> Vec<Arc<TaskStruct>> {
+    let mut dead = crate::ptrace::exit_ptrace(father, tasklist);
     let children = core::mem::take(&mut father.family.get_mut(tasklist).children);
     if children.is_empty() {
-        return Vec::new();
+        return dead;
     }
     let reaper = find_new_reaper(father, tasklist);
-    let mut dead = Vec::new();
     for child in children {
         let family = child.family.get_mut(tasklist);
         family.real_parent = Arc::downgrade(&reaper);
@@ -222,13 +232,18 @@ fn forget_original_parent(
             pid: child.pid(),
             reaper: reaper.pid(),
         });
-        family.parent = Arc::downgrade(&reaper);
+        if !child.ptrace.is_traced() {
+            family.parent = Arc::downgrade(&reaper);
+        }
         // Linux: reparent_leader(): a clone child's own exit signal must
         // not reach init or a subreaper, nor hide it from their wait.
         if reaper.tgid() != father.tgid() {
             child.exit_signal.store(SIGCHLD, Ordering::Relaxed);
         }
-        if child.exit_state() == EXIT_ZOMBIE && do_notify_parent(&child, &reaper, SIGCHLD) {
+        if child.exit_state() == EXIT_ZOMBIE
+            && !child.ptrace.is_traced()
+            && do_notify_parent(&child, &reaper, SIGCHLD)
+        {
             child.exit_state.store(EXIT_DEAD, Ordering::Release);
             dead.push(child.clone());
         }
@@ -326,6 +341,7 @@ pub fn release_task(p: &Arc<TaskStruct>) {
     let leader = (p.pid() != p.tgid())
         .then(|| tasklist.tasks.iter().find(|t| t.pid() == p.tgid()).cloned())
         .flatten();
+    crate::ptrace::ptrace_release_task(p, &mut tasklist);
     if let Some(parent) = p.family.get(&tasklist).real_parent.upgrade() {
         parent
             .family

@@ -171,9 +171,13 @@ fn do_wait(who: WaitWho, options: u32) -> Result<WaitResult, Errno> {
     result.map(|r| r.unwrap_or(WaitResult::default()))
 }
 
-/// One pass over the children: `Ok(Some)` reaped one, `Ok(None)` means keep
-/// waiting, `Err(ECHILD)` means there is nothing to wait for. Under WNOHANG
-/// "keep waiting" becomes `Ok(Some(pid 0))`.
+/// One pass over the children, then the tracees: `Ok(Some)` reaped one or
+/// reports a tracee's stop, `Ok(None)` means keep waiting, `Err(ECHILD)`
+/// means there is nothing to wait for. Under WNOHANG "keep waiting"
+/// becomes `Ok(Some(pid 0))`.
+///
+/// Linux: do_wait_thread() and ptrace_do_wait() in kernel/exit.c, each
+/// calling wait_consider_task()
 fn wait_consider_children(
     me: &TaskStruct,
     who: WaitWho,
@@ -181,7 +185,7 @@ fn wait_consider_children(
 ) -> Result<Option<WaitResult>, Errno> {
     let tasklist = TASKLIST_LOCK.lock();
     let own_only = options & __WNOTHREAD != 0;
-    let children: Vec<&Arc<TaskStruct>> = tasklist
+    let threads: Vec<&Arc<TaskStruct>> = tasklist
         .tasks
         .iter()
         .filter(|t| {
@@ -191,49 +195,108 @@ fn wait_consider_children(
                 t.tgid() == me.tgid()
             }
         })
+        .collect();
+    let children = threads
+        .iter()
         .flat_map(|t| t.family.get(&tasklist).children.iter())
         .filter(|c| c.pid() == c.tgid())
+        .map(|c| (c, false));
+    let tracees = threads
+        .iter()
+        .flat_map(|t| t.family.get(&tasklist).ptraced.iter())
+        .map(|c| (c, true));
+    let candidates: Vec<(&Arc<TaskStruct>, bool)> = children
+        .chain(tracees)
+        .filter(|(c, ptrace)| eligible_child(c, who, options, *ptrace))
         .collect();
-    let eligible = |c: &Arc<TaskStruct>| eligible_child(c, who, options);
-    if !children.iter().any(|c| eligible(c)) {
+    if candidates.is_empty() {
         return Err(Errno::ECHILD);
     }
-    let zombie = children
+    let found = candidates
         .iter()
-        .filter(|c| eligible(c))
-        .find(|c| c.exit_state() == EXIT_ZOMBIE && thread_group_empty(c, &tasklist))
-        .map(|c| Arc::clone(c));
-    // Claimed under the lock, so two waiters never reap the same zombie.
-    if let Some(child) = &zombie {
-        child.exit_state.store(EXIT_DEAD, Ordering::Release);
-    }
+        .find_map(|&(c, ptrace)| wait_consider_task(c, ptrace, &tasklist));
     drop(tasklist);
-    match zombie {
-        Some(child) => Ok(Some(wait_task_zombie(&child))),
+    match found {
+        Some(Found::Zombie(child, ptrace)) => Ok(Some(wait_task_zombie(&child, ptrace))),
+        Some(Found::Stopped(result)) => Ok(Some(result)),
         None if options & WNOHANG != 0 => Ok(Some(WaitResult::default())),
         None => Ok(None),
     }
 }
 
+/// What a pass found: a zombie claimed for reaping (and whether through
+/// the ptrace list), or a tracee's stop already taken.
+enum Found {
+    Zombie(Arc<TaskStruct>, bool),
+    Stopped(WaitResult),
+}
+
+/// Looks at one child (`ptrace` false) or tracee (`ptrace` true): a zombie
+/// is claimed, under the lock, so two waiters never reap the same one; a
+/// child traced by another process is left to its tracer until the tracer
+/// has seen its exit; a tracee's stop is taken.
+///
+/// Linux: wait_consider_task() in kernel/exit.c
+fn wait_consider_task(
+    p: &Arc<TaskStruct>,
+    ptrace: bool,
+    tasklist: &crate::arch::sync::SpinLockGuard<'_, crate::tasklist::TaskList>,
+) -> Option<Found> {
+    let traced = p.ptrace.is_traced();
+    // Traced by its own parent's process: reap it as the tracer would.
+    let ptrace = ptrace || (traced && !crate::ptrace::ptrace_reparented(p, tasklist));
+    let leader_done = p.pid() != p.tgid() || thread_group_empty(p, tasklist);
+    if p.exit_state() == EXIT_ZOMBIE && leader_done && (ptrace || !traced) {
+        p.exit_state.store(EXIT_DEAD, Ordering::Release);
+        return Some(Found::Zombie(p.clone(), ptrace));
+    }
+    if ptrace {
+        return wait_task_stopped(p).map(Found::Stopped);
+    }
+    None
+}
+
+/// A tracee in a ptrace stop the tracer has not seen yet: its stop code
+/// is taken, and wait reports `code << 8 | 0x7f`.
+///
+/// Linux: wait_task_stopped() in kernel/exit.c, for `ptrace`
+/// Differs: stops for job control (WUNTRACED without a tracer) are not
+/// reported here.
+fn wait_task_stopped(p: &Arc<TaskStruct>) -> Option<WaitResult> {
+    if !crate::ptrace::task_is_traced(p) || p.ptrace.listening.load(Ordering::Relaxed) {
+        return None;
+    }
+    let code = p.exit_code.swap(0, Ordering::Relaxed);
+    (code != 0).then(|| WaitResult {
+        pid: crate::pid::task_pid_vnr(p),
+        status: (code << 8) | 0x7f,
+        rusage: crate::rusage::getrusage_both(p),
+    })
+}
+
 /// Whether the wait selects child `p`: by pid or group, and by kind. Without
 /// __WALL, __WCLONE waits only for clone children (those whose exit signal
-/// is not SIGCHLD) and its absence only for the others.
+/// is not SIGCHLD) and its absence only for the others; a tracee (`ptrace`)
+/// is of every kind.
 ///
 /// Linux: eligible_pid() / eligible_child() in kernel/exit.c
-fn eligible_child(p: &TaskStruct, who: WaitWho, options: u32) -> bool {
+fn eligible_child(p: &TaskStruct, who: WaitWho, options: u32, ptrace: bool) -> bool {
     let pid_matches = match who {
         WaitWho::Any => true,
         WaitWho::Pid(pid) => p.pid() == pid,
         WaitWho::Pgid(pgrp) => p.signal().pgrp.load(Ordering::Relaxed) == pgrp,
     };
     let clone_child = p.exit_signal.load(Ordering::Relaxed) != SIGCHLD;
-    pid_matches && (options & __WALL != 0 || clone_child == (options & __WCLONE != 0))
+    pid_matches
+        && (ptrace || options & __WALL != 0 || clone_child == (options & __WCLONE != 0))
 }
 
 /// Collects the status of a zombie this waiter claimed, and releases it.
+/// A tracer that is not the real parent only sees the exit: the zombie is
+/// unlinked and handed to its real parent, which reaps it in turn.
 ///
-/// Linux: wait_task_zombie() in kernel/exit.c
-fn wait_task_zombie(p: &Arc<TaskStruct>) -> WaitResult {
+/// Linux: wait_task_zombie() in kernel/exit.c (EXIT_TRACE)
+fn wait_task_zombie(p: &Arc<TaskStruct>, ptrace: bool) -> WaitResult {
     let parent = crate::arch::percpu::with_current(|t| t.map_or(0, |t| t.pid()));
     crate::trace::trace(crate::trace::TraceEvent::Wait {
         parent,
@@ -245,13 +308,40 @@ fn wait_task_zombie(p: &Arc<TaskStruct>) -> WaitResult {
     } else {
         p.exit_code.load(Ordering::Relaxed)
     };
+    let pid = crate::pid::task_pid_vnr(p);
+    if ptrace && p.pid() == p.tgid() && hand_back_to_real_parent(p) {
+        let rusage = crate::rusage::getrusage_both(p);
+        return WaitResult { pid, status, rusage };
+    }
     let result = WaitResult {
-        pid: crate::pid::task_pid_vnr(p),
+        pid,
         status,
         rusage: account_reaped_times(p),
     };
     release_task(p);
     result
+}
+
+/// The tracer has seen a traced zombie whose real parent is another
+/// process: untrace it and tell the real parent. Returns true when it
+/// stays a zombie for the real parent's wait.
+///
+/// Linux: the EXIT_TRACE branch of wait_task_zombie() in kernel/exit.c
+fn hand_back_to_real_parent(p: &Arc<TaskStruct>) -> bool {
+    let mut tasklist = TASKLIST_LOCK.lock();
+    if !crate::ptrace::ptrace_reparented(p, &tasklist) {
+        return false;
+    }
+    crate::ptrace::__ptrace_unlink(p, &mut tasklist);
+    let real_parent = p.family.get(&tasklist).real_parent.upgrade();
+    let autoreap = real_parent.is_none_or(|rp| {
+        crate::signal::do_notify_parent(p, &rp, p.exit_signal.load(Ordering::Relaxed))
+    });
+    if autoreap {
+        return false;
+    }
+    p.exit_state.store(EXIT_ZOMBIE, Ordering::Release);
+    true
 }
 
 /// The reaper collects the counts of the child it reaps: the child's

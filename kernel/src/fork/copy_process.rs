@@ -101,7 +101,9 @@ pub fn copy_process(args: &KernelCloneArgs) -> Result<Arc<TaskStruct>, Errno> {
     // Linux takes tasklist_lock here, which cannot fail; making room can.
     let tasklist = lock_tasklist_with_room(&real_parent)?;
     fork_signal_check(&parent)?; // Linux: goto bad_fork_cancel_cgroup
-    let p = attach_pid_and_link(tasklist, p, real_parent);
+    let ptrace = clone_flags.contains(CloneFlags::CLONE_PTRACE)
+        || crate::ptrace::ptrace_clone_event(clone_flags, args.exit_signal) != 0;
+    let p = attach_pid_and_link(tasklist, p, real_parent, ptrace);
     if let Some(pidfd) = pidfd {
         pidfd.fd_install();
     }
@@ -456,7 +458,8 @@ fn become_child_reaper(p: &Arc<TaskStruct>) {
     }
 }
 
-/// Publishes the child: parent links, the children list and the task list.
+/// Publishes the child: parent links, the children list, the tracer's
+/// link when `ptrace` (ptrace_init_task) and the task list.
 /// Nothing can fail from here on, which is why this returns no `Result`.
 ///
 /// Linux: the tail of copy_process() under tasklist_lock (attach_pid(),
@@ -465,6 +468,7 @@ fn attach_pid_and_link(
     mut tasklist: SpinLockGuard<'static, TaskList>,
     p: Arc<TaskStruct>,
     real_parent: Arc<TaskStruct>,
+    ptrace: bool,
 ) -> Arc<TaskStruct> {
     {
         let family = p.family.get_mut(&mut tasklist);
@@ -490,6 +494,7 @@ fn attach_pid_and_link(
             .children
             .push(p.clone());
     }
+    crate::ptrace::ptrace_init_task(&p, ptrace, &mut tasklist);
     tasklist.tasks.push(p.clone());
     tasklist.nr_threads += 1;
     tasklist.total_forks += 1;

@@ -6,7 +6,7 @@
 //! argument checks, `copy_process.rs` copy_process and its steps.
 //!
 //! Linux: kernel/fork.c
-//! Not modelled: cgroups, ptrace, seccomp, io_uring, audit,
+//! Not modelled: cgroups, seccomp, io_uring, audit,
 //! perf, NUMA placement.
 
 mod clone_args;
@@ -164,12 +164,18 @@ pub fn sys_clone3(
 /// A copy that ran out of pages is undone and made again once the OOM
 /// killer has made room.
 ///
+/// A traced caller stops at the fork, vfork or clone event its tracer
+/// asked for, and at the vfork's end (PTRACE_O_TRACEVFORKDONE).
+///
 /// Linux: kernel_clone() in kernel/fork.c, once _do_fork() and do_fork()
+/// Differs: the event stops show the tracer a copy of the caller's
+/// registers; what the tracer writes into them there is not kept.
 ///
 /// # Errors
 /// Whatever `copy_process` returns; `ENOMEM` only when the caller is being
 /// killed or no process can be killed for memory.
 pub fn kernel_clone(args: &KernelCloneArgs) -> Result<PidNr, Errno> {
+    let trace = crate::ptrace::ptrace_clone_event(args.flags, args.exit_signal);
     let p = crate::mm::oom_kill::retry_after_oom(|| copy_process(args))?;
     // The number the caller sees; the trace event keeps the root's.
     let nr = crate::pid::task_pid_vnr(&p);
@@ -187,9 +193,20 @@ pub fn kernel_clone(args: &KernelCloneArgs) -> Result<PidNr, Errno> {
         *p.vfork_done.lock() = Some(done.clone());
         done
     });
+    // The tracer's number for the child, for PTRACE_GETEVENTMSG.
+    let traced_nr = crate::ptrace::ptrace_event_pid_nr(&p);
     wake_up_new_task(p);
+    let mut regs = args.regs;
+    if trace != 0
+        && let Some(regs) = regs.as_mut()
+    {
+        crate::ptrace::ptrace_event(trace, traced_nr, regs);
+    }
     if let Some(done) = vfork {
         wait_for_vfork_done(&done);
+        if let Some(regs) = regs.as_mut() {
+            crate::ptrace::ptrace_event(crate::ptrace::PTRACE_EVENT_VFORK_DONE, traced_nr, regs);
+        }
     }
     Ok(nr)
 }

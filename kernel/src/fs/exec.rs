@@ -178,7 +178,10 @@ pub fn kernel_execve(filename: &str, argv: Vec<String>, envp: Vec<String>) -> Re
 /// the current program. Failures before begin_new_exec() return an errno;
 /// after it (the point of no return) the process dies with SIGSEGV.
 ///
-/// Linux: bprm_execve() -> exec_binprm() -> load_elf_binary()
+/// A traced task then stops at PTRACE_EVENT_EXEC, or gets SIGTRAP.
+///
+/// Linux: bprm_execve() -> exec_binprm() -> load_elf_binary(), then
+/// exec_binprm()'s ptrace_event(PTRACE_EVENT_EXEC, old_vpid)
 fn bprm_execve(mut bprm: LinuxBinprm, regs: &mut PtRegs) -> Result<(), Errno> {
     for depth in 0.. {
         if depth > MAX_BINFMT_DEPTH {
@@ -193,6 +196,8 @@ fn bprm_execve(mut bprm: LinuxBinprm, regs: &mut PtRegs) -> Result<(), Errno> {
             None => break,
         }
     }
+    // The tracer's number for us before de_thread (PTRACE_GETEVENTMSG).
+    let old_vpid = crate::ptrace::ptrace_event_pid_nr(&current());
     let started = exec_binprm(&mut bprm)?;
     // do_group_exit() does not return: nothing may be left to drop here.
     drop(bprm);
@@ -200,6 +205,7 @@ fn bprm_execve(mut bprm: LinuxBinprm, regs: &mut PtRegs) -> Result<(), Errno> {
         Ok((entry, sp)) => start_thread(regs, entry, sp),
         Err(_) => crate::exit::do_group_exit(crate::signal::SIGSEGV),
     }
+    crate::ptrace::ptrace_event(crate::ptrace::PTRACE_EVENT_EXEC, old_vpid, regs);
     Ok(())
 }
 

@@ -29,14 +29,27 @@ pub fn dequeue_signal(t: &TaskStruct, mask: u64) -> Option<(i32, KernelSiginfo)>
 
 /// Acts on pending signals before returning to user space: ignore, deliver
 /// to a handler, or take the default action, which for most signals ends the
-/// whole process with the signal as its wait status.
+/// whole process with the signal as its wait status. A traced task first
+/// stops for its tracer, which may change or drop the signal.
 ///
 /// Linux: arch_do_signal_or_restart() in arch/x86/kernel/signal.c and
 /// get_signal() in kernel/signal.c
 pub fn arch_do_signal_or_restart(regs: &mut crate::arch::entry::calling::PtRegs) {
     let t = crate::task::current();
     let saved = t.saved_sigmask.lock().take();
-    while let Some((sig, info)) = dequeue_signal(&t, blocked_mask(&t)) {
+    loop {
+        if crate::ptrace::ptrace_trap_stop(regs) {
+            continue;
+        }
+        let Some((mut sig, mut info)) = dequeue_signal(&t, blocked_mask(&t)) else {
+            break;
+        };
+        if sig != SIGKILL && t.ptrace.is_traced() {
+            sig = crate::ptrace::ptrace_signal(sig, &mut info, regs);
+            if sig == 0 {
+                continue;
+            }
+        }
         let action = t
             .sighand
             .lock()
@@ -51,6 +64,7 @@ pub fn arch_do_signal_or_restart(regs: &mut crate::arch::entry::calling::PtRegs)
             SIG_DFL if sig != SIGKILL && t.signal().unkillable.load(Ordering::Relaxed) => continue,
             SIG_DFL | SIG_KTHREAD => {
                 drop(t);
+                crate::ptrace::ptrace_event_exit(sig, regs);
                 crate::exit::do_group_exit(sig)
             }
             _ => {

@@ -248,6 +248,10 @@ pub const SEGV_ACCERR: i32 = 2;
 pub const CLD_EXITED: i32 = 1;
 /// A child was killed by a signal (Linux: CLD_KILLED).
 pub const CLD_KILLED: i32 = 2;
+/// A traced child stopped for its tracer (Linux: CLD_TRAPPED).
+pub const CLD_TRAPPED: i32 = 4;
+/// A child stopped (Linux: CLD_STOPPED).
+pub const CLD_STOPPED: i32 = 5;
 
 /// How a child's wait status reads in a siginfo: `CLD_EXITED` and the exit
 /// code for `exit(n)` (status `n << 8`), `CLD_KILLED` and the signal for a
@@ -315,16 +319,40 @@ impl KernelSiginfo {
     }
 }
 
+impl KernelSiginfo {
+    /// Reads back a `siginfo_t` in the layout of [`KernelSiginfo::to_user`]
+    /// (PTRACE_SETSIGINFO): a fault signal's address, else the sender.
+    pub fn from_user(words: &[u64; 16]) -> KernelSiginfo {
+        let signo = words[0] as i32;
+        let code = words[1] as i32;
+        let fault = code > 0 && matches!(signo, SIGSEGV | SIGBUS | SIGILL | SIGFPE | SIGTRAP);
+        KernelSiginfo {
+            signo,
+            code,
+            pid: if fault { 0 } else { words[2] as i32 },
+            uid: if fault { 0 } else { (words[2] >> 32) as u32 },
+            addr: if fault { words[2] } else { 0 },
+            status: words[3] as i32,
+            value: if code < 0 { words[3] } else { 0 },
+            utime: words[4],
+            stime: words[5],
+            ..Default::default()
+        }
+    }
+}
+
 pub(crate) fn sigmask(sig: i32) -> u64 {
     1 << (sig - 1)
 }
 
 /// Whether an unblocked signal is pending for `p` (Linux: signal_pending()).
+/// A due PTRACE_EVENT_STOP counts too (Linux: JOBCTL_TRAP_STOP sets
+/// TIF_SIGPENDING).
 /// Differs: computed from both pending sets, where Linux keeps the
 /// TIF_SIGPENDING flag that complete_signal() and recalc_sigpending() set.
 pub fn signal_pending(p: &TaskStruct) -> bool {
     let shared = p.signal.get().map_or(0, |s| s.shared_pending.signal());
-    (p.pending.signal() | shared) & !blocked_mask(p) != 0
+    (p.pending.signal() | shared) & !blocked_mask(p) != 0 || crate::ptrace::ptrace_trap_pending(p)
 }
 
 /// Signals `p` has blocked; SIGKILL and SIGSTOP never are.

@@ -21,6 +21,10 @@ fn sig_task_ignored(t: &TaskStruct, sig: i32) -> bool {
     if blocked & sigmask(sig) != 0 {
         return false;
     }
+    // A tracer sees even ignored signals (Linux: sig_ignored()).
+    if t.ptrace.is_traced() && sig != SIGKILL {
+        return false;
+    }
     let handler = t
         .sighand
         .lock()
@@ -374,7 +378,8 @@ fn si_user() -> KernelSiginfo {
 pub fn do_notify_parent(tsk: &TaskStruct, parent: &Arc<TaskStruct>, sig: i32) -> bool {
     let mut sig = sig;
     let mut autoreap = false;
-    if sig == SIGCHLD {
+    // A tracee is never reaped behind its tracer's back.
+    if sig == SIGCHLD && !tsk.ptrace.is_traced() {
         let psig = parent
             .sighand
             .lock()

@@ -151,6 +151,9 @@ fn trap_signal(vector: u8) -> (i32, &'static str) {
     }
 }
 
+/// SIGTRAP after a single step (Linux: TRAP_TRACE).
+const TRAP_TRACE: i32 = 2;
+
 /// An exception in user mode sends its signal to the task; in the kernel it
 /// is fatal.
 ///
@@ -161,6 +164,9 @@ fn do_trap(regs: &mut PtRegs, vector: u8) {
         log::debug!("{name} in user mode at {:#x}: signal {sig}", regs.rip);
         match vector {
             17 => crate::signal::force_sig_fault(sig, crate::signal::BUS_ADRALN, 0),
+            // Linux: exc_debug_user() -> send_sigtrap(regs, 0, TRAP_TRACE)
+            // for a single-step trap (TF), with the address it stopped at.
+            1 => crate::signal::force_sig_fault(sig, TRAP_TRACE, regs.rip),
             _ => crate::signal::force_sig(sig, 0),
         }
         return;

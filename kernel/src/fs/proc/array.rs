@@ -28,6 +28,18 @@ fn ppid(task: &TaskStruct, ns: &PidNamespace) -> PidNr {
     parent.map_or(0, |p| task_tgid_nr_ns(&p, ns))
 }
 
+/// The tracer's process id, 0 when not traced (Linux: the TracerPid of
+/// task_state(), from ptrace_parent()).
+fn tracer_pid(task: &TaskStruct, ns: &PidNamespace) -> PidNr {
+    if !task.ptrace.is_traced() {
+        return 0;
+    }
+    let tasklist = TASKLIST_LOCK.lock();
+    let tracer = task.family.get(&tasklist).parent.upgrade();
+    drop(tasklist);
+    tracer.map_or(0, |p| task_tgid_nr_ns(&p, ns))
+}
+
 /// One of `task`'s ids in each namespace from the reader's down to the
 /// task's own, tab-separated: the NSpid-style lines of status.
 fn ns_numbers(task: &TaskStruct, ns: &PidNamespace, id: impl Fn(&PidNamespace) -> PidNr) -> String {
@@ -99,6 +111,7 @@ fn get_task_state(task: &TaskStruct) -> &'static str {
         'S' => "S (sleeping)",
         'D' => "D (disk sleep)",
         'T' => "T (stopped)",
+        't' => "t (tracing stop)",
         'P' => "P (parked)",
         'I' => "I (idle)",
         'Z' => "Z (zombie)",
@@ -120,6 +133,7 @@ fn task_state(s: &mut String, task: &TaskStruct) {
         task_pid_nr_ns(task, &ns),
         ppid(task, &ns),
     );
+    let tracer = tracer_pid(task, &ns);
     let sig = task.signal();
     let (pgrp, session) = (
         sig.pgrp.load(Ordering::Relaxed),
@@ -143,7 +157,7 @@ fn task_state(s: &mut String, task: &TaskStruct) {
         .map_or(0, |f| f.fdt.lock().len().max(64).next_power_of_two());
     let _ = write!(
         s,
-        "State:\t{}\nTgid:\t{tgid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{ppid}\nTracerPid:\t0\n\
+        "State:\t{}\nTgid:\t{tgid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{ppid}\nTracerPid:\t{tracer}\n\
          Uid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t{fdsize}\nGroups:\t{groups}\n\
          NStgid:\t{nstgid}\nNSpid:\t{nspid}\nNSpgid:\t{nspgid}\nNSsid:\t{nssid}\nKthread:\t{}\n",
         get_task_state(task),

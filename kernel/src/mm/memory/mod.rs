@@ -31,7 +31,7 @@ mod file;
 mod remote;
 pub use super::tlb::{switch_mm, switch_mm_irqs_off};
 pub use file::unmap_mapping_range;
-pub use remote::access_remote_vm;
+pub use remote::{access_process_vm, access_remote_vm};
 
 static COW_COPIES: AtomicU64 = AtomicU64::new(0);
 static COW_REUSES: AtomicU64 = AtomicU64::new(0);

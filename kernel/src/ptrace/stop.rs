@@ -1,0 +1,337 @@
+//! The stops: the tracee saves its registers, enters `__TASK_TRACED`,
+//! tells its tracer, and sleeps until the tracer resumes it (or SIGKILL
+//! ends it). Every kind of stop goes through ptrace_stop: a signal about
+//! to be delivered, a system call's entry and exit, an event (fork, clone,
+//! exec, exit), and a seized tracee's PTRACE_EVENT_STOP.
+//!
+//! Linux: ptrace_stop(), ptrace_do_notify(), ptrace_notify(), ptrace_signal()
+//! in kernel/signal.c; ptrace_event() and ptrace_report_syscall() in
+//! include/linux/ptrace.h; syscall_trace_enter() / syscall_exit_work() in
+//! kernel/entry/common.c
+
+use super::*;
+use crate::signal::{CLD_STOPPED, CLD_TRAPPED, SIGCHLD, SIGTRAP};
+use crate::task::{__TASK_TRACED, TASK_WAKEKILL};
+
+/// The message of a syscall-entry stop (Linux: PTRACE_EVENTMSG_SYSCALL_ENTRY).
+const PTRACE_EVENTMSG_SYSCALL_ENTRY: u64 = 1;
+/// The message of a syscall-exit stop (Linux: PTRACE_EVENTMSG_SYSCALL_EXIT).
+const PTRACE_EVENTMSG_SYSCALL_EXIT: u64 = 2;
+
+/// Stops the current task for its tracer with `exit_code` (what wait
+/// reports as `exit_code << 8 | 0x7f`), `message` for GETEVENTMSG and
+/// `info` for GETSIGINFO; returns, once resumed, the signal the tracer
+/// chose (0 for none) and the siginfo it may have changed. A task that is
+/// not traced, or is being killed, does not stop.
+///
+/// Linux: ptrace_stop() in kernel/signal.c
+/// Differs: the registers are copied out for the tracer and back on
+/// resume, instead of the tracer reaching into the tracee's kernel stack.
+fn ptrace_stop(
+    exit_code: i32,
+    why: i32,
+    message: u64,
+    info: Option<KernelSiginfo>,
+    regs: &mut PtRegs,
+) -> (i32, Option<KernelSiginfo>) {
+    let me = current();
+    if crate::signal::fatal_signal_pending(&me) {
+        return (exit_code, info);
+    }
+    me.thread.fpu.save();
+    let tasklist = TASKLIST_LOCK.lock();
+    if !me.ptrace.is_traced() {
+        return (exit_code, info);
+    }
+    *me.ptrace.stopped.lock() = Some(PtraceStopped { regs: *regs, info });
+    me.ptrace.message.store(message, Ordering::Relaxed);
+    me.exit_code.store(exit_code, Ordering::Relaxed);
+    me.state
+        .store(__TASK_TRACED | TASK_WAKEKILL, Ordering::Release);
+    if let Some(tracer) = me.family.get(&tasklist).parent.upgrade() {
+        do_notify_parent_cldstop(&me, &tracer, why, exit_code, &tasklist);
+    }
+    drop(tasklist);
+    crate::sched::core::schedule();
+    let stopped = me.ptrace.stopped.lock().take();
+    let info = match stopped {
+        Some(s) => {
+            *regs = s.regs;
+            me.thread.fpu.restore();
+            s.info
+        }
+        None => info,
+    };
+    (me.exit_code.swap(0, Ordering::Relaxed), info)
+}
+
+/// Tells the tracer that its tracee stopped: SIGCHLD with CLD_TRAPPED (or
+/// CLD_STOPPED for PTRACE_EVENT_STOP) unless it ignores SIGCHLD or set
+/// SA_NOCLDSTOP, and a wake-up of its wait.
+///
+/// Linux: do_notify_parent_cldstop() in kernel/signal.c, for_ptrace
+fn do_notify_parent_cldstop(
+    tsk: &Arc<TaskStruct>,
+    tracer: &Arc<TaskStruct>,
+    why: i32,
+    exit_code: i32,
+    tasklist: &crate::tasklist::TaskList,
+) {
+    let act = tracer
+        .sighand
+        .lock()
+        .as_ref()
+        .map(|sh| sh.get(SIGCHLD))
+        .unwrap_or_default();
+    if act.handler != crate::signal::SIG_IGN && act.flags & SA_NOCLDSTOP == 0 {
+        let info = KernelSiginfo {
+            code: why,
+            pid: crate::pid::task_pid_nr_ns(tsk, &crate::pid::task_active_pid_ns(tracer)),
+            uid: crate::cred::task_cred(tsk).uid,
+            status: exit_code & 0x7f,
+            ..Default::default()
+        };
+        let _ = crate::signal::send_signal_locked(
+            SIGCHLD,
+            info,
+            tracer,
+            crate::signal::PidType::Tgid,
+            Some(tasklist),
+        );
+    }
+    crate::signal::__wake_up_parent(tsk, tracer);
+}
+
+/// Do not send SIGCHLD when a child stops (Linux: SA_NOCLDSTOP).
+const SA_NOCLDSTOP: u64 = 1;
+
+/// Wakes a tracee stopped in ptrace_stop.
+///
+/// Linux: wake_up_state(child, __TASK_TRACED) in ptrace_resume()
+pub(super) fn ptrace_wake_up(child: &Arc<TaskStruct>) {
+    crate::sched::core::try_to_wake_up(child, __TASK_TRACED);
+}
+
+/// A SIGTRAP stop with `exit_code` (SIGTRAP, plus an event << 8 or 0x80)
+/// and its siginfo; returns the signal the tracer resumed with.
+///
+/// Linux: ptrace_notify() / ptrace_do_notify() in kernel/signal.c
+fn ptrace_notify(exit_code: i32, why: i32, message: u64, regs: &mut PtRegs) -> i32 {
+    let me = current();
+    let info = KernelSiginfo {
+        signo: SIGTRAP,
+        code: exit_code,
+        pid: crate::pid::task_pid_vnr(&me),
+        uid: crate::cred::task_cred(&me).uid,
+        ..Default::default()
+    };
+    ptrace_stop(exit_code, why, message, Some(info), regs).0
+}
+
+/// An event stop when the tracer asked for `event` (message: a new pid,
+/// the old pid at exec, the exit status); without it, a traced exec gets
+/// the old-style SIGTRAP.
+///
+/// Linux: ptrace_event() in include/linux/ptrace.h
+pub fn ptrace_event(event: u32, message: u64, regs: &mut PtRegs) {
+    let me = current();
+    if me.ptrace.event_enabled(event) {
+        ptrace_notify(SIGTRAP | (event << 8) as i32, CLD_TRAPPED, message, regs);
+    } else if event == PTRACE_EVENT_EXEC && me.ptrace.flags() & (PT_PTRACED | PT_SEIZED) == PT_PTRACED
+    {
+        crate::signal::send_sig(SIGTRAP, &me);
+    }
+}
+
+/// The exit event, raised with the exit status before do_exit.
+///
+/// Linux: the ptrace_event(PTRACE_EVENT_EXIT, code) of do_exit() in kernel/exit.c
+/// Differs: the callers that hold the user registers (exit, exit_group,
+/// a fatal signal) raise it just before do_exit / do_group_exit.
+pub fn ptrace_event_exit(code: i32, regs: &mut PtRegs) {
+    if current().ptrace.is_traced() {
+        ptrace_event(PTRACE_EVENT_EXIT, code as u32 as u64, regs);
+    }
+}
+
+/// Which event a clone by the current task raises: VFORK, CLONE (a child
+/// with another exit signal, a thread) or FORK, when its tracer asked for
+/// it and CLONE_UNTRACED does not forbid it; 0 otherwise.
+///
+/// Linux: the `trace` choice of kernel_clone() in kernel/fork.c
+pub fn ptrace_clone_event(flags: crate::fork::CloneFlags, exit_signal: i32) -> u32 {
+    use crate::fork::CloneFlags;
+    if flags.contains(CloneFlags::CLONE_UNTRACED) {
+        return 0;
+    }
+    let event = if flags.contains(CloneFlags::CLONE_VFORK) {
+        PTRACE_EVENT_VFORK
+    } else if exit_signal != SIGCHLD {
+        PTRACE_EVENT_CLONE
+    } else {
+        PTRACE_EVENT_FORK
+    };
+    if current().ptrace.event_enabled(event) {
+        event
+    } else {
+        0
+    }
+}
+
+/// The number the current task's tracer knows `child` by, for the fork
+/// events' message; 0 when untraced.
+///
+/// Linux: the pid_nr_ns() of ptrace_event_pid() in kernel/ptrace.c
+pub fn ptrace_event_pid_nr(child: &TaskStruct) -> u64 {
+    let me = current();
+    if !me.ptrace.is_traced() {
+        return 0;
+    }
+    let tracer = me.family.get(&TASKLIST_LOCK.lock()).parent.upgrade();
+    tracer.map_or(0, |t| {
+        crate::pid::task_pid_nr_ns(child, &crate::pid::task_active_pid_ns(&t)) as u64
+    })
+}
+
+/// A signal about to be delivered stops the traced task first: the tracer
+/// sees it, and resumes with it, another one, or none. A replacement is
+/// sent by the tracer (SI_USER); a blocked one is queued again. Returns
+/// the signal to deliver, 0 for none.
+///
+/// Linux: ptrace_signal() in kernel/signal.c
+pub fn ptrace_signal(sig: i32, info: &mut KernelSiginfo, regs: &mut PtRegs) -> i32 {
+    let (signr, new_info) = ptrace_stop(sig, CLD_TRAPPED, 0, Some(*info), regs);
+    if let Some(new_info) = new_info {
+        *info = new_info;
+    }
+    if signr == 0 {
+        return 0;
+    }
+    let me = current();
+    if signr != info.signo {
+        let tracer = me.family.get(&TASKLIST_LOCK.lock()).parent.upgrade();
+        *info = KernelSiginfo {
+            signo: signr,
+            code: crate::signal::SI_USER,
+            pid: tracer.map_or(0, |t| crate::pid::task_tgid_vnr(&t)),
+            ..Default::default()
+        };
+    }
+    let blocked = me.blocked.load(Ordering::Relaxed) & (1 << (signr - 1)) != 0;
+    if blocked || crate::signal::fatal_signal_pending(&me) {
+        let _ = crate::signal::send_signal_locked(
+            signr,
+            *info,
+            &me,
+            crate::signal::PidType::Pid,
+            None,
+        );
+        return 0;
+    }
+    signr
+}
+
+/// The syscall stop with SIGTRAP, or SIGTRAP | 0x80 under TRACESYSGOOD; a
+/// signal the tracer resumes with is sent to the tracee.
+///
+/// Linux: ptrace_report_syscall() in include/linux/ptrace.h
+fn ptrace_report_syscall(message: u64, regs: &mut PtRegs) {
+    let me = current();
+    let sysgood = me.ptrace.flags() & (PTRACE_O_TRACESYSGOOD << PT_OPT_FLAG_SHIFT) != 0;
+    let code = SIGTRAP | if sysgood { 0x80 } else { 0 };
+    let signr = ptrace_notify(code, CLD_TRAPPED, message, regs);
+    if signr != 0 {
+        crate::signal::send_sig(signr, &me);
+    }
+}
+
+/// Before a system call runs: a syscall-entry stop under PTRACE_SYSCALL.
+/// Returns the number to run (the tracer may change orig_rax; -1 skips
+/// the call, leaving rax as the tracer set it).
+///
+/// Linux: syscall_trace_enter() in kernel/entry/common.c
+pub fn ptrace_report_syscall_entry(regs: &mut PtRegs) -> u64 {
+    let me = current();
+    if me.ptrace.syscall_trace.load(Ordering::Relaxed) && me.ptrace.is_traced() {
+        ptrace_report_syscall(PTRACE_EVENTMSG_SYSCALL_ENTRY, regs);
+        if crate::signal::fatal_signal_pending(&me) {
+            return u64::MAX;
+        }
+    }
+    regs.orig_rax
+}
+
+/// After a system call: a syscall-exit stop under PTRACE_SYSCALL.
+///
+/// Linux: syscall_exit_work() / ptrace_report_syscall_exit() in
+/// kernel/entry/common.c
+/// Differs: single-stepping over a `syscall` instruction reports the trap
+/// on the next instruction, not at the syscall's exit.
+pub fn ptrace_report_syscall_exit(regs: &mut PtRegs) {
+    let me = current();
+    if me.ptrace.syscall_trace.load(Ordering::Relaxed) && me.ptrace.is_traced() {
+        ptrace_report_syscall(PTRACE_EVENTMSG_SYSCALL_EXIT, regs);
+    }
+}
+
+/// Whether a PTRACE_EVENT_STOP is due (it makes signal_pending() true, so
+/// a sleeping system call returns to take it).
+pub fn ptrace_trap_pending(p: &TaskStruct) -> bool {
+    p.ptrace.trap_stop.load(Ordering::Relaxed)
+}
+
+/// Takes a due PTRACE_EVENT_STOP: a seized tracee's first stop, or the one
+/// PTRACE_INTERRUPT asked for. Returns whether it stopped.
+///
+/// Linux: do_jobctl_trap() in kernel/signal.c
+pub fn ptrace_trap_stop(regs: &mut PtRegs) -> bool {
+    let me = current();
+    if !me.ptrace.trap_stop.swap(false, Ordering::Relaxed) {
+        return false;
+    }
+    let code = SIGTRAP | (PTRACE_EVENT_STOP << 8) as i32;
+    ptrace_notify(code, CLD_STOPPED, 0, regs);
+    true
+}
+
+/// PTRACE_INTERRUPT: a seized tracee stops with PTRACE_EVENT_STOP at its
+/// next return to user space, a sleeping system call interrupted; a
+/// listening one reports again.
+///
+/// Linux: the PTRACE_INTERRUPT case of ptrace_request() in kernel/ptrace.c
+///
+/// # Errors
+/// `EIO` for a tracee that was not seized.
+pub(super) fn ptrace_interrupt(child: &Arc<TaskStruct>) -> SysResult {
+    if child.ptrace.flags() & PT_SEIZED == 0 {
+        return Err(Errno::EIO);
+    }
+    child.ptrace.trap_stop.store(true, Ordering::Relaxed);
+    if child.ptrace.listening.swap(false, Ordering::Relaxed) {
+        ptrace_wake_up(child);
+    } else {
+        crate::sched::core::try_to_wake_up(child, crate::task::TASK_INTERRUPTIBLE);
+    }
+    Ok(0)
+}
+
+/// PTRACE_LISTEN: a seized tracee in a PTRACE_EVENT_STOP stays stopped,
+/// but wait no longer reports it until it stops anew.
+///
+/// Linux: the PTRACE_LISTEN case of ptrace_request() in kernel/ptrace.c
+///
+/// # Errors
+/// `EIO` when not seized or not in a PTRACE_EVENT_STOP.
+pub(super) fn ptrace_listen(child: &Arc<TaskStruct>) -> SysResult {
+    let event_stop = child
+        .ptrace
+        .stopped
+        .lock()
+        .and_then(|s| s.info)
+        .is_some_and(|i| i.code >> 8 == PTRACE_EVENT_STOP as i32);
+    if child.ptrace.flags() & PT_SEIZED == 0 || !event_stop {
+        return Err(Errno::EIO);
+    }
+    child.ptrace.listening.store(true, Ordering::Relaxed);
+    Ok(0)
+}
