@@ -102,6 +102,7 @@ const USER_PROGRAMS: &[&str] = &[
     "affinity", "balance",
     "tlb_shootdown:100:30",
     "siginfo",
+    "ptrace_basic", "ptrace_events", "ptrace_exit",
 ];
 
 /// The SMP race tests: the user tier runs them after `USER_PROGRAMS` on one
@@ -282,6 +283,7 @@ const DEMOS: &[&str] = &[
     "vforkdemo",
     "threads",
     "pidns",
+    "trace",
 ];
 
 /// An initramfs with the tour as /init, its demos, and busybox's echo.
@@ -330,6 +332,10 @@ fn tour_runs(ctx: &Ctx) -> Result<(), Failure> {
             "pidns: inside, /proc (what ps reads) lists only the namespace: 1 2 3 4 (4 tasks)",
             "from outside: the init died of signal 9",
             "pidns: 4 of 4 namespace members are gone",
+            "execve(\"/bin/busybox\", [\"/bin/busybox\", \"sh\", \"-c\"",
+            "wait4(-1, &status, 0) =",
+            "exit_group(0) = ?",
+            "and the shell as real_parent; the shell exited with 0",
             "tour: kthreadd is in state S",
             "tour: done",
         ],

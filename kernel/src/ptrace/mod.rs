@@ -224,7 +224,7 @@ pub fn sys_ptrace(request: u64, pid: i32, addr: u64, data: u64) -> SysResult {
 }
 
 /// Whether `child` is traced by the calling thread and, unless
-/// `ignore_state`, stopped for it.
+/// `ignore_state`, stopped for it (and not listening).
 ///
 /// Linux: ptrace_check_attach() in kernel/ptrace.c
 /// Differs: no wait_task_inactive(): the tracee saved its registers before
@@ -243,7 +243,9 @@ fn ptrace_check_attach(child: &Arc<TaskStruct>, ignore_state: bool) -> Result<()
             .upgrade()
             .is_some_and(|p| Arc::ptr_eq(&p, &me));
     drop(tasklist);
-    let stopped = task_is_traced(child) && child.ptrace.stopped.lock().is_some();
+    let stopped = task_is_traced(child)
+        && !child.ptrace.listening.load(Ordering::Relaxed)
+        && child.ptrace.stopped.lock().is_some();
     if ours && (ignore_state || stopped) {
         Ok(())
     } else {

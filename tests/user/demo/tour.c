@@ -1,7 +1,7 @@
 /*
  * The guided tour: run as /init, it walks through a process's life by
  * running the demos (/bin/cowdemo, zombie, orphan, vforkdemo, threads,
- * pidns),
+ * pidns, trace),
  * each saying which kernel function did the work, then starts the shell.
  * It stays pid 1 while the shell runs, as its parent (a real init: it
  * reaps the orphans handed to it), and powers the machine off when the
@@ -51,6 +51,18 @@ static void exec_step(void)
 	char *argv[] = { "/bin/echo", "tour: hello from the new program, same pid", 0 };
 	int status = run(argv);
 	printf("tour: every demo is run this way: fork, then execve in the child; /bin/echo exited with %d\n", WEXITSTATUS(status));
+}
+
+/* A shell pipeline under /bin/trace, which sees each lifecycle system
+ * call of the shell and its children at a ptrace stop. */
+static void trace_step(void)
+{
+	step("ptrace: trace stops a shell and its children at each system call (ptrace_stop, __TASK_TRACED)");
+	char *argv[] = { "/bin/trace", "/bin/busybox", "sh", "-c",
+			 "/bin/echo traced | /bin/busybox wc -c", 0 };
+	int status = run(argv);
+	printf("tour: the shell's children had trace as parent (it saw their exits first) and the shell as real_parent; the shell exited with %d\n",
+	       WEXITSTATUS(status));
 }
 
 /* As init, collect the orphans the kernel handed over to us. */
@@ -107,6 +119,7 @@ int main(int argc, char **argv)
 	demo("vfork: the parent sleeps on vfork_done until the child execs or exits", "/bin/vforkdemo");
 	demo("threads: clone(CLONE_VM|CLONE_THREAD|...) shares the mm; futex() for the mutex", "/bin/threads");
 	demo("pid namespaces: clone(CLONE_NEWPID) -> create_pid_namespace(); its init reaps, and its death zaps the rest", "/bin/pidns");
+	trace_step();
 	kthreads_step();
 	printf("\ntour: done; each demo also runs on its own in the shell\n");
 	if (!shell) {
