@@ -218,17 +218,21 @@ fn wait_consider_children(
     drop(tasklist);
     match found {
         Some(Found::Zombie(child, ptrace)) => Ok(Some(wait_task_zombie(&child, ptrace))),
-        Some(Found::Stopped(result)) => Ok(Some(result)),
+        Some(Found::Stopped(child, code)) => Ok(Some(WaitResult {
+            pid: crate::pid::task_pid_vnr(&child),
+            status: (code << 8) | 0x7f,
+            rusage: crate::rusage::getrusage_both(&child),
+        })),
         None if options & WNOHANG != 0 => Ok(Some(WaitResult::default())),
         None => Ok(None),
     }
 }
 
 /// What a pass found: a zombie claimed for reaping (and whether through
-/// the ptrace list), or a tracee's stop already taken.
+/// the ptrace list), or a tracee whose stop code was taken.
 enum Found {
     Zombie(Arc<TaskStruct>, bool),
-    Stopped(WaitResult),
+    Stopped(Arc<TaskStruct>, i32),
 }
 
 /// Looks at one child (`ptrace` false) or tracee (`ptrace` true): a zombie
@@ -251,27 +255,24 @@ fn wait_consider_task(
         return Some(Found::Zombie(p.clone(), ptrace));
     }
     if ptrace {
-        return wait_task_stopped(p).map(Found::Stopped);
+        return wait_task_stopped(p).map(|code| Found::Stopped(p.clone(), code));
     }
     None
 }
 
 /// A tracee in a ptrace stop the tracer has not seen yet: its stop code
-/// is taken, and wait reports `code << 8 | 0x7f`.
+/// is taken (the caller reports `code << 8 | 0x7f` once it has dropped
+/// the tasklist lock).
 ///
 /// Linux: wait_task_stopped() in kernel/exit.c, for `ptrace`
 /// Differs: stops for job control (WUNTRACED without a tracer) are not
 /// reported here.
-fn wait_task_stopped(p: &Arc<TaskStruct>) -> Option<WaitResult> {
+fn wait_task_stopped(p: &TaskStruct) -> Option<i32> {
     if !crate::ptrace::task_is_traced(p) || p.ptrace.listening.load(Ordering::Relaxed) {
         return None;
     }
     let code = p.exit_code.swap(0, Ordering::Relaxed);
-    (code != 0).then(|| WaitResult {
-        pid: crate::pid::task_pid_vnr(p),
-        status: (code << 8) | 0x7f,
-        rusage: crate::rusage::getrusage_both(p),
-    })
+    (code != 0).then_some(code)
 }
 
 /// Whether the wait selects child `p`: by pid or group, and by kind. Without
@@ -287,8 +288,7 @@ fn eligible_child(p: &TaskStruct, who: WaitWho, options: u32, ptrace: bool) -> b
         WaitWho::Pgid(pgrp) => p.signal().pgrp.load(Ordering::Relaxed) == pgrp,
     };
     let clone_child = p.exit_signal.load(Ordering::Relaxed) != SIGCHLD;
-    pid_matches
-        && (ptrace || options & __WALL != 0 || clone_child == (options & __WCLONE != 0))
+    pid_matches && (ptrace || options & __WALL != 0 || clone_child == (options & __WCLONE != 0))
 }
 
 /// Collects the status of a zombie this waiter claimed, and releases it.
@@ -311,7 +311,11 @@ fn wait_task_zombie(p: &Arc<TaskStruct>, ptrace: bool) -> WaitResult {
     let pid = crate::pid::task_pid_vnr(p);
     if ptrace && p.pid() == p.tgid() && hand_back_to_real_parent(p) {
         let rusage = crate::rusage::getrusage_both(p);
-        return WaitResult { pid, status, rusage };
+        return WaitResult {
+            pid,
+            status,
+            rusage,
+        };
     }
     let result = WaitResult {
         pid,

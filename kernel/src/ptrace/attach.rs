@@ -182,7 +182,8 @@ fn __ptrace_detach(
         let real_parent = p.family.get(tasklist).real_parent.upgrade();
         match real_parent {
             Some(rp) if rp.tgid() != tracer.tgid() => {
-                dead = crate::signal::do_notify_parent(p, &rp, p.exit_signal.load(Ordering::Relaxed));
+                dead =
+                    crate::signal::do_notify_parent(p, &rp, p.exit_signal.load(Ordering::Relaxed));
             }
             Some(_) if ignoring_children(tracer) => {
                 crate::signal::__wake_up_parent(p, tracer);
@@ -295,7 +296,11 @@ pub fn ptrace_may_access(task: &TaskStruct) -> bool {
     }
     let cred = crate::cred::current_cred();
     let tcred = crate::cred::task_cred(task);
-    let ids_match = [tcred.uid, tcred.euid, tcred.suid].iter().all(|&u| u == cred.uid)
-        && [tcred.gid, tcred.egid, tcred.sgid].iter().all(|&g| g == cred.gid);
+    let ids_match = [tcred.uid, tcred.euid, tcred.suid]
+        .iter()
+        .all(|&u| u == cred.uid)
+        && [tcred.gid, tcred.egid, tcred.sgid]
+            .iter()
+            .all(|&g| g == cred.gid);
     ids_match || crate::capability::capable(crate::capability::CAP_SYS_PTRACE)
 }

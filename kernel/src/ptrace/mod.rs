@@ -34,8 +34,8 @@ pub use attach::{
 };
 pub use stop::{
     ptrace_clone_event, ptrace_event, ptrace_event_exit, ptrace_event_pid_nr,
-    ptrace_report_syscall_entry,
-    ptrace_report_syscall_exit, ptrace_signal, ptrace_trap_pending, ptrace_trap_stop,
+    ptrace_report_syscall_entry, ptrace_report_syscall_exit, ptrace_signal, ptrace_trap_pending,
+    ptrace_trap_stop,
 };
 pub use vm::{sys_process_vm_readv, sys_process_vm_writev};
 
@@ -308,11 +308,11 @@ fn ptrace_setoptions(child: &TaskStruct, data: u64) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let _tasklist = TASKLIST_LOCK.lock();
-    let keep = child.ptrace.flags() & ((1 << PT_OPT_FLAG_SHIFT) - 1 | PT_SEIZED);
-    child
-        .ptrace
-        .flags
-        .store(keep | ((data as u32) << PT_OPT_FLAG_SHIFT), Ordering::Release);
+    let keep = child.ptrace.flags() & (((1 << PT_OPT_FLAG_SHIFT) - 1) | PT_SEIZED);
+    child.ptrace.flags.store(
+        keep | ((data as u32) << PT_OPT_FLAG_SHIFT),
+        Ordering::Release,
+    );
     Ok(0)
 }
 

@@ -249,7 +249,10 @@ pub(super) fn ptrace_regset(child: &TaskStruct, set: u64, data: u64, write: bool
     let mut bytes = match set {
         NT_PRSTATUS => {
             let u = with_stopped_regs(child, |r| Ok(user_regs(child, r)))?;
-            as_words(&u).iter().flat_map(|w| w.to_le_bytes()).collect::<alloc::vec::Vec<u8>>()
+            as_words(&u)
+                .iter()
+                .flat_map(|w| w.to_le_bytes())
+                .collect::<alloc::vec::Vec<u8>>()
         }
         NT_PRFPREG => child.thread.fpu.snapshot().0.to_vec(),
         _ => return Err(Errno::EINVAL),
@@ -260,8 +263,8 @@ pub(super) fn ptrace_regset(child: &TaskStruct, set: u64, data: u64, write: bool
         match set {
             NT_PRSTATUS => {
                 let mut words = [0u64; 27];
-                for (w, chunk) in words.iter_mut().zip(bytes.chunks_exact(8)) {
-                    *w = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+                for (w, chunk) in words.iter_mut().zip(bytes.as_chunks::<8>().0) {
+                    *w = u64::from_le_bytes(*chunk);
                 }
                 with_stopped_regs(child, |r| set_user_regs(child, r, &from_words(&words)))?;
             }

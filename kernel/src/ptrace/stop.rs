@@ -137,7 +137,8 @@ pub fn ptrace_event(event: u32, message: u64, regs: &mut PtRegs) {
     let me = current();
     if me.ptrace.event_enabled(event) {
         ptrace_notify(SIGTRAP | (event << 8) as i32, CLD_TRAPPED, message, regs);
-    } else if event == PTRACE_EVENT_EXEC && me.ptrace.flags() & (PT_PTRACED | PT_SEIZED) == PT_PTRACED
+    } else if event == PTRACE_EVENT_EXEC
+        && me.ptrace.flags() & (PT_PTRACED | PT_SEIZED) == PT_PTRACED
     {
         crate::signal::send_sig(SIGTRAP, &me);
     }
@@ -219,13 +220,8 @@ pub fn ptrace_signal(sig: i32, info: &mut KernelSiginfo, regs: &mut PtRegs) -> i
     }
     let blocked = me.blocked.load(Ordering::Relaxed) & (1 << (signr - 1)) != 0;
     if blocked || crate::signal::fatal_signal_pending(&me) {
-        let _ = crate::signal::send_signal_locked(
-            signr,
-            *info,
-            &me,
-            crate::signal::PidType::Pid,
-            None,
-        );
+        let _ =
+            crate::signal::send_signal_locked(signr, *info, &me, crate::signal::PidType::Pid, None);
         return 0;
     }
     signr
