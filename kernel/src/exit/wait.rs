@@ -1,5 +1,7 @@
 //! Waiting for children: wait4 and waitid sleep until a child is a zombie,
-//! collect its status and release it.
+//! collect its status and release it; or, when asked, until a child is
+//! stopped (WUNTRACED / WSTOPPED) or continued (WCONTINUED), which they
+//! report once. WNOWAIT reports without using the report up.
 //!
 //! Linux: the do_wait() half of kernel/exit.c, in a file of its own here
 //! because exit.c's two halves (a task ending, a parent reaping) together
@@ -11,7 +13,7 @@ use crate::pid::PidNr;
 use crate::rusage::Rusage;
 use crate::signal::{KernelSiginfo, SIGCHLD, cld_code_and_status};
 use crate::task::{EXIT_DEAD, EXIT_ZOMBIE, TaskStruct, current};
-use crate::tasklist::{TASKLIST_LOCK, thread_group_empty};
+use crate::tasklist::{TASKLIST_LOCK, TaskList, thread_group_empty};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
@@ -60,9 +62,17 @@ const P_PGID: u32 = 2;
 const P_PIDFD: u32 = 3;
 /// waitid: wait for children that exited (Linux: WEXITED).
 const WEXITED: u32 = 4;
+/// waitid: wait for stopped children, WUNTRACED's other name (Linux: WSTOPPED).
+const WSTOPPED: u32 = WUNTRACED;
+/// waitid: report, but leave the child waitable (Linux: WNOWAIT).
+const WNOWAIT: u32 = 0x0100_0000;
 
-/// Linux: SYSCALL_DEFINE5(waitid) in kernel/exit.c (P_ALL and P_PID, WEXITED)
+/// Linux: SYSCALL_DEFINE5(waitid) / kernel_waitid() in kernel/exit.c
 pub fn sys_waitid(which: u32, upid: i32, infop: u64, options: u32) -> crate::syscall::SysResult {
+    let valid = WNOHANG | WNOWAIT | WEXITED | WSTOPPED | WCONTINUED | __WNOTHREAD | __WCLONE | __WALL;
+    if options & !valid != 0 || options & (WEXITED | WSTOPPED | WCONTINUED) == 0 {
+        return Err(Errno::EINVAL);
+    }
     let who = match which {
         P_ALL => WaitWho::Any,
         P_PID if upid > 0 => vpid_who(upid),
@@ -75,10 +85,7 @@ pub fn sys_waitid(which: u32, upid: i32, infop: u64, options: u32) -> crate::sys
         ),
         _ => return Err(Errno::EINVAL),
     };
-    if options & WEXITED == 0 {
-        return Err(Errno::EINVAL);
-    }
-    let r = do_wait(who, options & (WNOHANG | __WNOTHREAD | __WCLONE | __WALL))?;
+    let r = do_wait(who, options)?;
     if infop != 0 {
         let info = if r.pid == 0 {
             KernelSiginfo::default()
@@ -104,7 +111,8 @@ pub struct WaitResult {
     /// Pid of the reaped child; 0 under WNOHANG when none had exited.
     pub pid: PidNr,
     /// The wait status: `(code << 8)` for exit(code), the signal number for
-    /// a kill (plus 0x80 for a core dump).
+    /// a kill (plus 0x80 for a core dump), `(sig << 8) | 0x7f` for a stop,
+    /// 0xffff for a continue.
     pub status: i32,
     /// The child's resource use and its reaped children's (Linux: wo_rusage).
     pub rusage: Rusage,
@@ -129,8 +137,6 @@ pub enum WaitWho {
 /// # Errors
 /// `ECHILD` when no child matches, `EINTR` when a signal interrupts the wait,
 /// `EINVAL` for unknown option bits, `ESRCH` for INT_MIN.
-/// Differs: stops and continues are not modelled, so WUNTRACED and
-/// WCONTINUED are accepted but never report anything.
 pub fn kernel_wait4(upid: PidNr, options: u32) -> Result<WaitResult, Errno> {
     if options & !(WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WALL | __WCLONE) != 0 {
         return Err(Errno::EINVAL);
@@ -142,7 +148,7 @@ pub fn kernel_wait4(upid: PidNr, options: u32) -> Result<WaitResult, Errno> {
         // -INT_MIN is no process group.
         pid => vpgrp_who(pid.checked_neg().ok_or(Errno::ESRCH)?),
     };
-    do_wait(who, options)
+    do_wait(who, options | WEXITED)
 }
 
 /// The child the caller names `nr` in its pid namespace; a number that
@@ -156,8 +162,8 @@ fn vpgrp_who(nr: PidNr) -> WaitWho {
     WaitWho::Pgid(crate::pid::find_vpgrp(nr).unwrap_or(-1))
 }
 
-/// Sleeps on the caller's `wait_chldexit` until an eligible child is a
-/// zombie, then reaps it.
+/// Sleeps on the caller's `wait_chldexit` until an eligible child has
+/// something to report that `options` asks for, and reports it.
 ///
 /// Linux: do_wait() / do_wait_thread() in kernel/exit.c
 fn do_wait(who: WaitWho, options: u32) -> Result<WaitResult, Errno> {
@@ -171,7 +177,50 @@ fn do_wait(who: WaitWho, options: u32) -> Result<WaitResult, Errno> {
     result.map(|r| r.unwrap_or(WaitResult::default()))
 }
 
-/// One pass over the children: `Ok(Some)` reaped one, `Ok(None)` means keep
+/// What one child has to report (Linux: the three wait_task_* cases of
+/// wait_consider_task()).
+enum Report {
+    /// A zombie, claimed (EXIT_DEAD) unless WNOWAIT.
+    Zombie(Arc<TaskStruct>),
+    /// Stopped by this signal.
+    Stopped(Arc<TaskStruct>, i32),
+    /// Continued by SIGCONT.
+    Continued(Arc<TaskStruct>),
+}
+
+/// What `p` has to report under `options`, using the report up unless
+/// WNOWAIT. A zombie whose threads still run (a delayed group leader) may
+/// still report a stop.
+///
+/// Linux: wait_consider_task() in kernel/exit.c
+fn wait_consider_task(p: &Arc<TaskStruct>, options: u32, tasklist: &TaskList) -> Option<Report> {
+    let consume = options & WNOWAIT == 0;
+    match p.exit_state() {
+        EXIT_DEAD => return None,
+        EXIT_ZOMBIE if thread_group_empty(p, tasklist) => {
+            if options & WEXITED == 0 {
+                return None;
+            }
+            // Claimed under the lock, so two waiters never reap the same zombie.
+            if consume {
+                p.exit_state.store(EXIT_DEAD, Ordering::Release);
+            }
+            return Some(Report::Zombie(p.clone()));
+        }
+        _ => {}
+    }
+    if options & WUNTRACED != 0
+        && let Some(sig) = crate::signal::take_stopped_code(p, consume)
+    {
+        return Some(Report::Stopped(p.clone(), sig));
+    }
+    if options & WCONTINUED != 0 && crate::signal::take_continued(p, consume) {
+        return Some(Report::Continued(p.clone()));
+    }
+    None
+}
+
+/// One pass over the children: `Ok(Some)` reported one, `Ok(None)` means keep
 /// waiting, `Err(ECHILD)` means there is nothing to wait for. Under WNOHANG
 /// "keep waiting" becomes `Ok(Some(pid 0))`.
 fn wait_consider_children(
@@ -198,20 +247,47 @@ fn wait_consider_children(
     if !children.iter().any(|c| eligible(c)) {
         return Err(Errno::ECHILD);
     }
-    let zombie = children
+    let report = children
         .iter()
         .filter(|c| eligible(c))
-        .find(|c| c.exit_state() == EXIT_ZOMBIE && thread_group_empty(c, &tasklist))
-        .map(|c| Arc::clone(c));
-    // Claimed under the lock, so two waiters never reap the same zombie.
-    if let Some(child) = &zombie {
-        child.exit_state.store(EXIT_DEAD, Ordering::Release);
-    }
+        .find_map(|c| wait_consider_task(c, options, &tasklist));
     drop(tasklist);
-    match zombie {
-        Some(child) => Ok(Some(wait_task_zombie(&child))),
+    match report {
+        Some(Report::Zombie(child)) if options & WNOWAIT != 0 => Ok(Some(WaitResult {
+            pid: crate::pid::task_pid_vnr(&child),
+            status: zombie_status(&child),
+            rusage: crate::rusage::getrusage_both(&child),
+        })),
+        Some(Report::Zombie(child)) => Ok(Some(wait_task_zombie(&child))),
+        Some(Report::Stopped(child, sig)) => Ok(Some(wait_task_stopped(&child, sig))),
+        Some(Report::Continued(child)) => Ok(Some(WaitResult {
+            pid: crate::pid::task_pid_vnr(&child),
+            status: 0xffff,
+            rusage: crate::rusage::getrusage_both(&child),
+        })),
         None if options & WNOHANG != 0 => Ok(Some(WaitResult::default())),
         None => Ok(None),
+    }
+}
+
+/// What wait reports for a child stopped by `sig`: status `sig << 8 | 0x7f`.
+///
+/// Linux: wait_task_stopped() in kernel/exit.c
+fn wait_task_stopped(p: &TaskStruct, sig: i32) -> WaitResult {
+    WaitResult {
+        pid: crate::pid::task_pid_vnr(p),
+        status: (sig << 8) | 0x7f,
+        rusage: crate::rusage::getrusage_both(p),
+    }
+}
+
+/// A zombie's wait status: the group exit's, or its own exit code.
+fn zombie_status(p: &TaskStruct) -> i32 {
+    let sig = p.signal();
+    if sig.group_exit.load(Ordering::Acquire) {
+        sig.group_exit_code.load(Ordering::Acquire)
+    } else {
+        p.exit_code.load(Ordering::Relaxed)
     }
 }
 
@@ -239,15 +315,9 @@ fn wait_task_zombie(p: &Arc<TaskStruct>) -> WaitResult {
         parent,
         pid: p.pid(),
     });
-    let sig = p.signal();
-    let status = if sig.group_exit.load(Ordering::Acquire) {
-        sig.group_exit_code.load(Ordering::Acquire)
-    } else {
-        p.exit_code.load(Ordering::Relaxed)
-    };
     let result = WaitResult {
         pid: crate::pid::task_pid_vnr(p),
-        status,
+        status: zombie_status(p),
         rusage: account_reaped_times(p),
     };
     release_task(p);

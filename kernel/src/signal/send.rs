@@ -88,6 +88,7 @@ pub fn send_signal_locked(
     type_: PidType,
     tasklist: Option<&TaskList>,
 ) -> Result<(), crate::errno::Errno> {
+    super::jobctl::prepare_signal(sig, t, tasklist);
     if sig_task_ignored(t, sig) {
         return Ok(());
     }
@@ -130,6 +131,7 @@ pub fn send_sigqueue(
     type_: PidType,
 ) -> Result<(), alloc::boxed::Box<Sigqueue>> {
     let sig = q.info.signo;
+    super::jobctl::prepare_signal(sig, t, None);
     if sig_task_ignored(t, sig) || t.exit_state() != 0 && type_ == PidType::Pid {
         return Err(q);
     }
@@ -155,9 +157,18 @@ fn wants_signal(sig: i32, p: &TaskStruct) -> bool {
 /// signal that `t` cannot take now, another thread of its process that can.
 ///
 /// Linux: complete_signal() in kernel/signal.c
-/// Differs: no fatal-signal fan-out here; the thread that takes a fatal
-/// signal starts the group exit in get_signal(), which kills the others.
+/// Differs: the fatal-signal fan-out (group exit, SIGKILL to every thread)
+/// is done only for a stopped or stopping process, which no thread of would
+/// take the signal; otherwise the thread that takes a fatal signal starts
+/// the group exit in get_signal(), which kills the others.
 fn complete_signal(sig: i32, t: &Arc<TaskStruct>, type_: PidType, tasklist: Option<&TaskList>) {
+    if sig_fatal_to_stopped_group(sig, t) {
+        match tasklist {
+            Some(tasklist) => kill_stopped_group(sig, t, tasklist),
+            None => kill_stopped_group(sig, t, &TASKLIST_LOCK.lock()),
+        }
+        return;
+    }
     if type_ == PidType::Pid || wants_signal(sig, t) {
         signal_wake_up(t, sig == SIGKILL);
         return;
@@ -172,6 +183,64 @@ fn complete_signal(sig: i32, t: &Arc<TaskStruct>, type_: PidType, tasklist: Opti
         Some(tasklist) => wake(tasklist),
         None => wake(&TASKLIST_LOCK.lock()),
     }
+}
+
+/// Whether `sig`, by its default action, kills `t`'s process while the
+/// process is stopped or stopping. Not the core-dumping signals, which
+/// wait for SIGCONT, as in Linux; nor SIGKILL, which its senders already
+/// queue for every thread (and zap_other_threads for the rest).
+///
+/// Linux: the sig_fatal() test of complete_signal() in kernel/signal.c
+fn sig_fatal_to_stopped_group(sig: i32, t: &TaskStruct) -> bool {
+    let signal = t.signal();
+    let stopping = signal.flags.load(Ordering::Acquire) & SIGNAL_STOP_STOPPED != 0
+        || t.jobctl.load(Ordering::Relaxed) & JOBCTL_STOP_PENDING != 0;
+    let handler = t
+        .sighand
+        .lock()
+        .as_ref()
+        .map_or(SIG_IGN, |sh| sh.get(sig).handler);
+    stopping
+        && sig != SIGKILL
+        && handler == SIG_DFL
+        && !sig_kernel_ignore(sig)
+        && !sig_kernel_stop(sig)
+        && !sig_kernel_coredump(sig)
+        && t.real_blocked.load(Ordering::Relaxed) & sigmask(sig) == 0
+        && !signal.unkillable.load(Ordering::Relaxed)
+        && !signal.group_exit.load(Ordering::Acquire)
+        && !signal.group_exec.load(Ordering::Acquire)
+}
+
+/// Starts the group exit of `t`'s stopped process with `sig` as its status:
+/// every thread gets SIGKILL, which ends its stop.
+///
+/// Linux: the fan-out block of complete_signal() in kernel/signal.c
+fn kill_stopped_group(sig: i32, t: &Arc<TaskStruct>, tasklist: &TaskList) {
+    let signal = t.signal();
+    if signal.group_exit.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    signal.group_exit_code.store(sig, Ordering::Release);
+    for x in tasklist.tasks.iter().filter(|x| x.tgid() == t.tgid()) {
+        let _ = send_signal_locked(
+            SIGKILL,
+            KernelSiginfo::default(),
+            x,
+            PidType::Pid,
+            Some(tasklist),
+        );
+    }
+}
+
+/// Whether the default action of `sig` dumps core (and then kills).
+///
+/// Linux: sig_kernel_coredump() in include/linux/signal.h
+pub fn sig_kernel_coredump(sig: i32) -> bool {
+    matches!(
+        sig,
+        SIGQUIT | SIGILL | SIGTRAP | SIGABRT | SIGBUS | SIGFPE | SIGSEGV | SIGXCPU | SIGXFSZ | SIGSYS
+    )
 }
 
 /// Queues SIGKILL for every other live thread of `p`'s process and wakes
@@ -320,7 +389,7 @@ pub fn group_send_sig(sig: i32, t: &Arc<TaskStruct>) {
 
 /// group_send_sig for a caller that holds the tasklist lock: SIGKILL goes to
 /// every thread, any other signal to the process's shared pending set.
-pub(super) fn group_send_sig_locked(sig: i32, t: &Arc<TaskStruct>, tasklist: &TaskList) {
+pub fn group_send_sig_locked(sig: i32, t: &Arc<TaskStruct>, tasklist: &TaskList) {
     match sig {
         SIGKILL => tasklist
             .tasks
@@ -496,6 +565,12 @@ pub(super) fn kill_matching(
 /// kill_pgrp()).
 pub fn kill_pgrp(pgrp: i32, sig: i32) {
     __kill_pgrp_info(sig, pgrp, &TASKLIST_LOCK.lock(), false);
+}
+
+/// kill_pgrp for a caller that holds the tasklist lock (Linux:
+/// __kill_pgrp_info() with SEND_SIG_PRIV).
+pub fn kill_pgrp_locked(pgrp: i32, sig: i32, tasklist: &TaskList) {
+    __kill_pgrp_info(sig, pgrp, tasklist, false);
 }
 
 /// Sends `sig` to one thread; `tgid` 0 accepts any process.
