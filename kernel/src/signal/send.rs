@@ -145,30 +145,27 @@ pub fn send_sigqueue(
     Ok(())
 }
 
-/// Whether `p` can take `sig` now: it does not block it and is not exiting.
+/// Whether `p` can take `sig` now: it does not block it, is not exiting,
+/// and is not stopped (a stopped process takes signals other than SIGKILL
+/// once SIGCONT resumes it).
 ///
 /// Linux: wants_signal() in kernel/signal.c
 fn wants_signal(sig: i32, p: &TaskStruct) -> bool {
+    if sig == SIGKILL {
+        return true;
+    }
     p.blocked.load(Ordering::Relaxed) & sigmask(sig) == 0
         && p.flags.load(Ordering::Relaxed) & crate::task::PF_EXITING == 0
+        && p.state() & crate::task::__TASK_STOPPED == 0
 }
 
 /// Wakes a thread to take the new signal: `t` itself, or for a process
 /// signal that `t` cannot take now, another thread of its process that can.
 ///
 /// Linux: complete_signal() in kernel/signal.c
-/// Differs: the fatal-signal fan-out (group exit, SIGKILL to every thread)
-/// is done only for a stopped or stopping process, which no thread of would
-/// take the signal; otherwise the thread that takes a fatal signal starts
-/// the group exit in get_signal(), which kills the others.
+/// Differs: no fatal-signal fan-out here; the thread that takes a fatal
+/// signal starts the group exit in get_signal(), which kills the others.
 fn complete_signal(sig: i32, t: &Arc<TaskStruct>, type_: PidType, tasklist: Option<&TaskList>) {
-    if sig_fatal_to_stopped_group(sig, t) {
-        match tasklist {
-            Some(tasklist) => kill_stopped_group(sig, t, tasklist),
-            None => kill_stopped_group(sig, t, &TASKLIST_LOCK.lock()),
-        }
-        return;
-    }
     if type_ == PidType::Pid || wants_signal(sig, t) {
         signal_wake_up(t, sig == SIGKILL);
         return;
@@ -182,54 +179,6 @@ fn complete_signal(sig: i32, t: &Arc<TaskStruct>, type_: PidType, tasklist: Opti
     match tasklist {
         Some(tasklist) => wake(tasklist),
         None => wake(&TASKLIST_LOCK.lock()),
-    }
-}
-
-/// Whether `sig`, by its default action, kills `t`'s process while the
-/// process is stopped or stopping. Not the core-dumping signals, which
-/// wait for SIGCONT, as in Linux; nor SIGKILL, which its senders already
-/// queue for every thread (and zap_other_threads for the rest).
-///
-/// Linux: the sig_fatal() test of complete_signal() in kernel/signal.c
-fn sig_fatal_to_stopped_group(sig: i32, t: &TaskStruct) -> bool {
-    let signal = t.signal();
-    let stopping = signal.flags.load(Ordering::Acquire) & SIGNAL_STOP_STOPPED != 0
-        || t.jobctl.load(Ordering::Relaxed) & JOBCTL_STOP_PENDING != 0;
-    let handler = t
-        .sighand
-        .lock()
-        .as_ref()
-        .map_or(SIG_IGN, |sh| sh.get(sig).handler);
-    stopping
-        && sig != SIGKILL
-        && handler == SIG_DFL
-        && !sig_kernel_ignore(sig)
-        && !sig_kernel_stop(sig)
-        && !sig_kernel_coredump(sig)
-        && t.real_blocked.load(Ordering::Relaxed) & sigmask(sig) == 0
-        && !signal.unkillable.load(Ordering::Relaxed)
-        && !signal.group_exit.load(Ordering::Acquire)
-        && !signal.group_exec.load(Ordering::Acquire)
-}
-
-/// Starts the group exit of `t`'s stopped process with `sig` as its status:
-/// every thread gets SIGKILL, which ends its stop.
-///
-/// Linux: the fan-out block of complete_signal() in kernel/signal.c
-fn kill_stopped_group(sig: i32, t: &Arc<TaskStruct>, tasklist: &TaskList) {
-    let signal = t.signal();
-    if signal.group_exit.swap(true, Ordering::AcqRel) {
-        return;
-    }
-    signal.group_exit_code.store(sig, Ordering::Release);
-    for x in tasklist.tasks.iter().filter(|x| x.tgid() == t.tgid()) {
-        let _ = send_signal_locked(
-            SIGKILL,
-            KernelSiginfo::default(),
-            x,
-            PidType::Pid,
-            Some(tasklist),
-        );
     }
 }
 
