@@ -174,8 +174,8 @@ pub fn prepare_creds() -> Cred {
 /// When the effective or file-system ids change or the permitted set
 /// grows, the process stops being dumpable (fs.suid_dumpable): its /proc
 /// files turn root's, so a process that was root cannot be read by the
-/// user it became.
-/// Differs: no pdeath_signal to clear (PR_SET_PDEATHSIG is not modelled).
+/// user it became; and its parent-death signal is cleared, so the parent
+/// cannot signal a process that gained privilege.
 ///
 /// # Errors
 /// `ENOMEM` when the new credentials cannot be allocated.
@@ -188,8 +188,12 @@ pub fn commit_creds(new: Cred) -> Result<(), Errno> {
         || old.fsuid != new.fsuid
         || old.fsgid != new.fsgid
         || !new.cap_permitted.is_subset(old.cap_permitted);
-    if changed && let Some(mm) = task.mm.lock().as_ref() {
-        mm.set_dumpable(crate::mm::mm_types::SUID_DUMPABLE);
+    if changed {
+        if let Some(mm) = task.mm.lock().as_ref() {
+            mm.set_dumpable(crate::mm::mm_types::SUID_DUMPABLE);
+        }
+        task.pdeath_signal
+            .store(0, core::sync::atomic::Ordering::Relaxed);
     }
     // A new real user takes over this task's RLIMIT_NPROC count.
     let charge = match task.nproc.lock().as_ref() {

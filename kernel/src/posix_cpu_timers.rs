@@ -22,7 +22,7 @@ use crate::arch::time::HZ;
 use crate::errno::Errno;
 use crate::resource::{RLIM_INFINITY, RLIMIT_CPU};
 use crate::sched::cputime::TICK_NSEC;
-use crate::signal::{KernelSiginfo, SI_KERNEL, SIGKILL, SIGPROF, SIGVTALRM, SIGXCPU};
+use crate::signal::{KernelSiginfo, PidType, SI_KERNEL, SIGKILL, SIGPROF, SIGVTALRM, SIGXCPU};
 use crate::task::{TaskStruct, current};
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -139,14 +139,25 @@ pub fn account_group_time(p: &TaskStruct, ns: u64, user: bool) {
     }
 }
 
-/// Sends a CPU-timer signal to the running task, on behalf of its process.
+/// Sends a CPU-timer signal to the running task's process: any of its
+/// threads that does not block it may take it.
+///
+/// Linux: __group_send_sig_info(sig, SEND_SIG_PRIV, tsk) in
+/// kernel/time/posix-cpu-timers.c
+/// Differs: SIGKILL goes to the running thread, whose group exit kills the
+/// others, where Linux's complete_signal() queues it for each thread.
 fn send_cpu_timer_signal(sig: i32) {
     if let Some(t) = crate::arch::percpu::current_task() {
         let info = KernelSiginfo {
             code: SI_KERNEL,
             ..Default::default()
         };
-        crate::signal::send_sig_info(sig, info, &t);
+        let type_ = if sig == SIGKILL {
+            PidType::Pid
+        } else {
+            PidType::Tgid
+        };
+        let _ = crate::signal::do_send_sig_info(sig, info, &t, type_);
     }
 }
 

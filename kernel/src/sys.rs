@@ -320,6 +320,8 @@ pub fn sys_prlimit64(pid: i32, resource: u32, new: u64, old: u64) -> SysResult {
     Ok(0)
 }
 
+const PR_SET_PDEATHSIG: i32 = 1;
+const PR_GET_PDEATHSIG: i32 = 2;
 const PR_GET_DUMPABLE: i32 = 3;
 const PR_SET_DUMPABLE: i32 = 4;
 const PR_SET_NAME: i32 = 15;
@@ -338,6 +340,18 @@ pub fn sys_prctl(option: i32, arg2: u64, arg3: u64, arg4: u64, arg5: u64) -> Sys
     }
     let me = current();
     match option {
+        PR_SET_PDEATHSIG => {
+            let sig = i32::try_from(arg2).map_err(|_| Errno::EINVAL)?;
+            if !(0..=crate::signal::_NSIG as i32).contains(&sig) {
+                return Err(Errno::EINVAL);
+            }
+            me.pdeath_signal.store(sig, Ordering::Relaxed);
+            Ok(0)
+        }
+        PR_GET_PDEATHSIG => {
+            put_user(arg2, me.pdeath_signal.load(Ordering::Relaxed))?;
+            Ok(0)
+        }
         PR_SET_NAME => prctl_set_name(&me, arg2),
         PR_GET_NAME => {
             let comm: Comm = me.comm();

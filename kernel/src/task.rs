@@ -48,6 +48,8 @@ pub const TASK_INTERRUPTIBLE: u32 = 0x0001;
 pub const TASK_UNINTERRUPTIBLE: u32 = 0x0002;
 /// Stopped by a job-control signal (Linux: __TASK_STOPPED).
 pub const __TASK_STOPPED: u32 = 0x0004;
+/// Stopped by a job-control signal; SIGKILL ends the stop (Linux: TASK_STOPPED).
+pub const TASK_STOPPED: u32 = TASK_WAKEKILL | __TASK_STOPPED;
 /// Stopped by a tracer (Linux: __TASK_TRACED).
 pub const __TASK_TRACED: u32 = 0x0008;
 /// Added to a sleep that SIGKILL may end (Linux: TASK_WAKEKILL).
@@ -215,6 +217,14 @@ pub struct TaskStruct {
     /// Traced or not, the options, and what a stopped tracee left for its
     /// tracer (Linux: ptrace, ptrace_message, last_siginfo).
     pub ptrace: crate::ptrace::PtraceState,
+    /// Job-control bits: JOBCTL_STOP_PENDING and friends, the stop signal
+    /// in the low bits (Linux: jobctl).
+    /// Lock: written under `signal.siglock`; read without it.
+    pub jobctl: AtomicU64,
+    /// The signal this thread gets when the thread that created it exits,
+    /// 0 for none (Linux: pdeath_signal; PR_SET_PDEATHSIG). Cleared by fork
+    /// and by commit_creds when the ids change.
+    pub pdeath_signal: AtomicI32,
     /// Signals this thread has blocked (Linux: blocked).
     /// Lock: none (atomic); written only by the task itself.
     pub blocked: core::sync::atomic::AtomicU64,
@@ -324,6 +334,8 @@ impl TaskStruct {
             signal: spin::Once::new(),
             pending: SigPending::default(),
             ptrace: Default::default(),
+            jobctl: AtomicU64::new(0),
+            pdeath_signal: AtomicI32::new(0),
             blocked: Default::default(),
             real_blocked: Default::default(),
             sas_ss_sp: Default::default(),

@@ -102,6 +102,7 @@ const USER_PROGRAMS: &[&str] = &[
     "affinity", "balance",
     "tlb_shootdown:100:30",
     "siginfo",
+    "jobctl",
     "ptrace_basic", "ptrace_events", "ptrace_exit",
 ];
 

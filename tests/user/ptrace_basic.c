@@ -129,6 +129,12 @@ static void peek_and_poke(void)
 	long word = 0;
 	pt(PTRACE_PEEKDATA, pid, (long)&secret, (long)&word);
 	EXPECT_EQ("peekdata_reads_the_tracees_variable", 1, word);
+	long got = 0;
+	struct iovec local = { &got, sizeof got }, remote = { (void *)&secret, sizeof secret };
+	long n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+	CHECK("process_vm_readv_reads_the_same_word", n == sizeof got && got == 1);
+	EXPECT_FAILS("process_vm_readv_with_flags_is_einval", EINVAL,
+		     process_vm_readv(pid, &local, 1, &remote, 1, 1));
 	EXPECT_EQ("pokedata_writes_the_tracees_variable", 0,
 		  pt(PTRACE_POKEDATA, pid, (long)&secret, 99));
 	EXPECT_FAILS("peekdata_at_an_unmapped_address_is_eio", EIO,

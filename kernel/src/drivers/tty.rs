@@ -2,6 +2,11 @@
 //! input arrives by interrupt into a line buffer that read() waits on.
 //!
 //! Linux: drivers/tty/tty_io.c, drivers/tty/n_tty.c
+//! Job control: Ctrl-C, Ctrl-\ and Ctrl-Z signal the foreground process
+//! group (SIGINT, SIGQUIT, SIGTSTP); a background process of the
+//! terminal's session that reads it gets SIGTTIN, one that writes it under
+//! TOSTOP (or changes its settings) SIGTTOU (tty_check_change).
+//!
 //! Differs: one terminal; in canonical mode input becomes readable a line
 //! at a time, backspace edits the line and Ctrl-D ends it (or, on an empty
 //! line, makes read() return 0: end of file).
@@ -49,7 +54,7 @@ static TTY_SESSION: core::sync::atomic::AtomicI32 = core::sync::atomic::AtomicI3
 ///
 /// Linux: tty_open_current_tty() in drivers/tty/tty_io.c
 /// Differs: a session gets the console as its terminal only by TIOCSCTTY,
-/// not by its leader opening it, and keeps it after the leader exits.
+/// not by its leader opening it.
 ///
 /// # Errors
 /// `ENXIO` when the caller's session has no controlling terminal.
@@ -76,6 +81,14 @@ static TERMIOS: SpinLock<[u8; 36]> = SpinLock::new(default_termios());
 const ISIG: u32 = 0x1;
 const ICANON: u32 = 0x2;
 const ECHO: u32 = 0x8;
+/// Background writers get SIGTTOU (Linux: TOSTOP).
+const TOSTOP: u32 = 0x100;
+/// Ctrl-C, SIGINT (Linux: c_cc[VINTR], default ^C).
+const VINTR: u8 = 0x03;
+/// Ctrl-\, SIGQUIT (Linux: c_cc[VQUIT], default ^\).
+const VQUIT: u8 = 0x1c;
+/// Ctrl-Z, SIGTSTP (Linux: c_cc[VSUSP], default ^Z).
+const VSUSP: u8 = 0x1a;
 /// Ctrl-D, the end-of-file character (Linux: c_cc[VEOF], default ^D).
 const VEOF: u8 = 0x04;
 
@@ -87,13 +100,15 @@ const fn default_termios() -> [u8; 36] {
     t[8] = 0xbf;
     t[12] = 0x3b;
     t[13] = 0x8a;
-    // c_cc: VINTR ^C, VQUIT ^\, VERASE DEL, VKILL ^U, VEOF ^D, VTIME 0, VMIN 1.
+    // c_cc: VINTR ^C, VQUIT ^\, VERASE DEL, VKILL ^U, VEOF ^D, VTIME 0,
+    // VMIN 1, VSUSP ^Z.
     t[17] = 0x03;
     t[18] = 0x1c;
     t[19] = 0x7f;
     t[20] = 0x15;
     t[21] = 0x04;
     t[23] = 1;
+    t[27] = 0x1a;
     t
 }
 
@@ -112,9 +127,17 @@ pub fn tty_receive_byte(byte: u8) {
     /// mode keeps the last one for the newline (Linux: N_TTY_BUF_SIZE).
     const N_TTY_BUF_SIZE: usize = 4096;
     let lflag = lflag();
-    if byte == 0x03 && lflag & ISIG != 0 {
-        isig(crate::signal::SIGINT);
-        return;
+    if lflag & ISIG != 0 {
+        let sig = match byte {
+            VINTR => Some((crate::signal::SIGINT, "^C\n")),
+            VQUIT => Some((crate::signal::SIGQUIT, "^\\\n")),
+            VSUSP => Some((crate::signal::SIGTSTP, "^Z\n")),
+            _ => None,
+        };
+        if let Some((sig, echo)) = sig {
+            isig(sig, echo);
+            return;
+        }
     }
     let held = {
         let tty = N_TTY.lock();
@@ -172,16 +195,134 @@ fn caller_nr(nr: i32) -> i32 {
     crate::pid::pgrp_nr_ns(nr, &ns)
 }
 
-/// Ctrl-C: drop the pending line and send SIGINT to the foreground group.
+/// Ctrl-C, Ctrl-\ or Ctrl-Z: drop the pending line, echo the key and send
+/// its signal to the foreground group.
 ///
 /// Linux: n_tty_receive_signal_char() / isig() in drivers/tty/n_tty.c
-fn isig(sig: i32) {
+fn isig(sig: i32, echo: &str) {
     N_TTY.lock().line.clear();
-    serial::write_str("^C\n");
+    serial::write_str(echo);
     let pgrp = FOREGROUND_PGRP.load(core::sync::atomic::Ordering::Relaxed);
     if pgrp > 0 {
         crate::signal::kill_pgrp(pgrp, sig);
     }
+}
+
+/// Whether the console is the caller's controlling terminal.
+/// Differs: while no session has it as its terminal (init=/bin/sh, which
+/// Linux leaves without one), it acts as everyone's, so that a shell run
+/// as init keeps Ctrl-C.
+fn is_current_tty() -> bool {
+    use core::sync::atomic::Ordering::Relaxed;
+    let tty_session = TTY_SESSION.load(Relaxed);
+    tty_session == 0 || crate::task::current().signal().session.load(Relaxed) == tty_session
+}
+
+/// Whether the caller may read the terminal (`sig` SIGTTIN) or write it
+/// and change its settings (SIGTTOU): yes, unless it is its controlling
+/// terminal and the caller is not in the foreground group. Then its
+/// process group gets `sig` and the call restarts once it is continued
+/// (in the foreground); a caller that blocks or ignores `sig` may write
+/// but not read; an orphaned group, which no shell would continue, gets
+/// EIO.
+///
+/// Linux: __tty_check_change() in drivers/tty/tty_jobctrl.c
+///
+/// # Errors
+/// `ERESTARTSYS` after signalling the group; `EIO` for a read with SIGTTIN
+/// blocked or ignored, or from an orphaned group.
+fn tty_check_change(sig: i32) -> Result<(), Errno> {
+    use core::sync::atomic::Ordering::Relaxed;
+    let me = crate::task::current();
+    let session = me.signal().session.load(Relaxed);
+    if session == 0 || TTY_SESSION.load(Relaxed) != session {
+        return Ok(());
+    }
+    let pgrp = me.signal().pgrp.load(Relaxed);
+    let tty_pgrp = FOREGROUND_PGRP.load(Relaxed);
+    if tty_pgrp == 0 || pgrp == tty_pgrp {
+        return Ok(());
+    }
+    let blocked = me.blocked.load(Relaxed) & (1 << (sig - 1)) != 0;
+    let ignored = me
+        .sighand
+        .lock()
+        .as_ref()
+        .is_some_and(|sh| sh.get(sig).handler == crate::signal::SIG_IGN);
+    if blocked || ignored {
+        return if sig == crate::signal::SIGTTIN {
+            Err(Errno::EIO)
+        } else {
+            Ok(())
+        };
+    }
+    drop(me);
+    if crate::exit::is_current_pgrp_orphaned() {
+        return Err(Errno::EIO);
+    }
+    crate::signal::kill_pgrp(pgrp, sig);
+    Err(Errno::ERESTARTSYS)
+}
+
+/// TIOCSPGRP (tcsetpgrp): makes process group `*arg` of the caller's
+/// session the foreground group of its controlling terminal.
+///
+/// Linux: tiocspgrp() in drivers/tty/tty_jobctrl.c
+///
+/// # Errors
+/// `ENOTTY` when the console is not the caller's controlling terminal (or
+/// the caller is in an orphaned background group), `EFAULT`, `EINVAL` for
+/// a negative group, `ESRCH` for no such group, `EPERM` for a group of
+/// another session; as tty_check_change (a background caller gets SIGTTOU).
+fn tiocspgrp(arg: u64) -> Result<u64, Errno> {
+    use core::sync::atomic::Ordering::Relaxed;
+    match tty_check_change(crate::signal::SIGTTOU) {
+        Err(Errno::EIO) => return Err(Errno::ENOTTY),
+        r => r?,
+    }
+    let pgrp_nr: i32 = crate::mm::uaccess::get_user(arg)?;
+    if pgrp_nr < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if !is_current_tty() {
+        return Err(Errno::ENOTTY);
+    }
+    let pgrp = crate::pid::find_vpgrp(pgrp_nr).ok_or(Errno::ESRCH)?;
+    let session = crate::task::current().signal().session.load(Relaxed);
+    let pgrp_session = {
+        let tasklist = crate::tasklist::TASKLIST_LOCK.lock();
+        let member = tasklist
+            .tasks
+            .iter()
+            .find(|t| t.signal().pgrp.load(Relaxed) == pgrp)
+            .or_else(|| tasklist.tasks.iter().find(|t| t.pid() == pgrp));
+        member.map(|t| t.signal().session.load(Relaxed))
+    };
+    match pgrp_session {
+        None => Err(Errno::ESRCH),
+        Some(s) if s != session && TTY_SESSION.load(Relaxed) != 0 => Err(Errno::EPERM),
+        Some(_) => {
+            FOREGROUND_PGRP.store(pgrp, Relaxed);
+            Ok(0)
+        }
+    }
+}
+
+/// The session leader exits: its terminal's foreground group gets SIGHUP,
+/// and the terminal belongs to no session any more.
+///
+/// Linux: disassociate_ctty(1) in drivers/tty/tty_jobctrl.c, from do_exit()
+pub fn disassociate_ctty() {
+    use core::sync::atomic::Ordering::Relaxed;
+    let session = crate::task::current().signal().session.load(Relaxed);
+    if session == 0 || TTY_SESSION.load(Relaxed) != session {
+        return;
+    }
+    let pgrp = FOREGROUND_PGRP.swap(0, Relaxed);
+    if pgrp > 0 {
+        crate::signal::kill_pgrp(pgrp, crate::signal::SIGHUP);
+    }
+    TTY_SESSION.store(0, Relaxed);
 }
 
 /// The console as an open file (Linux: the tty's file_operations).
@@ -194,6 +335,7 @@ impl FileOperations for Console {
     ///
     /// Linux: n_tty_read() in drivers/tty/n_tty.c
     fn read(&self, buf: &mut [u8], _pos: u64, f_flags: u32) -> Result<usize, Errno> {
+        tty_check_change(crate::signal::SIGTTIN)?;
         if f_flags & crate::fs::pipe::O_NONBLOCK != 0 && N_TTY.lock().ready.is_empty() {
             return Err(Errno::EAGAIN);
         }
@@ -221,7 +363,11 @@ impl FileOperations for Console {
         Ok(n)
     }
 
+    /// Linux: n_tty_write() in drivers/tty/n_tty.c
     fn write(&self, buf: &[u8], _pos: u64, _f_flags: u32) -> Result<usize, Errno> {
+        if lflag() & TOSTOP != 0 {
+            tty_check_change(crate::signal::SIGTTOU)?;
+        }
         serial::write_str(&alloc::string::String::from_utf8_lossy(buf));
         Ok(buf.len())
     }
@@ -243,22 +389,21 @@ impl FileOperations for Console {
                 Ok(0)
             }
             TCSETS | 0x5403 | 0x5404 => {
+                tty_check_change(crate::signal::SIGTTOU)?;
                 let mut termios = [0u8; 36];
                 crate::mm::uaccess::copy_from_user(&mut termios, arg)?;
                 *TERMIOS.lock() = termios;
                 Ok(0)
             }
             TIOCGPGRP => {
+                if !is_current_tty() {
+                    return Err(Errno::ENOTTY);
+                }
                 let pgrp = FOREGROUND_PGRP.load(core::sync::atomic::Ordering::Relaxed);
                 crate::mm::uaccess::put_user(arg, caller_nr(pgrp))?;
                 Ok(0)
             }
-            TIOCSPGRP => {
-                let pgrp: i32 = crate::mm::uaccess::get_user(arg)?;
-                let pgrp = crate::pid::find_vpgrp(pgrp).ok_or(Errno::ESRCH)?;
-                FOREGROUND_PGRP.store(pgrp, core::sync::atomic::Ordering::Relaxed);
-                Ok(0)
-            }
+            TIOCSPGRP => tiocspgrp(arg),
             TIOCSCTTY => {
                 let me = crate::task::current();
                 let session = me

@@ -5,9 +5,11 @@
 //! Linux: kernel/exit.c
 //! Not modelled: cgroups, task works, taskstats, core dumps.
 
+mod pgrp;
 mod tests;
 mod wait;
 
+pub use pgrp::is_current_pgrp_orphaned;
 pub use wait::{__WALL, WNOHANG, WaitResult, kernel_wait4, sys_wait4, sys_waitid};
 
 use crate::arch::sync::SpinLockGuard;
@@ -76,15 +78,19 @@ fn exit_to_zombie(code: i32) {
         pid: tsk.pid(),
         code,
     });
-    if group_dead(&tsk) {
+    let group_dead = group_dead(&tsk);
+    if group_dead {
         crate::time::itimer::exit_itimers(tsk.signal());
         crate::time::posix_timers::exit_itimers(tsk.signal());
     }
     exit_mm(&tsk);
+    if group_dead && is_session_leader(&tsk) {
+        crate::drivers::tty::disassociate_ctty();
+    }
     exit_files(&tsk);
     exit_fs(&tsk);
     crate::nsproxy::exit_task_namespaces(&tsk);
-    exit_notify(&tsk);
+    exit_notify(&tsk, group_dead);
 }
 
 /// Whether `tsk` is the last thread of its process to exit.
@@ -98,6 +104,12 @@ fn group_dead(tsk: &TaskStruct) -> bool {
             && !core::ptr::eq(&**t, tsk)
             && t.flags.load(Ordering::Relaxed) & PF_EXITING == 0
     })
+}
+
+/// Whether `tsk`'s process leads its session (Linux: signal->leader, set
+/// by setsid).
+fn is_session_leader(tsk: &TaskStruct) -> bool {
+    tsk.signal().session.load(Ordering::Relaxed) == tsk.tgid()
 }
 
 /// Marks the task as exiting, so no new signals are aimed at it.
@@ -166,15 +178,26 @@ fn exit_fs(tsk: &TaskStruct) {
 }
 
 /// Hands the children to a new parent, becomes a zombie and tells the
-/// parent; or, if the parent ignores SIGCHLD, reaps itself at once. A
-/// traced task, thread or process, tells its tracer first and stays a
-/// zombie for it.
+/// parent; or, if the parent ignores SIGCHLD, reaps itself at once. The
+/// last thread of a process makes its process group orphaned if its
+/// parent was the group's last link to the session: stopped members then
+/// get SIGHUP and SIGCONT. A traced task, thread or process, tells its
+/// tracer first and stays a zombie for it.
 ///
 /// Linux: exit_notify() in kernel/exit.c
-fn exit_notify(tsk: &Arc<TaskStruct>) {
+fn exit_notify(tsk: &Arc<TaskStruct>, group_dead: bool) {
     find_child_reaper(tsk);
     let mut tasklist = TASKLIST_LOCK.lock();
     let dead = forget_original_parent(tsk, &mut tasklist);
+    if group_dead {
+        let leader = tsk
+            .family
+            .get(&tasklist)
+            .group_leader
+            .upgrade()
+            .unwrap_or_else(|| tsk.clone());
+        pgrp::kill_orphaned_pgrp(&leader, None, &tasklist);
+    }
     let parent = tsk.family.get(&tasklist).parent.upgrade();
     tsk.exit_state.store(EXIT_ZOMBIE, Ordering::Release);
     let sig = tsk.exit_signal.load(Ordering::Relaxed);
@@ -209,10 +232,13 @@ fn exit_notify(tsk: &Arc<TaskStruct>) {
 }
 
 /// Detaches the tracees of the exiting `father` (exit_ptrace), then
-/// re-parents every child to a new reaper. Zombie children are announced
-/// to the new parent; those it does not want (SIGCHLD ignored) are
-/// returned to be released. A child traced by another task keeps its
-/// tracer as `parent`.
+/// re-parents every child to a new reaper; one traced by another task
+/// keeps its tracer as `parent`. A child
+/// that asked for a parent-death signal (PR_SET_PDEATHSIG) gets it, since
+/// the thread that created it is gone. Zombie children are announced to
+/// the new parent; those it does not want (SIGCHLD ignored) are returned
+/// to be released. A child in another process group may become orphaned
+/// (kill_orphaned_pgrp).
 ///
 /// Linux: forget_original_parent() / reparent_leader() in kernel/exit.c
 fn forget_original_parent(
@@ -235,6 +261,10 @@ fn forget_original_parent(
         if !child.ptrace.is_traced() {
             family.parent = Arc::downgrade(&reaper);
         }
+        let pdeath_signal = child.pdeath_signal.load(Ordering::Relaxed);
+        if pdeath_signal != 0 && child.exit_state() == 0 {
+            crate::signal::group_send_sig_locked(pdeath_signal, &child, tasklist);
+        }
         // Linux: reparent_leader(): a clone child's own exit signal must
         // not reach init or a subreaper, nor hide it from their wait.
         if reaper.tgid() != father.tgid() {
@@ -246,6 +276,9 @@ fn forget_original_parent(
         {
             child.exit_state.store(EXIT_DEAD, Ordering::Release);
             dead.push(child.clone());
+        }
+        if reaper.tgid() != father.tgid() && child.pid() == child.tgid() {
+            pgrp::kill_orphaned_pgrp(&child, Some(father), tasklist);
         }
         reaper.family.get_mut(tasklist).children.push(child);
     }

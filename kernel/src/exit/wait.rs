@@ -1,5 +1,7 @@
 //! Waiting for children: wait4 and waitid sleep until a child is a zombie,
-//! collect its status and release it.
+//! collect its status and release it; or, when asked, until a child is
+//! stopped (WUNTRACED / WSTOPPED) or continued (WCONTINUED), which they
+//! report once. WNOWAIT reports without using the report up.
 //!
 //! Linux: the do_wait() half of kernel/exit.c, in a file of its own here
 //! because exit.c's two halves (a task ending, a parent reaping) together
@@ -11,7 +13,7 @@ use crate::pid::PidNr;
 use crate::rusage::Rusage;
 use crate::signal::{KernelSiginfo, SIGCHLD, cld_code_and_status};
 use crate::task::{EXIT_DEAD, EXIT_ZOMBIE, TaskStruct, current};
-use crate::tasklist::{TASKLIST_LOCK, thread_group_empty};
+use crate::tasklist::{TASKLIST_LOCK, TaskList, thread_group_empty};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
@@ -60,9 +62,17 @@ const P_PGID: u32 = 2;
 const P_PIDFD: u32 = 3;
 /// waitid: wait for children that exited (Linux: WEXITED).
 const WEXITED: u32 = 4;
+/// waitid: wait for stopped children, WUNTRACED's other name (Linux: WSTOPPED).
+const WSTOPPED: u32 = WUNTRACED;
+/// waitid: report, but leave the child waitable (Linux: WNOWAIT).
+const WNOWAIT: u32 = 0x0100_0000;
 
-/// Linux: SYSCALL_DEFINE5(waitid) in kernel/exit.c (P_ALL and P_PID, WEXITED)
+/// Linux: SYSCALL_DEFINE5(waitid) / kernel_waitid() in kernel/exit.c
 pub fn sys_waitid(which: u32, upid: i32, infop: u64, options: u32) -> crate::syscall::SysResult {
+    let valid = WNOHANG | WNOWAIT | WEXITED | WSTOPPED | WCONTINUED | __WNOTHREAD | __WCLONE | __WALL;
+    if options & !valid != 0 || options & (WEXITED | WSTOPPED | WCONTINUED) == 0 {
+        return Err(Errno::EINVAL);
+    }
     let who = match which {
         P_ALL => WaitWho::Any,
         P_PID if upid > 0 => vpid_who(upid),
@@ -75,10 +85,7 @@ pub fn sys_waitid(which: u32, upid: i32, infop: u64, options: u32) -> crate::sys
         ),
         _ => return Err(Errno::EINVAL),
     };
-    if options & WEXITED == 0 {
-        return Err(Errno::EINVAL);
-    }
-    let r = do_wait(who, options & (WNOHANG | __WNOTHREAD | __WCLONE | __WALL))?;
+    let r = do_wait(who, options)?;
     if infop != 0 {
         let info = if r.pid == 0 {
             KernelSiginfo::default()
@@ -104,7 +111,8 @@ pub struct WaitResult {
     /// Pid of the reaped child; 0 under WNOHANG when none had exited.
     pub pid: PidNr,
     /// The wait status: `(code << 8)` for exit(code), the signal number for
-    /// a kill (plus 0x80 for a core dump).
+    /// a kill (plus 0x80 for a core dump), `(sig << 8) | 0x7f` for a stop,
+    /// 0xffff for a continue.
     pub status: i32,
     /// The child's resource use and its reaped children's (Linux: wo_rusage).
     pub rusage: Rusage,
@@ -129,8 +137,6 @@ pub enum WaitWho {
 /// # Errors
 /// `ECHILD` when no child matches, `EINTR` when a signal interrupts the wait,
 /// `EINVAL` for unknown option bits, `ESRCH` for INT_MIN.
-/// Differs: stops and continues are not modelled, so WUNTRACED and
-/// WCONTINUED are accepted but never report anything.
 pub fn kernel_wait4(upid: PidNr, options: u32) -> Result<WaitResult, Errno> {
     if options & !(WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WALL | __WCLONE) != 0 {
         return Err(Errno::EINVAL);
@@ -142,7 +148,7 @@ pub fn kernel_wait4(upid: PidNr, options: u32) -> Result<WaitResult, Errno> {
         // -INT_MIN is no process group.
         pid => vpgrp_who(pid.checked_neg().ok_or(Errno::ESRCH)?),
     };
-    do_wait(who, options)
+    do_wait(who, options | WEXITED)
 }
 
 /// The child the caller names `nr` in its pid namespace; a number that
@@ -156,8 +162,8 @@ fn vpgrp_who(nr: PidNr) -> WaitWho {
     WaitWho::Pgid(crate::pid::find_vpgrp(nr).unwrap_or(-1))
 }
 
-/// Sleeps on the caller's `wait_chldexit` until an eligible child is a
-/// zombie, then reaps it.
+/// Sleeps on the caller's `wait_chldexit` until an eligible child has
+/// something to report that `options` asks for, and reports it.
 ///
 /// Linux: do_wait() / do_wait_thread() in kernel/exit.c
 fn do_wait(who: WaitWho, options: u32) -> Result<WaitResult, Errno> {
@@ -171,13 +177,88 @@ fn do_wait(who: WaitWho, options: u32) -> Result<WaitResult, Errno> {
     result.map(|r| r.unwrap_or(WaitResult::default()))
 }
 
-/// One pass over the children, then the tracees: `Ok(Some)` reaped one or
-/// reports a tracee's stop, `Ok(None)` means keep waiting, `Err(ECHILD)`
-/// means there is nothing to wait for. Under WNOHANG "keep waiting"
-/// becomes `Ok(Some(pid 0))`.
+/// What one child has to report (Linux: the wait_task_* cases of
+/// wait_consider_task()).
+enum Report {
+    /// A zombie, claimed (EXIT_DEAD) unless WNOWAIT; true when seen
+    /// through the tracer's ptraced list.
+    Zombie(Arc<TaskStruct>, bool),
+    /// Stopped by this signal (a group stop), or for its tracer with this
+    /// code (a ptrace stop).
+    Stopped(Arc<TaskStruct>, i32),
+    /// Continued by SIGCONT.
+    Continued(Arc<TaskStruct>),
+}
+
+/// What `p`, a child (`ptrace` false) or a tracee (`ptrace` true), has to
+/// report under `options`, using the report up unless WNOWAIT. A zombie
+/// whose threads still run (a delayed group leader) may still report a
+/// stop. A child traced by another process is left to its tracer until
+/// the tracer has seen its exit; a tracee's ptrace stop is reported
+/// whatever the options.
 ///
-/// Linux: do_wait_thread() and ptrace_do_wait() in kernel/exit.c, each
-/// calling wait_consider_task()
+/// Linux: wait_consider_task() in kernel/exit.c
+fn wait_consider_task(
+    p: &Arc<TaskStruct>,
+    ptrace: bool,
+    options: u32,
+    tasklist: &crate::arch::sync::SpinLockGuard<'_, TaskList>,
+) -> Option<Report> {
+    let consume = options & WNOWAIT == 0;
+    let traced = p.ptrace.is_traced();
+    // Traced by its own parent's process: reap it as the tracer would.
+    let ptrace = ptrace || (traced && !crate::ptrace::ptrace_reparented(p, tasklist));
+    let leader_done = p.pid() != p.tgid() || thread_group_empty(p, tasklist);
+    match p.exit_state() {
+        EXIT_DEAD => return None,
+        EXIT_ZOMBIE if leader_done && (ptrace || !traced) => {
+            if options & WEXITED == 0 {
+                return None;
+            }
+            // Claimed under the lock, so two waiters never reap the same zombie.
+            if consume {
+                p.exit_state.store(EXIT_DEAD, Ordering::Release);
+            }
+            return Some(Report::Zombie(p.clone(), ptrace));
+        }
+        _ => {}
+    }
+    if ptrace && let Some(code) = wait_task_traced(p, consume) {
+        return Some(Report::Stopped(p.clone(), code));
+    }
+    if options & WUNTRACED != 0
+        && let Some(sig) = crate::signal::take_stopped_code(p, consume)
+    {
+        return Some(Report::Stopped(p.clone(), sig));
+    }
+    if options & WCONTINUED != 0 && crate::signal::take_continued(p, consume) {
+        return Some(Report::Continued(p.clone()));
+    }
+    None
+}
+
+/// A tracee in a ptrace stop the tracer has not seen yet: its stop code,
+/// taken unless `consume` is false (WNOWAIT).
+///
+/// Linux: task_stopped_code() / wait_task_stopped() in kernel/exit.c, for
+/// `ptrace`
+fn wait_task_traced(p: &TaskStruct, consume: bool) -> Option<i32> {
+    if !crate::ptrace::task_is_traced(p) || p.ptrace.listening.load(Ordering::Relaxed) {
+        return None;
+    }
+    let code = if consume {
+        p.exit_code.swap(0, Ordering::Relaxed)
+    } else {
+        p.exit_code.load(Ordering::Relaxed)
+    };
+    (code != 0).then_some(code)
+}
+
+/// One pass over the children, then the tracees: `Ok(Some)` reported one,
+/// `Ok(None)` means keep waiting, `Err(ECHILD)` means there is nothing to
+/// wait for. Under WNOHANG "keep waiting" becomes `Ok(Some(pid 0))`.
+///
+/// Linux: do_wait_thread() and ptrace_do_wait() in kernel/exit.c
 fn wait_consider_children(
     me: &TaskStruct,
     who: WaitWho,
@@ -212,15 +293,21 @@ fn wait_consider_children(
     if candidates.is_empty() {
         return Err(Errno::ECHILD);
     }
-    let found = candidates
+    let report = candidates
         .iter()
-        .find_map(|&(c, ptrace)| wait_consider_task(c, ptrace, &tasklist));
+        .find_map(|&(c, ptrace)| wait_consider_task(c, ptrace, options, &tasklist));
     drop(tasklist);
-    match found {
-        Some(Found::Zombie(child, ptrace)) => Ok(Some(wait_task_zombie(&child, ptrace))),
-        Some(Found::Stopped(child, code)) => Ok(Some(WaitResult {
+    match report {
+        Some(Report::Zombie(child, _)) if options & WNOWAIT != 0 => Ok(Some(WaitResult {
             pid: crate::pid::task_pid_vnr(&child),
-            status: (code << 8) | 0x7f,
+            status: zombie_status(&child),
+            rusage: crate::rusage::getrusage_both(&child),
+        })),
+        Some(Report::Zombie(child, ptrace)) => Ok(Some(wait_task_zombie(&child, ptrace))),
+        Some(Report::Stopped(child, sig)) => Ok(Some(wait_task_stopped(&child, sig))),
+        Some(Report::Continued(child)) => Ok(Some(WaitResult {
+            pid: crate::pid::task_pid_vnr(&child),
+            status: 0xffff,
             rusage: crate::rusage::getrusage_both(&child),
         })),
         None if options & WNOHANG != 0 => Ok(Some(WaitResult::default())),
@@ -228,51 +315,28 @@ fn wait_consider_children(
     }
 }
 
-/// What a pass found: a zombie claimed for reaping (and whether through
-/// the ptrace list), or a tracee whose stop code was taken.
-enum Found {
-    Zombie(Arc<TaskStruct>, bool),
-    Stopped(Arc<TaskStruct>, i32),
+/// What wait reports for a child stopped by `sig` (or a tracee stopped
+/// with that code): status `sig << 8 | 0x7f`.
+///
+/// Linux: wait_task_stopped() in kernel/exit.c
+/// Differs: waitid reports a ptrace stop as CLD_STOPPED, where Linux says
+/// CLD_TRAPPED.
+fn wait_task_stopped(p: &TaskStruct, sig: i32) -> WaitResult {
+    WaitResult {
+        pid: crate::pid::task_pid_vnr(p),
+        status: (sig << 8) | 0x7f,
+        rusage: crate::rusage::getrusage_both(p),
+    }
 }
 
-/// Looks at one child (`ptrace` false) or tracee (`ptrace` true): a zombie
-/// is claimed, under the lock, so two waiters never reap the same one; a
-/// child traced by another process is left to its tracer until the tracer
-/// has seen its exit; a tracee's stop is taken.
-///
-/// Linux: wait_consider_task() in kernel/exit.c
-fn wait_consider_task(
-    p: &Arc<TaskStruct>,
-    ptrace: bool,
-    tasklist: &crate::arch::sync::SpinLockGuard<'_, crate::tasklist::TaskList>,
-) -> Option<Found> {
-    let traced = p.ptrace.is_traced();
-    // Traced by its own parent's process: reap it as the tracer would.
-    let ptrace = ptrace || (traced && !crate::ptrace::ptrace_reparented(p, tasklist));
-    let leader_done = p.pid() != p.tgid() || thread_group_empty(p, tasklist);
-    if p.exit_state() == EXIT_ZOMBIE && leader_done && (ptrace || !traced) {
-        p.exit_state.store(EXIT_DEAD, Ordering::Release);
-        return Some(Found::Zombie(p.clone(), ptrace));
+/// A zombie's wait status: the group exit's, or its own exit code.
+fn zombie_status(p: &TaskStruct) -> i32 {
+    let sig = p.signal();
+    if sig.group_exit.load(Ordering::Acquire) {
+        sig.group_exit_code.load(Ordering::Acquire)
+    } else {
+        p.exit_code.load(Ordering::Relaxed)
     }
-    if ptrace {
-        return wait_task_stopped(p).map(|code| Found::Stopped(p.clone(), code));
-    }
-    None
-}
-
-/// A tracee in a ptrace stop the tracer has not seen yet: its stop code
-/// is taken (the caller reports `code << 8 | 0x7f` once it has dropped
-/// the tasklist lock).
-///
-/// Linux: wait_task_stopped() in kernel/exit.c, for `ptrace`
-/// Differs: stops for job control (WUNTRACED without a tracer) are not
-/// reported here.
-fn wait_task_stopped(p: &TaskStruct) -> Option<i32> {
-    if !crate::ptrace::task_is_traced(p) || p.ptrace.listening.load(Ordering::Relaxed) {
-        return None;
-    }
-    let code = p.exit_code.swap(0, Ordering::Relaxed);
-    (code != 0).then_some(code)
 }
 
 /// Whether the wait selects child `p`: by pid or group, and by kind. Without
@@ -302,20 +366,11 @@ fn wait_task_zombie(p: &Arc<TaskStruct>, ptrace: bool) -> WaitResult {
         parent,
         pid: p.pid(),
     });
-    let sig = p.signal();
-    let status = if sig.group_exit.load(Ordering::Acquire) {
-        sig.group_exit_code.load(Ordering::Acquire)
-    } else {
-        p.exit_code.load(Ordering::Relaxed)
-    };
     let pid = crate::pid::task_pid_vnr(p);
+    let status = zombie_status(p);
     if ptrace && p.pid() == p.tgid() && hand_back_to_real_parent(p) {
         let rusage = crate::rusage::getrusage_both(p);
-        return WaitResult {
-            pid,
-            status,
-            rusage,
-        };
+        return WaitResult { pid, status, rusage };
     }
     let result = WaitResult {
         pid,

@@ -83,7 +83,7 @@ fn do_notify_parent_cldstop(
         .as_ref()
         .map(|sh| sh.get(SIGCHLD))
         .unwrap_or_default();
-    if act.handler != crate::signal::SIG_IGN && act.flags & SA_NOCLDSTOP == 0 {
+    if act.handler != crate::signal::SIG_IGN && act.flags & crate::signal::SA_NOCLDSTOP == 0 {
         let info = KernelSiginfo {
             code: why,
             pid: crate::pid::task_pid_nr_ns(tsk, &crate::pid::task_active_pid_ns(tracer)),
@@ -101,9 +101,6 @@ fn do_notify_parent_cldstop(
     }
     crate::signal::__wake_up_parent(tsk, tracer);
 }
-
-/// Do not send SIGCHLD when a child stops (Linux: SA_NOCLDSTOP).
-const SA_NOCLDSTOP: u64 = 1;
 
 /// Wakes a tracee stopped in ptrace_stop.
 ///

@@ -9,13 +9,18 @@ use super::*;
 
 /// Takes the next pending signal not in `mask` off `t`: the thread's own
 /// first, then its process's. A timer's signal from before the timer was
-/// deleted or set again is dropped, and the next one taken instead.
+/// deleted or set again is dropped, and the next one taken instead. A stop
+/// signal marks the taker JOBCTL_STOP_DEQUEUED: it may start a group stop.
 ///
 /// Linux: dequeue_signal() in kernel/signal.c
 pub fn dequeue_signal(t: &TaskStruct, mask: u64) -> Option<(i32, KernelSiginfo)> {
     loop {
         let (sig, mut info, q) = sigqueue::__dequeue_signal(&t.pending, mask)
             .or_else(|| sigqueue::__dequeue_signal(&t.signal().shared_pending, mask))?;
+        if sig_kernel_stop(sig) {
+            let _stop = t.signal().siglock.lock();
+            t.jobctl.fetch_or(JOBCTL_STOP_DEQUEUED, Ordering::Relaxed);
+        }
         match q {
             Some(q) if q.timer.is_some() => {
                 if crate::time::posix_timers::posixtimer_deliver_signal(&mut info, q) {
@@ -27,10 +32,13 @@ pub fn dequeue_signal(t: &TaskStruct, mask: u64) -> Option<(i32, KernelSiginfo)>
     }
 }
 
-/// Acts on pending signals before returning to user space: ignore, deliver
-/// to a handler, or take the default action, which for most signals ends the
-/// whole process with the signal as its wait status. A traced task first
-/// stops for its tracer, which may change or drop the signal.
+/// Acts on pending signals before returning to user space: tell the
+/// parent of a stop or continue, join a group stop, then ignore, deliver
+/// to a handler, or take the default action: stop the process for the
+/// stop signals (but not for SIGTSTP/SIGTTIN/SIGTTOU in an orphaned
+/// process group), and for most others end the whole process with the
+/// signal as its wait status. A traced task first stops for its tracer,
+/// which may change or drop the signal.
 ///
 /// Linux: arch_do_signal_or_restart() in arch/x86/kernel/signal.c and
 /// get_signal() in kernel/signal.c
@@ -39,6 +47,14 @@ pub fn arch_do_signal_or_restart(regs: &mut crate::arch::entry::calling::PtRegs)
     let saved = t.saved_sigmask.lock().take();
     loop {
         if crate::ptrace::ptrace_trap_stop(regs) {
+            continue;
+        }
+        if jobctl::notify_cld_pending(&t) {
+            continue;
+        }
+        if t.jobctl.load(Ordering::Relaxed) & JOBCTL_STOP_PENDING != 0
+            && jobctl::do_signal_stop(&t, 0)
+        {
             continue;
         }
         let Some((mut sig, mut info)) = dequeue_signal(&t, blocked_mask(&t)) else {
@@ -58,10 +74,23 @@ pub fn arch_do_signal_or_restart(regs: &mut crate::arch::entry::calling::PtRegs)
             .unwrap_or_default();
         match action.handler {
             SIG_IGN => continue,
-            SIG_DFL if sig_kernel_ignore(sig) || sig_kernel_stop(sig) => continue,
+            SIG_DFL if sig_kernel_ignore(sig) => continue,
             // An init dies only of SIGKILL (from an ancestor namespace);
             // other fatal signals reach it only while it blocked them.
-            SIG_DFL if sig != SIGKILL && t.signal().unkillable.load(Ordering::Relaxed) => continue,
+            SIG_DFL
+                if sig != SIGKILL
+                    && sig != SIGSTOP
+                    && t.signal().unkillable.load(Ordering::Relaxed) =>
+            {
+                continue;
+            }
+            SIG_DFL if sig_kernel_stop(sig) => {
+                if sig != SIGSTOP && crate::exit::is_current_pgrp_orphaned() {
+                    continue;
+                }
+                jobctl::do_signal_stop(&t, sig);
+                continue;
+            }
             SIG_DFL | SIG_KTHREAD => {
                 drop(t);
                 crate::ptrace::ptrace_event_exit(sig, regs);

@@ -4,10 +4,11 @@
 //! to user space, `syscalls.rs` holds the system calls.
 //!
 //! Linux: kernel/signal.c, include/linux/sched/signal.h, include/linux/signal.h
-//! Not modelled: job control (stop signals are ignored).
+//! Job control (group stop, SIGCONT) is in `jobctl.rs`.
 
 mod altstack;
 mod deliver;
+mod jobctl;
 mod permission;
 mod pidfd;
 mod rt;
@@ -18,13 +19,19 @@ mod tests;
 
 pub use altstack::{restore_altstack, sigsp, sys_sigaltstack};
 pub use deliver::{arch_do_signal_or_restart, dequeue_signal};
+pub use jobctl::{
+    CLD_CONTINUED, CLD_STOPPED, GroupStop, JOBCTL_PENDING_MASK, JOBCTL_STOP_CONSUME,
+    JOBCTL_STOP_DEQUEUED, JOBCTL_STOP_PENDING, JOBCTL_STOP_SIGMASK, SA_NOCLDSTOP,
+    SIGNAL_CLD_CONTINUED, SIGNAL_CLD_MASK, SIGNAL_CLD_STOPPED, SIGNAL_STOP_CONTINUED,
+    SIGNAL_STOP_STOPPED, sig_kernel_stop, take_continued, take_stopped_code,
+};
 pub use permission::{check_kill_permission, si_fromuser};
 pub use pidfd::sys_pidfd_send_signal;
 pub use rt::{sys_rt_sigpending, sys_rt_sigqueueinfo, sys_rt_sigtimedwait, sys_rt_tgsigqueueinfo};
 pub use send::{
     __wake_up_parent, PidType, do_notify_parent, do_send_sig_info, force_sig, force_sig_fault,
-    force_sigsegv, group_send_sig, group_send_sig_info, kill_pgrp, send_sig, send_sig_info,
-    send_signal_locked, send_sigqueue, zap_other_threads,
+    force_sigsegv, group_send_sig, group_send_sig_info, group_send_sig_locked, kill_pgrp, kill_pgrp_locked, send_sig, send_sig_info,
+    send_signal_locked, send_sigqueue, sig_kernel_coredump, zap_other_threads,
 };
 pub use sigqueue::{
     __sigqueue_alloc, SIGRTMIN, SIGSYS, SigPending, Sigqueue, flush_sigqueue, flush_sigqueue_mask,
@@ -79,12 +86,18 @@ pub const SIGCHLD: i32 = 17;
 pub const SIGCONT: i32 = 18;
 /// Stop; cannot be caught.
 pub const SIGSTOP: i32 = 19;
-/// Stop from the terminal.
+/// Stop from the terminal (Ctrl-Z).
 pub const SIGTSTP: i32 = 20;
+/// A background process read from its terminal.
+pub const SIGTTIN: i32 = 21;
+/// A background process wrote to its terminal under TOSTOP.
+pub const SIGTTOU: i32 = 22;
 /// Urgent condition on a socket.
 pub const SIGURG: i32 = 23;
 /// CPU time limit (RLIMIT_CPU) exceeded.
 pub const SIGXCPU: i32 = 24;
+/// File size limit (RLIMIT_FSIZE) exceeded.
+pub const SIGXFSZ: i32 = 25;
 /// ITIMER_VIRTUAL expired.
 pub const SIGVTALRM: i32 = 26;
 /// ITIMER_PROF expired.
@@ -224,6 +237,13 @@ pub struct SignalStruct {
     /// Differs: Linux records the thread (group_exec_task) and wakes it
     /// with wake_up_process().
     pub group_exec_wait: WaitQueueHead,
+    /// The group stop under way (Linux: sighand->siglock, which guards it,
+    /// `flags` and every thread's `jobctl`; see `jobctl.rs`).
+    pub siglock: SpinLock<GroupStop>,
+    /// SIGNAL_STOP_STOPPED, SIGNAL_STOP_CONTINUED, SIGNAL_CLD_* (Linux:
+    /// the job-control bits of signal->flags).
+    /// Lock: written under `siglock`; read without it.
+    pub flags: core::sync::atomic::AtomicU32,
 }
 
 /// Sent by kill() or another task (Linux: SI_USER).
@@ -248,20 +268,31 @@ pub const SEGV_ACCERR: i32 = 2;
 pub const CLD_EXITED: i32 = 1;
 /// A child was killed by a signal (Linux: CLD_KILLED).
 pub const CLD_KILLED: i32 = 2;
+/// A child was killed by a signal and dumped core (Linux: CLD_DUMPED).
+pub const CLD_DUMPED: i32 = 3;
 /// A traced child stopped for its tracer (Linux: CLD_TRAPPED).
 pub const CLD_TRAPPED: i32 = 4;
-/// A child stopped (Linux: CLD_STOPPED).
-pub const CLD_STOPPED: i32 = 5;
 
 /// How a child's wait status reads in a siginfo: `CLD_EXITED` and the exit
-/// code for `exit(n)` (status `n << 8`), `CLD_KILLED` and the signal for a
-/// kill (status = the signal number). The one place the status is decoded.
+/// code for `exit(n)` (status `n << 8`), `CLD_KILLED` (`CLD_DUMPED` with
+/// the 0x80 core bit) and the signal for a kill (status = the signal
+/// number), `CLD_STOPPED` and the signal for a stop (`sig << 8 | 0x7f`),
+/// `CLD_CONTINUED` and SIGCONT for a continue (0xffff). The one place the
+/// status is decoded (user space's WIFEXITED, WIFSIGNALED, WCOREDUMP,
+/// WIFSTOPPED, WIFCONTINUED).
 ///
 /// Linux: the si_code/si_status choice of do_notify_parent() in
-/// kernel/signal.c, and of wait_task_zombie() in kernel/exit.c for waitid
+/// kernel/signal.c, and of wait_task_zombie(), wait_task_stopped() and
+/// wait_task_continued() in kernel/exit.c for waitid
 pub fn cld_code_and_status(wait_status: i32) -> (i32, i32) {
-    if wait_status & 0x7f == 0 {
+    if wait_status == 0xffff {
+        (CLD_CONTINUED, SIGCONT)
+    } else if wait_status & 0xff == 0x7f {
+        (CLD_STOPPED, (wait_status >> 8) & 0xff)
+    } else if wait_status & 0x7f == 0 {
         (CLD_EXITED, (wait_status >> 8) & 0xff)
+    } else if wait_status & 0x80 != 0 {
+        (CLD_DUMPED, wait_status & 0x7f)
     } else {
         (CLD_KILLED, wait_status & 0x7f)
     }
@@ -350,9 +381,12 @@ pub(crate) fn sigmask(sig: i32) -> u64 {
 /// TIF_SIGPENDING).
 /// Differs: computed from both pending sets, where Linux keeps the
 /// TIF_SIGPENDING flag that complete_signal() and recalc_sigpending() set.
+/// A group stop to join, or a stop/continue to report, counts too.
 pub fn signal_pending(p: &TaskStruct) -> bool {
     let shared = p.signal.get().map_or(0, |s| s.shared_pending.signal());
-    (p.pending.signal() | shared) & !blocked_mask(p) != 0 || crate::ptrace::ptrace_trap_pending(p)
+    (p.pending.signal() | shared) & !blocked_mask(p) != 0
+        || jobctl::jobctl_pending(p)
+        || crate::ptrace::ptrace_trap_pending(p)
 }
 
 /// Signals `p` has blocked; SIGKILL and SIGSTOP never are.
@@ -375,12 +409,6 @@ pub fn fatal_signal_pending(p: &TaskStruct) -> bool {
 /// Linux: sig_kernel_ignore() in include/linux/signal.h
 pub fn sig_kernel_ignore(sig: i32) -> bool {
     matches!(sig, SIGCHLD | SIGCONT | SIGURG | SIGWINCH)
-}
-
-/// Whether the default action of `sig` is to stop the task (not modelled:
-/// stop signals are treated as ignored).
-fn sig_kernel_stop(sig: i32) -> bool {
-    matches!(sig, SIGSTOP | SIGTSTP | 21 | 22)
 }
 
 /// Restart a system call the handler interrupted, where it can be

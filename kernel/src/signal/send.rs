@@ -92,6 +92,7 @@ pub fn send_signal_locked(
     type_: PidType,
     tasklist: Option<&TaskList>,
 ) -> Result<(), crate::errno::Errno> {
+    super::jobctl::prepare_signal(sig, t, tasklist);
     if sig_task_ignored(t, sig) {
         return Ok(());
     }
@@ -134,6 +135,7 @@ pub fn send_sigqueue(
     type_: PidType,
 ) -> Result<(), alloc::boxed::Box<Sigqueue>> {
     let sig = q.info.signo;
+    super::jobctl::prepare_signal(sig, t, None);
     if sig_task_ignored(t, sig) || t.exit_state() != 0 && type_ == PidType::Pid {
         return Err(q);
     }
@@ -147,12 +149,18 @@ pub fn send_sigqueue(
     Ok(())
 }
 
-/// Whether `p` can take `sig` now: it does not block it and is not exiting.
+/// Whether `p` can take `sig` now: it does not block it, is not exiting,
+/// and is not stopped (a stopped process takes signals other than SIGKILL
+/// once SIGCONT resumes it).
 ///
 /// Linux: wants_signal() in kernel/signal.c
 fn wants_signal(sig: i32, p: &TaskStruct) -> bool {
+    if sig == SIGKILL {
+        return true;
+    }
     p.blocked.load(Ordering::Relaxed) & sigmask(sig) == 0
         && p.flags.load(Ordering::Relaxed) & crate::task::PF_EXITING == 0
+        && p.state() & crate::task::__TASK_STOPPED == 0
 }
 
 /// Wakes a thread to take the new signal: `t` itself, or for a process
@@ -176,6 +184,16 @@ fn complete_signal(sig: i32, t: &Arc<TaskStruct>, type_: PidType, tasklist: Opti
         Some(tasklist) => wake(tasklist),
         None => wake(&TASKLIST_LOCK.lock()),
     }
+}
+
+/// Whether the default action of `sig` dumps core (and then kills).
+///
+/// Linux: sig_kernel_coredump() in include/linux/signal.h
+pub fn sig_kernel_coredump(sig: i32) -> bool {
+    matches!(
+        sig,
+        SIGQUIT | SIGILL | SIGTRAP | SIGABRT | SIGBUS | SIGFPE | SIGSEGV | SIGXCPU | SIGXFSZ | SIGSYS
+    )
 }
 
 /// Queues SIGKILL for every other live thread of `p`'s process and wakes
@@ -324,7 +342,7 @@ pub fn group_send_sig(sig: i32, t: &Arc<TaskStruct>) {
 
 /// group_send_sig for a caller that holds the tasklist lock: SIGKILL goes to
 /// every thread, any other signal to the process's shared pending set.
-pub(super) fn group_send_sig_locked(sig: i32, t: &Arc<TaskStruct>, tasklist: &TaskList) {
+pub fn group_send_sig_locked(sig: i32, t: &Arc<TaskStruct>, tasklist: &TaskList) {
     match sig {
         SIGKILL => tasklist
             .tasks
@@ -501,6 +519,12 @@ pub(super) fn kill_matching(
 /// kill_pgrp()).
 pub fn kill_pgrp(pgrp: i32, sig: i32) {
     __kill_pgrp_info(sig, pgrp, &TASKLIST_LOCK.lock(), false);
+}
+
+/// kill_pgrp for a caller that holds the tasklist lock (Linux:
+/// __kill_pgrp_info() with SEND_SIG_PRIV).
+pub fn kill_pgrp_locked(pgrp: i32, sig: i32, tasklist: &TaskList) {
+    __kill_pgrp_info(sig, pgrp, tasklist, false);
 }
 
 /// Sends `sig` to one thread; `tgid` 0 accepts any process.
