@@ -69,7 +69,8 @@ const WNOWAIT: u32 = 0x0100_0000;
 
 /// Linux: SYSCALL_DEFINE5(waitid) / kernel_waitid() in kernel/exit.c
 pub fn sys_waitid(which: u32, upid: i32, infop: u64, options: u32) -> crate::syscall::SysResult {
-    let valid = WNOHANG | WNOWAIT | WEXITED | WSTOPPED | WCONTINUED | __WNOTHREAD | __WCLONE | __WALL;
+    let valid =
+        WNOHANG | WNOWAIT | WEXITED | WSTOPPED | WCONTINUED | __WNOTHREAD | __WCLONE | __WALL;
     if options & !valid != 0 || options & (WEXITED | WSTOPPED | WCONTINUED) == 0 {
         return Err(Errno::EINVAL);
     }
@@ -370,7 +371,11 @@ fn wait_task_zombie(p: &Arc<TaskStruct>, ptrace: bool) -> WaitResult {
     let status = zombie_status(p);
     if ptrace && p.pid() == p.tgid() && hand_back_to_real_parent(p) {
         let rusage = crate::rusage::getrusage_both(p);
-        return WaitResult { pid, status, rusage };
+        return WaitResult {
+            pid,
+            status,
+            rusage,
+        };
     }
     let result = WaitResult {
         pid,

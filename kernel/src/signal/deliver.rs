@@ -46,15 +46,7 @@ pub fn arch_do_signal_or_restart(regs: &mut crate::arch::entry::calling::PtRegs)
     let t = crate::task::current();
     let saved = t.saved_sigmask.lock().take();
     loop {
-        if crate::ptrace::ptrace_trap_stop(regs) {
-            continue;
-        }
-        if jobctl::notify_cld_pending(&t) {
-            continue;
-        }
-        if t.jobctl.load(Ordering::Relaxed) & JOBCTL_STOP_PENDING != 0
-            && jobctl::do_signal_stop(&t, 0)
-        {
+        if get_signal_traps(&t, regs) {
             continue;
         }
         let Some((mut sig, mut info)) = dequeue_signal(&t, blocked_mask(&t)) else {
@@ -98,24 +90,9 @@ pub fn arch_do_signal_or_restart(regs: &mut crate::arch::entry::calling::PtRegs)
             }
             _ => {
                 let old_mask = saved.unwrap_or_else(|| t.blocked.load(Ordering::Relaxed));
-                restart_interrupted_syscall(regs, Some(action.flags));
-                if crate::arch::signal::setup_rt_frame(&info, &action, regs, old_mask).is_err() {
-                    force_sigsegv(sig);
-                    continue;
+                if handle_signal(&t, sig, &info, &action, regs, old_mask) {
+                    return;
                 }
-                let mask = action.mask
-                    | if action.flags & SA_NODEFER != 0 {
-                        0
-                    } else {
-                        sigmask(sig)
-                    };
-                t.blocked.fetch_or(mask, Ordering::Relaxed);
-                if action.flags & SA_RESETHAND != 0
-                    && let Some(sh) = t.sighand.lock().as_ref()
-                {
-                    sh.action.lock()[sig as usize - 1].handler = SIG_DFL;
-                }
-                return;
             }
         }
     }
@@ -123,6 +100,49 @@ pub fn arch_do_signal_or_restart(regs: &mut crate::arch::entry::calling::PtRegs)
     if let Some(mask) = saved {
         t.blocked.store(mask, Ordering::Relaxed);
     }
+}
+
+/// What get_signal() acts on before it takes a signal: a seized tracee's
+/// PTRACE_EVENT_STOP, a stop or continue to tell the parent, a group stop
+/// to join. Returns whether one ran, so that the caller looks again.
+///
+/// Linux: the JOBCTL_TRAP_MASK / do_notify_parent_cldstop() /
+/// JOBCTL_STOP_PENDING steps at the top of get_signal() in kernel/signal.c
+fn get_signal_traps(t: &Arc<TaskStruct>, regs: &mut crate::arch::entry::calling::PtRegs) -> bool {
+    crate::ptrace::ptrace_trap_stop(regs)
+        || jobctl::notify_cld_pending(t)
+        || (t.jobctl.load(Ordering::Relaxed) & JOBCTL_STOP_PENDING != 0
+            && jobctl::do_signal_stop(t, 0))
+}
+
+/// Runs the handler of `sig`: the interrupted call restarted or
+/// failed as the handler's flags say, the frame built, the handler's mask
+/// blocked, SA_RESETHAND applied. Returns false when the frame could not
+/// be written (the task then gets SIGSEGV instead).
+///
+/// Linux: handle_signal() and signal_setup_done() in arch/x86/kernel/signal.c
+fn handle_signal(
+    t: &TaskStruct,
+    sig: i32,
+    info: &KernelSiginfo,
+    action: &KSigaction,
+    regs: &mut crate::arch::entry::calling::PtRegs,
+    old_mask: u64,
+) -> bool {
+    restart_interrupted_syscall(regs, Some(action.flags));
+    if crate::arch::signal::setup_rt_frame(info, action, regs, old_mask).is_err() {
+        force_sigsegv(sig);
+        return false;
+    }
+    let nodefer = action.flags & SA_NODEFER != 0;
+    let mask = action.mask | if nodefer { 0 } else { sigmask(sig) };
+    t.blocked.fetch_or(mask, Ordering::Relaxed);
+    if action.flags & SA_RESETHAND != 0
+        && let Some(sh) = t.sighand.lock().as_ref()
+    {
+        sh.action.lock()[sig as usize - 1].handler = SIG_DFL;
+    }
+    true
 }
 
 /// Decides what becomes of a system call that a signal interrupted with

@@ -211,8 +211,8 @@ pub(super) fn do_signal_stop(t: &Arc<TaskStruct>, signr: i32) -> bool {
     let mut stop = signal.siglock.lock();
     let jobctl = t.jobctl.load(Ordering::Relaxed);
     if jobctl & JOBCTL_STOP_PENDING == 0 {
-        let exiting = signal.group_exit.load(Ordering::Acquire)
-            || signal.group_exec.load(Ordering::Acquire);
+        let exiting =
+            signal.group_exit.load(Ordering::Acquire) || signal.group_exec.load(Ordering::Acquire);
         if jobctl & JOBCTL_STOP_DEQUEUED == 0 || exiting {
             return false;
         }
@@ -241,8 +241,7 @@ pub(super) fn do_signal_stop(t: &Arc<TaskStruct>, signr: i32) -> bool {
     {
         // Set under siglock, so a SIGCONT (which takes it) cannot be missed.
         let _pi = t.pi_lock.lock();
-        t.state
-            .store(crate::task::TASK_STOPPED, Ordering::Release);
+        t.state.store(crate::task::TASK_STOPPED, Ordering::Release);
     }
     drop(stop);
     if notify {
@@ -369,8 +368,7 @@ pub fn take_continued(p: &TaskStruct, consume: bool) -> bool {
 /// Linux: the JOBCTL_PENDING_MASK test of recalc_sigpending_tsk()
 pub(super) fn jobctl_pending(p: &TaskStruct) -> bool {
     p.jobctl.load(Ordering::Relaxed) & JOBCTL_PENDING_MASK != 0
-        || p
-            .signal
+        || p.signal
             .get()
             .is_some_and(|s| s.flags.load(Ordering::Relaxed) & SIGNAL_CLD_MASK != 0)
 }
