@@ -227,7 +227,9 @@ fn wait_consider_task(
     if ptrace && let Some(code) = wait_task_traced(p, consume) {
         return Some(Report::Stopped(p.clone(), code));
     }
-    if options & WUNTRACED != 0
+    // A tracer sees its tracee's group stop without asking (Linux: the
+    // tracee reports it from a ptrace stop).
+    if (options & WUNTRACED != 0 || ptrace)
         && let Some(sig) = crate::signal::take_stopped_code(p, consume)
     {
         return Some(Report::Stopped(p.clone(), sig));
@@ -321,7 +323,8 @@ fn wait_consider_children(
 ///
 /// Linux: wait_task_stopped() in kernel/exit.c
 /// Differs: waitid reports a ptrace stop as CLD_STOPPED, where Linux says
-/// CLD_TRAPPED.
+/// CLD_TRAPPED; a tracee in a group stop is in __TASK_STOPPED, not in a
+/// ptrace stop, so the tracer cannot resume it with PTRACE_CONT.
 fn wait_task_stopped(p: &TaskStruct, sig: i32) -> WaitResult {
     WaitResult {
         pid: crate::pid::task_pid_vnr(p),
