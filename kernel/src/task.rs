@@ -11,6 +11,9 @@
 //!                  TASK_INTERRUPTIBLE / TASK_UNINTERRUPTIBLE           EXIT_DEAD
 //!
 //!  do_task_dead(): state = TASK_DEAD, the final schedule() never returns.
+//!
+//!  do_signal_stop (SIGSTOP...)                 SIGCONT or SIGKILL
+//!  TASK_RUNNING ───────────────> TASK_STOPPED ────────────────────> TASK_RUNNING
 //! ```
 //!
 //! Lock rules: `pid` never changes after `copy_process`; the kernel stack

@@ -7,10 +7,10 @@
 //! Linux: will_become_orphaned_pgrp(), is_current_pgrp_orphaned(),
 //! has_stopped_jobs() and kill_orphaned_pgrp() in kernel/exit.c
 
+use crate::arch::sync::SpinLockGuard;
 use crate::pid::PidNr;
 use crate::signal::{SIGCONT, SIGHUP, SIGNAL_STOP_STOPPED};
 use crate::task::TaskStruct;
-use crate::arch::sync::SpinLockGuard;
 use crate::tasklist::{TASKLIST_LOCK, TaskList, thread_group_empty};
 use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
@@ -56,9 +56,7 @@ fn will_become_orphaned_pgrp(
         let Some(parent) = p.family.get(tasklist).real_parent.upgrade() else {
             return false;
         };
-        parent.tgid() != 1
-            && task_pgrp(&parent) != pgrp
-            && task_session(&parent) == task_session(p)
+        parent.tgid() != 1 && task_pgrp(&parent) != pgrp && task_session(&parent) == task_session(p)
     })
 }
 
@@ -91,10 +89,7 @@ pub(super) fn kill_orphaned_pgrp(
 ) {
     let (parent, ignored_task) = match parent {
         Some(parent) => (Some(parent.clone()), None),
-        None => (
-            tsk.family.get(tasklist).real_parent.upgrade(),
-            Some(&**tsk),
-        ),
+        None => (tsk.family.get(tasklist).real_parent.upgrade(), Some(&**tsk)),
     };
     let Some(parent) = parent else {
         return;

@@ -69,7 +69,8 @@ const WNOWAIT: u32 = 0x0100_0000;
 
 /// Linux: SYSCALL_DEFINE5(waitid) / kernel_waitid() in kernel/exit.c
 pub fn sys_waitid(which: u32, upid: i32, infop: u64, options: u32) -> crate::syscall::SysResult {
-    let valid = WNOHANG | WNOWAIT | WEXITED | WSTOPPED | WCONTINUED | __WNOTHREAD | __WCLONE | __WALL;
+    let valid =
+        WNOHANG | WNOWAIT | WEXITED | WSTOPPED | WCONTINUED | __WNOTHREAD | __WCLONE | __WALL;
     if options & !valid != 0 || options & (WEXITED | WSTOPPED | WCONTINUED) == 0 {
         return Err(Errno::EINVAL);
     }

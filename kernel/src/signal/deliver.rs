@@ -45,12 +45,7 @@ pub fn arch_do_signal_or_restart(regs: &mut crate::arch::entry::calling::PtRegs)
     let t = crate::task::current();
     let saved = t.saved_sigmask.lock().take();
     loop {
-        if jobctl::notify_cld_pending(&t) {
-            continue;
-        }
-        if t.jobctl.load(Ordering::Relaxed) & JOBCTL_STOP_PENDING != 0
-            && jobctl::do_signal_stop(&t, 0)
-        {
+        if jobctl::do_jobctl(&t) {
             continue;
         }
         let Some((sig, info)) = dequeue_signal(&t, blocked_mask(&t)) else {
@@ -75,12 +70,12 @@ pub fn arch_do_signal_or_restart(regs: &mut crate::arch::entry::calling::PtRegs)
                 continue;
             }
             SIG_DFL if sig_kernel_stop(sig) => {
-                if sig != SIGSTOP && crate::exit::is_current_pgrp_orphaned() {
-                    continue;
-                }
-                jobctl::do_signal_stop(&t, sig);
+                jobctl::do_default_stop(&t, sig);
                 continue;
             }
+            // Differs: the core-dumping signals (sig_kernel_coredump) write
+            // no core file, so the status never has WCOREDUMP (0x80): what
+            // Linux reports when it dumps none (RLIMIT_CORE 0, say).
             SIG_DFL | SIG_KTHREAD => {
                 drop(t);
                 crate::exit::do_group_exit(sig)

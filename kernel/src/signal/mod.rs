@@ -30,8 +30,9 @@ pub use pidfd::sys_pidfd_send_signal;
 pub use rt::{sys_rt_sigpending, sys_rt_sigqueueinfo, sys_rt_sigtimedwait, sys_rt_tgsigqueueinfo};
 pub use send::{
     __wake_up_parent, PidType, do_notify_parent, do_send_sig_info, force_sig, force_sig_fault,
-    force_sigsegv, group_send_sig, group_send_sig_info, group_send_sig_locked, kill_pgrp, kill_pgrp_locked, send_sig, send_sig_info,
-    send_signal_locked, send_sigqueue, sig_kernel_coredump, zap_other_threads,
+    force_sigsegv, group_send_sig, group_send_sig_info, group_send_sig_locked, kill_pgrp,
+    kill_pgrp_locked, send_sig, send_sig_info, send_signal_locked, send_sigqueue,
+    sig_kernel_coredump, zap_other_threads,
 };
 pub use sigqueue::{
     __sigqueue_alloc, SIGRTMIN, SIGSYS, SigPending, Sigqueue, flush_sigqueue, flush_sigqueue_mask,

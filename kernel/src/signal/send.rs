@@ -188,7 +188,16 @@ fn complete_signal(sig: i32, t: &Arc<TaskStruct>, type_: PidType, tasklist: Opti
 pub fn sig_kernel_coredump(sig: i32) -> bool {
     matches!(
         sig,
-        SIGQUIT | SIGILL | SIGTRAP | SIGABRT | SIGBUS | SIGFPE | SIGSEGV | SIGXCPU | SIGXFSZ | SIGSYS
+        SIGQUIT
+            | SIGILL
+            | SIGTRAP
+            | SIGABRT
+            | SIGBUS
+            | SIGFPE
+            | SIGSEGV
+            | SIGXCPU
+            | SIGXFSZ
+            | SIGSYS
     )
 }
 
