@@ -340,14 +340,7 @@ pub fn sys_prctl(option: i32, arg2: u64, arg3: u64, arg4: u64, arg5: u64) -> Sys
     }
     let me = current();
     match option {
-        PR_SET_PDEATHSIG => {
-            let sig = i32::try_from(arg2).map_err(|_| Errno::EINVAL)?;
-            if !(0..=crate::signal::_NSIG as i32).contains(&sig) {
-                return Err(Errno::EINVAL);
-            }
-            me.pdeath_signal.store(sig, Ordering::Relaxed);
-            Ok(0)
-        }
+        PR_SET_PDEATHSIG => prctl_set_pdeathsig(&me, arg2),
         PR_GET_PDEATHSIG => {
             put_user(arg2, me.pdeath_signal.load(Ordering::Relaxed))?;
             Ok(0)
@@ -396,6 +389,22 @@ pub fn sys_prctl(option: i32, arg2: u64, arg3: u64, arg4: u64, arg5: u64) -> Sys
         }
         _ => Err(Errno::EINVAL),
     }
+}
+
+/// Sets the signal the caller gets when the thread that created it exits
+/// (0: none).
+///
+/// Linux: the PR_SET_PDEATHSIG case of SYSCALL_DEFINE5(prctl) in kernel/sys.c
+///
+/// # Errors
+/// `EINVAL` for a number that is not a signal.
+fn prctl_set_pdeathsig(me: &TaskStruct, arg2: u64) -> SysResult {
+    let sig = i32::try_from(arg2).map_err(|_| Errno::EINVAL)?;
+    if !(0..=crate::signal::_NSIG as i32).contains(&sig) {
+        return Err(Errno::EINVAL);
+    }
+    me.pdeath_signal.store(sig, Ordering::Relaxed);
+    Ok(0)
 }
 
 /// Names the caller from a NUL-terminated string, cut at 15 bytes.

@@ -11,7 +11,11 @@
 //!                  TASK_INTERRUPTIBLE / TASK_UNINTERRUPTIBLE           EXIT_DEAD
 //!
 //!  do_task_dead(): state = TASK_DEAD, the final schedule() never returns.
-//!  ptrace_stop(): __TASK_TRACED until the tracer resumes it (see ptrace/mod.rs).
+//!
+//!  do_signal_stop (SIGSTOP...)                 SIGCONT or SIGKILL
+//!  TASK_RUNNING ───────────────> TASK_STOPPED ────────────────────> TASK_RUNNING
+//!  ptrace_stop (see ptrace/)                   PTRACE_CONT... or SIGKILL
+//!  TASK_RUNNING ───────────────> __TASK_TRACED ───────────────────> TASK_RUNNING
 //! ```
 //!
 //! Lock rules: `pid` never changes after `copy_process`; the kernel stack

@@ -54,6 +54,7 @@ const SCENARIOS: &[Scenario] = &[
     ("shell::ps_top_free_and_pstree_read_proc_and_proc_files_answer_as_linux", proc_in_the_shell),
     ("shell::chmod_x_makes_a_script_runnable_and_mkfifo_carries_a_line", chmod_x_and_mkfifo_in_the_shell),
     ("shell::unshare_u_gives_a_shell_its_own_host_name_and_nsenter_joins_it", namespaces_in_the_shell),
+    ("shell::ctrl_z_stops_the_job_and_jobs_bg_fg_and_ctrl_c_follow_it", job_control_in_the_shell),
     ("time::the_realtime_clock_starts_from_the_cmos_rtc_at_the_host_s_time", realtime_from_the_rtc),
     ("tour::exit_at_the_shell_prompt_powers_off_cleanly", exit_at_the_shell_prompt),
     ("trace::the_tour_timeline_has_a_fork_and_an_exit_per_process", tour_trace),
@@ -944,6 +945,68 @@ fn ctrl_c_in_the_shell(ctx: &Ctx) -> Result<(), Failure> {
         .timeout(60);
     let run = ctx.boot(&boot)?;
     expect_line(&run, "after-ctrl-c:130")?;
+    expect_exit(&run, Exit::Success)
+}
+
+/// Job control at an interactive ash that has the console as its
+/// controlling terminal (`setsid -c`): Ctrl-Z stops the foreground job
+/// (SIGTSTP to its group), `jobs` shows it Stopped, `bg` continues it in
+/// the background, `fg` brings it back (tcsetpgrp, SIGCONT) and Ctrl-C
+/// ends it. A background `cat` is stopped by SIGTTIN, and under
+/// `stty tostop` a background writer by SIGTTOU.
+fn job_control_in_the_shell(ctx: &Ctx) -> Result<(), Failure> {
+    let root = tempfile::tempdir()?;
+    init_script(
+        root.path(),
+        "#!/bin/sh\n/bin/busybox setsid -c /bin/sh -i\n/bin/busybox poweroff -f\n",
+    )?;
+    let job = root.path().join("job.sh");
+    fs::write(
+        &job,
+        concat!(
+            "#!/bin/sh\n",
+            "n=0\n",
+            "trap 'n=$((n+1)); echo job-continued-$n' CONT\n",
+            "echo job-started\n",
+            "while :; do /bin/busybox sleep 1; done\n",
+        ),
+    )?;
+    fs::set_permissions(&job, fs::Permissions::from_mode(0o755))?;
+    // ash asks the terminal where the cursor is (ESC [6n) before each
+    // prompt; answer like a terminal, then type the next line.
+    const ASKS: &str = "\x1b[6n";
+    let boot = Boot::bios("")
+        .initrd(root.path())
+        .type_after(ASKS, b"\x1b[1;1R/job.sh\r")
+        .type_after("job-started", b"\x1a")
+        .type_after(ASKS, b"\x1b[1;1Rjobs\r")
+        .type_after(ASKS, b"\x1b[1;1Rbg\r")
+        .type_after(ASKS, b"\x1b[1;1R/bin/busybox sleep 2; jobs\r")
+        .type_after(ASKS, b"\x1b[1;1Rfg\r")
+        .type_after("job-continued-2", b"\x03")
+        .type_after(ASKS, b"\x1b[1;1Recho after-f''g:$?\r")
+        .type_after(
+            ASKS,
+            b"\x1b[1;1R/bin/busybox cat & /bin/busybox sleep 1; jobs\r",
+        )
+        .type_after(
+            ASKS,
+            b"\x1b[1;1R/bin/busybox stty tostop; (echo wr''ote) & /bin/busybox sleep 1; jobs\r",
+        )
+        .type_after(ASKS, b"\x1b[1;1R/bin/busybox poweroff -f\r")
+        .timeout(90);
+    let run = ctx.boot(&boot)?;
+    expect_lines(
+        &run,
+        &[
+            "Stopped                    /job.sh",
+            "Running                    /job.sh",
+            "job-continued-1",
+            "after-fg:130",
+            "Stopped (tty input)",
+            "Stopped (tty output)",
+        ],
+    )?;
     expect_exit(&run, Exit::Success)
 }
 

@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -356,6 +357,22 @@ static void check_itimer_goes_to_the_process(void)
 	      WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+/* A SIGQUIT death (a core-dumping signal) with RLIMIT_CORE 0 writes no
+ * core, and the status says so: no WCOREDUMP bit. */
+static void check_no_core_bit_without_a_core(void)
+{
+	pid_t child = fork();
+	if (child == 0) {
+		struct rlimit no_core = { 0, 0 };
+		setrlimit(RLIMIT_CORE, &no_core);
+		raise(SIGQUIT);
+		_exit(100);
+	}
+	int status = -1;
+	waitpid(child, &status, 0);
+	EXPECT_EQ("a_sigquit_death_under_rlimit_core_0_reports_sigquit_without_the_core_bit", SIGQUIT, status);
+}
+
 int main(void)
 {
 	check_begin("jobctl");
@@ -367,5 +384,6 @@ int main(void)
 	check_pending_discard();
 	check_restart();
 	check_itimer_goes_to_the_process();
+	check_no_core_bit_without_a_core();
 	return check_end();
 }

@@ -127,17 +127,8 @@ pub fn tty_receive_byte(byte: u8) {
     /// mode keeps the last one for the newline (Linux: N_TTY_BUF_SIZE).
     const N_TTY_BUF_SIZE: usize = 4096;
     let lflag = lflag();
-    if lflag & ISIG != 0 {
-        let sig = match byte {
-            VINTR => Some((crate::signal::SIGINT, "^C\n")),
-            VQUIT => Some((crate::signal::SIGQUIT, "^\\\n")),
-            VSUSP => Some((crate::signal::SIGTSTP, "^Z\n")),
-            _ => None,
-        };
-        if let Some((sig, echo)) = sig {
-            isig(sig, echo);
-            return;
-        }
+    if lflag & ISIG != 0 && n_tty_receive_char_special(byte) {
+        return;
     }
     let held = {
         let tty = N_TTY.lock();
@@ -193,6 +184,21 @@ pub fn tty_receive_byte(byte: u8) {
 fn caller_nr(nr: i32) -> i32 {
     let ns = crate::pid::task_active_pid_ns(&crate::task::current());
     crate::pid::pgrp_nr_ns(nr, &ns)
+}
+
+/// Whether `byte` is a signal key (Ctrl-C, Ctrl-\, Ctrl-Z), which it then
+/// acts on.
+///
+/// Linux: the L_ISIG() branch of n_tty_receive_char_special() in drivers/tty/n_tty.c
+fn n_tty_receive_char_special(byte: u8) -> bool {
+    let (sig, echo) = match byte {
+        VINTR => (crate::signal::SIGINT, "^C\n"),
+        VQUIT => (crate::signal::SIGQUIT, "^\\\n"),
+        VSUSP => (crate::signal::SIGTSTP, "^Z\n"),
+        _ => return false,
+    };
+    isig(sig, echo);
+    true
 }
 
 /// Ctrl-C, Ctrl-\ or Ctrl-Z: drop the pending line, echo the key and send

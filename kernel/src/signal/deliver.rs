@@ -77,12 +77,12 @@ pub fn arch_do_signal_or_restart(regs: &mut crate::arch::entry::calling::PtRegs)
                 continue;
             }
             SIG_DFL if sig_kernel_stop(sig) => {
-                if sig != SIGSTOP && crate::exit::is_current_pgrp_orphaned() {
-                    continue;
-                }
-                jobctl::do_signal_stop(&t, sig);
+                jobctl::do_default_stop(&t, sig);
                 continue;
             }
+            // Differs: the core-dumping signals (sig_kernel_coredump) write
+            // no core file, so the status never has WCOREDUMP (0x80): what
+            // Linux reports when it dumps none (RLIMIT_CORE 0, say).
             SIG_DFL | SIG_KTHREAD => {
                 drop(t);
                 crate::ptrace::ptrace_event_exit(sig, regs);
@@ -109,10 +109,7 @@ pub fn arch_do_signal_or_restart(regs: &mut crate::arch::entry::calling::PtRegs)
 /// Linux: the JOBCTL_TRAP_MASK / do_notify_parent_cldstop() /
 /// JOBCTL_STOP_PENDING steps at the top of get_signal() in kernel/signal.c
 fn get_signal_traps(t: &Arc<TaskStruct>, regs: &mut crate::arch::entry::calling::PtRegs) -> bool {
-    crate::ptrace::ptrace_trap_stop(regs)
-        || jobctl::notify_cld_pending(t)
-        || (t.jobctl.load(Ordering::Relaxed) & JOBCTL_STOP_PENDING != 0
-            && jobctl::do_signal_stop(t, 0))
+    crate::ptrace::ptrace_trap_stop(regs) || jobctl::do_jobctl(t)
 }
 
 /// Runs the handler of `sig`: the interrupted call restarted or

@@ -205,7 +205,7 @@ fn task_participate_group_stop(t: &TaskStruct, stop: &mut GroupStop) -> bool {
 /// woken, by SIGCONT or SIGKILL.
 ///
 /// Linux: do_signal_stop() in kernel/signal.c
-pub(super) fn do_signal_stop(t: &Arc<TaskStruct>, signr: i32) -> bool {
+fn do_signal_stop(t: &Arc<TaskStruct>, signr: i32) -> bool {
     let tasklist = TASKLIST_LOCK.lock();
     let signal = t.signal();
     let mut stop = signal.siglock.lock();
@@ -252,11 +252,33 @@ pub(super) fn do_signal_stop(t: &Arc<TaskStruct>, signr: i32) -> bool {
     true
 }
 
+/// The job-control work get_signal() does before it dequeues a signal:
+/// tell the parent of a stop or continue it is owed, or join a pending
+/// group stop. True if it did either, so get_signal() looks again.
+///
+/// Linux: the top of get_signal()'s loop in kernel/signal.c
+pub(super) fn do_jobctl(t: &Arc<TaskStruct>) -> bool {
+    notify_cld_pending(t)
+        || t.jobctl.load(Ordering::Relaxed) & JOBCTL_STOP_PENDING != 0 && do_signal_stop(t, 0)
+}
+
+/// The default action of stop signal `sig`: a group stop, except that
+/// the terminal's stops (all but SIGSTOP) are dropped in an orphaned
+/// process group, which no shell would continue.
+///
+/// Linux: the sig_kernel_stop() block of get_signal() in kernel/signal.c
+pub(super) fn do_default_stop(t: &Arc<TaskStruct>, sig: i32) {
+    if sig != SIGSTOP && crate::exit::is_current_pgrp_orphaned() {
+        return;
+    }
+    do_signal_stop(t, sig);
+}
+
 /// Tells the parent a stop or continue owed since SIGCONT, if any; true if
 /// it did, so get_signal() looks again.
 ///
 /// Linux: the `signal->flags & SIGNAL_CLD_MASK` block of get_signal()
-pub(super) fn notify_cld_pending(t: &Arc<TaskStruct>) -> bool {
+fn notify_cld_pending(t: &Arc<TaskStruct>) -> bool {
     let signal = t.signal();
     if signal.flags.load(Ordering::Acquire) & SIGNAL_CLD_MASK == 0 {
         return false;
