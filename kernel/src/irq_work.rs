@@ -19,7 +19,8 @@ pub type IrqWork = Box<dyn FnOnce() + Send>;
 
 /// Each CPU's work queued for its next tick, in queueing order (Linux:
 /// `DEFINE_PER_CPU(struct llist_head, lazy_list)`).
-static LAZY_LIST: [SpinLock<Vec<IrqWork>>; NR_CPUS] = [const { SpinLock::new(Vec::new()) }; NR_CPUS];
+static LAZY_LIST: [SpinLock<Vec<IrqWork>>; NR_CPUS] =
+    [const { SpinLock::new(Vec::new()) }; NR_CPUS];
 
 /// Queues `work` to run in the next timer interrupt on this CPU.
 ///

@@ -23,18 +23,22 @@
 static atomic_int stop, started;
 static char *victim;
 
-/* Forks children that exit at once, reaping them as it goes. */
+/* Forks children that exit at once, back to back (reaping them every
+ * 16), as race_dethread's forker does: each fork write-protects the
+ * faulter's pages again, so its next write is a copy-on-write fault that
+ * meets the next fork's flush. */
 static void *forker(void *arg)
 {
 	(void)arg;
 	race_pin(1);
 	atomic_store(&started, 1);
-	while (!atomic_load(&stop)) {
+	for (int i = 1; !atomic_load(&stop); i++) {
 		pid_t pid = fork();
 		if (pid == 0)
 			_exit(0);
-		while (waitpid(-1, NULL, WNOHANG) > 0)
-			;
+		if (i % 16 == 0)
+			while (waitpid(-1, NULL, WNOHANG) > 0)
+				;
 	}
 	while (waitpid(-1, NULL, 0) > 0)
 		;
@@ -53,9 +57,10 @@ static void *mprotecter(void *arg)
 	return NULL;
 }
 
-/* The faulting side: rounds of touching PAGES fresh pages, on CPU 0,
- * while `changer` runs on CPU 1. Runs in a child, so that a fault that
- * never ends is seen by the parent's watchdog. */
+/* The faulting side: rounds of writing PAGES pages, on CPU 0, while
+ * `changer` runs on CPU 1: fresh pages (missing-page faults), then the
+ * same ones again (copy-on-write faults after a fork). Runs in a child,
+ * so that a fault that never ends is seen by the parent's watchdog. */
 static int faulter(void *(*changer)(void *))
 {
 	race_pin(0);
@@ -72,10 +77,11 @@ static int faulter(void *(*changer)(void *))
 		if (p == MAP_FAILED)
 			return 2;
 		long t0 = now_ms();
-		for (int i = 0; i < PAGES; i++) {
-			race_spin(below(200));
-			p[i * 4096] = 1;
-		}
+		for (int pass = 0; pass < 4; pass++)
+			for (int i = 0; i < PAGES; i++) {
+				race_spin(below(200));
+				p[i * 4096] = pass;
+			}
 		slow += now_ms() - t0 > ROUND_LIMIT_MS;
 		munmap(p, PAGES * 4096);
 		rounds++;

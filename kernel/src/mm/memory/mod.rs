@@ -16,9 +16,7 @@
 
 use super::mm_types::MmapState;
 use super::mm_types::{MmStruct, TASK_SIZE, VmAreaStruct, VmBacking, VmFlags, mm_counter};
-use super::mmu_gather::{
-    MmuGather, TlbFlushWaiter, tlb_gather_mmu_fault, wait_tlb_flush_pending,
-};
+use super::mmu_gather::{MmuGather, TlbFlushWaiter, tlb_gather_mmu_fault, wait_tlb_flush_pending};
 use super::page_alloc::{Page, alloc_page, get_zeroed_page};
 use super::{PAGE_SIZE, pgtable, phys_to_virt};
 use crate::arch::sync::SpinLockGuard;
