@@ -15,7 +15,7 @@
 
 #include <pthread.h>
 
-#define PAGES 64
+#define PAGES 16
 #define ROUNDS 400
 /* A round that takes this long is a starved fault. */
 #define ROUND_LIMIT_MS 5000
