@@ -47,7 +47,10 @@
 //! for it forever. So the change is made under the lock, the flush is
 //! announced (`tlb_flush_pending`), the lock is dropped, and then the
 //! flush runs; a page fault that finds a flush pending waits for it, which
-//! gives the same order as flushing under the lock. Pages taken out of the
+//! gives the same order as flushing under the lock. While it waits, new
+//! changes wait for it (`TlbFlushWaiter`): else a thread that forks in a
+//! loop announces its next flush before the fault gets the lock back,
+//! every time, and the fault never ends. Pages taken out of the
 //! page tables are freed only after the flush (`MmuGather`), so no stale
 //! translation ever points at a page that was handed out again.
 //!
