@@ -48,9 +48,7 @@ fn ptrace_stop(
     me.exit_code.store(exit_code, Ordering::Relaxed);
     me.state
         .store(__TASK_TRACED | TASK_WAKEKILL, Ordering::Release);
-    if let Some(tracer) = me.family.get(&tasklist).parent.upgrade() {
-        do_notify_parent_cldstop(&me, &tracer, why, exit_code, &tasklist);
-    }
+    crate::signal::do_notify_parent_cldstop(&me, true, why, &tasklist);
     drop(tasklist);
     crate::sched::core::schedule();
     let stopped = me.ptrace.stopped.lock().take();
@@ -63,43 +61,6 @@ fn ptrace_stop(
         None => info,
     };
     (me.exit_code.swap(0, Ordering::Relaxed), info)
-}
-
-/// Tells the tracer that its tracee stopped: SIGCHLD with CLD_TRAPPED (or
-/// CLD_STOPPED for PTRACE_EVENT_STOP) unless it ignores SIGCHLD or set
-/// SA_NOCLDSTOP, and a wake-up of its wait.
-///
-/// Linux: do_notify_parent_cldstop() in kernel/signal.c, for_ptrace
-fn do_notify_parent_cldstop(
-    tsk: &Arc<TaskStruct>,
-    tracer: &Arc<TaskStruct>,
-    why: i32,
-    exit_code: i32,
-    tasklist: &crate::tasklist::TaskList,
-) {
-    let act = tracer
-        .sighand
-        .lock()
-        .as_ref()
-        .map(|sh| sh.get(SIGCHLD))
-        .unwrap_or_default();
-    if act.handler != crate::signal::SIG_IGN && act.flags & crate::signal::SA_NOCLDSTOP == 0 {
-        let info = KernelSiginfo {
-            code: why,
-            pid: crate::pid::task_pid_nr_ns(tsk, &crate::pid::task_active_pid_ns(tracer)),
-            uid: crate::cred::task_cred(tsk).uid,
-            status: exit_code & 0x7f,
-            ..Default::default()
-        };
-        let _ = crate::signal::send_signal_locked(
-            SIGCHLD,
-            info,
-            tracer,
-            crate::signal::PidType::Tgid,
-            Some(tasklist),
-        );
-    }
-    crate::signal::__wake_up_parent(tsk, tracer);
 }
 
 /// Wakes a tracee stopped in ptrace_stop.

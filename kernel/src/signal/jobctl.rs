@@ -245,7 +245,7 @@ fn do_signal_stop(t: &Arc<TaskStruct>, signr: i32) -> bool {
     }
     drop(stop);
     if notify {
-        do_notify_parent_cldstop(t, CLD_STOPPED, &tasklist);
+        do_notify_parent_cldstop(t, false, CLD_STOPPED, &tasklist);
     }
     drop(tasklist);
     crate::sched::core::schedule();
@@ -299,37 +299,48 @@ fn notify_cld_pending(t: &Arc<TaskStruct>) -> bool {
     } else {
         return false;
     };
-    do_notify_parent_cldstop(t, why, &tasklist);
+    do_notify_parent_cldstop(t, false, why, &tasklist);
     true
 }
 
-/// Tells the real parent of `tsk`'s process that the process stopped or
-/// continued: SIGCHLD with CLD_STOPPED / CLD_CONTINUED (unless the parent
-/// ignores SIGCHLD or set SA_NOCLDSTOP) and a wake-up of its wait.
+/// Tells a parent that `tsk` stopped, continued or trapped: SIGCHLD with
+/// `why` (CLD_STOPPED, CLD_CONTINUED or CLD_TRAPPED) unless the parent
+/// ignores SIGCHLD or set SA_NOCLDSTOP, and a wake-up of its wait. For the
+/// tracer (`for_ptracer`) the report is about this thread; for the real
+/// parent it is about the process, named by its group leader.
 ///
-/// Linux: do_notify_parent_cldstop() in kernel/signal.c (for_ptracer false)
-fn do_notify_parent_cldstop(
+/// Linux: do_notify_parent_cldstop() in kernel/signal.c
+pub fn do_notify_parent_cldstop(
     tsk: &Arc<TaskStruct>,
+    for_ptracer: bool,
     why: i32,
     tasklist: &SpinLockGuard<'_, TaskList>,
 ) {
-    let leader = tsk
-        .family
-        .get(tasklist)
-        .group_leader
-        .upgrade()
-        .unwrap_or_else(|| tsk.clone());
-    let Some(parent) = leader.family.get(tasklist).real_parent.upgrade() else {
+    let (tsk, parent) = if for_ptracer {
+        (tsk.clone(), tsk.family.get(tasklist).parent.upgrade())
+    } else {
+        let leader = tsk
+            .family
+            .get(tasklist)
+            .group_leader
+            .upgrade()
+            .unwrap_or_else(|| tsk.clone());
+        let parent = leader.family.get(tasklist).real_parent.upgrade();
+        (leader, parent)
+    };
+    let Some(parent) = parent else {
         return;
     };
     let status = match why {
         CLD_CONTINUED => SIGCONT,
-        _ => tsk.signal().siglock.lock().stop_code & 0x7f,
+        CLD_STOPPED => tsk.signal().siglock.lock().stop_code & 0x7f,
+        _ => tsk.exit_code.load(Ordering::Relaxed) & 0x7f,
     };
     let info = KernelSiginfo {
         signo: SIGCHLD,
         code: why,
-        pid: crate::pid::task_pid_nr_ns(&leader, &crate::pid::task_active_pid_ns(&parent)),
+        pid: crate::pid::task_pid_nr_ns(&tsk, &crate::pid::task_active_pid_ns(&parent)),
+        uid: crate::cred::task_cred(&tsk).uid,
         status,
         utime: crate::sched::cputime::nsec_to_clock_t(tsk.utime.load(Ordering::Relaxed)),
         stime: crate::sched::cputime::nsec_to_clock_t(tsk.stime.load(Ordering::Relaxed)),
@@ -344,7 +355,7 @@ fn do_notify_parent_cldstop(
     if psig.handler != SIG_IGN && psig.flags & SA_NOCLDSTOP == 0 {
         let _ = send_signal_locked(SIGCHLD, info, &parent, PidType::Tgid, Some(tasklist));
     }
-    __wake_up_parent(tsk, &parent);
+    __wake_up_parent(&tsk, &parent);
 }
 
 /// What wait(WUNTRACED / WSTOPPED) may report for `p`'s process: the stop

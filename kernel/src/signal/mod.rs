@@ -23,7 +23,8 @@ pub use jobctl::{
     CLD_CONTINUED, CLD_STOPPED, GroupStop, JOBCTL_PENDING_MASK, JOBCTL_STOP_CONSUME,
     JOBCTL_STOP_DEQUEUED, JOBCTL_STOP_PENDING, JOBCTL_STOP_SIGMASK, SA_NOCLDSTOP,
     SIGNAL_CLD_CONTINUED, SIGNAL_CLD_MASK, SIGNAL_CLD_STOPPED, SIGNAL_STOP_CONTINUED,
-    SIGNAL_STOP_STOPPED, sig_kernel_stop, take_continued, take_stopped_code,
+    SIGNAL_STOP_STOPPED, do_notify_parent_cldstop, sig_kernel_stop, take_continued,
+    take_stopped_code,
 };
 pub use permission::{check_kill_permission, si_fromuser};
 pub use pidfd::sys_pidfd_send_signal;
