@@ -35,7 +35,13 @@ fn kthread_lifetime(n: u64) {
 }
 
 /// Two threads yield to each other; every yield is one context switch.
+/// Both are bound to CPU 0: on several CPUs the partner would otherwise
+/// run on another one, and a yield would find nobody to switch to.
 fn context_switch(n: u64) {
+    use crate::cpumask::CpuMask;
+    use crate::sched::migrate::set_cpus_allowed_ptr;
+    let me = crate::task::current();
+    let _ = set_cpus_allowed_ptr(&me, CpuMask::of(0));
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     let partner = kernel_thread(
@@ -59,6 +65,7 @@ fn context_switch(n: u64) {
     let switched = nr_context_switches() - switches;
     stop.store(true, Ordering::Relaxed);
     kernel_wait4(partner, 0).expect("reap partner");
+    let _ = set_cpus_allowed_ptr(&me, CpuMask::all());
     report("context_switch", cycles, switched);
 }
 

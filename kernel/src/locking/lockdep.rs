@@ -135,6 +135,9 @@ pub(super) struct HeldLocks {
 
 pub(super) struct Graph {
     pub classes: [Option<LockClass>; MAX_LOCKDEP_KEYS],
+    /// Classes registered: numbers 1 to `nr_classes` (0 is no class). It
+    /// starts at 0 so that the whole graph is zero and sits in `.bss`, not
+    /// in the image the bootloader loads.
     pub nr_classes: usize,
     pub deps: [Option<LockDep>; MAX_LOCKDEP_DEPS],
     pub nr_deps: usize,
@@ -147,7 +150,7 @@ const WORDS: usize = MAX_LOCKDEP_KEYS / 64;
 
 pub(super) static GRAPH: spin::Mutex<Graph> = spin::Mutex::new(Graph {
     classes: [None; MAX_LOCKDEP_KEYS],
-    nr_classes: 1,
+    nr_classes: 0,
     deps: [None; MAX_LOCKDEP_DEPS],
     nr_deps: 0,
     parent: [0; MAX_LOCKDEP_KEYS],
@@ -303,7 +306,7 @@ fn register_lock_class(key: &LockClassKey, subclass: u8, name: &'static str) -> 
         return Some(cached);
     }
     let mut graph = GRAPH.lock();
-    let n = graph.nr_classes;
+    let n = graph.nr_classes + 1;
     let found = graph.classes[1..n]
         .iter()
         .position(|c| {

@@ -258,7 +258,7 @@ pub fn print_lockdep_stats() {
     }
     let (classes, deps) = {
         let graph = GRAPH.lock();
-        (graph.nr_classes - 1, graph.nr_deps)
+        (graph.nr_classes, graph.nr_deps)
     };
     let (circular, recursive, irq_on) = nr_problems();
     log::info!(
