@@ -376,7 +376,7 @@ pub fn main(scenarios: &[Scenario]) -> ExitCode {
     let boots = Boots::default();
     let user = user::Shared::default();
     let took = Mutex::new(Vec::new());
-    let next = Mutex::new(chosen.iter().enumerate());
+    let next = Mutex::new(timing::longest_first(&chosen).into_iter());
     let (done, results) = mpsc::channel();
     let (mut passed, mut failed) = (0, 0);
     thread::scope(|scope| {
@@ -395,8 +395,10 @@ pub fn main(scenarios: &[Scenario]) -> ExitCode {
         drop(done);
         (passed, failed) = print_in_table_order(results);
     });
+    let took = took.into_inner().unwrap();
+    timing::remember(&took);
     if timing::wanted() {
-        report_times(started, jobs, &took.into_inner().unwrap(), &boots);
+        report_times(started, jobs, &took, &boots);
     }
     println!("{passed} passed, {failed} failed");
     if failed == 0 {

@@ -10,10 +10,56 @@
 //! times: boot 179.8 s smp 1 bios (banner 0.9 s, init 1.2 s) init=/bin/init fork_basic cow …
 //! times: program 10.4 s smp 1 race_wait
 //! ```
+//!
+//! Each run also keeps its scenarios' times in `target/suite-times.txt`,
+//! and the next run starts the scenarios that took longest first (the
+//! ones it has no time for first of all, in table order), so that a long
+//! boot does not begin when the others are done and run alone at the end.
 
+use std::collections::HashMap;
+use std::fs;
 use std::time::Duration;
 
-use crate::{Boot, Outcome};
+use crate::{Boot, Outcome, Scenario};
+
+/// The scenarios' times from the last runs: `<seconds> <name>` lines.
+const TIMES_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/suite-times.txt");
+
+fn last_times() -> HashMap<String, f64> {
+    fs::read_to_string(TIMES_FILE)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| {
+            let (secs, name) = line.split_once(' ')?;
+            Some((name.to_string(), secs.parse().ok()?))
+        })
+        .collect()
+}
+
+/// `chosen` with their table positions, in the order to start them: the
+/// longest last time first, those without a time before all.
+pub fn longest_first<'a>(chosen: &[&'a Scenario]) -> Vec<(usize, &'a Scenario)> {
+    let last = last_times();
+    let mut order: Vec<(usize, &Scenario)> = chosen.iter().copied().enumerate().collect();
+    let secs = |s: &Scenario| last.get(s.0).copied().unwrap_or(f64::INFINITY);
+    order.sort_by(|a, b| secs(b.1).total_cmp(&secs(a.1)));
+    order
+}
+
+/// Adds this run's times to [`TIMES_FILE`] (a scenario's new time replaces
+/// its old one); a file that cannot be written only loses the ordering.
+pub fn remember(took: &[(&str, Duration)]) {
+    let mut times = last_times();
+    for (name, took) in took {
+        times.insert((*name).to_string(), took.as_secs_f64());
+    }
+    let mut lines: Vec<String> = times
+        .iter()
+        .map(|(name, secs)| format!("{secs:.1} {name}\n"))
+        .collect();
+    lines.sort();
+    let _ = fs::write(TIMES_FILE, lines.concat());
+}
 
 /// Whether the report is wanted: `LIFECYCLE_TIMES=1`.
 pub fn wanted() -> bool {
@@ -69,6 +115,9 @@ pub fn report(
     }
     for (boot, outcome) in &boots {
         let mut programs = program_times(outcome);
+        if boot.cmdline.starts_with("ktest") {
+            programs.extend(kernel_test_times(outcome));
+        }
         programs.sort_by_key(|p| std::cmp::Reverse(p.1));
         for (name, took) in programs.iter().take(PROGRAMS_SHOWN) {
             println!(
@@ -78,6 +127,27 @@ pub fn report(
             );
         }
     }
+}
+
+/// Each kernel test of a `ktest` boot and how long it took: from the
+/// previous test's result line, the first from the first `test` line
+/// (the tests print their line when they end).
+fn kernel_test_times(outcome: &Outcome) -> Vec<(String, Duration)> {
+    let mut times = Vec::new();
+    let mut since = None;
+    for (line, at) in outcome.lines().zip(&outcome.line_times) {
+        let Some((name, _)) = line
+            .strip_prefix("test ")
+            .and_then(|l| l.split_once(" ..."))
+        else {
+            continue;
+        };
+        if let Some(start) = since {
+            times.push((format!("kernel::{name}"), at.saturating_sub(start)));
+        }
+        since = Some(*at);
+    }
+    times
 }
 
 /// Each program `init` ran and how long it took: from the previous
