@@ -384,7 +384,12 @@ pub fn main(scenarios: &[Scenario]) -> ExitCode {
             let (next, done, took) = (&next, done.clone(), &took);
             let (boots, user) = (&boots, &user);
             scope.spawn(move || {
-                while let Some((index, scenario)) = next.lock().unwrap().next() {
+                // Not `while let ... = next.lock()...`: the guard would live
+                // through the body, and the scenarios would run one at a time.
+                loop {
+                    let Some((index, scenario)) = next.lock().unwrap().next() else {
+                        break;
+                    };
                     let start = Instant::now();
                     let verdicts = run_one(scenario, boots, user);
                     took.lock().unwrap().push((scenario.0, start.elapsed()));

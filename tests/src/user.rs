@@ -89,7 +89,11 @@ fn compile_all(sources: &[PathBuf], bin: &Path) -> io::Result<()> {
         let workers: Vec<_> = (0..crate::jobs())
             .map(|_| {
                 scope.spawn(|| -> io::Result<()> {
-                    while let Some(source) = next.lock().unwrap().next() {
+                    loop {
+                        // The guard drops here, not at the end of the body.
+                        let Some(source) = next.lock().unwrap().next() else {
+                            break;
+                        };
                         let stem = source.file_stem().unwrap_or_default();
                         compile(source, &bin.join(stem))?;
                     }
