@@ -42,17 +42,10 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Whether the suite's multi-CPU runs are on by default: scenarios boot
 /// with [`SCENARIO_CPUS`] CPUs, the protection rerun of the user tier and
-/// a second run of the kernel tests with 4 (the user tier and the first
-/// kernel-test run always boot with 1). `LIFECYCLE_SMP=0` or `=1` (`make
-/// test SMP=0`) overrides it for one run.
-///
-/// Off until the merged SMP kernel passes `make test SMP=1`. On 29 Nov,
-/// after the fixes to exit_to_user_mode, de_thread's kill and
-/// do_task_dead, race_dethread on 2 CPUs still livelocked about one round
-/// in 200 (seed 132), and on 4 CPUs three kernel tests failed once each
-/// (`preempt::the_timer_interrupt_sees…`, the lockdep irq test and
-/// `cputime::a_busy_kernel_thread…`).
-pub const SMP_RUNS: bool = false;
+/// a second run of the kernel tests with 4, the race tests again on 2
+/// (the user tier and the first kernel-test run always boot with 1).
+/// `LIFECYCLE_SMP=0` or `=1` (`make test SMP=0`) overrides it for one run.
+pub const SMP_RUNS: bool = true;
 
 /// The CPUs a scenario boots with unless it asks for a number.
 pub const SCENARIO_CPUS: u32 = 2;
