@@ -1,5 +1,5 @@
 //! Work that must run in hard interrupt context: queued from anywhere, run
-//! from the next timer interrupt. The interrupt-context demo (sysrq.rs) and
+//! from the next timer interrupt of the CPU that queued it. The interrupt-context demo (sysrq.rs) and
 //! its tests use it to look at `current` from inside the tick.
 //!
 //! Linux: kernel/irq_work.c
@@ -8,6 +8,8 @@
 //! tick always runs it, and each work is a boxed closure rather than a
 //! `struct irq_work` embedded in its owner.
 
+use crate::arch::gdt::NR_CPUS;
+use crate::arch::percpu::smp_processor_id;
 use crate::arch::sync::SpinLock;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -15,21 +17,23 @@ use alloc::vec::Vec;
 /// One piece of work for interrupt context.
 pub type IrqWork = Box<dyn FnOnce() + Send>;
 
-/// Work queued for the next tick, in queueing order.
-static LAZY_LIST: SpinLock<Vec<IrqWork>> = SpinLock::new(Vec::new());
+/// Each CPU's work queued for its next tick, in queueing order (Linux:
+/// `DEFINE_PER_CPU(struct llist_head, lazy_list)`).
+static LAZY_LIST: [SpinLock<Vec<IrqWork>>; NR_CPUS] =
+    [const { SpinLock::new(Vec::new()) }; NR_CPUS];
 
 /// Queues `work` to run in the next timer interrupt on this CPU.
 ///
 /// Linux: irq_work_queue() in kernel/irq_work.c
 pub fn irq_work_queue(work: IrqWork) {
-    LAZY_LIST.lock().push(work);
+    crate::arch::without_interrupts(|| LAZY_LIST[smp_processor_id()].lock().push(work));
 }
 
-/// Runs the queued work; called from the timer interrupt.
+/// Runs the work queued on this CPU; called from its timer interrupt.
 ///
 /// Linux: irq_work_tick() in kernel/irq_work.c
 pub fn irq_work_tick() {
-    let works = core::mem::take(&mut *LAZY_LIST.lock());
+    let works = core::mem::take(&mut *LAZY_LIST[smp_processor_id()].lock());
     for work in works {
         work();
     }

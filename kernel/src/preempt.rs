@@ -193,9 +193,20 @@ mod tests {
     ktest! {
         fn the_timer_interrupt_sees_the_task_it_interrupted_as_current() {
             let before = might_sleep_reports();
+            // The look runs in this CPU's tick: stay on this CPU until then.
+            let me = current();
+            let allowed = crate::cpumask::CpuMask::from_bits_truncate(me.cpus_mask.load(Ordering::Relaxed));
+            let here = crate::cpumask::CpuMask::of(crate::arch::percpu::smp_processor_id());
+            crate::sched::migrate::set_cpus_allowed_ptr(&me, here).map_err(|e| alloc::format!("{e:?}"))?;
             let seen = look_from_the_next_tick();
             // Spin with interrupts on: the tick interrupts this very task.
-            kassert!(crate::ktest::wait_until(1000, || seen.done.load(Ordering::Acquire)));
+            let deadline = crate::arch::time::jiffies() + 1000;
+            while !seen.done.load(Ordering::Acquire) && crate::arch::time::jiffies() < deadline {
+                core::hint::spin_loop();
+            }
+            let done = seen.done.load(Ordering::Acquire);
+            crate::sched::migrate::set_cpus_allowed_ptr(&me, allowed).map_err(|e| alloc::format!("{e:?}"))?;
+            kassert!(done);
             kassert_eq!(seen.count.load(Ordering::Relaxed), HARDIRQ_OFFSET);
             kassert!(!seen.in_task.load(Ordering::Relaxed));
             kassert_eq!(seen.pid.load(Ordering::Relaxed), current().pid());

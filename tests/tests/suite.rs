@@ -109,6 +109,7 @@ const USER_PROGRAMS: &[&str] = &[
 #[rustfmt::skip]
 const RACE_PROGRAMS: &[&str] = &[
     "race_wait", "race_orphans", "race_exit", "race_vfork", "race_dethread",
+    "race_fault_flush",
 ];
 
 /// The fuzzers in their own boot, a bounded amount: `sys_fuzz SEED N`

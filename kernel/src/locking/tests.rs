@@ -114,8 +114,10 @@ ktest! {
             let _held = lock.lock();
             // The bug under test: interrupts back on while the lock is held.
             x86_64::instructions::interrupts::enable();
-            let start = crate::arch::time::jiffies();
-            while crate::arch::time::jiffies() == start {
+            // This CPU's own tick (jiffies move with CPU 0's).
+            let cpu = crate::arch::percpu::smp_processor_id();
+            let start = crate::arch::irq::apic_timer_irqs(cpu);
+            while crate::arch::irq::apic_timer_irqs(cpu) == start {
                 core::hint::spin_loop();
             }
             x86_64::instructions::interrupts::disable();

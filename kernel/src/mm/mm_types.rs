@@ -216,6 +216,11 @@ pub struct MmStruct {
     /// tlb_flush_pending). The flush runs after the mm's lock is dropped
     /// (see `mm::tlb`); a fault that finds this non-zero waits for it.
     pub tlb_flush_pending: AtomicUsize,
+    /// Faults waiting for `tlb_flush_pending` to drain; while there are
+    /// any, new page-table changes wait before they start (see
+    /// `mmu_gather::tlb_gather_mmu`), so that a thread forking or
+    /// mprotecting in a loop cannot keep a fault waiting for ever.
+    pub tlb_flush_waiters: AtomicUsize,
 }
 
 /// Not dumpable: /proc files owned by root (Linux: SUID_DUMP_DISABLE).

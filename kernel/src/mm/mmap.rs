@@ -79,6 +79,7 @@ impl MmStruct {
             dumpable: AtomicU32::new(super::mm_types::SUID_DUMP_USER),
             cpu_bitmap: AtomicU64::new(0),
             tlb_flush_pending: AtomicUsize::new(0),
+            tlb_flush_waiters: AtomicUsize::new(0),
         })
         .map_err(|_| Errno::ENOMEM)
         .inspect(|mm| mm.mmap.lock().mm = Arc::downgrade(mm))

@@ -20,6 +20,7 @@ use super::page_alloc::Page;
 use super::tlb::{TLB_FLUSH_ALL, flush_tlb_mm_range};
 use crate::errno::Errno;
 use alloc::vec::Vec;
+use core::sync::atomic::Ordering;
 
 /// Page-table changes of one operation, and the pages they unmapped, held
 /// until every TLB has dropped the old translations (Linux: `struct
@@ -32,10 +33,26 @@ pub struct MmuGather<'a> {
     pages: Vec<Page>,
 }
 
-/// Starts gathering the changes to `mm`'s page tables.
+/// Starts gathering the changes to `mm`'s page tables, after any fault
+/// waiting for a flush of `mm` has gone ahead (see [`TlbFlushWaiter`]).
+/// Called with interrupts on, no lock is held, so it may wait; with them
+/// off it cannot (the flush the fault waits for may need this CPU's IPI).
 ///
 /// Linux: tlb_gather_mmu() in mm/mmu_gather.c
+/// Differs: Linux's callers hold mmap_lock for writing, a fair rwsem that
+/// a waiting fault gets before the next writer; this wait gives the same.
 pub fn tlb_gather_mmu(mm: &MmStruct) -> MmuGather<'_> {
+    if x86_64::instructions::interrupts::are_enabled() {
+        while mm.tlb_flush_waiters.load(Ordering::SeqCst) != 0 {
+            core::hint::spin_loop();
+        }
+    }
+    tlb_gather_mmu_fault(mm)
+}
+
+/// Starts gathering for a page fault, which never waits for other faults:
+/// it may be one of the waiters itself.
+pub fn tlb_gather_mmu_fault(mm: &MmStruct) -> MmuGather<'_> {
     MmuGather {
         mm,
         start: TLB_FLUSH_ALL,
@@ -103,5 +120,27 @@ impl Drop for MmuGather<'_> {
 pub fn wait_tlb_flush_pending(mm: &MmStruct) {
     while mm.mm_tlb_flush_pending() {
         core::hint::spin_loop();
+    }
+}
+
+/// A fault waiting for the flushes of its mm, counted in
+/// `tlb_flush_waiters` from its first wait until it is resolved. Without
+/// it the fault could starve: it sees the count drop to zero, but a
+/// thread forking in a loop takes the mm's lock again first and announces
+/// the next flush, every time (a fault then spins for good, and the exec
+/// that would end the loop never comes).
+pub struct TlbFlushWaiter<'a>(&'a MmStruct);
+
+impl<'a> TlbFlushWaiter<'a> {
+    /// Holds new page-table changes of `mm` back until this is dropped.
+    pub fn new(mm: &'a MmStruct) -> Self {
+        mm.tlb_flush_waiters.fetch_add(1, Ordering::SeqCst);
+        Self(mm)
+    }
+}
+
+impl Drop for TlbFlushWaiter<'_> {
+    fn drop(&mut self) {
+        self.0.tlb_flush_waiters.fetch_sub(1, Ordering::SeqCst);
     }
 }

@@ -157,9 +157,35 @@ pub fn mem_init(mut memblock: Memblock) {
     log::info!("Memory: {}K available in {} pages", total * 4, total);
 }
 
+/// Whether `pfn` has a descriptor in `mem_map`.
+///
+/// Linux: pfn_valid() in include/linux/mmzone.h
+pub(in crate::mm) fn pfn_valid(pfn: u64) -> bool {
+    MEM_MAP.get().is_some_and(|m| pfn < m.len() as u64)
+}
+
+#[track_caller]
 fn page(frame: PhysFrame) -> &'static PageDesc {
     let mem_map = MEM_MAP.get().expect("mem_init ran");
-    &mem_map[(frame.start_address().as_u64() / PAGE_SIZE as u64) as usize]
+    let pfn = frame.start_address().as_u64() / PAGE_SIZE as u64;
+    mem_map
+        .get(pfn as usize)
+        .unwrap_or_else(|| bad_page_handle(pfn, mem_map.len()))
+}
+
+/// A page handle names no page: reports the frame number and the caller
+/// on one BUG line, then stops, as Linux's bad_page() / VM_BUG_ON_PAGE do
+/// for a corrupt `struct page`.
+///
+/// Linux: bad_page() in mm/page_alloc.c
+#[cold]
+#[track_caller]
+fn bad_page_handle(pfn: u64, max_pfn: usize) -> ! {
+    panic!(
+        "BUG: Bad page handle: pfn {pfn:#x} is past the end of mem_map ({max_pfn:#x} pages), \
+         made at {}",
+        core::panic::Location::caller()
+    )
 }
 
 fn pfn_to_frame(pfn: u32) -> PhysFrame {
@@ -266,7 +292,16 @@ impl Page {
     /// `frame` must carry a reference to an allocated page that nothing
     /// else will give back: it came from `into_raw` (or was cloned from a
     /// handle rebuilt this way) and is converted back exactly once.
+    /// A frame past the end of `mem_map` (a page-table entry read from a
+    /// page that is no page table any more) is reported as the bug it is,
+    /// with the frame and the caller, instead of an index out of bounds
+    /// at the first use of the handle.
+    #[track_caller]
     pub(in crate::mm) unsafe fn from_raw(frame: PhysFrame) -> Page {
+        let pfn = frame.start_address().as_u64() / PAGE_SIZE as u64;
+        if !pfn_valid(pfn) {
+            bad_page_handle(pfn, MEM_MAP.get().map_or(0, |m| m.len()));
+        }
         Page(frame)
     }
 
@@ -484,6 +519,18 @@ mod tests {
             let a = a.share();
             b.copy_page(&a);
             kassert_eq!((b.as_bytes()[0], b.as_bytes()[100]), (0, 0x5a));
+        }
+    }
+
+    ktest! {
+        fn pfn_valid_rejects_the_frame_numbers_a_corrupt_page_table_entry_gives() {
+            let page = alloc_page().map_err(|e| alloc::format!("{e:?}"))?.share();
+            let pfn = page.frame().start_address().as_u64() / PAGE_SIZE as u64;
+            kassert!(pfn_valid(pfn), "an allocated page's pfn {pfn:#x}");
+            // A PTE whose low 32 bits are all ones (a page-table page
+            // reused for data) names pfn 0xfffff, past 256 MiB of RAM.
+            let max = MEM_MAP.get().map_or(0, |m| m.len()) as u64;
+            kassert!(!pfn_valid(max) && !pfn_valid(0xfffff.max(max)), "mem_map has {max:#x} pages");
         }
     }
 }

@@ -166,8 +166,13 @@ mod tests {
             let me = current();
             let (stime, utime) = (me.stime.load(Ordering::Relaxed), me.utime.load(Ordering::Relaxed));
             let system = kcpustat_sum().1;
+            // Until three ticks of whichever CPUs it runs on have charged
+            // it: on several CPUs, jiffies (CPU 0's ticks) may run ahead of
+            // this CPU's, or the task may wait in a run queue meanwhile.
             let start = crate::arch::time::jiffies();
-            while crate::arch::time::jiffies() < start + 5 {
+            while me.stime.load(Ordering::Relaxed) - stime < 3 * TICK_NSEC
+                && crate::arch::time::jiffies() < start + 500
+            {
                 core::hint::spin_loop();
             }
             let charged = me.stime.load(Ordering::Relaxed) - stime;

@@ -99,9 +99,7 @@ pub fn tick_handle_periodic(user_tick: bool) {
         crate::printk::wake_up_klogd_tick();
     }
     crate::time::run_local_timers();
-    if do_timer {
-        crate::irq_work::irq_work_tick();
-    }
+    crate::irq_work::irq_work_tick();
 }
 
 pub(super) fn serial_interrupt() {

@@ -16,7 +16,7 @@
 
 use super::mm_types::MmapState;
 use super::mm_types::{MmStruct, TASK_SIZE, VmAreaStruct, VmBacking, VmFlags, mm_counter};
-use super::mmu_gather::{MmuGather, tlb_gather_mmu, wait_tlb_flush_pending};
+use super::mmu_gather::{MmuGather, TlbFlushWaiter, tlb_gather_mmu_fault, wait_tlb_flush_pending};
 use super::page_alloc::{Page, alloc_page, get_zeroed_page};
 use super::{PAGE_SIZE, pgtable, phys_to_virt};
 use crate::arch::sync::SpinLockGuard;
@@ -91,6 +91,7 @@ impl Drop for Pgd {
 }
 
 /// The page a present user PTE maps, borrowed: the PTE keeps its reference.
+#[track_caller]
 fn pte_page(pte: &PageTableEntry) -> ManuallyDrop<Page> {
     // SAFETY: every present entry below a `Pgd`'s user half holds one
     // reference to its page (set from `into_raw`); ManuallyDrop makes sure
@@ -100,6 +101,7 @@ fn pte_page(pte: &PageTableEntry) -> ManuallyDrop<Page> {
 
 /// Clears a present entry and drops the reference it held (for tables no
 /// CPU has loaded, or with the TLBs flushed).
+#[track_caller]
 fn pte_clear(pte: &mut PageTableEntry) {
     drop(pte_take(pte));
 }
@@ -107,6 +109,7 @@ fn pte_clear(pte: &mut PageTableEntry) {
 /// Clears a present entry and returns the reference it held.
 ///
 /// Linux: ptep_get_and_clear() in include/linux/pgtable.h
+#[track_caller]
 fn pte_take(pte: &mut PageTableEntry) -> Page {
     // SAFETY: the entry held a reference (see `pte_page`); clearing it right
     // after hands that reference to us, exactly once.
@@ -262,16 +265,19 @@ pub fn do_user_addr_fault(
 /// mapping does not allow, `ENOMEM` when out of
 /// pages (Linux: VM_FAULT_OOM), `EIO` for a file page past the end of the file.
 pub fn handle_mm_fault(mm: &MmStruct, addr: u64, write: bool, exec: bool) -> Result<(), Errno> {
+    let mut waiter = None;
     let ret = loop {
         let irqs_on = x86_64::instructions::interrupts::are_enabled();
-        let mut tlb = tlb_gather_mmu(mm);
+        let mut tlb = tlb_gather_mmu_fault(mm);
         let st = mm.mmap.lock();
         // A change another CPU made is not yet flushed everywhere: a COW
         // break now could copy a page that a stale writable translation is
         // still writing. With interrupts off (a kernel copy under a lock)
-        // we cannot wait, as that flush waits for our IPI.
+        // we cannot wait, as that flush waits for our IPI. Once waiting,
+        // new changes hold back until we are done (TlbFlushWaiter).
         if irqs_on && mm.mm_tlb_flush_pending() {
             drop(st);
+            waiter.get_or_insert_with(|| TlbFlushWaiter::new(mm));
             wait_tlb_flush_pending(mm);
             continue;
         }
