@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The SMP race tests (tests/user/race_*.c) for longer than `make test`
+# The SMP race tests (tests/user/race_*.c, each) for longer than `make test`
 # gives them: each program runs SECS seconds (make test: RACE_SECONDS in
 # tests/user/race.h, 3) with its rounds scaled to match, in one boot per
 # CPU count:
@@ -16,7 +16,11 @@ secs=${1:-60}
 seed=${2:-$(date +%s)}
 shift $(($# < 2 ? $# : 2))
 cpus=${*:-1 2 4}
-races=(race_wait race_orphans race_exit race_vfork race_dethread)
+# Every race test: tests/user/race_*.c.
+races=()
+for source in tests/user/race_*.c; do
+    races+=("$(basename "$source" .c)")
+done
 
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
