@@ -46,7 +46,7 @@ pub fn longest_first<'a>(chosen: &[&'a Scenario]) -> Vec<(usize, &'a Scenario)> 
     order
 }
 
-/// Adds this run's times to [`TIMES_FILE`] (a scenario's new time replaces
+/// Adds this run's times to `target/suite-times.txt` (a scenario's new time replaces
 /// its old one); a file that cannot be written only loses the ordering.
 pub fn remember(took: &[(&str, Duration)]) {
     let mut times = last_times();
