@@ -7,7 +7,8 @@
 #             tests and boot scenarios, JOBS=n QEMUs at a time (default: the
 #             number of CPUs; the suite reads it as LIFECYCLE_JOBS). SMP=0
 #             turns the multi-CPU boots off, SMP=1 on (LIFECYCLE_SMP; the
-#             default is SMP_RUNS in tests/src/lib.rs).
+#             default is SMP_RUNS in tests/src/lib.rs). TIMES=1 prints
+#             where the time went: each scenario, boot and program.
 # make lint   clippy with warnings denied on every crate, rustdoc (private
 #             items too) with warnings denied, rustfmt --check.
 # make doc    the kernel's rustdoc with private items, so that copy_process's
@@ -16,6 +17,9 @@
 #             time) N=batches (default 1000); fails with the seed and batch
 #             of a panic, hang, leaked page or surviving process. FIRST=k N=1
 #             V=v replays batch k alone, printing each call (scripts/fuzz.sh).
+# make stress the SMP race tests (tests/user/race_*.c) for longer than make
+#             test runs them: SECS=s seconds a program (default 60), on
+#             CPUS="1 2 4" CPUs, SEED=s (default: the time) (scripts/stress.sh).
 # make bench  the kernel micro-benchmarks and the user-space benchmark, each
 #             on 1 CPU and on 4 (--smp 4), then the boot time: runner start to /init's first line, median of 5
 #             boots, BIOS and UEFI (scripts/boot-time.sh).
@@ -38,7 +42,7 @@ RUN_ARGS = --smp $(SMP) --initrd $(INITRAMFS) $(ARGS)
 # CARGO_TARGET_DIR set, that nested cargo waits forever on the outer one's lock.
 unexport CARGO_TARGET_DIR
 
-.PHONY: setup run test lint doc fuzz bench trace gdb $(TOUR)
+.PHONY: setup run test lint doc fuzz stress bench trace gdb $(TOUR)
 
 setup:
 	@scripts/setup.sh
@@ -51,8 +55,10 @@ run: setup $(if $(filter $(TOUR),$(INITRAMFS)),$(TOUR))
 
 JOBS ?=
 SMP ?=
+TIMES ?=
 test: setup lint
 	$(if $(JOBS),LIFECYCLE_JOBS=$(JOBS)) $(if $(SMP),LIFECYCLE_SMP=$(SMP)) \
+		$(if $(TIMES),LIFECYCLE_TIMES=$(TIMES)) \
 		$(CARGO) test -p tests --release
 
 # The kernel has its own invocation: its target is forced in its manifest.
@@ -75,6 +81,11 @@ FIRST ?= 0
 V ?=
 fuzz: setup
 	scripts/fuzz.sh $(SEED) $(N) $(FIRST) $(V)
+
+SECS ?= 60
+CPUS ?= 1 2 4
+stress: setup
+	scripts/stress.sh $(SECS) $(SEED) $(CPUS)
 
 bench: setup $(TOUR)
 	$(RUNNER) --append bench --timeout 600

@@ -21,6 +21,7 @@ pub mod gdb;
 pub mod ktest;
 pub mod lockdep;
 pub mod smp;
+pub mod timing;
 pub mod user;
 
 use std::cell::Cell;
@@ -32,7 +33,7 @@ use std::process::ExitCode;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub use boot::{Exit, Firmware, Outcome};
 
@@ -41,17 +42,18 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Whether the suite's multi-CPU runs are on by default: scenarios boot
 /// with [`SCENARIO_CPUS`] CPUs, the protection rerun of the user tier and
-/// a second run of the kernel tests with 4 (the user tier and the first
-/// kernel-test run always boot with 1). `LIFECYCLE_SMP=0` or `=1` (`make
-/// test SMP=0`) overrides it for one run.
+/// a second run of the kernel tests with 4, the race tests again on 2
+/// (the user tier and the first kernel-test run always boot with 1).
+/// `LIFECYCLE_SMP=0` or `=1` (`make test SMP=0`) overrides it for one run.
 ///
-/// Off until the merged SMP kernel passes `make test SMP=1`. On 29 Nov,
-/// after the fixes to exit_to_user_mode, de_thread's kill and
-/// do_task_dead, race_dethread on 2 CPUs still livelocked about one round
-/// in 200 (seed 132), and on 4 CPUs three kernel tests failed once each
-/// (`preempt::the_timer_interrupt_sees…`, the lockdep irq test and
-/// `cputime::a_busy_kernel_thread…`).
-pub const SMP_RUNS: bool = false;
+/// On 29 Nov (with smprace's fixes, on a 2-core host at load 8) these
+/// still failed: on 4 CPUs `protection::thread_cycles::nr_free_pages…` and
+/// `…memfree…` (8 pages short after the warm-up); on 2
+/// `user::forkbomb_kill::the_bomb_had_grown…` and `…every_member_is_reaped…`
+/// and `smp::cpuinfo_stat_…` (under 150 user ticks in 2 s per busy CPU);
+/// on 1 `user::sigchld_exec::si_utime…` (twice); and on the host
+/// `rlimit_cpu` (the host's load).
+pub const SMP_RUNS: bool = true;
 
 /// The CPUs a scenario boots with unless it asks for a number.
 pub const SCENARIO_CPUS: u32 = 2;
@@ -305,10 +307,12 @@ impl Verdict {
     }
 }
 
-/// What a scenario sees: the shared boots, and a place for extra tests it
-/// finds on the way (the kernel's own tests).
+/// What a scenario sees: the shared boots, the user programs built once
+/// for the whole run with their host results, and a place for extra tests
+/// it finds on the way (the kernel's own tests).
 pub struct Ctx<'a> {
     boots: &'a Boots,
+    user: &'a user::Shared,
     found: Mutex<Vec<Verdict>>,
 }
 
@@ -328,6 +332,11 @@ impl Ctx<'_> {
             .map_err(Failure::new)?;
         lockdep::expect_no_lockdep_report(&outcome)?;
         Ok(outcome)
+    }
+
+    /// The user programs and their host runs, shared by the scenarios.
+    pub fn user(&self) -> &user::Shared {
+        self.user
     }
 
     /// Reports one more test, printed after the scenario's own line.
@@ -364,37 +373,39 @@ pub fn main(scenarios: &[Scenario]) -> ExitCode {
     println!("running {n} of {total} scenarios, {jobs} at a time");
     panic::set_hook(Box::new(|info| PANIC.set(Some(info.to_string()))));
 
+    let started = Instant::now();
     let boots = Boots::default();
-    let next = Mutex::new(chosen.iter().enumerate());
+    let user = user::Shared::default();
+    let took = Mutex::new(Vec::new());
+    let next = Mutex::new(timing::longest_first(&chosen).into_iter());
     let (done, results) = mpsc::channel();
     let (mut passed, mut failed) = (0, 0);
     thread::scope(|scope| {
         for _ in 0..jobs {
-            let (next, done, boots) = (&next, done.clone(), &boots);
+            let (next, done, took) = (&next, done.clone(), &took);
+            let (boots, user) = (&boots, &user);
             scope.spawn(move || {
-                while let Some((index, scenario)) = next.lock().unwrap().next() {
-                    let _ = done.send((index, run_one(scenario, boots)));
+                // Not `while let ... = next.lock()...`: the guard would live
+                // through the body, and the scenarios would run one at a time.
+                loop {
+                    let Some((index, scenario)) = next.lock().unwrap().next() else {
+                        break;
+                    };
+                    let start = Instant::now();
+                    let verdicts = run_one(scenario, boots, user);
+                    took.lock().unwrap().push((scenario.0, start.elapsed()));
+                    let _ = done.send((index, verdicts));
                 }
             });
         }
         drop(done);
-        // Print in table order: hold results that finish before their predecessors.
-        let mut pending = HashMap::new();
-        let mut printed = 0;
-        for (index, verdicts) in results {
-            pending.insert(index, verdicts);
-            while let Some(verdicts) = pending.remove(&printed) {
-                for verdict in verdicts {
-                    verdict.print();
-                    match verdict.result {
-                        Ok(()) => passed += 1,
-                        Err(_) => failed += 1,
-                    }
-                }
-                printed += 1;
-            }
-        }
+        (passed, failed) = print_in_table_order(results);
     });
+    let took = took.into_inner().unwrap();
+    timing::remember(&took);
+    if timing::wanted() {
+        report_times(started, jobs, &took, &boots);
+    }
     println!("{passed} passed, {failed} failed");
     if failed == 0 {
         ExitCode::SUCCESS
@@ -403,9 +414,42 @@ pub fn main(scenarios: &[Scenario]) -> ExitCode {
     }
 }
 
-fn run_one(&(name, check): &Scenario, boots: &Boots) -> Vec<Verdict> {
+/// Prints each scenario's verdicts in table order, holding those that
+/// finish before their predecessors; returns (passed, failed).
+fn print_in_table_order(results: mpsc::Receiver<(usize, Vec<Verdict>)>) -> (usize, usize) {
+    let (mut passed, mut failed) = (0, 0);
+    let mut pending = HashMap::new();
+    let mut printed = 0;
+    for (index, verdicts) in results {
+        pending.insert(index, verdicts);
+        while let Some(verdicts) = pending.remove(&printed) {
+            for verdict in verdicts {
+                verdict.print();
+                match verdict.result {
+                    Ok(()) => passed += 1,
+                    Err(_) => failed += 1,
+                }
+            }
+            printed += 1;
+        }
+    }
+    (passed, failed)
+}
+
+/// The `LIFECYCLE_TIMES=1` report ([`timing`]) of the boots that ran.
+fn report_times(started: Instant, jobs: usize, took: &[(&str, Duration)], boots: &Boots) {
+    let boots = boots.lock().unwrap();
+    let ran: Vec<(Boot, &Outcome)> = boots
+        .iter()
+        .filter_map(|(boot, cell)| Some((boot.clone(), cell.get()?.as_ref().ok()?.as_ref())))
+        .collect();
+    timing::report(started.elapsed(), jobs, took, &ran);
+}
+
+fn run_one(&(name, check): &Scenario, boots: &Boots, user: &user::Shared) -> Vec<Verdict> {
     let ctx = Ctx {
         boots,
+        user,
         found: Mutex::default(),
     };
     let result = panic::catch_unwind(AssertUnwindSafe(|| check(&ctx))).unwrap_or_else(|_| {

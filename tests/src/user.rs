@@ -13,12 +13,13 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tempfile::TempDir;
 
@@ -62,21 +63,89 @@ pub fn initramfs_all() -> io::Result<TempDir> {
     fs::create_dir(&bin)?;
     build_rust_user(&bin)?;
     build_dynamic(root.path())?;
+    let mut sources = Vec::new();
     for entry in fs::read_dir(USER_DIR)? {
         let path = entry?.path();
-        let (Some(stem), Some(name)) = (path.file_stem(), path.file_name()) else {
+        let Some(name) = path.file_name() else {
             continue;
         };
         match path.extension().and_then(|e| e.to_str()) {
             _ if !path.is_file() => {}
-            Some("c") => compile(&path, &bin.join(stem))?,
+            Some("c") => sources.push(path),
             Some("h") => {}
             _ => {
                 fs::copy(&path, bin.join(name))?;
             }
         }
     }
-    Ok(root)
+    compile_all(&sources, &bin).map(|()| root)
+}
+
+/// Compiles each of `sources` (`name.c`) to `bin/name`, [`crate::jobs`]
+/// compilers at a time.
+fn compile_all(sources: &[PathBuf], bin: &Path) -> io::Result<()> {
+    let next = Mutex::new(sources.iter());
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..crate::jobs())
+            .map(|_| {
+                scope.spawn(|| -> io::Result<()> {
+                    loop {
+                        // The guard drops here, not at the end of the body.
+                        let Some(source) = next.lock().unwrap().next() else {
+                            break;
+                        };
+                        let stem = source.file_stem().unwrap_or_default();
+                        compile(source, &bin.join(stem))?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        workers.into_iter().try_for_each(|w| {
+            w.join()
+                .unwrap_or_else(|_| Err(io::Error::other("compiler thread panicked")))
+        })
+    })
+}
+
+/// What the scenarios share of the user tier: `tests/user/` built once
+/// ([`initramfs_all`]) for every boot of `init`, and each program's run on
+/// the host, by its `name:args` (the same program in several boots runs
+/// once on the host; each boot still records its own test line for it).
+#[derive(Default)]
+pub struct Shared {
+    root: OnceLock<Result<TempDir, String>>,
+    host: Mutex<HashMap<String, Arc<HostRun>>>,
+}
+
+/// One program's host run, done once: the failure's message if it failed.
+type HostRun = OnceLock<Result<(), String>>;
+
+impl Shared {
+    /// The directory holding everything in `tests/user/`, built on first use.
+    ///
+    /// # Errors
+    /// As for [`initramfs_all`].
+    pub fn root(&self) -> Result<&Path, Failure> {
+        match self
+            .root
+            .get_or_init(|| initramfs_all().map_err(|e| e.to_string()))
+        {
+            Ok(root) => Ok(root.path()),
+            Err(why) => Err(Failure::new(why.clone())),
+        }
+    }
+
+    /// `program` (`name` or `name:arg:...`) run on the host, once per suite run.
+    fn on_host(&self, root: &Path, program: &str) -> Result<(), Failure> {
+        let cell = Arc::clone(self.host.lock().unwrap().entry(program.into()).or_default());
+        let mut words = program.split(':');
+        let name = words.next().unwrap_or(program);
+        let args: Vec<&str> = words.collect();
+        cell.get_or_init(|| on_host(&root.join("bin").join(name), &args).map_err(|f| f.message))
+            .clone()
+            .map_err(Failure::new)
+    }
 }
 
 /// The dynamically linked programs: `tests/user/dynamic/dynlink.c` built
@@ -178,18 +247,27 @@ pub fn record_user_tests_on(
     programs: &[&str],
     configure: impl FnOnce(Boot) -> Boot,
 ) -> Result<Arc<Outcome>, Failure> {
-    let root = initramfs_all()?;
+    let root = ctx.user().root()?;
     let names: Vec<&str> = programs
         .iter()
         .map(|p| p.split(':').next().unwrap_or(p))
         .collect();
-    for (program, name) in programs.iter().zip(&names) {
-        let args: Vec<&str> = program.split(':').skip(1).collect();
-        let result = on_host(&root.path().join("bin").join(name), &args);
-        ctx.record(format!("{prefix}::{name}::passes_on_host_linux"), result);
-    }
     let cmdline = format!("init=/bin/init {}", programs.join(" "));
-    let run = ctx.boot(&configure(Boot::bios(&cmdline).initrd(root.path())))?;
+    // The host runs go on while the kernel boots.
+    let run = std::thread::scope(|scope| {
+        let host = scope.spawn(|| {
+            programs
+                .iter()
+                .map(|program| ctx.user().on_host(root, program))
+                .collect::<Vec<_>>()
+        });
+        let run = ctx.boot(&configure(Boot::bios(&cmdline).initrd(root)));
+        let host = host.join().expect("the host runs end");
+        for (name, result) in names.iter().zip(host) {
+            ctx.record(format!("{prefix}::{name}::passes_on_host_linux"), result);
+        }
+        run
+    })?;
     record_kernel_run(ctx, &run, prefix, &names);
     let summary = run
         .lines()

@@ -10,7 +10,9 @@
  * A check is bounded twice: at most its number of rounds, and at most its
  * share of RACE_SECONDS of wall time for the program (TCG with 4 CPUs on a
  * loaded host is slow), but always at least RACE_MIN_ROUNDS; each test
- * prints how many rounds it ran.
+ * prints how many rounds it ran. A second argument after the seed sets
+ * the program's seconds instead and scales its rounds with them:
+ * `race_wait SEED 120` is what `make stress` runs.
  */
 #ifndef RACE_H
 #define RACE_H
@@ -23,8 +25,10 @@
 #include <stdatomic.h>
 #include <sys/mman.h>
 
-/* The program's checks together stop starting new rounds after this long. */
-#define RACE_SECONDS 10
+/* The program's checks together stop starting new rounds after this long
+ * (unless argv[2] says otherwise): short, since `make test` runs each
+ * race program on 1, 2 and 4 CPUs; `make stress` runs them for longer. */
+#define RACE_SECONDS 3
 /* ... but runs at least this many, however slow the machine. */
 #define RACE_MIN_ROUNDS 200
 
@@ -85,24 +89,34 @@ static inline void race_wait_for(atomic_int *flag, int value)
 			sched_yield();
 }
 
-/* Each check's share of RACE_SECONDS, in ms. */
+/* Each check's share of the program's seconds, in ms. */
 static long race_budget_ms = RACE_SECONDS * 1000L;
 
+/* The program's seconds over RACE_SECONDS: each check's most rounds grow
+ * with it, so that a long run is not cut short by them. */
+static long race_scale = 1;
+
 /* The seed: argv[1] if given, else the time. Printed, to replay a failure.
- * The program's `checks` share its time. */
+ * argv[2], if given, is the program's seconds (RACE_SECONDS if not). The
+ * program's `checks` share its time. */
 static inline void race_seed(int argc, char **argv, int checks)
 {
-	race_budget_ms = RACE_SECONDS * 1000L / checks;
+	long seconds = argc > 2 ? strtol(argv[2], NULL, 0) : RACE_SECONDS;
+	if (seconds < 1)
+		seconds = RACE_SECONDS;
+	race_scale = seconds > RACE_SECONDS ? seconds / RACE_SECONDS : 1;
+	race_budget_ms = seconds * 1000L / checks;
 	rng_state = argc > 1 ? strtoull(argv[1], NULL, 0) : (uint64_t)now_ms();
-	say("%s: seed %llu on %d CPUs (rerun: %s %llu)\n", check_program,
-	    (unsigned long long)rng_state, race_cpus(), check_program,
-	    (unsigned long long)rng_state);
+	say("%s: seed %llu on %d CPUs for %ld s (rerun: %s %llu %ld)\n", check_program,
+	    (unsigned long long)rng_state, race_cpus(), seconds, check_program,
+	    (unsigned long long)rng_state, seconds);
 }
 
-/* Whether round `i` of at most `max`, begun at `start_ms`, should run. */
+/* Whether round `i` of at most `max` (times race_scale), begun at
+ * `start_ms`, should run. */
 static inline int race_more(int i, int max, long start_ms)
 {
-	if (i >= max)
+	if (i >= max * race_scale)
 		return 0;
 	return i < RACE_MIN_ROUNDS || now_ms() - start_ms < race_budget_ms;
 }

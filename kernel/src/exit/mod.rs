@@ -158,7 +158,11 @@ pub fn mm_release(tsk: &TaskStruct) {
         let _ = crate::mm::uaccess::put_user(tid_addr, 0u32);
         let _ = crate::futex::futex_wake(tid_addr, false, 1, crate::futex::FUTEX_BITSET_MATCH_ANY);
     }
-    if let Some(done) = tsk.vfork_done.lock().take() {
+    // Differs: Linux completes under task_lock; here the lock is dropped
+    // first, since select_task_rq reads vfork_done under the child's
+    // pi_lock (likely_short_lived) and complete() takes the waiter's.
+    let done = tsk.vfork_done.lock().take();
+    if let Some(done) = done {
         done.complete();
     }
 }
