@@ -170,6 +170,10 @@ pub struct TaskStruct {
     /// The real-time priority, 1-99, 0 for fair tasks (Linux: rt_priority).
     /// Lock: as `sched_class`.
     pub rt_priority: AtomicU32,
+    /// The task's children start with the default policy: SCHED_NORMAL at
+    /// nice 0 for an RT task, a negative nice reset to 0 for a fair one
+    /// (Linux: sched_reset_on_fork). Lock: as `sched_class`.
+    pub sched_reset_on_fork: core::sync::atomic::AtomicBool,
     /// The CPU whose run queue holds the task, or held it last (Linux:
     /// thread_info.cpu, read with task_cpu()). Changed by set_task_cpu()
     /// only, with the task's pi_lock or its run queue's lock held.
@@ -326,6 +330,7 @@ impl TaskStruct {
             static_prio: AtomicI32::new(crate::sched::prio::DEFAULT_PRIO),
             normal_prio: AtomicI32::new(crate::sched::prio::DEFAULT_PRIO),
             rt_priority: AtomicU32::new(0),
+            sched_reset_on_fork: core::sync::atomic::AtomicBool::new(false),
             cpu: AtomicU32::new(0),
             wake_cpu: AtomicU32::new(0),
             cpus_mask: AtomicU64::new(crate::cpumask::CpuMask::all().bits()),

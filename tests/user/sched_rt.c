@@ -17,7 +17,6 @@
 #include <sched.h>
 #include <stdint.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/syscall.h>
 
 #ifndef SCHED_RESET_ON_FORK
@@ -57,6 +56,34 @@ static int getparam(pid_t pid)
 	if (syscall(SYS_sched_getparam, pid, &sp) != 0)
 		return -1;
 	return sp.sched_priority;
+}
+
+/* Linux's struct sched_attr (include/uapi/linux/sched/types.h). */
+struct sched_attr {
+	uint32_t size, sched_policy;
+	uint64_t sched_flags;
+	int32_t sched_nice;
+	uint32_t sched_priority;
+	uint64_t sched_runtime, sched_deadline, sched_period;
+	uint32_t sched_util_min, sched_util_max;
+};
+
+/* sched_setattr: policy, RT priority, nice and SCHED_FLAG_RESET_ON_FORK. */
+static int set_attr(int policy, int prio, int nice, int reset_on_fork)
+{
+	struct sched_attr a = { .size = sizeof a, .sched_policy = policy,
+				.sched_flags = reset_on_fork ? 1 : 0,
+				.sched_nice = nice, .sched_priority = prio };
+	return syscall(SYS_sched_setattr, 0, &a, 0);
+}
+
+/* The caller's nice value, from sched_getattr (that of a fair task). */
+static int get_nice(void)
+{
+	struct sched_attr a;
+	if (syscall(SYS_sched_getattr, 0, &a, sizeof a, 0) != 0)
+		return -100;
+	return a.sched_nice;
 }
 
 static long cpu_ns(void)
@@ -342,8 +369,7 @@ static void child_sched(void)
 	if (pid == 0) {
 		sh->result[0] = getscheduler(0);
 		sh->result[1] = getparam(0);
-		errno = 0;
-		sh->result[2] = getpriority(PRIO_PROCESS, 0);
+		sh->result[2] = get_nice();
 		_exit(0);
 	}
 	waitpid(pid, NULL, 0);
@@ -351,17 +377,17 @@ static void child_sched(void)
 
 static void reset_on_fork_fifo(void)
 {
+	set_attr(SCHED_OTHER, 0, 5, 0);
 	setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, 10);
 	EXPECT_EQ("sched_getscheduler_reports_the_reset_on_fork_flag",
 		  SCHED_FIFO | SCHED_RESET_ON_FORK, getscheduler(0));
 	EXPECT_EQ("proc_stat_policy_leaves_out_the_reset_on_fork_flag", SCHED_FIFO,
 		  stat_field(getpid(), 41));
+	EXPECT_EQ("an_rt_task_keeps_its_nice_in_proc_stat", 5, stat_field(getpid(), 19));
 	child_sched();
 	EXPECT_EQ("a_reset_on_fork_fifo_parent_has_a_sched_other_child", SCHED_OTHER,
 		  sh->result[0]);
 	EXPECT_EQ("the_child_of_a_reset_on_fork_parent_has_rt_priority_zero", 0, sh->result[1]);
-	setpriority(PRIO_PROCESS, 0, 5);
-	child_sched();
 	EXPECT_EQ("reset_on_fork_gives_the_child_of_an_rt_parent_nice_0", 0, sh->result[2]);
 	setscheduler(0, SCHED_FIFO, 10);
 	child_sched();
@@ -371,19 +397,22 @@ static void reset_on_fork_fifo(void)
 
 static void reset_on_fork_fair(void)
 {
-	setpriority(PRIO_PROCESS, 0, -5);
-	setscheduler(0, SCHED_BATCH | SCHED_RESET_ON_FORK, 0);
+	set_attr(SCHED_BATCH, 0, -5, 1);
 	child_sched();
 	EXPECT_EQ("reset_on_fork_keeps_sched_batch", SCHED_BATCH, sh->result[0]);
 	EXPECT_EQ("reset_on_fork_resets_a_negative_nice_to_0", 0, sh->result[2]);
-	setpriority(PRIO_PROCESS, 0, 5);
-	setscheduler(0, SCHED_IDLE | SCHED_RESET_ON_FORK, 0);
+	/* Linux's SCHED_IDLE keeps the nice value it had (sched_nice is
+	 * read for SCHED_NORMAL and SCHED_BATCH only). */
+	set_attr(SCHED_OTHER, 0, 5, 0);
+	set_attr(SCHED_IDLE, 0, -10, 1);
 	child_sched();
 	EXPECT_EQ("reset_on_fork_keeps_sched_idle", SCHED_IDLE, sh->result[0]);
 	EXPECT_EQ("reset_on_fork_keeps_a_positive_nice", 5, sh->result[2]);
-	setscheduler(0, SCHED_IDLE, 0);
+	set_attr(SCHED_OTHER, 0, -3, 0);
+	set_attr(SCHED_IDLE, 0, 0, 0);
 	child_sched();
 	EXPECT_EQ("an_idle_parent_has_an_idle_child", SCHED_IDLE, sh->result[0]);
+	EXPECT_EQ("without_reset_on_fork_the_child_inherits_a_negative_nice", -3, sh->result[2]);
 }
 
 int main(void)

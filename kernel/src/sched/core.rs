@@ -5,7 +5,7 @@
 
 use super::migrate::{__task_rq_lock, is_cpu_allowed, select_fallback_rq, set_task_cpu, task_cpu};
 use super::{
-    CLASSES, DEQUEUE_SLEEP, ENQUEUE_INITIAL, ENQUEUE_MIGRATED, ENQUEUE_WAKEUP, RunQueue,
+    CLASSES, DEQUEUE_SLEEP, ENQUEUE_HEAD, ENQUEUE_INITIAL, ENQUEUE_MIGRATED, ENQUEUE_WAKEUP, RunQueue,
     SchedClassId,
 };
 use crate::arch::kernel::process_64::context_switch;
@@ -74,6 +74,11 @@ pub fn sched_fork(p: &TaskStruct) {
         parent.normal_prio.load(Ordering::Relaxed),
         Ordering::Relaxed,
     );
+    if parent.sched_reset_on_fork.load(Ordering::Relaxed) {
+        super::setscheduler::sched_fork_reset(p);
+    }
+    p.rt.time_slice
+        .store(super::rt::sched_rr_timeslice(), Ordering::Relaxed);
     let class = __setscheduler_class(
         p.policy.load(Ordering::Relaxed),
         p.prio.load(Ordering::Relaxed),
@@ -86,19 +91,26 @@ pub fn sched_fork(p: &TaskStruct) {
 /// The class a task of `policy` and priority `prio` belongs to.
 ///
 /// Linux: __setscheduler_class() in kernel/sched/core.c
-pub fn __setscheduler_class(_policy: u32, _prio: i32) -> SchedClassId {
-    SchedClassId::Fair
+pub fn __setscheduler_class(_policy: u32, prio: i32) -> SchedClassId {
+    if super::prio::rt_prio(prio) {
+        SchedClassId::Rt
+    } else {
+        SchedClassId::Fair
+    }
 }
 
-/// Picks the CPU a waking or new task should run on: the fair class's
-/// choice among the CPUs it may use, or a fallback if that one is not
+/// Picks the CPU a waking or new task should run on: its class's (RT or
+/// fair) choice among the CPUs it may use, or a fallback if that one is not
 /// allowed (any more). The caller holds `p.pi_lock`.
 ///
 /// Linux: select_task_rq() in kernel/sched/core.c
 pub(crate) fn select_task_rq(p: &TaskStruct, cpu: usize, wake_flags: u32) -> usize {
     let cpu =
         if p.nr_cpus_allowed.load(Ordering::Relaxed) > 1 && crate::cpumask::num_online_cpus() > 1 {
-            super::fair::select_task_rq_fair(p, cpu, wake_flags)
+            match p.sched_class_id() {
+                SchedClassId::Rt => super::rt::select_task_rq_rt(p, cpu),
+                _ => super::fair::select_task_rq_fair(p, cpu, wake_flags),
+            }
         } else {
             p.cpus_mask().first().unwrap_or(cpu)
         };
@@ -174,6 +186,7 @@ pub(crate) fn sched_change<R>(
     update_rq_clock(rq);
     let queued = p.se.on_rq.load(Ordering::Relaxed);
     let running = task_current(rq, p);
+    let oldprio = p.prio.load(Ordering::Relaxed);
     if queued {
         dequeue_task(rq, p, 0);
     }
@@ -182,7 +195,9 @@ pub(crate) fn sched_change<R>(
     }
     let r = change(rq);
     if queued {
-        enqueue_task(rq, p, 0);
+        // A task whose priority went down goes first among its new peers.
+        let head = oldprio < p.prio.load(Ordering::Relaxed);
+        enqueue_task(rq, p, if head { ENQUEUE_HEAD } else { 0 });
     }
     if running {
         (p.sched_class().set_next_task)(rq, p, false);
@@ -330,6 +345,7 @@ pub fn scheduler_tick() {
     if let Some(curr) = rq.curr.clone() {
         (curr.sched_class().task_tick)(&mut rq, &curr);
     }
+    super::rt::sched_rt_period_tick(&mut rq);
     rq.balance_ticks += 1;
     let balance = rq.is_idle() || rq.balance_ticks >= super::balance::BALANCE_INTERVAL_TICKS;
     if balance {

@@ -145,6 +145,13 @@ fn task_tick_fair(rq: &mut RunQueue, curr: &Arc<TaskStruct>) {
     }
 }
 
+/// sched_rr_get_interval's answer for a fair task, in ns: its slice.
+///
+/// Linux: get_rr_interval_fair() in kernel/sched/fair.c
+pub fn get_rr_interval_fair(_p: &TaskStruct) -> u64 {
+    u64::from(RR_TIMESLICE) * (1_000_000_000 / crate::arch::time::HZ)
+}
+
 /// Linux: task_fork_fair() in kernel/sched/fair.c
 fn task_fork_fair(p: &TaskStruct) {
     p.se.time_slice.store(RR_TIMESLICE, Ordering::Relaxed);

@@ -28,6 +28,8 @@ pub mod idle;
 pub mod loadavg;
 pub mod migrate;
 pub mod prio;
+pub mod rt;
+pub mod setscheduler;
 mod smp_tests;
 pub mod stop_task;
 pub mod syscalls;
@@ -66,7 +68,8 @@ pub struct SchedEntity {
 /// Lock: the run queue lock of the task's CPU.
 #[derive(Default)]
 pub struct SchedRtEntity {
-    /// Ticks left of a SCHED_RR task's slice (Linux: time_slice).
+    /// Run time left of a SCHED_RR task's slice, in µs (Linux: time_slice,
+    /// in ticks).
     pub time_slice: AtomicU32,
 }
 
@@ -75,12 +78,14 @@ pub struct SchedRtEntity {
 ///
 /// Linux: the `sched_class` section order (stop, dl, rt, fair, ext, idle)
 /// in include/asm-generic/vmlinux.lds.h
-/// Differs: no deadline class (1); rt.rs adds `Rt = 2`.
+/// Differs: no deadline class (1).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 #[repr(u8)]
 pub enum SchedClassId {
     /// The CPU's stopper, migration/N (stop_task.rs).
     Stop = 0,
+    /// SCHED_FIFO and SCHED_RR tasks (rt.rs).
+    Rt = 2,
     /// SCHED_NORMAL, SCHED_BATCH and SCHED_IDLE tasks (fair.rs).
     Fair = 3,
     /// The CPU's idle task, when nothing else wants the CPU (idle.rs).
@@ -92,6 +97,7 @@ impl SchedClassId {
     pub fn from_u8(v: u8) -> SchedClassId {
         match v {
             0 => SchedClassId::Stop,
+            2 => SchedClassId::Rt,
             4 => SchedClassId::Idle,
             _ => SchedClassId::Fair,
         }
@@ -101,6 +107,7 @@ impl SchedClassId {
     pub fn class(self) -> &'static SchedClass {
         match self {
             SchedClassId::Stop => &stop_task::STOP_SCHED_CLASS,
+            SchedClassId::Rt => &rt::RT_SCHED_CLASS,
             SchedClassId::Fair => &fair::FAIR_SCHED_CLASS,
             SchedClassId::Idle => &idle::IDLE_SCHED_CLASS,
         }
@@ -110,13 +117,21 @@ impl SchedClassId {
 /// The classes in the order pick_next_task() asks them.
 ///
 /// Linux: for_each_class() in kernel/sched/sched.h
-pub const CLASSES: [SchedClassId; 3] = [SchedClassId::Stop, SchedClassId::Fair, SchedClassId::Idle];
+pub const CLASSES: [SchedClassId; 4] = [
+    SchedClassId::Stop,
+    SchedClassId::Rt,
+    SchedClassId::Fair,
+    SchedClassId::Idle,
+];
 
 /// The task is woken (Linux: ENQUEUE_WAKEUP); for dequeue, it goes to
 /// sleep (DEQUEUE_SLEEP).
 pub const ENQUEUE_WAKEUP: u32 = 0x01;
 /// The task moves between run queues (Linux: ENQUEUE_MIGRATED).
 pub const ENQUEUE_MIGRATED: u32 = 0x40;
+/// Queue at the head of the task's list, not the tail: an RT task whose
+/// priority was lowered (Linux: ENQUEUE_HEAD).
+pub const ENQUEUE_HEAD: u32 = 0x10;
 /// The first enqueue of a new task (Linux: ENQUEUE_INITIAL).
 pub const ENQUEUE_INITIAL: u32 = 0x80;
 /// The task goes to sleep (Linux: DEQUEUE_SLEEP).
@@ -160,6 +175,8 @@ pub struct SchedClass {
 pub struct RunQueue {
     /// The fair class's queue (Linux: rq->cfs).
     pub(crate) cfs: fair::CfsRq,
+    /// The RT class's queues (Linux: rq->rt).
+    pub(crate) rt: rt::RtRq,
     /// Tasks that want this CPU, the running one included, its idle task
     /// excluded (Linux: rq->nr_running). Counted by activate_task and
     /// deactivate_task.
@@ -193,6 +210,7 @@ impl RunQueue {
     pub const fn new() -> Self {
         RunQueue {
             cfs: fair::CfsRq::new(),
+            rt: rt::RtRq::new(),
             nr_running: 0,
             cpu: 0,
             clock: 0,

@@ -34,9 +34,6 @@ use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicI32, Ordering};
 
-/// SCHED_RR's default slice, 100 ms, in ticks (Linux: RR_TIMESLICE).
-pub const RR_TIMESLICE: u32 = (100 * HZ / 1000) as u32;
-
 /// kernel.sched_rt_period_us: the throttling period (Linux:
 /// sysctl_sched_rt_period, default 1 s).
 pub static SYSCTL_SCHED_RT_PERIOD: AtomicI32 = AtomicI32::new(1_000_000);
@@ -99,10 +96,13 @@ fn sched_rr_handler() -> Result<(), Errno> {
     Ok(())
 }
 
-/// SCHED_RR's slice in ticks, at least one (Linux: sched_rr_timeslice).
+/// SCHED_RR's slice in µs: the sysctl's milliseconds rounded up to whole
+/// ticks, as Linux keeps it in jiffies (Linux: sched_rr_timeslice).
 pub fn sched_rr_timeslice() -> u32 {
     let ms = SYSCTL_SCHED_RR_TIMESLICE.load(Ordering::Relaxed).max(1) as u64;
-    (ms * HZ).div_ceil(1000) as u32
+    let tick_us = 1_000_000 / HZ;
+    let us = (ms * 1000).div_ceil(tick_us) * tick_us;
+    us.min(u64::from(u32::MAX)) as u32
 }
 
 /// The throttling period and the runtime in it, in ns; no runtime means
@@ -309,14 +309,13 @@ fn set_next_task_rt(rq: &mut RunQueue, p: &Arc<TaskStruct>, _first: bool) {
 /// behind it.
 ///
 /// Linux: task_tick_rt() in kernel/sched/rt.c
+/// Differs: the slice counts the run time update_curr_rt() charged, not
+/// ticks, so that ticks a busy host delays or loses under QEMU do not
+/// stretch it; it still ends only at a tick.
 fn task_tick_rt(rq: &mut RunQueue, p: &Arc<TaskStruct>) {
     update_curr_rt(rq);
-    if p.policy.load(Ordering::Relaxed) != SCHED_RR {
-        return;
-    }
-    let left = p.rt.time_slice.load(Ordering::Relaxed).saturating_sub(1);
-    if left > 0 {
-        p.rt.time_slice.store(left, Ordering::Relaxed);
+    if p.policy.load(Ordering::Relaxed) != SCHED_RR || p.rt.time_slice.load(Ordering::Relaxed) > 0
+    {
         return;
     }
     p.rt.time_slice
@@ -335,9 +334,9 @@ fn task_fork_rt(p: &TaskStruct) {
         .store(sched_rr_timeslice(), Ordering::Relaxed);
 }
 
-/// Charges the running RT task the time since its last stamp, and counts
-/// it against the CPU's RT runtime: past it, the class is throttled and the
-/// task preempted.
+/// Charges the running RT task the time since its last stamp (an RR
+/// task's slice too), and counts it against the CPU's RT runtime: past it,
+/// the class is throttled and the task preempted.
 ///
 /// Linux: update_curr_rt() in kernel/sched/rt.c (with
 /// sched_rt_runtime_exceeded())
@@ -348,6 +347,10 @@ fn update_curr_rt(rq: &mut RunQueue) {
     let now = rq.clock;
     let delta = now.saturating_sub(curr.se.exec_start.load(Ordering::Relaxed));
     update_curr(&curr, now);
+    let used_us = (delta / 1000).min(u64::from(u32::MAX)) as u32;
+    let left = curr.rt.time_slice.load(Ordering::Relaxed);
+    curr.rt.time_slice
+        .store(left.saturating_sub(used_us), Ordering::Relaxed);
     let (_, Some(runtime)) = rt_bandwidth() else {
         return;
     };
@@ -418,7 +421,7 @@ pub(crate) fn sched_rt_period_tick(rq: &mut RunQueue) {
 /// Linux: get_rr_interval_rt() in kernel/sched/rt.c
 pub fn get_rr_interval_rt(p: &TaskStruct) -> u64 {
     if p.policy.load(Ordering::Relaxed) == SCHED_RR {
-        u64::from(sched_rr_timeslice()) * (1_000_000_000 / HZ)
+        u64::from(sched_rr_timeslice()) * 1000
     } else {
         0
     }

@@ -71,14 +71,24 @@ pub fn valid_policy(policy: i32) -> bool {
         .any(|&p| p as i32 == policy)
 }
 
-/// Whether `policy` is one of the fair class's (Linux: fair_policy()).
+/// Whether `policy` takes a nice value: SCHED_NORMAL and SCHED_BATCH.
+/// SCHED_IDLE, though also run by the fair class, keeps the nice value it
+/// had and ignores sched_attr's (Linux: fair_policy()).
 pub fn fair_policy(policy: u32) -> bool {
-    policy == SCHED_NORMAL || policy == SCHED_BATCH || policy == SCHED_IDLE
+    policy == SCHED_NORMAL || policy == SCHED_BATCH
 }
 
 /// The nice value of `p` (Linux: task_nice()).
 pub fn task_nice(p: &TaskStruct) -> i32 {
     prio_to_nice(p.static_prio.load(Ordering::Relaxed))
+}
+
+/// The priority as /proc/<pid>/stat shows it: `prio - 100`, so -100..-2
+/// for an RT task and 0..39 (20 + nice) for a fair one.
+///
+/// Linux: task_prio() in kernel/sched/syscalls.c
+pub fn task_prio(p: &TaskStruct) -> i32 {
+    p.prio.load(Ordering::Relaxed) - MAX_RT_PRIO
 }
 
 /// The priority a task of `policy` with `rt_prio` and `nice` has before
@@ -272,4 +282,23 @@ fn __setscheduler_params(p: &TaskStruct, attr: &SchedAttr, policy: u32) {
     let nice = task_nice(p);
     p.normal_prio
         .store(__normal_prio(policy, attr.sched_priority, nice), Ordering::Relaxed);
+}
+
+/// The child of a SCHED_RESET_ON_FORK parent: an RT child becomes
+/// SCHED_NORMAL at nice 0, a fair one keeps its policy but not a negative
+/// nice; and the child's own children inherit again.
+///
+/// Linux: the sched_reset_on_fork branch of sched_fork() in kernel/sched/core.c
+pub fn sched_fork_reset(p: &TaskStruct) {
+    if rt_policy(p.policy.load(Ordering::Relaxed)) {
+        p.policy.store(SCHED_NORMAL, Ordering::Relaxed);
+        p.static_prio.store(nice_to_prio(0), Ordering::Relaxed);
+        p.rt_priority.store(0, Ordering::Relaxed);
+    } else if task_nice(p) < 0 {
+        p.static_prio.store(nice_to_prio(0), Ordering::Relaxed);
+    }
+    let static_prio = p.static_prio.load(Ordering::Relaxed);
+    p.normal_prio.store(static_prio, Ordering::Relaxed);
+    p.prio.store(static_prio, Ordering::Relaxed);
+    p.sched_reset_on_fork.store(false, Ordering::Relaxed);
 }

@@ -7,6 +7,7 @@
 //! Not modelled: cpusets (a task may use every online CPU), the LSM hooks
 //! (security_task_setscheduler), NUMA nodes (node 0 always).
 
+use super::SchedClassId;
 use super::migrate::set_cpus_allowed_ptr;
 use super::prio::{MAX_NICE, MAX_RT_PRIO, MIN_NICE, SCHED_FIFO, SCHED_RR, rt_policy};
 use super::setscheduler::{
@@ -399,6 +400,8 @@ pub fn sys_sched_get_priority_min(policy: i32) -> SysResult {
 ///
 /// Linux: SYSCALL_DEFINE2(sched_rr_get_interval) -> sched_rr_get_interval()
 /// in kernel/sched/syscalls.c
+/// Differs: the class is asked by a match, not through a get_rr_interval
+/// entry of its sched_class.
 ///
 /// # Errors
 /// `EINVAL`: a negative pid. `ESRCH`: no such task. `EFAULT`: the timespec.
@@ -408,8 +411,12 @@ pub fn sys_sched_rr_get_interval(pid: i32, interval: u64) -> SysResult {
     }
     let p = find_process_by_pid(pid)?;
     let ns = {
-        let trq = super::migrate::task_rq_lock(&p);
-        (p.sched_class().get_rr_interval)(&trq.rq, &p)
+        let _trq = super::migrate::task_rq_lock(&p);
+        match p.sched_class_id() {
+            SchedClassId::Rt => super::rt::get_rr_interval_rt(&p),
+            SchedClassId::Fair => super::fair::get_rr_interval_fair(&p),
+            _ => 0,
+        }
     };
     put_user(interval, [(ns / 1_000_000_000) as i64, (ns % 1_000_000_000) as i64])?;
     Ok(0)
