@@ -264,7 +264,7 @@ static void rr_tasks_of_one_priority_alternate(void)
 	for (int i = 0; i + 1 < turns && i < 64; i++)
 		in_slice += sh->turn_ns[i] > 70000000L && sh->turn_ns[i] < 130000000L;
 	EXPECT_EQ("each_rr_turn_lasts_the_100_ms_slice", turns > 0 ? turns - 1 : -1, in_slice);
-	if (in_slice != turns - 1)
+	if (in_slice != turns - 1 || turns < 6)
 		for (int i = 0; i < turns && i < 64; i++)
 			say("    turn %d: %ld us\n", i, sh->turn_ns[i] / 1000);
 }

@@ -5,8 +5,8 @@
 
 use super::migrate::{__task_rq_lock, is_cpu_allowed, select_fallback_rq, set_task_cpu, task_cpu};
 use super::{
-    CLASSES, DEQUEUE_SLEEP, ENQUEUE_HEAD, ENQUEUE_INITIAL, ENQUEUE_MIGRATED, ENQUEUE_WAKEUP, RunQueue,
-    SchedClassId,
+    CLASSES, DEQUEUE_SLEEP, ENQUEUE_HEAD, ENQUEUE_INITIAL, ENQUEUE_MIGRATED, ENQUEUE_WAKEUP,
+    RunQueue, SchedClassId,
 };
 use crate::arch::kernel::process_64::context_switch;
 use crate::arch::percpu::{cpu_rq, set_current, smp_processor_id, this_cpu};

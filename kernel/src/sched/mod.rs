@@ -68,9 +68,9 @@ pub struct SchedEntity {
 /// Lock: the run queue lock of the task's CPU.
 #[derive(Default)]
 pub struct SchedRtEntity {
-    /// Run time left of a SCHED_RR task's slice, in µs (Linux: time_slice,
+    /// Run time left of a SCHED_RR task's slice, in ns (Linux: time_slice,
     /// in ticks).
-    pub time_slice: AtomicU32,
+    pub time_slice: AtomicU64,
 }
 
 /// The scheduling classes, highest first. A class's number is its rank:

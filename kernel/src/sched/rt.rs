@@ -96,13 +96,12 @@ fn sched_rr_handler() -> Result<(), Errno> {
     Ok(())
 }
 
-/// SCHED_RR's slice in µs: the sysctl's milliseconds rounded up to whole
+/// SCHED_RR's slice in ns: the sysctl's milliseconds rounded up to whole
 /// ticks, as Linux keeps it in jiffies (Linux: sched_rr_timeslice).
-pub fn sched_rr_timeslice() -> u32 {
+pub fn sched_rr_timeslice() -> u64 {
     let ms = SYSCTL_SCHED_RR_TIMESLICE.load(Ordering::Relaxed).max(1) as u64;
-    let tick_us = 1_000_000 / HZ;
-    let us = (ms * 1000).div_ceil(tick_us) * tick_us;
-    us.min(u64::from(u32::MAX)) as u32
+    let tick_ns = 1_000_000_000 / HZ;
+    (ms * 1_000_000).div_ceil(tick_ns) * tick_ns
 }
 
 /// The throttling period and the runtime in it, in ns; no runtime means
@@ -314,8 +313,7 @@ fn set_next_task_rt(rq: &mut RunQueue, p: &Arc<TaskStruct>, _first: bool) {
 /// stretch it; it still ends only at a tick.
 fn task_tick_rt(rq: &mut RunQueue, p: &Arc<TaskStruct>) {
     update_curr_rt(rq);
-    if p.policy.load(Ordering::Relaxed) != SCHED_RR || p.rt.time_slice.load(Ordering::Relaxed) > 0
-    {
+    if p.policy.load(Ordering::Relaxed) != SCHED_RR || p.rt.time_slice.load(Ordering::Relaxed) > 0 {
         return;
     }
     p.rt.time_slice
@@ -347,10 +345,10 @@ fn update_curr_rt(rq: &mut RunQueue) {
     let now = rq.clock;
     let delta = now.saturating_sub(curr.se.exec_start.load(Ordering::Relaxed));
     update_curr(&curr, now);
-    let used_us = (delta / 1000).min(u64::from(u32::MAX)) as u32;
     let left = curr.rt.time_slice.load(Ordering::Relaxed);
-    curr.rt.time_slice
-        .store(left.saturating_sub(used_us), Ordering::Relaxed);
+    curr.rt
+        .time_slice
+        .store(left.saturating_sub(delta), Ordering::Relaxed);
     let (_, Some(runtime)) = rt_bandwidth() else {
         return;
     };
@@ -421,7 +419,7 @@ pub(crate) fn sched_rt_period_tick(rq: &mut RunQueue) {
 /// Linux: get_rr_interval_rt() in kernel/sched/rt.c
 pub fn get_rr_interval_rt(p: &TaskStruct) -> u64 {
     if p.policy.load(Ordering::Relaxed) == SCHED_RR {
-        u64::from(sched_rr_timeslice()) * 1000
+        sched_rr_timeslice()
     } else {
         0
     }

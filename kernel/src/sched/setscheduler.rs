@@ -83,7 +83,7 @@ pub fn task_nice(p: &TaskStruct) -> i32 {
     prio_to_nice(p.static_prio.load(Ordering::Relaxed))
 }
 
-/// The priority as /proc/<pid>/stat shows it: `prio - 100`, so -100..-2
+/// The priority as `/proc/<pid>/stat` shows it: `prio - 100`, so -100..-2
 /// for an RT task and 0..39 (20 + nice) for a fair one.
 ///
 /// Linux: task_prio() in kernel/sched/syscalls.c
@@ -149,7 +149,9 @@ fn user_check_sched_setscheduler(
 /// The cases of user_check_sched_setscheduler() that need privilege
 /// (Linux: its `goto req_priv`s, in its order).
 fn needs_cap_sys_nice(p: &TaskStruct, attr: &SchedAttr, policy: u32, reset_on_fork: bool) -> bool {
-    if fair_policy(policy) && attr.sched_nice < task_nice(p) && !is_nice_reduction(p, attr.sched_nice)
+    if fair_policy(policy)
+        && attr.sched_nice < task_nice(p)
+        && !is_nice_reduction(p, attr.sched_nice)
     {
         return true;
     }
@@ -185,7 +187,12 @@ fn needs_cap_sys_nice(p: &TaskStruct, attr: &SchedAttr, policy: u32, reset_on_fo
 ///
 /// # Errors
 /// As __sched_setscheduler().
-pub fn _sched_setscheduler(p: &Arc<TaskStruct>, policy: i32, prio: i32, user: bool) -> Result<(), Errno> {
+pub fn _sched_setscheduler(
+    p: &Arc<TaskStruct>,
+    policy: i32,
+    prio: i32,
+    user: bool,
+) -> Result<(), Errno> {
     let mut attr = SchedAttr {
         sched_policy: policy,
         // A negative priority becomes a huge one, refused below.
@@ -213,11 +220,21 @@ pub fn _sched_setscheduler(p: &Arc<TaskStruct>, policy: i32, prio: i32, user: bo
 /// policy (1-99 for SCHED_FIFO/RR, 0 otherwise), or the CPU's stopper.
 /// `EOPNOTSUPP`: utilization clamps. `EPERM`: see
 /// user_check_sched_setscheduler().
-pub fn __sched_setscheduler(p: &Arc<TaskStruct>, attr: &SchedAttr, user: bool) -> Result<(), Errno> {
+pub fn __sched_setscheduler(
+    p: &Arc<TaskStruct>,
+    attr: &SchedAttr,
+    user: bool,
+) -> Result<(), Errno> {
     let (policy, reset_on_fork) = if attr.sched_policy < 0 {
-        (p.policy.load(Ordering::Relaxed), p.sched_reset_on_fork.load(Ordering::Relaxed))
+        (
+            p.policy.load(Ordering::Relaxed),
+            p.sched_reset_on_fork.load(Ordering::Relaxed),
+        )
     } else if valid_policy(attr.sched_policy) {
-        (attr.sched_policy as u32, attr.sched_flags & SCHED_FLAG_RESET_ON_FORK != 0)
+        (
+            attr.sched_policy as u32,
+            attr.sched_flags & SCHED_FLAG_RESET_ON_FORK != 0,
+        )
     } else {
         return Err(Errno::EINVAL);
     };
@@ -235,10 +252,16 @@ pub fn __sched_setscheduler(p: &Arc<TaskStruct>, attr: &SchedAttr, user: bool) -
         return Err(Errno::EOPNOTSUPP);
     }
     let mut trq = task_rq_lock(p);
-    if trq.rq.stop.as_ref().is_some_and(|stop| Arc::ptr_eq(stop, p)) {
+    if trq
+        .rq
+        .stop
+        .as_ref()
+        .is_some_and(|stop| Arc::ptr_eq(stop, p))
+    {
         return Err(Errno::EINVAL);
     }
-    p.sched_reset_on_fork.store(reset_on_fork, Ordering::Relaxed);
+    p.sched_reset_on_fork
+        .store(reset_on_fork, Ordering::Relaxed);
     if !sched_params_changed(p, attr, policy) {
         return Ok(());
     }
@@ -246,8 +269,10 @@ pub fn __sched_setscheduler(p: &Arc<TaskStruct>, attr: &SchedAttr, user: bool) -
     sched_change(&mut trq.rq, p, |_rq| {
         if attr.sched_flags & SCHED_FLAG_KEEP_PARAMS == 0 {
             __setscheduler_params(p, attr, policy);
-            p.sched_class
-                .store(__setscheduler_class(policy, newprio) as u8, Ordering::Relaxed);
+            p.sched_class.store(
+                __setscheduler_class(policy, newprio) as u8,
+                Ordering::Relaxed,
+            );
             p.prio.store(newprio, Ordering::Relaxed);
         }
     });
@@ -280,8 +305,10 @@ fn __setscheduler_params(p: &TaskStruct, attr: &SchedAttr, policy: u32) {
     }
     p.rt_priority.store(attr.sched_priority, Ordering::Relaxed);
     let nice = task_nice(p);
-    p.normal_prio
-        .store(__normal_prio(policy, attr.sched_priority, nice), Ordering::Relaxed);
+    p.normal_prio.store(
+        __normal_prio(policy, attr.sched_priority, nice),
+        Ordering::Relaxed,
+    );
 }
 
 /// The child of a SCHED_RESET_ON_FORK parent: an RT child becomes

@@ -227,7 +227,10 @@ fn sched_copy_attr(uattr: u64) -> Result<SchedAttr, Errno> {
     let mut bytes = [0u8; SCHED_ATTR_SIZE_VER1 as usize];
     let known = size.min(SCHED_ATTR_SIZE_VER1) as usize;
     copy_from_user(&mut bytes[..known], uattr)?;
-    if !check_zeroed_user(uattr + u64::from(SCHED_ATTR_SIZE_VER1), size.saturating_sub(SCHED_ATTR_SIZE_VER1))? {
+    if !check_zeroed_user(
+        uattr + u64::from(SCHED_ATTR_SIZE_VER1),
+        size.saturating_sub(SCHED_ATTR_SIZE_VER1),
+    )? {
         return Err(sched_attr_e2big(uattr));
     }
     let mut attr = sched_attr_from_bytes(&bytes);
@@ -335,7 +338,11 @@ pub fn sys_sched_getparam(pid: i32, param: u64) -> SysResult {
 /// the first version or above a page. `ESRCH`: no such task. `EFAULT`:
 /// the structure.
 pub fn sys_sched_getattr(pid: i32, uattr: u64, usize: u32, flags: u32) -> SysResult {
-    if uattr == 0 || pid < 0 || !(SCHED_ATTR_SIZE_VER0..=SCHED_ATTR_SIZE_MAX).contains(&usize) || flags != 0 {
+    if uattr == 0
+        || pid < 0
+        || !(SCHED_ATTR_SIZE_VER0..=SCHED_ATTR_SIZE_MAX).contains(&usize)
+        || flags != 0
+    {
         return Err(Errno::EINVAL);
     }
     let p = find_process_by_pid(pid)?;
@@ -418,6 +425,9 @@ pub fn sys_sched_rr_get_interval(pid: i32, interval: u64) -> SysResult {
             _ => 0,
         }
     };
-    put_user(interval, [(ns / 1_000_000_000) as i64, (ns % 1_000_000_000) as i64])?;
+    put_user(
+        interval,
+        [(ns / 1_000_000_000) as i64, (ns % 1_000_000_000) as i64],
+    )?;
     Ok(0)
 }

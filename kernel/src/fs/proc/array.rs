@@ -4,11 +4,11 @@
 //! Linux: fs/proc/array.c
 //! Not modelled: seccomp, speculation controls, NUMA.
 
-use crate::sched::setscheduler::{task_nice, task_prio};
 use crate::pid::{PidNr, pgrp_nr_ns, task_active_pid_ns, task_pid_nr_ns, task_tgid_nr_ns};
 use crate::pid_namespace::PidNamespace;
 use crate::sched::cputime::nsec_to_clock_t;
 use crate::sched::debug::task_state_to_char;
+use crate::sched::setscheduler::{task_nice, task_prio};
 use crate::signal::{_NSIG, SIG_DFL, SIG_IGN};
 use crate::task::TaskStruct;
 use crate::tasklist::TASKLIST_LOCK;
