@@ -110,7 +110,7 @@ pub fn cpu_stop_init() {
         };
         k.set_comm(&alloc::format!("migration/{cpu}"));
         crate::kthread::kthread_bind(&k, cpu);
-        crate::arch::percpu::cpu_rq(cpu).lock().stop = Some(k.clone());
+        crate::sched::stop_task::sched_set_stop_task(cpu, &k);
         STOPPERS[cpu].thread.call_once(|| k.clone());
         crate::sched::core::wake_up_process(&k);
     }

@@ -175,6 +175,21 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         unistd::__NR_utime => fs::utimes::sys_utime(a0, a1),
         unistd::__NR_mknod => fs::link::sys_mknodat(fs::open::AT_FDCWD, a0, a1 as u32, a2 as u32),
         unistd::__NR_personality => crate::exec_domain::sys_personality(a0 as u32),
+        unistd::__NR_sched_setparam => sched::syscalls::sys_sched_setparam(a0 as i32, a1),
+        unistd::__NR_sched_getparam => sched::syscalls::sys_sched_getparam(a0 as i32, a1),
+        unistd::__NR_sched_setscheduler => {
+            sched::syscalls::sys_sched_setscheduler(a0 as i32, a1 as i32, a2)
+        }
+        unistd::__NR_sched_getscheduler => sched::syscalls::sys_sched_getscheduler(a0 as i32),
+        unistd::__NR_sched_get_priority_max => {
+            sched::syscalls::sys_sched_get_priority_max(a0 as i32)
+        }
+        unistd::__NR_sched_get_priority_min => {
+            sched::syscalls::sys_sched_get_priority_min(a0 as i32)
+        }
+        unistd::__NR_sched_rr_get_interval => {
+            sched::syscalls::sys_sched_rr_get_interval(a0 as i32, a1)
+        }
         unistd::__NR_prctl => sys::sys_prctl(a0 as i32, a1, a2, a3, a4),
         unistd::__NR_arch_prctl => sys::sys_arch_prctl(a0 as i32, a1),
         unistd::__NR_setrlimit => sys::sys_setrlimit(a0 as u32, a1),
@@ -241,6 +256,10 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
             signal::sys_rt_tgsigqueueinfo(a0 as i32, a1 as i32, a2 as i32, a3)
         }
         unistd::__NR_prlimit64 => sys::sys_prlimit64(a0 as i32, a1 as u32, a2, a3),
+        unistd::__NR_sched_setattr => sched::syscalls::sys_sched_setattr(a0 as i32, a1, a2 as u32),
+        unistd::__NR_sched_getattr => {
+            sched::syscalls::sys_sched_getattr(a0 as i32, a1, a2 as u32, a3 as u32)
+        }
         unistd::__NR_renameat2 => {
             fs::rename::sys_renameat2(a0 as i32, a1, a2 as i32, a3, a4 as u32)
         }

@@ -36,13 +36,13 @@ use crate::mm::fault_inject::FailNth;
 use crate::mm::mm_types::MmStruct;
 use crate::mm::vmalloc::KernelStack;
 use crate::pid::{Pid, PidNr};
-use crate::sched::SchedEntity;
 use crate::sched::completion::Completion;
+use crate::sched::{SchedClass, SchedClassId, SchedEntity, SchedRtEntity};
 use crate::signal::{SigPending, SighandStruct, SignalStruct};
 use crate::tasklist::TaskList;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicI32, AtomicU8, AtomicU32, AtomicU64, Ordering};
 
 /// Runnable or running (Linux: TASK_RUNNING).
 pub const TASK_RUNNING: u32 = 0x0000;
@@ -159,6 +159,30 @@ pub struct TaskStruct {
     pub exit_signal: AtomicI32,
     /// Scheduler bookkeeping (Linux: `se`, `on_rq`, TIF_NEED_RESCHED).
     pub se: SchedEntity,
+    /// The real-time classes' bookkeeping (Linux: `rt`).
+    pub rt: SchedRtEntity,
+    /// The class the task is in, a [`SchedClassId`] (Linux: sched_class).
+    /// Lock: the pi_lock and the run queue lock (task_rq_lock), or sched_fork
+    /// before the task is seen; either one keeps it stable.
+    pub sched_class: AtomicU8,
+    /// SCHED_NORMAL, SCHED_FIFO, ... (Linux: policy). Lock: as `sched_class`.
+    pub policy: AtomicU32,
+    /// The priority the scheduler uses, 0-139, lower first (Linux: prio).
+    /// Lock: as `sched_class`.
+    pub prio: AtomicI32,
+    /// The priority of the nice value, 100-139 (Linux: static_prio).
+    /// Lock: as `sched_class`.
+    pub static_prio: AtomicI32,
+    /// The priority of the policy and nice or rt_priority, before any
+    /// boost (Linux: normal_prio). Lock: as `sched_class`.
+    pub normal_prio: AtomicI32,
+    /// The real-time priority, 1-99, 0 for fair tasks (Linux: rt_priority).
+    /// Lock: as `sched_class`.
+    pub rt_priority: AtomicU32,
+    /// The task's children start with the default policy: SCHED_NORMAL at
+    /// nice 0 for an RT task, a negative nice reset to 0 for a fair one
+    /// (Linux: sched_reset_on_fork). Lock: as `sched_class`.
+    pub sched_reset_on_fork: core::sync::atomic::AtomicBool,
     /// The CPU whose run queue holds the task, or held it last (Linux:
     /// thread_info.cpu, read with task_cpu()). Changed by set_task_cpu()
     /// only, with the task's pi_lock or its run queue's lock held.
@@ -309,6 +333,8 @@ pub const DEFAULT_TIMER_SLACK_NS: u64 = 50_000;
 impl TaskStruct {
     /// A task with nothing attached yet: no pid, parent, resources or
     /// signals. dup_task_struct and init_task fill in the rest.
+    // One line per field of the task: its length is the struct's.
+    #[allow(clippy::too_many_lines)]
     pub fn new(comm: Comm, state: u32, flags: u32, stack: Option<KernelStack>) -> TaskStruct {
         TaskStruct {
             state: AtomicU32::new(state),
@@ -317,6 +343,14 @@ impl TaskStruct {
             exit_code: AtomicI32::new(0),
             exit_signal: AtomicI32::new(0),
             se: SchedEntity::default(),
+            rt: SchedRtEntity::default(),
+            sched_class: AtomicU8::new(SchedClassId::Fair as u8),
+            policy: AtomicU32::new(crate::sched::prio::SCHED_NORMAL),
+            prio: AtomicI32::new(crate::sched::prio::DEFAULT_PRIO),
+            static_prio: AtomicI32::new(crate::sched::prio::DEFAULT_PRIO),
+            normal_prio: AtomicI32::new(crate::sched::prio::DEFAULT_PRIO),
+            rt_priority: AtomicU32::new(0),
+            sched_reset_on_fork: core::sync::atomic::AtomicBool::new(false),
             cpu: AtomicU32::new(0),
             wake_cpu: AtomicU32::new(0),
             cpus_mask: AtomicU64::new(crate::cpumask::CpuMask::all().bits()),
@@ -444,6 +478,16 @@ impl TaskStruct {
     /// The CPUs the task may run on (Linux: p->cpus_ptr).
     pub fn cpus_mask(&self) -> crate::cpumask::CpuMask {
         crate::cpumask::CpuMask::from_bits_truncate(self.cpus_mask.load(Ordering::Acquire))
+    }
+
+    /// The class the task is in.
+    pub fn sched_class_id(&self) -> SchedClassId {
+        SchedClassId::from_u8(self.sched_class.load(Ordering::Relaxed))
+    }
+
+    /// The operations of the task's class (Linux: p->sched_class).
+    pub fn sched_class(&self) -> &'static SchedClass {
+        self.sched_class_id().class()
     }
 
     /// Whether this is a CPU's idle task.

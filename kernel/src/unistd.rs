@@ -224,6 +224,20 @@ pub const __NR_utime: u64 = 132;
 pub const __NR_mknod: u64 = 133;
 /// personality(2)
 pub const __NR_personality: u64 = 135;
+/// sched_setparam(2)
+pub const __NR_sched_setparam: u64 = 142;
+/// sched_getparam(2)
+pub const __NR_sched_getparam: u64 = 143;
+/// sched_setscheduler(2)
+pub const __NR_sched_setscheduler: u64 = 144;
+/// sched_getscheduler(2)
+pub const __NR_sched_getscheduler: u64 = 145;
+/// sched_get_priority_max(2)
+pub const __NR_sched_get_priority_max: u64 = 146;
+/// sched_get_priority_min(2)
+pub const __NR_sched_get_priority_min: u64 = 147;
+/// sched_rr_get_interval(2)
+pub const __NR_sched_rr_get_interval: u64 = 148;
 /// prctl(2)
 pub const __NR_prctl: u64 = 157;
 /// arch_prctl(2)
@@ -344,6 +358,10 @@ pub const __NR_getcpu: u64 = 309;
 pub const __NR_process_vm_readv: u64 = 310;
 /// process_vm_writev(2)
 pub const __NR_process_vm_writev: u64 = 311;
+/// sched_setattr(2)
+pub const __NR_sched_setattr: u64 = 314;
+/// sched_getattr(2)
+pub const __NR_sched_getattr: u64 = 315;
 /// renameat2(2)
 pub const __NR_renameat2: u64 = 316;
 /// getrandom(2)

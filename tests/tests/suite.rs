@@ -105,6 +105,7 @@ const USER_PROGRAMS: &[&str] = &[
     "siginfo",
     "jobctl",
     "ptrace_basic", "ptrace_events", "ptrace_exit",
+    "sched_rt", "sched_policy",
 ];
 
 /// The SMP race tests: the user tier runs them after `USER_PROGRAMS` on one

@@ -14,13 +14,13 @@
 //! active balancing, nohz idle balancing.
 
 use super::RunQueue;
-use super::core::{activate_task, wakeup_preempt};
+use super::core::{activate_task, deactivate_task, update_rq_clock, wakeup_preempt};
 use super::migrate::{double_rq_lock, set_task_cpu};
 use crate::arch::percpu::cpu_rq;
 use crate::cpumask::cpu_online_mask;
 use crate::task::TaskStruct;
 use alloc::sync::Arc;
-use core::sync::atomic::Ordering;
+use alloc::vec::Vec;
 
 /// Ticks between two periodic balances of a busy CPU; an idle CPU balances
 /// at every tick (Linux: sd->balance_interval, in ms and per domain).
@@ -46,11 +46,7 @@ pub fn sched_balance_rq(this_cpu: usize) -> usize {
     if src_load < dst_load + 2 {
         return 0;
     }
-    let moved = detach_tasks(src, dst, this_cpu, (src_load - dst_load) / 2);
-    if moved > 0 {
-        wakeup_preempt(dst, this_cpu);
-    }
-    moved
+    detach_tasks(src, dst, this_cpu, (src_load - dst_load) / 2)
 }
 
 /// Balances a CPU that found nothing to run, before it idles.
@@ -87,32 +83,41 @@ fn can_migrate_task(p: &TaskStruct, dst_cpu: usize) -> bool {
     p.cpus_mask().test(dst_cpu) && !p.thread.on_cpu()
 }
 
-/// Moves up to `imbalance` tasks from `src` to `dst` (both locked), from
-/// the tail of `src`: the ones that would wait longest there.
+/// Moves up to `imbalance` fair tasks from `src` to `dst` (both locked),
+/// the ones the fair class would run last first.
 ///
 /// Linux: detach_tasks() + attach_tasks() in kernel/sched/fair.c
 /// Differs: one pass with both queues locked, instead of a detached list
 /// carried over after the source queue is unlocked.
 fn detach_tasks(src: &mut RunQueue, dst: &mut RunQueue, dst_cpu: usize, imbalance: usize) -> usize {
-    let mut moved = 0;
-    let mut at = src.queue.len();
-    while at > 0 && moved < imbalance {
-        at -= 1;
-        if !can_migrate_task(&src.queue[at], dst_cpu) {
-            continue;
-        }
-        let p = src.queue.remove(at).expect("index in the queue");
-        attach_task(dst, dst_cpu, p);
-        moved += 1;
+    let picked: Vec<Arc<TaskStruct>> = src
+        .cfs
+        .tasks_to_migrate()
+        .filter(|p| can_migrate_task(p, dst_cpu))
+        .take(imbalance)
+        .cloned()
+        .collect();
+    update_rq_clock(src);
+    update_rq_clock(dst);
+    for p in &picked {
+        detach_task(src, p, dst_cpu);
+        attach_task(dst, p);
     }
-    moved
+    picked.len()
+}
+
+/// Takes `p` off `src` and makes it belong to `dst_cpu`.
+///
+/// Linux: detach_task() in kernel/sched/fair.c
+fn detach_task(src: &mut RunQueue, p: &Arc<TaskStruct>, dst_cpu: usize) {
+    deactivate_task(src, p, 0);
+    set_task_cpu(p, dst_cpu);
 }
 
 /// Puts a task taken from another queue on `dst`.
 ///
 /// Linux: attach_task() in kernel/sched/fair.c
-fn attach_task(dst: &mut RunQueue, dst_cpu: usize, p: Arc<TaskStruct>) {
-    debug_assert!(p.se.on_rq.load(Ordering::Relaxed));
-    set_task_cpu(&p, dst_cpu);
-    activate_task(dst, p);
+fn attach_task(dst: &mut RunQueue, p: &Arc<TaskStruct>) {
+    activate_task(dst, p, super::ENQUEUE_MIGRATED);
+    wakeup_preempt(dst, p, 0);
 }

@@ -3,11 +3,13 @@
 //!
 //! Linux: kernel/sched/core.c
 
-use super::RunQueue;
 use super::migrate::{__task_rq_lock, is_cpu_allowed, select_fallback_rq, set_task_cpu, task_cpu};
+use super::{
+    CLASSES, DEQUEUE_SLEEP, ENQUEUE_HEAD, ENQUEUE_INITIAL, ENQUEUE_MIGRATED, ENQUEUE_WAKEUP,
+    RunQueue, SchedClassId,
+};
 use crate::arch::kernel::process_64::context_switch;
 use crate::arch::percpu::{cpu_rq, set_current, smp_processor_id, this_cpu};
-use crate::arch::sync::SpinLockGuard;
 use crate::task::{
     TASK_DEAD, TASK_INTERRUPTIBLE, TASK_NEW, TASK_NORMAL, TASK_RUNNING, TaskStruct,
     task_stack_end_corrupted,
@@ -15,10 +17,6 @@ use crate::task::{
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU64, Ordering};
 use x86_64::instructions::interrupts;
-
-/// Timer ticks a task may run before it is preempted. Differs: Linux's fair
-/// class computes slices from load; SCHED_RR uses 100 ms.
-pub const RR_TIMESLICE: u32 = 4;
 
 /// The wake-up is the first of a new task (Linux: WF_FORK).
 pub const WF_FORK: u32 = 0x04;
@@ -34,7 +32,11 @@ pub const WF_TTWU: u32 = 0x08;
 pub fn sched_init(init_task: &Arc<TaskStruct>) {
     let cpu = smp_processor_id();
     set_task_cpu(init_task, cpu);
+    init_task
+        .sched_class
+        .store(SchedClassId::Idle as u8, Ordering::Relaxed);
     let mut rq = cpu_rq(cpu).lock();
+    rq.cpu = cpu;
     init_task.se.on_rq.store(true, Ordering::Relaxed);
     rq.curr = Some(init_task.clone());
     rq.idle = Some(init_task.clone());
@@ -42,25 +44,73 @@ pub fn sched_init(init_task: &Arc<TaskStruct>) {
 }
 
 /// Puts a new task in TASK_NEW: it exists but no CPU may run it yet. It
-/// starts on its parent's CPU (its mask came with dup_task_struct).
+/// inherits the parent's policy and nice value, starts in the class its
+/// priority names, and starts on its parent's CPU (its mask came with
+/// dup_task_struct), where its class places it (task_fork).
 ///
 /// Linux: sched_fork() in kernel/sched/core.c
+/// Differs: the fields Linux copies with the whole task_struct are copied
+/// here from the parent, one by one.
 pub fn sched_fork(p: &TaskStruct) {
     p.state.store(TASK_NEW, Ordering::Relaxed);
     p.se.on_rq.store(false, Ordering::Relaxed);
-    p.se.time_slice.store(RR_TIMESLICE, Ordering::Relaxed);
+    let parent = crate::task::current();
+    p.policy
+        .store(parent.policy.load(Ordering::Relaxed), Ordering::Relaxed);
+    p.rt_priority.store(
+        parent.rt_priority.load(Ordering::Relaxed),
+        Ordering::Relaxed,
+    );
+    p.static_prio.store(
+        parent.static_prio.load(Ordering::Relaxed),
+        Ordering::Relaxed,
+    );
+    p.normal_prio.store(
+        parent.normal_prio.load(Ordering::Relaxed),
+        Ordering::Relaxed,
+    );
+    // The child does not inherit a priority boost (Linux: PI boosting).
+    p.prio.store(
+        parent.normal_prio.load(Ordering::Relaxed),
+        Ordering::Relaxed,
+    );
+    if parent.sched_reset_on_fork.load(Ordering::Relaxed) {
+        super::setscheduler::sched_fork_reset(p);
+    }
+    p.rt.time_slice
+        .store(super::rt::sched_rr_timeslice(), Ordering::Relaxed);
+    let class = __setscheduler_class(
+        p.policy.load(Ordering::Relaxed),
+        p.prio.load(Ordering::Relaxed),
+    );
+    p.sched_class.store(class as u8, Ordering::Relaxed);
     set_task_cpu(p, smp_processor_id());
+    (p.sched_class().task_fork)(p);
 }
 
-/// Picks the CPU a waking or new task should run on: the fair class's
-/// choice among the CPUs it may use, or a fallback if that one is not
+/// The class a task of `policy` and priority `prio` belongs to.
+///
+/// Linux: __setscheduler_class() in kernel/sched/core.c
+pub fn __setscheduler_class(_policy: u32, prio: i32) -> SchedClassId {
+    if super::prio::rt_prio(prio) {
+        SchedClassId::Rt
+    } else {
+        SchedClassId::Fair
+    }
+}
+
+/// Picks the CPU a waking or new task should run on: its class's (RT or
+/// fair) choice among the CPUs it may use, or a fallback if that one is not
 /// allowed (any more). The caller holds `p.pi_lock`.
 ///
 /// Linux: select_task_rq() in kernel/sched/core.c
 pub(crate) fn select_task_rq(p: &TaskStruct, cpu: usize, wake_flags: u32) -> usize {
     let cpu =
         if p.nr_cpus_allowed.load(Ordering::Relaxed) > 1 && crate::cpumask::num_online_cpus() > 1 {
-            super::fair::select_task_rq_fair(p, cpu, wake_flags)
+            match p.sched_class_id() {
+                SchedClassId::Rt => super::rt::select_task_rq_rt(p, cpu),
+                _ => super::fair::select_task_rq_fair(p, cpu, wake_flags),
+            }
         } else {
             p.cpus_mask().first().unwrap_or(cpu)
         };
@@ -71,28 +121,101 @@ pub(crate) fn select_task_rq(p: &TaskStruct, cpu: usize, wake_flags: u32) -> usi
     }
 }
 
-/// Queues a runnable task: at the tail, or at the head for the CPU's
-/// stopper, which runs before anything else.
+/// Reads the scheduler clock into `rq.clock`, which the classes charge
+/// run time from until the next update.
 ///
-/// Linux: activate_task() -> enqueue_task() in kernel/sched/core.c
-/// Differs: the stopper is queued first instead of having its own class.
-pub(crate) fn activate_task(rq: &mut RunQueue, p: Arc<TaskStruct>) {
-    p.se.on_rq.store(true, Ordering::Release);
-    if rq.stop.as_ref().is_some_and(|stop| Arc::ptr_eq(stop, &p)) {
-        rq.queue.push_front(p);
-    } else {
-        rq.queue.push_back(p);
-    }
+/// Linux: update_rq_clock() in kernel/sched/core.c
+pub(crate) fn update_rq_clock(rq: &mut RunQueue) {
+    rq.clock = super::fair::sched_clock();
 }
 
-/// Tells `cpu`'s running task to give way: sets its need_resched and, if
-/// that CPU is not this one, sends it a reschedule IPI so that it notices
+/// Hands `p` to its class's queue.
+///
+/// Linux: enqueue_task() in kernel/sched/core.c
+pub(crate) fn enqueue_task(rq: &mut RunQueue, p: &Arc<TaskStruct>, flags: u32) {
+    (p.sched_class().enqueue_task)(rq, p, flags);
+}
+
+/// Takes `p` off its class's queue (or out of its accounting, if running).
+///
+/// Linux: dequeue_task() in kernel/sched/core.c
+pub(crate) fn dequeue_task(rq: &mut RunQueue, p: &Arc<TaskStruct>, flags: u32) {
+    (p.sched_class().dequeue_task)(rq, p, flags);
+}
+
+/// Makes a runnable task one that wants this CPU: queued by its class and
+/// counted in `nr_running`.
+///
+/// Linux: activate_task() in kernel/sched/core.c
+pub(crate) fn activate_task(rq: &mut RunQueue, p: &Arc<TaskStruct>, flags: u32) {
+    enqueue_task(rq, p, flags);
+    p.se.on_rq.store(true, Ordering::Release);
+    rq.nr_running += 1;
+}
+
+/// The opposite of activate_task(): `p` goes to sleep (DEQUEUE_SLEEP) or
+/// is about to be moved to another CPU.
+///
+/// Linux: deactivate_task() in kernel/sched/core.c
+pub(crate) fn deactivate_task(rq: &mut RunQueue, p: &Arc<TaskStruct>, flags: u32) {
+    p.se.on_rq.store(false, Ordering::Release);
+    dequeue_task(rq, p, flags);
+    rq.nr_running -= 1;
+}
+
+/// Whether `p` is the task `rq` runs (Linux: task_current()).
+pub(crate) fn task_current(rq: &RunQueue, p: &TaskStruct) -> bool {
+    rq.curr.as_ref().is_some_and(|c| core::ptr::eq(&**c, p))
+}
+
+/// Changes something the class of `p` orders it by (its class, policy or
+/// weight): takes it off its queue and out of the running slot, lets
+/// `change` act, and puts it back, so that each class sees the task
+/// leave with the old values and come back with the new ones. Then the
+/// running task is preempted if `p` should run first. The caller holds
+/// `p`'s pi_lock and run queue lock (task_rq_lock).
+///
+/// Linux: the dequeue/put_prev ... enqueue/set_next sequence of
+/// __sched_setscheduler() and set_user_nice() (sched_change guard), with
+/// check_class_changed() in kernel/sched/core.c
+pub(crate) fn sched_change<R>(
+    rq: &mut RunQueue,
+    p: &Arc<TaskStruct>,
+    change: impl FnOnce(&mut RunQueue) -> R,
+) -> R {
+    update_rq_clock(rq);
+    let queued = p.se.on_rq.load(Ordering::Relaxed);
+    let running = task_current(rq, p);
+    let oldprio = p.prio.load(Ordering::Relaxed);
+    if queued {
+        dequeue_task(rq, p, 0);
+    }
+    if running {
+        (p.sched_class().put_prev_task)(rq, p);
+    }
+    let r = change(rq);
+    if queued {
+        // A task whose priority went down goes first among its new peers.
+        let head = oldprio < p.prio.load(Ordering::Relaxed);
+        enqueue_task(rq, p, if head { ENQUEUE_HEAD } else { 0 });
+    }
+    if running {
+        (p.sched_class().set_next_task)(rq, p, false);
+        resched_curr(rq);
+    } else if queued {
+        wakeup_preempt(rq, p, 0);
+    }
+    r
+}
+
+/// Tells the running task of `rq` to give way: sets its need_resched and,
+/// if its CPU is not this one, sends it a reschedule IPI so that it notices
 /// now (a halted idle CPU wakes up). Nothing is sent if the flag was set
-/// already: whoever set it sent the IPI. The caller holds `rq`, `cpu`'s
-/// run queue.
+/// already: whoever set it sent the IPI. The caller holds `rq`.
 ///
 /// Linux: resched_curr() in kernel/sched/core.c
-pub(crate) fn resched_curr(rq: &RunQueue, cpu: usize) {
+pub(crate) fn resched_curr(rq: &RunQueue) {
+    let cpu = rq.cpu;
     let Some(curr) = &rq.curr else {
         return;
     };
@@ -104,20 +227,19 @@ pub(crate) fn resched_curr(rq: &RunQueue, cpu: usize) {
     }
 }
 
-/// After a task was queued on `cpu`: preempt the running task if it is the
-/// idle task, or if the stopper is now at the head of the queue.
+/// After `p` was queued on `rq`: a task of a higher class than the running
+/// one preempts it; within one class, the class decides.
 ///
 /// Linux: wakeup_preempt() (check_preempt_curr) in kernel/sched/core.c
-/// Differs: round robin preempts nothing else; Linux's fair class may
-/// preempt a task with a later deadline.
-pub(crate) fn wakeup_preempt(rq: &RunQueue, cpu: usize) {
-    let curr_idle = rq.curr.as_ref().is_some_and(|c| c.is_idle_task());
-    let stop_first = match (rq.queue.front(), &rq.stop) {
-        (Some(head), Some(stop)) => Arc::ptr_eq(head, stop),
-        _ => false,
+pub(crate) fn wakeup_preempt(rq: &mut RunQueue, p: &Arc<TaskStruct>, flags: u32) {
+    let Some(curr) = rq.curr.clone() else {
+        return;
     };
-    if curr_idle || stop_first {
-        resched_curr(rq, cpu);
+    let (class, curr_class) = (p.sched_class_id(), curr.sched_class_id());
+    if class == curr_class {
+        (class.class().wakeup_preempt)(rq, p, flags);
+    } else if class < curr_class {
+        resched_curr(rq);
     }
 }
 
@@ -132,8 +254,9 @@ pub fn wake_up_new_task(p: Arc<TaskStruct>) {
     let cpu = select_task_rq(&p, task_cpu(&p), WF_FORK);
     set_task_cpu(&p, cpu);
     let mut rq = cpu_rq(cpu).lock();
-    activate_task(&mut rq, p.clone());
-    wakeup_preempt(&rq, cpu);
+    update_rq_clock(&mut rq);
+    activate_task(&mut rq, &p, ENQUEUE_INITIAL);
+    wakeup_preempt(&mut rq, &p, WF_FORK);
     drop(rq);
     drop(pi);
 }
@@ -162,10 +285,12 @@ pub fn try_to_wake_up(p: &Arc<TaskStruct>, state_mask: u32) -> bool {
         core::hint::spin_loop();
     }
     let cpu = select_task_rq(p, p.wake_cpu.load(Ordering::Relaxed) as usize, WF_TTWU);
+    let mut en_flags = ENQUEUE_WAKEUP;
     if cpu != task_cpu(p) {
+        en_flags |= ENQUEUE_MIGRATED;
         set_task_cpu(p, cpu);
     }
-    ttwu_queue(p, cpu);
+    ttwu_queue(p, cpu, en_flags);
     drop(pi);
     true
 }
@@ -186,11 +311,12 @@ fn ttwu_runnable(p: &TaskStruct) -> bool {
 /// Queues the woken `p` on `cpu` and preempts that CPU's idle task.
 ///
 /// Linux: ttwu_queue() -> ttwu_do_activate() in kernel/sched/core.c
-fn ttwu_queue(p: &Arc<TaskStruct>, cpu: usize) {
+fn ttwu_queue(p: &Arc<TaskStruct>, cpu: usize, en_flags: u32) {
     let mut rq = cpu_rq(cpu).lock();
-    activate_task(&mut rq, p.clone());
+    update_rq_clock(&mut rq);
+    activate_task(&mut rq, p, en_flags);
     p.state.store(TASK_RUNNING, Ordering::Release);
-    wakeup_preempt(&rq, cpu);
+    wakeup_preempt(&mut rq, p, WF_TTWU);
 }
 
 /// Wakes a sleeping task, whichever kind of sleep.
@@ -208,44 +334,27 @@ pub fn schedule() {
     __schedule(false);
 }
 
-/// Charges a tick to the running task and asks for a reschedule when its
-/// slice is used up.
+/// Charges a tick to the running task; its class decides whether it has
+/// run long enough.
 ///
 /// Linux: sched_tick() (scheduler_tick) in kernel/sched/core.c
 pub fn scheduler_tick() {
     let cpu = smp_processor_id();
     let mut rq = cpu_rq(cpu).lock();
-    if let Some(curr) = &rq.curr {
-        super::fair::update_curr(curr, super::fair::sched_clock());
+    update_rq_clock(&mut rq);
+    if let Some(curr) = rq.curr.clone() {
+        (curr.sched_class().task_tick)(&mut rq, &curr);
     }
+    super::rt::sched_rt_period_tick(&mut rq);
     rq.balance_ticks += 1;
     let balance = rq.is_idle() || rq.balance_ticks >= super::balance::BALANCE_INTERVAL_TICKS;
     if balance {
         rq.balance_ticks = 0;
     }
-    task_tick(&rq);
     drop(rq);
     crate::sched::loadavg::calc_global_load(nr_running);
     if balance {
         super::balance::sched_balance_rq(cpu);
-    }
-}
-
-/// Counts down the running task's slice; at zero, asks for a reschedule if
-/// another task waits.
-///
-/// Linux: task_tick_rr() in kernel/sched/rt.c
-fn task_tick(rq: &RunQueue) {
-    if let Some(curr) = &rq.curr {
-        let left = curr.se.time_slice.load(Ordering::Relaxed).saturating_sub(1);
-        if left == 0 {
-            curr.se.time_slice.store(RR_TIMESLICE, Ordering::Relaxed);
-            curr.se
-                .need_resched
-                .store(!rq.queue.is_empty(), Ordering::Relaxed);
-        } else {
-            curr.se.time_slice.store(left, Ordering::Relaxed);
-        }
     }
 }
 
@@ -275,8 +384,19 @@ pub fn cond_resched() {
     }
 }
 
-/// Moves the caller to the back of the run queue (Linux: do_sched_yield()).
+/// Lets the caller's class move it behind the tasks that wait, then
+/// schedules.
+///
+/// Linux: do_sched_yield() in kernel/sched/syscalls.c
 pub fn sched_yield() {
+    let cpu = smp_processor_id();
+    {
+        let mut rq = cpu_rq(cpu).lock();
+        update_rq_clock(&mut rq);
+        if let Some(curr) = rq.curr.clone() {
+            (curr.sched_class().yield_task)(&mut rq);
+        }
+    }
     schedule();
 }
 
@@ -300,19 +420,18 @@ fn __schedule(preempt: bool) {
         if signal_pending_state(prev.state(), &prev) {
             prev.state.store(TASK_RUNNING, Ordering::Relaxed);
         } else {
-            prev.se.on_rq.store(false, Ordering::Relaxed);
+            update_rq_clock(&mut rq);
+            deactivate_task(&mut rq, &prev, DEQUEUE_SLEEP);
         }
     }
-    if rq.queue.is_empty() && (prev.is_idle_task() || !prev.se.on_rq.load(Ordering::Relaxed)) {
+    if rq.nr_running == 0 {
         // About to idle: first try to pull work from a busier CPU.
         drop(rq);
         super::balance::sched_balance_newidle(cpu);
         rq = cpu_rq(cpu).lock();
     }
-    let now = super::fair::sched_clock();
-    super::fair::update_curr(&prev, now);
+    update_rq_clock(&mut rq);
     let next = pick_next_task(&mut rq, &prev);
-    super::fair::set_next_entity(&next, now);
     if Arc::ptr_eq(&prev, &next) {
         rq.curr = Some(prev);
         drop(rq);
@@ -338,15 +457,23 @@ fn __schedule(preempt: bool) {
     }
 }
 
-/// Puts `prev` back at the tail if still runnable, and takes the head.
+/// Hands `prev` back to its class (which charges it and queues it again if
+/// it is still runnable), then asks each class, highest first, for a task:
+/// the first answer runs. The idle class always answers.
 ///
-/// Linux: put_prev_task() + pick_next_task() in kernel/sched/core.c
-fn pick_next_task(rq: &mut SpinLockGuard<'_, RunQueue>, prev: &Arc<TaskStruct>) -> Arc<TaskStruct> {
-    let idle = rq.idle.clone().expect("sched_init ran");
-    if prev.se.on_rq.load(Ordering::Relaxed) && !Arc::ptr_eq(prev, &idle) {
-        rq.queue.push_back(prev.clone());
+/// Linux: pick_next_task() -> __pick_next_task() in kernel/sched/core.c
+/// (put_prev_task(), pick_task(), set_next_task())
+/// Differs: no fast path that asks the fair class first when every task is
+/// fair (there are few classes and each pick_task is cheap).
+fn pick_next_task(rq: &mut RunQueue, prev: &Arc<TaskStruct>) -> Arc<TaskStruct> {
+    (prev.sched_class().put_prev_task)(rq, prev);
+    for class in CLASSES {
+        if let Some(next) = (class.class().pick_task)(rq) {
+            (next.sched_class().set_next_task)(rq, &next, true);
+            return next;
+        }
     }
-    rq.queue.pop_front().unwrap_or(idle)
+    unreachable!("the idle class always has its idle task")
 }
 
 /// Whether a task about to sleep in `state` has a signal pending that
@@ -511,9 +638,10 @@ pub fn sys_sched_yield() -> crate::syscall::SysResult {
 ///
 /// Linux: task_sched_runtime() in kernel/sched/core.c
 pub fn task_sched_runtime(p: &TaskStruct) -> u64 {
-    let (rq, _cpu) = __task_rq_lock(p);
-    if rq.curr.as_ref().is_some_and(|c| core::ptr::eq(&**c, p)) {
-        super::fair::update_curr(p, super::fair::sched_clock());
+    let (mut rq, _cpu) = __task_rq_lock(p);
+    if task_current(&rq, p) {
+        update_rq_clock(&mut rq);
+        (p.sched_class().update_curr)(&mut rq);
     }
     drop(rq);
     p.se.sum_exec_runtime.load(Ordering::Relaxed)

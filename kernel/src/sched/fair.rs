@@ -11,12 +11,169 @@
 //! Not modelled: vruntime and the rest of the fair class (see sched/mod.rs),
 //! scheduling domains (every CPU is one hop from every other), wake_affine.
 
-use super::core::WF_FORK;
+use super::core::{WF_FORK, resched_curr};
 use super::migrate::is_cpu_allowed;
+use super::{RunQueue, SchedClass};
 use crate::arch::percpu::{cpu_rq, smp_processor_id};
 use crate::cpumask::cpu_online_mask;
 use crate::task::{PF_KTHREAD, TaskStruct};
+use alloc::collections::VecDeque;
+use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
+
+/// Timer ticks a task may run before it is preempted.
+pub const RR_TIMESLICE: u32 = 4;
+
+/// The fair class's part of a run queue (Linux: `struct cfs_rq`).
+/// Lock: the run queue's.
+pub struct CfsRq {
+    /// The waiting tasks, first to run at the front.
+    tasks: VecDeque<Arc<TaskStruct>>,
+    /// The running fair task, on no queue (Linux: cfs_rq->curr).
+    curr: Option<Arc<TaskStruct>>,
+}
+
+impl CfsRq {
+    /// An empty queue.
+    pub const fn new() -> Self {
+        CfsRq {
+            tasks: VecDeque::new(),
+            curr: None,
+        }
+    }
+
+    /// Tasks waiting, the running one not included (Linux: nr_queued).
+    pub fn nr_queued(&self) -> usize {
+        self.tasks.len()
+    }
+
+    /// The waiting tasks, the one that would wait longest first: the ones
+    /// the load balancer moves first.
+    pub fn tasks_to_migrate(&self) -> impl Iterator<Item = &Arc<TaskStruct>> {
+        self.tasks.iter().rev()
+    }
+}
+
+impl Default for CfsRq {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The fair class (Linux: fair_sched_class in kernel/sched/fair.c).
+pub static FAIR_SCHED_CLASS: SchedClass = SchedClass {
+    enqueue_task: enqueue_task_fair,
+    dequeue_task: dequeue_task_fair,
+    yield_task: yield_task_fair,
+    wakeup_preempt: check_preempt_wakeup_fair,
+    pick_task: pick_task_fair,
+    put_prev_task: put_prev_task_fair,
+    set_next_task: set_next_task_fair,
+    task_tick: task_tick_fair,
+    task_fork: task_fork_fair,
+    update_curr: update_curr_fair,
+};
+
+/// Whether `p` is the fair class's running task on `cfs`.
+fn is_curr(cfs: &CfsRq, p: &TaskStruct) -> bool {
+    cfs.curr.as_ref().is_some_and(|c| core::ptr::eq(&**c, p))
+}
+
+/// Linux: enqueue_task_fair() in kernel/sched/fair.c
+fn enqueue_task_fair(rq: &mut RunQueue, p: &Arc<TaskStruct>, _flags: u32) {
+    if !is_curr(&rq.cfs, p) {
+        rq.cfs.tasks.push_back(p.clone());
+    }
+    p.se.on_cfs_rq.store(true, Ordering::Relaxed);
+}
+
+/// Linux: dequeue_task_fair() in kernel/sched/fair.c
+fn dequeue_task_fair(rq: &mut RunQueue, p: &Arc<TaskStruct>, _flags: u32) {
+    if is_curr(&rq.cfs, p) {
+        update_curr_fair(rq);
+    } else if let Some(at) = rq.cfs.tasks.iter().position(|q| Arc::ptr_eq(q, p)) {
+        rq.cfs.tasks.remove(at);
+    }
+    p.se.on_cfs_rq.store(false, Ordering::Relaxed);
+}
+
+/// Linux: yield_task_fair() in kernel/sched/fair.c
+fn yield_task_fair(_rq: &mut RunQueue) {}
+
+/// Linux: check_preempt_wakeup_fair() in kernel/sched/fair.c
+fn check_preempt_wakeup_fair(_rq: &mut RunQueue, _p: &Arc<TaskStruct>, _flags: u32) {}
+
+/// Linux: pick_task_fair() in kernel/sched/fair.c
+fn pick_task_fair(rq: &mut RunQueue) -> Option<Arc<TaskStruct>> {
+    rq.cfs.tasks.front().cloned()
+}
+
+/// Linux: put_prev_task_fair() -> put_prev_entity() in kernel/sched/fair.c
+fn put_prev_task_fair(rq: &mut RunQueue, prev: &Arc<TaskStruct>) {
+    if prev.se.on_cfs_rq.load(Ordering::Relaxed) {
+        update_curr_fair(rq);
+        rq.cfs.tasks.push_back(prev.clone());
+    }
+    rq.cfs.curr = None;
+}
+
+/// Linux: set_next_task_fair() -> set_next_entity() in kernel/sched/fair.c
+fn set_next_task_fair(rq: &mut RunQueue, p: &Arc<TaskStruct>, _first: bool) {
+    if p.se.on_cfs_rq.load(Ordering::Relaxed)
+        && let Some(at) = rq.cfs.tasks.iter().position(|q| Arc::ptr_eq(q, p))
+    {
+        rq.cfs.tasks.remove(at);
+    }
+    set_next_entity(p, rq.clock);
+    rq.cfs.curr = Some(p.clone());
+}
+
+/// Counts down the running task's slice; at zero, asks for a reschedule if
+/// another task waits.
+///
+/// Linux: task_tick_fair() in kernel/sched/fair.c
+fn task_tick_fair(rq: &mut RunQueue, curr: &Arc<TaskStruct>) {
+    update_curr_fair(rq);
+    let left = curr.se.time_slice.load(Ordering::Relaxed).saturating_sub(1);
+    if left == 0 {
+        curr.se.time_slice.store(RR_TIMESLICE, Ordering::Relaxed);
+        if !rq.cfs.tasks.is_empty() {
+            resched_curr(rq);
+        }
+    } else {
+        curr.se.time_slice.store(left, Ordering::Relaxed);
+    }
+}
+
+/// sched_rr_get_interval's answer for a fair task, in ns: its slice.
+///
+/// Linux: get_rr_interval_fair() in kernel/sched/fair.c
+pub fn get_rr_interval_fair(_p: &TaskStruct) -> u64 {
+    u64::from(RR_TIMESLICE) * (1_000_000_000 / crate::arch::time::HZ)
+}
+
+/// Linux: task_fork_fair() in kernel/sched/fair.c
+fn task_fork_fair(p: &TaskStruct) {
+    p.se.time_slice.store(RR_TIMESLICE, Ordering::Relaxed);
+}
+
+/// Charges the running fair task.
+///
+/// Linux: update_curr_fair() in kernel/sched/fair.c
+fn update_curr_fair(rq: &mut RunQueue) {
+    if let Some(curr) = &rq.cfs.curr {
+        update_curr(curr, rq.clock);
+    }
+}
+
+/// Charges the running task of a class without virtual time (stop).
+///
+/// Linux: update_curr_common() in kernel/sched/fair.c
+pub(crate) fn update_curr_common(rq: &mut RunQueue) {
+    if let Some(curr) = &rq.curr {
+        update_curr(curr, rq.clock);
+    }
+}
 
 /// The scheduler clock, in ns: the TSC-based monotonic clock.
 ///

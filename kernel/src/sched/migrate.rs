@@ -158,16 +158,17 @@ fn move_queued_task(trq: TaskRq<'_>, p: &Arc<TaskStruct>, dest: usize) {
     let TaskRq {
         mut rq, _pi: pi, ..
     } = trq;
-    let Some(at) = rq.queue.iter().position(|q| Arc::ptr_eq(q, p)) else {
+    if !p.se.on_rq.load(Ordering::Relaxed) || task_running(&rq, p) {
         return;
-    };
-    let p = rq.queue.remove(at).expect("the position is in the queue");
-    p.se.on_rq.store(false, Ordering::Relaxed);
+    }
+    super::core::update_rq_clock(&mut rq);
+    super::core::deactivate_task(&mut rq, p, 0);
     drop(rq);
-    set_task_cpu(&p, dest);
+    set_task_cpu(p, dest);
     let mut dst = cpu_rq(dest).lock();
-    super::core::activate_task(&mut dst, p);
-    super::core::wakeup_preempt(&dst, dest);
+    super::core::update_rq_clock(&mut dst);
+    super::core::activate_task(&mut dst, p, super::ENQUEUE_MIGRATED);
+    super::core::wakeup_preempt(&mut dst, p, 0);
     drop(dst);
     drop(pi);
 }

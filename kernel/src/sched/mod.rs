@@ -9,9 +9,12 @@
 //! Lock order: a task's pi_lock, then run queue locks, two of them lowest
 //! CPU first (double_rq_lock).
 //!
-//! Differs: Linux's fair class (CFS/EEVDF) orders tasks by virtual runtime;
-//! ours is round robin with a fixed time slice, which is enough to show
-//! preemption, sleeping and waking.
+//! Scheduling classes: each task belongs to one [`SchedClass`]
+//! (`TaskStruct::sched_class`), and the core asks the classes in Linux's
+//! order, stop > rt > fair > idle, for the next task ([`CLASSES`]). Each
+//! class keeps its waiting tasks in its own part of the run queue; the
+//! running task (`rq.curr`) is on no class's queue until put_prev_task
+//! puts it back.
 //!
 //! Linux: kernel/sched/
 
@@ -21,24 +24,32 @@ pub mod core;
 pub mod cputime;
 pub mod debug;
 pub mod fair;
+pub mod idle;
 pub mod loadavg;
 pub mod migrate;
+pub mod prio;
+pub mod rt;
+pub mod setscheduler;
 mod smp_tests;
+pub mod stop_task;
 pub mod syscalls;
 pub mod wait;
 
 use crate::task::TaskStruct;
-use ::core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use alloc::collections::VecDeque;
+use ::core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
 use alloc::sync::Arc;
 
-/// Per-task scheduler state (Linux: `sched_entity` plus `on_rq` and the
-/// TIF_NEED_RESCHED thread flag).
+/// Per-task state of the fair class, and what every class shares (Linux:
+/// `sched_entity` plus `on_rq` and the TIF_NEED_RESCHED thread flag).
 #[derive(Default)]
 pub struct SchedEntity {
     /// Queued on a run queue, or running (Linux: on_rq).
     /// Lock: written under its run queue's lock, or by sched_fork before the task is seen.
     pub on_rq: AtomicBool,
+    /// On its fair run queue: waiting in it, or its running task (Linux:
+    /// se->on_rq; `on_rq` above is the task's, p->on_rq). Lock: the run
+    /// queue's.
+    pub on_cfs_rq: AtomicBool,
     /// Ticks left before the timer preempts the task.
     pub time_slice: AtomicU32,
     /// The scheduler should run at the next opportunity (Linux: TIF_NEED_RESCHED).
@@ -53,9 +64,128 @@ pub struct SchedEntity {
     pub sum_exec_runtime: AtomicU64,
 }
 
+/// Per-task state of the real-time classes (Linux: `sched_rt_entity`).
+/// Lock: the run queue lock of the task's CPU.
+#[derive(Default)]
+pub struct SchedRtEntity {
+    /// Run time left of a SCHED_RR task's slice, in ns (Linux: time_slice,
+    /// in ticks).
+    pub time_slice: AtomicU64,
+}
+
+/// The scheduling classes, highest first. A class's number is its rank:
+/// a task of a lower number always runs before one of a higher.
+///
+/// Linux: the `sched_class` section order (stop, dl, rt, fair, ext, idle)
+/// in include/asm-generic/vmlinux.lds.h
+/// Differs: no deadline class (1).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+#[repr(u8)]
+pub enum SchedClassId {
+    /// The CPU's stopper, migration/N (stop_task.rs).
+    Stop = 0,
+    /// SCHED_FIFO and SCHED_RR tasks (rt.rs).
+    Rt = 2,
+    /// SCHED_NORMAL, SCHED_BATCH and SCHED_IDLE tasks (fair.rs).
+    Fair = 3,
+    /// The CPU's idle task, when nothing else wants the CPU (idle.rs).
+    Idle = 4,
+}
+
+impl SchedClassId {
+    /// The class a stored rank names (Fair for an unknown one).
+    pub fn from_u8(v: u8) -> SchedClassId {
+        match v {
+            0 => SchedClassId::Stop,
+            2 => SchedClassId::Rt,
+            4 => SchedClassId::Idle,
+            _ => SchedClassId::Fair,
+        }
+    }
+
+    /// The class's operations.
+    pub fn class(self) -> &'static SchedClass {
+        match self {
+            SchedClassId::Stop => &stop_task::STOP_SCHED_CLASS,
+            SchedClassId::Rt => &rt::RT_SCHED_CLASS,
+            SchedClassId::Fair => &fair::FAIR_SCHED_CLASS,
+            SchedClassId::Idle => &idle::IDLE_SCHED_CLASS,
+        }
+    }
+}
+
+/// The classes in the order pick_next_task() asks them.
+///
+/// Linux: for_each_class() in kernel/sched/sched.h
+pub const CLASSES: [SchedClassId; 4] = [
+    SchedClassId::Stop,
+    SchedClassId::Rt,
+    SchedClassId::Fair,
+    SchedClassId::Idle,
+];
+
+/// The task is woken (Linux: ENQUEUE_WAKEUP); for dequeue, it goes to
+/// sleep (DEQUEUE_SLEEP).
+pub const ENQUEUE_WAKEUP: u32 = 0x01;
+/// The task moves between run queues (Linux: ENQUEUE_MIGRATED).
+pub const ENQUEUE_MIGRATED: u32 = 0x40;
+/// Queue at the head of the task's list, not the tail: an RT task whose
+/// priority was lowered (Linux: ENQUEUE_HEAD).
+pub const ENQUEUE_HEAD: u32 = 0x10;
+/// The first enqueue of a new task (Linux: ENQUEUE_INITIAL).
+pub const ENQUEUE_INITIAL: u32 = 0x80;
+/// The task goes to sleep (Linux: DEQUEUE_SLEEP).
+pub const DEQUEUE_SLEEP: u32 = 0x01;
+
+/// What a scheduling class does, called by the core with the run queue
+/// locked. `rq.curr` is never on its class's queue: pick_task() only
+/// looks, set_next_task() takes the task it picked off the queue, and
+/// put_prev_task() puts a still runnable one back.
+///
+/// Linux: struct sched_class in kernel/sched/sched.h
+/// Differs: a table of plain functions on a `RunQueue`, without the
+/// hooks of features not modelled (cgroups, uclamp, core scheduling,
+/// balance callbacks, push/pull of rt tasks).
+pub struct SchedClass {
+    /// Adds a runnable task to the class's queue (flags: ENQUEUE_*).
+    pub enqueue_task: fn(&mut RunQueue, &Arc<TaskStruct>, u32),
+    /// Takes a task off the class's queue, or stops accounting the running
+    /// one, which is on none (flags: DEQUEUE_*).
+    pub dequeue_task: fn(&mut RunQueue, &Arc<TaskStruct>, u32),
+    /// The running task gives way (sched_yield).
+    pub yield_task: fn(&mut RunQueue),
+    /// `p` of this class was queued while a task of this class runs:
+    /// resched_curr() if `p` should run first.
+    pub wakeup_preempt: fn(&mut RunQueue, &Arc<TaskStruct>, u32),
+    /// The task this class would run next, left on its queue.
+    pub pick_task: fn(&mut RunQueue) -> Option<Arc<TaskStruct>>,
+    /// The running task stops running: back on the queue if still runnable.
+    pub put_prev_task: fn(&mut RunQueue, &Arc<TaskStruct>),
+    /// `p` becomes the running task (`first`: just picked, so off the queue).
+    pub set_next_task: fn(&mut RunQueue, &Arc<TaskStruct>, bool),
+    /// A timer tick while `curr` of this class runs.
+    pub task_tick: fn(&mut RunQueue, &Arc<TaskStruct>),
+    /// A new task of this class, before anyone can run it (sched_fork).
+    pub task_fork: fn(&TaskStruct),
+    /// Charges the running task the time it ran since its last stamp.
+    pub update_curr: fn(&mut RunQueue),
+}
+
 /// One CPU's run queue (Linux: `struct rq`).
 pub struct RunQueue {
-    pub(crate) queue: VecDeque<Arc<TaskStruct>>,
+    /// The fair class's queue (Linux: rq->cfs).
+    pub(crate) cfs: fair::CfsRq,
+    /// The RT class's queues (Linux: rq->rt).
+    pub(crate) rt: rt::RtRq,
+    /// Tasks that want this CPU, the running one included, its idle task
+    /// excluded (Linux: rq->nr_running). Counted by activate_task and
+    /// deactivate_task.
+    pub(crate) nr_running: usize,
+    /// The CPU this queue belongs to (Linux: rq->cpu), set by sched_init.
+    pub(crate) cpu: usize,
+    /// The scheduler clock, in ns, as update_rq_clock() last read it
+    /// (Linux: rq->clock_task).
+    pub(crate) clock: u64,
     /// The running task (Linux: rq->curr).
     pub(crate) curr: Option<Arc<TaskStruct>>,
     /// This CPU's idle task, run when the queue is empty (Linux: rq->idle).
@@ -79,7 +209,11 @@ impl RunQueue {
     /// An empty run queue.
     pub const fn new() -> Self {
         RunQueue {
-            queue: VecDeque::new(),
+            cfs: fair::CfsRq::new(),
+            rt: rt::RtRq::new(),
+            nr_running: 0,
+            cpu: 0,
+            clock: 0,
             curr: None,
             idle: None,
             prev: None,
@@ -94,11 +228,7 @@ impl RunQueue {
     /// unless it is the idle task or is leaving the queue (Linux:
     /// rq->nr_running).
     pub fn nr_running(&self) -> usize {
-        let running = self
-            .curr
-            .as_ref()
-            .is_some_and(|c| !c.is_idle_task() && c.se.on_rq.load(Ordering::Relaxed));
-        self.queue.len() + usize::from(running)
+        self.nr_running
     }
 
     /// Whether the CPU runs its idle task with nothing queued (Linux:

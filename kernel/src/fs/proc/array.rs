@@ -8,6 +8,7 @@ use crate::pid::{PidNr, pgrp_nr_ns, task_active_pid_ns, task_pid_nr_ns, task_tgi
 use crate::pid_namespace::PidNamespace;
 use crate::sched::cputime::nsec_to_clock_t;
 use crate::sched::debug::task_state_to_char;
+use crate::sched::setscheduler::{task_nice, task_prio};
 use crate::signal::{_NSIG, SIG_DFL, SIG_IGN};
 use crate::task::TaskStruct;
 use crate::tasklist::TASKLIST_LOCK;
@@ -59,8 +60,10 @@ fn get_nr_threads(task: &TaskStruct) -> usize {
 }
 
 /// Linux: do_task_stat() in fs/proc/array.c (fields 1-41; times in ticks;
-/// utime and stime are the process's, scaled to its run time; field 39 is
-/// the CPU the task is on or last ran on)
+/// utime and stime are the process's, scaled to its run time; field 18 is
+/// prio - 100, so -1 - rt_priority for an RT task and 20 + nice for a fair
+/// one; field 39 is the CPU the task is on or last ran on; 40 rt_priority,
+/// 41 policy)
 /// Differs: a thread's `task/<tid>/stat` shows its process's times too;
 /// fields 26-37 (code and stack addresses, signal masks, wchan) are 0.
 pub fn do_task_stat(task: &TaskStruct) -> String {
@@ -80,7 +83,7 @@ pub fn do_task_stat(task: &TaskStruct) -> String {
     });
     let ns = reader_ns();
     alloc::format!(
-        "{} ({}) {} {} {} {} 0 -1 {} {} {} {} {} {} {} {} {} 20 0 {} 0 {} {} 0 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 {} {} 0 0\n",
+        "{} ({}) {} {} {} {} 0 -1 {} {} {} {} {} {} {} {} {} {} {} {} 0 {} {} 0 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 {} {} {} {}\n",
         task_pid_nr_ns(task, &ns),
         task.comm().as_str(),
         task_state_to_char(task),
@@ -96,11 +99,15 @@ pub fn do_task_stat(task: &TaskStruct) -> String {
         nsec_to_clock_t(own.stime),
         nsec_to_clock_t(children.utime),
         nsec_to_clock_t(children.stime),
+        task_prio(task),
+        task_nice(task),
         get_nr_threads(task),
         nsec_to_clock_t(task.start_time),
         vsize,
         task.exit_signal.load(Ordering::Relaxed),
         crate::sched::migrate::task_cpu(task),
+        task.rt_priority.load(Ordering::Relaxed),
+        task.policy.load(Ordering::Relaxed),
     )
 }
 

@@ -93,10 +93,17 @@ fn kernel_sysctls() -> alloc::sync::Arc<Inode> {
     ] {
         let _ = kernel.link(name.as_bytes(), Inode::new(InodeKind::ProcRw(ops), 0o644));
     }
-    let _ = kernel.link(
-        PID_MAX_SYSCTL.procname.as_bytes(),
-        Inode::new(InodeKind::Sysctl(&PID_MAX_SYSCTL), 0o644),
-    );
+    for table in [
+        &PID_MAX_SYSCTL,
+        &crate::sched::rt::SCHED_RT_PERIOD_SYSCTL,
+        &crate::sched::rt::SCHED_RT_RUNTIME_SYSCTL,
+        &crate::sched::rt::SCHED_RR_TIMESLICE_SYSCTL,
+    ] {
+        let _ = kernel.link(
+            table.procname.as_bytes(),
+            Inode::new(InodeKind::Sysctl(table), 0o644),
+        );
+    }
     kernel
 }
 

@@ -1,0 +1,433 @@
+/*
+ * sched_rt: the real-time classes on one CPU. A SCHED_FIFO task runs ahead
+ * of every fair task until it blocks, and gives way to a task of its own
+ * priority only when it blocks or yields; two SCHED_RR tasks at one
+ * priority take turns of 100 ms (sched_rr_get_interval says so); RT
+ * throttling (950000 us of every 1000000) leaves fair tasks at least 4 %
+ * of a CPU a runaway FIFO task holds; SCHED_RESET_ON_FORK gives the child
+ * of an RT task SCHED_OTHER at nice 0 and takes a negative nice from the
+ * child of a fair task (BATCH and IDLE stay); /proc/<pid>/stat shows priority, rt_priority and
+ * policy as Linux does.
+ *
+ * Every task is pinned to the CPU the program starts on, so that the
+ * classes compete for one CPU on a host with several.
+ */
+#define _GNU_SOURCE
+#include "check.h"
+#include <sched.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#ifndef SCHED_RESET_ON_FORK
+#define SCHED_RESET_ON_FORK 0x40000000
+#endif
+
+/* What the tasks of one check share: progress counters, CPU times and the
+ * turns they took. */
+struct shared {
+	volatile long fair_spins;
+	volatile long fair_cpu_ns;
+	volatile long result[4];
+	volatile int last;               /* who ran last: 0, 1, or -1 */
+	volatile long cpu_ns[2];         /* each RT task's CPU time, published */
+	volatile long turn_start[2];     /* its CPU time when its turn began */
+	volatile int turns;              /* turns ended so far */
+	volatile long turn_ns[64];       /* the length of each ended turn */
+};
+
+static struct shared *sh;
+
+/* musl leaves the policy calls to the caller (they act on threads). */
+static int setscheduler(pid_t pid, int policy, int prio)
+{
+	struct sched_param sp = { .sched_priority = prio };
+	return syscall(SYS_sched_setscheduler, pid, policy, &sp);
+}
+
+static int getscheduler(pid_t pid)
+{
+	return syscall(SYS_sched_getscheduler, pid);
+}
+
+static int getparam(pid_t pid)
+{
+	struct sched_param sp = { .sched_priority = -1 };
+	if (syscall(SYS_sched_getparam, pid, &sp) != 0)
+		return -1;
+	return sp.sched_priority;
+}
+
+/* Linux's struct sched_attr (include/uapi/linux/sched/types.h). */
+struct sched_attr {
+	uint32_t size, sched_policy;
+	uint64_t sched_flags;
+	int32_t sched_nice;
+	uint32_t sched_priority;
+	uint64_t sched_runtime, sched_deadline, sched_period;
+	uint32_t sched_util_min, sched_util_max;
+};
+
+/* sched_setattr: policy, RT priority, nice and SCHED_FLAG_RESET_ON_FORK. */
+static int set_attr(int policy, int prio, int nice, int reset_on_fork)
+{
+	struct sched_attr a = { .size = sizeof a, .sched_policy = policy,
+				.sched_flags = reset_on_fork ? 1 : 0,
+				.sched_nice = nice, .sched_priority = prio };
+	return syscall(SYS_sched_setattr, 0, &a, 0);
+}
+
+/* The caller's nice value, from sched_getattr (that of a fair task). */
+static int get_nice(void)
+{
+	struct sched_attr a;
+	if (syscall(SYS_sched_getattr, 0, &a, sizeof a, 0) != 0)
+		return -100;
+	return a.sched_nice;
+}
+
+static long cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Field `n` (1-based) of /proc/<pid>/stat; -1000 if unreadable. */
+static long stat_field(pid_t pid, int n)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if (read_text(path, buf, sizeof buf) < 0)
+		return -1000;
+	char *p = strrchr(buf, ')');
+	if (!p)
+		return -1000;
+	p += 2;
+	for (int field = 3; field < n; field++) {
+		p = strchr(p, ' ');
+		if (!p)
+			return -1000;
+		p++;
+	}
+	return strtol(p, NULL, 10);
+}
+
+static void pin_to_this_cpu(void)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(sched_getcpu(), &set);
+	if (sched_setaffinity(0, sizeof set, &set) != 0) {
+		say("sched_rt: cannot pin to one CPU\n");
+		_exit(2);
+	}
+}
+
+/* A fair task that spins for ever, publishing its progress and CPU time. */
+static pid_t fair_spinner(void)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		for (;;) {
+			sh->fair_spins++;
+			sh->fair_cpu_ns = cpu_ns();
+		}
+	}
+	sleep_ms(20);
+	return pid;
+}
+
+static void stop(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+static void spin_for(double secs)
+{
+	double end = now_s() + secs;
+	while (now_s() < end)
+		;
+}
+
+/* The FIFO child: spins, sleeps, then yields with no other RT task about;
+ * notes how far the fair spinner got during each. */
+static void fifo_against_fair(void)
+{
+	if (setscheduler(0, SCHED_FIFO, 50) != 0)
+		_exit(3);
+	long s0 = sh->fair_spins;
+	spin_for(0.1);
+	long s1 = sh->fair_spins;
+	sleep_ms(30);
+	long s2 = sh->fair_spins;
+	double end = now_s() + 0.05;
+	while (now_s() < end)
+		sched_yield();
+	long s3 = sh->fair_spins;
+	sh->result[0] = s1 - s0;
+	sh->result[1] = s2 - s1;
+	sh->result[2] = s3 - s2;
+	_exit(0);
+}
+
+static void fifo_runs_ahead_of_fair_tasks_until_it_blocks(void)
+{
+	memset((void *)sh, 0, sizeof *sh);
+	pid_t fair = fair_spinner();
+	pid_t rt = fork();
+	if (rt == 0)
+		fifo_against_fair();
+	int status = wait_until(rt, 5000);
+	stop(fair);
+	EXPECT_EQ("a_task_may_make_itself_sched_fifo", 0, status);
+	EXPECT_EQ("a_busy_fifo_task_gets_the_cpu_ahead_of_a_busy_fair_task", 0, sh->result[0]);
+	CHECK("a_fifo_task_that_sleeps_lets_the_fair_task_run", sh->result[1] > 0);
+	EXPECT_EQ("sched_yield_of_the_only_rt_task_does_not_give_way_to_fair_tasks", 0,
+		  sh->result[2]);
+}
+
+/*
+ * One of two RT tasks at one priority: runs until it has had `run_ns` of
+ * CPU time, recording each turn: when it finds that the other ran last,
+ * it ends the other's turn (its CPU time since its turn began) and starts
+ * its own. With `yield_ns`, it calls sched_yield after each such stretch.
+ */
+static void take_turns(int me, long run_ns, long yield_ns)
+{
+	long start = cpu_ns(), next_yield = start + yield_ns;
+	for (;;) {
+		long t = cpu_ns();
+		sh->cpu_ns[me] = t;
+		if (sh->last != me) {
+			int other = sh->last;
+			if (other >= 0 && sh->turns < 64)
+				sh->turn_ns[sh->turns++] = sh->cpu_ns[other] - sh->turn_start[other];
+			sh->turn_start[me] = t;
+			sh->last = me;
+		}
+		if (t - start >= run_ns)
+			_exit(0);
+		if (yield_ns && t >= next_yield) {
+			next_yield = t + yield_ns;
+			sched_yield();
+		}
+	}
+}
+
+/*
+ * Starts two tasks of `policy` at priority 50 from a parent at FIFO 60 (so
+ * that neither runs before both are set up) and waits for both. Returns
+ * the turns that ended.
+ */
+static int two_rt_tasks(int policy, long run_ns, long yield_ns)
+{
+	memset((void *)sh, 0, sizeof *sh);
+	sh->last = -1;
+	if (setscheduler(0, SCHED_FIFO, 60) != 0)
+		return -1;
+	pid_t pid[2];
+	for (int i = 0; i < 2; i++) {
+		pid[i] = fork();
+		if (pid[i] == 0)
+			take_turns(i, run_ns, yield_ns);
+		setscheduler(pid[i], policy, 50);
+	}
+	int bad = 0;
+	for (int i = 0; i < 2; i++)
+		bad |= wait_until(pid[i], 8000) != 0;
+	setscheduler(0, SCHED_OTHER, 0);
+	return bad ? -1 : sh->turns;
+}
+
+static void fifo_tasks_of_one_priority_run_until_they_yield(void)
+{
+	int turns = two_rt_tasks(SCHED_FIFO, 300000000L, 0);
+	EXPECT_EQ("a_fifo_task_runs_to_its_end_before_another_of_its_priority_starts", 1, turns);
+	turns = two_rt_tasks(SCHED_FIFO, 300000000L, 50000000L);
+	CHECK("fifo_tasks_of_one_priority_that_yield_take_turns", turns >= 8);
+}
+
+static void rr_tasks_of_one_priority_alternate(void)
+{
+	int turns = two_rt_tasks(SCHED_RR, 330000000L, 0);
+	CHECK("two_rr_tasks_of_one_priority_alternate", turns >= 6);
+	int in_slice = 0;
+	for (int i = 0; i + 1 < turns && i < 64; i++)
+		in_slice += sh->turn_ns[i] > 70000000L && sh->turn_ns[i] < 130000000L;
+	EXPECT_EQ("each_rr_turn_lasts_the_100_ms_slice", turns > 0 ? turns - 1 : -1, in_slice);
+	if (in_slice != turns - 1 || turns < 6)
+		for (int i = 0; i < turns && i < 64; i++)
+			say("    turn %d: %ld us\n", i, sh->turn_ns[i] / 1000);
+}
+
+static void rr_interval_is_the_slice(void)
+{
+	struct timespec ts = { -1, -1 };
+	pid_t child = fork();
+	if (child == 0) {
+		pause();
+		_exit(0);
+	}
+	setscheduler(child, SCHED_RR, 10);
+	long r = syscall(SYS_sched_rr_get_interval, child, &ts);
+	CHECK("sched_rr_get_interval_of_an_rr_task_is_100_ms",
+	      r == 0 && ts.tv_sec == 0 && ts.tv_nsec == 100000000L);
+	setscheduler(child, SCHED_FIFO, 10);
+	r = syscall(SYS_sched_rr_get_interval, child, &ts);
+	CHECK("sched_rr_get_interval_of_a_fifo_task_is_zero",
+	      r == 0 && ts.tv_sec == 0 && ts.tv_nsec == 0);
+	EXPECT_EQ("proc_stat_priority_of_an_rt_task_is_minus_one_minus_rt_priority", -11,
+		  stat_field(child, 18));
+	EXPECT_EQ("proc_stat_nice_of_an_rt_task_is_its_nice", 0, stat_field(child, 19));
+	EXPECT_EQ("proc_stat_rt_priority_is_field_40", 10, stat_field(child, 40));
+	EXPECT_EQ("proc_stat_policy_is_field_41", SCHED_FIFO, stat_field(child, 41));
+	setscheduler(child, SCHED_OTHER, 0);
+	EXPECT_EQ("proc_stat_rt_priority_of_a_fair_task_is_zero", 0, stat_field(child, 40));
+	EXPECT_EQ("proc_stat_policy_of_a_fair_task_is_zero", SCHED_OTHER, stat_field(child, 41));
+	stop(child);
+}
+
+/*
+ * The runaway FIFO task: spins, and takes each return from a gap of more
+ * than 20 ms (its RT time used up, fair tasks ran) as a throttle's end.
+ * Between two such ends lies one whole period: the fair task's and its
+ * own share of the CPU there, in 0.01 %, and the period in ms go to
+ * result[]. Gives up after 4 s without two gaps.
+ */
+static void throttled_hog(void)
+{
+	if (setscheduler(0, SCHED_FIFO, 50) != 0)
+		_exit(3);
+	double start = now_s(), last = start, t_at[2];
+	long f_at[2], c_at[2];
+	int gaps = 0;
+	while (gaps < 2 && last - start < 4.0) {
+		double t = now_s();
+		if (t - last > 0.02) {
+			t_at[gaps] = t;
+			f_at[gaps] = sh->fair_cpu_ns;
+			c_at[gaps] = cpu_ns();
+			gaps++;
+		}
+		last = t;
+	}
+	if (gaps < 2)
+		_exit(4);
+	double window = t_at[1] - t_at[0];
+	sh->result[0] = (long)((f_at[1] - f_at[0]) / window / 1e5);
+	sh->result[1] = (long)((c_at[1] - c_at[0]) / window / 1e5);
+	sh->result[2] = (long)(window * 1000);
+	_exit(0);
+}
+
+static void rt_throttling_leaves_fair_tasks_some_cpu(void)
+{
+	char buf[64];
+	long runtime = read_text("/proc/sys/kernel/sched_rt_runtime_us", buf, sizeof buf) > 0
+			       ? atol(buf) : -2;
+	long period = read_text("/proc/sys/kernel/sched_rt_period_us", buf, sizeof buf) > 0
+			      ? atol(buf) : -2;
+	EXPECT_EQ("sched_rt_runtime_us_is_950000", 950000, runtime);
+	EXPECT_EQ("sched_rt_period_us_is_1000000", 1000000, period);
+	int fd = open("/proc/sys/kernel/sched_rt_runtime_us", O_WRONLY);
+	errno = 0;
+	long w = fd < 0 ? -1 : write(fd, "2000000\n", 8);
+	int err = errno;
+	if (fd >= 0)
+		close(fd);
+	EXPECT_ERRNO("an_rt_runtime_longer_than_the_period_is_refused", EINVAL, w, err);
+
+	memset((void *)sh, 0, sizeof *sh);
+	pid_t fair = fair_spinner();
+	pid_t hog = fork();
+	if (hog == 0)
+		throttled_hog();
+	int status = wait_until(hog, 8000);
+	stop(fair);
+	EXPECT_EQ("a_runaway_fifo_task_is_stopped_for_a_while_every_period", 0, status);
+	CHECK("rt_throttling_leaves_a_fair_task_at_least_4_percent", sh->result[0] >= 400);
+	CHECK("a_runaway_fifo_task_still_gets_at_least_90_percent", sh->result[1] >= 9000);
+	CHECK("the_rt_period_is_one_second", sh->result[2] >= 900 && sh->result[2] <= 1100);
+	say("    fair task %ld.%02ld %%, fifo task %ld.%02ld %% of the cpu in a period of %ld ms\n",
+	    sh->result[0] / 100, sh->result[0] % 100, sh->result[1] / 100, sh->result[1] % 100,
+	    sh->result[2]);
+}
+
+/* The policy, RT priority and nice a fork child starts with, in result[]. */
+static void child_sched(void)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		sh->result[0] = getscheduler(0);
+		sh->result[1] = getparam(0);
+		sh->result[2] = get_nice();
+		_exit(0);
+	}
+	waitpid(pid, NULL, 0);
+}
+
+static void reset_on_fork_fifo(void)
+{
+	set_attr(SCHED_OTHER, 0, 5, 0);
+	setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, 10);
+	EXPECT_EQ("sched_getscheduler_reports_the_reset_on_fork_flag",
+		  SCHED_FIFO | SCHED_RESET_ON_FORK, getscheduler(0));
+	EXPECT_EQ("proc_stat_policy_leaves_out_the_reset_on_fork_flag", SCHED_FIFO,
+		  stat_field(getpid(), 41));
+	EXPECT_EQ("an_rt_task_keeps_its_nice_in_proc_stat", 5, stat_field(getpid(), 19));
+	child_sched();
+	EXPECT_EQ("a_reset_on_fork_fifo_parent_has_a_sched_other_child", SCHED_OTHER,
+		  sh->result[0]);
+	EXPECT_EQ("the_child_of_a_reset_on_fork_parent_has_rt_priority_zero", 0, sh->result[1]);
+	EXPECT_EQ("reset_on_fork_gives_the_child_of_an_rt_parent_nice_0", 0, sh->result[2]);
+	setscheduler(0, SCHED_FIFO, 10);
+	child_sched();
+	EXPECT_EQ("a_fifo_parent_has_a_fifo_child", SCHED_FIFO, sh->result[0]);
+	EXPECT_EQ("the_child_inherits_the_rt_priority", 10, sh->result[1]);
+}
+
+static void reset_on_fork_fair(void)
+{
+	set_attr(SCHED_BATCH, 0, -5, 1);
+	child_sched();
+	EXPECT_EQ("reset_on_fork_keeps_sched_batch", SCHED_BATCH, sh->result[0]);
+	EXPECT_EQ("reset_on_fork_resets_a_negative_nice_to_0", 0, sh->result[2]);
+	/* Linux's SCHED_IDLE keeps the nice value it had (sched_nice is
+	 * read for SCHED_NORMAL and SCHED_BATCH only). */
+	set_attr(SCHED_OTHER, 0, 5, 0);
+	set_attr(SCHED_IDLE, 0, -10, 1);
+	child_sched();
+	EXPECT_EQ("reset_on_fork_keeps_sched_idle", SCHED_IDLE, sh->result[0]);
+	EXPECT_EQ("reset_on_fork_keeps_a_positive_nice", 5, sh->result[2]);
+	set_attr(SCHED_OTHER, 0, -3, 0);
+	set_attr(SCHED_IDLE, 0, 0, 0);
+	child_sched();
+	EXPECT_EQ("an_idle_parent_has_an_idle_child", SCHED_IDLE, sh->result[0]);
+	EXPECT_EQ("without_reset_on_fork_the_child_inherits_a_negative_nice", -3, sh->result[2]);
+}
+
+int main(void)
+{
+	check_begin("sched_rt");
+	sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED)
+		return 2;
+	pin_to_this_cpu();
+	fifo_runs_ahead_of_fair_tasks_until_it_blocks();
+	fifo_tasks_of_one_priority_run_until_they_yield();
+	rr_tasks_of_one_priority_alternate();
+	rr_interval_is_the_slice();
+	as_child(reset_on_fork_fifo);
+	as_child(reset_on_fork_fair);
+	rt_throttling_leaves_fair_tasks_some_cpu();
+	return check_end();
+}
