@@ -102,6 +102,7 @@ const USER_PROGRAMS: &[&str] = &[
     "affinity", "balance",
     "tlb_shootdown:100:30",
     "siginfo",
+    "nice", "sched_fair",
 ];
 
 /// The SMP race tests: the user tier runs them after `USER_PROGRAMS` on one

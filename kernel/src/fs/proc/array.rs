@@ -47,8 +47,9 @@ fn get_nr_threads(task: &TaskStruct) -> usize {
 }
 
 /// Linux: do_task_stat() in fs/proc/array.c (fields 1-41; times in ticks;
-/// utime and stime are the process's, scaled to its run time; field 39 is
-/// the CPU the task is on or last ran on)
+/// utime and stime are the process's, scaled to its run time; 18 is
+/// task_prio(), 19 the nice value; field 39 is the CPU the task is on or
+/// last ran on; 40 and 41 rt_priority and policy)
 /// Differs: a thread's `task/<tid>/stat` shows its process's times too;
 /// fields 26-37 (code and stack addresses, signal masks, wchan) are 0.
 pub fn do_task_stat(task: &TaskStruct) -> String {
@@ -68,7 +69,7 @@ pub fn do_task_stat(task: &TaskStruct) -> String {
     });
     let ns = reader_ns();
     alloc::format!(
-        "{} ({}) {} {} {} {} 0 -1 {} {} {} {} {} {} {} {} {} 20 0 {} 0 {} {} 0 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 {} {} 0 0\n",
+        "{} ({}) {} {} {} {} 0 -1 {} {} {} {} {} {} {} {} {} {} {} {} 0 {} {} 0 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 {} {} {} {}\n",
         task_pid_nr_ns(task, &ns),
         task.comm().as_str(),
         task_state_to_char(task),
@@ -84,11 +85,15 @@ pub fn do_task_stat(task: &TaskStruct) -> String {
         nsec_to_clock_t(own.stime),
         nsec_to_clock_t(children.utime),
         nsec_to_clock_t(children.stime),
+        crate::sched::core::task_prio(task),
+        crate::sched::nice::task_nice(task),
         get_nr_threads(task),
         nsec_to_clock_t(task.start_time),
         vsize,
         task.exit_signal.load(Ordering::Relaxed),
         crate::sched::migrate::task_cpu(task),
+        task.rt_priority.load(Ordering::Relaxed),
+        task.policy.load(Ordering::Relaxed),
     )
 }
 
