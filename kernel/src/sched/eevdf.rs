@@ -162,21 +162,19 @@ impl CfsRq {
     }
 
     /// The eligible task with the earliest deadline, the running one
-    /// included. A running task keeps the CPU until its deadline once it
-    /// was picked (RUN_TO_PARITY), so that wake-ups do not cut its slice.
+    /// included.
     ///
     /// Linux: pick_eevdf() in kernel/sched/fair.c
+    /// Differs: no RUN_TO_PARITY (Linux lets the running task finish its
+    /// slice against wake-ups): here the tick is the only other point of
+    /// preemption, so a protected slice would hold a woken task back by up
+    /// to two ticks; a wake-up EEVDF would pick preempts at once.
     pub fn pick_eevdf(&self) -> Option<Arc<TaskStruct>> {
         let curr = self
             .curr
             .as_ref()
             .filter(|c| c.se.on_cfs_rq.load(Relaxed))
             .filter(|c| self.vruntime_eligible(c.se.vruntime.load(Relaxed)));
-        if let Some(c) = curr
-            && protect_slice(c)
-        {
-            return Some(c.clone());
-        }
         let best = self
             .timeline
             .values()
@@ -188,19 +186,6 @@ impl CfsRq {
             (None, c) => c.cloned(),
         }
     }
-}
-
-/// Marks `se` as just picked: until its deadline moves, it keeps the CPU
-/// against wake-ups. Linux keeps the mark in vlag, unused while it runs.
-///
-/// Linux: set_protect_slice() (RUN_TO_PARITY) in kernel/sched/fair.c
-pub fn set_protect_slice(p: &TaskStruct) {
-    p.se.vlag.store(p.se.deadline.load(Relaxed) as i64, Relaxed);
-}
-
-/// Linux: protect_slice() in kernel/sched/fair.c
-fn protect_slice(p: &TaskStruct) -> bool {
-    p.se.vlag.load(Relaxed) == p.se.deadline.load(Relaxed) as i64
 }
 
 /// Saves how far behind (or ahead of) V the task leaves the queue, so

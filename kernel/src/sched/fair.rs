@@ -1,3 +1,9 @@
+//! The fair class: SCHED_NORMAL (and SCHED_BATCH, SCHED_IDLE) tasks share
+//! a CPU in proportion to their weights (nice values). Each CPU's `CfsRq`,
+//! under its run queue lock, keeps the waiting tasks by virtual deadline;
+//! eevdf.rs decides which one runs next and where a task joining is
+//! placed. The class operations here call it in Linux's order.
+//!
 //! Charging run time: the running task's CPU time in nanoseconds, read from
 //! the scheduler clock at every context switch and tick. This is what the
 //! CPU-time clocks, `/proc/<pid>/schedstat` and the scaling of utime/stime
@@ -5,16 +11,17 @@
 //!
 //! It also chooses the CPU a new or waking task goes to (select_task_rq_fair).
 //!
-//! Linux: update_curr() and set_next_entity() in kernel/sched/fair.c, and
-//! account_group_exec_runtime() in kernel/sched/stats.h;
-//! select_task_rq_fair() in kernel/sched/fair.c
-//! Not modelled: vruntime and the rest of the fair class (see sched/mod.rs),
-//! scheduling domains (every CPU is one hop from every other), wake_affine.
+//! Linux: kernel/sched/fair.c (fair_sched_class, update_curr(),
+//! set_next_entity(), select_task_rq_fair()), account_group_exec_runtime()
+//! in kernel/sched/stats.h
+//! Not modelled: group scheduling (cgroups), load tracking (PELT),
+//! scheduling domains (every CPU is one hop from every other), wake_affine,
+//! next/last buddies, delayed dequeue, per-task slices (sched_attr's
+//! sched_runtime).
 
 use super::core::{WF_FORK, resched_curr};
 use super::eevdf::{
-    VRUNTIME_START, calc_delta_fair, place_entity, set_protect_slice, update_deadline,
-    update_entity_lag, weight,
+    VRUNTIME_START, calc_delta_fair, place_entity, update_deadline, update_entity_lag, weight,
 };
 use super::migrate::is_cpu_allowed;
 use super::prio::{SCHED_IDLE, SCHED_NORMAL};
@@ -117,18 +124,29 @@ fn dequeue_task_fair(rq: &mut RunQueue, p: &Arc<TaskStruct>, _flags: u32) {
     p.se.on_cfs_rq.store(false, Ordering::Relaxed);
 }
 
-/// The running task gives up the rest of its request: its deadline moves
-/// one slice later, behind the others.
+/// The running task gives up the rest of its request: if eligible, it is
+/// charged as if it had used its slice (its vruntime moves to its
+/// deadline) and asks for the next one, so that the others run first.
 ///
-/// Linux: yield_task_fair() in kernel/sched/fair.c
+/// Linux: yield_task_fair() in kernel/sched/fair.c (since 6.16; 6.6 only
+/// moved the deadline, which let a yielder run again while the others were
+/// not yet eligible)
 fn yield_task_fair(rq: &mut RunQueue) {
     if rq.cfs.timeline.is_empty() {
         return;
     }
     update_curr_fair(rq);
-    if let Some(curr) = &rq.cfs.curr {
-        let vslice = calc_delta_fair(curr.se.slice.load(Ordering::Relaxed), weight(curr));
-        curr.se.deadline.fetch_add(vslice, Ordering::Relaxed);
+    let Some(curr) = rq.cfs.curr.clone() else {
+        return;
+    };
+    if rq
+        .cfs
+        .vruntime_eligible(curr.se.vruntime.load(Ordering::Relaxed))
+    {
+        let deadline = curr.se.deadline.load(Ordering::Relaxed);
+        curr.se.vruntime.store(deadline, Ordering::Relaxed);
+        let vslice = calc_delta_fair(curr.se.slice.load(Ordering::Relaxed), weight(&curr));
+        curr.se.deadline.store(deadline + vslice, Ordering::Relaxed);
     }
 }
 
@@ -191,7 +209,6 @@ fn set_next_task_fair(rq: &mut RunQueue, p: &Arc<TaskStruct>, _first: bool) {
         rq.cfs.__dequeue_entity(p);
     }
     set_next_entity(p, rq.clock);
-    set_protect_slice(p);
     rq.cfs.curr = Some(p.clone());
 }
 
