@@ -2,9 +2,9 @@
  * sched_fair: the fair class shares one CPU by weight. Everything runs
  * pinned to one CPU (sched_setaffinity), so the tasks compete for it:
  * busy tasks at nice 0 and 5 share it 1024:335 (within 10 %), nice 0 and 19
- * 1024:15 (within 15 %, over 5 s: nice 19 runs one 4 ms tick in about 69,
- * so a shorter window is a handful of its runs); a busy parent and its freshly forked busy child
- * both run; a task that sleeps 1 ms and runs 0.1 ms among 4 busy tasks is
+ * 1024:15 (within 15 %, over 5 s: nice 19 runs one 4 ms tick in about
+ * 69, so a shorter window is a handful of its runs); a busy parent and its
+ * freshly forked busy child both run; a task that sleeps 1 ms and runs 0.1 ms among 4 busy tasks is
  * running again within 2 ticks (8 ms at HZ=250) of its timer, 95 times out
  * of 100 (the worst is printed: under an emulator on a loaded host a tick
  * itself may come tens of ms late).
