@@ -205,6 +205,8 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         unistd::__NR_futex => crate::futex::sys_futex(a0, a1 as u32, a2 as u32, a3, a4, a5 as u32),
         unistd::__NR_sched_setaffinity => sched::syscalls::sys_sched_setaffinity(a0 as i32, a1, a2),
         unistd::__NR_sched_getaffinity => sched::syscalls::sys_sched_getaffinity(a0 as i32, a1, a2),
+        unistd::__NR_getpriority => sched::nice::sys_getpriority(a0 as i32, a1 as i32),
+        unistd::__NR_setpriority => sched::nice::sys_setpriority(a0 as i32, a1 as i32, a2 as i32),
         unistd::__NR_getdents64 => fs::fcntl::sys_getdents64(a0 as i32, a1, a2),
         unistd::__NR_set_tid_address => sys::sys_set_tid_address(a0),
         unistd::__NR_restart_syscall => crate::restart_block::sys_restart_syscall(),

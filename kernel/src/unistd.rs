@@ -222,6 +222,10 @@ pub const __NR_fstatfs: u64 = 138;
 pub const __NR_utime: u64 = 132;
 /// mknod(2)
 pub const __NR_mknod: u64 = 133;
+/// getpriority(2)
+pub const __NR_getpriority: u64 = 140;
+/// setpriority(2)
+pub const __NR_setpriority: u64 = 141;
 /// personality(2)
 pub const __NR_personality: u64 = 135;
 /// sched_setparam(2)

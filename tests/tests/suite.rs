@@ -106,6 +106,7 @@ const USER_PROGRAMS: &[&str] = &[
     "jobctl",
     "ptrace_basic", "ptrace_events", "ptrace_exit",
     "sched_rt", "sched_policy",
+    "nice", "sched_fair",
 ];
 
 /// The SMP race tests: the user tier runs them after `USER_PROGRAMS` on one

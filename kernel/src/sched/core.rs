@@ -84,8 +84,35 @@ pub fn sched_fork(p: &TaskStruct) {
         p.prio.load(Ordering::Relaxed),
     );
     p.sched_class.store(class as u8, Ordering::Relaxed);
+    set_load_weight(p, false);
     set_task_cpu(p, smp_processor_id());
     (p.sched_class().task_fork)(p);
+}
+
+/// Gives `p` the fair weight of its static priority and policy. For a
+/// task that exists already (`update_load`), off its queue: its saved lag
+/// is rescaled so that the CPU time it is owed stays the same.
+///
+/// Linux: set_load_weight() (and reweight_entity()) in kernel/sched/core.c
+pub fn set_load_weight(p: &TaskStruct, update_load: bool) {
+    let weight = super::prio::prio_to_weight(
+        p.static_prio.load(Ordering::Relaxed),
+        p.policy.load(Ordering::Relaxed),
+    );
+    let old = p.se.load_weight.swap(weight, Ordering::Relaxed);
+    if update_load && old != 0 && old != weight {
+        let vlag =
+            i128::from(p.se.vlag.load(Ordering::Relaxed)) * i128::from(old) / i128::from(weight);
+        p.se.vlag.store(vlag as i64, Ordering::Relaxed);
+    }
+}
+
+/// The priority /proc shows (field 18 of stat): `prio - MAX_RT_PRIO`, so
+/// 0 to 39 for nice -20 to 19 and -2 to -100 for real-time priorities.
+///
+/// Linux: task_prio() in kernel/sched/syscalls.c
+pub fn task_prio(p: &TaskStruct) -> i32 {
+    p.prio.load(Ordering::Relaxed) - super::prio::MAX_RT_PRIO
 }
 
 /// The class a task of `policy` and priority `prio` belongs to.

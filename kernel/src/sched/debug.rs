@@ -14,6 +14,7 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt::Write;
+use core::sync::atomic::Ordering;
 
 /// The one-letter state `ps` shows: R, S, D, T, t, X, Z or P (parked).
 ///
@@ -131,6 +132,80 @@ pub fn pstree() -> String {
 /// Linux: show_state() in include/linux/sched/debug.h
 pub fn show_state() {
     crate::printk::print(format_args!("{}\n{}", ps(), pstree()));
+}
+
+/// One line of `/proc/<pid>/sched`: a name and a number (Linux: P()).
+fn p_line(out: &mut String, name: &str, v: i64) {
+    let _ = writeln!(out, "{name:<45}:{v:>21}");
+}
+
+/// One line with a time in ns shown in ms (Linux: PN()).
+fn pn_line(out: &mut String, name: &str, ns: i64) {
+    let sign = if ns < 0 { "-" } else { "" };
+    let (ms, frac) = (ns.unsigned_abs() / 1_000_000, ns.unsigned_abs() % 1_000_000);
+    let _ = writeln!(out, "{name:<45}:{:>14}{sign}{ms}.{frac:06}", "");
+}
+
+/// The scheduler's view of one task: run time, virtual runtime, deadline
+/// and lag (live for a queued or running task: V minus its vruntime; the
+/// saved lag for a sleeping one), switches, weight, policy and priority.
+/// Values are in ns shown as ms, as Linux prints them.
+///
+/// Linux: proc_sched_show_task() in kernel/sched/debug.c
+/// Differs: the load-tracking (PELT) and NUMA lines are left out; se.vlag
+/// shows the lag as above.
+pub fn proc_sched_show_task(p: &TaskStruct) -> String {
+    let (mut rq, _cpu) = crate::sched::migrate::__task_rq_lock(p);
+    crate::sched::core::update_rq_clock(&mut rq);
+    let running = crate::sched::core::task_current(&rq, p);
+    if running {
+        (p.sched_class().update_curr)(&mut rq);
+    }
+    let vruntime = p.se.vruntime.load(Ordering::Relaxed);
+    let lag = if p.se.on_cfs_rq.load(Ordering::Relaxed) {
+        rq.cfs.avg_vruntime().wrapping_sub(vruntime) as i64
+    } else {
+        p.se.vlag.load(Ordering::Relaxed)
+    };
+    drop(rq);
+    let (nvcsw, nivcsw) = (
+        p.nvcsw.load(Ordering::Relaxed),
+        p.nivcsw.load(Ordering::Relaxed),
+    );
+    let threads = crate::tasklist::thread_group(p.tgid()).len().max(1);
+    let mut out = alloc::format!("{} ({}, #threads: {threads})\n", p.comm().as_str(), p.pid());
+    out.push_str("-------------------------------------------------------------------\n");
+    let se = &p.se;
+    for (name, ns) in [
+        (
+            "se.exec_start",
+            se.exec_start.load(Ordering::Relaxed) as i64,
+        ),
+        ("se.vruntime", vruntime as i64),
+        ("se.deadline", se.deadline.load(Ordering::Relaxed) as i64),
+        ("se.vlag", lag),
+        ("se.slice", se.slice.load(Ordering::Relaxed) as i64),
+        (
+            "se.sum_exec_runtime",
+            se.sum_exec_runtime.load(Ordering::Relaxed) as i64,
+        ),
+    ] {
+        pn_line(&mut out, name, ns);
+    }
+    for (name, v) in [
+        ("nr_switches", (nvcsw + nivcsw) as i64),
+        ("nr_voluntary_switches", nvcsw as i64),
+        ("nr_involuntary_switches", nivcsw as i64),
+        (
+            "se.load.weight",
+            se.load_weight.load(Ordering::Relaxed) as i64,
+        ),
+        ("policy", i64::from(p.policy.load(Ordering::Relaxed))),
+        ("prio", i64::from(p.prio.load(Ordering::Relaxed))),
+    ] {
+        p_line(&mut out, name, v);
+    }
+    out
 }
 
 mod tests {

@@ -1,3 +1,9 @@
+//! The fair class: SCHED_NORMAL (and SCHED_BATCH, SCHED_IDLE) tasks share
+//! a CPU in proportion to their weights (nice values). Each CPU's `CfsRq`,
+//! under its run queue lock, keeps the waiting tasks by virtual deadline;
+//! eevdf.rs decides which one runs next and where a task joining is
+//! placed. The class operations here call it in Linux's order.
+//!
 //! Charging run time: the running task's CPU time in nanoseconds, read from
 //! the scheduler clock at every context switch and tick. This is what the
 //! CPU-time clocks, `/proc/<pid>/schedstat` and the scaling of utime/stime
@@ -5,52 +11,60 @@
 //!
 //! It also chooses the CPU a new or waking task goes to (select_task_rq_fair).
 //!
-//! Linux: update_curr() and set_next_entity() in kernel/sched/fair.c, and
-//! account_group_exec_runtime() in kernel/sched/stats.h;
-//! select_task_rq_fair() in kernel/sched/fair.c
-//! Not modelled: vruntime and the rest of the fair class (see sched/mod.rs),
-//! scheduling domains (every CPU is one hop from every other), wake_affine.
+//! Linux: kernel/sched/fair.c (fair_sched_class, update_curr(),
+//! set_next_entity(), select_task_rq_fair()), account_group_exec_runtime()
+//! in kernel/sched/stats.h
+//! Not modelled: group scheduling (cgroups), load tracking (PELT),
+//! scheduling domains (every CPU is one hop from every other), wake_affine,
+//! next/last buddies, delayed dequeue, per-task slices (sched_attr's
+//! sched_runtime).
 
 use super::core::{WF_FORK, resched_curr};
+use super::eevdf::{
+    VRUNTIME_START, calc_delta_fair, place_entity, update_deadline, update_entity_lag, weight,
+};
 use super::migrate::is_cpu_allowed;
+use super::prio::{SCHED_IDLE, SCHED_NORMAL};
 use super::{RunQueue, SchedClass};
 use crate::arch::percpu::{cpu_rq, smp_processor_id};
 use crate::cpumask::cpu_online_mask;
 use crate::task::{PF_KTHREAD, TaskStruct};
-use alloc::collections::VecDeque;
+use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
-
-/// Timer ticks a task may run before it is preempted.
-pub const RR_TIMESLICE: u32 = 4;
 
 /// The fair class's part of a run queue (Linux: `struct cfs_rq`).
 /// Lock: the run queue's.
 pub struct CfsRq {
-    /// The waiting tasks, first to run at the front.
-    tasks: VecDeque<Arc<TaskStruct>>,
+    /// The waiting tasks by virtual deadline (Linux: tasks_timeline).
+    pub(super) timeline: BTreeMap<(u64, usize), Arc<TaskStruct>>,
     /// The running fair task, on no queue (Linux: cfs_rq->curr).
-    curr: Option<Arc<TaskStruct>>,
+    pub(super) curr: Option<Arc<TaskStruct>>,
+    /// The reference point of the keys below (Linux: zero_vruntime).
+    pub(super) zero_vruntime: u64,
+    /// Sum over the waiting tasks of (vruntime - zero_vruntime) * weight
+    /// (Linux: avg_vruntime, a s64).
+    pub(super) avg_vruntime: i128,
+    /// Sum of the waiting tasks' weights (Linux: avg_load).
+    pub(super) avg_load: u64,
 }
 
 impl CfsRq {
     /// An empty queue.
     pub const fn new() -> Self {
         CfsRq {
-            tasks: VecDeque::new(),
+            timeline: BTreeMap::new(),
             curr: None,
+            zero_vruntime: VRUNTIME_START,
+            avg_vruntime: 0,
+            avg_load: 0,
         }
     }
 
-    /// Tasks waiting, the running one not included (Linux: nr_queued).
-    pub fn nr_queued(&self) -> usize {
-        self.tasks.len()
-    }
-
-    /// The waiting tasks, the one that would wait longest first: the ones
-    /// the load balancer moves first.
+    /// The waiting tasks, the one the class would run last first: the
+    /// ones the load balancer moves first.
     pub fn tasks_to_migrate(&self) -> impl Iterator<Item = &Arc<TaskStruct>> {
-        self.tasks.iter().rev()
+        self.timeline.values().rev()
     }
 }
 
@@ -79,90 +93,178 @@ fn is_curr(cfs: &CfsRq, p: &TaskStruct) -> bool {
     cfs.curr.as_ref().is_some_and(|c| core::ptr::eq(&**c, p))
 }
 
-/// Linux: enqueue_task_fair() in kernel/sched/fair.c
-fn enqueue_task_fair(rq: &mut RunQueue, p: &Arc<TaskStruct>, _flags: u32) {
-    if !is_curr(&rq.cfs, p) {
-        rq.cfs.tasks.push_back(p.clone());
+/// Places `p` (after its lag) and queues it; the running task, re-queued
+/// by a change of its weight, stays out of the timeline.
+///
+/// Linux: enqueue_task_fair() -> enqueue_entity() in kernel/sched/fair.c
+fn enqueue_task_fair(rq: &mut RunQueue, p: &Arc<TaskStruct>, flags: u32) {
+    let curr = is_curr(&rq.cfs, p);
+    if curr {
+        place_entity(&rq.cfs, p, flags);
+    }
+    update_curr_fair(rq);
+    if !curr {
+        place_entity(&rq.cfs, p, flags);
+        rq.cfs.__enqueue_entity(p);
     }
     p.se.on_cfs_rq.store(true, Ordering::Relaxed);
 }
 
-/// Linux: dequeue_task_fair() in kernel/sched/fair.c
+/// Saves the lag of `p` and takes it off the queue.
+///
+/// Linux: dequeue_task_fair() -> dequeue_entity() in kernel/sched/fair.c
+/// Differs: no delayed dequeue (DELAY_DEQUEUE, 6.12): a task with negative
+/// lag leaves at once, and keeps its lag for its return.
 fn dequeue_task_fair(rq: &mut RunQueue, p: &Arc<TaskStruct>, _flags: u32) {
-    if is_curr(&rq.cfs, p) {
-        update_curr_fair(rq);
-    } else if let Some(at) = rq.cfs.tasks.iter().position(|q| Arc::ptr_eq(q, p)) {
-        rq.cfs.tasks.remove(at);
+    update_curr_fair(rq);
+    update_entity_lag(&rq.cfs, p);
+    if !is_curr(&rq.cfs, p) {
+        rq.cfs.__dequeue_entity(p);
     }
     p.se.on_cfs_rq.store(false, Ordering::Relaxed);
 }
 
-/// Linux: yield_task_fair() in kernel/sched/fair.c
-fn yield_task_fair(_rq: &mut RunQueue) {}
+/// The running task gives up the rest of its request: if eligible, it is
+/// charged as if it had used its slice (its vruntime moves to its
+/// deadline) and asks for the next one, so that the others run first.
+///
+/// Linux: yield_task_fair() in kernel/sched/fair.c (since 6.16; 6.6 only
+/// moved the deadline, which let a yielder run again while the others were
+/// not yet eligible)
+fn yield_task_fair(rq: &mut RunQueue) {
+    if rq.cfs.timeline.is_empty() {
+        return;
+    }
+    update_curr_fair(rq);
+    let Some(curr) = rq.cfs.curr.clone() else {
+        return;
+    };
+    if rq
+        .cfs
+        .vruntime_eligible(curr.se.vruntime.load(Ordering::Relaxed))
+    {
+        let deadline = curr.se.deadline.load(Ordering::Relaxed);
+        curr.se.vruntime.store(deadline, Ordering::Relaxed);
+        let vslice = calc_delta_fair(curr.se.slice.load(Ordering::Relaxed), weight(&curr));
+        curr.se.deadline.store(deadline + vslice, Ordering::Relaxed);
+    }
+}
 
+/// A woken (or new) fair task preempts the running one if EEVDF would now
+/// pick it. A SCHED_IDLE task gives way to any other; SCHED_BATCH and
+/// SCHED_IDLE tasks preempt no one on waking.
+///
 /// Linux: check_preempt_wakeup_fair() in kernel/sched/fair.c
-fn check_preempt_wakeup_fair(_rq: &mut RunQueue, _p: &Arc<TaskStruct>, _flags: u32) {}
+fn check_preempt_wakeup_fair(rq: &mut RunQueue, p: &Arc<TaskStruct>, _flags: u32) {
+    let Some(curr) = rq.cfs.curr.clone() else {
+        return;
+    };
+    if Arc::ptr_eq(&curr, p) {
+        return;
+    }
+    let (policy, curr_policy) = (
+        p.policy.load(Ordering::Relaxed),
+        curr.policy.load(Ordering::Relaxed),
+    );
+    if curr_policy == SCHED_IDLE && policy != SCHED_IDLE {
+        resched_curr(rq);
+        return;
+    }
+    if policy != SCHED_NORMAL {
+        return;
+    }
+    update_curr_fair(rq);
+    if rq
+        .cfs
+        .pick_eevdf()
+        .is_some_and(|next| Arc::ptr_eq(&next, p))
+    {
+        resched_curr(rq);
+    }
+}
 
 /// Linux: pick_task_fair() in kernel/sched/fair.c
 fn pick_task_fair(rq: &mut RunQueue) -> Option<Arc<TaskStruct>> {
-    rq.cfs.tasks.front().cloned()
+    rq.cfs.pick_eevdf()
 }
 
+/// Charges the task that stops running and, if still runnable, puts it
+/// back in the timeline.
+///
 /// Linux: put_prev_task_fair() -> put_prev_entity() in kernel/sched/fair.c
 fn put_prev_task_fair(rq: &mut RunQueue, prev: &Arc<TaskStruct>) {
     if prev.se.on_cfs_rq.load(Ordering::Relaxed) {
         update_curr_fair(rq);
-        rq.cfs.tasks.push_back(prev.clone());
+        rq.cfs.curr = None;
+        rq.cfs.__enqueue_entity(prev);
     }
     rq.cfs.curr = None;
 }
 
+/// Takes the picked task out of the timeline and makes it the running one.
+///
 /// Linux: set_next_task_fair() -> set_next_entity() in kernel/sched/fair.c
 fn set_next_task_fair(rq: &mut RunQueue, p: &Arc<TaskStruct>, _first: bool) {
-    if p.se.on_cfs_rq.load(Ordering::Relaxed)
-        && let Some(at) = rq.cfs.tasks.iter().position(|q| Arc::ptr_eq(q, p))
-    {
-        rq.cfs.tasks.remove(at);
+    if p.se.on_cfs_rq.load(Ordering::Relaxed) {
+        rq.cfs.__dequeue_entity(p);
     }
     set_next_entity(p, rq.clock);
     rq.cfs.curr = Some(p.clone());
 }
 
-/// Counts down the running task's slice; at zero, asks for a reschedule if
-/// another task waits.
-///
-/// Linux: task_tick_fair() in kernel/sched/fair.c
-fn task_tick_fair(rq: &mut RunQueue, curr: &Arc<TaskStruct>) {
-    update_curr_fair(rq);
-    let left = curr.se.time_slice.load(Ordering::Relaxed).saturating_sub(1);
-    if left == 0 {
-        curr.se.time_slice.store(RR_TIMESLICE, Ordering::Relaxed);
-        if !rq.cfs.tasks.is_empty() {
-            resched_curr(rq);
-        }
-    } else {
-        curr.se.time_slice.store(left, Ordering::Relaxed);
-    }
-}
-
-/// sched_rr_get_interval's answer for a fair task, in ns: its slice.
+/// sched_rr_get_interval's answer for a fair task, in ns: its slice,
+/// in whole ticks.
 ///
 /// Linux: get_rr_interval_fair() in kernel/sched/fair.c
-pub fn get_rr_interval_fair(_p: &TaskStruct) -> u64 {
-    u64::from(RR_TIMESLICE) * (1_000_000_000 / crate::arch::time::HZ)
+/// Differs: answers the slice even on an otherwise idle run queue (Linux: 0).
+pub fn get_rr_interval_fair(p: &TaskStruct) -> u64 {
+    let tick = super::cputime::TICK_NSEC;
+    p.se.slice.load(Ordering::Relaxed) / tick * tick
 }
 
-/// Linux: task_fork_fair() in kernel/sched/fair.c
-fn task_fork_fair(p: &TaskStruct) {
-    p.se.time_slice.store(RR_TIMESLICE, Ordering::Relaxed);
-}
-
-/// Charges the running fair task.
+/// Charges the running task; update_curr_fair() asks for a reschedule
+/// once it has had its slice.
 ///
-/// Linux: update_curr_fair() in kernel/sched/fair.c
+/// Linux: task_tick_fair() -> entity_tick() in kernel/sched/fair.c
+fn task_tick_fair(rq: &mut RunQueue, _curr: &Arc<TaskStruct>) {
+    update_curr_fair(rq);
+}
+
+/// Starts a new task's fair state: no run time, no lag, a nice-0 slice,
+/// placed against its parent's queue (the parent charged first). Its
+/// first enqueue places it again on the queue it lands on.
+///
+/// Linux: __sched_fork() and task_fork_fair() in kernel/sched/
+fn task_fork_fair(p: &TaskStruct) {
+    p.se.vruntime.store(0, Ordering::Relaxed);
+    p.se.vlag.store(0, Ordering::Relaxed);
+    p.se.on_cfs_rq.store(false, Ordering::Relaxed);
+    let mut rq = cpu_rq(smp_processor_id()).lock();
+    super::core::update_rq_clock(&mut rq);
+    update_curr_fair(&mut rq);
+    place_entity(&rq.cfs, p, super::ENQUEUE_INITIAL);
+}
+
+/// Charges the running fair task its run time, in real time and in
+/// virtual time; asks for a reschedule when it reached its deadline and
+/// another task waits.
+///
+/// Linux: update_curr_fair() -> update_curr() in kernel/sched/fair.c
 fn update_curr_fair(rq: &mut RunQueue) {
-    if let Some(curr) = &rq.cfs.curr {
-        update_curr(curr, rq.clock);
+    let Some(curr) = rq.cfs.curr.clone() else {
+        return;
+    };
+    let delta = update_curr(&curr, rq.clock);
+    if delta == 0 {
+        return;
+    }
+    curr.se
+        .vruntime
+        .fetch_add(calc_delta_fair(delta, weight(&curr)), Ordering::Relaxed);
+    let resched = update_deadline(&curr) && !rq.cfs.timeline.is_empty();
+    rq.cfs.update_zero_vruntime();
+    if resched {
+        resched_curr(rq);
     }
 }
 
@@ -171,7 +273,7 @@ fn update_curr_fair(rq: &mut RunQueue) {
 /// Linux: update_curr_common() in kernel/sched/fair.c
 pub(crate) fn update_curr_common(rq: &mut RunQueue) {
     if let Some(curr) = &rq.curr {
-        update_curr(curr, rq.clock);
+        let _ = update_curr(curr, rq.clock);
     }
 }
 
@@ -186,16 +288,17 @@ pub fn sched_clock() -> u64 {
 /// same. The caller holds the run queue lock of the CPU `curr` runs on.
 ///
 /// Linux: update_curr() in kernel/sched/fair.c
-pub fn update_curr(curr: &TaskStruct, now: u64) {
+pub fn update_curr(curr: &TaskStruct, now: u64) -> u64 {
     let delta_exec = now.saturating_sub(curr.se.exec_start.load(Ordering::Relaxed));
     curr.se.exec_start.store(now, Ordering::Relaxed);
     if delta_exec == 0 {
-        return;
+        return 0;
     }
     curr.se
         .sum_exec_runtime
         .fetch_add(delta_exec, Ordering::Relaxed);
     account_group_exec_runtime(curr, delta_exec);
+    delta_exec
 }
 
 /// Adds `ns` to the run time of `p`'s process, which keeps counting after

@@ -249,6 +249,6 @@ pub fn wait_task_inactive(p: &TaskStruct) {
         if !active {
             return;
         }
-        super::core::schedule();
+        super::core::sched_yield();
     }
 }

@@ -23,10 +23,12 @@ pub mod completion;
 pub mod core;
 pub mod cputime;
 pub mod debug;
+pub mod eevdf;
 pub mod fair;
 pub mod idle;
 pub mod loadavg;
 pub mod migrate;
+pub mod nice;
 pub mod prio;
 pub mod rt;
 pub mod setscheduler;
@@ -36,7 +38,7 @@ pub mod syscalls;
 pub mod wait;
 
 use crate::task::TaskStruct;
-use ::core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
+use ::core::sync::atomic::{AtomicBool, AtomicI64, AtomicU64};
 use alloc::sync::Arc;
 
 /// Per-task state of the fair class, and what every class shares (Linux:
@@ -50,8 +52,17 @@ pub struct SchedEntity {
     /// se->on_rq; `on_rq` above is the task's, p->on_rq). Lock: the run
     /// queue's.
     pub on_cfs_rq: AtomicBool,
-    /// Ticks left before the timer preempts the task.
-    pub time_slice: AtomicU32,
+    /// The weight of the task's nice value (Linux: load.weight).
+    pub load_weight: AtomicU64,
+    /// Virtual run time: real run time scaled by NICE_0_LOAD / weight, in
+    /// ns (Linux: vruntime). See eevdf.rs for this and the next three.
+    pub vruntime: AtomicU64,
+    /// Virtual deadline of the current request (Linux: deadline).
+    pub deadline: AtomicU64,
+    /// Lag saved when leaving the queue, in virtual ns (Linux: vlag).
+    pub vlag: AtomicI64,
+    /// The real time requested at each pick, in ns (Linux: slice).
+    pub slice: AtomicU64,
     /// The scheduler should run at the next opportunity (Linux: TIF_NEED_RESCHED).
     pub need_resched: AtomicBool,
     /// Times the task was switched in (Linux: nvcsw + nivcsw).

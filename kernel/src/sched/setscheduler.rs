@@ -17,9 +17,10 @@
 
 use super::core::{__setscheduler_class, sched_change};
 use super::migrate::task_rq_lock;
+use super::nice::task_nice;
 use super::prio::{
     MAX_NICE, MAX_RT_PRIO, SCHED_BATCH, SCHED_FIFO, SCHED_IDLE, SCHED_NORMAL, SCHED_RR,
-    nice_to_prio, prio_to_nice, rt_policy,
+    nice_to_prio, rt_policy,
 };
 use crate::capability::{CAP_SYS_NICE, capable};
 use crate::errno::Errno;
@@ -76,19 +77,6 @@ pub fn valid_policy(policy: i32) -> bool {
 /// had and ignores sched_attr's (Linux: fair_policy()).
 pub fn fair_policy(policy: u32) -> bool {
     policy == SCHED_NORMAL || policy == SCHED_BATCH
-}
-
-/// The nice value of `p` (Linux: task_nice()).
-pub fn task_nice(p: &TaskStruct) -> i32 {
-    prio_to_nice(p.static_prio.load(Ordering::Relaxed))
-}
-
-/// The priority as `/proc/<pid>/stat` shows it: `prio - 100`, so -100..-2
-/// for an RT task and 0..39 (20 + nice) for a fair one.
-///
-/// Linux: task_prio() in kernel/sched/syscalls.c
-pub fn task_prio(p: &TaskStruct) -> i32 {
-    p.prio.load(Ordering::Relaxed) - MAX_RT_PRIO
 }
 
 /// The priority a task of `policy` with `rt_prio` and `nice` has before

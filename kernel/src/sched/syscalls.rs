@@ -9,11 +9,11 @@
 
 use super::SchedClassId;
 use super::migrate::set_cpus_allowed_ptr;
+use super::nice::task_nice;
 use super::prio::{MAX_NICE, MAX_RT_PRIO, MIN_NICE, SCHED_FIFO, SCHED_RR, rt_policy};
 use super::setscheduler::{
     __sched_setscheduler, _sched_setscheduler, SCHED_FLAG_KEEP_POLICY, SCHED_FLAG_RESET_ON_FORK,
-    SCHED_FLAG_UTIL_CLAMP, SCHED_RESET_ON_FORK, SETPARAM_POLICY, SchedAttr, task_nice,
-    valid_policy,
+    SCHED_FLAG_UTIL_CLAMP, SCHED_RESET_ON_FORK, SETPARAM_POLICY, SchedAttr, valid_policy,
 };
 use crate::capability::{CAP_SYS_NICE, capable};
 use crate::cpumask::{CpuMask, cpu_online_mask, cpu_possible_mask};

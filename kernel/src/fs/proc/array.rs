@@ -8,7 +8,6 @@ use crate::pid::{PidNr, pgrp_nr_ns, task_active_pid_ns, task_pid_nr_ns, task_tgi
 use crate::pid_namespace::PidNamespace;
 use crate::sched::cputime::nsec_to_clock_t;
 use crate::sched::debug::task_state_to_char;
-use crate::sched::setscheduler::{task_nice, task_prio};
 use crate::signal::{_NSIG, SIG_DFL, SIG_IGN};
 use crate::task::TaskStruct;
 use crate::tasklist::TASKLIST_LOCK;
@@ -99,8 +98,8 @@ pub fn do_task_stat(task: &TaskStruct) -> String {
         nsec_to_clock_t(own.stime),
         nsec_to_clock_t(children.utime),
         nsec_to_clock_t(children.stime),
-        task_prio(task),
-        task_nice(task),
+        crate::sched::core::task_prio(task),
+        crate::sched::nice::task_nice(task),
         get_nr_threads(task),
         nsec_to_clock_t(task.start_time),
         vsize,

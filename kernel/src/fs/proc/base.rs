@@ -64,6 +64,8 @@ pub enum PidEntry {
     OomScoreAdj,
     /// `schedstat` (Linux: proc_pid_schedstat()).
     Schedstat,
+    /// `sched` (Linux: proc_sched_show_task() in kernel/sched/debug.c).
+    Sched,
     /// `fdinfo/<fd>` (Linux: seq_show() in fs/proc/fd.c).
     FdInfo(i32),
 }
@@ -77,7 +79,7 @@ enum Base {
 
 /// The entries of `/proc/<pid>`; a thread's directory has all but `task`
 /// (Linux: tgid_base_stuff and tid_base_stuff).
-const TGID_BASE_STUFF: [(&str, Base); 15] = [
+const TGID_BASE_STUFF: [(&str, Base); 16] = [
     ("task", Base::Dir(ProcDir::Task, 0o555)),
     ("fd", Base::Dir(ProcDir::Fd, 0o500)),
     ("fdinfo", Base::Dir(ProcDir::FdInfo, 0o555)),
@@ -93,6 +95,7 @@ const TGID_BASE_STUFF: [(&str, Base); 15] = [
     ("oom_score", Base::File(PidEntry::OomScore, 0o444)),
     ("oom_score_adj", Base::File(PidEntry::OomScoreAdj, 0o644)),
     ("schedstat", Base::File(PidEntry::Schedstat, 0o444)),
+    ("sched", Base::File(PidEntry::Sched, 0o444)),
 ];
 
 /// The entries of a process's or a thread's directory.
@@ -286,6 +289,7 @@ pub fn pid_file(task: &Arc<TaskStruct>, entry: PidEntry) -> Result<Vec<u8>, Errn
         PidEntry::Mounts => String::from(MOUNTS),
         PidEntry::Limits => proc_pid_limits(task),
         PidEntry::Schedstat => proc_pid_schedstat(task),
+        PidEntry::Sched => crate::sched::debug::proc_sched_show_task(task),
         PidEntry::FdInfo(fd) => fd::fdinfo(task.pid(), fd)?,
     }
     .into_bytes())
