@@ -119,10 +119,11 @@ static void wait_options_linux_accepts(void)
  * only __WCLONE or __WALL waits for it, and __WCLONE waits for nothing else. */
 static void clone_children_need_wclone(void)
 {
+	/* Ignored before the clone: on another CPU the child may exit at once. */
+	signal(SIGUSR1, SIG_IGN);
 	pid_t pid = syscall(SYS_clone, SIGUSR1, 0, 0, 0, 0);
 	if (pid == 0)
 		_exit(6);
-	signal(SIGUSR1, SIG_IGN);
 	sleep_ms(50);
 	FAILS("waitpid_without_wclone_does_not_see_a_clone_child", ECHILD,
 	      waitpid(pid, NULL, WNOHANG));

@@ -5,9 +5,12 @@
  * 1024:15 (within 15 %, over 5 s: nice 19 runs one 4 ms tick in about
  * 69, so a shorter window is a handful of its runs); a busy parent and its
  * freshly forked busy child both run; a task that sleeps 1 ms and runs 0.1 ms among 4 busy tasks is
- * running again within 2 ticks (8 ms at HZ=250) of its timer, 95 times out
+ * running again within 2 ticks (8 ms at HZ=250) of its wake-up, 95 times out
  * of 100 (the worst is printed: under an emulator on a loaded host a tick
- * itself may come tens of ms late).
+ * itself may come tens of ms late). In this kernel the wake-up itself comes
+ * at the first tick after the 1 ms (low-resolution timers, time/hrtimer.rs),
+ * up to one tick after it: there the bound on the time past the 1 ms is 3
+ * ticks; Linux's high-resolution timers wake on time, and the bound is 2.
  *
  * On the host, CPU 0 may be busy with other work (the suite boots QEMUs
  * beside it): a bound is checked there only if the tasks measured had at
@@ -154,7 +157,8 @@ static void wakeup_latency(void)
 	qsort(late_ns, 100, sizeof late_ns[0], by_value);
 	say("    note: 95th percentile %lld us late, worst %lld us, mean %lld us\n", late_ns[94] / 1000,
 	    late_ns[99] / 1000, sum / 100 / 1000);
-	judge("a_task_waking_among_4_busy_ones_runs_within_2_ticks", late_ns[94] < 8000000,
+	long long bound = on_lifecycle() ? 12000000 : 8000000;
+	judge("a_task_waking_among_4_busy_ones_runs_within_2_ticks", late_ns[94] < bound,
 	      cpu_was_ours(cpu, wall), "95th percentile %lld us late, mean %lld us", late_ns[94] / 1000,
 	      sum / 100 / 1000);
 }

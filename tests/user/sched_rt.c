@@ -258,13 +258,16 @@ static void fifo_tasks_of_one_priority_run_until_they_yield(void)
 
 static void rr_tasks_of_one_priority_alternate(void)
 {
-	int turns = two_rt_tasks(SCHED_RR, 330000000L, 0);
+	int turns = two_rt_tasks(SCHED_RR, 450000000L, 0);
 	CHECK("two_rr_tasks_of_one_priority_alternate", turns >= 6);
+	/* The first turn began while the parent was still setting the second
+	 * task up (a loaded host stretches it), and the last one is cut short
+	 * by the end of the run: the turns between are whole slices. */
 	int in_slice = 0;
-	for (int i = 0; i + 1 < turns && i < 64; i++)
+	for (int i = 1; i + 1 < turns && i < 64; i++)
 		in_slice += sh->turn_ns[i] > 70000000L && sh->turn_ns[i] < 130000000L;
-	EXPECT_EQ("each_rr_turn_lasts_the_100_ms_slice", turns > 0 ? turns - 1 : -1, in_slice);
-	if (in_slice != turns - 1 || turns < 6)
+	EXPECT_EQ("each_rr_turn_lasts_the_100_ms_slice", turns > 1 ? turns - 2 : -1, in_slice);
+	if (in_slice != turns - 2 || turns < 6)
 		for (int i = 0; i < turns && i < 64; i++)
 			say("    turn %d: %ld us\n", i, sh->turn_ns[i] / 1000);
 }

@@ -365,11 +365,6 @@ fn eligible_child(p: &TaskStruct, who: WaitWho, options: u32, ptrace: bool) -> b
 ///
 /// Linux: wait_task_zombie() in kernel/exit.c (EXIT_TRACE)
 fn wait_task_zombie(p: &Arc<TaskStruct>, ptrace: bool) -> WaitResult {
-    let parent = crate::arch::percpu::with_current(|t| t.map_or(0, |t| t.pid()));
-    crate::trace::trace(crate::trace::TraceEvent::Wait {
-        parent,
-        pid: p.pid(),
-    });
     let pid = crate::pid::task_pid_vnr(p);
     let status = zombie_status(p);
     if ptrace && p.pid() == p.tgid() && hand_back_to_real_parent(p) {
@@ -380,6 +375,12 @@ fn wait_task_zombie(p: &Arc<TaskStruct>, ptrace: bool) -> WaitResult {
             rusage,
         };
     }
+    // Traced here, where the zombie is reaped: a tracer's report above is not.
+    let parent = crate::arch::percpu::with_current(|t| t.map_or(0, |t| t.pid()));
+    crate::trace::trace(crate::trace::TraceEvent::Wait {
+        parent,
+        pid: p.pid(),
+    });
     let result = WaitResult {
         pid,
         status,

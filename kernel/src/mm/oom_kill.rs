@@ -126,14 +126,17 @@ fn select_bad_process(totalpages: usize) -> Chosen {
         if oom_unkillable_task(p) {
             continue;
         }
+        // Before the badness, which is None once exit_mm took the mm: a
+        // victim on another CPU may be freeing its memory right now, and
+        // until it is a zombie that memory is not all back.
+        match oom_victim_state(p) {
+            VictimState::NotVictim => {}
+            VictimState::Pending if p.exit_state() == 0 => return Chosen::Abort,
+            VictimState::Pending | VictimState::Skip => continue,
+        }
         let Some(points) = oom_badness(p, totalpages) else {
             continue;
         };
-        match oom_victim_state(p) {
-            VictimState::NotVictim => {}
-            VictimState::Pending => return Chosen::Abort,
-            VictimState::Skip => continue,
-        }
         if chosen.is_none_or(|(_, best)| points > best) {
             chosen = Some((p, points));
         }
