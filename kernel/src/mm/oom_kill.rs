@@ -192,21 +192,26 @@ fn oom_kill_process(victim: &Arc<TaskStruct>, message: &str) {
     let Some(mm) = victim.mm.lock().clone() else {
         return;
     };
-    kill_thread_group(victim.tgid());
-    mark_oom_victim(victim);
     let kb = |pages: usize| pages * (PAGE_SIZE / 1024);
-    log::error!(
-        "{message}: Killed process {} ({}) total-vm:{}kB, anon-rss:{}kB, file-rss:{}kB, shmem-rss:{}kB, UID:0 pgtables:{}kB oom_score_adj:{}",
-        victim.tgid(),
-        victim.comm().as_str(),
+    let (vm_kb, anon_kb, file_kb, shmem_kb, pgtables_kb) = (
         total_vm(&mm) / 1024,
         kb(mm.get_mm_counter(MM_ANONPAGES)),
         kb(mm.get_mm_counter(MM_FILEPAGES)),
         kb(mm.get_mm_counter(MM_SHMEMPAGES)),
         mm.mm_pgtables_bytes() / 1024,
-        victim.signal().oom_score_adj.load(Ordering::Relaxed),
     );
     kill_other_mm_users(&mm, victim.tgid());
+    // Let go of the mm before the kill: a victim exiting on another CPU
+    // frees its memory at once only if it holds the last task reference.
+    drop(mm);
+    kill_thread_group(victim.tgid());
+    mark_oom_victim(victim);
+    log::error!(
+        "{message}: Killed process {} ({}) total-vm:{vm_kb}kB, anon-rss:{anon_kb}kB, file-rss:{file_kb}kB, shmem-rss:{shmem_kb}kB, UID:0 pgtables:{pgtables_kb}kB oom_score_adj:{}",
+        victim.tgid(),
+        victim.comm().as_str(),
+        victim.signal().oom_score_adj.load(Ordering::Relaxed),
+    );
 }
 
 /// Bytes of every mapping (Linux: mm->total_vm, in pages).

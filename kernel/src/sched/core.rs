@@ -578,6 +578,9 @@ pub fn cpu_idle_loop() -> ! {
         if need_resched() {
             interrupts::enable();
             schedule();
+        } else if let Some(dead) = crate::mm::tlb::idle_release_lazy_mm() {
+            interrupts::enable();
+            drop(dead);
         } else {
             crate::arch::safe_halt();
         }

@@ -188,6 +188,30 @@ pub fn enter_lazy_tlb() {
     }
 }
 
+/// An idle CPU lets go of the mm it holds lazily once no one else holds
+/// it: the task that exited last may have seen another, short-lived
+/// reference (the OOM killer's, a /proc reader's) and left the mm loaded
+/// here, where it would keep the whole address space until this CPU next
+/// runs a user task. Returns that last reference, for the caller to drop
+/// with interrupts on. Call with interrupts off.
+///
+/// Linux: none needed: mmput() frees the memory when mm_users reaches 0,
+/// whoever holds mm_count (a lazy CPU) for the struct.
+/// Differs: one Arc counts both, so a lazy holder checks for being the last.
+#[must_use = "the last reference: drop it with interrupts on"]
+pub fn idle_release_lazy_mm() -> Option<Arc<MmStruct>> {
+    let cpu = smp_processor_id();
+    if !CPU_TLBSTATE_SHARED[cpu].is_lazy.load(Ordering::Relaxed) {
+        return None;
+    }
+    let last = this_cpu()
+        .loaded_mm
+        .lock()
+        .as_ref()
+        .is_some_and(|mm| Arc::strong_count(mm) == 1);
+    if last { switch_mm_irqs_off(None) } else { None }
+}
+
 /// Flushes this CPU's translations of [start, end): one `invlpg` per page
 /// up to the ceiling, else a CR3 reload (which keeps global kernel pages).
 ///
