@@ -146,7 +146,7 @@ mod tests {
     use super::*;
     use crate::irq_work::irq_work_queue;
     use crate::sched::completion::Completion;
-    use crate::sched::core::might_sleep_reports;
+    use crate::sched::might_sleep::might_sleep_reports;
     use crate::task::current;
     use crate::{kassert, kassert_eq, ktest};
     use alloc::boxed::Box;
@@ -185,7 +185,7 @@ mod tests {
             let before = might_sleep_reports();
             kassert!(in_task() && !in_interrupt() && !in_atomic());
             kassert_eq!(preempt_count(), 0);
-            crate::sched::core::might_sleep();
+            crate::sched::might_sleep::might_sleep();
             kassert_eq!(might_sleep_reports(), before);
         }
     }
@@ -233,7 +233,7 @@ mod tests {
             let before = might_sleep_reports();
             preempt_disable();
             kassert!(in_atomic() && in_task());
-            crate::sched::core::might_sleep();
+            crate::sched::might_sleep::might_sleep();
             preempt_enable();
             kassert_eq!(might_sleep_reports(), before + 1);
             kassert_eq!(preempt_count(), 0);

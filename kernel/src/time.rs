@@ -136,7 +136,7 @@ pub fn schedule_timeout_killable(timeout_ns: u64) -> u64 {
 ///
 /// Linux: schedule_timeout() with __set_current_state(state) before it
 fn schedule_timeout_state(timeout_ns: u64, state: u32) -> u64 {
-    crate::sched::core::might_sleep();
+    crate::sched::might_sleep::might_sleep();
     let deadline = ktime_get_ns().saturating_add(timeout_ns);
     let me = current();
     let sleeper = hrtimer::HrtimerSleeper::new(me.clone());

@@ -91,7 +91,7 @@ fn rest_init() -> ! {
     log::info!("rest_init: init is pid {init}, kthreadd is pid {kthreadd}");
     KTHREADD_DONE.complete_all();
     current().flags.fetch_or(PF_IDLE, Ordering::Relaxed);
-    crate::sched::core::cpu_idle_loop()
+    crate::sched::idle::cpu_idle_loop()
 }
 
 /// pid 1: set up the root file system and the console, then either run the

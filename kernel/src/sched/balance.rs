@@ -14,7 +14,8 @@
 //! active balancing, nohz idle balancing.
 
 use super::RunQueue;
-use super::core::{activate_task, deactivate_task, update_rq_clock, wakeup_preempt};
+use super::class::{activate_task, deactivate_task};
+use super::core::{update_rq_clock, wakeup_preempt};
 use super::migrate::{double_rq_lock, set_task_cpu};
 use crate::arch::percpu::cpu_rq;
 use crate::cpumask::cpu_online_mask;

@@ -3,10 +3,11 @@
 //!
 //! Linux: kernel/sched/core.c
 
+use super::class::{__setscheduler_class, activate_task, deactivate_task, set_load_weight};
 use super::migrate::{__task_rq_lock, is_cpu_allowed, select_fallback_rq, set_task_cpu, task_cpu};
 use super::{
-    CLASSES, DEQUEUE_SLEEP, ENQUEUE_HEAD, ENQUEUE_INITIAL, ENQUEUE_MIGRATED, ENQUEUE_WAKEUP,
-    RunQueue, SchedClassId,
+    CLASSES, DEQUEUE_SLEEP, ENQUEUE_INITIAL, ENQUEUE_MIGRATED, ENQUEUE_WAKEUP, RunQueue,
+    SchedClassId,
 };
 use crate::arch::kernel::process_64::context_switch;
 use crate::arch::percpu::{cpu_rq, set_current, smp_processor_id, this_cpu};
@@ -15,7 +16,7 @@ use crate::task::{
     task_stack_end_corrupted,
 };
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::Ordering;
 use x86_64::instructions::interrupts;
 
 /// The wake-up is the first of a new task (Linux: WF_FORK).
@@ -89,43 +90,6 @@ pub fn sched_fork(p: &TaskStruct) {
     (p.sched_class().task_fork)(p);
 }
 
-/// Gives `p` the fair weight of its static priority and policy. For a
-/// task that exists already (`update_load`), off its queue: its saved lag
-/// is rescaled so that the CPU time it is owed stays the same.
-///
-/// Linux: set_load_weight() (and reweight_entity()) in kernel/sched/core.c
-pub fn set_load_weight(p: &TaskStruct, update_load: bool) {
-    let weight = super::prio::prio_to_weight(
-        p.static_prio.load(Ordering::Relaxed),
-        p.policy.load(Ordering::Relaxed),
-    );
-    let old = p.se.load_weight.swap(weight, Ordering::Relaxed);
-    if update_load && old != 0 && old != weight {
-        let vlag =
-            i128::from(p.se.vlag.load(Ordering::Relaxed)) * i128::from(old) / i128::from(weight);
-        p.se.vlag.store(vlag as i64, Ordering::Relaxed);
-    }
-}
-
-/// The priority /proc shows (field 18 of stat): `prio - MAX_RT_PRIO`, so
-/// 0 to 39 for nice -20 to 19 and -2 to -100 for real-time priorities.
-///
-/// Linux: task_prio() in kernel/sched/syscalls.c
-pub fn task_prio(p: &TaskStruct) -> i32 {
-    p.prio.load(Ordering::Relaxed) - super::prio::MAX_RT_PRIO
-}
-
-/// The class a task of `policy` and priority `prio` belongs to.
-///
-/// Linux: __setscheduler_class() in kernel/sched/core.c
-pub fn __setscheduler_class(_policy: u32, prio: i32) -> SchedClassId {
-    if super::prio::rt_prio(prio) {
-        SchedClassId::Rt
-    } else {
-        SchedClassId::Fair
-    }
-}
-
 /// Picks the CPU a waking or new task should run on: its class's (RT or
 /// fair) choice among the CPUs it may use, or a fallback if that one is not
 /// allowed (any more). The caller holds `p.pi_lock`.
@@ -156,83 +120,9 @@ pub(crate) fn update_rq_clock(rq: &mut RunQueue) {
     rq.clock = super::fair::sched_clock();
 }
 
-/// Hands `p` to its class's queue.
-///
-/// Linux: enqueue_task() in kernel/sched/core.c
-pub(crate) fn enqueue_task(rq: &mut RunQueue, p: &Arc<TaskStruct>, flags: u32) {
-    (p.sched_class().enqueue_task)(rq, p, flags);
-}
-
-/// Takes `p` off its class's queue (or out of its accounting, if running).
-///
-/// Linux: dequeue_task() in kernel/sched/core.c
-pub(crate) fn dequeue_task(rq: &mut RunQueue, p: &Arc<TaskStruct>, flags: u32) {
-    (p.sched_class().dequeue_task)(rq, p, flags);
-}
-
-/// Makes a runnable task one that wants this CPU: queued by its class and
-/// counted in `nr_running`.
-///
-/// Linux: activate_task() in kernel/sched/core.c
-pub(crate) fn activate_task(rq: &mut RunQueue, p: &Arc<TaskStruct>, flags: u32) {
-    enqueue_task(rq, p, flags);
-    p.se.on_rq.store(true, Ordering::Release);
-    rq.nr_running += 1;
-}
-
-/// The opposite of activate_task(): `p` goes to sleep (DEQUEUE_SLEEP) or
-/// is about to be moved to another CPU.
-///
-/// Linux: deactivate_task() in kernel/sched/core.c
-pub(crate) fn deactivate_task(rq: &mut RunQueue, p: &Arc<TaskStruct>, flags: u32) {
-    p.se.on_rq.store(false, Ordering::Release);
-    dequeue_task(rq, p, flags);
-    rq.nr_running -= 1;
-}
-
 /// Whether `p` is the task `rq` runs (Linux: task_current()).
 pub(crate) fn task_current(rq: &RunQueue, p: &TaskStruct) -> bool {
     rq.curr.as_ref().is_some_and(|c| core::ptr::eq(&**c, p))
-}
-
-/// Changes something the class of `p` orders it by (its class, policy or
-/// weight): takes it off its queue and out of the running slot, lets
-/// `change` act, and puts it back, so that each class sees the task
-/// leave with the old values and come back with the new ones. Then the
-/// running task is preempted if `p` should run first. The caller holds
-/// `p`'s pi_lock and run queue lock (task_rq_lock).
-///
-/// Linux: the dequeue/put_prev ... enqueue/set_next sequence of
-/// __sched_setscheduler() and set_user_nice() (sched_change guard), with
-/// check_class_changed() in kernel/sched/core.c
-pub(crate) fn sched_change<R>(
-    rq: &mut RunQueue,
-    p: &Arc<TaskStruct>,
-    change: impl FnOnce(&mut RunQueue) -> R,
-) -> R {
-    update_rq_clock(rq);
-    let queued = p.se.on_rq.load(Ordering::Relaxed);
-    let running = task_current(rq, p);
-    let oldprio = p.prio.load(Ordering::Relaxed);
-    if queued {
-        dequeue_task(rq, p, 0);
-    }
-    if running {
-        (p.sched_class().put_prev_task)(rq, p);
-    }
-    let r = change(rq);
-    if queued {
-        // A task whose priority went down goes first among its new peers.
-        let head = oldprio < p.prio.load(Ordering::Relaxed);
-        enqueue_task(rq, p, if head { ENQUEUE_HEAD } else { 0 });
-    }
-    if running {
-        (p.sched_class().set_next_task)(rq, p, false);
-        resched_curr(rq);
-    } else if queued {
-        wakeup_preempt(rq, p, 0);
-    }
-    r
 }
 
 /// Tells the running task of `rq` to give way: sets its need_resched and,
@@ -439,7 +329,7 @@ fn __schedule(preempt: bool) {
     let cpu = smp_processor_id();
     let mut rq = cpu_rq(cpu).lock();
     let prev = rq.curr.clone().expect("a running task");
-    schedule_debug(&prev, preempt);
+    super::might_sleep::schedule_debug(&prev, preempt);
     prev.se.need_resched.store(false, Ordering::Relaxed);
     let mut switch_count = &prev.nivcsw;
     if !preempt && prev.state() != TASK_RUNNING {
@@ -567,94 +457,6 @@ pub fn do_task_dead() -> ! {
     });
     __schedule(false);
     unreachable!("a dead task was scheduled again");
-}
-
-/// The idle task's loop: halt until there is something else to run.
-///
-/// Linux: do_idle() in kernel/sched/idle.c
-pub fn cpu_idle_loop() -> ! {
-    loop {
-        interrupts::disable();
-        if need_resched() {
-            interrupts::enable();
-            schedule();
-        } else if let Some(dead) = crate::mm::tlb::idle_release_lazy_mm() {
-            interrupts::enable();
-            drop(dead);
-        } else {
-            crate::arch::safe_halt();
-        }
-    }
-}
-
-/// Calls that might_sleep() caught in a context that must not sleep.
-static MIGHT_SLEEP_BUGS: AtomicU64 = AtomicU64::new(0);
-/// When the last such report was printed, in ns since boot.
-static MIGHT_SLEEP_PRINTED: AtomicU64 = AtomicU64::new(0);
-
-/// Marks a function that may sleep: reports the call if it comes from a
-/// context that must not sleep, even when this call happens not to sleep.
-///
-/// Linux: might_sleep() in include/linux/kernel.h
-#[track_caller]
-pub fn might_sleep() {
-    let at = core::panic::Location::caller();
-    __might_sleep(at.file(), at.line());
-}
-
-/// Reports a sleeping function called in interrupt context, with
-/// preemption disabled or with interrupts off, as Linux does: at most once
-/// a second, naming the call site, the context and the interrupted task.
-///
-/// Linux: __might_sleep() in kernel/sched/core.c
-/// Differs: the idle task in process context is exempt, since it runs the
-/// boot code (Linux exempts the boot through system_state); nothing taints
-/// the kernel.
-pub fn __might_sleep(file: &str, line: u32) {
-    let count = crate::preempt::preempt_count();
-    let irqs_disabled = crate::arch::irqs_disabled();
-    let (pid, comm, idle) = crate::arch::percpu::with_current(|c| {
-        c.map_or((0, crate::task::Comm::new("swapper"), true), |c| {
-            (c.pid(), c.comm_lossy(), c.is_idle_task())
-        })
-    });
-    if (count == 0 && !irqs_disabled) || (idle && !crate::preempt::in_interrupt()) {
-        return;
-    }
-    MIGHT_SLEEP_BUGS.fetch_add(1, Ordering::Relaxed);
-    let now = crate::arch::time::ktime_get_ns();
-    let last = MIGHT_SLEEP_PRINTED.load(Ordering::Relaxed);
-    if last != 0 && now < last + 1_000_000_000 {
-        return;
-    }
-    MIGHT_SLEEP_PRINTED.store(now, Ordering::Relaxed);
-    log::error!("BUG: sleeping function called from invalid context at {file}:{line}");
-    log::error!(
-        "in_atomic(): {}, irqs_disabled(): {}, non_block: 0, pid: {pid}, name: {}",
-        u8::from(count != 0),
-        u8::from(irqs_disabled),
-        comm.as_str()
-    );
-    log::error!("preempt_count: {count:x}, expected: 0");
-}
-
-/// How many calls might_sleep() caught since boot.
-pub fn might_sleep_reports() -> u64 {
-    MIGHT_SLEEP_BUGS.load(Ordering::Relaxed)
-}
-
-/// Reports a task that really calls schedule() from an atomic context.
-///
-/// Linux: schedule_debug() and __schedule_bug() in kernel/sched/core.c
-fn schedule_debug(prev: &TaskStruct, preempt: bool) {
-    if !preempt && crate::preempt::in_atomic() {
-        log::error!(
-            "BUG: scheduling while atomic: {}/{}/{:#010x}",
-            prev.comm_lossy().as_str(),
-            prev.pid(),
-            crate::preempt::preempt_count()
-        );
-    }
 }
 
 /// Linux: SYSCALL_DEFINE0(sched_yield) in kernel/sched/syscalls.c

@@ -1,6 +1,6 @@
 //! The idle class: each CPU's idle task (pid 0, swapper/N), which runs
 //! only when no other class has a task, and halts the CPU until an
-//! interrupt brings work (core.rs: cpu_idle_loop).
+//! interrupt brings work (cpu_idle_loop).
 //!
 //! Linux: kernel/sched/idle.c
 
@@ -72,3 +72,21 @@ fn task_fork_idle(_p: &TaskStruct) {}
 ///
 /// Linux: update_curr_idle() in kernel/sched/idle.c
 fn update_curr_idle(_rq: &mut RunQueue) {}
+
+/// The idle task's loop: halt until there is something else to run.
+///
+/// Linux: do_idle() in kernel/sched/idle.c
+pub fn cpu_idle_loop() -> ! {
+    loop {
+        x86_64::instructions::interrupts::disable();
+        if super::core::need_resched() {
+            x86_64::instructions::interrupts::enable();
+            super::core::schedule();
+        } else if let Some(dead) = crate::mm::tlb::idle_release_lazy_mm() {
+            x86_64::instructions::interrupts::enable();
+            drop(dead);
+        } else {
+            crate::arch::safe_halt();
+        }
+    }
+}

@@ -162,12 +162,12 @@ fn move_queued_task(trq: TaskRq<'_>, p: &Arc<TaskStruct>, dest: usize) {
         return;
     }
     super::core::update_rq_clock(&mut rq);
-    super::core::deactivate_task(&mut rq, p, 0);
+    super::class::deactivate_task(&mut rq, p, 0);
     drop(rq);
     set_task_cpu(p, dest);
     let mut dst = cpu_rq(dest).lock();
     super::core::update_rq_clock(&mut dst);
-    super::core::activate_task(&mut dst, p, super::ENQUEUE_MIGRATED);
+    super::class::activate_task(&mut dst, p, super::ENQUEUE_MIGRATED);
     super::core::wakeup_preempt(&mut dst, p, 0);
     drop(dst);
     drop(pi);

@@ -19,6 +19,7 @@
 //! Linux: kernel/sched/
 
 pub mod balance;
+pub mod class;
 pub mod completion;
 pub mod core;
 pub mod cputime;
@@ -27,6 +28,7 @@ pub mod eevdf;
 pub mod fair;
 pub mod idle;
 pub mod loadavg;
+pub mod might_sleep;
 pub mod migrate;
 pub mod nice;
 pub mod prio;

@@ -8,7 +8,7 @@
 //! Not modelled: the LSM hook (security_task_setnice), user namespaces
 //! (a uid is the kernel's), priority inheritance.
 
-use super::core::{sched_change, set_load_weight};
+use super::class::{sched_change, set_load_weight};
 use super::migrate::task_rq_lock;
 use super::prio::{MAX_NICE, MIN_NICE, nice_to_prio, prio_to_nice, rt_policy};
 use crate::capability::{CAP_SYS_NICE, capable};
@@ -31,6 +31,14 @@ pub const PRIO_USER: i32 = 2;
 /// The nice value of `p` (Linux: task_nice()).
 pub fn task_nice(p: &TaskStruct) -> i32 {
     prio_to_nice(p.static_prio.load(Ordering::Relaxed))
+}
+
+/// The priority /proc shows (field 18 of stat): `prio - MAX_RT_PRIO`, so
+/// 0 to 39 for nice -20 to 19 and -2 to -100 for real-time priorities.
+///
+/// Linux: task_prio() in kernel/sched/syscalls.c
+pub fn task_prio(p: &TaskStruct) -> i32 {
+    p.prio.load(Ordering::Relaxed) - super::prio::MAX_RT_PRIO
 }
 
 /// Gives `p` the nice value `nice`: a new weight for a fair task, placed

@@ -15,7 +15,7 @@
 //! policies), priority inheritance (rt_mutex boosting), utilization clamps,
 //! the LSM hook (security_task_setscheduler), RT group scheduling.
 
-use super::core::{__setscheduler_class, sched_change};
+use super::class::{__setscheduler_class, sched_change};
 use super::migrate::task_rq_lock;
 use super::nice::task_nice;
 use super::prio::{

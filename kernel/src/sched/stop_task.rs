@@ -5,7 +5,7 @@
 //! Linux: kernel/sched/stop_task.c
 //! Not modelled: the stopper as an rt task seen by priority inheritance.
 
-use super::core::sched_change;
+use super::class::sched_change;
 use super::fair::{set_next_entity, update_curr_common};
 use super::migrate::task_rq_lock;
 use super::{RunQueue, SchedClass, SchedClassId};

@@ -83,7 +83,7 @@ impl WaitQueueHead {
     /// Linux: wait_event() in include/linux/wait.h
     #[track_caller]
     pub fn wait_event(&self, mut condition: impl FnMut() -> bool) {
-        super::core::might_sleep();
+        super::might_sleep::might_sleep();
         loop {
             self.prepare_to_wait(TASK_UNINTERRUPTIBLE);
             if condition() {
@@ -128,7 +128,7 @@ impl WaitQueueHead {
         state: u32,
         mut condition: impl FnMut() -> bool,
     ) -> Result<(), Errno> {
-        super::core::might_sleep();
+        super::might_sleep::might_sleep();
         let result = loop {
             self.prepare_to_wait(state);
             if condition() {

@@ -285,7 +285,7 @@ fn hrtimer_wakeup(task: &Arc<TaskStruct>, expired: &AtomicBool) -> HrtimerRestar
 /// # Errors
 /// `EINTR` when a signal cut the sleep short.
 pub fn do_nanosleep(expires: u64, state: u32) -> Result<(), crate::errno::Errno> {
-    crate::sched::core::might_sleep();
+    crate::sched::might_sleep::might_sleep();
     let me = current();
     let sleeper = HrtimerSleeper::new(me.clone());
     me.state.store(state, Ordering::Release);

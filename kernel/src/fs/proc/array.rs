@@ -98,7 +98,7 @@ pub fn do_task_stat(task: &TaskStruct) -> String {
         nsec_to_clock_t(own.stime),
         nsec_to_clock_t(children.utime),
         nsec_to_clock_t(children.stime),
-        crate::sched::core::task_prio(task),
+        crate::sched::nice::task_prio(task),
         crate::sched::nice::task_nice(task),
         get_nr_threads(task),
         nsec_to_clock_t(task.start_time),

@@ -136,5 +136,5 @@ extern "C" fn start_secondary(cpu: u64) -> ! {
     apic::setup_local_apic(false);
     apic::timer::setup_apic_timer();
     set_cpu_online(cpu, true);
-    crate::sched::core::cpu_idle_loop()
+    crate::sched::idle::cpu_idle_loop()
 }
