@@ -4,7 +4,7 @@
 use super::*;
 use crate::exit::kernel_wait4;
 use crate::ktest::Resources;
-use crate::task::{PF_FORKNOEXEC, PF_KTHREAD};
+use crate::task::{PF_FORKNOEXEC, PF_KTHREAD, TaskStruct};
 use crate::{kassert, kassert_eq, ktest};
 use alloc::string::String;
 
@@ -26,10 +26,24 @@ fn thread_args(flags: CloneFlags) -> KernelCloneArgs {
 fn fork_and_reap_once() -> Result<(), String> {
     let p =
         copy_process(&thread_args(CloneFlags::CLONE_FS)).map_err(|e| alloc::format!("{e:?}"))?;
+    run_and_reap(p)
+}
+
+/// Wakes `p`, reaps it, and waits until it is freed: a dead task's last
+/// reference is dropped by the CPU it ran on, in finish_task_switch, which
+/// on another CPU may come after wait4 returned. A kernel thread with an
+/// address space would return to user space: the test's user page
+/// (with_a_user_page) stays the caller's.
+fn run_and_reap(p: Arc<TaskStruct>) -> Result<(), String> {
     let pid = p.pid();
     drop(p.mm.lock().take());
+    let gone = Arc::downgrade(&p);
     wake_up_new_task(p);
     kassert_eq!(kernel_wait4(pid, 0).map(|r| r.pid), Ok(pid));
+    kassert!(
+        crate::ktest::wait_until(1000, || gone.strong_count() == 0),
+        "the reaped child is freed"
+    );
     Ok(())
 }
 
@@ -65,12 +79,7 @@ fn fail_every_allocation_in_copy_process(
                 );
             }
             Ok(p) => {
-                let pid = p.pid();
-                // A kernel thread with an address space would return to user
-                // space: keep the test's user page (with_a_user_page) its own.
-                drop(p.mm.lock().take());
-                wake_up_new_task(p);
-                kassert_eq!(kernel_wait4(pid, 0).map(|r| r.pid), Ok(pid));
+                run_and_reap(p)?;
                 settle();
                 crate::mm::vmalloc::free_vm_stack_cache();
                 kassert_eq!(Resources::snapshot(), before);
