@@ -47,8 +47,8 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 /// `LIFECYCLE_SMP=0` or `=1` (`make test SMP=0`) overrides it for one run.
 ///
 /// On 29 Nov (with smprace's fixes, on a 2-core host at load 8) these
-/// still failed: on 4 CPUs `protection::thread_cycles::nr_free_pages…` and
-/// `…memfree…` (8 pages short after the warm-up); on 2
+/// still failed (thread_cycles' 8 pages short on 4 CPUs since fixed: its
+/// warm-up now fills the kernel stack cache): on 2
 /// `user::forkbomb_kill::the_bomb_had_grown…` and `…every_member_is_reaped…`
 /// and `smp::cpuinfo_stat_…` (under 150 user ticks in 2 s per busy CPU);
 /// on 1 `user::sigchld_exec::si_utime…` (twice); and on the host

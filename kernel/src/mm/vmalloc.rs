@@ -28,7 +28,10 @@ pub const MAX_STACKS: usize = 16384;
 
 /// Freed stacks kept mapped for reuse (Linux: NR_CACHED_STACKS). Mapping
 /// and unmapping cost a TLB flush per page; most tasks are short-lived, so
-/// reusing a stack that is still mapped saves nearly all of it.
+/// reusing a stack that is still mapped saves nearly all of it. Cached
+/// pages are not free: how many stacks sit here depends on how many tasks
+/// ever overlapped, so a free page count is only comparable once it is full.
+/// Differs: Linux keeps NR_CACHED_STACKS per CPU; this one cache is shared.
 const NR_CACHED_STACKS: usize = 2;
 
 static VMALLOC_START: Once<VirtAddr> = Once::new();
