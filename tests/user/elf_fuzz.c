@@ -247,6 +247,32 @@ static void read_self(void)
 	close(fd);
 }
 
+/* Fills the kernel's cache of exited tasks' stacks (mm/vmalloc.rs keeps
+ * two for the next fork, and they are not free memory): with four children
+ * alive at once, the cache is full when they are reaped, and full again
+ * after the cases, however their lives overlapped on several CPUs. */
+static void fill_stack_cache(void)
+{
+	int fds[2];
+	if (pipe(fds) != 0)
+		return;
+	pid_t kids[4];
+	for (int i = 0; i < 4; i++) {
+		kids[i] = fork();
+		if (kids[i] == 0) {
+			char c;
+			close(fds[1]);
+			read(fds[0], &c, 1);
+			_exit(0);
+		}
+	}
+	close(fds[0]);
+	close(fds[1]);
+	for (int i = 0; i < 4; i++)
+		if (kids[i] > 0)
+			waitpid(kids[i], NULL, 0);
+}
+
 int main(int argc, char **argv)
 {
 	if (getenv("ELF_FUZZ_CHILD") != NULL)
@@ -271,6 +297,7 @@ int main(int argc, char **argv)
 	/* The first cases again, so that lazily made kernel state exists. */
 	for (long i = 0; i < 8 && i < n; i++)
 		run_case(seed, i, &warm);
+	fill_stack_cache();
 	/* The case files hold pages of their own: none exists at either measurement. */
 	unlink(path);
 	unlink(script_path);

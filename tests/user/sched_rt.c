@@ -301,7 +301,8 @@ static void rr_interval_is_the_slice(void)
 
 /*
  * The runaway FIFO task: spins, and takes each return from a gap of more
- * than 20 ms (its RT time used up, fair tasks ran) as a throttle's end.
+ * than 20 ms in which the fair task ran (its RT time used up) as a
+ * throttle's end.
  * Between two such ends lies one whole period: the fair task's and its
  * own share of the CPU there, in 0.01 %, and the period in ms go to
  * result[]. Gives up after 4 s without two gaps.
@@ -311,11 +312,16 @@ static void throttled_hog(void)
 	if (setscheduler(0, SCHED_FIFO, 50) != 0)
 		_exit(3);
 	double start = now_s(), last = start, t_at[2];
-	long f_at[2], c_at[2];
+	long f_at[2], c_at[2], f_last = sh->fair_cpu_ns;
 	int gaps = 0;
 	while (gaps < 2 && last - start < 4.0) {
 		double t = now_s();
-		if (t - last > 0.02) {
+		long f = sh->fair_cpu_ns;
+		/* A gap in which the fair task ran for most of it: a host that
+		 * merely took the CPU away (a loaded machine) ran neither. */
+		int fair_ran = f - f_last > (long)((t - last) * 0.5e9);
+		f_last = f;
+		if (t - last > 0.02 && fair_ran) {
 			t_at[gaps] = t;
 			f_at[gaps] = sh->fair_cpu_ns;
 			c_at[gaps] = cpu_ns();
