@@ -45,14 +45,6 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 /// a second run of the kernel tests with 4, the race tests again on 2
 /// (the user tier and the first kernel-test run always boot with 1).
 /// `LIFECYCLE_SMP=0` or `=1` (`make test SMP=0`) overrides it for one run.
-///
-/// On 29 Nov (with smprace's fixes, on a 2-core host at load 8) these
-/// still failed (thread_cycles' 8 pages short on 4 CPUs since fixed: its
-/// warm-up now fills the kernel stack cache): on 2
-/// `user::forkbomb_kill::the_bomb_had_grown…` and `…every_member_is_reaped…`
-/// and `smp::cpuinfo_stat_…` (under 150 user ticks in 2 s per busy CPU);
-/// on 1 `user::sigchld_exec::si_utime…` (twice); and on the host
-/// `rlimit_cpu` (the host's load).
 pub const SMP_RUNS: bool = true;
 
 /// The CPUs a scenario boots with unless it asks for a number.

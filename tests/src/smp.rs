@@ -28,14 +28,16 @@ pub const CPUS_SCRIPT: &str = concat!(
     "exec $B poweroff -f\n",
 );
 
-/// The (user, system, idle) ticks of each `cpu…` line with this prefix.
-fn stat_lines(run: &Outcome, prefix: &str) -> BTreeMap<String, [u64; 3]> {
+/// The user ticks and all ticks (every field summed) of each `cpu…` line
+/// with this prefix.
+fn stat_lines(run: &Outcome, prefix: &str) -> BTreeMap<String, [u64; 2]> {
     run.lines()
         .filter_map(|l| l.strip_prefix(prefix))
         .filter_map(|l| {
-            let w: Vec<&str> = l.split_whitespace().collect();
-            let n = |i: usize| w.get(i)?.parse::<u64>().ok();
-            Some((w.first()?.to_string(), [n(1)?, n(3)?, n(4)?]))
+            let mut w = l.split_whitespace();
+            let name = w.next()?.to_string();
+            let ticks: Vec<u64> = w.map(str::parse).collect::<Result<_, _>>().ok()?;
+            Some((name, [*ticks.first()?, ticks.iter().sum()]))
         })
         .collect()
 }
@@ -58,8 +60,10 @@ fn ctrl_t_cpus(run: &Outcome) -> Vec<usize> {
 }
 
 /// Checks the run of [`CPUS_SCRIPT`] on `cpus` CPUs: every count says
-/// `cpus`; each CPU's line in /proc/stat gained at least 1.5 s of user time
-/// in the 2 s its busy loop ran, and the `cpu` line gained their sum; top's
+/// `cpus`; each CPU's line in /proc/stat gained at least 75 % user time of
+/// the ticks it counted in the 2 s its busy loop ran (a host that
+/// deschedules the emulated CPU merges missed ticks, so there may be fewer
+/// than 200, but at least 50), and the `cpu` line gained their sum; top's
 /// `CPU:` line shows at least 90 % usr; Ctrl-T shows the loops running on
 /// every CPU.
 ///
@@ -88,11 +92,11 @@ pub fn check_cpus_run(run: &Arc<Outcome>, cpus: u32) -> Result<(), Failure> {
     let gained = |name: &str, i: usize| b.get(name)?[i].checked_sub(a.get(name)?[i]);
     let mut sum = 0;
     for name in &names {
-        let user = gained(name, 0).unwrap_or(0);
+        let (user, all) = (gained(name, 0).unwrap_or(0), gained(name, 1).unwrap_or(0));
         sum += user;
-        if user < 150 {
+        if all < 50 || user * 4 < all * 3 {
             problems.push(format!(
-                "{name} gained {user} user ticks in 2 s, want >= 150"
+                "{name} gained {user} user ticks of {all} in 2 s, want >= 75 % of at least 50"
             ));
         }
     }

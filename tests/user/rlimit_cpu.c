@@ -21,6 +21,25 @@ static long long cputime_ns(void)
 
 static int report_fd;
 
+/* The host's steal time so far, in ns: time the hypervisor gave this
+ * machine's CPUs to others, field 8 of /proc/stat's "cpu" line (0 if
+ * absent). On a loaded host Linux may charge stolen time to the task that
+ * was running, so it reaches its 2 s limit later in real CPU work. */
+static long long steal_ns(void)
+{
+	char buf[256] = "";
+	int fd = open("/proc/stat", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, buf, sizeof buf - 1);
+		buf[n > 0 ? n : 0] = '\0';
+		close(fd);
+	}
+	unsigned long long f[8] = { 0 };
+	sscanf(buf, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &f[0], &f[1], &f[2],
+	       &f[3], &f[4], &f[5], &f[6], &f[7]);
+	return (long long)f[7] * (1000000000LL / sysconf(_SC_CLK_TCK));
+}
+
 static void on_sigxcpu(int sig)
 {
 	(void)sig;
@@ -34,6 +53,7 @@ static void check_rlimit_cpu(void)
 	int fds[2];
 	if (pipe(fds) < 0)
 		return;
+	long long steal = steal_ns();
 	pid_t child = fork();
 	if (child == 0) {
 		close(fds[0]);
@@ -58,7 +78,12 @@ static void check_rlimit_cpu(void)
 	CHECK("the_hard_limit_kills_with_sigkill", WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	long long used = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000LL +
 			 (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000LL;
-	CHECK("it_dies_after_2_s_of_cpu", used >= 1900000000 && used < 2600000000LL);
+	/* Up to 0.6 s late; on the host, later by what it had stolen meanwhile
+	 * (the kernel under test is held to 0.6 s). */
+	long long late = 600000000LL + (on_lifecycle() ? 0 : steal_ns() - steal);
+	CHECK("it_dies_after_2_s_of_cpu", used >= 1900000000 && used < 2000000000LL + late);
+	if (used < 1900000000 || used >= 2000000000LL + late)
+		say("    died after %lld ns of CPU (%lld ns late allowed)\n", used, late);
 }
 
 static volatile sig_atomic_t vtalrms, profs;

@@ -63,6 +63,8 @@ static void sigchld_carries_cpu_time(void)
 	CHECK("si_utime_counts_the_200_ms_busy_loop_in_ticks", child_utime >= 10 && child_utime <= 100);
 	CHECK("si_utime_plus_si_stime_is_about_20_ticks",
 	      child_utime + child_stime >= 15 && child_utime + child_stime <= 100);
+	if (child_utime < 10 || child_utime + child_stime < 15 || child_utime + child_stime > 100)
+		say("    si_utime %ld, si_stime %ld\n", child_utime, child_stime);
 	waitpid(child, NULL, 0);
 	signal(SIGCHLD, SIG_DFL);
 }
