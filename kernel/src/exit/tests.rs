@@ -62,12 +62,25 @@ ktest! {
 
 ktest! {
     fn ten_thousand_kernel_thread_create_exit_reap_cycles_return_every_resource() {
+        // A reaped child is freed when its CPU has switched away from it
+        // (finish_task_switch), which on another CPU may be after wait4.
+        let freed = |pid| {
+            let task = find_task_by_vpid(pid).map(|t| Arc::downgrade(&t));
+            move || task.as_ref().is_none_or(|t| t.strong_count() == 0)
+        };
         let pid = spawn("ktest-cycle", || 0)?;
+        let warm_up_freed = freed(pid);
         kassert_eq!(kernel_wait4(pid, 0).map(|r| r.pid), Ok(pid));
+        kassert!(wait_until(1000, warm_up_freed), "the warm-up child is freed");
         let before = Resources::snapshot();
+        let mut last_freed = None;
         for i in 0..10_000 {
             let pid = spawn("ktest-cycle", move || (i & 0xff) << 8)?;
+            last_freed = Some(freed(pid));
             kassert_eq!(kernel_wait4(pid, 0).map(|r| (r.pid, r.status)), Ok((pid, (i & 0xff) << 8)));
+        }
+        if let Some(last_freed) = last_freed {
+            kassert!(wait_until(1000, last_freed), "the last child is freed");
         }
         kassert_eq!(Resources::snapshot(), before);
     }

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::exit::kernel_wait4;
-use crate::ktest::Resources;
+use crate::ktest::{Resources, wait_until};
 use crate::task::{PF_FORKNOEXEC, PF_KTHREAD, TaskStruct};
 use crate::{kassert, kassert_eq, ktest};
 use alloc::string::String;
@@ -26,25 +26,27 @@ fn thread_args(flags: CloneFlags) -> KernelCloneArgs {
 fn fork_and_reap_once() -> Result<(), String> {
     let p =
         copy_process(&thread_args(CloneFlags::CLONE_FS)).map_err(|e| alloc::format!("{e:?}"))?;
-    run_and_reap(p)
+    let gone = run_and_reap(p)?;
+    kassert!(
+        wait_until(1000, || gone.strong_count() == 0),
+        "the reaped child is freed"
+    );
+    Ok(())
 }
 
-/// Wakes `p`, reaps it, and waits until it is freed: a dead task's last
-/// reference is dropped by the CPU it ran on, in finish_task_switch, which
-/// on another CPU may come after wait4 returned. A kernel thread with an
-/// address space would return to user space: the test's user page
+/// Wakes `p` and reaps it; returns a handle that tells when it is freed:
+/// a dead task's last reference is dropped by the CPU it ran on, in
+/// finish_task_switch, which on another CPU may come after wait4 returned
+/// (and a pidfd keeps it until closed). A kernel thread with an address
+/// space would return to user space: the test's user page
 /// (with_a_user_page) stays the caller's.
-fn run_and_reap(p: Arc<TaskStruct>) -> Result<(), String> {
+fn run_and_reap(p: Arc<TaskStruct>) -> Result<alloc::sync::Weak<TaskStruct>, String> {
     let pid = p.pid();
     drop(p.mm.lock().take());
     let gone = Arc::downgrade(&p);
     wake_up_new_task(p);
     kassert_eq!(kernel_wait4(pid, 0).map(|r| r.pid), Ok(pid));
-    kassert!(
-        crate::ktest::wait_until(1000, || gone.strong_count() == 0),
-        "the reaped child is freed"
-    );
-    Ok(())
+    Ok(gone)
 }
 
 /// Makes the nth allocation inside copy_process fail, for n = 1, 2, ...
@@ -79,8 +81,12 @@ fn fail_every_allocation_in_copy_process(
                 );
             }
             Ok(p) => {
-                run_and_reap(p)?;
+                let gone = run_and_reap(p)?;
                 settle();
+                kassert!(
+                    wait_until(1000, || gone.strong_count() == 0),
+                    "the reaped child is freed"
+                );
                 crate::mm::vmalloc::free_vm_stack_cache();
                 kassert_eq!(Resources::snapshot(), before);
                 return Ok(n - 1);
