@@ -154,6 +154,23 @@ impl Resources {
                 .load(core::sync::atomic::Ordering::Relaxed),
         }
     }
+
+    /// Reads the counters once they held still for two ticks: what other
+    /// CPUs were finishing (switching away from a dead task, letting go of
+    /// a lazily held mm) is done first. After a second, the last reading.
+    pub fn settled() -> Resources {
+        let mut last = Resources::snapshot();
+        for _ in 0..125 {
+            let since = crate::arch::time::jiffies();
+            wait_until(2, || crate::arch::time::jiffies() >= since + 2);
+            let now = Resources::snapshot();
+            if now == last {
+                return now;
+            }
+            last = now;
+        }
+        last
+    }
 }
 
 /// Yields until `cond` holds; false if it still does not after `ticks`

@@ -61,7 +61,7 @@ fn fail_every_allocation_in_copy_process(
     fork_and_reap_once()?;
     for n in 1..100 {
         crate::mm::vmalloc::free_vm_stack_cache();
-        let before = Resources::snapshot();
+        let before = Resources::settled();
         me.fail_nth.arm(n);
         let result = copy_process(args);
         let reached = !me.fail_nth.pending();
@@ -75,7 +75,7 @@ fn fail_every_allocation_in_copy_process(
                 kassert_eq!(e, Errno::ENOMEM, "allocation point {n}");
                 crate::mm::vmalloc::free_vm_stack_cache();
                 kassert_eq!(
-                    Resources::snapshot(),
+                    Resources::settled(),
                     before,
                     "leak after failing allocation {n}"
                 );
@@ -87,8 +87,9 @@ fn fail_every_allocation_in_copy_process(
                     wait_until(1000, || gone.strong_count() == 0),
                     "the reaped child is freed"
                 );
+                drop(gone); // a Weak keeps the task's allocation
                 crate::mm::vmalloc::free_vm_stack_cache();
-                kassert_eq!(Resources::snapshot(), before);
+                kassert_eq!(Resources::settled(), before);
                 return Ok(n - 1);
             }
         }
@@ -173,7 +174,7 @@ ktest! {
         fork_and_reap_once()?;
         crate::signal::send_sig(SIGUSR1, &me);
         crate::mm::vmalloc::free_vm_stack_cache();
-        let before = Resources::snapshot();
+        let before = Resources::settled();
         let result = copy_process(&thread_args(CloneFlags::CLONE_FS)).map(|p| p.pid());
         me.pending.clear();
         sighand.action.lock()[SIGUSR1 as usize - 1] = old;
@@ -225,9 +226,12 @@ ktest! {
             (mine, p.family.get(&tasklist).real_parent.upgrade().map(|t| t.pid()))
         };
         let pid = p.pid();
+        let gone = Arc::downgrade(&p);
         wake_up_new_task(p);
         kassert_eq!(its, mine);
         kassert!(crate::ktest::wait_until(100, || crate::pid::find_task_by_vpid(pid).is_none()), "its parent, init, reaps it");
+        // Freed before the next test counts resources.
+        kassert!(wait_until(1000, || gone.strong_count() == 0), "the reaped child is freed");
     }
 }
 
