@@ -249,8 +249,9 @@ static void read_self(void)
 
 /* Fills the kernel's cache of exited tasks' stacks (mm/vmalloc.rs keeps
  * two for the next fork, and they are not free memory): with four children
- * alive at once, the cache is full when they are reaped, and full again
- * after the cases, however their lives overlapped on several CPUs. */
+ * alive at once, the cache is full when they are reaped. Done before each
+ * sample, so that both see it full, however the cases' lives overlapped
+ * on several CPUs. */
 static void fill_stack_cache(void)
 {
 	int fds[2];
@@ -307,6 +308,7 @@ int main(int argc, char **argv)
 	unlink(path);
 	unlink(script_path);
 	rmdir(dir);
+	fill_stack_cache();
 	long after = memfree_kb();
 	say("elf_fuzz: seed %llu, %ld cases: %ld refused with an errno, %ld exited, %ld killed by a signal\n",
 	    (unsigned long long)seed, t.cases, t.errnos, t.exits, t.signals);
