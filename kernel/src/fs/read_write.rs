@@ -333,31 +333,45 @@ pub fn sys_pwrite64(fd: i32, buf: u64, count: u64, pos: u64) -> SysResult {
 /// Most vectors in one readv or writev (Linux: UIO_MAXIOV).
 const UIO_MAXIOV: u64 = 1024;
 
-/// Copies in the user's `struct iovec` array: (base, len) pairs. The total
-/// is cut to MAX_RW_COUNT, as Linux does.
+/// Copies in the user's `struct iovec` array as it is: (base, len) pairs.
 ///
-/// Linux: import_iovec() / iovec_from_user() in lib/iov_iter.c
+/// Linux: iovec_from_user() in lib/iov_iter.c
 ///
 /// # Errors
-/// `EINVAL` for more than UIO_MAXIOV vectors or a length above SSIZE_MAX;
-/// `EFAULT` for a bad array; `ENOMEM`.
-fn import_iovec(vec: u64, vlen: u64) -> Result<alloc::vec::Vec<(u64, u64)>, Errno> {
+/// `EINVAL` for more than UIO_MAXIOV vectors; `EFAULT` for a bad array;
+/// `ENOMEM`.
+pub(crate) fn iovec_from_user(vec: u64, vlen: u64) -> Result<alloc::vec::Vec<(u64, u64)>, Errno> {
     if vlen > UIO_MAXIOV {
         return Err(Errno::EINVAL);
     }
     let mut iov = alloc::vec::Vec::new();
     iov.try_reserve_exact(vlen as usize)
         .map_err(|_| Errno::ENOMEM)?;
-    let mut total: u64 = 0;
     for i in 0..vlen {
         let at = vec.checked_add(16 * i).ok_or(Errno::EFAULT)?;
         let [base, len]: [u64; 2] = get_user(at)?;
-        if len > i64::MAX as u64 {
+        iov.push((base, len));
+    }
+    Ok(iov)
+}
+
+/// Copies in the user's `struct iovec` array (iovec_from_user) and checks
+/// the lengths: none above SSIZE_MAX, the total cut to MAX_RW_COUNT, as
+/// Linux does.
+///
+/// Linux: import_iovec() in lib/iov_iter.c
+///
+/// # Errors
+/// As iovec_from_user; `EINVAL` for a length above SSIZE_MAX.
+fn import_iovec(vec: u64, vlen: u64) -> Result<alloc::vec::Vec<(u64, u64)>, Errno> {
+    let mut iov = iovec_from_user(vec, vlen)?;
+    let mut total: u64 = 0;
+    for (_, len) in &mut iov {
+        if *len > i64::MAX as u64 {
             return Err(Errno::EINVAL);
         }
-        let len = len.min(MAX_RW_COUNT - total);
-        total += len;
-        iov.push((base, len));
+        *len = (*len).min(MAX_RW_COUNT - total);
+        total += *len;
     }
     Ok(iov)
 }

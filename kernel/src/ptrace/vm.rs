@@ -8,8 +8,7 @@
 use super::*;
 use crate::mm::memory::access_process_vm;
 use crate::mm::mm_types::MmStruct;
-use crate::mm::uaccess::{copy_from_user, copy_to_user, get_user, put_user};
-use alloc::vec::Vec;
+use crate::mm::uaccess::{copy_from_user, copy_to_user, put_user};
 
 /// The task's address space, if it still has one.
 fn task_mm(child: &TaskStruct) -> Option<Arc<MmStruct>> {
@@ -46,27 +45,6 @@ pub(super) fn ptrace_pokedata(child: &TaskStruct, addr: u64, data: u64) -> SysRe
         return Err(Errno::EIO);
     }
     Ok(0)
-}
-
-/// Most iovecs one call takes (Linux: UIO_MAXIOV).
-const UIO_MAXIOV: u64 = 1024;
-
-/// Reads `cnt` `struct iovec`s (base, length) from `addr`.
-///
-/// # Errors
-/// `EINVAL` for more than UIO_MAXIOV, `ENOMEM`, `EFAULT`.
-fn read_iovecs(addr: u64, cnt: u64) -> Result<Vec<(u64, u64)>, Errno> {
-    if cnt > UIO_MAXIOV {
-        return Err(Errno::EINVAL);
-    }
-    let mut v = Vec::new();
-    v.try_reserve_exact(cnt as usize)
-        .map_err(|_| Errno::ENOMEM)?;
-    for i in 0..cnt {
-        let [base, len]: [u64; 2] = get_user(addr + i * 16)?;
-        v.push((base, len));
-    }
-    Ok(v)
 }
 
 /// Linux: SYSCALL_DEFINE6(process_vm_readv) in mm/process_vm_access.c
@@ -115,8 +93,8 @@ fn process_vm_rw(
     if flags != 0 {
         return Err(Errno::EINVAL);
     }
-    let local = read_iovecs(lvec, liovcnt)?;
-    let remote = read_iovecs(rvec, riovcnt)?;
+    let local = crate::fs::read_write::iovec_from_user(lvec, liovcnt)?;
+    let remote = crate::fs::read_write::iovec_from_user(rvec, riovcnt)?;
     let task = crate::pid::find_task_by_vpid(pid).ok_or(Errno::ESRCH)?;
     if !ptrace_may_access(&task) {
         return Err(Errno::EPERM);
