@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include "check.h"
+#include "ptrace_util.h"
 
 #include <elf.h>
 #include <stddef.h>
@@ -14,20 +15,6 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/user.h>
-
-static long pt(long req, pid_t pid, long addr, long data)
-{
-	return syscall(SYS_ptrace, req, pid, addr, data);
-}
-
-/* Waits for `pid` and returns its status (-1 if the wait failed). */
-static int wait_for(pid_t pid)
-{
-	int status = -1;
-	if (waitpid(pid, &status, __WALL) != pid)
-		return -1;
-	return status;
-}
 
 /* A child that asks to be traced and stops itself with SIGSTOP, then
  * runs `fn`; returns its pid once it is stopped. */
@@ -39,7 +26,7 @@ static pid_t traced_child(int (*fn)(void))
 		raise(SIGSTOP);
 		_exit(fn());
 	}
-	int status = wait_for(pid);
+	int status = wait_for(pid, 0);
 	if (!WIFSTOPPED(status) || WSTOPSIG(status) != SIGSTOP)
 		say("    note: first stop of %d was %#x\n", pid, status);
 	return pid;
@@ -53,7 +40,7 @@ static void traceme_and_exec(const char *self)
 		execl(self, self, "exit", "7", (char *)NULL);
 		_exit(99);
 	}
-	int status = wait_for(pid);
+	int status = wait_for(pid, 0);
 	CHECK("exec_of_a_tracee_stops_it_with_sigtrap",
 	      WIFSTOPPED(status) && WSTOPSIG(status) == SIGTRAP);
 	char path[64];
@@ -62,7 +49,7 @@ static void traceme_and_exec(const char *self)
 		  proc_number(path, "TracerPid:"));
 	EXPECT_EQ("proc_status_shows_the_tracee_in_tracing_stop", 't', proc_state(pid));
 	pt(PTRACE_CONT, pid, 0, 0);
-	CHECK("the_tracee_runs_the_new_program_after_cont", exited_with(wait_for(pid), 7));
+	CHECK("the_tracee_runs_the_new_program_after_cont", exited_with(wait_for(pid, 0), 7));
 }
 
 static int getppid_twice(void)
@@ -78,7 +65,7 @@ static void syscall_stops(void)
 	int sysgood = 1, entry_ok = 0, exit_ok = 0, peek_ok = 0, regset_ok = 0, info_ok = 0;
 	for (int stops = 0; stops < 40; stops++) {
 		pt(PTRACE_SYSCALL, pid, 0, 0);
-		int status = wait_for(pid);
+		int status = wait_for(pid, 0);
 		if (!WIFSTOPPED(status))
 			break;
 		sysgood &= WSTOPSIG(status) == (SIGTRAP | 0x80);
@@ -113,7 +100,7 @@ static void syscall_stops(void)
 	CHECK("at_syscall_exit_rax_is_the_result", exit_ok);
 	pt(PTRACE_CONT, pid, 0, 0);
 	CHECK("setregs_at_syscall_exit_changes_what_the_call_returns",
-	      exited_with(wait_for(pid), 42));
+	      exited_with(wait_for(pid, 0), 42));
 }
 
 static volatile long secret = 1;
@@ -141,7 +128,7 @@ static void peek_and_poke(void)
 		     pt(PTRACE_PEEKDATA, pid, 8, (long)&word));
 	EXPECT_EQ("pokedata_leaves_the_tracers_own_copy_alone", 1, secret);
 	pt(PTRACE_CONT, pid, 0, 0);
-	CHECK("the_tracee_sees_the_poked_value", exited_with(wait_for(pid), 0));
+	CHECK("the_tracee_sees_the_poked_value", exited_with(wait_for(pid, 0), 0));
 }
 
 static volatile int usr1, usr2;
@@ -167,7 +154,7 @@ static void signal_stops(void)
 {
 	pid_t pid = traced_child(raise_usr1_twice);
 	pt(PTRACE_CONT, pid, 0, 0);
-	int status = wait_for(pid);
+	int status = wait_for(pid, 0);
 	CHECK("the_tracer_sees_a_signal_before_the_tracee_does",
 	      WIFSTOPPED(status) && WSTOPSIG(status) == SIGUSR1);
 	siginfo_t si;
@@ -176,9 +163,9 @@ static void signal_stops(void)
 	CHECK("getsiginfo_at_a_signal_stop_has_the_signal_and_sender",
 	      si.si_signo == SIGUSR1 && si.si_code == SI_TKILL && si.si_pid == pid);
 	pt(PTRACE_CONT, pid, 0, 0);
-	status = wait_for(pid);
+	status = wait_for(pid, 0);
 	pt(PTRACE_CONT, pid, 0, SIGUSR2);
-	status = wait_for(pid);
+	status = wait_for(pid, 0);
 	CHECK("cont_with_0_drops_the_signal_and_cont_with_another_replaces_it",
 	      exited_with(status, 1));
 }
@@ -196,7 +183,7 @@ static void single_step(void)
 	struct user_regs_struct before, after;
 	pt(PTRACE_GETREGS, pid, 0, (long)&before);
 	pt(PTRACE_SINGLESTEP, pid, 0, 0);
-	int status = wait_for(pid);
+	int status = wait_for(pid, 0);
 	CHECK("singlestep_stops_with_sigtrap", WIFSTOPPED(status) && WSTOPSIG(status) == SIGTRAP);
 	siginfo_t si;
 	memset(&si, 0, sizeof si);
@@ -209,7 +196,7 @@ static void single_step(void)
 		  pt(PTRACE_GETFPREGS, pid, 0, (long)&fp));
 	EXPECT_EQ("getfpregs_shows_the_default_mxcsr", 0x1f80, fp.mxcsr & 0xffff);
 	pt(PTRACE_CONT, pid, 0, 0);
-	CHECK("cont_after_a_step_runs_to_the_end", exited_with(wait_for(pid), 5));
+	CHECK("cont_after_a_step_runs_to_the_end", exited_with(wait_for(pid, 0), 5));
 }
 
 static int pause_forever(void)
@@ -246,7 +233,7 @@ static void errors(void)
 	EXPECT_FAILS("getregs_on_a_running_tracee_is_esrch", ESRCH,
 		     pt(PTRACE_GETREGS, pid, 0, (long)&r));
 	kill(pid, SIGKILL);
-	CHECK("a_killed_tracee_is_reaped_by_its_tracer", killed_by(wait_for(pid), SIGKILL));
+	CHECK("a_killed_tracee_is_reaped_by_its_tracer", killed_by(wait_for(pid, 0), SIGKILL));
 	as_child(attach_to_parent_as_nobody);
 	pid = fork();
 	if (pid == 0) {
@@ -255,7 +242,7 @@ static void errors(void)
 		long r = pt(PTRACE_TRACEME, 0, 0, 0);
 		_exit(r == -1 && errno == EPERM ? 0 : 1);
 	}
-	CHECK("traceme_when_already_traced_is_eperm", exited_with(wait_for(pid), 0));
+	CHECK("traceme_when_already_traced_is_eperm", exited_with(wait_for(pid, 0), 0));
 }
 
 int main(int argc, char **argv)

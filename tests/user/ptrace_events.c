@@ -9,23 +9,11 @@
  */
 #define _GNU_SOURCE
 #include "check.h"
+#include "ptrace_util.h"
 
 #include <sched.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
-
-static long pt(long req, pid_t pid, long addr, long data)
-{
-	return syscall(SYS_ptrace, req, pid, addr, data);
-}
-
-static int wait_for(pid_t pid, int flags)
-{
-	int status = -1;
-	if (waitpid(pid, &status, __WALL | flags) != pid)
-		return -1;
-	return status;
-}
 
 static const char *self;
 
