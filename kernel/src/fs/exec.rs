@@ -11,7 +11,7 @@ use super::exec_args::{
 };
 use super::exec_creds::{bprm_creds_from_file, prepare_exec_creds};
 use super::file::{DenyWriteAccess, Path};
-use super::namei::{MAY_EXEC, MAY_OPEN, getname_flags, inode_permission, path_lookup};
+use super::namei::{MAY_EXEC, MAY_OPEN, getname_flags, inode_permission, path_lookup_resolved};
 use super::open::AT_FDCWD;
 use super::ramfs::InodeKind;
 use super::stat::{AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW};
@@ -300,8 +300,10 @@ fn open_exec_at(
         },
         false => {
             let cwd = super::open::dirfd_path(fd, name)?;
-            let inode = path_lookup(&cwd, name, flags & AT_SYMLINK_NOFOLLOW == 0)?;
-            let name = super::namei::normalize(&cwd, name);
+            // The file's own name (links resolved) for exe_file: a
+            // program run by /proc/self/exe gets the real path there.
+            let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
+            let (inode, name) = path_lookup_resolved(&cwd, name, follow)?;
             Arc::try_new(Path { name, inode }).map_err(|_| Errno::ENOMEM)?
         }
     };

@@ -119,6 +119,21 @@ pub fn path_lookup(
     path: impl AsRef<[u8]>,
     follow: bool,
 ) -> Result<Arc<Inode>, Errno> {
+    path_lookup_resolved(cwd, path, follow).map(|(inode, _)| inode)
+}
+
+/// [`path_lookup`], also returning the absolute path the walk ended at,
+/// with the symbolic links it followed resolved: the name of the file
+/// itself, as Linux's d_path() gives it (an exec'd program's
+/// /proc/<pid>/exe must not lead back to /proc/self/exe).
+///
+/// # Errors
+/// As path_lookup.
+pub fn path_lookup_resolved(
+    cwd: impl AsRef<[u8]>,
+    path: impl AsRef<[u8]>,
+    follow: bool,
+) -> Result<(Arc<Inode>, Vec<u8>), Errno> {
     let path = path.as_ref();
     if path.is_empty() {
         return Err(Errno::ENOENT);
@@ -126,7 +141,7 @@ pub fn path_lookup(
     // A trailing slash asks for a directory, through a final symlink too.
     let must_be_dir = path.ends_with(b"/");
     let mut budget = MAXSYMLINKS;
-    let inode = walk(
+    let (inode, resolved) = walk(
         &normalize(cwd.as_ref(), path),
         follow || must_be_dir,
         &mut budget,
@@ -134,7 +149,7 @@ pub fn path_lookup(
     if must_be_dir && !inode.is_dir() {
         return Err(Errno::ENOTDIR);
     }
-    Ok(inode)
+    Ok((inode, resolved))
 }
 
 /// Finds the inode a *at() call names: `name` relative to `dfd`, the
@@ -157,7 +172,10 @@ pub fn user_path_at(dfd: i32, name: u64, at_flags: u32) -> Result<Arc<Inode>, Er
     path_lookup(&cwd, path, at_flags & AT_SYMLINK_NOFOLLOW == 0)
 }
 
-fn walk(abs: &[u8], follow: bool, budget: &mut usize) -> Result<Arc<Inode>, Errno> {
+/// Walks the absolute path `abs` from the root; returns the inode and
+/// the path it was found at, with the symbolic links followed resolved (a
+/// relative link's target starts at the directory the link is in).
+fn walk(abs: &[u8], follow: bool, budget: &mut usize) -> Result<(Arc<Inode>, Vec<u8>), Errno> {
     let mut dir_path = Vec::from(*b"/");
     let mut inode = root();
     let mut parts = abs
@@ -171,22 +189,20 @@ fn walk(abs: &[u8], follow: bool, budget: &mut usize) -> Result<Arc<Inode>, Errn
         may_lookup(&inode)?;
         let next = inode.lookup(part)?;
         let last = parts.peek().is_none();
-        inode = match &next.kind {
+        (inode, dir_path) = match &next.kind {
             InodeKind::Symlink(target) if !last || follow => {
                 *budget = budget.checked_sub(1).ok_or(Errno::ELOOP)?;
                 walk(&normalize(&dir_path, target), true, budget)?
             }
             // Linux: a "magic link", whose get_link jumps (nd_jump_link()).
-            InodeKind::ProcNsLink(pid, ops) if !last || follow => {
-                super::proc::namespaces::proc_ns_get_link(*pid, ops)?
-            }
-            _ => next,
+            InodeKind::ProcNsLink(pid, ops) if !last || follow => (
+                super::proc::namespaces::proc_ns_get_link(*pid, ops)?,
+                normalize(&dir_path, part),
+            ),
+            _ => (next, normalize(&dir_path, part)),
         };
-        if !last {
-            dir_path = normalize(&dir_path, part);
-        }
     }
-    Ok(inode)
+    Ok((inode, dir_path))
 }
 
 /// Search permission on a directory the walk looks a name up in. A file

@@ -1,11 +1,11 @@
 //! The per-process directories: `/proc/<pid>` and, for each thread,
 //! `/proc/<pid>/task/<tid>`, with their files (stat, status, cmdline,
-//! environ, comm, maps, mounts, limits, oom_score, oom_score_adj) and the fd/,
-//! fdinfo/ and ns/ directories.
+//! environ, comm, maps, mounts, limits, oom_score, oom_score_adj), the `exe`
+//! link and the fd/, fdinfo/ and ns/ directories.
 //!
 //! Linux: fs/proc/base.c (tgid_base_stuff, tid_base_stuff, proc_pid_lookup,
 //! proc_task_lookup), fs/proc_namespace.c (mounts)
-//! Not modelled: auxv, exe, cwd, root, mem, the attr/ files.
+//! Not modelled: auxv, cwd, root, mem, the attr/ files.
 
 use super::{fd, proc_symlink};
 use crate::errno::Errno;
@@ -70,20 +70,23 @@ pub enum PidEntry {
     FdInfo(i32),
 }
 
-/// An entry of a process directory: a directory or a file with its mode.
+/// An entry of a process directory: a directory or a file with its mode,
+/// or a link whose target the function reads from the task.
 #[derive(Clone, Copy)]
 enum Base {
     Dir(fn(PidNr) -> ProcDir, u32),
     File(PidEntry, u32),
+    Link(fn(&TaskStruct) -> Result<String, Errno>),
 }
 
 /// The entries of `/proc/<pid>`; a thread's directory has all but `task`
 /// (Linux: tgid_base_stuff and tid_base_stuff).
-const TGID_BASE_STUFF: [(&str, Base); 16] = [
+const TGID_BASE_STUFF: [(&str, Base); 17] = [
     ("task", Base::Dir(ProcDir::Task, 0o555)),
     ("fd", Base::Dir(ProcDir::Fd, 0o500)),
     ("fdinfo", Base::Dir(ProcDir::FdInfo, 0o555)),
     ("ns", Base::Dir(ProcDir::Ns, 0o511)),
+    ("exe", Base::Link(proc_exe_link)),
     ("environ", Base::File(PidEntry::Environ, 0o400)),
     ("status", Base::File(PidEntry::Status, 0o444)),
     ("limits", Base::File(PidEntry::Limits, 0o444)),
@@ -180,6 +183,7 @@ pub fn proc_pid_lookup(dir: ProcDir, name: &[u8]) -> Result<Arc<Inode>, Errno> {
             let (kind, mode) = match *entry {
                 Base::Dir(make, mode) => (InodeKind::ProcPid(make(pid)), mode),
                 Base::File(entry, mode) => (InodeKind::ProcPidFile(pid, entry), mode),
+                Base::Link(target) => return Ok(proc_symlink(target(&task)?)),
             };
             Ok(proc_pid_make_inode(&task, kind, mode))
         }
@@ -210,6 +214,27 @@ pub fn proc_pid_lookup(dir: ProcDir, name: &[u8]) -> Result<Arc<Inode>, Errno> {
     }
 }
 
+/// The target of `/proc/<pid>/exe`: the path the process's program was
+/// run by (BusyBox runs its applets again through `/proc/self/exe`).
+///
+/// Linux: proc_exe_link() in fs/proc/base.c, after
+/// proc_fd_access_allowed()
+/// Differs: a plain symlink to the path, where Linux's magic link is the
+/// file itself (it still works once the file is renamed or removed).
+///
+/// # Errors
+/// `EACCES` when the caller may not trace the task; `ENOENT` for a task
+/// without a program (a kernel thread, a zombie).
+fn proc_exe_link(task: &TaskStruct) -> Result<String, Errno> {
+    if !crate::ptrace::ptrace_may_access(task) {
+        return Err(Errno::EACCES);
+    }
+    let mm = task.mm.lock().clone().ok_or(Errno::ENOENT)?;
+    let exe = mm.exe_file.lock().as_ref().map(|exe| exe.f_path().clone());
+    let path = exe.ok_or(Errno::ENOENT)?;
+    Ok(String::from_utf8_lossy(&path.name).into_owned())
+}
+
 /// Entry `index` of a directory below `/proc/<pid>`: name, inode number,
 /// type.
 ///
@@ -225,6 +250,7 @@ pub fn proc_pid_readdir(dir: ProcDir, index: usize) -> Option<(Vec<u8>, u64, u8)
                 let ty = match entry {
                     Base::Dir(..) => DT_DIR,
                     Base::File(..) => DT_REG,
+                    Base::Link(..) => DT_LNK,
                 };
                 let ino = 0x2000_0000 + pid as u64 * 16 + index as u64;
                 (name.as_bytes().to_vec(), ino, ty)
