@@ -425,9 +425,13 @@ fn exchange_leader(tsk: &Arc<TaskStruct>) {
             }
         }
     }
+    // We lead the group now (Linux: tsk->group_leader = tsk), and the
+    // old leader, until released, points at us.
+    leader.family.get_mut(&mut tasklist).group_leader = Arc::downgrade(tsk);
     let family = tsk.family.get_mut(&mut tasklist);
     family.real_parent = parent.clone();
     family.parent = parent;
+    family.group_leader = alloc::sync::Weak::new();
     leader.exit_state.store(EXIT_DEAD, Ordering::Release);
     drop(tasklist);
     crate::exit::release_task(&leader);
@@ -487,12 +491,17 @@ fn begin_new_exec(bprm: &LinuxBinprm, mm: Arc<MmStruct>) -> Result<(), Errno> {
     let base = bprm.filename.rsplit(|&b| b == b'/').next().unwrap_or(&[]);
     tsk.set_comm(&String::from_utf8_lossy(&base[..base.len().min(15)]));
     crate::trace::trace(crate::trace::TraceEvent::Exec { pid: tsk.pid() });
-    tsk.thread.fsbase.store(0, Ordering::Relaxed);
-    tsk.thread.fpu.set(Default::default());
-    tsk.thread.fpu.restore();
-    x86_64::registers::model_specific::FsBase::write(x86_64::VirtAddr::zero());
-    tsk.thread.gsbase.store(0, Ordering::Relaxed);
-    x86_64::registers::model_specific::KernelGsBase::write(x86_64::VirtAddr::zero());
+    // The saved copies and the registers change together: a context
+    // switch in between would save the old program's registers over the
+    // fresh copies (its FPU state would reach the new program).
+    crate::arch::without_interrupts(|| {
+        tsk.thread.fsbase.store(0, Ordering::Relaxed);
+        x86_64::registers::model_specific::FsBase::write(x86_64::VirtAddr::zero());
+        tsk.thread.gsbase.store(0, Ordering::Relaxed);
+        x86_64::registers::model_specific::KernelGsBase::write(x86_64::VirtAddr::zero());
+        tsk.thread.fpu.set(Default::default());
+        tsk.thread.fpu.restore();
+    });
     commit_creds(bprm.cred.clone())?;
     // Linux: "Figure out dumpability": only a program running as whoever
     // started it may be dumped and read through /proc by that user.
