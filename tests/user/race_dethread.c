@@ -36,12 +36,16 @@ static struct shared *sh;
 static struct race_tally wrong;
 static const char *self;
 
-/* Forks children that exit at once, and never waits for them. */
+/* Forks children that exit at once, and never waits for them. It starts
+ * at `go`: musl's fork() holds the thread-list lock that pthread_create
+ * needs, and a fork loop that starts early can keep the leader from
+ * creating the other threads at all (the round hung, on TCG). */
 static void *forker(void *arg)
 {
 	(void)arg;
 	race_pin(1);
 	atomic_fetch_add(&sh->ready, 1);
+	race_wait_for(&sh->go, 1);
 	for (;;)
 		if (fork() == 0)
 			_exit(0);
@@ -91,6 +95,11 @@ static void threaded(void)
 	race_wait_for(&sh->ready, 3);
 	atomic_store(&sh->go, 1);
 	race_spin(below(20000));
+	/* The leader's clear-child-tid word is musl's thread-list lock: the
+	 * kernel zeroes it at a raw exit (as Linux does), which frees the lock
+	 * while another thread holds it, and a joiner then unmaps the stack
+	 * of a thread still in pthread_exit (SIGSEGV). No clear on exit. */
+	syscall(SYS_set_tid_address, NULL);
 	syscall(SYS_exit, 0);
 }
 

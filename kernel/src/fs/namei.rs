@@ -125,7 +125,7 @@ pub fn path_lookup(
 /// [`path_lookup`], also returning the absolute path the walk ended at,
 /// with the symbolic links it followed resolved: the name of the file
 /// itself, as Linux's d_path() gives it (an exec'd program's
-/// /proc/<pid>/exe must not lead back to /proc/self/exe).
+/// `/proc/<pid>/exe` must not lead back to `/proc/self/exe`).
 ///
 /// # Errors
 /// As path_lookup.
