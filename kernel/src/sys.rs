@@ -454,12 +454,16 @@ pub fn sys_arch_prctl(option: i32, addr: u64) -> SysResult {
             if addr >= crate::mm::mm_types::TASK_SIZE {
                 return Err(Errno::EPERM);
             }
+            // Preemption off: a switch between the two stores would save
+            // the old register over the new field (Linux does the same).
+            crate::preempt::preempt_disable();
             me.thread.gsbase.store(addr, Ordering::Relaxed);
             // In the kernel, the user's GS base waits in KERNEL_GS_BASE for
             // the swapgs on the way out.
             x86_64::registers::model_specific::KernelGsBase::write(x86_64::VirtAddr::new_truncate(
                 addr,
             ));
+            crate::preempt::preempt_enable();
             Ok(0)
         }
         ARCH_GET_GS => {
@@ -470,8 +474,10 @@ pub fn sys_arch_prctl(option: i32, addr: u64) -> SysResult {
             if addr >= crate::mm::mm_types::TASK_SIZE {
                 return Err(Errno::EPERM);
             }
+            crate::preempt::preempt_disable();
             me.thread.fsbase.store(addr, Ordering::Relaxed);
             x86_64::registers::model_specific::FsBase::write(x86_64::VirtAddr::new_truncate(addr));
+            crate::preempt::preempt_enable();
             Ok(0)
         }
         ARCH_GET_FS => {
