@@ -152,7 +152,9 @@ fn ptrace_unlink_jobctl(child: &Arc<TaskStruct>) {
     let in_group_stop = stop.group_stop_count != 0
         || signal.flags.load(Ordering::Relaxed) & crate::signal::SIGNAL_STOP_STOPPED != 0;
     if child.flags() & PF_EXITING == 0 && in_group_stop {
-        let old = child.jobctl.fetch_or(JOBCTL_STOP_PENDING, Ordering::Relaxed);
+        let old = child
+            .jobctl
+            .fetch_or(JOBCTL_STOP_PENDING, Ordering::Relaxed);
         if old & JOBCTL_STOP_SIGMASK == 0 {
             child.jobctl.fetch_or(SIGSTOP as u64, Ordering::Relaxed);
         }

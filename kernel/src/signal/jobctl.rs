@@ -287,7 +287,10 @@ fn do_signal_stop(t: &Arc<TaskStruct>, signr: i32) -> bool {
 /// becomes). True if it did one, so get_signal() looks again.
 ///
 /// Linux: the top of get_signal()'s loop in kernel/signal.c
-pub(super) fn do_jobctl(t: &Arc<TaskStruct>, regs: &mut crate::arch::entry::calling::PtRegs) -> bool {
+pub(super) fn do_jobctl(
+    t: &Arc<TaskStruct>,
+    regs: &mut crate::arch::entry::calling::PtRegs,
+) -> bool {
     if notify_cld_pending(t)
         || t.jobctl.load(Ordering::Relaxed) & JOBCTL_STOP_PENDING != 0 && do_signal_stop(t, 0)
     {

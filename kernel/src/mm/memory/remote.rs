@@ -120,6 +120,9 @@ fn copy_page_part(
 /// Linux: can_follow_write_pte() in mm/gup.c
 /// Differs: "the mm's alone" is a page count of 1, where Linux checks
 /// PageAnonExclusive and a dirty PTE.
-fn can_follow_write_pte(pte: &x86_64::structures::paging::page_table::PageTableEntry, force: bool) -> bool {
+fn can_follow_write_pte(
+    pte: &x86_64::structures::paging::page_table::PageTableEntry,
+    force: bool,
+) -> bool {
     pte.flags().contains(F::WRITABLE) || force && pte_page(pte).page_count() == 1
 }
