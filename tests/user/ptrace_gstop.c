@@ -5,12 +5,14 @@
  * PTRACE_EVENT_STOP << 16), where PTRACE_CONT and PTRACE_LISTEN act on it.
  * waitid reports ptrace stops as CLD_TRAPPED. A listening tracee re-traps
  * when SIGCONT ends the stop or PTRACE_INTERRUPT asks. A thread created by
- * a tracee resumed out of a group stop joins that stop.
+ * a tracee resumed out of a group stop joins that stop, and so does every
+ * thread created while a SIGSTOP arrives (untraced).
  */
 #define _GNU_SOURCE
 #include "check.h"
 #include "ptrace_util.h"
 
+#include <dirent.h>
 #include <pthread.h>
 #include <sys/ptrace.h>
 
@@ -229,6 +231,76 @@ static void new_thread_joins_the_group_stop(void)
 		say("    note: status %#x\n", status);
 }
 
+static void *pause_forever(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
+}
+
+/* Creates threads as fast as it can, up to 48. */
+static void thread_spawner(void)
+{
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	for (int i = 0; i < 48; i++) {
+		pthread_t t;
+		pthread_create(&t, &attr, pause_forever, NULL);
+	}
+	for (;;)
+		pause();
+}
+
+/* How many threads of `pid` are not in 'T' (of `*total`). */
+static int threads_not_stopped(pid_t pid, int *total)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/task", pid);
+	DIR *d = opendir(path);
+	int bad = 0;
+	*total = 0;
+	for (struct dirent *e; d && (e = readdir(d));) {
+		if (e->d_name[0] == '.')
+			continue;
+		(*total)++;
+		char state = proc_state(atoi(e->d_name));
+		bad += state != 'T';
+	}
+	if (d)
+		closedir(d);
+	return bad;
+}
+
+/* SIGSTOP while the process creates threads: once wait reports the stop,
+ * every thread is stopped, the ones created just before it included. */
+static void threads_created_around_a_stop_all_stop(void)
+{
+	int rounds_bad = 0, max_threads = 0;
+	for (int round = 0; round < 12; round++) {
+		pid_t pid = fork();
+		if (pid == 0)
+			thread_spawner();
+		struct timespec ts = { 0, round * 250000L };
+		nanosleep(&ts, NULL);
+		kill(pid, SIGSTOP);
+		int status = -1, total = 0;
+		waitpid(pid, &status, WUNTRACED);
+		int bad = threads_not_stopped(pid, &total);
+		if (!WIFSTOPPED(status) || bad) {
+			rounds_bad++;
+			say("    note: round %d: status %#x, %d of %d threads not stopped\n", round,
+			    status, bad, total);
+		}
+		max_threads = total > max_threads ? total : max_threads;
+		kill_and_reap(pid);
+	}
+	EXPECT_EQ("every_thread_created_around_a_sigstop_is_stopped", 0, rounds_bad);
+	CHECK("the_stops_caught_the_process_with_several_threads", max_threads > 1);
+}
+
 int main(void)
 {
 	check_begin("ptrace_gstop");
@@ -236,5 +308,6 @@ int main(void)
 	seized_group_stop_and_listen();
 	real_parent_sees_the_group_stop();
 	new_thread_joins_the_group_stop();
+	threads_created_around_a_stop_all_stop();
 	return check_end();
 }
