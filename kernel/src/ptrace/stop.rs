@@ -64,7 +64,9 @@ fn ptrace_stop(
     drop(tasklist);
     crate::sched::core::schedule();
     // Only a PTRACE_EVENT_STOP can be listening; it is over.
+    let stop = me.signal().siglock.lock();
     me.jobctl.fetch_and(!JOBCTL_LISTENING, Ordering::Relaxed);
+    drop(stop);
     let stopped = me.ptrace.stopped.lock().take();
     let info = match stopped {
         Some(s) => {
