@@ -104,7 +104,7 @@ const USER_PROGRAMS: &[&str] = &[
     "tlb_shootdown:100:30",
     "siginfo",
     "jobctl",
-    "ptrace_basic", "ptrace_events", "ptrace_exit",
+    "ptrace_basic", "ptrace_events", "ptrace_exit", "ptrace_gstop", "ptrace_poke_text",
     "sched_rt", "sched_policy",
     "nice", "sched_fair",
     "proc_exe",

@@ -91,7 +91,11 @@ pub fn sys_waitid(which: u32, upid: i32, infop: u64, options: u32) -> crate::sys
         let info = if r.pid == 0 {
             KernelSiginfo::default()
         } else {
-            let (code, status) = cld_code_and_status(r.status);
+            let (code, status) = if r.trapped {
+                (crate::signal::CLD_TRAPPED, r.status >> 8)
+            } else {
+                cld_code_and_status(r.status)
+            };
             KernelSiginfo {
                 signo: SIGCHLD,
                 code,
@@ -117,6 +121,8 @@ pub struct WaitResult {
     pub status: i32,
     /// The child's resource use and its reaped children's (Linux: wo_rusage).
     pub rusage: Rusage,
+    /// A ptrace stop: waitid's CLD_TRAPPED (Linux: `why` in wait_task_stopped()).
+    pub trapped: bool,
 }
 
 /// Which children a wait selects (Linux: `enum pid_type` + pid in wait_opts).
@@ -185,8 +191,8 @@ enum Report {
     /// through the tracer's ptraced list.
     Zombie(Arc<TaskStruct>, bool),
     /// Stopped by this signal (a group stop), or for its tracer with this
-    /// code (a ptrace stop).
-    Stopped(Arc<TaskStruct>, i32),
+    /// code (a ptrace stop: true).
+    Stopped(Arc<TaskStruct>, i32, bool),
     /// Continued by SIGCONT.
     Continued(Arc<TaskStruct>),
 }
@@ -225,14 +231,14 @@ fn wait_consider_task(
         _ => {}
     }
     if ptrace && let Some(code) = wait_task_traced(p, consume) {
-        return Some(Report::Stopped(p.clone(), code));
+        return Some(Report::Stopped(p.clone(), code, true));
     }
-    // A tracer sees its tracee's group stop without asking (Linux: the
-    // tracee reports it from a ptrace stop).
-    if (options & WUNTRACED != 0 || ptrace)
+    // A tracer sees its tracee's group stop as a ptrace stop, above.
+    if options & WUNTRACED != 0
+        && !ptrace
         && let Some(sig) = crate::signal::take_stopped_code(p, consume)
     {
-        return Some(Report::Stopped(p.clone(), sig));
+        return Some(Report::Stopped(p.clone(), sig, false));
     }
     if options & WCONTINUED != 0 && crate::signal::take_continued(p, consume) {
         return Some(Report::Continued(p.clone()));
@@ -246,7 +252,9 @@ fn wait_consider_task(
 /// Linux: task_stopped_code() / wait_task_stopped() in kernel/exit.c, for
 /// `ptrace`
 fn wait_task_traced(p: &TaskStruct, consume: bool) -> Option<i32> {
-    if !crate::ptrace::task_is_traced(p) || p.ptrace.listening.load(Ordering::Relaxed) {
+    if !crate::ptrace::task_is_traced(p)
+        || p.jobctl.load(Ordering::Relaxed) & crate::signal::JOBCTL_LISTENING != 0
+    {
         return None;
     }
     let code = if consume {
@@ -305,13 +313,17 @@ fn wait_consider_children(
             pid: crate::pid::task_pid_vnr(&child),
             status: zombie_status(&child),
             rusage: crate::rusage::getrusage_both(&child),
+            trapped: false,
         })),
         Some(Report::Zombie(child, ptrace)) => Ok(Some(wait_task_zombie(&child, ptrace))),
-        Some(Report::Stopped(child, sig)) => Ok(Some(wait_task_stopped(&child, sig))),
+        Some(Report::Stopped(child, sig, ptrace)) => {
+            Ok(Some(wait_task_stopped(&child, sig, ptrace)))
+        }
         Some(Report::Continued(child)) => Ok(Some(WaitResult {
             pid: crate::pid::task_pid_vnr(&child),
             status: 0xffff,
             rusage: crate::rusage::getrusage_both(&child),
+            trapped: false,
         })),
         None if options & WNOHANG != 0 => Ok(Some(WaitResult::default())),
         None => Ok(None),
@@ -319,17 +331,16 @@ fn wait_consider_children(
 }
 
 /// What wait reports for a child stopped by `sig` (or a tracee stopped
-/// with that code): status `sig << 8 | 0x7f`.
+/// with that code, `ptrace`): status `sig << 8 | 0x7f`; waitid says
+/// CLD_TRAPPED for a ptrace stop, CLD_STOPPED for a group stop.
 ///
 /// Linux: wait_task_stopped() in kernel/exit.c
-/// Differs: waitid reports a ptrace stop as CLD_STOPPED, where Linux says
-/// CLD_TRAPPED; a tracee in a group stop is in __TASK_STOPPED, not in a
-/// ptrace stop, so the tracer cannot resume it with PTRACE_CONT.
-fn wait_task_stopped(p: &TaskStruct, sig: i32) -> WaitResult {
+fn wait_task_stopped(p: &TaskStruct, sig: i32, ptrace: bool) -> WaitResult {
     WaitResult {
         pid: crate::pid::task_pid_vnr(p),
         status: (sig << 8) | 0x7f,
         rusage: crate::rusage::getrusage_both(p),
+        trapped: ptrace,
     }
 }
 
@@ -373,6 +384,7 @@ fn wait_task_zombie(p: &Arc<TaskStruct>, ptrace: bool) -> WaitResult {
             pid,
             status,
             rusage,
+            trapped: false,
         };
     }
     // Traced here, where the zombie is reaped: a tracer's report above is not.
@@ -385,6 +397,7 @@ fn wait_task_zombie(p: &Arc<TaskStruct>, ptrace: bool) -> WaitResult {
         pid,
         status,
         rusage: account_reaped_times(p),
+        trapped: false,
     };
     release_task(p);
     result

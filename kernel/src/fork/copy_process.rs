@@ -495,6 +495,9 @@ fn attach_pid_and_link(
             .push(p.clone());
     }
     crate::ptrace::ptrace_init_task(&p, ptrace, &mut tasklist);
+    if p.pid() != p.tgid() {
+        crate::signal::task_join_group_stop(&p);
+    }
     tasklist.tasks.push(p.clone());
     tasklist.nr_threads += 1;
     tasklist.total_forks += 1;

@@ -38,9 +38,11 @@ pub(super) fn ptrace_traceme() -> Result<(), Errno> {
 /// PTRACE_ATTACH (which stops the tracee with SIGSTOP) and PTRACE_SEIZE
 /// (which does not, and takes the options in `data`).
 ///
+/// A task already in a group stop (TASK_STOPPED) is kicked to take it up
+/// again as a ptrace stop (JOBCTL_TRAP_STOP), which its tracer sees.
+///
 /// Linux: ptrace_attach() in kernel/ptrace.c
-/// Differs: attaching to a task in a group stop does not re-report it as
-/// stopped (no JOBCTL_TRAP_STOP | JOBCTL_TRAP_NOTIFY).
+/// Differs: no JOBCTL_TRAPPING: the attach does not wait for that stop.
 ///
 /// # Errors
 /// `EIO` for SEIZE with an address or unknown options; `EPERM` for a
@@ -84,6 +86,12 @@ pub(super) fn ptrace_attach(
             Some(&tasklist),
         );
     }
+    let _stop = task.signal().siglock.lock();
+    if task.state() & crate::task::__TASK_STOPPED != 0
+        && crate::signal::task_set_jobctl_pending(task, crate::signal::JOBCTL_TRAP_STOP)
+    {
+        crate::sched::core::try_to_wake_up(task, crate::task::__TASK_STOPPED);
+    }
     Ok(())
 }
 
@@ -103,12 +111,12 @@ fn ptrace_link(
     child.family.get_mut(tasklist).parent = Arc::downgrade(new_parent);
 }
 
-/// Ends the trace: `parent` is `real_parent` again, the trace flags are
-/// gone, and a tracee stopped for its tracer runs on.
+/// Ends the trace: `parent` is `real_parent` again, the trace flags and
+/// traps are gone, and a tracee stopped for its tracer runs on, unless
+/// its process is in a group stop: JOBCTL_STOP_PENDING again, it then
+/// stops in TASK_STOPPED.
 ///
 /// Linux: __ptrace_unlink() in kernel/ptrace.c
-/// Differs: a tracee that was in a group stop runs on too (no
-/// JOBCTL_STOP_PENDING handed back).
 pub fn __ptrace_unlink(child: &Arc<TaskStruct>, tasklist: &mut SpinLockGuard<'_, TaskList>) {
     let family = child.family.get_mut(tasklist);
     let tracer = core::mem::replace(&mut family.parent, family.real_parent.clone());
@@ -122,15 +130,37 @@ pub fn __ptrace_unlink(child: &Arc<TaskStruct>, tasklist: &mut SpinLockGuard<'_,
     let pt = &child.ptrace;
     pt.flags.store(0, Ordering::Release);
     pt.syscall_trace.store(false, Ordering::Relaxed);
-    pt.trap_stop.store(false, Ordering::Relaxed);
-    pt.listening.store(false, Ordering::Relaxed);
     if pt.singlestep.swap(false, Ordering::Relaxed)
         && let Some(s) = pt.stopped.lock().as_mut()
     {
         s.regs.rflags &= !X86_EFLAGS_TF;
     }
-    if task_is_traced(child) {
-        super::stop::ptrace_wake_up(child);
+    ptrace_unlink_jobctl(child);
+}
+
+/// __ptrace_unlink's job-control step: the traps go, a group stop in
+/// progress or in effect is pending again (SIGSTOP if the thread never
+/// saw its signal), and the thread is kicked to act on it.
+///
+/// Linux: the jobctl part of __ptrace_unlink() in kernel/ptrace.c
+fn ptrace_unlink_jobctl(child: &Arc<TaskStruct>) {
+    use crate::signal::{JOBCTL_LISTENING, JOBCTL_STOP_PENDING, JOBCTL_STOP_SIGMASK};
+    let signal = child.signal();
+    let stop = signal.siglock.lock();
+    crate::signal::task_clear_jobctl_pending(child, crate::signal::JOBCTL_TRAP_MASK);
+    child.jobctl.fetch_and(!JOBCTL_LISTENING, Ordering::Relaxed);
+    let in_group_stop = stop.group_stop_count != 0
+        || signal.flags.load(Ordering::Relaxed) & crate::signal::SIGNAL_STOP_STOPPED != 0;
+    if child.flags() & PF_EXITING == 0 && in_group_stop {
+        let old = child
+            .jobctl
+            .fetch_or(JOBCTL_STOP_PENDING, Ordering::Relaxed);
+        if old & JOBCTL_STOP_SIGMASK == 0 {
+            child.jobctl.fetch_or(SIGSTOP as u64, Ordering::Relaxed);
+        }
+    }
+    if child.jobctl.load(Ordering::Relaxed) & JOBCTL_STOP_PENDING != 0 || task_is_traced(child) {
+        crate::signal::ptrace_signal_wake_up(child, true);
     }
 }
 
@@ -262,7 +292,8 @@ pub fn ptrace_init_task(
     child.ptrace.flags.store(flags, Ordering::Release);
     ptrace_link(child, &tracer, tasklist);
     if flags & PT_SEIZED != 0 {
-        child.ptrace.trap_stop.store(true, Ordering::Relaxed);
+        let _stop = child.signal().siglock.lock();
+        crate::signal::task_set_jobctl_pending(child, crate::signal::JOBCTL_TRAP_STOP);
     } else {
         let _ = crate::signal::send_signal_locked(
             SIGSTOP,

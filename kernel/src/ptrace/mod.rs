@@ -33,9 +33,8 @@ pub use attach::{
     ptrace_reparented,
 };
 pub use stop::{
-    ptrace_clone_event, ptrace_event, ptrace_event_exit, ptrace_event_pid_nr,
-    ptrace_report_syscall_entry, ptrace_report_syscall_exit, ptrace_signal, ptrace_trap_pending,
-    ptrace_trap_stop,
+    do_jobctl_trap, ptrace_clone_event, ptrace_event, ptrace_event_exit, ptrace_event_pid_nr,
+    ptrace_report_syscall_entry, ptrace_report_syscall_exit, ptrace_signal,
 };
 pub use vm::{sys_process_vm_readv, sys_process_vm_writev};
 
@@ -158,7 +157,9 @@ pub struct PtraceStopped {
     pub info: Option<KernelSiginfo>,
 }
 
-/// A task's ptrace state (Linux: the ptrace fields of task_struct).
+/// A task's ptrace state (Linux: the ptrace fields of task_struct); the
+/// traps (JOBCTL_TRAP_STOP, JOBCTL_TRAP_NOTIFY, JOBCTL_LISTENING) are
+/// `jobctl` bits, under siglock, as in Linux.
 #[derive(Default)]
 pub struct PtraceState {
     /// PT_PTRACED, PT_SEIZED and the options shifted by PT_OPT_FLAG_SHIFT;
@@ -172,11 +173,6 @@ pub struct PtraceState {
     /// The tracer set TF for PTRACE_SINGLESTEP (Linux: TIF_SINGLESTEP and
     /// TIF_FORCED_TF).
     pub singlestep: AtomicBool,
-    /// A PTRACE_EVENT_STOP is due (Linux: JOBCTL_TRAP_STOP).
-    pub trap_stop: AtomicBool,
-    /// PTRACE_LISTEN: stopped, but not to be reported again (Linux:
-    /// JOBCTL_LISTENING).
-    pub listening: AtomicBool,
     /// Set while the tracee is in ptrace_stop; the tracer reads and
     /// changes it. Lock: its own, taken last.
     pub stopped: SpinLock<Option<PtraceStopped>>,
@@ -244,7 +240,7 @@ fn ptrace_check_attach(child: &Arc<TaskStruct>, ignore_state: bool) -> Result<()
             .is_some_and(|p| Arc::ptr_eq(&p, &me));
     drop(tasklist);
     let stopped = task_is_traced(child)
-        && !child.ptrace.listening.load(Ordering::Relaxed)
+        && child.jobctl.load(Ordering::Relaxed) & crate::signal::JOBCTL_LISTENING == 0
         && child.ptrace.stopped.lock().is_some();
     if ours && (ignore_state || stopped) {
         Ok(())

@@ -2,15 +2,21 @@
 //! tells its tracer, and sleeps until the tracer resumes it (or SIGKILL
 //! ends it). Every kind of stop goes through ptrace_stop: a signal about
 //! to be delivered, a system call's entry and exit, an event (fork, clone,
-//! exec, exit), and a seized tracee's PTRACE_EVENT_STOP.
+//! exec, exit), a seized tracee's PTRACE_EVENT_STOP, and a traced
+//! thread's part in a group stop (do_jobctl_trap).
 //!
-//! Linux: ptrace_stop(), ptrace_do_notify(), ptrace_notify(), ptrace_signal()
-//! in kernel/signal.c; ptrace_event() and ptrace_report_syscall() in
+//! Linux: ptrace_stop(), ptrace_do_notify(), ptrace_notify(), ptrace_signal(),
+//! do_jobctl_trap() in kernel/signal.c; ptrace_event() and ptrace_report_syscall() in
 //! include/linux/ptrace.h; syscall_trace_enter() / syscall_exit_work() in
 //! kernel/entry/common.c
 
 use super::*;
-use crate::signal::{CLD_STOPPED, CLD_TRAPPED, SIGCHLD, SIGTRAP};
+use crate::signal::{
+    CLD_STOPPED, CLD_TRAPPED, JOBCTL_LISTENING, JOBCTL_STOP_PENDING, JOBCTL_STOP_SIGMASK,
+    JOBCTL_TRAP_NOTIFY, JOBCTL_TRAP_STOP, SIGCHLD, SIGNAL_STOP_STOPPED, SIGTRAP,
+    ptrace_signal_wake_up, task_clear_jobctl_pending, task_participate_group_stop,
+    task_set_jobctl_pending,
+};
 use crate::task::{__TASK_TRACED, TASK_WAKEKILL};
 
 /// The message of a syscall-entry stop (Linux: PTRACE_EVENTMSG_SYSCALL_ENTRY).
@@ -22,7 +28,9 @@ const PTRACE_EVENTMSG_SYSCALL_EXIT: u64 = 2;
 /// reports as `exit_code << 8 | 0x7f`), `message` for GETEVENTMSG and
 /// `info` for GETSIGINFO; returns, once resumed, the signal the tracer
 /// chose (0 for none) and the siginfo it may have changed. A task that is
-/// not traced, or is being killed, does not stop.
+/// not traced, or is being killed, does not stop. A stop with `why`
+/// CLD_STOPPED is the thread's part in a group stop: the last thread to
+/// stop tells the real parent too, when that is not the tracer.
 ///
 /// Linux: ptrace_stop() in kernel/signal.c
 /// Differs: the registers are copied out for the tracer and back on
@@ -43,14 +51,22 @@ fn ptrace_stop(
     if !me.ptrace.is_traced() {
         return (exit_code, info);
     }
+    let gstop_done = ptrace_stop_jobctl(&me, why, info.as_ref());
     *me.ptrace.stopped.lock() = Some(PtraceStopped { regs: *regs, info });
     me.ptrace.message.store(message, Ordering::Relaxed);
     me.exit_code.store(exit_code, Ordering::Relaxed);
     me.state
         .store(__TASK_TRACED | TASK_WAKEKILL, Ordering::Release);
     crate::signal::do_notify_parent_cldstop(&me, true, why, &tasklist);
+    if gstop_done && super::ptrace_reparented(&me, &tasklist) {
+        crate::signal::do_notify_parent_cldstop(&me, false, why, &tasklist);
+    }
     drop(tasklist);
     crate::sched::core::schedule();
+    // Only a PTRACE_EVENT_STOP can be listening; it is over.
+    let stop = me.signal().siglock.lock();
+    me.jobctl.fetch_and(!JOBCTL_LISTENING, Ordering::Relaxed);
+    drop(stop);
     let stopped = me.ptrace.stopped.lock().take();
     let info = match stopped {
         Some(s) => {
@@ -63,6 +79,24 @@ fn ptrace_stop(
     (me.exit_code.swap(0, Ordering::Relaxed), info)
 }
 
+/// ptrace_stop's job-control steps, under siglock: a CLD_STOPPED trap
+/// takes part in the pending group stop (true when it completed it); any
+/// trap takes the due JOBCTL_TRAP_STOP, and a PTRACE_EVENT_STOP the
+/// JOBCTL_TRAP_NOTIFY it reports.
+///
+/// Linux: the jobctl part of ptrace_stop() in kernel/signal.c
+fn ptrace_stop_jobctl(me: &TaskStruct, why: i32, info: Option<&KernelSiginfo>) -> bool {
+    let mut stop = me.signal().siglock.lock();
+    let gstop_done = why == CLD_STOPPED
+        && me.jobctl.load(Ordering::Relaxed) & JOBCTL_STOP_PENDING != 0
+        && task_participate_group_stop(me, &mut stop);
+    task_clear_jobctl_pending(me, JOBCTL_TRAP_STOP);
+    if info.is_some_and(|i| i.code >> 8 == PTRACE_EVENT_STOP as i32) {
+        task_clear_jobctl_pending(me, JOBCTL_TRAP_NOTIFY);
+    }
+    gstop_done
+}
+
 /// Wakes a tracee stopped in ptrace_stop.
 ///
 /// Linux: wake_up_state(child, __TASK_TRACED) in ptrace_resume()
@@ -73,11 +107,18 @@ pub(super) fn ptrace_wake_up(child: &Arc<TaskStruct>) {
 /// A SIGTRAP stop with `exit_code` (SIGTRAP, plus an event << 8 or 0x80)
 /// and its siginfo; returns the signal the tracer resumed with.
 ///
-/// Linux: ptrace_notify() / ptrace_do_notify() in kernel/signal.c
+/// Linux: ptrace_notify() in kernel/signal.c
 fn ptrace_notify(exit_code: i32, why: i32, message: u64, regs: &mut PtRegs) -> i32 {
+    ptrace_do_notify(SIGTRAP, exit_code, why, message, regs)
+}
+
+/// A stop with a siginfo of signal `signr` whose si_code is `exit_code`.
+///
+/// Linux: ptrace_do_notify() in kernel/signal.c
+fn ptrace_do_notify(signr: i32, exit_code: i32, why: i32, message: u64, regs: &mut PtRegs) -> i32 {
     let me = current();
     let info = KernelSiginfo {
-        signo: SIGTRAP,
+        signo: signr,
         code: exit_code,
         pid: crate::pid::task_pid_vnr(&me),
         uid: crate::cred::task_cred(&me).uid,
@@ -228,29 +269,31 @@ pub fn ptrace_report_syscall_exit(regs: &mut PtRegs) {
     }
 }
 
-/// Whether a PTRACE_EVENT_STOP is due (it makes signal_pending() true, so
-/// a sleeping system call returns to take it).
-pub fn ptrace_trap_pending(p: &TaskStruct) -> bool {
-    p.ptrace.trap_stop.load(Ordering::Relaxed)
-}
-
-/// Takes a due PTRACE_EVENT_STOP: a seized tracee's first stop, or the one
-/// PTRACE_INTERRUPT asked for. Returns whether it stopped.
+/// Takes a due ptrace trap: a seized tracee's PTRACE_EVENT_STOP (its
+/// first stop, PTRACE_INTERRUPT's, a group stop or a change of it: the
+/// stop signal while the group stop lasts, SIGTRAP otherwise), or the
+/// report of a group stop by a tracee attached without PTRACE_SEIZE (the
+/// stop signal, no siginfo).
 ///
 /// Linux: do_jobctl_trap() in kernel/signal.c
-pub fn ptrace_trap_stop(regs: &mut PtRegs) -> bool {
+pub fn do_jobctl_trap(regs: &mut PtRegs) {
     let me = current();
-    if !me.ptrace.trap_stop.swap(false, Ordering::Relaxed) {
-        return false;
+    let signal = me.signal();
+    let signr = (me.jobctl.load(Ordering::Relaxed) & JOBCTL_STOP_SIGMASK) as i32;
+    if me.ptrace.flags() & PT_SEIZED != 0 {
+        let in_group_stop = signal.siglock.lock().group_stop_count != 0
+            || signal.flags.load(Ordering::Relaxed) & SIGNAL_STOP_STOPPED != 0;
+        let signr = if in_group_stop { signr } else { SIGTRAP };
+        let code = signr | (PTRACE_EVENT_STOP << 8) as i32;
+        ptrace_do_notify(signr, code, CLD_STOPPED, 0, regs);
+    } else {
+        ptrace_stop(signr, CLD_STOPPED, 0, None, regs);
     }
-    let code = SIGTRAP | (PTRACE_EVENT_STOP << 8) as i32;
-    ptrace_notify(code, CLD_STOPPED, 0, regs);
-    true
 }
 
 /// PTRACE_INTERRUPT: a seized tracee stops with PTRACE_EVENT_STOP at its
-/// next return to user space, a sleeping system call interrupted; a
-/// listening one reports again.
+/// next return to user space, a sleeping system call interrupted; one in
+/// a stop already stops again once resumed, one listening re-traps now.
 ///
 /// Linux: the PTRACE_INTERRUPT case of ptrace_request() in kernel/ptrace.c
 ///
@@ -260,17 +303,18 @@ pub(super) fn ptrace_interrupt(child: &Arc<TaskStruct>) -> SysResult {
     if child.ptrace.flags() & PT_SEIZED == 0 {
         return Err(Errno::EIO);
     }
-    child.ptrace.trap_stop.store(true, Ordering::Relaxed);
-    if child.ptrace.listening.swap(false, Ordering::Relaxed) {
-        ptrace_wake_up(child);
-    } else {
-        crate::sched::core::try_to_wake_up(child, crate::task::TASK_INTERRUPTIBLE);
+    let _stop = child.signal().siglock.lock();
+    if task_set_jobctl_pending(child, JOBCTL_TRAP_STOP) {
+        let listening = child.jobctl.load(Ordering::Relaxed) & JOBCTL_LISTENING != 0;
+        ptrace_signal_wake_up(child, listening);
     }
     Ok(0)
 }
 
 /// PTRACE_LISTEN: a seized tracee in a PTRACE_EVENT_STOP stays stopped,
-/// but wait no longer reports it until it stops anew.
+/// but wait no longer reports it until it stops anew: a change of the
+/// group stop (ptrace_trap_notify) or PTRACE_INTERRUPT re-traps it, at
+/// once if one came since this stop began.
 ///
 /// Linux: the PTRACE_LISTEN case of ptrace_request() in kernel/ptrace.c
 ///
@@ -286,6 +330,10 @@ pub(super) fn ptrace_listen(child: &Arc<TaskStruct>) -> SysResult {
     if child.ptrace.flags() & PT_SEIZED == 0 || !event_stop {
         return Err(Errno::EIO);
     }
-    child.ptrace.listening.store(true, Ordering::Relaxed);
+    let _stop = child.signal().siglock.lock();
+    child.jobctl.fetch_or(JOBCTL_LISTENING, Ordering::Relaxed);
+    if child.jobctl.load(Ordering::Relaxed) & JOBCTL_TRAP_NOTIFY != 0 {
+        ptrace_signal_wake_up(child, true);
+    }
     Ok(0)
 }

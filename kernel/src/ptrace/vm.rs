@@ -6,7 +6,7 @@
 //! kernel/ptrace.c, mm/process_vm_access.c
 
 use super::*;
-use crate::mm::memory::access_process_vm;
+use crate::mm::memory::{FOLL_FORCE, FOLL_WRITE, access_process_vm};
 use crate::mm::mm_types::MmStruct;
 use crate::mm::uaccess::{copy_from_user, copy_to_user, put_user};
 
@@ -25,14 +25,15 @@ fn task_mm(child: &TaskStruct) -> Option<Arc<MmStruct>> {
 pub(super) fn ptrace_peekdata(child: &TaskStruct, addr: u64, data: u64) -> SysResult {
     let mm = task_mm(child).ok_or(Errno::EIO)?;
     let mut word = [0u8; 8];
-    if access_process_vm(&mm, addr, &mut word, false) != word.len() {
+    if access_process_vm(&mm, addr, &mut word, FOLL_FORCE) != word.len() {
         return Err(Errno::EIO);
     }
     put_user(data, u64::from_le_bytes(word)).map(|()| 0)
 }
 
 /// PTRACE_POKETEXT/POKEDATA: stores the word `data` at `addr` in the
-/// tracee, breaking copy-on-write so that only the tracee sees it.
+/// tracee, breaking copy-on-write so that only the tracee sees it; forced,
+/// so read-only program text takes a breakpoint (a shared mapping not).
 ///
 /// Linux: generic_ptrace_pokedata() in kernel/ptrace.c
 ///
@@ -41,7 +42,7 @@ pub(super) fn ptrace_peekdata(child: &TaskStruct, addr: u64, data: u64) -> SysRe
 pub(super) fn ptrace_pokedata(child: &TaskStruct, addr: u64, data: u64) -> SysResult {
     let mm = task_mm(child).ok_or(Errno::EIO)?;
     let mut word = data.to_le_bytes();
-    if access_process_vm(&mm, addr, &mut word, true) != word.len() {
+    if access_process_vm(&mm, addr, &mut word, FOLL_FORCE | FOLL_WRITE) != word.len() {
         return Err(Errno::EIO);
     }
     Ok(0)
@@ -132,9 +133,9 @@ fn copy_iovecs(mm: &MmStruct, local: &[(u64, u64)], remote: &[(u64, u64)], write
                 if copy_from_user(chunk, l.0 + loff).is_err() {
                     return total;
                 }
-                access_process_vm(mm, rbase + roff, chunk, true)
+                access_process_vm(mm, rbase + roff, chunk, FOLL_WRITE)
             } else {
-                let m = access_process_vm(mm, rbase + roff, chunk, false);
+                let m = access_process_vm(mm, rbase + roff, chunk, 0);
                 if copy_to_user(l.0 + loff, &chunk[..m]).is_err() {
                     return total;
                 }

@@ -102,14 +102,15 @@ pub fn arch_do_signal_or_restart(regs: &mut crate::arch::entry::calling::PtRegs)
     }
 }
 
-/// What get_signal() acts on before it takes a signal: a seized tracee's
-/// PTRACE_EVENT_STOP, a stop or continue to tell the parent, a group stop
-/// to join. Returns whether one ran, so that the caller looks again.
+/// What get_signal() acts on before it takes a signal: a stop or
+/// continue to tell the parent, a group stop to join, a ptrace trap to
+/// take; not when the task is being killed. Returns whether one ran, so
+/// that the caller looks again.
 ///
-/// Linux: the JOBCTL_TRAP_MASK / do_notify_parent_cldstop() /
-/// JOBCTL_STOP_PENDING steps at the top of get_signal() in kernel/signal.c
+/// Linux: the do_notify_parent_cldstop() / JOBCTL_STOP_PENDING /
+/// JOBCTL_TRAP_MASK steps at the top of get_signal() in kernel/signal.c
 fn get_signal_traps(t: &Arc<TaskStruct>, regs: &mut crate::arch::entry::calling::PtRegs) -> bool {
-    crate::ptrace::ptrace_trap_stop(regs) || jobctl::do_jobctl(t)
+    !fatal_signal_pending(t) && jobctl::do_jobctl(t, regs)
 }
 
 /// Runs the handler of `sig`: the interrupted call restarted or

@@ -19,7 +19,13 @@
 //! Linux: the job-control half of kernel/signal.c (prepare_signal,
 //! do_signal_stop, task_participate_group_stop, do_notify_parent_cldstop),
 //! include/linux/sched/jobctl.h
-//! Not modelled: the ptrace traps (JOBCTL_TRAP_*) and the freezer.
+//! A traced thread does not enter TASK_STOPPED: it sets JOBCTL_TRAP_STOP
+//! and reports the group stop to its tracer from a ptrace stop
+//! (do_jobctl_trap in ptrace/stop.rs); a seized one is told of later
+//! changes (SIGCONT, a new group stop) by JOBCTL_TRAP_NOTIFY.
+//!
+//! Not modelled: the freezer (JOBCTL_TRAP_FREEZE), JOBCTL_TRAPPING (no
+//! wait_task_inactive() in ptrace_attach).
 
 use super::*;
 use crate::arch::sync::SpinLockGuard;
@@ -34,9 +40,19 @@ pub const JOBCTL_STOP_DEQUEUED: u64 = 1 << 16;
 pub const JOBCTL_STOP_PENDING: u64 = 1 << 17;
 /// This task still counts in group_stop_count (Linux: JOBCTL_STOP_CONSUME).
 pub const JOBCTL_STOP_CONSUME: u64 = 1 << 18;
-/// Everything that makes a task enter get_signal() (Linux: JOBCTL_PENDING_MASK,
-/// less the ptrace traps).
-pub const JOBCTL_PENDING_MASK: u64 = JOBCTL_STOP_PENDING;
+/// A ptrace stop is due: a seized tracee's PTRACE_EVENT_STOP, or a traced
+/// thread's report of a group stop (Linux: JOBCTL_TRAP_STOP).
+pub const JOBCTL_TRAP_STOP: u64 = 1 << 19;
+/// A seized tracee re-traps to report a change of the group stop
+/// (Linux: JOBCTL_TRAP_NOTIFY).
+pub const JOBCTL_TRAP_NOTIFY: u64 = 1 << 20;
+/// PTRACE_LISTEN: stopped, not reported to wait, woken by a notify
+/// (Linux: JOBCTL_LISTENING).
+pub const JOBCTL_LISTENING: u64 = 1 << 22;
+/// The ptrace traps (Linux: JOBCTL_TRAP_MASK).
+pub const JOBCTL_TRAP_MASK: u64 = JOBCTL_TRAP_STOP | JOBCTL_TRAP_NOTIFY;
+/// Everything that makes a task enter get_signal() (Linux: JOBCTL_PENDING_MASK).
+pub const JOBCTL_PENDING_MASK: u64 = JOBCTL_STOP_PENDING | JOBCTL_TRAP_MASK;
 
 /// The process is stopped (Linux: SIGNAL_STOP_STOPPED).
 pub const SIGNAL_STOP_STOPPED: u32 = 0x0000_0001;
@@ -126,7 +142,11 @@ fn prepare_stop_or_cont(sig: i32, p: &TaskStruct, tasklist: &TaskList) {
     for t in threads {
         flush_sigqueue_mask(&t.pending, stop_mask());
         task_clear_jobctl_pending(t, JOBCTL_STOP_PENDING);
-        crate::sched::core::try_to_wake_up(t, crate::task::__TASK_STOPPED);
+        if t.ptrace.flags() & crate::ptrace::PT_SEIZED == 0 {
+            crate::sched::core::try_to_wake_up(t, crate::task::__TASK_STOPPED);
+        } else {
+            ptrace_trap_notify(t);
+        }
     }
     let flags = signal.flags.load(Ordering::Relaxed);
     let why = if flags & SIGNAL_STOP_STOPPED != 0 {
@@ -147,7 +167,7 @@ fn prepare_stop_or_cont(sig: i32, p: &TaskStruct, tasklist: &TaskList) {
 /// clears the bits that only mean something with it. Caller holds siglock.
 ///
 /// Linux: task_clear_jobctl_pending() in kernel/signal.c
-fn task_clear_jobctl_pending(t: &TaskStruct, mask: u64) {
+pub fn task_clear_jobctl_pending(t: &TaskStruct, mask: u64) {
     let mask = if mask & JOBCTL_STOP_PENDING != 0 {
         mask | JOBCTL_STOP_CONSUME | JOBCTL_STOP_DEQUEUED
     } else {
@@ -161,7 +181,7 @@ fn task_clear_jobctl_pending(t: &TaskStruct, mask: u64) {
 /// Caller holds siglock.
 ///
 /// Linux: task_set_jobctl_pending() in kernel/signal.c
-fn task_set_jobctl_pending(t: &TaskStruct, mask: u64) -> bool {
+pub fn task_set_jobctl_pending(t: &TaskStruct, mask: u64) -> bool {
     if t.flags() & crate::task::PF_EXITING != 0 || t.exit_state() != 0 {
         return false;
     }
@@ -180,7 +200,7 @@ fn task_set_jobctl_pending(t: &TaskStruct, mask: u64) -> bool {
 /// parent must be told. Caller holds siglock.
 ///
 /// Linux: task_participate_group_stop() in kernel/signal.c
-fn task_participate_group_stop(t: &TaskStruct, stop: &mut GroupStop) -> bool {
+pub fn task_participate_group_stop(t: &TaskStruct, stop: &mut GroupStop) -> bool {
     let consume = t.jobctl.load(Ordering::Relaxed) & JOBCTL_STOP_CONSUME != 0;
     task_clear_jobctl_pending(t, JOBCTL_STOP_PENDING);
     if !consume {
@@ -201,8 +221,9 @@ fn task_participate_group_stop(t: &TaskStruct, stop: &mut GroupStop) -> bool {
 /// JOBCTL_STOP_PENDING and a wake-up), or takes part in the one pending.
 /// The last thread to stop tells the parent. Returns false, not stopping,
 /// when there is nothing to do (the stop was cancelled by SIGCONT, or the
-/// process is exiting or exec'ing); true after it has stopped and been
-/// woken, by SIGCONT or SIGKILL.
+/// process is exiting or exec'ing), or when the thread is traced: it then
+/// sets JOBCTL_TRAP_STOP and takes part from a ptrace stop. True after it
+/// has stopped and been woken, by SIGCONT or SIGKILL.
 ///
 /// Linux: do_signal_stop() in kernel/signal.c
 fn do_signal_stop(t: &Arc<TaskStruct>, signr: i32) -> bool {
@@ -233,9 +254,17 @@ fn do_signal_stop(t: &Arc<TaskStruct>, signr: i32) -> bool {
             let stopped = other.state() & crate::task::__TASK_STOPPED != 0;
             if !stopped && task_set_jobctl_pending(other, gstop) {
                 stop.group_stop_count += 1;
-                crate::sched::core::try_to_wake_up(other, TASK_INTERRUPTIBLE);
+                if other.ptrace.flags() & crate::ptrace::PT_SEIZED == 0 {
+                    crate::sched::core::try_to_wake_up(other, TASK_INTERRUPTIBLE);
+                } else {
+                    ptrace_trap_notify(other);
+                }
             }
         }
+    }
+    if t.ptrace.is_traced() {
+        task_set_jobctl_pending(t, JOBCTL_TRAP_STOP);
+        return false;
     }
     let notify = task_participate_group_stop(t, &mut stop);
     {
@@ -253,13 +282,66 @@ fn do_signal_stop(t: &Arc<TaskStruct>, signr: i32) -> bool {
 }
 
 /// The job-control work get_signal() does before it dequeues a signal:
-/// tell the parent of a stop or continue it is owed, or join a pending
-/// group stop. True if it did either, so get_signal() looks again.
+/// tell the parent of a stop or continue it is owed, join a pending group
+/// stop, or take a ptrace trap (which a traced thread's group stop
+/// becomes). True if it did one, so get_signal() looks again.
 ///
 /// Linux: the top of get_signal()'s loop in kernel/signal.c
-pub(super) fn do_jobctl(t: &Arc<TaskStruct>) -> bool {
-    notify_cld_pending(t)
+pub(super) fn do_jobctl(
+    t: &Arc<TaskStruct>,
+    regs: &mut crate::arch::entry::calling::PtRegs,
+) -> bool {
+    if notify_cld_pending(t)
         || t.jobctl.load(Ordering::Relaxed) & JOBCTL_STOP_PENDING != 0 && do_signal_stop(t, 0)
+    {
+        return true;
+    }
+    if t.jobctl.load(Ordering::Relaxed) & JOBCTL_TRAP_MASK != 0 {
+        crate::ptrace::do_jobctl_trap(regs);
+        return true;
+    }
+    false
+}
+
+/// Tells a seized tracee that the group stop changed: it re-traps with
+/// PTRACE_EVENT_STOP, at once if it was listening. Caller holds siglock.
+///
+/// Linux: ptrace_trap_notify() in kernel/signal.c
+pub fn ptrace_trap_notify(t: &Arc<TaskStruct>) {
+    task_set_jobctl_pending(t, JOBCTL_TRAP_NOTIFY);
+    ptrace_signal_wake_up(t, t.jobctl.load(Ordering::Relaxed) & JOBCTL_LISTENING != 0);
+}
+
+/// Wakes `t` to look at its signals: from an interruptible sleep, and with
+/// `resume` from a ptrace stop too (ending a PTRACE_LISTEN).
+///
+/// Linux: ptrace_signal_wake_up() in include/linux/sched/signal.h
+pub fn ptrace_signal_wake_up(t: &Arc<TaskStruct>, resume: bool) {
+    if resume {
+        t.jobctl.fetch_and(!JOBCTL_LISTENING, Ordering::Relaxed);
+        crate::sched::core::try_to_wake_up(t, crate::task::__TASK_TRACED);
+    } else {
+        crate::sched::core::try_to_wake_up(t, TASK_INTERRUPTIBLE);
+    }
+}
+
+/// A new thread joins the group stop of its process: one in progress
+/// (it counts toward the parent's notification) or one in effect (a
+/// traced thread was resumed from it and created this one).
+///
+/// Linux: task_join_group_stop() in kernel/signal.c
+pub fn task_join_group_stop(p: &TaskStruct) {
+    let me = crate::task::current();
+    let signal = me.signal();
+    let mut stop = signal.siglock.lock();
+    let mut mask = me.jobctl.load(Ordering::Relaxed) & JOBCTL_STOP_SIGMASK;
+    if stop.group_stop_count != 0 {
+        stop.group_stop_count += 1;
+        mask |= JOBCTL_STOP_CONSUME;
+    } else if signal.flags.load(Ordering::Relaxed) & SIGNAL_STOP_STOPPED == 0 {
+        return;
+    }
+    task_set_jobctl_pending(p, mask | JOBCTL_STOP_PENDING);
 }
 
 /// The default action of stop signal `sig`: a group stop, except that

@@ -20,11 +20,13 @@ mod tests;
 pub use altstack::{restore_altstack, sigsp, sys_sigaltstack};
 pub use deliver::{arch_do_signal_or_restart, dequeue_signal};
 pub use jobctl::{
-    CLD_CONTINUED, CLD_STOPPED, GroupStop, JOBCTL_PENDING_MASK, JOBCTL_STOP_CONSUME,
-    JOBCTL_STOP_DEQUEUED, JOBCTL_STOP_PENDING, JOBCTL_STOP_SIGMASK, SA_NOCLDSTOP,
-    SIGNAL_CLD_CONTINUED, SIGNAL_CLD_MASK, SIGNAL_CLD_STOPPED, SIGNAL_STOP_CONTINUED,
-    SIGNAL_STOP_STOPPED, do_notify_parent_cldstop, sig_kernel_stop, take_continued,
-    take_stopped_code,
+    CLD_CONTINUED, CLD_STOPPED, GroupStop, JOBCTL_LISTENING, JOBCTL_PENDING_MASK,
+    JOBCTL_STOP_CONSUME, JOBCTL_STOP_DEQUEUED, JOBCTL_STOP_PENDING, JOBCTL_STOP_SIGMASK,
+    JOBCTL_TRAP_MASK, JOBCTL_TRAP_NOTIFY, JOBCTL_TRAP_STOP, SA_NOCLDSTOP, SIGNAL_CLD_CONTINUED,
+    SIGNAL_CLD_MASK, SIGNAL_CLD_STOPPED, SIGNAL_STOP_CONTINUED, SIGNAL_STOP_STOPPED,
+    do_notify_parent_cldstop, ptrace_signal_wake_up, sig_kernel_stop, take_continued,
+    take_stopped_code, task_clear_jobctl_pending, task_join_group_stop,
+    task_participate_group_stop, task_set_jobctl_pending,
 };
 pub use permission::{check_kill_permission, si_fromuser};
 pub use pidfd::sys_pidfd_send_signal;
@@ -379,16 +381,13 @@ pub(crate) fn sigmask(sig: i32) -> u64 {
 }
 
 /// Whether an unblocked signal is pending for `p` (Linux: signal_pending()).
-/// A due PTRACE_EVENT_STOP counts too (Linux: JOBCTL_TRAP_STOP sets
-/// TIF_SIGPENDING).
 /// Differs: computed from both pending sets, where Linux keeps the
 /// TIF_SIGPENDING flag that complete_signal() and recalc_sigpending() set.
-/// A group stop to join, or a stop/continue to report, counts too.
+/// A group stop to join, a ptrace trap to take, or a stop/continue to
+/// report, counts too.
 pub fn signal_pending(p: &TaskStruct) -> bool {
     let shared = p.signal.get().map_or(0, |s| s.shared_pending.signal());
-    (p.pending.signal() | shared) & !blocked_mask(p) != 0
-        || jobctl::jobctl_pending(p)
-        || crate::ptrace::ptrace_trap_pending(p)
+    (p.pending.signal() | shared) & !blocked_mask(p) != 0 || jobctl::jobctl_pending(p)
 }
 
 /// Signals `p` has blocked; SIGKILL and SIGSTOP never are.

@@ -31,7 +31,7 @@ mod file;
 mod remote;
 pub use super::tlb::{switch_mm, switch_mm_irqs_off};
 pub use file::unmap_mapping_range;
-pub use remote::{access_process_vm, access_remote_vm};
+pub use remote::{FOLL_FORCE, FOLL_WRITE, access_process_vm, access_remote_vm};
 
 static COW_COPIES: AtomicU64 = AtomicU64::new(0);
 static COW_REUSES: AtomicU64 = AtomicU64::new(0);
@@ -265,6 +265,22 @@ pub fn do_user_addr_fault(
 /// mapping does not allow, `ENOMEM` when out of
 /// pages (Linux: VM_FAULT_OOM), `EIO` for a file page past the end of the file.
 pub fn handle_mm_fault(mm: &MmStruct, addr: u64, write: bool, exec: bool) -> Result<(), Errno> {
+    handle_mm_fault_force(mm, addr, write, exec, false)
+}
+
+/// handle_mm_fault, with `force` for a debugger's write (FOLL_FORCE): a
+/// private mapping without VM_WRITE, but that could be made writable
+/// (VM_MAYWRITE), gets its own copy of the page, still mapped read-only.
+///
+/// Linux: handle_mm_fault() in mm/memory.c, reached from
+/// get_user_pages_remote() after check_vma_flags() in mm/gup.c
+pub(super) fn handle_mm_fault_force(
+    mm: &MmStruct,
+    addr: u64,
+    write: bool,
+    exec: bool,
+    force: bool,
+) -> Result<(), Errno> {
     let mut waiter = None;
     let ret = loop {
         let irqs_on = x86_64::instructions::interrupts::are_enabled();
@@ -281,7 +297,7 @@ pub fn handle_mm_fault(mm: &MmStruct, addr: u64, write: bool, exec: bool) -> Res
             wait_tlb_flush_pending(mm);
             continue;
         }
-        break __handle_mm_fault(&mut tlb, st, addr, write, exec);
+        break __handle_mm_fault(&mut tlb, st, addr, write, exec, force);
     };
     if ret.is_ok() {
         mm_account_fault();
@@ -309,6 +325,7 @@ fn __handle_mm_fault(
     addr: u64,
     write: bool,
     exec: bool,
+    force: bool,
 ) -> Result<(), Errno> {
     let mm = tlb.mm();
     let found = st.find_vma(addr).cloned();
@@ -317,7 +334,7 @@ fn __handle_mm_fault(
         None => super::mmap::expand_stack(&mut st, addr)?,
     };
     let allowed = if write {
-        vma.vm_flags.contains(VmFlags::VM_WRITE)
+        vma.vm_flags.contains(VmFlags::VM_WRITE) || force && is_cow_mapping(vma.vm_flags)
     } else if exec {
         vma.vm_flags.contains(VmFlags::VM_EXEC)
     } else {
@@ -375,7 +392,14 @@ fn set_pte(mm: &MmStruct, vma: &VmAreaStruct, pte: &mut PageTableEntry, page: Pa
     mm.add_mm_counter(mm_counter(vma), 1);
 }
 
-/// A write to a present read-only page of a writable mapping: the page is
+/// Whether a mapping is private and could be made writable, so that a
+/// write to it copies the page (Linux: is_cow_mapping() in include/linux/mm.h).
+fn is_cow_mapping(flags: VmFlags) -> bool {
+    flags.contains(VmFlags::VM_MAYWRITE) && !flags.contains(VmFlags::VM_SHARED)
+}
+
+/// A write to a present read-only page of a writable mapping (or a
+/// debugger's forced write to a private read-only one): the page is
 /// shared copy-on-write. If we hold the last reference, just make it
 /// writable; otherwise copy it and drop our reference to the original.
 ///
@@ -400,7 +424,10 @@ fn do_wp_page(
     let old = pte_page(pte);
     if old.page_count() == 1 {
         COW_REUSES.fetch_add(1, Ordering::Relaxed);
-        pte.set_flags(pte.flags() | F::WRITABLE);
+        // Linux: maybe_mkwrite(): a forced write leaves the page read-only.
+        if vma.vm_flags.contains(VmFlags::VM_WRITE) {
+            pte.set_flags(pte.flags() | F::WRITABLE);
+        }
         flush_tlb_fix_spurious_fault(tlb.mm(), addr);
         return Ok(());
     }
