@@ -34,7 +34,7 @@ struct shared {
 	volatile long turn_start[2];     /* its CPU time when its turn began */
 	volatile int turns;              /* turns ended so far */
 	volatile long turn_ns[64];       /* the length of each ended turn */
-	volatile long throttle_ns[8];      /* when each throttle ended */
+	volatile long throttle_ns[8];      /* when each throttle ended (THROTTLES) */
 	volatile long throttle_fair_ns[8]; /* the fair task's CPU time then */
 	volatile long throttle_rt_ns[8];   /* the FIFO task's CPU time then */
 	volatile int throttles;            /* throttles seen */
@@ -340,20 +340,37 @@ static void rr_interval_is_the_slice(void)
 	stop(child);
 }
 
-/* Throttle periods the runaway FIFO task measures. */
+/* Throttle periods in a row the runaway FIFO task measures, and the
+ * throttles it notes at most. */
 #define PERIODS 3
+#define THROTTLES 8
+
+/* Whether the PERIODS periods before throttle `n` each lasted about a
+ * second (Linux's sched_rt_period_us). */
+static int whole_periods_before(int n)
+{
+	for (int i = n - PERIODS; i < n; i++) {
+		long wall = sh->throttle_ns[i + 1] - sh->throttle_ns[i];
+		if (i < 0 || wall < 900000000L || wall > 1100000000L)
+			return 0;
+	}
+	return 1;
+}
 
 /*
  * The runaway FIFO task: spins, reading the fair task's CPU time each
  * turn of its loop. When that grew by more than 5 ms since the last turn,
  * the fair task ran while this task was off the CPU: its RT time was used
  * up and a throttle just ended. It notes when (wall clock) and both
- * tasks' CPU times then, in throttle_*[], for PERIODS + 1 throttles;
- * gives up after 6 s.
+ * tasks' CPU times then, in throttle_*[], until PERIODS periods in a row
+ * lasted about a second; gives up after THROTTLES throttles or 9 s.
  * Only CPU times count, not gaps in this task's clock readings: those
  * also come from a busy host taking the CPU away, and a preemption
  * between reading the clock and reading the fair task's time puts the
- * gap and the fair task's run in different turns.
+ * gap and the fair task's run in different turns. A busy host can also
+ * spoil one period under QEMU (time it takes away is charged to whoever
+ * runs), so the periods are taken in a row wherever they are whole; a
+ * throttle the fair task misses every other period never gives any.
  */
 static void throttled_hog(void)
 {
@@ -362,17 +379,19 @@ static void throttled_hog(void)
 	double start = now_s();
 	long f_last = sh->fair_cpu_ns;
 	int n = 0;
-	while (n <= PERIODS && now_s() - start < 6.0) {
+	while (n < THROTTLES && now_s() - start < 9.0) {
 		long f = sh->fair_cpu_ns;
 		if (f - f_last > 5000000L) {
 			sh->throttle_ns[n] = (long)(now_s() * 1e9);
 			sh->throttle_fair_ns[n] = f;
 			sh->throttle_rt_ns[n] = cpu_ns();
 			sh->throttles = ++n;
+			if (whole_periods_before(n - 1))
+				_exit(0);
 		}
 		f_last = f;
 	}
-	_exit(n <= PERIODS ? 4 : 0);
+	_exit(4);
 }
 
 static void rt_throttling_leaves_fair_tasks_some_cpu(void)
@@ -397,40 +416,38 @@ static void rt_throttling_leaves_fair_tasks_some_cpu(void)
 	pid_t hog = fork();
 	if (hog == 0)
 		throttled_hog();
-	int status = wait_until(hog, 10000);
+	int status = wait_until(hog, 12000);
 	stop(fair);
-	EXPECT_EQ("a_runaway_fifo_task_is_stopped_for_a_while_every_period", 0, status);
+	EXPECT_EQ("a_runaway_fifo_task_is_throttled_once_a_second_and_the_fair_task_runs_then", 0,
+		  status);
 	for (int i = 0; status != 0 && i < sh->throttles; i++)
 		say("    throttle %d ended %ld ms after the first\n", i,
 		    (sh->throttle_ns[i] - sh->throttle_ns[0]) / 1000000);
 	/*
-	 * Each period between two throttles in which the fair task ran must
-	 * last about a second (a throttle the fair task did not get makes one
-	 * of two seconds). Over all of them the FIFO task gets 90-96 % and the
-	 * fair task at least 4 %; one period alone may give the FIFO task more
-	 * than 95 %, as in Linux: a tick that comes late (a busy host holding
-	 * up QEMU) throttles it late, and the next period's runtime pays that
-	 * back. On the host, other fair tasks on the CPU (the suite's QEMUs)
-	 * share the throttled time with ours: there it need only get 1 %.
+	 * Over the periods in a row that lasted about a second (a throttle
+	 * that the fair task did not get makes one of two seconds), the FIFO
+	 * task gets 90-96 % and the fair task at least 4 %; one period alone
+	 * may give the FIFO task more than 95 %, as in Linux: a tick that
+	 * comes late (a busy host holding up QEMU) throttles it late, and the
+	 * next period's runtime pays that back. On the host, other fair tasks
+	 * on the CPU (the suite's QEMUs) share the throttled time with ours:
+	 * there it need only get 1 %.
 	 */
-	int failed = status == 0 ? 0 : PERIODS;
-	int off_period = failed;
-	long fair_min = on_lifecycle() ? 400 : 100;
-	for (int i = 0; i < PERIODS && status == 0; i++) {
+	int last = status == 0 ? sh->throttles - 1 : 0, first = last - PERIODS;
+	long fair_min = on_lifecycle() ? 400 : 100, fair_share = 0, rt_share = 0;
+	for (int i = first; status == 0 && i < last; i++) {
 		long wall = sh->throttle_ns[i + 1] - sh->throttle_ns[i];
-		long fair_share = (sh->throttle_fair_ns[i + 1] - sh->throttle_fair_ns[i]) * 10000 / wall;
-		long rt_share = (sh->throttle_rt_ns[i + 1] - sh->throttle_rt_ns[i]) * 10000 / wall;
-		off_period += wall < 900000000L || wall > 1100000000L;
+		fair_share = (sh->throttle_fair_ns[i + 1] - sh->throttle_fair_ns[i]) * 10000 / wall;
+		rt_share = (sh->throttle_rt_ns[i + 1] - sh->throttle_rt_ns[i]) * 10000 / wall;
 		say("    period %d: %ld ms, fair task %ld.%02ld %%, fifo task %ld.%02ld %%\n", i,
 		    wall / 1000000, fair_share / 100, fair_share % 100, rt_share / 100,
 		    rt_share % 100);
 	}
-	long window = sh->throttle_ns[PERIODS] - sh->throttle_ns[0];
-	long fair_share = status ? 0
-		: (sh->throttle_fair_ns[PERIODS] - sh->throttle_fair_ns[0]) * 10000 / window;
-	long rt_share = status ? 0
-		: (sh->throttle_rt_ns[PERIODS] - sh->throttle_rt_ns[0]) * 10000 / window;
-	EXPECT_EQ("the_rt_task_is_throttled_and_the_fair_task_runs_once_a_second", 0, off_period);
+	if (status == 0) {
+		long window = sh->throttle_ns[last] - sh->throttle_ns[first];
+		fair_share = (sh->throttle_fair_ns[last] - sh->throttle_fair_ns[first]) * 10000 / window;
+		rt_share = (sh->throttle_rt_ns[last] - sh->throttle_rt_ns[first]) * 10000 / window;
+	}
 	CHECK("rt_throttling_leaves_a_fair_task_at_least_4_percent", fair_share >= fair_min);
 	CHECK("a_runaway_fifo_task_gets_90_to_96_percent", rt_share >= 9000 && rt_share <= 9600);
 	say("    over %d periods: fair task %ld.%02ld %%, fifo task %ld.%02ld %%\n", PERIODS,
