@@ -34,9 +34,9 @@ struct shared {
 	volatile long turn_start[2];     /* its CPU time when its turn began */
 	volatile int turns;              /* turns ended so far */
 	volatile long turn_ns[64];       /* the length of each ended turn */
-	volatile long throttle_ns[8];      /* when each throttle ended (THROTTLES) */
-	volatile long throttle_fair_ns[8]; /* the fair task's CPU time then */
-	volatile long throttle_rt_ns[8];   /* the FIFO task's CPU time then */
+	volatile long throttle_ns[10];     /* when each throttle ended (THROTTLES) */
+	volatile long throttle_fair_ns[10]; /* the fair task's CPU time then */
+	volatile long throttle_rt_ns[10];  /* the FIFO task's CPU time then */
 	volatile int throttles;            /* throttles seen */
 };
 
@@ -342,8 +342,8 @@ static void rr_interval_is_the_slice(void)
 
 /* Throttle periods in a row the runaway FIFO task measures, and the
  * throttles it notes at most. */
-#define PERIODS 3
-#define THROTTLES 8
+#define PERIODS 2
+#define THROTTLES 10
 
 /* Whether the PERIODS periods before throttle `n` each lasted about a
  * second (Linux's sched_rt_period_us). */
@@ -359,11 +359,11 @@ static int whole_periods_before(int n)
 
 /*
  * The runaway FIFO task: spins, reading the fair task's CPU time each
- * turn of its loop. When that grew by more than 5 ms since the last turn,
+ * turn of its loop. When that grew by more than 1 ms since the last turn,
  * the fair task ran while this task was off the CPU: its RT time was used
  * up and a throttle just ended. It notes when (wall clock) and both
  * tasks' CPU times then, in throttle_*[], until PERIODS periods in a row
- * lasted about a second; gives up after THROTTLES throttles or 9 s.
+ * lasted about a second; gives up after THROTTLES throttles or 12 s.
  * Only CPU times count, not gaps in this task's clock readings: those
  * also come from a busy host taking the CPU away, and a preemption
  * between reading the clock and reading the fair task's time puts the
@@ -379,9 +379,9 @@ static void throttled_hog(void)
 	double start = now_s();
 	long f_last = sh->fair_cpu_ns;
 	int n = 0;
-	while (n < THROTTLES && now_s() - start < 9.0) {
+	while (n < THROTTLES && now_s() - start < 12.0) {
 		long f = sh->fair_cpu_ns;
-		if (f - f_last > 5000000L) {
+		if (f - f_last > 1000000L) {
 			sh->throttle_ns[n] = (long)(now_s() * 1e9);
 			sh->throttle_fair_ns[n] = f;
 			sh->throttle_rt_ns[n] = cpu_ns();
@@ -416,7 +416,7 @@ static void rt_throttling_leaves_fair_tasks_some_cpu(void)
 	pid_t hog = fork();
 	if (hog == 0)
 		throttled_hog();
-	int status = wait_until(hog, 12000);
+	int status = wait_until(hog, 15000);
 	stop(fair);
 	EXPECT_EQ("a_runaway_fifo_task_is_throttled_once_a_second_and_the_fair_task_runs_then", 0,
 		  status);
