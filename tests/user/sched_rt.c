@@ -9,8 +9,8 @@
  * child of a fair task (BATCH and IDLE stay); /proc/<pid>/stat shows priority, rt_priority and
  * policy as Linux does.
  *
- * Every task is pinned to the CPU the program starts on, so that the
- * classes compete for one CPU on a host with several.
+ * Every task is pinned to one CPU, the least loaded, so that the classes
+ * compete for one CPU on a host with several.
  */
 #define _GNU_SOURCE
 #include "check.h"
@@ -34,6 +34,10 @@ struct shared {
 	volatile long turn_start[2];     /* its CPU time when its turn began */
 	volatile int turns;              /* turns ended so far */
 	volatile long turn_ns[64];       /* the length of each ended turn */
+	volatile long throttle_ns[10];     /* when each throttle ended (THROTTLES) */
+	volatile long throttle_fair_ns[10]; /* the fair task's CPU time then */
+	volatile long throttle_rt_ns[10];  /* the FIFO task's CPU time then */
+	volatile int throttles;            /* throttles seen */
 };
 
 static struct shared *sh;
@@ -120,11 +124,48 @@ static long stat_field(pid_t pid, int n)
 	return strtol(p, NULL, 10);
 }
 
-static void pin_to_this_cpu(void)
+/* Each allowed CPU's busy time (all but idle and iowait) from
+ * /proc/stat, in ticks, into busy[]; -1 where there is no line. */
+static void cpu_busy(long *busy, int n)
 {
-	cpu_set_t set;
+	static char buf[16384];
+	for (int i = 0; i < n; i++)
+		busy[i] = -1;
+	if (read_text("/proc/stat", buf, sizeof buf) < 0)
+		return;
+	for (char *line = buf; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : 0) {
+		int cpu;
+		long v[8] = { 0 };
+		if (sscanf(line, "cpu%d %ld %ld %ld %ld %ld %ld %ld %ld", &cpu, &v[0], &v[1], &v[2],
+			   &v[3], &v[4], &v[5], &v[6], &v[7]) >= 5 && cpu >= 0 && cpu < n)
+			busy[cpu] = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+	}
+}
+
+/* Pins the program to the allowed CPU that was least busy over the last
+ * 200 ms (on a host the suite shares with its QEMUs, the one they leave
+ * alone), or to the one it runs on if /proc/stat does not tell. */
+static void pin_to_least_loaded_cpu(void)
+{
+	enum { NCPU = 64 };
+	long before[NCPU], after[NCPU];
+	cpu_set_t allowed, set;
+	sched_getaffinity(0, sizeof allowed, &allowed);
+	cpu_busy(before, NCPU);
+	sleep_ms(200);
+	cpu_busy(after, NCPU);
+	int best = sched_getcpu();
+	long best_busy = -1;
+	for (int cpu = 0; cpu < NCPU; cpu++) {
+		long d = after[cpu] - before[cpu];
+		if (CPU_ISSET(cpu, &allowed) && before[cpu] >= 0 && (best_busy < 0 || d < best_busy)) {
+			best = cpu;
+			best_busy = d;
+		}
+	}
+	say("    pinned to cpu %d, busy %ld ticks in 200 ms\n", best, best_busy);
 	CPU_ZERO(&set);
-	CPU_SET(sched_getcpu(), &set);
+	CPU_SET(best, &set);
 	if (sched_setaffinity(0, sizeof set, &set) != 0) {
 		say("sched_rt: cannot pin to one CPU\n");
 		_exit(2);
@@ -299,45 +340,58 @@ static void rr_interval_is_the_slice(void)
 	stop(child);
 }
 
+/* Throttle periods in a row the runaway FIFO task measures, and the
+ * throttles it notes at most. */
+#define PERIODS 2
+#define THROTTLES 10
+
+/* Whether the PERIODS periods before throttle `n` each lasted about a
+ * second (Linux's sched_rt_period_us). */
+static int whole_periods_before(int n)
+{
+	for (int i = n - PERIODS; i < n; i++) {
+		long wall = sh->throttle_ns[i + 1] - sh->throttle_ns[i];
+		if (i < 0 || wall < 900000000L || wall > 1100000000L)
+			return 0;
+	}
+	return 1;
+}
+
 /*
- * The runaway FIFO task: spins, and takes each return from a gap of more
- * than 20 ms in which the fair task ran (its RT time used up) as a
- * throttle's end.
- * Between two such ends lies one whole period: the fair task's and its
- * own share of the CPU there, in 0.01 %, and the period in ms go to
- * result[]. Gives up after 4 s without two gaps.
+ * The runaway FIFO task: spins, reading the fair task's CPU time each
+ * turn of its loop. When that grew by more than 1 ms since the last turn,
+ * the fair task ran while this task was off the CPU: its RT time was used
+ * up and a throttle just ended. It notes when (wall clock) and both
+ * tasks' CPU times then, in throttle_*[], until PERIODS periods in a row
+ * lasted about a second; gives up after THROTTLES throttles or 12 s.
+ * Only CPU times count, not gaps in this task's clock readings: those
+ * also come from a busy host taking the CPU away, and a preemption
+ * between reading the clock and reading the fair task's time puts the
+ * gap and the fair task's run in different turns. A busy host can also
+ * spoil one period under QEMU (time it takes away is charged to whoever
+ * runs), so the periods are taken in a row wherever they are whole; a
+ * throttle the fair task misses every other period never gives any.
  */
 static void throttled_hog(void)
 {
 	if (setscheduler(0, SCHED_FIFO, 50) != 0)
 		_exit(3);
-	double start = now_s(), last = start, t_at[2];
-	long f_at[2], c_at[2], f_last = sh->fair_cpu_ns;
-	int gaps = 0;
-	while (gaps < 2 && last - start < 4.0) {
-		double t = now_s();
+	double start = now_s();
+	long f_last = sh->fair_cpu_ns;
+	int n = 0;
+	while (n < THROTTLES && now_s() - start < 12.0) {
 		long f = sh->fair_cpu_ns;
-		/* On the host, a gap in which the fair task ran for most of it:
-		 * a loaded host that merely took the CPU away ran neither.
-		 * Differs: in this kernel every other throttle gap goes by
-		 * without the fair task running (an open bug), so any gap. */
-		int fair_ran = on_lifecycle() || f - f_last > (long)((t - last) * 0.5e9);
-		f_last = f;
-		if (t - last > 0.02 && fair_ran) {
-			t_at[gaps] = t;
-			f_at[gaps] = sh->fair_cpu_ns;
-			c_at[gaps] = cpu_ns();
-			gaps++;
+		if (f - f_last > 1000000L) {
+			sh->throttle_ns[n] = (long)(now_s() * 1e9);
+			sh->throttle_fair_ns[n] = f;
+			sh->throttle_rt_ns[n] = cpu_ns();
+			sh->throttles = ++n;
+			if (whole_periods_before(n - 1))
+				_exit(0);
 		}
-		last = t;
+		f_last = f;
 	}
-	if (gaps < 2)
-		_exit(4);
-	double window = t_at[1] - t_at[0];
-	sh->result[0] = (long)((f_at[1] - f_at[0]) / window / 1e5);
-	sh->result[1] = (long)((c_at[1] - c_at[0]) / window / 1e5);
-	sh->result[2] = (long)(window * 1000);
-	_exit(0);
+	_exit(4);
 }
 
 static void rt_throttling_leaves_fair_tasks_some_cpu(void)
@@ -362,15 +416,42 @@ static void rt_throttling_leaves_fair_tasks_some_cpu(void)
 	pid_t hog = fork();
 	if (hog == 0)
 		throttled_hog();
-	int status = wait_until(hog, 8000);
+	int status = wait_until(hog, 15000);
 	stop(fair);
-	EXPECT_EQ("a_runaway_fifo_task_is_stopped_for_a_while_every_period", 0, status);
-	CHECK("rt_throttling_leaves_a_fair_task_at_least_4_percent", sh->result[0] >= 400);
-	CHECK("a_runaway_fifo_task_still_gets_at_least_90_percent", sh->result[1] >= 9000);
-	CHECK("the_rt_period_is_one_second", sh->result[2] >= 900 && sh->result[2] <= 1100);
-	say("    fair task %ld.%02ld %%, fifo task %ld.%02ld %% of the cpu in a period of %ld ms\n",
-	    sh->result[0] / 100, sh->result[0] % 100, sh->result[1] / 100, sh->result[1] % 100,
-	    sh->result[2]);
+	EXPECT_EQ("a_runaway_fifo_task_is_throttled_once_a_second_and_the_fair_task_runs_then", 0,
+		  status);
+	for (int i = 0; status != 0 && i < sh->throttles; i++)
+		say("    throttle %d ended %ld ms after the first\n", i,
+		    (sh->throttle_ns[i] - sh->throttle_ns[0]) / 1000000);
+	/*
+	 * Over the periods in a row that lasted about a second (a throttle
+	 * that the fair task did not get makes one of two seconds), the FIFO
+	 * task gets 90-96 % and the fair task at least 4 %; one period alone
+	 * may give the FIFO task more than 95 %, as in Linux: a tick that
+	 * comes late (a busy host holding up QEMU) throttles it late, and the
+	 * next period's runtime pays that back. On the host, other fair tasks
+	 * on the CPU (the suite's QEMUs) share the throttled time with ours:
+	 * there it need only get 1 %.
+	 */
+	int last = status == 0 ? sh->throttles - 1 : 0, first = last - PERIODS;
+	long fair_min = on_lifecycle() ? 400 : 100, fair_share = 0, rt_share = 0;
+	for (int i = first; status == 0 && i < last; i++) {
+		long wall = sh->throttle_ns[i + 1] - sh->throttle_ns[i];
+		fair_share = (sh->throttle_fair_ns[i + 1] - sh->throttle_fair_ns[i]) * 10000 / wall;
+		rt_share = (sh->throttle_rt_ns[i + 1] - sh->throttle_rt_ns[i]) * 10000 / wall;
+		say("    period %d: %ld ms, fair task %ld.%02ld %%, fifo task %ld.%02ld %%\n", i,
+		    wall / 1000000, fair_share / 100, fair_share % 100, rt_share / 100,
+		    rt_share % 100);
+	}
+	if (status == 0) {
+		long window = sh->throttle_ns[last] - sh->throttle_ns[first];
+		fair_share = (sh->throttle_fair_ns[last] - sh->throttle_fair_ns[first]) * 10000 / window;
+		rt_share = (sh->throttle_rt_ns[last] - sh->throttle_rt_ns[first]) * 10000 / window;
+	}
+	CHECK("rt_throttling_leaves_a_fair_task_at_least_4_percent", fair_share >= fair_min);
+	CHECK("a_runaway_fifo_task_gets_90_to_96_percent", rt_share >= 9000 && rt_share <= 9600);
+	say("    over %d periods: fair task %ld.%02ld %%, fifo task %ld.%02ld %%\n", PERIODS,
+	    fair_share / 100, fair_share % 100, rt_share / 100, rt_share % 100);
 }
 
 /* The policy, RT priority and nice a fork child starts with, in result[]. */
@@ -432,7 +513,7 @@ int main(void)
 	sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sh == MAP_FAILED)
 		return 2;
-	pin_to_this_cpu();
+	pin_to_least_loaded_cpu();
 	fifo_runs_ahead_of_fair_tasks_until_it_blocks();
 	fifo_tasks_of_one_priority_run_until_they_yield();
 	rr_tasks_of_one_priority_alternate();
