@@ -37,6 +37,7 @@ pub use stop::{
     ptrace_report_syscall_entry, ptrace_report_syscall_exit, ptrace_signal, ptrace_trap_pending,
     ptrace_trap_stop,
 };
+pub use regs::genregs_get;
 pub use vm::{sys_process_vm_readv, sys_process_vm_writev};
 
 use crate::arch::entry::calling::PtRegs;
