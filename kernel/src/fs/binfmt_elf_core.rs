@@ -54,25 +54,35 @@ struct MemElfnote {
 }
 
 /// Writes the core file of the process `cprm` describes: headers, notes,
-/// then memory. Returns false when a write failed or went past the limit.
+/// then memory. Returns whether the core counts as dumped: once the notes
+/// are gathered it does, even if a write then stops short (RLIMIT_CORE,
+/// ENOSPC, SIGKILL), as in Linux, whose status then still has 0x80.
 ///
 /// Linux: elf_core_dump() in fs/binfmt_elf.c
 pub fn elf_core_dump(cprm: &mut CoredumpParams) -> bool {
     let Some(vmas) = dump_vma_snapshot(cprm.mm) else {
         return false;
     };
+    let Ok(e_phnum) = u16::try_from(vmas.len() + 1) else {
+        return false;
+    };
     let Some(notes) = fill_note_info(cprm) else {
         return false;
     };
-    let segs = vmas.len() + 1;
-    let Ok(e_phnum) = u16::try_from(segs) else {
-        return false;
-    };
+    write_core(cprm, &vmas, &notes, e_phnum);
+    true
+}
+
+/// The writing half of elf_core_dump(): the ELF header, the program
+/// headers, the notes, then each mapping's memory from the next page on.
+/// Returns false where a write failed.
+///
+/// Linux: the dump_emit() steps of elf_core_dump() in fs/binfmt_elf.c
+fn write_core(cprm: &mut CoredumpParams, vmas: &[CoreVma], notes: &[MemElfnote], e_phnum: u16) -> bool {
+    let segs = usize::from(e_phnum);
     let notes_size: u64 = notes.iter().map(notesize).sum();
-    let mut offset = EHDR_SIZE + segs as u64 * PHDR_SIZE;
-    let note_offset = offset;
-    offset += notes_size;
-    let dataoff = offset.next_multiple_of(PAGE_SIZE as u64);
+    let note_offset = EHDR_SIZE + segs as u64 * PHDR_SIZE;
+    let dataoff = (note_offset + notes_size).next_multiple_of(PAGE_SIZE as u64);
     let mut header = Vec::new();
     if header.try_reserve(EHDR_SIZE as usize + segs * PHDR_SIZE as usize).is_err() {
         return false;
@@ -80,11 +90,11 @@ pub fn elf_core_dump(cprm: &mut CoredumpParams) -> bool {
     fill_elf_header(&mut header, e_phnum);
     fill_elf_note_phdr(&mut header, notes_size, note_offset);
     let mut data_at = dataoff;
-    for vma in &vmas {
+    for vma in vmas {
         phdr_load(&mut header, vma, data_at);
         data_at += vma.dump_size;
     }
-    if !cprm.dump_emit(&header) || !write_note_info(cprm, &notes) {
+    if !cprm.dump_emit(&header) || !write_note_info(cprm, notes) {
         return false;
     }
     cprm.dump_skip_to(dataoff);

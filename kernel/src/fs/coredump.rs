@@ -4,7 +4,7 @@
 //! `/proc/sys/kernel/core_pattern` (default `core`, in the crashing task's
 //! working directory), if RLIMIT_CORE allows; only then does the group
 //! exit go on, with the 0x80 "core dumped" bit in the wait status if the
-//! file was written whole. The file's ELF layout is `binfmt_elf_core.rs`.
+//! file was made. The file's ELF layout is `binfmt_elf_core.rs`.
 //!
 //! ```text
 //!  dumper (took SIGSEGV)             other threads
@@ -113,7 +113,8 @@ pub struct CoredumpParams<'a> {
 
 /// Dumps core for the signal in `info` if the process may, before the
 /// caller's group exit; `regs` are the dumping thread's. Returns whether
-/// the core file was written whole: then the wait status gets WCOREDUMP.
+/// the core was dumped (the file made and its notes gathered, even if
+/// RLIMIT_CORE or ENOSPC then cut it): then the wait status gets WCOREDUMP.
 ///
 /// Linux: vfs_coredump() (do_coredump()) in fs/coredump.c
 pub fn vfs_coredump(info: &KernelSiginfo, regs: &PtRegs) -> bool {
@@ -143,7 +144,7 @@ pub fn vfs_coredump(info: &KernelSiginfo, regs: &PtRegs) -> bool {
 /// # Errors
 /// `EFBIG` when RLIMIT_CORE is below a page, `EINVAL` for a piped
 /// pattern, `EPERM` for a file not fit to hold the core, `EIO` when the
-/// dump stopped short (the limit, ENOSPC, SIGKILL); as open.
+/// notes could not be gathered (no memory); as open.
 fn coredump_file(
     t: &TaskStruct,
     mm: &MmStruct,
@@ -184,9 +185,7 @@ fn coredump_file(
     // A dump that ends in a hole still has the file's full size.
     if cprm.to_skip > 0 {
         cprm.to_skip -= 1;
-        if !cprm.dump_emit(&[0]) {
-            return Err(Errno::EIO);
-        }
+        cprm.dump_emit(&[0]);
     }
     Ok(())
 }
