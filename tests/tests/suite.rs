@@ -600,7 +600,9 @@ fn gdb_reads_a_core_file(ctx: &Ctx) -> Result<(), Failure> {
     let frame0 = output.lines().find(|l| l.starts_with("#0 "));
     match frame0.is_some_and(|l| l.contains(" in crashing_function_for_gdb ")) {
         true => Ok(()),
-        false => Err(Failure::new(format!("gdb -batch -ex bt printed:\n{output}"))),
+        false => Err(Failure::new(format!(
+            "gdb -batch -ex bt printed:\n{output}"
+        ))),
     }
 }
 

@@ -78,13 +78,21 @@ pub fn elf_core_dump(cprm: &mut CoredumpParams) -> bool {
 /// Returns false where a write failed.
 ///
 /// Linux: the dump_emit() steps of elf_core_dump() in fs/binfmt_elf.c
-fn write_core(cprm: &mut CoredumpParams, vmas: &[CoreVma], notes: &[MemElfnote], e_phnum: u16) -> bool {
+fn write_core(
+    cprm: &mut CoredumpParams,
+    vmas: &[CoreVma],
+    notes: &[MemElfnote],
+    e_phnum: u16,
+) -> bool {
     let segs = usize::from(e_phnum);
     let notes_size: u64 = notes.iter().map(notesize).sum();
     let note_offset = EHDR_SIZE + segs as u64 * PHDR_SIZE;
     let dataoff = (note_offset + notes_size).next_multiple_of(PAGE_SIZE as u64);
     let mut header = Vec::new();
-    if header.try_reserve(EHDR_SIZE as usize + segs * PHDR_SIZE as usize).is_err() {
+    if header
+        .try_reserve(EHDR_SIZE as usize + segs * PHDR_SIZE as usize)
+        .is_err()
+    {
         return false;
     }
     fill_elf_header(&mut header, e_phnum);
@@ -202,11 +210,29 @@ fn phdr_load(out: &mut Vec<u8>, vma: &CoreVma, offset: u64) {
         }
     }
     let memsz = vma.end - vma.start;
-    put_phdr(out, PT_LOAD, flags, offset, vma.start, vma.dump_size, memsz, PAGE_SIZE as u64);
+    put_phdr(
+        out,
+        PT_LOAD,
+        flags,
+        offset,
+        vma.start,
+        vma.dump_size,
+        memsz,
+        PAGE_SIZE as u64,
+    );
 }
 
 #[allow(clippy::too_many_arguments)]
-fn put_phdr(out: &mut Vec<u8>, ty: u32, flags: u32, off: u64, vaddr: u64, filesz: u64, memsz: u64, align: u64) {
+fn put_phdr(
+    out: &mut Vec<u8>,
+    ty: u32,
+    flags: u32,
+    off: u64,
+    vaddr: u64,
+    filesz: u64,
+    memsz: u64,
+    align: u64,
+) {
     put32(out, ty);
     put32(out, flags);
     for word in [off, vaddr, 0, filesz, memsz, align] {
@@ -250,7 +276,11 @@ fn note(n_type: u32, data: Vec<u8>) -> MemElfnote {
 ///
 /// Linux: fill_prstatus() in fs/binfmt_elf.c (and the regset's
 /// genregs_get() for pr_reg)
-fn fill_prstatus(p: &TaskStruct, regs: &crate::arch::entry::calling::PtRegs, signr: i32) -> Option<Vec<u8>> {
+fn fill_prstatus(
+    p: &TaskStruct,
+    regs: &crate::arch::entry::calling::PtRegs,
+    signr: i32,
+) -> Option<Vec<u8>> {
     let mut out = Vec::new();
     out.try_reserve_exact(336).ok()?;
     put32(&mut out, signr as u32); // pr_info.si_signo

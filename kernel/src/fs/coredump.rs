@@ -226,7 +226,11 @@ pub fn format_corename(t: &TaskStruct, signr: i32) -> Result<Vec<u8>, Errno> {
             Some('u') => write!(cn, "{}", cred.uid),
             Some('g') => write!(cn, "{}", cred.gid),
             Some('s') => write!(cn, "{signr}"),
-            Some('t') => write!(cn, "{}", crate::timekeeping::ktime_get_real_ns() / 1_000_000_000),
+            Some('t') => write!(
+                cn,
+                "{}",
+                crate::timekeeping::ktime_get_real_ns() / 1_000_000_000
+            ),
             Some('h') => write!(cn, "{}", crate::utsname::utsname().nodename.as_string()),
             Some('e') => write!(cn, "{}", t.comm().as_str().replace('/', "!")),
             _ => Ok(()),
@@ -267,7 +271,11 @@ fn coredump_wait(t: &Arc<TaskStruct>, exit_code: i32) -> Result<Arc<CoreState>, 
 ///
 /// # Errors
 /// `EAGAIN` when a group exit or exec is under way; `ENOMEM`.
-fn zap_threads(t: &Arc<TaskStruct>, core_state: &Arc<CoreState>, exit_code: i32) -> Result<usize, Errno> {
+fn zap_threads(
+    t: &Arc<TaskStruct>,
+    core_state: &Arc<CoreState>,
+    exit_code: i32,
+) -> Result<usize, Errno> {
     let sig = t.signal();
     if sig.group_exec.load(Ordering::Acquire) || sig.group_exit.swap(true, Ordering::AcqRel) {
         return Err(Errno::EAGAIN);
@@ -287,7 +295,8 @@ fn zap_threads(t: &Arc<TaskStruct>, core_state: &Arc<CoreState>, exit_code: i32)
         let mut threads = core_state.threads.lock();
         for x in others().filter(|x| x.flags.load(Ordering::Relaxed) & PF_EXITING == 0) {
             // A thread that finds no room is killed but not waited for.
-            if threads.waiting_for.try_reserve(1).is_ok() && threads.stopped.try_reserve(1).is_ok() {
+            if threads.waiting_for.try_reserve(1).is_ok() && threads.stopped.try_reserve(1).is_ok()
+            {
                 threads.waiting_for.push(x.clone());
             }
         }
