@@ -61,6 +61,7 @@ const SCENARIOS: &[Scenario] = &[
     ("trace::the_timeline_picture_has_a_row_and_a_fork_arrow_per_task", tour_picture),
     ("trace::a_new_thread_is_credited_to_the_thread_that_called_clone", trace_thread_parent),
     ("gdb::lx_ps_lists_the_tasks_at_a_breakpoint_in_do_exit", gdb_lists_tasks),
+    ("gdb::the_host_gdb_shows_the_crashing_function_in_a_core_file_from_the_vm", gdb_reads_a_core_file),
     ("docs::every_linux_function_in_a_doc_comment_is_in_the_readme_map", concept_map_is_complete),
     ("docs::the_map_check_fails_when_a_function_is_missing", concept_map_check_can_fail),
     ("kflushd::the_shell_starts_kflushd_through_proc_sys_and_stops_it_and_it_is_reaped", kflushd_from_the_shell),
@@ -108,6 +109,7 @@ const USER_PROGRAMS: &[&str] = &[
     "sched_rt", "sched_policy",
     "nice", "sched_fair",
     "proc_exe",
+    "coredump",
 ];
 
 /// The SMP race tests: the user tier runs them after `USER_PROGRAMS` on one
@@ -583,6 +585,26 @@ fn labels_clear_of_bars_and_edges(svg: &str) -> Vec<String> {
         }
     }
     problems
+}
+
+/// tests/user/coredump.c `gdb` crashes a child in the VM and prints the
+/// core file on the console; decoded on the host, the host's gdb opens it
+/// with the same program and `bt` names the crashing function.
+fn gdb_reads_a_core_file(ctx: &Ctx) -> Result<(), Failure> {
+    let root = ctx.user().root()?;
+    let run = ctx.boot(&Boot::bios("init=/bin/init coredump:gdb").initrd(root))?;
+    let core = tests::gdb::core_from_console(run.lines()).map_err(|why| Failure::of(&run, why))?;
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("core");
+    fs::write(&path, core)?;
+    let output = tests::gdb::backtrace(&root.join("bin").join("coredump"), &path)?;
+    let frame0 = output.lines().find(|l| l.starts_with("#0 "));
+    match frame0.is_some_and(|l| l.contains(" in crashing_function_for_gdb ")) {
+        true => Ok(()),
+        false => Err(Failure::new(format!(
+            "gdb -batch -ex bt printed:\n{output}"
+        ))),
+    }
 }
 
 /// The tour halted for gdb: at the first do_exit, the helper's `lx-ps` lists

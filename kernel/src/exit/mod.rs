@@ -3,7 +3,7 @@
 //! waitid, is in `wait.rs`.
 //!
 //! Linux: kernel/exit.c
-//! Not modelled: cgroups, task works, taskstats, core dumps.
+//! Not modelled: cgroups, task works, taskstats.
 
 mod pgrp;
 mod tests;
@@ -73,6 +73,7 @@ fn exit_to_zombie(code: i32) {
         panic!("Attempted to kill init! exitcode={code:#010x}");
     }
     exit_signals(&tsk);
+    crate::fs::coredump::coredump_task_exit(&tsk, None);
     tsk.exit_code.store(code, Ordering::Relaxed);
     crate::trace::trace(crate::trace::TraceEvent::Exit {
         pid: tsk.pid(),

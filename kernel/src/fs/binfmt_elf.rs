@@ -18,7 +18,9 @@ use super::exec::LinuxBinprm;
 use crate::errno::Errno;
 use crate::mm::PAGE_SIZE;
 use crate::mm::filemap::AddressSpace;
-use crate::mm::mm_types::{MmArgs, MmStruct, STACK_TOP, TASK_SIZE, VmBacking, VmFile};
+use crate::mm::mm_types::{
+    AT_VECTOR_SIZE, MmArgs, MmStruct, STACK_TOP, TASK_SIZE, VmBacking, VmFile,
+};
 use crate::mm::mmap::{
     MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE, do_mmap,
 };
@@ -436,17 +438,18 @@ pub fn create_elf_tables(bprm: &LinuxBinprm, info: &ElfInfo, mm: &MmStruct) -> R
     let execfn = push_str(&mut sp, &bprm.filename)?;
     let env_start = push_bytes(&mut sp, &bprm.envp.bytes)?;
     let arg_start = push_bytes(&mut sp, &bprm.argv.bytes)?;
-    *mm.arg_lock.lock() = MmArgs {
-        arg_start,
-        arg_end: arg_start + bprm.argv.bytes.len() as u64,
-        env_start,
-        env_end: env_start + bprm.envp.bytes.len() as u64,
-    };
     let platform = push_str(&mut sp, b"x86_64")?;
     let mut random = [0u8; 16];
     crate::random::get_random_bytes(&mut random);
     let random = push_bytes(&mut sp, &random)?;
     let auxv = auxv(info, random, platform, execfn, bprm.secureexec);
+    *mm.arg_lock.lock() = MmArgs {
+        arg_start,
+        arg_end: arg_start + bprm.argv.bytes.len() as u64,
+        env_start,
+        env_end: env_start + bprm.envp.bytes.len() as u64,
+        saved_auxv: auxv,
+    };
     let words = (bprm.argv.count as u64) + (bprm.envp.count as u64) + 3 + 2 * auxv.len() as u64;
     sp = sp.checked_sub(8 * words).ok_or(Errno::EFAULT)? & !15;
     let mut at = sp;
@@ -466,7 +469,13 @@ pub fn create_elf_tables(bprm: &LinuxBinprm, info: &ElfInfo, mm: &MmStruct) -> R
 /// itself and the machine (Linux: ARCH_DLINFO, then the NEW_AUX_ENT() list
 /// in create_elf_tables()).
 // Differs: no AT_SYSINFO_EHDR (there is no vDSO), no AT_RSEQ_* (no rseq).
-fn auxv(info: &ElfInfo, random: u64, platform: u64, execfn: u64, secure: bool) -> [(u64, u64); 20] {
+fn auxv(
+    info: &ElfInfo,
+    random: u64,
+    platform: u64,
+    execfn: u64,
+    secure: bool,
+) -> [(u64, u64); AT_VECTOR_SIZE] {
     use at::*;
     // begin_new_exec committed the new program's credentials.
     let cred = crate::cred::current_cred();

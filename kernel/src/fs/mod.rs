@@ -5,8 +5,10 @@
 
 pub mod attr;
 pub mod binfmt_elf;
+pub mod binfmt_elf_core;
 pub mod binfmt_elf_interp;
 pub mod binfmt_script;
+pub mod coredump;
 pub mod exec;
 pub mod exec_args;
 pub mod exec_creds;

@@ -124,7 +124,23 @@ pub fn inode_fops(inode: &Arc<Inode>) -> Result<Arc<dyn FileOperations>, Errno> 
 pub fn sys_openat(dirfd: i32, filename: u64, flags: u32, mode: u32) -> SysResult {
     let path = getname(filename)?;
     let cwd = dirfd_path(dirfd, &path)?;
-    let (inode, created) = open_last_lookups(&cwd, &path, flags, mode)?;
+    let file = do_filp_open(&cwd, &path, flags, mode)?;
+    let files = current().files.lock().clone().ok_or(Errno::EBADF)?;
+    files
+        .alloc_fd(0, file, flags & O_CLOEXEC != 0)
+        .map(|fd| fd as u64)
+}
+
+/// Opens `path` (relative to `cwd`) as an open file not yet in any
+/// descriptor table: what openat does after reading its arguments, and
+/// what the kernel's own opens (a core dump's file) use.
+///
+/// Linux: do_filp_open() / path_openat() in fs/namei.c
+///
+/// # Errors
+/// As [`sys_openat`], without `EMFILE` and `EFAULT`.
+pub fn do_filp_open(cwd: &[u8], path: &[u8], flags: u32, mode: u32) -> Result<Arc<File>, Errno> {
+    let (inode, created) = open_last_lookups(cwd, path, flags, mode)?;
     // A file this open created is opened whatever mode it was given.
     let flags = match created {
         true => flags & !O_TRUNC,
@@ -147,13 +163,9 @@ pub fn sys_openat(dirfd: i32, filename: u64, flags: u32, mode: u32) -> SysResult
     // The flags that only steer the open itself do not stay with the file,
     // so F_GETFL shows what Linux's do_dentry_open() leaves.
     let f_flags = flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC) | O_LARGEFILE;
-    let name = normalize(&cwd, &path);
+    let name = normalize(cwd, path);
     let write = write.filter(|_| writing);
-    let file = File::open(f_op, f_flags, Path { name, inode }, write)?;
-    let files = current().files.lock().clone().ok_or(Errno::EBADF)?;
-    files
-        .alloc_fd(0, file, flags & O_CLOEXEC != 0)
-        .map(|fd| fd as u64)
+    File::open(f_op, f_flags, Path { name, inode }, write)
 }
 
 /// Finds the file to open, creating it under O_CREAT. O_CREAT|O_EXCL and
@@ -343,7 +355,18 @@ pub fn sys_unlinkat(dirfd: i32, pathname: u64, flags: u32) -> SysResult {
     let rmdir = flags & AT_REMOVEDIR != 0;
     let path = getname(pathname)?;
     let cwd = dirfd_path(dirfd, &path)?;
-    let (parent, name) = lookup_parent(&cwd, &path)?;
+    do_unlinkat(&cwd, &path, rmdir).map(|()| 0)
+}
+
+/// Removes `path` (relative to `cwd`): unlinkat after its arguments are
+/// read, and the kernel's own unlink (of an old core file).
+///
+/// Linux: do_unlinkat() / do_rmdir() in fs/namei.c
+///
+/// # Errors
+/// As [`sys_unlinkat`].
+pub fn do_unlinkat(cwd: &[u8], path: &[u8], rmdir: bool) -> Result<(), Errno> {
+    let (parent, name) = lookup_parent(cwd, path)?;
     match (rmdir, name) {
         (true, b".") => return Err(Errno::EINVAL),
         (true, b"..") => return Err(Errno::ENOTEMPTY),
@@ -355,7 +378,7 @@ pub fn sys_unlinkat(dirfd: i32, pathname: u64, flags: u32) -> SysResult {
         return Err(Errno::ENOTDIR);
     }
     may_delete(&parent, &victim)?;
-    parent.unlink(name, rmdir).map(|()| 0)
+    parent.unlink(name, rmdir)
 }
 
 /// Linux: SYSCALL_DEFINE1(close) in fs/open.c

@@ -173,7 +173,14 @@ pub struct MmArgs {
     pub env_start: u64,
     /// One past the NUL of the last environment string.
     pub env_end: u64,
+    /// The auxiliary vector exec gave the program, for a core dump's
+    /// NT_AUXV note (Linux: saved_auxv).
+    pub saved_auxv: [(u64, u64); AT_VECTOR_SIZE],
 }
+
+/// Entries of the auxiliary vector exec writes, AT_NULL included (Linux:
+/// AT_VECTOR_SIZE is an upper bound; ours is the exact count).
+pub const AT_VECTOR_SIZE: usize = 20;
 
 /// An address space (Linux: `struct mm_struct`). Shared by threads and by a
 /// vfork child through `Arc`; the last reference frees every page and page

@@ -32,6 +32,7 @@ pub use attach::{
     __ptrace_unlink, exit_ptrace, ptrace_init_task, ptrace_may_access, ptrace_release_task,
     ptrace_reparented,
 };
+pub use regs::genregs_get;
 pub use stop::{
     do_jobctl_trap, ptrace_clone_event, ptrace_event, ptrace_event_exit, ptrace_event_pid_nr,
     ptrace_report_syscall_entry, ptrace_report_syscall_exit, ptrace_signal,

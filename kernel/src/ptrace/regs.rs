@@ -87,6 +87,15 @@ fn user_regs(child: &TaskStruct, r: &PtRegs) -> UserRegsStruct {
     }
 }
 
+/// The NT_PRSTATUS register set of `child` whose entry registers are `r`,
+/// as the 27 words of user_regs_struct: what PTRACE_GETREGSET gives and
+/// what a core dump's NT_PRSTATUS notes hold.
+///
+/// Linux: genregs_get() in arch/x86/kernel/ptrace.c
+pub fn genregs_get(child: &TaskStruct, r: &PtRegs) -> [u64; 27] {
+    as_words(&user_regs(child, r))
+}
+
 /// Writes `u` back: the general registers as given, the flags through
 /// FLAG_MASK, the segment selectors kept as they are (the tracee stays in
 /// 64-bit user mode), the FS/GS bases when canonical user addresses.

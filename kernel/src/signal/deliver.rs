@@ -37,8 +37,9 @@ pub fn dequeue_signal(t: &TaskStruct, mask: u64) -> Option<(i32, KernelSiginfo)>
 /// to a handler, or take the default action: stop the process for the
 /// stop signals (but not for SIGTSTP/SIGTTIN/SIGTTOU in an orphaned
 /// process group), and for most others end the whole process with the
-/// signal as its wait status. A traced task first stops for its tracer,
-/// which may change or drop the signal.
+/// signal as its wait status, after a core dump for the "core" signals
+/// (the status then has 0x80 if the core file was written). A traced
+/// task first stops for its tracer, which may change or drop the signal.
 ///
 /// Linux: arch_do_signal_or_restart() in arch/x86/kernel/signal.c and
 /// get_signal() in kernel/signal.c
@@ -80,10 +81,11 @@ pub fn arch_do_signal_or_restart(regs: &mut crate::arch::entry::calling::PtRegs)
                 jobctl::do_default_stop(&t, sig);
                 continue;
             }
-            // Differs: the core-dumping signals (sig_kernel_coredump) write
-            // no core file, so the status never has WCOREDUMP (0x80): what
-            // Linux reports when it dumps none (RLIMIT_CORE 0, say).
             SIG_DFL | SIG_KTHREAD => {
+                if sig_kernel_coredump(sig) {
+                    crate::fs::coredump::vfs_coredump(&info, regs);
+                }
+                crate::fs::coredump::coredump_task_exit(&t, Some(regs));
                 drop(t);
                 crate::ptrace::ptrace_event_exit(sig, regs);
                 crate::exit::do_group_exit(sig)

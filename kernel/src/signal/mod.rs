@@ -248,6 +248,9 @@ pub struct SignalStruct {
     /// the job-control bits of signal->flags).
     /// Lock: written under `siglock`; read without it.
     pub flags: core::sync::atomic::AtomicU32,
+    /// The core dump under way, which the exiting threads check in with
+    /// (Linux: core_state, under siglock; here under its own lock).
+    pub core_state: SpinLock<Option<Arc<crate::fs::coredump::CoreState>>>,
 }
 
 /// Sent by kill() or another task (Linux: SI_USER).

@@ -235,7 +235,9 @@ pub fn proc_pid_status(task: &TaskStruct) -> String {
     task_state(&mut s, task);
     if let Some(mm) = task.mm.lock().clone() {
         super::task_mmu::task_mem(&mut s, &mm);
-        let _ = writeln!(s, "CoreDumping:\t0\nTHP_enabled:\t0");
+        // Linux: task_core_dumping() in fs/proc/array.c
+        let dumping = u8::from(task.signal().core_state.lock().is_some());
+        let _ = writeln!(s, "CoreDumping:\t{dumping}\nTHP_enabled:\t0");
     }
     let _ = writeln!(s, "Threads:\t{}", get_nr_threads(task));
     task_sig(&mut s, task);

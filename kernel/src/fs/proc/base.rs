@@ -348,6 +348,7 @@ fn get_mm_cmdline(task: &TaskStruct) -> Result<Vec<u8>, Errno> {
         arg_end,
         env_start,
         env_end,
+        ..
     } = *mm.arg_lock.lock();
     if env_end == 0 || arg_start >= arg_end {
         return Ok(Vec::new());

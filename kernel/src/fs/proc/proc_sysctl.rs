@@ -8,6 +8,7 @@
 //! them all.
 
 use super::ProcRwOps;
+use crate::fs::coredump::{CORE_PATTERN, CORE_USES_PID_SYSCTL};
 use crate::fs::ramfs::{Inode, InodeKind};
 use crate::pid::{PID_MAX_DEFAULT, PID_MAX_MIN, set_pid_max};
 use crate::sysctl::CtlTable;
@@ -34,11 +35,6 @@ static PID_MAX_SYSCTL: CtlTable = CtlTable {
     max: PID_MAX_DEFAULT,
     on_write: || set_pid_max(PID_MAX.load(Ordering::Acquire)).map(drop),
 };
-
-/// kernel.core_pattern: where a core dump would go (Linux: core_pattern in
-/// fs/coredump.c, default "core"). Differs: stored only, as no core is
-/// dumped, and cut at 64 bytes (Linux: 127).
-static CORE_PATTERN: crate::utsname::UtsName = crate::utsname::UtsName::new("core");
 
 /// kernel.hostname and kernel.domainname speak for the caller's UTS
 /// namespace (Linux: get_uts() in kernel/utsname_sysctl.c).
@@ -95,6 +91,7 @@ fn kernel_sysctls() -> alloc::sync::Arc<Inode> {
     }
     for table in [
         &PID_MAX_SYSCTL,
+        &CORE_USES_PID_SYSCTL,
         &crate::sched::rt::SCHED_RT_PERIOD_SYSCTL,
         &crate::sched::rt::SCHED_RT_RUNTIME_SYSCTL,
         &crate::sched::rt::SCHED_RR_TIMESLICE_SYSCTL,
