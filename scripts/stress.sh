@@ -9,8 +9,11 @@
 #     make stress SECS=... SEED=... CPUS="..." PROGS="..." LOCK=...
 #
 # SECS defaults to 60, SEED to the time, CPUS to "1 2 4", PROGS (the
-# environment) to every race program. LOCK, if set, is a file each boot
-# holds with flock(1) while QEMU runs, for a machine that others share.
+# environment) to every race program. PRESSURE=1 runs each program under
+# tests/user/mem_pressure.c: memory runs out again and again meanwhile (a
+# hog the OOM killer ends, restarted until the program is done). LOCK, if
+# set, is a file each boot holds with flock(1) while QEMU runs, for a
+# machine that others share.
 # Each boot prints one line per check (its rounds) and one verdict. A boot
 # fails the run when a check fails, the kernel panics, prints a BUG or a
 # lock-order report, or the boot outlives SECS twice over plus a minute (a
@@ -33,23 +36,23 @@ read -ra races <<<"${PROGS:-${races[*]}}"
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 mkdir "$root/bin"
-for program in init vfork_helper "${races[@]}"; do
+for program in init vfork_helper mem_pressure "${races[@]}"; do
     musl-gcc -static -O2 -Wall -Werror -pthread -o "$root/bin/$program" "tests/user/$program.c"
 done
 cargo build -q -p boot --release
 mkdir -p target/stress
 # The program's seconds twice over for a slow host, plus a minute.
 limit=$((secs * 2 + 60))
-echo "stress: ${races[*]}, $secs s each, seed $seed, lockdep on, on $cpus CPUs"
+echo "stress: ${races[*]}, $secs s each, seed $seed, lockdep on${PRESSURE:+, memory pressure}, on $cpus CPUs"
 
 # Boots `$2` alone on `$1` CPUs; prints its checks' rounds and a verdict,
 # and fails if the boot did.
 boot_once() {
     local n=$1 race=$2 log=$root/console.log status=0 reason=
     local run=(target/release/boot --smp "$n" --initrd "$root" --timeout "$limit"
-        --append "lockdep init=/bin/init $race:$seed:$secs")
+        --append "lockdep init=/bin/init ${PRESSURE:+mem_pressure:}$race:$seed:$secs")
     ${LOCK:+flock "$LOCK"} "${run[@]}" >"$log" 2>&1 || status=$?
-    grep -a "rounds in" "$log" | tr -d '\r' | sed "s/^/stress: smp $n: /"
+    grep -a "rounds in\|the hog was killed" "$log" | tr -d '\r' | sed "s/^/stress: smp $n: /"
     if grep -aq "Kernel panic\|^EXCEPTION" "$log"; then
         reason=$(grep -a -m1 "Kernel panic\|^EXCEPTION" "$log")
     elif grep -aq "BUG" "$log"; then
@@ -71,7 +74,7 @@ boot_once() {
     tr -d '\r' <"$log" >"$saved"
     echo "stress: smp $n: $race: FAILED: $reason"
     echo "stress: smp $n: $race: console in $saved;" \
-        "rerun: PROGS=$race make stress SECS=$secs SEED=$seed CPUS=$n"
+        "rerun: PROGS=$race ${PRESSURE:+PRESSURE=1 }make stress SECS=$secs SEED=$seed CPUS=$n"
     return 1
 }
 
