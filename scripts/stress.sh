@@ -52,7 +52,8 @@ boot_once() {
     local run=(target/release/boot --smp "$n" --initrd "$root" --timeout "$limit"
         --append "lockdep init=/bin/init ${PRESSURE:+mem_pressure:}$race:$seed:$secs")
     ${LOCK:+flock "$LOCK"} "${run[@]}" >"$log" 2>&1 || status=$?
-    grep -a " rounds .*in [0-9]* ms\|the hog was killed" "$log" | tr -d '\r' | sed "s/^/stress: smp $n: /"
+    grep -a " rounds .*in [0-9]* ms\|the hog was killed\|lockdep: [0-9]* lock classes" "$log" |
+        sed 's/^\[ *[0-9.]*\] //' | tr -d '\r' | sed "s/^/stress: smp $n: /"
     if grep -aq "Kernel panic\|^EXCEPTION" "$log"; then
         reason=$(grep -a -m1 "Kernel panic\|^EXCEPTION" "$log")
     elif grep -aq "BUG" "$log"; then
