@@ -73,9 +73,12 @@ boot_once() {
     fi
     local saved=target/stress/$race-smp$n-$seed.log
     tr -d '\r' <"$log" >"$saved"
+    rm -rf target/stress/initramfs
+    cp -r "$root" target/stress/initramfs
     echo "stress: smp $n: $race: FAILED: $reason"
     echo "stress: smp $n: $race: console in $saved;" \
-        "rerun: PROGS=$race ${PRESSURE:+PRESSURE=1 }make stress SECS=$secs SEED=$seed CPUS=$n"
+        "rerun: PROGS=$race ${PRESSURE:+PRESSURE=1 }make stress SECS=$secs SEED=$seed CPUS=$n;" \
+        "under gdb: ${run[*]:0:3} --initrd target/stress/initramfs --gdb --append '${run[-1]}'"
     return 1
 }
 
