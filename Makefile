@@ -18,8 +18,11 @@
 #             of a panic, hang, leaked page or surviving process. FIRST=k N=1
 #             V=v replays batch k alone, printing each call (scripts/fuzz.sh).
 # make stress the SMP race tests (tests/user/race_*.c) for longer than make
-#             test runs them: SECS=s seconds a program (default 60), on
-#             CPUS="1 2 4" CPUs, SEED=s (default: the time) (scripts/stress.sh).
+#             test runs them, a boot per program and CPU count, lockdep on:
+#             SECS=s seconds a program (default 60), on CPUS="1 2 4" CPUs,
+#             SEED=s (default: the time), PROGS="race_wait ..." (default:
+#             all), PRESSURE=1 (memory runs out meanwhile, again and
+#             again), LOCK=file to flock around each boot (scripts/stress.sh).
 # make bench  the kernel micro-benchmarks and the user-space benchmark, each
 #             on 1 CPU and on 4 (--smp 4), then the boot time: runner start to /init's first line, median of 5
 #             boots, BIOS and UEFI (scripts/boot-time.sh).

@@ -226,7 +226,10 @@ fn exec_binprm(bprm: &mut LinuxBinprm) -> Result<Result<(u64, u64), Errno>, Errn
         }
         None => None,
     };
-    let mm = MmStruct::new()?;
+    // Its page table page comes from the OOM killer when memory is full,
+    // as Linux's GFP_KERNEL pgd_alloc() in mm_alloc() does: an exec under
+    // memory pressure does not fail with ENOMEM (make stress PRESSURE=1).
+    let mm = crate::mm::oom_kill::retry_after_oom(MmStruct::new)?;
     // Linux computes them first thing in begin_new_exec, still before the
     // point of no return.
     bprm_creds_from_file(bprm)?;

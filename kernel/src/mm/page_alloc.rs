@@ -22,7 +22,7 @@ use super::{PAGE_SIZE, phys_to_virt};
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
 use core::ops::Range;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, Ordering, fence};
 use spin::Once;
 use x86_64::PhysAddr;
 use x86_64::structures::paging::{PhysFrame, Size4KiB};
@@ -383,6 +383,10 @@ impl Drop for Page {
             self.0
         );
         if old == 1 {
+            // Every other holder's last access to the page happens before
+            // it is handed out again (Release above, Acquire here), as
+            // Linux's fully ordered put_page_testzero() gives.
+            fence(Ordering::Acquire);
             free_pfn((self.0.start_address().as_u64() / PAGE_SIZE as u64) as u32);
         }
     }

@@ -210,6 +210,13 @@ fn lapic_enable_mode() {
 fn apic_icr_write(low: u32, dest: u32) {
     super::without_interrupts(|| {
         if x2apic_mode() {
+            // A WRMSR to the x2APIC is not serializing: without the fence
+            // the IPI can reach the target before the stores it announces
+            // (a queued cross-CPU call), which then finds nothing to do.
+            // Linux: weak_wrmsr_fence() in arch/x86/include/asm/barrier.h
+            // SAFETY: MFENCE and LFENCE only order memory accesses and
+            // instructions; they touch no memory, stack or flags.
+            unsafe { core::arch::asm!("mfence", "lfence", options(nostack, preserves_flags)) };
             // SAFETY: the x2APIC ICR is one 64-bit MSR: destination in the
             // high half, command in the low half.
             unsafe {
