@@ -35,6 +35,15 @@ one_boot() {
     return 1
 }
 
+# What the BIOS loader copies a byte at a time: the kernel ELF without its
+# symbols and debug info (boot/src/image.rs strips it the same way).
+kernel=$(ls -t target/x86_64-unknown-none/release/build/kernel/*/artifact/bin/kernel | head -n 1)
+stripped=$(mktemp)
+objcopy=$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n "s/^host: //p")/bin/llvm-objcopy
+"$objcopy" --strip-all "$kernel" "$stripped"
+echo "bench kernel_image: $(stat -c %s "$stripped") bytes loaded by the bootloader"
+rm -f "$stripped"
+
 for firmware in bios uefi; do
     times=()
     for _ in $(seq "$boots"); do

@@ -14,7 +14,7 @@ use crate::arch::time::ktime_get_ns;
 use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use log::{Level, LevelFilter, Log, Metadata, Record};
-use printk_ringbuffer::{LOG_BUF_LEN, LOG_LINE_MAX, PrintkRingbuffer};
+use printk_ringbuffer::{LOG_BUF_LEN, LOG_LINE_MAX, PrintkRingbuffer, RingBytes, ring_bytes};
 
 struct Printk;
 
@@ -23,14 +23,17 @@ static PRINTK: Printk = Printk;
 /// The kernel log and the syslog(2) reader's place in it; its lock guards
 /// all of it (Linux: prb, syslog_seq, syslog_partial, clear_seq).
 pub(crate) struct LogBuf {
-    pub(crate) prb: PrintkRingbuffer<LOG_BUF_LEN>,
+    pub(crate) prb: PrintkRingbuffer<'static, LOG_BUF_LEN>,
     pub(crate) syslog_seq: u64,
     pub(crate) syslog_partial: usize,
     pub(crate) clear_seq: u64,
 }
 
+/// The log's bytes, in .bss (Linux: `__log_buf`); only [`LOG_BUF`] holds them.
+static __LOG_BUF: RingBytes<LOG_BUF_LEN> = ring_bytes();
+
 pub(crate) static LOG_BUF: SpinLock<LogBuf> = SpinLock::new(LogBuf {
-    prb: PrintkRingbuffer::new(),
+    prb: PrintkRingbuffer::new(&__LOG_BUF),
     syslog_seq: 0,
     syslog_partial: 0,
     clear_seq: 0,

@@ -3,9 +3,19 @@
 //! finds no room pushes out the oldest ones; every record has a sequence
 //! number, so a reader that fell behind can tell what it lost.
 //!
+//! The bytes live in a static of their own, as Linux's `__log_buf`: it
+//! starts zeroed, so it goes in .bss and costs the boot nothing, where
+//! inside the log's lock (whose class key is a pointer) its 128 KiB would
+//! be .data that the BIOS loader copies a byte at a time (about 90 ms).
+//! They are atomics only so that a static can be written without `unsafe`;
+//! the caller's lock orders every access, and a relaxed byte store is a
+//! plain store.
+//!
 //! Linux: kernel/printk/printk_ringbuffer.c
 //! Differs: one byte ring under the caller's lock instead of Linux's
 //! lockless descriptor and data rings.
+
+use core::sync::atomic::{AtomicU8, Ordering};
 
 /// The ring's size is 2^CONFIG_LOG_BUF_SHIFT bytes (Linux's default shift
 /// is 17: 128 KiB).
@@ -32,10 +42,19 @@ pub struct PrintkInfo {
     pub facility: u8,
 }
 
+/// The bytes of a ring of `N` bytes, zeroed (Linux: `__log_buf`, sized
+/// by `_DEFINE_PRINTKRB`).
+pub type RingBytes<const N: usize> = [AtomicU8; N];
+
+/// An all-zero [`RingBytes`], for a static or a test's local ring.
+pub const fn ring_bytes<const N: usize>() -> RingBytes<N> {
+    [const { AtomicU8::new(0) }; N]
+}
+
 /// The ring of `N` bytes (Linux: struct printk_ringbuffer); the log's is
 /// LOG_BUF_LEN.
-pub struct PrintkRingbuffer<const N: usize> {
-    data: [u8; N],
+pub struct PrintkRingbuffer<'a, const N: usize> {
+    data: &'a RingBytes<N>,
     /// Offset of the oldest record.
     head: usize,
     /// Offset where the next record goes.
@@ -45,11 +64,11 @@ pub struct PrintkRingbuffer<const N: usize> {
     next_seq: u64,
 }
 
-impl<const N: usize> PrintkRingbuffer<N> {
-    /// An empty ring.
-    pub const fn new() -> Self {
+impl<'a, const N: usize> PrintkRingbuffer<'a, N> {
+    /// An empty ring over `data`.
+    pub const fn new(data: &'a RingBytes<N>) -> Self {
         PrintkRingbuffer {
-            data: [0; N],
+            data,
             head: 0,
             tail: 0,
             used: 0,
@@ -100,29 +119,28 @@ impl<const N: usize> PrintkRingbuffer<N> {
 
     fn write_at(&mut self, at: usize, bytes: &[u8]) {
         for (i, b) in bytes.iter().enumerate() {
-            self.data[(at + i) % N] = *b;
+            self.data[(at + i) % N].store(*b, Ordering::Relaxed);
         }
     }
 
     fn header_at(&self, at: usize) -> ([u8; HEADER], usize) {
         let mut header = [0u8; HEADER];
         for (i, b) in header.iter_mut().enumerate() {
-            *b = self.data[(at + i) % N];
+            *b = self.data[(at + i) % N].load(Ordering::Relaxed);
         }
         let len = u16::from_le_bytes([header[8], header[9]]) as usize;
         (header, len)
     }
 
     /// Calls `f` with each record from `seq` on (from the oldest if `seq`
-    /// was overwritten), its text in two pieces where it wraps, until `f`
-    /// returns false.
+    /// was overwritten) and its text, until `f` returns false.
     ///
     /// Linux: prb_for_each_record() in kernel/printk/printk_ringbuffer.h
-    pub fn for_each_from(&self, seq: u64, mut f: impl FnMut(&PrintkInfo, &[u8], &[u8]) -> bool) {
+    pub fn for_each_from(&self, seq: u64, mut f: impl FnMut(&PrintkInfo, &[u8]) -> bool) {
         let mut at = self.head;
+        let mut text = [0u8; LOG_LINE_MAX];
         for s in self.first_seq..self.next_seq {
             let (header, len) = self.header_at(at);
-            let text = (at + HEADER) % N;
             if s >= seq {
                 let info = PrintkInfo {
                     seq: s,
@@ -130,20 +148,15 @@ impl<const N: usize> PrintkRingbuffer<N> {
                     level: header[10],
                     facility: header[11],
                 };
-                let first = len.min(N - text);
-                let rest = &self.data[..len - first];
-                if !f(&info, &self.data[text..text + first], rest) {
+                for (i, b) in text[..len].iter_mut().enumerate() {
+                    *b = self.data[(at + HEADER + i) % N].load(Ordering::Relaxed);
+                }
+                if !f(&info, &text[..len]) {
                     return;
                 }
             }
-            at = (text + len) % N;
+            at = (at + HEADER + len) % N;
         }
-    }
-}
-
-impl<const N: usize> Default for PrintkRingbuffer<N> {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
@@ -154,7 +167,8 @@ mod tests {
     ktest! {
         fn the_log_ring_drops_its_oldest_records_for_room_and_keeps_their_numbers() {
             const N: usize = 4096;
-            let mut rb = PrintkRingbuffer::<N>::new();
+            let bytes = ring_bytes::<N>();
+            let mut rb = PrintkRingbuffer::new(&bytes);
             let line = [b'x'; 100];
             let fits = N / (HEADER + line.len());
             for _ in 0..fits * 3 {
@@ -164,8 +178,8 @@ mod tests {
             kassert!(rb.first_seq() >= (fits * 2) as u64, "kept too many");
             let mut seen = 0;
             let mut expected = rb.first_seq();
-            rb.for_each_from(0, |info, a, b| {
-                seen += usize::from(info.seq == expected && a.len() + b.len() == 100 && info.ts_nsec == 7);
+            rb.for_each_from(0, |info, text| {
+                seen += usize::from(info.seq == expected && text == line && info.ts_nsec == 7);
                 expected += 1;
                 true
             });

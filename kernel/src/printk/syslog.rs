@@ -121,8 +121,8 @@ pub fn sys_syslog(type_: i32, buf: u64, len: i32) -> SysResult {
         SYSLOG_ACTION_SIZE_UNREAD => {
             let log = LOG_BUF.lock();
             let mut unread = 0;
-            log.prb.for_each_from(log.syslog_seq, |info, a, b| {
-                unread += syslog_record(info, a, b).len;
+            log.prb.for_each_from(log.syslog_seq, |info, text| {
+                unread += syslog_record(info, text).len;
                 true
             });
             Ok(unread.saturating_sub(log.syslog_partial) as u64)
@@ -155,7 +155,7 @@ impl SyslogRecord {
 
 /// Linux: record_print_text() with the syslog prefix and the time, in
 /// kernel/printk/printk.c
-fn syslog_record(info: &PrintkInfo, a: &[u8], b: &[u8]) -> SyslogRecord {
+fn syslog_record(info: &PrintkInfo, text: &[u8]) -> SyslogRecord {
     let mut r = SyslogRecord {
         bytes: [0; LOG_LINE_MAX + 32],
         len: 0,
@@ -168,11 +168,9 @@ fn syslog_record(info: &PrintkInfo, a: &[u8], b: &[u8]) -> SyslogRecord {
         ns / 1_000_000_000,
         ns % 1_000_000_000 / 1000
     );
-    for piece in [a, b] {
-        let n = piece.len().min(r.bytes.len() - 1 - r.len);
-        r.bytes[r.len..r.len + n].copy_from_slice(&piece[..n]);
-        r.len += n;
-    }
+    let n = text.len().min(r.bytes.len() - 1 - r.len);
+    r.bytes[r.len..r.len + n].copy_from_slice(&text[..n]);
+    r.len += n;
     r.bytes[r.len] = b'\n';
     r.len += 1;
     r
@@ -205,8 +203,8 @@ fn syslog_print(buf: u64, len: usize) -> SysResult {
             log.syslog_partial = 0;
         }
         let (mut seq, mut partial) = (log.syslog_seq, log.syslog_partial);
-        log.prb.for_each_from(seq, |info, a, b| {
-            let record = syslog_record(info, a, b);
+        log.prb.for_each_from(seq, |info, text| {
+            let record = syslog_record(info, text);
             let rest = &record.as_bytes()[partial..];
             let room = len.min(out.capacity()) - out.len();
             if rest.len() <= room {
@@ -237,22 +235,22 @@ fn syslog_print_all(buf: u64, len: usize, clear: bool) -> SysResult {
         let mut log = LOG_BUF.lock();
         let start = log.clear_seq.max(log.prb.first_seq());
         let mut total = 0;
-        log.prb.for_each_from(start, |info, a, b| {
-            total += syslog_record(info, a, b).len;
+        log.prb.for_each_from(start, |info, text| {
+            total += syslog_record(info, text).len;
             true
         });
         // Skip the oldest records until the rest fits.
         let mut first = start;
-        log.prb.for_each_from(start, |info, a, b| {
+        log.prb.for_each_from(start, |info, text| {
             if total <= len {
                 return false;
             }
-            total -= syslog_record(info, a, b).len;
+            total -= syslog_record(info, text).len;
             first = info.seq + 1;
             true
         });
-        log.prb.for_each_from(first, |info, a, b| {
-            out.extend_from_slice(syslog_record(info, a, b).as_bytes());
+        log.prb.for_each_from(first, |info, text| {
+            out.extend_from_slice(syslog_record(info, text).as_bytes());
             true
         });
         if clear {
@@ -286,7 +284,7 @@ impl Devkmsg {
 ///
 /// Linux: info_print_ext_header() and msg_print_ext_body() in
 /// kernel/printk/printk.c
-fn devkmsg_record(out: &mut Vec<u8>, info: &PrintkInfo, a: &[u8], b: &[u8]) {
+fn devkmsg_record(out: &mut Vec<u8>, info: &PrintkInfo, text: &[u8]) {
     let mut header = SyslogRecord {
         bytes: [0; LOG_LINE_MAX + 32],
         len: 0,
@@ -299,7 +297,7 @@ fn devkmsg_record(out: &mut Vec<u8>, info: &PrintkInfo, a: &[u8], b: &[u8]) {
         info.ts_nsec / 1000
     );
     out.extend_from_slice(header.as_bytes());
-    for &c in a.iter().chain(b) {
+    for &c in text {
         if !(b' '..127).contains(&c) || c == b'\\' {
             const HEX: &[u8; 16] = b"0123456789abcdef";
             out.extend_from_slice(&[
@@ -345,8 +343,8 @@ impl FileOperations for Devkmsg {
             *seq = log.prb.first_seq();
             return Err(Errno::EPIPE);
         }
-        log.prb.for_each_from(*seq, |info, a, b| {
-            devkmsg_record(&mut out, info, a, b);
+        log.prb.for_each_from(*seq, |info, text| {
+            devkmsg_record(&mut out, info, text);
             false
         });
         drop(log);
