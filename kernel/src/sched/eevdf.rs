@@ -139,11 +139,7 @@ impl CfsRq {
     /// Linux: avg_vruntime() in kernel/sched/fair.c
     pub fn avg_vruntime(&self) -> u64 {
         let (avg, load) = self.sums();
-        let offset = if load == 0 {
-            0
-        } else {
-            div_floor(avg, load)
-        };
+        let offset = if load == 0 { 0 } else { div_floor(avg, load) };
         self.zero_vruntime.wrapping_add_signed(offset)
     }
 

@@ -220,7 +220,8 @@ pub fn exit_to_user_mode(regs: &mut PtRegs) {
 fn exit_to_user_mode_work() -> bool {
     super::percpu::with_current(|t| {
         t.is_some_and(|t| {
-            t.se.need_resched.load(core::sync::atomic::Ordering::Relaxed)
+            t.se.need_resched
+                .load(core::sync::atomic::Ordering::Relaxed)
                 || crate::signal::signal_pending(t)
         })
     })
