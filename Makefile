@@ -24,7 +24,8 @@
 #             all), PRESSURE=1 (memory runs out meanwhile, again and
 #             again), LOCK=file to flock around each boot (scripts/stress.sh).
 # make bench  the kernel micro-benchmarks and the user-space benchmark, each
-#             on 1 CPU and on 4 (--smp 4), then the boot time: runner start to /init's first line, median of 5
+#             on 1 CPU and on 4 (--smp 4), then both on 1 CPU under --icount
+#             (instructions: 1 ns = 1 instruction, the same on every run), then the boot time: runner start to /init's first line, median of 5
 #             boots, BIOS and UEFI (scripts/boot-time.sh).
 # make trace  run the tour with the lifecycle timeline on; writes lifecycle.trace.json
 #             (for ui.perfetto.dev) and lifecycle.trace.svg (a picture of it).
@@ -95,6 +96,8 @@ bench: setup $(TOUR)
 	$(RUNNER) --append bench --timeout 600 --smp 4
 	$(RUNNER) --initrd $(TOUR) --append "init=/bin/bench" --timeout 900
 	$(RUNNER) --initrd $(TOUR) --append "init=/bin/bench" --timeout 900 --smp 4
+	$(RUNNER) --append bench --timeout 600 --icount
+	$(RUNNER) --initrd $(TOUR) --append "init=/bin/bench lifecycle" --timeout 600 --icount
 	scripts/boot-time.sh $(TOUR)
 
 trace: setup $(TOUR)

@@ -21,6 +21,10 @@ Options:
   --timeout SECS    stop QEMU after SECS seconds and fail (default: no limit)
   --smp N           number of CPUs (default 1)
   --memory MIB      guest memory in MiB (default 256)
+  --icount          count instructions instead of time (QEMU's -icount
+                    shift=0): each instruction is 1 ns and one TSC cycle, so
+                    `make bench`'s numbers repeat exactly; one host thread
+                    for all CPUs
   --cpu MODEL       QEMU CPU model, e.g. max for SMEP, SMAP and UMIP
                     (default: QEMU's qemu64)
   --gdb             start halted and wait for gdb on localhost:1234
@@ -48,6 +52,7 @@ struct Options {
     cpu: Option<String>,
     gdb: bool,
     trace: Option<PathBuf>,
+    icount: bool,
 }
 
 fn main() -> ExitCode {
@@ -89,6 +94,7 @@ fn run(options: &Options) -> std::io::Result<Exit> {
     run.timeout = options.timeout;
     run.smp = options.smp;
     run.memory_mib = options.memory_mib;
+    run.icount = options.icount;
     run.cpu.clone_from(&options.cpu);
     run.gdb_port = options.gdb.then_some(boot::gdb::DEFAULT_PORT);
     run.console = Console::Interactive;
@@ -143,6 +149,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, Stri
         cpu: None,
         gdb: false,
         trace: None,
+        icount: false,
     };
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or(format!("{flag} needs a value"));
@@ -156,6 +163,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, Stri
             "--memory" => options.memory_mib = number(&flag, &value()?)?,
             "--cpu" => options.cpu = Some(value()?),
             "--gdb" => options.gdb = true,
+            "--icount" => options.icount = true,
             "--trace" => options.trace = Some(PathBuf::from(value()?)),
             "--kernel" => options.image.kernel = PathBuf::from(value()?),
             "--boot-log" => options.image.boot_log = true,

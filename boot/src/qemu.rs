@@ -83,6 +83,9 @@ pub struct RunSpec {
     pub smp: u32,
     /// Guest memory in MiB.
     pub memory_mib: u32,
+    /// Count instructions instead of time (`-icount shift=0`): the guest
+    /// clock advances 1 ns an instruction, so cycle counts repeat exactly.
+    pub icount: bool,
     /// The CPU model (`-cpu MODEL`, e.g. `max` for every feature TCG
     /// emulates); `None` leaves QEMU's default, `qemu64`.
     pub cpu: Option<String>,
@@ -108,6 +111,7 @@ impl RunSpec {
             timeout: None,
             smp: 1,
             memory_mib: 256,
+            icount: false,
             cpu: None,
             gdb_port: None,
             console: Console::Captured { echo: false },
@@ -244,8 +248,11 @@ fn command(spec: &RunSpec, cmdline: &Path) -> Command {
     }
     qemu.arg("-m").arg(format!("{}M", spec.memory_mib));
     qemu.arg("-smp").arg(spec.smp.to_string());
-    // One host thread per CPU, so that the CPUs really run at the same time.
-    if spec.smp > 1 {
+    if spec.icount {
+        // Instruction counting needs all CPUs on one host thread.
+        qemu.args(["-icount", "shift=0"]);
+    } else if spec.smp > 1 {
+        // One host thread per CPU, so that the CPUs really run at the same time.
         qemu.args(["-accel", "tcg,thread=multi"]);
     }
     if let Some(model) = &spec.cpu {

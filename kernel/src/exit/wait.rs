@@ -15,7 +15,6 @@ use crate::signal::{KernelSiginfo, SIGCHLD, cld_code_and_status};
 use crate::task::{EXIT_DEAD, EXIT_ZOMBIE, TaskStruct, current};
 use crate::tasklist::{TASKLIST_LOCK, TaskList, thread_group_empty};
 use alloc::sync::Arc;
-use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 
 /// Return at once if no child has exited (Linux: WNOHANG).
@@ -277,36 +276,34 @@ fn wait_consider_children(
 ) -> Result<Option<WaitResult>, Errno> {
     let tasklist = TASKLIST_LOCK.lock();
     let own_only = options & __WNOTHREAD != 0;
-    let threads: Vec<&Arc<TaskStruct>> = tasklist
-        .tasks
-        .iter()
-        .filter(|t| {
+    // Walked twice instead of collected: a wait4 allocates nothing.
+    let threads = || {
+        tasklist.tasks.iter().filter(move |t| {
             if own_only {
                 t.pid() == me.pid()
             } else {
                 t.tgid() == me.tgid()
             }
         })
-        .collect();
-    let children = threads
-        .iter()
+    };
+    let children = threads()
         .flat_map(|t| t.family.get(&tasklist).children.iter())
         .filter(|c| c.pid() == c.tgid())
         .map(|c| (c, false));
-    let tracees = threads
-        .iter()
+    let tracees = threads()
         .flat_map(|t| t.family.get(&tasklist).ptraced.iter())
         .map(|c| (c, true));
-    let candidates: Vec<(&Arc<TaskStruct>, bool)> = children
+    let mut any_eligible = false;
+    let report = children
         .chain(tracees)
         .filter(|(c, ptrace)| eligible_child(c, who, options, *ptrace))
-        .collect();
-    if candidates.is_empty() {
+        .find_map(|(c, ptrace)| {
+            any_eligible = true;
+            wait_consider_task(c, ptrace, options, &tasklist)
+        });
+    if !any_eligible {
         return Err(Errno::ECHILD);
     }
-    let report = candidates
-        .iter()
-        .find_map(|&(c, ptrace)| wait_consider_task(c, ptrace, options, &tasklist));
     drop(tasklist);
     match report {
         Some(Report::Zombie(child, _)) if options & WNOWAIT != 0 => Ok(Some(WaitResult {

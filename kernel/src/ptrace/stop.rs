@@ -240,12 +240,27 @@ fn ptrace_report_syscall(message: u64, regs: &mut PtRegs) {
     }
 }
 
+/// Whether the running task asked for syscall stops: the test every system
+/// call makes twice, so it reads the flag without taking a reference to
+/// the task.
+///
+/// Linux: the SYSCALL_WORK_SYSCALL_TRACE test in
+/// syscall_enter_from_user_mode_work() in include/linux/entry-common.h
+fn syscall_work() -> bool {
+    crate::arch::percpu::with_current(|t| {
+        t.is_some_and(|t| t.ptrace.syscall_trace.load(Ordering::Relaxed))
+    })
+}
+
 /// Before a system call runs: a syscall-entry stop under PTRACE_SYSCALL.
 /// Returns the number to run (the tracer may change orig_rax; -1 skips
 /// the call, leaving rax as the tracer set it).
 ///
 /// Linux: syscall_trace_enter() in kernel/entry/common.c
 pub fn ptrace_report_syscall_entry(regs: &mut PtRegs) -> u64 {
+    if !syscall_work() {
+        return regs.orig_rax;
+    }
     let me = current();
     if me.ptrace.syscall_trace.load(Ordering::Relaxed) && me.ptrace.is_traced() {
         ptrace_report_syscall(PTRACE_EVENTMSG_SYSCALL_ENTRY, regs);
@@ -263,6 +278,9 @@ pub fn ptrace_report_syscall_entry(regs: &mut PtRegs) -> u64 {
 /// Differs: single-stepping over a `syscall` instruction reports the trap
 /// on the next instruction, not at the syscall's exit.
 pub fn ptrace_report_syscall_exit(regs: &mut PtRegs) {
+    if !syscall_work() {
+        return;
+    }
     let me = current();
     if me.ptrace.syscall_trace.load(Ordering::Relaxed) && me.ptrace.is_traced() {
         ptrace_report_syscall(PTRACE_EVENTMSG_SYSCALL_EXIT, regs);

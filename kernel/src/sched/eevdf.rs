@@ -55,7 +55,21 @@ pub fn calc_delta_fair(delta: u64, weight: u64) -> u64 {
     if weight == NICE_0_LOAD {
         return delta;
     }
-    (u128::from(delta) * u128::from(NICE_0_LOAD) / u128::from(weight.max(1))) as u64
+    let weight = weight.max(1);
+    match delta.checked_mul(NICE_0_LOAD) {
+        Some(scaled) => scaled / weight,
+        None => (u128::from(delta) * u128::from(NICE_0_LOAD) / u128::from(weight)) as u64,
+    }
+}
+
+/// `num / den` rounded down, in 64 bits when both fit (almost always: the
+/// sums are kept small around zero_vruntime), so that the scheduler's hot
+/// path does not call the 128-bit division routine.
+fn div_floor(num: i128, den: u64) -> i64 {
+    match (i64::try_from(num), i64::try_from(den)) {
+        (Ok(n), Ok(d)) => n.div_euclid(d),
+        _ => num.div_euclid(i128::from(den)) as i64,
+    }
 }
 
 /// The task's weight, from its nice value (Linux: se->load.weight).
@@ -125,11 +139,7 @@ impl CfsRq {
     /// Linux: avg_vruntime() in kernel/sched/fair.c
     pub fn avg_vruntime(&self) -> u64 {
         let (avg, load) = self.sums();
-        let offset = if load == 0 {
-            0
-        } else {
-            avg.div_euclid(i128::from(load)) as i64
-        };
+        let offset = if load == 0 { 0 } else { div_floor(avg, load) };
         self.zero_vruntime.wrapping_add_signed(offset)
     }
 
@@ -217,8 +227,12 @@ pub fn place_entity(cfs: &CfsRq, p: &TaskStruct, flags: u32) {
     let mut lag: i64 = 0;
     if cfs.nr_queued() > 0 {
         let (_, load) = cfs.sums();
-        let load = i128::from(load.max(1));
-        lag = (i128::from(p.se.vlag.load(Relaxed)) * (load + i128::from(w)) / load) as i64;
+        let load = i64::try_from(load.max(1)).unwrap_or(i64::MAX);
+        let scaled = i128::from(p.se.vlag.load(Relaxed)) * (i128::from(load) + i128::from(w));
+        lag = match i64::try_from(scaled) {
+            Ok(scaled) => scaled / load,
+            Err(_) => (scaled / i128::from(load)) as i64,
+        };
     }
     let v = vruntime.wrapping_add_signed(-lag);
     p.se.vruntime.store(v, Relaxed);

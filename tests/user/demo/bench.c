@@ -326,6 +326,25 @@ int main(int argc, char **argv)
 			reboot(RB_POWER_OFF);
 		return 0;
 	}
+	if (argc > 1 && strcmp(argv[1], "smp") == 0) {
+		/* The multi-CPU rows alone: `bench smp`. */
+		fork_scaling(500);
+		tlb_shootdown(2000);
+		if (getpid() == 1)
+			reboot(RB_POWER_OFF);
+		return 0;
+	}
+	if (argc > 1 && strcmp(argv[1], "lifecycle") == 0) {
+		/* The single-CPU lifecycle costs alone, short enough to run
+		 * under QEMU's -icount (instructions, not time): `bench lifecycle`. */
+		getppid_loop(20000);
+		fork_exit_wait(200);
+		vfork_exit_wait(200);
+		thread_create_join(200);
+		if (getpid() == 1)
+			reboot(RB_POWER_OFF);
+		return 0;
+	}
 	getppid_loop(100000);
 	fork_exit_wait(500);
 	fork_touched(16, 20);

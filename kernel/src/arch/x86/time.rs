@@ -69,7 +69,22 @@ pub fn ktime_get_ns() -> u64 {
         return jiffies() * (1_000_000_000 / HZ);
     }
     let cycles = super::rdtsc() - TSC_AT_BOOT.load(Ordering::Relaxed);
-    (cycles as u128 * 1_000_000 / khz as u128) as u64
+    cycles_to_ns(cycles, khz)
+}
+
+/// `cycles` of a TSC at `khz` in nanoseconds. In 64 bits while the product
+/// fits (the first hours after boot), in 128 otherwise: every clock read of
+/// the scheduler comes here, and a 128-bit division is a library call of
+/// about 150 instructions where a 64-bit one is one.
+///
+/// Linux: cycles_2_ns() in arch/x86/kernel/tsc.c
+/// Differs: a division by the frequency; Linux multiplies by a scale
+/// computed at calibration and shifts.
+fn cycles_to_ns(cycles: u64, khz: u64) -> u64 {
+    match cycles.checked_mul(1_000_000) {
+        Some(scaled) => scaled / khz,
+        None => (u128::from(cycles) * 1_000_000 / u128::from(khz)) as u64,
+    }
 }
 
 mod tests {

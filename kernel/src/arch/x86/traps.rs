@@ -185,6 +185,14 @@ fn do_trap(regs: &mut PtRegs, vector: u8) {
 /// kernel/entry/common.c
 pub fn exit_to_user_mode(regs: &mut PtRegs) {
     let irqs_were_enabled = x86_64::instructions::interrupts::are_enabled();
+    // The common case, nothing to do, in one look at the task.
+    x86_64::instructions::interrupts::disable();
+    if !iret_would_fault(regs) && !exit_to_user_mode_work() {
+        return;
+    }
+    if irqs_were_enabled {
+        x86_64::instructions::interrupts::enable();
+    }
     loop {
         crate::sched::core::cond_resched();
         if iret_would_fault(regs) {
@@ -202,6 +210,21 @@ pub fn exit_to_user_mode(regs: &mut PtRegs) {
             x86_64::instructions::interrupts::enable();
         }
     }
+}
+
+/// Whether the running task has a reschedule or a signal to take before it
+/// returns to user space.
+///
+/// Linux: the EXIT_TO_USER_MODE_WORK test of exit_to_user_mode_prepare()
+/// in kernel/entry/common.c
+fn exit_to_user_mode_work() -> bool {
+    super::percpu::with_current(|t| {
+        t.is_some_and(|t| {
+            t.se.need_resched
+                .load(core::sync::atomic::Ordering::Relaxed)
+                || crate::signal::signal_pending(t)
+        })
+    })
 }
 
 /// Whether `iretq` would fault on the way to `regs`: a non-canonical RIP,
