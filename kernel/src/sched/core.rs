@@ -51,8 +51,13 @@ pub fn sched_init(init_task: &Arc<TaskStruct>) {
 ///
 /// Linux: sched_fork() in kernel/sched/core.c
 /// Differs: the fields Linux copies with the whole task_struct are copied
-/// here from the parent, one by one.
-pub fn sched_fork(p: &TaskStruct) {
+/// here from the parent, one by one; the task's node in the fair
+/// timelines is made here (Linux embeds it in the task).
+///
+/// # Errors
+/// `ENOMEM` when the timelines cannot make room for one more task.
+pub fn sched_fork(p: &TaskStruct) -> Result<(), crate::errno::Errno> {
+    super::timeline::alloc_timeline_slot(&p.se.timeline_slot)?;
     p.state.store(TASK_NEW, Ordering::Relaxed);
     p.se.on_rq.store(false, Ordering::Relaxed);
     let parent = crate::task::current();
@@ -88,6 +93,7 @@ pub fn sched_fork(p: &TaskStruct) {
     set_load_weight(p, false);
     set_task_cpu(p, smp_processor_id());
     (p.sched_class().task_fork)(p);
+    Ok(())
 }
 
 /// Picks the CPU a waking or new task should run on: its class's (RT or
