@@ -388,7 +388,7 @@ fn __schedule(preempt: bool) {
 /// (put_prev_task(), pick_task(), set_next_task())
 /// Differs: no fast path that asks the fair class first when every task is
 /// fair (there are few classes and each pick_task is cheap).
-fn pick_next_task(rq: &mut RunQueue, prev: &Arc<TaskStruct>) -> Arc<TaskStruct> {
+pub(super) fn pick_next_task(rq: &mut RunQueue, prev: &Arc<TaskStruct>) -> Arc<TaskStruct> {
     (prev.sched_class().put_prev_task)(rq, prev);
     for class in CLASSES {
         if let Some(next) = (class.class().pick_task)(rq) {

@@ -323,7 +323,7 @@ impl Timeline {
 
     /// Makes room for slots below `slots`: the allocation is here, where
     /// failing is possible, and never in insert().
-    fn try_grow(&mut self, slots: usize) -> Result<(), Errno> {
+    pub(super) fn try_grow(&mut self, slots: usize) -> Result<(), Errno> {
         let more = slots.saturating_sub(self.nodes.len());
         self.nodes.try_reserve(more).map_err(|_| Errno::ENOMEM)?;
         self.nodes.resize_with(slots.max(self.nodes.len()), Node::empty);
