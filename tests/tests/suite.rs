@@ -72,6 +72,7 @@ const SCENARIOS: &[Scenario] = &[
     ("smp::the_race_tests_pass_on_2_cpus", races_on_2_cpus),
     ("smp::cpuinfo_stat_nproc_top_and_ctrl_t_show_every_cpu", cpus_in_the_shell),
     ("trace::the_timeline_has_a_track_per_cpu_and_no_task_on_two_at_once", tour_cpu_tracks),
+    ("trace::the_timeline_shows_the_vruntime_of_each_fair_task_growing_as_it_runs", tour_vruntime),
     ("smp::on_4_cpus_affinity_holds_and_4_busy_processes_each_get_80_percent_of_a_cpu", |ctx| {
         user::record_user_tests_on(ctx, "smp4", &["affinity:4", "balance:4"], |boot| boot.smp(4)).map(drop)
     }),
@@ -504,6 +505,35 @@ fn tour_cpu_tracks(ctx: &Ctx) -> Result<(), Failure> {
     let json: serde_json::Value = serde_json::from_str(&boot::trace::chrome_trace(&events))
         .map_err(|e| Failure::of(&run, format!("the trace is not valid JSON: {e}")))?;
     tests::smp::check_cpu_tracks(&json, boot.smp).map_err(|why| Failure::of(&run, why))
+}
+
+/// The same trace's running slices of fair tasks carry the task's vruntime
+/// at both ends (the idle task's carry none); the virtual clock moves only
+/// forwards while a task runs, and for most slices it moves.
+fn tour_vruntime(ctx: &Ctx) -> Result<(), Failure> {
+    let root = tour_initramfs()?;
+    let run = ctx.boot(&Boot::bios("--no-shell trace").initrd(root))?;
+    let events = boot::trace::parse(&run.serial);
+    let json: serde_json::Value = serde_json::from_str(&boot::trace::chrome_trace(&events))
+        .map_err(|e| Failure::of(&run, format!("the trace is not valid JSON: {e}")))?;
+    let slices: Vec<&serde_json::Value> = json["traceEvents"]
+        .as_array()
+        .map(|a| a.iter().filter(|e| e["name"] == "running" && e["pid"] == 1).collect())
+        .unwrap_or_default();
+    let with = |e: &&serde_json::Value| e["args"]["vruntime_ns"].as_i64().zip(e["args"]["vruntime_end_ns"].as_i64());
+    let fair: Vec<(i64, i64)> = slices.iter().filter_map(with).collect();
+    let idle_with = slices.iter().filter(|e| e["tid"] == 0).filter_map(with).count();
+    let back = fair.iter().filter(|(a, b)| b < a).count();
+    let moved = fair.iter().filter(|(a, b)| b > a).count();
+    if fair.len() < 20 || idle_with != 0 || back != 0 || moved * 2 < fair.len() {
+        return Err(Failure::of(&run, format!(
+            "{} running slices, {} with a vruntime ({idle_with} of the idle task's), \
+             {back} going back, {moved} moving forwards",
+            slices.len(),
+            fair.len()
+        )));
+    }
+    Ok(())
 }
 
 /// What a user sees of the CPUs (`tests::smp::CPUS_SCRIPT`): nproc and

@@ -370,6 +370,8 @@ fn __schedule(preempt: bool) {
         crate::trace::trace(crate::trace::TraceEvent::Switch {
             prev: prev.pid(),
             next: next.pid(),
+            prev_vruntime: super::eevdf::trace_vruntime(&prev),
+            next_vruntime: super::eevdf::trace_vruntime(&next),
         });
         next.se.nr_switches.fetch_add(1, Ordering::Relaxed);
         context_switch(rq, prev, next);

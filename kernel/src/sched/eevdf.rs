@@ -56,6 +56,13 @@ pub fn calc_delta_fair(delta: u64, weight: u64) -> u64 {
     (u128::from(delta) * u128::from(NICE_0_LOAD) / u128::from(weight.max(1))) as u64
 }
 
+/// The vruntime of `p` for the timeline, from where every queue's virtual
+/// clock starts; None unless it is a fair task.
+pub fn trace_vruntime(p: &TaskStruct) -> Option<i64> {
+    (p.sched_class_id() == super::SchedClassId::Fair)
+        .then(|| p.se.vruntime.load(Relaxed).wrapping_sub(VRUNTIME_START) as i64)
+}
+
 /// The task's weight, from its nice value (Linux: se->load.weight).
 pub fn weight(p: &TaskStruct) -> u64 {
     p.se.load_weight.load(Relaxed)
