@@ -73,6 +73,7 @@ const SCENARIOS: &[Scenario] = &[
     ("smp::cpuinfo_stat_nproc_top_and_ctrl_t_show_every_cpu", cpus_in_the_shell),
     ("trace::the_timeline_has_a_track_per_cpu_and_no_task_on_two_at_once", tour_cpu_tracks),
     ("trace::the_timeline_shows_the_vruntime_of_each_fair_task_growing_as_it_runs", tour_vruntime),
+    ("nice::ps_shows_a_reniced_process_ni_and_top_its_n_or_lt_and_stat_pr_is_20_plus_nice", reniced_in_ps_and_top),
     ("smp::on_4_cpus_affinity_holds_and_4_busy_processes_each_get_80_percent_of_a_cpu", |ctx| {
         user::record_user_tests_on(ctx, "smp4", &["affinity:4", "balance:4"], |boot| boot.smp(4)).map(drop)
     }),
@@ -1324,6 +1325,66 @@ fn protection_on_cpu_max(ctx: &Ctx) -> Result<(), Failure> {
         boot.cpu("max").smp(cpus(4)).timeout(USER_TIER_TIMEOUT)
     })?;
     expect_line(&run, "x86/cpu: SMEP SMAP UMIP PGE enabled")
+}
+
+/// The shell side of `reniced_in_ps_and_top`.
+const RENICE_SCRIPT: &str = concat!(
+    "#!/bin/sh\n",
+    "export PATH=/bin\n",
+    "busybox ln -s busybox /bin/sleep\n",
+    "sleep 30 &\n",
+    "p=$!\n",
+    "sleep 30 &\n",
+    "q=$!\n",
+    "busybox renice -n 7 -p $p\n",
+    "busybox renice -n -5 -p $q\n",
+    "echo \"pids: $p $q\"\n",
+    "busybox ps -o pid,nice,comm\n",
+    "busybox top -b -n 1\n",
+    "busybox awk '{print \"stat\", $1, \"PR\", $18, \"NI\", $19}' /proc/$p/stat /proc/$q/stat\n",
+    "kill $p $q\n",
+    "exec busybox poweroff -f\n",
+);
+
+/// Two sleepers reniced to 7 and -5, seen as on Linux (the same script
+/// there prints the same): BusyBox `ps -o pid,nice,comm` shows NI 7 and
+/// -5; BusyBox `top -b -n 1` (Debian's build has no PR or NI column) marks
+/// them `SN` and `S<`; /proc/<pid>/stat fields 18 and 19, which procps
+/// top shows as PR and NI, are 20 + nice and nice.
+fn reniced_in_ps_and_top(ctx: &Ctx) -> Result<(), Failure> {
+    let root = tempfile::tempdir()?;
+    init_script(root.path(), RENICE_SCRIPT)?;
+    let run = ctx.boot(&Boot::bios("").initrd(root.path()))?;
+    expect_exit(&run, Exit::Success)?;
+    let pids: Vec<String> = run
+        .lines()
+        .find_map(|l| l.split("pids: ").nth(1).map(|p| p.split_whitespace().map(String::from).collect()))
+        .unwrap_or_default();
+    let [p, q] = pids.as_slice() else {
+        return Err(Failure::of(&run, "no `pids:` line"));
+    };
+    let has = |words: &[&str]| run.lines().any(|l| l.split_whitespace().eq(words.iter().copied()));
+    // top's PID, PPID, USER (a number here: no /etc/passwd) and STAT.
+    let top_stat = |pid: &str, stat: &str| {
+        run.lines().any(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            w.len() > 4 && w[0] == pid && w[1] == "1" && w[3] == stat && l.contains("sleep 30")
+        })
+    };
+    let wanted: [(&str, bool); 7] = [
+        ("ps header PID NI COMMAND", has(&["PID", "NI", "COMMAND"])),
+        ("ps: nice 7", has(&[p, "7", "sleep"])),
+        ("ps: nice -5", has(&[q, "-5", "sleep"])),
+        ("top: SN", top_stat(p, "SN")),
+        ("top: S<", top_stat(q, "S<")),
+        ("stat: PR 27 NI 7", has(&["stat", p, "PR", "27", "NI", "7"])),
+        ("stat: PR 15 NI -5", has(&["stat", q, "PR", "15", "NI", "-5"])),
+    ];
+    let missing: Vec<&str> = wanted.iter().filter(|(_, ok)| !ok).map(|(what, _)| *what).collect();
+    if !missing.is_empty() {
+        return Err(Failure::of(&run, format!("missing: {}", missing.join(", "))));
+    }
+    Ok(())
 }
 
 /// The shell side of `kflushd_from_the_shell`.
