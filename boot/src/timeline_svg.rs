@@ -23,6 +23,9 @@ const MARK_FONT: f64 = 9.0;
 const CHAR_EM: f64 = 0.62;
 const GAP: f64 = 4.0;
 
+/// A slice a task ran: from, to, and its vruntime at both ends (fair tasks).
+type Slice = (u64, u64, Option<(i64, i64)>);
+
 /// What the picture shows of one task.
 #[derive(Default)]
 struct Row {
@@ -30,8 +33,7 @@ struct Row {
     born: u64,
     exited: Option<u64>,
     reaped: Option<u64>,
-    /// Slices it ran: from, to, and its vruntime at both ends (fair tasks).
-    ran: Vec<(u64, u64, Option<(i64, i64)>)>,
+    ran: Vec<Slice>,
     marks: Vec<(u64, String)>,
 }
 
@@ -74,7 +76,8 @@ impl Picture {
                     let v = from.zip(vruntime("prev_vruntime"));
                     self.row(prev, start).ran.push((start, e.ts, v));
                 }
-                self.running.insert((next, cpu), (e.ts, vruntime("next_vruntime")));
+                self.running
+                    .insert((next, cpu), (e.ts, vruntime("next_vruntime")));
             }
             "sched_process_exit" => self.row(e.num("pid"), e.ts).exited = Some(e.ts),
             "sched_process_wait" => {
@@ -212,7 +215,11 @@ fn draw_row(out: &mut String, pid: i64, row: &Row, top: f64, x: &dyn Fn(u64) -> 
             Some((v0, v1)) => {
                 let ms = |v: i64| v as f64 / 1e6;
                 let title = format!("vruntime {:.3} -> {:.3} ms", ms(*v0), ms(*v1));
-                let _ = writeln!(out, "{}><title>{title}</title></rect>", rect.trim_end_matches("/>"));
+                let _ = writeln!(
+                    out,
+                    "{}><title>{title}</title></rect>",
+                    rect.trim_end_matches("/>")
+                );
             }
             None => {
                 let _ = writeln!(out, "{rect}");

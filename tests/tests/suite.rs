@@ -519,20 +519,35 @@ fn tour_vruntime(ctx: &Ctx) -> Result<(), Failure> {
         .map_err(|e| Failure::of(&run, format!("the trace is not valid JSON: {e}")))?;
     let slices: Vec<&serde_json::Value> = json["traceEvents"]
         .as_array()
-        .map(|a| a.iter().filter(|e| e["name"] == "running" && e["pid"] == 1).collect())
+        .map(|a| {
+            a.iter()
+                .filter(|e| e["name"] == "running" && e["pid"] == 1)
+                .collect()
+        })
         .unwrap_or_default();
-    let with = |e: &&serde_json::Value| e["args"]["vruntime_ns"].as_i64().zip(e["args"]["vruntime_end_ns"].as_i64());
+    let with = |e: &&serde_json::Value| {
+        e["args"]["vruntime_ns"]
+            .as_i64()
+            .zip(e["args"]["vruntime_end_ns"].as_i64())
+    };
     let fair: Vec<(i64, i64)> = slices.iter().filter_map(with).collect();
-    let idle_with = slices.iter().filter(|e| e["tid"] == 0).filter_map(with).count();
+    let idle_with = slices
+        .iter()
+        .filter(|e| e["tid"] == 0)
+        .filter_map(with)
+        .count();
     let back = fair.iter().filter(|(a, b)| b < a).count();
     let moved = fair.iter().filter(|(a, b)| b > a).count();
     if fair.len() < 20 || idle_with != 0 || back != 0 || moved * 2 < fair.len() {
-        return Err(Failure::of(&run, format!(
-            "{} running slices, {} with a vruntime ({idle_with} of the idle task's), \
+        return Err(Failure::of(
+            &run,
+            format!(
+                "{} running slices, {} with a vruntime ({idle_with} of the idle task's), \
              {back} going back, {moved} moving forwards",
-            slices.len(),
-            fair.len()
-        )));
+                slices.len(),
+                fair.len()
+            ),
+        ));
     }
     Ok(())
 }
@@ -1358,12 +1373,19 @@ fn reniced_in_ps_and_top(ctx: &Ctx) -> Result<(), Failure> {
     expect_exit(&run, Exit::Success)?;
     let pids: Vec<String> = run
         .lines()
-        .find_map(|l| l.split("pids: ").nth(1).map(|p| p.split_whitespace().map(String::from).collect()))
+        .find_map(|l| {
+            l.split("pids: ")
+                .nth(1)
+                .map(|p| p.split_whitespace().map(String::from).collect())
+        })
         .unwrap_or_default();
     let [p, q] = pids.as_slice() else {
         return Err(Failure::of(&run, "no `pids:` line"));
     };
-    let has = |words: &[&str]| run.lines().any(|l| l.split_whitespace().eq(words.iter().copied()));
+    let has = |words: &[&str]| {
+        run.lines()
+            .any(|l| l.split_whitespace().eq(words.iter().copied()))
+    };
     // top's PID, PPID, USER (a number here: no /etc/passwd) and STAT.
     let top_stat = |pid: &str, stat: &str| {
         run.lines().any(|l| {
@@ -1378,11 +1400,21 @@ fn reniced_in_ps_and_top(ctx: &Ctx) -> Result<(), Failure> {
         ("top: SN", top_stat(p, "SN")),
         ("top: S<", top_stat(q, "S<")),
         ("stat: PR 27 NI 7", has(&["stat", p, "PR", "27", "NI", "7"])),
-        ("stat: PR 15 NI -5", has(&["stat", q, "PR", "15", "NI", "-5"])),
+        (
+            "stat: PR 15 NI -5",
+            has(&["stat", q, "PR", "15", "NI", "-5"]),
+        ),
     ];
-    let missing: Vec<&str> = wanted.iter().filter(|(_, ok)| !ok).map(|(what, _)| *what).collect();
+    let missing: Vec<&str> = wanted
+        .iter()
+        .filter(|(_, ok)| !ok)
+        .map(|(what, _)| *what)
+        .collect();
     if !missing.is_empty() {
-        return Err(Failure::of(&run, format!("missing: {}", missing.join(", "))));
+        return Err(Failure::of(
+            &run,
+            format!("missing: {}", missing.join(", ")),
+        ));
     }
     Ok(())
 }

@@ -50,7 +50,12 @@ pub fn pick_next_task_cycles(n: usize, rounds: u64) -> Result<u64, Errno> {
         activate_task(&mut rq, p, 0);
     }
     // The first call puts back a task that is on no queue.
-    let outsider = Arc::new(TaskStruct::new(Comm::new("bench-pick"), TASK_RUNNING, PF_KTHREAD, None));
+    let outsider = Arc::new(TaskStruct::new(
+        Comm::new("bench-pick"),
+        TASK_RUNNING,
+        PF_KTHREAD,
+        None,
+    ));
     let mut prev = super::core::pick_next_task(&mut rq, &outsider);
     let start = rdtsc();
     for _ in 0..rounds {

@@ -326,7 +326,8 @@ impl Timeline {
     pub(super) fn try_grow(&mut self, slots: usize) -> Result<(), Errno> {
         let more = slots.saturating_sub(self.nodes.len());
         self.nodes.try_reserve(more).map_err(|_| Errno::ENOMEM)?;
-        self.nodes.resize_with(slots.max(self.nodes.len()), Node::empty);
+        self.nodes
+            .resize_with(slots.max(self.nodes.len()), Node::empty);
         Ok(())
     }
 }
@@ -463,7 +464,10 @@ mod tests {
         let node = t.node(n);
         let (hl, hr) = (check(t, node.left)?, check(t, node.right)?);
         kassert!(hl.abs_diff(hr) <= 1, "node {n} is out of balance");
-        let min = node.vruntime.min(t.min_vruntime(node.left)).min(t.min_vruntime(node.right));
+        let min = node
+            .vruntime
+            .min(t.min_vruntime(node.left))
+            .min(t.min_vruntime(node.right));
         kassert_eq!(node.min_vruntime, min, "node {n}'s min_vruntime");
         Ok(1 + hl.max(hr))
     }
