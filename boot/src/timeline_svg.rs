@@ -23,6 +23,9 @@ const MARK_FONT: f64 = 9.0;
 const CHAR_EM: f64 = 0.62;
 const GAP: f64 = 4.0;
 
+/// A slice a task ran: from, to, and its vruntime at both ends (fair tasks).
+type Slice = (u64, u64, Option<(i64, i64)>);
+
 /// What the picture shows of one task.
 #[derive(Default)]
 struct Row {
@@ -30,7 +33,7 @@ struct Row {
     born: u64,
     exited: Option<u64>,
     reaped: Option<u64>,
-    ran: Vec<(u64, u64)>,
+    ran: Vec<Slice>,
     marks: Vec<(u64, String)>,
 }
 
@@ -40,8 +43,9 @@ struct Picture {
     rows: BTreeMap<i64, Row>,
     order: Vec<i64>,
     arrows: Vec<(u64, i64, i64, &'static str)>,
-    /// (pid, cpu) -> since when; every CPU's idle task is pid 0.
-    running: BTreeMap<(i64, i64), u64>,
+    /// (pid, cpu) -> since when, with its vruntime then; every CPU's idle
+    /// task is pid 0.
+    running: BTreeMap<(i64, i64), (u64, Option<i64>)>,
 }
 
 impl Picture {
@@ -67,10 +71,13 @@ impl Picture {
             }
             "sched_switch" => {
                 let (prev, next, cpu) = (e.num("prev"), e.num("next"), e.num("cpu"));
-                if let Some(start) = self.running.remove(&(prev, cpu)) {
-                    self.row(prev, start).ran.push((start, e.ts));
+                let vruntime = |key: &str| e.fields.get(key).and_then(|v| v.parse().ok());
+                if let Some((start, from)) = self.running.remove(&(prev, cpu)) {
+                    let v = from.zip(vruntime("prev_vruntime"));
+                    self.row(prev, start).ran.push((start, e.ts, v));
                 }
-                self.running.insert((next, cpu), e.ts);
+                self.running
+                    .insert((next, cpu), (e.ts, vruntime("next_vruntime")));
             }
             "sched_process_exit" => self.row(e.num("pid"), e.ts).exited = Some(e.ts),
             "sched_process_wait" => {
@@ -201,8 +208,23 @@ fn draw_row(out: &mut String, pid: i64, row: &Row, top: f64, x: &dyn Fn(u64) -> 
         )
     };
     let _ = writeln!(out, "{}", bar("life", row.born, died, BAR));
-    for (from, to) in &row.ran {
-        let _ = writeln!(out, "{}", bar("ran", *from, *to, BAR - 4.0));
+    for (from, to, vruntime) in &row.ran {
+        let rect = bar("ran", *from, *to, BAR - 4.0);
+        match vruntime {
+            // Hovering over a slice shows how far the task's virtual clock moved.
+            Some((v0, v1)) => {
+                let ms = |v: i64| v as f64 / 1e6;
+                let title = format!("vruntime {:.3} -> {:.3} ms", ms(*v0), ms(*v1));
+                let _ = writeln!(
+                    out,
+                    "{}><title>{title}</title></rect>",
+                    rect.trim_end_matches("/>")
+                );
+            }
+            None => {
+                let _ = writeln!(out, "{rect}");
+            }
+        }
     }
     if let Some(exited) = row.exited {
         let _ = writeln!(

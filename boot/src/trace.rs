@@ -68,9 +68,10 @@ struct Timeline {
     out: Vec<String>,
     names: BTreeMap<i64, String>,
     born: BTreeMap<i64, u64>,
-    /// (pid, cpu) -> when the task started running there; keyed by the CPU
-    /// too, since every CPU's idle task is pid 0.
-    running: BTreeMap<(i64, i64), u64>,
+    /// (pid, cpu) -> when the task started running there and its vruntime
+    /// then (fair tasks); keyed by the CPU too, since every CPU's idle task
+    /// is pid 0.
+    running: BTreeMap<(i64, i64), (u64, Option<i64>)>,
     /// cpu -> (the task it runs, since when).
     on_cpu: BTreeMap<i64, (i64, u64)>,
     flows: u64,
@@ -118,16 +119,23 @@ impl Timeline {
     /// tasks' tracks and on the track of the CPU that switched.
     fn switch(&mut self, e: &Event) {
         let (prev, next, cpu) = (e.num("prev"), e.num("next"), e.num("cpu"));
-        if let Some(start) = self.running.remove(&(prev, cpu)) {
+        if let Some((start, from)) = self.running.remove(&(prev, cpu)) {
+            let args = match (from, e.fields.get("prev_vruntime")) {
+                (Some(from), Some(to)) => {
+                    format!(",\"args\":{{\"vruntime_ns\":{from},\"vruntime_end_ns\":{to}}}")
+                }
+                _ => String::new(),
+            };
             self.push(
                 "X",
                 "running",
                 prev,
                 start,
-                &format!(",\"dur\":{}", e.ts - start),
+                &format!(",\"dur\":{}{args}", e.ts - start),
             );
         }
-        self.running.insert((next, cpu), e.ts);
+        let vruntime = e.fields.get("next_vruntime").and_then(|v| v.parse().ok());
+        self.running.insert((next, cpu), (e.ts, vruntime));
         self.cpu_slice(cpu, e.ts);
         self.on_cpu.insert(cpu, (next, e.ts));
     }
@@ -229,7 +237,7 @@ pub fn chrome_trace(events: &[Event]) -> String {
         out: Vec::new(),
         names: BTreeMap::from([(0, "swapper/0".into())]),
         born: BTreeMap::new(),
-        running: BTreeMap::from([((0, 0), 0)]),
+        running: BTreeMap::from([((0, 0), (0, None))]),
         on_cpu: BTreeMap::from([(0, (0, 0))]),
         flows: 0,
     };

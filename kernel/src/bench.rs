@@ -1,6 +1,6 @@
 //! Micro-benchmarks, run with the `bench` command-line word: cycles per
-//! kernel-thread lifetime (create, exit, reap), per context switch and per
-//! timer arm+cancel.
+//! kernel-thread lifetime (create, exit, reap), per context switch, per
+//! pick_next_task with 1 to 1000 runnable tasks and per timer arm+cancel.
 //! They report numbers; they pass or fail nothing.
 //!
 //! Linux: tools/perf/bench/sched-pipe.c plays the context-switch part.
@@ -157,10 +157,30 @@ fn remote_wakeup(n: u64) {
     );
 }
 
+/// pick_next_task() with `n` runnable fair tasks (sched/bench.rs): the
+/// EEVDF pick is a walk down a tree, so the cost grows with log n. The
+/// best of five runs: the least disturbed by the host (under QEMU).
+fn pick_next_task(n: usize, rounds: u64) {
+    let best = (0..5)
+        .map(|_| crate::sched::bench::pick_next_task_cycles(n, rounds))
+        .try_fold(u64::MAX, |best, c| c.map(|c| best.min(c)));
+    match best {
+        Ok(cycles) => report(
+            &alloc::format!("pick_next_task ({n} runnable fair tasks)"),
+            cycles,
+            rounds,
+        ),
+        Err(e) => crate::kprintln!("bench pick_next_task ({n}): {e:?}"),
+    }
+}
+
 /// Runs every benchmark.
 pub fn run_benchmarks() -> i32 {
     kthread_lifetime(2000);
     context_switch(20_000);
+    for n in [1, 10, 100, 1000] {
+        pick_next_task(n, 20_000);
+    }
     remote_wakeup(5_000);
     hrtimer_arm_cancel(100_000, 0);
     hrtimer_arm_cancel(100_000, 500);

@@ -5,7 +5,8 @@
 //!
 //! Linux: include/trace/events/sched.h, kernel/trace/ (the ring buffer)
 //! Differs: a bounded vector instead of the per-CPU ring buffer, and the
-//! events are printed, not read through tracefs.
+//! events are printed, not read through tracefs; sched_switch also carries
+//! the fair tasks' vruntimes (Linux: sched_stat_runtime until 6.7).
 
 use crate::arch::sync::SpinLock;
 use crate::pid::PidNr;
@@ -31,8 +32,15 @@ pub enum TraceEvent {
     Exec { pid: PidNr },
     /// A new task became runnable (sched_wakeup_new).
     WakeupNew { pid: PidNr },
-    /// The CPU went from `prev` to `next` (sched_switch).
-    Switch { prev: PidNr, next: PidNr },
+    /// The CPU went from `prev` to `next` (sched_switch), with the
+    /// vruntime of each that is a fair task, in ns from where its queue's
+    /// virtual clock started (Linux put it in sched_stat_runtime, to 6.7).
+    Switch {
+        prev: PidNr,
+        next: PidNr,
+        prev_vruntime: Option<i64>,
+        next_vruntime: Option<i64>,
+    },
     /// `pid` exited with wait status `code` (sched_process_exit).
     Exit { pid: PidNr, code: i32 },
     /// `parent` collected `pid` with wait4 (sched_process_wait).
@@ -105,8 +113,20 @@ pub fn trace_dump() {
             ),
             TraceEvent::Exec { pid } => write!(line, "sched_process_exec pid={pid}"),
             TraceEvent::WakeupNew { pid } => write!(line, "sched_wakeup_new pid={pid}"),
-            TraceEvent::Switch { prev, next } => {
-                write!(line, "sched_switch prev={prev} next={next}")
+            TraceEvent::Switch {
+                prev,
+                next,
+                prev_vruntime,
+                next_vruntime,
+            } => {
+                let _ = write!(line, "sched_switch prev={prev} next={next}");
+                if let Some(v) = prev_vruntime {
+                    let _ = write!(line, " prev_vruntime={v}");
+                }
+                if let Some(v) = next_vruntime {
+                    let _ = write!(line, " next_vruntime={v}");
+                }
+                Ok(())
             }
             TraceEvent::Exit { pid, code } => {
                 write!(line, "sched_process_exit pid={pid} code={code}")

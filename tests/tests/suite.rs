@@ -73,6 +73,8 @@ const SCENARIOS: &[Scenario] = &[
     ("smp::the_race_tests_pass_on_2_cpus", races_on_2_cpus),
     ("smp::cpuinfo_stat_nproc_top_and_ctrl_t_show_every_cpu", cpus_in_the_shell),
     ("trace::the_timeline_has_a_track_per_cpu_and_no_task_on_two_at_once", tour_cpu_tracks),
+    ("trace::the_timeline_shows_the_vruntime_of_each_fair_task_growing_as_it_runs", tour_vruntime),
+    ("nice::ps_shows_a_reniced_process_ni_and_top_its_n_or_lt_and_stat_pr_is_20_plus_nice", reniced_in_ps_and_top),
     ("smp::on_4_cpus_affinity_holds_and_4_busy_processes_each_get_80_percent_of_a_cpu", |ctx| {
         user::record_user_tests_on(ctx, "smp4", &["affinity:4", "balance:4"], |boot| boot.smp(4)).map(drop)
     }),
@@ -507,6 +509,50 @@ fn tour_cpu_tracks(ctx: &Ctx) -> Result<(), Failure> {
     let json: serde_json::Value = serde_json::from_str(&boot::trace::chrome_trace(&events))
         .map_err(|e| Failure::of(&run, format!("the trace is not valid JSON: {e}")))?;
     tests::smp::check_cpu_tracks(&json, boot.smp).map_err(|why| Failure::of(&run, why))
+}
+
+/// The same trace's running slices of fair tasks carry the task's vruntime
+/// at both ends (the idle task's carry none); the virtual clock moves only
+/// forwards while a task runs, and for most slices it moves.
+fn tour_vruntime(ctx: &Ctx) -> Result<(), Failure> {
+    let root = tour_initramfs()?;
+    let run = ctx.boot(&Boot::bios("--no-shell trace").initrd(root))?;
+    let events = boot::trace::parse(&run.serial);
+    let json: serde_json::Value = serde_json::from_str(&boot::trace::chrome_trace(&events))
+        .map_err(|e| Failure::of(&run, format!("the trace is not valid JSON: {e}")))?;
+    let slices: Vec<&serde_json::Value> = json["traceEvents"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|e| e["name"] == "running" && e["pid"] == 1)
+                .collect()
+        })
+        .unwrap_or_default();
+    let with = |e: &&serde_json::Value| {
+        e["args"]["vruntime_ns"]
+            .as_i64()
+            .zip(e["args"]["vruntime_end_ns"].as_i64())
+    };
+    let fair: Vec<(i64, i64)> = slices.iter().filter_map(with).collect();
+    let idle_with = slices
+        .iter()
+        .filter(|e| e["tid"] == 0)
+        .filter_map(with)
+        .count();
+    let back = fair.iter().filter(|(a, b)| b < a).count();
+    let moved = fair.iter().filter(|(a, b)| b > a).count();
+    if fair.len() < 20 || idle_with != 0 || back != 0 || moved * 2 < fair.len() {
+        return Err(Failure::of(
+            &run,
+            format!(
+                "{} running slices, {} with a vruntime ({idle_with} of the idle task's), \
+             {back} going back, {moved} moving forwards",
+                slices.len(),
+                fair.len()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// What a user sees of the CPUs (`tests::smp::CPUS_SCRIPT`): nproc and
@@ -1322,6 +1368,83 @@ fn protection_on_cpu_max(ctx: &Ctx) -> Result<(), Failure> {
         boot.cpu("max").smp(cpus(4)).timeout(USER_TIER_TIMEOUT)
     })?;
     expect_line(&run, "x86/cpu: SMEP SMAP UMIP PGE enabled")
+}
+
+/// The shell side of `reniced_in_ps_and_top`.
+const RENICE_SCRIPT: &str = concat!(
+    "#!/bin/sh\n",
+    "export PATH=/bin\n",
+    "busybox ln -s busybox /bin/sleep\n",
+    "sleep 30 &\n",
+    "p=$!\n",
+    "sleep 30 &\n",
+    "q=$!\n",
+    "busybox renice -n 7 -p $p\n",
+    "busybox renice -n -5 -p $q\n",
+    "echo \"pids: $p $q\"\n",
+    "busybox ps -o pid,nice,comm\n",
+    "busybox top -b -n 1\n",
+    "busybox awk '{print \"stat\", $1, \"PR\", $18, \"NI\", $19}' /proc/$p/stat /proc/$q/stat\n",
+    "kill $p $q\n",
+    "exec busybox poweroff -f\n",
+);
+
+/// Two sleepers reniced to 7 and -5, seen as on Linux (the same script
+/// there prints the same): BusyBox `ps -o pid,nice,comm` shows NI 7 and
+/// -5; BusyBox `top -b -n 1` (Debian's build has no PR or NI column) marks
+/// them `SN` and `S<`; /proc/<pid>/stat fields 18 and 19, which procps
+/// top shows as PR and NI, are 20 + nice and nice.
+fn reniced_in_ps_and_top(ctx: &Ctx) -> Result<(), Failure> {
+    let root = tempfile::tempdir()?;
+    init_script(root.path(), RENICE_SCRIPT)?;
+    let run = ctx.boot(&Boot::bios("").initrd(root.path()))?;
+    expect_exit(&run, Exit::Success)?;
+    let pids: Vec<String> = run
+        .lines()
+        .find_map(|l| {
+            l.split("pids: ")
+                .nth(1)
+                .map(|p| p.split_whitespace().map(String::from).collect())
+        })
+        .unwrap_or_default();
+    let [p, q] = pids.as_slice() else {
+        return Err(Failure::of(&run, "no `pids:` line"));
+    };
+    let has = |words: &[&str]| {
+        run.lines()
+            .any(|l| l.split_whitespace().eq(words.iter().copied()))
+    };
+    // top's PID, PPID, USER (a number here: no /etc/passwd) and STAT.
+    let top_stat = |pid: &str, stat: &str| {
+        run.lines().any(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            w.len() > 4 && w[0] == pid && w[1] == "1" && w[3] == stat && l.contains("sleep 30")
+        })
+    };
+    let wanted: [(&str, bool); 7] = [
+        ("ps header PID NI COMMAND", has(&["PID", "NI", "COMMAND"])),
+        ("ps: nice 7", has(&[p, "7", "sleep"])),
+        ("ps: nice -5", has(&[q, "-5", "sleep"])),
+        ("top: SN", top_stat(p, "SN")),
+        ("top: S<", top_stat(q, "S<")),
+        ("stat: PR 27 NI 7", has(&["stat", p, "PR", "27", "NI", "7"])),
+        (
+            "stat: PR 15 NI -5",
+            has(&["stat", q, "PR", "15", "NI", "-5"]),
+        ),
+    ];
+    let missing: Vec<&str> = wanted
+        .iter()
+        .filter(|(_, ok)| !ok)
+        .map(|(what, _)| *what)
+        .collect();
+    if !missing.is_empty() {
+        return Err(Failure::of(
+            &run,
+            format!("missing: {}", missing.join(", ")),
+        ));
+    }
+    Ok(())
 }
 
 /// The shell side of `kflushd_from_the_shell`.

@@ -69,7 +69,7 @@ pub fn copy_process(args: &KernelCloneArgs) -> Result<Arc<TaskStruct>, Errno> {
         },
         Ordering::Relaxed,
     );
-    sched_fork(&p);
+    sched_fork(&p)?; // Linux: goto bad_fork_cleanup_policy
     copy_files(clone_flags, &parent, &p)?; // Linux: goto bad_fork_cleanup_semundo
     copy_fs(clone_flags, &parent, &p)?; // Linux: goto bad_fork_cleanup_files
     copy_sighand(clone_flags, &parent, &p)?; // Linux: goto bad_fork_cleanup_fs

@@ -51,8 +51,13 @@ pub fn sched_init(init_task: &Arc<TaskStruct>) {
 ///
 /// Linux: sched_fork() in kernel/sched/core.c
 /// Differs: the fields Linux copies with the whole task_struct are copied
-/// here from the parent, one by one.
-pub fn sched_fork(p: &TaskStruct) {
+/// here from the parent, one by one; the task's node in the fair
+/// timelines is made here (Linux embeds it in the task).
+///
+/// # Errors
+/// `ENOMEM` when the timelines cannot make room for one more task.
+pub fn sched_fork(p: &TaskStruct) -> Result<(), crate::errno::Errno> {
+    super::timeline::alloc_timeline_slot(&p.se.timeline_slot)?;
     p.state.store(TASK_NEW, Ordering::Relaxed);
     p.se.on_rq.store(false, Ordering::Relaxed);
     let parent = crate::task::current();
@@ -88,6 +93,7 @@ pub fn sched_fork(p: &TaskStruct) {
     set_load_weight(p, false);
     set_task_cpu(p, smp_processor_id());
     (p.sched_class().task_fork)(p);
+    Ok(())
 }
 
 /// Picks the CPU a waking or new task should run on: its class's (RT or
@@ -364,6 +370,8 @@ fn __schedule(preempt: bool) {
         crate::trace::trace(crate::trace::TraceEvent::Switch {
             prev: prev.pid(),
             next: next.pid(),
+            prev_vruntime: super::eevdf::trace_vruntime(&prev),
+            next_vruntime: super::eevdf::trace_vruntime(&next),
         });
         next.se.nr_switches.fetch_add(1, Ordering::Relaxed);
         context_switch(rq, prev, next);
@@ -382,7 +390,7 @@ fn __schedule(preempt: bool) {
 /// (put_prev_task(), pick_task(), set_next_task())
 /// Differs: no fast path that asks the fair class first when every task is
 /// fair (there are few classes and each pick_task is cheap).
-fn pick_next_task(rq: &mut RunQueue, prev: &Arc<TaskStruct>) -> Arc<TaskStruct> {
+pub(super) fn pick_next_task(rq: &mut RunQueue, prev: &Arc<TaskStruct>) -> Arc<TaskStruct> {
     (prev.sched_class().put_prev_task)(rq, prev);
     for class in CLASSES {
         if let Some(next) = (class.class().pick_task)(rq) {

@@ -23,10 +23,8 @@
 //!
 //! Linux: kernel/sched/fair.c (avg_vruntime, entity_eligible,
 //! place_entity, update_entity_lag, update_deadline, pick_eevdf)
-//! Differs: no augmented rbtree: the queue is a BTreeMap by deadline and
-//! pick_eevdf walks it in deadline order to the first eligible task
-//! (usually the first few); Linux keeps each subtree's smallest vruntime
-//! so that the walk is O(log n) whatever the lags.
+//! The waiting tasks are in an augmented tree by deadline (timeline.rs),
+//! where the pick is one walk from the root: O(log n).
 
 use super::fair::CfsRq;
 use super::prio::NICE_0_LOAD;
@@ -72,15 +70,22 @@ fn div_floor(num: i128, den: u64) -> i64 {
     }
 }
 
+/// The vruntime of `p` for the timeline, from where every queue's virtual
+/// clock starts; None unless it is a fair task.
+pub fn trace_vruntime(p: &TaskStruct) -> Option<i64> {
+    (p.sched_class_id() == super::SchedClassId::Fair)
+        .then(|| p.se.vruntime.load(Relaxed).wrapping_sub(VRUNTIME_START) as i64)
+}
+
 /// The task's weight, from its nice value (Linux: se->load.weight).
 pub fn weight(p: &TaskStruct) -> u64 {
     p.se.load_weight.load(Relaxed)
 }
 
-/// The position of `p` in the timeline: its deadline, then its address to
+/// The position of `p` in the timeline: its deadline, then its slot to
 /// tell equal deadlines apart.
-pub fn timeline_key(p: &TaskStruct) -> (u64, usize) {
-    (p.se.deadline.load(Relaxed), core::ptr::from_ref(p).addr())
+pub fn timeline_key(p: &TaskStruct) -> (u64, u32) {
+    (p.se.deadline.load(Relaxed), p.se.timeline_slot.get())
 }
 
 impl CfsRq {
@@ -111,12 +116,14 @@ impl CfsRq {
     pub(super) fn __enqueue_entity(&mut self, p: &Arc<TaskStruct>) {
         self.update_zero_vruntime();
         self.avg_vruntime_add(p);
-        self.timeline.insert(timeline_key(p), p.clone());
+        let (deadline, slot) = timeline_key(p);
+        let vruntime = p.se.vruntime.load(Relaxed);
+        self.timeline.insert(slot, p.clone(), deadline, vruntime);
     }
 
     /// Linux: __dequeue_entity()
     pub(super) fn __dequeue_entity(&mut self, p: &TaskStruct) {
-        if self.timeline.remove(&timeline_key(p)).is_some() {
+        if self.timeline.remove(p.se.timeline_slot.get(), p).is_some() {
             self.avg_vruntime_sub(p);
         }
     }
@@ -148,7 +155,11 @@ impl CfsRq {
     ///
     /// Linux: vruntime_eligible() in kernel/sched/fair.c
     pub fn vruntime_eligible(&self, v: u64) -> bool {
-        let (avg, load) = self.sums();
+        self.eligible_in(self.sums(), v)
+    }
+
+    /// vruntime_eligible() against sums read once.
+    fn eligible_in(&self, (avg, load): (i128, u64), v: u64) -> bool {
         avg >= i128::from(self.entity_key(v)) * i128::from(load)
     }
 
@@ -172,7 +183,7 @@ impl CfsRq {
     }
 
     /// The eligible task with the earliest deadline, the running one
-    /// included.
+    /// included: the timeline's pick (O(log n)) against the running task.
     ///
     /// Linux: pick_eevdf() in kernel/sched/fair.c
     /// Differs: no RUN_TO_PARITY (Linux lets the running task finish its
@@ -180,16 +191,16 @@ impl CfsRq {
     /// preemption, so a protected slice would hold a woken task back by up
     /// to two ticks; a wake-up EEVDF would pick preempts at once.
     pub fn pick_eevdf(&self) -> Option<Arc<TaskStruct>> {
+        let sums = self.sums();
         let curr = self
             .curr
             .as_ref()
             .filter(|c| c.se.on_cfs_rq.load(Relaxed))
-            .filter(|c| self.vruntime_eligible(c.se.vruntime.load(Relaxed)));
+            .filter(|c| self.eligible_in(sums, c.se.vruntime.load(Relaxed)));
         let best = self
             .timeline
-            .values()
-            .find(|p| self.vruntime_eligible(p.se.vruntime.load(Relaxed)))
-            .or_else(|| self.timeline.values().next());
+            .pick(|v| self.eligible_in(sums, v))
+            .or_else(|| self.timeline.first());
         match (best, curr) {
             (Some(b), Some(c)) if timeline_key(c) < timeline_key(b) => Some(c.clone()),
             (Some(b), _) => Some(b.clone()),

@@ -29,7 +29,6 @@ use super::{RunQueue, SchedClass};
 use crate::arch::percpu::{cpu_rq, smp_processor_id};
 use crate::cpumask::cpu_online_mask;
 use crate::task::{PF_KTHREAD, TaskStruct};
-use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
 
@@ -37,7 +36,7 @@ use core::sync::atomic::Ordering;
 /// Lock: the run queue's.
 pub struct CfsRq {
     /// The waiting tasks by virtual deadline (Linux: tasks_timeline).
-    pub(super) timeline: BTreeMap<(u64, usize), Arc<TaskStruct>>,
+    pub(super) timeline: super::timeline::Timeline,
     /// The running fair task, on no queue (Linux: cfs_rq->curr).
     pub(super) curr: Option<Arc<TaskStruct>>,
     /// The reference point of the keys below (Linux: zero_vruntime).
@@ -53,7 +52,7 @@ impl CfsRq {
     /// An empty queue.
     pub const fn new() -> Self {
         CfsRq {
-            timeline: BTreeMap::new(),
+            timeline: super::timeline::Timeline::new(),
             curr: None,
             zero_vruntime: VRUNTIME_START,
             avg_vruntime: 0,
@@ -64,7 +63,7 @@ impl CfsRq {
     /// The waiting tasks, the one the class would run last first: the
     /// ones the load balancer moves first.
     pub fn tasks_to_migrate(&self) -> impl Iterator<Item = &Arc<TaskStruct>> {
-        self.timeline.values().rev()
+        self.timeline.iter_rev()
     }
 }
 

@@ -19,6 +19,7 @@
 //! Linux: kernel/sched/
 
 pub mod balance;
+pub mod bench;
 pub mod class;
 pub mod completion;
 pub mod core;
@@ -37,6 +38,7 @@ pub mod setscheduler;
 mod smp_tests;
 pub mod stop_task;
 pub mod syscalls;
+pub mod timeline;
 pub mod wait;
 
 use crate::task::TaskStruct;
@@ -75,6 +77,9 @@ pub struct SchedEntity {
     /// CPU time the task has run, in ns, charged at each switch and tick
     /// (Linux: sum_exec_runtime). Written under its run queue's lock.
     pub sum_exec_runtime: AtomicU64,
+    /// The task's node number on every CPU's fair timeline, given by
+    /// sched_fork() (Linux: the rb_node embedded here, run_node).
+    pub timeline_slot: timeline::TimelineSlot,
 }
 
 /// Per-task state of the real-time classes (Linux: `sched_rt_entity`).
