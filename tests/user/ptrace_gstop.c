@@ -28,12 +28,23 @@ static void on_usr1(int sig)
 	usr1_seen = 1;
 }
 
+/* fork() with SIGUSR1 already caught in the child: set in the child, the
+ * handler could come after a SIGUSR1 that the tracer injects (at --smp 4 the
+ * default action killed it). */
+static pid_t fork_catching_usr1(void)
+{
+	signal(SIGUSR1, on_usr1);
+	pid_t pid = fork();
+	if (pid != 0)
+		signal(SIGUSR1, SIG_DFL);
+	return pid;
+}
+
 /* A child that waits in pause() for signals, forever. */
 static pid_t pausing_child(void)
 {
-	pid_t pid = fork();
+	pid_t pid = fork_catching_usr1();
 	if (pid == 0) {
-		signal(SIGUSR1, on_usr1);
 		for (;;)
 			pause();
 	}
@@ -196,7 +207,6 @@ static void *mark_ran(void *arg)
  * (it ran after). */
 static void thread_maker(void)
 {
-	signal(SIGUSR1, on_usr1);
 	while (!usr1_seen)
 		pause();
 	pthread_t t;
@@ -211,7 +221,7 @@ static void thread_maker(void)
 
 static void new_thread_joins_the_group_stop(void)
 {
-	pid_t pid = fork();
+	pid_t pid = fork_catching_usr1();
 	if (pid == 0)
 		thread_maker();
 	pt(PTRACE_SEIZE, pid, 0, 0);
