@@ -847,9 +847,24 @@ fn demos_in_the_shell(ctx: &Ctx) -> Result<(), Failure> {
             " Z    zombie",
             "|-orphan(",
             "threads: 4 threads incremented one counter to 4000",
-            "vforkdemo: vfork returned after 5",
         ],
     )?;
+    // The child sleeps 50 ms before it exits, so vfork cannot return sooner;
+    // how much later depends on the host's load (no upper bound here).
+    let after = "vforkdemo: vfork returned after ";
+    let waited = run.lines().find_map(|l| {
+        l.strip_prefix(after)?
+            .split_once(" ms")?
+            .0
+            .parse::<u64>()
+            .ok()
+    });
+    if !waited.is_some_and(|ms| ms >= 50) {
+        return Err(Failure::of(
+            &run,
+            "vforkdemo's vfork did not wait for its child's 50 ms",
+        ));
+    }
     expect_exit(&run, Exit::Success)
 }
 
