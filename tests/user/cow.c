@@ -255,7 +255,11 @@ static void reading_copies_nothing_and_writing_copies_every_page(void)
 		check_fail("a_child_that_writes_4mib_consumes_4mib",
 			   "the child measured no MemFree (%ld, %ld kB)", writer.before_kb,
 			   writer.after_kb);
-	else if (write_drop >= BIG_SIZE / 1024)
+	/* Less 64 kB, as the read pass allows: MemFree is the whole machine's,
+	 * and with several CPUs the previous child's last pages may come back
+	 * meanwhile (seen: 4092 kB at --smp 4). A kernel that copies nothing
+	 * drops by about 0. */
+	else if (write_drop >= BIG_SIZE / 1024 - 64)
 		check_ok("a_child_that_writes_4mib_consumes_4mib");
 	else
 		check_fail("a_child_that_writes_4mib_consumes_4mib",
