@@ -114,7 +114,6 @@ impl CfsRq {
 
     /// Puts a task that waits into the timeline (Linux: __enqueue_entity()).
     pub(super) fn __enqueue_entity(&mut self, p: &Arc<TaskStruct>) {
-        self.update_zero_vruntime();
         self.avg_vruntime_add(p);
         let (deadline, slot) = timeline_key(p);
         let vruntime = p.se.vruntime.load(Relaxed);
@@ -164,8 +163,13 @@ impl CfsRq {
     }
 
     /// Moves the reference point to V, adjusting the sum of keys to match.
+    /// V itself does not move (the division rounds the same way), so this
+    /// only keeps the sums small enough for the 64-bit division.
     ///
     /// Linux: update_zero_vruntime() in kernel/sched/fair.c
+    /// Differs: called from the tick only (Linux: on every enqueue and
+    /// dequeue too, which costs a division each): the sums are 128-bit, so
+    /// between ticks they may grow but cannot overflow.
     pub(super) fn update_zero_vruntime(&mut self) {
         let v = self.avg_vruntime();
         let delta = v.wrapping_sub(self.zero_vruntime) as i64;
