@@ -7,6 +7,8 @@
 //! Linux: mm/slub.c (kmalloc), mm/slab_common.c
 
 use crate::arch::sync::SpinLock;
+use crate::errno::Errno;
+use alloc::sync::Arc;
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::{self, NonNull};
 use linked_list_allocator::Heap;
@@ -110,9 +112,9 @@ mod tests {
 ///
 /// # Errors
 /// `ENOMEM` when the allocation fails.
-pub fn try_arc_with<T>(init: impl FnOnce() -> T) -> Result<alloc::sync::Arc<T>, crate::errno::Errno> {
-    let mut arc = alloc::sync::Arc::<T>::try_new_uninit().map_err(|_| crate::errno::Errno::ENOMEM)?;
-    alloc::sync::Arc::get_mut(&mut arc)
+pub fn try_arc_with<T>(init: impl FnOnce() -> T) -> Result<Arc<T>, Errno> {
+    let mut arc = Arc::<T>::try_new_uninit().map_err(|_| Errno::ENOMEM)?;
+    Arc::get_mut(&mut arc)
         .expect("a new Arc has no other reference")
         .write(init());
     // SAFETY: the value was written just above.
