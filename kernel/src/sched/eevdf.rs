@@ -199,10 +199,7 @@ impl CfsRq {
     /// preemption, so a protected slice would hold a woken task back by up
     /// to two ticks; a wake-up EEVDF would pick preempts at once.
     pub fn pick_eevdf(&self) -> Option<Arc<TaskStruct>> {
-        let curr = self
-            .curr
-            .as_ref()
-            .filter(|c| c.se.on_cfs_rq.load(Relaxed));
+        let curr = self.curr.as_ref().filter(|c| c.se.on_cfs_rq.load(Relaxed));
         // Alone on the queue, a task is at V: eligible, and the pick.
         match (self.timeline.len(), curr) {
             (0, c) => return c.cloned(),
