@@ -236,9 +236,7 @@ impl Timeline {
         }
         self.root = self.remove_at(self.root, self.key(slot));
         self.len -= 1;
-        let task = self.node_mut(slot).task.take();
-        *self.node_mut(slot) = Node::empty();
-        task
+        core::mem::replace(self.node_mut(slot), Node::empty()).task
     }
 
     /// Unlinks the node of `key` from the subtree at `n`; returns the
