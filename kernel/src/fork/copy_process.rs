@@ -258,7 +258,8 @@ fn check_clone_flags(flags: CloneFlags) -> Result<(), Errno> {
 fn dup_task_struct(orig: &TaskStruct, args: &KernelCloneArgs) -> Result<Arc<TaskStruct>, Errno> {
     let stack = KernelStack::alloc()?;
     let comm = args.name.map_or_else(|| orig.comm(), Comm::new);
-    let tsk = TaskStruct::new(comm, orig.state(), orig.flags(), Some(stack));
+    let (state, flags) = (orig.state(), orig.flags());
+    let tsk = crate::mm::heap::try_arc_with(|| TaskStruct::new(comm, state, flags, Some(stack)))?;
     tsk.blocked
         .store(orig.blocked.load(Ordering::Relaxed), Ordering::Relaxed);
     copy_sigaltstack(&tsk, orig, args.flags);
@@ -275,7 +276,6 @@ fn dup_task_struct(orig: &TaskStruct, args: &KernelCloneArgs) -> Result<Arc<Task
         .store(orig.cpus_mask().bits(), Ordering::Relaxed);
     tsk.nr_cpus_allowed
         .store(orig.cpus_mask().weight(), Ordering::Relaxed);
-    let tsk = Arc::try_new(tsk).map_err(|_| Errno::ENOMEM)?;
     set_task_stack_end_magic(&tsk);
     Ok(tsk)
 }

@@ -7,6 +7,8 @@
 //! Linux: mm/slub.c (kmalloc), mm/slab_common.c
 
 use crate::arch::sync::SpinLock;
+use crate::errno::Errno;
+use alloc::sync::Arc;
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::{self, NonNull};
 use linked_list_allocator::Heap;
@@ -99,4 +101,22 @@ mod tests {
             kassert!(v.try_reserve_exact(heap_free() + 4096).is_err());
         }
     }
+}
+
+/// A new `Arc<T>` whose value `init` builds in the allocation itself,
+/// rather than on the stack and then copied in: what a large structure
+/// (the 3.7 KB task) made on a hot path needs.
+///
+/// Linux: dup_task_struct() in kernel/fork.c fills the task allocated by
+/// alloc_task_struct_node() in place.
+///
+/// # Errors
+/// `ENOMEM` when the allocation fails.
+pub fn try_arc_with<T>(init: impl FnOnce() -> T) -> Result<Arc<T>, Errno> {
+    let mut arc = Arc::<T>::try_new_uninit().map_err(|_| Errno::ENOMEM)?;
+    Arc::get_mut(&mut arc)
+        .expect("a new Arc has no other reference")
+        .write(init());
+    // SAFETY: the value was written just above.
+    Ok(unsafe { arc.assume_init() })
 }

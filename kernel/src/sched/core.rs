@@ -384,15 +384,19 @@ fn __schedule(preempt: bool) {
 
 /// Hands `prev` back to its class (which charges it and queues it again if
 /// it is still runnable), then asks each class, highest first, for a task:
-/// the first answer runs. The idle class always answers.
+/// the first answer runs. The idle class always answers. When every task
+/// that wants the CPU is a fair one waiting in the timeline, the classes
+/// above fair have nothing and are not asked (Linux's fast path).
 ///
 /// Linux: pick_next_task() -> __pick_next_task() in kernel/sched/core.c
 /// (put_prev_task(), pick_task(), set_next_task())
-/// Differs: no fast path that asks the fair class first when every task is
-/// fair (there are few classes and each pick_task is cheap).
 pub(super) fn pick_next_task(rq: &mut RunQueue, prev: &Arc<TaskStruct>) -> Arc<TaskStruct> {
     (prev.sched_class().put_prev_task)(rq, prev);
+    let only_fair = rq.nr_running == rq.cfs.timeline.len();
     for class in CLASSES {
+        if only_fair && class < SchedClassId::Fair {
+            continue;
+        }
         if let Some(next) = (class.class().pick_task)(rq) {
             (next.sched_class().set_next_task)(rq, &next, true);
             return next;

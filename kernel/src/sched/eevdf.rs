@@ -114,7 +114,6 @@ impl CfsRq {
 
     /// Puts a task that waits into the timeline (Linux: __enqueue_entity()).
     pub(super) fn __enqueue_entity(&mut self, p: &Arc<TaskStruct>) {
-        self.update_zero_vruntime();
         self.avg_vruntime_add(p);
         let (deadline, slot) = timeline_key(p);
         let vruntime = p.se.vruntime.load(Relaxed);
@@ -145,7 +144,11 @@ impl CfsRq {
     ///
     /// Linux: avg_vruntime() in kernel/sched/fair.c
     pub fn avg_vruntime(&self) -> u64 {
-        let (avg, load) = self.sums();
+        self.avg_vruntime_in(self.sums())
+    }
+
+    /// avg_vruntime() from sums read once.
+    fn avg_vruntime_in(&self, (avg, load): (i128, u64)) -> u64 {
         let offset = if load == 0 { 0 } else { div_floor(avg, load) };
         self.zero_vruntime.wrapping_add_signed(offset)
     }
@@ -164,8 +167,13 @@ impl CfsRq {
     }
 
     /// Moves the reference point to V, adjusting the sum of keys to match.
+    /// V itself does not move (the division rounds the same way), so this
+    /// only keeps the sums small enough for the 64-bit division.
     ///
     /// Linux: update_zero_vruntime() in kernel/sched/fair.c
+    /// Differs: called from the tick only (Linux: on every enqueue and
+    /// dequeue too, which costs a division each): the sums are 128-bit, so
+    /// between ticks they may grow but cannot overflow.
     pub(super) fn update_zero_vruntime(&mut self) {
         let v = self.avg_vruntime();
         let delta = v.wrapping_sub(self.zero_vruntime) as i64;
@@ -191,12 +199,15 @@ impl CfsRq {
     /// preemption, so a protected slice would hold a woken task back by up
     /// to two ticks; a wake-up EEVDF would pick preempts at once.
     pub fn pick_eevdf(&self) -> Option<Arc<TaskStruct>> {
+        let curr = self.curr.as_ref().filter(|c| c.se.on_cfs_rq.load(Relaxed));
+        // Alone on the queue, a task is at V: eligible, and the pick.
+        match (self.timeline.len(), curr) {
+            (0, c) => return c.cloned(),
+            (1, None) => return self.timeline.first().cloned(),
+            _ => {}
+        }
         let sums = self.sums();
-        let curr = self
-            .curr
-            .as_ref()
-            .filter(|c| c.se.on_cfs_rq.load(Relaxed))
-            .filter(|c| self.eligible_in(sums, c.se.vruntime.load(Relaxed)));
+        let curr = curr.filter(|c| self.eligible_in(sums, c.se.vruntime.load(Relaxed)));
         let best = self
             .timeline
             .pick(|v| self.eligible_in(sums, v))
@@ -234,12 +245,13 @@ pub fn place_entity(cfs: &CfsRq, p: &TaskStruct, flags: u32) {
     p.se.slice.store(SCHED_BASE_SLICE, Relaxed);
     let w = weight(p);
     let mut vslice = calc_delta_fair(SCHED_BASE_SLICE, w);
-    let vruntime = cfs.avg_vruntime();
+    let sums = cfs.sums();
+    let vruntime = cfs.avg_vruntime_in(sums);
+    let vlag = p.se.vlag.load(Relaxed);
     let mut lag: i64 = 0;
-    if cfs.nr_queued() > 0 {
-        let (_, load) = cfs.sums();
-        let load = i64::try_from(load.max(1)).unwrap_or(i64::MAX);
-        let scaled = i128::from(p.se.vlag.load(Relaxed)) * (i128::from(load) + i128::from(w));
+    if vlag != 0 && cfs.nr_queued() > 0 {
+        let load = i64::try_from(sums.1.max(1)).unwrap_or(i64::MAX);
+        let scaled = i128::from(vlag) * (i128::from(load) + i128::from(w));
         lag = match i64::try_from(scaled) {
             Ok(scaled) => scaled / load,
             Err(_) => (scaled / i128::from(load)) as i64,

@@ -135,7 +135,7 @@ fn yield_task_fair(rq: &mut RunQueue) {
         return;
     }
     update_curr_fair(rq);
-    let Some(curr) = rq.cfs.curr.clone() else {
+    let Some(curr) = rq.cfs.curr.as_ref() else {
         return;
     };
     if rq
@@ -144,7 +144,7 @@ fn yield_task_fair(rq: &mut RunQueue) {
     {
         let deadline = curr.se.deadline.load(Ordering::Relaxed);
         curr.se.vruntime.store(deadline, Ordering::Relaxed);
-        let vslice = calc_delta_fair(curr.se.slice.load(Ordering::Relaxed), weight(&curr));
+        let vslice = calc_delta_fair(curr.se.slice.load(Ordering::Relaxed), weight(curr));
         curr.se.deadline.store(deadline + vslice, Ordering::Relaxed);
     }
 }
@@ -222,11 +222,13 @@ pub fn get_rr_interval_fair(p: &TaskStruct) -> u64 {
 }
 
 /// Charges the running task; update_curr_fair() asks for a reschedule
-/// once it has had its slice.
+/// once it has had its slice. Then moves the queue's reference point to V
+/// (update_zero_vruntime()), once a tick rather than on every switch.
 ///
 /// Linux: task_tick_fair() -> entity_tick() in kernel/sched/fair.c
 fn task_tick_fair(rq: &mut RunQueue, _curr: &Arc<TaskStruct>) {
     update_curr_fair(rq);
+    rq.cfs.update_zero_vruntime();
 }
 
 /// Starts a new task's fair state: no run time, no lag, a nice-0 slice,
@@ -250,19 +252,17 @@ fn task_fork_fair(p: &TaskStruct) {
 ///
 /// Linux: update_curr_fair() -> update_curr() in kernel/sched/fair.c
 fn update_curr_fair(rq: &mut RunQueue) {
-    let Some(curr) = rq.cfs.curr.clone() else {
+    let Some(curr) = rq.cfs.curr.as_ref() else {
         return;
     };
-    let delta = update_curr(&curr, rq.clock);
+    let delta = update_curr(curr, rq.clock);
     if delta == 0 {
         return;
     }
     curr.se
         .vruntime
-        .fetch_add(calc_delta_fair(delta, weight(&curr)), Ordering::Relaxed);
-    let resched = update_deadline(&curr) && !rq.cfs.timeline.is_empty();
-    rq.cfs.update_zero_vruntime();
-    if resched {
+        .fetch_add(calc_delta_fair(delta, weight(curr)), Ordering::Relaxed);
+    if update_deadline(curr) && !rq.cfs.timeline.is_empty() {
         resched_curr(rq);
     }
 }

@@ -63,8 +63,9 @@ fn wakeup_preempt_stop(_rq: &mut RunQueue, _p: &Arc<TaskStruct>, _flags: u32) {}
 /// Linux: pick_task_stop() in kernel/sched/stop_task.c
 fn pick_task_stop(rq: &mut RunQueue) -> Option<Arc<TaskStruct>> {
     rq.stop
-        .clone()
+        .as_ref()
         .filter(|stop| stop.se.on_rq.load(Ordering::Relaxed))
+        .cloned()
 }
 
 /// Linux: put_prev_task_stop() in kernel/sched/stop_task.c

@@ -40,7 +40,8 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
 
-/// No node (an empty subtree, or a task without a slot).
+/// No node (an empty subtree, or a task without a slot); no slot is this
+/// high, so looking it up finds nothing.
 const NIL: u32 = u32::MAX;
 
 /// The deepest AVL tree of 2^32 nodes has fewer levels than this (an AVL
@@ -121,15 +122,13 @@ impl Timeline {
     }
 
     fn height(&self, n: u32) -> u8 {
-        if n == NIL { 0 } else { self.node(n).height }
+        self.nodes.get(n as usize).map_or(0, |node| node.height)
     }
 
     fn min_vruntime(&self, n: u32) -> u64 {
-        if n == NIL {
-            u64::MAX
-        } else {
-            self.node(n).min_vruntime
-        }
+        self.nodes
+            .get(n as usize)
+            .map_or(u64::MAX, |node| node.min_vruntime)
     }
 
     /// The key `n` is ordered by.
@@ -142,13 +141,10 @@ impl Timeline {
     ///
     /// Linux: min_vruntime_update() in kernel/sched/fair.c
     fn update(&mut self, n: u32) {
-        let (l, r) = (self.node(n).left, self.node(n).right);
+        let node = self.node(n);
+        let (l, r, vruntime) = (node.left, node.right, node.vruntime);
         let height = 1 + self.height(l).max(self.height(r));
-        let min = self
-            .node(n)
-            .vruntime
-            .min(self.min_vruntime(l))
-            .min(self.min_vruntime(r));
+        let min = vruntime.min(self.min_vruntime(l)).min(self.min_vruntime(r));
         let node = self.node_mut(n);
         node.height = height;
         node.min_vruntime = min;
@@ -240,9 +236,7 @@ impl Timeline {
         }
         self.root = self.remove_at(self.root, self.key(slot));
         self.len -= 1;
-        let task = self.node_mut(slot).task.take();
-        *self.node_mut(slot) = Node::empty();
-        task
+        core::mem::replace(self.node_mut(slot), Node::empty()).task
     }
 
     /// Unlinks the node of `key` from the subtree at `n`; returns the
