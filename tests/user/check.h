@@ -225,6 +225,23 @@ static inline void sleep_ms(long ms)
 		;
 }
 
+/* MemFree once it has stopped moving: two readings 20 ms apart that agree
+ * (at most a second). A reaped child's kernel stack is freed by the CPU it
+ * died on after its last switch, which can be after wait4 returned, on
+ * Linux too (put_task_stack in finish_task_switch). */
+static inline long memfree_settled_kb(void)
+{
+	long last = memfree_kb();
+	for (int i = 0; i < 50; i++) {
+		sleep_ms(20);
+		long now = memfree_kb();
+		if (now == last)
+			break;
+		last = now;
+	}
+	return last;
+}
+
 /* The state letter in /proc/<pid>/stat, or '?' if it cannot be read. */
 static inline char proc_state(pid_t pid)
 {

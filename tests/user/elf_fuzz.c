@@ -302,14 +302,14 @@ int main(int argc, char **argv)
 	/* The case files hold pages of their own: none exists at either measurement. */
 	unlink(path);
 	unlink(script_path);
-	long before = memfree_kb();
+	long before = memfree_settled_kb();
 	for (long i = 0; i < n; i++)
 		run_case(seed, i, &t);
 	unlink(path);
 	unlink(script_path);
 	rmdir(dir);
 	fill_stack_cache();
-	long after = memfree_kb();
+	long after = memfree_settled_kb();
 	say("elf_fuzz: seed %llu, %ld cases: %ld refused with an errno, %ld exited, %ld killed by a signal\n",
 	    (unsigned long long)seed, t.cases, t.errnos, t.exits, t.signals);
 	if (t.bad == 0)
