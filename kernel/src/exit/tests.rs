@@ -68,10 +68,18 @@ ktest! {
             let task = find_task_by_vpid(pid).map(|t| Arc::downgrade(&t));
             move || task.as_ref().is_none_or(|t| t.strong_count() == 0)
         };
-        let pid = spawn("ktest-cycle", || 0)?;
-        let warm_up_freed = freed(pid);
-        kassert_eq!(kernel_wait4(pid, 0).map(|r| r.pid), Ok(pid));
-        kassert!(wait_until(1000, warm_up_freed), "the warm-up child is freed");
+        // The warm-up has 8 children alive at once: the scheduler's task
+        // slots (sched/timeline.rs) keep their high-water mark, and on
+        // several CPUs the loop below can have a few children in flight.
+        let mut warm_up = alloc::vec::Vec::new();
+        for _ in 0..8 {
+            let pid = spawn("ktest-cycle", || 0)?;
+            warm_up.push((pid, freed(pid)));
+        }
+        for (pid, warm_up_freed) in warm_up {
+            kassert_eq!(kernel_wait4(pid, 0).map(|r| r.pid), Ok(pid));
+            kassert!(wait_until(1000, warm_up_freed), "the warm-up child is freed");
+        }
         let before = Resources::snapshot();
         let mut last_freed = None;
         for i in 0..10_000 {

@@ -41,7 +41,12 @@ fn spinner(stop: &Arc<AtomicBool>, seen: &Arc<AtomicU32>) -> Result<i32, String>
     let (stop, seen) = (stop.clone(), seen.clone());
     let body = Arc::new(move || {
         while !stop.load(Ordering::Relaxed) {
+            // Preemption off, as smp_processor_id() asks: a migration
+            // between reading the CPU and the store would record the old
+            // CPU after the move.
+            crate::preempt::preempt_disable();
             seen.fetch_or(1 << smp_processor_id(), Ordering::Relaxed);
+            crate::preempt::preempt_enable();
         }
         0
     });
