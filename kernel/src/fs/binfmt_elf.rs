@@ -40,8 +40,8 @@ use elf::segment::{ProgramHeader, SegmentTable};
 pub const ELF_ET_DYN_BASE: u64 = 0x5555_5555_4000;
 
 /// Size of an ELF64 header and of one program header.
-const EHDR_SIZE: usize = 64;
-const PHDR_SIZE: usize = 56;
+pub(super) const EHDR_SIZE: usize = 64;
+pub(super) const PHDR_SIZE: usize = 56;
 /// Most bytes of program headers Linux reads.
 const PHDRS_MAX: usize = 65536;
 /// Longest PT_INTERP path, NUL included (Linux: PATH_MAX).

@@ -12,29 +12,18 @@
 //! Not modelled: NT_X86_XSTATE (only the FXSAVE area, NT_PRFPREG),
 //! section headers for more than 65535 segments (PN_XNUM).
 
+use super::binfmt_elf::{EHDR_SIZE, PHDR_SIZE};
 use super::coredump::CoredumpParams;
 use crate::mm::PAGE_SIZE;
 use crate::mm::mm_types::{MmStruct, VmBacking, VmFlags};
 use crate::task::TaskStruct;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
+use elf::abi::{
+    EM_X86_64, ET_CORE, NT_AUXV, NT_FILE, NT_PRFPREG, NT_PRPSINFO, NT_PRSTATUS, NT_SIGINFO, PF_R,
+    PF_W, PF_X, PT_LOAD, PT_NOTE,
+};
 
-/// Note types (Linux: include/uapi/linux/elf.h).
-const NT_PRSTATUS: u32 = 1;
-const NT_PRFPREG: u32 = 2;
-const NT_PRPSINFO: u32 = 3;
-const NT_AUXV: u32 = 6;
-const NT_SIGINFO: u32 = 0x5349_4749;
-const NT_FILE: u32 = 0x4649_4c45;
-/// Segment types and flags.
-const PT_LOAD: u32 = 1;
-const PT_NOTE: u32 = 4;
-const PF_X: u32 = 1;
-const PF_W: u32 = 2;
-const PF_R: u32 = 4;
-/// sizeof(Elf64_Ehdr), sizeof(Elf64_Phdr).
-const EHDR_SIZE: u64 = 64;
-const PHDR_SIZE: u64 = 56;
 /// The largest NT_FILE note written (Linux: MAX_FILE_NOTE_SIZE).
 const MAX_FILE_NOTE_SIZE: usize = 4 << 20;
 
@@ -86,13 +75,10 @@ fn write_core(
 ) -> bool {
     let segs = usize::from(e_phnum);
     let notes_size: u64 = notes.iter().map(notesize).sum();
-    let note_offset = EHDR_SIZE + segs as u64 * PHDR_SIZE;
+    let note_offset = (EHDR_SIZE + segs * PHDR_SIZE) as u64;
     let dataoff = (note_offset + notes_size).next_multiple_of(PAGE_SIZE as u64);
     let mut header = Vec::new();
-    if header
-        .try_reserve(EHDR_SIZE as usize + segs * PHDR_SIZE as usize)
-        .is_err()
-    {
+    if header.try_reserve(EHDR_SIZE + segs * PHDR_SIZE).is_err() {
         return false;
     }
     fill_elf_header(&mut header, e_phnum);
@@ -173,11 +159,11 @@ fn fill_elf_header(out: &mut Vec<u8>, segs: u16) {
     // ELFCLASS64, ELFDATA2LSB, EV_CURRENT, ELFOSABI_NONE.
     out.extend_from_slice(b"\x7fELF\x02\x01\x01\x00");
     out.extend_from_slice(&[0; 8]);
-    put16(out, 4); // e_type: ET_CORE
-    put16(out, 62); // e_machine: EM_X86_64
+    put16(out, ET_CORE);
+    put16(out, EM_X86_64);
     put32(out, 1); // e_version
     put64(out, 0); // e_entry
-    put64(out, EHDR_SIZE); // e_phoff
+    put64(out, EHDR_SIZE as u64); // e_phoff
     put64(out, 0); // e_shoff
     put32(out, 0); // e_flags
     put16(out, EHDR_SIZE as u16);
@@ -267,8 +253,12 @@ fn fill_note_info(cprm: &CoredumpParams) -> Option<Vec<MemElfnote>> {
     Some(notes)
 }
 
-fn note(n_type: u32, data: Vec<u8>) -> MemElfnote {
-    MemElfnote { n_type, data }
+fn note(n_type: u64, data: Vec<u8>) -> MemElfnote {
+    // Elf64_Nhdr's n_type is 32 bits; the elf crate spells NT_* as u64.
+    MemElfnote {
+        n_type: n_type as u32,
+        data,
+    }
 }
 
 /// `struct elf_prstatus` (336 bytes): the signal, the pending and blocked

@@ -7,6 +7,7 @@
 
 use super::*;
 use crate::mm::uaccess::{copy_from_user, copy_to_user, get_user, put_user};
+use elf::abi::{NT_PRFPREG, NT_PRSTATUS};
 
 /// The general registers as x86_64 user space sees them: the order of
 /// `struct user_regs_struct` (27 words, 216 bytes).
@@ -47,10 +48,6 @@ pub struct UserRegsStruct {
 
 /// Size of `struct user` on x86_64 (Linux: sizeof(struct user)).
 const SIZEOF_USER: u64 = 912;
-/// The NT_PRSTATUS register set: the general registers.
-const NT_PRSTATUS: u64 = 1;
-/// The NT_PRFPREG register set: the FXSAVE area.
-const NT_PRFPREG: u64 = 2;
 /// The flags a tracer may change (Linux: FLAG_MASK in arch/x86/kernel/ptrace.c):
 /// the arithmetic flags, TF, DF, OF, AC, ID, RF and NT; never IF or IOPL.
 const FLAG_MASK: u64 = 0x0025_4dd5;
