@@ -156,11 +156,13 @@ fn for_each_pte(pgd: &Pgd, start: u64, end: u64, mut f: impl FnMut(u64, &mut Pag
         f: &mut dyn FnMut(u64, &mut PageTableEntry),
     ) {
         let span = 1u64 << (12 + 9 * level);
-        for i in 0..512u64 {
+        // Only the entries that overlap [start, end): the caller recursed
+        // into this table because it overlaps, so both ends are in range
+        // once clamped to it (Linux: the pXd_addr_end() bounds).
+        let first = (start.max(base) - base) / span;
+        let last = ((end - 1).min(base + 512 * span - 1) - base) / span;
+        for i in first..=last {
             let lo = base + i * span;
-            if lo >= end || lo + span <= start {
-                continue;
-            }
             // SAFETY: `table` is a page-table page of the mm being walked, and
             // the caller holds that mm's lock (or owns the mm outright).
             let entry = unsafe { &mut (&mut *table)[i as usize] };
@@ -181,7 +183,9 @@ fn for_each_pte(pgd: &Pgd, start: u64, end: u64, mut f: impl FnMut(u64, &mut Pag
             }
         }
     }
-    walk_level(table_at(pgd.frame()), 3, 0, start, end, &mut f);
+    if start < end {
+        walk_level(table_at(pgd.frame()), 3, 0, start, end, &mut f);
+    }
 }
 
 /// The PTE flags a page of `vma` gets when first mapped.
