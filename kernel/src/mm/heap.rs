@@ -1,8 +1,11 @@
 //! The kernel heap behind `alloc` (Box, Vec, Arc): a linked-list allocator
 //! over a physically contiguous region set aside at boot.
 //!
+//! Small blocks are served from the free lists of their size class
+//! (`slab.rs`), the rest first-fit from the list of holes.
+//!
 //! Differs: Linux has slab caches per object type (kmem_cache); one general
-//! heap plays the part of kmalloc() here.
+//! heap with kmalloc's size classes plays the part of both here.
 //!
 //! Linux: mm/slub.c (kmalloc), mm/slab_common.c
 
@@ -11,32 +14,69 @@ use crate::errno::Errno;
 use alloc::sync::Arc;
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::{self, NonNull};
+use super::slab::KmallocCaches;
 use linked_list_allocator::Heap;
 use x86_64::VirtAddr;
 
-struct KernelHeap(SpinLock<Heap>);
+/// The heap and the free lists of its size classes, under one lock.
+struct Kmalloc {
+    heap: Heap,
+    caches: KmallocCaches,
+}
+
+impl Kmalloc {
+    /// A block for `layout` from the hole list; when none is large enough,
+    /// the cached blocks go back first and the search is made once more.
+    fn allocate(&mut self, layout: Layout) -> *mut u8 {
+        let found = self.heap.allocate_first_fit(layout).or_else(|()| {
+            self.caches.drain(&mut self.heap);
+            self.heap.allocate_first_fit(layout)
+        });
+        found.map_or(ptr::null_mut(), NonNull::as_ptr)
+    }
+}
+
+struct KernelHeap(SpinLock<Kmalloc>);
 
 #[global_allocator]
-static KMALLOC: KernelHeap = KernelHeap(SpinLock::new(Heap::empty()));
+static KMALLOC: KernelHeap = KernelHeap(SpinLock::new(Kmalloc {
+    heap: Heap::empty(),
+    caches: KmallocCaches::new(),
+}));
 
-// SAFETY: allocation and deallocation go through the locked linked-list
-// heap, which returns blocks that fit `layout` and never hands one out twice.
+// SAFETY: a block comes either from the locked linked-list heap, which
+// returns blocks that fit `layout` and never hands one out twice, or from
+// the free list of a class whose blocks all fit `layout` and were freed.
 unsafe impl GlobalAlloc for KernelHeap {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         if super::fault_inject::should_fail() {
             return ptr::null_mut();
         }
-        self.0
-            .lock()
-            .allocate_first_fit(layout)
-            .map_or(ptr::null_mut(), NonNull::as_ptr)
+        let mut k = self.0.lock();
+        match KmallocCaches::class(layout) {
+            Some(class) => match k.caches.pop(class) {
+                Some(block) => block.as_ptr(),
+                None => k.allocate(KmallocCaches::block_layout(class)),
+            },
+            None => k.allocate(layout),
+        }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if let Some(ptr) = NonNull::new(ptr) {
-            // SAFETY: the caller passes a block this allocator returned for `layout`.
-            unsafe { self.0.lock().deallocate(ptr, layout) };
-        }
+        let Some(ptr) = NonNull::new(ptr) else {
+            return;
+        };
+        let mut k = self.0.lock();
+        let (ptr, layout) = match KmallocCaches::class(layout) {
+            Some(class) => match k.caches.push(class, ptr) {
+                Ok(()) => return,
+                Err(ptr) => (ptr, KmallocCaches::block_layout(class)),
+            },
+            None => (ptr, layout),
+        };
+        // SAFETY: the caller passes a block this allocator returned for
+        // `layout`, which came from the heap in the layout computed here.
+        unsafe { k.heap.deallocate(ptr, layout) };
     }
 }
 
@@ -52,23 +92,25 @@ pub fn heap_size_for(total: u64) -> u64 {
 pub fn kmem_cache_init(start: VirtAddr, size: u64) {
     // SAFETY: mm_init reserved [start, start + size) for the heap alone; it is
     // mapped writable through the physical-memory map and never freed.
-    unsafe { KMALLOC.0.lock().init(start.as_mut_ptr(), size as usize) };
+    unsafe { KMALLOC.0.lock().heap.init(start.as_mut_ptr(), size as usize) };
     log::info!("kmalloc: {} KiB heap at {:#x}", size / 1024, start.as_u64());
 }
 
 /// Bytes the heap was given at boot.
 pub fn heap_size() -> usize {
-    KMALLOC.0.lock().size()
+    KMALLOC.0.lock().heap.size()
 }
 
 /// Bytes of heap currently allocated.
 pub fn heap_used() -> usize {
-    KMALLOC.0.lock().used()
+    let k = KMALLOC.0.lock();
+    k.heap.used() - k.caches.cached()
 }
 
 /// Bytes of heap currently free.
 pub fn heap_free() -> usize {
-    KMALLOC.0.lock().free()
+    let k = KMALLOC.0.lock();
+    k.heap.free() + k.caches.cached()
 }
 
 mod tests {
