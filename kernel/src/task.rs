@@ -335,6 +335,7 @@ impl TaskStruct {
     /// signals. dup_task_struct and init_task fill in the rest.
     // One line per field of the task: its length is the struct's.
     #[allow(clippy::too_many_lines)]
+    #[inline(always)]
     pub fn new(comm: Comm, state: u32, flags: u32, stack: Option<KernelStack>) -> TaskStruct {
         TaskStruct {
             state: AtomicU32::new(state),

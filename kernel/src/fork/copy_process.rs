@@ -5,7 +5,7 @@
 
 use super::{CloneFlags, KernelCloneArgs};
 use crate::arch::kernel::process_64::copy_thread;
-use crate::arch::sync::SpinLockGuard;
+use crate::arch::sync::{SpinLock, SpinLockGuard};
 use crate::cred::copy_creds;
 use crate::errno::Errno;
 use crate::fs::fdtable::{FilesStruct, dup_fd};
@@ -16,6 +16,7 @@ use crate::nsproxy::copy_namespaces;
 use crate::pid::{alloc_pid, is_child_reaper, ns_of_pid};
 use crate::pidfd::{PreparedPidfd, pidfd_prepare};
 use crate::sched::core::sched_fork;
+use crate::sched::wait::WaitQueueHead;
 use crate::signal::{SighandStruct, SignalStruct};
 use crate::task::{
     Comm, PF_FORKNOEXEC, PF_IDLE, PF_KTHREAD, PF_NO_SETAFFINITY, PF_NPROC_EXCEEDED, PF_SUPERPRIV,
@@ -338,11 +339,13 @@ fn copy_sighand(flags: CloneFlags, parent: &TaskStruct, p: &TaskStruct) -> Resul
     let newsig = if flags.contains(CloneFlags::CLONE_SIGHAND) {
         oldsig
     } else {
-        let sig = Arc::try_new(SighandStruct::new()).map_err(|_| Errno::ENOMEM)?;
-        // Copied out first: two siglocks of one class are never held at once.
-        let action = *oldsig.action.lock();
-        *sig.action.lock() = action;
-        sig
+        // Built in the new allocation straight from the parent's table
+        // (one copy of it), under the parent's siglock only: the new one
+        // is not visible yet, so two siglocks are never held at once.
+        crate::mm::heap::try_arc_with(|| SighandStruct {
+            action: SpinLock::new(*oldsig.action.lock()),
+            signalfd_wqh: WaitQueueHead::new(),
+        })?
     };
     *p.sighand.lock() = Some(newsig);
     Ok(())
@@ -374,9 +377,10 @@ fn copy_signal(flags: CloneFlags, parent: &TaskStruct, p: &TaskStruct) -> Result
     let sig = if flags.contains(CloneFlags::CLONE_THREAD) {
         old.clone()
     } else {
-        let sig = Arc::try_new(SignalStruct::default()).map_err(|_| Errno::ENOMEM)?;
-        let rlim = *old.rlim.lock();
-        *sig.rlim.lock() = rlim;
+        let sig = crate::mm::heap::try_arc_with(|| SignalStruct {
+            rlim: SpinLock::new(*old.rlim.lock()),
+            ..SignalStruct::default()
+        })?;
         let inherited = old.has_child_subreaper.load(Ordering::Relaxed)
             || old.is_child_subreaper.load(Ordering::Relaxed);
         sig.has_child_subreaper.store(inherited, Ordering::Relaxed);
