@@ -9,12 +9,12 @@
 //!
 //! Linux: mm/slub.c (kmalloc), mm/slab_common.c
 
+use super::slab::KmallocCaches;
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
 use alloc::sync::Arc;
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::{self, NonNull};
-use super::slab::KmallocCaches;
 use linked_list_allocator::Heap;
 use x86_64::VirtAddr;
 
@@ -92,7 +92,13 @@ pub fn heap_size_for(total: u64) -> u64 {
 pub fn kmem_cache_init(start: VirtAddr, size: u64) {
     // SAFETY: mm_init reserved [start, start + size) for the heap alone; it is
     // mapped writable through the physical-memory map and never freed.
-    unsafe { KMALLOC.0.lock().heap.init(start.as_mut_ptr(), size as usize) };
+    unsafe {
+        KMALLOC
+            .0
+            .lock()
+            .heap
+            .init(start.as_mut_ptr(), size as usize)
+    };
     log::info!("kmalloc: {} KiB heap at {:#x}", size / 1024, start.as_u64());
 }
 

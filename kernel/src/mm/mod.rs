@@ -16,7 +16,7 @@ pub mod msync;
 pub mod oom_kill;
 pub mod page_alloc;
 pub mod pgtable;
-pub mod slab;
+mod slab;
 pub mod tlb;
 pub mod uaccess;
 pub mod vmalloc;

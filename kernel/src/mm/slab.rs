@@ -56,7 +56,7 @@ struct FreeList {
 }
 
 /// The free lists of every class; lives inside the heap's lock.
-pub struct KmallocCaches {
+pub(super) struct KmallocCaches {
     lists: [FreeList; CLASSES.len()],
     /// Bytes on all free lists: allocated as far as the heap knows, free
     /// for everyone else (`heap_used`).
@@ -69,7 +69,7 @@ unsafe impl Send for KmallocCaches {}
 
 impl KmallocCaches {
     /// No block cached yet.
-    pub const fn new() -> Self {
+    pub(super) const fn new() -> Self {
         Self {
             lists: [FreeList { head: None, len: 0 }; CLASSES.len()],
             cached: 0,
@@ -77,25 +77,27 @@ impl KmallocCaches {
     }
 
     /// The class serving `layout`, if a class does.
-    pub fn class(layout: Layout) -> Option<usize> {
+    pub(super) fn class(layout: Layout) -> Option<usize> {
         if layout.align() > ALIGN {
             return None;
         }
-        CLASS_OF.get(layout.size().div_ceil(ALIGN)).map(|&c| c as usize)
+        CLASS_OF
+            .get(layout.size().div_ceil(ALIGN))
+            .map(|&c| c as usize)
     }
 
     /// The layout in which a block of `class` is taken from the heap.
-    pub fn block_layout(class: usize) -> Layout {
+    pub(super) fn block_layout(class: usize) -> Layout {
         Layout::from_size_align(CLASSES[class], ALIGN).expect("class sizes are valid layouts")
     }
 
     /// Bytes held on the free lists.
-    pub fn cached(&self) -> usize {
+    pub(super) fn cached(&self) -> usize {
         self.cached
     }
 
     /// A cached block of `class`, if one is free.
-    pub fn pop(&mut self, class: usize) -> Option<NonNull<u8>> {
+    pub(super) fn pop(&mut self, class: usize) -> Option<NonNull<u8>> {
         let list = &mut self.lists[class];
         let obj = list.head?;
         // SAFETY: `obj` is a free block this list owns, whose first word
@@ -111,7 +113,7 @@ impl KmallocCaches {
     ///
     /// # Errors
     /// `ptr` itself when the list already holds `CACHE_BYTES`.
-    pub fn push(&mut self, class: usize, ptr: NonNull<u8>) -> Result<(), NonNull<u8>> {
+    pub(super) fn push(&mut self, class: usize, ptr: NonNull<u8>) -> Result<(), NonNull<u8>> {
         let list = &mut self.lists[class];
         if (list.len + 1) * CLASSES[class] > CACHE_BYTES {
             return Err(ptr);
@@ -130,7 +132,7 @@ impl KmallocCaches {
     /// can use their space.
     ///
     /// Linux: kmem_cache_shrink() in mm/slab_common.c
-    pub fn drain(&mut self, heap: &mut Heap) {
+    pub(super) fn drain(&mut self, heap: &mut Heap) {
         for class in 0..CLASSES.len() {
             while let Some(ptr) = self.pop(class) {
                 // SAFETY: the block came from `heap` in its class's layout.
