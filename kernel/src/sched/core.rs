@@ -367,12 +367,14 @@ fn __schedule(preempt: bool) {
         }
         rq.nr_switches += 1;
         switch_count.fetch_add(1, Ordering::Relaxed);
-        crate::trace::trace(crate::trace::TraceEvent::Switch {
-            prev: prev.pid(),
-            next: next.pid(),
-            prev_vruntime: super::eevdf::trace_vruntime(&prev),
-            next_vruntime: super::eevdf::trace_vruntime(&next),
-        });
+        if crate::trace::trace_enabled() {
+            crate::trace::trace(crate::trace::TraceEvent::Switch {
+                prev: prev.pid(),
+                next: next.pid(),
+                prev_vruntime: super::eevdf::trace_vruntime(&prev),
+                next_vruntime: super::eevdf::trace_vruntime(&next),
+            });
+        }
         next.se.nr_switches.fetch_add(1, Ordering::Relaxed);
         context_switch(rq, prev, next);
         finish_task_switch();

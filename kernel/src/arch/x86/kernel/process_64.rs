@@ -12,7 +12,7 @@
 use super::super::entry::calling::PtRegs;
 use super::super::percpu::{set_current, smp_processor_id, this_cpu, with_current};
 use super::super::sync::{SpinLock, SpinLockGuard};
-use crate::mm::vmalloc::KernelStack;
+use crate::mm::vmalloc::{KernelStack, THREAD_SIZE};
 use crate::sched::RunQueue;
 use crate::task::TaskStruct;
 use alloc::sync::Arc;
@@ -90,6 +90,25 @@ impl ThreadStruct {
     /// stack is in use, so no other CPU may run it yet (Linux: task_on_cpu()).
     pub fn on_cpu(&self) -> bool {
         self.on_cpu.load(Ordering::Acquire)
+    }
+
+    /// The word at the end of this thread's stack (where STACK_END_MAGIC
+    /// lives), read without the stack's lock, if the code calling runs on
+    /// that stack: a stack in use is mapped and cannot be freed. None
+    /// otherwise (another task's stack, a CPU's boot stack).
+    #[inline]
+    pub fn running_end_of_stack(&self) -> Option<u64> {
+        let here = 0u8;
+        let sp = core::ptr::from_ref(&here) as u64;
+        let bottom = self.stack_top.checked_sub(THREAD_SIZE as u64)?;
+        if !(bottom..self.stack_top).contains(&sp) {
+            return None;
+        }
+        // SAFETY: `sp` lies in [bottom, stack_top), so this code runs on
+        // the stack, which stays mapped while it is in use; `bottom` is the
+        // stack's lowest word, 8-byte aligned, only accessed atomically
+        // (KernelStack::end_of_stack).
+        Some(unsafe { &*(bottom as *const AtomicU64) }.load(Ordering::Relaxed))
     }
 
     /// Runs `f` on the task's own kernel stack, if it has one (not an idle
