@@ -14,7 +14,7 @@ use super::super::percpu::{set_current, smp_processor_id, this_cpu, with_current
 use super::super::sync::{SpinLock, SpinLockGuard};
 use crate::mm::vmalloc::{KernelStack, THREAD_SIZE};
 use crate::sched::RunQueue;
-use crate::task::TaskStruct;
+use crate::task::{PF_KTHREAD, TaskStruct};
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use x86_64::VirtAddr;
@@ -205,8 +205,12 @@ pub fn copy_thread(p: &ThreadStruct, kernel_fn: bool, childregs: &PtRegs, parent
     }
     p.sp.store(frame_addr, Ordering::Release);
     if !kernel_fn {
-        parent.fpu.save();
-        p.fpu.set(parent.fpu.snapshot());
+        // A kernel thread's live FPU registers are not its own (switch_to
+        // leaves them alone): its child starts from the reset state.
+        if with_current(|c| c.is_some_and(|c| c.flags() & PF_KTHREAD == 0)) {
+            parent.fpu.save();
+            p.fpu.set(parent.fpu.snapshot());
+        }
         p.fsbase
             .store(parent.fsbase.load(Ordering::Relaxed), Ordering::Relaxed);
         p.gsbase
@@ -268,26 +272,41 @@ unsafe fn with_current_pt_regs<R>(f: impl FnOnce(&mut PtRegs) -> R) -> R {
 /// later `switch_to` switches back to `prev`, with the thread that switch
 /// came from.
 ///
+/// The user FPU registers and FS/GS bases are saved only for a `prev`
+/// that has them and loaded only for a `next` that has them (`user`): a
+/// switch between kernel threads touches neither.
+///
 /// Linux: switch_to() / __switch_to() in arch/x86/kernel/process_64.c
+/// (switch_fpu_prepare() skips PF_KTHREAD tasks)
+/// Differs: the FPU registers are loaded at the switch, not on the way
+/// back to user space (TIF_NEED_FPU_LOAD).
 ///
 /// # Safety
 /// Interrupts are off; `prev` is the thread running on this CPU; `next` was
 /// prepared by copy_thread (or switched away from), runs on no CPU, and its
 /// stack is mapped; the caller keeps both alive until the far side of the
 /// switch has cleared `prev`'s on_cpu.
-unsafe fn switch_to(prev: &ThreadStruct, next: &ThreadStruct) -> *const ThreadStruct {
-    prev.fpu.save();
-    next.fpu.restore();
-    let fs = x86_64::registers::model_specific::FsBase::read().as_u64();
-    prev.fsbase.store(fs, Ordering::Relaxed);
-    x86_64::registers::model_specific::FsBase::write(VirtAddr::new_truncate(
-        next.fsbase.load(Ordering::Relaxed),
-    ));
-    let gs = x86_64::registers::model_specific::KernelGsBase::read().as_u64();
-    prev.gsbase.store(gs, Ordering::Relaxed);
-    x86_64::registers::model_specific::KernelGsBase::write(VirtAddr::new_truncate(
-        next.gsbase.load(Ordering::Relaxed),
-    ));
+unsafe fn switch_to(
+    prev: &ThreadStruct,
+    next: &ThreadStruct,
+    (prev_user, next_user): (bool, bool),
+) -> *const ThreadStruct {
+    if prev_user {
+        prev.fpu.save();
+        let fs = x86_64::registers::model_specific::FsBase::read().as_u64();
+        prev.fsbase.store(fs, Ordering::Relaxed);
+        let gs = x86_64::registers::model_specific::KernelGsBase::read().as_u64();
+        prev.gsbase.store(gs, Ordering::Relaxed);
+    }
+    if next_user {
+        next.fpu.restore();
+        x86_64::registers::model_specific::FsBase::write(VirtAddr::new_truncate(
+            next.fsbase.load(Ordering::Relaxed),
+        ));
+        x86_64::registers::model_specific::KernelGsBase::write(VirtAddr::new_truncate(
+            next.gsbase.load(Ordering::Relaxed),
+        ));
+    }
     // SAFETY: by the contract above, saving rsp into `prev.sp` is ours to do
     // (the asm stores it through the atomic's pointer, a plain aligned
     // store), and `next.sp` points at a frame laid out as __switch_to_asm
@@ -394,6 +413,12 @@ pub fn context_switch(
         "context_switch: prev is not the running task"
     );
     prepare_switch_to(&next.thread);
+    // Only a task that can return to user space has user registers to
+    // keep: a kernel thread's are the last user task's, left in place.
+    let user = (
+        prev.flags() & PF_KTHREAD == 0,
+        next.flags() & PF_KTHREAD == 0,
+    );
     set_current(&next);
     // A kernel thread borrows the mm loaded here (lazy TLB, see mm::tlb).
     rq.prev_mm = match next.mm.lock().as_ref() {
@@ -412,7 +437,7 @@ pub fn context_switch(
     // SAFETY: interrupts are off; prev is the running task (checked above);
     // prepare_switch_to checked next and claimed it; `rq.prev` and `rq.curr`
     // own both tasks until finish_task_switch runs after finish_switch.
-    let last = unsafe { switch_to(&*prev_thread, &*next_thread) };
+    let last = unsafe { switch_to(&*prev_thread, &*next_thread, user) };
     finish_switch(last);
 }
 
