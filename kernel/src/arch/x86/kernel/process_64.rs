@@ -412,13 +412,13 @@ pub fn context_switch(
         with_current(|c| c.is_some_and(|c| core::ptr::eq(c, &*prev))),
         "context_switch: prev is not the running task"
     );
-    prepare_switch_to(&next.thread);
     // Only a task that can return to user space has user registers to
     // keep: a kernel thread's are the last user task's, left in place.
     let user = (
         prev.flags() & PF_KTHREAD == 0,
         next.flags() & PF_KTHREAD == 0,
     );
+    prepare_switch_to(&next.thread, user.1);
     set_current(&next);
     // A kernel thread borrows the mm loaded here (lazy TLB, see mm::tlb).
     rq.prev_mm = match next.mm.lock().as_ref() {
@@ -443,8 +443,10 @@ pub fn context_switch(
 
 /// Claims `next` for this CPU and points the CPU at its stack (rsp0 for
 /// entries from user space, and the per-CPU top of stack). The claim is
-/// what keeps the stack from being freed while it is in use.
-fn prepare_switch_to(next: &ThreadStruct) {
+/// what keeps the stack from being freed while it is in use. A kernel
+/// thread (`next_user` false) never enters from user space, so rsp0 is
+/// left for the next user task to set.
+fn prepare_switch_to(next: &ThreadStruct, next_user: bool) {
     let claimed = next
         .on_cpu
         .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed);
@@ -455,7 +457,9 @@ fn prepare_switch_to(next: &ThreadStruct) {
         "switch to a task never prepared"
     );
     if next.stack_top != 0 {
-        super::super::gdt::set_rsp0(smp_processor_id(), VirtAddr::new(next.stack_top));
+        if next_user {
+            super::super::gdt::set_rsp0(smp_processor_id(), VirtAddr::new(next.stack_top));
+        }
         this_cpu()
             .top_of_stack
             .store(next.stack_top, Ordering::Relaxed);
