@@ -212,9 +212,14 @@ impl Timeline {
     /// at most one) after one of them changed by one level; returns the
     /// node now in `n`'s place.
     fn rebalance(&mut self, n: u32) -> u32 {
-        self.update(n);
-        let (l, r) = (self.node(n).left, self.node(n).right);
+        // update(n), with the children's heights kept for the test below.
+        let node = self.node(n);
+        let (l, r, vruntime) = (node.left, node.right, node.vruntime);
         let (hl, hr) = (self.height(l), self.height(r));
+        let min = vruntime.min(self.min_vruntime(l)).min(self.min_vruntime(r));
+        let node = self.node_mut(n);
+        node.height = 1 + hl.max(hr);
+        node.min_vruntime = min;
         if hl > hr + 1 {
             if self.height(self.node(l).left) < self.height(self.node(l).right) {
                 self.rotate_left(l);
@@ -319,7 +324,8 @@ impl Timeline {
         };
         self.retrace(fix_from);
         self.len -= 1;
-        core::mem::replace(self.node_mut(slot), Node::empty()).task
+        // The other fields are rewritten by the next insert().
+        self.node_mut(slot).task.take()
     }
 
     /// The waiting task with the earliest deadline among those whose
