@@ -211,6 +211,8 @@ pub fn task_pid_nr_ns(t: &TaskStruct, ns: &PidNamespace) -> PidNr {
 pub fn task_tgid_nr_ns(t: &TaskStruct, ns: &PidNamespace) -> PidNr {
     match t.signal.get().and_then(|sig| sig.tgid_pid.get()) {
         Some(pid) => pid_nr_ns(pid, ns),
+        // A CPU's idle task (init's parent) is 0 in every namespace.
+        None if t.is_idle_task() => 0,
         None => task_pid_nr_ns(t, ns),
     }
 }

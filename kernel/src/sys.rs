@@ -50,11 +50,13 @@ pub fn sys_getegid() -> SysResult {
 
 /// Linux: SYSCALL_DEFINE0(getppid): the real parent's tgid, 0 when it is
 /// outside the caller's pid namespace (the namespace's init).
+/// Differs: reads the parent under the tasklist lock (Linux: RCU); the
+/// caller is borrowed, not counted (a task outlives its own system call).
 pub fn sys_getppid() -> SysResult {
-    let me = current();
-    let tasklist = TASKLIST_LOCK.lock();
-    let parent = me.family.get(&tasklist).real_parent.upgrade();
-    drop(tasklist);
+    let parent = crate::arch::percpu::with_current(|me| {
+        let tasklist = TASKLIST_LOCK.lock();
+        me?.family.get(&tasklist).real_parent.upgrade()
+    });
     Ok(parent.map_or(0, |p| task_tgid_vnr(&p)) as u64)
 }
 

@@ -524,6 +524,10 @@ pub fn set_task_stack_end_magic(tsk: &TaskStruct) {
 ///
 /// Linux: task_stack_end_corrupted() in include/linux/sched/task_stack.h
 pub fn task_stack_end_corrupted(tsk: &TaskStruct) -> bool {
+    // The running task (the scheduler's case): its stack is in use, no lock needed.
+    if let Some(word) = tsk.thread.running_end_of_stack() {
+        return word != STACK_END_MAGIC;
+    }
     tsk.thread.with_stack(|stack| {
         stack.is_some_and(|s| s.end_of_stack().load(Ordering::Relaxed) != STACK_END_MAGIC)
     })

@@ -71,8 +71,28 @@ pub fn trace_init() {
     }
 }
 
+/// Whether events are being recorded: one load and a predicted branch
+/// at each tracepoint when they are not.
+///
+/// Linux: trace_sched_*_enabled() (a static key)
+/// Differs: a flag read at every tracepoint, not code patched at boot.
+#[inline(always)]
+pub fn trace_enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
+
 /// Records `event` for the running task (Linux: trace_sched_*()).
+#[inline(always)]
 pub fn trace(event: TraceEvent) {
+    if trace_enabled() {
+        trace_record(event);
+    }
+}
+
+/// The recording half of trace(), out of the callers' fast paths.
+#[cold]
+#[inline(never)]
+fn trace_record(event: TraceEvent) {
     if !ENABLED.load(Ordering::Acquire) {
         return;
     }

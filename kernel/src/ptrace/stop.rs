@@ -246,6 +246,7 @@ fn ptrace_report_syscall(message: u64, regs: &mut PtRegs) {
 ///
 /// Linux: the SYSCALL_WORK_SYSCALL_TRACE test in
 /// syscall_enter_from_user_mode_work() in include/linux/entry-common.h
+#[inline(always)]
 fn syscall_work() -> bool {
     crate::arch::percpu::with_current(|t| {
         t.is_some_and(|t| t.ptrace.syscall_trace.load(Ordering::Relaxed))
@@ -257,6 +258,7 @@ fn syscall_work() -> bool {
 /// the call, leaving rax as the tracer set it).
 ///
 /// Linux: syscall_trace_enter() in kernel/entry/common.c
+#[inline]
 pub fn ptrace_report_syscall_entry(regs: &mut PtRegs) -> u64 {
     if !syscall_work() {
         return regs.orig_rax;
@@ -277,6 +279,7 @@ pub fn ptrace_report_syscall_entry(regs: &mut PtRegs) -> u64 {
 /// kernel/entry/common.c
 /// Differs: single-stepping over a `syscall` instruction reports the trap
 /// on the next instruction, not at the syscall's exit.
+#[inline]
 pub fn ptrace_report_syscall_exit(regs: &mut PtRegs) {
     if !syscall_work() {
         return;

@@ -118,12 +118,30 @@ pub(crate) fn select_task_rq(p: &TaskStruct, cpu: usize, wake_flags: u32) -> usi
     }
 }
 
+/// A yield asked for the clock read it just made to be reused by the
+/// schedule() that follows (Linux: RQCF_REQ_SKIP).
+const RQCF_REQ_SKIP: u8 = 0x01;
+/// __schedule() reuses that read (Linux: RQCF_ACT_SKIP).
+const RQCF_ACT_SKIP: u8 = 0x02;
+
 /// Reads the scheduler clock into `rq.clock`, which the classes charge
-/// run time from until the next update.
+/// run time from until the next update; not while a __schedule() that
+/// follows a yield reuses the last read.
 ///
 /// Linux: update_rq_clock() in kernel/sched/core.c
 pub(crate) fn update_rq_clock(rq: &mut RunQueue) {
+    if rq.clock_update_flags & RQCF_ACT_SKIP != 0 {
+        return;
+    }
     rq.clock = super::fair::sched_clock();
+}
+
+/// Lets the next __schedule() on `rq` skip its clock read: the caller
+/// just updated the clock, and the switch follows at once.
+///
+/// Linux: rq_clock_skip_update() in kernel/sched/sched.h
+pub(crate) fn rq_clock_skip_update(rq: &mut RunQueue) {
+    rq.clock_update_flags |= RQCF_REQ_SKIP;
 }
 
 /// Whether `p` is the task `rq` runs (Linux: task_current()).
@@ -316,8 +334,8 @@ pub fn sched_yield() {
     {
         let mut rq = cpu_rq(cpu).lock();
         update_rq_clock(&mut rq);
-        if let Some(curr) = rq.curr.clone() {
-            (curr.sched_class().yield_task)(&mut rq);
+        if let Some(class) = rq.curr.as_ref().map(|c| c.sched_class()) {
+            (class.yield_task)(&mut rq);
         }
     }
     schedule();
@@ -336,6 +354,8 @@ fn __schedule(preempt: bool) {
     let mut rq = cpu_rq(cpu).lock();
     let prev = rq.curr.clone().expect("a running task");
     super::might_sleep::schedule_debug(&prev, preempt);
+    // A skip a yield asked for becomes active for this pass only.
+    rq.clock_update_flags <<= 1;
     prev.se.need_resched.store(false, Ordering::Relaxed);
     let mut switch_count = &prev.nivcsw;
     if !preempt && prev.state() != TASK_RUNNING {
@@ -349,12 +369,14 @@ fn __schedule(preempt: bool) {
     }
     if rq.nr_running == 0 {
         // About to idle: first try to pull work from a busier CPU.
+        rq.clock_update_flags = 0;
         drop(rq);
         super::balance::sched_balance_newidle(cpu);
         rq = cpu_rq(cpu).lock();
     }
     update_rq_clock(&mut rq);
     let next = pick_next_task(&mut rq, &prev);
+    rq.clock_update_flags = 0;
     if Arc::ptr_eq(&prev, &next) {
         rq.curr = Some(prev);
         drop(rq);
@@ -367,12 +389,14 @@ fn __schedule(preempt: bool) {
         }
         rq.nr_switches += 1;
         switch_count.fetch_add(1, Ordering::Relaxed);
-        crate::trace::trace(crate::trace::TraceEvent::Switch {
-            prev: prev.pid(),
-            next: next.pid(),
-            prev_vruntime: super::eevdf::trace_vruntime(&prev),
-            next_vruntime: super::eevdf::trace_vruntime(&next),
-        });
+        if crate::trace::trace_enabled() {
+            crate::trace::trace(crate::trace::TraceEvent::Switch {
+                prev: prev.pid(),
+                next: next.pid(),
+                prev_vruntime: super::eevdf::trace_vruntime(&prev),
+                next_vruntime: super::eevdf::trace_vruntime(&next),
+            });
+        }
         next.se.nr_switches.fetch_add(1, Ordering::Relaxed);
         context_switch(rq, prev, next);
         finish_task_switch();

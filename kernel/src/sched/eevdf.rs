@@ -113,18 +113,20 @@ impl CfsRq {
     }
 
     /// Puts a task that waits into the timeline (Linux: __enqueue_entity()).
-    pub(super) fn __enqueue_entity(&mut self, p: &Arc<TaskStruct>) {
-        self.avg_vruntime_add(p);
-        let (deadline, slot) = timeline_key(p);
+    /// Takes the reference the timeline keeps.
+    pub(super) fn __enqueue_entity(&mut self, p: Arc<TaskStruct>) {
+        self.avg_vruntime_add(&p);
+        let (deadline, slot) = timeline_key(&p);
         let vruntime = p.se.vruntime.load(Relaxed);
-        self.timeline.insert(slot, p.clone(), deadline, vruntime);
+        self.timeline.insert(slot, p, deadline, vruntime);
     }
 
     /// Linux: __dequeue_entity()
-    pub(super) fn __dequeue_entity(&mut self, p: &TaskStruct) {
-        if self.timeline.remove(p.se.timeline_slot.get(), p).is_some() {
-            self.avg_vruntime_sub(p);
-        }
+    /// Returns the reference the timeline kept, if `p` was in it.
+    pub(super) fn __dequeue_entity(&mut self, p: &TaskStruct) -> Option<Arc<TaskStruct>> {
+        let task = self.timeline.remove(p.se.timeline_slot.get(), p)?;
+        self.avg_vruntime_sub(p);
+        Some(task)
     }
 
     /// The weighted sum of keys and the total weight, the running task

@@ -104,7 +104,7 @@ fn enqueue_task_fair(rq: &mut RunQueue, p: &Arc<TaskStruct>, flags: u32) {
     update_curr_fair(rq);
     if !curr {
         place_entity(&rq.cfs, p, flags);
-        rq.cfs.__enqueue_entity(p);
+        rq.cfs.__enqueue_entity(p.clone());
     }
     p.se.on_cfs_rq.store(true, Ordering::Relaxed);
 }
@@ -147,6 +147,8 @@ fn yield_task_fair(rq: &mut RunQueue) {
         let vslice = calc_delta_fair(curr.se.slice.load(Ordering::Relaxed), weight(curr));
         curr.se.deadline.store(deadline + vslice, Ordering::Relaxed);
     }
+    // schedule() follows at once: the clock just read will do.
+    super::core::rq_clock_skip_update(rq);
 }
 
 /// A woken (or new) fair task preempts the running one if EEVDF would now
@@ -194,8 +196,10 @@ fn pick_task_fair(rq: &mut RunQueue) -> Option<Arc<TaskStruct>> {
 fn put_prev_task_fair(rq: &mut RunQueue, prev: &Arc<TaskStruct>) {
     if prev.se.on_cfs_rq.load(Ordering::Relaxed) {
         update_curr_fair(rq);
-        rq.cfs.curr = None;
-        rq.cfs.__enqueue_entity(prev);
+        // The running slot's reference moves into the timeline.
+        let curr = rq.cfs.curr.take().filter(|c| Arc::ptr_eq(c, prev));
+        rq.cfs
+            .__enqueue_entity(curr.unwrap_or_else(|| prev.clone()));
     }
     rq.cfs.curr = None;
 }
@@ -204,11 +208,14 @@ fn put_prev_task_fair(rq: &mut RunQueue, prev: &Arc<TaskStruct>) {
 ///
 /// Linux: set_next_task_fair() -> set_next_entity() in kernel/sched/fair.c
 fn set_next_task_fair(rq: &mut RunQueue, p: &Arc<TaskStruct>, _first: bool) {
-    if p.se.on_cfs_rq.load(Ordering::Relaxed) {
-        rq.cfs.__dequeue_entity(p);
-    }
+    // The timeline's reference moves into the running slot.
+    let queued = if p.se.on_cfs_rq.load(Ordering::Relaxed) {
+        rq.cfs.__dequeue_entity(p)
+    } else {
+        None
+    };
     set_next_entity(p, rq.clock);
-    rq.cfs.curr = Some(p.clone());
+    rq.cfs.curr = Some(queued.unwrap_or_else(|| p.clone()));
 }
 
 /// sched_rr_get_interval's answer for a fair task, in ns: its slice,

@@ -204,6 +204,9 @@ pub struct RunQueue {
     /// The scheduler clock, in ns, as update_rq_clock() last read it
     /// (Linux: rq->clock_task).
     pub(crate) clock: u64,
+    /// RQCF_REQ_SKIP / RQCF_ACT_SKIP: a yield asked that the next
+    /// __schedule() reuse `clock` (Linux: rq->clock_update_flags).
+    pub(crate) clock_update_flags: u8,
     /// The running task (Linux: rq->curr).
     pub(crate) curr: Option<Arc<TaskStruct>>,
     /// This CPU's idle task, run when the queue is empty (Linux: rq->idle).
@@ -232,6 +235,7 @@ impl RunQueue {
             nr_running: 0,
             cpu: 0,
             clock: 0,
+            clock_update_flags: 0,
             curr: None,
             idle: None,
             prev: None,

@@ -26,8 +26,13 @@
 //! Linux: the augmented rbtree `cfs_rq->tasks_timeline` in
 //! kernel/sched/fair.c (__enqueue_entity(), min_vruntime_cb,
 //! __pick_eevdf()) and include/linux/rbtree_augmented.h
+//! Both updates are iterative, as Linux's: walk down to the place, link or
+//! unlink there, then one pass back up the parent links that rebalances
+//! and recomputes the augmentation (`retrace`); no recursion, no
+//! allocation, on the scheduler's hottest path.
+//!
 //! Differs: an AVL tree (subtree heights instead of red/black colours,
-//! shorter to write recursively) in an array of nodes indexed by slot,
+//! fewer rebalancing cases to read) in an array of nodes indexed by slot,
 //! not nodes embedded in each sched_entity (which safe Rust cannot link);
 //! compares vruntimes and deadlines as plain u64s (they start at 2^40 and
 //! cannot wrap in practice; Linux compares by signed difference).
@@ -54,6 +59,9 @@ struct Node {
     left: u32,
     /// The subtree of later deadlines.
     right: u32,
+    /// The node above, NIL for the root: insertion and removal walk back
+    /// up without recursion (Linux: the rb_node's parent pointer).
+    parent: u32,
     /// Levels in this subtree (1 for a leaf), what keeps it balanced.
     height: u8,
     /// The key: the task's virtual deadline, then its slot.
@@ -73,6 +81,7 @@ impl Node {
         Node {
             left: NIL,
             right: NIL,
+            parent: NIL,
             height: 0,
             deadline: 0,
             vruntime: 0,
@@ -136,6 +145,27 @@ impl Timeline {
         (self.node(n).deadline, n)
     }
 
+    /// Points `n`'s parent at `parent` (nothing for NIL).
+    fn set_parent(&mut self, n: u32, parent: u32) {
+        if let Some(node) = self.nodes.get_mut(n as usize) {
+            node.parent = parent;
+        }
+    }
+
+    /// Puts `new` where `old` hangs below `parent` (the root if NIL).
+    ///
+    /// Linux: __rb_change_child() in include/linux/rbtree_augmented.h
+    fn change_child(&mut self, old: u32, new: u32, parent: u32) {
+        if parent == NIL {
+            self.root = new;
+        } else if self.node(parent).left == old {
+            self.node_mut(parent).left = new;
+        } else {
+            self.node_mut(parent).right = new;
+        }
+        self.set_parent(new, parent);
+    }
+
     /// Recomputes the height and the augmentation of `n` from its
     /// children, which must be right already.
     ///
@@ -150,21 +180,29 @@ impl Timeline {
         node.min_vruntime = min;
     }
 
-    /// Lifts the right child of `n` above it; returns the subtree's root.
+    /// Lifts the right child of `n` into its place; returns it.
     fn rotate_left(&mut self, n: u32) -> u32 {
         let r = self.node(n).right;
-        self.node_mut(n).right = self.node(r).left;
+        let rl = self.node(r).left;
+        self.node_mut(n).right = rl;
+        self.set_parent(rl, n);
+        self.change_child(n, r, self.node(n).parent);
         self.node_mut(r).left = n;
+        self.node_mut(n).parent = r;
         self.update(n);
         self.update(r);
         r
     }
 
-    /// Lifts the left child of `n` above it; returns the subtree's root.
+    /// Lifts the left child of `n` into its place; returns it.
     fn rotate_right(&mut self, n: u32) -> u32 {
         let l = self.node(n).left;
-        self.node_mut(n).left = self.node(l).right;
+        let lr = self.node(l).right;
+        self.node_mut(n).left = lr;
+        self.set_parent(lr, n);
+        self.change_child(n, l, self.node(n).parent);
         self.node_mut(l).right = n;
+        self.node_mut(n).parent = l;
         self.update(n);
         self.update(l);
         l
@@ -172,36 +210,66 @@ impl Timeline {
 
     /// Restores the AVL rule at `n` (its two subtrees' heights differ by
     /// at most one) after one of them changed by one level; returns the
-    /// subtree's root.
+    /// node now in `n`'s place.
     fn rebalance(&mut self, n: u32) -> u32 {
-        self.update(n);
-        let (l, r) = (self.node(n).left, self.node(n).right);
+        // update(n), with the children's heights kept for the test below.
+        let node = self.node(n);
+        let (l, r, vruntime) = (node.left, node.right, node.vruntime);
         let (hl, hr) = (self.height(l), self.height(r));
+        let min = vruntime.min(self.min_vruntime(l)).min(self.min_vruntime(r));
+        let node = self.node_mut(n);
+        node.height = 1 + hl.max(hr);
+        node.min_vruntime = min;
         if hl > hr + 1 {
             if self.height(self.node(l).left) < self.height(self.node(l).right) {
-                let l = self.rotate_left(l);
-                self.node_mut(n).left = l;
+                self.rotate_left(l);
             }
             return self.rotate_right(n);
         }
         if hr > hl + 1 {
             if self.height(self.node(r).right) < self.height(self.node(r).left) {
-                let r = self.rotate_right(r);
-                self.node_mut(n).right = r;
+                self.rotate_right(r);
             }
             return self.rotate_left(n);
         }
         n
     }
 
+    /// Rebalances and recomputes every node from `n` up to the root, after
+    /// a node below `n` was linked or unlinked: one pass up the path, no
+    /// recursion.
+    ///
+    /// Linux: the fix-up loops of rb_insert_augmented() and
+    /// rb_erase_augmented() (with the augment callbacks' propagate)
+    fn retrace(&mut self, mut n: u32) {
+        while n != NIL {
+            n = self.rebalance(n);
+            n = self.node(n).parent;
+        }
+    }
+
     /// Queues `p` in its `slot`'s node with its deadline and vruntime.
     /// The slot's node exists (alloc_timeline_slot) and is not in the tree.
+    ///
+    /// Linux: rb_add_augmented_cached() in include/linux/rbtree_augmented.h
     pub fn insert(&mut self, slot: u32, p: Arc<TaskStruct>, deadline: u64, vruntime: u64) {
         assert!(
             (slot as usize) < self.nodes.len(),
             "a fair task has a timeline slot"
         );
+        let key = (deadline, slot);
+        let (mut parent, mut n, mut left) = (NIL, self.root, false);
+        while n != NIL {
+            parent = n;
+            left = key < self.key(n);
+            n = if left {
+                self.node(n).left
+            } else {
+                self.node(n).right
+            };
+        }
         *self.node_mut(slot) = Node {
+            parent,
             height: 1,
             deadline,
             vruntime,
@@ -209,70 +277,55 @@ impl Timeline {
             task: Some(p),
             ..Node::empty()
         };
-        self.root = self.insert_at(self.root, slot);
+        if parent == NIL {
+            self.root = slot;
+        } else if left {
+            self.node_mut(parent).left = slot;
+        } else {
+            self.node_mut(parent).right = slot;
+        }
+        self.retrace(parent);
         self.len += 1;
     }
 
-    /// Inserts `new` into the subtree at `n`; returns the subtree's root.
-    fn insert_at(&mut self, n: u32, new: u32) -> u32 {
-        if n == NIL {
-            return new;
-        }
-        if self.key(new) < self.key(n) {
-            let l = self.insert_at(self.node(n).left, new);
-            self.node_mut(n).left = l;
-        } else {
-            let r = self.insert_at(self.node(n).right, new);
-            self.node_mut(n).right = r;
-        }
-        self.rebalance(n)
-    }
-
     /// Takes the task of `slot` out of the tree, if it is `p`.
+    ///
+    /// Linux: rb_erase_augmented_cached() in include/linux/rbtree_augmented.h
     pub fn remove(&mut self, slot: u32, p: &TaskStruct) -> Option<Arc<TaskStruct>> {
         let node = self.nodes.get(slot as usize)?;
         if !node.task.as_ref().is_some_and(|t| core::ptr::eq(&**t, p)) {
             return None;
         }
-        self.root = self.remove_at(self.root, self.key(slot));
-        self.len -= 1;
-        core::mem::replace(self.node_mut(slot), Node::empty()).task
-    }
-
-    /// Unlinks the node of `key` from the subtree at `n`; returns the
-    /// subtree's root.
-    fn remove_at(&mut self, n: u32, key: (u64, u32)) -> u32 {
-        let (l, r) = (self.node(n).left, self.node(n).right);
-        if key < self.key(n) {
-            let l = self.remove_at(l, key);
-            self.node_mut(n).left = l;
-        } else if key > self.key(n) {
-            let r = self.remove_at(r, key);
-            self.node_mut(n).right = r;
+        let (l, r, parent) = (node.left, node.right, node.parent);
+        let fix_from = if l == NIL || r == NIL {
+            let child = if l == NIL { r } else { l };
+            self.change_child(slot, child, parent);
+            parent
         } else {
-            if l == NIL || r == NIL {
-                return if l == NIL { r } else { l };
+            // Two children: the next node in order takes the slot's place.
+            let mut next = r;
+            while self.node(next).left != NIL {
+                next = self.node(next).left;
             }
-            // Two children: the next node in order takes n's place.
-            let (r, next) = self.remove_min(r);
-            let node = self.node_mut(next);
-            node.left = l;
-            node.right = r;
-            return self.rebalance(next);
-        }
-        self.rebalance(n)
-    }
-
-    /// Unlinks the leftmost node of the subtree at `n`; returns the
-    /// subtree's new root and that node.
-    fn remove_min(&mut self, n: u32) -> (u32, u32) {
-        let l = self.node(n).left;
-        if l == NIL {
-            return (self.node(n).right, n);
-        }
-        let (l, min) = self.remove_min(l);
-        self.node_mut(n).left = l;
-        (self.rebalance(n), min)
+            let fix_from = if next == r {
+                next
+            } else {
+                let (next_parent, next_right) = (self.node(next).parent, self.node(next).right);
+                self.node_mut(next_parent).left = next_right;
+                self.set_parent(next_right, next_parent);
+                self.node_mut(next).right = r;
+                self.node_mut(r).parent = next;
+                next_parent
+            };
+            self.node_mut(next).left = l;
+            self.node_mut(l).parent = next;
+            self.change_child(slot, next, parent);
+            fix_from
+        };
+        self.retrace(fix_from);
+        self.len -= 1;
+        // The other fields are rewritten by the next insert().
+        self.node_mut(slot).task.take()
     }
 
     /// The waiting task with the earliest deadline among those whose
@@ -456,6 +509,11 @@ mod tests {
             return Ok(0);
         }
         let node = t.node(n);
+        for child in [node.left, node.right] {
+            if child != NIL {
+                kassert_eq!(t.node(child).parent, n, "node {child}'s parent");
+            }
+        }
         let (hl, hr) = (check(t, node.left)?, check(t, node.right)?);
         kassert!(hl.abs_diff(hr) <= 1, "node {n} is out of balance");
         let min = node
@@ -488,6 +546,7 @@ mod tests {
                     let v = 1000 + rand() % 500;
                     t.insert(slot, p.clone(), v + rand() % 300, v);
                 }
+                kassert!(t.root == NIL || t.node(t.root).parent == NIL, "the root has no parent");
                 let height = check(&t, t.root)?;
                 kassert!(t.len() < 2 || u32::from(height) <= 2 * (t.len().ilog2() + 1), "height {height}");
                 let v = 1000 + rand() % 600;

@@ -89,6 +89,10 @@ struct TlbStateShared {
     /// A kernel thread runs here on a user mm it does not use (Linux:
     /// is_lazy). Only this CPU writes it.
     is_lazy: AtomicBool,
+    /// `loaded_mm` holds a user mm, for enter_lazy_tlb to read without
+    /// that lock. Only this CPU writes it, with interrupts off, under
+    /// `loaded_mm`'s lock.
+    has_mm: AtomicBool,
     /// Flush requests this CPU took from others (Linux:
     /// NR_TLB_REMOTE_FLUSH_RECEIVED).
     remote_flush_received: AtomicU64,
@@ -97,6 +101,7 @@ struct TlbStateShared {
 static CPU_TLBSTATE_SHARED: [TlbStateShared; NR_CPUS] = [const {
     TlbStateShared {
         is_lazy: AtomicBool::new(false),
+        has_mm: AtomicBool::new(false),
         remote_flush_received: AtomicU64::new(0),
     }
 }; NR_CPUS];
@@ -171,6 +176,9 @@ pub fn switch_mm_irqs_off(next: Option<&Arc<MmStruct>>) -> Option<Arc<MmStruct>>
         // on this CPU has loaded another table.
         unsafe { Cr3::write(pgd, Cr3Flags::empty()) };
     }
+    CPU_TLBSTATE_SHARED[cpu]
+        .has_mm
+        .store(next.is_some(), Ordering::Relaxed);
     core::mem::replace(&mut *loaded, next.cloned())
 }
 
@@ -180,11 +188,9 @@ pub fn switch_mm_irqs_off(next: Option<&Arc<MmStruct>>) -> Option<Arc<MmStruct>>
 /// Linux: enter_lazy_tlb() in arch/x86/mm/tlb.c
 /// Differs: no `task->active_mm`: the CPU's `loaded_mm` is the active mm.
 pub fn enter_lazy_tlb() {
-    let cpu = smp_processor_id();
-    if this_cpu().loaded_mm.lock().is_some() {
-        CPU_TLBSTATE_SHARED[cpu]
-            .is_lazy
-            .store(true, Ordering::Relaxed);
+    let state = &CPU_TLBSTATE_SHARED[smp_processor_id()];
+    if state.has_mm.load(Ordering::Relaxed) {
+        state.is_lazy.store(true, Ordering::Relaxed);
     }
 }
 

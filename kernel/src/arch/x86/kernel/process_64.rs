@@ -12,9 +12,9 @@
 use super::super::entry::calling::PtRegs;
 use super::super::percpu::{set_current, smp_processor_id, this_cpu, with_current};
 use super::super::sync::{SpinLock, SpinLockGuard};
-use crate::mm::vmalloc::KernelStack;
+use crate::mm::vmalloc::{KernelStack, THREAD_SIZE};
 use crate::sched::RunQueue;
-use crate::task::TaskStruct;
+use crate::task::{PF_KTHREAD, TaskStruct};
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use x86_64::VirtAddr;
@@ -90,6 +90,25 @@ impl ThreadStruct {
     /// stack is in use, so no other CPU may run it yet (Linux: task_on_cpu()).
     pub fn on_cpu(&self) -> bool {
         self.on_cpu.load(Ordering::Acquire)
+    }
+
+    /// The word at the end of this thread's stack (where STACK_END_MAGIC
+    /// lives), read without the stack's lock, if the code calling runs on
+    /// that stack: a stack in use is mapped and cannot be freed. None
+    /// otherwise (another task's stack, a CPU's boot stack).
+    #[inline]
+    pub fn running_end_of_stack(&self) -> Option<u64> {
+        let here = 0u8;
+        let sp = core::ptr::from_ref(&here) as u64;
+        let bottom = self.stack_top.checked_sub(THREAD_SIZE as u64)?;
+        if !(bottom..self.stack_top).contains(&sp) {
+            return None;
+        }
+        // SAFETY: `sp` lies in [bottom, stack_top), so this code runs on
+        // the stack, which stays mapped while it is in use; `bottom` is the
+        // stack's lowest word, 8-byte aligned, only accessed atomically
+        // (KernelStack::end_of_stack).
+        Some(unsafe { &*(bottom as *const AtomicU64) }.load(Ordering::Relaxed))
     }
 
     /// Runs `f` on the task's own kernel stack, if it has one (not an idle
@@ -186,8 +205,12 @@ pub fn copy_thread(p: &ThreadStruct, kernel_fn: bool, childregs: &PtRegs, parent
     }
     p.sp.store(frame_addr, Ordering::Release);
     if !kernel_fn {
-        parent.fpu.save();
-        p.fpu.set(parent.fpu.snapshot());
+        // A kernel thread's live FPU registers are not its own (switch_to
+        // leaves them alone): its child starts from the reset state.
+        if with_current(|c| c.is_some_and(|c| c.flags() & PF_KTHREAD == 0)) {
+            parent.fpu.save();
+            p.fpu.set(parent.fpu.snapshot());
+        }
         p.fsbase
             .store(parent.fsbase.load(Ordering::Relaxed), Ordering::Relaxed);
         p.gsbase
@@ -249,26 +272,41 @@ unsafe fn with_current_pt_regs<R>(f: impl FnOnce(&mut PtRegs) -> R) -> R {
 /// later `switch_to` switches back to `prev`, with the thread that switch
 /// came from.
 ///
+/// The user FPU registers and FS/GS bases are saved only for a `prev`
+/// that has them and loaded only for a `next` that has them (`user`): a
+/// switch between kernel threads touches neither.
+///
 /// Linux: switch_to() / __switch_to() in arch/x86/kernel/process_64.c
+/// (switch_fpu_prepare() skips PF_KTHREAD tasks)
+/// Differs: the FPU registers are loaded at the switch, not on the way
+/// back to user space (TIF_NEED_FPU_LOAD).
 ///
 /// # Safety
 /// Interrupts are off; `prev` is the thread running on this CPU; `next` was
 /// prepared by copy_thread (or switched away from), runs on no CPU, and its
 /// stack is mapped; the caller keeps both alive until the far side of the
 /// switch has cleared `prev`'s on_cpu.
-unsafe fn switch_to(prev: &ThreadStruct, next: &ThreadStruct) -> *const ThreadStruct {
-    prev.fpu.save();
-    next.fpu.restore();
-    let fs = x86_64::registers::model_specific::FsBase::read().as_u64();
-    prev.fsbase.store(fs, Ordering::Relaxed);
-    x86_64::registers::model_specific::FsBase::write(VirtAddr::new_truncate(
-        next.fsbase.load(Ordering::Relaxed),
-    ));
-    let gs = x86_64::registers::model_specific::KernelGsBase::read().as_u64();
-    prev.gsbase.store(gs, Ordering::Relaxed);
-    x86_64::registers::model_specific::KernelGsBase::write(VirtAddr::new_truncate(
-        next.gsbase.load(Ordering::Relaxed),
-    ));
+unsafe fn switch_to(
+    prev: &ThreadStruct,
+    next: &ThreadStruct,
+    (prev_user, next_user): (bool, bool),
+) -> *const ThreadStruct {
+    if prev_user {
+        prev.fpu.save();
+        let fs = x86_64::registers::model_specific::FsBase::read().as_u64();
+        prev.fsbase.store(fs, Ordering::Relaxed);
+        let gs = x86_64::registers::model_specific::KernelGsBase::read().as_u64();
+        prev.gsbase.store(gs, Ordering::Relaxed);
+    }
+    if next_user {
+        next.fpu.restore();
+        x86_64::registers::model_specific::FsBase::write(VirtAddr::new_truncate(
+            next.fsbase.load(Ordering::Relaxed),
+        ));
+        x86_64::registers::model_specific::KernelGsBase::write(VirtAddr::new_truncate(
+            next.gsbase.load(Ordering::Relaxed),
+        ));
+    }
     // SAFETY: by the contract above, saving rsp into `prev.sp` is ours to do
     // (the asm stores it through the atomic's pointer, a plain aligned
     // store), and `next.sp` points at a frame laid out as __switch_to_asm
@@ -374,7 +412,13 @@ pub fn context_switch(
         with_current(|c| c.is_some_and(|c| core::ptr::eq(c, &*prev))),
         "context_switch: prev is not the running task"
     );
-    prepare_switch_to(&next.thread);
+    // Only a task that can return to user space has user registers to
+    // keep: a kernel thread's are the last user task's, left in place.
+    let user = (
+        prev.flags() & PF_KTHREAD == 0,
+        next.flags() & PF_KTHREAD == 0,
+    );
+    prepare_switch_to(&next.thread, user.1);
     set_current(&next);
     // A kernel thread borrows the mm loaded here (lazy TLB, see mm::tlb).
     rq.prev_mm = match next.mm.lock().as_ref() {
@@ -393,14 +437,16 @@ pub fn context_switch(
     // SAFETY: interrupts are off; prev is the running task (checked above);
     // prepare_switch_to checked next and claimed it; `rq.prev` and `rq.curr`
     // own both tasks until finish_task_switch runs after finish_switch.
-    let last = unsafe { switch_to(&*prev_thread, &*next_thread) };
+    let last = unsafe { switch_to(&*prev_thread, &*next_thread, user) };
     finish_switch(last);
 }
 
 /// Claims `next` for this CPU and points the CPU at its stack (rsp0 for
 /// entries from user space, and the per-CPU top of stack). The claim is
-/// what keeps the stack from being freed while it is in use.
-fn prepare_switch_to(next: &ThreadStruct) {
+/// what keeps the stack from being freed while it is in use. A kernel
+/// thread (`next_user` false) never enters from user space, so rsp0 is
+/// left for the next user task to set.
+fn prepare_switch_to(next: &ThreadStruct, next_user: bool) {
     let claimed = next
         .on_cpu
         .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed);
@@ -411,7 +457,9 @@ fn prepare_switch_to(next: &ThreadStruct) {
         "switch to a task never prepared"
     );
     if next.stack_top != 0 {
-        super::super::gdt::set_rsp0(smp_processor_id(), VirtAddr::new(next.stack_top));
+        if next_user {
+            super::super::gdt::set_rsp0(smp_processor_id(), VirtAddr::new(next.stack_top));
+        }
         this_cpu()
             .top_of_stack
             .store(next.stack_top, Ordering::Relaxed);
