@@ -102,14 +102,23 @@ static void orphan_case(const char *name_signals, const char *name_tstp, int own
 		check_fail(name_tstp, "expected N after H and C, got \"%s\"", got);
 }
 
-/* PR_SET_PDEATHSIG children: each reports its letter when its signal comes. */
+/* PR_SET_PDEATHSIG children: each reports its letter when its signal
+ * comes, and exits after the last it expects ('1' gets two, '2' one). */
 static char death_letter;
+static int deaths_left;
 
-static void on_death(int sig) { (void)sig; report(death_letter); }
+static void on_death(int sig)
+{
+	(void)sig;
+	report(death_letter);
+	if (--deaths_left == 0)
+		_exit(0);
+}
 
 static void pdeath_child(int sig, char letter, int ready_fd)
 {
 	death_letter = letter;
+	deaths_left = letter == '1' ? 2 : 1;
 	signal(sig, on_death);
 	prctl(PR_SET_PDEATHSIG, sig);
 	char c = 'r';

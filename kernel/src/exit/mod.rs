@@ -113,11 +113,16 @@ fn is_session_leader(tsk: &TaskStruct) -> bool {
     tsk.signal().session.load(Ordering::Relaxed) == tsk.tgid()
 }
 
-/// Marks the task as exiting, so no new signals are aimed at it.
+/// Marks the task as exiting, so no new signals are aimed at it; a
+/// tracer waiting in ptrace_attach for its ptrace stop goes on.
 ///
 /// Linux: exit_signals() in kernel/signal.c
+/// Differs: Linux ends JOBCTL_TRAPPING earlier, when complete_signal()
+/// clears a fatal signal's targets' JOBCTL_PENDING_MASK.
 fn exit_signals(tsk: &TaskStruct) {
     tsk.flags.fetch_or(PF_EXITING, Ordering::Relaxed);
+    let _stop = tsk.signal().siglock.lock();
+    crate::signal::task_clear_jobctl_trapping(tsk);
 }
 
 /// Drops the task's address space; before that, releases a vfork parent or

@@ -39,10 +39,11 @@ pub(super) fn ptrace_traceme() -> Result<(), Errno> {
 /// (which does not, and takes the options in `data`).
 ///
 /// A task already in a group stop (TASK_STOPPED) is kicked to take it up
-/// again as a ptrace stop (JOBCTL_TRAP_STOP), which its tracer sees.
+/// again as a ptrace stop (JOBCTL_TRAP_STOP), and the attach returns only
+/// once it is there (JOBCTL_TRAPPING), so the tracer's next wait, even
+/// with WNOHANG, reports the stop.
 ///
 /// Linux: ptrace_attach() in kernel/ptrace.c
-/// Differs: no JOBCTL_TRAPPING: the attach does not wait for that stop.
 ///
 /// # Errors
 /// `EIO` for SEIZE with an address or unknown options; `EPERM` for a
@@ -86,12 +87,22 @@ pub(super) fn ptrace_attach(
             Some(&tasklist),
         );
     }
-    let _stop = task.signal().siglock.lock();
+    let stop = task.signal().siglock.lock();
     if task.state() & crate::task::__TASK_STOPPED != 0
-        && crate::signal::task_set_jobctl_pending(task, crate::signal::JOBCTL_TRAP_STOP)
+        && crate::signal::task_set_jobctl_pending(
+            task,
+            crate::signal::JOBCTL_TRAP_STOP | crate::signal::JOBCTL_TRAPPING,
+        )
     {
         crate::sched::core::try_to_wake_up(task, crate::task::__TASK_STOPPED);
     }
+    drop(stop);
+    drop(tasklist);
+    // Killable: a tracer killed meanwhile exits, and its exit_ptrace
+    // unlinks the tracee, which clears the bit.
+    let _ = crate::signal::JOBCTL_TRAPPING_WAIT.wait_event_killable(|| {
+        task.jobctl.load(Ordering::Acquire) & crate::signal::JOBCTL_TRAPPING == 0
+    });
     Ok(())
 }
 

@@ -51,12 +51,12 @@ fn ptrace_stop(
     if !me.ptrace.is_traced() {
         return (exit_code, info);
     }
-    let gstop_done = ptrace_stop_jobctl(&me, why, info.as_ref());
     *me.ptrace.stopped.lock() = Some(PtraceStopped { regs: *regs, info });
     me.ptrace.message.store(message, Ordering::Relaxed);
     me.exit_code.store(exit_code, Ordering::Relaxed);
     me.state
         .store(__TASK_TRACED | TASK_WAKEKILL, Ordering::Release);
+    let gstop_done = ptrace_stop_jobctl(&me, why, info.as_ref());
     crate::signal::do_notify_parent_cldstop(&me, true, why, &tasklist);
     if gstop_done && super::ptrace_reparented(&me, &tasklist) {
         crate::signal::do_notify_parent_cldstop(&me, false, why, &tasklist);
@@ -79,10 +79,11 @@ fn ptrace_stop(
     (me.exit_code.swap(0, Ordering::Relaxed), info)
 }
 
-/// ptrace_stop's job-control steps, under siglock: a CLD_STOPPED trap
-/// takes part in the pending group stop (true when it completed it); any
-/// trap takes the due JOBCTL_TRAP_STOP, and a PTRACE_EVENT_STOP the
-/// JOBCTL_TRAP_NOTIFY it reports.
+/// ptrace_stop's job-control steps, under siglock, once in TASK_TRACED: a
+/// CLD_STOPPED trap takes part in the pending group stop (true when it
+/// completed it); any trap takes the due JOBCTL_TRAP_STOP, and a
+/// PTRACE_EVENT_STOP the JOBCTL_TRAP_NOTIFY it reports; a tracer waiting
+/// in ptrace_attach for this stop (JOBCTL_TRAPPING) goes on.
 ///
 /// Linux: the jobctl part of ptrace_stop() in kernel/signal.c
 fn ptrace_stop_jobctl(me: &TaskStruct, why: i32, info: Option<&KernelSiginfo>) -> bool {
@@ -94,6 +95,7 @@ fn ptrace_stop_jobctl(me: &TaskStruct, why: i32, info: Option<&KernelSiginfo>) -
     if info.is_some_and(|i| i.code >> 8 == PTRACE_EVENT_STOP as i32) {
         task_clear_jobctl_pending(me, JOBCTL_TRAP_NOTIFY);
     }
+    crate::signal::task_clear_jobctl_trapping(me);
     gstop_done
 }
 

@@ -46,6 +46,10 @@ pub const JOBCTL_TRAP_STOP: u64 = 1 << 19;
 /// A seized tracee re-traps to report a change of the group stop
 /// (Linux: JOBCTL_TRAP_NOTIFY).
 pub const JOBCTL_TRAP_NOTIFY: u64 = 1 << 20;
+/// A stopped task PTRACE_ATTACH re-trapped is on its way from
+/// TASK_STOPPED to its ptrace stop; the tracer waits for the bit to
+/// clear (Linux: JOBCTL_TRAPPING).
+pub const JOBCTL_TRAPPING: u64 = 1 << 21;
 /// PTRACE_LISTEN: stopped, not reported to wait, woken by a notify
 /// (Linux: JOBCTL_LISTENING).
 pub const JOBCTL_LISTENING: u64 = 1 << 22;
@@ -173,7 +177,26 @@ pub fn task_clear_jobctl_pending(t: &TaskStruct, mask: u64) {
     } else {
         mask
     };
-    t.jobctl.fetch_and(!mask, Ordering::Relaxed);
+    let left = t.jobctl.fetch_and(!mask, Ordering::Relaxed) & !mask;
+    if left & JOBCTL_PENDING_MASK == 0 {
+        task_clear_jobctl_trapping(t);
+    }
+}
+
+/// Where PTRACE_ATTACH waits for JOBCTL_TRAPPING to clear.
+/// Differs: one queue for every task, where Linux hashes the bit's
+/// address to one of its bit wait queues (wait_on_bit).
+pub static JOBCTL_TRAPPING_WAIT: crate::sched::wait::WaitQueueHead =
+    crate::sched::wait::WaitQueueHead::new();
+
+/// Ends `t`'s JOBCTL_TRAPPING, if set, and wakes the tracer waiting in
+/// ptrace_attach. Caller holds siglock.
+///
+/// Linux: task_clear_jobctl_trapping() in kernel/signal.c
+pub fn task_clear_jobctl_trapping(t: &TaskStruct) {
+    if t.jobctl.fetch_and(!JOBCTL_TRAPPING, Ordering::AcqRel) & JOBCTL_TRAPPING != 0 {
+        JOBCTL_TRAPPING_WAIT.wake_up();
+    }
 }
 
 /// Sets `mask` (which may carry a stop signal in its low bits) in `t`'s
@@ -356,7 +379,8 @@ pub(super) fn do_default_stop(t: &Arc<TaskStruct>, sig: i32) {
     do_signal_stop(t, sig);
 }
 
-/// Tells the parent a stop or continue owed since SIGCONT, if any; true if
+/// Tells the parent a stop or continue owed since SIGCONT, if any, and
+/// the tracer of the group leader too when it is not that parent; true if
 /// it did, so get_signal() looks again.
 ///
 /// Linux: the `signal->flags & SIGNAL_CLD_MASK` block of get_signal()
@@ -382,6 +406,11 @@ fn notify_cld_pending(t: &Arc<TaskStruct>) -> bool {
         return false;
     };
     do_notify_parent_cldstop(t, false, why, &tasklist);
+    let leader = t.family.get(&tasklist).group_leader.upgrade();
+    let leader = leader.unwrap_or_else(|| t.clone());
+    if crate::ptrace::ptrace_reparented(&leader, &tasklist) {
+        do_notify_parent_cldstop(&leader, true, why, &tasklist);
+    }
     true
 }
 

@@ -22,11 +22,11 @@ pub use deliver::{arch_do_signal_or_restart, dequeue_signal};
 pub use jobctl::{
     CLD_CONTINUED, CLD_STOPPED, GroupStop, JOBCTL_LISTENING, JOBCTL_PENDING_MASK,
     JOBCTL_STOP_CONSUME, JOBCTL_STOP_DEQUEUED, JOBCTL_STOP_PENDING, JOBCTL_STOP_SIGMASK,
-    JOBCTL_TRAP_MASK, JOBCTL_TRAP_NOTIFY, JOBCTL_TRAP_STOP, SA_NOCLDSTOP, SIGNAL_CLD_CONTINUED,
-    SIGNAL_CLD_MASK, SIGNAL_CLD_STOPPED, SIGNAL_STOP_CONTINUED, SIGNAL_STOP_STOPPED,
-    do_notify_parent_cldstop, ptrace_signal_wake_up, sig_kernel_stop, take_continued,
-    take_stopped_code, task_clear_jobctl_pending, task_join_group_stop,
-    task_participate_group_stop, task_set_jobctl_pending,
+    JOBCTL_TRAP_MASK, JOBCTL_TRAP_NOTIFY, JOBCTL_TRAP_STOP, JOBCTL_TRAPPING, JOBCTL_TRAPPING_WAIT,
+    SA_NOCLDSTOP, SIGNAL_CLD_CONTINUED, SIGNAL_CLD_MASK, SIGNAL_CLD_STOPPED, SIGNAL_STOP_CONTINUED,
+    SIGNAL_STOP_STOPPED, do_notify_parent_cldstop, ptrace_signal_wake_up, sig_kernel_stop,
+    take_continued, take_stopped_code, task_clear_jobctl_pending, task_clear_jobctl_trapping,
+    task_join_group_stop, task_participate_group_stop, task_set_jobctl_pending,
 };
 pub use permission::{check_kill_permission, si_fromuser};
 pub use pidfd::sys_pidfd_send_signal;

@@ -272,12 +272,14 @@ pub fn handle_mm_fault(mm: &MmStruct, addr: u64, write: bool, exec: bool) -> Res
     handle_mm_fault_force(mm, addr, write, exec, false)
 }
 
-/// handle_mm_fault, with `force` for a debugger's write (FOLL_FORCE): a
-/// private mapping without VM_WRITE, but that could be made writable
-/// (VM_MAYWRITE), gets its own copy of the page, still mapped read-only.
+/// handle_mm_fault, with `force` for a debugger's access (FOLL_FORCE): a
+/// PROT_NONE mapping may be read, and a private mapping without VM_WRITE,
+/// but that could be made writable (VM_MAYWRITE), gets its own copy of
+/// the page, still mapped read-only.
 ///
 /// Linux: handle_mm_fault() in mm/memory.c, reached from
 /// get_user_pages_remote() after check_vma_flags() in mm/gup.c
+/// Differs: no VM_MAYREAD: every mapping may be read by force.
 pub(super) fn handle_mm_fault_force(
     mm: &MmStruct,
     addr: u64,
@@ -342,8 +344,12 @@ fn __handle_mm_fault(
     } else if exec {
         vma.vm_flags.contains(VmFlags::VM_EXEC)
     } else {
-        vma.vm_flags
-            .intersects(VmFlags::VM_READ | VmFlags::VM_WRITE | VmFlags::VM_EXEC)
+        // Linux: check_vma_flags() lets a forced read (a debugger's)
+        // through a PROT_NONE mapping.
+        force
+            || vma
+                .vm_flags
+                .intersects(VmFlags::VM_READ | VmFlags::VM_WRITE | VmFlags::VM_EXEC)
     };
     if !allowed {
         // Linux: bad_area_access_error(), SEGV_ACCERR.

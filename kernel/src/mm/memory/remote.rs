@@ -40,13 +40,14 @@ pub const FOLL_FORCE: u32 = 0x10;
 /// Reads (`gup_flags` without FOLL_WRITE) or writes (with it, from `buf`)
 /// the memory of `mm` at `addr`, faulting pages in and breaking
 /// copy-on-write as a fault by the process itself would; with FOLL_FORCE
-/// a write reaches a private read-only mapping too (a breakpoint in
-/// program text), never a shared one. Returns how many bytes it did
-/// (short at the first page the mapping does not allow).
+/// a read reaches a PROT_NONE mapping and a write a private read-only or
+/// PROT_NONE one too (a breakpoint in program text), never a shared
+/// read-only one. Returns how many bytes it did (short at the first page
+/// the mapping does not allow).
 ///
 /// Linux: access_process_vm() / __access_remote_vm() in mm/memory.c, with
-/// get_user_pages_remote() and can_follow_write_pte() in mm/gup.c
-/// Differs: FOLL_FORCE does not let a read through a PROT_NONE mapping.
+/// get_user_pages_remote(), check_vma_flags() and can_follow_write_pte()
+/// in mm/gup.c
 pub fn access_process_vm(mm: &MmStruct, addr: u64, buf: &mut [u8], gup_flags: u32) -> usize {
     let write = gup_flags & FOLL_WRITE != 0;
     let force = gup_flags & FOLL_FORCE != 0;
@@ -78,8 +79,12 @@ pub fn access_process_vm(mm: &MmStruct, addr: u64, buf: &mut [u8], gup_flags: u3
 }
 
 /// Copies between `buf` and the page of `mm` holding `at`, up to the end
-/// of that page; `None` when the page is not present (or, for a write,
-/// not writable, see can_follow_write_pte). The caller holds `mm.mmap`.
+/// of that page; `None` when the page is not present, or not the user's
+/// (PROT_NONE) unless `force`, or, for a write, not writable (see
+/// can_follow_write_pte). The caller holds `mm.mmap`.
+///
+/// Linux: follow_page_pte() in mm/gup.c, which follows a PROT_NONE entry
+/// for a forced access (gup_can_follow_protnone)
 fn copy_page_part(
     mm: &MmStruct,
     at: u64,
@@ -91,7 +96,9 @@ fn copy_page_part(
     // SAFETY: `pte` points into this mm's tables and the caller holds its
     // lock, so the entry and the page it maps stay while we copy.
     let pte = unsafe { &*pte };
-    if !pte.flags().contains(F::PRESENT | F::USER_ACCESSIBLE)
+    let user = pte.flags().contains(F::USER_ACCESSIBLE);
+    if !pte.flags().contains(F::PRESENT)
+        || !user && !force
         || write && !can_follow_write_pte(pte, force)
     {
         return None;
