@@ -286,6 +286,7 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
             crate::ptrace::sys_process_vm_writev(a0 as i32, a1, a2, a3, a4, a5)
         }
         unistd::__NR_clone3 => fork::sys_clone3(a0, a1, regs),
+        unistd::__NR_close_range => fs::fcntl::sys_close_range(a0 as u32, a1 as u32, a2 as u32),
         unistd::__NR_faccessat2 => fs::stat::sys_faccessat2(a0 as i32, a1, a2 as u32, a3 as u32),
         unistd::__NR_futex_waitv => crate::futex::waitv::sys_futex_waitv(a0, a1, a2, a3, a4),
         unistd::__NR_fchmodat2 => fs::attr::sys_fchmodat2(a0 as i32, a1, a2 as u32, a3 as u32),

@@ -1,4 +1,4 @@
-//! Descriptor operations: dup, dup2, dup3, fcntl, pipe2, ioctl, getdents64.
+//! Descriptor operations: dup, dup2, dup3, close_range, fcntl, pipe2, ioctl, getdents64.
 //!
 //! Linux: fs/fcntl.c, fs/file.c (dup*), fs/pipe.c (pipe2), fs/ioctl.c, fs/readdir.c
 
@@ -62,6 +62,36 @@ pub fn sys_dup3(oldfd: i32, newfd: i32, flags: u32) -> SysResult {
     let file = f.fget(oldfd)?;
     f.install_at(newfd, file, flags & O_CLOEXEC != 0)
         .map(|()| newfd as u64)
+}
+
+/// close_range(2)'s flag: give the caller a table of its own first.
+const CLOSE_RANGE_UNSHARE: u32 = 1 << 1;
+/// close_range(2)'s flag: mark close-on-exec instead of closing.
+const CLOSE_RANGE_CLOEXEC: u32 = 1 << 2;
+
+/// Closes (or marks close-on-exec) the descriptors `fd..=max_fd`; under
+/// CLOSE_RANGE_UNSHARE a table shared with other tasks is copied first, so
+/// they keep theirs.
+///
+/// Linux: SYSCALL_DEFINE3(close_range) in fs/file.c (__close_range())
+///
+/// # Errors
+/// `EINVAL` for an unknown flag or `fd > max_fd`; `ENOMEM` if the copy of
+/// the table cannot be made.
+pub fn sys_close_range(fd: u32, max_fd: u32, flags: u32) -> SysResult {
+    if flags & !(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) != 0 || fd > max_fd {
+        return Err(Errno::EINVAL);
+    }
+    let me = current();
+    let mut f = files()?;
+    // One reference is the task's, one ours: more means another task shares it.
+    if flags & CLOSE_RANGE_UNSHARE != 0 && alloc::sync::Arc::strong_count(&f) > 2 {
+        f = super::fdtable::dup_fd(&f)?;
+        let old = me.files.lock().replace(f.clone());
+        drop(old);
+    }
+    f.close_range(fd as usize, max_fd as usize, flags & CLOSE_RANGE_CLOEXEC != 0);
+    Ok(0)
 }
 
 /// Linux: do_fcntl() in fs/fcntl.c
