@@ -110,6 +110,7 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         unistd::__NR_uname => sys::sys_newuname(a0),
         unistd::__NR_shmdt => ipc::shm::sys_shmdt(a0),
         unistd::__NR_fcntl => fs::fcntl::sys_fcntl(a0 as i32, a1 as u32, a2),
+        unistd::__NR_fsync | unistd::__NR_fdatasync => fs::read_write::sys_fsync(a0 as i32),
         unistd::__NR_truncate => fs::truncate::sys_truncate(a0, a1 as i64),
         unistd::__NR_ftruncate => fs::truncate::sys_ftruncate(a0 as i32, a1 as i64),
         unistd::__NR_getcwd => fs::open::sys_getcwd(a0, a1),
@@ -254,6 +255,8 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         }
         unistd::__NR_dup3 => fs::fcntl::sys_dup3(a0 as i32, a1 as i32, a2 as u32),
         unistd::__NR_pipe2 => fs::fcntl::sys_pipe2(a0, a1 as u32),
+        unistd::__NR_preadv => fs::read_write::sys_preadv(a0 as i32, a1, a2, a3, a4),
+        unistd::__NR_pwritev => fs::read_write::sys_pwritev(a0 as i32, a1, a2, a3, a4),
         unistd::__NR_rt_tgsigqueueinfo => {
             signal::sys_rt_tgsigqueueinfo(a0 as i32, a1 as i32, a2 as i32, a3)
         }

@@ -104,6 +104,10 @@ pub const __NR_uname: u64 = 63;
 pub const __NR_shmdt: u64 = 67;
 /// fcntl(2)
 pub const __NR_fcntl: u64 = 72;
+/// fsync(2)
+pub const __NR_fsync: u64 = 74;
+/// fdatasync(2)
+pub const __NR_fdatasync: u64 = 75;
 /// truncate(2)
 pub const __NR_truncate: u64 = 76;
 /// ftruncate(2)
@@ -350,6 +354,10 @@ pub const __NR_fallocate: u64 = 285;
 pub const __NR_dup3: u64 = 292;
 /// pipe2(2)
 pub const __NR_pipe2: u64 = 293;
+/// preadv(2)
+pub const __NR_preadv: u64 = 295;
+/// pwritev(2)
+pub const __NR_pwritev: u64 = 296;
 /// rt_tgsigqueueinfo(2)
 pub const __NR_rt_tgsigqueueinfo: u64 = 297;
 /// prlimit64(2)

@@ -249,6 +249,8 @@ static void poll_on_pipes(void)
 	EXPECT_EQ("with_the_writer_gone_and_data_left_it_is_pollin_pollhup", POLLIN | POLLHUP, f[0].revents);
 	char c;
 	read(p[0], &c, 1);
+	poll(f, 1, 0);
+	EXPECT_EQ("with_the_writer_gone_and_nothing_left_it_is_pollhup_alone", POLLHUP, f[0].revents);
 	f[0].events = 0;
 	poll(f, 1, 0);
 	EXPECT_EQ("with_the_writer_gone_pollhup_comes_even_unasked", POLLHUP, f[0].revents);

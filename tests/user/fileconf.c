@@ -118,7 +118,25 @@ static void read_write_lseek(void)
 	EXPECT_EQ("readv_of_zero_buffers_returns_zero", 0, readv(fd, many, 0));
 	struct iovec huge[2] = { { buf, 2 }, { buf, (size_t)-1 } };
 	EXPECT_FAILS("readv_of_a_negative_length_is_einval", EINVAL, readv(fd, huge, 2));
+	struct iovec two[2] = { { buf, 3 }, { buf + 3, 2 } };
+	lseek(fd, 50, SEEK_SET);
+	EXPECT_EQ("preadv_reads_at_the_offset_into_each_buffer", 5, preadv(fd, two, 2, 2));
+	CHECK("preadv_read_the_bytes_at_the_offset", memcmp(buf, "23456", 5) == 0);
+	EXPECT_EQ("preadv_leaves_the_file_position", 50, lseek(fd, 0, SEEK_CUR));
+	EXPECT_FAILS("preadv_at_a_negative_offset_is_einval", EINVAL, preadv(fd, two, 2, -1));
+	EXPECT_EQ("pwritev_writes_at_the_offset", 5, pwritev(fd, two, 2, 200));
+	fstat(fd, &st);
+	EXPECT_EQ("pwritev_past_the_end_extends_the_file", 205, st.st_size);
+	EXPECT_EQ("fsync_of_a_file_succeeds", 0, fsync(fd));
+	EXPECT_EQ("fdatasync_of_a_file_succeeds", 0, fdatasync(fd));
 	close(fd);
+	EXPECT_FAILS("fsync_of_a_closed_fd_is_ebadf", EBADF, fsync(fd));
+	int p[2];
+	pipe(p);
+	EXPECT_FAILS("fsync_of_a_pipe_is_einval", EINVAL, fsync(p[0]));
+	EXPECT_FAILS("preadv_on_a_pipe_is_espipe", ESPIPE, preadv(p[0], two, 2, 0));
+	close(p[0]);
+	close(p[1]);
 
 	fd = open(D "/rw", O_RDONLY);
 	EXPECT_FAILS("writing_a_read_only_fd_is_ebadf", EBADF, write(fd, "x", 1));
@@ -270,9 +288,9 @@ static void cwd_calls(void)
 	char buf[PATH_MAX];
 	char start[PATH_MAX];
 	getcwd(start, sizeof start);
+	chdir(D "/full");
 	EXPECT_FAILS("getcwd_with_a_too_small_buffer_is_erange", ERANGE, syscall(SYS_getcwd, buf, 2));
 	EXPECT_FAILS("getcwd_with_size_0_is_erange", ERANGE, syscall(SYS_getcwd, buf, 0));
-	chdir(D "/full");
 	long n = syscall(SYS_getcwd, buf, sizeof buf);
 	EXPECT_EQ("getcwd_returns_the_length_with_the_nul", (long)sizeof(D "/full"), n);
 	CHECK("getcwd_names_the_directory", strcmp(buf, D "/full") == 0);

@@ -97,7 +97,7 @@ fn do_pollfd_pass(table: &mut PollTable, ufds: u64, nfds: u64) -> Result<u64, Er
         let revents = match fd {
             fd if fd < 0 => 0,
             fd => match fdget(fd) {
-                Ok(f) => table.poll_wait(f)? & (events | POLLHUP | POLLNVAL),
+                Ok(f) => table.poll_wait(f)? & (events | POLLERR | POLLHUP),
                 Err(_) => POLLNVAL,
             },
         };
