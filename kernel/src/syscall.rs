@@ -274,6 +274,7 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
             fs::exec::do_execveat_common(a0 as i32, a1, a2, a3, flags, regs).map(|()| 0)
         }
         // rseq: restartable sequences are not modelled; libcs probe for them.
+        unistd::__NR_statx => fs::stat::sys_statx(a0 as i32, a1, a2 as u32, a3 as u32, a4),
         unistd::__NR_rseq => Err(Errno::ENOSYS),
         unistd::__NR_pidfd_send_signal => {
             signal::sys_pidfd_send_signal(a0 as i32, a1 as i32, a2, a3 as u32)

@@ -380,6 +380,8 @@ pub const __NR_renameat2: u64 = 316;
 pub const __NR_getrandom: u64 = 318;
 /// execveat(2)
 pub const __NR_execveat: u64 = 322;
+/// statx(2)
+pub const __NR_statx: u64 = 332;
 /// rseq(2)
 pub const __NR_rseq: u64 = 334;
 /// pidfd_send_signal(2)

@@ -56,6 +56,9 @@ static void pipe2_flags(void)
 	close(p[1]);
 
 	pipe(p);
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	EXPECT_FAILS("f_setfl_o_nonblock_makes_an_empty_pipe_read_eagain", EAGAIN, read(p[0], &c, 1));
+	fcntl(p[0], F_SETFL, 0);
 	EXPECT_EQ("f_setpipe_sz_rounds_up_to_a_power_of_two_pages", 8192, fcntl(p[0], F_SETPIPE_SZ, 5000));
 	EXPECT_EQ("f_getpipe_sz_reads_the_new_size", 8192, fcntl(p[1], F_GETPIPE_SZ));
 	EXPECT_EQ("f_setpipe_sz_below_a_page_gives_a_page", 4096, fcntl(p[0], F_SETPIPE_SZ, 1));
@@ -200,6 +203,18 @@ static void fcntl_rules(void)
 	EXPECT_FAILS("fcntl_with_an_unknown_command_is_einval", EINVAL, fcntl(fd, 9999));
 	EXPECT_FAILS("fcntl_on_a_closed_fd_is_ebadf", EBADF, fcntl(999, F_GETFD));
 	EXPECT_FAILS("fcntl_f_getfl_on_a_closed_fd_is_ebadf", EBADF, fcntl(999, F_GETFL));
+	/* A duplicate shares the open file: offset and status flags. */
+	int d = dup(fd);
+	lseek(fd, 0, SEEK_SET);
+	write(fd, "xyz", 3);
+	EXPECT_EQ("a_dup_shares_the_file_offset", 3, lseek(d, 0, SEEK_CUR));
+	fcntl(d, F_SETFL, O_NONBLOCK);
+	EXPECT_EQ("a_dup_shares_the_status_flags", O_RDWR | O_NONBLOCK, fcntl(fd, F_GETFL) & ~O_LARGEFILE);
+	fcntl(d, F_SETFD, FD_CLOEXEC);
+	EXPECT_EQ("but_not_the_descriptor_flags", 0, fcntl(fd, F_GETFD));
+	close(d);
+	ftruncate(fd, 0);
+	fcntl(fd, F_SETFL, O_APPEND);
 	/* O_APPEND from F_SETFL makes writes append. */
 	write(fd, "abc", 3);
 	lseek(fd, 0, SEEK_SET);

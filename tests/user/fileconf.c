@@ -10,10 +10,29 @@
 #include <limits.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 
 #define D "/tmp/fileconf"
+
+/* struct statx as <linux/stat.h> has it (musl's headers do not). */
+struct statx_ts {
+	int64_t tv_sec;
+	uint32_t tv_nsec;
+	int32_t reserved;
+};
+struct statx_buf {
+	uint32_t mask, blksize;
+	uint64_t attributes;
+	uint32_t nlink, uid, gid;
+	uint16_t mode, spare0;
+	uint64_t ino, size, blocks, attributes_mask;
+	struct statx_ts atime, btime, ctime, mtime;
+	uint32_t rdev_major, rdev_minor, dev_major, dev_minor;
+	uint64_t spare[14];
+};
+#define STATX_BASIC_STATS 0x7ffU
 
 static void open_flags(void)
 {
@@ -201,6 +220,40 @@ static void stat_family(void)
 	CHECK("st_blksize_is_set", st.st_blksize > 0);
 }
 
+static void statx_rules(void)
+{
+	struct statx_buf sx;
+	struct stat st;
+	memset(&sx, 0xff, sizeof sx);
+	EXPECT_EQ("statx_succeeds", 0, syscall(SYS_statx, AT_FDCWD, D "/f", 0, STATX_BASIC_STATS, &sx));
+	stat(D "/f", &st);
+	CHECK("statx_reports_the_basic_stats_in_its_mask", (sx.mask & STATX_BASIC_STATS) == STATX_BASIC_STATS);
+	CHECK("statx_agrees_with_stat", sx.ino == st.st_ino && sx.size == (uint64_t)st.st_size &&
+					    sx.mode == st.st_mode && sx.nlink == st.st_nlink &&
+					    sx.uid == st.st_uid && sx.gid == st.st_gid &&
+					    sx.blocks == (uint64_t)st.st_blocks);
+	CHECK("statx_times_agree_with_stat", sx.mtime.tv_sec == st.st_mtim.tv_sec &&
+						 sx.mtime.tv_nsec == (uint32_t)st.st_mtim.tv_nsec &&
+						 sx.ctime.tv_sec == st.st_ctim.tv_sec);
+	CHECK("statx_dev_agrees_with_stat", makedev(sx.dev_major, sx.dev_minor) == st.st_dev);
+	EXPECT_EQ("statx_blksize_agrees_with_stat", st.st_blksize, sx.blksize);
+	syscall(SYS_statx, AT_FDCWD, D "/link", AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &sx);
+	CHECK("statx_at_symlink_nofollow_sees_the_link", S_ISLNK(sx.mode));
+	int fd = open(D "/f", O_RDONLY);
+	EXPECT_EQ("statx_at_empty_path_reads_the_fd", 0, syscall(SYS_statx, fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &sx));
+	EXPECT_EQ("statx_at_empty_path_is_the_same_file", st.st_ino, sx.ino);
+	close(fd);
+	syscall(SYS_statx, AT_FDCWD, "/dev/null", 0, STATX_BASIC_STATS, &sx);
+	stat("/dev/null", &st);
+	CHECK("statx_rdev_agrees_with_stat", makedev(sx.rdev_major, sx.rdev_minor) == st.st_rdev);
+	EXPECT_FAILS("statx_of_the_empty_path_is_enoent", ENOENT, syscall(SYS_statx, AT_FDCWD, "", 0, STATX_BASIC_STATS, &sx));
+	EXPECT_FAILS("statx_with_an_unknown_flag_is_einval", EINVAL, syscall(SYS_statx, AT_FDCWD, D, 0x1, STATX_BASIC_STATS, &sx));
+	EXPECT_FAILS("statx_with_both_sync_types_is_einval", EINVAL, syscall(SYS_statx, AT_FDCWD, D, 0x6000, STATX_BASIC_STATS, &sx));
+	EXPECT_FAILS("statx_with_the_reserved_mask_bit_is_einval", EINVAL, syscall(SYS_statx, AT_FDCWD, D, 0, 0x80000000U, &sx));
+	EXPECT_FAILS("statx_of_a_missing_file_is_enoent", ENOENT, syscall(SYS_statx, AT_FDCWD, D "/none", 0, STATX_BASIC_STATS, &sx));
+	EXPECT_FAILS("statx_into_a_bad_address_is_efault", EFAULT, syscall(SYS_statx, AT_FDCWD, D, 0, STATX_BASIC_STATS, (void *)8));
+}
+
 static void getdents_rules(void)
 {
 	int fd = open(D "/nl", O_RDONLY | O_DIRECTORY);
@@ -326,6 +379,7 @@ int main(void)
 	open_flags();
 	read_write_lseek();
 	stat_family();
+	statx_rules();
 	getdents_rules();
 	entry_calls();
 	cwd_calls();

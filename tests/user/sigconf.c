@@ -403,6 +403,82 @@ static void sa_restart_decides_whether_read_restarts(void)
 	close(p[1]);
 }
 
+/* What a fork child keeps: handlers, mask, alternate stack; what it does
+ * not: pending signals and timers. */
+static void fork_inheritance(void)
+{
+	static char stack[1 << 15];
+	stack_t ss = { .ss_sp = stack, .ss_size = sizeof stack };
+	sigaltstack(&ss, NULL);
+	signal(SIGUSR2, count);
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	raise(SIGUSR1);
+	alarm(100);
+	pid_t pid = fork();
+	if (pid == 0) {
+		sigset_t pend, mask;
+		sigpending(&pend);
+		sigprocmask(SIG_BLOCK, NULL, &mask);
+		struct sigaction sa;
+		sigaction(SIGUSR2, NULL, &sa);
+		stack_t now;
+		sigaltstack(NULL, &now);
+		int bad = 0;
+		bad |= sigismember(&pend, SIGUSR1) ? 1 : 0;
+		bad |= !sigismember(&mask, SIGUSR1) ? 2 : 0;
+		bad |= sa.sa_handler != count ? 4 : 0;
+		bad |= now.ss_sp != stack || now.ss_flags != 0 ? 8 : 0;
+		bad |= alarm(0) != 0 ? 16 : 0;
+		_exit(bad);
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	int bad = WIFEXITED(status) ? WEXITSTATUS(status) : 255;
+	EXPECT_EQ("a_fork_child_starts_with_no_pending_signals", 0, bad & 1);
+	EXPECT_EQ("a_fork_child_keeps_the_signal_mask", 0, bad & 2);
+	EXPECT_EQ("a_fork_child_keeps_the_handlers", 0, bad & 4);
+	EXPECT_EQ("a_fork_child_keeps_the_alternate_stack", 0, bad & 8);
+	EXPECT_EQ("a_fork_child_has_no_alarm", 0, bad & 16);
+	EXPECT_EQ("the_parent_keeps_its_alarm", 100, alarm(0));
+	struct timespec zero = { 0, 0 };
+	sigtimedwait(&set, NULL, &zero);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	signal(SIGUSR2, SIG_DFL);
+	ss.ss_flags = SS_DISABLE;
+	sigaltstack(&ss, NULL);
+}
+
+/* A blocked signal is queued even when ignored (its handler may change
+ * before it is unblocked); setting SIG_IGN discards what is pending. */
+static void ignored_signals_are_discarded(void)
+{
+	sigset_t set, pend;
+	sigemptyset(&set);
+	sigaddset(&set, SIGURG);
+	sigaddset(&set, SIGWINCH);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGUSR1, SIG_IGN);
+	raise(SIGUSR1);
+	raise(SIGURG);
+	sigpending(&pend);
+	CHECK("a_blocked_signal_is_queued_even_when_ignored", sigismember(&pend, SIGUSR1));
+	signal(SIGUSR1, SIG_IGN);
+	sigpending(&pend);
+	CHECK("setting_sig_ign_again_discards_the_pending_one", !sigismember(&pend, SIGUSR1));
+	CHECK("a_blocked_signal_whose_default_is_ignore_stays_pending", sigismember(&pend, SIGURG));
+	signal(SIGURG, SIG_IGN);
+	sigpending(&pend);
+	CHECK("setting_sig_ign_discards_a_pending_default_ignored_one", !sigismember(&pend, SIGURG));
+	signal(SIGURG, SIG_DFL);
+	signal(SIGUSR1, SIG_DFL);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	EXPECT_EQ("raise_of_sigwinch_with_the_default_action_does_nothing", 0, raise(SIGWINCH));
+}
+
 int main(void)
 {
 	check_begin("sigconf");
@@ -417,6 +493,8 @@ int main(void)
 	rt_signals_queue_in_order();
 	sigqueueinfo_rules();
 	sa_restart_decides_whether_read_restarts();
+	fork_inheritance();
+	ignored_signals_are_discarded();
 	as_child(rlimit_sigpending_bounds_the_queue);
 	return check_end();
 }
