@@ -253,6 +253,15 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         unistd::__NR_fallocate => {
             fs::truncate::sys_fallocate(a0 as i32, a1 as u32, a2 as i64, a3 as i64)
         }
+        unistd::__NR_epoll_create => fs::eventpoll::sys_epoll_create(a0 as i32),
+        unistd::__NR_epoll_create1 => fs::eventpoll::sys_epoll_create1(a0 as u32),
+        unistd::__NR_epoll_ctl => fs::eventpoll::sys_epoll_ctl(a0 as i32, a1 as i32, a2 as i32, a3),
+        unistd::__NR_epoll_wait => {
+            fs::eventpoll::sys_epoll_wait(a0 as i32, a1, a2 as i32, a3 as i32)
+        }
+        unistd::__NR_epoll_pwait => {
+            fs::eventpoll::sys_epoll_pwait(a0 as i32, a1, a2 as i32, a3 as i32, a4, a5)
+        }
         unistd::__NR_dup3 => fs::fcntl::sys_dup3(a0 as i32, a1 as i32, a2 as u32),
         unistd::__NR_pipe2 => fs::fcntl::sys_pipe2(a0, a1 as u32),
         unistd::__NR_preadv => fs::read_write::sys_preadv(a0 as i32, a1, a2, a3, a4),

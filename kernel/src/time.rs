@@ -243,7 +243,10 @@ pub fn sys_nanosleep(rqtp: u64, rmtp: u64) -> SysResult {
 pub fn sys_clock_nanosleep(clock: u32, flags: u32, rqtp: u64, rmtp: u64) -> SysResult {
     let cannot_sleep = matches!(
         clock,
-        CLOCK_THREAD_CPUTIME_ID | CLOCK_MONOTONIC_RAW | CLOCK_REALTIME_COARSE | CLOCK_MONOTONIC_COARSE
+        CLOCK_THREAD_CPUTIME_ID
+            | CLOCK_MONOTONIC_RAW
+            | CLOCK_REALTIME_COARSE
+            | CLOCK_MONOTONIC_COARSE
     );
     if cannot_sleep || posix_cpu_timers::is_clockfd(clock as i32) {
         return Err(Errno::EOPNOTSUPP);

@@ -274,6 +274,8 @@ pub const __NR_futex: u64 = 202;
 pub const __NR_sched_setaffinity: u64 = 203;
 /// sched_getaffinity(2)
 pub const __NR_sched_getaffinity: u64 = 204;
+/// epoll_create(2)
+pub const __NR_epoll_create: u64 = 213;
 /// getdents64(2)
 pub const __NR_getdents64: u64 = 217;
 /// set_tid_address(2)
@@ -300,6 +302,10 @@ pub const __NR_clock_getres: u64 = 229;
 pub const __NR_clock_nanosleep: u64 = 230;
 /// exit_group(2)
 pub const __NR_exit_group: u64 = 231;
+/// epoll_wait(2)
+pub const __NR_epoll_wait: u64 = 232;
+/// epoll_ctl(2)
+pub const __NR_epoll_ctl: u64 = 233;
 /// tgkill(2)
 pub const __NR_tgkill: u64 = 234;
 /// utimes(2)
@@ -350,6 +356,10 @@ pub const __NR_signalfd4: u64 = 289;
 pub const __NR_utimensat: u64 = 280;
 /// fallocate(2)
 pub const __NR_fallocate: u64 = 285;
+/// epoll_pwait(2)
+pub const __NR_epoll_pwait: u64 = 281;
+/// epoll_create1(2)
+pub const __NR_epoll_create1: u64 = 291;
 /// dup3(2)
 pub const __NR_dup3: u64 = 292;
 /// pipe2(2)

@@ -91,7 +91,11 @@ pub fn sys_close_range(fd: u32, max_fd: u32, flags: u32) -> SysResult {
         let old = me.files.lock().replace(f.clone());
         drop(old);
     }
-    f.close_range(fd as usize, max_fd as usize, flags & CLOSE_RANGE_CLOEXEC != 0);
+    f.close_range(
+        fd as usize,
+        max_fd as usize,
+        flags & CLOSE_RANGE_CLOEXEC != 0,
+    );
     Ok(0)
 }
 

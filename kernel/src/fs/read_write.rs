@@ -428,7 +428,9 @@ pub fn sys_preadv(fd: i32, vec: u64, vlen: u64, pos_l: u64, _pos_h: u64) -> SysR
         return Err(Errno::EINVAL);
     }
     let iov = import_iovec(vec, vlen)?;
-    do_loop_readv_writev(&iov, |base, len, done| sys_pread64(fd, base, len, pos_l + done))
+    do_loop_readv_writev(&iov, |base, len, done| {
+        sys_pread64(fd, base, len, pos_l + done)
+    })
 }
 
 /// writev at `pos` (at the end under O_APPEND, as pwrite64).
@@ -442,7 +444,9 @@ pub fn sys_pwritev(fd: i32, vec: u64, vlen: u64, pos_l: u64, _pos_h: u64) -> Sys
         return Err(Errno::EINVAL);
     }
     let iov = import_iovec(vec, vlen)?;
-    do_loop_readv_writev(&iov, |base, len, done| sys_pwrite64(fd, base, len, pos_l + done))
+    do_loop_readv_writev(&iov, |base, len, done| {
+        sys_pwrite64(fd, base, len, pos_l + done)
+    })
 }
 
 /// Flushes a file to its storage: everything here lives in memory, so
