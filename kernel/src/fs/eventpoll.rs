@@ -243,41 +243,7 @@ pub fn sys_epoll_ctl(epfd: i32, op: i32, fd: i32, event: u64) -> SysResult {
         .eventpoll()
         .filter(|_| !Arc::ptr_eq(&f, &tf))
         .ok_or(Errno::EINVAL)?;
-    let mut items = ep.items.lock();
-    items.retain(|item| item.file.strong_count() > 0);
-    let at = items
-        .iter()
-        .position(|i| i.fd == fd && core::ptr::eq(i.file.as_ptr(), Arc::as_ptr(&tf)));
-    let events = events | EPOLLERR | EPOLLHUP;
-    match (op, at) {
-        (EPOLL_CTL_ADD, Some(_)) => Err(Errno::EEXIST),
-        (EPOLL_CTL_ADD, None) => {
-            items.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
-            let file = Arc::downgrade(&tf);
-            items.push(Epitem {
-                fd,
-                file,
-                events,
-                data,
-            });
-            Ok(0)
-        }
-        (EPOLL_CTL_DEL | EPOLL_CTL_MOD, None) => Err(Errno::ENOENT),
-        (EPOLL_CTL_DEL, Some(i)) => {
-            items.remove(i);
-            Ok(0)
-        }
-        (EPOLL_CTL_MOD, Some(i)) if items[i].events & EPOLLEXCLUSIVE == 0 => {
-            items[i] = Epitem {
-                fd,
-                file: Arc::downgrade(&tf),
-                events,
-                data,
-            };
-            Ok(0)
-        }
-        _ => Err(Errno::EINVAL),
-    }
+    ep.ep_ctl(op, fd, &tf, events | EPOLLERR | EPOLLHUP, data)
 }
 
 /// Waits up to `timeout` ms (negative: forever) for events of the
@@ -324,4 +290,46 @@ pub fn sys_epoll_pwait(
     let ret = sys_epoll_wait(epfd, events, maxevents, timeout);
     super::select::restore_saved_sigmask_unless(ret == Err(Errno::EINTR));
     ret
+}
+
+impl EventPoll {
+    /// The insert, modify or remove step of epoll_ctl on item (`fd`, `tf`).
+    ///
+    /// Linux: ep_insert(), ep_modify(), ep_remove() in fs/eventpoll.c
+    fn ep_ctl(&self, op: i32, fd: i32, tf: &Arc<File>, events: u32, data: u64) -> SysResult {
+        let mut items = self.items.lock();
+        items.retain(|item| item.file.strong_count() > 0);
+        let at = items
+            .iter()
+            .position(|i| i.fd == fd && core::ptr::eq(i.file.as_ptr(), Arc::as_ptr(tf)));
+        match (op, at) {
+            (EPOLL_CTL_ADD, Some(_)) => Err(Errno::EEXIST),
+            (EPOLL_CTL_ADD, None) => {
+                items.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+                let file = Arc::downgrade(tf);
+                items.push(Epitem {
+                    fd,
+                    file,
+                    events,
+                    data,
+                });
+                Ok(0)
+            }
+            (EPOLL_CTL_DEL | EPOLL_CTL_MOD, None) => Err(Errno::ENOENT),
+            (EPOLL_CTL_DEL, Some(i)) => {
+                items.remove(i);
+                Ok(0)
+            }
+            (EPOLL_CTL_MOD, Some(i)) if items[i].events & EPOLLEXCLUSIVE == 0 => {
+                items[i] = Epitem {
+                    fd,
+                    file: Arc::downgrade(tf),
+                    events,
+                    data,
+                };
+                Ok(0)
+            }
+            _ => Err(Errno::EINVAL),
+        }
+    }
 }
