@@ -110,6 +110,7 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         unistd::__NR_uname => sys::sys_newuname(a0),
         unistd::__NR_shmdt => ipc::shm::sys_shmdt(a0),
         unistd::__NR_fcntl => fs::fcntl::sys_fcntl(a0 as i32, a1 as u32, a2),
+        unistd::__NR_fsync | unistd::__NR_fdatasync => fs::read_write::sys_fsync(a0 as i32),
         unistd::__NR_truncate => fs::truncate::sys_truncate(a0, a1 as i64),
         unistd::__NR_ftruncate => fs::truncate::sys_ftruncate(a0 as i32, a1 as i64),
         unistd::__NR_getcwd => fs::open::sys_getcwd(a0, a1),
@@ -252,8 +253,19 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         unistd::__NR_fallocate => {
             fs::truncate::sys_fallocate(a0 as i32, a1 as u32, a2 as i64, a3 as i64)
         }
+        unistd::__NR_epoll_create => fs::eventpoll::sys_epoll_create(a0 as i32),
+        unistd::__NR_epoll_create1 => fs::eventpoll::sys_epoll_create1(a0 as u32),
+        unistd::__NR_epoll_ctl => fs::eventpoll::sys_epoll_ctl(a0 as i32, a1 as i32, a2 as i32, a3),
+        unistd::__NR_epoll_wait => {
+            fs::eventpoll::sys_epoll_wait(a0 as i32, a1, a2 as i32, a3 as i32)
+        }
+        unistd::__NR_epoll_pwait => {
+            fs::eventpoll::sys_epoll_pwait(a0 as i32, a1, a2 as i32, a3 as i32, a4, a5)
+        }
         unistd::__NR_dup3 => fs::fcntl::sys_dup3(a0 as i32, a1 as i32, a2 as u32),
         unistd::__NR_pipe2 => fs::fcntl::sys_pipe2(a0, a1 as u32),
+        unistd::__NR_preadv => fs::read_write::sys_preadv(a0 as i32, a1, a2, a3, a4),
+        unistd::__NR_pwritev => fs::read_write::sys_pwritev(a0 as i32, a1, a2, a3, a4),
         unistd::__NR_rt_tgsigqueueinfo => {
             signal::sys_rt_tgsigqueueinfo(a0 as i32, a1 as i32, a2 as i32, a3)
         }
@@ -271,6 +283,7 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
             fs::exec::do_execveat_common(a0 as i32, a1, a2, a3, flags, regs).map(|()| 0)
         }
         // rseq: restartable sequences are not modelled; libcs probe for them.
+        unistd::__NR_statx => fs::stat::sys_statx(a0 as i32, a1, a2 as u32, a3 as u32, a4),
         unistd::__NR_rseq => Err(Errno::ENOSYS),
         unistd::__NR_pidfd_send_signal => {
             signal::sys_pidfd_send_signal(a0 as i32, a1 as i32, a2, a3 as u32)
@@ -286,6 +299,7 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
             crate::ptrace::sys_process_vm_writev(a0 as i32, a1, a2, a3, a4, a5)
         }
         unistd::__NR_clone3 => fork::sys_clone3(a0, a1, regs),
+        unistd::__NR_close_range => fs::fcntl::sys_close_range(a0 as u32, a1 as u32, a2 as u32),
         unistd::__NR_faccessat2 => fs::stat::sys_faccessat2(a0 as i32, a1, a2 as u32, a3 as u32),
         unistd::__NR_futex_waitv => crate::futex::waitv::sys_futex_waitv(a0, a1, a2, a3, a4),
         unistd::__NR_fchmodat2 => fs::attr::sys_fchmodat2(a0 as i32, a1, a2 as u32, a3 as u32),

@@ -25,11 +25,16 @@ const CLOCK_MONOTONIC_RAW: u32 = 4;
 const CLOCK_REALTIME_COARSE: u32 = 5;
 const CLOCK_MONOTONIC_COARSE: u32 = 6;
 const CLOCK_BOOTTIME: u32 = 7;
+/// International Atomic Time: CLOCK_REALTIME plus the TAI offset, which
+/// stays 0 here as on a Linux that adjtimex never told of leap seconds.
+pub(crate) const CLOCK_TAI: u32 = 11;
 const TIMER_ABSTIME: u32 = 1;
 
 fn clock_ns(clock: u32) -> Result<u64, Errno> {
     match clock {
-        CLOCK_REALTIME | CLOCK_REALTIME_COARSE => Ok(crate::timekeeping::ktime_get_real_ns()),
+        CLOCK_REALTIME | CLOCK_REALTIME_COARSE | CLOCK_TAI => {
+            Ok(crate::timekeeping::ktime_get_real_ns())
+        }
         CLOCK_MONOTONIC | CLOCK_MONOTONIC_RAW | CLOCK_MONOTONIC_COARSE | CLOCK_BOOTTIME => {
             Ok(ktime_get_ns())
         }
@@ -66,7 +71,7 @@ pub fn sys_clock_gettime(clock: u32, tp: u64) -> SysResult {
 pub fn sys_clock_getres(clock: u32, tp: u64) -> SysResult {
     use crate::sched::cputime::TICK_NSEC;
     let res = match clock {
-        CLOCK_REALTIME | CLOCK_MONOTONIC | CLOCK_MONOTONIC_RAW | CLOCK_BOOTTIME => 1,
+        CLOCK_REALTIME | CLOCK_MONOTONIC | CLOCK_MONOTONIC_RAW | CLOCK_BOOTTIME | CLOCK_TAI => 1,
         CLOCK_REALTIME_COARSE | CLOCK_MONOTONIC_COARSE => TICK_NSEC,
         _ => posix_cpu_timers::posix_cpu_clock_getres(cpu_clock(clock)?)?,
     };
@@ -230,11 +235,20 @@ pub fn sys_nanosleep(rqtp: u64, rmtp: u64) -> SysResult {
 /// Linux: SYSCALL_DEFINE4(clock_nanosleep)
 ///
 /// # Errors
-/// `EINVAL` for an unknown clock or a bad time, `EOPNOTSUPP` for
-/// CLOCK_THREAD_CPUTIME_ID (the caller would never run again to reach it;
-/// libc turns that into EINVAL) and clock-fd ids, `EFAULT` for bad pointers.
+/// `EINVAL` for an unknown clock or a bad time, `EOPNOTSUPP` for a clock
+/// that cannot sleep: CLOCK_THREAD_CPUTIME_ID (the caller would never run
+/// again to reach it; libc turns that into EINVAL), the raw and coarse
+/// clocks (Linux's k_clocks for them have no nsleep) and clock-fd ids,
+/// `EFAULT` for bad pointers.
 pub fn sys_clock_nanosleep(clock: u32, flags: u32, rqtp: u64, rmtp: u64) -> SysResult {
-    if clock == CLOCK_THREAD_CPUTIME_ID || posix_cpu_timers::is_clockfd(clock as i32) {
+    let cannot_sleep = matches!(
+        clock,
+        CLOCK_THREAD_CPUTIME_ID
+            | CLOCK_MONOTONIC_RAW
+            | CLOCK_REALTIME_COARSE
+            | CLOCK_MONOTONIC_COARSE
+    );
+    if cannot_sleep || posix_cpu_timers::is_clockfd(clock as i32) {
         return Err(Errno::EOPNOTSUPP);
     }
     if clock == CLOCK_PROCESS_CPUTIME_ID || (clock as i32) < 0 {

@@ -104,6 +104,10 @@ pub const __NR_uname: u64 = 63;
 pub const __NR_shmdt: u64 = 67;
 /// fcntl(2)
 pub const __NR_fcntl: u64 = 72;
+/// fsync(2)
+pub const __NR_fsync: u64 = 74;
+/// fdatasync(2)
+pub const __NR_fdatasync: u64 = 75;
 /// truncate(2)
 pub const __NR_truncate: u64 = 76;
 /// ftruncate(2)
@@ -270,6 +274,8 @@ pub const __NR_futex: u64 = 202;
 pub const __NR_sched_setaffinity: u64 = 203;
 /// sched_getaffinity(2)
 pub const __NR_sched_getaffinity: u64 = 204;
+/// epoll_create(2)
+pub const __NR_epoll_create: u64 = 213;
 /// getdents64(2)
 pub const __NR_getdents64: u64 = 217;
 /// set_tid_address(2)
@@ -296,6 +302,10 @@ pub const __NR_clock_getres: u64 = 229;
 pub const __NR_clock_nanosleep: u64 = 230;
 /// exit_group(2)
 pub const __NR_exit_group: u64 = 231;
+/// epoll_wait(2)
+pub const __NR_epoll_wait: u64 = 232;
+/// epoll_ctl(2)
+pub const __NR_epoll_ctl: u64 = 233;
 /// tgkill(2)
 pub const __NR_tgkill: u64 = 234;
 /// utimes(2)
@@ -346,10 +356,18 @@ pub const __NR_signalfd4: u64 = 289;
 pub const __NR_utimensat: u64 = 280;
 /// fallocate(2)
 pub const __NR_fallocate: u64 = 285;
+/// epoll_pwait(2)
+pub const __NR_epoll_pwait: u64 = 281;
+/// epoll_create1(2)
+pub const __NR_epoll_create1: u64 = 291;
 /// dup3(2)
 pub const __NR_dup3: u64 = 292;
 /// pipe2(2)
 pub const __NR_pipe2: u64 = 293;
+/// preadv(2)
+pub const __NR_preadv: u64 = 295;
+/// pwritev(2)
+pub const __NR_pwritev: u64 = 296;
 /// rt_tgsigqueueinfo(2)
 pub const __NR_rt_tgsigqueueinfo: u64 = 297;
 /// prlimit64(2)
@@ -372,6 +390,8 @@ pub const __NR_renameat2: u64 = 316;
 pub const __NR_getrandom: u64 = 318;
 /// execveat(2)
 pub const __NR_execveat: u64 = 322;
+/// statx(2)
+pub const __NR_statx: u64 = 332;
 /// rseq(2)
 pub const __NR_rseq: u64 = 334;
 /// pidfd_send_signal(2)
@@ -380,6 +400,8 @@ pub const __NR_pidfd_send_signal: u64 = 424;
 pub const __NR_pidfd_open: u64 = 434;
 /// clone3(2)
 pub const __NR_clone3: u64 = 435;
+/// close_range(2)
+pub const __NR_close_range: u64 = 436;
 /// faccessat2(2)
 pub const __NR_faccessat2: u64 = 439;
 /// futex_waitv(2)

@@ -113,6 +113,7 @@ const USER_PROGRAMS: &[&str] = &[
     "nice", "sched_fair",
     "proc_exe",
     "coredump",
+    "sigconf", "timeconf", "fdconf", "fileconf", "epoll",
 ];
 
 /// The SMP race tests: the user tier runs them after `USER_PROGRAMS` on one

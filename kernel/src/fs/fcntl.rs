@@ -1,4 +1,4 @@
-//! Descriptor operations: dup, dup2, dup3, fcntl, pipe2, ioctl, getdents64.
+//! Descriptor operations: dup, dup2, dup3, close_range, fcntl, pipe2, ioctl, getdents64.
 //!
 //! Linux: fs/fcntl.c, fs/file.c (dup*), fs/pipe.c (pipe2), fs/ioctl.c, fs/readdir.c
 
@@ -9,6 +9,7 @@ use crate::errno::Errno;
 use crate::mm::uaccess::{copy_to_user, put_user};
 use crate::syscall::SysResult;
 use crate::task::current;
+use alloc::vec::Vec;
 
 /// Duplicate at the lowest fd >= arg (Linux: F_DUPFD).
 const F_DUPFD: u32 = 0;
@@ -62,6 +63,40 @@ pub fn sys_dup3(oldfd: i32, newfd: i32, flags: u32) -> SysResult {
     let file = f.fget(oldfd)?;
     f.install_at(newfd, file, flags & O_CLOEXEC != 0)
         .map(|()| newfd as u64)
+}
+
+/// close_range(2)'s flag: give the caller a table of its own first.
+const CLOSE_RANGE_UNSHARE: u32 = 1 << 1;
+/// close_range(2)'s flag: mark close-on-exec instead of closing.
+const CLOSE_RANGE_CLOEXEC: u32 = 1 << 2;
+
+/// Closes (or marks close-on-exec) the descriptors `fd..=max_fd`; under
+/// CLOSE_RANGE_UNSHARE a table shared with other tasks is copied first, so
+/// they keep theirs.
+///
+/// Linux: SYSCALL_DEFINE3(close_range) in fs/file.c (__close_range())
+///
+/// # Errors
+/// `EINVAL` for an unknown flag or `fd > max_fd`; `ENOMEM` if the copy of
+/// the table cannot be made.
+pub fn sys_close_range(fd: u32, max_fd: u32, flags: u32) -> SysResult {
+    if flags & !(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) != 0 || fd > max_fd {
+        return Err(Errno::EINVAL);
+    }
+    let me = current();
+    let mut f = files()?;
+    // One reference is the task's, one ours: more means another task shares it.
+    if flags & CLOSE_RANGE_UNSHARE != 0 && alloc::sync::Arc::strong_count(&f) > 2 {
+        f = super::fdtable::dup_fd(&f)?;
+        let old = me.files.lock().replace(f.clone());
+        drop(old);
+    }
+    f.close_range(
+        fd as usize,
+        max_fd as usize,
+        flags & CLOSE_RANGE_CLOEXEC != 0,
+    );
+    Ok(0)
 }
 
 /// Linux: do_fcntl() in fs/fcntl.c
@@ -140,13 +175,18 @@ pub fn sys_ioctl(fd: i32, cmd: u64, arg: u64) -> SysResult {
 /// Differs: the position is read and stored around the loop rather than under f_pos_lock, so two concurrent getdents64 on one open directory may list an entry twice.
 ///
 /// # Errors
-/// `EINVAL` when the buffer cannot hold the first entry; `EFAULT`; `EINTR`.
+/// `ENOTDIR` for a file that is not a directory; `EINVAL` when the buffer
+/// cannot hold the first entry; `EFAULT`; `EINTR`.
 pub fn sys_getdents64(fd: i32, dirent: u64, count: u64) -> SysResult {
     let file = fdget(fd)?;
+    let stat = file.f_op.stat();
+    if stat.mode & super::file::S_IFMT != super::file::S_IFDIR {
+        return Err(Errno::ENOTDIR);
+    }
     let start = *file.f_pos.lock();
     let mut pos = start;
     let mut used: u64 = 0;
-    while let Some((name, ino, ty)) = file.f_op.readdir(pos as usize)? {
+    while let Some((name, ino, ty)) = dir_emit_dots(&file, stat.ino, pos)? {
         if super::read_write::fatal_signal_pending_current() {
             return Err(Errno::EINTR);
         }
@@ -171,4 +211,27 @@ pub fn sys_getdents64(fd: i32, dirent: u64, count: u64) -> SysResult {
     }
     *file.f_pos.lock() = pos;
     Ok(used)
+}
+
+/// The directory entry at position `pos`: `.` and `..` first, as every
+/// Linux directory lists them, then the directory's own entries.
+///
+/// Linux: dir_emit_dots() in include/linux/fs.h, then the file system's
+/// iterate_shared
+fn dir_emit_dots(file: &File, ino: u64, pos: u64) -> Result<Option<(Vec<u8>, u64, u8)>, Errno> {
+    let dt_dir = (super::file::S_IFDIR >> 12) as u8;
+    match pos {
+        0 => Ok(Some((b".".to_vec(), ino, dt_dir))),
+        1 => {
+            // The parent by name; the root (or a directory opened without
+            // a name) is its own parent.
+            let parent = file
+                .f_path
+                .as_ref()
+                .and_then(|p| super::namei::path_lookup(&p.name, b"..", true).ok())
+                .map_or(ino, |dir| dir.ino);
+            Ok(Some((b"..".to_vec(), parent, dt_dir)))
+        }
+        _ => file.f_op.readdir(pos as usize - 2),
+    }
 }

@@ -180,6 +180,29 @@ impl FilesStruct {
         Ok(entry.cloexec)
     }
 
+    /// Closes the open descriptors `first..=last`, or with `cloexec` only
+    /// marks them close-on-exec; a range with nothing open is no error.
+    ///
+    /// Linux: __close_range() in fs/file.c
+    pub fn close_range(&self, first: usize, last: usize, cloexec: bool) {
+        let closed: Vec<FdEntry> = {
+            let mut fdt = self.fdt.lock();
+            let end = last.saturating_add(1).min(fdt.len());
+            let range = fdt.get_mut(first.min(end)..end).unwrap_or_default();
+            let open = range
+                .iter_mut()
+                .filter(|e| e.as_ref().is_some_and(|e| e.file.is_some()));
+            if cloexec {
+                open.flatten().for_each(|e| e.cloexec = true);
+                Vec::new()
+            } else {
+                open.filter_map(Option::take).collect()
+            }
+        };
+        // The files are released outside the table's lock, as by close_fd.
+        drop(closed);
+    }
+
     /// Closes every close-on-exec descriptor (at execve).
     ///
     /// Linux: do_close_on_exec() in fs/file.c

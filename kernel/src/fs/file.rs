@@ -211,6 +211,10 @@ pub trait FileOperations: Send + Sync {
     fn pidfd_task(&self) -> Option<&Arc<crate::task::TaskStruct>> {
         None
     }
+    /// The epoll instance this file is (Linux: is_file_epoll()).
+    fn eventpoll(&self) -> Option<&super::eventpoll::EventPoll> {
+        None
+    }
     /// The signalfd this file is (Linux: `f_op == &signalfd_fops`).
     fn signalfd_ctx(&self) -> Option<&super::signalfd::SignalfdCtx> {
         None

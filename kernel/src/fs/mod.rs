@@ -9,6 +9,7 @@ pub mod binfmt_elf_core;
 pub mod binfmt_elf_interp;
 pub mod binfmt_script;
 pub mod coredump;
+pub mod eventpoll;
 pub mod exec;
 pub mod exec_args;
 pub mod exec_creds;

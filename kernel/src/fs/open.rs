@@ -117,11 +117,17 @@ pub fn inode_fops(inode: &Arc<Inode>) -> Result<Arc<dyn FileOperations>, Errno> 
 /// fs/namei.c
 ///
 /// # Errors
+/// `EINVAL` for O_CREAT with O_DIRECTORY;
 /// `ENOENT`, `ENOTDIR`, `EISDIR`, `EEXIST`, `ELOOP` (O_NOFOLLOW on a
 /// symlink), `ETXTBSY` (writing a running program), `ENXIO` (O_NONBLOCK
 /// write-only open of a FIFO without readers), `EACCES` (writing the
 /// read-only initramfs data), `EMFILE`, `EFAULT`.
 pub fn sys_openat(dirfd: i32, filename: u64, flags: u32, mode: u32) -> SysResult {
+    // Linux: build_open_flags(), before the name is read: O_CREAT makes a
+    // file, which O_DIRECTORY could never accept.
+    if flags & (O_CREAT | O_DIRECTORY) == O_CREAT | O_DIRECTORY {
+        return Err(Errno::EINVAL);
+    }
     let path = getname(filename)?;
     let cwd = dirfd_path(dirfd, &path)?;
     let file = do_filp_open(&cwd, &path, flags, mode)?;

@@ -445,6 +445,7 @@ impl FileOperations for PipeEnd {
         const POLLERR: u16 = 0x008;
         let st = self.pipe.state.lock();
         match self.write_end {
+            false if st.writers == 0 && st.bufs.is_empty() => POLLHUP,
             false if st.writers == 0 => POLLIN | POLLHUP,
             false if st.bufs.is_empty() => 0,
             false => POLLIN,

@@ -377,18 +377,18 @@ fn import_iovec(vec: u64, vlen: u64) -> Result<alloc::vec::Vec<(u64, u64)>, Errn
 }
 
 /// One read or write per vector, stopping at the first short one; an error
-/// after some bytes moved returns the bytes instead.
+/// after some bytes moved returns the bytes instead. `rw` is given a
+/// vector and the bytes moved before it.
 fn do_loop_readv_writev(
-    fd: i32,
     iov: &[(u64, u64)],
-    rw: fn(i32, u64, u64) -> SysResult,
+    mut rw: impl FnMut(u64, u64, u64) -> SysResult,
 ) -> SysResult {
     let mut total = 0;
     for &(base, len) in iov {
         if fatal_signal_pending_current() {
             return partial(total as usize);
         }
-        let n = match rw(fd, base, len) {
+        let n = match rw(base, len, total) {
             Ok(n) => n,
             Err(e) if total == 0 => return Err(e),
             Err(_) => break,
@@ -407,26 +407,96 @@ fn do_loop_readv_writev(
 /// than the good buffers take.
 pub fn sys_readv(fd: i32, vec: u64, vlen: u64) -> SysResult {
     let iov = import_iovec(vec, vlen)?;
-    do_loop_readv_writev(fd, &iov, sys_read)
+    do_loop_readv_writev(&iov, |base, len, _| sys_read(fd, base, len))
 }
 
 /// Linux: do_writev() in fs/read_write.c
 pub fn sys_writev(fd: i32, vec: u64, vlen: u64) -> SysResult {
     let iov = import_iovec(vec, vlen)?;
-    do_loop_readv_writev(fd, &iov, sys_write)
+    do_loop_readv_writev(&iov, |base, len, _| sys_write(fd, base, len))
 }
 
-/// Linux: ksys_lseek() in fs/read_write.c
+/// readv at `pos`, leaving the file position alone. On x86_64 `pos_l`
+/// holds the whole offset; `pos_h` is for 32-bit callers and unused.
+///
+/// Linux: do_preadv() in fs/read_write.c
+///
+/// # Errors
+/// `EINVAL` for a negative offset or as readv; `ESPIPE` on a pipe; as pread64.
+pub fn sys_preadv(fd: i32, vec: u64, vlen: u64, pos_l: u64, _pos_h: u64) -> SysResult {
+    if pos_l > i64::MAX as u64 {
+        return Err(Errno::EINVAL);
+    }
+    let iov = import_iovec(vec, vlen)?;
+    do_loop_readv_writev(&iov, |base, len, done| {
+        sys_pread64(fd, base, len, pos_l + done)
+    })
+}
+
+/// writev at `pos` (at the end under O_APPEND, as pwrite64).
+///
+/// Linux: do_pwritev() in fs/read_write.c
+///
+/// # Errors
+/// As [`sys_preadv`], with pwrite64's.
+pub fn sys_pwritev(fd: i32, vec: u64, vlen: u64, pos_l: u64, _pos_h: u64) -> SysResult {
+    if pos_l > i64::MAX as u64 {
+        return Err(Errno::EINVAL);
+    }
+    let iov = import_iovec(vec, vlen)?;
+    do_loop_readv_writev(&iov, |base, len, done| {
+        sys_pwrite64(fd, base, len, pos_l + done)
+    })
+}
+
+/// Flushes a file to its storage: everything here lives in memory, so
+/// there is nothing to write, only the descriptor to check.
+///
+/// Linux: do_fsync() in fs/sync.c (SYSCALL_DEFINE1(fsync), fdatasync)
+///
+/// # Errors
+/// `EBADF` for a closed descriptor; `EINVAL` for a pipe, a FIFO or a
+/// terminal, which cannot be synced.
+pub fn sys_fsync(fd: i32) -> SysResult {
+    let file = fdget(fd)?;
+    match file.f_op.seekable() {
+        true => Ok(0),
+        false => Err(Errno::EINVAL),
+    }
+}
+
+const SEEK_SET: u32 = 0;
+const SEEK_CUR: u32 = 1;
+const SEEK_END: u32 = 2;
+/// The next byte of data at or after the offset (Linux: SEEK_DATA).
+const SEEK_DATA: u32 = 3;
+/// The next hole at or after the offset; the end of the file is one (Linux: SEEK_HOLE).
+const SEEK_HOLE: u32 = 4;
+
+/// Moves the file position. SEEK_DATA and SEEK_HOLE inside the file answer
+/// the offset itself and the end of the file.
+///
+/// Linux: ksys_lseek() in fs/read_write.c, generic_file_llseek_size()
+/// Differs: every byte up to the size counts as data; tmpfs on Linux
+/// (shmem_file_llseek()) reports the pages never written as holes.
+///
+/// # Errors
+/// `ESPIPE` on a pipe; `EINVAL` for an unknown `whence` or a negative
+/// result; `ENXIO` for SEEK_DATA or SEEK_HOLE at or past the end.
 pub fn sys_lseek(fd: i32, offset: i64, whence: u32) -> SysResult {
     let file = fdget(fd)?;
     if !file.f_op.seekable() {
         return Err(Errno::ESPIPE);
     }
     let mut pos = file.f_pos.lock();
+    let size = file.f_op.stat().size as i64;
     let base = match whence {
-        0 => 0,
-        1 => *pos as i64,
-        2 => file.f_op.stat().size as i64,
+        SEEK_SET => 0,
+        SEEK_CUR => *pos as i64,
+        SEEK_END => size,
+        SEEK_DATA | SEEK_HOLE if offset < 0 || offset >= size => return Err(Errno::ENXIO),
+        SEEK_DATA => 0,
+        SEEK_HOLE => size - offset,
         _ => return Err(Errno::EINVAL),
     };
     let new = base

@@ -97,7 +97,7 @@ fn do_pollfd_pass(table: &mut PollTable, ufds: u64, nfds: u64) -> Result<u64, Er
         let revents = match fd {
             fd if fd < 0 => 0,
             fd => match fdget(fd) {
-                Ok(f) => table.poll_wait(f)? & (events | POLLHUP | POLLNVAL),
+                Ok(f) => table.poll_wait(f)? & (events | POLLERR | POLLHUP),
                 Err(_) => POLLNVAL,
             },
         };
@@ -280,7 +280,7 @@ fn do_select(
 /// a wake-up during a pass is not lost; one timer wakes it at the deadline.
 ///
 /// Linux: the loops of do_poll() and do_select() in fs/select.c
-fn poll_loop(
+pub(super) fn poll_loop(
     deadline: Option<u64>,
     mut pass: impl FnMut(&mut PollTable) -> Result<u64, Errno>,
 ) -> SysResult {
@@ -380,7 +380,7 @@ fn poll_select_finish(
 ///
 /// # Errors
 /// `EINVAL` when `sigsetsize` is not 8; `EFAULT`.
-fn set_user_sigmask(umask: u64, sigsetsize: u64) -> Result<(), Errno> {
+pub(super) fn set_user_sigmask(umask: u64, sigsetsize: u64) -> Result<(), Errno> {
     if umask == 0 {
         return Ok(());
     }
@@ -393,7 +393,7 @@ fn set_user_sigmask(umask: u64, sigsetsize: u64) -> Result<(), Errno> {
 }
 
 /// Linux: restore_saved_sigmask_unless() in include/linux/sched/signal.h
-fn restore_saved_sigmask_unless(interrupted: bool) {
+pub(super) fn restore_saved_sigmask_unless(interrupted: bool) {
     if !interrupted {
         crate::signal::restore_saved_sigmask();
     }
@@ -403,7 +403,7 @@ fn restore_saved_sigmask_unless(interrupted: bool) {
 /// dropping it takes the caller off their wait queues (Linux:
 /// poll_freewait()).
 #[derive(Default)]
-struct PollTable {
+pub(super) struct PollTable {
     files: Vec<Arc<File>>,
 }
 
@@ -416,7 +416,7 @@ impl PollTable {
     ///
     /// # Errors
     /// `ENOMEM` when the table cannot grow.
-    fn poll_wait(&mut self, file: Arc<File>) -> Result<u16, Errno> {
+    pub(super) fn poll_wait(&mut self, file: Arc<File>) -> Result<u16, Errno> {
         self.files.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
         file.f_op.poll_wait(&mut |wq| wq.add_wait_queue());
         let revents = file.f_op.poll();

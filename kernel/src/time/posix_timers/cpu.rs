@@ -34,7 +34,7 @@ pub(super) enum CpuClock {
 /// Linux: clockid_to_kclock() in kernel/time/posix-timers.c
 pub(super) fn clockid_to_cpu_clock(which_clock: u32) -> Result<Option<CpuClock>, Errno> {
     Ok(match which_clock {
-        CLOCK_REALTIME | CLOCK_MONOTONIC | CLOCK_BOOTTIME => None,
+        CLOCK_REALTIME | CLOCK_MONOTONIC | CLOCK_BOOTTIME | crate::time::CLOCK_TAI => None,
         CLOCK_PROCESS_CPUTIME_ID => Some(cpu::posix_cpu_timer_create(PROCESS_CLOCK)?),
         CLOCK_THREAD_CPUTIME_ID => Some(cpu::posix_cpu_timer_create(THREAD_CLOCK)?),
         c if (c as i32) < 0 && !is_clockfd(c as i32) => {

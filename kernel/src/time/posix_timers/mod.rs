@@ -451,7 +451,7 @@ pub fn sys_timer_settime(
 ) -> SysResult {
     let (interval, value) = get_itimerspec(new_setting)?;
     let k = lock_timer(timer_id)?;
-    let clock_realtime = k.it_clock == CLOCK_REALTIME;
+    let clock_realtime = matches!(k.it_clock, CLOCK_REALTIME | crate::time::CLOCK_TAI);
     let sig_none = k.it_sigev_notify == SIGEV_NONE;
     let old = with_timer_stopped(&k, |state| {
         let old = common_timer_get(&k, state);

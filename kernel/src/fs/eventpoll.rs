@@ -1,0 +1,335 @@
+//! epoll: a file that holds a list of descriptors to watch, so that one
+//! epoll_wait asks them all without passing the list each time. Each
+//! watched file is asked again at every wait (level-triggered by default);
+//! EPOLLONESHOT stops reporting an item until EPOLL_CTL_MOD re-arms it.
+//!
+//! Linux: fs/eventpoll.c
+//! Differs: no per-file wake-up callbacks fill a ready list; each wait
+//! polls every item through the poll machinery of select.rs. So EPOLLET
+//! reports like level-triggered: more often than Linux, which a program
+//! that reads until EAGAIN (as EPOLLET asks) never notices; reporting less
+//! could leave one waiting for data already there. Not modelled:
+//! EPOLLWAKEUP, nested-epoll loop checks (ELOOP), busy polling.
+
+use super::fdtable::get_unused_fd_flags;
+use super::file::{File, FileOperations, Kstat, POLLIN};
+use super::open::{O_CLOEXEC, O_RDWR};
+use super::read_write::fdget;
+use super::select::{PollTable, poll_loop};
+use crate::arch::sync::SpinLock;
+use crate::errno::Errno;
+use crate::mm::uaccess::{copy_to_user, get_user};
+use crate::syscall::SysResult;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+
+const EPOLL_CTL_ADD: i32 = 1;
+const EPOLL_CTL_DEL: i32 = 2;
+const EPOLL_CTL_MOD: i32 = 3;
+const EPOLLERR: u32 = 0x008;
+const EPOLLHUP: u32 = 0x010;
+/// Wake only one of several epolls waiting on one file (Linux: EPOLLEXCLUSIVE).
+const EPOLLEXCLUSIVE: u32 = 1 << 28;
+/// Keep the system awake while the event is handled (Linux: EPOLLWAKEUP).
+const EPOLLWAKEUP: u32 = 1 << 29;
+/// Report once, then stay quiet until EPOLL_CTL_MOD (Linux: EPOLLONESHOT).
+const EPOLLONESHOT: u32 = 1 << 30;
+/// Edge-triggered (Linux: EPOLLET); reported as level-triggered here.
+const EPOLLET: u32 = 1 << 31;
+/// The bits that are not events (Linux: EP_PRIVATE_BITS).
+const EP_PRIVATE_BITS: u32 = EPOLLWAKEUP | EPOLLONESHOT | EPOLLET | EPOLLEXCLUSIVE;
+/// The events EPOLLEXCLUSIVE may come with (Linux: EPOLLEXCLUSIVE_OK_BITS:
+/// EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP, EPOLLWAKEUP, EPOLLET, EPOLLEXCLUSIVE).
+const EPOLLEXCLUSIVE_OK_BITS: u32 =
+    0x001 | 0x004 | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE;
+/// Bytes in one x86_64 `struct epoll_event` (packed: u32 events, u64 data).
+const EPOLL_EVENT_SIZE: usize = 12;
+/// Most events one wait may return (Linux: EP_MAX_EVENTS, INT_MAX / 12).
+const EP_MAX_EVENTS: i32 = i32::MAX / EPOLL_EVENT_SIZE as i32;
+
+/// One watched descriptor (Linux: `struct epitem`), named by the pair of
+/// its number and its open file, as in Linux.
+struct Epitem {
+    fd: i32,
+    /// Weak, so that closing the last descriptor of the file releases it
+    /// and the item goes (Linux: eventpoll_release() from __fput()).
+    file: Weak<File>,
+    /// The events asked for, with EPOLLERR and EPOLLHUP always added.
+    events: u32,
+    /// Handed back untouched with each event (Linux: epoll_data).
+    data: u64,
+}
+
+/// An epoll instance (Linux: `struct eventpoll`).
+pub struct EventPoll {
+    /// The watched descriptors (Linux: the rbtree ep->rbr).
+    items: SpinLock<Vec<Epitem>>,
+}
+
+impl FileOperations for EventPoll {
+    fn stat(&self) -> Kstat {
+        Kstat {
+            mode: 0o600,
+            nlink: 1,
+            ..Kstat::default()
+        }
+    }
+
+    fn seekable(&self) -> bool {
+        false
+    }
+
+    /// Readable while a watched file has an event asked for.
+    ///
+    /// Linux: ep_eventpoll_poll() in fs/eventpoll.c
+    fn poll(&self) -> u16 {
+        let ready = self
+            .live_items()
+            .into_iter()
+            .any(|(file, events)| u32::from(file.f_op.poll()) & events & !EP_PRIVATE_BITS != 0);
+        if ready { POLLIN } else { 0 }
+    }
+
+    fn poll_wait(&self, queue: &mut dyn FnMut(&crate::sched::wait::WaitQueueHead)) {
+        for (file, _) in self.live_items() {
+            file.f_op.poll_wait(queue);
+        }
+    }
+
+    /// Linux: the name `anon_inode:[eventpoll]` that anon_inode_getfile() gives it
+    fn d_dname(&self) -> Option<alloc::string::String> {
+        Some(alloc::string::String::from("anon_inode:[eventpoll]"))
+    }
+
+    fn eventpoll(&self) -> Option<&EventPoll> {
+        Some(self)
+    }
+}
+
+impl EventPoll {
+    /// The files still open, with their events; items whose file is gone
+    /// are dropped on the way.
+    fn live_items(&self) -> Vec<(Arc<File>, u32)> {
+        let mut items = self.items.lock();
+        items.retain(|item| item.file.strong_count() > 0);
+        items
+            .iter()
+            .filter_map(|item| Some((item.file.upgrade()?, item.events)))
+            .collect()
+    }
+
+    /// One pass of epoll_wait: asks each item's file, copies out at most
+    /// `maxevents` events, and returns how many.
+    ///
+    /// Linux: ep_send_events() in fs/eventpoll.c
+    fn ep_send_events(&self, table: &mut PollTable, events: u64, maxevents: usize) -> SysResult {
+        let files: Vec<(i32, Arc<File>)> = {
+            let mut items = self.items.lock();
+            items.retain(|item| item.file.strong_count() > 0);
+            items
+                .iter()
+                .filter_map(|item| Some((item.fd, item.file.upgrade()?)))
+                .collect()
+        };
+        let mut done = 0;
+        for (fd, file) in files {
+            if done == maxevents {
+                break;
+            }
+            let revents = u32::from(table.poll_wait(file.clone())?);
+            let Some((ready, data)) = self.take_event(fd, &file, revents) else {
+                continue;
+            };
+            let mut out = [0u8; EPOLL_EVENT_SIZE];
+            out[..4].copy_from_slice(&ready.to_ne_bytes());
+            out[4..].copy_from_slice(&data.to_ne_bytes());
+            copy_to_user(events + (done * EPOLL_EVENT_SIZE) as u64, &out)?;
+            done += 1;
+        }
+        Ok(done as u64)
+    }
+
+    /// The events of item (`fd`, `file`) to report given what its file says
+    /// now, and its data; disarms an EPOLLONESHOT item that reports.
+    fn take_event(&self, fd: i32, file: &Arc<File>, revents: u32) -> Option<(u32, u64)> {
+        let mut items = self.items.lock();
+        let item = items
+            .iter_mut()
+            .find(|i| i.fd == fd && core::ptr::eq(i.file.as_ptr(), Arc::as_ptr(file)))?;
+        let ready = revents & item.events & !EP_PRIVATE_BITS;
+        if ready == 0 {
+            return None;
+        }
+        if item.events & EPOLLONESHOT != 0 {
+            item.events &= EP_PRIVATE_BITS;
+        }
+        Some((ready, item.data))
+    }
+}
+
+/// epoll_create1(2): a new epoll instance, its descriptor close-on-exec
+/// under EPOLL_CLOEXEC.
+///
+/// Linux: do_epoll_create() in fs/eventpoll.c
+///
+/// # Errors
+/// `EINVAL` for a flag other than EPOLL_CLOEXEC; `EMFILE`, `ENFILE`, `ENOMEM`.
+pub fn sys_epoll_create1(flags: u32) -> SysResult {
+    if flags & !O_CLOEXEC != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let fd = get_unused_fd_flags(flags & O_CLOEXEC != 0)?;
+    let ep = Arc::try_new(EventPoll {
+        items: SpinLock::new(Vec::new()),
+    })
+    .map_err(|_| Errno::ENOMEM)?;
+    let file = File::new(ep, O_RDWR)?;
+    let nr = fd.fd();
+    fd.fd_install(file);
+    Ok(nr as u64)
+}
+
+/// epoll_create(2): `size` is only checked, as Linux has ignored it since 2.6.8.
+///
+/// Linux: SYSCALL_DEFINE1(epoll_create) in fs/eventpoll.c
+pub fn sys_epoll_create(size: i32) -> SysResult {
+    if size <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    sys_epoll_create1(0)
+}
+
+/// Adds, changes or removes the watch of `fd` in the epoll instance `epfd`.
+///
+/// Linux: do_epoll_ctl() in fs/eventpoll.c
+/// Differs: which files cannot be polled is decided by kind: regular
+/// files and directories (Linux: those without f_op->poll).
+///
+/// # Errors
+/// `EFAULT` for a bad event; `EBADF` for a closed `epfd` or `fd`; `EPERM`
+/// for a file that cannot be polled; `EINVAL` for `epfd` not an epoll, `fd`
+/// the same file, an unknown op or a misused EPOLLEXCLUSIVE; `EEXIST` when
+/// adding a watched fd, `ENOENT` when changing or removing one not watched.
+pub fn sys_epoll_ctl(epfd: i32, op: i32, fd: i32, event: u64) -> SysResult {
+    let (events, data) = match op {
+        EPOLL_CTL_DEL => (0, 0),
+        _ => {
+            let raw: [u8; EPOLL_EVENT_SIZE] = get_user(event)?;
+            let events = u32::from_ne_bytes(raw[..4].try_into().unwrap_or_default());
+            (
+                events,
+                u64::from_ne_bytes(raw[4..].try_into().unwrap_or_default()),
+            )
+        }
+    };
+    let f = fdget(epfd)?;
+    let tf = fdget(fd)?;
+    if tf
+        .f_path
+        .as_ref()
+        .is_some_and(|p| p.inode.is_reg() || p.inode.is_dir())
+    {
+        return Err(Errno::EPERM);
+    }
+    if events & EPOLLEXCLUSIVE != 0
+        && (op == EPOLL_CTL_MOD
+            || (op == EPOLL_CTL_ADD
+                && (tf.f_op.eventpoll().is_some() || events & !EPOLLEXCLUSIVE_OK_BITS != 0)))
+    {
+        return Err(Errno::EINVAL);
+    }
+    let ep = f
+        .f_op
+        .eventpoll()
+        .filter(|_| !Arc::ptr_eq(&f, &tf))
+        .ok_or(Errno::EINVAL)?;
+    ep.ep_ctl(op, fd, &tf, events | EPOLLERR | EPOLLHUP, data)
+}
+
+/// Waits up to `timeout` ms (negative: forever) for events of the
+/// instance `epfd`; returns how many it wrote to `events`. A signal ends
+/// the wait with EINTR, whatever SA_RESTART says, as on Linux.
+///
+/// Linux: do_epoll_wait() / ep_poll() in fs/eventpoll.c
+///
+/// # Errors
+/// `EINVAL` for `maxevents` not in 1..=EP_MAX_EVENTS or `epfd` not an
+/// epoll; `EBADF`; `EFAULT`; `EINTR`.
+pub fn sys_epoll_wait(epfd: i32, events: u64, maxevents: i32, timeout: i32) -> SysResult {
+    if maxevents <= 0 || maxevents > EP_MAX_EVENTS {
+        return Err(Errno::EINVAL);
+    }
+    let f = fdget(epfd)?;
+    let ep = f.f_op.eventpoll().ok_or(Errno::EINVAL)?;
+    let deadline = u64::try_from(timeout)
+        .ok()
+        .map(|ms| crate::arch::time::ktime_get_ns().saturating_add(ms.saturating_mul(1_000_000)));
+    match poll_loop(deadline, |table| {
+        ep.ep_send_events(table, events, maxevents as usize)
+    }) {
+        Err(Errno::ERESTARTNOHAND) => Err(Errno::EINTR),
+        result => result,
+    }
+}
+
+/// epoll_wait with `sigmask` in force while it waits, as ppoll.
+///
+/// Linux: SYSCALL_DEFINE6(epoll_pwait) in fs/eventpoll.c
+///
+/// # Errors
+/// As [`sys_epoll_wait`]; `EINVAL` for a `sigsetsize` other than 8.
+pub fn sys_epoll_pwait(
+    epfd: i32,
+    events: u64,
+    maxevents: i32,
+    timeout: i32,
+    sigmask: u64,
+    sigsetsize: u64,
+) -> SysResult {
+    super::select::set_user_sigmask(sigmask, sigsetsize)?;
+    let ret = sys_epoll_wait(epfd, events, maxevents, timeout);
+    super::select::restore_saved_sigmask_unless(ret == Err(Errno::EINTR));
+    ret
+}
+
+impl EventPoll {
+    /// The insert, modify or remove step of epoll_ctl on item (`fd`, `tf`).
+    ///
+    /// Linux: ep_insert(), ep_modify(), ep_remove() in fs/eventpoll.c
+    fn ep_ctl(&self, op: i32, fd: i32, tf: &Arc<File>, events: u32, data: u64) -> SysResult {
+        let mut items = self.items.lock();
+        items.retain(|item| item.file.strong_count() > 0);
+        let at = items
+            .iter()
+            .position(|i| i.fd == fd && core::ptr::eq(i.file.as_ptr(), Arc::as_ptr(tf)));
+        match (op, at) {
+            (EPOLL_CTL_ADD, Some(_)) => Err(Errno::EEXIST),
+            (EPOLL_CTL_ADD, None) => {
+                items.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+                let file = Arc::downgrade(tf);
+                items.push(Epitem {
+                    fd,
+                    file,
+                    events,
+                    data,
+                });
+                Ok(0)
+            }
+            (EPOLL_CTL_DEL | EPOLL_CTL_MOD, None) => Err(Errno::ENOENT),
+            (EPOLL_CTL_DEL, Some(i)) => {
+                items.remove(i);
+                Ok(0)
+            }
+            (EPOLL_CTL_MOD, Some(i)) if items[i].events & EPOLLEXCLUSIVE == 0 => {
+                items[i] = Epitem {
+                    fd,
+                    file: Arc::downgrade(tf),
+                    events,
+                    data,
+                };
+                Ok(0)
+            }
+            _ => Err(Errno::EINVAL),
+        }
+    }
+}

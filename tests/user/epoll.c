@@ -1,0 +1,173 @@
+/*
+ * epoll: an epoll instance watching pipes, as Linux answers: epoll_create
+ * and epoll_ctl's errno cases, level-triggered readiness, POLLHUP/POLLERR
+ * when an end goes, EPOLLONESHOT, EPOLLET, timeouts, EINTR, and a closed
+ * file leaving the set.
+ */
+#define _GNU_SOURCE
+#include "check.h"
+#include <stdint.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+static void create_and_ctl_errors(void)
+{
+	EXPECT_FAILS("epoll_create_of_size_0_is_einval", EINVAL, syscall(SYS_epoll_create, 0));
+	EXPECT_FAILS("epoll_create1_with_an_unknown_flag_is_einval", EINVAL, epoll_create1(1));
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	CHECK("epoll_create1_returns_a_descriptor", ep >= 0);
+	EXPECT_EQ("epoll_cloexec_sets_fd_cloexec", FD_CLOEXEC, fcntl(ep, F_GETFD));
+	int p[2];
+	pipe(p);
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 0x1122334455667788ULL };
+	EXPECT_FAILS("epoll_ctl_on_a_closed_fd_is_ebadf", EBADF, epoll_ctl(ep, EPOLL_CTL_ADD, 999, &ev));
+	EXPECT_FAILS("epoll_ctl_on_a_closed_epfd_is_ebadf", EBADF, epoll_ctl(999, EPOLL_CTL_ADD, p[0], &ev));
+	EXPECT_FAILS("epoll_ctl_on_an_epfd_that_is_no_epoll_is_einval", EINVAL, epoll_ctl(p[1], EPOLL_CTL_ADD, p[0], &ev));
+	EXPECT_FAILS("epoll_ctl_adding_the_epoll_to_itself_is_einval", EINVAL, epoll_ctl(ep, EPOLL_CTL_ADD, ep, &ev));
+	EXPECT_FAILS("epoll_ctl_with_an_unknown_op_is_einval", EINVAL, epoll_ctl(ep, 7, p[0], &ev));
+	int fd = open("/tmp/epoll-f", O_CREAT | O_RDWR, 0600);
+	EXPECT_FAILS("epoll_ctl_on_a_regular_file_is_eperm", EPERM, epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev));
+	close(fd);
+	unlink("/tmp/epoll-f");
+	EXPECT_FAILS("epoll_ctl_mod_of_an_unwatched_fd_is_enoent", ENOENT, epoll_ctl(ep, EPOLL_CTL_MOD, p[0], &ev));
+	EXPECT_FAILS("epoll_ctl_del_of_an_unwatched_fd_is_enoent", ENOENT, epoll_ctl(ep, EPOLL_CTL_DEL, p[0], &ev));
+	EXPECT_EQ("epoll_ctl_add_succeeds", 0, epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev));
+	EXPECT_FAILS("epoll_ctl_add_twice_is_eexist", EEXIST, epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev));
+	ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+	EXPECT_FAILS("epoll_ctl_mod_with_epollexclusive_is_einval", EINVAL, epoll_ctl(ep, EPOLL_CTL_MOD, p[0], &ev));
+	ev.events = EPOLLIN | EPOLLEXCLUSIVE | EPOLLONESHOT;
+	EXPECT_FAILS("epollexclusive_with_epolloneshot_is_einval", EINVAL, epoll_ctl(ep, EPOLL_CTL_ADD, p[1], &ev));
+	EXPECT_FAILS("epoll_ctl_add_from_a_bad_address_is_efault", EFAULT, epoll_ctl(ep, EPOLL_CTL_ADD, p[1], (void *)8));
+	struct epoll_event out[4];
+	EXPECT_FAILS("epoll_wait_with_maxevents_0_is_einval", EINVAL, epoll_wait(ep, out, 0, 0));
+	EXPECT_FAILS("epoll_wait_on_a_pipe_is_einval", EINVAL, epoll_wait(p[0], out, 4, 0));
+	EXPECT_FAILS("epoll_wait_on_a_closed_fd_is_ebadf", EBADF, epoll_wait(999, out, 4, 0));
+	EXPECT_EQ("epoll_ctl_del_succeeds", 0, epoll_ctl(ep, EPOLL_CTL_DEL, p[0], NULL));
+	close(p[0]);
+	close(p[1]);
+	close(ep);
+}
+
+static void readiness_on_pipes(void)
+{
+	int ep = epoll_create(1);
+	int p[2];
+	pipe(p);
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 0x1122334455667788ULL };
+	epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev);
+	ev.events = EPOLLOUT;
+	ev.data.fd = p[1];
+	epoll_ctl(ep, EPOLL_CTL_ADD, p[1], &ev);
+	struct epoll_event out[4];
+	EXPECT_EQ("an_empty_pipe_has_only_its_write_end_ready", 1, epoll_wait(ep, out, 4, 0));
+	CHECK("the_write_end_reports_epollout_with_its_data", out[0].events == EPOLLOUT && out[0].data.fd == p[1]);
+	write(p[1], "x", 1);
+	int n = epoll_wait(ep, out, 4, 0);
+	EXPECT_EQ("with_data_both_ends_are_ready", 2, n);
+	int in_ok = 0;
+	for (int i = 0; i < n; i++)
+		in_ok |= out[i].events == EPOLLIN && out[i].data.u64 == 0x1122334455667788ULL;
+	CHECK("the_read_end_reports_epollin_with_its_64_bit_data", in_ok);
+	EXPECT_EQ("maxevents_1_returns_one", 1, epoll_wait(ep, out, 1, 0));
+	EXPECT_EQ("level_triggered_reports_again_while_ready", 2, epoll_wait(ep, out, 4, 0));
+
+	struct timespec t0, t1;
+	char c;
+	read(p[0], &c, 1);
+	epoll_ctl(ep, EPOLL_CTL_DEL, p[1], NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	EXPECT_EQ("epoll_wait_times_out_with_zero", 0, epoll_wait(ep, out, 4, 50));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	CHECK("epoll_wait_waits_its_timeout", ms >= 50 && ms < 1000);
+
+	pid_t pid = fork();
+	if (pid == 0) {
+		sleep_ms(50);
+		write(p[1], "y", 1);
+		_exit(0);
+	}
+	EXPECT_EQ("epoll_wait_wakes_when_a_writer_writes", 1, epoll_wait(ep, out, 4, 5000));
+	waitpid(pid, NULL, 0);
+	read(p[0], &c, 1);
+
+	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = SA_RESTART };
+	sigaction(SIGALRM, &sa, NULL);
+	ualarm(50000, 0);
+	errno = 0;
+	int r = epoll_wait(ep, out, 4, 5000);
+	EXPECT_ERRNO("epoll_wait_fails_with_eintr_even_with_sa_restart", EINTR, r, errno);
+	signal(SIGALRM, SIG_DFL);
+
+	close(p[1]);
+	r = epoll_wait(ep, out, 4, 0);
+	CHECK("with_the_writer_gone_the_read_end_reports_epollhup", r == 1 && out[0].events == EPOLLHUP);
+	close(p[0]);
+	EXPECT_EQ("a_closed_file_leaves_the_set", 0, epoll_wait(ep, out, 4, 0));
+
+	pipe(p);
+	ev.events = EPOLLOUT;
+	epoll_ctl(ep, EPOLL_CTL_ADD, p[1], &ev);
+	close(p[0]);
+	r = epoll_wait(ep, out, 4, 0);
+	CHECK("with_the_reader_gone_the_write_end_reports_epollerr", r == 1 && out[0].events == (EPOLLOUT | EPOLLERR));
+	close(p[1]);
+	close(ep);
+}
+
+static void oneshot_and_edge(void)
+{
+	int ep = epoll_create1(0);
+	int p[2];
+	pipe(p);
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.fd = p[0] }, out[4];
+	epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev);
+	write(p[1], "x", 1);
+	EXPECT_EQ("epolloneshot_reports_once", 1, epoll_wait(ep, out, 4, 0));
+	EXPECT_EQ("then_stays_quiet", 0, epoll_wait(ep, out, 4, 0));
+	EXPECT_EQ("epoll_ctl_mod_rearms_it", 0, epoll_ctl(ep, EPOLL_CTL_MOD, p[0], &ev));
+	EXPECT_EQ("and_it_reports_again", 1, epoll_wait(ep, out, 4, 0));
+
+	ev.events = EPOLLIN | EPOLLET;
+	epoll_ctl(ep, EPOLL_CTL_MOD, p[0], &ev);
+	EXPECT_EQ("epollet_reports_the_data_there", 1, epoll_wait(ep, out, 4, 0));
+	/* Read until EAGAIN, as EPOLLET asks; data written after is reported. */
+	char c;
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	while (read(p[0], &c, 1) == 1)
+		;
+	write(p[1], "y", 1);
+	EXPECT_EQ("epollet_reports_data_written_after_the_reader_drained_it", 1, epoll_wait(ep, out, 4, 0));
+
+	/* An epoll in poll(2) is readable when one of its files is. */
+	struct pollfd pf = { ep, POLLIN, 0 };
+	ev.events = EPOLLIN;
+	epoll_ctl(ep, EPOLL_CTL_MOD, p[0], &ev);
+	EXPECT_EQ("poll_sees_an_epoll_with_a_ready_file", 1, poll(&pf, 1, 0));
+	EXPECT_EQ("as_pollin", POLLIN, pf.revents);
+	read(p[0], &c, 1);
+	EXPECT_EQ("and_not_once_it_is_drained", 0, poll(&pf, 1, 0));
+
+	sigset_t mask;
+	sigemptyset(&mask);
+	EXPECT_EQ("epoll_pwait_with_a_mask_times_out", 0, epoll_pwait(ep, out, 4, 10, &mask));
+	EXPECT_FAILS("epoll_pwait_with_sigsetsize_16_is_einval", EINVAL, syscall(SYS_epoll_pwait, ep, out, 4, 0, &mask, 16));
+	close(p[0]);
+	close(p[1]);
+	close(ep);
+}
+
+int main(void)
+{
+	check_begin("epoll");
+	create_and_ctl_errors();
+	readiness_on_pipes();
+	oneshot_and_edge();
+	return check_end();
+}
