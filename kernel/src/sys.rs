@@ -330,6 +330,9 @@ const PR_SET_TIMERSLACK: i32 = 29;
 const PR_GET_TIMERSLACK: i32 = 30;
 const PR_SET_CHILD_SUBREAPER: i32 = 36;
 const PR_GET_CHILD_SUBREAPER: i32 = 37;
+const PR_SET_NO_NEW_PRIVS: i32 = 38;
+const PR_GET_NO_NEW_PRIVS: i32 = 39;
+const PR_GET_TID_ADDRESS: i32 = 40;
 
 /// Linux: SYSCALL_DEFINE5(prctl) in kernel/sys.c
 /// Differs: the timer slack is kept and inherited, but no timer waits for
@@ -385,6 +388,21 @@ pub fn sys_prctl(option: i32, arg2: u64, arg3: u64, arg4: u64, arg5: u64) -> Sys
                 arg2,
                 i32::from(me.signal().is_child_subreaper.load(Ordering::Relaxed)),
             )?;
+            Ok(0)
+        }
+        // Set only, with no other argument: it can never be undone.
+        PR_SET_NO_NEW_PRIVS if arg2 != 1 || arg3 | arg4 | arg5 != 0 => Err(Errno::EINVAL),
+        PR_SET_NO_NEW_PRIVS => {
+            me.atomic_flags
+                .fetch_or(crate::task::PFA_NO_NEW_PRIVS, Ordering::Relaxed);
+            Ok(0)
+        }
+        PR_GET_NO_NEW_PRIVS if arg2 | arg3 | arg4 | arg5 != 0 => Err(Errno::EINVAL),
+        PR_GET_NO_NEW_PRIVS => Ok(u64::from(
+            me.atomic_flags.load(Ordering::Relaxed) & crate::task::PFA_NO_NEW_PRIVS != 0,
+        )),
+        PR_GET_TID_ADDRESS => {
+            put_user(arg2, me.clear_child_tid.load(Ordering::Relaxed))?;
             Ok(0)
         }
         _ => Err(Errno::EINVAL),

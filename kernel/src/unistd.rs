@@ -380,6 +380,8 @@ pub const __NR_pidfd_send_signal: u64 = 424;
 pub const __NR_pidfd_open: u64 = 434;
 /// clone3(2)
 pub const __NR_clone3: u64 = 435;
+/// pidfd_getfd(2)
+pub const __NR_pidfd_getfd: u64 = 438;
 /// faccessat2(2)
 pub const __NR_faccessat2: u64 = 439;
 /// futex_waitv(2)

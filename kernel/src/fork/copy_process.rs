@@ -246,6 +246,11 @@ fn check_clone_flags(flags: CloneFlags) -> Result<(), Errno> {
     {
         return Err(Errno::EINVAL);
     }
+    // clone(2) ignores CLONE_DETACHED, but not beside CLONE_PIDFD, so the bit
+    // stays free for a later pidfd meaning.
+    if flags.contains(F::CLONE_PIDFD | F::CLONE_DETACHED) {
+        return Err(Errno::EINVAL);
+    }
     Ok(())
 }
 
@@ -265,6 +270,8 @@ fn dup_task_struct(orig: &TaskStruct, args: &KernelCloneArgs) -> Result<Arc<Task
     copy_sigaltstack(&tsk, orig, args.flags);
     tsk.personality
         .store(orig.personality.load(Ordering::Relaxed), Ordering::Relaxed);
+    tsk.atomic_flags
+        .store(orig.atomic_flags.load(Ordering::Relaxed), Ordering::Relaxed);
     // Linux copies timer_slack_ns with the struct and sets the default
     // later in copy_process; both come from the parent's current slack.
     let slack = orig.timer_slack_ns.load(Ordering::Relaxed);
