@@ -96,6 +96,28 @@ static void clone3_argument_checks(void)
 	clone3_fails("clone3_set_tid_above_pid_max_gives_einval", sizeof buf.args, EINVAL);
 }
 
+static void set_tid_chooses_the_pid(void)
+{
+	pid_t freed = fork();
+	if (freed == 0)
+		_exit(0);
+	waitpid(freed, NULL, 0);
+	reset();
+	pid_t tids[1] = {freed};
+	buf.args.set_tid = (uintptr_t)tids;
+	buf.args.set_tid_size = 1;
+	long pid = raw_clone3(&buf, sizeof buf.args);
+	EXPECT_EQ("clone3_set_tid_gives_the_child_the_chosen_pid", freed, pid);
+	if (pid > 0)
+		waitpid((pid_t)pid, NULL, 0);
+	reset();
+	buf.args.cgroup = 5;
+	pid = raw_clone3(&buf, sizeof buf.args);
+	CHECK("clone3_ignores_the_cgroup_field_without_clone_into_cgroup", pid > 0);
+	if (pid > 0)
+		waitpid((pid_t)pid, NULL, 0);
+}
+
 static void set_tid_as_non_root(void)
 {
 	if (setuid(1234) != 0)
@@ -299,6 +321,7 @@ int main(void)
 	check_begin("conform_clone");
 	clone3_argument_checks();
 	as_child(set_tid_as_non_root);
+	set_tid_chooses_the_pid();
 	clone3_pidfd_and_parent_tid_together();
 	clone_pidfd_and_exit_signals();
 	vfork_semantics();

@@ -106,7 +106,7 @@ static void signals_across_exec(void)
 
 static void comm_and_exe(void)
 {
-	char longname[128], prog[128], want[32];
+	char longname[128];
 	snprintf(longname, sizeof longname, "%s/a_name_longer_than_fifteen", dir);
 	CHECK("a_copy_of_the_program_is_made", link(self, longname) == 0 ||
 	      symlink(self, longname) == 0);
@@ -120,8 +120,6 @@ static void comm_and_exe(void)
 	int st = -1;
 	waitpid(pid, &st, 0);
 	EXPECT_EQ("comm_after_exec_is_the_file_name_cut_to_15_bytes", 0 << 8, st);
-	(void)prog;
-	(void)want;
 
 	char target[256] = "";
 	realpath(self, target);
@@ -234,8 +232,6 @@ int main(int argc, char **argv)
 	comm_and_exe();
 	null_argv_and_envp();
 	errors();
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	/* No shell in the initramfs: remove what we made by hand. */
 	char p[200];
 	const char *names[] = {"a_name_longer_than_fifteen", "loop", "noexec", "sub/prog", "sub"};
@@ -246,6 +242,5 @@ int main(int argc, char **argv)
 			rmdir(p);
 	}
 	rmdir(dir);
-	(void)cmd;
 	return check_end();
 }

@@ -87,7 +87,7 @@ pub fn copy_process(args: &KernelCloneArgs) -> Result<Arc<TaskStruct>, Errno> {
     if clone_flags.contains(CloneFlags::CLONE_CHILD_CLEARTID) {
         p.clear_child_tid.store(args.child_tid, Ordering::Relaxed);
     }
-    let pid = alloc_pid(&p.pid_ns_for_children())?; // Linux: goto bad_fork_cleanup_thread
+    let pid = alloc_pid(&p.pid_ns_for_children(), &args.set_tid[..args.set_tid_size])?; // Linux: goto bad_fork_cleanup_thread
     set_task_pid(&p, pid, clone_flags);
     let pidfd = prepare_clone_pidfd(args, &p)?; // Linux: goto bad_fork_free_pid
     let tgid = if clone_flags.contains(CloneFlags::CLONE_THREAD) {
