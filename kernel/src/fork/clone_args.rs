@@ -148,8 +148,19 @@ pub fn copy_clone_args_from_user(uargs: u64, usize: u64) -> Result<KernelCloneAr
             None => {}
         }
     }
-    let [flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, _cgroup] =
-        args;
+    let [
+        flags,
+        pidfd,
+        child_tid,
+        parent_tid,
+        exit_signal,
+        stack,
+        stack_size,
+        tls,
+        set_tid,
+        set_tid_size,
+        _cgroup,
+    ] = args;
     if set_tid_size > u64::from(MAX_PID_NS_LEVEL) || (set_tid == 0) != (set_tid_size == 0) {
         return Err(Errno::EINVAL);
     }
@@ -169,7 +180,10 @@ pub fn copy_clone_args_from_user(uargs: u64, usize: u64) -> Result<KernelCloneAr
         set_tid_size: set_tid_size as usize,
         ..Default::default()
     };
-    for (i, slot) in kargs.set_tid[..set_tid_size as usize].iter_mut().enumerate() {
+    for (i, slot) in kargs.set_tid[..set_tid_size as usize]
+        .iter_mut()
+        .enumerate()
+    {
         let at = set_tid.checked_add(4 * i as u64).ok_or(Errno::EFAULT)?;
         *slot = crate::mm::uaccess::get_user(at)?;
     }

@@ -35,7 +35,9 @@ pub fn prepare_exec_creds() -> Cred {
 /// under the attribute lock, and the set-ID bits count only while some
 /// execute bit is still on.
 fn bprm_fill_uid(bprm: &mut LinuxBinprm) {
-    let nnp = crate::task::current().atomic_flags.load(core::sync::atomic::Ordering::Relaxed)
+    let nnp = crate::task::current()
+        .atomic_flags
+        .load(core::sync::atomic::Ordering::Relaxed)
         & crate::task::PFA_NO_NEW_PRIVS;
     let attr = *bprm.exe.f_path().inode.i_attr.lock();
     if nnp != 0 || attr.mode & (S_ISUID | S_ISGID) == 0 || attr.mode & 0o111 == 0 {

@@ -73,10 +73,9 @@ pub fn do_task_stat(task: &TaskStruct) -> String {
     // (Linux: get_task_mm()), so no `task.mm -> mm.mmap` order exists.
     let mm = task.mm.lock().clone();
     let permitted = crate::ptrace::ptrace_may_access(task);
-    let layout = mm.as_ref().map_or_else(StatMm::default, |mm| StatMm::of(mm, permitted));
-    let (ignored, caught) = ignored_and_caught(task);
-    // The four masks are the old decimal form, first 31 signals only.
-    let low = |set: u64| set & 0x7fff_ffff;
+    let layout = mm
+        .as_ref()
+        .map_or_else(StatMm::default, |mm| StatMm::of(mm, permitted));
     let ns = reader_ns();
     let mut s = alloc::format!(
         "{} ({}) {} {} {} {} 0 -1 {} {} {} {} {} {} {} {} {} {} {} {} 0 {} {} {} 18446744073709551615 ",
@@ -102,6 +101,18 @@ pub fn do_task_stat(task: &TaskStruct) -> String {
         layout.vsize,
         layout.rss,
     );
+    stat_fields_26_to_52(&mut s, task, &layout, permitted);
+    s
+}
+
+/// The second half of a stat line: addresses, the signal sets, wchan,
+/// scheduling, the bounds of the data and the strings, the exit code.
+///
+/// Linux: the second half of do_task_stat() in fs/proc/array.c
+fn stat_fields_26_to_52(s: &mut String, task: &TaskStruct, layout: &StatMm, permitted: bool) {
+    let (ignored, caught) = ignored_and_caught(task);
+    // The four sets in the old decimal form, the first 31 signals only.
+    let low = |set: u64| set & 0x7fff_ffff;
     let _ = writeln!(
         s,
         "{} {} {} 0 0 {} {} {} {} {} 0 0 {} {} {} {} 0 0 0 {} {} {} {} {} {} {} {}",
@@ -124,9 +135,12 @@ pub fn do_task_stat(task: &TaskStruct) -> String {
         layout.args.arg_end,
         layout.args.env_start,
         layout.args.env_end,
-        if permitted { task.exit_code.load(Ordering::Relaxed) } else { 0 },
+        if permitted {
+            task.exit_code.load(Ordering::Relaxed)
+        } else {
+            0
+        },
     );
-    s
 }
 
 /// The address-space numbers of a stat line; those that show where things
