@@ -112,7 +112,7 @@ const USER_PROGRAMS: &[&str] = &[
     "nice", "sched_fair",
     "proc_exe",
     "coredump",
-    "conform_clone", "conform_exec", "conform_wait", "conform_ids", "conform_prctl",
+    "conform_clone", "conform_exec", "conform_wait", "conform_ids", "conform_prctl", "conform_proc",
 ];
 
 /// The SMP race tests: the user tier runs them after `USER_PROGRAMS` on one
