@@ -48,8 +48,10 @@ pub const CAP_SYS_RESOURCE: Cap = 24;
 pub const CAP_MKNOD: Cap = 27;
 /// Override a mandatory access control module.
 pub const CAP_MAC_OVERRIDE: Cap = 32;
+/// Checkpoint and restore: choose a child's pid with clone3's set_tid.
+pub const CAP_CHECKPOINT_RESTORE: Cap = 40;
 /// The highest capability number (Linux: CAP_LAST_CAP, CAP_CHECKPOINT_RESTORE).
-pub const CAP_LAST_CAP: Cap = 40;
+pub const CAP_LAST_CAP: Cap = CAP_CHECKPOINT_RESTORE;
 
 /// A set of capabilities, one bit per number (Linux: `kernel_cap_t`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

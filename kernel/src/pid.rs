@@ -119,16 +119,22 @@ pub fn free_pid(pid: &Pid) {
     }
 }
 
-/// Allocates a pid in `ns` and in each of its ancestors: a number per level.
+/// Allocates a pid in `ns` and in each of its ancestors: a number per level,
+/// the first `set_tid.len()` of them (from `ns` outwards) as clone3 chose.
 ///
 /// Linux: alloc_pid() in kernel/pid.c
-/// Differs: no set_tid (clone3's choice of numbers).
 ///
 /// # Errors
 /// `EAGAIN` when a namespace on the way has every pid below pid_max in use;
 /// `ENOMEM` when `ns` accepts no more tasks (its init has died) or memory
-/// runs out.
-pub fn alloc_pid(ns: &Arc<PidNamespace>) -> Result<Arc<Pid>, Errno> {
+/// runs out. For set_tid: `EINVAL` for more numbers than levels, a number
+/// outside [1, pid_max), or one other than 1 in a namespace without its
+/// init; `EPERM` without CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE; `EEXIST`
+/// for a number in use.
+pub fn alloc_pid(ns: &Arc<PidNamespace>, set_tid: &[PidNr]) -> Result<Arc<Pid>, Errno> {
+    if set_tid.len() > ns.level as usize + 1 {
+        return Err(Errno::EINVAL);
+    }
     let mut numbers = Vec::new();
     numbers
         .try_reserve_exact(ns.level as usize + 1)
@@ -139,8 +145,16 @@ pub fn alloc_pid(ns: &Arc<PidNamespace>) -> Result<Arc<Pid>, Errno> {
         freed: AtomicBool::new(false),
     };
     let mut tmp = Some(ns);
+    let mut chosen = set_tid.iter();
     while let Some(n) = tmp {
-        let nr = n.idr.lock().alloc()?; // dropping `pid` frees the levels done
+        // Dropping `pid` on an error frees the levels done.
+        let nr = match chosen.next() {
+            Some(&tid) => {
+                check_set_tid(n, tid)?;
+                n.idr.lock().alloc_nr(tid)?
+            }
+            None => n.idr.lock().alloc()?,
+        };
         pid.numbers.push(Upid { nr, ns: n.clone() });
         tmp = n.parent.as_ref();
     }
@@ -149,6 +163,27 @@ pub fn alloc_pid(ns: &Arc<PidNamespace>) -> Result<Arc<Pid>, Errno> {
         return Err(Errno::ENOMEM);
     }
     Arc::try_new(pid).map_err(|_| Errno::ENOMEM)
+}
+
+/// Whether clone3 may give its child the number `tid` in `ns`.
+///
+/// Linux: the set_tid checks in alloc_pid() in kernel/pid.c, with
+/// checkpoint_restore_ns_capable()
+/// Differs: no user namespaces; the capability is the caller's own.
+fn check_set_tid(ns: &PidNamespace, tid: PidNr) -> Result<(), Errno> {
+    let pid_max = ns.idr.lock().pid_max;
+    if !(1..pid_max).contains(&tid) {
+        return Err(Errno::EINVAL);
+    }
+    // Only the init may come first into an empty namespace.
+    if tid != 1 && ns.child_reaper.lock().strong_count() == 0 {
+        return Err(Errno::EINVAL);
+    }
+    use crate::capability::{CAP_CHECKPOINT_RESTORE, CAP_SYS_ADMIN, capable};
+    if !capable(CAP_SYS_ADMIN) && !capable(CAP_CHECKPOINT_RESTORE) {
+        return Err(Errno::EPERM);
+    }
+    Ok(())
 }
 
 /// The pid handed out most recently in the root namespace (the last field
@@ -286,10 +321,10 @@ mod tests {
 
     ktest! {
         fn alloc_pid_hands_out_the_next_number_not_the_one_just_freed() {
-            let a = alloc_pid(init_pid_ns()).map_err(|e| alloc::format!("{e:?}"))?;
+            let a = alloc_pid(init_pid_ns(), &[]).map_err(|e| alloc::format!("{e:?}"))?;
             let a_nr = a.nr();
             drop(a);
-            let b = alloc_pid(init_pid_ns()).map_err(|e| alloc::format!("{e:?}"))?;
+            let b = alloc_pid(init_pid_ns(), &[]).map_err(|e| alloc::format!("{e:?}"))?;
             kassert!(b.nr() != a_nr, "a freed pid is not reused at once");
             kassert!(b.nr() == a_nr + 1 || b.nr() == RESERVED_PIDS, "cyclic: got {} after {}", b.nr(), a_nr);
         }
@@ -297,13 +332,13 @@ mod tests {
 
     ktest! {
         fn pids_wrap_at_pid_max_to_reserved_pids_and_are_reused() {
-            let first = alloc_pid(init_pid_ns()).map_err(|e| alloc::format!("{e:?}"))?;
+            let first = alloc_pid(init_pid_ns(), &[]).map_err(|e| alloc::format!("{e:?}"))?;
             let limit = (first.nr() + 4).max(PID_MAX_MIN + 4);
             let old_max = set_pid_max(limit).map_err(|e| alloc::format!("{e:?}"))?;
             let mut seen = alloc::vec::Vec::new();
             let mut wrapped = None;
             for _ in 0..(limit as usize + 10) {
-                let pid = alloc_pid(init_pid_ns());
+                let pid = alloc_pid(init_pid_ns(), &[]);
                 let Ok(pid) = pid else { break };
                 kassert!(pid.nr() < limit, "pid {} is below pid_max {limit}", pid.nr());
                 if let Some(&prev) = seen.last()
@@ -326,7 +361,7 @@ mod tests {
             let old_max = set_pid_max(PID_MAX_MIN).map_err(|e| alloc::format!("{e:?}"))?;
             let mut held = alloc::vec::Vec::new();
             let result = loop {
-                match alloc_pid(init_pid_ns()) {
+                match alloc_pid(init_pid_ns(), &[]) {
                     Ok(pid) => held.push(pid),
                     Err(e) => break e,
                 }
@@ -345,20 +380,20 @@ mod tests {
             let err = |e: Errno| alloc::format!("{e:?}");
             let child = create_pid_namespace(init_pid_ns()).map_err(err)?;
             let grandchild = create_pid_namespace(&child).map_err(err)?;
-            let init = alloc_pid(&grandchild).map_err(err)?;
-            let second = alloc_pid(&grandchild).map_err(err)?;
+            let init = alloc_pid(&grandchild, &[]).map_err(err)?;
+            let second = alloc_pid(&grandchild, &[]).map_err(err)?;
             kassert_eq!(init.level, 2);
             kassert_eq!(pid_nr_ns(&init, &grandchild), 1);
             kassert_eq!(pid_nr_ns(&second, &grandchild), 2);
             kassert_eq!(pid_nr_ns(&init, &child), 1, "the first pid of the middle namespace too");
             kassert!(pid_nr_ns(&second, init_pid_ns()) > 2, "the root numbers it among all tasks");
-            let outside = alloc_pid(&child).map_err(err)?;
+            let outside = alloc_pid(&child, &[]).map_err(err)?;
             kassert_eq!(pid_nr_ns(&outside, &grandchild), 0, "a parent namespace's task is invisible below");
             kassert!(is_child_reaper(&init) && !is_child_reaper(&second));
             drop(second);
             kassert_eq!(grandchild.idr.lock().nr_allocated, 1, "free_pid gave the numbers back");
             crate::pid_namespace::disable_pid_allocation(&grandchild);
-            kassert_eq!(alloc_pid(&grandchild).err(), Some(Errno::ENOMEM), "a dead namespace forks no more");
+            kassert_eq!(alloc_pid(&grandchild, &[]).err(), Some(Errno::ENOMEM), "a dead namespace forks no more");
         }
     }
 

@@ -71,6 +71,20 @@ impl PidMap {
         Ok(nr)
     }
 
+    /// Takes the number `nr` itself, as clone3's set_tid asks (Linux:
+    /// idr_alloc() of the range [nr, nr + 1)); the cursor stays.
+    ///
+    /// # Errors
+    /// `EEXIST` when `nr` is in use (Linux turns idr's ENOSPC into it).
+    pub fn alloc_nr(&mut self, nr: PidNr) -> Result<PidNr, Errno> {
+        if self.is_set(nr) {
+            return Err(Errno::EEXIST);
+        }
+        self.flip(nr);
+        self.nr_allocated += 1;
+        Ok(nr)
+    }
+
     /// Gives `nr` back.
     pub fn free(&mut self, nr: PidNr) {
         self.flip(nr);

@@ -142,3 +142,44 @@ pub fn sys_pidfd_open(pid: i32, flags: u32) -> SysResult {
     pidfd.fd_install();
     Ok(fd as u64)
 }
+
+/// Copies descriptor `fd` of the process `pidfd` names into the caller's
+/// table, close-on-exec, as if the caller had been sent it.
+///
+/// Linux: SYSCALL_DEFINE3(pidfd_getfd) and pidfd_getfd() in kernel/pid.c
+/// Differs: no exec_update_lock; the tracing check and the lookup are not
+/// held together against an exec in the target.
+///
+/// # Errors
+/// `EINVAL` for any flag; `EBADF` when `pidfd` is no pidfd, or the target
+/// has no such descriptor; `ESRCH` once the process is exiting or reaped; `EPERM` when the caller may not trace it;
+/// `EMFILE` when the caller's table is full.
+pub fn sys_pidfd_getfd(pidfd: i32, fd: i32, flags: u32) -> SysResult {
+    if flags != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let file = crate::fs::read_write::fdget(pidfd)?;
+    let task = file.f_op.pidfd_task().ok_or(Errno::EBADF)?.clone();
+    let root = crate::pid_namespace::init_pid_ns();
+    let alive =
+        crate::pid::find_task_by_pid_ns(task.pid(), root).is_some_and(|t| Arc::ptr_eq(&t, &task));
+    if !alive {
+        return Err(Errno::ESRCH);
+    }
+    if !crate::ptrace::ptrace_may_access(&task) {
+        return Err(Errno::EPERM);
+    }
+    let target = task.files.lock().clone().ok_or(Errno::EBADF);
+    let target = target.and_then(|files| files.fget(fd)).map_err(|e| {
+        // No table, or the descriptor went with it: the process is exiting.
+        if task.flags() & crate::task::PF_EXITING != 0 {
+            Errno::ESRCH
+        } else {
+            e
+        }
+    })?;
+    let new = get_unused_fd_flags(true)?;
+    let nr = new.fd();
+    new.fd_install(target);
+    Ok(nr as u64)
+}

@@ -332,6 +332,9 @@ const PR_SET_TIMERSLACK: i32 = 29;
 const PR_GET_TIMERSLACK: i32 = 30;
 const PR_SET_CHILD_SUBREAPER: i32 = 36;
 const PR_GET_CHILD_SUBREAPER: i32 = 37;
+const PR_SET_NO_NEW_PRIVS: i32 = 38;
+const PR_GET_NO_NEW_PRIVS: i32 = 39;
+const PR_GET_TID_ADDRESS: i32 = 40;
 
 /// Linux: SYSCALL_DEFINE5(prctl) in kernel/sys.c
 /// Differs: the timer slack is kept and inherited, but no timer waits for
@@ -389,6 +392,12 @@ pub fn sys_prctl(option: i32, arg2: u64, arg3: u64, arg4: u64, arg5: u64) -> Sys
             )?;
             Ok(0)
         }
+        PR_SET_NO_NEW_PRIVS | PR_GET_NO_NEW_PRIVS => {
+            prctl_no_new_privs(&me, option, [arg2, arg3, arg4, arg5])
+        }
+        PR_GET_TID_ADDRESS => {
+            put_user(arg2, me.clear_child_tid.load(Ordering::Relaxed)).map(|()| 0)
+        }
         _ => Err(Errno::EINVAL),
     }
 }
@@ -426,6 +435,28 @@ fn prctl_set_name(me: &TaskStruct, addr: u64) -> SysResult {
         .unwrap_or(TASK_COMM_LEN - 1);
     me.set_comm(core::str::from_utf8(&raw[..len]).unwrap_or("?"));
     Ok(0)
+}
+
+/// Sets no_new_privs (arguments 1, 0, 0, 0: it can never be undone) or
+/// reads it (all arguments 0).
+///
+/// Linux: the PR_SET_NO_NEW_PRIVS and PR_GET_NO_NEW_PRIVS cases of
+/// SYSCALL_DEFINE5(prctl) in kernel/sys.c
+///
+/// # Errors
+/// `EINVAL` for any other arguments.
+fn prctl_no_new_privs(me: &TaskStruct, option: i32, args: [u64; 4]) -> SysResult {
+    let nnp = crate::task::PFA_NO_NEW_PRIVS;
+    match (option, args) {
+        (PR_SET_NO_NEW_PRIVS, [1, 0, 0, 0]) => {
+            me.atomic_flags.fetch_or(nnp, Ordering::Relaxed);
+            Ok(0)
+        }
+        (PR_GET_NO_NEW_PRIVS, [0, 0, 0, 0]) => Ok(u64::from(
+            me.atomic_flags.load(Ordering::Relaxed) & nnp != 0,
+        )),
+        _ => Err(Errno::EINVAL),
+    }
 }
 
 /// Only "not dumpable" (0) and "dumpable by its user" (1) may be asked for.

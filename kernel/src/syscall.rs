@@ -225,7 +225,7 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         unistd::__NR_exit_group => exit::sys_exit_group(a0 as i32),
         unistd::__NR_tgkill => signal::sys_tgkill(a0 as i32, a1 as i32, a2 as i32),
         unistd::__NR_utimes => fs::utimes::sys_futimesat(fs::open::AT_FDCWD, a0, a1),
-        unistd::__NR_waitid => exit::sys_waitid(a0 as u32, a1 as i32, a2, a3 as u32),
+        unistd::__NR_waitid => exit::sys_waitid(a0 as u32, a1 as i32, a2, a3 as u32, a4),
         unistd::__NR_openat => fs::open::sys_openat(a0 as i32, a1, a2 as u32, a3 as u32),
         unistd::__NR_mkdirat => fs::open::sys_mkdirat(a0 as i32, a1, a2 as u32),
         unistd::__NR_mknodat => fs::link::sys_mknodat(a0 as i32, a1, a2 as u32, a3 as u32),
@@ -289,6 +289,7 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
             signal::sys_pidfd_send_signal(a0 as i32, a1 as i32, a2, a3 as u32)
         }
         unistd::__NR_pidfd_open => crate::pidfd::sys_pidfd_open(a0 as i32, a1 as u32),
+        unistd::__NR_pidfd_getfd => crate::pidfd::sys_pidfd_getfd(a0 as i32, a1 as i32, a2 as u32),
         unistd::__NR_unshare => crate::fork::sys_unshare(a0),
         unistd::__NR_setns => crate::nsproxy::sys_setns(a0 as i32, a1 as i32),
         unistd::__NR_getcpu => sched::syscalls::sys_getcpu(a0, a1, a2),

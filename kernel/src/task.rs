@@ -324,7 +324,14 @@ pub struct TaskStruct {
     pub timer_slack_ns: AtomicU64,
     /// The slack that PR_SET_TIMERSLACK 0 restores: the parent's at fork.
     pub default_timer_slack_ns: AtomicU64,
+    /// PFA_* bits, each set or read on its own; inherited by fork
+    /// (Linux: atomic_flags).
+    pub atomic_flags: AtomicU32,
 }
+
+/// execve may not raise privileges: set-user-ID bits are ignored; set once,
+/// never cleared (Linux: PFA_NO_NEW_PRIVS, prctl PR_SET_NO_NEW_PRIVS).
+pub const PFA_NO_NEW_PRIVS: u32 = 1 << 0;
 
 /// The first task's timer slack, 50 µs, which every task inherits until
 /// it sets its own (Linux: init_task.timer_slack_ns).
@@ -402,6 +409,7 @@ impl TaskStruct {
             personality: AtomicU32::new(0),
             timer_slack_ns: AtomicU64::new(DEFAULT_TIMER_SLACK_NS),
             default_timer_slack_ns: AtomicU64::new(DEFAULT_TIMER_SLACK_NS),
+            atomic_flags: AtomicU32::new(0),
         }
     }
 

@@ -402,6 +402,8 @@ pub const __NR_pidfd_open: u64 = 434;
 pub const __NR_clone3: u64 = 435;
 /// close_range(2)
 pub const __NR_close_range: u64 = 436;
+/// pidfd_getfd(2)
+pub const __NR_pidfd_getfd: u64 = 438;
 /// faccessat2(2)
 pub const __NR_faccessat2: u64 = 439;
 /// futex_waitv(2)

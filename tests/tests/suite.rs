@@ -114,6 +114,7 @@ const USER_PROGRAMS: &[&str] = &[
     "proc_exe",
     "coredump",
     "sigconf", "timeconf", "fdconf", "fileconf", "epoll",
+    "conform_clone", "conform_exec", "conform_wait", "conform_ids", "conform_prctl", "conform_proc",
 ];
 
 /// The SMP race tests: the user tier runs them after `USER_PROGRAMS` on one

@@ -45,7 +45,7 @@ pub fn sys_wait4(
     if r.pid != 0 && stat_addr != 0 {
         crate::mm::uaccess::put_user(stat_addr, r.status)?;
     }
-    if rusage != 0 {
+    if rusage != 0 && r.pid != 0 {
         crate::mm::uaccess::put_user(rusage, r.rusage.to_user())?;
     }
     Ok(r.pid as u64)
@@ -67,7 +67,18 @@ const WSTOPPED: u32 = WUNTRACED;
 const WNOWAIT: u32 = 0x0100_0000;
 
 /// Linux: SYSCALL_DEFINE5(waitid) / kernel_waitid() in kernel/exit.c
-pub fn sys_waitid(which: u32, upid: i32, infop: u64, options: u32) -> crate::syscall::SysResult {
+///
+/// # Errors
+/// `EINVAL` for an unknown option or id type, no WEXITED, WSTOPPED or
+/// WCONTINUED, or a pid below 1 (P_PID) or 0 (P_PGID, P_PIDFD); `EBADF` when
+/// P_PIDFD's fd is no pidfd; `ECHILD` when no child matches; `EFAULT`.
+pub fn sys_waitid(
+    which: u32,
+    upid: i32,
+    infop: u64,
+    options: u32,
+    ru: u64,
+) -> crate::syscall::SysResult {
     let valid =
         WNOHANG | WNOWAIT | WEXITED | WSTOPPED | WCONTINUED | __WNOTHREAD | __WCLONE | __WALL;
     if options & !valid != 0 || options & (WEXITED | WSTOPPED | WCONTINUED) == 0 {
@@ -77,11 +88,11 @@ pub fn sys_waitid(which: u32, upid: i32, infop: u64, options: u32) -> crate::sys
         P_ALL => WaitWho::Any,
         P_PID if upid > 0 => vpid_who(upid),
         P_PGID if upid >= 0 => vpgrp_who(upid),
-        P_PIDFD => WaitWho::Pid(
+        P_PIDFD if upid >= 0 => WaitWho::Pid(
             crate::fs::read_write::fdget(upid)?
                 .f_op
                 .pidfd()
-                .ok_or(Errno::EINVAL)?,
+                .ok_or(Errno::EBADF)?,
         ),
         _ => return Err(Errno::EINVAL),
     };
@@ -99,11 +110,15 @@ pub fn sys_waitid(which: u32, upid: i32, infop: u64, options: u32) -> crate::sys
                 signo: SIGCHLD,
                 code,
                 pid: r.pid,
+                uid: r.uid,
                 status,
                 ..Default::default()
             }
         };
         crate::mm::uaccess::put_user(infop, info.to_user())?;
+    }
+    if ru != 0 && r.pid != 0 {
+        crate::mm::uaccess::put_user(ru, r.rusage.to_user())?;
     }
     Ok(0)
 }
@@ -120,6 +135,8 @@ pub struct WaitResult {
     pub status: i32,
     /// The child's resource use and its reaped children's (Linux: wo_rusage).
     pub rusage: Rusage,
+    /// The child's real uid, waitid's si_uid (Linux: task_uid() in wait_task_*).
+    pub uid: u32,
     /// A ptrace stop: waitid's CLD_TRAPPED (Linux: `why` in wait_task_stopped()).
     pub trapped: bool,
 }
@@ -310,6 +327,7 @@ fn wait_consider_children(
             pid: crate::pid::task_pid_vnr(&child),
             status: zombie_status(&child),
             rusage: crate::rusage::getrusage_both(&child),
+            uid: crate::cred::task_cred(&child).uid,
             trapped: false,
         })),
         Some(Report::Zombie(child, ptrace)) => Ok(Some(wait_task_zombie(&child, ptrace))),
@@ -320,6 +338,7 @@ fn wait_consider_children(
             pid: crate::pid::task_pid_vnr(&child),
             status: 0xffff,
             rusage: crate::rusage::getrusage_both(&child),
+            uid: crate::cred::task_cred(&child).uid,
             trapped: false,
         })),
         None if options & WNOHANG != 0 => Ok(Some(WaitResult::default())),
@@ -337,6 +356,7 @@ fn wait_task_stopped(p: &TaskStruct, sig: i32, ptrace: bool) -> WaitResult {
         pid: crate::pid::task_pid_vnr(p),
         status: (sig << 8) | 0x7f,
         rusage: crate::rusage::getrusage_both(p),
+        uid: crate::cred::task_cred(p).uid,
         trapped: ptrace,
     }
 }
@@ -375,12 +395,14 @@ fn eligible_child(p: &TaskStruct, who: WaitWho, options: u32, ptrace: bool) -> b
 fn wait_task_zombie(p: &Arc<TaskStruct>, ptrace: bool) -> WaitResult {
     let pid = crate::pid::task_pid_vnr(p);
     let status = zombie_status(p);
+    let uid = crate::cred::task_cred(p).uid;
     if ptrace && p.pid() == p.tgid() && hand_back_to_real_parent(p) {
         let rusage = crate::rusage::getrusage_both(p);
         return WaitResult {
             pid,
             status,
             rusage,
+            uid,
             trapped: false,
         };
     }
@@ -394,6 +416,7 @@ fn wait_task_zombie(p: &Arc<TaskStruct>, ptrace: bool) -> WaitResult {
         pid,
         status,
         rusage: account_reaped_times(p),
+        uid,
         trapped: false,
     };
     release_task(p);

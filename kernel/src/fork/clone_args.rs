@@ -7,6 +7,7 @@
 //! copy_clone_args_from_user(), clone3_args_valid() in kernel/fork.c
 
 use crate::errno::Errno;
+use crate::pid_namespace::MAX_PID_NS_LEVEL;
 use crate::task::ThreadFn;
 use bitflags::bitflags;
 
@@ -98,6 +99,11 @@ pub struct KernelCloneArgs {
     pub child_tid: u64,
     /// Where to store a pidfd for the child under CLONE_PIDFD (Linux: pidfd).
     pub pidfd: u64,
+    /// clone3's chosen pid numbers, the child's own namespace first
+    /// (Linux: set_tid, an array on kernel_clone's caller's stack).
+    pub set_tid: [crate::pid::PidNr; MAX_PID_NS_LEVEL as usize],
+    /// How many of `set_tid` are given; 0 to allocate freely (Linux: set_tid_size).
+    pub set_tid_size: usize,
     /// The caller's saved user registers, which the child starts from.
     /// Differs: Linux's copy_thread reads them back with current_pt_regs().
     pub regs: Option<crate::arch::entry::calling::PtRegs>,
@@ -107,23 +113,25 @@ pub struct KernelCloneArgs {
 /// pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls)
 /// (Linux: CLONE_ARGS_SIZE_VER0).
 const CLONE_ARGS_SIZE_VER0: u64 = 64;
-/// Size with cgroup, the last field Linux knows (Linux: CLONE_ARGS_SIZE_VER2).
-/// Fields from VER0 up to here (set_tid, set_tid_size, cgroup) are not
-/// modelled and must be zero.
+/// Size with cgroup, the last field Linux knows (Linux: CLONE_ARGS_SIZE_VER2):
+/// VER1 added set_tid and set_tid_size. The cgroup is read only under
+/// CLONE_INTO_CGROUP, which is not modelled (an unknown flag here).
 const CLONE_ARGS_SIZE_VER2: u64 = 88;
 /// The low byte of clone(2)'s flags, which holds the exit signal (Linux: CSIGNAL).
 pub const CSIGNAL: u64 = 0xff;
 
 /// Copies clone3's `struct clone_args` of `usize` bytes from user space. A
 /// larger struct from newer user space is accepted if its extra fields are
-/// zero. The flags are kept as given, unknown bits too, for clone3_args_valid.
+/// zero, a smaller one has zeros for the fields it lacks. The flags are kept
+/// as given, unknown bits too, for clone3_args_valid.
 ///
 /// Linux: copy_clone_args_from_user() in kernel/fork.c
 ///
 /// # Errors
-/// `EINVAL` for a struct smaller than its first version or a set field this
-/// kernel does not model, `E2BIG` for one larger than a page or with a
-/// non-zero field it does not know, `EFAULT` for an unreadable one.
+/// `EINVAL` for a struct smaller than its first version, a set_tid array
+/// and size that do not go together or a size past MAX_PID_NS_LEVEL, or a
+/// bad exit signal; `E2BIG` for one larger than a page or with a non-zero
+/// field it does not know; `EFAULT` for an unreadable struct or set_tid.
 pub fn copy_clone_args_from_user(uargs: u64, usize: u64) -> Result<KernelCloneArgs, Errno> {
     if usize < CLONE_ARGS_SIZE_VER0 {
         return Err(Errno::EINVAL);
@@ -131,14 +139,13 @@ pub fn copy_clone_args_from_user(uargs: u64, usize: u64) -> Result<KernelCloneAr
     if usize > crate::mm::PAGE_SIZE as u64 {
         return Err(Errno::E2BIG);
     }
-    let args: [u64; 8] = crate::mm::uaccess::get_user(uargs)?;
-    for off in (CLONE_ARGS_SIZE_VER0..usize).step_by(8) {
-        let extra: u64 = crate::mm::uaccess::get_user(uargs + off)?;
-        if extra != 0 && off < CLONE_ARGS_SIZE_VER2 {
-            return Err(Errno::EINVAL);
-        }
-        if extra != 0 {
-            return Err(Errno::E2BIG);
+    let mut args = [0u64; (CLONE_ARGS_SIZE_VER2 / 8) as usize];
+    for (off, word) in (0..usize).step_by(8).zip(0..) {
+        let value: u64 = crate::mm::uaccess::get_user(uargs + off)?;
+        match args.get_mut(word) {
+            Some(field) => *field = value,
+            None if value != 0 => return Err(Errno::E2BIG),
+            None => {}
         }
     }
     let [
@@ -150,12 +157,18 @@ pub fn copy_clone_args_from_user(uargs: u64, usize: u64) -> Result<KernelCloneAr
         stack,
         stack_size,
         tls,
+        set_tid,
+        set_tid_size,
+        _cgroup,
     ] = args;
+    if set_tid_size > u64::from(MAX_PID_NS_LEVEL) || (set_tid == 0) != (set_tid_size == 0) {
+        return Err(Errno::EINVAL);
+    }
     // Linux: the exit signal must be a signal number and fit in CSIGNAL.
     if exit_signal & !CSIGNAL != 0 || exit_signal > crate::signal::_NSIG as u64 {
         return Err(Errno::EINVAL);
     }
-    Ok(KernelCloneArgs {
+    let mut kargs = KernelCloneArgs {
         flags: CloneFlags::from_bits_retain(flags),
         pidfd,
         child_tid,
@@ -164,8 +177,17 @@ pub fn copy_clone_args_from_user(uargs: u64, usize: u64) -> Result<KernelCloneAr
         stack,
         stack_size,
         tls,
+        set_tid_size: set_tid_size as usize,
         ..Default::default()
-    })
+    };
+    for (i, slot) in kargs.set_tid[..set_tid_size as usize]
+        .iter_mut()
+        .enumerate()
+    {
+        let at = set_tid.checked_add(4 * i as u64).ok_or(Errno::EFAULT)?;
+        *slot = crate::mm::uaccess::get_user(at)?;
+    }
+    Ok(kargs)
 }
 
 /// Whether clone3's arguments make sense: only known flags, no signal in

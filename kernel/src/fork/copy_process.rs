@@ -88,7 +88,7 @@ pub fn copy_process(args: &KernelCloneArgs) -> Result<Arc<TaskStruct>, Errno> {
     if clone_flags.contains(CloneFlags::CLONE_CHILD_CLEARTID) {
         p.clear_child_tid.store(args.child_tid, Ordering::Relaxed);
     }
-    let pid = alloc_pid(&p.pid_ns_for_children())?; // Linux: goto bad_fork_cleanup_thread
+    let pid = alloc_pid(&p.pid_ns_for_children(), &args.set_tid[..args.set_tid_size])?; // Linux: goto bad_fork_cleanup_thread
     set_task_pid(&p, pid, clone_flags);
     let pidfd = prepare_clone_pidfd(args, &p)?; // Linux: goto bad_fork_free_pid
     let tgid = if clone_flags.contains(CloneFlags::CLONE_THREAD) {
@@ -247,6 +247,11 @@ fn check_clone_flags(flags: CloneFlags) -> Result<(), Errno> {
     {
         return Err(Errno::EINVAL);
     }
+    // clone(2) ignores CLONE_DETACHED, but not beside CLONE_PIDFD, so the bit
+    // stays free for a later pidfd meaning.
+    if flags.contains(F::CLONE_PIDFD | F::CLONE_DETACHED) {
+        return Err(Errno::EINVAL);
+    }
     Ok(())
 }
 
@@ -266,6 +271,8 @@ fn dup_task_struct(orig: &TaskStruct, args: &KernelCloneArgs) -> Result<Arc<Task
     copy_sigaltstack(&tsk, orig, args.flags);
     tsk.personality
         .store(orig.personality.load(Ordering::Relaxed), Ordering::Relaxed);
+    tsk.atomic_flags
+        .store(orig.atomic_flags.load(Ordering::Relaxed), Ordering::Relaxed);
     // Linux copies timer_slack_ns with the struct and sets the default
     // later in copy_process; both come from the parent's current slack.
     let slack = orig.timer_slack_ns.load(Ordering::Relaxed);

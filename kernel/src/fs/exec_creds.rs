@@ -5,7 +5,7 @@
 //!
 //! Linux: fs/exec.c (prepare_bprm_creds, bprm_fill_uid,
 //! bprm_creds_from_file)
-//! Not modelled: nosuid mounts (there are none), no_new_privs, ptrace's
+//! Not modelled: nosuid mounts (there are none), ptrace's
 //! LSM_UNSAFE_* downgrades, binfmt_misc's credentials from the script.
 
 use super::attr::{S_ISGID, S_ISUID, S_IXGRP};
@@ -26,7 +26,8 @@ pub fn prepare_exec_creds() -> Cred {
 /// Takes the file's owner as effective uid when it is set-user-ID, and its
 /// group as effective gid when it is set-group-ID and group-executable
 /// (S_ISGID without S_IXGRP marks mandatory locking, not privilege). Either
-/// clears the personality flags that would weaken the new program.
+/// clears the personality flags that would weaken the new program. Under
+/// no_new_privs (PR_SET_NO_NEW_PRIVS) the set-ID bits are ignored.
 ///
 /// Linux: bprm_fill_uid() in fs/exec.c
 /// Differs: Linux re-checks MAY_EXEC under the inode lock in case a chmod
@@ -34,8 +35,12 @@ pub fn prepare_exec_creds() -> Cred {
 /// under the attribute lock, and the set-ID bits count only while some
 /// execute bit is still on.
 fn bprm_fill_uid(bprm: &mut LinuxBinprm) {
+    let nnp = crate::task::current()
+        .atomic_flags
+        .load(core::sync::atomic::Ordering::Relaxed)
+        & crate::task::PFA_NO_NEW_PRIVS;
     let attr = *bprm.exe.f_path().inode.i_attr.lock();
-    if attr.mode & (S_ISUID | S_ISGID) == 0 || attr.mode & 0o111 == 0 {
+    if nnp != 0 || attr.mode & (S_ISUID | S_ISGID) == 0 || attr.mode & 0o111 == 0 {
         return;
     }
     if attr.mode & S_ISUID != 0 {

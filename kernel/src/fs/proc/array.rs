@@ -58,13 +58,13 @@ fn get_nr_threads(task: &TaskStruct) -> usize {
     crate::tasklist::thread_group(task.tgid()).len().max(1)
 }
 
-/// Linux: do_task_stat() in fs/proc/array.c (fields 1-41; times in ticks;
+/// Linux: do_task_stat() in fs/proc/array.c (52 fields; times in ticks;
 /// utime and stime are the process's, scaled to its run time; field 18 is
 /// prio - 100, so -1 - rt_priority for an RT task and 20 + nice for a fair
 /// one; field 39 is the CPU the task is on or last ran on; 40 rt_priority,
-/// 41 policy)
+/// 41 policy; 52 the exit code)
 /// Differs: a thread's `task/<tid>/stat` shows its process's times too;
-/// fields 26-37 (code and stack addresses, signal masks, wchan) are 0.
+/// the code and data bounds (26, 27, 45, 46) are 0 to a permitted reader.
 pub fn do_task_stat(task: &TaskStruct) -> String {
     let sig = task.signal();
     let own = crate::rusage::thread_group_rusage(task);
@@ -72,17 +72,13 @@ pub fn do_task_stat(task: &TaskStruct) -> String {
     // The mm is taken out of the task's lock before its own lock is taken
     // (Linux: get_task_mm()), so no `task.mm -> mm.mmap` order exists.
     let mm = task.mm.lock().clone();
-    let vsize = mm.as_ref().map_or(0, |mm| {
-        mm.mmap
-            .lock()
-            .vmas
-            .iter()
-            .map(|v| v.vm_end - v.vm_start)
-            .sum::<u64>()
-    });
+    let permitted = crate::ptrace::ptrace_may_access(task);
+    let layout = mm
+        .as_ref()
+        .map_or_else(StatMm::default, |mm| StatMm::of(mm, permitted));
     let ns = reader_ns();
-    alloc::format!(
-        "{} ({}) {} {} {} {} 0 -1 {} {} {} {} {} {} {} {} {} {} {} {} 0 {} {} 0 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 {} {} {} {}\n",
+    let mut s = alloc::format!(
+        "{} ({}) {} {} {} {} 0 -1 {} {} {} {} {} {} {} {} {} {} {} {} 0 {} {} {} 18446744073709551615 ",
         task_pid_nr_ns(task, &ns),
         task.comm().as_str(),
         task_state_to_char(task),
@@ -102,12 +98,94 @@ pub fn do_task_stat(task: &TaskStruct) -> String {
         crate::sched::nice::task_nice(task),
         get_nr_threads(task),
         nsec_to_clock_t(task.start_time),
-        vsize,
+        layout.vsize,
+        layout.rss,
+    );
+    stat_fields_26_to_52(&mut s, task, &layout, permitted);
+    s
+}
+
+/// The second half of a stat line: addresses, the signal sets, wchan,
+/// scheduling, the bounds of the data and the strings, the exit code.
+///
+/// Linux: the second half of do_task_stat() in fs/proc/array.c
+fn stat_fields_26_to_52(s: &mut String, task: &TaskStruct, layout: &StatMm, permitted: bool) {
+    let (ignored, caught) = ignored_and_caught(task);
+    // The four sets in the old decimal form, the first 31 signals only.
+    let low = |set: u64| set & 0x7fff_ffff;
+    let _ = writeln!(
+        s,
+        "{} {} {} 0 0 {} {} {} {} {} 0 0 {} {} {} {} 0 0 0 {} {} {} {} {} {} {} {}",
+        layout.start_code,
+        layout.end_code,
+        layout.start_stack,
+        low(task.pending.signal()),
+        low(task.blocked.load(Ordering::Relaxed)),
+        low(ignored),
+        low(caught),
+        u8::from(permitted && task_state_to_char(task) != 'R'),
         task.exit_signal.load(Ordering::Relaxed),
         crate::sched::migrate::task_cpu(task),
         task.rt_priority.load(Ordering::Relaxed),
         task.policy.load(Ordering::Relaxed),
-    )
+        layout.start_data,
+        layout.end_data,
+        layout.start_brk,
+        layout.args.arg_start,
+        layout.args.arg_end,
+        layout.args.env_start,
+        layout.args.env_end,
+        if permitted {
+            task.exit_code.load(Ordering::Relaxed)
+        } else {
+            0
+        },
+    );
+}
+
+/// The address-space numbers of a stat line; those that show where things
+/// are only for a reader that may trace the task (Linux: `permitted`).
+#[derive(Default)]
+struct StatMm {
+    vsize: u64,
+    rss: usize,
+    start_code: u64,
+    end_code: u64,
+    start_stack: u64,
+    start_data: u64,
+    end_data: u64,
+    start_brk: u64,
+    args: crate::mm::mm_types::MmArgs,
+}
+
+impl StatMm {
+    /// Differs: code and data bounds are not kept apart from the areas, so
+    /// a permitted reader sees 0 for them as well as an unpermitted one
+    /// sees Linux's 1, 1 for the code and 0 for the rest.
+    fn of(mm: &crate::mm::mm_types::MmStruct, permitted: bool) -> StatMm {
+        let map = mm.mmap.lock();
+        let vsize = map.vmas.iter().map(|v| v.vm_end - v.vm_start).sum::<u64>();
+        let (start_stack, start_brk) = (map.start_stack, map.start_brk);
+        drop(map);
+        let base = StatMm {
+            vsize,
+            rss: mm.get_mm_rss(),
+            ..StatMm::default()
+        };
+        if !permitted {
+            return StatMm {
+                start_code: 1,
+                end_code: 1,
+                ..base
+            };
+        }
+        StatMm {
+            start_stack,
+            start_brk,
+            args: *mm.arg_lock.lock(),
+            ..base
+        }
+    }
 }
 
 /// The state as status shows it (Linux: task_state_array).
@@ -179,12 +257,10 @@ fn task_state(s: &mut String, task: &TaskStruct) {
     );
 }
 
-/// The pending (the thread's own and its process's), blocked, ignored and
-/// caught signal sets; SigQ is the user's queued siginfos over its
-/// RLIMIT_SIGPENDING.
+/// The signals the task ignores and those it catches, as two sets.
 ///
-/// Linux: task_sig() and render_sigset_t() in fs/proc/array.c
-fn task_sig(s: &mut String, task: &TaskStruct) {
+/// Linux: collect_sigign_sigcatch() in fs/proc/array.c
+fn ignored_and_caught(task: &TaskStruct) -> (u64, u64) {
     let bit = |sig: usize| 1u64 << (sig - 1);
     let (mut ignored, mut caught) = (0, 0);
     if let Some(sighand) = task.sighand.lock().as_ref() {
@@ -196,6 +272,16 @@ fn task_sig(s: &mut String, task: &TaskStruct) {
             }
         }
     }
+    (ignored, caught)
+}
+
+/// The pending (the thread's own and its process's), blocked, ignored and
+/// caught signal sets; SigQ is the user's queued siginfos over its
+/// RLIMIT_SIGPENDING.
+///
+/// Linux: task_sig() and render_sigset_t() in fs/proc/array.c
+fn task_sig(s: &mut String, task: &TaskStruct) {
+    let (ignored, caught) = ignored_and_caught(task);
     let qsize = crate::user::task_user(task)
         .sigpending
         .load(Ordering::Relaxed);
@@ -210,20 +296,23 @@ fn task_sig(s: &mut String, task: &TaskStruct) {
     );
 }
 
-/// The capability sets of the task's credentials.
+/// The capability sets of the task's credentials, then its no_new_privs
+/// bit and (never set here) seccomp mode.
 ///
-/// Linux: task_cap() in fs/proc/array.c
+/// Linux: task_cap() and task_seccomp() in fs/proc/array.c
 fn task_cap(s: &mut String, task: &TaskStruct) {
     let cred = crate::cred::task_cred(task);
+    let nnp = task.atomic_flags.load(Ordering::Relaxed) & crate::task::PFA_NO_NEW_PRIVS != 0;
     let _ = write!(
         s,
         "CapInh:\t{:016x}\nCapPrm:\t{:016x}\nCapEff:\t{:016x}\nCapBnd:\t{:016x}\n\
-         CapAmb:\t{:016x}\nNoNewPrivs:\t0\nSeccomp:\t0\nSeccomp_filters:\t0\n",
+         CapAmb:\t{:016x}\nNoNewPrivs:\t{}\nSeccomp:\t0\nSeccomp_filters:\t0\n",
         cred.cap_inheritable.0,
         cred.cap_permitted.0,
         cred.cap_effective.0,
         cred.cap_bset.0,
         cred.cap_ambient.0,
+        u8::from(nnp),
     );
 }
 
