@@ -1,7 +1,11 @@
 //! TSC calibration that late timer interrupts cannot fool: CPUID leaf 0x15
-//! where the CPU states the frequency, else PIT channel 2 polled with
-//! interrupts off, one 10 ms window after another until a window's own
-//! error bound (the polls around its start and end) is below 500 ppm.
+//! where the CPU states the frequency; else the quick method, which counts
+//! TSC cycles between changes of PIT channel 2's high byte (every 256 PIT
+//! counts, 215 µs) and stops as soon as the error bound of its two samples
+//! (the TSC reads around the PIT reads that saw each change) is below
+//! 500 ppm, a few milliseconds; else 10 ms PIT windows polled with
+//! interrupts off, one after another until a window's own error bound is
+//! below 500 ppm.
 //!
 //! Linux: arch/x86/kernel/tsc.c
 
@@ -22,15 +26,21 @@ const CAL_WINDOWS: usize = 20;
 /// A window is trusted when its error bound is below its length shifted
 /// right by this: 1/2048, under 500 ppm (Linux: quick_pit_calibrate's test).
 const CAL_ERROR_SHIFT: u32 = 11;
+/// The quick method gives up after this long (Linux: MAX_QUICK_PIT_MS).
+const MAX_QUICK_PIT_MS: u64 = 50;
+/// Changes of the PIT's high byte in `MAX_QUICK_PIT_MS` (Linux:
+/// MAX_QUICK_PIT_ITERATIONS).
+const MAX_QUICK_PIT_ITERATIONS: u64 = MAX_QUICK_PIT_MS * PIT_FREQUENCY / 1000 / 256;
+/// Attempts of the quick method before the windows of the slow one.
+const QUICK_PIT_TRIES: usize = 3;
 
 /// How the frequency was found, for the boot log.
 pub enum Method {
     /// CPUID leaf 0x15 (with 0x16 for the crystal where 0x15 leaves it out).
     Cpuid,
-    /// PIT channel 2 polled over windows of `CAL_MS`: `fast` when one
-    /// window's error bound was under 500 ppm, as Linux's quick method's.
+    /// PIT channel 2: `fast` for the quick method, else windows of `CAL_MS`.
     Pit {
-        /// A trusted window ended the calibration early.
+        /// The quick method succeeded.
         fast: bool,
     },
 }
@@ -47,38 +57,81 @@ struct Window {
 /// gave a plausible answer.
 ///
 /// Linux: native_calibrate_tsc(), then quick_pit_calibrate() and
-/// pit_calibrate_tsc() as tsc_init() tries them
-/// Differs: one loop instead of Linux's two methods: a 10 ms window of the
-/// slow method, trusted as soon as its error bound is as small as the quick
-/// method asks of its own, else up to 20 windows.
+/// pit_calibrate_tsc() as tsc_init() -> determine_cpu_tsc_frequencies() ->
+/// native_calibrate_cpu_early() and native_calibrate_cpu() try them
+/// Differs: the quick method is tried three times (a host preempting this
+/// virtual CPU at a sample makes one attempt fail), and the slow one runs
+/// 10 ms windows until one is trusted instead of Linux's three tries
+/// compared with the HPET or PM timer.
 pub fn calibrate_tsc() -> Option<(u64, Method)> {
     if let Some(khz) = native_calibrate_tsc() {
         return Some((khz, Method::Cpuid));
     }
-    // Interrupts off: a timer interrupt inside a window only lengthens it;
-    // at its edges it widens the error bound, and the window is not trusted.
-    let best = super::without_interrupts(|| {
-        let mut best: Option<Window> = None;
-        for _ in 0..CAL_WINDOWS {
-            let Some(w) = pit_calibrate_tsc(CAL_LATCH, CAL_PIT_LOOPS) else {
-                continue;
-            };
-            let trusted = w.error < w.cycles >> CAL_ERROR_SHIFT;
-            if trusted || best.as_ref().is_none_or(|b| w.error < b.error) {
-                best = Some(w);
-            }
-            if trusted {
-                return Some((best?, true));
-            }
+    // Interrupts off: an interrupt between the TSC and PIT reads only widens
+    // an error bound, and a sample with a wide one is not used.
+    super::without_interrupts(|| {
+        if let Some(khz) = (0..QUICK_PIT_TRIES).find_map(|_| quick_pit_calibrate()) {
+            return Some((khz, Method::Pit { fast: true }));
         }
-        Some((best?, false))
-    });
-    let (best, fast) = best?;
+        log::info!("tsc: Fast TSC calibration failed");
+        slow_pit_calibrate().map(|khz| (khz, Method::Pit { fast: false }))
+    })
+}
+
+/// Up to `CAL_WINDOWS` windows of the slow method: the first trusted one,
+/// else the one with the smallest error bound, in kHz.
+fn slow_pit_calibrate() -> Option<u64> {
+    let mut best: Option<Window> = None;
+    for _ in 0..CAL_WINDOWS {
+        let Some(w) = pit_calibrate_tsc(CAL_LATCH, CAL_PIT_LOOPS) else {
+            continue;
+        };
+        let trusted = w.error < w.cycles >> CAL_ERROR_SHIFT;
+        if trusted || best.as_ref().is_none_or(|b| w.error < b.error) {
+            best = Some(w);
+        }
+        if trusted {
+            break;
+        }
+    }
     // The middle of the window's uncertainty, in cycles per millisecond.
-    Some((
-        (best.cycles - best.error / 2) / CAL_MS,
-        Method::Pit { fast },
-    ))
+    best.map(|w| (w.cycles - w.error / 2) / CAL_MS)
+}
+
+/// The quick method: PIT channel 2 counts down from 0xffff in mode 0; the
+/// TSC is sampled when the count's high byte first changes, then at each
+/// later change, until the cycles between the first sample and the latest
+/// are known to 1/2048 (the sum of the two samples' error bounds), which
+/// takes a few milliseconds on a quiet machine. `None` when a sample's
+/// error is so large that 50 ms would not do, or after 50 ms.
+///
+/// Linux: quick_pit_calibrate() in arch/x86/kernel/tsc.c
+fn quick_pit_calibrate() -> Option<u64> {
+    let mut pit = Pit::new();
+    pit.start_channel2(0xffff);
+    // The count starts at the PIT's next clock edge, under a microsecond
+    // later; one read of the counter waits that long.
+    pit.verify_msb(0);
+    let (start, d1) = pit.expect_msb(0xff)?;
+    for i in 1..=MAX_QUICK_PIT_ITERATIONS {
+        let (end, d2) = pit.expect_msb(0xff - i as u8)?;
+        let delta = end - start;
+        // After the first change, the error already tells whether even the
+        // longest attempt could get under 500 ppm.
+        if i == 1 && d1 + d2 >= (delta * MAX_QUICK_PIT_ITERATIONS) >> CAL_ERROR_SHIFT {
+            return None;
+        }
+        if d1 + d2 >= delta >> CAL_ERROR_SHIFT {
+            continue;
+        }
+        // One more read that still sees the count's next high byte: the
+        // last sample's reads were not delayed past it.
+        if !pit.verify_msb(0xfe - i as u8) {
+            return None;
+        }
+        return Some(delta * PIT_FREQUENCY / (i * 256 * 1000));
+    }
+    None
 }
 
 /// The TSC frequency the CPU states: crystal clock × numerator / denominator
@@ -151,4 +204,68 @@ fn pit_calibrate_tsc(latch: u64, loopmin: u64) -> Option<Window> {
         cycles: now - start,
         error: (started - start) + (now - before),
     })
+}
+
+/// PIT channel 2 and its gate, for the quick method.
+struct Pit {
+    speaker: Port<u8>,
+    command: Port<u8>,
+    channel2: Port<u8>,
+}
+
+impl Pit {
+    fn new() -> Self {
+        Self {
+            speaker: Port::new(0x61),
+            command: Port::new(0x43),
+            channel2: Port::new(0x42),
+        }
+    }
+
+    /// Opens the gate (speaker off) and starts channel 2 counting down from
+    /// `latch` in mode 0 (whose count goes down by one per clock, where
+    /// mode 2's goes by two).
+    fn start_channel2(&mut self, latch: u16) {
+        // SAFETY: port 0x61 bit 0 gates PIT channel 2 and bit 1 drives the
+        // speaker (kept off); channel 2 is used by nothing else in this
+        // kernel, and the calibration runs with interrupts off.
+        unsafe {
+            let gate = self.speaker.read();
+            self.speaker.write((gate & !0x02) | 0x01);
+            self.command.write(0xb0);
+            self.channel2.write(latch as u8);
+            self.channel2.write((latch >> 8) as u8);
+        }
+    }
+
+    /// Whether the count's high byte is `msb` (the low byte is read first,
+    /// and ignored).
+    ///
+    /// Linux: pit_verify_msb() in arch/x86/kernel/tsc.c
+    fn verify_msb(&mut self, msb: u8) -> bool {
+        // SAFETY: reading channel 2 (set to low byte then high byte) only
+        // returns its count.
+        unsafe {
+            self.channel2.read();
+            self.channel2.read() == msb
+        }
+    }
+
+    /// Waits while the high byte is `msb`; returns the TSC read after the
+    /// last read that still saw it, and the error of that sample: the
+    /// change happened between the TSC read before that last read and the
+    /// one after the read that saw the change. `None` when the loop saw the
+    /// byte too few times to trust (it had already changed).
+    ///
+    /// Linux: pit_expect_msb() in arch/x86/kernel/tsc.c
+    fn expect_msb(&mut self, msb: u8) -> Option<(u64, u64)> {
+        let (mut tsc, mut prev_tsc, mut count) = (0, 0, 0);
+        while count < 50_000 && self.verify_msb(msb) {
+            prev_tsc = tsc;
+            tsc = super::rdtsc();
+            count += 1;
+        }
+        let error = super::rdtsc() - prev_tsc;
+        (count > 5).then_some((tsc, error))
+    }
 }
