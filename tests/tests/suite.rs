@@ -112,6 +112,7 @@ const USER_PROGRAMS: &[&str] = &[
     "nice", "sched_fair",
     "proc_exe",
     "coredump",
+    "exit_signal_stop", "fsbase_fork",
 ];
 
 /// The SMP race tests: the user tier runs them after `USER_PROGRAMS` on one

@@ -186,6 +186,11 @@ pub fn copy_thread(p: &ThreadStruct, kernel_fn: bool, childregs: &PtRegs, parent
     }
     p.sp.store(frame_addr, Ordering::Release);
     if !kernel_fn {
+        // Differs: Linux first saves the running parent's FS and GS bases
+        // (save_fsgs), which user space may have changed with wrfsbase.
+        // CR4.FSGSBASE stays off here, so arch_prctl, execve and ptrace are
+        // their only writers and keep `fsbase`/`gsbase` current
+        // (tests/user/fsbase_fork.c).
         parent.fpu.save();
         p.fpu.set(parent.fpu.snapshot());
         p.fsbase
