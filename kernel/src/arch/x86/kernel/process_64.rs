@@ -127,6 +127,9 @@ impl ThreadStruct {
         {
             return;
         }
+        if let TaskStack::Vmap(stack) = &mut *slot {
+            stack.account_out();
+        }
         let stack = core::mem::replace(&mut *slot, TaskStack::Released);
         drop(slot);
         drop(stack);
