@@ -98,8 +98,8 @@ impl KernelStack {
     /// counted (a dead task's stack freed on another CPU, seen between the
     /// two steps by the sched::core ktest at --smp 2).
     ///
-    /// Linux: the account_kernel_stack(tsk, -1) of release_task_stack() in
-    /// kernel/fork.c, before free_thread_stack()
+    /// Linux: account_kernel_stack() in kernel/fork.c, which
+    /// release_task_stack calls with -1 before it frees the stack
     pub fn account_out(&mut self) {
         if core::mem::take(&mut self.accounted) {
             account_kernel_stack(-1);
