@@ -16,7 +16,8 @@
 # make fuzz   the system-call fuzzer for as long as asked: SEED=s (default: the
 #             time) N=batches (default 1000); fails with the seed and batch
 #             of a panic, hang, leaked page or surviving process. FIRST=k N=1
-#             V=v replays batch k alone, printing each call (scripts/fuzz.sh).
+#             V=v replays batch k alone, printing each call; CPUS=n boots on
+#             n CPUs (scripts/fuzz.sh).
 # make stress the SMP race tests (tests/user/race_*.c) for longer than make
 #             test runs them, a boot per program and CPU count, lockdep on:
 #             SECS=s seconds a program (default 60), on CPUS="1 2 4" CPUs,

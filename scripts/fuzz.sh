@@ -6,7 +6,8 @@
 #
 #     scripts/fuzz.sh [SEED [N [FIRST [v]]]]   (make fuzz SEED=... N=... FIRST=... V=v)
 #
-# SEED defaults to the time, N to 1000, FIRST (the first batch) to 0; `v`
+# CPUS (the environment; make fuzz CPUS=2) boots on that many CPUs, 1 by
+# default. SEED defaults to the time, N to 1000, FIRST (the first batch) to 0; `v`
 # prints each call on the console before it is made, to replay a batch that
 # failed: make fuzz SEED=S FIRST=K N=1 V=v. A boot fails the run when the kernel
 # panics or reports failure, a check fails (a leaked page, a process SIGKILL
@@ -29,14 +30,14 @@ for program in init sys_fuzz elf_fuzz; do
     musl-gcc -static -O2 -Wall -Werror -pthread -o "$root/bin/$program" "tests/user/$program.c"
 done
 cargo build -q -p boot --release
-echo "fuzz: seed $seed, batches $start to $((start + n - 1)), $chunk per boot"
+echo "fuzz: seed $seed, batches $start to $((start + n - 1)), $chunk per boot, ${CPUS:-1} CPUs"
 
 # Boots once with `init=/bin/init $1`; fails with a reason unless init
 # reported every program passed and the kernel powered off.
 boot_once() {
     local log=$root/console.log size=-1 quiet=0 want
     want=$(wc -w <<<"$1")
-    setsid target/release/boot --initrd "$root" --append "init=/bin/init $1" >"$log" 2>&1 &
+    setsid target/release/boot --smp "${CPUS:-1}" --initrd "$root" --append "init=/bin/init $1" >"$log" 2>&1 &
     local runner=$!
     while kill -0 "$runner" 2>/dev/null; do
         sleep 1
@@ -80,7 +81,7 @@ while ((first < start + n)); do
         echo "fuzz: FAILED at ${last}: $reason"
         case $last in
         elf_fuzz*) echo "fuzz: replay it: boot with init=/bin/init elf_fuzz:$elf_seed:$((${last##* } + 1)) (cases 0 to ${last##* })" ;;
-        *) echo "fuzz: replay it alone, each call printed: make fuzz SEED=$seed FIRST=${last##* } N=1 V=v" ;;
+        *) echo "fuzz: replay it alone, each call printed: make fuzz SEED=$seed FIRST=${last##* } N=1 V=v CPUS=${CPUS:-1}" ;;
         esac
         exit 1
     fi

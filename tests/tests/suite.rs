@@ -80,6 +80,10 @@ const SCENARIOS: &[Scenario] = &[
     }),
     ("tlb::threads_on_two_cpus_never_use_a_translation_that_fork_munmap_or_mprotect_changed", |ctx| user::record_user_tests_on(ctx, "smp2", &["tlb_shootdown:1000:300"], |boot| boot.smp(2).timeout(300)).map(drop)),
     ("tlb::threads_on_four_cpus_never_use_a_translation_that_fork_munmap_or_mprotect_changed", |ctx| user::record_user_tests_on(ctx, "smp4", &["tlb_shootdown:1000:300"], |boot| boot.smp(4).timeout(300)).map(drop)),
+    ("smp::the_core_scheduler_tests_pass_on_2_cpus_with_lockdep", |ctx| {
+        let run = ctx.boot(&Boot::bios("lockdep ktest=sched::core").smp(cpus(2)))?;
+        ktest::record_kernel_tests_as(ctx, "smp2::kernel", &run)
+    }),
 ];
 
 /// The test programs in `tests/user/` that `init` runs, in this order (the
@@ -115,6 +119,7 @@ const USER_PROGRAMS: &[&str] = &[
     "coredump",
     "sigconf", "timeconf", "fdconf", "fileconf", "epoll",
     "conform_clone", "conform_exec", "conform_wait", "conform_ids", "conform_prctl", "conform_proc",
+    "exit_signal_stop", "fsbase_fork",
 ];
 
 /// The SMP race tests: the user tier runs them after `USER_PROGRAMS` on one

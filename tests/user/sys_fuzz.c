@@ -42,6 +42,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <termios.h>
 
 #define CALLS_PER_BATCH 64
 #define BATCH_DEADLINE_MS 400
@@ -60,7 +61,11 @@ typedef uint64_t u64;
 /* What an argument is, so that it can be chosen near the edges. */
 enum kind {
 	ANY, FD, DIRFD, PATH, BUF, LEN, INT, FLAGS, PID, SIG, ADDR, IOV, ARGV,
-	TIMESPEC, CLONE_ARGS, NONE
+	TIMESPEC, CLONE_ARGS, NONE,
+	/* Shapes of their own: clone3's size, ptrace requests, ioctl commands
+	 * (tty and pipe ones), mremap flags, wait options and id types, a
+	 * stack_t for sigaltstack. */
+	CLONE3_SIZE, PTRACE_REQ, IOCTL_CMD, MREMAP_FLAGS, WAIT_OPTIONS, ID_TYPE, STACK_T
 };
 
 struct sig {
@@ -89,10 +94,11 @@ static const struct sig table[] = {
 	{ 10, 4, HOST, "mprotect", { ADDR, LEN, FLAGS } },
 	{ 11, 4, HOST, "munmap", { ADDR, LEN } },
 	{ 12, 3, HOST, "brk", { ADDR } },
+	{ 25, 3, HOST, "mremap", { ADDR, LEN, LEN, MREMAP_FLAGS, ADDR } },
 	{ 13, 4, HOST, "rt_sigaction", { SIG, BUF, BUF, LEN } },
 	{ 14, 3, HOST, "rt_sigprocmask", { INT, BUF, BUF, LEN } },
 	{ 15, 1, HOST, "rt_sigreturn", { NONE } },
-	{ 16, 3, GUEST, "ioctl", { FD, FLAGS, BUF } },
+	{ 16, 5, GUEST, "ioctl", { FD, IOCTL_CMD, BUF } },
 	{ 17, 3, HOST, "pread64", { FD, BUF, LEN, ANY } },
 	{ 19, 3, HOST, "readv", { FD, IOV, LEN } },
 	{ 20, 3, HOST, "writev", { FD, IOV, LEN } },
@@ -111,7 +117,7 @@ static const struct sig table[] = {
 	{ 58, 2, HOST, "vfork", { NONE } },
 	{ 59, 3, HOST, "execve", { PATH, ARGV, ARGV } },
 	{ 60, 1, HOST, "exit", { INT } },
-	{ 61, 4, HOST, "wait4", { PID, BUF, FLAGS, BUF } },
+	{ 61, 4, HOST, "wait4", { PID, BUF, WAIT_OPTIONS, BUF } },
 	{ 62, 4, HOST, "kill", { PID, SIG } },
 	{ 63, 1, HOST, "uname", { BUF } },
 	{ 72, 4, HOST, "fcntl", { FD, INT, ANY } },
@@ -127,6 +133,7 @@ static const struct sig table[] = {
 	{ 97, 2, HOST, "getrlimit", { INT, BUF } },
 	{ 99, 1, HOST, "sysinfo", { BUF } },
 	{ 100, 1, HOST, "times", { BUF } },
+	{ 101, 4, GUEST, "ptrace", { PTRACE_REQ, PID, ADDR, BUF } },
 	{ 102, 1, HOST, "getuid", { NONE } },
 	{ 109, 3, HOST, "setpgid", { PID, PID } },
 	{ 110, 1, HOST, "getppid", { NONE } },
@@ -135,7 +142,7 @@ static const struct sig table[] = {
 	{ 121, 2, HOST, "getpgid", { PID } },
 	{ 124, 2, HOST, "getsid", { PID } },
 	{ 130, 1, HOST, "rt_sigsuspend", { BUF, LEN } },
-	{ 131, 2, HOST, "sigaltstack", { BUF, BUF } },
+	{ 131, 3, HOST, "sigaltstack", { STACK_T, BUF } },
 	{ 157, 3, HOST, "prctl", { INT, ANY, ANY, ANY, ANY } },
 	{ 158, 2, HOST, "arch_prctl", { INT, ADDR } },
 	{ 160, 2, GUEST, "setrlimit", { INT, BUF } },
@@ -150,7 +157,7 @@ static const struct sig table[] = {
 	{ 230, 2, HOST, "clock_nanosleep", { INT, FLAGS, TIMESPEC, BUF } },
 	{ 231, 1, HOST, "exit_group", { INT } },
 	{ 234, 3, HOST, "tgkill", { PID, PID, SIG } },
-	{ 247, 3, HOST, "waitid", { INT, PID, BUF, FLAGS, BUF } },
+	{ 247, 3, HOST, "waitid", { ID_TYPE, PID, BUF, WAIT_OPTIONS, BUF } },
 	{ 257, 5, HOST, "openat", { DIRFD, PATH, FLAGS, INT } },
 	{ 258, 2, HOST, "mkdirat", { DIRFD, PATH, INT } },
 	{ 262, 2, HOST, "newfstatat", { DIRFD, PATH, BUF, FLAGS } },
@@ -163,7 +170,7 @@ static const struct sig table[] = {
 	{ 302, 2, GUEST, "prlimit64", { PID, INT, BUF, BUF } },
 	{ 318, 3, HOST, "getrandom", { BUF, LEN, FLAGS } },
 	{ 434, 2, HOST, "pidfd_open", { PID, FLAGS } },
-	{ 435, 3, GUEST, "clone3", { CLONE_ARGS, LEN } },
+	{ 435, 3, GUEST, "clone3", { CLONE_ARGS, CLONE3_SIZE } },
 };
 
 /* Calls whose pid arguments could reach the fuzzer, init or everybody:
@@ -193,6 +200,7 @@ static struct {
 	char *ro;   /* one read-only page */
 	char *edge; /* a page followed by an unmapped one */
 	char *gone; /* an unmapped page */
+	char *arrays; /* a page followed by an unmapped one, for argv arrays */
 	int fds[24], nfds;
 	pid_t kids[8];
 	int nkids;
@@ -201,7 +209,15 @@ static struct {
 
 static const char *guest_paths[] = {
 	"/", "/proc", "/proc/self", "/proc/self/stat", "/proc/1/stat",
-	"/proc/meminfo", "/nonexistent/x", "/bin",
+	"/proc/meminfo", "/nonexistent/x", "/bin", "/dev/tty",
+	"/proc/self/maps", "/proc/self/mem", "/proc/self/status", "/proc/self/cmdline",
+	"/proc/self/environ", "/proc/self/auxv", "/proc/self/fd", "/proc/self/task",
+	"/proc/1/maps", "/proc/stat", "/proc/uptime", "/proc/loadavg",
+};
+/* /proc files opened in each batch, read at random offsets and sizes. */
+static const char *proc_files[] = {
+	"/proc/self/maps", "/proc/self/mem", "/proc/self/status", "/proc/self/cmdline",
+	"/proc/self/environ", "/proc/self/auxv", "/proc/1/stat", "/proc/meminfo",
 };
 static const char *own_paths[] = {
 	"f0", "f1", "d0", "d0/f2", "d0/d1", "f0/x", ".", "", "nope", "\xff\xfe",
@@ -329,11 +345,28 @@ static u64 iovec_array(void)
 	return (u64)v;
 }
 
-/* An argv/envp array: strings, a bad element, or a bad array. */
+/* An argv/envp array: strings, a bad element, or a bad array; or one
+ * past ARG_MAX (thousands of long strings), or one with no NULL that runs
+ * into an unmapped page, or whose last string does. */
 static u64 argv_array(void)
 {
 	if (below(4) == 0)
 		return below(2) ? 0 : bad_pointer();
+	if (below(6) == 0) {
+		u64 *v = (u64 *)(env.rw + 12 * PAGE), max = (BUF_SIZE - 12 * PAGE) / 8 - 1;
+		u64 n = below(2) ? max : below(max);
+		for (u64 i = 0; i < n; i++)
+			v[i] = below(2) ? (u64)long_path : (u64)PICK(own_paths);
+		v[n] = 0;
+		return (u64)v;
+	}
+	if (below(5) == 0) {
+		int n = 1 + below(PAGE / 8);
+		u64 *v = (u64 *)(env.arrays + PAGE) - n;
+		for (int i = 0; i < n; i++)
+			v[i] = below(3) ? (u64)PICK(own_paths) : (u64)env.edge + PAGE - 1 - below(64);
+		return (u64)v;
+	}
 	u64 *v = (u64 *)(env.rw + 9 * PAGE);
 	int n = below(6);
 	for (int i = 0; i < n; i++)
@@ -371,9 +404,61 @@ static u64 clone_args(void)
 	return (u64)a;
 }
 
+static u64 ptrace_request(void)
+{
+	/* TRACEME to SEIZE, the 0x42xx ones, and around them. */
+	static const u64 reqs[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 14, 15, 16, 17, 18, 19,
+				    24, 31, 0x4200, 0x4201, 0x4202, 0x4203, 0x4204, 0x4205,
+				    0x4206, 0x4207, 0x4208, 0x4209, 0x420a, 0x420b, 0x420c,
+				    0x420e, 0x420f, 0x4210, 0x4211, 0x4212 };
+	return below(8) ? PICK(reqs) : edge();
+}
+
+static u64 ioctl_cmd(void)
+{
+	/* The tty's 0x54xx commands and the generic FIO* ones, encoded
+	 * ones with sizes and directions, or anything. */
+	switch (below(4)) {
+	case 0: return 0x5401 + below(0x60);
+	case 1: return PICK(((const u64[]){ 0x5421, 0x541b, 0x5450, 0x5451, 0x5452, 0x80045430,
+					     0x40045431, 0x80086601, 0x5413, 0x5414 }));
+	case 2: return (below(4) << 30) | (below(0x4000) << 16) | (below(256) << 8) | below(256);
+	default: return flags();
+	}
+}
+
+/* A stack_t (ss_sp, ss_flags, ss_size) near the edges. */
+static u64 stack_t_arg(void)
+{
+	if (below(4) == 0)
+		return bad_pointer();
+	u64 *ss = (u64 *)(env.rw + 10 * PAGE + 64);
+	static const u64 sizes[] = { 0, 2047, 2048, 8192, 1 << 20, ~0ULL, 0x7fffffffffffffff };
+	ss[0] = below(2) ? (u64)env.rw + below(BUF_SIZE) : bad_pointer();
+	((int *)ss)[2] = below(2) ? PICK(((const int[]){ 0, 1, 2, 1 << 31, 3 })) : (int)flags();
+	ss[2] = below(2) ? PICK(sizes) : length();
+	return (u64)ss;
+}
+
 static u64 argument(enum kind kind)
 {
 	switch (kind) {
+	case CLONE3_SIZE: return PICK(((const u64[]){ 0, 63, 64, 72, 80, 88, 96, 4096, 4097,
+						       BUF_SIZE, length() }));
+	case PTRACE_REQ: return ptrace_request();
+	case IOCTL_CMD: return ioctl_cmd();
+	case MREMAP_FLAGS: return below(2) ? below(8) : flags();
+	case WAIT_OPTIONS: {
+		/* WNOHANG mostly (a batch has its deadline), and any of WUNTRACED,
+		 * WEXITED, WCONTINUED, WNOWAIT, __WNOTHREAD, __WALL, __WCLONE. */
+		static const u64 bits[] = { 2, 4, 8, 0x1000000, 0x20000000, 0x40000000, 0x80000000 };
+		u64 o = below(4) ? 1 : 0;
+		for (size_t i = 0; i < sizeof bits / sizeof bits[0]; i++)
+			o |= below(3) ? 0 : bits[i];
+		return below(8) ? o : flags();
+	}
+	case ID_TYPE: return below(4) ? below(5) : edge();
+	case STACK_T: return stack_t_arg();
 	case FD: return fd();
 	case DIRFD: return below(3) == 0 ? (u64)AT_FDCWD : fd();
 	case PATH: return path();
@@ -515,6 +600,46 @@ static int makes_fd(u64 nr)
 	       nr == SYS_pidfd_open;
 }
 
+static void __attribute__((noreturn)) landing(void)
+{
+	u64 a[6] = { 0 };
+	raw_syscall(SYS_exit_group, a);
+	__builtin_unreachable();
+}
+
+/* rt_sigreturn on a garbage frame, in a child of the batch (whose
+ * registers it replaces): random words where the ucontext is, or a
+ * plausible one (rip at a landing pad that exits, a usable stack) with
+ * random segment selectors, flags and FPU-state pointer. The kernel must
+ * refuse or sanitize each; the child dies or exits. */
+static void garbage_sigreturn(void)
+{
+	pid_t p = fork();
+	if (p == 0) {
+		u64 *uc = (u64 *)(env.rw + 13 * PAGE);
+		for (int i = 0; i < 64; i++)
+			uc[i] = below(2) ? next() : edge();
+		if (below(2)) {
+			/* sigcontext: rsp, rip, eflags, cs|gs|fs|ss, ..., fpstate */
+			uc[5 + 15] = (u64)env.rw + 12 * PAGE;
+			uc[5 + 16] = (u64)landing;
+			uc[5 + 17] = below(2) ? 0x202 : next();
+			uc[5 + 18] = below(2) ? 0x2b000000000033ULL : next();
+			uc[5 + 23] = below(2) ? 0 : below(2) ? (u64)env.rw + below(BUF_SIZE) : bad_pointer();
+		}
+		__asm__ volatile("mov %0, %%rsp\n\tsyscall" : : "r"(uc), "a"((u64)SYS_rt_sigreturn)
+				 : "rcx", "r11", "memory");
+		__builtin_unreachable();
+	}
+	pid_t got = 0;
+	for (int t = 0; p > 0 && t < 20 && (got = waitpid(p, NULL, WNOHANG | __WALL)) == 0; t++)
+		sleep_ms(1);
+	if (p > 0 && got == 0) {
+		kill(p, SIGKILL);
+		waitpid(p, NULL, __WALL);
+	}
+}
+
 static void one_call(int i)
 {
 	u64 nr, a[6];
@@ -526,6 +651,10 @@ static void one_call(int i)
 		host_rules(nr, a);
 	if (env.console >= 0)
 		say_call(i, s, nr, a);
+	if (nr == SYS_rt_sigreturn) {
+		garbage_sigreturn();
+		return;
+	}
 	long ret = raw_syscall(nr, a);
 	if (ret == 0 && (nr == SYS_fork || nr == SYS_vfork || nr == SYS_clone || nr == SYS_clone3)) {
 		/* The new process or thread: leave at once, without touching the
@@ -590,6 +719,12 @@ static void set_up(u64 seed, u64 batch, int verbose)
 	if (!env.host) {
 		env.fds[env.nfds++] = open("/proc/self/stat", O_RDONLY);
 		env.fds[env.nfds++] = open("/proc", O_RDONLY | O_DIRECTORY);
+		/* Two of these, chosen afresh in each batch. */
+		env.fds[env.nfds++] = open(PICK(proc_files), O_RDONLY);
+		env.fds[env.nfds++] = open(PICK(proc_files), O_RDONLY);
+		/* The console, for the tty ioctls (the fuzzer puts its
+		 * settings back after each batch). */
+		env.fds[env.nfds++] = open("/dev/console", O_RDONLY | O_NONBLOCK);
 	}
 	for (int f = 0; f < 3; f++)
 		env.fds[env.nfds++] = f;
@@ -610,9 +745,11 @@ static void set_up(u64 seed, u64 batch, int verbose)
 	env.ro = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	env.edge = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	env.gone = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	env.arrays = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (env.rw == MAP_FAILED || env.ro == MAP_FAILED || env.edge == MAP_FAILED ||
-	    env.gone == MAP_FAILED)
+	    env.gone == MAP_FAILED || env.arrays == MAP_FAILED)
 		_exit(3);
+	munmap(env.arrays + PAGE, PAGE);
 	for (u64 *w = (u64 *)env.rw; w < (u64 *)(env.rw + BUF_SIZE); w++)
 		*w = next();
 	memset(env.ro, 'r', PAGE);
@@ -740,6 +877,11 @@ static void remove_tree(const char *path, int depth)
 	rmdir(path);
 }
 
+/* The console's settings, which a batch's TCSETS may change: put back
+ * after each batch (guest only). */
+static struct termios console_termios;
+static int console_saved;
+
 struct batch {
 	int done;     /* made every call */
 	int leftover; /* processes survived SIGKILL past the deadline */
@@ -820,6 +962,8 @@ static struct batch run_batch(u64 seed, u64 batch, int verbose, const char *work
 		say("sys_fuzz: batch %llu: %s, status %#x\n", (unsigned long long)batch,
 		    reaped ? "ended" : "killed at the deadline", b.status);
 	b.leftover = end_batch(child, reaped) != 0;
+	if (console_saved)
+		tcsetattr(1, TCSANOW, &console_termios);
 	remove_tree(dir, 0);
 	remove_outside_paths();
 	return b;
@@ -909,6 +1053,7 @@ int main(int argc, char **argv)
 		if (signo != SIGCHLD)
 			sigaction(signo, &sa, NULL);
 
+	console_saved = !env.host && tcgetattr(1, &console_termios) == 0;
 	note_outside_paths();
 	char work[64];
 	snprintf(work, sizeof work, "sys_fuzz.%d", env.fuzzer);

@@ -217,12 +217,12 @@ fn exit_notify(tsk: &Arc<TaskStruct>, group_dead: bool) {
             let own = leader
                 && thread_group_empty(tsk, &tasklist)
                 && !crate::ptrace::ptrace_reparented(tsk, &tasklist);
-            do_notify_parent(tsk, tracer, if own { sig } else { SIGCHLD })
+            do_notify_parent(tsk, tracer, if own { sig } else { SIGCHLD }, &tasklist)
         }
         // A leader with live threads stays a silent zombie until the last
         // thread is released (delay_group_leader).
         Some(_) if leader && !thread_group_empty(tsk, &tasklist) => false,
-        Some(parent) if sig >= 0 => do_notify_parent(tsk, parent, sig),
+        Some(parent) if sig >= 0 => do_notify_parent(tsk, parent, sig, &tasklist),
         _ => true,
     };
     if autoreap {
@@ -282,7 +282,7 @@ fn forget_original_parent(
         }
         if child.exit_state() == EXIT_ZOMBIE
             && !child.ptrace.is_traced()
-            && do_notify_parent(&child, &reaper, SIGCHLD)
+            && do_notify_parent(&child, &reaper, SIGCHLD, tasklist)
         {
             child.exit_state.store(EXIT_DEAD, Ordering::Release);
             dead.push(child.clone());
@@ -415,9 +415,8 @@ pub fn release_task(p: &Arc<TaskStruct>) {
     drop(p.nproc.lock().take());
     if let (Some(leader), Some(parent)) = (notify, leader_parent) {
         let sig = leader.exit_signal.load(Ordering::Relaxed);
-        if do_notify_parent(&leader, &parent, sig)
-            && leader.exit_state.swap(EXIT_DEAD, Ordering::AcqRel) == EXIT_ZOMBIE
-        {
+        let notified = do_notify_parent(&leader, &parent, sig, &TASKLIST_LOCK.lock());
+        if notified && leader.exit_state.swap(EXIT_DEAD, Ordering::AcqRel) == EXIT_ZOMBIE {
             release_task(&leader);
         }
     }

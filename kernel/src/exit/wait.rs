@@ -436,7 +436,7 @@ fn hand_back_to_real_parent(p: &Arc<TaskStruct>) -> bool {
     crate::ptrace::__ptrace_unlink(p, &mut tasklist);
     let real_parent = p.family.get(&tasklist).real_parent.upgrade();
     let autoreap = real_parent.is_none_or(|rp| {
-        crate::signal::do_notify_parent(p, &rp, p.exit_signal.load(Ordering::Relaxed))
+        crate::signal::do_notify_parent(p, &rp, p.exit_signal.load(Ordering::Relaxed), &tasklist)
     });
     if autoreap {
         return false;

@@ -111,7 +111,11 @@ static REAL_MODE_BASE: spin::Once<PhysAddr> = spin::Once::new();
 ///
 /// Linux: reserve_real_mode() in arch/x86/realmode/init.c
 fn reserve_real_mode(memblock: &mut page_alloc::Memblock) {
-    match memblock.alloc_below(PAGE_SIZE as u64, 1 << 20) {
+    // Two pages: the trampoline, and its top-level page table, which the
+    // CPU loads into CR3 in 32-bit mode (below 4 GiB; a page from the free
+    // list was above it with 3.5 GiB of RAM: "trampoline page table above
+    // 4 GiB" at boot with --memory 3584).
+    match memblock.alloc_below(2 * PAGE_SIZE as u64, 1 << 20) {
         Some(base) => drop(REAL_MODE_BASE.call_once(|| base)),
         None => log::warn!("Cannot find real mode trampoline area: one CPU"),
     }

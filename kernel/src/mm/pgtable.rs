@@ -195,13 +195,17 @@ mod tests {
 ///
 /// Linux: init_trampoline() / trampoline_pgd in arch/x86/mm/init.c and
 /// arch/x86/realmode/init.c
-pub fn init_trampoline_pgd() -> PhysFrame {
+/// `pml4` is the page mm_init reserved for it next to the trampoline.
+pub fn init_trampoline_pgd(pml4: PhysFrame) -> PhysFrame {
     let table = || {
         let page = page_alloc::get_zeroed_page().expect("memory for the trampoline page table");
         page.share().into_raw()
     };
-    let (pml4, pdpt, pd) = (table(), table(), table());
+    let (pdpt, pd) = (table(), table());
     let table_at = |frame: PhysFrame| phys_to_virt(frame.start_address()).as_mut_ptr::<PageTable>();
+    // SAFETY: memblock gave the page to mm_init's real-mode reservation,
+    // which nothing else uses; it is mapped at PAGE_OFFSET.
+    unsafe { table_at(pml4).write(PageTable::new()) };
     let _guard = INIT_MM_PAGE_TABLE_LOCK.lock();
     let kernel = table_at(swapper_pg_dir());
     let rw = PageTableFlags::PRESENT | PageTableFlags::WRITABLE;

@@ -93,6 +93,19 @@ impl KernelStack {
         Ok(stack)
     }
 
+    /// Takes the stack out of KernelStack while its task still names it,
+    /// so that nobody sees a task without a stack whose stack is still
+    /// counted (a dead task's stack freed on another CPU, seen between the
+    /// two steps by the sched::core ktest at --smp 2).
+    ///
+    /// Linux: account_kernel_stack() in kernel/fork.c, which
+    /// release_task_stack calls with -1 before it frees the stack
+    pub fn account_out(&mut self) {
+        if core::mem::take(&mut self.accounted) {
+            account_kernel_stack(-1);
+        }
+    }
+
     /// Allocates a CPU's stack for exceptions that must not run on the
     /// interrupted stack (a double fault); it is not a task's stack, so
     /// /proc/meminfo's KernelStack leaves it out, as Linux's does.

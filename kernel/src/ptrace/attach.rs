@@ -223,8 +223,12 @@ fn __ptrace_detach(
         let real_parent = p.family.get(tasklist).real_parent.upgrade();
         match real_parent {
             Some(rp) if rp.tgid() != tracer.tgid() => {
-                dead =
-                    crate::signal::do_notify_parent(p, &rp, p.exit_signal.load(Ordering::Relaxed));
+                dead = crate::signal::do_notify_parent(
+                    p,
+                    &rp,
+                    p.exit_signal.load(Ordering::Relaxed),
+                    tasklist,
+                );
             }
             Some(_) if ignoring_children(tracer) => {
                 crate::signal::__wake_up_parent(p, tracer);

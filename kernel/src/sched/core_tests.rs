@@ -107,6 +107,9 @@ ktest! {
         });
         kassert!(gone, "a zombie whose final switch is done has no stack");
         kassert_eq!(nr_kernel_stack_kb(), stack_kb, "KernelStack is back before wait4");
+        // The stack's pages reach the cache or the free list just after the
+        // task lets go of it, on the CPU that switched away from it.
+        wait_until(100, || pages() == pages_before);
         kassert_eq!(pages(), pages_before, "every stack page is free or in the stack cache");
         kassert_eq!(kernel_wait4(pid, 0).map(|r| r.status), Ok(0));
     }

@@ -399,10 +399,18 @@ fn si_user() -> KernelSiginfo {
 
 /// Tells the parent that `tsk` died: SIGCHLD (unless ignored) and a wake-up
 /// of its wait4. Returns true when the parent ignores SIGCHLD, meaning the
-/// child should reap itself instead of becoming a zombie.
+/// child should reap itself instead of becoming a zombie. The caller holds
+/// the tasklist lock: a clone's exit signal may be a stop signal or
+/// SIGCONT (`clone(CLONE_VM | SIGTSTP)`), whose prepare_signal walks the
+/// parent's threads under it (taking it again here spun forever).
 ///
 /// Linux: do_notify_parent() in kernel/signal.c
-pub fn do_notify_parent(tsk: &TaskStruct, parent: &Arc<TaskStruct>, sig: i32) -> bool {
+pub fn do_notify_parent(
+    tsk: &TaskStruct,
+    parent: &Arc<TaskStruct>,
+    sig: i32,
+    tasklist: &TaskList,
+) -> bool {
     let mut sig = sig;
     let mut autoreap = false;
     // A tracee is never reaped behind its tracer's back.
@@ -423,18 +431,15 @@ pub fn do_notify_parent(tsk: &TaskStruct, parent: &Arc<TaskStruct>, sig: i32) ->
     if sig > 0 && sig as usize <= _NSIG {
         let (code, status) = cld_code_and_status(tsk.exit_code.load(Ordering::Relaxed));
         let (utime, stime) = exited_cputime(tsk);
-        send_sig_info(
-            sig,
-            KernelSiginfo {
-                code,
-                pid: crate::pid::task_tgid_nr_ns(tsk, &crate::pid::task_active_pid_ns(parent)),
-                status,
-                utime: crate::sched::cputime::nsec_to_clock_t(utime),
-                stime: crate::sched::cputime::nsec_to_clock_t(stime),
-                ..Default::default()
-            },
-            parent,
-        );
+        let info = KernelSiginfo {
+            code,
+            pid: crate::pid::task_tgid_nr_ns(tsk, &crate::pid::task_active_pid_ns(parent)),
+            status,
+            utime: crate::sched::cputime::nsec_to_clock_t(utime),
+            stime: crate::sched::cputime::nsec_to_clock_t(stime),
+            ..Default::default()
+        };
+        let _ = send_signal_locked(sig, info, parent, PidType::Pid, Some(tasklist));
     }
     __wake_up_parent(tsk, parent);
     autoreap

@@ -136,7 +136,10 @@ pub fn setup_real_mode(entry: extern "C" fn(u64) -> !) -> Option<PhysAddr> {
     // SAFETY: both symbols are labels in the same assembled blob.
     let len = unsafe { (&raw const trampoline_end).offset_from(start) } as usize;
     assert!(len <= crate::mm::PAGE_SIZE, "trampoline larger than a page");
-    let pgd = crate::mm::pgtable::init_trampoline_pgd().start_address();
+    let pml4 = x86_64::structures::paging::PhysFrame::containing_address(
+        base + crate::mm::PAGE_SIZE as u64,
+    );
+    let pgd = crate::mm::pgtable::init_trampoline_pgd(pml4).start_address();
     assert!(pgd.as_u64() < 1 << 32, "trampoline page table above 4 GiB");
     let page = phys_to_virt(base).as_mut_ptr::<u8>();
     // SAFETY: `page` is the direct mapping of the page mm_init reserved for

@@ -146,6 +146,9 @@ impl ThreadStruct {
         {
             return;
         }
+        if let TaskStack::Vmap(stack) = &mut *slot {
+            stack.account_out();
+        }
         let stack = core::mem::replace(&mut *slot, TaskStack::Released);
         drop(slot);
         drop(stack);
@@ -211,6 +214,11 @@ pub fn copy_thread(p: &ThreadStruct, kernel_fn: bool, childregs: &PtRegs, parent
             parent.fpu.save();
             p.fpu.set(parent.fpu.snapshot());
         }
+        // Differs: Linux first saves the running parent's FS and GS bases
+        // (save_fsgs), which user space may have changed with wrfsbase.
+        // CR4.FSGSBASE stays off here, so arch_prctl, execve and ptrace are
+        // their only writers and keep `fsbase`/`gsbase` current
+        // (tests/user/fsbase_fork.c).
         p.fsbase
             .store(parent.fsbase.load(Ordering::Relaxed), Ordering::Relaxed);
         p.gsbase
