@@ -141,9 +141,12 @@ mod tests {
             kassert!(KFLUSHD_THREAD.lock().is_none());
             let k = k.expect("checked above");
             // kthread_stop returns once the thread has left its mm; the
-            // autoreap by kthreadd's ignored SIGCHLD follows in exit_notify.
-            kassert!(wait_until(100, || k.exit_state() == crate::task::EXIT_DEAD));
-            kassert!(crate::pid::find_task_by_vpid(k.pid()).is_none_or(|t| !Arc::ptr_eq(&t, &k)));
+            // autoreap by kthreadd's ignored SIGCHLD follows in exit_notify
+            // (EXIT_DEAD), and release_task unhashes its pid just after.
+            kassert!(wait_until(100, || {
+                k.exit_state() == crate::task::EXIT_DEAD
+                    && crate::pid::find_task_by_vpid(k.pid()).is_none_or(|t| !Arc::ptr_eq(&t, &k))
+            }));
         }
     }
 }
