@@ -112,7 +112,7 @@ const USER_PROGRAMS: &[&str] = &[
     "sched_rt", "sched_policy",
     "nice", "sched_fair",
     "proc_exe",
-    "coredump",
+    "coredump", "core_pipe",
 ];
 
 /// The SMP race tests: the user tier runs them after `USER_PROGRAMS` on one

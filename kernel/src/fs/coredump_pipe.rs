@@ -47,7 +47,6 @@ static CORE_DUMP_COUNT: AtomicI32 = AtomicI32::new(0);
 /// piped core, but a limit of 1 (a helper's own crash) skips it.
 ///
 /// Linux: the ispipe parts of vfs_coredump() in fs/coredump.c
-/// Differs: `printk`'s lines go to the kernel log through `log`.
 pub(super) fn coredump_pipe(
     argv: Vec<String>,
     limit: u64,
@@ -56,19 +55,18 @@ pub(super) fn coredump_pipe(
     let t = current();
     let pid = crate::pid::task_tgid_vnr(&t);
     if limit == 1 {
-        log::warn!("Process {pid}({}) has RLIMIT_CORE set to 1", t.comm().as_str());
-        log::warn!("Aborting core");
+        log::warn!("coredump: {pid}({}): RLIMIT_CORE is set to 1, aborting core", t.comm().as_str());
         return false;
     }
     let dump_count = CORE_DUMP_COUNT.fetch_add(1, Ordering::AcqRel) + 1;
     let core_pipe_limit = CORE_PIPE_LIMIT.load(Ordering::Relaxed);
     let dumped = if core_pipe_limit != 0 && core_pipe_limit < dump_count {
-        log::warn!("Pid {pid}({}) over core_pipe_limit", t.comm().as_str());
-        log::warn!("Skipping core dump");
+        log::warn!("coredump: {pid}({}): over core_pipe_limit, skipping core dump", t.comm().as_str());
         false
     } else {
+        let who = alloc::format!("coredump: {pid}({})", t.comm().as_str());
         drop(t);
-        pipe_to_helper(argv, core_pipe_limit != 0, dump)
+        pipe_to_helper(&who, argv, core_pipe_limit != 0, dump)
     };
     CORE_DUMP_COUNT.fetch_sub(1, Ordering::AcqRel);
     dumped
@@ -78,7 +76,12 @@ pub(super) fn coredump_pipe(
 /// close its end before the write end is closed.
 ///
 /// Linux: from call_usermodehelper_setup() to filp_close() in vfs_coredump()
-fn pipe_to_helper(argv: Vec<String>, wait: bool, dump: impl FnOnce(Arc<File>) -> bool) -> bool {
+fn pipe_to_helper(
+    who: &str,
+    argv: Vec<String>,
+    wait: bool,
+    dump: impl FnOnce(Arc<File>) -> bool,
+) -> bool {
     let path = argv[0].clone();
     let file: Arc<SpinLock<Option<Arc<File>>>> = match Arc::try_new(SpinLock::new(None)) {
         Ok(slot) => slot,
@@ -91,11 +94,11 @@ fn pipe_to_helper(argv: Vec<String>, wait: bool, dump: impl FnOnce(Arc<File>) ->
         crate::umh::call_usermodehelper_exec(&sub_info)
     });
     if started.is_err() {
-        log::info!("Core dump to |{path} pipe failed");
+        log::info!("{who}: |{path} pipe failed");
         return false;
     }
     let Some(file) = file.lock().take() else {
-        log::info!("Core dump to |{path} disabled");
+        log::info!("{who}: |{path} disabled");
         return false;
     };
     let dumped = !super::read_write::fatal_signal_pending_current() && dump(file.clone());
