@@ -21,9 +21,9 @@
 //! Not modelled: coredump_filter (the default filter is built in),
 //! fs.suid_dumpable 2.
 
+use super::coredump_name::{CoreName, format_corename};
 use crate::arch::entry::calling::PtRegs;
 use crate::arch::sync::SpinLock;
-use super::coredump_name::{CoreName, format_corename};
 use crate::errno::Errno;
 use crate::fs::file::File;
 use crate::mm::mm_types::{MmStruct, SUID_DUMP_DISABLE};

@@ -122,9 +122,9 @@ fn cn_expand(cn: &mut String, t: &TaskStruct, signr: i32, spec: Option<char>) {
             crate::timekeeping::ktime_get_real_ns() / 1_000_000_000
         ),
         Some('h') => write!(cn, "{}", crate::utsname::utsname().nodename.as_string()),
-        Some('e') => Ok(cn_esc_printf(cn, t.comm().as_str())),
-        Some('E') => Ok(cn_print_exe_file(cn, t, false)),
-        Some('f') => Ok(cn_print_exe_file(cn, t, true)),
+        Some('e') => cn_esc_printf(cn, t.comm().as_str()),
+        Some('E') => cn_print_exe_file(cn, t, false),
+        Some('f') => cn_print_exe_file(cn, t, true),
         Some('c') => write!(
             cn,
             "{}",
@@ -143,25 +143,25 @@ fn dump_mode(t: &TaskStruct) -> u32 {
 /// `.` or `..` starts with `!` instead, and an empty one is `!`.
 ///
 /// Linux: cn_esc_printf() in fs/coredump.c
-fn cn_esc_printf(cn: &mut String, s: &str) {
+fn cn_esc_printf(cn: &mut String, s: &str) -> core::fmt::Result {
     match s {
         "" => cn.push('!'),
         "." => cn.push('!'),
         ".." => cn.push_str("!."),
         _ => cn.extend(s.chars().map(|c| if c == '/' { '!' } else { c })),
     }
+    Ok(())
 }
 
 /// Appends the path of the executable (or, with `name_only`, its last
 /// component), escaped; `COMM (path unknown)` when there is none.
 ///
 /// Linux: cn_print_exe_file() in fs/coredump.c
-fn cn_print_exe_file(cn: &mut String, t: &TaskStruct, name_only: bool) {
-    let exe = t
-        .mm
-        .lock()
-        .as_ref()
-        .and_then(|mm| mm.exe_file.lock().as_ref().map(|f| f.f_path().name.clone()));
+fn cn_print_exe_file(cn: &mut String, t: &TaskStruct, name_only: bool) -> core::fmt::Result {
+    let exe =
+        t.mm.lock()
+            .as_ref()
+            .and_then(|mm| mm.exe_file.lock().as_ref().map(|f| f.f_path().name.clone()));
     let Some(path) = exe else {
         let unknown = alloc::format!("{} (path unknown)", t.comm().as_str());
         return cn_esc_printf(cn, &unknown);

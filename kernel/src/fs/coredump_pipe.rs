@@ -55,13 +55,19 @@ pub(super) fn coredump_pipe(
     let t = current();
     let pid = crate::pid::task_tgid_vnr(&t);
     if limit == 1 {
-        log::warn!("coredump: {pid}({}): RLIMIT_CORE is set to 1, aborting core", t.comm().as_str());
+        log::warn!(
+            "coredump: {pid}({}): RLIMIT_CORE is set to 1, aborting core",
+            t.comm().as_str()
+        );
         return false;
     }
     let dump_count = CORE_DUMP_COUNT.fetch_add(1, Ordering::AcqRel) + 1;
     let core_pipe_limit = CORE_PIPE_LIMIT.load(Ordering::Relaxed);
     let dumped = if core_pipe_limit != 0 && core_pipe_limit < dump_count {
-        log::warn!("coredump: {pid}({}): over core_pipe_limit, skipping core dump", t.comm().as_str());
+        log::warn!(
+            "coredump: {pid}({}): over core_pipe_limit, skipping core dump",
+            t.comm().as_str()
+        );
         false
     } else {
         let who = alloc::format!("coredump: {pid}({})", t.comm().as_str());
@@ -90,7 +96,8 @@ fn pipe_to_helper(
     let slot = file.clone();
     let init = alloc::boxed::Box::try_new(move || umh_coredump_setup(&slot));
     let started = init.map_err(|_| Errno::ENOMEM).and_then(|init| {
-        let sub_info = crate::umh::call_usermodehelper_setup(path.clone(), argv, Vec::new(), Some(init))?;
+        let sub_info =
+            crate::umh::call_usermodehelper_setup(path.clone(), argv, Vec::new(), Some(init))?;
         crate::umh::call_usermodehelper_exec(&sub_info)
     });
     if started.is_err() {
