@@ -310,7 +310,7 @@ impl CoredumpParams<'_> {
     /// still gets its full size. False when the notes could not be
     /// gathered (no memory).
     ///
-    /// Linux: the binfmt->core_dump() call of vfs_coredump() in fs/coredump.c
+    /// Linux: the `binfmt->core_dump` step of vfs_coredump() in fs/coredump.c
     fn core_dump(&mut self) -> bool {
         if !super::binfmt_elf_core::elf_core_dump(self) {
             return false;

@@ -81,7 +81,8 @@ pub(super) fn coredump_pipe(
 /// Runs the helper, dumps into its pipe, and (`wait`) waits for it to
 /// close its end before the write end is closed.
 ///
-/// Linux: from call_usermodehelper_setup() to filp_close() in vfs_coredump()
+/// Linux: the ispipe part of vfs_coredump() in fs/coredump.c, from starting
+/// the helper to closing the pipe
 fn pipe_to_helper(
     who: &str,
     argv: Vec<String>,
