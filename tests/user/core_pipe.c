@@ -61,6 +61,15 @@ static void restore(void)
 /* An unmapped address: a store there faults with SIGSEGV. */
 static int *volatile bad_pointer = (int *)16;
 
+/* Killed part-way (a test runner's timeout), put the sysctls back first:
+ * a host left piping its cores to a scratch path would lose them. */
+static void restore_and_die(int sig)
+{
+	restore();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 /* The child: a core limit of `limit`, optionally a new name, then SIGSEGV. */
 static pid_t crash(rlim_t limit, const char *comm)
 {
@@ -262,6 +271,9 @@ int main(int argc, char **argv)
 	}
 	saved_pattern[strcspn(saved_pattern, "\n")] = 0;
 	saved_limit[strcspn(saved_limit, "\n")] = 0;
+	signal(SIGINT, restore_and_die);
+	signal(SIGTERM, restore_and_die);
+	signal(SIGHUP, restore_and_die);
 	EXPECT_EQ("core_pipe_limit_defaults_to_0", 0, atoi(saved_limit));
 	the_helper_gets_the_core_and_its_arguments(comm);
 	arguments_split_at_spaces_before_expansion();
