@@ -69,6 +69,7 @@ pub mod tasklist;
 pub mod time;
 pub mod timekeeping;
 pub mod trace;
+pub mod umh;
 pub mod unistd;
 pub mod user;
 pub mod utsname;

@@ -116,7 +116,7 @@ const USER_PROGRAMS: &[&str] = &[
     "sched_rt", "sched_policy",
     "nice", "sched_fair",
     "proc_exe",
-    "coredump",
+    "coredump", "core_pipe",
     "sigconf", "timeconf", "fdconf", "fileconf", "epoll",
     "conform_clone", "conform_exec", "conform_wait", "conform_ids", "conform_prctl", "conform_proc",
     "exit_signal_stop", "fsbase_fork",

@@ -4,7 +4,9 @@
 //! `/proc/sys/kernel/core_pattern` (default `core`, in the crashing task's
 //! working directory), if RLIMIT_CORE allows; only then does the group
 //! exit go on, with the 0x80 "core dumped" bit in the wait status if the
-//! file was made. The file's ELF layout is `binfmt_elf_core.rs`.
+//! file was made. The file's ELF layout is `binfmt_elf_core.rs`; the
+//! name is `coredump_name.rs`; a pattern `|program` pipes the core to a
+//! helper instead (`coredump_pipe.rs`).
 //!
 //! ```text
 //!  dumper (took SIGSEGV)             other threads
@@ -16,9 +18,10 @@
 //! ```
 //!
 //! Linux: fs/coredump.c
-//! Not modelled: a piped core_pattern (`|program`), coredump_filter (the
-//! default filter is built in), fs.suid_dumpable 2, core_pipe_limit.
+//! Not modelled: coredump_filter (the default filter is built in),
+//! fs.suid_dumpable 2.
 
+use super::coredump_name::{CoreName, format_corename};
 use crate::arch::entry::calling::PtRegs;
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
@@ -26,33 +29,13 @@ use crate::fs::file::File;
 use crate::mm::mm_types::{MmStruct, SUID_DUMP_DISABLE};
 use crate::sched::completion::Completion;
 use crate::signal::{KernelSiginfo, PidType, SIGKILL};
-use crate::sysctl::CtlTable;
 use crate::task::{PF_EXITING, TaskStruct, current};
 use crate::tasklist::TASKLIST_LOCK;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::fmt::Write;
-use core::sync::atomic::{AtomicI32, Ordering};
+use core::sync::atomic::Ordering;
 
-/// kernel.core_pattern: the name of the core file, with %-specifiers
-/// (Linux: core_pattern in fs/coredump.c, default "core").
-/// Differs: cut at 64 bytes (Linux: 127); a leading `|` (a pipe to a
-/// program) is not supported and such a pattern dumps nothing.
-pub static CORE_PATTERN: crate::utsname::UtsName = crate::utsname::UtsName::new("core");
-
-/// kernel.core_uses_pid: 1 appends `.PID` to a pattern without `%p`.
-static CORE_USES_PID: AtomicI32 = AtomicI32::new(0);
-
-/// `/proc/sys/kernel/core_uses_pid`.
-///
-/// Linux: the kernel.core_uses_pid sysctl in fs/coredump.c
-pub static CORE_USES_PID_SYSCTL: CtlTable = CtlTable {
-    procname: "core_uses_pid",
-    data: &CORE_USES_PID,
-    min: 0,
-    max: 1,
-    on_write: || Ok(()),
-};
+pub use super::coredump_name::{CORE_PATTERN, CORE_USES_PID_SYSCTL};
 
 /// The smallest RLIMIT_CORE an ELF core is written under (Linux:
 /// elf_format.min_coredump, ELF_EXEC_PAGESIZE).
@@ -103,6 +86,9 @@ pub struct CoredumpParams<'a> {
     file: Arc<File>,
     /// RLIMIT_CORE: the most bytes written.
     limit: u64,
+    /// The file is a pipe: holes are written as zeros (Linux: the
+    /// FMODE_LSEEK test of dump_skip).
+    ispipe: bool,
     /// Bytes written so far (skipped holes not counted).
     written: u64,
     /// Where the next byte goes.
@@ -129,117 +115,76 @@ pub fn vfs_coredump(info: &KernelSiginfo, regs: &PtRegs) -> bool {
         return false;
     };
     let threads = core::mem::take(&mut core_state.threads.lock().stopped);
-    let dumped = coredump_file(&t, &mm, info, regs, &threads).is_ok();
+    let dumped = do_coredump_write(&t, &mm, info, regs, &threads);
     drop(threads);
     coredump_finish(&t, &core_state, dumped);
     dumped
 }
 
-/// Names, creates and writes the core file. The old file of that name is
-/// removed first; the new one must be a regular file of the dumping user,
-/// mode 0600, linked once.
+/// Names the core and writes it, to a file or down a helper's pipe;
+/// returns whether it was dumped.
 ///
-/// Linux: the file branch of vfs_coredump() in fs/coredump.c
-///
-/// # Errors
-/// `EFBIG` when RLIMIT_CORE is below a page, `EINVAL` for a piped
-/// pattern, `EPERM` for a file not fit to hold the core, `EIO` when the
-/// notes could not be gathered (no memory); as open.
-fn coredump_file(
+/// Linux: the middle of vfs_coredump() in fs/coredump.c, from
+/// format_corename() to binfmt->core_dump()
+fn do_coredump_write(
     t: &TaskStruct,
     mm: &MmStruct,
     siginfo: &KernelSiginfo,
     regs: &PtRegs,
     threads: &[CoreThread],
-) -> Result<(), Errno> {
-    use crate::fs::open::{O_CREAT, O_EXCL, O_LARGEFILE, O_NOFOLLOW, O_WRONLY};
-    let corename = format_corename(t, siginfo.signo)?;
+) -> bool {
     let limit = crate::resource::rlimit(crate::resource::RLIMIT_CORE);
+    let write = |file, limit, ispipe| {
+        let mut cprm = CoredumpParams {
+            siginfo,
+            regs,
+            threads,
+            mm,
+            file,
+            limit,
+            ispipe,
+            written: 0,
+            pos: 0,
+            to_skip: 0,
+        };
+        cprm.core_dump()
+    };
+    match format_corename(t, siginfo.signo) {
+        Ok(CoreName::File(corename)) => coredump_file(&corename, limit)
+            .map(|file| write(file, limit, false))
+            .unwrap_or(false),
+        Ok(CoreName::Pipe(argv)) => super::coredump_pipe::coredump_pipe(argv, limit, |file| {
+            write(file, crate::resource::RLIM_INFINITY, true)
+        }),
+        Err(_) => false,
+    }
+}
+
+/// Creates the core file `corename`. The old file of that name is removed
+/// first; the new one must be a regular file of the dumping user, mode
+/// 0600, linked once.
+///
+/// Linux: the file branch of vfs_coredump() in fs/coredump.c
+///
+/// # Errors
+/// `EFBIG` when RLIMIT_CORE is below a page, `EPERM` for a file not fit
+/// to hold the core; as open.
+fn coredump_file(corename: &[u8], limit: u64) -> Result<Arc<File>, Errno> {
+    use crate::fs::open::{O_CREAT, O_EXCL, O_LARGEFILE, O_NOFOLLOW, O_WRONLY};
     if limit < MIN_COREDUMP {
         return Err(Errno::EFBIG);
     }
     let cwd = crate::fs::open::current_cwd();
-    let _ = crate::fs::open::do_unlinkat(&cwd, &corename, false);
+    let _ = crate::fs::open::do_unlinkat(&cwd, corename, false);
     let flags = O_CREAT | O_WRONLY | O_NOFOLLOW | O_LARGEFILE | O_EXCL;
-    let file = crate::fs::open::do_filp_open(&cwd, &corename, flags, 0o600)?;
+    let file = crate::fs::open::do_filp_open(&cwd, corename, flags, 0o600)?;
     let path = file.f_path.as_ref().ok_or(Errno::EPERM)?;
     let attr = *path.inode.i_attr.lock();
     let fsuid = crate::cred::current_cred().fsuid;
     if !path.inode.is_reg() || attr.nlink > 1 || attr.uid != fsuid || attr.mode & 0o677 != 0o600 {
         return Err(Errno::EPERM);
     }
-    let mut cprm = CoredumpParams {
-        siginfo,
-        regs,
-        threads,
-        mm,
-        file,
-        limit,
-        written: 0,
-        pos: 0,
-        to_skip: 0,
-    };
-    if !super::binfmt_elf_core::elf_core_dump(&mut cprm) {
-        return Err(Errno::EIO);
-    }
-    // A dump that ends in a hole still has the file's full size.
-    if cprm.to_skip > 0 {
-        cprm.to_skip -= 1;
-        cprm.dump_emit(&[0]);
-    }
-    Ok(())
-}
-
-/// The core file's name from core_pattern: `%p` pid, `%P` pid in the
-/// initial namespace, `%i`/`%I` thread id, `%e` command name (a `/` in it
-/// becomes `!`), `%s` signal, `%t` seconds since the epoch, `%u`/`%g`
-/// uid and gid, `%h` host name, `%%` a percent sign; any other `%x` is
-/// dropped. With core_uses_pid and no `%p`, `.PID` is appended.
-///
-/// Linux: format_corename() in fs/coredump.c
-///
-/// # Errors
-/// `EINVAL` for a pattern that pipes (`|...`) or is empty.
-pub fn format_corename(t: &TaskStruct, signr: i32) -> Result<Vec<u8>, Errno> {
-    let pattern = CORE_PATTERN.as_string();
-    if pattern.is_empty() || pattern.starts_with('|') {
-        return Err(Errno::EINVAL);
-    }
-    let cred = crate::cred::current_cred();
-    let mut cn = alloc::string::String::new();
-    let mut pid_in_pattern = false;
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            cn.push(c);
-            continue;
-        }
-        let _ = match chars.next() {
-            Some('%') => write!(cn, "%"),
-            Some('p') => {
-                pid_in_pattern = true;
-                write!(cn, "{}", crate::pid::task_tgid_vnr(t))
-            }
-            Some('P') => write!(cn, "{}", t.tgid()),
-            Some('i') => write!(cn, "{}", crate::pid::task_pid_vnr(t)),
-            Some('I') => write!(cn, "{}", t.pid()),
-            Some('u') => write!(cn, "{}", cred.uid),
-            Some('g') => write!(cn, "{}", cred.gid),
-            Some('s') => write!(cn, "{signr}"),
-            Some('t') => write!(
-                cn,
-                "{}",
-                crate::timekeeping::ktime_get_real_ns() / 1_000_000_000
-            ),
-            Some('h') => write!(cn, "{}", crate::utsname::utsname().nodename.as_string()),
-            Some('e') => write!(cn, "{}", t.comm().as_str().replace('/', "!")),
-            _ => Ok(()),
-        };
-    }
-    if !pid_in_pattern && CORE_USES_PID.load(Ordering::Relaxed) != 0 {
-        let _ = write!(cn, ".{}", crate::pid::task_tgid_vnr(t));
-    }
-    Ok(cn.into_bytes())
+    Ok(file)
 }
 
 /// Starts the group exit with `exit_code` and stops the other threads:
@@ -361,6 +306,22 @@ fn coredump_finish(t: &TaskStruct, core_state: &CoreState, core_dumped: bool) {
 }
 
 impl CoredumpParams<'_> {
+    /// Writes the core with the ELF writer; a dump that ends in a hole
+    /// still gets its full size. False when the notes could not be
+    /// gathered (no memory).
+    ///
+    /// Linux: the `binfmt->core_dump` step of vfs_coredump() in fs/coredump.c
+    fn core_dump(&mut self) -> bool {
+        if !super::binfmt_elf_core::elf_core_dump(self) {
+            return false;
+        }
+        if self.to_skip > 0 {
+            self.to_skip -= 1;
+            self.dump_emit(&[0]);
+        }
+        true
+    }
+
     /// Whether the dump must stop: SIGKILL came.
     ///
     /// Linux: dump_interrupted() in fs/coredump.c
@@ -377,7 +338,36 @@ impl CoredumpParams<'_> {
         if buf.is_empty() {
             return true;
         }
-        self.pos += core::mem::take(&mut self.to_skip);
+        let skip = core::mem::take(&mut self.to_skip);
+        if self.ispipe {
+            if !self.dump_zeros(skip) {
+                return false;
+            }
+        } else {
+            self.pos += skip;
+        }
+        self.__dump_emit(buf)
+    }
+
+    /// Writes `nr` zero bytes: a hole in a file that cannot seek.
+    ///
+    /// Linux: the zero-page loop of __dump_skip() in fs/coredump.c
+    fn dump_zeros(&mut self, mut nr: u64) -> bool {
+        static ZEROES: [u8; crate::mm::PAGE_SIZE] = [0; crate::mm::PAGE_SIZE];
+        while nr > 0 {
+            let n = nr.min(ZEROES.len() as u64);
+            if !self.__dump_emit(&ZEROES[..n as usize]) {
+                return false;
+            }
+            nr -= n;
+        }
+        true
+    }
+
+    /// Writes `buf` at the position.
+    ///
+    /// Linux: __dump_emit() in fs/coredump.c
+    fn __dump_emit(&mut self, buf: &[u8]) -> bool {
         if self.written + buf.len() as u64 > self.limit || Self::dump_interrupted() {
             return false;
         }

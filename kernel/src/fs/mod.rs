@@ -10,6 +10,8 @@ pub mod binfmt_elf_interp;
 pub mod binfmt_script;
 pub mod coredump;
 pub mod eventpoll;
+pub mod coredump_name;
+pub mod coredump_pipe;
 pub mod exec;
 pub mod exec_args;
 pub mod exec_creds;

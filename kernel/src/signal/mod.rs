@@ -42,8 +42,9 @@ pub use sigqueue::{
     task_pending_signals,
 };
 pub use syscalls::{
-    allow_signal, ignore_signals, restore_saved_sigmask, set_restore_sigmask, sys_kill, sys_pause,
-    sys_rt_sigaction, sys_rt_sigprocmask, sys_rt_sigsuspend, sys_tgkill, sys_tkill,
+    allow_signal, flush_signal_handlers, ignore_signals, restore_saved_sigmask,
+    set_restore_sigmask, sys_kill, sys_pause, sys_rt_sigaction, sys_rt_sigprocmask,
+    sys_rt_sigsuspend, sys_tgkill, sys_tkill,
 };
 
 use crate::arch::sync::SpinLock;

@@ -20,6 +20,20 @@ pub fn ignore_signals(t: &TaskStruct) {
     }
 }
 
+/// Resets the handlers of `t`: every one (with `force_default`) or every
+/// one not ignored goes back to SIG_DFL, with no flags and no mask.
+///
+/// Linux: flush_signal_handlers() in kernel/signal.c
+pub fn flush_signal_handlers(t: &TaskStruct, force_default: bool) {
+    if let Some(sh) = t.sighand.lock().as_ref() {
+        for ka in sh.action.lock().iter_mut() {
+            if force_default || ka.handler != SIG_IGN {
+                *ka = KSigaction::default();
+            }
+        }
+    }
+}
+
 /// Lets a kernel thread receive `sig` (kernel threads ignore all by default).
 ///
 /// Linux: allow_signal() / kernel_sigaction() in kernel/signal.c

@@ -92,6 +92,7 @@ fn kernel_sysctls() -> alloc::sync::Arc<Inode> {
     for table in [
         &PID_MAX_SYSCTL,
         &CORE_USES_PID_SYSCTL,
+        &crate::fs::coredump_pipe::CORE_PIPE_LIMIT_SYSCTL,
         &crate::sched::rt::SCHED_RT_PERIOD_SYSCTL,
         &crate::sched::rt::SCHED_RT_RUNTIME_SYSCTL,
         &crate::sched::rt::SCHED_RR_TIMESLICE_SYSCTL,

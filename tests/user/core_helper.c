@@ -1,0 +1,62 @@
+/*
+ * core_helper: the program a piped core_pattern runs in core_pipe.c
+ * (`|/bin/core_helper %p ...`). The kernel starts it with the core on
+ * its standard input. It reads all of it and writes what it saw to
+ * /tmp/core_helper.<argv[1]>: its arguments, the first bytes of the core
+ * in hex, the core's size, and how it was started (uid, parent, number of
+ * environment strings, RLIMIT_CORE, whether fd 0 is a pipe). The file is
+ * written under another name and renamed, so it appears complete.
+ * With a last argument `slow` it then sleeps 2 s before exiting.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+int main(int argc, char **argv)
+{
+	unsigned char head[64], buf[4096];
+	size_t have = 0;
+	long long size = 0;
+	ssize_t n;
+	while ((n = read(0, buf, sizeof buf)) > 0) {
+		for (ssize_t i = 0; i < n && have < sizeof head; i++)
+			head[have++] = buf[i];
+		size += n;
+	}
+	char out[128], tmp[sizeof out + 8];
+	snprintf(out, sizeof out, "/tmp/core_helper.%s", argc > 1 ? argv[1] : "none");
+	snprintf(tmp, sizeof tmp, "%s.tmp", out);
+	FILE *f = fopen(tmp, "w");
+	if (f == NULL)
+		return 1;
+	fprintf(f, "argc=%d\n", argc);
+	for (int i = 0; i < argc; i++)
+		fprintf(f, "argv%d=%s\n", i, argv[i]);
+	fprintf(f, "head=");
+	for (size_t i = 0; i < have; i++)
+		fprintf(f, "%02x", head[i]);
+	int envc = 0;
+	while (environ && environ[envc])
+		envc++;
+	struct rlimit rl;
+	getrlimit(RLIMIT_CORE, &rl);
+	struct stat st;
+	int fifo = fstat(0, &st) == 0 && S_ISFIFO(st.st_mode);
+	fprintf(f, "\nsize=%lld\nuid=%d\neuid=%d\nppid=%d\nenvc=%d\ncore_limit=%llu\nstdin_fifo=%d\n",
+		size, (int)getuid(), (int)geteuid(), (int)getppid(), envc,
+		(unsigned long long)rl.rlim_cur, fifo);
+	fclose(f);
+	rename(tmp, out);
+	if (argc > 1 && !strcmp(argv[argc - 1], "slow")) {
+		struct timespec ts = {2, 0};
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
