@@ -315,7 +315,11 @@ fn wait_consider_children(
         .chain(tracees)
         .filter(|(c, ptrace)| eligible_child(c, who, options, *ptrace))
         .find_map(|(c, ptrace)| {
-            any_eligible = true;
+            // A child already claimed (EXIT_DEAD: autoreaped, or reaped by
+            // another waiter) leaves without a wake-up for us, so it must
+            // not keep us waiting: without others, ECHILD (Linux returns
+            // before clearing notask_error).
+            any_eligible |= c.exit_state() != EXIT_DEAD;
             wait_consider_task(c, ptrace, options, &tasklist)
         });
     if !any_eligible {
