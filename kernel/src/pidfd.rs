@@ -29,11 +29,7 @@ impl FileOperations for PidfdFile {
     }
 
     fn stat(&self) -> Kstat {
-        Kstat {
-            mode: 0o600,
-            nlink: 1,
-            ..Kstat::default()
-        }
+        Kstat::anon_inode()
     }
 
     /// Readable (and hung up) once the process is a zombie or gone.

@@ -201,6 +201,18 @@ static inline ssize_t read_text(const char *path, char *buf, size_t size)
 	return n;
 }
 
+/* Writes `text` to a file such as a /proc/sys knob; whether all of it
+ * was taken. */
+static inline int write_text(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	int ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+	close(fd);
+	return ok;
+}
+
 /* The number after `key` in a /proc file such as /proc/meminfo; -1 if it
  * cannot be read. */
 static inline long proc_number(const char *path, const char *key)

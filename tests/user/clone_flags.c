@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include "check.h"
+#include "raw_clone.h"
 
 #include <sched.h>
 #include <signal.h>
@@ -19,29 +20,6 @@
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000
 #endif
-#define CHILD_RAN 111
-
-/* clone(flags, newsp = 0, parent_tid, child_tid = 0, tls = 0); the child
- * makes a raw exit(CHILD_RAN) without touching memory. Returns what the
- * kernel returned (-errno on failure). */
-static long raw_clone(unsigned long flags, void *parent_tid)
-{
-	long ret;
-	register long r10 __asm__("r10") = 0;
-	register long r8 __asm__("r8") = 0;
-	__asm__ volatile("syscall\n\t"
-			 "test %%rax, %%rax\n\t"
-			 "jnz 1f\n\t"
-			 "mov $60, %%eax\n\t"
-			 "mov $111, %%edi\n\t"
-			 "syscall\n\t"
-			 "1:"
-			 : "=a"(ret)
-			 : "0"((long)SYS_clone), "D"(flags), "S"(0L), "d"(parent_tid), "r"(r10),
-			   "r"(r8)
-			 : "rcx", "r11", "memory");
-	return ret;
-}
 
 static void expect_clone_fails(const char *name, unsigned long flags, int expected_errno)
 {

@@ -148,24 +148,6 @@ static void clone3_pidfd_and_parent_tid_together(void)
 	close(pidfd);
 }
 
-/* clone(flags, 0, ptid, 0, 0) from assembly; the child exits CHILD_RAN. */
-static long raw_clone(unsigned long flags, void *ptid)
-{
-	long ret;
-	register long r10 __asm__("r10") = 0;
-	register long r8 __asm__("r8") = 0;
-	__asm__ volatile("syscall\n\t"
-			 "test %%rax, %%rax\n\t"
-			 "jnz 1f\n\t"
-			 "mov $60, %%eax\n\t"
-			 "mov $111, %%edi\n\t"
-			 "syscall\n\t"
-			 "1:"
-			 : "=a"(ret)
-			 : "0"((long)SYS_clone), "D"(flags), "S"(0L), "d"(ptid), "r"(r10), "r"(r8)
-			 : "rcx", "r11", "memory");
-	return ret;
-}
 
 static void clone_pidfd_and_exit_signals(void)
 {

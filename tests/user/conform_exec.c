@@ -140,6 +140,22 @@ static void null_argv_and_envp(void)
 	EXPECT_EQ("execve_with_null_argv_and_envp_runs_with_one_empty_argument", 42 << 8, st);
 }
 
+/* The wait status of a child that, as uid 1234, execs `path`: 0 when
+ * execve failed with EACCES, else 100 + errno (or the program's own). */
+static int execve_as_user_1234(const char *path, char **argv)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		setuid(1234);
+		errno = 0;
+		execve(path, argv, environ);
+		_exit(errno == EACCES ? 0 : 100 + errno);
+	}
+	int st = -1;
+	waitpid(pid, &st, 0);
+	return st;
+}
+
 static void errors(void)
 {
 	char path[128];
@@ -179,24 +195,10 @@ static void errors(void)
 	snprintf(inner, sizeof inner, "%s/prog", sub);
 	link(self, inner);
 	chmod(dir, 0755);
-	pid = fork();
-	if (pid == 0) {
-		setuid(1234);
-		errno = 0;
-		execve(inner, argv2, environ);
-		_exit(errno == EACCES ? 0 : 100 + errno);
-	}
-	waitpid(pid, &st, 0);
-	EXPECT_EQ("execve_through_a_directory_without_search_permission_gives_eacces", 0, st);
-	pid = fork();
-	if (pid == 0) {
-		setuid(1234);
-		errno = 0;
-		execve(path, argv2, environ);
-		_exit(errno == EACCES ? 0 : 100 + errno);
-	}
-	waitpid(pid, &st, 0);
-	EXPECT_EQ("execve_of_an_owner_only_program_by_another_user_gives_eacces", 0, st);
+	EXPECT_EQ("execve_through_a_directory_without_search_permission_gives_eacces", 0,
+		  execve_as_user_1234(inner, argv2));
+	EXPECT_EQ("execve_of_an_owner_only_program_by_another_user_gives_eacces", 0,
+		  execve_as_user_1234(path, argv2));
 
 	char name[300];
 	memset(name, 'a', 299);

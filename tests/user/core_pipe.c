@@ -29,22 +29,12 @@
 static char helper[PATH_MAX];
 static char saved_pattern[256], saved_limit[32];
 
-static int write_sysctl(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return 0;
-	int ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
-	close(fd);
-	return ok;
-}
-
 /* Sets core_pattern to `|helper rest` and checks that it reads back. */
 static int set_pattern(const char *prog, const char *rest)
 {
 	char want[512], got[512];
 	snprintf(want, sizeof want, "|%s %s", prog, rest);
-	if (!write_sysctl(PATTERN, want) || read_text(PATTERN, got, sizeof got) <= 0)
+	if (!write_text(PATTERN, want) || read_text(PATTERN, got, sizeof got) <= 0)
 		return 0;
 	got[strcspn(got, "\n")] = 0;
 	if (strcmp(want, got) != 0)
@@ -54,8 +44,8 @@ static int set_pattern(const char *prog, const char *rest)
 
 static void restore(void)
 {
-	write_sysctl(PATTERN, saved_pattern);
-	write_sysctl(PIPE_LIMIT, saved_limit);
+	write_text(PATTERN, saved_pattern);
+	write_text(PIPE_LIMIT, saved_limit);
 }
 
 /* An unmapped address: a store there faults with SIGSEGV. */
@@ -235,7 +225,7 @@ static void core_pipe_limit_waits_for_the_helper(void)
 	char report[2048];
 	set_pattern(helper, "%p slow");
 	for (int limit = 0; limit <= 1; limit++) {
-		write_sysctl(PIPE_LIMIT, limit ? "1" : "0");
+		write_text(PIPE_LIMIT, limit ? "1" : "0");
 		long t0 = now_ms();
 		pid_t pid = crash(0, NULL);
 		int status;
@@ -250,7 +240,7 @@ static void core_pipe_limit_waits_for_the_helper(void)
 			CHECK("wcoredump_is_set_after_waiting", WCOREDUMP(status));
 		}
 	}
-	write_sysctl(PIPE_LIMIT, "0");
+	write_text(PIPE_LIMIT, "0");
 	sleep_ms(2100);
 }
 
@@ -265,7 +255,7 @@ int main(int argc, char **argv)
 	const char *comm = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
 	if (read_text(PATTERN, saved_pattern, sizeof saved_pattern) <= 0 ||
 	    read_text(PIPE_LIMIT, saved_limit, sizeof saved_limit) <= 0 ||
-	    !write_sysctl(PATTERN, "core") || !write_sysctl(PIPE_LIMIT, "0")) {
+	    !write_text(PATTERN, "core") || !write_text(PIPE_LIMIT, "0")) {
 		check_skip("core_pattern_pipes", "core_pattern or core_pipe_limit cannot be changed");
 		return check_end();
 	}

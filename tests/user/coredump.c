@@ -471,17 +471,6 @@ static void a_threaded_crash_has_every_thread_in_its_notes(const char *prog)
 	free(core);
 }
 
-/* Writes `text` to a /proc/sys file; whether it took. */
-static int write_sysctl(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return 0;
-	int ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
-	close(fd);
-	return ok;
-}
-
 /* core_pattern's specifiers and core_uses_pid, in our kernel only. */
 static void core_pattern_names_the_file(const char *prog)
 {
@@ -493,22 +482,22 @@ static void core_pattern_names_the_file(const char *prog)
 		return;
 	}
 	char *core = NULL, file[128];
-	write_sysctl("/proc/sys/kernel/core_pattern", "core.%e.%p.%s.%%");
+	write_text("/proc/sys/kernel/core_pattern", "core.%e.%p.%s.%%");
 	pid_t pid = spawn_in("pattern", RLIM_INFINITY, die_by, SIGFPE);
 	siginfo_t si;
 	reap(pid, &si);
 	snprintf(file, sizeof file, "core.%.15s.%d.%d.%%", prog, pid, SIGFPE);
 	CHECK(name, read_core("pattern", file, &core) > 0);
 	free(core);
-	write_sysctl("/proc/sys/kernel/core_pattern", "core");
-	write_sysctl("/proc/sys/kernel/core_uses_pid", "1");
+	write_text("/proc/sys/kernel/core_pattern", "core");
+	write_text("/proc/sys/kernel/core_uses_pid", "1");
 	pid = spawn_in("uses_pid", RLIM_INFINITY, die_by, SIGFPE);
 	reap(pid, &si);
 	snprintf(file, sizeof file, "core.%d", pid);
 	core = NULL;
 	CHECK(name2, read_core("uses_pid", file, &core) > 0);
 	free(core);
-	write_sysctl("/proc/sys/kernel/core_uses_pid", "0");
+	write_text("/proc/sys/kernel/core_uses_pid", "0");
 }
 
 static void gdb_crash(int arg)

@@ -411,7 +411,8 @@ static void links_read_as_linux_s(void)
 	CHECK("proc_mounts_lists_proc", strstr(text, " /proc proc ") != NULL);
 }
 
-static int write_text(const char *path, const char *s)
+/* write(2) of `s` to `path`: the count, or -1 with errno kept. */
+static int write_count(const char *path, const char *s)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -427,7 +428,7 @@ static void comm_and_sys_kernel(void)
 {
 	char name[16] = "";
 	CHECK("writing_comm_renames_the_process",
-	      write_text("/proc/self/comm", "renamed") == 7 &&
+	      write_count("/proc/self/comm", "renamed") == 7 &&
 		      prctl(PR_GET_NAME, name) == 0 && strcmp(name, "renamed") == 0);
 	pid_t child = fork();
 	if (child == 0) {
@@ -437,7 +438,7 @@ static void comm_and_sys_kernel(void)
 	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/comm", child);
 	EXPECT_FAILS("writing_another_process_s_comm_fails_with_einval", EINVAL,
-		     write_text(path, "other"));
+		     write_count(path, "other"));
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
 
@@ -455,7 +456,7 @@ static void comm_and_sys_kernel(void)
 
 	char old[65];
 	snprintf(old, sizeof old, "%s", u.nodename);
-	write_text("/proc/sys/kernel/hostname", "procfs-test\n");
+	write_count("/proc/sys/kernel/hostname", "procfs-test\n");
 	uname(&u);
 	CHECK("writing_proc_hostname_sets_uname_s_nodename", strcmp(u.nodename, "procfs-test") == 0);
 	sethostname("via-syscall", 11);
@@ -477,7 +478,7 @@ static void pid_max_makes_pids_wrap(void)
 	long max = last + 3 < 400 ? 400 : last + 3;
 	char value[32];
 	snprintf(value, sizeof value, "%ld\n", max);
-	int wrote = write_text("/proc/sys/kernel/pid_max", value);
+	int wrote = write_count("/proc/sys/kernel/pid_max", value);
 	EXPECT_EQ("pid_max_takes_a_write", (int)strlen(value), wrote);
 	EXPECT_EQ("pid_max_reads_back_the_value_written", max,
 		  proc_number("/proc/sys/kernel/pid_max", ""));
@@ -495,12 +496,12 @@ static void pid_max_makes_pids_wrap(void)
 		last = pid;
 	}
 	snprintf(value, sizeof value, "%ld\n", old);
-	write_text("/proc/sys/kernel/pid_max", value);
+	write_count("/proc/sys/kernel/pid_max", value);
 	CHECK("every_pid_stays_below_pid_max", below_max);
 	CHECK("allocation_wraps_to_at_least_300_after_pid_max",
 	      pid > 0 && pid < last && pid >= 300);
 	EXPECT_FAILS("pid_max_below_301_fails_with_einval", EINVAL,
-		     write_text("/proc/sys/kernel/pid_max", "300"));
+		     write_count("/proc/sys/kernel/pid_max", "300"));
 }
 
 int main(void)

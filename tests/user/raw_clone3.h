@@ -6,10 +6,7 @@
 #ifndef RAW_CLONE3_H
 #define RAW_CLONE3_H
 
-#include <sys/syscall.h>
-
-/* The exit code of a child raw_clone3 made (the literal in the asm). */
-#define CHILD_RAN 111
+#include "raw_clone.h"
 
 static volatile unsigned long child_rsp;
 

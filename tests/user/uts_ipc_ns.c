@@ -49,14 +49,6 @@ static const char *read_line(const char *path)
 	return buf;
 }
 
-static int write_text(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n = fd >= 0 ? write(fd, text, strlen(text)) : -1;
-	close(fd);
-	return n == (ssize_t)strlen(text);
-}
-
 static const char *nodename(void)
 {
 	static struct utsname u;

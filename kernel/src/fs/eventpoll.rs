@@ -12,7 +12,7 @@
 //! EPOLLWAKEUP, nested-epoll loop checks (ELOOP), busy polling.
 
 use super::fdtable::get_unused_fd_flags;
-use super::file::{File, FileOperations, Kstat, POLLIN};
+use super::file::{File, FileOperations, Kstat, POLLIN, POLLOUT};
 use super::open::{O_CLOEXEC, O_RDWR};
 use super::read_write::fdget;
 use super::select::{PollTable, poll_loop};
@@ -41,7 +41,7 @@ const EP_PRIVATE_BITS: u32 = EPOLLWAKEUP | EPOLLONESHOT | EPOLLET | EPOLLEXCLUSI
 /// The events EPOLLEXCLUSIVE may come with (Linux: EPOLLEXCLUSIVE_OK_BITS:
 /// EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP, EPOLLWAKEUP, EPOLLET, EPOLLEXCLUSIVE).
 const EPOLLEXCLUSIVE_OK_BITS: u32 =
-    0x001 | 0x004 | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE;
+    POLLIN as u32 | POLLOUT as u32 | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE;
 /// Bytes in one x86_64 `struct epoll_event` (packed: u32 events, u64 data).
 const EPOLL_EVENT_SIZE: usize = 12;
 /// Most events one wait may return (Linux: EP_MAX_EVENTS, INT_MAX / 12).
@@ -68,11 +68,7 @@ pub struct EventPoll {
 
 impl FileOperations for EventPoll {
     fn stat(&self) -> Kstat {
-        Kstat {
-            mode: 0o600,
-            nlink: 1,
-            ..Kstat::default()
-        }
+        Kstat::anon_inode()
     }
 
     fn seekable(&self) -> bool {
@@ -82,16 +78,20 @@ impl FileOperations for EventPoll {
     /// Readable while a watched file has an event asked for.
     ///
     /// Linux: ep_eventpoll_poll() in fs/eventpoll.c
+    /// Without memory for the list, readable: the caller does not sleep,
+    /// and its epoll_wait on this file reports the ENOMEM.
     fn poll(&self) -> u16 {
-        let ready = self
-            .live_items()
+        let Ok(items) = self.live_items() else {
+            return POLLIN;
+        };
+        let ready = items
             .into_iter()
-            .any(|(file, events)| u32::from(file.f_op.poll()) & events & !EP_PRIVATE_BITS != 0);
+            .any(|(_, file, events)| u32::from(file.f_op.poll()) & events & !EP_PRIVATE_BITS != 0);
         if ready { POLLIN } else { 0 }
     }
 
     fn poll_wait(&self, queue: &mut dyn FnMut(&crate::sched::wait::WaitQueueHead)) {
-        for (file, _) in self.live_items() {
+        for (_, file, _) in self.live_items().unwrap_or_default() {
             file.f_op.poll_wait(queue);
         }
     }
@@ -107,15 +107,25 @@ impl FileOperations for EventPoll {
 }
 
 impl EventPoll {
-    /// The files still open, with their events; items whose file is gone
-    /// are dropped on the way.
-    fn live_items(&self) -> Vec<(Arc<File>, u32)> {
+    /// The items whose file is still open, as (fd, file, events), taken
+    /// out of the lock so that each file can be asked without holding it;
+    /// items whose file is gone are dropped on the way.
+    ///
+    /// # Errors
+    /// `ENOMEM` when the copy cannot be allocated (the list is as long as
+    /// the caller made it).
+    fn live_items(&self) -> Result<Vec<(i32, Arc<File>, u32)>, Errno> {
         let mut items = self.items.lock();
         items.retain(|item| item.file.strong_count() > 0);
-        items
-            .iter()
-            .filter_map(|item| Some((item.file.upgrade()?, item.events)))
-            .collect()
+        let mut live = Vec::new();
+        live.try_reserve_exact(items.len())
+            .map_err(|_| Errno::ENOMEM)?;
+        live.extend(
+            items
+                .iter()
+                .filter_map(|item| Some((item.fd, item.file.upgrade()?, item.events))),
+        );
+        Ok(live)
     }
 
     /// One pass of epoll_wait: asks each item's file, copies out at most
@@ -123,16 +133,8 @@ impl EventPoll {
     ///
     /// Linux: ep_send_events() in fs/eventpoll.c
     fn ep_send_events(&self, table: &mut PollTable, events: u64, maxevents: usize) -> SysResult {
-        let files: Vec<(i32, Arc<File>)> = {
-            let mut items = self.items.lock();
-            items.retain(|item| item.file.strong_count() > 0);
-            items
-                .iter()
-                .filter_map(|item| Some((item.fd, item.file.upgrade()?)))
-                .collect()
-        };
         let mut done = 0;
-        for (fd, file) in files {
+        for (fd, file, _) in self.live_items()? {
             if done == maxevents {
                 break;
             }

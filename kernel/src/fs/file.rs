@@ -60,6 +60,20 @@ pub struct Kstat {
     pub ctime: Timespec64,
 }
 
+impl Kstat {
+    /// What fstat shows of a file with no inode of its own (a pidfd, a
+    /// signalfd, an epoll): owner read and write, one link.
+    ///
+    /// Linux: anon_inode_mkinode() in fs/anon_inodes.c, the inode they share
+    pub fn anon_inode() -> Self {
+        Self {
+            mode: 0o600,
+            nlink: 1,
+            ..Self::default()
+        }
+    }
+}
+
 /// Where an open file was found: its absolute name and its inode (Linux:
 /// `struct path`, a mount and a dentry).
 /// Differs: a name instead of a dentry: a directory renamed while open

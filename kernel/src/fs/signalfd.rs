@@ -67,11 +67,7 @@ impl FileOperations for SignalfdCtx {
     }
 
     fn stat(&self) -> Kstat {
-        Kstat {
-            mode: 0o600,
-            nlink: 1,
-            ..Kstat::default()
-        }
+        Kstat::anon_inode()
     }
 
     fn seekable(&self) -> bool {
