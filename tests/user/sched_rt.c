@@ -394,6 +394,48 @@ static void throttled_hog(void)
 	_exit(4);
 }
 
+/*
+ * One round: a runaway FIFO task against a fair spinner on this CPU. Over
+ * the periods in a row that lasted about a second (a throttle that the
+ * fair task did not get makes one of two seconds), the FIFO task gets
+ * 90-96 % and the fair task at least 4 %; one period alone may give the
+ * FIFO task more than 95 %, as in Linux: a tick that comes late (a busy
+ * host holding up QEMU) throttles it late, and the next period's runtime
+ * pays that back. The shares in hundredths of a percent; returns the
+ * hog's wait status, 0 when it found whole periods.
+ */
+static int throttle_round(long *fair_share, long *rt_share)
+{
+	memset((void *)sh, 0, sizeof *sh);
+	pid_t fair = fair_spinner();
+	pid_t hog = fork();
+	if (hog == 0)
+		throttled_hog();
+	int status = wait_until(hog, 15000);
+	stop(fair);
+	for (int i = 0; status != 0 && i < sh->throttles; i++)
+		say("    throttle %d ended %ld ms after the first\n", i,
+		    (sh->throttle_ns[i] - sh->throttle_ns[0]) / 1000000);
+	int last = status == 0 ? sh->throttles - 1 : 0, first = last - PERIODS;
+	*fair_share = 0;
+	*rt_share = 0;
+	for (int i = first; status == 0 && i < last; i++) {
+		long wall = sh->throttle_ns[i + 1] - sh->throttle_ns[i];
+		long f = (sh->throttle_fair_ns[i + 1] - sh->throttle_fair_ns[i]) * 10000 / wall;
+		long r = (sh->throttle_rt_ns[i + 1] - sh->throttle_rt_ns[i]) * 10000 / wall;
+		say("    period %d: %ld ms, fair task %ld.%02ld %%, fifo task %ld.%02ld %%\n", i,
+		    wall / 1000000, f / 100, f % 100, r / 100, r % 100);
+	}
+	if (status == 0) {
+		long window = sh->throttle_ns[last] - sh->throttle_ns[first];
+		*fair_share = (sh->throttle_fair_ns[last] - sh->throttle_fair_ns[first]) * 10000 / window;
+		*rt_share = (sh->throttle_rt_ns[last] - sh->throttle_rt_ns[first]) * 10000 / window;
+	}
+	say("    over %d periods: fair task %ld.%02ld %%, fifo task %ld.%02ld %%\n", PERIODS,
+	    *fair_share / 100, *fair_share % 100, *rt_share / 100, *rt_share % 100);
+	return status;
+}
+
 static void rt_throttling_leaves_fair_tasks_some_cpu(void)
 {
 	char buf[64];
@@ -411,47 +453,26 @@ static void rt_throttling_leaves_fair_tasks_some_cpu(void)
 		close(fd);
 	EXPECT_ERRNO("an_rt_runtime_longer_than_the_period_is_refused", EINVAL, w, err);
 
-	memset((void *)sh, 0, sizeof *sh);
-	pid_t fair = fair_spinner();
-	pid_t hog = fork();
-	if (hog == 0)
-		throttled_hog();
-	int status = wait_until(hog, 15000);
-	stop(fair);
+	/*
+	 * The shares hold in one of three rounds: a host that stalls QEMU
+	 * for most of a throttle spoils a round (time it takes away is
+	 * charged to whoever runs), a kernel that does not throttle, or
+	 * throttles too little or too much, spoils all three. On the host,
+	 * other fair tasks on the CPU (the suite's QEMUs) share the throttled
+	 * time with ours: there it need only get 1 %.
+	 */
+	long fair_min = on_lifecycle() ? 400 : 100, fair_share = 0, rt_share = 0;
+	int status = -1;
+	for (int round = 0; round < 3; round++) {
+		status = throttle_round(&fair_share, &rt_share);
+		if (status == 0 && fair_share >= fair_min && rt_share >= 9000 && rt_share <= 9600)
+			break;
+		say("    note: round %d spoilt\n", round);
+	}
 	EXPECT_EQ("a_runaway_fifo_task_is_throttled_once_a_second_and_the_fair_task_runs_then", 0,
 		  status);
-	for (int i = 0; status != 0 && i < sh->throttles; i++)
-		say("    throttle %d ended %ld ms after the first\n", i,
-		    (sh->throttle_ns[i] - sh->throttle_ns[0]) / 1000000);
-	/*
-	 * Over the periods in a row that lasted about a second (a throttle
-	 * that the fair task did not get makes one of two seconds), the FIFO
-	 * task gets 90-96 % and the fair task at least 4 %; one period alone
-	 * may give the FIFO task more than 95 %, as in Linux: a tick that
-	 * comes late (a busy host holding up QEMU) throttles it late, and the
-	 * next period's runtime pays that back. On the host, other fair tasks
-	 * on the CPU (the suite's QEMUs) share the throttled time with ours:
-	 * there it need only get 1 %.
-	 */
-	int last = status == 0 ? sh->throttles - 1 : 0, first = last - PERIODS;
-	long fair_min = on_lifecycle() ? 400 : 100, fair_share = 0, rt_share = 0;
-	for (int i = first; status == 0 && i < last; i++) {
-		long wall = sh->throttle_ns[i + 1] - sh->throttle_ns[i];
-		fair_share = (sh->throttle_fair_ns[i + 1] - sh->throttle_fair_ns[i]) * 10000 / wall;
-		rt_share = (sh->throttle_rt_ns[i + 1] - sh->throttle_rt_ns[i]) * 10000 / wall;
-		say("    period %d: %ld ms, fair task %ld.%02ld %%, fifo task %ld.%02ld %%\n", i,
-		    wall / 1000000, fair_share / 100, fair_share % 100, rt_share / 100,
-		    rt_share % 100);
-	}
-	if (status == 0) {
-		long window = sh->throttle_ns[last] - sh->throttle_ns[first];
-		fair_share = (sh->throttle_fair_ns[last] - sh->throttle_fair_ns[first]) * 10000 / window;
-		rt_share = (sh->throttle_rt_ns[last] - sh->throttle_rt_ns[first]) * 10000 / window;
-	}
 	CHECK("rt_throttling_leaves_a_fair_task_at_least_4_percent", fair_share >= fair_min);
 	CHECK("a_runaway_fifo_task_gets_90_to_96_percent", rt_share >= 9000 && rt_share <= 9600);
-	say("    over %d periods: fair task %ld.%02ld %%, fifo task %ld.%02ld %%\n", PERIODS,
-	    fair_share / 100, fair_share % 100, rt_share / 100, rt_share % 100);
 }
 
 /* The policy, RT priority and nice a fork child starts with, in result[]. */
