@@ -297,20 +297,35 @@ static void fifo_tasks_of_one_priority_run_until_they_yield(void)
 	CHECK("fifo_tasks_of_one_priority_that_yield_take_turns", turns >= 8);
 }
 
-static void rr_tasks_of_one_priority_alternate(void)
+/* Of `turns` RR turns, how many between the first and the last lasted
+ * the 100 ms slice. The first began while the parent was still setting
+ * the second task up (a loaded host stretches it), and the last one is
+ * cut short by the end of the run: the turns between are whole slices. */
+static int turns_in_slice(int turns)
 {
-	int turns = two_rt_tasks(SCHED_RR, 450000000L, 0);
-	CHECK("two_rr_tasks_of_one_priority_alternate", turns >= 6);
-	/* The first turn began while the parent was still setting the second
-	 * task up (a loaded host stretches it), and the last one is cut short
-	 * by the end of the run: the turns between are whole slices. */
 	int in_slice = 0;
 	for (int i = 1; i + 1 < turns && i < 64; i++)
 		in_slice += sh->turn_ns[i] > 70000000L && sh->turn_ns[i] < 130000000L;
-	EXPECT_EQ("each_rr_turn_lasts_the_100_ms_slice", turns > 1 ? turns - 2 : -1, in_slice);
-	if (in_slice != turns - 2 || turns < 6)
+	return in_slice;
+}
+
+/* Two RR tasks alternate slice by slice, in one of three rounds: a host
+ * that stalls QEMU in the middle of a turn stretches it and spoils a
+ * round; a kernel that does not rotate them at the slice spoils all. */
+static void rr_tasks_of_one_priority_alternate(void)
+{
+	int turns = 0, in_slice = -1;
+	for (int round = 0; round < 3; round++) {
+		turns = two_rt_tasks(SCHED_RR, 450000000L, 0);
+		in_slice = turns_in_slice(turns);
+		if (turns >= 6 && in_slice == turns - 2)
+			break;
+		say("    note: round %d: %d turns, %d of them whole slices\n", round, turns, in_slice);
 		for (int i = 0; i < turns && i < 64; i++)
 			say("    turn %d: %ld us\n", i, sh->turn_ns[i] / 1000);
+	}
+	CHECK("two_rr_tasks_of_one_priority_alternate", turns >= 6);
+	EXPECT_EQ("each_rr_turn_lasts_the_100_ms_slice", turns > 1 ? turns - 2 : -1, in_slice);
 }
 
 static void rr_interval_is_the_slice(void)
