@@ -79,11 +79,17 @@ static void check_rlimit_cpu(void)
 	long long used = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000LL +
 			 (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000LL;
 	/* Up to 0.6 s late; on the host, later by what it had stolen meanwhile
-	 * (the kernel under test is held to 0.6 s). */
+	 * (the kernel under test is held to 0.6 s). Host Linux checks the limit
+	 * against tick-sampled time, which a loaded host (the suite's QEMUs)
+	 * over-counts, while rusage reports the precise time: there it may die
+	 * up to 0.2 s early, here at most 0.1 s. */
 	long long late = 600000000LL + (on_lifecycle() ? 0 : steal_ns() - steal);
-	CHECK("it_dies_after_2_s_of_cpu", used >= 1900000000 && used < 2000000000LL + late);
-	if (used < 1900000000 || used >= 2000000000LL + late)
-		say("    died after %lld ns of CPU (%lld ns late allowed)\n", used, late);
+	long long early = on_lifecycle() ? 100000000LL : 200000000LL;
+	int in_time = used >= 2000000000LL - early && used < 2000000000LL + late;
+	CHECK("it_dies_after_2_s_of_cpu", in_time);
+	if (!in_time)
+		say("    died after %lld ns of CPU (%lld ns early, %lld ns late allowed)\n", used,
+		    early, late);
 }
 
 static volatile sig_atomic_t vtalrms, profs;
