@@ -72,19 +72,21 @@ static void check_rlimit_cpu(void)
 	long long first = 0;
 	int n = read(fds[0], &first, sizeof first) == sizeof first;
 	close(fds[0]);
-	CHECK("sigxcpu_arrives_at_the_soft_limit", n == 1 && first >= 900000000 && first < 1300000000);
-	if (n == 1 && (first < 900000000 || first >= 1300000000))
+	/* Host Linux checks the limits against tick-sampled time, which a
+	 * loaded host (the suite's QEMUs) over-counts, while rusage and
+	 * /proc report the precise time: there a limit may act up to 0.2 s
+	 * early by those; here at most 0.1 s. */
+	long long early = on_lifecycle() ? 100000000LL : 200000000LL;
+	int soft_in_time = n == 1 && first >= 1000000000LL - early && first < 1300000000;
+	CHECK("sigxcpu_arrives_at_the_soft_limit", soft_in_time);
+	if (n == 1 && !soft_in_time)
 		say("    SIGXCPU at %lld ns of CPU\n", first);
 	CHECK("the_hard_limit_kills_with_sigkill", WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	long long used = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000LL +
 			 (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000LL;
 	/* Up to 0.6 s late; on the host, later by what it had stolen meanwhile
-	 * (the kernel under test is held to 0.6 s). Host Linux checks the limit
-	 * against tick-sampled time, which a loaded host (the suite's QEMUs)
-	 * over-counts, while rusage reports the precise time: there it may die
-	 * up to 0.2 s early, here at most 0.1 s. */
+	 * (the kernel under test is held to 0.6 s). */
 	long long late = 600000000LL + (on_lifecycle() ? 0 : steal_ns() - steal);
-	long long early = on_lifecycle() ? 100000000LL : 200000000LL;
 	int in_time = used >= 2000000000LL - early && used < 2000000000LL + late;
 	CHECK("it_dies_after_2_s_of_cpu", in_time);
 	if (!in_time)
