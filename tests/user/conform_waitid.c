@@ -192,18 +192,18 @@ static void stop_and_continue(void)
 		for (;;)
 			pause();
 	}
-	kill(pid, SIGTSTP);
+	kill(pid, SIGSTOP);
 	siginfo_t si;
 	memset(&si, 0, sizeof si);
 	EXPECT_EQ("waitid_wstopped_wnowait_returns_0", 0,
 		  sys_waitid(P_PID, pid, &si, WSTOPPED | WNOWAIT, NULL));
 	EXPECT_EQ("waitid_wstopped_wnowait_si_code_is_cld_stopped", CLD_STOPPED, si.si_code);
-	EXPECT_EQ("waitid_wstopped_wnowait_si_status_is_sigtstp", SIGTSTP, si.si_status);
+	EXPECT_EQ("waitid_wstopped_wnowait_si_status_is_sigstop", SIGSTOP, si.si_status);
 	EXPECT_EQ("waitid_wstopped_si_uid_is_ours", getuid(), si.si_uid);
 	int st = 0;
 	EXPECT_EQ("after_wnowait_wait4_wuntraced_still_sees_the_stop", pid,
 		  wait4(pid, &st, WUNTRACED, NULL));
-	EXPECT_EQ("wait4_stop_status_is_sigtstp_lt_lt_8_or_0x7f", (SIGTSTP << 8) | 0x7f, st);
+	EXPECT_EQ("wait4_stop_status_is_sigstop_lt_lt_8_or_0x7f", (SIGSTOP << 8) | 0x7f, st);
 	memset(&si, 0x5a, sizeof si);
 	EXPECT_EQ("a_stop_is_reported_once", 0,
 		  sys_waitid(P_PID, pid, &si, WSTOPPED | WNOHANG, NULL));
@@ -323,6 +323,21 @@ static void id_checks(void)
 	EXPECT_EQ("wait4_0_collects_a_child_in_our_group", pid, wait4(0, NULL, 0, NULL));
 }
 
+/* In a process group of its own, P_PGID 0 means that group (Linux:
+ * get_task_pid(current, PIDTYPE_PGID)), not group 0. */
+static void p_pgid_0_in_a_new_group(void)
+{
+	setpgid(0, 0);
+	pid_t pid = child_exiting(3, 0);
+	siginfo_t si;
+	memset(&si, 0, sizeof si);
+	EXPECT_EQ("waitid_p_pgid_0_in_a_new_group_returns_0", 0,
+		  sys_waitid(P_PGID, 0, &si, WEXITED, NULL));
+	EXPECT_EQ("waitid_p_pgid_0_collects_the_child_in_our_new_group", pid, si.si_pid);
+	pid = child_exiting(4, 0);
+	EXPECT_EQ("wait4_0_in_a_new_group_collects_its_child", pid, wait4(0, NULL, 0, NULL));
+}
+
 /* Linux: kernel_waitid() makes a PIDFD_NONBLOCK pidfd's wait WNOHANG, and
  * nothing to report without WNOHANG EAGAIN. */
 static void pidfd_nonblock(void)
@@ -366,6 +381,7 @@ int main(void)
 	exit_signal_zero();
 	wnothread();
 	id_checks();
+	as_child(p_pgid_0_in_a_new_group);
 	pidfd_nonblock();
 	return check_end();
 }

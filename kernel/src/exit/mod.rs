@@ -8,9 +8,11 @@
 mod pgrp;
 mod tests;
 mod wait;
+mod waitid;
 
 pub use pgrp::is_current_pgrp_orphaned;
-pub use wait::{__WALL, WNOHANG, WaitResult, kernel_wait4, sys_wait4, sys_waitid};
+pub use wait::{__WALL, WNOHANG, WaitResult, kernel_wait4, sys_wait4};
+pub use waitid::sys_waitid;
 
 use crate::arch::sync::SpinLockGuard;
 use crate::sched::core::do_task_dead;
