@@ -12,7 +12,9 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stddef.h>
+#include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -370,6 +372,69 @@ static void pidfd_nonblock(void)
 	close(fd);
 }
 
+/* One round: a child traced by its sibling exits; the real parent polls
+ * with WNOHANG while the tracer collects the exit and hands the zombie
+ * back. Returns the child's status as the real parent saw it, -1 for an
+ * ECHILD on the way (Linux: EXIT_TRACE clears notask_error), -2 when the
+ * round could not be set up. */
+static int traced_exit_round(void)
+{
+	int go[2], ready[2];
+	if (pipe(go) < 0 || pipe(ready) < 0)
+		return -2;
+	pid_t child = fork();
+	if (child == 0) {
+		char c;
+		close(go[1]);
+		_exit(read(go[0], &c, 1) == 0 ? 5 : 6);
+	}
+	pid_t tracer = fork();
+	if (tracer == 0) {
+		close(go[1]);
+		char c = ptrace(PTRACE_SEIZE, child, 0, 0) == 0 ? 'y' : 'n';
+		if (write(ready[1], &c, 1) != 1 || c != 'y')
+			_exit(1);
+		_exit(waitpid(child, NULL, __WALL) == child ? 0 : 2);
+	}
+	char c = 'n';
+	int ok = read(ready[0], &c, 1) == 1 && c == 'y';
+	close(go[0]);
+	close(go[1]);
+	close(ready[0]);
+	close(ready[1]);
+	int st = -2;
+	pid_t got = 0;
+	for (int i = 0; ok && got == 0 && i < 200000; i++) {
+		got = waitpid(child, &st, WNOHANG);
+		if (got == 0)
+			sched_yield();
+	}
+	if (got != child)
+		st = got == -1 ? -1 : -2;
+	if (!ok)
+		kill(child, SIGKILL);
+	waitpid(child, NULL, WNOHANG);
+	waitpid(tracer, NULL, 0);
+	return st;
+}
+
+/* Linux: the tracer claims the zombie as EXIT_TRACE, and its real parent
+ * waits on until wait_task_zombie() hands it over. */
+static void traced_exit_handed_back(void)
+{
+	int bad = 0, last = 0;
+	for (int i = 0; i < 20; i++) {
+		int st = traced_exit_round();
+		if (st != 5 << 8) {
+			bad++;
+			last = st;
+		}
+	}
+	EXPECT_EQ("a_real_parent_polling_while_the_tracer_reaps_gets_the_exit_20_times", 0, bad);
+	if (bad)
+		say("    last bad round: %d\n", last);
+}
+
 int main(void)
 {
 	check_begin("conform_waitid");
@@ -383,5 +448,6 @@ int main(void)
 	id_checks();
 	as_child(p_pgid_0_in_a_new_group);
 	pidfd_nonblock();
+	traced_exit_handed_back();
 	return check_end();
 }

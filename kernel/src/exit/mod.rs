@@ -1,6 +1,6 @@
 //! Ending tasks: do_exit tears a task down to a zombie and release_task
 //! frees what is left once it is reaped. The parent's side, wait4 and
-//! waitid, is in `wait.rs`.
+//! waitid, is in `wait.rs` and `waitid.rs`.
 //!
 //! Linux: kernel/exit.c
 //! Not modelled: cgroups, task works, taskstats.

@@ -1,7 +1,8 @@
 //! Waiting for children: wait4 and waitid sleep until a child is a zombie,
 //! collect its status and release it; or, when asked, until a child is
 //! stopped (WUNTRACED / WSTOPPED) or continued (WCONTINUED), which they
-//! report once. WNOWAIT reports without using the report up.
+//! report once. WNOWAIT reports without using the report up. waitid's id
+//! types and siginfo are in `waitid.rs`.
 //!
 //! Linux: the do_wait() half of kernel/exit.c, in a file of its own here
 //! because exit.c's two halves (a task ending, a parent reaping) together
@@ -12,7 +13,7 @@ use crate::errno::Errno;
 use crate::pid::PidNr;
 use crate::rusage::Rusage;
 use crate::signal::SIGCHLD;
-use crate::task::{EXIT_DEAD, EXIT_ZOMBIE, TaskStruct, current};
+use crate::task::{EXIT_DEAD, EXIT_TRACE, EXIT_ZOMBIE, TaskStruct, current};
 use crate::tasklist::{TASKLIST_LOCK, TaskList, thread_group_empty};
 use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
@@ -139,8 +140,9 @@ pub(super) fn do_wait(who: WaitWho, options: u32) -> Result<WaitResult, Errno> {
 /// What one child has to report (Linux: the wait_task_* cases of
 /// wait_consider_task()).
 enum Report {
-    /// A zombie, claimed (EXIT_DEAD) unless WNOWAIT; true when seen
-    /// through the tracer's ptraced list.
+    /// A zombie, claimed unless WNOWAIT: true when claimed by a tracer
+    /// that must hand it to its real parent (EXIT_TRACE), false when
+    /// claimed for release (EXIT_DEAD).
     Zombie(Arc<TaskStruct>, bool),
     /// Stopped by this signal (a group stop), or for its tracer with this
     /// code (a ptrace stop: true).
@@ -173,6 +175,13 @@ fn wait_consider_task(
     if exit_state == EXIT_DEAD || !eligible_child(p, who, options, ptrace) {
         return None;
     }
+    // Its tracer is handing it to us, its real parent: wait for that.
+    if exit_state == EXIT_TRACE {
+        if !ptrace {
+            *notask_error = false;
+        }
+        return None;
+    }
     let consume = options & WNOWAIT == 0;
     let traced = p.ptrace.is_traced();
     // Traced by its own parent's process: reap it as the tracer would.
@@ -184,10 +193,12 @@ fn wait_consider_task(
                 return None;
             }
             // Claimed under the lock, so two waiters never reap the same zombie.
+            let exit_trace = crate::ptrace::ptrace_reparented(p, tasklist) && p.pid() == p.tgid();
             if consume {
-                p.exit_state.store(EXIT_DEAD, Ordering::Release);
+                let state = if exit_trace { EXIT_TRACE } else { EXIT_DEAD };
+                p.exit_state.store(state, Ordering::Release);
             }
-            return Some(Report::Zombie(p.clone(), ptrace));
+            return Some(Report::Zombie(p.clone(), exit_trace));
         }
         // A delayed group leader's threads may still stop or continue; a
         // zombie tracee's stop can no longer change for its tracer.
@@ -278,7 +289,7 @@ fn wait_consider_children(
             uid: crate::cred::task_cred(&child).uid,
             trapped: false,
         })),
-        Some(Report::Zombie(child, ptrace)) => Ok(Some(wait_task_zombie(&child, ptrace))),
+        Some(Report::Zombie(child, exit_trace)) => Ok(Some(wait_task_zombie(&child, exit_trace))),
         Some(Report::Stopped(child, sig, ptrace)) => {
             Ok(Some(wait_task_stopped(&child, sig, ptrace)))
         }
@@ -336,61 +347,58 @@ fn eligible_child(p: &TaskStruct, who: WaitWho, options: u32, ptrace: bool) -> b
 }
 
 /// Collects the status of a zombie this waiter claimed, and releases it.
-/// A tracer that is not the real parent only sees the exit: the zombie is
-/// unlinked and handed to its real parent, which reaps it in turn.
+/// A tracer that is not the real parent (`exit_trace`) only sees the exit:
+/// the zombie is unlinked and handed to its real parent, which reaps it in
+/// turn. Only the real reap of a process adds to the caller's counts of
+/// its reaped children.
 ///
-/// Linux: wait_task_zombie() in kernel/exit.c (EXIT_TRACE)
-fn wait_task_zombie(p: &Arc<TaskStruct>, ptrace: bool) -> WaitResult {
+/// Linux: wait_task_zombie() in kernel/exit.c
+fn wait_task_zombie(p: &Arc<TaskStruct>, exit_trace: bool) -> WaitResult {
     let pid = crate::pid::task_pid_vnr(p);
     let status = zombie_status(p);
     let uid = crate::cred::task_cred(p).uid;
-    if ptrace && p.pid() == p.tgid() && hand_back_to_real_parent(p) {
-        let rusage = crate::rusage::getrusage_both(p);
-        return WaitResult {
-            pid,
-            status,
-            rusage,
-            uid,
-            trapped: false,
-        };
+    let rusage = if !exit_trace && p.pid() == p.tgid() {
+        account_reaped_times(p)
+    } else {
+        crate::rusage::getrusage_both(p)
+    };
+    if !exit_trace || !hand_back_to_real_parent(p) {
+        // Traced here, where the zombie is reaped: a tracer's report is not.
+        let parent = crate::arch::percpu::with_current(|t| t.map_or(0, |t| t.pid()));
+        crate::trace::trace(crate::trace::TraceEvent::Wait {
+            parent,
+            pid: p.pid(),
+        });
+        release_task(p);
     }
-    // Traced here, where the zombie is reaped: a tracer's report above is not.
-    let parent = crate::arch::percpu::with_current(|t| t.map_or(0, |t| t.pid()));
-    crate::trace::trace(crate::trace::TraceEvent::Wait {
-        parent,
-        pid: p.pid(),
-    });
-    let result = WaitResult {
+    WaitResult {
         pid,
         status,
-        rusage: account_reaped_times(p),
+        rusage,
         uid,
         trapped: false,
-    };
-    release_task(p);
-    result
+    }
 }
 
-/// The tracer has seen a traced zombie whose real parent is another
-/// process: untrace it and tell the real parent. Returns true when it
-/// stays a zombie for the real parent's wait.
+/// The tracer has seen the exit of a zombie (EXIT_TRACE) whose real parent
+/// is another process: untrace it, unless its tracer's exit already did,
+/// and tell the real parent. Returns true when it stays a zombie for the
+/// real parent's wait; false when it is to be released (EXIT_DEAD).
 ///
 /// Linux: the EXIT_TRACE branch of wait_task_zombie() in kernel/exit.c
 fn hand_back_to_real_parent(p: &Arc<TaskStruct>) -> bool {
     let mut tasklist = TASKLIST_LOCK.lock();
-    if !crate::ptrace::ptrace_reparented(p, &tasklist) {
-        return false;
+    // Linux: ptrace_unlink().
+    if p.ptrace.is_traced() {
+        crate::ptrace::__ptrace_unlink(p, &mut tasklist);
     }
-    crate::ptrace::__ptrace_unlink(p, &mut tasklist);
     let real_parent = p.family.get(&tasklist).real_parent.upgrade();
     let autoreap = real_parent.is_none_or(|rp| {
         crate::signal::do_notify_parent(p, &rp, p.exit_signal.load(Ordering::Relaxed), &tasklist)
     });
-    if autoreap {
-        return false;
-    }
-    p.exit_state.store(EXIT_ZOMBIE, Ordering::Release);
-    true
+    let state = if autoreap { EXIT_DEAD } else { EXIT_ZOMBIE };
+    p.exit_state.store(state, Ordering::Release);
+    !autoreap
 }
 
 /// The reaper collects the counts of the child it reaps: the child's
