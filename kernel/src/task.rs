@@ -73,6 +73,9 @@ pub const TASK_NORMAL: u32 = TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE;
 pub const EXIT_ZOMBIE: u32 = 0x0020;
 /// Being released; nobody may wait for it any more (Linux: EXIT_DEAD).
 pub const EXIT_DEAD: u32 = 0x0010;
+/// Claimed by a tracer that is not its real parent, which is handed the
+/// zombie next and waits on meanwhile (Linux: EXIT_TRACE).
+pub const EXIT_TRACE: u32 = EXIT_ZOMBIE | EXIT_DEAD;
 
 /// This is the idle task of a CPU (Linux: PF_IDLE).
 pub const PF_IDLE: u32 = 0x0000_0002;

@@ -118,7 +118,7 @@ const USER_PROGRAMS: &[&str] = &[
     "proc_exe",
     "coredump", "core_pipe",
     "sigconf", "timeconf", "fdconf", "fileconf", "epoll",
-    "conform_clone", "conform_exec", "conform_wait", "conform_ids", "conform_prctl", "conform_proc",
+    "conform_clone", "conform_exec", "conform_wait", "conform_waitid", "conform_ids", "conform_prctl", "conform_proc",
     "exit_signal_stop", "fsbase_fork",
 ];
 

@@ -1,6 +1,6 @@
 //! Ending tasks: do_exit tears a task down to a zombie and release_task
 //! frees what is left once it is reaped. The parent's side, wait4 and
-//! waitid, is in `wait.rs`.
+//! waitid, is in `wait.rs` and `waitid.rs`.
 //!
 //! Linux: kernel/exit.c
 //! Not modelled: cgroups, task works, taskstats.
@@ -8,9 +8,11 @@
 mod pgrp;
 mod tests;
 mod wait;
+mod waitid;
 
 pub use pgrp::is_current_pgrp_orphaned;
-pub use wait::{__WALL, WNOHANG, WaitResult, kernel_wait4, sys_wait4, sys_waitid};
+pub use wait::{__WALL, WNOHANG, WaitResult, kernel_wait4, sys_wait4};
+pub use waitid::sys_waitid;
 
 use crate::arch::sync::SpinLockGuard;
 use crate::sched::core::do_task_dead;

@@ -1,7 +1,8 @@
 //! Waiting for children: wait4 and waitid sleep until a child is a zombie,
 //! collect its status and release it; or, when asked, until a child is
 //! stopped (WUNTRACED / WSTOPPED) or continued (WCONTINUED), which they
-//! report once. WNOWAIT reports without using the report up.
+//! report once. WNOWAIT reports without using the report up. waitid's id
+//! types and siginfo are in `waitid.rs`.
 //!
 //! Linux: the do_wait() half of kernel/exit.c, in a file of its own here
 //! because exit.c's two halves (a task ending, a parent reaping) together
@@ -11,8 +12,8 @@ use super::release_task;
 use crate::errno::Errno;
 use crate::pid::PidNr;
 use crate::rusage::Rusage;
-use crate::signal::{KernelSiginfo, SIGCHLD, cld_code_and_status};
-use crate::task::{EXIT_DEAD, EXIT_ZOMBIE, TaskStruct, current};
+use crate::signal::SIGCHLD;
+use crate::task::{EXIT_DEAD, EXIT_TRACE, EXIT_ZOMBIE, TaskStruct, current};
 use crate::tasklist::{TASKLIST_LOCK, TaskList, thread_group_empty};
 use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
@@ -31,16 +32,17 @@ pub const __WALL: u32 = 0x4000_0000;
 /// SIGCHLD (Linux: __WCLONE).
 pub const __WCLONE: u32 = 0x8000_0000;
 
-/// Linux: SYSCALL_DEFINE4(wait4) in kernel/exit.c
+/// Linux: SYSCALL_DEFINE4(wait4) and kernel_wait4() in kernel/exit.c
+///
+/// The child is reaped first: a bad status or rusage pointer then fails
+/// the call with `EFAULT`, the child gone all the same (Linux: put_user()
+/// after do_wait()).
 pub fn sys_wait4(
     upid: i32,
     stat_addr: u64,
     options: u32,
     rusage: u64,
 ) -> crate::syscall::SysResult {
-    if stat_addr != 0 && !crate::mm::uaccess::access_ok(stat_addr, 4) {
-        return Err(Errno::EFAULT);
-    }
     let r = kernel_wait4(upid, options)?;
     if r.pid != 0 && stat_addr != 0 {
         crate::mm::uaccess::put_user(stat_addr, r.status)?;
@@ -51,77 +53,12 @@ pub fn sys_wait4(
     Ok(r.pid as u64)
 }
 
-/// waitid: any child (Linux: P_ALL in include/uapi/linux/wait.h).
-const P_ALL: u32 = 0;
-/// waitid: the child with this pid (Linux: P_PID).
-const P_PID: u32 = 1;
-/// waitid: any child in this process group (Linux: P_PGID).
-const P_PGID: u32 = 2;
-/// waitid: the child this pidfd names (Linux: P_PIDFD).
-const P_PIDFD: u32 = 3;
 /// waitid: wait for children that exited (Linux: WEXITED).
-const WEXITED: u32 = 4;
+pub(super) const WEXITED: u32 = 4;
 /// waitid: wait for stopped children, WUNTRACED's other name (Linux: WSTOPPED).
-const WSTOPPED: u32 = WUNTRACED;
+pub(super) const WSTOPPED: u32 = WUNTRACED;
 /// waitid: report, but leave the child waitable (Linux: WNOWAIT).
-const WNOWAIT: u32 = 0x0100_0000;
-
-/// Linux: SYSCALL_DEFINE5(waitid) / kernel_waitid() in kernel/exit.c
-///
-/// # Errors
-/// `EINVAL` for an unknown option or id type, no WEXITED, WSTOPPED or
-/// WCONTINUED, or a pid below 1 (P_PID) or 0 (P_PGID, P_PIDFD); `EBADF` when
-/// P_PIDFD's fd is no pidfd; `ECHILD` when no child matches; `EFAULT`.
-pub fn sys_waitid(
-    which: u32,
-    upid: i32,
-    infop: u64,
-    options: u32,
-    ru: u64,
-) -> crate::syscall::SysResult {
-    let valid =
-        WNOHANG | WNOWAIT | WEXITED | WSTOPPED | WCONTINUED | __WNOTHREAD | __WCLONE | __WALL;
-    if options & !valid != 0 || options & (WEXITED | WSTOPPED | WCONTINUED) == 0 {
-        return Err(Errno::EINVAL);
-    }
-    let who = match which {
-        P_ALL => WaitWho::Any,
-        P_PID if upid > 0 => vpid_who(upid),
-        P_PGID if upid >= 0 => vpgrp_who(upid),
-        P_PIDFD if upid >= 0 => WaitWho::Pid(
-            crate::fs::read_write::fdget(upid)?
-                .f_op
-                .pidfd()
-                .ok_or(Errno::EBADF)?,
-        ),
-        _ => return Err(Errno::EINVAL),
-    };
-    let r = do_wait(who, options)?;
-    if infop != 0 {
-        let info = if r.pid == 0 {
-            KernelSiginfo::default()
-        } else {
-            let (code, status) = if r.trapped {
-                (crate::signal::CLD_TRAPPED, r.status >> 8)
-            } else {
-                cld_code_and_status(r.status)
-            };
-            KernelSiginfo {
-                signo: SIGCHLD,
-                code,
-                pid: r.pid,
-                uid: r.uid,
-                status,
-                ..Default::default()
-            }
-        };
-        crate::mm::uaccess::put_user(infop, info.to_user())?;
-    }
-    if ru != 0 && r.pid != 0 {
-        crate::mm::uaccess::put_user(ru, r.rusage.to_user())?;
-    }
-    Ok(0)
-}
+pub(super) const WNOWAIT: u32 = 0x0100_0000;
 
 /// What wait4 reports: the child's pid, its status word and its resource
 /// use; the default (pid 0) is WNOHANG's "none yet".
@@ -176,12 +113,12 @@ pub fn kernel_wait4(upid: PidNr, options: u32) -> Result<WaitResult, Errno> {
 
 /// The child the caller names `nr` in its pid namespace; a number that
 /// names nothing there selects no child (Linux: find_get_pid() is NULL).
-fn vpid_who(nr: PidNr) -> WaitWho {
+pub(super) fn vpid_who(nr: PidNr) -> WaitWho {
     WaitWho::Pid(crate::pid::find_task_by_vpid(nr).map_or(0, |t| t.pid()))
 }
 
 /// The process group the caller names `nr` in its pid namespace.
-fn vpgrp_who(nr: PidNr) -> WaitWho {
+pub(super) fn vpgrp_who(nr: PidNr) -> WaitWho {
     WaitWho::Pgid(crate::pid::find_vpgrp(nr).unwrap_or(-1))
 }
 
@@ -189,7 +126,7 @@ fn vpgrp_who(nr: PidNr) -> WaitWho {
 /// something to report that `options` asks for, and reports it.
 ///
 /// Linux: do_wait() / do_wait_thread() in kernel/exit.c
-fn do_wait(who: WaitWho, options: u32) -> Result<WaitResult, Errno> {
+pub(super) fn do_wait(who: WaitWho, options: u32) -> Result<WaitResult, Errno> {
     let me = current();
     let wq = &me.signal().wait_chldexit;
     let mut result = Err(Errno::ECHILD);
@@ -203,8 +140,9 @@ fn do_wait(who: WaitWho, options: u32) -> Result<WaitResult, Errno> {
 /// What one child has to report (Linux: the wait_task_* cases of
 /// wait_consider_task()).
 enum Report {
-    /// A zombie, claimed (EXIT_DEAD) unless WNOWAIT; true when seen
-    /// through the tracer's ptraced list.
+    /// A zombie, claimed unless WNOWAIT: true when claimed by a tracer
+    /// that must hand it to its real parent (EXIT_TRACE), false when
+    /// claimed for release (EXIT_DEAD).
     Zombie(Arc<TaskStruct>, bool),
     /// Stopped by this signal (a group stop), or for its tracer with this
     /// code (a ptrace stop: true).
@@ -218,33 +156,57 @@ enum Report {
 /// whose threads still run (a delayed group leader) may still report a
 /// stop. A child traced by another process is left to its tracer until
 /// the tracer has seen its exit; a tracee's ptrace stop is reported
-/// whatever the options.
+/// whatever the options. Clears `notask_error` when `p` is something to
+/// wait for: a living child, or a zombie that may still report; a zombie
+/// without WEXITED is not (Linux: wait_task_zombie() returns 0 first).
 ///
 /// Linux: wait_consider_task() in kernel/exit.c
 fn wait_consider_task(
     p: &Arc<TaskStruct>,
     ptrace: bool,
+    who: WaitWho,
     options: u32,
+    notask_error: &mut bool,
     tasklist: &crate::arch::sync::SpinLockGuard<'_, TaskList>,
 ) -> Option<Report> {
+    let exit_state = p.exit_state();
+    // A child already claimed (autoreaped, or reaped by another waiter)
+    // leaves without a wake-up for us, so it must not keep us waiting.
+    if exit_state == EXIT_DEAD || !eligible_child(p, who, options, ptrace) {
+        return None;
+    }
+    // Its tracer is handing it to us, its real parent: wait for that.
+    if exit_state == EXIT_TRACE {
+        if !ptrace {
+            *notask_error = false;
+        }
+        return None;
+    }
     let consume = options & WNOWAIT == 0;
     let traced = p.ptrace.is_traced();
     // Traced by its own parent's process: reap it as the tracer would.
     let ptrace = ptrace || (traced && !crate::ptrace::ptrace_reparented(p, tasklist));
-    let leader_done = p.pid() != p.tgid() || thread_group_empty(p, tasklist);
-    match p.exit_state() {
-        EXIT_DEAD => return None,
-        EXIT_ZOMBIE if leader_done && (ptrace || !traced) => {
+    if exit_state == EXIT_ZOMBIE {
+        let leader_done = p.pid() != p.tgid() || thread_group_empty(p, tasklist);
+        if leader_done && (ptrace || !traced) {
             if options & WEXITED == 0 {
                 return None;
             }
             // Claimed under the lock, so two waiters never reap the same zombie.
+            let exit_trace = crate::ptrace::ptrace_reparented(p, tasklist) && p.pid() == p.tgid();
             if consume {
-                p.exit_state.store(EXIT_DEAD, Ordering::Release);
+                let state = if exit_trace { EXIT_TRACE } else { EXIT_DEAD };
+                p.exit_state.store(state, Ordering::Release);
             }
-            return Some(Report::Zombie(p.clone(), ptrace));
+            return Some(Report::Zombie(p.clone(), exit_trace));
         }
-        _ => {}
+        // A delayed group leader's threads may still stop or continue; a
+        // zombie tracee's stop can no longer change for its tracer.
+        if !ptrace || options & (WCONTINUED | WEXITED) != 0 {
+            *notask_error = false;
+        }
+    } else {
+        *notask_error = false;
     }
     if ptrace && let Some(code) = wait_task_traced(p, consume) {
         return Some(Report::Stopped(p.clone(), code, true));
@@ -310,19 +272,12 @@ fn wait_consider_children(
     let tracees = threads()
         .flat_map(|t| t.family.get(&tasklist).ptraced.iter())
         .map(|c| (c, true));
-    let mut any_eligible = false;
-    let report = children
-        .chain(tracees)
-        .filter(|(c, ptrace)| eligible_child(c, who, options, *ptrace))
-        .find_map(|(c, ptrace)| {
-            // A child already claimed (EXIT_DEAD: autoreaped, or reaped by
-            // another waiter) leaves without a wake-up for us, so it must
-            // not keep us waiting: without others, ECHILD (Linux returns
-            // before clearing notask_error).
-            any_eligible |= c.exit_state() != EXIT_DEAD;
-            wait_consider_task(c, ptrace, options, &tasklist)
-        });
-    if !any_eligible {
+    // Linux: wo->notask_error, true while it is -ECHILD.
+    let mut notask_error = true;
+    let report = children.chain(tracees).find_map(|(c, ptrace)| {
+        wait_consider_task(c, ptrace, who, options, &mut notask_error, &tasklist)
+    });
+    if report.is_none() && notask_error {
         return Err(Errno::ECHILD);
     }
     drop(tasklist);
@@ -334,7 +289,7 @@ fn wait_consider_children(
             uid: crate::cred::task_cred(&child).uid,
             trapped: false,
         })),
-        Some(Report::Zombie(child, ptrace)) => Ok(Some(wait_task_zombie(&child, ptrace))),
+        Some(Report::Zombie(child, exit_trace)) => Ok(Some(wait_task_zombie(&child, exit_trace))),
         Some(Report::Stopped(child, sig, ptrace)) => {
             Ok(Some(wait_task_stopped(&child, sig, ptrace)))
         }
@@ -392,61 +347,58 @@ fn eligible_child(p: &TaskStruct, who: WaitWho, options: u32, ptrace: bool) -> b
 }
 
 /// Collects the status of a zombie this waiter claimed, and releases it.
-/// A tracer that is not the real parent only sees the exit: the zombie is
-/// unlinked and handed to its real parent, which reaps it in turn.
+/// A tracer that is not the real parent (`exit_trace`) only sees the exit:
+/// the zombie is unlinked and handed to its real parent, which reaps it in
+/// turn. Only the real reap of a process adds to the caller's counts of
+/// its reaped children.
 ///
-/// Linux: wait_task_zombie() in kernel/exit.c (EXIT_TRACE)
-fn wait_task_zombie(p: &Arc<TaskStruct>, ptrace: bool) -> WaitResult {
+/// Linux: wait_task_zombie() in kernel/exit.c
+fn wait_task_zombie(p: &Arc<TaskStruct>, exit_trace: bool) -> WaitResult {
     let pid = crate::pid::task_pid_vnr(p);
     let status = zombie_status(p);
     let uid = crate::cred::task_cred(p).uid;
-    if ptrace && p.pid() == p.tgid() && hand_back_to_real_parent(p) {
-        let rusage = crate::rusage::getrusage_both(p);
-        return WaitResult {
-            pid,
-            status,
-            rusage,
-            uid,
-            trapped: false,
-        };
+    let rusage = if !exit_trace && p.pid() == p.tgid() {
+        account_reaped_times(p)
+    } else {
+        crate::rusage::getrusage_both(p)
+    };
+    if !exit_trace || !hand_back_to_real_parent(p) {
+        // Traced here, where the zombie is reaped: a tracer's report is not.
+        let parent = crate::arch::percpu::with_current(|t| t.map_or(0, |t| t.pid()));
+        crate::trace::trace(crate::trace::TraceEvent::Wait {
+            parent,
+            pid: p.pid(),
+        });
+        release_task(p);
     }
-    // Traced here, where the zombie is reaped: a tracer's report above is not.
-    let parent = crate::arch::percpu::with_current(|t| t.map_or(0, |t| t.pid()));
-    crate::trace::trace(crate::trace::TraceEvent::Wait {
-        parent,
-        pid: p.pid(),
-    });
-    let result = WaitResult {
+    WaitResult {
         pid,
         status,
-        rusage: account_reaped_times(p),
+        rusage,
         uid,
         trapped: false,
-    };
-    release_task(p);
-    result
+    }
 }
 
-/// The tracer has seen a traced zombie whose real parent is another
-/// process: untrace it and tell the real parent. Returns true when it
-/// stays a zombie for the real parent's wait.
+/// The tracer has seen the exit of a zombie (EXIT_TRACE) whose real parent
+/// is another process: untrace it, unless its tracer's exit already did,
+/// and tell the real parent. Returns true when it stays a zombie for the
+/// real parent's wait; false when it is to be released (EXIT_DEAD).
 ///
 /// Linux: the EXIT_TRACE branch of wait_task_zombie() in kernel/exit.c
 fn hand_back_to_real_parent(p: &Arc<TaskStruct>) -> bool {
     let mut tasklist = TASKLIST_LOCK.lock();
-    if !crate::ptrace::ptrace_reparented(p, &tasklist) {
-        return false;
+    // Linux: ptrace_unlink().
+    if p.ptrace.is_traced() {
+        crate::ptrace::__ptrace_unlink(p, &mut tasklist);
     }
-    crate::ptrace::__ptrace_unlink(p, &mut tasklist);
     let real_parent = p.family.get(&tasklist).real_parent.upgrade();
     let autoreap = real_parent.is_none_or(|rp| {
         crate::signal::do_notify_parent(p, &rp, p.exit_signal.load(Ordering::Relaxed), &tasklist)
     });
-    if autoreap {
-        return false;
-    }
-    p.exit_state.store(EXIT_ZOMBIE, Ordering::Release);
-    true
+    let state = if autoreap { EXIT_DEAD } else { EXIT_ZOMBIE };
+    p.exit_state.store(state, Ordering::Release);
+    !autoreap
 }
 
 /// The reaper collects the counts of the child it reaps: the child's
