@@ -98,7 +98,7 @@ impl FileOperations for EventPoll {
 
     /// Linux: the name `anon_inode:[eventpoll]` that anon_inode_getfile() gives it
     fn d_dname(&self) -> Option<alloc::string::String> {
-        Some(alloc::string::String::from("anon_inode:[eventpoll]"))
+        super::file::anon_inodefs_dname("[eventpoll]")
     }
 
     fn eventpoll(&self) -> Option<&EventPoll> {

@@ -74,6 +74,14 @@ impl Kstat {
     }
 }
 
+/// The name of a file made by anon_inode_getfile() as `/proc/<pid>/fd`
+/// shows it: `anon_inode:` and the name its kind gave, `[eventfd]`.
+///
+/// Linux: anon_inodefs_dname() in fs/anon_inodes.c
+pub fn anon_inodefs_dname(name: &str) -> Option<alloc::string::String> {
+    Some(alloc::format!("anon_inode:{name}"))
+}
+
 /// Where an open file was found: its absolute name and its inode (Linux:
 /// `struct path`, a mount and a dentry).
 /// Differs: a name instead of a dentry: a directory renamed while open
@@ -249,6 +257,12 @@ pub trait FileOperations: Send + Sync {
     ///
     /// Linux: dentry_operations.d_dname (pipefs_dname(), anon_inodefs_dname())
     fn d_dname(&self) -> Option<alloc::string::String> {
+        None
+    }
+    /// The lines its kind adds to `/proc/<pid>/fdinfo/<fd>`.
+    ///
+    /// Linux: file_operations.show_fdinfo
+    fn show_fdinfo(&self) -> Option<alloc::string::String> {
         None
     }
     /// The pipe behind this file, for F_SETPIPE_SZ (Linux: get_pipe_info()).

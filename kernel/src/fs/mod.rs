@@ -11,6 +11,7 @@ pub mod binfmt_script;
 pub mod coredump;
 pub mod coredump_name;
 pub mod coredump_pipe;
+pub mod eventfd;
 pub mod eventpoll;
 pub mod exec;
 pub mod exec_args;
