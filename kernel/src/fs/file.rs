@@ -265,6 +265,10 @@ pub trait FileOperations: Send + Sync {
     fn show_fdinfo(&self) -> Option<alloc::string::String> {
         None
     }
+    /// The timerfd this file is (Linux: `f_op == &timerfd_fops`).
+    fn timerfd_ctx(&self) -> Option<&super::timerfd::TimerfdCtx> {
+        None
+    }
     /// The pipe behind this file, for F_SETPIPE_SZ (Linux: get_pipe_info()).
     fn get_pipe_info(&self) -> Option<&super::pipe::PipeInodeInfo> {
         None

@@ -36,5 +36,6 @@ pub mod shmem;
 pub mod signalfd;
 pub mod stat;
 pub mod statfs;
+pub mod timerfd;
 pub mod truncate;
 pub mod utimes;
