@@ -55,6 +55,9 @@ static void flags_and_errors(void)
 	EXPECT_FAILS("a_write_from_a_bad_address_is_efault", EFAULT, write(fd, (void *)8, 8));
 	put(fd, 7);
 	EXPECT_FAILS("a_read_into_a_bad_address_is_efault", EFAULT, read(fd, (void *)8, 8));
+	EXPECT_EQ("lseek_does_nothing_and_returns_0", 0, lseek(fd, 5, SEEK_SET));
+	uint64_t v8;
+	EXPECT_FAILS("pread_is_espipe", ESPIPE, pread(fd, &v8, 8, 0));
 	close(fd);
 	fd = syscall(SYS_eventfd, 5);
 	CHECK("the_old_eventfd_syscall_makes_one_too", fd >= 0);

@@ -113,6 +113,7 @@ static void settime_errors(void)
 	EXPECT_FAILS("so_nothing_is_read", EAGAIN, ticks_of(fd));
 	char small[4];
 	EXPECT_FAILS("a_read_of_4_bytes_is_einval", EINVAL, read(fd, small, 4));
+	EXPECT_EQ("lseek_does_nothing_and_returns_0", 0, lseek(fd, 5, SEEK_CUR));
 	close(fd);
 }
 

@@ -132,6 +132,10 @@ impl FileOperations for EventfdCtx {
         false
     }
 
+    fn noop_llseek(&self) -> bool {
+        true
+    }
+
     /// Readable while the counter is above 0, writable while 1 more fits,
     /// in error once it reached ULLONG_MAX (only an overflow gets there).
     ///

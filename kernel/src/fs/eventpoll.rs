@@ -101,6 +101,10 @@ impl FileOperations for EventPoll {
         false
     }
 
+    fn noop_llseek(&self) -> bool {
+        true
+    }
+
     /// Readable while a watched file has an event asked for.
     ///
     /// Linux: ep_eventpoll_poll() in fs/eventpoll.c

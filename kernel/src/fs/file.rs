@@ -211,6 +211,12 @@ pub trait FileOperations: Send + Sync {
     fn seekable(&self) -> bool {
         true
     }
+    /// Whether lseek leaves the position alone and returns it, for a
+    /// file that has no position but is not a stream either (Linux:
+    /// `f_op->llseek == noop_llseek`: eventfd, timerfd, signalfd, epoll).
+    fn noop_llseek(&self) -> bool {
+        false
+    }
     /// Directory entries (name, inode, type) for getdents64.
     fn readdir(&self, _index: usize) -> Result<Option<(alloc::vec::Vec<u8>, u64, u8)>, Errno> {
         Err(Errno::ENOTDIR)

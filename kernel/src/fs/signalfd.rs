@@ -74,6 +74,10 @@ impl FileOperations for SignalfdCtx {
         false
     }
 
+    fn noop_llseek(&self) -> bool {
+        true
+    }
+
     /// Readable while a signal it accepts is pending for the caller.
     ///
     /// Linux: signalfd_poll() in fs/signalfd.c

@@ -285,6 +285,10 @@ impl FileOperations for TimerfdCtx {
         false
     }
 
+    fn noop_llseek(&self) -> bool {
+        true
+    }
+
     /// Readable while expiries are waiting to be read.
     ///
     /// Linux: timerfd_poll() in fs/timerfd.c
