@@ -46,6 +46,8 @@ pub const CAP_SYS_NICE: Cap = 23;
 pub const CAP_SYS_RESOURCE: Cap = 24;
 /// Create device special files with mknod.
 pub const CAP_MKNOD: Cap = 27;
+/// Arm timers that wake the system from suspend (the _ALARM clocks).
+pub const CAP_WAKE_ALARM: Cap = 35;
 /// Override a mandatory access control module.
 pub const CAP_MAC_OVERRIDE: Cap = 32;
 /// Checkpoint and restore: choose a child's pid with clone3's set_tid.

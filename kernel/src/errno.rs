@@ -65,6 +65,7 @@ errnos! {
     EOVERFLOW = 75, "Value too large for defined data type";
     EOPNOTSUPP = 95, "Operation not supported on transport endpoint";
     ETIMEDOUT = 110, "Connection timed out";
+    ECANCELED = 125, "Operation Canceled";
     ERESTARTSYS = 512, "Restart the system call unless a handler without SA_RESTART ran (kernel-internal)";
     ERESTARTNOINTR = 513, "Restart the system call, even after a handler (kernel-internal)";
     ERESTARTNOHAND = 514, "Restart the system call only if no handler ran (kernel-internal)";

@@ -25,7 +25,7 @@ pub struct PidfdFile {
 impl FileOperations for PidfdFile {
     /// Linux: the name anon_inode_getfile() gives it, `[pidfd]`
     fn d_dname(&self) -> Option<alloc::string::String> {
-        Some(alloc::string::String::from("anon_inode:[pidfd]"))
+        crate::fs::file::anon_inodefs_dname("[pidfd]")
     }
 
     fn stat(&self) -> Kstat {

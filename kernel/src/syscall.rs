@@ -249,6 +249,13 @@ fn dispatch(nr: u64, regs: &mut PtRegs) -> SysResult {
         }
         unistd::__NR_signalfd => fs::signalfd::sys_signalfd(a0 as i32, a1, a2),
         unistd::__NR_signalfd4 => fs::signalfd::sys_signalfd4(a0 as i32, a1, a2, a3 as u32),
+        unistd::__NR_timerfd_create => fs::timerfd::sys_timerfd_create(a0 as i32, a1 as u32),
+        unistd::__NR_timerfd_settime => {
+            fs::timerfd::sys_timerfd_settime(a0 as i32, a1 as u32, a2, a3)
+        }
+        unistd::__NR_timerfd_gettime => fs::timerfd::sys_timerfd_gettime(a0 as i32, a1),
+        unistd::__NR_eventfd => fs::eventfd::sys_eventfd(a0 as u32),
+        unistd::__NR_eventfd2 => fs::eventfd::sys_eventfd2(a0 as u32, a1 as u32),
         unistd::__NR_utimensat => fs::utimes::sys_utimensat(a0 as i32, a1, a2, a3 as u32),
         unistd::__NR_fallocate => {
             fs::truncate::sys_fallocate(a0 as i32, a1 as u32, a2 as i64, a3 as i64)

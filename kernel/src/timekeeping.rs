@@ -50,5 +50,7 @@ pub fn do_settimeofday64(ns: u64) -> Result<(), Errno> {
         return Err(Errno::EINVAL);
     }
     OFFS_REAL.store(ns - mono, Ordering::Relaxed);
+    // Linux: clock_was_set(), whose last step this is.
+    crate::fs::timerfd::timerfd_clock_was_set();
     Ok(())
 }

@@ -354,8 +354,18 @@ pub const __NR_signalfd: u64 = 282;
 pub const __NR_signalfd4: u64 = 289;
 /// utimensat(2)
 pub const __NR_utimensat: u64 = 280;
+/// timerfd_create(2)
+pub const __NR_timerfd_create: u64 = 283;
+/// eventfd(2)
+pub const __NR_eventfd: u64 = 284;
 /// fallocate(2)
 pub const __NR_fallocate: u64 = 285;
+/// timerfd_settime(2)
+pub const __NR_timerfd_settime: u64 = 286;
+/// timerfd_gettime(2)
+pub const __NR_timerfd_gettime: u64 = 287;
+/// eventfd2(2)
+pub const __NR_eventfd2: u64 = 290;
 /// epoll_pwait(2)
 pub const __NR_epoll_pwait: u64 = 281;
 /// epoll_create1(2)

@@ -120,6 +120,7 @@ const USER_PROGRAMS: &[&str] = &[
     "sigconf", "timeconf", "fdconf", "fileconf", "epoll",
     "conform_clone", "conform_exec", "conform_wait", "conform_waitid", "conform_ids", "conform_prctl", "conform_proc",
     "exit_signal_stop", "fsbase_fork",
+    "eventfd", "timerfd",
 ];
 
 /// The SMP race tests: the user tier runs them after `USER_PROGRAMS` on one

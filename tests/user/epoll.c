@@ -1,14 +1,16 @@
 /*
  * epoll: an epoll instance watching pipes, as Linux answers: epoll_create
  * and epoll_ctl's errno cases, level-triggered readiness, POLLHUP/POLLERR
- * when an end goes, EPOLLONESHOT, EPOLLET, timeouts, EINTR, and a closed
- * file leaving the set.
+ * when an end goes, EPOLLONESHOT, EPOLLET (one report per new readiness
+ * event, quiet in between), timeouts, EINTR, and a closed file leaving the
+ * set.
  */
 #define _GNU_SOURCE
 #include "check.h"
 #include <stdint.h>
 #include <poll.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 
 static void on_alarm(int sig)
@@ -163,11 +165,65 @@ static void oneshot_and_edge(void)
 	close(ep);
 }
 
+/* EPOLLET: an item reports once per new readiness event (a write), and
+ * stays quiet while nothing new arrives, however much data waits. */
+static void edge_triggered(void)
+{
+	int ep = epoll_create1(0);
+	int p[2];
+	pipe2(p, O_NONBLOCK);
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.u64 = 1 }, out[4];
+	epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev);
+	EXPECT_EQ("epollet_reports_nothing_for_an_empty_pipe", 0, epoll_wait(ep, out, 4, 0));
+	write(p[1], "a", 1);
+	write(p[1], "b", 1);
+	EXPECT_EQ("epollet_reports_two_writes_without_a_read", 1, epoll_wait(ep, out, 4, 0));
+	EXPECT_EQ("as_epollin", EPOLLIN, out[0].events);
+	EXPECT_EQ("the_second_wait_does_not_report_the_same_data_again", 0, epoll_wait(ep, out, 4, 0));
+	EXPECT_EQ("nor_does_a_wait_with_a_timeout", 0, epoll_wait(ep, out, 4, 30));
+	struct pollfd pf = { ep, POLLIN, 0 };
+	EXPECT_EQ("an_epoll_whose_edge_was_reported_polls_not_readable", 0, poll(&pf, 1, 0));
+	write(p[1], "c", 1);
+	EXPECT_EQ("new_data_is_a_new_edge", 1, epoll_wait(ep, out, 4, 0));
+	EXPECT_EQ("reported_once", 0, epoll_wait(ep, out, 4, 0));
+	pid_t child = fork();
+	if (child == 0) {
+		usleep(50000);
+		write(p[1], "d", 1);
+		_exit(0);
+	}
+	EXPECT_EQ("a_blocking_wait_is_woken_by_the_next_edge", 1, epoll_wait(ep, out, 4, 5000));
+	waitpid(child, NULL, 0);
+	EXPECT_EQ("epoll_ctl_mod_puts_a_ready_item_back", 0, epoll_ctl(ep, EPOLL_CTL_MOD, p[0], &ev));
+	EXPECT_EQ("so_it_reports_again", 1, epoll_wait(ep, out, 4, 0));
+	char buf[8];
+	EXPECT_EQ("the_data_of_four_writes_is_all_there", 4, read(p[0], buf, sizeof buf));
+	ev.events = EPOLLIN;
+	epoll_ctl(ep, EPOLL_CTL_MOD, p[0], &ev);
+	write(p[1], "e", 1);
+	EXPECT_EQ("level_triggered_reports_the_same_data", 1, epoll_wait(ep, out, 4, 0));
+	EXPECT_EQ("at_every_wait", 1, epoll_wait(ep, out, 4, 0));
+	close(p[0]);
+	close(p[1]);
+
+	int efd = eventfd(0, EFD_NONBLOCK);
+	ev.events = EPOLLIN | EPOLLET;
+	epoll_ctl(ep, EPOLL_CTL_ADD, efd, &ev);
+	uint64_t one = 1;
+	write(efd, &one, 8);
+	write(efd, &one, 8);
+	EXPECT_EQ("an_eventfd_written_twice_reports_once", 1, epoll_wait(ep, out, 4, 0));
+	EXPECT_EQ("and_not_again", 0, epoll_wait(ep, out, 4, 0));
+	close(efd);
+	close(ep);
+}
+
 int main(void)
 {
 	check_begin("epoll");
 	create_and_ctl_errors();
 	readiness_on_pipes();
 	oneshot_and_edge();
+	edge_triggered();
 	return check_end();
 }

@@ -1,15 +1,18 @@
 //! epoll: a file that holds a list of descriptors to watch, so that one
 //! epoll_wait asks them all without passing the list each time. Each
 //! watched file is asked again at every wait (level-triggered by default);
-//! EPOLLONESHOT stops reporting an item until EPOLL_CTL_MOD re-arms it.
+//! an EPOLLET item reports once per wake-up of its file's wait queues
+//! (edge-triggered); EPOLLONESHOT stops reporting an item until
+//! EPOLL_CTL_MOD re-arms it.
 //!
 //! Linux: fs/eventpoll.c
 //! Differs: no per-file wake-up callbacks fill a ready list; each wait
-//! polls every item through the poll machinery of select.rs. So EPOLLET
-//! reports like level-triggered: more often than Linux, which a program
-//! that reads until EAGAIN (as EPOLLET asks) never notices; reporting less
-//! could leave one waiting for data already there. Not modelled:
-//! EPOLLWAKEUP, nested-epoll loop checks (ELOOP), busy polling.
+//! polls every item through the poll machinery of select.rs, and an
+//! EPOLLET item is on the "ready list" while its file's wait queues have
+//! been woken since its last report (their wake-up counts). The wake-ups
+//! carry no event key, so a wake-up for writers (a pipe read) re-arms an
+//! EPOLLET reader too: it may report more often than Linux's, never less.
+//! Not modelled: EPOLLWAKEUP, nested-epoll loop checks (ELOOP), busy polling.
 
 use super::fdtable::get_unused_fd_flags;
 use super::file::{File, FileOperations, Kstat, POLLIN, POLLOUT};
@@ -34,7 +37,7 @@ const EPOLLEXCLUSIVE: u32 = 1 << 28;
 const EPOLLWAKEUP: u32 = 1 << 29;
 /// Report once, then stay quiet until EPOLL_CTL_MOD (Linux: EPOLLONESHOT).
 const EPOLLONESHOT: u32 = 1 << 30;
-/// Edge-triggered (Linux: EPOLLET); reported as level-triggered here.
+/// Edge-triggered: report once per new readiness event (Linux: EPOLLET).
 const EPOLLET: u32 = 1 << 31;
 /// The bits that are not events (Linux: EP_PRIVATE_BITS).
 const EP_PRIVATE_BITS: u32 = EPOLLWAKEUP | EPOLLONESHOT | EPOLLET | EPOLLEXCLUSIVE;
@@ -58,7 +61,30 @@ struct Epitem {
     events: u32,
     /// Handed back untouched with each event (Linux: epoll_data).
     data: u64,
+    /// For EPOLLET: the wake-up count of the file's queues when it was
+    /// last looked at; None until then (Linux: on the ready list, or not,
+    /// `rdllink`).
+    seen: Option<u64>,
 }
+
+/// The wake-ups of the wait queues `file` sleeps its pollers on, summed.
+fn wake_count(file: &File) -> u64 {
+    let mut sum = 0u64;
+    file.f_op
+        .poll_wait(&mut |wq| sum = sum.wrapping_add(wq.wakeups()));
+    sum
+}
+
+/// Whether an item would be reported for a file that says `revents` and
+/// whose queues' wake-up count is `now`: ready for an event asked for and,
+/// for EPOLLET, woken since last looked at (Linux: ep_item_poll() on an
+/// item of the ready list).
+fn ep_item_ready(events: u32, seen: Option<u64>, revents: u32, now: u64) -> bool {
+    revents & events & !EP_PRIVATE_BITS != 0 && (events & EPOLLET == 0 || seen != Some(now))
+}
+
+/// An item as a pass looks at it, out of the lock: (fd, file, events, seen).
+type LiveItem = (i32, Arc<File>, u32, Option<u64>);
 
 /// An epoll instance (Linux: `struct eventpoll`).
 pub struct EventPoll {
@@ -75,6 +101,10 @@ impl FileOperations for EventPoll {
         false
     }
 
+    fn noop_llseek(&self) -> bool {
+        true
+    }
+
     /// Readable while a watched file has an event asked for.
     ///
     /// Linux: ep_eventpoll_poll() in fs/eventpoll.c
@@ -84,21 +114,22 @@ impl FileOperations for EventPoll {
         let Ok(items) = self.live_items() else {
             return POLLIN;
         };
-        let ready = items
-            .into_iter()
-            .any(|(_, file, events)| u32::from(file.f_op.poll()) & events & !EP_PRIVATE_BITS != 0);
+        let ready = items.into_iter().any(|(_, file, events, seen)| {
+            let now = wake_count(&file);
+            ep_item_ready(events, seen, u32::from(file.f_op.poll()), now)
+        });
         if ready { POLLIN } else { 0 }
     }
 
     fn poll_wait(&self, queue: &mut dyn FnMut(&crate::sched::wait::WaitQueueHead)) {
-        for (_, file, _) in self.live_items().unwrap_or_default() {
+        for (_, file, _, _) in self.live_items().unwrap_or_default() {
             file.f_op.poll_wait(queue);
         }
     }
 
     /// Linux: the name `anon_inode:[eventpoll]` that anon_inode_getfile() gives it
     fn d_dname(&self) -> Option<alloc::string::String> {
-        Some(alloc::string::String::from("anon_inode:[eventpoll]"))
+        super::file::anon_inodefs_dname("[eventpoll]")
     }
 
     fn eventpoll(&self) -> Option<&EventPoll> {
@@ -107,14 +138,14 @@ impl FileOperations for EventPoll {
 }
 
 impl EventPoll {
-    /// The items whose file is still open, as (fd, file, events), taken
+    /// The items whose file is still open, as (fd, file, events, seen), taken
     /// out of the lock so that each file can be asked without holding it;
     /// items whose file is gone are dropped on the way.
     ///
     /// # Errors
     /// `ENOMEM` when the copy cannot be allocated (the list is as long as
     /// the caller made it).
-    fn live_items(&self) -> Result<Vec<(i32, Arc<File>, u32)>, Errno> {
+    fn live_items(&self) -> Result<Vec<LiveItem>, Errno> {
         let mut items = self.items.lock();
         items.retain(|item| item.file.strong_count() > 0);
         let mut live = Vec::new();
@@ -123,7 +154,7 @@ impl EventPoll {
         live.extend(
             items
                 .iter()
-                .filter_map(|item| Some((item.fd, item.file.upgrade()?, item.events))),
+                .filter_map(|item| Some((item.fd, item.file.upgrade()?, item.events, item.seen))),
         );
         Ok(live)
     }
@@ -134,12 +165,14 @@ impl EventPoll {
     /// Linux: ep_send_events() in fs/eventpoll.c
     fn ep_send_events(&self, table: &mut PollTable, events: u64, maxevents: usize) -> SysResult {
         let mut done = 0;
-        for (fd, file, _) in self.live_items()? {
+        for (fd, file, _, _) in self.live_items()? {
             if done == maxevents {
                 break;
             }
+            // Counted before the poll, so a wake-up during it is not lost.
+            let now = wake_count(&file);
             let revents = u32::from(table.poll_wait(file.clone())?);
-            let Some((ready, data)) = self.take_event(fd, &file, revents) else {
+            let Some((ready, data)) = self.take_event(fd, &file, revents, now) else {
                 continue;
             };
             let mut out = [0u8; EPOLL_EVENT_SIZE];
@@ -152,16 +185,20 @@ impl EventPoll {
     }
 
     /// The events of item (`fd`, `file`) to report given what its file says
-    /// now, and its data; disarms an EPOLLONESHOT item that reports.
-    fn take_event(&self, fd: i32, file: &Arc<File>, revents: u32) -> Option<(u32, u64)> {
+    /// now and its queues' wake-up count `now`, and its data; an EPOLLET
+    /// item is then off the ready list until the next wake-up, an
+    /// EPOLLONESHOT one that reports is disarmed.
+    fn take_event(&self, fd: i32, file: &Arc<File>, revents: u32, now: u64) -> Option<(u32, u64)> {
         let mut items = self.items.lock();
         let item = items
             .iter_mut()
             .find(|i| i.fd == fd && core::ptr::eq(i.file.as_ptr(), Arc::as_ptr(file)))?;
-        let ready = revents & item.events & !EP_PRIVATE_BITS;
-        if ready == 0 {
+        let report = ep_item_ready(item.events, item.seen, revents, now);
+        item.seen = Some(now);
+        if !report {
             return None;
         }
+        let ready = revents & item.events & !EP_PRIVATE_BITS;
         if item.events & EPOLLONESHOT != 0 {
             item.events &= EP_PRIVATE_BITS;
         }
@@ -314,6 +351,7 @@ impl EventPoll {
                     file,
                     events,
                     data,
+                    seen: None,
                 });
                 Ok(0)
             }
@@ -328,6 +366,7 @@ impl EventPoll {
                     file: Arc::downgrade(tf),
                     events,
                     data,
+                    seen: None,
                 };
                 Ok(0)
             }

@@ -74,6 +74,14 @@ impl Kstat {
     }
 }
 
+/// The name of a file made by anon_inode_getfile() as `/proc/<pid>/fd`
+/// shows it: `anon_inode:` and the name its kind gave, `[eventfd]`.
+///
+/// Linux: anon_inodefs_dname() in fs/anon_inodes.c
+pub fn anon_inodefs_dname(name: &str) -> Option<alloc::string::String> {
+    Some(alloc::format!("anon_inode:{name}"))
+}
+
 /// Where an open file was found: its absolute name and its inode (Linux:
 /// `struct path`, a mount and a dentry).
 /// Differs: a name instead of a dentry: a directory renamed while open
@@ -203,6 +211,12 @@ pub trait FileOperations: Send + Sync {
     fn seekable(&self) -> bool {
         true
     }
+    /// Whether lseek leaves the position alone and returns it, for a
+    /// file that has no position but is not a stream either (Linux:
+    /// `f_op->llseek == noop_llseek`: eventfd, timerfd, signalfd, epoll).
+    fn noop_llseek(&self) -> bool {
+        false
+    }
     /// Directory entries (name, inode, type) for getdents64.
     fn readdir(&self, _index: usize) -> Result<Option<(alloc::vec::Vec<u8>, u64, u8)>, Errno> {
         Err(Errno::ENOTDIR)
@@ -249,6 +263,16 @@ pub trait FileOperations: Send + Sync {
     ///
     /// Linux: dentry_operations.d_dname (pipefs_dname(), anon_inodefs_dname())
     fn d_dname(&self) -> Option<alloc::string::String> {
+        None
+    }
+    /// The lines its kind adds to `/proc/<pid>/fdinfo/<fd>`.
+    ///
+    /// Linux: file_operations.show_fdinfo
+    fn show_fdinfo(&self) -> Option<alloc::string::String> {
+        None
+    }
+    /// The timerfd this file is (Linux: `f_op == &timerfd_fops`).
+    fn timerfd_ctx(&self) -> Option<&super::timerfd::TimerfdCtx> {
         None
     }
     /// The pipe behind this file, for F_SETPIPE_SZ (Linux: get_pipe_info()).

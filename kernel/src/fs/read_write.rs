@@ -485,6 +485,10 @@ const SEEK_HOLE: u32 = 4;
 /// result; `ENXIO` for SEEK_DATA or SEEK_HOLE at or past the end.
 pub fn sys_lseek(fd: i32, offset: i64, whence: u32) -> SysResult {
     let file = fdget(fd)?;
+    if file.f_op.noop_llseek() {
+        // Linux: noop_llseek() in fs/read_write.c
+        return Ok(*file.f_pos.lock());
+    }
     if !file.f_op.seekable() {
         return Err(Errno::ESPIPE);
     }

@@ -74,6 +74,10 @@ impl FileOperations for SignalfdCtx {
         false
     }
 
+    fn noop_llseek(&self) -> bool {
+        true
+    }
+
     /// Readable while a signal it accepts is pending for the caller.
     ///
     /// Linux: signalfd_poll() in fs/signalfd.c
@@ -89,6 +93,18 @@ impl FileOperations for SignalfdCtx {
         if let Ok(sh) = sighand() {
             queue(&sh.signalfd_wqh);
         }
+    }
+
+    /// Linux: the name anon_inode_getfile() gives it, `[signalfd]`
+    fn d_dname(&self) -> Option<alloc::string::String> {
+        super::file::anon_inodefs_dname("[signalfd]")
+    }
+
+    /// The signals it accepts, as a hex mask.
+    ///
+    /// Linux: signalfd_show_fdinfo() in fs/signalfd.c
+    fn show_fdinfo(&self) -> Option<alloc::string::String> {
+        Some(alloc::format!("sigmask:\t{:016x}\n", !*self.sigmask.lock()))
     }
 
     fn signalfd_ctx(&self) -> Option<&SignalfdCtx> {

@@ -16,12 +16,17 @@ use crate::task::{
 };
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 /// A queue of sleeping tasks (Linux: `wait_queue_head_t`).
 #[derive(Default)]
 pub struct WaitQueueHead {
     head: SpinLock<VecDeque<Arc<TaskStruct>>>,
+    /// Wake-ups so far, sleepers or not: an edge-triggered epoll item
+    /// compares it with what it saw at its last report.
+    /// Differs: Linux's epoll hangs a callback (ep_poll_callback()) on the
+    /// queue instead.
+    wakeups: AtomicU64,
 }
 
 impl WaitQueueHead {
@@ -29,6 +34,7 @@ impl WaitQueueHead {
     pub const fn new() -> Self {
         WaitQueueHead {
             head: SpinLock::new(VecDeque::new()),
+            wakeups: AtomicU64::new(0),
         }
     }
 
@@ -69,8 +75,14 @@ impl WaitQueueHead {
     ///
     /// Linux: __wake_up() with autoremove_wake_function() in kernel/sched/wait.c
     pub fn wake_up_mode(&self, mode: u32) {
+        self.wakeups.fetch_add(1, Ordering::AcqRel);
         let mut head = self.head.lock();
         head.retain(|t| !try_to_wake_up(t, mode));
+    }
+
+    /// How many wake-ups the queue has had (wrapping).
+    pub fn wakeups(&self) -> u64 {
+        self.wakeups.load(Ordering::Acquire)
     }
 
     /// Wakes all sleepers (Linux: wake_up()).

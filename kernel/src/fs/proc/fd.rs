@@ -60,7 +60,8 @@ pub fn proc_fd_link(pid: PidNr, fd: i32) -> Result<String, Errno> {
 }
 
 /// `pos`, `flags` (octal, with O_CLOEXEC when the descriptor has it),
-/// `mnt_id` and `ino` of an open descriptor.
+/// `mnt_id` and `ino` of an open descriptor, then what its kind adds
+/// (an eventfd's count, a timerfd's setting).
 ///
 /// Linux: seq_show() in fs/proc/fd.c
 ///
@@ -73,9 +74,13 @@ pub fn fdinfo(pid: PidNr, fd: i32) -> Result<String, Errno> {
     if files.cloexec(fd, None).unwrap_or(false) {
         flags |= crate::fs::open::O_CLOEXEC;
     }
-    Ok(alloc::format!(
+    let mut text = alloc::format!(
         "pos:\t{}\nflags:\t0{flags:o}\nmnt_id:\t1\nino:\t{}\n",
         *file.f_pos.lock(),
         file.f_op.stat().ino
-    ))
+    );
+    if let Some(more) = file.f_op.show_fdinfo() {
+        text.push_str(&more);
+    }
+    Ok(text)
 }

@@ -404,19 +404,25 @@ fn common_timer_get(k: &KItimer, state: &mut KItimerState) -> (u64, u64) {
 }
 
 /// Reads a user `struct itimerspec` (interval, then value) in ns.
-fn get_itimerspec(addr: u64) -> Result<(u64, u64), Errno> {
+///
+/// # Errors
+/// `EFAULT`; `EINVAL` for a negative time or nanoseconds past a second
+/// (Linux: itimerspec64_valid()).
+pub(crate) fn get_itimerspec(addr: u64) -> Result<(u64, u64), Errno> {
     let words: [i64; 4] = get_user(addr)?;
     let ns = |sec: i64, nsec: i64| {
         if sec < 0 || !(0..NSEC_PER_SEC as i64).contains(&nsec) {
             return Err(Errno::EINVAL);
         }
-        Ok((sec as u64).saturating_mul(NSEC_PER_SEC) + nsec as u64)
+        Ok((sec as u64)
+            .saturating_mul(NSEC_PER_SEC)
+            .saturating_add(nsec as u64))
     };
     Ok((ns(words[0], words[1])?, ns(words[2], words[3])?))
 }
 
 /// Writes (interval, value) in ns as a user `struct itimerspec`.
-fn put_itimerspec(addr: u64, (interval, value): (u64, u64)) -> Result<(), Errno> {
+pub(crate) fn put_itimerspec(addr: u64, (interval, value): (u64, u64)) -> Result<(), Errno> {
     let ts = |ns: u64| [ns / NSEC_PER_SEC, ns % NSEC_PER_SEC];
     let [isec, insec] = ts(interval);
     let [vsec, vnsec] = ts(value);
