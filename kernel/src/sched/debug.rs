@@ -1,5 +1,6 @@
 //! Listings for learners: a `ps`-like table and a `pstree`-like tree of all
-//! tasks, printed by Ctrl-T on the console and used by tests.
+//! tasks, and the console's foreground process group, printed by Ctrl-T on
+//! the console and used by tests.
 //!
 //! Linux: show_state_filter() in kernel/sched/core.c, task_state_to_char()
 //! in include/linux/sched.h, fs/proc/array.c
