@@ -21,4 +21,4 @@ pub mod timeline_svg;
 pub mod trace;
 
 pub use image::{Firmware, Image, ImageSpec, KERNEL, build_image};
-pub use qemu::{Console, Exit, OVMF, Outcome, QEMU, RunSpec, run_qemu};
+pub use qemu::{Console, Exit, OVMF, Outcome, POLL_EVERY, QEMU, RunSpec, Typing, run_qemu};

@@ -93,11 +93,27 @@ pub struct RunSpec {
     pub gdb_port: Option<u16>,
     /// Where the serial console goes.
     pub console: Console,
-    /// Keystrokes for a captured console: each time the output shows the
-    /// marker, type the bytes (in order; each marker is searched after the
-    /// previous one).
-    pub input: Vec<(String, Vec<u8>)>,
+    /// Keystrokes for a captured console, typed in order ([`Typing`]).
+    pub input: Vec<Typing>,
 }
+
+/// One step of typing on a captured console: once the output shows
+/// `marker` (searched after the previous step's marker), type `keys`.
+/// Meanwhile, unless `poll` is empty, type it every [`POLL_EVERY`]: a key
+/// that makes the kernel report its state (Ctrl-T), for a marker that
+/// only such a report shows.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Typing {
+    /// What the output must show first.
+    pub marker: String,
+    /// Typed repeatedly while waiting for the marker.
+    pub poll: Vec<u8>,
+    /// Typed once the marker is there.
+    pub keys: Vec<u8>,
+}
+
+/// How often a [`Typing`] step types its `poll` keys.
+pub const POLL_EVERY: Duration = Duration::from_millis(250);
 
 impl RunSpec {
     /// One CPU of QEMU's default model, 256 MiB, empty command line, no
@@ -336,27 +352,36 @@ fn read_serial(
     (serial, line_times)
 }
 
-/// Types each input once its marker has appeared in the serial output.
+/// Types each step's keys once its marker has appeared in the serial
+/// output, typing its poll keys meanwhile.
 fn type_input(
     mut stdin: std::process::ChildStdin,
-    input: &[(String, Vec<u8>)],
+    input: &[Typing],
     seen: &std::sync::Mutex<Vec<u8>>,
 ) {
     let mut from = 0;
-    for (marker, bytes) in input {
+    let mut type_keys = |bytes: &[u8]| stdin.write_all(bytes).and_then(|()| stdin.flush());
+    for step in input {
+        let mut next_poll = Instant::now();
         loop {
             let found = seen.lock().ok().and_then(|seen| {
                 let text = String::from_utf8_lossy(&seen[from.min(seen.len())..]).into_owned();
-                text.find(marker.as_str())
-                    .map(|at| from + at + marker.len())
+                text.find(step.marker.as_str())
+                    .map(|at| from + at + step.marker.len())
             });
             if let Some(end) = found {
                 from = end;
                 break;
             }
+            if !step.poll.is_empty() && Instant::now() >= next_poll {
+                if type_keys(&step.poll).is_err() {
+                    return;
+                }
+                next_poll = Instant::now() + POLL_EVERY;
+            }
             thread::sleep(Duration::from_millis(50));
         }
-        if stdin.write_all(bytes).and_then(|()| stdin.flush()).is_err() {
+        if type_keys(&step.keys).is_err() {
             return;
         }
     }

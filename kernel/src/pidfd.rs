@@ -101,13 +101,23 @@ impl PreparedPidfd {
 pub fn pidfd_prepare(task: Arc<TaskStruct>) -> Result<PreparedPidfd, Errno> {
     // A pidfd is always close-on-exec.
     let fd = get_unused_fd_flags(true)?;
+    let file = pidfs_alloc_file(task)?;
+    Ok(PreparedPidfd { fd, file })
+}
+
+/// The file of a pidfd for `task`, read-write, in no descriptor table yet.
+///
+/// Linux: pidfs_alloc_file() in fs/pidfs.c
+///
+/// # Errors
+/// `ENFILE`/`ENOMEM` as File::new.
+pub fn pidfs_alloc_file(task: Arc<TaskStruct>) -> Result<Arc<File>, Errno> {
     let f_op = Arc::try_new(PidfdFile {
         pid: task.pid(),
         task,
     })
     .map_err(|_| Errno::ENOMEM)?;
-    let file = File::new(f_op, O_RDWR)?;
-    Ok(PreparedPidfd { fd, file })
+    File::new(f_op, O_RDWR)
 }
 
 /// Installs a new pidfd for `task` in the caller's table; returns the fd.

@@ -1,7 +1,8 @@
 //! The console's magic keys, read in the serial interrupt:
 //!
 //! - Ctrl-T prints the task list and the process tree, as SysRq-t does on
-//!   Linux (and Ctrl-T, SIGINFO, on the BSDs);
+//!   Linux (and Ctrl-T, SIGINFO, on the BSDs), and the console's
+//!   foreground process group;
 //! - Ctrl-G shows interrupt context: the next timer interrupt prints what
 //!   `current` is there (whatever task it interrupted) and makes a call that
 //!   may sleep, which might_sleep() reports as a bug.

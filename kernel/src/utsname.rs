@@ -33,12 +33,14 @@ pub const UTS_VERSION: &str = "#1 SMP lifecycle teaching kernel";
 /// uname's machine (Linux: UTS_MACHINE).
 pub const UTS_MACHINE: &str = "x86_64";
 
-/// A settable name, NUL-padded (Linux: a `char[__NEW_UTS_LEN + 1]` field
-/// of `struct new_utsname`, under uts_sem; here under its own lock).
-pub struct UtsName(SpinLock<[u8; __NEW_UTS_LEN + 1]>);
+/// A settable name of up to `N - 1` bytes, NUL-padded (Linux: a
+/// `char[__NEW_UTS_LEN + 1]` field of `struct new_utsname`, under uts_sem;
+/// here under its own lock). Other string sysctls use it with their own
+/// size, as kernel.core_pattern does with CORENAME_MAX_SIZE.
+pub struct UtsName<const N: usize = { __NEW_UTS_LEN + 1 }>(SpinLock<[u8; N]>);
 
-const fn uts_field(name: &str) -> [u8; __NEW_UTS_LEN + 1] {
-    let mut field = [0; __NEW_UTS_LEN + 1];
+const fn uts_field<const N: usize>(name: &str) -> [u8; N] {
+    let mut field = [0; N];
     let mut i = 0;
     while i < name.len() {
         field[i] = name.as_bytes()[i];
@@ -131,38 +133,38 @@ fn utsns_install(nsset: &mut NsSet, ns: &NsArc) -> Result<(), Errno> {
     Ok(())
 }
 
-impl UtsName {
-    /// A name set to `name` (at most 64 bytes).
-    pub const fn new(name: &str) -> UtsName {
+impl<const N: usize> UtsName<N> {
+    /// A name set to `name` (at most `N - 1` bytes).
+    pub const fn new(name: &str) -> Self {
         UtsName(SpinLock::new(uts_field(name)))
     }
 
     /// A name holding `field` as it is.
-    fn from_field(field: [u8; __NEW_UTS_LEN + 1]) -> UtsName {
+    fn from_field(field: [u8; N]) -> Self {
         UtsName(SpinLock::new(field))
     }
 
     /// The name with its NUL padding, as uname copies it.
-    pub fn get(&self) -> [u8; __NEW_UTS_LEN + 1] {
+    pub fn get(&self) -> [u8; N] {
         *self.0.lock()
     }
 
     /// The name as text, up to its NUL.
     pub fn as_string(&self) -> String {
         let field = self.get();
-        let len = field.iter().position(|&b| b == 0).unwrap_or(__NEW_UTS_LEN);
+        let len = field.iter().position(|&b| b == 0).unwrap_or(N);
         String::from_utf8_lossy(&field[..len]).into_owned()
     }
 
-    /// Replaces the name; the caller has checked `name.len() <= 64`.
+    /// Replaces the name; the caller has checked `name.len() < N`.
     fn set(&self, name: &[u8]) {
-        let mut field = [0; __NEW_UTS_LEN + 1];
+        let mut field = [0; N];
         field[..name.len()].copy_from_slice(name);
         *self.0.lock() = field;
     }
 
     /// A write to the name's /proc/sys file: the text up to a newline or
-    /// NUL, cut at 64 bytes.
+    /// NUL, silently cut at `N - 1` bytes; the whole write is taken.
     ///
     /// Linux: proc_do_uts_string() in kernel/utsname_sysctl.c (through
     /// proc_dostring())
@@ -171,10 +173,12 @@ impl UtsName {
             .iter()
             .position(|&b| b == b'\n' || b == 0)
             .unwrap_or(buf.len());
-        self.set(&buf[..end.min(__NEW_UTS_LEN)]);
+        self.set(&buf[..end.min(N - 1)]);
         Ok(buf.len())
     }
+}
 
+impl UtsName {
     /// Sets the name from user memory.
     ///
     /// # Errors

@@ -35,7 +35,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
-pub use boot::{Exit, Firmware, Outcome};
+pub use boot::{Exit, Firmware, Outcome, Typing};
 
 /// Per-boot limit unless a scenario sets its own.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
@@ -97,8 +97,8 @@ pub struct Boot {
     pub initrd: Option<PathBuf>,
     /// QEMU is killed after this long.
     pub timeout: Duration,
-    /// Keystrokes on the serial console: (wait for this output, then type these bytes).
-    pub input: Vec<(String, Vec<u8>)>,
+    /// Keystrokes on the serial console, each step after its marker.
+    pub input: Vec<Typing>,
     /// Start halted, with a gdb stub on this port.
     pub gdb_port: Option<u16>,
     /// QEMU's CPU model; `None` for its default.
@@ -140,8 +140,20 @@ impl Boot {
     }
 
     /// The same boot, typing `keys` on the console once `marker` shows up.
-    pub fn type_after(mut self, marker: &str, keys: &[u8]) -> Self {
-        self.input.push((marker.into(), keys.into()));
+    pub fn type_after(self, marker: &str, keys: &[u8]) -> Self {
+        self.type_after_polling(b"", marker, keys)
+    }
+
+    /// The same boot, typing `poll` every [`boot::POLL_EVERY`] until
+    /// `marker` shows up, then `keys`. With Ctrl-T as `poll`, the marker
+    /// can be a state the kernel's listing shows, such as which process
+    /// group is in the foreground, where the programs print nothing.
+    pub fn type_after_polling(mut self, poll: &[u8], marker: &str, keys: &[u8]) -> Self {
+        self.input.push(Typing {
+            marker: marker.into(),
+            poll: poll.into(),
+            keys: keys.into(),
+        });
         self
     }
 

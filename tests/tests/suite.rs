@@ -1050,41 +1050,38 @@ fn ctrl_c_in_the_shell(ctx: &Ctx) -> Result<(), Failure> {
 }
 
 /// Job control at an interactive ash that has the console as its
-/// controlling terminal (`setsid -c`): Ctrl-Z stops the foreground job
-/// (SIGTSTP to its group), `jobs` shows it Stopped, `bg` continues it in
-/// the background, `fg` brings it back (tcsetpgrp, SIGCONT) and Ctrl-C
-/// ends it. A background `cat` is stopped by SIGTTIN, and under
-/// `stty tostop` a background writer by SIGTTOU.
+/// controlling terminal (`setsid -c`), as the issue put it: `sleep 100`,
+/// Ctrl-Z stops it (SIGTSTP to its group) and `jobs` shows it Stopped,
+/// `bg` continues it in the background (Running), `fg` brings it back
+/// (tcsetpgrp, SIGCONT) and Ctrl-C ends it: `$?` is 130. `ps` shows the
+/// kernel's state of the sleep (T, then not T) beside the shell's book.
+/// A foreground `sleep` prints nothing, so Ctrl-Z and Ctrl-C wait until
+/// the kernel's Ctrl-T listing says its group is the terminal's
+/// foreground (the shell's child sets that before it execs sleep); typed
+/// earlier, the key would signal the shell, which ignores it. A background `cat` is
+/// stopped by SIGTTIN, and under `stty tostop` a background writer by
+/// SIGTTOU.
 fn job_control_in_the_shell(ctx: &Ctx) -> Result<(), Failure> {
     let root = tempfile::tempdir()?;
     init_script(
         root.path(),
         "#!/bin/sh\n/bin/busybox setsid -c /bin/sh -i\n/bin/busybox poweroff -f\n",
     )?;
-    let job = root.path().join("job.sh");
-    fs::write(
-        &job,
-        concat!(
-            "#!/bin/sh\n",
-            "n=0\n",
-            "trap 'n=$((n+1)); echo job-continued-$n' CONT\n",
-            "echo job-started\n",
-            "while :; do /bin/busybox sleep 1; done\n",
-        ),
-    )?;
-    fs::set_permissions(&job, fs::Permissions::from_mode(0o755))?;
     // ash asks the terminal where the cursor is (ESC [6n) before each
     // prompt; answer like a terminal, then type the next line.
     const ASKS: &str = "\x1b[6n";
+    const CTRL_T: &[u8] = b"\x14";
+    const SLEEP_IN_FOREGROUND: &str = "foreground: sleep (";
+    const JOBS_AND_STATE: &[u8] = b"\x1b[1;1Rjobs; /bin/busybox ps -o stat,args | /bin/busybox awk '/sl[e]ep 100/ {print \"sleep-is-\" ($1 ~ /T/ ? \"stopped\" : \"not-stopped\")}'\r";
     let boot = Boot::bios("")
         .initrd(root.path())
-        .type_after(ASKS, b"\x1b[1;1R/job.sh\r")
-        .type_after("job-started", b"\x1a")
-        .type_after(ASKS, b"\x1b[1;1Rjobs\r")
+        .type_after(ASKS, b"\x1b[1;1Rsleep 100\r")
+        .type_after_polling(CTRL_T, SLEEP_IN_FOREGROUND, b"\x1a")
+        .type_after(ASKS, JOBS_AND_STATE)
         .type_after(ASKS, b"\x1b[1;1Rbg\r")
-        .type_after(ASKS, b"\x1b[1;1R/bin/busybox sleep 2; jobs\r")
+        .type_after(ASKS, JOBS_AND_STATE)
         .type_after(ASKS, b"\x1b[1;1Rfg\r")
-        .type_after("job-continued-2", b"\x03")
+        .type_after_polling(CTRL_T, SLEEP_IN_FOREGROUND, b"\x03")
         .type_after(ASKS, b"\x1b[1;1Recho after-f''g:$?\r")
         .type_after(
             ASKS,
@@ -1100,9 +1097,10 @@ fn job_control_in_the_shell(ctx: &Ctx) -> Result<(), Failure> {
     expect_lines(
         &run,
         &[
-            "Stopped                    /job.sh",
-            "Running                    /job.sh",
-            "job-continued-1",
+            "Stopped                    sleep 100",
+            "sleep-is-stopped",
+            "Running                    sleep 100",
+            "sleep-is-not-stopped",
             "after-fg:130",
             "Stopped (tty input)",
             "Stopped (tty output)",

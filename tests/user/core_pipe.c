@@ -8,7 +8,10 @@
  * limit a piped core, except that 1 skips it; a helper that cannot run
  * means no dump; with core_pipe_limit set, the dumper waits until the
  * helper has closed the pipe before its parent hears of the death. The
- * wait status has WCOREDUMP when the core went down the pipe.
+ * wait status has WCOREDUMP when the core went down the pipe. The pattern
+ * holds 127 bytes, a longer write cut there silently; %C is the CPU the
+ * dump began on; %F is 3, and the helper then has a pidfd of the dumper
+ * as fd 3 (Linux 6.16 and later; skipped on an older host).
  *
  * It changes kernel.core_pattern and kernel.core_pipe_limit and puts them
  * back at the end; where they cannot be written (a container's read-only
@@ -19,6 +22,7 @@
 #include "check.h"
 #include <elf.h>
 #include <limits.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -60,8 +64,10 @@ static void restore_and_die(int sig)
 	raise(sig);
 }
 
-/* The child: a core limit of `limit`, optionally a new name, then SIGSEGV. */
-static pid_t crash(rlim_t limit, const char *comm)
+/* The child: a core limit of `limit`, optionally a new name, only CPU
+ * `cpu` (if not -1) and the file `fd42` open as fd 42 (if not NULL),
+ * then SIGSEGV. */
+static pid_t crash_with(rlim_t limit, const char *comm, int cpu, const char *fd42)
 {
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -69,10 +75,25 @@ static pid_t crash(rlim_t limit, const char *comm)
 		setrlimit(RLIMIT_CORE, &rl);
 		if (comm)
 			prctl(PR_SET_NAME, comm);
+		if (cpu >= 0) {
+			cpu_set_t set;
+			CPU_ZERO(&set);
+			CPU_SET(cpu, &set);
+			if (sched_setaffinity(0, sizeof set, &set) != 0)
+				_exit(3);
+		}
+		if (fd42 && dup2(open(fd42, O_RDONLY), 42) != 42)
+			_exit(4);
 		*bad_pointer = 1;
 		_exit(0);
 	}
 	return pid;
+}
+
+/* The child: a core limit of `limit`, optionally a new name, then SIGSEGV. */
+static pid_t crash(rlim_t limit, const char *comm)
+{
+	return crash_with(limit, comm, -1, NULL);
 }
 
 /* The helper's report for the crash of `pid` into buf, after a newline
@@ -140,6 +161,8 @@ static void the_helper_gets_the_core_and_its_arguments(const char *comm)
 	CHECK("the_helper_is_a_child_of_kthreadd", !strcmp(field(report, "ppid"), "2"));
 	CHECK("the_helper_has_no_environment", !strcmp(field(report, "envc"), "0"));
 	CHECK("the_helper_has_rlimit_core_1", !strcmp(field(report, "core_limit"), "1"));
+	CHECK("without_percent_big_f_the_helper_s_fd_3_is_closed",
+	      !strcmp(field(report, "fd3"), "closed"));
 }
 
 static void arguments_split_at_spaces_before_expansion(void)
@@ -195,6 +218,115 @@ static void every_specifier_expands(void)
 	CHECK("percent_u_and_g_are_uid_and_gid", atoi(field(report, "argv7")) == (int)getuid() &&
 							  atoi(field(report, "argv8")) == (int)getgid());
 	CHECK("percent_big_e_is_the_path_with_bangs", !strcmp(field(report, "argv9"), exe));
+}
+
+/* kernel.core_pattern holds 127 bytes (CORENAME_MAX_SIZE 128 with its
+ * NUL): a longer write is taken whole and cut there without an error,
+ * and a piped pattern cut so gives its helper a cut last argument. */
+static void core_pattern_holds_127_bytes(const char *prog)
+{
+	char pattern[256], got[256], report[2048];
+	memset(pattern, 'c', 200);
+	pattern[200] = 0;
+	int fd = open(PATTERN, O_WRONLY | O_CLOEXEC);
+	ssize_t n = write(fd, pattern, 200);
+	close(fd);
+	EXPECT_EQ("a_200_byte_core_pattern_write_takes_all_200_bytes", 200, n);
+	read_text(PATTERN, got, sizeof got);
+	got[strcspn(got, "\n")] = 0;
+	EXPECT_EQ("core_pattern_keeps_the_first_127_bytes", 127, strlen(got));
+	CHECK("the_kept_bytes_are_the_pattern_s_own", strspn(got, "c") == 127);
+	int head = snprintf(pattern, sizeof pattern, "|%s %%p ", prog);
+	memset(pattern + head, 'y', 150);
+	pattern[head + 150] = 0;
+	write_text(PATTERN, pattern);
+	pid_t pid = crash(0, NULL);
+	int status;
+	waitpid(pid, &status, 0);
+	if (!helper_report(pid, report, sizeof report, 10000)) {
+		check_fail("a_cut_piped_pattern_still_runs_its_helper", "no report for %d", pid);
+		return;
+	}
+	size_t kept = strlen(field(report, "argv2"));
+	EXPECT_EQ("a_cut_piped_pattern_cuts_the_helper_s_last_argument", 127 - head, kept);
+}
+
+/* The highest CPU this process may run on. */
+static int last_allowed_cpu(void)
+{
+	cpu_set_t set;
+	int last = 0;
+	if (sched_getaffinity(0, sizeof set, &set) != 0)
+		return 0;
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, &set))
+			last = cpu;
+	return last;
+}
+
+/* %C is the CPU the dumping task ran on when the dump began. */
+static void percent_big_c_is_the_cpu(void)
+{
+	char report[2048], want[16];
+	set_pattern(helper, "%p %C");
+	int cpu = last_allowed_cpu();
+	pid_t pid = crash_with(0, NULL, cpu, NULL);
+	int status;
+	waitpid(pid, &status, 0);
+	if (!helper_report(pid, report, sizeof report, 10000)) {
+		check_fail("percent_big_c_is_the_cpu_the_task_ran_on", "no report for %d", pid);
+		return;
+	}
+	snprintf(want, sizeof want, "%d", cpu);
+	if (strcmp(field(report, "argv2"), want) != 0)
+		say("    note: pinned to CPU %d, %%C gave \"%s\"\n", cpu, field(report, "argv2"));
+	CHECK("percent_big_c_is_the_cpu_the_task_ran_on", !strcmp(field(report, "argv2"), want));
+}
+
+/* %F in a piped pattern is "3", and the helper starts with a pidfd of the
+ * dumping process as fd 3 (Linux 6.16 and later): it reaches the dumper
+ * (pidfd_send_signal with signal 0) and its files (pidfd_getfd). The
+ * helper looks before reading the core; core_pipe_limit 1 keeps the
+ * dumper alive until the helper is done. */
+static void percent_big_f_gives_the_helper_a_pidfd(void)
+{
+	char report[2048], marker[] = "/tmp/core_pipe_fd42.XXXXXX";
+	int fd = mkstemp(marker);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		check_fail("percent_big_f_gives_the_helper_a_pidfd", "mkstemp: %s", strerror(errno));
+		return;
+	}
+	close(fd);
+	write_text(PIPE_LIMIT, "1");
+	set_pattern(helper, "%p %F");
+	pid_t pid = crash_with(0, NULL, -1, marker);
+	int status;
+	waitpid(pid, &status, 0);
+	write_text(PIPE_LIMIT, "0");
+	unlink(marker);
+	if (!helper_report(pid, report, sizeof report, 10000)) {
+		check_fail("percent_big_f_gives_the_helper_a_pidfd", "no report for %d", pid);
+		return;
+	}
+	struct utsname u;
+	uname(&u);
+	int major = 0, minor = 0;
+	sscanf(u.release, "%d.%d", &major, &minor);
+	if (!on_lifecycle() && (major < 6 || (major == 6 && minor < 16))) {
+		check_skip("percent_big_f_gives_the_helper_a_pidfd",
+			   "the host kernel is older than Linux 6.16, which added %F");
+		return;
+	}
+	CHECK("percent_big_f_expands_to_3", !strcmp(field(report, "argv2"), "3"));
+	CHECK("with_percent_big_f_the_helper_s_fd_3_is_open", !strcmp(field(report, "fd3"), "open"));
+	CHECK("the_pidfd_is_not_close_on_exec", !strcmp(field(report, "fd3_cloexec"), "0"));
+	CHECK("the_pidfd_is_read_write", atoi(field(report, "fd3_accmode")) == O_RDWR);
+	CHECK("pidfd_send_signal_0_on_it_reaches_the_dumper",
+	      !strcmp(field(report, "fd3_signal0_errno"), "0"));
+	CHECK("pidfd_getfd_through_it_gets_the_dumper_s_fd_42",
+	      !strcmp(field(report, "fd3_getfd_errno"), "0") &&
+		      strtoull(field(report, "fd3_getfd_ino"), NULL, 10) == st.st_ino);
 }
 
 static void rlimit_core_1_skips_a_piped_dump(void)
@@ -268,6 +400,9 @@ int main(int argc, char **argv)
 	the_helper_gets_the_core_and_its_arguments(comm);
 	arguments_split_at_spaces_before_expansion();
 	every_specifier_expands();
+	core_pattern_holds_127_bytes(helper);
+	percent_big_c_is_the_cpu();
+	percent_big_f_gives_the_helper_a_pidfd();
 	rlimit_core_1_skips_a_piped_dump();
 	a_missing_helper_means_no_dump();
 	core_pipe_limit_waits_for_the_helper();

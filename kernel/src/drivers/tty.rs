@@ -180,6 +180,14 @@ pub fn tty_receive_byte(byte: u8) {
     }
 }
 
+/// The console's foreground process group (its number in the initial pid
+/// namespace), 0 while there is none.
+///
+/// Linux: tty_get_pgrp() in drivers/tty/tty_jobctrl.c
+pub fn tty_get_pgrp() -> i32 {
+    FOREGROUND_PGRP.load(core::sync::atomic::Ordering::Relaxed)
+}
+
 /// A process group or session id as the caller's pid namespace sees it.
 fn caller_nr(nr: i32) -> i32 {
     let ns = crate::pid::task_active_pid_ns(&crate::task::current());

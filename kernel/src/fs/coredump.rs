@@ -21,7 +21,7 @@
 //! Not modelled: coredump_filter (the default filter is built in),
 //! fs.suid_dumpable 2.
 
-use super::coredump_name::{CoreName, format_corename};
+use super::coredump_name::{CoreName, CorenameParams, format_corename};
 use crate::arch::entry::calling::PtRegs;
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
@@ -108,6 +108,7 @@ pub fn vfs_coredump(info: &KernelSiginfo, regs: &PtRegs) -> bool {
     let Some(mm) = t.mm.lock().clone() else {
         return false;
     };
+    let cpu = crate::arch::percpu::smp_processor_id();
     if mm.get_dumpable() == SUID_DUMP_DISABLE {
         return false;
     }
@@ -115,7 +116,7 @@ pub fn vfs_coredump(info: &KernelSiginfo, regs: &PtRegs) -> bool {
         return false;
     };
     let threads = core::mem::take(&mut core_state.threads.lock().stopped);
-    let dumped = do_coredump_write(&t, &mm, info, regs, &threads);
+    let dumped = do_coredump_write(&t, &mm, info, regs, &threads, cpu);
     drop(threads);
     coredump_finish(&t, &core_state, dumped);
     dumped
@@ -132,6 +133,7 @@ fn do_coredump_write(
     siginfo: &KernelSiginfo,
     regs: &PtRegs,
     threads: &[CoreThread],
+    cpu: usize,
 ) -> bool {
     let limit = crate::resource::rlimit(crate::resource::RLIMIT_CORE);
     let write = |file, limit, ispipe| {
@@ -149,13 +151,20 @@ fn do_coredump_write(
         };
         cprm.core_dump()
     };
-    match format_corename(t, siginfo.signo) {
+    let mut params = CorenameParams {
+        signr: siginfo.signo,
+        cpu,
+        pid: None,
+    };
+    match format_corename(t, &mut params) {
         Ok(CoreName::File(corename)) => coredump_file(&corename, limit)
             .map(|file| write(file, limit, false))
             .unwrap_or(false),
-        Ok(CoreName::Pipe(argv)) => super::coredump_pipe::coredump_pipe(argv, limit, |file| {
-            write(file, crate::resource::RLIM_INFINITY, true)
-        }),
+        Ok(CoreName::Pipe { argv, pid }) => {
+            super::coredump_pipe::coredump_pipe(argv, pid, limit, |file| {
+                write(file, crate::resource::RLIM_INFINITY, true)
+            })
+        }
         Err(_) => false,
     }
 }

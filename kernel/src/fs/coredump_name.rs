@@ -3,20 +3,28 @@
 //! of a program to pipe the core to (coredump_pipe.rs).
 //!
 //! Linux: format_corename() and its cn_* helpers in fs/coredump.c
-//! Not modelled: %C (cgroup id), %F (pidfd).
 
 use crate::errno::Errno;
 use crate::sysctl::CtlTable;
 use crate::task::TaskStruct;
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt::Write;
 use core::sync::atomic::{AtomicI32, Ordering};
 
+/// The size of kernel.core_pattern with its NUL: a longer write is cut at
+/// 127 bytes (Linux: CORENAME_MAX_SIZE in include/linux/binfmts.h).
+pub const CORENAME_MAX_SIZE: usize = 128;
+
 /// kernel.core_pattern: the name of the core file, with %-specifiers
 /// (Linux: core_pattern in fs/coredump.c, default "core").
-/// Differs: cut at 64 bytes (Linux: 127).
-pub static CORE_PATTERN: crate::utsname::UtsName = crate::utsname::UtsName::new("core");
+pub static CORE_PATTERN: crate::utsname::UtsName<CORENAME_MAX_SIZE> =
+    crate::utsname::UtsName::new("core");
+
+/// The descriptor a `%F` pidfd has in the helper, which starts with no
+/// other files than its pipe (Linux: COREDUMP_PIDFD_NUMBER).
+pub const COREDUMP_PIDFD_NUMBER: i32 = 3;
 
 /// kernel.core_uses_pid: 1 appends `.PID` to a file pattern without `%p`.
 static CORE_USES_PID: AtomicI32 = AtomicI32::new(0);
@@ -33,21 +41,39 @@ pub static CORE_USES_PID_SYSCTL: CtlTable = CtlTable {
 };
 
 /// An expanded core_pattern.
-#[derive(Debug, PartialEq, Eq)]
 pub enum CoreName {
     /// A file, relative to the dumping task's working directory.
     File(Vec<u8>),
-    /// `|program args...`: the helper's argv, `argv[0]` its path.
-    Pipe(Vec<String>),
+    /// `|program args...`: the helper's argv, `argv[0]` its path, and
+    /// with `%F` the process the helper gets a pidfd of.
+    Pipe {
+        /// The helper's arguments.
+        argv: Vec<String>,
+        /// The dumping process's thread-group leader, for `%F`.
+        pid: Option<Arc<TaskStruct>>,
+    },
 }
 
-/// Expands core_pattern for the dump of `t` by `signr`: `%p`/`%P` the
+/// What the dump knows before it names the core (Linux: the fields of
+/// `struct coredump_params` that format_corename() reads and sets).
+pub struct CorenameParams {
+    /// The signal that dumps.
+    pub signr: i32,
+    /// The CPU the dumper ran on when the dump began (Linux: cprm->cpu).
+    pub cpu: usize,
+    /// Set by `%F` in a piped pattern (Linux: cprm->pid).
+    pub pid: Option<Arc<TaskStruct>>,
+}
+
+/// Expands core_pattern for the dump of `t` by `cprm.signr`: `%p`/`%P` the
 /// process id in the task's / the initial pid namespace, `%i`/`%I` the
 /// thread id, `%u`/`%g` uid and gid, `%d` the dump mode, `%s` the signal,
 /// `%t` seconds since the epoch, `%h` the host name, `%e` the command
 /// name, `%E` the executable's path and `%f` its file name (`/` becoming
-/// `!` in these three), `%c` the RLIMIT_CORE soft limit, `%%` a percent
-/// sign; any other `%x` is dropped. A piped pattern is split into
+/// `!` in these three), `%c` the RLIMIT_CORE soft limit, `%C` the CPU the
+/// dump began on, `%F` (piped only) 3, the helper's descriptor of a pidfd
+/// of the dumping process, `%%` a percent sign; any other `%x` is
+/// dropped. A piped pattern is split into
 /// arguments at white space before expansion, so an expansion never
 /// splits one. With core_uses_pid, a file pattern without `%p` gets
 /// `.PID` appended.
@@ -56,7 +82,7 @@ pub enum CoreName {
 ///
 /// # Errors
 /// `EINVAL` for an empty pattern, `ENOMEM` for `|` alone.
-pub fn format_corename(t: &TaskStruct, signr: i32) -> Result<CoreName, Errno> {
+pub fn format_corename(t: &TaskStruct, cprm: &mut CorenameParams) -> Result<CoreName, Errno> {
     let pattern = CORE_PATTERN.as_string();
     let (ispipe, pat) = match pattern.strip_prefix('|') {
         Some("") => return Err(Errno::ENOMEM),
@@ -89,11 +115,12 @@ pub fn format_corename(t: &TaskStruct, signr: i32) -> Result<CoreName, Errno> {
             None => break,
             _ => {}
         }
-        cn_expand(&mut cn, t, signr, spec);
+        cn_expand(&mut cn, t, cprm, ispipe, spec);
     }
     if ispipe {
         argv.push(cn);
-        return Ok(CoreName::Pipe(argv));
+        let pid = cprm.pid.take();
+        return Ok(CoreName::Pipe { argv, pid });
     }
     if !pid_in_pattern && CORE_USES_PID.load(Ordering::Relaxed) != 0 {
         let _ = write!(cn, ".{}", crate::pid::task_tgid_vnr(t));
@@ -104,8 +131,15 @@ pub fn format_corename(t: &TaskStruct, signr: i32) -> Result<CoreName, Errno> {
 /// Appends the expansion of `%spec` to `cn`.
 ///
 /// Linux: the switch of format_corename() in fs/coredump.c
-fn cn_expand(cn: &mut String, t: &TaskStruct, signr: i32, spec: Option<char>) {
+fn cn_expand(
+    cn: &mut String,
+    t: &TaskStruct,
+    cprm: &mut CorenameParams,
+    ispipe: bool,
+    spec: Option<char>,
+) {
     let cred = crate::cred::current_cred();
+    let signr = cprm.signr;
     let _ = match spec {
         Some('%') => write!(cn, "%"),
         Some('p') => write!(cn, "{}", crate::pid::task_tgid_vnr(t)),
@@ -130,8 +164,24 @@ fn cn_expand(cn: &mut String, t: &TaskStruct, signr: i32, spec: Option<char>) {
             "{}",
             crate::resource::rlimit(crate::resource::RLIMIT_CORE)
         ),
+        Some('C') => write!(cn, "{}", cprm.cpu),
+        Some('F') if ispipe => {
+            cprm.pid = Some(thread_group_leader(t));
+            write!(cn, "{COREDUMP_PIDFD_NUMBER}")
+        }
         _ => Ok(()),
     };
+}
+
+/// The leader of the dumping thread's group, which `%F`'s pidfd names:
+/// it cannot be reaped before the dumping thread has exited.
+///
+/// Linux: task_tgid(current), in the `%F` case of format_corename()
+fn thread_group_leader(t: &TaskStruct) -> Arc<TaskStruct> {
+    let tasklist = crate::tasklist::TASKLIST_LOCK.lock();
+    let leader = t.family.get(&tasklist).group_leader.upgrade();
+    drop(tasklist);
+    leader.unwrap_or_else(crate::task::current)
 }
 
 /// The dumping mm's dumpability (Linux: get_dumpable(), for `%d`).

@@ -3,21 +3,23 @@
 //!
 //! ```text
 //!  dumper                            helper (child of kthreadd, root)
-//!  call_usermodehelper_exec ───────▶ umh_coredump_setup: pipe, read end
-//!        ◀── exec done ────────────     on fd 0, RLIMIT_CORE = 1
+//!  call_usermodehelper_exec ───────▶ umh_coredump_setup: with %F a
+//!                                      pidfd of the dumper on fd 3;
+//!                                      pipe, read end on fd 0,
+//!        ◀── exec done ────────────     RLIMIT_CORE = 1
 //!  elf_core_dump() into the write end ─▶ execve(prog), reads fd 0
 //!  core_pipe_limit != 0: wait for the helper to close its end
 //! ```
 //!
 //! Linux: the `ispipe` branches of vfs_coredump() in fs/coredump.c
-//! Not modelled: the pidfd that newer Linux passes for %F.
 
+use super::coredump_name::COREDUMP_PIDFD_NUMBER;
 use super::file::File;
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
 use crate::resource::{RLIMIT_CORE, Rlimit};
 use crate::sysctl::CtlTable;
-use crate::task::current;
+use crate::task::{TaskStruct, current};
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -41,14 +43,16 @@ pub static CORE_PIPE_LIMIT_SYSCTL: CtlTable = CtlTable {
 /// Piped dumps under way (Linux: core_dump_count).
 static CORE_DUMP_COUNT: AtomicI32 = AtomicI32::new(0);
 
-/// Starts the helper named by `argv` and writes the core into its pipe
-/// with `dump`, which gets the write end; returns what `dump` returned,
+/// Starts the helper named by `argv` (with a pidfd of `leader` on fd 3 for
+/// `%F`) and writes the core into its pipe with `dump`, which gets the
+/// write end; returns what `dump` returned,
 /// or false when no dump was made. RLIMIT_CORE (`limit`) does not cut a
 /// piped core, but a limit of 1 (a helper's own crash) skips it.
 ///
 /// Linux: the ispipe parts of vfs_coredump() in fs/coredump.c
 pub(super) fn coredump_pipe(
     argv: Vec<String>,
+    leader: Option<Arc<TaskStruct>>,
     limit: u64,
     dump: impl FnOnce(Arc<File>) -> bool,
 ) -> bool {
@@ -72,7 +76,7 @@ pub(super) fn coredump_pipe(
     } else {
         let who = alloc::format!("coredump: {pid}({})", t.comm().as_str());
         drop(t);
-        pipe_to_helper(&who, argv, core_pipe_limit != 0, dump)
+        pipe_to_helper(&who, argv, leader, core_pipe_limit != 0, dump)
     };
     CORE_DUMP_COUNT.fetch_sub(1, Ordering::AcqRel);
     dumped
@@ -86,6 +90,7 @@ pub(super) fn coredump_pipe(
 fn pipe_to_helper(
     who: &str,
     argv: Vec<String>,
+    pid: Option<Arc<TaskStruct>>,
     wait: bool,
     dump: impl FnOnce(Arc<File>) -> bool,
 ) -> bool {
@@ -95,7 +100,7 @@ fn pipe_to_helper(
         Err(_) => return false,
     };
     let slot = file.clone();
-    let init = alloc::boxed::Box::try_new(move || umh_coredump_setup(&slot));
+    let init = alloc::boxed::Box::try_new(move || umh_coredump_setup(&slot, pid.clone()));
     let started = init.map_err(|_| Errno::ENOMEM).and_then(|init| {
         let sub_info =
             crate::umh::call_usermodehelper_setup(path.clone(), argv, Vec::new(), Some(init))?;
@@ -116,18 +121,26 @@ fn pipe_to_helper(
     dumped
 }
 
-/// In the helper, before its exec: a pipe whose read end becomes fd 0 and
-/// whose write end goes back to the dumper in `slot`; RLIMIT_CORE 1 so
-/// that a crash of the helper itself dumps nothing.
+/// In the helper, before its exec: for `%F` a pidfd of `pid` as fd 3
+/// (not close-on-exec); a pipe whose read end becomes fd 0 and whose
+/// write end goes back to the dumper in `slot`; RLIMIT_CORE 1 so that a
+/// crash of the helper itself dumps nothing.
 ///
 /// Linux: umh_coredump_setup() in fs/coredump.c
-fn umh_coredump_setup(slot: &SpinLock<Option<Arc<File>>>) -> Result<(), Errno> {
+fn umh_coredump_setup(
+    slot: &SpinLock<Option<Arc<File>>>,
+    pid: Option<Arc<TaskStruct>>,
+) -> Result<(), Errno> {
     use super::open::{O_RDONLY, O_WRONLY};
+    let me = current();
+    let files = me.files.lock().clone().ok_or(Errno::EBADF)?;
+    if let Some(pid) = pid {
+        let pidfs_file = crate::pidfd::pidfs_alloc_file(pid)?;
+        files.install_at(COREDUMP_PIDFD_NUMBER, pidfs_file, false)?;
+    }
     let (rd, wr) = super::pipe::create_pipe()?;
     let (rd, wr) = (File::new(rd, O_RDONLY)?, File::new(wr, O_WRONLY)?);
     *slot.lock() = Some(wr);
-    let me = current();
-    let files = me.files.lock().clone().ok_or(Errno::EBADF)?;
     files.install_at(0, rd, false)?;
     me.signal().rlim.lock().0[RLIMIT_CORE] = Rlimit {
         rlim_cur: 1,

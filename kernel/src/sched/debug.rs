@@ -1,5 +1,6 @@
 //! Listings for learners: a `ps`-like table and a `pstree`-like tree of all
-//! tasks, printed by Ctrl-T on the console and used by tests.
+//! tasks, and the console's foreground process group, printed by Ctrl-T on
+//! the console and used by tests.
 //!
 //! Linux: show_state_filter() in kernel/sched/core.c, task_state_to_char()
 //! in include/linux/sched.h, fs/proc/array.c
@@ -127,11 +128,27 @@ pub fn pstree() -> String {
     out
 }
 
-/// Prints both listings to the console.
+/// The console's foreground process group: `foreground: COMM (pgrp N)`,
+/// COMM its leader's name (or `?` once the leader is gone), or
+/// `foreground: none`. The line says who Ctrl-C and Ctrl-Z would signal,
+/// as the BSDs' Ctrl-T status line names the foreground command.
+fn foreground() -> String {
+    let pgrp = crate::drivers::tty::tty_get_pgrp();
+    if pgrp <= 0 {
+        return String::from("foreground: none\n");
+    }
+    let tasklist = TASKLIST_LOCK.lock();
+    let leader = tasklist.tasks.iter().find(|p| p.pid() == pgrp);
+    let comm = leader.map_or(String::from("?"), |p| String::from(p.comm().as_str()));
+    alloc::format!("foreground: {comm} (pgrp {pgrp})\n")
+}
+
+/// Prints both listings and the foreground line to the console.
 ///
 /// Linux: show_state() in include/linux/sched/debug.h
+/// Differs: the foreground line is the BSDs' (Linux's SysRq-t has none).
 pub fn show_state() {
-    crate::printk::print(format_args!("{}\n{}", ps(), pstree()));
+    crate::printk::print(format_args!("{}\n{}{}", ps(), pstree(), foreground()));
 }
 
 /// One line of `/proc/<pid>/sched`: a name and a number (Linux: P()).
