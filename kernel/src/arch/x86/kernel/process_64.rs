@@ -429,12 +429,10 @@ pub fn context_switch(
     );
     prepare_switch_to(&next.thread, user.1);
     set_current(&next);
-    // A kernel thread borrows the mm loaded here (lazy TLB, see mm::tlb).
-    // It never has an mm of its own, so its mm lock is not taken.
-    rq.prev_mm = match user.1 {
-        true => switch_mm(next.mm.lock().as_ref()),
-        false => switch_mm(None),
-    };
+    // A task without an mm borrows the one loaded here (lazy TLB, see
+    // mm::tlb). Kernel threads are asked too: one may have been lent an mm
+    // (as Linux's kthread_use_mm lends one), and must get it on any CPU.
+    rq.prev_mm = switch_mm(next.mm.lock().as_ref());
     let prev_thread: *const ThreadStruct = &prev.thread;
     let next_thread: *const ThreadStruct = &next.thread;
     rq.prev = Some(prev);
