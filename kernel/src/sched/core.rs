@@ -451,7 +451,7 @@ pub fn signal_pending_state(state: u32, p: &TaskStruct) -> bool {
 /// Linux: finish_task_switch() in kernel/sched/core.c
 fn finish_task_switch() {
     let (prev, mm) = {
-        let mut rq = this_cpu().rq.lock();
+        let mut rq = this_cpu().rq.take_over();
         (rq.prev.take(), rq.prev_mm.take())
     };
     drop(mm);

@@ -115,30 +115,54 @@ pub fn smp_processor_id() -> usize {
 ///
 /// Linux: get_current() in arch/x86/include/asm/current.h
 pub fn current_task() -> Option<Arc<TaskStruct>> {
-    super::without_interrupts(|| {
-        let ptr = this_cpu().current_task.load(Ordering::Acquire);
-        if ptr.is_null() {
-            return None;
-        }
-        // SAFETY: by the invariant on `current_task`, `ptr` came from
-        // `Arc::as_ptr` of an Arc that the run queue still holds; interrupts
-        // are off, so no context switch can replace it before we take our own
-        // strong reference.
-        unsafe {
-            Arc::increment_strong_count(ptr);
-            Some(Arc::from_raw(ptr))
-        }
-    })
+    let ptr = current_task_ptr();
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: by the invariant on `current_task`, `ptr` came from
+    // `Arc::as_ptr` of an Arc that the run queue still holds, and it is the
+    // task running this code (read in one instruction, see
+    // current_task_ptr), which stays alive while it runs: we take our own
+    // strong reference before it could ever be switched out and freed.
+    unsafe {
+        Arc::increment_strong_count(ptr);
+        Some(Arc::from_raw(ptr))
+    }
 }
 
 /// Borrows the running task without touching its reference count: used on
 /// hot paths such as the allocator's fault-injection check.
 pub fn with_current<R>(f: impl FnOnce(Option<&TaskStruct>) -> R) -> R {
-    let ptr = this_cpu().current_task.load(Ordering::Acquire);
     // SAFETY: the running task cannot be freed while it runs: `rq.curr` keeps
     // it alive until another task has been switched in, which cannot happen
     // in the middle of this call as seen by the task itself.
-    f(unsafe { ptr.as_ref() })
+    f(unsafe { current_task_ptr().as_ref() })
+}
+
+/// This CPU's running task, null before sched_init: one `gs`-relative
+/// load, so that a task preempted and moved to another CPU around it still
+/// reads itself (a load through this_cpu()'s address could read the CPU it
+/// left), with no need to turn interrupts off.
+///
+/// Linux: get_current() (this_cpu_read_stable(current_task)) in
+/// arch/x86/include/asm/current.h
+fn current_task_ptr() -> *mut TaskStruct {
+    // Refuses, as this_cpu() does, a CPU without its per-CPU area.
+    let _ = this_cpu();
+    let ptr: *mut TaskStruct;
+    // SAFETY: GS base points at this CPU's `PerCpu` (this_cpu() checked
+    // that it is set up), whose `current_task` field lies at the offset
+    // read; an aligned 8-byte load is atomic, as the field's own loads
+    // are, and a plain x86 load is ordered as an acquire.
+    unsafe {
+        core::arch::asm!(
+            "mov {}, gs:[{off}]",
+            out(reg) ptr,
+            off = const core::mem::offset_of!(PerCpu, current_task),
+            options(nostack, readonly, preserves_flags)
+        );
+    }
+    ptr
 }
 
 /// Records `task` as this CPU's running task. The caller must keep `task`

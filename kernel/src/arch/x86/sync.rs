@@ -19,13 +19,14 @@ use x86_64::instructions::interrupts;
 /// is the place that called [`SpinLock::new`].
 pub struct SpinLock<T: ?Sized> {
     key: LockClassKey,
-    inner: spin::Mutex<T>,
+    inner: spin::mutex::SpinMutex<T>,
 }
 
 /// Proof that a [`SpinLock`] is held; interrupts stay off until it drops.
 pub struct SpinLockGuard<'a, T: ?Sized> {
     lock: &'a SpinLock<T>,
-    guard: Option<spin::MutexGuard<'a, T>>,
+    /// The data, ours while the lock is held; the guard unlocks on drop.
+    data: &'a mut T,
     irqs_were_enabled: bool,
     /// Whether the lock-order checker recorded this acquisition.
     tracked: bool,
@@ -37,7 +38,42 @@ impl<T> SpinLock<T> {
     pub const fn new(value: T) -> Self {
         SpinLock {
             key: LockClassKey::new(),
-            inner: spin::Mutex::new(value),
+            inner: spin::mutex::SpinMutex::new(value),
+        }
+    }
+
+    /// Becomes the owner of a lock that another task held when this CPU
+    /// switched to the caller, and that it handed over
+    /// ([`SpinLockGuard::hand_over`]): the run queue lock, held across
+    /// the switch. Interrupts are off (they stayed off across the switch)
+    /// and stay off when the returned guard drops: the caller enables them.
+    /// Refuses, with a panic, a lock that is not held.
+    ///
+    /// Linux: finish_lock_switch() in kernel/sched/core.c (spin_acquire()
+    /// of the lock's dep_map, then the unlock by its caller)
+    #[track_caller]
+    pub fn take_over(&self) -> SpinLockGuard<'_, T> {
+        assert!(
+            self.inner.is_locked() && !interrupts::are_enabled(),
+            "take_over: a lock not handed over"
+        );
+        let tracked = lockdep::lock_acquire(
+            &self.key,
+            0,
+            core::any::type_name::<T>(),
+            self.addr(),
+            false,
+        );
+        // SAFETY: the lock is held (checked) and was handed over by the task
+        // this CPU just switched from, which gave up its guard without
+        // unlocking (hand_over): no other reference to the data is live, and
+        // this guard is the lock's one owner until it drops and unlocks.
+        let data = unsafe { &mut *self.inner.as_mut_ptr() };
+        SpinLockGuard {
+            lock: self,
+            data,
+            irqs_were_enabled: false,
+            tracked,
         }
     }
 }
@@ -77,7 +113,7 @@ impl<T: ?Sized> SpinLock<T> {
         );
         SpinLockGuard {
             lock: self,
-            guard: Some(self.inner.lock()),
+            data: spin::mutex::SpinMutexGuard::leak(self.inner.lock()),
             irqs_were_enabled,
             tracked,
         }
@@ -98,7 +134,7 @@ impl<T: ?Sized> SpinLock<T> {
         match self.inner.try_lock() {
             Some(guard) => Some(SpinLockGuard {
                 lock: self,
-                guard: Some(guard),
+                data: spin::mutex::SpinMutexGuard::leak(guard),
                 irqs_were_enabled,
                 tracked: lockdep::lock_acquire(
                     &self.key,
@@ -123,25 +159,39 @@ impl<T: ?Sized> SpinLockGuard<'_, T> {
     pub fn holds(&self, lock: &SpinLock<T>) -> bool {
         core::ptr::eq(self.lock, lock)
     }
+
+    /// Gives up the guard without unlocking, interrupts left off: the task
+    /// this CPU switches to next takes the lock over
+    /// ([`SpinLock::take_over`]) and unlocks it. The lock-order checker
+    /// forgets it meanwhile, as the switch changes the running task.
+    ///
+    /// Linux: prepare_lock_switch() in kernel/sched/core.c (spin_release()
+    /// of the run queue lock's dep_map)
+    pub fn hand_over(self) {
+        lockdep::lock_release(self.lock.addr(), self.tracked);
+        core::mem::forget(self);
+    }
 }
 
 impl<T: ?Sized> Deref for SpinLockGuard<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
-        self.guard.as_ref().expect("guard is present until drop")
+        self.data
     }
 }
 
 impl<T: ?Sized> DerefMut for SpinLockGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
-        self.guard.as_mut().expect("guard is present until drop")
+        self.data
     }
 }
 
 impl<T: ?Sized> Drop for SpinLockGuard<'_, T> {
     /// Linux: spin_unlock_irqrestore() in include/linux/spinlock.h
     fn drop(&mut self) {
-        drop(self.guard.take());
+        // SAFETY: this guard owns the lock (taken by lock() or try_lock(), or
+        // taken over after a hand-over), and `data` dies with it.
+        unsafe { self.lock.inner.force_unlock() };
         lockdep::lock_release(self.lock.addr(), self.tracked);
         if self.irqs_were_enabled {
             interrupts::enable();

@@ -399,9 +399,10 @@ fn finish_switch(prev: *const ThreadStruct) {
 }
 
 /// Hands the CPU from `prev` to `next`: both are parked in the run queue
-/// (`rq.prev`, `rq.curr`) so that they stay alive across the switch, the run
-/// queue lock is dropped with interrupts still off, and the stacks change.
-/// The caller must call `finish_task_switch` once this returns. Refuses,
+/// (`rq.prev`, `rq.curr`) so that they stay alive across the switch, and
+/// the stacks change with the run queue lock held and interrupts off; the
+/// far side's `finish_task_switch` takes the lock over and unlocks it (the
+/// caller's own call, once this returns, or schedule_tail's in a new task). Refuses,
 /// with a panic, a switch that would break switch_to's contract: `rq` not
 /// this CPU's, `prev` not the running task, `next` running elsewhere, never
 /// prepared, or dead.
@@ -428,25 +429,40 @@ pub fn context_switch(
     );
     prepare_switch_to(&next.thread, user.1);
     set_current(&next);
-    // A kernel thread borrows the mm loaded here (lazy TLB, see mm::tlb).
-    rq.prev_mm = match next.mm.lock().as_ref() {
-        Some(mm) => crate::mm::tlb::switch_mm_irqs_off(Some(mm)),
-        None => {
-            crate::mm::tlb::enter_lazy_tlb();
-            None
-        }
-    };
+    // A task without an mm borrows the one loaded here (lazy TLB, see
+    // mm::tlb). Kernel threads are asked too: one may have been lent an mm
+    // (as Linux's kthread_use_mm lends one), and must get it on any CPU.
+    rq.prev_mm = switch_mm(next.mm.lock().as_ref());
     let prev_thread: *const ThreadStruct = &prev.thread;
     let next_thread: *const ThreadStruct = &next.thread;
     rq.prev = Some(prev);
     rq.curr = Some(next);
-    drop(rq);
+    // Held across the switch: finish_task_switch, on next's stack, unlocks.
+    rq.hand_over();
     assert!(!interrupts::are_enabled(), "context_switch: interrupts on");
     // SAFETY: interrupts are off; prev is the running task (checked above);
     // prepare_switch_to checked next and claimed it; `rq.prev` and `rq.curr`
     // own both tasks until finish_task_switch runs after finish_switch.
     let last = unsafe { switch_to(&*prev_thread, &*next_thread, user) };
     finish_switch(last);
+}
+
+/// Loads the address space of the task switched to: its mm, or, for a
+/// task without one (a kernel thread, an exited task), the one loaded
+/// stays, lazily. Returns the CPU's reference to the mm it had before, if
+/// it changed, for finish_task_switch to drop.
+///
+/// Linux: the mm half of context_switch() in kernel/sched/core.c
+fn switch_mm(
+    next_mm: Option<&Arc<crate::mm::mm_types::MmStruct>>,
+) -> Option<Arc<crate::mm::mm_types::MmStruct>> {
+    match next_mm {
+        Some(mm) => crate::mm::tlb::switch_mm_irqs_off(Some(mm)),
+        None => {
+            crate::mm::tlb::enter_lazy_tlb();
+            None
+        }
+    }
 }
 
 /// Claims `next` for this CPU and points the CPU at its stack (rsp0 for
