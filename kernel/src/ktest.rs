@@ -9,7 +9,7 @@
 //! The tests are in the image only with the `ktest` feature (the suite's
 //! build turns it on, `cargo build -p boot --release --features ktest` too):
 //! the BIOS loader copies the kernel a byte at a time, and the tests are a
-//! fifth of it. Without them `ktest` says so and fails.
+//! quarter of it. Without them `ktest` says so and fails.
 //!
 //! Linux: lib/kunit/ (CONFIG_KUNIT)
 
