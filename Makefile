@@ -1,8 +1,9 @@
 # make run    boot the kernel in QEMU (BIOS) with the serial console here: the
 #             guided tour runs as /init, then a busybox shell. INITRAMFS=dir
 #             boots another initramfs, ARGS="..." passes runner flags, e.g.
-#             make run ARGS="--uefi --append ktest"; SMP=n CPUs (default 2);
-#             Ctrl-A x quits.
+#             make run ARGS="--uefi --append ktest" KTEST=1 (KTEST=1: the
+#             kernel with its in-kernel tests, left out by default); SMP=n
+#             CPUs (default 2); Ctrl-A x quits.
 # make test   the lint gate (make lint), then the whole suite: in-kernel
 #             tests and boot scenarios, JOBS=n QEMUs at a time (default: the
 #             number of CPUs; the suite reads it as LIFECYCLE_JOBS). SMP=0
@@ -38,7 +39,9 @@ CARGO ?= cargo
 TOUR := target/initramfs
 INITRAMFS ?= $(TOUR)
 ARGS ?=
-RUNNER = $(CARGO) run -p boot --release --
+# KTEST=1 builds the kernel with its in-kernel tests (the ktest feature).
+KTEST ?=
+RUNNER = $(CARGO) run -p boot --release $(if $(KTEST),--features ktest) --
 # CPUs for make run and make gdb (SMP=1 for one).
 SMP ?= 2
 RUN_ARGS = --smp $(SMP) --initrd $(INITRAMFS) $(ARGS)
@@ -69,6 +72,7 @@ test: setup lint
 # The kernel has its own invocation: its target is forced in its manifest.
 lint: setup
 	$(CARGO) clippy -q -p kernel --release -- -D warnings
+	$(CARGO) clippy -q -p kernel --release --features ktest -- -D warnings
 	$(CARGO) clippy -q -p boot -p tests --release --all-targets -- -D warnings
 	cd tests/user/rust && CARGO_TARGET_DIR=../../../target/user-rust \
 		$(CARGO) clippy -q --release -- -D warnings

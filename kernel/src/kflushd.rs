@@ -115,6 +115,7 @@ fn start_stop_locked() -> Result<(), Errno> {
     Ok(())
 }
 
+#[cfg(feature = "ktest")]
 mod tests {
     use super::*;
     use crate::ktest::wait_until;

@@ -315,6 +315,7 @@ fn current_kthread() -> Option<Arc<Kthread>> {
     current().worker_private.lock().clone()
 }
 
+#[cfg(feature = "ktest")]
 mod tests {
     use super::*;
     use crate::ktest::{Resources, wait_until};

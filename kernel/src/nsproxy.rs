@@ -270,6 +270,7 @@ pub fn sys_setns(fd: i32, nstype: i32) -> SysResult {
     commit_nsset(nsset).map(|()| 0)
 }
 
+#[cfg(feature = "ktest")]
 mod tests {
     use super::*;
     use crate::fs::nsfs::{PROC_IPC_INIT_INO, PROC_UTS_INIT_INO};

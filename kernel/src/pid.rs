@@ -315,6 +315,7 @@ pub fn find_vpgrp(nr: PidNr) -> Option<PidNr> {
     find_task_by_pid_ns(nr, &ns).map(|t| t.pid())
 }
 
+#[cfg(feature = "ktest")]
 mod tests {
     use super::*;
     use crate::{kassert, kassert_eq, ktest};

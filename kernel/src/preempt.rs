@@ -142,6 +142,7 @@ pub fn irq_exit() {
     preempt_count_sub(HARDIRQ_OFFSET);
 }
 
+#[cfg(feature = "ktest")]
 mod tests {
     use super::*;
     use crate::irq_work::irq_work_queue;

@@ -165,6 +165,7 @@ pub fn smp_send_reschedule(cpu: usize) {
     }
 }
 
+#[cfg(feature = "ktest")]
 mod tests {
     use super::*;
     use crate::arch::percpu::irq_stat;

@@ -544,6 +544,7 @@ pub fn task_stack_end_corrupted(tsk: &TaskStruct) -> bool {
     })
 }
 
+#[cfg(feature = "ktest")]
 mod tests {
     use super::*;
     use crate::mm::vmalloc::{STACK_GUARD_SIZE, THREAD_SIZE};

@@ -6,6 +6,7 @@
 //! Not modelled: cgroups, task works, taskstats.
 
 mod pgrp;
+#[cfg(feature = "ktest")]
 mod tests;
 mod wait;
 mod waitid;

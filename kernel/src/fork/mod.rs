@@ -11,6 +11,7 @@
 
 mod clone_args;
 mod copy_process;
+#[cfg(feature = "ktest")]
 mod tests;
 mod unshare;
 

@@ -177,6 +177,7 @@ pub fn get_proc_ns(file: &super::file::File) -> Option<NsRef> {
     }
 }
 
+#[cfg(feature = "ktest")]
 mod tests {
     use super::*;
     use crate::{kassert, kassert_eq, ktest};

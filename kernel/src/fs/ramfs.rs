@@ -429,6 +429,7 @@ fn dirent_type(mode: u32) -> u8 {
     ((mode & S_IFMT) >> 12) as u8
 }
 
+#[cfg(feature = "ktest")]
 mod tests {
     use super::*;
     use crate::{kassert, kassert_eq, ktest};

@@ -167,6 +167,7 @@ pub fn shmem_fallocate(
 /// The largest file size (Linux: MAX_LFS_FILESIZE).
 pub const MAX_LFS_FILESIZE: u64 = i64::MAX as u64;
 
+#[cfg(feature = "ktest")]
 mod tests {
     use super::*;
     use crate::mm::page_alloc::nr_free_pages;

@@ -241,6 +241,7 @@ fn wait_for_children() {
     });
 }
 
+#[cfg(feature = "ktest")]
 mod tests {
     use crate::pid::find_task_by_vpid;
     use crate::task::{PF_KTHREAD, current};

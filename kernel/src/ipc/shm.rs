@@ -39,6 +39,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 
+#[cfg(feature = "ktest")]
 mod tests;
 
 /// Attach read-only (Linux: SHM_RDONLY).

@@ -56,6 +56,7 @@
 
 pub mod lockdep;
 mod lockdep_report;
+#[cfg(feature = "ktest")]
 mod tests;
 
 pub use lockdep_report::{expect_report, last_problem_site, nr_problems, print_lockdep_stats};

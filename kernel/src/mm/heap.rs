@@ -119,6 +119,7 @@ pub fn heap_free() -> usize {
     k.heap.free() + k.caches.cached()
 }
 
+#[cfg(feature = "ktest")]
 mod tests {
     use super::*;
     use crate::{kassert, kassert_eq, ktest};

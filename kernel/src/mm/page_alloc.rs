@@ -475,6 +475,7 @@ pub fn totalram_pages() -> usize {
     *TOTALRAM_PAGES.get().unwrap_or(&0)
 }
 
+#[cfg(feature = "ktest")]
 mod tests {
     use super::*;
     use crate::{kassert, kassert_eq, ktest};

@@ -159,6 +159,7 @@ pub fn reserve_kernel_pml4_slot() -> VirtAddr {
     VirtAddr::new_truncate((index as u64) << 39)
 }
 
+#[cfg(feature = "ktest")]
 mod tests {
     use super::*;
     use crate::mm::vmalloc::KernelStack;

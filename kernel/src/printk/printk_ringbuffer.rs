@@ -160,6 +160,7 @@ impl<'a, const N: usize> PrintkRingbuffer<'a, N> {
     }
 }
 
+#[cfg(feature = "ktest")]
 mod tests {
     use super::*;
     use crate::{kassert, kassert_eq, ktest};

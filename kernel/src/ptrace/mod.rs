@@ -25,6 +25,7 @@
 mod attach;
 mod regs;
 mod stop;
+#[cfg(feature = "ktest")]
 mod tests;
 mod vm;
 

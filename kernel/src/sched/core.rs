@@ -535,5 +535,6 @@ pub fn nr_running() -> u64 {
         .sum()
 }
 
+#[cfg(feature = "ktest")]
 #[path = "core_tests.rs"]
 mod tests;

@@ -156,6 +156,7 @@ pub fn nsec_to_clock_t(ns: u64) -> u64 {
     ns / (1_000_000_000 / USER_HZ)
 }
 
+#[cfg(feature = "ktest")]
 mod tests {
     use super::*;
     use crate::task::current;

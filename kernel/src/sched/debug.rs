@@ -225,6 +225,7 @@ pub fn proc_sched_show_task(p: &TaskStruct) -> String {
     out
 }
 
+#[cfg(feature = "ktest")]
 mod tests {
     use super::*;
     use crate::exit::kernel_wait4;

@@ -67,6 +67,7 @@ pub fn get_avenrun(offset: u64, shift: u32) -> [u64; 3] {
         .map(|a| (a.load(Ordering::Relaxed) + offset) << shift)
 }
 
+#[cfg(feature = "ktest")]
 mod tests {
     use super::*;
     use crate::{kassert, kassert_eq, ktest};

@@ -35,6 +35,7 @@ pub mod nice;
 pub mod prio;
 pub mod rt;
 pub mod setscheduler;
+#[cfg(feature = "ktest")]
 mod smp_tests;
 pub mod stop_task;
 pub mod syscalls;

@@ -489,6 +489,7 @@ pub fn alloc_timeline_slot(slot: &TimelineSlot) -> Result<(), Errno> {
     Ok(())
 }
 
+#[cfg(feature = "ktest")]
 mod tests {
     use super::*;
     use crate::task::{Comm, TASK_NEW};

@@ -340,6 +340,7 @@ pub fn cap_bprm_creds_from_file(bprm: &mut LinuxBinprm) -> Result<(), Errno> {
     Ok(())
 }
 
+#[cfg(feature = "ktest")]
 mod tests {
     use super::*;
     use crate::cred::init_cred;

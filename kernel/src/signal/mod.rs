@@ -15,6 +15,7 @@ mod rt;
 mod send;
 mod sigqueue;
 mod syscalls;
+#[cfg(feature = "ktest")]
 mod tests;
 
 pub use altstack::{restore_altstack, sigsp, sys_sigaltstack};

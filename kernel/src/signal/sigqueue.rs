@@ -283,6 +283,7 @@ pub fn task_pending_signals(t: &TaskStruct) -> u64 {
     t.pending.signal() | t.signal().shared_pending.signal()
 }
 
+#[cfg(feature = "ktest")]
 mod tests {
     use super::*;
     use crate::user::root_user;

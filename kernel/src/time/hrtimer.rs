@@ -304,6 +304,7 @@ pub fn do_nanosleep(expires: u64, state: u32) -> Result<(), crate::errno::Errno>
     result
 }
 
+#[cfg(feature = "ktest")]
 mod tests {
     use super::*;
     use crate::arch::sync::SpinLock;

@@ -150,6 +150,7 @@ pub fn show_interrupts() -> String {
     s
 }
 
+#[cfg(feature = "ktest")]
 mod tests {
     use super::*;
     use crate::{kassert, kassert_eq, ktest};

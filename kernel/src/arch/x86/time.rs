@@ -87,6 +87,7 @@ fn cycles_to_ns(cycles: u64, khz: u64) -> u64 {
     }
 }
 
+#[cfg(feature = "ktest")]
 mod tests {
     use super::*;
     use crate::{kassert, ktest};

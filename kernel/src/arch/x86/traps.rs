@@ -443,6 +443,7 @@ pub fn provoke_user_exec(addr: u64) {
     code();
 }
 
+#[cfg(feature = "ktest")]
 mod tests {
     use super::*;
     use crate::{kassert, ktest};

@@ -497,6 +497,7 @@ fn proc_pid_limits(task: &TaskStruct) -> String {
     s
 }
 
+#[cfg(feature = "ktest")]
 mod tests {
     use super::*;
     use crate::{kassert, kassert_eq, ktest};

@@ -586,4 +586,5 @@ pub fn follow_page(mm: &MmStruct, addr: u64) -> Option<(PhysFrame, bool)> {
     })
 }
 
+#[cfg(feature = "ktest")]
 mod tests;

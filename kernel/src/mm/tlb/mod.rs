@@ -390,4 +390,5 @@ pub fn cleanup_lazy_tlbs(mm: &Arc<MmStruct>) {
     smp_call_function_many(others, do_shoot_lazy_tlb, Arc::as_ptr(mm) as usize, true);
 }
 
+#[cfg(feature = "ktest")]
 mod tests;

@@ -490,6 +490,7 @@ fn prepare_switch_to(next: &ThreadStruct, next_user: bool) {
     }
 }
 
+#[cfg(feature = "ktest")]
 mod tests {
     use super::*;
     use crate::{kassert, ktest};

@@ -104,6 +104,7 @@ pub fn identify_secondary_cpu() {
     }
 }
 
+#[cfg(feature = "ktest")]
 mod tests {
     use super::*;
     use crate::{kassert, ktest};
