@@ -172,6 +172,25 @@ static inline int on_lifecycle(void)
 	return uname(&u) == 0 && strstr(u.release, "lifecycle") != NULL;
 }
 
+/* The host's steal time so far, in ns: time the hypervisor gave this
+ * machine's CPUs to others, field 8 of /proc/stat's "cpu" line (0 if
+ * absent). Linux may charge stolen time to the task that was running,
+ * or leave the ticks it stole out of the task's tick-sampled time. */
+static inline long long host_steal_ns(void)
+{
+	char buf[256] = "";
+	int fd = open("/proc/stat", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, buf, sizeof buf - 1);
+		buf[n > 0 ? n : 0] = '\0';
+		close(fd);
+	}
+	unsigned long long f[8] = { 0 };
+	sscanf(buf, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &f[0], &f[1], &f[2],
+	       &f[3], &f[4], &f[5], &f[6], &f[7]);
+	return (long long)f[7] * (1000000000LL / sysconf(_SC_CLK_TCK));
+}
+
 /* In the kernel, that it was booted with the `booted` CPUs the suite asked
  * for (a program's first argument) and `online` are up; the host has the
  * CPUs it has. */

@@ -21,24 +21,6 @@ static long long cputime_ns(void)
 
 static int report_fd;
 
-/* The host's steal time so far, in ns: time the hypervisor gave this
- * machine's CPUs to others, field 8 of /proc/stat's "cpu" line (0 if
- * absent). On a loaded host Linux may charge stolen time to the task that
- * was running, so it reaches its 2 s limit later in real CPU work. */
-static long long steal_ns(void)
-{
-	char buf[256] = "";
-	int fd = open("/proc/stat", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		ssize_t n = read(fd, buf, sizeof buf - 1);
-		buf[n > 0 ? n : 0] = '\0';
-		close(fd);
-	}
-	unsigned long long f[8] = { 0 };
-	sscanf(buf, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &f[0], &f[1], &f[2],
-	       &f[3], &f[4], &f[5], &f[6], &f[7]);
-	return (long long)f[7] * (1000000000LL / sysconf(_SC_CLK_TCK));
-}
 
 static void on_sigxcpu(int sig)
 {
@@ -53,7 +35,7 @@ static void check_rlimit_cpu(void)
 	int fds[2];
 	if (pipe(fds) < 0)
 		return;
-	long long steal = steal_ns();
+	long long steal = host_steal_ns();
 	pid_t child = fork();
 	if (child == 0) {
 		close(fds[0]);
@@ -86,7 +68,7 @@ static void check_rlimit_cpu(void)
 			 (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000LL;
 	/* Up to 0.6 s late; on the host, later by what it had stolen meanwhile
 	 * (the kernel under test is held to 0.6 s). */
-	long long late = 600000000LL + (on_lifecycle() ? 0 : steal_ns() - steal);
+	long long late = 600000000LL + (on_lifecycle() ? 0 : host_steal_ns() - steal);
 	int in_time = used >= 2000000000LL - early && used < 2000000000LL + late;
 	CHECK("it_dies_after_2_s_of_cpu", in_time);
 	if (!in_time)

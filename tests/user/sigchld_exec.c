@@ -44,6 +44,7 @@ static void sigchld_carries_cpu_time(void)
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, &old);
 	sigaction(SIGCHLD, &sa, NULL);
+	long long steal = host_steal_ns();
 	pid_t child = fork();
 	if (child == 0) {
 		/* Mostly user time: the clock is read once per million turns. */
@@ -60,9 +61,15 @@ static void sigchld_carries_cpu_time(void)
 	EXPECT_EQ("sigchld_names_the_child", child, pid);
 	EXPECT_EQ("sigchld_says_cld_exited", CLD_EXITED, code);
 	EXPECT_EQ("sigchld_carries_the_exit_code", 5, status);
-	CHECK("si_utime_counts_the_200_ms_busy_loop_in_ticks", child_utime >= 10 && child_utime <= 100);
+	/* Host Linux reports tick-sampled time and leaves out the ticks its
+	 * hypervisor stole: with more than 50 ms stolen meanwhile, only the
+	 * upper bounds say something there. */
+	long lost = on_lifecycle() ? 0 : (long)((host_steal_ns() - steal) / 10000000LL);
+	int low = lost > 5 ? 0 : 1;
+	CHECK("si_utime_counts_the_200_ms_busy_loop_in_ticks",
+	      child_utime >= 10 * low && child_utime <= 100);
 	CHECK("si_utime_plus_si_stime_is_about_20_ticks",
-	      child_utime + child_stime >= 15 && child_utime + child_stime <= 100);
+	      child_utime + child_stime >= 15 * low && child_utime + child_stime <= 100);
 	if (child_utime < 10 || child_utime + child_stime < 15 || child_utime + child_stime > 100)
 		say("    si_utime %ld, si_stime %ld\n", child_utime, child_stime);
 	waitpid(child, NULL, 0);
