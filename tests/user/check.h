@@ -191,6 +191,18 @@ static inline long long host_steal_ns(void)
 	return (long long)f[7] * (1000000000LL / sysconf(_SC_CLK_TCK));
 }
 
+/* A child that exits with `code` after `ms` milliseconds. */
+static inline pid_t child_exiting(int code, int ms)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (ms)
+			usleep(ms * 1000);
+		_exit(code);
+	}
+	return pid;
+}
+
 /* In the kernel, that it was booted with the `booted` CPUs the suite asked
  * for (a program's first argument) and `online` are up; the host has the
  * CPUs it has. */

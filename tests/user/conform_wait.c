@@ -17,17 +17,6 @@
 #define P_PIDFD 3
 #endif
 
-static pid_t child_exiting(int code, int ms)
-{
-	pid_t pid = fork();
-	if (pid == 0) {
-		if (ms)
-			usleep(ms * 1000);
-		_exit(code);
-	}
-	return pid;
-}
-
 static void option_checks(void)
 {
 	siginfo_t si;

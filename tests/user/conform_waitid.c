@@ -37,17 +37,6 @@ static long sys_waitid(int which, pid_t id, siginfo_t *si, int options, struct r
 	return syscall(SYS_waitid, which, id, si, options, ru);
 }
 
-static pid_t child_exiting(int code, int ms)
-{
-	pid_t pid = fork();
-	if (pid == 0) {
-		if (ms)
-			usleep(ms * 1000);
-		_exit(code);
-	}
-	return pid;
-}
-
 /* A child that has exited and is a zombie: WNOWAIT waits for it without
  * collecting it. */
 static pid_t zombie_child(int code)
