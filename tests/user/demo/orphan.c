@@ -17,8 +17,10 @@ int main(int argc, char **argv)
 	}
 	pid_t parent = fork();
 	if (parent == 0) {
+		/* In here fork() returned 0: the grandchild must watch for this pid. */
+		pid_t me = getpid();
 		if (fork() == 0) {
-			while (getppid() == parent)
+			while (getppid() == me)
 				usleep(1000);
 			pid_t told[2] = { getpid(), getppid() };
 			write(fds[1], told, sizeof told);
