@@ -1,6 +1,7 @@
 //! Micro-benchmarks, run with the `bench` command-line word: cycles per
 //! kernel-thread lifetime (create, exit, reap), per context switch, per
-//! pick_next_task with 1 to 1000 runnable tasks and per timer arm+cancel.
+//! pick_next_task with 1 to 1000 runnable tasks and per timer arm+cancel,
+//! and the wake-up latency of a task among busy ones.
 //! They report numbers; they pass or fail nothing.
 //!
 //! Linux: tools/perf/bench/sched-pipe.c plays the context-switch part.
@@ -174,6 +175,61 @@ fn pick_next_task(n: usize, rounds: u64) {
     }
 }
 
+/// A thread that sleeps 1 ms and runs 0.1 ms, `n` times, among 4 busy
+/// threads on CPU 0 (user::sched_fair's wakeup_latency in the kernel):
+/// the time past the 1 ms asked, its 95th percentile and mean. Under
+/// `--icount` the numbers repeat exactly.
+fn wakeup_latency(n: usize) {
+    use crate::arch::time::ktime_get_ns;
+    use crate::cpumask::CpuMask;
+    use crate::sched::migrate::set_cpus_allowed_ptr;
+    const MS: u64 = 1_000_000;
+    let me = crate::task::current();
+    let _ = set_cpus_allowed_ptr(&me, CpuMask::of(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let busy: alloc::vec::Vec<_> = (0..4)
+        .map(|_| {
+            let flag = stop.clone();
+            let busy = move || {
+                let _ = set_cpus_allowed_ptr(&crate::task::current(), CpuMask::of(0));
+                while !flag.load(Ordering::Relaxed) {
+                    core::hint::spin_loop();
+                }
+                0
+            };
+            kernel_thread(Arc::new(busy), "bench-busy", CloneFlags::CLONE_FS)
+                .expect("bench busy thread")
+        })
+        .collect();
+    crate::time::msleep(20);
+    let mut late = alloc::vec::Vec::with_capacity(n);
+    for _ in 0..n {
+        let t0 = ktime_get_ns();
+        let _ = crate::time::hrtimer::do_nanosleep(t0 + MS, crate::task::TASK_UNINTERRUPTIBLE);
+        late.push(ktime_get_ns().saturating_sub(t0 + MS));
+        let run = ktime_get_ns();
+        while ktime_get_ns() - run < MS / 10 {
+            core::hint::spin_loop();
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    for pid in busy {
+        kernel_wait4(pid, 0).expect("reap busy thread");
+    }
+    let _ = set_cpus_allowed_ptr(&me, CpuMask::all());
+    late.sort_unstable();
+    let mean = late.iter().sum::<u64>() / late.len().max(1) as u64;
+    let p95 = late
+        .get((late.len() * 95 / 100).saturating_sub(1))
+        .copied()
+        .unwrap_or(0);
+    crate::kprintln!(
+        "bench wakeup_latency (sleep 1 ms, run 0.1 ms, 4 busy threads): 95th percentile {} us late, mean {} us ({n} wake-ups)",
+        p95 / 1000,
+        mean / 1000
+    );
+}
+
 /// Runs every benchmark.
 pub fn run_benchmarks() -> i32 {
     kthread_lifetime(2000);
@@ -184,5 +240,6 @@ pub fn run_benchmarks() -> i32 {
     remote_wakeup(5_000);
     hrtimer_arm_cancel(100_000, 0);
     hrtimer_arm_cancel(100_000, 500);
+    wakeup_latency(100);
     0
 }

@@ -8,6 +8,7 @@
 pub mod hrtimer;
 pub mod itimer;
 pub mod posix_timers;
+pub mod tick_sched;
 
 use crate::arch::time::ktime_get_ns;
 use crate::errno::Errno;
@@ -169,14 +170,6 @@ pub fn msleep_interruptible(ms: u64) -> u64 {
     let deadline = ktime_get_ns().saturating_add(ms.saturating_mul(1_000_000));
     let _ = hrtimer::do_nanosleep(deadline, TASK_INTERRUPTIBLE);
     deadline.saturating_sub(ktime_get_ns()).div_ceil(1_000_000)
-}
-
-/// Runs the expired kernel timers; called from the tick.
-///
-/// Linux: run_local_timers() in kernel/time/timer.c, which raises the
-/// softirq that runs hrtimer_run_queues() in low-resolution mode
-pub fn run_local_timers() {
-    hrtimer::hrtimer_run_queues();
 }
 
 /// Converts an absolute time on CLOCK_REALTIME (or CLOCK_MONOTONIC) to the

@@ -38,6 +38,7 @@ pub fn sched_init(init_task: &Arc<TaskStruct>) {
         .store(SchedClassId::Idle as u8, Ordering::Relaxed);
     let mut rq = cpu_rq(cpu).lock();
     rq.cpu = cpu;
+    super::hrtick::hrtick_rq_init(&mut rq);
     init_task.se.on_rq.store(true, Ordering::Relaxed);
     rq.curr = Some(init_task.clone());
     rq.idle = Some(init_task.clone());
@@ -354,6 +355,7 @@ fn __schedule(preempt: bool) {
     let mut rq = cpu_rq(cpu).lock();
     let prev = rq.curr.clone().expect("a running task");
     super::might_sleep::schedule_debug(&prev, preempt);
+    super::hrtick::hrtick_clear();
     // A skip a yield asked for becomes active for this pass only.
     rq.clock_update_flags <<= 1;
     prev.se.need_resched.store(false, Ordering::Relaxed);

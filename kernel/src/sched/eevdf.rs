@@ -32,13 +32,21 @@ use crate::task::TaskStruct;
 use alloc::sync::Arc;
 use core::sync::atomic::Ordering::Relaxed;
 
-/// The slice a task asks for, in ns (Linux: sysctl_sched_base_slice).
-/// Differs: one tick (4 ms at HZ=250); Linux uses 0.75 ms times
-/// 1 + log2(CPUs), 3 ms from 8 CPUs, and may preempt with the hrtick in
-/// the middle of a tick; here the tick is the only point where a task that
-/// used its slice can be preempted, so a shorter slice would still run a
-/// whole tick.
-pub const SCHED_BASE_SLICE: u64 = super::cputime::TICK_NSEC;
+/// The slice a task asks for on one CPU, in ns (Linux: normalized
+/// sysctl_sched_base_slice, 0.75 ms): the hrtick (hrtick.rs) ends it
+/// between two ticks.
+const SCHED_BASE_SLICE: u64 = 750_000;
+
+/// The slice a task asks for: the base slice times 1 + log2 of the online
+/// CPUs, at most 8 (0.75 ms on 1 CPU, 1.5 on 2, 2.25 on 4, 3 from 8).
+///
+/// Linux: sysctl_sched_base_slice as update_sysctl() and
+/// get_update_sysctl_factor() in kernel/sched/fair.c set it
+/// (SCHED_TUNABLESCALING_LOG, the default)
+pub fn sched_base_slice() -> u64 {
+    let cpus = crate::cpumask::num_online_cpus().clamp(1, 8);
+    SCHED_BASE_SLICE * u64::from(1 + cpus.ilog2())
+}
 
 /// Where every queue's virtual clock starts: far enough from 0 that a
 /// task placed behind it (negative lag) cannot wrap (Linux compares with
@@ -197,9 +205,7 @@ impl CfsRq {
     ///
     /// Linux: pick_eevdf() in kernel/sched/fair.c
     /// Differs: no RUN_TO_PARITY (Linux lets the running task finish its
-    /// slice against wake-ups): here the tick is the only other point of
-    /// preemption, so a protected slice would hold a woken task back by up
-    /// to two ticks; a wake-up EEVDF would pick preempts at once.
+    /// slice against wake-ups): a wake-up EEVDF would pick preempts at once.
     pub fn pick_eevdf(&self) -> Option<Arc<TaskStruct>> {
         let curr = self.curr.as_ref().filter(|c| c.se.on_cfs_rq.load(Relaxed));
         // Alone on the queue, a task is at V: eligible, and the pick.
@@ -244,9 +250,10 @@ pub fn update_entity_lag(cfs: &CfsRq, p: &TaskStruct) {
 ///
 /// Linux: place_entity() in kernel/sched/fair.c
 pub fn place_entity(cfs: &CfsRq, p: &TaskStruct, flags: u32) {
-    p.se.slice.store(SCHED_BASE_SLICE, Relaxed);
+    let slice = sched_base_slice();
+    p.se.slice.store(slice, Relaxed);
     let w = weight(p);
-    let mut vslice = calc_delta_fair(SCHED_BASE_SLICE, w);
+    let mut vslice = calc_delta_fair(slice, w);
     let sums = cfs.sums();
     let vruntime = cfs.avg_vruntime_in(sums);
     let vlag = p.se.vlag.load(Relaxed);
@@ -277,10 +284,9 @@ pub fn update_deadline(p: &TaskStruct) -> bool {
     if (v.wrapping_sub(deadline) as i64) < 0 {
         return false;
     }
-    p.se.slice.store(SCHED_BASE_SLICE, Relaxed);
-    p.se.deadline.store(
-        v.wrapping_add(calc_delta_fair(SCHED_BASE_SLICE, weight(p))),
-        Relaxed,
-    );
+    let slice = sched_base_slice();
+    p.se.slice.store(slice, Relaxed);
+    p.se.deadline
+        .store(v.wrapping_add(calc_delta_fair(slice, weight(p))), Relaxed);
     true
 }

@@ -204,10 +204,12 @@ fn put_prev_task_fair(rq: &mut RunQueue, prev: &Arc<TaskStruct>) {
     rq.cfs.curr = None;
 }
 
-/// Takes the picked task out of the timeline and makes it the running one.
+/// Takes the picked task out of the timeline and makes it the running one;
+/// when picked (`first`), arms the hrtick for the end of its slice.
 ///
-/// Linux: set_next_task_fair() -> set_next_entity() in kernel/sched/fair.c
-fn set_next_task_fair(rq: &mut RunQueue, p: &Arc<TaskStruct>, _first: bool) {
+/// Linux: set_next_task_fair() -> set_next_entity(), hrtick_start_fair()
+/// in kernel/sched/fair.c
+fn set_next_task_fair(rq: &mut RunQueue, p: &Arc<TaskStruct>, first: bool) {
     // The timeline's reference moves into the running slot.
     let queued = if p.se.on_cfs_rq.load(Ordering::Relaxed) {
         rq.cfs.__dequeue_entity(p)
@@ -216,6 +218,9 @@ fn set_next_task_fair(rq: &mut RunQueue, p: &Arc<TaskStruct>, _first: bool) {
     };
     set_next_entity(p, rq.clock);
     rq.cfs.curr = Some(queued.unwrap_or_else(|| p.clone()));
+    if first {
+        super::hrtick::hrtick_start_fair(rq, p);
+    }
 }
 
 /// sched_rr_get_interval's answer for a fair task, in ns: its slice,

@@ -27,6 +27,7 @@ pub mod cputime;
 pub mod debug;
 pub mod eevdf;
 pub mod fair;
+pub mod hrtick;
 pub mod idle;
 pub mod loadavg;
 pub mod might_sleep;
@@ -225,6 +226,9 @@ pub struct RunQueue {
     /// Ticks since the last periodic load balance (Linux: rq->next_balance,
     /// counted in ticks here).
     pub(crate) balance_ticks: u32,
+    /// Whether picking a fair task arms the hrtick (hrtick.rs): on a CPU's
+    /// own queue, not on a private one.
+    pub(crate) hrtick_enabled: bool,
 }
 
 impl RunQueue {
@@ -244,6 +248,7 @@ impl RunQueue {
             nr_switches: 0,
             stop: None,
             balance_ticks: 0,
+            hrtick_enabled: false,
         }
     }
 

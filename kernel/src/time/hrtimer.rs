@@ -1,15 +1,18 @@
-//! Kernel timers: each CPU keeps its pending timers ordered by expiry in
-//! its `hrtimer_cpu_base`, and the tick runs those that have expired. A
-//! timed sleep arms one timer whose function wakes the sleeper, so the
-//! sleeper is woken once, at its deadline, and not at every tick.
+//! High-resolution kernel timers: each CPU keeps its pending timers
+//! ordered by expiry in its `hrtimer_cpu_base`, and programs its clock
+//! event device (the local APIC timer, one shot at a time) for the first
+//! of them, so a timer fires at its expiry, not at the next tick. The tick
+//! itself is one of these timers (tick_sched.rs). A timed sleep arms one
+//! timer whose function wakes the sleeper, so the sleeper is woken once,
+//! at its deadline.
 //!
-//! Linux: kernel/time/hrtimer.c, include/linux/hrtimer.h
-//! Differs: expiry is checked from the periodic tick (hrtimer_run_queues(),
-//! Linux's low-resolution mode), so a timer fires up to one tick late;
-//! there is no one-shot clock event device programmed for the next expiry.
+//! Linux: kernel/time/hrtimer.c, include/linux/hrtimer.h (high-resolution
+//! mode: hrtimer_interrupt(), hrtimer_reprogram())
 //! Not modelled: per-clock bases (every timer here runs on CLOCK_MONOTONIC;
-//! callers convert), softirq expiry, migration between CPUs.
+//! callers convert), softirq expiry, migration between CPUs, the
+//! low-resolution mode (the local APIC timer is always there).
 
+use crate::arch::apic::timer::{lapic_program_event, next_event};
 use crate::arch::percpu::{per_cpu_hrtimer_base, this_cpu};
 use crate::arch::time::ktime_get_ns;
 use crate::task::{TASK_RUNNING, TaskStruct, current};
@@ -145,17 +148,25 @@ fn with_base<R>(timer: &HrTimer, f: impl FnOnce(&mut HrtimerCpuBase) -> R) -> Op
 }
 
 /// Queues `timer` on this CPU's base to expire at `expires` (ns on
-/// CLOCK_MONOTONIC), first taking it off any base it was on. A time in the
-/// past makes it fire at the next tick.
+/// CLOCK_MONOTONIC), first taking it off any base it was on; if it is now
+/// the first to expire, programs the device for it. A time in the past
+/// makes it fire at once.
 ///
-/// Linux: hrtimer_start() in kernel/time/hrtimer.c (HRTIMER_MODE_ABS)
+/// Linux: hrtimer_start() in kernel/time/hrtimer.c (HRTIMER_MODE_ABS),
+/// with hrtimer_reprogram()
 pub fn hrtimer_start(timer: &Arc<HrTimer>, expires: u64) {
     with_base(timer, |base| {
         base.active.remove(&(timer.get_expires(), timer.id))
     });
-    let cpu = crate::arch::percpu::smp_processor_id();
-    let mut base = this_cpu().hrtimer_cpu_base.lock();
-    enqueue_hrtimer(&mut base, timer, expires, cpu);
+    // Interrupts off first: the base, its CPU and its device must agree.
+    crate::arch::without_interrupts(|| {
+        let mut base = this_cpu().hrtimer_cpu_base.lock();
+        let cpu = crate::arch::percpu::smp_processor_id();
+        enqueue_hrtimer(&mut base, timer, expires, cpu);
+        if expires < next_event() {
+            lapic_program_event(expires);
+        }
+    });
 }
 
 /// Linux: enqueue_hrtimer() in kernel/time/hrtimer.c
@@ -197,14 +208,22 @@ pub fn hrtimer_cancel(timer: &HrTimer) -> bool {
     }
 }
 
-/// Runs the functions of this CPU's expired timers; called from the tick.
-/// Each function runs with the base unlocked, so it may start or cancel
-/// other timers and move its own expiry (hrtimer_forward).
+/// Runs the functions of this CPU's expired timers and the hrtick if due,
+/// then programs the device for the first of them left; called from the
+/// device's interrupt. Each function runs with the base unlocked, so it
+/// may start or cancel other timers and move its own expiry
+/// (hrtimer_forward).
 ///
-/// Linux: hrtimer_run_queues() and __run_hrtimer() in kernel/time/hrtimer.c
-pub fn hrtimer_run_queues() {
+/// Linux: hrtimer_interrupt(), __hrtimer_run_queues() and __run_hrtimer()
+/// in kernel/time/hrtimer.c
+/// Differs: a timer that came due while the others ran makes the device
+/// fire again at once (Linux loops up to three times in the handler); the
+/// hrtick is a per-CPU expiry checked here (sched/hrtick.rs), not a queued
+/// timer.
+pub fn hrtimer_interrupt() {
     let cpu = crate::arch::percpu::smp_processor_id();
     let lock = &this_cpu().hrtimer_cpu_base;
+    crate::arch::apic::timer::clockevent_fired();
     let now = ktime_get_ns();
     loop {
         let timer = {
@@ -229,6 +248,38 @@ pub fn hrtimer_run_queues() {
             enqueue_hrtimer(&mut base, &timer, expires, cpu);
         }
     }
+    crate::sched::hrtick::hrtick_run_if_due(now);
+    hrtimer_reprogram(&lock.lock());
+}
+
+/// Programs the device for the base's first expiry or the hrtick,
+/// whichever comes first.
+///
+/// Linux: hrtimer_force_reprogram() / tick_program_event() in
+/// kernel/time/hrtimer.c and tick-oneshot.c
+fn hrtimer_reprogram(base: &HrtimerCpuBase) {
+    let first = base
+        .active
+        .first_key_value()
+        .map_or(u64::MAX, |(k, _)| k.0)
+        .min(crate::sched::hrtick::hrtick_expires());
+    if first != u64::MAX {
+        lapic_program_event(first);
+    }
+}
+
+/// Marks this CPU's device ready (its timer is in one-shot mode), starts
+/// the tick's timer, and programs the device for the first expiry: the
+/// timers queued before this run now.
+///
+/// Linux: hrtimer_switch_to_hres() in kernel/time/hrtimer.c, with
+/// tick_setup_sched_timer() in kernel/time/tick-sched.c
+pub fn hrtimer_switch_to_hres() {
+    crate::arch::without_interrupts(|| {
+        crate::arch::apic::timer::clockevent_fired();
+        super::tick_sched::tick_setup_sched_timer();
+        hrtimer_reprogram(&this_cpu().hrtimer_cpu_base.lock());
+    });
 }
 
 /// A timer that wakes one task (Linux: `struct hrtimer_sleeper`). Dropping

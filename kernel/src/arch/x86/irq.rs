@@ -1,7 +1,7 @@
 //! Hardware interrupts: the legacy 8259 PIC pair, remapped to vectors
 //! 32..48, now carries only the serial port (IRQ 4), which reaches the boot
 //! CPU through its local APIC's LINT0 in virtual-wire mode; the tick comes
-//! from each CPU's local APIC timer (apic/timer.rs).
+//! from each CPU's tick timer on its local APIC timer (time/tick_sched.rs).
 //!
 //! Linux: arch/x86/kernel/i8259.c, arch/x86/kernel/irq.c,
 //! kernel/time/tick-common.c
@@ -72,22 +72,25 @@ fn end_of_interrupt(vector: u8) {
     unsafe { PICS.lock().notify_end_of_interrupt(vector) };
 }
 
-/// The tick, in hard interrupt context, on every CPU: the timekeeping CPU
-/// counts it in jiffies; every CPU charges it to the task it interrupted
-/// (`user_tick`: it was in user mode), runs its scheduler tick, checks that
-/// task's CPU-time timers once the scheduler has charged its run time,
-/// runs its own expired timers and queued irq work. The preemption check
-/// follows in `dispatch`, after irq_exit().
+/// The tick, from its timer (time/tick_sched.rs): the timekeeping CPU
+/// advances jiffies by the `ticks` periods that passed; each CPU charges
+/// the tick to its running task (in user mode if the timer interrupted
+/// user mode), runs its scheduler tick, checks that task's CPU-time timers
+/// once the scheduler has charged its run time, and runs queued irq work.
+/// The preemption check follows in `dispatch`, after irq_exit().
 ///
-/// Linux: tick_handle_periodic() / tick_periodic() in
-/// kernel/time/tick-common.c, which calls update_process_times()
+/// Linux: tick_sched_do_timer() and tick_sched_handle() in
+/// kernel/time/tick-sched.c, which calls update_process_times()
 /// Differs: the lazy irq work and the klogd wake-up are one global list
 /// and flag here, not per CPU, so only the timekeeping CPU runs them.
-pub fn tick_handle_periodic(user_tick: bool) {
+pub fn tick_sched_handle(ticks: u64) {
     let do_timer = super::percpu::smp_processor_id() == TICK_DO_TIMER_CPU;
     if do_timer {
-        super::time::tick();
+        super::time::tick(ticks);
     }
+    let user_tick = super::percpu::this_cpu()
+        .irq_user_mode
+        .load(Ordering::Relaxed);
     crate::sched::cputime::account_process_tick(user_tick);
     crate::sched::core::scheduler_tick();
     super::percpu::with_current(|p| {
@@ -98,7 +101,6 @@ pub fn tick_handle_periodic(user_tick: bool) {
     if do_timer {
         crate::printk::wake_up_klogd_tick();
     }
-    crate::time::run_local_timers();
     crate::irq_work::irq_work_tick();
 }
 

@@ -9,7 +9,7 @@ use crate::sched::RunQueue;
 use crate::task::TaskStruct;
 use crate::time::hrtimer::HrtimerCpuBase;
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use x86_64::VirtAddr;
 use x86_64::registers::model_specific::{GsBase, KernelGsBase};
 
@@ -43,6 +43,18 @@ pub struct PerCpu {
     pub hrtimer_cpu_base: SpinLock<HrtimerCpuBase>,
     /// This CPU's interrupt counts (Linux: `DEFINE_PER_CPU(irq_cpustat_t, irq_stat)`).
     pub irq_stat: super::irq::IrqStat,
+    /// Whether the timer interrupt being handled came from user mode, for
+    /// the tick's accounting. Only this CPU, with interrupts off.
+    /// Linux: `irq_regs` (set_irq_regs(), user_mode(get_irq_regs())).
+    pub irq_user_mode: AtomicBool,
+    /// What this CPU's local APIC timer is programmed for, in ns (Linux:
+    /// clock_event_device.next_event); see apic::timer::next_event. Only
+    /// this CPU, with interrupts off.
+    pub clockevent_next: AtomicU64,
+    /// When the running fair task's slice ends, u64::MAX for never (Linux:
+    /// rq->hrtick_timer's expiry); see sched/hrtick.rs. Only this CPU,
+    /// with interrupts off.
+    pub hrtick_expires: AtomicU64,
 }
 
 static PER_CPU: [PerCpu; NR_CPUS] = [const {
@@ -58,6 +70,9 @@ static PER_CPU: [PerCpu; NR_CPUS] = [const {
         loaded_mm: SpinLock::new(None),
         hrtimer_cpu_base: SpinLock::new(HrtimerCpuBase::new()),
         irq_stat: super::irq::IrqStat::new(),
+        irq_user_mode: AtomicBool::new(false),
+        clockevent_next: AtomicU64::new(0),
+        hrtick_expires: AtomicU64::new(u64::MAX),
     }
 }; NR_CPUS];
 

@@ -1,6 +1,7 @@
 //! Time: `jiffies`, counted by the timekeeping CPU's tick (each CPU's
-//! local APIC timer at `HZ`, apic/timer.rs), and the TSC (calibrated
-//! against the PIT in `tsc.rs`) for finer clocks.
+//! tick timer at `HZ`, time/tick_sched.rs, on its one-shot local APIC
+//! timer, apic/timer.rs), and the TSC (calibrated against the PIT in
+//! `tsc.rs`) for finer clocks.
 //!
 //! Linux: kernel/time/jiffies.c, arch/x86/kernel/tsc.c
 
@@ -21,9 +22,12 @@ pub fn time_init() {
     TSC_AT_BOOT.store(super::rdtsc(), Ordering::Relaxed);
 }
 
-/// Counts one timer interrupt.
-pub(super) fn tick() {
-    JIFFIES.fetch_add(1, Ordering::Relaxed);
+/// Counts `ticks` periods of the tick (more than one when the tick's
+/// timer fired late).
+///
+/// Linux: tick_do_update_jiffies64() in kernel/time/tick-sched.c
+pub(super) fn tick(ticks: u64) {
+    JIFFIES.fetch_add(ticks, Ordering::Relaxed);
 }
 
 /// Timer ticks since boot.
@@ -70,6 +74,23 @@ pub fn ktime_get_ns() -> u64 {
     }
     let cycles = super::rdtsc() - TSC_AT_BOOT.load(Ordering::Relaxed);
     cycles_to_ns(cycles, khz)
+}
+
+/// The first TSC reading at or after `ns` of monotonic time, for a TSC
+/// deadline; None before the TSC is calibrated.
+///
+/// Linux: the clock event's mult/shift conversion in
+/// lapic_next_deadline() (arch/x86/kernel/apic/apic.c)
+pub fn ns_to_tsc(ns: u64) -> Option<u64> {
+    let khz = tsc_khz();
+    if khz == 0 {
+        return None;
+    }
+    let cycles = match ns.checked_mul(khz) {
+        Some(scaled) => scaled.div_ceil(1_000_000),
+        None => (u128::from(ns) * u128::from(khz)).div_ceil(1_000_000) as u64,
+    };
+    Some(TSC_AT_BOOT.load(Ordering::Relaxed).saturating_add(cycles))
 }
 
 /// `cycles` of a TSC at `khz` in nanoseconds. In 64 bits while the product
