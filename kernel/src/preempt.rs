@@ -15,14 +15,16 @@
 //! ```
 //!
 //! Zero means process context with preemption allowed. The counter lives in
-//! the per-CPU area (`arch/x86/percpu.rs`), as x86 Linux keeps it per CPU.
+//! the per-CPU area (`arch/x86/percpu.rs`), as x86 Linux keeps it per CPU,
+//! and is read and changed in single `gs`-relative instructions
+//! (`arch/x86/preempt.rs`), so that a task moved to another CPU in the
+//! middle never touches the count of the CPU it left.
 //!
 //! Linux: include/linux/preempt.h, kernel/softirq.c (irq_enter, irq_exit)
 //! Not modelled: softirqs and NMI nesting (the fields exist; nothing sets
 //! them), PREEMPT_NEED_RESCHED folded into the count.
 
-use crate::arch::percpu::this_cpu;
-use core::sync::atomic::Ordering;
+pub use crate::arch::preempt::preempt_count;
 
 /// Bits of the preemption-disable depth (Linux: PREEMPT_BITS).
 pub const PREEMPT_BITS: u32 = 8;
@@ -55,22 +57,19 @@ pub const HARDIRQ_MASK: u32 = ((1 << HARDIRQ_BITS) - 1) << HARDIRQ_SHIFT;
 /// The NMI field (Linux: NMI_MASK).
 pub const NMI_MASK: u32 = 0xf << NMI_SHIFT;
 
-/// This CPU's preempt count.
-///
-/// Linux: preempt_count() in arch/x86/include/asm/preempt.h
-pub fn preempt_count() -> u32 {
-    this_cpu().preempt_count.load(Ordering::Relaxed)
-}
-
-/// Linux: __preempt_count_add() in arch/x86/include/asm/preempt.h
+/// Linux: preempt_count_add() in kernel/sched/core.c
 fn preempt_count_add(val: u32) {
-    this_cpu().preempt_count.fetch_add(val, Ordering::Relaxed);
+    crate::arch::preempt::__preempt_count_add(val);
 }
 
-/// Linux: __preempt_count_sub() in arch/x86/include/asm/preempt.h
+/// Takes `val` off the count, refusing to go below zero.
+///
+/// Linux: preempt_count_sub() in kernel/sched/core.c (CONFIG_DEBUG_PREEMPT)
+/// Differs: an underflow panics instead of warning.
 fn preempt_count_sub(val: u32) {
-    let old = this_cpu().preempt_count.fetch_sub(val, Ordering::Relaxed);
+    let old = preempt_count();
     assert!(old >= val, "preempt count underflow: {old:#x} - {val:#x}");
+    crate::arch::preempt::__preempt_count_sub(val);
 }
 
 /// Keeps the timer from switching this CPU to another task until
@@ -148,11 +147,11 @@ mod tests {
     use crate::irq_work::irq_work_queue;
     use crate::sched::completion::Completion;
     use crate::sched::might_sleep::might_sleep_reports;
-    use crate::task::current;
+    use crate::task::{TASK_RUNNING, current};
     use crate::{kassert, kassert_eq, ktest};
     use alloc::boxed::Box;
     use alloc::sync::Arc;
-    use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32};
+    use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
 
     /// What a timer interrupt saw, filled in from inside it.
     #[derive(Default)]
@@ -161,24 +160,45 @@ mod tests {
         count: AtomicU32,
         in_task: AtomicBool,
         pid: AtomicI32,
+        /// The test has stopped waiting: a look still queued is dropped.
+        abandoned: AtomicBool,
     }
 
-    /// Queues a look from the next timer interrupt; it also makes a call
-    /// that may sleep (waiting for a completion that is already done).
+    /// Asked from inside each tick: whether this is the tick to look from.
+    type Ready = Box<dyn Fn() -> bool + Send>;
+
+    /// Queues a look from the next timer interrupt on this CPU; it also
+    /// makes a call that may sleep (waiting for a completion that is
+    /// already done).
     fn look_from_the_next_tick() -> Arc<Seen> {
+        look_from_the_first_tick_where(Box::new(|| true))
+    }
+
+    /// Queues a look from the first timer interrupt on this CPU in which
+    /// `ready()` holds; each tick before it queues the look again.
+    fn look_from_the_first_tick_where(ready: Ready) -> Arc<Seen> {
         let seen = Arc::new(Seen::default());
-        let inside = seen.clone();
+        queue_look(seen.clone(), ready);
+        seen
+    }
+
+    fn queue_look(seen: Arc<Seen>, ready: Ready) {
         irq_work_queue(Box::new(move || {
-            inside.count.store(preempt_count(), Ordering::Relaxed);
-            inside.in_task.store(in_task(), Ordering::Relaxed);
+            if seen.abandoned.load(Ordering::Relaxed) {
+                return;
+            }
+            if !ready() {
+                return queue_look(seen, ready);
+            }
+            seen.count.store(preempt_count(), Ordering::Relaxed);
+            seen.in_task.store(in_task(), Ordering::Relaxed);
             let pid = crate::arch::percpu::with_current(|c| c.map_or(-1, |c| c.pid()));
-            inside.pid.store(pid, Ordering::Relaxed);
+            seen.pid.store(pid, Ordering::Relaxed);
             let already_done = Completion::new();
             already_done.complete();
             already_done.wait_for_completion();
-            inside.done.store(true, Ordering::Release);
+            seen.done.store(true, Ordering::Release);
         }));
-        seen
     }
 
     ktest! {
@@ -194,21 +214,21 @@ mod tests {
     ktest! {
         fn the_timer_interrupt_sees_the_task_it_interrupted_as_current() {
             let before = might_sleep_reports();
-            // The look runs in this CPU's tick: stay on this CPU until then.
-            let me = current();
-            let allowed = crate::cpumask::CpuMask::from_bits_truncate(me.cpus_mask.load(Ordering::Relaxed));
-            let here = crate::cpumask::CpuMask::of(crate::arch::percpu::smp_processor_id());
-            crate::sched::migrate::set_cpus_allowed_ptr(&me, here).map_err(|e| alloc::format!("{e:?}"))?;
+            // Preemption off: this task stays on this CPU, whose tick runs
+            // the look, and no other task runs here before that tick (a
+            // wake-up could otherwise put one in its way).
+            preempt_disable();
             let seen = look_from_the_next_tick();
             // Spin with interrupts on: the tick interrupts this very task.
             let deadline = crate::arch::time::jiffies() + 1000;
             while !seen.done.load(Ordering::Acquire) && crate::arch::time::jiffies() < deadline {
                 core::hint::spin_loop();
             }
-            let done = seen.done.load(Ordering::Acquire);
-            crate::sched::migrate::set_cpus_allowed_ptr(&me, allowed).map_err(|e| alloc::format!("{e:?}"))?;
-            kassert!(done);
-            kassert_eq!(seen.count.load(Ordering::Relaxed), HARDIRQ_OFFSET);
+            preempt_enable();
+            seen.abandoned.store(true, Ordering::Relaxed);
+            kassert!(seen.done.load(Ordering::Acquire));
+            // The interrupt's level on top of the level of the task it interrupted.
+            kassert_eq!(seen.count.load(Ordering::Relaxed), HARDIRQ_OFFSET + PREEMPT_OFFSET);
             kassert!(!seen.in_task.load(Ordering::Relaxed));
             kassert_eq!(seen.pid.load(Ordering::Relaxed), current().pid());
             kassert_eq!(might_sleep_reports(), before + 1, "the wait in the interrupt was reported");
@@ -218,14 +238,23 @@ mod tests {
 
     ktest! {
         fn while_the_caller_sleeps_the_timer_interrupt_sees_another_task_as_current() {
-            let seen = look_from_the_next_tick();
-            while !seen.done.load(Ordering::Acquire) {
+            let me = current();
+            // Only a tick that comes while the caller is asleep, off every
+            // CPU, is one to look from: one between the queueing and the
+            // switch away, or after the wake-up, interrupts the caller itself.
+            let sleeper = me.clone();
+            let asleep = move || !sleeper.thread.on_cpu() && sleeper.state() != TASK_RUNNING;
+            let seen = look_from_the_first_tick_where(Box::new(asleep));
+            let deadline = crate::arch::time::jiffies() + 1000;
+            while !seen.done.load(Ordering::Acquire) && crate::arch::time::jiffies() < deadline {
                 crate::time::schedule_timeout_interruptible(20_000_000);
             }
+            seen.abandoned.store(true, Ordering::Relaxed);
+            kassert!(seen.done.load(Ordering::Acquire), "no tick came while the caller slept");
             // Whichever task ran then (the idle task, or another that was
             // runnable): never the sleeper that queued the look.
             let pid = seen.pid.load(Ordering::Relaxed);
-            kassert!(pid >= 0 && pid != current().pid(), "pid {pid} was interrupted");
+            kassert!(pid >= 0 && pid != me.pid(), "pid {pid} was interrupted");
         }
     }
 

@@ -81,8 +81,9 @@ fn end_of_interrupt(vector: u8) {
 ///
 /// Linux: tick_sched_do_timer() and tick_sched_handle() in
 /// kernel/time/tick-sched.c, which calls update_process_times()
-/// Differs: the lazy irq work and the klogd wake-up are one global list
-/// and flag here, not per CPU, so only the timekeeping CPU runs them.
+/// Differs: the klogd wake-up is one global flag here, not per CPU, so
+/// only the timekeeping CPU runs it (the lazy irq work is per CPU, as in
+/// Linux: each CPU runs what was queued on it).
 pub fn tick_sched_handle(ticks: u64) {
     let do_timer = super::percpu::smp_processor_id() == TICK_DO_TIMER_CPU;
     if do_timer {

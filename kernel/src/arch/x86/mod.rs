@@ -10,6 +10,7 @@ pub mod gdt;
 pub mod irq;
 pub mod kernel;
 pub mod percpu;
+pub mod preempt;
 pub mod qemu;
 pub mod realmode;
 pub mod serial;

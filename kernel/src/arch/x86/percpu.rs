@@ -31,8 +31,9 @@ pub struct PerCpu {
     pub rq: SpinLock<RunQueue>,
     /// Preemption and interrupt nesting on this CPU, in the bit fields of
     /// `crate::preempt` (Linux: `pcpu_hot.preempt_count`, x86's per-CPU
-    /// `__preempt_count`). Only this CPU changes it.
-    pub preempt_count: AtomicU32,
+    /// `__preempt_count`). Only this CPU reads and changes it, and only in
+    /// the single `gs`-relative instructions of `preempt.rs`.
+    pub(super) preempt_count: AtomicU32,
     /// This CPU's GDT, TSS and exception stack (Linux: gdt_page, cpu_tss_rw).
     pub(super) tables: super::gdt::CpuTables,
     /// The mm whose page tables are in CR3, held so that they stay
