@@ -25,10 +25,12 @@
 #             SEED=s (default: the time), PROGS="race_wait ..." (default:
 #             all), PRESSURE=1 (memory runs out meanwhile, again and
 #             again), LOCK=file to flock around each boot (scripts/stress.sh).
-# make bench  the kernel micro-benchmarks and the user-space benchmark, each
-#             on 1 CPU and on 4 (--smp 4), then both on 1 CPU under --icount
-#             (instructions: 1 ns = 1 instruction, the same on every run), then the boot time: runner start to /init's first line, median of 5
-#             boots, BIOS and UEFI (scripts/boot-time.sh).
+# make bench  the kernel micro-benchmarks (a kernel built with the bench
+#             feature) and the user-space benchmark, each on 1 CPU and on 4
+#             (--smp 4), then both on 1 CPU under --icount (instructions:
+#             1 ns = 1 instruction, the same on every run), then the boot
+#             time of make run's kernel: runner start to /init's first line,
+#             median of 5 boots, BIOS and UEFI (scripts/boot-time.sh).
 # make trace  run the tour with the lifecycle timeline on; writes lifecycle.trace.json
 #             (for ui.perfetto.dev) and lifecycle.trace.svg (a picture of it).
 # make gdb    boot halted, waiting for gdb on localhost:1234; prints the gdb
@@ -42,6 +44,8 @@ ARGS ?=
 # KTEST=1 builds the kernel with its in-kernel tests (the ktest feature).
 KTEST ?=
 RUNNER = $(CARGO) run -p boot --release $(if $(KTEST),--features ktest) --
+# The kernel with its micro-benchmarks (the bench feature), for `--append bench`.
+BENCH_RUNNER = $(CARGO) run -p boot --release --features bench --
 # CPUs for make run and make gdb (SMP=1 for one).
 SMP ?= 2
 RUN_ARGS = --smp $(SMP) --initrd $(INITRAMFS) $(ARGS)
@@ -72,7 +76,7 @@ test: setup lint
 # The kernel has its own invocation: its target is forced in its manifest.
 lint: setup
 	$(CARGO) clippy -q -p kernel --release -- -D warnings
-	$(CARGO) clippy -q -p kernel --release --features ktest -- -D warnings
+	$(CARGO) clippy -q -p kernel --release --features ktest,bench -- -D warnings
 	$(CARGO) clippy -q -p boot -p tests --release --all-targets -- -D warnings
 	cd tests/user/rust && CARGO_TARGET_DIR=../../../target/user-rust \
 		$(CARGO) clippy -q --release -- -D warnings
@@ -97,11 +101,11 @@ stress: setup
 	scripts/stress.sh $(SECS) $(SEED) $(CPUS)
 
 bench: setup $(TOUR)
-	$(RUNNER) --append bench --timeout 600
-	$(RUNNER) --append bench --timeout 600 --smp 4
+	$(BENCH_RUNNER) --append bench --timeout 600
+	$(BENCH_RUNNER) --append bench --timeout 600 --smp 4
 	$(RUNNER) --initrd $(TOUR) --append "init=/bin/bench" --timeout 900
 	$(RUNNER) --initrd $(TOUR) --append "init=/bin/bench" --timeout 900 --smp 4
-	$(RUNNER) --append bench --timeout 600 --icount
+	$(BENCH_RUNNER) --append bench --timeout 600 --icount
 	$(RUNNER) --initrd $(TOUR) --append "init=/bin/bench lifecycle" --timeout 600 --icount
 	scripts/boot-time.sh $(TOUR)
 

@@ -38,10 +38,12 @@ one_boot() {
 # What the BIOS loader copies a byte at a time: the kernel ELF without its
 # symbols and debug info (boot/src/image.rs strips it the same way). The
 # runner's kernel is the newest build without the in-kernel tests (the
-# suite's has them: an entry per test in the linkme_KTESTS section).
+# suite's has them: an entry per test in the linkme_KTESTS section) and
+# without the micro-benchmarks (make bench's, with their run_benchmarks).
 kernel=
 for elf in $(ls -t target/x86_64-unknown-none/release/build/kernel/*/artifact/bin/kernel); do
-    if ! readelf -SW "$elf" | grep -Eq 'linkme_KTESTS +PROGBITS +[0-9a-f]+ [0-9a-f]+ 0*[1-9a-f]'; then
+    if ! readelf -SW "$elf" | grep -Eq 'linkme_KTESTS +PROGBITS +[0-9a-f]+ [0-9a-f]+ 0*[1-9a-f]' &&
+        ! readelf -sW "$elf" | grep -q run_benchmarks; then
         kernel=$elf
         break
     fi

@@ -4,6 +4,10 @@
 //! and the wake-up latency of a task among busy ones.
 //! They report numbers; they pass or fail nothing.
 //!
+//! They are in the image only with the `bench` feature (`make bench` turns
+//! it on), as the in-kernel tests are with `ktest`: the BIOS loader copies
+//! the kernel a byte at a time. Without them `bench` says so and fails.
+//!
 //! Linux: tools/perf/bench/sched-pipe.c plays the context-switch part.
 
 use crate::arch::rdtsc;

@@ -19,6 +19,7 @@ pub mod arch;
 #[allow(unsafe_code)]
 pub mod mm;
 
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod capability;
 pub mod cpumask;

@@ -362,10 +362,10 @@ impl CoredumpParams<'_> {
     ///
     /// Linux: the zero-page loop of __dump_skip() in fs/coredump.c
     fn dump_zeros(&mut self, mut nr: u64) -> bool {
-        static ZEROES: [u8; crate::mm::PAGE_SIZE] = [0; crate::mm::PAGE_SIZE];
+        let zeroes = &crate::mm::EMPTY_ZERO_PAGE;
         while nr > 0 {
-            let n = nr.min(ZEROES.len() as u64);
-            if !self.__dump_emit(&ZEROES[..n as usize]) {
+            let n = nr.min(zeroes.len() as u64);
+            if !self.__dump_emit(&zeroes[..n as usize]) {
                 return false;
             }
             nr -= n;

@@ -214,9 +214,19 @@ fn start_ktest(filter: &'static str) -> crate::pid::PidNr {
 }
 
 /// Starts the benchmarks as a child of init; they end the run like tests.
+/// A kernel built without them says so and fails.
 fn start_bench() -> crate::pid::PidNr {
+    #[cfg(feature = "bench")]
+    let body = Arc::new(crate::bench::run_benchmarks);
+    #[cfg(not(feature = "bench"))]
+    let body = Arc::new(|| {
+        crate::kprintln!(
+            "bench: this kernel has no micro-benchmarks (build it with the bench feature: cargo build -p boot --release --features bench)"
+        );
+        1
+    });
     kernel_thread(
-        Arc::new(crate::bench::run_benchmarks),
+        body,
         "bench",
         CloneFlags::CLONE_FS | CloneFlags::CLONE_FILES,
     )

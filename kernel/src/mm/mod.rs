@@ -29,6 +29,18 @@ use x86_64::{PhysAddr, VirtAddr};
 /// Bytes in a page.
 pub const PAGE_SIZE: usize = 4096;
 
+/// A page of zero bytes to copy from: clear_user, a core dump's holes.
+/// Placed in `.bss`, which the loader zero-fills, rather than `.rodata`,
+/// where an immutable static would otherwise go: the BIOS loader copies
+/// the image a byte at a time.
+///
+/// Linux: empty_zero_page (arch/x86/kernel/head_64.S, in .bss..page_aligned)
+// SAFETY: the section's bytes are zero when the kernel starts (the loader
+// clears `.bss`), which is this static's value, and nothing writes to an
+// immutable static.
+#[unsafe(link_section = ".bss.empty_zero_page")]
+pub static EMPTY_ZERO_PAGE: [u8; PAGE_SIZE] = [0; PAGE_SIZE];
+
 static PAGE_OFFSET: AtomicU64 = AtomicU64::new(0);
 
 /// The fw_cfg file in which the runner hands over the initramfs.

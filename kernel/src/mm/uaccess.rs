@@ -183,8 +183,7 @@ pub fn _copy_to_user(dst: u64, src: &[u8]) -> usize {
 ///
 /// Linux: clear_user() in arch/x86/lib/usercopy_64.c
 pub fn clear_user(dst: u64, len: usize) -> usize {
-    static ZEROES: [u8; super::PAGE_SIZE] = [0; super::PAGE_SIZE];
-    match ZEROES.get(..len) {
+    match super::EMPTY_ZERO_PAGE.get(..len) {
         Some(zeroes) => _copy_to_user(dst, zeroes),
         None => len,
     }

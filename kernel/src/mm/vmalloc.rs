@@ -45,10 +45,16 @@ static CACHED_STACKS: SpinLock<[Option<CachedStack>; NR_CACHED_STACKS]> =
 /// Kernel stacks in use, in KiB: /proc/meminfo's KernelStack (Linux:
 /// the NR_KERNEL_STACK_KB counter). Cached stacks are not counted.
 static NR_KERNEL_STACK_KB: AtomicUsize = AtomicUsize::new(0);
-static SLOTS: SpinLock<[u64; MAX_STACKS / 64]> = SpinLock::new([0; MAX_STACKS / 64]);
+/// A bit per slot of the area.
+type SlotMap = SpinLock<[u64; MAX_STACKS / 64]>;
+/// Slots in use. This and LAZY_SLOTS are made by vmalloc_init: a static
+/// lock is `.data` (its class key points at its definition), and these
+/// 2 KiB maps would add to the image the BIOS loader copies a byte at a
+/// time; an empty `Once` is all zero, in `.bss`.
+static SLOTS: Once<SlotMap> = Once::new();
 /// Slots freed since the last TLB purge (Linux: vmap_purge_list); set in
 /// SLOTS too, so that nobody takes them yet.
-static LAZY_SLOTS: SpinLock<[u64; MAX_STACKS / 64]> = SpinLock::new([0; MAX_STACKS / 64]);
+static LAZY_SLOTS: Once<SlotMap> = Once::new();
 static NR_LAZY_SLOTS: AtomicUsize = AtomicUsize::new(0);
 /// Lazily freed slots that trigger a purge (Linux: lazy_max_pages(), here
 /// in slots of THREAD_SIZE).
@@ -59,6 +65,9 @@ const LAZY_MAX_SLOTS: usize = 32;
 /// Linux: vmalloc_init() in mm/vmalloc.c
 pub fn vmalloc_init() {
     let start = VMALLOC_START.call_once(pgtable::reserve_kernel_pml4_slot);
+    for map in [&SLOTS, &LAZY_SLOTS] {
+        map.call_once(|| SpinLock::new([0; MAX_STACKS / 64]));
+    }
     log::info!("vmalloc: kernel stacks at {:#x}", start.as_u64());
 }
 
@@ -256,8 +265,12 @@ fn alloc_slot() -> Option<usize> {
     })
 }
 
+fn slot_map(map: &'static Once<SlotMap>) -> &'static SlotMap {
+    map.get().expect("vmalloc_init ran")
+}
+
 fn take_free_slot() -> Option<usize> {
-    let mut slots = SLOTS.lock();
+    let mut slots = slot_map(&SLOTS).lock();
     let (word, bits) = slots
         .iter_mut()
         .enumerate()
@@ -273,7 +286,7 @@ fn take_free_slot() -> Option<usize> {
 ///
 /// Linux: free_vmap_area_noflush() in mm/vmalloc.c
 fn free_slot(slot: usize) {
-    LAZY_SLOTS.lock()[slot / 64] |= 1 << (slot % 64);
+    slot_map(&LAZY_SLOTS).lock()[slot / 64] |= 1 << (slot % 64);
     NR_LAZY_SLOTS.fetch_add(1, Ordering::Relaxed);
 }
 
@@ -283,10 +296,10 @@ fn free_slot(slot: usize) {
 ///
 /// Linux: purge_vmap_area_lazy() / __purge_vmap_area_lazy() in mm/vmalloc.c
 fn purge_vmap_area_lazy() {
-    let lazy = core::mem::replace(&mut *LAZY_SLOTS.lock(), [0; MAX_STACKS / 64]);
+    let lazy = core::mem::replace(&mut *slot_map(&LAZY_SLOTS).lock(), [0; MAX_STACKS / 64]);
     let start = slot_base(0).as_u64();
     super::tlb::flush_tlb_kernel_range(start, start + MAX_STACKS as u64 * SLOT_SIZE);
-    let mut slots = SLOTS.lock();
+    let mut slots = slot_map(&SLOTS).lock();
     let mut purged = 0;
     for (word, lazy) in slots.iter_mut().zip(lazy) {
         *word &= !lazy;

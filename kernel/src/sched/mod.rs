@@ -19,6 +19,7 @@
 //! Linux: kernel/sched/
 
 pub mod balance;
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod class;
 pub mod completion;

@@ -10,6 +10,7 @@ use crate::task::TaskStruct;
 use crate::time::hrtimer::HrtimerCpuBase;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use spin::Once;
 use x86_64::VirtAddr;
 use x86_64::registers::model_specific::{GsBase, KernelGsBase};
 
@@ -58,28 +59,40 @@ pub struct PerCpu {
     pub hrtick_expires: AtomicU64,
 }
 
-static PER_CPU: [PerCpu; NR_CPUS] = [const {
-    PerCpu {
-        self_ptr: AtomicU64::new(0),
-        top_of_stack: AtomicU64::new(0),
-        user_rsp: AtomicU64::new(0),
-        cpu: AtomicU64::new(0),
-        current_task: AtomicPtr::new(core::ptr::null_mut()),
-        rq: SpinLock::new(RunQueue::new()),
-        preempt_count: AtomicU32::new(0),
-        tables: super::gdt::CpuTables::new(),
-        loaded_mm: SpinLock::new(None),
-        hrtimer_cpu_base: SpinLock::new(HrtimerCpuBase::new()),
-        irq_stat: super::irq::IrqStat::new(),
-        irq_user_mode: AtomicBool::new(false),
-        clockevent_next: AtomicU64::new(0),
-        hrtick_expires: AtomicU64::new(u64::MAX),
+/// Every CPU's area, built by the boot CPU's setup_per_cpu_areas() before
+/// any CPU uses one. Until then it is all zero and so sits in `.bss`: the
+/// BIOS loader copies the image a byte at a time, and the areas' starting
+/// values (run queues, GDTs, lock class keys) are 16 KB.
+///
+/// Differs: Linux copies a `.data..percpu` template into each CPU's area.
+static PER_CPU: Once<[PerCpu; NR_CPUS]> = Once::new();
+
+impl PerCpu {
+    /// A CPU's area as it starts: nothing running, an empty run queue.
+    fn new() -> Self {
+        PerCpu {
+            self_ptr: AtomicU64::new(0),
+            top_of_stack: AtomicU64::new(0),
+            user_rsp: AtomicU64::new(0),
+            cpu: AtomicU64::new(0),
+            current_task: AtomicPtr::new(core::ptr::null_mut()),
+            rq: SpinLock::new(RunQueue::new()),
+            preempt_count: AtomicU32::new(0),
+            tables: super::gdt::CpuTables::new(),
+            loaded_mm: SpinLock::new(None),
+            hrtimer_cpu_base: SpinLock::new(HrtimerCpuBase::new()),
+            irq_stat: super::irq::IrqStat::new(),
+            irq_user_mode: AtomicBool::new(false),
+            clockevent_next: AtomicU64::new(0),
+            hrtick_expires: AtomicU64::new(u64::MAX),
+        }
     }
-}; NR_CPUS];
+}
 
 /// The per-CPU area of `cpu`, for setting that CPU up (Linux: per_cpu()).
 pub(super) fn per_cpu(cpu: usize) -> &'static PerCpu {
-    &PER_CPU[cpu]
+    let areas = PER_CPU.get();
+    &areas.expect("per-CPU area used before setup_per_cpu_areas")[cpu]
 }
 
 /// The run queue of `cpu` (Linux: cpu_rq()).
@@ -97,11 +110,12 @@ pub fn irq_stat(cpu: usize) -> &'static super::irq::IrqStat {
     &per_cpu(cpu).irq_stat
 }
 
-/// Points this CPU's GS base at its per-CPU area.
+/// Points this CPU's GS base at its per-CPU area; the boot CPU's call
+/// first builds every CPU's area.
 ///
 /// Linux: setup_per_cpu_areas() in arch/x86/kernel/setup_percpu.c
 pub fn setup_per_cpu_areas(cpu: usize) {
-    let area = per_cpu(cpu);
+    let area = &PER_CPU.call_once(|| core::array::from_fn(|_| PerCpu::new()))[cpu];
     let addr = area as *const PerCpu as u64;
     area.self_ptr.store(addr, Ordering::Relaxed);
     area.cpu.store(cpu as u64, Ordering::Relaxed);
