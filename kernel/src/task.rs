@@ -534,6 +534,7 @@ pub fn set_task_stack_end_magic(tsk: &TaskStruct) {
 /// Whether the stack overflowed far enough to overwrite its end marker.
 ///
 /// Linux: task_stack_end_corrupted() in include/linux/sched/task_stack.h
+#[inline]
 pub fn task_stack_end_corrupted(tsk: &TaskStruct) -> bool {
     // The running task (the scheduler's case): its stack is in use, no lock needed.
     if let Some(word) = tsk.thread.running_end_of_stack() {
