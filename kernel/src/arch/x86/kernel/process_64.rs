@@ -432,7 +432,11 @@ pub fn context_switch(
     // A task without an mm borrows the one loaded here (lazy TLB, see
     // mm::tlb). Kernel threads are asked too: one may have been lent an mm
     // (as Linux's kthread_use_mm lends one), and must get it on any CPU.
-    rq.prev_mm = switch_mm(next.mm.lock().as_ref());
+    rq.prev_mm = if next.mm.has_mm() {
+        switch_mm(next.mm.lock().as_ref())
+    } else {
+        switch_mm(None)
+    };
     let prev_thread: *const ThreadStruct = &prev.thread;
     let next_thread: *const ThreadStruct = &next.thread;
     rq.prev = Some(prev);
