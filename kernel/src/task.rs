@@ -33,7 +33,6 @@ use crate::arch::sync::{LockedBy, SpinLock};
 use crate::fs::fdtable::FilesStruct;
 use crate::fs::fs_struct::FsStruct;
 use crate::mm::fault_inject::FailNth;
-use crate::mm::mm_types::MmStruct;
 use crate::mm::vmalloc::KernelStack;
 use crate::pid::{Pid, PidNr};
 use crate::sched::completion::Completion;
@@ -221,7 +220,7 @@ pub struct TaskStruct {
     /// (Linux: mm). Differs: there is no `active_mm`; a task without an mm
     /// runs on the kernel's own page tables (init_mm) instead of borrowing
     /// the previous task's.
-    pub mm: SpinLock<Option<Arc<MmStruct>>>,
+    pub mm: crate::mm::task_mm::TaskMm,
     /// Open files (Linux: files). `None` after exit_files.
     pub files: SpinLock<Option<Arc<FilesStruct>>>,
     /// Current directory and umask (Linux: fs). `None` after exit_fs.
@@ -373,7 +372,7 @@ impl TaskStruct {
             pid_ns: spin::Once::new(),
             family: LockedBy::new(Family::default()),
             comm: SpinLock::new(comm),
-            mm: SpinLock::new(None),
+            mm: crate::mm::task_mm::TaskMm::new(),
             files: SpinLock::new(None),
             fs: SpinLock::new(None),
             nsproxy: SpinLock::new(None),
@@ -534,6 +533,7 @@ pub fn set_task_stack_end_magic(tsk: &TaskStruct) {
 /// Whether the stack overflowed far enough to overwrite its end marker.
 ///
 /// Linux: task_stack_end_corrupted() in include/linux/sched/task_stack.h
+#[inline]
 pub fn task_stack_end_corrupted(tsk: &TaskStruct) -> bool {
     // The running task (the scheduler's case): its stack is in use, no lock needed.
     if let Some(word) = tsk.thread.running_end_of_stack() {

@@ -17,6 +17,7 @@ pub mod oom_kill;
 pub mod page_alloc;
 pub mod pgtable;
 mod slab;
+pub mod task_mm;
 pub mod tlb;
 pub mod uaccess;
 pub mod vmalloc;

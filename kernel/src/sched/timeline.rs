@@ -241,6 +241,7 @@ impl Timeline {
     ///
     /// Linux: the fix-up loops of rb_insert_augmented() and
     /// rb_erase_augmented() (with the augment callbacks' propagate)
+    #[inline(always)]
     fn retrace(&mut self, mut n: u32) {
         while n != NIL {
             n = self.rebalance(n);

@@ -210,9 +210,11 @@ pub fn copy_thread(p: &ThreadStruct, kernel_fn: bool, childregs: &PtRegs, parent
     if !kernel_fn {
         // A kernel thread's live FPU registers are not its own (switch_to
         // leaves them alone): its child starts from the reset state.
+        // The registers are the running parent's: saved straight into the
+        // child's area (Linux: save_fpregs_to_fpstate(dst_fpu) in
+        // fpu_clone()), not through the parent's and a copy.
         if with_current(|c| c.is_some_and(|c| c.flags() & PF_KTHREAD == 0)) {
-            parent.fpu.save();
-            p.fpu.set(parent.fpu.snapshot());
+            p.fpu.save();
         }
         // Differs: Linux first saves the running parent's FS and GS bases
         // (save_fsgs), which user space may have changed with wrfsbase.
@@ -432,7 +434,11 @@ pub fn context_switch(
     // A task without an mm borrows the one loaded here (lazy TLB, see
     // mm::tlb). Kernel threads are asked too: one may have been lent an mm
     // (as Linux's kthread_use_mm lends one), and must get it on any CPU.
-    rq.prev_mm = switch_mm(next.mm.lock().as_ref());
+    rq.prev_mm = if next.mm.has_mm() {
+        switch_mm(next.mm.lock().as_ref())
+    } else {
+        switch_mm(None)
+    };
     let prev_thread: *const ThreadStruct = &prev.thread;
     let next_thread: *const ThreadStruct = &next.thread;
     rq.prev = Some(prev);
