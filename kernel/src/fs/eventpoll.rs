@@ -15,7 +15,7 @@
 //! Not modelled: EPOLLWAKEUP, nested-epoll loop checks (ELOOP), busy polling.
 
 use super::fdtable::get_unused_fd_flags;
-use super::file::{File, FileOperations, Kstat, POLLIN, POLLOUT};
+use super::file::{File, FileOperations, POLLIN, POLLOUT};
 use super::open::{O_CLOEXEC, O_RDWR};
 use super::read_write::fdget;
 use super::select::{PollTable, poll_loop};
@@ -93,16 +93,9 @@ pub struct EventPoll {
 }
 
 impl FileOperations for EventPoll {
-    fn stat(&self) -> Kstat {
-        Kstat::anon_inode()
-    }
-
-    fn seekable(&self) -> bool {
-        false
-    }
-
-    fn noop_llseek(&self) -> bool {
-        true
+    /// Linux: the name do_epoll_create() in fs/eventpoll.c gives its file
+    fn anon_inode_name(&self) -> Option<&'static str> {
+        Some("[eventpoll]")
     }
 
     /// Readable while a watched file has an event asked for.
@@ -125,11 +118,6 @@ impl FileOperations for EventPoll {
         for (_, file, _, _) in self.live_items().unwrap_or_default() {
             file.f_op.poll_wait(queue);
         }
-    }
-
-    /// Linux: the name `anon_inode:[eventpoll]` that anon_inode_getfile() gives it
-    fn d_dname(&self) -> Option<alloc::string::String> {
-        super::file::anon_inodefs_dname("[eventpoll]")
     }
 
     fn eventpoll(&self) -> Option<&EventPoll> {
