@@ -2,8 +2,8 @@
  * epoll: an epoll instance watching pipes, as Linux answers: epoll_create
  * and epoll_ctl's errno cases, level-triggered readiness, POLLHUP/POLLERR
  * when an end goes, EPOLLONESHOT, EPOLLET (one report per new readiness
- * event, quiet in between), timeouts, EINTR, and a closed file leaving the
- * set.
+ * event, quiet in between), timeouts, EINTR, SIGKILL ending a wait, and a
+ * closed file leaving the set.
  */
 #define _GNU_SOURCE
 #include "check.h"
@@ -218,6 +218,19 @@ static void edge_triggered(void)
 	close(ep);
 }
 
+static void wait_forever(int ep)
+{
+	struct epoll_event ev;
+	epoll_wait(ep, &ev, 1, -1);
+}
+
+static void killed_while_waiting(void)
+{
+	int ep = epoll_create1(0);
+	sigkill_ends_blocked("sigkill_ends_an_epoll_wait_with_no_timeout", wait_forever, ep);
+	close(ep);
+}
+
 int main(void)
 {
 	check_begin("epoll");
@@ -225,5 +238,6 @@ int main(void)
 	readiness_on_pipes();
 	oneshot_and_edge();
 	edge_triggered();
+	killed_while_waiting();
 	return check_end();
 }

@@ -36,6 +36,11 @@ static uint64_t get(int fd)
 	return read(fd, &v, 8) == 8 ? v : (uint64_t)-1;
 }
 
+static void read_counter(int fd)
+{
+	get(fd);
+}
+
 static int put(int fd, uint64_t v)
 {
 	return write(fd, &v, 8);
@@ -164,16 +169,7 @@ static void signals(void)
 	EXPECT_EQ("with_sa_restart_the_read_goes_on_after_the_handler", 6, get(fd));
 	waitpid(child, NULL, 0);
 
-	child = fork();
-	if (child == 0) {
-		get(fd);
-		_exit(0);
-	}
-	usleep(50000);
-	kill(child, SIGKILL);
-	int status = 0;
-	waitpid(child, &status, 0);
-	CHECK("sigkill_ends_a_blocked_reader", WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	sigkill_ends_blocked("sigkill_ends_a_blocked_reader", read_counter, fd);
 	close(fd);
 }
 
