@@ -25,7 +25,8 @@ pub struct PidfdFile {
 impl FileOperations for PidfdFile {
     /// Linux: the name pidfd_create() gave its file before pidfs
     /// Differs: Linux since 6.9 gives a pidfd an inode of its own in pidfs
-    /// (mode 0700, a st_ino unique to the process); the link name stayed.
+    /// (mode 0700, a st_ino unique to the process, pread EINVAL); the link
+    /// name stayed.
     fn anon_inode_name(&self) -> Option<&'static str> {
         Some("[pidfd]")
     }

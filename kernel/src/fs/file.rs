@@ -210,8 +210,8 @@ pub trait FileOperations: Send + Sync {
     fn anon_inode_name(&self) -> Option<&'static str> {
         None
     }
-    /// File metadata; by default that of the inode all anon-inode files
-    /// share, so every file with an inode of its own gives its own.
+    /// File metadata. The default is the inode all anon-inode files share;
+    /// every file with an inode of its own overrides it.
     fn stat(&self) -> Kstat {
         Kstat::anon_inode()
     }
