@@ -71,10 +71,11 @@ enum kind {
 	/* For the anon-inode files: the flags of a call that makes one
 	 * (O_CLOEXEC, O_NONBLOCK, EFD_SEMAPHORE), a clock, timerfd_settime's
 	 * flags and itimerspec, a signal set and its size, the batch's epoll
-	 * and timerfd and signalfd (or -1 for a new one), epoll_ctl's op and
-	 * event, a timeout in ms. */
+	 * and timerfd and signalfd (or -1 for a new one), what epoll_ctl
+	 * watches (often an epoll: nests and loops), its op and event, a
+	 * timeout in ms. */
 	NEW_FD_FLAGS, CLOCK_ID, TFD_FLAGS, ITIMERSPEC, SIGSET, SIGSET_SIZE, EPOLL_FD, TIMER_FD,
-	SIGNAL_FD, EPOLL_OP, EPOLL_EVENT, TIMEOUT_MS
+	SIGNAL_FD, WATCH_FD, EPOLL_OP, EPOLL_EVENT, TIMEOUT_MS
 };
 
 struct sig {
@@ -167,7 +168,7 @@ static const struct sig table[] = {
 	{ 230, 2, HOST, "clock_nanosleep", { INT, FLAGS, TIMESPEC, BUF } },
 	{ 231, 1, HOST, "exit_group", { INT } },
 	{ 232, 3, HOST, "epoll_wait", { EPOLL_FD, BUF, LEN, TIMEOUT_MS } },
-	{ 233, 5, HOST, "epoll_ctl", { EPOLL_FD, EPOLL_OP, FD, EPOLL_EVENT } },
+	{ 233, 6, HOST, "epoll_ctl", { EPOLL_FD, EPOLL_OP, WATCH_FD, EPOLL_EVENT } },
 	{ 234, 3, HOST, "tgkill", { PID, PID, SIG } },
 	{ 247, 3, HOST, "waitid", { ID_TYPE, PID, BUF, WAIT_OPTIONS, BUF } },
 	{ 257, 5, HOST, "openat", { DIRFD, PATH, FLAGS, INT } },
@@ -572,6 +573,7 @@ static u64 argument(enum kind kind)
 	case EPOLL_FD: return fd_of(env.epfd[below(2)]);
 	case TIMER_FD: return fd_of(env.tfd);
 	case SIGNAL_FD: return below(2) ? (u64)-1 : fd_of(env.sfd);
+	case WATCH_FD: return below(3) ? fd() : (u64)env.epfd[below(2)];
 	case EPOLL_OP: return below(6) ? 1 + below(3) : edge();
 	case EPOLL_EVENT: return epoll_event_arg();
 	case TIMEOUT_MS: /* mostly short: any negative one waits for good */
@@ -805,8 +807,8 @@ static void count(int signo)
 
 /* The anon-inode files, wired together: an eventfd, a timerfd firing
  * every millisecond and a signalfd in one epoll with the pipe's read
- * end, and a second, empty epoll that epoll_ctl may nest the first in
- * (or try to make a loop with). Blocking or not, as the batch's seed says. */
+ * end, and a second epoll, empty or in the first, that epoll_ctl may nest
+ * or try to make a loop with. Blocking or not, as the batch's seed says. */
 static void anon_files(int pipe_read)
 {
 	int nonblock = below(2) ? O_NONBLOCK : 0;
@@ -823,6 +825,10 @@ static void anon_files(int pipe_read)
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | (below(2) ? EPOLLET : 0),
 					  .data.u64 = i };
 		epoll_ctl(env.epfd[0], EPOLL_CTL_ADD, watched[i], &ev);
+	}
+	if (below(2)) {
+		struct epoll_event ev = { .events = EPOLLIN };
+		epoll_ctl(env.epfd[0], EPOLL_CTL_ADD, env.epfd[1], &ev);
 	}
 	int made[] = { efd, env.tfd, env.sfd, env.epfd[0], env.epfd[1] };
 	for (size_t i = 0; i < sizeof made / sizeof made[0]; i++)
