@@ -168,7 +168,7 @@ static const struct sig table[] = {
 	{ 230, 2, HOST, "clock_nanosleep", { INT, FLAGS, TIMESPEC, BUF } },
 	{ 231, 1, HOST, "exit_group", { INT } },
 	{ 232, 3, HOST, "epoll_wait", { EPOLL_FD, BUF, LEN, TIMEOUT_MS } },
-	{ 233, 6, HOST, "epoll_ctl", { EPOLL_FD, EPOLL_OP, WATCH_FD, EPOLL_EVENT } },
+	{ 233, 10, HOST, "epoll_ctl", { EPOLL_FD, EPOLL_OP, WATCH_FD, EPOLL_EVENT } },
 	{ 234, 3, HOST, "tgkill", { PID, PID, SIG } },
 	{ 247, 3, HOST, "waitid", { ID_TYPE, PID, BUF, WAIT_OPTIONS, BUF } },
 	{ 257, 5, HOST, "openat", { DIRFD, PATH, FLAGS, INT } },
@@ -573,7 +573,7 @@ static u64 argument(enum kind kind)
 	case EPOLL_FD: return fd_of(env.epfd[below(2)]);
 	case TIMER_FD: return fd_of(env.tfd);
 	case SIGNAL_FD: return below(2) ? (u64)-1 : fd_of(env.sfd);
-	case WATCH_FD: return below(3) ? fd() : (u64)env.epfd[below(2)];
+	case WATCH_FD: return below(2) ? fd() : (u64)env.epfd[below(2)];
 	case EPOLL_OP: return below(6) ? 1 + below(3) : edge();
 	case EPOLL_EVENT: return epoll_event_arg();
 	case TIMEOUT_MS: /* mostly short: any negative one waits for good */
