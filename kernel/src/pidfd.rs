@@ -8,7 +8,7 @@
 
 use crate::errno::Errno;
 use crate::fs::fdtable::{UnusedFd, get_unused_fd_flags};
-use crate::fs::file::{File, FileOperations, Kstat, POLLHUP, POLLIN};
+use crate::fs::file::{File, FileOperations, POLLHUP, POLLIN};
 use crate::fs::open::O_RDWR;
 use crate::pid::{PidNr, find_task_by_vpid};
 use crate::syscall::SysResult;
@@ -23,13 +23,18 @@ pub struct PidfdFile {
 }
 
 impl FileOperations for PidfdFile {
-    /// Linux: the name anon_inode_getfile() gives it, `[pidfd]`
-    fn d_dname(&self) -> Option<alloc::string::String> {
-        crate::fs::file::anon_inodefs_dname("[pidfd]")
+    /// Linux: the name pidfd_create() gave its file before pidfs
+    /// Differs: Linux since 6.9 gives a pidfd an inode of its own in pidfs
+    /// (mode 0700, a st_ino unique to the process, pread EINVAL); the link
+    /// name stayed.
+    fn anon_inode_name(&self) -> Option<&'static str> {
+        Some("[pidfd]")
     }
 
-    fn stat(&self) -> Kstat {
-        Kstat::anon_inode()
+    /// lseek is ESPIPE: unlike the other anon-inode files, a pidfd's
+    /// fops have no llseek.
+    fn noop_llseek(&self) -> bool {
+        false
     }
 
     /// Readable (and hung up) once the process is a zombie or gone.
@@ -41,10 +46,6 @@ impl FileOperations for PidfdFile {
         } else {
             0
         }
-    }
-
-    fn seekable(&self) -> bool {
-        false
     }
 
     fn poll_wait(&self, queue: &mut dyn FnMut(&crate::sched::wait::WaitQueueHead)) {

@@ -338,6 +338,29 @@ static inline int exited_with(int status, int code)
 	return status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == code;
 }
 
+/* Checks `name`: SIGKILL ends a child sleeping in block(fd), a call that
+ * would sleep for good (a read of an empty eventfd). The kill comes once
+ * /proc shows the child asleep, so the check cannot pass by killing a
+ * child that had not reached the call yet. */
+static inline void sigkill_ends_blocked(const char *name, void (*block)(int fd), int fd)
+{
+	pid_t child = fork();
+	if (child == 0) {
+		block(fd);
+		_exit(3);
+	}
+	long end = now_ms() + 5000;
+	char state;
+	while ((state = proc_state(child)) != 'S' && now_ms() < end)
+		sleep_ms(5);
+	kill(child, SIGKILL);
+	int status = wait_until(child, 5000);
+	if (state == 'S' && killed_by(status, SIGKILL))
+		check_ok(name);
+	else
+		check_fail(name, "state %c before SIGKILL, then status %#x", state, status);
+}
+
 /* `dir(argv0)/name` into buf: sibling programs and data files. */
 static inline const char *sibling(const char *argv0, const char *name,
 				  char *buf, size_t size)

@@ -2,8 +2,8 @@
  * epoll: an epoll instance watching pipes, as Linux answers: epoll_create
  * and epoll_ctl's errno cases, level-triggered readiness, POLLHUP/POLLERR
  * when an end goes, EPOLLONESHOT, EPOLLET (one report per new readiness
- * event, quiet in between), timeouts, EINTR, and a closed file leaving the
- * set.
+ * event, quiet in between), timeouts, EINTR, SIGKILL ending a wait, a
+ * closed file leaving the set, and epolls watching epolls (ELOOP).
  */
 #define _GNU_SOURCE
 #include "check.h"
@@ -218,6 +218,62 @@ static void edge_triggered(void)
 	close(ep);
 }
 
+/* Adds epoll `inner` to epoll `outer`: 0, or the errno. */
+static int nest(int outer, int inner)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	return epoll_ctl(outer, EPOLL_CTL_ADD, inner, &ev) == 0 ? 0 : errno;
+}
+
+/* An epoll may watch an epoll, but no loop and at most 4 levels below
+ * the top one, however the chain is built; a removed watch no longer
+ * counts. The kernel's readiness check asks each level in turn. */
+static void nested_epolls(void)
+{
+	int a = epoll_create1(0), b = epoll_create1(0), c = epoll_create1(0);
+	EXPECT_EQ("an_epoll_may_watch_an_epoll", 0, nest(a, b));
+	EXPECT_EQ("watching_it_back_would_close_a_loop_eloop", ELOOP, nest(b, a));
+	nest(b, c);
+	EXPECT_EQ("so_would_a_loop_through_a_third_eloop", ELOOP, nest(c, a));
+	struct pollfd p = { a, POLLIN, 0 };
+	EXPECT_EQ("polling_the_top_of_a_nest_ends", 0, poll(&p, 1, 0));
+
+	int up[6], down[6], bottom_up = 0, top_down = 0;
+	for (int i = 0; i < 6; i++) {
+		up[i] = epoll_create1(0);
+		down[i] = epoll_create1(0);
+	}
+	for (int i = 1; i < 5; i++)
+		bottom_up |= nest(up[i], up[i - 1]);
+	for (int i = 3; i >= 0; i--)
+		top_down |= nest(down[i + 1], down[i]);
+	CHECK("a_chain_of_5_epolls_can_be_built_from_the_bottom_or_the_top", bottom_up == 0 && top_down == 0);
+	EXPECT_EQ("a_sixth_on_top_is_eloop", ELOOP, nest(up[5], up[4]));
+	EXPECT_EQ("and_so_is_a_sixth_below", ELOOP, nest(down[0], down[5]));
+	epoll_ctl(down[4], EPOLL_CTL_DEL, down[3], NULL);
+	EXPECT_EQ("after_the_top_watch_is_removed_there_is_room_below", 0, nest(down[0], down[5]));
+	for (int i = 0; i < 6; i++) {
+		close(up[i]);
+		close(down[i]);
+	}
+	close(a);
+	close(b);
+	close(c);
+}
+
+static void wait_forever(int ep)
+{
+	struct epoll_event ev;
+	epoll_wait(ep, &ev, 1, -1);
+}
+
+static void killed_while_waiting(void)
+{
+	int ep = epoll_create1(0);
+	sigkill_ends_blocked("sigkill_ends_an_epoll_wait_with_no_timeout", wait_forever, ep);
+	close(ep);
+}
+
 int main(void)
 {
 	check_begin("epoll");
@@ -225,5 +281,7 @@ int main(void)
 	readiness_on_pipes();
 	oneshot_and_edge();
 	edge_triggered();
+	nested_epolls();
+	killed_while_waiting();
 	return check_end();
 }

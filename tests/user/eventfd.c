@@ -4,7 +4,8 @@
  * overflow rule, poll/epoll readiness, blocking reads and writes woken by
  * the other side, signals ending them (EINTR, SA_RESTART, SIGKILL), the
  * /proc/self/fd name and fdinfo, and hostile input. The anon-inode names
- * of signalfd and epoll are checked here too.
+ * of signalfd and epoll are checked here too, and what every anon-inode
+ * file shares: one inode, lseek that stays at 0, no pread.
  */
 #define _GNU_SOURCE
 #include "check.h"
@@ -13,8 +14,10 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/timerfd.h>
 
 static void on_alarm(int sig)
 {
@@ -31,6 +34,11 @@ static uint64_t get(int fd)
 {
 	uint64_t v = 0;
 	return read(fd, &v, 8) == 8 ? v : (uint64_t)-1;
+}
+
+static void read_counter(int fd)
+{
+	get(fd);
 }
 
 static int put(int fd, uint64_t v)
@@ -161,16 +169,7 @@ static void signals(void)
 	EXPECT_EQ("with_sa_restart_the_read_goes_on_after_the_handler", 6, get(fd));
 	waitpid(child, NULL, 0);
 
-	child = fork();
-	if (child == 0) {
-		get(fd);
-		_exit(0);
-	}
-	usleep(50000);
-	kill(child, SIGKILL);
-	int status = 0;
-	waitpid(child, &status, 0);
-	CHECK("sigkill_ends_a_blocked_reader", WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	sigkill_ends_blocked("sigkill_ends_a_blocked_reader", read_counter, fd);
 	close(fd);
 }
 
@@ -214,6 +213,43 @@ static void proc_names(void)
 	close(fd);
 }
 
+/* Whether the four kinds of anon-inode file (and a pidfd) behave as one
+ * kind of file should: the inode they share, lseek and pread. */
+static void anon_inodes(void)
+{
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGUSR1);
+	int fds[4] = { eventfd(0, 0), timerfd_create(CLOCK_MONOTONIC, 0),
+		       signalfd(-1, &mask, 0), epoll_create1(0) };
+	struct stat first = { 0 };
+	fstat(fds[0], &first);
+	EXPECT_EQ("an_anon_inode_file_is_mode_0600_with_no_type", 0600, first.st_mode);
+	EXPECT_EQ("with_one_link", 1, first.st_nlink);
+	int shared = 1, noop = 1, bad_whence = 1, no_pread = 1;
+	for (int i = 0; i < 4; i++) {
+		struct stat st = { 0 };
+		char c;
+		shared &= fstat(fds[i], &st) == 0 && st.st_ino == first.st_ino &&
+			  st.st_dev == first.st_dev && st.st_mode == first.st_mode;
+		noop &= lseek(fds[i], 5, SEEK_SET) == 0 && lseek(fds[i], -5, SEEK_CUR) == 0 &&
+			lseek(fds[i], 0, SEEK_END) == 0 && lseek(fds[i], 0, SEEK_HOLE) == 0;
+		bad_whence &= lseek(fds[i], 0, SEEK_HOLE + 1) == -1 && errno == EINVAL;
+		no_pread &= pread(fds[i], &c, 1, 0) == -1 && errno == ESPIPE;
+		no_pread &= pwrite(fds[i], &c, 1, 0) == -1 && errno == ESPIPE;
+		close(fds[i]);
+	}
+	CHECK("eventfd_timerfd_signalfd_and_epoll_share_one_inode", shared);
+	CHECK("lseek_on_each_returns_0_for_any_offset_and_whence", noop);
+	CHECK("but_a_whence_past_seek_hole_is_einval", bad_whence);
+	CHECK("pread_and_pwrite_on_each_are_espipe", no_pread);
+
+	int pidfd = syscall(SYS_pidfd_open, getpid(), 0);
+	EXPECT_FAILS("lseek_on_a_pidfd_is_espipe", ESPIPE, lseek(pidfd, 0, SEEK_CUR));
+	EXPECT_FAILS("and_with_a_whence_past_seek_hole_einval", EINVAL, lseek(pidfd, 0, SEEK_HOLE + 1));
+	close(pidfd);
+}
+
 int main(void)
 {
 	check_begin("eventfd");
@@ -222,5 +258,6 @@ int main(void)
 	waking();
 	signals();
 	proc_names();
+	anon_inodes();
 	return check_end();
 }

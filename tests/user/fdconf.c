@@ -40,6 +40,7 @@ static void pipe2_flags(void)
 	EXPECT_FAILS("writing_the_read_end_is_ebadf", EBADF, write(p[0], "x", 1));
 	EXPECT_FAILS("reading_the_write_end_is_ebadf", EBADF, read(p[1], &c, 1));
 	EXPECT_FAILS("lseek_on_a_pipe_is_espipe", ESPIPE, lseek(p[0], 0, SEEK_CUR));
+	EXPECT_FAILS("lseek_on_a_pipe_with_an_unknown_whence_is_einval_first", EINVAL, lseek(p[0], 0, 7));
 	EXPECT_FAILS("pread_on_a_pipe_is_espipe", ESPIPE, pread(p[0], &c, 1, 0));
 	EXPECT_FAILS("pwrite_on_a_pipe_is_espipe", ESPIPE, pwrite(p[1], &c, 1, 0));
 

@@ -2,8 +2,9 @@
  * signalfd: a blocked signal is read from a signalfd as a 128-byte
  * struct signalfd_siginfo with the sender's pid and uid, and taken off the
  * pending set; the file polls readable while one is pending, never waits
- * with SFD_NONBLOCK, takes a new mask, refuses a short buffer, and after
- * fork reads the reader's own signals.
+ * with SFD_NONBLOCK, takes a new mask, refuses a short buffer, after fork
+ * reads the reader's own signals, and a reader waiting on it dies of
+ * SIGKILL.
  */
 #define _GNU_SOURCE
 #include "check.h"
@@ -78,6 +79,12 @@ static void reads_a_blocked_sigusr1(void)
 	close(fd);
 }
 
+static void read_record(int fd)
+{
+	struct signalfd_siginfo si;
+	read(fd, &si, sizeof si);
+}
+
 static void a_blocking_read_waits_for_the_signal(void)
 {
 	sigset_t set = just(SIGUSR1);
@@ -106,6 +113,10 @@ static void a_blocking_read_waits_for_the_signal(void)
 	EXPECT_EQ("ssi_code_is_cld_exited", CLD_EXITED, si.ssi_code);
 	EXPECT_EQ("ssi_status_is_the_exit_code", 7, si.ssi_status);
 	waitpid(child, NULL, 0);
+	close(fd);
+
+	fd = signalfd(-1, &set, 0);
+	sigkill_ends_blocked("sigkill_ends_a_blocked_reader", read_record, fd);
 	close(fd);
 }
 

@@ -35,11 +35,13 @@
 #include <dirent.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -65,7 +67,15 @@ enum kind {
 	/* Shapes of their own: clone3's size, ptrace requests, ioctl commands
 	 * (tty and pipe ones), mremap flags, wait options and id types, a
 	 * stack_t for sigaltstack. */
-	CLONE3_SIZE, PTRACE_REQ, IOCTL_CMD, MREMAP_FLAGS, WAIT_OPTIONS, ID_TYPE, STACK_T
+	CLONE3_SIZE, PTRACE_REQ, IOCTL_CMD, MREMAP_FLAGS, WAIT_OPTIONS, ID_TYPE, STACK_T,
+	/* For the anon-inode files: the flags of a call that makes one
+	 * (O_CLOEXEC, O_NONBLOCK, EFD_SEMAPHORE), a clock, timerfd_settime's
+	 * flags and itimerspec, a signal set and its size, the batch's epoll
+	 * and timerfd and signalfd (or -1 for a new one), what epoll_ctl
+	 * watches (often an epoll: nests and loops), its op and event, a
+	 * timeout in ms. */
+	NEW_FD_FLAGS, CLOCK_ID, TFD_FLAGS, ITIMERSPEC, SIGSET, SIGSET_SIZE, EPOLL_FD, TIMER_FD,
+	SIGNAL_FD, WATCH_FD, EPOLL_OP, EPOLL_EVENT, TIMEOUT_MS
 };
 
 struct sig {
@@ -143,6 +153,7 @@ static const struct sig table[] = {
 	{ 124, 2, HOST, "getsid", { PID } },
 	{ 130, 1, HOST, "rt_sigsuspend", { BUF, LEN } },
 	{ 131, 3, HOST, "sigaltstack", { STACK_T, BUF } },
+	{ 213, 1, HOST, "epoll_create", { INT } },
 	{ 157, 3, HOST, "prctl", { INT, ANY, ANY, ANY, ANY } },
 	{ 158, 2, HOST, "arch_prctl", { INT, ADDR } },
 	{ 160, 2, GUEST, "setrlimit", { INT, BUF } },
@@ -156,6 +167,8 @@ static const struct sig table[] = {
 	{ 228, 2, HOST, "clock_gettime", { INT, BUF } },
 	{ 230, 2, HOST, "clock_nanosleep", { INT, FLAGS, TIMESPEC, BUF } },
 	{ 231, 1, HOST, "exit_group", { INT } },
+	{ 232, 3, HOST, "epoll_wait", { EPOLL_FD, BUF, LEN, TIMEOUT_MS } },
+	{ 233, 10, HOST, "epoll_ctl", { EPOLL_FD, EPOLL_OP, WATCH_FD, EPOLL_EVENT } },
 	{ 234, 3, HOST, "tgkill", { PID, PID, SIG } },
 	{ 247, 3, HOST, "waitid", { ID_TYPE, PID, BUF, WAIT_OPTIONS, BUF } },
 	{ 257, 5, HOST, "openat", { DIRFD, PATH, FLAGS, INT } },
@@ -165,6 +178,15 @@ static const struct sig table[] = {
 	{ 267, 2, HOST, "readlinkat", { DIRFD, PATH, BUF, LEN } },
 	{ 269, 2, HOST, "faccessat", { DIRFD, PATH, INT } },
 	{ 273, 1, HOST, "set_robust_list", { BUF, LEN } },
+	{ 281, 2, HOST, "epoll_pwait", { EPOLL_FD, BUF, LEN, TIMEOUT_MS, SIGSET, SIGSET_SIZE } },
+	{ 282, 1, HOST, "signalfd", { SIGNAL_FD, SIGSET, SIGSET_SIZE } },
+	{ 283, 2, HOST, "timerfd_create", { CLOCK_ID, NEW_FD_FLAGS } },
+	{ 284, 1, HOST, "eventfd", { INT } },
+	{ 286, 4, HOST, "timerfd_settime", { TIMER_FD, TFD_FLAGS, ITIMERSPEC, BUF } },
+	{ 287, 2, HOST, "timerfd_gettime", { TIMER_FD, BUF } },
+	{ 289, 2, HOST, "signalfd4", { SIGNAL_FD, SIGSET, SIGSET_SIZE, NEW_FD_FLAGS } },
+	{ 290, 2, HOST, "eventfd2", { INT, NEW_FD_FLAGS } },
+	{ 291, 2, HOST, "epoll_create1", { NEW_FD_FLAGS } },
 	{ 292, 2, HOST, "dup3", { FD, FD, FLAGS } },
 	{ 293, 2, HOST, "pipe2", { BUF, FLAGS } },
 	{ 302, 2, GUEST, "prlimit64", { PID, INT, BUF, BUF } },
@@ -201,7 +223,8 @@ static struct {
 	char *edge; /* a page followed by an unmapped one */
 	char *gone; /* an unmapped page */
 	char *arrays; /* a page followed by an unmapped one, for argv arrays */
-	int fds[24], nfds;
+	int fds[32], nfds;
+	int epfd[2], tfd, sfd; /* the batch's epolls, timerfd and signalfd */
 	pid_t kids[8];
 	int nkids;
 	int console; /* the console, for `v`, or -1 */
@@ -440,6 +463,88 @@ static u64 stack_t_arg(void)
 	return (u64)ss;
 }
 
+/* O_CLOEXEC, O_NONBLOCK and EFD_SEMAPHORE (which is also O_RDONLY's
+ * neighbour O_WRONLY, as signalfd4 and epoll_create1 see it). */
+static u64 new_fd_flags(void)
+{
+	static const u64 bits[] = { 02000000, 04000, 1 };
+	u64 f = 0;
+	for (size_t i = 0; i < sizeof bits / sizeof bits[0]; i++)
+		f |= below(2) ? bits[i] : 0;
+	return below(6) ? f : flags();
+}
+
+/* A clock: the ones timerfd takes, the _ALARM ones, and the rest. */
+static u64 clock_id(void)
+{
+	static const u64 ids[] = { 0, 1, 7, 8, 9, 2, 3, 4, 5, 6, 11, 12, -1, -6, (u64)-4 << 32 };
+	return below(6) ? PICK(ids) : edge();
+}
+
+/* One timespec of an itimerspec: mostly short, so timers fire in a batch. */
+static void itimer_part(long *t)
+{
+	static const long ts[][2] = { { 0, 0 }, { 0, 1 }, { 0, 1000000 }, { 0, 20000000 },
+				      { 1, 0 }, { 0, 999999999 }, { 0, 1000000000 }, { -1, 0 },
+				      { 0, -1 }, { 0x7fffffffffffffff, 999999999 } };
+	int i = below(4) ? below(5) : below(sizeof ts / sizeof ts[0]);
+	t[0] = ts[i][0];
+	t[1] = ts[i][1];
+}
+
+/* struct itimerspec: interval, then value. */
+static u64 itimerspec(void)
+{
+	if (below(6) == 0)
+		return bad_pointer();
+	long *t = (long *)(env.rw + 10 * PAGE + 128);
+	itimer_part(t);
+	itimer_part(t + 2);
+	return (u64)t;
+}
+
+/* A signal set: the signals the batch catches or gets, SIGKILL and
+ * SIGSTOP (which a signalfd or epoll_pwait must not take), or any. */
+static u64 signal_set(void)
+{
+	if (below(5) == 0)
+		return below(2) ? 0 : bad_pointer();
+	static const int sigs[] = { SIGUSR1, SIGUSR2, SIGALRM, SIGCHLD, SIGKILL, SIGSTOP, SIGPIPE, 34 };
+	u64 *set = (u64 *)(env.rw + 10 * PAGE + 192);
+	*set = 0;
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		*set |= below(3) ? 0 : 1ULL << (sigs[i] - 1);
+	if (below(4) == 0)
+		*set = next();
+	return (u64)set;
+}
+
+/* struct epoll_event (packed: events, then 64 bits of data) with the
+ * events epoll_ctl knows: IN, PRI, OUT, ERR, HUP, RDHUP, EXCLUSIVE,
+ * WAKEUP, ONESHOT, ET. */
+static u64 epoll_event_arg(void)
+{
+	if (below(6) == 0)
+		return bad_pointer();
+	static const uint32_t bits[] = { 1, 2, 4, 8, 0x10, 0x2000, 1U << 28, 1U << 29, 1U << 30,
+					 1U << 31 };
+	uint32_t events = 0;
+	for (size_t i = 0; i < sizeof bits / sizeof bits[0]; i++)
+		events |= below(3) ? 0 : bits[i];
+	char *e = env.rw + 10 * PAGE + 256;
+	events = below(8) ? events : (uint32_t)next();
+	memcpy(e, &events, 4);
+	u64 data = next();
+	memcpy(e + 4, &data, 8);
+	return (u64)e;
+}
+
+/* The batch's file of a kind a call wants, mostly, or any fd. */
+static u64 fd_of(int want)
+{
+	return below(4) ? (u64)want : fd();
+}
+
 static u64 argument(enum kind kind)
 {
 	switch (kind) {
@@ -459,6 +564,21 @@ static u64 argument(enum kind kind)
 	}
 	case ID_TYPE: return below(4) ? below(5) : edge();
 	case STACK_T: return stack_t_arg();
+	case NEW_FD_FLAGS: return new_fd_flags();
+	case CLOCK_ID: return clock_id();
+	case TFD_FLAGS: return below(6) ? below(4) : flags();
+	case ITIMERSPEC: return itimerspec();
+	case SIGSET: return signal_set();
+	case SIGSET_SIZE: return below(4) ? 8 : length();
+	case EPOLL_FD: return fd_of(env.epfd[below(2)]);
+	case TIMER_FD: return fd_of(env.tfd);
+	case SIGNAL_FD: return below(2) ? (u64)-1 : fd_of(env.sfd);
+	case WATCH_FD: return below(2) ? fd() : (u64)env.epfd[below(2)];
+	case EPOLL_OP: return below(6) ? 1 + below(3) : edge();
+	case EPOLL_EVENT: return epoll_event_arg();
+	case TIMEOUT_MS: /* mostly short: any negative one waits for good */
+		return below(8) ? PICK(((const u64[]){ 0, 0, 1, 5, 20 }))
+				: PICK(((const u64[]){ -1, -2, 0x80000000, 0x7fffffff }));
 	case FD: return fd();
 	case DIRFD: return below(3) == 0 ? (u64)AT_FDCWD : fd();
 	case PATH: return path();
@@ -597,7 +717,9 @@ static void say_call(int i, const struct sig *s, u64 nr, const u64 a[6])
 static int makes_fd(u64 nr)
 {
 	return nr == SYS_open || nr == SYS_openat || nr == SYS_creat || nr == SYS_dup ||
-	       nr == SYS_pidfd_open;
+	       nr == SYS_pidfd_open || nr == SYS_eventfd || nr == SYS_eventfd2 ||
+	       nr == SYS_timerfd_create || nr == SYS_signalfd || nr == SYS_signalfd4 ||
+	       nr == SYS_epoll_create || nr == SYS_epoll_create1;
 }
 
 static void __attribute__((noreturn)) landing(void)
@@ -683,6 +805,36 @@ static void count(int signo)
 	last_fuzzer_signal = signo;
 }
 
+/* The anon-inode files, wired together: an eventfd, a timerfd firing
+ * every millisecond and a signalfd in one epoll with the pipe's read
+ * end, and a second epoll, empty or in the first, that epoll_ctl may nest
+ * or try to make a loop with. Blocking or not, as the batch's seed says. */
+static void anon_files(int pipe_read)
+{
+	int nonblock = below(2) ? O_NONBLOCK : 0;
+	u64 mask = 1ULL << (SIGUSR1 - 1) | 1ULL << (SIGCHLD - 1);
+	struct itimerspec every_ms = { { 0, 1000000 }, { 0, 1000000 } };
+	int efd = syscall(SYS_eventfd2, below(3), nonblock);
+	env.tfd = syscall(SYS_timerfd_create, CLOCK_MONOTONIC, nonblock);
+	syscall(SYS_timerfd_settime, env.tfd, 0, &every_ms, NULL);
+	env.sfd = syscall(SYS_signalfd4, -1, &mask, 8, nonblock);
+	env.epfd[0] = epoll_create1(0);
+	env.epfd[1] = epoll_create1(0);
+	int watched[] = { efd, env.tfd, env.sfd, pipe_read };
+	for (size_t i = 0; i < sizeof watched / sizeof watched[0]; i++) {
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | (below(2) ? EPOLLET : 0),
+					  .data.u64 = i };
+		epoll_ctl(env.epfd[0], EPOLL_CTL_ADD, watched[i], &ev);
+	}
+	if (below(2)) {
+		struct epoll_event ev = { .events = EPOLLIN };
+		epoll_ctl(env.epfd[0], EPOLL_CTL_ADD, env.epfd[1], &ev);
+	}
+	int made[] = { efd, env.tfd, env.sfd, env.epfd[0], env.epfd[1] };
+	for (size_t i = 0; i < sizeof made / sizeof made[0]; i++)
+		env.fds[env.nfds++] = made[i];
+}
+
 /* The batch child's world: its own group, scratch files, fds, a sleeping
  * and a dead child, buffers next to holes. */
 static void set_up(u64 seed, u64 batch, int verbose)
@@ -716,6 +868,7 @@ static void set_up(u64 seed, u64 batch, int verbose)
 		env.fds[env.nfds++] = p[0];
 		env.fds[env.nfds++] = p[1];
 	}
+	anon_files(p[0]);
 	if (!env.host) {
 		env.fds[env.nfds++] = open("/proc/self/stat", O_RDONLY);
 		env.fds[env.nfds++] = open("/proc", O_RDONLY | O_DIRECTORY);

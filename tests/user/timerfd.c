@@ -51,6 +51,11 @@ static long long ticks_of(int fd)
 	return read(fd, &t, 8) == 8 ? (long long)t : -1;
 }
 
+static void read_ticks(int fd)
+{
+	ticks_of(fd);
+}
+
 static void create_errors(void)
 {
 	EXPECT_FAILS("an_unknown_create_flag_is_einval", EINVAL, timerfd_create(CLOCK_MONOTONIC, 1));
@@ -209,16 +214,7 @@ static void signals(void)
 	arm(fd, 0, 150 * MS, 0);
 	setitimer(ITIMER_REAL, &it, NULL);
 	EXPECT_EQ("with_sa_restart_the_read_goes_on_to_the_expiry", 1, ticks_of(fd));
-	pid_t child = fork();
-	if (child == 0) {
-		ticks_of(fd);
-		_exit(0);
-	}
-	usleep(50000);
-	kill(child, SIGKILL);
-	int status = 0;
-	waitpid(child, &status, 0);
-	CHECK("sigkill_ends_a_blocked_reader", WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	sigkill_ends_blocked("sigkill_ends_a_blocked_reader", read_ticks, fd);
 	close(fd);
 }
 

@@ -10,7 +10,7 @@
 //! they overflowed.
 
 use super::fdtable::get_unused_fd_flags;
-use super::file::{File, FileOperations, Kstat, POLLIN, POLLOUT, anon_inodefs_dname};
+use super::file::{File, FileOperations, POLLIN, POLLOUT};
 use super::open::{O_CLOEXEC, O_RDWR};
 use super::pipe::O_NONBLOCK;
 use crate::arch::sync::SpinLock;
@@ -51,6 +51,11 @@ pub struct EventfdCtx {
 }
 
 impl FileOperations for EventfdCtx {
+    /// Linux: the name do_eventfd() in fs/eventfd.c gives its file
+    fn anon_inode_name(&self) -> Option<&'static str> {
+        Some("[eventfd]")
+    }
+
     /// Takes the counter (1 in semaphore mode) into an 8-byte buffer,
     /// waiting while it is 0.
     ///
@@ -124,18 +129,6 @@ impl FileOperations for EventfdCtx {
         Ok(COUNT_SIZE)
     }
 
-    fn stat(&self) -> Kstat {
-        Kstat::anon_inode()
-    }
-
-    fn seekable(&self) -> bool {
-        false
-    }
-
-    fn noop_llseek(&self) -> bool {
-        true
-    }
-
     /// Readable while the counter is above 0, writable while 1 more fits,
     /// in error once it reached ULLONG_MAX (only an overflow gets there).
     ///
@@ -157,11 +150,6 @@ impl FileOperations for EventfdCtx {
 
     fn poll_wait(&self, queue: &mut dyn FnMut(&WaitQueueHead)) {
         queue(&self.wqh);
-    }
-
-    /// Linux: the name anon_inode_getfile() gives it, `[eventfd]`
-    fn d_dname(&self) -> Option<String> {
-        anon_inodefs_dname("[eventfd]")
     }
 
     /// Linux: eventfd_show_fdinfo() in fs/eventfd.c

@@ -12,10 +12,11 @@
 //! been woken since its last report (their wake-up counts). The wake-ups
 //! carry no event key, so a wake-up for writers (a pipe read) re-arms an
 //! EPOLLET reader too: it may report more often than Linux's, never less.
-//! Not modelled: EPOLLWAKEUP, nested-epoll loop checks (ELOOP), busy polling.
+//! Not modelled: EPOLLWAKEUP, the limits on wake-up paths through other
+//! files (reverse_path_check()), busy polling.
 
 use super::fdtable::get_unused_fd_flags;
-use super::file::{File, FileOperations, Kstat, POLLIN, POLLOUT};
+use super::file::{File, FileOperations, POLLIN, POLLOUT};
 use super::open::{O_CLOEXEC, O_RDWR};
 use super::read_write::fdget;
 use super::select::{PollTable, poll_loop};
@@ -90,19 +91,15 @@ type LiveItem = (i32, Arc<File>, u32, Option<u64>);
 pub struct EventPoll {
     /// The watched descriptors (Linux: the rbtree ep->rbr).
     items: SpinLock<Vec<Epitem>>,
+    /// The epolls watching this one, once per item (Linux: ep->refs);
+    /// changed under EPNESTED_MUTEX.
+    refs: SpinLock<Vec<Weak<File>>>,
 }
 
 impl FileOperations for EventPoll {
-    fn stat(&self) -> Kstat {
-        Kstat::anon_inode()
-    }
-
-    fn seekable(&self) -> bool {
-        false
-    }
-
-    fn noop_llseek(&self) -> bool {
-        true
+    /// Linux: the name do_epoll_create() in fs/eventpoll.c gives its file
+    fn anon_inode_name(&self) -> Option<&'static str> {
+        Some("[eventpoll]")
     }
 
     /// Readable while a watched file has an event asked for.
@@ -125,11 +122,6 @@ impl FileOperations for EventPoll {
         for (_, file, _, _) in self.live_items().unwrap_or_default() {
             file.f_op.poll_wait(queue);
         }
-    }
-
-    /// Linux: the name `anon_inode:[eventpoll]` that anon_inode_getfile() gives it
-    fn d_dname(&self) -> Option<alloc::string::String> {
-        super::file::anon_inodefs_dname("[eventpoll]")
     }
 
     fn eventpoll(&self) -> Option<&EventPoll> {
@@ -220,6 +212,7 @@ pub fn sys_epoll_create1(flags: u32) -> SysResult {
     let fd = get_unused_fd_flags(flags & O_CLOEXEC != 0)?;
     let ep = Arc::try_new(EventPoll {
         items: SpinLock::new(Vec::new()),
+        refs: SpinLock::new(Vec::new()),
     })
     .map_err(|_| Errno::ENOMEM)?;
     let file = File::new(ep, O_RDWR)?;
@@ -247,7 +240,8 @@ pub fn sys_epoll_create(size: i32) -> SysResult {
 /// # Errors
 /// `EFAULT` for a bad event; `EBADF` for a closed `epfd` or `fd`; `EPERM`
 /// for a file that cannot be polled; `EINVAL` for `epfd` not an epoll, `fd`
-/// the same file, an unknown op or a misused EPOLLEXCLUSIVE; `EEXIST` when
+/// the same file, an unknown op or a misused EPOLLEXCLUSIVE; `ELOOP` for
+/// an epoll whose watch would close a loop or nest too deep; `EEXIST` when
 /// adding a watched fd, `ENOENT` when changing or removing one not watched.
 pub fn sys_epoll_ctl(epfd: i32, op: i32, fd: i32, event: u64) -> SysResult {
     let (events, data) = match op {
@@ -282,7 +276,138 @@ pub fn sys_epoll_ctl(epfd: i32, op: i32, fd: i32, event: u64) -> SysResult {
         .eventpoll()
         .filter(|_| !Arc::ptr_eq(&f, &tf))
         .ok_or(Errno::EINVAL)?;
-    ep.ep_ctl(op, fd, &tf, events | EPOLLERR | EPOLLHUP, data)
+    ep_ctl_nested(&f, op, &tf, || {
+        ep.ep_ctl(op, fd, &tf, events | EPOLLERR | EPOLLHUP, data)
+    })
+}
+
+/// Most epolls a chain of watches may nest below the top one (Linux:
+/// EP_MAX_NESTS).
+const EP_MAX_NESTS: usize = 4;
+
+/// Held while an epoll is added to or removed from an epoll, so that two
+/// adds cannot close a loop between them (Linux: epnested_mutex). Lock
+/// order: this, then one EventPoll's items or refs at a time.
+static EPNESTED_MUTEX: SpinLock<()> = SpinLock::new(());
+
+/// Runs `ctl` on epoll `f`'s item for `tf`; when `tf` is an epoll too,
+/// an add must first pass ep_loop_check, and adds and removes keep its
+/// refs, so that asking an epoll whether it is ready always ends.
+///
+/// Linux: the full_check part of do_epoll_ctl() in fs/eventpoll.c
+///
+/// # Errors
+/// `ELOOP` for an add that would close a loop or nest too deep; `ENOMEM`;
+/// as `ctl`.
+fn ep_ctl_nested(
+    f: &Arc<File>,
+    op: i32,
+    tf: &Arc<File>,
+    ctl: impl FnOnce() -> SysResult,
+) -> SysResult {
+    let Some(to) = tf.f_op.eventpoll() else {
+        return ctl();
+    };
+    let _nested = EPNESTED_MUTEX.lock();
+    if op == EPOLL_CTL_ADD {
+        ep_loop_check(f, tf)?;
+        to.refs.lock().try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+    }
+    let ret = ctl()?;
+    let mut refs = to.refs.lock();
+    match op {
+        EPOLL_CTL_ADD => refs.push(Arc::downgrade(f)),
+        EPOLL_CTL_DEL => {
+            if let Some(i) = refs
+                .iter()
+                .position(|r| core::ptr::eq(r.as_ptr(), Arc::as_ptr(f)))
+            {
+                refs.swap_remove(i);
+            }
+        }
+        _ => {}
+    }
+    Ok(ret)
+}
+
+/// Whether watching epoll `to` from epoll `ep` closes no loop and leaves
+/// no chain of more than EP_MAX_NESTS epolls below the top one.
+///
+/// Linux: ep_loop_check() in fs/eventpoll.c
+///
+/// # Errors
+/// `ELOOP` when it would; `ENOMEM`.
+fn ep_loop_check(ep: &Arc<File>, to: &Arc<File>) -> Result<(), Errno> {
+    let depth = ep_levels(to, EventPoll::watched_epolls, Some(ep))?;
+    let upwards_depth = ep_levels(ep, EventPoll::watching_epolls, None)?;
+    match depth + 1 + upwards_depth > EP_MAX_NESTS {
+        true => Err(Errno::ELOOP),
+        false => Ok(()),
+    }
+}
+
+/// How many levels of epolls `next` leads through from `from`, counted up
+/// to one past EP_MAX_NESTS; each level holds each epoll once, so a file
+/// watched twice is walked once.
+///
+/// Linux: ep_loop_check_proc() and ep_get_upwards_depth_proc() in
+/// fs/eventpoll.c
+/// Differs: level by level instead of depth first with loop_check_gen marks.
+///
+/// # Errors
+/// `ELOOP` when `inserting_into` is among them; `ENOMEM`.
+fn ep_levels(
+    from: &Arc<File>,
+    next: fn(&EventPoll, &mut Vec<Arc<File>>) -> Result<(), Errno>,
+    inserting_into: Option<&Arc<File>>,
+) -> Result<usize, Errno> {
+    let mut level = Vec::new();
+    level.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+    level.push(from.clone());
+    for depth in 0..=EP_MAX_NESTS {
+        let mut below = Vec::new();
+        for ep in level.iter().filter_map(|f| f.f_op.eventpoll()) {
+            next(ep, &mut below)?;
+        }
+        below.sort_unstable_by_key(|f| Arc::as_ptr(f).addr());
+        below.dedup_by(|a, b| Arc::ptr_eq(a, b));
+        if below.is_empty() {
+            return Ok(depth);
+        }
+        if inserting_into.is_some_and(|ep| below.iter().any(|f| Arc::ptr_eq(f, ep))) {
+            return Err(Errno::ELOOP);
+        }
+        level = below;
+    }
+    Ok(EP_MAX_NESTS + 1)
+}
+
+impl EventPoll {
+    /// Appends to `out` the epolls this one watches.
+    ///
+    /// # Errors
+    /// `ENOMEM`.
+    fn watched_epolls(&self, out: &mut Vec<Arc<File>>) -> Result<(), Errno> {
+        for (_, file, _, _) in self.live_items()? {
+            if file.f_op.eventpoll().is_some() {
+                out.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+                out.push(file);
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends to `out` the epolls that watch this one.
+    ///
+    /// # Errors
+    /// `ENOMEM`.
+    fn watching_epolls(&self, out: &mut Vec<Arc<File>>) -> Result<(), Errno> {
+        let mut refs = self.refs.lock();
+        refs.retain(|r| r.strong_count() > 0);
+        out.try_reserve(refs.len()).map_err(|_| Errno::ENOMEM)?;
+        out.extend(refs.iter().filter_map(Weak::upgrade));
+        Ok(())
+    }
 }
 
 /// Waits up to `timeout` ms (negative: forever) for events of the

@@ -62,7 +62,8 @@ pub struct Kstat {
 
 impl Kstat {
     /// What fstat shows of a file with no inode of its own (a pidfd, a
-    /// signalfd, an epoll): owner read and write, one link.
+    /// signalfd, an epoll; see FileOperations::anon_inode_name): owner
+    /// read and write, one link.
     ///
     /// Linux: anon_inode_mkinode() in fs/anon_inodes.c, the inode they share
     pub fn anon_inode() -> Self {
@@ -78,7 +79,7 @@ impl Kstat {
 /// shows it: `anon_inode:` and the name its kind gave, `[eventfd]`.
 ///
 /// Linux: anon_inodefs_dname() in fs/anon_inodes.c
-pub fn anon_inodefs_dname(name: &str) -> Option<alloc::string::String> {
+fn anon_inodefs_dname(name: &str) -> Option<alloc::string::String> {
     Some(alloc::format!("anon_inode:{name}"))
 }
 
@@ -201,21 +202,36 @@ pub trait FileOperations: Send + Sync {
     fn write(&self, _buf: &[u8], _pos: u64, _f_flags: u32) -> Result<usize, Errno> {
         Err(Errno::EINVAL)
     }
-    /// File metadata.
-    fn stat(&self) -> Kstat;
+    /// The name anon_inode_getfile() gave a file that has no inode of its
+    /// own (`[eventfd]`); `None` for every other file. stat, pread, lseek
+    /// and the `/proc/<pid>/fd` link of such a file follow from it.
+    ///
+    /// Linux: the `name` argument of anon_inode_getfile() in fs/anon_inodes.c
+    fn anon_inode_name(&self) -> Option<&'static str> {
+        None
+    }
+    /// File metadata. The default is the inode all anon-inode files share;
+    /// every file with an inode of its own overrides it.
+    fn stat(&self) -> Kstat {
+        Kstat::anon_inode()
+    }
     /// Device control; ENOTTY for anything but a terminal.
     fn ioctl(&self, _cmd: u64, _arg: u64) -> Result<u64, Errno> {
         Err(Errno::ENOTTY)
     }
-    /// Whether the file has a position (pipes and terminals do not: ESPIPE).
+    /// Whether the file has a position (pipes, terminals and anon-inode
+    /// files do not: pread is ESPIPE).
+    ///
+    /// Linux: FMODE_PREAD, which alloc_file_pseudo() does not set
     fn seekable(&self) -> bool {
-        true
+        self.anon_inode_name().is_none()
     }
     /// Whether lseek leaves the position alone and returns it, for a
-    /// file that has no position but is not a stream either (Linux:
-    /// `f_op->llseek == noop_llseek`: eventfd, timerfd, signalfd, epoll).
+    /// file that has no position but is not a stream either: by default
+    /// the anon-inode files (Linux: `f_op->llseek == noop_llseek` in
+    /// eventfd, timerfd, signalfd and epoll's fops).
     fn noop_llseek(&self) -> bool {
-        false
+        self.anon_inode_name().is_some()
     }
     /// Directory entries (name, inode, type) for getdents64.
     fn readdir(&self, _index: usize) -> Result<Option<(alloc::vec::Vec<u8>, u64, u8)>, Errno> {
@@ -263,7 +279,7 @@ pub trait FileOperations: Send + Sync {
     ///
     /// Linux: dentry_operations.d_dname (pipefs_dname(), anon_inodefs_dname())
     fn d_dname(&self) -> Option<alloc::string::String> {
-        None
+        self.anon_inode_name().and_then(anon_inodefs_dname)
     }
     /// The lines its kind adds to `/proc/<pid>/fdinfo/<fd>`.
     ///

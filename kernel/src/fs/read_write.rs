@@ -472,6 +472,8 @@ const SEEK_END: u32 = 2;
 const SEEK_DATA: u32 = 3;
 /// The next hole at or after the offset; the end of the file is one (Linux: SEEK_HOLE).
 const SEEK_HOLE: u32 = 4;
+/// The last `whence` lseek knows (Linux: SEEK_MAX).
+const SEEK_MAX: u32 = SEEK_HOLE;
 
 /// Moves the file position. SEEK_DATA and SEEK_HOLE inside the file answer
 /// the offset itself and the end of the file.
@@ -481,10 +483,14 @@ const SEEK_HOLE: u32 = 4;
 /// (shmem_file_llseek()) reports the pages never written as holes.
 ///
 /// # Errors
-/// `ESPIPE` on a pipe; `EINVAL` for an unknown `whence` or a negative
-/// result; `ENXIO` for SEEK_DATA or SEEK_HOLE at or past the end.
+/// `EINVAL` for an unknown `whence`, on any file; `ESPIPE` on a pipe;
+/// `EINVAL` for a negative result; `ENXIO` for SEEK_DATA or SEEK_HOLE at
+/// or past the end.
 pub fn sys_lseek(fd: i32, offset: i64, whence: u32) -> SysResult {
     let file = fdget(fd)?;
+    if whence > SEEK_MAX {
+        return Err(Errno::EINVAL);
+    }
     if file.f_op.noop_llseek() {
         // Linux: noop_llseek() in fs/read_write.c
         return Ok(*file.f_pos.lock());

@@ -6,7 +6,7 @@
 //! Linux: fs/signalfd.c
 
 use super::fdtable::get_unused_fd_flags;
-use super::file::{File, FileOperations, Kstat, POLLIN};
+use super::file::{File, FileOperations, POLLIN};
 use super::open::{O_CLOEXEC, O_RDWR};
 use super::pipe::O_NONBLOCK;
 use super::read_write::fdget;
@@ -45,6 +45,11 @@ fn sighand() -> Result<Arc<SighandStruct>, Errno> {
 }
 
 impl FileOperations for SignalfdCtx {
+    /// Linux: the name do_signalfd4() in fs/signalfd.c gives its file
+    fn anon_inode_name(&self) -> Option<&'static str> {
+        Some("[signalfd]")
+    }
+
     /// Fills `buf` with one `struct signalfd_siginfo` per signal taken;
     /// only the first may wait.
     ///
@@ -66,18 +71,6 @@ impl FileOperations for SignalfdCtx {
         Ok(done)
     }
 
-    fn stat(&self) -> Kstat {
-        Kstat::anon_inode()
-    }
-
-    fn seekable(&self) -> bool {
-        false
-    }
-
-    fn noop_llseek(&self) -> bool {
-        true
-    }
-
     /// Readable while a signal it accepts is pending for the caller.
     ///
     /// Linux: signalfd_poll() in fs/signalfd.c
@@ -93,11 +86,6 @@ impl FileOperations for SignalfdCtx {
         if let Ok(sh) = sighand() {
             queue(&sh.signalfd_wqh);
         }
-    }
-
-    /// Linux: the name anon_inode_getfile() gives it, `[signalfd]`
-    fn d_dname(&self) -> Option<alloc::string::String> {
-        super::file::anon_inodefs_dname("[signalfd]")
     }
 
     /// The signals it accepts, as a hex mask.

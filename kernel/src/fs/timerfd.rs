@@ -15,7 +15,7 @@
 //! namespaces.
 
 use super::fdtable::get_unused_fd_flags;
-use super::file::{File, FileOperations, Kstat, POLLIN, anon_inodefs_dname};
+use super::file::{File, FileOperations, POLLIN};
 use super::open::{O_CLOEXEC, O_RDWR};
 use super::pipe::O_NONBLOCK;
 use super::read_write::fdget;
@@ -240,6 +240,11 @@ impl TimerfdCtx {
 }
 
 impl FileOperations for TimerfdCtx {
+    /// Linux: the name SYSCALL_DEFINE2(timerfd_create) in fs/timerfd.c gives its file
+    fn anon_inode_name(&self) -> Option<&'static str> {
+        Some("[timerfd]")
+    }
+
     /// The expiries since the last read, as one u64, waiting for the first.
     ///
     /// Linux: timerfd_read_iter() in fs/timerfd.c
@@ -277,18 +282,6 @@ impl FileOperations for TimerfdCtx {
         Ok(TICKS_SIZE)
     }
 
-    fn stat(&self) -> Kstat {
-        Kstat::anon_inode()
-    }
-
-    fn seekable(&self) -> bool {
-        false
-    }
-
-    fn noop_llseek(&self) -> bool {
-        true
-    }
-
     /// Readable while expiries are waiting to be read.
     ///
     /// Linux: timerfd_poll() in fs/timerfd.c
@@ -301,11 +294,6 @@ impl FileOperations for TimerfdCtx {
 
     fn poll_wait(&self, queue: &mut dyn FnMut(&WaitQueueHead)) {
         queue(&self.shared.wqh);
-    }
-
-    /// Linux: the name anon_inode_getfile() gives it, `[timerfd]`
-    fn d_dname(&self) -> Option<String> {
-        anon_inodefs_dname("[timerfd]")
     }
 
     /// Linux: timerfd_show() in fs/timerfd.c
