@@ -158,17 +158,37 @@ static int wakeups_among_busy_tasks(long long late_ns[100], long long *mean)
 	return cpu_was_ours(cpu, wall);
 }
 
+/* The 95th percentile of how late a 1 ms sleep ends with the CPU otherwise
+ * idle: no task competes, so what is over a few hundred us is the timer or
+ * the host taking the emulated CPU away. */
+static long long idle_late_p95(void)
+{
+	long long late_ns[100];
+	for (int i = 0; i < 100; i++) {
+		long long t0 = now_ns(CLOCK_MONOTONIC);
+		struct timespec ms = {0, 1000000};
+		nanosleep(&ms, NULL);
+		late_ns[i] = now_ns(CLOCK_MONOTONIC) - t0 - 1000000;
+	}
+	qsort(late_ns, 100, sizeof late_ns[0], by_value);
+	return late_ns[94];
+}
+
 /* The 95th percentile of those wake-ups stays under the bound, in one of
- * three rounds: an emulator whose host takes its CPU away for tens of ms
- * spoils a round, a scheduler that lets the woken task wait spoils all. */
+ * up to five rounds: an emulator whose host takes its CPU away for tens of
+ * ms spoils a round, a scheduler that lets the woken task wait spoils all.
+ * A round counts only if the host let the CPU be ours: the tasks had the
+ * CPU (on the host), and sleeps with nothing else running ended within 2 ms
+ * (in the VM a host stall is seen there, and it is not the scheduler's). */
 static void wakeup_latency(void)
 {
 	long long bound = 8000000, late_ns[100], mean = 0;
 	int ours = 1;
-	for (int round = 0; round < 3; round++) {
-		ours = wakeups_among_busy_tasks(late_ns, &mean);
-		say("    note: round %d: 95th percentile %lld us late, worst %lld us, mean %lld us\n",
-		    round, late_ns[94] / 1000, late_ns[99] / 1000, mean / 1000);
+	for (int round = 0; round < 5; round++) {
+		long long idle = idle_late_p95();
+		ours = wakeups_among_busy_tasks(late_ns, &mean) && idle < 2000000;
+		say("    note: round %d: 95th percentile %lld us late, worst %lld us, mean %lld us; idle %lld us\n",
+		    round, late_ns[94] / 1000, late_ns[99] / 1000, mean / 1000, idle / 1000);
 		if (late_ns[94] < bound)
 			break;
 	}
