@@ -86,22 +86,30 @@ static void reap(pid_t *pids, int n)
 }
 
 /* Runs busy tasks at nice `a` and `b` for `ms` and checks that their CPU
- * times are in the ratio of the weights, within `tolerance`. */
+ * times are in the ratio of the weights, within `tolerance`, in one of up
+ * to three rounds: a host that stalls the emulated CPU while the light task
+ * runs charges the stall to it (one 16 ms stall is a fifth of nice 19's
+ * share of 5 s), wrong weights spoil every round. */
 static void share(const char *name, int a, int b, double weights, int ms, double tolerance)
 {
-	pid_t pids[2] = {busy(a), busy(b)};
-	usleep(50000);
-	long long a0 = cpu_ns(pids[0]), b0 = cpu_ns(pids[1]), t0 = now_ns(CLOCK_MONOTONIC);
-	usleep(ms * 1000);
-	long long da = cpu_ns(pids[0]) - a0, db = cpu_ns(pids[1]) - b0;
-	long long wall = now_ns(CLOCK_MONOTONIC) - t0;
-	reap(pids, 2);
-	double ratio = db > 0 ? (double)da / db : 0;
-	say("    note: CPU %lld ms : %lld ms in %lld ms, ratio %.2f, expected %.2f\n", da / 1000000,
-	    db / 1000000, wall / 1000000, ratio, weights);
-	judge(name, ratio > weights * (1 - tolerance) && ratio < weights * (1 + tolerance),
-	      cpu_was_ours(da + db, wall), "CPU %lld ms : %lld ms, out of bounds", da / 1000000,
-	      db / 1000000);
+	long long da = 0, db = 0, wall = 0;
+	int ok = 0;
+	for (int round = 0; round < 3 && !ok; round++) {
+		pid_t pids[2] = {busy(a), busy(b)};
+		usleep(50000);
+		long long a0 = cpu_ns(pids[0]), b0 = cpu_ns(pids[1]), t0 = now_ns(CLOCK_MONOTONIC);
+		usleep(ms * 1000);
+		da = cpu_ns(pids[0]) - a0;
+		db = cpu_ns(pids[1]) - b0;
+		wall = now_ns(CLOCK_MONOTONIC) - t0;
+		reap(pids, 2);
+		double ratio = db > 0 ? (double)da / db : 0;
+		say("    note: CPU %lld ms : %lld ms in %lld ms, ratio %.2f, expected %.2f\n", da / 1000000,
+		    db / 1000000, wall / 1000000, ratio, weights);
+		ok = ratio > weights * (1 - tolerance) && ratio < weights * (1 + tolerance);
+	}
+	judge(name, ok, cpu_was_ours(da + db, wall), "CPU %lld ms : %lld ms, out of bounds",
+	      da / 1000000, db / 1000000);
 }
 
 /* The parent spins for 600 ms of wall time right after forking a busy
