@@ -93,7 +93,8 @@ ktest! {
         if let Some(last_freed) = last_freed {
             kassert!(wait_until(1000, last_freed), "the last child is freed");
         }
-        kassert_eq!(Resources::snapshot(), before);
+        // What other CPUs were still finishing (a page, heap) is done first.
+        kassert_eq!(Resources::settled(), before);
     }
 }
 
