@@ -137,6 +137,15 @@ static int by_value(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* How much later than asked a 1 ms sleep ends, in ns. */
+static long long sleep_1ms_late_ns(void)
+{
+	long long t0 = now_ns(CLOCK_MONOTONIC);
+	struct timespec ms = {0, 1000000};
+	nanosleep(&ms, NULL);
+	return now_ns(CLOCK_MONOTONIC) - t0 - 1000000;
+}
+
 /* Among 4 busy tasks, sleeps 1 ms and runs 0.1 ms, 100 times: the time past
  * the 1 ms asked, sorted, in late_ns; whether the 4 had the CPU otherwise. */
 static int wakeups_among_busy_tasks(long long late_ns[100], long long *mean)
@@ -149,10 +158,7 @@ static int wakeups_among_busy_tasks(long long late_ns[100], long long *mean)
 	for (int i = 0; i < 4; i++)
 		cpu0 += cpu_ns(pids[i]);
 	for (int i = 0; i < 100; i++) {
-		long long t0 = now_ns(CLOCK_MONOTONIC);
-		struct timespec ms = {0, 1000000};
-		nanosleep(&ms, NULL);
-		long long late = now_ns(CLOCK_MONOTONIC) - t0 - 1000000;
+		long long late = sleep_1ms_late_ns();
 		late_ns[i] = late;
 		sum += late;
 		spin_ns(100000);
@@ -173,10 +179,7 @@ static long long idle_late_p95(void)
 {
 	long long late_ns[100];
 	for (int i = 0; i < 100; i++) {
-		long long t0 = now_ns(CLOCK_MONOTONIC);
-		struct timespec ms = {0, 1000000};
-		nanosleep(&ms, NULL);
-		late_ns[i] = now_ns(CLOCK_MONOTONIC) - t0 - 1000000;
+		late_ns[i] = sleep_1ms_late_ns();
 	}
 	qsort(late_ns, 100, sizeof late_ns[0], by_value);
 	return late_ns[94];
