@@ -14,6 +14,7 @@ use super::page_alloc;
 use super::phys_to_virt;
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
+use core::sync::atomic::{AtomicUsize, Ordering};
 use spin::Once;
 use x86_64::registers::control::Cr3;
 use x86_64::structures::paging::mapper::{MapToError, TranslateResult};
@@ -82,6 +83,15 @@ pub fn swapper_pg_dir() -> PhysFrame {
     *SWAPPER_PG_DIR.get().expect("pgtable_init ran")
 }
 
+/// Page-table pages made for the kernel half since boot; they are never
+/// freed, as Linux keeps the kernel's (a vmalloc area's tables stay).
+static NR_KERNEL_PGTABLE_PAGES: AtomicUsize = AtomicUsize::new(0);
+
+/// Page-table pages the kernel half has taken from the page allocator.
+pub fn nr_kernel_pgtable_pages() -> usize {
+    NR_KERNEL_PGTABLE_PAGES.load(Ordering::Relaxed)
+}
+
 /// Hands page-table pages to the x86_64 mapper from our page allocator.
 struct PageTableAllocator;
 
@@ -90,7 +100,9 @@ struct PageTableAllocator;
 // tables are never freed, so the reference is never given back).
 unsafe impl FrameAllocator<Size4KiB> for PageTableAllocator {
     fn allocate_frame(&mut self) -> Option<PhysFrame<Size4KiB>> {
-        page_alloc::alloc_page().ok().map(|p| p.share().into_raw())
+        let frame = page_alloc::alloc_page().ok()?.share().into_raw();
+        NR_KERNEL_PGTABLE_PAGES.fetch_add(1, Ordering::Relaxed);
+        Some(frame)
     }
 }
 
@@ -152,6 +164,7 @@ pub fn reserve_kernel_pml4_slot() -> VirtAddr {
         .find(|&i| pml4[i].is_unused())
         .expect("a free kernel PML4 slot");
     let pdpt = page_alloc::get_zeroed_page().expect("memory for a kernel PDPT at boot");
+    NR_KERNEL_PGTABLE_PAGES.fetch_add(1, Ordering::Relaxed);
     pml4[index].set_frame(
         pdpt.share().into_raw(),
         PageTableFlags::PRESENT | PageTableFlags::WRITABLE,
