@@ -1576,11 +1576,14 @@ fn irq_context_demo(ctx: &Ctx) -> Result<(), Failure> {
         root.path(),
         concat!(
             "#!/bin/sh\n",
-            // The loop names itself once the shell sleeps in `sleep 3`, so
-            // it is the only task left to interrupt.
-            "/bin/busybox sh -c 'i=0; while [ $i -lt 3000 ]; do i=$((i+1)); done; ",
+            "/bin/busybox mkdir -p /proc\n",
+            "/bin/busybox mount -t proc proc /proc\n",
+            // The loop names itself once pid 1 sleeps (state S) waiting for
+            // `sleep 10`, so that it is the only task left to interrupt.
+            // Counting to 3000 instead outlasted `sleep 3` at load 9.
+            "/bin/busybox sh -c 'until /bin/busybox grep -q \"^1 (.*) S \" /proc/1/stat; do :; done; ",
             "echo \"busy loop: pid $$\"; while :; do :; done' &\n",
-            "/bin/busybox sleep 3\n",
+            "/bin/busybox sleep 10\n",
             "exec /bin/busybox poweroff -f\n",
         ),
     )?;
