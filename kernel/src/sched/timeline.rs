@@ -181,6 +181,7 @@ impl Timeline {
     }
 
     /// Lifts the right child of `n` into its place; returns it.
+    #[inline(never)]
     fn rotate_left(&mut self, n: u32) -> u32 {
         let r = self.node(n).right;
         let rl = self.node(r).left;
@@ -195,6 +196,7 @@ impl Timeline {
     }
 
     /// Lifts the left child of `n` into its place; returns it.
+    #[inline(never)]
     fn rotate_right(&mut self, n: u32) -> u32 {
         let l = self.node(n).left;
         let lr = self.node(l).right;
@@ -210,7 +212,9 @@ impl Timeline {
 
     /// Restores the AVL rule at `n` (its two subtrees' heights differ by
     /// at most one) after one of them changed by one level; returns the
-    /// node now in `n`'s place.
+    /// node now in `n`'s place. Inlined in the retrace loop, with the
+    /// rotations, rarer, out of line.
+    #[inline(always)]
     fn rebalance(&mut self, n: u32) -> u32 {
         // update(n), with the children's heights kept for the test below.
         let node = self.node(n);
