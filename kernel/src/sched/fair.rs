@@ -274,7 +274,7 @@ fn task_fork_fair(p: &TaskStruct) {
 /// another task waits.
 ///
 /// Linux: update_curr_fair() -> update_curr() in kernel/sched/fair.c
-#[inline]
+#[inline(always)]
 fn update_curr_fair(rq: &mut RunQueue) {
     let Some(curr) = rq.cfs.curr.as_ref() else {
         return;
