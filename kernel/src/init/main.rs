@@ -39,13 +39,14 @@ const KERNEL_PARAMS: [&str; 8] = [
 ///
 /// Linux: start_kernel() in init/main.c
 pub fn start_kernel(boot_info: &'static mut BootInfo) -> ! {
+    // First: from here on, this CPU's per-CPU area is where GS points.
+    percpu::setup_per_cpu_areas(0);
     serial::serial_init();
     crate::printk::console_init();
     crate::printk::print_banner(format_args!(
         "Booting lifecycle {} (x86_64)",
         env!("CARGO_PKG_VERSION")
     ));
-    percpu::setup_per_cpu_areas(0);
     gdt::gdt_init(0);
     traps::trap_init();
     crate::arch::entry::entry_64::syscall_init();

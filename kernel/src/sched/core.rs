@@ -10,7 +10,7 @@ use super::{
     SchedClassId,
 };
 use crate::arch::kernel::process_64::context_switch;
-use crate::arch::percpu::{cpu_rq, set_current, smp_processor_id, this_cpu};
+use crate::arch::percpu::{cpu_rq, set_current, smp_processor_id, this_rq};
 use crate::task::{
     TASK_DEAD, TASK_INTERRUPTIBLE, TASK_NEW, TASK_NORMAL, TASK_RUNNING, TaskStruct,
     task_stack_end_corrupted,
@@ -331,10 +331,8 @@ pub fn cond_resched() {
 ///
 /// Linux: do_sched_yield() in kernel/sched/syscalls.c
 pub fn sched_yield() {
-    let cpu = smp_processor_id();
     {
-        let mut rq = cpu_rq(cpu).lock();
-        update_rq_clock(&mut rq);
+        let mut rq = this_rq().lock();
         if let Some(class) = rq.curr.as_ref().map(|c| c.sched_class()) {
             (class.yield_task)(&mut rq);
         }
@@ -352,7 +350,7 @@ fn __schedule(preempt: bool) {
     let irqs_were_enabled = interrupts::are_enabled();
     interrupts::disable();
     let cpu = smp_processor_id();
-    let mut rq = cpu_rq(cpu).lock();
+    let mut rq = this_rq().lock();
     let prev = rq.curr.clone().expect("a running task");
     super::might_sleep::schedule_debug(&prev, preempt);
     super::hrtick::hrtick_clear();
@@ -374,7 +372,7 @@ fn __schedule(preempt: bool) {
         rq.clock_update_flags = 0;
         drop(rq);
         super::balance::sched_balance_newidle(cpu);
-        rq = cpu_rq(cpu).lock();
+        rq = this_rq().lock();
     }
     update_rq_clock(&mut rq);
     let next = pick_next_task(&mut rq, &prev);
@@ -412,15 +410,22 @@ fn __schedule(preempt: bool) {
 /// it is still runnable), then asks each class, highest first, for a task:
 /// the first answer runs. The idle class always answers. When every task
 /// that wants the CPU is a fair one waiting in the timeline, the classes
-/// above fair have nothing and are not asked (Linux's fast path).
+/// above fair have nothing: the fair class is called directly (Linux's
+/// fast path), and if it has nothing either, the idle class answers.
 ///
 /// Linux: pick_next_task() -> __pick_next_task() in kernel/sched/core.c
 /// (put_prev_task(), pick_task(), set_next_task())
+/// Differs: `prev` is put back before the fast path's pick (Linux's
+/// pick_next_task_fair() puts it back after, and not at all if it is
+/// picked again).
 pub(super) fn pick_next_task(rq: &mut RunQueue, prev: &Arc<TaskStruct>) -> Arc<TaskStruct> {
     (prev.sched_class().put_prev_task)(rq, prev);
     let only_fair = rq.nr_running == rq.cfs.timeline.len();
+    if only_fair && let Some(next) = super::fair::pick_next_task_fair(rq) {
+        return next;
+    }
     for class in CLASSES {
-        if only_fair && class < SchedClassId::Fair {
+        if only_fair && class <= SchedClassId::Fair {
             continue;
         }
         if let Some(next) = (class.class().pick_task)(rq) {
@@ -453,7 +458,7 @@ pub fn signal_pending_state(state: u32, p: &TaskStruct) -> bool {
 /// Linux: finish_task_switch() in kernel/sched/core.c
 fn finish_task_switch() {
     let (prev, mm) = {
-        let mut rq = this_cpu().rq.take_over();
+        let mut rq = this_rq().take_over();
         (rq.prev.take(), rq.prev_mm.take())
     };
     drop(mm);

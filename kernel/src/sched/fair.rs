@@ -134,6 +134,7 @@ fn yield_task_fair(rq: &mut RunQueue) {
     if rq.cfs.timeline.is_empty() {
         return;
     }
+    super::core::update_rq_clock(rq);
     update_curr_fair(rq);
     let Some(curr) = rq.cfs.curr.as_ref() else {
         return;
@@ -187,6 +188,16 @@ fn check_preempt_wakeup_fair(rq: &mut RunQueue, p: &Arc<TaskStruct>, _flags: u32
 /// Linux: pick_task_fair() in kernel/sched/fair.c
 fn pick_task_fair(rq: &mut RunQueue) -> Option<Arc<TaskStruct>> {
     rq.cfs.pick_eevdf()
+}
+
+/// Picks the next fair task and makes it the running one: the core's fast
+/// path, when every task that wants the CPU is a waiting fair one.
+///
+/// Linux: pick_next_task_fair() in kernel/sched/fair.c
+pub(super) fn pick_next_task_fair(rq: &mut RunQueue) -> Option<Arc<TaskStruct>> {
+    let next = rq.cfs.pick_eevdf()?;
+    set_next_task_fair(rq, &next, true);
+    Some(next)
 }
 
 /// Charges the task that stops running and, if still runnable, puts it
@@ -263,6 +274,7 @@ fn task_fork_fair(p: &TaskStruct) {
 /// another task waits.
 ///
 /// Linux: update_curr_fair() -> update_curr() in kernel/sched/fair.c
+#[inline(always)]
 fn update_curr_fair(rq: &mut RunQueue) {
     let Some(curr) = rq.cfs.curr.as_ref() else {
         return;

@@ -20,8 +20,11 @@ use super::RunQueue;
 use super::core::update_rq_clock;
 use super::eevdf::weight;
 use super::prio::NICE_0_LOAD;
-use crate::arch::apic::timer::{lapic_program_event, next_event};
-use crate::arch::percpu::{cpu_rq, smp_processor_id, this_cpu};
+use crate::arch::apic::timer::lapic_program_event;
+use crate::arch::percpu::{
+    smp_processor_id, this_cpu_clockevent_next, this_cpu_hrtick_expires,
+    this_cpu_set_hrtick_expires, this_rq,
+};
 use crate::task::TaskStruct;
 use core::sync::atomic::Ordering::Relaxed;
 
@@ -38,14 +41,13 @@ pub(super) fn hrtick_rq_init(rq: &mut RunQueue) {
 
 /// This CPU's hrtick expiry, u64::MAX when disarmed. Interrupts off.
 pub fn hrtick_expires() -> u64 {
-    this_cpu().hrtick_expires.load(Relaxed)
+    this_cpu_hrtick_expires()
 }
 
 /// From the timer interrupt: runs the hrtick if it is due at `now`.
 pub fn hrtick_run_if_due(now: u64) {
-    let expires = &this_cpu().hrtick_expires;
-    if expires.load(Relaxed) <= now {
-        expires.store(u64::MAX, Relaxed);
+    if this_cpu_hrtick_expires() <= now {
+        this_cpu_set_hrtick_expires(u64::MAX);
         hrtick();
     }
 }
@@ -55,7 +57,7 @@ pub fn hrtick_run_if_due(now: u64) {
 ///
 /// Linux: hrtick() in kernel/sched/core.c (task_tick(rq, curr, 1))
 fn hrtick() {
-    let mut rq = cpu_rq(smp_processor_id()).lock();
+    let mut rq = this_rq().lock();
     update_rq_clock(&mut rq);
     if let Some(curr) = rq.curr.clone()
         && curr.sched_class_id() == super::SchedClassId::Fair
@@ -88,8 +90,8 @@ pub(super) fn hrtick_start_fair(rq: &RunQueue, p: &TaskStruct) {
         None => super::cputime::TICK_NSEC,
     };
     let expires = rq.clock.saturating_add(left.max(HRTICK_MIN_NS));
-    this_cpu().hrtick_expires.store(expires, Relaxed);
-    if expires < next_event() {
+    this_cpu_set_hrtick_expires(expires);
+    if expires < this_cpu_clockevent_next() {
         lapic_program_event(expires);
     }
 }
@@ -98,5 +100,5 @@ pub(super) fn hrtick_start_fair(rq: &RunQueue, p: &TaskStruct) {
 ///
 /// Linux: hrtick_clear() in kernel/sched/core.c
 pub(super) fn hrtick_clear() {
-    this_cpu().hrtick_expires.store(u64::MAX, Relaxed);
+    this_cpu_set_hrtick_expires(u64::MAX);
 }

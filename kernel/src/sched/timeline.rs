@@ -181,6 +181,7 @@ impl Timeline {
     }
 
     /// Lifts the right child of `n` into its place; returns it.
+    #[inline(never)]
     fn rotate_left(&mut self, n: u32) -> u32 {
         let r = self.node(n).right;
         let rl = self.node(r).left;
@@ -195,6 +196,7 @@ impl Timeline {
     }
 
     /// Lifts the left child of `n` into its place; returns it.
+    #[inline(never)]
     fn rotate_right(&mut self, n: u32) -> u32 {
         let l = self.node(n).left;
         let lr = self.node(l).right;
@@ -210,7 +212,9 @@ impl Timeline {
 
     /// Restores the AVL rule at `n` (its two subtrees' heights differ by
     /// at most one) after one of them changed by one level; returns the
-    /// node now in `n`'s place.
+    /// node now in `n`'s place. Inlined in the retrace loop, with the
+    /// rotations, rarer, out of line.
+    #[inline(always)]
     fn rebalance(&mut self, n: u32) -> u32 {
         // update(n), with the children's heights kept for the test below.
         let node = self.node(n);
@@ -235,17 +239,31 @@ impl Timeline {
         n
     }
 
-    /// Rebalances and recomputes every node from `n` up to the root, after
-    /// a node below `n` was linked or unlinked: one pass up the path, no
-    /// recursion.
+    /// Rebalances and recomputes the nodes from `n` up, after a node below
+    /// `n` was linked or unlinked: one pass up the path, no recursion. The
+    /// pass stops at the first node that keeps its place, its height and
+    /// its `min_vruntime`: nothing above it depends on anything else
+    /// below. It goes on above `through` (NIL: none), the node that a
+    /// removal moved into the removed one's place: its old values say
+    /// nothing of what its new parent saw there.
     ///
     /// Linux: the fix-up loops of rb_insert_augmented() and
-    /// rb_erase_augmented() (with the augment callbacks' propagate)
+    /// rb_erase_augmented(), and the augment callbacks' propagate, which
+    /// stops where the value it computes is the one stored
     #[inline(always)]
-    fn retrace(&mut self, mut n: u32) {
+    fn retrace(&mut self, mut n: u32, mut through: u32) {
         while n != NIL {
-            n = self.rebalance(n);
-            n = self.node(n).parent;
+            let before = (self.node(n).height, self.node(n).min_vruntime);
+            let top = self.rebalance(n);
+            let after = (self.node(n).height, self.node(n).min_vruntime);
+            let unchanged = top == n && after == before;
+            if unchanged && through == NIL {
+                return;
+            }
+            if n == through {
+                through = NIL;
+            }
+            n = self.node(top).parent;
         }
     }
 
@@ -285,7 +303,7 @@ impl Timeline {
         } else {
             self.node_mut(parent).right = slot;
         }
-        self.retrace(parent);
+        self.retrace(parent, NIL);
         self.len += 1;
     }
 
@@ -298,10 +316,10 @@ impl Timeline {
             return None;
         }
         let (l, r, parent) = (node.left, node.right, node.parent);
-        let fix_from = if l == NIL || r == NIL {
+        let (fix_from, through) = if l == NIL || r == NIL {
             let child = if l == NIL { r } else { l };
             self.change_child(slot, child, parent);
-            parent
+            (parent, NIL)
         } else {
             // Two children: the next node in order takes the slot's place.
             let mut next = r;
@@ -321,9 +339,9 @@ impl Timeline {
             self.node_mut(next).left = l;
             self.node_mut(l).parent = next;
             self.change_child(slot, next, parent);
-            fix_from
+            (fix_from, next)
         };
-        self.retrace(fix_from);
+        self.retrace(fix_from, through);
         self.len -= 1;
         // The other fields are rewritten by the next insert().
         self.node_mut(slot).task.take()

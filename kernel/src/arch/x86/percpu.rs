@@ -100,6 +100,15 @@ pub fn cpu_rq(cpu: usize) -> &'static SpinLock<RunQueue> {
     &per_cpu(cpu).rq
 }
 
+/// This CPU's run queue, found through the GS base rather than by CPU
+/// number: the scheduler's own paths take it on every switch.
+///
+/// Linux: this_rq() in kernel/sched/sched.h
+#[inline]
+pub fn this_rq() -> &'static SpinLock<RunQueue> {
+    &this_cpu().rq
+}
+
 /// The timer base of `cpu`, for reaching a timer queued on another CPU.
 pub fn per_cpu_hrtimer_base(cpu: usize) -> &'static SpinLock<HrtimerCpuBase> {
     &per_cpu(cpu).hrtimer_cpu_base
@@ -136,9 +145,78 @@ pub fn this_cpu() -> &'static PerCpu {
     unsafe { &*(addr as *const PerCpu) }
 }
 
-/// The number of the CPU running this code (Linux: smp_processor_id()).
+/// Reads this CPU's 8-byte field `$field` in one `gs`-relative load: no
+/// address to compute first, and no window in which an interrupt could
+/// move the task to another CPU between finding the area and reading it.
+///
+/// Linux: this_cpu_read() in arch/x86/include/asm/percpu.h
+macro_rules! this_cpu_read {
+    ($field:ident) => {{
+        let value: u64;
+        // SAFETY: every CPU points its GS base at its own `PerCpu` first
+        // thing (setup_per_cpu_areas() at the top of start_kernel and
+        // start_secondary), before anything can run this; the field is 8
+        // bytes at the offset read, and an aligned 8-byte load is atomic,
+        // as the field's own (relaxed or acquire) loads are.
+        unsafe {
+            core::arch::asm!(
+                "mov {}, gs:[{off}]",
+                out(reg) value,
+                off = const core::mem::offset_of!(PerCpu, $field),
+                options(nostack, readonly, preserves_flags)
+            );
+        }
+        value
+    }};
+}
+
+/// Writes `$value` to this CPU's 8-byte field `$field` in one
+/// `gs`-relative store (Linux: this_cpu_write()).
+macro_rules! this_cpu_write {
+    ($field:ident, $value:expr) => {{
+        let value: u64 = $value;
+        // SAFETY: as in this_cpu_read!; an aligned 8-byte store is atomic,
+        // and a plain x86 store is ordered as a release. Not `nomem`: the
+        // asm is a compiler barrier, as the atomic store it replaces is.
+        unsafe {
+            core::arch::asm!(
+                "mov gs:[{off}], {}",
+                in(reg) value,
+                off = const core::mem::offset_of!(PerCpu, $field),
+                options(nostack, preserves_flags)
+            );
+        }
+    }};
+}
+
+/// The number of the CPU running this code, in one `gs`-relative load.
+///
+/// Linux: smp_processor_id() (this_cpu_read(cpu_number)) in
+/// arch/x86/include/asm/smp.h
+#[inline]
 pub fn smp_processor_id() -> usize {
-    this_cpu().cpu.load(Ordering::Relaxed) as usize
+    this_cpu_read!(cpu) as usize
+}
+
+/// When this CPU's hrtick fires (`PerCpu::hrtick_expires`), read in one
+/// load. Only this CPU, with interrupts off.
+#[inline]
+pub fn this_cpu_hrtick_expires() -> u64 {
+    this_cpu_read!(hrtick_expires)
+}
+
+/// Sets this CPU's hrtick expiry in one store. Only this CPU, with
+/// interrupts off.
+#[inline]
+pub fn this_cpu_set_hrtick_expires(expires: u64) {
+    this_cpu_write!(hrtick_expires, expires);
+}
+
+/// What this CPU's timer is programmed for (`PerCpu::clockevent_next`),
+/// read in one load. Only this CPU, with interrupts off.
+#[inline]
+pub fn this_cpu_clockevent_next() -> u64 {
+    this_cpu_read!(clockevent_next)
 }
 
 /// A new reference to the running task, or `None` before the scheduler runs.
@@ -176,29 +254,15 @@ pub fn with_current<R>(f: impl FnOnce(Option<&TaskStruct>) -> R) -> R {
 ///
 /// Linux: get_current() (this_cpu_read_stable(current_task)) in
 /// arch/x86/include/asm/current.h
+#[inline]
 fn current_task_ptr() -> *mut TaskStruct {
-    // Refuses, as this_cpu() does, a CPU without its per-CPU area.
-    let _ = this_cpu();
-    let ptr: *mut TaskStruct;
-    // SAFETY: GS base points at this CPU's `PerCpu` (this_cpu() checked
-    // that it is set up), whose `current_task` field lies at the offset
-    // read; an aligned 8-byte load is atomic, as the field's own loads
-    // are, and a plain x86 load is ordered as an acquire.
-    unsafe {
-        core::arch::asm!(
-            "mov {}, gs:[{off}]",
-            out(reg) ptr,
-            off = const core::mem::offset_of!(PerCpu, current_task),
-            options(nostack, readonly, preserves_flags)
-        );
-    }
-    ptr
+    // A plain x86 load is ordered as an acquire.
+    core::ptr::with_exposed_provenance_mut(this_cpu_read!(current_task) as usize)
 }
 
-/// Records `task` as this CPU's running task. The caller must keep `task`
-/// alive (in `rq.curr`) until the next call.
+/// Records `task` as this CPU's running task, in one `gs`-relative store.
+/// The caller must keep `task` alive (in `rq.curr`) until the next call.
+#[inline]
 pub fn set_current(task: &Arc<TaskStruct>) {
-    this_cpu()
-        .current_task
-        .store(Arc::as_ptr(task).cast_mut(), Ordering::Release);
+    this_cpu_write!(current_task, Arc::as_ptr(task).expose_provenance() as u64);
 }

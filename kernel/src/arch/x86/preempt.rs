@@ -8,7 +8,7 @@
 //!
 //! Linux: arch/x86/include/asm/preempt.h
 
-use super::percpu::{PerCpu, this_cpu};
+use super::percpu::PerCpu;
 
 /// Where the count lies in the per-CPU area that GS points at.
 const PREEMPT_COUNT: usize = core::mem::offset_of!(PerCpu, preempt_count);
@@ -17,11 +17,9 @@ const PREEMPT_COUNT: usize = core::mem::offset_of!(PerCpu, preempt_count);
 ///
 /// Linux: preempt_count() in arch/x86/include/asm/preempt.h
 pub fn preempt_count() -> u32 {
-    // Refuses, as this_cpu() does, a CPU without its per-CPU area.
-    let _ = this_cpu();
     let count: u32;
-    // SAFETY: GS base points at this CPU's `PerCpu` (checked just above),
-    // whose `preempt_count` lies at PREEMPT_COUNT; an aligned 4-byte load
+    // SAFETY: GS base points at this CPU's `PerCpu` from the first steps
+    // of start_kernel and start_secondary (setup_per_cpu_areas()), whose `preempt_count` lies at PREEMPT_COUNT; an aligned 4-byte load
     // is atomic, and only this CPU writes the field.
     unsafe {
         core::arch::asm!(
@@ -38,7 +36,6 @@ pub fn preempt_count() -> u32 {
 ///
 /// Linux: __preempt_count_add() in arch/x86/include/asm/preempt.h
 pub fn __preempt_count_add(val: u32) {
-    let _ = this_cpu();
     // SAFETY: as in preempt_count(); the field is written only by its own
     // CPU, through these instructions, so a non-locked add (which no
     // interrupt can split) is atomic for every reader. Not `nomem`: the
@@ -57,7 +54,6 @@ pub fn __preempt_count_add(val: u32) {
 ///
 /// Linux: __preempt_count_sub() in arch/x86/include/asm/preempt.h
 pub fn __preempt_count_sub(val: u32) {
-    let _ = this_cpu();
     // SAFETY: as in __preempt_count_add().
     unsafe {
         core::arch::asm!(

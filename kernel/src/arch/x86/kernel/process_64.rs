@@ -10,7 +10,7 @@
 //! (__switch_to_asm, ret_from_fork_asm), arch/x86/kernel/process.c (copy_thread)
 
 use super::super::entry::calling::PtRegs;
-use super::super::percpu::{set_current, smp_processor_id, this_cpu, with_current};
+use super::super::percpu::{PerCpu, set_current, smp_processor_id, this_cpu, with_current};
 use super::super::sync::{SpinLock, SpinLockGuard};
 use crate::mm::vmalloc::{KernelStack, THREAD_SIZE};
 use crate::sched::RunQueue;
@@ -415,8 +415,9 @@ pub fn context_switch(
     prev: Arc<TaskStruct>,
     next: Arc<TaskStruct>,
 ) {
+    let this = this_cpu();
     assert!(
-        rq.holds(&this_cpu().rq),
+        rq.holds(&this.rq),
         "context_switch: another CPU's run queue"
     );
     assert!(
@@ -429,7 +430,7 @@ pub fn context_switch(
         prev.flags() & PF_KTHREAD == 0,
         next.flags() & PF_KTHREAD == 0,
     );
-    prepare_switch_to(&next.thread, user.1);
+    prepare_switch_to(this, &next.thread, user.1);
     set_current(&next);
     // A task without an mm borrows the one loaded here (lazy TLB, see
     // mm::tlb). Kernel threads are asked too: one may have been lent an mm
@@ -476,7 +477,7 @@ fn switch_mm(
 /// what keeps the stack from being freed while it is in use. A kernel
 /// thread (`next_user` false) never enters from user space, so rsp0 is
 /// left for the next user task to set.
-fn prepare_switch_to(next: &ThreadStruct, next_user: bool) {
+fn prepare_switch_to(this: &PerCpu, next: &ThreadStruct, next_user: bool) {
     let claimed = next
         .on_cpu
         .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed);
@@ -490,9 +491,7 @@ fn prepare_switch_to(next: &ThreadStruct, next_user: bool) {
         if next_user {
             super::super::gdt::set_rsp0(smp_processor_id(), VirtAddr::new(next.stack_top));
         }
-        this_cpu()
-            .top_of_stack
-            .store(next.stack_top, Ordering::Relaxed);
+        this.top_of_stack.store(next.stack_top, Ordering::Relaxed);
     }
 }
 
