@@ -4,7 +4,7 @@
 //! Linux: include/linux/cpumask.h, set_cpu_online() in kernel/cpu.c
 
 use crate::arch::gdt::NR_CPUS;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 const _: () = assert!(NR_CPUS <= 64, "a CpuMask is one 64-bit word");
 
@@ -96,6 +96,9 @@ static CPU_POSSIBLE: AtomicU64 = AtomicU64::new(1);
 /// CPUs that have come up and schedule tasks (Linux: `__cpu_online_mask`).
 /// Each CPU sets its own bit once it can take tasks.
 static CPU_ONLINE: AtomicU64 = AtomicU64::new(1);
+/// How many bits of `CPU_ONLINE` are set, kept beside it so that counting
+/// costs a load (Linux: `__num_online_cpus`); updated after the mask.
+static NUM_ONLINE_CPUS: AtomicU32 = AtomicU32::new(1);
 
 /// The CPUs that exist (Linux: cpu_possible_mask).
 pub fn cpu_possible_mask() -> CpuMask {
@@ -109,7 +112,7 @@ pub fn cpu_online_mask() -> CpuMask {
 
 /// How many CPUs are online (Linux: num_online_cpus()).
 pub fn num_online_cpus() -> u32 {
-    cpu_online_mask().weight()
+    NUM_ONLINE_CPUS.load(Ordering::Acquire)
 }
 
 /// Whether `cpu` is online (Linux: cpu_online()).
@@ -122,11 +125,15 @@ pub fn set_cpu_possible(cpu: usize) {
     CPU_POSSIBLE.fetch_or(CpuMask::of(cpu).0, Ordering::AcqRel);
 }
 
-/// Marks `cpu` online or offline (Linux: set_cpu_online()).
+/// Marks `cpu` online or offline, counting it when its bit changes
+/// (Linux: set_cpu_online()).
 pub fn set_cpu_online(cpu: usize, online: bool) {
+    let bit = CpuMask::of(cpu).0;
     if online {
-        CPU_ONLINE.fetch_or(CpuMask::of(cpu).0, Ordering::AcqRel);
-    } else {
-        CPU_ONLINE.fetch_and(!CpuMask::of(cpu).0, Ordering::AcqRel);
+        if CPU_ONLINE.fetch_or(bit, Ordering::AcqRel) & bit == 0 {
+            NUM_ONLINE_CPUS.fetch_add(1, Ordering::AcqRel);
+        }
+    } else if CPU_ONLINE.fetch_and(!bit, Ordering::AcqRel) & bit != 0 {
+        NUM_ONLINE_CPUS.fetch_sub(1, Ordering::AcqRel);
     }
 }

@@ -54,8 +54,61 @@ pub struct Pid {
     /// Depth of the namespace the task was born in (Linux: level).
     pub level: u32,
     /// One number per level, root first (Linux: numbers[]).
-    pub numbers: Vec<Upid>,
+    pub numbers: PidNumbers,
     freed: AtomicBool,
+}
+
+/// A pid's numbers, root first, seen as a slice.
+///
+/// Differs: Linux's struct pid ends in its array, sized by the pid cache of
+/// its level; here a pid of the root namespace keeps its one number inline
+/// and a deeper one a vector, so that the common pid is one allocation.
+pub enum PidNumbers {
+    /// The number of a pid born in the root namespace, once allocated.
+    Root(Option<Upid>),
+    /// The numbers of a pid born in a nested namespace.
+    Nested(Vec<Upid>),
+}
+
+impl PidNumbers {
+    /// Room for `levels` numbers.
+    fn with_capacity(levels: usize) -> Result<Self, Errno> {
+        if levels == 1 {
+            return Ok(PidNumbers::Root(None));
+        }
+        let mut numbers = Vec::new();
+        numbers
+            .try_reserve_exact(levels)
+            .map_err(|_| Errno::ENOMEM)?;
+        Ok(PidNumbers::Nested(numbers))
+    }
+
+    /// Adds a number; alloc_pid adds one a level, within the room made.
+    fn push(&mut self, upid: Upid) {
+        match self {
+            PidNumbers::Root(number) => *number = Some(upid),
+            PidNumbers::Nested(numbers) => numbers.push(upid),
+        }
+    }
+}
+
+impl core::ops::Deref for PidNumbers {
+    type Target = [Upid];
+    fn deref(&self) -> &[Upid] {
+        match self {
+            PidNumbers::Root(number) => number.as_slice(),
+            PidNumbers::Nested(numbers) => numbers,
+        }
+    }
+}
+
+impl core::ops::DerefMut for PidNumbers {
+    fn deref_mut(&mut self) -> &mut [Upid] {
+        match self {
+            PidNumbers::Root(number) => number.as_mut_slice(),
+            PidNumbers::Nested(numbers) => numbers,
+        }
+    }
 }
 
 impl Pid {
@@ -107,7 +160,7 @@ pub fn free_pid(pid: &Pid) {
     if pid.freed.swap(true, Ordering::AcqRel) {
         return;
     }
-    for upid in &pid.numbers {
+    for upid in pid.numbers.iter() {
         let mut idr = upid.ns.idr.lock();
         idr.free(upid.nr);
         let left = idr.nr_allocated;
@@ -135,13 +188,9 @@ pub fn alloc_pid(ns: &Arc<PidNamespace>, set_tid: &[PidNr]) -> Result<Arc<Pid>, 
     if set_tid.len() > ns.level as usize + 1 {
         return Err(Errno::EINVAL);
     }
-    let mut numbers = Vec::new();
-    numbers
-        .try_reserve_exact(ns.level as usize + 1)
-        .map_err(|_| Errno::ENOMEM)?;
     let mut pid = Pid {
         level: ns.level,
-        numbers,
+        numbers: PidNumbers::with_capacity(ns.level as usize + 1)?,
         freed: AtomicBool::new(false),
     };
     let mut tmp = Some(ns);

@@ -364,11 +364,13 @@ fn wait_task_zombie(p: &Arc<TaskStruct>, exit_trace: bool) -> WaitResult {
     };
     if !exit_trace || !hand_back_to_real_parent(p) {
         // Traced here, where the zombie is reaped: a tracer's report is not.
-        let parent = crate::arch::percpu::with_current(|t| t.map_or(0, |t| t.pid()));
-        crate::trace::trace(crate::trace::TraceEvent::Wait {
-            parent,
-            pid: p.pid(),
-        });
+        if crate::trace::trace_enabled() {
+            let parent = crate::arch::percpu::with_current(|t| t.map_or(0, |t| t.pid()));
+            crate::trace::trace(crate::trace::TraceEvent::Wait {
+                parent,
+                pid: p.pid(),
+            });
+        }
         release_task(p);
     }
     WaitResult {

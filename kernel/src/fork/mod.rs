@@ -184,11 +184,14 @@ pub fn kernel_clone(args: &KernelCloneArgs) -> Result<PidNr, Errno> {
         let _ = crate::mm::uaccess::put_user(args.parent_tid, nr);
     }
     // The parent in the event is the caller, also for a thread or CLONE_PARENT.
-    crate::trace::trace(crate::trace::TraceEvent::Fork {
-        parent: current().pid(),
-        child: p.pid(),
-        child_comm: p.comm(),
-    });
+    // Checked first: reading the name takes the child's comm lock.
+    if crate::trace::trace_enabled() {
+        crate::trace::trace(crate::trace::TraceEvent::Fork {
+            parent: current().pid(),
+            child: p.pid(),
+            child_comm: p.comm(),
+        });
+    }
     let vfork = args.flags.contains(CloneFlags::CLONE_VFORK).then(|| {
         let done = Arc::new(crate::sched::completion::Completion::new());
         *p.vfork_done.lock() = Some(done.clone());
