@@ -33,21 +33,39 @@ use std::path::PathBuf;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-/// The page of the boot sector (`0x7c00`) and of the stack below it.
-const CODE_PAGE: u64 = 0x7000;
-const PAGE_SIZE: u64 = 0x1000;
-
-/// Bytes per memory packet: QEMU's stub takes packets of up to 4 KiB, and
-/// each byte travels as two hex digits.
-const CHUNK: u64 = 0x400;
+/// The code on the stack's page: the boot sector (`0x7c00..0x7e00`) and
+/// the start of stage 2 (from `0x7e00`); the stack grows down from
+/// `0x7c00`. One memory packet: QEMU's stub takes packets of up to 4 KiB,
+/// a byte as two hex digits.
+const CODE: u64 = 0x7c00;
+const CODE_LEN: u64 = 0x400;
 
 /// Where the machine stops, in order.
 #[derive(Clone, Copy, Debug)]
 enum Stop {
-    /// The first write to this address (gdb's write watchpoint, `Z2`).
+    /// The first write to this address.
     Write(u64),
-    /// The first instruction at this address (a breakpoint, `Z1`).
+    /// The first instruction at this address.
     Exec(u64),
+}
+
+impl Stop {
+    /// gdb's packet that sets this stop (`Z2`, a write watchpoint, or `Z1`,
+    /// a breakpoint) and the one that clears it.
+    fn packet(self, set: char) -> String {
+        match self {
+            Stop::Write(address) => format!("{set}2,{address:x},1"),
+            Stop::Exec(address) => format!("{set}1,{address:x},1"),
+        }
+    }
+
+    fn insert(self) -> String {
+        self.packet('Z')
+    }
+
+    fn remove(self) -> String {
+        self.packet('z')
+    }
 }
 
 /// Stage 2 loads stage 3 at 1 MiB, stage 4 at `0x130000` and the kernel at
@@ -113,7 +131,7 @@ impl Stub {
                 // the last stop; otherwise let it run on.
                 if e.kind() != io::ErrorKind::UnexpectedEof {
                     eprintln!("boot: gdb stub: {e}");
-                    let _ = remote.packet("D");
+                    let _ = remote.send("D");
                 }
             }
         })
@@ -155,52 +173,47 @@ impl Remote {
     }
 
     /// Every stop of [`STOPS`], then detach (which lets the machine run).
+    /// One packet at a time, each answer acknowledged while the machine is
+    /// halted: a byte that reaches QEMU's stub while the machine runs and
+    /// no answer awaits its acknowledgement stops the machine.
     fn run(&mut self) -> io::Result<()> {
         self.packet("?")?;
         for stop in STOPS {
-            let (kind, address) = match stop {
-                Stop::Write(address) => (2, address),
-                Stop::Exec(address) => (1, address),
-            };
-            self.expect_ok(&format!("Z{kind},{address:x},1"))?;
+            self.expect_ok(&stop.insert())?;
             let reply = self.packet("c")?;
             if !reply.starts_with(['T', 'S']) {
                 // W or X: the machine ended.
                 return Err(io::Error::new(io::ErrorKind::UnexpectedEof, reply));
             }
-            self.expect_ok(&format!("z{kind},{address:x},1"))?;
-            self.rewrite_code_page()?;
+            self.expect_ok(&stop.remove())?;
+            let bytes = self.packet(&format!("m{CODE:x},{CODE_LEN:x}"))?;
+            if bytes.len() != 2 * CODE_LEN as usize {
+                return Err(io::Error::other(format!("reading {CODE:#x}: {bytes}")));
+            }
+            // Writing the same bytes back drops QEMU's translations.
+            self.expect_ok(&format!("M{CODE:x},{CODE_LEN:x}:{bytes}"))?;
         }
         self.expect_ok("D")
-    }
-
-    /// Writes the code page's bytes back unchanged, which drops QEMU's
-    /// translations of it.
-    fn rewrite_code_page(&mut self) -> io::Result<()> {
-        for address in (CODE_PAGE..CODE_PAGE + PAGE_SIZE).step_by(CHUNK as usize) {
-            let bytes = self.packet(&format!("m{address:x},{CHUNK:x}"))?;
-            if bytes.len() != 2 * CHUNK as usize {
-                return Err(io::Error::other(format!("reading {address:#x}: {bytes}")));
-            }
-            self.expect_ok(&format!("M{address:x},{CHUNK:x}:{bytes}"))?;
-        }
-        Ok(())
     }
 
     fn expect_ok(&mut self, body: &str) -> io::Result<()> {
         match self.packet(body)?.as_str() {
             "OK" => Ok(()),
-            reply => Err(io::Error::other(format!("{body:.16}: {reply}"))),
+            reply => Err(io::Error::other(format!("{body:.16}: {reply:.32}"))),
         }
     }
 
-    /// Sends one packet and returns the stub's answer (for `c`, its stop
+    /// Sends one packet and returns the stub's answer (to `c`, the stop
     /// reply, when the machine stops).
     fn packet(&mut self, body: &str) -> io::Result<String> {
-        let sum = body.bytes().fold(0u8, u8::wrapping_add);
-        write!(self.writer, "${body}#{sum:02x}")?;
-        self.writer.flush()?;
+        self.send(body)?;
         self.reply()
+    }
+
+    fn send(&mut self, body: &str) -> io::Result<()> {
+        let sum = body.bytes().fold(0u8, u8::wrapping_add);
+        self.writer
+            .write_all(format!("${body}#{sum:02x}").as_bytes())
     }
 
     /// Reads the next packet (skipping the stub's `+` acknowledgements) and
