@@ -18,8 +18,8 @@
 //! and stops the machine where the bootloader has left the code on that page
 //! behind for a long stretch: when stage 2 writes the first byte of stage 3,
 //! of stage 4 and of the kernel (after finding each file, whose code is on
-//! that page), and when stage 3 starts. There it reads the page and writes
-//! the same bytes back. A write by the debugger drops the translations it
+//! that page), and when stage 3 starts. There it reads the code on that
+//! page and writes the same bytes back. A write by the debugger drops the translations it
 //! overlaps, as any write to guest memory must, and with none left QEMU
 //! lets writes to the page go straight to memory again. The guest sees no
 //! change. Then the runner detaches and the machine runs on alone.
