@@ -13,6 +13,7 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+mod code_page;
 pub mod cpio;
 pub mod gdb;
 mod image;

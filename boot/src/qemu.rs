@@ -201,6 +201,13 @@ pub fn run_qemu(spec: &RunSpec) -> io::Result<Outcome> {
     let cmdline = tempfile::NamedTempFile::new()?;
     std::fs::write(cmdline.path(), &spec.cmdline)?;
     let mut qemu = command(spec, cmdline.path());
+    // See crate::code_page; the user's own debugger (--gdb) takes the stub.
+    let stub = (spec.firmware == Firmware::Bios && spec.gdb_port.is_none())
+        .then(crate::code_page::Stub::new)
+        .transpose()?;
+    if let Some(stub) = &stub {
+        qemu.args(stub.qemu_args());
+    }
     let echo = spec.console != Console::Captured { echo: false };
     let keep = match spec.console {
         Console::Interactive => INTERACTIVE_TAIL,
@@ -212,6 +219,7 @@ pub fn run_qemu(spec: &RunSpec) -> io::Result<Outcome> {
         io::ErrorKind::NotFound => io::Error::new(e.kind(), format!("{QEMU} not found: {INSTALL}")),
         _ => io::Error::new(e.kind(), format!("starting {QEMU}: {e}")),
     })?;
+    let stub = stub.map(|stub| stub.spawn(child.id()));
     // What the typing thread searches for its markers.
     let seen =
         (!spec.input.is_empty()).then(|| std::sync::Arc::new(std::sync::Mutex::new(Vec::new())));
@@ -226,6 +234,9 @@ pub fn run_qemu(spec: &RunSpec) -> io::Result<Outcome> {
     let graceful = spec.console == Console::Interactive;
     let status = wait(&mut child, spec.timeout, graceful)?;
     let elapsed = start.elapsed();
+    if let Some(stub) = stub {
+        let _ = stub.join();
+    }
     let (serial, line_times) = match reader {
         Some(reader) => reader.join().unwrap_or_default(),
         None => (Vec::new(), Vec::new()),
