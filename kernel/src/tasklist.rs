@@ -62,10 +62,14 @@ pub fn thread_group(tgid: PidNr) -> Vec<Arc<TaskStruct>> {
 ///
 /// Linux: thread_group_empty() in include/linux/sched/signal.h
 pub fn thread_group_empty(p: &Arc<TaskStruct>, tasklist: &TaskList) -> bool {
-    !tasklist
-        .tasks
-        .iter()
-        .any(|t| t.tgid() == p.tgid() && !Arc::ptr_eq(t, p) && t.exit_state() == 0)
+    p.signal()
+        .nr_threads
+        .load(core::sync::atomic::Ordering::Relaxed)
+        == 1
+        || !tasklist
+            .tasks
+            .iter()
+            .any(|t| t.tgid() == p.tgid() && !Arc::ptr_eq(t, p) && t.exit_state() == 0)
 }
 
 /// Counts forks since boot (Linux: total_forks, shown in /proc/stat).

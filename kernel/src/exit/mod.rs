@@ -97,17 +97,13 @@ fn exit_to_zombie(code: i32) {
     exit_notify(&tsk, group_dead);
 }
 
-/// Whether `tsk` is the last thread of its process to exit.
-/// Differs: Linux counts live threads in signal->live; we look for a thread
-/// of the group not yet exiting, so two threads exiting at once may both
-/// see the group dead (what follows is safe to do twice).
+/// Counts `tsk` out of its process's live threads; whether it was the
+/// last, so that the process ends with it. Called once per task, after
+/// exit_signals marked it exiting.
+///
+/// Linux: `group_dead = atomic_dec_and_test(&tsk->signal->live)` in do_exit()
 fn group_dead(tsk: &TaskStruct) -> bool {
-    let tasklist = TASKLIST_LOCK.lock();
-    !tasklist.tasks.iter().any(|t| {
-        t.tgid() == tsk.tgid()
-            && !core::ptr::eq(&**t, tsk)
-            && t.flags.load(Ordering::Relaxed) & PF_EXITING == 0
-    })
+    tsk.signal().live.fetch_sub(1, Ordering::AcqRel) == 1
 }
 
 /// Whether `tsk`'s process leads its session (Linux: signal->leader, set
@@ -307,9 +303,13 @@ fn find_new_reaper(
     father: &Arc<TaskStruct>,
     tasklist: &SpinLockGuard<'_, TaskList>,
 ) -> Arc<TaskStruct> {
-    let sibling_thread = tasklist.tasks.iter().find(|t| {
-        !Arc::ptr_eq(t, father) && t.tgid() == father.tgid() && t.flags() & PF_EXITING == 0
-    });
+    let sibling_thread = (father.signal().nr_threads.load(Ordering::Relaxed) > 1)
+        .then(|| {
+            tasklist.tasks.iter().find(|t| {
+                !Arc::ptr_eq(t, father) && t.tgid() == father.tgid() && t.flags() & PF_EXITING == 0
+            })
+        })
+        .flatten();
     if let Some(thread) = sibling_thread {
         return thread.clone();
     }
@@ -397,6 +397,8 @@ pub fn release_task(p: &Arc<TaskStruct>) {
     }
     tasklist.tasks.retain(|t| !Arc::ptr_eq(t, p));
     tasklist.nr_threads -= 1;
+    // Linux: in __exit_signal().
+    p.signal().nr_threads.fetch_sub(1, Ordering::Relaxed);
     crate::rusage::__exit_signal(p);
     // Linux: the flush_sigqueue() calls of __exit_signal().
     crate::signal::flush_sigqueue(&p.pending);

@@ -508,6 +508,10 @@ fn attach_pid_and_link(
     crate::ptrace::ptrace_init_task(&p, ptrace, &mut tasklist);
     if p.pid() != p.tgid() {
         crate::signal::task_join_group_stop(&p);
+        // Linux: the CLONE_THREAD block under tasklist_lock.
+        let sig = p.signal();
+        sig.nr_threads.fetch_add(1, Ordering::Relaxed);
+        sig.live.fetch_add(1, Ordering::Relaxed);
     }
     tasklist.tasks.push(p.clone());
     tasklist.nr_threads += 1;

@@ -52,7 +52,7 @@ use crate::arch::sync::SpinLock;
 use crate::sched::wait::WaitQueueHead;
 use crate::task::{TASK_INTERRUPTIBLE, TaskStruct};
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 /// Number of signals (Linux: _NSIG).
 pub const _NSIG: usize = 64;
@@ -253,6 +253,34 @@ pub struct SignalStruct {
     /// The core dump under way, which the exiting threads check in with
     /// (Linux: core_state, under siglock; here under its own lock).
     pub core_state: SpinLock<Option<Arc<crate::fs::coredump::CoreState>>>,
+    /// Threads that have not begun to exit: a new thread counts in, and
+    /// each one counts itself out in do_exit; the one that brings it to 0
+    /// is the last, and ends the process (Linux: live).
+    /// Lock: none (atomic); a thread counts in under the tasklist lock.
+    pub live: ThreadCount,
+    /// Threads not yet released, zombies included: a new thread counts in,
+    /// release_task counts it out (Linux: nr_threads). A process of one
+    /// thread needs no walk of the task list for its others.
+    /// Lock: written under the tasklist lock; read without it only by a
+    /// thread of the process, which no other thread can then be joining.
+    pub nr_threads: ThreadCount,
+}
+
+/// A count of a process's threads, 1 for the thread a new process starts
+/// with (Linux: copy_signal() sets `live` and `nr_threads` to 1).
+pub struct ThreadCount(AtomicU32);
+
+impl Default for ThreadCount {
+    fn default() -> Self {
+        ThreadCount(AtomicU32::new(1))
+    }
+}
+
+impl core::ops::Deref for ThreadCount {
+    type Target = AtomicU32;
+    fn deref(&self) -> &AtomicU32 {
+        &self.0
+    }
 }
 
 /// Sent by kill() or another task (Linux: SI_USER).

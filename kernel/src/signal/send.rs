@@ -218,6 +218,10 @@ pub fn sig_kernel_coredump(sig: i32) -> bool {
 /// Linux: zap_other_threads() in kernel/signal.c
 /// Differs: Linux serialises with copy_process on sighand->siglock.
 pub fn zap_other_threads(p: &Arc<TaskStruct>) {
+    // The caller is `p`: with no other thread, none can be joining.
+    if p.signal().nr_threads.load(Ordering::Relaxed) == 1 {
+        return;
+    }
     let tasklist = TASKLIST_LOCK.lock();
     for t in tasklist
         .tasks
