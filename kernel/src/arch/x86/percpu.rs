@@ -145,6 +145,16 @@ pub fn this_cpu() -> &'static PerCpu {
     unsafe { &*(addr as *const PerCpu) }
 }
 
+/// The per-CPU fields read and written whole by one `gs`-relative
+/// instruction: 8 bytes, naturally aligned, atomic.
+trait PerCpuWord {}
+impl PerCpuWord for AtomicU64 {}
+impl<T> PerCpuWord for AtomicPtr<T> {}
+
+/// Compiles only for a [`PerCpuWord`] field: the check this_cpu_read! and
+/// this_cpu_write! make on the field they are given.
+fn is_per_cpu_word<W: PerCpuWord>(_: &W) {}
+
 /// Reads this CPU's 8-byte field `$field` in one `gs`-relative load: no
 /// address to compute first, and no window in which an interrupt could
 /// move the task to another CPU between finding the area and reading it.
@@ -152,6 +162,7 @@ pub fn this_cpu() -> &'static PerCpu {
 /// Linux: this_cpu_read() in arch/x86/include/asm/percpu.h
 macro_rules! this_cpu_read {
     ($field:ident) => {{
+        let _: fn(&PerCpu) = |p| is_per_cpu_word(&p.$field);
         let value: u64;
         // SAFETY: every CPU points its GS base at its own `PerCpu` first
         // thing (setup_per_cpu_areas() at the top of start_kernel and
@@ -174,6 +185,7 @@ macro_rules! this_cpu_read {
 /// `gs`-relative store (Linux: this_cpu_write()).
 macro_rules! this_cpu_write {
     ($field:ident, $value:expr) => {{
+        let _: fn(&PerCpu) = |p| is_per_cpu_word(&p.$field);
         let value: u64 = $value;
         // SAFETY: as in this_cpu_read!; an aligned 8-byte store is atomic,
         // and a plain x86 store is ordered as a release. Not `nomem`: the
