@@ -84,7 +84,11 @@ static void realtime_sources_agree(void)
 	raw_gettime(CLOCK_REALTIME, &ts);
 	time_t t = syscall(SYS_time, NULL);
 	CHECK("gettimeofday_and_clock_realtime_agree", ts.tv_sec - tv.tv_sec <= 1 && ts.tv_sec >= tv.tv_sec);
-	CHECK("time_and_clock_realtime_agree", t - ts.tv_sec <= 1 && t >= ts.tv_sec);
+	/* Linux's time() reads the seconds the last tick stored (the coarse
+	 * clock), which may still hold the second before the one a
+	 * clock_gettime just read; ours reads the clock itself. */
+	time_t coarse_lag = on_lifecycle() ? 0 : 1;
+	CHECK("time_and_clock_realtime_agree", t - ts.tv_sec <= 1 && t >= ts.tv_sec - coarse_lag);
 	CHECK("gettimeofday_tv_usec_is_below_a_million", tv.tv_usec >= 0 && tv.tv_usec < 1000000);
 	time_t stored = 0;
 	time_t r = syscall(SYS_time, &stored);
