@@ -110,7 +110,7 @@ fn detach_tasks(src: &mut RunQueue, dst: &mut RunQueue, dst_cpu: usize, imbalanc
 /// Takes `p` off `src` and makes it belong to `dst_cpu`.
 ///
 /// Linux: detach_task() in kernel/sched/fair.c
-fn detach_task(src: &mut RunQueue, p: &Arc<TaskStruct>, dst_cpu: usize) {
+pub(super) fn detach_task(src: &mut RunQueue, p: &Arc<TaskStruct>, dst_cpu: usize) {
     deactivate_task(src, p, 0);
     set_task_cpu(p, dst_cpu);
 }
@@ -118,7 +118,7 @@ fn detach_task(src: &mut RunQueue, p: &Arc<TaskStruct>, dst_cpu: usize) {
 /// Puts a task taken from another queue on `dst`.
 ///
 /// Linux: attach_task() in kernel/sched/fair.c
-fn attach_task(dst: &mut RunQueue, p: &Arc<TaskStruct>) {
+pub(super) fn attach_task(dst: &mut RunQueue, p: &Arc<TaskStruct>) {
     activate_task(dst, p, super::ENQUEUE_MIGRATED);
     wakeup_preempt(dst, p, 0);
 }

@@ -6,7 +6,10 @@
 //! Linux: the class plumbing of kernel/sched/core.c
 
 use super::core::{resched_curr, task_current, update_rq_clock, wakeup_preempt};
-use super::{ENQUEUE_HEAD, RunQueue, SchedClassId};
+use super::{
+    DEQUEUE_SLEEP, ENQUEUE_HEAD, RunQueue, SchedClassId, TASK_ON_RQ_MIGRATING, TASK_ON_RQ_QUEUED,
+    task_on_rq_queued,
+};
 use crate::task::TaskStruct;
 use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
@@ -60,16 +63,25 @@ pub(crate) fn dequeue_task(rq: &mut RunQueue, p: &Arc<TaskStruct>, flags: u32) {
 /// Linux: activate_task() in kernel/sched/core.c
 pub(crate) fn activate_task(rq: &mut RunQueue, p: &Arc<TaskStruct>, flags: u32) {
     enqueue_task(rq, p, flags);
-    p.se.on_rq.store(true, Ordering::Release);
+    p.se.on_rq.store(TASK_ON_RQ_QUEUED, Ordering::Release);
     rq.nr_running += 1;
 }
 
 /// The opposite of activate_task(): `p` goes to sleep (DEQUEUE_SLEEP) or
-/// is about to be moved to another CPU.
+/// is about to be moved to another CPU. A task being moved is marked
+/// TASK_ON_RQ_MIGRATING, not 0, until activate_task() puts it on its new
+/// queue: a waker that read 0 would think it asleep and queue it a second
+/// time (one CPU then picks a task another one is running).
 ///
-/// Linux: deactivate_task() in kernel/sched/core.c
+/// Linux: deactivate_task() in kernel/sched/core.c (before 6.12, which
+/// moved the sleeping case to block_task())
 pub(crate) fn deactivate_task(rq: &mut RunQueue, p: &Arc<TaskStruct>, flags: u32) {
-    p.se.on_rq.store(false, Ordering::Release);
+    let on_rq = if flags & DEQUEUE_SLEEP != 0 {
+        0
+    } else {
+        TASK_ON_RQ_MIGRATING
+    };
+    p.se.on_rq.store(on_rq, Ordering::Release);
     dequeue_task(rq, p, flags);
     rq.nr_running -= 1;
 }
@@ -90,7 +102,7 @@ pub(crate) fn sched_change<R>(
     change: impl FnOnce(&mut RunQueue) -> R,
 ) -> R {
     update_rq_clock(rq);
-    let queued = p.se.on_rq.load(Ordering::Relaxed);
+    let queued = task_on_rq_queued(p);
     let running = task_current(rq, p);
     let oldprio = p.prio.load(Ordering::Relaxed);
     if queued {

@@ -7,7 +7,7 @@ use super::class::{__setscheduler_class, activate_task, deactivate_task, set_loa
 use super::migrate::{__task_rq_lock, is_cpu_allowed, select_fallback_rq, set_task_cpu, task_cpu};
 use super::{
     CLASSES, DEQUEUE_SLEEP, ENQUEUE_INITIAL, ENQUEUE_MIGRATED, ENQUEUE_WAKEUP, RunQueue,
-    SchedClassId,
+    SchedClassId, TASK_ON_RQ_QUEUED, task_on_rq_queued,
 };
 use crate::arch::kernel::process_64::context_switch;
 use crate::arch::percpu::{cpu_rq, set_current, smp_processor_id, this_rq};
@@ -39,7 +39,10 @@ pub fn sched_init(init_task: &Arc<TaskStruct>) {
     let mut rq = cpu_rq(cpu).lock();
     rq.cpu = cpu;
     super::hrtick::hrtick_rq_init(&mut rq);
-    init_task.se.on_rq.store(true, Ordering::Relaxed);
+    init_task
+        .se
+        .on_rq
+        .store(TASK_ON_RQ_QUEUED, Ordering::Relaxed);
     rq.curr = Some(init_task.clone());
     rq.idle = Some(init_task.clone());
     set_current(init_task);
@@ -60,7 +63,7 @@ pub fn sched_init(init_task: &Arc<TaskStruct>) {
 pub fn sched_fork(p: &TaskStruct) -> Result<(), crate::errno::Errno> {
     super::timeline::alloc_timeline_slot(&p.se.timeline_slot)?;
     p.state.store(TASK_NEW, Ordering::Relaxed);
-    p.se.on_rq.store(false, Ordering::Relaxed);
+    p.se.on_rq.store(0, Ordering::Relaxed);
     let parent = crate::task::current();
     p.policy
         .store(parent.policy.load(Ordering::Relaxed), Ordering::Relaxed);
@@ -219,7 +222,8 @@ pub fn try_to_wake_up(p: &Arc<TaskStruct>, state_mask: u32) -> bool {
     if p.state() & state_mask == 0 {
         return false;
     }
-    if p.se.on_rq.load(Ordering::Acquire) && ttwu_runnable(p) {
+    // Linux: READ_ONCE(p->on_rq): queued, or between two queues.
+    if p.se.on_rq.load(Ordering::Acquire) != 0 && ttwu_runnable(p) {
         return true;
     }
     // Linux: smp_cond_load_acquire(&p->on_cpu, !VAL)
@@ -243,7 +247,7 @@ pub fn try_to_wake_up(p: &Arc<TaskStruct>, state_mask: u32) -> bool {
 /// Linux: ttwu_runnable() in kernel/sched/core.c
 fn ttwu_runnable(p: &TaskStruct) -> bool {
     let (_rq, _cpu) = __task_rq_lock(p);
-    if !p.se.on_rq.load(Ordering::Relaxed) {
+    if !task_on_rq_queued(p) {
         return false;
     }
     p.state.store(TASK_RUNNING, Ordering::Release);

@@ -118,7 +118,13 @@ fn dequeue_task_fair(rq: &mut RunQueue, p: &Arc<TaskStruct>, _flags: u32) {
     update_curr_fair(rq);
     update_entity_lag(&rq.cfs, p);
     if !is_curr(&rq.cfs, p) {
-        rq.cfs.__dequeue_entity(p);
+        // A waiting task is in this queue's timeline, or it was queued on
+        // two CPUs and another one may pick it while this one runs it.
+        let queued = rq.cfs.__dequeue_entity(p);
+        assert!(
+            queued.is_some(),
+            "dequeue of a task from a run queue it is not on"
+        );
     }
     p.se.on_cfs_rq.store(false, Ordering::Relaxed);
 }

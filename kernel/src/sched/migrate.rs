@@ -12,7 +12,7 @@
 //! Not modelled: CPU hotplug (no CPU goes offline), migrate_disable(),
 //! the TASK_ON_RQ_MIGRATING state (a moving task is held by its pi_lock).
 
-use super::RunQueue;
+use super::{RunQueue, task_on_rq_migrating, task_on_rq_queued};
 use crate::arch::percpu::cpu_rq;
 use crate::arch::sync::SpinLockGuard;
 use crate::cpumask::{CpuMask, cpu_online_mask};
@@ -50,30 +50,31 @@ pub struct TaskRq<'a> {
 }
 
 /// Locks `p.pi_lock` and then the run queue `p` is on, retrying if `p` moved
-/// while we waited for the queue.
+/// while we waited for the queue or is still moving.
 ///
 /// Linux: task_rq_lock() in kernel/sched/core.c
 pub fn task_rq_lock(p: &TaskStruct) -> TaskRq<'_> {
     let pi = p.pi_lock.lock();
-    loop {
-        let cpu = task_cpu(p);
-        let rq = cpu_rq(cpu).lock();
-        if task_cpu(p) == cpu {
-            return TaskRq { rq, _pi: pi, cpu };
-        }
-    }
+    let (rq, cpu) = __task_rq_lock(p);
+    TaskRq { rq, _pi: pi, cpu }
 }
 
 /// Locks the run queue `p` is on, without its pi_lock: enough to read what
-/// the queue decides (is it running, its run time so far).
+/// the queue decides (is it running, its run time so far). Retries if `p`
+/// moved while we waited for the queue, and waits while it is between two
+/// queues (TASK_ON_RQ_MIGRATING), so that the answer is never "on none".
 ///
 /// Linux: __task_rq_lock() in kernel/sched/core.c
 pub fn __task_rq_lock(p: &TaskStruct) -> (SpinLockGuard<'static, RunQueue>, usize) {
     loop {
         let cpu = task_cpu(p);
         let rq = cpu_rq(cpu).lock();
-        if task_cpu(p) == cpu {
+        if task_cpu(p) == cpu && !task_on_rq_migrating(p) {
             return (rq, cpu);
+        }
+        drop(rq);
+        while task_on_rq_migrating(p) {
+            core::hint::spin_loop();
         }
     }
 }
@@ -148,23 +149,22 @@ pub fn do_set_cpus_allowed(p: &TaskStruct, mask: CpuMask) {
 /// Moves the queued, not running task `p` from the run queue of `trq.cpu`
 /// to that of `dest`, and lets `dest` preempt its idle task for it. The
 /// source queue is unlocked before the destination is locked, so that no
-/// CPU ever holds two queues out of double_rq_lock's order.
+/// CPU ever holds two queues out of double_rq_lock's order; in between,
+/// `p` is TASK_ON_RQ_MIGRATING and already belongs to `dest`, so that
+/// whoever locks its run queue to look at it waits (__task_rq_lock()).
 ///
 /// Linux: move_queued_task() in kernel/sched/core.c
-/// Differs: Linux marks the task TASK_ON_RQ_MIGRATING in between; here the
-/// pi_lock, held throughout, keeps every waker and affinity change away
-/// while `p` is on no queue, and the balancer only looks at queued tasks.
 fn move_queued_task(trq: TaskRq<'_>, p: &Arc<TaskStruct>, dest: usize) {
     let TaskRq {
         mut rq, _pi: pi, ..
     } = trq;
-    if !p.se.on_rq.load(Ordering::Relaxed) || task_running(&rq, p) {
+    if !task_on_rq_queued(p) || task_running(&rq, p) {
         return;
     }
     super::core::update_rq_clock(&mut rq);
     super::class::deactivate_task(&mut rq, p, 0);
-    drop(rq);
     set_task_cpu(p, dest);
+    drop(rq);
     let mut dst = cpu_rq(dest).lock();
     super::core::update_rq_clock(&mut dst);
     super::class::activate_task(&mut dst, p, super::ENQUEUE_MIGRATED);
@@ -210,7 +210,7 @@ pub fn set_cpus_allowed_ptr(p: &Arc<TaskStruct>, new_mask: CpuMask) -> Result<()
             cpu,
             alloc::boxed::Box::new(move || migration_cpu_stop(&target, cpu)),
         );
-    } else if p.se.on_rq.load(Ordering::Relaxed) {
+    } else if task_on_rq_queued(p) {
         move_queued_task(trq, p, dest);
     }
     Ok(())
@@ -224,7 +224,7 @@ pub fn set_cpus_allowed_ptr(p: &Arc<TaskStruct>, new_mask: CpuMask) -> Result<()
 fn migration_cpu_stop(p: &Arc<TaskStruct>, cpu: usize) -> i32 {
     let trq = task_rq_lock(p);
     let allowed = p.cpus_mask().and(cpu_online_mask());
-    if trq.cpu != cpu || allowed.test(cpu) || !p.se.on_rq.load(Ordering::Relaxed) {
+    if trq.cpu != cpu || allowed.test(cpu) || !task_on_rq_queued(p) {
         return 0;
     }
     if task_running(&trq.rq, p) {
@@ -244,7 +244,7 @@ fn migration_cpu_stop(p: &Arc<TaskStruct>, cpu: usize) -> i32 {
 pub fn wait_task_inactive(p: &TaskStruct) {
     loop {
         let (rq, _cpu) = __task_rq_lock(p);
-        let active = task_running(&rq, p) || p.se.on_rq.load(Ordering::Relaxed);
+        let active = task_running(&rq, p) || task_on_rq_queued(p);
         drop(rq);
         if !active {
             return;

@@ -45,16 +45,18 @@ pub mod timeline;
 pub mod wait;
 
 use crate::task::TaskStruct;
-use ::core::sync::atomic::{AtomicBool, AtomicI64, AtomicU64};
+use ::core::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicU64, Ordering};
 use alloc::sync::Arc;
 
 /// Per-task state of the fair class, and what every class shares (Linux:
 /// `sched_entity` plus `on_rq` and the TIF_NEED_RESCHED thread flag).
 #[derive(Default)]
 pub struct SchedEntity {
-    /// Queued on a run queue, or running (Linux: on_rq).
-    /// Lock: written under its run queue's lock, or by sched_fork before the task is seen.
-    pub on_rq: AtomicBool,
+    /// 0, TASK_ON_RQ_QUEUED (queued on a run queue, or running) or
+    /// TASK_ON_RQ_MIGRATING (between two run queues) (Linux: on_rq).
+    /// Lock: written under its run queue's lock, or by sched_fork before
+    /// the task is seen.
+    pub on_rq: AtomicU8,
     /// On its fair run queue: waiting in it, or its running task (Linux:
     /// se->on_rq; `on_rq` above is the task's, p->on_rq). Lock: the run
     /// queue's.
@@ -155,6 +157,31 @@ pub const ENQUEUE_MIGRATED: u32 = 0x40;
 pub const ENQUEUE_HEAD: u32 = 0x10;
 /// The first enqueue of a new task (Linux: ENQUEUE_INITIAL).
 pub const ENQUEUE_INITIAL: u32 = 0x80;
+/// `on_rq`: the task is on a run queue (Linux: TASK_ON_RQ_QUEUED).
+pub const TASK_ON_RQ_QUEUED: u8 = 1;
+/// `on_rq`: the task is being moved from one run queue to another, and is
+/// on neither for a moment (Linux: TASK_ON_RQ_MIGRATING).
+pub const TASK_ON_RQ_MIGRATING: u8 = 2;
+
+/// Whether `p` is on a run queue, running or waiting. Read under the lock
+/// of the run queue `p` is on, this is final; read without it, a task
+/// being moved may look as if it is on none, so a reader without the lock
+/// asks `p.se.on_rq != 0` instead and locks the run queue to be sure.
+///
+/// Linux: task_on_rq_queued() in kernel/sched/sched.h
+pub fn task_on_rq_queued(p: &TaskStruct) -> bool {
+    p.se.on_rq.load(Ordering::Acquire) == TASK_ON_RQ_QUEUED
+}
+
+/// Whether `p` is between two run queues: taken off one, not yet on the
+/// other. Whoever locks a run queue to look at `p` waits until it is not
+/// (task_rq_lock()).
+///
+/// Linux: task_on_rq_migrating() in kernel/sched/sched.h
+pub fn task_on_rq_migrating(p: &TaskStruct) -> bool {
+    p.se.on_rq.load(Ordering::Acquire) == TASK_ON_RQ_MIGRATING
+}
+
 /// The task goes to sleep (Linux: DEQUEUE_SLEEP).
 pub const DEQUEUE_SLEEP: u32 = 0x01;
 

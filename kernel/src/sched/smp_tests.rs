@@ -125,3 +125,163 @@ ktest! {
         }
     }
 }
+
+/// How many CPUs have `p` on their fair queue, waiting or running.
+fn queues_holding(p: &TaskStruct) -> usize {
+    cpu_online_mask()
+        .iter()
+        .filter(|&cpu| {
+            let rq = cpu_rq(cpu).lock();
+            rq.cfs.timeline.holds(p) || rq.cfs.curr.as_ref().is_some_and(|c| core::ptr::eq(&**c, p))
+        })
+        .count()
+}
+
+/// The waker's steps in the race below.
+const GO: u32 = 1;
+const WAKING: u32 = 2;
+const WOKE: u32 = 3;
+const DID_NOT_WAKE: u32 = 4;
+const EXIT: u32 = 5;
+
+/// A kernel thread that wakes `target` each time `steps` says GO, and
+/// reports what try_to_wake_up() answered, until EXIT.
+fn waker(target: Arc<TaskStruct>, steps: Arc<AtomicU32>) -> Result<i32, String> {
+    let body = Arc::new(move || {
+        loop {
+            match steps.load(Ordering::Acquire) {
+                EXIT => return 0,
+                GO => {
+                    steps.store(WAKING, Ordering::Release);
+                    let woke = super::core::try_to_wake_up(&target, crate::task::TASK_NORMAL);
+                    steps.store(if woke { WOKE } else { DID_NOT_WAKE }, Ordering::Release);
+                }
+                _ => core::hint::spin_loop(),
+            }
+        }
+    });
+    kernel_thread(body, "ktest-waker", CloneFlags::CLONE_FS).map_err(|e| alloc::format!("{e:?}"))
+}
+
+/// What one round of the race saw.
+struct Round {
+    /// The waker was in try_to_wake_up() while the task was on no queue.
+    raced: bool,
+    /// CPUs whose queue held the task afterwards.
+    holding: usize,
+    /// The waker's last step, and the task's state afterwards.
+    step: u32,
+    state: u32,
+}
+
+/// Puts `sleeper`, queued on CPU `a` and not running, in a sleeping state
+/// (as if preempted on its way to sleep), moves it to CPU `b` as the
+/// balancer does, and lets the waker (on a third CPU, `c`) wake it while
+/// it is on neither queue. None if the two threads were not in place in
+/// time.
+fn wake_during_move(
+    sleeper: &Arc<TaskStruct>,
+    waker: &TaskStruct,
+    steps: &AtomicU32,
+    [a, b, c]: [usize; 3],
+) -> Option<Round> {
+    steps.store(0, Ordering::Release);
+    set_cpus_allowed_ptr(sleeper, CpuMask::of(a)).ok()?;
+    let in_place =
+        |s: &TaskStruct| task_cpu(s) == a && super::task_on_rq_queued(s) && !s.thread.on_cpu();
+    if !wait_until(100, || {
+        task_cpu(waker) == c && waker.thread.on_cpu() && in_place(sleeper)
+    }) {
+        return None;
+    }
+    // This CPU stays with this thread, so the sleeper waits on its queue;
+    // with both queues locked, no balancer moves it first.
+    crate::preempt::preempt_disable();
+    let mut both = super::migrate::double_rq_lock(a, b);
+    let (src, dst) = both.rqs();
+    let ready = in_place(sleeper) && !super::core::task_current(src, sleeper);
+    let mut raced = false;
+    if ready {
+        // Nothing else wakes it or changes its mask meanwhile, so the
+        // pi_lock is not needed for the two stores.
+        sleeper
+            .state
+            .store(crate::task::TASK_INTERRUPTIBLE, Ordering::Release);
+        super::migrate::do_set_cpus_allowed(sleeper, CpuMask::of(a).or(CpuMask::of(b)));
+        super::core::update_rq_clock(src);
+        super::core::update_rq_clock(dst);
+        super::balance::detach_task(src, sleeper, b);
+        steps.store(GO, Ordering::Release);
+        // Bounded, in case the waker was preempted before it saw GO.
+        for _ in 0..2_000_000 {
+            if steps.load(Ordering::Acquire) == WAKING {
+                raced = true;
+                break;
+            }
+            core::hint::spin_loop();
+        }
+        // Long enough for the waker to reach a run queue lock or the
+        // wait for the move to end.
+        for _ in 0..100_000 {
+            core::hint::spin_loop();
+        }
+        super::balance::attach_task(dst, sleeper);
+    }
+    drop(both);
+    crate::preempt::preempt_enable();
+    if !ready {
+        return None;
+    }
+    wait_until(100, || steps.load(Ordering::Acquire) >= WOKE);
+    Some(Round {
+        raced,
+        holding: queues_holding(sleeper),
+        step: steps.load(Ordering::Acquire),
+        state: sleeper.state(),
+    })
+}
+
+ktest! {
+    fn a_wakeup_while_the_balancer_moves_a_task_queues_it_once() {
+        // A task preempted on its way to sleep waits on its queue asleep;
+        // the balancer moves it (off CPU a's queue, onto b's) while a waker
+        // on c wakes it. The waker must find it on a queue, never on none:
+        // one that took it for asleep would queue it a second time, and two
+        // CPUs would run it (Linux: TASK_ON_RQ_MIGRATING).
+        let a = pin_here()?;
+        let mut others = cpu_online_mask().iter().filter(|&cpu| cpu != a);
+        let (Some(b), Some(c)) = (others.next(), others.next()) else {
+            unpin();
+            return Ok(()); // The race needs three CPUs (the suite runs it on 4).
+        };
+        let release = Arc::new(AtomicBool::new(false));
+        let flag = release.clone();
+        let body = Arc::new(move || {
+            while !flag.load(Ordering::Acquire) {
+                super::core::sched_yield();
+            }
+            0
+        });
+        let sleeper_pid = kernel_thread(body, "ktest-wakee", CloneFlags::CLONE_FS)
+            .map_err(|e| alloc::format!("{e:?}"))?;
+        let sleeper = crate::pid::find_task_by_vpid(sleeper_pid).ok_or("the wakee")?;
+        let steps = Arc::new(AtomicU32::new(0));
+        let waker_pid = waker(sleeper.clone(), steps.clone())?;
+        let waker = crate::pid::find_task_by_vpid(waker_pid).ok_or("the waker")?;
+        set_cpus_allowed_ptr(&waker, CpuMask::of(c)).map_err(|e| alloc::format!("{e:?}"))?;
+        let rounds: alloc::vec::Vec<Round> =
+            (0..5).filter_map(|_| wake_during_move(&sleeper, &waker, &steps, [a, b, c])).collect();
+        steps.store(EXIT, Ordering::Release);
+        release.store(true, Ordering::Release);
+        super::core::wake_up_process(&sleeper);
+        unpin();
+        kassert_eq!(kernel_wait4(sleeper_pid, 0).map(|r| r.pid), Ok(sleeper_pid));
+        kassert_eq!(kernel_wait4(waker_pid, 0).map(|r| r.pid), Ok(waker_pid));
+        kassert!(rounds.iter().any(|r| r.raced), "the waker came during a move in one of {} rounds", rounds.len());
+        for r in rounds.iter().filter(|r| r.raced) {
+            kassert_eq!(r.step, WOKE, "try_to_wake_up() woke the task");
+            kassert_eq!(r.holding, 1, "CPUs whose queue holds the woken task");
+            kassert_eq!(r.state, crate::task::TASK_RUNNING);
+        }
+    }
+}

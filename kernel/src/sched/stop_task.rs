@@ -64,7 +64,7 @@ fn wakeup_preempt_stop(_rq: &mut RunQueue, _p: &Arc<TaskStruct>, _flags: u32) {}
 fn pick_task_stop(rq: &mut RunQueue) -> Option<Arc<TaskStruct>> {
     rq.stop
         .as_ref()
-        .filter(|stop| stop.se.on_rq.load(Ordering::Relaxed))
+        .filter(|stop| super::task_on_rq_queued(stop))
         .cloned()
 }
 

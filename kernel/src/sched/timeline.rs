@@ -276,6 +276,10 @@ impl Timeline {
             (slot as usize) < self.nodes.len(),
             "a fair task has a timeline slot"
         );
+        assert!(
+            self.node(slot).task.is_none(),
+            "a task queued twice on one timeline"
+        );
         let key = (deadline, slot);
         let (mut parent, mut n, mut left) = (NIL, self.root, false);
         while n != NIL {
@@ -506,6 +510,17 @@ pub fn alloc_timeline_slot(slot: &TimelineSlot) -> Result<(), Errno> {
         GROWN.fetch_max(want as u32, Ordering::AcqRel);
     }
     Ok(())
+}
+
+#[cfg(feature = "ktest")]
+impl Timeline {
+    /// Whether `p` waits in this timeline, at its slot.
+    pub(super) fn holds(&self, p: &TaskStruct) -> bool {
+        self.nodes
+            .get(p.se.timeline_slot.get() as usize)
+            .and_then(|node| node.task.as_ref())
+            .is_some_and(|t| core::ptr::eq(&**t, p))
+    }
 }
 
 #[cfg(feature = "ktest")]

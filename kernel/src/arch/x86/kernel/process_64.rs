@@ -430,7 +430,7 @@ pub fn context_switch(
         prev.flags() & PF_KTHREAD == 0,
         next.flags() & PF_KTHREAD == 0,
     );
-    prepare_switch_to(this, &next.thread, user.1);
+    prepare_switch_to(this, &next, user.1);
     set_current(&next);
     // A task without an mm borrows the one loaded here (lazy TLB, see
     // mm::tlb). Kernel threads are asked too: one may have been lent an mm
@@ -477,11 +477,14 @@ fn switch_mm(
 /// what keeps the stack from being freed while it is in use. A kernel
 /// thread (`next_user` false) never enters from user space, so rsp0 is
 /// left for the next user task to set.
-fn prepare_switch_to(this: &PerCpu, next: &ThreadStruct, next_user: bool) {
+fn prepare_switch_to(this: &PerCpu, task: &TaskStruct, next_user: bool) {
+    let next = &task.thread;
     let claimed = next
         .on_cpu
         .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed);
-    assert!(claimed.is_ok(), "switch to a running or dead task");
+    if claimed.is_err() {
+        refuse_switch(task);
+    }
     assert_ne!(
         next.sp.load(Ordering::Acquire),
         0,
@@ -493,6 +496,29 @@ fn prepare_switch_to(this: &PerCpu, next: &ThreadStruct, next_user: bool) {
         }
         this.top_of_stack.store(next.stack_top, Ordering::Relaxed);
     }
+}
+
+/// Stops the kernel at a switch to a task that a CPU still runs, or whose
+/// stack was freed: a task on two run queues, or a dead one queued again.
+/// Says which, and what the task looked like, for the report.
+#[cold]
+fn refuse_switch(task: &TaskStruct) -> ! {
+    let freed = task.thread.stack_bottom_lossy().is_none();
+    panic!(
+        "switch to a running or dead task: pid {} ({}) state {:#x} exit_state {:#x} \
+         on_rq {} cpu {} stack {}",
+        task.pid(),
+        task.comm_lossy().as_str(),
+        task.state(),
+        task.exit_state(),
+        task.se.on_rq.load(Ordering::Relaxed),
+        crate::sched::migrate::task_cpu(task),
+        if freed {
+            "gone (freed, a boot stack, or its lock busy)"
+        } else {
+            "in place"
+        },
+    );
 }
 
 #[cfg(feature = "ktest")]
