@@ -3,14 +3,15 @@
 //! runs (set_cpus_allowed_ptr -> stop_one_cpu -> migration_cpu_stop).
 //!
 //! Lock rules: `task_cpu(p)` changes only under `p`'s run queue lock (a
-//! queued task, moved with both queues held) or under `p.pi_lock` (a task on
-//! no queue); task_rq_lock() takes both, so what it returns stays true.
+//! queued task, moved with both queues held or marked
+//! TASK_ON_RQ_MIGRATING while it is on neither) or under `p.pi_lock` (a
+//! task on no queue); task_rq_lock() takes both and waits out a move, so
+//! what it returns stays true.
 //!
 //! Linux: kernel/sched/core.c (task_rq_lock, set_task_cpu,
 //! move_queued_task, set_cpus_allowed_ptr, migration_cpu_stop),
 //! kernel/sched/sched.h (double_rq_lock)
-//! Not modelled: CPU hotplug (no CPU goes offline), migrate_disable(),
-//! the TASK_ON_RQ_MIGRATING state (a moving task is held by its pi_lock).
+//! Not modelled: CPU hotplug (no CPU goes offline), migrate_disable().
 
 use super::{RunQueue, task_on_rq_migrating, task_on_rq_queued};
 use crate::arch::percpu::cpu_rq;
