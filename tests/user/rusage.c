@@ -146,11 +146,18 @@ static void check_self(void)
 	CHECK("maxrss_grows_by_the_8_mib_touched", b.ru_maxrss - a.ru_maxrss >= 6 * 1024);
 	CHECK("minflt_counts_a_fault_per_page_touched", b.ru_minflt - a.ru_minflt >= 2048);
 
-	getrusage(RUSAGE_THREAD, &a);
-	for (int i = 0; i < 20; i++)
-		usleep(1000);
-	getrusage(RUSAGE_THREAD, &b);
-	CHECK("nvcsw_counts_each_sleep_as_a_voluntary_switch", b.ru_nvcsw - a.ru_nvcsw >= 20);
+	/* Up to three tries: a sleep whose timer fires before the thread
+	 * reaches schedule() (a host stall in between) ends without a switch,
+	 * on Linux as here; a kernel that does not count them fails all three. */
+	long switches = 0;
+	for (int try = 0; try < 3 && switches < 20; try++) {
+		getrusage(RUSAGE_THREAD, &a);
+		for (int i = 0; i < 20; i++)
+			usleep(1000);
+		getrusage(RUSAGE_THREAD, &b);
+		switches = b.ru_nvcsw - a.ru_nvcsw;
+	}
+	CHECK("nvcsw_counts_each_sleep_as_a_voluntary_switch", switches >= 20);
 	EXPECT_EQ("an_unknown_who_is_einval", -EINVAL,
 		  getrusage(5, &a) < 0 ? -errno : 0);
 }
