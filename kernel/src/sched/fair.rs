@@ -88,7 +88,7 @@ pub static FAIR_SCHED_CLASS: SchedClass = SchedClass {
 };
 
 /// Whether `p` is the fair class's running task on `cfs`.
-fn is_curr(cfs: &CfsRq, p: &TaskStruct) -> bool {
+pub(super) fn is_curr(cfs: &CfsRq, p: &TaskStruct) -> bool {
     cfs.curr.as_ref().is_some_and(|c| core::ptr::eq(&**c, p))
 }
 

@@ -132,7 +132,7 @@ fn queues_holding(p: &TaskStruct) -> usize {
         .iter()
         .filter(|&cpu| {
             let rq = cpu_rq(cpu).lock();
-            rq.cfs.timeline.holds(p) || rq.cfs.curr.as_ref().is_some_and(|c| core::ptr::eq(&**c, p))
+            rq.cfs.timeline.holds(p) || super::fair::is_curr(&rq.cfs, p)
         })
         .count()
 }
