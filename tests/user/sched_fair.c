@@ -6,10 +6,11 @@
  * 69, so a shorter window is a handful of its runs); a busy parent and its
  * freshly forked busy child both run; a task that sleeps 1 ms and runs
  * 0.1 ms among 4 busy tasks is running again within 2 ticks (8 ms at
- * HZ=250) of its wake-up, 95 times out of 100 (the worst is printed: under
- * an emulator on a loaded host a tick itself may come tens of ms late):
- * its timer fires on time (high-resolution timers) and EEVDF runs it at
- * once or at the end of the running task's slice (HRTICK).
+ * HZ=250) of its wake-up, 95 times out of 100: its timer fires on time
+ * (high-resolution timers) and EEVDF runs it at once or at the end of the
+ * running task's slice (HRTICK). Under an emulator on a loaded host the
+ * host can take the CPU away for tens of ms; the busy tasks log those
+ * stalls, and a wake-up during one is left out.
  *
  * On the host, CPU 0 may be busy with other work (the suite boots QEMUs
  * beside it): a bound is checked there only if the tasks measured had at
@@ -19,6 +20,7 @@
 #include "check.h"
 
 #include <sched.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 
 static long long now_ns(clockid_t c)
@@ -146,30 +148,117 @@ static long long sleep_1ms_late_ns(void)
 	return now_ns(CLOCK_MONOTONIC) - t0 - 1000000;
 }
 
-/* Among 4 busy tasks, sleeps 1 ms and runs 0.1 ms, 100 times: the time past
- * the 1 ms asked, sorted, in late_ns; whether the 4 had the CPU otherwise. */
-static int wakeups_among_busy_tasks(long long late_ns[100], long long *mean)
+/*
+ * The host's stalls as a busy task sees them. Under an emulator the host may
+ * take the emulated CPU away for milliseconds; the kernel charges that time
+ * to the task that was current, so it shows as one turn of a loop of clock
+ * reads (a few us) that cost over STALL_NS of CPU time. If the task was also
+ * switched out in that turn, the stall was at one end of the gap: both ends
+ * are logged. A log that filled up is not trusted.
+ */
+#define STALL_NS 300000
+#define MAX_STALLS 256
+
+struct stall_log {
+	int n, full;
+	long long from[MAX_STALLS], to[MAX_STALLS];
+};
+
+static void log_stall(struct stall_log *log, long long from, long long to)
 {
-	pid_t pids[4];
+	if (log->n == MAX_STALLS) {
+		log->full = 1;
+		return;
+	}
+	log->from[log->n] = from;
+	log->to[log->n] = to;
+	log->n++;
+}
+
+/* A child at nice 0 that runs until killed, logging the stalls it sees. */
+static pid_t busy_logging_stalls(struct stall_log *log)
+{
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid;
+	long long t = now_ns(CLOCK_MONOTONIC), c = now_ns(CLOCK_THREAD_CPUTIME_ID);
+	for (;;) {
+		long long t2 = now_ns(CLOCK_MONOTONIC), c2 = now_ns(CLOCK_THREAD_CPUTIME_ID);
+		long long charged = c2 - c;
+		if (charged > STALL_NS) {
+			log_stall(log, t, t + charged);
+			if (t2 - t > charged + STALL_NS)
+				log_stall(log, t2 - charged, t2);
+		}
+		t = t2;
+		c = c2;
+	}
+}
+
+/* Whether a logged stall overlaps [from, to]. */
+static int stalled_in(const struct stall_log logs[4], long long from, long long to)
+{
 	for (int i = 0; i < 4; i++)
-		pids[i] = busy(0);
+		for (int j = 0; j < logs[i].n; j++)
+			if (logs[i].from[j] < to && logs[i].to[j] > from)
+				return 1;
+	return 0;
+}
+
+/* One round's wake-ups: how late those clean of host stalls were, sorted. */
+struct wakeups {
+	long long late_ns[100], mean_ns;
+	int clean;	/* how many of the 100 saw no host stall */
+	int cpu_ours;	/* the 4 busy tasks had the CPU otherwise (on the host) */
+};
+
+/* The 95th percentile of the clean wake-ups. */
+static long long p95(const struct wakeups *w)
+{
+	return w->late_ns[(w->clean * 95 + 99) / 100 - 1];
+}
+
+/* Among 4 busy tasks, sleeps 1 ms and runs 0.1 ms, 100 times. A wake-up
+ * counts only if no busy task saw the host stall the CPU during it and the
+ * sleeper itself was charged no stall: those are the host's, not the
+ * scheduler's. */
+static void wakeups_among_busy_tasks(struct wakeups *w)
+{
+	struct stall_log *logs = mmap(NULL, 4 * sizeof *logs, PROT_READ | PROT_WRITE,
+				      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	long long from[100], to[100], charged[100];
+	pid_t pids[4];
+	memset(w, 0, sizeof *w);
+	if (logs == MAP_FAILED)
+		return;
+	for (int i = 0; i < 4; i++)
+		pids[i] = busy_logging_stalls(&logs[i]);
 	usleep(20000);
 	long long sum = 0, cpu0 = 0, t0 = now_ns(CLOCK_MONOTONIC);
 	for (int i = 0; i < 4; i++)
 		cpu0 += cpu_ns(pids[i]);
 	for (int i = 0; i < 100; i++) {
-		long long late = sleep_1ms_late_ns();
-		late_ns[i] = late;
-		sum += late;
+		long long c = now_ns(CLOCK_THREAD_CPUTIME_ID);
+		from[i] = now_ns(CLOCK_MONOTONIC);
+		to[i] = from[i] + 1000000 + sleep_1ms_late_ns();
+		charged[i] = now_ns(CLOCK_THREAD_CPUTIME_ID) - c;
 		spin_ns(100000);
 	}
 	long long cpu = -cpu0, wall = now_ns(CLOCK_MONOTONIC) - t0;
 	for (int i = 0; i < 4; i++)
 		cpu += cpu_ns(pids[i]);
 	reap(pids, 4);
-	qsort(late_ns, 100, sizeof late_ns[0], by_value);
-	*mean = sum / 100;
-	return cpu_was_ours(cpu, wall);
+	int trusted = !logs[0].full && !logs[1].full && !logs[2].full && !logs[3].full;
+	for (int i = 0; i < 100 && trusted; i++) {
+		if (charged[i] > STALL_NS || stalled_in(logs, from[i], to[i]))
+			continue;
+		w->late_ns[w->clean++] = to[i] - from[i] - 1000000;
+		sum += to[i] - from[i] - 1000000;
+	}
+	munmap(logs, 4 * sizeof *logs);
+	qsort(w->late_ns, w->clean, sizeof w->late_ns[0], by_value);
+	w->mean_ns = w->clean ? sum / w->clean : 0;
+	w->cpu_ours = cpu_was_ours(cpu, wall);
 }
 
 /* The 95th percentile of how late a 1 ms sleep ends with the CPU otherwise
@@ -185,26 +274,37 @@ static long long idle_late_p95(void)
 	return late_ns[94];
 }
 
-/* The 95th percentile of those wake-ups stays under the bound, in one of
- * up to five rounds: an emulator whose host takes its CPU away for tens of
- * ms spoils a round, a scheduler that lets the woken task wait spoils all.
- * A round counts only if the host let the CPU be ours: the tasks had the
- * CPU (on the host), and sleeps with nothing else running ended within 2 ms
- * (in the VM a host stall is seen there, and it is not the scheduler's). */
+/* The 95th percentile of the clean wake-ups stays under the bound, in one
+ * of up to five rounds: a scheduler that lets the woken task wait spoils
+ * them all. A round counts only if the host let the CPU be ours: at least
+ a quarter of the wake-ups were clean of stalls, the tasks had the CPU (on the
+ * host), and sleeps with nothing else running ended within 2 ms. With no
+ * round counted the check is skipped, not passed. */
 static void wakeup_latency(void)
 {
-	long long bound = 8000000, late_ns[100], mean = 0;
-	int ours = 1;
+	long long bound = 8000000, worst = 0, mean = 0;
+	int counted = 0;
 	for (int round = 0; round < 5; round++) {
 		long long idle = idle_late_p95();
-		ours = wakeups_among_busy_tasks(late_ns, &mean) && idle < 2000000;
-		say("    note: round %d: 95th percentile %lld us late, worst %lld us, mean %lld us; idle %lld us\n",
-		    round, late_ns[94] / 1000, late_ns[99] / 1000, mean / 1000, idle / 1000);
-		if (late_ns[94] < bound)
-			break;
+		struct wakeups w;
+		wakeups_among_busy_tasks(&w);
+		int ours = w.cpu_ours && w.clean >= 25 && idle < 2000000;
+		say("    note: round %d: %d of 100 wake-ups clean of host stalls; of those, 95th "
+		    "percentile %lld us late, worst %lld us, mean %lld us; idle %lld us\n",
+		    round, w.clean, w.clean ? p95(&w) / 1000 : 0,
+		    w.clean ? w.late_ns[w.clean - 1] / 1000 : 0, w.mean_ns / 1000, idle / 1000);
+		if (!ours)
+			continue;
+		if (p95(&w) < bound) {
+			check_ok("a_task_waking_among_4_busy_ones_runs_within_2_ticks");
+			return;
+		}
+		counted = 1;
+		worst = p95(&w);
+		mean = w.mean_ns;
 	}
-	judge("a_task_waking_among_4_busy_ones_runs_within_2_ticks", late_ns[94] < bound, ours,
-	      "95th percentile %lld us late, mean %lld us", late_ns[94] / 1000, mean / 1000);
+	judge("a_task_waking_among_4_busy_ones_runs_within_2_ticks", 0, counted,
+	      "95th percentile %lld us late, mean %lld us", worst / 1000, mean / 1000);
 }
 
 int main(void)

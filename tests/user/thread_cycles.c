@@ -148,6 +148,25 @@ static struct free_memory free_memory(void)
 	return f;
 }
 
+/* Free memory once it has stopped moving: two readings 10 ms apart agree.
+ * What an earlier program or an earlier cycle left to be freed (a stack a
+ * CPU frees when it next switches, a task freed after its last reference
+ * drops) is then free, so a difference between two settled readings is a
+ * leak, not timing. Gives up after a second and returns the last reading. */
+static struct free_memory settled_free_memory(void)
+{
+	struct free_memory last = free_memory();
+	for (int i = 0; i < 100; i++) {
+		sched_yield();
+		sleep_ms(10);
+		struct free_memory now = free_memory();
+		if (now.pages == last.pages && now.kb == last.kb)
+			return now;
+		last = now;
+	}
+	return last;
+}
+
 static void expect_unchanged(const char *name, const char *what, long before, long after)
 {
 	if (before >= 0 && before == after)
@@ -167,16 +186,11 @@ int main(void)
 	struct outcome warm_overlap = overlapping_threads(NR_OVERLAPPING);
 	struct outcome warm_threads = thread_cycles(NR_WARM_UP);
 	struct outcome warm_vforks = vfork_cycles(NR_WARM_UP);
-	struct free_memory before = free_memory();
+	struct free_memory before = settled_free_memory();
 
 	struct outcome threads = thread_cycles(NR_CYCLES);
 	struct outcome vforks = vfork_cycles(NR_CYCLES);
-	struct free_memory after = free_memory();
-	if (lifecycle && (after.pages != before.pages || after.kb != before.kb)) {
-		sched_yield();
-		sleep_ms(20);
-		after = free_memory();
-	}
+	struct free_memory after = settled_free_memory();
 
 	expect_outcome("a_warm_up_of_4_threads_alive_at_once_succeeds", NR_OVERLAPPING,
 		       &warm_overlap);
