@@ -215,8 +215,14 @@ pub fn sig_kernel_coredump(sig: i32) -> bool {
 /// forever.
 ///
 /// Linux: zap_other_threads() in kernel/signal.c
-/// Differs: Linux serialises with copy_process on sighand->siglock.
+/// Differs: Linux serialises with copy_process on sighand->siglock, and
+/// takes it for a process of one thread too.
 pub fn zap_other_threads(p: &Arc<TaskStruct>) {
+    // The caller is `p` (exit_group, exec, a core dump): alone, it has no
+    // thread to kill and none can be joining, so the lock is not needed.
+    if p.signal().nr_threads.load(Ordering::Relaxed) == 1 {
+        return;
+    }
     let tasklist = TASKLIST_LOCK.lock();
     for t in for_each_thread(p, &tasklist).filter(|t| !Arc::ptr_eq(t, p) && t.exit_state() == 0) {
         let _ = send_signal_locked(
