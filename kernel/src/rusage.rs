@@ -108,7 +108,7 @@ fn process_maxrss(t: &TaskStruct) -> u64 {
 pub fn thread_group_cputime(t: &TaskStruct) -> Rusage {
     let tasklist = TASKLIST_LOCK.lock();
     let mut r = *t.signal().dead.lock();
-    for thread in tasklist.tasks.iter().filter(|x| x.tgid() == t.tgid()) {
+    for thread in crate::tasklist::for_each_thread(t, &tasklist) {
         r.add(&Rusage::of_task(thread));
     }
     r

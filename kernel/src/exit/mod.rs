@@ -19,7 +19,7 @@ use crate::arch::sync::SpinLockGuard;
 use crate::sched::core::do_task_dead;
 use crate::signal::{SIGCHLD, do_notify_parent};
 use crate::task::{EXIT_DEAD, EXIT_ZOMBIE, PF_EXITING, TaskStruct, current};
-use crate::tasklist::{TASKLIST_LOCK, TaskList, thread_group_empty};
+use crate::tasklist::{TASKLIST_LOCK, TaskList, for_each_thread, thread_group_empty};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
@@ -303,14 +303,7 @@ fn find_new_reaper(
     father: &Arc<TaskStruct>,
     tasklist: &SpinLockGuard<'_, TaskList>,
 ) -> Arc<TaskStruct> {
-    let sibling_thread = (father.signal().nr_threads.load(Ordering::Relaxed) > 1)
-        .then(|| {
-            tasklist.tasks.iter().find(|t| {
-                !Arc::ptr_eq(t, father) && t.tgid() == father.tgid() && t.flags() & PF_EXITING == 0
-            })
-        })
-        .flatten();
-    if let Some(thread) = sibling_thread {
+    if let Some(thread) = find_alive_thread(father, tasklist) {
         return thread.clone();
     }
     let reaper = child_reaper(father);
@@ -330,6 +323,13 @@ fn find_new_reaper(
         }
     }
     reaper
+}
+
+/// A thread of `p`'s process, other than `p`, that has not begun to exit.
+///
+/// Linux: find_alive_thread() in kernel/exit.c
+fn find_alive_thread<'a>(p: &'a TaskStruct, tasklist: &'a TaskList) -> Option<&'a Arc<TaskStruct>> {
+    for_each_thread(p, tasklist).find(|t| !core::ptr::eq(&***t, p) && t.flags() & PF_EXITING == 0)
 }
 
 /// The init of `father`'s pid namespace, reaper of last resort (Linux:
@@ -366,9 +366,7 @@ fn find_child_reaper(father: &Arc<TaskStruct>) {
     if !is_reaper || ns.level == 0 {
         return;
     }
-    let alive = crate::tasklist::thread_group(father.tgid())
-        .into_iter()
-        .find(|t| !Arc::ptr_eq(t, father) && t.flags() & PF_EXITING == 0);
+    let alive = find_alive_thread(father, &TASKLIST_LOCK.lock()).cloned();
     match alive {
         Some(thread) => *ns.child_reaper.lock() = Arc::downgrade(&thread),
         None => crate::pid_namespace::zap_pid_ns_processes(&ns),
@@ -384,22 +382,13 @@ fn find_child_reaper(father: &Arc<TaskStruct>) {
 pub fn release_task(p: &Arc<TaskStruct>) {
     crate::trace::trace(crate::trace::TraceEvent::Free { pid: p.pid() });
     let mut tasklist = TASKLIST_LOCK.lock();
-    let leader = (p.pid() != p.tgid())
-        .then(|| tasklist.tasks.iter().find(|t| t.pid() == p.tgid()).cloned())
-        .flatten();
     crate::ptrace::ptrace_release_task(p, &mut tasklist);
-    if let Some(parent) = p.family.get(&tasklist).real_parent.upgrade() {
-        parent
-            .family
-            .get_mut(&mut tasklist)
-            .children
-            .retain(|c| !Arc::ptr_eq(c, p));
-    }
-    tasklist.tasks.retain(|t| !Arc::ptr_eq(t, p));
-    tasklist.nr_threads -= 1;
     // Linux: in __exit_signal().
     p.signal().nr_threads.fetch_sub(1, Ordering::Relaxed);
+    __unhash_process(p, &mut tasklist);
     crate::rusage::__exit_signal(p);
+    // `None` for a leader: it leads itself.
+    let leader = p.family.get(&tasklist).group_leader.upgrade();
     // Linux: the flush_sigqueue() calls of __exit_signal().
     crate::signal::flush_sigqueue(&p.pending);
     if p.pid() == p.tgid() {
@@ -425,4 +414,24 @@ pub fn release_task(p: &Arc<TaskStruct>) {
             release_task(&leader);
         }
     }
+}
+
+/// Unlinks the released `p` from the task list and from its process's
+/// threads, and a leader from its parent's children.
+///
+/// Linux: __unhash_process() in kernel/exit.c
+/// Differs: the task list holds threads too, so every task leaves it.
+fn __unhash_process(p: &Arc<TaskStruct>, tasklist: &mut SpinLockGuard<'_, TaskList>) {
+    tasklist.nr_threads -= 1;
+    if p.pid() == p.tgid()
+        && let Some(parent) = p.family.get(tasklist).real_parent.upgrade()
+    {
+        parent
+            .family
+            .get_mut(tasklist)
+            .children
+            .retain(|c| !Arc::ptr_eq(c, p));
+    }
+    tasklist.tasks.retain(|t| !Arc::ptr_eq(t, p));
+    p.signal().thread_head.get_mut(tasklist).del(p);
 }

@@ -186,3 +186,40 @@ ktest! {
         kassert!(wait_until(200, || find_task_by_vpid(child).is_none() && find_task_by_vpid(thread).is_none()));
     }
 }
+
+/// The pids on `p`'s process's thread list, in list order.
+fn thread_list(p: &TaskStruct) -> Vec<PidNr> {
+    let tasklist = TASKLIST_LOCK.lock();
+    crate::tasklist::for_each_thread(p, &tasklist)
+        .map(|t| t.pid())
+        .collect()
+}
+
+ktest! {
+    fn the_thread_list_holds_the_leader_first_and_each_thread_until_it_is_released() {
+        let (first, second) = (Arc::new(Completion::new()), Arc::new(Completion::new()));
+        let pids = Arc::new(crate::arch::sync::SpinLock::new(Vec::new()));
+        let (pids2, f2, s2) = (pids.clone(), first.clone(), second.clone());
+        let leader = spawn("ktest-leader", move || {
+            let flags = CloneFlags::CLONE_THREAD | CloneFlags::CLONE_SIGHAND | CloneFlags::CLONE_FS | CloneFlags::CLONE_FILES;
+            for done in [f2.clone(), s2.clone()] {
+                let body: ThreadFn = Arc::new(move || { done.wait_for_completion(); 0 });
+                let pid = kernel_thread(body, "ktest-thread", flags).unwrap_or(-1);
+                pids2.lock().push(pid);
+            }
+            0
+        })?;
+        kassert!(wait_until(200, || find_task_by_vpid(leader).is_some_and(|t| t.exit_state() == EXIT_ZOMBIE)));
+        let l = find_task_by_vpid(leader).ok_or("the zombie leader is gone")?;
+        let threads = pids.lock().clone();
+        kassert_eq!(thread_list(&l), [leader, threads[0], threads[1]].to_vec(), "the leader first, then each thread in creation order");
+        kassert!(!thread_group_empty(&l, &TASKLIST_LOCK.lock()));
+        first.complete_all();
+        kassert!(wait_until(200, || thread_list(&l) == [leader, threads[1]].to_vec()), "a released thread leaves the list");
+        kassert!(!thread_group_empty(&l, &TASKLIST_LOCK.lock()), "a zombie leader with a thread left is not alone");
+        kassert_eq!(kernel_wait4(leader, WNOHANG), Ok(WaitResult::default()));
+        second.complete_all();
+        kassert_eq!(kernel_wait4(leader, 0).map(|r| r.pid), Ok(leader), "the last thread's release lets the leader be reaped");
+        kassert_eq!(thread_list(&l), Vec::<PidNr>::new(), "the reaped leader left the list too");
+    }
+}

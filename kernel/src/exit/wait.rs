@@ -9,12 +9,13 @@
 //! pass the ~500-line limit of one file.
 
 use super::release_task;
+use crate::arch::sync::SpinLockGuard;
 use crate::errno::Errno;
 use crate::pid::PidNr;
 use crate::rusage::Rusage;
 use crate::signal::SIGCHLD;
 use crate::task::{EXIT_DEAD, EXIT_TRACE, EXIT_ZOMBIE, TaskStruct, current};
-use crate::tasklist::{TASKLIST_LOCK, TaskList, thread_group_empty};
+use crate::tasklist::{TASKLIST_LOCK, TaskList, for_each_thread, thread_group_empty};
 use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
 
@@ -125,13 +126,13 @@ pub(super) fn vpgrp_who(nr: PidNr) -> WaitWho {
 /// Sleeps on the caller's `wait_chldexit` until an eligible child has
 /// something to report that `options` asks for, and reports it.
 ///
-/// Linux: do_wait() / do_wait_thread() in kernel/exit.c
+/// Linux: do_wait() in kernel/exit.c
 pub(super) fn do_wait(who: WaitWho, options: u32) -> Result<WaitResult, Errno> {
     let me = current();
     let wq = &me.signal().wait_chldexit;
     let mut result = Err(Errno::ECHILD);
     wq.wait_event_interruptible(|| {
-        result = wait_consider_children(&me, who, options);
+        result = __do_wait(&me, who, options);
         !matches!(result, Ok(None))
     })?;
     result.map(|r| r.unwrap_or(WaitResult::default()))
@@ -167,7 +168,7 @@ fn wait_consider_task(
     who: WaitWho,
     options: u32,
     notask_error: &mut bool,
-    tasklist: &crate::arch::sync::SpinLockGuard<'_, TaskList>,
+    tasklist: &SpinLockGuard<'_, TaskList>,
 ) -> Option<Report> {
     let exit_state = p.exit_state();
     // A child already claimed (autoreaped, or reaped by another waiter)
@@ -243,40 +244,28 @@ fn wait_task_traced(p: &TaskStruct, consume: bool) -> Option<i32> {
     (code != 0).then_some(code)
 }
 
-/// One pass over the children, then the tracees: `Ok(Some)` reported one,
-/// `Ok(None)` means keep waiting, `Err(ECHILD)` means there is nothing to
-/// wait for. Under WNOHANG "keep waiting" becomes `Ok(Some(pid 0))`.
+/// One pass over the caller's children, then its tracees, and so for each
+/// thread of its process (only the caller under __WNOTHREAD):
+/// `Ok(Some)` reported one, `Ok(None)` means keep waiting, `Err(ECHILD)`
+/// means there is nothing to wait for. Under WNOHANG "keep waiting"
+/// becomes `Ok(Some(pid 0))`.
 ///
-/// Linux: do_wait_thread() and ptrace_do_wait() in kernel/exit.c
-fn wait_consider_children(
-    me: &TaskStruct,
-    who: WaitWho,
-    options: u32,
-) -> Result<Option<WaitResult>, Errno> {
+/// Linux: __do_wait() in kernel/exit.c
+/// Differs: the walk starts at the leader, not at the caller
+/// (for_each_thread, not while_each_thread).
+fn __do_wait(me: &TaskStruct, who: WaitWho, options: u32) -> Result<Option<WaitResult>, Errno> {
     let tasklist = TASKLIST_LOCK.lock();
-    let own_only = options & __WNOTHREAD != 0;
-    // Walked twice instead of collected: a wait4 allocates nothing.
-    let threads = || {
-        tasklist.tasks.iter().filter(move |t| {
-            if own_only {
-                t.pid() == me.pid()
-            } else {
-                t.tgid() == me.tgid()
-            }
-        })
-    };
-    let children = threads()
-        .flat_map(|t| t.family.get(&tasklist).children.iter())
-        .filter(|c| c.pid() == c.tgid())
-        .map(|c| (c, false));
-    let tracees = threads()
-        .flat_map(|t| t.family.get(&tasklist).ptraced.iter())
-        .map(|c| (c, true));
     // Linux: wo->notask_error, true while it is -ECHILD.
     let mut notask_error = true;
-    let report = children.chain(tracees).find_map(|(c, ptrace)| {
-        wait_consider_task(c, ptrace, who, options, &mut notask_error, &tasklist)
-    });
+    let mut wait_thread = |tsk: &TaskStruct| {
+        do_wait_thread(tsk, who, options, &mut notask_error, &tasklist)
+            .or_else(|| ptrace_do_wait(tsk, who, options, &mut notask_error, &tasklist))
+    };
+    let report = if options & __WNOTHREAD != 0 {
+        wait_thread(me)
+    } else {
+        for_each_thread(me, &tasklist).find_map(|tsk| wait_thread(tsk))
+    };
     if report.is_none() && notask_error {
         return Err(Errno::ECHILD);
     }
@@ -303,6 +292,34 @@ fn wait_consider_children(
         None if options & WNOHANG != 0 => Ok(Some(WaitResult::default())),
         None => Ok(None),
     }
+}
+
+/// The first report among `tsk`'s children.
+///
+/// Linux: do_wait_thread() in kernel/exit.c
+fn do_wait_thread(
+    tsk: &TaskStruct,
+    who: WaitWho,
+    options: u32,
+    notask_error: &mut bool,
+    tasklist: &SpinLockGuard<'_, TaskList>,
+) -> Option<Report> {
+    let mut children = tsk.family.get(tasklist).children.iter();
+    children.find_map(|p| wait_consider_task(p, false, who, options, notask_error, tasklist))
+}
+
+/// The first report among the tasks `tsk` traces.
+///
+/// Linux: ptrace_do_wait() in kernel/exit.c
+fn ptrace_do_wait(
+    tsk: &TaskStruct,
+    who: WaitWho,
+    options: u32,
+    notask_error: &mut bool,
+    tasklist: &SpinLockGuard<'_, TaskList>,
+) -> Option<Report> {
+    let mut tracees = tsk.family.get(tasklist).ptraced.iter();
+    tracees.find_map(|p| wait_consider_task(p, true, who, options, notask_error, tasklist))
 }
 
 /// What wait reports for a child stopped by `sig` (or a tracee stopped

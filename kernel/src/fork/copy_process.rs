@@ -100,11 +100,11 @@ pub fn copy_process(args: &KernelCloneArgs) -> Result<Arc<TaskStruct>, Errno> {
     let (real_parent, exit_signal) = choose_parent(&parent, clone_flags, args.exit_signal);
     p.exit_signal.store(exit_signal, Ordering::Relaxed);
     // Linux takes tasklist_lock here, which cannot fail; making room can.
-    let tasklist = lock_tasklist_with_room(&real_parent)?;
+    let tasklist = lock_tasklist_with_room(&p, &real_parent)?;
     fork_signal_check(&parent)?; // Linux: goto bad_fork_cancel_cgroup
     let ptrace = clone_flags.contains(CloneFlags::CLONE_PTRACE)
         || crate::ptrace::ptrace_clone_event(clone_flags, args.exit_signal) != 0;
-    let p = attach_pid_and_link(tasklist, p, real_parent, ptrace);
+    let p = attach_pid_and_link(tasklist, p, &parent, real_parent, ptrace);
     if let Some(pidfd) = pidfd {
         pidfd.fd_install();
     }
@@ -444,10 +444,15 @@ fn choose_parent(
 ///
 /// Differs: Linux's lists are intrusive and need no allocation at this point.
 fn lock_tasklist_with_room(
+    p: &TaskStruct,
     real_parent: &TaskStruct,
 ) -> Result<SpinLockGuard<'static, TaskList>, Errno> {
     let mut tasklist = TASKLIST_LOCK.lock();
     tasklist.tasks.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+    p.signal()
+        .thread_head
+        .get_mut(&mut tasklist)
+        .try_reserve()?;
     real_parent
         .family
         .get_mut(&mut tasklist)
@@ -471,30 +476,35 @@ fn become_child_reaper(p: &Arc<TaskStruct>) {
 }
 
 /// Publishes the child: parent links, the children list, the tracer's
-/// link when `ptrace` (ptrace_init_task) and the task list.
-/// Nothing can fail from here on, which is why this returns no `Result`.
+/// link when `ptrace` (ptrace_init_task), its process's thread list (a
+/// new thread joins the caller's, a new process starts its own) and the
+/// task list. Nothing can fail from here on, which is why this returns no
+/// `Result`.
 ///
 /// Linux: the tail of copy_process() under tasklist_lock (attach_pid(),
-/// list_add_tail(&p->sibling, ...), list_add_tail_rcu(&p->tasks, ...))
+/// list_add_tail(&p->sibling, ...), list_add_tail_rcu(&p->thread_node, ...),
+/// list_add_tail_rcu(&p->tasks, ...))
+/// Differs: the leader joins its new list here, not in copy_signal().
 fn attach_pid_and_link(
     mut tasklist: SpinLockGuard<'static, TaskList>,
     p: Arc<TaskStruct>,
+    parent: &Arc<TaskStruct>,
     real_parent: Arc<TaskStruct>,
     ptrace: bool,
 ) -> Arc<TaskStruct> {
+    // Linux: p->group_leader = current->group_leader under CLONE_THREAD.
+    let group_leader = match p.tgid() != p.pid() {
+        true => match parent.family.get(&tasklist).group_leader.upgrade() {
+            Some(leader) => Arc::downgrade(&leader),
+            None => Arc::downgrade(parent),
+        },
+        false => Weak::new(),
+    };
     {
         let family = p.family.get_mut(&mut tasklist);
         family.real_parent = Arc::downgrade(&real_parent);
         family.parent = Arc::downgrade(&real_parent);
-        family.group_leader = Weak::new();
-    }
-    if p.tgid() != p.pid() {
-        let leader = tasklist
-            .tasks
-            .iter()
-            .find(|t| t.pid() == p.tgid())
-            .map(Arc::downgrade);
-        p.family.get_mut(&mut tasklist).group_leader = leader.unwrap_or_default();
+        family.group_leader = group_leader;
     }
     // Only processes are children; a thread hangs off its group (Linux
     // links only a thread_group_leader() into the parent's children).
@@ -514,6 +524,10 @@ fn attach_pid_and_link(
         sig.nr_threads.fetch_add(1, Ordering::Relaxed);
         sig.live.fetch_add(1, Ordering::Relaxed);
     }
+    p.signal()
+        .thread_head
+        .get_mut(&mut tasklist)
+        .add_tail(p.clone());
     tasklist.tasks.push(p.clone());
     tasklist.nr_threads += 1;
     tasklist.total_forks += 1;

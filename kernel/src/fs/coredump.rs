@@ -240,10 +240,8 @@ fn zap_threads(
     // finished (its thread is listed and killed) or sees SIGKILL and fails.
     let tasklist = TASKLIST_LOCK.lock();
     let others = || {
-        tasklist
-            .tasks
-            .iter()
-            .filter(|x| x.tgid() == t.tgid() && !Arc::ptr_eq(x, t) && x.exit_state() == 0)
+        crate::tasklist::for_each_thread(t, &tasklist)
+            .filter(|x| !Arc::ptr_eq(x, t) && x.exit_state() == 0)
     };
     let nr = {
         let mut threads = core_state.threads.lock();

@@ -23,7 +23,7 @@ use crate::mm::mm_types::{MmStruct, STACK_SIZE, STACK_TOP, VmAreaStruct, VmBacki
 use crate::mm::mm_types::{SUID_DUMP_USER, SUID_DUMPABLE};
 use crate::signal::{SIG_DFL, SIG_IGN};
 use crate::task::{EXIT_DEAD, PF_FORKNOEXEC, TaskStruct, current};
-use crate::tasklist::TASKLIST_LOCK;
+use crate::tasklist::{TASKLIST_LOCK, for_each_thread, thread_group_empty};
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -348,12 +348,7 @@ fn setup_stack_vma(mm: &MmStruct) -> Result<(), Errno> {
 /// # Errors
 /// `EAGAIN` when the process is already exiting as a group.
 fn de_thread(tsk: &Arc<crate::task::TaskStruct>) -> Result<(), Errno> {
-    let others = || {
-        let mut group = crate::tasklist::thread_group(tsk.tgid());
-        group.retain(|t| !Arc::ptr_eq(t, tsk));
-        group
-    };
-    if others().is_empty() {
+    if thread_group_empty(tsk, &TASKLIST_LOCK.lock()) {
         return Ok(());
     }
     let sig = tsk.signal();
@@ -366,9 +361,8 @@ fn de_thread(tsk: &Arc<crate::task::TaskStruct>) -> Result<(), Errno> {
     // thread's exit and release wakes us. Killed ourselves meanwhile, we
     // leave the others to die and fail.
     let gone = sig.group_exec_wait.wait_event_killable(|| {
-        others()
-            .iter()
-            .all(|t| t.exit_state() != 0 && t.pid() == t.tgid())
+        for_each_thread(tsk, &TASKLIST_LOCK.lock())
+            .all(|t| Arc::ptr_eq(t, tsk) || (t.exit_state() != 0 && t.pid() == t.tgid()))
     });
     if gone.is_err() {
         sig.group_exec.store(false, Ordering::Release);
@@ -402,12 +396,7 @@ pub fn wake_group_exec_task(tsk: &TaskStruct) {
 /// Linux: the `!thread_group_leader(tsk)` part of de_thread() in fs/exec.c
 fn exchange_leader(tsk: &Arc<TaskStruct>) {
     let mut tasklist = TASKLIST_LOCK.lock();
-    let Some(leader) = tasklist
-        .tasks
-        .iter()
-        .find(|t| t.pid() == tsk.tgid())
-        .cloned()
-    else {
+    let Some(leader) = tsk.family.get(&tasklist).group_leader.upgrade() else {
         return;
     };
     let (leader_pid, my_pid) = (leader.pid(), tsk.pid());

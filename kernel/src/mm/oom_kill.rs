@@ -167,11 +167,11 @@ fn mark_oom_victim(p: &TaskStruct) {
             .compare_exchange(0, now, Ordering::Relaxed, Ordering::Relaxed);
 }
 
-/// SIGKILL from the kernel to every thread of `tgid`.
+/// SIGKILL from the kernel to every thread of `p`'s process.
 ///
 /// Linux: do_send_sig_info(SIGKILL, SEND_SIG_PRIV, p, PIDTYPE_TGID)
-fn kill_thread_group(tgid: crate::pid::PidNr) {
-    for t in crate::tasklist::thread_group(tgid) {
+fn kill_thread_group(p: &TaskStruct) {
+    for t in crate::tasklist::thread_group(p) {
         let info = KernelSiginfo {
             code: SI_KERNEL,
             ..Default::default()
@@ -204,7 +204,7 @@ fn oom_kill_process(victim: &Arc<TaskStruct>, message: &str) {
     // Let go of the mm before the kill: a victim exiting on another CPU
     // frees its memory at once only if it holds the last task reference.
     drop(mm);
-    kill_thread_group(victim.tgid());
+    kill_thread_group(victim);
     mark_oom_victim(victim);
     log::error!(
         "{message}: Killed process {} ({}) total-vm:{vm_kb}kB, anon-rss:{anon_kb}kB, file-rss:{file_kb}kB, shmem-rss:{shmem_kb}kB, UID:0 pgtables:{pgtables_kb}kB oom_score_adj:{}",
@@ -223,18 +223,18 @@ fn total_vm(mm: &MmStruct) -> u64 {
 /// Other processes sharing the victim's memory (a vfork child and its
 /// parent, CLONE_VM without CLONE_THREAD) must die too, or it is not freed.
 fn kill_other_mm_users(mm: &Arc<MmStruct>, tgid: crate::pid::PidNr) {
-    let others: alloc::vec::Vec<crate::pid::PidNr> = {
+    let others: alloc::vec::Vec<Arc<TaskStruct>> = {
         let tasklist = TASKLIST_LOCK.lock();
         tasklist
             .tasks
             .iter()
             .filter(|p| p.tgid() != tgid && !oom_unkillable_task(p))
             .filter(|p| p.mm.lock().as_ref().is_some_and(|m| Arc::ptr_eq(m, mm)))
-            .map(|p| p.tgid())
+            .cloned()
             .collect()
     };
     for other in others {
-        kill_thread_group(other);
+        kill_thread_group(&other);
     }
 }
 

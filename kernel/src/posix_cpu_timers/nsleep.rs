@@ -89,9 +89,8 @@ fn clock_target_gone(clock: i32, p: &TaskStruct) -> bool {
     if cpuclock_perthread(clock) {
         return p.exit_state() != 0;
     }
-    crate::tasklist::thread_group(p.tgid())
-        .iter()
-        .all(|t| t.exit_state() != 0)
+    let tasklist = crate::tasklist::TASKLIST_LOCK.lock();
+    crate::tasklist::for_each_thread(p, &tasklist).all(|t| t.exit_state() != 0)
 }
 
 /// `clock`'s time on target `p`, in ns.

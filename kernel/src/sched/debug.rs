@@ -189,7 +189,7 @@ pub fn proc_sched_show_task(p: &TaskStruct) -> String {
         p.nvcsw.load(Ordering::Relaxed),
         p.nivcsw.load(Ordering::Relaxed),
     );
-    let threads = crate::tasklist::thread_group(p.tgid()).len().max(1);
+    let threads = p.signal().nr_threads.load(Ordering::Relaxed);
     let mut out = alloc::format!("{} ({}, #threads: {threads})\n", p.comm().as_str(), p.pid());
     out.push_str("-------------------------------------------------------------------\n");
     let se = &p.se;

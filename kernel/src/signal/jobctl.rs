@@ -29,7 +29,7 @@
 
 use super::*;
 use crate::arch::sync::SpinLockGuard;
-use crate::tasklist::{TASKLIST_LOCK, TaskList};
+use crate::tasklist::{TASKLIST_LOCK, TaskList, for_each_thread};
 use alloc::sync::Arc;
 
 /// The stop signal of a group stop is in the low bits (Linux: JOBCTL_STOP_SIGMASK).
@@ -136,7 +136,7 @@ pub(super) fn prepare_signal(sig: i32, p: &TaskStruct, tasklist: Option<&TaskLis
 fn prepare_stop_or_cont(sig: i32, p: &TaskStruct, tasklist: &TaskList) {
     let signal = p.signal();
     let mut stop = signal.siglock.lock();
-    let threads = tasklist.tasks.iter().filter(|t| t.tgid() == p.tgid());
+    let threads = for_each_thread(p, tasklist);
     if sig_kernel_stop(sig) {
         flush_sigqueue_mask(&signal.shared_pending, sigmask(SIGCONT));
         threads.for_each(|t| flush_sigqueue_mask(&t.pending, sigmask(SIGCONT)));
@@ -269,11 +269,7 @@ fn do_signal_stop(t: &Arc<TaskStruct>, signr: i32) -> bool {
         if task_set_jobctl_pending(t, gstop) {
             stop.group_stop_count += 1;
         }
-        for other in tasklist
-            .tasks
-            .iter()
-            .filter(|o| o.tgid() == t.tgid() && !Arc::ptr_eq(o, t))
-        {
+        for other in for_each_thread(t, &tasklist).filter(|o| !Arc::ptr_eq(o, t)) {
             let stopped = other.state() & crate::task::__TASK_STOPPED != 0;
             if !stopped && task_set_jobctl_pending(other, gstop) {
                 stop.group_stop_count += 1;

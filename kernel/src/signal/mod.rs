@@ -48,9 +48,10 @@ pub use syscalls::{
     sys_rt_sigsuspend, sys_tgkill, sys_tkill,
 };
 
-use crate::arch::sync::SpinLock;
+use crate::arch::sync::{LockedBy, SpinLock};
 use crate::sched::wait::WaitQueueHead;
 use crate::task::{TASK_INTERRUPTIBLE, TaskStruct};
+use crate::tasklist::{TaskList, ThreadHead};
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
@@ -259,11 +260,15 @@ pub struct SignalStruct {
     /// Lock: none (atomic); a thread counts in under the tasklist lock.
     pub live: ThreadCount,
     /// Threads not yet released, zombies included: a new thread counts in,
-    /// release_task counts it out (Linux: nr_threads). A process of one
-    /// thread needs no walk of the task list for its others.
-    /// Lock: written under the tasklist lock; read without it only by a
-    /// thread of the process, which no other thread can then be joining.
+    /// release_task counts it out (Linux: nr_threads, get_nr_threads()).
+    /// Lock: written under the tasklist lock; read without it.
     pub nr_threads: ThreadCount,
+    /// The threads not yet released, the leader first: copy_process links
+    /// a thread, release_task unlinks it; walked with
+    /// [`for_each_thread`](crate::tasklist::for_each_thread) (Linux:
+    /// thread_head, and each task's thread_node).
+    /// Lock: the tasklist lock.
+    pub thread_head: LockedBy<ThreadHead, TaskList>,
 }
 
 /// A count of a process's threads, 1 for the thread a new process starts

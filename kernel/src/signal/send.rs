@@ -6,7 +6,7 @@
 //! complete_signal, group_send_sig_info, kill_pid_info, do_notify_parent)
 
 use super::*;
-use crate::tasklist::{TASKLIST_LOCK, TaskList};
+use crate::tasklist::{TASKLIST_LOCK, TaskList, for_each_thread};
 use alloc::sync::Arc;
 
 /// Whether `t` would just drop `sig`: ignored signals are never queued.
@@ -175,8 +175,7 @@ fn complete_signal(sig: i32, t: &Arc<TaskStruct>, type_: PidType, tasklist: Opti
         return;
     }
     let wake = |tasklist: &TaskList| {
-        let mut threads = tasklist.tasks.iter().filter(|x| x.tgid() == t.tgid());
-        if let Some(x) = threads.find(|x| wants_signal(sig, x)) {
+        if let Some(x) = for_each_thread(t, tasklist).find(|x| wants_signal(sig, x)) {
             signal_wake_up(x, false);
         }
     };
@@ -216,18 +215,16 @@ pub fn sig_kernel_coredump(sig: i32) -> bool {
 /// forever.
 ///
 /// Linux: zap_other_threads() in kernel/signal.c
-/// Differs: Linux serialises with copy_process on sighand->siglock.
+/// Differs: Linux serialises with copy_process on sighand->siglock, and
+/// takes it for a process of one thread too.
 pub fn zap_other_threads(p: &Arc<TaskStruct>) {
-    // The caller is `p`: with no other thread, none can be joining.
+    // The caller is `p` (exit_group, exec, a core dump): alone, it has no
+    // thread to kill and none can be joining, so the lock is not needed.
     if p.signal().nr_threads.load(Ordering::Relaxed) == 1 {
         return;
     }
     let tasklist = TASKLIST_LOCK.lock();
-    for t in tasklist
-        .tasks
-        .iter()
-        .filter(|t| t.tgid() == p.tgid() && !Arc::ptr_eq(t, p) && t.exit_state() == 0)
-    {
+    for t in for_each_thread(p, &tasklist).filter(|t| !Arc::ptr_eq(t, p) && t.exit_state() == 0) {
         let _ = send_signal_locked(
             SIGKILL,
             KernelSiginfo::default(),
@@ -357,11 +354,7 @@ pub fn group_send_sig(sig: i32, t: &Arc<TaskStruct>) {
 /// every thread, any other signal to the process's shared pending set.
 pub fn group_send_sig_locked(sig: i32, t: &Arc<TaskStruct>, tasklist: &TaskList) {
     match sig {
-        SIGKILL => tasklist
-            .tasks
-            .iter()
-            .filter(|x| x.tgid() == t.tgid())
-            .for_each(|x| send_sig(sig, x)),
+        SIGKILL => for_each_thread(t, tasklist).for_each(|x| send_sig(sig, x)),
         _ => {
             let info = KernelSiginfo {
                 code: SI_USER,

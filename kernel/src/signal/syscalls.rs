@@ -6,7 +6,7 @@
 
 use super::send::{__kill_pgrp_info, do_tkill, kill_matching, kill_proc_info};
 use super::*;
-use crate::tasklist::TASKLIST_LOCK;
+use crate::tasklist::{TASKLIST_LOCK, for_each_thread};
 
 /// Sets every handler of the current kernel thread to SIG_IGN.
 ///
@@ -111,7 +111,7 @@ fn flush_ignored(sig: i32) {
     let me = crate::task::current();
     flush_sigqueue_mask(&me.signal().shared_pending, sigmask(sig));
     let tasklist = TASKLIST_LOCK.lock();
-    for t in tasklist.tasks.iter().filter(|t| t.tgid() == me.tgid()) {
+    for t in for_each_thread(&me, &tasklist) {
         flush_sigqueue_mask(&t.pending, sigmask(sig));
     }
 }

@@ -78,6 +78,13 @@ impl<T> SpinLock<T> {
     }
 }
 
+impl<T> SpinLock<T> {
+    /// Whether `data` is this lock's data, which only a guard lends out.
+    pub fn owns(&self, data: &T) -> bool {
+        core::ptr::eq(self.inner.as_mut_ptr(), data)
+    }
+}
+
 impl<T: Default> Default for SpinLock<T> {
     #[track_caller]
     fn default() -> Self {
@@ -229,6 +236,12 @@ unsafe impl<T: Send, L: LockKey> Sync for LockedBy<T, L> {}
 // SAFETY: moving the container moves `T`, which is `Send`.
 unsafe impl<T: Send, L: LockKey> Send for LockedBy<T, L> {}
 
+impl<T: Default, L: LockKey> Default for LockedBy<T, L> {
+    fn default() -> Self {
+        Self::new(T::default())
+    }
+}
+
 impl<T, L: LockKey> LockedBy<T, L> {
     /// Wraps `data`, to be guarded by `L::lock()`.
     pub const fn new(data: T) -> Self {
@@ -238,11 +251,14 @@ impl<T, L: LockKey> LockedBy<T, L> {
         }
     }
 
-    /// Reads the data; the shared borrow of the guard proves the lock is held.
-    pub fn get<'a>(&'a self, guard: &'a SpinLockGuard<'_, L>) -> &'a T {
-        assert!(guard.holds(L::lock()), "LockedBy: a guard of another lock");
-        // SAFETY: the guard proves `L::lock()` is held, and it is borrowed
-        // shared for 'a, so no `get_mut` can run while this lives.
+    /// Reads the data, given the lock's own data borrowed shared (a guard
+    /// derefs to it): only a guard of `L::lock()` can lend that, so the
+    /// borrow proves the lock is held.
+    pub fn get<'a>(&'a self, locked: &'a L) -> &'a T {
+        assert!(L::lock().owns(locked), "LockedBy: not the data of its lock");
+        // SAFETY: `locked` is the data inside `L::lock()`, which only a
+        // guard hands out; the guard is borrowed shared for 'a, so it stays
+        // held and no `get_mut` can run while this lives.
         unsafe { &*self.data.get() }
     }
 

@@ -55,7 +55,7 @@ fn ns_numbers(task: &TaskStruct, ns: &PidNamespace, id: impl Fn(&PidNamespace) -
 
 /// Threads in the task's process (Linux: get_nr_threads()).
 fn get_nr_threads(task: &TaskStruct) -> usize {
-    crate::tasklist::thread_group(task.tgid()).len().max(1)
+    task.signal().nr_threads.load(Ordering::Relaxed) as usize
 }
 
 /// Linux: do_task_stat() in fs/proc/array.c (52 fields; times in ticks;

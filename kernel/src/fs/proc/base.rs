@@ -257,7 +257,9 @@ pub fn proc_pid_readdir(dir: ProcDir, index: usize) -> Option<(Vec<u8>, u64, u8)
             })
         }
         ProcDir::Task(tgid) => {
-            let tids: Vec<(PidNr, PidNr)> = crate::tasklist::thread_group(tgid)
+            let leader =
+                crate::pid::find_task_by_pid_ns(tgid, crate::pid_namespace::init_pid_ns())?;
+            let tids: Vec<(PidNr, PidNr)> = crate::tasklist::thread_group(&leader)
                 .iter()
                 .map(|t| (crate::pid::task_pid_vnr(t), t.pid()))
                 .collect();
