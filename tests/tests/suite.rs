@@ -112,7 +112,7 @@ const USER_PROGRAMS: &[&str] = &[
     "siginfo",
     "jobctl",
     "ptrace_basic", "ptrace_events", "ptrace_exit", "ptrace_gstop", "ptrace_poke_text",
-    "jobctl_orphan", "ptrace_protnone", "ptrace_attach_stopped", "ptrace_sysstops",
+    "jobctl_orphan", "ptrace_protnone", "ptrace_attach_stopped", "ptrace_sysstops", "ptrace_access",
     "sched_rt", "sched_policy",
     "nice", "sched_fair",
     "proc_exe",

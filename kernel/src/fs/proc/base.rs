@@ -226,7 +226,7 @@ pub fn proc_pid_lookup(dir: ProcDir, name: &[u8]) -> Result<Arc<Inode>, Errno> {
 /// `EACCES` when the caller may not trace the task; `ENOENT` for a task
 /// without a program (a kernel thread, a zombie).
 fn proc_exe_link(task: &TaskStruct) -> Result<String, Errno> {
-    if !crate::ptrace::ptrace_may_access(task) {
+    if !crate::ptrace::ptrace_may_access(task, crate::ptrace::PTRACE_MODE_READ_FSCREDS) {
         return Err(Errno::EACCES);
     }
     let mm = task.mm.lock().clone().ok_or(Errno::ENOENT)?;
@@ -374,10 +374,14 @@ fn get_mm_cmdline(task: &TaskStruct) -> Result<Vec<u8>, Errno> {
 /// The environment strings exec gave the program, NUL-separated, as they
 /// are in its memory now.
 ///
-/// Linux: environ_read() in fs/proc/base.c
-/// Differs: no ptrace_may_access() check at open; every task runs as root.
+/// Linux: environ_open() (__mem_open(), proc_mem_open()) and environ_read()
+/// in fs/proc/base.c
+///
+/// # Errors
+/// `EACCES` when the caller may not read the task (mm_access); `ENOMEM`.
 fn environ_read(task: &TaskStruct) -> Result<Vec<u8>, Errno> {
-    let Some(mm) = task.mm.lock().clone() else {
+    let mm = crate::fork::mm_access(task, crate::ptrace::PTRACE_MODE_READ_FSCREDS)?;
+    let Some(mm) = mm else {
         return Ok(Vec::new());
     };
     let MmArgs {
