@@ -3,8 +3,8 @@
  *
  * Attaching, process_vm_readv, pidfd_getfd and get_robust_list compare
  * the caller's real user and group with all three of the target's;
- * reading /proc/<pid>/environ, its exe link or its ns/ links compares the
- * caller's file-system ids instead. Either way, a target that is not dumpable (PR_SET_DUMPABLE
+ * reading /proc/<pid>/environ, maps, its exe link or its ns/ links
+ * compares the caller's file-system ids instead. Either way, a target that is not dumpable (PR_SET_DUMPABLE
  * 0, or after a change of credentials) is refused to a caller without
  * CAP_SYS_PTRACE even when the ids match. Run as root: the targets and the
  * callers drop to users 65533 and 65534, and with them every capability.
@@ -91,6 +91,13 @@ static int open_environ(void)
 	return open(path, O_RDONLY);
 }
 
+static int open_maps(void)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/maps", target);
+	return open(path, O_RDONLY);
+}
+
 static long readlink_exe(void)
 {
 	char path[64], buf[256];
@@ -150,6 +157,10 @@ static void same_user(void)
 	if (env >= 0)
 		close(env);
 	CHECK("its_proc_exe_link_reads", readlink_exe() > 0);
+	int maps = open_maps();
+	CHECK("its_proc_maps_opens", maps >= 0);
+	if (maps >= 0)
+		close(maps);
 	CHECK("its_proc_ns_links_read", readlink_ns() > 0);
 	CHECK("get_robust_list_of_it_succeeds", robust_list() == 0);
 }
@@ -164,6 +175,7 @@ static void not_dumpable(void)
 	EXPECT_FAILS("pidfd_getfd_of_it_is_eperm", EPERM, getfd());
 	EXPECT_FAILS("get_robust_list_of_it_is_eperm", EPERM, robust_list());
 	EXPECT_FAILS("its_proc_ns_links_are_eacces", EACCES, readlink_ns());
+	EXPECT_FAILS("its_proc_maps_is_eacces_though_mode_0444", EACCES, open_maps());
 }
 
 /* The target's saved user is root; it set itself dumpable again, so its
@@ -173,6 +185,7 @@ static void saved_uid_differs(void)
 	EXPECT_FAILS("proc_environ_of_a_process_whose_saved_user_differs_is_eacces", EACCES,
 		     open_environ());
 	EXPECT_FAILS("its_proc_exe_link_is_eacces", EACCES, readlink_exe());
+	EXPECT_FAILS("its_proc_maps_is_eacces", EACCES, open_maps());
 	EXPECT_FAILS("attach_to_it_is_eperm", EPERM, pt(PTRACE_ATTACH, target, 0, 0));
 }
 

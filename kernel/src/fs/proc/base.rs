@@ -298,7 +298,8 @@ fn proc_pid_schedstat(task: &TaskStruct) -> String {
 /// The text of one file of a process directory.
 ///
 /// # Errors
-/// `ENOMEM`; `ENOENT` for an fdinfo of a descriptor since closed.
+/// `ENOMEM`; `ENOENT` for an fdinfo of a descriptor since closed;
+/// `EACCES` for the environ or maps of a task the caller may not read.
 pub fn pid_file(task: &Arc<TaskStruct>, entry: PidEntry) -> Result<Vec<u8>, Errno> {
     Ok(match entry {
         PidEntry::OomScore => alloc::format!("{}\n", crate::mm::oom_kill::oom_score(task)),
@@ -311,7 +312,7 @@ pub fn pid_file(task: &Arc<TaskStruct>, entry: PidEntry) -> Result<Vec<u8>, Errn
         PidEntry::Cmdline => return get_mm_cmdline(task),
         PidEntry::Environ => return environ_read(task),
         PidEntry::Comm => alloc::format!("{}\n", task.comm().as_str()),
-        PidEntry::Maps => super::task_mmu::show_maps(task),
+        PidEntry::Maps => super::task_mmu::show_maps(task)?,
         PidEntry::Mounts => String::from(MOUNTS),
         PidEntry::Limits => proc_pid_limits(task),
         PidEntry::Schedstat => proc_pid_schedstat(task),
