@@ -113,6 +113,7 @@ const USER_PROGRAMS: &[&str] = &[
     "jobctl",
     "ptrace_basic", "ptrace_events", "ptrace_exit", "ptrace_gstop", "ptrace_poke_text",
     "jobctl_orphan", "ptrace_protnone", "ptrace_attach_stopped", "ptrace_sysstops", "ptrace_access",
+    "ptrace_clone",
     "sched_rt", "sched_policy",
     "nice", "sched_fair",
     "proc_exe",
