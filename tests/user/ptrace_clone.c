@@ -8,7 +8,8 @@
  * PTRACE_O_TRACEFORK (no fork event, TracerPid 0), and CLONE_PTRACE wins
  * over it. PTRACE_KILL kills a tracee whether stopped or running.
  * PTRACE_SETSIGINFO at a signal-delivery stop changes the siginfo the
- * tracee's handler gets.
+ * tracee's handler gets. waitid reports a syscall or event stop as
+ * CLD_TRAPPED with the whole stop code in si_status.
  */
 #define _GNU_SOURCE
 #include "check.h"
@@ -212,6 +213,56 @@ static void setsiginfo(void)
 	close(fds[1]);
 }
 
+/* waitid (WEXITED | WNOWAIT: a ptrace stop needs no WSTOPPED) on `pid`;
+ * returns si_code and stores si_status, 0 when nothing was reported. */
+static int waitid_stop(pid_t pid, int *status)
+{
+	siginfo_t si;
+	memset(&si, 0, sizeof si);
+	if (waitid(P_PID, pid, &si, WEXITED | WNOWAIT | __WALL) != 0)
+		return -1;
+	*status = si.si_status;
+	return si.si_code;
+}
+
+/* waitid's view of a syscall stop and an event stop: CLD_TRAPPED, and
+ * si_status the whole stop code (wait4's status >> 8). */
+static void waitid_trapped(void)
+{
+	pid_t pid = stopped_tracee();
+	pt(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACESYSGOOD);
+	pt(PTRACE_SYSCALL, pid, 0, 0);
+	int status = -1;
+	int code = waitid_stop(pid, &status);
+	EXPECT_EQ("waitid_reports_a_syscall_stop_as_cld_trapped", CLD_TRAPPED, code);
+	EXPECT_EQ("with_si_status_sigtrap_or_0x80", SIGTRAP | 0x80, status);
+	EXPECT_EQ("which_wait4_still_reports", ((SIGTRAP | 0x80) << 8) | 0x7f, wait_for(pid, 0));
+	/* Woken by the kill, not by us, it leaves its stop with its own
+	 * stop code (SIGTRAP | 0x80), which is no signal to send on. */
+	kill(pid, SIGKILL);
+	EXPECT_EQ("sigkill_ends_a_tracee_in_a_sysgood_syscall_stop", SIGKILL, wait_for(pid, 0));
+
+	int fds[2];
+	if (pipe(fds) != 0)
+		return;
+	pid = traced_cloner(0, PTRACE_O_TRACEFORK, fds[1]);
+	code = waitid_stop(pid, &status);
+	EXPECT_EQ("waitid_reports_a_fork_event_stop_as_cld_trapped", CLD_TRAPPED, code);
+	EXPECT_EQ("with_si_status_sigtrap_or_the_event_shifted_left_8",
+		  SIGTRAP | (PTRACE_EVENT_FORK << 8), status);
+	unsigned long msg = 0;
+	wait_for(pid, 0);
+	pt(PTRACE_GETEVENTMSG, pid, 0, (long)&msg);
+	pt(PTRACE_CONT, pid, 0, 0);
+	pid_t grandchild = read_pid(fds[0]);
+	EXPECT_EQ("the_event_message_is_the_child", grandchild, (pid_t)msg);
+	wait_for(grandchild, 0);
+	pt(PTRACE_CONT, grandchild, 0, 0);
+	finish(pid, grandchild, &status);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 int main(void)
 {
 	check_begin("ptrace_clone");
@@ -219,5 +270,6 @@ int main(void)
 	clone_untraced();
 	ptrace_kill();
 	setsiginfo();
+	waitid_trapped();
 	return check_end();
 }
