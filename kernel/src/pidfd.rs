@@ -173,7 +173,7 @@ pub fn sys_pidfd_getfd(pidfd: i32, fd: i32, flags: u32) -> SysResult {
     if !alive {
         return Err(Errno::ESRCH);
     }
-    if !crate::ptrace::ptrace_may_access(&task) {
+    if !crate::ptrace::ptrace_may_access(&task, crate::ptrace::PTRACE_MODE_ATTACH_REALCREDS) {
         return Err(Errno::EPERM);
     }
     let target = task.files.lock().clone().ok_or(Errno::EBADF);

@@ -55,6 +55,7 @@ const SCENARIOS: &[Scenario] = &[
     ("shell::chmod_x_makes_a_script_runnable_and_mkfifo_carries_a_line", chmod_x_and_mkfifo_in_the_shell),
     ("shell::unshare_u_gives_a_shell_its_own_host_name_and_nsenter_joins_it", namespaces_in_the_shell),
     ("shell::ctrl_z_stops_the_job_and_jobs_bg_fg_and_ctrl_c_follow_it", job_control_in_the_shell),
+    ("shell::the_exit_of_the_controlling_process_sends_sighup_to_the_foreground_group", hangup_on_leader_exit),
     ("time::the_realtime_clock_starts_from_the_cmos_rtc_at_the_host_s_time", realtime_from_the_rtc),
     ("tour::exit_at_the_shell_prompt_powers_off_cleanly", exit_at_the_shell_prompt),
     ("trace::the_tour_timeline_has_a_fork_and_an_exit_per_process", tour_trace),
@@ -112,7 +113,8 @@ const USER_PROGRAMS: &[&str] = &[
     "siginfo",
     "jobctl",
     "ptrace_basic", "ptrace_events", "ptrace_exit", "ptrace_gstop", "ptrace_poke_text",
-    "jobctl_orphan", "ptrace_protnone", "ptrace_attach_stopped", "ptrace_sysstops",
+    "jobctl_orphan", "ptrace_protnone", "ptrace_attach_stopped", "ptrace_sysstops", "ptrace_access",
+    "ptrace_clone",
     "sched_rt", "sched_policy",
     "nice", "sched_fair",
     "proc_exe",
@@ -1106,6 +1108,25 @@ fn job_control_in_the_shell(ctx: &Ctx) -> Result<(), Failure> {
             "Stopped (tty output)",
         ],
     )?;
+    expect_exit(&run, Exit::Success)
+}
+
+/// The session leader that owns the console (`setsid -c`) exits, and its
+/// terminal's foreground process group gets SIGHUP (disassociate_ctty):
+/// a non-interactive shell leaves its background child in its own group,
+/// which is the foreground one, and that child's HUP trap runs.
+fn hangup_on_leader_exit(ctx: &Ctx) -> Result<(), Failure> {
+    let root = tempfile::tempdir()?;
+    init_script(
+        root.path(),
+        r#"#!/bin/sh
+/bin/busybox setsid -c /bin/sh -c '/bin/sh -c "trap \"echo hup-in-the-fore''ground-group\" HUP; /bin/busybox sleep 2; /bin/busybox sleep 2" & /bin/busybox sleep 1'
+/bin/busybox sleep 4
+/bin/busybox poweroff -f
+"#,
+    )?;
+    let run = ctx.boot(&Boot::bios("").initrd(root.path()).timeout(60))?;
+    expect_line(&run, "hup-in-the-foreground-group")?;
     expect_exit(&run, Exit::Success)
 }
 

@@ -7,7 +7,9 @@
  * fellow member's; a SIGTSTP to an orphaned group is then dropped.
  * PR_SET_PDEATHSIG: the signal comes when the thread that created the
  * child exits, not when another thread of its process does; fork clears
- * it, execve keeps it, a change of effective user clears it.
+ * it, execve keeps it, a change of effective user clears it, and so does
+ * an exec that runs the program with more privilege than the real user
+ * has (AT_SECURE), even with the same effective user.
  */
 #define _GNU_SOURCE
 #include "check.h"
@@ -223,6 +225,19 @@ static void check_pdeathsig_get_set(const char *self)
 	}
 	waitpid(child, &status, 0);
 	EXPECT_EQ("a_change_of_user_clears_the_pdeathsig", 0, WEXITSTATUS(status));
+
+	/* Real user nobody, effective root: the exec is a secure one (the
+	 * effective user is not the real one), though no id changes in it. */
+	child = fork();
+	if (child == 0) {
+		if (setresuid(65534, 0, 0) != 0)
+			_exit(98);
+		prctl(PR_SET_PDEATHSIG, SIGUSR1);
+		execl(self, self, "--print-pdeathsig", (char *)0);
+		_exit(99);
+	}
+	waitpid(child, &status, 0);
+	EXPECT_EQ("a_secure_execve_clears_the_pdeathsig", 0, WEXITSTATUS(status));
 	prctl(PR_SET_PDEATHSIG, 0);
 }
 

@@ -236,3 +236,28 @@ pub fn schedule_tail_set_child_tid() {
         let _ = crate::mm::uaccess::put_user(addr, crate::pid::task_pid_vnr(&me));
     }
 }
+
+/// The address space of `task` (`None` for a task without one) for a
+/// caller that asks to inspect it as `mode` says: the caller's own always,
+/// another only when ptrace_may_access allows it.
+///
+/// Linux: mm_access() in kernel/fork.c
+/// Differs: no exec_update_lock: the check and the mm are not taken
+/// atomically against a concurrent set-user-ID exec of `task`.
+///
+/// # Errors
+/// `EACCES` when the caller may not.
+pub fn mm_access(
+    task: &crate::task::TaskStruct,
+    mode: u32,
+) -> Result<Option<Arc<crate::mm::mm_types::MmStruct>>, Errno> {
+    let mm = task.mm.lock().clone();
+    let own = mm
+        .as_ref()
+        .zip(current().mm.lock().as_ref())
+        .is_some_and(|(mm, mine)| Arc::ptr_eq(mm, mine));
+    if mm.is_some() && !own && !crate::ptrace::ptrace_may_access(task, mode) {
+        return Err(Errno::EACCES);
+    }
+    Ok(mm)
+}

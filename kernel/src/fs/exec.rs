@@ -475,6 +475,8 @@ fn begin_new_exec(bprm: &LinuxBinprm, mm: Arc<MmStruct>) -> Result<(), Errno> {
     let clear = bprm.per_clear | crate::exec_domain::READ_IMPLIES_EXEC;
     tsk.personality.fetch_and(!clear, Ordering::Relaxed);
     if bprm.secureexec {
+        // The parent must not be able to signal a privileged program.
+        tsk.pdeath_signal.store(0, Ordering::Relaxed);
         // Linux: a privileged program starts with a sane stack limit.
         let mut rlim = tsk.signal().rlim.lock();
         let stack = &mut rlim.0[crate::resource::RLIMIT_STACK].rlim_cur;

@@ -44,13 +44,19 @@ pub fn sys_set_robust_list(head: u64, len: u64) -> SysResult {
 /// calling thread.
 ///
 /// Linux: SYSCALL_DEFINE3(get_robust_list) in kernel/futex/syscalls.c
-/// Differs: no ptrace_may_access() check; every task runs as root.
+///
+/// # Errors
+/// `ESRCH` for no such thread, `EPERM` when the caller may not inspect it
+/// (ptrace_may_access), `EFAULT`.
 pub fn sys_get_robust_list(pid: i32, head_ptr: u64, len_ptr: u64) -> SysResult {
     let task = if pid == 0 {
         current()
     } else {
         crate::pid::find_task_by_vpid(pid).ok_or(Errno::ESRCH)?
     };
+    if !crate::ptrace::ptrace_may_access(&task, crate::ptrace::PTRACE_MODE_READ_REALCREDS) {
+        return Err(Errno::EPERM);
+    }
     let head = task.robust_list.load(Ordering::Relaxed);
     put_user(len_ptr, ROBUST_LIST_HEAD_SIZE)?;
     put_user(head_ptr, head)?;

@@ -65,7 +65,10 @@ pub(super) fn ptrace_attach(
         PT_PTRACED
     };
     let me = current();
-    if task.is_kthread() || task.tgid() == me.tgid() || !ptrace_may_access(task) {
+    if task.is_kthread()
+        || task.tgid() == me.tgid()
+        || !ptrace_may_access(task, PTRACE_MODE_ATTACH_REALCREDS)
+    {
         return Err(Errno::EPERM);
     }
     let mut tasklist = TASKLIST_LOCK.lock();
@@ -329,24 +332,59 @@ pub fn ptrace_release_task(p: &Arc<TaskStruct>, tasklist: &mut SpinLockGuard<'_,
     }
 }
 
-/// May the current task trace `task`: its own process, a task whose user
-/// and group ids all equal the caller's real ones, or any task with
-/// CAP_SYS_PTRACE.
+/// A ptrace_may_access check reads the target (/proc) (Linux: PTRACE_MODE_READ).
+pub const PTRACE_MODE_READ: u32 = 0x01;
+/// A ptrace_may_access check for attaching or changing the target
+/// (Linux: PTRACE_MODE_ATTACH).
+pub const PTRACE_MODE_ATTACH: u32 = 0x02;
+/// Compare the caller's file-system ids (Linux: PTRACE_MODE_FSCREDS).
+pub const PTRACE_MODE_FSCREDS: u32 = 0x08;
+/// Compare the caller's real ids (Linux: PTRACE_MODE_REALCREDS).
+pub const PTRACE_MODE_REALCREDS: u32 = 0x10;
+/// What /proc asks (Linux: PTRACE_MODE_READ_FSCREDS).
+pub const PTRACE_MODE_READ_FSCREDS: u32 = PTRACE_MODE_READ | PTRACE_MODE_FSCREDS;
+/// What get_robust_list asks (Linux: PTRACE_MODE_READ_REALCREDS).
+pub const PTRACE_MODE_READ_REALCREDS: u32 = PTRACE_MODE_READ | PTRACE_MODE_REALCREDS;
+/// What ptrace, process_vm_readv and pidfd_getfd ask
+/// (Linux: PTRACE_MODE_ATTACH_REALCREDS).
+pub const PTRACE_MODE_ATTACH_REALCREDS: u32 = PTRACE_MODE_ATTACH | PTRACE_MODE_REALCREDS;
+
+/// May the current task trace or inspect `task`, as `mode` asks: a thread
+/// of its own process, or a task whose user and group ids all equal the
+/// caller's (real ones with PTRACE_MODE_REALCREDS, file-system ones with
+/// PTRACE_MODE_FSCREDS), or any task with CAP_SYS_PTRACE; and then, unless
+/// the caller has CAP_SYS_PTRACE, only a task its user may dump.
 ///
-/// Linux: __ptrace_may_access() in kernel/ptrace.c (PTRACE_MODE_REALCREDS)
-/// Differs: no dumpable check (a set-user-ID program is traceable by its
-/// caller's user) and no LSM.
-pub fn ptrace_may_access(task: &TaskStruct) -> bool {
+/// Linux: ptrace_may_access() / __ptrace_may_access() in kernel/ptrace.c
+/// Differs: no LSM hook, so PTRACE_MODE_READ and PTRACE_MODE_ATTACH ask the same.
+pub fn ptrace_may_access(task: &TaskStruct, mode: u32) -> bool {
     if task.tgid() == current().tgid() {
         return true;
     }
     let cred = crate::cred::current_cred();
+    let (caller_uid, caller_gid) = if mode & PTRACE_MODE_FSCREDS != 0 {
+        (cred.fsuid, cred.fsgid)
+    } else {
+        (cred.uid, cred.gid)
+    };
     let tcred = crate::cred::task_cred(task);
-    let ids_match = [tcred.uid, tcred.euid, tcred.suid]
+    let ids_match = [tcred.euid, tcred.suid, tcred.uid]
         .iter()
-        .all(|&u| u == cred.uid)
-        && [tcred.gid, tcred.egid, tcred.sgid]
+        .all(|&u| u == caller_uid)
+        && [tcred.egid, tcred.sgid, tcred.gid]
             .iter()
-            .all(|&g| g == cred.gid);
-    ids_match || crate::capability::capable(crate::capability::CAP_SYS_PTRACE)
+            .all(|&g| g == caller_gid);
+    if !ids_match && !ptrace_has_cap() {
+        return false;
+    }
+    let mm = task.mm.lock().clone();
+    mm.is_none_or(|mm| mm.get_dumpable() == crate::mm::mm_types::SUID_DUMP_USER || ptrace_has_cap())
+}
+
+/// Whether the caller holds CAP_SYS_PTRACE.
+///
+/// Linux: ptrace_has_cap() in kernel/ptrace.c
+/// Differs: no user namespaces: the check is against the initial one.
+fn ptrace_has_cap() -> bool {
+    crate::capability::capable(crate::capability::CAP_SYS_PTRACE)
 }

@@ -30,8 +30,9 @@ mod tests;
 mod vm;
 
 pub use attach::{
-    __ptrace_unlink, exit_ptrace, ptrace_init_task, ptrace_may_access, ptrace_release_task,
-    ptrace_reparented,
+    __ptrace_unlink, PTRACE_MODE_ATTACH_REALCREDS, PTRACE_MODE_READ_FSCREDS,
+    PTRACE_MODE_READ_REALCREDS, exit_ptrace, ptrace_init_task, ptrace_may_access,
+    ptrace_release_task, ptrace_reparented,
 };
 pub use regs::genregs_get;
 pub use stop::{

@@ -79,8 +79,8 @@ pub fn sys_process_vm_writev(
 /// Linux: process_vm_rw() / process_vm_rw_core() in mm/process_vm_access.c
 ///
 /// # Errors
-/// `EINVAL` for flags or too many iovecs, `ESRCH` for no such process,
-/// `EPERM` when the caller may not trace it, `EFAULT` when nothing moved
+/// `EINVAL` for flags or too many iovecs, `ESRCH` for no such process or
+/// one without memory, `EPERM` when the caller may not trace it (mm_access), `EFAULT` when nothing moved
 /// because of a bad address.
 fn process_vm_rw(
     pid: i32,
@@ -97,10 +97,9 @@ fn process_vm_rw(
     let local = crate::fs::read_write::iovec_from_user(lvec, liovcnt)?;
     let remote = crate::fs::read_write::iovec_from_user(rvec, riovcnt)?;
     let task = crate::pid::find_task_by_vpid(pid).ok_or(Errno::ESRCH)?;
-    if !ptrace_may_access(&task) {
-        return Err(Errno::EPERM);
-    }
-    let mm = task_mm(&task).ok_or(Errno::EINVAL)?;
+    let mm = crate::fork::mm_access(&task, PTRACE_MODE_ATTACH_REALCREDS)
+        .map_err(|_| Errno::EPERM)?
+        .ok_or(Errno::ESRCH)?;
     let moved = copy_iovecs(&mm, &local, &remote, write);
     let wanted = local.iter().map(|l| l.1).sum::<u64>() > 0 && remote.iter().any(|r| r.1 > 0);
     if moved == 0 && wanted {

@@ -24,8 +24,7 @@
 //! (do_jobctl_trap in ptrace/stop.rs); a seized one is told of later
 //! changes (SIGCONT, a new group stop) by JOBCTL_TRAP_NOTIFY.
 //!
-//! Not modelled: the freezer (JOBCTL_TRAP_FREEZE), JOBCTL_TRAPPING (no
-//! wait_task_inactive() in ptrace_attach).
+//! Not modelled: the freezer (JOBCTL_TRAP_FREEZE).
 
 use super::*;
 use crate::arch::sync::SpinLockGuard;

@@ -237,10 +237,15 @@ pub fn zap_other_threads(p: &Arc<TaskStruct>) {
 
 /// Queues `sig` for thread `t` and wakes it if it sleeps interruptibly;
 /// a full queue loses the siginfo or, for sigqueue's real-time signals,
-/// the signal.
+/// the signal. A number that is no signal is dropped: a syscall stop
+/// ended by SIGKILL, not by its tracer, still holds its own stop code
+/// (SIGTRAP | 0x80), which ptrace_report_syscall passes on.
 ///
 /// Linux: send_sig_info() in kernel/signal.c
 pub fn send_sig_info(sig: i32, info: KernelSiginfo, t: &Arc<TaskStruct>) {
+    if !valid_signal(sig) {
+        return;
+    }
     let _ = send_signal_locked(sig, info, t, PidType::Pid, None);
 }
 

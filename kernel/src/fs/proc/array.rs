@@ -72,7 +72,7 @@ pub fn do_task_stat(task: &TaskStruct) -> String {
     // The mm is taken out of the task's lock before its own lock is taken
     // (Linux: get_task_mm()), so no `task.mm -> mm.mmap` order exists.
     let mm = task.mm.lock().clone();
-    let permitted = crate::ptrace::ptrace_may_access(task);
+    let permitted = crate::ptrace::ptrace_may_access(task, crate::ptrace::PTRACE_MODE_READ_FSCREDS);
     let layout = mm
         .as_ref()
         .map_or_else(StatMm::default, |mm| StatMm::of(mm, permitted));

@@ -226,7 +226,7 @@ pub fn proc_pid_lookup(dir: ProcDir, name: &[u8]) -> Result<Arc<Inode>, Errno> {
 /// `EACCES` when the caller may not trace the task; `ENOENT` for a task
 /// without a program (a kernel thread, a zombie).
 fn proc_exe_link(task: &TaskStruct) -> Result<String, Errno> {
-    if !crate::ptrace::ptrace_may_access(task) {
+    if !crate::ptrace::ptrace_may_access(task, crate::ptrace::PTRACE_MODE_READ_FSCREDS) {
         return Err(Errno::EACCES);
     }
     let mm = task.mm.lock().clone().ok_or(Errno::ENOENT)?;
@@ -300,7 +300,8 @@ fn proc_pid_schedstat(task: &TaskStruct) -> String {
 /// The text of one file of a process directory.
 ///
 /// # Errors
-/// `ENOMEM`; `ENOENT` for an fdinfo of a descriptor since closed.
+/// `ENOMEM`; `ENOENT` for an fdinfo of a descriptor since closed;
+/// `EACCES` for the environ or maps of a task the caller may not read.
 pub fn pid_file(task: &Arc<TaskStruct>, entry: PidEntry) -> Result<Vec<u8>, Errno> {
     Ok(match entry {
         PidEntry::OomScore => alloc::format!("{}\n", crate::mm::oom_kill::oom_score(task)),
@@ -313,7 +314,7 @@ pub fn pid_file(task: &Arc<TaskStruct>, entry: PidEntry) -> Result<Vec<u8>, Errn
         PidEntry::Cmdline => return get_mm_cmdline(task),
         PidEntry::Environ => return environ_read(task),
         PidEntry::Comm => alloc::format!("{}\n", task.comm().as_str()),
-        PidEntry::Maps => super::task_mmu::show_maps(task),
+        PidEntry::Maps => super::task_mmu::show_maps(task)?,
         PidEntry::Mounts => String::from(MOUNTS),
         PidEntry::Limits => proc_pid_limits(task),
         PidEntry::Schedstat => proc_pid_schedstat(task),
@@ -376,10 +377,14 @@ fn get_mm_cmdline(task: &TaskStruct) -> Result<Vec<u8>, Errno> {
 /// The environment strings exec gave the program, NUL-separated, as they
 /// are in its memory now.
 ///
-/// Linux: environ_read() in fs/proc/base.c
-/// Differs: no ptrace_may_access() check at open; every task runs as root.
+/// Linux: environ_open() (__mem_open(), proc_mem_open()) and environ_read()
+/// in fs/proc/base.c
+///
+/// # Errors
+/// `EACCES` when the caller may not read the task (mm_access); `ENOMEM`.
 fn environ_read(task: &TaskStruct) -> Result<Vec<u8>, Errno> {
-    let Some(mm) = task.mm.lock().clone() else {
+    let mm = crate::fork::mm_access(task, crate::ptrace::PTRACE_MODE_READ_FSCREDS)?;
+    let Some(mm) = mm else {
         return Ok(Vec::new());
     };
     let MmArgs {

@@ -34,12 +34,15 @@ fn ns_task(pid: PidNr) -> Result<Arc<TaskStruct>, Errno> {
 /// namespace of that kind.
 ///
 /// Linux: proc_ns_get_link() in fs/proc/namespaces.c
-/// Differs: no ptrace_may_access() check (EACCES).
 ///
 /// # Errors
-/// `ENOENT` when the task is gone or has exited.
+/// `ENOENT` when the task is gone or has exited; `EACCES` when the caller
+/// may not inspect it (ptrace_may_access).
 pub fn proc_ns_get_link(pid: PidNr, ops: &ProcNsOperations) -> Result<Arc<Inode>, Errno> {
     let task = ns_task(pid)?;
+    if !crate::ptrace::ptrace_may_access(&task, crate::ptrace::PTRACE_MODE_READ_FSCREDS) {
+        return Err(Errno::EACCES);
+    }
     let ns = (ops.get)(&task).ok_or(Errno::ENOENT)?;
     Ok(ns_get_path(ns))
 }
@@ -49,9 +52,12 @@ pub fn proc_ns_get_link(pid: PidNr, ops: &ProcNsOperations) -> Result<Arc<Inode>
 /// Linux: proc_ns_readlink() in fs/proc/namespaces.c (ns_get_name())
 ///
 /// # Errors
-/// `ENOENT` when the task is gone or has exited.
+/// `ENOENT` when the task is gone or has exited; `EACCES` as proc_ns_get_link.
 pub fn proc_ns_readlink(pid: PidNr, ops: &ProcNsOperations) -> Result<Vec<u8>, Errno> {
     let task = ns_task(pid)?;
+    if !crate::ptrace::ptrace_may_access(&task, crate::ptrace::PTRACE_MODE_READ_FSCREDS) {
+        return Err(Errno::EACCES);
+    }
     let ns = (ops.get)(&task).ok_or(Errno::ENOENT)?;
     Ok(alloc::format!("{}:[{}]", ops.real_ns_name, ns.inum).into_bytes())
 }

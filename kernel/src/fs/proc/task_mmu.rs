@@ -7,6 +7,7 @@
 //! inode 0; a path is shown as its bytes, without Linux's escaping of
 //! newlines.
 
+use crate::errno::Errno;
 use crate::mm::mm_types::{
     MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MmStruct, VmAreaStruct, VmBacking, VmFlags,
 };
@@ -81,18 +82,22 @@ fn show_map_vma(s: &mut String, vma: &VmAreaStruct, name: Option<&[u8]>) {
 /// `/proc/<pid>/maps`: one line per area, lowest address first; empty for
 /// a kernel thread.
 ///
-/// Linux: show_map() in fs/proc/task_mmu.c
-pub fn show_maps(task: &TaskStruct) -> String {
+/// Linux: proc_maps_open() (proc_mem_open()) and show_map() in fs/proc/task_mmu.c
+///
+/// # Errors
+/// `EACCES` when the caller may not read the task (mm_access).
+pub fn show_maps(task: &TaskStruct) -> Result<String, Errno> {
     let mut s = String::new();
-    let Some(mm) = task.mm.lock().clone() else {
-        return s;
+    let mm = crate::fork::mm_access(task, crate::ptrace::PTRACE_MODE_READ_FSCREDS)?;
+    let Some(mm) = mm else {
+        return Ok(s);
     };
     let mmap = mm.mmap.lock();
     for vma in &mmap.vmas {
         let name = vma_name(vma, (mmap.start_brk, mmap.brk), mmap.start_stack);
         show_map_vma(&mut s, vma, name);
     }
-    s
+    Ok(s)
 }
 
 /// Sizes of an address space by kind, in kB.
