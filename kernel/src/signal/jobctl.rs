@@ -115,11 +115,15 @@ fn signal_set_stop_flags(sig: &SignalStruct, bits: u32) {
 
 /// What sending `sig` does before it is queued: a stop signal discards a
 /// pending SIGCONT; SIGCONT discards pending stop signals, ends a group
-/// stop (clearing each thread's JOBCTL_STOP_PENDING, waking the stopped
-/// threads) and leaves the notification the parent is owed. Runs even for
-/// an ignored SIGCONT.
+/// stop (clearing each thread's JOBCTL_STOP_PENDING) and leaves the
+/// notification the parent is owed. Runs even for an ignored SIGCONT. The
+/// stopped threads are woken once the SIGCONT is queued
+/// (`wake_up_continued`).
 ///
 /// Linux: prepare_signal() in kernel/signal.c
+/// Differs: Linux wakes the stopped threads here, under the siglock that
+/// it holds until the SIGCONT is queued and that the woken threads need
+/// to dequeue it; our pending queues have locks of their own.
 pub(super) fn prepare_signal(sig: i32, p: &TaskStruct, tasklist: Option<&TaskList>) {
     if sig != SIGCONT && !sig_kernel_stop(sig) {
         return;
@@ -145,11 +149,6 @@ fn prepare_stop_or_cont(sig: i32, p: &TaskStruct, tasklist: &TaskList) {
     for t in threads {
         flush_sigqueue_mask(&t.pending, stop_mask());
         task_clear_jobctl_pending(t, JOBCTL_STOP_PENDING);
-        if t.ptrace.flags() & crate::ptrace::PT_SEIZED == 0 {
-            crate::sched::core::try_to_wake_up(t, crate::task::__TASK_STOPPED);
-        } else {
-            ptrace_trap_notify(t);
-        }
     }
     let flags = signal.flags.load(Ordering::Relaxed);
     let why = if flags & SIGNAL_STOP_STOPPED != 0 {
@@ -163,6 +162,25 @@ fn prepare_stop_or_cont(sig: i32, p: &TaskStruct, tasklist: &TaskList) {
         signal_set_stop_flags(signal, why | SIGNAL_STOP_CONTINUED);
         stop.group_stop_count = 0;
         stop.stop_code = 0;
+    }
+}
+
+/// Wakes every stopped thread of `p`'s process (a traced one that was
+/// seized is re-trapped instead), after a SIGCONT was queued: a thread
+/// woken before it could return to user space, take a signal sent earlier
+/// (the SIGHUP of an orphaned group) and send itself a stop signal that
+/// discards the SIGCONT before its handler ever runs.
+///
+/// Linux: the wake_up_state(t, __TASK_STOPPED) / ptrace_trap_notify()
+/// loop of prepare_signal() in kernel/signal.c
+pub(super) fn wake_up_continued(p: &TaskStruct, tasklist: &TaskList) {
+    for t in for_each_thread(p, tasklist) {
+        if t.ptrace.flags() & crate::ptrace::PT_SEIZED == 0 {
+            crate::sched::core::try_to_wake_up(t, crate::task::__TASK_STOPPED);
+        } else {
+            let _stop = p.signal().siglock.lock();
+            ptrace_trap_notify(t);
+        }
     }
 }
 

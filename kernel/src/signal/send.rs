@@ -92,6 +92,30 @@ pub fn send_signal_locked(
     type_: PidType,
     tasklist: Option<&TaskList>,
 ) -> Result<(), crate::errno::Errno> {
+    if sig != SIGCONT {
+        return queue_signal(sig, info, t, type_, tasklist);
+    }
+    // SIGCONT: prepared, queued and its threads woken under one hold of
+    // the tasklist lock, so that no other stop or continue comes between.
+    let continue_locked = |tasklist: &TaskList| {
+        let queued = queue_signal(sig, info, t, type_, Some(tasklist));
+        super::jobctl::wake_up_continued(t, tasklist);
+        queued
+    };
+    match tasklist {
+        Some(tasklist) => continue_locked(tasklist),
+        None => continue_locked(&TASKLIST_LOCK.lock()),
+    }
+}
+
+/// send_signal_locked's work but SIGCONT's wake-up: prepare, then queue.
+fn queue_signal(
+    sig: i32,
+    info: KernelSiginfo,
+    t: &Arc<TaskStruct>,
+    type_: PidType,
+    tasklist: Option<&TaskList>,
+) -> Result<(), crate::errno::Errno> {
     super::jobctl::prepare_signal(sig, t, tasklist);
     if sig_task_ignored(t, sig) {
         return Ok(());
@@ -134,8 +158,25 @@ pub fn send_sigqueue(
     t: &Arc<TaskStruct>,
     type_: PidType,
 ) -> Result<(), alloc::boxed::Box<Sigqueue>> {
+    if q.info.signo != SIGCONT {
+        return queue_sigqueue(q, t, type_, None);
+    }
+    // As send_signal_locked: SIGCONT's threads are woken once it is queued.
+    let tasklist = TASKLIST_LOCK.lock();
+    let queued = queue_sigqueue(q, t, type_, Some(&tasklist));
+    super::jobctl::wake_up_continued(t, &tasklist);
+    queued
+}
+
+/// send_sigqueue's work but SIGCONT's wake-up: prepare, then queue.
+fn queue_sigqueue(
+    q: alloc::boxed::Box<Sigqueue>,
+    t: &Arc<TaskStruct>,
+    type_: PidType,
+    tasklist: Option<&TaskList>,
+) -> Result<(), alloc::boxed::Box<Sigqueue>> {
     let sig = q.info.signo;
-    super::jobctl::prepare_signal(sig, t, None);
+    super::jobctl::prepare_signal(sig, t, tasklist);
     if sig_task_ignored(t, sig) || t.exit_state() != 0 && type_ == PidType::Pid {
         return Err(q);
     }
@@ -145,7 +186,7 @@ pub fn send_sigqueue(
     };
     pending.queue_prealloc(sig, q);
     signalfd_notify(t);
-    complete_signal(sig, t, type_, None);
+    complete_signal(sig, t, type_, tasklist);
     Ok(())
 }
 
