@@ -121,12 +121,6 @@ pub fn for_each_thread<'a>(p: &'a TaskStruct, tasklist: &'a TaskList) -> ThreadI
     p.signal().thread_head.get(tasklist).iter()
 }
 
-/// The threads of `p`'s process, copied out under the tasklist lock for a
-/// caller that cannot hold it while it works on them.
-pub fn thread_group(p: &TaskStruct) -> Vec<Arc<TaskStruct>> {
-    for_each_thread(p, &TASKLIST_LOCK.lock()).cloned().collect()
-}
-
 /// Whether `p` leads its process and is the last of its threads not yet
 /// released: the others have exited and been released.
 ///

@@ -23,9 +23,11 @@ use super::PAGE_SIZE;
 use super::mm_types::{MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MmStruct};
 use crate::arch::sync::SpinLock;
 use crate::errno::Errno;
-use crate::signal::{KernelSiginfo, SI_KERNEL, SIGKILL, fatal_signal_pending, send_sig_info};
+use crate::signal::{
+    KernelSiginfo, PidType, SI_KERNEL, SIGKILL, fatal_signal_pending, send_signal_locked,
+};
 use crate::task::{PF_EXITING, TaskStruct};
-use crate::tasklist::TASKLIST_LOCK;
+use crate::tasklist::{TASKLIST_LOCK, TaskList, for_each_thread};
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -167,16 +169,17 @@ fn mark_oom_victim(p: &TaskStruct) {
             .compare_exchange(0, now, Ordering::Relaxed, Ordering::Relaxed);
 }
 
-/// SIGKILL from the kernel to every thread of `p`'s process.
+/// SIGKILL from the kernel to every thread of `p`'s process, for a caller
+/// that holds the tasklist lock (`tasklist` is its guard's data).
 ///
 /// Linux: do_send_sig_info(SIGKILL, SEND_SIG_PRIV, p, PIDTYPE_TGID)
-fn kill_thread_group(p: &TaskStruct) {
-    for t in crate::tasklist::thread_group(p) {
+fn kill_thread_group(p: &TaskStruct, tasklist: &TaskList) {
+    for t in for_each_thread(p, tasklist) {
         let info = KernelSiginfo {
             code: SI_KERNEL,
             ..Default::default()
         };
-        send_sig_info(SIGKILL, info, &t);
+        let _ = send_signal_locked(SIGKILL, info, t, PidType::Pid, Some(tasklist));
     }
 }
 
@@ -204,7 +207,7 @@ fn oom_kill_process(victim: &Arc<TaskStruct>, message: &str) {
     // Let go of the mm before the kill: a victim exiting on another CPU
     // frees its memory at once only if it holds the last task reference.
     drop(mm);
-    kill_thread_group(victim);
+    kill_thread_group(victim, &TASKLIST_LOCK.lock());
     mark_oom_victim(victim);
     log::error!(
         "{message}: Killed process {} ({}) total-vm:{vm_kb}kB, anon-rss:{anon_kb}kB, file-rss:{file_kb}kB, shmem-rss:{shmem_kb}kB, UID:0 pgtables:{pgtables_kb}kB oom_score_adj:{}",
@@ -223,18 +226,14 @@ fn total_vm(mm: &MmStruct) -> u64 {
 /// Other processes sharing the victim's memory (a vfork child and its
 /// parent, CLONE_VM without CLONE_THREAD) must die too, or it is not freed.
 fn kill_other_mm_users(mm: &Arc<MmStruct>, tgid: crate::pid::PidNr) {
-    let others: alloc::vec::Vec<Arc<TaskStruct>> = {
-        let tasklist = TASKLIST_LOCK.lock();
-        tasklist
-            .tasks
-            .iter()
-            .filter(|p| p.tgid() != tgid && !oom_unkillable_task(p))
-            .filter(|p| p.mm.lock().as_ref().is_some_and(|m| Arc::ptr_eq(m, mm)))
-            .cloned()
-            .collect()
-    };
-    for other in others {
-        kill_thread_group(&other);
+    let tasklist = TASKLIST_LOCK.lock();
+    for other in tasklist
+        .tasks
+        .iter()
+        .filter(|p| p.tgid() != tgid && !oom_unkillable_task(p))
+        .filter(|p| p.mm.lock().as_ref().is_some_and(|m| Arc::ptr_eq(m, mm)))
+    {
+        kill_thread_group(other, &tasklist);
     }
 }
 

@@ -259,11 +259,10 @@ pub fn proc_pid_readdir(dir: ProcDir, index: usize) -> Option<(Vec<u8>, u64, u8)
         ProcDir::Task(tgid) => {
             let leader =
                 crate::pid::find_task_by_pid_ns(tgid, crate::pid_namespace::init_pid_ns())?;
-            let tids: Vec<(PidNr, PidNr)> = crate::tasklist::thread_group(&leader)
-                .iter()
-                .map(|t| (crate::pid::task_pid_vnr(t), t.pid()))
-                .collect();
-            let (vnr, tid) = *tids.get(index)?;
+            let (vnr, tid) =
+                crate::tasklist::for_each_thread(&leader, &crate::tasklist::TASKLIST_LOCK.lock())
+                    .nth(index)
+                    .map(|t| (crate::pid::task_pid_vnr(t), t.pid()))?;
             Some((
                 alloc::format!("{vnr}").into_bytes(),
                 0x1000_0000 + tid as u64,
