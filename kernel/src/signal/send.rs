@@ -92,13 +92,25 @@ pub fn send_signal_locked(
     type_: PidType,
     tasklist: Option<&TaskList>,
 ) -> Result<(), crate::errno::Errno> {
+    queue_then_continue(sig, t, tasklist, |tasklist| {
+        queue_signal(sig, info, t, type_, tasklist)
+    })
+}
+
+/// Runs `queue` (prepare and queue `sig` for `t`); for SIGCONT, then wakes
+/// the stopped threads, prepare, queue and wake-up under one hold of the
+/// tasklist lock, so that no other stop or continue comes between.
+fn queue_then_continue<R>(
+    sig: i32,
+    t: &TaskStruct,
+    tasklist: Option<&TaskList>,
+    queue: impl FnOnce(Option<&TaskList>) -> R,
+) -> R {
     if sig != SIGCONT {
-        return queue_signal(sig, info, t, type_, tasklist);
+        return queue(tasklist);
     }
-    // SIGCONT: prepared, queued and its threads woken under one hold of
-    // the tasklist lock, so that no other stop or continue comes between.
     let continue_locked = |tasklist: &TaskList| {
-        let queued = queue_signal(sig, info, t, type_, Some(tasklist));
+        let queued = queue(Some(tasklist));
         super::jobctl::wake_up_continued(t, tasklist);
         queued
     };
@@ -158,14 +170,10 @@ pub fn send_sigqueue(
     t: &Arc<TaskStruct>,
     type_: PidType,
 ) -> Result<(), alloc::boxed::Box<Sigqueue>> {
-    if q.info.signo != SIGCONT {
-        return queue_sigqueue(q, t, type_, None);
-    }
-    // As send_signal_locked: SIGCONT's threads are woken once it is queued.
-    let tasklist = TASKLIST_LOCK.lock();
-    let queued = queue_sigqueue(q, t, type_, Some(&tasklist));
-    super::jobctl::wake_up_continued(t, &tasklist);
-    queued
+    let sig = q.info.signo;
+    queue_then_continue(sig, t, None, |tasklist| {
+        queue_sigqueue(q, t, type_, tasklist)
+    })
 }
 
 /// send_sigqueue's work but SIGCONT's wake-up: prepare, then queue.
