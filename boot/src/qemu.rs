@@ -9,7 +9,8 @@
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -58,7 +59,8 @@ pub enum Console {
     /// tell a user's Ctrl-A x from a reset.
     Interactive,
     /// Serial output is captured into [`Outcome::serial`], and copied to
-    /// stdout as it arrives if `echo` is set. QEMU gets no stdin.
+    /// stdout as it arrives if `echo` is set. QEMU reads the keys typed by
+    /// [`RunSpec::input`] (and Ctrl-T if the run times out).
     Captured {
         /// Also stream the output to this process's stdout.
         echo: bool,
@@ -221,18 +223,18 @@ pub fn run_qemu(spec: &RunSpec) -> io::Result<Outcome> {
     })?;
     let stub = stub.map(|stub| stub.spawn(child.id()));
     // What the typing thread searches for its markers.
-    let seen =
-        (!spec.input.is_empty()).then(|| std::sync::Arc::new(std::sync::Mutex::new(Vec::new())));
+    let seen = (!spec.input.is_empty()).then(|| Arc::new(Mutex::new(Vec::new())));
     let reader = child.stdout.take().map(|out| {
         let seen = seen.clone();
         thread::spawn(move || read_serial(out, echo, keep, seen.as_deref(), start))
     });
-    if let (Some(stdin), Some(seen)) = (child.stdin.take(), seen) {
-        let input = spec.input.clone();
-        thread::spawn(move || type_input(stdin, &input, &seen));
+    let stdin = Arc::new(Mutex::new(child.stdin.take()));
+    if let Some(seen) = seen {
+        let (stdin, input) = (Arc::clone(&stdin), spec.input.clone());
+        thread::spawn(move || type_input(&stdin, &input, &seen));
     }
     let graceful = spec.console == Console::Interactive;
-    let status = wait(&mut child, spec.timeout, graceful)?;
+    let status = wait(&mut child, spec.timeout, graceful, &stdin)?;
     let elapsed = start.elapsed();
     if let Some(stub) = stub {
         let _ = stub.join();
@@ -300,11 +302,8 @@ fn command(spec: &RunSpec, cmdline: &Path) -> Command {
         Console::Interactive => qemu.args(["-serial", "mon:stdio"]).stdout(Stdio::piped()),
         Console::Captured { .. } => qemu
             .args(["-serial", "stdio"])
-            .stdin(if spec.input.is_empty() {
-                Stdio::null()
-            } else {
-                Stdio::piped()
-            })
+            // Piped even with nothing to type: a run that times out gets Ctrl-T.
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped()),
     };
     qemu
@@ -346,7 +345,7 @@ fn read_serial(
     mut out: ChildStdout,
     echo: bool,
     keep: usize,
-    seen: Option<&std::sync::Mutex<Vec<u8>>>,
+    seen: Option<&Mutex<Vec<u8>>>,
     start: Instant,
 ) -> (Vec<u8>, Vec<Duration>) {
     let mut serial = Vec::new();
@@ -374,13 +373,9 @@ fn read_serial(
 
 /// Types each step's keys once its marker has appeared in the serial
 /// output, typing its poll keys meanwhile.
-fn type_input(
-    mut stdin: std::process::ChildStdin,
-    input: &[Typing],
-    seen: &std::sync::Mutex<Vec<u8>>,
-) {
+fn type_input(stdin: &Mutex<Option<ChildStdin>>, input: &[Typing], seen: &Mutex<Vec<u8>>) {
     let mut from = 0;
-    let mut type_keys = |bytes: &[u8]| stdin.write_all(bytes).and_then(|()| stdin.flush());
+    let type_keys = |bytes: &[u8]| type_into(stdin, bytes);
     for step in input {
         let mut next_poll = Instant::now();
         loop {
@@ -407,11 +402,31 @@ fn type_input(
     }
 }
 
-/// Waits for QEMU to exit; returns `None` if it had to be stopped at the timeout.
+/// Writes `bytes` to QEMU's stdin (the serial port), if it has one.
+fn type_into(stdin: &Mutex<Option<ChildStdin>>, bytes: &[u8]) -> io::Result<()> {
+    let mut stdin = stdin
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    match stdin.as_mut() {
+        Some(stdin) => stdin.write_all(bytes).and_then(|()| stdin.flush()),
+        None => Err(io::ErrorKind::BrokenPipe.into()),
+    }
+}
+
+/// Ctrl-T: the kernel prints its task list and process tree (kernel/src/sysrq.rs).
+const SHOW_STATE_KEY: u8 = 0x14;
+
+/// How long a run that timed out is given to print its task list.
+const SHOW_STATE_WAIT: Duration = Duration::from_secs(3);
+
+/// Waits for QEMU to exit; returns `None` if it had to be stopped at the
+/// timeout. A captured run is first sent Ctrl-T, so that its output ends
+/// with what every task was doing when it hung.
 fn wait(
     child: &mut Child,
     timeout: Option<Duration>,
     graceful: bool,
+    stdin: &Mutex<Option<ChildStdin>>,
 ) -> io::Result<Option<ExitStatus>> {
     let Some(timeout) = timeout else {
         return child.wait().map(Some);
@@ -425,6 +440,8 @@ fn wait(
     }
     if graceful {
         terminate(child)?;
+    } else if type_into(stdin, &[SHOW_STATE_KEY]).is_ok() {
+        thread::sleep(SHOW_STATE_WAIT);
     }
     child.kill()?;
     child.wait()?;

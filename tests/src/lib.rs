@@ -227,6 +227,11 @@ impl Failure {
         }
     }
 
+    /// The message's first line.
+    fn headline(&self) -> &str {
+        self.message.lines().next().unwrap_or("")
+    }
+
     fn describe(&self) -> String {
         let mut text = String::new();
         for line in self.message.lines() {
@@ -383,7 +388,7 @@ pub fn main(scenarios: &[Scenario]) -> ExitCode {
     let took = Mutex::new(Vec::new());
     let next = Mutex::new(timing::longest_first(&chosen).into_iter());
     let (done, results) = mpsc::channel();
-    let (mut passed, mut failed) = (0, 0);
+    let (mut passed, mut failures) = (0, Vec::new());
     thread::scope(|scope| {
         for _ in 0..jobs {
             let (next, done, took) = (&next, done.clone(), &took);
@@ -403,15 +408,22 @@ pub fn main(scenarios: &[Scenario]) -> ExitCode {
             });
         }
         drop(done);
-        (passed, failed) = print_in_table_order(results);
+        (passed, failures) = print_in_table_order(results);
     });
     let took = took.into_inner().unwrap();
     timing::remember(&took);
     if timing::wanted() {
         report_times(started, jobs, &took, &boots);
     }
-    println!("{passed} passed, {failed} failed");
-    if failed == 0 {
+    // Repeated at the end, where a log cut to its last lines still shows them.
+    if !failures.is_empty() {
+        println!("\nfailures:");
+        for failure in &failures {
+            println!("    {failure}");
+        }
+    }
+    println!("{passed} passed, {} failed", failures.len());
+    if failures.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -419,9 +431,10 @@ pub fn main(scenarios: &[Scenario]) -> ExitCode {
 }
 
 /// Prints each scenario's verdicts in table order, holding those that
-/// finish before their predecessors; returns (passed, failed).
-fn print_in_table_order(results: mpsc::Receiver<(usize, Vec<Verdict>)>) -> (usize, usize) {
-    let (mut passed, mut failed) = (0, 0);
+/// finish before their predecessors; returns how many passed and, for each
+/// failure, its name and the first line of its message.
+fn print_in_table_order(results: mpsc::Receiver<(usize, Vec<Verdict>)>) -> (usize, Vec<String>) {
+    let (mut passed, mut failed) = (0, Vec::new());
     let mut pending = HashMap::new();
     let mut printed = 0;
     for (index, verdicts) in results {
@@ -429,9 +442,11 @@ fn print_in_table_order(results: mpsc::Receiver<(usize, Vec<Verdict>)>) -> (usiz
         while let Some(verdicts) = pending.remove(&printed) {
             for verdict in verdicts {
                 verdict.print();
-                match verdict.result {
+                match &verdict.result {
                     Ok(()) => passed += 1,
-                    Err(_) => failed += 1,
+                    Err(failure) => {
+                        failed.push(format!("{}: {}", verdict.name, failure.headline()))
+                    }
                 }
             }
             printed += 1;

@@ -204,11 +204,19 @@ static void *mark_ran(void *arg)
 
 /* The tracee, resumed out of a group stop by its tracer, creates a thread
  * when SIGUSR1 comes; exits with 10 * (the thread ran before SIGCONT) +
- * (it ran after). */
+ * (it ran after). SIGUSR1 is blocked but in sigsuspend: with pause(), its
+ * handler could run between the test of usr1_seen and the call, and the
+ * call would wait for ever (a tracee resumed out of its group stop goes
+ * back to user space to restart pause(), where the signal can come). */
 static void thread_maker(void)
 {
+	sigset_t usr1, waiting;
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &usr1, &waiting);
+	sigdelset(&waiting, SIGUSR1);
 	while (!usr1_seen)
-		pause();
+		sigsuspend(&waiting);
 	pthread_t t;
 	if (pthread_create(&t, NULL, mark_ran, NULL) != 0)
 		_exit(99);
