@@ -118,8 +118,7 @@ fn with_a_user_page<T: Send + 'static>(
     let out = result.clone();
     let body: crate::task::ThreadFn = Arc::new(move || {
         *out.lock() = map_a_user_page_and_run(&f);
-        drop(current().mm.lock().take());
-        crate::mm::memory::switch_mm(None);
+        crate::ktest::drop_test_mm();
         0
     });
     let pid = kernel_thread(body, "ktest-pidfd", CloneFlags::CLONE_FS)

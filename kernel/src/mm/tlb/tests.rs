@@ -122,8 +122,7 @@ fn kernel_thread_keeps_the_lazy_mm(
     switch_mm(Some(mm));
     crate::sched::core::wake_up_new_task(child);
     let reaped = kernel_wait4(pid, 0).map(|r| r.pid);
-    drop(current().mm.lock().take());
-    switch_mm(None);
+    crate::ktest::drop_test_mm();
     kassert_eq!(reaped, Ok(pid));
     kassert!(
         seen.load(Ordering::Relaxed) == 1,
