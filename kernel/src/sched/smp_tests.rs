@@ -232,7 +232,15 @@ fn wake_during_move(
     if !ready {
         return None;
     }
-    wait_until(100, || steps.load(Ordering::Acquire) >= WOKE);
+    // Asleep between looks, not yielding: a yield takes this CPU's run
+    // queue lock, and a loop of them can keep it from the waker, which
+    // needs it when it queues the task here (spin locks are not fair).
+    for _ in 0..1000 {
+        if steps.load(Ordering::Acquire) >= WOKE {
+            break;
+        }
+        crate::time::msleep(1);
+    }
     Some(Round {
         raced,
         holding: queues_holding(sleeper),
