@@ -1,7 +1,6 @@
 //! The runner: `cargo run -p boot --release -- [OPTIONS]` boots the kernel in
 //! QEMU with its serial console on this terminal. See `USAGE`.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -40,9 +39,7 @@ Options:
 Exit status: 0 if the kernel reports success or you quit QEMU with Ctrl-A x,
 1 if the run fails in any way (kernel failure, triple fault, timeout, QEMU
 error), 2 for bad options. Ctrl-A x quits QEMU and Ctrl-A b sends a break
-(QEMU reads stdin; on a terminal it puts it in raw mode). When stdin is
-not a terminal (a script), the console is only shown, and a run that times
-out is sent Ctrl-T first, so that its output ends with the task list.
+(QEMU reads stdin; on a terminal it puts it in raw mode).
 ";
 
 /// Everything the command line chooses.
@@ -100,11 +97,7 @@ fn run(options: &Options) -> std::io::Result<Exit> {
     run.icount = options.icount;
     run.cpu.clone_from(&options.cpu);
     run.gdb_port = options.gdb.then_some(boot::gdb::DEFAULT_PORT);
-    run.console = if std::io::stdin().is_terminal() {
-        Console::Interactive
-    } else {
-        Console::Captured { echo: true }
-    };
+    run.console = Console::Interactive;
     if options.gdb {
         print_gdb_help(&options.image.kernel);
     }
