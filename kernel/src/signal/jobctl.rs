@@ -17,7 +17,8 @@
 //! the tasklist lock, before the pending queues and the run queues.
 //!
 //! Linux: the job-control half of kernel/signal.c (prepare_signal,
-//! do_signal_stop, task_participate_group_stop, do_notify_parent_cldstop),
+//! do_signal_stop, task_participate_group_stop; do_notify_parent_cldstop is
+//! in notify.rs),
 //! include/linux/sched/jobctl.h
 //! A traced thread does not enter TASK_STOPPED: it sets JOBCTL_TRAP_STOP
 //! and reports the group stop to its tracer from a ptrace stop
@@ -27,7 +28,6 @@
 //! Not modelled: the freezer (JOBCTL_TRAP_FREEZE).
 
 use super::*;
-use crate::arch::sync::SpinLockGuard;
 use crate::tasklist::{TASKLIST_LOCK, TaskList, for_each_thread};
 use alloc::sync::Arc;
 
@@ -425,61 +425,6 @@ fn notify_cld_pending(t: &Arc<TaskStruct>) -> bool {
         do_notify_parent_cldstop(&leader, true, why, &tasklist);
     }
     true
-}
-
-/// Tells a parent that `tsk` stopped, continued or trapped: SIGCHLD with
-/// `why` (CLD_STOPPED, CLD_CONTINUED or CLD_TRAPPED) unless the parent
-/// ignores SIGCHLD or set SA_NOCLDSTOP, and a wake-up of its wait. For the
-/// tracer (`for_ptracer`) the report is about this thread; for the real
-/// parent it is about the process, named by its group leader.
-///
-/// Linux: do_notify_parent_cldstop() in kernel/signal.c
-pub fn do_notify_parent_cldstop(
-    tsk: &Arc<TaskStruct>,
-    for_ptracer: bool,
-    why: i32,
-    tasklist: &SpinLockGuard<'_, TaskList>,
-) {
-    let (tsk, parent) = if for_ptracer {
-        (tsk.clone(), tsk.family.get(tasklist).parent.upgrade())
-    } else {
-        let leader = tsk
-            .family
-            .get(tasklist)
-            .group_leader
-            .upgrade()
-            .unwrap_or_else(|| tsk.clone());
-        let parent = leader.family.get(tasklist).real_parent.upgrade();
-        (leader, parent)
-    };
-    let Some(parent) = parent else {
-        return;
-    };
-    let status = match why {
-        CLD_CONTINUED => SIGCONT,
-        CLD_STOPPED => tsk.signal().siglock.lock().stop_code & 0x7f,
-        _ => tsk.exit_code.load(Ordering::Relaxed) & 0x7f,
-    };
-    let info = KernelSiginfo {
-        signo: SIGCHLD,
-        code: why,
-        pid: crate::pid::task_pid_nr_ns(&tsk, &crate::pid::task_active_pid_ns(&parent)),
-        uid: crate::cred::task_cred(&tsk).uid,
-        status,
-        utime: crate::sched::cputime::nsec_to_clock_t(tsk.utime.load(Ordering::Relaxed)),
-        stime: crate::sched::cputime::nsec_to_clock_t(tsk.stime.load(Ordering::Relaxed)),
-        ..Default::default()
-    };
-    let psig = parent
-        .sighand
-        .lock()
-        .as_ref()
-        .map(|sh| sh.get(SIGCHLD))
-        .unwrap_or_default();
-    if psig.handler != SIG_IGN && psig.flags & SA_NOCLDSTOP == 0 {
-        let _ = send_signal_locked(SIGCHLD, info, &parent, PidType::Tgid, Some(tasklist));
-    }
-    __wake_up_parent(&tsk, &parent);
 }
 
 /// What wait(WUNTRACED / WSTOPPED) may report for `p`'s process: the stop

@@ -1,7 +1,8 @@
 //! Signals: the numbers and dispositions, the per-process and per-thread
 //! state, and what asks whether a signal is pending. `send.rs` queues
-//! signals (kill, SIGCHLD at exit), `deliver.rs` acts on them on the way back
-//! to user space, `syscalls.rs` holds the system calls.
+//! signals, `kill.rs` holds the kill family, `notify.rs` the SIGCHLD at
+//! exit, `deliver.rs` acts on them on the way back to user space,
+//! `syscalls.rs` holds the system calls.
 //!
 //! Linux: kernel/signal.c, include/linux/sched/signal.h, include/linux/signal.h
 //! Job control (group stop, SIGCONT) is in `jobctl.rs`.
@@ -9,6 +10,8 @@
 mod altstack;
 mod deliver;
 mod jobctl;
+mod kill;
+mod notify;
 mod permission;
 mod pidfd;
 mod rt;
@@ -25,18 +28,19 @@ pub use jobctl::{
     JOBCTL_STOP_CONSUME, JOBCTL_STOP_DEQUEUED, JOBCTL_STOP_PENDING, JOBCTL_STOP_SIGMASK,
     JOBCTL_TRAP_MASK, JOBCTL_TRAP_NOTIFY, JOBCTL_TRAP_STOP, JOBCTL_TRAPPING, JOBCTL_TRAPPING_WAIT,
     SA_NOCLDSTOP, SIGNAL_CLD_CONTINUED, SIGNAL_CLD_MASK, SIGNAL_CLD_STOPPED, SIGNAL_STOP_CONTINUED,
-    SIGNAL_STOP_STOPPED, do_notify_parent_cldstop, ptrace_signal_wake_up, sig_kernel_stop,
-    take_continued, take_stopped_code, task_clear_jobctl_pending, task_clear_jobctl_trapping,
-    task_join_group_stop, task_participate_group_stop, task_set_jobctl_pending,
+    SIGNAL_STOP_STOPPED, ptrace_signal_wake_up, sig_kernel_stop, take_continued, take_stopped_code,
+    task_clear_jobctl_pending, task_clear_jobctl_trapping, task_join_group_stop,
+    task_participate_group_stop, task_set_jobctl_pending,
 };
+pub use kill::{kill_pgrp, kill_pgrp_locked};
+pub use notify::{__wake_up_parent, do_notify_parent, do_notify_parent_cldstop};
 pub use permission::{check_kill_permission, si_fromuser};
 pub use pidfd::sys_pidfd_send_signal;
 pub use rt::{sys_rt_sigpending, sys_rt_sigqueueinfo, sys_rt_sigtimedwait, sys_rt_tgsigqueueinfo};
 pub use send::{
-    __wake_up_parent, PidType, do_notify_parent, do_send_sig_info, force_sig, force_sig_fault,
-    force_sigsegv, group_send_sig, group_send_sig_info, group_send_sig_locked, kill_pgrp,
-    kill_pgrp_locked, send_sig, send_sig_info, send_signal_locked, send_sigqueue,
-    sig_kernel_coredump, zap_other_threads,
+    PidType, do_send_sig_info, force_sig, force_sig_fault, force_sigsegv, group_send_sig,
+    group_send_sig_info, group_send_sig_locked, send_sig, send_sig_info, send_signal_locked,
+    send_sigqueue, sig_kernel_coredump, zap_other_threads,
 };
 pub use sigqueue::{
     __sigqueue_alloc, SIGRTMIN, SIGSYS, SigPending, Sigqueue, flush_sigqueue, flush_sigqueue_mask,

@@ -4,8 +4,9 @@
 //! Linux: SYSCALL_DEFINE4(pidfd_send_signal) in kernel/signal.c
 //! Differs: a `/proc/<pid>` directory descriptor is not a pidfd here (EBADF).
 
+use super::kill::__kill_pgrp_info;
 use super::rt::siginfo_from_user;
-use super::send::{__kill_pgrp_info, PidType, do_send_sig_info, group_send_sig_info};
+use super::send::{PidType, do_send_sig_info, group_send_sig_info};
 use super::*;
 use crate::errno::Errno;
 use crate::syscall::SysResult;

@@ -1,9 +1,9 @@
-//! Sending signals: queueing one for a task or a whole process, waking
-//! the receiver, the kill family's walks over the task list, and the
-//! parent's SIGCHLD when a child dies.
+//! Sending signals: queueing one for a task or a whole process and waking
+//! the receiver. The kill family's walks over the task list are in
+//! `kill.rs`, the parent's SIGCHLD when a child dies in `notify.rs`.
 //!
 //! Linux: the sending half of kernel/signal.c (send_signal_locked,
-//! complete_signal, group_send_sig_info, kill_pid_info, do_notify_parent)
+//! complete_signal, group_send_sig_info)
 
 use super::*;
 use crate::tasklist::{TASKLIST_LOCK, TaskList, for_each_thread};
@@ -57,7 +57,7 @@ fn sent_from_ancestor_ns(t: &TaskStruct) -> bool {
 
 /// The sender's process id as `t` sees it; 0 from the kernel or from
 /// outside `t`'s namespace (Linux: task_tgid_nr_ns(current, ...)).
-fn sender_tgid_nr_ns(t: &TaskStruct) -> i32 {
+pub(super) fn sender_tgid_nr_ns(t: &TaskStruct) -> i32 {
     let ns = crate::pid::task_active_pid_ns(t);
     crate::arch::percpu::with_current(|c| c.map_or(0, |c| crate::pid::task_tgid_nr_ns(c, &ns)))
 }
@@ -437,197 +437,4 @@ pub fn group_send_sig_info(
         return Ok(());
     }
     do_send_sig_info(sig, info, t, PidType::Tgid)
-}
-
-/// The siginfo of kill(2) from the current task.
-fn si_user() -> KernelSiginfo {
-    KernelSiginfo {
-        code: SI_USER,
-        pid: crate::task::current().tgid(),
-        ..Default::default()
-    }
-}
-
-/// Tells the parent that `tsk` died: SIGCHLD (unless ignored) and a wake-up
-/// of its wait4. Returns true when the parent ignores SIGCHLD, meaning the
-/// child should reap itself instead of becoming a zombie. The caller holds
-/// the tasklist lock: a clone's exit signal may be a stop signal or
-/// SIGCONT (`clone(CLONE_VM | SIGTSTP)`), whose prepare_signal walks the
-/// parent's threads under it (taking it again here spun forever).
-///
-/// Linux: do_notify_parent() in kernel/signal.c
-pub fn do_notify_parent(
-    tsk: &TaskStruct,
-    parent: &Arc<TaskStruct>,
-    sig: i32,
-    tasklist: &TaskList,
-) -> bool {
-    let mut sig = sig;
-    let mut autoreap = false;
-    // A tracee is never reaped behind its tracer's back.
-    if sig == SIGCHLD && !tsk.ptrace.is_traced() {
-        let psig = parent
-            .sighand
-            .lock()
-            .as_ref()
-            .map(|sh| sh.get(SIGCHLD))
-            .unwrap_or_default();
-        if psig.handler == SIG_IGN || psig.flags & SA_NOCLDWAIT != 0 {
-            autoreap = true;
-            if psig.handler == SIG_IGN {
-                sig = 0;
-            }
-        }
-    }
-    if sig > 0 && sig as usize <= _NSIG {
-        let (code, status) = cld_code_and_status(tsk.exit_code.load(Ordering::Relaxed));
-        let (utime, stime) = exited_cputime(tsk);
-        let info = KernelSiginfo {
-            code,
-            pid: crate::pid::task_tgid_nr_ns(tsk, &crate::pid::task_active_pid_ns(parent)),
-            status,
-            utime: crate::sched::cputime::nsec_to_clock_t(utime),
-            stime: crate::sched::cputime::nsec_to_clock_t(stime),
-            ..Default::default()
-        };
-        let _ = send_signal_locked(sig, info, parent, PidType::Pid, Some(tasklist));
-    }
-    __wake_up_parent(tsk, parent);
-    autoreap
-}
-
-/// The CPU time of `tsk`'s process (its own and its dead threads') for
-/// the SIGCHLD that reports its end, in ns: the ticks' user/system split
-/// scaled to the precise run time, as wait4's rusage reports it.
-///
-/// Linux: the task_cputime() part of do_notify_parent() in kernel/signal.c
-/// Differs: Linux reports the raw tick samples; under an emulator whose CPU
-/// the host deschedules, missed timer periods merge into one tick, so the
-/// samples alone fall short of the time the child ran (13 ticks for a
-/// 200 ms busy loop on a loaded host).
-fn exited_cputime(tsk: &TaskStruct) -> (u64, u64) {
-    let mut r = *tsk.signal().dead.lock();
-    r.add(&crate::rusage::Rusage::of_task(tsk));
-    crate::sched::cputime::cputime_adjust(
-        &tsk.signal().prev_cputime,
-        r.utime,
-        r.stime,
-        r.sum_exec_runtime,
-    )
-}
-
-/// Wakes the parent's wait4, if it is sleeping in one.
-///
-/// Linux: __wake_up_parent() in kernel/exit.c
-pub fn __wake_up_parent(_p: &TaskStruct, parent: &TaskStruct) {
-    parent
-        .signal()
-        .wait_chldexit
-        .wake_up_mode(TASK_INTERRUPTIBLE);
-}
-
-/// Sends `sig` to the process of task `pid`.
-///
-/// Linux: kill_proc_info() / kill_pid_info() in kernel/signal.c
-///
-/// # Errors
-/// `ESRCH`; as [`check_kill_permission`].
-pub(super) fn kill_proc_info(sig: i32, pid: i32) -> crate::syscall::SysResult {
-    let t = crate::pid::find_task_by_vpid(pid).ok_or(crate::errno::Errno::ESRCH)?;
-    check_kill_permission(sig, &si_user(), &t)?;
-    if sig != 0 && t.exit_state() == 0 {
-        group_send_sig(sig, &t);
-    }
-    Ok(0)
-}
-
-/// Sends `sig` to every process in group `pgrp`, from the current task
-/// (`from_user`, checked by check_kill_permission) or the kernel.
-///
-/// Linux: __kill_pgrp_info() in kernel/signal.c
-pub(super) fn __kill_pgrp_info(
-    sig: i32,
-    pgrp: i32,
-    tasklist: &TaskList,
-    from_user: bool,
-) -> Killed {
-    kill_matching(sig, tasklist, from_user, |t| {
-        t.signal().pgrp.load(Ordering::Relaxed) == pgrp
-    })
-}
-
-/// What a kill of several processes met: whether it selected any, and
-/// whether it was allowed to signal any of them.
-#[derive(Clone, Copy, Debug, Default)]
-pub(super) struct Killed {
-    /// Some process matched.
-    pub found: bool,
-    /// check_kill_permission let at least one through.
-    pub allowed: bool,
-}
-
-/// One walk over the task list, under its lock, sending `sig` to each
-/// process `matches` selects and, when it comes from a process
-/// (`from_user`), check_kill_permission allows; others are skipped
-/// silently. SIGKILL goes to each thread met on the way, so a group kill
-/// costs one pass.
-pub(super) fn kill_matching(
-    sig: i32,
-    tasklist: &TaskList,
-    from_user: bool,
-    matches: impl Fn(&TaskStruct) -> bool,
-) -> Killed {
-    let mut killed = Killed::default();
-    let info = si_user();
-    for t in tasklist.tasks.iter().filter(|t| matches(t)) {
-        let leader = t.pid() == t.tgid();
-        killed.found |= leader;
-        if from_user && check_kill_permission(sig, &info, t).is_err() {
-            continue;
-        }
-        killed.allowed |= leader;
-        match sig {
-            0 => {}
-            SIGKILL if t.exit_state() == 0 => send_sig(sig, t),
-            SIGKILL => {}
-            _ if leader => group_send_sig_locked(sig, t, tasklist),
-            _ => {}
-        }
-    }
-    killed
-}
-
-/// Sends `sig` from the kernel to every process in group `pgrp` (Linux:
-/// kill_pgrp()).
-pub fn kill_pgrp(pgrp: i32, sig: i32) {
-    __kill_pgrp_info(sig, pgrp, &TASKLIST_LOCK.lock(), false);
-}
-
-/// kill_pgrp for a caller that holds the tasklist lock (Linux:
-/// __kill_pgrp_info() with SEND_SIG_PRIV).
-pub fn kill_pgrp_locked(pgrp: i32, sig: i32, tasklist: &TaskList) {
-    __kill_pgrp_info(sig, pgrp, tasklist, false);
-}
-
-/// Sends `sig` to one thread; `tgid` 0 accepts any process.
-///
-/// Linux: do_tkill() / do_send_specific() in kernel/signal.c
-///
-/// # Errors
-/// `ESRCH`; as [`check_kill_permission`].
-pub(super) fn do_tkill(tgid: i32, tid: i32, sig: i32) -> crate::syscall::SysResult {
-    use crate::errno::Errno;
-    let t = crate::pid::find_task_by_vpid(tid)
-        .filter(|t| tgid == 0 || crate::pid::task_tgid_vnr(t) == tgid)
-        .ok_or(Errno::ESRCH)?;
-    let info = KernelSiginfo {
-        code: SI_TKILL,
-        pid: sender_tgid_nr_ns(&t),
-        ..Default::default()
-    };
-    check_kill_permission(sig, &info, &t)?;
-    if sig != 0 && t.exit_state() == 0 {
-        send_sig_info(sig, info, &t);
-    }
-    Ok(0)
 }

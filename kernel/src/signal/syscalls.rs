@@ -4,7 +4,7 @@
 //!
 //! Linux: the SYSCALL_DEFINEs of kernel/signal.c
 
-use super::send::{__kill_pgrp_info, do_tkill, kill_matching, kill_proc_info};
+use super::kill::{__kill_pgrp_info, do_tkill, kill_matching, kill_proc_info};
 use super::*;
 use crate::tasklist::{TASKLIST_LOCK, for_each_thread};
 
