@@ -258,11 +258,7 @@ fn tty_check_change(sig: i32) -> Result<(), Errno> {
         return Ok(());
     }
     let blocked = me.blocked.load(Relaxed) & (1 << (sig - 1)) != 0;
-    let ignored = me
-        .sighand
-        .lock()
-        .as_ref()
-        .is_some_and(|sh| sh.get(sig).handler == crate::signal::SIG_IGN);
+    let ignored = crate::signal::task_sigaction(&me, sig).handler == crate::signal::SIG_IGN;
     if blocked || ignored {
         return if sig == crate::signal::SIGTTIN {
             Err(Errno::EIO)

@@ -59,12 +59,7 @@ pub fn arch_do_signal_or_restart(regs: &mut crate::arch::entry::calling::PtRegs)
                 continue;
             }
         }
-        let action = t
-            .sighand
-            .lock()
-            .as_ref()
-            .map(|sh| sh.get(sig))
-            .unwrap_or_default();
+        let action = task_sigaction(&t, sig);
         match action.handler {
             SIG_IGN => continue,
             SIG_DFL if sig_kernel_ignore(sig) => continue,

@@ -171,6 +171,18 @@ impl SighandStruct {
     }
 }
 
+/// `t`'s action for `sig` (handler, flags, mask); the default, SIG_DFL,
+/// once `t` has let go of its handler table at exit.
+///
+/// Linux: `t->sighand->action[sig - 1]`
+pub fn task_sigaction(t: &TaskStruct, sig: i32) -> KSigaction {
+    t.sighand
+        .lock()
+        .as_ref()
+        .map(|sh| sh.get(sig))
+        .unwrap_or_default()
+}
+
 impl Default for SighandStruct {
     fn default() -> Self {
         Self::new()

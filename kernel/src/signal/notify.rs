@@ -29,12 +29,7 @@ pub fn do_notify_parent(
     let mut autoreap = false;
     // A tracee is never reaped behind its tracer's back.
     if sig == SIGCHLD && !tsk.ptrace.is_traced() {
-        let psig = parent
-            .sighand
-            .lock()
-            .as_ref()
-            .map(|sh| sh.get(SIGCHLD))
-            .unwrap_or_default();
+        let psig = task_sigaction(parent, SIGCHLD);
         if psig.handler == SIG_IGN || psig.flags & SA_NOCLDWAIT != 0 {
             autoreap = true;
             if psig.handler == SIG_IGN {
@@ -132,12 +127,7 @@ pub fn do_notify_parent_cldstop(
         stime: crate::sched::cputime::nsec_to_clock_t(tsk.stime.load(Ordering::Relaxed)),
         ..Default::default()
     };
-    let psig = parent
-        .sighand
-        .lock()
-        .as_ref()
-        .map(|sh| sh.get(SIGCHLD))
-        .unwrap_or_default();
+    let psig = task_sigaction(&parent, SIGCHLD);
     if psig.handler != SIG_IGN && psig.flags & SA_NOCLDSTOP == 0 {
         let _ = send_signal_locked(SIGCHLD, info, &parent, PidType::Tgid, Some(tasklist));
     }
