@@ -434,7 +434,7 @@ pub fn main(scenarios: &[Scenario]) -> ExitCode {
 /// finish before their predecessors; returns how many passed and, for each
 /// failure, its name and the first line of its message.
 fn print_in_table_order(results: mpsc::Receiver<(usize, Vec<Verdict>)>) -> (usize, Vec<String>) {
-    let (mut passed, mut failed) = (0, Vec::new());
+    let (mut passed, mut failures) = (0, Vec::new());
     let mut pending = HashMap::new();
     let mut printed = 0;
     for (index, verdicts) in results {
@@ -445,14 +445,14 @@ fn print_in_table_order(results: mpsc::Receiver<(usize, Vec<Verdict>)>) -> (usiz
                 match &verdict.result {
                     Ok(()) => passed += 1,
                     Err(failure) => {
-                        failed.push(format!("{}: {}", verdict.name, failure.headline()))
+                        failures.push(format!("{}: {}", verdict.name, failure.headline()))
                     }
                 }
             }
             printed += 1;
         }
     }
-    (passed, failed)
+    (passed, failures)
 }
 
 /// The `LIFECYCLE_TIMES=1` report ([`timing`]) of the boots that ran.

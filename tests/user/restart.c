@@ -312,11 +312,11 @@ static void test_clock_nanosleep(enum mode m, int flags)
 	struct timespec rem = { 0, 0 };
 	/* An absolute sleep's time counts from the reading its deadline is
 	 * built on: a fork that a host stall makes slow comes out of it. */
-	long start = now_ms();
+	long deadline_base = 0;
 	if (flags) {
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		start = now.tv_sec * 1000L + now.tv_nsec / 1000000L;
+		deadline_base = now.tv_sec * 1000L + now.tv_nsec / 1000000L;
 		req.tv_sec += now.tv_sec;
 		req.tv_nsec += now.tv_nsec;
 		if (req.tv_nsec >= 1000000000L) {
@@ -325,8 +325,7 @@ static void test_clock_nanosleep(enum mode m, int flags)
 		}
 	}
 	pid_t helper = interrupt_later(getpid(), m, SIGNAL_AT_MS);
-	if (!flags)
-		start = now_ms();
+	long start = flags ? deadline_base : now_ms();
 	int e = clock_nanosleep(CLOCK_MONOTONIC, flags, &req, &rem);
 	long elapsed = now_ms() - start;
 	char n[160];

@@ -1097,12 +1097,9 @@ static int shm_existed[MAX_SHM_IDS], nr_shm_existed;
 static int read_shm_ids(int *ids, int max)
 {
 	static char text[32768];
-	int fd = open("/proc/sysvipc/shm", O_RDONLY | O_CLOEXEC), n = 0, key, id;
-	if (fd < 0)
+	int n = 0, key, id;
+	if (read_text("/proc/sysvipc/shm", text, sizeof text) < 0)
 		return 0;
-	ssize_t len = read(fd, text, sizeof text - 1);
-	close(fd);
-	text[len > 0 ? len : 0] = 0;
 	char *line = strchr(text, '\n'); /* after the header */
 	while (line && n < max) {
 		if (sscanf(line + 1, "%d %d", &key, &id) == 2)

@@ -1,7 +1,8 @@
 //! Signals: the numbers and dispositions, the per-process and per-thread
 //! state, and what asks whether a signal is pending. `send.rs` queues
-//! signals, `kill.rs` holds the kill family, `notify.rs` the SIGCHLD at
-//! exit, `deliver.rs` acts on them on the way back to user space,
+//! signals, `kill.rs` holds the kill family, `notify.rs` the parent's
+//! SIGCHLD (a child died, stopped, continued or trapped), `deliver.rs`
+//! acts on them on the way back to user space,
 //! `syscalls.rs` holds the system calls.
 //!
 //! Linux: kernel/signal.c, include/linux/sched/signal.h, include/linux/signal.h
