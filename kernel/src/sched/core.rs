@@ -51,7 +51,7 @@ pub fn sched_init(init_task: &Arc<TaskStruct>) {
 /// Puts a new task in TASK_NEW: it exists but no CPU may run it yet. It
 /// inherits the parent's policy and nice value, starts in the class its
 /// priority names, and starts on its parent's CPU (its mask came with
-/// dup_task_struct), where its class places it (task_fork).
+/// dup_task_struct); its class resets its own state (task_fork).
 ///
 /// Linux: sched_fork() in kernel/sched/core.c
 /// Differs: the fields Linux copies with the whole task_struct are copied
@@ -515,8 +515,16 @@ pub fn sys_sched_yield() -> crate::syscall::SysResult {
 /// The CPU time `p` has run, in ns, up to this moment: if it is running
 /// now, its run queue charges it first.
 ///
+/// Without a lock when `p` runs nowhere or is leaving its CPU for a sleep
+/// (or for good): its time up to its switch was charged then. A race with
+/// it starting to run reads a moment earlier (nothing is owed yet); a race
+/// with it leaving finds on_cpu set and takes the lock.
+///
 /// Linux: task_sched_runtime() in kernel/sched/core.c
 pub fn task_sched_runtime(p: &TaskStruct) -> u64 {
+    if !p.thread.on_cpu() || !super::task_on_rq_queued(p) {
+        return p.se.sum_exec_runtime.load(Ordering::Relaxed);
+    }
     let (mut rq, _cpu) = __task_rq_lock(p);
     if task_current(&rq, p) {
         update_rq_clock(&mut rq);

@@ -124,3 +124,27 @@ ktest! {
         kassert!(!crate::task::task_stack_end_corrupted(&current()));
     }
 }
+
+ktest! {
+    fn one_wake_up_wakes_every_sleeper_of_a_queue_with_more_than_it_keeps_inline() {
+        const SLEEPERS: usize = 5;
+        let wq = Arc::new(WaitQueueHead::new());
+        let cond = Arc::new(AtomicBool::new(false));
+        let mut pids = [0; SLEEPERS];
+        for pid in &mut pids {
+            *pid = sleeper(TASK_UNINTERRUPTIBLE, &wq, &cond)?;
+        }
+        kassert!(wait_until(200, || wq.nr_sleepers() == SLEEPERS), "{} of {SLEEPERS} queued", wq.nr_sleepers());
+        cond.store(true, Ordering::Release);
+        wq.wake_up();
+        let zombie = |pid| find_task_by_vpid(pid).is_some_and(|t| t.exit_state() == crate::task::EXIT_ZOMBIE);
+        let all = wait_until(200, || pids.iter().all(|&pid| zombie(pid)));
+        kassert!(all, "{} of {SLEEPERS} woke from the one wake-up", pids.iter().filter(|&&pid| zombie(pid)).count());
+        for pid in pids {
+            kassert_eq!(kernel_wait4(pid, 0).map(|r| r.status), Ok(0), "woken by its condition");
+        }
+        // A woken sleeper queues itself again to look at its condition
+        // (as Linux's ___wait_event does), then leaves for good.
+        kassert_eq!(wq.nr_sleepers(), 0, "no sleeper is left on the queue");
+    }
+}

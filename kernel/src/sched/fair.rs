@@ -260,19 +260,19 @@ fn task_tick_fair(rq: &mut RunQueue, _curr: &Arc<TaskStruct>) {
     rq.cfs.update_zero_vruntime();
 }
 
-/// Starts a new task's fair state: no run time, no lag, a nice-0 slice,
-/// placed against its parent's queue (the parent charged first). Its
-/// first enqueue places it again on the queue it lands on.
+/// Starts a new task's fair state: no run time, no lag, the base slice.
+/// Nothing is placed here: wake_up_new_task() places the task
+/// (ENQUEUE_INITIAL) on the queue it lands on, which may be another CPU's.
 ///
-/// Linux: __sched_fork() and task_fork_fair() in kernel/sched/
+/// Linux: __sched_fork() and task_fork_fair() in kernel/sched/ (today's
+/// task_fork_fair() no longer places the task against the parent's queue:
+/// the ENQUEUE_INITIAL enqueue placed it again anyway)
 fn task_fork_fair(p: &TaskStruct) {
     p.se.vruntime.store(0, Ordering::Relaxed);
     p.se.vlag.store(0, Ordering::Relaxed);
+    p.se.slice
+        .store(super::eevdf::sched_base_slice(), Ordering::Relaxed);
     p.se.on_cfs_rq.store(false, Ordering::Relaxed);
-    let mut rq = cpu_rq(smp_processor_id()).lock();
-    super::core::update_rq_clock(&mut rq);
-    update_curr_fair(&mut rq);
-    place_entity(&rq.cfs, p, super::ENQUEUE_INITIAL);
 }
 
 /// Charges the running fair task its run time, in real time and in

@@ -14,14 +14,23 @@ use crate::errno::Errno;
 use crate::task::{
     TASK_INTERRUPTIBLE, TASK_NORMAL, TASK_RUNNING, TASK_UNINTERRUPTIBLE, TaskStruct, current,
 };
-use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU64, Ordering};
+use smallvec::SmallVec;
+
+/// The sleepers of one queue, oldest first. Most queues have one sleeper
+/// or none (a parent in wait4, a vfork parent, a pipe's reader), and those
+/// are kept inside the queue itself: queueing one allocates nothing, and
+/// neither does making or dropping a queue.
+///
+/// Differs: Linux links each sleeper's `wait_queue_entry`, which lives on
+/// the sleeper's stack, into a list; a vector of tasks plays that part.
+type Sleepers = SmallVec<[Arc<TaskStruct>; 2]>;
 
 /// A queue of sleeping tasks (Linux: `wait_queue_head_t`).
 #[derive(Default)]
 pub struct WaitQueueHead {
-    head: SpinLock<VecDeque<Arc<TaskStruct>>>,
+    head: SpinLock<Sleepers>,
     /// Wake-ups so far, sleepers or not: an edge-triggered epoll item
     /// compares it with what it saw at its last report.
     /// Differs: Linux's epoll hangs a callback (ep_poll_callback()) on the
@@ -33,7 +42,7 @@ impl WaitQueueHead {
     /// An empty queue.
     pub const fn new() -> Self {
         WaitQueueHead {
-            head: SpinLock::new(VecDeque::new()),
+            head: SpinLock::new(Sleepers::new_const()),
             wakeups: AtomicU64::new(0),
         }
     }
@@ -45,7 +54,7 @@ impl WaitQueueHead {
         let me = current();
         let mut head = self.head.lock();
         if !head.iter().any(|t| Arc::ptr_eq(t, &me)) {
-            head.push_back(me.clone());
+            head.push(me.clone());
         }
         me.state.store(state, Ordering::Release);
     }
@@ -58,7 +67,7 @@ impl WaitQueueHead {
         let me = current();
         let mut head = self.head.lock();
         if !head.iter().any(|t| Arc::ptr_eq(t, &me)) {
-            head.push_back(me);
+            head.push(me);
         }
     }
 
@@ -78,6 +87,12 @@ impl WaitQueueHead {
         self.wakeups.fetch_add(1, Ordering::AcqRel);
         let mut head = self.head.lock();
         head.retain(|t| !try_to_wake_up(t, mode));
+    }
+
+    /// Tasks queued now.
+    #[cfg(feature = "ktest")]
+    pub fn nr_sleepers(&self) -> usize {
+        self.head.lock().len()
     }
 
     /// How many wake-ups the queue has had (wrapping).
