@@ -39,7 +39,7 @@ mkdir "$root/bin"
 for program in init vfork_helper mem_pressure "${races[@]}"; do
     musl-gcc -static -O2 -Wall -Werror -pthread -o "$root/bin/$program" "tests/user/$program.c"
 done
-cargo build -q -p boot --release
+cargo build -q -p boot --release --features lockdep
 mkdir -p target/stress
 # The program's seconds twice over for a slow host, plus a minute.
 limit=$((secs * 2 + 60))

@@ -37,7 +37,11 @@
 //! is the one way to get there). Each problem is printed once; the checker
 //! stays on so that one report does not hide the next.
 //!
-//! **Cost.** Off (no `lockdep` on the command line) each lock and unlock
+//! **Cost.** Built without the `lockdep` feature (`make run`, `make
+//! bench`), the checker costs nothing: `debug_locks()` is a constant false
+//! and a lock or unlock checks nothing, as in a Linux built without
+//! CONFIG_PROVE_LOCKING. Built with it (the suite's ktest build, `make
+//! stress`) but not asked for on the command line, each lock and unlock
 //! pays one load of a flag that never changes, and a predicted branch. On,
 //! a dependency already seen costs a bit test; only a new one takes the
 //! graph lock and searches the graph.
@@ -173,10 +177,15 @@ static HELD: [spin::Mutex<HeldLocks>; NR_CPUS] = [const {
 /// right after the command line is read (locks taken before are not tracked).
 ///
 /// Linux: lockdep_init() in kernel/locking/lockdep.c (CONFIG_PROVE_LOCKING)
-/// Differs: a boot parameter instead of a kernel configuration option, so
-/// that the test build and `make run` boot the same kernel.
+/// Differs: a kernel built with the checker (the `lockdep` feature) still
+/// needs the boot parameter, so that `make stress` and the suite can boot
+/// one build with it on and off; Linux's is on from boot.
 pub fn lockdep_init() {
     if crate::params::param("lockdep").is_some() {
+        if !cfg!(feature = "lockdep") {
+            log::warn!("lockdep: not built into this kernel (build it with --features lockdep)");
+            return;
+        }
         DEBUG_LOCKS.store(true, Ordering::Release);
         log::info!(
             "lockdep: lock-order checker on: {MAX_LOCKDEP_KEYS} classes, {MAX_LOCKDEP_DEPS} dependencies, {MAX_LOCK_DEPTH} held locks per CPU at most"
@@ -184,10 +193,12 @@ pub fn lockdep_init() {
     }
 }
 
-/// Whether the checker is on (Linux: debug_locks).
+/// Whether the checker is on (Linux: debug_locks). Always false in a
+/// kernel built without it: every lock and unlock then compiles to no
+/// check at all.
 #[inline(always)]
 pub fn debug_locks() -> bool {
-    DEBUG_LOCKS.load(Ordering::Relaxed)
+    cfg!(feature = "lockdep") && DEBUG_LOCKS.load(Ordering::Relaxed)
 }
 
 /// Turns the checker off after it ran out of room, saying why once.
@@ -264,7 +275,7 @@ fn __lock_acquire(
 /// Linux: lock_release() in kernel/locking/lockdep.c
 #[inline(always)]
 pub fn lock_release(addr: usize, tracked: bool) {
-    if tracked {
+    if cfg!(feature = "lockdep") && tracked {
         __lock_release(addr);
     }
 }
