@@ -1505,6 +1505,9 @@ const KFLUSHD_SCRIPT: &str = concat!(
     "pid=$(busybox pidof kflushd)\n",
     "busybox sleep 1\n",
     "echo 0 > $knob\n",
+    // kthread_stop() returns once the thread has passed exit_mm(); it
+    // releases itself just after, on its own CPU: give it up to a second.
+    "n=0; while [ -d /proc/$pid ] && [ $n -lt 100 ]; do busybox usleep 10000; n=$((n+1)); done\n",
     "[ -d /proc/$pid ] || echo \"kflushd $pid: no /proc entry\"\n",
     "busybox ps | busybox grep -c '\\[kflushd\\]'\n",
     "echo 12x > $knob || echo 'knob: 12x refused'\n",
@@ -1516,7 +1519,9 @@ const KFLUSHD_SCRIPT: &str = concat!(
 /// kflushd from the shell: writing its interval to
 /// /proc/sys/vm/kflushd_centisecs starts it, `ps` shows `[kflushd]`, 0
 /// stops it (kthread_stop returns its count of flushes) and its /proc
-/// directory is gone, since kthreadd's children reap themselves; bad values
+/// directory is gone within a second, since kthreadd's children reap
+/// themselves (kthread_stop, as Linux's, returns when the thread has
+/// passed exit_mm, before it releases itself); bad values
 /// are refused with EINVAL, as proc_dointvec_minmax does.
 fn kflushd_from_the_shell(ctx: &Ctx) -> Result<(), Failure> {
     let root = tempfile::tempdir()?;
