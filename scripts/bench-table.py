@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""Rewrites the "this kernel (TCG)" column of README.md's benchmark table
-from the output of `make bench`, so the table is regenerated, not retyped:
+"""Rewrites README.md's benchmark tables from the output of `make bench`,
+so they are regenerated, not retyped:
 
     make bench 2>&1 | tee bench.out; scripts/bench-table.py bench.out
 
-Rows whose benchmark is missing from the output keep their old value; the
-host column is left alone (run tests/user/demo/bench.c on the host for it).
+The "this kernel (TCG)" column takes the runs on 1 CPU in real time; the
+instruction-count table takes the `--icount` runs (1 instruction = 1 ns,
+the same on any host). `--icount-only` leaves the TCG column alone, for a
+run on a machine too busy for its timings to mean anything. Rows whose
+benchmark is missing from the output keep their old value; the host
+column is left alone (run tests/user/demo/bench.c on the host for it).
 """
 import re
 import sys
@@ -41,6 +45,55 @@ def parse(text):
     return out
 
 
+def sections(text):
+    """The results of each boot of `make bench`, with the runner's options:
+    [(options, results)], one per `Running ...` line."""
+    parts = re.split(r"^\s*Running `(.*)`$", text, flags=re.M)
+    return [(parts[i], parse(parts[i + 1])) for i in range(1, len(parts) - 1, 2)]
+
+
+def merged(runs, icount):
+    """The results of the 1-CPU runs, with or without --icount."""
+    out = {}
+    for options, results in runs:
+        if "--smp" not in options and ("--icount" in options) == icount:
+            out.update(results)
+    return out
+
+
+# The instruction-count table's rows and their benchmarks.
+ICOUNT_ROWS = {
+    "kthread create+exit+reap": "kthread_create_exit_reap",
+    "context switch": "context_switch",
+    "getppid": "getppid",
+    "fork+exit+wait4": "fork+exit+wait4",
+    "vfork+exit+wait4": "vfork+exit+wait4",
+    "pthread_create+join": "pthread_create+join",
+}
+
+
+def icount_cell(row, r):
+    """The new cell of the instruction-count table, or None."""
+    name = ICOUNT_ROWS.get(row)
+    if name not in r:
+        return None
+    ns = r[name][1] if r[name][0] == "cycles" else r[name][1] * 1000
+    return f"{ns:,.0f}"
+
+
+def rewrite(lines, header, cell_of, results):
+    """Rewrites the middle column of the table under `header`."""
+    start = lines.index(header)
+    for i in range(start + 2, len(lines)):
+        cols = lines[i].split(" | ")
+        if not lines[i].startswith("| ") or len(cols) != 3:
+            break
+        new = cell_of(cols[0][2:], results)
+        if new is not None:
+            cols[1] = new
+            lines[i] = " | ".join(cols)
+
+
 def cell(row, r):
     """The new cell for table row `row`, or None to keep the old one."""
     simple = {
@@ -72,17 +125,14 @@ def cell(row, r):
 
 
 def main():
-    results = parse(open(sys.argv[1], encoding="utf-8").read())
+    args = [a for a in sys.argv[1:] if a != "--icount-only"]
+    runs = sections(open(args[0], encoding="utf-8").read())
     lines = open(README, encoding="utf-8").read().split("\n")
-    start = lines.index("| operation | this kernel (TCG) | host Linux (native) |")
-    for i in range(start + 2, len(lines)):
-        cols = lines[i].split(" | ")
-        if not lines[i].startswith("| ") or len(cols) != 3:
-            break
-        new = cell(cols[0][2:], results)
-        if new is not None:
-            cols[1] = new
-            lines[i] = " | ".join(cols)
+    if "--icount-only" not in sys.argv:
+        rewrite(lines, "| operation | this kernel (TCG) | host Linux (native) |",
+                cell, merged(runs, icount=False))
+    rewrite(lines, "| operation | instructions (`--icount`, 1 CPU) | limit (issue 15) |",
+            icount_cell, merged(runs, icount=True))
     open(README, "w", encoding="utf-8").write("\n".join(lines))
 
 
