@@ -125,10 +125,11 @@ def cell(row, r):
 
 
 def main():
-    args = [a for a in sys.argv[1:] if a != "--icount-only"]
-    runs = sections(open(args[0], encoding="utf-8").read())
+    icount_only = "--icount-only" in sys.argv[1:]
+    output = [a for a in sys.argv[1:] if a != "--icount-only"][0]
+    runs = sections(open(output, encoding="utf-8").read())
     lines = open(README, encoding="utf-8").read().split("\n")
-    if "--icount-only" not in sys.argv:
+    if not icount_only:
         rewrite(lines, "| operation | this kernel (TCG) | host Linux (native) |",
                 cell, merged(runs, icount=False))
     rewrite(lines, "| operation | instructions (`--icount`, 1 CPU) | limit (issue 15) |",

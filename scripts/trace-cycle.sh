@@ -8,8 +8,7 @@
 # by innermost inlined function, and split into the fair class
 # (sched/fair.rs, eevdf.rs, timeline.rs, hrtick.rs) and everything else.
 # A cycle may take a timer interrupt: run again with another SKIP to
-# compare. About 1,000 instructions a second, where switch-profile.sh's
-# single-stepping does 10.
+# compare. About 1,000 instructions a second (gdb's stepi does 10).
 # Usage: flock /tmp/qemu.lock scripts/trace-cycle.sh SYMBOL_REGEX SKIP [APPEND [INITRD]]
 #   kthread lifetime:  scripts/trace-cycle.sh 'kernel_wait4$' 20
 #   context switch:    scripts/trace-cycle.sh '4core11sched_yield$' 200
