@@ -77,7 +77,7 @@ const SCENARIOS: &[Scenario] = &[
     ("trace::the_timeline_shows_the_vruntime_of_each_fair_task_growing_as_it_runs", tour_vruntime),
     ("nice::ps_shows_a_reniced_process_ni_and_top_its_n_or_lt_and_stat_pr_is_20_plus_nice", reniced_in_ps_and_top),
     ("smp::on_4_cpus_affinity_holds_and_4_busy_processes_each_get_80_percent_of_a_cpu", |ctx| {
-        user::record_user_tests_on(ctx, "smp4", &["affinity:4", "balance:4"], |boot| boot.smp(4)).map(drop)
+        user::record_user_tests_on(ctx, "smp4", &["affinity:4", "balance:4", "signal_kick"], |boot| boot.smp(4)).map(drop)
     }),
     ("tlb::threads_on_two_cpus_never_use_a_translation_that_fork_munmap_or_mprotect_changed", |ctx| user::record_user_tests_on(ctx, "smp2", &["tlb_shootdown:1000:300"], |boot| boot.smp(2).timeout(300)).map(drop)),
     ("tlb::threads_on_four_cpus_never_use_a_translation_that_fork_munmap_or_mprotect_changed", |ctx| user::record_user_tests_on(ctx, "smp4", &["tlb_shootdown:1000:300"], |boot| boot.smp(4).timeout(300)).map(drop)),
@@ -118,7 +118,7 @@ const USER_PROGRAMS: &[&str] = &[
     "sched_rt", "sched_policy",
     "nice", "sched_fair",
     "proc_exe",
-    "coredump", "core_pipe",
+    "coredump", "core_pipe", "coredump_busy",
     "sigconf", "timeconf", "fdconf", "fileconf", "epoll",
     "conform_clone", "conform_exec", "conform_wait", "conform_waitid", "conform_ids", "conform_prctl", "conform_proc",
     "exit_signal_stop", "fsbase_fork",

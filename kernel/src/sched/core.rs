@@ -265,6 +265,28 @@ fn ttwu_queue(p: &Arc<TaskStruct>, cpu: usize, en_flags: u32) {
     wakeup_preempt(&mut rq, p, WF_TTWU);
 }
 
+/// Makes `p`, if it is running on another CPU, enter the kernel now: a
+/// reschedule IPI, whose return to user space looks at the task's signals.
+/// Whoever calls it has just queued something `p` must act on before it
+/// runs more of its program (a signal: a killed thread must not go on
+/// writing its process's memory until its next tick). A `p` that is not
+/// running looks at its signals when it next returns to user space.
+///
+/// Linux: kick_process() in kernel/sched/core.c
+/// Differs: "running" is `on_cpu` (Linux: task_curr(), rq->curr == p).
+pub fn kick_process(p: &TaskStruct) {
+    crate::preempt::preempt_disable();
+    // Orders the caller's store of what `p` must see before the load of
+    // on_cpu, against `p`'s switch in (a locked claim of on_cpu) and its
+    // later look at its signals: either we see it running or it sees them.
+    core::sync::atomic::fence(Ordering::SeqCst);
+    let cpu = task_cpu(p);
+    if cpu != smp_processor_id() && p.thread.on_cpu() {
+        crate::smp::smp_send_reschedule(cpu);
+    }
+    crate::preempt::preempt_enable();
+}
+
 /// Wakes a sleeping task, whichever kind of sleep.
 ///
 /// Linux: wake_up_process() in kernel/sched/core.c

@@ -353,11 +353,14 @@ pub fn ptrace_trap_notify(t: &Arc<TaskStruct>) {
 ///
 /// Linux: ptrace_signal_wake_up() in include/linux/sched/signal.h
 pub fn ptrace_signal_wake_up(t: &Arc<TaskStruct>, resume: bool) {
-    if resume {
+    let woken = if resume {
         t.jobctl.fetch_and(!JOBCTL_LISTENING, Ordering::Relaxed);
-        crate::sched::core::try_to_wake_up(t, crate::task::__TASK_TRACED);
+        crate::sched::core::try_to_wake_up(t, crate::task::__TASK_TRACED)
     } else {
-        crate::sched::core::try_to_wake_up(t, TASK_INTERRUPTIBLE);
+        crate::sched::core::try_to_wake_up(t, TASK_INTERRUPTIBLE)
+    };
+    if !woken {
+        crate::sched::core::kick_process(t);
     }
 }
 

@@ -340,14 +340,18 @@ pub fn send_sig(sig: i32, t: &Arc<TaskStruct>) {
     );
 }
 
-/// Wakes `t` so it notices a new signal. TASK_INTERRUPTIBLE sleepers wake,
-/// and for SIGKILL TASK_KILLABLE ones too; TASK_UNINTERRUPTIBLE ones keep
-/// sleeping until their condition.
+/// Makes `t` notice a new signal. TASK_INTERRUPTIBLE sleepers wake, and
+/// for SIGKILL TASK_KILLABLE ones too; TASK_UNINTERRUPTIBLE ones keep
+/// sleeping until their condition. A `t` that is running on another CPU is
+/// kicked into the kernel, so that it takes the signal before it runs any
+/// more of its program.
 ///
 /// Linux: signal_wake_up() / signal_wake_up_state() in kernel/signal.c
 fn signal_wake_up(t: &Arc<TaskStruct>, fatal: bool) {
     let wakekill = if fatal { crate::task::TASK_WAKEKILL } else { 0 };
-    crate::sched::core::try_to_wake_up(t, TASK_INTERRUPTIBLE | wakekill);
+    if !crate::sched::core::try_to_wake_up(t, TASK_INTERRUPTIBLE | wakekill) {
+        crate::sched::core::kick_process(t);
+    }
 }
 
 /// Sends a signal the task caused itself (a fault): it cannot be ignored or

@@ -175,25 +175,25 @@ fn do_trap(regs: &mut PtRegs, vector: u8) {
 }
 
 /// Runs on every return to user space: reschedule if asked, then act on
-/// pending signals (which may end the task). Returns with interrupts off,
-/// after a last look at the work with them off: the exit path swaps GS to
-/// the user's before `iretq`, and an interrupt taken between the two would
-/// run the kernel on the user's GS base (and a wake-up or signal arriving
-/// after the look would wait for the next entry).
+/// pending signals (which may end the task). The work runs with interrupts
+/// on, whichever entry (a system call, an exception, an interrupt) brought
+/// the task here: it may sleep (a core dump waits for the other threads, a
+/// stop waits for SIGCONT). Returns with interrupts off, after a last look
+/// at the work with them off: the exit path swaps GS to the user's before
+/// `iretq`, and an interrupt taken between the two would run the kernel on
+/// the user's GS base (and a wake-up or signal arriving after the look
+/// would wait for the next entry).
 ///
-/// Linux: exit_to_user_mode_loop() and local_irq_disable_exit_to_user() in
-/// kernel/entry/common.c
+/// Linux: exit_to_user_mode_loop() with local_irq_enable_exit_to_user()
+/// and local_irq_disable_exit_to_user() in kernel/entry/common.c
 pub fn exit_to_user_mode(regs: &mut PtRegs) {
-    let irqs_were_enabled = x86_64::instructions::interrupts::are_enabled();
     // The common case, nothing to do, in one look at the task.
     x86_64::instructions::interrupts::disable();
     if !iret_would_fault(regs) && !exit_to_user_mode_work() {
         return;
     }
-    if irqs_were_enabled {
-        x86_64::instructions::interrupts::enable();
-    }
     loop {
+        x86_64::instructions::interrupts::enable();
         crate::sched::core::cond_resched();
         if iret_would_fault(regs) {
             crate::signal::force_sig(crate::signal::SIGSEGV, 0);
@@ -205,9 +205,6 @@ pub fn exit_to_user_mode(regs: &mut PtRegs) {
         x86_64::instructions::interrupts::disable();
         if !crate::sched::core::need_resched() && !crate::signal::signal_pending_current() {
             return;
-        }
-        if irqs_were_enabled {
-            x86_64::instructions::interrupts::enable();
         }
     }
 }
@@ -333,9 +330,18 @@ fn exc_page_fault(regs: &mut PtRegs) {
             _ => (SIGSEGV, SEGV_MAPERR),
         };
         if sig == SIGSEGV {
+            // Linux: show_signal_msg() in arch/x86/mm/fault.c, at KERN_INFO
+            // there; at debug here, where tests crash programs on purpose.
+            let (comm, pid) = crate::arch::percpu::with_current(|t| {
+                t.map_or((crate::task::Comm::new("?"), 0), |t| {
+                    (t.comm_lossy(), t.pid())
+                })
+            });
             log::debug!(
-                "segfault at {address:#x} ip {:#x} ({})",
+                "{}[{pid}]: segfault at {address:x} ip {:016x} sp {:016x} ({})",
+                comm.as_str(),
                 regs.rip,
+                regs.rsp,
                 describe_access(code)
             );
         }
