@@ -94,7 +94,7 @@ const USER_PROGRAMS: &[&str] = &[
     "fork_basic", "cow", "cow_exit", "exit_status", "zombie", "orphan", "subreaper",
     "exec", "efault", "vfork", "threads", "thread_cycles", "clone_raw", "clone_flags",
     "clone3", "exit_group", "sigaction", "stress", "pstree_check", "rust_fork", "pidfd", "exec_thread", "files", "cputime", "sigkill_latency", "pipes",
-    "proc_answers", "rlimits", "elf_hostile", "exec_hostile", "mmap_edges", "elf_fuzz", "fs_edges",
+    "proc_answers", "rlimits", "elf_hostile", "exec_hostile", "mmap_edges", "mmap_reuse", "elf_fuzz", "fs_edges",
     "syslog", "restart", "futex_ops", "sleep_state", "itimer", "rusage", "rlimit_cpu", "sigabi",
     "sigqueue", "posix_timers",
     "pidfd_signal", "signalfd", "select", "sigchld_exec", "cpuclock",

@@ -100,7 +100,7 @@ pub fn dup_mm(oldmm: &MmStruct) -> Result<Arc<MmStruct>, Errno> {
     // on every CPU that runs it before the child can run (Linux: the
     // flush_tlb_mm(oldmm) at the end of dup_mmap()).
     let mut tlb = tlb_gather_mmu(oldmm);
-    let old = oldmm.mmap.lock();
+    let old = tlb.lock_mmap();
     let mut new = mm.mmap.lock_nested(SINGLE_DEPTH_NESTING);
     new.vmas
         .try_reserve_exact(old.vmas.len())
@@ -235,7 +235,7 @@ pub fn do_mmap(
     let addr = if fixed { addr } else { round_hint_to_min(addr) };
     let len = page_align(len).ok_or(Errno::ENOMEM)?;
     let mut tlb = tlb_gather_mmu(mm);
-    let mut st = mm.mmap.lock();
+    let mut st = tlb.lock_mmap();
     // One past the limit is allowed, as in Linux, where the new area might
     // have merged with a neighbour.
     if st.vmas.len() > sysctl_max_map_count() {
@@ -374,7 +374,7 @@ pub fn do_munmap(mm: &MmStruct, start: u64, len: u64) -> Result<(), Errno> {
         return Err(Errno::EINVAL);
     }
     let mut tlb = tlb_gather_mmu(mm);
-    let mut st = mm.mmap.lock();
+    let mut st = tlb.lock_mmap();
     unmap_locked(&mut tlb, &mut st, start, len)
 }
 
@@ -419,7 +419,7 @@ pub fn expand_stack(st: &mut MmapState, addr: u64) -> Result<VmAreaStruct, Errno
 /// Linux: SYSCALL_DEFINE1(brk) in mm/mmap.c
 pub fn do_brk(mm: &MmStruct, brk: u64) -> u64 {
     let mut tlb = tlb_gather_mmu(mm);
-    let mut st = mm.mmap.lock();
+    let mut st = tlb.lock_mmap();
     let old = st.brk;
     if brk < st.start_brk || brk > st.mmap_base {
         return old;

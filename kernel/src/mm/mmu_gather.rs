@@ -4,7 +4,7 @@
 //!
 //! ```text
 //!  let mut tlb = tlb_gather_mmu(mm);   before the lock: dropped after it
-//!  let st = mm.mmap.lock();
+//!  let st = tlb.lock_mmap();           once the last change's flush is done
 //!  zap / change_protection / copy_page_range record into tlb
 //!  drop(st); drop(tlb)                 flush on every CPU, free the pages
 //! ```
@@ -15,9 +15,10 @@
 //! when full.
 
 use super::PAGE_SIZE;
-use super::mm_types::MmStruct;
+use super::mm_types::{MmStruct, MmapState};
 use super::page_alloc::Page;
 use super::tlb::{TLB_FLUSH_ALL, flush_tlb_mm_range};
+use crate::arch::sync::SpinLockGuard;
 use crate::errno::Errno;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
@@ -65,6 +66,37 @@ impl<'a> MmuGather<'a> {
     /// The address space whose changes this gathers.
     pub fn mm(&self) -> &'a MmStruct {
         self.mm
+    }
+
+    /// Takes the mm's lock for a change to its areas or page tables, once
+    /// no flush of an earlier change is pending. Until that flush is done a
+    /// TLB may still map what the earlier change unmapped, this CPU's too
+    /// (the task that made it may have been preempted here before flushing):
+    /// an area mapped again at that address would be reached through the
+    /// old translation, without a fault, and its writes would go to the old
+    /// page, which the flush then frees (race_dethread: a thread stack that
+    /// munmap had just freed, mapped again for the next thread, read back
+    /// as zeros on another CPU). While waiting, new changes hold back
+    /// (`TlbFlushWaiter`), so that a thread forking in a loop cannot keep a
+    /// flush pending for ever. With interrupts off it takes the lock at
+    /// once: the flush waited for may need this CPU's IPI.
+    ///
+    /// Linux: mmap_write_lock(): the earlier writer held mmap_lock through
+    /// its tlb_finish_mmu(), so the next one starts after that flush.
+    pub fn lock_mmap(&self) -> SpinLockGuard<'a, MmapState> {
+        let can_wait = x86_64::instructions::interrupts::are_enabled();
+        let mut waiter = None;
+        loop {
+            let st = self.mm.mmap.lock();
+            if !can_wait || !self.mm.mm_tlb_flush_pending() {
+                return st;
+            }
+            drop(st);
+            waiter.get_or_insert_with(|| TlbFlushWaiter::new(self.mm));
+            while self.mm.mm_tlb_flush_pending() {
+                crate::sched::core::sched_yield();
+            }
+        }
     }
 
     /// Records that the PTE of the page at `addr` changed in a way that a

@@ -27,7 +27,7 @@ pub fn do_mprotect(mm: &MmStruct, start: u64, len: u64, prot: u64) -> Result<(),
     let len = page_align(len).ok_or(Errno::ENOMEM)?;
     let end = start.checked_add(len).ok_or(Errno::ENOMEM)?;
     let mut tlb = tlb_gather_mmu(mm);
-    let mut st = mm.mmap.lock();
+    let mut st = tlb.lock_mmap();
     if !st.covers(start, end) {
         return Err(Errno::ENOMEM);
     }

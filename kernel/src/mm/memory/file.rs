@@ -177,7 +177,7 @@ fn unmap_mapping_range_mm(
     holebegin: u64,
 ) -> Result<(), Errno> {
     let mut tlb = tlb_gather_mmu(mm);
-    let st = mm.mmap.lock();
+    let st = tlb.lock_mmap();
     for vma in &st.vmas {
         let VmBacking::File(file) = &vma.backing else {
             continue;

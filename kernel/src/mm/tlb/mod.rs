@@ -46,13 +46,18 @@
 //! take the flush IPI, and the flushing CPU, holding that lock, would wait
 //! for it forever. So the change is made under the lock, the flush is
 //! announced (`tlb_flush_pending`), the lock is dropped, and then the
-//! flush runs; a page fault that finds a flush pending waits for it, which
-//! gives the same order as flushing under the lock. While it waits, new
-//! changes wait for it (`TlbFlushWaiter`): else a thread that forks in a
-//! loop announces its next flush before the fault gets the lock back,
-//! every time, and the fault never ends. Pages taken out of the
-//! page tables are freed only after the flush (`MmuGather`), so no stale
-//! translation ever points at a page that was handed out again.
+//! flush runs; a page fault that finds a flush pending waits for it, and
+//! so does the next change to the mm (`MmuGather::lock_mmap`), which gives
+//! the same order as flushing under the lock. The second wait matters
+//! because a stale translation needs no fault: an address munmap freed and
+//! mmap gave out again before the flush would be reached through the old
+//! translation, on the unmapping CPU too if its task was preempted before
+//! flushing. While a fault or a change waits, new changes wait for it
+//! (`TlbFlushWaiter`): else a thread that forks in a loop announces its
+//! next flush before the waiter gets the lock back, every time, and the
+//! wait never ends. Pages taken out of the page tables are freed only
+//! after the flush (`MmuGather`), so no stale translation ever points at
+//! a page that was handed out again.
 //!
 //! Linux: arch/x86/mm/tlb.c, include/asm-generic/tlb.h, mm/mmu_gather.c,
 //! cleanup_lazy_tlbs() in kernel/fork.c
