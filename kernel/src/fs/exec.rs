@@ -390,8 +390,8 @@ pub fn wake_group_exec_task(tsk: &TaskStruct) {
 
 /// Makes the exec'ing thread `tsk` the group leader once the old leader is
 /// a zombie: it takes the leader's pid (so the process keeps its pid across
-/// exec), exit signal and place among its parent's children, and the old
-/// leader is released.
+/// exec) and place among its parent's children, with SIGCHLD as its exit
+/// signal, and the old leader is released.
 ///
 /// Linux: the `!thread_group_leader(tsk)` part of de_thread() in fs/exec.c
 fn exchange_leader(tsk: &Arc<TaskStruct>) {
@@ -405,10 +405,12 @@ fn exchange_leader(tsk: &Arc<TaskStruct>) {
     let leader_nr = leader.thread_pid.lock().take();
     let my_nr = core::mem::replace(&mut *tsk.thread_pid.lock(), leader_nr);
     *leader.thread_pid.lock() = my_nr;
-    tsk.exit_signal.store(
-        leader.exit_signal.load(Ordering::Relaxed),
-        Ordering::Relaxed,
-    );
+    // A process the exec'ing thread now leads tells its parent with
+    // SIGCHLD, whatever signal its clone asked for; the old leader, a
+    // thread now, tells no one.
+    tsk.exit_signal
+        .store(crate::signal::SIGCHLD, Ordering::Relaxed);
+    leader.exit_signal.store(-1, Ordering::Relaxed);
     let parent = leader.family.get(&tasklist).real_parent.clone();
     if let Some(p) = parent.upgrade() {
         for child in p.family.get_mut(&mut tasklist).children.iter_mut() {
