@@ -79,7 +79,8 @@ impl<'a> MmuGather<'a> {
     /// as zeros on another CPU). While waiting, new changes hold back
     /// (`TlbFlushWaiter`), so that a thread forking in a loop cannot keep a
     /// flush pending for ever. With interrupts off it takes the lock at
-    /// once: the flush waited for may need this CPU's IPI.
+    /// once: the flush waited for may need this CPU's IPI (a kernel copy
+    /// under a lock faults so).
     ///
     /// Linux: mmap_write_lock(): the earlier writer held mmap_lock through
     /// its tlb_finish_mmu(), so the next one starts after that flush.
@@ -93,9 +94,7 @@ impl<'a> MmuGather<'a> {
             }
             drop(st);
             waiter.get_or_insert_with(|| TlbFlushWaiter::new(self.mm));
-            while self.mm.mm_tlb_flush_pending() {
-                crate::sched::core::sched_yield();
-            }
+            wait_tlb_flush_pending(self.mm);
         }
     }
 
@@ -145,23 +144,29 @@ impl Drop for MmuGather<'_> {
     }
 }
 
-/// Waits until no flush of `mm` is pending (see the module doc), spinning
-/// with interrupts on so that this CPU takes that very flush's IPI.
-/// Differs: Linux's fault waits on the mmap_lock, which the flushing
-/// writer holds across its flush.
-pub fn wait_tlb_flush_pending(mm: &MmStruct) {
+/// Waits until no flush of `mm` is pending (see the module doc), with
+/// interrupts on so that this CPU takes that very flush's IPI; yielding
+/// where it may, since the task that owes the flush may be preempted on
+/// this CPU.
+/// Differs: Linux waits on the mmap_lock, which the flushing writer holds
+/// across its flush.
+fn wait_tlb_flush_pending(mm: &MmStruct) {
     while mm.mm_tlb_flush_pending() {
-        core::hint::spin_loop();
+        if crate::preempt::preempt_count() == 0 {
+            crate::sched::core::sched_yield();
+        } else {
+            core::hint::spin_loop();
+        }
     }
 }
 
-/// A fault waiting for the flushes of its mm, counted in
+/// A fault or a change waiting for the flushes of its mm, counted in
 /// `tlb_flush_waiters` from its first wait until it is resolved. Without
-/// it the fault could starve: it sees the count drop to zero, but a
+/// it the waiter could starve: it sees the count drop to zero, but a
 /// thread forking in a loop takes the mm's lock again first and announces
-/// the next flush, every time (a fault then spins for good, and the exec
+/// the next flush, every time (a fault then waits for good, and the exec
 /// that would end the loop never comes).
-pub struct TlbFlushWaiter<'a>(&'a MmStruct);
+struct TlbFlushWaiter<'a>(&'a MmStruct);
 
 impl<'a> TlbFlushWaiter<'a> {
     /// Holds new page-table changes of `mm` back until this is dropped.

@@ -16,7 +16,7 @@
 
 use super::mm_types::MmapState;
 use super::mm_types::{MmStruct, TASK_SIZE, VmAreaStruct, VmBacking, VmFlags, mm_counter};
-use super::mmu_gather::{MmuGather, TlbFlushWaiter, tlb_gather_mmu_fault, wait_tlb_flush_pending};
+use super::mmu_gather::{MmuGather, tlb_gather_mmu_fault};
 use super::page_alloc::{Page, alloc_page, get_zeroed_page};
 use super::{PAGE_SIZE, pgtable, phys_to_virt};
 use crate::arch::sync::SpinLockGuard;
@@ -287,24 +287,11 @@ pub(super) fn handle_mm_fault_force(
     exec: bool,
     force: bool,
 ) -> Result<(), Errno> {
-    let mut waiter = None;
-    let ret = loop {
-        let irqs_on = x86_64::instructions::interrupts::are_enabled();
-        let mut tlb = tlb_gather_mmu_fault(mm);
-        let st = mm.mmap.lock();
-        // A change another CPU made is not yet flushed everywhere: a COW
-        // break now could copy a page that a stale writable translation is
-        // still writing. With interrupts off (a kernel copy under a lock)
-        // we cannot wait, as that flush waits for our IPI. Once waiting,
-        // new changes hold back until we are done (TlbFlushWaiter).
-        if irqs_on && mm.mm_tlb_flush_pending() {
-            drop(st);
-            waiter.get_or_insert_with(|| TlbFlushWaiter::new(mm));
-            wait_tlb_flush_pending(mm);
-            continue;
-        }
-        break __handle_mm_fault(&mut tlb, st, addr, write, exec, force);
-    };
+    let mut tlb = tlb_gather_mmu_fault(mm);
+    // After any pending flush of an earlier change: a COW break now could
+    // copy a page that a stale writable translation is still writing.
+    let st = tlb.lock_mmap();
+    let ret = __handle_mm_fault(&mut tlb, st, addr, write, exec, force);
     if ret.is_ok() {
         mm_account_fault();
     }
