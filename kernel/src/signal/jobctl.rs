@@ -353,15 +353,13 @@ pub fn ptrace_trap_notify(t: &Arc<TaskStruct>) {
 ///
 /// Linux: ptrace_signal_wake_up() in include/linux/sched/signal.h
 pub fn ptrace_signal_wake_up(t: &Arc<TaskStruct>, resume: bool) {
-    let woken = if resume {
+    let state = if resume {
         t.jobctl.fetch_and(!JOBCTL_LISTENING, Ordering::Relaxed);
-        crate::sched::core::try_to_wake_up(t, crate::task::__TASK_TRACED)
+        crate::task::__TASK_TRACED
     } else {
-        crate::sched::core::try_to_wake_up(t, TASK_INTERRUPTIBLE)
+        0
     };
-    if !woken {
-        crate::sched::core::kick_process(t);
-    }
+    super::send::signal_wake_up_state(t, state);
 }
 
 /// A new thread joins the group stop of its process: one in progress

@@ -342,14 +342,21 @@ pub fn send_sig(sig: i32, t: &Arc<TaskStruct>) {
 
 /// Makes `t` notice a new signal. TASK_INTERRUPTIBLE sleepers wake, and
 /// for SIGKILL TASK_KILLABLE ones too; TASK_UNINTERRUPTIBLE ones keep
-/// sleeping until their condition. A `t` that is running on another CPU is
-/// kicked into the kernel, so that it takes the signal before it runs any
-/// more of its program.
+/// sleeping until their condition.
 ///
-/// Linux: signal_wake_up() / signal_wake_up_state() in kernel/signal.c
+/// Linux: signal_wake_up() in include/linux/sched/signal.h
 fn signal_wake_up(t: &Arc<TaskStruct>, fatal: bool) {
     let wakekill = if fatal { crate::task::TASK_WAKEKILL } else { 0 };
-    if !crate::sched::core::try_to_wake_up(t, TASK_INTERRUPTIBLE | wakekill) {
+    signal_wake_up_state(t, wakekill);
+}
+
+/// Wakes `t` from an interruptible sleep or one of `state`; a `t` that is
+/// running on another CPU is kicked into the kernel instead, so that it
+/// looks at its signals before it runs any more of its program.
+///
+/// Linux: signal_wake_up_state() in kernel/signal.c
+pub(crate) fn signal_wake_up_state(t: &Arc<TaskStruct>, state: u32) {
+    if !crate::sched::core::try_to_wake_up(t, TASK_INTERRUPTIBLE | state) {
         crate::sched::core::kick_process(t);
     }
 }
