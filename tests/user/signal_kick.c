@@ -52,24 +52,19 @@ static long long reschedule_interrupts(int cpu)
 	static char buf[65536];
 	if (read_text("/proc/interrupts", buf, sizeof buf) < 0)
 		return -1;
-	for (char *line = buf; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
-		char *p = line;
-		while (*p == ' ')
-			p++;
-		if (strncmp(p, "RES:", 4) != 0)
-			continue;
-		p += 4;
-		for (int i = 0;; i++) {
-			char *end;
-			long long n = strtoll(p, &end, 10);
-			if (end == p)
-				return -1;
-			if (i == cpu)
-				return n;
-			p = end;
-		}
+	char *p = strstr(buf, "RES:");
+	if (!p)
+		return -1;
+	p += 4;
+	for (int i = 0;; i++) {
+		char *end;
+		long long n = strtoll(p, &end, 10);
+		if (end == p)
+			return -1;
+		if (i == cpu)
+			return n;
+		p = end;
 	}
-	return -1;
 }
 
 /* Spins on CPU 1 in user space, taking SIGUSR1, until killed. */
