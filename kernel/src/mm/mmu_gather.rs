@@ -166,7 +166,7 @@ fn wait_tlb_flush_pending(mm: &MmStruct) {
 /// thread forking in a loop takes the mm's lock again first and announces
 /// the next flush, every time (a fault then waits for good, and the exec
 /// that would end the loop never comes).
-struct TlbFlushWaiter<'a>(&'a MmStruct);
+pub struct TlbFlushWaiter<'a>(&'a MmStruct);
 
 impl<'a> TlbFlushWaiter<'a> {
     /// Holds new page-table changes of `mm` back until this is dropped.
