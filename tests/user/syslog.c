@@ -90,6 +90,9 @@ int main(void)
 	char *line = mine;
 	while (line && line > all && line[-1] != '\n')
 		line--;
+	if (!line || strncmp(line, "<13>[", 5) != 0)
+		say("    READ_ALL gave %d bytes; the message's line: %.60s\n", n,
+		    line ? line : "(not found)");
 	CHECK("read_all_has_the_kmsg_message_as_a_user_notice",
 	      line && strncmp(line, "<13>[", 5) == 0);
 

@@ -165,8 +165,10 @@ mod tests {
     ktest! {
         fn a_busy_kernel_thread_is_charged_system_time_tick_by_tick() {
             let me = current();
-            let (stime, utime) = (me.stime.load(Ordering::Relaxed), me.utime.load(Ordering::Relaxed));
+            // The machine's system time first: a tick between the two reads
+            // then counts in it and not in the task's, never the reverse.
             let system = kcpustat_sum().1;
+            let (stime, utime) = (me.stime.load(Ordering::Relaxed), me.utime.load(Ordering::Relaxed));
             // Until three ticks of whichever CPUs it runs on have charged
             // it: on several CPUs, jiffies (CPU 0's ticks) may run ahead of
             // this CPU's, or the task may wait in a run queue meanwhile.
