@@ -206,15 +206,13 @@ pub fn wait_until(ticks: u64, mut cond: impl FnMut() -> bool) -> bool {
 
 #[cfg(feature = "ktest")]
 /// Ends the current kernel thread's use of the address space a test gave
-/// it, as exit_mm() does for an mm's last user: this CPU loads the
-/// kernel's page table, then CPUs that still hold the mm lazily (where the
+/// it, as exit_mm() does (mmput): as its last user, this CPU loads the
+/// kernel's page table and CPUs that still hold the mm lazily (where the
 /// thread ran before it migrated) let go, so that the memory is freed now.
 /// Else a CPU halted in idle could keep it until it next runs something,
 /// and a later test would count that as freed by its own work.
 pub fn drop_test_mm() {
-    let mm = crate::task::current().mm.lock().take();
-    crate::mm::memory::switch_mm(None);
-    if let Some(mm) = mm {
-        crate::mm::tlb::cleanup_lazy_tlbs(&mm);
+    if let Some(mm) = crate::task::current().mm.take() {
+        crate::fork::mmput(mm);
     }
 }

@@ -80,7 +80,7 @@ fn exec_userspace() {
 fn user_page() -> Option<u64> {
     use crate::mm::mmap::{MAP_ANONYMOUS, MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE};
     let mm = crate::mm::mm_types::MmStruct::new().ok()?;
-    *crate::task::current().mm.lock() = Some(Arc::clone(&mm));
+    crate::task::current().mm.install(Arc::clone(&mm));
     crate::mm::memory::switch_mm(Some(&mm));
     let prot = PROT_READ | PROT_WRITE | PROT_EXEC;
     let anon = crate::mm::mm_types::VmBacking::Anon;

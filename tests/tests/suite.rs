@@ -79,7 +79,7 @@ const SCENARIOS: &[Scenario] = &[
     ("smp::on_4_cpus_affinity_holds_and_4_busy_processes_each_get_80_percent_of_a_cpu", |ctx| {
         user::record_user_tests_on(ctx, "smp4", &["affinity:4", "balance:4", "signal_kick"], |boot| boot.smp(4)).map(drop)
     }),
-    ("tlb::threads_on_two_cpus_never_use_a_translation_that_fork_munmap_or_mprotect_changed", |ctx| user::record_user_tests_on(ctx, "smp2", &["tlb_shootdown:1000:300"], |boot| boot.smp(2).timeout(300)).map(drop)),
+    ("tlb::threads_on_two_cpus_never_use_a_translation_that_fork_munmap_or_mprotect_changed", |ctx| user::record_user_tests_on(ctx, "smp2", &["tlb_shootdown:1000:300", "lazy_tlb"], |boot| boot.smp(2).timeout(300)).map(drop)),
     ("tlb::threads_on_four_cpus_never_use_a_translation_that_fork_munmap_or_mprotect_changed", |ctx| user::record_user_tests_on(ctx, "smp4", &["tlb_shootdown:1000:300"], |boot| boot.smp(4).timeout(300)).map(drop)),
     ("smp::the_core_scheduler_tests_pass_on_2_cpus_with_lockdep", |ctx| {
         let run = ctx.boot(&Boot::bios("lockdep ktest=sched::core").smp(cpus(2)))?;

@@ -276,6 +276,37 @@ static void child_settid_in_a_copied_mm(void)
 	munmap(stack, STACK_SIZE);
 }
 
+static int exit_at_once(void *arg)
+{
+	(void)arg;
+	_exit(0);
+}
+
+/* CLEARTID clears the word only for a task whose mm has another user (a
+ * thread's sibling waiting in pthread_join): a child with a copied mm
+ * leaves it alone, even where the parent would see the write, in shared
+ * memory (Linux: the mm_users > 1 test of mm_release()). */
+static void cleartid_in_a_copied_mm(void)
+{
+	char *stack = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	volatile int *word = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+				  -1, 0);
+	if (stack == MAP_FAILED || word == MAP_FAILED) {
+		check_fail("cleartid_setup", "mmap: %s", strerror(errno));
+		return;
+	}
+	*word = -1;
+	int pid = clone(exit_at_once, stack + STACK_SIZE, CLONE_CHILD_CLEARTID | SIGCHLD, NULL,
+			NULL, NULL, (int *)word);
+	int st = -1;
+	waitpid(pid, &st, 0);
+	EXPECT_EQ("the_cleartid_child_with_its_own_mm_exits", 0, st);
+	EXPECT_EQ("clone_child_cleartid_leaves_the_word_of_an_mm_s_last_user", -1, *word);
+	munmap((void *)word, 4096);
+	munmap(stack, STACK_SIZE);
+}
+
 static void clone_parent(void)
 {
 	pid_t mid = fork();
@@ -310,6 +341,7 @@ int main(void)
 	vfork_semantics();
 	settid_and_cleartid();
 	child_settid_in_a_copied_mm();
+	cleartid_in_a_copied_mm();
 	clone_parent();
 	return check_end();
 }

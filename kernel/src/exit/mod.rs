@@ -128,25 +128,17 @@ fn exit_signals(tsk: &TaskStruct) {
 /// a kthread_stop caller waiting on `vfork_done`. When another task still
 /// uses the mm (a thread, a vfork parent), its tables stay loaded here
 /// (Linux: enter_lazy_tlb()), which costs nothing if that task runs next.
-/// When this task was the last user, CPUs that hold the mm lazily let it go
-/// (cleanup_lazy_tlbs), this CPU switches to the kernel's page table, and
-/// the memory is freed here, as Linux's mmput() -> exit_mmap() does.
+/// When this task was the last user, mmput makes every CPU let go of the
+/// mm, this one included, and the memory is freed here, as Linux's
+/// mmput() -> exit_mmap() does.
 ///
 /// Linux: exit_mm() in kernel/exit.c (exit_mm_release() -> mm_release())
-/// Differs: one Arc counts both Linux's mm_users and mm_count, so "the last
-/// user" is read from the count: this reference and this CPU's loaded one.
 fn exit_mm(tsk: &TaskStruct) {
     mm_release(tsk);
-    let mm = tsk.mm.lock().take();
-    if let Some(mm) = &mm {
-        crate::rusage::setmax_mm_hiwater_rss(tsk, mm);
-        crate::mm::tlb::cleanup_lazy_tlbs(mm);
-        if alloc::sync::Arc::strong_count(mm) == 2 {
-            crate::ipc::shm::exit_shm(mm);
-            crate::mm::tlb::switch_mm(None);
-        }
+    if let Some(mm) = tsk.mm.take() {
+        crate::rusage::setmax_mm_hiwater_rss(tsk, &mm);
+        crate::fork::mmput(mm);
     }
-    drop(mm);
 }
 
 /// Walks the robust futex list, clears and wakes `clear_child_tid`, and
@@ -159,7 +151,13 @@ pub fn mm_release(tsk: &TaskStruct) {
         crate::futex::robust::futex_cleanup(tsk);
     }
     let tid_addr = tsk.clear_child_tid.swap(0, Ordering::Relaxed);
-    if tid_addr != 0 && tsk.mm.lock().is_some() {
+    // Only another user of the mm can be waiting on the word.
+    let shared = tsk
+        .mm
+        .lock()
+        .as_ref()
+        .is_some_and(|mm| mm.mm_users.load(Ordering::Relaxed) > 1);
+    if tid_addr != 0 && shared {
         let _ = crate::mm::uaccess::put_user(tid_addr, 0u32);
         let _ = crate::futex::futex_wake(tid_addr, false, 1, crate::futex::FUTEX_BITSET_MATCH_ANY);
     }

@@ -372,7 +372,7 @@ fn copy_mm(flags: CloneFlags, parent: &TaskStruct, p: &TaskStruct) -> Result<(),
     } else {
         crate::mm::mmap::dup_mm(&oldmm)?
     };
-    *p.mm.lock() = Some(mm);
+    p.mm.install(mm);
     Ok(())
 }
 

@@ -261,3 +261,20 @@ pub fn mm_access(
     }
     Ok(mm)
 }
+
+/// A task stops using `mm` (exit_mm, exec). The last user detaches its
+/// SysV segments and makes every CPU let go of it, the lazy ones
+/// (cleanup_lazy_tlbs) and this one, so that its memory is freed when the
+/// last reference drops: here, unless a /proc reader still holds one.
+///
+/// Linux: mmput() / __mmput() in kernel/fork.c
+/// Differs: the memory goes with the last reference of any kind (Linux's
+/// exit_mmap() runs here and leaves only the struct to mm_count).
+pub fn mmput(mm: Arc<crate::mm::mm_types::MmStruct>) {
+    if mm.mm_users.fetch_sub(1, Ordering::AcqRel) != 1 {
+        return;
+    }
+    crate::ipc::shm::exit_shm(&mm);
+    crate::mm::tlb::cleanup_lazy_tlbs(&mm);
+    crate::mm::tlb::leave_mm(&mm);
+}

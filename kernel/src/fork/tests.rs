@@ -42,7 +42,9 @@ fn fork_and_reap_once() -> Result<(), String> {
 /// (with_a_user_page) stays the caller's.
 fn run_and_reap(p: Arc<TaskStruct>) -> Result<alloc::sync::Weak<TaskStruct>, String> {
     let pid = p.pid();
-    drop(p.mm.lock().take());
+    if let Some(mm) = p.mm.take() {
+        crate::fork::mmput(mm);
+    }
     let gone = Arc::downgrade(&p);
     wake_up_new_task(p);
     kassert_eq!(kernel_wait4(pid, 0).map(|r| r.pid), Ok(pid));
@@ -133,7 +135,7 @@ fn map_a_user_page_and_run<T>(f: &impl Fn(u64) -> Result<T, String>) -> Result<T
     use crate::mm::mmap::{MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, do_mmap};
     let err = |e| alloc::format!("{e:?}");
     let mm = crate::mm::mm_types::MmStruct::new().map_err(err)?;
-    *current().mm.lock() = Some(mm.clone());
+    current().mm.install(mm.clone());
     crate::mm::memory::switch_mm(Some(&mm));
     let anon = crate::mm::mm_types::VmBacking::Anon;
     let prot = PROT_READ | PROT_WRITE;

@@ -443,17 +443,12 @@ fn exchange_leader(tsk: &Arc<TaskStruct>) {
 fn begin_new_exec(bprm: &LinuxBinprm, mm: Arc<MmStruct>) -> Result<(), Errno> {
     let tsk = current();
     crate::exit::mm_release(&tsk);
-    let old = tsk.mm.lock().replace(mm.clone());
+    let old = tsk.mm.replace(Some(mm.clone()));
     crate::mm::memory::switch_mm(Some(&mm));
-    if let Some(old) = &old {
-        crate::rusage::setmax_mm_hiwater_rss(&tsk, old);
-        crate::mm::tlb::cleanup_lazy_tlbs(old);
-        // The last user (not a vfork parent): detach its SysV segments now.
-        if Arc::strong_count(old) == 1 {
-            crate::ipc::shm::exit_shm(old);
-        }
+    if let Some(old) = old {
+        crate::rusage::setmax_mm_hiwater_rss(&tsk, &old);
+        crate::fork::mmput(old);
     }
-    drop(old);
     crate::time::posix_timers::exit_itimers(tsk.signal());
     if let Some(files) = tsk.files.lock().clone() {
         files.do_close_on_exec();

@@ -213,12 +213,23 @@ pub struct MmStruct {
     /// bits of mm->flags).
     /// Differs: no SUID_DUMP_ROOT (fs.suid_dumpable is fixed at 0).
     pub dumpable: AtomicU32,
+    /// The tasks whose `mm` is this one (Linux: mm_users), counted by
+    /// `TaskMm` as the pointer changes. The last to let go (`mmput`)
+    /// makes every CPU drop the address space, so that its memory is freed
+    /// with the last reference. The `Arc`'s own count is Linux's mm_count:
+    /// these users, the CPUs that have it loaded, a /proc reader.
+    pub mm_users: AtomicUsize,
     /// The CPUs that may hold TLB entries for this mm: a CPU adds itself
     /// when it loads the mm (switch_mm_irqs_off) and is taken out lazily,
     /// by the first flush that finds it has loaded another since (Linux:
     /// mm_cpumask(), the cpu_bitmap at the end of `struct mm_struct`).
     /// Atomic: CPUs set and clear their own bits without a lock.
     pub cpu_bitmap: AtomicU64,
+    /// The generation of these page tables: every flush request bumps it
+    /// before choosing whom to IPI, and a CPU notes the generation its TLB
+    /// is current with; a CPU a flush skipped while lazy compares the two
+    /// when it returns to the mm (Linux: mm->context.tlb_gen).
+    pub tlb_gen: AtomicU64,
     /// Page-table changes whose TLB flush has not finished yet (Linux:
     /// tlb_flush_pending). The flush runs after the mm's lock is dropped
     /// (see `mm::tlb`); a fault that finds this non-zero waits for it.

@@ -77,7 +77,9 @@ impl MmStruct {
             pgtables_bytes: AtomicUsize::new(0),
             exe_file: SpinLock::new(None),
             dumpable: AtomicU32::new(super::mm_types::SUID_DUMP_USER),
+            mm_users: AtomicUsize::new(0),
             cpu_bitmap: AtomicU64::new(0),
+            tlb_gen: AtomicU64::new(0),
             tlb_flush_pending: AtomicUsize::new(0),
             tlb_flush_waiters: AtomicUsize::new(0),
         })

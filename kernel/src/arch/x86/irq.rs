@@ -33,6 +33,9 @@ pub struct IrqStat {
     pub irq_resched_count: AtomicU64,
     /// Call-function IPIs taken (Linux: irq_call_count, "CAL").
     pub irq_call_count: AtomicU64,
+    /// TLB flush requests taken from other CPUs, one per user-mm flush
+    /// that reached this CPU by IPI (Linux: irq_tlb_count, "TLB").
+    pub irq_tlb_count: AtomicU64,
 }
 
 impl IrqStat {
@@ -42,6 +45,7 @@ impl IrqStat {
             apic_timer_irqs: AtomicU64::new(0),
             irq_resched_count: AtomicU64::new(0),
             irq_call_count: AtomicU64::new(0),
+            irq_tlb_count: AtomicU64::new(0),
         }
     }
 }
@@ -137,10 +141,11 @@ pub fn show_interrupts() -> String {
     }
     s.truncate(s.trim_end().len());
     s.push('\n');
-    let rows: [IrqRow; 3] = [
+    let rows: [IrqRow; 4] = [
         ("LOC", |st| &st.apic_timer_irqs, "Local timer interrupts"),
         ("RES", |st| &st.irq_resched_count, "Rescheduling interrupts"),
         ("CAL", |st| &st.irq_call_count, "Function call interrupts"),
+        ("TLB", |st| &st.irq_tlb_count, "TLB shootdowns"),
     ];
     for (name, counter, what) in rows {
         let _ = write!(s, "{name:>3}: ");

@@ -34,12 +34,17 @@
 //! had loaded (Linux: `active_mm`, here the CPU's `loaded_mm`) and the CPU
 //! is *lazy*. If the next user task runs the same mm, nothing is switched.
 //! The lazily loaded mm stays allocated, because `loaded_mm` holds a
-//! reference: page tables in CR3 are never freed. A flush that reaches a
-//! lazy CPU makes it leave lazy mode (load the kernel's page table, as
-//! Linux switches to init_mm) rather than flush for a kernel thread that
-//! never touches user memory; and when the last task using an mm lets go
-//! of it, `cleanup_lazy_tlbs` tells the lazy CPUs to let go too, so that
-//! its memory is freed at once.
+//! reference: page tables in CR3 are never freed. A flush sends no IPI to
+//! a lazy CPU: its kernel thread never touches user memory, and an idle
+//! CPU woken for nothing (on a host that may run that virtual CPU late)
+//! would hold the flushing task up. Instead each mm counts its flush
+//! requests (`tlb_gen`) and each CPU notes the count its TLB is current
+//! with; a CPU that comes back from lazy mode to the mm compares the two
+//! and reloads CR3 if a flush passed it by. A flush that reaches a CPU
+//! which turned lazy after it was chosen makes it leave lazy mode (load
+//! the kernel's page table, as Linux switches to init_mm). When the last
+//! task using an mm lets go of it, `cleanup_lazy_tlbs` tells the lazy CPUs
+//! to let go too, so that its memory is freed at once.
 //!
 //! **Why the flush comes after the unlock.** Every lock here keeps
 //! interrupts off while held. A CPU waiting for the mm's lock could not
@@ -62,9 +67,8 @@
 //! Linux: arch/x86/mm/tlb.c, include/asm-generic/tlb.h, mm/mmu_gather.c,
 //! cleanup_lazy_tlbs() in kernel/fork.c
 //!
-//! Differs: no PCIDs and no per-mm TLB generations (tlb_gen): a CPU flushes
-//! exactly what each request names, and a lazy CPU is flushed (sent to the
-//! kernel's page table) like any other instead of being skipped.
+//! Differs: no PCIDs, so a CPU loading an mm flushes all of its TLB, and
+//! only the mm loaded now has a generation to compare.
 //! Not modelled: huge pages, freeing page-table pages before exit (only
 //! the Pgd's drop frees them), INVLPGB/broadcast flushes.
 
@@ -76,7 +80,7 @@ use crate::arch::percpu::{smp_processor_id, this_cpu};
 use crate::cpumask::{CpuMask, cpu_online_mask};
 use crate::smp::{on_each_cpu_mask, smp_call_function_many};
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use x86_64::VirtAddr;
 use x86_64::instructions::tlb;
 use x86_64::registers::control::{Cr3, Cr3Flags, Cr4, Cr4Flags};
@@ -89,7 +93,7 @@ pub const TLB_SINGLE_PAGE_FLUSH_CEILING: u64 = 33;
 pub const TLB_FLUSH_ALL: u64 = u64::MAX;
 
 /// One CPU's TLB state that other CPUs may read (Linux:
-/// `cpu_tlbstate_shared`), with the counters /proc/vmstat shows.
+/// `cpu_tlbstate_shared`).
 struct TlbStateShared {
     /// A kernel thread runs here on a user mm it does not use (Linux:
     /// is_lazy). Only this CPU writes it.
@@ -98,16 +102,28 @@ struct TlbStateShared {
     /// that lock. Only this CPU writes it, with interrupts off, under
     /// `loaded_mm`'s lock.
     has_mm: AtomicBool,
-    /// Flush requests this CPU took from others (Linux:
-    /// NR_TLB_REMOTE_FLUSH_RECEIVED).
-    remote_flush_received: AtomicU64,
 }
+
+/// One CPU's TLB state that only that CPU reads and writes, with
+/// interrupts off (Linux: `cpu_tlbstate`).
+struct TlbState {
+    /// The `tlb_gen` of the loaded mm that this CPU's TLB is current with:
+    /// read when the mm was loaded or flushed whole, or the generation of
+    /// the last range flush that left nothing older unflushed (Linux:
+    /// `cpu_tlbstate.ctxs[asid].tlb_gen`).
+    loaded_mm_tlb_gen: AtomicU64,
+}
+
+static CPU_TLBSTATE: [TlbState; NR_CPUS] = [const {
+    TlbState {
+        loaded_mm_tlb_gen: AtomicU64::new(0),
+    }
+}; NR_CPUS];
 
 static CPU_TLBSTATE_SHARED: [TlbStateShared; NR_CPUS] = [const {
     TlbStateShared {
         is_lazy: AtomicBool::new(false),
         has_mm: AtomicBool::new(false),
-        remote_flush_received: AtomicU64::new(0),
     }
 }; NR_CPUS];
 
@@ -124,12 +140,15 @@ struct FlushTlbInfo {
     end: u64,
     /// The CPU that asked, whose own run is not counted as received.
     initiator: usize,
+    /// The mm's `tlb_gen` this request made (0 for kernel mappings).
+    new_tlb_gen: u64,
 }
 
-/// How many flush requests `cpu` has taken from other CPUs.
+/// How many flush requests `cpu` has taken from other CPUs (its "TLB"
+/// row in /proc/interrupts).
 pub fn nr_tlb_remote_flush_received(cpu: usize) -> u64 {
-    CPU_TLBSTATE_SHARED[cpu]
-        .remote_flush_received
+    crate::arch::percpu::irq_stat(cpu)
+        .irq_tlb_count
         .load(Ordering::Relaxed)
 }
 
@@ -162,17 +181,28 @@ pub fn switch_mm(mm: Option<&Arc<MmStruct>>) {
 pub fn switch_mm_irqs_off(next: Option<&Arc<MmStruct>>) -> Option<Arc<MmStruct>> {
     let cpu = smp_processor_id();
     let mut loaded = this_cpu().loaded_mm.lock();
-    CPU_TLBSTATE_SHARED[cpu]
-        .is_lazy
-        .store(false, Ordering::Relaxed);
+    let is_lazy = &CPU_TLBSTATE_SHARED[cpu].is_lazy;
+    let was_lazy = is_lazy.load(Ordering::Relaxed);
+    if was_lazy {
+        // A locked instruction, ordered before flush_if_passed_by's read.
+        is_lazy.store(false, Ordering::SeqCst);
+    }
     if loaded.as_ref().map(Arc::as_ptr) == next.map(Arc::as_ptr) {
+        if let Some(next) = next.filter(|_| was_lazy) {
+            flush_if_passed_by(cpu, next);
+        }
         return None;
     }
     if let Some(next) = next {
         // A locked instruction: ordered before the page-table walks that
-        // follow the CR3 write, against a flusher's PTE store and fence.
+        // follow the CR3 write, against a flusher's PTE store and tlb_gen
+        // bump, which come before it reads the mask.
         next.cpu_bitmap
             .fetch_or(CpuMask::of(cpu).bits(), Ordering::SeqCst);
+        let tlb_gen = next.tlb_gen.load(Ordering::SeqCst);
+        CPU_TLBSTATE[cpu]
+            .loaded_mm_tlb_gen
+            .store(tlb_gen, Ordering::Relaxed);
     }
     let pgd = next.map_or_else(pgtable::swapper_pg_dir, |mm| mm.pgd.frame());
     if Cr3::read().0 != pgd {
@@ -185,6 +215,24 @@ pub fn switch_mm_irqs_off(next: Option<&Arc<MmStruct>>) -> Option<Arc<MmStruct>>
         .has_mm
         .store(next.is_some(), Ordering::Relaxed);
     core::mem::replace(&mut *loaded, next.cloned())
+}
+
+/// This CPU comes back from lazy mode to `mm`, which it kept loaded: if a
+/// flush skipped it meanwhile, its TLB may hold translations the flush
+/// took away, so it flushes them all. Its `is_lazy` was cleared (a locked
+/// instruction) before this reads `tlb_gen`, and a flusher bumps `tlb_gen`
+/// before it reads `is_lazy`: either the flusher saw this CPU not lazy
+/// and sends the IPI, or this CPU sees the flusher's generation.
+///
+/// Linux: the `was_lazy` branch of switch_mm_irqs_off() in
+/// arch/x86/mm/tlb.c
+fn flush_if_passed_by(cpu: usize, mm: &MmStruct) {
+    let tlb_gen = mm.tlb_gen.load(Ordering::SeqCst);
+    let local = &CPU_TLBSTATE[cpu].loaded_mm_tlb_gen;
+    if local.load(Ordering::Relaxed) != tlb_gen {
+        tlb::flush_all();
+        local.store(tlb_gen, Ordering::Relaxed);
+    }
 }
 
 /// A kernel thread is being switched in: it keeps the mm this CPU has
@@ -275,17 +323,21 @@ fn flush_tlb_func(info: usize) {
     let cpu = smp_processor_id();
     let state = &CPU_TLBSTATE_SHARED[cpu];
     if f.mm.is_some() && cpu != f.initiator {
-        state.remote_flush_received.fetch_add(1, Ordering::Relaxed);
+        this_cpu()
+            .irq_stat
+            .irq_tlb_count
+            .fetch_add(1, Ordering::Relaxed);
     }
     let Some(mm) = f.mm else {
         flush_tlb_kernel_local(f.start, f.end);
         return;
     };
     let loaded = this_cpu().loaded_mm.lock().as_ref().map(Arc::as_ptr);
-    if loaded != Some(mm) {
-        // SAFETY: the asking CPU holds a reference to the mm until every
-        // CPU has run this function.
-        let mm = unsafe { &*mm };
+    let is_loaded = loaded == Some(mm);
+    // SAFETY: the asking CPU holds a reference to the mm until every CPU
+    // has run this function.
+    let mm = unsafe { &*mm };
+    if !is_loaded {
         mm.cpu_bitmap
             .fetch_and(!CpuMask::of(cpu).bits(), Ordering::SeqCst);
         return;
@@ -295,37 +347,74 @@ fn flush_tlb_func(info: usize) {
         drop(switch_mm_irqs_off(None));
         return;
     }
-    flush_tlb_local_range(f.start, f.end);
+    flush_tlb_to_gen(cpu, mm, f);
+}
+
+/// Brings this CPU's TLB for the loaded `mm` up to `mm`'s generation: a
+/// request an earlier whole flush covered needs nothing; the one request
+/// this CPU is behind by, a range, flushes its range; anything else
+/// (several requests missed, or a whole-mm request) flushes all.
+///
+/// Linux: flush_tlb_func() in arch/x86/mm/tlb.c
+fn flush_tlb_to_gen(cpu: usize, mm: &MmStruct, f: &FlushTlbInfo) {
+    let mm_tlb_gen = mm.tlb_gen.load(Ordering::SeqCst);
+    let local = &CPU_TLBSTATE[cpu].loaded_mm_tlb_gen;
+    let local_tlb_gen = local.load(Ordering::Relaxed);
+    if local_tlb_gen >= f.new_tlb_gen {
+        return;
+    }
+    if f.end != TLB_FLUSH_ALL && f.new_tlb_gen == local_tlb_gen + 1 {
+        flush_tlb_local_range(f.start, f.end);
+        local.store(f.new_tlb_gen, Ordering::Relaxed);
+    } else {
+        tlb::flush_all();
+        local.store(mm_tlb_gen, Ordering::Relaxed);
+    }
 }
 
 /// Flushes the translations of [start, end) in `mm` on every CPU that may
 /// cache them, and returns when all have: locally first, then by IPI to
-/// the other CPUs in mm_cpumask (none when the mm is loaded here alone).
-/// Must be called with interrupts on and no lock held when other CPUs may
-/// be in the mask: they take the IPI only with interrupts on.
+/// the other CPUs in mm_cpumask that are not lazy (none when the mm is
+/// loaded here alone). Must be called with interrupts on and no lock held
+/// when other CPUs may be in the mask: they take the IPI only with
+/// interrupts on.
 ///
 /// Linux: flush_tlb_mm_range() in arch/x86/mm/tlb.c
 pub fn flush_tlb_mm_range(mm: &MmStruct, start: u64, end: u64) {
-    // Orders our PTE stores before reading the mask, against a CPU that
-    // joins the mask and then walks the page tables (switch_mm_irqs_off).
-    fence(Ordering::SeqCst);
+    // A locked instruction (Linux: inc_mm_tlb_gen()): orders our PTE
+    // stores before reading the mask and is_lazy, against a CPU that joins
+    // the mask or leaves lazy mode and then reads tlb_gen.
+    let new_tlb_gen = mm.tlb_gen.fetch_add(1, Ordering::SeqCst) + 1;
     let cpu = smp_processor_id();
     let info = FlushTlbInfo {
         mm: Some(mm as *const MmStruct),
         start,
         end,
         initiator: cpu,
+        new_tlb_gen,
     };
     let mask = mm.mm_cpumask();
     if mask.test(cpu) {
         crate::arch::without_interrupts(|| flush_tlb_func(&info as *const _ as usize));
     }
-    let mut others = mask;
-    others.clear(cpu);
-    if !others.and(cpu_online_mask()).is_empty() {
+    let mut others = CpuMask::empty();
+    for other in mask.and(cpu_online_mask()).iter() {
+        if other != cpu && should_flush_tlb(other) {
+            others.set(other);
+        }
+    }
+    if !others.is_empty() {
         NR_TLB_REMOTE_FLUSH.fetch_add(1, Ordering::Relaxed);
         smp_call_function_many(others, flush_tlb_func, &info as *const _ as usize, true);
     }
+}
+
+/// Whether a user-mm flush sends `cpu` an IPI: not while it is lazy; it
+/// compares generations when it comes back (`flush_if_passed_by`).
+///
+/// Linux: should_flush_tlb() in arch/x86/mm/tlb.c
+fn should_flush_tlb(cpu: usize) -> bool {
+    !CPU_TLBSTATE_SHARED[cpu].is_lazy.load(Ordering::SeqCst)
 }
 
 /// Flushes one page of `mm` everywhere.
@@ -352,6 +441,7 @@ pub fn flush_tlb_kernel_range(start: u64, end: u64) {
         start,
         end,
         initiator: smp_processor_id(),
+        new_tlb_gen: 0,
     };
     on_each_cpu_mask(
         cpu_online_mask(),
@@ -393,6 +483,19 @@ pub fn cleanup_lazy_tlbs(mm: &Arc<MmStruct>) {
         return;
     }
     smp_call_function_many(others, do_shoot_lazy_tlb, Arc::as_ptr(mm) as usize, true);
+}
+
+/// This CPU lets go of `mm` if it has it loaded (its last user is
+/// leaving it): it switches to the kernel's page table. The caller holds a
+/// reference, so the one dropped here is not the last. Interrupts on.
+///
+/// Linux: leave_mm() in arch/x86/mm/tlb.c
+pub fn leave_mm(mm: &MmStruct) {
+    let old = crate::arch::without_interrupts(|| {
+        let loaded = this_cpu().loaded_mm.lock().as_ref().map(Arc::as_ptr);
+        (loaded == Some(mm as *const MmStruct)).then(|| switch_mm_irqs_off(None))
+    });
+    drop(old);
 }
 
 #[cfg(feature = "ktest")]

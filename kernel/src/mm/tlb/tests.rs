@@ -12,8 +12,14 @@ fn received() -> Vec<u64> {
     (0..NR_CPUS).map(nr_tlb_remote_flush_received).collect()
 }
 
+fn lazy() -> Vec<bool> {
+    (0..NR_CPUS)
+        .map(|cpu| CPU_TLBSTATE_SHARED[cpu].is_lazy.load(Ordering::SeqCst))
+        .collect()
+}
+
 ktest! {
-    fn a_shootdown_reaches_every_other_cpu_in_the_mask_and_no_cpu_outside_it() {
+    fn a_shootdown_reaches_every_other_cpu_in_the_mask_that_is_not_lazy_and_no_cpu_outside_it() {
         let mm = MmStruct::new().map_err(|e| alloc::format!("{e:?}"))?;
         let me = smp_processor_id();
         let online = cpu_online_mask();
@@ -24,19 +30,113 @@ ktest! {
             mask.clear(cpu);
         }
         mm.cpu_bitmap.store(mask.bits(), Ordering::SeqCst);
-        let before = received();
+        let (lazy_before, before) = (lazy(), received());
         flush_tlb_mm_range(&mm, 0x10000, 0x12000);
-        let after = received();
+        let (after, lazy_after) = (received(), lazy());
+        let mut skipped = CpuMask::empty();
         for cpu in 0..NR_CPUS {
-            let expected = u64::from(mask.test(cpu) && cpu != me);
-            kassert_eq!(after[cpu] - before[cpu], expected, "flushes received by CPU {cpu}");
+            let got = after[cpu] - before[cpu];
+            if mask.test(cpu) && cpu != me && got == 0 {
+                skipped.set(cpu);
+            }
+            // A CPU that ran a user task or went idle meanwhile may go
+            // either way.
+            if lazy_before[cpu] != lazy_after[cpu] {
+                continue;
+            }
+            let expected = u64::from(mask.test(cpu) && cpu != me && !lazy_before[cpu]);
+            kassert_eq!(got, expected, "flushes received by CPU {cpu} (lazy: {})", lazy_before[cpu]);
         }
         kassert_eq!(
             mm.mm_cpumask(),
-            CpuMask::empty(),
+            skipped,
             "no CPU has loaded this mm, so each one the flush reached left the mask"
         );
+        kassert_eq!(mm.tlb_gen.load(Ordering::SeqCst), 1, "the request made generation 1");
     }
+}
+
+ktest! {
+    fn a_lazy_cpu_gets_no_ipi_and_flushes_when_it_returns_to_the_mm() {
+        if crate::cpumask::num_online_cpus() < 2 {
+            return Ok(());
+        }
+        let err = |e| alloc::format!("{e:?}");
+        let mm = MmStruct::new().map_err(err)?;
+        let me = pin_here()?;
+        let result = lazy_cpu_is_passed_by(&mm, me);
+        let _ = set_cpus_allowed_ptr(&current(), CpuMask::all());
+        result?;
+    }
+}
+
+/// The body of the lazy-skip test, run pinned to CPU `me`: a kernel
+/// thread on another CPU loads `mm` and sleeps, leaving its CPU lazy on
+/// it; a flush here must not IPI that CPU, which must flush on its own
+/// when the thread wakes up and comes back to `mm`.
+fn lazy_cpu_is_passed_by(mm: &Arc<MmStruct>, me: usize) -> Result<(), alloc::string::String> {
+    use crate::sched::completion::Completion;
+    let err = |e| alloc::format!("{e:?}");
+    let other = cpu_online_mask()
+        .iter()
+        .find(|&c| c != me)
+        .ok_or("a second CPU")?;
+    let (asleep, go) = (Arc::new(Completion::new()), Arc::new(Completion::new()));
+    // The generation the other CPU's TLB was current with after waking.
+    let caught_up = Arc::new(AtomicU64::new(u64::MAX));
+    let (lent, asleep_, go_, out) = (mm.clone(), asleep.clone(), go.clone(), caught_up.clone());
+    let body: crate::task::ThreadFn = Arc::new(move || {
+        current().mm.install(lent.clone());
+        switch_mm(Some(&lent));
+        asleep_.complete();
+        go_.wait_for_completion();
+        let cpu = smp_processor_id();
+        out.store(
+            CPU_TLBSTATE[cpu].loaded_mm_tlb_gen.load(Ordering::Relaxed),
+            Ordering::Relaxed,
+        );
+        crate::ktest::drop_test_mm();
+        0
+    });
+    let child = crate::fork::copy_process(&KernelCloneArgs {
+        flags: CloneFlags::CLONE_FS,
+        exit_signal: crate::signal::SIGCHLD,
+        name: Some("ktest-lazy-gen"),
+        fn_: Some(body),
+        kthread: true,
+        ..Default::default()
+    })
+    .map_err(err)?;
+    let pid = child.pid();
+    set_cpus_allowed_ptr(&child, CpuMask::of(other)).map_err(err)?;
+    crate::sched::core::wake_up_new_task(child);
+    asleep.wait_for_completion();
+    // The thread may not have left its CPU yet: wait until it has.
+    let mut lazy_now = false;
+    for _ in 0..1000 {
+        lazy_now = CPU_TLBSTATE_SHARED[other].is_lazy.load(Ordering::SeqCst);
+        if lazy_now {
+            break;
+        }
+        crate::sched::core::sched_yield();
+    }
+    let sent_to = nr_tlb_remote_flush_received(other);
+    flush_tlb_mm_range(mm, 0x10000, 0x11000);
+    let passed_by = nr_tlb_remote_flush_received(other) == sent_to;
+    go.complete();
+    let reaped = kernel_wait4(pid, 0).map(|r| r.pid);
+    kassert_eq!(reaped, Ok(pid));
+    kassert!(
+        lazy_now,
+        "CPU {other} went lazy on the mm when its thread slept"
+    );
+    kassert!(passed_by, "the flush sent no IPI to the lazy CPU {other}");
+    kassert_eq!(
+        caught_up.load(Ordering::Relaxed),
+        mm.tlb_gen.load(Ordering::SeqCst),
+        "back on the mm, CPU {other} flushed up to the flush it missed"
+    );
+    Ok(())
 }
 
 ktest! {
@@ -118,7 +218,7 @@ fn kernel_thread_keeps_the_lazy_mm(
     .map_err(err)?;
     let pid = child.pid();
     set_cpus_allowed_ptr(&child, CpuMask::of(me)).map_err(err)?;
-    *current().mm.lock() = Some(mm.clone());
+    current().mm.install(mm.clone());
     switch_mm(Some(mm));
     crate::sched::core::wake_up_new_task(child);
     let reaped = kernel_wait4(pid, 0).map(|r| r.pid);
