@@ -19,46 +19,15 @@
  * mm::tlb::a_lazy_cpu_gets_no_ipi_and_flushes_when_it_returns_to_the_mm
  * checks that flush directly.
  */
-#define _GNU_SOURCE
-#include "check.h"
+#include "cpus.h"
 
 #include <pthread.h>
-#include <sched.h>
 #include <sys/mman.h>
 
 #define ROUNDS 50
 
 static int go[2], seen[2];
 static volatile int *page;
-
-static int pin(int cpu)
-{
-	cpu_set_t set;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity(0, sizeof set, &set);
-}
-
-/* CPU `cpu`'s count in the TLB row of /proc/interrupts, or -1. */
-static long long tlb_shootdowns(int cpu)
-{
-	static char buf[65536];
-	if (read_text("/proc/interrupts", buf, sizeof buf) < 0)
-		return -1;
-	char *p = strstr(buf, "TLB:");
-	if (!p)
-		return -1;
-	p += 4;
-	for (int i = 0;; i++) {
-		char *end;
-		long long n = strtoll(p, &end, 10);
-		if (end == p)
-			return -1;
-		if (i == cpu)
-			return n;
-		p = end;
-	}
-}
 
 /* On CPU 1: for each byte from `go`, reads the page and reports the value. */
 static void *reader(void *arg)
@@ -115,9 +84,9 @@ int main(void)
 			break;
 		/* The reader sleeps in read(2) now: let CPU 1 go idle. */
 		usleep(5000);
-		long long before = tlb_shootdowns(1);
+		long long before = interrupts_of("TLB:", 1);
 		munmap((void *)page, 4096);
-		taken += tlb_shootdowns(1) - before;
+		taken += interrupts_of("TLB:", 1) - before;
 		/* The freed page goes to another mapping, not back to this one. */
 		volatile int *other = map_page(0, -1);
 		if (!other || map_page((void *)page, 2 * rounds + 2) != page)
@@ -134,7 +103,7 @@ int main(void)
 	    rounds, taken, stale);
 	EXPECT_EQ("every_round_ran", ROUNDS, rounds);
 	EXPECT_EQ("the_thread_back_on_its_cpu_reads_the_new_page_never_the_old", 0, stale);
-	CHECK("proc_interrupts_has_a_tlb_row_with_a_column_per_cpu", tlb_shootdowns(1) >= 0);
+	CHECK("proc_interrupts_has_a_tlb_row_with_a_column_per_cpu", interrupts_of("TLB:", 1) >= 0);
 	CHECK("a_cpu_idle_after_a_thread_of_the_process_takes_no_tlb_shootdown",
 	      taken >= 0 && taken < ROUNDS / 5);
 	return check_end();

@@ -16,10 +16,8 @@
  * the tick. On a shared host the child may be waiting for its CPU when a
  * signal comes (no interrupt is needed then), so a tenth is enough.
  */
-#define _GNU_SOURCE
-#include "check.h"
+#include "cpus.h"
 
-#include <sched.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
 
@@ -36,35 +34,6 @@ static void on_usr1(int sig)
 {
 	(void)sig;
 	atomic_fetch_add(&sh->handled, 1);
-}
-
-static int pin(int cpu)
-{
-	cpu_set_t set;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity(0, sizeof set, &set);
-}
-
-/* CPU `cpu`'s count in the RES row of /proc/interrupts, or -1. */
-static long long reschedule_interrupts(int cpu)
-{
-	static char buf[65536];
-	if (read_text("/proc/interrupts", buf, sizeof buf) < 0)
-		return -1;
-	char *p = strstr(buf, "RES:");
-	if (!p)
-		return -1;
-	p += 4;
-	for (int i = 0;; i++) {
-		char *end;
-		long long n = strtoll(p, &end, 10);
-		if (end == p)
-			return -1;
-		if (i == cpu)
-			return n;
-		p = end;
-	}
 }
 
 /* Spins on CPU 1 in user space, taking SIGUSR1, until killed. */
@@ -106,7 +75,7 @@ int main(void)
 		spinner();
 	while (!atomic_load(&sh->ready))
 		usleep(1000);
-	long long before = reschedule_interrupts(1);
+	long long before = interrupts_of("RES:", 1);
 	int rounds = 0;
 	while (rounds < ROUNDS) {
 		kill(child, SIGUSR1);
@@ -114,7 +83,7 @@ int main(void)
 			break;
 		rounds++;
 	}
-	long long after = reschedule_interrupts(1);
+	long long after = interrupts_of("RES:", 1);
 	say("signal_kick: CPU 1 took %lld reschedule interrupts for %d signals\n", after - before,
 	    rounds);
 	EXPECT_EQ("a_thread_spinning_in_user_space_on_another_cpu_takes_every_signal", ROUNDS,
