@@ -76,7 +76,6 @@ ktest! {
 /// when the thread wakes up and comes back to `mm`.
 fn lazy_cpu_is_passed_by(mm: &Arc<MmStruct>, me: usize) -> Result<(), alloc::string::String> {
     use crate::sched::completion::Completion;
-    let err = |e| alloc::format!("{e:?}");
     let other = cpu_online_mask()
         .iter()
         .find(|&c| c != me)
@@ -98,17 +97,8 @@ fn lazy_cpu_is_passed_by(mm: &Arc<MmStruct>, me: usize) -> Result<(), alloc::str
         crate::ktest::drop_test_mm();
         0
     });
-    let child = crate::fork::copy_process(&KernelCloneArgs {
-        flags: CloneFlags::CLONE_FS,
-        exit_signal: crate::signal::SIGCHLD,
-        name: Some("ktest-lazy-gen"),
-        fn_: Some(body),
-        kthread: true,
-        ..Default::default()
-    })
-    .map_err(err)?;
+    let child = pinned_kthread("ktest-lazy-gen", CloneFlags::CLONE_FS, body, other)?;
     let pid = child.pid();
-    set_cpus_allowed_ptr(&child, CpuMask::of(other)).map_err(err)?;
     crate::sched::core::wake_up_new_task(child);
     asleep.wait_for_completion();
     // The thread may not have left its CPU yet: wait until it has.
@@ -180,6 +170,28 @@ ktest! {
     }
 }
 
+/// A kernel thread, child of the caller (for kernel_wait4), that will run
+/// `body` on `cpu` alone once woken.
+fn pinned_kthread(
+    name: &'static str,
+    flags: CloneFlags,
+    body: crate::task::ThreadFn,
+    cpu: usize,
+) -> Result<Arc<crate::task::TaskStruct>, alloc::string::String> {
+    let err = |e| alloc::format!("{e:?}");
+    let child = crate::fork::copy_process(&KernelCloneArgs {
+        flags,
+        exit_signal: crate::signal::SIGCHLD,
+        name: Some(name),
+        fn_: Some(body),
+        kthread: true,
+        ..Default::default()
+    })
+    .map_err(err)?;
+    set_cpus_allowed_ptr(&child, CpuMask::of(cpu)).map_err(err)?;
+    Ok(child)
+}
+
 /// Pins the caller to the CPU it runs on and returns that CPU.
 fn pin_here() -> Result<usize, alloc::string::String> {
     let cpu = smp_processor_id();
@@ -194,7 +206,6 @@ fn kernel_thread_keeps_the_lazy_mm(
     mm: &Arc<MmStruct>,
     me: usize,
 ) -> Result<(), alloc::string::String> {
-    let err = |e| alloc::format!("{e:?}");
     let seen = Arc::new(AtomicU64::new(u64::MAX));
     let out = seen.clone();
     let pgd = mm.pgd.frame().start_address().as_u64();
@@ -207,17 +218,9 @@ fn kernel_thread_keeps_the_lazy_mm(
         0
     });
     // Created while this thread has no mm, so that the child has none.
-    let child = crate::fork::copy_process(&KernelCloneArgs {
-        flags: CloneFlags::CLONE_VM | CloneFlags::CLONE_FS,
-        exit_signal: crate::signal::SIGCHLD,
-        name: Some("ktest-lazy"),
-        fn_: Some(body),
-        kthread: true,
-        ..Default::default()
-    })
-    .map_err(err)?;
+    let flags = CloneFlags::CLONE_VM | CloneFlags::CLONE_FS;
+    let child = pinned_kthread("ktest-lazy", flags, body, me)?;
     let pid = child.pid();
-    set_cpus_allowed_ptr(&child, CpuMask::of(me)).map_err(err)?;
     current().mm.install(mm.clone());
     switch_mm(Some(mm));
     crate::sched::core::wake_up_new_task(child);
