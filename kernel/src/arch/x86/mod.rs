@@ -3,6 +3,7 @@
 //!
 //! Linux: arch/x86/
 
+pub mod acpi_pm;
 pub mod apic;
 pub mod entry;
 pub mod fw_cfg;

@@ -50,6 +50,7 @@ pub fn tsc_init() {
         }
         super::tsc::Method::Pit { fast: true } => log::info!("tsc: Fast TSC calibration using PIT"),
         super::tsc::Method::Pit { fast: false } => log::info!("tsc: TSC calibration using PIT"),
+        super::tsc::Method::PmTimer => {}
     }
     log::info!(
         "tsc: Detected {}.{:03} MHz processor",

@@ -4,11 +4,11 @@
 //! counts, 215 µs) and stops as soon as the error bound of its two samples
 //! (the TSC reads around the PIT reads that saw each change) is below
 //! 500 ppm, a few milliseconds; else 10 ms PIT windows polled with
-//! interrupts off, one after another until a window's own error bound is
-//! below 500 ppm.
+//! interrupts off, each checked against the ACPI PM timer read around it.
 //!
 //! Linux: arch/x86/kernel/tsc.c
 
+use super::acpi_pm::{ACPI_PM_OVRRUN, PMTMR_TICKS_PER_SEC, acpi_pm_read_early};
 use raw_cpuid::CpuId;
 use x86_64::instructions::port::Port;
 
@@ -33,6 +33,11 @@ const MAX_QUICK_PIT_MS: u64 = 50;
 const MAX_QUICK_PIT_ITERATIONS: u64 = MAX_QUICK_PIT_MS * PIT_FREQUENCY / 1000 / 256;
 /// Attempts of the quick method before the windows of the slow one.
 const QUICK_PIT_TRIES: usize = 3;
+/// A TSC and PM timer read taking longer than this many cycles was held
+/// up between the two (Linux: SMI_TRESHOLD).
+const SMI_TRESHOLD: u64 = 50_000;
+/// Tries of one such read (Linux: MAX_RETRIES).
+const MAX_RETRIES: usize = 5;
 
 /// How the frequency was found, for the boot log.
 pub enum Method {
@@ -43,6 +48,8 @@ pub enum Method {
         /// The quick method succeeded.
         fast: bool,
     },
+    /// The ACPI PM timer, read around the PIT windows of the slow method.
+    PmTimer,
 }
 
 /// One calibration window: the TSC cycles from just before PIT channel 2
@@ -53,16 +60,22 @@ struct Window {
     error: u64,
 }
 
+impl Window {
+    /// The middle of the window's uncertainty, in cycles per millisecond.
+    fn khz(&self) -> u64 {
+        (self.cycles - self.error / 2) / CAL_MS
+    }
+}
+
 /// The TSC frequency in kHz and how it was found; `None` when no method
 /// gave a plausible answer.
 ///
 /// Linux: native_calibrate_tsc(), then quick_pit_calibrate() and
-/// pit_calibrate_tsc() as tsc_init() -> determine_cpu_tsc_frequencies() ->
-/// native_calibrate_cpu_early() and native_calibrate_cpu() try them
+/// pit_hpet_ptimer_calibrate_cpu() as tsc_init() ->
+/// determine_cpu_tsc_frequencies() -> native_calibrate_cpu_early() and
+/// native_calibrate_cpu() try them
 /// Differs: the quick method is tried three times (a host preempting this
-/// virtual CPU at a sample makes one attempt fail), and the slow one runs
-/// 10 ms windows until one is trusted instead of Linux's three tries
-/// compared with the HPET or PM timer.
+/// virtual CPU at a sample makes one attempt fail).
 pub fn calibrate_tsc() -> Option<(u64, Method)> {
     if let Some(khz) = native_calibrate_tsc() {
         return Some((khz, Method::Cpuid));
@@ -74,28 +87,99 @@ pub fn calibrate_tsc() -> Option<(u64, Method)> {
             return Some((khz, Method::Pit { fast: true }));
         }
         log::info!("tsc: Fast TSC calibration failed");
-        slow_pit_calibrate().map(|khz| (khz, Method::Pit { fast: false }))
+        pit_hpet_ptimer_calibrate_cpu()
     })
 }
 
-/// Up to `CAL_WINDOWS` windows of the slow method: the first trusted one,
-/// else the one with the smallest error bound, in kHz.
-fn slow_pit_calibrate() -> Option<u64> {
-    let mut best: Option<Window> = None;
-    for _ in 0..CAL_WINDOWS {
-        let Some(w) = pit_calibrate_tsc(CAL_LATCH, CAL_PIT_LOOPS) else {
-            continue;
-        };
-        let trusted = w.error < w.cycles >> CAL_ERROR_SHIFT;
-        if trusted || best.as_ref().is_none_or(|b| w.error < b.error) {
+/// The slow method: 10 ms PIT windows, each between two reads of the PM
+/// timer. A window is trusted when its own error bound is under 500 ppm;
+/// the PM timer's count over the same stretch is a reference that a host
+/// preempting this virtual CPU *inside* the window does not disturb (only
+/// at one of the two reads, which are retried). A trusted window that
+/// agrees with the reference within 10 % gives the reference, as in Linux;
+/// without a PM timer the first trusted window is used. When no window is
+/// trusted (the host kept preempting at their ends), the reference if
+/// there is one, else the window with the smallest error bound: a window's
+/// middle is off by up to half its bound, which on a loaded host reached
+/// 20 % (a `sleep 2` of 1.6 s).
+///
+/// Linux: pit_hpet_ptimer_calibrate_cpu() in arch/x86/kernel/tsc.c
+/// Differs: no HPET; up to `CAL_WINDOWS` windows instead of three, each
+/// judged by its own error bound where Linux rejects a window with one
+/// slow poll.
+fn pit_hpet_ptimer_calibrate_cpu() -> Option<(u64, Method)> {
+    let has_pmtimer = acpi_pm_read_early().is_some();
+    let (mut best, mut ref_min): (Option<Window>, Option<u64>) = (None, None);
+    for i in 1..=CAL_WINDOWS {
+        let ref1 = tsc_read_refs();
+        let window = pit_calibrate_tsc(CAL_LATCH, CAL_PIT_LOOPS);
+        let ref2 = tsc_read_refs();
+        if let Some(khz) = ref1.zip(ref2).and_then(|(r1, r2)| calc_pmtimer_ref(r1, r2)) {
+            ref_min = Some(ref_min.map_or(khz, |m| m.min(khz)));
+        }
+        let Some(w) = window else { continue };
+        if w.error < w.cycles >> CAL_ERROR_SHIFT {
+            let pit_khz = w.khz();
+            let Some(ref_khz) = ref_min else {
+                if has_pmtimer {
+                    log::warn!("tsc: PMTIMER calibration failed. Using PIT calibration.");
+                }
+                return Some((pit_khz, Method::Pit { fast: false }));
+            };
+            if (90..=110).contains(&(pit_khz * 100 / ref_khz)) {
+                log::info!("tsc: PIT calibration matches PMTIMER. {i} loops");
+                return Some((ref_khz, Method::PmTimer));
+            }
+            log::warn!("tsc: PIT calibration deviates from PMTIMER: {pit_khz} {ref_khz}");
+            return Some((pit_khz, Method::Pit { fast: false }));
+        }
+        if best.as_ref().is_none_or(|b| w.error < b.error) {
             best = Some(w);
         }
-        if trusted {
-            break;
+    }
+    if let Some(ref_khz) = ref_min {
+        log::info!("tsc: using PMTIMER reference calibration");
+        return Some((ref_khz, Method::PmTimer));
+    }
+    best.map(|w| (w.khz(), Method::Pit { fast: false }))
+}
+
+/// A TSC reading taken right after a read of the PM timer, with the
+/// timer's count: up to five tries for a pair read within `SMI_TRESHOLD`
+/// cycles, so that the TSC stands for the moment of the count. `None`
+/// without a PM timer or when every try was held up.
+///
+/// Linux: tsc_read_refs() in arch/x86/kernel/tsc.c
+fn tsc_read_refs() -> Option<(u64, u32)> {
+    for _ in 0..MAX_RETRIES {
+        let t1 = super::rdtsc();
+        let count = acpi_pm_read_early()?;
+        let t2 = super::rdtsc();
+        if t2 - t1 < SMI_TRESHOLD {
+            return Some((t2, count));
         }
     }
-    // The middle of the window's uncertainty, in cycles per millisecond.
-    best.map(|w| (w.cycles - w.error / 2) / CAL_MS)
+    None
+}
+
+/// The TSC frequency in kHz from two (TSC, PM timer count) pairs: the TSC
+/// cycles between them over the time the 24-bit count says passed (it
+/// wraps after 4.7 s, so once at most in a window). `None` when no count
+/// passed.
+///
+/// Linux: calc_pmtimer_ref() in arch/x86/kernel/tsc.c
+fn calc_pmtimer_ref((tsc1, pm1): (u64, u32), (tsc2, pm2): (u64, u32)) -> Option<u64> {
+    let mut counts = u64::from(pm2);
+    if pm2 < pm1 {
+        counts += ACPI_PM_OVRRUN;
+    }
+    counts -= u64::from(pm1);
+    if counts == 0 {
+        return None;
+    }
+    let cycles = tsc2.checked_sub(tsc1)?;
+    let khz = u128::from(cycles) * u128::from(PMTMR_TICKS_PER_SEC) / (u128::from(counts) * 1000);
+    Some(khz as u64)
 }
 
 /// The quick method: PIT channel 2 counts down from 0xffff in mode 0; the
@@ -267,5 +351,49 @@ impl Pit {
         }
         let error = super::rdtsc() - prev_tsc;
         (count > 5).then_some((tsc, error))
+    }
+}
+
+#[cfg(feature = "ktest")]
+mod tests {
+    use super::*;
+    use crate::{kassert, kassert_eq, ktest};
+
+    /// The TSC frequency the PM timer gives over `ms` milliseconds of
+    /// busy waiting, the boot's clock deciding when they are up.
+    fn pmtimer_khz_over(ms: u64) -> Option<u64> {
+        let ref1 = tsc_read_refs()?;
+        let end = crate::arch::time::ktime_get_ns() + ms * 1_000_000;
+        while crate::arch::time::ktime_get_ns() < end {
+            core::hint::spin_loop();
+        }
+        calc_pmtimer_ref(ref1, tsc_read_refs()?)
+    }
+
+    ktest! {
+        fn a_pm_timer_count_that_wrapped_still_measures_the_time_between() {
+            // 0x100 counts before the wrap and 0x100 after: 512 counts,
+            // 143 µs at 3.579545 MHz: 350,000 cycles in them are 2,447 MHz.
+            let khz = calc_pmtimer_ref((1_000, 0xff_ff00), (351_000, 0x100));
+            kassert_eq!(khz, Some(2_446_954));
+            kassert_eq!(calc_pmtimer_ref((1_000, 5), (2_000, 5)), None);
+        }
+    }
+
+    ktest! {
+        fn the_boot_s_tsc_frequency_is_the_pm_timer_s_within_1_percent() {
+            let khz = pmtimer_khz_over(50).ok_or("no PM timer in the FADT, or every read held up")?;
+            let boot = crate::arch::time::tsc_khz();
+            kassert!(boot.abs_diff(khz) * 100 < khz, "boot {boot} kHz, PM timer {khz} kHz");
+        }
+    }
+
+    ktest! {
+        fn the_slow_method_agrees_with_the_pm_timer_within_1_percent() {
+            let (slow, _) = crate::arch::without_interrupts(pit_hpet_ptimer_calibrate_cpu)
+                .ok_or("the slow method found no frequency")?;
+            let khz = pmtimer_khz_over(50).ok_or("no PM timer in the FADT, or every read held up")?;
+            kassert!(slow.abs_diff(khz) * 100 < khz, "slow {slow} kHz, PM timer {khz} kHz");
+        }
     }
 }
