@@ -8,6 +8,9 @@
  * program holds a lock file while it runs: `make test` runs it on the host
  * for two boots at once, and each run's READ consumes the other's records
  * (one then blocks, or reads the other's message in place of its own).
+ * Each message ends in a newline, as a logger's line does: Linux keeps a
+ * record without one open for a continuation, and READ_ALL shows it only
+ * once another record follows (on a quiet host, never).
  */
 #define _GNU_SOURCE
 #include "check.h"
@@ -69,8 +72,8 @@ int main(void)
 	long long first_seq = first_kmsg_record();
 
 	int kmsg = open("/dev/kmsg", O_WRONLY);
-	EXPECT_EQ("a_kmsg_write_logs_the_message", (long)strlen(MARKER) + 3,
-		  dprintf(kmsg, "<5>%s", MARKER));
+	EXPECT_EQ("a_kmsg_write_logs_the_message", (long)strlen(MARKER) + 4,
+		  dprintf(kmsg, "<5>%s\n", MARKER));
 	close(kmsg);
 
 	char *all = calloc(1, size * 2 + 1);
@@ -100,7 +103,7 @@ int main(void)
 	 * log one more message, and read it in a piece and then the rest. */
 	CHECK("read_consumes_the_unread_records", klogctl(SYSLOG_ACTION_READ, all, size * 2) > 0);
 	kmsg = open("/dev/kmsg", O_WRONLY);
-	dprintf(kmsg, "<5>%s", MARKER);
+	dprintf(kmsg, "<5>%s\n", MARKER);
 	close(kmsg);
 	char piece[16];
 	EXPECT_EQ("read_gives_a_long_record_in_pieces", (long)sizeof piece,
