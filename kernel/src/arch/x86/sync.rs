@@ -7,6 +7,10 @@
 //! interrupt handler from deadlocking on a lock its own CPU holds.
 //!
 //! Linux: include/linux/spinlock.h (spin_lock_irqsave, spin_unlock_irqrestore)
+//! Differs: a test-and-set lock (the `spin` crate's `SpinMutex`), not
+//! Linux's queued spin lock: unfair, but when the host preempts a waiting
+//! virtual CPU the lock goes to another waiter instead of waiting for the
+//! preempted one's turn (what Linux's paravirt spin locks work around).
 
 use crate::locking::lockdep::{self, LockClassKey};
 use core::cell::UnsafeCell;
