@@ -135,8 +135,15 @@ pub fn sys_setsid() -> SysResult {
     let me = current();
     let sig = me.signal();
     // Under the tasklist lock, as setpgid: its session check must not see half a setsid.
-    let _tasklist = crate::tasklist::TASKLIST_LOCK.lock();
-    if sig.pgrp.load(Ordering::Relaxed) == me.tgid() {
+    let tasklist = crate::tasklist::TASKLIST_LOCK.lock();
+    // A process group with the new session's id may not exist, even one
+    // the caller has left: it would end up in two sessions.
+    let sid = me.tgid();
+    if tasklist
+        .tasks
+        .iter()
+        .any(|t| t.signal().pgrp.load(Ordering::Relaxed) == sid)
+    {
         return Err(Errno::EPERM);
     }
     sig.pgrp.store(me.tgid(), Ordering::Relaxed);

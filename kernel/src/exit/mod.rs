@@ -57,6 +57,38 @@ fn group_exit_code(exit_code: i32) -> i32 {
     exit_code
 }
 
+/// A dead process's wait status: its group exit's code (an exit_group, a
+/// fatal signal, or the last thread's own exit), else `p`'s exit code.
+///
+/// Linux: the status of wait_task_zombie() in kernel/exit.c and of
+/// do_notify_parent() in kernel/signal.c
+pub fn zombie_status(p: &TaskStruct) -> i32 {
+    let sig = p.signal();
+    if sig.group_exit.load(Ordering::Acquire) {
+        sig.group_exit_code.load(Ordering::Acquire)
+    } else {
+        p.exit_code.load(Ordering::Relaxed)
+    }
+}
+
+/// The last thread of a process to exit, with no group exit under way,
+/// makes its own code the process's: a leader that called exit(2) first
+/// and a thread that exited last with another code leave the thread's.
+///
+/// Linux: synchronize_group_exit() in kernel/exit.c
+/// Differs: at the last count-out of `live` (after exit_signals), where
+/// Linux counts quick_threads down just before; no other thread runs then.
+fn synchronize_group_exit(tsk: &TaskStruct, code: i32) {
+    let sig = tsk.signal();
+    if sig.group_exec.load(Ordering::Acquire) {
+        return;
+    }
+    if !sig.group_exit.load(Ordering::Acquire) {
+        sig.group_exit_code.store(code, Ordering::Release);
+        sig.group_exit.store(true, Ordering::Release);
+    }
+}
+
 /// Linux: SYSCALL_DEFINE1(exit): ends only the calling thread.
 pub fn sys_exit(code: i32) -> ! {
     do_exit((code & 0xff) << 8)
@@ -84,6 +116,7 @@ fn exit_to_zombie(code: i32) {
     });
     let group_dead = group_dead(&tsk);
     if group_dead {
+        synchronize_group_exit(&tsk, code);
         crate::time::itimer::exit_itimers(tsk.signal());
         crate::time::posix_timers::exit_itimers(tsk.signal());
     }
@@ -259,18 +292,17 @@ fn forget_original_parent(
     }
     let reaper = find_new_reaper(father, tasklist);
     for child in children {
-        let family = child.family.get_mut(tasklist);
-        family.real_parent = Arc::downgrade(&reaper);
         crate::trace::trace(crate::trace::TraceEvent::Reparent {
             pid: child.pid(),
             reaper: reaper.pid(),
         });
-        if !child.ptrace.is_traced() {
-            family.parent = Arc::downgrade(&reaper);
-        }
-        let pdeath_signal = child.pdeath_signal.load(Ordering::Relaxed);
-        if pdeath_signal != 0 && child.exit_state() == 0 {
-            crate::signal::group_send_sig_locked(pdeath_signal, &child, tasklist);
+        // Every thread of the child's process: each has its own parent
+        // pointers (getppid reads the caller's) and parent-death signal.
+        // By index, since each step changes a thread's family under the lock.
+        let mut i = 0;
+        while let Some(t) = for_each_thread(&child, tasklist).nth(i).cloned() {
+            reparent_thread(&t, &reaper, tasklist);
+            i += 1;
         }
         // Linux: reparent_leader(): a clone child's own exit signal must
         // not reach init or a subreaper, nor hide it from their wait.
@@ -290,6 +322,32 @@ fn forget_original_parent(
         reaper.family.get_mut(tasklist).children.push(child);
     }
     dead
+}
+
+/// Points thread `t` of an orphaned child at its new parent `reaper` (a
+/// traced thread keeps its tracer as `parent`), and sends the
+/// parent-death signal it asked for to its process.
+///
+/// Linux: the for_each_thread() loop of forget_original_parent() in kernel/exit.c
+fn reparent_thread(
+    t: &Arc<TaskStruct>,
+    reaper: &Arc<TaskStruct>,
+    tasklist: &mut SpinLockGuard<'_, TaskList>,
+) {
+    let family = t.family.get_mut(tasklist);
+    family.real_parent = Arc::downgrade(reaper);
+    if !t.ptrace.is_traced() {
+        family.parent = Arc::downgrade(reaper);
+    }
+    let pdeath_signal = t.pdeath_signal.load(Ordering::Relaxed);
+    if pdeath_signal != 0 {
+        crate::signal::group_send_sig_locked(
+            pdeath_signal,
+            crate::signal::SendSig::NoInfo,
+            t,
+            tasklist,
+        );
+    }
 }
 
 /// Chooses who adopts the orphans of `father`: a live thread of its own

@@ -8,7 +8,7 @@
 //! because exit.c's two halves (a task ending, a parent reaping) together
 //! pass the ~500-line limit of one file.
 
-use super::release_task;
+use super::{release_task, zombie_status};
 use crate::arch::sync::SpinLockGuard;
 use crate::errno::Errno;
 use crate::pid::PidNr;
@@ -334,16 +334,6 @@ fn wait_task_stopped(p: &TaskStruct, sig: i32, ptrace: bool) -> WaitResult {
         rusage: crate::rusage::getrusage_both(p),
         uid: crate::cred::task_cred(p).uid,
         trapped: ptrace,
-    }
-}
-
-/// A zombie's wait status: the group exit's, or its own exit code.
-fn zombie_status(p: &TaskStruct) -> i32 {
-    let sig = p.signal();
-    if sig.group_exit.load(Ordering::Acquire) {
-        sig.group_exit_code.load(Ordering::Acquire)
-    } else {
-        p.exit_code.load(Ordering::Relaxed)
     }
 }
 

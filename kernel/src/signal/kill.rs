@@ -5,17 +5,13 @@
 //! Linux: kill_proc_info() / kill_pid_info(), __kill_pgrp_info(),
 //! kill_something_info()'s walk, do_tkill() in kernel/signal.c
 
-use super::send::sender_tgid_nr_ns;
+use super::send::{SendSig, sender_tgid_nr_ns, sender_uid};
 use super::*;
 use crate::tasklist::{TASKLIST_LOCK, TaskList};
 
-/// The siginfo of kill(2) from the current task.
+/// The siginfo of kill(2) from the current task, for the permission check.
 fn si_user() -> KernelSiginfo {
-    KernelSiginfo {
-        code: SI_USER,
-        pid: crate::task::current().tgid(),
-        ..Default::default()
-    }
+    SendSig::NoInfo.info_for(&crate::task::current())
 }
 
 /// Sends `sig` to the process of task `pid`.
@@ -27,7 +23,9 @@ fn si_user() -> KernelSiginfo {
 pub(super) fn kill_proc_info(sig: i32, pid: i32) -> crate::syscall::SysResult {
     let t = crate::pid::find_task_by_vpid(pid).ok_or(crate::errno::Errno::ESRCH)?;
     check_kill_permission(sig, &si_user(), &t)?;
-    if sig != 0 && t.exit_state() == 0 {
+    // Even to a leader that has exited: its process lives while a thread
+    // does, and one of those takes the signal.
+    if sig != 0 {
         group_send_sig(sig, &t);
     }
     Ok(0)
@@ -71,6 +69,11 @@ pub(super) fn kill_matching(
 ) -> Killed {
     let mut killed = Killed::default();
     let info = si_user();
+    let from = if from_user {
+        SendSig::NoInfo
+    } else {
+        SendSig::Priv
+    };
     for t in tasklist.tasks.iter().filter(|t| matches(t)) {
         let leader = t.pid() == t.tgid();
         killed.found |= leader;
@@ -80,17 +83,17 @@ pub(super) fn kill_matching(
         killed.allowed |= leader;
         match sig {
             0 => {}
-            SIGKILL if t.exit_state() == 0 => send_sig(sig, t),
+            SIGKILL if t.exit_state() == 0 => send_sig_info(sig, from.info_for(t), t),
             SIGKILL => {}
-            _ if leader => group_send_sig_locked(sig, t, tasklist),
+            _ if leader => group_send_sig_locked(sig, from, t, tasklist),
             _ => {}
         }
     }
     killed
 }
 
-/// Sends `sig` from the kernel to every process in group `pgrp` (Linux:
-/// kill_pgrp()).
+/// Sends `sig` from the kernel (SI_KERNEL) to every process in group
+/// `pgrp` (Linux: kill_pgrp() with priv set, as the terminal's signals).
 pub fn kill_pgrp(pgrp: i32, sig: i32) {
     __kill_pgrp_info(sig, pgrp, &TASKLIST_LOCK.lock(), false);
 }
@@ -115,6 +118,7 @@ pub(super) fn do_tkill(tgid: i32, tid: i32, sig: i32) -> crate::syscall::SysResu
     let info = KernelSiginfo {
         code: SI_TKILL,
         pid: sender_tgid_nr_ns(&t),
+        uid: sender_uid(),
         ..Default::default()
     };
     check_kill_permission(sig, &info, &t)?;

@@ -39,7 +39,7 @@ pub use permission::{check_kill_permission, si_fromuser};
 pub use pidfd::sys_pidfd_send_signal;
 pub use rt::{sys_rt_sigpending, sys_rt_sigqueueinfo, sys_rt_sigtimedwait, sys_rt_tgsigqueueinfo};
 pub use send::{
-    PidType, do_send_sig_info, force_sig, force_sig_fault, force_sigsegv, group_send_sig,
+    PidType, SendSig, do_send_sig_info, force_sig, force_sig_fault, force_sigsegv, group_send_sig,
     group_send_sig_info, group_send_sig_locked, send_sig, send_sig_info, send_signal_locked,
     send_sigqueue, sig_kernel_coredump, zap_other_threads,
 };

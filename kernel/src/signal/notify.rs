@@ -38,17 +38,18 @@ pub fn do_notify_parent(
         }
     }
     if sig > 0 && sig as usize <= _NSIG {
-        let (code, status) = cld_code_and_status(tsk.exit_code.load(Ordering::Relaxed));
+        let (code, status) = cld_code_and_status(crate::exit::zombie_status(tsk));
         let (utime, stime) = exited_cputime(tsk);
         let info = KernelSiginfo {
             code,
             pid: crate::pid::task_tgid_nr_ns(tsk, &crate::pid::task_active_pid_ns(parent)),
+            uid: crate::cred::task_cred(tsk).uid,
             status,
             utime: crate::sched::cputime::nsec_to_clock_t(utime),
             stime: crate::sched::cputime::nsec_to_clock_t(stime),
             ..Default::default()
         };
-        let _ = send_signal_locked(sig, info, parent, PidType::Pid, Some(tasklist));
+        let _ = send_signal_locked(sig, info, parent, PidType::Tgid, Some(tasklist));
     }
     __wake_up_parent(tsk, parent);
     autoreap

@@ -42,11 +42,7 @@ pub fn sys_pidfd_send_signal(pidfd: i32, sig: i32, info: u64, flags: u32) -> Sys
     let file = crate::fs::read_write::fdget(pidfd)?;
     let task = file.f_op.pidfd_task().ok_or(Errno::EBADF)?.clone();
     let kinfo = match info {
-        0 => KernelSiginfo {
-            code: SI_USER,
-            pid: crate::task::current().tgid(),
-            ..Default::default()
-        },
+        0 => super::SendSig::NoInfo.info_for(&task),
         _ => {
             let signo: i32 = crate::mm::uaccess::get_user(info)?;
             if signo != sig {

@@ -62,6 +62,49 @@ pub(super) fn sender_tgid_nr_ns(t: &TaskStruct) -> i32 {
     crate::arch::percpu::with_current(|c| c.map_or(0, |c| crate::pid::task_tgid_nr_ns(c, &ns)))
 }
 
+/// The real uid of the sending task, for si_uid; 0 from the kernel.
+///
+/// Linux: the si_uid of prepare_kill_siginfo() in kernel/signal.c
+/// Differs: no user namespaces, so no mapping.
+pub(super) fn sender_uid() -> u32 {
+    crate::arch::percpu::with_current(|c| {
+        c.filter(|c| !c.is_kthread())
+            .map_or(0, |c| crate::cred::task_cred(c).uid)
+    })
+}
+
+/// Where a signal sent without a siginfo of its own comes from.
+///
+/// Linux: SEND_SIG_NOINFO and SEND_SIG_PRIV in include/linux/sched/signal.h
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum SendSig {
+    /// From the current task, as kill(2): SI_USER, its pid and real uid.
+    NoInfo,
+    /// From the kernel itself: SI_KERNEL, no pid, no uid.
+    Priv,
+}
+
+impl SendSig {
+    /// The siginfo `t` receives.
+    ///
+    /// Linux: the SEND_SIG_NOINFO and SEND_SIG_PRIV cases of
+    /// __send_signal_locked() in kernel/signal.c
+    pub fn info_for(self, t: &TaskStruct) -> KernelSiginfo {
+        match self {
+            SendSig::NoInfo => KernelSiginfo {
+                code: SI_USER,
+                pid: sender_tgid_nr_ns(t),
+                uid: sender_uid(),
+                ..Default::default()
+            },
+            SendSig::Priv => KernelSiginfo {
+                code: SI_KERNEL,
+                ..Default::default()
+            },
+        }
+    }
+}
+
 /// Which pending set a signal goes to: the thread's own or its process's
 /// (Linux: `enum pid_type`'s PIDTYPE_PID and PIDTYPE_TGID).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -328,16 +371,7 @@ fn signalfd_notify(t: &TaskStruct) {
 ///
 /// Linux: send_sig() in kernel/signal.c
 pub fn send_sig(sig: i32, t: &Arc<TaskStruct>) {
-    let pid = sender_tgid_nr_ns(t);
-    send_sig_info(
-        sig,
-        KernelSiginfo {
-            code: SI_USER,
-            pid,
-            ..Default::default()
-        },
-        t,
-    );
+    send_sig_info(sig, SendSig::NoInfo.info_for(t), t);
 }
 
 /// Makes `t` notice a new signal. TASK_INTERRUPTIBLE sleepers wake, and
@@ -412,20 +446,19 @@ pub fn force_sigsegv(sig: i32) {
 ///
 /// Linux: group_send_sig_info() with SEND_SIG_NOINFO in kernel/signal.c
 pub fn group_send_sig(sig: i32, t: &Arc<TaskStruct>) {
-    group_send_sig_locked(sig, t, &TASKLIST_LOCK.lock());
+    group_send_sig_locked(sig, SendSig::NoInfo, t, &TASKLIST_LOCK.lock());
 }
 
-/// group_send_sig for a caller that holds the tasklist lock: SIGKILL goes to
-/// every thread, any other signal to the process's shared pending set.
-pub fn group_send_sig_locked(sig: i32, t: &Arc<TaskStruct>, tasklist: &TaskList) {
+/// group_send_sig for a caller that holds the tasklist lock, from `from`:
+/// SIGKILL goes to every thread, any other signal to the process's shared
+/// pending set.
+pub fn group_send_sig_locked(sig: i32, from: SendSig, t: &Arc<TaskStruct>, tasklist: &TaskList) {
     match sig {
-        SIGKILL => for_each_thread(t, tasklist).for_each(|x| send_sig(sig, x)),
+        SIGKILL => {
+            for_each_thread(t, tasklist).for_each(|x| send_sig_info(sig, from.info_for(x), x))
+        }
         _ => {
-            let info = KernelSiginfo {
-                code: SI_USER,
-                pid: sender_tgid_nr_ns(t),
-                ..Default::default()
-            };
+            let info = from.info_for(t);
             let _ = send_signal_locked(sig, info, t, PidType::Tgid, Some(tasklist));
         }
     }
