@@ -44,6 +44,7 @@ pub mod nsproxy;
 pub mod panic;
 pub mod params;
 pub mod pid;
+pub mod pid_group;
 pub mod pid_namespace;
 pub mod pidfd;
 pub mod posix_cpu_timers;

@@ -13,10 +13,12 @@
 //!
 //! Linux: kernel/pid.c, include/linux/pid.h
 //! Differs: lookups walk the task list instead of the pid hash; process
-//! groups and sessions are kept as root-namespace numbers, not `struct pid`.
+//! groups and sessions are kept as root-namespace numbers, not `struct pid`
+//! (the pids they keep taken are in `pid_group.rs`).
 
 use crate::arch::percpu::with_current;
 use crate::errno::Errno;
+pub use crate::pid_group::{find_vpgrp, pgrp_nr_ns};
 use crate::pid_namespace::{PidNamespace, init_pid_ns, wake_zapping_reaper};
 use crate::task::TaskStruct;
 use crate::tasklist::TASKLIST_LOCK;
@@ -338,30 +340,6 @@ pub fn find_task_by_pid_ns(nr: PidNr, ns: &PidNamespace) -> Option<Arc<TaskStruc
 /// Linux: find_task_by_vpid() in kernel/pid.c
 pub fn find_task_by_vpid(nr: PidNr) -> Option<Arc<TaskStruct>> {
     find_task_by_pid_ns(nr, &task_active_pid_ns(&crate::task::current()))
-}
-
-/// A process group or session id (kept as a root-namespace number) as `ns`
-/// sees it: through the task that has that pid, or 0 when none is visible.
-///
-/// Linux: pid_nr_ns() on `signal->pids[PIDTYPE_PGID]` and `[PIDTYPE_SID]`
-/// Differs: a group whose leader is gone reads as 0 outside the root.
-pub fn pgrp_nr_ns(nr: PidNr, ns: &PidNamespace) -> PidNr {
-    if ns.level == 0 {
-        return nr;
-    }
-    find_task_by_pid_ns(nr, init_pid_ns()).map_or(0, |t| task_pid_nr_ns(&t, ns))
-}
-
-/// The root-namespace number of the process group or session `nr` that
-/// the caller named; `None` when it names nothing visible to it.
-///
-/// Linux: find_vpid() as used for pgids in kernel/sys.c and kernel/signal.c
-pub fn find_vpgrp(nr: PidNr) -> Option<PidNr> {
-    let ns = task_active_pid_ns(&crate::task::current());
-    if ns.level == 0 {
-        return Some(nr);
-    }
-    find_task_by_pid_ns(nr, &ns).map(|t| t.pid())
 }
 
 #[cfg(feature = "ktest")]

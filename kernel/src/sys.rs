@@ -76,11 +76,12 @@ pub fn sys_setpgid(pid: i32, pgid: i32) -> SysResult {
     // From here on, root-namespace numbers, as the signal struct keeps.
     let pid = find_task_by_vpid(pid).map_or(-1, |t| t.pid());
     let pgid = crate::pid::find_vpgrp(pgid).unwrap_or(-1);
-    let tasklist = TASKLIST_LOCK.lock();
+    let mut tasklist = TASKLIST_LOCK.lock();
     let p = tasklist
         .tasks
         .iter()
         .find(|t| t.pid() == pid)
+        .cloned()
         .ok_or(Errno::ESRCH)?;
     if p.pid() != p.tgid() {
         return Err(Errno::EINVAL);
@@ -89,7 +90,7 @@ pub fn sys_setpgid(pid: i32, pgid: i32) -> SysResult {
     let my_session = session(&me);
     let parent = p.family.get(&tasklist).real_parent.upgrade();
     if parent.is_some_and(|rp| rp.tgid() == me.tgid()) {
-        if session(p) != my_session {
+        if session(&p) != my_session {
             return Err(Errno::EPERM);
         }
         if p.flags() & PF_FORKNOEXEC == 0 {
@@ -98,7 +99,7 @@ pub fn sys_setpgid(pid: i32, pgid: i32) -> SysResult {
     } else if p.tgid() != me.tgid() {
         return Err(Errno::ESRCH);
     }
-    if session(p) == p.tgid() && session(p) != 0 {
+    if session(&p) == p.tgid() && session(&p) != 0 {
         return Err(Errno::EPERM);
     }
     let group_in_session = |g: &&Arc<TaskStruct>| {
@@ -107,7 +108,12 @@ pub fn sys_setpgid(pid: i32, pgid: i32) -> SysResult {
     if pgid != pid && !tasklist.tasks.iter().any(|g| group_in_session(&g)) {
         return Err(Errno::EPERM);
     }
-    p.signal().pgrp.store(pgid, Ordering::Relaxed);
+    let old = p.signal().pgrp.swap(pgid, Ordering::Relaxed);
+    let unused = crate::pid_group::put_group_pid(old, &mut tasklist);
+    drop(tasklist);
+    if let Some(pid) = unused {
+        crate::pid::free_pid(&pid);
+    }
     Ok(0)
 }
 
@@ -135,7 +141,7 @@ pub fn sys_setsid() -> SysResult {
     let me = current();
     let sig = me.signal();
     // Under the tasklist lock, as setpgid: its session check must not see half a setsid.
-    let tasklist = crate::tasklist::TASKLIST_LOCK.lock();
+    let mut tasklist = crate::tasklist::TASKLIST_LOCK.lock();
     // A process group with the new session's id may not exist, even one
     // the caller has left: it would end up in two sessions.
     let sid = me.tgid();
@@ -146,8 +152,16 @@ pub fn sys_setsid() -> SysResult {
     {
         return Err(Errno::EPERM);
     }
-    sig.pgrp.store(me.tgid(), Ordering::Relaxed);
-    sig.session.store(me.tgid(), Ordering::Relaxed);
+    let old_pgrp = sig.pgrp.swap(sid, Ordering::Relaxed);
+    let old_session = sig.session.swap(sid, Ordering::Relaxed);
+    let unused = [
+        crate::pid_group::put_group_pid(old_pgrp, &mut tasklist),
+        crate::pid_group::put_group_pid(old_session, &mut tasklist),
+    ];
+    drop(tasklist);
+    for pid in unused.iter().flatten() {
+        crate::pid::free_pid(pid);
+    }
     Ok(task_tgid_vnr(&me) as u64)
 }
 

@@ -31,6 +31,9 @@ pub struct TaskList {
     pub total_forks: u64,
     /// Upper bound on nr_threads (Linux: max_threads, the threads-max sysctl).
     pub max_threads: usize,
+    /// The pids of reaped processes whose numbers still name a process
+    /// group or session (`pid_group.rs`).
+    pub group_pids: Vec<Arc<crate::pid::Pid>>,
     /// Private, so that `TASKLIST_LOCK` below is the only TaskList that can
     /// be built: the one lock that `LockedBy<_, TaskList>` names.
     _unique: core::marker::PhantomData<()>,
@@ -42,6 +45,7 @@ pub static TASKLIST_LOCK: SpinLock<TaskList> = SpinLock::new(TaskList {
     nr_threads: 0,
     total_forks: 0,
     max_threads: 20,
+    group_pids: Vec::new(),
     _unique: core::marker::PhantomData,
 });
 

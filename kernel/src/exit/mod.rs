@@ -441,7 +441,7 @@ pub fn release_task(p: &Arc<TaskStruct>) {
     crate::ptrace::ptrace_release_task(p, &mut tasklist);
     // Linux: in __exit_signal().
     p.signal().nr_threads.fetch_sub(1, Ordering::Relaxed);
-    __unhash_process(p, &mut tasklist);
+    let pids = __unhash_process(p, &mut tasklist);
     crate::rusage::__exit_signal(p);
     // `None` for a leader: it leads itself.
     let leader = p.family.get(&tasklist).group_leader.upgrade();
@@ -457,8 +457,8 @@ pub fn release_task(p: &Arc<TaskStruct>) {
         .and_then(|l| l.family.get(&tasklist).parent.upgrade());
     drop(tasklist);
     crate::fs::exec::wake_group_exec_task(p);
-    if let Some(pid) = crate::pid::task_pid(p) {
-        crate::pid::free_pid(&pid);
+    for pid in pids.iter().flatten() {
+        crate::pid::free_pid(pid);
     }
     drop(p.sighand.lock().take());
     // Linux: dec_rlimit_ucounts(task_ucounts(p), UCOUNT_RLIMIT_NPROC, 1)
@@ -473,11 +473,35 @@ pub fn release_task(p: &Arc<TaskStruct>) {
 }
 
 /// Unlinks the released `p` from the task list and from its process's
-/// threads, and a leader from its parent's children.
+/// threads, and a leader from its parent's children and from its process
+/// group and session. Returns the pids no task uses any more, for the
+/// caller to free once it has dropped the tasklist lock: `p`'s own, unless
+/// a group or session still has its number, and those of the group and
+/// session a leader leaves, if it was their last member and their creator
+/// is gone.
 ///
-/// Linux: __unhash_process() in kernel/exit.c
+/// Linux: __unhash_process() in kernel/exit.c (its detach_pid() calls)
 /// Differs: the task list holds threads too, so every task leaves it.
-fn __unhash_process(p: &Arc<TaskStruct>, tasklist: &mut SpinLockGuard<'_, TaskList>) {
+fn __unhash_process(
+    p: &Arc<TaskStruct>,
+    tasklist: &mut SpinLockGuard<'_, TaskList>,
+) -> [Option<Arc<crate::pid::Pid>>; 3] {
+    unhash_from_lists(p, tasklist);
+    let own = crate::pid::task_pid(p);
+    if p.pid() != p.tgid() {
+        return [own, None, None];
+    }
+    let sig = p.signal();
+    [
+        own.and_then(|pid| crate::pid_group::detach_pid(pid, tasklist)),
+        crate::pid_group::put_group_pid(sig.pgrp.load(Ordering::Relaxed), tasklist),
+        crate::pid_group::put_group_pid(sig.session.load(Ordering::Relaxed), tasklist),
+    ]
+}
+
+/// __unhash_process's unlinking from the task list, the process's threads
+/// and the parent's children.
+fn unhash_from_lists(p: &Arc<TaskStruct>, tasklist: &mut SpinLockGuard<'_, TaskList>) {
     tasklist.nr_threads -= 1;
     if p.pid() == p.tgid()
         && let Some(parent) = p.family.get(tasklist).real_parent.upgrade()
