@@ -480,7 +480,7 @@ pub fn release_task(p: &Arc<TaskStruct>) {
 /// session a leader leaves, if it was their last member and their creator
 /// is gone.
 ///
-/// Linux: __unhash_process() in kernel/exit.c (its detach_pid() calls)
+/// Linux: __unhash_process() in kernel/exit.c
 /// Differs: the task list holds threads too, so every task leaves it.
 fn __unhash_process(
     p: &Arc<TaskStruct>,
