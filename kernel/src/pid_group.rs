@@ -35,7 +35,7 @@ fn used_as_group(nr: PidNr, tasklist: &TaskList) -> bool {
 /// tasklist lock is dropped). A pid that cannot be kept for want of memory
 /// is freed: the old behaviour, not a crash.
 ///
-/// Linux: detach_pid(p, PIDTYPE_PID) in kernel/pid.c
+/// Linux: detach_pid() in kernel/pid.c, for PIDTYPE_PID
 pub fn detach_pid(pid: Arc<Pid>, tasklist: &mut TaskList) -> Option<Arc<Pid>> {
     if !used_as_group(pid.nr(), tasklist) || tasklist.group_pids.try_reserve(1).is_err() {
         return Some(pid);
@@ -48,7 +48,7 @@ pub fn detach_pid(pid: Arc<Pid>, tasklist: &mut TaskList) -> Option<Arc<Pid>> {
 /// was reaped): the kept pid of that number if no process uses it any
 /// more, to be freed after the tasklist lock is dropped.
 ///
-/// Linux: detach_pid(p, PIDTYPE_PGID) / (p, PIDTYPE_SID) in kernel/pid.c
+/// Linux: detach_pid() in kernel/pid.c, for PIDTYPE_PGID and PIDTYPE_SID
 pub fn put_group_pid(nr: PidNr, tasklist: &mut TaskList) -> Option<Arc<Pid>> {
     let i = tasklist.group_pids.iter().position(|p| p.nr() == nr)?;
     if used_as_group(nr, tasklist) {
