@@ -4,6 +4,8 @@
 //! Linux: include/linux/cpumask.h, set_cpu_online() in kernel/cpu.c
 
 use crate::arch::gdt::NR_CPUS;
+use alloc::string::String;
+use core::fmt::Write;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 const _: () = assert!(NR_CPUS <= 64, "a CpuMask is one 64-bit word");
@@ -135,5 +137,86 @@ pub fn set_cpu_online(cpu: usize, online: bool) {
         }
     } else if CPU_ONLINE.fetch_and(!bit, Ordering::AcqRel) & bit != 0 {
         NUM_ONLINE_CPUS.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// One more than the highest possible CPU number: how many bits a CPU
+/// mask has when printed or copied to user space (Linux: nr_cpu_ids).
+pub fn nr_cpu_ids() -> usize {
+    64 - cpu_possible_mask().bits().leading_zeros() as usize
+}
+
+/// The low `nbits` bits of `bits` in hex as `%*pb` prints a bitmap: groups
+/// of 32 bits, highest first, separated by commas; the first group as many
+/// digits wide as its bits need, the others 8.
+///
+/// Linux: bitmap_string() in lib/vsprintf.c
+pub fn bitmap_string(bits: u64, nbits: usize) -> String {
+    let mut s = String::new();
+    let mut chunksz = match nbits % 32 {
+        0 => 32,
+        n => n,
+    };
+    for i in (0..nbits.div_ceil(32)).rev().map(|chunk| chunk * 32) {
+        let val = (bits >> i) & ((1u64 << chunksz) - 1);
+        if !s.is_empty() {
+            s.push(',');
+        }
+        let _ = write!(s, "{val:0width$x}", width = chunksz.div_ceil(4));
+        chunksz = 32;
+    }
+    s
+}
+
+/// The set bits among the low `nbits` of `bits` as `%*pbl` prints them:
+/// runs as `first-last`, single bits alone, separated by commas ("0,2-3").
+///
+/// Linux: bitmap_list_string() in lib/vsprintf.c
+pub fn bitmap_list_string(bits: u64, nbits: usize) -> String {
+    let set = |bit: usize| bit < nbits.min(64) && bits >> bit & 1 != 0;
+    let mut s = String::new();
+    let mut bit = 0;
+    while bit < nbits.min(64) {
+        if !set(bit) {
+            bit += 1;
+            continue;
+        }
+        let first = bit;
+        while set(bit + 1) {
+            bit += 1;
+        }
+        let sep = if s.is_empty() { "" } else { "," };
+        let _ = match first == bit {
+            true => write!(s, "{sep}{first}"),
+            false => write!(s, "{sep}{first}-{bit}"),
+        };
+        bit += 1;
+    }
+    s
+}
+
+#[cfg(feature = "ktest")]
+mod tests {
+    use super::*;
+    use crate::{kassert_eq, ktest};
+
+    ktest! {
+        fn a_bitmap_prints_in_hex_groups_of_32_bits_as_linux_does() {
+            kassert_eq!(bitmap_string(0b11, 2).as_str(), "3");
+            kassert_eq!(bitmap_string(0b10, 4).as_str(), "2");
+            kassert_eq!(bitmap_string(1, 8).as_str(), "01");
+            kassert_eq!(bitmap_string(1 << 32 | 1, 40).as_str(), "01,00000001");
+            kassert_eq!(bitmap_string(0, 0).as_str(), "");
+        }
+    }
+
+    ktest! {
+        fn a_bitmap_list_shows_runs_as_ranges() {
+            kassert_eq!(bitmap_list_string(0b11, 2).as_str(), "0-1");
+            kassert_eq!(bitmap_list_string(0b10, 2).as_str(), "1");
+            kassert_eq!(bitmap_list_string(0b1101, 4).as_str(), "0,2-3");
+            kassert_eq!(bitmap_list_string(1 << 63, 64).as_str(), "63");
+            kassert_eq!(bitmap_list_string(0, 4).as_str(), "");
+        }
     }
 }

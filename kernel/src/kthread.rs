@@ -69,7 +69,7 @@ pub fn kthreadd_task() -> Option<&'static Arc<TaskStruct>> {
 /// Linux: kthreadd() in kernel/kthread.c
 pub fn kthreadd() -> i32 {
     let me = current();
-    me.set_comm("kthreadd");
+    me.set_comm(b"kthreadd");
     ignore_signals(&me);
     KTHREADD_TASK.call_once(|| me.clone());
     drop(me);

@@ -108,7 +108,7 @@ pub fn cpu_stop_init() {
                 continue;
             }
         };
-        k.set_comm(&alloc::format!("migration/{cpu}"));
+        k.set_comm(alloc::format!("migration/{cpu}").as_bytes());
         crate::kthread::kthread_bind(&k, cpu);
         crate::sched::stop_task::sched_set_stop_task(cpu, &k);
         STOPPERS[cpu].thread.call_once(|| k.clone());

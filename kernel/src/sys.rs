@@ -375,7 +375,7 @@ pub fn sys_prctl(option: i32, arg2: u64, arg3: u64, arg4: u64, arg5: u64) -> Sys
         PR_GET_NAME => {
             let comm: Comm = me.comm();
             let mut raw = [0u8; TASK_COMM_LEN];
-            raw[..comm.as_str().len()].copy_from_slice(comm.as_str().as_bytes());
+            raw[..comm.as_bytes().len()].copy_from_slice(comm.as_bytes());
             copy_to_user(arg2, &raw)?;
             Ok(0)
         }
@@ -450,11 +450,7 @@ fn prctl_set_name(me: &TaskStruct, addr: u64) -> SysResult {
             break;
         }
     }
-    let len = raw
-        .iter()
-        .position(|&b| b == 0)
-        .unwrap_or(TASK_COMM_LEN - 1);
-    me.set_comm(core::str::from_utf8(&raw[..len]).unwrap_or("?"));
+    me.set_comm(&raw);
     Ok(0)
 }
 

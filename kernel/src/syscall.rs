@@ -45,7 +45,15 @@ pub fn do_syscall(regs: &mut PtRegs) {
         crate::ptrace::ptrace_event_exit(((regs.rdi as i32) & 0xff) << 8, regs);
     }
     if nr != u64::MAX {
+        // No reference to the task is held across the call: exit does
+        // not return.
+        crate::task::current()
+            .syscall_nr
+            .store(nr as i64, Ordering::Relaxed);
         let result = dispatch(nr, regs);
+        crate::task::current()
+            .syscall_nr
+            .store(-1, Ordering::Relaxed);
         regs.rax = match result {
             Ok(value) => value,
             Err(e) => (-(e.0 as i64)) as u64,

@@ -101,21 +101,36 @@ pub const TASK_COMM_LEN: usize = 16;
 pub struct Comm([u8; TASK_COMM_LEN]);
 
 impl Comm {
-    /// Truncates `name` to 15 bytes, as `__set_task_comm` does.
+    /// A name given as text; cut at 15 bytes like any other.
     pub fn new(name: &str) -> Comm {
+        Comm::from_bytes(name.as_bytes())
+    }
+
+    /// Any bytes up to the first NUL, cut at 15: Linux's comm is bytes,
+    /// not text.
+    ///
+    /// Linux: strscpy_pad() in __set_task_comm() in fs/exec.c
+    pub fn from_bytes(name: &[u8]) -> Comm {
         let mut comm = [0; TASK_COMM_LEN];
-        let mut len = name.len().min(TASK_COMM_LEN - 1);
-        while !name.is_char_boundary(len) {
-            len -= 1;
-        }
-        comm[..len].copy_from_slice(&name.as_bytes()[..len]);
+        let len = name
+            .iter()
+            .take(TASK_COMM_LEN - 1)
+            .position(|&b| b == 0)
+            .unwrap_or(name.len().min(TASK_COMM_LEN - 1));
+        comm[..len].copy_from_slice(&name[..len]);
         Comm(comm)
     }
 
-    /// The name as text.
-    pub fn as_str(&self) -> &str {
+    /// The name's bytes, without the NUL padding.
+    pub fn as_bytes(&self) -> &[u8] {
         let len = self.0.iter().position(|&b| b == 0).unwrap_or(TASK_COMM_LEN);
-        core::str::from_utf8(&self.0[..len]).unwrap_or("?")
+        &self.0[..len]
+    }
+
+    /// The name as text for the kernel's own messages: "?" for a name that
+    /// is not UTF-8 (what user space reads is [`Comm::as_bytes`]).
+    pub fn as_str(&self) -> &str {
+        core::str::from_utf8(self.as_bytes()).unwrap_or("?")
     }
 }
 
@@ -275,6 +290,10 @@ pub struct TaskStruct {
     /// How restart_syscall(2) continues a call that returned
     /// ERESTART_RESTARTBLOCK (Linux: restart_block).
     pub restart_block: SpinLock<crate::restart_block::RestartBlock>,
+    /// The number of the system call the task is in, -1 outside one; what
+    /// `/proc/<pid>/wchan` names a sleep by (Linux: orig_ax of the pt_regs
+    /// at the top of the task's stack, syscall_get_nr()).
+    pub syscall_nr: core::sync::atomic::AtomicI64,
     /// Completed when a vfork child releases its parent's mm; kernel threads
     /// reuse it for kthread_stop (Linux: vfork_done).
     pub vfork_done: SpinLock<Option<Arc<Completion>>>,
@@ -391,6 +410,7 @@ impl TaskStruct {
             sas_ss_flags: Default::default(),
             saved_sigmask: SpinLock::new(None),
             restart_block: SpinLock::new(crate::restart_block::RestartBlock::None),
+            syscall_nr: core::sync::atomic::AtomicI64::new(-1),
             vfork_done: SpinLock::new(None),
             thread: ThreadStruct::new(stack),
             thread_fn: SpinLock::new(None),
@@ -471,8 +491,8 @@ impl TaskStruct {
     }
 
     /// Renames the task (Linux: __set_task_comm()).
-    pub fn set_comm(&self, name: &str) {
-        *self.comm.lock() = Comm::new(name);
+    pub fn set_comm(&self, name: &[u8]) {
+        *self.comm.lock() = Comm::from_bytes(name);
     }
 
     /// The lowest address of the kernel stack, if it has its own (and its

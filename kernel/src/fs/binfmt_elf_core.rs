@@ -336,7 +336,7 @@ fn fill_psinfo(p: &TaskStruct, mm: &MmStruct) -> Option<Vec<u8>> {
     }
     let mut fname = [0u8; 16];
     let comm = p.comm();
-    let name = comm.as_str().as_bytes();
+    let name = comm.as_bytes();
     fname[..name.len().min(15)].copy_from_slice(&name[..name.len().min(15)]);
     out.extend_from_slice(&fname);
     let args = *mm.arg_lock.lock();

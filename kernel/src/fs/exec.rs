@@ -480,7 +480,7 @@ fn begin_new_exec(bprm: &LinuxBinprm, mm: Arc<MmStruct>) -> Result<(), Errno> {
         *stack = (*stack).min(STACK_SIZE);
     }
     let base = bprm.filename.rsplit(|&b| b == b'/').next().unwrap_or(&[]);
-    tsk.set_comm(&String::from_utf8_lossy(&base[..base.len().min(15)]));
+    tsk.set_comm(base);
     crate::trace::trace(crate::trace::TraceEvent::Exec { pid: tsk.pid() });
     // The saved copies and the registers change together: a context
     // switch in between would save the old program's registers over the

@@ -102,7 +102,7 @@ fn rest_init() -> ! {
 fn kernel_init() -> i32 {
     KTHREADD_DONE.wait_for_completion();
     let me = current();
-    me.set_comm("init");
+    me.set_comm(b"init");
     drop(me);
     crate::smp::smp_init();
     crate::stop_machine::cpu_stop_init();

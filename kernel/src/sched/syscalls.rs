@@ -16,7 +16,7 @@ use super::setscheduler::{
     SCHED_FLAG_UTIL_CLAMP, SCHED_RESET_ON_FORK, SETPARAM_POLICY, SchedAttr, valid_policy,
 };
 use crate::capability::{CAP_SYS_NICE, capable};
-use crate::cpumask::{CpuMask, cpu_online_mask, cpu_possible_mask};
+use crate::cpumask::{CpuMask, cpu_online_mask};
 use crate::cred::{current_cred, task_cred};
 use crate::errno::Errno;
 use crate::mm::uaccess::{copy_from_user, copy_to_user, get_user, put_user};
@@ -28,11 +28,6 @@ use core::sync::atomic::Ordering;
 /// Bytes of a CPU mask as the kernel stores it: whole longs for
 /// `NR_CPUS` bits (Linux: cpumask_size()).
 const CPUMASK_SIZE: u64 = 8;
-
-/// One more than the highest possible CPU number (Linux: nr_cpu_ids).
-fn nr_cpu_ids() -> u64 {
-    64 - u64::from(cpu_possible_mask().bits().leading_zeros())
-}
 
 /// The task `pid` names, the caller for 0.
 ///
@@ -98,7 +93,7 @@ pub fn sched_setaffinity(pid: i32, in_mask: CpuMask) -> Result<(), Errno> {
 /// `EINVAL`: `len` too short for every possible CPU, or not whole longs.
 /// `ESRCH`: no such task. `EFAULT`: the buffer.
 pub fn sys_sched_getaffinity(pid: i32, len: u64, user_mask_ptr: u64) -> SysResult {
-    if len.saturating_mul(8) < nr_cpu_ids() || !len.is_multiple_of(8) {
+    if len.saturating_mul(8) < crate::cpumask::nr_cpu_ids() as u64 || !len.is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }
     let mask = sched_getaffinity(pid)?;

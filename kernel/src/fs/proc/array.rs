@@ -12,6 +12,7 @@ use crate::signal::{_NSIG, SIG_DFL, SIG_IGN};
 use crate::task::TaskStruct;
 use crate::tasklist::TASKLIST_LOCK;
 use alloc::string::String;
+use alloc::vec::Vec;
 use core::fmt::Write;
 use core::sync::atomic::Ordering;
 
@@ -58,17 +59,67 @@ fn get_nr_threads(task: &TaskStruct) -> usize {
     task.signal().nr_threads.load(Ordering::Relaxed) as usize
 }
 
-/// Linux: do_task_stat() in fs/proc/array.c (52 fields; times in ticks;
-/// utime and stime are the process's, scaled to its run time; field 18 is
+/// `/proc/<pid>/stat`: the process's line, its faults and times those of
+/// all its threads, live and exited.
+///
+/// Linux: proc_tgid_stat() in fs/proc/array.c
+pub fn proc_tgid_stat(task: &TaskStruct) -> Vec<u8> {
+    do_task_stat(task, true)
+}
+
+/// `/proc/<pid>/task/<tid>/stat`: the thread's line, its own faults and
+/// times.
+///
+/// Linux: proc_tid_stat() in fs/proc/array.c
+pub fn proc_tid_stat(task: &TaskStruct) -> Vec<u8> {
+    do_task_stat(task, false)
+}
+
+/// The faults and CPU times a stat line shows (fields 10, 12, 14, 15).
+struct StatCounts {
+    min_flt: u64,
+    maj_flt: u64,
+    utime: u64,
+    stime: u64,
+}
+
+/// The whole process's counts (the signal struct's sums of exited threads
+/// plus each live thread's) or the thread's own.
+///
+/// Linux: the `whole` and `!whole` branches of do_task_stat(), with
+/// thread_group_cputime_adjusted() and task_cputime_adjusted()
+fn stat_counts(task: &TaskStruct, whole: bool) -> StatCounts {
+    if whole {
+        let r = crate::rusage::thread_group_rusage(task);
+        return StatCounts {
+            min_flt: r.minflt,
+            maj_flt: r.majflt,
+            utime: r.utime,
+            stime: r.stime,
+        };
+    }
+    let (utime, stime) = crate::sched::cputime::task_cputime_adjusted(task);
+    StatCounts {
+        min_flt: task.min_flt.load(Ordering::Relaxed),
+        maj_flt: task.maj_flt.load(Ordering::Relaxed),
+        utime,
+        stime,
+    }
+}
+
+/// Linux: do_task_stat() in fs/proc/array.c (52 fields; times in ticks,
+/// scaled to the run time; `whole` for the process's line; field 18 is
 /// prio - 100, so -1 - rt_priority for an RT task and 20 + nice for a fair
-/// one; field 39 is the CPU the task is on or last ran on; 40 rt_priority,
-/// 41 policy; 52 the exit code)
-/// Differs: a thread's `task/<tid>/stat` shows its process's times too;
-/// the code and data bounds (26, 27, 45, 46) are 0 to a permitted reader.
-pub fn do_task_stat(task: &TaskStruct) -> String {
+/// one; 25 the RLIMIT_RSS soft limit; 35 whether the task sleeps, 0 in the
+/// line of a process of several threads; 39 the CPU the task is on or last
+/// ran on; 40 rt_priority, 41 policy; 52 the exit code)
+/// Differs: the code and data bounds (26, 27, 45, 46) are 0 to a permitted
+/// reader.
+fn do_task_stat(task: &TaskStruct, whole: bool) -> Vec<u8> {
     let sig = task.signal();
-    let own = crate::rusage::thread_group_rusage(task);
+    let counts = stat_counts(task, whole);
     let children = *sig.children.lock();
+    let rsslim = sig.rlim.lock().0[crate::resource::RLIMIT_RSS].rlim_cur;
     // The mm is taken out of the task's lock before its own lock is taken
     // (Linux: get_task_mm()), so no `task.mm -> mm.mmap` order exists.
     let mm = task.mm.lock().clone();
@@ -76,40 +127,49 @@ pub fn do_task_stat(task: &TaskStruct) -> String {
     let layout = mm
         .as_ref()
         .map_or_else(StatMm::default, |mm| StatMm::of(mm, permitted));
+    let num_threads = get_nr_threads(task);
+    let wchan = permitted && (!whole || num_threads < 2) && task_state_to_char(task) != 'R';
     let ns = reader_ns();
     let mut s = alloc::format!(
-        "{} ({}) {} {} {} {} 0 -1 {} {} {} {} {} {} {} {} {} {} {} {} 0 {} {} {} 18446744073709551615 ",
-        task_pid_nr_ns(task, &ns),
-        task.comm().as_str(),
+        ") {} {} {} {} 0 -1 {} {} {} {} {} {} {} {} {} {} {} {} 0 {} {} {} {rsslim} ",
         task_state_to_char(task),
         ppid(task, &ns),
         pgrp_nr_ns(sig.pgrp.load(Ordering::Relaxed), &ns),
         pgrp_nr_ns(sig.session.load(Ordering::Relaxed), &ns),
         task.flags(),
-        task.min_flt.load(Ordering::Relaxed),
+        counts.min_flt,
         children.minflt,
-        task.maj_flt.load(Ordering::Relaxed),
+        counts.maj_flt,
         children.majflt,
-        nsec_to_clock_t(own.utime),
-        nsec_to_clock_t(own.stime),
+        nsec_to_clock_t(counts.utime),
+        nsec_to_clock_t(counts.stime),
         nsec_to_clock_t(children.utime),
         nsec_to_clock_t(children.stime),
         crate::sched::nice::task_prio(task),
         crate::sched::nice::task_nice(task),
-        get_nr_threads(task),
+        num_threads,
         nsec_to_clock_t(task.start_time),
         layout.vsize,
         layout.rss,
     );
-    stat_fields_26_to_52(&mut s, task, &layout, permitted);
-    s
+    stat_fields_26_to_52(&mut s, task, &layout, permitted, wchan);
+    let mut line = alloc::format!("{} (", task_pid_nr_ns(task, &ns)).into_bytes();
+    proc_task_name(&mut line, task, false);
+    line.extend_from_slice(s.as_bytes());
+    line
 }
 
 /// The second half of a stat line: addresses, the signal sets, wchan,
 /// scheduling, the bounds of the data and the strings, the exit code.
 ///
 /// Linux: the second half of do_task_stat() in fs/proc/array.c
-fn stat_fields_26_to_52(s: &mut String, task: &TaskStruct, layout: &StatMm, permitted: bool) {
+fn stat_fields_26_to_52(
+    s: &mut String,
+    task: &TaskStruct,
+    layout: &StatMm,
+    permitted: bool,
+    wchan: bool,
+) {
     let (ignored, caught) = ignored_and_caught(task);
     // The four sets in the old decimal form, the first 31 signals only.
     let low = |set: u64| set & 0x7fff_ffff;
@@ -123,7 +183,7 @@ fn stat_fields_26_to_52(s: &mut String, task: &TaskStruct, layout: &StatMm, perm
         low(task.blocked.load(Ordering::Relaxed)),
         low(ignored),
         low(caught),
-        u8::from(permitted && task_state_to_char(task) != 'R'),
+        u8::from(wchan),
         task.exit_signal.load(Ordering::Relaxed),
         crate::sched::migrate::task_cpu(task),
         task.rt_priority.load(Ordering::Relaxed),
@@ -203,11 +263,25 @@ fn get_task_state(task: &TaskStruct) -> &'static str {
     }
 }
 
-/// Name, Umask, State and the ids, up to Kthread.
+/// The task's comm as its bytes, or, for status (`escape`), with a newline
+/// shown as `\n` and a backslash as `\\`, so that the line stays one line.
+///
+/// Linux: proc_task_name() in fs/proc/array.c (seq_escape_str() with
+/// ESCAPE_SPACE | ESCAPE_SPECIAL, limited to `"\n\\"`)
+pub fn proc_task_name(out: &mut Vec<u8>, task: &TaskStruct, escape: bool) {
+    for &b in task.comm().as_bytes() {
+        match b {
+            b'\n' if escape => out.extend_from_slice(b"\\n"),
+            b'\\' if escape => out.extend_from_slice(b"\\\\"),
+            b => out.push(b),
+        }
+    }
+}
+
+/// Umask, State and the ids, up to Kthread.
 ///
 /// Linux: task_state() in fs/proc/array.c
 fn task_state(s: &mut String, task: &TaskStruct) {
-    let _ = writeln!(s, "Name:\t{}", task.comm().as_str());
     if let Some(fs) = task.fs.lock().as_ref() {
         let _ = writeln!(s, "Umask:\t{:04o}", fs.umask.load(Ordering::Relaxed));
     }
@@ -316,10 +390,39 @@ fn task_cap(s: &mut String, task: &TaskStruct) {
     );
 }
 
+/// The CPUs the task may run on, as a mask and as a list.
+///
+/// Linux: task_cpus_allowed() in fs/proc/array.c
+fn task_cpus_allowed(s: &mut String, task: &TaskStruct) {
+    let (mask, nbits) = (task.cpus_mask().bits(), crate::cpumask::nr_cpu_ids());
+    let _ = write!(
+        s,
+        "Cpus_allowed:\t{}\nCpus_allowed_list:\t{}\n",
+        crate::cpumask::bitmap_string(mask, nbits),
+        crate::cpumask::bitmap_list_string(mask, nbits),
+    );
+}
+
+/// The memory nodes the task may allocate from: node 0, the only one, as
+/// in a Linux built without NUMA (MAX_NUMNODES 1).
+///
+/// Linux: cpuset_task_status_allowed() in kernel/cgroup/cpuset.c
+fn cpuset_task_status_allowed(s: &mut String) {
+    let _ = write!(
+        s,
+        "Mems_allowed:\t{}\nMems_allowed_list:\t{}\n",
+        crate::cpumask::bitmap_string(1, 1),
+        crate::cpumask::bitmap_list_string(1, 1),
+    );
+}
+
 /// `/proc/<pid>/status`, line for line as Linux orders it.
 ///
 /// Linux: proc_pid_status() in fs/proc/array.c
-pub fn proc_pid_status(task: &TaskStruct) -> String {
+pub fn proc_pid_status(task: &TaskStruct) -> Vec<u8> {
+    let mut name = b"Name:\t".to_vec();
+    proc_task_name(&mut name, task, true);
+    name.push(b'\n');
     let mut s = String::new();
     task_state(&mut s, task);
     if let Some(mm) = task.mm.lock().clone() {
@@ -331,14 +434,31 @@ pub fn proc_pid_status(task: &TaskStruct) -> String {
     let _ = writeln!(s, "Threads:\t{}", get_nr_threads(task));
     task_sig(&mut s, task);
     task_cap(&mut s, task);
-    // Linux: task_cpus_allowed() and cpuset_task_status_allowed(); tasks
-    // run on the boot CPU only.
+    task_cpus_allowed(&mut s, task);
+    cpuset_task_status_allowed(&mut s);
     let _ = write!(
         s,
-        "Cpus_allowed:\t1\nCpus_allowed_list:\t0\nMems_allowed:\t1\nMems_allowed_list:\t0\n\
-         voluntary_ctxt_switches:\t{}\nnonvoluntary_ctxt_switches:\t{}\n",
+        "voluntary_ctxt_switches:\t{}\nnonvoluntary_ctxt_switches:\t{}\n",
         task.nvcsw.load(Ordering::Relaxed),
         task.nivcsw.load(Ordering::Relaxed),
     );
-    s
+    name.extend_from_slice(s.as_bytes());
+    name
+}
+
+/// `/proc/<pid>/statm`: size, resident, shared, text, lib, data and dt,
+/// in pages; all 0 for a task without memory (a zombie, a kernel thread).
+///
+/// Linux: proc_pid_statm() in fs/proc/array.c
+pub fn proc_pid_statm(task: &TaskStruct) -> String {
+    let mm = task.mm.lock().clone();
+    let statm = mm.map_or_else(Default::default, |mm| super::task_mmu::task_statm(&mm));
+    alloc::format!(
+        "{} {} {} {} 0 {} 0\n",
+        statm.size,
+        statm.resident,
+        statm.shared,
+        statm.text,
+        statm.data
+    )
 }

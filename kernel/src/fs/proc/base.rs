@@ -1,12 +1,13 @@
 //! The per-process directories: `/proc/<pid>` and, for each thread,
-//! `/proc/<pid>/task/<tid>`, with their files (stat, status, cmdline,
-//! environ, comm, maps, mounts, limits, oom_score, oom_score_adj), the `exe`
-//! link and the fd/, fdinfo/ and ns/ directories.
+//! `/proc/<pid>/task/<tid>`, with their files (stat, statm, status,
+//! cmdline, environ, comm, maps, mounts, limits, wchan, oom_score,
+//! oom_score_adj), the `exe` link and the fd/, fdinfo/ and ns/ directories.
 //!
 //! Linux: fs/proc/base.c (tgid_base_stuff, tid_base_stuff, proc_pid_lookup,
 //! proc_task_lookup), fs/proc_namespace.c (mounts)
 //! Not modelled: auxv, cwd, root, mem, the attr/ files.
 
+use super::util::name_to_int;
 use super::{fd, proc_symlink};
 use crate::errno::Errno;
 use crate::fs::file::S_IFDIR;
@@ -15,11 +16,10 @@ use crate::mm::PAGE_SIZE;
 use crate::mm::memory::access_remote_vm;
 use crate::mm::mm_types::{MmArgs, MmStruct};
 use crate::pid::{PidNr, find_task_by_vpid};
-use crate::task::{Comm, TaskStruct};
+use crate::task::TaskStruct;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::fmt::Write;
 use core::sync::atomic::Ordering;
 
 /// A directory below /proc, named by the task it shows.
@@ -42,8 +42,14 @@ pub enum ProcDir {
 /// Which file of `/proc/<pid>` (or of `/proc/<pid>/task/<tid>`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PidEntry {
-    /// `stat` (Linux: do_task_stat() in fs/proc/array.c).
+    /// `stat` of a process (Linux: proc_tgid_stat() in fs/proc/array.c).
     Stat,
+    /// `stat` of a thread (Linux: proc_tid_stat() in fs/proc/array.c).
+    TidStat,
+    /// `statm` (Linux: proc_pid_statm() in fs/proc/array.c).
+    Statm,
+    /// `wchan` (Linux: proc_pid_wchan()).
+    Wchan,
     /// `status` (Linux: proc_pid_status()).
     Status,
     /// `cmdline` (Linux: proc_pid_cmdline_read()).
@@ -79,9 +85,8 @@ enum Base {
     Link(fn(&TaskStruct) -> Result<String, Errno>),
 }
 
-/// The entries of `/proc/<pid>`; a thread's directory has all but `task`
-/// (Linux: tgid_base_stuff and tid_base_stuff).
-const TGID_BASE_STUFF: [(&str, Base); 17] = [
+/// The entries of `/proc/<pid>` (Linux: tgid_base_stuff).
+const TGID_BASE_STUFF: [(&str, Base); 19] = [
     ("task", Base::Dir(ProcDir::Task, 0o555)),
     ("fd", Base::Dir(ProcDir::Fd, 0o500)),
     ("fdinfo", Base::Dir(ProcDir::FdInfo, 0o555)),
@@ -93,8 +98,33 @@ const TGID_BASE_STUFF: [(&str, Base); 17] = [
     ("comm", Base::File(PidEntry::Comm, 0o644)),
     ("cmdline", Base::File(PidEntry::Cmdline, 0o444)),
     ("stat", Base::File(PidEntry::Stat, 0o444)),
+    ("statm", Base::File(PidEntry::Statm, 0o444)),
     ("maps", Base::File(PidEntry::Maps, 0o444)),
     ("mounts", Base::File(PidEntry::Mounts, 0o444)),
+    ("wchan", Base::File(PidEntry::Wchan, 0o444)),
+    ("oom_score", Base::File(PidEntry::OomScore, 0o444)),
+    ("oom_score_adj", Base::File(PidEntry::OomScoreAdj, 0o644)),
+    ("schedstat", Base::File(PidEntry::Schedstat, 0o444)),
+    ("sched", Base::File(PidEntry::Sched, 0o444)),
+];
+
+/// The entries of `/proc/<pid>/task/<tid>`: those of a process but `task`,
+/// with the thread's own `stat` (Linux: tid_base_stuff).
+const TID_BASE_STUFF: [(&str, Base); 18] = [
+    ("fd", Base::Dir(ProcDir::Fd, 0o500)),
+    ("fdinfo", Base::Dir(ProcDir::FdInfo, 0o555)),
+    ("ns", Base::Dir(ProcDir::Ns, 0o511)),
+    ("exe", Base::Link(proc_exe_link)),
+    ("environ", Base::File(PidEntry::Environ, 0o400)),
+    ("status", Base::File(PidEntry::Status, 0o444)),
+    ("limits", Base::File(PidEntry::Limits, 0o444)),
+    ("comm", Base::File(PidEntry::Comm, 0o644)),
+    ("cmdline", Base::File(PidEntry::Cmdline, 0o444)),
+    ("stat", Base::File(PidEntry::TidStat, 0o444)),
+    ("statm", Base::File(PidEntry::Statm, 0o444)),
+    ("maps", Base::File(PidEntry::Maps, 0o444)),
+    ("mounts", Base::File(PidEntry::Mounts, 0o444)),
+    ("wchan", Base::File(PidEntry::Wchan, 0o444)),
     ("oom_score", Base::File(PidEntry::OomScore, 0o444)),
     ("oom_score_adj", Base::File(PidEntry::OomScoreAdj, 0o644)),
     ("schedstat", Base::File(PidEntry::Schedstat, 0o444)),
@@ -105,21 +135,8 @@ const TGID_BASE_STUFF: [(&str, Base); 17] = [
 fn base_stuff(dir: ProcDir) -> &'static [(&'static str, Base)] {
     match dir {
         ProcDir::Tgid(_) => &TGID_BASE_STUFF,
-        _ => &TGID_BASE_STUFF[1..],
+        _ => &TID_BASE_STUFF,
     }
-}
-
-/// A decimal name without sign or leading zeros, as a pid or fd.
-///
-/// Linux: name_to_int() in fs/proc/util.c
-pub fn name_to_int(name: &[u8]) -> Option<i32> {
-    if name.is_empty() || (name.len() > 1 && name[0] == b'0') {
-        return None;
-    }
-    core::str::from_utf8(name)
-        .ok()
-        .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
-        .and_then(|n| n.parse().ok())
 }
 
 /// The task a /proc inode names: inodes keep root-namespace numbers, as
@@ -296,6 +313,17 @@ fn proc_pid_schedstat(task: &TaskStruct) -> String {
     )
 }
 
+/// The function a sleeping task waits in, "0" for one that runs or that
+/// the caller may not trace; no newline.
+///
+/// Linux: proc_pid_wchan() in fs/proc/base.c
+fn proc_pid_wchan(task: &TaskStruct) -> String {
+    if !crate::ptrace::ptrace_may_access(task, crate::ptrace::PTRACE_MODE_READ_FSCREDS) {
+        return String::from("0");
+    }
+    String::from(crate::arch::kernel::process::get_wchan(task).unwrap_or("0"))
+}
+
 /// The text of one file of a process directory.
 ///
 /// # Errors
@@ -308,14 +336,17 @@ pub fn pid_file(task: &Arc<TaskStruct>, entry: PidEntry) -> Result<Vec<u8>, Errn
             let adj = task.signal().oom_score_adj.load(Ordering::Relaxed);
             alloc::format!("{adj}\n")
         }
-        PidEntry::Stat => super::array::do_task_stat(task),
-        PidEntry::Status => super::array::proc_pid_status(task),
+        PidEntry::Stat => return Ok(super::array::proc_tgid_stat(task)),
+        PidEntry::TidStat => return Ok(super::array::proc_tid_stat(task)),
+        PidEntry::Statm => super::array::proc_pid_statm(task),
+        PidEntry::Status => return Ok(super::array::proc_pid_status(task)),
         PidEntry::Cmdline => return get_mm_cmdline(task),
         PidEntry::Environ => return environ_read(task),
-        PidEntry::Comm => alloc::format!("{}\n", task.comm().as_str()),
+        PidEntry::Comm => return Ok(comm_show(task)),
+        PidEntry::Wchan => proc_pid_wchan(task),
         PidEntry::Maps => super::task_mmu::show_maps(task)?,
         PidEntry::Mounts => String::from(MOUNTS),
-        PidEntry::Limits => proc_pid_limits(task),
+        PidEntry::Limits => super::limits::proc_pid_limits(task),
         PidEntry::Schedstat => proc_pid_schedstat(task),
         PidEntry::Sched => crate::sched::debug::proc_sched_show_task(task),
         PidEntry::FdInfo(fd) => fd::fdinfo(task.pid(), fd)?,
@@ -406,8 +437,18 @@ fn read_remote(mm: &MmStruct, start: u64, end: u64) -> Result<Vec<u8>, Errno> {
     Ok(bytes)
 }
 
+/// The task's name and a newline, its bytes as they are.
+///
+/// Linux: comm_show() in fs/proc/base.c
+fn comm_show(task: &TaskStruct) -> Vec<u8> {
+    let mut name = Vec::new();
+    super::array::proc_task_name(&mut name, task, false);
+    name.push(b'\n');
+    name
+}
+
 /// Renames a thread of the caller's own process: the first 15 bytes
-/// written become its comm, a newline included, as in Linux.
+/// written, up to a NUL, become its comm, a newline included, as in Linux.
 ///
 /// Linux: comm_write() in fs/proc/base.c
 ///
@@ -419,8 +460,7 @@ fn comm_write(pid: PidNr, buf: &[u8]) -> Result<usize, Errno> {
         return Err(Errno::EINVAL);
     }
     let name = &buf[..buf.len().min(crate::task::TASK_COMM_LEN - 1)];
-    let name = String::from_utf8_lossy(name);
-    *task.comm.lock() = Comm::new(&name);
+    task.set_comm(name);
     Ok(buf.len())
 }
 
@@ -452,72 +492,3 @@ fn oom_score_adj_write(pid: PidNr, buf: &[u8]) -> Result<usize, Errno> {
 /// Linux: show_vfsmnt() in fs/proc_namespace.c
 const MOUNTS: &str =
     "rootfs / rootfs rw 0 0\nproc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\n";
-
-/// Each limit's name and unit in `/proc/<pid>/limits`, in RLIMIT_* order.
-const LIMIT_NAMES: [(&str, &str); crate::resource::RLIM_NLIMITS] = [
-    ("Max cpu time", "seconds"),
-    ("Max file size", "bytes"),
-    ("Max data size", "bytes"),
-    ("Max stack size", "bytes"),
-    ("Max core file size", "bytes"),
-    ("Max resident set", "bytes"),
-    ("Max processes", "processes"),
-    ("Max open files", "files"),
-    ("Max locked memory", "bytes"),
-    ("Max address space", "bytes"),
-    ("Max file locks", "locks"),
-    ("Max pending signals", "signals"),
-    ("Max msgqueue size", "bytes"),
-    ("Max nice priority", ""),
-    ("Max realtime priority", ""),
-    ("Max realtime timeout", "us"),
-];
-
-/// A table of the process's soft and hard limits, "unlimited" for infinity.
-///
-/// Linux: proc_pid_limits() in fs/proc/base.c
-fn proc_pid_limits(task: &TaskStruct) -> String {
-    let rlim = *task.signal().rlim.lock();
-    let value = |v: u64| match v {
-        crate::resource::RLIM_INFINITY => String::from("unlimited"),
-        v => alloc::format!("{v}"),
-    };
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "{:<25} {:<20} {:<20} {:<10}",
-        "Limit", "Soft Limit", "Hard Limit", "Units"
-    );
-    for (limit, (name, unit)) in rlim.0.iter().zip(LIMIT_NAMES) {
-        let _ = write!(
-            s,
-            "{name:<25} {:<20} {:<20} ",
-            value(limit.rlim_cur),
-            value(limit.rlim_max)
-        );
-        let _ = match unit {
-            "" => writeln!(s),
-            unit => writeln!(s, "{unit:<10}"),
-        };
-    }
-    s
-}
-
-#[cfg(feature = "ktest")]
-mod tests {
-    use super::*;
-    use crate::{kassert, kassert_eq, ktest};
-
-    ktest! {
-        fn proc_names_are_decimal_without_sign_or_leading_zero() {
-            kassert_eq!(name_to_int(b"0"), Some(0));
-            kassert_eq!(name_to_int(b"4242"), Some(4242));
-            kassert!(name_to_int(b"042").is_none());
-            kassert!(name_to_int(b"+1").is_none());
-            kassert!(name_to_int(b"-1").is_none());
-            kassert!(name_to_int(b"self").is_none());
-            kassert!(name_to_int(b"").is_none());
-            kassert!(name_to_int(b"99999999999").is_none());
-        }
-    }
-}

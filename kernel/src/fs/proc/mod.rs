@@ -15,11 +15,13 @@
 pub mod array;
 pub mod base;
 mod fd;
+mod limits;
 mod meminfo;
 pub mod namespaces;
 mod proc_sysctl;
 mod stat;
 mod task_mmu;
+mod util;
 
 pub use base::{PidEntry, ProcDir};
 
@@ -153,7 +155,7 @@ pub fn proc_lookup(dir: &Inode, name: &[u8]) -> Result<Arc<Inode>, Errno> {
                 }
                 _ => {}
             }
-            let pid = base::name_to_int(name).ok_or(Errno::ENOENT)?;
+            let pid = util::name_to_int(name).ok_or(Errno::ENOENT)?;
             let task = find_task_by_vpid(pid).ok_or(Errno::ENOENT)?;
             Ok(base::proc_pid_make_inode(
                 &task,

@@ -130,6 +130,39 @@ fn vm_sizes(mm: &MmStruct) -> VmSizes {
     sizes
 }
 
+/// The page counts of `/proc/<pid>/statm`.
+#[derive(Default)]
+pub struct Statm {
+    /// Pages mapped (Linux: total_vm).
+    pub size: u64,
+    /// Pages resident: anonymous, file and shmem.
+    pub resident: u64,
+    /// Resident pages of files and shmem.
+    pub shared: u64,
+    /// Pages of program text.
+    pub text: u64,
+    /// Pages of private writable areas and stack (Linux: data_vm + stack_vm).
+    pub data: u64,
+}
+
+/// The sizes statm shows, in pages.
+///
+/// Linux: task_statm() in fs/proc/task_mmu.c
+/// Differs: text counts every executable area (start_code and end_code
+/// are not kept), what VmExe shows.
+pub fn task_statm(mm: &MmStruct) -> Statm {
+    let sizes = vm_sizes(mm);
+    let pages = |kb: u64| kb / 4;
+    let shared = (mm.get_mm_counter(MM_FILEPAGES) + mm.get_mm_counter(MM_SHMEMPAGES)) as u64;
+    Statm {
+        size: pages(sizes.total),
+        resident: shared + mm.get_mm_counter(MM_ANONPAGES) as u64,
+        shared,
+        text: pages(sizes.exec),
+        data: pages(sizes.data + sizes.stack),
+    }
+}
+
 /// The Vm* and Rss* lines of status, each `Name:\t%8lu kB`.
 ///
 /// Linux: task_mem() in fs/proc/task_mmu.c

@@ -6,6 +6,7 @@
 pub mod acpi;
 pub mod cpu;
 pub mod fpu;
+pub mod process;
 pub mod process_64;
 pub mod rtc;
 pub mod smp;
