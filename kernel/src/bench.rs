@@ -32,6 +32,7 @@ fn kthread_lifetime(n: u64) {
             Arc::new(|| 0),
             "bench",
             CloneFlags::CLONE_FS | CloneFlags::CLONE_FILES,
+            crate::signal::SIGCHLD,
         )
         .expect("bench thread");
         kernel_wait4(pid, 0).expect("reap bench thread");
@@ -58,6 +59,7 @@ fn context_switch(n: u64) {
         }),
         "bench-yield",
         CloneFlags::CLONE_FS,
+        crate::signal::SIGCHLD,
     )
     .expect("bench partner");
     sched_yield();
@@ -132,6 +134,7 @@ fn remote_wakeup(n: u64) {
         }),
         "bench-pong",
         CloneFlags::CLONE_FS,
+        crate::signal::SIGCHLD,
     )
     .expect("bench partner");
     if let Some(p) = crate::pid::find_task_by_vpid(partner) {
@@ -201,8 +204,13 @@ fn wakeup_latency(n: usize) {
                 }
                 0
             };
-            kernel_thread(Arc::new(busy), "bench-busy", CloneFlags::CLONE_FS)
-                .expect("bench busy thread")
+            kernel_thread(
+                Arc::new(busy),
+                "bench-busy",
+                CloneFlags::CLONE_FS,
+                crate::signal::SIGCHLD,
+            )
+            .expect("bench busy thread")
         })
         .collect();
     crate::time::msleep(20);

@@ -132,7 +132,7 @@ mod tests {
             let pid = crate::fork::kernel_thread(
                 Arc::new(|| 0),
                 "kflushd-feed",
-                crate::fork::CloneFlags::CLONE_FS | crate::fork::CloneFlags::CLONE_FILES,
+                crate::fork::CloneFlags::CLONE_FS | crate::fork::CloneFlags::CLONE_FILES, crate::signal::SIGCHLD,
             );
             kassert!(pid.is_ok());
             kassert!(crate::exit::kernel_wait4(pid.unwrap_or(0), 0).is_ok());

@@ -100,6 +100,7 @@ fn create_kthread(create: &Arc<KthreadCreateInfo>) {
         body,
         create.name,
         CloneFlags::CLONE_FS | CloneFlags::CLONE_FILES,
+        crate::signal::SIGCHLD,
     ) && !create.done_taken.swap(true, Ordering::AcqRel)
     {
         *create.result.lock() = Some(Err(e));
@@ -451,6 +452,7 @@ mod tests {
             creator,
             "ktest-creator",
             CloneFlags::CLONE_FS | CloneFlags::CLONE_FILES,
+            crate::signal::SIGCHLD,
         )
         .map_err(|e| alloc::format!("{e:?}"))?;
         kassert_eq!(crate::exit::kernel_wait4(pid, 0).map(|r| r.pid), Ok(pid));

@@ -35,6 +35,7 @@ fn exhaust_stack_in_task() {
         body,
         "lkdtm-stack",
         CloneFlags::CLONE_FS | CloneFlags::CLONE_FILES,
+        crate::signal::SIGCHLD,
     ) {
         Ok(pid) => log::error!(
             "lkdtm: the overflow was not caught: {:?}",

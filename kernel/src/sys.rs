@@ -7,16 +7,17 @@
 use crate::capability::{CAP_SYS_RESOURCE, capable};
 use crate::cred::current_cred;
 use crate::errno::Errno;
-use crate::mm::mm_types::{SUID_DUMP_DISABLE, SUID_DUMP_USER};
 use crate::mm::uaccess::{copy_to_user, get_user, put_user};
 use crate::pid::{find_task_by_vpid, pgrp_nr_ns, task_active_pid_ns, task_pid_vnr, task_tgid_vnr};
 use crate::resource::{NR_OPEN, RLIM_NLIMITS, RLIMIT_NOFILE, Rlimit};
-use crate::security::commoncap::cap_task_prctl;
 use crate::syscall::SysResult;
-use crate::task::{Comm, PF_FORKNOEXEC, TASK_COMM_LEN, TaskStruct, current};
+use crate::task::{PF_FORKNOEXEC, TaskStruct, current};
 use crate::tasklist::TASKLIST_LOCK;
 use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
+
+mod prctl;
+pub use prctl::sys_prctl;
 
 /// Linux: SYSCALL_DEFINE0(getpid): the thread group id.
 pub fn sys_getpid() -> SysResult {
@@ -339,154 +340,6 @@ pub fn sys_prlimit64(pid: i32, resource: u32, new: u64, old: u64) -> SysResult {
     let prev = do_prlimit(&tsk, resource, new)?;
     if old != 0 {
         put_user(old, [prev.rlim_cur, prev.rlim_max])?;
-    }
-    Ok(0)
-}
-
-const PR_SET_PDEATHSIG: i32 = 1;
-const PR_GET_PDEATHSIG: i32 = 2;
-const PR_GET_DUMPABLE: i32 = 3;
-const PR_SET_DUMPABLE: i32 = 4;
-const PR_SET_NAME: i32 = 15;
-const PR_GET_NAME: i32 = 16;
-const PR_SET_TIMERSLACK: i32 = 29;
-const PR_GET_TIMERSLACK: i32 = 30;
-const PR_SET_CHILD_SUBREAPER: i32 = 36;
-const PR_GET_CHILD_SUBREAPER: i32 = 37;
-const PR_SET_NO_NEW_PRIVS: i32 = 38;
-const PR_GET_NO_NEW_PRIVS: i32 = 39;
-const PR_GET_TID_ADDRESS: i32 = 40;
-
-/// Linux: SYSCALL_DEFINE5(prctl) in kernel/sys.c
-/// Differs: the timer slack is kept and inherited, but no timer waits for
-/// it (Linux lets hrtimers of the task fire up to that much late).
-pub fn sys_prctl(option: i32, arg2: u64, arg3: u64, arg4: u64, arg5: u64) -> SysResult {
-    if let Some(result) = cap_task_prctl(option, arg2, arg3, arg4, arg5) {
-        return result;
-    }
-    let me = current();
-    match option {
-        PR_SET_PDEATHSIG => prctl_set_pdeathsig(&me, arg2),
-        PR_GET_PDEATHSIG => {
-            put_user(arg2, me.pdeath_signal.load(Ordering::Relaxed))?;
-            Ok(0)
-        }
-        PR_SET_NAME => prctl_set_name(&me, arg2),
-        PR_GET_NAME => {
-            let comm: Comm = me.comm();
-            let mut raw = [0u8; TASK_COMM_LEN];
-            raw[..comm.as_bytes().len()].copy_from_slice(comm.as_bytes());
-            copy_to_user(arg2, &raw)?;
-            Ok(0)
-        }
-        PR_GET_DUMPABLE => Ok(me
-            .mm
-            .lock()
-            .as_ref()
-            .map_or(0, |mm| mm.get_dumpable())
-            .into()),
-        PR_SET_DUMPABLE => prctl_set_dumpable(&me, arg2),
-        PR_GET_TIMERSLACK => Ok(me.timer_slack_ns.load(Ordering::Relaxed)),
-        PR_SET_TIMERSLACK => {
-            let slack = match arg2 {
-                0 => me.default_timer_slack_ns.load(Ordering::Relaxed),
-                _ => arg2,
-            };
-            me.timer_slack_ns.store(slack, Ordering::Relaxed);
-            Ok(0)
-        }
-        PR_SET_CHILD_SUBREAPER => {
-            me.signal()
-                .is_child_subreaper
-                .store(arg2 != 0, Ordering::Relaxed);
-            if arg2 != 0 {
-                me.signal()
-                    .has_child_subreaper
-                    .store(true, Ordering::Relaxed);
-            }
-            Ok(0)
-        }
-        PR_GET_CHILD_SUBREAPER => {
-            put_user(
-                arg2,
-                i32::from(me.signal().is_child_subreaper.load(Ordering::Relaxed)),
-            )?;
-            Ok(0)
-        }
-        PR_SET_NO_NEW_PRIVS | PR_GET_NO_NEW_PRIVS => {
-            prctl_no_new_privs(&me, option, [arg2, arg3, arg4, arg5])
-        }
-        PR_GET_TID_ADDRESS => {
-            put_user(arg2, me.clear_child_tid.load(Ordering::Relaxed)).map(|()| 0)
-        }
-        _ => Err(Errno::EINVAL),
-    }
-}
-
-/// Sets the signal the caller gets when the thread that created it exits
-/// (0: none).
-///
-/// Linux: the PR_SET_PDEATHSIG case of SYSCALL_DEFINE5(prctl) in kernel/sys.c
-///
-/// # Errors
-/// `EINVAL` for a number that is not a signal.
-fn prctl_set_pdeathsig(me: &TaskStruct, arg2: u64) -> SysResult {
-    let sig = i32::try_from(arg2).map_err(|_| Errno::EINVAL)?;
-    if !(0..=crate::signal::_NSIG as i32).contains(&sig) {
-        return Err(Errno::EINVAL);
-    }
-    me.pdeath_signal.store(sig, Ordering::Relaxed);
-    Ok(0)
-}
-
-/// Names the caller from a NUL-terminated string, cut at 15 bytes.
-///
-/// Linux: the PR_SET_NAME case of SYSCALL_DEFINE5(prctl) in kernel/sys.c
-fn prctl_set_name(me: &TaskStruct, addr: u64) -> SysResult {
-    let mut raw = [0u8; TASK_COMM_LEN];
-    for (i, slot) in raw.iter_mut().enumerate().take(TASK_COMM_LEN - 1) {
-        *slot = get_user(addr.checked_add(i as u64).ok_or(Errno::EFAULT)?)?;
-        if *slot == 0 {
-            break;
-        }
-    }
-    me.set_comm(&raw);
-    Ok(0)
-}
-
-/// Sets no_new_privs (arguments 1, 0, 0, 0: it can never be undone) or
-/// reads it (all arguments 0).
-///
-/// Linux: the PR_SET_NO_NEW_PRIVS and PR_GET_NO_NEW_PRIVS cases of
-/// SYSCALL_DEFINE5(prctl) in kernel/sys.c
-///
-/// # Errors
-/// `EINVAL` for any other arguments.
-fn prctl_no_new_privs(me: &TaskStruct, option: i32, args: [u64; 4]) -> SysResult {
-    let nnp = crate::task::PFA_NO_NEW_PRIVS;
-    match (option, args) {
-        (PR_SET_NO_NEW_PRIVS, [1, 0, 0, 0]) => {
-            me.atomic_flags.fetch_or(nnp, Ordering::Relaxed);
-            Ok(0)
-        }
-        (PR_GET_NO_NEW_PRIVS, [0, 0, 0, 0]) => Ok(u64::from(
-            me.atomic_flags.load(Ordering::Relaxed) & nnp != 0,
-        )),
-        _ => Err(Errno::EINVAL),
-    }
-}
-
-/// Only "not dumpable" (0) and "dumpable by its user" (1) may be asked for.
-///
-/// Linux: the PR_SET_DUMPABLE case of SYSCALL_DEFINE5(prctl) in kernel/sys.c
-fn prctl_set_dumpable(me: &TaskStruct, arg: u64) -> SysResult {
-    let value = match arg {
-        0 => SUID_DUMP_DISABLE,
-        1 => SUID_DUMP_USER,
-        _ => return Err(Errno::EINVAL),
-    };
-    if let Some(mm) = me.mm.lock().as_ref() {
-        mm.set_dumpable(value);
     }
     Ok(0)
 }

@@ -105,6 +105,7 @@ fn call_usermodehelper_exec_work(sub_info: &Arc<SubprocessInfo>) -> i32 {
     let pid = crate::fork::user_mode_thread(
         Arc::new(move || call_usermodehelper_exec_async(&helper)),
         CloneFlags::CLONE_PARENT,
+        crate::signal::SIGCHLD,
     );
     if let Err(e) = pid {
         umh_complete(sub_info, Err(e));

@@ -17,6 +17,18 @@
 #ifndef PR_GET_TID_ADDRESS
 #define PR_GET_TID_ADDRESS 40
 #endif
+#ifndef PR_GET_IO_FLUSHER
+#define PR_GET_IO_FLUSHER 58
+#endif
+
+/* Whether capability `cap` is in the effective set (CapEff in status). */
+static int cap_effective(int cap)
+{
+	char text[4096] = "";
+	read_text("/proc/self/status", text, sizeof text);
+	char *line = strstr(text, "CapEff:");
+	return line && (strtoull(line + 7, NULL, 16) >> cap & 1);
+}
 
 static void names(void)
 {
@@ -120,6 +132,57 @@ static void settings(void)
 	EXPECT_FAILS("an_unknown_prctl_option_gives_einval", EINVAL, prctl(9999, 0, 0, 0, 0));
 	EXPECT_FAILS("pr_set_child_subreaper_result_to_a_bad_address_gives_efault", EFAULT,
 		     prctl(PR_GET_CHILD_SUBREAPER, (int *)8));
+}
+
+/* The options a task without seccomp, MCE policy, THP or perf settings
+ * reads as their defaults: the getters refuse unused arguments. */
+static void defaults(void)
+{
+	EXPECT_EQ("pr_get_seccomp_without_seccomp_returns_0", 0, prctl(PR_GET_SECCOMP, 0, 0, 0, 0));
+	EXPECT_EQ("pr_get_timing_returns_pr_timing_statistical", PR_TIMING_STATISTICAL,
+		  prctl(PR_GET_TIMING, 0, 0, 0, 0));
+	EXPECT_EQ("pr_set_timing_statistical_returns_0", 0,
+		  prctl(PR_SET_TIMING, PR_TIMING_STATISTICAL, 0, 0, 0));
+	EXPECT_FAILS("pr_set_timing_timestamp_gives_einval", EINVAL,
+		     prctl(PR_SET_TIMING, PR_TIMING_TIMESTAMP, 0, 0, 0));
+	int v = -1;
+	EXPECT_EQ("pr_get_tsc_returns_0", 0, prctl(PR_GET_TSC, &v, 0, 0, 0));
+	EXPECT_EQ("pr_get_tsc_reads_pr_tsc_enable", PR_TSC_ENABLE, v);
+	EXPECT_FAILS("pr_get_tsc_to_a_bad_address_gives_efault", EFAULT,
+		     prctl(PR_GET_TSC, (int *)8, 0, 0, 0));
+	EXPECT_EQ("pr_set_tsc_enable_returns_0", 0, prctl(PR_SET_TSC, PR_TSC_ENABLE, 0, 0, 0));
+	EXPECT_FAILS("pr_set_tsc_of_3_gives_einval", EINVAL, prctl(PR_SET_TSC, 3, 0, 0, 0));
+	EXPECT_EQ("pr_mce_kill_get_returns_pr_mce_kill_default", PR_MCE_KILL_DEFAULT,
+		  prctl(PR_MCE_KILL_GET, 0, 0, 0, 0));
+	EXPECT_FAILS("pr_mce_kill_get_with_an_argument_gives_einval", EINVAL,
+		     prctl(PR_MCE_KILL_GET, 1, 0, 0, 0));
+	EXPECT_EQ("pr_get_thp_disable_returns_0", 0, prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0));
+	EXPECT_FAILS("pr_get_thp_disable_with_an_argument_gives_einval", EINVAL,
+		     prctl(PR_GET_THP_DISABLE, 0, 0, 0, 1));
+	EXPECT_EQ("pr_task_perf_events_disable_returns_0", 0,
+		  prctl(PR_TASK_PERF_EVENTS_DISABLE, 0, 0, 0, 0));
+	EXPECT_EQ("pr_task_perf_events_enable_returns_0", 0,
+		  prctl(PR_TASK_PERF_EVENTS_ENABLE, 0, 0, 0, 0));
+	/* A container's root may lack CAP_SYS_RESOURCE (24); Linux's answer
+	 * follows the capability, not the uid. */
+	if (cap_effective(24)) {
+		EXPECT_EQ("pr_get_io_flusher_returns_0", 0, prctl(PR_GET_IO_FLUSHER, 0, 0, 0, 0));
+		EXPECT_FAILS("pr_get_io_flusher_with_an_argument_gives_einval", EINVAL,
+			     prctl(PR_GET_IO_FLUSHER, 1, 0, 0, 0));
+	} else {
+		check_skip("pr_get_io_flusher_returns_0", "no CAP_SYS_RESOURCE here");
+		check_skip("pr_get_io_flusher_with_an_argument_gives_einval",
+			   "no CAP_SYS_RESOURCE here");
+	}
+}
+
+/* Without CAP_SYS_RESOURCE, PR_GET_IO_FLUSHER is refused. */
+static void io_flusher_as_user(void)
+{
+	if (setuid(1234) != 0)
+		_exit(9);
+	EXPECT_FAILS("pr_get_io_flusher_without_cap_sys_resource_gives_eperm", EPERM,
+		     prctl(PR_GET_IO_FLUSHER, 0, 0, 0, 0));
 }
 
 static void usage(void)
@@ -282,6 +345,8 @@ int main(int argc, char **argv)
 	check_begin("conform_prctl");
 	names();
 	settings();
+	defaults();
+	as_child(io_flusher_as_user);
 	usage();
 	pidfds();
 	as_child(getfd_as_user);

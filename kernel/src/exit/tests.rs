@@ -13,8 +13,13 @@ use alloc::string::String;
 
 fn spawn(name: &'static str, f: impl Fn() -> i32 + Send + Sync + 'static) -> Result<PidNr, String> {
     let body: ThreadFn = Arc::new(f);
-    kernel_thread(body, name, CloneFlags::CLONE_FS | CloneFlags::CLONE_FILES)
-        .map_err(|e| alloc::format!("{e:?}"))
+    kernel_thread(
+        body,
+        name,
+        CloneFlags::CLONE_FS | CloneFlags::CLONE_FILES,
+        crate::signal::SIGCHLD,
+    )
+    .map_err(|e| alloc::format!("{e:?}"))
 }
 
 fn parent_pid(pid: PidNr) -> Option<PidNr> {
@@ -115,6 +120,7 @@ fn make_orphans(n: usize, release: &Arc<Completion>) -> Result<(PidNr, Vec<PidNr
                 body,
                 "ktest-orphan",
                 CloneFlags::CLONE_FS | CloneFlags::CLONE_FILES,
+                crate::signal::SIGCHLD,
             ) {
                 pids2.lock().push(pid);
             }
@@ -170,8 +176,8 @@ ktest! {
             let flags = CloneFlags::CLONE_THREAD | CloneFlags::CLONE_SIGHAND | CloneFlags::CLONE_FS | CloneFlags::CLONE_FILES;
             let r = r2.clone();
             let child: ThreadFn = Arc::new(move || { r.wait_for_completion(); 0 });
-            let t = kernel_thread(thread, "ktest-thread", flags).unwrap_or(-1);
-            let c = kernel_thread(child, "ktest-child", CloneFlags::CLONE_FS).unwrap_or(-1);
+            let t = kernel_thread(thread, "ktest-thread", flags, crate::signal::SIGCHLD).unwrap_or(-1);
+            let c = kernel_thread(child, "ktest-child", CloneFlags::CLONE_FS, crate::signal::SIGCHLD).unwrap_or(-1);
             *pids2.lock() = (t, c);
             0
         })?;
@@ -204,7 +210,7 @@ ktest! {
             let flags = CloneFlags::CLONE_THREAD | CloneFlags::CLONE_SIGHAND | CloneFlags::CLONE_FS | CloneFlags::CLONE_FILES;
             for done in [f2.clone(), s2.clone()] {
                 let body: ThreadFn = Arc::new(move || { done.wait_for_completion(); 0 });
-                let pid = kernel_thread(body, "ktest-thread", flags).unwrap_or(-1);
+                let pid = kernel_thread(body, "ktest-thread", flags, crate::signal::SIGCHLD).unwrap_or(-1);
                 pids2.lock().push(pid);
             }
             0

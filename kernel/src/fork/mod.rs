@@ -54,16 +54,24 @@ pub fn fork_init() {
     rlim.0[RLIMIT_SIGPENDING] = half;
 }
 
-/// Creates a kernel thread running `f`; returns its pid.
+/// Creates a kernel thread running `f` that sends `exit_signal` to its
+/// parent when it exits (0: none, as kthreadd); returns its pid.
 ///
 /// Linux: kernel_thread() in kernel/fork.c
+/// Differs: the exit signal is its own argument (Linux: the CSIGNAL byte
+/// of `flags`).
 ///
 /// # Errors
 /// As `kernel_clone`.
-pub fn kernel_thread(f: ThreadFn, name: &'static str, flags: CloneFlags) -> Result<PidNr, Errno> {
+pub fn kernel_thread(
+    f: ThreadFn,
+    name: &'static str,
+    flags: CloneFlags,
+    exit_signal: i32,
+) -> Result<PidNr, Errno> {
     let args = KernelCloneArgs {
         flags: flags | CloneFlags::CLONE_VM | CloneFlags::CLONE_UNTRACED,
-        exit_signal: crate::signal::SIGCHLD,
+        exit_signal,
         name: Some(name),
         fn_: Some(f),
         kthread: true,
@@ -74,16 +82,17 @@ pub fn kernel_thread(f: ThreadFn, name: &'static str, flags: CloneFlags) -> Resu
 
 /// Creates a task that starts in the kernel running `f` and becomes a user
 /// process by exec: init. Unlike a kernel thread it is not PF_KTHREAD, so
-/// `ps` never shows it in brackets.
+/// `ps` never shows it in brackets. `exit_signal` as for kernel_thread.
 ///
 /// Linux: user_mode_thread() in kernel/fork.c
+/// Differs: the exit signal is its own argument, as for kernel_thread.
 ///
 /// # Errors
 /// As `kernel_clone`.
-pub fn user_mode_thread(f: ThreadFn, flags: CloneFlags) -> Result<PidNr, Errno> {
+pub fn user_mode_thread(f: ThreadFn, flags: CloneFlags, exit_signal: i32) -> Result<PidNr, Errno> {
     let args = KernelCloneArgs {
         flags: flags | CloneFlags::CLONE_VM | CloneFlags::CLONE_UNTRACED,
-        exit_signal: crate::signal::SIGCHLD,
+        exit_signal,
         fn_: Some(f),
         ..Default::default()
     };

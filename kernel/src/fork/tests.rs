@@ -123,8 +123,13 @@ fn with_a_user_page<T: Send + 'static>(
         crate::ktest::drop_test_mm();
         0
     });
-    let pid = kernel_thread(body, "ktest-pidfd", CloneFlags::CLONE_FS)
-        .map_err(|e| alloc::format!("{e:?}"))?;
+    let pid = kernel_thread(
+        body,
+        "ktest-pidfd",
+        CloneFlags::CLONE_FS,
+        crate::signal::SIGCHLD,
+    )
+    .map_err(|e| alloc::format!("{e:?}"))?;
     kassert_eq!(kernel_wait4(pid, 0).map(|r| r.pid), Ok(pid));
     core::mem::replace(&mut *result.lock(), Err(String::from("taken")))
 }

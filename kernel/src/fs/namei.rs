@@ -199,6 +199,9 @@ fn walk(abs: &[u8], follow: bool, budget: &mut usize) -> Result<(Arc<Inode>, Vec
                 super::proc::namespaces::proc_ns_get_link(*pid, ops)?,
                 normalize(&dir_path, part),
             ),
+            InodeKind::ProcFdLink(pid, fd) if !last || follow => {
+                super::proc::fd::proc_fd_get_link(*pid, *fd)?
+            }
             _ => (next, normalize(&dir_path, part)),
         };
     }

@@ -49,6 +49,9 @@ pub enum InodeKind {
     /// A link of `/proc/<pid>/ns`: reads as `uts:[N]` and leads to the
     /// nsfs inode of the task's namespace of that kind.
     ProcNsLink(crate::pid::PidNr, &'static super::nsfs::ProcNsOperations),
+    /// A link of `/proc/<pid>/fd`: reads as the open file's path and leads
+    /// to the open file's own inode, deleted or not.
+    ProcFdLink(crate::pid::PidNr, i32),
     /// A namespace's nsfs inode, which setns(2) takes an open file of.
     Nsfs(super::nsfs::NsRef),
 }
@@ -120,7 +123,7 @@ impl Inode {
             | InodeKind::ProcPidFile(..)
             | InodeKind::Sysctl(_)
             | InodeKind::Nsfs(_) => S_IFREG,
-            InodeKind::ProcNsLink(..) => S_IFLNK,
+            InodeKind::ProcNsLink(..) | InodeKind::ProcFdLink(..) => S_IFLNK,
             InodeKind::ProcRoot(_) | InodeKind::ProcPid(_) => S_IFDIR,
         };
         let now = current_time();

@@ -157,6 +157,7 @@ pub fn sys_readlinkat(dirfd: i32, pathname: u64, buf: u64, bufsiz: u64) -> SysRe
     let target = match &inode.kind {
         InodeKind::Symlink(target) => target.clone(),
         InodeKind::ProcNsLink(pid, ops) => super::proc::namespaces::proc_ns_readlink(*pid, ops)?,
+        InodeKind::ProcFdLink(pid, fd) => super::proc::fd::proc_fd_link(*pid, *fd)?.into_bytes(),
         _ => return Err(Errno::EINVAL),
     };
     let n = target.len().min(bufsiz as i32 as usize);

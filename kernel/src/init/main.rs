@@ -77,16 +77,18 @@ pub fn start_kernel(boot_info: &'static mut BootInfo) -> ! {
     rest_init()
 }
 
-/// Creates init (pid 1) and kthreadd (pid 2), then idles.
+/// Creates init (pid 1) and kthreadd (pid 2), then idles. Neither has an
+/// exit signal: their parent, this idle task, never waits.
 ///
 /// Linux: rest_init() in init/main.c
 fn rest_init() -> ! {
-    let init = user_mode_thread(Arc::new(kernel_init), CloneFlags::CLONE_FS)
+    let init = user_mode_thread(Arc::new(kernel_init), CloneFlags::CLONE_FS, 0)
         .expect("pid 1 can be created at boot");
     let kthreadd = kernel_thread(
         Arc::new(crate::kthread::kthreadd),
         "kthreadd",
         CloneFlags::CLONE_FS | CloneFlags::CLONE_FILES,
+        0,
     )
     .expect("pid 2 can be created at boot");
     log::info!("rest_init: init is pid {init}, kthreadd is pid {kthreadd}");
@@ -210,6 +212,7 @@ fn start_ktest(filter: &'static str) -> crate::pid::PidNr {
         body,
         "ktest",
         CloneFlags::CLONE_FS | CloneFlags::CLONE_FILES,
+        crate::signal::SIGCHLD,
     )
     .expect("the test runner can start")
 }
@@ -230,6 +233,7 @@ fn start_bench() -> crate::pid::PidNr {
         body,
         "bench",
         CloneFlags::CLONE_FS | CloneFlags::CLONE_FILES,
+        crate::signal::SIGCHLD,
     )
     .expect("the benchmarks can start")
 }
@@ -268,6 +272,7 @@ mod tests {
             let tasklist = crate::tasklist::TASKLIST_LOCK.lock();
             for t in [&init, &kthreadd] {
                 kassert_eq!(t.family.get(&tasklist).real_parent.upgrade().map(|p| p.pid()), Some(0));
+                kassert_eq!(t.exit_signal.load(core::sync::atomic::Ordering::Relaxed), 0, "pid {} has no exit signal", t.pid());
             }
             kassert_eq!(current().family.get(&tasklist).real_parent.upgrade().map(|p| p.pid()), Some(1), "tests run in a child of init");
         }

@@ -42,7 +42,7 @@ ktest! {
                 let _a = other.a.lock();
                 0
             });
-            let pid = kernel_thread(body, "ktest-lockdep", CloneFlags::CLONE_FS).map_err(|e| alloc::format!("{e:?}"))?;
+            let pid = kernel_thread(body, "ktest-lockdep", CloneFlags::CLONE_FS, crate::signal::SIGCHLD).map_err(|e| alloc::format!("{e:?}"))?;
             kassert_eq!(kernel_wait4(pid, 0).map(|r| r.status), Ok(0));
             Ok::<u32, alloc::string::String>(line.load(core::sync::atomic::Ordering::Relaxed))
         })?;

@@ -28,7 +28,7 @@ ktest! {
                 }
                 0
             });
-            *pid = kernel_thread(body, "ktest-spin", CloneFlags::CLONE_FS).map_err(|e| alloc::format!("{e:?}"))?;
+            *pid = kernel_thread(body, "ktest-spin", CloneFlags::CLONE_FS, crate::signal::SIGCHLD).map_err(|e| alloc::format!("{e:?}"))?;
         }
         let both = wait_until(200, || counters.iter().all(|c| c.load(Ordering::Relaxed) > 1000));
         stop.store(true, Ordering::Relaxed);
@@ -58,7 +58,13 @@ fn sleeper(
             0
         }
     });
-    kernel_thread(body, "ktest-sleeper", CloneFlags::CLONE_FS).map_err(|e| alloc::format!("{e:?}"))
+    kernel_thread(
+        body,
+        "ktest-sleeper",
+        CloneFlags::CLONE_FS,
+        crate::signal::SIGCHLD,
+    )
+    .map_err(|e| alloc::format!("{e:?}"))
 }
 
 ktest! {
@@ -97,7 +103,7 @@ ktest! {
             }
             0
         });
-        let pid = kernel_thread(body, "ktest-zombie", CloneFlags::CLONE_FS).map_err(|e| alloc::format!("{e:?}"))?;
+        let pid = kernel_thread(body, "ktest-zombie", CloneFlags::CLONE_FS, crate::signal::SIGCHLD).map_err(|e| alloc::format!("{e:?}"))?;
         let p = find_task_by_vpid(pid).ok_or("the child is there until reaped")?;
         let live_kb = nr_kernel_stack_kb();
         go.store(true, Ordering::Release);
@@ -118,7 +124,7 @@ ktest! {
 ktest! {
     fn context_switches_are_counted_and_check_the_stack_end() {
         let before = nr_context_switches();
-        let pid = kernel_thread(Arc::new(|| 0), "ktest-switch", CloneFlags::CLONE_FS).map_err(|e| alloc::format!("{e:?}"))?;
+        let pid = kernel_thread(Arc::new(|| 0), "ktest-switch", CloneFlags::CLONE_FS, crate::signal::SIGCHLD).map_err(|e| alloc::format!("{e:?}"))?;
         kassert_eq!(kernel_wait4(pid, 0).map(|r| r.pid), Ok(pid));
         kassert!(nr_context_switches() >= before + 2, "to the child and back");
         kassert!(!crate::task::task_stack_end_corrupted(&current()));

@@ -250,7 +250,7 @@ mod tests {
 
     ktest! {
         fn pstree_shows_kthreadd_under_swapper_and_marks_zombies() {
-            let pid = kernel_thread(alloc::sync::Arc::new(|| 0), "ktest-zomb", CloneFlags::CLONE_FS)
+            let pid = kernel_thread(alloc::sync::Arc::new(|| 0), "ktest-zomb", CloneFlags::CLONE_FS, crate::signal::SIGCHLD)
                 .map_err(|e| alloc::format!("{e:?}"))?;
             kassert!(wait_until(100, || find_task_by_vpid(pid).is_some_and(|t| t.exit_state() != 0)));
             let tree = pstree();
@@ -272,10 +272,10 @@ mod tests {
                 0
             });
             let vforker: crate::task::ThreadFn = Arc::new(move || {
-                let child = kernel_thread(vforked.clone(), "ktest-vforked", CloneFlags::CLONE_VFORK);
+                let child = kernel_thread(vforked.clone(), "ktest-vforked", CloneFlags::CLONE_VFORK, crate::signal::SIGCHLD);
                 child.map_or(1, |pid| kernel_wait4(pid, 0).map_or(2, |_| 0))
             });
-            let pid = kernel_thread(vforker, "ktest-vforker", CloneFlags::CLONE_FS)
+            let pid = kernel_thread(vforker, "ktest-vforker", CloneFlags::CLONE_FS, crate::signal::SIGCHLD)
                 .map_err(|e| alloc::format!("{e:?}"))?;
             let marked = alloc::format!("ktest-vforker({pid}) <vfork>");
             let seen = wait_until(100, || pstree().contains(&marked));

@@ -50,7 +50,13 @@ fn spinner(stop: &Arc<AtomicBool>, seen: &Arc<AtomicU32>) -> Result<i32, String>
         }
         0
     });
-    kernel_thread(body, "ktest-spin", CloneFlags::CLONE_FS).map_err(|e| alloc::format!("{e:?}"))
+    kernel_thread(
+        body,
+        "ktest-spin",
+        CloneFlags::CLONE_FS,
+        crate::signal::SIGCHLD,
+    )
+    .map_err(|e| alloc::format!("{e:?}"))
 }
 
 ktest! {
@@ -160,7 +166,13 @@ fn waker(target: Arc<TaskStruct>, steps: Arc<AtomicU32>) -> Result<i32, String> 
             }
         }
     });
-    kernel_thread(body, "ktest-waker", CloneFlags::CLONE_FS).map_err(|e| alloc::format!("{e:?}"))
+    kernel_thread(
+        body,
+        "ktest-waker",
+        CloneFlags::CLONE_FS,
+        crate::signal::SIGCHLD,
+    )
+    .map_err(|e| alloc::format!("{e:?}"))
 }
 
 /// What one round of the race saw.
@@ -270,7 +282,7 @@ ktest! {
             }
             0
         });
-        let sleeper_pid = kernel_thread(body, "ktest-wakee", CloneFlags::CLONE_FS)
+        let sleeper_pid = kernel_thread(body, "ktest-wakee", CloneFlags::CLONE_FS, crate::signal::SIGCHLD)
             .map_err(|e| alloc::format!("{e:?}"))?;
         let sleeper = crate::pid::find_task_by_vpid(sleeper_pid).ok_or("the wakee")?;
         let steps = Arc::new(AtomicU32::new(0));

@@ -14,7 +14,18 @@ use pic8259::ChainedPics;
 
 /// First vector used by the PICs (Linux: FIRST_EXTERNAL_VECTOR).
 pub const PIC_OFFSET: u8 = 32;
-const SERIAL_VECTOR: u8 = PIC_OFFSET + 4;
+/// The serial port's line on the master PIC (COM1).
+const SERIAL_IRQ: usize = 4;
+const SERIAL_VECTOR: u8 = PIC_OFFSET + SERIAL_IRQ as u8;
+
+/// The interrupt lines this kernel numbers: the 16 of the PIC pair
+/// (Linux: NR_IRQS_LEGACY; Linux's nr_irqs also counts IO-APIC and MSI
+/// lines, which this kernel does not use).
+pub const NR_IRQS_LEGACY: usize = 16;
+
+/// Interrupts taken on each line, all CPUs together (Linux: the per-CPU
+/// `kstat_irqs` of each irq_desc, summed when read).
+static KSTAT_IRQS: [AtomicU64; NR_IRQS_LEGACY] = [const { AtomicU64::new(0) }; NR_IRQS_LEGACY];
 
 /// The CPU that advances jiffies and the load average; the others only run
 /// their own part of the tick (Linux: tick_do_timer_cpu, the boot CPU).
@@ -110,6 +121,7 @@ pub fn tick_sched_handle(ticks: u64) {
 }
 
 pub(super) fn serial_interrupt() {
+    KSTAT_IRQS[SERIAL_IRQ].fetch_add(1, Ordering::Relaxed);
     while let Some(byte) = super::serial::try_receive() {
         crate::sysrq::handle_sysrq_input(byte);
     }
@@ -123,6 +135,32 @@ pub fn apic_timer_irqs(cpu: usize) -> u64 {
         .load(Ordering::Relaxed)
 }
 
+/// How many interrupts line `irq` has delivered (0 for a line out of range).
+///
+/// Linux: kstat_irqs_usr() in kernel/irq/irqdesc.c
+pub fn kstat_irqs_usr(irq: usize) -> u64 {
+    KSTAT_IRQS
+        .get(irq)
+        .map_or(0, |count| count.load(Ordering::Relaxed))
+}
+
+/// The interrupts `cpu` took that belong to no line: its local timer ticks
+/// and the IPIs it received (the LOC, RES, CAL and TLB rows).
+///
+/// Linux: arch_irq_stat_cpu() in arch/x86/kernel/irq.c
+pub fn arch_irq_stat_cpu(cpu: usize) -> u64 {
+    let st = super::percpu::irq_stat(cpu);
+    [
+        &st.apic_timer_irqs,
+        &st.irq_resched_count,
+        &st.irq_call_count,
+        &st.irq_tlb_count,
+    ]
+    .iter()
+    .map(|count| count.load(Ordering::Relaxed))
+    .sum()
+}
+
 /// One /proc/interrupts row: its name, its counter, what it counts.
 type IrqRow = (&'static str, fn(&IrqStat) -> &AtomicU64, &'static str);
 
@@ -132,7 +170,8 @@ type IrqRow = (&'static str, fn(&IrqStat) -> &AtomicU64, &'static str);
 ///
 /// Linux: show_interrupts() in fs/proc/interrupts.c and kernel/irq/proc.c,
 /// arch_show_interrupts() in arch/x86/kernel/irq.c
-/// Differs: only these per-CPU rows; the serial port's IRQ is not counted.
+/// Differs: only these per-CPU rows; the serial port's IRQ is counted (in
+/// /proc/stat's `intr` line) but has no row here.
 pub fn show_interrupts() -> String {
     let cpus = crate::cpumask::cpu_online_mask();
     let mut s = alloc::format!("{:11}", "");

@@ -217,7 +217,7 @@ pub fn proc_pid_lookup(dir: ProcDir, name: &[u8]) -> Result<Arc<Inode>, Errno> {
         }
         ProcDir::Fd(pid) => {
             let fd = name_to_int(name).ok_or(Errno::ENOENT)?;
-            Ok(proc_symlink(fd::proc_fd_link(pid, fd)?))
+            fd::proc_fd_instantiate(pid, fd)
         }
         ProcDir::Ns(pid) => super::namespaces::proc_ns_dir_lookup(pid, name),
         ProcDir::FdInfo(pid) => {

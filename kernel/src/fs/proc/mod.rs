@@ -14,7 +14,7 @@
 
 pub mod array;
 pub mod base;
-mod fd;
+pub mod fd;
 mod limits;
 mod meminfo;
 pub mod namespaces;

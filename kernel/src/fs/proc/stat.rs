@@ -69,11 +69,45 @@ fn cpu_line(s: &mut String, name: &str, (user, system, idle): (u64, u64, u64)) {
     let _ = writeln!(s, "{name} {user} 0 {system} {idle} 0 0 0 0 0 0");
 }
 
-/// The CPU times of the machine (`cpu`, every CPU's summed) and of each
-/// online CPU (`cpuN`), then the system-wide counters.
+/// Softirq kinds (Linux: NR_SOFTIRQS: HI, TIMER, NET_TX, NET_RX, BLOCK,
+/// IRQ_POLL, TASKLET, SCHED, HRTIMER, RCU).
+const NR_SOFTIRQS: usize = 10;
+
+/// The `intr` line: every interrupt taken (by line and by CPU), then the
+/// count of each numbered line.
 ///
-/// Linux: show_stat() in fs/proc/stat.c. Differs: no `intr`/`softirq`
-/// counts, which this kernel does not keep.
+/// Linux: the `intr` part of show_stat() and show_all_irqs() in
+/// fs/proc/stat.c
+fn show_intr(s: &mut String) {
+    use crate::arch::irq::{NR_IRQS_LEGACY, arch_irq_stat_cpu, kstat_irqs_usr};
+    let per_irq = (0..NR_IRQS_LEGACY).map(kstat_irqs_usr);
+    let per_cpu = crate::cpumask::cpu_possible_mask()
+        .iter()
+        .map(arch_irq_stat_cpu);
+    let _ = write!(s, "intr {}", per_irq.clone().chain(per_cpu).sum::<u64>());
+    for count in per_irq {
+        let _ = write!(s, " {count}");
+    }
+    s.push('\n');
+}
+
+/// The `softirq` line: the total, then the count of each kind.
+///
+/// Linux: the `softirq` part of show_stat() in fs/proc/stat.c
+/// Differs: all zero; this kernel has no softirqs (its timers and
+/// scheduler work run in the tick itself).
+fn show_softirq(s: &mut String) {
+    let _ = write!(s, "softirq 0");
+    for _ in 0..NR_SOFTIRQS {
+        s.push_str(" 0");
+    }
+    s.push('\n');
+}
+
+/// The CPU times of the machine (`cpu`, every CPU's summed) and of each
+/// online CPU (`cpuN`), then the system-wide counters, in Linux's order.
+///
+/// Linux: show_stat() in fs/proc/stat.c
 pub fn show_stat() -> String {
     let mut s = String::new();
     cpu_line(&mut s, "cpu ", kcpustat_sum());
@@ -86,11 +120,13 @@ pub fn show_stat() -> String {
         );
         cpu_line(&mut s, &alloc::format!("cpu{cpu}"), times);
     }
+    show_intr(&mut s);
     let _ = writeln!(s, "ctxt {}", crate::sched::core::nr_context_switches());
     let _ = writeln!(s, "btime {}", crate::timekeeping::boot_time_secs());
     let _ = writeln!(s, "processes {}", crate::tasklist::total_forks());
     let _ = writeln!(s, "procs_running {}", count_tasks('R'));
     let _ = writeln!(s, "procs_blocked {}", count_tasks('D'));
+    show_softirq(&mut s);
     s
 }
 
