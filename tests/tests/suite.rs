@@ -121,7 +121,7 @@ const USER_PROGRAMS: &[&str] = &[
     "coredump", "core_pipe", "coredump_busy",
     "sigconf", "timeconf", "fdconf", "fileconf", "epoll",
     "conform_clone", "conform_exec", "conform_wait", "conform_waitid", "conform_ids", "conform_prctl", "conform_proc",
-    "conform_kill", "conform_exit", "conform_pgrp", "conform_proc_fields", "conform_procfd",
+    "conform_kill", "conform_exit", "conform_pgrp", "conform_proc_fields", "conform_procfd", "conform_sig",
     "exit_signal_stop", "fsbase_fork",
     "eventfd", "timerfd",
 ];

@@ -16,7 +16,6 @@ use crate::nsproxy::copy_namespaces;
 use crate::pid::{alloc_pid, is_child_reaper, ns_of_pid};
 use crate::pidfd::{PreparedPidfd, pidfd_prepare};
 use crate::sched::core::sched_fork;
-use crate::sched::wait::WaitQueueHead;
 use crate::signal::{SighandStruct, SignalStruct};
 use crate::task::{
     Comm, PF_FORKNOEXEC, PF_IDLE, PF_KTHREAD, PF_NO_SETAFFINITY, PF_NPROC_EXCEEDED, PF_SUPERPRIV,
@@ -346,14 +345,7 @@ fn copy_sighand(flags: CloneFlags, parent: &TaskStruct, p: &TaskStruct) -> Resul
     let newsig = if flags.contains(CloneFlags::CLONE_SIGHAND) {
         oldsig
     } else {
-        // Copied from the parent's table under the parent's siglock only:
-        // the new one is not visible yet, so two siglocks are never held
-        // at once. Differs: Linux's memcpy fills the new object directly;
-        // here the table goes through the stack first (two 2 KiB copies).
-        crate::mm::heap::try_arc_with(|| SighandStruct {
-            action: SpinLock::new(*oldsig.action.lock()),
-            signalfd_wqh: WaitQueueHead::new(),
-        })?
+        SighandStruct::try_copy(&oldsig)?
     };
     *p.sighand.lock() = Some(newsig);
     Ok(())

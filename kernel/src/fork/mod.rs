@@ -17,7 +17,7 @@ mod unshare;
 
 pub use clone_args::{CloneFlags, KernelCloneArgs};
 pub use copy_process::copy_process;
-pub use unshare::{ksys_unshare, sys_unshare};
+pub use unshare::{ksys_unshare, sys_unshare, unshare_files, unshare_sighand};
 
 use crate::errno::Errno;
 use crate::mm::vmalloc::{MAX_STACKS, THREAD_SIZE};

@@ -151,3 +151,49 @@ fn unshare_fd(
         _ => Ok(None),
     }
 }
+
+/// Gives the caller a file table of its own if it shares one (a
+/// CLONE_FILES child about to exec), so that close-on-exec leaves the
+/// other sharers' descriptors open.
+///
+/// Linux: unshare_files() in kernel/fork.c
+///
+/// # Errors
+/// `ENOMEM`.
+pub fn unshare_files() -> Result<(), Errno> {
+    let me = current();
+    if let Some(new_fd) = unshare_fd(&me, CloneFlags::CLONE_FILES)? {
+        let old = me.files.lock().replace(new_fd);
+        drop(old);
+    }
+    Ok(())
+}
+
+/// Gives an exec'ing process a handler table of its own when another
+/// process shares it (CLONE_SIGHAND without CLONE_THREAD; its own other
+/// threads are gone by now), so that the new program's reset of the
+/// handlers leaves theirs alone.
+///
+/// Linux: unshare_sighand() in fs/exec.c (the end of de_thread())
+///
+/// # Errors
+/// `ENOMEM`.
+pub fn unshare_sighand() -> Result<(), Errno> {
+    let me = current();
+    let old = me.sighand.lock().clone();
+    let Some(old) = old else { return Ok(()) };
+    let shared = {
+        let tasklist = TASKLIST_LOCK.lock();
+        let mine = Some(old.clone());
+        tasklist
+            .tasks
+            .iter()
+            .any(|t| !Arc::ptr_eq(t, &me) && same(&t.sighand.lock(), &mine))
+    };
+    if shared {
+        let new = crate::signal::SighandStruct::try_copy(&old)?;
+        let old = me.sighand.lock().replace(new);
+        drop(old);
+    }
+    Ok(())
+}

@@ -21,7 +21,6 @@ use crate::errno::Errno;
 use crate::mm::filemap::AddressSpace;
 use crate::mm::mm_types::{MmStruct, STACK_SIZE, STACK_TOP, VmAreaStruct, VmBacking, VmFlags};
 use crate::mm::mm_types::{SUID_DUMP_USER, SUID_DUMPABLE};
-use crate::signal::{SIG_DFL, SIG_IGN};
 use crate::task::{EXIT_DEAD, PF_FORKNOEXEC, TaskStruct, current};
 use crate::tasklist::{TASKLIST_LOCK, for_each_thread, thread_group_empty};
 use alloc::string::String;
@@ -450,19 +449,12 @@ fn begin_new_exec(bprm: &LinuxBinprm, mm: Arc<MmStruct>) -> Result<(), Errno> {
         crate::fork::mmput(old);
     }
     crate::time::posix_timers::exit_itimers(tsk.signal());
+    crate::fork::unshare_files()?;
     if let Some(files) = tsk.files.lock().clone() {
         files.do_close_on_exec();
     }
-    if let Some(sh) = tsk.sighand.lock().as_ref() {
-        for action in sh.action.lock().iter_mut() {
-            if action.handler != SIG_IGN {
-                *action = crate::signal::KSigaction {
-                    handler: SIG_DFL,
-                    ..Default::default()
-                };
-            }
-        }
-    }
+    crate::fork::unshare_sighand()?;
+    crate::signal::flush_signal_handlers(&tsk, false);
     // No alternate signal stack in the new program; SS_AUTODISARM stays.
     tsk.sas_ss_sp.store(0, Ordering::Relaxed);
     tsk.sas_ss_size.store(0, Ordering::Relaxed);

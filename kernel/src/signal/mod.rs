@@ -49,8 +49,8 @@ pub use sigqueue::{
 };
 pub use syscalls::{
     allow_signal, flush_signal_handlers, ignore_signals, restore_saved_sigmask,
-    set_restore_sigmask, sys_kill, sys_pause, sys_rt_sigaction, sys_rt_sigprocmask,
-    sys_rt_sigsuspend, sys_tgkill, sys_tkill,
+    set_current_blocked, set_restore_sigmask, sys_kill, sys_pause, sys_rt_sigaction,
+    sys_rt_sigprocmask, sys_rt_sigsuspend, sys_tgkill, sys_tkill,
 };
 
 use crate::arch::sync::{LockedBy, SpinLock};
@@ -164,6 +164,23 @@ impl SighandStruct {
             ),
             signalfd_wqh: WaitQueueHead::new(),
         }
+    }
+
+    /// A new table with `old`'s dispositions, copied under `old`'s lock
+    /// only: the new one is not visible yet, so two such locks are never
+    /// held at once.
+    ///
+    /// Linux: the kmem_cache_alloc() and memcpy() of copy_sighand() and
+    /// unshare_sighand()
+    /// Differs: the table goes through the stack first (two 2 KiB copies).
+    ///
+    /// # Errors
+    /// `ENOMEM`.
+    pub fn try_copy(old: &SighandStruct) -> Result<alloc::sync::Arc<Self>, crate::errno::Errno> {
+        crate::mm::heap::try_arc_with(|| SighandStruct {
+            action: SpinLock::new(*old.action.lock()),
+            signalfd_wqh: WaitQueueHead::new(),
+        })
     }
 
     /// The disposition of `sig`.

@@ -27,8 +27,10 @@ pub fn ignore_signals(t: &TaskStruct) {
 pub fn flush_signal_handlers(t: &TaskStruct, force_default: bool) {
     if let Some(sh) = t.sighand.lock().as_ref() {
         for ka in sh.action.lock().iter_mut() {
-            if force_default || ka.handler != SIG_IGN {
-                *ka = KSigaction::default();
+            let ignored = !force_default && ka.handler == SIG_IGN;
+            *ka = KSigaction::default();
+            if ignored {
+                ka.handler = SIG_IGN;
             }
         }
     }
@@ -232,7 +234,16 @@ pub fn sys_rt_sigsuspend(unewset: u64, sigsetsize: u64) -> crate::syscall::SysRe
 pub fn set_restore_sigmask(mask: u64) {
     let me = crate::task::current();
     *me.saved_sigmask.lock() = Some(me.blocked.load(Ordering::Relaxed));
-    me.blocked.store(
+    set_current_blocked(mask);
+}
+
+/// Makes `mask` the caller's blocked set, less SIGKILL and SIGSTOP, which
+/// nothing blocks (rt_sigreturn's saved mask may name them: user space
+/// wrote it).
+///
+/// Linux: set_current_blocked() in kernel/signal.c
+pub fn set_current_blocked(mask: u64) {
+    crate::task::current().blocked.store(
         mask & !(sigmask(SIGKILL) | sigmask(SIGSTOP)),
         Ordering::Relaxed,
     );

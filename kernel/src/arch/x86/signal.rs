@@ -195,9 +195,7 @@ pub fn sys_rt_sigreturn(regs: &mut PtRegs) -> Result<u64, Errno> {
     // The restored rax is no system call's result: never restart it.
     regs.orig_rax = u64::MAX;
     crate::restart_block::clear_restart_fn();
-    current()
-        .blocked
-        .store(frame.uc.sigmask, core::sync::atomic::Ordering::Relaxed);
+    crate::signal::set_current_blocked(frame.uc.sigmask);
     let uc = &frame.uc;
     crate::signal::restore_altstack([uc.ss_sp, uc.ss_flags, uc.ss_size], regs.rsp);
     Ok(sc.rax)

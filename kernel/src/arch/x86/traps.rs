@@ -153,6 +153,10 @@ fn trap_signal(vector: u8) -> (i32, &'static str) {
 
 /// SIGTRAP after a single step (Linux: TRAP_TRACE).
 const TRAP_TRACE: i32 = 2;
+/// SIGFPE of an integer divide by zero or overflow (Linux: FPE_INTDIV).
+const FPE_INTDIV: i32 = 1;
+/// SIGILL of an undefined opcode (Linux: ILL_ILLOPN).
+const ILL_ILLOPN: i32 = 2;
 
 /// An exception in user mode sends its signal to the task; in the kernel it
 /// is fatal.
@@ -167,6 +171,10 @@ fn do_trap(regs: &mut PtRegs, vector: u8) {
             // Linux: exc_debug_user() -> send_sigtrap(regs, 0, TRAP_TRACE)
             // for a single-step trap (TF), with the address it stopped at.
             1 => crate::signal::force_sig_fault(sig, TRAP_TRACE, regs.rip),
+            // Linux: do_error_trap() with FPE_INTDIV / ILL_ILLOPN and
+            // error_get_trap_addr(): the faulting instruction.
+            0 => crate::signal::force_sig_fault(sig, FPE_INTDIV, regs.rip),
+            6 => crate::signal::force_sig_fault(sig, ILL_ILLOPN, regs.rip),
             _ => crate::signal::force_sig(sig, 0),
         }
         return;
