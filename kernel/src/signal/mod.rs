@@ -170,8 +170,8 @@ impl SighandStruct {
     /// only: the new one is not visible yet, so two such locks are never
     /// held at once.
     ///
-    /// Linux: the kmem_cache_alloc() and memcpy() of copy_sighand() and
-    /// unshare_sighand()
+    /// Linux: the copy that copy_sighand() in kernel/fork.c and
+    /// unshare_sighand() in fs/exec.c make
     /// Differs: the table goes through the stack first (two 2 KiB copies).
     ///
     /// # Errors
