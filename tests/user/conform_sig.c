@@ -13,6 +13,7 @@
 
 #include <sched.h>
 #include <setjmp.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
 
@@ -41,13 +42,18 @@ static void sigreturn_mask(void)
 
 static sigjmp_buf back;
 static siginfo_t fault;
-static unsigned long fault_rip;
+static unsigned long fault_rip, fault_trapno, fault_err, fault_cr2, fault_uc_flags;
 
 static void on_fault(int sig, siginfo_t *info, void *ctx)
 {
 	(void)sig;
+	ucontext_t *uc = ctx;
 	fault = *info;
-	fault_rip = ((ucontext_t *)ctx)->uc_mcontext.gregs[REG_RIP];
+	fault_rip = uc->uc_mcontext.gregs[REG_RIP];
+	fault_trapno = uc->uc_mcontext.gregs[REG_TRAPNO];
+	fault_err = uc->uc_mcontext.gregs[REG_ERR];
+	fault_cr2 = uc->uc_mcontext.gregs[REG_CR2];
+	fault_uc_flags = uc->uc_flags;
 	siglongjmp(back, 1);
 }
 
@@ -69,6 +75,10 @@ static void fault_codes(void)
 		__asm__ volatile("divl %2" : "+a"(eax), "+d"(edx) : "r"(divisor));
 	}
 	EXPECT_EQ("a_divide_by_zero_gives_sigfpe", SIGFPE, fault.si_signo);
+	EXPECT_EQ("a_divide_by_zero_s_sigcontext_has_trapno_0", 0, fault_trapno);
+	/* UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS (the host adds UC_FP_XSTATE). */
+	EXPECT_EQ("the_ucontext_flags_say_ss_is_saved_and_restored_strictly", 6,
+		  fault_uc_flags & 6);
 	EXPECT_EQ("a_divide_by_zero_says_fpe_intdiv", FPE_INTDIV, fault.si_code);
 	CHECK("a_divide_by_zero_names_the_faulting_instruction",
 	      (unsigned long)fault.si_addr == fault_rip && fault_rip != 0);
@@ -76,9 +86,60 @@ static void fault_codes(void)
 	if (!sigsetjmp(back, 1))
 		__asm__ volatile("ud2");
 	EXPECT_EQ("ud2_gives_sigill", SIGILL, fault.si_signo);
+	EXPECT_EQ("ud2_s_sigcontext_has_trapno_6", 6, fault_trapno);
 	EXPECT_EQ("ud2_says_ill_illopn", ILL_ILLOPN, fault.si_code);
 	CHECK("ud2_names_the_faulting_instruction",
 	      (unsigned long)fault.si_addr == fault_rip && fault_rip != 0);
+}
+
+static void page_fault_context(void)
+{
+	catch_fault(SIGSEGV);
+	char *page = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	(void)*(volatile char *)page; /* maps it: the write below finds it present */
+	if (!sigsetjmp(back, 1))
+		*(volatile char *)(page + 8) = 1;
+	EXPECT_EQ("a_page_fault_s_sigcontext_has_trapno_14", 14, fault_trapno);
+	/* Present, write, user. */
+	EXPECT_EQ("a_write_to_a_read_only_page_has_error_code_7", 7, fault_err);
+	CHECK("a_page_fault_s_sigcontext_has_the_address_in_cr2", fault_cr2 == (unsigned long)page + 8);
+	munmap(page, 4096);
+	if (!sigsetjmp(back, 1))
+		(void)*(volatile char *)(page + 16);
+	/* Not present, read, user. */
+	EXPECT_EQ("a_read_of_an_unmapped_page_has_error_code_4", 4, fault_err);
+	CHECK("the_second_fault_s_cr2_is_its_address", fault_cr2 == (unsigned long)page + 16);
+}
+
+static volatile unsigned long nested_ss_flags = 99;
+
+static void inner(int sig, siginfo_t *info, void *ctx)
+{
+	(void)sig;
+	(void)info;
+	nested_ss_flags = ((ucontext_t *)ctx)->uc_stack.ss_flags;
+}
+
+static void outer(int sig)
+{
+	(void)sig;
+	raise(SIGUSR2);
+}
+
+static void nested_on_altstack(void)
+{
+	static char alt[64 * 1024];
+	stack_t ss = { .ss_sp = alt, .ss_size = sizeof alt };
+	sigaltstack(&ss, NULL);
+	struct sigaction sa = { .sa_handler = outer, .sa_flags = SA_ONSTACK };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	sa.sa_sigaction = inner;
+	sa.sa_flags = SA_ONSTACK | SA_SIGINFO;
+	sigaction(SIGUSR2, &sa, NULL);
+	raise(SIGUSR1);
+	EXPECT_EQ("a_handler_nested_on_the_alternate_stack_sees_its_flags_as_set", 0,
+		  nested_ss_flags);
 }
 
 /* Runs this program again as `conform_sig <mode>`; its exit status. */
@@ -160,6 +221,8 @@ int main(int argc, char **argv)
 	check_begin("conform_sig");
 	as_child(sigreturn_mask);
 	as_child(fault_codes);
+	as_child(page_fault_context);
+	as_child(nested_on_altstack);
 	as_child(ignored_across_exec);
 	as_child(shared_child_execs);
 	return check_end();

@@ -56,7 +56,12 @@ pub fn sigsp(t: &TaskStruct, sp: u64, sa_flags: u64) -> (u64, [u64; 3]) {
     let flags = t.sas_ss_flags.load(Ordering::Relaxed);
     let base = t.sas_ss_sp.load(Ordering::Relaxed);
     let size = t.sas_ss_size.load(Ordering::Relaxed);
-    let saved = [base, u64::from(flags | sas_ss_flags(t, sp)), size];
+    // Linux: __save_altstack() saves sas_ss_flags as set, never SS_ONSTACK.
+    let saved = [
+        base,
+        u64::from(flags | (sas_ss_flags(t, sp) & SS_DISABLE)),
+        size,
+    ];
     let new_sp = if sa_flags & SA_ONSTACK != 0 && sas_ss_flags(t, sp) == 0 {
         base + size
     } else {

@@ -11,6 +11,7 @@ use crate::errno::Errno;
 use crate::mm::uaccess::{Pod, copy_from_user, copy_to_user, get_user, put_user};
 use crate::signal::{KSigaction, KernelSiginfo};
 use crate::task::current;
+use core::sync::atomic::Ordering;
 
 /// The saved registers in a signal frame (Linux: struct sigcontext, 64-bit).
 #[repr(C)]
@@ -47,6 +48,11 @@ pub struct SigContext {
 }
 // SAFETY: only u64 fields, no padding.
 unsafe impl Pod for SigContext {}
+
+/// The frame's sigcontext has a meaningful ss (Linux: UC_SIGCONTEXT_SS).
+const UC_SIGCONTEXT_SS: u64 = 0x2;
+/// sigreturn restores ss exactly as saved (Linux: UC_STRICT_RESTORE_SS).
+const UC_STRICT_RESTORE_SS: u64 = 0x4;
 
 /// Linux: struct ucontext (uc_flags, uc_link, uc_stack, uc_mcontext, uc_sigmask).
 #[repr(C)]
@@ -108,6 +114,7 @@ pub fn setup_rt_frame(
         ..Default::default()
     };
     frame.info = info.to_user();
+    frame.uc.uc_flags = UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
     frame.uc.sigmask = blocked;
     [frame.uc.ss_sp, frame.uc.ss_flags, frame.uc.ss_size] = uc_stack;
     frame.uc.mcontext = SigContext {
@@ -130,6 +137,9 @@ pub fn setup_rt_frame(
         rip: regs.rip,
         eflags: regs.rflags,
         segments: regs.cs | (regs.ss << 48),
+        err: task.thread.trap.error_code.load(Ordering::Relaxed),
+        trapno: task.thread.trap.trap_nr.load(Ordering::Relaxed),
+        cr2: task.thread.trap.cr2.load(Ordering::Relaxed),
         fpstate: fp_addr,
         oldmask: blocked,
         ..Default::default()

@@ -158,6 +158,12 @@ const FPE_INTDIV: i32 = 1;
 /// SIGILL of an undefined opcode (Linux: ILL_ILLOPN).
 const ILL_ILLOPN: i32 = 2;
 
+/// Whether the CPU pushes an error code for `vector` (#DF, #TS, #NP, #SS,
+/// #GP, #PF, #AC); for the others the entry stub's placeholder is no code.
+fn has_error_code(vector: u8) -> bool {
+    matches!(vector, 8 | 10..=14 | 17)
+}
+
 /// An exception in user mode sends its signal to the task; in the kernel it
 /// is fatal.
 ///
@@ -166,6 +172,15 @@ fn do_trap(regs: &mut PtRegs, vector: u8) {
     let (sig, name) = trap_signal(vector);
     if regs.user_mode() && sig != 0 {
         log::debug!("{name} in user mode at {:#x}: signal {sig}", regs.rip);
+        let error_code = if has_error_code(vector) {
+            regs.orig_rax
+        } else {
+            0
+        };
+        crate::task::current()
+            .thread
+            .trap
+            .set(vector, error_code, 0);
         match vector {
             17 => crate::signal::force_sig_fault(sig, crate::signal::BUS_ADRALN, 0),
             // Linux: exc_debug_user() -> send_sigtrap(regs, 0, TRAP_TRACE)
@@ -353,6 +368,10 @@ fn exc_page_fault(regs: &mut PtRegs) {
                 describe_access(code)
             );
         }
+        crate::task::current()
+            .thread
+            .trap
+            .set(14, regs.orig_rax, address);
         crate::signal::force_sig_fault(sig, si_code, address);
         return;
     }

@@ -62,12 +62,40 @@ pub struct ThreadStruct {
     pub gsbase: AtomicU64,
     /// User FPU/SSE registers, saved across switches (Linux: fpu).
     pub fpu: super::fpu::Fpu,
+    /// The last user-mode exception that sent this thread a signal: its
+    /// vector, error code and (a page fault's) address, for the next signal
+    /// frame's sigcontext (Linux: trap_nr, error_code, cr2). Lock: none;
+    /// written and read by the thread itself.
+    pub trap: TrapInfo,
     /// Set while the task runs the kernel function it was created with
     /// (init's, a kernel thread's): ret_from_fork lends it the user
     /// registers at the top of its stack, to which nothing else refers until
     /// the function returns. `with_kernel_thread_pt_regs` takes the loan for
     /// the length of one call, so that two borrows never overlap.
     pt_regs_lent: AtomicBool,
+}
+
+/// What ThreadStruct keeps of the last user-mode exception that signalled.
+#[derive(Default)]
+pub struct TrapInfo {
+    /// The vector (Linux: thread.trap_nr).
+    pub trap_nr: AtomicU64,
+    /// The error code the CPU pushed, 0 for none (Linux: thread.error_code).
+    pub error_code: AtomicU64,
+    /// A page fault's address (Linux: thread.cr2).
+    pub cr2: AtomicU64,
+}
+
+impl TrapInfo {
+    /// Records an exception about to send a signal.
+    ///
+    /// Linux: the `tsk->thread.trap_nr = ...; error_code = ...` of do_trap()
+    /// and set_signal_archinfo() in arch/x86
+    pub fn set(&self, trap_nr: u8, error_code: u64, cr2: u64) {
+        self.trap_nr.store(u64::from(trap_nr), Ordering::Relaxed);
+        self.error_code.store(error_code, Ordering::Relaxed);
+        self.cr2.store(cr2, Ordering::Relaxed);
+    }
 }
 
 impl ThreadStruct {
@@ -82,6 +110,7 @@ impl ThreadStruct {
             fsbase: AtomicU64::new(0),
             gsbase: AtomicU64::new(0),
             fpu: super::fpu::Fpu::default(),
+            trap: TrapInfo::default(),
             pt_regs_lent: AtomicBool::new(false),
         }
     }
