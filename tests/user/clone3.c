@@ -154,9 +154,70 @@ static void a_vfork_child_starts_on_the_given_stack(void)
 	EXPECT_EQ("the_clone3_vfork_child_exit_code_is_reported", CHILD_RAN << 8, status);
 }
 
+#ifndef CLONE_CLEAR_SIGHAND
+#define CLONE_CLEAR_SIGHAND 0x100000000ULL
+#endif
+
+/* clone3 of the struct in `buf` with `size`: the child exits with what
+ * `child` returns; the parent gets its wait status, or -errno. */
+static int clone3_status(unsigned long size, int (*child)(void))
+{
+	long ret = syscall(SYS_clone3, &buf, size);
+	if (ret == 0)
+		_exit(child());
+	if (ret < 0)
+		return -errno;
+	int status = -1;
+	waitpid((pid_t)ret, &status, 0);
+	return status;
+}
+
+static int exit_0(void)
+{
+	return 0;
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
+/* 0 if SIGUSR1 is back to SIG_DFL and SIGUSR2 still ignored. */
+static int handlers_cleared(void)
+{
+	struct sigaction usr1, usr2;
+	sigaction(SIGUSR1, NULL, &usr1);
+	sigaction(SIGUSR2, NULL, &usr2);
+	return usr1.sa_handler == SIG_DFL && usr2.sa_handler == SIG_IGN ? 0 : 1;
+}
+
+/* Exactly `size` bytes are read, even when it ends inside a field. */
+static void sizes_inside_a_field_and_clear_sighand(void)
+{
+	reset_args();
+	buf.bytes[90] = 1;
+	EXPECT_EQ("a_size_of_90_ignores_the_byte_after_it", 0, clone3_status(90, exit_0));
+	reset_args();
+	buf.bytes[66] = 1;
+	EXPECT_EQ("a_size_of_65_ignores_the_rest_of_set_tid", 0, clone3_status(65, exit_0));
+	signal(SIGUSR1, on_usr1);
+	signal(SIGUSR2, SIG_IGN);
+	reset_args();
+	buf.args.flags = CLONE_CLEAR_SIGHAND;
+	EXPECT_EQ("clone_clear_sighand_resets_handlers_and_keeps_ignored_signals", 0,
+		  clone3_status(CLONE_ARGS_SIZE_VER0, handlers_cleared));
+	reset_args();
+	buf.args.flags = CLONE_CLEAR_SIGHAND | CLONE_SIGHAND | CLONE_VM;
+	expect_clone3_fails("clone_clear_sighand_with_clone_sighand_fails_with_einval", &buf,
+			    CLONE_ARGS_SIZE_VER0, EINVAL);
+	signal(SIGUSR1, SIG_DFL);
+	signal(SIGUSR2, SIG_DFL);
+}
+
 int main(void)
 {
 	check_begin("clone3");
+	sizes_inside_a_field_and_clear_sighand();
 	bad_sizes_and_arguments_are_refused();
 	behaves_like_fork("the_first_version_of_the_struct", CLONE_ARGS_SIZE_VER0);
 	behaves_like_fork("the_current_version_of_the_struct", CLONE_ARGS_SIZE_VER2);

@@ -68,6 +68,9 @@ bitflags! {
         const CLONE_NEWNET = 0x4000_0000;
         /// Clone the I/O context.
         const CLONE_IO = 0x8000_0000;
+        /// clone3 only: the child's handlers go back to SIG_DFL (ignored
+        /// signals stay ignored).
+        const CLONE_CLEAR_SIGHAND = 0x1_0000_0000;
     }
 }
 
@@ -139,14 +142,13 @@ pub fn copy_clone_args_from_user(uargs: u64, usize: u64) -> Result<KernelCloneAr
     if usize > crate::mm::PAGE_SIZE as u64 {
         return Err(Errno::E2BIG);
     }
+    // Exactly `usize` bytes, as Linux's copy_struct_from_user: a size that
+    // ends inside a field leaves the rest of it zero.
+    let mut bytes = [0u8; CLONE_ARGS_SIZE_VER2 as usize];
+    crate::mm::uaccess::copy_struct_from_user(&mut bytes, uargs, usize)?;
     let mut args = [0u64; (CLONE_ARGS_SIZE_VER2 / 8) as usize];
-    for (off, word) in (0..usize).step_by(8).zip(0..) {
-        let value: u64 = crate::mm::uaccess::get_user(uargs + off)?;
-        match args.get_mut(word) {
-            Some(field) => *field = value,
-            None if value != 0 => return Err(Errno::E2BIG),
-            None => {}
-        }
+    for (field, word) in args.iter_mut().zip(bytes.chunks_exact(8)) {
+        *field = u64::from_le_bytes(word.try_into().unwrap_or_default());
     }
     let [
         flags,
@@ -200,6 +202,13 @@ pub fn clone3_args_valid(kargs: &mut KernelCloneArgs) -> bool {
         return false;
     }
     if flags & CSIGNAL != 0 || kargs.flags.contains(CloneFlags::CLONE_DETACHED) {
+        return false;
+    }
+    // A table the child shares cannot be reset for it alone.
+    if kargs
+        .flags
+        .contains(CloneFlags::CLONE_SIGHAND | CloneFlags::CLONE_CLEAR_SIGHAND)
+    {
         return false;
     }
     if kargs

@@ -335,7 +335,8 @@ fn copy_fs(flags: CloneFlags, parent: &TaskStruct, p: &TaskStruct) -> Result<(),
     Ok(())
 }
 
-/// Shares signal handlers under CLONE_SIGHAND, copies them otherwise.
+/// Shares signal handlers under CLONE_SIGHAND, copies them otherwise,
+/// each back to SIG_DFL under CLONE_CLEAR_SIGHAND (ignored ones stay so).
 ///
 /// Linux: copy_sighand() in kernel/fork.c
 fn copy_sighand(flags: CloneFlags, parent: &TaskStruct, p: &TaskStruct) -> Result<(), Errno> {
@@ -348,6 +349,9 @@ fn copy_sighand(flags: CloneFlags, parent: &TaskStruct, p: &TaskStruct) -> Resul
         SighandStruct::try_copy(&oldsig)?
     };
     *p.sighand.lock() = Some(newsig);
+    if flags.contains(CloneFlags::CLONE_CLEAR_SIGHAND) {
+        crate::signal::flush_signal_handlers(p, false);
+    }
     Ok(())
 }
 

@@ -130,7 +130,8 @@ pub fn sys_clone(
     tls: u64,
     regs: &crate::arch::entry::calling::PtRegs,
 ) -> crate::syscall::SysResult {
-    let clone_flags = CloneFlags::from_bits_truncate(flags);
+    // Linux: clone(2) takes the low 32 bits; the others are clone3's.
+    let clone_flags = CloneFlags::from_bits_truncate(flags & 0xffff_ffff);
     // clone(2) returns the pidfd through parent_tid, so it cannot also store
     // the tid there.
     if clone_flags.contains(CloneFlags::CLONE_PIDFD | CloneFlags::CLONE_PARENT_SETTID) {

@@ -227,6 +227,49 @@ pub fn copy_from_user(dst: &mut [u8], src: u64) -> Result<(), Errno> {
     }
 }
 
+/// Whether the `len` user bytes at `addr` are all zero, read a piece at a
+/// time.
+///
+/// Linux: check_zeroed_user() in lib/usercopy.c
+///
+/// # Errors
+/// `EFAULT`: the bytes.
+pub fn check_zeroed_user(addr: u64, len: u64) -> Result<bool, Errno> {
+    let mut buf = [0u8; 64];
+    let mut done = 0u64;
+    while done < len {
+        let n = (len - done).min(buf.len() as u64) as usize;
+        copy_from_user(&mut buf[..n], addr.checked_add(done).ok_or(Errno::EFAULT)?)?;
+        if buf[..n].iter().any(|&b| b != 0) {
+            return Ok(false);
+        }
+        done += n as u64;
+    }
+    Ok(true)
+}
+
+/// Reads an extensible structure that user space gave as `usize` bytes at
+/// `src` into `dst` (the kernel's version of it): the bytes both know; a
+/// smaller one leaves the rest of `dst` as it was (zero), a larger one must
+/// be zero past `dst`.
+///
+/// Linux: copy_struct_from_user() in include/linux/uaccess.h
+///
+/// # Errors
+/// `E2BIG`: nonzero bytes past `dst`. `EFAULT`: the bytes.
+pub fn copy_struct_from_user(dst: &mut [u8], src: u64, usize: u64) -> Result<(), Errno> {
+    let ksize = dst.len() as u64;
+    let known = usize.min(ksize) as usize;
+    copy_from_user(&mut dst[..known], src)?;
+    if usize > ksize {
+        let rest = src.checked_add(ksize).ok_or(Errno::EFAULT)?;
+        if !check_zeroed_user(rest, usize - ksize)? {
+            return Err(Errno::E2BIG);
+        }
+    }
+    Ok(())
+}
+
 /// Copies `src` into user memory at `dst`, all or nothing.
 ///
 /// Linux: copy_to_user() in include/linux/uaccess.h

@@ -222,9 +222,11 @@ fn sched_copy_attr(uattr: u64) -> Result<SchedAttr, Errno> {
     let mut bytes = [0u8; SCHED_ATTR_SIZE_VER1 as usize];
     let known = size.min(SCHED_ATTR_SIZE_VER1) as usize;
     copy_from_user(&mut bytes[..known], uattr)?;
-    if !check_zeroed_user(
-        uattr + u64::from(SCHED_ATTR_SIZE_VER1),
-        size.saturating_sub(SCHED_ATTR_SIZE_VER1),
+    if !crate::mm::uaccess::check_zeroed_user(
+        uattr
+            .checked_add(u64::from(SCHED_ATTR_SIZE_VER1))
+            .ok_or(Errno::EFAULT)?,
+        u64::from(size.saturating_sub(SCHED_ATTR_SIZE_VER1)),
     )? {
         return Err(sched_attr_e2big(uattr));
     }
@@ -243,27 +245,6 @@ fn sched_copy_attr(uattr: u64) -> Result<SchedAttr, Errno> {
 fn sched_attr_e2big(uattr: u64) -> Errno {
     let _ = put_user(uattr, SCHED_ATTR_SIZE_VER1);
     Errno::E2BIG
-}
-
-/// Whether the `len` user bytes at `addr` are all zero, read a piece at a
-/// time.
-///
-/// Linux: check_zeroed_user() in lib/usercopy.c
-///
-/// # Errors
-/// `EFAULT`: the bytes.
-fn check_zeroed_user(addr: u64, len: u32) -> Result<bool, Errno> {
-    let mut buf = [0u8; 64];
-    let mut done = 0u32;
-    while done < len {
-        let n = (len - done).min(buf.len() as u32);
-        copy_from_user(&mut buf[..n as usize], addr + u64::from(done))?;
-        if buf[..n as usize].iter().any(|&b| b != 0) {
-            return Ok(false);
-        }
-        done += n;
-    }
-    Ok(true)
 }
 
 /// The fields of a `struct sched_attr`, little endian as x86_64 lays them
