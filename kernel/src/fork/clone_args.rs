@@ -147,8 +147,8 @@ pub fn copy_clone_args_from_user(uargs: u64, usize: u64) -> Result<KernelCloneAr
     let mut bytes = [0u8; CLONE_ARGS_SIZE_VER2 as usize];
     crate::mm::uaccess::copy_struct_from_user(&mut bytes, uargs, usize)?;
     let mut args = [0u64; (CLONE_ARGS_SIZE_VER2 / 8) as usize];
-    for (field, word) in args.iter_mut().zip(bytes.chunks_exact(8)) {
-        *field = u64::from_le_bytes(word.try_into().unwrap_or_default());
+    for (field, word) in args.iter_mut().zip(bytes.as_chunks::<8>().0) {
+        *field = u64::from_le_bytes(*word);
     }
     let [
         flags,
