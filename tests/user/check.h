@@ -244,6 +244,33 @@ static inline int write_text(const char *path, const char *text)
 	return ok;
 }
 
+/* Field n (1-based, n >= 3) of a /proc/<pid>/stat line, counted after the
+ * ")" that ends the command name; all ones if it is not there. */
+static inline unsigned long long stat_line_field(const char *stat, int n)
+{
+	const char *p = strrchr(stat, ')');
+	if (!p || n < 3)
+		return (unsigned long long)-1;
+	p += 2;
+	for (int i = 3; i < n; i++) {
+		p = strchr(p, ' ');
+		if (!p)
+			return (unsigned long long)-1;
+		p++;
+	}
+	return strtoull(p, NULL, 10);
+}
+
+/* Field n of the stat file at `path` (/proc/<pid>/stat or a task's); all
+ * ones if it cannot be read. */
+static inline unsigned long long stat_field_of(const char *path, int n)
+{
+	char buf[1024];
+	if (read_text(path, buf, sizeof buf) < 0)
+		return (unsigned long long)-1;
+	return stat_line_field(buf, n);
+}
+
 /* The number after `key` in a /proc file such as /proc/meminfo; -1 if it
  * cannot be read. */
 static inline long proc_number(const char *path, const char *key)

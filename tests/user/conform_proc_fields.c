@@ -16,36 +16,11 @@
 
 static char text[8192];
 
-/* Field n (1-based) of a stat line, counting from after the ")". */
-static unsigned long long stat_field(const char *stat, int n)
-{
-	const char *p = strrchr(stat, ')');
-	if (!p || n < 3)
-		return (unsigned long long)-1;
-	p += 2;
-	for (int i = 3; i < n; i++) {
-		p = strchr(p, ' ');
-		if (!p)
-			return (unsigned long long)-1;
-		p++;
-	}
-	return strtoull(p, NULL, 10);
-}
-
-/* Field n of the stat file at path. */
-static unsigned long long stat_of(const char *path, int n)
-{
-	char buf[1024];
-	if (read_text(path, buf, sizeof buf) < 0)
-		return (unsigned long long)-1;
-	return stat_field(buf, n);
-}
-
 static unsigned long long task_stat(pid_t pid, pid_t tid, int n)
 {
 	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/task/%d/stat", pid, tid);
-	return stat_of(path, n);
+	return stat_field_of(path, n);
 }
 
 /* The value after "key" in /proc/self/status, as text (empty if absent). */
@@ -85,7 +60,7 @@ static void statm(void)
 	CHECK("statm_text_is_some_pages", m[3] > 0);
 	EXPECT_EQ("statm_lib_is_0", 0, m[4]);
 	EXPECT_EQ("statm_dt_is_0", 0, m[6]);
-	unsigned long long vsize = stat_of("/proc/self/stat", 23);
+	unsigned long long vsize = stat_field_of("/proc/self/stat", 23);
 	EXPECT_EQ("statm_size_is_stat_vsize_in_pages", vsize / 4096, m[0]);
 	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/task/%d/statm", getpid(), getpid());
@@ -182,9 +157,9 @@ static unsigned long long ticks(unsigned long long utime, unsigned long long sti
 static void thread_times(void)
 {
 	pid_t me = getpid();
-	unsigned long long p_flt0 = stat_of("/proc/self/stat", 10);
-	unsigned long long p_t0 = ticks(stat_of("/proc/self/stat", 14),
-					stat_of("/proc/self/stat", 15));
+	unsigned long long p_flt0 = stat_field_of("/proc/self/stat", 10);
+	unsigned long long p_t0 = ticks(stat_field_of("/proc/self/stat", 14),
+					stat_field_of("/proc/self/stat", 15));
 	unsigned long long m_flt0 = task_stat(me, me, 10);
 	unsigned long long m_t0 = ticks(task_stat(me, me, 14), task_stat(me, me, 15));
 	pthread_t t;
@@ -193,9 +168,9 @@ static void thread_times(void)
 		usleep(1000);
 	pid_t tid = burner_tid;
 	CHECK("process_stat_times_count_every_thread",
-	      ticks(stat_of("/proc/self/stat", 14), stat_of("/proc/self/stat", 15)) >= p_t0 + 25);
+	      ticks(stat_field_of("/proc/self/stat", 14), stat_field_of("/proc/self/stat", 15)) >= p_t0 + 25);
 	CHECK("process_stat_minflt_counts_every_thread",
-	      stat_of("/proc/self/stat", 10) >= p_flt0 + 300);
+	      stat_field_of("/proc/self/stat", 10) >= p_flt0 + 300);
 	CHECK("thread_stat_times_are_the_thread_s_own",
 	      ticks(task_stat(me, me, 14), task_stat(me, me, 15)) < m_t0 + 10);
 	CHECK("thread_stat_minflt_is_the_thread_s_own", task_stat(me, me, 10) < m_flt0 + 300);
@@ -205,9 +180,9 @@ static void thread_times(void)
 	burner_go = 1;
 	pthread_join(t, NULL);
 	CHECK("process_stat_keeps_an_exited_thread_s_faults",
-	      stat_of("/proc/self/stat", 10) >= p_flt0 + 300);
+	      stat_field_of("/proc/self/stat", 10) >= p_flt0 + 300);
 	CHECK("process_stat_keeps_an_exited_thread_s_times",
-	      ticks(stat_of("/proc/self/stat", 14), stat_of("/proc/self/stat", 15)) >= p_t0 + 25);
+	      ticks(stat_field_of("/proc/self/stat", 14), stat_field_of("/proc/self/stat", 15)) >= p_t0 + 25);
 }
 
 static void rsslim(void)
@@ -217,10 +192,10 @@ static void rsslim(void)
 	rl = old;
 	rl.rlim_cur = 1 << 20;
 	setrlimit(RLIMIT_RSS, &rl);
-	EXPECT_EQ("stat_field_25_is_the_rlimit_rss", 1 << 20, stat_of("/proc/self/stat", 25));
+	EXPECT_EQ("stat_field_25_is_the_rlimit_rss", 1 << 20, stat_field_of("/proc/self/stat", 25));
 	setrlimit(RLIMIT_RSS, &old);
 	CHECK("stat_field_25_unlimited_is_all_ones",
-	      old.rlim_cur != RLIM_INFINITY || stat_of("/proc/self/stat", 25) == ~0ULL);
+	      old.rlim_cur != RLIM_INFINITY || stat_field_of("/proc/self/stat", 25) == ~0ULL);
 }
 
 static void *sleeper(void *arg)
@@ -259,7 +234,7 @@ static void wchan(void)
 	CHECK("wchan_of_a_task_in_nanosleep_is_hrtimer_nanosleep",
 	      strcmp(w, "hrtimer_nanosleep") == 0);
 	snprintf(path, sizeof path, "/proc/%d/stat", pid);
-	EXPECT_EQ("stat_wchan_flag_of_a_sleeping_process_is_1", 1, stat_of(path, 35));
+	EXPECT_EQ("stat_wchan_flag_of_a_sleeping_process_is_1", 1, stat_field_of(path, 35));
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 
@@ -286,7 +261,7 @@ static void wchan(void)
 	}
 	usleep(200000);
 	snprintf(path, sizeof path, "/proc/%d/stat", pid);
-	EXPECT_EQ("stat_wchan_flag_of_a_sleeping_2_thread_process_is_0", 0, stat_of(path, 35));
+	EXPECT_EQ("stat_wchan_flag_of_a_sleeping_2_thread_process_is_0", 0, stat_field_of(path, 35));
 	EXPECT_EQ("its_main_thread_s_stat_wchan_flag_is_1", 1, task_stat(pid, pid, 35));
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);

@@ -99,26 +99,18 @@ static void pipes(void)
 /* Field 38 (exit_signal) of /proc/<pid>/stat; -1 if unreadable. */
 static int exit_signal(pid_t pid)
 {
-	char path[64], buf[1024];
+	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/stat", pid);
-	if (read_text(path, buf, sizeof buf) < 0)
-		return -1;
-	char *p = strrchr(buf, ')');
-	for (int field = 2; p && field < 38; field++)
-		p = strchr(p + 1, ' ');
-	return p ? atoi(p + 1) : -1;
+	return (int)stat_field_of(path, 38);
 }
 
 /* A kernel thread kthreadd made: a task whose parent is pid 2. */
 static pid_t a_kthreadd_child(void)
 {
-	char path[64], buf[1024];
+	char path[64];
 	for (pid_t pid = 3; pid < 4096; pid++) {
 		snprintf(path, sizeof path, "/proc/%d/stat", pid);
-		if (read_text(path, buf, sizeof buf) < 0)
-			continue;
-		char *p = strrchr(buf, ')');
-		if (p && atoi(p + 4) == 2)
+		if (stat_field_of(path, 4) == 2)
 			return pid;
 	}
 	return -1;
